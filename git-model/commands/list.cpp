@@ -1,0 +1,85 @@
+// git model list [--json]
+#include "../command_table.hpp"
+
+#include "gitmodel/git/repository.hpp"
+#include "gitmodel/model/list.hpp"
+
+#include <fmt/chrono.h>
+#include <fmt/core.h>
+
+#include <ctime>
+
+namespace po = boost::program_options;
+
+namespace gm::commands {
+
+namespace {
+
+std::string format_time(std::int64_t seconds) {
+    if (seconds <= 0) return "-";
+    std::time_t t = static_cast<std::time_t>(seconds);
+    std::tm local{};
+    ::localtime_r(&t, &local);
+    return fmt::format("{:%Y-%m-%d %H:%M}", local);
+}
+
+std::string count_or_dash(const std::optional<std::size_t>& value) {
+    return value ? std::to_string(*value) : "-";
+}
+
+std::string worktree_cell(const model::ModelEntry& model) {
+    if (!model.worktree) return "(none)";
+    switch (model.worktree_state) {
+        case model::WorktreeState::missing: return model.worktree->string() + " (missing)";
+        case model::WorktreeState::locked: return model.worktree->string() + " (locked)";
+        default: return model.worktree->string() + (model.is_main_worktree ? " (main)" : "");
+    }
+}
+
+std::string changes_cell(const model::ModelEntry& model) {
+    if (!model.dirty) return "-";
+    return *model.dirty ? "uncommitted" : "clean";
+}
+
+}  // namespace
+
+int list(const cli::Args& args) {
+    const std::string usage = "git model list [--json]";
+    po::options_description options("options");
+    options.add_options()
+        ("json", "print a JSON document (shape in git-model(1))")
+        ("help,h", "show this help");
+    const auto vm = cli::parse(args, usage, options, {}, {});
+    if (vm.count("help")) {
+        cli::print_usage(usage, options);
+        return 0;
+    }
+
+    git::Library library;
+    auto repo = git::Repository::discover();
+    const auto models = model::list_models(repo);
+    if (vm.count("json")) {
+        fmt::print("{}\n", model::to_json(models).dump(2));
+        return 0;
+    }
+    if (models.empty()) {
+        fmt::print("No models yet. Start one with: git model start <name>\n");
+        return 0;
+    }
+    std::size_t name_width = 5, branch_width = 6, worktree_width = 8;
+    for (const auto& model : models) {
+        name_width = std::max(name_width, model.name.size());
+        branch_width = std::max(branch_width, model.branch.size());
+        worktree_width = std::max(worktree_width, worktree_cell(model).size());
+    }
+    fmt::print("{:<{}}  {:<{}}  {:<{}}  {:>5}  {:>6}  {:<16}  {}\n", "MODEL", name_width, "BRANCH", branch_width,
+               "WORKTREE", worktree_width, "AHEAD", "BEHIND", "LAST COMMIT", "CHANGES");
+    for (const auto& model : models) {
+        fmt::print("{:<{}}  {:<{}}  {:<{}}  {:>5}  {:>6}  {:<16}  {}\n", model.name, name_width, model.branch,
+                   branch_width, worktree_cell(model), worktree_width, count_or_dash(model.ahead),
+                   count_or_dash(model.behind), format_time(model.last_commit_time), changes_cell(model));
+    }
+    return 0;
+}
+
+}  // namespace gm::commands

@@ -1,0 +1,106 @@
+#include "gitmodel/cli/command.hpp"
+
+#include "gitmodel/core/error.hpp"
+#include "gitmodel/core/report.hpp"
+#include "gitmodel/core/text.hpp"
+#include "gitmodel/proc/process.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <iostream>
+#include <unistd.h>
+
+namespace po = boost::program_options;
+
+namespace gm::cli {
+
+namespace {
+
+void print_suite_usage(const Suite& suite, std::FILE* out) {
+    fmt::print(out, "usage: {} <command> [<args>]\n\ncommands:\n", suite.program);
+    for (const auto& command : suite.commands) fmt::print(out, "  {:<10} {}\n", command.name, command.summary);
+    for (const auto& external : suite.externals) fmt::print(out, "  {:<10} {}\n", external.name, external.summary);
+    fmt::print(out, "\nRun '{} <command> -h' for a command's options; 'git help model' for the manual.\n",
+               suite.program);
+}
+
+[[noreturn]] void hand_over(const External& external, int argc, char** argv) {
+    // Beside us first (an installed suite stays consistent), then PATH, like git's own lookup.
+    std::filesystem::path program = proc::current_executable().parent_path() / external.program;
+    if (::access(program.c_str(), X_OK) != 0) {
+        auto found = proc::find_program(external.program);
+        if (!found) {
+            throw UnavailableError(fmt::format("'{}' is not installed (looked beside {} and on PATH)", external.program,
+                                               proc::current_executable().string()),
+                                   "reinstall git-model, or put its bin folder on PATH");
+        }
+        program = *found;
+    }
+    std::vector<std::string> args{external.program};
+    for (int i = 2; i < argc; ++i) args.emplace_back(argv[i]);
+    proc::exec_replace(program, args);
+}
+
+}  // namespace
+
+int dispatch(const Suite& suite, int argc, char** argv) {
+    return run_reporting_errors(suite.error_prefix, [&]() -> int {
+        if (argc < 2) {
+            print_suite_usage(suite, stderr);
+            return static_cast<int>(ExitCode::usage);
+        }
+        const std::string name = argv[1];
+        if (name == "-h" || name == "--help" || name == "help") {
+            print_suite_usage(suite, stdout);
+            return 0;
+        }
+        if (name == "--version" || name == "version") {
+            fmt::print("{} version {}\n", suite.program, GM_VERSION);
+            return 0;
+        }
+        const Args args(argv + 2, argv + argc);
+        for (const auto& command : suite.commands) {
+            if (command.name == name ||
+                std::find(command.aliases.begin(), command.aliases.end(), name) != command.aliases.end())
+                return command.run(args);
+        }
+        for (const auto& external : suite.externals)
+            if (external.name == name) hand_over(external, argc, argv);
+
+        std::vector<std::string> names;
+        for (const auto& command : suite.commands) names.push_back(command.name);
+        for (const auto& external : suite.externals) names.push_back(external.name);
+        if (starts_with(name, "-")) {
+            throw UsageError(fmt::format("unknown option '{}'", name),
+                             fmt::format("options go after the command; see '{} -h'", suite.program));
+        }
+        const auto suggestion = closest_match(name, names);
+        throw UsageError(fmt::format("'{}' is not a {} command", name, suite.program),
+                         suggestion ? fmt::format("did you mean '{} {}'?", suite.program, *suggestion)
+                                    : fmt::format("see '{} -h' for the list of commands", suite.program));
+    });
+}
+
+po::variables_map parse(const Args& args, const std::string& usage, const po::options_description& visible,
+                        const po::positional_options_description& positional, const po::options_description& hidden) {
+    po::options_description all;
+    all.add(visible).add(hidden);
+    po::variables_map vm;
+    const int style = po::command_line_style::unix_style & ~po::command_line_style::allow_guessing;
+    try {
+        po::store(po::command_line_parser(args).options(all).positional(positional).style(style).run(), vm);
+        po::notify(vm);
+    } catch (const po::too_many_positional_options_error&) {
+        throw UsageError("too many arguments", fmt::format("usage: {}", usage));
+    } catch (const po::error& e) {
+        throw UsageError(e.what(), fmt::format("usage: {}", usage));
+    }
+    return vm;
+}
+
+void print_usage(const std::string& usage, const po::options_description& visible) {
+    std::cout << "usage: " << usage << "\n\n" << visible << std::flush;
+}
+
+}  // namespace gm::cli

@@ -1,0 +1,151 @@
+#include "gitmodel/git/config.hpp"
+
+#include "gitmodel/core/error.hpp"
+#include "gitmodel/git/handle.hpp"
+
+#include <fmt/core.h>
+
+#include <cctype>
+#include <cstdlib>
+
+namespace gm::git {
+
+namespace {
+
+std::string lower(std::string_view text) {
+    std::string out(text);
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+std::optional<std::string> env(const char* name) {
+    const char* value = std::getenv(name);
+    if (!value) return std::nullopt;
+    return std::string(value);
+}
+
+}  // namespace
+
+void ConfigDeleter::operator()(git_config* config) const noexcept { git_config_free(config); }
+
+std::string Config::normalize_key(std::string_view key) {
+    const auto first_dot = key.find('.');
+    const auto last_dot = key.rfind('.');
+    if (first_dot == std::string_view::npos) return lower(key);
+    return lower(key.substr(0, first_dot)) + std::string(key.substr(first_dot, last_dot - first_dot)) +
+           lower(key.substr(last_dot));
+}
+
+std::vector<std::pair<std::string, std::string>> Config::parse_parameters(std::string_view text) {
+    // Git writes each entry shell-quoted: 'key'='value' (since 2.31) or 'key=value',
+    // entries separated by spaces, a quote inside written as '\''.
+    std::vector<std::pair<std::string, std::string>> out;
+    std::size_t i = 0;
+    const auto read_quoted = [&](std::string& into) -> bool {
+        if (i >= text.size() || text[i] != '\'') return false;
+        ++i;
+        while (i < text.size()) {
+            if (text[i] == '\'') {
+                ++i;
+                if (text.substr(i, 3) == "\\''") {  // '\'' continues the word with a quote
+                    into += '\'';
+                    i += 3;
+                    continue;
+                }
+                return true;
+            }
+            into += text[i++];
+        }
+        return false;
+    };
+    while (i < text.size()) {
+        while (i < text.size() && text[i] == ' ') ++i;
+        if (i >= text.size()) break;
+        std::string first;
+        if (!read_quoted(first)) break;
+        std::string key, value;
+        if (i < text.size() && text[i] == '=') {
+            ++i;
+            key = first;
+            if (!read_quoted(value)) value.clear();
+        } else {
+            const auto eq = first.find('=');
+            key = first.substr(0, eq);
+            value = eq == std::string::npos ? "true" : first.substr(eq + 1);
+        }
+        out.emplace_back(normalize_key(key), value);
+    }
+    return out;
+}
+
+Config::Config(git_repository* repo) : repo_(repo) {
+    git_config* raw = nullptr;
+    check(git_repository_config_snapshot(&raw, repo), "cannot read the git configuration");
+    snapshot_.reset(raw);
+    if (auto parameters = env("GIT_CONFIG_PARAMETERS")) overrides_ = parse_parameters(*parameters);
+    if (auto count = env("GIT_CONFIG_COUNT")) {
+        const long n = std::strtol(count->c_str(), nullptr, 10);
+        for (long k = 0; k < n && k < 10000; ++k) {
+            auto key = env(fmt::format("GIT_CONFIG_KEY_{}", k).c_str());
+            auto value = env(fmt::format("GIT_CONFIG_VALUE_{}", k).c_str());
+            if (key) overrides_.emplace_back(normalize_key(*key), value.value_or(""));
+        }
+    }
+}
+
+std::optional<std::string> Config::get_string(std::string_view key) const {
+    const std::string normalized = normalize_key(key);
+    for (auto it = overrides_.rbegin(); it != overrides_.rend(); ++it)
+        if (it->first == normalized) return it->second;
+    auto all = get_all(key);
+    if (all.empty()) return std::nullopt;
+    return all.back();
+}
+
+std::vector<std::string> Config::get_all(std::string_view key) const {
+    std::vector<std::string> values;
+    const std::string normalized = normalize_key(key);
+    git_config_iterator* raw = nullptr;
+    if (git_config_multivar_iterator_new(&raw, snapshot_.get(), normalized.c_str(), nullptr) == 0) {
+        git_config_entry* entry = nullptr;
+        while (git_config_next(&entry, raw) == 0) values.emplace_back(entry->value ? entry->value : "");
+        git_config_iterator_free(raw);
+    }
+    for (const auto& [k, v] : overrides_)
+        if (k == normalized) values.push_back(v);
+    return values;
+}
+
+std::optional<bool> Config::get_bool(std::string_view key) const {
+    auto value = get_string(key);
+    if (!value) return std::nullopt;
+    const std::string v = lower(*value);
+    if (v == "true" || v == "yes" || v == "on" || v == "1" || v.empty()) return true;
+    if (v == "false" || v == "no" || v == "off" || v == "0") return false;
+    throw Error(fmt::format("bad boolean value '{}' for config key '{}'", *value, key),
+                fmt::format("set it with: git config {} true|false", key));
+}
+
+void Config::set_local(std::string_view key, std::string_view value) {
+    git_config* all = nullptr;
+    check(git_repository_config(&all, repo_), "cannot open the git configuration");
+    ConfigHandle all_handle(all);
+    git_config* local = nullptr;
+    check(git_config_open_level(&local, all, GIT_CONFIG_LEVEL_LOCAL), "cannot open the repository's config file");
+    ConfigHandle local_handle(local);
+    check(git_config_set_string(local, std::string(key).c_str(), std::string(value).c_str()),
+          "cannot write the repository's config file");
+}
+
+void Config::unset_local(std::string_view key) {
+    git_config* all = nullptr;
+    check(git_repository_config(&all, repo_), "cannot open the git configuration");
+    ConfigHandle all_handle(all);
+    git_config* local = nullptr;
+    check(git_config_open_level(&local, all, GIT_CONFIG_LEVEL_LOCAL), "cannot open the repository's config file");
+    ConfigHandle local_handle(local);
+    const int rc = git_config_delete_entry(local, std::string(key).c_str());
+    if (rc != GIT_ENOTFOUND) check(rc, "cannot write the repository's config file");
+}
+
+}  // namespace gm::git

@@ -1,0 +1,58 @@
+#pragma once
+// Move-only owners for libgit2's C handles, so that no early return or
+// exception can leak a repository, reference or object.
+
+#include <git2.h>
+
+#include <memory>
+#include <string>
+
+namespace gm::git {
+
+// Frees a libgit2 handle with the library's own free function.
+template <typename T, void (*Free)(T*)>
+struct HandleDeleter {
+    void operator()(T* handle) const noexcept {
+        if (handle) Free(handle);
+    }
+};
+
+// unique_ptr over a libgit2 handle type with its matching free function.
+template <typename T, void (*Free)(T*)>
+using Handle = std::unique_ptr<T, HandleDeleter<T, Free>>;
+
+using RepositoryHandle = Handle<git_repository, git_repository_free>;
+using ReferenceHandle = Handle<git_reference, git_reference_free>;
+using ObjectHandle = Handle<git_object, git_object_free>;
+using CommitHandle = Handle<git_commit, git_commit_free>;
+using ConfigHandle = Handle<git_config, git_config_free>;
+using WorktreeHandle = Handle<git_worktree, git_worktree_free>;
+using IteratorHandle = Handle<git_reference_iterator, git_reference_iterator_free>;
+using StatusListHandle = Handle<git_status_list, git_status_list_free>;
+
+// Frees a git_strarray's contents (the struct itself lives on the stack).
+struct StrArray {
+    git_strarray value{nullptr, 0};
+    StrArray() = default;
+    StrArray(const StrArray&) = delete;
+    StrArray& operator=(const StrArray&) = delete;
+    ~StrArray() { git_strarray_dispose(&value); }
+};
+
+// Frees a git_buf's contents.
+struct Buf {
+    git_buf value = GIT_BUF_INIT;
+    Buf() = default;
+    Buf(const Buf&) = delete;
+    Buf& operator=(const Buf&) = delete;
+    ~Buf() { git_buf_dispose(&value); }
+};
+
+// Formats a commit id as hex.
+std::string to_hex(const git_oid& oid);
+
+// Throws gm::Error with libgit2's last error message when a call failed,
+// prefixed with what we were doing.
+void check(int libgit2_result, const char* doing);
+
+}  // namespace gm::git

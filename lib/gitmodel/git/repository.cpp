@@ -1,0 +1,314 @@
+#include "gitmodel/git/repository.hpp"
+
+#include "gitmodel/core/error.hpp"
+#include "gitmodel/git/handle.hpp"
+#include "gitmodel/proc/process.hpp"
+
+#include <fmt/core.h>
+
+#include <cstdlib>
+#include <fnmatch.h>
+#include <fstream>
+#include <sstream>
+
+namespace gm::git {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* env_or_null(const char* name) {
+    const char* value = std::getenv(name);
+    return value && *value ? value : nullptr;
+}
+
+std::string trim_newline(std::string text) {
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    return text;
+}
+
+fs::path without_trailing_slash(const char* path) {
+    std::string text(path);
+    while (text.size() > 1 && text.back() == '/') text.pop_back();
+    return fs::path(text);
+}
+
+}  // namespace
+
+Library::Library() {
+    git_libgit2_init();
+    // git honours these for every command; libgit2 does not, so mirror them here.
+    constexpr const char* nowhere = "/nonexistent/git-model-no-config";
+    if (env_or_null("GIT_CONFIG_NOSYSTEM"))
+        git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_SYSTEM, nowhere);
+    if (std::getenv("GIT_CONFIG_GLOBAL")) {
+        git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_GLOBAL, nowhere);
+        git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_XDG, nowhere);
+    }
+    if (std::getenv("GIT_CONFIG_SYSTEM")) git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_SYSTEM, nowhere);
+}
+
+Library::~Library() { git_libgit2_shutdown(); }
+
+std::string to_hex(const git_oid& oid) {
+    char buffer[GIT_OID_HEXSZ + 1];
+    git_oid_tostr(buffer, sizeof buffer, &oid);
+    return buffer;
+}
+
+void RepositoryDeleter::operator()(git_repository* repo) const noexcept { git_repository_free(repo); }
+
+Repository::Repository(std::unique_ptr<git_repository, RepositoryDeleter> repo) : repo_(std::move(repo)) {
+    // GIT_CONFIG_GLOBAL / GIT_CONFIG_SYSTEM name files that replace the usual ones.
+    const char* files[] = {env_or_null("GIT_CONFIG_SYSTEM"), env_or_null("GIT_CONFIG_GLOBAL")};
+    const git_config_level_t levels[] = {GIT_CONFIG_LEVEL_SYSTEM, GIT_CONFIG_LEVEL_GLOBAL};
+    for (int i = 0; i < 2; ++i) {
+        if (!files[i] || (i == 0 && env_or_null("GIT_CONFIG_NOSYSTEM"))) continue;
+        if (!fs::exists(files[i])) continue;
+        git_config* config = nullptr;
+        check(git_repository_config(&config, repo_.get()), "cannot open the git configuration");
+        ConfigHandle owner(config);
+        check(git_config_add_file_ondisk(config, files[i], levels[i], repo_.get(), 0),
+              "cannot read the configuration file named by the environment");
+    }
+}
+
+Repository Repository::discover() {
+    git_repository* raw = nullptr;
+    const int rc = git_repository_open_ext(&raw, nullptr, GIT_REPOSITORY_OPEN_FROM_ENV, nullptr);
+    if (rc == GIT_ENOTFOUND) {
+        throw Error("not a git repository (or any of the parent directories)",
+                    "run this inside a git repository, or use `git -C <path> model ...`");
+    }
+    check(rc, "cannot open the git repository");
+    return Repository(std::unique_ptr<git_repository, RepositoryDeleter>(raw));
+}
+
+Repository Repository::open(const fs::path& path) {
+    git_repository* raw = nullptr;
+    check(git_repository_open_ext(&raw, path.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr),
+          fmt::format("cannot open the git repository at {}", path.string()).c_str());
+    return Repository(std::unique_ptr<git_repository, RepositoryDeleter>(raw));
+}
+
+fs::path Repository::git_dir() const { return without_trailing_slash(git_repository_path(repo_.get())); }
+
+fs::path Repository::common_dir() const { return without_trailing_slash(git_repository_commondir(repo_.get())); }
+
+std::optional<fs::path> Repository::workdir() const {
+    const char* dir = git_repository_workdir(repo_.get());
+    if (!dir) return std::nullopt;
+    return without_trailing_slash(dir);
+}
+
+bool Repository::is_linked_worktree() const { return git_repository_is_worktree(repo_.get()) == 1; }
+
+fs::path Repository::main_worktree_or_common_dir() const {
+    if (!is_linked_worktree()) {
+        if (auto dir = workdir()) return *dir;
+        return common_dir();
+    }
+    // The main worktree is the one whose git dir is the common dir.
+    git_repository* raw = nullptr;
+    if (git_repository_open_ext(&raw, common_dir().c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr) == 0) {
+        RepositoryHandle main(raw);
+        if (const char* dir = git_repository_workdir(raw)) return without_trailing_slash(dir);
+    }
+    return common_dir();
+}
+
+Config Repository::config() const { return Config(repo_.get()); }
+
+std::optional<std::string> Repository::resolve_commit(std::string_view revision) const {
+    if (revision.empty()) return std::nullopt;
+    git_object* raw = nullptr;
+    if (git_revparse_single(&raw, repo_.get(), std::string(revision).c_str()) != 0) return std::nullopt;
+    ObjectHandle object(raw);
+    git_object* peeled = nullptr;
+    if (git_object_peel(&peeled, object.get(), GIT_OBJECT_COMMIT) != 0) return std::nullopt;
+    ObjectHandle commit(peeled);
+    return to_hex(*git_object_id(commit.get()));
+}
+
+std::optional<std::string> Repository::branch_target(std::string_view name) const {
+    git_reference* raw = nullptr;
+    if (git_branch_lookup(&raw, repo_.get(), std::string(name).c_str(), GIT_BRANCH_LOCAL) != 0) return std::nullopt;
+    ReferenceHandle ref(raw);
+    git_reference* resolved = nullptr;
+    if (git_reference_resolve(&resolved, ref.get()) != 0) return std::nullopt;
+    ReferenceHandle resolved_ref(resolved);
+    const git_oid* oid = git_reference_target(resolved_ref.get());
+    if (!oid) return std::nullopt;
+    return to_hex(*oid);
+}
+
+bool Repository::branch_exists(std::string_view name) const {
+    git_reference* raw = nullptr;
+    const int rc = git_reference_lookup(&raw, repo_.get(), ("refs/heads/" + std::string(name)).c_str());
+    ReferenceHandle ref(raw);
+    return rc == 0;
+}
+
+void Repository::create_branch(std::string_view name, std::string_view commit) {
+    git_oid oid;
+    check(git_oid_fromstr(&oid, std::string(commit).c_str()), "bad commit id");
+    git_commit* raw_commit = nullptr;
+    check(git_commit_lookup(&raw_commit, repo_.get(), &oid), "cannot read the base commit");
+    CommitHandle target(raw_commit);
+    git_reference* raw_ref = nullptr;
+    const int rc = git_branch_create(&raw_ref, repo_.get(), std::string(name).c_str(), target.get(), 0);
+    ReferenceHandle ref(raw_ref);
+    if (rc == GIT_EEXISTS) throw Error(fmt::format("branch '{}' already exists", name));
+    check(rc, fmt::format("cannot create branch '{}'", name).c_str());
+}
+
+bool Repository::delete_branch_if_at(std::string_view name, std::string_view commit) {
+    git_reference* raw = nullptr;
+    if (git_branch_lookup(&raw, repo_.get(), std::string(name).c_str(), GIT_BRANCH_LOCAL) != 0) return false;
+    ReferenceHandle ref(raw);
+    const git_oid* oid = git_reference_target(ref.get());
+    if (!oid || to_hex(*oid) != commit) return false;
+    return git_branch_delete(ref.get()) == 0;
+}
+
+std::optional<std::string> Repository::current_branch() const {
+    git_reference* raw = nullptr;
+    const int rc = git_repository_head(&raw, repo_.get());
+    ReferenceHandle head(raw);
+    if (rc == GIT_EUNBORNBRANCH) {
+        // HEAD names a branch with no commit yet: read the symbolic ref itself.
+        git_reference* sym = nullptr;
+        if (git_reference_lookup(&sym, repo_.get(), "HEAD") != 0) return std::nullopt;
+        ReferenceHandle symbolic(sym);
+        const char* target = git_reference_symbolic_target(sym);
+        if (!target) return std::nullopt;
+        std::string name(target);
+        if (name.rfind("refs/heads/", 0) == 0) return name.substr(11);
+        return std::nullopt;
+    }
+    if (rc != 0 || !git_reference_is_branch(head.get())) return std::nullopt;
+    return std::string(git_reference_shorthand(head.get()));
+}
+
+std::vector<BranchInfo> Repository::branches_matching(std::string_view glob) const {
+    std::vector<BranchInfo> out;
+    git_reference_iterator* raw = nullptr;
+    const std::string full_glob = "refs/heads/" + std::string(glob);
+    check(git_reference_iterator_glob_new(&raw, repo_.get(), full_glob.c_str()), "cannot list branches");
+    IteratorHandle iterator(raw);
+    git_reference* ref_raw = nullptr;
+    while (git_reference_next(&ref_raw, iterator.get()) == 0) {
+        ReferenceHandle ref(ref_raw);
+        if (git_reference_type(ref.get()) != GIT_REFERENCE_DIRECT) continue;
+        const git_oid* oid = git_reference_target(ref.get());
+        BranchInfo info;
+        info.name = std::string(git_reference_name(ref.get())).substr(11);
+        info.target = to_hex(*oid);
+        info.commit_time = 0;
+        git_commit* commit_raw = nullptr;
+        if (git_commit_lookup(&commit_raw, repo_.get(), oid) == 0) {
+            CommitHandle commit(commit_raw);
+            info.commit_time = git_commit_time(commit.get());
+        }
+        out.push_back(std::move(info));
+    }
+    return out;
+}
+
+AheadBehind Repository::ahead_behind(std::string_view local, std::string_view base) const {
+    git_oid a, b;
+    check(git_oid_fromstr(&a, std::string(local).c_str()), "bad commit id");
+    check(git_oid_fromstr(&b, std::string(base).c_str()), "bad commit id");
+    AheadBehind result;
+    check(git_graph_ahead_behind(&result.ahead, &result.behind, repo_.get(), &a, &b), "cannot compare branches");
+    return result;
+}
+
+std::vector<WorktreeInfo> Repository::linked_worktrees() const {
+    // Read from the common dir so that the answer is the same from every worktree.
+    std::vector<WorktreeInfo> out;
+    const fs::path admin = common_dir() / "worktrees";
+    std::error_code ec;
+    if (!fs::is_directory(admin, ec)) return out;
+    for (const auto& entry : fs::directory_iterator(admin, ec)) {
+        if (!entry.is_directory()) continue;
+        WorktreeInfo info;
+        info.id = entry.path().filename().string();
+        std::ifstream gitdir_file(entry.path() / "gitdir");
+        std::string gitdir;
+        if (!std::getline(gitdir_file, gitdir)) continue;  // not a worktree git knows how to use
+        info.path = fs::path(trim_newline(gitdir)).parent_path();
+        std::ifstream head_file(entry.path() / "HEAD");
+        std::string head;
+        if (std::getline(head_file, head) && head.rfind("ref: refs/heads/", 0) == 0)
+            info.branch = trim_newline(head.substr(16));
+        std::ifstream lock_file(entry.path() / "locked");
+        if (lock_file) {
+            info.locked = true;
+            std::stringstream reason;
+            reason << lock_file.rdbuf();
+            info.lock_reason = trim_newline(reason.str());
+        }
+        info.folder_missing = !fs::exists(info.path / ".git", ec);
+        out.push_back(std::move(info));
+    }
+    return out;
+}
+
+namespace {
+
+struct StatusScan {
+    git_repository* repo = nullptr;
+    bool any = false;
+    bool needs_git = false;  // a changed path is under a filter libgit2 cannot apply
+};
+
+int on_status(const char* path, unsigned int flags, void* payload) {
+    auto* scan = static_cast<StatusScan*>(payload);
+    if (flags == GIT_STATUS_CURRENT || (flags & GIT_STATUS_IGNORED)) return 0;
+    scan->any = true;
+    // libgit2 cannot run filter drivers (Git LFS, custom clean filters): a
+    // filtered file that was checked out moments ago can look modified to it.
+    const char* filter = nullptr;
+    if (!(flags & GIT_STATUS_WT_NEW) &&
+        git_attr_get(&filter, scan->repo, GIT_ATTR_CHECK_FILE_THEN_INDEX, path, "filter") == 0 &&
+        GIT_ATTR_HAS_VALUE(filter)) {
+        scan->needs_git = true;
+    }
+    return 1;  // one change is enough to know
+}
+
+StatusScan scan_status(git_repository* repo, bool include_untracked) {
+    git_status_options options = GIT_STATUS_OPTIONS_INIT;
+    options.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
+    options.flags = GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
+    if (include_untracked) options.flags |= GIT_STATUS_OPT_INCLUDE_UNTRACKED;
+    StatusScan scan;
+    scan.repo = repo;
+    const int rc = git_status_foreach_ext(repo, &options, on_status, &scan);
+    if (rc < 0) check(rc, "cannot read the worktree's status");
+    return scan;
+}
+
+// Asks git itself whether a worktree has changes, for the cases libgit2 cannot judge.
+bool git_reports_changes(const fs::path& workdir, bool include_untracked) {
+    const auto result = proc::run_checked(
+        {"git", "-C", workdir.string(), "status", "--porcelain", include_untracked ? "-unormal" : "-uno"});
+    return !result.out.empty();
+}
+
+}  // namespace
+
+bool Repository::has_tracked_changes() const {
+    const StatusScan scan = scan_status(repo_.get(), false);
+    if (scan.needs_git && workdir()) return git_reports_changes(*workdir(), false);
+    return scan.any;
+}
+
+bool Repository::has_uncommitted_changes() const {
+    const StatusScan scan = scan_status(repo_.get(), true);
+    if (scan.needs_git && workdir()) return git_reports_changes(*workdir(), true);
+    return scan.any;
+}
+
+}  // namespace gm::git

@@ -1,0 +1,115 @@
+#pragma once
+// A repository as the suite sees it: where it lives (git dir, common dir, main
+// and linked worktrees), its branches and their history. Reads go through
+// libgit2; anything that must run git's own machinery (checkout with filters
+// and hooks, push) is done by running git in the feature layers.
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gitmodel/git/config.hpp"
+
+namespace gm::git {
+
+// Frees a git_repository; defined where <git2.h> is included.
+struct RepositoryDeleter {
+    void operator()(git_repository* repo) const noexcept;
+};
+
+// Initialises libgit2 for the life of the process and applies git's environment
+// rules that libgit2 does not know (GIT_CONFIG_NOSYSTEM, GIT_CONFIG_GLOBAL).
+class Library {
+public:
+    Library();
+    ~Library();
+    Library(const Library&) = delete;
+    Library& operator=(const Library&) = delete;
+};
+
+// A branch with what `list` needs to know about it without further lookups.
+struct BranchInfo {
+    std::string name;          // short name, e.g. "feature/model-resnet50"
+    std::string target;        // commit id (hex)
+    std::int64_t commit_time;  // committer time of the tip, seconds since the epoch
+};
+
+// A linked worktree registered in the common git dir.
+struct WorktreeInfo {
+    std::string id;                     // its folder name under <common dir>/worktrees
+    std::filesystem::path path;         // where its files are checked out
+    std::optional<std::string> branch;  // short branch name its HEAD is on, if any
+    bool locked = false;                // `git worktree lock`, or git still initialising it
+    std::string lock_reason;            // the content of the lock file
+    bool folder_missing = false;        // its folder vanished (`git worktree prune` material)
+};
+
+// How far a branch has moved relative to another.
+struct AheadBehind {
+    std::size_t ahead = 0;
+    std::size_t behind = 0;
+};
+
+// An open repository; move-only, owns its libgit2 handle.
+class Repository {
+public:
+    // Finds the repository the user is in, exactly as git would: from the
+    // current directory upwards, honouring GIT_DIR, GIT_WORK_TREE, GIT_CEILING_DIRECTORIES.
+    static Repository discover();
+    // Opens the repository at a known path (a worktree folder or a git dir), no discovery.
+    static Repository open(const std::filesystem::path& path);
+
+    // The git dir of this worktree (.git, or .git/worktrees/<id> for a linked one).
+    std::filesystem::path git_dir() const;
+    // The git dir shared by all worktrees: refs, objects, config and hooks live here.
+    std::filesystem::path common_dir() const;
+    // The folder of this worktree's files; nullopt for a bare repository.
+    std::optional<std::filesystem::path> workdir() const;
+    // True when opened from a linked worktree rather than the main one.
+    bool is_linked_worktree() const;
+    // The main worktree's folder (where `../worktrees` is resolved from); the
+    // common dir itself for a bare repository.
+    std::filesystem::path main_worktree_or_common_dir() const;
+
+    // The repository's configuration with git's command-line overrides.
+    Config config() const;
+
+    // The commit a revision names (branch, tag, id, "main~2"), or nullopt if none.
+    std::optional<std::string> resolve_commit(std::string_view revision) const;
+    // Whether refs/heads/<name> exists.
+    bool branch_exists(std::string_view name) const;
+    // The commit refs/heads/<name> points at, if it exists.
+    std::optional<std::string> branch_target(std::string_view name) const;
+    // Creates refs/heads/<name> at a commit; fails if it exists (never moves a branch).
+    void create_branch(std::string_view name, std::string_view commit);
+    // Deletes refs/heads/<name> only if it still points at commit, so that a rollback
+    // never throws away work; returns whether it was deleted.
+    bool delete_branch_if_at(std::string_view name, std::string_view commit);
+    // The branch HEAD of this worktree is on, if any.
+    std::optional<std::string> current_branch() const;
+    // Branches whose short name matches a glob (fnmatch rules, e.g. "feature/model-*").
+    std::vector<BranchInfo> branches_matching(std::string_view glob) const;
+    // Commits in `local` not in `base` and the reverse.
+    AheadBehind ahead_behind(std::string_view local, std::string_view base) const;
+
+    // Every linked worktree of the repository (not the main one).
+    std::vector<WorktreeInfo> linked_worktrees() const;
+
+    // Whether this worktree has changes to tracked files (staged or not); untracked files don't count.
+    bool has_tracked_changes() const;
+    // Whether this worktree has anything uncommitted: tracked changes or untracked (not ignored) files.
+    // Paths under a filter driver that libgit2 cannot run are confirmed with git itself.
+    bool has_uncommitted_changes() const;
+
+    // The raw handle, for the rare call a feature needs directly.
+    git_repository* raw() const { return repo_.get(); }
+
+private:
+    explicit Repository(std::unique_ptr<git_repository, RepositoryDeleter> repo);
+    std::unique_ptr<git_repository, RepositoryDeleter> repo_;
+};
+
+}  // namespace gm::git

@@ -1,0 +1,160 @@
+#include "gitmodel/proc/process.hpp"
+
+#include "gitmodel/core/error.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/process.hpp>
+#include <fmt/core.h>
+
+#include <cerrno>
+#include <cstring>
+#include <future>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace bp = boost::process;
+
+namespace gm::proc {
+
+std::string RunResult::describe() const {
+    if (timed_out) return "timed out and was killed";
+    if (signal != 0) return fmt::format("was killed by signal {} ({})", signal, ::strsignal(signal));
+    return fmt::format("exited with status {}", exit_code);
+}
+
+std::optional<std::filesystem::path> find_program(const std::string& name) {
+    if (name.find('/') != std::string::npos) {
+        if (::access(name.c_str(), X_OK) == 0) return std::filesystem::path(name);
+        return std::nullopt;
+    }
+    const auto found = bp::search_path(name);
+    if (found.empty()) return std::nullopt;
+    return std::filesystem::path(found.string());
+}
+
+std::filesystem::path current_executable() {
+    std::error_code ec;
+    auto path = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (ec) throw Error(fmt::format("cannot find the running executable: {}", ec.message()));
+    return path;
+}
+
+namespace {
+
+bp::environment child_environment(const RunOptions& options) {
+    bp::environment env = boost::this_process::environment();
+    for (const auto& [name, value] : options.env) {
+        if (value) env[name] = *value;
+        else env.erase(name);
+    }
+    return env;
+}
+
+void fill_status(RunResult& result, int native_status) {
+    if (WIFSIGNALED(native_status)) {
+        result.signal = WTERMSIG(native_status);
+    } else if (WIFEXITED(native_status)) {
+        result.exit_code = WEXITSTATUS(native_status);
+    }
+}
+
+}  // namespace
+
+RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
+    if (argv.empty()) throw Error("internal error: empty command");
+    const auto program = find_program(argv[0]);
+    if (!program) {
+        throw Error(fmt::format("cannot run '{}': not found on PATH", argv[0]),
+                    fmt::format("install {} or add it to PATH", argv[0]));
+    }
+    const std::vector<std::string> args(argv.begin() + 1, argv.end());
+    const boost::filesystem::path exe(program->string());
+    const boost::filesystem::path cwd(options.cwd ? options.cwd->string()
+                                                  : std::filesystem::current_path().string());
+    RunResult result;
+    boost::asio::io_context io;
+    boost::asio::steady_timer timer(io);
+    std::future<std::string> out_future;
+    std::future<std::string> err_future;
+    const std::string input = options.input.value_or(std::string());
+    bp::async_pipe input_pipe(io);
+    auto on_exit = bp::on_exit([&](int, const std::error_code&) { timer.cancel(); });
+    const auto env = child_environment(options);
+
+    bp::child child;
+    try {
+        // Boost.Process wants its properties at compile time, so each I/O shape is one call.
+        if (options.inherit_output) {
+            if (options.input) {
+                child = bp::child(exe, bp::args(args), bp::start_dir(cwd), env, bp::std_in < input_pipe, on_exit, io);
+            } else {
+                child = bp::child(exe, bp::args(args), bp::start_dir(cwd), env, bp::std_in < bp::null, on_exit, io);
+            }
+        } else if (options.capture_stderr) {
+            if (options.input) {
+                child = bp::child(exe, bp::args(args), bp::start_dir(cwd), env, bp::std_in < input_pipe,
+                                  bp::std_out > out_future, bp::std_err > err_future, on_exit, io);
+            } else {
+                child = bp::child(exe, bp::args(args), bp::start_dir(cwd), env, bp::std_in < bp::null,
+                                  bp::std_out > out_future, bp::std_err > err_future, on_exit, io);
+            }
+        } else {
+            if (options.input) {
+                child = bp::child(exe, bp::args(args), bp::start_dir(cwd), env, bp::std_in < input_pipe,
+                                  bp::std_out > out_future, on_exit, io);
+            } else {
+                child = bp::child(exe, bp::args(args), bp::start_dir(cwd), env, bp::std_in < bp::null,
+                                  bp::std_out > out_future, on_exit, io);
+            }
+        }
+    } catch (const bp::process_error& e) {
+        throw Error(fmt::format("cannot run '{}': {}", argv[0], e.what()));
+    }
+    if (options.input) {
+        boost::asio::async_write(input_pipe, boost::asio::buffer(input),
+                                 [&](const boost::system::error_code&, std::size_t) { input_pipe.close(); });
+    }
+    if (options.timeout) {
+        timer.expires_after(*options.timeout);
+        timer.async_wait([&](const boost::system::error_code& ec) {
+            if (ec) return;  // cancelled: the child finished in time
+            result.timed_out = true;
+            std::error_code ignored;
+            child.terminate(ignored);
+            io.stop();  // a grandchild may still hold the pipes open: stop waiting for them
+        });
+    }
+    // Returns once the child has exited and its pipes are drained (or on timeout).
+    io.run();
+    if (result.timed_out) return result;
+    if (child.running()) child.wait();
+    if (out_future.valid()) result.out = out_future.get();
+    if (err_future.valid()) result.err = err_future.get();
+    fill_status(result, child.native_exit_code());
+    return result;
+}
+
+RunResult run_checked(const std::vector<std::string>& argv, const RunOptions& options) {
+    RunResult result = run(argv, options);
+    if (!result.ok()) {
+        std::string detail = result.err;
+        while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' ')) detail.pop_back();
+        std::string command;
+        for (std::size_t i = 0; i < argv.size() && i < 3; ++i) command += (i ? " " : "") + argv[i];
+        throw Error(fmt::format("'{}' {}{}{}", command, result.describe(), detail.empty() ? "" : ":\n",
+                                detail));
+    }
+    return result;
+}
+
+void exec_replace(const std::filesystem::path& program, const std::vector<std::string>& argv) {
+    std::vector<char*> raw;
+    raw.reserve(argv.size() + 1);
+    for (const auto& arg : argv) raw.push_back(const_cast<char*>(arg.c_str()));
+    raw.push_back(nullptr);
+    ::execv(program.c_str(), raw.data());
+    throw Error(fmt::format("cannot run '{}': {}", program.string(), std::strerror(errno)));
+}
+
+}  // namespace gm::proc

@@ -1,0 +1,68 @@
+#pragma once
+// Running other programs: the only layer that includes Boost.Process.
+//
+// Everything goes through argument vectors; nothing is ever passed through a
+// shell, so user input (model names, paths, images) cannot be interpreted.
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace gm::proc {
+
+// How a child runs: where, with which environment changes, what it reads, how long it may take.
+struct RunOptions {
+    // Working directory of the child; the caller's when empty.
+    std::optional<std::filesystem::path> cwd;
+    // Variables to set (value) or remove (nullopt) on top of the inherited environment.
+    std::vector<std::pair<std::string, std::optional<std::string>>> env;
+    // Bytes written to the child's standard input (then closed); none: stdin is /dev/null.
+    std::optional<std::string> input;
+    // When set, the child is killed (SIGKILL) after this long and the result says timed_out.
+    std::optional<std::chrono::milliseconds> timeout;
+    // When true, the child shares our stdout/stderr (progress, hook output reach the user)
+    // instead of having them captured.
+    bool inherit_output = false;
+    // When true (and inherit_output is false), stderr is captured into RunResult::err;
+    // otherwise it goes to our own stderr.
+    bool capture_stderr = true;
+};
+
+// What became of a child: its exit status, or the signal that ended it, and its output.
+struct RunResult {
+    int exit_code = -1;        // valid when signal == 0 and !timed_out
+    int signal = 0;            // the signal that killed it, 0 if it exited
+    bool timed_out = false;    // killed by us because RunOptions::timeout passed
+    std::string out;           // captured standard output
+    std::string err;           // captured standard error (when captured)
+
+    // True for a normal exit with status 0.
+    bool ok() const { return signal == 0 && !timed_out && exit_code == 0; }
+    // One line for error messages: "exited with 1", "killed by signal 9", "timed out".
+    std::string describe() const;
+};
+
+// Runs argv[0] (looked up on PATH unless it contains a '/') and waits for it.
+// Throws gm::Error only when the program cannot be started at all.
+RunResult run(const std::vector<std::string>& argv, const RunOptions& options = {});
+
+// Like run(), but throws gm::Error carrying the child's stderr when it does not succeed,
+// for the many calls where any failure is fatal.
+RunResult run_checked(const std::vector<std::string>& argv, const RunOptions& options = {});
+
+// The full path of a program on PATH, the way a shell would find it; nullopt when absent.
+std::optional<std::filesystem::path> find_program(const std::string& name);
+
+// The absolute path of the running executable, so that sibling programs
+// (git-model-env beside git-model) are found before anything on PATH.
+std::filesystem::path current_executable();
+
+// Replaces this process with another program (argv vector, no shell), the way
+// `git model env` hands over to git-model-env: signals, stdin and the exit code
+// then belong to that program. Returns only by throwing.
+[[noreturn]] void exec_replace(const std::filesystem::path& program, const std::vector<std::string>& argv);
+
+}  // namespace gm::proc

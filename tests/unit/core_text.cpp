@@ -1,0 +1,27 @@
+#include "gitmodel/core/text.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace gm;
+
+TEST_CASE("edit distance counts single edits and swaps", "[core]") {
+    CHECK(edit_distance("", "") == 0);
+    CHECK(edit_distance("start", "start") == 0);
+    CHECK(edit_distance("strat", "start") == 1);  // adjacent swap
+    CHECK(edit_distance("lst", "list") == 1);
+    CHECK(edit_distance("abc", "xyz") == 3);
+}
+
+TEST_CASE("closest_match suggests only plausible typos", "[core]") {
+    const std::vector<std::string> commands{"start", "list", "env", "bench"};
+    CHECK(closest_match("strat", commands) == std::optional<std::string>("start"));
+    CHECK(closest_match("lsit", commands) == std::optional<std::string>("list"));
+    CHECK_FALSE(closest_match("frobnicate", commands).has_value());
+}
+
+TEST_CASE("quote_for_message makes invisible bytes visible", "[core]") {
+    CHECK(quote_for_message("a b") == "'a b'");
+    CHECK(quote_for_message("x\n") == "'x\\n'");
+    CHECK(quote_for_message("\x7f") == "'\\x7f'");
+    CHECK(quote_for_message("\xc3\x9f") == "'\\xc3\\x9f'");
+}
