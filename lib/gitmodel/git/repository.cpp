@@ -68,7 +68,7 @@ Repository::Repository(std::unique_ptr<git_repository, RepositoryDeleter> repo) 
         git_config* config = nullptr;
         check(git_repository_config(&config, repo_.get()), "cannot open the git configuration");
         ConfigHandle owner(config);
-        check(git_config_add_file_ondisk(config, files[i], levels[i], repo_.get(), 0),
+        check(git_config_add_file_ondisk(config, files[i], levels[i], repo_.get(), 1),
               "cannot read the configuration file named by the environment");
     }
 }

@@ -1,0 +1,102 @@
+# Shared setup for end-to-end tests: sourced by every tests/e2e/t-*.sh.
+#
+# Each test gets its own scratch folder with its own HOME, git config isolated
+# from the machine (GIT_CONFIG_NOSYSTEM, an empty global config), and the
+# installed suite ($GM_STAGE/bin) first on PATH. A failing test keeps its folder
+# and says where; a passing one removes it.
+set -euo pipefail
+
+: "${GM_STAGE:?run through ctest, or set GM_STAGE to an install prefix}"
+[ -x "$GM_STAGE/bin/git-model" ] || { echo "no git-model in $GM_STAGE/bin"; exit 125; }
+
+TEST_NAME=$(basename "$0" .sh)
+mkdir -p "${GM_TEST_TMP:-/tmp}"
+TEST_DIR=$(mktemp -d "${GM_TEST_TMP:-/tmp}/$TEST_NAME.XXXXXX")
+export HOME="$TEST_DIR/home"
+mkdir -p "$HOME"
+export GIT_CONFIG_NOSYSTEM=1
+export GIT_CONFIG_GLOBAL="$HOME/.gitconfig"
+unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_CONFIG_PARAMETERS GIT_CONFIG_COUNT GIT_CEILING_DIRECTORIES || true
+unset XDG_CONFIG_HOME || true
+export GIT_AUTHOR_NAME="Test Author" GIT_AUTHOR_EMAIL="author@example.com"
+export GIT_COMMITTER_NAME="Test Committer" GIT_COMMITTER_EMAIL="committer@example.com"
+export PATH="$GM_STAGE/bin:$PATH"
+export LC_ALL=C.UTF-8
+git config --global init.defaultBranch main
+git config --global advice.detachedHead false
+
+CHECKS=0
+on_exit() {
+    local rc=$?
+    if [ $rc -eq 0 ]; then
+        rm -rf "$TEST_DIR"
+        echo "$TEST_NAME: $CHECKS checks passed"
+    elif [ $rc -ne 125 ]; then
+        echo "$TEST_NAME: FAILED (exit $rc); scratch folder kept: $TEST_DIR" >&2
+    fi
+}
+trap on_exit EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    [ -n "${OUT:-}" ] && printf 'stdout was:\n%s\n' "$OUT" >&2
+    [ -n "${ERR:-}" ] && printf 'stderr was:\n%s\n' "$ERR" >&2
+    exit 1
+}
+
+# run_gm EXPECTED_CODE CMD...: runs a command, stores stdout in $OUT and stderr
+# in $ERR, and fails the test unless it exits with EXPECTED_CODE.
+run_expect() {
+    local expected=$1
+    shift
+    local out_file="$TEST_DIR/.out" err_file="$TEST_DIR/.err" rc=0
+    "$@" >"$out_file" 2>"$err_file" || rc=$?
+    OUT=$(cat "$out_file")
+    ERR=$(cat "$err_file")
+    CHECKS=$((CHECKS + 1))
+    [ "$rc" -eq "$expected" ] || fail "expected exit $expected, got $rc from: $*"
+}
+
+assert_contains() {  # HAYSTACK NEEDLE [WHAT]
+    CHECKS=$((CHECKS + 1))
+    case "$1" in *"$2"*) ;; *) fail "${3:-output} does not contain '$2'";; esac
+}
+
+assert_not_contains() {  # HAYSTACK NEEDLE [WHAT]
+    CHECKS=$((CHECKS + 1))
+    case "$1" in *"$2"*) fail "${3:-output} contains '$2'";; *) ;; esac
+}
+
+assert_eq() {  # ACTUAL EXPECTED [WHAT]
+    CHECKS=$((CHECKS + 1))
+    [ "$1" = "$2" ] || fail "${3:-value}: expected '$2', got '$1'"
+}
+
+assert_branch_exists() { CHECKS=$((CHECKS + 1)); git -C "$1" rev-parse --verify -q "refs/heads/$2" >/dev/null || fail "branch $2 missing in $1"; }
+assert_no_branch() { CHECKS=$((CHECKS + 1)); ! git -C "$1" rev-parse --verify -q "refs/heads/$2" >/dev/null || fail "branch $2 exists in $1"; }
+assert_dir() { CHECKS=$((CHECKS + 1)); [ -d "$1" ] || fail "folder $1 missing"; }
+assert_no_path() { CHECKS=$((CHECKS + 1)); [ ! -e "$1" ] && [ ! -L "$1" ] || fail "$1 exists"; }
+
+# The list of worktree paths git itself knows for a repository.
+git_worktrees() { git -C "$1" worktree list --porcelain | sed -n 's/^worktree //p'; }
+
+# make_repo DIR: a repository on main with a couple of commits.
+make_repo() {
+    git init -q "$1"
+    printf 'import torch\n' >"$1/train.py"
+    printf '# demo\n' >"$1/README.md"
+    git -C "$1" add -A
+    git -C "$1" commit -q -m "initial commit"
+    printf 'lr = 1e-3\n' >>"$1/train.py"
+    git -C "$1" commit -q -am "add learning rate"
+}
+
+# The state of a repository that must not change when a command fails: refs, worktrees, config.
+repo_state() {
+    {
+        git -C "$1" for-each-ref --format='%(refname) %(objectname)'
+        git -C "$1" worktree list --porcelain
+        git -C "$1" config --local --list
+        git -C "$1" status --porcelain
+    } 2>&1
+}

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# A start that fails or is killed half way leaves nothing half-made, and the
+# same command then succeeds: failing and killing post-checkout hooks, a killed
+# git-model, a full disk.
+. "$(dirname "$0")/lib.sh"
+
+cd "$TEST_DIR"
+make_repo repo
+hook=repo/.git/hooks/post-checkout
+before=$(repo_state repo)
+
+assert_nothing_half_made() {  # MODEL WHAT
+    assert_no_branch repo "feature/model-$1"
+    assert_not_contains "$(git_worktrees repo)" "model-$1" "$2: worktree registration"
+    assert_no_path "$TEST_DIR/worktrees/feature/model-$1"
+    assert_no_path "repo/.git/git-model/pending/$1"
+    assert_eq "$(repo_state repo)" "$before" "$2: repository state"
+}
+
+# --- a post-checkout hook that fails ------------------------------------------------
+printf '#!/bin/sh\necho "hook: refusing this checkout" >&2\nexit 7\n' >"$hook"
+chmod +x "$hook"
+run_expect 1 git -C repo model start hookfail
+assert_contains "$ERR" "hook: refusing this checkout" "git's own output reaches the user"
+assert_contains "$ERR" "nothing was changed"
+assert_nothing_half_made hookfail "failing hook"
+
+# --- a post-checkout hook that kills its parent (git worktree add) -------------------
+printf '#!/bin/sh\nkill -9 $PPID\n' >"$hook"
+run_expect 1 git -C repo model start killgit
+assert_contains "$ERR" "signal 9"
+assert_nothing_half_made killgit "hook killing git"
+
+# --- a hook that kills git-model itself (SIGKILL: no chance to clean up) ------------
+# The hook walks up: its parent is git, git's parent is git-model.
+cat >"$hook" <<'HOOK'
+#!/bin/sh
+gm=$(ps -o ppid= -p $PPID | tr -d ' ')
+kill -9 "$gm"
+HOOK
+chmod +x "$hook"
+run_expect 137 git -C repo model start killme
+sleep 0.5   # git itself finishes after its parent died
+# a record of the interrupted start stays until the next run rolls it back
+assert_dir repo/.git/git-model/pending
+rm -f "$hook"
+# list rolls back what the dead start left and does not show it as a model
+run_expect 0 git -C repo model list --json
+assert_not_contains "$OUT" "killme" "list after a killed start"
+assert_nothing_half_made killme "killed git-model, after list"
+# ... and the same command now succeeds
+run_expect 0 git -C repo model start killme
+assert_branch_exists repo feature/model-killme
+assert_dir "$TEST_DIR/worktrees/feature/model-killme"
+
+# killed again, then re-run directly (start recovers on its own, without list)
+cat >"$hook" <<'HOOK'
+#!/bin/sh
+gm=$(ps -o ppid= -p $PPID | tr -d ' ')
+kill -9 "$gm"
+HOOK
+chmod +x "$hook"
+run_expect 137 git -C repo model start again
+sleep 0.5
+rm -f "$hook"
+run_expect 0 git -C repo model start again
+assert_contains "$ERR" "rolled back the interrupted"
+assert_eq "$(git -C "$TEST_DIR/worktrees/feature/model-again" status --porcelain)" "" "re-created worktree clean"
+before=$(repo_state repo)
+
+# --- SIGINT while git runs (Ctrl-C): rolled back, exits as interrupted ---------------
+printf '#!/bin/sh\nsleep 30\n' >"$hook"
+chmod +x "$hook"
+git -C repo model start ctrlc >/dev/null 2>&1 &
+gm_pid=$!
+for _ in $(seq 50); do
+    [ -e "$TEST_DIR/worktrees/feature/model-ctrlc/train.py" ] && break
+    sleep 0.1
+done
+# signal the whole job the way a terminal does: git-model, git and the hook
+pkill -INT -P "$gm_pid" || true
+kill -INT "$gm_pid" || true
+pkill -INT -f "sleep 30" || true
+rc=0; wait "$gm_pid" || rc=$?
+CHECKS=$((CHECKS + 1))
+[ "$rc" -ne 0 ] || fail "interrupted start exited 0"
+rm -f "$hook"
+assert_nothing_half_made ctrlc "SIGINT"
+
+# --- a full disk during checkout ------------------------------------------------------
+small="$TEST_DIR/small"
+mkdir -p "$small"
+if mount -t tmpfs -o size=2m tmpfs "$small" 2>/dev/null; then
+    trap 'umount "$small" 2>/dev/null || true; on_exit' EXIT
+    head -c 3000000 /dev/urandom >repo/weights.bin
+    git -C repo add weights.bin
+    git -C repo commit -q -m "add weights"
+    before=$(repo_state repo)
+    git -C repo config model.worktreeRoot "$small"
+    before=$(repo_state repo)
+    run_expect 1 git -C repo model start diskfull
+    assert_contains "$ERR" "nothing was changed"
+    assert_no_branch repo feature/model-diskfull
+    assert_not_contains "$(git_worktrees repo)" "model-diskfull" "disk full: worktree registration"
+    assert_no_path "$small/feature/model-diskfull"
+    assert_eq "$(repo_state repo)" "$before" "disk full: repository state"
+    # with room again, the same command succeeds
+    umount "$small"
+    run_expect 0 git -C repo model start diskfull
+    assert_eq "$(cmp repo/weights.bin "$small/feature/model-diskfull/weights.bin" && echo same)" "same" "checkout complete"
+else
+    echo "note: cannot mount a tmpfs here; the full-disk case is skipped"
+fi

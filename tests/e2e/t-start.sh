@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# git model start from every kind of location, with every way of configuring it.
+. "$(dirname "$0")/lib.sh"
+
+cd "$TEST_DIR"
+make_repo repo
+main_head=$(git -C repo rev-parse main)
+
+# --- from the main worktree ---------------------------------------------------
+cd repo
+run_expect 0 git model start resnet50
+assert_contains "$OUT" "$TEST_DIR/worktrees/feature/model-resnet50" "start prints the worktree"
+wt="$TEST_DIR/worktrees/feature/model-resnet50"
+assert_branch_exists . feature/model-resnet50
+assert_eq "$(git rev-parse feature/model-resnet50)" "$main_head" "new branch starts at main"
+assert_contains "$(git_worktrees .)" "$wt" "git knows the worktree"
+assert_eq "$(git -C "$wt" symbolic-ref HEAD)" "refs/heads/feature/model-resnet50" "worktree HEAD"
+assert_eq "$(cat "$wt/train.py")" "$(printf 'import torch\nlr = 1e-3')" "worktree files checked out"
+assert_eq "$(git -C "$wt" status --porcelain)" "" "fresh worktree is clean"
+assert_eq "$(git config branch.feature/model-resnet50.modelBase)" "main" "base recorded"
+
+# --- from a subdirectory -------------------------------------------------------
+mkdir -p src/deep && cd src/deep
+run_expect 0 git model start from-subdir
+assert_dir "$TEST_DIR/worktrees/feature/model-from-subdir"
+cd "$TEST_DIR"
+
+# --- from a linked worktree: still relative to the main worktree ---------------
+cd "$wt"
+run_expect 0 git model start from-linked
+assert_dir "$TEST_DIR/worktrees/feature/model-from-linked"
+assert_no_path "$wt/../worktrees"
+cd "$TEST_DIR"
+
+# --- with git -C ---------------------------------------------------------------
+run_expect 0 git -C repo model start from-dash-c
+assert_dir "$TEST_DIR/worktrees/feature/model-from-dash-c"
+
+# --- with GIT_DIR set, from an unrelated folder ---------------------------------
+mkdir -p elsewhere && cd elsewhere
+run_expect 0 env GIT_DIR="$TEST_DIR/repo/.git" git model start from-git-dir
+assert_dir "$TEST_DIR/worktrees/feature/model-from-git-dir"
+assert_branch_exists "$TEST_DIR/repo" feature/model-from-git-dir
+cd "$TEST_DIR"
+
+# --- --base with a branch, a tag, a commit ------------------------------------
+git -C repo branch dev main~1
+git -C repo tag v1 main~1
+run_expect 0 git -C repo model start on-dev --base dev
+assert_eq "$(git -C repo rev-parse feature/model-on-dev)" "$(git -C repo rev-parse dev)" "--base dev"
+assert_eq "$(git -C repo config branch.feature/model-on-dev.modelBase)" "dev" "base dev recorded"
+run_expect 0 git -C repo model start on-tag --base=v1
+assert_eq "$(git -C repo rev-parse feature/model-on-tag)" "$(git -C repo rev-parse 'v1^{commit}')" "--base tag"
+
+# --- config: model.baseBranch, also through git -c ------------------------------
+git -C repo config model.baseBranch dev
+run_expect 0 git -C repo model start cfg-base
+assert_eq "$(git -C repo rev-parse feature/model-cfg-base)" "$(git -C repo rev-parse dev)" "model.baseBranch"
+git -C repo config --unset model.baseBranch
+run_expect 0 git -C repo -c model.baseBranch=dev model start dash-c-base
+assert_eq "$(git -C repo rev-parse feature/model-dash-c-base)" "$(git -C repo rev-parse dev)" "git -c model.baseBranch"
+
+# --- config: model.worktreeRoot (relative, absolute) and model.worktreePath -----
+git -C repo config model.worktreeRoot ../exp
+run_expect 0 git -C repo model start rel-root
+assert_dir "$TEST_DIR/exp/feature/model-rel-root"
+git -C repo config model.worktreeRoot "$TEST_DIR/abs root"
+git -C repo config model.worktreePath '{repo}/{model}'
+run_expect 0 git -C repo model start abs-root
+assert_dir "$TEST_DIR/abs root/repo/abs-root"
+assert_contains "$OUT" "$TEST_DIR/abs root/repo/abs-root"
+git -C repo config model.worktreePath '../../escape/{model}'
+run_expect 1 git -C repo model start escapes
+assert_contains "$ERR" "outside model.worktreeRoot"
+assert_no_branch repo feature/model-escapes
+git -C repo config --unset model.worktreeRoot
+git -C repo config --unset model.worktreePath
+
+# global config is honoured too (GIT_CONFIG_GLOBAL points at $HOME/.gitconfig)
+git config --global model.worktreeRoot ../global-root
+run_expect 0 git -C repo model start global-cfg
+assert_dir "$TEST_DIR/global-root/feature/model-global-cfg"
+git config --global --unset model.worktreeRoot
+
+# --- --no-worktree: branch made and switched to in place ------------------------
+make_repo inplace
+run_expect 0 git -C inplace model start here --no-worktree
+assert_eq "$(git -C inplace symbolic-ref --short HEAD)" "feature/model-here" "switched in place"
+assert_no_path "$TEST_DIR/worktrees/feature/model-here"
+assert_contains "$OUT" "switched to it here"
+# a dirty switch is refused and changes nothing
+git -C inplace switch -q main
+echo "# local edit" >>inplace/train.py
+before=$(repo_state inplace)
+run_expect 1 git -C inplace model start dirty --no-worktree
+assert_contains "$ERR" "uncommitted changes"
+assert_eq "$(repo_state inplace)" "$before" "dirty --no-worktree changed nothing"
+# untracked files are carried along, like git switch does
+git -C inplace checkout -q -- train.py
+echo scratch >inplace/notes.txt
+run_expect 0 git -C inplace model start untracked-ok --no-worktree
+assert_eq "$(cat inplace/notes.txt)" "scratch" "untracked file kept"
+
+# --- a bare repository with linked worktrees ------------------------------------
+git clone -q --bare repo bare.git
+run_expect 0 git -C bare.git model start from-bare
+assert_dir "$TEST_DIR/worktrees/feature/model-from-bare"
+assert_eq "$(git -C "$TEST_DIR/worktrees/feature/model-from-bare" symbolic-ref --short HEAD)" "feature/model-from-bare"
+run_expect 1 git -C bare.git model start bare-inplace --no-worktree
+assert_contains "$ERR" "bare"
