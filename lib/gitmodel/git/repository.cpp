@@ -5,6 +5,7 @@
 #include "gitmodel/proc/process.hpp"
 
 #include <fmt/core.h>
+#include <git2/sys/repository.h>
 
 #include <cstdlib>
 #include <fnmatch.h>
@@ -37,6 +38,9 @@ fs::path without_trailing_slash(const char* path) {
 
 Library::Library() {
     git_libgit2_init();
+    // git verifies object hashes only in fsck; libgit2 re-hashes every object it
+    // reads by default, which dominates reading many trees (list, status).
+    git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
     // git honours these for every command; libgit2 does not, so mirror them here.
     constexpr const char* nowhere = "/nonexistent/git-model-no-config";
     if (env_or_null("GIT_CONFIG_NOSYSTEM"))
@@ -89,6 +93,16 @@ Repository Repository::open(const fs::path& path) {
     check(git_repository_open_ext(&raw, path.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr),
           fmt::format("cannot open the git repository at {}", path.string()).c_str());
     return Repository(std::unique_ptr<git_repository, RepositoryDeleter>(raw));
+}
+
+Repository Repository::open_worktree(const fs::path& path) const {
+    Repository worktree = open(path);
+    git_odb* odb = nullptr;
+    if (git_repository_odb(&odb, repo_.get()) == 0) {
+        git_repository_set_odb(worktree.repo_.get(), odb);  // takes its own reference
+        git_odb_free(odb);
+    }
+    return worktree;
 }
 
 fs::path Repository::git_dir() const { return without_trailing_slash(git_repository_path(repo_.get())); }

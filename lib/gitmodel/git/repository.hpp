@@ -62,6 +62,10 @@ public:
     // Opens the repository at a known path (a worktree folder or a git dir), no discovery.
     static Repository open(const std::filesystem::path& path);
 
+    // Opens another worktree of this repository reusing this one's object
+    // database and its cache, so that checking many worktrees reads each tree once.
+    Repository open_worktree(const std::filesystem::path& path) const;
+
     // The git dir of this worktree (.git, or .git/worktrees/<id> for a linked one).
     std::filesystem::path git_dir() const;
     // The git dir shared by all worktrees: refs, objects, config and hooks live here.

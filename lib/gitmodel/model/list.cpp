@@ -29,7 +29,7 @@ const char* to_string(WorktreeState state) {
 namespace {
 
 // Dirty checks dominate on repositories with many worktrees: spread them over the cores.
-void fill_dirty_flags(std::vector<ModelEntry>& models) {
+void fill_dirty_flags(const git::Repository& repo, std::vector<ModelEntry>& models) {
     std::vector<ModelEntry*> todo;
     for (auto& model : models)
         if (model.worktree && model.worktree_state == WorktreeState::present) todo.push_back(&model);
@@ -38,7 +38,7 @@ void fill_dirty_flags(std::vector<ModelEntry>& models) {
     const auto work = [&] {
         for (std::size_t i = next++; i < todo.size(); i = next++) {
             try {
-                todo[i]->dirty = git::Repository::open(*todo[i]->worktree).has_uncommitted_changes();
+                todo[i]->dirty = repo.open_worktree(*todo[i]->worktree).has_uncommitted_changes();
             } catch (const Error&) {
                 todo[i]->dirty = std::nullopt;  // unreadable: say unknown rather than guess
             }
@@ -70,6 +70,7 @@ std::vector<ModelEntry> list_models(git::Repository& repo) {
     } catch (const Error&) {
     }
 
+    const auto recorded_bases = config.get_matching("^branch\\..*\\.modelbase$");
     std::map<std::string, std::optional<std::string>> base_commits;  // cache: base name -> commit
     std::vector<ModelEntry> models;
     for (auto& branch : repo.branches_matching(std::string(naming::model_branch_prefix) + "*")) {
@@ -80,7 +81,8 @@ std::vector<ModelEntry> list_models(git::Repository& repo) {
         entry.branch = branch.name;
         entry.head = branch.target;
         entry.last_commit_time = branch.commit_time;
-        entry.base = config.get_string(fmt::format("branch.{}.modelBase", branch.name)).value_or(settings.base_branch);
+        const auto recorded = recorded_bases.find(fmt::format("branch.{}.modelbase", branch.name));
+        entry.base = recorded != recorded_bases.end() ? recorded->second : settings.base_branch;
         auto cached = base_commits.find(entry.base);
         if (cached == base_commits.end()) cached = base_commits.emplace(entry.base, repo.resolve_commit(entry.base)).first;
         if (cached->second) {
@@ -100,7 +102,7 @@ std::vector<ModelEntry> list_models(git::Repository& repo) {
         }
         models.push_back(std::move(entry));
     }
-    fill_dirty_flags(models);
+    fill_dirty_flags(repo, models);
     std::sort(models.begin(), models.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
     return models;
 }

@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""Benchmark of `git model start` and `git model list` against their floors.
+
+Side by side in one run, median of --runs runs each (default 15):
+  start on a 5,000-file repository:
+    git model start X                                           (ours)
+    git worktree add -b feature/model-X ../worktrees/... main   (the floor; target: ours <= 1.15x)
+    git flow feature start X + git worktree add                 (Debian's git-flow, for comparison)
+  list with 1,000 model branches and 50 worktrees:
+    git model list                                  on a 200-file repo (target: < 50 ms) and the 5,000-file one
+    git branch --list 'feature/model-*' -vv         beside it
+
+Uses git-model from PATH (or --prefix/bin). Prints each median and the ratios.
+Usage: bench/start-list.py [--runs N] [--prefix DIR] [--keep]
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def run(argv, cwd, env, check=True):
+    result = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if check and result.returncode != 0:
+        sys.exit(f"failed: {' '.join(argv)}\n{result.stderr.decode(errors='replace')}")
+    return result
+
+
+def timed(argv, cwd, env):
+    start = time.perf_counter()
+    run(argv, cwd, env)
+    return time.perf_counter() - start
+
+
+def make_repo(path, files, env):
+    os.makedirs(path)
+    run(["git", "init", "-q", "-b", "main"], path, env)
+    for i in range(files):
+        sub = os.path.join(path, "src", f"pkg{i // 100:03d}")
+        os.makedirs(sub, exist_ok=True)
+        with open(os.path.join(sub, f"module{i:05d}.py"), "w") as f:
+            f.write(f"# module {i}\n" + "x = 1\n" * 20)
+    run(["git", "add", "-A"], path, env)
+    run(["git", "commit", "-q", "-m", "initial"], path, env)
+
+
+def add_model_branches(repo, count, worktrees, env):
+    head = subprocess.run(["git", "rev-parse", "main"], cwd=repo, env=env, capture_output=True, text=True).stdout.strip()
+    lines = "".join(f"create refs/heads/feature/model-m{i:04d} {head}\n" for i in range(count))
+    subprocess.run(["git", "update-ref", "--stdin"], cwd=repo, env=env, input=lines, text=True, check=True)
+    root = os.path.join(os.path.dirname(repo), "worktrees")
+    for i in range(worktrees):
+        run(["git", "worktree", "add", "-q", os.path.join(root, f"feature/model-m{i:04d}"), f"feature/model-m{i:04d}"],
+            repo, env)
+
+
+def remove_worktrees(repo, env):
+    out = subprocess.run(["git", "worktree", "list", "--porcelain"], cwd=repo, env=env, capture_output=True, text=True).stdout
+    paths = [line[9:] for line in out.splitlines() if line.startswith("worktree ")][1:]
+    for p in paths:
+        shutil.rmtree(p, ignore_errors=True)
+    run(["git", "worktree", "prune"], repo, env)
+
+
+def median_ms(samples):
+    return statistics.median(samples) * 1000
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--prefix", help="install prefix whose bin/ holds git-model")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    args = parser.parse_args()
+    if args.runs < 10:
+        sys.exit("--runs must be at least 10")
+
+    scratch = tempfile.mkdtemp(prefix="gm-bench-")
+    env = dict(os.environ)
+    env.update({"HOME": scratch, "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "b@e",
+                "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "b@e"})
+    env.pop("GIT_DIR", None)
+    if args.prefix:
+        env["PATH"] = os.path.join(os.path.abspath(args.prefix), "bin") + os.pathsep + env["PATH"]
+    if not shutil.which("git-model", path=env["PATH"]):
+        sys.exit("git-model is not on PATH (use --prefix)")
+    has_flow = shutil.which("git-flow", path=env["PATH"]) is not None
+    print(f"git-model: {shutil.which('git-model', path=env['PATH'])}; runs per figure: {args.runs}")
+
+    try:
+        big = os.path.join(scratch, "big", "repo")
+        make_repo(big, 5000, env)
+        starts = {"git model start": [], "git worktree add -b (floor)": [], "git flow feature start + worktree add": []}
+        root = os.path.join(scratch, "big", "worktrees")
+        if has_flow:
+            run(["git", "flow", "init", "-d"], big, env)
+            run(["git", "checkout", "-q", "main"], big, env)
+        for i in range(args.runs):
+            # Alternate the order so that neither side always runs on a warmer cache.
+            order = ["ours", "floor"] if i % 2 == 0 else ["floor", "ours"]
+            for which in order:
+                if which == "ours":
+                    starts["git model start"].append(timed(["git", "model", "start", f"a{i}"], big, env))
+                else:
+                    starts["git worktree add -b (floor)"].append(timed(
+                        ["git", "worktree", "add", "-q", "-b", f"feature/model-b{i}",
+                         os.path.join(root, f"feature/model-b{i}"), "main"], big, env))
+            if has_flow:
+                t = timed(["git", "flow", "feature", "start", f"c{i}"], big, env)
+                run(["git", "checkout", "-q", "main"], big, env)
+                t += timed(["git", "worktree", "add", "-q", os.path.join(root, f"feature/c{i}"), f"feature/c{i}"], big, env)
+                starts["git flow feature start + worktree add"].append(t)
+            remove_worktrees(big, env)
+        if not has_flow:
+            del starts["git flow feature start + worktree add"]
+
+        small = os.path.join(scratch, "small", "repo")
+        make_repo(small, 200, env)
+        add_model_branches(small, 1000, 50, env)
+        remove_worktrees(big, env)
+        add_model_branches(big, 1000, 50, env)
+        lists = {}
+        for label, repo in (("200 files", small), ("5,000 files", big)):
+            ours, ref = [], []
+            for i in range(args.runs):
+                ours.append(timed(["git", "model", "list"], repo, env))
+                ref.append(timed(["git", "branch", "--list", "feature/model-*", "-vv"], repo, env))
+            lists[label] = (ours, ref)
+
+        print()
+        print("start, 5,000-file repository (median ms)")
+        floor = median_ms(starts["git worktree add -b (floor)"])
+        for name, samples in starts.items():
+            print(f"  {name:<42} {median_ms(samples):8.1f}   x{median_ms(samples) / floor:.2f} of the floor")
+        ratio = median_ms(starts["git model start"]) / floor
+        print(f"  target: git model start <= 1.15x the floor -> {'met' if ratio <= 1.15 else 'MISSED'} ({ratio:.2f}x)")
+        print()
+        print("list, 1,000 model branches, 50 worktrees (median ms)")
+        for label, (ours, ref) in lists.items():
+            o, r = median_ms(ours), median_ms(ref)
+            print(f"  {label:<12} git model list {o:8.1f}   git branch --list -vv {r:8.1f}   ratio x{o / r:.2f}")
+        o = median_ms(lists["200 files"][0])
+        print(f"  target: git model list < 50 ms on the 200-file repository -> {'met' if o < 50 else 'MISSED'} ({o:.1f} ms)")
+    finally:
+        if args.keep:
+            print(f"scratch kept: {scratch}")
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
