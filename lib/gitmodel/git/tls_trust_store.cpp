@@ -1,0 +1,36 @@
+// libgit2 as Debian builds it (with mbedtls) parses the whole system CA bundle
+// inside git_libgit2_init(): about 11 ms, paid by every git-model command and
+// every hook, before any work. The suite never uses libgit2's network
+// transports (push and fetch run the git program, which has its own TLS), so
+// the trust store is never needed. Defining mbedtls's loader here makes the
+// dynamic linker bind libgit2's call to this no-op (an executable's symbols
+// come first in the lookup order); libgit2 then starts without certificates,
+// which only matters for HTTPS through libgit2, which the suite never does.
+// If the interposition does not take (a static libgit2, another TLS backend),
+// nothing changes but the time.
+
+#include "gitmodel/git/tls_trust_store.hpp"
+
+extern "C" {
+
+// Same signature as mbedtls 2.28's loader: (mbedtls_x509_crt*, const char*).
+int mbedtls_x509_crt_parse_file(void* chain, const char* path) {
+    (void)chain;
+    (void)path;
+    return 0;
+}
+
+// The directory form, for a CA location that is a folder.
+int mbedtls_x509_crt_parse_path(void* chain, const char* path) {
+    (void)chain;
+    (void)path;
+    return 0;
+}
+
+}  // extern "C"
+
+namespace gm::git {
+
+void skip_tls_trust_store() {}
+
+}  // namespace gm::git
