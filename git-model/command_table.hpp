@@ -12,5 +12,9 @@ const cli::Suite& git_model_suite();
 int start(const cli::Args& args);
 // `git model list` / `ls`: every model and its state.
 int list(const cli::Args& args);
+// `git model hooks`: install, uninstall and inspect the hook shims.
+int hooks(const cli::Args& args);
+// `git model hook <name>`: what the installed shims run.
+int hook(const cli::Args& args);
 
 }  // namespace gm::commands

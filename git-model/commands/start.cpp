@@ -5,14 +5,60 @@
 #include "gitmodel/core/report.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/git/repository.hpp"
+#include "gitmodel/hooks/install.hpp"
 #include "gitmodel/model/start.hpp"
 #include "gitmodel/naming/model_name.hpp"
 
 #include <fmt/core.h>
 
+#include <iostream>
+#include <unistd.h>
+
 namespace po = boost::program_options;
 
 namespace gm::commands {
+
+namespace {
+
+// After a start, offers the team's hooks where they are missing (model.installHooks: ask, always, never).
+void offer_hooks(const git::Repository& repo) {
+    const std::string mode = repo.config().get_string("model.installHooks").value_or("ask");
+    if (mode == "never") return;
+    if (mode != "ask" && mode != "always") {
+        warn("git-model", fmt::format("model.installHooks '{}' is not ask, always or never; treating it as ask", mode));
+    }
+    const auto dir = repo.hooks_dir();
+    bool missing = false;
+    for (const auto& status : hooks::hook_status(dir))
+        if (status.state == hooks::HookState::missing || status.state == hooks::HookState::outdated ||
+            (status.state == hooks::HookState::foreign && status.is_git_lfs))
+            missing = true;
+    if (!missing || !std::filesystem::exists(hooks::shim_source_dir())) return;
+    bool install = mode == "always";
+    if (!install) {
+        if (!::isatty(STDIN_FILENO) || !::isatty(STDERR_FILENO)) {
+            fmt::print(stderr, "hint: the team's hooks are not installed in this repository: git model hooks install\n"
+                               "hint: (git config model.installHooks always|never stops this hint)\n");
+            return;
+        }
+        fmt::print(stderr, "Install git-model's hooks (pre-commit, pre-push) in {}? [Y/n] ", dir.string());
+        std::string answer;
+        std::getline(std::cin, answer);
+        install = answer.empty() || answer[0] == 'y' || answer[0] == 'Y';
+        if (!install) {
+            fmt::print(stderr, "hint: not installed; `git model hooks install` does it later, and "
+                               "`git config model.installHooks never` stops the question\n");
+            return;
+        }
+    }
+    try {
+        for (const auto& line : hooks::install_hooks(dir, hooks::ForeignPolicy::refuse)) fmt::print("hooks: {}\n", line);
+    } catch (const Error& e) {
+        warn("git-model", fmt::format("hooks not installed: {}", e.what()));
+    }
+}
+
+}  // namespace
 
 int start(const cli::Args& args) {
     const std::string usage = "git model start [--base <ref>] [--no-worktree] <name>";
@@ -55,6 +101,7 @@ int start(const cli::Args& args) {
         fmt::print("Started model '{}' on branch {} (from {}), switched to it here.\n", request.model, result.branch,
                    result.base);
     }
+    offer_hooks(repo);
     return 0;
 }
 

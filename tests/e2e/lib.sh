@@ -100,3 +100,14 @@ repo_state() {
         git -C "$1" status --porcelain
     } 2>&1
 }
+
+# make_remote_pair NAME: a bare remote NAME.git and a clone NAME with main pushed.
+make_remote_pair() {
+    git init -q --bare "$TEST_DIR/$1.git"
+    make_repo "$TEST_DIR/$1"
+    git -C "$TEST_DIR/$1" remote add origin "$TEST_DIR/$1.git"
+    git -C "$TEST_DIR/$1" push -q origin main
+}
+
+# The refs of a repository (a remote), to prove a refused push changed nothing there.
+remote_refs() { git -C "$1" for-each-ref --format='%(refname) %(objectname)'; }

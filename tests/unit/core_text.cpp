@@ -25,3 +25,21 @@ TEST_CASE("quote_for_message makes invisible bytes visible", "[core]") {
     CHECK(quote_for_message("\x7f") == "'\\x7f'");
     CHECK(quote_for_message("\xc3\x9f") == "'\\xc3\\x9f'");
 }
+
+#include "gitmodel/core/duration.hpp"
+
+TEST_CASE("durations in the units users write", "[core]") {
+    CHECK(parse_duration_seconds("90") == 90);
+    CHECK(parse_duration_seconds("90s") == 90);
+    CHECK(parse_duration_seconds("30m") == 1800);
+    CHECK(parse_duration_seconds("6h") == 21600);
+    CHECK(parse_duration_seconds("14d") == 14 * 86400);
+    CHECK(parse_duration_seconds("2w") == 14 * 86400);
+    CHECK(parse_duration_seconds(" 1d ") == 86400);
+    CHECK_FALSE(parse_duration_seconds("").has_value());
+    CHECK_FALSE(parse_duration_seconds("-1d").has_value());
+    CHECK_FALSE(parse_duration_seconds("1y").has_value());
+    CHECK_FALSE(parse_duration_seconds("d").has_value());
+    CHECK_FALSE(parse_duration_seconds("99999999999999999999").has_value());
+    CHECK_FALSE(parse_duration_seconds("1.5h").has_value());
+}

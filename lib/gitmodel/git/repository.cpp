@@ -240,6 +240,157 @@ AheadBehind Repository::ahead_behind(std::string_view local, std::string_view ba
     return result;
 }
 
+namespace {
+
+bool parse_oid(git_oid& oid, std::string_view hex) {
+    return hex.size() == GIT_OID_HEXSZ && git_oid_fromstrn(&oid, hex.data(), hex.size()) == 0;
+}
+
+}  // namespace
+
+bool Repository::has_commit(std::string_view commit) const {
+    git_oid oid;
+    if (!parse_oid(oid, commit)) return false;
+    git_commit* raw = nullptr;
+    if (git_commit_lookup(&raw, repo_.get(), &oid) != 0) return false;
+    git_commit_free(raw);
+    return true;
+}
+
+bool Repository::is_ancestor(std::string_view ancestor, std::string_view descendant) const {
+    git_oid a, d;
+    if (!parse_oid(a, ancestor) || !parse_oid(d, descendant)) return false;
+    if (git_oid_equal(&a, &d)) return true;
+    return git_graph_descendant_of(repo_.get(), &d, &a) == 1;
+}
+
+std::optional<std::string> Repository::merge_base(std::string_view a, std::string_view b) const {
+    git_oid oa, ob, base;
+    if (!parse_oid(oa, a) || !parse_oid(ob, b)) return std::nullopt;
+    if (git_merge_base(&base, repo_.get(), &oa, &ob) != 0) return std::nullopt;
+    return to_hex(base);
+}
+
+std::vector<std::string> Repository::commits_between(std::string_view tip, const std::vector<std::string>& exclude,
+                                                     std::size_t limit) const {
+    git_revwalk* raw = nullptr;
+    check(git_revwalk_new(&raw, repo_.get()), "cannot walk the history");
+    Handle<git_revwalk, git_revwalk_free> walk(raw);
+    git_revwalk_sorting(walk.get(), GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE);
+    git_oid oid;
+    if (!parse_oid(oid, tip)) return {};
+    check(git_revwalk_push(walk.get(), &oid), "cannot walk the history");
+    for (const auto& hidden : exclude) {
+        git_oid h;
+        if (parse_oid(h, hidden)) git_revwalk_hide(walk.get(), &h);  // absent commits are simply not hidden
+    }
+    std::vector<std::string> out;
+    while (out.size() < limit && git_revwalk_next(&oid, walk.get()) == 0) out.push_back(to_hex(oid));
+    return out;
+}
+
+std::optional<std::string> Repository::first_parent(std::string_view commit) const {
+    git_oid oid;
+    if (!parse_oid(oid, commit)) return std::nullopt;
+    git_commit* raw = nullptr;
+    if (git_commit_lookup(&raw, repo_.get(), &oid) != 0) return std::nullopt;
+    CommitHandle owner(raw);
+    if (git_commit_parentcount(raw) == 0) return std::nullopt;
+    return to_hex(*git_commit_parent_id(raw, 0));
+}
+
+std::string Repository::commit_message(std::string_view commit) const {
+    git_oid oid;
+    if (!parse_oid(oid, commit)) return {};
+    git_commit* raw = nullptr;
+    check(git_commit_lookup(&raw, repo_.get(), &oid), "cannot read a commit");
+    CommitHandle owner(raw);
+    const char* message = git_commit_message(raw);
+    return message ? message : "";
+}
+
+std::optional<std::string> Repository::read_file_at(std::string_view commit, std::string_view path) const {
+    git_oid oid;
+    if (!parse_oid(oid, commit)) return std::nullopt;
+    git_commit* raw = nullptr;
+    if (git_commit_lookup(&raw, repo_.get(), &oid) != 0) return std::nullopt;
+    CommitHandle owner(raw);
+    git_tree* tree_raw = nullptr;
+    if (git_commit_tree(&tree_raw, raw) != 0) return std::nullopt;
+    Handle<git_tree, git_tree_free> tree(tree_raw);
+    git_tree_entry* entry_raw = nullptr;
+    if (git_tree_entry_bypath(&entry_raw, tree.get(), std::string(path).c_str()) != 0) return std::nullopt;
+    Handle<git_tree_entry, git_tree_entry_free> entry(entry_raw);
+    if (git_tree_entry_type(entry.get()) != GIT_OBJECT_BLOB) return std::nullopt;
+    git_blob* blob_raw = nullptr;
+    if (git_blob_lookup(&blob_raw, repo_.get(), git_tree_entry_id(entry.get())) != 0) return std::nullopt;
+    Handle<git_blob, git_blob_free> blob(blob_raw);
+    return std::string(static_cast<const char*>(git_blob_rawcontent(blob.get())),
+                       static_cast<std::size_t>(git_blob_rawsize(blob.get())));
+}
+
+std::vector<StagedFile> Repository::staged_changes() const {
+    git_index* index_raw = nullptr;
+    check(git_repository_index(&index_raw, repo_.get()), "cannot read the index");
+    Handle<git_index, git_index_free> index(index_raw);
+    git_tree* head_tree = nullptr;  // stays null before the first commit: everything staged is new
+    git_reference* head_raw = nullptr;
+    if (git_repository_head(&head_raw, repo_.get()) == 0) {
+        ReferenceHandle head(head_raw);
+        git_object* tree_obj = nullptr;
+        if (git_reference_peel(&tree_obj, head.get(), GIT_OBJECT_TREE) == 0)
+            head_tree = reinterpret_cast<git_tree*>(tree_obj);
+    }
+    Handle<git_tree, git_tree_free> tree_owner(head_tree);
+    git_diff_options options = GIT_DIFF_OPTIONS_INIT;
+    options.flags = GIT_DIFF_IGNORE_SUBMODULES;
+    git_diff* diff_raw = nullptr;
+    check(git_diff_tree_to_index(&diff_raw, repo_.get(), head_tree, index.get(), &options), "cannot diff the index");
+    Handle<git_diff, git_diff_free> diff(diff_raw);
+    git_odb* odb_raw = nullptr;
+    check(git_repository_odb(&odb_raw, repo_.get()), "cannot open the object database");
+    Handle<git_odb, git_odb_free> odb(odb_raw);
+    std::vector<StagedFile> out;
+    for (std::size_t i = 0; i < git_diff_num_deltas(diff.get()); ++i) {
+        const git_diff_delta* delta = git_diff_get_delta(diff.get(), i);
+        if (delta->status == GIT_DELTA_DELETED) continue;
+        if (delta->new_file.mode == GIT_FILEMODE_COMMIT) continue;  // a submodule
+        StagedFile file;
+        file.path = delta->new_file.path;
+        std::size_t size = 0;
+        git_object_t type;
+        if (git_odb_read_header(&size, &type, odb.get(), &delta->new_file.id) == 0) file.size = size;
+        const char* filter = nullptr;
+        if (git_attr_get(&filter, repo_.get(), GIT_ATTR_CHECK_INDEX_THEN_FILE, file.path.c_str(), "filter") == 0 &&
+            GIT_ATTR_HAS_VALUE(filter))
+            file.filter = filter;
+        out.push_back(std::move(file));
+    }
+    return out;
+}
+
+fs::path Repository::hooks_dir() const {
+    const Config cfg = config();
+    if (auto hooks_path = cfg.get_string("core.hooksPath"); hooks_path && !hooks_path->empty()) {
+        fs::path path(*hooks_path);
+        if (hooks_path->rfind("~/", 0) == 0) {
+            if (const char* home = std::getenv("HOME")) path = fs::path(home) / hooks_path->substr(2);
+        }
+        if (path.is_relative()) path = (workdir() ? *workdir() : git_dir()) / path;
+        return path.lexically_normal();
+    }
+    return common_dir() / "hooks";
+}
+
+std::vector<std::pair<std::string, std::string>> message_trailers(const std::string& message) {
+    git_message_trailer_array trailers{};
+    std::vector<std::pair<std::string, std::string>> out;
+    if (git_message_trailers(&trailers, message.c_str()) != 0) return out;
+    for (std::size_t i = 0; i < trailers.count; ++i) out.emplace_back(trailers.trailers[i].key, trailers.trailers[i].value);
+    git_message_trailer_array_free(&trailers);
+    return out;
+}
+
 std::vector<WorktreeInfo> Repository::linked_worktrees() const {
     // Read from the common dir so that the answer is the same from every worktree.
     std::vector<WorktreeInfo> out;

@@ -47,6 +47,13 @@ struct WorktreeInfo {
     bool folder_missing = false;        // its folder vanished (`git worktree prune` material)
 };
 
+// A file staged for the next commit, as pre-commit judges it.
+struct StagedFile {
+    std::string path;
+    std::uint64_t size = 0;  // size of the staged blob (for Git LFS files: the pointer)
+    std::string filter;      // its "filter" attribute ("lfs", ...), empty when unset
+};
+
 // How far a branch has moved relative to another.
 struct AheadBehind {
     std::size_t ahead = 0;
@@ -99,6 +106,28 @@ public:
     // Commits in `local` not in `base` and the reverse.
     AheadBehind ahead_behind(std::string_view local, std::string_view base) const;
 
+    // Whether a commit with this id exists here.
+    bool has_commit(std::string_view commit) const;
+    // Whether `ancestor` is reachable from `descendant` (or equal to it).
+    bool is_ancestor(std::string_view ancestor, std::string_view descendant) const;
+    // The best common ancestor of two commits, if any.
+    std::optional<std::string> merge_base(std::string_view a, std::string_view b) const;
+    // Commits reachable from tip but not from any of `exclude`, oldest first,
+    // at most `limit` of them (a push of a new root can be the whole history).
+    std::vector<std::string> commits_between(std::string_view tip, const std::vector<std::string>& exclude,
+                                             std::size_t limit) const;
+    // The first parent of a commit, if any.
+    std::optional<std::string> first_parent(std::string_view commit) const;
+    // The full message of a commit.
+    std::string commit_message(std::string_view commit) const;
+    // The content of a file in a commit's tree; nullopt when the path is absent or not a file.
+    std::optional<std::string> read_file_at(std::string_view commit, std::string_view path) const;
+    // The files whose staged content differs from HEAD (added or modified; not deleted).
+    std::vector<StagedFile> staged_changes() const;
+    // The folder git runs hooks from: core.hooksPath (relative to this worktree)
+    // or the common dir's hooks/, so that every worktree is covered.
+    std::filesystem::path hooks_dir() const;
+
     // Every linked worktree of the repository (not the main one).
     std::vector<WorktreeInfo> linked_worktrees() const;
 
@@ -115,5 +144,8 @@ private:
     explicit Repository(std::unique_ptr<git_repository, RepositoryDeleter> repo);
     std::unique_ptr<git_repository, RepositoryDeleter> repo_;
 };
+
+// The trailers of a commit message ("Image-Change: reason"), as git interprets them.
+std::vector<std::pair<std::string, std::string>> message_trailers(const std::string& message);
 
 }  // namespace gm::git

@@ -1,0 +1,96 @@
+// git model hook <pre-push|pre-commit> [<git's hook arguments>...]: run by the installed shims.
+#include "../command_table.hpp"
+
+#include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
+#include "gitmodel/git/repository.hpp"
+#include "gitmodel/hooks/bench_gate.hpp"
+#include "gitmodel/hooks/install.hpp"
+#include "gitmodel/hooks/pre_commit.hpp"
+#include "gitmodel/hooks/pre_push.hpp"
+#include "gitmodel/proc/process.hpp"
+
+#include <fmt/core.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <iterator>
+#include <unistd.h>
+
+namespace gm::commands {
+
+namespace {
+
+// Runs the foreign hook our shim replaced (--chain, Git LFS) with the same arguments and input.
+int run_chained(const git::Repository& repo, const std::string& name, const cli::Args& hook_args,
+                const std::optional<std::string>& input) {
+    const char* shim = std::getenv("GIT_MODEL_HOOK");
+    const std::filesystem::path chained =
+        std::string(shim && *shim ? std::filesystem::path(shim).string() : (repo.hooks_dir() / name).string()) +
+        hooks::chained_suffix;
+    if (::access(chained.c_str(), X_OK) != 0) return 0;
+    std::vector<std::string> argv{chained.string()};
+    argv.insert(argv.end(), hook_args.begin(), hook_args.end());
+    proc::RunOptions options;
+    options.inherit_output = true;
+    options.input = input;
+    const auto result = proc::run(argv, options);
+    if (result.signal) return 128 + result.signal;
+    return result.exit_code;
+}
+
+int pre_push(const cli::Args& hook_args) {
+    // Read all of git's input first: the chained hook gets the very same bytes.
+    std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+    const auto updates = hooks::parse_pre_push_input(input);
+    const std::string remote = hook_args.empty() ? std::string("origin") : hook_args[0];
+    git::Library library;
+    const auto repo = git::Repository::discover();
+    if (!updates.empty()) {
+        const auto violations = hooks::check_push(repo, remote, updates, hooks::read_push_policy(repo));
+        if (!violations.empty()) {
+            fmt::print(stderr, "{}", hooks::format_rejection(violations));
+            return 1;
+        }
+        const auto gate = hooks::run_bench_gate(repo);
+        if (!gate.passed) {
+            fmt::print(stderr,
+                       "git-model: push refused by the pre-push hook: {}\n"
+                       "  model.bench.beforePush asks for a working GPU before pushing from this machine.\n"
+                       "  fix the GPU (git model bench shows details), set `git config model.bench.beforePush never`\n"
+                       "  on a machine without one, or bypass once with `git push --no-verify`.\n",
+                       gate.message);
+            return 1;
+        }
+    }
+    return run_chained(repo, "pre-push", hook_args, input);
+}
+
+int pre_commit(const cli::Args& hook_args) {
+    git::Library library;
+    const auto repo = git::Repository::discover();
+    const auto policy = hooks::read_commit_policy(repo);
+    const auto offenders = hooks::check_commit(repo.staged_changes(), policy);
+    if (!offenders.empty()) {
+        fmt::print(stderr, "{}", hooks::format_commit_rejection(offenders, policy));
+        return 1;
+    }
+    return run_chained(repo, "pre-commit", hook_args, std::nullopt);
+}
+
+}  // namespace
+
+int hook(const cli::Args& args) {
+    if (args.empty() || args[0] == "-h" || args[0] == "--help") {
+        fmt::print("usage: git model hook <pre-push|pre-commit> [<hook arguments>...]\n"
+                   "Run by the hooks `git model hooks install` puts in place; not meant to be typed.\n");
+        return args.empty() ? 2 : 0;
+    }
+    const cli::Args hook_args(args.begin() + 1, args.end());
+    if (args[0] == "pre-push") return pre_push(hook_args);
+    if (args[0] == "pre-commit") return pre_commit(hook_args);
+    throw UsageError(fmt::format("git-model has no {} hook", quote_for_message(args[0])),
+                     "the hooks are: " + join(hooks::managed_hooks(), ", "));
+}
+
+}  // namespace gm::commands

@@ -1,0 +1,84 @@
+// git model hooks install [--chain | --force | --manual] | uninstall | status [--json]
+#include "../command_table.hpp"
+
+#include "gitmodel/core/error.hpp"
+#include "gitmodel/git/repository.hpp"
+#include "gitmodel/hooks/install.hpp"
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+namespace po = boost::program_options;
+
+namespace gm::commands {
+
+int hooks(const cli::Args& args) {
+    const std::string usage = "git model hooks (install [--chain | --force | --manual] | uninstall | status [--json])";
+    po::options_description options("options");
+    options.add_options()
+        ("chain", "install: keep a foreign hook and run it after ours (same arguments and input)")
+        ("force", "install: replace a foreign hook, keeping it as <hook>.git-model-backup")
+        ("manual", "install: change nothing; print the lines to add to your own hooks")
+        ("json", "status: print JSON")
+        ("help,h", "show this help");
+    po::options_description hidden;
+    hidden.add_options()("action", po::value<std::string>());
+    po::positional_options_description positional;
+    positional.add("action", 1);
+    const auto vm = cli::parse(args, usage, options, positional, hidden);
+    if (vm.count("help")) {
+        cli::print_usage(usage, options);
+        return 0;
+    }
+    const std::string action = vm.count("action") ? vm["action"].as<std::string>() : "status";
+    const int policies = static_cast<int>(vm.count("chain") + vm.count("force") + vm.count("manual"));
+    if (policies > 1) throw UsageError("--chain, --force and --manual exclude each other", "usage: " + usage);
+    if (policies && action != "install") throw UsageError(fmt::format("--chain, --force and --manual go with install, not {}", action));
+
+    git::Library library;
+    const auto repo = git::Repository::discover();
+    const auto dir = repo.hooks_dir();
+    if (action == "install") {
+        if (vm.count("manual")) {
+            fmt::print("{}", hooks::manual_instructions(dir));
+            return 0;
+        }
+        const auto policy = vm.count("chain") ? hooks::ForeignPolicy::chain
+                            : vm.count("force") ? hooks::ForeignPolicy::force
+                                                : hooks::ForeignPolicy::refuse;
+        for (const auto& line : hooks::install_hooks(dir, policy)) fmt::print("{}\n", line);
+        return 0;
+    }
+    if (action == "uninstall") {
+        for (const auto& line : hooks::uninstall_hooks(dir)) fmt::print("{}\n", line);
+        return 0;
+    }
+    if (action == "status") {
+        const auto statuses = hooks::hook_status(dir);
+        if (vm.count("json")) {
+            nlohmann::json rows = nlohmann::json::array();
+            for (const auto& s : statuses) {
+                rows.push_back({{"name", s.name}, {"path", s.path.string()}, {"state", hooks::to_string(s.state)},
+                                {"version", s.version}, {"git_lfs", s.is_git_lfs},
+                                {"chained", s.chained ? nlohmann::json(s.chained->string()) : nlohmann::json(nullptr)},
+                                {"backup", s.backup ? nlohmann::json(s.backup->string()) : nlohmann::json(nullptr)}});
+            }
+            fmt::print("{}\n", nlohmann::json{{"hooks_dir", dir.string()}, {"hooks", rows}}.dump(2));
+            return 0;
+        }
+        fmt::print("hooks folder: {}\n", dir.string());
+        for (const auto& s : statuses) {
+            std::string note;
+            if (s.state == hooks::HookState::outdated) note = " (run `git model hooks install` to upgrade)";
+            if (s.state == hooks::HookState::foreign)
+                note = s.is_git_lfs ? " (Git LFS's; install chains it)" : " (not ours; install offers --chain/--force/--manual)";
+            if (s.state == hooks::HookState::missing) note = " (run `git model hooks install`)";
+            fmt::print("  {:<11} {}{}\n", s.name, hooks::to_string(s.state), note);
+            if (s.chained) fmt::print("  {:<11} then runs {}\n", "", s.chained->string());
+        }
+        return 0;
+    }
+    throw UsageError(fmt::format("unknown hooks action '{}'", action), "usage: " + usage);
+}
+
+}  // namespace gm::commands

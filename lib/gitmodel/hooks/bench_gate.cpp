@@ -1,0 +1,186 @@
+#include "gitmodel/hooks/bench_gate.hpp"
+
+#include "gitmodel/core/duration.hpp"
+#include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
+#include "gitmodel/proc/process.hpp"
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <unistd.h>
+
+namespace gm::hooks {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* driver_version_file = "/proc/driver/nvidia/version";
+
+std::int64_t now_seconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string read_text(const fs::path& path) {
+    std::ifstream in(path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// The driver's release ("580.95.05") from its proc file, the same source git-model-bench uses.
+std::string driver_release() {
+    const std::string text = read_text(driver_version_file);
+    const auto at = text.find("Kernel Module");
+    if (at == std::string::npos) return {};
+    std::istringstream words(text.substr(at + 13));
+    std::string version;
+    words >> version;
+    return version;
+}
+
+// Every GPU's UUID as the driver lists it, without starting CUDA.
+std::set<std::string> gpu_uuids() {
+    std::set<std::string> uuids;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator("/proc/driver/nvidia/gpus", ec)) {
+        std::istringstream lines(read_text(entry.path() / "information"));
+        std::string line;
+        while (std::getline(lines, line)) {
+            if (line.rfind("GPU UUID:", 0) != 0) continue;
+            std::istringstream words(line.substr(9));
+            std::string uuid;
+            words >> uuid;
+            if (!uuid.empty()) uuids.insert(uuid);
+        }
+    }
+    return uuids;
+}
+
+std::int64_t duration_key(const git::Config& config, const char* key, std::int64_t fallback) {
+    auto text = config.get_string(key);
+    if (!text) return fallback;
+    auto seconds = parse_duration_seconds(*text);
+    if (!seconds) throw Error(fmt::format("{} '{}' is not a duration", key, *text), "use e.g. 30s, 10m, 6h or 1d");
+    return *seconds;
+}
+
+fs::path cache_file(const git::Repository& repo) { return repo.common_dir() / "git-model" / "bench-pass.json"; }
+
+nlohmann::json read_cache(const fs::path& path) {
+    std::ifstream in(path);
+    nlohmann::json cache = nlohmann::json::parse(in, nullptr, false);
+    if (cache.is_discarded() || !cache.is_object() || !cache.contains("passes") || !cache["passes"].is_object())
+        cache = {{"passes", nlohmann::json::object()}};
+    return cache;
+}
+
+bool cached_pass(const fs::path& path, const std::set<std::string>& uuids, const std::string& driver,
+                 std::int64_t max_age) {
+    if (uuids.empty() || driver.empty()) return false;
+    const nlohmann::json cache = read_cache(path);
+    for (const auto& uuid : uuids) {
+        const auto& passes = cache["passes"];
+        if (!passes.contains(uuid)) return false;
+        const auto& pass = passes[uuid];
+        if (pass.value("driver", "") != driver || pass.value("suite", "") != GM_VERSION ||
+            now_seconds() - pass.value("time", std::int64_t{0}) > max_age)
+            return false;
+    }
+    return true;
+}
+
+void remember_pass(const fs::path& path, const nlohmann::json& report) {
+    nlohmann::json cache = read_cache(path);
+    const std::string driver = report.value("driver_version", nlohmann::json()).is_string()
+                                   ? report["driver_version"].get<std::string>()
+                                   : driver_release();
+    if (!report.contains("devices") || !report["devices"].is_array()) return;
+    for (const auto& device : report["devices"]) {
+        if (!device.contains("uuid") || !device["uuid"].is_string() || device.value("verdict", "") != "pass") continue;
+        cache["passes"][device["uuid"].get<std::string>()] = {{"driver", driver}, {"suite", GM_VERSION}, {"time", now_seconds()}};
+    }
+    std::error_code ec;
+    fs::create_directories(path.parent_path(), ec);
+    const fs::path temp = path.string() + ".tmp";
+    {
+        std::ofstream out(temp);
+        out << cache.dump(2) << "\n";
+    }
+    fs::rename(temp, path, ec);
+}
+
+fs::path find_bench() {
+    const fs::path beside = proc::current_executable().parent_path() / "git-model-bench";
+    if (::access(beside.c_str(), X_OK) == 0) return beside;
+    if (auto found = proc::find_program("git-model-bench")) return *found;
+    return {};
+}
+
+}  // namespace
+
+BenchGateResult run_bench_gate(const git::Repository& repo) {
+    const git::Config config = repo.config();
+    const std::string when = config.get_string("model.bench.beforePush").value_or("auto");
+    BenchWhen policy;
+    if (when == "always") policy = BenchWhen::always;
+    else if (when == "auto") policy = BenchWhen::automatic;
+    else if (when == "never") policy = BenchWhen::never;
+    else throw Error(fmt::format("model.bench.beforePush '{}' is not always, auto or never", when),
+                     "git config model.bench.beforePush auto");
+    BenchGateResult result;
+    const bool driver_present = fs::exists(driver_version_file);
+    if (policy == BenchWhen::never || (policy == BenchWhen::automatic && !driver_present)) return result;
+
+    const std::int64_t max_age = duration_key(config, "model.bench.cacheTime", 6 * 3600);
+    const std::int64_t timeout = duration_key(config, "model.bench.timeout", 20);
+    const fs::path cache = cache_file(repo);
+    if (cached_pass(cache, gpu_uuids(), driver_release(), max_age)) {
+        result.from_cache = true;
+        result.message = "GPU check passed (remembered)";
+        return result;
+    }
+    const fs::path bench = find_bench();
+    if (bench.empty()) {
+        result.passed = false;
+        result.message = "model.bench.beforePush requires a GPU check, but git-model-bench is not installed";
+        return result;
+    }
+    proc::RunOptions options;
+    options.timeout = std::chrono::seconds(timeout);
+    const auto run = proc::run({bench.string(), "--quick", "--json"}, options);
+    result.ran = true;
+    if (run.timed_out) {
+        result.passed = false;
+        result.message = fmt::format("the GPU check (git-model-bench --quick) did not finish within {} s: the GPU or "
+                                     "its driver may be hung (look at nvidia-smi and dmesg for Xid errors)", timeout);
+        return result;
+    }
+    const nlohmann::json report = nlohmann::json::parse(run.out, nullptr, false);
+    if (run.ok() && !report.is_discarded()) {
+        remember_pass(cache, report);
+        result.message = "GPU check passed";
+        return result;
+    }
+    result.passed = false;
+    std::string why;
+    if (!report.is_discarded() && report.contains("error") && report["error"].is_object())
+        why = report["error"].value("message", "");
+    if (why.empty() && !report.is_discarded() && report.contains("devices")) {
+        for (const auto& device : report["devices"])
+            for (const auto& check : device.value("checks", nlohmann::json::array()))
+                if (!check.value("passed", true))
+                    why += fmt::format("{}{}: {}", why.empty() ? "" : "; ", check.value("name", "?"), check.value("detail", ""));
+    }
+    if (why.empty()) why = run.err.empty() ? run.describe() : run.err;
+    while (!why.empty() && why.back() == '\n') why.pop_back();
+    result.message = fmt::format("the GPU check failed ({}): {}", run.exit_code == 3 ? "no usable GPU" : "exit " + std::to_string(run.exit_code), why);
+    return result;
+}
+
+}  // namespace gm::hooks

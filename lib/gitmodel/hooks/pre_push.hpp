@@ -1,0 +1,59 @@
+#pragma once
+// The pre-push policy: a protected main, branch and tag naming, and a pinned,
+// frozen container image, judged on exactly what git is about to push.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gitmodel/git/repository.hpp"
+
+namespace gm::hooks {
+
+// One line of git's pre-push input: <local ref> <local sha> <remote ref> <remote sha>.
+struct RefUpdate {
+    std::string local_ref;
+    std::string local_sha;
+    std::string remote_ref;
+    std::string remote_sha;
+
+    // The remote ref will be deleted (local sha all zeros).
+    bool is_delete() const;
+    // The remote ref does not exist yet (remote sha all zeros).
+    bool is_create() const;
+};
+
+// Parses git's pre-push standard input; throws gm::Error on a malformed line.
+std::vector<RefUpdate> parse_pre_push_input(std::string_view input);
+
+// The rules, from git config (documented in git-model(1), HOOKS).
+struct PushPolicy {
+    std::vector<std::string> protected_branches{"main"};  // model.protectedBranch (globs)
+    std::vector<std::string> allowed_branches;            // model.allowedBranch, beside feature/model-<name>
+    std::vector<std::string> allowed_tags;                // model.allowedTag; empty: every tag allowed
+};
+
+// Reads the policy from the repository's configuration.
+PushPolicy read_push_policy(const git::Repository& repo);
+
+// One broken rule: which ref, which rule, what is wrong and how to fix it.
+struct Violation {
+    std::string ref;
+    std::string rule;
+    std::string problem;
+    std::string fix;
+};
+
+// Judges every ref of a push; an empty result lets the push through.
+// remote_name is git's first hook argument (a remote, or a URL).
+std::vector<Violation> check_push(const git::Repository& repo, const std::string& remote_name,
+                                  const std::vector<RefUpdate>& updates, const PushPolicy& policy);
+
+// The refusal message: every violation, the bypass, and why server-side protection is still needed.
+std::string format_rejection(const std::vector<Violation>& violations);
+
+// The name of the pinned-image file at the repository root.
+inline constexpr std::string_view modelenv_file = ".modelenv.yaml";
+
+}  // namespace gm::hooks

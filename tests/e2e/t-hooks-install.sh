@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# git model hooks install/uninstall/status: the folder git really uses, never
+# overwriting a foreign hook, --chain/--force/--manual, Git LFS chained, upgrades,
+# and a shim whose suite is gone.
+. "$(dirname "$0")/lib.sh"
+
+cd "$TEST_DIR"
+make_repo repo
+hooks=repo/.git/hooks
+
+# --- install into the common dir's hooks/, also when run from a linked worktree ------
+run_expect 0 git -C repo model start alpha
+run_expect 0 git -C "$TEST_DIR/worktrees/feature/model-alpha" model hooks install
+assert_contains "$OUT" "pre-push: installed $TEST_DIR/repo/.git/hooks/pre-push"
+CHECKS=$((CHECKS + 1)); [ -x "$hooks/pre-push" ] && [ -x "$hooks/pre-commit" ] || fail "hooks not executable"
+assert_contains "$(cat "$hooks/pre-push")" "git-model-shim: 1"
+assert_no_path "$TEST_DIR/repo/.git/worktrees/model-alpha/hooks"
+run_expect 0 git -C repo model hooks status
+assert_contains "$OUT" "pre-push    installed"
+run_expect 0 git -C repo model hooks install
+assert_contains "$OUT" "already installed"
+run_expect 0 git -C repo model hooks status --json
+assert_eq "$(printf '%s' "$OUT" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(sorted((h["name"], h["state"]) for h in d["hooks"]))')" \
+    "[('pre-commit', 'installed'), ('pre-push', 'installed')]" "status JSON"
+
+# --- an older shim of ours is upgraded --------------------------------------------------
+sed -i 's/^# Installed by/# (an older shim)\n# Installed by/' "$hooks/pre-push"
+run_expect 0 git -C repo model hooks status
+assert_contains "$OUT" "pre-push    outdated"
+run_expect 0 git -C repo model hooks install
+assert_contains "$OUT" "pre-push: upgraded"
+assert_eq "$(cat "$hooks/pre-push")" "$(cat "$GM_STAGE/share/git-model/hooks/pre-push")" "upgraded shim"
+
+# --- uninstall removes only ours ----------------------------------------------------------
+run_expect 0 git -C repo model hooks uninstall
+assert_no_path "$hooks/pre-push"
+assert_no_path "$hooks/pre-commit"
+assert_contains "$(ls "$hooks")" "pre-push.sample" "git's samples untouched"
+
+# --- a foreign hook: refused, shown, nothing changed ------------------------------------
+printf '#!/bin/sh\n# team linter\necho "foreign pre-push ran: $*" >>"$HOME/foreign.log"\ncat >>"$HOME/foreign.log"\nexit 0\n' >"$hooks/pre-push"
+chmod +x "$hooks/pre-push"
+foreign=$(cat "$hooks/pre-push")
+run_expect 1 git -C repo model hooks install
+assert_contains "$ERR" "did not write"
+assert_contains "$ERR" "team linter" "the foreign hook is shown"
+assert_contains "$ERR" "--chain"
+assert_contains "$ERR" "--force"
+assert_contains "$ERR" "--manual"
+assert_eq "$(cat "$hooks/pre-push")" "$foreign" "foreign hook untouched"
+assert_no_path "$hooks/pre-commit"   # all or nothing: not even the free hook was installed
+
+# --manual prints the lines and changes nothing
+run_expect 0 git -C repo model hooks install --manual
+assert_contains "$OUT" 'git-model hook pre-push "$@"'
+assert_eq "$(cat "$hooks/pre-push")" "$foreign" "--manual changed nothing"
+assert_no_path "$hooks/pre-commit"
+
+# --chain keeps it and runs it after ours
+run_expect 0 git -C repo model hooks install --chain
+assert_contains "$OUT" "now runs after ours"
+assert_eq "$(cat "$hooks/pre-push.git-model-chained")" "$foreign" "chained copy"
+run_expect 0 git -C repo model hooks status
+assert_contains "$OUT" "then runs"
+run_expect 0 git -C repo model hooks uninstall
+assert_eq "$(cat "$hooks/pre-push")" "$foreign" "uninstall restores the chained hook"
+assert_no_path "$hooks/pre-push.git-model-chained"
+
+# --force replaces it and keeps a backup; uninstall puts it back
+run_expect 0 git -C repo model hooks install --force
+assert_contains "$OUT" "kept as"
+assert_eq "$(cat "$hooks/pre-push.git-model-backup")" "$foreign" "backup"
+assert_contains "$(cat "$hooks/pre-push")" "git-model-shim"
+run_expect 0 git -C repo model hooks uninstall
+assert_eq "$(cat "$hooks/pre-push")" "$foreign" "uninstall restores the backup"
+run_expect 2 git -C repo model hooks install --chain --force
+run_expect 2 git -C repo model hooks uninstall --chain
+run_expect 2 git -C repo model hooks frob
+rm "$hooks/pre-push"
+
+# --- core.hooksPath (relative to the worktree, and absolute) ----------------------------
+git -C repo config core.hooksPath .githooks
+run_expect 0 git -C repo model hooks install
+assert_contains "$OUT" "$TEST_DIR/repo/.githooks/pre-push"
+CHECKS=$((CHECKS + 1)); [ -x repo/.githooks/pre-push ] || fail "not installed in core.hooksPath"
+git -C repo config core.hooksPath "$TEST_DIR/shared-hooks"
+run_expect 0 git -C repo model hooks install
+CHECKS=$((CHECKS + 1)); [ -x "$TEST_DIR/shared-hooks/pre-commit" ] || fail "not installed in absolute core.hooksPath"
+git -C repo config --unset core.hooksPath
+
+# --- Git LFS's pre-push is chained without asking ---------------------------------------
+make_repo lfsrepo
+git -C lfsrepo lfs install --local >/dev/null
+lfs_hook=$(cat lfsrepo/.git/hooks/pre-push)
+run_expect 0 git -C lfsrepo model hooks install
+assert_contains "$OUT" "Git LFS hook now runs after ours"
+assert_eq "$(cat lfsrepo/.git/hooks/pre-push.git-model-chained)" "$lfs_hook" "LFS hook chained"
+
+# --- the suite uninstalled from the machine: a message, not "command not found" -------------
+run_expect 1 env PATH=/usr/bin:/bin sh "$TEST_DIR/shared-hooks/pre-commit"
+assert_contains "$ERR" "runs git-model, which is not installed"
+assert_contains "$ERR" "rm "
+assert_not_contains "$ERR" "not found"
+
+# --- start offers the hooks ------------------------------------------------------------------
+make_repo offer
+run_expect 0 git -C offer model start one
+assert_contains "$ERR" "git model hooks install"
+assert_no_path offer/.git/hooks/pre-push
+git -C offer config model.installHooks always
+run_expect 0 git -C offer model start two
+assert_contains "$OUT" "hooks: pre-push: installed"
+CHECKS=$((CHECKS + 1)); [ -x offer/.git/hooks/pre-push ] || fail "model.installHooks always did not install"
+make_repo never
+git -C never config model.installHooks never
+run_expect 0 git -C never model start three
+assert_not_contains "$ERR" "hooks install"
