@@ -1,0 +1,36 @@
+# How the suite links libgit2. By default statically, from Debian's own
+# libgit2-dev archives: a dynamic libgit2 drags in some 20 shared libraries
+# (OpenSSL, Kerberos, libssh2, mbedtls, ...) whose relocation costs about
+# 3.5 ms at every start, which the pre-push hook's 5 ms budget cannot afford.
+# GSSAPI has no static archive in Debian and stays dynamic. The trade-off: a
+# libgit2 security update needs a rebuild of the suite. -DGM_STATIC_LIBGIT2=OFF
+# links the shared library instead.
+
+add_library(gm_libgit2 INTERFACE)
+target_include_directories(gm_libgit2 INTERFACE ${LIBGIT2_INCLUDE_DIRS})
+
+set(GM_LIBGIT2_IS_STATIC OFF)
+if(GM_STATIC_LIBGIT2)
+  set(static_paths)
+  set(missing)
+  foreach(name git2 mbedtls mbedx509 mbedcrypto http_parser ssh2 pcre2-8 z crypto)
+    find_library(GM_STATIC_LIB_${name} NAMES lib${name}.a)
+    if(GM_STATIC_LIB_${name})
+      list(APPEND static_paths ${GM_STATIC_LIB_${name}})
+    else()
+      list(APPEND missing lib${name}.a)
+    endif()
+  endforeach()
+  find_library(GM_GSSAPI_LIB NAMES gssapi_krb5 libgssapi_krb5.so.2)
+  if(missing OR NOT GM_GSSAPI_LIB)
+    message(WARNING "GM_STATIC_LIBGIT2: missing ${missing} ${GM_GSSAPI_LIB}; linking libgit2 dynamically")
+  else()
+    set(GM_LIBGIT2_IS_STATIC ON)
+    find_package(Threads REQUIRED)
+    target_link_libraries(gm_libgit2 INTERFACE ${static_paths} ${GM_GSSAPI_LIB} Threads::Threads ${CMAKE_DL_LIBS} rt)
+  endif()
+endif()
+if(NOT GM_LIBGIT2_IS_STATIC)
+  target_link_libraries(gm_libgit2 INTERFACE PkgConfig::LIBGIT2)
+endif()
+message(STATUS "libgit2: ${LIBGIT2_VERSION}, linked ${GM_LIBGIT2_IS_STATIC}")
