@@ -3,7 +3,21 @@
 namespace gm::env_commands {
 
 const cli::Suite& git_model_env_suite() {
-    static const cli::Suite suite{"git model env", "git-model-env", {}, {}};
+    static const cli::Suite suite{
+        "git model env",
+        "git-model-env",
+        {
+            {"up", {}, "start the model's pinned container with its own GPUs and ports", up},
+            {"down", {}, "stop and remove it, giving its GPUs back (persist folders stay)", down},
+            {"status", {"list", "ls"}, "every environment of this repository (--all: of the machine)", status},
+            {"exec", {}, "run a command in the model's container", exec},
+            {"shell", {}, "an interactive shell in the model's container", shell},
+            {"logs", {}, "the container's output (-f to follow)", logs},
+            {"check", {}, "validate .modelenv.yaml and show the resolved settings", check},
+            {"login", {}, "log in to a registry (password on standard input)", login},
+        },
+        {},
+    };
     return suite;
 }
 

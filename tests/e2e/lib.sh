@@ -26,8 +26,9 @@ git config --global init.defaultBranch main
 git config --global advice.detachedHead false
 
 CHECKS=0
-on_exit() {
+on_exit() {  # [STATUS]: the test's exit status when a trap ran other cleanup first
     local rc=$?
+    [ $# -gt 0 ] && rc=$1
     if [ $rc -eq 0 ]; then
         rm -rf "$TEST_DIR"
         echo "$TEST_NAME: $CHECKS checks passed"

@@ -91,7 +91,7 @@ assert_nothing_half_made ctrlc "SIGINT"
 small="$TEST_DIR/small"
 mkdir -p "$small"
 if mount -t tmpfs -o size=2m tmpfs "$small" 2>/dev/null; then
-    trap 'umount "$small" 2>/dev/null || true; on_exit' EXIT
+    trap 'gm_status=$?; umount "$small" 2>/dev/null || true; on_exit $gm_status' EXIT
     head -c 3000000 /dev/urandom >repo/weights.bin
     git -C repo add weights.bin
     git -C repo commit -q -m "add weights"

@@ -1,0 +1,45 @@
+// git model env check [<model>] [--json] [--file <path>]
+#include "../command_table.hpp"
+#include "common.hpp"
+
+#include "gitmodel/config/modelenv.hpp"
+#include "gitmodel/env/environment.hpp"
+#include "gitmodel/git/repository.hpp"
+
+#include <fmt/core.h>
+
+namespace po = boost::program_options;
+
+namespace gm::env_commands {
+
+int check(const cli::Args& args) {
+    const std::string usage = "git model env check [<model>] [--file <path>] [--json]";
+    po::options_description options("options");
+    options.add_options()
+        ("file", po::value<std::string>()->value_name("<path>"), "check this file instead of the worktree's .modelenv.yaml")
+        ("json", "print the resolved settings as JSON")
+        ("help,h", "show this help");
+    po::options_description hidden;
+    hidden.add_options()("model", po::value<std::string>());
+    po::positional_options_description positional;
+    positional.add("model", 1);
+    const auto vm = cli::parse(args, usage, options, positional, hidden);
+    if (vm.count("help")) {
+        cli::print_usage(usage, options);
+        return 0;
+    }
+    config::ModelEnv env;
+    if (vm.count("file")) {
+        env = config::load_modelenv_file(vm["file"].as<std::string>());
+    } else {
+        git::Library library;
+        auto repo = git::Repository::discover();
+        const auto target = env::resolve_target(repo, model_argument(vm));
+        env = env::load_environment_file(target);
+    }
+    if (vm.count("json")) fmt::print("{}\n", config::to_json(env).dump(2));
+    else fmt::print("{}", config::describe(env));
+    return 0;
+}
+
+}  // namespace gm::env_commands

@@ -1,0 +1,80 @@
+// git model env login <registry> --username <user>: the password comes on standard input.
+#include "../command_table.hpp"
+
+#include "gitmodel/core/error.hpp"
+#include "gitmodel/env/engine.hpp"
+#include "gitmodel/git/repository.hpp"
+#include "gitmodel/proc/process.hpp"
+
+#include <fmt/core.h>
+
+#include <iostream>
+#include <iterator>
+#include <termios.h>
+#include <unistd.h>
+
+namespace po = boost::program_options;
+
+namespace gm::env_commands {
+
+namespace {
+
+// Reads the password without echoing it on a terminal; never from argv or the environment.
+std::string read_password() {
+    std::string password;
+    if (::isatty(STDIN_FILENO)) {
+        fmt::print(stderr, "Password: ");
+        termios saved{};
+        ::tcgetattr(STDIN_FILENO, &saved);
+        termios quiet = saved;
+        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+        ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+        std::getline(std::cin, password);
+        ::tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+        fmt::print(stderr, "\n");
+    } else {
+        password.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+        while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) password.pop_back();
+    }
+    return password;
+}
+
+}  // namespace
+
+int login(const cli::Args& args) {
+    const std::string usage = "git model env login <registry> --username <user>   (password on standard input)";
+    po::options_description options("options");
+    options.add_options()
+        ("username,u", po::value<std::string>()->value_name("<user>"), "the registry user")
+        ("help,h", "show this help");
+    po::options_description hidden;
+    hidden.add_options()("registry", po::value<std::string>());
+    po::positional_options_description positional;
+    positional.add("registry", 1);
+    const auto vm = cli::parse(args, usage, options, positional, hidden);
+    if (vm.count("help")) {
+        cli::print_usage(usage, options);
+        return 0;
+    }
+    if (!vm.count("registry") || !vm.count("username")) throw UsageError("name the registry and --username", "usage: " + usage);
+    const std::string registry = vm["registry"].as<std::string>();
+    if (registry.empty() || registry[0] == '-') throw UsageError(fmt::format("'{}' is not a registry", registry));
+    std::optional<std::string> configured;
+    git::Library library;
+    try {
+        configured = git::Repository::discover().config().get_string("model.engine");
+    } catch (const Error&) {
+        // outside a repository: the default engine
+    }
+    const auto engine = env::select_engine(configured, std::nullopt);
+    const std::string password = read_password();
+    if (password.empty()) throw Error("no password on standard input");
+    proc::RunOptions run_options;
+    run_options.input = password + "\n";
+    run_options.inherit_output = true;
+    const auto result = proc::run({engine.program.string(), "login", "--username", vm["username"].as<std::string>(),
+                                   "--password-stdin", registry}, run_options);
+    return result.ok() ? 0 : 1;
+}
+
+}  // namespace gm::env_commands

@@ -1,0 +1,62 @@
+// git model env status [--all] [--json]
+#include "../command_table.hpp"
+
+#include "gitmodel/env/environment.hpp"
+#include "gitmodel/git/repository.hpp"
+
+#include <fmt/core.h>
+
+#include <chrono>
+
+namespace po = boost::program_options;
+
+namespace gm::env_commands {
+
+namespace {
+
+std::string uptime(const env::EnvStatus& e) {
+    if (e.state != "running" || e.started_at <= 0) return "-";
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count();
+    const auto seconds = std::max<std::int64_t>(0, now - e.started_at);
+    if (seconds < 120) return fmt::format("{}s", seconds);
+    if (seconds < 7200) return fmt::format("{}m", seconds / 60);
+    if (seconds < 172800) return fmt::format("{}h", seconds / 3600);
+    return fmt::format("{}d", seconds / 86400);
+}
+
+}  // namespace
+
+int status(const cli::Args& args) {
+    const std::string usage = "git model env status [--all] [--json]";
+    po::options_description options("options");
+    options.add_options()
+        ("all", "every environment on this machine, not only this repository's")
+        ("json", "print a JSON document (shape in git-model-env(1))")
+        ("help,h", "show this help");
+    const auto vm = cli::parse(args, usage, options, {}, {});
+    if (vm.count("help")) {
+        cli::print_usage(usage, options);
+        return 0;
+    }
+    git::Library library;
+    auto repo = git::Repository::discover();
+    const auto environments = env::status(repo, vm.count("all") > 0);
+    if (vm.count("json")) {
+        fmt::print("{}\n", env::to_json(environments).dump(2));
+        return 0;
+    }
+    if (environments.empty()) {
+        fmt::print("No environments. Start one in a model's worktree with: git model env up\n");
+        return 0;
+    }
+    fmt::print("{:<16} {:<40} {:<8} {:<7} {:<6} {}\n", "MODEL", "CONTAINER", "STATE", "GPUS", "UP", "IMAGE / PORTS");
+    for (const auto& e : environments) {
+        fmt::print("{:<16} {:<40} {:<8} {:<7} {:<6} {}\n", e.model, e.container, e.state, e.gpus.empty() ? "-" : e.gpus,
+                   uptime(e), e.image);
+        for (const auto& p : e.endpoints) fmt::print("{:<82} {} {}\n", "", p.name, p.url);
+    }
+    return 0;
+}
+
+}  // namespace gm::env_commands

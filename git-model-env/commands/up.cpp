@@ -1,0 +1,77 @@
+// git model env up [<model>] [--wait[=<duration>]] [--bind-all] [--check]
+#include "../command_table.hpp"
+#include "common.hpp"
+
+#include "gitmodel/core/duration.hpp"
+#include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
+#include "gitmodel/env/environment.hpp"
+#include "gitmodel/git/repository.hpp"
+
+#include <fmt/core.h>
+
+namespace po = boost::program_options;
+
+namespace gm::env_commands {
+
+int up(const cli::Args& args) {
+    const std::string usage = "git model env up [<model>] [--wait[=<duration>]] [--bind-all] [--check]";
+    po::options_description options("options");
+    options.add_options()
+        ("wait", po::value<std::string>()->implicit_value("")->value_name("<duration>"),
+         "wait for a free GPU (at most <duration>, e.g. 30m) instead of failing")
+        ("bind-all", "publish the ports on every interface, not only 127.0.0.1 (prints a warning)")
+        ("check", "then prove container -> driver -> GPU with git-model-bench --quick (and PyTorch, if present)")
+        ("help,h", "show this help");
+    po::options_description hidden;
+    hidden.add_options()("model", po::value<std::string>());
+    po::positional_options_description positional;
+    positional.add("model", 1);
+    const auto vm = cli::parse(args, usage, options, positional, hidden);
+    if (vm.count("help")) {
+        cli::print_usage(usage, options);
+        return 0;
+    }
+    env::UpOptions up_options;
+    if (vm.count("wait")) {
+        up_options.wait_for_gpu = true;
+        const std::string limit = vm["wait"].as<std::string>();
+        if (!limit.empty()) {
+            auto seconds = parse_duration_seconds(limit);
+            if (!seconds) throw UsageError(fmt::format("--wait={} is not a duration", limit), "e.g. --wait=30m");
+            up_options.wait_limit = std::chrono::seconds(*seconds);
+        }
+    }
+    up_options.bind_all_interfaces = vm.count("bind-all") > 0;
+    up_options.check = vm.count("check") > 0;
+
+    git::Library library;
+    auto repo = git::Repository::discover();
+    const auto target = env::resolve_target(repo, model_argument(vm));
+    const auto result = env::up(repo, target, up_options);
+    for (const auto& note : result.notes) fmt::print(stderr, "git-model-env: {}\n", note);
+    if (result.already_running) {
+        fmt::print("Environment of '{}' is already running ({}); nothing changed.\n", target.model, target.container);
+        for (const auto& e : result.endpoints) fmt::print("  {:<12} {}\n", e.name, e.url);
+        return 0;
+    }
+    fmt::print("Environment of '{}' is up: container {}\n", target.model, target.container);
+    fmt::print("  image        {}\n", result.image);
+    std::vector<std::string> gpus;
+    for (const auto& gpu : result.gpus) gpus.push_back(gpu.uuid ? fmt::format("{} ({})", gpu.index, *gpu.uuid) : std::to_string(gpu.index));
+    fmt::print("  gpus         {}{}\n", gpus.empty() ? "none" : join(gpus, ", "),
+               !gpus.empty() && !result.gpu_devices_passed ? " (no NVIDIA driver here: CUDA_VISIBLE_DEVICES only)" : "");
+    fmt::print("  worktree     {}\n", target.worktree.string());
+    for (const auto& e : result.endpoints) {
+        if (e.name == "jupyter" && result.jupyter_url_with_token) {
+            fmt::print("  {:<12} {}\n", e.name, *result.jupyter_url_with_token);
+            fmt::print("  {:<12} (the token is shown only now; it is kept in {}, mode 0600)\n", "", result.token_file.string());
+        } else {
+            fmt::print("  {:<12} {}\n", e.name, e.url);
+        }
+    }
+    for (const auto& line : result.check_lines) fmt::print("  check        {}\n", line);
+    return 0;
+}
+
+}  // namespace gm::env_commands

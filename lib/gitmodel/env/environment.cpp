@@ -1,0 +1,631 @@
+#include "gitmodel/env/environment.hpp"
+
+#include "gitmodel/core/duration.hpp"
+#include "gitmodel/core/error.hpp"
+#include "gitmodel/core/report.hpp"
+#include "gitmodel/core/text.hpp"
+#include "gitmodel/env/gpu_pool.hpp"
+#include "gitmodel/model/list.hpp"
+#include "gitmodel/naming/model_name.hpp"
+#include "gitmodel/proc/process.hpp"
+
+#include <fmt/core.h>
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <set>
+#include <sstream>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+
+namespace gm::env {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace label {
+constexpr const char* managed = "io.git-model.managed";
+constexpr const char* repo = "io.git-model.repo";
+constexpr const char* model = "io.git-model.model";
+constexpr const char* branch = "io.git-model.branch";
+constexpr const char* worktree = "io.git-model.worktree";
+constexpr const char* gpus = "io.git-model.gpus";
+constexpr const char* ports = "io.git-model.ports";
+}  // namespace label
+
+namespace {
+
+std::int64_t now_seconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string user_name() {
+    if (const passwd* pw = ::getpwuid(::getuid())) return pw->pw_name;
+    return std::to_string(::getuid());
+}
+
+// FNV-1a: a short, stable fingerprint of the repository's path for container names.
+std::string short_hash(const std::string& text) {
+    std::uint64_t hash = 1469598103934665603ull;
+    for (unsigned char c : text) {
+        hash ^= c;
+        hash *= 1099511628211ull;
+    }
+    return fmt::format("{:08x}", static_cast<std::uint32_t>(hash ^ (hash >> 32)));
+}
+
+std::string sanitize_name(const std::string& text) {
+    std::string out;
+    for (unsigned char c : text) {
+        if (std::isalnum(c)) out += static_cast<char>(std::tolower(c));
+        else if (c == '-' || c == '_' || c == '.') out += static_cast<char>(c);
+        else out += '-';
+    }
+    while (!out.empty() && !std::isalnum(static_cast<unsigned char>(out.front()))) out.erase(0, 1);
+    if (out.size() > 40) out.resize(40);
+    return out.empty() ? "repo" : out;
+}
+
+// Writes a file only its owner can read, for tokens and the env file.
+void write_private_file(const fs::path& path, const std::string& content) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) throw Error(fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
+    const bool ok = ::fchmod(fd, 0600) == 0 &&
+                    ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
+    const int saved = errno;
+    ::close(fd);
+    if (!ok) throw Error(fmt::format("cannot write {}: {}", path.string(), std::strerror(saved)));
+}
+
+std::string random_token() {
+    unsigned char bytes[24];
+    std::size_t filled = 0;
+    while (filled < sizeof bytes) {
+        const ssize_t got = ::getrandom(bytes + filled, sizeof bytes - filled, 0);
+        if (got < 0) {
+            if (errno == EINTR) continue;
+            throw Error(fmt::format("cannot read the OS's random source: {}", std::strerror(errno)));
+        }
+        filled += static_cast<std::size_t>(got);
+    }
+    std::string hex;
+    for (unsigned char b : bytes) hex += fmt::format("{:02x}", b);
+    return hex;
+}
+
+// A host port nobody listens on right now (the engine binds it moments later).
+int pick_free_port(const std::string& address) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw Error(fmt::format("cannot open a socket: {}", std::strerror(errno)));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = 0;
+    ::inet_pton(AF_INET, address.c_str(), &addr.sin_addr);
+    socklen_t length = sizeof addr;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) != 0) {
+        const int saved = errno;
+        ::close(fd);
+        throw Error(fmt::format("cannot find a free port on {}: {}", address, std::strerror(saved)));
+    }
+    ::close(fd);
+    return ntohs(addr.sin_port);
+}
+
+bool port_accepts(int port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    return ok;
+}
+
+std::chrono::seconds duration_key(const git::Config& config, const char* key, std::chrono::seconds fallback) {
+    auto text = config.get_string(key);
+    if (!text) return fallback;
+    auto seconds = parse_duration_seconds(*text);
+    if (!seconds) throw Error(fmt::format("{} '{}' is not a duration", key, *text), "use e.g. 10s, 2m or 1h");
+    return std::chrono::seconds(*seconds);
+}
+
+std::string endpoint_url(const std::string& name, const std::string& address, int port) {
+    const std::string host = address == "0.0.0.0" ? "127.0.0.1" : address;
+    if (name == "jupyter") return fmt::format("http://{}:{}/lab", host, port);
+    if (name == "tensorboard" || name == "http" || name == "web") return fmt::format("http://{}:{}/", host, port);
+    if (name == "ssh") return fmt::format("ssh -p {} root@{}", port, host);
+    return fmt::format("{}:{}", host, port);
+}
+
+std::string encode_ports(const std::vector<PublishedPort>& ports) {
+    std::vector<std::string> items;
+    for (const auto& p : ports) items.push_back(fmt::format("{}={}:{}:{}", p.name, p.host_address, p.host_port, p.container_port));
+    return join(items, ",");
+}
+
+std::vector<Endpoint> decode_ports(const std::string& text) {
+    std::vector<Endpoint> out;
+    std::stringstream items(text);
+    std::string item;
+    while (std::getline(items, item, ',')) {
+        const auto eq = item.find('=');
+        const auto last = item.rfind(':');
+        const auto mid = item.rfind(':', last == std::string::npos || last == 0 ? 0 : last - 1);
+        if (eq == std::string::npos || last == std::string::npos || mid == std::string::npos || mid <= eq) continue;
+        Endpoint e;
+        e.name = item.substr(0, eq);
+        e.host_address = item.substr(eq + 1, mid - eq - 1);
+        e.host_port = std::atoi(item.substr(mid + 1, last - mid - 1).c_str());
+        e.container_port = std::atoi(item.substr(last + 1).c_str());
+        e.url = endpoint_url(e.name, e.host_address, e.host_port);
+        out.push_back(e);
+    }
+    return out;
+}
+
+fs::path state_dir(const Target& target) { return target.common_dir / "git-model" / "env" / target.model; }
+
+fs::path resolve_persist(const Target& target, const std::optional<config::PersistPath>& configured, const char* kind) {
+    if (!configured) return target.common_dir / "git-model" / "persist" / target.model / kind;
+    fs::path path(configured->path);
+    if (configured->relative) path = target.worktree / path;
+    return path.lexically_normal();
+}
+
+// The user's public keys, for key-only SSH into the container.
+std::string authorized_keys(const git::Config& config) {
+    std::string keys;
+    if (auto file = config.get_string("model.sshAuthorizedKeys")) {
+        std::ifstream in(*file);
+        if (!in) throw Error(fmt::format("model.sshAuthorizedKeys names {}, which cannot be read", *file));
+        std::ostringstream text;
+        text << in.rdbuf();
+        return text.str();
+    }
+    const char* home = std::getenv("HOME");
+    std::error_code ec;
+    if (home) {
+        for (const auto& entry : fs::directory_iterator(fs::path(home) / ".ssh", ec)) {
+            if (entry.path().extension() != ".pub") continue;
+            std::ifstream in(entry.path());
+            std::ostringstream text;
+            text << in.rdbuf();
+            keys += text.str();
+            if (!keys.empty() && keys.back() != '\n') keys += '\n';
+        }
+    }
+    return keys;
+}
+
+std::set<std::string> running_containers(const Engine& engine) {
+    std::set<std::string> names;
+    for (const auto& info : list_containers(engine, std::string(label::managed) + "=1"))
+        if (info.state == "running") names.insert(info.name);
+    return names;
+}
+
+fs::path find_bench_binary() {
+    const fs::path beside = proc::current_executable().parent_path() / "git-model-bench";
+    if (::access(beside.c_str(), X_OK) == 0) return beside;
+    if (auto found = proc::find_program("git-model-bench")) return *found;
+    return {};
+}
+
+constexpr const char* bench_in_container = "/opt/git-model/bin/git-model-bench";
+
+}  // namespace
+
+std::string container_name(const fs::path& common_dir, const fs::path& main_worktree, const std::string& model) {
+    return fmt::format("gm-{}-{}-{}", sanitize_name(main_worktree.filename().string()), model,
+                       short_hash(common_dir.lexically_normal().string()));
+}
+
+Target resolve_target(git::Repository& repo, const std::optional<std::string>& model) {
+    Target target;
+    target.common_dir = repo.common_dir();
+    const fs::path main = repo.main_worktree_or_common_dir();
+    if (model) {
+        const auto verdict = naming::check_model_name(*model);
+        if (!verdict.valid)
+            throw UsageError(fmt::format("invalid model name {}: it {}", quote_for_message(*model), verdict.rule));
+        for (const auto& entry : model::list_models(repo)) {
+            if (entry.name != *model) continue;
+            if (!entry.worktree || entry.worktree_state != model::WorktreeState::present)
+                throw Error(fmt::format("model '{}' has no worktree to run an environment for", *model),
+                            fmt::format("create one with `git worktree add <path> {}`", entry.branch));
+            target.model = entry.name;
+            target.branch = entry.branch;
+            target.worktree = *entry.worktree;
+            target.linked_worktree = !entry.is_main_worktree;
+            target.container = container_name(target.common_dir, main, target.model);
+            return target;
+        }
+        throw Error(fmt::format("there is no model '{}' in this repository", *model), "`git model list` shows the models");
+    }
+    const auto workdir = repo.workdir();
+    const auto branch = repo.current_branch();
+    const auto name = branch ? naming::model_from_branch(*branch) : std::nullopt;
+    if (!workdir || !name) {
+        throw Error(fmt::format("this worktree is {}, not a model branch", branch ? "on " + *branch : "not on a branch"),
+                    "name the model (`git model env up <model>`) or run this inside a model's worktree");
+    }
+    target.model = *name;
+    target.branch = *branch;
+    target.worktree = *workdir;
+    target.linked_worktree = repo.is_linked_worktree();
+    target.container = container_name(target.common_dir, main, target.model);
+    return target;
+}
+
+config::ModelEnv load_environment_file(const Target& target) {
+    const fs::path file = target.worktree / config::modelenv_file_name;
+    if (!fs::exists(file)) {
+        throw Error(fmt::format("there is no {} in {}", config::modelenv_file_name, target.worktree.string()),
+                    "write one that pins the image (see `man gitmodelenv`), e.g. `image: registry/team/pytorch:2.4.0`");
+    }
+    return config::load_modelenv_file(file);
+}
+
+Engine engine_for(git::Repository& repo, const Target& target) {
+    std::optional<std::string> file_engine;
+    try {
+        file_engine = load_environment_file(target).engine;
+    } catch (const Error&) {
+        // down/logs/exec must work even when the file is broken or gone
+    }
+    return select_engine(repo.config().get_string("model.engine"), file_engine);
+}
+
+UpResult up(git::Repository& repo, const Target& target, const UpOptions& options) {
+    const git::Config config = repo.config();
+    const config::ModelEnv file = load_environment_file(target);
+    const Engine engine = select_engine(config.get_string("model.engine"), file.engine);
+    UpResult result;
+    result.target = target;
+    result.image = file.image.to_string();
+
+    if (auto existing = find_container(engine, target.container)) {
+        if (existing->state == "running") {
+            result.already_running = true;
+            result.image = existing->image;
+            result.endpoints = decode_ports(existing->labels[label::ports]);
+            return result;
+        }
+        // Left over from a crash or stopped behind our back: it holds nothing any more.
+        remove_container(engine, target.container, 0s);
+        result.notes.push_back(fmt::format("removed the stopped container {} left from before", target.container));
+    }
+
+    // Folders the container needs; persist folders are never deleted by the suite.
+    const fs::path state = state_dir(target);
+    std::error_code ec;
+    fs::create_directories(state, ec);
+    fs::permissions(state, fs::perms::owner_all, ec);
+    const fs::path checkpoints = resolve_persist(target, file.persist.checkpoints, "checkpoints");
+    const fs::path logs = resolve_persist(target, file.persist.logs, "logs");
+    for (const auto& dir : {checkpoints, logs}) {
+        fs::create_directories(dir, ec);
+        if (ec) throw Error(fmt::format("cannot create the persist folder {}: {}", dir.string(), ec.message()));
+    }
+    for (const auto& mount : file.mounts) {
+        if (!fs::exists(mount.source))
+            throw Error(fmt::format("{}: the mount source {} does not exist", config::modelenv_file_name, mount.source),
+                        "create it or fix mounts: in .modelenv.yaml");
+    }
+
+    LaunchSpec spec;
+    spec.engine = engine.kind;
+    spec.container_name = target.container;
+    spec.image = result.image;
+    spec.hostname = target.model;
+    spec.workdir = file.workdir;
+    spec.memory_bytes = file.memory_bytes;
+    spec.cpus = file.cpus;
+    spec.shm_bytes = file.shm_bytes;
+    spec.mounts.push_back({target.worktree, file.workdir, false});
+    // A linked worktree's .git file points into the common dir by absolute path: same path inside.
+    if (target.linked_worktree) spec.mounts.push_back({target.common_dir, target.common_dir.string(), false});
+    for (const auto& mount : file.mounts) spec.mounts.push_back({mount.source, mount.target, mount.readonly});
+    spec.mounts.push_back({checkpoints, "/persist/checkpoints", false});
+    spec.mounts.push_back({logs, "/persist/logs", false});
+    if (file.find_port("ssh")) {
+        const std::string keys = authorized_keys(config);
+        if (keys.empty())
+            throw Error("ports.ssh is set, but there is no public key to authorize (SSH is key-only)",
+                        "add a key to ~/.ssh/*.pub, or name a file: git config model.sshAuthorizedKeys <file>");
+        std::ofstream(state / "authorized_keys") << keys;
+        std::ofstream(state / "sshd_config") << "# written by git-model: key-only logins\n"
+                                                 "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+                                                 "PermitEmptyPasswords no\nPubkeyAuthentication yes\n"
+                                                 "PermitRootLogin prohibit-password\n";
+        spec.mounts.push_back({state / "authorized_keys", "/root/.ssh/authorized_keys", true});
+        spec.mounts.push_back({state / "sshd_config", "/etc/ssh/sshd_config.d/git-model.conf", true});
+    }
+    if (options.check) {
+        const fs::path bench = find_bench_binary();
+        if (bench.empty()) throw UnavailableError("--check needs git-model-bench, which is not installed");
+        spec.mounts.push_back({bench, bench_in_container, true});
+    }
+    if (file.command.form == config::Command::Form::exec) spec.command = file.command.argv;
+    else if (file.command.form == config::Command::Form::shell) spec.command = {"/bin/sh", "-c", file.command.shell};
+    else spec.command = default_command(file);
+
+    const std::string address = options.bind_all_interfaces ? "0.0.0.0" : "127.0.0.1";
+    if (options.bind_all_interfaces && !file.ports.empty())
+        result.notes.push_back("warning: the ports are published on every network interface (--bind-all); "
+                               "anyone who can reach this machine can reach them");
+
+    const auto deadline = options.wait_limit ? std::chrono::steady_clock::now() + *options.wait_limit
+                                             : std::chrono::steady_clock::time_point::max();
+    const fs::path lease_dir = LeaseBook::directory(config);
+    Lease holder;
+    holder.container = target.container;
+    holder.engine = engine.name;
+    holder.repo = target.common_dir.string();
+    holder.model = target.model;
+    holder.worktree = target.worktree.string();
+    holder.user = user_name();
+    holder.since = now_seconds();
+    const Pool pool = file.gpus.wants_gpu() ? discover_pool(config) : Pool{};
+
+    std::optional<std::set<std::string>> running;  // asked of the engine at most once per try
+    bool waited_note = false;
+    while (true) {
+        LeaseBook book(lease_dir);
+        if (file.gpus.wants_gpu()) {
+            for (const auto& freed : book.heal([&](const Lease& lease) {
+                     if (lease.engine != engine.name) return true;  // another engine's: cannot tell, keep it
+                     if (!running) running = running_containers(engine);
+                     return running->count(lease.container) > 0;
+                 })) {
+                result.notes.push_back(fmt::format("GPU {} was still leased to {}, whose container is gone: released",
+                                                   freed.index, freed.container));
+            }
+            try {
+                result.gpus = book.take(pool, file.gpus, holder);
+            } catch (const UnavailableError&) {
+                throw;
+            } catch (const Error& e) {
+                if (!options.wait_for_gpu || std::string(e.what()).rfind("no GPU free", 0) != 0) throw;
+                if (std::chrono::steady_clock::now() >= deadline)
+                    throw Error(fmt::format("gave up waiting: {}", e.what()), e.hint());
+                if (!waited_note) {
+                    fmt::print(stderr, "git-model-env: waiting for a free GPU ({})\n", e.what());
+                    waited_note = true;
+                }
+                running.reset();
+                std::this_thread::sleep_for(2s);
+                continue;
+            }
+        }
+        // From here on, anything that fails gives the GPUs back and leaves no container.
+        const auto give_back = [&] {
+            remove_container(engine, target.container, 0s);
+            book.release(target.container);
+        };
+        try {
+            spec.gpus = result.gpus;
+            spec.pass_gpu_devices = pool.from_driver;
+            result.gpu_devices_passed = pool.from_driver && !result.gpus.empty();
+            spec.ports.clear();
+            for (const auto& port : file.ports)
+                spec.ports.push_back({port.name, port.container_port, pick_free_port(address), address});
+
+            std::string env_lines;
+            const auto add_env = [&](const std::string& name, const std::string& value) {
+                if (value.find('\n') != std::string::npos || value.find('\r') != std::string::npos)
+                    throw Error(fmt::format("{}: env {} holds a line break, which containers cannot receive",
+                                            config::modelenv_file_name, name));
+                env_lines += name + "=" + value + "\n";
+            };
+            for (const auto& [name, value] : file.env) add_env(name, value);
+            add_env("GIT_MODEL_MODEL", target.model);
+            add_env("GIT_MODEL_CHECKPOINTS", "/persist/checkpoints");
+            add_env("GIT_MODEL_LOGS", "/persist/logs");
+            if (file.gpus.wants_gpu()) {
+                add_env("CUDA_VISIBLE_DEVICES", visible_devices(result.gpus));
+                add_env("NVIDIA_VISIBLE_DEVICES", visible_devices(result.gpus));
+            } else {
+                add_env("CUDA_VISIBLE_DEVICES", "");
+                add_env("NVIDIA_VISIBLE_DEVICES", "void");
+            }
+            if (file.find_port("jupyter")) {
+                const std::string token = random_token();
+                result.token_file = state / "jupyter-token";
+                write_private_file(result.token_file, token + "\n");
+                add_env("JUPYTER_TOKEN", token);
+                for (const auto& port : spec.ports)
+                    if (port.name == "jupyter")
+                        result.jupyter_url_with_token = endpoint_url("jupyter", port.host_address, port.host_port) +
+                                                        "?token=" + token;
+            }
+            spec.env_file = state / "env";
+            write_private_file(spec.env_file, env_lines);
+
+            spec.labels = {{label::managed, "1"},
+                           {label::repo, target.common_dir.string()},
+                           {label::model, target.model},
+                           {label::branch, target.branch},
+                           {label::worktree, target.worktree.string()},
+                           {label::gpus, visible_devices(result.gpus)},
+                           {label::ports, encode_ports(spec.ports)}};
+            const auto run = proc::run(run_argv(engine.program.string(), spec));
+            if (!run.ok()) {
+                std::string why = run.err;
+                while (!why.empty() && why.back() == '\n') why.pop_back();
+                throw Error(fmt::format("{} could not start the environment ({}):\n{}", engine.name, run.describe(), why),
+                            "nothing was left running; check the image name and the engine's message above");
+            }
+        } catch (...) {
+            give_back();
+            throw;
+        }
+        break;  // the lease book's lock is released here; the container holds its leases
+    }
+
+    for (const auto& port : spec.ports) {
+        Endpoint e{port.name, port.container_port, port.host_address, port.host_port,
+                   endpoint_url(port.name, port.host_address, port.host_port)};
+        result.endpoints.push_back(e);
+    }
+    const auto fail_and_clean = [&](const std::string& what) {
+        const std::string logs_tail = last_log_lines(engine, target.container, 20);
+        remove_container(engine, target.container, 0s);
+        LeaseBook(lease_dir).release(target.container);
+        throw Error(fmt::format("{}; the environment was removed. Its last output:\n{}", what,
+                                logs_tail.empty() ? "  (none)" : logs_tail),
+                    "fix the cause (image, command, ports in .modelenv.yaml) and run `git model env up` again");
+    };
+
+    // Wait until every published port accepts connections, or the container gives up.
+    if (!spec.ports.empty()) {
+        const auto ready_limit = duration_key(config, "model.env.readyTimeout", 120s);
+        const auto until = std::chrono::steady_clock::now() + ready_limit;
+        std::set<int> waiting;
+        for (const auto& port : spec.ports) waiting.insert(port.host_port);
+        auto next_state_check = std::chrono::steady_clock::now() + 1s;
+        while (!waiting.empty()) {
+            for (auto it = waiting.begin(); it != waiting.end();) it = port_accepts(*it) ? waiting.erase(it) : std::next(it);
+            if (waiting.empty()) break;
+            if (std::chrono::steady_clock::now() >= until)
+                fail_and_clean(fmt::format("the ports did not accept connections within {} s", ready_limit.count()));
+            if (std::chrono::steady_clock::now() >= next_state_check) {
+                auto info = find_container(engine, target.container);
+                if (!info || info->state != "running")
+                    fail_and_clean(fmt::format("the container stopped ({}) before its ports were ready",
+                                               info ? info->state : "gone"));
+                next_state_check = std::chrono::steady_clock::now() + 1s;
+            }
+            std::this_thread::sleep_for(50ms);
+        }
+    }
+
+    if (options.check) {
+        proc::RunOptions run_options;
+        run_options.timeout = duration_key(config, "model.bench.timeout", 20s) + 10s;
+        const auto bench = proc::run({engine.program.string(), "exec", target.container, bench_in_container, "--quick", "--json"},
+                                     run_options);
+        const auto report = nlohmann::json::parse(bench.out, nullptr, false);
+        if (!bench.ok()) {
+            std::string why = !report.is_discarded() && report.contains("error") && report["error"].is_object()
+                                  ? report["error"].value("message", "")
+                                  : bench.err;
+            while (!why.empty() && why.back() == '\n') why.pop_back();
+            // The engine says 126/127 (or names the loader) when the binary cannot even start in the image.
+            const bool cannot_start = report.is_discarded() &&
+                                      (bench.exit_code == 126 || bench.exit_code == 127 ||
+                                       why.find("no such file or directory") != std::string::npos ||
+                                       why.find("error while loading shared libraries") != std::string::npos);
+            const int code = bench.timed_out ? 1 : bench.exit_code;
+            remove_container(engine, target.container, 0s);
+            LeaseBook(lease_dir).release(target.container);
+            if (cannot_start) {
+                throw Error(fmt::format("--check: git-model-bench cannot run inside the image {} ({}); the environment "
+                                        "was removed", result.image, why),
+                            "the bench needs a glibc-based image (as PyTorch's and CUDA's images are); "
+                            "leave out --check for other images");
+            }
+            const std::string message = fmt::format(
+                "--check: git-model-bench inside the container {}: {}; the environment was removed",
+                bench.timed_out ? "did not finish in time" : code == 3 ? "found no usable GPU" : "failed", why);
+            if (code == 3) throw UnavailableError(message, "the chain container -> driver -> GPU is broken; see git model bench");
+            throw Error(message);
+        }
+        std::vector<std::string> names;
+        if (!report.is_discarded() && report.contains("devices"))
+            for (const auto& device : report["devices"]) names.push_back(device.value("name", "?"));
+        result.check_lines.push_back(fmt::format("git-model-bench --quick inside the container: pass ({})", join(names, ", ")));
+        // Where the image has PyTorch, it must see the same GPUs (a driver/CUDA mismatch shows only there).
+        const auto torch = proc::run({engine.program.string(), "exec", target.container, "python3", "-c",
+                                      "import json,torch;n=torch.cuda.device_count();"
+                                      "print(json.dumps([torch.cuda.get_device_name(i) for i in range(n)]))"},
+                                     run_options);
+        if (torch.ok()) {
+            const auto torch_names = nlohmann::json::parse(torch.out, nullptr, false);
+            if (torch_names.is_array() && torch_names.size() == names.size()) {
+                result.check_lines.push_back(fmt::format("PyTorch sees the same {} GPU(s)", names.size()));
+            } else {
+                remove_container(engine, target.container, 0s);
+                LeaseBook(lease_dir).release(target.container);
+                throw Error(fmt::format("--check: PyTorch in the image sees {} while the bench saw {} GPU(s): a driver/CUDA "
+                                        "mismatch? The environment was removed.", torch.out.empty() ? "nothing" : torch.out,
+                                        names.size()));
+            }
+        } else {
+            result.check_lines.push_back("no PyTorch in the image: the torch check was skipped");
+        }
+    }
+    return result;
+}
+
+bool down(git::Repository& repo, const Target& target) {
+    const Engine engine = engine_for(repo, target);
+    const git::Config config = repo.config();
+    const auto existing = find_container(engine, target.container);
+    if (existing) remove_container(engine, target.container, duration_key(config, "model.env.stopTimeout", 10s));
+    LeaseBook(LeaseBook::directory(config)).release(target.container);
+    return existing.has_value();
+}
+
+std::vector<EnvStatus> status(git::Repository& repo, bool all_repositories) {
+    const git::Config config = repo.config();
+    const Engine engine = select_engine(config.get_string("model.engine"), std::nullopt);
+    const std::string filter = all_repositories ? std::string(label::managed) + "=1"
+                                                : std::string(label::repo) + "=" + repo.common_dir().string();
+    std::vector<EnvStatus> out;
+    std::set<std::string> running;
+    for (const auto& info : list_containers(engine, filter)) {
+        EnvStatus s;
+        auto labels = info.labels;
+        s.model = labels[label::model];
+        s.container = info.name;
+        s.state = info.state;
+        s.image = info.image;
+        s.repo = labels[label::repo];
+        s.worktree = labels[label::worktree];
+        s.gpus = labels[label::gpus];
+        s.endpoints = decode_ports(labels[label::ports]);
+        s.started_at = info.started_at;
+        if (info.state == "running") running.insert(info.name);
+        out.push_back(std::move(s));
+    }
+    // A container removed or stopped behind the suite's back gives its GPUs back.
+    if (!all_repositories) running = running_containers(engine);
+    const fs::path lease_dir = LeaseBook::directory(config);
+    if (fs::exists(lease_dir)) {
+        LeaseBook book(lease_dir);
+        book.heal([&](const Lease& lease) { return lease.engine != engine.name || running.count(lease.container) > 0; });
+    }
+    std::sort(out.begin(), out.end(), [](const EnvStatus& a, const EnvStatus& b) {
+        return std::tie(a.repo, a.model) < std::tie(b.repo, b.model);
+    });
+    return out;
+}
+
+nlohmann::json to_json(const std::vector<EnvStatus>& environments) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& e : environments) {
+        nlohmann::json ports = nlohmann::json::array();
+        for (const auto& p : e.endpoints)
+            ports.push_back({{"name", p.name}, {"container_port", p.container_port}, {"host_address", p.host_address},
+                             {"host_port", p.host_port}, {"url", p.url}});
+        rows.push_back({{"model", e.model}, {"container", e.container}, {"state", e.state}, {"image", e.image},
+                        {"repo", e.repo}, {"worktree", e.worktree}, {"gpus", e.gpus}, {"ports", ports},
+                        {"started_at", e.started_at}});
+    }
+    return {{"version", 1}, {"environments", rows}};
+}
+
+}  // namespace gm::env

@@ -1,0 +1,77 @@
+#include "gitmodel/env/launch.hpp"
+
+#include "gitmodel/core/text.hpp"
+
+#include <fmt/core.h>
+
+namespace gm::env {
+
+std::string visible_devices(const std::vector<GpuSlot>& gpus) {
+    std::vector<std::string> ids;
+    for (const auto& gpu : gpus) ids.push_back(gpu.uuid ? *gpu.uuid : std::to_string(gpu.index));
+    return join(ids, ",");
+}
+
+std::vector<std::string> default_command(const config::ModelEnv& env) {
+    // Runs inside the container, with the image's /bin/sh; nothing from the user is interpolated.
+    const std::string start_sshd = env.find_port("ssh")
+        ? "if command -v sshd >/dev/null 2>&1; then mkdir -p /run/sshd; "
+          "$(command -v sshd) -p " + std::to_string(*env.find_port("ssh")) + " -e; fi; "
+        : std::string();
+    if (auto jupyter = env.find_port("jupyter")) {
+        return {"/bin/sh", "-c",
+                start_sshd + "exec jupyter lab --ip=0.0.0.0 --port=" + std::to_string(*jupyter) +
+                    " --no-browser --allow-root"};
+    }
+    return {"/bin/sh", "-c", start_sshd + "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"};
+}
+
+namespace {
+
+std::string format_decimal(double value) {
+    std::string text = fmt::format("{:.3f}", value);
+    while (!text.empty() && text.back() == '0') text.pop_back();
+    if (!text.empty() && text.back() == '.') text.pop_back();
+    return text;
+}
+
+}  // namespace
+
+std::vector<std::string> run_argv(const std::string& engine_program, const LaunchSpec& spec) {
+    std::vector<std::string> argv{engine_program, "run", "--detach", "--name", spec.container_name};
+    if (!spec.hostname.empty()) argv.insert(argv.end(), {"--hostname", spec.hostname});
+    // A real init as PID 1 forwards SIGTERM: a Python trainer as PID 1 would ignore it and
+    // every `env down` would wait out the stop timeout.
+    argv.push_back("--init");
+    argv.insert(argv.end(), {"--security-opt", "no-new-privileges"});
+    for (const auto& [key, value] : spec.labels) argv.insert(argv.end(), {"--label", key + "=" + value});
+    if (!spec.workdir.empty()) argv.insert(argv.end(), {"--workdir", spec.workdir});
+    for (const auto& mount : spec.mounts) {
+        argv.insert(argv.end(), {"--mount", fmt::format("type=bind,source={},target={}{}", mount.source.string(),
+                                                        mount.target, mount.readonly ? ",readonly" : "")});
+    }
+    for (const auto& port : spec.ports) {
+        argv.insert(argv.end(), {"--publish", fmt::format("{}:{}:{}", port.host_address, port.host_port,
+                                                          port.container_port)});
+    }
+    if (spec.memory_bytes) argv.insert(argv.end(), {"--memory", std::to_string(*spec.memory_bytes)});
+    if (spec.cpus) argv.insert(argv.end(), {"--cpus", format_decimal(*spec.cpus)});
+    if (spec.shm_bytes) argv.insert(argv.end(), {"--shm-size", std::to_string(*spec.shm_bytes)});
+    if (!spec.gpus.empty() && spec.pass_gpu_devices) {
+        if (spec.engine == EngineKind::docker) {
+            // docker reads --gpus as CSV: a list of devices must itself be quoted.
+            argv.insert(argv.end(), {"--gpus", fmt::format("\"device={}\"", visible_devices(spec.gpus))});
+        } else {
+            // CDI names devices by index by default (nvidia-ctk cdi generate); the index is the
+            // driver's current one for the leased UUID, resolved just before launch.
+            for (const auto& gpu : spec.gpus)
+                argv.insert(argv.end(), {"--device", "nvidia.com/gpu=" + std::to_string(gpu.index)});
+        }
+    }
+    if (!spec.env_file.empty()) argv.insert(argv.end(), {"--env-file", spec.env_file.string()});
+    argv.push_back(spec.image);
+    argv.insert(argv.end(), spec.command.begin(), spec.command.end());
+    return argv;
+}
+
+}  // namespace gm::env

@@ -1,0 +1,69 @@
+#pragma once
+// The engine's `run -d` command line for one environment, built from the
+// resolved settings as plain data: pure, so the podman and docker forms are
+// unit-tested without an engine, and nothing ever goes through a shell.
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gitmodel/config/modelenv.hpp"
+
+namespace gm::env {
+
+// A container engine's command-line dialect.
+enum class EngineKind { podman, docker };
+
+// One GPU taken from the pool.
+struct GpuSlot {
+    int index = 0;                    // host index (nvidia-smi order, or model.gpus)
+    std::optional<std::string> uuid;  // GPU-xxxxxxxx-..., when the driver gives one
+};
+
+// A container port published on a host port.
+struct PublishedPort {
+    std::string name;
+    int container_port = 0;
+    int host_port = 0;
+    std::string host_address = "127.0.0.1";
+};
+
+// A bind mount into the container.
+struct BindMount {
+    std::filesystem::path source;
+    std::string target;
+    bool readonly = false;
+};
+
+// Everything `run -d` needs, resolved: no defaults left to apply.
+struct LaunchSpec {
+    EngineKind engine = EngineKind::podman;
+    std::string container_name;
+    std::string image;
+    std::string hostname;
+    std::string workdir;
+    std::vector<BindMount> mounts;             // worktree, common git dir, data, persist, ssh files
+    std::vector<PublishedPort> ports;
+    std::vector<GpuSlot> gpus;
+    bool pass_gpu_devices = true;              // false where no NVIDIA driver is present (a configured pool)
+    std::optional<std::uint64_t> memory_bytes;
+    std::optional<double> cpus;
+    std::optional<std::uint64_t> shm_bytes;
+    std::filesystem::path env_file;            // NAME=value lines (mode 0600): keeps values out of argv
+    std::vector<std::pair<std::string, std::string>> labels;
+    std::vector<std::string> command;          // argv run in the container; empty: the image's own
+};
+
+// The full argv ("podman", "run", "-d", ...) for the spec.
+std::vector<std::string> run_argv(const std::string& engine_program, const LaunchSpec& spec);
+
+// CUDA_VISIBLE_DEVICES / NVIDIA_VISIBLE_DEVICES for the GPUs: UUIDs where known (they
+// survive renumbering and device isolation alike), host indices otherwise; "" for none.
+std::string visible_devices(const std::vector<GpuSlot>& gpus);
+
+// The command a container runs when .modelenv.yaml names none: Jupyter when a
+// jupyter port is set, else a shell that waits (and sshd too, when an ssh port is set).
+std::vector<std::string> default_command(const config::ModelEnv& env);
+
+}  // namespace gm::env

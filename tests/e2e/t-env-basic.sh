@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# git model env with a real podman: up, status, exec, logs, down; ports really
+# reachable on 127.0.0.1; limits really applied; persist folders survive; git
+# works inside; the Jupyter token stays out of argv; SSH is key-only.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/podman-lib.sh"
+
+cd "$TEST_DIR"
+make_repo repo
+git -C repo config model.installHooks never
+git -C repo config model.env.stopTimeout 2s
+write_modelenv repo "gpus: 0" "memory: 96m" "cpus: 0.5" "shm_size: 48m" \
+    "ports:" "  web: 8080" "env:" "  LEARNING_RATE: 0.001" "  RUN_NAME: baseline" \
+    'command: ["httpd", "-f", "-p", "8080", "-h", "/www"]'
+run_expect 0 git -C repo model start alpha
+wt="$TEST_DIR/worktrees/feature/model-alpha"
+cd "$wt"
+
+# --- check -------------------------------------------------------------------------------
+run_expect 0 git model env check
+assert_contains "$OUT" "$TEST_IMAGE"
+run_expect 0 git model env check --json
+assert_eq "$(printf '%s' "$OUT" | python3 -c 'import json,sys; print(json.load(sys.stdin)["memory_bytes"])')" "100663296" "check --json"
+
+# --- up --------------------------------------------------------------------------------------
+run_expect 0 git model env up
+assert_contains "$OUT" "Environment of 'alpha' is up"
+container=$(printf '%s\n' "$OUT" | sed -n "s/.*up: container \(.*\)$/\1/p")
+assert_contains "$container" "gm-repo-alpha-"
+url=$(printf '%s\n' "$OUT" | awk '$1 == "web" {print $2}')
+assert_contains "$url" "http://127.0.0.1:"
+assert_eq "$(http_get "$url")" "hello from the container" "port reachable"
+port=${url##*:}; port=${port%/}
+assert_contains "$(podman port "$container")" "127.0.0.1:$port" "bound to 127.0.0.1 only"
+assert_not_contains "$(podman port "$container")" "0.0.0.0" "not on every interface"
+
+# a repeated up says so and changes nothing
+started=$(podman inspect -f '{{.State.StartedAt}}' "$container")
+run_expect 0 git model env up
+assert_contains "$OUT" "already running"
+assert_eq "$(podman inspect -f '{{.State.StartedAt}}' "$container")" "$started" "second up changed nothing"
+
+# --- inside: limits, env, mounts, labels ------------------------------------------------------
+run_expect 0 git model env exec -- cat /sys/fs/cgroup/memory/memory.limit_in_bytes
+assert_eq "$OUT" "100663296" "memory limit applied"
+run_expect 0 git model env exec -- cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us
+assert_eq "$OUT" "50000" "cpu limit applied"
+run_expect 0 git model env exec alpha -- sh -c 'df -k /dev/shm | tail -1'
+assert_contains "$OUT" "49152" "shm size applied"
+run_expect 0 git model env exec -- sh -c 'echo "$LEARNING_RATE $RUN_NAME [$CUDA_VISIBLE_DEVICES] $GIT_MODEL_MODEL"; pwd'
+assert_eq "$OUT" "$(printf '0.001 baseline [] alpha\n/workspace')" "env and workdir"
+run_expect 0 git model env exec -- cat /workspace/train.py
+assert_eq "$OUT" "$(cat "$wt/train.py")" "worktree mounted at workdir"
+echo "from inside" | podman exec -i "$container" sh -c 'cat > /workspace/inside.txt'
+assert_eq "$(cat "$wt/inside.txt")" "from inside" "worktree mounted read-write"
+rm "$wt/inside.txt"
+assert_eq "$(podman inspect -f '{{index .Config.Labels "io.git-model.branch"}}' "$container")" "feature/model-alpha" "branch label"
+assert_eq "$(podman inspect -f '{{index .Config.Labels "io.git-model.worktree"}}' "$container")" "$wt" "worktree label"
+assert_eq "$(podman inspect -f '{{index .Config.Labels "io.git-model.repo"}}' "$container")" "$TEST_DIR/repo/.git" "repo label"
+assert_contains "$(podman inspect -f '{{.HostConfig.SecurityOpt}}' "$container")" "no-new-privileges"
+run_expect 0 git model env exec -- sh -c 'ps -o pid,comm | head -3'
+
+# --- status, logs ---------------------------------------------------------------------------------
+run_expect 0 git -C "$TEST_DIR/repo" model env status
+assert_contains "$OUT" "alpha"
+assert_contains "$OUT" "running"
+assert_contains "$OUT" "$url"
+run_expect 0 git model env list --json
+assert_eq "$(printf '%s' "$OUT" | python3 -c 'import json,sys; e=json.load(sys.stdin)["environments"]; print(len(e), e[0]["model"], e[0]["state"], e[0]["ports"][0]["url"])')" "1 alpha running $url" "status JSON"
+http_get "$url" >/dev/null
+run_expect 0 git model env logs
+run_expect 0 git model env logs --tail 1
+
+# --- persist folders survive down; down gives everything back ----------------------------------
+run_expect 0 git model env exec -- sh -c 'echo epoch-3 > /persist/checkpoints/last.txt; echo loss > "$GIT_MODEL_LOGS/train.log"'
+persist="$TEST_DIR/repo/.git/git-model/persist/alpha"
+run_expect 0 git model env down
+assert_contains "$OUT" "persist folders kept"
+assert_eq "$(test_containers)" "" "no container left"
+assert_eq "$(cat "$persist/checkpoints/last.txt")" "epoch-3" "checkpoint survives down"
+assert_eq "$(cat "$persist/logs/train.log")" "loss" "log survives down"
+run_expect 0 git model env down
+assert_contains "$OUT" "was not running"
+run_expect 0 git model env up
+run_expect 0 git model env exec -- cat /persist/checkpoints/last.txt
+assert_eq "$OUT" "epoch-3" "persist folder back after up"
+run_expect 0 git model env down
+
+# --- git works inside (a linked worktree's .git points into the common dir) -----------------------
+cd "$TEST_DIR"
+build_image "$TEST_GIT_IMAGE" with-git
+sed -i "s|^image: .*|image: $TEST_GIT_IMAGE|" "$wt/.modelenv.yaml"
+run_expect 0 git -C "$wt" model env up
+run_expect 0 git -C "$wt" model env exec -- git -C /workspace status --short --branch
+assert_contains "$OUT" "## feature/model-alpha"
+assert_contains "$OUT" " M .modelenv.yaml"
+run_expect 0 git -C "$wt" model env exec -- git -C /workspace log -1 --format=%s
+assert_eq "$OUT" "$(git -C "$wt" log -1 --format=%s)" "git log inside"
+run_expect 0 git -C "$wt" model env down
+git -C "$wt" checkout -q -- .modelenv.yaml
+
+# --- Jupyter: a random token, kept 0600, shown once, never in argv ---------------------------------
+run_expect 0 git -C repo model start nb
+nb="$TEST_DIR/worktrees/feature/model-nb"
+{ echo "image: $TEST_IMAGE"; echo "ports:"; echo "  jupyter: 8888"; } >"$nb/.modelenv.yaml"
+run_expect 0 git -C "$nb" model env up
+assert_contains "$OUT" "/lab?token="
+token=$(printf '%s\n' "$OUT" | sed -n 's/.*token=\([0-9a-f]*\).*/\1/p')
+assert_eq "${#token}" "48" "token length"
+token_file="$TEST_DIR/repo/.git/git-model/env/nb/jupyter-token"
+assert_eq "$(stat -c %a "$token_file")" "600" "token file mode"
+assert_eq "$(cat "$token_file")" "$token" "token file"
+assert_eq "$(stat -c %a "$TEST_DIR/repo/.git/git-model/env/nb/env")" "600" "env file mode"
+nbc=$(git -C "$nb" model env status --json | python3 -c 'import json,sys; print([e["container"] for e in json.load(sys.stdin)["environments"] if e["model"]=="nb"][0])')
+assert_not_contains "$(podman inspect -f '{{.Config.Cmd}} {{.Args}} {{.Path}}' "$nbc")" "$token" "token not in the container's command"
+assert_not_contains "$(ps -eo args)" "$token" "token not in any process's argv"
+run_expect 0 git -C "$nb" model env status
+assert_not_contains "$OUT" "$token" "status does not show the token"
+run_expect 0 git -C "$nb" model env logs
+assert_contains "$OUT" "token of 48 characters" "the token reached the server through its environment"
+run_expect 0 git -C "$nb" model env up
+assert_not_contains "$OUT" "$token" "shown once"
+run_expect 0 git -C "$nb" model env down
+
+# --- SSH: key-only ----------------------------------------------------------------------------------
+mkdir -p "$HOME/.ssh" && echo "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITestKeyOnly test@example" >"$HOME/.ssh/id_ed25519.pub"
+{ echo "image: $TEST_IMAGE"; echo "ports:"; echo "  ssh: 2222"; echo 'command: ["httpd", "-f", "-p", "2222", "-h", "/www"]'; } >"$nb/.modelenv.yaml"
+run_expect 0 git -C "$nb" model env up
+assert_contains "$OUT" "ssh -p"
+run_expect 0 git -C "$nb" model env exec -- cat /root/.ssh/authorized_keys
+assert_contains "$OUT" "TestKeyOnly"
+run_expect 0 git -C "$nb" model env exec -- cat /etc/ssh/sshd_config.d/git-model.conf
+assert_contains "$OUT" "PasswordAuthentication no"
+run_expect 0 git -C "$nb" model env down
+rm "$HOME/.ssh/id_ed25519.pub"
+run_expect 1 git -C "$nb" model env up
+assert_contains "$ERR" "no public key"
+assert_eq "$(test_containers)" "" "refused ssh: no container"
+git -C "$nb" checkout -q -- . 2>/dev/null || true
+
+# --- --bind-all is explicit and warned ---------------------------------------------------------------
+run_expect 0 git -C "$wt" model env up --bind-all
+assert_contains "$ERR" "every network interface"
+assert_contains "$(podman port "$container")" "0.0.0.0"
+run_expect 0 git -C "$wt" model env down

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Every way `git model env` can be refused or fail: a clear error with the
+# file, line and column for config, a documented exit code, and nothing left
+# behind (no container, no GPU lease).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/podman-lib.sh"
+
+cd "$TEST_DIR"
+make_repo repo
+git -C repo config model.installHooks never
+git -C repo config model.gpus 0
+git -C repo config model.env.stopTimeout 1s
+git -C repo config model.env.readyTimeout 5s
+run_expect 0 git -C repo model start alpha
+wt="$TEST_DIR/worktrees/feature/model-alpha"
+nothing_left() {
+    assert_eq "$(test_containers)" "" "$1: no container"
+    assert_eq "$(ls "$GIT_MODEL_LEASE_DIR" 2>/dev/null | grep -c lease || true)" "0" "$1: no GPU lease"
+}
+
+# --- no .modelenv.yaml, not a model worktree ---------------------------------------------------------
+run_expect 1 git -C "$wt" model env up
+assert_contains "$ERR" "there is no .modelenv.yaml in $wt"
+run_expect 1 git -C repo model env up
+assert_contains "$ERR" "not a model branch"
+run_expect 1 git -C repo model env up nosuch
+assert_contains "$ERR" "no model 'nosuch'"
+run_expect 2 git -C repo model env up 'Bad;Name'
+run_expect 2 git -C repo model env up --frobnicate
+
+# --- every bad file of the corpus: refused with its line and column, by check and by up ------------------
+count=0
+for bad in "$GM_SOURCE_DIR"/tests/data/modelenv/bad/*.yaml; do
+    expect=$(sed -n '1s/^# expect: \([0-9]*:[0-9]*\):.*/\1/p' "$bad")
+    [ -n "$expect" ] || continue
+    run_expect 1 git model env check --file "$bad"
+    assert_contains "$ERR" "$bad:$expect:" "check of $(basename "$bad")"
+    count=$((count + 1))
+done
+CHECKS=$((CHECKS + 1)); [ "$count" -ge 40 ] || fail "only $count bad files in the corpus"
+for bad in latest-tag unknown-key duplicate-key; do
+    f="$GM_SOURCE_DIR/tests/data/modelenv/bad/$bad.yaml"
+    [ -f "$f" ] || continue
+    cp "$f" "$wt/.modelenv.yaml"
+    expect=$(sed -n '1s/^# expect: \([0-9]*:[0-9]*\):.*/\1/p' "$f")
+    run_expect 1 git -C "$wt" model env up
+    assert_contains "$ERR" ".modelenv.yaml:$expect:" "up with $bad"
+    nothing_left "up with $bad"
+done
+
+# --- an image that does not exist: the engine's message, nothing left -------------------------------------
+printf 'image: localhost/no-such-image:1\ngpus: 1\n' >"$wt/.modelenv.yaml"
+run_expect 1 git -C "$wt" model env up
+assert_contains "$ERR" "could not start the environment"
+assert_contains "$ERR" "no-such-image"
+nothing_left "missing image"
+
+# --- a command that dies before its port is ready: its last output, nothing left ----------------------------
+{ echo "image: $TEST_IMAGE"; echo "gpus: 1"; echo "ports:"; echo "  web: 8080"; echo "command: \"echo 'loading the model failed: out of memory'; exit 3\""; } >"$wt/.modelenv.yaml"
+run_expect 1 git -C "$wt" model env up
+assert_contains "$ERR" "stopped"
+assert_contains "$ERR" "loading the model failed: out of memory"
+nothing_left "dying command"
+
+# --- a port that never opens: the time limit, nothing left -----------------------------------------------------
+{ echo "image: $TEST_IMAGE"; echo "gpus: 1"; echo "ports:"; echo "  web: 8080"; echo 'command: ["sleep", "600"]'; } >"$wt/.modelenv.yaml"
+run_expect 1 git -C "$wt" model env up
+assert_contains "$ERR" "did not accept connections within 5 s"
+nothing_left "port never ready"
+
+# --- a mount whose source is missing -------------------------------------------------------------------------
+{ echo "image: $TEST_IMAGE"; echo "mounts:"; echo "  - {source: $TEST_DIR/no-data, target: /data}"; } >"$wt/.modelenv.yaml"
+run_expect 1 git -C "$wt" model env up
+assert_contains "$ERR" "$TEST_DIR/no-data does not exist"
+nothing_left "missing mount"
+mkdir -p "$TEST_DIR/data" && echo "rows" >"$TEST_DIR/data/train.csv"
+{ echo "image: $TEST_IMAGE"; echo "mounts:"; echo "  - {source: $TEST_DIR/data, target: /data, readonly: true}"; } >"$wt/.modelenv.yaml"
+run_expect 0 git -C "$wt" model env up
+run_expect 0 git -C "$wt" model env exec -- cat /data/train.csv
+assert_eq "$OUT" "rows" "data mount"
+run_expect 1 git -C "$wt" model env exec -- sh -c 'echo x > /data/new'
+run_expect 0 git -C "$wt" model env down
+
+# --- --check on a machine without a GPU: exit 3, nothing left ---------------------------------------------------
+if ! [ -e /proc/driver/nvidia/version ] && [ -x "$GM_STAGE/bin/git-model-bench" ]; then
+    # busybox-static has no glibc: the bench cannot even start there, and says so
+    printf 'image: %s\ngpus: 1\n' "$TEST_IMAGE" >"$wt/.modelenv.yaml"
+    run_expect 1 git -C "$wt" model env up --check
+    assert_contains "$ERR" "cannot run inside the image $TEST_IMAGE"
+    nothing_left "--check in an image without glibc"
+    # an image with glibc: the bench runs inside and finds no GPU (exit 3)
+    build_image "$TEST_GIT_IMAGE" with-git
+    printf 'image: %s\ngpus: 1\n' "$TEST_GIT_IMAGE" >"$wt/.modelenv.yaml"
+    run_expect 3 git -C "$wt" model env up --check
+    assert_contains "$ERR" "--check: git-model-bench inside the container found no usable GPU"
+    nothing_left "--check without GPU"
+fi
+
+# --- engines: docker's CLI through podman-docker, and no engine at all ---------------------------------------------
+printf 'image: %s\ngpus: 1\n' "$TEST_IMAGE" >"$wt/.modelenv.yaml"
+if command -v docker >/dev/null && docker --version 2>&1 | grep -qi podman; then
+    git -C repo config model.engine docker
+    run_expect 0 git -C "$wt" model env up
+    run_expect 0 git -C "$wt" model env exec -- sh -c 'echo $CUDA_VISIBLE_DEVICES'
+    assert_eq "$OUT" "0" "through docker's CLI"
+    run_expect 0 git -C "$wt" model env status
+    assert_contains "$OUT" "alpha"
+    run_expect 0 git -C "$wt" model env down
+    nothing_left "docker CLI"
+fi
+git -C repo config model.engine nerdctl
+run_expect 1 git -C "$wt" model env up
+assert_contains "$ERR" "expected podman or docker"
+git -C repo config --unset model.engine
+mkdir -p "$TEST_DIR/bin-no-engine"
+ln -s "$(command -v git)" "$TEST_DIR/bin-no-engine/git"
+run_expect 3 env PATH="$GM_STAGE/bin:$TEST_DIR/bin-no-engine" git -C "$wt" model env up
+assert_contains "$ERR" "no container engine"
+nothing_left "no engine"

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# GPUs are leased exclusively from the machine's pool: never two environments
+# on one GPU, across worktrees and repositories, even with eight `env up` at the
+# same moment; a container removed behind the suite's back gives its GPU back.
+# (No GPU here: the pool is configured with model.gpus, and CUDA_VISIBLE_DEVICES
+# inside each container shows which GPU it got.)
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/podman-lib.sh"
+
+cd "$TEST_DIR"
+make_repo repo
+git -C repo config model.installHooks never
+git -C repo config model.gpus 0,1
+git -C repo config model.env.stopTimeout 1s
+write_modelenv repo "gpus: 1"
+for m in a b c; do run_expect 0 git -C repo model start "$m"; done
+wt() { echo "$TEST_DIR/worktrees/feature/model-$1"; }
+visible() { git -C "$(wt "$1")" model env exec -- sh -c 'echo "$CUDA_VISIBLE_DEVICES/$NVIDIA_VISIBLE_DEVICES"'; }
+
+# --- two worktrees up at once with a pool of two: distinct GPUs, seen inside -------------------------
+run_expect 0 git -C "$(wt a)" model env up
+assert_contains "$OUT" "gpus         0"
+run_expect 0 git -C "$(wt b)" model env up
+assert_contains "$OUT" "gpus         1"
+assert_eq "$(visible a)" "0/0" "GPU of a inside its container"
+assert_eq "$(visible b)" "1/1" "GPU of b inside its container"
+
+# --- a third is refused, naming who holds each GPU; nothing is left behind ----------------------------
+run_expect 1 git -C "$(wt c)" model env up
+assert_contains "$ERR" "no GPU free for model 'c'"
+assert_contains "$ERR" "GPU 0 (index-0) is held by model 'a'"
+assert_contains "$ERR" "GPU 1 (index-1) is held by model 'b'"
+assert_contains "$ERR" "--wait"
+assert_eq "$(test_containers | wc -l)" "2" "refused up started nothing"
+
+# --- ... and accepted after a down, on the freed GPU ---------------------------------------------------
+run_expect 0 git -C "$(wt a)" model env down
+run_expect 0 git -C "$(wt c)" model env up
+assert_eq "$(visible c)" "0/0" "c gets the freed GPU"
+
+# --- --wait waits until a GPU frees ---------------------------------------------------------------------
+(sleep 3; git -C "$(wt b)" model env down >/dev/null 2>&1) &
+run_expect 0 git -C "$(wt a)" model env up --wait=60s
+assert_contains "$ERR" "waiting for a free GPU"
+assert_eq "$(visible a)" "1/1" "a got b's GPU after waiting"
+wait
+run_expect 1 git -C "$(wt b)" model env up --wait=2s
+assert_contains "$ERR" "gave up waiting"
+run_expect 0 git -C "$(wt a)" model env down
+run_expect 0 git -C "$(wt c)" model env down
+assert_eq "$(test_containers)" "" "all down"
+assert_eq "$(ls "$GIT_MODEL_LEASE_DIR" | grep -c lease || true)" "0" "no lease left"
+
+# --- a container killed behind the suite's back gives its GPU back ---------------------------------------
+run_expect 0 git -C "$(wt a)" model env up
+run_expect 0 git -C "$(wt b)" model env up
+podman rm -f -t 0 "$(test_containers | grep -- '-a-')" >/dev/null
+run_expect 0 git -C "$(wt c)" model env up
+assert_contains "$ERR" "whose container is gone: released"
+assert_eq "$(visible c)" "0/0" "c gets the GPU of the removed container"
+# status heals too: kill b, and status alone gives its GPU back
+podman rm -f -t 0 "$(test_containers | grep -- '-b-')" >/dev/null
+run_expect 0 git -C repo model env status
+assert_eq "$(ls "$GIT_MODEL_LEASE_DIR" | grep -c lease)" "1" "status released the dead container's lease"
+run_expect 0 git -C "$(wt c)" model env down
+
+# --- across repositories: one pool per machine -------------------------------------------------------------
+make_repo other
+git -C other config model.installHooks never
+git -C other config model.gpus 0,1
+git -C other config model.worktreeRoot ../other-worktrees
+write_modelenv other "gpus: 2"
+run_expect 0 git -C other model start big
+run_expect 0 git -C "$(wt a)" model env up
+run_expect 1 git -C "$TEST_DIR/other-worktrees/feature/model-big" model env up
+assert_contains "$ERR" "held by model 'a' of $TEST_DIR/repo/.git"
+run_expect 0 git -C "$(wt a)" model env down
+run_expect 0 git -C "$TEST_DIR/other-worktrees/feature/model-big" model env up
+assert_eq "$(git -C "$TEST_DIR/other-worktrees/feature/model-big" model env exec -- sh -c 'echo $CUDA_VISIBLE_DEVICES')" "0,1" "both GPUs"
+run_expect 0 git -C "$TEST_DIR/other-worktrees/feature/model-big" model env down
+
+# --- eight concurrent ups on a pool of two: exactly two win, never a shared GPU, nothing leaks ---------------
+for i in 1 2 3 4 5 6 7 8; do run_expect 0 git -C repo model start "race$i"; done
+for i in 1 2 3 4 5 6 7 8; do
+    (rc=0; git -C "$(wt "race$i")" model env up >"$TEST_DIR/race$i.out" 2>&1 || rc=$?; echo $rc >"$TEST_DIR/race$i.rc") &
+done
+wait
+winners=0
+for i in 1 2 3 4 5 6 7 8; do
+    rc=$(cat "$TEST_DIR/race$i.rc")
+    if [ "$rc" = 0 ]; then
+        winners=$((winners + 1))
+    else
+        assert_eq "$rc" "1" "loser race$i exit code"
+        assert_contains "$(cat "$TEST_DIR/race$i.out")" "no GPU free" "loser race$i message"
+    fi
+done
+assert_eq "$winners" "2" "two winners"
+assert_eq "$(test_containers | wc -l)" "2" "exactly two containers"
+gpus=$(for c in $(test_containers); do podman exec "$c" sh -c 'echo $CUDA_VISIBLE_DEVICES'; done | sort | tr '\n' ' ')
+assert_eq "$gpus" "0 1 " "the two winners hold distinct GPUs"
+assert_eq "$(ls "$GIT_MODEL_LEASE_DIR" | grep -c lease)" "2" "two leases"
+
+# --- no GPU pool at all: a clear error, exit 3 ---------------------------------------------------------------
+for i in 1 2 3 4 5 6 7 8; do git -C "$(wt "race$i")" model env down >/dev/null; done
+git -C repo config --unset model.gpus
+run_expect 3 git -C "$(wt a)" model env up
+assert_contains "$ERR" "no GPU pool"
+assert_eq "$(test_containers)" "" "nothing started without a pool"
