@@ -582,13 +582,15 @@ bool down(git::Repository& repo, const Target& target) {
 std::vector<EnvStatus> status(git::Repository& repo, bool all_repositories) {
     const git::Config config = repo.config();
     const Engine engine = select_engine(config.get_string("model.engine"), std::nullopt);
-    const std::string filter = all_repositories ? std::string(label::managed) + "=1"
-                                                : std::string(label::repo) + "=" + repo.common_dir().string();
+    // One engine call: every managed container (the GPU leases need them all), filtered here.
+    const std::string repo_dir = repo.common_dir().string();
     std::vector<EnvStatus> out;
     std::set<std::string> running;
-    for (const auto& info : list_containers(engine, filter)) {
-        EnvStatus s;
+    for (const auto& info : list_containers(engine, std::string(label::managed) + "=1")) {
+        if (info.state == "running") running.insert(info.name);
         auto labels = info.labels;
+        if (!all_repositories && labels[label::repo] != repo_dir) continue;
+        EnvStatus s;
         s.model = labels[label::model];
         s.container = info.name;
         s.state = info.state;
@@ -598,11 +600,9 @@ std::vector<EnvStatus> status(git::Repository& repo, bool all_repositories) {
         s.gpus = labels[label::gpus];
         s.endpoints = decode_ports(labels[label::ports]);
         s.started_at = info.started_at;
-        if (info.state == "running") running.insert(info.name);
         out.push_back(std::move(s));
     }
     // A container removed or stopped behind the suite's back gives its GPUs back.
-    if (!all_repositories) running = running_containers(engine);
     const fs::path lease_dir = LeaseBook::directory(config);
     if (fs::exists(lease_dir)) {
         LeaseBook book(lease_dir);

@@ -8,6 +8,7 @@
 #include <fmt/core.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <future>
 #include <sys/wait.h>
@@ -61,8 +62,27 @@ void fill_status(RunResult& result, int native_status) {
 
 }  // namespace
 
+namespace {
+
+// GIT_MODEL_TRACE=1 prints every program the suite runs, like git's GIT_TRACE:
+// one line, each argument quoted, on stderr.
+void trace(const std::vector<std::string>& argv) {
+    const char* wanted = std::getenv("GIT_MODEL_TRACE");
+    if (!wanted || !*wanted || std::string(wanted) == "0") return;
+    std::string line = "trace: run:";
+    for (const auto& arg : argv) {
+        std::string quoted = "'";
+        for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+        line += " " + quoted + "'";
+    }
+    fmt::print(stderr, "{}\n", line);
+}
+
+}  // namespace
+
 RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
     if (argv.empty()) throw Error("internal error: empty command");
+    trace(argv);
     const auto program = find_program(argv[0]);
     if (!program) {
         throw Error(fmt::format("cannot run '{}': not found on PATH", argv[0]),
