@@ -19,7 +19,7 @@ check '#include <git2' git "libgit2 (<git2.h>)"
 check '#include <yaml-cpp' config "yaml-cpp"
 check '#include <boost/process' proc "Boost.Process"
 shell=$(grep -rnE '\b(system|popen)\s*\(|"/bin/sh"|"sh", *"-c"' lib git-model git-model-env git-model-bench \
-    --include='*.cpp' --include='*.hpp' --include='*.cu' || true)
+    --include='*.cpp' --include='*.hpp' --include='*.cu' | grep -v '// layering: inside the container' || true)
 if [ -n "$shell" ]; then
     echo "layering: code that runs a shell:"
     echo "$shell" | sed 's/^/  /'

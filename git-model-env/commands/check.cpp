@@ -1,6 +1,5 @@
 // git model env check [<model>] [--json] [--file <path>]
 #include "../command_table.hpp"
-#include "common.hpp"
 
 #include "gitmodel/config/modelenv.hpp"
 #include "gitmodel/env/environment.hpp"
@@ -17,24 +16,17 @@ int check(const cli::Args& args) {
     po::options_description options("options");
     options.add_options()
         ("file", po::value<std::string>()->value_name("<path>"), "check this file instead of the worktree's .modelenv.yaml")
-        ("json", "print the resolved settings as JSON")
-        ("help,h", "show this help");
-    po::options_description hidden;
-    hidden.add_options()("model", po::value<std::string>());
-    po::positional_options_description positional;
-    positional.add("model", 1);
-    const auto vm = cli::parse(args, usage, options, positional, hidden);
-    if (vm.count("help")) {
-        cli::print_usage(usage, options);
-        return 0;
-    }
+        ("json", "print the resolved settings as JSON");
+    const auto parsed = cli::parse_command(args, usage, options, "model");
+    if (!parsed) return 0;
+    const auto& vm = *parsed;
     config::ModelEnv env;
     if (vm.count("file")) {
         env = config::load_modelenv_file(vm["file"].as<std::string>());
     } else {
         git::Library library;
         auto repo = git::Repository::discover();
-        const auto target = env::resolve_target(repo, model_argument(vm));
+        const auto target = env::resolve_target(repo, cli::positional(vm, "model"));
         env = env::load_environment_file(target);
     }
     if (vm.count("json")) fmt::print("{}\n", config::to_json(env).dump(2));

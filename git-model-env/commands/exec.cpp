@@ -1,9 +1,9 @@
 // git model env exec [<model>] -- <command>...; env shell [<model>]; env logs [<model>] [-f]
 #include "../command_table.hpp"
-#include "common.hpp"
 
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/env/environment.hpp"
+#include "gitmodel/env/launch.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/proc/process.hpp"
 
@@ -50,35 +50,19 @@ int exec(const cli::Args& args) {
     const cli::Args own(args.begin(), dash);
     const std::vector<std::string> command(dash == args.end() ? dash : dash + 1, args.end());
     po::options_description options("options");
-    options.add_options()("help,h", "show this help");
-    po::options_description hidden;
-    hidden.add_options()("model", po::value<std::string>());
-    po::positional_options_description positional;
-    positional.add("model", 1);
-    const auto vm = cli::parse(own, usage, options, positional, hidden);
-    if (vm.count("help")) {
-        cli::print_usage(usage, options);
-        return 0;
-    }
+    const auto parsed = cli::parse_command(own, usage, options, "model");
+    if (!parsed) return 0;
     if (command.empty()) throw UsageError("no command to run", "usage: " + usage);
-    hand_over(model_argument(vm), interactive_flags(), command, true);
+    hand_over(cli::positional(*parsed, "model"), interactive_flags(), command, true);
 }
 
 int shell(const cli::Args& args) {
     const std::string usage = "git model env shell [<model>]";
     po::options_description options("options");
-    options.add_options()("help,h", "show this help");
-    po::options_description hidden;
-    hidden.add_options()("model", po::value<std::string>());
-    po::positional_options_description positional;
-    positional.add("model", 1);
-    const auto vm = cli::parse(args, usage, options, positional, hidden);
-    if (vm.count("help")) {
-        cli::print_usage(usage, options);
-        return 0;
-    }
-    hand_over(model_argument(vm), interactive_flags(),
-              {"/bin/sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi"}, true);
+    const auto parsed = cli::parse_command(args, usage, options, "model");
+    if (!parsed) return 0;
+    hand_over(cli::positional(*parsed, "model"), interactive_flags(),
+              env::in_container_shell("if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi"), true);
 }
 
 int logs(const cli::Args& args) {
@@ -86,21 +70,14 @@ int logs(const cli::Args& args) {
     po::options_description options("options");
     options.add_options()
         ("follow,f", "keep printing new output")
-        ("tail", po::value<int>()->value_name("<n>"), "only the last <n> lines")
-        ("help,h", "show this help");
-    po::options_description hidden;
-    hidden.add_options()("model", po::value<std::string>());
-    po::positional_options_description positional;
-    positional.add("model", 1);
-    const auto vm = cli::parse(args, usage, options, positional, hidden);
-    if (vm.count("help")) {
-        cli::print_usage(usage, options);
-        return 0;
-    }
+        ("tail", po::value<int>()->value_name("<n>"), "only the last <n> lines");
+    const auto parsed = cli::parse_command(args, usage, options, "model");
+    if (!parsed) return 0;
+    const auto& vm = *parsed;
     std::vector<std::string> before{"logs"};
     if (vm.count("follow")) before.push_back("--follow");
     if (vm.count("tail")) before.insert(before.end(), {"--tail", std::to_string(vm["tail"].as<int>())});
-    hand_over(model_argument(vm), before, {}, false);
+    hand_over(cli::positional(vm, "model"), before, {}, false);
 }
 
 }  // namespace gm::env_commands

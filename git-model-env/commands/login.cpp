@@ -45,17 +45,10 @@ int login(const cli::Args& args) {
     const std::string usage = "git model env login <registry> --username <user>   (password on standard input)";
     po::options_description options("options");
     options.add_options()
-        ("username,u", po::value<std::string>()->value_name("<user>"), "the registry user")
-        ("help,h", "show this help");
-    po::options_description hidden;
-    hidden.add_options()("registry", po::value<std::string>());
-    po::positional_options_description positional;
-    positional.add("registry", 1);
-    const auto vm = cli::parse(args, usage, options, positional, hidden);
-    if (vm.count("help")) {
-        cli::print_usage(usage, options);
-        return 0;
-    }
+        ("username,u", po::value<std::string>()->value_name("<user>"), "the registry user");
+    const auto parsed = cli::parse_command(args, usage, options, "registry");
+    if (!parsed) return 0;
+    const auto& vm = *parsed;
     if (!vm.count("registry") || !vm.count("username")) throw UsageError("name the registry and --username", "usage: " + usage);
     const std::string registry = vm["registry"].as<std::string>();
     if (registry.empty() || registry[0] == '-') throw UsageError(fmt::format("'{}' is not a registry", registry));

@@ -32,13 +32,10 @@ int status(const cli::Args& args) {
     po::options_description options("options");
     options.add_options()
         ("all", "every environment on this machine, not only this repository's")
-        ("json", "print a JSON document (shape in git-model-env(1))")
-        ("help,h", "show this help");
-    const auto vm = cli::parse(args, usage, options, {}, {});
-    if (vm.count("help")) {
-        cli::print_usage(usage, options);
-        return 0;
-    }
+        ("json", "print a JSON document (shape in git-model-env(1))");
+    const auto parsed = cli::parse_command(args, usage, options);
+    if (!parsed) return 0;
+    const auto& vm = *parsed;
     git::Library library;
     auto repo = git::Repository::discover();
     const auto environments = env::status(repo, vm.count("all") > 0);

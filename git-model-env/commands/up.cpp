@@ -1,6 +1,5 @@
 // git model env up [<model>] [--wait[=<duration>]] [--bind-all] [--check]
 #include "../command_table.hpp"
-#include "common.hpp"
 
 #include "gitmodel/core/duration.hpp"
 #include "gitmodel/core/error.hpp"
@@ -21,17 +20,10 @@ int up(const cli::Args& args) {
         ("wait", po::value<std::string>()->implicit_value("")->value_name("<duration>"),
          "wait for a free GPU (at most <duration>, e.g. 30m) instead of failing")
         ("bind-all", "publish the ports on every interface, not only 127.0.0.1 (prints a warning)")
-        ("check", "then prove container -> driver -> GPU with git-model-bench --quick (and PyTorch, if present)")
-        ("help,h", "show this help");
-    po::options_description hidden;
-    hidden.add_options()("model", po::value<std::string>());
-    po::positional_options_description positional;
-    positional.add("model", 1);
-    const auto vm = cli::parse(args, usage, options, positional, hidden);
-    if (vm.count("help")) {
-        cli::print_usage(usage, options);
-        return 0;
-    }
+        ("check", "then prove container -> driver -> GPU with git-model-bench --quick (and PyTorch, if present)");
+    const auto parsed = cli::parse_command(args, usage, options, "model");
+    if (!parsed) return 0;
+    const auto& vm = *parsed;
     env::UpOptions up_options;
     if (vm.count("wait")) {
         up_options.wait_for_gpu = true;
@@ -47,7 +39,7 @@ int up(const cli::Args& args) {
 
     git::Library library;
     auto repo = git::Repository::discover();
-    const auto target = env::resolve_target(repo, model_argument(vm));
+    const auto target = env::resolve_target(repo, cli::positional(vm, "model"));
     const auto result = env::up(repo, target, up_options);
     for (const auto& note : result.notes) fmt::print(stderr, "git-model-env: {}\n", note);
     if (result.already_running) {

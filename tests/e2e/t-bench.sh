@@ -89,7 +89,7 @@ if ! (command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1); then
     causes='no NVIDIA driver|no GPU visible|built without CUDA support|driver .* (supports CUDA up to|is too old)|busy or unavailable|bad state'
     run -- --quick
     expect_rc 3 "--quick without a GPU"
-    (( ms < 1000 )) || fail "--quick without a GPU took ${ms} ms (limit 1000)"
+    # (how fast: bench/gpu-bench.sh measures it; timings stay out of pass/fail tests)
     grep -Eq "^git-model-bench: error: .*($causes)" "$tmp/err" || fail "--quick without a GPU: no message naming the cause"
     grep -q "^hint: " "$tmp/err" || fail "--quick without a GPU: no hint"
     ok "--quick without a GPU: exit 3 in ${ms} ms: $(head -1 "$tmp/err" | cut -c1-100)..."
@@ -116,51 +116,6 @@ if ! (command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1); then
         json 'd["error"]["kind"] == "no-driver"' "CUDA_VISIBLE_DEVICES= without a driver"
     fi
     ok "CUDA_VISIBLE_DEVICES= without a GPU: exit 3"
-    echo "SKIP: the checks that need an NVIDIA GPU (nvidia-smi -L found none)"
-    exit 0
+    echo "(the checks that need an NVIDIA GPU are in t-bench-gpu.sh)"
 fi
 
-# --- With a GPU -----------------------------------------------------------------------------
-run -- --quick
-expect_rc 0 "--quick on a GPU"
-grep -q "^verdict: pass" "$tmp/out" || fail "--quick on a GPU: no 'verdict: pass'"
-ok "--quick on a GPU: pass in ${ms} ms"
-
-run -- --quick --json
-expect_rc 0 "--quick --json on a GPU"
-json 'd["verdict"] == "pass" and d["exit_code"] == 0 and d["mode"] == "quick" and d["error"] is None' "quick JSON verdict"
-json 'd["devices"] and all(x["verdict"] == "pass" and x["uuid"].startswith("GPU-") for x in d["devices"])' "quick JSON devices"
-json 'all(c["passed"] for x in d["devices"] for c in x["checks"])' "quick JSON checks"
-ok "--quick --json on a GPU: pass, $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["devices"]))' "$tmp/out") GPU(s)"
-
-run -- --json
-expect_rc 0 "default mode on a GPU"
-json 'd["verdict"] == "pass" and d["mode"] == "full"' "full JSON verdict"
-json 'all(x["measurements"][k] is not None for x in d["devices"] for k in ("triad_gbps", "copy_gbps", "h2d_gbps", "d2h_gbps", "fp32_tflops", "triad_fraction", "fp32_fraction"))' "full JSON measurements"
-python3 - "$tmp/out" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-for x in d["devices"]:
-    m = x["measurements"]
-    print(f'ok: GPU {x["index"]} {x["name"]}: triad {m["triad_gbps"]} GB/s ({m["triad_fraction"]:.1%}), '
-          f'FP32 {m["fp32_tflops"]} TFLOP/s ({m["fp32_fraction"]:.1%}), H2D {m["h2d_gbps"]} GB/s, D2H {m["d2h_gbps"]} GB/s')
-PY
-ok "default mode on a GPU: pass in ${ms} ms"
-
-run -- --quick --json --min-quick-bandwidth-fraction 1
-expect_rc 1 "impossible bandwidth threshold"
-json 'd["verdict"] == "fail" and any(c["name"] == "triad-bandwidth" and not c["passed"] for x in d["devices"] for c in x["checks"])' "impossible threshold JSON"
-ok "an impossible threshold fails with exit 1"
-
-run -- --quick --json --device 999
-expect_rc 3 "--device 999"
-json 'd["verdict"] == "no-gpu" and d["error"]["kind"] == "no-device"' "--device 999 JSON"
-ok "--device 999: exit 3, no-device"
-
-run CUDA_VISIBLE_DEVICES= -- --quick
-expect_rc 3 "CUDA_VISIBLE_DEVICES= on a GPU machine"
-grep -q "CUDA_VISIBLE_DEVICES is set to an empty value" "$tmp/err" || fail "CUDA_VISIBLE_DEVICES=: message does not name the cause"
-run CUDA_VISIBLE_DEVICES= -- --quick --json
-expect_rc 3 "CUDA_VISIBLE_DEVICES= --json on a GPU machine"
-json 'd["verdict"] == "no-gpu" and d["error"]["kind"] == "no-device"' "CUDA_VISIBLE_DEVICES= JSON"
-ok "CUDA_VISIBLE_DEVICES= on a GPU machine: exit 3, no device visible"

@@ -8,6 +8,8 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <iostream>
 #include <unistd.h>
 
@@ -42,7 +44,48 @@ void print_suite_usage(const Suite& suite, std::FILE* out) {
     proc::exec_replace(program, args);
 }
 
+void note_manual_missing(const std::string& page, const std::string& program) {
+    fmt::print(stderr, "{}: no manual page '{}' here (is man-db installed, and the suite's share/man on MANPATH?); "
+                       "the short usage follows\n",
+               program, page);
+}
+
+int run_command(const Suite& suite, const Command& command, const Args& args) {
+    // --help opens the suite's page (the command's section is in it); -h, and --help without
+    // a manual, reach the command, which prints its short usage.
+    if (asks_for_manual(args) && !open_manual(suite.error_prefix))
+        note_manual_missing(suite.error_prefix, suite.error_prefix);
+    return command.run(args);
+}
+
 }  // namespace
+
+bool asks_for_manual(const Args& args) {
+    for (const auto& arg : args) {
+        if (arg == "--") return false;
+        if (arg == "--help") return true;
+    }
+    return false;
+}
+
+bool open_manual(const std::string& page) {
+    const auto man = proc::find_program("man");
+    if (!man) return false;
+    try {
+        proc::RunOptions options;
+        options.timeout = std::chrono::seconds(10);
+        if (!proc::run({man->string(), "-w", page}, options).ok()) return false;
+        std::fflush(nullptr);
+        std::cout.flush();
+        proc::exec_replace(*man, {"man", page});
+    } catch (const Error&) {
+        return false;
+    }
+}
+
+void offer_manual(const Args& args, const std::string& page, const std::string& program) {
+    if (asks_for_manual(args) && !open_manual(page)) note_manual_missing(page, program);
+}
 
 int dispatch(const Suite& suite, int argc, char** argv) {
     return run_reporting_errors(suite.error_prefix, [&]() -> int {
@@ -51,8 +94,22 @@ int dispatch(const Suite& suite, int argc, char** argv) {
             return static_cast<int>(ExitCode::usage);
         }
         const std::string name = argv[1];
-        if (name == "-h" || name == "--help" || name == "help") {
+        if (name == "--help" || name == "help") {
+            if (!open_manual(suite.error_prefix)) note_manual_missing(suite.error_prefix, suite.error_prefix);
             print_suite_usage(suite, stdout);
+            return 0;
+        }
+        if (name == "-h") {
+            print_suite_usage(suite, stdout);
+            return 0;
+        }
+        if (name == "--list-commands") {  // hidden: for completion scripts and the documentation test
+            for (const auto& command : suite.commands) {
+                std::vector<std::string> names{command.name};
+                names.insert(names.end(), command.aliases.begin(), command.aliases.end());
+                fmt::print("{}\n", join(names, " "));
+            }
+            for (const auto& external : suite.externals) fmt::print("{}\n", external.name);
             return 0;
         }
         if (name == "--version" || name == "version") {
@@ -63,7 +120,7 @@ int dispatch(const Suite& suite, int argc, char** argv) {
         for (const auto& command : suite.commands) {
             if (command.name == name ||
                 std::find(command.aliases.begin(), command.aliases.end(), name) != command.aliases.end())
-                return command.run(args);
+                return run_command(suite, command, args);
         }
         for (const auto& external : suite.externals)
             if (external.name == name) hand_over(external, argc, argv);
@@ -97,6 +154,28 @@ po::variables_map parse(const Args& args, const std::string& usage, const po::op
         throw UsageError(e.what(), fmt::format("usage: {}", usage));
     }
     return vm;
+}
+
+std::optional<po::variables_map> parse_command(const Args& args, const std::string& usage,
+                                               po::options_description& options, const std::string& positional_name) {
+    options.add_options()("help,h", "show this help");
+    po::options_description hidden;
+    po::positional_options_description positions;
+    if (!positional_name.empty()) {
+        hidden.add_options()(positional_name.c_str(), po::value<std::string>());
+        positions.add(positional_name.c_str(), 1);
+    }
+    auto vm = parse(args, usage, options, positions, hidden);
+    if (vm.count("help")) {
+        print_usage(usage, options);
+        return std::nullopt;
+    }
+    return vm;
+}
+
+std::optional<std::string> positional(const po::variables_map& vm, const std::string& name) {
+    if (!vm.count(name)) return std::nullopt;
+    return vm[name].as<std::string>();
 }
 
 void print_usage(const std::string& usage, const po::options_description& visible) {

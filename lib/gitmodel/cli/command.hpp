@@ -3,6 +3,7 @@
 // table of subcommands, did-you-mean for typos, and hand-over of `git model env`
 // and `git model bench` to their own executables (the way git finds git-<cmd>).
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,7 +39,10 @@ struct Suite {
 };
 
 // Runs argv[1] as a subcommand of the suite: usage without one, --version,
-// -h/--help, did-you-mean for unknown names. Returns the exit code.
+// -h (short usage), --help (the manual page named like error_prefix, e.g. git-model),
+// did-you-mean for unknown names. The hidden --list-commands prints every command,
+// one per line with its aliases after it, for shell completion and the documentation test.
+// Returns the exit code.
 int dispatch(const Suite& suite, int argc, char** argv);
 
 // Parses a subcommand's arguments with Boost.Program_options; every parse
@@ -49,7 +53,29 @@ boost::program_options::variables_map parse(const Args& args, const std::string&
                                             const boost::program_options::positional_options_description& positional,
                                             const boost::program_options::options_description& hidden);
 
+// The common shape of a subcommand's command line: its options plus -h/--help,
+// and at most one positional argument (named positional_name; none when empty).
+// Returns nullopt after printing the usage when help was asked for.
+std::optional<boost::program_options::variables_map> parse_command(
+    const Args& args, const std::string& usage, boost::program_options::options_description& options,
+    const std::string& positional_name = {});
+
+// The positional argument parse_command collected, if given.
+std::optional<std::string> positional(const boost::program_options::variables_map& vm, const std::string& name);
+
 // Prints "usage: ..." and the options, for -h.
 void print_usage(const std::string& usage, const boost::program_options::options_description& visible);
+
+// --help opens the manual, -h prints the short usage (as in git): replaces this process
+// with `man <page>` (argv, no shell) when man finds the page. Returns false, having
+// changed nothing, when man or the page is missing, so the caller prints the usage.
+bool open_manual(const std::string& page);
+
+// Whether the arguments ask for the manual: a literal "--help" before any "--".
+bool asks_for_manual(const Args& args);
+
+// For executables with their own parser (git-model-bench): when args ask for the manual,
+// opens it, or prints a note on stderr (the short usage then follows from the caller).
+void offer_manual(const Args& args, const std::string& page, const std::string& program);
 
 }  // namespace gm::cli

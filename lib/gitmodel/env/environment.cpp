@@ -359,7 +359,7 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
         spec.mounts.push_back({bench, bench_in_container, true});
     }
     if (file.command.form == config::Command::Form::exec) spec.command = file.command.argv;
-    else if (file.command.form == config::Command::Form::shell) spec.command = {"/bin/sh", "-c", file.command.shell};
+    else if (file.command.form == config::Command::Form::shell) spec.command = in_container_shell(file.command.shell);
     else spec.command = default_command(file);
 
     const std::string address = options.bind_all_interfaces ? "0.0.0.0" : "127.0.0.1";

@@ -12,6 +12,10 @@ std::string visible_devices(const std::vector<GpuSlot>& gpus) {
     return join(ids, ",");
 }
 
+std::vector<std::string> in_container_shell(const std::string& script) {
+    return {"/bin/sh", "-c", script};  // layering: inside the container
+}
+
 std::vector<std::string> default_command(const config::ModelEnv& env) {
     // Runs inside the container, with the image's /bin/sh; nothing from the user is interpolated.
     const std::string start_sshd = env.find_port("ssh")
@@ -19,11 +23,10 @@ std::vector<std::string> default_command(const config::ModelEnv& env) {
           "$(command -v sshd) -p " + std::to_string(*env.find_port("ssh")) + " -e; fi; "
         : std::string();
     if (auto jupyter = env.find_port("jupyter")) {
-        return {"/bin/sh", "-c",
-                start_sshd + "exec jupyter lab --ip=0.0.0.0 --port=" + std::to_string(*jupyter) +
-                    " --no-browser --allow-root"};
+        return in_container_shell(start_sshd + "exec jupyter lab --ip=0.0.0.0 --port=" + std::to_string(*jupyter) +
+                                  " --no-browser --allow-root");
     }
-    return {"/bin/sh", "-c", start_sshd + "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"};
+    return in_container_shell(start_sshd + "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done");
 }
 
 namespace {

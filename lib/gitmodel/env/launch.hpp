@@ -62,6 +62,10 @@ std::vector<std::string> run_argv(const std::string& engine_program, const Launc
 // survive renumbering and device isolation alike), host indices otherwise; "" for none.
 std::string visible_devices(const std::vector<GpuSlot>& gpus);
 
+// The argv that runs a script with the image's own /bin/sh, inside the container
+// (the `command:` string form, the default command, `env shell`); never on the host.
+std::vector<std::string> in_container_shell(const std::string& script);
+
 // The command a container runs when .modelenv.yaml names none: Jupyter when a
 // jupyter port is set, else a shell that waits (and sshd too, when an ssh port is set).
 std::vector<std::string> default_command(const config::ModelEnv& env);

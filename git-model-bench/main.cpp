@@ -1,0 +1,33 @@
+// git-model-bench: `git model bench`. All logic lives in gitmodel/gpu (host side) and kernels/
+// (the CUDA backend); this only wires them together.
+
+#include "make_backend.hpp"
+
+#include "gitmodel/cli/command.hpp"
+#include "gitmodel/core/report.hpp"
+#include "gitmodel/config/modelenv.hpp"
+#include "gitmodel/gpu/command.hpp"
+#include "gitmodel/gpu/file_thresholds.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+int main(int argc, char** argv) {
+    const std::vector<std::string> args(argv + 1, argv + argc);
+    const int code = gm::run_reporting_errors("git-model-bench", [&] {
+        gm::cli::offer_manual(args, "git-model-bench", "git-model-bench");  // --help: man git-model-bench
+        // The model's thresholds (.modelenv.yaml, bench:), which flags override.
+        gm::gpu::Thresholds from_file;
+        if (const auto file = gm::gpu::find_modelenv(std::filesystem::current_path()))
+            from_file = gm::gpu::thresholds_from(gm::config::load_modelenv_file(*file).bench);
+        const auto backend = gm::gpu::make_backend();
+        return gm::gpu::run_bench_command(args, *backend, from_file, gm::gpu::standard_io());
+    });
+    // Leave without the CUDA runtime's exit-time teardown: on a healthy GPU it only costs time
+    // (the kernel driver frees everything when the process ends), on a hung one it could block.
+    std::fflush(nullptr);
+    std::_Exit(code);
+}

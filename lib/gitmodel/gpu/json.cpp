@@ -1,0 +1,123 @@
+#include "gitmodel/gpu/json.hpp"
+
+#include <cmath>
+
+namespace gm::gpu {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+// A number rounded for reading (the extra digits of a timing are noise), or null.
+json rounded(const std::optional<double>& value, int decimals) {
+    if (!value || !std::isfinite(*value)) return nullptr;
+    const double scale = std::pow(10.0, decimals);
+    return std::round(*value * scale) / scale;
+}
+
+// A string, or null when empty.
+json text_or_null(const std::string& text) { return text.empty() ? json(nullptr) : json(text); }
+
+// A CUDA version ("13.0"), or null when unknown.
+json version_or_null(int version) { return version > 0 ? json(format_cuda_version(version)) : json(nullptr); }
+
+json failure_json(const std::optional<Failure>& failure) {
+    if (!failure) return nullptr;
+    return json{{"kind", std::string(to_string(failure->kind))},
+                {"message", failure->message},
+                {"hint", text_or_null(failure->hint)},
+                {"step", text_or_null(failure->step)},
+                {"device", failure->device >= 0 ? json(failure->device) : json(nullptr)}};
+}
+
+// Puts the best and median of a rate under `name` and `name_median`.
+void put_rate(json& out, const std::string& name, const std::optional<Rate>& rate, int decimals) {
+    out[name] = rate ? rounded(rate->best, decimals) : json(nullptr);
+    out[name + "_median"] = rate ? rounded(rate->median, decimals) : json(nullptr);
+}
+
+json device_json(const DeviceReport& d) {
+    json out;
+    out["index"] = d.index;
+    const auto& info = d.info;
+    const auto field = [&](auto get) -> json { return info ? json(get(*info)) : json(nullptr); };
+    out["uuid"] = field([](const DeviceInfo& i) { return format_uuid(i.uuid); });
+    out["name"] = field([](const DeviceInfo& i) { return i.name; });
+    out["pci_bus_id"] = field([](const DeviceInfo& i) { return format_pci_bus_id(i); });
+    out["compute_capability"] = field([](const DeviceInfo& i) { return to_string(i.capability); });
+    out["memory_total_bytes"] = field([](const DeviceInfo& i) { return i.memory_total_bytes; });
+    out["memory_free_bytes"] = d.memory_free_bytes ? json(*d.memory_free_bytes) : json(nullptr);
+    out["multiprocessors"] = field([](const DeviceInfo& i) { return i.multiprocessors; });
+    out["clock_khz"] = field([](const DeviceInfo& i) { return i.clock_khz; });
+    out["memory_clock_khz"] = field([](const DeviceInfo& i) { return i.memory_clock_khz; });
+    out["memory_bus_width_bits"] = field([](const DeviceInfo& i) { return i.memory_bus_width_bits; });
+    out["l2_cache_bytes"] = field([](const DeviceInfo& i) { return i.l2_cache_bytes; });
+
+    const auto& p = d.peaks;
+    out["peaks"] = json{{"memory_bandwidth_gbps", rounded(p.memory_bandwidth_gbps, 1)},
+                        {"fp32_tflops", rounded(p.fp32_tflops, 3)},
+                        {"fp32_lanes_per_multiprocessor",
+                         p.fp32_lanes_per_multiprocessor > 0 ? json(p.fp32_lanes_per_multiprocessor) : json(nullptr)},
+                        {"fp32_lanes_estimated", p.fp32_lanes_estimated}};
+
+    const auto& m = d.measurements;
+    json measured = json::object();
+    put_rate(measured, "triad_gbps", m.triad_gbps, 1);
+    measured["triad_fraction"] = rounded(m.triad_fraction, 4);
+    put_rate(measured, "copy_gbps", m.copy_gbps, 1);
+    measured["copy_fraction"] = rounded(m.copy_fraction, 4);
+    put_rate(measured, "h2d_gbps", m.h2d_gbps, 2);
+    put_rate(measured, "d2h_gbps", m.d2h_gbps, 2);
+    put_rate(measured, "fp32_tflops", m.fp32_tflops, 3);
+    measured["fp32_fraction"] = rounded(m.fp32_fraction, 4);
+    measured["stream_buffer_bytes"] = m.stream_buffer_bytes;
+    measured["stream_repetitions"] = m.stream_repetitions;
+    measured["transfer_bytes"] = m.transfer_bytes;
+    measured["transfer_repetitions"] = m.transfer_repetitions;
+    measured["fma_threads"] = m.fma_threads;
+    measured["fma_iterations"] = m.fma_iterations;
+    measured["fma_repetitions"] = m.fma_repetitions;
+    out["measurements"] = measured;
+
+    json checks = json::array();
+    for (const auto& c : d.checks) checks.push_back(json{{"name", c.name}, {"passed", c.passed}, {"detail", c.detail}});
+    out["checks"] = checks;
+    out["verdict"] = std::string(to_string(d.verdict));
+    out["error"] = failure_json(d.error);
+    out["elapsed_ms"] = rounded(d.elapsed_ms, 1);
+    return out;
+}
+
+}  // namespace
+
+nlohmann::ordered_json to_json(const BenchReport& report) {
+    json out;
+    out["version"] = report.version;
+    out["mode"] = std::string(to_string(report.mode));
+    out["verdict"] = std::string(to_string(report.verdict));
+    out["exit_code"] = report.exit_code;
+    out["cuda_support"] = report.cuda_support;
+    out["targets"] = report.targets;
+    out["driver_version"] = text_or_null(report.driver_release);
+    out["cuda_driver_version"] = version_or_null(report.cuda_driver_version);
+    out["runtime_version"] = version_or_null(report.runtime_version);
+    out["device_count"] = report.device_count;
+    out["elapsed_ms"] = rounded(report.elapsed_ms, 1);
+    out["step_timeout_ms"] = report.step_timeout_ms;
+    const auto& t = report.thresholds;
+    out["thresholds"] = json{
+        {"min_bandwidth_fraction", t.min_bandwidth_fraction},
+        {"min_quick_bandwidth_fraction", t.min_quick_bandwidth_fraction},
+        {"min_fp32_fraction", t.min_fp32_fraction},
+        {"min_compute_capability", t.min_compute_capability ? json(to_string(*t.min_compute_capability)) : json(nullptr)},
+        {"min_free_memory_bytes", t.min_free_memory ? json(*t.min_free_memory) : json(nullptr)}};
+    json devices = json::array();
+    for (const auto& d : report.devices) devices.push_back(device_json(d));
+    out["devices"] = devices;
+    out["error"] = failure_json(report.error);
+    return out;
+}
+
+std::string render_json(const BenchReport& report) { return to_json(report).dump(2) + "\n"; }
+
+}  // namespace gm::gpu

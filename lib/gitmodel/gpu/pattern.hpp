@@ -1,0 +1,65 @@
+#pragma once
+// The values the benchmark kernels read and write, shared by the CUDA kernels (which fill and
+// compute them) and the host (which recomputes and compares them). Every value is an integer
+// small enough for float arithmetic on it to be exact, so results compare with ==, not a tolerance.
+//
+// Pure constexpr C++ with no CUDA header: the kernels call these functions through nvcc's
+// --expt-relaxed-constexpr, so host and device cannot drift apart.
+
+#include <cstdint>
+
+namespace gm::gpu::pattern {
+
+// An integer hash of an element index, so that neighbouring elements differ and a store to the
+// wrong place (a bad index, a lost block) shows up as a wrong value.
+constexpr std::uint32_t mix(std::uint64_t index) {
+    std::uint32_t x = static_cast<std::uint32_t>(index) ^ (static_cast<std::uint32_t>(index >> 32) * 0x9E3779B9u);
+    x ^= x >> 16;
+    x *= 0x7FEB352Du;
+    x ^= x >> 15;
+    x *= 0x846CA68Bu;
+    x ^= x >> 16;
+    return x;
+}
+
+// The scalar of the triad c = a + scalar * b; 3 keeps every result an exact integer below 2^18.
+constexpr float triad_scalar = 3.0f;
+
+// The triad's first input at element i: a 16-bit integer.
+constexpr float triad_a(std::uint64_t i) { return static_cast<float>(mix(i) & 0xFFFFu); }
+
+// The triad's second input at element i: another 16-bit integer.
+constexpr float triad_b(std::uint64_t i) { return static_cast<float>(mix(i) >> 16); }
+
+// What the triad must write at element i (and what the copy of its output must hold).
+constexpr float triad_result(std::uint64_t i) { return triad_a(i) + triad_scalar * triad_b(i); }
+
+// Independent accumulators per thread of the FMA kernel: enough instruction-level parallelism
+// to hide the FMA latency, few enough registers for full occupancy.
+constexpr int fma_accumulators = 8;
+
+// The FMA kernel multiplies by 1 and adds 1 (both passed at run time, so the compiler cannot fold
+// them): each accumulator ends exactly `iterations` above its start while below 2^24.
+constexpr float fma_multiplier = 1.0f;
+// See fma_multiplier.
+constexpr float fma_addend = 1.0f;
+
+// The largest iteration count whose results stay exact (the sum of all accumulators < 2^24).
+constexpr std::uint32_t fma_max_iterations = 1u << 20;
+
+// Start value of accumulator k of global thread `thread`.
+constexpr float fma_start(std::uint32_t thread, int k) {
+    return static_cast<float>((thread & 255u) + static_cast<std::uint32_t>(k));
+}
+
+// What thread `thread` must write: the sum of its accumulators after `iterations` steps.
+constexpr float fma_result(std::uint32_t thread, std::uint32_t iterations) {
+    float sum = 0.0f;
+    for (int k = 0; k < fma_accumulators; ++k) sum += fma_start(thread, k) + static_cast<float>(iterations);
+    return sum;
+}
+
+// The host-to-device and back round trip's value at element i: a 24-bit integer.
+constexpr float transfer_value(std::uint64_t i) { return static_cast<float>(mix(i ^ 0x5BD1E995u) & 0xFFFFFFu); }
+
+}  // namespace gm::gpu::pattern
