@@ -1,0 +1,69 @@
+// git model best [<model>] --metric <name> [--min] [--json]
+#include "../command_table.hpp"
+
+#include "gitmodel/core/error.hpp"
+#include "gitmodel/core/report.hpp"
+#include "gitmodel/core/text.hpp"
+#include "gitmodel/git/repository.hpp"
+#include "gitmodel/lifecycle/metrics.hpp"
+#include "gitmodel/lifecycle/model_context.hpp"
+#include "gitmodel/lifecycle/render.hpp"
+#include "gitmodel/lifecycle/snapshots.hpp"
+
+#include <fmt/core.h>
+
+namespace po = boost::program_options;
+
+namespace gm::commands {
+
+int best(const cli::Args& args) {
+    const std::string usage = "git model best [<model>] --metric <name> [--min] [--json]";
+    po::options_description options("options");
+    options.add_options()
+        ("metric", po::value<std::string>()->value_name("<name>"), "the metric to rank snapshots by")
+        ("min", "the smallest value is best (losses, errors); default: the largest")
+        ("json", "print the snapshot as JSON (shape in git-model(1))")
+        ("help,h", "show this help");
+    po::options_description hidden;
+    hidden.add_options()("model", po::value<std::string>());
+    po::positional_options_description positional;
+    positional.add("model", 1);
+    const auto vm = cli::parse(args, usage, options, positional, hidden);
+    if (vm.count("help")) {
+        cli::print_usage(usage, options);
+        return 0;
+    }
+    if (!vm.count("metric")) throw UsageError("missing --metric <name>", "usage: " + usage);
+    const std::string metric = vm["metric"].as<std::string>();
+    if (auto problem = lifecycle::metric_name_problem(metric))
+        throw UsageError(fmt::format("invalid metric name {}: it {}", quote_for_message(metric), *problem));
+    const bool minimize = vm.count("min") > 0;
+
+    git::Library library;
+    auto repo = git::Repository::discover();
+    const std::string model = lifecycle::resolve_model_name(
+        repo, vm.count("model") ? std::optional<std::string>(vm["model"].as<std::string>()) : std::nullopt);
+    const auto list = lifecycle::list_snapshots(repo, model);
+    for (const auto& skipped : list.skipped) warn("git-model", skipped);
+    const auto* found = lifecycle::best_snapshot(list.snapshots, metric, minimize);
+    if (!found) {
+        const auto columns = lifecycle::metric_columns(list.snapshots);
+        throw Error(list.snapshots.empty()
+                        ? fmt::format("model '{}' has no snapshots", model)
+                        : fmt::format("no snapshot of model '{}' records '{}'", model, metric),
+                    columns.empty() ? fmt::format("tag one: git model tag {} --metric {}=<value>", model, metric)
+                                    : fmt::format("recorded metrics: {}", join(columns, ", ")));
+    }
+    if (vm.count("json")) {
+        auto json = lifecycle::to_json(*found);
+        json["ranked_by"] = {{"metric", metric}, {"order", minimize ? "min" : "max"}};
+        fmt::print("{}\n", json.dump(2));
+        return 0;
+    }
+    const auto* value = lifecycle::find_metric(found->record.metrics, metric);
+    fmt::print("{}  {}={}  {}  {}  {}\n", found->tag, metric, value->text, found->commit.substr(0, 10),
+               lifecycle::format_local_time(found->time), found->record.message.substr(0, found->record.message.find('\n')));
+    return 0;
+}
+
+}  // namespace gm::commands

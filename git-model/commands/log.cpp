@@ -1,0 +1,50 @@
+// git model log [<model>] [--json]
+#include "../command_table.hpp"
+
+#include "gitmodel/core/report.hpp"
+#include "gitmodel/git/repository.hpp"
+#include "gitmodel/lifecycle/model_context.hpp"
+#include "gitmodel/lifecycle/render.hpp"
+#include "gitmodel/lifecycle/snapshots.hpp"
+
+#include <fmt/core.h>
+
+namespace po = boost::program_options;
+
+namespace gm::commands {
+
+int log(const cli::Args& args) {
+    const std::string usage = "git model log [<model>] [--json]";
+    po::options_description options("options");
+    options.add_options()
+        ("json", "print a JSON document (shape in git-model(1))")
+        ("help,h", "show this help");
+    po::options_description hidden;
+    hidden.add_options()("model", po::value<std::string>());
+    po::positional_options_description positional;
+    positional.add("model", 1);
+    const auto vm = cli::parse(args, usage, options, positional, hidden);
+    if (vm.count("help")) {
+        cli::print_usage(usage, options);
+        return 0;
+    }
+    git::Library library;
+    auto repo = git::Repository::discover();
+    const std::string model = lifecycle::resolve_model_name(
+        repo, vm.count("model") ? std::optional<std::string>(vm["model"].as<std::string>()) : std::nullopt);
+    const auto list = lifecycle::list_snapshots(repo, model);
+    for (const auto& skipped : list.skipped) warn("git-model", skipped);
+    if (vm.count("json")) {
+        fmt::print("{}\n", lifecycle::log_json(model, list.snapshots).dump(2));
+        return 0;
+    }
+    if (list.snapshots.empty()) {
+        fmt::print("No snapshots of model '{}' yet. Tag one with: git model tag {} --metric <name>=<value>\n", model,
+                   model);
+        return 0;
+    }
+    fmt::print("{}", lifecycle::render_log(list.snapshots));
+    return 0;
+}
+
+}  // namespace gm::commands

@@ -1,0 +1,36 @@
+// git model status [--json]
+#include "../command_table.hpp"
+
+#include "gitmodel/git/repository.hpp"
+#include "gitmodel/lifecycle/render.hpp"
+#include "gitmodel/lifecycle/status.hpp"
+
+#include <fmt/core.h>
+
+namespace po = boost::program_options;
+
+namespace gm::commands {
+
+int status(const cli::Args& args) {
+    const std::string usage = "git model status [--json]";
+    po::options_description options("options");
+    options.add_options()
+        ("json", "print a JSON document (shape in git-model(1))")
+        ("help,h", "show this help");
+    const auto vm = cli::parse(args, usage, options, {}, {});
+    if (vm.count("help")) {
+        cli::print_usage(usage, options);
+        return 0;
+    }
+    git::Library library;
+    auto repo = git::Repository::discover();
+    const auto report = lifecycle::read_status(repo);
+    if (vm.count("json")) {
+        fmt::print("{}\n", lifecycle::to_json(report).dump(2));
+        return 0;
+    }
+    fmt::print("{}", lifecycle::render_status(report));
+    return 0;
+}
+
+}  // namespace gm::commands

@@ -1,0 +1,58 @@
+// git model tag [<model>] [--metric <name>=<value>]... [-m <message>] [--commit <rev>]
+#include "../command_table.hpp"
+
+#include "gitmodel/core/error.hpp"
+#include "gitmodel/git/repository.hpp"
+#include "gitmodel/lifecycle/metrics.hpp"
+#include "gitmodel/lifecycle/model_context.hpp"
+#include "gitmodel/lifecycle/render.hpp"
+#include "gitmodel/lifecycle/snapshots.hpp"
+
+#include <fmt/core.h>
+
+namespace po = boost::program_options;
+
+namespace gm::commands {
+
+int tag(const cli::Args& args) {
+    const std::string usage =
+        "git model tag [<model>] [--metric <name>=<value>]... [-m <message>] [--commit <rev>] [--json]";
+    po::options_description options("options");
+    options.add_options()
+        ("metric", po::value<std::vector<std::string>>()->composing()->value_name("<name>=<value>"),
+         "a measured value, e.g. acc=0.913 or val/loss=0.21 (repeatable)")
+        ("message,m", po::value<std::string>()->value_name("<message>"), "what this snapshot is")
+        ("commit", po::value<std::string>()->value_name("<rev>"), "tag this commit of the model's branch (default: its head)")
+        ("json", "print the snapshot as JSON (shape in git-model(1))")
+        ("help,h", "show this help");
+    po::options_description hidden;
+    hidden.add_options()("model", po::value<std::string>());
+    po::positional_options_description positional;
+    positional.add("model", 1);
+    const auto vm = cli::parse(args, usage, options, positional, hidden);
+    if (vm.count("help")) {
+        cli::print_usage(usage, options);
+        return 0;
+    }
+    // Metrics are checked before the repository is touched: a typo changes nothing.
+    lifecycle::TagRequest request;
+    if (vm.count("metric")) request.metrics = lifecycle::parse_metric_arguments(vm["metric"].as<std::vector<std::string>>());
+    if (vm.count("message")) request.message = vm["message"].as<std::string>();
+    if (vm.count("commit")) request.commit = vm["commit"].as<std::string>();
+
+    git::Library library;
+    auto repo = git::Repository::discover();
+    request.model = lifecycle::resolve_model_name(
+        repo, vm.count("model") ? std::optional<std::string>(vm["model"].as<std::string>()) : std::nullopt);
+    const auto snapshot = lifecycle::create_snapshot(repo, request);
+    if (vm.count("json")) {
+        fmt::print("{}\n", lifecycle::to_json(snapshot).dump(2));
+        return 0;
+    }
+    fmt::print("Tagged {} at {}{}\n", snapshot.tag, snapshot.commit.substr(0, 10),
+               snapshot.record.metrics.empty() ? "" : ": " + lifecycle::inline_metrics(snapshot.record.metrics));
+    fmt::print("Image: {}\n", snapshot.record.image ? *snapshot.record.image : "(no .modelenv.yaml)");
+    return 0;
+}
+
+}  // namespace gm::commands

@@ -1,0 +1,66 @@
+// Where the lifecycle commands meet `git model env`; see environment.hpp.
+#include "gitmodel/lifecycle/environment.hpp"
+
+#include "gitmodel/core/duration.hpp"
+#include "gitmodel/core/error.hpp"
+#include "gitmodel/env/engine.hpp"
+#include "gitmodel/env/environment.hpp"
+#include "gitmodel/env/gpu_pool.hpp"
+
+#include <fmt/core.h>
+
+namespace gm::lifecycle {
+
+namespace {
+
+// The engine, or nullopt when none is installed (then no environment can exist either).
+std::optional<env::Engine> engine_if_any(const git::Repository& repo) {
+    try {
+        return env::select_engine(repo.config().get_string("model.engine"), std::nullopt);
+    } catch (const UnavailableError&) {
+        return std::nullopt;
+    }
+}
+
+std::string model_container(const git::Repository& repo, const std::string& model) {
+    return env::container_name(repo.common_dir(), repo.main_worktree_or_common_dir(), model);
+}
+
+}  // namespace
+
+std::optional<EnvironmentState> environment_state(const git::Repository& repo, const std::string& model,
+                                                  const std::optional<std::filesystem::path>& /*worktree*/) {
+    const auto engine = engine_if_any(repo);
+    if (!engine) return EnvironmentState{"unavailable", "no container engine installed"};
+    const std::string name = model_container(repo, model);
+    const auto info = env::find_container(*engine, name);
+    if (!info) return EnvironmentState{"down", "start it with: git model env up"};
+    return EnvironmentState{info->state, fmt::format("{} ({}; gpus {})", name, info->image,
+                                                     info->labels.count("io.git-model.gpus") && !info->labels.at("io.git-model.gpus").empty()
+                                                         ? info->labels.at("io.git-model.gpus")
+                                                         : "none")};
+}
+
+std::vector<std::string> planned_environment_removal(const git::Repository& repo, const std::string& model) {
+    const auto engine = engine_if_any(repo);
+    if (!engine) return {};
+    const std::string name = model_container(repo, model);
+    if (!env::find_container(*engine, name)) return {};
+    return {fmt::format("remove container {} and give back its GPUs", name)};
+}
+
+void remove_environment(const git::Repository& repo, const std::string& model) {
+    const auto engine = engine_if_any(repo);
+    if (!engine) return;
+    const git::Config config = repo.config();
+    const std::string name = model_container(repo, model);
+    if (env::find_container(*engine, name)) {
+        std::chrono::seconds grace(10);
+        if (auto text = config.get_string("model.env.stopTimeout"))
+            if (auto seconds = parse_duration_seconds(*text)) grace = std::chrono::seconds(*seconds);
+        env::remove_container(*engine, name, grace);
+    }
+    env::LeaseBook(env::LeaseBook::directory(config)).release(name);
+}
+
+}  // namespace gm::lifecycle

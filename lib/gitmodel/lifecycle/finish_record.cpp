@@ -1,0 +1,65 @@
+#include "gitmodel/lifecycle/finish_record.hpp"
+
+#include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
+#include "gitmodel/git/history.hpp"
+#include "gitmodel/lifecycle/git_tool.hpp"
+#include "gitmodel/lifecycle/settings.hpp"
+
+#include <fmt/core.h>
+
+#include <charconv>
+#include <sstream>
+
+namespace gm::lifecycle {
+
+std::string format_finish_record(const FinishRecord& record) {
+    std::string out = "Model-Finish: 1\n";
+    out += fmt::format("Model: {}\nBranch: {}\nBase: {}\nMode: {}\n", record.model, record.branch, record.base,
+                       record.mode);
+    if (!record.remote.empty()) out += fmt::format("Remote: {}\n", record.remote);
+    out += fmt::format("Finished: {}\n", record.finished_at);
+    return out;
+}
+
+std::optional<FinishRecord> parse_finish_record(std::string_view text) {
+    FinishRecord record;
+    bool header = false, have_time = false;
+    std::istringstream in{std::string(text)};
+    std::string line;
+    while (std::getline(in, line)) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        const auto colon = line.find(": ");
+        if (colon == std::string::npos) continue;
+        const std::string key = line.substr(0, colon), value = line.substr(colon + 2);
+        if (key == "Model-Finish") header = value == "1";
+        else if (key == "Model") record.model = value;
+        else if (key == "Branch") record.branch = value;
+        else if (key == "Base") record.base = value;
+        else if (key == "Mode") record.mode = value;
+        else if (key == "Remote") record.remote = value;
+        else if (key == "Finished") {
+            std::int64_t seconds = 0;
+            const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+            have_time = error == std::errc() && end == value.data() + value.size();
+            record.finished_at = seconds;
+        }
+    }
+    if (!header || !have_time || record.model.empty()) return std::nullopt;
+    return record;
+}
+
+std::optional<FinishRecord> read_finish_record(const git::Repository& repo, const std::string& commit) {
+    const auto note = git::read_note(repo, finish_notes_ref, commit);
+    if (!note) return std::nullopt;
+    return parse_finish_record(*note);
+}
+
+void write_finish_record(const git::Repository& repo, const std::string& commit, const FinishRecord& record) {
+    proc::RunOptions options;
+    options.input = format_finish_record(record);
+    run_git_checked(repo, {"notes", "--ref=" + std::string(finish_notes_ref), "add", "-f", "-F", "-", commit},
+                    "cannot record the finish", options);
+}
+
+}  // namespace gm::lifecycle

@@ -1,0 +1,47 @@
+#pragma once
+// The finish record: a note in refs/notes/git-model on the commit a model was
+// finished at. A note, because it is dated by git (GIT_COMMITTER_DATE), stays
+// attached to exactly that commit, survives the branch's deletion (a config
+// entry under branch.<name> would not), and can be pushed and read with
+// `git log --notes=git-model`. Format (git-model(1), FILES):
+//
+//   Model-Finish: 1
+//   Model: resnet50
+//   Branch: feature/model-resnet50
+//   Base: main
+//   Mode: merge-request | pull-request | push | merge
+//   Remote: origin            (absent for merge)
+//   Finished: 1767323045      (seconds since the epoch, as git dates commits)
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "gitmodel/git/repository.hpp"
+
+namespace gm::lifecycle {
+
+// What finishing a model recorded.
+struct FinishRecord {
+    std::string model;
+    std::string branch;
+    std::string base;
+    std::string mode;     // merge-request, pull-request, push or merge
+    std::string remote;   // empty for merge
+    std::int64_t finished_at = 0;
+};
+
+// The note text of a record.
+std::string format_finish_record(const FinishRecord& record);
+
+// Reads a note back; nullopt when it is not a finish record (another tool's note).
+std::optional<FinishRecord> parse_finish_record(std::string_view text);
+
+// The finish record on a commit, if any.
+std::optional<FinishRecord> read_finish_record(const git::Repository& repo, const std::string& commit);
+
+// Writes (or replaces) the finish record on a commit with `git notes`.
+void write_finish_record(const git::Repository& repo, const std::string& commit, const FinishRecord& record);
+
+}  // namespace gm::lifecycle

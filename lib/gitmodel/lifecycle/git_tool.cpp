@@ -1,0 +1,103 @@
+#include "gitmodel/lifecycle/git_tool.hpp"
+
+#include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
+#include "gitmodel/git/history.hpp"
+
+#include <fmt/core.h>
+
+#include <chrono>
+#include <sstream>
+#include <thread>
+
+namespace gm::lifecycle {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string first_line(const std::string& text) {
+    std::string out;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty() || starts_with(line, "hint:")) continue;
+        out = line;
+        break;
+    }
+    return out;
+}
+
+}  // namespace
+
+proc::RunResult run_git(const git::Repository& repo, const std::vector<std::string>& args, proc::RunOptions options,
+                        const std::optional<fs::path>& where) {
+    std::vector<std::string> argv{"git"};
+    if (where) {
+        argv.insert(argv.end(), {"-C", where->string()});
+    } else if (auto workdir = repo.workdir()) {
+        argv.insert(argv.end(), {"-C", workdir->string()});
+    } else {
+        argv.push_back("--git-dir=" + repo.git_dir().string());
+    }
+    argv.insert(argv.end(), args.begin(), args.end());
+    for (const char* name : {"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_PREFIX"})
+        options.env.emplace_back(name, std::nullopt);
+    return proc::run(argv, options);
+}
+
+proc::RunResult run_git_checked(const git::Repository& repo, const std::vector<std::string>& args,
+                                const std::string& doing, proc::RunOptions options,
+                                const std::optional<fs::path>& where) {
+    auto result = run_git(repo, args, options, where);
+    if (!result.ok()) {
+        const std::string said = first_line(result.err);
+        throw Error(fmt::format("{}: `git {}` {}{}", doing, args.empty() ? "" : args.front(), result.describe(),
+                                said.empty() ? "" : ": " + said));
+    }
+    return result;
+}
+
+std::int64_t git_now(const git::Repository& repo) {
+    // `git var` needs an identity; the date is all we want, so any name does.
+    proc::RunOptions options;
+    options.env = {{"GIT_COMMITTER_NAME", "git-model"}, {"GIT_COMMITTER_EMAIL", "git-model@localhost"}};
+    const auto result = run_git(repo, {"var", "GIT_COMMITTER_IDENT"}, options);
+    if (result.ok()) {
+        // "Name <email> 1767323045 +0000"
+        std::string text = result.out;
+        while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+        const auto close = text.rfind('>');
+        if (close != std::string::npos) {
+            std::istringstream in(text.substr(close + 1));
+            long long seconds = 0;
+            if (in >> seconds) return static_cast<std::int64_t>(seconds);
+        }
+    }
+    throw Error(fmt::format("cannot read the date from git: {}", result.ok() ? "unexpected output" : result.describe()),
+                "check GIT_COMMITTER_DATE: git must accept it");
+}
+
+bool create_annotated_tag(const git::Repository& repo, const std::string& name, const std::string& commit,
+                          const std::string& message) {
+    proc::RunOptions options;
+    options.input = message;
+    const auto result = run_git(repo, {"tag", "-a", "--cleanup=verbatim", "-F", "-", name, commit}, options);
+    if (result.ok()) return true;
+    // Taken meanwhile: another process may still hold the ref's lock; wait for it to finish.
+    const auto lock = repo.common_dir() / "refs" / "tags" / (name + ".lock");
+    for (int i = 0; i < 80; ++i) {
+        if (git::find_tag(repo, name)) return false;  // the caller picks another name
+        std::error_code ec;
+        if (!fs::exists(lock, ec)) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    if (git::find_tag(repo, name)) return false;
+    throw Error(fmt::format("cannot create tag {}: git tag {}{}", name, result.describe(),
+                            first_line(result.err).empty() ? "" : ": " + first_line(result.err)),
+                result.err.find("tell me who you are") != std::string::npos
+                    ? "set your identity: git config user.name 'Your Name'; git config user.email you@example.com"
+                    : "");
+}
+
+}  // namespace gm::lifecycle

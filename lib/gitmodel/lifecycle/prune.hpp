@@ -1,0 +1,40 @@
+#pragma once
+// `git model prune`: the team's retention rule carried out. Reads the facts
+// about every model branch, plans with plan_prune (prune_plan.hpp), and executes:
+// archive tag first (so no commit is ever lost), then worktree, environment, branch.
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gitmodel/git/repository.hpp"
+#include "gitmodel/lifecycle/prune_plan.hpp"
+#include "gitmodel/lifecycle/settings.hpp"
+
+namespace gm::lifecycle {
+
+// What the user asked for.
+struct PruneRequest {
+    bool dry_run = false;
+    bool force = false;
+    std::optional<std::int64_t> retention_seconds;  // --retention; model.prune.retention when absent
+};
+
+// The plan and, unless it was a dry run, what became of each branch.
+struct PruneResult {
+    PruneOptions options;
+    std::vector<PruneDecision> plan;
+    std::vector<std::optional<PruneOutcome>> outcomes;  // per plan entry; nullopt when kept or dry run
+    std::size_t failed = 0;
+};
+
+// Reads what the rule needs about every model branch (merge dates from merge
+// commits and finish records, worktrees, dirty, pushed, archive tag names).
+std::vector<PruneFacts> gather_prune_facts(const git::Repository& repo, const LifecycleSettings& settings);
+
+// Plans and (unless dry_run) executes. `say` receives a line per action as it happens.
+PruneResult run_prune(git::Repository& repo, const PruneRequest& request,
+                      const std::function<void(const std::string&)>& say);
+
+}  // namespace gm::lifecycle

@@ -1,0 +1,70 @@
+#include "gitmodel/lifecycle/settings.hpp"
+
+#include "gitmodel/core/duration.hpp"
+#include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
+#include "gitmodel/naming/refname.hpp"
+
+#include <fmt/core.h>
+
+namespace gm::lifecycle {
+
+namespace {
+
+void replace_all(std::string& text, std::string_view from, std::string_view to) {
+    for (std::size_t pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size()))
+        text.replace(pos, from.size(), to);
+}
+
+}  // namespace
+
+std::int64_t parse_retention(std::string_view text, std::string_view where, bool usage) {
+    const auto seconds = parse_duration_seconds(text);
+    if (seconds) return *seconds;
+    const std::string message = fmt::format("{} {} is not a duration", where, quote_for_message(text));
+    const std::string hint = "write a number with a unit: 36h, 14d, 2w (0 prunes merged branches at once)";
+    if (usage) throw UsageError(message, hint);
+    throw Error(message, hint);
+}
+
+std::string archive_tag_name(std::string_view form, std::string_view model, std::string_view branch) {
+    if (form.find("{model}") == std::string_view::npos && form.find("{branch}") == std::string_view::npos) {
+        throw Error(fmt::format("model.prune.archiveTag {} contains neither {{model}} nor {{branch}}",
+                                quote_for_message(form)),
+                    fmt::format("for example: git config model.prune.archiveTag '{}'", default_archive_form));
+    }
+    std::string name(form);
+    replace_all(name, "{model}", model);
+    replace_all(name, "{branch}", branch);
+    const auto verdict = naming::check_refname("refs/tags/" + name);
+    if (!verdict.valid) {
+        throw Error(fmt::format("model.prune.archiveTag {} gives the tag name {}, which {}", quote_for_message(form),
+                                quote_for_message(name), verdict.reason),
+                    fmt::format("for example: git config model.prune.archiveTag '{}'", default_archive_form));
+    }
+    return name;
+}
+
+LifecycleSettings read_lifecycle_settings(const git::Repository& repo) {
+    const git::Config config = repo.config();
+    LifecycleSettings settings;
+    if (auto remote = config.get_string("model.remote"); remote && !remote->empty()) settings.remote = *remote;
+    if (auto forge = config.get_string("model.forge")) settings.forge = parse_forge_setting(*forge);
+    if (auto url = config.get_string("model.forgeUrl"); url && !url->empty()) settings.forge_url = *url;
+    if (auto merge = config.get_string("model.finish.merge")) {
+        if (*merge == "allow") settings.allow_local_merge = true;
+        else if (*merge == "deny" || merge->empty()) settings.allow_local_merge = false;
+        else
+            throw Error(fmt::format("model.finish.merge {} is not allow or deny", quote_for_message(*merge)),
+                        "git config model.finish.merge allow   (for repositories without a review server)");
+    }
+    if (auto retention = config.get_string("model.prune.retention"))
+        settings.retention_seconds = parse_retention(*retention, "model.prune.retention", false);
+    if (auto form = config.get_string("model.prune.archiveTag"); form && !form->empty()) {
+        archive_tag_name(*form, "x", "feature/model-x");  // refuse a bad form before anything happens
+        settings.archive_form = *form;
+    }
+    return settings;
+}
+
+}  // namespace gm::lifecycle

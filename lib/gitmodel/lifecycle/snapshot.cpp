@@ -1,0 +1,260 @@
+#include "gitmodel/lifecycle/snapshot.hpp"
+
+#include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cctype>
+#include <limits>
+
+namespace gm::lifecycle {
+
+namespace {
+
+constexpr std::string_view key_snapshot = "Model-Snapshot";
+constexpr std::string_view key_model = "Model";
+constexpr std::string_view key_version = "Model-Version";
+constexpr std::string_view key_image = "Model-Image";
+constexpr std::string_view key_metric = "Metric";
+constexpr std::string_view no_image = "none";
+
+bool equals_ignoring_case(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+            return false;
+    return true;
+}
+
+std::string_view trim(std::string_view text) {
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+    return text;
+}
+
+bool is_blank(std::string_view line) { return trim(line).empty(); }
+
+// A positive decimal without sign or leading zeros, as version numbers are written.
+std::optional<unsigned> parse_positive(std::string_view text) {
+    if (text.empty() || text.size() > 9 || text.front() == '0') return std::nullopt;
+    unsigned value = 0;
+    for (char c : text) {
+        if (!std::isdigit(static_cast<unsigned char>(c))) return std::nullopt;
+        value = value * 10 + static_cast<unsigned>(c - '0');
+    }
+    return value;
+}
+
+std::vector<std::string_view> split_lines(std::string_view text) {
+    std::vector<std::string_view> lines;
+    while (!text.empty()) {
+        const auto end = text.find('\n');
+        std::string_view line = text.substr(0, end);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        lines.push_back(line);
+        if (end == std::string_view::npos) break;
+        text.remove_prefix(end + 1);
+    }
+    return lines;
+}
+
+bool is_signature_start(std::string_view line) {
+    return starts_with(line, "-----BEGIN ") && ends_with(trim(line), "SIGNATURE-----");
+}
+
+// A signed tag carries its signature after the message (git appends it last); it is not part of it.
+std::string_view without_signature(std::string_view message) {
+    std::optional<std::size_t> last;
+    for (std::size_t pos = 0; pos < message.size();) {
+        const auto end = message.find('\n', pos);
+        if (is_signature_start(message.substr(pos, end == std::string_view::npos ? end : end - pos))) last = pos;
+        if (end == std::string_view::npos) break;
+        pos = end + 1;
+    }
+    return last ? message.substr(0, *last) : message;
+}
+
+}  // namespace
+
+std::string snapshot_tag_name(std::string_view model, unsigned version) {
+    return fmt::format("model/{}/v{}", model, version);
+}
+
+std::string snapshot_tag_glob(std::string_view model) { return fmt::format("model/{}/v*", model); }
+
+std::optional<unsigned> snapshot_version_from_tag(std::string_view model, std::string_view tag) {
+    const std::string prefix = fmt::format("model/{}/v", model);
+    if (!starts_with(tag, prefix)) return std::nullopt;
+    return parse_positive(tag.substr(prefix.size()));
+}
+
+unsigned next_snapshot_version(std::string_view model, const std::vector<std::string>& tag_names) {
+    unsigned largest = 0;
+    for (const auto& name : tag_names)
+        if (auto version = snapshot_version_from_tag(model, name)) largest = std::max(largest, *version);
+    if (largest >= 999999999u) throw Error(fmt::format("model '{}' has run out of snapshot numbers", model));
+    return largest + 1;
+}
+
+std::string default_snapshot_message(std::string_view model, unsigned version) {
+    return fmt::format("Snapshot v{} of model {}", version, model);
+}
+
+std::string format_snapshot_message(const SnapshotRecord& record) {
+    std::string human(trim(record.message));
+    for (const auto line : split_lines(human)) {
+        if (is_signature_start(line))
+            throw UsageError("the message contains a signature line (-----BEGIN ... SIGNATURE-----)",
+                             "git would take it for the tag's signature; reword the message");
+    }
+    if (human.empty()) human = default_snapshot_message(record.model, record.version);
+    std::string out = human + "\n\n";
+    out += fmt::format("{}: {}\n", key_snapshot, snapshot_format_version);
+    out += fmt::format("{}: {}\n", key_model, record.model);
+    out += fmt::format("{}: {}\n", key_version, record.version);
+    out += fmt::format("{}: {}\n", key_image, record.image ? *record.image : std::string(no_image));
+    for (const auto& metric : record.metrics) out += fmt::format("{}: {}={}\n", key_metric, metric.name, metric.text);
+    return out;
+}
+
+SnapshotRecord parse_snapshot_message(std::string_view message) {
+    const auto lines = split_lines(without_signature(message));
+    // The last paragraph: after trailing blank lines, back to the previous blank line.
+    std::size_t end = lines.size();
+    while (end > 0 && is_blank(lines[end - 1])) --end;
+    std::size_t begin = end;
+    while (begin > 0 && !is_blank(lines[begin - 1])) --begin;
+    if (begin == end) throw Error("the tag message is empty");
+
+    const auto split = [](std::string_view line) -> std::optional<std::pair<std::string_view, std::string_view>> {
+        const auto colon = line.find(':');
+        if (colon == std::string_view::npos) return std::nullopt;
+        return std::make_pair(trim(line.substr(0, colon)), trim(line.substr(colon + 1)));
+    };
+    const auto first = split(lines[begin]);
+    if (!first || !equals_ignoring_case(first->first, key_snapshot))
+        throw Error(fmt::format("the message has no '{}:' block", key_snapshot));
+    const auto format = parse_positive(first->second);
+    if (!format) throw Error(fmt::format("'{}: {}' is not a format number", key_snapshot, first->second));
+    if (*format > static_cast<unsigned>(snapshot_format_version)) {
+        throw Error(fmt::format("the block has format {}; this git-model reads format {}", *format,
+                                snapshot_format_version),
+                    "upgrade git-model");
+    }
+
+    SnapshotRecord record;
+    bool have_model = false, have_version = false;
+    for (std::size_t i = begin + 1; i < end; ++i) {
+        const auto field = split(lines[i]);
+        if (!field) throw Error(fmt::format("line {} of the block is not 'Key: value'", i - begin + 1));
+        const auto [key, value] = *field;
+        if (equals_ignoring_case(key, key_model)) {
+            record.model = std::string(value);
+            have_model = !value.empty();
+        } else if (equals_ignoring_case(key, key_version)) {
+            const auto version = parse_positive(value);
+            if (!version) throw Error(fmt::format("'{}: {}' is not a version number", key_version, value));
+            record.version = *version;
+            have_version = true;
+        } else if (equals_ignoring_case(key, key_image)) {
+            if (value.empty()) throw Error(fmt::format("'{}:' is empty", key_image));
+            if (value == no_image) record.image.reset();
+            else record.image = std::string(value);
+        } else if (equals_ignoring_case(key, key_metric)) {
+            const auto equals = value.find('=');
+            if (equals == std::string_view::npos)
+                throw Error(fmt::format("'{}: {}' is not <name>=<value>", key_metric, value));
+            const std::string_view name = value.substr(0, equals);
+            if (auto problem = metric_name_problem(name))
+                throw Error(fmt::format("metric name {} {}", quote_for_message(name), *problem));
+            Metric metric;
+            try {
+                metric = parse_metric_value(name, value.substr(equals + 1));
+            } catch (const Error& e) {
+                throw Error(e.what());  // a bad tag is a failure to read, not a usage error
+            }
+            if (find_metric(record.metrics, metric.name))
+                throw Error(fmt::format("metric '{}' appears twice", metric.name));
+            record.metrics.push_back(std::move(metric));
+        }
+        // Other keys are from a later minor revision of the format: ignored.
+    }
+    if (!have_model) throw Error(fmt::format("the block has no '{}:' line", key_model));
+    if (!have_version) throw Error(fmt::format("the block has no '{}:' line", key_version));
+
+    std::size_t human_end = begin;
+    while (human_end > 0 && is_blank(lines[human_end - 1])) --human_end;
+    std::string human;
+    for (std::size_t i = 0; i < human_end; ++i) {
+        if (i) human += '\n';
+        human += lines[i];
+    }
+    record.message = human;
+    return record;
+}
+
+const Snapshot* best_snapshot(const std::vector<Snapshot>& snapshots, std::string_view metric, bool minimize) {
+    const Snapshot* best = nullptr;
+    double best_value = 0;
+    for (const auto& snapshot : snapshots) {
+        const Metric* found = find_metric(snapshot.record.metrics, metric);
+        if (!found) continue;
+        const bool better = !best || (minimize ? found->value < best_value : found->value > best_value) ||
+                            (found->value == best_value && snapshot.record.version > best->record.version);
+        if (better) {
+            best = &snapshot;
+            best_value = found->value;
+        }
+    }
+    return best;
+}
+
+std::vector<std::string> metric_columns(const std::vector<Snapshot>& newest_first) {
+    std::vector<std::string> columns;
+    for (auto it = newest_first.rbegin(); it != newest_first.rend(); ++it)
+        for (const auto& metric : it->record.metrics)
+            if (std::find(columns.begin(), columns.end(), metric.name) == columns.end()) columns.push_back(metric.name);
+    return columns;
+}
+
+std::vector<MetricComparison> compare_metrics(const SnapshotRecord& a, const SnapshotRecord& b) {
+    std::vector<MetricComparison> rows;
+    for (const auto& metric : a.metrics) {
+        MetricComparison row;
+        row.name = metric.name;
+        row.a = metric;
+        if (const Metric* other = find_metric(b.metrics, metric.name)) {
+            row.b = *other;
+            row.difference = other->value - metric.value;
+        }
+        rows.push_back(std::move(row));
+    }
+    for (const auto& metric : b.metrics) {
+        if (find_metric(a.metrics, metric.name)) continue;
+        MetricComparison row;
+        row.name = metric.name;
+        row.b = metric;
+        rows.push_back(std::move(row));
+    }
+    return rows;
+}
+
+nlohmann::json to_json(const Snapshot& snapshot) {
+    nlohmann::json metrics = nlohmann::json::object();
+    for (const auto& metric : snapshot.record.metrics) metrics[metric.name] = metric.value;
+    return {
+        {"tag", snapshot.tag},
+        {"model", snapshot.record.model},
+        {"version", snapshot.record.version},
+        {"commit", snapshot.commit},
+        {"time", snapshot.time},
+        {"tagger", snapshot.tagger},
+        {"message", snapshot.record.message},
+        {"image", snapshot.record.image ? nlohmann::json(*snapshot.record.image) : nlohmann::json(nullptr)},
+        {"metrics", metrics},
+    };
+}
+
+}  // namespace gm::lifecycle

@@ -1,0 +1,98 @@
+#pragma once
+// A snapshot is an annotated tag model/<name>/v<N> whose message ends in a
+// machine-readable block (git-model(1), "SNAPSHOT TAGS"):
+//
+//   <the user's message, or "Snapshot v3 of model resnet50">
+//
+//   Model-Snapshot: 1
+//   Model: resnet50
+//   Model-Version: 3
+//   Model-Image: registry.example.com/team/pytorch:2.3   (or "none")
+//   Metric: acc=0.913
+//   Metric: val/loss=0.21
+//
+// The block is the message's last paragraph and reads as git trailers, so git
+// itself can print it (`%(contents:trailers:key=Metric)`). Everything here is
+// pure: formatting, parsing, tag names and numbering, best and comparison.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "gitmodel/lifecycle/metrics.hpp"
+
+namespace gm::lifecycle {
+
+// The block format written; a parser meeting a larger number says the tag is from a newer suite.
+inline constexpr int snapshot_format_version = 1;
+
+// What a snapshot tag's message records.
+struct SnapshotRecord {
+    std::string model;
+    unsigned version = 0;
+    std::optional<std::string> image;  // the pinned image at the commit; nullopt: no .modelenv.yaml there
+    std::vector<Metric> metrics;       // in the order they were given
+    std::string message;               // the human part above the block
+};
+
+// A snapshot as found in the repository: its tag, commit and date, and what it records.
+struct Snapshot {
+    std::string tag;                 // "model/resnet50/v3"
+    std::string commit;              // the commit the tag points at
+    std::int64_t time = 0;           // tagger date, seconds since the epoch
+    std::string tagger;              // "Name <email>"
+    SnapshotRecord record;
+};
+
+// The tag of a model's snapshot: "model/<model>/v<version>".
+std::string snapshot_tag_name(std::string_view model, unsigned version);
+
+// The glob that finds a model's snapshot tags (short names).
+std::string snapshot_tag_glob(std::string_view model);
+
+// The version a tag name carries when it is one of this model's snapshot names
+// (v<N>, N a positive decimal without leading zeros); nullopt otherwise.
+std::optional<unsigned> snapshot_version_from_tag(std::string_view model, std::string_view tag);
+
+// The number the next snapshot gets: one more than the largest taken, so that
+// numbers never repeat even when a tag in the middle was deleted.
+unsigned next_snapshot_version(std::string_view model, const std::vector<std::string>& tag_names);
+
+// The message used when the user gives none.
+std::string default_snapshot_message(std::string_view model, unsigned version);
+
+// The full tag message: the user's text, a blank line, the block. Throws
+// gm::UsageError for a message with a line git would take for a signature.
+std::string format_snapshot_message(const SnapshotRecord& record);
+
+// Reads a tag message back; throws gm::Error saying why when it holds no
+// valid block (not a snapshot, a newer format, a bad line or metric).
+SnapshotRecord parse_snapshot_message(std::string_view message);
+
+// The snapshot with the largest (or, minimize, smallest) value of a metric;
+// ties go to the newest. nullptr when no snapshot records the metric.
+const Snapshot* best_snapshot(const std::vector<Snapshot>& snapshots, std::string_view metric, bool minimize);
+
+// The metric names of a set of snapshots in the order they first appear, oldest snapshot first,
+// so that table columns keep the order users wrote them in.
+std::vector<std::string> metric_columns(const std::vector<Snapshot>& newest_first);
+
+// One row of a side-by-side comparison.
+struct MetricComparison {
+    std::string name;
+    std::optional<Metric> a;
+    std::optional<Metric> b;
+    std::optional<double> difference;  // b - a, when both have it
+};
+
+// Metrics of two snapshots side by side: a's metrics in order, then those only b has.
+std::vector<MetricComparison> compare_metrics(const SnapshotRecord& a, const SnapshotRecord& b);
+
+// A snapshot as a JSON object (documented in git-model(1), JSON OUTPUT).
+nlohmann::json to_json(const Snapshot& snapshot);
+
+}  // namespace gm::lifecycle

@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# git model finish against real bare remotes: the branch arrives; GitLab's push options
+# reach the server (a pre-receive hook records them); review URLs for GitLab, GitHub and
+# other hosts from https and ssh remote URLs; the finish record; refusals that change
+# nothing; --merge where config allows it. Run from inside the model's linked worktree
+# while main is checked out in the main worktree.
+. "$(dirname "$0")/lib.sh"
+
+cd "$TEST_DIR"
+export GIT_AUTHOR_DATE="2026-02-01T00:00:00Z" GIT_COMMITTER_DATE="2026-02-01T00:00:00Z"
+make_repo repo
+remote="$TEST_DIR/repo.git"
+make_options_remote "$remote"
+git -C repo remote add origin "$remote"
+git -C repo push -q origin main
+git -C repo config model.forge gitlab      # a local bare remote standing in for GitLab
+run_expect 0 git -C repo model start alpha
+wa="$TEST_DIR/worktrees/feature/model-alpha"
+commit_at "$wa" "2026-02-02T10:00:00Z" "alpha work"
+run_expect 0 git -C "$wa" model tag --metric acc=0.9
+options_log="$remote/push-options.log"
+rm -f "$options_log"                          # forget the setup's push
+note_of() { git -C repo notes --ref=git-model show "$1" 2>/dev/null || true; }
+unchanged() {  # WHAT BEFORE-REMOTE BEFORE-LOCAL
+    assert_eq "$(remote_refs "$remote")" "$2" "$1: remote unchanged"
+    assert_eq "$(repo_state repo)" "$3" "$1: repository unchanged"
+}
+
+# --- refusals: dirty, nothing of its own, --merge not allowed, bad config, no remote --------
+echo "scratch" >"$wa/notes.txt"
+before_remote=$(remote_refs "$remote"); before_local=$(repo_state repo)
+run_expect 1 git -C "$wa" model finish
+assert_contains "$ERR" "uncommitted changes"
+unchanged "dirty (untracked)" "$before_remote" "$before_local"
+rm "$wa/notes.txt"
+echo "edit" >>"$wa/train.py"
+run_expect 1 git -C "$wa" model finish
+assert_contains "$ERR" "uncommitted changes"
+git -C "$wa" checkout -q -- train.py
+
+run_expect 0 git -C repo model start beta
+before_remote=$(remote_refs "$remote"); before_local=$(repo_state repo)
+run_expect 1 git -C "$TEST_DIR/worktrees/feature/model-beta" model finish
+assert_contains "$ERR" "no commits of its own"
+unchanged "no commits" "$before_remote" "$before_local"
+run_expect 1 git -C "$wa" model finish --merge
+assert_contains "$ERR" "model.finish.merge"
+unchanged "--merge denied" "$before_remote" "$before_local"
+run_expect 1 git -C "$wa" -c model.finish.merge=maybe model finish
+assert_contains "$ERR" "model.finish.merge 'maybe'"
+run_expect 1 git -C "$wa" -c model.forge=gitlob model finish
+assert_contains "$ERR" "model.forge"
+run_expect 1 git -C "$wa" -c model.remote=nowhere model finish
+assert_contains "$ERR" "no remote 'nowhere'"
+unchanged "bad config" "$before_remote" "$before_local"
+run_expect 2 git -C repo model finish                 # main is not a model
+run_expect 1 git -C repo model finish gamma           # no such model
+run_expect 2 git -C repo model finish --bogus
+assert_no_path "$options_log"
+
+# --- GitLab: push with merge-request options, from the model's worktree ---------------------
+head=$(git -C repo rev-parse feature/model-alpha)
+GIT_COMMITTER_DATE="2026-02-10T12:00:00Z" run_expect 0 git -C "$wa" model finish
+assert_contains "$OUT" "Pushed feature/model-alpha to origin"
+assert_contains "$OUT" "Merge request into main requested"
+assert_contains "$OUT" "Finished model 'alpha'"
+assert_eq "$(git -C "$remote" rev-parse refs/heads/feature/model-alpha)" "$head" "the branch arrived"
+assert_eq "$(cat "$options_log")" "merge_request.create
+merge_request.target=main
+merge_request.title=Model alpha v1 (acc=0.9)
+--" "push options received by the server"
+note=$(note_of "$head")
+assert_contains "$note" "Model-Finish: 1"
+assert_contains "$note" "Mode: merge-request"
+assert_contains "$note" "Base: main"
+assert_contains "$note" "Remote: origin"
+assert_contains "$note" "Finished: 1770724800"
+assert_eq "$(git -C repo config branch.feature/model-alpha.remote)" "origin" "upstream set"
+assert_eq "$(git -C repo branch --show-current)" "main" "main worktree untouched"
+run_expect 0 git -C "$wa" model status --json
+assert_eq "$(json_get "$OUT" 'd["finished"]["time"], d["finished"]["mode"], d["remote"]["ahead"]')" \
+    "1770724800 merge-request 0" "status shows the finish"
+
+# a model based on another branch targets that branch
+git -C repo branch -q release main
+git -C repo push -q origin release
+run_expect 0 git -C repo model start rel --base release
+commit_at "$TEST_DIR/worktrees/feature/model-rel" "2026-02-03T10:00:00Z" "rel work"
+: >"$options_log"
+run_expect 0 git -C repo model finish rel               # named, from the main worktree
+assert_contains "$(cat "$options_log")" "merge_request.target=release"
+assert_contains "$(cat "$options_log")" "merge_request.title=Model rel
+"
+
+# --- review URLs derived from the remote URL (fetch URL public, pushes go to the bare remote) --
+git -C repo config --unset model.forge
+git -C repo remote set-url --push origin "$remote"
+n=0
+finish_with_url() {  # URL: a new commit, then finish with origin's URL set to URL
+    n=$((n + 1))
+    git -C repo remote set-url origin "$1"
+    commit_at "$wa" "2026-02-04T10:0$n:00Z" "more work $n"
+    : >"$options_log"
+    run_expect 0 git -C "$wa" model finish
+}
+gitlab_mr="https://gitlab.example.com/team/models/-/merge_requests/new?merge_request%5Bsource_branch%5D=feature/model-alpha&merge_request%5Btarget_branch%5D=main"
+for url in "https://gitlab.example.com/team/models.git" "https://deploy:glpat-secret@gitlab.example.com/team/models" \
+           "git@gitlab.example.com:team/models.git" "ssh://git@gitlab.example.com:2222/team/models.git"; do
+    finish_with_url "$url"
+    assert_contains "$OUT" "Merge request: $gitlab_mr" "$url"
+    assert_not_contains "$OUT" "glpat-secret" "$url: no credentials printed"
+    assert_contains "$(cat "$options_log")" "merge_request.create" "$url: options sent"
+    assert_eq "$(git -C "$remote" rev-parse refs/heads/feature/model-alpha)" "$(git -C repo rev-parse feature/model-alpha)" "$url: pushed"
+done
+for url in "https://github.com/owner/models.git" "git@github.com:owner/models.git" "ssh://git@github.com/owner/models"; do
+    finish_with_url "$url"
+    assert_contains "$OUT" "Open the pull request: https://github.com/owner/models/compare/main...feature/model-alpha?expand=1" "$url"
+    assert_eq "$(cat "$options_log")" "--" "$url: no push options"
+done
+finish_with_url "git@bitbucket.org:team/models.git"
+assert_contains "$OUT" "https://bitbucket.org/team/models/pull-requests/new?source=feature/model-alpha&dest=main"
+finish_with_url "https://git.example.com/team/models.git"
+assert_contains "$OUT" "Open the pull request: https://git.example.com/team/models/compare/main...feature/model-alpha"
+git -C repo config model.forgeUrl "https://code.example.com/ml/models/"
+git -C repo config model.forge github
+finish_with_url "git@alias:models.git"
+assert_contains "$OUT" "https://code.example.com/ml/models/compare/main...feature/model-alpha?expand=1"
+git -C repo config --unset model.forgeUrl
+git -C repo config --unset model.forge
+finish_with_url "$remote"
+assert_contains "$OUT" "no web address"
+assert_eq "$(cat "$options_log")" "--" "a local remote gets no push options"
+git -C repo remote set-url origin "$remote"
+git -C repo config --unset-all remote.origin.pushurl
+
+# --- the server refuses: not finished, no record ----------------------------------------------
+git init -q --bare "$TEST_DIR/strict.git"
+printf '#!/bin/sh\necho "protected by policy" >&2\nexit 1\n' >"$TEST_DIR/strict.git/hooks/pre-receive"
+chmod +x "$TEST_DIR/strict.git/hooks/pre-receive"
+git -C repo remote add strict "$TEST_DIR/strict.git"
+run_expect 0 git -C repo model start delta
+commit_at "$TEST_DIR/worktrees/feature/model-delta" "2026-02-05T10:00:00Z" "delta work"
+delta=$(git -C repo rev-parse feature/model-delta)
+run_expect 1 git -C repo -c model.remote=strict model finish delta
+assert_contains "$ERR" "the model is not finished"
+assert_eq "$(note_of "$delta")" "" "no finish record after a refused push"
+git init -q --bare "$TEST_DIR/plain.git"    # does not advertise push options
+git -C repo remote add plain "$TEST_DIR/plain.git"
+run_expect 1 git -C repo -c model.remote=plain -c model.forge=gitlab model finish delta
+assert_contains "$ERR" "not GitLab"
+assert_eq "$(note_of "$delta")" "" "no finish record without push options"
+run_expect 0 git -C repo -c model.remote=plain model finish delta
+assert_contains "$(note_of "$delta")" "Remote: plain"
+
+# --- the pre-push hook runs (git push, not a library push) -----------------------------------
+git -C repo config model.bench.beforePush never
+run_expect 0 git -C repo model hooks install
+commit_at "$wa" "2026-02-06T10:00:00Z" "hooked"
+run_expect 0 git -C "$wa" model finish
+git -C repo config --add model.protectedBranch 'feature/*'
+commit_at "$wa" "2026-02-06T11:00:00Z" "refused by the hook"
+run_expect 1 git -C "$wa" model finish
+assert_contains "$ERR" "push refused by the pre-push hook"
+git -C repo config --unset-all model.protectedBranch
+run_expect 0 git -C repo model hooks uninstall
+
+# --- --merge, where config allows it -----------------------------------------------------------
+git -C repo config model.finish.merge allow
+run_expect 0 git -C repo model start mergy
+wm="$TEST_DIR/worktrees/feature/model-mergy"
+commit_at "$wm" "2026-02-07T10:00:00Z" "mergy work" mergy.py
+mergy=$(git -C repo rev-parse feature/model-mergy)
+echo "edit" >>repo/README.md                        # the main worktree is dirty: refused
+before_local=$(repo_state repo)
+run_expect 1 git -C "$wm" model finish --merge
+assert_contains "$ERR" "uncommitted changes"
+assert_eq "$(repo_state repo)" "$before_local" "dirty base: nothing changed"
+git -C repo checkout -q -- README.md
+git -C repo switch -q -c elsewhere                  # main not checked out anywhere: refused
+run_expect 1 git -C "$wm" model finish --merge
+assert_contains "$ERR" "main is not checked out"
+git -C repo switch -q main
+git -C repo branch -q -D elsewhere
+main_before=$(git -C repo rev-parse main)
+GIT_COMMITTER_DATE="2026-02-08T09:00:00Z" run_expect 0 git -C "$wm" model finish --merge
+assert_contains "$OUT" "Merged feature/model-mergy into main"
+assert_eq "$(git -C repo rev-parse main^1)" "$main_before" "first parent: main"
+assert_eq "$(git -C repo rev-parse main^2)" "$mergy" "second parent: the model"
+assert_eq "$(git -C repo log -1 --format=%s main)" "Merge model 'mergy' (feature/model-mergy) into main" "merge message"
+assert_eq "$(git -C repo log -1 --format=%ct main)" "1770541200" "merge dated by git"
+[ -f repo/mergy.py ] || fail "the main worktree has the merged files"
+assert_eq "$(git -C repo status --porcelain)" "" "main worktree clean after the merge"
+assert_contains "$(note_of "$mergy")" "Mode: merge"
+assert_not_contains "$(note_of "$mergy")" "Remote:"
+assert_eq "$(git -C "$remote" rev-parse -q --verify refs/heads/feature/model-mergy || true)" "" "--merge pushes nothing"
+
+# a conflicting merge is aborted: main as it was
+run_expect 0 git -C repo model start clash
+wc="$TEST_DIR/worktrees/feature/model-clash"
+commit_at "$wc" "2026-02-09T10:00:00Z" "clash side" README.md
+commit_at repo "2026-02-09T11:00:00Z" "main side" README.md
+before_local=$(repo_state repo)
+run_expect 1 git -C "$wc" model finish --merge
+assert_contains "$ERR" "nothing was merged"
+assert_eq "$(repo_state repo)" "$before_local" "conflict: main unchanged"
+assert_no_path "$TEST_DIR/repo/.git/MERGE_HEAD"
+assert_eq "$(note_of "$(git -C repo rev-parse feature/model-clash)")" "" "conflict: no finish record"

@@ -1,0 +1,97 @@
+// Metric names and values as users write them on the command line.
+#include "gitmodel/core/error.hpp"
+#include "gitmodel/lifecycle/metrics.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+using namespace gm::lifecycle;
+
+TEST_CASE("metric names: what is accepted", "[lifecycle]") {
+    for (const char* name : {"acc", "val/acc", "train/loss", "top5@1", "F1", "mAP", "lr_final", "bleu-4", "a.b",
+                             "val/top-1/acc", "x1"}) {
+        INFO(name);
+        CHECK_FALSE(metric_name_problem(name));
+    }
+}
+
+TEST_CASE("metric names: what is refused, and why", "[lifecycle]") {
+    CHECK(*metric_name_problem("") == "is empty");
+    CHECK_THAT(*metric_name_problem("1acc"), Catch::Contains("begin with a letter"));
+    CHECK_THAT(*metric_name_problem("/acc"), Catch::Contains("begin with a letter"));
+    CHECK_THAT(*metric_name_problem("val acc"), Catch::Contains("contains"));
+    CHECK_THAT(*metric_name_problem("acc=1"), Catch::Contains("contains"));
+    CHECK_THAT(*metric_name_problem("acc:1"), Catch::Contains("contains"));
+    CHECK_THAT(*metric_name_problem("val//acc"), Catch::Contains("empty part"));
+    CHECK_THAT(*metric_name_problem("val/"), Catch::Contains("empty part"));
+    CHECK_THAT(*metric_name_problem("caf\xc3\xa9"), Catch::Contains("contains"));
+    CHECK_THAT(*metric_name_problem(std::string(max_metric_name_length + 1, 'a')), Catch::Contains("longer"));
+    CHECK_FALSE(metric_name_problem(std::string(max_metric_name_length, 'a')));
+}
+
+TEST_CASE("metric values: decimal numbers, kept as written", "[lifecycle]") {
+    const auto m = parse_metric_argument("acc=0.913");
+    CHECK(m.name == "acc");
+    CHECK(m.text == "0.913");
+    CHECK(m.value == Approx(0.913));
+    CHECK(parse_metric_argument("loss=1e-3").value == Approx(0.001));
+    CHECK(parse_metric_argument("loss=1E+2").value == Approx(100));
+    CHECK(parse_metric_argument("delta=-1.5").value == Approx(-1.5));
+    CHECK(parse_metric_argument("delta=+2").text == "2");
+    CHECK(parse_metric_argument("x=.5").value == Approx(0.5));
+    CHECK(parse_metric_argument("x=5.").value == Approx(5));
+    CHECK(parse_metric_argument("x=-0").value == 0.0);
+    CHECK_FALSE(std::signbit(parse_metric_argument("x=-0").value));
+    // the name ends at the first '=': a value cannot contain one, so this is refused as a value
+    CHECK_THROWS_AS(parse_metric_argument("a=b=1"), gm::UsageError);
+}
+
+TEST_CASE("metric values: NaN, infinities and non-numbers are refused", "[lifecycle]") {
+    for (const char* text : {"nan", "NaN", "-nan", "inf", "-Inf", "infinity", "+INFINITY"}) {
+        INFO(text);
+        CHECK_THROWS_WITH(parse_metric_value("acc", text), Catch::Contains("not a measurement"));
+    }
+    for (const char* text : {"", "abc", "0x10", "1,5", " 1", "1 ", "1e", "e5", ".", "-", "+", "1.2.3", "1e5.5", "12%",
+                             "0.9\n"}) {
+        INFO(text);
+        CHECK_THROWS_AS(parse_metric_value("acc", text), gm::UsageError);
+    }
+    CHECK_THROWS_WITH(parse_metric_value("acc", "1e999"), Catch::Contains("out of range"));
+    CHECK_THROWS_WITH(parse_metric_value("acc", "abc"), Catch::Contains("metric 'acc'"));
+}
+
+TEST_CASE("metric arguments: shape errors name the problem", "[lifecycle]") {
+    CHECK_THROWS_WITH(parse_metric_argument("acc"), Catch::Contains("expected <name>=<value>"));
+    CHECK_THROWS_WITH(parse_metric_argument("acc="), Catch::Contains("has no value"));
+    CHECK_THROWS_WITH(parse_metric_argument("=1"), Catch::Contains("is empty"));
+    CHECK_THROWS_WITH(parse_metric_argument("1x=1"), Catch::Contains("invalid metric name"));
+}
+
+TEST_CASE("metric arguments: duplicates are refused, order is kept", "[lifecycle]") {
+    const auto metrics = parse_metric_arguments({"loss=0.21", "acc=0.913", "val/acc=0.9"});
+    REQUIRE(metrics.size() == 3);
+    CHECK(metrics[0].name == "loss");
+    CHECK(metrics[2].name == "val/acc");
+    CHECK(find_metric(metrics, "acc")->text == "0.913");
+    CHECK(find_metric(metrics, "nope") == nullptr);
+    CHECK_THROWS_WITH(parse_metric_arguments({"acc=1", "acc=2"}), Catch::Contains("given twice"));
+    CHECK_THROWS_WITH(parse_metric_arguments({"acc=1", "acc=1"}), Catch::Contains("given twice"));
+    CHECK_THROWS_WITH(parse_metric_arguments({"mAP=1", "map=2"}), Catch::Contains("differ only in case"));
+    CHECK_THROWS_AS(parse_metric_arguments({"acc=1", "loss=nan"}), gm::UsageError);
+    CHECK(parse_metric_arguments({}).empty());
+}
+
+TEST_CASE("differences are short and free of float noise", "[lifecycle]") {
+    CHECK(format_difference(0.9, 0.913) == "+0.013");
+    CHECK(format_difference(0.3, 0.21) == "-0.09");
+    CHECK(format_difference(1, 1) == "0");
+    CHECK(format_difference(0.1 + 0.2, 0.3) == "0");
+    CHECK(format_difference(1, 1e6) == "+999999");
+    CHECK(rounded_difference(0.9, 0.913) == 0.013);
+    CHECK(rounded_difference(0.3, 0.21) == -0.09);
+    CHECK(rounded_difference(0.1 + 0.2, 0.3) == 0);
+    CHECK(format_difference(1e-9, 3e-9) == "+2e-09");
+    CHECK(format_difference(-2.5, 2.5) == "+5");
+    CHECK(format_difference(0, 0.5) == "+0.5");
+}

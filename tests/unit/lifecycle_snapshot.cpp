@@ -1,0 +1,199 @@
+// The snapshot tag message: its block, tag names and numbering, best and comparison.
+#include "gitmodel/core/error.hpp"
+#include "gitmodel/lifecycle/snapshot.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace gm::lifecycle;
+
+namespace {
+
+SnapshotRecord sample() {
+    SnapshotRecord record;
+    record.model = "resnet50";
+    record.version = 3;
+    record.image = "registry.example.com/team/pytorch:2.3";
+    record.metrics = parse_metric_arguments({"acc=0.913", "val/loss=0.21"});
+    record.message = "tuned the learning rate";
+    return record;
+}
+
+Snapshot snap(unsigned version, std::vector<std::string> metrics) {
+    Snapshot s;
+    s.tag = snapshot_tag_name("m", version);
+    s.commit = std::string(40, static_cast<char>('0' + version % 10));
+    s.record.model = "m";
+    s.record.version = version;
+    s.record.metrics = parse_metric_arguments(metrics);
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("snapshot message: the documented block, last", "[lifecycle]") {
+    CHECK(format_snapshot_message(sample()) ==
+          "tuned the learning rate\n"
+          "\n"
+          "Model-Snapshot: 1\n"
+          "Model: resnet50\n"
+          "Model-Version: 3\n"
+          "Model-Image: registry.example.com/team/pytorch:2.3\n"
+          "Metric: acc=0.913\n"
+          "Metric: val/loss=0.21\n");
+    SnapshotRecord bare;
+    bare.model = "bert";
+    bare.version = 1;
+    CHECK(format_snapshot_message(bare) ==
+          "Snapshot v1 of model bert\n\nModel-Snapshot: 1\nModel: bert\nModel-Version: 1\nModel-Image: none\n");
+}
+
+TEST_CASE("snapshot message: round trip", "[lifecycle]") {
+    const auto record = sample();
+    const auto back = parse_snapshot_message(format_snapshot_message(record));
+    CHECK(back.model == record.model);
+    CHECK(back.version == 3);
+    CHECK(back.image == record.image);
+    CHECK(back.message == record.message);
+    REQUIRE(back.metrics.size() == 2);
+    CHECK(back.metrics[1].name == "val/loss");
+    CHECK(back.metrics[1].text == "0.21");
+    SnapshotRecord no_image = record;
+    no_image.image.reset();
+    CHECK_FALSE(parse_snapshot_message(format_snapshot_message(no_image)).image);
+}
+
+TEST_CASE("snapshot message: a message that imitates the block is not the block", "[lifecycle]") {
+    auto record = sample();
+    record.message = "subject\n\nModel-Snapshot: 1\nModel: evil\nModel-Version: 99\nMetric: acc=1\n\n\n";
+    const auto back = parse_snapshot_message(format_snapshot_message(record));
+    CHECK(back.model == "resnet50");
+    CHECK(back.version == 3);
+    CHECK(back.metrics.size() == 2);
+    CHECK(back.message == "subject\n\nModel-Snapshot: 1\nModel: evil\nModel-Version: 99\nMetric: acc=1");
+}
+
+TEST_CASE("snapshot message: signatures, CRLF, case and unknown keys", "[lifecycle]") {
+    const std::string block = "Model-Snapshot: 1\nModel: m\nModel-Version: 2\nModel-Image: none\nMetric: acc=0.5\n";
+    const auto signed_tag = parse_snapshot_message("s\n\n" + block +
+                                                   "-----BEGIN PGP SIGNATURE-----\n\nabc\n-----END PGP SIGNATURE-----\n");
+    CHECK(signed_tag.version == 2);
+    CHECK(signed_tag.metrics.size() == 1);
+    const auto crlf = parse_snapshot_message("s\r\n\r\nModel-Snapshot: 1\r\nModel: m\r\nModel-Version: 2\r\n");
+    CHECK(crlf.model == "m");
+    const auto lower = parse_snapshot_message("s\n\nmodel-snapshot: 1\nmodel: m\nmodel-version: 4\nmetric: a=1\n");
+    CHECK(lower.version == 4);
+    const auto extra = parse_snapshot_message("s\n\n" + block + "Model-Dataset: imagenet\n");
+    CHECK(extra.metrics.size() == 1);
+    const auto only_block = parse_snapshot_message(block);
+    CHECK(only_block.message.empty());
+}
+
+TEST_CASE("snapshot message: signature lines in the user's text are refused", "[lifecycle]") {
+    auto record = sample();
+    record.message = "see below\n-----BEGIN PGP SIGNATURE-----\nnot really\n";
+    CHECK_THROWS_AS(format_snapshot_message(record), gm::UsageError);
+    // a signed tag whose message quotes such a line: the last one is git's signature
+    const std::string text = "quoted:\n-----BEGIN SSH SIGNATURE-----\n\nModel-Snapshot: 1\nModel: m\nModel-Version: 5\n"
+                             "-----BEGIN PGP SIGNATURE-----\nxyz\n-----END PGP SIGNATURE-----\n";
+    CHECK(parse_snapshot_message(text).version == 5u);
+}
+
+TEST_CASE("snapshot message: what is not a snapshot", "[lifecycle]") {
+    CHECK_THROWS_WITH(parse_snapshot_message(""), Catch::Contains("empty"));
+    CHECK_THROWS_WITH(parse_snapshot_message("release 1.0\n"), Catch::Contains("no 'Model-Snapshot:' block"));
+    CHECK_THROWS_WITH(parse_snapshot_message("s\n\nModel-Snapshot: 2\nModel: m\nModel-Version: 1\n"),
+                      Catch::Contains("format 2"));
+    CHECK_THROWS_WITH(parse_snapshot_message("s\n\nModel-Snapshot: x\nModel: m\nModel-Version: 1\n"),
+                      Catch::Contains("not a format number"));
+    CHECK_THROWS_WITH(parse_snapshot_message("s\n\nModel-Snapshot: 1\nModel-Version: 1\n"), Catch::Contains("no 'Model:'"));
+    CHECK_THROWS_WITH(parse_snapshot_message("s\n\nModel-Snapshot: 1\nModel: m\n"), Catch::Contains("no 'Model-Version:'"));
+    CHECK_THROWS_WITH(parse_snapshot_message("s\n\nModel-Snapshot: 1\nModel: m\nModel-Version: 01\n"),
+                      Catch::Contains("not a version"));
+    CHECK_THROWS_WITH(parse_snapshot_message("s\n\nModel-Snapshot: 1\nModel: m\nModel-Version: 1\nMetric: acc\n"),
+                      Catch::Contains("not <name>=<value>"));
+    CHECK_THROWS_WITH(parse_snapshot_message("s\n\nModel-Snapshot: 1\nModel: m\nModel-Version: 1\nMetric: acc=nan\n"),
+                      Catch::Contains("not a measurement"));
+    CHECK_THROWS_WITH(
+        parse_snapshot_message("s\n\nModel-Snapshot: 1\nModel: m\nModel-Version: 1\nMetric: a=1\nMetric: a=2\n"),
+        Catch::Contains("twice"));
+    CHECK_THROWS_WITH(parse_snapshot_message("s\n\nModel-Snapshot: 1\nModel: m\nModel-Version: 1\nfree text\n"),
+                      Catch::Contains("line 4"));
+    // a bad value in a tag is a failure to read it (exit 1), not a usage error
+    try {
+        parse_snapshot_message("s\n\nModel-Snapshot: 1\nModel: m\nModel-Version: 1\nMetric: acc=x\n");
+        FAIL("no exception");
+    } catch (const gm::Error& e) {
+        CHECK(e.code() == gm::ExitCode::failure);
+    }
+}
+
+TEST_CASE("tag names and numbering", "[lifecycle]") {
+    CHECK(snapshot_tag_name("resnet50", 3) == "model/resnet50/v3");
+    CHECK(snapshot_tag_glob("resnet50") == "model/resnet50/v*");
+    CHECK(snapshot_version_from_tag("resnet50", "model/resnet50/v12") == 12u);
+    CHECK_FALSE(snapshot_version_from_tag("resnet50", "model/resnet50/v0"));
+    CHECK_FALSE(snapshot_version_from_tag("resnet50", "model/resnet50/v01"));
+    CHECK_FALSE(snapshot_version_from_tag("resnet50", "model/resnet50/v1-rc"));
+    CHECK_FALSE(snapshot_version_from_tag("resnet50", "model/resnet50/v"));
+    CHECK_FALSE(snapshot_version_from_tag("resnet", "model/resnet50/v1"));
+    CHECK_FALSE(snapshot_version_from_tag("resnet50", "model/resnet50/x/v1"));
+    CHECK(next_snapshot_version("m", {}) == 1u);
+    CHECK(next_snapshot_version("m", {"model/m/v1", "model/m/v2"}) == 3u);
+    // numbers never repeat: a deleted v2 leaves a gap; v10 sorts after v9 numerically
+    CHECK(next_snapshot_version("m", {"model/m/v1", "model/m/v3"}) == 4u);
+    CHECK(next_snapshot_version("m", {"model/m/v9", "model/m/v10", "model/m/v2"}) == 11u);
+    // other models' and malformed tags do not count
+    CHECK(next_snapshot_version("m", {"model/mm/v7", "model/m/v1-rc", "model/m/v05", "model/m/v2"}) == 3u);
+}
+
+TEST_CASE("best: largest or smallest, newest among ties, missing metrics skipped", "[lifecycle]") {
+    const std::vector<Snapshot> snaps{snap(4, {"loss=0.3"}), snap(3, {"acc=0.9", "loss=0.2"}),
+                                      snap(2, {"acc=0.95", "loss=0.25"}), snap(1, {"acc=0.95", "loss=0.2"})};
+    CHECK(best_snapshot(snaps, "acc", false)->record.version == 2u);
+    CHECK(best_snapshot(snaps, "acc", true)->record.version == 3u);
+    CHECK(best_snapshot(snaps, "loss", true)->record.version == 3u);
+    CHECK(best_snapshot(snaps, "loss", false)->record.version == 4u);
+    CHECK(best_snapshot(snaps, "f1", false) == nullptr);
+    CHECK(best_snapshot({}, "acc", false) == nullptr);
+    const std::vector<Snapshot> negative{snap(1, {"delta=-5"}), snap(2, {"delta=-1"})};
+    CHECK(best_snapshot(negative, "delta", false)->record.version == 2u);
+    CHECK(best_snapshot(negative, "delta", true)->record.version == 1u);
+}
+
+TEST_CASE("log columns keep the order metrics were first recorded in", "[lifecycle]") {
+    const std::vector<Snapshot> newest_first{snap(3, {"f1=1", "acc=1"}), snap(2, {"loss=1", "acc=1"}),
+                                             snap(1, {"acc=1"})};
+    CHECK(metric_columns(newest_first) == std::vector<std::string>{"acc", "loss", "f1"});
+}
+
+TEST_CASE("comparison: side by side, new and gone metrics", "[lifecycle]") {
+    const auto a = snap(1, {"acc=0.9", "loss=0.3", "old=1"});
+    const auto b = snap(2, {"loss=0.21", "acc=0.913", "f1=0.5"});
+    const auto rows = compare_metrics(a.record, b.record);
+    REQUIRE(rows.size() == 4);
+    CHECK(rows[0].name == "acc");
+    CHECK(*rows[0].difference == Approx(0.013));
+    CHECK(rows[1].name == "loss");
+    CHECK(rows[2].name == "old");
+    CHECK_FALSE(rows[2].b);
+    CHECK_FALSE(rows[2].difference);
+    CHECK(rows[3].name == "f1");
+    CHECK_FALSE(rows[3].a);
+}
+
+TEST_CASE("snapshot JSON shape", "[lifecycle]") {
+    auto s = snap(2, {"acc=0.913", "val/loss=0.21"});
+    s.time = 1767323045;
+    s.tagger = "T <t@example.com>";
+    s.record.image = "img:1";
+    const auto json = to_json(s);
+    CHECK(json["tag"] == "model/m/v2");
+    CHECK(json["version"] == 2);
+    CHECK(json["time"] == 1767323045);
+    CHECK(json["image"] == "img:1");
+    CHECK(json["metrics"]["acc"] == 0.913);
+    CHECK(json["metrics"]["val/loss"] == 0.21);
+    CHECK(json.size() == 9);
+    s.record.image.reset();
+    CHECK(to_json(s)["image"].is_null());
+}
