@@ -112,3 +112,46 @@ make_remote_pair() {
 
 # The refs of a repository (a remote), to prove a refused push changed nothing there.
 remote_refs() { git -C "$1" for-each-ref --format='%(refname) %(objectname)'; }
+
+# --- helpers for the lifecycle tests (tag, log, finish, prune, status) ---------------------
+
+# commit_at DIR DATE MESSAGE [FILE]: one commit changing FILE (default: work.txt), authored and committed at DATE.
+commit_at() {
+    local dir=$1 date=$2 message=$3 file=${4:-work.txt}
+    mkdir -p "$(dirname "$dir/$file")"
+    printf '%s\n' "$message" >>"$dir/$file"
+    git -C "$dir" add "$file"
+    GIT_AUTHOR_DATE="$date" GIT_COMMITTER_DATE="$date" git -C "$dir" commit -q -m "$message"
+}
+
+# Every commit reachable from some ref of a repository, sorted (to prove nothing became unreachable).
+reachable_commits() { git -C "$1" rev-list --all | sort; }
+
+# assert_still_reachable DIR BEFORE: every commit in BEFORE (a reachable_commits listing) is still reachable.
+assert_still_reachable() {
+    CHECKS=$((CHECKS + 1))
+    local lost
+    lost=$(comm -23 <(printf '%s\n' "$2") <(reachable_commits "$1"))
+    [ -z "$lost" ] || fail "commits no longer reachable from any ref in $1: $lost"
+}
+
+# make_options_remote PATH: a bare remote that accepts push options and records each
+# one it receives in PATH/push-options.log (one per line, a "--" line after each push).
+make_options_remote() {
+    git init -q --bare "$1"
+    git -C "$1" config receive.advertisePushOptions true
+    cat >"$1/hooks/pre-receive" <<'HOOK'
+#!/bin/sh
+i=0
+while [ "$i" -lt "${GIT_PUSH_OPTION_COUNT:-0}" ]; do
+    eval "printf '%s\n' \"\$GIT_PUSH_OPTION_$i\"" >>push-options.log
+    i=$((i + 1))
+done
+echo "--" >>push-options.log
+cat >/dev/null
+HOOK
+    chmod +x "$1/hooks/pre-receive"
+}
+
+# json_get JSON PYTHON-EXPRESSION: evaluates an expression over the parsed document `d`.
+json_get() { printf '%s' "$1" | python3 -c "import json,sys; d=json.load(sys.stdin); print($2)"; }

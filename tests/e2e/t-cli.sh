@@ -32,7 +32,7 @@ assert_contains "$ERR" "usage: git model env"
 run_expect 2 git model env nosuch
 assert_contains "$ERR" "'nosuch' is not a git model env command"
 if [ -x "$GM_STAGE/bin/git-model-bench" ]; then
-    run_expect 0 git model bench --help
+    run_expect 0 git model bench -h   # --help opens the manual: t-help.sh
     assert_contains "$OUT$ERR" "usage"
 fi
 

@@ -1,0 +1,77 @@
+// git model ci init (--gitlab | --github) [--force] [--test-command <cmd>] [--train-command <cmd>]
+#include "../command_table.hpp"
+
+#include "gitmodel/ci/pipeline.hpp"
+#include "gitmodel/config/modelenv.hpp"
+#include "gitmodel/core/error.hpp"
+#include "gitmodel/git/repository.hpp"
+
+#include <fmt/core.h>
+
+namespace po = boost::program_options;
+
+namespace gm::commands {
+
+int ci(const cli::Args& args) {
+    const std::string usage =
+        "git model ci init (--gitlab | --github) [--force] [--test-command <cmd>] [--train-command <cmd>]";
+    po::options_description options("options");
+    options.add_options()
+        ("gitlab", "write .gitlab-ci.yml")
+        ("github", "write .github/workflows/git-model.yml")
+        ("force", "overwrite an existing pipeline file")
+        ("test-command", po::value<std::string>()->value_name("<cmd>"), "the GPU-less tests (default: python -m pytest -q)")
+        ("train-command", po::value<std::string>()->value_name("<cmd>"),
+         "the short GPU training run (default: .modelenv.yaml's command, else python train.py)")
+        ("help,h", "show this help");
+    po::options_description hidden;
+    hidden.add_options()("action", po::value<std::string>());
+    po::positional_options_description positional;
+    positional.add("action", 1);
+    const auto vm = cli::parse(args, usage, options, positional, hidden);
+    if (vm.count("help")) {
+        cli::print_usage(usage, options);
+        return 0;
+    }
+    if (!vm.count("action")) throw UsageError("missing the action: init", "usage: " + usage);
+    const std::string action = vm["action"].as<std::string>();
+    if (action != "init") throw UsageError(fmt::format("unknown ci action '{}'", action), "usage: " + usage);
+    if (vm.count("gitlab") == vm.count("github"))
+        throw UsageError("say which CI service: --gitlab or --github", "usage: " + usage);
+    const auto forge = vm.count("gitlab") ? ci::Forge::gitlab : ci::Forge::github;
+
+    git::Library library;
+    const auto repo = git::Repository::discover();
+    const auto root = repo.workdir();
+    if (!root) throw Error("a bare repository has no files for a pipeline", "run it in a worktree");
+    const auto modelenv_path = *root / config::modelenv_file_name;
+    std::error_code ec;
+    if (!std::filesystem::exists(modelenv_path, ec)) {
+        throw Error(fmt::format("no {} in {}: the pipeline runs in the image it pins", config::modelenv_file_name,
+                                root->string()),
+                    "write one (man gitmodelenv), check it with `git model env check`, then run this again");
+    }
+    const auto modelenv = config::load_modelenv_file(modelenv_path);
+
+    ci::PipelineOptions pipeline;
+    pipeline.image = modelenv.image.to_string();
+    pipeline.train_command = ci::default_train_command(modelenv);
+    if (vm.count("test-command")) pipeline.test_command = vm["test-command"].as<std::string>();
+    if (vm.count("train-command")) pipeline.train_command = vm["train-command"].as<std::string>();
+    if (pipeline.test_command.empty() || pipeline.train_command.empty())
+        throw UsageError("--test-command and --train-command need a command");
+
+    const auto written = ci::write_pipeline(*root, forge, pipeline, vm.count("force") > 0);
+    fmt::print("Wrote {} (image {}).\n", written.string(), pipeline.image);
+    if (forge == ci::Forge::gitlab)
+        fmt::print("Next: register a GitLab runner tagged 'gpu' that gives each job one GPU, put git-model in the image,\n"
+                   "then commit the file: git add {} && git commit\n",
+                   ci::pipeline_path(forge).string());
+    else
+        fmt::print("Next: add a self-hosted runner labelled 'gpu' (Docker with the NVIDIA container toolkit), put\n"
+                   "git-model in the image, then commit the file: git add {} && git commit\n",
+                   ci::pipeline_path(forge).string());
+    return 0;
+}
+
+}  // namespace gm::commands

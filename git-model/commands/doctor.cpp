@@ -1,0 +1,32 @@
+// git model doctor [--json] [--no-bench]
+#include "../command_table.hpp"
+
+#include "gitmodel/doctor/doctor.hpp"
+
+#include <fmt/core.h>
+
+namespace po = boost::program_options;
+
+namespace gm::commands {
+
+int doctor(const cli::Args& args) {
+    const std::string usage = "git model doctor [--json] [--no-bench]";
+    po::options_description options("options");
+    options.add_options()
+        ("json", "print the checks as JSON (shape in git-model(1))")
+        ("no-bench", "skip the GPU check (git-model-bench --quick)")
+        ("help,h", "show this help");
+    const auto vm = cli::parse(args, usage, options, {}, {});
+    if (vm.count("help")) {
+        cli::print_usage(usage, options);
+        return 0;
+    }
+    doctor::Options doctor_options;
+    doctor_options.run_bench = vm.count("no-bench") == 0;
+    const auto checks = doctor::run_checks(doctor_options);
+    if (vm.count("json")) fmt::print("{}\n", doctor::to_json(checks).dump(2));
+    else fmt::print("{}", doctor::render_text(checks));
+    return doctor::exit_code(checks);
+}
+
+}  // namespace gm::commands

@@ -1,0 +1,162 @@
+#include "gitmodel/ci/pipeline.hpp"
+
+#include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+
+namespace gm::ci {
+
+namespace {
+
+// One word for a POSIX shell: as is when it is plainly safe, else in single quotes.
+std::string shell_word(const std::string& word) {
+    if (!word.empty() && word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                                "@%_+=:,./-") == std::string::npos)
+        return word;
+    std::string out = "'";
+    for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+constexpr const char* header =
+    "# The team's pipeline, written by `git model ci init` (git-model {version}); see git-model(1), ci init.\n"
+    "#  - every push to feature/*: the tests, without a GPU, in the image .modelenv.yaml pins;\n"
+    "#  - model branches (feature/model-*): then `git model bench --quick` and a short training run\n"
+    "#    (GIT_MODEL_SMOKE=1: the script keeps it short) on one GPU, in the same image.\n"
+    "# The GPU job needs git-model in the image (install its .deb in the Dockerfile) and a runner\n"
+    "# {runner}.\n"
+    "# Edit the commands freely; re-running `git model ci init --force` overwrites this file.\n";
+
+std::string gitlab(const PipelineOptions& o) {
+    std::string y = fmt::format(header, fmt::arg("version", GM_VERSION),
+                                fmt::arg("runner", "tagged gpu that gives each job one GPU"));
+    y += "stages: [test, gpu]\n\n";
+    y += "test:\n";
+    y += "  stage: test\n";
+    y += fmt::format("  image: {}\n", yaml_quote(o.image));
+    y += "  rules:\n";
+    y += "    - if: '$CI_PIPELINE_SOURCE == \"push\" && $CI_COMMIT_BRANCH =~ /^feature\\//'\n";
+    y += "  variables:\n";
+    y += "    CUDA_VISIBLE_DEVICES: \"\"\n";
+    y += "  script:\n";
+    y += fmt::format("    - {}\n\n", yaml_quote(o.test_command));
+    y += "gpu-train:\n";
+    y += "  stage: gpu\n";
+    y += fmt::format("  image: {}\n", yaml_quote(o.image));
+    y += "  needs: [test]\n";
+    y += "  # One GPU: a runner with this tag, e.g. one Docker runner per GPU (gpus = \"device=N\", concurrent = 1).\n";
+    y += "  tags: [gpu]\n";
+    y += fmt::format("  timeout: {}m\n", o.gpu_minutes);
+    y += "  rules:\n";
+    y += "    - if: '$CI_PIPELINE_SOURCE == \"push\" && $CI_COMMIT_BRANCH =~ /^feature\\/model-/'\n";
+    y += "  variables:\n";
+    y += "    GIT_MODEL_SMOKE: \"1\"\n";
+    y += "  script:\n";
+    y += "    - git model bench --quick\n";
+    y += fmt::format("    - {}\n", yaml_quote(o.train_command));
+    return y;
+}
+
+std::string github(const PipelineOptions& o) {
+    std::string y = fmt::format(header, fmt::arg("version", GM_VERSION),
+                                fmt::arg("runner", "labelled self-hosted and gpu, with the NVIDIA container toolkit"));
+    y += "name: git-model\n\n";
+    y += "on:\n";
+    y += "  push:\n";
+    y += "    branches: ['feature/**']\n\n";
+    y += "jobs:\n";
+    y += "  test:\n";
+    y += "    runs-on: ubuntu-latest\n";
+    y += "    container:\n";
+    y += fmt::format("      image: {}\n", yaml_quote(o.image));
+    y += "    env:\n";
+    y += "      CUDA_VISIBLE_DEVICES: \"\"\n";
+    y += "    steps:\n";
+    y += "      - uses: actions/checkout@v4\n";
+    y += "      - name: Tests without a GPU\n";
+    y += fmt::format("        run: {}\n\n", yaml_quote(o.test_command));
+    y += "  gpu-train:\n";
+    y += "    needs: test\n";
+    y += "    if: startsWith(github.ref_name, 'feature/model-')\n";
+    y += "    runs-on: [self-hosted, gpu]\n";
+    y += fmt::format("    timeout-minutes: {}\n", o.gpu_minutes);
+    y += "    container:\n";
+    y += fmt::format("      image: {}\n", yaml_quote(o.image));
+    y += "      options: --gpus 1\n";
+    y += "    env:\n";
+    y += "      GIT_MODEL_SMOKE: \"1\"\n";
+    y += "    steps:\n";
+    y += "      - uses: actions/checkout@v4\n";
+    y += "      - name: GPU check\n";
+    y += "        run: git model bench --quick\n";
+    y += "      - name: Short training run\n";
+    y += fmt::format("        run: {}\n", yaml_quote(o.train_command));
+    return y;
+}
+
+}  // namespace
+
+fs::path pipeline_path(Forge forge) {
+    return forge == Forge::gitlab ? fs::path(".gitlab-ci.yml") : fs::path(".github") / "workflows" / "git-model.yml";
+}
+
+std::string default_train_command(const config::ModelEnv& env) {
+    switch (env.command.form) {
+    case config::Command::Form::shell:
+        if (!env.command.shell.empty()) return env.command.shell;
+        break;
+    case config::Command::Form::exec:
+        if (!env.command.argv.empty()) {
+            std::vector<std::string> words;
+            for (const auto& arg : env.command.argv) words.push_back(shell_word(arg));
+            return join(words, " ");
+        }
+        break;
+    case config::Command::Form::none: break;
+    }
+    return "python train.py";
+}
+
+std::string yaml_quote(std::string_view text) { return nlohmann::json(std::string(text)).dump(); }
+
+std::string render_pipeline(Forge forge, const PipelineOptions& options) {
+    return forge == Forge::gitlab ? gitlab(options) : github(options);
+}
+
+fs::path write_pipeline(const fs::path& root, Forge forge, const PipelineOptions& options, bool force) {
+    const fs::path target = root / pipeline_path(forge);
+    std::error_code ec;
+    if (fs::exists(fs::symlink_status(target, ec)) && !force) {
+        throw Error(fmt::format("{} exists already; nothing was written", target.string()),
+                    "compare with `git diff` after `git model ci init --force`, which overwrites it");
+    }
+    if (fs::is_directory(target, ec)) throw Error(fmt::format("{} is a folder; nothing was written", target.string()));
+    fs::create_directories(target.parent_path(), ec);
+    if (ec) throw Error(fmt::format("cannot create {}: {}", target.parent_path().string(), ec.message()));
+    const fs::path temp = target.parent_path() / fmt::format(".{}.{}.tmp", target.filename().string(), ::getpid());
+    {
+        std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+        out << render_pipeline(forge, options);
+        out.close();
+        if (!out) {
+            fs::remove(temp, ec);
+            throw Error(fmt::format("cannot write {}", temp.string()));
+        }
+    }
+    fs::rename(temp, target, ec);
+    if (ec) {
+        std::error_code ignored;
+        fs::remove(temp, ignored);
+        throw Error(fmt::format("cannot write {}: {}", target.string(), ec.message()));
+    }
+    return target;
+}
+
+}  // namespace gm::ci

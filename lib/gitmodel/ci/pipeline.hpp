@@ -1,0 +1,45 @@
+#pragma once
+// `git model ci init`: the team's pipeline for GitLab CI or GitHub Actions, generated from
+// .modelenv.yaml: tests without a GPU on every feature/* push, and on model branches
+// (feature/model-*) a short training run on one GPU after `git model bench --quick`, both in
+// the image the file pins. Rendering is pure; write_pipeline is the only I/O.
+
+#include "gitmodel/config/modelenv.hpp"
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace gm::ci {
+
+// Which CI service the pipeline is for.
+enum class Forge { gitlab, github };
+
+// What goes into the pipeline.
+struct PipelineOptions {
+    std::string image;                               // the pinned image (ImageRef::to_string)
+    std::string test_command = "python -m pytest -q";  // the GPU-less tests
+    std::string train_command = "python train.py";   // the short training run (GIT_MODEL_SMOKE=1 is set)
+    int gpu_minutes = 30;                            // the GPU job's time limit
+};
+
+// Where the pipeline lives, relative to the repository root:
+// .gitlab-ci.yml or .github/workflows/git-model.yml.
+std::filesystem::path pipeline_path(Forge forge);
+
+// The training command a pipeline runs when none is given: .modelenv.yaml's command
+// (an exec list is joined with shell quoting), else "python train.py".
+std::string default_train_command(const config::ModelEnv& env);
+
+// The pipeline's YAML text.
+std::string render_pipeline(Forge forge, const PipelineOptions& options);
+
+// Text as a YAML double-quoted scalar (JSON string syntax, which YAML 1.2 reads the same).
+std::string yaml_quote(std::string_view text);
+
+// Writes the pipeline under root (creating .github/workflows), atomically. Throws gm::Error,
+// changing nothing, when the file exists and force is false. Returns the file's path.
+std::filesystem::path write_pipeline(const std::filesystem::path& root, Forge forge, const PipelineOptions& options,
+                                     bool force);
+
+}  // namespace gm::ci

@@ -1,0 +1,190 @@
+#include "gitmodel/doctor/doctor.hpp"
+
+#include "gitmodel/config/modelenv.hpp"
+#include "gitmodel/core/error.hpp"
+#include "gitmodel/doctor/judge.hpp"
+#include "gitmodel/env/engine.hpp"
+#include "gitmodel/env/gpu_pool.hpp"
+#include "gitmodel/git/repository.hpp"
+#include "gitmodel/hooks/install.hpp"
+#include "gitmodel/proc/process.hpp"
+
+#include <fmt/core.h>
+
+#include <optional>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+
+namespace gm::doctor {
+
+namespace {
+
+// The last non-empty line of a text.
+std::string last_line(std::string text) {
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.pop_back();
+    const auto nl = text.rfind('\n');
+    return nl == std::string::npos ? text : text.substr(nl + 1);
+}
+
+std::optional<std::string> git_version_output() {
+    try {
+        proc::RunOptions options;
+        options.timeout = std::chrono::seconds(10);
+        const auto result = proc::run({"git", "--version"}, options);
+        if (!result.ok()) return std::nullopt;
+        return result.out;
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+}
+
+// A sibling program of the running one, else PATH's, the way `git model bench` finds it.
+std::optional<fs::path> suite_program(const std::string& name) {
+    const auto beside = proc::current_executable().parent_path() / name;
+    if (::access(beside.c_str(), X_OK) == 0) return beside;
+    return proc::find_program(name);
+}
+
+ModelenvFact modelenv_fact(const git::Repository* repo) {
+    ModelenvFact fact;
+    if (!repo || !repo->workdir()) return fact;
+    fact.in_repo = true;
+    fact.path = *repo->workdir() / config::modelenv_file_name;
+    std::error_code ec;
+    fact.exists = fs::exists(fact.path, ec);
+    if (!fact.exists) return fact;
+    try {
+        fact.env = config::load_modelenv_file(fact.path);
+    } catch (const Error& e) {
+        fact.error = e.what();
+    }
+    return fact;
+}
+
+EngineFact engine_fact(const std::optional<std::string>& configured, const std::optional<config::ModelEnv>& file,
+                       std::chrono::seconds timeout) {
+    EngineFact fact;
+    fact.timeout = timeout;
+    env::Engine engine;
+    try {
+        engine = env::select_engine(configured, file ? file->engine : std::nullopt);
+    } catch (const Error& e) {
+        fact.unavailable = e.what();
+        fact.hint = e.hint();
+        return fact;
+    }
+    fact.name = engine.name;
+    try {
+        proc::RunOptions options;
+        options.timeout = timeout;
+        const auto result = proc::run({engine.program.string(), "info"}, options);
+        fact.answered = result.ok();
+        fact.timed_out = result.timed_out;
+        if (!result.ok()) fact.error = last_line(result.err.empty() ? result.describe() : result.err);
+    } catch (const Error& e) {
+        fact.error = e.what();
+    }
+    return fact;
+}
+
+BenchFact bench_fact(const Options& options) {
+    BenchFact fact;
+    fact.timeout = options.bench_timeout;
+    if (!options.run_bench) {
+        fact.skipped = true;
+        return fact;
+    }
+    const auto bench = suite_program("git-model-bench");
+    if (!bench) {
+        fact.missing = true;
+        return fact;
+    }
+    try {
+        proc::RunOptions run_options;
+        run_options.timeout = options.bench_timeout;
+        const auto result = proc::run({bench->string(), "--quick", "--json"}, run_options);
+        fact.timed_out = result.timed_out;
+        fact.exit_code = result.exit_code;
+        fact.signal = result.signal;
+        fact.out = result.out;
+        fact.err = result.err;
+    } catch (const Error&) {
+        fact.missing = true;
+    }
+    return fact;
+}
+
+PoolFact pool_fact(const git::Config& config, bool wants_gpu) {
+    PoolFact fact;
+    fact.wants_gpu = wants_gpu;
+    try {
+        fact.pool = env::discover_pool(config);
+        const auto dir = env::LeaseBook::directory(config);
+        std::error_code ec;
+        // Doctor only reads: a lease folder that does not exist yet holds no lease (and is not created).
+        if (!fact.pool.gpus.empty() && fs::is_directory(dir, ec)) fact.leases = env::LeaseBook(dir).leases();
+    } catch (const Error& e) {
+        fact.error = e.what();
+    }
+    return fact;
+}
+
+ConfigFact config_fact(const git::Repository& repo, const git::Config& config) {
+    ConfigFact fact;
+    fact.in_repo = true;
+    fact.user_name = config.get_string("user.name");
+    fact.user_email = config.get_string("user.email");
+    fact.base_branch = config.get_string("model.baseBranch").value_or("main");
+    fact.base_exists = repo.resolve_commit(fact.base_branch).has_value();
+    fact.model_keys = config.get_matching("model.", "");
+    return fact;
+}
+
+}  // namespace
+
+std::vector<Check> run_checks(const Options& options) {
+    std::vector<Check> checks;
+    checks.push_back(judge_git(git_version_output()));
+
+    std::vector<ProgramFact> programs;
+    for (const char* name : {"git-model", "git-model-env", "git-model-bench"})
+        programs.push_back(ProgramFact{name, proc::find_program(name)});
+    checks.push_back(judge_programs(programs, proc::current_executable().parent_path()));
+
+    git::Library library;
+    std::optional<git::Repository> repo;
+    try {
+        repo.emplace(git::Repository::discover());
+    } catch (const Error&) {
+        repo.reset();
+    }
+
+    std::optional<git::Config> config;
+    if (repo) config.emplace(repo->config());
+
+    if (repo) {
+        const auto dir = repo->hooks_dir();
+        checks.push_back(judge_hooks(hooks::hook_status(dir), dir));
+    } else {
+        checks.push_back(judge_hooks(std::nullopt, {}));
+    }
+
+    const auto modelenv = modelenv_fact(repo ? &*repo : nullptr);
+    checks.push_back(judge_modelenv(modelenv));
+
+    checks.push_back(judge_engine(engine_fact(config ? config->get_string("model.engine") : std::nullopt, modelenv.env,
+                                              options.engine_timeout)));
+    checks.push_back(judge_gpus(bench_fact(options)));
+
+    if (config) {
+        checks.push_back(judge_pool(pool_fact(*config, modelenv.env && modelenv.env->gpus.wants_gpu())));
+        checks.push_back(judge_config(config_fact(*repo, *config)));
+    } else {
+        checks.push_back(Check{"pool", Status::skip, "not inside a git repository (the pool is read from its config)", ""});
+        checks.push_back(judge_config(ConfigFact{}));
+    }
+    return checks;
+}
+
+}  // namespace gm::doctor

@@ -1,0 +1,113 @@
+#pragma once
+// The verdicts of `git model doctor`, from facts gathered elsewhere (doctor.hpp): pure functions,
+// so every verdict and every suggested fix is unit-tested without git, podman or a GPU.
+
+#include "gitmodel/config/modelenv.hpp"
+#include "gitmodel/doctor/report.hpp"
+#include "gitmodel/env/gpu_pool.hpp"
+#include "gitmodel/hooks/install.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gm::doctor {
+
+// A git version, compared as a tuple.
+struct GitVersion {
+    int major = 0;
+    int minor = 0;
+    int patch = 0;
+};
+
+// The oldest git the suite supports (worktree and hook behaviour it relies on; the package depends on it).
+inline constexpr GitVersion minimum_git{2, 25, 0};
+
+// Reads "git version 2.39.5" (also "2.39.5.windows.1", "2.45.2 (Apple Git-154)"); nullopt otherwise.
+std::optional<GitVersion> parse_git_version(std::string_view text);
+
+// git: runnable and recent enough. version_output is `git --version`'s output, nullopt when git did not run.
+Check judge_git(const std::optional<std::string>& version_output);
+
+// Where one of the suite's programs is found.
+struct ProgramFact {
+    std::string name;                              // git-model, git-model-env, git-model-bench
+    std::optional<std::filesystem::path> on_path;  // what PATH finds (what git runs)
+};
+
+// programs: all three on PATH, and from the same folder as the running git-model (one install).
+Check judge_programs(const std::vector<ProgramFact>& programs, const std::filesystem::path& own_dir);
+
+// hooks: every managed hook is the current shim. statuses is nullopt outside a repository.
+Check judge_hooks(const std::optional<std::vector<hooks::HookStatus>>& statuses, const std::filesystem::path& hooks_dir);
+
+// What was found about .modelenv.yaml.
+struct ModelenvFact {
+    bool in_repo = false;
+    std::filesystem::path path;              // <worktree>/.modelenv.yaml
+    bool exists = false;
+    std::optional<std::string> error;        // the loader's message when it does not load
+    std::optional<config::ModelEnv> env;     // when it loads
+};
+
+// modelenv: present and valid (absent is a warning: only env and CI need it).
+Check judge_modelenv(const ModelenvFact& fact);
+
+// What was found about the container engine.
+struct EngineFact {
+    std::optional<std::string> unavailable;  // select_engine's message when none is usable
+    std::string hint;                        // and its hint
+    std::string name;                        // podman or docker
+    bool answered = false;                   // `<engine> info` ran and exited 0 in time
+    bool timed_out = false;
+    std::string error;                       // the last line of its stderr otherwise
+    std::chrono::seconds timeout{0};
+};
+
+// engine: installed and `<engine> info` works.
+Check judge_engine(const EngineFact& fact);
+
+// What `git-model-bench --quick --json` said.
+struct BenchFact {
+    bool skipped = false;            // --no-bench
+    bool missing = false;            // git-model-bench not found
+    bool timed_out = false;
+    int exit_code = 0;
+    int signal = 0;
+    std::string out;                 // its JSON
+    std::string err;                 // its error lines
+    std::chrono::seconds timeout{0};
+};
+
+// gpus: exit 0 ok (names listed), 3 (no usable GPU) a warning, anything else a failure.
+Check judge_gpus(const BenchFact& fact);
+
+// What was found about the machine's GPU pool.
+struct PoolFact {
+    std::optional<std::string> error;  // model.gpus malformed, lease folder unreadable
+    env::Pool pool;
+    std::vector<env::Lease> leases;
+    bool wants_gpu = false;            // .modelenv.yaml asks for GPUs
+};
+
+// pool: how many of the pool's GPUs are free, and who holds the rest.
+Check judge_pool(const PoolFact& fact);
+
+// The configuration keys doctor looks at.
+struct ConfigFact {
+    bool in_repo = false;
+    std::optional<std::string> user_name;
+    std::optional<std::string> user_email;
+    std::string base_branch;              // model.baseBranch, else main
+    bool base_exists = false;
+    std::map<std::string, std::string> model_keys;  // every model.* key set, lower-cased as git stores them
+};
+
+// config: user.name/user.email set, the base branch exists, model.* values well-formed.
+Check judge_config(const ConfigFact& fact);
+
+}  // namespace gm::doctor

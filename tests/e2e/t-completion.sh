@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Shell completion, in a real bash with bash-completion and git's own completion loaded: the
+# installed completions/git-model is found by bash-completion's loader (through XDG_DATA_DIRS, as
+# for any prefix) when git's completion asks for it; commands, options, model names and
+# environment names are completed. zsh: the file loads, and its function answers the same.
+. "$(dirname "$0")/lib.sh"
+
+GIT_COMPLETION=/usr/share/bash-completion/completions/git
+[ -r "$GIT_COMPLETION" ] || { echo "git's bash completion is not installed"; exit 125; }
+COMPLETION_FILE="$GM_STAGE/share/bash-completion/completions/git-model"
+ZSH_FILE="$GM_STAGE/share/zsh/vendor-completions/_git-model"
+[ -f "$COMPLETION_FILE" ] || fail "completions/git-model is not installed"
+[ -f "$ZSH_FILE" ] || fail "zsh's _git-model is not installed"
+CHECKS=$((CHECKS + 2))
+
+cd "$TEST_DIR"
+# The suite with a stand-in git-model-env whose `status --json` reports one environment
+# (a real one needs a container); everything else goes to the real program.
+mkdir -p suite/bin
+cp "$GM_STAGE/bin/git-model" "$GM_STAGE/bin/git-model-bench" suite/bin/
+cat >suite/bin/git-model-env <<ENV
+#!/bin/sh
+if [ "\$1" = status ] && [ "\$2" = --json ]; then
+    printf '{\n  "environments": [\n    {\n      "model": "bert",\n      "state": "running"\n    }\n  ],\n  "version": 1\n}\n'
+    exit 0
+fi
+exec "$GM_STAGE/bin/git-model-env" "\$@"
+ENV
+chmod +x suite/bin/git-model-env
+export PATH="$TEST_DIR/suite/bin:$PATH"
+
+make_repo repo
+git -C repo branch feature/model-resnet50
+git -C repo branch feature/model-bert
+git -C repo branch feature/data-loader
+git -C repo branch main-old
+
+# complete DIR LINE: what bash offers at the end of LINE, typed in DIR, sorted, one a line.
+complete_line() {
+    local dir=$1 line=$2
+    (cd "$dir" && bash --norc --noprofile -s -- "$line" <<'DRIVER'
+set +u
+line=$1
+export XDG_DATA_DIRS="$COMPLETION_PREFIX/share:/usr/share"
+if [ -r /usr/share/bash-completion/bash_completion ]; then
+    . /usr/share/bash-completion/bash_completion
+    __load_completion git || exit 90
+else
+    # Without bash-completion, git's completion and ours by hand.
+    . /usr/share/bash-completion/completions/git
+    . "$COMPLETION_PREFIX/share/bash-completion/completions/git-model"
+fi
+read -ra COMP_WORDS <<<"$line"
+[ "${line: -1}" = " " ] && COMP_WORDS+=("")
+COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))
+COMP_LINE=$line
+COMP_POINT=${#line}
+if ! complete -p "${COMP_WORDS[0]}" >/dev/null 2>&1; then
+    __load_completion "${COMP_WORDS[0]}" 2>/dev/null || true
+fi
+func=$(complete -p "${COMP_WORDS[0]}" 2>/dev/null | sed -n 's/.* -F \([^ ]*\) .*/\1/p')
+[ -n "$func" ] || { echo "no completion function for ${COMP_WORDS[0]}"; exit 91; }
+COMPREPLY=()
+"$func" "${COMP_WORDS[0]}" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+for word in "${COMPREPLY[@]}"; do printf '%s\n' "${word% }"; done | sort
+DRIVER
+    )
+}
+export COMPLETION_PREFIX="$GM_STAGE"
+
+offers() {  # LINE EXPECTED...: exactly these words, in DIR=$REPO
+    local line=$1
+    shift
+    local got expected
+    got=$(complete_line "$TEST_DIR/repo" "$line") || fail "completing '$line' failed: $got"
+    expected=$(printf '%s\n' "$@" | sort)
+    assert_eq "$got" "$expected" "completion of '$line'"
+}
+includes() {  # LINE WORD...: at least these words
+    local line=$1 word got
+    shift
+    got=$(complete_line "$TEST_DIR/repo" "$line") || fail "completing '$line' failed: $got"
+    for word in "$@"; do
+        CHECKS=$((CHECKS + 1))
+        printf '%s\n' "$got" | grep -qxF -- "$word" || fail "completion of '$line' lacks '$word'; got: $(echo $got)"
+    done
+}
+
+# Every command of the table, from the program itself.
+commands=$(git-model --list-commands | awk '{print $1}')
+offers "git model " $commands
+includes "git model " start list env bench doctor ci
+offers "git model st" start status
+offers "git model env " $(git-model-env --list-commands | awk '{print $1}')
+includes "git model env " up down status exec shell logs check login
+offers "git model start --" --base= --no-worktree --help
+offers "git model env up --" --wait= --bind-all --check --help
+includes "git model bench --" --quick --json --device= --help
+offers "git model bench --q" --quick
+offers "git model doctor --" --json --no-bench --help
+offers "git model hooks " install uninstall status
+offers "git model ci " init
+includes "git model ci init --" --gitlab --github --force
+# model names: the branches feature/model-*, without the prefix
+offers "git model env up " bert resnet50
+offers "git model env up r" resnet50
+offers "git model env check " bert resnet50
+offers "git model tag " bert resnet50
+# environment names: from `git model env status --json`
+offers "git model env down " bert
+offers "git model env logs " bert
+# refs for --base
+includes "git model start --base=ma" main main-old
+# `git-model` itself, and `git -C <repo>` from elsewhere
+offers "git-model st" start status
+offers "git-model env up " bert resnet50
+got=$(complete_line "$TEST_DIR" "git -C repo model env up ")
+assert_eq "$got" "$(printf 'bert\nresnet50')" "models through git -C"
+
+# zsh: the file parses, and the function answers with stand-ins for zsh's completion system.
+if command -v zsh >/dev/null; then
+    run_expect 0 zsh -n "$ZSH_FILE"
+    zsh_offers() {  # WORDS...: the words _git-model offers after them (the last word is the one being typed)
+        (cd "$TEST_DIR/repo" && zsh -f -c '
+            _call_program() { shift; "$@"; }
+            _describe() { local arr=${@[-1]}; print -rl -- ${(P)arr}; }
+            source "$0" >/dev/null 2>&1
+            words=("$@")
+            CURRENT=$#
+            PREFIX=${words[-1]}
+            _git-model' "$ZSH_FILE" "$@" | sed 's/:.*//' | sort)
+    }
+    assert_contains "$(zsh_offers git-model '')" "doctor"
+    assert_eq "$(zsh_offers model env up '')" "$(printf 'bert\nresnet50')" "zsh: git model env up"
+    assert_eq "$(zsh_offers git-model env down '')" "bert" "zsh: git-model env down"
+    assert_contains "$(zsh_offers model start --)" "--no-worktree"
+    assert_contains "$(zsh_offers model env '')" "status"
+fi

@@ -1,0 +1,67 @@
+// `git model ci init`'s pipelines: what they contain, quoting, and never overwriting by accident.
+// (tests/e2e/t-ci.sh parses the written YAML with a real YAML parser.)
+#include "gitmodel/ci/pipeline.hpp"
+#include "gitmodel/core/error.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+using namespace gm::ci;
+namespace fs = std::filesystem;
+
+TEST_CASE("ci: both pipelines run the tests on feature/* and the GPU job on model branches", "[ci]") {
+    PipelineOptions options;
+    options.image = "ghcr.io/team/torch:2.3@sha256:" + std::string(64, 'a');
+    const auto gitlab = render_pipeline(Forge::gitlab, options);
+    CHECK_THAT(gitlab, Catch::Contains("image: \"" + options.image + "\"") && Catch::Contains("tags: [gpu]") &&
+                           Catch::Contains("=~ /^feature\\//'") && Catch::Contains("=~ /^feature\\/model-/'") &&
+                           Catch::Contains("- git model bench --quick\n    - \"python train.py\""));
+    const auto github = render_pipeline(Forge::github, options);
+    CHECK_THAT(github, Catch::Contains("runs-on: [self-hosted, gpu]") && Catch::Contains("options: --gpus 1") &&
+                           Catch::Contains("branches: ['feature/**']") &&
+                           Catch::Contains("startsWith(github.ref_name, 'feature/model-')"));
+    CHECK(pipeline_path(Forge::gitlab) == ".gitlab-ci.yml");
+    CHECK(pipeline_path(Forge::github) == fs::path(".github/workflows/git-model.yml"));
+}
+
+TEST_CASE("ci: commands are quoted as YAML scalars", "[ci]") {
+    CHECK(yaml_quote("python -m pytest -q") == "\"python -m pytest -q\"");
+    CHECK(yaml_quote("echo \"a: b\" # c") == "\"echo \\\"a: b\\\" # c\"");
+    CHECK(yaml_quote("a\\b") == "\"a\\\\b\"");
+}
+
+TEST_CASE("ci: the training command comes from .modelenv.yaml's command", "[ci]") {
+    auto env = gm::config::load_modelenv_text("image: ghcr.io/team/torch:2.3\n", "t");
+    CHECK(default_train_command(env) == "python train.py");
+    env = gm::config::load_modelenv_text("image: ghcr.io/team/torch:2.3\ncommand: python fit.py --fast\n", "t");
+    CHECK(default_train_command(env) == "python fit.py --fast");
+    env = gm::config::load_modelenv_text(
+        "image: ghcr.io/team/torch:2.3\ncommand: [python, fit.py, --name, \"it's here\"]\n", "t");
+    CHECK(default_train_command(env) == "python fit.py --name 'it'\\''s here'");
+}
+
+TEST_CASE("ci: write_pipeline refuses to overwrite without force", "[ci]") {
+    const fs::path root = fs::temp_directory_path() / ("gm-ci-unit-" + std::to_string(::getpid()));
+    fs::remove_all(root);
+    fs::create_directories(root);
+    PipelineOptions options;
+    options.image = "ghcr.io/team/torch:2.3";
+    const auto path = write_pipeline(root, Forge::github, options, false);
+    CHECK(path == root / ".github/workflows/git-model.yml");
+    REQUIRE(fs::exists(path));
+    {
+        std::ofstream(path) << "mine\n";
+    }
+    CHECK_THROWS_AS(write_pipeline(root, Forge::github, options, false), gm::Error);
+    std::stringstream kept;
+    kept << std::ifstream(path).rdbuf();
+    CHECK(kept.str() == "mine\n");
+    write_pipeline(root, Forge::github, options, true);
+    std::stringstream replaced;
+    replaced << std::ifstream(path).rdbuf();
+    CHECK_THAT(replaced.str(), Catch::Contains("name: git-model"));
+    fs::remove_all(root);
+}
