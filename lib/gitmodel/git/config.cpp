@@ -7,7 +7,6 @@
 
 #include <cctype>
 #include <cstdlib>
-#include <regex.h>
 
 namespace gm::git {
 
@@ -117,22 +116,20 @@ std::vector<std::string> Config::get_all(std::string_view key) const {
     return values;
 }
 
-std::map<std::string, std::string> Config::get_matching(const std::string& regex) const {
+std::map<std::string, std::string> Config::get_matching(std::string_view prefix, std::string_view suffix) const {
+    const auto matches = [&](std::string_view name) {
+        return name.size() >= prefix.size() + suffix.size() && name.substr(0, prefix.size()) == prefix &&
+               name.substr(name.size() - suffix.size()) == suffix;
+    };
     std::map<std::string, std::string> values;
     git_config_iterator* raw = nullptr;
-    check(git_config_iterator_glob_new(&raw, snapshot_.get(), regex.c_str()), "cannot read the git configuration");
+    check(git_config_iterator_new(&raw, snapshot_.get()), "cannot read the git configuration");
     git_config_entry* entry = nullptr;
-    while (git_config_next(&entry, raw) == 0) values[entry->name] = entry->value ? entry->value : "";
+    while (git_config_next(&entry, raw) == 0)
+        if (matches(entry->name)) values[entry->name] = entry->value ? entry->value : "";
     git_config_iterator_free(raw);
-    if (!overrides_.empty()) {
-        // The same POSIX extended syntax libgit2 uses, so both sources match alike.
-        regex_t compiled;
-        if (::regcomp(&compiled, regex.c_str(), REG_EXTENDED | REG_NOSUB) == 0) {
-            for (const auto& [key, value] : overrides_)
-                if (::regexec(&compiled, key.c_str(), 0, nullptr, 0) == 0) values[key] = value;
-            ::regfree(&compiled);
-        }
-    }
+    for (const auto& [key, value] : overrides_)
+        if (matches(key)) values[key] = value;
     return values;
 }
 

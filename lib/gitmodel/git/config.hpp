@@ -31,10 +31,10 @@ public:
     std::optional<std::string> get_string(std::string_view key) const;
     // Every value of a multi-valued key, in file order, overrides last.
     std::vector<std::string> get_all(std::string_view key) const;
-    // Every key matching a regular expression (libgit2's syntax, on normalised
-    // names) with its last value, in one pass: reading thousands of keys one by
-    // one is quadratic.
-    std::map<std::string, std::string> get_matching(const std::string& regex) const;
+    // Every key (normalised name) that starts with prefix and ends with suffix,
+    // with its last value, in one pass: reading thousands of keys one by one is
+    // quadratic. (Not libgit2's regex iterator: 1.5 leaks on every mismatch.)
+    std::map<std::string, std::string> get_matching(std::string_view prefix, std::string_view suffix) const;
     // A boolean in git's spellings (true/yes/on/1, false/no/off/0); throws on anything else.
     std::optional<bool> get_bool(std::string_view key) const;
 

@@ -70,7 +70,7 @@ std::vector<ModelEntry> list_models(git::Repository& repo) {
     } catch (const Error&) {
     }
 
-    const auto recorded_bases = config.get_matching("^branch\\..*\\.modelbase$");
+    const auto recorded_bases = config.get_matching("branch.", ".modelbase");
     std::map<std::string, std::optional<std::string>> base_commits;  // cache: base name -> commit
     std::vector<ModelEntry> models;
     for (auto& branch : repo.branches_matching(std::string(naming::model_branch_prefix) + "*")) {
