@@ -88,12 +88,17 @@ if ! [ -e /proc/driver/nvidia/version ] && [ -x "$GM_STAGE/bin/git-model-bench" 
     run_expect 1 git -C "$wt" model env up --check
     assert_contains "$ERR" "cannot run inside the image $TEST_IMAGE"
     nothing_left "--check in an image without glibc"
-    # an image with glibc: the bench runs inside and finds no GPU (exit 3)
-    build_image "$TEST_GIT_IMAGE" with-git
-    printf 'image: %s\ngpus: 1\n' "$TEST_GIT_IMAGE" >"$wt/.modelenv.yaml"
-    run_expect 3 git -C "$wt" model env up --check
-    assert_contains "$ERR" "--check: git-model-bench inside the container found no usable GPU"
-    nothing_left "--check without GPU"
+    # an image with glibc: the bench runs inside and finds no GPU (exit 3). A sanitizer build's
+    # bench needs libasan, which no image has: that case proves nothing there.
+    if ldd "$GM_STAGE/bin/git-model-bench" | grep -q libasan; then
+        echo "note: git-model-bench is built with AddressSanitizer; the in-image --check case is skipped"
+    else
+        build_image "$TEST_GIT_IMAGE" with-git
+        printf 'image: %s\ngpus: 1\n' "$TEST_GIT_IMAGE" >"$wt/.modelenv.yaml"
+        run_expect 3 git -C "$wt" model env up --check
+        assert_contains "$ERR" "--check: git-model-bench inside the container found no usable GPU"
+        nothing_left "--check without GPU"
+    fi
 fi
 
 # --- engines: docker's CLI through podman-docker, and no engine at all ---------------------------------------------
