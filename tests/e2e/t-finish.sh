@@ -104,8 +104,10 @@ finish_with_url() {  # URL: a new commit, then finish with origin's URL set to U
     run_expect 0 git -C "$wa" model finish
 }
 gitlab_mr="https://gitlab.example.com/team/models/-/merge_requests/new?merge_request%5Bsource_branch%5D=feature/model-alpha&merge_request%5Btarget_branch%5D=main"
+git -C repo config url."https://gitlab.example.com/".insteadOf "gl:"      # rewritten as git does
 for url in "https://gitlab.example.com/team/models.git" "https://deploy:glpat-secret@gitlab.example.com/team/models" \
-           "git@gitlab.example.com:team/models.git" "ssh://git@gitlab.example.com:2222/team/models.git"; do
+           "git@gitlab.example.com:team/models.git" "ssh://git@gitlab.example.com:2222/team/models.git" \
+           "gl:team/models.git"; do
     finish_with_url "$url"
     assert_contains "$OUT" "Merge request: $gitlab_mr" "$url"
     assert_not_contains "$OUT" "glpat-secret" "$url: no credentials printed"

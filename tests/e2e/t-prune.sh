@@ -174,6 +174,24 @@ assert_branch_exists repo feature/model-young
 assert_still_reachable repo "$reachable"
 assert_eq "$(git -C repo worktree list --porcelain | grep -c '^worktree ')" "3" "main, fresh and young remain"
 
+# --- a locked worktree whose folder is gone: kept, then forgotten with --force ------------------
+run_expect 0 git -C repo model start stray
+commit_at "$W/model-stray" "2026-02-10T09:00:00Z" "stray work"
+merge_at stray "2026-02-10T09:30:00Z"
+git -C repo push -q origin main
+git -C repo worktree lock "$W/model-stray"
+rm -rf "$W/model-stray"
+stray=$(git -C repo rev-parse feature/model-stray)
+prune 0 git -C repo model prune
+assert_contains "$OUT" "keep  stray (feature/model-stray): its worktree is locked"
+reachable=$(reachable_commits repo)
+prune 0 git -C repo model prune --force
+assert_contains "$OUT" "pruned stray (feature/model-stray):"
+assert_no_branch repo feature/model-stray
+assert_not_contains "$(git_worktrees repo)" "model-stray"
+assert_eq "$(git -C repo rev-parse 'archive/model/stray^{commit}')" "$stray" "archive of stray"
+assert_still_reachable repo "$reachable"
+
 # --- a reused model name gets its own archive tag -----------------------------------------------
 run_expect 0 git -C repo model start old
 commit_at "$W/model-old" "2026-02-10T10:00:00Z" "old again" old2.txt

@@ -156,6 +156,11 @@ TEST_CASE("prune: worktrees that are missing, locked, unreadable, main or curren
     REQUIRE(plan[0].prune);
     CHECK_THAT(plan[0].steps[1].description, Catch::Contains("forget the worktree /w/gone"));
 
+    auto missing_locked = missing;
+    missing_locked.worktree_locked = true;  // a lock keeps `git worktree prune` off it
+    CHECK_FALSE(plan_prune({missing_locked}, options())[0].prune);
+    CHECK(plan_prune({missing_locked}, options(true))[0].prune);
+
     auto locked = with_worktree(merged("locked", 20), false);
     locked.worktree_locked = true;
     CHECK_FALSE(plan_prune({locked}, options())[0].prune);

@@ -14,7 +14,6 @@ namespace gm::git {
 namespace {
 
 using TagHandle = Handle<git_tag, git_tag_free>;
-using RemoteHandle = Handle<git_remote, git_remote_free>;
 using NoteHandle = Handle<git_note, git_note_free>;
 
 bool parse_oid(git_oid& oid, std::string_view hex) {
@@ -198,23 +197,55 @@ std::optional<CommitSummary> merge_point(const Repository& repo, const std::vect
     return commit_summary(repo, chain[low]);
 }
 
+// Remotes are read from the configuration directly: git_remote_lookup runs
+// libgit2 1.5's regex-based insteadOf scan, which leaks PCRE2 match data.
 bool remote_exists(const Repository& repo, std::string_view remote) {
-    git_remote* raw = nullptr;
-    const int rc = git_remote_lookup(&raw, repo.raw(), std::string(remote).c_str());
-    RemoteHandle owner(raw);
-    if (rc != 0) git_error_clear();
-    return rc == 0;
+    const Config config = repo.config();
+    return config.get_string(fmt::format("remote.{}.url", remote)).has_value() ||
+           config.get_string(fmt::format("remote.{}.pushurl", remote)).has_value();
 }
 
-std::optional<std::string> remote_url(const Repository& repo, std::string_view remote) {
-    git_remote* raw = nullptr;
-    if (git_remote_lookup(&raw, repo.raw(), std::string(remote).c_str()) != 0) {
+namespace {
+
+// Rewrites a URL with url.<base>.insteadOf as git does: the longest matching prefix wins.
+std::string apply_insteadof(const Repository& repo, const std::string& url) {
+    git_config* raw = nullptr;
+    if (git_repository_config_snapshot(&raw, repo.raw()) != 0) {
         git_error_clear();
-        return std::nullopt;
+        return url;
     }
-    RemoteHandle owner(raw);
-    if (const char* url = git_remote_url(raw); url && *url) return std::string(url);
-    if (const char* push = git_remote_pushurl(raw); push && *push) return std::string(push);
+    ConfigHandle config(raw);
+    git_config_iterator* iterator_raw = nullptr;
+    if (git_config_iterator_new(&iterator_raw, raw) != 0) {
+        git_error_clear();
+        return url;
+    }
+    Handle<git_config_iterator, git_config_iterator_free> iterator(iterator_raw);
+    constexpr std::string_view prefix = "url.", suffix = ".insteadof";
+    std::string best_base, best_match;
+    git_config_entry* entry = nullptr;
+    while (git_config_next(&entry, iterator.get()) == 0) {
+        const std::string_view name = entry->name;
+        if (name.size() <= prefix.size() + suffix.size() || name.substr(0, prefix.size()) != prefix ||
+            name.substr(name.size() - suffix.size()) != suffix || !entry->value)
+            continue;
+        const std::string_view match = entry->value;
+        if (match.empty() || url.compare(0, match.size(), match) != 0 || match.size() <= best_match.size()) continue;
+        best_match = std::string(match);
+        best_base = std::string(name.substr(prefix.size(), name.size() - prefix.size() - suffix.size()));
+    }
+    if (best_match.empty()) return url;
+    return best_base + url.substr(best_match.size());
+}
+
+}  // namespace
+
+std::optional<std::string> remote_url(const Repository& repo, std::string_view remote) {
+    const Config config = repo.config();
+    if (auto url = config.get_string(fmt::format("remote.{}.url", remote)); url && !url->empty())
+        return apply_insteadof(repo, *url);
+    if (auto push = config.get_string(fmt::format("remote.{}.pushurl", remote)); push && !push->empty())
+        return *push;
     return std::nullopt;
 }
 
@@ -238,6 +269,24 @@ std::vector<std::pair<std::string, std::string>> remote_tracking_refs(const Repo
         out.emplace_back(git_reference_name(ref.get()), to_hex(*git_object_id(peeled)));
     }
     return out;
+}
+
+bool delete_branch_ref_if_at(const Repository& repo, std::string_view name, std::string_view commit) {
+    git_reference* raw = nullptr;
+    const std::string full = "refs/heads/" + std::string(name);
+    if (git_reference_lookup(&raw, repo.raw(), full.c_str()) != 0) {
+        git_error_clear();
+        return false;
+    }
+    ReferenceHandle ref(raw);
+    const git_oid* target = git_reference_target(raw);
+    if (!target || to_hex(*target) != commit) return false;
+    // The refdb deletes only if the ref still has the target it was read with.
+    if (git_reference_delete(raw) != 0) {
+        git_error_clear();
+        return false;
+    }
+    return true;
 }
 
 std::optional<std::string> read_note(const Repository& repo, std::string_view notes_ref, std::string_view commit) {

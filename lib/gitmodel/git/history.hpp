@@ -76,6 +76,12 @@ std::optional<std::string> remote_url(const Repository& repo, std::string_view r
 // so that "is this pushed?" is one pass over what the last fetch or push saw.
 std::vector<std::pair<std::string, std::string>> remote_tracking_refs(const Repository& repo, std::string_view remote);
 
+// Deletes refs/heads/<name> only while it still points at commit (compare and
+// delete in one step), leaving its configuration alone; returns whether it was
+// deleted. (Repository::delete_branch_if_at also renames the config section,
+// which in libgit2 1.5 leaks in its regex matcher.)
+bool delete_branch_ref_if_at(const Repository& repo, std::string_view name, std::string_view commit);
+
 // The note a notes ref ("refs/notes/git-model") attaches to a commit, if any.
 std::optional<std::string> read_note(const Repository& repo, std::string_view notes_ref, std::string_view commit);
 

@@ -150,7 +150,7 @@ std::vector<PruneFacts> gather_prune_facts(const git::Repository& repo, const Li
     return facts;
 }
 
-PruneResult run_prune(git::Repository& repo, const PruneRequest& request,
+PruneResult run_prune(const git::Repository& repo, const PruneRequest& request,
                       const std::function<void(const std::string&)>& say) {
     const LifecycleSettings settings = read_lifecycle_settings(repo);
     const model::Settings model_settings = model::read_settings(repo);
@@ -189,11 +189,25 @@ PruneResult run_prune(git::Repository& repo, const PruneRequest& request,
                                 main_dir);
                 say(fmt::format("{}: removed the worktree {}", fact.model, fact.worktree->string()));
             }
+            if (fact.worktree && fact.worktree_missing && fact.worktree_locked) {
+                // Only --force gets here: a lock keeps `git worktree prune` off it.
+                run_git_checked(repo, {"worktree", "unlock", fact.worktree->string()},
+                                fmt::format("cannot unlock the worktree {}", fact.worktree->string()), {}, main_dir);
+                run_git(repo, {"worktree", "prune"}, {}, main_dir);
+                say(fmt::format("{}: forgot the worktree {}", fact.model, fact.worktree->string()));
+            }
             remove_environment(repo, fact.model);
             for (const auto& line : fact.environment) say(fmt::format("{}: {}", fact.model, line));
-            if (!repo.delete_branch_if_at(fact.branch, fact.head)) {
-                throw Error(fmt::format("the branch {} moved or is checked out; it was kept", fact.branch));
+            for (const auto& worktree : repo.linked_worktrees()) {
+                if (worktree.branch == fact.branch)
+                    throw Error(fmt::format("{} is still checked out in {}; the branch was kept", fact.branch,
+                                            worktree.path.string()));
             }
+            if (!git::delete_branch_ref_if_at(repo, fact.branch, fact.head)) {
+                throw Error(fmt::format("the branch {} moved meanwhile; it was kept", fact.branch));
+            }
+            // Its configuration (modelBase, upstream) goes with it, as with `git branch -d`; absent is fine.
+            run_git(repo, {"config", "--local", "--remove-section", "branch." + fact.branch}, {}, main_dir);
             say(fmt::format("{}: deleted the branch {}", fact.model, fact.branch));
             outcome.done = true;
         } catch (const Error& e) {

@@ -34,7 +34,7 @@ struct PruneResult {
 std::vector<PruneFacts> gather_prune_facts(const git::Repository& repo, const LifecycleSettings& settings);
 
 // Plans and (unless dry_run) executes. `say` receives a line per action as it happens.
-PruneResult run_prune(git::Repository& repo, const PruneRequest& request,
+PruneResult run_prune(const git::Repository& repo, const PruneRequest& request,
                       const std::function<void(const std::string&)>& say);
 
 }  // namespace gm::lifecycle

@@ -90,7 +90,7 @@ std::vector<PruneDecision> plan_prune(const std::vector<PruneFacts>& facts, cons
         if (fact.worktree_current) reasons.push_back("you are inside its worktree (run prune from elsewhere)");
 
         const bool readable_worktree = fact.worktree && !fact.worktree_missing && !fact.worktree_main;
-        if (readable_worktree && fact.worktree_locked) {
+        if (fact.worktree && !fact.worktree_main && fact.worktree_locked) {
             if (options.force) overridden.push_back("its worktree is locked");
             else reasons.push_back("its worktree is locked (git worktree unlock)");
         }
