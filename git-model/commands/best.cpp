@@ -22,17 +22,10 @@ int best(const cli::Args& args) {
     options.add_options()
         ("metric", po::value<std::string>()->value_name("<name>"), "the metric to rank snapshots by")
         ("min", "the smallest value is best (losses, errors); default: the largest")
-        ("json", "print the snapshot as JSON (shape in git-model(1))")
-        ("help,h", "show this help");
-    po::options_description hidden;
-    hidden.add_options()("model", po::value<std::string>());
-    po::positional_options_description positional;
-    positional.add("model", 1);
-    const auto vm = cli::parse(args, usage, options, positional, hidden);
-    if (vm.count("help")) {
-        cli::print_usage(usage, options);
-        return 0;
-    }
+        ("json", "print the snapshot as JSON (shape in git-model(1))");
+    const auto parsed = cli::parse_command(args, usage, options, "model");
+    if (!parsed) return 0;
+    const auto& vm = *parsed;
     if (!vm.count("metric")) throw UsageError("missing --metric <name>", "usage: " + usage);
     const std::string metric = vm["metric"].as<std::string>();
     if (auto problem = lifecycle::metric_name_problem(metric))

@@ -22,17 +22,10 @@ int ci(const cli::Args& args) {
         ("force", "overwrite an existing pipeline file")
         ("test-command", po::value<std::string>()->value_name("<cmd>"), "the GPU-less tests (default: python -m pytest -q)")
         ("train-command", po::value<std::string>()->value_name("<cmd>"),
-         "the short GPU training run (default: .modelenv.yaml's command, else python train.py)")
-        ("help,h", "show this help");
-    po::options_description hidden;
-    hidden.add_options()("action", po::value<std::string>());
-    po::positional_options_description positional;
-    positional.add("action", 1);
-    const auto vm = cli::parse(args, usage, options, positional, hidden);
-    if (vm.count("help")) {
-        cli::print_usage(usage, options);
-        return 0;
-    }
+         "the short GPU training run (default: .modelenv.yaml's command, else python train.py)");
+    const auto parsed = cli::parse_command(args, usage, options, "action");
+    if (!parsed) return 0;
+    const auto& vm = *parsed;
     if (!vm.count("action")) throw UsageError("missing the action: init", "usage: " + usage);
     const std::string action = vm["action"].as<std::string>();
     if (action != "init") throw UsageError(fmt::format("unknown ci action '{}'", action), "usage: " + usage);

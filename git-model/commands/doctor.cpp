@@ -14,13 +14,10 @@ int doctor(const cli::Args& args) {
     po::options_description options("options");
     options.add_options()
         ("json", "print the checks as JSON (shape in git-model(1))")
-        ("no-bench", "skip the GPU check (git-model-bench --quick)")
-        ("help,h", "show this help");
-    const auto vm = cli::parse(args, usage, options, {}, {});
-    if (vm.count("help")) {
-        cli::print_usage(usage, options);
-        return 0;
-    }
+        ("no-bench", "skip the GPU check (git-model-bench --quick)");
+    const auto parsed = cli::parse_command(args, usage, options);
+    if (!parsed) return 0;
+    const auto& vm = *parsed;
     doctor::Options doctor_options;
     doctor_options.run_bench = vm.count("no-bench") == 0;
     const auto checks = doctor::run_checks(doctor_options);

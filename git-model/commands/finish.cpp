@@ -16,17 +16,10 @@ int finish(const cli::Args& args) {
     const std::string usage = "git model finish [<model>] [--merge]";
     po::options_description options("options");
     options.add_options()
-        ("merge", "merge into the base here with --no-ff instead of pushing for review (needs model.finish.merge allow)")
-        ("help,h", "show this help");
-    po::options_description hidden;
-    hidden.add_options()("model", po::value<std::string>());
-    po::positional_options_description positional;
-    positional.add("model", 1);
-    const auto vm = cli::parse(args, usage, options, positional, hidden);
-    if (vm.count("help")) {
-        cli::print_usage(usage, options);
-        return 0;
-    }
+        ("merge", "merge into the base here with --no-ff instead of pushing for review (needs model.finish.merge allow)");
+    const auto parsed = cli::parse_command(args, usage, options, "model");
+    if (!parsed) return 0;
+    const auto& vm = *parsed;
     git::Library library;
     auto repo = git::Repository::discover();
     lifecycle::FinishRequest request;

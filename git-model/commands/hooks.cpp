@@ -19,17 +19,10 @@ int hooks(const cli::Args& args) {
         ("chain", "install: keep a foreign hook and run it after ours (same arguments and input)")
         ("force", "install: replace a foreign hook, keeping it as <hook>.git-model-backup")
         ("manual", "install: change nothing; print the lines to add to your own hooks")
-        ("json", "status: print JSON")
-        ("help,h", "show this help");
-    po::options_description hidden;
-    hidden.add_options()("action", po::value<std::string>());
-    po::positional_options_description positional;
-    positional.add("action", 1);
-    const auto vm = cli::parse(args, usage, options, positional, hidden);
-    if (vm.count("help")) {
-        cli::print_usage(usage, options);
-        return 0;
-    }
+        ("json", "status: print JSON");
+    const auto parsed = cli::parse_command(args, usage, options, "action");
+    if (!parsed) return 0;
+    const auto& vm = *parsed;
     const std::string action = vm.count("action") ? vm["action"].as<std::string>() : "status";
     const int policies = static_cast<int>(vm.count("chain") + vm.count("force") + vm.count("manual"));
     if (policies > 1) throw UsageError("--chain, --force and --manual exclude each other", "usage: " + usage);

@@ -47,13 +47,10 @@ int list(const cli::Args& args) {
     const std::string usage = "git model list [--json]";
     po::options_description options("options");
     options.add_options()
-        ("json", "print a JSON document (shape in git-model(1))")
-        ("help,h", "show this help");
-    const auto vm = cli::parse(args, usage, options, {}, {});
-    if (vm.count("help")) {
-        cli::print_usage(usage, options);
-        return 0;
-    }
+        ("json", "print a JSON document (shape in git-model(1))");
+    const auto parsed = cli::parse_command(args, usage, options);
+    if (!parsed) return 0;
+    const auto& vm = *parsed;
 
     git::Library library;
     auto repo = git::Repository::discover();

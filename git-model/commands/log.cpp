@@ -17,17 +17,10 @@ int log(const cli::Args& args) {
     const std::string usage = "git model log [<model>] [--json]";
     po::options_description options("options");
     options.add_options()
-        ("json", "print a JSON document (shape in git-model(1))")
-        ("help,h", "show this help");
-    po::options_description hidden;
-    hidden.add_options()("model", po::value<std::string>());
-    po::positional_options_description positional;
-    positional.add("model", 1);
-    const auto vm = cli::parse(args, usage, options, positional, hidden);
-    if (vm.count("help")) {
-        cli::print_usage(usage, options);
-        return 0;
-    }
+        ("json", "print a JSON document (shape in git-model(1))");
+    const auto parsed = cli::parse_command(args, usage, options, "model");
+    if (!parsed) return 0;
+    const auto& vm = *parsed;
     git::Library library;
     auto repo = git::Repository::discover();
     const std::string model = lifecycle::resolve_model_name(

@@ -22,13 +22,10 @@ int prune(const cli::Args& args) {
         ("retention", po::value<std::string>()->value_name("<duration>"),
          "how long merged branches stay (default: model.prune.retention, else 14d)")
         ("force", "also prune stale unmerged branches, dirty or locked worktrees and unpushed commits")
-        ("json", "print a JSON document (shape in git-model(1))")
-        ("help,h", "show this help");
-    const auto vm = cli::parse(args, usage, options, {}, {});
-    if (vm.count("help")) {
-        cli::print_usage(usage, options);
-        return 0;
-    }
+        ("json", "print a JSON document (shape in git-model(1))");
+    const auto parsed = cli::parse_command(args, usage, options);
+    if (!parsed) return 0;
+    const auto& vm = *parsed;
     lifecycle::PruneRequest request;
     request.dry_run = vm.count("dry-run") > 0;
     request.force = vm.count("force") > 0;

@@ -65,17 +65,10 @@ int start(const cli::Args& args) {
     po::options_description options("options");
     options.add_options()
         ("base", po::value<std::string>()->value_name("<ref>"), "branch, tag or commit to start from (default: model.baseBranch, else main)")
-        ("no-worktree", "create the branch and switch to it here instead of a new worktree")
-        ("help,h", "show this help");
-    po::options_description hidden;
-    hidden.add_options()("name", po::value<std::string>());
-    po::positional_options_description positional;
-    positional.add("name", 1);
-    const auto vm = cli::parse(args, usage, options, positional, hidden);
-    if (vm.count("help")) {
-        cli::print_usage(usage, options);
-        return 0;
-    }
+        ("no-worktree", "create the branch and switch to it here instead of a new worktree");
+    const auto parsed = cli::parse_command(args, usage, options, "name");
+    if (!parsed) return 0;
+    const auto& vm = *parsed;
     if (!vm.count("name")) throw UsageError("missing the model name", "usage: " + usage);
 
     model::StartRequest request;

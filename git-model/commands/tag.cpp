@@ -23,17 +23,10 @@ int tag(const cli::Args& args) {
          "a measured value, e.g. acc=0.913 or val/loss=0.21 (repeatable)")
         ("message,m", po::value<std::string>()->value_name("<message>"), "what this snapshot is")
         ("commit", po::value<std::string>()->value_name("<rev>"), "tag this commit of the model's branch (default: its head)")
-        ("json", "print the snapshot as JSON (shape in git-model(1))")
-        ("help,h", "show this help");
-    po::options_description hidden;
-    hidden.add_options()("model", po::value<std::string>());
-    po::positional_options_description positional;
-    positional.add("model", 1);
-    const auto vm = cli::parse(args, usage, options, positional, hidden);
-    if (vm.count("help")) {
-        cli::print_usage(usage, options);
-        return 0;
-    }
+        ("json", "print the snapshot as JSON (shape in git-model(1))");
+    const auto parsed = cli::parse_command(args, usage, options, "model");
+    if (!parsed) return 0;
+    const auto& vm = *parsed;
     // Metrics are checked before the repository is touched: a typo changes nothing.
     lifecycle::TagRequest request;
     if (vm.count("metric")) request.metrics = lifecycle::parse_metric_arguments(vm["metric"].as<std::vector<std::string>>());
