@@ -16,6 +16,7 @@ const cli::Suite& git_model_suite() {
             {"status", {}, "the model worktree you are in: base, remote, snapshot, hooks", status},
             {"finish", {}, "push the model for review (or merge it where allowed)", finish},
             {"prune", {}, "archive and remove merged model branches after the retention time", prune},
+            {"sweep", {}, "one worktree per hyper-parameter set, scheduled over the GPUs (local or Slurm)", sweep},
             {"hooks", {}, "install, remove or inspect the team's git hooks", hooks},
             {"hook", {}, "run one hook's checks (called by the installed hooks)", hook},
             {"doctor", {}, "check this machine and repository, and say how to fix what is wrong", doctor},

@@ -34,5 +34,7 @@ int hook(const cli::Args& args);
 int doctor(const cli::Args& args);
 // `git model ci init`: the team's GitLab or GitHub pipeline from .modelenv.yaml.
 int ci(const cli::Args& args);
+// git model sweep: one worktree per hyper-parameter set, scheduled locally or on Slurm.
+int sweep(const cli::Args& args);
 
 }  // namespace gm::commands

@@ -32,15 +32,6 @@ namespace gm::env {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-namespace label {
-constexpr const char* managed = "io.git-model.managed";
-constexpr const char* repo = "io.git-model.repo";
-constexpr const char* model = "io.git-model.model";
-constexpr const char* branch = "io.git-model.branch";
-constexpr const char* worktree = "io.git-model.worktree";
-constexpr const char* gpus = "io.git-model.gpus";
-constexpr const char* ports = "io.git-model.ports";
-}  // namespace label
 
 namespace {
 

@@ -2,6 +2,7 @@
 
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/proc/background.hpp"
 #include "gitmodel/proc/process.hpp"
 
 #include <fmt/core.h>
@@ -80,7 +81,8 @@ namespace {
 nlohmann::json to_json(const Lease& lease) {
     return {{"gpu", lease.gpu},         {"index", lease.index}, {"container", lease.container},
             {"engine", lease.engine},   {"repo", lease.repo},   {"model", lease.model},
-            {"worktree", lease.worktree}, {"user", lease.user}, {"since", lease.since}};
+            {"worktree", lease.worktree}, {"user", lease.user}, {"since", lease.since},
+            {"pid", lease.pid},         {"pid_start_ticks", lease.pid_start_ticks}};
 }
 
 std::optional<Lease> read_lease(const fs::path& path) {
@@ -97,6 +99,8 @@ std::optional<Lease> read_lease(const fs::path& path) {
     lease.worktree = json.value("worktree", "");
     lease.user = json.value("user", "");
     lease.since = json.value("since", std::int64_t{0});
+    lease.pid = json.value("pid", 0L);
+    lease.pid_start_ticks = json.value("pid_start_ticks", 0ULL);
     if (lease.gpu.empty()) return std::nullopt;
     return lease;
 }
@@ -147,6 +151,7 @@ std::vector<Lease> LeaseBook::leases() const {
 std::vector<Lease> LeaseBook::heal(const std::function<bool(const Lease&)>& still_held) {
     std::vector<Lease> freed;
     for (const auto& lease : leases()) {
+        if (lease.pid > 0 && proc::is_running({lease.pid, lease.pid_start_ticks})) continue;
         if (still_held(lease)) continue;
         std::error_code ec;
         fs::remove(lease_path(dir_, lease.gpu), ec);

@@ -45,6 +45,11 @@ struct Lease {
     std::string worktree;
     std::string user;
     std::int64_t since = 0;  // Unix seconds
+    // The process that holds the lease for as long as it lives (a sweep's scheduler or
+    // Slurm task), 0 for an environment, whose container holds it; start_ticks tells a
+    // recycled pid apart.
+    long pid = 0;
+    unsigned long long pid_start_ticks = 0;
 };
 
 // The identity a lease records for a GPU.
@@ -60,7 +65,8 @@ public:
 
     // Every lease in the book.
     std::vector<Lease> leases() const;
-    // Drops leases whose container is gone (still_held says so); returns what was freed.
+    // Drops leases whose container is gone (still_held says so) and whose holding
+    // process, if any, has ended; returns what was freed.
     std::vector<Lease> heal(const std::function<bool(const Lease&)>& still_held);
     // Takes the GPUs a request asks for from the pool for one holder, or throws
     // gm::Error saying who holds what. An empty request takes nothing.

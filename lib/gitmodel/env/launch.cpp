@@ -41,7 +41,7 @@ std::string format_decimal(double value) {
 }  // namespace
 
 std::vector<std::string> run_argv(const std::string& engine_program, const LaunchSpec& spec) {
-    std::vector<std::string> argv{engine_program, "run", "--detach", "--name", spec.container_name};
+    std::vector<std::string> argv{engine_program, "run", spec.detach ? "--detach" : "--rm", "--name", spec.container_name};
     if (!spec.hostname.empty()) argv.insert(argv.end(), {"--hostname", spec.hostname});
     // A real init as PID 1 forwards SIGTERM: a Python trainer as PID 1 would ignore it and
     // every `env down` would wait out the stop timeout.

@@ -12,6 +12,19 @@
 
 namespace gm::env {
 
+// The labels every container of the suite carries, so that `env status`, the
+// lease book and sweeps recognise theirs (and the tests clean up theirs).
+namespace label {
+inline constexpr const char* managed = "io.git-model.managed";
+inline constexpr const char* repo = "io.git-model.repo";
+inline constexpr const char* model = "io.git-model.model";
+inline constexpr const char* branch = "io.git-model.branch";
+inline constexpr const char* worktree = "io.git-model.worktree";
+inline constexpr const char* gpus = "io.git-model.gpus";
+inline constexpr const char* ports = "io.git-model.ports";
+inline constexpr const char* sweep = "io.git-model.sweep";  // "<id>/<run>" on a sweep run's container
+}  // namespace label
+
 // A container engine's command-line dialect.
 enum class EngineKind { podman, docker };
 
@@ -53,6 +66,7 @@ struct LaunchSpec {
     std::filesystem::path env_file;            // NAME=value lines (mode 0600): keeps values out of argv
     std::vector<std::pair<std::string, std::string>> labels;
     std::vector<std::string> command;          // argv run in the container; empty: the image's own
+    bool detach = true;                        // false: run in the foreground and remove it when it ends (--rm)
 };
 
 // The full argv ("podman", "run", "-d", ...) for the spec.

@@ -1,5 +1,6 @@
 #include "gitmodel/model/start.hpp"
 
+#include "gitmodel/core/deferred_signals.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/model/journal.hpp"
 #include "gitmodel/model/settings.hpp"
@@ -8,8 +9,6 @@
 
 #include <fmt/core.h>
 
-#include <atomic>
-#include <csignal>
 #include <unistd.h>
 
 namespace gm::model {
@@ -17,31 +16,6 @@ namespace gm::model {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::atomic<int> interrupting_signal{0};
-
-extern "C" void remember_signal(int signal) { interrupting_signal = signal; }
-
-// While git runs, SIGINT/SIGTERM/SIGHUP must not kill us before we can roll
-// back: remember them instead (git itself still gets them and stops).
-class DeferSignals {
-public:
-    DeferSignals() {
-        struct sigaction action {};
-        action.sa_handler = remember_signal;
-        sigemptyset(&action.sa_mask);
-        for (int i = 0; i < 3; ++i) ::sigaction(signals_[i], &action, &saved_[i]);
-    }
-    ~DeferSignals() {
-        for (int i = 0; i < 3; ++i) ::sigaction(signals_[i], &saved_[i], nullptr);
-    }
-    DeferSignals(const DeferSignals&) = delete;
-    DeferSignals& operator=(const DeferSignals&) = delete;
-
-private:
-    int signals_[3] = {SIGINT, SIGTERM, SIGHUP};
-    struct sigaction saved_[3] {};
-};
 
 // Refuses a worktree folder that holds anything: git would refuse too, later and less clearly.
 void check_folder_free(const fs::path& path, const std::vector<git::WorktreeInfo>& worktrees) {
@@ -75,13 +49,6 @@ void check_folder_free(const fs::path& path, const std::vector<git::WorktreeInfo
     throw Error(fmt::format("{}; nothing was changed", what),
                 intent.worktree ? "the output above shows what git reported; fix that and run the same command again"
                                 : "fix what git reported above and run the same command again");
-}
-
-void raise_deferred_signal() {
-    if (const int signal = interrupting_signal.load()) {
-        std::signal(signal, SIG_DFL);
-        ::raise(signal);
-    }
 }
 
 }  // namespace
@@ -159,16 +126,16 @@ StartResult start_model(git::Repository& repo, const StartRequest& request) {
             fail_and_roll_back(repo, intent, pending, e.what());
         }
     }
-    if (!checkout.ok() || interrupting_signal.load()) {
+    if (!checkout.ok() || DeferSignals::pending()) {
         const std::string what =
-            interrupting_signal.load()
-                ? fmt::format("interrupted by signal {}", interrupting_signal.load())
+            DeferSignals::pending()
+                ? fmt::format("interrupted by signal {}", DeferSignals::pending())
                 : fmt::format("`{}` {}", fmt::format("git {}", request.in_place ? "switch" : "worktree add"),
                               checkout.describe());
         try {
             fail_and_roll_back(repo, intent, pending, what);
         } catch (...) {
-            raise_deferred_signal();
+            DeferSignals::raise_pending();
             throw;
         }
     }

@@ -1,0 +1,150 @@
+#include "gitmodel/config/params_file.hpp"
+
+#include "gitmodel/config/config_error.hpp"
+#include "gitmodel/config/yaml_tree.hpp"
+#include "gitmodel/core/error.hpp"
+
+#include <fmt/core.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace gm::config {
+
+namespace {
+
+using detail::NodeKind;
+using detail::YamlDocument;
+
+// Sweeps are meant to be created in one go; thousands of worktrees are a mistake.
+constexpr std::size_t max_runs = 1000;
+
+class ParamsReader {
+public:
+    ParamsReader(const YamlDocument& doc, std::string file) : doc_(doc), file_(std::move(file)) {}
+
+    std::vector<ParameterSet> read() {
+        const auto& top = doc_.resolved(doc_.root());
+        std::vector<ParameterSet> sets;
+        if (top.kind == NodeKind::sequence) {
+            if (top.children.empty()) fail(doc_.root(), "the list of runs is empty; expected at least one mapping");
+            for (std::size_t item : top.children) {
+                if (doc_.resolved(item).kind != NodeKind::mapping)
+                    fail(item, "each run must be a mapping of parameter names to values, e.g. {lr: 1e-3, batch: 32}");
+                ParameterSet set;
+                for_each_entry(item, [&](const std::string& name, std::size_t value) {
+                    set.emplace_back(name, scalar(value, name));
+                });
+                sets.push_back(std::move(set));
+                if (sets.size() > max_runs) fail(item, fmt::format("more than {} runs; split the sweep", max_runs));
+            }
+            return sets;
+        }
+        if (top.kind != NodeKind::mapping) {
+            fail(doc_.root(), "expected a list of runs (- {lr: 1e-3}) or a mapping of parameters to values (lr: [1e-3, 3e-4])");
+        }
+        sets.emplace_back();
+        for_each_entry(doc_.root(), [&](const std::string& name, std::size_t value) {
+            std::vector<std::string> choices;
+            if (doc_.resolved(value).kind == NodeKind::sequence) {
+                if (doc_.resolved(value).children.empty()) fail(value, fmt::format("'{}' has no values", name));
+                for (std::size_t item : doc_.resolved(value).children) choices.push_back(scalar(item, name));
+            } else {
+                choices.push_back(scalar(value, name));
+            }
+            std::vector<ParameterSet> grown;
+            for (const auto& set : sets) {
+                for (const auto& choice : choices) {
+                    grown.push_back(set);
+                    grown.back().emplace_back(name, choice);
+                }
+            }
+            if (grown.size() > max_runs)
+                fail(value, fmt::format("the grid has more than {} combinations; split the sweep", max_runs));
+            sets = std::move(grown);
+        });
+        return sets;
+    }
+
+private:
+    template <typename Visit>
+    void for_each_entry(std::size_t mapping, Visit visit) {
+        const auto& node = doc_.resolved(mapping);
+        if (node.children.empty()) fail(mapping, "the mapping is empty; expected parameter names and values");
+        std::set<std::string> seen;
+        for (std::size_t i = 0; i + 1 < node.children.size(); i += 2) {
+            const std::size_t key = node.children[i];
+            const auto& key_node = doc_.resolved(key);
+            if (key_node.kind != NodeKind::scalar) fail(key, "a parameter name must be plain text");
+            const std::string& name = key_node.value;
+            if (auto problem = parameter_name_problem(name); !problem.empty())
+                fail(key, fmt::format("parameter name '{}' {}", name, problem));
+            if (!seen.insert(name).second) fail(key, fmt::format("parameter '{}' is given twice", name));
+            visit(name, node.children[i + 1]);
+        }
+    }
+
+    std::string scalar(std::size_t index, const std::string& name) {
+        const auto& node = doc_.resolved(index);
+        if (node.kind != NodeKind::scalar)
+            fail(index, fmt::format("the value of '{}' must be a number or text, not a {}", name,
+                                    node.kind == NodeKind::null ? "empty value" : "list or mapping"));
+        if (auto problem = parameter_value_problem(node.value); !problem.empty())
+            fail(index, fmt::format("the value of '{}' {}", name, problem));
+        return node.value;
+    }
+
+    [[noreturn]] void fail(std::size_t index, const std::string& message) const {
+        const auto& node = doc_.node(index);
+        throw ConfigError(file_, node.position.line, node.position.column, message,
+                          "see SWEEPS in git-model(1) for the two shapes of a params file");
+    }
+
+    const YamlDocument& doc_;
+    std::string file_;
+};
+
+}  // namespace
+
+std::string parameter_name_problem(std::string_view name) {
+    if (name.empty()) return "is empty";
+    if (name.size() > 64) return "is longer than 64 characters";
+    const auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+    if (!letter(name.front())) return "must begin with a letter or '_'";
+    for (char c : name) {
+        if (!letter(c) && !(c >= '0' && c <= '9') && c != '.' && c != '-')
+            return fmt::format("contains '{}'; only letters, digits, '_', '.' and '-' are allowed", c);
+    }
+    return {};
+}
+
+std::string parameter_value_problem(std::string_view value) {
+    if (value.empty()) return "is empty";
+    if (value.size() > 200) return "is longer than 200 characters";
+    for (unsigned char c : value)
+        if (c < 0x20 || c == 0x7f) return "contains a line break or control character";
+    return {};
+}
+
+std::vector<ParameterSet> load_params_text(std::string_view text, const std::string& display_name) {
+    detail::YamlLimits limits;
+    limits.max_bytes = params_file_max_bytes;
+    const YamlDocument doc = detail::parse_yaml_document(text, display_name, limits);
+    return ParamsReader(doc, display_name).read();
+}
+
+std::vector<ParameterSet> load_params_file(const std::filesystem::path& path) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    if (ec) throw Error(fmt::format("cannot read the params file {}: {}", path.string(), ec.message()));
+    if (size > params_file_max_bytes)
+        throw Error(fmt::format("the params file {} is larger than 1 MiB", path.string()));
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    if (!in && !in.eof()) throw Error(fmt::format("cannot read the params file {}", path.string()));
+    return load_params_text(buffer.str(), path.string());
+}
+
+}  // namespace gm::config

@@ -1,0 +1,69 @@
+#pragma once
+// Children that outlive one call: the sweep scheduler's runs (started, then
+// waited for while others run) and the scheduler itself, detached from the
+// terminal so that closing it does not stop a sweep. argv vectors only.
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace gm::proc {
+
+// How a background child is started.
+struct SpawnOptions {
+    // Working directory of the child; the caller's when empty.
+    std::optional<std::filesystem::path> cwd;
+    // Variables to set (value) or remove (nullopt) on top of the inherited environment.
+    std::vector<std::pair<std::string, std::optional<std::string>>> env;
+    // stdout and stderr are appended to this file (created 0644); /dev/null when empty.
+    std::filesystem::path output;
+    // The child leads a process group of its own, so that stopping it reaches its children too.
+    bool own_process_group = true;
+};
+
+// A started child: its pid (and process group when it leads one).
+struct Child {
+    long pid = 0;
+};
+
+// Starts argv[0] (looked up on PATH unless it contains a '/') without waiting.
+// Throws gm::Error when the program cannot be started.
+Child spawn(const std::vector<std::string>& argv, const SpawnOptions& options);
+
+// How a waited-for child ended.
+struct ExitStatus {
+    long pid = 0;
+    int exit_code = -1;  // valid when signal == 0
+    int signal = 0;      // the signal that killed it, 0 if it exited
+    // "exited with 2", "killed by signal 15 (Terminated)".
+    std::string describe() const;
+};
+
+// Reaps one child that has ended, if any has, without blocking.
+std::optional<ExitStatus> reap_any();
+
+// Sends a signal to a child's whole process group (or the child alone when it leads none).
+void signal_child(const Child& child, int signal);
+
+// Starts argv as a daemon: its own session, no terminal, stdin from /dev/null,
+// output appended to `output`, surviving the end of this process and a hang-up.
+// Returns once the daemon has been exec'd (or throws gm::Error saying why not).
+void spawn_detached(const std::vector<std::string>& argv, const std::filesystem::path& output,
+                    const std::optional<std::filesystem::path>& cwd = {});
+
+// A running process as recorded in a file: its pid and start time, so that a
+// recycled pid is never mistaken for it.
+struct ProcessIdentity {
+    long pid = 0;
+    unsigned long long start_ticks = 0;  // field 22 of /proc/<pid>/stat
+};
+
+// This process's identity.
+ProcessIdentity self_identity();
+
+// Whether that process still runs (a zombie counts as gone).
+bool is_running(const ProcessIdentity& process);
+
+}  // namespace gm::proc

@@ -1,0 +1,48 @@
+#pragma once
+// Creating a sweep's runs: for each parameter set a commit that adds
+// params.json on top of the model's branch (written by libgit2, no worktree
+// needed), a branch at it, and a worktree checked out by git itself. All or
+// nothing: a failure, an interrupt or a killed process leaves no run behind.
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gitmodel/config/params_file.hpp"
+#include "gitmodel/git/repository.hpp"
+#include "gitmodel/sweep/store.hpp"
+
+namespace gm::sweep {
+
+// What `sweep start` asks for, checked by the command line.
+struct CreateRequest {
+    std::string model;
+    std::vector<config::ParameterSet> parameter_sets;
+    Backend backend = Backend::local;
+    std::vector<std::string> command;
+    int gpus_per_run = 1;
+    int max_parallel = 0;
+    bool container = true;
+    SlurmSettings slurm;
+};
+
+// Creates the runs and records the sweep; `progress` hears about each run made.
+// Throws gm::Error having removed everything it made.
+Sweep create_sweep(git::Repository& repo, const CreateRequest& request,
+                   const std::function<void(const RunSpec&)>& progress = {});
+
+// Removes what a sweep created (worktrees that hold nothing new, branches that
+// did not move) and its record, when its backend could not take it.
+// Returns a line for each thing it had to keep.
+std::vector<std::string> destroy_sweep(git::Repository& repo, const Sweep& sweep);
+
+// Rolls back sweeps whose creating process died half way (killed, power loss);
+// returns what was done. Called by every sweep command.
+std::vector<std::string> recover_interrupted_creations(git::Repository& repo);
+
+// The folder where a model's branch is checked out, if any (its .modelenv.yaml
+// persist paths are relative to it).
+std::optional<std::filesystem::path> model_worktree(const git::Repository& repo, const std::string& branch);
+
+}  // namespace gm::sweep

@@ -1,0 +1,167 @@
+#include "gitmodel/sweep/execute.hpp"
+
+#include "gitmodel/config/modelenv.hpp"
+#include "gitmodel/core/error.hpp"
+#include "gitmodel/env/environment.hpp"
+#include "gitmodel/sweep/plan.hpp"
+
+#include <fmt/core.h>
+
+#include <ctime>
+#include <fstream>
+#include <unistd.h>
+
+namespace gm::sweep {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string timestamp() {
+    const std::time_t now = std::time(nullptr);
+    std::tm local{};
+    char text[32] = "?";
+    if (::localtime_r(&now, &local)) std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &local);
+    return text;
+}
+
+std::optional<config::ModelEnv> run_environment(const RunSpec& run) {
+    const fs::path file = run.worktree / config::modelenv_file_name;
+    if (!fs::exists(file)) return std::nullopt;
+    return config::load_modelenv_file(file);
+}
+
+// The variables every run gets, host paths or container paths alike.
+std::vector<std::pair<std::string, std::string>> run_variables(const Sweep& sweep, const RunSpec& run,
+                                                               const std::string& visible, const std::string& logs,
+                                                               const std::string& checkpoints,
+                                                               const std::string& params) {
+    std::vector<std::pair<std::string, std::string>> vars{
+        {"CUDA_VISIBLE_DEVICES", visible},
+        {"NVIDIA_VISIBLE_DEVICES", visible.empty() ? "void" : visible},
+        {"GIT_MODEL_MODEL", run.model},
+        {"GIT_MODEL_SWEEP", sweep.id},
+        {"GIT_MODEL_RUN", std::to_string(run.number)},
+        {"GIT_MODEL_PARAMS", params},
+        {"GIT_MODEL_LOGS", logs},
+        {"GIT_MODEL_CHECKPOINTS", checkpoints},
+    };
+    for (const auto& [name, value] : run.params) vars.emplace_back(parameter_variable(name), value);
+    return vars;
+}
+
+}  // namespace
+
+std::string host_name() {
+    char name[256] = {};
+    if (::gethostname(name, sizeof name - 1) != 0) return "?";
+    return name;
+}
+
+std::string run_container_name(const Sweep& sweep, const RunSpec& run, const fs::path& main_worktree) {
+    return env::container_name(sweep.common_dir, main_worktree, run.model);
+}
+
+std::optional<env::Engine> sweep_engine(const Sweep& sweep, const git::Config& config) {
+    if (!sweep.container) return std::nullopt;
+    std::optional<std::string> file_engine;
+    for (const auto& run : sweep.runs) {
+        try {
+            if (auto file = run_environment(run)) file_engine = file->engine;
+        } catch (const Error&) {
+            // the run itself will report its broken file
+        }
+        break;
+    }
+    return env::select_engine(config.get_string("model.engine"), file_engine);
+}
+
+void log_line(const Sweep& sweep, int number, const std::string& line) {
+    std::ofstream(run_log(sweep, number), std::ios::app) << fmt::format("== {} {}\n", timestamp(), line);
+}
+
+void save_metrics_copy(const Sweep& sweep, const RunSpec& run) {
+    const fs::path metrics = run.worktree / metrics_file_name;
+    std::error_code ec;
+    if (!fs::is_regular_file(metrics, ec)) return;
+    fs::copy_file(metrics, saved_metrics(sweep, run.number), fs::copy_options::overwrite_existing, ec);
+}
+
+Launch prepare_launch(const Sweep& sweep, const RunSpec& run, const std::vector<env::GpuSlot>& gpus, bool pass_devices,
+                      const std::optional<env::Engine>& engine, const fs::path& main_worktree, int attempt) {
+    Launch launch;
+    const fs::path checkpoints = run_checkpoints(sweep, run.number);
+    std::error_code ec;
+    fs::create_directories(checkpoints, ec);
+    fs::create_directories(sweep.logs_dir, ec);
+    if (ec) throw Error(fmt::format("cannot create the log folder {}: {}", sweep.logs_dir.string(), ec.message()));
+    const std::string visible = env::visible_devices(gpus);
+    const std::vector<std::string> command = substitute(sweep.command, run.params);
+    launch.options.output = run_log(sweep, run.number);
+    log_line(sweep, run.number,
+             fmt::format("run {} of sweep {} (attempt {}): {} on GPU {}", run.number, sweep.id, attempt,
+                         describe(run.params), visible.empty() ? "none" : visible));
+
+    if (!sweep.container) {
+        launch.argv = command;
+        launch.options.cwd = run.worktree;
+        for (auto& [name, value] : run_variables(sweep, run, visible, sweep.logs_dir.string(), checkpoints.string(),
+                                                 (run.worktree / params_file_name).string()))
+            launch.options.env.emplace_back(name, value);
+        return launch;
+    }
+
+    const auto file = run_environment(run);
+    if (!file)
+        throw Error(fmt::format("the run's worktree {} has no {}", run.worktree.string(), config::modelenv_file_name),
+                    "restore it, or resume the sweep on the host with --no-container");
+    if (!engine) throw UnavailableError("no container engine for the sweep's runs");
+    env::LaunchSpec spec;
+    spec.engine = engine->kind;
+    spec.detach = false;
+    spec.container_name = run_container_name(sweep, run, main_worktree);
+    spec.image = file->image.to_string();
+    spec.hostname = run.model;
+    spec.workdir = file->workdir;
+    spec.memory_bytes = file->memory_bytes;
+    spec.cpus = file->cpus;
+    spec.shm_bytes = file->shm_bytes;
+    spec.gpus = gpus;
+    spec.pass_gpu_devices = pass_devices;
+    spec.mounts.push_back({run.worktree, file->workdir, false});
+    spec.mounts.push_back({sweep.common_dir, sweep.common_dir.string(), false});  // the worktree's .git points here
+    for (const auto& mount : file->mounts) {
+        if (!fs::exists(mount.source))
+            throw Error(fmt::format("{}: the mount source {} does not exist", config::modelenv_file_name, mount.source));
+        spec.mounts.push_back({mount.source, mount.target, mount.readonly});
+    }
+    spec.mounts.push_back({checkpoints, "/persist/checkpoints", false});
+    spec.mounts.push_back({sweep.logs_dir, "/persist/logs", false});
+    spec.command = command;
+
+    std::string env_lines;
+    const auto add = [&](const std::string& name, const std::string& value) {
+        if (value.find_first_of("\r\n") != std::string::npos)
+            throw Error(fmt::format("{}: env {} holds a line break, which containers cannot receive",
+                                    config::modelenv_file_name, name));
+        env_lines += name + "=" + value + "\n";
+    };
+    for (const auto& [name, value] : file->env) add(name, value);
+    for (const auto& [name, value] : run_variables(sweep, run, visible, "/persist/logs", "/persist/checkpoints",
+                                                   file->workdir + "/" + params_file_name))
+        add(name, value);
+    spec.env_file = sweep_dir(sweep.common_dir, sweep.id) / "runs" / fmt::format("{}.env", run.number);
+    write_file_atomically(spec.env_file, env_lines, 0600);
+    spec.labels = {{env::label::managed, "1"},
+                   {env::label::repo, sweep.common_dir.string()},
+                   {env::label::model, run.model},
+                   {env::label::branch, run.branch},
+                   {env::label::worktree, run.worktree.string()},
+                   {env::label::gpus, visible},
+                   {env::label::sweep, fmt::format("{}/{}", sweep.id, run.number)}};
+    launch.container = spec.container_name;
+    launch.argv = env::run_argv(engine->program.string(), spec);
+    return launch;
+}
+
+}  // namespace gm::sweep

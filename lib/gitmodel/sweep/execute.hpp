@@ -1,0 +1,51 @@
+#pragma once
+// Running one run of a sweep, the same way on every backend: the command (with
+// its {placeholders} filled in) inside the pinned image of the run's
+// .modelenv.yaml with exactly its GPUs, or on the host with --no-container;
+// output appended to the run's log in the persist logs folder. The local
+// scheduler and the Slurm task both start runs through here.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gitmodel/env/engine.hpp"
+#include "gitmodel/env/launch.hpp"
+#include "gitmodel/proc/background.hpp"
+#include "gitmodel/sweep/store.hpp"
+
+namespace gm::sweep {
+
+// How one run is started.
+struct Launch {
+    std::vector<std::string> argv;
+    proc::SpawnOptions options;
+    std::string container;  // the container's name; empty on the host
+};
+
+// The name a run's container gets (the same one `git model env` would give the run's model).
+std::string run_container_name(const Sweep& sweep, const RunSpec& run, const std::filesystem::path& main_worktree);
+
+// Prepares a run: its log header, folders and (for a container) its 0600 env file.
+// gpus are what it may use; pass_devices says whether they are real devices to pass
+// to the container (an NVIDIA driver is present) or only to announce.
+// Throws gm::Error when the run's .modelenv.yaml does not load.
+Launch prepare_launch(const Sweep& sweep, const RunSpec& run, const std::vector<env::GpuSlot>& gpus,
+                      bool pass_devices, const std::optional<env::Engine>& engine,
+                      const std::filesystem::path& main_worktree, int attempt);
+
+// Appends a line to a run's log ("== run 3 ended: exited with status 0"), so the log tells its own story.
+void log_line(const Sweep& sweep, int number, const std::string& line);
+
+// Keeps a copy of the run's metrics.json beside the sweep's record, so that
+// reports survive `sweep clean`. Does nothing when the run wrote none.
+void save_metrics_copy(const Sweep& sweep, const RunSpec& run);
+
+// The engine the runs of a sweep use (git config model.engine, else the
+// .modelenv.yaml's); nullopt for --no-container sweeps.
+std::optional<env::Engine> sweep_engine(const Sweep& sweep, const git::Config& config);
+
+// The host name, for run records.
+std::string host_name();
+
+}  // namespace gm::sweep

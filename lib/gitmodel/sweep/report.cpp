@@ -1,0 +1,315 @@
+#include "gitmodel/sweep/report.hpp"
+
+#include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
+#include "gitmodel/proc/background.hpp"
+#include "gitmodel/sweep/local.hpp"
+#include "gitmodel/sweep/plan.hpp"
+#include "gitmodel/sweep/slurm.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+namespace gm::sweep {
+
+namespace fs = std::filesystem;
+using json = nlohmann::ordered_json;
+
+namespace {
+
+std::string format_duration(std::int64_t seconds) {
+    if (seconds < 0) return "-";
+    if (seconds < 60) return fmt::format("{}s", seconds);
+    if (seconds < 3600) return fmt::format("{}m{:02}s", seconds / 60, seconds % 60);
+    return fmt::format("{}h{:02}m", seconds / 3600, (seconds % 3600) / 60);
+}
+
+std::optional<std::int64_t> duration_of(const RunStatus& status) {
+    if (!status.started) return std::nullopt;
+    return (status.ended ? status.ended : now_seconds()) - status.started;
+}
+
+// Left-aligned columns, two spaces apart, no trailing blanks.
+std::string render_table(const std::vector<std::vector<std::string>>& rows) {
+    std::vector<std::size_t> widths;
+    for (const auto& row : rows)
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            if (widths.size() <= i) widths.push_back(0);
+            widths[i] = std::max(widths[i], row[i].size());
+        }
+    std::string out;
+    for (const auto& row : rows) {
+        std::string line;
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            line += row[i];
+            if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+        }
+        while (!line.empty() && line.back() == ' ') line.pop_back();
+        out += line + "\n";
+    }
+    return out;
+}
+
+void flatten(const json& value, const std::string& prefix, std::vector<lifecycle::Metric>& out,
+             const fs::path& file) {
+    (void)file;
+    if (value.is_object()) {
+        for (auto it = value.begin(); it != value.end(); ++it)
+            flatten(it.value(), prefix.empty() ? it.key() : prefix + "/" + it.key(), out, file);
+        return;
+    }
+    if (!value.is_number()) return;  // text and flags are not metrics
+    const double number = value.get<double>();
+    if (!std::isfinite(number)) return;
+    lifecycle::Metric metric;
+    metric.name = prefix;
+    metric.value = number;
+    metric.text = value.dump();
+    out.push_back(std::move(metric));
+}
+
+}  // namespace
+
+std::size_t SweepView::count(const std::string& state) const {
+    return static_cast<std::size_t>(std::count_if(runs.begin(), runs.end(), [&](const RunView& r) { return r.state == state; }));
+}
+
+SweepView view_sweep(const Sweep& sweep) {
+    SweepView view;
+    view.sweep = sweep;
+    std::map<int, SlurmTask> tasks;
+    bool scheduler_alive = false;
+    if (sweep.backend == Backend::slurm) {
+        tasks = query_tasks(sweep);
+        view.scheduler = sweep.slurm.job_ids.empty() ? "not submitted" : "slurm job " + join(sweep.slurm.job_ids, ", ");
+    } else {
+        scheduler_alive = scheduler_running(sweep);
+        const auto record = load_scheduler(sweep);
+        view.scheduler = scheduler_alive ? fmt::format("running (pid {})", record->process.pid)
+                       : record          ? "stopped unexpectedly"
+                                         : "not running";
+    }
+    for (const auto& spec : sweep.runs) {
+        RunView run;
+        run.spec = spec;
+        run.status = load_run(sweep, spec.number);
+        run.state = to_string(run.status.state);
+        run.detail = run.status.note;
+        run.log = run_log(sweep, spec.number);
+        const bool unfinished = run.status.state == RunState::queued || run.status.state == RunState::running;
+        if (unfinished && sweep.backend == Backend::local && !scheduler_alive && load_scheduler(sweep)) {
+            run.detail = "the scheduler stopped before this run finished; `git model sweep resume` reruns it";
+            if (run.status.state == RunState::running) run.state = "failed";
+        } else if (unfinished && sweep.backend == Backend::slurm) {
+            const auto task = tasks.find(spec.number);
+            if (task == tasks.end()) {
+                if (!sweep.slurm.job_ids.empty() && run.status.state == RunState::running) {
+                    run.state = "failed";
+                    run.detail = "Slurm no longer lists the task, and it recorded no result";
+                }
+            } else if (task->second.state == "PENDING") {
+                run.state = "queued";
+                run.detail = task->second.reason == "None" ? "" : "slurm: " + task->second.reason;
+            } else if (task->second.state == "RUNNING" || task->second.state == "COMPLETING") {
+                run.state = "running";
+            } else if (task->second.state.rfind("CANCELLED", 0) == 0) {
+                run.state = "cancelled";
+                run.detail = "cancelled in Slurm";
+            } else if (task->second.state != "COMPLETED") {
+                run.state = "failed";
+                run.detail = "slurm: " + task->second.state;
+            }
+        }
+        view.runs.push_back(std::move(run));
+    }
+    return view;
+}
+
+std::string render_status(const SweepView& view) {
+    const Sweep& sweep = view.sweep;
+    std::string out = fmt::format("Sweep {} of model {}: {} runs on {} ({}), {} GPU{} per run\n", sweep.id, sweep.model,
+                                  sweep.runs.size(), to_string(sweep.backend), view.scheduler, sweep.gpus_per_run,
+                                  sweep.gpus_per_run == 1 ? "" : "s");
+    std::vector<std::string> counts;
+    for (const char* state : {"queued", "running", "done", "failed", "cancelled"})
+        if (auto n = view.count(state)) counts.push_back(fmt::format("{} {}", n, state));
+    out += fmt::format("  {}\n", join(counts, ", "));
+    out += fmt::format("  command: {}\n", join(sweep.command, " "));
+    out += fmt::format("  image:   {}\n\n", sweep.container ? sweep.image : "(none: on the host)");
+    std::vector<std::vector<std::string>> rows{{"RUN", "STATE", "GPU", "EXIT", "TIME", "PARAMETERS", "LOG"}};
+    for (const auto& run : view.runs) {
+        const auto duration = duration_of(run.status);
+        std::string exit = run.status.exit_code ? std::to_string(*run.status.exit_code)
+                         : run.status.signal    ? fmt::format("sig{}", run.status.signal)
+                                                : "-";
+        rows.push_back({std::to_string(run.spec.number), run.state, run.status.gpus.empty() ? "-" : run.status.gpus, exit,
+                        duration ? format_duration(*duration) : "-", describe(run.spec.params), run.log.string()});
+    }
+    out += render_table(rows);
+    std::vector<std::string> notes;
+    for (const auto& run : view.runs)
+        if (!run.detail.empty() && run.state != "done") notes.push_back(fmt::format("  run {}: {}", run.spec.number, run.detail));
+    if (!notes.empty()) out += "\n" + join(notes, "\n") + "\n";
+    return out;
+}
+
+json status_json(const SweepView& view) {
+    const Sweep& sweep = view.sweep;
+    json runs = json::array();
+    for (const auto& run : view.runs) {
+        json params = json::object();
+        for (const auto& [name, value] : run.spec.params) params[name] = parameter_value(value);
+        const auto duration = duration_of(run.status);
+        runs.push_back({{"run", run.spec.number},
+                        {"params", params},
+                        {"state", run.state},
+                        {"detail", run.detail},
+                        {"gpus", run.status.gpus},
+                        {"exit_code", run.status.exit_code ? json(*run.status.exit_code) : json(nullptr)},
+                        {"signal", run.status.signal ? json(run.status.signal) : json(nullptr)},
+                        {"attempt", run.status.attempt},
+                        {"started", run.status.started ? json(run.status.started) : json(nullptr)},
+                        {"ended", run.status.ended ? json(run.status.ended) : json(nullptr)},
+                        {"duration_seconds", duration ? json(*duration) : json(nullptr)},
+                        {"host", run.status.host},
+                        {"slurm_task", run.status.slurm_task ? json(*run.status.slurm_task) : json(nullptr)},
+                        {"branch", run.spec.branch},
+                        {"commit", run.spec.commit},
+                        {"worktree", run.spec.worktree.string()},
+                        {"log", run.log.string()}});
+    }
+    return {{"id", sweep.id},
+            {"model", sweep.model},
+            {"backend", to_string(sweep.backend)},
+            {"scheduler", view.scheduler},
+            {"slurm_jobs", sweep.slurm.job_ids},
+            {"command", sweep.command},
+            {"image", sweep.container ? json(sweep.image) : json(nullptr)},
+            {"gpus_per_run", sweep.gpus_per_run},
+            {"max_parallel", sweep.max_parallel},
+            {"created", sweep.created},
+            {"runs", runs}};
+}
+
+std::vector<lifecycle::Metric> read_metrics_file(const fs::path& path) {
+    std::ifstream in(path);
+    if (!in) throw Error(fmt::format("cannot read {}", path.string()));
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    const auto document = json::parse(buffer.str(), nullptr, false);
+    if (document.is_discarded()) throw Error(fmt::format("{} is not valid JSON", path.string()));
+    if (!document.is_object())
+        throw Error(fmt::format("{} must hold a JSON object of metric names and numbers", path.string()));
+    std::vector<lifecycle::Metric> metrics;
+    flatten(document, "", metrics, path);
+    return metrics;
+}
+
+Report build_report(const SweepView& view, const std::optional<std::string>& metric, bool minimize) {
+    Report report;
+    report.view = view;
+    report.minimize = minimize;
+    for (const auto& run : view.runs) {
+        RunResult result;
+        result.run = run;
+        fs::path file = run.spec.worktree / metrics_file_name;
+        if (!fs::exists(file)) file = saved_metrics(view.sweep, run.spec.number);
+        if (fs::exists(file)) {
+            try {
+                result.metrics = read_metrics_file(file);
+            } catch (const Error& e) {
+                result.problem = e.what();
+            }
+        }
+        for (const auto& m : result.metrics)
+            if (std::find(report.metric_columns.begin(), report.metric_columns.end(), m.name) == report.metric_columns.end())
+                report.metric_columns.push_back(m.name);
+        report.results.push_back(std::move(result));
+    }
+    if (metric) {
+        if (std::find(report.metric_columns.begin(), report.metric_columns.end(), *metric) == report.metric_columns.end()) {
+            throw UsageError(fmt::format("no run of sweep {} recorded the metric '{}'", view.sweep.id, *metric),
+                             report.metric_columns.empty()
+                                 ? fmt::format("runs write their metrics to {} in their worktree", metrics_file_name)
+                                 : "recorded: " + join(report.metric_columns, ", "));
+        }
+        report.metric = *metric;
+    } else if (!report.metric_columns.empty()) {
+        report.metric = report.metric_columns.front();
+    }
+    std::stable_sort(report.results.begin(), report.results.end(), [&](const RunResult& a, const RunResult& b) {
+        const auto* ma = report.metric.empty() ? nullptr : lifecycle::find_metric(a.metrics, report.metric);
+        const auto* mb = report.metric.empty() ? nullptr : lifecycle::find_metric(b.metrics, report.metric);
+        if (ma && mb) return minimize ? ma->value < mb->value : ma->value > mb->value;
+        if (ma || mb) return ma != nullptr;
+        return a.run.spec.number < b.run.spec.number;
+    });
+    return report;
+}
+
+std::string render_report(const Report& report) {
+    const Sweep& sweep = report.view.sweep;
+    std::string out = fmt::format("Sweep {} of model {}: {} runs", sweep.id, sweep.model, sweep.runs.size());
+    out += report.metric.empty() ? ", no metrics recorded yet\n"
+                                 : fmt::format(", best first by {} ({} is better)\n", report.metric,
+                                               report.minimize ? "lower" : "higher");
+    out += "\n";
+    std::vector<std::string> header{"RUN", "STATE"};
+    std::vector<std::string> param_names;
+    for (const auto& [name, value] : sweep.runs.empty() ? config::ParameterSet{} : sweep.runs.front().params)
+        param_names.push_back(name);
+    for (const auto& run : sweep.runs)
+        for (const auto& [name, value] : run.params)
+            if (std::find(param_names.begin(), param_names.end(), name) == param_names.end()) param_names.push_back(name);
+    header.insert(header.end(), param_names.begin(), param_names.end());
+    header.insert(header.end(), report.metric_columns.begin(), report.metric_columns.end());
+    std::vector<std::vector<std::string>> rows{header};
+    std::vector<std::string> problems;
+    for (const auto& result : report.results) {
+        std::vector<std::string> row{std::to_string(result.run.spec.number), result.run.state};
+        for (const auto& name : param_names) {
+            std::string value = "-";
+            for (const auto& [key, text] : result.run.spec.params)
+                if (key == name) value = text;
+            row.push_back(value);
+        }
+        for (const auto& name : report.metric_columns) {
+            const auto* m = lifecycle::find_metric(result.metrics, name);
+            row.push_back(m ? m->text : "-");
+        }
+        rows.push_back(std::move(row));
+        if (!result.problem.empty()) problems.push_back(fmt::format("  run {}: {}", result.run.spec.number, result.problem));
+    }
+    out += render_table(rows);
+    if (!problems.empty()) out += "\n" + join(problems, "\n") + "\n";
+    return out;
+}
+
+json report_json(const Report& report) {
+    json runs = json::array();
+    for (const auto& result : report.results) {
+        json params = json::object();
+        for (const auto& [name, value] : result.run.spec.params) params[name] = parameter_value(value);
+        json metrics = json::object();
+        for (const auto& m : result.metrics) metrics[m.name] = m.value;
+        runs.push_back({{"run", result.run.spec.number},
+                        {"state", result.run.state},
+                        {"params", params},
+                        {"metrics", metrics},
+                        {"problem", result.problem.empty() ? json(nullptr) : json(result.problem)},
+                        {"branch", result.run.spec.branch},
+                        {"commit", result.run.spec.commit}});
+    }
+    return {{"id", report.view.sweep.id},
+            {"model", report.view.sweep.model},
+            {"metric", report.metric.empty() ? json(nullptr) : json(report.metric)},
+            {"minimize", report.minimize},
+            {"runs", runs}};
+}
+
+}  // namespace gm::sweep

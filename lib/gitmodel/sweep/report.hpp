@@ -1,0 +1,70 @@
+#pragma once
+// What users read about a sweep: `sweep status` (every run: parameters, state,
+// GPU, exit code, duration, log) and `sweep report` (parameters against the
+// metrics each run wrote to metrics.json, best run first).
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "gitmodel/lifecycle/metrics.hpp"
+#include "gitmodel/sweep/store.hpp"
+
+namespace gm::sweep {
+
+// One run as status shows it: its record, corrected by what is known now
+// (a dead scheduler, what Slurm says).
+struct RunView {
+    RunSpec spec;
+    RunStatus status;
+    std::string state;      // queued, running, done, failed, cancelled
+    std::string detail;     // Slurm's reason, "scheduler gone", the failure note
+    std::filesystem::path log;
+};
+
+// A sweep as status shows it.
+struct SweepView {
+    Sweep sweep;
+    std::string scheduler;  // local: "running (pid N)", "finished", "stopped unexpectedly"; slurm: the job ids
+    std::vector<RunView> runs;
+    // How many runs are in each state, for the summary line.
+    std::size_t count(const std::string& state) const;
+};
+
+// Gathers the view of a sweep (asks Slurm for a Slurm sweep).
+SweepView view_sweep(const Sweep& sweep);
+
+// The status table, one line per run.
+std::string render_status(const SweepView& view);
+// The documented --json shape of status (git-model(1), SWEEPS).
+nlohmann::ordered_json status_json(const SweepView& view);
+
+// A run with the metrics it wrote.
+struct RunResult {
+    RunView run;
+    std::vector<lifecycle::Metric> metrics;  // nested objects flattened with '/': {"val": {"acc": 1}} -> val/acc
+    std::string problem;                     // why its metrics.json could not be read, if it could not
+};
+
+// The report: runs with the chosen metric first (best first), then the rest by number.
+struct Report {
+    SweepView view;
+    std::string metric;          // the metric ranked by; empty when no run wrote any
+    bool minimize = false;
+    std::vector<std::string> metric_columns;
+    std::vector<RunResult> results;
+};
+
+// Reads every run's metrics.json (its worktree's, else the copy kept when it finished)
+// and ranks by `metric` (default: the first metric of the first run that wrote one).
+Report build_report(const SweepView& view, const std::optional<std::string>& metric, bool minimize);
+
+// Reads one metrics.json; throws gm::Error naming the file and the problem.
+std::vector<lifecycle::Metric> read_metrics_file(const std::filesystem::path& path);
+
+std::string render_report(const Report& report);
+nlohmann::ordered_json report_json(const Report& report);
+
+}  // namespace gm::sweep

@@ -1,0 +1,301 @@
+#include "gitmodel/sweep/slurm.hpp"
+
+#include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
+#include "gitmodel/env/gpu_pool.hpp"
+#include "gitmodel/proc/process.hpp"
+#include "gitmodel/sweep/execute.hpp"
+#include "gitmodel/sweep/plan.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <sstream>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace gm::sweep {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A word for the batch script's /bin/sh: single-quoted, quotes escaped. Only paths we made go here.
+std::string sh_word(const std::string& text) {
+    std::string out = "'";
+    for (char c : text) {
+        if (c == '\'') out += "'\\''";
+        else out += c;
+    }
+    return out + "'";
+}
+
+std::vector<std::string> job_ids_argument(const Sweep& sweep) { return {join(sweep.slurm.job_ids, ",")}; }
+
+// "123_4" -> 4 when 123 is one of the sweep's jobs.
+std::optional<int> task_number(const Sweep& sweep, const std::string& id) {
+    const auto underscore = id.find('_');
+    if (underscore == std::string::npos) return std::nullopt;
+    if (std::find(sweep.slurm.job_ids.begin(), sweep.slurm.job_ids.end(), id.substr(0, underscore)) ==
+        sweep.slurm.job_ids.end())
+        return std::nullopt;
+    const std::string number = id.substr(underscore + 1);
+    if (number.empty() || number.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+    return std::atoi(number.c_str());
+}
+
+std::atomic<int> task_signal{0};
+extern "C" void remember_task_signal(int signal) { task_signal = signal; }
+
+}  // namespace
+
+std::string slurm_value_problem(std::string_view value) {
+    if (value.empty()) return "is empty";
+    if (value.size() > 100) return "is longer than 100 characters";
+    for (char c : value) {
+        const bool fine = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                          c == '_' || c == '-' || c == '.' || c == ':' || c == ',';
+        if (!fine) return fmt::format("contains '{}'; only letters, digits and _ - . : , are allowed", c);
+    }
+    return {};
+}
+
+std::string array_ranges(const std::vector<int>& numbers) {
+    std::vector<int> sorted = numbers;
+    std::sort(sorted.begin(), sorted.end());
+    sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+    std::vector<std::string> parts;
+    for (std::size_t i = 0; i < sorted.size();) {
+        std::size_t j = i;
+        while (j + 1 < sorted.size() && sorted[j + 1] == sorted[j] + 1) ++j;
+        parts.push_back(i == j ? std::to_string(sorted[i]) : fmt::format("{}-{}", sorted[i], sorted[j]));
+        i = j + 1;
+    }
+    return join(parts, ",");
+}
+
+std::string batch_script(const Sweep& sweep, const std::vector<int>& numbers, const fs::path& program) {
+    const fs::path dir = sweep_dir(sweep.common_dir, sweep.id);
+    std::string script = "#!/bin/sh\n";
+    script += fmt::format("# Sweep {} of model {}: runs {} of {}.\n", sweep.id, sweep.model, array_ranges(numbers),
+                          sweep.runs.size());
+    script += "# Written by `git model sweep`; resubmit with `sbatch <this file>`. Each task runs its run's\n";
+    script += "# command from sweep.json in the run's worktree (on shared storage) and records its state.\n";
+    script += fmt::format("#SBATCH --job-name=gm-{}-sweep-{}\n", sweep.model, sweep.id);
+    std::string array = array_ranges(numbers);
+    if (sweep.max_parallel > 0) array += fmt::format("%{}", sweep.max_parallel);
+    script += fmt::format("#SBATCH --array={}\n", array);
+    if (sweep.gpus_per_run > 0) script += fmt::format("#SBATCH --gres=gpu:{}\n", sweep.gpus_per_run);
+    script += fmt::format("#SBATCH --output={}/slurm/%A_%a.out\n", dir.string());
+    if (sweep.slurm.partition) script += fmt::format("#SBATCH --partition={}\n", *sweep.slurm.partition);
+    if (sweep.slurm.time_limit) script += fmt::format("#SBATCH --time={}\n", *sweep.slurm.time_limit);
+    if (sweep.slurm.account) script += fmt::format("#SBATCH --account={}\n", *sweep.slurm.account);
+    script += fmt::format("exec {} sweep task {} \"$SLURM_ARRAY_TASK_ID\"\n", sh_word(program.string()),
+                          sh_word(dir.string()));
+    return script;
+}
+
+void check_slurm_prerequisites() {
+    for (const char* program : {"sbatch", "squeue", "scancel"}) {
+        if (!proc::find_program(program))
+            throw UnavailableError(fmt::format("--backend slurm needs {}, which is not installed here", program),
+                                   "run the sweep from a Slurm login node, or use --backend local");
+    }
+}
+
+std::string submit(Sweep& sweep, const std::vector<int>& numbers) {
+    const fs::path dir = sweep_dir(sweep.common_dir, sweep.id);
+    for (const auto& path : {dir / "slurm", sweep.logs_dir}) {
+        std::error_code ec;
+        fs::create_directories(path, ec);
+        if (ec) throw Error(fmt::format("cannot create {}: {}", path.string(), ec.message()));
+    }
+    const std::string script = batch_script(sweep, numbers, proc::current_executable());
+    const fs::path file = dir / fmt::format("slurm-{}.sbatch", sweep.slurm.job_ids.size() + 1);
+    write_file_atomically(file, script, 0755);
+    write_file_atomically(dir / "sweep.sbatch", script, 0755);
+    proc::RunOptions options;
+    options.cwd = dir;
+    options.timeout = 60s;
+    const auto result = proc::run({"sbatch", "--parsable", file.string()}, options);
+    if (!result.ok()) {
+        std::string why = result.err;
+        while (!why.empty() && why.back() == '\n') why.pop_back();
+        throw Error(fmt::format("sbatch refused the sweep ({}): {}", result.describe(), why),
+                    fmt::format("the script is {}; check the partition, account and time limit", file.string()));
+    }
+    std::string job = result.out.substr(0, result.out.find_first_of(";\n"));
+    if (job.empty() || job.find_first_not_of("0123456789") != std::string::npos)
+        throw Error(fmt::format("sbatch printed no job id: {}", quote_for_message(result.out)));
+    sweep.slurm.job_ids.push_back(job);
+    save(sweep);
+    return job;
+}
+
+std::map<int, SlurmTask> query_tasks(const Sweep& sweep) {
+    std::map<int, SlurmTask> tasks;
+    if (sweep.slurm.job_ids.empty()) return tasks;
+    proc::RunOptions options;
+    options.timeout = 30s;
+    const auto accounted = proc::run({"sacct", "--noheader", "--parsable2", "--allocations", "--format=JobID,State",
+                                      "--jobs", job_ids_argument(sweep)[0]},
+                                     options);
+    if (accounted.ok()) {  // only where accounting is on; squeue below is fresher for what it lists
+        std::istringstream lines(accounted.out);
+        std::string line;
+        while (std::getline(lines, line)) {
+            const auto bar = line.find('|');
+            if (bar == std::string::npos) continue;
+            if (auto number = task_number(sweep, line.substr(0, bar))) {
+                std::string state = line.substr(bar + 1);
+                state = state.substr(0, state.find(' '));  // "CANCELLED by 0"
+                tasks[*number] = {state, ""};
+            }
+        }
+    }
+    const auto queued = proc::run({"squeue", "--noheader", "--array", "--jobs", job_ids_argument(sweep)[0],
+                                   "--format=%i|%T|%r"},
+                                  options);
+    if (queued.ok()) {
+        std::istringstream lines(queued.out);
+        std::string line;
+        while (std::getline(lines, line)) {
+            std::vector<std::string> fields;
+            std::stringstream parts(line);
+            std::string field;
+            while (std::getline(parts, field, '|')) fields.push_back(field);
+            if (fields.size() < 3) continue;
+            // A pending array not yet split shows as 123_[2-4%2]: every number in it is pending.
+            const std::string& id = fields[0];
+            const auto open = id.find("_[");
+            if (open != std::string::npos) {
+                std::string inside = id.substr(open + 2, id.find_first_of("%]", open) - open - 2);
+                std::stringstream ranges(inside);
+                std::string range;
+                while (std::getline(ranges, range, ',')) {
+                    const auto dash = range.find('-');
+                    const int first = std::atoi(range.substr(0, dash).c_str());
+                    const int last = dash == std::string::npos ? first : std::atoi(range.substr(dash + 1).c_str());
+                    for (int n = first; n <= last && n - first < 100000; ++n) tasks[n] = {fields[1], fields[2]};
+                }
+            } else if (auto number = task_number(sweep, id)) {
+                tasks[*number] = {fields[1], fields[2]};
+            }
+        }
+    }
+    return tasks;
+}
+
+void cancel_slurm(const Sweep& sweep) {
+    if (sweep.slurm.job_ids.empty()) return;
+    proc::RunOptions options;
+    options.timeout = 60s;
+    std::vector<std::string> argv{"scancel"};
+    argv.insert(argv.end(), sweep.slurm.job_ids.begin(), sweep.slurm.job_ids.end());
+    const auto result = proc::run(argv, options);
+    if (!result.ok())
+        throw Error(fmt::format("scancel failed ({}): {}", result.describe(), result.err));
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (std::chrono::steady_clock::now() < deadline) {
+        bool active = false;
+        for (const auto& [number, task] : query_tasks(sweep))
+            active = active || task.state == "RUNNING" || task.state == "PENDING" || task.state == "COMPLETING" ||
+                     task.state == "CONFIGURING" || task.state == "SUSPENDED";
+        if (!active) return;
+        std::this_thread::sleep_for(250ms);
+    }
+}
+
+int run_slurm_task(const fs::path& sweep_folder, int number) {
+    const Sweep sweep = load_from(sweep_folder);
+    if (number < 1 || static_cast<std::size_t>(number) > sweep.runs.size())
+        throw Error(fmt::format("sweep {} has no run {}", sweep.id, number));
+    const RunSpec& run = sweep.runs[static_cast<std::size_t>(number - 1)];
+
+    struct sigaction action {};
+    action.sa_handler = remember_task_signal;
+    sigemptyset(&action.sa_mask);
+    for (int signal : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) ::sigaction(signal, &action, nullptr);
+
+    RunStatus status = load_run(sweep, number);
+    status.state = RunState::running;
+    status.attempt += 1;
+    status.started = now_seconds();
+    status.ended = 0;
+    status.exit_code.reset();
+    status.signal = 0;
+    status.note.clear();
+    status.host = host_name();
+    const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
+    status.gpus = visible ? visible : "";
+    const char* job = std::getenv("SLURM_ARRAY_JOB_ID");
+    if (job) status.slurm_task = fmt::format("{}_{}", job, number);
+
+    std::vector<env::GpuSlot> gpus;
+    std::stringstream items(status.gpus);
+    std::string item;
+    while (std::getline(items, item, ',')) {
+        if (item.empty()) continue;
+        env::GpuSlot slot;
+        if (item.rfind("GPU-", 0) == 0) slot.uuid = item;
+        else slot.index = std::atoi(item.c_str());
+        gpus.push_back(slot);
+    }
+
+    git::Library library;
+    const auto repo = git::Repository::open(sweep.common_dir);
+    proc::Child child;
+    try {
+        const auto engine = sweep_engine(sweep, repo.config());
+        const Launch launch = prepare_launch(sweep, run, gpus, env::nvidia_driver_present(), engine,
+                                             repo.main_worktree_or_common_dir(), status.attempt);
+        status.container = launch.container;
+        save_run(sweep, number, status);
+        child = proc::spawn(launch.argv, launch.options);
+    } catch (const Error& e) {
+        status.state = RunState::failed;
+        status.ended = now_seconds();
+        status.note = fmt::format("could not start: {}", e.what());
+        save_run(sweep, number, status);
+        log_line(sweep, number, fmt::format("run {} failed: {}", number, status.note));
+        return 1;
+    }
+    int raw = 0;
+    bool forwarded = false;
+    while (true) {
+        const pid_t got = ::waitpid(static_cast<pid_t>(child.pid), &raw, 0);
+        if (got == static_cast<pid_t>(child.pid)) break;
+        if (got < 0 && errno == EINTR && task_signal.load() && !forwarded) {
+            proc::signal_child(child, SIGTERM);  // podman passes it on to the container
+            forwarded = true;
+        } else if (got < 0 && errno != EINTR) {
+            break;
+        }
+    }
+    status.ended = now_seconds();
+    if (WIFSIGNALED(raw)) status.signal = WTERMSIG(raw);
+    else status.exit_code = WEXITSTATUS(raw);
+    const bool ok = status.signal == 0 && status.exit_code == 0;
+    if (task_signal.load()) {
+        status.state = RunState::cancelled;
+        status.note = "stopped by Slurm (scancel, or the time limit)";
+    } else {
+        status.state = ok ? RunState::done : RunState::failed;
+        if (!ok)
+            status.note = status.signal ? fmt::format("the command was killed by signal {}", status.signal)
+                                        : fmt::format("the command exited with status {}", *status.exit_code);
+    }
+    save_metrics_copy(sweep, run);
+    save_run(sweep, number, status);
+    log_line(sweep, number, fmt::format("run {} {}{}", number, to_string(status.state),
+                                        status.note.empty() ? "" : ": " + status.note));
+    return ok ? 0 : 1;
+}
+
+}  // namespace gm::sweep

@@ -1,0 +1,132 @@
+#pragma once
+// Where a sweep lives on disk and how it is read back: one folder per sweep
+// under <common git dir>/git-model/sweeps/<id>/ holding sweep.json (what it
+// runs, written once), runs/<k>.json (each run's state, rewritten atomically
+// by whoever runs it: the local scheduler or a Slurm task) and, while it runs,
+// scheduler.json. Every worktree of the repository sees the same sweeps.
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "gitmodel/config/params_file.hpp"
+#include "gitmodel/git/repository.hpp"
+#include "gitmodel/proc/background.hpp"
+
+namespace gm::sweep {
+
+// Where runs are scheduled.
+enum class Backend { local, slurm };
+
+// A run's life: queued -> running -> done | failed; cancelled when stopped by `sweep cancel`.
+enum class RunState { queued, running, done, failed, cancelled };
+
+// "queued", "running", ...: the words status and --json use.
+std::string to_string(RunState state);
+std::string to_string(Backend backend);
+
+// Slurm settings of a sweep submitted there.
+struct SlurmSettings {
+    std::optional<std::string> partition;
+    std::optional<std::string> time_limit;  // Slurm's --time syntax, e.g. 2:00:00
+    std::optional<std::string> account;
+    std::vector<std::string> job_ids;       // one per submission (resume submits again)
+};
+
+// One run as created: its parameters and where its commit and worktree are.
+struct RunSpec {
+    int number = 0;                     // 1-based
+    config::ParameterSet params;
+    std::string model;                  // "<model>.sweep-<id>-<k>"
+    std::string branch;
+    std::filesystem::path worktree;
+    std::string commit;                 // the commit holding params.json
+};
+
+// Everything a sweep is, as `sweep start` decided it.
+struct Sweep {
+    std::string id;
+    std::string model;
+    std::string model_branch;
+    std::string base_commit;            // the model's commit the runs start from
+    Backend backend = Backend::local;
+    std::vector<std::string> command;   // as given, {placeholders} not yet replaced
+    int gpus_per_run = 1;
+    int max_parallel = 0;               // 0: as many as the GPUs allow
+    bool container = true;              // false: --no-container, the command runs on the host
+    std::string image;                  // the pinned image (empty without .modelenv.yaml)
+    std::filesystem::path common_dir;
+    std::filesystem::path model_worktree;  // where .modelenv.yaml was read (persist paths are relative to it)
+    std::filesystem::path logs_dir;     // <persist logs>/sweep-<id>: run-<k>.log
+    std::filesystem::path checkpoints_dir;  // <persist checkpoints>/sweep-<id>: run-<k>/
+    std::int64_t created = 0;
+    SlurmSettings slurm;
+    std::vector<RunSpec> runs;
+};
+
+// A run's state as last recorded.
+struct RunStatus {
+    RunState state = RunState::queued;
+    int attempt = 0;                    // 1 for the first start, more after resume
+    std::string gpus;                   // CUDA_VISIBLE_DEVICES it was given
+    std::optional<int> exit_code;
+    int signal = 0;
+    std::int64_t started = 0;           // Unix seconds
+    std::int64_t ended = 0;
+    std::string container;              // the container's name, when it ran in one
+    std::string host;                   // the machine it ran on
+    std::string note;                   // why it failed or was cancelled, in words
+    std::optional<std::string> slurm_task;  // <job>_<index> on Slurm
+};
+
+// <common dir>/git-model/sweeps.
+std::filesystem::path sweeps_root(const std::filesystem::path& common_dir);
+// The folder of one sweep.
+std::filesystem::path sweep_dir(const std::filesystem::path& common_dir, const std::string& id);
+// A run's log file.
+std::filesystem::path run_log(const Sweep& sweep, int number);
+// A run's checkpoints folder (mounted at /persist/checkpoints).
+std::filesystem::path run_checkpoints(const Sweep& sweep, int number);
+// The copy of a run's metrics.json kept when it finishes (it survives `sweep clean`).
+std::filesystem::path saved_metrics(const Sweep& sweep, int number);
+
+// Reserves the next free id ("1", "2", ...) by creating its folder; never reuses one.
+std::string allocate_id(const std::filesystem::path& common_dir);
+// Every sweep id of the repository, oldest first.
+std::vector<std::string> list_ids(const std::filesystem::path& common_dir);
+
+// Writes sweep.json (atomically).
+void save(const Sweep& sweep);
+// Reads a sweep; gm::Error naming the id when there is none.
+Sweep load(const std::filesystem::path& common_dir, const std::string& id);
+// Reads a sweep from its folder (Slurm tasks are given the folder).
+Sweep load_from(const std::filesystem::path& dir);
+
+// A run's recorded state (queued when nothing was recorded yet).
+RunStatus load_run(const Sweep& sweep, int number);
+// Records a run's state (atomically: readers never see half a file).
+void save_run(const Sweep& sweep, int number, const RunStatus& status);
+
+// The local scheduler of a sweep, while it runs.
+struct SchedulerRecord {
+    proc::ProcessIdentity process;
+    std::int64_t started = 0;
+};
+// Records this process as the sweep's scheduler.
+void save_scheduler(const Sweep& sweep, const SchedulerRecord& record);
+// The recorded scheduler, if any (it may have died: check proc::is_running).
+std::optional<SchedulerRecord> load_scheduler(const Sweep& sweep);
+// Forgets the scheduler record.
+void clear_scheduler(const Sweep& sweep);
+
+// Writes a file atomically (temp file and rename) with the given permission bits.
+void write_file_atomically(const std::filesystem::path& path, const std::string& content, unsigned mode = 0644);
+
+// Unix seconds now.
+std::int64_t now_seconds();
+
+}  // namespace gm::sweep
