@@ -94,7 +94,8 @@ std::filesystem::path run_checkpoints(const Sweep& sweep, int number);
 // The copy of a run's metrics.json kept when it finishes (it survives `sweep clean`).
 std::filesystem::path saved_metrics(const Sweep& sweep, int number);
 
-// Reserves the next free id ("1", "2", ...) by creating its folder; never reuses one.
+// Reserves the next free id ("1", "2", ...) by creating its folder; the id of a sweep
+// that was refused (and so left nothing) is given again.
 std::string allocate_id(const std::filesystem::path& common_dir);
 // Every sweep id of the repository, oldest first.
 std::vector<std::string> list_ids(const std::filesystem::path& common_dir);
