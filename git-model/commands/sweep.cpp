@@ -244,10 +244,15 @@ int sweep_cancel(const cli::Args& args) {
     const auto sweep = sweep::load(repo.common_dir(), required_id(*parsed, "cancel"));
     int stopped = 0;
     if (sweep.backend == sweep::Backend::slurm) {
+        const auto cancelled_at = sweep::now_seconds();
         sweep::cancel_slurm(sweep);
         for (const auto& run : sweep.runs) {
             auto status = sweep::load_run(sweep, run.number);
-            if (status.state != sweep::RunState::queued && status.state != sweep::RunState::running) continue;
+            // Slurm signals every process of a task, so a run may have recorded its own death first.
+            const bool killed_by_us = status.state == sweep::RunState::failed && status.signal != 0 &&
+                                      status.ended >= cancelled_at - 1;
+            if (status.state != sweep::RunState::queued && status.state != sweep::RunState::running && !killed_by_us)
+                continue;
             status.state = sweep::RunState::cancelled;
             status.note = status.started ? "stopped by `git model sweep cancel`" : "cancelled before it started";
             if (status.started && !status.ended) status.ended = sweep::now_seconds();

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Sweeps on Slurm, with a real single-node Slurm (munged, slurmctld, slurmd of
+# the test's own; two dummy GPUs): one job array throttled to what the GPUs
+# allow, CUDA_VISIBLE_DEVICES 0 and 1 from Slurm, results in status and report,
+# a failing run, scancel through `sweep cancel`, and `sweep resume` submitting
+# what did not finish. Runs use --no-container (no engine on the node).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/slurm-lib.sh"
+. "$(dirname "$0")/sweep-lib.sh"
+
+slurm_start
+cd "$TEST_DIR"
+make_repo repo
+git -C repo config model.installHooks never
+run_expect 0 git -C repo model start net
+WT="$TEST_DIR/worktrees/feature/model-net"
+
+# Each run records its GPU and when it started and ended, in the sweep's log folder.
+cat >"$WT/train.sh" <<'EOF'
+stamp() { echo "$GIT_MODEL_RUN $CUDA_VISIBLE_DEVICES $1 $(cut -d' ' -f1 /proc/uptime)" >> "$GIT_MODEL_LOGS/times"; }
+stamp start
+echo "training with lr=$GIT_MODEL_PARAM_LR on GPU $CUDA_VISIBLE_DEVICES in $PWD"
+[ -f "$GIT_MODEL_LOGS/fast" ] || sleep "${SLEEP:-2}"
+printf '{"acc": %s}\n' "0.$GIT_MODEL_PARAM_LR" > metrics.json
+stamp end
+[ "$GIT_MODEL_PARAM_LR" != 3 ]
+EOF
+git -C "$WT" add train.sh
+git -C "$WT" commit -q -m "training script"
+
+# --- four tasks, two at a time on two GPUs ----------------------------------------------------------------
+run_expect 0 git -C "$WT" model sweep start --backend slurm --no-container --partition debug --time 10:00 \
+    --grid lr=1,2,3,4 -- sh train.sh
+assert_contains "$OUT" "Sweep 1 of model net: 4 runs, submitted to Slurm as job array"
+SCRIPT="$TEST_DIR/repo/.git/git-model/sweeps/1/sweep.sbatch"
+assert_contains "$(cat "$SCRIPT")" "#SBATCH --array=1-4"
+assert_contains "$(cat "$SCRIPT")" "#SBATCH --gres=gpu:1"
+assert_contains "$(cat "$SCRIPT")" "#SBATCH --partition=debug"
+assert_contains "$(cat "$SCRIPT")" "#SBATCH --time=10:00"
+assert_contains "$(cat "$SCRIPT")" "sweep task '$TEST_DIR/repo/.git/git-model/sweeps/1' \"\$SLURM_ARRAY_TASK_ID\""
+wait_sweep "$WT" 1 180
+LOGS="$TEST_DIR/repo/.git/git-model/persist/net/logs/sweep-1"
+assert_eq "$(check_schedule "$LOGS/times" 2)" "4" "four tasks, at most two at once, one GPU each"
+assert_eq "$(cut -d' ' -f2 "$LOGS/times" | sort -u | tr '\n' ' ')" "0 1 " "Slurm gave GPUs 0 and 1"
+
+run_expect 0 git -C "$WT" model sweep status 1 --json
+assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "done done failed done" "states"
+assert_eq "$(json_get "$OUT" 'd["runs"][2]["exit_code"]')" "1" "the failed run's exit code"
+assert_eq "$(json_get "$OUT" 'all(r["slurm_task"].endswith("_" + str(r["run"])) for r in d["runs"])')" "True" "Slurm task ids"
+assert_contains "$(cat "$LOGS/run-2.log")" "training with lr=2 on GPU"
+assert_contains "$(cat "$LOGS/run-2.log")" "in $TEST_DIR/worktrees/feature/model-net.sweep-1-2"
+run_expect 0 git -C "$WT" model sweep report 1
+assert_eq "$(echo "$OUT" | awk '$1 ~ /^[0-9]+$/ {printf "%s ", $1}')" "4 3 2 1 " "best first"
+
+# --- cancel stops the array (scancel); resume submits what did not finish ------------------------------------
+run_expect 0 git -C "$WT" model sweep start --backend slurm --no-container --max-parallel 1 --grid lr=5,6,7 \
+    -- env SLEEP=120 sh train.sh
+assert_contains "$(cat "$TEST_DIR/repo/.git/git-model/sweeps/2/sweep.sbatch")" "#SBATCH --array=1-3%1"
+wait_run_state "$WT" 2 1 running 60
+run_expect 0 git -C "$WT" model sweep status 2 --json
+assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "running queued queued" "one at a time"
+JOB=$(json_get "$OUT" 'd["slurm_jobs"][0]')
+run_expect 0 git -C "$WT" model sweep cancel 2
+assert_eq "$(squeue -h -r --jobs="$JOB" 2>/dev/null | wc -l)" "0" "Slurm runs nothing of the sweep"
+run_expect 0 git -C "$WT" model sweep status 2 --json
+assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "cancelled cancelled cancelled" "all cancelled"
+for k in 1 2 3; do assert_dir "$TEST_DIR/worktrees/feature/model-net.sweep-2-$k"; done
+touch "$TEST_DIR/repo/.git/git-model/persist/net/logs/sweep-2/fast"
+run_expect 0 git -C "$WT" model sweep resume 2
+assert_contains "$OUT" "Resumed sweep 2: runs 1-3 submitted to Slurm as job array"
+wait_sweep "$WT" 2 180
+run_expect 0 git -C "$WT" model sweep status 2 --json
+assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "done done done" "resumed runs done"
+assert_eq "$(json_get "$OUT" 'len(d["slurm_jobs"])')" "2" "two submissions"
+
+# --- bad Slurm options are refused before anything is made ------------------------------------------------------
+before=$(git -C repo for-each-ref --format='%(refname)' | sort)
+run_expect 2 git -C "$WT" model sweep start --backend slurm --partition 'debug;rm' --grid lr=1 -- true
+assert_contains "$ERR" "--partition"
+run_expect 2 git -C "$WT" model sweep start --partition debug --grid lr=1 -- true
+assert_contains "$ERR" "add --backend slurm"
+run_expect 1 git -C "$WT" model sweep start --backend slurm --no-container --partition nosuch --grid lr=1 -- true
+assert_contains "$ERR" "sbatch refused the sweep"
+assert_contains "$ERR" "the sweep's runs were removed"
+assert_eq "$(git -C repo for-each-ref --format='%(refname)' | sort)" "$before" "nothing created by refused sweeps"
