@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# `git model sweep start --export k8s`: the runs are created (commits, branches,
+# worktrees) and written as a Kubernetes Indexed Job: one completion per run,
+# the pinned image, nvidia.com/gpu in the limits, the worktrees mounted at
+# their own path; each index's command, run here with sh, is its run's.
+. "$(dirname "$0")/lib.sh"
+
+cd "$TEST_DIR"
+make_repo repo
+git -C repo config model.installHooks never
+printf 'image: registry.example.com/team/pytorch:2.4.0\n' >repo/.modelenv.yaml
+git -C repo add .modelenv.yaml
+git -C repo commit -q -m environment
+run_expect 0 git -C repo model start net
+WT="$TEST_DIR/worktrees/feature/model-net"
+
+run_expect 0 git -C "$WT" model sweep start --export k8s -o "$TEST_DIR/job.yaml" --gpus-per-run 2 --max-parallel 2 \
+    --grid lr=1e-3,3e-4 --grid opt=sgd,adam -- sh -c 'echo "$GIT_MODEL_RUN $GIT_MODEL_PARAM_OPT $0" > out' '{lr}'
+assert_contains "$OUT" "4 runs, written as a Kubernetes Indexed Job"
+assert_eq "$(cat "$TEST_DIR/job.yaml")" "$(cat repo/.git/git-model/sweeps/1/k8s-job.yaml)" "-o writes the same manifest"
+for k in 1 2 3 4; do assert_dir "$TEST_DIR/worktrees/feature/model-net.sweep-1-$k"; done
+
+shape=$(python3 - "$TEST_DIR/job.yaml" <<'PY'
+import sys, yaml
+job = yaml.safe_load(open(sys.argv[1]))
+spec = job["spec"]
+pod = spec["template"]["spec"]
+c = pod["containers"][0]
+print(job["apiVersion"], job["kind"], spec["completionMode"], spec["completions"], spec["parallelism"],
+      pod["restartPolicy"], c["image"], c["resources"]["limits"]["nvidia.com/gpu"],
+      c["volumeMounts"][0]["mountPath"] == pod["volumes"][0]["hostPath"]["path"], job["metadata"]["name"])
+PY
+)
+assert_eq "$shape" "batch/v1 Job Indexed 4 2 Never registry.example.com/team/pytorch:2.4.0 2 True gm-net-sweep-1" "manifest shape"
+
+# Each index runs its own run: the pod's shell script, run here with JOB_COMPLETION_INDEX set.
+script=$(python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["spec"]["template"]["spec"]["containers"][0]["command"][2])' "$TEST_DIR/job.yaml")
+for index in 0 3; do JOB_COMPLETION_INDEX=$index sh -c "$script"; done
+assert_eq "$(cat "$TEST_DIR/worktrees/feature/model-net.sweep-1-1/out")" "1 sgd 1e-3" "index 0 runs run 1"
+assert_eq "$(cat "$TEST_DIR/worktrees/feature/model-net.sweep-1-4/out")" "4 adam 3e-4" "index 3 runs run 4"
+run_expect 2 env JOB_COMPLETION_INDEX=9 sh -c "$script"
+assert_contains "$ERR" "no run for index 9"
+
+# --- export needs the pinned image, and schedules nothing -------------------------------------------------------
+run_expect 2 git -C "$WT" model sweep start --export k8s --no-container --grid lr=1 -- true
+assert_contains "$ERR" "leave out --no-container"
+run_expect 2 git -C "$WT" model sweep start --export k8s --backend slurm --grid lr=1 -- true
+assert_contains "$ERR" "schedules nothing"
