@@ -159,6 +159,15 @@ _git_model ()
         __git_model_complete_options git-model-bench
         return
         ;;
+    sweep)
+        # git model sweep <action> [options]: each action has its own -h.
+        if [ -z "$arg" ]; then
+            __gitcomp "start status cancel resume clean report"
+        else
+            __git_model_complete_options "$prog" sweep "$arg"
+        fi
+        return
+        ;;
     esac
 
     __git_model_complete_options "$prog" "$sub" && return

@@ -92,15 +92,15 @@ int sweep_start(const cli::Args& all_args) {
          "a parameter and its values; every combination of the grids is one run (repeatable)")
         ("params-file", po::value<std::string>()->value_name("<file>"),
          "YAML: a list of parameter sets, or a mapping of parameters to their values (a grid)")
-        ("backend", po::value<std::string>()->value_name("local|slurm"), "where the runs are scheduled (default: local)")
+        ("backend", po::value<std::string>()->value_name("<backend>"), "where the runs are scheduled: local (default) or slurm")
         ("gpus-per-run", po::value<int>()->value_name("<n>"), "GPUs each run gets (default 1; 0 for CPU-only runs)")
         ("max-parallel", po::value<int>()->value_name("<n>"), "at most this many runs at once (default: as the GPUs allow)")
         ("no-container", "run the command on the host (or node) instead of in the pinned image")
         ("partition", po::value<std::string>()->value_name("<name>"), "slurm: the partition")
         ("time", po::value<std::string>()->value_name("<limit>"), "slurm: each task's time limit, e.g. 2:00:00")
         ("account", po::value<std::string>()->value_name("<name>"), "slurm: the account to charge")
-        ("export", po::value<std::string>()->value_name("k8s"),
-         "create the runs and write a Kubernetes Indexed Job for them instead of scheduling them")
+        ("export", po::value<std::string>()->value_name("<format>"),
+         "k8s: create the runs and write a Kubernetes Indexed Job for them instead of scheduling them")
         ("output,o", po::value<std::string>()->value_name("<file>"), "with --export: also write the manifest here")
         ("json", "print the new sweep's status as JSON");
     const auto parsed = cli::parse_command(args, "git model sweep start [<model>] [options] -- <command>...", options, "model");

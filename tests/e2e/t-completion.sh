@@ -100,6 +100,9 @@ offers "git model bench --q" --quick
 offers "git model doctor --" --json --no-bench --help
 offers "git model hooks " install uninstall status
 offers "git model ci " init
+offers "git model sweep " start status cancel resume clean report
+includes "git model sweep start --" --grid= --params-file= --backend= --gpus-per-run= --max-parallel= --no-container --export=
+offers "git model sweep report --m" --metric= --minimize
 includes "git model ci init --" --gitlab --github --force
 # model names: the branches feature/model-*, without the prefix
 offers "git model env up " bert resnet50

@@ -33,8 +33,8 @@ public:
                 if (doc_.resolved(item).kind != NodeKind::mapping)
                     fail(item, "each run must be a mapping of parameter names to values, e.g. {lr: 1e-3, batch: 32}");
                 ParameterSet set;
-                for_each_entry(item, [&](const std::string& name, std::size_t value) {
-                    set.emplace_back(name, scalar(value, name));
+                for_each_entry(item, [&](const std::string& name, std::size_t key, std::size_t value) {
+                    set.emplace_back(name, scalar(value, name, key));
                 });
                 sets.push_back(std::move(set));
                 if (sets.size() > max_runs) fail(item, fmt::format("more than {} runs; split the sweep", max_runs));
@@ -45,13 +45,13 @@ public:
             fail(doc_.root(), "expected a list of runs (- {lr: 1e-3}) or a mapping of parameters to values (lr: [1e-3, 3e-4])");
         }
         sets.emplace_back();
-        for_each_entry(doc_.root(), [&](const std::string& name, std::size_t value) {
+        for_each_entry(doc_.root(), [&](const std::string& name, std::size_t key, std::size_t value) {
             std::vector<std::string> choices;
             if (doc_.resolved(value).kind == NodeKind::sequence) {
                 if (doc_.resolved(value).children.empty()) fail(value, fmt::format("'{}' has no values", name));
-                for (std::size_t item : doc_.resolved(value).children) choices.push_back(scalar(item, name));
+                for (std::size_t item : doc_.resolved(value).children) choices.push_back(scalar(item, name, item));
             } else {
-                choices.push_back(scalar(value, name));
+                choices.push_back(scalar(value, name, key));
             }
             std::vector<ParameterSet> grown;
             for (const auto& set : sets) {
@@ -81,14 +81,16 @@ private:
             if (auto problem = parameter_name_problem(name); !problem.empty())
                 fail(key, fmt::format("parameter name '{}' {}", name, problem));
             if (!seen.insert(name).second) fail(key, fmt::format("parameter '{}' is given twice", name));
-            visit(name, node.children[i + 1]);
+            visit(name, key, node.children[i + 1]);
         }
     }
 
-    std::string scalar(std::size_t index, const std::string& name) {
+    // A value as text; `where` is what an empty value's error points at (yaml-cpp places
+    // an empty value at the next token, which may be on the next line).
+    std::string scalar(std::size_t index, const std::string& name, std::size_t where) {
         const auto& node = doc_.resolved(index);
         if (node.kind != NodeKind::scalar)
-            fail(index, fmt::format("the value of '{}' must be a number or text, not a {}", name,
+            fail(node.kind == NodeKind::null && node.implicit ? where : index, fmt::format("the value of '{}' must be a number or text, not a {}", name,
                                     node.kind == NodeKind::null ? "empty value" : "list or mapping"));
         if (auto problem = parameter_value_problem(node.value); !problem.empty())
             fail(index, fmt::format("the value of '{}' {}", name, problem));

@@ -139,7 +139,7 @@ std::vector<std::string> substitute(const std::vector<std::string>& command, con
                 ++i;
                 continue;
             }
-            if (c != '{') {
+            if (c != '{' || (i > 0 && argument[i - 1] == '$')) {  // ${NAME} belongs to the shell
                 result += c;
                 continue;
             }

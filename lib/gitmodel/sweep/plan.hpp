@@ -49,7 +49,8 @@ std::string params_json(const ParameterSet& params);
 std::string describe(const ParameterSet& params);
 
 // The command line of one run: every "{name}" in an argument replaced by the
-// parameter's value ("{{" and "}}" stand for braces). Throws gm::UsageError for
+// parameter's value ("{{" and "}}" stand for braces; "${NAME}" is left to the
+// shell, and so is "{...}" that cannot be a parameter name). Throws gm::UsageError for
 // a placeholder that names no parameter.
 std::vector<std::string> substitute(const std::vector<std::string>& command, const ParameterSet& params);
 
