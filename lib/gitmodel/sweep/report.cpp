@@ -127,6 +127,10 @@ SweepView view_sweep(const Sweep& sweep) {
         }
         view.runs.push_back(std::move(run));
     }
+    const bool all_ended = std::none_of(view.runs.begin(), view.runs.end(), [](const RunView& r) {
+        return r.state == "queued" || r.state == "running";
+    });
+    if (sweep.backend == Backend::local && !scheduler_alive && all_ended) view.scheduler = "finished";
     return view;
 }
 
