@@ -95,12 +95,28 @@ assert_eq "$(json_get "$OUT" 'd["runs"][0]["attempt"]')" "2" "run 1 ran twice"
 run_expect 0 git -C "$WT" model sweep resume 2
 assert_contains "$OUT" "nothing to resume"
 
+# --- the scheduler is detached from the terminal; one killed with -9 leaves nothing that cancel cannot clean ----
+run_expect 0 git -C "$WT" model sweep start --grid lr=9 -- env SLEEP=60 sh train.sh
+wait_run_state "$WT" 3 1 running 60
+run_expect 0 git -C "$WT" model sweep status 3 --json
+SCHED=$(json_get "$OUT" 'd["scheduler"].split("pid ")[1].rstrip(")")')
+assert_eq "$(ps -o tty= -p "$SCHED" | tr -d ' ')" "?" "the scheduler has no terminal"
+[ "$(ps -o sid= -p "$SCHED" | tr -d ' ')" != "$(ps -o sid= -p $$ | tr -d ' ')" ] || fail "the scheduler is in our session"
+kill -9 "$SCHED"
+for _ in $(seq 100); do git -C "$WT" model sweep status 3 | grep -q "stopped unexpectedly" && break; sleep 0.1; done
+run_expect 0 git -C "$WT" model sweep status 3
+assert_contains "$OUT" "stopped unexpectedly"
+assert_contains "$OUT" "the scheduler stopped before this run finished"
+run_expect 0 git -C "$WT" model sweep cancel 3
+assert_eq "$(test_containers | wc -l)" "0" "cancel removed the run's container"
+assert_eq "$(ls "$GIT_MODEL_LEASE_DIR" | grep -c '\.lease$' || true)" "0" "and its GPU lease"
+
 # --- a GPU held by `env up` is left alone --------------------------------------------------------------------
 run_expect 0 git -C "$WT" model env up
 assert_contains "$OUT" "gpus         0"
 run_expect 0 git -C "$WT" model sweep start --grid lr=1,2 -- sh train.sh
-wait_sweep "$WT" 3 120
-assert_eq "$(cut -d' ' -f2 "$LOGS/sweep-3/times" | sort -u)" "1" "sweep runs only on the free GPU"
+wait_sweep "$WT" 4 120
+assert_eq "$(cut -d' ' -f2 "$LOGS/sweep-4/times" | sort -u)" "1" "sweep runs only on the free GPU"
 run_expect 0 git -C "$WT" model env down
 
 # --- bad requests create nothing -------------------------------------------------------------------------------
@@ -116,19 +132,19 @@ run_expect 1 git -C "$WT" model sweep start --params-file "$TEST_DIR/params.yaml
 assert_contains "$ERR" "params.yaml:4:5: the value of 'batch' must be a number or text"
 run_expect 3 git -c model.gpus= -C "$WT" model sweep start --grid lr=1 -- true
 assert_contains "$ERR" "no GPU pool"
-mkdir -p "$TEST_DIR/worktrees/feature/model-net.sweep-4-2"
-touch "$TEST_DIR/worktrees/feature/model-net.sweep-4-2/x"
+mkdir -p "$TEST_DIR/worktrees/feature/model-net.sweep-5-2"
+touch "$TEST_DIR/worktrees/feature/model-net.sweep-5-2/x"
 run_expect 1 git -C "$WT" model sweep start --grid lr=1,2,3 -- true
-assert_contains "$ERR" "model-net.sweep-4-2 is in the way"
+assert_contains "$ERR" "model-net.sweep-5-2 is in the way"
 # a failure half way (git's post-checkout hook fails for the third run) removes the runs already made
-rm -r "$TEST_DIR/worktrees/feature/model-net.sweep-4-2"
+rm -r "$TEST_DIR/worktrees/feature/model-net.sweep-5-2"
 mkdir -p "$TEST_DIR/hooks"
-printf '#!/bin/sh\ncase "$PWD" in *sweep-4-3) exit 1;; esac\n' >"$TEST_DIR/hooks/post-checkout"
+printf '#!/bin/sh\ncase "$PWD" in *sweep-5-3) exit 1;; esac\n' >"$TEST_DIR/hooks/post-checkout"
 chmod +x "$TEST_DIR/hooks/post-checkout"
 git -C repo config core.hooksPath "$TEST_DIR/hooks"
 run_expect 1 git -C "$WT" model sweep start --grid lr=1,2,3 -- true
 assert_contains "$ERR" "the runs made so far were removed"
 git -C repo config --unset core.hooksPath
 assert_eq "$(git -C repo for-each-ref --format='%(refname)' | sort)" "$before" "no branch left by refused sweeps"
-assert_eq "$(git_worktrees repo | grep -c 'sweep-4' || true)" "0" "no worktree left by refused sweeps"
+assert_eq "$(git_worktrees repo | grep -c 'sweep-5' || true)" "0" "no worktree left by refused sweeps"
 assert_eq "$(test_containers | wc -l)" "0" "nothing running at the end"

@@ -84,12 +84,14 @@ SweepView view_sweep(const Sweep& sweep) {
     view.sweep = sweep;
     std::map<int, SlurmTask> tasks;
     bool scheduler_alive = false;
+    bool scheduler_died = false;  // its record is there, its process is not: it was killed
     if (sweep.backend == Backend::slurm) {
         tasks = query_tasks(sweep);
         view.scheduler = sweep.slurm.job_ids.empty() ? "not submitted" : "slurm job " + join(sweep.slurm.job_ids, ", ");
     } else {
         scheduler_alive = scheduler_running(sweep);
         const auto record = load_scheduler(sweep);
+        scheduler_died = record && !scheduler_alive;
         view.scheduler = scheduler_alive ? fmt::format("running (pid {})", record->process.pid)
                        : record          ? "stopped unexpectedly"
                                          : "not running";
@@ -102,7 +104,7 @@ SweepView view_sweep(const Sweep& sweep) {
         run.detail = run.status.note;
         run.log = run_log(sweep, spec.number);
         const bool unfinished = run.status.state == RunState::queued || run.status.state == RunState::running;
-        if (unfinished && sweep.backend == Backend::local && !scheduler_alive && load_scheduler(sweep)) {
+        if (unfinished && sweep.backend == Backend::local && scheduler_died) {
             run.detail = "the scheduler stopped before this run finished; `git model sweep resume` reruns it";
             if (run.status.state == RunState::running) run.state = "failed";
         } else if (unfinished && sweep.backend == Backend::slurm) {
@@ -130,7 +132,7 @@ SweepView view_sweep(const Sweep& sweep) {
     const bool all_ended = std::none_of(view.runs.begin(), view.runs.end(), [](const RunView& r) {
         return r.state == "queued" || r.state == "running";
     });
-    if (sweep.backend == Backend::local && !scheduler_alive && all_ended) view.scheduler = "finished";
+    if (sweep.backend == Backend::local && !scheduler_alive && !scheduler_died && all_ended) view.scheduler = "finished";
     return view;
 }
 
