@@ -73,7 +73,7 @@ TEST_CASE("sweep: params files in both shapes, errors at file:line:col", "[sweep
     fails_at("lr:\n", 1, 1, "empty value");
 }
 
-TEST_CASE("sweep: placeholders are replaced per argument; unknown ones are refused", "[sweep]") {
+TEST_CASE("sweep: placeholders are replaced per argument, unknown ones are refused", "[sweep]") {
     const ParameterSet params{{"lr", "1e-3"}, {"batch", "32"}};
     CHECK(substitute({"python", "train.py", "--lr={lr}", "--batch", "{batch}"}, params) ==
           std::vector<std::string>{"python", "train.py", "--lr=1e-3", "--batch", "32"});
