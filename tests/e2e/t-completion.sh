@@ -82,7 +82,7 @@ includes() {  # LINE WORD...: at least these words
     got=$(complete_line "$TEST_DIR/repo" "$line") || fail "completing '$line' failed: $got"
     for word in "$@"; do
         CHECKS=$((CHECKS + 1))
-        printf '%s\n' "$got" | grep -qxF -- "$word" || fail "completion of '$line' lacks '$word'; got: $(echo $got)"
+        grep -qxF -- "$word" <<<"$got" || fail "completion of '$line' lacks '$word'; got: $(echo $got)"
     done
 }
 

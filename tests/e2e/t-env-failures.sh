@@ -90,7 +90,7 @@ if ! [ -e /proc/driver/nvidia/version ] && [ -x "$GM_STAGE/bin/git-model-bench" 
     nothing_left "--check in an image without glibc"
     # an image with glibc: the bench runs inside and finds no GPU (exit 3). A sanitizer build's
     # bench needs libasan, which no image has: that case proves nothing there.
-    if ldd "$GM_STAGE/bin/git-model-bench" | grep -q libasan; then
+    if ldd "$GM_STAGE/bin/git-model-bench" | grep -c libasan >/dev/null; then
         echo "note: git-model-bench is built with AddressSanitizer; the in-image --check case is skipped"
     else
         build_image "$TEST_GIT_IMAGE" with-git
@@ -103,7 +103,7 @@ fi
 
 # --- engines: docker's CLI through podman-docker, and no engine at all ---------------------------------------------
 printf 'image: %s\ngpus: 1\n' "$TEST_IMAGE" >"$wt/.modelenv.yaml"
-if command -v docker >/dev/null && docker --version 2>&1 | grep -qi podman; then
+if command -v docker >/dev/null && docker --version 2>&1 | grep -ci podman >/dev/null; then
     git -C repo config model.engine docker
     run_expect 0 git -C "$wt" model env up
     run_expect 0 git -C "$wt" model env exec -- sh -c 'echo $CUDA_VISIBLE_DEVICES'

@@ -36,8 +36,8 @@ undocumented() {
     shift
     for name in "$@"; do
         case "$name" in
-        --*) printf '%s\n' "$text" | grep -qE -- "(^|[^a-zA-Z0-9-])${name}([^a-zA-Z0-9-]|\$)" || echo "$name" ;;
-        *) printf '%s\n' "$text" | grep -qE -- "(git model( env)? ${name}([^a-z-]|\$))|(^ +([a-z-]+, )*${name}(,| |\$))" \
+        --*) grep -qE -- "(^|[^a-zA-Z0-9-])${name}([^a-zA-Z0-9-]|\$)" <<<"$text" || echo "$name" ;;
+        *) grep -qE -- "(git model( env)? ${name}([^a-z-]|\$))|(^ +([a-z-]+, )*${name}(,| |\$))" <<<"$text" \
                || echo "$name" ;;
         esac
     done

@@ -103,7 +103,7 @@ SCHED=$(json_get "$OUT" 'd["scheduler"].split("pid ")[1].rstrip(")")')
 assert_eq "$(ps -o tty= -p "$SCHED" | tr -d ' ')" "?" "the scheduler has no terminal"
 [ "$(ps -o sid= -p "$SCHED" | tr -d ' ')" != "$(ps -o sid= -p $$ | tr -d ' ')" ] || fail "the scheduler is in our session"
 kill -9 "$SCHED"
-for _ in $(seq 100); do git -C "$WT" model sweep status 3 | grep -q "stopped unexpectedly" && break; sleep 0.1; done
+for _ in $(seq 100); do [[ $(git -C "$WT" model sweep status 3) == *"stopped unexpectedly"* ]] && break; sleep 0.1; done
 run_expect 0 git -C "$WT" model sweep status 3
 assert_contains "$OUT" "stopped unexpectedly"
 assert_contains "$OUT" "the scheduler stopped before this run finished"

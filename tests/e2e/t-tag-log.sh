@@ -127,7 +127,7 @@ assert_contains "$OUT" "model/alpha/v25 "
 # --- log: newest first, a column per metric, foreign tags warned about ---------------------
 run_expect 0 git -C "$wa" model log
 assert_contains "$ERR" "model/alpha/v20: not a snapshot"
-header=$(printf '%s\n' "$OUT" | head -1)
+header=${OUT%%$'\n'*}
 assert_contains "$header" "VERSION"
 assert_contains "$header" "acc"
 assert_contains "$header" "val/loss"
