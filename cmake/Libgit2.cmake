@@ -2,9 +2,14 @@
 # libgit2-dev archives: a dynamic libgit2 drags in some 20 shared libraries
 # (OpenSSL, Kerberos, libssh2, mbedtls, ...) whose relocation costs about
 # 3.5 ms at every start, which the pre-push hook's 5 ms budget cannot afford.
-# GSSAPI has no static archive in Debian and stays dynamic. The trade-off: a
-# libgit2 security update needs a rebuild of the suite. -DGM_STATIC_LIBGIT2=OFF
-# links the shared library instead.
+# libgit2's network transports are replaced at link time (lib/CMakeLists.txt,
+# lib/gitmodel/git/network_off.cpp): the suite runs the git program for every
+# network operation. That also leaves GSSAPI, the one dependency Debian ships
+# no static archive of, out of the link. libstdc++ and libgcc are linked
+# statically too (its 2,000 symbol relocations were a millisecond of every
+# start), except in sanitizer builds. The trade-off: a security update of
+# libgit2 or of the C++ runtime needs a rebuild of the suite.
+# -DGM_STATIC_LIBGIT2=OFF links the shared libraries instead.
 
 add_library(gm_libgit2 INTERFACE)
 target_include_directories(gm_libgit2 INTERFACE ${LIBGIT2_INCLUDE_DIRS})
@@ -21,14 +26,16 @@ if(GM_STATIC_LIBGIT2)
       list(APPEND missing lib${name}.a)
     endif()
   endforeach()
-  find_library(GM_GSSAPI_LIB NAMES gssapi_krb5 libgssapi_krb5.so.2)
-  if(missing OR NOT GM_GSSAPI_LIB)
-    message(WARNING "GM_STATIC_LIBGIT2: missing ${missing} ${GM_GSSAPI_LIB}; linking libgit2 dynamically")
+  if(missing)
+    message(WARNING "GM_STATIC_LIBGIT2: missing ${missing}; linking libgit2 dynamically")
   else()
     set(GM_LIBGIT2_IS_STATIC ON)
     find_package(Threads REQUIRED)
-    target_link_libraries(gm_libgit2 INTERFACE ${static_paths} ${GM_GSSAPI_LIB} Threads::Threads ${CMAKE_DL_LIBS} rt)
+    target_link_libraries(gm_libgit2 INTERFACE ${static_paths} Threads::Threads ${CMAKE_DL_LIBS} rt)
   endif()
+endif()
+if(GM_STATIC_LIBGIT2 AND NOT GM_SANITIZE)
+  add_link_options($<$<LINK_LANGUAGE:CXX>:-static-libstdc++> $<$<LINK_LANGUAGE:CXX>:-static-libgcc>)
 endif()
 if(NOT GM_LIBGIT2_IS_STATIC)
   target_link_libraries(gm_libgit2 INTERFACE PkgConfig::LIBGIT2)

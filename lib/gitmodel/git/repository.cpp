@@ -2,7 +2,7 @@
 
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/git/handle.hpp"
-#include "gitmodel/git/tls_trust_store.hpp"
+#include "gitmodel/git/network_off.hpp"
 #include "gitmodel/proc/process.hpp"
 
 #include <fmt/core.h>
@@ -38,7 +38,7 @@ fs::path without_trailing_slash(const char* path) {
 }  // namespace
 
 Library::Library() {
-    skip_tls_trust_store();
+    keep_libgit2_network_off();
     git_libgit2_init();
     // git verifies object hashes only in fsck; libgit2 re-hashes every object it
     // reads by default, which dominates reading many trees (list, status).
