@@ -79,7 +79,11 @@ assert_not_contains "$OUT" "model-Bad"
 # a model checked out in place shows the main worktree
 run_expect 0 git -C repo model start inplace --no-worktree
 run_expect 0 git -C repo model list --json
-assert_eq "$(printf '%s' "$OUT" | python3 -c 'import json,sys; m={x["name"]:x for x in json.load(sys.stdin)["models"]}; print(m["inplace"]["main_worktree"], m["inplace"]["worktree"])')" "True $TEST_DIR/repo" "in-place model"
+assert_eq "$(printf '%s' "$OUT" | python3 -c 'import json,sys; m={x["name"]:x for x in json.load(sys.stdin)["models"]}; print(m["inplace"]["main_worktree"], m["inplace"]["worktree"], m["inplace"]["dirty"])')" "True $TEST_DIR/repo False" "in-place model"
+echo "edit" >>repo/m.txt   # its worktree is checked like any other
+run_expect 0 git -C repo model list --json
+assert_eq "$(printf '%s' "$OUT" | python3 -c 'import json,sys; m={x["name"]:x for x in json.load(sys.stdin)["models"]}; print(m["inplace"]["dirty"], m["alpha"]["dirty"], m["beta"]["dirty"])')" "True False True" "dirty in-place model"
+git -C repo checkout -q -- m.txt
 
 # a base that no longer exists: ahead/behind unknown, not an error
 git -C repo branch -q topic main

@@ -71,6 +71,8 @@ public:
 
     // Opens another worktree of this repository reusing this one's object
     // database and its cache, so that checking many worktrees reads each tree once.
+    // Both must stay on one thread: libgit2 hands the shared database's cache to
+    // the repository that took it last and takes it back when that one is freed.
     Repository open_worktree(const std::filesystem::path& path) const;
 
     // The git dir of this worktree (.git, or .git/worktrees/<id> for a linked one).

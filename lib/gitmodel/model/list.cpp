@@ -28,30 +28,55 @@ const char* to_string(WorktreeState state) {
 
 namespace {
 
-// Dirty checks dominate on repositories with many worktrees: spread them over the cores.
-void fill_dirty_flags(const git::Repository& repo, std::vector<ModelEntry>& models) {
-    std::vector<ModelEntry*> todo;
-    for (auto& model : models)
-        if (model.worktree && model.worktree_state == WorktreeState::present) todo.push_back(&model);
-    const unsigned workers = std::max(1u, std::min<unsigned>(std::thread::hardware_concurrency(), 8));
-    std::atomic<std::size_t> next{0};
-    const auto work = [&] {
-        for (std::size_t i = next++; i < todo.size(); i = next++) {
+// Dirty checks dominate on repositories with many worktrees: they run on worker
+// threads, started before the branches are read so that both overlap. No libgit2
+// object crosses threads: each worker opens the repository once and lends its
+// object database to the worktrees it checks, one after the other.
+class DirtyChecks {
+public:
+    DirtyChecks(fs::path common_dir, std::vector<fs::path> worktrees)
+        : common_dir_(std::move(common_dir)), worktrees_(std::move(worktrees)), results_(worktrees_.size()) {
+        const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+        const std::size_t workers = std::min<std::size_t>({cores, 8, (worktrees_.size() + 3) / 4});
+        for (std::size_t t = 0; t < workers; ++t) threads_.emplace_back([this] { work(); });
+    }
+    ~DirtyChecks() { wait(); }
+    DirtyChecks(const DirtyChecks&) = delete;
+    DirtyChecks& operator=(const DirtyChecks&) = delete;
+
+    // Whether the worktree at `path` has uncommitted changes; nullopt when it could
+    // not be read (say unknown rather than guess) or was not among those checked.
+    std::optional<bool> result(const fs::path& path) {
+        wait();
+        for (std::size_t i = 0; i < worktrees_.size(); ++i)
+            if (worktrees_[i] == path) return results_[i];
+        return std::nullopt;
+    }
+
+private:
+    void work() {
+        std::optional<git::Repository> lender;
+        for (std::size_t i = next_++; i < worktrees_.size(); i = next_++) {
             try {
-                todo[i]->dirty = repo.open_worktree(*todo[i]->worktree).has_uncommitted_changes();
+                if (!lender) lender.emplace(git::Repository::open(common_dir_));
+                results_[i] = lender->open_worktree(worktrees_[i]).has_uncommitted_changes();
             } catch (const Error&) {
-                todo[i]->dirty = std::nullopt;  // unreadable: say unknown rather than guess
+                results_[i] = std::nullopt;
             }
         }
-    };
-    if (todo.size() < 4 || workers == 1) {
-        work();
-        return;
     }
-    std::vector<std::thread> threads;
-    for (unsigned t = 0; t < std::min<std::size_t>(workers, todo.size()); ++t) threads.emplace_back(work);
-    for (auto& thread : threads) thread.join();
-}
+    void wait() {
+        if (threads_.empty() && next_ < worktrees_.size()) work();  // too few to be worth a thread
+        for (auto& thread : threads_)
+            if (thread.joinable()) thread.join();
+    }
+
+    fs::path common_dir_;
+    std::vector<fs::path> worktrees_;
+    std::vector<std::optional<bool>> results_;
+    std::atomic<std::size_t> next_{0};
+    std::vector<std::thread> threads_;
+};
 
 }  // namespace
 
@@ -69,6 +94,17 @@ std::vector<ModelEntry> list_models(git::Repository& repo) {
         main_branch = git::Repository::open(repo.common_dir()).current_branch();
     } catch (const Error&) {
     }
+
+    // The worktrees that hold a model, checked while the branches are read below.
+    const auto is_model_branch = [](const std::string& branch) {
+        return branch.rfind(naming::model_branch_prefix, 0) == 0 && naming::model_from_branch(branch).has_value();
+    };
+    std::vector<fs::path> to_check;
+    for (const auto& [branch, worktree] : by_branch)
+        if (!worktree.folder_missing && !worktree.locked && is_model_branch(branch)) to_check.push_back(worktree.path);
+    if (main_branch && !by_branch.count(*main_branch) && is_model_branch(*main_branch))
+        to_check.push_back(settings.main_worktree);
+    DirtyChecks dirty_checks(repo.common_dir(), std::move(to_check));
 
     const auto recorded_bases = config.get_matching("branch.", ".modelbase");
     std::map<std::string, std::optional<std::string>> base_commits;  // cache: base name -> commit
@@ -102,7 +138,9 @@ std::vector<ModelEntry> list_models(git::Repository& repo) {
         }
         models.push_back(std::move(entry));
     }
-    fill_dirty_flags(repo, models);
+    for (auto& model : models)
+        if (model.worktree && model.worktree_state == WorktreeState::present)
+            model.dirty = dirty_checks.result(*model.worktree);
     std::sort(models.begin(), models.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
     return models;
 }
