@@ -62,9 +62,20 @@ int __wrap_git_mbedtls_stream_wrap(void** out, void* in, const char* host) {
     return refuse();
 }
 
+// Every remote URL (http, https, ssh, git) gets a smart transport, (git_transport**, git_remote* owner,
+// void* param): refusing here, before libgit2 allocates anything, leaks nothing (refusing in a subtransport
+// below leaves libgit2's half-made transport behind).
+int __wrap_git_transport_smart(void** out, void* owner, void* param) {
+    (void)owner;
+    (void)param;
+    if (out) *out = nullptr;
+    return refuse();
+}
+
 // The three remote transports, (git_smart_subtransport**, git_transport* owner, void* param). With them
 // replaced, the linker leaves out libgit2's HTTP client and its Negotiate (GSSAPI) authentication, and so
 // all of libssh2 and OpenSSL that only SSH needed.
+// Unreachable behind the refusal above, they still refuse if reached.
 int refuse_transport(void** out) {
     if (out) *out = nullptr;
     return refuse();
