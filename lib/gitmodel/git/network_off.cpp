@@ -33,7 +33,9 @@ constexpr const char* refusal =
     "git-model does not use libgit2's network transports (its TLS and SSH set-up is skipped at start-up); "
     "run the git program for network operations";
 
-int refuse() {
+// Sets libgit2's error to the refusal and empties the out-parameter of the function replaced.
+int refuse(void** out) {
+    if (out) *out = nullptr;
     git_error_set_str(GIT_ERROR_NET, refusal);
     return -1;
 }
@@ -48,45 +50,22 @@ int __wrap_git_mbedtls_stream_global_init(void) { return 0; }
 int __wrap_git_transport_ssh_global_init(void) { return 0; }
 
 // Same signatures as libgit2 1.5's (git_stream**, host, port) and (git_stream**, git_stream*, host).
-int __wrap_git_mbedtls_stream_new(void** out, const char* host, const char* port) {
-    (void)host;
-    (void)port;
-    if (out) *out = nullptr;
-    return refuse();
-}
-
-int __wrap_git_mbedtls_stream_wrap(void** out, void* in, const char* host) {
-    (void)in;
-    (void)host;
-    if (out) *out = nullptr;
-    return refuse();
-}
+int __wrap_git_mbedtls_stream_new(void** out, const char*, const char*) { return refuse(out); }
+int __wrap_git_mbedtls_stream_wrap(void** out, void*, const char*) { return refuse(out); }
 
 // Every remote URL (http, https, ssh, git) gets a smart transport, (git_transport**, git_remote* owner,
 // void* param): refusing here, before libgit2 allocates anything, leaks nothing (refusing in a subtransport
 // below leaves libgit2's half-made transport behind).
-int __wrap_git_transport_smart(void** out, void* owner, void* param) {
-    (void)owner;
-    (void)param;
-    if (out) *out = nullptr;
-    return refuse();
-}
+int __wrap_git_transport_smart(void** out, void*, void*) { return refuse(out); }
 
-// The three remote transports, (git_smart_subtransport**, git_transport* owner, void* param). With them
-// replaced, the linker leaves out libgit2's HTTP client and its Negotiate (GSSAPI) authentication, and so
-// all of libssh2 and OpenSSL that only SSH needed.
-// Unreachable behind the refusal above, they still refuse if reached.
-int refuse_transport(void** out) {
-    if (out) *out = nullptr;
-    return refuse();
-}
-int __wrap_git_smart_subtransport_http(void** out, void*, void*) { return refuse_transport(out); }
-int __wrap_git_smart_subtransport_git(void** out, void*, void*) { return refuse_transport(out); }
-int __wrap_git_smart_subtransport_ssh(void** out, void*, void*) { return refuse_transport(out); }
-
-// HTTP Negotiate authentication, (git_http_auth_context**, const git_net_url*): the HTTP client, still linked
-// for other reasons but unreachable, references it; replacing it leaves GSSAPI out of the link.
-int __wrap_git_http_auth_negotiate(void** out, const void*) { return refuse_transport(out); }
+// Unreachable behind that refusal, the three subtransports, (git_smart_subtransport**, git_transport*
+// owner, void* param), are replaced too, so that the linker leaves out libssh2 and the OpenSSL that only SSH
+// needed; likewise HTTP Negotiate authentication, (git_http_auth_context**, const git_net_url*), which the
+// HTTP client (still linked for other reasons) references, and with it GSSAPI. Each refuses if ever reached.
+int __wrap_git_smart_subtransport_http(void** out, void*, void*) { return refuse(out); }
+int __wrap_git_smart_subtransport_git(void** out, void*, void*) { return refuse(out); }
+int __wrap_git_smart_subtransport_ssh(void** out, void*, void*) { return refuse(out); }
+int __wrap_git_http_auth_negotiate(void** out, const void*) { return refuse(out); }
 
 #else
 
