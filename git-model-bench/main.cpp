@@ -1,5 +1,5 @@
-// git-model-bench: `git model bench`. All logic lives in gitmodel/gpu (host side) and kernels/
-// (the CUDA backend); this only wires them together.
+// git-model-bench: `git model bench`. All logic lives in gitmodel/gpu (host side and the driver-API
+// backend); kernels/ holds the GPU code this executable embeds. This only wires them together.
 
 #include "make_backend.hpp"
 
@@ -26,8 +26,9 @@ int main(int argc, char** argv) {
         const auto backend = gm::gpu::make_backend();
         return gm::gpu::run_bench_command(args, *backend, from_file, gm::gpu::standard_io());
     });
-    // Leave without the CUDA runtime's exit-time teardown: on a healthy GPU it only costs time
-    // (the kernel driver frees everything when the process ends), on a hung one it could block.
+    // Leave without exit-time teardown (the driver library's own included): on a healthy GPU it
+    // only costs time (the kernel driver frees everything when the process ends), on a hung one it
+    // could block.
     std::fflush(nullptr);
     std::_Exit(code);
 }

@@ -1,6 +1,7 @@
 #pragma once
-// The GPU backend of this build: the CUDA one (kernels/cuda_backend.cu) when the toolkit was found,
-// else the one that answers "built without CUDA support" (no_cuda.cpp). main() only calls this.
+// The GPU backend of this build: the driver-API backend (gitmodel/gpu/driver_backend.hpp) with the
+// kernels embedded in this executable, or with none when the build found no CUDA compiler (it then
+// answers "built without GPU kernels", exit 3). main() only calls this.
 
 #include "gitmodel/gpu/backend.hpp"
 
@@ -8,7 +9,7 @@
 
 namespace gm::gpu {
 
-// A new backend; cheap (touches no driver until Backend::init).
+// A new backend; cheap (loads no driver until Backend::init).
 std::unique_ptr<Backend> make_backend();
 
 }  // namespace gm::gpu

@@ -1,19 +1,19 @@
-// The bench's kernels: STREAM-style triad and copy for device-memory bandwidth, an FMA-chain
-// kernel for FP32 throughput, and the fill of the bandwidth inputs. Values come from
-// gitmodel/gpu/pattern.hpp (constexpr, shared with the host's verification; nvcc compiles it for
-// the device with --expt-relaxed-constexpr).
-
-#include "kernels/kernels.hpp"
+// git-model-bench's kernels: STREAM-style triad and copy (device-memory bandwidth), FMA chains
+// (FP32 throughput), the fill of the bandwidth inputs, and the memory integrity test.
+//
+// Device code only. The build compiles this file into a fat binary, SASS for each architecture of
+// GM_CUDA_ARCHITECTURES plus PTX for newer GPUs to JIT-compile (kernels/build_kernels.py with
+// NVRTC 11.8, or nvcc --fatbin), and embeds it in git-model-bench, which loads it with the CUDA
+// driver API (driver_backend.cpp) and looks the kernels up by these extern "C" names. So: no host
+// code, nothing from the standard library but <cstdint> (NVRTC has no library; the build gives it
+// that one header), and values from gitmodel/gpu/pattern.hpp, which the host verifies against.
 
 #include "gitmodel/gpu/pattern.hpp"
 
-#include <algorithm>
+namespace gm_kernels {
 
-namespace gm::gpu::cuda {
-
-namespace {
-
-constexpr int block_threads = 256;
+using gm::gpu::pattern::fma_accumulators;
+using u64 = unsigned long long;  // the width of the driver API's pointers and sizes
 
 // Streaming (evict-first) float4 load: each byte is used once, so it should not displace others in L2.
 __device__ __forceinline__ float4 load_streaming(const float4* p) { return __ldcs(p); }
@@ -26,21 +26,43 @@ __device__ __forceinline__ float4 triad4(float4 a, float4 b, float s) {
     return make_float4(a.x + s * b.x, a.y + s * b.y, a.z + s * b.z, a.w + s * b.w);
 }
 
-__global__ void init_kernel(float4* __restrict__ a, float4* __restrict__ b, std::size_t n4) {
-    const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
-    for (std::size_t j = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; j < n4; j += stride) {
-        const std::uint64_t i = 4 * static_cast<std::uint64_t>(j);
-        a[j] = make_float4(pattern::triad_a(i), pattern::triad_a(i + 1), pattern::triad_a(i + 2), pattern::triad_a(i + 3));
-        b[j] = make_float4(pattern::triad_b(i), pattern::triad_b(i + 1), pattern::triad_b(i + 2), pattern::triad_b(i + 3));
+// This thread's first index and the grid's stride, for grid-stride loops.
+__device__ __forceinline__ u64 first_index() { return static_cast<u64>(blockIdx.x) * blockDim.x + threadIdx.x; }
+// See first_index.
+__device__ __forceinline__ u64 grid_stride() { return static_cast<u64>(gridDim.x) * blockDim.x; }
+
+// Records a failing word of the memory test in the error record (pattern::memtest_record_words).
+__device__ void record_error(u64* record, const u64* word, u64 got, u64 expected, u64 test) {
+    const u64 slot = atomicAdd(record, 1ull);
+    if (slot < static_cast<u64>(gm::gpu::pattern::memtest_max_reported)) {
+        const int s = static_cast<int>(slot);
+        record[gm::gpu::pattern::memtest_address_at(s)] = reinterpret_cast<u64>(word);
+        record[gm::gpu::pattern::memtest_got_at(s)] = got;
+        record[gm::gpu::pattern::memtest_expected_at(s)] = expected;
+        record[gm::gpu::pattern::memtest_test_at(s)] = test;
     }
 }
 
-// Grid-stride triad, unrolled four times so each thread has eight independent loads in flight
-// before its first store: enough bytes in flight to saturate HBM with one wave of blocks.
-__global__ void triad_kernel(const float4* __restrict__ a, const float4* __restrict__ b, float4* __restrict__ c,
-                             float s, std::size_t n4) {
-    const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
-    std::size_t j = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+}  // namespace gm_kernels
+
+using namespace gm_kernels;
+
+// Fills a and b (n4 float4 each) with pattern::triad_a and triad_b.
+extern "C" __global__ void gm_init(float4* __restrict__ a, float4* __restrict__ b, u64 n4) {
+    for (u64 j = first_index(); j < n4; j += grid_stride()) {
+        const u64 i = 4 * j;
+        using namespace gm::gpu::pattern;
+        a[j] = make_float4(triad_a(i), triad_a(i + 1), triad_a(i + 2), triad_a(i + 3));
+        b[j] = make_float4(triad_b(i), triad_b(i + 1), triad_b(i + 2), triad_b(i + 3));
+    }
+}
+
+// c = a + s*b over n4 float4. Unrolled four times so each thread has eight independent loads in
+// flight before its first store: enough bytes in flight to saturate HBM with one wave of blocks.
+extern "C" __global__ void gm_triad(const float4* __restrict__ a, const float4* __restrict__ b,
+                                    float4* __restrict__ c, float s, u64 n4) {
+    const u64 stride = grid_stride();
+    u64 j = first_index();
     for (; j + 3 * stride < n4; j += 4 * stride) {
         const float4 a0 = load_streaming(a + j), a1 = load_streaming(a + j + stride);
         const float4 a2 = load_streaming(a + j + 2 * stride), a3 = load_streaming(a + j + 3 * stride);
@@ -54,10 +76,10 @@ __global__ void triad_kernel(const float4* __restrict__ a, const float4* __restr
     for (; j < n4; j += stride) store_streaming(c + j, triad4(load_streaming(a + j), load_streaming(b + j), s));
 }
 
-// Grid-stride copy, unrolled like the triad.
-__global__ void copy_kernel(const float4* __restrict__ src, float4* __restrict__ dst, std::size_t n4) {
-    const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
-    std::size_t j = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+// dst = src over n4 float4, unrolled like the triad.
+extern "C" __global__ void gm_copy(const float4* __restrict__ src, float4* __restrict__ dst, u64 n4) {
+    const u64 stride = grid_stride();
+    u64 j = first_index();
     for (; j + 3 * stride < n4; j += 4 * stride) {
         const float4 v0 = load_streaming(src + j), v1 = load_streaming(src + j + stride);
         const float4 v2 = load_streaming(src + j + 2 * stride), v3 = load_streaming(src + j + 3 * stride);
@@ -69,70 +91,50 @@ __global__ void copy_kernel(const float4* __restrict__ src, float4* __restrict__
     for (; j < n4; j += stride) store_streaming(dst + j, load_streaming(src + j));
 }
 
-// FP32 throughput: independent FMA chains per thread (x = x * multiplier + addend, both passed at
-// run time so the compiler must issue every FFMA), unrolled so loop overhead takes few issue slots.
-__global__ void fma_kernel(float* __restrict__ out, std::uint32_t iterations, float multiplier, float addend) {
-    const std::uint32_t thread = blockIdx.x * blockDim.x + threadIdx.x;
-    float acc[pattern::fma_accumulators];
+// FP32 throughput: each thread runs fma_accumulators independent chains x = x * multiplier +
+// addend for `iterations` steps (both values passed at run time, so the compiler must issue every
+// FFMA) and writes their sum to out[thread]. Any iteration count works: the loop is unrolled 16
+// times and the compiler adds the remainder.
+extern "C" __global__ void gm_fma(float* __restrict__ out, unsigned int iterations, float multiplier, float addend) {
+    const unsigned int thread = blockIdx.x * blockDim.x + threadIdx.x;
+    float acc[fma_accumulators];
 #pragma unroll
-    for (int k = 0; k < pattern::fma_accumulators; ++k) acc[k] = pattern::fma_start(thread, k);
+    for (int k = 0; k < fma_accumulators; ++k) acc[k] = gm::gpu::pattern::fma_start(thread, k);
 #pragma unroll 16
-    for (std::uint32_t it = 0; it < iterations; ++it) {
+    for (unsigned int it = 0; it < iterations; ++it) {
 #pragma unroll
-        for (int k = 0; k < pattern::fma_accumulators; ++k) acc[k] = fmaf(acc[k], multiplier, addend);
+        for (int k = 0; k < fma_accumulators; ++k) acc[k] = fmaf(acc[k], multiplier, addend);
     }
     float sum = 0.0f;
 #pragma unroll
-    for (int k = 0; k < pattern::fma_accumulators; ++k) sum += acc[k];
+    for (int k = 0; k < fma_accumulators; ++k) sum += acc[k];
     out[thread] = sum;
 }
 
-// Blocks of block_threads that fit on one SM for a kernel.
-cudaError_t resident_blocks(const void* kernel, int& blocks) {
-    return cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, block_threads, 0);
+// Memory test, address-in-address, first pass: every word gets its own address.
+extern "C" __global__ void gm_mem_write_addresses(u64* words, u64 n) {
+    for (u64 i = first_index(); i < n; i += grid_stride()) words[i] = reinterpret_cast<u64>(words + i);
 }
 
-}  // namespace
-
-cudaError_t kernel_shapes(int device, LaunchShape& stream_shape, LaunchShape& fma_shape) {
-    int multiprocessors = 0;
-    cudaError_t status = cudaDeviceGetAttribute(&multiprocessors, cudaDevAttrMultiProcessorCount, device);
-    if (status != cudaSuccess) return status;
-    int triad_blocks = 0, copy_blocks = 0, init_blocks = 0, fma_blocks = 0;
-    if ((status = resident_blocks(reinterpret_cast<const void*>(triad_kernel), triad_blocks)) != cudaSuccess) return status;
-    if ((status = resident_blocks(reinterpret_cast<const void*>(copy_kernel), copy_blocks)) != cudaSuccess) return status;
-    if ((status = resident_blocks(reinterpret_cast<const void*>(init_kernel), init_blocks)) != cudaSuccess) return status;
-    if ((status = resident_blocks(reinterpret_cast<const void*>(fma_kernel), fma_blocks)) != cudaSuccess) return status;
-    const int stream_blocks = std::max(1, std::min(triad_blocks, copy_blocks));
-    stream_shape = LaunchShape{multiprocessors * stream_blocks, block_threads};
-    fma_shape = LaunchShape{multiprocessors * std::max(1, fma_blocks), block_threads};
-    return cudaSuccess;
+// Second pass: every word must still hold its own address.
+extern "C" __global__ void gm_mem_check_addresses(const u64* words, u64 n, u64* record) {
+    for (u64 i = first_index(); i < n; i += grid_stride()) {
+        const u64 expected = reinterpret_cast<u64>(words + i);
+        const u64 got = words[i];
+        if (got != expected) record_error(record, words + i, got, expected, gm::gpu::pattern::memtest_address_test);
+    }
 }
 
-cudaError_t launch_init(float* a, float* b, std::size_t elements, LaunchShape shape, cudaStream_t stream) {
-    init_kernel<<<shape.blocks, shape.threads, 0, stream>>>(reinterpret_cast<float4*>(a), reinterpret_cast<float4*>(b),
-                                                           elements / 4);
-    return cudaGetLastError();
+// Moving inversions: every word gets `value`.
+extern "C" __global__ void gm_mem_fill(u64* words, u64 n, u64 value) {
+    for (u64 i = first_index(); i < n; i += grid_stride()) words[i] = value;
 }
 
-cudaError_t launch_triad(const float* a, const float* b, float* c, std::size_t elements, LaunchShape shape,
-                         cudaStream_t stream) {
-    triad_kernel<<<shape.blocks, shape.threads, 0, stream>>>(reinterpret_cast<const float4*>(a),
-                                                            reinterpret_cast<const float4*>(b),
-                                                            reinterpret_cast<float4*>(c), pattern::triad_scalar,
-                                                            elements / 4);
-    return cudaGetLastError();
+// Moving inversions: every word must hold `expected`; it then gets the inverse (when `invert`).
+extern "C" __global__ void gm_mem_check(u64* words, u64 n, u64 expected, int invert, u64* record) {
+    for (u64 i = first_index(); i < n; i += grid_stride()) {
+        const u64 got = words[i];
+        if (got != expected) record_error(record, words + i, got, expected, gm::gpu::pattern::memtest_inversion_test);
+        if (invert) words[i] = ~expected;
+    }
 }
-
-cudaError_t launch_copy(const float* src, float* dst, std::size_t elements, LaunchShape shape, cudaStream_t stream) {
-    copy_kernel<<<shape.blocks, shape.threads, 0, stream>>>(reinterpret_cast<const float4*>(src),
-                                                           reinterpret_cast<float4*>(dst), elements / 4);
-    return cudaGetLastError();
-}
-
-cudaError_t launch_fma(float* out, std::uint32_t iterations, LaunchShape shape, cudaStream_t stream) {
-    fma_kernel<<<shape.blocks, shape.threads, 0, stream>>>(out, iterations, pattern::fma_multiplier, pattern::fma_addend);
-    return cudaGetLastError();
-}
-
-}  // namespace gm::gpu::cuda

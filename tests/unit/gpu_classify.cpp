@@ -10,7 +10,13 @@ using namespace gm::gpu;
 
 namespace {
 
-CudaStatus cuda(int code, const char* name) { return CudaStatus{code, name, "CUDA's text", "cudaGetDeviceCount"}; }
+CudaStatus cuda(int code, const char* name) { return CudaStatus{code, name, "CUDA's text", "cuInit"}; }
+
+// What the driver backend reports when dlopen("libcuda.so.1") fails.
+CudaStatus no_library() {
+    return CudaStatus{cuda_error::driver_library_missing, "libcudaNotLoadable",
+                      "libcuda.so.1: cannot open shared object file: No such file or directory", "dlopen"};
+}
 
 // A machine with a working driver (module, device nodes, libcuda) and one GPU.
 SystemFacts healthy() {
@@ -28,21 +34,24 @@ bool contains(const std::string& text, const std::string& part) { return text.fi
 
 }  // namespace
 
-TEST_CASE("no driver at all: insufficient-driver without module or library", "[gpu]") {
-    const Failure f = classify_init_failure(cuda(cuda_error::insufficient_driver, "cudaErrorInsufficientDriver"),
-                                            SystemFacts{}, 0, 13000);
+TEST_CASE("no driver at all: libcuda.so.1 cannot be loaded and no module", "[gpu]") {
+    const Failure f = classify_init_failure(no_library(), SystemFacts{}, 0, 11080);
     CHECK(f.kind == FailureKind::no_driver);
     CHECK(to_string(f.kind) == "no-driver");
+    CHECK(failure_class(f.kind) == FailureClass::no_gpu);
     CHECK(contains(f.message, "no NVIDIA driver"));
-    CHECK(contains(f.message, "cudaErrorInsufficientDriver"));  // CUDA's own word is kept
+    CHECK(contains(f.message, "cannot open shared object file"));  // the loader's own word is kept
     CHECK_FALSE(f.hint.empty());
     CHECK(f.step == "CUDA initialisation");
+    // A report of the CUDA runtime's code for the same thing reads the same.
+    CHECK(classify_init_failure(cuda(cuda_error::insufficient_driver, "cudaErrorInsufficientDriver"), SystemFacts{}, 0,
+                                11080).kind == FailureKind::no_driver);
 }
 
 TEST_CASE("no driver: module loaded but libcuda missing (a container without GPU access)", "[gpu]") {
     SystemFacts facts = healthy();
     facts.driver_library_loadable = false;
-    const Failure f = classify_init_failure(cuda(cuda_error::insufficient_driver, "cudaErrorInsufficientDriver"), facts, 0, 13000);
+    const Failure f = classify_init_failure(no_library(), facts, 0, 11080);
     CHECK(f.kind == FailureKind::no_driver);
     CHECK(contains(f.message, "libcuda.so.1"));
     CHECK(contains(f.hint, "container"));
@@ -51,10 +60,12 @@ TEST_CASE("no driver: module loaded but libcuda missing (a container without GPU
 TEST_CASE("no driver: library present but kernel module not loaded", "[gpu]") {
     SystemFacts facts = healthy();
     facts.kernel_module_loaded = false;
-    const Failure f = classify_init_failure(cuda(cuda_error::insufficient_driver, "cudaErrorInsufficientDriver"), facts, 0, 13000);
+    const Failure f = classify_init_failure(cuda(cuda_error::no_device, "CUDA_ERROR_NO_DEVICE"), facts, 0, 11080);
     CHECK(f.kind == FailureKind::no_driver);
     CHECK(contains(f.message, "kernel module is not loaded"));
     CHECK(contains(f.hint, "modprobe"));
+    CHECK(classify_init_failure(cuda(cuda_error::unknown, "CUDA_ERROR_UNKNOWN"), facts, 0, 11080).kind ==
+          FailureKind::no_driver);
 }
 
 TEST_CASE("no driver: the toolkit's stub libcuda", "[gpu]") {
@@ -63,20 +74,36 @@ TEST_CASE("no driver: the toolkit's stub libcuda", "[gpu]") {
     CHECK(contains(f.message, "stub"));
 }
 
-TEST_CASE("driver too old for the runtime", "[gpu]") {
-    const Failure f = classify_init_failure(cuda(cuda_error::insufficient_driver, "cudaErrorInsufficientDriver"), healthy(),
-                                            12020, 13000);
+TEST_CASE("driver too old: libcuda lacks an entry point the bench uses", "[gpu]") {
+    const CudaStatus status{cuda_error::driver_entry_missing, "libcudaTooOld", "libcuda.so.1 lacks cuDeviceTotalMem_v2", "dlsym"};
+    const Failure f = classify_init_failure(status, healthy(), 0, 11080);
     CHECK(f.kind == FailureKind::driver_too_old);
     CHECK(to_string(f.kind) == "driver-too-old");
-    CHECK(contains(f.message, "580.65.06"));
-    CHECK(contains(f.message, "12.2"));
-    CHECK(contains(f.message, "13.0"));
-    CHECK(contains(f.hint, "580 or newer"));
-    CHECK(classify_init_failure(cuda(cuda_error::call_requires_newer_driver, "x"), healthy(), 12020, 13000).kind ==
+    CHECK(failure_class(f.kind) == FailureClass::cannot_judge);
+    CHECK(contains(f.message, "580.65.06 is too old"));
+    CHECK(contains(f.message, "lacks cuDeviceTotalMem_v2"));
+    CHECK(contains(f.hint, "520 or newer"));
+}
+
+TEST_CASE("driver too old to JIT-compile the kernels' PTX for a GPU without SASS", "[gpu]") {
+    SystemFacts facts = healthy();
+    facts.driver_release = "470.256.02";
+    // An r470 driver (CUDA 11.4) and a GPU that needs the PTX (ISA 7.8, CUDA 11.8).
+    for (int code : {cuda_error::unsupported_ptx_version, cuda_error::no_kernel_image, cuda_error::invalid_image}) {
+        const Failure f = classify_device_failure(cuda(code, "CUDA_ERROR_X"), 1, facts, 11040, 11080);
+        INFO(code);
+        CHECK(f.kind == FailureKind::driver_too_old);
+        CHECK(f.device == 1);
+        CHECK(contains(f.message, "GPU 1: the NVIDIA driver 470.256.02 supports CUDA up to 11.4"));
+        CHECK(contains(f.message, "PTX built with CUDA 11.8"));
+        CHECK(contains(f.hint, "520 or newer"));
+    }
+    // A new driver that rejects the PTX version still is too old for it.
+    CHECK(classify_device_failure(cuda(cuda_error::unsupported_ptx_version, "x"), 0, healthy(), 13000, 11080).kind ==
           FailureKind::driver_too_old);
-    CHECK(classify_init_failure(cuda(cuda_error::unsupported_ptx_version, "x"), healthy(), 12020, 13000).kind ==
+    CHECK(classify_init_failure(cuda(cuda_error::call_requires_newer_driver, "x"), healthy(), 12020, 11080).kind ==
           FailureKind::driver_too_old);
-    CHECK(classify_init_failure(cuda(cuda_error::compat_not_supported_on_device, "x"), healthy(), 13000, 13000).kind ==
+    CHECK(classify_init_failure(cuda(cuda_error::compat_not_supported_on_device, "x"), healthy(), 13000, 11080).kind ==
           FailureKind::driver_too_old);
 }
 
@@ -139,11 +166,12 @@ TEST_CASE("device busy: exclusive compute mode or memory full", "[gpu]") {
 }
 
 TEST_CASE("device in a bad state", "[gpu]") {
-    for (int code : {cuda_error::initialization_error, cuda_error::ecc_uncorrectable, cuda_error::launch_failure,
-                     cuda_error::illegal_address, cuda_error::unknown, cuda_error::device_uninitialized}) {
+    for (int code : {cuda_error::initialization_error, cuda_error::launch_failure, cuda_error::illegal_address,
+                     cuda_error::unknown, 201 /* CUDA_ERROR_INVALID_CONTEXT */}) {
         const Failure f = classify_device_failure(cuda(code, "cudaErrorSomething"), 0, healthy(), 13000, 13000);
         CHECK(f.kind == FailureKind::device_bad_state);
         CHECK(to_string(f.kind) == "device-bad-state");
+        CHECK(failure_class(f.kind) == FailureClass::broken);
         CHECK(contains(f.hint, "Xid"));
     }
     CHECK(contains(classify_init_failure(cuda(cuda_error::system_driver_mismatch, "x"), healthy(), 13000, 13000).message,
@@ -152,9 +180,43 @@ TEST_CASE("device in a bad state", "[gpu]") {
                    "fabricmanager"));
 }
 
+TEST_CASE("an uncorrectable ECC error pending a reset", "[gpu]") {
+    const Failure f = classify_device_failure(cuda(cuda_error::ecc_uncorrectable, "CUDA_ERROR_ECC_UNCORRECTABLE"), 3,
+                                              healthy(), 12020, 11080);
+    CHECK(f.kind == FailureKind::ecc_pending);
+    CHECK(to_string(f.kind) == "ecc-pending");
+    CHECK(failure_class(f.kind) == FailureClass::cannot_judge);
+    CHECK(contains(f.message, "GPU 3: an uncorrectable ECC error is pending"));
+    CHECK(contains(f.hint, "nvidia-smi -r -i 3"));
+    CHECK(contains(f.hint, "PAGE_RETIREMENT"));
+}
+
+TEST_CASE("compute mode prohibited and MIG slices", "[gpu]") {
+    DeviceInfo info;
+    info.index = 2;
+    info.name = "NVIDIA A100-SXM4-40GB";
+    Failure f = compute_prohibited_failure(info);
+    CHECK(to_string(f.kind) == "compute-prohibited");
+    CHECK(failure_class(f.kind) == FailureClass::cannot_judge);
+    CHECK(contains(f.message, "GPU 2 (NVIDIA A100-SXM4-40GB): its compute mode is Prohibited"));
+    CHECK(contains(f.hint, "nvidia-smi -i 2 -c DEFAULT"));
+    CHECK_FALSE(is_mig_slice(info));
+    info.name = "NVIDIA A100-SXM4-40GB MIG 1g.5gb";
+    CHECK(is_mig_slice(info));
+    f = mig_slice_failure(info);
+    CHECK(to_string(f.kind) == "mig-slice");
+    CHECK(failure_class(f.kind) == FailureClass::cannot_judge);
+    CHECK(contains(f.message, "is a MIG slice"));
+    info.name = "NVIDIA H100 MIG";  // no profile: not a slice name
+    CHECK_FALSE(is_mig_slice(info));
+}
+
 TEST_CASE("a GPU the binary has no code for", "[gpu]") {
-    CHECK(classify_device_failure(cuda(cuda_error::no_kernel_image, "x"), 0, healthy(), 13000, 13000).kind ==
+    CHECK(classify_device_failure(cuda(cuda_error::no_kernel_image, "x"), 0, healthy(), 13000, 11080).kind ==
           FailureKind::unsupported_device);
+    const Failure jit = classify_device_failure(cuda(cuda_error::jit_compiler_not_found, "x"), 0, healthy(), 13000, 11080);
+    CHECK(jit.kind == FailureKind::unsupported_device);
+    CHECK(contains(jit.message, "libnvidia-ptxjitcompiler.so.1"));
     DeviceInfo v100;
     v100.index = 1;
     v100.name = "Tesla V100-SXM2-32GB";
@@ -173,7 +235,8 @@ TEST_CASE("missing device index and no CUDA support", "[gpu]") {
     f = no_cuda_support_failure();
     CHECK(f.kind == FailureKind::no_cuda_support);
     CHECK(to_string(f.kind) == "no-cuda-support");
-    CHECK(contains(f.message, "without CUDA support"));
+    CHECK(contains(f.message, "without GPU kernels"));
+    CHECK(contains(f.hint, "scripts/install-deps"));
 }
 
 TEST_CASE("driver release parses from /proc/driver/nvidia/version", "[gpu]") {
@@ -192,6 +255,8 @@ TEST_CASE("CUDA versions and minimum drivers", "[gpu]") {
     CHECK(format_cuda_version(0) == "unknown");
     CHECK(minimum_driver_release(13000) == 580);
     CHECK(minimum_driver_release(12080) == 525);
+    CHECK(minimum_driver_release(11080) == 520);
+    CHECK(minimum_driver_release(11040) == 450);
     CHECK(minimum_driver_release(99000) == 0);
 }
 

@@ -18,6 +18,22 @@ namespace {
 
 constexpr std::uint64_t mib = std::uint64_t{1} << 20;
 
+// The memory test's outcome for the check's detail.
+std::string describe_memtest(const MemtestResult& result, const MemtestPlan& plan) {
+    std::string out = fmt::format("{} tested (address-in-address, moving inversions) in {:.1f} ms",
+                                  config::format_byte_size(result.bytes), result.ms);
+    if (result.bytes != plan.bytes) out += fmt::format(", {} planned", config::format_byte_size(plan.bytes));
+    if (result.failures == 0) return out + ": no errors";
+    out += fmt::format(": {} wrong read(s)", result.failures);
+    if (!result.errors.empty()) {
+        const MemtestError& e = result.errors.front();
+        out += fmt::format("; first at address 0x{:x} (offset {}): read 0x{:016x}, expected 0x{:016x} ({})", e.address,
+                           e.offset, e.got, e.expected,
+                           e.test == pattern::memtest_address_test ? "address-in-address" : "moving inversions");
+    }
+    return out;
+}
+
 // Milliseconds since `start`, for the elapsed figures.
 double elapsed_ms(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
@@ -47,9 +63,15 @@ public:
         device_.info = info;
         device_.peaks = compute_peaks(info);
         if (!targets_support(backend_.targets(), info.capability)) {
-            device_.error = unsupported_device_failure(info, backend_.targets(), report_.runtime_version);
+            device_.error = unsupported_device_failure(info, backend_.targets(), report_.kernels_version);
             return;
         }
+        if (info.compute_mode == compute_mode_prohibited) {
+            device_.error = compute_prohibited_failure(info);
+            return;
+        }
+        // A MIG slice runs every check of correctness; its speed is not judged (see add_fraction_check).
+        if (is_mig_slice(info)) device_.error = mig_slice_failure(info);
         if (const auto& minimum = options_.thresholds.min_compute_capability) {
             add_check("compute-capability", info.capability >= *minimum,
                       fmt::format("{} (at least {} required)", to_string(info.capability), to_string(*minimum)));
@@ -65,7 +87,7 @@ public:
         }
         publish_();
 
-        if (memory_bandwidth(info, free_bytes) && fp32_throughput(info) && transfers()) {
+        if (memory_bandwidth(info, free_bytes) && fp32_throughput(info) && transfers() && memory_integrity(free_bytes)) {
             release();
         }
     }
@@ -83,10 +105,10 @@ private:
         device_.checks.push_back(Check{std::move(name), passed, std::move(detail)});
     }
 
-    // Records that the GPU could not be used at all (query or context creation failed).
+    // Records that the GPU could not be used at all (query, context creation or kernel load failed).
     void unusable(const char* step_name, const CudaStatus& status) {
         device_.error = classify_device_failure(status, device_.index, options_.probe.facts(),
-                                                report_.cuda_driver_version, report_.runtime_version);
+                                                report_.cuda_driver_version, report_.kernels_version);
         device_.error->step = step_name;
     }
 
@@ -106,23 +128,29 @@ private:
         if (!status.ok()) add_check("cuda-error", false, fmt::format("release: {} ({})", status.name, status.message));
     }
 
-    // Adds a check that a rate reaches a fraction of its peak.
+    // Adds a check that a rate's median reaches a fraction of its peak (the median, so that one
+    // lucky repetition cannot pass a GPU that is slow most of the time).
     void add_fraction_check(const char* name, const std::optional<Rate>& rate, const std::optional<double>& peak,
                             double minimum, const char* unit, std::optional<double>& fraction_out) {
         if (!rate) {
             add_check(name, false, "no valid timing was measured");
             return;
         }
-        if (!peak || !(*peak > 0.0)) {
-            add_check(name, true, fmt::format("{:.1f} {}; the GPU reports no peak to compare with, so not assessed",
-                                              rate->best, unit));
+        if (device_.info && is_mig_slice(*device_.info)) {
+            add_check(name, true, fmt::format("median {:.1f} {}; a MIG slice: the whole GPU's peak does not apply, so "
+                                              "not assessed", rate->median, unit));
             return;
         }
-        const double fraction = rate->best / *peak;
+        if (!peak || !(*peak > 0.0)) {
+            add_check(name, true, fmt::format("median {:.1f} {}; the GPU reports no peak to compare with, so not assessed",
+                                              rate->median, unit));
+            return;
+        }
+        const double fraction = rate->median / *peak;
         fraction_out = fraction;
         add_check(name, fraction >= minimum,
-                  fmt::format("{:.1f} {} = {} of the {:.1f} {} peak (at least {} required)", rate->best, unit,
-                              percent(fraction), *peak, unit, percent(minimum)));
+                  fmt::format("median {:.1f} {} = {} of the {:.1f} {} peak (at least {} required; best {:.1f})",
+                              rate->median, unit, percent(fraction), *peak, unit, percent(minimum), rate->best));
     }
 
     // Triad and copy: bandwidth and correctness.
@@ -158,8 +186,8 @@ private:
 
         m.triad_gbps = rate_from_times(3.0 * static_cast<double>(buffer_bytes) / 1e9, times.triad_ms);
         m.copy_gbps = rate_from_times(2.0 * static_cast<double>(buffer_bytes) / 1e9, times.copy_ms);
-        if (m.copy_gbps && device_.peaks.memory_bandwidth_gbps)
-            m.copy_fraction = m.copy_gbps->best / *device_.peaks.memory_bandwidth_gbps;
+        if (m.copy_gbps && device_.peaks.memory_bandwidth_gbps && !is_mig_slice(info))
+            m.copy_fraction = m.copy_gbps->median / *device_.peaks.memory_bandwidth_gbps;
         const double minimum = options_.mode == Mode::quick ? options_.thresholds.min_quick_bandwidth_fraction
                                                             : options_.thresholds.min_bandwidth_fraction;
         add_fraction_check("triad-bandwidth", m.triad_gbps, device_.peaks.memory_bandwidth_gbps, minimum, "GB/s",
@@ -239,6 +267,31 @@ private:
         return true;
     }
 
+    // The memory integrity test (full mode only): address-in-address and moving inversions over
+    // part of the free memory, in bounded time; a failing word fails the GPU, with its address.
+    bool memory_integrity(std::uint64_t free_bytes) {
+        if (options_.mode != Mode::full) return true;
+        const auto& triad = device_.measurements.triad_gbps;
+        const MemtestPlan plan =
+            plan_memtest(free_bytes, triad ? std::optional<double>(triad->median) : device_.peaks.memory_bandwidth_gbps);
+        if (plan.bytes == 0) {
+            add_check("memory-integrity", true, fmt::format("not run: only {} of device memory is free",
+                                                            config::format_byte_size(free_bytes)));
+            return true;
+        }
+        MemtestResult result;
+        const CudaStatus status = step("memory integrity test", [&] { return backend_.run_memtest(plan, result); });
+        if (!status.ok()) return cuda_failed("memory integrity test", status);
+        auto& m = device_.measurements;
+        m.memtest_bytes = result.bytes;
+        m.memtest_ms = result.ms;
+        m.memtest_failures = result.failures;
+        device_.memtest_errors = result.errors;
+        add_check("memory-integrity", result.bytes == plan.bytes && result.failures == 0, describe_memtest(result, plan));
+        publish_();
+        return true;
+    }
+
     Backend& backend_;
     const BenchOptions& options_;
     Watchdog& watchdog_;
@@ -263,9 +316,10 @@ std::size_t host_buffer_bytes(Mode mode) { return mode == Mode::quick ? 8 * mib 
 
 std::optional<StreamPlan> plan_stream(Mode mode, const DeviceInfo& info, std::uint64_t free_bytes) {
     const bool quick = mode == Mode::quick;
-    // Full mode: at least 4x L2 per buffer (12x for the three), so the cache cannot flatter the figure.
+    // At least 4x L2 per buffer (12x for the three) in both modes, so the cache cannot flatter the
+    // figure: on an H100 (50 MiB L2) --quick moves 3 x 200 MiB, not 3 x 32 MiB that partly fit.
     const std::uint64_t l2_multiple = (info.l2_cache_bytes * 4 + mib - 1) / mib * mib;
-    const std::uint64_t wanted = quick ? 32 * mib : std::max<std::uint64_t>(256 * mib, l2_multiple);
+    const std::uint64_t wanted = std::max<std::uint64_t>(quick ? 32 * mib : 256 * mib, l2_multiple);
     const std::uint64_t minimum = quick ? 4 * mib : 16 * mib;
     // Keep room for the FMA output, the copy buffer and whatever CUDA allocates on the side.
     const std::uint64_t reserve = 192 * mib + plan_transfer(mode).bytes;
@@ -275,31 +329,50 @@ std::optional<StreamPlan> plan_stream(Mode mode, const DeviceInfo& info, std::ui
     if (bytes < minimum) return std::nullopt;
     StreamPlan plan;
     plan.elements = static_cast<std::size_t>(bytes / sizeof(float));
-    plan.repetitions = quick ? 2 : 20;
+    plan.repetitions = quick ? 3 : 20;  // three: a median that one odd launch cannot move
     plan.warm_up = true;
     return plan;
+}
+
+std::uint32_t fma_iterations(double wanted) {
+    const double clamped = std::clamp(wanted, 16.0, static_cast<double>(pattern::fma_max_iterations));
+    return static_cast<std::uint32_t>(clamped) / 16 * 16;
 }
 
 FmaPlan plan_fma(Mode mode, const DeviceInfo& info, const Peaks& peaks) {
     FmaPlan plan;
     if (mode == Mode::quick) {
-        plan.iterations = 256;
+        plan.iterations = fma_iterations(256);
         plan.repetitions = 1;
         plan.warm_up = false;
         return plan;
     }
     plan.repetitions = 5;
     plan.warm_up = true;
+    // The backend launches one thread per resident slot (SMs x threads per SM at full occupancy,
+    // which the FMA kernel reaches): iterations for ~10 ms per launch at the FP32 peak.
     const double threads = std::max(1, info.multiprocessors) * static_cast<double>(std::max(256, info.max_threads_per_multiprocessor));
     double iterations = 65536;
     if (peaks.fp32_tflops) {
         constexpr double target_seconds = 0.010;
         iterations = *peaks.fp32_tflops * 1e12 * target_seconds / (2.0 * pattern::fma_accumulators * threads);
     }
-    // A multiple of 256 (the kernel's unrolling divides it), within exactness.
-    const double clamped = std::clamp(iterations, 4096.0, static_cast<double>(pattern::fma_max_iterations));
-    plan.iterations = static_cast<std::uint32_t>(clamped) / 256 * 256;
+    plan.iterations = fma_iterations(std::max(iterations, 4096.0));
     return plan;
+}
+
+MemtestPlan plan_memtest(std::uint64_t free_bytes, std::optional<double> bandwidth_gbps) {
+    // A quarter of the free memory, and no more than the test moves in its time budget: it makes
+    // eight passes over the buffer (two for address-in-address, six for the inversions).
+    constexpr double budget_seconds = 0.2;
+    constexpr double passes = 8.0;
+    std::uint64_t bytes = free_bytes / 4;
+    if (bandwidth_gbps && *bandwidth_gbps > 0.0)
+        bytes = std::min<std::uint64_t>(bytes, static_cast<std::uint64_t>(*bandwidth_gbps * 1e9 * budget_seconds / passes));
+    else
+        bytes = std::min<std::uint64_t>(bytes, 1024 * mib);
+    bytes = bytes / mib * mib;
+    return MemtestPlan{bytes < 16 * mib ? 0 : bytes};
 }
 
 TransferPlan plan_transfer(Mode mode) {
@@ -341,12 +414,12 @@ BenchReport run_bench(Backend& backend, const BenchOptions& options, Watchdog& w
         init = backend.init();
     }
     report.cuda_driver_version = init.driver_version;
-    report.runtime_version = init.runtime_version;
+    report.kernels_version = init.kernels_version;
     report.device_count = init.status.ok() ? init.device_count : 0;
     if (!init.status.ok() || init.device_count <= 0) {
         CudaStatus status = init.status;
         if (status.ok()) status = CudaStatus{cuda_error::no_device, "cudaErrorNoDevice", "no CUDA-capable device is detected", "cudaGetDeviceCount"};
-        report.error = classify_init_failure(status, options.probe.facts(), init.driver_version, init.runtime_version);
+        report.error = classify_init_failure(status, options.probe.facts(), init.driver_version, init.kernels_version);
         return done();
     }
     publish();
@@ -367,6 +440,7 @@ BenchReport run_bench(Backend& backend, const BenchOptions& options, Watchdog& w
         device.elapsed_ms = elapsed_ms(device_start);
         publish();
     }
+    compare_peers(report);
     return done();
 }
 

@@ -55,21 +55,31 @@ private:
 // memory is a noticeable part of the time budget.
 std::size_t host_buffer_bytes(Mode mode);
 
-// The bandwidth run for a GPU: buffers well beyond its L2 cache (256 MiB each in full mode, more
-// on GPUs with a huge L2; 32 MiB in quick mode), shrunk to fit free memory; nullopt when even the
-// minimum does not fit.
+// The bandwidth run for a GPU: three buffers of at least 4x its L2 cache each (and at least
+// 256 MiB in full mode, 32 MiB in quick mode), shrunk to fit free memory; 20 timed launches in full
+// mode, 3 in quick mode; nullopt when even the minimum does not fit.
 std::optional<StreamPlan> plan_stream(Mode mode, const DeviceInfo& info, std::uint64_t free_bytes);
 
-// The FP32 run: in full mode about 10 ms per launch at peak (iterations from the peak), 5 timed
-// launches after a warm-up; in quick mode one tiny launch that only proves correctness.
+// The FMA iteration count for a wanted one: clamped to what the kernel's exact results allow
+// (pattern::fma_max_iterations) and rounded down to a multiple of 16, the kernel's unrolling. The
+// one place iterations are clamped: the backend runs exactly what the plan says.
+std::uint32_t fma_iterations(double wanted);
+
+// The FP32 run: in full mode about 10 ms per launch at the FP32 peak when the grid fills every
+// SM (iterations from the peak, at least 4,096), 5 timed launches after a warm-up; in quick mode
+// one launch of 256 iterations that only proves correctness.
 FmaPlan plan_fma(Mode mode, const DeviceInfo& info, const Peaks& peaks);
+
+// The memory integrity run (full mode): a quarter of the free memory, at most what eight passes
+// move in 0.2 s at the measured bandwidth (1 GiB when none is known); bytes 0 (not run) below 16 MiB.
+MemtestPlan plan_memtest(std::uint64_t free_bytes, std::optional<double> bandwidth_gbps);
 
 // The host<->device copies: 32 MiB x 10 each way in full mode, 4 MiB x 2 in quick mode.
 TransferPlan plan_transfer(Mode mode);
 
-// Runs the bench on the selected GPUs. Each backend call runs under the watchdog with
-// options.step_timeout; the progress is published after each step. Never throws for GPU
-// problems: they become checks, errors and the verdict.
+// Runs the bench on the selected GPUs, then compares GPUs of the same model. Each backend call
+// runs under the watchdog with options.step_timeout; the progress is published after each step.
+// Never throws for GPU problems: they become checks, errors and the verdict.
 BenchReport run_bench(Backend& backend, const BenchOptions& options, Watchdog& watchdog, Progress& progress);
 
 }  // namespace gm::gpu

@@ -6,6 +6,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
@@ -25,8 +26,28 @@ std::string_view to_string(FailureKind kind) {
     case FailureKind::device_bad_state: return "device-bad-state";
     case FailureKind::unsupported_device: return "unsupported-device";
     case FailureKind::timeout: return "timeout";
+    case FailureKind::compute_prohibited: return "compute-prohibited";
+    case FailureKind::ecc_pending: return "ecc-pending";
+    case FailureKind::mig_slice: return "mig-slice";
     }
     return "unknown";
+}
+
+FailureClass failure_class(FailureKind kind) {
+    switch (kind) {
+    case FailureKind::no_cuda_support:
+    case FailureKind::no_driver:
+    case FailureKind::no_device: return FailureClass::no_gpu;
+    case FailureKind::driver_too_old:
+    case FailureKind::device_busy:
+    case FailureKind::unsupported_device:
+    case FailureKind::compute_prohibited:
+    case FailureKind::ecc_pending:
+    case FailureKind::mig_slice: return FailureClass::cannot_judge;
+    case FailureKind::device_bad_state:
+    case FailureKind::timeout: return FailureClass::broken;
+    }
+    return FailureClass::broken;
 }
 
 namespace {
@@ -95,25 +116,43 @@ Failure no_driver(const SystemFacts& facts, const CudaStatus& status) {
     return f;
 }
 
-// The failure for a driver older than the runtime this binary links.
-Failure driver_too_old(const SystemFacts& facts, const CudaStatus& status, int driver_version, int runtime_version) {
+// The failure for a driver too old for the kernels: one that lacks an entry point the bench uses
+// (older than r450), or one that must JIT-compile the kernels' PTX but predates its ISA.
+Failure driver_too_old(const SystemFacts& facts, const CudaStatus& status, int device, int driver_version,
+                       int kernels_version) {
     Failure f;
     f.kind = FailureKind::driver_too_old;
+    f.device = device;
     const std::string release = facts.driver_release.empty() ? "" : " " + facts.driver_release;
-    if (status.code == cuda_error::compat_not_supported_on_device) {
-        f.message = "the CUDA forward-compatibility driver package is not supported on this GPU";
+    if (status.code == cuda_error::driver_entry_missing) {
+        f.message = fmt::format("the NVIDIA driver{} is too old: {}", release, status.message);
+    } else if (status.code == cuda_error::compat_not_supported_on_device) {
+        f.message = prefix(device) + "the CUDA forward-compatibility driver package is not supported on this GPU";
     } else if (driver_version > 0) {
-        f.message = fmt::format("the NVIDIA driver{} supports CUDA up to {}, but git-model-bench uses the CUDA {} runtime",
-                                release, format_cuda_version(driver_version), format_cuda_version(runtime_version));
+        f.message = fmt::format("{}the NVIDIA driver{} supports CUDA up to {}, but this GPU needs git-model-bench's "
+                                "kernels JIT-compiled from PTX built with CUDA {}",
+                                prefix(device), release, format_cuda_version(driver_version),
+                                format_cuda_version(kernels_version));
     } else {
-        f.message = fmt::format("the NVIDIA driver{} is too old for the CUDA {} runtime git-model-bench uses", release,
-                                format_cuda_version(runtime_version));
+        f.message = fmt::format("{}the NVIDIA driver{} is too old for git-model-bench's kernels (built with CUDA {})",
+                                prefix(device), release, format_cuda_version(kernels_version));
     }
     f.message += fmt::format("; CUDA says {}", cuda_says(status));
-    const int minimum = minimum_driver_release(runtime_version);
-    f.hint = minimum > 0 ? fmt::format("install NVIDIA driver release {} or newer, or build git-model-bench with an older CUDA toolkit", minimum)
-                         : "upgrade the NVIDIA driver, or build git-model-bench with an older CUDA toolkit";
+    const int minimum = std::max(520, minimum_driver_release(kernels_version));
+    f.hint = fmt::format("install NVIDIA driver release {} or newer (`nvidia-smi` shows the one installed)", minimum);
     return f;
+}
+
+// Whether a status is a failure to load the kernels' module for this GPU.
+bool kernel_load_failure(const CudaStatus& status) {
+    switch (status.code) {
+    case cuda_error::no_kernel_image:
+    case cuda_error::unsupported_ptx_version:
+    case cuda_error::invalid_ptx:
+    case cuda_error::invalid_image:
+    case cuda_error::jit_compiler_not_found: return true;
+    default: return false;
+    }
 }
 
 // The failure for "the driver works but shows no GPU", told apart by CUDA_VISIBLE_DEVICES.
@@ -155,34 +194,58 @@ Failure no_device(const SystemFacts& facts, const CudaStatus& status, int device
 }
 
 // The common classifier of init and device failures.
-Failure classify(const CudaStatus& status, int device, const SystemFacts& facts, int driver_version, int runtime_version) {
+Failure classify(const CudaStatus& status, int device, const SystemFacts& facts, int driver_version, int kernels_version) {
     Failure f;
     f.device = device;
+    if (kernel_load_failure(status)) {
+        // The driver found no SASS for the GPU and could not use the PTX: with a driver older than
+        // the kernels' CUDA version that is the driver's fault, else the build's or the install's.
+        const bool driver_older = driver_version > 0 && driver_version < kernels_version;
+        if (status.code == cuda_error::unsupported_ptx_version ||
+            (driver_older && status.code != cuda_error::jit_compiler_not_found))
+            return driver_too_old(facts, status, device, driver_version, kernels_version);
+        f.kind = FailureKind::unsupported_device;
+        if (status.code == cuda_error::jit_compiler_not_found) {
+            f.message = fmt::format("{}this GPU needs git-model-bench's PTX JIT-compiled, but the driver's JIT compiler "
+                                    "(libnvidia-ptxjitcompiler.so.1) is missing; CUDA says {}",
+                                    prefix(device), cuda_says(status));
+            f.hint = "install the driver's full user-space libraries; in a container, start it with GPU access "
+                     "(podman --device nvidia.com/gpu=all, docker --gpus all) so they are mounted";
+        } else {
+            f.message = fmt::format("{}the driver cannot use git-model-bench's kernels for this GPU's architecture; "
+                                    "CUDA says {}",
+                                    prefix(device), cuda_says(status));
+            f.hint = "rebuild git-model-bench with GM_BENCH_CUDA_ARCHITECTURES including this GPU's compute capability";
+        }
+        return f;
+    }
+    // libcuda.so.1 loads but the kernel module is not there: cuInit fails with one code or another.
+    if (device < 0 && facts.driver_library_loadable && !facts.kernel_module_loaded &&
+        (status.code == cuda_error::no_device || status.code == cuda_error::unknown ||
+         status.code == cuda_error::initialization_error))
+        return no_driver(facts, status);
     switch (status.code) {
+    case cuda_error::driver_library_missing:
     case cuda_error::stub_library:
         return no_driver(facts, status);
     case cuda_error::insufficient_driver:
-        // The static runtime reports a missing libcuda.so.1 as "insufficient driver" too: look.
+        // (The CUDA runtime's code for a missing or old libcuda.so.1; kept for reports made by one.)
         if (!facts.driver_library_loadable || !facts.kernel_module_loaded) return no_driver(facts, status);
-        f = driver_too_old(facts, status, driver_version, runtime_version);
-        f.device = device;
-        return f;
+        return driver_too_old(facts, status, device, driver_version, kernels_version);
+    case cuda_error::driver_entry_missing:
     case cuda_error::call_requires_newer_driver:
     case cuda_error::compat_not_supported_on_device:
-    case cuda_error::unsupported_ptx_version:
-        f = driver_too_old(facts, status, driver_version, runtime_version);
-        f.device = device;
-        f.message = prefix(device) + f.message;
-        return f;
+        return driver_too_old(facts, status, device, driver_version, kernels_version);
     case cuda_error::no_device:
     case cuda_error::invalid_device:
         return no_device(facts, status, device);
     case cuda_error::devices_unavailable:
         f.kind = FailureKind::device_busy;
-        f.message = fmt::format("{}{} busy or unavailable: its compute mode is exclusive-process and another process "
-                                "holds it, or it is prohibited; CUDA says {}",
+        f.message = fmt::format("{}{} busy: its compute mode is exclusive-process and another process holds it; "
+                                "CUDA says {}",
                                 prefix(device), device >= 0 ? "the GPU is" : "every GPU is", cuda_says(status));
-        f.hint = "see `nvidia-smi` for the processes using it and `nvidia-smi -q -d COMPUTE` for its compute mode";
+        f.hint = "see `nvidia-smi` for the processes using it and `nvidia-smi -q -d COMPUTE` for its compute mode; "
+                 "try again when it is free, or pick another GPU (--device)";
         return f;
     case cuda_error::memory_allocation:
         f.kind = FailureKind::device_busy;
@@ -190,12 +253,14 @@ Failure classify(const CudaStatus& status, int device, const SystemFacts& facts,
                                 prefix(device), cuda_says(status));
         f.hint = "see `nvidia-smi` for the processes using the GPU";
         return f;
-    case cuda_error::no_kernel_image:
-    case cuda_error::invalid_device_function:
-        f.kind = FailureKind::unsupported_device;
-        f.message = fmt::format("{}git-model-bench has no code for this GPU's architecture; CUDA says {}", prefix(device),
-                                cuda_says(status));
-        f.hint = "rebuild git-model-bench with GM_CUDA_ARCHITECTURES including this GPU's compute capability";
+    case cuda_error::ecc_uncorrectable:
+        f.kind = FailureKind::ecc_pending;
+        f.message = fmt::format("{}an uncorrectable ECC error is pending on this GPU: it must be reset before it can be "
+                                "used (the reset retires the bad memory pages or remaps their rows); CUDA says {}",
+                                prefix(device), cuda_says(status));
+        f.hint = fmt::format("see `nvidia-smi -q -d ECC,PAGE_RETIREMENT,ROW_REMAPPER`; with nothing running on it, "
+                             "reset the GPU (`sudo nvidia-smi -r{}`) or reboot; if errors come back, the GPU needs service",
+                             device >= 0 ? fmt::format(" -i {}", device) : std::string());
         return f;
     case cuda_error::system_driver_mismatch:
         f.kind = FailureKind::device_bad_state;
@@ -289,8 +354,9 @@ std::string format_cuda_version(int version) {
     return fmt::format("{}.{}", version / 1000, (version % 1000) / 10);
 }
 
-int minimum_driver_release(int runtime_version) {
-    switch (runtime_version / 1000) {
+int minimum_driver_release(int cuda_version) {
+    if (cuda_version >= 11080 && cuda_version < 12000) return 520;
+    switch (cuda_version / 1000) {
     case 11: return 450;
     case 12: return 525;
     case 13: return 580;
@@ -298,22 +364,46 @@ int minimum_driver_release(int runtime_version) {
     }
 }
 
-Failure classify_init_failure(const CudaStatus& status, const SystemFacts& facts, int driver_version, int runtime_version) {
-    Failure f = classify(status, -1, facts, driver_version, runtime_version);
+Failure classify_init_failure(const CudaStatus& status, const SystemFacts& facts, int driver_version, int kernels_version) {
+    Failure f = classify(status, -1, facts, driver_version, kernels_version);
     f.step = "CUDA initialisation";
     return f;
 }
 
 Failure classify_device_failure(const CudaStatus& status, int device, const SystemFacts& facts, int driver_version,
-                                int runtime_version) {
-    return classify(status, device, facts, driver_version, runtime_version);
+                                int kernels_version) {
+    return classify(status, device, facts, driver_version, kernels_version);
+}
+
+Failure compute_prohibited_failure(const DeviceInfo& info) {
+    Failure f;
+    f.kind = FailureKind::compute_prohibited;
+    f.device = info.index;
+    f.message = fmt::format("GPU {} ({}): its compute mode is Prohibited, so no process may use it", info.index, info.name);
+    f.hint = fmt::format("an administrator allows it again with `sudo nvidia-smi -i {} -c DEFAULT`; or pick another GPU "
+                         "(--device, CUDA_VISIBLE_DEVICES)", info.index);
+    f.step = "device query";
+    return f;
+}
+
+Failure mig_slice_failure(const DeviceInfo& info) {
+    Failure f;
+    f.kind = FailureKind::mig_slice;
+    f.device = info.index;
+    f.message = fmt::format("GPU {} ({}) is a MIG slice: its results were checked, but its speed cannot be judged "
+                            "against the peaks of the whole GPU",
+                            info.index, info.name);
+    f.hint = "to judge the GPU's speed, bench it whole with MIG disabled (`nvidia-smi -i N -mig 0`, by an administrator)";
+    f.step = "device query";
+    return f;
 }
 
 Failure no_cuda_support_failure() {
     Failure f;
     f.kind = FailureKind::no_cuda_support;
-    f.message = "this git-model-bench was built without CUDA support, so it cannot test GPUs";
-    f.hint = "rebuild with the CUDA toolkit installed (nvcc on PATH) and -DGM_WITH_CUDA=ON";
+    f.message = "this git-model-bench was built without GPU kernels (no CUDA compiler was found), so it cannot test GPUs";
+    f.hint = "rebuild after scripts/install-deps (NVIDIA's CUDA 11.8 compiler wheels) or with the CUDA toolkit "
+             "(nvcc on PATH), and -DGM_WITH_CUDA=ON";
     return f;
 }
 
@@ -329,15 +419,15 @@ Failure missing_device_failure(int device, int device_count) {
     return f;
 }
 
-Failure unsupported_device_failure(const DeviceInfo& info, const CompiledTargets& targets, int runtime_version) {
+Failure unsupported_device_failure(const DeviceInfo& info, const CompiledTargets& targets, int kernels_version) {
     Failure f;
     f.kind = FailureKind::unsupported_device;
     f.device = info.index;
     f.message = fmt::format("GPU {} ({}, compute capability {}) is not supported by this build: it carries code for {} only",
                             info.index, info.name, to_string(info.capability), describe_targets(targets));
-    if (info.capability.major == 7 && info.capability.minor < 5 && runtime_version >= 13000)
-        f.message += " (CUDA 13 dropped Volta)";
-    f.hint = "rebuild git-model-bench with a CUDA toolkit that supports this GPU and GM_CUDA_ARCHITECTURES including it";
+    if (info.capability.major == 7 && info.capability.minor < 5 && kernels_version >= 13000)
+        f.message += " (CUDA 13 dropped Volta: this build lacked NVIDIA's CUDA 11.8 compiler wheels)";
+    f.hint = "rebuild git-model-bench after scripts/install-deps, with GM_BENCH_CUDA_ARCHITECTURES including this GPU";
     f.step = "device query";
     return f;
 }

@@ -1,6 +1,6 @@
 #pragma once
 // Why no GPU can be used, told apart so the message says what to do: no driver, a driver too old
-// for the runtime, no device visible, a device busy or in a bad state. The classifier is a pure
+// for the kernels, no device visible, a device busy or in a bad state. The classifier is a pure
 // function of CUDA's error and a few facts about the system, so every case is unit-tested.
 
 #include "gitmodel/gpu/backend.hpp"
@@ -16,16 +16,30 @@ namespace gm::gpu {
 enum class FailureKind {
     no_cuda_support,     // "no-cuda-support": this binary was built without CUDA
     no_driver,           // "no-driver": no NVIDIA kernel module or no libcuda.so.1
-    driver_too_old,      // "driver-too-old": the driver predates the linked CUDA runtime
+    driver_too_old,      // "driver-too-old": the driver predates the kernels (or lacks an entry point)
     no_device,           // "no-device": the driver sees no GPU, or CUDA_VISIBLE_DEVICES hides them
     device_busy,         // "device-busy": exclusive compute mode taken, or memory full
     device_bad_state,    // "device-bad-state": Xid/ECC aftermath, driver mismatch, fabric manager down
     unsupported_device,  // "unsupported-device": the binary has no code for this GPU's architecture
     timeout,             // "timeout": a step did not finish in time (a hung GPU or driver)
+    compute_prohibited,  // "compute-prohibited": the GPU's compute mode forbids every context
+    ecc_pending,         // "ecc-pending": an uncorrectable ECC error waits for a GPU reset
+    mig_slice,           // "mig-slice": a MIG slice, whose speed the whole GPU's peaks cannot judge
 };
 
 // The JSON spelling of a kind, e.g. "no-driver".
 std::string_view to_string(FailureKind kind);
+
+// What a kind says about the GPU, which decides the verdict and what the pre-push gate does.
+enum class FailureClass {
+    no_gpu,        // no GPU to test here: no driver, none visible, built without kernels
+    cannot_judge,  // a GPU is there but the bench cannot judge it: driver too old, busy, prohibited,
+                   // ECC reset pending, MIG slice, no code for it; not evidence of a broken GPU
+    broken,        // the GPU or its driver is in a bad state, or hung
+};
+
+// The class of a kind.
+FailureClass failure_class(FailureKind kind);
 
 // A reason the bench could not use a GPU (or any GPU), for the verdict, the message and JSON.
 struct Failure {
@@ -60,17 +74,24 @@ std::string read_driver_release(const std::string& root = {});
 // "13.0" for CUDA's encoded version 13000; "unknown" for 0.
 std::string format_cuda_version(int version);
 
-// The oldest NVIDIA driver release that runs a CUDA runtime of this major version (450 for 11.x,
-// 525 for 12.x, 580 for 13.x); 0 when unknown.
-int minimum_driver_release(int runtime_version);
+// The oldest NVIDIA driver release that supports a CUDA version: 520 for 11.8 (PTX ISA 7.8), 450
+// for the rest of 11.x, 525 for 12.x, 580 for 13.x; 0 when unknown.
+int minimum_driver_release(int cuda_version);
 
-// Classifies a failure of CUDA's initialisation (cudaGetDeviceCount) for the whole machine.
+// Classifies a failure of CUDA's initialisation (loading libcuda.so.1, cuInit, cuDeviceGetCount)
+// for the whole machine. kernels_version: the CUDA version the kernels were built with (11080).
 Failure classify_init_failure(const CudaStatus& status, const SystemFacts& facts, int driver_version,
-                              int runtime_version);
+                              int kernels_version);
 
-// Classifies a failure to use one GPU (its context creation or kernel loading).
+// Classifies a failure to use one GPU (its query, context creation or kernel loading).
 Failure classify_device_failure(const CudaStatus& status, int device, const SystemFacts& facts,
-                                int driver_version, int runtime_version);
+                                int driver_version, int kernels_version);
+
+// The failure for a GPU whose compute mode is Prohibited.
+Failure compute_prohibited_failure(const DeviceInfo& info);
+
+// The note for a MIG slice: correctness is checked, speed is not judged.
+Failure mig_slice_failure(const DeviceInfo& info);
 
 // The failure of a binary built without CUDA.
 Failure no_cuda_support_failure();
@@ -79,6 +100,6 @@ Failure no_cuda_support_failure();
 Failure missing_device_failure(int device, int device_count);
 
 // The failure for a GPU whose architecture the binary has no code for.
-Failure unsupported_device_failure(const DeviceInfo& info, const CompiledTargets& targets, int runtime_version);
+Failure unsupported_device_failure(const DeviceInfo& info, const CompiledTargets& targets, int kernels_version);
 
 }  // namespace gm::gpu

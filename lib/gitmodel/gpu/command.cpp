@@ -153,13 +153,14 @@ std::string usage_text() {
            "    --version                  version and GPU code in this binary\n"
            "\n"
            "Thresholds default to .modelenv.yaml's bench: section; flags override it.\n"
-           "Exit status: 0 pass, 1 a check failed or a step hung, 2 usage error, 3 no usable GPU.\n";
+           "Exit status: 0 pass, 1 a check failed or a step hung, 2 usage error, 3 no usable GPU or\n"
+           "a GPU it cannot judge (driver too old, busy, prohibited, ECC reset pending, MIG slice).\n";
 }
 
 std::string version_text(const Backend& backend) {
-    if (!backend.has_cuda()) return fmt::format("git-model-bench {} (built without CUDA support)\n", GM_VERSION);
-    return fmt::format("git-model-bench {} (CUDA runtime {}, code for {})\n", GM_VERSION,
-                       format_cuda_version(backend.linked_runtime_version()), describe_targets(backend.targets()));
+    if (!backend.has_cuda()) return fmt::format("git-model-bench {} (built without GPU kernels)\n", GM_VERSION);
+    return fmt::format("git-model-bench {} (kernels built with CUDA {}, code for {}; driver API from libcuda.so.1)\n",
+                       GM_VERSION, format_cuda_version(backend.kernels_cuda_version()), describe_targets(backend.targets()));
 }
 
 CommandIo standard_io() {
@@ -192,7 +193,8 @@ int run_bench_command(const std::vector<std::string>& args, Backend& backend, co
     const auto print = [&](const BenchReport& report) {
         if (line.json) io.out << render_json(report);
         else if (!report.devices.empty()) io.out << render_text(report);
-        if (report.error && (report.verdict == Verdict::no_gpu || report.error->kind == FailureKind::timeout))
+        if (report.error && (report.verdict == Verdict::no_gpu || report.verdict == Verdict::cannot_judge ||
+                             report.error->kind == FailureKind::timeout))
             io.err << render_error(program, *report.error);
         io.out.flush();
         io.err.flush();

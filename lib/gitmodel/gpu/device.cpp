@@ -62,6 +62,15 @@ std::string format_pci_bus_id(const DeviceInfo& info) {
     return fmt::format("{:08X}:{:02X}:{:02X}.0", info.pci_domain, info.pci_bus, info.pci_device);
 }
 
+bool is_mig_slice(const DeviceInfo& info) {
+    // " MIG " followed by a profile such as "1g.5gb" or "3g.40gb".
+    const auto at = info.name.find(" MIG ");
+    if (at == std::string::npos) return false;
+    const std::string_view profile = std::string_view(info.name).substr(at + 5);
+    return !profile.empty() && std::isdigit(static_cast<unsigned char>(profile.front())) &&
+           profile.find('g') != std::string_view::npos;
+}
+
 std::vector<std::string> split_architectures(std::string_view text) {
     std::vector<std::string> out;
     while (!text.empty()) {

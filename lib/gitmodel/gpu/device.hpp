@@ -49,7 +49,16 @@ struct DeviceInfo {
     int memory_bus_width_bits = 0;           // memory interface width, for the bandwidth peak
     std::uint64_t l2_cache_bytes = 0;        // L2 size: bandwidth buffers must be well beyond it
     bool integrated = false;                 // shares memory with the CPU (bandwidth peak means little)
+    int compute_mode = 0;                    // 0 default, 2 prohibited, 3 exclusive-process (CU_COMPUTEMODE_*)
 };
+
+// CU_COMPUTEMODE_PROHIBITED: an administrator forbade contexts on the GPU (nvidia-smi -c PROHIBITED).
+constexpr int compute_mode_prohibited = 2;
+
+// Whether a device is a MIG slice (a GPU instance of a partitioned A100/H100): CUDA names it after
+// its profile, e.g. "NVIDIA A100-SXM4-40GB MIG 1g.5gb". Its clocks and bus width are the whole
+// GPU's, so the peaks computed from them do not apply to the slice.
+bool is_mig_slice(const DeviceInfo& info);
 
 // The UUID as nvidia-smi prints it, "GPU-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx": the key the
 // pre-push hook caches a pass under.

@@ -1,5 +1,9 @@
 #include "gitmodel/gpu/json.hpp"
 
+#include "gitmodel/gpu/pattern.hpp"
+
+#include <fmt/core.h>
+
 #include <cmath>
 
 namespace gm::gpu {
@@ -14,6 +18,9 @@ json rounded(const std::optional<double>& value, int decimals) {
     const double scale = std::pow(10.0, decimals);
     return std::round(*value * scale) / scale;
 }
+
+// A 64-bit value as "0x..." (JSON numbers lose precision past 2^53).
+json hex(std::uint64_t value) { return fmt::format("0x{:016x}", value); }
 
 // A string, or null when empty.
 json text_or_null(const std::string& text) { return text.empty() ? json(nullptr) : json(text); }
@@ -52,6 +59,8 @@ json device_json(const DeviceReport& d) {
     out["memory_clock_khz"] = field([](const DeviceInfo& i) { return i.memory_clock_khz; });
     out["memory_bus_width_bits"] = field([](const DeviceInfo& i) { return i.memory_bus_width_bits; });
     out["l2_cache_bytes"] = field([](const DeviceInfo& i) { return i.l2_cache_bytes; });
+    out["compute_mode"] = field([](const DeviceInfo& i) { return i.compute_mode; });
+    out["mig_slice"] = field([](const DeviceInfo& i) { return is_mig_slice(i); });
 
     const auto& p = d.peaks;
     out["peaks"] = json{{"memory_bandwidth_gbps", rounded(p.memory_bandwidth_gbps, 1)},
@@ -77,7 +86,23 @@ json device_json(const DeviceReport& d) {
     measured["fma_threads"] = m.fma_threads;
     measured["fma_iterations"] = m.fma_iterations;
     measured["fma_repetitions"] = m.fma_repetitions;
+    measured["memtest_bytes"] = m.memtest_bytes;
+    measured["memtest_ms"] = m.memtest_bytes > 0 ? rounded(m.memtest_ms, 2) : json(nullptr);
+    measured["memtest_failures"] = m.memtest_failures;
     out["measurements"] = measured;
+
+    json memtest = json::array();
+    for (const auto& e : d.memtest_errors)
+        memtest.push_back(json{{"address", hex(e.address)}, {"offset", e.offset}, {"got", hex(e.got)},
+                               {"expected", hex(e.expected)},
+                               {"test", e.test == pattern::memtest_address_test ? "address-in-address" : "moving-inversions"}});
+    out["memtest_errors"] = memtest;
+    out["peer"] = d.peer ? json{{"peers", d.peer->peers},
+                                {"triad_vs_best_peer", rounded(d.peer->triad_vs_best_peer, 4)},
+                                {"fp32_vs_best_peer", rounded(d.peer->fp32_vs_best_peer, 4)},
+                                {"flagged", d.peer->flagged}}
+                         : json(nullptr);
+    out["warnings"] = d.warnings;
 
     json checks = json::array();
     for (const auto& c : d.checks) checks.push_back(json{{"name", c.name}, {"passed", c.passed}, {"detail", c.detail}});
@@ -100,7 +125,7 @@ nlohmann::ordered_json to_json(const BenchReport& report) {
     out["targets"] = report.targets;
     out["driver_version"] = text_or_null(report.driver_release);
     out["cuda_driver_version"] = version_or_null(report.cuda_driver_version);
-    out["runtime_version"] = version_or_null(report.runtime_version);
+    out["kernels_cuda_version"] = version_or_null(report.kernels_version);
     out["device_count"] = report.device_count;
     out["elapsed_ms"] = rounded(report.elapsed_ms, 1);
     out["step_timeout_ms"] = report.step_timeout_ms;

@@ -6,13 +6,13 @@
 // {
 //   "version": "0.1.0",             git-model-bench's version
 //   "mode": "quick" | "full",
-//   "verdict": "pass" | "fail" | "no-gpu",
+//   "verdict": "pass" | "fail" | "no-gpu" | "cannot-judge",
 //   "exit_code": 0 | 1 | 3,         the process's exit code
-//   "cuda_support": true,           false: built without CUDA
-//   "targets": "sm_75 ... compute_90",  GPU code in the binary ("" without CUDA)
+//   "cuda_support": true,           false: built without GPU kernels
+//   "targets": "sm_70 ... compute_70",  GPU code in the binary ("" without kernels)
 //   "driver_version": "580.65.06" | null,   NVIDIA driver release (from /proc/driver/nvidia/version)
 //   "cuda_driver_version": "13.0" | null,   newest CUDA version the driver supports
-//   "runtime_version": "13.0" | null,       CUDA runtime linked into the binary
+//   "kernels_cuda_version": "11.8" | null,  CUDA version the kernels were built with
 //   "device_count": 1,              GPUs visible to CUDA (after CUDA_VISIBLE_DEVICES)
 //   "elapsed_ms": 251.2,            the run (CUDA initialisation included), in milliseconds
 //   "step_timeout_ms": 10000,       time limit of each step
@@ -29,32 +29,44 @@
 //     "memory_total_bytes": 85045280768 | null, "memory_free_bytes": 84386775040 | null,
 //     "multiprocessors": 132 | null, "clock_khz": 1980000 | null, "memory_clock_khz": 2619000 | null,
 //     "memory_bus_width_bits": 5120 | null, "l2_cache_bytes": 52428800 | null,
+//     "compute_mode": 0 | null,     0 default, 2 prohibited, 3 exclusive-process
+//     "mig_slice": false | null,    a MIG slice: speed not judged
 //     "peaks": { "memory_bandwidth_gbps": 3352.3 | null, "fp32_tflops": 66.9 | null,
 //                "fp32_lanes_per_multiprocessor": 128 | null, "fp32_lanes_estimated": false },
-//     "measurements": {             null where not measured; rates are the best repetition
+//     "measurements": {             null where not measured; rates: best and median repetition;
+//                                   fractions: the median over the peak (what thresholds judge)
 //       "triad_gbps", "triad_gbps_median", "triad_fraction",
 //       "copy_gbps", "copy_gbps_median", "copy_fraction",
 //       "h2d_gbps", "h2d_gbps_median", "d2h_gbps", "d2h_gbps_median",
 //       "fp32_tflops", "fp32_tflops_median", "fp32_fraction",   (numbers; fractions of the peak, 0..1;
 //                                                              fp32_fraction is null with --quick)
 //       "stream_buffer_bytes", "stream_repetitions", "transfer_bytes", "transfer_repetitions",
-//       "fma_threads", "fma_iterations", "fma_repetitions"      (integers)
+//       "fma_threads", "fma_iterations", "fma_repetitions",     (integers)
+//       "memtest_bytes", "memtest_failures" (integers; 0 bytes: not run), "memtest_ms" (null: not run)
 //     },
+//     "memtest_errors": [ { "address": "0x...", "offset": 8, "got": "0x...", "expected": "0x...",
+//                           "test": "address-in-address" | "moving-inversions" } ],   first 16 failing reads
+//     "peer": null | { "peers": 3, "triad_vs_best_peer": 0.98, "fp32_vs_best_peer": 0.99 | null,
+//                      "flagged": false },    vs the other GPUs of the same model in this run
+//     "warnings": [ "..." ],        findings that do not change the verdict (a GPU flagged against its peers)
 //     "checks": [ { "name": "triad-result", "passed": true, "detail": "67108864 values correct" } ],
-//     "verdict": "pass" | "fail" | "unusable",
-//     "error": null | { "kind", "message", "hint", "step", "device" },   why unusable (or hung)
+//     "verdict": "pass" | "fail" | "unusable" | "cannot-judge",
+//     "error": null | { "kind", "message", "hint", "step", "device" },   why unusable, not judged, or hung
 //     "elapsed_ms": 180.4
 //   } ],
 //   "error": null | {               why the run failed as a whole
-//     "kind": "no-cuda-support" | "no-driver" | "driver-too-old" | "no-device" | "device-busy"
-//           | "device-bad-state" | "unsupported-device" | "timeout",
+//     "kind": "no-cuda-support" | "no-driver" | "no-device"                     (verdict no-gpu)
+//           | "driver-too-old" | "device-busy" | "unsupported-device" | "compute-prohibited"
+//           | "ecc-pending" | "mig-slice"                                      (verdict cannot-judge)
+//           | "device-bad-state" | "timeout",
 //     "message": "...", "hint": "..." | null, "step": "..." | null, "device": 0 | null
 //   }
 // }
 //
 // Check names: compute-capability, free-memory (only with those thresholds), triad-result,
 // copy-result, triad-bandwidth, fma-result, fp32-throughput (full mode only), transfer-result,
-// memory-bandwidth (too little free memory), transfer-timing, cuda-error, time-limit.
+// memory-integrity (full mode only), memory-bandwidth (too little free memory), transfer-timing,
+// cuda-error, time-limit.
 
 #include "gitmodel/gpu/results.hpp"
 

@@ -3,8 +3,9 @@
 // compute them) and the host (which recomputes and compares them). Every value is an integer
 // small enough for float arithmetic on it to be exact, so results compare with ==, not a tolerance.
 //
-// Pure constexpr C++ with no CUDA header: the kernels call these functions through nvcc's
-// --expt-relaxed-constexpr, so host and device cannot drift apart.
+// Pure constexpr C++ with no CUDA header and nothing from the standard library but <cstdint>: the
+// kernels (git-model-bench/kernels/kernels.cu, compiled by NVRTC or nvcc with
+// --expt-relaxed-constexpr) call these functions, so host and device cannot drift apart.
 
 #include <cstdint>
 
@@ -44,7 +45,9 @@ constexpr float fma_multiplier = 1.0f;
 // See fma_multiplier.
 constexpr float fma_addend = 1.0f;
 
-// The largest iteration count whose results stay exact (the sum of all accumulators < 2^24).
+// The largest iteration count whose results stay exact: each accumulator ends at most
+// 2^20 + 262 and the sum of the eight at most 2^23 + 2,096, all below 2^24, so every step and the
+// final sum are exact float integers.
 constexpr std::uint32_t fma_max_iterations = 1u << 20;
 
 // Start value of accumulator k of global thread `thread`.
@@ -61,5 +64,32 @@ constexpr float fma_result(std::uint32_t thread, std::uint32_t iterations) {
 
 // The host-to-device and back round trip's value at element i: a 24-bit integer.
 constexpr float transfer_value(std::uint64_t i) { return static_cast<float>(mix(i ^ 0x5BD1E995u) & 0xFFFFFFu); }
+
+// The memory integrity test (full mode) writes 64-bit words. Address-in-address: each word holds
+// its own device address, so a bad address line (two addresses on one cell) shows. Moving
+// inversions: every word is filled with this pattern, then checked and inverted, checked and
+// inverted back, and checked again, so every bit is seen holding 0 and 1 next to neighbours that
+// hold the opposite.
+constexpr std::uint64_t memtest_pattern = 0x5555555555555555ull;
+
+// Failing words the check kernels record with their address (the count goes on past it).
+constexpr int memtest_max_reported = 16;
+
+// Which test found a failing word, as the check kernels record it.
+constexpr std::uint64_t memtest_address_test = 1;    // address-in-address
+constexpr std::uint64_t memtest_inversion_test = 2;  // moving inversions
+
+// The error record the check kernels fill, as 64-bit words: [0] the count of failing words, then
+// for each recorded one (slot < memtest_max_reported) its address, the value read, the value
+// expected and the test, at these offsets.
+constexpr int memtest_record_words = 1 + 4 * memtest_max_reported;
+// Offset of the address of recorded failure `slot`.
+constexpr int memtest_address_at(int slot) { return 1 + slot; }
+// Offset of the value read at recorded failure `slot`.
+constexpr int memtest_got_at(int slot) { return 1 + memtest_max_reported + slot; }
+// Offset of the value expected at recorded failure `slot`.
+constexpr int memtest_expected_at(int slot) { return 1 + 2 * memtest_max_reported + slot; }
+// Offset of the test of recorded failure `slot`.
+constexpr int memtest_test_at(int slot) { return 1 + 3 * memtest_max_reported + slot; }
 
 }  // namespace gm::gpu::pattern

@@ -15,6 +15,7 @@ std::string_view to_string(Verdict verdict) {
     case Verdict::fail: return "fail";
     case Verdict::unusable: return "unusable";
     case Verdict::no_gpu: return "no-gpu";
+    case Verdict::cannot_judge: return "cannot-judge";
     }
     return "fail";
 }
@@ -35,36 +36,87 @@ std::optional<Rate> rate_from_times(double units_per_repetition, const std::vect
 }
 
 Verdict device_verdict(const DeviceReport& device) {
-    if (device.error && device.error->kind != FailureKind::timeout) return Verdict::unusable;
-    if (device.error || device.checks.empty()) return Verdict::fail;
-    const bool all = std::all_of(device.checks.begin(), device.checks.end(), [](const Check& c) { return c.passed; });
-    return all ? Verdict::pass : Verdict::fail;
+    const bool any_failed =
+        std::any_of(device.checks.begin(), device.checks.end(), [](const Check& c) { return !c.passed; });
+    if (any_failed) return Verdict::fail;
+    if (device.error) {
+        switch (failure_class(device.error->kind)) {
+        case FailureClass::cannot_judge: return Verdict::cannot_judge;
+        case FailureClass::no_gpu: return Verdict::unusable;
+        case FailureClass::broken: return device.error->kind == FailureKind::timeout ? Verdict::fail : Verdict::unusable;
+        }
+    }
+    return device.checks.empty() ? Verdict::fail : Verdict::pass;
+}
+
+void compare_peers(BenchReport& report) {
+    // The median rate of a device, when measured (and the device is a whole GPU).
+    const auto median = [](const DeviceReport& d, const std::optional<Rate> Measurements::*rate) -> std::optional<double> {
+        if (!d.info || is_mig_slice(*d.info) || !(d.measurements.*rate)) return std::nullopt;
+        return (d.measurements.*rate)->median;
+    };
+    for (auto& device : report.devices) {
+        if (!device.info || is_mig_slice(*device.info)) continue;
+        PeerComparison peer;
+        std::optional<double> best_triad, best_fp32;
+        for (const auto& other : report.devices) {
+            if (&other == &device || !other.info || other.info->name != device.info->name || is_mig_slice(*other.info))
+                continue;
+            ++peer.peers;
+            if (const auto v = median(other, &Measurements::triad_gbps)) best_triad = std::max(best_triad.value_or(0.0), *v);
+            if (const auto v = median(other, &Measurements::fp32_tflops)) best_fp32 = std::max(best_fp32.value_or(0.0), *v);
+        }
+        if (peer.peers == 0) continue;
+        const auto own_triad = median(device, &Measurements::triad_gbps);
+        if (own_triad && best_triad && *best_triad > 0.0) peer.triad_vs_best_peer = *own_triad / *best_triad;
+        // --quick's FMA launch is too small to time: FP32 is compared in full mode only.
+        const auto own_fp32 = median(device, &Measurements::fp32_tflops);
+        if (report.mode == Mode::full && own_fp32 && best_fp32 && *best_fp32 > 0.0)
+            peer.fp32_vs_best_peer = *own_fp32 / *best_fp32;
+        const double floor = 1.0 - peer_flag_margin;
+        const auto flag = [&](const std::optional<double>& ratio, const char* what) {
+            if (!ratio || *ratio >= floor) return;
+            peer.flagged = true;
+            device.warnings.push_back(fmt::format(
+                "{} is {:.1f}% below the best other {} in this machine (more than {:.0f}%): a throttled or degraded "
+                "card? (nvidia-smi -q -d PERFORMANCE,CLOCK,TEMPERATURE,POWER)",
+                what, (1.0 - *ratio) * 100.0, device.info->name, peer_flag_margin * 100.0));
+        };
+        flag(peer.triad_vs_best_peer, "memory bandwidth");
+        flag(peer.fp32_vs_best_peer, "FP32 throughput");
+        device.peer = peer;
+    }
 }
 
 void finalize(BenchReport& report) {
-    for (auto& device : report.devices) device.verdict = device_verdict(device);
+    bool any_fail = false, any_pass = false, any_unusable = false, any_cannot_judge = false;
+    for (auto& device : report.devices) {
+        device.verdict = device_verdict(device);
+        any_fail |= device.verdict == Verdict::fail;
+        any_pass |= device.verdict == Verdict::pass;
+        any_unusable |= device.verdict == Verdict::unusable;
+        any_cannot_judge |= device.verdict == Verdict::cannot_judge;
+    }
     const bool timed_out = report.error && report.error->kind == FailureKind::timeout;
-    const bool any_usable = std::any_of(report.devices.begin(), report.devices.end(),
-                                        [](const DeviceReport& d) { return d.verdict != Verdict::unusable; });
-    if (timed_out) {
+    if (timed_out || any_fail || (any_unusable && any_pass)) {
         report.verdict = Verdict::fail;
-    } else if (report.error || report.devices.empty() || !any_usable) {
-        report.verdict = Verdict::no_gpu;
-        // The run-level error says why: the first GPU's reason when each GPU had its own.
-        if (!report.error) {
-            for (const auto& device : report.devices) {
-                if (device.error) {
-                    report.error = device.error;
-                    break;
-                }
+    } else if (report.error || report.devices.empty()) {
+        const bool judge = report.error && failure_class(report.error->kind) == FailureClass::cannot_judge;
+        report.verdict = judge ? Verdict::cannot_judge : Verdict::no_gpu;
+    } else if (any_unusable || any_cannot_judge) {
+        // The run-level error says why: the first such GPU's reason.
+        const Verdict why = any_unusable ? Verdict::unusable : Verdict::cannot_judge;
+        for (const auto& device : report.devices) {
+            if (device.verdict == why && device.error) {
+                report.error = device.error;
+                break;
             }
         }
+        report.verdict = any_unusable ? Verdict::no_gpu : Verdict::cannot_judge;
     } else {
-        const bool all = std::all_of(report.devices.begin(), report.devices.end(),
-                                     [](const DeviceReport& d) { return d.verdict == Verdict::pass; });
-        report.verdict = all ? Verdict::pass : Verdict::fail;
+        report.verdict = Verdict::pass;
     }
-    report.exit_code = report.verdict == Verdict::pass ? 0 : report.verdict == Verdict::no_gpu ? 3 : 1;
+    report.exit_code = report.verdict == Verdict::pass ? 0 : report.verdict == Verdict::fail ? 1 : 3;
 }
 
 void mark_timed_out(BenchReport& report, const std::string& step, int device, int limit_ms) {
