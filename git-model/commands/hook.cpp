@@ -62,6 +62,7 @@ int pre_push(const cli::Args& hook_args) {
                        gate.message);
             return 1;
         }
+        if (gate.unknown) fmt::print(stderr, "git-model: warning: {}\n", gate.message);
     }
     return run_chained(repo, "pre-push", hook_args, input);
 }

@@ -33,7 +33,7 @@ ok "-h and --version"
 
 if ! (command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1); then
     # --- No GPU -------------------------------------------------------------------------------
-    causes='no NVIDIA driver|no GPU visible|built without CUDA support|driver .* (supports CUDA up to|is too old)|busy or unavailable|bad state'
+    causes='no NVIDIA driver|no GPU visible|built without GPU kernels|driver .* (supports CUDA up to|is too old)|busy|bad state'
     run -- --quick
     expect_rc 3 "--quick without a GPU"
     # (how fast: bench/gpu-bench.sh measures it; timings stay out of pass/fail tests)

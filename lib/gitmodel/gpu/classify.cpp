@@ -393,7 +393,8 @@ Failure mig_slice_failure(const DeviceInfo& info) {
     f.message = fmt::format("GPU {} ({}) is a MIG slice: its results were checked, but its speed cannot be judged "
                             "against the peaks of the whole GPU",
                             info.index, info.name);
-    f.hint = "to judge the GPU's speed, bench it whole with MIG disabled (`nvidia-smi -i N -mig 0`, by an administrator)";
+    f.hint = fmt::format("to judge the GPU's speed, bench it whole: an administrator disables MIG on the parent GPU "
+                         "(`nvidia-smi -mig 0`) when no one uses it");
     f.step = "device query";
     return f;
 }

@@ -133,6 +133,12 @@ BenchGateResult run_bench_gate(const git::Repository& repo) {
     else if (when == "never") policy = BenchWhen::never;
     else throw Error(fmt::format("model.bench.beforePush '{}' is not always, auto or never", when),
                      "git config model.bench.beforePush auto");
+    const std::string unknown = config.get_string("model.benchGate.onUnknown").value_or("allow");
+    OnUnknown on_unknown;
+    if (unknown == "allow") on_unknown = OnUnknown::allow;
+    else if (unknown == "refuse") on_unknown = OnUnknown::refuse;
+    else throw Error(fmt::format("model.benchGate.onUnknown '{}' is not allow or refuse", unknown),
+                     "git config model.benchGate.onUnknown allow");
     BenchGateResult result;
     const bool driver_present = fs::exists(driver_version_file);
     if (policy == BenchWhen::never || (policy == BenchWhen::automatic && !driver_present)) return result;
@@ -154,32 +160,60 @@ BenchGateResult run_bench_gate(const git::Repository& repo) {
     proc::RunOptions options;
     options.timeout = std::chrono::seconds(timeout);
     const auto run = proc::run({bench.string(), "--quick", "--json"}, options);
+    BenchRun outcome{run.timed_out, run.exit_code, run.out, run.err, run.describe(), static_cast<int>(timeout)};
+    result = judge_bench_run(outcome, policy, on_unknown);
     result.ran = true;
+    // Only GPUs that passed are remembered: one that could not be judged is tried again next time.
+    if (result.passed) remember_pass(cache, nlohmann::json::parse(run.out, nullptr, false));
+    return result;
+}
+
+BenchGateResult judge_bench_run(const BenchRun& run, BenchWhen when, OnUnknown on_unknown) {
+    BenchGateResult result;
     if (run.timed_out) {
         result.passed = false;
         result.message = fmt::format("the GPU check (git-model-bench --quick) did not finish within {} s: the GPU or "
-                                     "its driver may be hung (look at nvidia-smi and dmesg for Xid errors)", timeout);
+                                     "its driver may be hung (look at nvidia-smi and dmesg for Xid errors)",
+                                     run.timeout_seconds);
         return result;
     }
     const nlohmann::json report = nlohmann::json::parse(run.out, nullptr, false);
-    if (run.ok() && !report.is_discarded()) {
-        remember_pass(cache, report);
+    const bool parsed = !report.is_discarded() && report.is_object();
+    if (run.exit_code == 0 && parsed) {
         result.message = "GPU check passed";
         return result;
     }
-    result.passed = false;
-    std::string why;
-    if (!report.is_discarded() && report.contains("error") && report["error"].is_object())
+    std::string why, kind;
+    if (parsed && report.contains("error") && report["error"].is_object()) {
         why = report["error"].value("message", "");
-    if (why.empty() && !report.is_discarded() && report.contains("devices")) {
+        kind = report["error"].value("kind", "");
+    }
+    const std::string verdict = parsed ? report.value("verdict", "") : "";
+    // "Cannot judge": the bench says so, or (under auto, where a driver is present) found no GPU
+    // it could use for a reason other than a GPU in a bad state. Neither is a broken GPU.
+    const bool cannot_judge = run.exit_code == 3 &&
+                              (verdict == "cannot-judge" ||
+                               (verdict == "no-gpu" && when == BenchWhen::automatic && kind != "device-bad-state"));
+    if (cannot_judge) {
+        result.unknown = true;
+        result.passed = on_unknown == OnUnknown::allow;
+        const std::string what = fmt::format("the GPU check could not judge this machine's GPU ({}): {}",
+                                             kind.empty() ? verdict : kind, why.empty() ? run.err : why);
+        result.message = result.passed ? what + "; pushing anyway (model.benchGate.onUnknown = allow)"
+                                        : what + "; model.benchGate.onUnknown = refuse";
+        return result;
+    }
+    result.passed = false;
+    if (why.empty() && parsed && report.contains("devices") && report["devices"].is_array()) {
         for (const auto& device : report["devices"])
             for (const auto& check : device.value("checks", nlohmann::json::array()))
                 if (!check.value("passed", true))
                     why += fmt::format("{}{}: {}", why.empty() ? "" : "; ", check.value("name", "?"), check.value("detail", ""));
     }
-    if (why.empty()) why = run.err.empty() ? run.describe() : run.err;
+    if (why.empty()) why = run.err.empty() ? run.describe : run.err;
     while (!why.empty() && why.back() == '\n') why.pop_back();
-    result.message = fmt::format("the GPU check failed ({}): {}", run.exit_code == 3 ? "no usable GPU" : "exit " + std::to_string(run.exit_code), why);
+    result.message = fmt::format("the GPU check failed ({}): {}",
+                                 run.exit_code == 3 ? "no usable GPU" : "exit " + std::to_string(run.exit_code), why);
     return result;
 }
 
