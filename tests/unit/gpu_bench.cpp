@@ -7,12 +7,14 @@
 #include "gitmodel/gpu/command.hpp"
 #include "gitmodel/gpu/json.hpp"
 #include "gitmodel/gpu/pattern.hpp"
+#include "gitmodel/gpu/result_cache.hpp"
 #include "gitmodel/gpu/text_report.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iterator>
@@ -22,6 +24,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <unistd.h>
 
 // A fake GPU backend: GPUs that exist only in memory, with knobs for every way a real one can go
 // wrong (no driver, busy, wrong results, slow memory, hangs). Its results are computed from
@@ -926,4 +930,64 @@ TEST_CASE("odd hardware gets its own verdict: prohibited, ECC pending, MIG slice
         CHECK(report.exit_code == 1);
         CHECK(report.devices[0].verdict == Verdict::fail);
     }
+}
+
+TEST_CASE("--results-cache keeps each GPU's last result by UUID and mode", "[gpu]") {
+    const auto dir = std::filesystem::temp_directory_path() / ("gm-results-cache-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    const auto file = dir / "lease-book" / "bench-results.json";
+    std::ostringstream out, err;
+    const CommandIo io{out, err, [](int) {}};
+
+    FakeBackend backend;
+    backend.init_info.device_count = 2;
+    backend.devices = {fake_h100(0), fake_h100(1)};
+    CHECK(run_bench_command({"--json", "--results-cache", file.string()}, backend, {}, io) == 0);
+    auto cache = read_result_cache(file);
+    REQUIRE(cache.size() == 2);
+    const std::string uuid0 = format_uuid(fake_h100(0).uuid);
+    REQUIRE(cache[uuid0].count("full") == 1);
+    const CachedResult& full = cache[uuid0]["full"];
+    CHECK(full.name == "NVIDIA H100 80GB HBM3");
+    CHECK(full.compute_capability == "9.0");
+    CHECK(full.pci_bus_id == "00000000:19:00.0");
+    CHECK(full.driver_version == read_driver_release());  // the command reads the real machine's
+    CHECK(full.cuda_driver_version == "13.0");
+    CHECK(full.kernels_cuda_version == "11.8");
+    CHECK(full.verdict == "pass");
+    CHECK(*full.triad_fraction == Approx(0.90).epsilon(0.001));
+    CHECK(*full.fp32_fraction == Approx(0.85).epsilon(0.001));
+    CHECK(full.time > 1700000000);
+
+    // A quick run of GPU 1 alone adds its quick result and keeps everything else.
+    backend.triad_fraction = 0.3;
+    CHECK(run_bench_command({"--quick", "--device", "1", "--results-cache", file.string()}, backend, {}, io) == 0);
+    cache = read_result_cache(file);
+    CHECK(cache[uuid0].count("full") == 1);
+    CHECK(cache[uuid0].count("quick") == 0);
+    const std::string uuid1 = format_uuid(fake_h100(1).uuid);
+    REQUIRE(cache[uuid1].count("quick") == 1);
+    CHECK(*cache[uuid1]["quick"].triad_fraction == Approx(0.3).epsilon(0.001));
+    CHECK_FALSE(cache[uuid1]["quick"].fp32_fraction.has_value());
+    CHECK(cache[uuid1].count("full") == 1);
+    CHECK(err.str().empty());
+    // Only the cache and its lock are left in the folder: no temporary file.
+    int entries = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(file.parent_path())) {
+        INFO(entry.path());
+        CHECK((entry.path() == file || entry.path().string() == file.string() + ".lock"));
+        ++entries;
+    }
+    CHECK(entries == 2);
+
+    // A file that is not a cache is replaced; one that cannot be written is a warning, not a failure.
+    std::ofstream(file) << "not json";
+    CHECK(read_result_cache(file).empty());
+    CHECK(run_bench_command({"--quick", "--results-cache", file.string()}, backend, {}, io) == 0);
+    CHECK(read_result_cache(file).size() == 2);
+    const auto blocked = dir / "a-file";
+    std::ofstream(blocked) << "x";
+    CHECK(run_bench_command({"--quick", "--results-cache", (blocked / "cache.json").string()}, backend, {}, io) == 0);
+    CHECK(contains(err.str(), "git-model-bench: warning: could not update the results cache"));
+    std::filesystem::remove_all(dir);
 }

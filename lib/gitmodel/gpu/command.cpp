@@ -5,6 +5,7 @@
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/gpu/bench.hpp"
 #include "gitmodel/gpu/json.hpp"
+#include "gitmodel/gpu/result_cache.hpp"
 #include "gitmodel/gpu/text_report.hpp"
 #include "gitmodel/gpu/watchdog.hpp"
 
@@ -29,7 +30,7 @@ constexpr const char* program = "git-model-bench";
 // Options that take a value, and those that do not: the table "did you mean" searches.
 const std::vector<std::string> valued_options = {
     "--device", "--min-bandwidth-fraction", "--min-quick-bandwidth-fraction", "--min-fp32-fraction",
-    "--min-compute-capability", "--min-free-memory", "--timeout-ms"};
+    "--min-compute-capability", "--min-free-memory", "--timeout-ms", "--results-cache"};
 const std::vector<std::string> flag_options = {"--quick", "--full", "--json", "--help", "--version"};
 
 // Parses a non-negative decimal integer that must fill the text.
@@ -88,6 +89,9 @@ void apply_valued(CommandLine& line, const std::string& option, const std::strin
         if (!ms || *ms < 1 || *ms > 3600000)
             throw bad_value(option, value, "milliseconds between 1 and 3600000");
         line.step_timeout = std::chrono::milliseconds(*ms);
+    } else if (option == "--results-cache") {
+        if (value.empty()) throw bad_value(option, value, "a file name");
+        line.results_cache = value;
     }
 }
 
@@ -136,6 +140,7 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
 
 std::string usage_text() {
     return "usage: git model bench [--quick] [--json] [--device <n>]... [<thresholds>] [--timeout-ms <ms>]\n"
+           "                       [--results-cache <file>]\n"
            "\n"
            "Checks that each GPU runs kernels correctly and fast enough: memory bandwidth (triad, copy),\n"
            "FP32 FMA throughput, pinned host<->device copies; every result is verified on the host.\n"
@@ -149,6 +154,7 @@ std::string usage_text() {
            "    --min-compute-capability <x.y>      oldest acceptable GPU architecture\n"
            "    --min-free-memory <size>   free GPU memory required, e.g. 8g\n"
            "    --timeout-ms <ms>          time limit of each step (default 10000)\n"
+           "    --results-cache <file>     keep each GPU's result in <file>, by UUID\n"
            "    -h, --help                 this text; `git help model-bench` for the manual\n"
            "    --version                  version and GPU code in this binary\n"
            "\n"
@@ -209,6 +215,16 @@ int run_bench_command(const std::vector<std::string>& args, Backend& backend, co
     });
     const BenchReport report = run_bench(backend, options, watchdog, progress);
     print(report);
+    if (line.results_cache) {
+        try {
+            const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::system_clock::now().time_since_epoch()).count();
+            update_result_cache(*line.results_cache, cached_results(report, now));
+        } catch (const std::exception& e) {
+            io.err << fmt::format("{}: warning: could not update the results cache {}: {}\n", program,
+                                  quote_for_message(*line.results_cache), e.what());
+        }
+    }
     return report.exit_code;
 }
 

@@ -25,6 +25,7 @@ struct CommandLine {
     std::vector<int> devices;               // --device N (repeatable, or "0,2"); empty: all GPUs
     Thresholds thresholds;                  // the --min-* flags (override .modelenv.yaml)
     std::optional<std::chrono::milliseconds> step_timeout;  // --timeout-ms
+    std::optional<std::string> results_cache;  // --results-cache FILE: each GPU's result kept by UUID (result_cache.hpp)
 };
 
 // Parses the arguments after the program name; throws gm::UsageError (exit 2) on misuse, with a
@@ -50,7 +51,9 @@ CommandIo standard_io();
 
 // Runs `git model bench`: parses args, merges file_thresholds (from .modelenv.yaml's bench:
 // section; flags win), runs the bench with a watchdog, prints the table or JSON, and returns
-// the exit code: 0 pass, 1 fail, 3 no usable GPU (usage errors throw gm::UsageError).
+// the exit code: 0 pass, 1 fail, 3 no usable GPU or cannot judge (usage errors throw
+// gm::UsageError). With --results-cache, each tested GPU's result goes into that file; failing to
+// write it is a warning, never a change of the verdict.
 int run_bench_command(const std::vector<std::string>& args, Backend& backend, const Thresholds& file_thresholds,
                       const CommandIo& io);
 
