@@ -44,7 +44,7 @@ else
 fi
 
 if ! (command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1); then
-    echo "gpu-bench: no NVIDIA GPU here (nvidia-smi -L fails): nothing to measure" >&2
+    echo "SKIP: gpu-bench: no NVIDIA GPU here (nvidia-smi -L fails): nothing to measure" >&2
     "$bench" --quick >&2 || true
     exit 125
 fi
@@ -122,7 +122,7 @@ def target(label, value, limit, better):
         return
     met = value <= limit if better == "below" else value >= limit
     print(f"  {label:<38} {value:>10.3f}  target {'<=' if better == 'below' else '>='} {limit:<8} {'met' if met else 'MISSED'}")
-print("targets (the H100 figures of the issue):")
+print("targets (issue 15, for H100/H200; fractions are of the median repetition):")
 target("--quick wall time (ms)", quick, 300, "below")
 target("default mode wall time (ms)", full, 1500, "below")
 for x in d.get("devices", []):

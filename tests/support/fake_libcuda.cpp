@@ -173,7 +173,11 @@ void fake_cuda_set(const char* key, long long value) {
     config[key] = value;
 }
 
-int cuInit(unsigned) { return static_cast<int>(get("init_result")); }
+int cuInit(unsigned) {
+    // As the real driver: CUDA_VISIBLE_DEVICES set to nothing hides every GPU.
+    if (const char* visible = std::getenv("CUDA_VISIBLE_DEVICES"); visible && !*visible) return 100;  // CUDA_ERROR_NO_DEVICE
+    return static_cast<int>(get("init_result"));
+}
 
 int cuDriverGetVersion(int* version) {
     *version = static_cast<int>(get("driver_version"));

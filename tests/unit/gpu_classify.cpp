@@ -66,6 +66,9 @@ TEST_CASE("no driver: library present but kernel module not loaded", "[gpu]") {
     CHECK(contains(f.hint, "modprobe"));
     CHECK(classify_init_failure(cuda(cuda_error::unknown, "CUDA_ERROR_UNKNOWN"), facts, 0, 11080).kind ==
           FailureKind::no_driver);
+    facts.cuda_visible_devices = "";  // the more direct cause wins
+    CHECK(classify_init_failure(cuda(cuda_error::no_device, "CUDA_ERROR_NO_DEVICE"), facts, 0, 11080).kind ==
+          FailureKind::no_device);
 }
 
 TEST_CASE("no driver: the toolkit's stub libcuda", "[gpu]") {

@@ -219,8 +219,11 @@ Failure classify(const CudaStatus& status, int device, const SystemFacts& facts,
         }
         return f;
     }
-    // libcuda.so.1 loads but the kernel module is not there: cuInit fails with one code or another.
-    if (device < 0 && facts.driver_library_loadable && !facts.kernel_module_loaded &&
+    // libcuda.so.1 loads but the kernel module is not there: cuInit fails with one code or another
+    // (unless CUDA_VISIBLE_DEVICES hides every GPU, the more direct cause).
+    const bool hidden = facts.cuda_visible_devices &&
+                        facts.cuda_visible_devices->find_first_not_of(" \t") == std::string::npos;
+    if (device < 0 && facts.driver_library_loadable && !facts.kernel_module_loaded && !hidden &&
         (status.code == cuda_error::no_device || status.code == cuda_error::unknown ||
          status.code == cuda_error::initialization_error))
         return no_driver(facts, status);

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# All the hardware proof of issue 15 in one go, for a session that has a GPU machine (a few
+# minutes): built on a CPU machine, run on the GPU one with the staged install copied along
+# (`cmake --install build/dev --prefix build/dev/stage`; the run carries build/dev/stage).
+#
+#   1. the machine: GPUs, driver, the binary's GPU code (--version);
+#   2. tests/e2e/t-bench-gpu.sh: --quick and default mode pass, the memory test, the PTX path
+#      (CUDA_FORCE_PTX_JIT=1), peers, --results-cache, thresholds, CUDA_VISIBLE_DEVICES=;
+#   3. bench/gpu-bench.sh: wall times against nvidia-smi and the PyTorch one-liner, and the
+#      figures against the issue's targets (--quick <= 300 ms, full < 1.5 s, triad >= 85%,
+#      FP32 >= 80% of peak);
+#   4. `git model env up --check` in a local image (glibc and busybox copied from this machine),
+#      where podman, busybox and NVIDIA's CDI spec are there; else a SKIP line says which is missing.
+# Prints every figure; ends with a summary line per step. Each step has a time limit.
+#
+# usage: bench/gpu-session.sh [STAGE]   (default: build/dev/stage)
+# Exit: 0 every step passed or skipped, 1 a step failed, 125 no GPU here.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+stage=$(cd "${1:-build/dev/stage}" 2>/dev/null && pwd) || { echo "gpu-session: no stage folder ${1:-build/dev/stage}" >&2; exit 2; }
+bench="$stage/bin/git-model-bench"
+[[ -x $bench ]] || { echo "gpu-session: no $bench (cmake --install build/dev --prefix build/dev/stage)" >&2; exit 2; }
+if ! (command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1); then
+    echo "SKIP: gpu-session: no NVIDIA GPU here (nvidia-smi -L fails)" >&2
+    "$bench" --quick >&2
+    exit 125
+fi
+work=$(mktemp -d "${TMPDIR:-/tmp}/gm-gpu-session.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+declare -a summary=()
+failed=0
+step() {  # NAME SECONDS CMD...: runs CMD under a time limit, records its outcome
+    local name=$1 limit=$2 rc start
+    shift 2
+    echo
+    echo "=== $name"
+    start=$(date +%s%N)
+    timeout --kill-after=10 "$limit" "$@"
+    rc=$?
+    local seconds
+    seconds=$(awk -v ns=$(( $(date +%s%N) - start )) 'BEGIN { printf "%.1f", ns / 1e9 }')
+    case $rc in
+    0) summary+=("pass  $name (${seconds} s)") ;;
+    125) summary+=("skip  $name (${seconds} s)") ;;
+    *) summary+=("FAIL  $name: exit $rc (${seconds} s)"); failed=1 ;;
+    esac
+}
+
+echo "=== the machine"
+date -u
+nvidia-smi -L
+nvidia-smi --query-gpu=index,name,driver_version,memory.total,clocks.max.sm,clocks.max.mem,power.limit,compute_mode \
+    --format=csv 2>/dev/null || true
+"$bench" --version
+
+step "t-bench-gpu.sh" 240 env GM_STAGE="$stage" GM_TEST_TMP="$work" bash tests/e2e/t-bench-gpu.sh
+step "bench/gpu-bench.sh" 240 bash bench/gpu-bench.sh -n 5 "$bench"
+step "the bench's own report (default mode)" 60 "$bench"
+
+env_check() {  # `git model env up --check` in a local glibc image, then down
+    command -v podman >/dev/null || { echo "SKIP: podman is not installed here"; return 125; }
+    [[ -x /bin/busybox ]] || { echo "SKIP: /bin/busybox (busybox-static) is not installed here"; return 125; }
+    local cdi
+    cdi=$(ls /etc/cdi/nvidia*.yaml /var/run/cdi/nvidia*.yaml 2>/dev/null | head -1)
+    [[ -n $cdi ]] || { echo "SKIP: no NVIDIA CDI spec (nvidia-ctk cdi generate) for podman --device nvidia.com/gpu=N"; return 125; }
+    export CONTAINERS_CONF="$work/containers.conf" GIT_MODEL_LEASE_DIR="$work/leases"
+    printf '[containers]\ndefault_ulimits = []\n[engine]\ncgroup_manager = "cgroupfs"\nruntime = "runc"\n' >"$CONTAINERS_CONF"
+    local root="$work/root" image="localhost/gm-gpu-session:$$"
+    mkdir -p "$root/bin" "$root/tmp" "$root/etc" "$root/root"
+    cp /bin/busybox "$root/bin/busybox"
+    for applet in sh sleep cat env ls echo true; do ln -sf busybox "$root/bin/$applet"; done
+    echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
+    for lib in $(ldd "$bench" | awk '/=>/ {print $3} /ld-linux/ {print $1}'); do
+        mkdir -p "$root$(dirname "$lib")"
+        cp -L "$lib" "$root$lib"
+    done
+    tar -C "$root" -cf "$work/image.tar" . && podman import -q "$work/image.tar" "$image" >/dev/null || return 1
+    export HOME="$work/home" GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL="$work/home/.gitconfig" PATH="$stage/bin:$PATH"
+    mkdir -p "$HOME"
+    git init -q "$work/repo" && cd "$work/repo" || return 1
+    printf 'image: %s\ngpus: 1\ncommand: [sleep, "600"]\n' "$image" >.modelenv.yaml
+    git add .modelenv.yaml && git -c user.name=gpu -c user.email=gpu@example.com commit -q -m env
+    git config model.gpus 0
+    local rc=0 start
+    start=$(date +%s%N)
+    git model env up --check || rc=$?
+    echo "env up --check: exit $rc in $(( ($(date +%s%N) - start) / 1000000 )) ms"
+    git model env down >/dev/null 2>&1 || true
+    podman rmi -f "$image" >/dev/null 2>&1 || true
+    return $rc
+}
+step "git model env up --check in a local image" 180 bash -c "$(declare -f env_check); work='$work' stage='$stage' bench='$bench'; env_check"
+
+echo
+echo "=== summary"
+printf '%s\n' "${summary[@]}"
+exit $failed
