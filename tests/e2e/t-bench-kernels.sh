@@ -4,11 +4,15 @@
 # architecture from Volta to Hopper (sm_70 sm_75 sm_80 sm_86 sm_89 sm_90), PTX for newer GPUs to
 # JIT-compile whose ISA is at most 7.8 (so drivers from r520 on load it), the kernels the backend
 # looks up by name, and --version telling the same. Fails when any of that is missing.
-# Skips (125) when the build had no CUDA compiler or only nvcc (no NVRTC 11.8 wheels), except in
-# CI (CI=true), where scripts/install-deps must have installed them.
+# Skips (125) when built with GM_WITH_CUDA=OFF, or when the build found no CUDA compiler or only
+# nvcc (no NVRTC 11.8 wheels), except in CI (CI=true), where scripts/install-deps installs them.
 . "$(dirname "$0")/bench-lib.sh"
 
 compiler=${GM_BENCH_KERNELS_COMPILER:-}
+if [[ $compiler == off ]]; then
+    echo "SKIP: built with GM_WITH_CUDA=OFF: no GPU code to inspect" >&2
+    exit 125
+fi
 if [[ $compiler != NVRTC* ]]; then
     why="git-model-bench was built ${compiler:+by $compiler }without NVIDIA's CUDA 11.8 wheels (run scripts/install-deps and rebuild)"
     [[ ${CI:-} == true ]] && { echo "FAIL: $why" >&2; exit 1; }

@@ -9,7 +9,8 @@
 // the library loads and on fake_cuda_reset(). Keys: driver_version (12020), init_result (0),
 // device_count (1), cc_major (9), cc_minor (0), compute_mode (0), mig (0: a whole GPU),
 // retain_result (0), module_result (0), free_mib (320), bad_word (-1: none; else the index of a
-// 64-bit word of the memory test that reads back with bit 2 flipped), launch_result (0).
+// 64-bit word of the memory test that reads back with bit 2 flipped), launch_result (0),
+// alloc_limit_mib (0: none; else cuMemAlloc of more fails with CUDA_ERROR_OUT_OF_MEMORY).
 // Built with -DFAKE_CUDA_OLD it lacks cuMemGetInfo_v2, like a driver older than r450.
 
 #include "gitmodel/gpu/pattern.hpp"
@@ -37,7 +38,7 @@ std::map<std::string, long long> config;  // see the file comment
 void load_defaults() {
     config = {{"driver_version", 12020}, {"init_result", 0}, {"device_count", 1}, {"cc_major", 9}, {"cc_minor", 0},
               {"compute_mode", 0},       {"mig", 0},         {"retain_result", 0}, {"module_result", 0},
-              {"free_mib", 320},         {"bad_word", -1},   {"launch_result", 0}};
+              {"free_mib", 320},         {"bad_word", -1},   {"launch_result", 0},     {"alloc_limit_mib", 0}};
     for (auto& [key, value] : config) {
         std::string name = "FAKE_CUDA_" + key;
         for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -276,6 +277,8 @@ int cuLaunchKernel(void* function, unsigned gx, unsigned gy, unsigned gz, unsign
 }
 
 int cuMemAlloc_v2(u64* pointer, std::size_t bytes) {
+    const long long limit = get("alloc_limit_mib");
+    if (limit > 0 && bytes > (static_cast<std::size_t>(limit) << 20)) return 2;  // CUDA_ERROR_OUT_OF_MEMORY
     void* memory = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
     if (!memory) return 2;  // CUDA_ERROR_OUT_OF_MEMORY
     *pointer = reinterpret_cast<u64>(memory);

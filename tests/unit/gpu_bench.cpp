@@ -32,7 +32,7 @@
 // gitmodel/gpu/pattern.hpp like a healthy GPU's, unless a knob says otherwise.
 namespace gm::gpu::testing {
 
-// The H100 80GB HBM3 as CUDA reports it (peaks 3,352 GB/s and 66.9 TFLOP/s).
+// The H100 80GB HBM3 per NVIDIA's specifications (peaks 3,352 GB/s and 66.9 TFLOP/s), not read from a GPU.
 DeviceInfo fake_h100(int index) {
     DeviceInfo info;
     info.index = index;
@@ -238,6 +238,8 @@ BenchReport run(FakeBackend& backend, Mode mode, Thresholds thresholds = {}, std
     options.devices = std::move(devices);
     options.thresholds = resolve(thresholds);
     options.probe = driver_probe();
+    // Far above any step here, even verifying 256 MiB under a sanitizer on a loaded machine.
+    options.step_timeout = std::chrono::minutes(2);
     Watchdog watchdog([](const Step&, std::chrono::milliseconds) {});
     Progress progress;
     BenchReport report = run_bench(backend, options, watchdog, progress);
@@ -932,7 +934,7 @@ TEST_CASE("odd hardware gets its own verdict: prohibited, ECC pending, MIG slice
     }
 }
 
-TEST_CASE("--results-cache keeps each GPU's last result by UUID and mode", "[gpu]") {
+TEST_CASE("the results cache keeps each GPU's last result by UUID and mode (--results-cache)", "[gpu]") {
     const auto dir = std::filesystem::temp_directory_path() / ("gm-results-cache-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);
     const auto file = dir / "lease-book" / "bench-results.json";

@@ -69,6 +69,7 @@ BenchReport run_on_fake(Mode mode, std::initializer_list<std::pair<const char*, 
         return facts;
     };
     options.probe.driver_release = [] { return std::string("535.183.01"); };
+    options.step_timeout = std::chrono::minutes(2);  // the CPU emulates the kernels, maybe under a sanitizer
     Watchdog watchdog([](const Step&, std::chrono::milliseconds) {});
     Progress progress;
     return run_bench(*backend, options, watchdog, progress);
@@ -157,6 +158,28 @@ TEST_CASE("a bad word of device memory is found with its offset", "[gpu][driver]
     CHECK(d.memtest_errors[3].expected == pattern::memtest_pattern);
     CHECK(d.memtest_errors[3].test == pattern::memtest_inversion_test);
     CHECK(contains(check->detail, "(offset 8000)"));
+}
+
+TEST_CASE("the memory test halves its buffer when memory ran out meanwhile", "[gpu][driver]") {
+    fake().reset();
+    fake().set("alloc_limit_mib", 35);
+    auto backend = make_driver_backend(fake_kernels(), GM_FAKE_LIBCUDA);
+    REQUIRE(backend->init().status.ok());
+    DeviceInfo info;
+    REQUIRE(backend->describe(0, info).ok());
+    std::uint64_t free_bytes = 0;
+    REQUIRE(backend->open(0, 8u << 20, free_bytes).ok());
+    MemtestResult result;
+    REQUIRE(backend->run_memtest(MemtestPlan{80ull << 20}, result).ok());
+    CHECK(result.bytes == 20ull << 20);  // 80 MiB planned, 40 refused, 20 taken
+    CHECK(result.failures == 0);
+    CHECK(result.ms > 0.0);
+    // Below 16 MiB it gives up with the driver's error.
+    fake().set("alloc_limit_mib", 10);
+    const CudaStatus status = backend->run_memtest(MemtestPlan{80ull << 20}, result);
+    CHECK(status.code == cuda_error::memory_allocation);
+    CHECK(status.call == "cuMemAlloc");
+    CHECK(backend->close().ok());
 }
 
 TEST_CASE("odd hardware through the driver backend", "[gpu][driver]") {

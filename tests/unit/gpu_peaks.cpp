@@ -8,7 +8,8 @@ using namespace gm::gpu;
 
 namespace {
 
-// The H100 80GB HBM3 (SXM) as CUDA 13 reports it on the project's GPU machine.
+// The H100 80GB HBM3 (SXM) with the properties of NVIDIA's specifications (132 SMs, 1,980 MHz, HBM3 at
+// 2,619 MHz on 5,120 bits, 50 MiB L2): values typed in, not read from a GPU by this project.
 DeviceInfo h100() {
     DeviceInfo info;
     info.index = 0;

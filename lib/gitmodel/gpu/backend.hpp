@@ -175,7 +175,8 @@ public:
     virtual CudaStatus run_transfer(const TransferPlan& plan, const FloatFill& fill, TransferTimes& times) = 0;
     // Hands over the pinned buffer's contents after the copies back.
     virtual CudaStatus read_transfer(const FloatSink& sink) = 0;
-    // Frees the bandwidth buffers, allocates plan.bytes and runs the memory integrity test on it.
+    // Frees the bandwidth buffers, allocates plan.bytes (less, down to 16 MiB, when memory ran out
+    // meanwhile) and runs the memory integrity test on it.
     virtual CudaStatus run_memtest(const MemtestPlan& plan, MemtestResult& result) = 0;
     // Frees everything held for the current device (its context stays, as CUDA keeps it).
     virtual CudaStatus close() = 0;

@@ -540,10 +540,21 @@ private:
         s.b.reset();
         s.c.reset();
         s.transfer.reset();
-        unsigned long long n = plan.bytes / sizeof(std::uint64_t);
         result = MemtestResult{};
-        if (n == 0) return;
-        DeviceBuffer words(api, n * sizeof(std::uint64_t));
+        std::uint64_t bytes = plan.bytes / sizeof(std::uint64_t) * sizeof(std::uint64_t);
+        if (bytes == 0) return;
+        // Another process may have taken memory since it was counted: halve, down to 16 MiB.
+        DeviceBuffer words;
+        for (;;) {
+            try {
+                words = DeviceBuffer(api, bytes);
+                break;
+            } catch (const DriverFailure& failure) {
+                if (failure.result() != cuda_error::memory_allocation || bytes / 2 < (std::uint64_t{16} << 20)) throw;
+                bytes = bytes / 2 / sizeof(std::uint64_t) * sizeof(std::uint64_t);
+            }
+        }
+        unsigned long long n = bytes / sizeof(std::uint64_t);
         constexpr std::size_t record_bytes = pattern::memtest_record_words * sizeof(std::uint64_t);
         DeviceBuffer record(api, record_bytes);
         DevicePtr w = words.get(), r = record.get();
