@@ -9,7 +9,7 @@
 
 fake=${GM_FAKE_DRIVER_DIR:-}
 [ -e "$fake/libcuda.so.1" ] || { echo "SKIP: no fake driver built (GM_FAKE_DRIVER_DIR='$fake')"; exit 125; }
-if git-model-bench --version | grep -q "without GPU kernels"; then
+if grep -q "without GPU kernels" <<<"$(git-model-bench --version)"; then
     echo "SKIP: git-model-bench was built without GPU kernels"
     exit 125
 fi
@@ -55,7 +55,7 @@ assert_contains "$ERR" "cuda-error"
 # No driver at all under `always`: refused whatever onUnknown says (LD_LIBRARY_PATH to an empty folder).
 mkdir -p "$TEST_DIR/no-driver"
 fake="$TEST_DIR/no-driver"
-if [ ! -e /proc/driver/nvidia/version ] && ! ldconfig -p 2>/dev/null | grep -q "libcuda.so.1 "; then
+if [ ! -e /proc/driver/nvidia/version ] && ! grep -q "libcuda.so.1 " <<<"$(ldconfig -p 2>/dev/null)"; then
     push 1
     not_pushed "no driver under always"
     assert_contains "$ERR" "GPU check failed (no usable GPU)"
