@@ -120,7 +120,9 @@ std::shared_ptr<LeaseBook> LeaseBook::init(const fs::path& dir, const std::optio
     UniqueFd lock = folder.open_lock_file(lock_name, lock_mode, true, "");
     if (::fchown(lock.get(), 0, gid ? *gid : 0) != 0 || ::fchmod(lock.get(), lock_mode) != 0)
         throw Error(fmt::format("cannot set up the lock file of {}: {}", dir.string(), std::strerror(errno)));
-    return std::shared_ptr<LeaseBook>(new LeaseBook(std::move(folder)));
+    auto book = std::shared_ptr<LeaseBook>(new LeaseBook(std::move(folder)));
+    book->log(fmt::format("prepared the book (mode {:04o}{})", gid ? 01770 : 01777, group ? ", group " + *group : ""));
+    return book;
 }
 
 BookContents LeaseBook::read() const {
@@ -173,6 +175,11 @@ bool LeaseBook::remove(const BookEntry& entry) {
 }
 
 void LeaseBook::log(const std::string& line) {
+    // The name is root's in root's book: anything else planted there (a link, a user's file) goes first.
+    struct stat info {};
+    if (::geteuid() == 0 && ::fstatat(dir_.fd(), history_name, &info, AT_SYMLINK_NOFOLLOW) == 0 &&
+        (!S_ISREG(info.st_mode) || info.st_uid != 0))
+        ::unlinkat(dir_.fd(), history_name, 0);
     dir_.append(history_name, fmt::format("{} {}: {}", format_time(now_seconds()), user_name_of(::geteuid()), line), 0644);
 }
 
