@@ -203,15 +203,25 @@ run_expect 0 git -C "$RWT-q" model env down
 
 # --- a lock held too long: a clear error for up; the sweep scheduler waits and retries ---------------------
 git -C rootrepo config model.leaseLockTimeout 1s
-flock "$BOOK/.lock" sleep 4 &
+python3 -c 'import fcntl, sys, time
+f = open(sys.argv[1])
+fcntl.flock(f, fcntl.LOCK_EX)
+print("locked", flush=True)
+time.sleep(120)' "$BOOK/.lock" >"$TEST_DIR/holder.out" &
 holder=$!
-sleep 0.3
+until grep -q locked "$TEST_DIR/holder.out"; do sleep 0.1; done
 run_expect 1 git -C "$RWT-q" model env up
 assert_contains "$ERR" "gave up waiting 1 s for the lock $BOOK/.lock"
-assert_contains "$ERR" "(flock) of root holds it"
+assert_contains "$ERR" "process $holder (python3) of root holds it"
 run_expect 0 git -C "$RWT-q" model sweep start --gpus-per-run 1 --grid x=1 -- true
+SCHEDULER_LOG="$TEST_DIR/rootrepo/.git/git-model/sweeps/1/scheduler.log"
+for _ in $(seq 600); do
+    grep -q "waits for the GPU lease book" "$SCHEDULER_LOG" 2>/dev/null && break
+    sleep 0.1
+done
+assert_contains "$(cat "$SCHEDULER_LOG")" "run 1 waits for the GPU lease book: gave up waiting 1 s for the lock"
+kill "$holder"
+wait "$holder" 2>/dev/null || true
 wait_sweep "$RWT-q" 1 60
-wait "$holder"
 run_expect 0 git -C "$RWT-q" model sweep status 1 --json
-assert_eq "$(json_get "$OUT" 'd["runs"][0]["state"]')" "done" "the run ran once the lock was free"
-assert_contains "$(cat "$TEST_DIR/rootrepo/.git/git-model/sweeps/1/scheduler.log")" "waits for the GPU lease book"
+assert_eq "$(json_get "$OUT" 'd["runs"][0]["state"]')" "done" "the scheduler waited out the lock, then ran the run"

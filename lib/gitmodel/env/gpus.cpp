@@ -169,7 +169,11 @@ std::string render_gpus(const GpusReport& report) {
                            report.stale.size(), report.stale.size() == 1 ? "" : "s");
     if (!report.ignored.empty()) {
         out += fmt::format("\nIgnored in {} (not valid leases):\n", report.book_path.string());
-        for (const auto& file : report.ignored) out += fmt::format("  {}: {}\n", file.file, file.why);
+        constexpr std::size_t shown = 20;  // a book flooded with junk must not flood the screen
+        for (std::size_t i = 0; i < report.ignored.size() && i < shown; ++i)
+            out += fmt::format("  {}: {}\n", report.ignored[i].file, report.ignored[i].why);
+        if (report.ignored.size() > shown)
+            out += fmt::format("  ... and {} more (--json lists them all)\n", report.ignored.size() - shown);
     }
     if (report.limits.max_gpus_per_user || report.limits.max_lease_hours)
         out += fmt::format("\nLimits ({}): {} GPU(s) per user, leases older than {} are overdue.\n", report.limits.source,
