@@ -111,6 +111,19 @@ run_expect 1 as_user "$C" git model gpus release 0
 assert_contains "$ERR" "GPU 0 is held by $A; only they or root can give it back"
 run_expect 0 down "$B" b
 
+# --- a book for one group only --------------------------------------------------------------------------------
+G=gmtl-g-$$
+make_group "$G" "$A"
+run_expect 0 git model gpus init --dir "$TEST_DIR/group-book" --group "$G"
+assert_contains "$OUT" "owner root, group $G, mode 1770: members of group $G may take GPUs"
+assert_eq "$(stat -c '%U:%G %a' "$TEST_DIR/group-book/.lock")" "root:$G 640" "the group book's lock"
+run_expect 0 as_user "$A" git -C repo model gpus --dir "$TEST_DIR/group-book"
+run_expect 1 as_user "$C" git -C repo model gpus --dir "$TEST_DIR/group-book"
+assert_contains "$ERR" "cannot use the GPU lease book"
+assert_contains "$ERR" "usermod -aG"
+run_expect 1 as_user "$C" git model gpus init --dir "$TEST_DIR/mine"
+assert_contains "$ERR" "only root can prepare a shared GPU lease book"
+
 # --- ... and the third user is served after a down ----------------------------------------------------------
 run_expect 0 down "$A" a
 run_expect 0 up "$C" c

@@ -8,16 +8,18 @@
 #   as_user NAME CMD...      runs CMD as NAME in a clean environment (HOME, the staged suite
 #                            first on PATH, git config isolated, USERS_ENV added)
 #   user_import_image NAME   imports the test image (built by podman-lib.sh) into NAME's podman
+#   make_group NAME USER...  a new group with those members
 #
 # Every user made is removed on exit, even when the test fails: their containers, then their
 # processes (by pid), then the user with their home (userdel -r).
 
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: the multi-user tests need root (useradd)"; exit 125; }
-for tool in useradd userdel runuser newuidmap; do
+for tool in useradd userdel groupadd groupdel runuser newuidmap; do
     command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed (apt-get install passwd util-linux uidmap)"; exit 125; }
 done
 
 TEST_USERS=()
+TEST_GROUPS=()
 USERS_ENV=()  # extra NAME=value settings every as_user gets (GIT_MODEL_LEASE_DIR, ...)
 
 # The folders the users reach must be open to them (mktemp made the test's 0700).
@@ -42,6 +44,14 @@ CONF
     chown -R "$name:" "$home/.config" "$home/.run"
     as_user "$name" git config --global init.defaultBranch main
     as_user "$name" git config --global advice.detachedHead false
+}
+
+make_group() {
+    local name=$1 user
+    shift
+    groupadd "$name"
+    TEST_GROUPS+=("$name")
+    for user in "$@"; do usermod -aG "$name" "$user"; done
 }
 
 # The home folder of a test user.
@@ -79,6 +89,7 @@ users_cleanup() {
         userdel -r -f "$name" >/dev/null 2>&1 || true
         rm -rf "/tmp/podman-run-$uid" "/tmp/containers-user-$uid" "/tmp/run-$uid"
     done
+    for name in ${TEST_GROUPS[@]+"${TEST_GROUPS[@]}"}; do groupdel "$name" >/dev/null 2>&1 || true; done
     return 0
 }
 

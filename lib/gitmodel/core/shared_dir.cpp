@@ -61,9 +61,9 @@ void check_folders_above(const fs::path& resolved, const fs::path& shown) {
             throw Error(fmt::format("cannot check the folder {} (above {}): {}", walk.string(), shown.string(),
                                     errno_text(errno)));
         if (auto why = untrusted_folder_reason(info))
-            throw Error(fmt::format("{} cannot hold shared files safely: the folder {} above it {}", shown.string(),
-                                    walk.string(), *why),
-                        "choose a folder whose parents only root (or you) can change");
+            throw UnsafeFolderError(fmt::format("{} cannot hold shared files safely: the folder {} above it {}",
+                                                shown.string(), walk.string(), *why),
+                                    "choose a folder whose parents only root (or you) can change");
     }
 }
 
@@ -123,16 +123,16 @@ std::optional<SharedDir> SharedDir::open(const fs::path& dir) {
         if (errno == ELOOP || errno == ENOTDIR) {
             struct stat info {};
             const bool link = ::lstat(full.c_str(), &info) == 0 && S_ISLNK(info.st_mode);
-            throw Error(fmt::format("{} cannot hold shared files safely: it {}", dir.string(),
-                                    link ? "is a symbolic link" : "is not a folder"),
-                        "remove it, or choose another folder");
+            throw UnsafeFolderError(fmt::format("{} cannot hold shared files safely: it {}", dir.string(),
+                                                link ? "is a symbolic link" : "is not a folder"),
+                                    "remove it, or choose another folder");
         }
         throw Error(fmt::format("cannot open the folder {}: {}", dir.string(), errno_text(errno)));
     }
     struct stat info {};
     if (::fstat(fd.get(), &info) != 0) throw Error(fmt::format("cannot check {}: {}", dir.string(), errno_text(errno)));
     if (auto why = untrusted_folder_reason(info))
-        throw Error(fmt::format("{} cannot hold shared files safely: it {}", dir.string(), *why), "");
+        throw UnsafeFolderError(fmt::format("{} cannot hold shared files safely: it {}", dir.string(), *why), "");
     return SharedDir(std::move(fd), dir, info);
 }
 

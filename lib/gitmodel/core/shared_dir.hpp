@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "gitmodel/core/error.hpp"
 #include "gitmodel/core/unique_fd.hpp"
 
 namespace gm {
@@ -25,6 +26,13 @@ struct SharedFile {
     uid_t owner = 0;
     mode_t mode = 0;
     std::int64_t modified = 0;  // Unix seconds
+};
+
+// A folder that must not hold shared files (a link, another user's, writable by others
+// without the sticky bit, or below such a folder): typed, so callers can name the fix.
+class UnsafeFolderError : public Error {
+public:
+    using Error::Error;
 };
 
 // The user name of a uid (its number when it has none), for messages.
@@ -39,9 +47,9 @@ std::optional<std::string> untrusted_folder_reason(const struct stat& info);
 class SharedDir {
 public:
     // Opens an existing folder after checking it and every folder above it (after
-    // resolving the links above it): nullopt when it does not exist; throws gm::Error
+    // resolving the links above it): nullopt when it does not exist; throws UnsafeFolderError
     // naming the unsafe folder when one is a link, belongs to another user, or is
-    // writable by others without the sticky bit.
+    // writable by others without the sticky bit (gm::Error when it cannot be opened).
     static std::optional<SharedDir> open(const std::filesystem::path& dir);
     // Makes the folder (missing folders above it get mode 0755) or takes over an existing
     // one, then sets exactly `mode` (and `group` when given) with fchmod/fchown, whatever

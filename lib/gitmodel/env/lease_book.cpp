@@ -77,11 +77,15 @@ std::shared_ptr<LeaseBook> LeaseBook::open_existing(const fs::path& dir) {
         auto shared = SharedDir::open(dir);
         if (!shared) return nullptr;
         return std::shared_ptr<LeaseBook>(new LeaseBook(std::move(*shared)));
-    } catch (const LockTimeoutError&) {
-        throw;
-    } catch (const Error& e) {
+    } catch (const UnsafeFolderError& e) {
         throw Error(fmt::format("the GPU lease book is unsafe: {}", e.what()),
                     fmt::format("ask root to prepare it: {}", init_command(dir)));
+    } catch (const Error& e) {
+        const bool denied = ::access(dir.c_str(), X_OK) != 0 && errno == EACCES;
+        throw Error(fmt::format("cannot use the GPU lease book: {}", e.what()),
+                    denied ? "a book made with `gpus init --group <group>` is for that group's members: ask root to add "
+                             "you (usermod -aG <group> <you>), then log in again"
+                           : e.hint());
     }
 }
 
