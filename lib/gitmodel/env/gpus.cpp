@@ -133,33 +133,53 @@ nlohmann::json to_json(const GpusReport& report) {
 }
 
 std::string render_gpus(const GpusReport& report) {
-    std::string out;
     const std::int64_t now = now_seconds();
-    if (report.gpus.empty())
-        out += "This machine has no GPU pool: no NVIDIA driver, and git config model.gpus is not set.\n";
-    else
-        out += fmt::format("{:<4} {:<42} {:<22} {:<12} {:<16} {:<34} {:<18} {}\n", "GPU", "ID", "NAME", "USER", "MODEL", "HOLDER",
-                           "SINCE", "STATE");
-    const auto row = [&](const std::string& index, const std::string& id, const std::string& name, const LeaseView* view) {
+    // One row per holder (a free GPU: one row), columns as wide as their widest cell.
+    std::vector<std::vector<std::string>> rows;
+    std::vector<std::string> details;  // printed under the row of the same index ("" for none)
+    const auto add = [&](const std::string& index, const std::string& id, const std::string& name, const LeaseView* view) {
         if (!view) {
-            out += fmt::format("{:<4} {:<42} {:<22} {:<12} {:<16} {:<34} {:<18} {}\n", index, id, name.empty() ? "-" : name, "-", "-",
-                               "-", "-", "free");
+            rows.push_back({index, id, name.empty() ? "-" : name, "-", "-", "-", "-", "free"});
+            details.emplace_back();
             return;
         }
         const Lease& lease = view->lease;
         std::string state = view->judgement.state;
         if (view->overdue) state += fmt::format(", overdue (> {} h)", *report.limits.max_lease_hours);
-        out += fmt::format("{:<4} {:<42} {:<22} {:<12} {:<16} {:<34} {:<18} {}\n", index, id, name.empty() ? "-" : name,
-                           lease.user, lease.model, holder_column(lease),
-                           fmt::format("{} ({})", format_time(lease.since), age(lease.since, now)), state);
-        out += fmt::format("{:<4} {:<42} repository {}\n", "", "", lease.repo);
-        if (view->judgement.verdict == Verdict::unknown) out += fmt::format("{:<4} {:<42} {}\n", "", "", view->judgement.why);
+        rows.push_back({index, id, name.empty() ? "-" : name, lease.user, lease.model, holder_column(lease),
+                        fmt::format("{} ({})", format_time(lease.since), age(lease.since, now)), state});
+        std::string detail = "repository " + lease.repo;
+        if (view->judgement.verdict == Verdict::unknown) detail += "; " + view->judgement.why;
+        details.push_back(detail);
     };
     for (const auto& gpu : report.gpus) {
-        if (gpu.holders.empty()) row(std::to_string(gpu.slot.index), gpu.id, gpu.name, nullptr);
-        for (const auto& view : gpu.holders) row(std::to_string(gpu.slot.index), gpu.id, gpu.name, &view);
+        if (gpu.holders.empty()) add(std::to_string(gpu.slot.index), gpu.id, gpu.name, nullptr);
+        for (const auto& view : gpu.holders) add(std::to_string(gpu.slot.index), gpu.id, gpu.name, &view);
     }
-    for (const auto& view : report.elsewhere) row(std::to_string(view.lease.index) + "?", view.lease.gpu, "(not in this pool)", &view);
+    for (const auto& view : report.elsewhere) add(std::to_string(view.lease.index) + "?", view.lease.gpu, "(not in this pool)", &view);
+
+    std::string out;
+    if (report.gpus.empty())
+        out += "This machine has no GPU pool: no NVIDIA driver, and git config model.gpus is not set.\n";
+    if (!rows.empty()) {
+        const std::vector<std::string> header{"GPU", "ID", "NAME", "USER", "MODEL", "HOLDER", "SINCE", "STATE"};
+        std::vector<std::size_t> width(header.size());
+        for (std::size_t c = 0; c < header.size(); ++c) {
+            width[c] = header[c].size();
+            for (const auto& row : rows) width[c] = std::max(width[c], row[c].size());
+        }
+        const auto line = [&](const std::vector<std::string>& cells) {
+            std::string text;
+            for (std::size_t c = 0; c < cells.size(); ++c)
+                text += c + 1 == cells.size() ? cells[c] : fmt::format("{:<{}}  ", cells[c], width[c]);
+            return text + "\n";
+        };
+        out += line(header);
+        for (std::size_t r = 0; r < rows.size(); ++r) {
+            out += line(rows[r]);
+            if (!details[r].empty()) out += fmt::format("{:<{}}  {}\n", "", width[0], details[r]);
+        }
+    }
     if (!report.book)
         out += fmt::format("\nNo GPU lease book at {} yet (an admin prepares it: sudo git model gpus init).\n",
                            report.book_path.string());
