@@ -27,7 +27,7 @@ inline bool running_as_root() { return ::geteuid() == 0; }
 struct ScratchDir {
     std::filesystem::path path;
     ScratchDir() {
-        char name[] = "/tmp/gm-unit-XXXXXX";
+        char name[] = "/tmp/gm-unit-shared-XXXXXX";
         path = ::mkdtemp(name);
         ::chmod(path.c_str(), 0755);
     }
