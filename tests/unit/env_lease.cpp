@@ -1,4 +1,5 @@
 // env/lease: the lease record, its file name, and the rules that judge whether it still holds its GPU.
+#include "gitmodel/env/gpu_pool.hpp"
 #include "gitmodel/env/lease.hpp"
 
 #include <catch2/catch.hpp>
@@ -144,4 +145,19 @@ TEST_CASE("lease: overdue past the machine's hours", "[env][lease]") {
     CHECK_THAT(describe_holder(lease), Catch::StartsWith("GPU 3 (GPU-5c1a2b3c-0000-1111-2222-333344445555) is held by "
                                                          "model 'a' of /home/alice/repo/.git (container gm-repo-a-12345678"));
     CHECK_THAT(describe_holder(lease), Catch::Contains("user alice"));
+}
+
+TEST_CASE("pool: nvidia-smi -L gives index, name and UUID; MIG lines are skipped", "[env][pool]") {
+    const auto pool = parse_gpu_listing(
+        "GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-5c1a2b3c-0000-1111-2222-333344445555)\n"
+        "  MIG 1g.10gb     Device  0: (UUID: MIG-aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee)\n"
+        "GPU 1: Tesla V100-SXM2-16GB (UUID: GPU-0000aaaa-1111-2222-3333-444455556666)\n");
+    REQUIRE(pool.gpus.size() == 2);
+    CHECK(pool.gpus[0].index == 0);
+    CHECK(pool.gpus[0].uuid == std::optional<std::string>("GPU-5c1a2b3c-0000-1111-2222-333344445555"));
+    CHECK(pool.names[0] == "NVIDIA H100 80GB HBM3");
+    CHECK(pool.gpus[1].index == 1);
+    CHECK(pool.names[1] == "Tesla V100-SXM2-16GB");
+    CHECK(gpu_identity(pool.gpus[1]) == "GPU-0000aaaa-1111-2222-3333-444455556666");
+    CHECK(gpu_identity(GpuSlot{3, std::nullopt}) == "index-3");
 }
