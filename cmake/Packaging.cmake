@@ -4,6 +4,7 @@
 # dpkg-dev) from the binaries themselves; git is a dependency, the container engine and Git LFS
 # are recommendations (only `git model env` and LFS repositories need them).
 # tests/e2e/t-package.sh installs the package with apt in a minimal Debian root and uses it.
+# Its postinst (debian/postinst) prepares the machine's GPU lease book.
 
 set(CPACK_GENERATOR "DEB")
 set(CPACK_PACKAGE_NAME "git-model")
@@ -29,5 +30,8 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "git (>= 1:2.25)")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "podman, catatonit, git-lfs, man-db")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "bash-completion, docker.io")
+# After installing, root's GPU lease book is prepared (`git model gpus init`), shared by every user.
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA "${CMAKE_CURRENT_LIST_DIR}/debian/postinst")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
 
 include(CPack)

@@ -30,6 +30,8 @@ int prune(const cli::Args& args);
 int hooks(const cli::Args& args);
 // `git model hook <name>`: what the installed shims run.
 int hook(const cli::Args& args);
+// `git model gpus`: the machine's GPUs and their leases; `gpus init`, `gpus release`.
+int gpus(const cli::Args& args);
 // `git model doctor`: what is wrong here, and the command that fixes it.
 int doctor(const cli::Args& args);
 // `git model ci init`: the team's GitLab or GitHub pipeline from .modelenv.yaml.

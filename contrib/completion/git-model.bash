@@ -173,6 +173,13 @@ _git_model ()
     __git_model_complete_options "$prog" "$sub" && return
     case "$sub" in
     hooks) [ -n "$arg" ] || __gitcomp "install uninstall status" ;;
+    gpus)
+        case "$prev" in
+        --dir) return ;;
+        --group) __gitcomp_nl "$(getent group 2>/dev/null | cut -d: -f1)"; return ;;
+        esac
+        [ -n "$arg" ] || __gitcomp "init release"
+        ;;
     hook) [ -n "$arg" ] || __gitcomp "pre-push pre-commit" ;;
     ci) [ -n "$arg" ] || __gitcomp "init" ;;
     *)

@@ -65,8 +65,13 @@ int login(const cli::Args& args) {
     proc::RunOptions run_options;
     run_options.input = password + "\n";
     run_options.inherit_output = true;
+    run_options.timeout = engine.timeout;  // a registry that does not answer must not hang the login
     const auto result = proc::run({engine.program.string(), "login", "--username", vm["username"].as<std::string>(),
                                    "--password-stdin", registry}, run_options);
+    if (result.timed_out)
+        throw Error(fmt::format("{} login to {} did not finish within {} s", engine.name, registry,
+                                engine.timeout.count() / 1000),
+                    "check that the registry answers (network, proxy), then try again");
     return result.ok() ? 0 : 1;
 }
 

@@ -38,7 +38,9 @@ int status(const cli::Args& args) {
     const auto& vm = *parsed;
     git::Library library;
     auto repo = git::Repository::discover();
-    const auto environments = env::status(repo, vm.count("all") > 0);
+    std::vector<std::string> notes;
+    const auto environments = env::status(repo, vm.count("all") > 0, &notes);
+    for (const auto& note : notes) fmt::print(stderr, "git-model-env: {}\n", note);
     if (vm.count("json")) {
         fmt::print("{}\n", env::to_json(environments).dump(2));
         return 0;

@@ -100,6 +100,8 @@ offers "git model bench --q" --quick
 offers "git model doctor --" --json --no-bench --help
 offers "git model hooks " install uninstall status
 offers "git model ci " init
+offers "git model gpus " init release
+offers "git model gpus --" --json --dir= --group= --help
 offers "git model sweep " start status cancel resume clean report
 includes "git model sweep start --" --grid= --params-file= --backend= --gpus-per-run= --max-parallel= --no-container --export=
 offers "git model sweep report --m" --metric= --minimize
@@ -138,4 +140,5 @@ if command -v zsh >/dev/null; then
     assert_eq "$(zsh_offers git-model env down '')" "bert" "zsh: git-model env down"
     assert_contains "$(zsh_offers model start --)" "--no-worktree"
     assert_contains "$(zsh_offers model env '')" "status"
+    assert_eq "$(zsh_offers model gpus '')" "$(printf 'init\nrelease')" "zsh: git model gpus"
 fi

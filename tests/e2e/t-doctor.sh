@@ -103,10 +103,11 @@ git config --unset model.bench.timeout
 if [ ! -e /proc/driver/nvidia/version ]; then
     git config model.gpus 0,1
     mkdir -p "$GIT_MODEL_LEASE_DIR"
-    echo '{"gpu": "index-0", "index": 0, "model": "bert", "user": "ana"}' >"$GIT_MODEL_LEASE_DIR/index-0.lease"
+    # Leases held by this test's shell (alive while it runs), written as git-model writes them.
+    python3 "$GM_SOURCE_DIR/tests/e2e/write-lease.py" "$GIT_MODEL_LEASE_DIR" index-0 0 bert --pid $$ --user ana >/dev/null
     run_expect 0 git model doctor --no-bench
     assert_contains "$(line pool)" "1 of 2 GPUs free (1); held: 0: bert (ana)"
-    echo '{"gpu": "index-1", "index": 1, "model": "gpt", "user": "bo"}' >"$GIT_MODEL_LEASE_DIR/index-1.lease"
+    python3 "$GM_SOURCE_DIR/tests/e2e/write-lease.py" "$GIT_MODEL_LEASE_DIR" index-1 1 gpt --pid $$ --user bo >/dev/null
     run_expect 0 git model doctor --no-bench
     assert_contains "$(line pool)" "WARN  pool       0 of 2 GPUs free"
     assert_contains "$(fix_of pool)" "git model env down"

@@ -82,6 +82,8 @@ git -C /tmp/worktrees/feature/model-resnet50 commit -q --allow-empty -m "a commi
 echo "hooked commit: ok"
 git model doctor --no-bench || echo "doctor exit: $?"
 ls /usr/share/man/man1/git-model.1 /usr/share/bash-completion/completions/git-model /usr/share/zsh/vendor-completions/_git-model
+stat -c 'lease book: %U %a' /var/lib/git-model/gpu-leases /var/lib/git-model/gpu-leases/.lock
+git model gpus
 git model env status 2>&1 || echo "env exit: $?"
 git model bench --quick >/dev/null 2>&1 || echo "bench exit: $?"
 INSIDE
@@ -97,6 +99,10 @@ assert_contains "$OUT" "resnet50"
 assert_contains "$OUT" "hooked commit: ok"
 assert_contains "$OUT" "ok    hooks"
 assert_contains "$OUT" "/usr/share/man/man1/git-model.1"
+# the postinst prepared the machine's GPU lease book: root's, sticky, a lock every user can take
+assert_contains "$OUT" "lease book: root 1777"
+assert_contains "$OUT" "lease book: root 644"
+assert_contains "$OUT" "This machine has no GPU pool"
 # no container engine in the clean root (only recommended): env says so, with exit 3
 assert_contains "$OUT$ERR" "env exit: 3"
 # git-model-bench's runtime is in the binary: it starts, finds no GPU, says so with exit 3

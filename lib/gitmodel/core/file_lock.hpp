@@ -1,26 +1,54 @@
 #pragma once
-// An exclusive advisory lock on a file (flock), held for a scope: how
-// concurrent `git model env up` runs, from any repository on the machine,
-// take turns at the GPU pool.
+// An advisory lock on a file (flock), held for a scope: how concurrent
+// `git model env up` runs and sweep schedulers, of any user and repository on
+// the machine, take turns at the GPU lease book.
 
 #include <chrono>
 #include <filesystem>
 #include <optional>
+#include <string>
+
+#include "gitmodel/core/error.hpp"
+#include "gitmodel/core/unique_fd.hpp"
 
 namespace gm {
 
-// Holds an exclusive flock on a file until destroyed; the kernel drops it if the process dies.
+// The lock stayed taken for the whole wait: a typed error, so that callers that can
+// wait longer (the sweep scheduler) retry instead of failing. Exit code 1.
+class LockTimeoutError : public Error {
+public:
+    using Error::Error;
+};
+
+// Holds an flock on a file until destroyed; the kernel drops it if the process dies.
 class FileLock {
 public:
-    // Blocks until the lock is ours (or timeout passes: throws gm::Error); creates the file if needed.
+    // Whether other holders are excluded (writers) or only excluded writers (readers).
+    enum class Mode { exclusive, shared };
+
+    // Locks an already opened (and checked) file; `what` names it in messages. Waits at
+    // most `timeout` (forever when nullopt) and then throws LockTimeoutError naming the
+    // process that holds it, where /proc/locks tells.
+    FileLock(UniqueFd fd, std::string what, std::optional<std::chrono::milliseconds> timeout,
+             Mode mode = Mode::exclusive);
+    // Opens path (never through a link; created with mode 0644, whatever the umask, when
+    // absent) and locks it exclusively, as above.
     explicit FileLock(const std::filesystem::path& path,
                       std::optional<std::chrono::milliseconds> timeout = std::chrono::seconds(60));
-    ~FileLock();
+    FileLock(FileLock&&) noexcept = default;
+    FileLock& operator=(FileLock&&) noexcept = default;
     FileLock(const FileLock&) = delete;
     FileLock& operator=(const FileLock&) = delete;
 
+    // The locked descriptor (closing it releases the lock).
+    int fd() const { return fd_.get(); }
+
 private:
-    int fd_ = -1;
+    UniqueFd fd_;
 };
+
+// Who holds a lock on the file open as fd, from /proc/locks ("process 123 (sleep) of alice"),
+// or an empty string when it cannot be told.
+std::string lock_holder(int fd);
 
 }  // namespace gm

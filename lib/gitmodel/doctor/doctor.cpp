@@ -5,6 +5,7 @@
 #include "gitmodel/doctor/judge.hpp"
 #include "gitmodel/env/engine.hpp"
 #include "gitmodel/env/gpu_pool.hpp"
+#include "gitmodel/env/lease_book.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/hooks/install.hpp"
 #include "gitmodel/proc/process.hpp"
@@ -120,10 +121,15 @@ PoolFact pool_fact(const git::Config& config, bool wants_gpu) {
     fact.wants_gpu = wants_gpu;
     try {
         fact.pool = env::discover_pool(config);
-        const auto dir = env::LeaseBook::directory(config);
-        std::error_code ec;
-        // Doctor only reads: a lease folder that does not exist yet holds no lease (and is not created).
-        if (!fact.pool.gpus.empty() && fs::is_directory(dir, ec)) fact.leases = env::LeaseBook(dir).leases();
+        // Doctor only reads: a book that does not exist yet holds no lease (and is not created);
+        // leases whose holder is provably gone do not count.
+        if (!fact.pool.gpus.empty()) {
+            if (const auto book = env::LeaseBook::open_existing(env::LeaseBook::directory(config))) {
+                const auto context = env::local_judge_context(nullptr);
+                for (const auto& entry : book->read().leases)
+                    if (env::judge(entry.lease, context).verdict != env::Verdict::gone) fact.leases.push_back(entry.lease);
+            }
+        }
     } catch (const Error& e) {
         fact.error = e.what();
     }

@@ -5,6 +5,7 @@
 #include "gitmodel/config/modelenv.hpp"
 #include "gitmodel/doctor/report.hpp"
 #include "gitmodel/env/gpu_pool.hpp"
+#include "gitmodel/env/lease.hpp"
 #include "gitmodel/hooks/install.hpp"
 
 #include <chrono>

@@ -1,5 +1,6 @@
 #include "gitmodel/env/engine.hpp"
 
+#include "gitmodel/core/duration.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/proc/process.hpp"
 
@@ -33,7 +34,28 @@ Engine select_engine(const std::optional<std::string>& configured, const std::op
                            "install podman (apt-get install podman runc)");
 }
 
+Engine select_engine(const git::Config& config, const std::optional<std::string>& file_engine) {
+    Engine engine = select_engine(config.get_string("model.engine"), file_engine);
+    const auto duration = [&](const char* key, std::chrono::milliseconds fallback) -> std::chrono::milliseconds {
+        const auto text = config.get_string(key);
+        if (!text) return fallback;
+        const auto seconds = parse_duration_seconds(*text);
+        if (!seconds || *seconds <= 0)
+            throw Error(fmt::format("{} '{}' is not a duration", key, *text), "use e.g. 30s, 2m or 1h");
+        return std::chrono::seconds(*seconds);
+    };
+    engine.timeout = duration("model.engineTimeout", engine.timeout);
+    engine.start_timeout = duration("model.env.startTimeout", engine.start_timeout);
+    return engine;
+}
+
 namespace {
+
+proc::RunOptions within(std::chrono::milliseconds timeout) {
+    proc::RunOptions options;
+    options.timeout = timeout;
+    return options;
+}
 
 std::int64_t to_seconds(const nlohmann::json& value) {
     if (value.is_number_integer()) return value.get<std::int64_t>();
@@ -93,31 +115,32 @@ std::vector<ContainerInfo> parse_container_list(const std::string& output) {
 std::vector<ContainerInfo> list_containers(const Engine& engine, const std::string& label_filter) {
     std::vector<std::string> argv{engine.program.string(), "ps", "--all", "--no-trunc", "--filter", "label=" + label_filter,
                                   "--format", engine.kind == EngineKind::podman ? "json" : "{{json .}}"};
-    const auto result = proc::run_checked(argv);
+    const auto result = proc::run_checked(argv, within(engine.timeout));
     return parse_container_list(result.out);
 }
 
 std::optional<ContainerInfo> find_container(const Engine& engine, const std::string& name) {
     std::vector<std::string> argv{engine.program.string(), "ps", "--all", "--no-trunc", "--filter", "name=^" + name + "$",
                                   "--format", engine.kind == EngineKind::podman ? "json" : "{{json .}}"};
-    for (auto& info : parse_container_list(proc::run_checked(argv).out))
+    for (auto& info : parse_container_list(proc::run_checked(argv, within(engine.timeout)).out))
         if (info.name == name) return info;
     return std::nullopt;
 }
 
 void remove_container(const Engine& engine, const std::string& name, std::chrono::seconds grace) {
     // stop first so the workload gets its SIGTERM and the grace period to save a checkpoint
-    proc::run({engine.program.string(), "stop", "--time", std::to_string(grace.count()), name});
-    const auto result = proc::run({engine.program.string(), "rm", "--force", name});
+    proc::run({engine.program.string(), "stop", "--time", std::to_string(grace.count()), name}, within(grace + engine.timeout));
+    const auto result = proc::run({engine.program.string(), "rm", "--force", name}, within(engine.timeout));
     if (!result.ok() && find_container(engine, name)) {
-        throw Error(fmt::format("cannot remove container {}: {}", name, result.err));
+        throw Error(fmt::format("cannot remove container {}: {} {}", name, engine.name,
+                                result.timed_out ? fmt::format("did not answer within {} s", engine.timeout.count() / 1000)
+                                                 : result.err));
     }
 }
 
 std::string last_log_lines(const Engine& engine, const std::string& name, int lines) {
-    proc::RunOptions options;
-    options.timeout = std::chrono::seconds(10);
-    const auto result = proc::run({engine.program.string(), "logs", "--tail", std::to_string(lines), name}, options);
+    const auto result = proc::run({engine.program.string(), "logs", "--tail", std::to_string(lines), name},
+                                  within(std::min<std::chrono::milliseconds>(engine.timeout, std::chrono::seconds(10))));
     return result.out + result.err;
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "gitmodel/env/launch.hpp"
+#include "gitmodel/git/config.hpp"
 
 namespace gm::env {
 
@@ -19,12 +20,19 @@ struct Engine {
     EngineKind kind = EngineKind::podman;
     std::string name;              // "podman" or "docker"
     std::filesystem::path program;
+    // Every call the suite makes to it ends within this (git config model.engineTimeout) ...
+    std::chrono::milliseconds timeout{std::chrono::seconds(60)};
+    // ... except `run -d`, which may pull the image first (model.env.startTimeout).
+    std::chrono::milliseconds start_timeout{std::chrono::minutes(30)};
 };
 
 // Picks the engine: git config model.engine (configured), else .modelenv.yaml's
 // engine, else podman when installed, else docker. Throws gm::UnavailableError
 // (exit 3) when none is.
 Engine select_engine(const std::optional<std::string>& configured, const std::optional<std::string>& file_engine);
+// The same from a repository's config: model.engine, and the timeouts model.engineTimeout
+// (default 60s) and model.env.startTimeout (default 30m); throws gm::Error on a bad duration.
+Engine select_engine(const git::Config& config, const std::optional<std::string>& file_engine);
 
 // What the engine says about one of our containers.
 struct ContainerInfo {

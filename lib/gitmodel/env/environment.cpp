@@ -4,9 +4,12 @@
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/report.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/env/container.hpp"
 #include "gitmodel/env/gpu_pool.hpp"
+#include "gitmodel/env/lease_book.hpp"
 #include "gitmodel/model/list.hpp"
 #include "gitmodel/naming/model_name.hpp"
+#include "gitmodel/proc/identity.hpp"
 #include "gitmodel/proc/process.hpp"
 
 #include <fmt/core.h>
@@ -18,7 +21,6 @@
 #include <fcntl.h>
 #include <fstream>
 #include <netinet/in.h>
-#include <pwd.h>
 #include <set>
 #include <sstream>
 #include <sys/random.h>
@@ -34,15 +36,6 @@ using namespace std::chrono_literals;
 
 
 namespace {
-
-std::int64_t now_seconds() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-std::string user_name() {
-    if (const passwd* pw = ::getpwuid(::getuid())) return pw->pw_name;
-    return std::to_string(::getuid());
-}
 
 // FNV-1a: a short, stable fingerprint of the repository's path for container names.
 std::string short_hash(const std::string& text) {
@@ -200,13 +193,6 @@ std::string authorized_keys(const git::Config& config) {
     return keys;
 }
 
-std::set<std::string> running_containers(const Engine& engine) {
-    std::set<std::string> names;
-    for (const auto& info : list_containers(engine, std::string(label::managed) + "=1"))
-        if (info.state == "running") names.insert(info.name);
-    return names;
-}
-
 fs::path find_bench_binary() {
     const fs::path beside = proc::current_executable().parent_path() / "git-model-bench";
     if (::access(beside.c_str(), X_OK) == 0) return beside;
@@ -276,288 +262,337 @@ Engine engine_for(git::Repository& repo, const Target& target) {
     } catch (const Error&) {
         // down/logs/exec must work even when the file is broken or gone
     }
-    return select_engine(repo.config().get_string("model.engine"), file_engine);
+    return select_engine(repo.config(), file_engine);
 }
+
+namespace {
+
+// Everything the stages of `up` share, resolved once before any GPU is taken.
+struct UpPlan {
+    const git::Config& config;
+    const Target& target;
+    const UpOptions& options;
+    config::ModelEnv file;
+    Engine engine;
+    fs::path state;
+    fs::path checkpoints;
+    fs::path logs;
+    std::vector<BindMount> extra_mounts;
+    std::vector<std::string> command;
+    std::string address;
+    bool pass_devices = false;  // the pool came from the driver: devices are passed
+};
+
+// The one guard of a start: until committed, a failure (or an exception unwinding
+// through) removes the container, if one may have been made, then gives the GPUs back.
+// A container that cannot be removed keeps its leases, so its GPUs are not handed out twice.
+class StartGuard {
+public:
+    StartGuard(const Engine& engine, std::string container, Reservation& leases)
+        : engine_(engine), container_(std::move(container)), leases_(leases) {}
+    StartGuard(const StartGuard&) = delete;
+    StartGuard& operator=(const StartGuard&) = delete;
+    ~StartGuard() {
+        if (committed_) return;
+        if (container_may_exist_) {
+            try {
+                remove_container(engine_, container_, 0s);
+            } catch (const Error& e) {
+                leases_.keep();
+                fmt::print(stderr, "git-model-env: warning: {}; its GPU lease stays until `git model env down`\n", e.what());
+                return;
+            }
+        }
+        leases_.give_back();
+    }
+    // From the moment the engine is asked to create it.
+    void container_may_exist() { container_may_exist_ = true; }
+    // The environment is up: the container holds its leases from now on.
+    void commit() {
+        committed_ = true;
+        leases_.keep();
+    }
+
+private:
+    const Engine& engine_;
+    std::string container_;
+    Reservation& leases_;
+    bool container_may_exist_ = false;
+    bool committed_ = false;
+};
+
+// The folders, mounts and command of the container; nothing is started or taken yet.
+UpPlan prepare(const git::Config& config, const Target& target, const UpOptions& options, config::ModelEnv file,
+               Engine engine, UpResult& result) {
+    UpPlan plan{config, target, options, std::move(file), std::move(engine), state_dir(target), {}, {}, {}, {}, {}};
+    // Folders the container needs; persist folders are never deleted by the suite.
+    std::error_code ec;
+    fs::create_directories(plan.state, ec);
+    fs::permissions(plan.state, fs::perms::owner_all, ec);
+    plan.checkpoints = resolve_persist(target, plan.file.persist.checkpoints, "checkpoints");
+    plan.logs = resolve_persist(target, plan.file.persist.logs, "logs");
+    for (const auto& dir : {plan.checkpoints, plan.logs}) {
+        fs::create_directories(dir, ec);
+        if (ec) throw Error(fmt::format("cannot create the persist folder {}: {}", dir.string(), ec.message()));
+    }
+    for (const auto& mount : plan.file.mounts) {
+        if (!fs::exists(mount.source))
+            throw Error(fmt::format("{}: the mount source {} does not exist", config::modelenv_file_name, mount.source),
+                        "create it or fix mounts: in .modelenv.yaml");
+    }
+    if (plan.file.find_port("ssh")) {
+        const std::string keys = authorized_keys(config);
+        if (keys.empty())
+            throw Error("ports.ssh is set, but there is no public key to authorize (SSH is key-only)",
+                        "add a key to ~/.ssh/*.pub, or name a file: git config model.sshAuthorizedKeys <file>");
+        std::ofstream(plan.state / "authorized_keys") << keys;
+        std::ofstream(plan.state / "sshd_config") << "# written by git-model: key-only logins\n"
+                                                      "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+                                                      "PermitEmptyPasswords no\nPubkeyAuthentication yes\n"
+                                                      "PermitRootLogin prohibit-password\n";
+        plan.extra_mounts.push_back({plan.state / "authorized_keys", "/root/.ssh/authorized_keys", true});
+        plan.extra_mounts.push_back({plan.state / "sshd_config", "/etc/ssh/sshd_config.d/git-model.conf", true});
+    }
+    if (options.check) {
+        const fs::path bench = find_bench_binary();
+        if (bench.empty()) throw UnavailableError("--check needs git-model-bench, which is not installed");
+        plan.extra_mounts.push_back({bench, bench_in_container, true});
+    }
+    if (plan.file.command.form == config::Command::Form::exec) plan.command = plan.file.command.argv;
+    else if (plan.file.command.form == config::Command::Form::shell) plan.command = in_container_shell(plan.file.command.shell);
+    else plan.command = default_command(plan.file);
+    plan.address = options.bind_all_interfaces ? "0.0.0.0" : "127.0.0.1";
+    if (options.bind_all_interfaces && !plan.file.ports.empty())
+        result.notes.push_back("warning: the ports are published on every network interface (--bind-all); "
+                               "anyone who can reach this machine can reach them");
+    return plan;
+}
+
+// Stage 1: takes the GPUs from the machine's book (waiting for one with --wait). The book's
+// lock is held only while the leases are judged and written, never while the engine runs.
+Reservation acquire_gpus(UpPlan& plan, UpResult& result) {
+    if (!plan.file.gpus.wants_gpu()) return {};
+    TakeRequest request;
+    request.pool = discover_pool(plan.config);
+    plan.pass_devices = request.pool.from_driver;
+    request.request = plan.file.gpus;
+    request.holder.holder = proc::self_identity();  // answerable for the lease until the container holds it
+    request.holder.engine = plan.engine.name;
+    request.holder.container = plan.target.container;
+    request.holder.repo = plan.target.common_dir.string();
+    request.holder.model = plan.target.model;
+    request.holder.worktree = plan.target.worktree.string();
+    request.limits = machine_limits();
+    if (!request.limits.note.empty()) result.notes.push_back(request.limits.note);
+    request.context = local_judge_context(&plan.engine);
+    request.lock_timeout = lease_lock_timeout(plan.config);
+    const auto book = LeaseBook::open(LeaseBook::directory(plan.config));
+    const auto deadline = plan.options.wait_limit ? std::chrono::steady_clock::now() + *plan.options.wait_limit
+                                                  : std::chrono::steady_clock::time_point::max();
+    bool told = false;
+    while (true) {
+        try {
+            return take(book, request, result.notes);
+        } catch (const GpusBusyError& e) {
+            if (!plan.options.wait_for_gpu) throw;
+            if (std::chrono::steady_clock::now() >= deadline)
+                throw GpusBusyError(e.reason(), fmt::format("gave up waiting: {}", e.what()), e.hint());
+            if (!told) {
+                fmt::print(stderr, "git-model-env: waiting for a free GPU ({})\n", e.what());
+                told = true;
+            }
+            request.context = local_judge_context(&plan.engine);  // the engine is asked afresh next time
+            std::this_thread::sleep_for(2s);
+        }
+    }
+}
+
+// Stage 2: the engine's `run -d` (with its time limit), then the leases are confirmed with
+// the container's id and host process.
+LaunchSpec start_container(const UpPlan& plan, Reservation& leases, StartGuard& guard, UpResult& result) {
+    const Target& target = plan.target;
+    ContainerRequest request;
+    request.engine = plan.engine.kind;
+    request.name = target.container;
+    request.hostname = target.model;
+    request.worktree = target.worktree;
+    request.common_dir = target.common_dir;
+    request.mount_common_dir = target.linked_worktree;
+    request.model = target.model;
+    request.branch = target.branch;
+    request.checkpoints = plan.checkpoints;
+    request.logs = plan.logs;
+    request.gpus = leases.gpus();
+    request.pass_gpu_devices = plan.pass_devices;
+    request.extra_mounts = plan.extra_mounts;
+    request.command = plan.command;
+    request.env_file = plan.state / "env";
+    if (plan.engine.kind == EngineKind::podman) request.pidfile = plan.state / "pid";
+    for (const auto& port : plan.file.ports)
+        request.ports.push_back({port.name, port.container_port, pick_free_port(plan.address), plan.address});
+    request.variables = {{"GIT_MODEL_MODEL", target.model},
+                         {"GIT_MODEL_CHECKPOINTS", "/persist/checkpoints"},
+                         {"GIT_MODEL_LOGS", "/persist/logs"}};
+    if (plan.file.find_port("jupyter")) {
+        const std::string token = random_token();
+        result.token_file = plan.state / "jupyter-token";
+        write_private_file(result.token_file, token + "\n");
+        request.variables.emplace_back("JUPYTER_TOKEN", token);
+        for (const auto& port : request.ports)
+            if (port.name == "jupyter")
+                result.jupyter_url_with_token = endpoint_url("jupyter", port.host_address, port.host_port) + "?token=" + token;
+    }
+    request.extra_labels = {{label::ports, encode_ports(request.ports)}};
+    result.gpus = request.gpus;
+    result.gpu_devices_passed = plan.pass_devices && !request.gpus.empty();
+
+    const ContainerPlan container = plan_container(plan.file, request);
+    write_private_file(request.env_file, container.env_file_content);
+    std::error_code ec;
+    if (!request.pidfile.empty()) fs::remove(request.pidfile, ec);
+    guard.container_may_exist();
+    proc::RunOptions run_options;
+    run_options.timeout = plan.engine.start_timeout;
+    const auto run = proc::run(run_argv(plan.engine.program.string(), container.spec), run_options);
+    if (!run.ok()) {
+        if (run.timed_out)
+            throw Error(fmt::format("{} did not start the environment within {} s (model.env.startTimeout); it was stopped "
+                                    "and nothing was left running", plan.engine.name, plan.engine.start_timeout.count() / 1000),
+                        "pull the image first (`podman pull <image>`), or raise git config model.env.startTimeout");
+        std::string why = run.err;
+        while (!why.empty() && why.back() == '\n') why.pop_back();
+        throw Error(fmt::format("{} could not start the environment ({}):\n{}", plan.engine.name, run.describe(), why),
+                    "nothing was left running; check the image name and the engine's message above");
+    }
+    std::string id = run.out.substr(0, run.out.find('\n'));
+    std::optional<proc::ProcessIdentity> workload;
+    if (!request.pidfile.empty()) {
+        long pid = 0;
+        std::ifstream(request.pidfile) >> pid;
+        workload = proc::identity_of(pid);
+    }
+    leases.confirm(id, workload.value_or(proc::ProcessIdentity{}), true);
+    return container.spec;
+}
+
+// Stage 3: waits until every published port accepts connections, or the container gives up.
+void wait_until_ready(const UpPlan& plan, const LaunchSpec& spec) {
+    if (spec.ports.empty()) return;
+    const auto fail = [&](const std::string& what) {
+        const std::string logs_tail = last_log_lines(plan.engine, plan.target.container, 20);
+        throw Error(fmt::format("{}; the environment was removed. Its last output:\n{}", what,
+                                logs_tail.empty() ? "  (none)" : logs_tail),
+                    "fix the cause (image, command, ports in .modelenv.yaml) and run `git model env up` again");
+    };
+    const auto ready_limit = duration_key(plan.config, "model.env.readyTimeout", 120s);
+    const auto until = std::chrono::steady_clock::now() + ready_limit;
+    std::set<int> waiting;
+    for (const auto& port : spec.ports) waiting.insert(port.host_port);
+    auto next_state_check = std::chrono::steady_clock::now() + 1s;
+    while (!waiting.empty()) {
+        for (auto it = waiting.begin(); it != waiting.end();) it = port_accepts(*it) ? waiting.erase(it) : std::next(it);
+        if (waiting.empty()) break;
+        if (std::chrono::steady_clock::now() >= until)
+            fail(fmt::format("the ports did not accept connections within {} s", ready_limit.count()));
+        if (std::chrono::steady_clock::now() >= next_state_check) {
+            auto info = find_container(plan.engine, plan.target.container);
+            if (!info || info->state != "running")
+                fail(fmt::format("the container stopped ({}) before its ports were ready", info ? info->state : "gone"));
+            next_state_check = std::chrono::steady_clock::now() + 1s;
+        }
+        std::this_thread::sleep_for(50ms);
+    }
+}
+
+// Stage 4 (--check): git-model-bench inside the container, then PyTorch where the image has it.
+void run_checks(const UpPlan& plan, UpResult& result) {
+    const std::string& program = plan.engine.program.string();
+    const std::string& container = plan.target.container;
+    proc::RunOptions run_options;
+    run_options.timeout = duration_key(plan.config, "model.bench.timeout", 20s) + 10s;
+    const auto bench = proc::run({program, "exec", container, bench_in_container, "--quick", "--json"}, run_options);
+    const auto report = nlohmann::json::parse(bench.out, nullptr, false);
+    if (!bench.ok()) {
+        std::string why = !report.is_discarded() && report.contains("error") && report["error"].is_object()
+                              ? report["error"].value("message", "")
+                              : bench.err;
+        while (!why.empty() && why.back() == '\n') why.pop_back();
+        // The engine says 126/127 (or names the loader) when the binary cannot even start in the image.
+        const bool cannot_start = report.is_discarded() &&
+                                  (bench.exit_code == 126 || bench.exit_code == 127 ||
+                                   why.find("no such file or directory") != std::string::npos ||
+                                   why.find("error while loading shared libraries") != std::string::npos);
+        const int code = bench.timed_out ? 1 : bench.exit_code;
+        if (cannot_start) {
+            throw Error(fmt::format("--check: git-model-bench cannot run inside the image {} ({}); the environment "
+                                    "was removed", result.image, why),
+                        "the bench needs a glibc-based image (as PyTorch's and CUDA's images are); "
+                        "leave out --check for other images");
+        }
+        const std::string message = fmt::format(
+            "--check: git-model-bench inside the container {}: {}; the environment was removed",
+            bench.timed_out ? "did not finish in time" : code == 3 ? "found no usable GPU" : "failed", why);
+        if (code == 3) throw UnavailableError(message, "the chain container -> driver -> GPU is broken; see git model bench");
+        throw Error(message);
+    }
+    std::vector<std::string> names;
+    if (!report.is_discarded() && report.contains("devices"))
+        for (const auto& device : report["devices"]) names.push_back(device.value("name", "?"));
+    result.check_lines.push_back(fmt::format("git-model-bench --quick inside the container: pass ({})", join(names, ", ")));
+    // Where the image has PyTorch, it must see the same GPUs (a driver/CUDA mismatch shows only there).
+    const auto torch = proc::run({program, "exec", container, "python3", "-c",
+                                  "import json,torch;n=torch.cuda.device_count();"
+                                  "print(json.dumps([torch.cuda.get_device_name(i) for i in range(n)]))"},
+                                 run_options);
+    if (!torch.ok()) {
+        result.check_lines.push_back("no PyTorch in the image: the torch check was skipped");
+        return;
+    }
+    const auto torch_names = nlohmann::json::parse(torch.out, nullptr, false);
+    if (!torch_names.is_array() || torch_names.size() != names.size())
+        throw Error(fmt::format("--check: PyTorch in the image sees {} while the bench saw {} GPU(s): a driver/CUDA "
+                                "mismatch? The environment was removed.", torch.out.empty() ? "nothing" : torch.out,
+                                names.size()));
+    result.check_lines.push_back(fmt::format("PyTorch sees the same {} GPU(s)", names.size()));
+}
+
+}  // namespace
 
 UpResult up(git::Repository& repo, const Target& target, const UpOptions& options) {
     const git::Config config = repo.config();
-    const config::ModelEnv file = load_environment_file(target);
-    const Engine engine = select_engine(config.get_string("model.engine"), file.engine);
+    config::ModelEnv file = load_environment_file(target);
+    Engine engine = select_engine(config, file.engine);
     UpResult result;
     result.target = target;
     result.image = file.image.to_string();
 
     if (auto existing = find_container(engine, target.container)) {
-        if (existing->state == "running") {
+        if (existing->state == "running" || existing->state == "paused") {
             result.already_running = true;
             result.image = existing->image;
             result.endpoints = decode_ports(existing->labels[label::ports]);
+            if (existing->state == "paused")
+                result.notes.push_back(fmt::format("the container is paused (it keeps its GPUs); `{} unpause {}` resumes it",
+                                                   engine.name, target.container));
             return result;
         }
-        // Left over from a crash or stopped behind our back: it holds nothing any more.
+        // Stopped (or left by a crash): replaced, and the GPUs it held are taken afresh.
         remove_container(engine, target.container, 0s);
+        if (auto book = LeaseBook::open_existing(LeaseBook::directory(config)))
+            give_back_matching(*book, [&](const Lease& lease) { return lease.container == target.container; });
         result.notes.push_back(fmt::format("removed the stopped container {} left from before", target.container));
     }
 
-    // Folders the container needs; persist folders are never deleted by the suite.
-    const fs::path state = state_dir(target);
-    std::error_code ec;
-    fs::create_directories(state, ec);
-    fs::permissions(state, fs::perms::owner_all, ec);
-    const fs::path checkpoints = resolve_persist(target, file.persist.checkpoints, "checkpoints");
-    const fs::path logs = resolve_persist(target, file.persist.logs, "logs");
-    for (const auto& dir : {checkpoints, logs}) {
-        fs::create_directories(dir, ec);
-        if (ec) throw Error(fmt::format("cannot create the persist folder {}: {}", dir.string(), ec.message()));
-    }
-    for (const auto& mount : file.mounts) {
-        if (!fs::exists(mount.source))
-            throw Error(fmt::format("{}: the mount source {} does not exist", config::modelenv_file_name, mount.source),
-                        "create it or fix mounts: in .modelenv.yaml");
-    }
-
-    LaunchSpec spec;
-    spec.engine = engine.kind;
-    spec.container_name = target.container;
-    spec.image = result.image;
-    spec.hostname = target.model;
-    spec.workdir = file.workdir;
-    spec.memory_bytes = file.memory_bytes;
-    spec.cpus = file.cpus;
-    spec.shm_bytes = file.shm_bytes;
-    spec.mounts.push_back({target.worktree, file.workdir, false});
-    // A linked worktree's .git file points into the common dir by absolute path: same path inside.
-    if (target.linked_worktree) spec.mounts.push_back({target.common_dir, target.common_dir.string(), false});
-    for (const auto& mount : file.mounts) spec.mounts.push_back({mount.source, mount.target, mount.readonly});
-    spec.mounts.push_back({checkpoints, "/persist/checkpoints", false});
-    spec.mounts.push_back({logs, "/persist/logs", false});
-    if (file.find_port("ssh")) {
-        const std::string keys = authorized_keys(config);
-        if (keys.empty())
-            throw Error("ports.ssh is set, but there is no public key to authorize (SSH is key-only)",
-                        "add a key to ~/.ssh/*.pub, or name a file: git config model.sshAuthorizedKeys <file>");
-        std::ofstream(state / "authorized_keys") << keys;
-        std::ofstream(state / "sshd_config") << "# written by git-model: key-only logins\n"
-                                                 "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
-                                                 "PermitEmptyPasswords no\nPubkeyAuthentication yes\n"
-                                                 "PermitRootLogin prohibit-password\n";
-        spec.mounts.push_back({state / "authorized_keys", "/root/.ssh/authorized_keys", true});
-        spec.mounts.push_back({state / "sshd_config", "/etc/ssh/sshd_config.d/git-model.conf", true});
-    }
-    if (options.check) {
-        const fs::path bench = find_bench_binary();
-        if (bench.empty()) throw UnavailableError("--check needs git-model-bench, which is not installed");
-        spec.mounts.push_back({bench, bench_in_container, true});
-    }
-    if (file.command.form == config::Command::Form::exec) spec.command = file.command.argv;
-    else if (file.command.form == config::Command::Form::shell) spec.command = in_container_shell(file.command.shell);
-    else spec.command = default_command(file);
-
-    const std::string address = options.bind_all_interfaces ? "0.0.0.0" : "127.0.0.1";
-    if (options.bind_all_interfaces && !file.ports.empty())
-        result.notes.push_back("warning: the ports are published on every network interface (--bind-all); "
-                               "anyone who can reach this machine can reach them");
-
-    const auto deadline = options.wait_limit ? std::chrono::steady_clock::now() + *options.wait_limit
-                                             : std::chrono::steady_clock::time_point::max();
-    const fs::path lease_dir = LeaseBook::directory(config);
-    Lease holder;
-    holder.container = target.container;
-    holder.engine = engine.name;
-    holder.repo = target.common_dir.string();
-    holder.model = target.model;
-    holder.worktree = target.worktree.string();
-    holder.user = user_name();
-    holder.since = now_seconds();
-    const Pool pool = file.gpus.wants_gpu() ? discover_pool(config) : Pool{};
-
-    std::optional<std::set<std::string>> running;  // asked of the engine at most once per try
-    bool waited_note = false;
-    while (true) {
-        LeaseBook book(lease_dir);
-        if (file.gpus.wants_gpu()) {
-            for (const auto& freed : book.heal([&](const Lease& lease) {
-                     if (lease.engine != engine.name) return true;  // another engine's: cannot tell, keep it
-                     if (!running) running = running_containers(engine);
-                     return running->count(lease.container) > 0;
-                 })) {
-                result.notes.push_back(fmt::format("GPU {} was still leased to {}, whose container is gone: released",
-                                                   freed.index, freed.container));
-            }
-            try {
-                result.gpus = book.take(pool, file.gpus, holder);
-            } catch (const UnavailableError&) {
-                throw;
-            } catch (const Error& e) {
-                if (!options.wait_for_gpu || std::string(e.what()).rfind("no GPU free", 0) != 0) throw;
-                if (std::chrono::steady_clock::now() >= deadline)
-                    throw Error(fmt::format("gave up waiting: {}", e.what()), e.hint());
-                if (!waited_note) {
-                    fmt::print(stderr, "git-model-env: waiting for a free GPU ({})\n", e.what());
-                    waited_note = true;
-                }
-                running.reset();
-                std::this_thread::sleep_for(2s);
-                continue;
-            }
-        }
-        // From here on, anything that fails gives the GPUs back and leaves no container.
-        const auto give_back = [&] {
-            remove_container(engine, target.container, 0s);
-            book.release(target.container);
-        };
-        try {
-            spec.gpus = result.gpus;
-            spec.pass_gpu_devices = pool.from_driver;
-            result.gpu_devices_passed = pool.from_driver && !result.gpus.empty();
-            spec.ports.clear();
-            for (const auto& port : file.ports)
-                spec.ports.push_back({port.name, port.container_port, pick_free_port(address), address});
-
-            std::string env_lines;
-            const auto add_env = [&](const std::string& name, const std::string& value) {
-                if (value.find('\n') != std::string::npos || value.find('\r') != std::string::npos)
-                    throw Error(fmt::format("{}: env {} holds a line break, which containers cannot receive",
-                                            config::modelenv_file_name, name));
-                env_lines += name + "=" + value + "\n";
-            };
-            for (const auto& [name, value] : file.env) add_env(name, value);
-            add_env("GIT_MODEL_MODEL", target.model);
-            add_env("GIT_MODEL_CHECKPOINTS", "/persist/checkpoints");
-            add_env("GIT_MODEL_LOGS", "/persist/logs");
-            if (file.gpus.wants_gpu()) {
-                add_env("CUDA_VISIBLE_DEVICES", visible_devices(result.gpus));
-                add_env("NVIDIA_VISIBLE_DEVICES", visible_devices(result.gpus));
-            } else {
-                add_env("CUDA_VISIBLE_DEVICES", "");
-                add_env("NVIDIA_VISIBLE_DEVICES", "void");
-            }
-            if (file.find_port("jupyter")) {
-                const std::string token = random_token();
-                result.token_file = state / "jupyter-token";
-                write_private_file(result.token_file, token + "\n");
-                add_env("JUPYTER_TOKEN", token);
-                for (const auto& port : spec.ports)
-                    if (port.name == "jupyter")
-                        result.jupyter_url_with_token = endpoint_url("jupyter", port.host_address, port.host_port) +
-                                                        "?token=" + token;
-            }
-            spec.env_file = state / "env";
-            write_private_file(spec.env_file, env_lines);
-
-            spec.labels = {{label::managed, "1"},
-                           {label::repo, target.common_dir.string()},
-                           {label::model, target.model},
-                           {label::branch, target.branch},
-                           {label::worktree, target.worktree.string()},
-                           {label::gpus, visible_devices(result.gpus)},
-                           {label::ports, encode_ports(spec.ports)}};
-            const auto run = proc::run(run_argv(engine.program.string(), spec));
-            if (!run.ok()) {
-                std::string why = run.err;
-                while (!why.empty() && why.back() == '\n') why.pop_back();
-                throw Error(fmt::format("{} could not start the environment ({}):\n{}", engine.name, run.describe(), why),
-                            "nothing was left running; check the image name and the engine's message above");
-            }
-        } catch (...) {
-            give_back();
-            throw;
-        }
-        break;  // the lease book's lock is released here; the container holds its leases
-    }
-
-    for (const auto& port : spec.ports) {
-        Endpoint e{port.name, port.container_port, port.host_address, port.host_port,
-                   endpoint_url(port.name, port.host_address, port.host_port)};
-        result.endpoints.push_back(e);
-    }
-    const auto fail_and_clean = [&](const std::string& what) {
-        const std::string logs_tail = last_log_lines(engine, target.container, 20);
-        remove_container(engine, target.container, 0s);
-        LeaseBook(lease_dir).release(target.container);
-        throw Error(fmt::format("{}; the environment was removed. Its last output:\n{}", what,
-                                logs_tail.empty() ? "  (none)" : logs_tail),
-                    "fix the cause (image, command, ports in .modelenv.yaml) and run `git model env up` again");
-    };
-
-    // Wait until every published port accepts connections, or the container gives up.
-    if (!spec.ports.empty()) {
-        const auto ready_limit = duration_key(config, "model.env.readyTimeout", 120s);
-        const auto until = std::chrono::steady_clock::now() + ready_limit;
-        std::set<int> waiting;
-        for (const auto& port : spec.ports) waiting.insert(port.host_port);
-        auto next_state_check = std::chrono::steady_clock::now() + 1s;
-        while (!waiting.empty()) {
-            for (auto it = waiting.begin(); it != waiting.end();) it = port_accepts(*it) ? waiting.erase(it) : std::next(it);
-            if (waiting.empty()) break;
-            if (std::chrono::steady_clock::now() >= until)
-                fail_and_clean(fmt::format("the ports did not accept connections within {} s", ready_limit.count()));
-            if (std::chrono::steady_clock::now() >= next_state_check) {
-                auto info = find_container(engine, target.container);
-                if (!info || info->state != "running")
-                    fail_and_clean(fmt::format("the container stopped ({}) before its ports were ready",
-                                               info ? info->state : "gone"));
-                next_state_check = std::chrono::steady_clock::now() + 1s;
-            }
-            std::this_thread::sleep_for(50ms);
-        }
-    }
-
-    if (options.check) {
-        proc::RunOptions run_options;
-        run_options.timeout = duration_key(config, "model.bench.timeout", 20s) + 10s;
-        const auto bench = proc::run({engine.program.string(), "exec", target.container, bench_in_container, "--quick", "--json"},
-                                     run_options);
-        const auto report = nlohmann::json::parse(bench.out, nullptr, false);
-        if (!bench.ok()) {
-            std::string why = !report.is_discarded() && report.contains("error") && report["error"].is_object()
-                                  ? report["error"].value("message", "")
-                                  : bench.err;
-            while (!why.empty() && why.back() == '\n') why.pop_back();
-            // The engine says 126/127 (or names the loader) when the binary cannot even start in the image.
-            const bool cannot_start = report.is_discarded() &&
-                                      (bench.exit_code == 126 || bench.exit_code == 127 ||
-                                       why.find("no such file or directory") != std::string::npos ||
-                                       why.find("error while loading shared libraries") != std::string::npos);
-            const int code = bench.timed_out ? 1 : bench.exit_code;
-            remove_container(engine, target.container, 0s);
-            LeaseBook(lease_dir).release(target.container);
-            if (cannot_start) {
-                throw Error(fmt::format("--check: git-model-bench cannot run inside the image {} ({}); the environment "
-                                        "was removed", result.image, why),
-                            "the bench needs a glibc-based image (as PyTorch's and CUDA's images are); "
-                            "leave out --check for other images");
-            }
-            const std::string message = fmt::format(
-                "--check: git-model-bench inside the container {}: {}; the environment was removed",
-                bench.timed_out ? "did not finish in time" : code == 3 ? "found no usable GPU" : "failed", why);
-            if (code == 3) throw UnavailableError(message, "the chain container -> driver -> GPU is broken; see git model bench");
-            throw Error(message);
-        }
-        std::vector<std::string> names;
-        if (!report.is_discarded() && report.contains("devices"))
-            for (const auto& device : report["devices"]) names.push_back(device.value("name", "?"));
-        result.check_lines.push_back(fmt::format("git-model-bench --quick inside the container: pass ({})", join(names, ", ")));
-        // Where the image has PyTorch, it must see the same GPUs (a driver/CUDA mismatch shows only there).
-        const auto torch = proc::run({engine.program.string(), "exec", target.container, "python3", "-c",
-                                      "import json,torch;n=torch.cuda.device_count();"
-                                      "print(json.dumps([torch.cuda.get_device_name(i) for i in range(n)]))"},
-                                     run_options);
-        if (torch.ok()) {
-            const auto torch_names = nlohmann::json::parse(torch.out, nullptr, false);
-            if (torch_names.is_array() && torch_names.size() == names.size()) {
-                result.check_lines.push_back(fmt::format("PyTorch sees the same {} GPU(s)", names.size()));
-            } else {
-                remove_container(engine, target.container, 0s);
-                LeaseBook(lease_dir).release(target.container);
-                throw Error(fmt::format("--check: PyTorch in the image sees {} while the bench saw {} GPU(s): a driver/CUDA "
-                                        "mismatch? The environment was removed.", torch.out.empty() ? "nothing" : torch.out,
-                                        names.size()));
-            }
-        } else {
-            result.check_lines.push_back("no PyTorch in the image: the torch check was skipped");
-        }
-    }
+    UpPlan plan = prepare(config, target, options, std::move(file), std::move(engine), result);
+    Reservation leases = acquire_gpus(plan, result);
+    StartGuard guard(plan.engine, target.container, leases);
+    const LaunchSpec spec = start_container(plan, leases, guard, result);
+    for (const auto& port : spec.ports)
+        result.endpoints.push_back({port.name, port.container_port, port.host_address, port.host_port,
+                                    endpoint_url(port.name, port.host_address, port.host_port)});
+    wait_until_ready(plan, spec);
+    if (options.check) run_checks(plan, result);
+    guard.commit();
     return result;
 }
 
@@ -565,20 +600,21 @@ bool down(git::Repository& repo, const Target& target) {
     const Engine engine = engine_for(repo, target);
     const git::Config config = repo.config();
     const auto existing = find_container(engine, target.container);
+    // A container that cannot be removed keeps its GPUs (remove_container throws first).
     if (existing) remove_container(engine, target.container, duration_key(config, "model.env.stopTimeout", 10s));
-    LeaseBook(LeaseBook::directory(config)).release(target.container);
+    if (auto book = LeaseBook::open_existing(LeaseBook::directory(config)))
+        give_back_matching(*book, [&](const Lease& lease) { return lease.container == target.container; });
     return existing.has_value();
 }
 
-std::vector<EnvStatus> status(git::Repository& repo, bool all_repositories) {
+std::vector<EnvStatus> status(git::Repository& repo, bool all_repositories, std::vector<std::string>* notes) {
     const git::Config config = repo.config();
-    const Engine engine = select_engine(config.get_string("model.engine"), std::nullopt);
+    const Engine engine = select_engine(config, std::nullopt);
     // One engine call: every managed container (the GPU leases need them all), filtered here.
     const std::string repo_dir = repo.common_dir().string();
     std::vector<EnvStatus> out;
-    std::set<std::string> running;
-    for (const auto& info : list_containers(engine, std::string(label::managed) + "=1")) {
-        if (info.state == "running") running.insert(info.name);
+    const auto containers = list_containers(engine, std::string(label::managed) + "=1");
+    for (const auto& info : containers) {
         auto labels = info.labels;
         if (!all_repositories && labels[label::repo] != repo_dir) continue;
         EnvStatus s;
@@ -593,11 +629,17 @@ std::vector<EnvStatus> status(git::Repository& repo, bool all_repositories) {
         s.started_at = info.started_at;
         out.push_back(std::move(s));
     }
-    // A container removed or stopped behind the suite's back gives its GPUs back.
-    const fs::path lease_dir = LeaseBook::directory(config);
-    if (fs::exists(lease_dir)) {
-        LeaseBook book(lease_dir);
-        book.heal([&](const Lease& lease) { return lease.engine != engine.name || running.count(lease.container) > 0; });
+    // A container removed behind the suite's back gives its GPUs back (stopped or paused ones keep them).
+    try {
+        if (auto book = LeaseBook::open_existing(LeaseBook::directory(config))) {
+            for (const auto& freed : heal(*book, local_judge_context(&engine, containers), lease_lock_timeout(config)))
+                if (notes)
+                    notes->push_back(fmt::format("GPU {} was still leased to {}, whose {} is gone: released", freed.index,
+                                                 freed.container.empty() ? "a process" : freed.container,
+                                                 freed.container.empty() ? "process" : "container"));
+        }
+    } catch (const Error& e) {
+        if (notes) notes->push_back(fmt::format("the GPU leases were not checked: {}", e.what()));
     }
     std::sort(out.begin(), out.end(), [](const EnvStatus& a, const EnvStatus& b) {
         return std::tie(a.repo, a.model) < std::tie(b.repo, b.model);

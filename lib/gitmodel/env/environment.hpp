@@ -90,9 +90,9 @@ struct EnvStatus {
     std::int64_t started_at = 0;
 };
 
-// Every environment of this repository (all_repositories: of the machine), healing
-// GPU leases whose container is gone.
-std::vector<EnvStatus> status(git::Repository& repo, bool all_repositories);
+// Every environment of this repository (all_repositories: of the machine), giving back the
+// caller's GPU leases whose container is gone; notes (when given) say what was given back.
+std::vector<EnvStatus> status(git::Repository& repo, bool all_repositories, std::vector<std::string>* notes = nullptr);
 
 // The documented --json shape of status.
 nlohmann::json to_json(const std::vector<EnvStatus>& environments);

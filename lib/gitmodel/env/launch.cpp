@@ -72,6 +72,7 @@ std::vector<std::string> run_argv(const std::string& engine_program, const Launc
         }
     }
     if (!spec.env_file.empty()) argv.insert(argv.end(), {"--env-file", spec.env_file.string()});
+    if (!spec.pidfile.empty() && spec.engine == EngineKind::podman) argv.insert(argv.end(), {"--pidfile", spec.pidfile.string()});
     argv.push_back(spec.image);
     argv.insert(argv.end(), spec.command.begin(), spec.command.end());
     return argv;

@@ -67,6 +67,7 @@ struct LaunchSpec {
     std::vector<std::pair<std::string, std::string>> labels;
     std::vector<std::string> command;          // argv run in the container; empty: the image's own
     bool detach = true;                        // false: run in the foreground and remove it when it ends (--rm)
+    std::filesystem::path pidfile;             // podman: where it writes the container's host pid (the GPU lease's workload)
 };
 
 // The full argv ("podman", "run", "-d", ...) for the spec.

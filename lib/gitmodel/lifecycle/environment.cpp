@@ -5,7 +5,7 @@
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/env/engine.hpp"
 #include "gitmodel/env/environment.hpp"
-#include "gitmodel/env/gpu_pool.hpp"
+#include "gitmodel/env/lease_book.hpp"
 
 #include <fmt/core.h>
 
@@ -16,7 +16,7 @@ namespace {
 // The engine, or nullopt when none is installed (then no environment can exist either).
 std::optional<env::Engine> engine_if_any(const git::Repository& repo) {
     try {
-        return env::select_engine(repo.config().get_string("model.engine"), std::nullopt);
+        return env::select_engine(repo.config(), std::nullopt);
     } catch (const UnavailableError&) {
         return std::nullopt;
     }
@@ -60,7 +60,8 @@ void remove_environment(const git::Repository& repo, const std::string& model) {
             if (auto seconds = parse_duration_seconds(*text)) grace = std::chrono::seconds(*seconds);
         env::remove_container(*engine, name, grace);
     }
-    env::LeaseBook(env::LeaseBook::directory(config)).release(name);
+    if (auto book = env::LeaseBook::open_existing(env::LeaseBook::directory(config)))
+        env::give_back_matching(*book, [&](const env::Lease& lease) { return lease.container == name; });
 }
 
 }  // namespace gm::lifecycle

@@ -171,40 +171,4 @@ void spawn_detached(const std::vector<std::string>& argv, const fs::path& output
         throw Error(fmt::format("cannot start {}: {}", argv[0], std::strerror(err)));
 }
 
-namespace {
-
-// The state letter and start time of a process from /proc/<pid>/stat; nullopt when it is gone.
-std::optional<std::pair<char, unsigned long long>> read_process_stat(long pid) {
-    std::ifstream stat(fmt::format("/proc/{}/stat", pid));
-    if (!stat) return std::nullopt;
-    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-    const auto close = text.rfind(')');  // the command name may hold spaces and parentheses
-    if (close == std::string::npos || close + 2 >= text.size()) return std::nullopt;
-    std::istringstream fields(text.substr(close + 2));
-    std::string field;
-    char state = '?';
-    unsigned long long start = 0;
-    for (int i = 3; i <= 22 && fields >> field; ++i) {
-        if (i == 3) state = field.empty() ? '?' : field[0];
-        if (i == 22) start = std::strtoull(field.c_str(), nullptr, 10);
-    }
-    return std::make_pair(state, start);
-}
-
-}  // namespace
-
-ProcessIdentity self_identity() {
-    ProcessIdentity self;
-    self.pid = static_cast<long>(::getpid());
-    if (auto stat = read_process_stat(self.pid)) self.start_ticks = stat->second;
-    return self;
-}
-
-bool is_running(const ProcessIdentity& process) {
-    if (process.pid <= 0) return false;
-    const auto stat = read_process_stat(process.pid);
-    if (!stat || stat->first == 'Z' || stat->first == 'X') return false;
-    return process.start_ticks == 0 || stat->second == process.start_ticks;
-}
-
 }  // namespace gm::proc

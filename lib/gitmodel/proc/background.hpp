@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "gitmodel/proc/identity.hpp"  // ProcessIdentity, is_running: the one process-identity helper
+
 namespace gm::proc {
 
 // How a background child is started.
@@ -52,18 +54,5 @@ void signal_child(const Child& child, int signal);
 // Returns once the daemon has been exec'd (or throws gm::Error saying why not).
 void spawn_detached(const std::vector<std::string>& argv, const std::filesystem::path& output,
                     const std::optional<std::filesystem::path>& cwd = {});
-
-// A running process as recorded in a file: its pid and start time, so that a
-// recycled pid is never mistaken for it.
-struct ProcessIdentity {
-    long pid = 0;
-    unsigned long long start_ticks = 0;  // field 22 of /proc/<pid>/stat
-};
-
-// This process's identity.
-ProcessIdentity self_identity();
-
-// Whether that process still runs (a zombie counts as gone).
-bool is_running(const ProcessIdentity& process);
 
 }  // namespace gm::proc

@@ -2,6 +2,7 @@
 
 #include "gitmodel/config/modelenv.hpp"
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/env/container.hpp"
 #include "gitmodel/env/environment.hpp"
 #include "gitmodel/sweep/plan.hpp"
 
@@ -73,7 +74,7 @@ std::optional<env::Engine> sweep_engine(const Sweep& sweep, const git::Config& c
         }
         break;
     }
-    return env::select_engine(config.get_string("model.engine"), file_engine);
+    return env::select_engine(config, file_engine);
 }
 
 void log_line(const Sweep& sweep, int number, const std::string& line) {
@@ -116,49 +117,29 @@ Launch prepare_launch(const Sweep& sweep, const RunSpec& run, const std::vector<
         throw Error(fmt::format("the run's worktree {} has no {}", run.worktree.string(), config::modelenv_file_name),
                     "restore it, or resume the sweep on the host with --no-container");
     if (!engine) throw UnavailableError("no container engine for the sweep's runs");
-    env::LaunchSpec spec;
-    spec.engine = engine->kind;
-    spec.detach = false;
-    spec.container_name = run_container_name(sweep, run, main_worktree);
-    spec.image = file->image.to_string();
-    spec.hostname = run.model;
-    spec.workdir = file->workdir;
-    spec.memory_bytes = file->memory_bytes;
-    spec.cpus = file->cpus;
-    spec.shm_bytes = file->shm_bytes;
-    spec.gpus = gpus;
-    spec.pass_gpu_devices = pass_devices;
-    spec.mounts.push_back({run.worktree, file->workdir, false});
-    spec.mounts.push_back({sweep.common_dir, sweep.common_dir.string(), false});  // the worktree's .git points here
-    for (const auto& mount : file->mounts) {
-        if (!fs::exists(mount.source))
-            throw Error(fmt::format("{}: the mount source {} does not exist", config::modelenv_file_name, mount.source));
-        spec.mounts.push_back({mount.source, mount.target, mount.readonly});
-    }
-    spec.mounts.push_back({checkpoints, "/persist/checkpoints", false});
-    spec.mounts.push_back({sweep.logs_dir, "/persist/logs", false});
-    spec.command = command;
-
-    std::string env_lines;
-    const auto add = [&](const std::string& name, const std::string& value) {
-        if (value.find_first_of("\r\n") != std::string::npos)
-            throw Error(fmt::format("{}: env {} holds a line break, which containers cannot receive",
-                                    config::modelenv_file_name, name));
-        env_lines += name + "=" + value + "\n";
-    };
-    for (const auto& [name, value] : file->env) add(name, value);
-    for (const auto& [name, value] : run_variables(sweep, run, visible, "/persist/logs", "/persist/checkpoints",
-                                                   file->workdir + "/" + params_file_name))
-        add(name, value);
-    spec.env_file = sweep_dir(sweep.common_dir, sweep.id) / "runs" / fmt::format("{}.env", run.number);
-    write_file_atomically(spec.env_file, env_lines, 0600);
-    spec.labels = {{env::label::managed, "1"},
-                   {env::label::repo, sweep.common_dir.string()},
-                   {env::label::model, run.model},
-                   {env::label::branch, run.branch},
-                   {env::label::worktree, run.worktree.string()},
-                   {env::label::gpus, visible},
-                   {env::label::sweep, fmt::format("{}/{}", sweep.id, run.number)}};
+    // The same container as `git model env up` would start for the run's model, in the foreground.
+    env::ContainerRequest request;
+    request.engine = engine->kind;
+    request.name = run_container_name(sweep, run, main_worktree);
+    request.hostname = run.model;
+    request.worktree = run.worktree;
+    request.common_dir = sweep.common_dir;  // the worktree's .git points here
+    request.model = run.model;
+    request.branch = run.branch;
+    request.checkpoints = checkpoints;
+    request.logs = sweep.logs_dir;
+    request.gpus = gpus;
+    request.pass_gpu_devices = pass_devices;
+    request.command = command;
+    request.detach = false;
+    for (auto& [name, value] : run_variables(sweep, run, visible, "/persist/logs", "/persist/checkpoints",
+                                             file->workdir + "/" + params_file_name))
+        if (name != "CUDA_VISIBLE_DEVICES" && name != "NVIDIA_VISIBLE_DEVICES") request.variables.emplace_back(name, value);
+    request.extra_labels = {{env::label::sweep, fmt::format("{}/{}", sweep.id, run.number)}};
+    request.env_file = sweep_dir(sweep.common_dir, sweep.id) / "runs" / fmt::format("{}.env", run.number);
+    const env::ContainerPlan plan = env::plan_container(*file, request);
+    write_file_atomically(request.env_file, plan.env_file_content, 0600);
+    const env::LaunchSpec& spec = plan.spec;
     launch.container = spec.container_name;
     launch.argv = env::run_argv(engine->program.string(), spec);
     return launch;

@@ -3,6 +3,8 @@
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/env/engine.hpp"
 #include "gitmodel/env/gpu_pool.hpp"
+#include "gitmodel/env/lease_book.hpp"
+#include "gitmodel/proc/identity.hpp"
 #include "gitmodel/proc/process.hpp"
 #include "gitmodel/sweep/execute.hpp"
 
@@ -13,7 +15,6 @@
 #include <csignal>
 #include <map>
 #include <set>
-#include <pwd.h>
 #include <thread>
 #include <unistd.h>
 
@@ -31,14 +32,36 @@ extern "C" void wake_up(int) {}
 struct Active {
     int number = 0;
     proc::Child child;
-    std::string holder;  // the lease holder name (the container's name)
     std::string container;
     std::int64_t started = 0;
+    env::Reservation leases;  // given back when the run ends (never by a dying scheduler: its runs may live on)
 };
 
-std::string user_name() {
-    if (const passwd* pw = ::getpwuid(::getuid())) return pw->pw_name;
-    return std::to_string(::getuid());
+// The sweep's run as GPU leases name it.
+std::string lease_sweep_name(const Sweep& sweep, int number) { return fmt::format("{}/{}", sweep.id, number); }
+
+// Takes the run's GPUs, or says (once per reason, in the scheduler's log) why it waits.
+std::optional<env::Reservation> take_for_run(const fs::path& lease_dir, env::TakeRequest& request,
+                                             std::string& last_wait_reason, int number) {
+    std::vector<std::string> notes;
+    try {
+        auto book = env::LeaseBook::open(lease_dir);
+        auto leases = env::take(book, request, notes);
+        for (const auto& note : notes) fmt::print("{}\n", note);
+        last_wait_reason.clear();
+        return leases;
+    } catch (const env::GpusBusyError& e) {
+        const std::string reason = e.reason() == env::GpusBusyError::Reason::busy ? "no GPU free" : "the per-user GPU limit";
+        if (reason != last_wait_reason) fmt::print("run {} waits: {}\n", number, reason);
+        last_wait_reason = reason;
+    } catch (const Error& e) {
+        // The book's lock stayed taken, or the book cannot be used now: wait and try again, do not die.
+        const std::string reason = e.what();
+        if (reason != last_wait_reason) fmt::print("run {} waits for the GPU lease book: {}\n", number, reason);
+        last_wait_reason = reason;
+    }
+    std::fflush(stdout);
+    return std::nullopt;
 }
 
 bool is_final(RunState state) { return state == RunState::done || state == RunState::failed || state == RunState::cancelled; }
@@ -63,7 +86,7 @@ int parallel_limit(const Sweep& sweep, std::size_t pool_size) {
 
 void check_local_prerequisites(const Sweep& draft, const git::Config& config) {
     parallel_limit(draft, draft.gpus_per_run > 0 ? env::discover_pool(config).gpus.size() : 0);
-    if (draft.container) env::select_engine(config.get_string("model.engine"), std::nullopt);
+    if (draft.container) env::select_engine(config, std::nullopt);
 }
 
 bool scheduler_running(const Sweep& sweep) {
@@ -105,8 +128,15 @@ int run_local_scheduler(const fs::path& sweep_folder) {
     const int limit = parallel_limit(sweep, pool.gpus.size());
     const auto engine = sweep_engine(sweep, config);
     const fs::path lease_dir = env::LeaseBook::directory(config);
-    config::GpuRequest request;
-    request.count = sweep.gpus_per_run;
+    env::TakeRequest request;
+    request.pool = pool;
+    request.request.count = sweep.gpus_per_run;
+    request.limits = env::machine_limits();
+    request.lock_timeout = env::lease_lock_timeout(config);
+    request.holder.holder = proc::self_identity();  // the scheduler answers for its runs' leases while it lives
+    request.holder.engine = engine ? engine->name : "host";
+    request.holder.repo = sweep.common_dir.string();
+    std::string last_wait_reason;
 
     std::vector<int> queue;
     for (const auto& run : sweep.runs)
@@ -126,10 +156,9 @@ int run_local_scheduler(const fs::path& sweep_folder) {
         save_metrics_copy(sweep, spec);
         save_run(sweep, run.number, status);
         log_line(sweep, run.number, fmt::format("run {} {}{}", run.number, to_string(state), note.empty() ? "" : ": " + note));
-        if (!run.holder.empty()) env::LeaseBook(lease_dir).release(run.holder);
+        run.leases.give_back();
     };
     std::size_t next = 0;
-    auto last_heal = std::chrono::steady_clock::time_point{};
     while (true) {
         while (auto ended = proc::reap_any()) {
             auto it = active.find(ended->pid);
@@ -145,40 +174,18 @@ int run_local_scheduler(const fs::path& sweep_folder) {
             const RunSpec& spec = sweep.runs.at(static_cast<std::size_t>(queue[next] - 1));
             Active run;
             run.number = spec.number;
-            run.holder = run_container_name(sweep, spec, main_worktree);
-            std::vector<env::GpuSlot> gpus;
-            if (request.wants_gpu()) {
-                env::LeaseBook book(lease_dir);
-                if (std::chrono::steady_clock::now() - last_heal > 5s) {
-                    last_heal = std::chrono::steady_clock::now();
-                    std::optional<std::set<std::string>> running;
-                    book.heal([&](const env::Lease& lease) {
-                        if (!engine || lease.engine != engine->name) return true;
-                        if (!running) {
-                            running.emplace();
-                            for (const auto& info : env::list_containers(*engine, std::string(env::label::managed) + "=1"))
-                                if (info.state == "running") running->insert(info.name);
-                        }
-                        return running->count(lease.container) > 0;
-                    });
-                }
-                env::Lease holder;
-                holder.container = run.holder;
-                holder.engine = engine ? engine->name : "host";
-                holder.repo = sweep.common_dir.string();
-                holder.model = spec.model;
-                holder.worktree = spec.worktree.string();
-                holder.user = user_name();
-                holder.since = now_seconds();
-                const auto self = proc::self_identity();
-                holder.pid = self.pid;
-                holder.pid_start_ticks = self.start_ticks;
-                try {
-                    gpus = book.take(pool, request, holder);
-                } catch (const Error&) {
-                    break;  // no GPU free now: the next run waits for one
-                }
+            const std::string container = engine ? run_container_name(sweep, spec, main_worktree) : std::string();
+            if (request.request.wants_gpu()) {
+                request.holder.container = container;
+                request.holder.model = spec.model;
+                request.holder.worktree = spec.worktree.string();
+                request.holder.sweep = lease_sweep_name(sweep, spec.number);
+                request.context = env::local_judge_context(engine ? &*engine : nullptr);
+                auto leases = take_for_run(lease_dir, request, last_wait_reason, spec.number);
+                if (!leases) break;  // no GPU now: the next run waits for one
+                run.leases = std::move(*leases);
             }
+            const std::vector<env::GpuSlot> gpus = run.leases.gpus();
             RunStatus status = load_run(sweep, spec.number);
             status.state = RunState::running;
             status.attempt += 1;
@@ -191,7 +198,7 @@ int run_local_scheduler(const fs::path& sweep_folder) {
             status.host = host_name();
             ++next;
             try {
-                if (engine) env::remove_container(*engine, run.holder, 0s);  // left by a scheduler that died
+                if (engine) env::remove_container(*engine, container, 0s);  // left by a scheduler that died
                 const Launch launch =
                     prepare_launch(sweep, spec, gpus, pool.from_driver, engine, main_worktree, status.attempt);
                 status.container = launch.container;
@@ -204,7 +211,11 @@ int run_local_scheduler(const fs::path& sweep_folder) {
             }
             run.started = status.started;
             save_run(sweep, spec.number, status);
-            active.emplace(run.child.pid, run);
+            // The run's process holds the GPUs from now on, even if this scheduler dies.
+            run.leases.confirm("", proc::identity_of(run.child.pid).value_or(proc::ProcessIdentity{run.child.pid, 0}), false);
+            run.leases.keep();
+            const long pid = run.child.pid;
+            active.emplace(pid, std::move(run));
         }
         std::this_thread::sleep_for(active.empty() ? 500ms : 250ms);  // SIGCHLD or SIGTERM cut this short
     }
@@ -261,7 +272,7 @@ int cancel_local(const Sweep& sweep) {
     } catch (const Error&) {
         // no engine: nothing can be running in one
     }
-    const fs::path lease_dir = env::LeaseBook::directory(repo.config());
+    const auto book = env::LeaseBook::open_existing(env::LeaseBook::directory(repo.config()));
     for (const auto& run : sweep.runs) {
         RunStatus status = load_run(sweep, run.number);
         if (is_final(status.state)) continue;
@@ -270,8 +281,10 @@ int cancel_local(const Sweep& sweep) {
         status.note = status.started ? "stopped by `git model sweep cancel`" : "cancelled before it started";
         if (status.started && !status.ended) status.ended = now_seconds();
         save_run(sweep, run.number, status);
-        if (!status.container.empty() || sweep.gpus_per_run > 0)
-            env::LeaseBook(lease_dir).release(run_container_name(sweep, run, repo.main_worktree_or_common_dir()));
+        if (book) {
+            const std::string name = lease_sweep_name(sweep, run.number);
+            env::give_back_matching(*book, [&](const env::Lease& lease) { return lease.sweep == name; });
+        }
     }
     clear_scheduler(sweep);
     return stopped;

@@ -1,0 +1,254 @@
+#include "gitmodel/env/gpus.hpp"
+
+#include "gitmodel/core/text.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <unistd.h>
+
+namespace gm::env {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::int64_t now_seconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+nlohmann::json optional_json(const std::optional<int>& value) {
+    return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+}
+
+nlohmann::json lease_json(const LeaseView& view) {
+    const Lease& lease = view.lease;
+    return {{"gpu", lease.gpu},
+            {"index", lease.index},
+            {"user", lease.user},
+            {"uid", lease.uid},
+            {"repo", lease.repo},
+            {"model", lease.model},
+            {"worktree", lease.worktree},
+            {"engine", lease.engine},
+            {"container", lease.container},
+            {"sweep_run", lease.sweep},
+            {"since", lease.since},
+            {"phase", lease.phase == LeasePhase::starting ? "starting" : "held"},
+            {"state", view.judgement.state},
+            {"verdict", view.judgement.verdict == Verdict::held ? "held"
+                        : view.judgement.verdict == Verdict::gone ? "gone"
+                                                                  : "unknown"},
+            {"why", view.judgement.why},
+            {"overdue", view.overdue},
+            {"pid", lease.holder.pid},
+            {"workload_pid", lease.workload.pid}};
+}
+
+std::string holder_column(const Lease& lease) {
+    if (!lease.sweep.empty()) return "sweep run " + lease.sweep;
+    if (!lease.container.empty()) return lease.container;
+    return fmt::format("process {}", lease.workload.pid > 0 ? lease.workload.pid : lease.holder.pid);
+}
+
+std::string age(std::int64_t since, std::int64_t now) {
+    const auto seconds = std::max<std::int64_t>(0, now - since);
+    if (seconds < 120) return fmt::format("{}s", seconds);
+    if (seconds < 7200) return fmt::format("{}m", seconds / 60);
+    if (seconds < 172800) return fmt::format("{}h", seconds / 3600);
+    return fmt::format("{}d", seconds / 86400);
+}
+
+std::string mode_text(mode_t mode) { return fmt::format("{:04o}", mode & 07777); }
+
+}  // namespace
+
+GpusReport gpus_report(const Pool& pool, const fs::path& dir, const Limits& limits, const Engine* engine) {
+    GpusReport report;
+    report.book_path = dir;
+    report.from_driver = pool.from_driver;
+    report.limits = limits;
+    for (std::size_t i = 0; i < pool.gpus.size(); ++i)
+        report.gpus.push_back({pool.gpus[i], i < pool.names.size() ? pool.names[i] : "", gpu_identity(pool.gpus[i]), {}});
+    const auto book = LeaseBook::open_existing(dir);
+    if (!book) return report;
+    report.book = book->facts();
+    auto contents = book->read();
+    report.ignored = std::move(contents.ignored);
+    const JudgeContext context = local_judge_context(engine);
+    const std::int64_t now = now_seconds();
+    for (auto& entry : contents.leases) {
+        LeaseView view{std::move(entry.lease), {}, false};
+        view.judgement = judge(view.lease, context);
+        view.overdue = overdue(view.lease, limits.max_lease_hours, now);
+        if (view.judgement.verdict == Verdict::gone) {
+            report.stale.push_back(std::move(view));
+            continue;
+        }
+        auto gpu = std::find_if(report.gpus.begin(), report.gpus.end(), [&](const GpuView& g) { return g.id == view.lease.gpu; });
+        if (gpu == report.gpus.end()) report.elsewhere.push_back(std::move(view));
+        else gpu->holders.push_back(std::move(view));
+    }
+    return report;
+}
+
+nlohmann::json to_json(const GpusReport& report) {
+    nlohmann::json gpus = nlohmann::json::array();
+    for (const auto& gpu : report.gpus) {
+        nlohmann::json holders = nlohmann::json::array();
+        for (const auto& view : gpu.holders) holders.push_back(lease_json(view));
+        gpus.push_back({{"index", gpu.slot.index},
+                        {"uuid", gpu.slot.uuid ? nlohmann::json(*gpu.slot.uuid) : nlohmann::json(nullptr)},
+                        {"name", gpu.name},
+                        {"id", gpu.id},
+                        {"state", gpu.holders.empty() ? "free" : "held"},
+                        {"holders", holders}});
+    }
+    const auto list = [](const std::vector<LeaseView>& views) {
+        nlohmann::json rows = nlohmann::json::array();
+        for (const auto& view : views) rows.push_back(lease_json(view));
+        return rows;
+    };
+    nlohmann::json ignored = nlohmann::json::array();
+    for (const auto& file : report.ignored) ignored.push_back({{"file", file.file}, {"why", file.why}});
+    nlohmann::json book = nullptr;
+    if (report.book)
+        book = {{"path", report.book_path.string()}, {"owner", user_name_of(report.book->owner)},
+                {"group", report.book->group},       {"mode", mode_text(report.book->mode)},
+                {"shared", report.book->shared}};
+    return {{"version", 1},
+            {"book", book},
+            {"book_path", report.book_path.string()},
+            {"pool", {{"from_driver", report.from_driver}, {"size", report.gpus.size()}}},
+            {"limits",
+             {{"max_gpus_per_user", optional_json(report.limits.max_gpus_per_user)},
+              {"max_lease_hours", optional_json(report.limits.max_lease_hours)},
+              {"source", report.limits.source}}},
+            {"gpus", gpus},
+            {"elsewhere", list(report.elsewhere)},
+            {"stale", list(report.stale)},
+            {"ignored", ignored}};
+}
+
+std::string render_gpus(const GpusReport& report) {
+    const std::int64_t now = now_seconds();
+    // One row per holder (a free GPU: one row), columns as wide as their widest cell.
+    std::vector<std::vector<std::string>> rows;
+    std::vector<std::string> details;  // printed under the row of the same index ("" for none)
+    const auto add = [&](const std::string& index, const std::string& id, const std::string& name, const LeaseView* view) {
+        if (!view) {
+            rows.push_back({index, id, name.empty() ? "-" : name, "-", "-", "-", "-", "free"});
+            details.emplace_back();
+            return;
+        }
+        const Lease& lease = view->lease;
+        std::string state = view->judgement.state;
+        if (view->overdue) state += fmt::format(", overdue (> {} h)", *report.limits.max_lease_hours);
+        rows.push_back({index, id, name.empty() ? "-" : name, lease.user, lease.model, holder_column(lease),
+                        fmt::format("{} ({})", format_time(lease.since), age(lease.since, now)), state});
+        std::string detail = "repository " + lease.repo;
+        if (view->judgement.verdict == Verdict::unknown) detail += "; " + view->judgement.why;
+        details.push_back(detail);
+    };
+    for (const auto& gpu : report.gpus) {
+        if (gpu.holders.empty()) add(std::to_string(gpu.slot.index), gpu.id, gpu.name, nullptr);
+        for (const auto& view : gpu.holders) add(std::to_string(gpu.slot.index), gpu.id, gpu.name, &view);
+    }
+    for (const auto& view : report.elsewhere) add(std::to_string(view.lease.index) + "?", view.lease.gpu, "(not in this pool)", &view);
+
+    std::string out;
+    if (report.gpus.empty())
+        out += "This machine has no GPU pool: no NVIDIA driver, and git config model.gpus is not set.\n";
+    if (!rows.empty()) {
+        const std::vector<std::string> header{"GPU", "ID", "NAME", "USER", "MODEL", "HOLDER", "SINCE", "STATE"};
+        std::vector<std::size_t> width(header.size());
+        for (std::size_t c = 0; c < header.size(); ++c) {
+            width[c] = header[c].size();
+            for (const auto& row : rows) width[c] = std::max(width[c], row[c].size());
+        }
+        const auto line = [&](const std::vector<std::string>& cells) {
+            std::string text;
+            for (std::size_t c = 0; c < cells.size(); ++c)
+                text += c + 1 == cells.size() ? cells[c] : fmt::format("{:<{}}  ", cells[c], width[c]);
+            return text + "\n";
+        };
+        out += line(header);
+        for (std::size_t r = 0; r < rows.size(); ++r) {
+            out += line(rows[r]);
+            if (!details[r].empty()) out += fmt::format("{:<{}}  {}\n", "", width[0], details[r]);
+        }
+    }
+    if (!report.book)
+        out += fmt::format("\nNo GPU lease book at {} yet (an admin prepares it: sudo git model gpus init).\n",
+                           report.book_path.string());
+    if (!report.stale.empty())
+        out += fmt::format("\n{} lease record{} of holders that are gone (free for everyone; removed when their owner or root "
+                           "next takes a GPU).\n",
+                           report.stale.size(), report.stale.size() == 1 ? "" : "s");
+    if (!report.ignored.empty()) {
+        out += fmt::format("\nIgnored in {} (not valid leases):\n", report.book_path.string());
+        constexpr std::size_t shown = 20;  // a book flooded with junk must not flood the screen
+        for (std::size_t i = 0; i < report.ignored.size() && i < shown; ++i)
+            out += fmt::format("  {}: {}\n", report.ignored[i].file, report.ignored[i].why);
+        if (report.ignored.size() > shown)
+            out += fmt::format("  ... and {} more (--json lists them all)\n", report.ignored.size() - shown);
+    }
+    if (report.limits.max_gpus_per_user || report.limits.max_lease_hours)
+        out += fmt::format("\nLimits ({}): {} GPU(s) per user, leases older than {} are overdue.\n", report.limits.source,
+                           report.limits.max_gpus_per_user ? std::to_string(*report.limits.max_gpus_per_user) : "any",
+                           report.limits.max_lease_hours ? fmt::format("{} h", *report.limits.max_lease_hours) : "no time");
+    return out;
+}
+
+std::vector<std::string> release_gpu(const fs::path& dir, const Pool& pool, const std::string& which,
+                                     std::chrono::milliseconds lock_timeout) {
+    const auto book = LeaseBook::open_existing(dir);
+    if (!book) throw Error(fmt::format("there is no GPU lease book at {}: no GPU is leased", dir.string()));
+    std::optional<int> index;
+    std::string id = which;
+    if (!which.empty() && which.find_first_not_of("0123456789") == std::string::npos && which.size() < 6) {
+        index = std::stoi(which);
+        id = fmt::format("index-{}", *index);
+        for (const auto& gpu : pool.gpus)
+            if (gpu.index == *index) id = gpu_identity(gpu);
+    }
+    const auto matches = [&](const Lease& lease) { return lease.gpu == id || (index && lease.index == *index); };
+    const uid_t me = ::geteuid();
+    const FileLock lock = book->lock(lock_timeout);
+    std::vector<BookEntry> found;
+    for (auto& entry : book->read().leases)
+        if (matches(entry.lease)) found.push_back(std::move(entry));
+    if (found.empty()) return {fmt::format("GPU {} is not leased: nothing to release", which)};
+    for (const auto& entry : found)
+        if (me != 0 && entry.lease.uid != me)
+            throw Error(fmt::format("GPU {} is held by {}; only they or root can give it back", which, entry.lease.user),
+                        fmt::format("{} gives it back with `git model env down {}` in {}; root: sudo git model gpus release {}",
+                                    entry.lease.user, entry.lease.model, entry.lease.worktree, which));
+    std::vector<std::string> lines;
+    for (const auto& entry : found) {
+        const Lease& lease = entry.lease;
+        if (!book->remove(entry)) continue;
+        const std::string line = fmt::format(
+            "released GPU {} ({}) held by {} since {}: model '{}' of {}, {}", lease.index, lease.gpu, lease.user,
+            format_time(lease.since), lease.model, lease.repo,
+            lease.container.empty() ? holder_column(lease) : "container " + lease.container);
+        if (me == 0) book->log(line);
+        lines.push_back(line);
+        if (!lease.container.empty())
+            lines.push_back(fmt::format("  the container {} was not stopped: it can still use the GPU until {} runs "
+                                        "`git model env down {}`", lease.container, lease.user, lease.model));
+    }
+    return lines;
+}
+
+std::string describe_book(const BookFacts& facts) {
+    std::string who = facts.shared ? ((facts.mode & S_IWOTH) ? "every local user may take GPUs"
+                                                             : fmt::format("members of group {} may take GPUs", facts.group))
+                                   : fmt::format("only {} may take GPUs", user_name_of(facts.owner));
+    return fmt::format("GPU lease book ready: {}\n  owner {}, group {}, mode {}: {}\n", facts.path.string(),
+                       user_name_of(facts.owner), facts.group, mode_text(facts.mode), who);
+}
+
+}  // namespace gm::env

@@ -1,0 +1,199 @@
+#include "gitmodel/env/lease.hpp"
+
+#include "gitmodel/core/error.hpp"
+
+#include <fmt/core.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <sys/random.h>
+
+namespace gm::env {
+
+namespace {
+
+bool is_gpu_identity(const std::string& text) {
+    if (text.empty() || text.size() > 96) return false;
+    for (unsigned char c : text)
+        if (!std::isalnum(c) && c != '-' && c != '_') return false;
+    return true;
+}
+
+bool is_hex(const std::string& text, std::size_t size) {
+    if (text.size() != size) return false;
+    for (unsigned char c : text)
+        if (!std::isxdigit(c) || std::isupper(c)) return false;
+    return true;
+}
+
+// Splits "<gpu>.<uid>.<id>.lease"; false when the name does not have that shape.
+bool split_name(const std::string& name, std::string& gpu, std::string& uid, std::string& id) {
+    const std::string suffix = ".lease";
+    if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+        return false;
+    const std::string stem = name.substr(0, name.size() - suffix.size());
+    const auto last = stem.rfind('.');
+    if (last == std::string::npos || last == 0) return false;
+    const auto middle = stem.rfind('.', last - 1);
+    if (middle == std::string::npos) return false;
+    gpu = stem.substr(0, middle);
+    uid = stem.substr(middle + 1, last - middle - 1);
+    id = stem.substr(last + 1);
+    return is_gpu_identity(gpu) && !uid.empty() && uid.find_first_not_of("0123456789") == std::string::npos &&
+           uid.size() <= 10 && is_hex(id, 16);
+}
+
+nlohmann::json identity_json(const proc::ProcessIdentity& process) {
+    return {{"pid", process.pid}, {"start", process.start_ticks}};
+}
+
+proc::ProcessIdentity identity_from(const nlohmann::json& json) {
+    proc::ProcessIdentity process;
+    if (!json.is_object()) return process;
+    process.pid = json.value("pid", 0L);
+    process.start_ticks = json.value("start", 0ULL);
+    return process;
+}
+
+}  // namespace
+
+std::string lease_file_name(const Lease& lease) { return fmt::format("{}.{}.{}.lease", lease.gpu, lease.uid, lease.id); }
+
+bool is_lease_file_name(const std::string& name) {
+    std::string gpu, uid, id;
+    return split_name(name, gpu, uid, id);
+}
+
+std::string new_lease_id() {
+    unsigned char bytes[8];
+    std::size_t filled = 0;
+    while (filled < sizeof bytes) {
+        const ssize_t got = ::getrandom(bytes + filled, sizeof bytes - filled, 0);
+        if (got < 0) {
+            if (errno == EINTR) continue;
+            throw Error(fmt::format("cannot read the OS's random source: {}", std::strerror(errno)));
+        }
+        filled += static_cast<std::size_t>(got);
+    }
+    std::string hex;
+    for (unsigned char b : bytes) hex += fmt::format("{:02x}", b);
+    return hex;
+}
+
+nlohmann::json to_json(const Lease& lease) {
+    return {{"version", 2},
+            {"id", lease.id},
+            {"gpu", lease.gpu},
+            {"index", lease.index},
+            {"uid", lease.uid},
+            {"user", lease.user},
+            {"phase", lease.phase == LeasePhase::starting ? "starting" : "held"},
+            {"since", lease.since},
+            {"boot_id", lease.boot_id},
+            {"holder", identity_json(lease.holder)},
+            {"workload", identity_json(lease.workload)},
+            {"engine", lease.engine},
+            {"container", lease.container},
+            {"container_id", lease.container_id},
+            {"repo", lease.repo},
+            {"model", lease.model},
+            {"worktree", lease.worktree},
+            {"sweep", lease.sweep}};
+}
+
+std::optional<Lease> parse_lease(const std::string& file_name, const std::string& content, uid_t owner, std::string* why) {
+    const auto reject = [&](std::string reason) -> std::optional<Lease> {
+        if (why) *why = std::move(reason);
+        return std::nullopt;
+    };
+    std::string gpu, uid_text, id;
+    if (!split_name(file_name, gpu, uid_text, id)) return reject("not a lease file name");
+    const auto json = nlohmann::json::parse(content, nullptr, false);
+    if (json.is_discarded() || !json.is_object()) return reject("not a lease record (JSON object)");
+    try {
+        Lease lease;
+        lease.id = json.value("id", "");
+        lease.gpu = json.value("gpu", "");
+        lease.index = json.value("index", 0);
+        lease.uid = json.value("uid", static_cast<uid_t>(-1));
+        lease.user = json.value("user", "");
+        const std::string phase = json.value("phase", "");
+        if (phase != "starting" && phase != "held") return reject("no phase (starting or held)");
+        lease.phase = phase == "starting" ? LeasePhase::starting : LeasePhase::held;
+        lease.since = json.value("since", std::int64_t{0});
+        lease.boot_id = json.value("boot_id", "");
+        lease.holder = identity_from(json.value("holder", nlohmann::json()));
+        lease.workload = identity_from(json.value("workload", nlohmann::json()));
+        lease.engine = json.value("engine", "");
+        lease.container = json.value("container", "");
+        lease.container_id = json.value("container_id", "");
+        lease.repo = json.value("repo", "");
+        lease.model = json.value("model", "");
+        lease.worktree = json.value("worktree", "");
+        lease.sweep = json.value("sweep", "");
+        // The file's owner is who holds it; name and content must say the same.
+        if (lease.id != id || lease.gpu != gpu) return reject("its name and its record disagree");
+        if (std::to_string(lease.uid) != uid_text) return reject("its name and its record name different users");
+        if (lease.uid != owner)
+            return reject(fmt::format("it names user {} but belongs to {}", lease.uid, owner));
+        return lease;
+    } catch (const nlohmann::json::exception&) {
+        return reject("a field has the wrong type");
+    }
+}
+
+Judgement judge(const Lease& lease, const JudgeContext& context) {
+    if (!lease.boot_id.empty() && !context.boot_id.empty() && lease.boot_id != context.boot_id)
+        return {Verdict::gone, "gone", "the machine restarted since it was taken"};
+    const auto check = [&](const proc::ProcessIdentity& process) {
+        return process.pid > 0 ? context.process(process) : proc::Liveness::gone;
+    };
+    const auto holder = check(lease.holder);
+    const auto workload = check(lease.workload);
+    if (holder == proc::Liveness::alive)
+        return {Verdict::held, lease.phase == LeasePhase::starting ? "starting" : "running",
+                fmt::format("its process {} runs", lease.holder.pid)};
+    if (workload == proc::Liveness::alive) return {Verdict::held, "running", fmt::format("its process {} runs", lease.workload.pid)};
+    const bool hidden = holder == proc::Liveness::unknown || workload == proc::Liveness::unknown;
+    if (lease.container.empty()) {
+        if (hidden)
+            return {Verdict::unknown, "unknown",
+                    fmt::format("the processes of {} cannot be inspected here", lease.user.empty() ? "its holder" : lease.user)};
+        const long pid = lease.workload.pid > 0 ? lease.workload.pid : lease.holder.pid;
+        return {Verdict::gone, "gone", pid > 0 ? fmt::format("its process {} ended", pid) : "it names no process"};
+    }
+    if (context.container_state) {
+        if (const auto state = context.container_state(lease)) {
+            if (state->empty())
+                return {Verdict::gone, "gone", fmt::format("its container {} is gone", lease.container)};
+            const std::string word = *state == "running" ? "running" : *state == "paused" ? "paused" : "stopped";
+            return {Verdict::held, word, fmt::format("its container {} exists ({})", lease.container, *state)};
+        }
+    }
+    return {Verdict::unknown, "unknown",
+            fmt::format("only {} or root can see the container {}", lease.user.empty() ? "its holder" : lease.user,
+                        lease.container)};
+}
+
+bool overdue(const Lease& lease, std::optional<int> max_hours, std::int64_t now) {
+    return max_hours && *max_hours > 0 && lease.since > 0 && now - lease.since > std::int64_t{*max_hours} * 3600;
+}
+
+std::string format_time(std::int64_t unix_seconds) {
+    std::time_t when = static_cast<std::time_t>(unix_seconds);
+    char text[32] = "?";
+    std::tm local{};
+    if (unix_seconds > 0 && ::localtime_r(&when, &local)) std::strftime(text, sizeof text, "%Y-%m-%d %H:%M", &local);
+    return text;
+}
+
+std::string describe_holder(const Lease& lease) {
+    std::string what = lease.container.empty() ? fmt::format("process {}", lease.workload.pid > 0 ? lease.workload.pid : lease.holder.pid)
+                                               : "container " + lease.container;
+    if (!lease.sweep.empty()) what = fmt::format("sweep run {}, {}", lease.sweep, what);
+    return fmt::format("GPU {} ({}) is held by model '{}' of {} ({}, worktree {}, user {}, since {})", lease.index, lease.gpu,
+                       lease.model, lease.repo, what, lease.worktree, lease.user, format_time(lease.since));
+}
+
+}  // namespace gm::env

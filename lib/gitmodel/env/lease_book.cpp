@@ -1,0 +1,453 @@
+#include "gitmodel/env/lease_book.hpp"
+
+#include "gitmodel/core/duration.hpp"
+#include "gitmodel/core/text.hpp"
+#include "gitmodel/env/launch.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <grp.h>
+#include <map>
+#include <unistd.h>
+
+namespace gm::env {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* lock_name = ".lock";
+constexpr const char* history_name = "history.log";
+constexpr std::size_t max_lease_bytes = 64 * 1024;
+
+std::int64_t now_seconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string init_command(const fs::path& dir) {
+    return dir == LeaseBook::default_directory() ? "sudo git model gpus init"
+                                                 : fmt::format("sudo git model gpus init --dir {}", dir.string());
+}
+
+std::string group_name_of(gid_t gid) {
+    char buffer[4096];
+    group entry {};
+    group* found = nullptr;
+    if (::getgrgid_r(gid, &entry, buffer, sizeof buffer, &found) == 0 && found) return found->gr_name;
+    return std::to_string(gid);
+}
+
+// Who held a lease, in a few words ("gm-repo-a-1234abcd", "sweep run 20250101-1/3").
+std::string holder_words(const Lease& lease) {
+    if (!lease.sweep.empty()) return "sweep run " + lease.sweep;
+    if (!lease.container.empty()) return lease.container;
+    return fmt::format("process {}", lease.workload.pid > 0 ? lease.workload.pid : lease.holder.pid);
+}
+
+std::string gone_note(const Lease& lease, const Judgement& judgement) {
+    const std::string who = lease.uid == ::geteuid() ? holder_words(lease)
+                                                      : fmt::format("{} of {}", holder_words(lease), lease.user);
+    if (judgement.why.find("restarted") != std::string::npos)
+        return fmt::format("GPU {} was still leased to {}, taken before the machine restarted: released", lease.index, who);
+    if (!lease.container.empty() && judgement.why.find("container") != std::string::npos)
+        return fmt::format("GPU {} was still leased to {}, whose container is gone: released", lease.index, who);
+    return fmt::format("GPU {} was still leased to {}, whose {}: released", lease.index, who,
+                       judgement.why.rfind("its ", 0) == 0 ? judgement.why.substr(4) : judgement.why);
+}
+
+}  // namespace
+
+fs::path LeaseBook::default_directory() { return "/var/lib/git-model/gpu-leases"; }
+
+fs::path LeaseBook::directory(const std::optional<std::string>& configured) {
+    if (const char* dir = std::getenv("GIT_MODEL_LEASE_DIR"); dir && *dir) return dir;
+    if (configured && !configured->empty()) return *configured;
+    return default_directory();
+}
+
+fs::path LeaseBook::directory(const git::Config& config) { return directory(config.get_string("model.leaseDir")); }
+
+std::shared_ptr<LeaseBook> LeaseBook::open_existing(const fs::path& dir) {
+    try {
+        auto shared = SharedDir::open(dir);
+        if (!shared) return nullptr;
+        return std::shared_ptr<LeaseBook>(new LeaseBook(std::move(*shared)));
+    } catch (const UnsafeFolderError& e) {
+        throw Error(fmt::format("the GPU lease book is unsafe: {}", e.what()),
+                    fmt::format("ask root to prepare it: {}", init_command(dir)));
+    } catch (const Error& e) {
+        const bool denied = ::access(dir.c_str(), X_OK) != 0 && errno == EACCES;
+        throw Error(fmt::format("cannot use the GPU lease book: {}", e.what()),
+                    denied ? "a book made with `gpus init --group <group>` is for that group's members: ask root to add "
+                             "you (usermod -aG <group> <you>), then log in again"
+                           : e.hint());
+    }
+}
+
+std::shared_ptr<LeaseBook> LeaseBook::open(const fs::path& dir) {
+    if (auto book = open_existing(dir)) return book;
+    if (::geteuid() == 0) return init(dir, std::nullopt);
+    try {
+        return std::shared_ptr<LeaseBook>(new LeaseBook(SharedDir::create(dir, 0755, std::nullopt)));
+    } catch (const Error& e) {
+        throw Error(fmt::format("there is no GPU lease book at {}, and it cannot be made: {}", dir.string(), e.what()),
+                    fmt::format("ask root to prepare it once: {}; or set GIT_MODEL_LEASE_DIR to a folder of your own",
+                                init_command(dir)));
+    }
+}
+
+std::shared_ptr<LeaseBook> LeaseBook::init(const fs::path& dir, const std::optional<std::string>& group) {
+    if (::geteuid() != 0)
+        throw Error("only root can prepare a shared GPU lease book",
+                    fmt::format("run it as root: {}{}", init_command(dir), group ? " --group " + *group : ""));
+    std::optional<gid_t> gid;
+    if (group) {
+        char buffer[16384];
+        struct group entry {};
+        struct group* found = nullptr;
+        if (::getgrnam_r(group->c_str(), &entry, buffer, sizeof buffer, &found) != 0 || !found)
+            throw Error(fmt::format("there is no group {}", quote_for_message(*group)),
+                        "create it (groupadd <name>) and add the users who may take GPUs (usermod -aG <name> <user>)");
+        gid = found->gr_gid;
+    }
+    SharedDir folder = SharedDir::create(dir, gid ? 01770 : 01777, gid ? gid : std::optional<gid_t>(0));
+    // The lock file: root's, readable by those who may take GPUs (flock needs only that).
+    struct stat info {};
+    if (::fstatat(folder.fd(), lock_name, &info, AT_SYMLINK_NOFOLLOW) == 0 && (!S_ISREG(info.st_mode) || info.st_uid != 0))
+        ::unlinkat(folder.fd(), lock_name, 0);  // planted: a link, or another user's file
+    const mode_t lock_mode = gid ? 0640 : 0644;
+    UniqueFd lock = folder.open_lock_file(lock_name, lock_mode, true, "");
+    if (::fchown(lock.get(), 0, gid ? *gid : 0) != 0 || ::fchmod(lock.get(), lock_mode) != 0)
+        throw Error(fmt::format("cannot set up the lock file of {}: {}", dir.string(), std::strerror(errno)));
+    auto book = std::shared_ptr<LeaseBook>(new LeaseBook(std::move(folder)));
+    book->log(fmt::format("prepared the book (mode {:04o}{})", gid ? 01770 : 01777, group ? ", group " + *group : ""));
+    return book;
+}
+
+BookContents LeaseBook::read() const {
+    BookContents out;
+    for (const auto& name : dir_.names()) {
+        if (name == lock_name || name == history_name || starts_with(name, ".tmp-")) continue;
+        std::string why;
+        if (!is_lease_file_name(name)) {
+            out.ignored.push_back({name, "not a lease file"});
+            continue;
+        }
+        const auto file = dir_.read(name, max_lease_bytes, &why);
+        if (!file) {
+            if (why != "absent") out.ignored.push_back({name, why});  // absent: given back while we listed
+            continue;
+        }
+        auto lease = parse_lease(name, file->content, file->owner, &why);
+        if (!lease) {
+            out.ignored.push_back({name, why});
+            continue;
+        }
+        out.leases.push_back({std::move(*lease), name});
+    }
+    std::sort(out.leases.begin(), out.leases.end(), [](const BookEntry& a, const BookEntry& b) {
+        return std::tie(a.lease.index, a.lease.since, a.file) < std::tie(b.lease.index, b.lease.since, b.file);
+    });
+    std::sort(out.ignored.begin(), out.ignored.end(), [](const IgnoredFile& a, const IgnoredFile& b) { return a.file < b.file; });
+    return out;
+}
+
+FileLock LeaseBook::lock(std::chrono::milliseconds timeout) const {
+    const uid_t me = ::geteuid();
+    const bool may_create = me == 0 || me == dir_.info().st_uid;
+    const std::string fix = fmt::format("ask root to repair the book: {}", init_command(dir_.path()));
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        FileLock lock(dir_.open_lock_file(lock_name, 0644, may_create, fix), (dir_.path() / lock_name).string(), timeout);
+        if (dir_.same_file(lock_name, lock.fd())) return lock;  // not replaced (by `gpus init`) while we waited
+    }
+    throw Error(fmt::format("the lock file of the GPU lease book {} keeps being replaced", dir_.path().string()), fix);
+}
+
+void LeaseBook::write(const Lease& lease, bool replace) {
+    dir_.write(lease_file_name(lease), to_json(lease).dump(2) + "\n", 0644, replace);
+}
+
+bool LeaseBook::remove(const BookEntry& entry) {
+    const uid_t me = ::geteuid();
+    if (me != 0 && entry.lease.uid != me) return false;
+    return dir_.remove_if_owned(entry.file, entry.lease.uid);
+}
+
+void LeaseBook::log(const std::string& line) {
+    // The name is root's in root's book: anything else planted there (a link, a user's file) goes first.
+    struct stat info {};
+    if (::geteuid() == 0 && ::fstatat(dir_.fd(), history_name, &info, AT_SYMLINK_NOFOLLOW) == 0 &&
+        (!S_ISREG(info.st_mode) || info.st_uid != 0))
+        ::unlinkat(dir_.fd(), history_name, 0);
+    dir_.append(history_name, fmt::format("{} {}: {}", format_time(now_seconds()), user_name_of(::geteuid()), line), 0644);
+}
+
+BookFacts LeaseBook::facts() const {
+    BookFacts facts;
+    const auto& info = dir_.info();
+    facts.path = dir_.path();
+    facts.owner = info.st_uid;
+    facts.group = group_name_of(info.st_gid);
+    facts.mode = info.st_mode & 07777;
+    facts.shared = info.st_uid == 0 && (info.st_mode & S_ISVTX) && (info.st_mode & (S_IWGRP | S_IWOTH));
+    return facts;
+}
+
+std::chrono::milliseconds lease_lock_timeout(const git::Config& config) {
+    const auto text = config.get_string("model.leaseLockTimeout");
+    if (!text) return std::chrono::seconds(30);
+    const auto seconds = parse_duration_seconds(*text);
+    if (!seconds) throw Error(fmt::format("model.leaseLockTimeout '{}' is not a duration", *text), "use e.g. 10s or 2m");
+    return std::chrono::seconds(*seconds);
+}
+
+// --- Reservation ---------------------------------------------------------------------------------
+
+Reservation::Reservation(Reservation&& other) noexcept
+    : book_(std::move(other.book_)), leases_(std::move(other.leases_)), kept_(other.kept_) {
+    other.leases_.clear();
+}
+
+Reservation& Reservation::operator=(Reservation&& other) noexcept {
+    if (this != &other) {
+        if (!kept_) give_back();
+        book_ = std::move(other.book_);
+        leases_ = std::move(other.leases_);
+        kept_ = other.kept_;
+        other.leases_.clear();
+    }
+    return *this;
+}
+
+Reservation::~Reservation() {
+    if (!kept_) give_back();
+}
+
+void Reservation::add(Lease lease) {
+    book_->write(lease, false);
+    leases_.push_back(std::move(lease));
+}
+
+std::vector<GpuSlot> Reservation::gpus() const {
+    std::vector<GpuSlot> out;
+    for (const auto& lease : leases_) {
+        GpuSlot slot;
+        slot.index = lease.index;
+        if (!starts_with(lease.gpu, "index-")) slot.uuid = lease.gpu;
+        out.push_back(slot);
+    }
+    return out;
+}
+
+void Reservation::confirm(const std::string& container_id, const proc::ProcessIdentity& workload, bool drop_holder) {
+    for (auto& lease : leases_) {
+        lease.phase = LeasePhase::held;
+        lease.container_id = container_id;
+        lease.workload = workload;
+        if (drop_holder) lease.holder = {};
+        book_->write(lease, true);
+    }
+}
+
+void Reservation::give_back() noexcept {
+    if (book_) {
+        for (const auto& lease : leases_) {
+            try {
+                book_->remove(BookEntry{lease, lease_file_name(lease)});
+            } catch (...) {
+                // the file stays; its holder is gone, so the next take judges it free
+            }
+        }
+    }
+    leases_.clear();
+}
+
+// --- taking and giving back ---------------------------------------------------------------------
+
+namespace {
+
+// The GPUs a request names, checked against the pool; empty for a count.
+std::vector<GpuSlot> named_gpus(const Pool& pool, const config::GpuRequest& request) {
+    using Kind = config::GpuRequest::Kind;
+    if (request.kind == Kind::all) return pool.gpus;
+    std::vector<GpuSlot> wanted;
+    if (request.kind == Kind::indices) {
+        for (int index : request.indices) {
+            auto it = std::find_if(pool.gpus.begin(), pool.gpus.end(), [&](const GpuSlot& g) { return g.index == index; });
+            if (it == pool.gpus.end())
+                throw Error(fmt::format(".modelenv.yaml asks for GPU {}, which is not in this machine's pool ({})", index,
+                                        pool.gpus.size()),
+                            "list only GPUs of the pool, or ask for a count instead");
+            wanted.push_back(*it);
+        }
+    } else if (static_cast<std::size_t>(request.count) > pool.gpus.size()) {
+        throw Error(fmt::format(".modelenv.yaml asks for {} GPUs; this machine's pool has {}", request.count,
+                                pool.gpus.size()));
+    }
+    return wanted;
+}
+
+struct Holding {
+    Lease lease;
+    Judgement judgement;
+};
+
+std::string describe_holding(const Holding& holding) {
+    std::string line = describe_holder(holding.lease);
+    if (holding.judgement.verdict == Verdict::unknown) line += fmt::format("; {}, so it keeps the GPU", holding.judgement.why);
+    return line;
+}
+
+}  // namespace
+
+Reservation take(const std::shared_ptr<LeaseBook>& book, const TakeRequest& take, std::vector<std::string>& notes) {
+    const auto& request = take.request;
+    const auto& pool = take.pool;
+    Reservation reservation(book);
+    if (!request.wants_gpu()) return reservation;
+    if (pool.gpus.empty()) {
+        throw UnavailableError(
+            "the environment asks for a GPU, but this machine has no GPU pool: no NVIDIA driver, and git config "
+            "model.gpus is not set",
+            "run on a GPU machine, set the pool (git config model.gpus 0,1), or set gpus: 0 in .modelenv.yaml");
+    }
+    const std::vector<GpuSlot> wanted = named_gpus(pool, request);
+    const bool by_count = request.kind == config::GpuRequest::Kind::count;
+    const std::size_t needed = by_count ? static_cast<std::size_t>(request.count) : wanted.size();
+    const uid_t me = ::geteuid();
+
+    const FileLock lock = book->lock(take.lock_timeout);
+    std::map<std::string, std::vector<Holding>> held;
+    std::vector<Holding> mine;
+    for (const auto& entry : book->read().leases) {
+        Judgement judgement = judge(entry.lease, take.context);
+        if (judgement.verdict == Verdict::gone) {
+            // Free for everyone now; its file goes when its owner (or root) passes.
+            if ((entry.lease.uid == me || me == 0) && book->remove(entry)) notes.push_back(gone_note(entry.lease, judgement));
+            continue;
+        }
+        held[entry.lease.gpu].push_back({entry.lease, judgement});
+        if (entry.lease.uid == me) mine.push_back({entry.lease, std::move(judgement)});
+    }
+
+    if (take.limits.max_gpus_per_user && mine.size() + needed > static_cast<std::size_t>(*take.limits.max_gpus_per_user)) {
+        std::vector<std::string> lines;
+        for (const auto& holding : mine) lines.push_back(describe_holding(holding));
+        throw GpusBusyError(
+            GpusBusyError::Reason::over_limit,
+            fmt::format("this machine allows {} GPU{} per user (model.maxGpusPerUser, set by root in {}); you hold {} and "
+                        "model '{}' asks for {} more{}{}",
+                        *take.limits.max_gpus_per_user, *take.limits.max_gpus_per_user == 1 ? "" : "s", take.limits.source,
+                        mine.size(), take.holder.model, needed, lines.empty() ? "" : ":\n  ", join(lines, "\n  ")),
+            "give one back first (`git model env down <model>` in its repository), or wait for your runs to end");
+    }
+
+    const auto is_free = [&](const GpuSlot& gpu) { return held.find(gpu_identity(gpu)) == held.end(); };
+    std::vector<GpuSlot> chosen;
+    std::vector<std::string> holders;
+    const auto name_holders = [&](const std::vector<GpuSlot>& gpus) {
+        for (const auto& gpu : gpus)
+            if (!is_free(gpu))
+                for (const auto& holding : held.at(gpu_identity(gpu))) holders.push_back(describe_holding(holding));
+    };
+    if (by_count) {
+        for (const auto& gpu : pool.gpus)
+            if (is_free(gpu) && chosen.size() < needed) chosen.push_back(gpu);
+        if (chosen.size() < needed) {
+            chosen.clear();
+            name_holders(pool.gpus);
+        }
+    } else {
+        for (const auto& gpu : wanted)
+            if (is_free(gpu)) chosen.push_back(gpu);
+        if (chosen.size() < wanted.size()) {
+            chosen.clear();
+            name_holders(wanted);
+        }
+    }
+    if (chosen.empty()) {
+        throw GpusBusyError(GpusBusyError::Reason::busy,
+                            fmt::format("no GPU free for model '{}':\n  {}", take.holder.model, join(holders, "\n  ")),
+                            "`git model env down <model>` in that repository frees one; `git model env up --wait` waits "
+                            "for one; `git model gpus` shows every lease");
+    }
+    for (const auto& gpu : chosen) {
+        Lease lease = take.holder;
+        lease.id = new_lease_id();
+        lease.gpu = gpu_identity(gpu);
+        lease.index = gpu.index;
+        lease.uid = me;
+        lease.user = user_name_of(me);
+        lease.phase = LeasePhase::starting;
+        lease.since = now_seconds();
+        lease.boot_id = proc::boot_id();
+        reservation.add(std::move(lease));
+    }
+    return reservation;
+}
+
+std::vector<Lease> heal(LeaseBook& book, const JudgeContext& context, std::chrono::milliseconds lock_timeout) {
+    const uid_t me = ::geteuid();
+    std::vector<Lease> freed;
+    const FileLock lock = book.lock(lock_timeout);
+    for (const auto& entry : book.read().leases) {
+        if (entry.lease.uid != me && me != 0) continue;  // others' are judged at take time; their files are theirs
+        if (judge(entry.lease, context).verdict == Verdict::gone && book.remove(entry)) freed.push_back(entry.lease);
+    }
+    return freed;
+}
+
+std::vector<Lease> give_back_matching(LeaseBook& book, const std::function<bool(const Lease&)>& matches) {
+    const uid_t me = ::geteuid();
+    std::vector<Lease> given;
+    for (const auto& entry : book.read().leases)
+        if (entry.lease.uid == me && matches(entry.lease) && book.remove(entry)) given.push_back(entry.lease);
+    return given;
+}
+
+JudgeContext local_judge_context(const Engine* engine, std::optional<std::vector<ContainerInfo>> known) {
+    JudgeContext context;
+    context.boot_id = proc::boot_id();
+    context.process = [](const proc::ProcessIdentity& process) { return proc::liveness(process); };
+    if (!engine) return context;
+    // One engine call at most, and only when a lease of the caller's needs it.
+    struct View {
+        bool asked = false;
+        std::optional<std::vector<ContainerInfo>> containers;
+    };
+    auto view = std::make_shared<View>();
+    if (known) {
+        view->asked = true;
+        view->containers = std::move(known);
+    }
+    const Engine copy = *engine;
+    context.container_state = [view, copy](const Lease& lease) -> std::optional<std::string> {
+        if (lease.uid != ::geteuid() || lease.engine != copy.name) return std::nullopt;
+        if (!view->asked) {
+            view->asked = true;
+            try {
+                view->containers = list_containers(copy, std::string(label::managed) + "=1");
+            } catch (const Error&) {
+                view->containers.reset();  // the engine cannot say: nothing is judged gone
+            }
+        }
+        if (!view->containers) return std::nullopt;
+        for (const auto& info : *view->containers) {
+            if (info.name != lease.container) continue;
+            // Another container under the same name now: the recorded one is gone.
+            if (!lease.container_id.empty() && !info.id.empty() && !starts_with(info.id, lease.container_id) &&
+                !starts_with(lease.container_id, info.id))
+                return std::string();
+            return info.state.empty() ? std::string("unknown") : info.state;
+        }
+        return std::string();
+    };
+    return context;
+}
+
+}  // namespace gm::env

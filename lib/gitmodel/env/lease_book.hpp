@@ -1,0 +1,160 @@
+#pragma once
+// The machine's GPU lease book: one folder shared by every repository and user
+// (prepared once by root with `git model gpus init`), one file per holder and
+// GPU, and one lock that every decision takes, briefly. A user can only ever
+// add, replace or remove their own files (the folder is sticky and every file
+// operation goes through core/shared_dir.hpp); a lease whose holder is provably
+// gone stops counting for everyone at once, and its file is removed by its owner
+// or root when they next pass.
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gitmodel/config/modelenv.hpp"
+#include "gitmodel/core/file_lock.hpp"
+#include "gitmodel/core/shared_dir.hpp"
+#include "gitmodel/env/engine.hpp"
+#include "gitmodel/env/gpu_pool.hpp"
+#include "gitmodel/env/lease.hpp"
+#include "gitmodel/git/config.hpp"
+
+namespace gm::env {
+
+// A lease as found in the book, with the file it came from.
+struct BookEntry {
+    Lease lease;
+    std::string file;
+};
+
+// A name in the book that is not a valid lease (planted, copied, or half-made), skipped.
+struct IgnoredFile {
+    std::string file;
+    std::string why;
+};
+
+// Everything the book holds, as read (without its lock: every file is replaced atomically).
+struct BookContents {
+    std::vector<BookEntry> leases;
+    std::vector<IgnoredFile> ignored;
+};
+
+// How a book was set up, for `git model gpus init` and `gpus`.
+struct BookFacts {
+    std::filesystem::path path;
+    uid_t owner = 0;
+    std::string group;  // the folder's group name
+    mode_t mode = 0;
+    bool shared = false;  // other users may take leases (root's book, sticky, writable by them)
+};
+
+// The lease book of this machine.
+class LeaseBook {
+public:
+    // Where the book is: GIT_MODEL_LEASE_DIR, else model.leaseDir, else the default.
+    static std::filesystem::path directory(const std::optional<std::string>& configured);
+    // The same, with model.leaseDir read from a repository's config.
+    static std::filesystem::path directory(const git::Config& config);
+    // /var/lib/git-model/gpu-leases, prepared by `git model gpus init`.
+    static std::filesystem::path default_directory();
+
+    // Opens the book. A missing book is made: by root as `gpus init` would (shared by every
+    // user), by anyone else as their own private book (mode 0755: only they can take from it).
+    // Throws gm::Error with the fix when the folder is unsafe or cannot be made.
+    static std::shared_ptr<LeaseBook> open(const std::filesystem::path& dir);
+    // Opens an existing book (nullopt when there is none), for commands that only read.
+    static std::shared_ptr<LeaseBook> open_existing(const std::filesystem::path& dir);
+    // Prepares a shared book (root only): the folder root-owned and sticky, writable by every
+    // user (mode 1777) or only by group's members (1770), a root-owned lock file readable by
+    // them. Idempotent; an untrusted lock file is replaced.
+    static std::shared_ptr<LeaseBook> init(const std::filesystem::path& dir, const std::optional<std::string>& group);
+
+    // Every lease and every skipped name.
+    BookContents read() const;
+    // Takes the book's lock (exclusive); throws LockTimeoutError after timeout.
+    FileLock lock(std::chrono::milliseconds timeout) const;
+    // Writes one of the caller's leases: a new file (replace false) or over the caller's own.
+    void write(const Lease& lease, bool replace);
+    // Removes a lease's file: the caller's own, or anyone's when the caller is root.
+    bool remove(const BookEntry& entry);
+    // Appends a line (with time and user) to the book's history.log (root's releases).
+    void log(const std::string& line);
+    // Where it is, who owns it, who may use it.
+    BookFacts facts() const;
+    // Its path, for messages.
+    const std::filesystem::path& path() const { return dir_.path(); }
+
+private:
+    explicit LeaseBook(SharedDir dir) : dir_(std::move(dir)) {}
+    SharedDir dir_;
+};
+
+// The lock timeout: git config model.leaseLockTimeout (a duration), else 30 s.
+std::chrono::milliseconds lease_lock_timeout(const git::Config& config);
+
+// GPUs leased to one holder; given back when this object dies, unless kept.
+class Reservation {
+public:
+    Reservation() = default;
+    // An empty reservation in a book (leases are added by take()).
+    explicit Reservation(std::shared_ptr<LeaseBook> book) : book_(std::move(book)) {}
+    Reservation(Reservation&& other) noexcept;
+    Reservation& operator=(Reservation&& other) noexcept;
+    Reservation(const Reservation&) = delete;
+    Reservation& operator=(const Reservation&) = delete;
+    ~Reservation();
+
+    // Writes a new lease (phase starting) and adds it to this reservation.
+    void add(Lease lease);
+    // The leases held.
+    const std::vector<Lease>& leases() const { return leases_; }
+    // The GPUs held, in take order.
+    std::vector<GpuSlot> gpus() const;
+    // Records that the workload started: phase held, its container id and process, and
+    // (when the holder process will not outlive it, as for `env up`) no holder process.
+    void confirm(const std::string& container_id, const proc::ProcessIdentity& workload, bool drop_holder);
+    // The leases outlive this object (a container holds them until `env down`).
+    void keep() noexcept { kept_ = true; }
+    // Gives every lease back now (own files removed); never throws.
+    void give_back() noexcept;
+
+private:
+    std::shared_ptr<LeaseBook> book_;
+    std::vector<Lease> leases_;
+    bool kept_ = false;
+};
+
+// What a take asks for.
+struct TakeRequest {
+    Pool pool;
+    config::GpuRequest request;
+    Lease holder;        // the holder's fields (container, engine, repo, model, worktree, sweep, holder process)
+    Limits limits;
+    JudgeContext context;
+    std::chrono::milliseconds lock_timeout{30000};
+};
+
+// Under the book's lock (released on return, before any engine runs): judges every lease,
+// removes the caller's own (root: any) that are provably gone, refuses a take over the
+// machine's per-user limit (naming the caller's leases) or when the GPUs are held (naming
+// each holder), both as GpusBusyError, and writes "starting" leases for the chosen GPUs.
+// notes get one line per lease it gave back. An empty request takes nothing.
+Reservation take(const std::shared_ptr<LeaseBook>& book, const TakeRequest& request, std::vector<std::string>& notes);
+
+// Under the lock: removes the caller's leases (root: any) that are provably gone; returns them.
+std::vector<Lease> heal(LeaseBook& book, const JudgeContext& context, std::chrono::milliseconds lock_timeout);
+
+// Removes the caller's own leases that match (e.g. a container's, on `env down`); returns them.
+std::vector<Lease> give_back_matching(LeaseBook& book, const std::function<bool(const Lease&)>& matches);
+
+// The judge context of a caller: /proc for processes and, with an engine, that engine's
+// view of the caller's own containers (asked at most once, lazily; a failing engine can
+// then say nothing).
+// `known`: that engine's listing already made by the caller (then it is not asked again).
+JudgeContext local_judge_context(const Engine* engine, std::optional<std::vector<ContainerInfo>> known = std::nullopt);
+
+}  // namespace gm::env

@@ -1,0 +1,82 @@
+#include "gitmodel/proc/identity.hpp"
+
+#include <fmt/core.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace gm::proc {
+
+namespace {
+
+// The state letter and start time of a process from /proc/<pid>/stat; nullopt when it cannot be read.
+std::optional<std::pair<char, unsigned long long>> read_process_stat(long pid) {
+    const std::string path = fmt::format("/proc/{}/stat", pid);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return std::nullopt;
+    char buffer[1024];
+    ssize_t got;
+    do got = ::read(fd, buffer, sizeof buffer - 1);
+    while (got < 0 && errno == EINTR);
+    ::close(fd);
+    if (got <= 0) return std::nullopt;
+    const std::string text(buffer, static_cast<std::size_t>(got));
+    const auto close = text.rfind(')');  // the command name may hold spaces and parentheses
+    if (close == std::string::npos || close + 2 >= text.size()) return std::nullopt;
+    // Fields after the name: 3 state, ... 22 start time.
+    const char* p = text.c_str() + close + 2;
+    const char state = *p;
+    for (int field = 3; field < 22 && *p; ++p)
+        if (*p == ' ') ++field;
+    return std::make_pair(state, std::strtoull(p, nullptr, 10));
+}
+
+}  // namespace
+
+ProcessIdentity self_identity() {
+    ProcessIdentity self;
+    self.pid = static_cast<long>(::getpid());
+    if (auto stat = read_process_stat(self.pid)) self.start_ticks = stat->second;
+    return self;
+}
+
+std::optional<ProcessIdentity> identity_of(long pid) {
+    if (pid <= 0) return std::nullopt;
+    const auto stat = read_process_stat(pid);
+    if (!stat || stat->first == 'Z' || stat->first == 'X') return std::nullopt;
+    return ProcessIdentity{pid, stat->second};
+}
+
+Liveness liveness(const ProcessIdentity& process) {
+    if (process.pid <= 0) return Liveness::gone;
+    if (const auto stat = read_process_stat(process.pid)) {
+        if (stat->first == 'Z' || stat->first == 'X') return Liveness::gone;
+        return process.start_ticks == 0 || stat->second == process.start_ticks ? Liveness::alive : Liveness::gone;
+    }
+    // /proc hides it (hidepid) or it is gone: the kernel still tells which.
+    if (::kill(static_cast<pid_t>(process.pid), 0) != 0 && errno == ESRCH) return Liveness::gone;
+    return Liveness::unknown;
+}
+
+bool is_running(const ProcessIdentity& process) { return liveness(process) == Liveness::alive; }
+
+const std::string& boot_id() {
+    static const std::string id = [] {
+        std::string text;
+        const int fd = ::open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            char buffer[64];
+            const ssize_t got = ::read(fd, buffer, sizeof buffer);
+            if (got > 0) text.assign(buffer, static_cast<std::size_t>(got));
+            ::close(fd);
+        }
+        while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+        return text;
+    }();
+    return id;
+}
+
+}  // namespace gm::proc

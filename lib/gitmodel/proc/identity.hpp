@@ -1,0 +1,42 @@
+#pragma once
+// Who a process is, so that a record of it (a GPU lease, a sweep's scheduler, a
+// sweep being created) is judged by the process itself and never by a recycled
+// pid: the pid plus its start time from /proc, and the boot it ran in. The one
+// helper every liveness question goes through; a zombie counts as gone.
+
+#include <optional>
+#include <string>
+
+namespace gm::proc {
+
+// A process as recorded in a file: its pid and start time, so that a recycled pid
+// is never mistaken for it.
+struct ProcessIdentity {
+    long pid = 0;
+    unsigned long long start_ticks = 0;  // field 22 of /proc/<pid>/stat; 0: not recorded
+};
+
+// What can be said about a recorded process.
+enum class Liveness {
+    alive,    // it runs (and started when recorded)
+    gone,     // it ended, is a zombie, or its pid now belongs to another process
+    unknown,  // it exists but cannot be inspected (another user's, /proc mounted with hidepid)
+};
+
+// This process's identity.
+ProcessIdentity self_identity();
+
+// The identity of the process that runs as pid now, if one does and can be inspected.
+std::optional<ProcessIdentity> identity_of(long pid);
+
+// Judges a recorded process (start_ticks 0: any process with that pid counts).
+Liveness liveness(const ProcessIdentity& process);
+
+// Whether that process still runs (a zombie, or a pid that cannot be inspected, counts as not).
+bool is_running(const ProcessIdentity& process);
+
+// This boot's id (/proc/sys/kernel/random/boot_id): a record from another boot names
+// processes that are all gone. Empty when the kernel does not say.
+const std::string& boot_id();
+
+}  // namespace gm::proc

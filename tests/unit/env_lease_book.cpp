@@ -1,0 +1,322 @@
+// env/lease_book: taking and giving back GPUs in a book shared by several users (other
+// users are played by child processes that switch to another uid; root only).
+#include "gitmodel/env/lease_book.hpp"
+
+#include "scratch.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <fmt/core.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using namespace gm;
+using namespace gm::env;
+using gm::test::ScratchDir;
+using namespace std::chrono_literals;
+
+namespace {
+
+Pool pool_of(std::initializer_list<int> indices) {
+    Pool pool;
+    for (int index : indices) {
+        pool.gpus.push_back(GpuSlot{index, std::nullopt});
+        pool.names.emplace_back();
+    }
+    return pool;
+}
+
+TakeRequest request_for(const std::string& model, int count, std::initializer_list<int> pool = {0, 1}) {
+    TakeRequest request;
+    request.pool = pool_of(pool);
+    request.request.count = count;
+    request.holder.holder = proc::self_identity();
+    request.holder.engine = "host";
+    request.holder.model = model;
+    request.holder.repo = "/srv/repo/.git";
+    request.context = local_judge_context(nullptr);
+    request.lock_timeout = 2s;
+    return request;
+}
+
+std::size_t lease_files(const fs::path& dir) {
+    std::size_t n = 0;
+    for (const auto& entry : fs::directory_iterator(dir))
+        if (entry.path().extension() == ".lease") ++n;
+    return n;
+}
+
+// A pid that is not running (a child that has been reaped).
+long dead_pid() {
+    const pid_t child = ::fork();
+    if (child == 0) ::_exit(0);
+    ::waitpid(child, nullptr, 0);
+    return child;
+}
+
+}  // namespace
+
+TEST_CASE("lease book: distinct GPUs, the next refused naming each holder, served after a give back", "[env][book]") {
+    if (!test::running_as_root()) return;
+    ScratchDir scratch;
+    const auto book = LeaseBook::init(scratch.path / "book", std::nullopt);
+    std::vector<std::string> notes;
+    auto a = take(book, request_for("a", 1), notes);
+    auto b = take(book, request_for("b", 1), notes);
+    REQUIRE(a.gpus().size() == 1);
+    REQUIRE(b.gpus().size() == 1);
+    CHECK(a.gpus()[0].index == 0);
+    CHECK(b.gpus()[0].index == 1);
+    try {
+        take(book, request_for("c", 1), notes);
+        FAIL("a third take on a pool of two succeeded");
+    } catch (const GpusBusyError& e) {
+        CHECK(e.reason() == GpusBusyError::Reason::busy);
+        CHECK_THAT(std::string(e.what()), Catch::StartsWith("no GPU free for model 'c'") &&
+                                              Catch::Contains("GPU 0 (index-0) is held by model 'a'") &&
+                                              Catch::Contains("GPU 1 (index-1) is held by model 'b'"));
+    }
+    CHECK(lease_files(scratch.path / "book") == 2);
+    a.give_back();
+    auto c = take(book, request_for("c", 1), notes);
+    CHECK(c.gpus()[0].index == 0);
+    {
+        auto d = take(book, request_for("d", 0), notes);  // CPU only: nothing taken
+        CHECK(d.gpus().empty());
+    }
+    // A reservation dropped without keep() gives its GPUs back.
+    { Reservation dropped = std::move(c); }
+    CHECK(lease_files(scratch.path / "book") == 1);
+    b.keep();
+}
+
+TEST_CASE("lease book: confirm records the workload; a lease whose processes ended frees its GPU", "[env][book]") {
+    if (!test::running_as_root()) return;
+    ScratchDir scratch;
+    const auto book = LeaseBook::init(scratch.path / "book", std::nullopt);
+    std::vector<std::string> notes;
+    auto request = request_for("a", 2);
+    request.holder.holder = {dead_pid(), 0};  // a sweep scheduler killed with -9 ...
+    auto a = take(book, request, notes);
+    a.confirm("", {dead_pid(), 0}, false);    // ... and its run's process, also gone
+    a.keep();
+    const auto contents = book->read();
+    REQUIRE(contents.leases.size() == 2);
+    CHECK(contents.leases[0].lease.phase == LeasePhase::held);
+    // The next take gives them back (root removes the files) and gets both GPUs.
+    auto b = take(book, request_for("b", 2), notes);
+    CHECK(b.gpus().size() == 2);
+    REQUIRE(notes.size() == 2);
+    CHECK_THAT(notes[0], Catch::Contains("was still leased to process") && Catch::Contains("ended: released"));
+}
+
+TEST_CASE("lease book: another user's stale lease stops counting, though only its owner or root may remove it",
+          "[env][book]") {
+    if (!test::running_as_root()) return;
+    ScratchDir scratch;
+    const fs::path dir = scratch.path / "book";
+    LeaseBook::init(dir, std::nullopt);
+    const long gone = dead_pid();
+    CHECK(test::as_user(test::other_uid, [&] {
+              auto book = LeaseBook::open(dir);
+              std::vector<std::string> notes;
+              auto request = request_for("theirs", 1, {0});
+              request.holder.holder = {gone, 0};
+              auto leases = take(book, request, notes);
+              leases.keep();
+              return leases.gpus().size() == 1 ? 0 : 1;
+          }) == 0);
+    CHECK(lease_files(dir) == 1);
+    CHECK(test::as_user(test::third_uid, [&] {
+              auto book = LeaseBook::open(dir);
+              std::vector<std::string> notes;
+              auto leases = take(book, request_for("mine", 1, {0}), notes);
+              leases.keep();
+              return leases.gpus().size() == 1 && notes.empty() ? 0 : 1;
+          }) == 0);
+    CHECK(lease_files(dir) == 2);  // theirs stays: a third user cannot remove it
+}
+
+TEST_CASE("lease book: a user can never give back, replace or take another user's held GPU", "[env][book]") {
+    if (!test::running_as_root()) return;
+    ScratchDir scratch;
+    const fs::path dir = scratch.path / "book";
+    LeaseBook::init(dir, std::nullopt);
+    const long alive = ::getpid();  // stands for the other user's running process
+    CHECK(test::as_user(test::other_uid, [&] {
+              auto book = LeaseBook::open(dir);
+              std::vector<std::string> notes;
+              auto request = request_for("theirs", 1, {0});
+              request.holder.holder = proc::identity_of(alive).value();
+              auto leases = take(book, request, notes);
+              leases.keep();
+              return 0;
+          }) == 0);
+    const int code = test::as_user(test::third_uid, [&] {
+        auto book = LeaseBook::open(dir);
+        if (!give_back_matching(*book, [](const Lease&) { return true; }).empty()) return 1;
+        const auto contents = book->read();
+        if (contents.leases.size() != 1) return 2;
+        if (book->remove(contents.leases[0])) return 3;
+        try {
+            book->write(contents.leases[0].lease, true);  // not theirs to replace
+            return 4;
+        } catch (const Error&) {
+        }
+        std::vector<std::string> notes;
+        try {
+            take(book, request_for("mine", 1, {0}), notes);
+            return 5;
+        } catch (const GpusBusyError& e) {
+            return std::string(e.what()).find("user 54321") != std::string::npos ? 0 : 6;
+        }
+    });
+    CHECK(code == 0);
+    CHECK(lease_files(dir) == 1);
+}
+
+TEST_CASE("lease book: a container nobody here can see keeps its GPU, and the refusal says why", "[env][book]") {
+    if (!test::running_as_root()) return;
+    ScratchDir scratch;
+    const fs::path dir = scratch.path / "book";
+    LeaseBook::init(dir, std::nullopt);
+    CHECK(test::as_user(test::other_uid, [&] {
+              auto book = LeaseBook::open(dir);
+              std::vector<std::string> notes;
+              auto request = request_for("paused", 1, {0});
+              request.holder.engine = "podman";
+              request.holder.container = "gm-repo-paused-12345678";
+              auto leases = take(book, request, notes);
+              leases.confirm("abc", {dead_pid(), 0}, true);  // its process is gone, the container may be stopped
+              leases.keep();
+              return 0;
+          }) == 0);
+    const auto book = LeaseBook::open(dir);
+    std::vector<std::string> notes;
+    CHECK_THROWS_WITH(take(book, request_for("mine", 1, {0}), notes),
+                      Catch::Contains("only 54321 or root can see the container gm-repo-paused-12345678, so it keeps the GPU"));
+}
+
+TEST_CASE("lease book: over the machine's per-user limit, refused naming the caller's leases", "[env][book]") {
+    if (!test::running_as_root()) return;
+    ScratchDir scratch;
+    const auto book = LeaseBook::init(scratch.path / "book", std::nullopt);
+    std::vector<std::string> notes;
+    auto request = request_for("a", 1, {0, 1, 2});
+    request.limits.max_gpus_per_user = 1;
+    request.limits.source = "/etc/gitconfig";
+    auto a = take(book, request, notes);
+    request.holder.model = "b";
+    try {
+        take(book, request, notes);
+        FAIL("a take over the limit succeeded");
+    } catch (const GpusBusyError& e) {
+        CHECK(e.reason() == GpusBusyError::Reason::over_limit);
+        CHECK_THAT(std::string(e.what()), Catch::Contains("allows 1 GPU per user (model.maxGpusPerUser, set by root in "
+                                                          "/etc/gitconfig); you hold 1 and model 'b' asks for 1 more") &&
+                                              Catch::Contains("GPU 0 (index-0) is held by model 'a'"));
+    }
+    a.give_back();
+    CHECK(take(book, request, notes).gpus().size() == 1);
+}
+
+TEST_CASE("lease book: planted links, junk and copies are ignored, never followed", "[env][book]") {
+    ScratchDir scratch;
+    const fs::path dir = scratch.path / "book";
+    const auto book = LeaseBook::open(dir);  // root: shared; anyone else: private
+    std::vector<std::string> notes;
+    auto a = take(book, request_for("a", 1, {0}), notes);
+    a.keep();
+    const std::string name = lease_file_name(a.leases()[0]);
+    test::spit(scratch.path / "target", "untouched\n");
+    fs::create_symlink(scratch.path / "target", dir / "index-1.0.0123456789abcdef.lease");
+    fs::copy_file(dir / name, dir / ("index-1." + std::to_string(::geteuid()) + ".fedcba9876543210.lease"));
+    test::spit(dir / "junk.lease", "{}");
+    test::spit(dir / "index-1.lease", R"({"gpu": "index-1", "index": 1})");  // the old format: ignored
+    const auto contents = book->read();
+    CHECK(contents.leases.size() == 1);
+    CHECK(contents.ignored.size() == 4);
+    // GPU 1 is free despite the planted names; GPU 0 is held.
+    auto b = take(book, request_for("b", 1, {0, 1}), notes);
+    CHECK(b.gpus()[0].index == 1);
+    CHECK(test::slurp(scratch.path / "target") == "untouched\n");
+}
+
+TEST_CASE("lease book: a lock held too long is a typed error naming its holder", "[env][book]") {
+    ScratchDir scratch;
+    const auto book = LeaseBook::open(scratch.path / "book");
+    int ready[2];
+    REQUIRE(::pipe(ready) == 0);
+    const pid_t holder = ::fork();
+    if (holder == 0) {
+        const auto lock = book->lock(1s);
+        char c = 'x';
+        [[maybe_unused]] auto n = ::write(ready[1], &c, 1);
+        ::sleep(5);
+        ::_exit(0);
+    }
+    char c;
+    REQUIRE(::read(ready[0], &c, 1) == 1);
+    auto request = request_for("a", 1, {0});
+    request.lock_timeout = 150ms;
+    std::vector<std::string> notes;
+    CHECK_THROWS_AS(take(book, request, notes), LockTimeoutError);
+    CHECK_THROWS_WITH(take(book, request, notes), Catch::Contains(fmt::format("process {}", holder)));
+    ::kill(holder, SIGKILL);
+    ::waitpid(holder, nullptr, 0);
+    ::close(ready[0]);
+    ::close(ready[1]);
+    CHECK(take(book, request, notes).gpus().size() == 1);
+}
+
+TEST_CASE("lease book: init makes a root-owned sticky book every user can lock; a group book only for its group",
+          "[env][book]") {
+    if (!test::running_as_root()) return;
+    ScratchDir scratch;
+    const auto book = LeaseBook::init(scratch.path / "book", std::nullopt);
+    const auto facts = book->facts();
+    CHECK(facts.owner == 0);
+    CHECK(facts.mode == 01777);
+    CHECK(facts.shared);
+    CHECK(test::as_user(test::other_uid, [&] {
+              const auto theirs = LeaseBook::open(scratch.path / "book");
+              const auto lock = theirs->lock(1s);
+              return 0;
+          }) == 0);
+    // A planted lock file (a link) is replaced by init, never followed.
+    fs::remove(scratch.path / "book" / ".lock");
+    test::spit(scratch.path / "target", "untouched\n");
+    fs::create_symlink(scratch.path / "target", scratch.path / "book" / ".lock");
+    CHECK_THROWS_WITH(book->lock(1s), Catch::Contains("symbolic link"));
+    LeaseBook::init(scratch.path / "book", std::nullopt);
+    CHECK_FALSE(fs::is_symlink(scratch.path / "book" / ".lock"));
+    CHECK(test::slurp(scratch.path / "target") == "untouched\n");
+    // Only root prepares a book; a user's attempt says so.
+    CHECK(test::as_user(test::other_uid, [&] {
+              try {
+                  LeaseBook::init(scratch.path / "mine", std::nullopt);
+              } catch (const Error& e) {
+                  return std::string(e.what()).find("only root") == 0 ? 0 : 2;
+              }
+              return 1;
+          }) == 0);
+    // A book owned by another user is refused, with the fix.
+    fs::create_directory(scratch.path / "home");
+    ::chown((scratch.path / "home").c_str(), test::other_uid, test::other_uid);
+    CHECK(test::as_user(test::other_uid, [&] {
+              const auto theirs = LeaseBook::open(scratch.path / "home" / "private");  // theirs, private (0755)
+              return theirs->facts().shared ? 1 : 0;
+          }) == 0);
+    CHECK(test::as_user(test::third_uid, [&] {
+              try {
+                  LeaseBook::open(scratch.path / "home" / "private");
+              } catch (const Error& e) {
+                  return std::string(e.hint()).find("gpus init --dir") != std::string::npos ? 0 : 2;
+              }
+              return 1;
+          }) == 0);
+    CHECK_THROWS_WITH(LeaseBook::init(scratch.path / "book", std::string("no-such-group-here")),
+                      Catch::Contains("there is no group"));
+}
