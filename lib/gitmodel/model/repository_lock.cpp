@@ -139,6 +139,7 @@ RepositoryLock::~RepositoryLock() {
     std::lock_guard<std::mutex> guard(held_mutex);
     auto it = held().find(key_);
     if (it == held().end() || --it->second.depth > 0) return;  // another scope still holds it
+    [[maybe_unused]] const int cleared = ::ftruncate(it->second.fd, 0);  // no stale "held by" for the next waiter
     ::close(it->second.fd);  // closing the descriptor releases the flock
     held().erase(it);
 }
