@@ -2,8 +2,9 @@
 # Many commands at once in one repository (300 files): none fails because another
 # runs. Repeated rounds of 20 concurrent starts, 4 concurrent sweep starts of 5
 # runs each (--no-container, a local pool of two GPUs), 10 concurrent tags of one
-# model from two worktrees, 5 concurrent finishes; all the while `list`,
-# `prune --dry-run` and `prune` run in loops, never fail and never remove anything.
+# model from two worktrees, 5 concurrent finishes (push) and 3 that merge into
+# main; all the while `list`, `prune --dry-run` and `prune` run in loops, never
+# fail and never remove anything.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sweep-lib.sh"
 
@@ -21,6 +22,7 @@ git -C repo remote add origin "$TEST_DIR/repo.git"
 git -C repo push -q origin main
 git -C repo config model.installHooks never
 git -C repo config model.gpus 0,1
+git -C repo config model.finish.merge allow
 export GIT_MODEL_LEASE_DIR="$TEST_DIR/leases"
 W="$TEST_DIR/worktrees/feature"
 run_expect 0 git -C repo model start base
@@ -112,6 +114,17 @@ for round in $(seq "$ROUNDS"); do
     for i in 11 12 13 14 15; do
         assert_contains "$(git -C repo notes --ref=git-model show "feature/model-r$round-p$i" 2>&1)" "Model: r$round-p$i" \
             "round $round: finish record of p$i"
+    done
+
+    # 3 local merges at once (finish --merge into main): each lands, none undoes another
+    for i in 16 17 18; do
+        commit_at "$W/model-r$round-p$i" "2026-02-02T10:00:00Z" "merged work $i" "merged$i.txt"
+        spawn "merge$round.$i" git -C "$W/model-r$round-p$i" model finish --merge
+    done
+    wait_all
+    for i in 16 17 18; do
+        CHECKS=$((CHECKS + 1))
+        git -C repo merge-base --is-ancestor "feature/model-r$round-p$i" main || fail "round $round: p$i is not in main"
     done
 done
 stop_watchers

@@ -177,11 +177,12 @@ Sweep create_sweep(git::Repository& repo, const CreateRequest& request,
         sweep.runs.push_back(std::move(run));
     }
 
-    // The plan is on disk before the first step, so that a killed start can be undone later.
-    save(sweep);
+    // The plan is on disk before the first step, so that a killed start can be undone later;
+    // the marker first, so that a sweep.json never stands for runs that were not made.
     write_file_atomically(creating_marker(sweep),
                           nlohmann::json{{"pid", proc::self_identity().pid},
                                          {"start_ticks", proc::self_identity().start_ticks}}.dump() + "\n");
+    save(sweep);
     std::error_code ec;
     fs::create_directories(sweep.logs_dir, ec);
     if (ec) {
