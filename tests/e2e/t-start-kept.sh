@@ -46,7 +46,7 @@ run_expect 0 git -C repo model start bystander
 [ -f "$W/model-ckpt/outputs/ckpt.pt" ] || fail "start's recovery deleted the ignored outputs/ckpt.pt"
 CHECKS=$((CHECKS + 1))
 assert_branch_exists repo feature/model-ckpt
-assert_contains "$ERR" "left the worktree $W/model-ckpt on feature/model-ckpt; kept"
+assert_contains "$ERR" "did not finish; it left the worktree $W/model-ckpt on feature/model-ckpt, kept because it holds"
 assert_contains "$ERR" "outputs/"
 assert_contains "$ERR" "notes.txt (untracked file)"
 assert_contains "$ERR" "to keep it as model ckpt: git config branch.feature/model-ckpt.modelBase main"

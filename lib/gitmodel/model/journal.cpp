@@ -115,9 +115,10 @@ bool roll_back_worktree(git::Repository& repo, const Intent& intent, Rollback& r
             result.done.push_back(fmt::format("removed the half-made worktree {}", worktree.path.string()));
             return false;
         }
-        std::string kept = fmt::format(
-            "an interrupted `git model start {}` (pid {}) left the worktree {} on {}; kept, because {}.", intent.model,
-            intent.process.pid, worktree.path.string(), intent.branch, join(verdict.found, "; "));
+        std::string kept = fmt::format("`git model start {}` (pid {}) did not finish; it left the worktree {} on {}, "
+                                       "kept because {}.",
+                                       intent.model, intent.process.pid, worktree.path.string(), intent.branch,
+                                       join(verdict.found, "; "));
         if (verdict.busy) {
             kept += "\n  the next `git model start` looks again; if no git runs there, remove that index.lock";
         } else {

@@ -195,9 +195,16 @@ Sweep create_sweep(git::Repository& repo, const CreateRequest& request,
     const std::string lock_reason =
         model::creation_lock_reason(fmt::format("sweep {}", sweep.id), proc::self_identity().pid);
     const auto fail = [&](const std::string& what) {
-        const auto kept = destroy_sweep(repo, sweep);
-        std::string message = what + "; the runs made so far were removed";
-        for (const auto& line : kept) message += "\n  " + line;
+        std::string message = what;
+        try {
+            const auto kept = destroy_sweep(repo, sweep);
+            message += "; the runs made so far were removed";
+            for (const auto& line : kept) message += "\n  " + line;
+        } catch (const Error& e) {
+            message += fmt::format("; removing the runs made so far failed too ({}): the next sweep command "
+                                   "removes them",
+                                   e.what());
+        }
         if (DeferSignals::pending()) {
             fmt::print(stderr, "git-model: error: {}\n", message);
             DeferSignals::raise_pending();
