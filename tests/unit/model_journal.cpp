@@ -150,7 +150,7 @@ TEST_CASE("journal: a rollback keeps a worktree with an ignored file, an edit or
     CHECK(fs::exists(*ignored.worktree / "outputs" / "ckpt.pt"));
 }
 
-TEST_CASE("journal: a branch that moved is kept; a completed in-place start is finished", "[model][journal]") {
+TEST_CASE("journal: a branch that moved is kept, a completed in-place start is finished", "[model][journal]") {
     test::TempRepo scratch;
     git::Library library;
     auto repo = git::Repository::open(scratch.repo);
@@ -178,7 +178,7 @@ TEST_CASE("journal: a branch that moved is kept; a completed in-place start is f
     CHECK(model::interrupted_starts(repo).empty());
 }
 
-TEST_CASE("worktree check: a checkout cut short passes file by file; anything else is named", "[git][rollback]") {
+TEST_CASE("worktree check: a checkout cut short passes file by file, anything else is named", "[git][rollback]") {
     test::TempRepo scratch;
     git::Library library;
     auto repo = git::Repository::open(scratch.repo);

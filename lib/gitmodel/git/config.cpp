@@ -25,7 +25,8 @@ std::string lower(std::string_view text) {
 
 // libgit2 1.5 reports a held config.lock as a generic error (-1), not GIT_ELOCKED: read its message.
 bool is_lock_failure(const git_error* error) {
-    return error && error->message && std::string_view(error->message).find("failed to lock file") != std::string_view::npos;
+    return error && error->message &&
+           std::string_view(error->message).find("failed to lock file") != std::string_view::npos;
 }
 
 // Another writer (git, or another git-model) holds .git/config.lock for the

@@ -168,8 +168,11 @@ bool held_only_by(const Repository& repo, const std::string& object, const std::
         git_revwalk_hide(walk_raw, git_object_id(target));
     }
     git_error_clear();
-    for (const auto& worktree : repo.linked_worktrees()) {
-        std::ifstream head(repo.common_dir() / "worktrees" / worktree.id / "HEAD");
+    std::vector<fs::path> heads{repo.common_dir() / "HEAD"};  // a detached HEAD holds its commit too
+    for (const auto& worktree : repo.linked_worktrees())
+        heads.push_back(repo.common_dir() / "worktrees" / worktree.id / "HEAD");
+    for (const auto& head_file : heads) {
+        std::ifstream head(head_file);
         std::string line;
         git_oid head_oid;
         if (std::getline(head, line) && line.size() >= GIT_OID_HEXSZ &&

@@ -213,7 +213,8 @@ Sweep create_sweep(git::Repository& repo, const CreateRequest& request,
     };
     for (auto& run : sweep.runs) {
         // Each run's branch and worktree are made in one turn of the repository's worktrees lock.
-        model::RepositoryLock lock(repo, model::worktrees_lock, fmt::format("git model sweep start ({} run {})", sweep.id, run.number));
+        model::RepositoryLock lock(repo, model::worktrees_lock,
+                                   fmt::format("git model sweep start ({} run {})", sweep.id, run.number));
         try {
             run.commit = git::commit_with_file(
                 repo, identity, sweep.base_commit, params_file_name, params_json(run.params),
