@@ -134,8 +134,31 @@ for name in list dry prune; do
     CHECKS=$((CHECKS + 1))
     [ ! -s "$TEST_DIR/$name.fail" ] || fail "$name in a loop failed or removed something: $(head -c 3000 "$TEST_DIR/$name.fail")"
     CHECKS=$((CHECKS + 1))
-    [ "$(wc -l <"$TEST_DIR/$name.count")" -gt 3 ] || fail "$name ran only $(wc -l <"$TEST_DIR/$name.count") times"
+    [ "$(wc -l <"$TEST_DIR/$name.count")" -ge 2 ] || fail "$name ran only $(wc -l <"$TEST_DIR/$name.count") times"
 done
 for branch in $CREATED; do assert_branch_exists repo "$branch"; done
 assert_eq "$(git -C repo worktree list --porcelain | grep -c '^worktree ')" "$((2 + ROUNDS * 40))" "every worktree is there"
 for id in $(ls repo/.git/git-model/sweeps); do wait_sweep repo "$id" 120; done
+
+# --- a holder that does not let go: the wait is bounded, the message says what to do, nothing is made -----
+lock_file=repo/.git/git-model/locks/worktrees.lock
+flock --close "$lock_file" sleep 60 &   # --close: only flock holds the lock, not its sleep
+holder=$!
+release() {
+    local child
+    child=$(pgrep -P "$holder" || true)
+    kill "$holder" $child 2>/dev/null || true
+    wait "$holder" 2>/dev/null || true
+}
+trap 'rc=$?; release; on_exit $rc' EXIT
+for _ in $(seq 100); do flock --nonblock "$lock_file" true || break; sleep 0.05; done
+before=$(repo_state repo)
+SECONDS=0
+run_expect 1 git -C repo -c model.lockTimeout=1s model start late
+assert_contains "$ERR" "another git-model command has held this repository's worktrees lock for over 1 s"
+assert_contains "$ERR" "git config model.lockTimeout"
+assert_eq "$(repo_state repo)" "$before" "a start that timed out changed nothing"
+CHECKS=$((CHECKS + 1))
+[ "$SECONDS" -lt 20 ] || fail "the wait was not bounded: ${SECONDS}s"
+release
+run_expect 0 git -C repo model start late
