@@ -4,6 +4,7 @@
 # an ignored checkpoint, an untracked file, an edit or the user's own lock is
 # kept and described, with how to finish or remove it; `list` never removes
 # anything; an untouched one, or a checkout cut short, is rolled back file by file.
+# The same for a sweep whose creation was killed.
 . "$(dirname "$0")/lib.sh"
 
 cd "$TEST_DIR"
@@ -100,3 +101,26 @@ assert_contains "$ERR" "removed the half-made worktree $W/model-cut"
 assert_no_path "$W/model-cut"
 assert_no_branch repo feature/model-cut
 
+# --- the same rule for a sweep whose creation was killed: an untouched run goes, a run with files stays ----
+git -C repo config model.gpus 0
+export GIT_MODEL_LEASE_DIR="$TEST_DIR/leases"
+run_expect 0 git -C repo model start sw
+cat >repo/.git/hooks/post-checkout <<'HOOK'
+#!/bin/sh
+# run 2's checkout kills git-model (the hook's parent is git, git's parent is git-model)
+case "$PWD" in *sweep-1-2) kill -9 "$(ps -o ppid= -p $PPID | tr -d ' ')" ;; esac
+HOOK
+chmod +x repo/.git/hooks/post-checkout
+run_expect 137 git -C "$W/model-sw" model sweep start --no-container --grid lr=1,2,3 -- true
+sleep 0.5
+rm repo/.git/hooks/post-checkout
+assert_dir "$W/model-sw.sweep-1-1"
+assert_dir "$W/model-sw.sweep-1-2"
+mkdir -p "$W/model-sw.sweep-1-1/outputs"
+echo "weights" >"$W/model-sw.sweep-1-1/outputs/ckpt.pt"
+run_expect 0 git -C repo model sweep status --json
+assert_contains "$ERR" "kept the worktree $W/model-sw.sweep-1-1: it holds outputs/ (ignored file)"
+assert_eq "$(cat "$W/model-sw.sweep-1-1/outputs/ckpt.pt")" "weights" "the run's ignored checkpoint survives the rollback"
+assert_branch_exists repo feature/model-sw.sweep-1-1
+assert_no_path "$W/model-sw.sweep-1-2"
+assert_no_branch repo feature/model-sw.sweep-1-2
