@@ -84,8 +84,7 @@ int start(const cli::Args& args) {
 
     git::Library library;
     auto repo = git::Repository::discover();
-    const auto result = model::start_model(repo, request);
-    for (const auto& line : result.recovered) warn("git-model", line);
+    const auto result = model::start_model(repo, request, [](const std::string& line) { warn("git-model", line); });
     if (result.worktree) {
         fmt::print("Started model '{}' on branch {} (from {}).\nWorktree: {}\n", request.model, result.branch,
                    result.base, result.worktree->string());

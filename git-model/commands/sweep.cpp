@@ -328,7 +328,6 @@ int sweep_clean(const cli::Args& args) {
     auto repo = open_repository();
     const auto sweep = sweep::load(repo.common_dir(), required_id(*parsed, "clean"));
     const auto view = sweep::view_sweep(sweep);
-    const fs::path main = repo.main_worktree_or_common_dir();
     int removed = 0, kept = 0;
     for (const auto& run : view.runs) {
         if (run.state == "queued" || run.state == "running") {
@@ -346,13 +345,11 @@ int sweep_clean(const cli::Args& args) {
             const std::string right((std::istreambuf_iterator<char>(b)), std::istreambuf_iterator<char>());
             if (left == right) fs::remove(metrics);
         }
-        const auto result = lifecycle::run_git(repo, {"worktree", "remove", run.spec.worktree.string()}, {}, main);
-        if (result.ok()) {
+        const std::string why = sweep::remove_finished_run_worktree(repo, run.spec);
+        if (why.empty()) {
             fmt::print("run {}: removed {} (branch {} kept)\n", run.spec.number, run.spec.worktree.string(), run.spec.branch);
             ++removed;
         } else {
-            std::string why = result.err;
-            while (!why.empty() && why.back() == '\n') why.pop_back();
             fmt::print("run {}: kept {}: {}\n", run.spec.number, run.spec.worktree.string(), why);
             ++kept;
         }

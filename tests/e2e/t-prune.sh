@@ -76,7 +76,7 @@ assert d["version"] == 1 and d["dry_run"] is True and d["force"] is False
 assert d["now"] == 1772366400 and d["retention_seconds"] == 14 * 86400, d
 m = {x["name"]: x for x in d["models"]}
 assert sorted(k for k, v in m.items() if v["action"] == "prune") == ["ff", "missing", "nowt", "old"], m
-keys = {"name", "branch", "head", "base", "action", "reasons", "forced", "merged_at", "merged_by", "eligible_at",
+keys = {"name", "branch", "head", "base", "action", "reasons", "forced", "merged_at", "merged_by", "merge_evidence", "eligible_at",
         "worktree", "archive_tag", "steps", "done", "error"}
 for x in d["models"]:
     assert set(x) == keys, set(x) ^ keys

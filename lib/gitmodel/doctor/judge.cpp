@@ -330,7 +330,8 @@ Check judge_config(const ConfigFact& fact) {
         {"model.bench.beforepush", {"always", "auto", "never"}},
     };
     const std::set<std::string> durations = {"model.bench.cachetime", "model.bench.timeout", "model.env.readytimeout",
-                                             "model.env.stoptimeout", "model.prune.retention"};
+                                             "model.env.stoptimeout", "model.prune.retention",
+                                             "model.locktimeout"};
     for (const auto& [raw_key, value] : fact.model_keys) {
         const auto key = lower(raw_key);
         if (const auto it = choices.find(key); it != choices.end()) {

@@ -5,8 +5,13 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+#include <functional>
+
 #include <cctype>
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 
 namespace gm::git {
 
@@ -16,6 +21,47 @@ std::string lower(std::string_view text) {
     std::string out(text);
     for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return out;
+}
+
+// libgit2 1.5 reports a held config.lock as a generic error (-1), not GIT_ELOCKED: read its message.
+bool is_lock_failure(const git_error* error) {
+    return error && error->message &&
+           std::string_view(error->message).find("failed to lock file") != std::string_view::npos;
+}
+
+// Another writer (git, or another git-model) holds .git/config.lock for the
+// moment it takes to rewrite the file: wait for it with a growing pause, as
+// git's core.filesRefLockTimeout does for refs, instead of failing at once.
+// A lock older than the bound is a crashed writer's: the message says so.
+void write_with_retry(git_repository* repo, const std::function<int(git_config*)>& write, const char* doing) {
+    using namespace std::chrono;
+    const auto deadline = steady_clock::now() + Config::write_lock_timeout;
+    auto pause = milliseconds(1);
+    for (;;) {
+        git_config* all = nullptr;
+        check(git_repository_config(&all, repo), "cannot open the git configuration");
+        ConfigHandle all_handle(all);
+        git_config* local = nullptr;
+        check(git_config_open_level(&local, all, GIT_CONFIG_LEVEL_LOCAL), "cannot open the repository's config file");
+        ConfigHandle local_handle(local);
+        const int rc = write(local);
+        const bool locked = rc == GIT_ELOCKED || (rc < 0 && is_lock_failure(git_error_last()));
+        if (!locked || steady_clock::now() >= deadline) {
+            if (locked) {
+                const git_error* error = git_error_last();
+                throw Error(fmt::format("{}: {}", doing, error && error->message ? error->message : "it is locked"),
+                            fmt::format("another program has held the lock for {} s; if no git command is running, "
+                                        "remove the stale config.lock in {}",
+                                        duration_cast<seconds>(Config::write_lock_timeout).count(),
+                                        git_repository_commondir(repo)));
+            }
+            check(rc, doing);
+            return;
+        }
+        git_error_clear();
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, milliseconds(50));
+    }
 }
 
 std::optional<std::string> env(const char* name) {
@@ -144,25 +190,22 @@ std::optional<bool> Config::get_bool(std::string_view key) const {
 }
 
 void Config::set_local(std::string_view key, std::string_view value) {
-    git_config* all = nullptr;
-    check(git_repository_config(&all, repo_), "cannot open the git configuration");
-    ConfigHandle all_handle(all);
-    git_config* local = nullptr;
-    check(git_config_open_level(&local, all, GIT_CONFIG_LEVEL_LOCAL), "cannot open the repository's config file");
-    ConfigHandle local_handle(local);
-    check(git_config_set_string(local, std::string(key).c_str(), std::string(value).c_str()),
-          "cannot write the repository's config file");
+    const std::string k(key), v(value);
+    write_with_retry(
+        repo_, [&](git_config* local) { return git_config_set_string(local, k.c_str(), v.c_str()); },
+        "cannot write the repository's config file");
 }
 
 void Config::unset_local(std::string_view key) {
-    git_config* all = nullptr;
-    check(git_repository_config(&all, repo_), "cannot open the git configuration");
-    ConfigHandle all_handle(all);
-    git_config* local = nullptr;
-    check(git_config_open_level(&local, all, GIT_CONFIG_LEVEL_LOCAL), "cannot open the repository's config file");
-    ConfigHandle local_handle(local);
-    const int rc = git_config_delete_entry(local, std::string(key).c_str());
-    if (rc != GIT_ENOTFOUND) check(rc, "cannot write the repository's config file");
+    const std::string k(key);
+    write_with_retry(
+        repo_,
+        [&](git_config* local) {
+            const int rc = git_config_delete_entry(local, k.c_str());
+            if (rc == GIT_ENOTFOUND) git_error_clear();
+            return rc == GIT_ENOTFOUND ? 0 : rc;
+        },
+        "cannot write the repository's config file");
 }
 
 }  // namespace gm::git

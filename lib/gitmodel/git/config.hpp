@@ -3,6 +3,7 @@
 // git hands to external commands (`git -c key=value model ...` arrives as
 // GIT_CONFIG_PARAMETERS / GIT_CONFIG_COUNT, which libgit2 does not read).
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -38,9 +39,13 @@ public:
     // A boolean in git's spellings (true/yes/on/1, false/no/off/0); throws on anything else.
     std::optional<bool> get_bool(std::string_view key) const;
 
-    // Writes a key into the repository's own config file (.git/config).
+    // How long a write waits for another writer's .git/config.lock before it fails.
+    static constexpr std::chrono::milliseconds write_lock_timeout{10000};
+
+    // Writes a key into the repository's own config file (.git/config), waiting
+    // (bounded, with back-off) while another writer holds its lock.
     void set_local(std::string_view key, std::string_view value);
-    // Removes a key from the repository's own config file; absent keys are fine.
+    // Removes a key from the repository's own config file; absent keys are fine. Waits like set_local.
     void unset_local(std::string_view key);
 
     // Parses GIT_CONFIG_PARAMETERS the way git writes it; public for tests.

@@ -7,6 +7,7 @@
 #include "gitmodel/lifecycle/git_tool.hpp"
 #include "gitmodel/lifecycle/model_context.hpp"
 #include "gitmodel/lifecycle/snapshots.hpp"
+#include "gitmodel/model/repository_lock.hpp"
 
 #include <fmt/core.h>
 
@@ -45,6 +46,9 @@ std::string merge_locally(const git::Repository& repo, const ModelContext& conte
         throw Error(fmt::format("{} is not checked out in any worktree, so git cannot merge into it", context.base),
                     fmt::format("check it out (`git switch {}` in the main worktree) and finish again", context.base));
     }
+    // Two finishes merging at once would meet in the base's worktree, and the loser's
+    // `merge --abort` would undo the winner's merge: they take turns.
+    model::RepositoryLock lock(repo, "merge", fmt::format("git model finish --merge {}", context.name));
     if (repo.open_worktree(target->path).has_tracked_changes()) {
         throw Error(fmt::format("the worktree of {} ({}) has uncommitted changes", context.base, target->path.string()),
                     "commit or stash them there first");
@@ -135,7 +139,9 @@ FinishResult finish_model(const git::Repository& repo, const FinishRequest& requ
         result.review = plan_review(settings, git::remote_url(repo, settings.remote), context.branch,
                                     context.base, review_title(repo, context.name, result.head));
         result.mode = result.review.mode;
-        std::vector<std::string> args{"push", "--set-upstream"};
+        // The upstream is recorded below rather than by --set-upstream: git's own config write
+        // does not wait for a lock another command holds, ours does.
+        std::vector<std::string> args{"push"};
         for (const auto& option : result.review.push_options) {
             args.push_back("--push-option");
             args.push_back(option);
@@ -155,6 +161,9 @@ FinishResult finish_model(const git::Repository& repo, const FinishRequest& requ
                             : "see git's messages above; a server that refuses push options is not GitLab: "
                               "git config model.forge github (or other)");
         }
+        auto config = repo.config();
+        config.set_local(fmt::format("branch.{}.remote", context.branch), settings.remote);
+        config.set_local(fmt::format("branch.{}.merge", context.branch), "refs/heads/" + context.branch);
     }
 
     result.finished_at = git_now(repo);

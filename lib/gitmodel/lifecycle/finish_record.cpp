@@ -5,10 +5,14 @@
 #include "gitmodel/git/history.hpp"
 #include "gitmodel/lifecycle/git_tool.hpp"
 #include "gitmodel/lifecycle/settings.hpp"
+#include "gitmodel/model/repository_lock.hpp"
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <charconv>
+#include <chrono>
+#include <thread>
 #include <sstream>
 
 namespace gm::lifecycle {
@@ -56,10 +60,24 @@ std::optional<FinishRecord> read_finish_record(const git::Repository& repo, cons
 }
 
 void write_finish_record(const git::Repository& repo, const std::string& commit, const FinishRecord& record) {
+    // `git notes add` rewrites the whole notes ref without checking what it was: two finishes at
+    // once would keep only one note. git-model's writers take turns; another writer's ref lock
+    // (git's own, held for moments) is waited for with a growing pause.
+    model::RepositoryLock lock(repo, "notes", fmt::format("git model finish {}", record.model));
     proc::RunOptions options;
     options.input = format_finish_record(record);
-    run_git_checked(repo, {"notes", "--ref=" + std::string(finish_notes_ref), "add", "-f", "-F", "-", commit},
-                    "cannot record the finish", options);
+    options.env = {{"LC_ALL", "C"}, {"LANGUAGE", std::nullopt}};
+    const std::vector<std::string> args{"notes", "--ref=" + std::string(finish_notes_ref), "add", "-f", "-F", "-", commit};
+    auto pause = std::chrono::milliseconds(5);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+        const auto result = run_git(repo, args, options);
+        if (result.ok()) return;
+        if (result.err.find("cannot lock ref") == std::string::npos) break;
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::milliseconds(100));
+    }
+    run_git_checked(repo, args, "cannot record the finish", options);  // once more, for git's own message
 }
 
 }  // namespace gm::lifecycle

@@ -2,15 +2,23 @@
 
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/git/history.hpp"
+#include "gitmodel/git/reachability.hpp"
+#include "gitmodel/git/worktree_check.hpp"
 #include "gitmodel/lifecycle/environment.hpp"
 #include "gitmodel/lifecycle/finish_record.hpp"
 #include "gitmodel/lifecycle/git_tool.hpp"
+#include "gitmodel/model/journal.hpp"
+#include "gitmodel/model/repository_lock.hpp"
 #include "gitmodel/model/settings.hpp"
 #include "gitmodel/naming/model_name.hpp"
 
 #include <fmt/core.h>
 
+#include <algorithm>
+#include <chrono>
 #include <map>
+#include <set>
+#include <thread>
 
 namespace gm::lifecycle {
 
@@ -35,63 +43,106 @@ std::string archive_message(const PruneFacts& fact) {
         merged = fmt::format("merge-commit {} {}", fact.merge_commit, *fact.merged_at);
     else if (fact.merged_by == MergedBy::finish_record)
         merged = fmt::format("finish-record {}", *fact.merged_at);
+    else if (fact.merged_by == MergedBy::squash || fact.merged_by == MergedBy::rebase)
+        merged = fmt::format("{} {} {}", merged_by_word(fact.merged_by), fact.merge_commit, *fact.merged_at);
     return fmt::format("Archive of model {} ({}), removed by git model prune\n\n"
                        "Model-Archive: 1\nModel: {}\nBranch: {}\nBase: {}\nMerged: {}\n",
                        fact.model, fact.branch, fact.model, fact.branch, fact.base, merged);
 }
 
-}  // namespace
+std::string ref_archive_message(const PruneFacts& fact, const WorktreeRefArchive& ref) {
+    return fmt::format("Archive of {} of model {}'s worktree {}, removed by git model prune\n\n"
+                       "Model-Archive: 1\nModel: {}\nBranch: {}\nRef: {}\n",
+                       ref.ref, fact.model, fact.worktree ? fact.worktree->string() : "", fact.model, fact.branch,
+                       ref.ref);
+}
 
-std::vector<PruneFacts> gather_prune_facts(const git::Repository& repo, const LifecycleSettings& settings) {
-    const model::Settings model_settings = model::read_settings(repo);
-    const git::Config config = repo.config();
-    const auto recorded_bases = config.get_matching("branch.", ".modelbase");
+// Where an existing tag points ("-" for a non-commit), for choose_archive_tag.
+std::optional<std::string> tag_target(const git::Repository& repo, const std::string& name) {
+    const auto found = git::find_tag(repo, name);
+    if (!found) return std::nullopt;
+    return found->target.empty() ? std::string("-") : found->target;
+}
 
-    std::map<std::string, git::WorktreeInfo> by_branch;
-    for (auto& worktree : repo.linked_worktrees())
-        if (worktree.branch) by_branch.emplace(*worktree.branch, worktree);
-    std::optional<std::string> main_branch;
-    try {
-        const auto main = git::Repository::open(repo.common_dir());
-        if (main.workdir()) main_branch = main.current_branch();
-    } catch (const Error&) {
+// Reads what the retention rule needs about model branches. The facts that
+// change while other commands run (worktrees, journal, config) are re-read by
+// refresh(); the base's first-parent lines are kept per tip.
+class FactReader {
+public:
+    FactReader(const git::Repository& repo, const LifecycleSettings& settings)
+        : repo_(repo), settings_(settings), model_settings_(model::read_settings(repo)) {
+        remote_configured_ = git::remote_exists(repo, settings.remote);
+        std::error_code ec;
+        cwd_ = fs::current_path(ec);
+        if (ec) cwd_.clear();
+        refresh();
     }
-    std::error_code ec;
-    const fs::path cwd = fs::current_path(ec);
 
-    const bool remote_configured = git::remote_exists(repo, settings.remote);
-    std::vector<std::pair<std::string, std::string>> tracking;
-    if (remote_configured) tracking = git::remote_tracking_refs(repo, settings.remote);
-    std::map<std::string, std::vector<std::string>> chains;  // tip -> first-parent line
-    const auto chain_of = [&](const std::string& tip) -> const std::vector<std::string>& {
-        auto it = chains.find(tip);
-        if (it == chains.end()) it = chains.emplace(tip, git::first_parent_chain(repo, tip)).first;
-        return it->second;
-    };
+    void refresh() {
+        recorded_bases_ = repo_.config().get_matching("branch.", ".modelbase");
+        by_branch_.clear();
+        for (auto& worktree : repo_.linked_worktrees())
+            if (worktree.branch) by_branch_.emplace(*worktree.branch, worktree);
+        main_branch_.reset();
+        try {
+            const auto main = git::Repository::open(repo_.common_dir());
+            if (main.workdir()) main_branch_ = main.current_branch();
+        } catch (const Error&) {
+        }
+        tracking_.clear();
+        if (remote_configured_) tracking_ = git::remote_tracking_refs(repo_, settings_.remote);
+        const auto pending = model::models_with_pending_starts(repo_);
+        pending_ = std::set<std::string>(pending.begin(), pending.end());
+    }
 
-    std::vector<PruneFacts> facts;
-    for (const auto& branch : repo.branches_matching(std::string(naming::model_branch_prefix) + "*")) {
-        const auto name = naming::model_from_branch(branch.name);
-        if (!name) continue;
+    PruneFacts read(const git::BranchInfo& branch, const std::string& model) {
         PruneFacts fact;
-        fact.model = *name;
+        fact.model = model;
         fact.branch = branch.name;
         fact.head = branch.target;
         fact.last_commit_time = branch.commit_time;
-        fact.remote = settings.remote;
-        const auto recorded = recorded_bases.find(fmt::format("branch.{}.modelbase", branch.name));
-        fact.base = recorded != recorded_bases.end() && !recorded->second.empty() ? recorded->second
-                                                                                   : model_settings.base_branch;
+        fact.remote = settings_.remote;
+        const auto recorded = recorded_bases_.find(fmt::format("branch.{}.modelbase", branch.name));
+        fact.base = recorded != recorded_bases_.end() && !recorded->second.empty() ? recorded->second
+                                                                                    : model_settings_.base_branch;
+        if (pending_.count(model))
+            fact.pending_start = "a `git model start` of it has not finished (running, or interrupted: the next "
+                                 "`git model start` rolls that back or says what it kept)";
+        read_merge(fact);
+        read_worktree(fact);
+        read_pushed(fact);
+        const auto [tag, exists] = choose_archive_tag(
+            archive_tag_name(settings_.archive_form, fact.model, fact.branch), fact.head,
+            [&](const std::string& candidate) { return tag_target(repo_, candidate); });
+        fact.archive_tag = tag;
+        fact.archive_tag_exists = exists;
+        read_worktree_refs(fact);
+        fact.environment = planned_environment_removal(repo_, fact.model);
+        return fact;
+    }
 
-        // Where the base is: the local one and the remote's (a merge request lands there first).
+private:
+    const std::vector<std::string>& chain_of(const std::string& tip) {
+        auto it = chains_.find(tip);
+        if (it == chains_.end()) it = chains_.emplace(tip, git::first_parent_chain(repo_, tip)).first;
+        return it->second;
+    }
+
+    // Where the base is: the local one and the remote's (a merge request lands there first).
+    std::vector<std::string> base_tips(const std::string& base) const {
         std::vector<std::string> tips;
-        if (auto local = repo.resolve_commit(fact.base)) tips.push_back(*local);
-        if (remote_configured)
-            if (auto remote = repo.resolve_commit(fmt::format("refs/remotes/{}/{}", settings.remote, fact.base)))
+        if (auto local = repo_.resolve_commit(base)) tips.push_back(*local);
+        if (remote_configured_)
+            if (auto remote = repo_.resolve_commit(fmt::format("refs/remotes/{}/{}", settings_.remote, base)))
                 tips.push_back(*remote);
+        return tips;
+    }
+
+    void read_merge(PruneFacts& fact) {
+        const auto tips = base_tips(fact.base);
         fact.base_exists = !tips.empty();
         for (const auto& tip : tips) {
-            const auto point = git::merge_point(repo, chain_of(tip), fact.head);
+            const auto point = git::merge_point(repo_, chain_of(tip), fact.head);
             if (!point) continue;
             fact.in_base = true;
             if (point->id != fact.head && point->parent_count >= 2 &&
@@ -103,49 +154,174 @@ std::vector<PruneFacts> gather_prune_facts(const git::Repository& repo, const Li
         }
         if (fact.in_base && fact.merged_by == MergedBy::none) {
             // Fast-forwarded (or rebased onto) the base: only a finish record says when.
-            if (const auto record = read_finish_record(repo, fact.head)) {
+            if (const auto record = read_finish_record(repo_, fact.head)) {
                 fact.merged_by = MergedBy::finish_record;
                 fact.merged_at = record->finished_at;
             }
         }
+        if (fact.in_base) return;
+        // Squash and rebase merges: the changes are in the base, the commits are not.
+        for (const auto& tip : tips) {
+            const auto found = git::find_equivalent_merge(repo_, fact.head, tip, chain_of(tip));
+            if (!found) continue;
+            const auto landed = git::merge_point(repo_, chain_of(tip), found->commit);
+            if (!landed) continue;
+            if (fact.merged_at && *fact.merged_at <= landed->commit_time) continue;
+            fact.merged_by = found->kind == git::EquivalentMerge::Kind::squash ? MergedBy::squash : MergedBy::rebase;
+            fact.merged_at = landed->commit_time;
+            fact.merge_commit = found->commit;
+            fact.merge_evidence = found->evidence;
+        }
+    }
 
-        if (auto it = by_branch.find(branch.name); it != by_branch.end()) {
+    void read_worktree(PruneFacts& fact) {
+        if (auto it = by_branch_.find(fact.branch); it != by_branch_.end()) {
             fact.worktree = it->second.path;
             fact.worktree_missing = it->second.folder_missing;
             fact.worktree_locked = it->second.locked;
-        } else if (main_branch == branch.name) {
-            fact.worktree = model_settings.main_worktree;
+        } else if (main_branch_ == fact.branch) {
+            fact.worktree = model_settings_.main_worktree;
             fact.worktree_main = true;
         }
-        if (fact.worktree && !fact.worktree_missing && !fact.worktree_main) {
-            fact.worktree_current = !ec && is_within(cwd, *fact.worktree);
-            try {
-                fact.dirty = repo.open_worktree(*fact.worktree).has_uncommitted_changes();
-            } catch (const Error&) {
-                fact.dirty = std::nullopt;
+        if (!fact.worktree || fact.worktree_missing || fact.worktree_main) return;
+        fact.worktree_current = !cwd_.empty() && is_within(cwd_, *fact.worktree);
+        try {
+            const auto opened = repo_.open_worktree(*fact.worktree);
+            fact.dirty = opened.has_uncommitted_changes();
+            const auto untracked = git::untracked_and_ignored(opened);
+            fact.untracked_count = untracked.count;
+            fact.untracked = untracked.describe();
+        } catch (const Error&) {
+            fact.dirty = std::nullopt;
+        }
+    }
+
+    void read_pushed(PruneFacts& fact) {
+        if (!remote_configured_) return;
+        // Squashed or rebased, the branch's commits need not be on the remote: its changes must.
+        const std::string& carried =
+            fact.merged_by == MergedBy::squash || fact.merged_by == MergedBy::rebase ? fact.merge_commit : fact.head;
+        bool pushed = false;
+        for (const auto& [ref, commit] : tracking_) {
+            if (repo_.is_ancestor(carried, commit)) {
+                pushed = true;
+                break;
             }
         }
-        if (remote_configured) {
-            bool pushed = false;
-            for (const auto& [ref, commit] : tracking) {
-                if (repo.is_ancestor(fact.head, commit)) {
-                    pushed = true;
-                    break;
-                }
-            }
-            fact.unpushed = !pushed;
+        fact.unpushed = !pushed;
+    }
+
+    void read_worktree_refs(PruneFacts& fact) {
+        const auto it = by_branch_.find(fact.branch);
+        if (it == by_branch_.end()) return;
+        const auto refs = git::worktree_private_refs(repo_, it->second.id);
+        std::vector<std::string> leaving{"refs/heads/" + fact.branch};
+        for (const auto& ref : refs) leaving.push_back(ref.name);
+        for (const auto& ref : refs) {
+            if (!git::held_only_by(repo_, ref.target, leaving, {fact.head})) continue;
+            WorktreeRefArchive archive;
+            archive.ref = ref.name;
+            archive.target = ref.target;
+            std::string slug = ref.name.substr(5);  // without "refs/"
+            std::replace(slug.begin(), slug.end(), '/', '-');
+            const auto [tag, exists] = choose_archive_tag(
+                fmt::format("{}@{}", fact.archive_tag, slug), ref.target,
+                [&](const std::string& candidate) { return tag_target(repo_, candidate); });
+            archive.tag = tag;
+            archive.tag_exists = exists;
+            fact.worktree_refs.push_back(std::move(archive));
         }
-        const auto [tag, exists] =
-            choose_archive_tag(archive_tag_name(settings.archive_form, fact.model, fact.branch), fact.head,
-                               [&](const std::string& candidate) -> std::optional<std::string> {
-                                   const auto found = git::find_tag(repo, candidate);
-                                   if (!found) return std::nullopt;
-                                   return found->target.empty() ? std::string("-") : found->target;
-                               });
-        fact.archive_tag = tag;
-        fact.archive_tag_exists = exists;
-        fact.environment = planned_environment_removal(repo, fact.model);
-        facts.push_back(std::move(fact));
+    }
+
+    const git::Repository& repo_;
+    const LifecycleSettings& settings_;
+    model::Settings model_settings_;
+    bool remote_configured_ = false;
+    fs::path cwd_;
+    std::map<std::string, std::string> recorded_bases_;
+    std::map<std::string, git::WorktreeInfo> by_branch_;
+    std::optional<std::string> main_branch_;
+    std::vector<std::pair<std::string, std::string>> tracking_;
+    std::set<std::string> pending_;
+    std::map<std::string, std::vector<std::string>> chains_;  // tip -> first-parent line
+};
+
+// Archives with an annotated tag, unless the tag is there already at that object.
+void archive_with_tag(const git::Repository& repo, const std::string& tag, const std::string& target, bool exists,
+                      const std::string& message) {
+    if (exists) return;
+    if (create_annotated_tag(repo, tag, target, message)) return;
+    const auto existing = git::find_tag(repo, tag);
+    if (!existing || existing->target != target)
+        throw Error(fmt::format("tag {} appeared meanwhile at another commit", tag));
+}
+
+// `git config --remove-section branch.<b>`, waiting while another writer holds .git/config.lock.
+void remove_branch_config(const git::Repository& repo, const std::string& branch, const fs::path& main_dir) {
+    proc::RunOptions options;
+    options.env = {{"LC_ALL", "C"}, {"LANGUAGE", std::nullopt}};
+    auto pause = std::chrono::milliseconds(1);
+    const auto deadline = std::chrono::steady_clock::now() + git::Config::write_lock_timeout;
+    for (;;) {
+        const auto result = run_git(repo, {"config", "--local", "--remove-section", "branch." + branch}, options, main_dir);
+        if (result.ok() || result.err.find("could not lock config file") == std::string::npos) return;  // absent is fine
+        if (std::chrono::steady_clock::now() >= deadline)
+            throw Error(fmt::format("cannot remove the configuration of {}: .git/config stays locked", branch));
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::milliseconds(50));
+    }
+}
+
+// Carries out one decision's steps: archive tags, worktree, environment, branch, config.
+void execute(const git::Repository& repo, const PruneFacts& fact, bool force, const fs::path& main_dir,
+             const std::function<void(const std::string&)>& say) {
+    archive_with_tag(repo, fact.archive_tag, fact.head, fact.archive_tag_exists, archive_message(fact));
+    say(fmt::format("{}: archived {} as {}", fact.model, short_id(fact.head), fact.archive_tag));
+    for (const auto& ref : fact.worktree_refs) {
+        archive_with_tag(repo, ref.tag, ref.target, ref.tag_exists, ref_archive_message(fact, ref));
+        say(fmt::format("{}: archived {} ({} of its worktree) as {}", fact.model, short_id(ref.target), ref.ref, ref.tag));
+    }
+    if (fact.worktree && !fact.worktree_missing) {
+        std::vector<std::string> args{"worktree", "remove"};
+        // Without --force, git refuses a worktree with changes or untracked files, and the plan kept
+        // any with ignored ones: nothing git does not track is deleted.
+        if (force && (fact.dirty.value_or(true) || fact.worktree_locked || fact.untracked_count > 0))
+            args.push_back("--force");
+        if (force && fact.worktree_locked) args.push_back("--force");
+        args.push_back(fact.worktree->string());
+        run_git_checked(repo, args, fmt::format("cannot remove the worktree {}", fact.worktree->string()), {}, main_dir);
+        say(fmt::format("{}: removed the worktree {}", fact.model, fact.worktree->string()));
+    }
+    if (fact.worktree && fact.worktree_missing && fact.worktree_locked) {
+        // Only --force gets here: a lock keeps `git worktree prune` off it.
+        run_git_checked(repo, {"worktree", "unlock", fact.worktree->string()},
+                        fmt::format("cannot unlock the worktree {}", fact.worktree->string()), {}, main_dir);
+        run_git(repo, {"worktree", "prune"}, {}, main_dir);
+        say(fmt::format("{}: forgot the worktree {}", fact.model, fact.worktree->string()));
+    }
+    remove_environment(repo, fact.model);
+    for (const auto& line : fact.environment) say(fmt::format("{}: {}", fact.model, line));
+    for (const auto& worktree : repo.linked_worktrees()) {
+        if (worktree.branch == fact.branch)
+            throw Error(fmt::format("{} is still checked out in {}; the branch was kept", fact.branch,
+                                    worktree.path.string()));
+    }
+    if (!git::delete_branch_ref_if_at(repo, fact.branch, fact.head))
+        throw Error(fmt::format("the branch {} moved meanwhile; it was kept", fact.branch));
+    // Its configuration (modelBase, upstream) goes with it, as with `git branch -d`; absent is fine.
+    remove_branch_config(repo, fact.branch, main_dir);
+    say(fmt::format("{}: deleted the branch {}", fact.model, fact.branch));
+}
+
+}  // namespace
+
+std::vector<PruneFacts> gather_prune_facts(const git::Repository& repo, const LifecycleSettings& settings) {
+    FactReader reader(repo, settings);
+    std::vector<PruneFacts> facts;
+    for (const auto& branch : repo.branches_matching(std::string(naming::model_branch_prefix) + "*")) {
+        const auto name = naming::model_from_branch(branch.name);
+        if (!name) continue;
+        facts.push_back(reader.read(branch, *name));
     }
     return facts;
 }
@@ -163,60 +339,36 @@ PruneResult run_prune(const git::Repository& repo, const PruneRequest& request,
     if (request.dry_run) return result;
 
     const fs::path main_dir = model_settings.main_worktree;
-    // Forget worktrees whose folders are gone first: git (and libgit2) will not
-    // delete a branch that a registered worktree still has checked out.
-    run_git(repo, {"worktree", "prune"}, {}, main_dir);
+    FactReader reader(repo, settings);
+    {
+        // Forget worktrees whose folders are gone first: git (and libgit2) will not
+        // delete a branch that a registered worktree still has checked out.
+        model::RepositoryLock lock(repo, model::worktrees_lock, "git model prune");
+        run_git(repo, {"worktree", "prune"}, {}, main_dir);
+    }
     for (std::size_t i = 0; i < result.plan.size(); ++i) {
-        const auto& decision = result.plan[i];
-        if (!decision.prune) continue;
-        const auto& fact = decision.facts;
+        if (!result.plan[i].prune) continue;
         PruneOutcome outcome;
         try {
-            if (!fact.archive_tag_exists) {
-                if (!create_annotated_tag(repo, fact.archive_tag, fact.head, archive_message(fact))) {
-                    const auto existing = git::find_tag(repo, fact.archive_tag);
-                    if (!existing || existing->target != fact.head)
-                        throw Error(fmt::format("tag {} appeared meanwhile at another commit", fact.archive_tag));
-                }
-            }
-            say(fmt::format("{}: archived {} as {}", fact.model, short_id(fact.head), fact.archive_tag));
-            if (fact.worktree && !fact.worktree_missing) {
-                std::vector<std::string> args{"worktree", "remove"};
-                if (request.force && (fact.dirty.value_or(true) || fact.worktree_locked)) args.push_back("--force");
-                if (request.force && fact.worktree_locked) args.push_back("--force");
-                args.push_back(fact.worktree->string());
-                run_git_checked(repo, args, fmt::format("cannot remove the worktree {}", fact.worktree->string()), {},
-                                main_dir);
-                say(fmt::format("{}: removed the worktree {}", fact.model, fact.worktree->string()));
-            }
-            if (fact.worktree && fact.worktree_missing && fact.worktree_locked) {
-                // Only --force gets here: a lock keeps `git worktree prune` off it.
-                run_git_checked(repo, {"worktree", "unlock", fact.worktree->string()},
-                                fmt::format("cannot unlock the worktree {}", fact.worktree->string()), {}, main_dir);
-                run_git(repo, {"worktree", "prune"}, {}, main_dir);
-                say(fmt::format("{}: forgot the worktree {}", fact.model, fact.worktree->string()));
-            }
-            remove_environment(repo, fact.model);
-            for (const auto& line : fact.environment) say(fmt::format("{}: {}", fact.model, line));
-            for (const auto& worktree : repo.linked_worktrees()) {
-                if (worktree.branch == fact.branch)
-                    throw Error(fmt::format("{} is still checked out in {}; the branch was kept", fact.branch,
-                                            worktree.path.string()));
-            }
-            if (!git::delete_branch_ref_if_at(repo, fact.branch, fact.head)) {
-                throw Error(fmt::format("the branch {} moved meanwhile; it was kept", fact.branch));
-            }
-            // Its configuration (modelBase, upstream) goes with it, as with `git branch -d`; absent is fine.
-            run_git(repo, {"config", "--local", "--remove-section", "branch." + fact.branch}, {}, main_dir);
-            say(fmt::format("{}: deleted the branch {}", fact.model, fact.branch));
+            // Other commands may have changed this model since the plan: judge it again, in our turn.
+            model::RepositoryLock lock(repo, model::worktrees_lock, "git model prune");
+            reader.refresh();
+            const std::string branch = result.plan[i].facts.branch;
+            const auto found = repo.branches_matching(branch);
+            if (found.empty() || found.front().name != branch)
+                throw Error(fmt::format("the branch {} vanished meanwhile", branch));
+            result.plan[i] = plan_prune({reader.read(found.front(), result.plan[i].facts.model)}, result.options).front();
+            if (!result.plan[i].prune) continue;  // kept now, for the reasons the new plan gives
+            execute(repo, result.plan[i].facts, request.force, main_dir, say);
             outcome.done = true;
         } catch (const Error& e) {
             outcome.error = e.what();
             ++result.failed;
-            say(fmt::format("{}: FAILED: {}", fact.model, e.what()));
+            say(fmt::format("{}: FAILED: {}", result.plan[i].facts.model, e.what()));
         }
         result.outcomes[i] = outcome;
     }
+    model::RepositoryLock lock(repo, model::worktrees_lock, "git model prune");
     run_git(repo, {"worktree", "prune"}, {}, main_dir);
     return result;
 }

@@ -19,16 +19,18 @@ std::string utc_date(std::int64_t seconds) {
     return buffer;
 }
 
+}  // namespace
+
 const char* merged_by_word(MergedBy how) {
     switch (how) {
         case MergedBy::merge_commit: return "merge-commit";
         case MergedBy::finish_record: return "finish-record";
+        case MergedBy::squash: return "squash";
+        case MergedBy::rebase: return "rebase";
         case MergedBy::none: break;
     }
     return nullptr;
 }
-
-}  // namespace
 
 std::string describe_duration(std::int64_t seconds) {
     if (seconds < 0) seconds = 0;
@@ -85,6 +87,7 @@ std::vector<PruneDecision> plan_prune(const std::vector<PruneFacts>& facts, cons
             }
         }
 
+        if (!fact.pending_start.empty()) reasons.push_back(fact.pending_start);
         if (fact.worktree_main)
             reasons.push_back("it is checked out in the main worktree (switch that to another branch first)");
         if (fact.worktree_current) reasons.push_back("you are inside its worktree (run prune from elsewhere)");
@@ -101,6 +104,13 @@ std::vector<PruneDecision> plan_prune(const std::vector<PruneFacts>& facts, cons
             if (options.force) overridden.push_back("its worktree's state could not be read");
             else reasons.push_back("its worktree's state cannot be read");
         }
+        if (readable_worktree && fact.untracked_count > 0) {
+            if (options.force)
+                overridden.push_back(fmt::format("the files git does not track in its worktree will be deleted: {}",
+                                                 fact.untracked));
+            else
+                reasons.push_back(fmt::format("its worktree holds files git does not track: {}", fact.untracked));
+        }
         if (fact.unpushed.value_or(false)) {
             if (options.force) overridden.push_back(fmt::format("it has commits that are not on {}", fact.remote));
             else reasons.push_back(fmt::format("it has commits that are not on {}", fact.remote));
@@ -114,6 +124,15 @@ std::vector<PruneDecision> plan_prune(const std::vector<PruneFacts>& facts, cons
                                         ? fmt::format("keep the archive tag {} (already at {})", fact.archive_tag,
                                                       short_id(fact.head))
                                         : fmt::format("tag {} as {}", short_id(fact.head), fact.archive_tag)});
+            for (const auto& ref : fact.worktree_refs) {
+                decision.steps.push_back(
+                    {Kind::archive_tag,
+                     ref.tag_exists ? fmt::format("keep the archive tag {} (already at {}, which only {} of its "
+                                                  "worktree holds)",
+                                                  ref.tag, short_id(ref.target), ref.ref)
+                                    : fmt::format("tag {} as {} (only {} of its worktree holds it)", short_id(ref.target),
+                                                  ref.tag, ref.ref)});
+            }
             if (fact.worktree) {
                 decision.steps.push_back(
                     {Kind::remove_worktree,
@@ -148,6 +167,7 @@ nlohmann::json prune_json(const std::vector<PruneDecision>& plan, const std::vec
             {"forced", decision.overridden},
             {"merged_at", fact.merged_at ? nlohmann::json(*fact.merged_at) : nlohmann::json(nullptr)},
             {"merged_by", how ? nlohmann::json(how) : nlohmann::json(nullptr)},
+            {"merge_evidence", fact.merge_evidence.empty() ? nlohmann::json(nullptr) : nlohmann::json(fact.merge_evidence)},
             {"eligible_at", decision.eligible_at ? nlohmann::json(*decision.eligible_at) : nlohmann::json(nullptr)},
             {"worktree", fact.worktree ? nlohmann::json(fact.worktree->string()) : nlohmann::json(nullptr)},
             {"archive_tag", decision.prune ? nlohmann::json(fact.archive_tag) : nlohmann::json(nullptr)},

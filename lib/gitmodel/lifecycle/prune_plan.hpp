@@ -14,8 +14,18 @@
 
 namespace gm::lifecycle {
 
-// How a branch came to be counted as merged.
-enum class MergedBy { none, merge_commit, finish_record };
+// How a branch came to be counted as merged: a merge commit, a finish record
+// (fast-forward), or its changes found in the base without its commits (squash, rebase).
+enum class MergedBy { none, merge_commit, finish_record, squash, rebase };
+
+// A ref only the model's worktree holds (refs/worktree/*, refs/bisect/*), whose
+// commits nothing else keeps: prune archives it before the worktree goes.
+struct WorktreeRefArchive {
+    std::string ref;                          // "refs/worktree/keep"
+    std::string target;                       // the object it points at
+    std::string tag;                          // the archive tag chosen for it
+    bool tag_exists = false;                  // it exists already, at target
+};
 
 // What prune knows about one model branch.
 struct PruneFacts {
@@ -27,7 +37,8 @@ struct PruneFacts {
     bool in_base = false;                     // the head is reachable from the base (local or remote-tracking)
     MergedBy merged_by = MergedBy::none;
     std::optional<std::int64_t> merged_at;    // when it landed: the merge commit's or the finish record's date
-    std::string merge_commit;                 // the merge commit, for MergedBy::merge_commit
+    std::string merge_commit;                 // the merge commit; for squash and rebase the base's commit that carries it
+    std::string merge_evidence;               // squash and rebase: what was compared and what matched
     std::int64_t last_commit_time = 0;        // committer date of the head
     std::optional<std::filesystem::path> worktree;
     bool worktree_main = false;               // checked out in the main worktree
@@ -35,6 +46,10 @@ struct PruneFacts {
     bool worktree_locked = false;
     bool worktree_current = false;            // prune runs from inside it
     std::optional<bool> dirty;                // nullopt: no readable worktree
+    std::size_t untracked_count = 0;          // untracked and ignored files in its worktree (git does not track them)
+    std::string untracked;                    // the first of them, in words
+    std::vector<WorktreeRefArchive> worktree_refs;  // refs its worktree alone holds, to archive
+    std::string pending_start;                // a `git model start` of it has not finished (running or interrupted)
     std::optional<bool> unpushed;             // nullopt: the remote does not exist (nothing to push to)
     std::string remote;
     std::string archive_tag;                  // the tag name chosen for the archive
@@ -46,7 +61,7 @@ struct PruneFacts {
 struct PruneOptions {
     std::int64_t now = 0;                     // as git dates commits (GIT_COMMITTER_DATE honoured)
     std::int64_t retention_seconds = 14 * 86400;
-    bool force = false;                       // also unmerged (stale), dirty, unpushed, locked
+    bool force = false;                       // also unmerged (stale), dirty, untracked files, unpushed, locked
 };
 
 // One thing prune does to a branch, in order.
@@ -68,6 +83,9 @@ struct PruneDecision {
 
 // The plan for every branch, in the order given.
 std::vector<PruneDecision> plan_prune(const std::vector<PruneFacts>& facts, const PruneOptions& options);
+
+// "merge-commit", "finish-record", "squash", "rebase"; nullptr for none.
+const char* merged_by_word(MergedBy how);
 
 // The first free archive tag name: the form's name, else name@2, name@3, ... ('@'
 // cannot occur in a model name, so no model's archive collides with another's).

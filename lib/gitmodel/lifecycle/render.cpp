@@ -170,9 +170,12 @@ std::string render_prune(const std::vector<PruneDecision>& plan, const std::vect
     for (std::size_t i = 0; i < plan.size(); ++i) {
         const auto& decision = plan[i];
         const auto& fact = decision.facts;
+        const std::string evidence =
+            fact.merge_evidence.empty() ? std::string() : fmt::format("  merged: {}\n", fact.merge_evidence);
         if (!decision.prune) {
             ++kept;
             out += fmt::format("keep  {} ({}): {}\n", fact.model, fact.branch, join(decision.reasons, "; "));
+            out += evidence;
             continue;
         }
         const auto& outcome = i < outcomes.size() ? outcomes[i] : std::nullopt;
@@ -186,6 +189,7 @@ std::string render_prune(const std::vector<PruneDecision>& plan, const std::vect
             ++failed;
             out += fmt::format("FAILED {} ({}): {}\n", fact.model, fact.branch, outcome ? outcome->error : "");
         }
+        out += evidence;
         for (const auto& forced : decision.overridden) out += fmt::format("  --force: {}\n", forced);
         for (const auto& step : decision.steps) out += fmt::format("  - {}\n", step.description);
     }

@@ -5,6 +5,7 @@
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/lifecycle/git_tool.hpp"
 #include "gitmodel/lifecycle/model_context.hpp"
+#include "gitmodel/model/repository_lock.hpp"
 
 #include <fmt/core.h>
 
@@ -65,7 +66,10 @@ Snapshot create_snapshot(const git::Repository& repo, const TagRequest& request)
     record.image = pinned_image_at(repo, commit);
     if (request.message) record.message = *request.message;
 
-    // Another process may take the number first: then the next one is ours.
+    // Snapshots of a repository are numbered one at a time: concurrent tags (from
+    // several worktrees, CI jobs) get v1, v2, ... without a gap or a duplicate.
+    model::RepositoryLock lock(repo, "snapshots", fmt::format("git model tag {}", request.model));
+    // A tag made by other means (plain `git tag`) may still take the number first: then the next one is ours.
     for (int attempt = 0; attempt < 20; ++attempt) {
         std::vector<std::string> names;
         for (const auto& tag : git::tags_matching(repo, snapshot_tag_glob(request.model))) names.push_back(tag.name);

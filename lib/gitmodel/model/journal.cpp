@@ -1,17 +1,18 @@
 #include "gitmodel/model/journal.hpp"
 
 #include "gitmodel/core/error.hpp"
-#include "gitmodel/proc/process.hpp"
+#include "gitmodel/core/text.hpp"
+#include "gitmodel/git/history.hpp"
+#include "gitmodel/model/created_worktree.hpp"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
-#include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
-#include <sstream>
 #include <unistd.h>
 
 namespace gm::model {
@@ -22,54 +23,41 @@ namespace {
 
 fs::path pending_dir(const git::Repository& repo) { return repo.common_dir() / "git-model" / "pending"; }
 
-// The start time of a process (field 22 of /proc/<pid>/stat), so that a reused pid is not taken for ours.
-std::string process_start_time(long pid) {
-    std::ifstream stat(fmt::format("/proc/{}/stat", pid));
-    std::string content((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-    const auto close = content.rfind(')');
-    if (close == std::string::npos) return {};
-    std::istringstream fields(content.substr(close + 2));
-    std::string field;
-    for (int i = 3; i <= 22 && fields >> field; ++i) {
-        if (i == 22) return field;
-    }
-    return {};
-}
-
 nlohmann::json to_json(const Intent& intent) {
     return {{"model", intent.model},
             {"branch", intent.branch},
+            {"base", intent.base},
             {"base_commit", intent.base_commit},
             {"worktree", intent.worktree ? nlohmann::json(intent.worktree->string()) : nlohmann::json(nullptr)},
-            {"pid", intent.pid},
-            {"pid_start", process_start_time(intent.pid)}};
+            {"pid", intent.process.pid},
+            {"start_ticks", intent.process.start_ticks}};
 }
 
-struct Record {
-    Intent intent;
-    std::string pid_start;
-};
-
-std::optional<Record> read_record(const fs::path& path) {
+std::optional<Intent> read_record(const fs::path& path) {
     std::ifstream file(path);
     if (!file) return std::nullopt;
     const nlohmann::json json = nlohmann::json::parse(file, nullptr, false);
     if (json.is_discarded() || !json.is_object()) return std::nullopt;
-    Record record;
-    record.intent.model = json.value("model", "");
-    record.intent.branch = json.value("branch", "");
-    record.intent.base_commit = json.value("base_commit", "");
-    if (json.contains("worktree") && json["worktree"].is_string())
-        record.intent.worktree = fs::path(json["worktree"].get<std::string>());
-    record.intent.pid = json.value("pid", 0L);
-    record.pid_start = json.value("pid_start", "");
-    return record;
-}
-
-bool still_running(const Record& record) {
-    if (record.intent.pid <= 0) return false;
-    if (::kill(static_cast<pid_t>(record.intent.pid), 0) != 0 && errno != EPERM) return false;
-    return process_start_time(record.intent.pid) == record.pid_start;
+    try {
+        Intent intent;
+        intent.model = json.value("model", "");
+        intent.branch = json.value("branch", "");
+        intent.base = json.value("base", "");
+        intent.base_commit = json.value("base_commit", "");
+        if (json.contains("worktree") && json["worktree"].is_string())
+            intent.worktree = fs::path(json["worktree"].get<std::string>());
+        intent.process.pid = json.value("pid", 0L);
+        if (json.contains("start_ticks")) {
+            intent.process.start_ticks = json.value("start_ticks", 0ULL);
+        } else {
+            // Records written before 0.2 kept the start time as text.
+            intent.process.start_ticks = std::strtoull(json.value("pid_start", "0").c_str(), nullptr, 10);
+        }
+        if (intent.model.empty() || intent.branch.empty() || intent.base_commit.empty()) return std::nullopt;
+        return intent;
+    } catch (const nlohmann::json::exception&) {
+        return std::nullopt;
+    }
 }
 
 // Writes the record atomically: O_EXCL claims the name, so two starts cannot both proceed.
@@ -102,6 +90,60 @@ bool checked_out_anywhere(const git::Repository& repo, const std::string& branch
     } catch (const Error&) {
         return false;
     }
+}
+
+std::string base_key(const Intent& intent) { return fmt::format("branch.{}.modelBase", intent.branch); }
+
+// Deletes the branch while it is still the one the start created; its config goes with it.
+void delete_created_branch(git::Repository& repo, const Intent& intent, Rollback& result) {
+    if (git::delete_branch_ref_if_at(repo, intent.branch, intent.base_commit)) {
+        repo.config().unset_local(base_key(intent));
+        result.done.push_back(fmt::format("deleted the branch {}", intent.branch));
+    } else if (repo.branch_exists(intent.branch)) {
+        result.done.push_back(fmt::format("kept the branch {}: it has new commits", intent.branch));
+    }
+}
+
+// The worktree part of a rollback; returns whether the branch must stay (its worktree stays).
+bool roll_back_worktree(git::Repository& repo, const Intent& intent, Rollback& result) {
+    const fs::path target = intent.worktree->lexically_normal();
+    for (const auto& worktree : repo.linked_worktrees()) {
+        if (worktree.path.lexically_normal() != target) continue;
+        const auto verdict = judge_created_worktree(repo, worktree, intent.branch, intent.base_commit);
+        if (verdict.found.empty()) {
+            remove_created_worktree(repo, worktree);
+            result.done.push_back(fmt::format("removed the half-made worktree {}", worktree.path.string()));
+            return false;
+        }
+        std::string kept = fmt::format("`git model start {}` (pid {}) did not finish; it left the worktree {} on {}, "
+                                       "kept because {}.",
+                                       intent.model, intent.process.pid, worktree.path.string(), intent.branch,
+                                       join(verdict.found, "; "));
+        if (verdict.busy) {
+            kept += "\n  the next `git model start` looks again; if no git runs there, remove that index.lock";
+        } else {
+            kept += fmt::format("\n  to keep it as model {}: {}git config branch.{}.modelBase {}", intent.model,
+                                worktree.locked && is_creation_lock(worktree.lock_reason)
+                                    ? fmt::format("git worktree unlock {}; ", worktree.path.string())
+                                    : "",
+                                intent.branch, intent.base.empty() ? "main" : intent.base);
+            kept += fmt::format("\n  to remove it (and what it holds): git worktree remove --force --force {}; "
+                                "git branch -D {}",
+                                worktree.path.string(), intent.branch);
+        }
+        result.kept.push_back(kept);
+        result.resolved = false;
+        return true;
+    }
+    // git creates the folder before registering it: an empty one may be all that is left.
+    std::error_code ec;
+    if (fs::is_directory(target, ec) && fs::is_empty(target, ec)) {
+        fs::remove(target, ec);
+        if (!ec) result.done.push_back(fmt::format("removed the empty folder {}", target.string()));
+    }
+    if (remove_unregistered_admin_dirs(repo, intent.process.pid) > 0)
+        result.done.push_back("removed a worktree registration git had not finished");
+    return false;
 }
 
 }  // namespace
@@ -138,76 +180,79 @@ PendingStart PendingStart::claim(const git::Repository& repo, const Intent& inte
         if (try_create(path, content)) return PendingStart(path);
         existing = read_record(path);
     }
-    if (existing && still_running(*existing)) {
-        throw Error(fmt::format("another `git model start {}` is running (pid {})", intent.model, existing->intent.pid),
+    if (existing && proc::is_running(existing->process)) {
+        throw Error(fmt::format("another `git model start {}` is running (pid {})", intent.model,
+                                existing->process.pid),
                     "wait for it to finish");
     }
-    throw Error(fmt::format("an interrupted start of '{}' has not been rolled back yet", intent.model),
-                fmt::format("remove {} after checking the branch and worktree", path.string()));
+    throw Error(fmt::format("an interrupted start of '{}' left things that were kept (see above)", intent.model),
+                fmt::format("finish or remove them as said, then run this again (the record is {})", path.string()));
 }
 
-std::vector<std::string> roll_back(git::Repository& repo, const Intent& intent) {
-    std::vector<std::string> done;
-    bool worktree_kept = false;
+Rollback roll_back(git::Repository& repo, const Intent& intent) {
+    Rollback result;
+    const bool base_recorded = repo.config().get_string(base_key(intent)).has_value();
     if (intent.worktree) {
-        const fs::path target = intent.worktree->lexically_normal();
-        for (const auto& worktree : repo.linked_worktrees()) {
-            if (worktree.path.lexically_normal() != target) continue;
-            const bool checkout_finished = !worktree.locked && !worktree.folder_missing;
-            if (checkout_finished) {
-                auto opened = git::Repository::open(worktree.path);
-                if (opened.has_uncommitted_changes()) {
-                    throw Error(fmt::format("an interrupted start of '{}' left the worktree {}, which now holds "
-                                            "changes; it was not removed",
-                                            intent.model, worktree.path.string()),
-                                "commit or move those changes, then run `git worktree remove` on it");
-                }
-                if (opened.current_branch() == intent.branch &&
-                    opened.resolve_commit("HEAD") != std::optional<std::string>(intent.base_commit)) {
-                    worktree_kept = true;  // someone committed there: it is work now, keep it all
-                    break;
-                }
-            }
-            std::error_code ec;
-            fs::remove_all(repo.common_dir() / "worktrees" / worktree.id, ec);
-            fs::remove_all(worktree.path, ec);
-            done.push_back(fmt::format("removed the half-made worktree {}", worktree.path.string()));
-        }
-        // git creates the folder before registering it: an empty one may be all that is left.
-        std::error_code ec;
-        if (fs::is_directory(target, ec) && fs::is_empty(target, ec)) {
-            fs::remove(target, ec);
-            if (!ec) done.push_back(fmt::format("removed the empty folder {}", target.string()));
-        }
+        // The last step writes modelBase: recorded, and no creation lock left, means the start
+        // (or the user, finishing it as told) completed the model.
+        bool creation_locked = false;
+        for (const auto& worktree : repo.linked_worktrees())
+            if (worktree.path.lexically_normal() == intent.worktree->lexically_normal())
+                creation_locked = worktree.locked && is_creation_lock(worktree.lock_reason);
+        if (base_recorded && !creation_locked) return result;
+        if (roll_back_worktree(repo, intent, result)) return result;
     } else if (checked_out_anywhere(repo, intent.branch)) {
-        worktree_kept = true;  // the in-place switch completed: the model is whole
+        // The in-place switch completed: the model is whole but for its base record.
+        if (!base_recorded && !intent.base.empty()) repo.config().set_local(base_key(intent), intent.base);
+        return result;
     }
-    if (!worktree_kept && repo.delete_branch_if_at(intent.branch, intent.base_commit)) {
-        repo.config().unset_local(fmt::format("branch.{}.modelBase", intent.branch));
-        done.push_back(fmt::format("deleted the branch {}", intent.branch));
+    delete_created_branch(repo, intent, result);
+    return result;
+}
+
+std::vector<InterruptedStart> interrupted_starts(const git::Repository& repo) {
+    std::vector<InterruptedStart> found;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(pending_dir(repo), ec)) {
+        auto intent = read_record(entry.path());
+        if (!intent || proc::is_running(intent->process)) continue;
+        found.push_back({std::move(*intent), entry.path()});
     }
-    return done;
+    return found;
 }
 
 std::vector<std::string> recover_interrupted_starts(git::Repository& repo) {
-    std::vector<std::string> done;
+    std::vector<std::string> lines;
     const fs::path dir = pending_dir(repo);
     std::error_code ec;
-    if (!fs::is_directory(dir, ec)) return done;
+    if (!fs::is_directory(dir, ec)) return lines;
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
-        auto record = read_record(entry.path());
-        if (!record) {
-            // Written before the first step and fsynced: a torn record means nothing was done yet.
-            fs::remove(entry.path(), ec);
+        const auto intent = read_record(entry.path());
+        std::error_code remove_ec;
+        if (!intent) {
+            // Written and fsynced before the first step: a torn record means nothing was done yet.
+            fs::remove(entry.path(), remove_ec);
             continue;
         }
-        if (still_running(*record)) continue;
-        for (auto& line : roll_back(repo, record->intent)) done.push_back(std::move(line));
-        fs::remove(entry.path(), ec);
-        done.push_back(fmt::format("rolled back the interrupted `git model start {}` (pid {})", record->intent.model,
-                                   record->intent.pid));
+        if (proc::is_running(intent->process)) continue;
+        const Rollback rollback = roll_back(repo, *intent);
+        for (const auto& line : rollback.done) lines.push_back(line);
+        for (const auto& line : rollback.kept) lines.push_back(line);
+        if (!rollback.resolved) continue;
+        fs::remove(entry.path(), remove_ec);
+        if (!rollback.done.empty()) {
+            lines.push_back(fmt::format("rolled back the interrupted `git model start {}` (pid {})", intent->model,
+                                        intent->process.pid));
+        }
     }
-    return done;
+    return lines;
+}
+
+std::vector<std::string> models_with_pending_starts(const git::Repository& repo) {
+    std::vector<std::string> models;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(pending_dir(repo), ec)) models.push_back(entry.path().filename());
+    return models;
 }
 
 }  // namespace gm::model

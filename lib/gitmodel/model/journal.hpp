@@ -2,19 +2,22 @@
 // The intent journal that makes `git model start` all-or-nothing.
 //
 // Creating a model takes several steps (branch, worktree registration,
-// checkout, config). Before the first one, start writes what it is about to
-// do into <common dir>/git-model/pending/<model>; after the last, it removes
-// the record. A record whose process is gone marks an interrupted start
-// (killed, power loss, full disk): the next start of that model, and `list`,
-// roll its leftovers back, so nothing half-made survives and the same command
-// succeeds when run again. The record also serialises two starts of one model.
+// checkout, config). While holding the repository's worktrees lock, start
+// writes what it is about to do into <common dir>/git-model/pending/<model>,
+// takes the steps, and removes the record after the last one. A record whose
+// process is gone marks an interrupted start (killed, power loss, full disk):
+// the next `git model start` rolls back what it left, but only what it can
+// prove nobody has touched since; anything else is kept and described, with
+// how to finish or remove it. Read-only commands (`list`) only report records.
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "gitmodel/git/repository.hpp"
+#include "gitmodel/proc/background.hpp"
 
 namespace gm::model {
 
@@ -22,9 +25,10 @@ namespace gm::model {
 struct Intent {
     std::string model;
     std::string branch;
+    std::string base;                         // the base as the user named it (branch.<b>.modelBase)
     std::string base_commit;                  // the branch is deleted only while it still points here
     std::optional<std::filesystem::path> worktree;  // empty for --no-worktree
-    long pid = 0;                             // the process doing the work
+    proc::ProcessIdentity process;            // the process doing the work (pid and start time)
 };
 
 // A claimed journal entry; removes its record when the start commits or is rolled back.
@@ -37,7 +41,7 @@ public:
     PendingStart(const PendingStart&) = delete;
     ~PendingStart();
 
-    // The work is complete: forget the record.
+    // The work is complete (or rolled back): forget the record.
     void commit();
 
 private:
@@ -45,13 +49,34 @@ private:
     std::filesystem::path record_;
 };
 
-// Undoes the leftovers of one interrupted start: its worktree (unless it holds
-// changes someone made since) and its branch (unless it moved). Returns a line
-// per thing undone, for the user.
-std::vector<std::string> roll_back(git::Repository& repo, const Intent& intent);
+// What a rollback did and what it had to keep.
+struct Rollback {
+    std::vector<std::string> done;  // a line per thing undone
+    std::vector<std::string> kept;  // what was found and kept, then how to finish or remove it
+    bool resolved = true;           // nothing of the start is left to decide: its record may go
+};
 
-// Finds records of starts whose process has died and rolls each back; returns
-// what was done. Called by start and list so that no half-made model lingers.
+// Undoes one start's leftovers, removing only what is provably untouched: the
+// worktree when it holds exactly what the checkout wrote (no untracked or
+// ignored file, no change, no lock but the creation lock, HEAD unmoved), the
+// branch while it still points at the base commit. The caller holds the worktrees lock.
+Rollback roll_back(git::Repository& repo, const Intent& intent);
+
+// A start whose process is gone and whose record is still there.
+struct InterruptedStart {
+    Intent intent;
+    std::filesystem::path record;
+};
+
+// Reads the journal without changing anything: starts whose process has died.
+std::vector<InterruptedStart> interrupted_starts(const git::Repository& repo);
+
+// Rolls back every interrupted start (see roll_back) and drops the records of
+// those resolved; returns what was done and kept, for the user. The caller
+// holds the worktrees lock (start does), so no live start is ever touched.
 std::vector<std::string> recover_interrupted_starts(git::Repository& repo);
+
+// The models a journal record names (live or interrupted): prune keeps their branches.
+std::vector<std::string> models_with_pending_starts(const git::Repository& repo);
 
 }  // namespace gm::model

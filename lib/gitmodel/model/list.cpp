@@ -80,8 +80,8 @@ private:
 
 }  // namespace
 
-std::vector<ModelEntry> list_models(git::Repository& repo) {
-    recover_interrupted_starts(repo);
+std::vector<ModelEntry> list_models(const git::Repository& repo) {
+    // Read-only: interrupted starts are reported (interrupted_start_notes), never rolled back here.
     const Settings settings = read_settings(repo);
     const git::Config config = repo.config();
 
@@ -143,6 +143,16 @@ std::vector<ModelEntry> list_models(git::Repository& repo) {
             model.dirty = dirty_checks.result(*model.worktree);
     std::sort(models.begin(), models.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
     return models;
+}
+
+std::vector<std::string> interrupted_start_notes(const git::Repository& repo) {
+    std::vector<std::string> notes;
+    for (const auto& start : interrupted_starts(repo)) {
+        notes.push_back(fmt::format("`git model start {}` (pid {}) was interrupted; the next `git model start` rolls "
+                                    "back what it left if nobody has touched it, and otherwise says what it kept",
+                                    start.intent.model, start.intent.process.pid));
+    }
+    return notes;
 }
 
 nlohmann::json to_json(const std::vector<ModelEntry>& models) {

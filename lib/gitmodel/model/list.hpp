@@ -37,8 +37,13 @@ struct ModelEntry {
     std::optional<bool> dirty;        // unknown when there is no worktree to look at
 };
 
-// Collects every model of the repository, sorted by name.
-std::vector<ModelEntry> list_models(git::Repository& repo);
+// Collects every model of the repository, sorted by name. Changes nothing: a
+// listing must never remove anything, not even what an interrupted start left.
+std::vector<ModelEntry> list_models(const git::Repository& repo);
+
+// A line per interrupted start (its process gone, its record still there), for
+// list to print on stderr; rolling back is left to `git model start`.
+std::vector<std::string> interrupted_start_notes(const git::Repository& repo);
 
 // The documented, stable --json shape (see git-model(1), "JSON OUTPUT").
 nlohmann::json to_json(const std::vector<ModelEntry>& models);

@@ -2,14 +2,15 @@
 
 #include "gitmodel/core/deferred_signals.hpp"
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
+#include "gitmodel/model/created_worktree.hpp"
 #include "gitmodel/model/journal.hpp"
+#include "gitmodel/model/repository_lock.hpp"
 #include "gitmodel/model/settings.hpp"
 #include "gitmodel/naming/model_name.hpp"
 #include "gitmodel/proc/process.hpp"
 
 #include <fmt/core.h>
-
-#include <unistd.h>
 
 namespace gm::model {
 
@@ -38,35 +39,52 @@ void check_folder_free(const fs::path& path, const std::vector<git::WorktreeInfo
 // Rolls back after a failed step and rethrows with what happened.
 [[noreturn]] void fail_and_roll_back(git::Repository& repo, const Intent& intent, PendingStart& pending,
                                      const std::string& what) {
-    std::vector<std::string> undone;
+    Rollback rollback;
     try {
-        undone = roll_back(repo, intent);
-        pending.commit();
+        rollback = roll_back(repo, intent);
+        if (rollback.resolved) pending.commit();
     } catch (const Error& rollback_error) {
         throw Error(fmt::format("{}; rolling back failed too: {}", what, rollback_error.what()),
                     rollback_error.hint());
+    }
+    if (!rollback.kept.empty()) {
+        throw Error(fmt::format("{}; {}", what, join(rollback.kept, "\n")),
+                    "the next `git model start` looks at it again");
     }
     throw Error(fmt::format("{}; nothing was changed", what),
                 intent.worktree ? "the output above shows what git reported; fix that and run the same command again"
                                 : "fix what git reported above and run the same command again");
 }
 
+// Runs git's own checkout (filters such as Git LFS and post-checkout hooks behave as usual) with
+// interrupting signals deferred; returns why it failed, empty when it succeeded.
+std::string run_checkout(const std::vector<std::string>& git_command, const fs::path& run_in, bool in_place) {
+    DeferSignals defer;
+    proc::RunOptions options;
+    options.cwd = run_in;
+    options.inherit_output = true;
+    // GIT_DIR/GIT_WORK_TREE from our caller would point git at the wrong worktree.
+    options.env = {{"GIT_DIR", std::nullopt}, {"GIT_WORK_TREE", std::nullopt}, {"GIT_INDEX_FILE", std::nullopt}};
+    proc::RunResult checkout;
+    try {
+        checkout = proc::run(git_command, options);
+    } catch (const Error& e) {
+        return e.what();
+    }
+    if (DeferSignals::pending()) return fmt::format("interrupted by signal {}", DeferSignals::pending());
+    if (!checkout.ok())
+        return fmt::format("`git {}` {}", in_place ? "switch" : "worktree add", checkout.describe());
+    return {};
+}
+
 }  // namespace
 
-StartResult start_model(git::Repository& repo, const StartRequest& request) {
+StartResult start_model(git::Repository& repo, const StartRequest& request,
+                        const std::function<void(const std::string&)>& note) {
     const Settings settings = read_settings(repo);
     StartResult result;
     result.branch = naming::model_branch(request.model);
     result.base = request.base.value_or(settings.base_branch);
-    result.recovered = recover_interrupted_starts(repo);
-
-    if (repo.branch_exists(result.branch)) {
-        std::string where;
-        for (const auto& worktree : repo.linked_worktrees())
-            if (worktree.branch == result.branch) where = fmt::format(" (worktree {})", worktree.path.string());
-        throw Error(fmt::format("model '{}' exists already: branch {}{}", request.model, result.branch, where),
-                    "pick another name; `git model list` shows where the existing one lives");
-    }
     const auto base_commit = repo.resolve_commit(result.base);
     if (!base_commit) {
         throw Error(fmt::format("the base '{}' does not exist (no branch, tag or commit of that name)", result.base),
@@ -78,31 +96,45 @@ StartResult start_model(git::Repository& repo, const StartRequest& request) {
     Intent intent;
     intent.model = request.model;
     intent.branch = result.branch;
+    intent.base = result.base;
     intent.base_commit = result.base_commit;
-    intent.pid = static_cast<long>(::getpid());
+    intent.process = proc::self_identity();
 
     std::vector<std::string> git_command;
-    std::optional<fs::path> run_in;
+    fs::path run_in;
+    const std::string lock_reason = creation_lock_reason(fmt::format("start {}", request.model), intent.process.pid);
     if (request.in_place) {
         const auto workdir = repo.workdir();
         if (!workdir) throw Error("--no-worktree needs a worktree, and this repository is bare", "leave out --no-worktree");
-        if (repo.has_tracked_changes()) {
-            throw Error(fmt::format("cannot switch {} to {}: it has uncommitted changes", workdir->string(), result.branch),
-                        "commit or stash them first, or leave out --no-worktree to get a separate worktree");
-        }
         git_command = {"git", "switch", "--quiet", result.branch};
         run_in = *workdir;
     } else {
         const fs::path path = worktree_path_for(settings, request.model);
-        check_folder_free(path, repo.linked_worktrees());
         intent.worktree = path;
         result.worktree = path;
-        git_command = {"git", "worktree", "add", "--quiet", path.string(), result.branch};
+        git_command = worktree_add_argv(path, result.branch, lock_reason);
         run_in = settings.main_worktree;
         std::error_code ec;
         fs::create_directories(path.parent_path(), ec);
         if (ec) throw Error(fmt::format("cannot create {}: {}", path.parent_path().string(), ec.message()));
     }
+
+    // Other starts, sweeps and prunes of this repository wait here for their turn.
+    RepositoryLock lock(repo, worktrees_lock, fmt::format("git model start {}", request.model));
+    for (const auto& line : recover_interrupted_starts(repo))
+        if (note) note(line);
+    if (repo.branch_exists(result.branch)) {
+        std::string where;
+        for (const auto& worktree : repo.linked_worktrees())
+            if (worktree.branch == result.branch) where = fmt::format(" (worktree {})", worktree.path.string());
+        throw Error(fmt::format("model '{}' exists already: branch {}{}", request.model, result.branch, where),
+                    "pick another name; `git model list` shows where the existing one lives");
+    }
+    if (request.in_place && repo.has_tracked_changes()) {
+        throw Error(fmt::format("cannot switch {} to {}: it has uncommitted changes", run_in.string(), result.branch),
+                    "commit or stash them first, or leave out --no-worktree to get a separate worktree");
+    }
+    if (intent.worktree) check_folder_free(*intent.worktree, repo.linked_worktrees());
 
     PendingStart pending = PendingStart::claim(repo, intent);
     try {
@@ -110,36 +142,20 @@ StartResult start_model(git::Repository& repo, const StartRequest& request) {
     } catch (const Error& e) {
         fail_and_roll_back(repo, intent, pending, e.what());
     }
-
-    // git's own machinery checks out, so filters (Git LFS) and post-checkout hooks behave as usual.
-    proc::RunResult checkout;
-    {
-        DeferSignals defer;
-        proc::RunOptions options;
-        options.cwd = run_in;
-        options.inherit_output = true;
-        // GIT_DIR/GIT_WORK_TREE from our caller would point git at the wrong worktree.
-        options.env = {{"GIT_DIR", std::nullopt}, {"GIT_WORK_TREE", std::nullopt}, {"GIT_INDEX_FILE", std::nullopt}};
+    if (const std::string failed = run_checkout(git_command, run_in, request.in_place); !failed.empty()) {
         try {
-            checkout = proc::run(git_command, options);
-        } catch (const Error& e) {
-            fail_and_roll_back(repo, intent, pending, e.what());
-        }
-    }
-    if (!checkout.ok() || DeferSignals::pending()) {
-        const std::string what =
-            DeferSignals::pending()
-                ? fmt::format("interrupted by signal {}", DeferSignals::pending())
-                : fmt::format("`{}` {}", fmt::format("git {}", request.in_place ? "switch" : "worktree add"),
-                              checkout.describe());
-        try {
-            fail_and_roll_back(repo, intent, pending, what);
+            fail_and_roll_back(repo, intent, pending, failed);
         } catch (...) {
             DeferSignals::raise_pending();
             throw;
         }
     }
-    repo.config().set_local(fmt::format("branch.{}.modelBase", result.branch), result.base);
+    try {
+        if (intent.worktree) release_creation_lock(*intent.worktree, lock_reason);
+        repo.config().set_local(fmt::format("branch.{}.modelBase", result.branch), result.base);
+    } catch (const Error& e) {
+        fail_and_roll_back(repo, intent, pending, e.what());
+    }
     pending.commit();
     return result;
 }

@@ -2,6 +2,7 @@
 // `git model start`: a model's branch and its worktree, created all or nothing.
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,11 +24,13 @@ struct StartResult {
     std::string base;         // the base as the user named it
     std::string base_commit;  // the commit the branch starts at
     std::optional<std::filesystem::path> worktree;  // empty for --no-worktree
-    std::vector<std::string> recovered;  // what an earlier interrupted start left and was undone
 };
 
-// Creates the model. On any failure, including an interrupting signal, nothing
-// it created is left behind and gm::Error says why.
-StartResult start_model(git::Repository& repo, const StartRequest& request);
+// Creates the model, taking turns with other commands of the repository (the
+// worktrees lock). On any failure, including an interrupting signal, nothing it
+// created is left behind and gm::Error says why. `note` hears, as they happen,
+// what earlier interrupted starts left: what was rolled back, what was kept.
+StartResult start_model(git::Repository& repo, const StartRequest& request,
+                        const std::function<void(const std::string&)>& note = {});
 
 }  // namespace gm::model

@@ -5,6 +5,10 @@
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/git/commit_file.hpp"
+#include "gitmodel/git/history.hpp"
+#include "gitmodel/git/worktree_check.hpp"
+#include "gitmodel/model/created_worktree.hpp"
+#include "gitmodel/model/repository_lock.hpp"
 #include "gitmodel/model/settings.hpp"
 #include "gitmodel/naming/model_name.hpp"
 #include "gitmodel/proc/process.hpp"
@@ -47,29 +51,40 @@ fs::path resolve_persist(const std::optional<config::PersistPath>& configured, c
     return path.lexically_normal();
 }
 
-// Removes one run: its worktree (only when git finds nothing uncommitted in it) and its
-// branch (only while it is still the commit we made). Returns what had to be kept.
-std::vector<std::string> remove_run(git::Repository& repo, const Sweep& sweep, const RunSpec& run,
-                                    const fs::path& main_worktree) {
+// The commit a run's branch holds while it is still ours: the one made for it, or (for a
+// creation killed before it recorded the commit) one commit on top of the sweep's base.
+std::optional<std::string> run_commit(const git::Repository& repo, const Sweep& sweep, const RunSpec& run) {
+    const auto tip = repo.branch_target(run.branch);
+    if (!tip) return std::nullopt;
+    const bool ours = run.commit.empty() ? repo.first_parent(*tip) == sweep.base_commit : *tip == run.commit;
+    return ours ? tip : std::nullopt;
+}
+
+// Removes one run: its worktree (only when it is exactly what the checkout wrote: no
+// change, no untracked or ignored file, no lock of anyone's) and its branch (only while
+// it is still the commit we made). Returns what had to be kept. The caller holds the lock.
+std::vector<std::string> remove_run(git::Repository& repo, const Sweep& sweep, const RunSpec& run) {
     std::vector<std::string> kept;
+    const auto commit = run_commit(repo, sweep, run);
+    bool worktree_kept = false;
     for (const auto& worktree : repo.linked_worktrees()) {
         if (worktree.path.lexically_normal() != run.worktree.lexically_normal()) continue;
-        const auto removed = proc::run({"git", "worktree", "remove", run.worktree.string()}, git_options(main_worktree));
-        if (!removed.ok()) {
-            if (worktree.folder_missing) {
-                proc::run({"git", "worktree", "prune"}, git_options(main_worktree));
-            } else {
-                kept.push_back(fmt::format("kept the worktree {}: {}", run.worktree.string(), trim_message(removed.err)));
-            }
+        const auto verdict = commit ? model::judge_created_worktree(repo, worktree, run.branch, *commit)
+                                    : model::TouchedWorktree{{fmt::format("{} has new commits", run.branch)}, false};
+        if (verdict.found.empty()) {
+            model::remove_created_worktree(repo, worktree);
+        } else {
+            kept.push_back(fmt::format("kept the worktree {}: {}", run.worktree.string(), join(verdict.found, "; ")));
+            worktree_kept = true;
         }
     }
-    if (const auto tip = repo.branch_target(run.branch)) {
-        // A run's branch is ours while it is one commit on top of the sweep's base.
-        const bool ours = run.commit.empty() ? repo.first_parent(*tip) == sweep.base_commit : *tip == run.commit;
-        bool checked_out = false;
-        for (const auto& worktree : repo.linked_worktrees()) checked_out = checked_out || worktree.branch == run.branch;
-        if (ours && !checked_out) repo.delete_branch_if_at(run.branch, *tip);
-        else if (!ours) kept.push_back(fmt::format("kept the branch {}: it has new commits", run.branch));
+    std::error_code ec;
+    if (!worktree_kept && fs::is_directory(run.worktree, ec) && fs::is_empty(run.worktree, ec))
+        fs::remove(run.worktree, ec);  // git makes the folder before it registers it
+    if (commit && !worktree_kept) {
+        git::delete_branch_ref_if_at(repo, run.branch, *commit);
+    } else if (!commit && repo.branch_exists(run.branch)) {
+        kept.push_back(fmt::format("kept the branch {}: it has new commits", run.branch));
     }
     return kept;
 }
@@ -162,11 +177,12 @@ Sweep create_sweep(git::Repository& repo, const CreateRequest& request,
         sweep.runs.push_back(std::move(run));
     }
 
-    // The plan is on disk before the first step, so that a killed start can be undone later.
-    save(sweep);
+    // The plan is on disk before the first step, so that a killed start can be undone later;
+    // the marker first, so that a sweep.json never stands for runs that were not made.
     write_file_atomically(creating_marker(sweep),
                           nlohmann::json{{"pid", proc::self_identity().pid},
                                          {"start_ticks", proc::self_identity().start_ticks}}.dump() + "\n");
+    save(sweep);
     std::error_code ec;
     fs::create_directories(sweep.logs_dir, ec);
     if (ec) {
@@ -176,10 +192,19 @@ Sweep create_sweep(git::Repository& repo, const CreateRequest& request,
 
     DeferSignals defer;
     DeferSignals::clear();
+    const std::string lock_reason =
+        model::creation_lock_reason(fmt::format("sweep {}", sweep.id), proc::self_identity().pid);
     const auto fail = [&](const std::string& what) {
-        const auto kept = destroy_sweep(repo, sweep);
-        std::string message = what + "; the runs made so far were removed";
-        for (const auto& line : kept) message += "\n  " + line;
+        std::string message = what;
+        try {
+            const auto kept = destroy_sweep(repo, sweep);
+            message += "; the runs made so far were removed";
+            for (const auto& line : kept) message += "\n  " + line;
+        } catch (const Error& e) {
+            message += fmt::format("; removing the runs made so far failed too ({}): the next sweep command "
+                                   "removes them",
+                                   e.what());
+        }
         if (DeferSignals::pending()) {
             fmt::print(stderr, "git-model: error: {}\n", message);
             DeferSignals::raise_pending();
@@ -187,6 +212,9 @@ Sweep create_sweep(git::Repository& repo, const CreateRequest& request,
         throw Error(message, "fix what git reported above and start the sweep again");
     };
     for (auto& run : sweep.runs) {
+        // Each run's branch and worktree are made in one turn of the repository's worktrees lock.
+        model::RepositoryLock lock(repo, model::worktrees_lock,
+                                   fmt::format("git model sweep start ({} run {})", sweep.id, run.number));
         try {
             run.commit = git::commit_with_file(
                 repo, identity, sweep.base_commit, params_file_name, params_json(run.params),
@@ -199,7 +227,7 @@ Sweep create_sweep(git::Repository& repo, const CreateRequest& request,
         fs::create_directories(run.worktree.parent_path(), ec);
         proc::RunResult added;
         try {
-            added = proc::run({"git", "worktree", "add", "--quiet", run.worktree.string(), run.branch},
+            added = proc::run(model::worktree_add_argv(run.worktree, run.branch, lock_reason),
                               git_options(settings.main_worktree));
         } catch (const Error& e) {
             fail(e.what());
@@ -208,6 +236,11 @@ Sweep create_sweep(git::Repository& repo, const CreateRequest& request,
         if (!added.ok())
             fail(fmt::format("`git worktree add {}` {}: {}", run.worktree.string(), added.describe(),
                              trim_message(added.err)));
+        try {
+            model::release_creation_lock(run.worktree, lock_reason);
+        } catch (const Error& e) {
+            fail(e.what());
+        }
         if (progress) progress(run);
     }
     save(sweep);
@@ -220,15 +253,38 @@ Sweep create_sweep(git::Repository& repo, const CreateRequest& request,
 }
 
 std::vector<std::string> destroy_sweep(git::Repository& repo, const Sweep& sweep) {
-    const fs::path main = repo.main_worktree_or_common_dir();
+    model::RepositoryLock lock(repo, model::worktrees_lock, fmt::format("git model sweep: removing sweep {}", sweep.id));
     std::vector<std::string> kept;
     for (auto it = sweep.runs.rbegin(); it != sweep.runs.rend(); ++it) {
-        for (auto& line : remove_run(repo, sweep, *it, main)) kept.push_back(std::move(line));
+        for (auto& line : remove_run(repo, sweep, *it)) kept.push_back(std::move(line));
     }
     std::error_code ec;
     if (kept.empty()) fs::remove_all(sweep_dir(sweep.common_dir, sweep.id), ec);
     fs::remove(sweep.logs_dir, ec);  // only when empty: logs are never deleted
     return kept;
+}
+
+std::string remove_finished_run_worktree(git::Repository& repo, const RunSpec& run) {
+    model::RepositoryLock lock(repo, model::worktrees_lock, fmt::format("git model sweep clean ({})", run.model));
+    for (const auto& worktree : repo.linked_worktrees()) {
+        if (worktree.path.lexically_normal() != run.worktree.lexically_normal()) continue;
+        if (worktree.locked) return worktree.lock_reason.empty() ? "it is locked" : "it is locked: " + worktree.lock_reason;
+        if (worktree.folder_missing) break;
+        try {
+            const auto opened = repo.open_worktree(worktree.path);
+            if (opened.has_tracked_changes()) return "it has uncommitted changes";
+            const auto untracked = git::untracked_and_ignored(opened);
+            if (!untracked.none())
+                return fmt::format("it holds files git does not track: {} (`git worktree remove --force {}` deletes them)",
+                                   untracked.describe(), run.worktree.string());
+        } catch (const Error& e) {
+            return e.what();
+        }
+        const auto removed = proc::run({"git", "worktree", "remove", run.worktree.string()},
+                                       git_options(repo.main_worktree_or_common_dir()));
+        return removed.ok() ? std::string() : trim_message(removed.err);
+    }
+    return "it is not a registered worktree";
 }
 
 std::vector<std::string> recover_interrupted_creations(git::Repository& repo) {
@@ -246,6 +302,9 @@ std::vector<std::string> recover_interrupted_creations(git::Repository& repo) {
             creator.start_ticks = record.value("start_ticks", 0ULL);
         }
         if (proc::is_running(creator)) continue;  // still being created
+        // Another command may be recovering it too: take turns, then look again.
+        model::RepositoryLock lock(repo, model::worktrees_lock, fmt::format("git model sweep: recovering sweep {}", id));
+        if (!fs::exists(marker)) continue;
         Sweep sweep;
         try {
             sweep = load_from(dir);
@@ -255,8 +314,12 @@ std::vector<std::string> recover_interrupted_creations(git::Repository& repo) {
             continue;
         }
         const auto kept = destroy_sweep(repo, sweep);
-        done.push_back(fmt::format("removed sweep {}, whose start was interrupted", id));
-        for (const auto& line : kept) done.push_back("  " + line);
+        if (kept.empty()) {
+            done.push_back(fmt::format("removed sweep {}, whose start was interrupted", id));
+        } else {
+            done.push_back(fmt::format("sweep {}'s start was interrupted; what it made was removed except:", id));
+            for (const auto& line : kept) done.push_back("  " + line);
+        }
     }
     return done;
 }

@@ -32,10 +32,16 @@ struct CreateRequest {
 Sweep create_sweep(git::Repository& repo, const CreateRequest& request,
                    const std::function<void(const RunSpec&)>& progress = {});
 
-// Removes what a sweep created (worktrees that hold nothing new, branches that
-// did not move) and its record, when its backend could not take it.
-// Returns a line for each thing it had to keep.
+// Removes what a sweep created (worktrees exactly as checked out: no change, no
+// untracked or ignored file, no lock; branches that did not move) and its
+// record, when its backend could not take it. Takes the repository's worktrees
+// lock. Returns a line for each thing it had to keep.
 std::vector<std::string> destroy_sweep(git::Repository& repo, const Sweep& sweep);
+
+// Removes a finished run's worktree for `sweep clean`, only when git tracks all
+// it holds (no change, no untracked or ignored file, no lock); returns why it
+// was kept, empty when it was removed. Takes the repository's worktrees lock.
+std::string remove_finished_run_worktree(git::Repository& repo, const RunSpec& run);
 
 // Rolls back sweeps whose creating process died half way (killed, power loss);
 // returns what was done. Called by every sweep command.

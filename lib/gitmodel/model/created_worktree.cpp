@@ -1,0 +1,108 @@
+#include "gitmodel/model/created_worktree.hpp"
+
+#include "gitmodel/core/error.hpp"
+#include "gitmodel/git/worktree_check.hpp"
+
+#include <fmt/core.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace gm::model {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::string_view reason_prefix = "git-model ";
+constexpr std::string_view reason_marker = ": being created (pid ";
+
+std::string read_text(const fs::path& path) {
+    std::ifstream in(path);
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    std::string text = buffer.str();
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    return text;
+}
+
+}  // namespace
+
+std::string creation_lock_reason(std::string_view who, long pid) {
+    return fmt::format("{}{}{}{})", reason_prefix, who, reason_marker, pid);
+}
+
+bool is_creation_lock(std::string_view reason) {
+    return reason.rfind(reason_prefix, 0) == 0 && reason.find(reason_marker) != std::string_view::npos;
+}
+
+std::vector<std::string> worktree_add_argv(const fs::path& path, const std::string& branch, const std::string& reason) {
+    return {"git", "worktree", "add", "--quiet", "--lock", "--reason", reason, path.string(), branch};
+}
+
+void release_creation_lock(const fs::path& path, const std::string& reason) {
+    const auto admin = git::worktree_admin_dir(path);
+    if (!admin) throw Error(fmt::format("{} has no .git file after `git worktree add`", path.string()));
+    const fs::path lock = *admin / "locked";
+    if (read_text(lock) != reason) return;  // not our lock (any more): leave it
+    std::error_code ec;
+    fs::remove(lock, ec);
+    if (ec) throw Error(fmt::format("cannot unlock the new worktree {}: {}", path.string(), ec.message()));
+}
+
+TouchedWorktree judge_created_worktree(const git::Repository& repo, const git::WorktreeInfo& worktree,
+                                       const std::string& branch, const std::string& commit) {
+    TouchedWorktree verdict;
+    if (worktree.locked && !is_creation_lock(worktree.lock_reason)) {
+        verdict.found.push_back(worktree.lock_reason.empty() ? "it is locked"
+                                                              : fmt::format("it is locked ({})", worktree.lock_reason));
+    }
+    std::error_code ec;
+    if (!fs::exists(worktree.path, ec)) return verdict;  // nothing of anyone's can be in a folder that is gone
+    const fs::path admin = repo.common_dir() / "worktrees" / worktree.id;
+    if (fs::exists(admin / "index.lock", ec)) {
+        verdict.busy = true;
+        verdict.found.push_back(fmt::format("git may still be checking it out ({} exists)",
+                                            (admin / "index.lock").string()));
+        return verdict;
+    }
+    if (worktree.branch != branch) {
+        verdict.found.push_back(worktree.branch ? fmt::format("it was switched to {}", *worktree.branch)
+                                                : "its HEAD was detached from the branch");
+        return verdict;
+    }
+    if (repo.branch_target(branch) != std::optional<std::string>(commit)) {
+        verdict.found.push_back(fmt::format("{} has new commits", branch));
+        return verdict;
+    }
+    const auto difference = git::differences_from_checkout(repo, worktree.path, commit);
+    if (!difference.none()) verdict.found.push_back("it holds " + difference.describe());
+    return verdict;
+}
+
+void remove_created_worktree(const git::Repository& repo, const git::WorktreeInfo& worktree) {
+    std::error_code ec;
+    if (fs::exists(worktree.path, ec)) {
+        fs::remove_all(worktree.path, ec);
+        if (ec) throw Error(fmt::format("cannot remove {}: {}", worktree.path.string(), ec.message()));
+    }
+    fs::remove_all(repo.common_dir() / "worktrees" / worktree.id, ec);
+    if (ec) throw Error(fmt::format("cannot remove the registration of {}: {}", worktree.path.string(), ec.message()));
+}
+
+std::size_t remove_unregistered_admin_dirs(const git::Repository& repo, long pid) {
+    std::size_t removed = 0;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(repo.common_dir() / "worktrees", ec)) {
+        std::error_code entry_ec;
+        if (!entry.is_directory(entry_ec) || fs::exists(entry.path() / "gitdir", entry_ec)) continue;
+        const std::string reason = read_text(entry.path() / "locked");
+        if (!is_creation_lock(reason) || reason.find(fmt::format("{}{})", reason_marker, pid)) == std::string::npos)
+            continue;
+        fs::remove_all(entry.path(), entry_ec);
+        if (!entry_ec) ++removed;
+    }
+    return removed;
+}
+
+}  // namespace gm::model
