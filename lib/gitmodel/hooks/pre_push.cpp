@@ -4,22 +4,28 @@
 #include "gitmodel/config/modelenv.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/git/repository.hpp"
+#include "gitmodel/hooks/attributes.hpp"
 #include "gitmodel/naming/glob.hpp"
 #include "gitmodel/naming/model_name.hpp"
 
 #include <fmt/core.h>
 
+#include <algorithm>
+#include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 namespace gm::hooks {
 
 namespace {
 
-constexpr std::string_view zero_sha = "0000000000000000000000000000000000000000";
-constexpr std::size_t max_commits_checked = 10000;
-
 bool is_zero(std::string_view sha) { return sha.find_first_not_of('0') == std::string_view::npos; }
+
+bool is_hex_id(std::string_view sha) {
+    return (sha.size() == 40 || sha.size() == 64) && sha.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
 
 bool matches_any(const std::vector<std::string>& patterns, std::string_view name) {
     for (const auto& pattern : patterns)
@@ -29,7 +35,7 @@ bool matches_any(const std::vector<std::string>& patterns, std::string_view name
 
 std::string short_sha(std::string_view sha) { return std::string(sha.substr(0, 10)); }
 
-// The image a commit pins, or why its .modelenv.yaml is unusable; cached per blob content.
+// The image a commit pins, or why its .modelenv.yaml is unusable; cached per commit.
 struct ImageAt {
     bool present = false;      // the commit has a .modelenv.yaml
     std::string image;         // normalised image reference, when it loads
@@ -38,17 +44,19 @@ struct ImageAt {
 
 class ImageReader {
 public:
-    explicit ImageReader(const git::Repository& repo) : repo_(repo) {}
+    explicit ImageReader(git::RepoReader& repo) : repo_(repo) {}
 
     const ImageAt& at(const std::string& commit) {
         auto cached = by_commit_.find(commit);
         if (cached != by_commit_.end()) return cached->second;
         ImageAt result;
-        if (auto text = repo_.read_file_at(commit, modelenv_file)) {
+        const auto text = repo_.read_objects({commit + ":" + std::string(modelenv_file)});
+        if (text.front()) {
             result.present = true;
             try {
-                result.image = config::load_modelenv_text(*text, short_sha(commit) + ":" + std::string(modelenv_file))
-                                   .image.to_string();
+                result.image =
+                    config::load_modelenv_text(*text.front(), short_sha(commit) + ":" + std::string(modelenv_file))
+                        .image.to_string();
             } catch (const Error& e) {
                 result.error = e.what();
             }
@@ -57,13 +65,13 @@ public:
     }
 
 private:
-    const git::Repository& repo_;
+    git::RepoReader& repo_;
     std::map<std::string, ImageAt> by_commit_;
 };
 
-// The commit the pushed history is compared with: where it left the remote's
+// The commit a new branch is compared with: where it left the remote's
 // protected branch (its remote-tracking ref), else the local one.
-std::optional<std::string> comparison_base(const git::Repository& repo, const std::string& remote_name,
+std::optional<std::string> comparison_base(git::RepoReader& repo, const std::string& remote_name,
                                            const PushPolicy& policy, const std::string& tip) {
     for (const auto& branch : policy.protected_branches) {
         if (branch.find_first_of("*?[") != std::string::npos) continue;  // a glob names no single branch
@@ -76,44 +84,160 @@ std::optional<std::string> comparison_base(const git::Repository& repo, const st
     return std::nullopt;
 }
 
-bool has_image_change_trailer(const git::Repository& repo, const std::string& commit) {
-    for (const auto& [key, value] : git::message_trailers(repo.commit_message(commit))) {
-        std::string lower = key;
-        for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        if (lower == "image-change" && value.find_first_not_of(" \t") != std::string::npos) return true;
-    }
-    return false;
-}
-
-void check_image(const git::Repository& repo, const std::string& remote_name, const PushPolicy& policy,
-                 const RefUpdate& update, ImageReader& images, std::vector<Violation>& out) {
-    const ImageAt& tip = images.at(update.local_sha);
+// The pinned image may change only with a reason. Compared between what the
+// remote has (the ref's old value, else where the branch left the protected
+// one) and the pushed tip; only when they differ are the pushed commits that
+// touch .modelenv.yaml read, so the cost does not grow with the branch's length.
+void check_image(git::RepoReader& repo, const std::string& remote_name, const PushPolicy& policy,
+                 const RefUpdate& update, const std::string& tip_commit, const std::vector<git::NewCommit>& pushed,
+                 ImageReader& images, std::vector<Violation>& out) {
+    const ImageAt& tip = images.at(tip_commit);
     if (tip.present && !tip.error.empty()) {
         out.push_back({update.remote_ref, "pinned-image",
-                       fmt::format(".modelenv.yaml at {} does not load: {}", short_sha(update.local_sha), tip.error),
+                       fmt::format(".modelenv.yaml at {} does not load: {}", short_sha(tip_commit), tip.error),
                        "fix the file (git model env check shows every problem) and amend the commit"});
         return;
     }
-    const auto base = comparison_base(repo, remote_name, policy, update.local_sha);
+    std::optional<std::string> base;
+    if (!update.is_create() && repo.has_commit(update.remote_sha)) base = update.remote_sha;
+    else base = comparison_base(repo, remote_name, policy, tip_commit);
     if (!base || !tip.present) return;
     const ImageAt& before = images.at(*base);
     if (!before.present || !before.error.empty() || before.image == tip.image) return;
-    // The image differs from the base: every commit that changed it must say why.
-    for (const auto& commit : repo.commits_between(update.local_sha, {*base}, max_commits_checked)) {
-        const ImageAt& here = images.at(commit);
-        const auto parent = repo.first_parent(commit);
-        const std::string parent_image = parent ? images.at(*parent).image : std::string();
-        if (!here.present || here.image == parent_image || here.image.empty()) continue;
-        if (has_image_change_trailer(repo, commit)) continue;
+    for (const auto& commit : pushed) {
+        const bool touches = std::any_of(commit.blobs.begin(), commit.blobs.end(),
+                                         [](const git::IntroducedBlob& b) { return b.path == modelenv_file; });
+        if (!touches) continue;
+        const ImageAt& here = images.at(commit.id);
+        if (here.image.empty()) continue;  // an unloadable step on the way; the tip loads
+        std::string parent_image;
+        bool same_as_a_parent = false;
+        for (const auto& parent : commit.parents) {
+            const std::string& image = images.at(parent).image;
+            if (image == here.image) same_as_a_parent = true;
+            if (parent_image.empty()) parent_image = image;
+        }
+        if (same_as_a_parent) continue;  // a merge that takes one side's image changes nothing
+        const auto message = git::commit_message_of(repo.read_objects({commit.id}).front().value_or(""));
+        if (has_image_change_reason(message)) continue;
         out.push_back({update.remote_ref, "frozen-image",
                        fmt::format("commit {} changes the pinned image from {} to {} without saying why",
-                                   short_sha(commit), parent_image.empty() ? before.image : parent_image, here.image),
-                       "add a trailer to that commit's message, e.g. `git commit --amend --trailer "
+                                   short_sha(commit.id), parent_image.empty() ? before.image : parent_image,
+                                   here.image),
+                       "add a trailer with the reason to that commit's message, e.g. `git commit --amend --trailer "
                        "'Image-Change: <reason>'` (or reword it with git rebase -i)"});
     }
 }
 
+// What the remote is known to have: its remote-tracking refs and the old values of the pushed refs.
+std::vector<std::string> known_to_remote(git::RepoReader& repo, const std::string& remote_name,
+                                         const std::vector<RefUpdate>& updates) {
+    std::vector<std::string> known;
+    // A push to a URL has no remote-tracking refs (and a URL is no ref name).
+    if (!remote_name.empty() && remote_name.find_first_of(":\\") == std::string::npos && remote_name[0] != '/' &&
+        remote_name[0] != '.')
+        known = repo.ref_targets("refs/remotes/" + remote_name + "/");
+    for (const auto& update : updates)
+        if (!update.is_create()) known.push_back(update.remote_sha);
+    return known;
+}
+
+// Whether each blob's path is one Git LFS should store, from the .gitattributes of the
+// commit that brings it (and info/attributes); each distinct file is read and parsed once.
+void mark_lfs_paths(git::RepoReader& repo, std::vector<BlobToJudge>& blobs) {
+    std::vector<std::string> names;
+    std::map<std::string, std::size_t> name_index;
+    for (const auto& blob : blobs) {
+        for (const auto& dir : attribute_dirs(blob.path)) {
+            std::string name = blob.commit + ":" + (dir.empty() ? "" : dir + "/") + ".gitattributes";
+            if (name_index.emplace(name, names.size()).second) names.push_back(std::move(name));
+        }
+    }
+    const auto ids = repo.blob_ids(names);
+    std::vector<std::string> distinct;
+    std::map<std::string, std::size_t> text_index;
+    for (const auto& id : ids)
+        if (id && text_index.emplace(*id, distinct.size()).second) distinct.push_back(*id);
+    if (distinct.empty()) return;  // no .gitattributes anywhere these blobs are
+    const auto texts = repo.read_objects(distinct);
+    std::string info_text;
+    {
+        std::ifstream info(repo.common_dir() / "info" / "attributes");
+        std::ostringstream buffer;
+        buffer << info.rdbuf();
+        info_text = buffer.str();
+    }
+    std::map<std::pair<std::string, std::string>, AttributeFile> parsed;  // (root file id, file id + dir) -> rules
+    const FilterMacros info_macros = parse_filter_macros(info_text);
+    const AttributeFile info = parse_attribute_file(info_text, "", info_macros);
+    for (auto& blob : blobs) {
+        const auto dirs = attribute_dirs(blob.path);
+        const std::string root_name = blob.commit + ":.gitattributes";
+        const auto& root_id = ids[name_index[root_name]];
+        FilterMacros macros = info_macros;
+        if (root_id) {
+            for (auto& [name, state] : parse_filter_macros(texts[text_index[*root_id]].value_or("")))
+                macros.emplace(name, state);
+        }
+        std::vector<const AttributeFile*> files{&info};
+        for (auto dir = dirs.rbegin(); dir != dirs.rend(); ++dir) {
+            const auto& id = ids[name_index[blob.commit + ":" + (dir->empty() ? "" : *dir + "/") + ".gitattributes"]];
+            if (!id) continue;
+            auto key = std::make_pair(root_id.value_or(""), *id + "\n" + *dir);
+            auto found = parsed.find(key);
+            if (found == parsed.end())
+                found = parsed.emplace(key, parse_attribute_file(texts[text_index[*id]].value_or(""), *dir, macros)).first;
+            files.push_back(&found->second);
+        }
+        blob.lfs_filtered = filter_for(blob.path, files) == std::optional<std::string>("lfs");
+    }
+}
+
+// The data policy on what the push brings: every blob the new commits introduce, judged once.
+void check_data(git::RepoReader& repo, const DataPolicy& data, std::vector<BlobToJudge> blobs,
+                const std::map<std::string, std::string>& ref_of_commit, std::vector<Violation>& out) {
+    if (blobs.empty()) return;
+    mark_lfs_paths(repo, blobs);
+    const auto offenders = judge_blobs(repo, blobs, data);
+    constexpr std::size_t shown = 20;
+    for (std::size_t i = 0; i < offenders.size() && i < shown; ++i) {
+        const auto& offender = offenders[i];
+        const bool lfs = offender.reason.find("Git LFS") != std::string::npos;
+        out.push_back({ref_of_commit.at(offender.commit), "data",
+                       fmt::format("commit {} adds {}, which {}", short_sha(offender.commit), offender.path,
+                                   offender.reason),
+                       lfs ? "install git-lfs, then rewrite the commits so LFS stores the file: git lfs migrate "
+                             "import --include='<pattern>' --include-ref=<branch> (or drop it from them with git "
+                             "rebase -i); or allow it: git config --add model.allowPath '<path>'"
+                           : "take it out of the pushed commits (git rebase -i, then git rm --cached <file>), or "
+                             "store it through Git LFS (git lfs migrate import --include='<pattern>'), or allow it "
+                             "on purpose: git config --add model.allowPath '<path or glob>'"});
+    }
+    if (offenders.size() > shown) {
+        out.push_back({ref_of_commit.at(offenders[shown].commit), "data",
+                       fmt::format("... and {} more file(s) of the same kind", offenders.size() - shown),
+                       "the same fixes apply"});
+    }
+}
+
 }  // namespace
+
+bool has_image_change_reason(const std::string& message) {
+    for (const auto& [key, value] : git::message_trailers(message)) {
+        std::string lower = key;
+        for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (lower != "image-change") continue;
+        // libgit2 1.5 reads the line after an empty trailer as its value: keep only what git
+        // reads, the first line and the continuation lines that start with white space.
+        std::string reason = value.substr(0, value.find('\n'));
+        for (auto at = value.find('\n'); at != std::string::npos && at + 1 < value.size(); at = value.find('\n', at + 1)) {
+            if (value[at + 1] != ' ' && value[at + 1] != '\t') break;
+            reason += value.substr(at + 1, value.find('\n', at + 1) - at - 1);
+        }
+        if (reason.find_first_not_of(" \t\r") != std::string::npos) return true;
+    }
+    return false;
+}
 
 bool RefUpdate::is_delete() const { return is_zero(local_sha); }
 bool RefUpdate::is_create() const { return is_zero(remote_sha); }
@@ -131,8 +255,8 @@ std::vector<RefUpdate> parse_pre_push_input(std::string_view input) {
         RefUpdate update;
         std::string extra;
         if (!(fields >> update.local_ref >> update.local_sha >> update.remote_ref >> update.remote_sha) ||
-            (fields >> extra) || update.local_sha.size() != zero_sha.size() ||
-            update.remote_sha.size() != zero_sha.size()) {
+            (fields >> extra) || !is_hex_id(update.local_sha) || update.remote_sha.size() != update.local_sha.size() ||
+            !is_hex_id(update.remote_sha)) {
             throw Error(fmt::format("malformed pre-push input on line {}: {}", number, quote_for_message(line)),
                         "this hook must be run by git push");
         }
@@ -141,8 +265,7 @@ std::vector<RefUpdate> parse_pre_push_input(std::string_view input) {
     return updates;
 }
 
-PushPolicy read_push_policy(const git::Repository& repo) {
-    const git::Config config = repo.config();
+PushPolicy read_push_policy(const git::ConfigView& config) {
     PushPolicy policy;
     if (auto protected_branches = config.get_all("model.protectedBranch"); !protected_branches.empty())
         policy.protected_branches = protected_branches;
@@ -151,10 +274,28 @@ PushPolicy read_push_policy(const git::Repository& repo) {
     return policy;
 }
 
-std::vector<Violation> check_push(const git::Repository& repo, const std::string& remote_name,
-                                  const std::vector<RefUpdate>& updates, const PushPolicy& policy) {
+std::vector<Violation> check_push(git::RepoReader& repo, const std::string& remote_name,
+                                  const std::vector<RefUpdate>& updates, const PushPolicy& policy,
+                                  const DataPolicy& data) {
     std::vector<Violation> out;
     ImageReader images(repo);
+    std::optional<std::vector<std::string>> known;
+    std::set<std::string> judged_commits, judged_blobs;
+    std::vector<BlobToJudge> blobs;
+    std::map<std::string, std::string> ref_of_commit;
+    // The commits this update brings, each read once; their new blobs queued for the data policy.
+    const auto pushed_commits = [&](const RefUpdate& update, const std::string& tip) {
+        if (!known) known = known_to_remote(repo, remote_name, updates);
+        auto commits = repo.new_commits(tip, *known);
+        for (const auto& commit : commits) {
+            if (!judged_commits.insert(commit.id).second) continue;
+            ref_of_commit.emplace(commit.id, update.remote_ref);
+            for (const auto& blob : commit.blobs)
+                if (judged_blobs.insert(blob.path + '\0' + blob.blob).second)
+                    blobs.push_back({blob.path, blob.blob, false, commit.id});
+        }
+        return commits;
+    };
     for (const auto& update : updates) {
         const std::string& ref = update.remote_ref;
         if (starts_with(ref, "refs/heads/")) {
@@ -186,9 +327,19 @@ std::vector<Violation> check_push(const git::Repository& repo, const std::string
                                    "git config --add model.allowedBranch '<glob>'"});
                 }
             }
-            if (!update.is_delete() && update.local_sha != update.remote_sha)
-                check_image(repo, remote_name, policy, update, images, out);
-        } else if (starts_with(ref, "refs/tags/") && !update.is_delete() && !policy.allowed_tags.empty()) {
+            if (!update.is_delete() && update.local_sha != update.remote_sha) {
+                if (auto tip = repo.resolve_commit(update.local_sha)) {
+                    const auto commits = pushed_commits(update, *tip);
+                    check_image(repo, remote_name, policy, update, *tip, commits, images, out);
+                }
+            }
+            continue;
+        }
+        // Anything else that brings commits (tags, notes, other refs) brings their blobs too.
+        if (!update.is_delete() && update.local_sha != update.remote_sha) {
+            if (auto tip = repo.resolve_commit(update.local_sha)) pushed_commits(update, *tip);
+        }
+        if (starts_with(ref, "refs/tags/") && !update.is_delete() && !policy.allowed_tags.empty()) {
             const std::string tag = ref.substr(10);
             if (!matches_any(policy.allowed_tags, tag)) {
                 out.push_back({ref, "tag-name",
@@ -198,6 +349,7 @@ std::vector<Violation> check_push(const git::Repository& repo, const std::string
             }
         }
     }
+    check_data(repo, data, std::move(blobs), ref_of_commit, out);
     return out;
 }
 

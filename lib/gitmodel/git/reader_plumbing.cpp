@@ -1,0 +1,292 @@
+// RepoReader through git's plumbing (rev-list, diff-tree, cat-file --batch, config --list):
+// what the hooks use where libgit2 cannot open the repository (SHA-256 object names).
+// Each question is one git process, fed and read in bulk, so a push of many commits
+// costs a handful of processes, not one per commit.
+#include "gitmodel/git/config.hpp"
+#include "gitmodel/git/reader.hpp"
+#include "gitmodel/proc/process.hpp"
+
+#include <fmt/core.h>
+
+#include <map>
+#include <sstream>
+
+namespace gm::git {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Runs git with argv (and input); returns its output, or throws with git's own message.
+std::string git_output(std::vector<std::string> args, const std::optional<std::string>& input = std::nullopt) {
+    args.insert(args.begin(), "git");
+    proc::RunOptions options;
+    options.input = input;
+    return proc::run_checked(args, options).out;
+}
+
+// Runs git for a yes/no question asked through its exit status.
+bool git_succeeds(std::vector<std::string> args) {
+    args.insert(args.begin(), "git");
+    return proc::run(args).ok();
+}
+
+std::vector<std::string> split(const std::string& text, char separator) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        auto end = text.find(separator, start);
+        if (end == std::string::npos) end = text.size();
+        out.push_back(text.substr(start, end - start));
+        start = end + 1;
+    }
+    return out;
+}
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+class PlumbingConfig final : public ConfigView {
+public:
+    PlumbingConfig() {
+        // -z: "key\nvalue\0", or "key\0" for a key without a value (git's "true").
+        for (const auto& item : split(git_output({"config", "-z", "--list"}), '\0')) {
+            if (item.empty()) continue;
+            const auto newline = item.find('\n');
+            const std::string key = Config::normalize_key(item.substr(0, newline));
+            values_[key].push_back(newline == std::string::npos ? "true" : item.substr(newline + 1));
+        }
+    }
+    std::optional<std::string> get_string(std::string_view key) const override {
+        auto it = values_.find(Config::normalize_key(key));
+        if (it == values_.end() || it->second.empty()) return std::nullopt;
+        return it->second.back();
+    }
+    std::vector<std::string> get_all(std::string_view key) const override {
+        auto it = values_.find(Config::normalize_key(key));
+        return it == values_.end() ? std::vector<std::string>{} : it->second;
+    }
+
+private:
+    std::map<std::string, std::vector<std::string>> values_;
+};
+
+bool is_hex(std::string_view text) { return !text.empty() && text.find_first_not_of("0123456789abcdef") == std::string::npos; }
+
+// One record of diff-tree's raw -z output ("::m1 m2 m id1 id2 id ST"); the result's mode and id are last.
+std::optional<std::pair<std::string, std::string>> result_of(const std::string& meta) {
+    std::size_t colons = 0;
+    while (colons < meta.size() && meta[colons] == ':') ++colons;
+    std::istringstream fields(meta.substr(colons));
+    std::vector<std::string> parts;
+    std::string part;
+    while (fields >> part) parts.push_back(part);
+    if (parts.size() != 2 * (colons + 1) + 1) return std::nullopt;
+    return std::make_pair(parts[colons], parts[2 * colons + 1]);  // result mode, result id
+}
+
+class PlumbingReader final : public RepoReader {
+public:
+    PlumbingReader() : config_() {
+        const auto lines = split(git_output({"rev-parse", "--path-format=absolute", "--git-common-dir", "--git-path",
+                                             "hooks", "--show-object-format", "--is-bare-repository"}),
+                                 '\n');
+        if (lines.size() < 4) throw Error("git rev-parse did not describe the repository");
+        common_dir_ = lines[0];
+        hooks_dir_ = lines[1];
+        format_ = lines[2];
+        if (lines[3] != "true") workdir_ = fs::path(first_line(git_output({"rev-parse", "--show-toplevel"})));
+        // The first worktree git lists is the main one.
+        for (const auto& line : split(git_output({"worktree", "list", "--porcelain"}), '\n')) {
+            if (line.rfind("worktree ", 0) == 0) {
+                main_worktree_ = line.substr(9);
+                break;
+            }
+        }
+        if (main_worktree_.empty() || lines[3] == "true") main_worktree_ = common_dir_;
+    }
+
+    std::string object_format() const override { return format_; }
+    const ConfigView& config() const override { return config_; }
+    fs::path common_dir() const override { return common_dir_; }
+    fs::path hooks_dir() const override { return hooks_dir_; }
+    std::optional<fs::path> workdir() const override { return workdir_; }
+    fs::path main_worktree() const override { return main_worktree_; }
+
+    std::optional<std::string> resolve_commit(std::string_view revision) override {
+        const auto result = proc::run({"git", "rev-parse", "-q", "--verify", "--end-of-options",
+                                       std::string(revision) + "^{commit}"});
+        if (!result.ok()) return std::nullopt;
+        return first_line(result.out);
+    }
+    bool has_commit(std::string_view id) override {
+        return is_hex(id) && git_succeeds({"cat-file", "-e", std::string(id) + "^{commit}"});
+    }
+    bool is_ancestor(std::string_view ancestor, std::string_view descendant) override {
+        return is_hex(ancestor) && is_hex(descendant) &&
+               git_succeeds({"merge-base", "--is-ancestor", std::string(ancestor), std::string(descendant)});
+    }
+    std::optional<std::string> merge_base(std::string_view a, std::string_view b) override {
+        if (!is_hex(a) || !is_hex(b)) return std::nullopt;
+        const auto result = proc::run({"git", "merge-base", std::string(a), std::string(b)});
+        if (!result.ok()) return std::nullopt;
+        return first_line(result.out);
+    }
+    std::vector<std::string> ref_targets(std::string_view prefix) override {
+        std::vector<std::string> out;
+        for (const auto& line :
+             split(git_output({"for-each-ref", "--format=%(objectname) %(objecttype) %(*objectname)",
+                               std::string(prefix)}),
+                   '\n')) {
+            std::istringstream fields(line);
+            std::string id, type, peeled;
+            fields >> id >> type >> peeled;
+            if (type == "commit") out.push_back(id);
+            else if (type == "tag" && !peeled.empty()) out.push_back(peeled);
+        }
+        return out;
+    }
+
+    std::vector<NewCommit> new_commits(const std::string& tip, const std::vector<std::string>& hide) override {
+        if (!is_hex(tip)) throw Error(fmt::format("'{}' is not a commit id", tip));
+        std::string revisions = tip + "\n";
+        for (const auto& id : hide)
+            if (is_hex(id)) revisions += "^" + id + "\n";
+        // --ignore-missing: a remote's commit this repository never saw hides nothing.
+        const std::string listed = git_output({"rev-list", "--parents", "--ignore-missing", "--stdin"}, revisions);
+        std::vector<NewCommit> out;
+        std::map<std::string, std::size_t> index;
+        std::string ids;
+        for (const auto& line : split(listed, '\n')) {
+            const auto parts = split(line, ' ');
+            if (parts.empty() || parts[0].empty()) continue;
+            NewCommit commit;
+            commit.id = parts[0];
+            commit.parents.assign(parts.begin() + 1, parts.end());
+            index[commit.id] = out.size();
+            ids += commit.id + "\n";
+            out.push_back(std::move(commit));
+        }
+        if (out.empty()) return out;
+        // One diff-tree for all of them: -c lists only paths that differ from every parent.
+        const std::string diffs = git_output(
+            {"diff-tree", "--stdin", "-r", "-c", "--root", "--no-renames", "--no-abbrev", "-z"}, ids);
+        const auto tokens = split(diffs, '\0');
+        NewCommit* current = nullptr;
+        for (std::size_t i = 0; i < tokens.size(); ++i) {
+            std::string token = tokens[i];
+            while (!token.empty() && token.front() == '\n') token.erase(0, 1);
+            if (token.empty()) continue;
+            if (token.front() != ':') {
+                auto found = index.find(token);
+                current = found == index.end() ? nullptr : &out[found->second];
+                continue;
+            }
+            if (i + 1 >= tokens.size()) break;
+            const std::string& path = tokens[++i];
+            const auto result = result_of(token);
+            if (!current || !result) continue;
+            const std::string& mode = result->first;
+            if (mode == "100644" || mode == "100755" || mode == "120000") current->blobs.push_back({path, result->second});
+        }
+        return out;
+    }
+
+    std::vector<std::optional<std::uint64_t>> object_sizes(const std::vector<std::string>& ids) override {
+        std::vector<std::optional<std::uint64_t>> out(ids.size());
+        std::string input;
+        for (const auto& id : ids) input += (is_hex(id) ? id : std::string("0")) + "\n";
+        if (ids.empty()) return out;
+        const auto lines = split(git_output({"cat-file", "--batch-check=%(objectname) %(objectsize)"}, input), '\n');
+        for (std::size_t i = 0; i < ids.size() && i < lines.size(); ++i) {
+            std::istringstream fields(lines[i]);
+            std::string id, size;
+            fields >> id >> size;
+            if (!size.empty() && size.find_first_not_of("0123456789") == std::string::npos)
+                out[i] = std::stoull(size);
+        }
+        return out;
+    }
+
+    std::vector<std::optional<std::string>> blob_ids(const std::vector<std::string>& names) override {
+        std::vector<std::optional<std::string>> out(names.size());
+        if (names.empty()) return out;
+        std::string input;
+        for (const auto& name : names) input += (name.find('\n') == std::string::npos ? name : std::string("0")) + "\n";
+        const auto lines = split(git_output({"cat-file", "--batch-check=%(objectname) %(objecttype)"}, input), '\n');
+        for (std::size_t i = 0; i < names.size() && i < lines.size(); ++i) {
+            std::istringstream fields(lines[i]);
+            std::string id, type;
+            fields >> id >> type;
+            if (type == "blob") out[i] = id;
+        }
+        return out;
+    }
+
+    std::vector<std::optional<std::string>> read_objects(const std::vector<std::string>& names) override {
+        std::vector<std::optional<std::string>> out(names.size());
+        if (names.empty()) return out;
+        std::string input;
+        // cat-file --batch reads one name a line: a name with a line break cannot be asked for.
+        for (const auto& name : names) input += (name.find('\n') == std::string::npos ? name : std::string("0")) + "\n";
+        const std::string text = git_output({"cat-file", "--batch"}, input);
+        std::size_t at = 0;
+        for (std::size_t i = 0; i < names.size() && at < text.size(); ++i) {
+            const auto end = text.find('\n', at);
+            if (end == std::string::npos) break;
+            std::istringstream header(text.substr(at, end - at));
+            at = end + 1;
+            std::string id, type, size;
+            header >> id >> type >> size;
+            if (type == "missing" || type == "ambiguous" || size.empty() ||
+                size.find_first_not_of("0123456789") != std::string::npos)
+                continue;
+            const std::size_t length = std::stoull(size);
+            if (at + length > text.size()) break;
+            // a path names a file only: a folder's tree is not its content
+            if (names[i].find(':') == std::string::npos || type == "blob") out[i] = text.substr(at, length);
+            at += length + 1;  // the content, then a line break
+        }
+        return out;
+    }
+
+    std::vector<StagedBlob> staged() override {
+        std::string base = "HEAD";
+        if (!resolve_commit("HEAD"))  // an unborn branch: everything staged is new
+            base = first_line(git_output({"hash-object", "-t", "tree", "--stdin"}, std::string()));
+        const auto tokens = split(git_output({"diff-index", "--cached", "-r", "--no-renames", "--no-abbrev", "-z",
+                                              "--ignore-submodules=all", base}),
+                                  '\0');
+        std::vector<StagedBlob> out;
+        std::string paths;
+        for (std::size_t i = 0; i + 1 < tokens.size(); i += 2) {
+            const auto result = result_of(tokens[i]);
+            if (!result) continue;
+            const std::string& mode = result->first;
+            if (mode != "100644" && mode != "100755" && mode != "120000") continue;  // deleted, submodule
+            out.push_back({tokens[i + 1], result->second, ""});
+            paths += tokens[i + 1] + '\0';
+        }
+        if (out.empty()) return out;
+        // "path\0filter\0value\0" per path, in order; the index's .gitattributes as git commit sees it.
+        const auto attrs = split(git_output({"check-attr", "-z", "--cached", "--stdin", "filter"}, paths), '\0');
+        for (std::size_t i = 0, k = 0; i + 2 < attrs.size() && k < out.size(); i += 3, ++k) {
+            const std::string& value = attrs[i + 2];
+            if (value != "unspecified" && value != "unset" && value != "set") out[k].filter = value;
+        }
+        return out;
+    }
+
+private:
+    PlumbingConfig config_;
+    fs::path common_dir_;
+    fs::path hooks_dir_;
+    std::string format_;
+    std::optional<fs::path> workdir_;
+    fs::path main_worktree_;
+};
+
+}  // namespace
+
+std::unique_ptr<RepoReader> open_plumbing_reader() { return std::make_unique<PlumbingReader>(); }
+
+}  // namespace gm::git
