@@ -82,12 +82,24 @@ Repository::Repository(std::unique_ptr<git_repository, RepositoryDeleter> repo) 
 
 namespace {
 
-// libgit2 1.5 refuses a repository whose objects are named by SHA-256; say so, and what still works.
-void refuse_object_format(int rc) {
-    if (rc >= 0) return;
+// libgit2 1.5 refuses a repository whose objects are named by SHA-256 (or, with GIT_INDEX_FILE
+// set as in a pre-commit hook, fails on its index first): ask git, and say what still works.
+void refuse_object_format(int rc, const std::optional<fs::path>& where) {
+    if (rc >= 0 || rc == GIT_ENOTFOUND) return;
     const git_error* error = git_error_last();
-    const std::string message = error && error->message ? error->message : "";
-    if (message.find("objectformat") == std::string::npos) return;
+    bool sha256 = error && error->message && std::string(error->message).find("objectformat") != std::string::npos;
+    if (!sha256) {
+        std::vector<std::string> argv{"git"};
+        if (where) argv.insert(argv.end(), {"-C", where->string()});
+        argv.insert(argv.end(), {"rev-parse", "--show-object-format"});
+        try {
+            const auto result = proc::run(argv);
+            sha256 = result.ok() && result.out.rfind("sha256", 0) == 0;
+        } catch (const Error&) {
+            sha256 = false;  // no git to ask: libgit2's own message stands
+        }
+    }
+    if (!sha256) return;
     throw ObjectFormatError(
         "this repository names its objects by SHA-256 (extensions.objectFormat = sha256), which the libgit2 "
         "git-model reads repositories with (1.5) cannot open",
@@ -104,7 +116,7 @@ Repository Repository::discover() {
         throw Error("not a git repository (or any of the parent directories)",
                     "run this inside a git repository, or use `git -C <path> model ...`");
     }
-    refuse_object_format(rc);
+    refuse_object_format(rc, std::nullopt);
     check(rc, "cannot open the git repository");
     return Repository(std::unique_ptr<git_repository, RepositoryDeleter>(raw));
 }
@@ -112,7 +124,7 @@ Repository Repository::discover() {
 Repository Repository::open(const fs::path& path) {
     git_repository* raw = nullptr;
     const int rc = git_repository_open_ext(&raw, path.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr);
-    refuse_object_format(rc);
+    refuse_object_format(rc, path);
     check(rc, fmt::format("cannot open the git repository at {}", path.string()).c_str());
     return Repository(std::unique_ptr<git_repository, RepositoryDeleter>(raw));
 }
