@@ -21,7 +21,9 @@ struct RunOptions {
     std::vector<std::pair<std::string, std::optional<std::string>>> env;
     // Bytes written to the child's standard input (then closed); none: stdin is /dev/null.
     std::optional<std::string> input;
-    // When set, the child is killed (SIGKILL) after this long and the result says timed_out.
+    // When set, the child runs as the head of a process group of its own, and after this
+    // long that whole group is killed (SIGKILL): the result says timed_out and keeps
+    // what was printed until then. (The group does not get the terminal's Ctrl-C.)
     std::optional<std::chrono::milliseconds> timeout;
     // When true, the child shares our stdout/stderr (progress, hook output reach the user)
     // instead of having them captured.
@@ -36,7 +38,7 @@ struct RunResult {
     int exit_code = -1;        // valid when signal == 0 and !timed_out
     int signal = 0;            // the signal that killed it, 0 if it exited
     bool timed_out = false;    // killed by us because RunOptions::timeout passed
-    std::string out;           // captured standard output
+    std::string out;           // captured standard output (up to the timeout, if one struck)
     std::string err;           // captured standard error (when captured)
 
     // True for a normal exit with status 0.
