@@ -43,7 +43,12 @@ struct ParentLevel {
 // Both sides list entries in git's order, so each level is one merge-join: unchanged subtrees
 // (same id in some parent) are skipped whole, and the cost follows what changed.
 void introduced_blobs(git_repository* repo, const git_tree* tree, std::vector<ParentLevel> parents,
-                      const std::string& prefix, std::vector<IntroducedBlob>& out) {
+                      const std::string& prefix, NewCommit& out) {
+    // This folder's .gitattributes, while the tree is at hand (the data policy needs it for LFS).
+    if (const git_tree_entry* attributes = git_tree_entry_byname(tree, ".gitattributes");
+        attributes && git_tree_entry_type(attributes) == GIT_OBJECT_BLOB)
+        out.attributes.push_back({prefix.empty() ? std::string() : prefix.substr(0, prefix.size() - 1),
+                                  to_hex(*git_tree_entry_id(attributes))});
     const std::size_t count = git_tree_entrycount(tree);
     std::vector<const git_tree_entry*> matches(parents.size());
     for (std::size_t i = 0; i < count; ++i) {
@@ -71,7 +76,7 @@ void introduced_blobs(git_repository* repo, const git_tree* tree, std::vector<Pa
         if (unchanged) continue;
         const std::string path = prefix + git_tree_entry_name(entry);
         if (mode != GIT_FILEMODE_TREE) {
-            out.push_back({path, to_hex(*id)});
+            out.blobs.push_back({path, to_hex(*id)});
             continue;
         }
         git_tree* sub_raw = nullptr;
@@ -95,6 +100,9 @@ void introduced_blobs(git_repository* repo, const git_tree* tree, std::vector<Pa
         introduced_blobs(repo, sub.get(), std::move(sub_parents), path + "/", out);
     }
 }
+
+// From this many new commits on, new_commits lets `git log` walk and diff (log_new_commits).
+constexpr std::size_t long_range = 300;
 
 class LibgitReader final : public RepoReader {
 public:
@@ -152,13 +160,23 @@ public:
         RevwalkHandle walk(raw);
         git_oid oid;
         if (!parse_oid(oid, tip)) throw Error(fmt::format("'{}' is not a commit id", tip));
+        // libgit2 reads every commit of a range before it lists the first one: look along the
+        // first parents for what the remote has before deciding who walks.
+        if (long_first_parent_line(oid, hide)) return log_new_commits(*this, tip, hide);
         check(git_revwalk_push(walk.get(), &oid), "cannot walk the pushed history");
         for (const auto& id : hide) {
             git_oid hidden;
             if (parse_oid(hidden, id) && git_revwalk_hide(walk.get(), &hidden) != 0) git_error_clear();
         }
+        // Short ranges (every ordinary push) here, without starting a process; long ones through git.
+        std::vector<git_oid> listed;
+        while (git_revwalk_next(&oid, walk.get()) == 0) {
+            if (listed.size() == long_range) return log_new_commits(*this, tip, hide);
+            listed.push_back(oid);
+        }
         std::vector<NewCommit> out;
-        while (git_revwalk_next(&oid, walk.get()) == 0) out.push_back(read_new_commit(oid));
+        out.reserve(listed.size());
+        for (const auto& id : listed) out.push_back(read_new_commit(id));
         return out;
     }
 
@@ -214,6 +232,29 @@ private:
         return odb_.get();
     }
 
+    // Whether the first-parent line from tip runs long_range commits without meeting one of hide
+    // (a long branch, or one that starts deep in old history: either way git walks it faster).
+    bool long_first_parent_line(git_oid oid, const std::vector<std::string>& hide) {
+        std::vector<git_oid> hidden;
+        for (const auto& id : hide) {
+            git_oid h;
+            if (parse_oid(h, id)) hidden.push_back(h);
+        }
+        for (std::size_t step = 0; step < long_range; ++step) {
+            for (const auto& h : hidden)
+                if (git_oid_equal(&h, &oid)) return false;
+            git_commit* raw = nullptr;
+            if (git_commit_lookup(&raw, repo_.raw(), &oid) != 0) {
+                git_error_clear();
+                return false;
+            }
+            CommitHandle commit(raw);
+            if (git_commit_parentcount(raw) == 0) return false;
+            oid = *git_commit_parent_id(raw, 0);
+        }
+        return true;
+    }
+
     NewCommit read_new_commit(const git_oid& oid) {
         NewCommit commit;
         commit.id = to_hex(oid);
@@ -236,7 +277,7 @@ private:
             if (!parent_tree) git_error_clear();  // a shallow boundary: judged as if new
             parents.push_back({parent_tree, 0});
         }
-        introduced_blobs(repo_.raw(), tree.get(), std::move(parents), "", commit.blobs);
+        introduced_blobs(repo_.raw(), tree.get(), std::move(parents), "", commit);
         return commit;
     }
 

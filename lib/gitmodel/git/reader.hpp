@@ -41,11 +41,20 @@ struct IntroducedBlob {
     std::string blob;  // object id (hex)
 };
 
+// A .gitattributes file of a commit: the folder it is in ("" for the root) and its blob.
+struct AttributesFile {
+    std::string dir;
+    std::string blob;
+};
+
 // A commit of a push, with what the data policy and the image check read.
 struct NewCommit {
     std::string id;
     std::vector<std::string> parents;
     std::vector<IntroducedBlob> blobs;  // files and symbolic links; submodules are not content
+    // The .gitattributes files (at least) of every folder that holds one of blobs, so that
+    // their "filter" can be read without looking the folders up again.
+    std::vector<AttributesFile> attributes;
 };
 
 // A file staged for the next commit (added or modified, not deleted).
@@ -106,6 +115,11 @@ std::unique_ptr<RepoReader> open_reader();
 
 // A reader that only runs git (exposed so that tests can compare both readers on one SHA-1 repository).
 std::unique_ptr<RepoReader> open_plumbing_reader();
+
+// RepoReader::new_commits through one `git log --raw -c` over the range: what the plumbing
+// reader always does, and the libgit2 one for long ranges, where git's own walk and tree
+// diffs are several times faster than libgit2's.
+std::vector<NewCommit> log_new_commits(RepoReader& reader, const std::string& tip, const std::vector<std::string>& hide);
 
 // The message of a raw commit object (what follows the first blank line).
 std::string commit_message_of(std::string_view raw_commit);

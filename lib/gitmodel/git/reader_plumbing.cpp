@@ -4,11 +4,16 @@
 // costs a handful of processes, not one per commit.
 #include "gitmodel/git/config.hpp"
 #include "gitmodel/git/reader.hpp"
+#include "gitmodel/core/text.hpp"
 #include "gitmodel/proc/process.hpp"
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <map>
+#include <set>
+#include <string_view>
+#include <unordered_set>
 #include <sstream>
 
 namespace gm::git {
@@ -72,16 +77,21 @@ private:
 
 bool is_hex(std::string_view text) { return !text.empty() && text.find_first_not_of("0123456789abcdef") == std::string::npos; }
 
-// One record of diff-tree's raw -z output ("::m1 m2 m id1 id2 id ST"); the result's mode and id are last.
+// One record of git's raw -z output ("::m1 m2 m id1 id2 id ST"): the result's mode and id,
+// which come last among the modes and the ids.
 std::optional<std::pair<std::string, std::string>> result_of(const std::string& meta) {
     std::size_t colons = 0;
     while (colons < meta.size() && meta[colons] == ':') ++colons;
-    std::istringstream fields(meta.substr(colons));
-    std::vector<std::string> parts;
-    std::string part;
-    while (fields >> part) parts.push_back(part);
-    if (parts.size() != 2 * (colons + 1) + 1) return std::nullopt;
-    return std::make_pair(parts[colons], parts[2 * colons + 1]);  // result mode, result id
+    std::string_view fields[32];
+    std::size_t count = 0;
+    for (std::size_t at = colons; at < meta.size() && count < 32;) {
+        const auto space = meta.find(' ', at);
+        const auto end = space == std::string::npos ? meta.size() : space;
+        if (end > at) fields[count++] = std::string_view(meta).substr(at, end - at);
+        at = end + 1;
+    }
+    if (colons == 0 || count != 2 * (colons + 1) + 1) return std::nullopt;
+    return std::make_pair(std::string(fields[colons]), std::string(fields[2 * colons + 1]));
 }
 
 class PlumbingReader final : public RepoReader {
@@ -147,48 +157,7 @@ public:
     }
 
     std::vector<NewCommit> new_commits(const std::string& tip, const std::vector<std::string>& hide) override {
-        if (!is_hex(tip)) throw Error(fmt::format("'{}' is not a commit id", tip));
-        std::string revisions = tip + "\n";
-        for (const auto& id : hide)
-            if (is_hex(id)) revisions += "^" + id + "\n";
-        // --ignore-missing: a remote's commit this repository never saw hides nothing.
-        const std::string listed = git_output({"rev-list", "--parents", "--ignore-missing", "--stdin"}, revisions);
-        std::vector<NewCommit> out;
-        std::map<std::string, std::size_t> index;
-        std::string ids;
-        for (const auto& line : split(listed, '\n')) {
-            const auto parts = split(line, ' ');
-            if (parts.empty() || parts[0].empty()) continue;
-            NewCommit commit;
-            commit.id = parts[0];
-            commit.parents.assign(parts.begin() + 1, parts.end());
-            index[commit.id] = out.size();
-            ids += commit.id + "\n";
-            out.push_back(std::move(commit));
-        }
-        if (out.empty()) return out;
-        // One diff-tree for all of them: -c lists only paths that differ from every parent.
-        const std::string diffs = git_output(
-            {"diff-tree", "--stdin", "-r", "-c", "--root", "--no-renames", "--no-abbrev", "-z"}, ids);
-        const auto tokens = split(diffs, '\0');
-        NewCommit* current = nullptr;
-        for (std::size_t i = 0; i < tokens.size(); ++i) {
-            std::string token = tokens[i];
-            while (!token.empty() && token.front() == '\n') token.erase(0, 1);
-            if (token.empty()) continue;
-            if (token.front() != ':') {
-                auto found = index.find(token);
-                current = found == index.end() ? nullptr : &out[found->second];
-                continue;
-            }
-            if (i + 1 >= tokens.size()) break;
-            const std::string& path = tokens[++i];
-            const auto result = result_of(token);
-            if (!current || !result) continue;
-            const std::string& mode = result->first;
-            if (mode == "100644" || mode == "100755" || mode == "120000") current->blobs.push_back({path, result->second});
-        }
-        return out;
+        return log_new_commits(*this, tip, hide);
     }
 
     std::vector<std::optional<std::uint64_t>> object_sizes(const std::vector<std::string>& ids) override {
@@ -286,6 +255,123 @@ private:
 };
 
 }  // namespace
+
+namespace {
+
+// The folders whose .gitattributes apply to a path ("" for the root), root first.
+std::vector<std::string> folders_above(const std::string& path) {
+    std::vector<std::string> dirs{""};
+    for (auto slash = path.find('/'); slash != std::string::npos; slash = path.find('/', slash + 1))
+        dirs.push_back(path.substr(0, slash));
+    return dirs;
+}
+
+bool is_attributes_path(const std::string& path) {
+    return path == ".gitattributes" || ends_with(path, "/.gitattributes");
+}
+
+// Fills each commit's .gitattributes without asking for every folder of every commit: a
+// folder can hold one in a pushed commit only if a boundary commit has one there or a pushed
+// commit adds, changes or deletes one there, and only those folders are looked up.
+void add_attributes(RepoReader& reader, std::vector<NewCommit>& commits, std::set<std::string> touched) {
+    std::unordered_set<std::string_view> ids, dirs{std::string_view()};
+    ids.reserve(commits.size());
+    for (const auto& commit : commits) ids.insert(commit.id);
+    std::set<std::string> boundary;
+    for (const auto& commit : commits) {
+        for (const auto& parent : commit.parents)
+            if (!ids.count(parent)) boundary.insert(parent);
+        for (const auto& blob : commit.blobs)
+            for (auto slash = blob.path.find('/'); slash != std::string::npos; slash = blob.path.find('/', slash + 1))
+                dirs.insert(std::string_view(blob.path).substr(0, slash));
+    }
+    std::vector<std::string> names;
+    std::vector<std::string> name_dirs;
+    for (const auto& base : boundary) {
+        for (const auto dir : dirs) {
+            if (touched.count(std::string(dir))) continue;
+            names.push_back(base + ":" + (dir.empty() ? "" : std::string(dir) + "/") + ".gitattributes");
+            name_dirs.emplace_back(dir);
+        }
+    }
+    const auto at_boundary = reader.blob_ids(names);
+    for (std::size_t i = 0; i < at_boundary.size(); ++i)
+        if (at_boundary[i]) touched.insert(name_dirs[i]);
+    if (touched.empty()) return;  // no .gitattributes anywhere near the pushed files
+    names.clear();
+    std::vector<std::pair<std::size_t, std::string>> owners;
+    for (std::size_t c = 0; c < commits.size(); ++c) {
+        std::set<std::string> wanted;
+        for (const auto& blob : commits[c].blobs)
+            for (auto& dir : folders_above(blob.path))
+                if (touched.count(dir)) wanted.insert(std::move(dir));
+        for (const auto& dir : wanted) {
+            names.push_back(commits[c].id + ":" + (dir.empty() ? "" : dir + "/") + ".gitattributes");
+            owners.emplace_back(c, dir);
+        }
+    }
+    const auto found = reader.blob_ids(names);
+    for (std::size_t i = 0; i < found.size(); ++i)
+        if (found[i]) commits[owners[i].first].attributes.push_back({owners[i].second, *found[i]});
+}
+
+}  // namespace
+
+std::vector<NewCommit> log_new_commits(RepoReader& reader, const std::string& tip, const std::vector<std::string>& hide) {
+    if (!is_hex(tip)) throw Error(fmt::format("'{}' is not a commit id", tip));
+    std::string revisions = tip + "\n";
+    for (const auto& id : hide)
+        if (is_hex(id)) revisions += "^" + id + "\n";
+    // One git process walks the range and diffs each commit: -c lists, for a merge, only the
+    // paths that differ from every parent. --ignore-missing: a remote's commit this
+    // repository never saw hides nothing.
+    const std::string text = git_output({"log", "--stdin", "--ignore-missing", "--no-show-signature", "--no-color",
+                                         "--format=%x01%H %P", "-z", "--raw", "-c", "--root", "--no-renames",
+                                         "--no-abbrev"},
+                                        revisions);
+    std::vector<NewCommit> out;
+    std::set<std::string> touched;  // folders whose .gitattributes a pushed commit changes
+    const std::string_view all(text);
+    std::size_t at = 0;
+    const auto next_token = [&]() -> std::optional<std::string_view> {
+        if (at >= all.size()) return std::nullopt;
+        auto end = all.find('\0', at);
+        if (end == std::string_view::npos) end = all.size();
+        const std::string_view token = all.substr(at, end - at);
+        at = end + 1;
+        return token;
+    };
+    while (auto token = next_token()) {
+        std::string_view t = *token;
+        while (!t.empty() && t.front() == '\n') t.remove_prefix(1);
+        if (t.empty()) continue;
+        if (t.front() == '\x01') {
+            t.remove_prefix(1);
+            NewCommit commit;
+            const auto space = t.find(' ');
+            commit.id = std::string(t.substr(0, space));
+            for (auto from = space; from != std::string_view::npos && from + 1 < t.size();) {
+                const auto end = t.find(' ', from + 1);
+                if (end != from + 1) commit.parents.emplace_back(t.substr(from + 1, end == std::string_view::npos ? end : end - from - 1));
+                from = end;
+            }
+            out.push_back(std::move(commit));
+            continue;
+        }
+        if (t.front() != ':') continue;
+        const auto path_token = next_token();
+        if (!path_token) break;
+        const std::string path(*path_token);
+        const auto result = result_of(std::string(t));
+        if (out.empty() || !result) continue;
+        if (is_attributes_path(path)) touched.insert(path.size() > 15 ? path.substr(0, path.size() - 15) : "");
+        const std::string& mode = result->first;
+        if (mode == "100644" || mode == "100755" || mode == "120000")
+            out.back().blobs.push_back({path, std::move(result->second)});
+    }
+    add_attributes(reader, out, std::move(touched));
+    return out;
+}
 
 std::unique_ptr<RepoReader> open_plumbing_reader() { return std::make_unique<PlumbingReader>(); }
 

@@ -53,6 +53,7 @@ DataPolicy read_data_policy(const git::ConfigView& config) {
         }
     }
     policy.allowed_paths = config.get_all("model.allowPath");
+    for (const auto& pattern : policy.data_patterns) policy.lower_patterns.push_back(lower(pattern));
     return policy;
 }
 
@@ -113,9 +114,12 @@ std::optional<std::string> judge_blob(const BlobFacts& blob, const DataPolicy& p
         return fmt::format("{} is larger than model.maxFileSize ({})", config::format_byte_size(blob.size),
                            config::format_byte_size(policy.max_file_size));
     }
-    for (const auto& pattern : policy.data_patterns) {
-        if (matches_data_pattern(pattern, blob.path))
-            return fmt::format("looks like training data or a checkpoint (matches '{}')", pattern);
+    const std::string path = lower(blob.path);  // once, not once per pattern
+    for (std::size_t i = 0; i < policy.data_patterns.size(); ++i) {
+        const std::string& pattern = policy.data_patterns[i];
+        const bool matched = i < policy.lower_patterns.size() ? naming::path_matches(policy.lower_patterns[i], path)
+                                                              : naming::path_matches(lower(pattern), path);
+        if (matched) return fmt::format("looks like training data or a checkpoint (matches '{}')", pattern);
     }
     return std::nullopt;
 }
@@ -124,6 +128,8 @@ std::vector<Offender> judge_blobs(git::RepoReader& repo, const std::vector<BlobT
                                   const DataPolicy& policy) {
     std::vector<const BlobToJudge*> judged;
     std::vector<std::string> ids;
+    judged.reserve(blobs.size());
+    ids.reserve(blobs.size());
     for (const auto& blob : blobs) {
         if (is_allowed_path(policy, blob.path)) continue;
         judged.push_back(&blob);

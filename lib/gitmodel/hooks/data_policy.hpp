@@ -18,6 +18,7 @@ struct DataPolicy {
     std::uint64_t max_file_size = 10ull << 20;  // model.maxFileSize
     std::vector<std::string> data_patterns;     // defaults, plus model.dataPattern, minus "!pattern"; any case
     std::vector<std::string> allowed_paths;     // model.allowPath (exact case: a path is allowed on purpose)
+    std::vector<std::string> lower_patterns;    // data_patterns in lower case (read_data_policy fills it)
 };
 
 // The data patterns refused by default.

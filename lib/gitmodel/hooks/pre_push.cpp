@@ -15,6 +15,8 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <unordered_map>
+#include <unordered_set>
 #include <sstream>
 
 namespace gm::hooks {
@@ -84,10 +86,11 @@ std::optional<std::string> comparison_base(git::RepoReader& repo, const std::str
     return std::nullopt;
 }
 
-// The pinned image may change only with a reason. Compared between what the
-// remote has (the ref's old value, else where the branch left the protected
-// one) and the pushed tip; only when they differ are the pushed commits that
-// touch .modelenv.yaml read, so the cost does not grow with the branch's length.
+// The pinned image may change only with a reason. Compared between where the pushed
+// commits leave what the remote already has (their boundary: the ref's old value, the
+// commit a new branch starts from) and the pushed tip; only when they differ are the
+// pushed commits that touch .modelenv.yaml read, so the cost does not grow with the
+// branch's length.
 void check_image(git::RepoReader& repo, const std::string& remote_name, const PushPolicy& policy,
                  const RefUpdate& update, const std::string& tip_commit, const std::vector<git::NewCommit>& pushed,
                  ImageReader& images, std::vector<Violation>& out) {
@@ -98,12 +101,25 @@ void check_image(git::RepoReader& repo, const std::string& remote_name, const Pu
                        "fix the file (git model env check shows every problem) and amend the commit"});
         return;
     }
-    std::optional<std::string> base;
-    if (!update.is_create() && repo.has_commit(update.remote_sha)) base = update.remote_sha;
-    else base = comparison_base(repo, remote_name, policy, tip_commit);
-    if (!base || !tip.present) return;
-    const ImageAt& before = images.at(*base);
-    if (!before.present || !before.error.empty() || before.image == tip.image) return;
+    if (!tip.present || pushed.empty()) return;
+    std::unordered_set<std::string> new_ids;
+    for (const auto& commit : pushed) new_ids.insert(commit.id);
+    std::vector<std::string> boundary;
+    for (const auto& commit : pushed)
+        for (const auto& parent : commit.parents)
+            if (!new_ids.count(parent) && std::find(boundary.begin(), boundary.end(), parent) == boundary.end())
+                boundary.push_back(parent);
+    if (boundary.empty()) {  // all of it is new: compare with where it left the protected branch
+        if (auto base = comparison_base(repo, remote_name, policy, tip_commit)) boundary.push_back(*base);
+    }
+    std::string before_image;
+    for (const auto& base : boundary) {
+        const ImageAt& before = images.at(base);
+        if (!before.present || !before.error.empty()) continue;
+        if (before.image == tip.image) return;  // the image the remote knows, unchanged
+        if (before_image.empty()) before_image = before.image;
+    }
+    if (before_image.empty()) return;  // the remote knows no pinned image to keep
     for (const auto& commit : pushed) {
         const bool touches = std::any_of(commit.blobs.begin(), commit.blobs.end(),
                                          [](const git::IntroducedBlob& b) { return b.path == modelenv_file; });
@@ -122,7 +138,7 @@ void check_image(git::RepoReader& repo, const std::string& remote_name, const Pu
         if (has_image_change_reason(message)) continue;
         out.push_back({update.remote_ref, "frozen-image",
                        fmt::format("commit {} changes the pinned image from {} to {} without saying why",
-                                   short_sha(commit.id), parent_image.empty() ? before.image : parent_image,
+                                   short_sha(commit.id), parent_image.empty() ? before_image : parent_image,
                                    here.image),
                        "add a trailer with the reason to that commit's message, e.g. `git commit --amend --trailer "
                        "'Image-Change: <reason>'` (or reword it with git rebase -i)"});
@@ -142,24 +158,16 @@ std::vector<std::string> known_to_remote(git::RepoReader& repo, const std::strin
     return known;
 }
 
-// Whether each blob's path is one Git LFS should store, from the .gitattributes of the
-// commit that brings it (and info/attributes); each distinct file is read and parsed once.
-void mark_lfs_paths(git::RepoReader& repo, std::vector<BlobToJudge>& blobs) {
-    std::vector<std::string> names;
-    std::map<std::string, std::size_t> name_index;
-    for (const auto& blob : blobs) {
-        for (const auto& dir : attribute_dirs(blob.path)) {
-            std::string name = blob.commit + ":" + (dir.empty() ? "" : dir + "/") + ".gitattributes";
-            if (name_index.emplace(name, names.size()).second) names.push_back(std::move(name));
-        }
-    }
-    const auto ids = repo.blob_ids(names);
+// Whether each blob's path is one Git LFS should store, from the .gitattributes files of the
+// commit that brings it (found while its trees were compared) and info/attributes; each
+// distinct file is read and parsed once.
+void mark_lfs_paths(git::RepoReader& repo, std::vector<BlobToJudge>& blobs,
+                    const std::unordered_map<std::string, std::vector<git::AttributesFile>>& attributes_of) {
     std::vector<std::string> distinct;
-    std::map<std::string, std::size_t> text_index;
-    for (const auto& id : ids)
-        if (id && text_index.emplace(*id, distinct.size()).second) distinct.push_back(*id);
-    if (distinct.empty()) return;  // no .gitattributes anywhere these blobs are
-    const auto texts = repo.read_objects(distinct);
+    std::unordered_map<std::string, std::size_t> text_index;
+    for (const auto& [commit, files] : attributes_of)
+        for (const auto& file : files)
+            if (text_index.emplace(file.blob, distinct.size()).second) distinct.push_back(file.blob);
     std::string info_text;
     {
         std::ifstream info(repo.common_dir() / "info" / "attributes");
@@ -167,37 +175,56 @@ void mark_lfs_paths(git::RepoReader& repo, std::vector<BlobToJudge>& blobs) {
         buffer << info.rdbuf();
         info_text = buffer.str();
     }
-    std::map<std::pair<std::string, std::string>, AttributeFile> parsed;  // (root file id, file id + dir) -> rules
+    if (distinct.empty() && info_text.find("filter") == std::string::npos) return;  // nothing sets a filter
+    const auto texts = repo.read_objects(distinct);
+    const auto text_of = [&](const std::string& id) -> const std::string& {
+        static const std::string none;
+        const auto& text = texts[text_index.at(id)];
+        return text ? *text : none;
+    };
     const FilterMacros info_macros = parse_filter_macros(info_text);
     const AttributeFile info = parse_attribute_file(info_text, "", info_macros);
+    std::map<std::string, AttributeFile> parsed;  // root file id, file id, folder -> its rules
     for (auto& blob : blobs) {
-        const auto dirs = attribute_dirs(blob.path);
-        const std::string root_name = blob.commit + ":.gitattributes";
-        const auto& root_id = ids[name_index[root_name]];
-        FilterMacros macros = info_macros;
-        if (root_id) {
-            for (auto& [name, state] : parse_filter_macros(texts[text_index[*root_id]].value_or("")))
-                macros.emplace(name, state);
+        const auto found = attributes_of.find(blob.commit);
+        if (found == attributes_of.end() || found->second.empty()) {
+            blob.lfs_filtered = filter_for(blob.path, {&info}) == std::optional<std::string>("lfs");
+            continue;
         }
-        std::vector<const AttributeFile*> files{&info};
-        for (auto dir = dirs.rbegin(); dir != dirs.rend(); ++dir) {
-            const auto& id = ids[name_index[blob.commit + ":" + (dir->empty() ? "" : *dir + "/") + ".gitattributes"]];
-            if (!id) continue;
-            auto key = std::make_pair(root_id.value_or(""), *id + "\n" + *dir);
-            auto found = parsed.find(key);
-            if (found == parsed.end())
-                found = parsed.emplace(key, parse_attribute_file(texts[text_index[*id]].value_or(""), *dir, macros)).first;
-            files.push_back(&found->second);
+        const auto& files = found->second;
+        std::string root_id;
+        for (const auto& file : files)
+            if (file.dir.empty()) root_id = file.blob;
+        std::vector<const git::AttributesFile*> applying;  // the folders above the blob, deepest first
+        for (const auto& file : files) {
+            if (file.dir.empty() || (blob.path.size() > file.dir.size() && starts_with(blob.path, file.dir) &&
+                                     blob.path[file.dir.size()] == '/'))
+                applying.push_back(&file);
         }
-        blob.lfs_filtered = filter_for(blob.path, files) == std::optional<std::string>("lfs");
+        std::sort(applying.begin(), applying.end(),
+                  [](const git::AttributesFile* a, const git::AttributesFile* b) { return a->dir.size() > b->dir.size(); });
+        std::vector<const AttributeFile*> rules{&info};
+        for (const auto* file : applying) {
+            const std::string key = root_id + '\n' + file->blob + '\n' + file->dir;
+            auto it = parsed.find(key);
+            if (it == parsed.end()) {
+                FilterMacros macros = info_macros;
+                if (!root_id.empty())
+                    for (auto& [name, state] : parse_filter_macros(text_of(root_id))) macros.emplace(name, state);
+                it = parsed.emplace(key, parse_attribute_file(text_of(file->blob), file->dir, macros)).first;
+            }
+            rules.push_back(&it->second);
+        }
+        blob.lfs_filtered = filter_for(blob.path, rules) == std::optional<std::string>("lfs");
     }
 }
 
 // The data policy on what the push brings: every blob the new commits introduce, judged once.
 void check_data(git::RepoReader& repo, const DataPolicy& data, std::vector<BlobToJudge> blobs,
+                const std::unordered_map<std::string, std::vector<git::AttributesFile>>& attributes_of,
                 const std::map<std::string, std::string>& ref_of_commit, std::vector<Violation>& out) {
     if (blobs.empty()) return;
-    mark_lfs_paths(repo, blobs);
+    mark_lfs_paths(repo, blobs, attributes_of);
     const auto offenders = judge_blobs(repo, blobs, data);
     constexpr std::size_t shown = 20;
     for (std::size_t i = 0; i < offenders.size() && i < shown; ++i) {
@@ -280,16 +307,19 @@ std::vector<Violation> check_push(git::RepoReader& repo, const std::string& remo
     std::vector<Violation> out;
     ImageReader images(repo);
     std::optional<std::vector<std::string>> known;
-    std::set<std::string> judged_commits, judged_blobs;
+    std::unordered_set<std::string> judged_commits, judged_blobs;
     std::vector<BlobToJudge> blobs;
     std::map<std::string, std::string> ref_of_commit;
+    std::unordered_map<std::string, std::vector<git::AttributesFile>> attributes_of;
     // The commits this update brings, each read once; their new blobs queued for the data policy.
     const auto pushed_commits = [&](const RefUpdate& update, const std::string& tip) {
         if (!known) known = known_to_remote(repo, remote_name, updates);
         auto commits = repo.new_commits(tip, *known);
+        judged_commits.reserve(judged_commits.size() + commits.size());
         for (const auto& commit : commits) {
             if (!judged_commits.insert(commit.id).second) continue;
             ref_of_commit.emplace(commit.id, update.remote_ref);
+            if (!commit.attributes.empty()) attributes_of.emplace(commit.id, commit.attributes);
             for (const auto& blob : commit.blobs)
                 if (judged_blobs.insert(blob.path + '\0' + blob.blob).second)
                     blobs.push_back({blob.path, blob.blob, false, commit.id});
@@ -349,7 +379,7 @@ std::vector<Violation> check_push(git::RepoReader& repo, const std::string& remo
             }
         }
     }
-    check_data(repo, data, std::move(blobs), ref_of_commit, out);
+    check_data(repo, data, std::move(blobs), attributes_of, ref_of_commit, out);
     return out;
 }
 
