@@ -88,3 +88,39 @@ git -C repo merge -q --no-commit main 2>/dev/null || true
 printf 'image: registry.example.com/team/pytorch:9.9.9\n' >repo/.modelenv.yaml
 git -C repo add .modelenv.yaml && git -C repo commit -q --no-edit
 refused_image "evil merge" git -C repo push --force origin feature/model-merger
+
+# --- data deep in a long range (git walks it): a checkpoint, and a file LFS should have stored -----
+git -C repo checkout -q main
+base=$(git -C repo rev-parse main)
+python3 - "$base" >"$TEST_DIR/stream2" <<'PY'
+import sys
+base = sys.argv[1]
+out = sys.stdout
+def commit(i, files):
+    msg = f"work {i}\n"
+    out.write(f"commit refs/heads/feature/model-deep\ncommitter T <t@example.com> {1700100000 + i} +0000\n"
+              f"data {len(msg)}\n{msg}")
+    if i == 1:
+        out.write(f"from {base}\n")
+    for path, body in files:
+        out.write(f"M 100644 inline {path}\ndata {len(body)}\n{body}\n")
+for i in range(1, 501):
+    files = [("src/work.py", f"step = {i}\n")]
+    if i == 100:
+        files.append(("assets/.gitattributes", "*.dat filter=lfs diff=lfs merge=lfs -text\n"))
+    if i == 200:
+        files.append(("runs/Epoch3.CKPT", "not really a checkpoint\n"))
+    if i == 300:
+        files.append(("assets/table.dat", "a table that LFS should have stored\n"))
+        files.append(("other/table.dat", "no .gitattributes says LFS here\n"))
+    commit(i, files)
+PY
+git -C repo fast-import --quiet <"$TEST_DIR/stream2"
+before=$(remote_refs "$remote")
+run_expect 1 git -C repo push origin feature/model-deep
+assert_contains "$ERR" "[rule: data]"
+assert_contains "$ERR" "adds runs/Epoch3.CKPT, which looks like training data"
+assert_contains "$ERR" "adds assets/table.dat, which is stored through Git LFS"
+assert_not_contains "$ERR" "other/table.dat"
+assert_contains "$ERR" "commit $(git -C repo rev-parse feature/model-deep~200 | cut -c1-10) adds assets/table.dat"
+assert_eq "$(remote_refs "$remote")" "$before" "deep data: remote unchanged"

@@ -317,6 +317,66 @@ void add_attributes(RepoReader& reader, std::vector<NewCommit>& commits, std::se
 
 }  // namespace
 
+namespace {
+
+// Reads `git log -z --raw` output as it arrives: a "\x01<id> <parents>" header per commit,
+// then ":<modes> <ids> <status>" and "<path>" pairs, every token ended by a NUL.
+class LogParser {
+public:
+    void feed(std::string_view chunk) {
+        pending_.append(chunk);
+        std::size_t at = 0;
+        for (auto end = pending_.find('\0', at); end != std::string::npos; end = pending_.find('\0', at)) {
+            token(std::string_view(pending_).substr(at, end - at));
+            at = end + 1;
+        }
+        pending_.erase(0, at);
+    }
+    std::vector<NewCommit>& commits() { return out_; }
+    std::set<std::string>& touched() { return touched_; }
+
+private:
+    void token(std::string_view t) {
+        if (meta_) {  // the path of the record before
+            record(*meta_, std::string(t));
+            meta_.reset();
+            return;
+        }
+        while (!t.empty() && t.front() == '\n') t.remove_prefix(1);
+        if (t.empty()) return;
+        if (t.front() == ':') {
+            meta_ = std::string(t);
+            return;
+        }
+        if (t.front() != '\x01') return;
+        t.remove_prefix(1);
+        NewCommit commit;
+        std::size_t from = 0;
+        for (auto end = t.find(' '); from <= t.size(); end = t.find(' ', from)) {
+            const auto word = t.substr(from, end == std::string_view::npos ? std::string_view::npos : end - from);
+            if (!word.empty()) (commit.id.empty() ? commit.id : commit.parents.emplace_back()) = std::string(word);
+            if (end == std::string_view::npos) break;
+            from = end + 1;
+        }
+        out_.push_back(std::move(commit));
+    }
+    void record(const std::string& meta, std::string path) {
+        auto result = result_of(meta);
+        if (out_.empty() || !result) return;
+        if (is_attributes_path(path)) touched_.insert(path.size() > 15 ? path.substr(0, path.size() - 15) : "");
+        const std::string& mode = result->first;
+        if (mode == "100644" || mode == "100755" || mode == "120000")
+            out_.back().blobs.push_back({std::move(path), std::move(result->second)});
+    }
+
+    std::string pending_;
+    std::optional<std::string> meta_;
+    std::vector<NewCommit> out_;
+    std::set<std::string> touched_;  // folders whose .gitattributes a pushed commit changes
+};
+
+}  // namespace
+
 std::vector<NewCommit> log_new_commits(RepoReader& reader, const std::string& tip, const std::vector<std::string>& hide) {
     if (!is_hex(tip)) throw Error(fmt::format("'{}' is not a commit id", tip));
     std::string revisions = tip + "\n";
@@ -324,53 +384,17 @@ std::vector<NewCommit> log_new_commits(RepoReader& reader, const std::string& ti
         if (is_hex(id)) revisions += "^" + id + "\n";
     // One git process walks the range and diffs each commit: -c lists, for a merge, only the
     // paths that differ from every parent. --ignore-missing: a remote's commit this
-    // repository never saw hides nothing.
-    const std::string text = git_output({"log", "--stdin", "--ignore-missing", "--no-show-signature", "--no-color",
-                                         "--format=%x01%H %P", "-z", "--raw", "-c", "--root", "--no-renames",
-                                         "--no-abbrev"},
-                                        revisions);
-    std::vector<NewCommit> out;
-    std::set<std::string> touched;  // folders whose .gitattributes a pushed commit changes
-    const std::string_view all(text);
-    std::size_t at = 0;
-    const auto next_token = [&]() -> std::optional<std::string_view> {
-        if (at >= all.size()) return std::nullopt;
-        auto end = all.find('\0', at);
-        if (end == std::string_view::npos) end = all.size();
-        const std::string_view token = all.substr(at, end - at);
-        at = end + 1;
-        return token;
-    };
-    while (auto token = next_token()) {
-        std::string_view t = *token;
-        while (!t.empty() && t.front() == '\n') t.remove_prefix(1);
-        if (t.empty()) continue;
-        if (t.front() == '\x01') {
-            t.remove_prefix(1);
-            NewCommit commit;
-            const auto space = t.find(' ');
-            commit.id = std::string(t.substr(0, space));
-            for (auto from = space; from != std::string_view::npos && from + 1 < t.size();) {
-                const auto end = t.find(' ', from + 1);
-                if (end != from + 1) commit.parents.emplace_back(t.substr(from + 1, end == std::string_view::npos ? end : end - from - 1));
-                from = end;
-            }
-            out.push_back(std::move(commit));
-            continue;
-        }
-        if (t.front() != ':') continue;
-        const auto path_token = next_token();
-        if (!path_token) break;
-        const std::string path(*path_token);
-        const auto result = result_of(std::string(t));
-        if (out.empty() || !result) continue;
-        if (is_attributes_path(path)) touched.insert(path.size() > 15 ? path.substr(0, path.size() - 15) : "");
-        const std::string& mode = result->first;
-        if (mode == "100644" || mode == "100755" || mode == "120000")
-            out.back().blobs.push_back({path, std::move(result->second)});
-    }
-    add_attributes(reader, out, std::move(touched));
-    return out;
+    // repository never saw hides nothing. Its output is read while git still writes it.
+    LogParser parser;
+    proc::RunOptions options;
+    options.input = revisions;
+    options.on_stdout = [&](std::string_view chunk) { parser.feed(chunk); };
+    options.env.emplace_back("GIT_FLUSH", "0");  // buffered: not one write (and one wake-up here) per commit
+    proc::run_checked({"git", "log", "--stdin", "--ignore-missing", "--no-show-signature", "--no-color",
+                       "--format=%x01%H %P", "-z", "--raw", "-c", "--root", "--no-renames", "--no-abbrev"},
+                      options);
+    add_attributes(reader, parser.commits(), std::move(parser.touched()));
+    return std::move(parser.commits());
 }
 
 std::unique_ptr<RepoReader> open_plumbing_reader() { return std::make_unique<PlumbingReader>(); }

@@ -2,6 +2,7 @@
 
 #include "gitmodel/config/values.hpp"
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
 #include "gitmodel/naming/glob.hpp"
 
 #include <fmt/core.h>
@@ -117,8 +118,13 @@ std::optional<std::string> judge_blob(const BlobFacts& blob, const DataPolicy& p
     const std::string path = lower(blob.path);  // once, not once per pattern
     for (std::size_t i = 0; i < policy.data_patterns.size(); ++i) {
         const std::string& pattern = policy.data_patterns[i];
-        const bool matched = i < policy.lower_patterns.size() ? naming::path_matches(policy.lower_patterns[i], path)
-                                                              : naming::path_matches(lower(pattern), path);
+        std::string own;
+        const std::string& folded = i < policy.lower_patterns.size() ? policy.lower_patterns[i] : (own = lower(pattern));
+        // "*.pt" and its kin (most data patterns) are a suffix of the file name: no glob needed
+        const bool plain_suffix = folded.size() > 1 && folded[0] == '*' &&
+                                  folded.find_first_of("*?[\\/", 1) == std::string::npos;
+        const bool matched = plain_suffix ? ends_with(path, std::string_view(folded).substr(1))
+                                          : naming::path_matches(folded, path);
         if (matched) return fmt::format("looks like training data or a checkpoint (matches '{}')", pattern);
     }
     return std::nullopt;
@@ -155,7 +161,7 @@ std::vector<Offender> judge_blobs(git::RepoReader& repo, const std::vector<BlobT
         facts[read_for[k]].lfs_pointer = contents[k] && is_lfs_pointer(*contents[k]);
     std::vector<Offender> out;
     for (std::size_t i = 0; i < judged.size(); ++i) {
-        if (auto reason = judge_blob(facts[i], policy)) out.push_back({judged[i]->path, *reason, judged[i]->commit});
+        if (auto reason = judge_blob(facts[i], policy)) out.push_back({judged[i]->path, *reason, judged[i]->origin});
     }
     return out;
 }

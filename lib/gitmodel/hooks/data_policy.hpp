@@ -59,14 +59,14 @@ struct BlobToJudge {
     std::string path;
     std::string blob;           // object id
     bool lfs_filtered = false;
-    std::string commit;         // the commit that brings it (push), empty for staged files
+    std::size_t origin = 0;     // where it comes from, for the caller (pre-push: which commit); 0 when staged
 };
 
 // One blob that may not enter git, and why.
 struct Offender {
     std::string path;
     std::string reason;
-    std::string commit;  // empty for staged files
+    std::size_t origin = 0;  // the blob's BlobToJudge::origin
 };
 
 // Judges many blobs with a few bulk reads (sizes, then the small ones that may

@@ -6,7 +6,7 @@ namespace gm::hooks {
 
 std::vector<Offender> check_staged(git::RepoReader& repo, const DataPolicy& policy) {
     std::vector<BlobToJudge> blobs;
-    for (auto& file : repo.staged()) blobs.push_back({file.path, file.blob, file.filter == "lfs", ""});
+    for (auto& file : repo.staged()) blobs.push_back({file.path, file.blob, file.filter == "lfs", 0});
     return judge_blobs(repo, blobs, policy);
 }
 

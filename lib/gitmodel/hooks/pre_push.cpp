@@ -71,6 +71,21 @@ private:
     std::map<std::string, ImageAt> by_commit_;
 };
 
+// What one ref update brings: the pushed commits (their blobs handed to the data policy),
+// where they leave what the remote already has, and which of them touch .modelenv.yaml.
+struct PushedRange {
+    std::vector<git::NewCommit> commits;
+    std::vector<std::string> boundary;  // parents outside the range
+    std::vector<std::size_t> touching;  // indices of commits that introduce a .modelenv.yaml
+};
+
+// A commit whose blobs are judged: which one, for which ref, with its .gitattributes.
+struct Origin {
+    std::string commit;
+    std::size_t update = 0;
+    std::vector<git::AttributesFile> attributes;
+};
+
 // The commit a new branch is compared with: where it left the remote's
 // protected branch (its remote-tracking ref), else the local one.
 std::optional<std::string> comparison_base(git::RepoReader& repo, const std::string& remote_name,
@@ -92,7 +107,7 @@ std::optional<std::string> comparison_base(git::RepoReader& repo, const std::str
 // pushed commits that touch .modelenv.yaml read, so the cost does not grow with the
 // branch's length.
 void check_image(git::RepoReader& repo, const std::string& remote_name, const PushPolicy& policy,
-                 const RefUpdate& update, const std::string& tip_commit, const std::vector<git::NewCommit>& pushed,
+                 const RefUpdate& update, const std::string& tip_commit, const PushedRange& pushed,
                  ImageReader& images, std::vector<Violation>& out) {
     const ImageAt& tip = images.at(tip_commit);
     if (tip.present && !tip.error.empty()) {
@@ -101,14 +116,8 @@ void check_image(git::RepoReader& repo, const std::string& remote_name, const Pu
                        "fix the file (git model env check shows every problem) and amend the commit"});
         return;
     }
-    if (!tip.present || pushed.empty()) return;
-    std::unordered_set<std::string> new_ids;
-    for (const auto& commit : pushed) new_ids.insert(commit.id);
-    std::vector<std::string> boundary;
-    for (const auto& commit : pushed)
-        for (const auto& parent : commit.parents)
-            if (!new_ids.count(parent) && std::find(boundary.begin(), boundary.end(), parent) == boundary.end())
-                boundary.push_back(parent);
+    if (!tip.present || pushed.commits.empty()) return;
+    std::vector<std::string> boundary = pushed.boundary;
     if (boundary.empty()) {  // all of it is new: compare with where it left the protected branch
         if (auto base = comparison_base(repo, remote_name, policy, tip_commit)) boundary.push_back(*base);
     }
@@ -120,10 +129,8 @@ void check_image(git::RepoReader& repo, const std::string& remote_name, const Pu
         if (before_image.empty()) before_image = before.image;
     }
     if (before_image.empty()) return;  // the remote knows no pinned image to keep
-    for (const auto& commit : pushed) {
-        const bool touches = std::any_of(commit.blobs.begin(), commit.blobs.end(),
-                                         [](const git::IntroducedBlob& b) { return b.path == modelenv_file; });
-        if (!touches) continue;
+    for (const std::size_t index : pushed.touching) {
+        const git::NewCommit& commit = pushed.commits[index];
         const ImageAt& here = images.at(commit.id);
         if (here.image.empty()) continue;  // an unloadable step on the way; the tip loads
         std::string parent_image;
@@ -161,12 +168,11 @@ std::vector<std::string> known_to_remote(git::RepoReader& repo, const std::strin
 // Whether each blob's path is one Git LFS should store, from the .gitattributes files of the
 // commit that brings it (found while its trees were compared) and info/attributes; each
 // distinct file is read and parsed once.
-void mark_lfs_paths(git::RepoReader& repo, std::vector<BlobToJudge>& blobs,
-                    const std::unordered_map<std::string, std::vector<git::AttributesFile>>& attributes_of) {
+void mark_lfs_paths(git::RepoReader& repo, std::vector<BlobToJudge>& blobs, const std::vector<Origin>& origins) {
     std::vector<std::string> distinct;
     std::unordered_map<std::string, std::size_t> text_index;
-    for (const auto& [commit, files] : attributes_of)
-        for (const auto& file : files)
+    for (const auto& origin : origins)
+        for (const auto& file : origin.attributes)
             if (text_index.emplace(file.blob, distinct.size()).second) distinct.push_back(file.blob);
     std::string info_text;
     {
@@ -186,12 +192,11 @@ void mark_lfs_paths(git::RepoReader& repo, std::vector<BlobToJudge>& blobs,
     const AttributeFile info = parse_attribute_file(info_text, "", info_macros);
     std::map<std::string, AttributeFile> parsed;  // root file id, file id, folder -> its rules
     for (auto& blob : blobs) {
-        const auto found = attributes_of.find(blob.commit);
-        if (found == attributes_of.end() || found->second.empty()) {
+        const auto& files = origins[blob.origin].attributes;
+        if (files.empty()) {
             blob.lfs_filtered = filter_for(blob.path, {&info}) == std::optional<std::string>("lfs");
             continue;
         }
-        const auto& files = found->second;
         std::string root_id;
         for (const auto& file : files)
             if (file.dir.empty()) root_id = file.blob;
@@ -221,17 +226,23 @@ void mark_lfs_paths(git::RepoReader& repo, std::vector<BlobToJudge>& blobs,
 
 // The data policy on what the push brings: every blob the new commits introduce, judged once.
 void check_data(git::RepoReader& repo, const DataPolicy& data, std::vector<BlobToJudge> blobs,
-                const std::unordered_map<std::string, std::vector<git::AttributesFile>>& attributes_of,
-                const std::map<std::string, std::string>& ref_of_commit, std::vector<Violation>& out) {
+                const std::vector<Origin>& origins, const std::vector<RefUpdate>& updates,
+                std::vector<Violation>& out) {
     if (blobs.empty()) return;
-    mark_lfs_paths(repo, blobs, attributes_of);
-    const auto offenders = judge_blobs(repo, blobs, data);
+    mark_lfs_paths(repo, blobs, origins);
+    auto offenders = judge_blobs(repo, blobs, data);
+    // the same file content at the same path, brought by several commits, is one problem
+    std::set<std::pair<std::string, std::string>> seen;
+    offenders.erase(std::remove_if(offenders.begin(), offenders.end(),
+                                   [&](const Offender& o) { return !seen.emplace(o.path, o.reason).second; }),
+                    offenders.end());
     constexpr std::size_t shown = 20;
     for (std::size_t i = 0; i < offenders.size() && i < shown; ++i) {
         const auto& offender = offenders[i];
         const bool lfs = offender.reason.find("Git LFS") != std::string::npos;
-        out.push_back({ref_of_commit.at(offender.commit), "data",
-                       fmt::format("commit {} adds {}, which {}", short_sha(offender.commit), offender.path,
+        const Origin& origin = origins[offender.origin];
+        out.push_back({updates[origin.update].remote_ref, "data",
+                       fmt::format("commit {} adds {}, which {}", short_sha(origin.commit), offender.path,
                                    offender.reason),
                        lfs ? "install git-lfs, then rewrite the commits so LFS stores the file: git lfs migrate "
                              "import --include='<pattern>' --include-ref=<branch> (or drop it from them with git "
@@ -241,7 +252,7 @@ void check_data(git::RepoReader& repo, const DataPolicy& data, std::vector<BlobT
                              "on purpose: git config --add model.allowPath '<path or glob>'"});
     }
     if (offenders.size() > shown) {
-        out.push_back({ref_of_commit.at(offenders[shown].commit), "data",
+        out.push_back({updates[origins[offenders[shown].origin].update].remote_ref, "data",
                        fmt::format("... and {} more file(s) of the same kind", offenders.size() - shown),
                        "the same fixes apply"});
     }
@@ -307,26 +318,36 @@ std::vector<Violation> check_push(git::RepoReader& repo, const std::string& remo
     std::vector<Violation> out;
     ImageReader images(repo);
     std::optional<std::vector<std::string>> known;
-    std::unordered_set<std::string> judged_commits, judged_blobs;
+    std::unordered_set<std::string> judged_commits;
     std::vector<BlobToJudge> blobs;
-    std::map<std::string, std::string> ref_of_commit;
-    std::unordered_map<std::string, std::vector<git::AttributesFile>> attributes_of;
-    // The commits this update brings, each read once; their new blobs queued for the data policy.
-    const auto pushed_commits = [&](const RefUpdate& update, const std::string& tip) {
+    std::vector<Origin> origins;
+    // The commits this update brings, each judged once: their blobs queued for the data policy.
+    const auto pushed_commits = [&](std::size_t update_index, const std::string& tip) {
         if (!known) known = known_to_remote(repo, remote_name, updates);
-        auto commits = repo.new_commits(tip, *known);
-        judged_commits.reserve(judged_commits.size() + commits.size());
-        for (const auto& commit : commits) {
-            if (!judged_commits.insert(commit.id).second) continue;
-            ref_of_commit.emplace(commit.id, update.remote_ref);
-            if (!commit.attributes.empty()) attributes_of.emplace(commit.id, commit.attributes);
-            for (const auto& blob : commit.blobs)
-                if (judged_blobs.insert(blob.path + '\0' + blob.blob).second)
-                    blobs.push_back({blob.path, blob.blob, false, commit.id});
+        PushedRange range;
+        range.commits = repo.new_commits(tip, *known);
+        std::unordered_set<std::string_view> ids;
+        ids.reserve(range.commits.size());
+        for (const auto& commit : range.commits) ids.insert(commit.id);
+        for (std::size_t c = 0; c < range.commits.size(); ++c) {
+            auto& commit = range.commits[c];
+            for (const auto& parent : commit.parents)
+                if (!ids.count(parent) && std::find(range.boundary.begin(), range.boundary.end(), parent) ==
+                                              range.boundary.end())
+                    range.boundary.push_back(parent);
+            if (std::any_of(commit.blobs.begin(), commit.blobs.end(),
+                            [](const git::IntroducedBlob& b) { return b.path == modelenv_file; }))
+                range.touching.push_back(c);
+            if (updates.size() > 1 && !judged_commits.insert(commit.id).second) continue;
+            origins.push_back({commit.id, update_index, std::move(commit.attributes)});
+            for (auto& blob : commit.blobs)
+                blobs.push_back({std::move(blob.path), std::move(blob.blob), false, origins.size() - 1});
+            commit.blobs.clear();
         }
-        return commits;
+        return range;
     };
-    for (const auto& update : updates) {
+    for (std::size_t index = 0; index < updates.size(); ++index) {
+        const RefUpdate& update = updates[index];
         const std::string& ref = update.remote_ref;
         if (starts_with(ref, "refs/heads/")) {
             const std::string branch = ref.substr(11);
@@ -359,15 +380,15 @@ std::vector<Violation> check_push(git::RepoReader& repo, const std::string& remo
             }
             if (!update.is_delete() && update.local_sha != update.remote_sha) {
                 if (auto tip = repo.resolve_commit(update.local_sha)) {
-                    const auto commits = pushed_commits(update, *tip);
-                    check_image(repo, remote_name, policy, update, *tip, commits, images, out);
+                    const auto range = pushed_commits(index, *tip);
+                    check_image(repo, remote_name, policy, update, *tip, range, images, out);
                 }
             }
             continue;
         }
         // Anything else that brings commits (tags, notes, other refs) brings their blobs too.
         if (!update.is_delete() && update.local_sha != update.remote_sha) {
-            if (auto tip = repo.resolve_commit(update.local_sha)) pushed_commits(update, *tip);
+            if (auto tip = repo.resolve_commit(update.local_sha)) pushed_commits(index, *tip);
         }
         if (starts_with(ref, "refs/tags/") && !update.is_delete() && !policy.allowed_tags.empty()) {
             const std::string tag = ref.substr(10);
@@ -379,7 +400,7 @@ std::vector<Violation> check_push(git::RepoReader& repo, const std::string& remo
             }
         }
     }
-    check_data(repo, data, std::move(blobs), attributes_of, ref_of_commit, out);
+    check_data(repo, data, std::move(blobs), origins, updates, out);
     return out;
 }
 

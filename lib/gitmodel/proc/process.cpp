@@ -98,11 +98,16 @@ struct ProcessGroup : bp::extend::handler {
 // Reads a pipe to its end into `into`, calling done once at the end (or on an error).
 class PipeReader {
 public:
-    PipeReader(bp::async_pipe& pipe, std::string& into, std::function<void()> done)
-        : pipe_(pipe), into_(into), done_(std::move(done)) {}
+    PipeReader(bp::async_pipe& pipe, std::string& into, std::function<void()> done,
+               std::function<void(std::string_view)> consume = {})
+        : pipe_(pipe), into_(into), done_(std::move(done)), consume_(std::move(consume)) {}
     void start() {
         pipe_.async_read_some(boost::asio::buffer(buffer_), [this](const boost::system::error_code& ec, std::size_t n) {
-            into_.append(buffer_.data(), n);
+            if (consume_) {
+                if (n) consume_(std::string_view(buffer_.data(), n));
+            } else {
+                into_.append(buffer_.data(), n);
+            }
             if (ec) {
                 done_();
                 return;
@@ -115,6 +120,7 @@ private:
     bp::async_pipe& pipe_;
     std::string& into_;
     std::function<void()> done_;
+    std::function<void(std::string_view)> consume_;
     std::array<char, 65536> buffer_{};
 };
 
@@ -144,7 +150,7 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
     const auto read_done = [&] {
         if (--open_reads == 0) grace.cancel();  // every pipe closed: nothing left to wait for
     };
-    PipeReader out_reader(out_pipe, result.out, read_done);
+    PipeReader out_reader(out_pipe, result.out, read_done, options.on_stdout);
     PipeReader err_reader(err_pipe, result.err, read_done);
     auto on_exit = bp::on_exit([&](int, const std::error_code&) { timer.cancel(); });
     const auto env = child_environment(options);

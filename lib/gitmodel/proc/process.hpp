@@ -6,8 +6,10 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -31,6 +33,10 @@ struct RunOptions {
     // When true (and inherit_output is false), stderr is captured into RunResult::err;
     // otherwise it goes to our own stderr.
     bool capture_stderr = true;
+    // When set (and output is captured), standard output is handed over in chunks as it
+    // arrives instead of being collected in RunResult::out, so that a caller can work on a
+    // long output while the child still writes it.
+    std::function<void(std::string_view)> on_stdout;
 };
 
 // What became of a child: its exit status, or the signal that ended it, and its output.
