@@ -104,12 +104,13 @@ def ordinary(scratch, env, runs):
 
 def fast_import_commits(repo, env, count):
     base = out(["git", "rev-parse", "main"], repo, env)
+    now = int(time.time())  # newer than main, as new work is
     lines = []
     for i in range(1, count + 1):
         msg = f"step {i}\n"
         body = f"step = {i}\n"
         lines.append(f"commit refs/heads/feature/model-long\nmark :{i}\n"
-                     f"committer B <b@e> {1700000000 + i} +0000\ndata {len(msg)}\n{msg}")
+                     f"committer B <b@e> {now + i} +0000\ndata {len(msg)}\n{msg}")
         if i == 1:
             lines.append(f"from {base}\n")
         # each commit changes one file of the 200, in a different folder each time

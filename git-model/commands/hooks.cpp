@@ -36,6 +36,10 @@ int hooks(const cli::Args& args) {
     if (action == "install") {
         if (vm.count("manual")) {
             fmt::print("{}", hooks::manual_instructions(context.relative_hooks_path ? context.pinned_dir : dir));
+            if (context.relative_hooks_path)
+                fmt::print("\nAnd make core.hooksPath absolute, or the worktrees of `git model start` run none of them:\n"
+                           "  git config core.hooksPath '{}'\n",
+                           context.pinned_dir.string());
             return 0;
         }
         const auto policy = vm.count("chain") ? hooks::ForeignPolicy::chain

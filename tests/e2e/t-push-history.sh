@@ -29,22 +29,22 @@ refused_image() {  # WHAT GIT-PUSH-ARGS...
 
 # --- 10,001 commits: 10,000 of plain work, then the image changes without a reason ----------
 base=$(git -C repo rev-parse main)
-python3 - "$base" >"$TEST_DIR/stream" <<'PY'
+python3 - "$base" "$(date +%s)" >"$TEST_DIR/stream" <<'PY'
 import sys
-base = sys.argv[1]
+base, now = sys.argv[1], int(sys.argv[2])
 out = sys.stdout
 for i in range(1, 10001):
     msg = f"step {i}\n"
     body = f"step = {i}\n"
     out.write(f"commit refs/heads/feature/model-long\nmark :{i}\n"
-              f"committer T <t@example.com> {1700000000 + i} +0000\ndata {len(msg)}\n{msg}")
+              f"committer T <t@example.com> {now + i} +0000\ndata {len(msg)}\n{msg}")
     if i == 1:
         out.write(f"from {base}\n")
     out.write(f"M 100644 inline work.py\ndata {len(body)}\n{body}\n")
 msg = "newer pytorch\n"
 yaml = "image: registry.example.com/team/pytorch:2.5.0\ngpus: 1\n"
 out.write(f"commit refs/heads/feature/model-long\nmark :10001\n"
-          f"committer T <t@example.com> {1700000000 + 10001} +0000\ndata {len(msg)}\n{msg}"
+          f"committer T <t@example.com> {now + 10001} +0000\ndata {len(msg)}\n{msg}"
           f"M 100644 inline .modelenv.yaml\ndata {len(yaml)}\n{yaml}\n")
 PY
 git -C repo fast-import --quiet <"$TEST_DIR/stream"
@@ -92,13 +92,13 @@ refused_image "evil merge" git -C repo push --force origin feature/model-merger
 # --- data deep in a long range (git walks it): a checkpoint, and a file LFS should have stored -----
 git -C repo checkout -q main
 base=$(git -C repo rev-parse main)
-python3 - "$base" >"$TEST_DIR/stream2" <<'PY'
+python3 - "$base" "$(date +%s)" >"$TEST_DIR/stream2" <<'PY'
 import sys
-base = sys.argv[1]
+base, now = sys.argv[1], int(sys.argv[2])
 out = sys.stdout
 def commit(i, files):
     msg = f"work {i}\n"
-    out.write(f"commit refs/heads/feature/model-deep\ncommitter T <t@example.com> {1700100000 + i} +0000\n"
+    out.write(f"commit refs/heads/feature/model-deep\ncommitter T <t@example.com> {now + i} +0000\n"
               f"data {len(msg)}\n{msg}")
     if i == 1:
         out.write(f"from {base}\n")

@@ -7,6 +7,8 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+
 namespace gm::git {
 
 namespace fs = std::filesystem;
@@ -232,13 +234,23 @@ private:
         return odb_.get();
     }
 
-    // Whether the first-parent line from tip runs long_range commits without meeting one of hide
-    // (a long branch, or one that starts deep in old history: either way git walks it faster).
+    // Whether the first-parent line from tip runs long_range commits, all newer than what the
+    // remote has, without meeting it: a long branch, which git walks faster. (The dates only
+    // choose who walks; either walk is exact.)
     bool long_first_parent_line(git_oid oid, const std::vector<std::string>& hide) {
         std::vector<git_oid> hidden;
+        std::int64_t newest_hidden = 0;
         for (const auto& id : hide) {
             git_oid h;
-            if (parse_oid(h, id)) hidden.push_back(h);
+            if (!parse_oid(h, id)) continue;
+            hidden.push_back(h);
+            git_commit* raw = nullptr;
+            if (git_commit_lookup(&raw, repo_.raw(), &h) != 0) {
+                git_error_clear();
+                continue;
+            }
+            CommitHandle commit(raw);
+            newest_hidden = std::max<std::int64_t>(newest_hidden, git_commit_time(raw));
         }
         for (std::size_t step = 0; step < long_range; ++step) {
             for (const auto& h : hidden)
@@ -249,7 +261,8 @@ private:
                 return false;
             }
             CommitHandle commit(raw);
-            if (git_commit_parentcount(raw) == 0) return false;
+            // an older commit: most likely what the remote has already (a branch off an older base)
+            if (git_commit_parentcount(raw) == 0 || git_commit_time(raw) <= newest_hidden) return false;
             oid = *git_commit_parent_id(raw, 0);
         }
         return true;
