@@ -3,6 +3,7 @@
 
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/git/reader.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/hooks/bench_gate.hpp"
 #include "gitmodel/hooks/install.hpp"
@@ -22,7 +23,7 @@ namespace gm::commands {
 namespace {
 
 // Runs the foreign hook our shim replaced (--chain, Git LFS) with the same arguments and input.
-int run_chained(const git::Repository& repo, const std::string& name, const cli::Args& hook_args,
+int run_chained(const git::RepoReader& repo, const std::string& name, const cli::Args& hook_args,
                 const std::optional<std::string>& input) {
     const char* shim = std::getenv("GIT_MODEL_HOOK");
     const std::filesystem::path chained =
@@ -45,14 +46,15 @@ int pre_push(const cli::Args& hook_args) {
     const auto updates = hooks::parse_pre_push_input(input);
     const std::string remote = hook_args.empty() ? std::string("origin") : hook_args[0];
     git::Library library;
-    const auto repo = git::Repository::discover();
+    const auto repo = git::open_reader();
     if (!updates.empty()) {
-        const auto violations = hooks::check_push(repo, remote, updates, hooks::read_push_policy(repo));
+        const auto violations = hooks::check_push(*repo, remote, updates, hooks::read_push_policy(repo->config()),
+                                                  hooks::read_data_policy(repo->config()));
         if (!violations.empty()) {
             fmt::print(stderr, "{}", hooks::format_rejection(violations));
             return 1;
         }
-        const auto gate = hooks::run_bench_gate(repo);
+        const auto gate = hooks::run_bench_gate(repo->config(), repo->common_dir());
         if (!gate.passed) {
             fmt::print(stderr,
                        "git-model: push refused by the pre-push hook: {}\n"
@@ -64,19 +66,18 @@ int pre_push(const cli::Args& hook_args) {
         }
         if (gate.unknown) fmt::print(stderr, "git-model: warning: {}\n", gate.message);
     }
-    return run_chained(repo, "pre-push", hook_args, input);
+    return run_chained(*repo, "pre-push", hook_args, input);
 }
 
 int pre_commit(const cli::Args& hook_args) {
     git::Library library;
-    const auto repo = git::Repository::discover();
-    const auto policy = hooks::read_commit_policy(repo);
-    const auto offenders = hooks::check_commit(repo.staged_changes(), policy);
+    const auto repo = git::open_reader();
+    const auto offenders = hooks::check_staged(*repo, hooks::read_data_policy(repo->config()));
     if (!offenders.empty()) {
-        fmt::print(stderr, "{}", hooks::format_commit_rejection(offenders, policy));
+        fmt::print(stderr, "{}", hooks::format_commit_rejection(offenders));
         return 1;
     }
-    return run_chained(repo, "pre-commit", hook_args, std::nullopt);
+    return run_chained(*repo, "pre-commit", hook_args, std::nullopt);
 }
 
 }  // namespace
@@ -88,6 +89,21 @@ int hook(const cli::Args& args) {
         return args.empty() ? 2 : 0;
     }
     const cli::Args hook_args(args.begin() + 1, args.end());
+    const bool known = args[0] == "pre-push" || args[0] == "pre-commit";
+    // git never passes -h to a hook (a remote's name cannot start with '-'): asking for help is safe to honour.
+    if (known && !hook_args.empty() && (hook_args[0] == "-h" || hook_args[0] == "--help")) {
+        if (args[0] == "pre-push") {
+            fmt::print("usage: git model hook pre-push <remote> <url>   (ref updates on standard input)\n"
+                       "Run by the pre-push hook: refuses pushes to protected branches, badly named branches and\n"
+                       "tags, unpinned or unexplained image changes, and data or checkpoints in the pushed commits.\n"
+                       "See HOOKS in git-model(1).\n");
+        } else {
+            fmt::print("usage: git model hook pre-commit\n"
+                       "Run by the pre-commit hook: refuses staged data, checkpoints and files over\n"
+                       "model.maxFileSize. See HOOKS in git-model(1).\n");
+        }
+        return 0;
+    }
     if (args[0] == "pre-push") return pre_push(hook_args);
     if (args[0] == "pre-commit") return pre_commit(hook_args);
     throw UsageError(fmt::format("git-model has no {} hook", quote_for_message(args[0])),

@@ -2,6 +2,7 @@
 #include "../command_table.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/git/reader.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/hooks/install.hpp"
 
@@ -29,17 +30,22 @@ int hooks(const cli::Args& args) {
     if (policies && action != "install") throw UsageError(fmt::format("--chain, --force and --manual go with install, not {}", action));
 
     git::Library library;
-    const auto repo = git::Repository::discover();
-    const auto dir = repo.hooks_dir();
+    const auto repo = git::open_reader();  // also in SHA-256 repositories, through git itself
+    const auto context = hooks::hooks_context(*repo);
+    const auto dir = context.dir;
     if (action == "install") {
         if (vm.count("manual")) {
-            fmt::print("{}", hooks::manual_instructions(dir));
+            fmt::print("{}", hooks::manual_instructions(context.relative_hooks_path ? context.pinned_dir : dir));
+            if (context.relative_hooks_path)
+                fmt::print("\nAnd make core.hooksPath absolute, or the worktrees of `git model start` run none of them:\n"
+                           "  git config core.hooksPath '{}'\n",
+                           context.pinned_dir.string());
             return 0;
         }
         const auto policy = vm.count("chain") ? hooks::ForeignPolicy::chain
                             : vm.count("force") ? hooks::ForeignPolicy::force
                                                 : hooks::ForeignPolicy::refuse;
-        for (const auto& line : hooks::install_hooks(dir, policy)) fmt::print("{}\n", line);
+        for (const auto& line : hooks::install_repository_hooks(context, policy)) fmt::print("{}\n", line);
         return 0;
     }
     if (action == "uninstall") {
@@ -48,6 +54,8 @@ int hooks(const cli::Args& args) {
     }
     if (action == "status") {
         const auto statuses = hooks::hook_status(dir);
+        const auto problems = hooks::hooks_problems(context);
+        const auto lfs = hooks::lfs_hooks_state(context);
         if (vm.count("json")) {
             nlohmann::json rows = nlohmann::json::array();
             for (const auto& s : statuses) {
@@ -56,7 +64,12 @@ int hooks(const cli::Args& args) {
                                 {"chained", s.chained ? nlohmann::json(s.chained->string()) : nlohmann::json(nullptr)},
                                 {"backup", s.backup ? nlohmann::json(s.backup->string()) : nlohmann::json(nullptr)}});
             }
-            fmt::print("{}\n", nlohmann::json{{"hooks_dir", dir.string()}, {"hooks", rows}}.dump(2));
+            nlohmann::json lfs_json{{"used", lfs.used}, {"installed", lfs.lfs_installed}, {"missing_hooks", lfs.missing}};
+            fmt::print("{}\n", nlohmann::json{{"hooks_dir", dir.string()},
+                                              {"hooks", rows},
+                                              {"git_lfs", lfs_json},
+                                              {"problems", problems}}
+                                   .dump(2));
             return 0;
         }
         fmt::print("hooks folder: {}\n", dir.string());
@@ -69,6 +82,8 @@ int hooks(const cli::Args& args) {
             fmt::print("  {:<11} {}{}\n", s.name, hooks::to_string(s.state), note);
             if (s.chained) fmt::print("  {:<11} then runs {}\n", "", s.chained->string());
         }
+        if (lfs.used && lfs.missing.empty()) fmt::print("  {:<11} Git LFS's hooks run too\n", "");
+        for (const auto& problem : problems) fmt::print("problem: {}\n", problem);
         return 0;
     }
     throw UsageError(fmt::format("unknown hooks action '{}'", action), "usage: " + usage);

@@ -4,6 +4,7 @@
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/report.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/git/reader.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/hooks/install.hpp"
 #include "gitmodel/model/start.hpp"
@@ -27,9 +28,11 @@ void offer_hooks(const git::Repository& repo) {
     if (mode != "ask" && mode != "always") {
         warn("git-model", fmt::format("model.installHooks '{}' is not ask, always or never; treating it as ask", mode));
     }
-    const auto dir = repo.hooks_dir();
-    bool missing = false;
-    for (const auto& status : hooks::hook_status(dir))
+    const auto context = hooks::hooks_context(*git::open_reader());
+    const auto dir = context.relative_hooks_path ? context.pinned_dir : context.dir;
+    // Missing, outdated, or kept from running (a relative core.hooksPath, Git LFS's hooks missing).
+    bool missing = !hooks::hooks_problems(context).empty();
+    for (const auto& status : hooks::hook_status(context.dir))
         if (status.state == hooks::HookState::missing || status.state == hooks::HookState::outdated ||
             (status.state == hooks::HookState::foreign && status.is_git_lfs))
             missing = true;
@@ -52,7 +55,8 @@ void offer_hooks(const git::Repository& repo) {
         }
     }
     try {
-        for (const auto& line : hooks::install_hooks(dir, hooks::ForeignPolicy::refuse)) fmt::print("hooks: {}\n", line);
+        for (const auto& line : hooks::install_repository_hooks(context, hooks::ForeignPolicy::refuse))
+            fmt::print("hooks: {}\n", line);
     } catch (const Error& e) {
         warn("git-model", fmt::format("hooks not installed: {}", e.what()));
     }

@@ -91,7 +91,7 @@ if ! [ -e /proc/driver/nvidia/version ] && [ -x "$GM_STAGE/bin/git-model-bench" 
     # an image with glibc: the bench runs inside and finds no GPU (exit 3). A sanitizer build's
     # bench needs libasan, which no image has: that case proves nothing there.
     if ldd "$GM_STAGE/bin/git-model-bench" | grep -c libasan >/dev/null; then
-        echo "note: git-model-bench is built with AddressSanitizer; the in-image --check case is skipped"
+        echo "SKIP: git-model-bench is built with AddressSanitizer (it needs libasan, which no image has); the in-image --check case is not run"
     else
         build_image "$TEST_GIT_IMAGE" with-git
         printf 'image: %s\ngpus: 1\n' "$TEST_GIT_IMAGE" >"$wt/.modelenv.yaml"
@@ -99,6 +99,8 @@ if ! [ -e /proc/driver/nvidia/version ] && [ -x "$GM_STAGE/bin/git-model-bench" 
         assert_contains "$ERR" "--check: git-model-bench inside the container found no usable GPU"
         nothing_left "--check without GPU"
     fi
+else
+    echo "SKIP: an NVIDIA driver is present or git-model-bench is not installed; the --check cases without a GPU are not run"
 fi
 
 # --- engines: docker's CLI through podman-docker, and no engine at all ---------------------------------------------

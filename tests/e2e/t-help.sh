@@ -45,6 +45,26 @@ for cmd in "" start "env" "env up" bench; do
     assert_contains "$OUT" "usage: git model"
     assert_eq "$(cat "$MAN_LOG")" "" "man calls of git model $cmd -h"
 done
+# -h prints help everywhere: every command and subcommand, and never does the work. The hooks
+# are tried with something they would refuse staged, so running the check instead shows.
+printf 'x' >refused.pt && git add refused.pt
+for cmd in start list ls tag log best compare status finish prune doctor "ci" "ci init" hooks "hooks install" \
+    "hooks status" "hooks uninstall" hook "hook pre-commit" "hook pre-push" sweep "sweep start" "sweep status" \
+    "sweep cancel" "sweep resume" "sweep clean" "sweep report" env "env up" "env down" "env status" "env check" \
+    "env exec" "env shell" "env logs" bench; do
+    : >"$MAN_LOG"
+    run_expect 0 env PATH="$TEST_DIR/fakeman:$PATH" git model $cmd -h </dev/null
+    want=${cmd%% *} && [ "$want" = ls ] && want=list   # ls is list's alias
+    assert_contains "$OUT" "usage: git model $want" "git model $cmd -h"
+    assert_eq "$(cat "$MAN_LOG")" "" "man calls of git model $cmd -h"
+    assert_not_contains "$ERR" "refused" "git model $cmd -h ran its check"
+done
+run_expect 0 git model hook pre-commit -h
+assert_contains "$OUT" "usage: git model hook pre-commit"
+run_expect 0 git model hook pre-push -h </dev/null
+assert_contains "$OUT" "usage: git model hook pre-push"
+CHECKS=$((CHECKS + 1)); [ ! -e .git/hooks/pre-commit ] || fail "hooks install -h installed the hooks"
+git rm -q --cached refused.pt && rm refused.pt
 # after --, --help is an argument (env exec passes it to the container's program)
 : >"$MAN_LOG"
 run_expect 2 env PATH="$TEST_DIR/fakeman:$PATH" git model start -- --help

@@ -206,6 +206,8 @@ if [ -x "$GM_STAGE/bin/git-model-bench" ] && ! [ -e /proc/driver/nvidia/version 
     refused "always, no GPU"       git -C repo push origin feature/model-gpu
     assert_contains "$ERR" "GPU check failed (no usable GPU)"
     assert_contains "$ERR" "model.bench.beforePush"
+else
+    echo "SKIP: an NVIDIA driver is present or git-model-bench is not installed; the no-GPU gate case is not run"
 fi
 git -C repo config model.bench.beforePush never
 allowed "never"                    git -C repo push origin feature/model-gpu

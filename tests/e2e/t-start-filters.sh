@@ -56,5 +56,5 @@ if command -v git-lfs >/dev/null; then
     run_expect 0 git -C lfsrepo model list --json
     assert_contains "$OUT" '"dirty": false' "list: LFS worktree clean"
 else
-    echo "note: git-lfs is not installed; the LFS case is skipped"
+    echo "SKIP: git-lfs is not installed; the LFS case is not run"
 fi

@@ -127,6 +127,10 @@ run_expect 2 git -C "$WT" model sweep start --grid lr=1,2 -- echo '{rate}'
 assert_contains "$ERR" "{rate}, which is not a parameter"
 run_expect 2 git -C "$WT" model sweep start --grid lr -- true
 assert_contains "$ERR" "expected <name>=<value>"
+run_expect 2 git -C "$WT" model sweep start --grid lr=1,2 --grid LR=3 -- true
+assert_contains "$ERR" "'lr' and 'LR' are both passed to the run as GIT_MODEL_PARAM_LR"
+run_expect 2 git -C "$WT" model sweep start --grid a.b=1 --grid a-b=2 -- true
+assert_contains "$ERR" "GIT_MODEL_PARAM_A_B"
 printf 'lr: [1, 2]\nbatch:\n  - 32\n  - [64]\n' >"$TEST_DIR/params.yaml"
 run_expect 1 git -C "$WT" model sweep start --params-file "$TEST_DIR/params.yaml" -- true
 assert_contains "$ERR" "params.yaml:4:5: the value of 'batch' must be a number or text"

@@ -212,7 +212,8 @@ TEST_CASE("mounts are absolute, normalised, and do not collide", "[config]") {
                   {"'target' path 'x/y' is not absolute"});
     check_refused("image: a.io/b:1\nmounts:\n  - source: /a/../b\n    target: /x\n", 3, 13, {"'..'"});
     check_refused("image: a.io/b:1\nmounts:\n  - source: /a\n    target: /x/..\n", 4, 13, {"'..'"});
-    check_refused("image: a.io/b:1\nmounts:\n  - source: '/a,b'\n    target: /x\n", 3, 13, {"comma"});
+    // env up quotes commas and double quotes for the engine's CSV parser: such paths are fine
+    CHECK(load("image: a.io/b:1\nmounts:\n  - source: '/a,b\"c'\n    target: /x\n").mounts.at(0).source == "/a,b\"c");
     check_refused("image: a.io/b:1\nmounts:\n  - source: \"/a\\0\"\n    target: /x\n", 3, 13, {"control character"});
     check_refused("image: a.io/b:1\nmounts:\n  - source: /a\n    target: //\n", 4, 13, {"mount target '/'"});
     check_refused("image: a.io/b:1\nmounts:\n  - source: /a\n    target: /workspace\n", 4, 13,
@@ -221,6 +222,14 @@ TEST_CASE("mounts are absolute, normalised, and do not collide", "[config]") {
                   {"is the working directory"});
     check_refused("image: a.io/b:1\nmounts:\n  - {source: /a, target: /x}\n  - {source: /b, target: /x/.}\n", 4, 26,
                   {"mount target '/x' is already used at line 3"});
+    check_refused("image: a.io/b:1\nmounts:\n  - {source: /a, target: /persist/checkpoints}\n", 3, 26,
+                  {"mount target '/persist/checkpoints' is where env up mounts the persist folder 'checkpoints'"});
+    check_refused("image: a.io/b:1\nmounts:\n  - {source: /a, target: /persist/logs/}\n", 3, 26,
+                  {"the persist folder 'logs'"});
+    check_refused("image: a.io/b:1\nports:\n  ssh: 22\nmounts:\n  - {source: /a, target: /root/.ssh/authorized_keys}\n",
+                  5, 26, {"the SSH authorized keys"});
+    CHECK(load("image: a.io/b:1\nmounts:\n  - {source: /a, target: /root/.ssh/authorized_keys}\n").mounts.size() == 1);
+    check_refused("image: a.io/b:1\nworkdir: /persist/logs\n", 2, 10, {"workdir '/persist/logs' is where env up mounts"});
     check_refused("image: a.io/b:1\nmounts:\n  - {target: /x}\n", 3, 5, {"mount is missing 'source'"});
     check_refused("image: a.io/b:1\nmounts:\n  - source: /a\n", 3, 5, {"mount is missing 'target'"});
     check_refused("image: a.io/b:1\nmounts:\n  - {source: /a, target: /x, ro: true}\n", 3, 30,
@@ -265,6 +274,9 @@ TEST_CASE("env takes strings and numbers, nothing else", "[config]") {
     check_refused("image: a.io/b:1\nenv:\n  A-B: x\n", 3, 3, {"environment variable name 'A-B' is not valid"});
     check_refused("image: a.io/b:1\nenv:\n  A: 1\n  A: 2\n", 4, 3, {"duplicate key 'A' (first at line 3)"});
     check_refused("image: a.io/b:1\nenv: A=1\n", 2, 6, {"'env' must be a mapping"});
+    // what env up cannot pass is refused here too, so env check and env up agree
+    check_refused("image: a.io/b:1\nenv:\n  A: \"one\\ntwo\"\n", 3, 6, {"'A' in 'env' holds a line break"});
+    check_refused("image: a.io/b:1\nenv:\n  A: |\n    one\n    two\n", 3, 6, {"holds a line break"});
 }
 
 TEST_CASE("workdir, command and engine", "[config]") {

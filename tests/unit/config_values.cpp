@@ -62,8 +62,8 @@ TEST_CASE("paths are checked and normalised", "[config]") {
     CHECK_THAT(check_path("/a/../b", PathKind::absolute).problem, Catch::Contains("'..'"));
     CHECK_THAT(check_path("..", PathKind::absolute_or_relative).problem, Catch::Contains("'..'"));
     CHECK_THAT(check_path("/a/..", PathKind::absolute).problem, Catch::Contains("'..'"));
-    CHECK_THAT(check_path("/a,b", PathKind::absolute).problem, Catch::Contains("comma"));
-    CHECK_THAT(check_path("/a\"b", PathKind::absolute).problem, Catch::Contains("double quote"));
+    CHECK(check_path("/a,b", PathKind::absolute).normalised == "/a,b");    // env up quotes it for the engine
+    CHECK(check_path("/a\"b", PathKind::absolute).normalised == "/a\"b");
     CHECK_THAT(check_path("/a\nb", PathKind::absolute).problem, Catch::Contains("newline"));
     CHECK_THAT(check_path(std::string("/a\0b", 4), PathKind::absolute).problem, Catch::Contains("control"));
     CHECK_THAT(check_path("/a\x7f", PathKind::absolute).problem, Catch::Contains("control"));

@@ -72,6 +72,14 @@ TEST_CASE("doctor: hooks, with the command that installs them", "[doctor]") {
     c = judge_hooks(std::vector<HookStatus>{commit, push}, dir);
     CHECK(c.status == Status::fail);
     CHECK_THAT(c.fix, Catch::Contains("--chain"));
+
+    // installed, but kept from running (a relative core.hooksPath, LFS's hooks missing): not ok
+    push.state = HookState::current;
+    c = judge_hooks(std::vector<HookStatus>{commit, push}, dir,
+                    {"Git LFS's post-checkout hook is missing: .gitattributes stores files through Git LFS"});
+    CHECK(c.status == Status::fail);
+    CHECK_THAT(c.detail, Catch::Contains("Git LFS's post-checkout hook is missing"));
+    CHECK(c.fix == "git model hooks install");
 }
 
 TEST_CASE("doctor: .modelenv.yaml absent is a warning, broken a failure", "[doctor]") {

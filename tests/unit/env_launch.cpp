@@ -123,3 +123,18 @@ TEST_CASE("model.gpus lists host indices", "[env]") {
     CHECK_THROWS_WITH(parse_gpu_list("1,1"), Catch::Contains("twice"));
     CHECK_THROWS(parse_gpu_list("-1"));
 }
+
+TEST_CASE("paths with commas, quotes and line breaks stay one field for the engine's CSV parser", "[env]") {
+    auto spec = sample_spec(EngineKind::podman);
+    spec.mounts = {{"/home/a,b/worktrees/x", "/workspace", false}, {"/nas/q\"x", "/data,1", true}};
+    spec.env_file = "/home/a,b/.git/git-model/env/x/env";
+    const auto argv = run_argv("podman", spec);
+    CHECK(has_pair(argv, "--mount", "type=bind,\"source=/home/a,b/worktrees/x\",target=/workspace"));
+    CHECK(has_pair(argv, "--mount", "type=bind,\"source=/nas/q\"\"x\",\"target=/data,1\",readonly"));
+    CHECK(has_pair(argv, "--env-file", "\"/home/a,b/.git/git-model/env/x/env\""));
+    // docker reads --mount as CSV too, but takes --env-file as it is
+    spec.engine = EngineKind::docker;
+    const auto docker = run_argv("docker", spec);
+    CHECK(has_pair(docker, "--mount", "type=bind,\"source=/home/a,b/worktrees/x\",target=/workspace"));
+    CHECK(has_pair(docker, "--env-file", "/home/a,b/.git/git-model/env/x/env"));
+}

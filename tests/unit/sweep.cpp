@@ -39,6 +39,12 @@ TEST_CASE("sweep: grids expand to every combination, in order, on top of a file'
     CHECK(describe(crossed[2]) == "opt=adam lr=1");
     CHECK_THROWS_WITH(expand({}, {}), Catch::Contains("no parameters"));
     CHECK_THROWS_WITH(expand({{{"lr", "1"}}}, {parse_grid_option("lr=2")}), Catch::Contains("both by the params file"));
+    // names that become one environment variable would hide each other from the run
+    CHECK_THROWS_WITH(expand({}, {parse_grid_option("lr=1,2"), parse_grid_option("LR=3")}),
+                      Catch::Contains("'lr' and 'LR' are both passed to the run as GIT_MODEL_PARAM_LR"));
+    CHECK_THROWS_AS(expand({}, {parse_grid_option("a.b=1"), parse_grid_option("a_b=2")}), gm::UsageError);
+    CHECK_THROWS_AS(expand({{{"a-b", "1"}}}, {parse_grid_option("a.b=2")}), gm::UsageError);
+    CHECK_THROWS_AS(expand({{{"x", "1"}}, {{"a-b", "1"}, {"A_B", "2"}}}, {}), gm::UsageError);
     CHECK_THROWS_WITH(expand({}, {parse_grid_option("a=1"), parse_grid_option("a=2")}), Catch::Contains("given twice"));
     std::string many;
     for (int i = 0; i < 40; ++i) many += (i ? "," : "") + std::to_string(i);

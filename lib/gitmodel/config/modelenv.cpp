@@ -227,6 +227,7 @@ public:
                 env.env = read_env(e.value);
             } else if (k == "workdir") {
                 env.workdir = read_path(e.value, "workdir", PathKind::absolute, expected_for("workdir"));
+                workdir_position_ = position(e.value);
             } else if (k == "command") {
                 env.command = read_command(e.value);
             } else if (k == "engine") {
@@ -238,15 +239,41 @@ public:
         if (!have_image)
             fail(position(root), "missing required key 'image'; expected an image reference such as "
                                  "'registry.example.com/team/model:1.0'");
-        for (std::size_t i = 0; i < env.mounts.size(); ++i)
-            if (env.mounts[i].target == env.workdir)
-                fail(mount_target_positions_[i],
-                     fmt::format("mount target {} is the working directory ('workdir'); expected another folder",
-                                 quote_for_message(env.mounts[i].target)));
+        check_targets(env);
         return env;
     }
 
 private:
+    // The places env up mounts into itself: the same rule for env check and env up.
+    void check_targets(const ModelEnv& env) const {
+        std::vector<std::pair<std::string, std::string>> reserved{
+            {persist_checkpoints_target, "the persist folder 'checkpoints'"},
+            {persist_logs_target, "the persist folder 'logs'"}};
+        if (env.find_port("ssh")) {
+            reserved.emplace_back(ssh_keys_target, "the SSH authorized keys (ports.ssh)");
+            reserved.emplace_back(ssh_config_target, "the SSH server's settings (ports.ssh)");
+        }
+        for (const auto& [target, what] : reserved) {
+            if (env.workdir == target)
+                fail(workdir_position_.value_or(doc_.start()),
+                     fmt::format("workdir {} is where env up mounts {}; expected another folder",
+                                 quote_for_message(env.workdir), what));
+        }
+        for (std::size_t i = 0; i < env.mounts.size(); ++i) {
+            const std::string& target = env.mounts[i].target;
+            if (target == env.workdir)
+                fail(mount_target_positions_[i],
+                     fmt::format("mount target {} is the working directory ('workdir'); expected another folder",
+                                 quote_for_message(target)));
+            for (const auto& [place, what] : reserved) {
+                if (target == place)
+                    fail(mount_target_positions_[i],
+                         fmt::format("mount target {} is where env up mounts {}; expected another folder",
+                                     quote_for_message(target), what));
+            }
+        }
+    }
+
     struct Entry {
         std::string key;
         Position key_position;
@@ -513,7 +540,13 @@ private:
                 fail(e.key_position, fmt::format("{}: expected a string or number (got nothing); write '' for an "
                                                  "empty value",
                                                  what));
-            env.emplace_back(e.key, text_value(e.value, what, "a string or number"));
+            std::string value = text_value(e.value, what, "a string or number");
+            if (value.find_first_of("\r\n") != std::string::npos)
+                fail(position(e.value), fmt::format("{} holds a line break, which a container's environment cannot "
+                                                    "receive (the env file has one variable a line); expected one "
+                                                    "line",
+                                                    what));
+            env.emplace_back(e.key, std::move(value));
         }
         return env;
     }
@@ -602,6 +635,7 @@ private:
     const YamlDocument& doc_;
     const std::string& file_;
     std::vector<Position> mount_target_positions_;
+    std::optional<Position> workdir_position_;
 };
 
 std::string format_number(double v) { return fmt::format("{}", v); }

@@ -18,6 +18,14 @@
 
 namespace gm::config {
 
+// Where env up mounts the persist folders and the SSH files in the container: no mount or
+// workdir may take these places (the engine would refuse two mounts on one target).
+inline constexpr const char* persist_checkpoints_target = "/persist/checkpoints";
+inline constexpr const char* persist_logs_target = "/persist/logs";
+inline constexpr const char* ssh_keys_target = "/root/.ssh/authorized_keys";
+inline constexpr const char* ssh_config_target = "/etc/ssh/sshd_config.d/git-model.conf";
+
+
 // The file name the loader looks for at the root of a model's worktree.
 inline constexpr const char* modelenv_file_name = ".modelenv.yaml";
 

@@ -94,14 +94,6 @@ PathCheck check_path(std::string_view path, PathKind kind) {
             result.problem = "contains a control character";
             return result;
         }
-        if (c == ',') {
-            result.problem = "contains a comma, which container engines' --mount syntax cannot carry";
-            return result;
-        }
-        if (c == '"') {
-            result.problem = "contains a double quote, which container engines' --mount syntax cannot carry";
-            return result;
-        }
     }
     const bool absolute = path.front() == '/';
     if (kind == PathKind::absolute && !absolute) {

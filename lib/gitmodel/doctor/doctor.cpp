@@ -6,6 +6,7 @@
 #include "gitmodel/env/engine.hpp"
 #include "gitmodel/env/gpu_pool.hpp"
 #include "gitmodel/env/lease_book.hpp"
+#include "gitmodel/git/reader.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/hooks/install.hpp"
 #include "gitmodel/proc/process.hpp"
@@ -169,9 +170,15 @@ std::vector<Check> run_checks(const Options& options) {
     std::optional<git::Config> config;
     if (repo) config.emplace(repo->config());
 
-    if (repo) {
-        const auto dir = repo->hooks_dir();
-        checks.push_back(judge_hooks(hooks::hook_status(dir), dir));
+    std::optional<hooks::HooksContext> hooks_found;
+    try {
+        hooks_found = hooks::hooks_context(*git::open_reader());  // SHA-256 repositories too, through git
+    } catch (const Error&) {
+        hooks_found.reset();
+    }
+    if (hooks_found) {
+        const auto& dir = hooks_found->dir;
+        checks.push_back(judge_hooks(hooks::hook_status(dir), dir, hooks::hooks_problems(*hooks_found)));
     } else {
         checks.push_back(judge_hooks(std::nullopt, {}));
     }

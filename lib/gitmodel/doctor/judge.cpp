@@ -124,7 +124,8 @@ Check judge_programs(const std::vector<ProgramFact>& programs, const fs::path& o
     return check;
 }
 
-Check judge_hooks(const std::optional<std::vector<hooks::HookStatus>>& statuses, const fs::path& hooks_dir) {
+Check judge_hooks(const std::optional<std::vector<hooks::HookStatus>>& statuses, const fs::path& hooks_dir,
+                  const std::vector<std::string>& problems_found) {
     Check check{"hooks", Status::ok, "", ""};
     if (!statuses) {
         check.status = Status::skip;
@@ -147,9 +148,11 @@ Check judge_hooks(const std::optional<std::vector<hooks::HookStatus>>& statuses,
             break;
         }
     }
-    if (!problems.empty()) {
+    if (!problems.empty() || !problems_found.empty()) {
         check.status = Status::fail;
-        check.detail = fmt::format("{} in {}", join(problems, ", "), hooks_dir.string());
+        check.detail = problems.empty() ? fmt::format("hooks in {}", hooks_dir.string())
+                                        : fmt::format("{} in {}", join(problems, ", "), hooks_dir.string());
+        for (const auto& problem : problems_found) check.detail += "; " + problem;
         check.fix = foreign ? "git model hooks install --chain   (or --force, or --manual)" : "git model hooks install";
         return check;
     }

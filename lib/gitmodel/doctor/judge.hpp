@@ -43,8 +43,10 @@ struct ProgramFact {
 // programs: all three on PATH, and from the same folder as the running git-model (one install).
 Check judge_programs(const std::vector<ProgramFact>& programs, const std::filesystem::path& own_dir);
 
-// hooks: every managed hook is the current shim. statuses is nullopt outside a repository.
-Check judge_hooks(const std::optional<std::vector<hooks::HookStatus>>& statuses, const std::filesystem::path& hooks_dir);
+// hooks: every managed hook is the current shim, and nothing keeps them (or Git LFS's) from
+// running (problems: hooks::hooks_problems). statuses is nullopt outside a repository.
+Check judge_hooks(const std::optional<std::vector<hooks::HookStatus>>& statuses, const std::filesystem::path& hooks_dir,
+                  const std::vector<std::string>& problems = {});
 
 // What was found about .modelenv.yaml.
 struct ModelenvFact {

@@ -31,6 +31,15 @@ std::vector<std::string> default_command(const config::ModelEnv& env) {
 
 namespace {
 
+// podman (and docker) read a --mount value, and podman an --env-file value, as one CSV record:
+// a field with a comma, a double quote or a line break in it is quoted, its quotes doubled.
+std::string csv_field(const std::string& field) {
+    if (field.find_first_of(",\"\r\n") == std::string::npos) return field;
+    std::string quoted = "\"";
+    for (char c : field) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return quoted + "\"";
+}
+
 std::string format_decimal(double value) {
     std::string text = fmt::format("{:.3f}", value);
     while (!text.empty() && text.back() == '0') text.pop_back();
@@ -50,8 +59,9 @@ std::vector<std::string> run_argv(const std::string& engine_program, const Launc
     for (const auto& [key, value] : spec.labels) argv.insert(argv.end(), {"--label", key + "=" + value});
     if (!spec.workdir.empty()) argv.insert(argv.end(), {"--workdir", spec.workdir});
     for (const auto& mount : spec.mounts) {
-        argv.insert(argv.end(), {"--mount", fmt::format("type=bind,source={},target={}{}", mount.source.string(),
-                                                        mount.target, mount.readonly ? ",readonly" : "")});
+        argv.insert(argv.end(), {"--mount", fmt::format("type=bind,{},{}{}", csv_field("source=" + mount.source.string()),
+                                                        csv_field("target=" + mount.target),
+                                                        mount.readonly ? ",readonly" : "")});
     }
     for (const auto& port : spec.ports) {
         argv.insert(argv.end(), {"--publish", fmt::format("{}:{}:{}", port.host_address, port.host_port,
@@ -71,7 +81,11 @@ std::vector<std::string> run_argv(const std::string& engine_program, const Launc
                 argv.insert(argv.end(), {"--device", "nvidia.com/gpu=" + std::to_string(gpu.index)});
         }
     }
-    if (!spec.env_file.empty()) argv.insert(argv.end(), {"--env-file", spec.env_file.string()});
+    if (!spec.env_file.empty()) {
+        // docker takes the path as it is; podman splits it on commas unless quoted
+        const std::string path = spec.env_file.string();
+        argv.insert(argv.end(), {"--env-file", spec.engine == EngineKind::podman ? csv_field(path) : path});
+    }
     if (!spec.pidfile.empty() && spec.engine == EngineKind::podman) argv.insert(argv.end(), {"--pidfile", spec.pidfile.string()});
     argv.push_back(spec.image);
     argv.insert(argv.end(), spec.command.begin(), spec.command.end());

@@ -3,6 +3,7 @@
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/git/handle.hpp"
 #include "gitmodel/git/network_off.hpp"
+#include "gitmodel/git/reader.hpp"
 #include "gitmodel/proc/process.hpp"
 
 #include <fmt/core.h>
@@ -79,6 +80,35 @@ Repository::Repository(std::unique_ptr<git_repository, RepositoryDeleter> repo) 
     }
 }
 
+namespace {
+
+// libgit2 1.5 refuses a repository whose objects are named by SHA-256 (or, with GIT_INDEX_FILE
+// set as in a pre-commit hook, fails on its index first): ask git, and say what still works.
+void refuse_object_format(int rc, const std::optional<fs::path>& where) {
+    if (rc >= 0 || rc == GIT_ENOTFOUND) return;
+    const git_error* error = git_error_last();
+    bool sha256 = error && error->message && std::string(error->message).find("objectformat") != std::string::npos;
+    if (!sha256) {
+        std::vector<std::string> argv{"git"};
+        if (where) argv.insert(argv.end(), {"-C", where->string()});
+        argv.insert(argv.end(), {"rev-parse", "--show-object-format"});
+        try {
+            const auto result = proc::run(argv);
+            sha256 = result.ok() && result.out.rfind("sha256", 0) == 0;
+        } catch (const Error&) {
+            sha256 = false;  // no git to ask: libgit2's own message stands
+        }
+    }
+    if (!sha256) return;
+    throw ObjectFormatError(
+        "this repository names its objects by SHA-256 (extensions.objectFormat = sha256), which the libgit2 "
+        "git-model reads repositories with (1.5) cannot open",
+        "in a SHA-256 repository only the hooks work: git model hooks install|status|uninstall and the "
+        "pre-commit and pre-push checks (they use git itself); the other commands need a SHA-1 repository");
+}
+
+}  // namespace
+
 Repository Repository::discover() {
     git_repository* raw = nullptr;
     const int rc = git_repository_open_ext(&raw, nullptr, GIT_REPOSITORY_OPEN_FROM_ENV, nullptr);
@@ -86,14 +116,16 @@ Repository Repository::discover() {
         throw Error("not a git repository (or any of the parent directories)",
                     "run this inside a git repository, or use `git -C <path> model ...`");
     }
+    refuse_object_format(rc, std::nullopt);
     check(rc, "cannot open the git repository");
     return Repository(std::unique_ptr<git_repository, RepositoryDeleter>(raw));
 }
 
 Repository Repository::open(const fs::path& path) {
     git_repository* raw = nullptr;
-    check(git_repository_open_ext(&raw, path.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr),
-          fmt::format("cannot open the git repository at {}", path.string()).c_str());
+    const int rc = git_repository_open_ext(&raw, path.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr);
+    refuse_object_format(rc, path);
+    check(rc, fmt::format("cannot open the git repository at {}", path.string()).c_str());
     return Repository(std::unique_ptr<git_repository, RepositoryDeleter>(raw));
 }
 
@@ -360,6 +392,7 @@ std::vector<StagedFile> Repository::staged_changes() const {
         std::size_t size = 0;
         git_object_t type;
         if (git_odb_read_header(&size, &type, odb.get(), &delta->new_file.id) == 0) file.size = size;
+        file.blob = to_hex(delta->new_file.id);
         const char* filter = nullptr;
         if (git_attr_get(&filter, repo_.get(), GIT_ATTR_CHECK_INDEX_THEN_FILE, file.path.c_str(), "filter") == 0 &&
             GIT_ATTR_HAS_VALUE(filter))

@@ -52,6 +52,7 @@ struct StagedFile {
     std::string path;
     std::uint64_t size = 0;  // size of the staged blob (for Git LFS files: the pointer)
     std::string filter;      // its "filter" attribute ("lfs", ...), empty when unset
+    std::string blob;        // the staged blob's id (hex)
 };
 
 // How far a branch has moved relative to another.

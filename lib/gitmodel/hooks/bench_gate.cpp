@@ -62,7 +62,7 @@ std::set<std::string> gpu_uuids() {
     return uuids;
 }
 
-std::int64_t duration_key(const git::Config& config, const char* key, std::int64_t fallback) {
+std::int64_t duration_key(const git::ConfigView& config, const char* key, std::int64_t fallback) {
     auto text = config.get_string(key);
     if (!text) return fallback;
     auto seconds = parse_duration_seconds(*text);
@@ -70,7 +70,7 @@ std::int64_t duration_key(const git::Config& config, const char* key, std::int64
     return *seconds;
 }
 
-fs::path cache_file(const git::Repository& repo) { return repo.common_dir() / "git-model" / "bench-pass.json"; }
+fs::path cache_file(const fs::path& common_dir) { return common_dir / "git-model" / "bench-pass.json"; }
 
 nlohmann::json read_cache(const fs::path& path) {
     std::ifstream in(path);
@@ -124,8 +124,7 @@ fs::path find_bench() {
 
 }  // namespace
 
-BenchGateResult run_bench_gate(const git::Repository& repo) {
-    const git::Config config = repo.config();
+BenchGateResult run_bench_gate(const git::ConfigView& config, const fs::path& common_dir) {
     const std::string when = config.get_string("model.bench.beforePush").value_or("auto");
     BenchWhen policy;
     if (when == "always") policy = BenchWhen::always;
@@ -145,7 +144,7 @@ BenchGateResult run_bench_gate(const git::Repository& repo) {
 
     const std::int64_t max_age = duration_key(config, "model.bench.cacheTime", 6 * 3600);
     const std::int64_t timeout = duration_key(config, "model.bench.timeout", 20);
-    const fs::path cache = cache_file(repo);
+    const fs::path cache = cache_file(common_dir);
     if (cached_pass(cache, gpu_uuids(), driver_release(), max_age)) {
         result.from_cache = true;
         result.message = "GPU check passed (remembered)";

@@ -2,9 +2,10 @@
 // The GPU gate of pre-push: `git-model-bench --quick` must pass before a push
 // leaves a GPU machine, with a pass remembered per GPU so a series of pushes stays fast.
 
+#include <filesystem>
 #include <string>
 
-#include "gitmodel/git/repository.hpp"
+#include "gitmodel/git/reader.hpp"
 
 namespace gm::hooks {
 
@@ -44,6 +45,7 @@ BenchGateResult judge_bench_run(const BenchRun& run, BenchWhen when, OnUnknown o
 // A pass is cached per GPU UUID, driver and suite version for model.bench.cacheTime;
 // the bench gets model.bench.timeout, after which the push is refused; a GPU the
 // bench cannot judge is allowed or refused by model.benchGate.onUnknown (allow).
-BenchGateResult run_bench_gate(const git::Repository& repo);
+// The pass cache lives in the common git dir, shared by every worktree.
+BenchGateResult run_bench_gate(const git::ConfigView& config, const std::filesystem::path& common_dir);
 
 }  // namespace gm::hooks

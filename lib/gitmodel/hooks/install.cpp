@@ -1,14 +1,19 @@
 #include "gitmodel/hooks/install.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
+#include "gitmodel/hooks/attributes.hpp"
 #include "gitmodel/proc/process.hpp"
 
 #include <fmt/core.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <unistd.h>
 
 namespace gm::hooks {
 
@@ -194,6 +199,157 @@ std::string manual_instructions(const fs::path& hooks_dir) {
         }
     }
     return text;
+}
+
+namespace {
+
+// Whether a hook's text runs Git LFS's hook of that name.
+bool runs_lfs(const std::string& text, const std::string& name) {
+    return text.find("git lfs " + name) != std::string::npos || text.find("git-lfs " + name) != std::string::npos;
+}
+
+bool sets_lfs_filter(const fs::path& attributes_file) {
+    std::error_code ec;
+    if (!fs::is_regular_file(attributes_file, ec)) return false;
+    const std::string text = read_text(attributes_file);
+    for (const auto& rule : parse_attribute_file(text, "", parse_filter_macros(text)).rules)
+        if (rule.filter == std::optional<std::string>("lfs")) return true;
+    return false;
+}
+
+// Puts one of LFS's hooks (written by git-lfs into `from`) in place, never over somebody's own hook.
+void place_lfs_hook(const fs::path& from, const fs::path& target, const std::string& name,
+                    std::vector<std::string>& done) {
+    std::error_code ec;
+    if (!fs::exists(fs::symlink_status(target, ec))) {
+        write_shim(from, target);
+        done.push_back(fmt::format("{}: installed Git LFS's hook ({})", name, target.string()));
+    } else if (!runs_lfs(read_text(target), name)) {
+        done.push_back(fmt::format("{}: {} is somebody else's and does not run Git LFS: add `git lfs {} \"$@\"` to it",
+                                   name, target.string(), name));
+    }
+}
+
+// Has git-lfs write its current hooks into a scratch folder, then places them: post-* beside
+// ours, pre-push as the hook our pre-push chains. `git lfs install` itself refuses while our
+// pre-push is in place, so this is how a repository gets both.
+void install_lfs_hooks(const fs::path& hooks_dir, std::vector<std::string>& done) {
+    std::string scratch_template = (hooks_dir / ".git-model-lfs-XXXXXX").string();
+    if (!::mkdtemp(scratch_template.data()))
+        throw Error(fmt::format("cannot make a scratch folder in {}: {}", hooks_dir.string(), std::strerror(errno)));
+    const fs::path scratch = scratch_template;
+    struct Cleanup {
+        fs::path path;
+        ~Cleanup() {
+            std::error_code ignored;
+            fs::remove_all(path, ignored);
+        }
+    } cleanup{scratch};
+    proc::run_checked({"git", "-c", "core.hooksPath=" + scratch.string(), "lfs", "update"});
+    for (const auto& name : lfs_hook_names()) {
+        if (!fs::exists(scratch / name)) continue;  // a git-lfs that no longer wants this hook
+        if (name != "pre-push") {
+            place_lfs_hook(scratch / name, hooks_dir / name, name, done);
+            continue;
+        }
+        const fs::path ours = hooks_dir / name;
+        if (shim_version(read_text(ours)) == 0) continue;  // not ours: install_hooks reported it
+        const fs::path chained = ours.string() + chained_suffix;
+        std::error_code ec;
+        if (!fs::exists(fs::symlink_status(chained, ec))) {
+            write_shim(scratch / name, chained);
+            done.push_back(fmt::format("pre-push: Git LFS's hook now runs after ours ({})", chained.string()));
+        } else if (!runs_lfs(read_text(chained), name)) {
+            done.push_back(fmt::format("pre-push: the hook ours runs after it ({}) does not run Git LFS: add "
+                                       "`git lfs pre-push \"$@\"` to it",
+                                       chained.string()));
+        }
+    }
+}
+
+}  // namespace
+
+const std::vector<std::string>& lfs_hook_names() {
+    static const std::vector<std::string> names{"pre-push", "post-checkout", "post-commit", "post-merge"};
+    return names;
+}
+
+HooksContext hooks_context(const git::RepoReader& repo) {
+    HooksContext context;
+    context.dir = repo.hooks_dir();
+    const auto path = repo.config().get_string("core.hooksPath");
+    if (path && !path->empty() && (*path)[0] != '/' && *path != "~" && path->rfind("~/", 0) != 0) {
+        context.relative_hooks_path = *path;
+        fs::path pinned = (repo.main_worktree() / *path).lexically_normal();
+        if (pinned.filename().empty()) pinned = pinned.parent_path();
+        context.pinned_dir = pinned;
+    }
+    if (auto workdir = repo.workdir()) context.uses_lfs = sets_lfs_filter(*workdir / ".gitattributes");
+    context.uses_lfs = context.uses_lfs || sets_lfs_filter(repo.common_dir() / "info" / "attributes");
+    return context;
+}
+
+LfsHooksState lfs_hooks_state(const HooksContext& context) {
+    LfsHooksState state;
+    state.used = context.uses_lfs;
+    state.lfs_installed = proc::find_program("git-lfs").has_value();
+    if (!state.used) return state;
+    for (const auto& name : lfs_hook_names()) {
+        const fs::path path = context.dir / name;
+        std::error_code ec;
+        const std::string text = fs::exists(path, ec) ? read_text(path) : std::string();
+        bool runs = runs_lfs(text, name);
+        if (name == "pre-push" && shim_version(text) > 0) {
+            const fs::path chained = path.string() + chained_suffix;
+            runs = fs::exists(chained, ec) && runs_lfs(read_text(chained), name);
+        }
+        if (!runs) state.missing.push_back(name);
+    }
+    return state;
+}
+
+std::vector<std::string> hooks_problems(const HooksContext& context) {
+    std::vector<std::string> problems;
+    if (context.relative_hooks_path) {
+        problems.push_back(fmt::format(
+            "core.hooksPath is relative ({}): git looks for hooks in each worktree's own {}, so the worktrees "
+            "`git model start` makes run none; `git model hooks install` sets it to {}",
+            quote_for_message(*context.relative_hooks_path), *context.relative_hooks_path,
+            context.pinned_dir.string()));
+    }
+    const auto lfs = lfs_hooks_state(context);
+    if (!lfs.missing.empty()) {
+        problems.push_back(fmt::format(
+            "Git LFS's {} hook{} {} missing: .gitattributes stores files through Git LFS, and without {} LFS objects "
+            "are not uploaded at push nor fetched at checkout{}",
+            join(lfs.missing, ", "), lfs.missing.size() == 1 ? "" : "s", lfs.missing.size() == 1 ? "is" : "are",
+            lfs.missing.size() == 1 ? "it" : "them",
+            lfs.lfs_installed ? " (`git lfs install` cannot add them beside git-model's pre-push; "
+                                "`git model hooks install` does)"
+                              : "; git-lfs is not installed: install it, then run `git model hooks install`"));
+    }
+    return problems;
+}
+
+std::vector<std::string> install_repository_hooks(const HooksContext& context, ForeignPolicy policy) {
+    const fs::path dir = context.relative_hooks_path ? context.pinned_dir : context.dir;
+    std::vector<std::string> done = install_hooks(dir, policy);
+    if (context.relative_hooks_path) {
+        proc::run_checked({"git", "config", "--local", "core.hooksPath", dir.string()});
+        done.push_back(fmt::format("core.hooksPath: was {}, which git resolves in each worktree (the worktrees of "
+                                   "`git model start` would run no hooks); set to {}",
+                                   quote_for_message(*context.relative_hooks_path), dir.string()));
+    }
+    if (context.uses_lfs) {
+        if (proc::find_program("git-lfs")) {
+            install_lfs_hooks(dir, done);
+        } else {
+            done.push_back("Git LFS: .gitattributes stores files through LFS, but git-lfs is not installed, so its "
+                           "hooks cannot be set up: install git-lfs, then run `git model hooks install` again "
+                           "(meanwhile pre-commit refuses files LFS should have stored)");
+        }
+    }
+    return done;
 }
 
 std::vector<std::string> uninstall_hooks(const fs::path& hooks_dir) {

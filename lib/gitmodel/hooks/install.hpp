@@ -7,7 +7,37 @@
 #include <string>
 #include <vector>
 
+#include "gitmodel/git/reader.hpp"
+
 namespace gm::hooks {
+
+// Where a repository's hooks are, and what else decides whether they run.
+struct HooksContext {
+    std::filesystem::path dir;                       // the folder git runs hooks from in this worktree
+    std::optional<std::string> relative_hooks_path;  // core.hooksPath when relative: git resolves it per worktree
+    std::filesystem::path pinned_dir;                // that path resolved from the main worktree (install pins it)
+    bool uses_lfs = false;                           // .gitattributes or info/attributes sets filter=lfs
+};
+
+// Reads the context: core.hooksPath, the main worktree, the attributes files.
+HooksContext hooks_context(const git::RepoReader& repo);
+
+// The hooks Git LFS needs to run (it uploads objects at pre-push and fetches them at checkout).
+const std::vector<std::string>& lfs_hook_names();
+
+// Whether Git LFS's hooks run where .gitattributes asks for LFS.
+struct LfsHooksState {
+    bool used = false;                  // the repository stores files through LFS
+    bool lfs_installed = false;         // git-lfs is on PATH
+    std::vector<std::string> missing;   // LFS hooks that would not run (pre-push: neither ours chains it nor is it LFS's)
+};
+
+// Reads the state of LFS's hooks in a hooks folder.
+LfsHooksState lfs_hooks_state(const HooksContext& context);
+
+// The problems that keep hooks from running everywhere, each a sentence (relative
+// core.hooksPath, LFS hooks missing); empty when there are none.
+std::vector<std::string> hooks_problems(const HooksContext& context);
 
 // The hooks the suite manages.
 const std::vector<std::string>& managed_hooks();
@@ -45,6 +75,11 @@ std::vector<HookStatus> hook_status(const std::filesystem::path& hooks_dir);
 // Returns one line per action; throws gm::Error listing the foreign hooks and
 // the choices when policy is refuse, changing nothing.
 std::vector<std::string> install_hooks(const std::filesystem::path& hooks_dir, ForeignPolicy policy);
+
+// install_hooks for a repository: pins a relative core.hooksPath (so that every
+// worktree runs the hooks), installs ours, and where .gitattributes uses Git LFS
+// installs LFS's hooks (chaining its pre-push behind ours) from git-lfs itself.
+std::vector<std::string> install_repository_hooks(const HooksContext& context, ForeignPolicy policy);
 
 // The lines a user adds to their own hook to run ours (--manual).
 std::string manual_instructions(const std::filesystem::path& hooks_dir);

@@ -4,22 +4,30 @@
 #include "gitmodel/config/modelenv.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/git/repository.hpp"
+#include "gitmodel/hooks/attributes.hpp"
 #include "gitmodel/naming/glob.hpp"
 #include "gitmodel/naming/model_name.hpp"
 
 #include <fmt/core.h>
 
+#include <algorithm>
+#include <fstream>
 #include <map>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
 #include <sstream>
 
 namespace gm::hooks {
 
 namespace {
 
-constexpr std::string_view zero_sha = "0000000000000000000000000000000000000000";
-constexpr std::size_t max_commits_checked = 10000;
-
 bool is_zero(std::string_view sha) { return sha.find_first_not_of('0') == std::string_view::npos; }
+
+bool is_hex_id(std::string_view sha) {
+    return (sha.size() == 40 || sha.size() == 64) && sha.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
 
 bool matches_any(const std::vector<std::string>& patterns, std::string_view name) {
     for (const auto& pattern : patterns)
@@ -29,7 +37,7 @@ bool matches_any(const std::vector<std::string>& patterns, std::string_view name
 
 std::string short_sha(std::string_view sha) { return std::string(sha.substr(0, 10)); }
 
-// The image a commit pins, or why its .modelenv.yaml is unusable; cached per blob content.
+// The image a commit pins, or why its .modelenv.yaml is unusable; cached per commit.
 struct ImageAt {
     bool present = false;      // the commit has a .modelenv.yaml
     std::string image;         // normalised image reference, when it loads
@@ -38,17 +46,19 @@ struct ImageAt {
 
 class ImageReader {
 public:
-    explicit ImageReader(const git::Repository& repo) : repo_(repo) {}
+    explicit ImageReader(git::RepoReader& repo) : repo_(repo) {}
 
     const ImageAt& at(const std::string& commit) {
         auto cached = by_commit_.find(commit);
         if (cached != by_commit_.end()) return cached->second;
         ImageAt result;
-        if (auto text = repo_.read_file_at(commit, modelenv_file)) {
+        const auto text = repo_.read_objects({commit + ":" + std::string(modelenv_file)});
+        if (text.front()) {
             result.present = true;
             try {
-                result.image = config::load_modelenv_text(*text, short_sha(commit) + ":" + std::string(modelenv_file))
-                                   .image.to_string();
+                result.image =
+                    config::load_modelenv_text(*text.front(), short_sha(commit) + ":" + std::string(modelenv_file))
+                        .image.to_string();
             } catch (const Error& e) {
                 result.error = e.what();
             }
@@ -57,13 +67,28 @@ public:
     }
 
 private:
-    const git::Repository& repo_;
+    git::RepoReader& repo_;
     std::map<std::string, ImageAt> by_commit_;
 };
 
-// The commit the pushed history is compared with: where it left the remote's
+// What one ref update brings: the pushed commits (their blobs handed to the data policy),
+// where they leave what the remote already has, and which of them touch .modelenv.yaml.
+struct PushedRange {
+    std::vector<git::NewCommit> commits;
+    std::vector<std::string> boundary;  // parents outside the range
+    std::vector<std::size_t> touching;  // indices of commits that introduce a .modelenv.yaml
+};
+
+// A commit whose blobs are judged: which one, for which ref, with its .gitattributes.
+struct Origin {
+    std::string commit;
+    std::size_t update = 0;
+    std::vector<git::AttributesFile> attributes;
+};
+
+// The commit a new branch is compared with: where it left the remote's
 // protected branch (its remote-tracking ref), else the local one.
-std::optional<std::string> comparison_base(const git::Repository& repo, const std::string& remote_name,
+std::optional<std::string> comparison_base(git::RepoReader& repo, const std::string& remote_name,
                                            const PushPolicy& policy, const std::string& tip) {
     for (const auto& branch : policy.protected_branches) {
         if (branch.find_first_of("*?[") != std::string::npos) continue;  // a glob names no single branch
@@ -76,44 +101,181 @@ std::optional<std::string> comparison_base(const git::Repository& repo, const st
     return std::nullopt;
 }
 
-bool has_image_change_trailer(const git::Repository& repo, const std::string& commit) {
-    for (const auto& [key, value] : git::message_trailers(repo.commit_message(commit))) {
-        std::string lower = key;
-        for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        if (lower == "image-change" && value.find_first_not_of(" \t") != std::string::npos) return true;
-    }
-    return false;
-}
-
-void check_image(const git::Repository& repo, const std::string& remote_name, const PushPolicy& policy,
-                 const RefUpdate& update, ImageReader& images, std::vector<Violation>& out) {
-    const ImageAt& tip = images.at(update.local_sha);
+// The pinned image may change only with a reason. Compared between where the pushed
+// commits leave what the remote already has (their boundary: the ref's old value, the
+// commit a new branch starts from) and the pushed tip; only when they differ are the
+// pushed commits that touch .modelenv.yaml read, so the cost does not grow with the
+// branch's length.
+void check_image(git::RepoReader& repo, const std::string& remote_name, const PushPolicy& policy,
+                 const RefUpdate& update, const std::string& tip_commit, const PushedRange& pushed,
+                 ImageReader& images, std::vector<Violation>& out) {
+    const ImageAt& tip = images.at(tip_commit);
     if (tip.present && !tip.error.empty()) {
         out.push_back({update.remote_ref, "pinned-image",
-                       fmt::format(".modelenv.yaml at {} does not load: {}", short_sha(update.local_sha), tip.error),
+                       fmt::format(".modelenv.yaml at {} does not load: {}", short_sha(tip_commit), tip.error),
                        "fix the file (git model env check shows every problem) and amend the commit"});
         return;
     }
-    const auto base = comparison_base(repo, remote_name, policy, update.local_sha);
-    if (!base || !tip.present) return;
-    const ImageAt& before = images.at(*base);
-    if (!before.present || !before.error.empty() || before.image == tip.image) return;
-    // The image differs from the base: every commit that changed it must say why.
-    for (const auto& commit : repo.commits_between(update.local_sha, {*base}, max_commits_checked)) {
-        const ImageAt& here = images.at(commit);
-        const auto parent = repo.first_parent(commit);
-        const std::string parent_image = parent ? images.at(*parent).image : std::string();
-        if (!here.present || here.image == parent_image || here.image.empty()) continue;
-        if (has_image_change_trailer(repo, commit)) continue;
+    if (!tip.present || pushed.commits.empty()) return;
+    std::vector<std::string> boundary = pushed.boundary;
+    if (boundary.empty()) {  // all of it is new: compare with where it left the protected branch
+        if (auto base = comparison_base(repo, remote_name, policy, tip_commit)) boundary.push_back(*base);
+    }
+    std::string before_image;
+    for (const auto& base : boundary) {
+        const ImageAt& before = images.at(base);
+        if (!before.present || !before.error.empty()) continue;
+        if (before.image == tip.image) return;  // the image the remote knows, unchanged
+        if (before_image.empty()) before_image = before.image;
+    }
+    if (before_image.empty()) return;  // the remote knows no pinned image to keep
+    for (const std::size_t index : pushed.touching) {
+        const git::NewCommit& commit = pushed.commits[index];
+        const ImageAt& here = images.at(commit.id);
+        if (here.image.empty()) continue;  // an unloadable step on the way; the tip loads
+        std::string parent_image;
+        bool same_as_a_parent = false;
+        for (const auto& parent : commit.parents) {
+            const std::string& image = images.at(parent).image;
+            if (image == here.image) same_as_a_parent = true;
+            if (parent_image.empty()) parent_image = image;
+        }
+        if (same_as_a_parent) continue;  // a merge that takes one side's image changes nothing
+        const auto message = git::commit_message_of(repo.read_objects({commit.id}).front().value_or(""));
+        if (has_image_change_reason(message)) continue;
         out.push_back({update.remote_ref, "frozen-image",
                        fmt::format("commit {} changes the pinned image from {} to {} without saying why",
-                                   short_sha(commit), parent_image.empty() ? before.image : parent_image, here.image),
-                       "add a trailer to that commit's message, e.g. `git commit --amend --trailer "
+                                   short_sha(commit.id), parent_image.empty() ? before_image : parent_image,
+                                   here.image),
+                       "add a trailer with the reason to that commit's message, e.g. `git commit --amend --trailer "
                        "'Image-Change: <reason>'` (or reword it with git rebase -i)"});
     }
 }
 
+// What the remote is known to have: its remote-tracking refs and the old values of the pushed refs.
+std::vector<std::string> known_to_remote(git::RepoReader& repo, const std::string& remote_name,
+                                         const std::vector<RefUpdate>& updates) {
+    std::vector<std::string> known;
+    // A push to a URL has no remote-tracking refs (and a URL is no ref name).
+    if (!remote_name.empty() && remote_name.find_first_of(":\\") == std::string::npos && remote_name[0] != '/' &&
+        remote_name[0] != '.')
+        known = repo.ref_targets("refs/remotes/" + remote_name + "/");
+    for (const auto& update : updates)
+        if (!update.is_create()) known.push_back(update.remote_sha);
+    return known;
+}
+
+// Whether each blob's path is one Git LFS should store, from the .gitattributes files of the
+// commit that brings it (found while its trees were compared) and info/attributes; each
+// distinct file is read and parsed once.
+void mark_lfs_paths(git::RepoReader& repo, std::vector<BlobToJudge>& blobs, const std::vector<Origin>& origins) {
+    std::vector<std::string> distinct;
+    std::unordered_map<std::string, std::size_t> text_index;
+    for (const auto& origin : origins)
+        for (const auto& file : origin.attributes)
+            if (text_index.emplace(file.blob, distinct.size()).second) distinct.push_back(file.blob);
+    std::string info_text;
+    {
+        std::ifstream info(repo.common_dir() / "info" / "attributes");
+        std::ostringstream buffer;
+        buffer << info.rdbuf();
+        info_text = buffer.str();
+    }
+    if (distinct.empty() && info_text.find("filter") == std::string::npos) return;  // nothing sets a filter
+    const auto texts = repo.read_objects(distinct);
+    const auto text_of = [&](const std::string& id) -> const std::string& {
+        static const std::string none;
+        const auto& text = texts[text_index.at(id)];
+        return text ? *text : none;
+    };
+    const FilterMacros info_macros = parse_filter_macros(info_text);
+    const AttributeFile info = parse_attribute_file(info_text, "", info_macros);
+    std::map<std::string, AttributeFile> parsed;  // root file id, file id, folder -> its rules
+    for (auto& blob : blobs) {
+        const auto& files = origins[blob.origin].attributes;
+        if (files.empty()) {
+            blob.lfs_filtered = filter_for(blob.path, {&info}) == std::optional<std::string>("lfs");
+            continue;
+        }
+        std::string root_id;
+        for (const auto& file : files)
+            if (file.dir.empty()) root_id = file.blob;
+        std::vector<const git::AttributesFile*> applying;  // the folders above the blob, deepest first
+        for (const auto& file : files) {
+            if (file.dir.empty() || (blob.path.size() > file.dir.size() && starts_with(blob.path, file.dir) &&
+                                     blob.path[file.dir.size()] == '/'))
+                applying.push_back(&file);
+        }
+        std::sort(applying.begin(), applying.end(),
+                  [](const git::AttributesFile* a, const git::AttributesFile* b) { return a->dir.size() > b->dir.size(); });
+        std::vector<const AttributeFile*> rules{&info};
+        for (const auto* file : applying) {
+            const std::string key = root_id + '\n' + file->blob + '\n' + file->dir;
+            auto it = parsed.find(key);
+            if (it == parsed.end()) {
+                FilterMacros macros = info_macros;
+                if (!root_id.empty())
+                    for (auto& [name, state] : parse_filter_macros(text_of(root_id))) macros.emplace(name, state);
+                it = parsed.emplace(key, parse_attribute_file(text_of(file->blob), file->dir, macros)).first;
+            }
+            rules.push_back(&it->second);
+        }
+        blob.lfs_filtered = filter_for(blob.path, rules) == std::optional<std::string>("lfs");
+    }
+}
+
+// The data policy on what the push brings: every blob the new commits introduce, judged once.
+void check_data(git::RepoReader& repo, const DataPolicy& data, std::vector<BlobToJudge> blobs,
+                const std::vector<Origin>& origins, const std::vector<RefUpdate>& updates,
+                std::vector<Violation>& out) {
+    if (blobs.empty()) return;
+    mark_lfs_paths(repo, blobs, origins);
+    auto offenders = judge_blobs(repo, blobs, data);
+    // the same file content at the same path, brought by several commits, is one problem
+    std::set<std::pair<std::string, std::string>> seen;
+    offenders.erase(std::remove_if(offenders.begin(), offenders.end(),
+                                   [&](const Offender& o) { return !seen.emplace(o.path, o.reason).second; }),
+                    offenders.end());
+    constexpr std::size_t shown = 20;
+    for (std::size_t i = 0; i < offenders.size() && i < shown; ++i) {
+        const auto& offender = offenders[i];
+        const bool lfs = offender.reason.find("Git LFS") != std::string::npos;
+        const Origin& origin = origins[offender.origin];
+        out.push_back({updates[origin.update].remote_ref, "data",
+                       fmt::format("commit {} adds {}, which {}", short_sha(origin.commit), offender.path,
+                                   offender.reason),
+                       lfs ? "install git-lfs, then rewrite the commits so LFS stores the file: git lfs migrate "
+                             "import --include='<pattern>' --include-ref=<branch> (or drop it from them with git "
+                             "rebase -i); or allow it: git config --add model.allowPath '<path>'"
+                           : "take it out of the pushed commits (git rebase -i, then git rm --cached <file>), or "
+                             "store it through Git LFS (git lfs migrate import --include='<pattern>'), or allow it "
+                             "on purpose: git config --add model.allowPath '<path or glob>'"});
+    }
+    if (offenders.size() > shown) {
+        out.push_back({updates[origins[offenders[shown].origin].update].remote_ref, "data",
+                       fmt::format("... and {} more file(s) of the same kind", offenders.size() - shown),
+                       "the same fixes apply"});
+    }
+}
+
 }  // namespace
+
+bool has_image_change_reason(const std::string& message) {
+    for (const auto& [key, value] : git::message_trailers(message)) {
+        std::string lower = key;
+        for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (lower != "image-change") continue;
+        // libgit2 1.5 reads the line after an empty trailer as its value: keep only what git
+        // reads, the first line and the continuation lines that start with white space.
+        std::string reason = value.substr(0, value.find('\n'));
+        for (auto at = value.find('\n'); at != std::string::npos && at + 1 < value.size(); at = value.find('\n', at + 1)) {
+            if (value[at + 1] != ' ' && value[at + 1] != '\t') break;
+            reason += value.substr(at + 1, value.find('\n', at + 1) - at - 1);
+        }
+        if (reason.find_first_not_of(" \t\r") != std::string::npos) return true;
+    }
+    return false;
+}
 
 bool RefUpdate::is_delete() const { return is_zero(local_sha); }
 bool RefUpdate::is_create() const { return is_zero(remote_sha); }
@@ -131,8 +293,8 @@ std::vector<RefUpdate> parse_pre_push_input(std::string_view input) {
         RefUpdate update;
         std::string extra;
         if (!(fields >> update.local_ref >> update.local_sha >> update.remote_ref >> update.remote_sha) ||
-            (fields >> extra) || update.local_sha.size() != zero_sha.size() ||
-            update.remote_sha.size() != zero_sha.size()) {
+            (fields >> extra) || !is_hex_id(update.local_sha) || update.remote_sha.size() != update.local_sha.size() ||
+            !is_hex_id(update.remote_sha)) {
             throw Error(fmt::format("malformed pre-push input on line {}: {}", number, quote_for_message(line)),
                         "this hook must be run by git push");
         }
@@ -141,8 +303,7 @@ std::vector<RefUpdate> parse_pre_push_input(std::string_view input) {
     return updates;
 }
 
-PushPolicy read_push_policy(const git::Repository& repo) {
-    const git::Config config = repo.config();
+PushPolicy read_push_policy(const git::ConfigView& config) {
     PushPolicy policy;
     if (auto protected_branches = config.get_all("model.protectedBranch"); !protected_branches.empty())
         policy.protected_branches = protected_branches;
@@ -151,11 +312,42 @@ PushPolicy read_push_policy(const git::Repository& repo) {
     return policy;
 }
 
-std::vector<Violation> check_push(const git::Repository& repo, const std::string& remote_name,
-                                  const std::vector<RefUpdate>& updates, const PushPolicy& policy) {
+std::vector<Violation> check_push(git::RepoReader& repo, const std::string& remote_name,
+                                  const std::vector<RefUpdate>& updates, const PushPolicy& policy,
+                                  const DataPolicy& data) {
     std::vector<Violation> out;
     ImageReader images(repo);
-    for (const auto& update : updates) {
+    std::optional<std::vector<std::string>> known;
+    std::unordered_set<std::string> judged_commits;
+    std::vector<BlobToJudge> blobs;
+    std::vector<Origin> origins;
+    // The commits this update brings, each judged once: their blobs queued for the data policy.
+    const auto pushed_commits = [&](std::size_t update_index, const std::string& tip) {
+        if (!known) known = known_to_remote(repo, remote_name, updates);
+        PushedRange range;
+        range.commits = repo.new_commits(tip, *known);
+        std::unordered_set<std::string_view> ids;
+        ids.reserve(range.commits.size());
+        for (const auto& commit : range.commits) ids.insert(commit.id);
+        for (std::size_t c = 0; c < range.commits.size(); ++c) {
+            auto& commit = range.commits[c];
+            for (const auto& parent : commit.parents)
+                if (!ids.count(parent) && std::find(range.boundary.begin(), range.boundary.end(), parent) ==
+                                              range.boundary.end())
+                    range.boundary.push_back(parent);
+            if (std::any_of(commit.blobs.begin(), commit.blobs.end(),
+                            [](const git::IntroducedBlob& b) { return b.path == modelenv_file; }))
+                range.touching.push_back(c);
+            if (updates.size() > 1 && !judged_commits.insert(commit.id).second) continue;
+            origins.push_back({commit.id, update_index, std::move(commit.attributes)});
+            for (auto& blob : commit.blobs)
+                blobs.push_back({std::move(blob.path), std::move(blob.blob), false, origins.size() - 1});
+            commit.blobs.clear();
+        }
+        return range;
+    };
+    for (std::size_t index = 0; index < updates.size(); ++index) {
+        const RefUpdate& update = updates[index];
         const std::string& ref = update.remote_ref;
         if (starts_with(ref, "refs/heads/")) {
             const std::string branch = ref.substr(11);
@@ -186,9 +378,19 @@ std::vector<Violation> check_push(const git::Repository& repo, const std::string
                                    "git config --add model.allowedBranch '<glob>'"});
                 }
             }
-            if (!update.is_delete() && update.local_sha != update.remote_sha)
-                check_image(repo, remote_name, policy, update, images, out);
-        } else if (starts_with(ref, "refs/tags/") && !update.is_delete() && !policy.allowed_tags.empty()) {
+            if (!update.is_delete() && update.local_sha != update.remote_sha) {
+                if (auto tip = repo.resolve_commit(update.local_sha)) {
+                    const auto range = pushed_commits(index, *tip);
+                    check_image(repo, remote_name, policy, update, *tip, range, images, out);
+                }
+            }
+            continue;
+        }
+        // Anything else that brings commits (tags, notes, other refs) brings their blobs too.
+        if (!update.is_delete() && update.local_sha != update.remote_sha) {
+            if (auto tip = repo.resolve_commit(update.local_sha)) pushed_commits(index, *tip);
+        }
+        if (starts_with(ref, "refs/tags/") && !update.is_delete() && !policy.allowed_tags.empty()) {
             const std::string tag = ref.substr(10);
             if (!matches_any(policy.allowed_tags, tag)) {
                 out.push_back({ref, "tag-name",
@@ -198,6 +400,7 @@ std::vector<Violation> check_push(const git::Repository& repo, const std::string
             }
         }
     }
+    check_data(repo, data, std::move(blobs), origins, updates, out);
     return out;
 }
 

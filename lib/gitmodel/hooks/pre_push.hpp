@@ -1,13 +1,15 @@
 #pragma once
-// The pre-push policy: a protected main, branch and tag naming, and a pinned,
-// frozen container image, judged on exactly what git is about to push.
+// The pre-push policy: a protected main, branch and tag naming, a pinned,
+// frozen container image, and the data policy on every blob the push brings
+// to the remote, judged on exactly what git is about to push.
 
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "gitmodel/git/repository.hpp"
+#include "gitmodel/git/reader.hpp"
+#include "gitmodel/hooks/data_policy.hpp"
 
 namespace gm::hooks {
 
@@ -24,7 +26,7 @@ struct RefUpdate {
     bool is_create() const;
 };
 
-// Parses git's pre-push standard input; throws gm::Error on a malformed line.
+// Parses git's pre-push standard input (SHA-1 or SHA-256 ids); throws gm::Error on a malformed line.
 std::vector<RefUpdate> parse_pre_push_input(std::string_view input);
 
 // The rules, from git config (documented in git-model(1), HOOKS).
@@ -35,7 +37,7 @@ struct PushPolicy {
 };
 
 // Reads the policy from the repository's configuration.
-PushPolicy read_push_policy(const git::Repository& repo);
+PushPolicy read_push_policy(const git::ConfigView& config);
 
 // One broken rule: which ref, which rule, what is wrong and how to fix it.
 struct Violation {
@@ -45,10 +47,16 @@ struct Violation {
     std::string fix;
 };
 
-// Judges every ref of a push; an empty result lets the push through.
+// Judges every ref of a push, and every blob the pushed commits bring that the
+// remote is not known to have (its remote-tracking refs and the refs' old
+// values hide the rest); an empty result lets the push through.
 // remote_name is git's first hook argument (a remote, or a URL).
-std::vector<Violation> check_push(const git::Repository& repo, const std::string& remote_name,
-                                  const std::vector<RefUpdate>& updates, const PushPolicy& policy);
+std::vector<Violation> check_push(git::RepoReader& repo, const std::string& remote_name,
+                                  const std::vector<RefUpdate>& updates, const PushPolicy& policy,
+                                  const DataPolicy& data);
+
+// Whether a commit message carries an Image-Change trailer with a reason (not empty).
+bool has_image_change_reason(const std::string& message);
 
 // The refusal message: every violation, the bypass, and why server-side protection is still needed.
 std::string format_rejection(const std::vector<Violation>& violations);

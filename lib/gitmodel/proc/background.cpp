@@ -109,9 +109,10 @@ Child spawn(const std::vector<std::string>& argv, const SpawnOptions& options) {
     if (::pipe2(fds, O_CLOEXEC) != 0) throw Error(fmt::format("cannot start {}: {}", argv[0], std::strerror(errno)));
     const pid_t pid = ::fork();
     if (pid < 0) {
+        const int err = errno;  // close() may change errno
         ::close(fds[0]);
         ::close(fds[1]);
-        throw Error(fmt::format("cannot start {}: {}", argv[0], std::strerror(errno)));
+        throw Error(fmt::format("cannot start {}: {}", argv[0], std::strerror(err)));
     }
     if (pid == 0) {
         ::close(fds[0]);
@@ -150,7 +151,12 @@ void spawn_detached(const std::vector<std::string>& argv, const fs::path& output
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) throw Error(fmt::format("cannot start {}: {}", argv[0], std::strerror(errno)));
     const pid_t first = ::fork();
-    if (first < 0) throw Error(fmt::format("cannot start {}: {}", argv[0], std::strerror(errno)));
+    if (first < 0) {
+        const int err = errno;
+        ::close(fds[0]);
+        ::close(fds[1]);
+        throw Error(fmt::format("cannot start {}: {}", argv[0], std::strerror(err)));
+    }
     if (first == 0) {
         ::close(fds[0]);
         ::setsid();  // no controlling terminal: closing it sends no hang-up

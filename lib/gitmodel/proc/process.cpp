@@ -5,12 +5,15 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/process.hpp>
+#include <boost/process/extend.hpp>
 #include <fmt/core.h>
 
+#include <array>
 #include <cerrno>
+#include <csignal>
+#include <functional>
 #include <cstdlib>
 #include <cstring>
-#include <future>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -80,6 +83,49 @@ void trace(const std::vector<std::string>& argv) {
 
 }  // namespace
 
+namespace {
+
+// Puts the child at the head of a process group of its own (when asked), so that a timeout
+// reaches everything it started: a shell's children, a container engine's helpers.
+struct ProcessGroup : bp::extend::handler {
+    bool own = false;
+    template <typename Executor>
+    void on_exec_setup(Executor&) const {
+        if (own) ::setpgid(0, 0);
+    }
+};
+
+// Reads a pipe to its end into `into`, calling done once at the end (or on an error).
+class PipeReader {
+public:
+    PipeReader(bp::async_pipe& pipe, std::string& into, std::function<void()> done,
+               std::function<void(std::string_view)> consume = {})
+        : pipe_(pipe), into_(into), done_(std::move(done)), consume_(std::move(consume)) {}
+    void start() {
+        pipe_.async_read_some(boost::asio::buffer(buffer_), [this](const boost::system::error_code& ec, std::size_t n) {
+            if (consume_) {
+                if (n) consume_(std::string_view(buffer_.data(), n));
+            } else {
+                into_.append(buffer_.data(), n);
+            }
+            if (ec) {
+                done_();
+                return;
+            }
+            start();
+        });
+    }
+
+private:
+    bp::async_pipe& pipe_;
+    std::string& into_;
+    std::function<void()> done_;
+    std::function<void(std::string_view)> consume_;
+    std::array<char, 65536> buffer_{};
+};
+
+}  // namespace
+
 RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
     if (argv.empty()) throw Error("internal error: empty command");
     trace(argv);
@@ -95,41 +141,58 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
     RunResult result;
     boost::asio::io_context io;
     boost::asio::steady_timer timer(io);
-    std::future<std::string> out_future;
-    std::future<std::string> err_future;
+    boost::asio::steady_timer grace(io);
     const std::string input = options.input.value_or(std::string());
     bp::async_pipe input_pipe(io);
+    bp::async_pipe out_pipe(io);
+    bp::async_pipe err_pipe(io);
+    int open_reads = 0;
+    const auto read_done = [&] {
+        if (--open_reads == 0) grace.cancel();  // every pipe closed: nothing left to wait for
+    };
+    PipeReader out_reader(out_pipe, result.out, read_done, options.on_stdout);
+    PipeReader err_reader(err_pipe, result.err, read_done);
     auto on_exit = bp::on_exit([&](int, const std::error_code&) { timer.cancel(); });
     const auto env = child_environment(options);
+    ProcessGroup group;
+    group.own = options.timeout.has_value();
 
     bp::child child;
     try {
         // Boost.Process wants its properties at compile time, so each I/O shape is one call.
         if (options.inherit_output) {
             if (options.input) {
-                child = bp::child(exe, bp::args(args), bp::start_dir(cwd), env, bp::std_in < input_pipe, on_exit, io);
+                child = bp::child(exe, bp::args(args), bp::start_dir(cwd), env, bp::std_in < input_pipe, on_exit, group, io);
             } else {
-                child = bp::child(exe, bp::args(args), bp::start_dir(cwd), env, bp::std_in < bp::null, on_exit, io);
+                child = bp::child(exe, bp::args(args), bp::start_dir(cwd), env, bp::std_in < bp::null, on_exit, group, io);
             }
         } else if (options.capture_stderr) {
             if (options.input) {
                 child = bp::child(exe, bp::args(args), bp::start_dir(cwd), env, bp::std_in < input_pipe,
-                                  bp::std_out > out_future, bp::std_err > err_future, on_exit, io);
+                                  bp::std_out > out_pipe, bp::std_err > err_pipe, on_exit, group, io);
             } else {
                 child = bp::child(exe, bp::args(args), bp::start_dir(cwd), env, bp::std_in < bp::null,
-                                  bp::std_out > out_future, bp::std_err > err_future, on_exit, io);
+                                  bp::std_out > out_pipe, bp::std_err > err_pipe, on_exit, group, io);
             }
         } else {
             if (options.input) {
                 child = bp::child(exe, bp::args(args), bp::start_dir(cwd), env, bp::std_in < input_pipe,
-                                  bp::std_out > out_future, on_exit, io);
+                                  bp::std_out > out_pipe, on_exit, group, io);
             } else {
                 child = bp::child(exe, bp::args(args), bp::start_dir(cwd), env, bp::std_in < bp::null,
-                                  bp::std_out > out_future, on_exit, io);
+                                  bp::std_out > out_pipe, on_exit, group, io);
             }
         }
     } catch (const bp::process_error& e) {
         throw Error(fmt::format("cannot run '{}': {}", argv[0], e.what()));
+    }
+    if (!options.inherit_output) {
+        ++open_reads;
+        out_reader.start();
+        if (options.capture_stderr) {
+            ++open_reads;
+            err_reader.start();
+        }
     }
     if (options.input) {
         boost::asio::async_write(input_pipe, boost::asio::buffer(input),
@@ -140,17 +203,22 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
         timer.async_wait([&](const boost::system::error_code& ec) {
             if (ec) return;  // cancelled: the child finished in time
             result.timed_out = true;
-            std::error_code ignored;
-            child.terminate(ignored);
-            io.stop();  // a grandchild may still hold the pipes open: stop waiting for them
+            const pid_t pid = child.id();
+            if (::kill(-pid, SIGKILL) != 0) ::kill(pid, SIGKILL);  // the whole group, else the child
+            // Keep what it printed: read on until the pipes close, but not for ever (a
+            // process that left the group may still hold them).
+            if (open_reads == 0) return;
+            grace.expires_after(std::chrono::milliseconds(500));
+            grace.async_wait([&](const boost::system::error_code& grace_ec) {
+                if (!grace_ec) io.stop();
+            });
         });
     }
-    // Returns once the child has exited and its pipes are drained (or on timeout).
+    // Returns once the child has exited and its pipes are drained (or after a timeout's grace).
     io.run();
+    std::error_code ignored;
+    if (child.running(ignored)) child.wait(ignored);
     if (result.timed_out) return result;
-    if (child.running()) child.wait();
-    if (out_future.valid()) result.out = out_future.get();
-    if (err_future.valid()) result.err = err_future.get();
     fill_status(result, child.native_exit_code());
     return result;
 }

@@ -6,8 +6,10 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -21,7 +23,9 @@ struct RunOptions {
     std::vector<std::pair<std::string, std::optional<std::string>>> env;
     // Bytes written to the child's standard input (then closed); none: stdin is /dev/null.
     std::optional<std::string> input;
-    // When set, the child is killed (SIGKILL) after this long and the result says timed_out.
+    // When set, the child runs as the head of a process group of its own, and after this
+    // long that whole group is killed (SIGKILL): the result says timed_out and keeps
+    // what was printed until then. (The group does not get the terminal's Ctrl-C.)
     std::optional<std::chrono::milliseconds> timeout;
     // When true, the child shares our stdout/stderr (progress, hook output reach the user)
     // instead of having them captured.
@@ -29,6 +33,10 @@ struct RunOptions {
     // When true (and inherit_output is false), stderr is captured into RunResult::err;
     // otherwise it goes to our own stderr.
     bool capture_stderr = true;
+    // When set (and output is captured), standard output is handed over in chunks as it
+    // arrives instead of being collected in RunResult::out, so that a caller can work on a
+    // long output while the child still writes it.
+    std::function<void(std::string_view)> on_stdout;
 };
 
 // What became of a child: its exit status, or the signal that ended it, and its output.
@@ -36,7 +44,7 @@ struct RunResult {
     int exit_code = -1;        // valid when signal == 0 and !timed_out
     int signal = 0;            // the signal that killed it, 0 if it exited
     bool timed_out = false;    // killed by us because RunOptions::timeout passed
-    std::string out;           // captured standard output
+    std::string out;           // captured standard output (up to the timeout, if one struck)
     std::string err;           // captured standard error (when captured)
 
     // True for a normal exit with status 0.

@@ -7,6 +7,7 @@
 #include <fmt/core.h>
 
 #include <cctype>
+#include <map>
 #include <set>
 
 namespace gm::sweep {
@@ -88,6 +89,19 @@ std::vector<ParameterSet> expand(const std::vector<ParameterSet>& from_file, con
     }
     if (sets.size() == 1 && sets.front().empty())
         throw UsageError("the sweep has no parameters", "give --grid <name>=<values> or --params-file <file>");
+    // Each parameter also reaches the run as GIT_MODEL_PARAM_<NAME>: two names that spell the
+    // same variable would leave the run seeing only one of them.
+    for (const auto& set : sets) {
+        std::map<std::string, std::string> by_variable;
+        for (const auto& [name, value] : set) {
+            const auto [it, inserted] = by_variable.emplace(parameter_variable(name), name);
+            if (!inserted && it->second != name)
+                throw UsageError(fmt::format("parameters '{}' and '{}' are both passed to the run as {}, so it would "
+                                             "see only one of them",
+                                             it->second, name, it->first),
+                                 "rename one of them (names differing only in case or in '.', '-' and '_' collide)");
+        }
+    }
     return sets;
 }
 

@@ -1,0 +1,100 @@
+// proc::run on real children: output, exit status, input, and the timeout, which kills the
+// child's whole process group and keeps what was printed until then.
+#include "gitmodel/proc/process.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <unistd.h>
+
+using namespace gm::proc;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Whether a pid still names a live process (a zombie waiting for its reaper counts as gone).
+bool alive(long pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    if (text.empty()) return false;
+    const auto close = text.rfind(')');
+    return close != std::string::npos && close + 2 < text.size() && text[close + 2] != 'Z' && text[close + 2] != 'X';
+}
+
+bool gone_within(long pid, std::chrono::milliseconds limit) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+        if (!alive(pid)) return true;
+        std::this_thread::sleep_for(20ms);
+    }
+    return !alive(pid);
+}
+
+std::string scratch_file(const char* name) {
+    return std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/gm-proc-test-" +
+           std::to_string(::getpid()) + "-" + name;
+}
+
+}  // namespace
+
+TEST_CASE("proc::run: exit status, both outputs, input", "[proc]") {
+    const auto ok = run({"sh", "-c", "echo out; echo err >&2; exit 3"});
+    CHECK(ok.exit_code == 3);
+    CHECK(ok.out == "out\n");
+    CHECK(ok.err == "err\n");
+    CHECK_FALSE(ok.timed_out);
+    RunOptions options;
+    options.input = std::string("hello\n");
+    CHECK(run({"cat"}, options).out == "hello\n");
+    const auto big = run({"head", "-c", "1000000", "/dev/zero"});
+    CHECK(big.out.size() == 1000000);  // more than a pipe holds
+    const auto signalled = run({"sh", "-c", "kill -TERM $$"});
+    CHECK(signalled.signal == 15);
+}
+
+TEST_CASE("proc::run: a timeout kills the whole process group and keeps the output so far", "[proc]") {
+    const std::string pid_file = scratch_file("pid");
+    RunOptions options;
+    options.timeout = 300ms;
+    const auto started = std::chrono::steady_clock::now();
+    // The shell starts a child of its own and waits: killing the shell alone would leave it.
+    const auto result = run({"sh", "-c", "sleep 30 & echo $! >'" + pid_file + "'; echo started; echo warn >&2; wait"},
+                            options);
+    const auto took = std::chrono::steady_clock::now() - started;
+    CHECK(result.timed_out);
+    CHECK_FALSE(result.ok());
+    CHECK(result.out == "started\n");
+    CHECK(result.err == "warn\n");
+    CHECK(took < 5s);
+    std::ifstream in(pid_file);
+    long grandchild = 0;
+    in >> grandchild;
+    std::remove(pid_file.c_str());
+    REQUIRE(grandchild > 0);
+    CHECK(gone_within(grandchild, 3000ms));
+    CHECK(result.describe() == "timed out and was killed");
+}
+
+TEST_CASE("proc::run: a timeout returns even when a process outside the group holds the pipes", "[proc]") {
+    RunOptions options;
+    options.timeout = 200ms;
+    const auto started = std::chrono::steady_clock::now();
+    const auto result = run({"sh", "-c", "setsid sleep 4 & echo before; sleep 30"}, options);
+    CHECK(result.timed_out);
+    CHECK(result.out == "before\n");
+    CHECK(std::chrono::steady_clock::now() - started < 3s);
+}
+
+TEST_CASE("proc::run: a child that ends in time is not touched by the timeout", "[proc]") {
+    RunOptions options;
+    options.timeout = 10s;
+    const auto started = std::chrono::steady_clock::now();
+    const auto result = run({"sh", "-c", "echo quick"}, options);
+    CHECK(result.ok());
+    CHECK(result.out == "quick\n");
+    CHECK(std::chrono::steady_clock::now() - started < 5s);
+}
