@@ -28,7 +28,7 @@ RT_USER_PATH="$(user_home "$A")/bin" as_user "$A" git -C "$(wt "$A" a)" model sw
 for _ in $(seq 100); do [ -s "$RT_DIR/out/$A" ] && break; sleep 0.1; done
 [ -s "$RT_DIR/out/$A" ] || setup_failed "A's run never started"
 RT_USER_PATH="$(user_home "$B")/bin" as_user "$B" git -C "$(wt "$B" b)" model sweep start --no-container \
-    --gpus-per-run 1 --grid x=1 -- sh -c "$cmd" "$RT_DIR/out" >/dev/null || setup_failed "B's sweep"
+    --gpus-per-run 1 --grid x=1 -- sh -c "$cmd" "$RT_DIR/out" || held_up "B's sweep was refused"
 for _ in $(seq 50); do [ -s "$RT_DIR/out/$B" ] && break; sleep 0.1; done
 echo "A's run sees CUDA_VISIBLE_DEVICES=$(cat "$RT_DIR/out/$A")"
 echo "B's run sees CUDA_VISIBLE_DEVICES=$(cat "$RT_DIR/out/$B" 2>/dev/null || echo '(not started)')"

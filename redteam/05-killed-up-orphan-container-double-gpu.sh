@@ -23,7 +23,8 @@ RT_PIDS+=("$!")
 lease=""
 for _ in $(seq 100); do lease=$(compgen -G "$BOOK/*.lease" | head -1) && [ -n "$lease" ] && break; sleep 0.1; done
 [ -n "$lease" ] || setup_failed "V's up wrote no lease"
-holder=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["holder"]["pid"])' "$lease")
+holder=$(pgrep -u "$(id -u "$V")" -x git-model-env | head -1)
+[ -n "$holder" ] || setup_failed "no git-model-env process of V's up"
 echo "--- kill -9 of V's env up (pid $holder, $(ps -o comm= -p "$holder")) while its podman run is starting"
 kill -9 "$holder"
 sleep 0.5

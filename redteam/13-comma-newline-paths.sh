@@ -2,7 +2,8 @@
 # Finding (older than issue 12; the launch code moved to env/launch.cpp in it): a repository or
 # worktree path holding a comma or a newline cannot `env up`: podman splits the values of
 # --env-file and --mount at commas (and newlines), so it reads a wrong env file ("parsing env
-# file /home/u/com: no such file") - and a comma in a --mount value is read as a mount option.
+# file /home/u/com: no such file"); --mount values are comma-separated option lists as well
+# (not checked on their own here: the env file fails first).
 # Spaces work. Exit 1: a comma or newline path fails. Exit 0: every path works.
 . "$(dirname "$0")/rt-lib.sh"
 git model gpus init --dir "$BOOK" >/dev/null || setup_failed "gpus init"
