@@ -1,6 +1,7 @@
 // git model hooks install [--chain | --force | --manual] | uninstall | status [--json]
 #include "../command_table.hpp"
 
+#include "gitmodel/core/json_text.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/hooks/install.hpp"
@@ -56,7 +57,7 @@ int hooks(const cli::Args& args) {
                                 {"chained", s.chained ? nlohmann::json(s.chained->string()) : nlohmann::json(nullptr)},
                                 {"backup", s.backup ? nlohmann::json(s.backup->string()) : nlohmann::json(nullptr)}});
             }
-            fmt::print("{}\n", nlohmann::json{{"hooks_dir", dir.string()}, {"hooks", rows}}.dump(2));
+            fmt::print("{}\n", json_text(nlohmann::json{{"hooks_dir", dir.string()}, {"hooks", rows}}));
             return 0;
         }
         fmt::print("hooks folder: {}\n", dir.string());

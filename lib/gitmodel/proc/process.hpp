@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -29,6 +30,12 @@ struct RunOptions {
     // When true (and inherit_output is false), stderr is captured into RunResult::err;
     // otherwise it goes to our own stderr.
     bool capture_stderr = true;
+    // When true, the child is killed (SIGKILL) should this process die first, so that a
+    // killed `env up` leaves no engine client behind that starts a container on its own.
+    bool die_with_parent = false;
+    // Called with the child's pid once it runs, before waiting for it (to record it); when it
+    // throws, the child is killed and waited for, and the exception goes on.
+    std::function<void(long pid)> on_start;
 };
 
 // What became of a child: its exit status, or the signal that ended it, and its output.
