@@ -202,3 +202,14 @@ TEST_CASE("lease: while the engine's client of a killed env up runs, its startin
     CHECK(running_processes(lease, context({300, 400}).process, 300) == "its process 400 still runs");
     CHECK(running_processes(lease, context({}).process).empty());
 }
+
+TEST_CASE("lease: a field longer than any lease holds makes the file junk", "[env][lease]") {
+    Lease lease = sample();
+    lease.model = std::string(300, 'm');
+    std::string why;
+    CHECK_FALSE(parse_lease(lease_file_name(lease), to_json(lease).dump(), 1001, &why));
+    CHECK(why == "a field is longer than a lease ever holds");
+    lease.model = "a";
+    lease.repo = "/" + std::string(4000, 'r');  // a long path is fine
+    CHECK(parse_lease(lease_file_name(lease), to_json(lease).dump(), 1001, &why));
+}

@@ -1,5 +1,6 @@
 // env/lease_book: taking and giving back GPUs in a book shared by several users (other
 // users are played by child processes that switch to another uid; root only).
+#include "gitmodel/env/gpus.hpp"
 #include "gitmodel/env/lease_book.hpp"
 #include "gitmodel/git/repository.hpp"
 
@@ -464,4 +465,28 @@ TEST_CASE("lease book: a warning when the book in use is not the machine's prepa
     }
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("gpus: a GPU flooded with holders shows ten of them, cut fields, and no raw control characters", "[env][book]") {
+    GpusReport report;
+    report.book_path = "/book";
+    GpuView gpu;
+    gpu.slot.index = 0;
+    gpu.id = "index-0";
+    for (int i = 0; i < 12; ++i) {
+        LeaseView view;
+        view.lease.gpu = "index-0";
+        view.lease.user = "eve";
+        view.lease.model = std::string(200, 'm') + "\x1b[2J";
+        view.lease.repo = "/r\nforged";
+        view.lease.holder = {1, 0};
+        view.judgement = {Verdict::held, "running", ""};
+        gpu.holders.push_back(view);
+    }
+    report.gpus.push_back(gpu);
+    const std::string table = render_gpus(report);
+    CHECK_THAT(table, Catch::Contains("GPU 0 has 2 more holders (--json lists them all)"));
+    CHECK(table.find('\x1b') == std::string::npos);
+    CHECK(table.find("/r\\nforged") != std::string::npos);
+    CHECK(table.find(std::string(65, 'm')) == std::string::npos);
 }

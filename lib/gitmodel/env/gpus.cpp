@@ -160,9 +160,15 @@ std::string render_gpus(const GpusReport& report) {
         if (view->judgement.verdict == Verdict::unknown) detail += "; " + view->judgement.why;
         details.push_back(detail);
     };
+    constexpr std::size_t holders_shown = 10;  // a GPU flooded with leases must not flood the screen
+    std::vector<std::string> more;
     for (const auto& gpu : report.gpus) {
         if (gpu.holders.empty()) add(std::to_string(gpu.slot.index), gpu.id, gpu.name, nullptr);
-        for (const auto& view : gpu.holders) add(std::to_string(gpu.slot.index), gpu.id, gpu.name, &view);
+        for (std::size_t i = 0; i < gpu.holders.size() && i < holders_shown; ++i)
+            add(std::to_string(gpu.slot.index), gpu.id, gpu.name, &gpu.holders[i]);
+        if (gpu.holders.size() > holders_shown)
+            more.push_back(fmt::format("GPU {} has {} more holders (--json lists them all)", gpu.slot.index,
+                                       gpu.holders.size() - holders_shown));
     }
     for (const auto& view : report.elsewhere) add(std::to_string(view.lease.index) + "?", view.lease.gpu, "(not in this pool)", &view);
 
@@ -192,6 +198,7 @@ std::string render_gpus(const GpusReport& report) {
             if (!details[r].empty()) out += fmt::format("{:<{}}  {}\n", "", width[0], details[r]);
         }
     }
+    for (const auto& line : more) out += line + "\n";
     if (!report.book)
         out += fmt::format("\nNo GPU lease book at {} yet (an admin prepares it: sudo git model gpus init).\n",
                            report.book_path.string());

@@ -138,6 +138,11 @@ std::optional<Lease> parse_lease(const std::string& file_name, const std::string
         lease.model = json.value("model", "");
         lease.worktree = json.value("worktree", "");
         lease.sweep = json.value("sweep", "");
+        // Longer than any lease the suite writes: junk (and a way to flood every reader's screen).
+        for (const auto& [field, limit] : {std::pair{&lease.model, 256}, {&lease.container, 256}, {&lease.sweep, 256},
+                                           {&lease.engine, 64}, {&lease.container_id, 128}, {&lease.repo, 4096},
+                                           {&lease.worktree, 4096}})
+            if (field->size() > static_cast<std::size_t>(limit)) return reject("a field is longer than a lease ever holds");
         // The file's owner is who holds it; name and content must say the same.
         if (lease.id != id || lease.gpu != gpu) return reject("its name and its record disagree");
         if (std::to_string(lease.uid) != uid_text) return reject("its name and its record name different users");
