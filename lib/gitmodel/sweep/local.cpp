@@ -82,7 +82,8 @@ std::function<bool(const env::Lease&)> run_leases(const Sweep& sweep, int number
 // Stops a local run's process group (SIGTERM, then SIGKILL after grace) when its leader is
 // still the recorded process (never a recycled pid); returns whether it is gone now.
 bool stop_run_process(const proc::ProcessIdentity& process, std::chrono::seconds grace) {
-    if (process.pid <= 0 || proc::liveness(process) != proc::Liveness::alive) return true;
+    // Only a process recorded with its start time: a bare pid may since name anyone's process.
+    if (process.pid <= 0 || process.start_ticks == 0 || proc::liveness(process) != proc::Liveness::alive) return true;
     const auto wait_gone = [&](std::chrono::milliseconds limit) {
         const auto until = std::chrono::steady_clock::now() + limit;
         while (proc::liveness(process) == proc::Liveness::alive && std::chrono::steady_clock::now() < until)
@@ -220,6 +221,7 @@ int run_local_scheduler(const fs::path& sweep_folder) {
                 note += (note.empty() ? "" : "; ") + left;
         RunStatus status = load_run(sweep, run.number);
         status.state = state;
+        status.process = {};  // ended: nothing of it is to be stopped later
         status.exit_code = exit_code;
         status.signal = signal;
         status.ended = now_seconds();
@@ -353,12 +355,14 @@ int cancel_local(const Sweep& sweep, std::vector<std::string>* notes) {
         if (engine && !status.container.empty()) env::remove_container(*engine, status.container, 0s);
         // A host run outlives its scheduler by design: it is stopped here (its process group).
         const bool process_gone = stop_run_process(status.process, 10s);
+        const long pid = status.process.pid;
+        if (process_gone) status.process = {};
         status.state = RunState::cancelled;
         status.note = status.started ? "stopped by `git model sweep cancel`" : "cancelled before it started";
         if (status.started && !status.ended) status.ended = now_seconds();
         save_run(sweep, run.number, status);
         if (notes && !process_gone)
-            notes->push_back(fmt::format("run {}: its process {} did not end", run.number, status.process.pid));
+            notes->push_back(fmt::format("run {}: its process {} did not end", run.number, pid));
         if (book) {
             // Leases whose processes still run stay: their GPUs are in use.
             const auto given = env::give_back_matching(*book, run_leases(sweep, run.number), env::lease_lock_timeout(config));
