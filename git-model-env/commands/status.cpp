@@ -1,6 +1,7 @@
 // git model env status [--all] [--json]
 #include "../command_table.hpp"
 
+#include "gitmodel/core/json_text.hpp"
 #include "gitmodel/env/environment.hpp"
 #include "gitmodel/git/repository.hpp"
 
@@ -42,7 +43,7 @@ int status(const cli::Args& args) {
     const auto environments = env::status(repo, vm.count("all") > 0, &notes);
     for (const auto& note : notes) fmt::print(stderr, "git-model-env: {}\n", note);
     if (vm.count("json")) {
-        fmt::print("{}\n", env::to_json(environments).dump(2));
+        fmt::print("{}\n", json_text(env::to_json(environments)));
         return 0;
     }
     if (environments.empty()) {

@@ -1,6 +1,7 @@
 // git model best [<model>] --metric <name> [--min] [--json]
 #include "../command_table.hpp"
 
+#include "gitmodel/core/json_text.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/report.hpp"
 #include "gitmodel/core/text.hpp"
@@ -50,7 +51,7 @@ int best(const cli::Args& args) {
     if (vm.count("json")) {
         auto json = lifecycle::to_json(*found);
         json["ranked_by"] = {{"metric", metric}, {"order", minimize ? "min" : "max"}};
-        fmt::print("{}\n", json.dump(2));
+        fmt::print("{}\n", json_text(json));
         return 0;
     }
     const auto* value = lifecycle::find_metric(found->record.metrics, metric);

@@ -1,6 +1,7 @@
 // git model compare <snapshot-a> <snapshot-b> [--json]
 #include "../command_table.hpp"
 
+#include "gitmodel/core/json_text.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/lifecycle/model_context.hpp"
@@ -39,7 +40,7 @@ int compare(const cli::Args& args) {
     const auto b = lifecycle::resolve_snapshot(repo, tags[1], current);
     const auto comparison = lifecycle::compare_snapshots(repo, a, b);
     if (vm.count("json")) {
-        fmt::print("{}\n", lifecycle::to_json(comparison).dump(2));
+        fmt::print("{}\n", json_text(lifecycle::to_json(comparison)));
         return 0;
     }
     fmt::print("{}", lifecycle::render_compare(comparison));

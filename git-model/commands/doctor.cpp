@@ -1,6 +1,7 @@
 // git model doctor [--json] [--no-bench]
 #include "../command_table.hpp"
 
+#include "gitmodel/core/json_text.hpp"
 #include "gitmodel/doctor/doctor.hpp"
 
 #include <fmt/core.h>
@@ -21,7 +22,7 @@ int doctor(const cli::Args& args) {
     doctor::Options doctor_options;
     doctor_options.run_bench = vm.count("no-bench") == 0;
     const auto checks = doctor::run_checks(doctor_options);
-    if (vm.count("json")) fmt::print("{}\n", doctor::to_json(checks).dump(2));
+    if (vm.count("json")) fmt::print("{}\n", json_text(doctor::to_json(checks)));
     else fmt::print("{}", doctor::render_text(checks));
     return doctor::exit_code(checks);
 }

@@ -1,7 +1,9 @@
-// git model gpus [--json] | init [--dir <dir>] [--group <group>] | release <gpu>: the machine's GPUs and their leases.
+// git model gpus [--json] | init [--dir <dir>] [--group <group>] [--max-gpus-per-user <n>] [--max-lease-hours <h>]
+// | release <gpu>: the machine's GPUs and their leases.
 #include "../command_table.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/json_text.hpp"
 #include "gitmodel/env/gpus.hpp"
 #include "gitmodel/git/machine_config.hpp"
 #include "gitmodel/git/repository.hpp"
@@ -16,7 +18,7 @@ namespace {
 
 const char* const gpus_usage =
     "git model gpus [--json] [--dir <dir>]\n"
-    "   or: git model gpus init [--dir <dir>] [--group <group>]\n"
+    "   or: git model gpus init [--dir <dir>] [--group <group>] [--max-gpus-per-user <n>] [--max-lease-hours <h>]\n"
     "   or: git model gpus release <gpu> [--dir <dir>]";
 
 // The settings gpus needs, from the repository it runs in, or from git's files outside any.
@@ -68,6 +70,10 @@ int gpus(const cli::Args& args) {
         ("dir", po::value<std::string>()->value_name("<dir>"),
          "the lease book's folder (default: GIT_MODEL_LEASE_DIR, model.leaseDir, /var/lib/git-model/gpu-leases)")
         ("group", po::value<std::string>()->value_name("<group>"), "init: only this group's members may take GPUs")
+        ("max-gpus-per-user", po::value<int>()->value_name("<n>"),
+         "init: at most <n> GPUs per user from this book (0: no limit of the book's own)")
+        ("max-lease-hours", po::value<int>()->value_name("<h>"),
+         "init: leases older than <h> hours show as overdue (0: no limit of the book's own)")
         ("help,h", "show this help");
     po::options_description hidden;
     hidden.add_options()("action", po::value<std::string>())("gpu", po::value<std::string>());
@@ -81,7 +87,18 @@ int gpus(const cli::Args& args) {
     const std::string action = vm.count("action") ? vm["action"].as<std::string>() : "list";
     if (action != "list" && action != "init" && action != "release")
         throw UsageError(fmt::format("unknown gpus action '{}'", action), fmt::format("usage: {}", gpus_usage));
-    if (vm.count("group") && action != "init") throw UsageError("--group goes with init", fmt::format("usage: {}", gpus_usage));
+    for (const char* option : {"group", "max-gpus-per-user", "max-lease-hours"})
+        if (vm.count(option) && action != "init")
+            throw UsageError(fmt::format("--{} goes with init", option), fmt::format("usage: {}", gpus_usage));
+    env::BookLimits book_limits;
+    for (const auto& [option, into] : {std::pair{"max-gpus-per-user", &book_limits.max_gpus_per_user},
+                                       std::pair{"max-lease-hours", &book_limits.max_lease_hours}}) {
+        if (!vm.count(option)) continue;
+        const int value = vm[option].as<int>();
+        if (value < 0 || value > 100000)
+            throw UsageError(fmt::format("--{} {}: expected a whole number from 0 (no limit) to 100000", option, value));
+        *into = value;
+    }
     if (vm.count("json") && action != "list") throw UsageError("--json goes with the listing", fmt::format("usage: {}", gpus_usage));
     if (vm.count("gpu") && action != "release") throw UsageError("too many arguments", fmt::format("usage: {}", gpus_usage));
 
@@ -91,8 +108,8 @@ int gpus(const cli::Args& args) {
                                                       : env::LeaseBook::directory(settings.lease_dir);
     if (action == "init") {
         const auto group = vm.count("group") ? std::optional<std::string>(vm["group"].as<std::string>()) : std::nullopt;
-        const auto book = env::LeaseBook::init(dir, group);
-        fmt::print("{}", env::describe_book(book->facts()));
+        const auto book = env::LeaseBook::init(dir, group, book_limits);
+        fmt::print("{}", env::describe_book(book->facts(), book->limits()));
         return 0;
     }
     const env::Pool pool = env::discover_pool(settings.gpus);
@@ -106,7 +123,7 @@ int gpus(const cli::Args& args) {
     const env::Limits limits = env::machine_limits();
     const auto report = env::gpus_report(pool, dir, limits, settings.engine ? &*settings.engine : nullptr);
     if (vm.count("json")) {
-        fmt::print("{}\n", env::to_json(report).dump(2));
+        fmt::print("{}\n", json_text(env::to_json(report)));
         return 0;
     }
     fmt::print("{}", env::render_gpus(report));

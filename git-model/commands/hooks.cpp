@@ -1,6 +1,7 @@
 // git model hooks install [--chain | --force | --manual] | uninstall | status [--json]
 #include "../command_table.hpp"
 
+#include "gitmodel/core/json_text.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/git/reader.hpp"
 #include "gitmodel/git/repository.hpp"
@@ -65,11 +66,10 @@ int hooks(const cli::Args& args) {
                                 {"backup", s.backup ? nlohmann::json(s.backup->string()) : nlohmann::json(nullptr)}});
             }
             nlohmann::json lfs_json{{"used", lfs.used}, {"installed", lfs.lfs_installed}, {"missing_hooks", lfs.missing}};
-            fmt::print("{}\n", nlohmann::json{{"hooks_dir", dir.string()},
+            fmt::print("{}\n", json_text(nlohmann::json{{"hooks_dir", dir.string()},
                                               {"hooks", rows},
                                               {"git_lfs", lfs_json},
-                                              {"problems", problems}}
-                                   .dump(2));
+                                              {"problems", problems}}));
             return 0;
         }
         fmt::print("hooks folder: {}\n", dir.string());

@@ -1,6 +1,7 @@
 // git model list [--json]
 #include "../command_table.hpp"
 
+#include "gitmodel/core/json_text.hpp"
 #include "gitmodel/core/report.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/model/list.hpp"
@@ -58,7 +59,7 @@ int list(const cli::Args& args) {
     const auto models = model::list_models(repo);
     for (const auto& line : model::interrupted_start_notes(repo)) warn("git-model", line);
     if (vm.count("json")) {
-        fmt::print("{}\n", model::to_json(models).dump(2));
+        fmt::print("{}\n", json_text(model::to_json(models)));
         return 0;
     }
     if (models.empty()) {

@@ -1,6 +1,7 @@
 // git model log [<model>] [--json]
 #include "../command_table.hpp"
 
+#include "gitmodel/core/json_text.hpp"
 #include "gitmodel/core/report.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/lifecycle/model_context.hpp"
@@ -28,7 +29,7 @@ int log(const cli::Args& args) {
     const auto list = lifecycle::list_snapshots(repo, model);
     for (const auto& skipped : list.skipped) warn("git-model", skipped);
     if (vm.count("json")) {
-        fmt::print("{}\n", lifecycle::log_json(model, list.snapshots).dump(2));
+        fmt::print("{}\n", json_text(lifecycle::log_json(model, list.snapshots)));
         return 0;
     }
     if (list.snapshots.empty()) {

@@ -1,6 +1,7 @@
 // git model prune [--dry-run] [--retention <duration>] [--force] [--json]
 #include "../command_table.hpp"
 
+#include "gitmodel/core/json_text.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/lifecycle/prune.hpp"
 #include "gitmodel/lifecycle/render.hpp"
@@ -40,7 +41,7 @@ int prune(const cli::Args& args) {
     const auto result = lifecycle::run_prune(repo, request, [&](const std::string& line) {
         if (live) fmt::print(stderr, "{}\n", line);
     });
-    if (json) fmt::print("{}\n", lifecycle::prune_json(result.plan, result.outcomes, result.options, request.dry_run).dump(2));
+    if (json) fmt::print("{}\n", json_text(lifecycle::prune_json(result.plan, result.outcomes, result.options, request.dry_run)));
     else fmt::print("{}", lifecycle::render_prune(result.plan, result.outcomes, request.dry_run));
     return result.failed ? 1 : 0;
 }

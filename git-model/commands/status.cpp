@@ -1,6 +1,7 @@
 // git model status [--json]
 #include "../command_table.hpp"
 
+#include "gitmodel/core/json_text.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/lifecycle/render.hpp"
 #include "gitmodel/lifecycle/status.hpp"
@@ -23,7 +24,7 @@ int status(const cli::Args& args) {
     auto repo = git::Repository::discover();
     const auto report = lifecycle::read_status(repo);
     if (vm.count("json")) {
-        fmt::print("{}\n", lifecycle::to_json(report).dump(2));
+        fmt::print("{}\n", json_text(lifecycle::to_json(report)));
         return 0;
     }
     fmt::print("{}", lifecycle::render_status(report));

@@ -2,6 +2,7 @@
 // hyper-parameter set, scheduled over the GPUs locally or on Slurm.
 #include "../command_table.hpp"
 
+#include "gitmodel/core/json_text.hpp"
 #include "gitmodel/config/params_file.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
@@ -150,7 +151,8 @@ int sweep_start(const cli::Args& all_args) {
         draft.gpus_per_run = request.gpus_per_run;
         draft.max_parallel = request.max_parallel;
         draft.container = request.container;
-        sweep::check_local_prerequisites(draft, repo.config());
+        for (const auto& warning : sweep::check_local_prerequisites(draft, repo.config()))
+            fmt::print(stderr, "git-model: {}\n", warning);
     }
     const bool live = ::isatty(STDERR_FILENO) && !vm.count("json");
     auto sweep = sweep::create_sweep(repo, request, [&](const sweep::RunSpec& run) {
@@ -184,7 +186,7 @@ int sweep_start(const cli::Args& all_args) {
         throw Error(message, e.hint(), e.code());
     }
     if (vm.count("json")) {
-        fmt::print("{}\n", sweep::status_json(sweep::view_sweep(sweep)).dump(2));
+        fmt::print("{}\n", json_text(sweep::status_json(sweep::view_sweep(sweep))));
         return 0;
     }
     fmt::print("Sweep {} of model {}: {} runs, {}\n", sweep.id, sweep.model, sweep.runs.size(), scheduled);
@@ -225,12 +227,12 @@ int sweep_status(const cli::Args& args) {
             lines += fmt::format("{:>4}  {:<24} {:<6} {} runs: {}\n", sweep.id, sweep.model, sweep::to_string(sweep.backend),
                                  sweep.runs.size(), join(counts, ", "));
         }
-        if (json) fmt::print("{}\n", all.dump(2));
+        if (json) fmt::print("{}\n", json_text(all));
         else fmt::print("{}", lines.empty() ? "no sweeps yet; start one with `git model sweep start`\n" : lines);
         return 0;
     }
     const auto view = sweep::view_sweep(find_sweep(repo, cli::positional(vm, "id")));
-    if (json) fmt::print("{}\n", sweep::status_json(view).dump(2));
+    if (json) fmt::print("{}\n", json_text(sweep::status_json(view)));
     else fmt::print("{}", sweep::render_status(view));
     return 0;
 }
@@ -260,7 +262,9 @@ int sweep_cancel(const cli::Args& args) {
             ++stopped;
         }
     } else {
-        stopped = sweep::cancel_local(sweep);
+        std::vector<std::string> notes;
+        stopped = sweep::cancel_local(sweep, &notes);
+        for (const auto& note : notes) fmt::print(stderr, "git-model: warning: {}\n", note);
     }
     fmt::print("Cancelled sweep {}: {} unfinished run{} stopped; worktrees and branches are kept\n", sweep.id, stopped,
                stopped == 1 ? "" : "s");
@@ -298,7 +302,8 @@ int sweep_resume(const cli::Args& args) {
                         fmt::format("recreate it with `git worktree add {} {}`", run.worktree.string(), run.branch));
     }
     if (sweep.backend == sweep::Backend::local) {
-        sweep::check_local_prerequisites(sweep, repo.config());
+        for (const auto& warning : sweep::check_local_prerequisites(sweep, repo.config()))
+            fmt::print(stderr, "git-model: {}\n", warning);
     } else {
         sweep::check_slurm_prerequisites();
     }
@@ -394,7 +399,7 @@ int sweep_report(const cli::Args& args) {
     if (vm.count("json")) {
         auto document = sweep::report_json(report);
         document["tagged"] = tagged ? nlohmann::ordered_json(tagged->tag) : nlohmann::ordered_json(nullptr);
-        fmt::print("{}\n", document.dump(2));
+        fmt::print("{}\n", json_text(document));
         return 0;
     }
     fmt::print("{}", sweep::render_report(report));

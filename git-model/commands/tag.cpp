@@ -1,6 +1,7 @@
 // git model tag [<model>] [--metric <name>=<value>]... [-m <message>] [--commit <rev>]
 #include "../command_table.hpp"
 
+#include "gitmodel/core/json_text.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/lifecycle/metrics.hpp"
@@ -39,7 +40,7 @@ int tag(const cli::Args& args) {
         repo, vm.count("model") ? std::optional<std::string>(vm["model"].as<std::string>()) : std::nullopt);
     const auto snapshot = lifecycle::create_snapshot(repo, request);
     if (vm.count("json")) {
-        fmt::print("{}\n", lifecycle::to_json(snapshot).dump(2));
+        fmt::print("{}\n", json_text(lifecycle::to_json(snapshot)));
         return 0;
     }
     fmt::print("Tagged {} at {}{}\n", snapshot.tag, snapshot.commit.substr(0, 10),

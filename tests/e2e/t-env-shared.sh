@@ -155,20 +155,30 @@ assert_eq "$gpus" "0 1 " "the two winners hold distinct GPUs, read inside their 
 for i in "${!race[@]}"; do down ${race[$i]} >/dev/null; done
 assert_eq "$(find "$BOOK" -name '*.lease' ! -user "$M" | wc -l)" "0" "every lease given back; only the hostile user's planted files are left"
 
-# --- the machine's per-user limit, from the system config only ---------------------------------------------
-git config -f "$TEST_DIR/system.gitconfig" model.maxGpusPerUser 1
-USERS_ENV+=("GIT_CONFIG_SYSTEM=$TEST_DIR/system.gitconfig")
+# --- the machine's per-user limit: root's, in the book (gpus init) or /etc/gitconfig, never a user's file -------
+run_expect 0 git model gpus init --dir "$BOOK" --max-gpus-per-user 1
+assert_contains "$OUT" "limits ($BOOK/config): 1 GPU(s) per user"
+assert_eq "$(stat -c '%U %a' "$BOOK/config")" "root 644" "the book's config"
 as_user "$A" git config --global model.maxGpusPerUser 5  # a user's own settings cannot lift it
 as_user "$A" git -C repo config model.maxGpusPerUser 5
 run_expect 0 up "$A" r1
 run_expect 1 up "$A" r2
-assert_contains "$ERR" "this machine allows 1 GPU per user (model.maxGpusPerUser, set by root in $TEST_DIR/system.gitconfig)"
+assert_contains "$ERR" "this machine allows 1 GPU per user (model.maxGpusPerUser, set by root in $BOOK/config)"
 assert_contains "$ERR" "you hold 1 and model 'r2' asks for 1 more"
 assert_contains "$ERR" "is held by model 'r1'"
+# Nor can a root-owned file of the user's choosing lift it (it holds no limit): GIT_CONFIG_SYSTEM is not read for them.
+printf '[model]\n\tgpus = 0,1\n' >"$TEST_DIR/nolimits.gitconfig"
+chmod 644 "$TEST_DIR/nolimits.gitconfig"
+USERS_ENV+=("GIT_CONFIG_SYSTEM=$TEST_DIR/nolimits.gitconfig")
+run_expect 1 up "$A" r2
+assert_contains "$ERR" "allows 1 GPU per user"
+USERS_ENV=("GIT_MODEL_LEASE_DIR=$BOOK")
 run_expect 0 up "$B" r4  # the other GPU is free for someone else
 run_expect 0 down "$A" r1
 run_expect 0 down "$B" r4
-USERS_ENV=("GIT_MODEL_LEASE_DIR=$BOOK")
+run_expect 0 git model gpus init --dir "$BOOK" --max-gpus-per-user 0
+assert_contains "$OUT" "no limits"
+assert_contains "$(cat "$BOOK/history.log")" "root: set the limits: model.maxGpusPerUser 1"
 
 # --- a host sweep killed with -9 gives its GPUs back --------------------------------------------------------
 run_expect 0 as_user "$A" git -C "$(wt "$A" a)" model sweep start --no-container --gpus-per-run 2 --grid x=1 -- sleep 300
@@ -216,16 +226,23 @@ run_expect 0 git -C "$RWT-q" model env down
 
 # --- a lock held too long: a clear error for up; the sweep scheduler waits and retries ---------------------
 git -C rootrepo config model.leaseLockTimeout 1s
-python3 -c 'import fcntl, sys, time
+# The process that takes the lock forks and ends: its child holds it (a lock passes with the open file),
+# while /proc/locks still names the ended taker. The error names the holder the kernel confirms.
+python3 -c 'import fcntl, os, sys, time
 f = open(sys.argv[1])
 fcntl.flock(f, fcntl.LOCK_EX)
-print("locked", flush=True)
-time.sleep(120)' "$BOOK/.lock" >"$TEST_DIR/holder.out" &
-holder=$!
+if os.fork() == 0:
+    print("locked", os.getpid(), flush=True)
+    time.sleep(120)
+os._exit(0)' "$BOOK/.lock" >"$TEST_DIR/holder.out" &
+taker=$!
 until grep -q locked "$TEST_DIR/holder.out"; do sleep 0.1; done
+wait "$taker"
+holder=$(awk '{print $2}' "$TEST_DIR/holder.out")
 run_expect 1 git -C "$RWT-q" model env up
 assert_contains "$ERR" "gave up waiting 1 s for the lock $BOOK/.lock"
 assert_contains "$ERR" "process $holder (python3) of root holds it"
+assert_not_contains "$ERR" "process $taker " "the ended taker named as the holder"
 run_expect 0 git -C "$RWT-q" model sweep start --gpus-per-run 1 --grid x=1 -- true
 SCHEDULER_LOG="$TEST_DIR/rootrepo/.git/git-model/sweeps/1/scheduler.log"
 for _ in $(seq 600); do

@@ -118,3 +118,47 @@ TEST_CASE("file lock: who holds it, from /proc/locks", "[core][lock]") {
     const UniqueFd fd(::open((scratch.path / "free").c_str(), O_RDONLY | O_CLOEXEC));
     CHECK(lock_holder(fd.get()).empty());
 }
+
+TEST_CASE("file lock: the holder is the process the kernel lists it under, not the ended one that took it", "[core][lock]") {
+    ScratchDir scratch;
+    const fs::path path = scratch.path / "lock";
+    test::spit(path, "");
+    int ready[2];
+    REQUIRE(::pipe(ready) == 0);
+    // The taker locks, forks a child that inherits the open file (and with it the lock), and ends.
+    const pid_t taker = ::fork();
+    if (taker == 0) {
+        const FileLock lock(UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)), "lock", 1s);
+        const pid_t child = ::fork();
+        if (child == 0) {
+            ::sleep(30);
+            ::_exit(0);
+        }
+        [[maybe_unused]] auto n = ::write(ready[1], &child, sizeof child);
+        ::_exit(0);
+    }
+    pid_t child = 0;
+    REQUIRE(::read(ready[0], &child, sizeof child) == sizeof child);
+    ::waitpid(taker, nullptr, 0);
+    const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    const LockHolder holder = find_lock_holder(fd.get());
+    CHECK(holder.verified);
+    CHECK(holder.description.find(fmt::format("process {} ", child)) == 0);
+    // Another user cannot inspect root's processes: nothing is named as the holder, and the
+    // ended taker's pid is given only for what it is.
+    if (test::running_as_root()) {
+        CHECK(test::as_user(test::other_uid, [&] {
+                  const UniqueFd theirs(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+                  const LockHolder seen = find_lock_holder(theirs.get());
+                  if (seen.verified) return 1;
+                  if (seen.description.find(fmt::format("process {}", taker)) != std::string::npos) return 2;
+                  return seen.description.find(fmt::format("names pid {} as the one that took it", taker)) !=
+                                 std::string::npos
+                             ? 0
+                             : 3;
+              }) == 0);
+    }
+    ::kill(child, SIGKILL);
+    ::close(ready[0]);
+    ::close(ready[1]);
+}

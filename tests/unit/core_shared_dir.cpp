@@ -231,3 +231,33 @@ TEST_CASE("shared dir: the lock file is made with its mode, and a planted one is
         CHECK_THROWS_WITH(dir.open_lock_file(".lock", 0644, true, "fix it"), Catch::Contains("belongs to 54321"));
     }
 }
+
+TEST_CASE("shared dir: a link on the way that another user made is refused; root's or one's own is followed and checked",
+          "[core][shared]") {
+    if (!test::running_as_root()) return;
+    ScratchDir scratch;
+    // A shared sticky folder (like /tmp) where another user planted a link to a root-only folder.
+    fs::create_directory(scratch.path / "pub");
+    ::chmod((scratch.path / "pub").c_str(), 01777);
+    fs::create_directory(scratch.path / "rootonly");
+    fs::create_directory_symlink(scratch.path / "rootonly", scratch.path / "pub" / "gm");
+    ::lchown((scratch.path / "pub" / "gm").c_str(), test::other_uid, test::other_uid);
+    CHECK_THROWS_AS(SharedDir::create(scratch.path / "pub" / "gm" / "book", 01777, std::nullopt), UnsafeFolderError);
+    CHECK_THROWS_WITH(SharedDir::open(scratch.path / "pub" / "gm" / "book"),
+                      Catch::Contains("the folder " + (scratch.path / "pub" / "gm").string() +
+                                      " above it is a symbolic link that 54321 made"));
+    CHECK_FALSE(fs::exists(scratch.path / "rootonly" / "book"));
+    // Root's own link is followed, and what it leads to is checked like any folder on the way.
+    fs::create_directory_symlink("rootonly", scratch.path / "mine");  // relative to the folder that holds it
+    const auto made = SharedDir::create(scratch.path / "mine" / "deeper" / "book", 01777, std::nullopt);
+    CHECK(mode_of(scratch.path / "rootonly" / "deeper") == 0755);
+    CHECK(mode_of(scratch.path / "rootonly" / "deeper" / "book") == 01777);
+    CHECK(SharedDir::open(scratch.path / "mine" / "deeper" / "book").has_value());
+    ::chmod((scratch.path / "rootonly").c_str(), 0777);
+    CHECK_THROWS_WITH(SharedDir::open(scratch.path / "mine" / "deeper" / "book"),
+                      Catch::Contains("the folder " + (scratch.path / "rootonly").string() + " above it is writable by everyone"));
+    ::chmod((scratch.path / "rootonly").c_str(), 0755);
+    // ".." on the way is taken as the kernel would (after a link: the target's parent).
+    CHECK(SharedDir::open(scratch.path / "mine" / ".." / "rootonly" / "deeper" / "book").has_value());
+    CHECK_THROWS(SharedDir::open(scratch.path / "mine" / "deeper" / ".."));
+}

@@ -43,3 +43,22 @@ TEST_CASE("durations in the units users write", "[core]") {
     CHECK_FALSE(parse_duration_seconds("99999999999999999999").has_value());
     CHECK_FALSE(parse_duration_seconds("1.5h").has_value());
 }
+
+TEST_CASE("printable keeps UTF-8 and escapes what a terminal acts on", "[core]") {
+    CHECK(printable("caf\xc3\xa9 /home/ana") == "caf\xc3\xa9 /home/ana");
+    CHECK(printable("a\x1b]0;owned\x07z") == "a\\x1b]0;owned\\x07z");
+    CHECK(printable("line\nforged\r\t") == "line\\nforged\\r\\t");
+    CHECK(printable("\xc2\x9b" "31m") == "\\u009b31m");          // C1 control (CSI) in UTF-8
+    CHECK(printable("\xe2\x80\xae" "txt") == "\\u202etxt");      // right-to-left override
+    CHECK(printable("bad\xff\xc3") == "bad\\xff\\xc3");           // not UTF-8 (and cut short)
+    CHECK(printable("\xc0\xaf") == "\\xc0\\xaf");                 // an overlong '/'
+    CHECK(printable(std::string(300, 'x')) == std::string(256, 'x') + "...");
+    CHECK(printable("abcdef", 3) == "abc...");
+}
+
+TEST_CASE("valid_utf8 replaces only what is not UTF-8", "[core]") {
+    CHECK(valid_utf8("caf\xc3\xa9") == "caf\xc3\xa9");
+    CHECK(valid_utf8("junk-\xff") == "junk-\xef\xbf\xbd");
+    CHECK(valid_utf8("\xed\xa0\x80") == "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");  // a surrogate
+    CHECK(valid_utf8("") == "");
+}

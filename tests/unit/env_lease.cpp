@@ -1,4 +1,5 @@
 // env/lease: the lease record, its file name, and the rules that judge whether it still holds its GPU.
+#include "gitmodel/core/shared_dir.hpp"
 #include "gitmodel/env/gpu_pool.hpp"
 #include "gitmodel/env/lease.hpp"
 
@@ -160,4 +161,55 @@ TEST_CASE("pool: nvidia-smi -L gives index, name and UUID; MIG lines are skipped
     CHECK(pool.names[1] == "Tesla V100-SXM2-16GB");
     CHECK(gpu_identity(pool.gpus[1]) == "GPU-0000aaaa-1111-2222-3333-444455556666");
     CHECK(gpu_identity(GpuSlot{3, std::nullopt}) == "index-3");
+}
+
+TEST_CASE("lease: its holder is the file's owner, never the record's text; its text is escaped in messages", "[env][lease]") {
+    Lease lease = sample();
+    lease.user = "root";  // what a hostile user writes into their own lease
+    lease.model = "prod\x1b]0;owned\x07";
+    lease.repo = "/root/prod/.git\n2030-01-01 00:00 root: prepared the book";
+    const auto back = parse_lease(lease_file_name(lease), to_json(lease).dump(), 1001);
+    REQUIRE(back);
+    CHECK(back->user == gm::user_name_of(1001));
+    CHECK(back->user != "root");
+    const std::string line = describe_holder(*back);
+    CHECK(line.find('\x1b') == std::string::npos);
+    CHECK(line.find('\n') == std::string::npos);
+    CHECK_THAT(line, Catch::Contains("model 'prod\\x1b]0;owned\\x07' of /root/prod/.git\\n2030-01-01"));
+    // A path that is not UTF-8 is stored as valid UTF-8 (JSON carries nothing else).
+    lease.worktree = "/home/a/caf\xe9";
+    const auto stored = parse_lease(lease_file_name(lease), to_json(lease).dump(), 1001);
+    REQUIRE(stored);
+    CHECK(stored->worktree == "/home/a/caf\xef\xbf\xbd");
+}
+
+TEST_CASE("lease: while the engine's client of a killed env up runs, its starting lease holds", "[env][lease]") {
+    Lease lease = sample();
+    lease.phase = LeasePhase::starting;
+    lease.holder = {300, 3};   // env up, killed
+    lease.starter = {400, 4};  // its `podman run`, still creating the container
+    lease.workload = {};
+    const auto judged = judge(lease, context({400}));
+    CHECK(judged.verdict == Verdict::held);
+    CHECK(judged.state == "starting");
+    CHECK(judged.why == "its engine process 400 is still creating the container");
+    // The client ended too: the owner's engine decides (no container: gone).
+    auto c = context({});
+    c.container_state = [](const Lease&) { return std::optional<std::string>(std::string()); };
+    CHECK(judge(lease, c).verdict == Verdict::gone);
+    CHECK(judge(lease, context({}, {400})).verdict == Verdict::unknown);  // hidden: kept
+    CHECK(running_processes(lease, context({300, 400}).process) == "its processes 300, 400 still run");
+    CHECK(running_processes(lease, context({300, 400}).process, 300) == "its process 400 still runs");
+    CHECK(running_processes(lease, context({}).process).empty());
+}
+
+TEST_CASE("lease: a field longer than any lease holds makes the file junk", "[env][lease]") {
+    Lease lease = sample();
+    lease.model = std::string(300, 'm');
+    std::string why;
+    CHECK_FALSE(parse_lease(lease_file_name(lease), to_json(lease).dump(), 1001, &why));
+    CHECK(why == "a field is longer than a lease ever holds");
+    lease.model = "a";
+    lease.repo = "/" + std::string(4000, 'r');  // a long path is fine
+    CHECK(parse_lease(lease_file_name(lease), to_json(lease).dump(), 1001, &why));
 }

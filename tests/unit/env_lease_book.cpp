@@ -1,12 +1,16 @@
 // env/lease_book: taking and giving back GPUs in a book shared by several users (other
 // users are played by child processes that switch to another uid; root only).
+#include "gitmodel/env/gpus.hpp"
 #include "gitmodel/env/lease_book.hpp"
+#include "gitmodel/git/repository.hpp"
 
 #include "scratch.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <csignal>
+#include <sched.h>
+#include <sys/mount.h>
 #include <fmt/core.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -156,7 +160,7 @@ TEST_CASE("lease book: a user can never give back, replace or take another user'
           }) == 0);
     const int code = test::as_user(test::third_uid, [&] {
         auto book = LeaseBook::open(dir);
-        if (!give_back_matching(*book, [](const Lease&) { return true; }).empty()) return 1;
+        if (!give_back_matching(*book, [](const Lease&) { return true; }, 1s).given.empty()) return 1;
         const auto contents = book->read();
         if (contents.leases.size() != 1) return 2;
         if (book->remove(contents.leases[0])) return 3;
@@ -319,4 +323,170 @@ TEST_CASE("lease book: init makes a root-owned sticky book every user can lock; 
           }) == 0);
     CHECK_THROWS_WITH(LeaseBook::init(scratch.path / "book", std::string("no-such-group-here")),
                       Catch::Contains("there is no group"));
+}
+
+TEST_CASE("lease book: a GPU held by UUID is held by its index too, and a pool nvidia-smi could not list takes nothing",
+          "[env][book]") {
+    ScratchDir scratch;
+    const auto book = LeaseBook::open(scratch.path / "book");
+    std::vector<std::string> notes;
+    // One user's nvidia-smi works: the lease names GPU 0 by its UUID.
+    auto by_uuid = request_for("a", 1, {0});
+    by_uuid.pool.gpus[0].uuid = "GPU-11111111-2222-3333-4444-555555555555";
+    auto a = take(book, by_uuid, notes);
+    REQUIRE(a.leases().size() == 1);
+    CHECK(a.leases()[0].gpu == "GPU-11111111-2222-3333-4444-555555555555");
+    // Another's pool is model.gpus (index-0): the same device, so it is busy.
+    try {
+        take(book, request_for("b", 1, {0, 1}), notes).keep();
+    } catch (const GpusBusyError&) {
+        FAIL("GPU 1 was free");
+    }
+    try {
+        take(book, request_for("c", 1, {0}), notes);
+        FAIL("GPU 0 was handed out twice: by UUID and by index");
+    } catch (const GpusBusyError& e) {
+        CHECK_THAT(std::string(e.what()), Catch::Contains("GPU 0 (GPU-11111111-2222-3333-4444-555555555555) is held by model 'a'"));
+    }
+    // A driver is loaded but nvidia-smi failed: nothing is taken, whatever is free.
+    auto broken = request_for("d", 1, {2});
+    broken.pool.driver_error = "nvidia-smi -L exited with status 18: Failed to initialize NVML";
+    CHECK_THROWS_AS(take(book, broken, notes), UnavailableError);
+    CHECK_THROWS_WITH(take(book, broken, notes), Catch::Contains("Failed to initialize NVML"));
+    CHECK(lease_files(scratch.path / "book") == 2);
+}
+
+TEST_CASE("lease book: a lease given back while starting is never made again; a live holder's lease is not given back",
+          "[env][book]") {
+    ScratchDir scratch;
+    const auto book = LeaseBook::open(scratch.path / "book");
+    std::vector<std::string> notes;
+    auto a = take(book, request_for("a", 1, {0}), notes);
+    a.check_held();
+    a.record_starter({::getpid(), 0});
+    CHECK(book->read().leases.at(0).lease.starter.pid == ::getpid());
+    // `env down` elsewhere (another process of the same user) keeps it: its holder (this process) runs.
+    const pid_t down = ::fork();
+    if (down == 0) {
+        const auto given = give_back_matching(*book, [](const Lease&) { return true; }, 1s);
+        ::_exit(given.given.empty() && given.kept.size() == 1 ? 0 : 1);
+    }
+    int status = 0;
+    ::waitpid(down, &status, 0);
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(lease_files(scratch.path / "book") == 1);
+    // Root's release removes it anyway: the start must not go on, nor write it again.
+    REQUIRE(book->remove(book->read().leases.at(0)));
+    CHECK_THROWS_AS(a.check_held(), LeaseLostError);
+    CHECK_THROWS_WITH(a.confirm("abc", {::getpid(), 0}, true), Catch::Contains("was given back while model 'a' was starting"));
+    CHECK(lease_files(scratch.path / "book") == 0);
+    // A lease whose processes all ended is given back by its owner.
+    auto request = request_for("b", 1, {0});
+    request.holder.holder = {dead_pid(), 0};
+    auto b = take(book, request, notes);
+    b.keep();
+    const auto given = give_back_matching(*book, [](const Lease& lease) { return lease.model == "b"; }, 1s);
+    CHECK(given.given.size() == 1);
+    CHECK(given.kept.empty());
+}
+
+TEST_CASE("lease book: root's limits for one book (gpus init), over /etc/gitconfig; a planted config is not believed",
+          "[env][book]") {
+    if (!test::running_as_root()) return;
+    ScratchDir scratch;
+    const fs::path dir = scratch.path / "book";
+    const git::Library library;  // /etc/gitconfig is read through libgit2
+    const auto machine = machine_limits();
+    auto book = LeaseBook::init(dir, std::nullopt, BookLimits{2, 48});
+    CHECK(book->limits().max_gpus_per_user == 2);
+    CHECK(book->limits().max_lease_hours == 48);
+    CHECK(book->limits().source == (dir / "config").string());
+    CHECK_THAT(test::slurp(dir / "history.log"), Catch::Contains("set the limits: model.maxGpusPerUser 2, model.maxLeaseHours 48"));
+    // Given again: one setting changes, the other stays; 0 removes one.
+    book = LeaseBook::init(dir, std::nullopt, BookLimits{3, std::nullopt});
+    CHECK(book->limits().max_gpus_per_user == 3);
+    CHECK(book->limits().max_lease_hours == 48);
+    book = LeaseBook::init(dir, std::nullopt, BookLimits{0, std::nullopt});
+    CHECK(book->limits().max_gpus_per_user == machine.max_gpus_per_user);
+    CHECK(book->limits().max_lease_hours == 48);
+    // A user's own file under that name sets nothing (and init replaces it); nor does a hard link to a root file.
+    fs::remove(dir / "config");
+    CHECK(test::as_user(test::other_uid, [&] {
+              test::spit(dir / "config", "[model]\n\tmaxGpusPerUser = 99\n");
+              return LeaseBook::open(dir)->limits().max_gpus_per_user == machine.max_gpus_per_user ? 0 : 1;
+          }) == 0);
+    CHECK(book->limits().max_gpus_per_user == machine.max_gpus_per_user);
+    book = LeaseBook::init(dir, std::nullopt, BookLimits{1, std::nullopt});
+    CHECK(book->limits().max_gpus_per_user == 1);
+    fs::remove(dir / "config");
+    test::spit(scratch.path / "root-file", "[model]\n\tmaxGpusPerUser = 99\n");
+    fs::create_hard_link(scratch.path / "root-file", dir / "config");
+    CHECK(book->limits().max_gpus_per_user == machine.max_gpus_per_user);
+    fs::remove(dir / "config");
+    test::spit(dir / "config", "[model]\n\tmaxGpusPerUser = many\n");
+    CHECK_THROWS_WITH(book->limits(), Catch::Contains("model.maxGpusPerUser in " + (dir / "config").string() + " is 'many'"));
+    CHECK(book->read().ignored.empty());  // config is the book's own, not junk
+}
+
+TEST_CASE("lease book: oversized lease files are ignored without being read in full", "[env][book]") {
+    ScratchDir scratch;
+    const auto book = LeaseBook::open(scratch.path / "book");
+    test::spit(scratch.path / "book" / ("index-0." + std::to_string(::geteuid()) + ".0123456789abcdef.lease"),
+               std::string(20000, ' '));
+    const auto contents = book->read();
+    CHECK(contents.leases.empty());
+    REQUIRE(contents.ignored.size() == 1);
+    CHECK(contents.ignored[0].why == "larger than 16384 bytes");
+}
+
+TEST_CASE("lease book: a warning when the book in use is not the machine's prepared one", "[env][book]") {
+    if (!test::running_as_root()) return;
+    ScratchDir scratch;
+    // The machine's default book is faked in a private mount namespace of a child (nothing outside changes).
+    const pid_t child = ::fork();
+    if (child == 0) {
+        if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+            ::mount("tmpfs", "/var/lib", "tmpfs", 0, "mode=0755") != 0)
+            ::_exit(125);
+        const auto other = LeaseBook::init(scratch.path / "book", std::nullopt);
+        if (other->other_book_warning()) ::_exit(1);  // no machine book yet: nothing to miss
+        const auto machine = LeaseBook::init(LeaseBook::default_directory(), std::nullopt);
+        const auto warning = other->other_book_warning();
+        if (!warning || warning->find("not to this machine's shared book /var/lib/git-model/gpu-leases") == std::string::npos)
+            ::_exit(2);
+        if (machine->other_book_warning()) ::_exit(3);
+        ::_exit(0);
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 125) {
+        WARN("SKIP: no private mount namespace here");
+        return;
+    }
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("gpus: a GPU flooded with holders shows ten of them, cut fields, and no raw control characters", "[env][book]") {
+    GpusReport report;
+    report.book_path = "/book";
+    GpuView gpu;
+    gpu.slot.index = 0;
+    gpu.id = "index-0";
+    for (int i = 0; i < 12; ++i) {
+        LeaseView view;
+        view.lease.gpu = "index-0";
+        view.lease.user = "eve";
+        view.lease.model = std::string(200, 'm') + "\x1b[2J";
+        view.lease.repo = "/r\nforged";
+        view.lease.holder = {1, 0};
+        view.judgement = {Verdict::held, "running", ""};
+        gpu.holders.push_back(view);
+    }
+    report.gpus.push_back(gpu);
+    const std::string table = render_gpus(report);
+    CHECK_THAT(table, Catch::Contains("GPU 0 has 2 more holders (--json lists them all)"));
+    CHECK(table.find('\x1b') == std::string::npos);
+    CHECK(table.find("/r\\nforged") != std::string::npos);
+    CHECK(table.find(std::string(65, 'm')) == std::string::npos);
 }

@@ -31,34 +31,40 @@ struct ScopedEnv {
 
 }  // namespace
 
-TEST_CASE("machine config: limits from a root-owned GIT_CONFIG_SYSTEM file, whatever GIT_CONFIG_NOSYSTEM says",
-          "[git][machine]") {
+TEST_CASE("machine config: limits never come from a file the environment names (GIT_CONFIG_SYSTEM)", "[git][machine]") {
     if (!test::running_as_root()) return;
     ScratchDir scratch;
+    const git::Library library;
+    const auto before = git::read_machine_config("model.");
+    // Any user can point GIT_CONFIG_SYSTEM at a root-owned file (one with no limits lifts them,
+    // one with high limits raises them): it is not read for the machine's settings.
     const auto file = scratch.path / "system.gitconfig";
-    test::spit(file, "[model]\n\tmaxGpusPerUser = 2\n\tmaxLeaseHours = 48\n\tgpus = 0,1\n[user]\n\tname = x\n");
+    test::spit(file, "[model]\n\tmaxGpusPerUser = 99\n\tmaxLeaseHours = 999\n");
     ::chmod(file.c_str(), 0644);
     const ScopedEnv system("GIT_CONFIG_SYSTEM", file.string());
     const ScopedEnv nosystem("GIT_CONFIG_NOSYSTEM", "1");
-    const git::Library library;
     const auto machine = git::read_machine_config("model.");
-    CHECK(machine.file == file);
-    CHECK(machine.values.at("model.maxgpusperuser") == "2");
-    CHECK(machine.values.count("user.name") == 0);
+    CHECK(machine.file != file);
+    CHECK(machine.values == before.values);
+    CHECK(machine.file == before.file);
     const auto limits = env::machine_limits();
+    CHECK(limits.max_gpus_per_user != std::optional<int>(99));
+    CHECK(limits.source != file.string());
+}
+
+TEST_CASE("machine config: a config text read by the caller parses as git would, errors name the file", "[git][machine]") {
+    const git::Library library;
+    const auto values = git::parse_config_text("# root's\n[model]\n\tmaxGpusPerUser = 2\n\tmaxLeaseHours = 48\n[user]\n\tname = x\n",
+                                               "/book/config", "model.");
+    CHECK(values.at("model.maxgpusperuser") == "2");
+    CHECK(values.at("model.maxleasehours") == "48");
+    CHECK(values.count("user.name") == 0);
+    CHECK_THROWS_WITH(git::parse_config_text("[model\n", "/book/config", "model."), Catch::Contains("/book/config"));
+    env::Limits limits;
+    env::apply_limit_values(limits, values, "/book/config");
     CHECK(limits.max_gpus_per_user == 2);
     CHECK(limits.max_lease_hours == 48);
-    CHECK(limits.source == file.string());
-
-    // A file a user could write sets nothing: it is passed over, saying why.
-    ::chmod(file.c_str(), 0666);
-    CHECK_THAT(git::read_machine_config("model.").note, Catch::Contains("users other than root can change it"));
-    CHECK(git::read_machine_config("model.").file != file);
-    ::chmod(file.c_str(), 0644);
-    ::chown(file.c_str(), test::other_uid, test::other_uid);
-    CHECK_THAT(git::read_machine_config("model.").note, Catch::Contains("belongs to 54321, not to root"));
-    ::chown(file.c_str(), 0, 0);
-
-    test::spit(file, "[model]\n\tmaxGpusPerUser = many\n");
-    CHECK_THROWS_WITH(env::machine_limits(), Catch::Contains("model.maxGpusPerUser in " + file.string() + " is 'many'"));
+    CHECK(limits.source == "/book/config");
+    CHECK_THROWS_WITH(env::apply_limit_values(limits, {{"model.maxgpusperuser", "many"}}, "/book/config"),
+                      Catch::Contains("model.maxGpusPerUser in /book/config is 'many'"));
 }

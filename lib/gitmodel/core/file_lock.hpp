@@ -28,7 +28,7 @@ public:
 
     // Locks an already opened (and checked) file; `what` names it in messages. Waits at
     // most `timeout` (forever when nullopt) and then throws LockTimeoutError naming the
-    // process that holds it, where /proc/locks tells.
+    // process that holds it where that can be verified (see find_lock_holder).
     FileLock(UniqueFd fd, std::string what, std::optional<std::chrono::milliseconds> timeout,
              Mode mode = Mode::exclusive);
     // Opens path (never through a link; created with mode 0644, whatever the umask, when
@@ -47,8 +47,19 @@ private:
     UniqueFd fd_;
 };
 
-// Who holds a lock on the file open as fd, from /proc/locks ("process 123 (sleep) of alice"),
-// or an empty string when it cannot be told.
+// Who holds the flock on a file, for messages.
+struct LockHolder {
+    std::string description;  // "process 123 (sleep) of alice", or what can be said; "" when not locked
+    bool verified = false;    // the kernel lists the lock under a descriptor of that process now
+};
+
+// Finds the holder of the flock on the file open as fd: /proc/locks names the process that
+// took it, which may have ended (or whose pid now names an innocent process) while a child
+// that inherited the open file holds it; so a holder is named only when its own
+// /proc/<pid>/fdinfo lists the lock (readable for the caller's processes, for root all).
+LockHolder find_lock_holder(int fd);
+
+// The verified holder's description ("process 123 (sleep) of alice"), or "" when none can be told.
 std::string lock_holder(int fd);
 
 }  // namespace gm

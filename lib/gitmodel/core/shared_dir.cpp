@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <dirent.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -50,42 +51,136 @@ bool write_all(int fd, const std::string& content) {
     return true;
 }
 
-// Checks every folder from / down to (and including) `resolved`: each one must be a
-// folder owned by root or this user and not writable by others without the sticky bit.
-void check_folders_above(const fs::path& resolved, const fs::path& shown) {
-    fs::path walk;
-    for (const auto& part : resolved) {
-        walk /= part;
-        struct stat info {};
-        if (::lstat(walk.c_str(), &info) != 0)
-            throw Error(fmt::format("cannot check the folder {} (above {}): {}", walk.string(), shown.string(),
-                                    errno_text(errno)));
-        if (auto why = untrusted_folder_reason(info))
-            throw UnsafeFolderError(fmt::format("{} cannot hold shared files safely: the folder {} above it {}",
-                                                shown.string(), walk.string(), *why),
-                                    "choose a folder whose parents only root (or you) can change");
-    }
+// A folder opened on the way to a shared folder, and the path it was reached by.
+struct Step {
+    UniqueFd fd;
+    fs::path shown;
+};
+
+// The folder that holds a shared folder (opened, every folder from / down to it checked)
+// and the shared folder's own name in it.
+struct Parent {
+    UniqueFd fd;
+    fs::path shown;
+    std::string name;
+};
+
+UnsafeFolderError unsafe_above(const fs::path& dir, const fs::path& folder, const std::string& why) {
+    return UnsafeFolderError(fmt::format("{} cannot hold shared files safely: the folder {} above it {}", dir.string(),
+                                         folder.string(), why),
+                             "choose a folder whose parents only root (or you) can change");
 }
 
-// The folder above dir with its links resolved; nullopt when it does not exist.
-std::optional<fs::path> resolved_parent(const fs::path& dir) {
-    const fs::path absolute = fs::absolute(dir).lexically_normal();
-    fs::path parent = absolute.parent_path();
-    if (absolute.filename().empty()) parent = parent.parent_path();  // a trailing slash
-    char* real = ::realpath(parent.c_str(), nullptr);
-    if (!real) {
-        if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
-        throw Error(fmt::format("cannot resolve the folder {}: {}", parent.string(), errno_text(errno)));
+// Opens a folder found on the walk and checks what was opened; nullopt when the name
+// changed into something else (a link) between the look and the open.
+std::optional<Step> open_step(const Step& parent, const std::string& name, const fs::path& dir) {
+    const fs::path shown = parent.shown / name;
+    UniqueFd fd(::openat(parent.fd.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) {
+        if (errno == ELOOP || errno == ENOENT) return std::nullopt;
+        if (errno == ENOTDIR) throw unsafe_above(dir, shown, "is not a folder");
+        throw Error(fmt::format("cannot open the folder {} (above {}): {}", shown.string(), dir.string(), errno_text(errno)));
     }
-    fs::path out(real);
-    std::free(real);
+    struct stat info {};
+    if (::fstat(fd.get(), &info) != 0)
+        throw Error(fmt::format("cannot check the folder {} (above {}): {}", shown.string(), dir.string(), errno_text(errno)));
+    if (auto why = untrusted_folder_reason(info)) throw unsafe_above(dir, shown, *why);
+    return Step{std::move(fd), shown};
+}
+
+// Makes a missing folder on the way (mode 0755, set on its descriptor, whatever the umask).
+void make_step(const Step& parent, const std::string& name, const fs::path& dir) {
+    if (::mkdirat(parent.fd.get(), name.c_str(), 0700) != 0) {
+        if (errno == EEXIST) return;  // made meanwhile: looked at again
+        throw Error(fmt::format("cannot create the folder {}: {}", (parent.shown / name).string(), errno_text(errno)));
+    }
+    UniqueFd fd(::openat(parent.fd.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    struct stat info {};
+    if (fd && ::fstat(fd.get(), &info) == 0 && info.st_uid == ::geteuid() && ::fchmod(fd.get(), 0755) != 0)
+        throw Error(fmt::format("cannot set the mode of the folder {} (above {}): {}", (parent.shown / name).string(),
+                                dir.string(), errno_text(errno)));
+}
+
+std::vector<std::string> components(const fs::path& path) {
+    std::vector<std::string> out;
+    for (const auto& part : path.relative_path()) out.push_back(part.string());
     return out;
 }
 
-fs::path last_component(const fs::path& dir) {
-    fs::path absolute = fs::absolute(dir).lexically_normal();
-    if (absolute.filename().empty()) absolute = absolute.parent_path();
-    return absolute.filename();
+// Walks from / to the folder that holds dir, one name at a time (openat with O_NOFOLLOW),
+// checking every folder actually opened, as OpenSSH's safe_path() does but without trusting
+// a resolved path: a link on the way is followed only when root or the caller made it (the
+// folder holding it was checked already), and its target is walked and checked the same way.
+// Missing folders are made when create is true; otherwise nullopt.
+std::optional<Parent> walk_to_parent(const fs::path& dir, bool create) {
+    std::deque<std::string> queue;
+    for (auto& part : components(fs::absolute(dir))) queue.push_back(std::move(part));
+    while (!queue.empty() && (queue.back().empty() || queue.back() == ".")) queue.pop_back();  // a trailing slash
+    if (queue.empty() || queue.back() == "..")
+        throw Error(fmt::format("{} does not name a folder of its own", dir.string()), "name the book's folder itself");
+    const std::string name = queue.back();
+    queue.pop_back();
+
+    std::vector<Step> stack;
+    const auto open_root = [&] {
+        stack.clear();
+        UniqueFd root(::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        struct stat info {};
+        if (!root || ::fstat(root.get(), &info) != 0)
+            throw Error(fmt::format("cannot open the folder /: {}", errno_text(errno)));
+        if (auto why = untrusted_folder_reason(info)) throw unsafe_above(dir, "/", *why);
+        stack.push_back({std::move(root), "/"});
+    };
+    open_root();
+    int links = 0, retries = 0;
+    while (!queue.empty()) {
+        const std::string part = queue.front();
+        queue.pop_front();
+        if (part.empty() || part == ".") continue;
+        if (part == "..") {
+            if (stack.size() > 1) stack.pop_back();
+            continue;
+        }
+        const Step& top = stack.back();
+        struct stat info {};
+        if (::fstatat(top.fd.get(), part.c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0) {
+            if (errno != ENOENT)
+                throw Error(fmt::format("cannot check the folder {} (above {}): {}", (top.shown / part).string(),
+                                        dir.string(), errno_text(errno)));
+            if (!create) return std::nullopt;
+            make_step(top, part, dir);
+            queue.push_front(part);
+            if (++retries > 16) throw Error(fmt::format("cannot reach {}: the path keeps changing", dir.string()));
+            continue;
+        }
+        if (S_ISLNK(info.st_mode)) {
+            if (info.st_uid != 0 && info.st_uid != ::geteuid())
+                throw unsafe_above(dir, top.shown / part,
+                                   fmt::format("is a symbolic link that {} made (only links made by root or you are "
+                                               "followed)", user_name_of(info.st_uid)));
+            if (++links > 40) throw Error(fmt::format("cannot reach {}: too many symbolic links on the way", dir.string()));
+            char target[4096];
+            const ssize_t length = ::readlinkat(top.fd.get(), part.c_str(), target, sizeof target - 1);
+            if (length < 0) {
+                queue.push_front(part);  // replaced meanwhile: looked at again
+                if (++retries > 16) throw Error(fmt::format("cannot reach {}: the path keeps changing", dir.string()));
+                continue;
+            }
+            const fs::path to(std::string(target, static_cast<std::size_t>(length)));
+            auto parts = components(to);
+            queue.insert(queue.begin(), parts.begin(), parts.end());
+            if (to.is_absolute()) open_root();
+            continue;
+        }
+        auto step = open_step(top, part, dir);
+        if (!step) {
+            queue.push_front(part);  // it changed between the look and the open
+            if (++retries > 16) throw Error(fmt::format("cannot reach {}: the path keeps changing", dir.string()));
+            continue;
+        }
+        stack.push_back(std::move(*step));
+    }
+    return Parent{std::move(stack.back().fd), stack.back().shown, name};
 }
 
 }  // namespace
@@ -113,16 +208,15 @@ SharedDir::SharedDir(UniqueFd fd, fs::path path, const struct stat& info)
     : fd_(std::move(fd)), path_(std::move(path)), info_(info) {}
 
 std::optional<SharedDir> SharedDir::open(const fs::path& dir) {
-    const auto parent = resolved_parent(dir);
+    auto parent = walk_to_parent(dir, false);
     if (!parent) return std::nullopt;
-    const fs::path full = *parent / last_component(dir);
-    check_folders_above(*parent, dir);
-    UniqueFd fd(::open(full.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    UniqueFd fd(::openat(parent->fd.get(), parent->name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) {
         if (errno == ENOENT) return std::nullopt;
         if (errno == ELOOP || errno == ENOTDIR) {
             struct stat info {};
-            const bool link = ::lstat(full.c_str(), &info) == 0 && S_ISLNK(info.st_mode);
+            const bool link = ::fstatat(parent->fd.get(), parent->name.c_str(), &info, AT_SYMLINK_NOFOLLOW) == 0 &&
+                              S_ISLNK(info.st_mode);
             throw UnsafeFolderError(fmt::format("{} cannot hold shared files safely: it {}", dir.string(),
                                                 link ? "is a symbolic link" : "is not a folder"),
                                     "remove it, or choose another folder");
@@ -137,24 +231,12 @@ std::optional<SharedDir> SharedDir::open(const fs::path& dir) {
 }
 
 SharedDir SharedDir::create(const fs::path& dir, mode_t mode, std::optional<gid_t> group) {
-    const fs::path absolute = fs::absolute(dir).lexically_normal();
-    // Make the missing folders above it first (0755, whatever the umask), checking the existing ones.
-    fs::path walk;
-    for (const auto& part : absolute.parent_path()) {
-        walk /= part;
-        if (::mkdir(walk.c_str(), 0755) == 0) {
-            ::chmod(walk.c_str(), 0755);
-        } else if (errno != EEXIST) {
-            throw Error(fmt::format("cannot create the folder {}: {}", walk.string(), errno_text(errno)));
-        }
-    }
-    const auto parent = resolved_parent(absolute);
-    if (!parent) throw Error(fmt::format("cannot create the folder {}: a folder above it vanished", dir.string()));
-    check_folders_above(*parent, dir);
-    const fs::path full = *parent / last_component(absolute);
-    if (::mkdir(full.c_str(), 0700) != 0 && errno != EEXIST)
+    // Missing folders above it are made on the walk (0755, set on their descriptors).
+    const auto parent = walk_to_parent(dir, true);
+    const char* name = parent->name.c_str();
+    if (::mkdirat(parent->fd.get(), name, 0700) != 0 && errno != EEXIST)
         throw Error(fmt::format("cannot create the folder {}: {}", dir.string(), errno_text(errno)));
-    UniqueFd fd(::open(full.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    UniqueFd fd(::openat(parent->fd.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd)
         throw Error(fmt::format("cannot use {} as a shared folder: {}", dir.string(),
                                 errno == ELOOP || errno == ENOTDIR ? "it is a symbolic link or not a folder"
@@ -215,6 +297,7 @@ std::optional<SharedFile> SharedDir::read(const std::string& name, std::size_t m
     file.owner = info.st_uid;
     file.mode = info.st_mode & 07777;
     file.modified = static_cast<std::int64_t>(info.st_mtime);
+    file.links = info.st_nlink;
     char buffer[4096];
     while (true) {
         const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);

@@ -26,6 +26,7 @@ struct SharedFile {
     uid_t owner = 0;
     mode_t mode = 0;
     std::int64_t modified = 0;  // Unix seconds
+    nlink_t links = 1;          // names it has (a hard link of another file has more than one)
 };
 
 // A folder that must not hold shared files (a link, another user's, writable by others
@@ -46,14 +47,17 @@ std::optional<std::string> untrusted_folder_reason(const struct stat& info);
 // An open shared folder. Move-only; the descriptor stays valid whatever happens to the path.
 class SharedDir {
 public:
-    // Opens an existing folder after checking it and every folder above it (after
-    // resolving the links above it): nullopt when it does not exist; throws UnsafeFolderError
-    // naming the unsafe folder when one is a link, belongs to another user, or is
-    // writable by others without the sticky bit (gm::Error when it cannot be opened).
+    // Opens an existing folder after checking it and every folder above it, walked from /
+    // one name at a time (never through a resolved path): nullopt when it does not exist;
+    // throws UnsafeFolderError naming the unsafe folder when one belongs to another user, is
+    // writable by others without the sticky bit, is itself a link, or a link on the way was
+    // made by another user (a link root or the caller made is followed, its target checked
+    // the same way); gm::Error when it cannot be opened.
     static std::optional<SharedDir> open(const std::filesystem::path& dir);
-    // Makes the folder (missing folders above it get mode 0755) or takes over an existing
-    // one, then sets exactly `mode` (and `group` when given) with fchmod/fchown, whatever
-    // the umask; the folders above must already be safe. Throws gm::Error otherwise.
+    // Makes the folder (missing folders above it are made on the same walk, mode 0755 set
+    // on their descriptors) or takes over an existing one, then sets exactly `mode` (and
+    // `group` when given) with fchmod/fchown, whatever the umask; the folders above must be
+    // safe as for open(). Throws gm::Error (UnsafeFolderError) otherwise.
     static SharedDir create(const std::filesystem::path& dir, mode_t mode, std::optional<gid_t> group);
 
     // The path it was opened by (for messages only; operations use the descriptor).

@@ -61,6 +61,85 @@ std::string quote_for_message(std::string_view value) {
     return out + "'";
 }
 
+namespace {
+
+// The length of the UTF-8 sequence at text[at] and its code point; 0 when it is not valid
+// UTF-8 (a stray continuation byte, an overlong form, a surrogate, beyond U+10FFFF, cut short).
+std::size_t utf8_sequence(std::string_view text, std::size_t at, char32_t& code) {
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+    const unsigned char lead = byte(at);
+    std::size_t length;
+    char32_t minimum;
+    if (lead < 0x80) {
+        code = lead;
+        return 1;
+    } else if ((lead & 0xe0) == 0xc0) {
+        length = 2, code = lead & 0x1f, minimum = 0x80;
+    } else if ((lead & 0xf0) == 0xe0) {
+        length = 3, code = lead & 0x0f, minimum = 0x800;
+    } else if ((lead & 0xf8) == 0xf0) {
+        length = 4, code = lead & 0x07, minimum = 0x10000;
+    } else {
+        return 0;
+    }
+    if (at + length > text.size()) return 0;
+    for (std::size_t i = 1; i < length; ++i) {
+        if ((byte(at + i) & 0xc0) != 0x80) return 0;
+        code = (code << 6) | (byte(at + i) & 0x3f);
+    }
+    if (code < minimum || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return 0;
+    return length;
+}
+
+// Characters a terminal acts on, or that reorder what a reader sees.
+bool is_control(char32_t code) {
+    return code < 0x20 || code == 0x7f || (code >= 0x80 && code <= 0x9f) || (code >= 0x202a && code <= 0x202e) ||
+           (code >= 0x2066 && code <= 0x2069) || code == 0x2028 || code == 0x2029;
+}
+
+}  // namespace
+
+std::string printable(std::string_view text, std::size_t max_chars) {
+    std::string out;
+    std::size_t shown = 0;
+    for (std::size_t at = 0; at < text.size();) {
+        if (shown == max_chars) return out + "...";
+        ++shown;
+        char32_t code = 0;
+        const std::size_t length = utf8_sequence(text, at, code);
+        if (length == 0) {
+            out += fmt::format("\\x{:02x}", static_cast<unsigned char>(text[at]));
+            ++at;
+            continue;
+        }
+        if (code == '\n') out += "\\n";
+        else if (code == '\t') out += "\\t";
+        else if (code == '\r') out += "\\r";
+        else if (code < 0x80 && is_control(code)) out += fmt::format("\\x{:02x}", static_cast<unsigned>(code));
+        else if (is_control(code)) out += fmt::format("\\u{:04x}", static_cast<unsigned>(code));
+        else out.append(text.substr(at, length));
+        at += length;
+    }
+    return out;
+}
+
+std::string valid_utf8(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t at = 0; at < text.size();) {
+        char32_t code = 0;
+        const std::size_t length = utf8_sequence(text, at, code);
+        if (length == 0) {
+            out += "\xef\xbf\xbd";  // U+FFFD
+            ++at;
+        } else {
+            out.append(text.substr(at, length));
+            at += length;
+        }
+    }
+    return out;
+}
+
 bool starts_with(std::string_view text, std::string_view prefix) {
     return text.substr(0, prefix.size()) == prefix;
 }

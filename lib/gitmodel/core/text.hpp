@@ -21,6 +21,17 @@ std::string join(const std::vector<std::string>& items, std::string_view separat
 // Quotes a value for an error message so that white space and control bytes are visible.
 std::string quote_for_message(std::string_view value);
 
+// Text from another user (a lease's paths, a file name in a shared folder) made safe for a
+// terminal or a log line: valid UTF-8 stays as it is; control characters (C0, DEL, C1), the
+// Unicode direction overrides and bytes that are not UTF-8 become visible escapes (\n,
+// \x1b, \u202e), so that nobody can send escape sequences to a reader's terminal or forge
+// a line of a log. Longer than max_chars characters: cut, with "..." added.
+std::string printable(std::string_view text, std::size_t max_chars = 256);
+
+// The text with every byte sequence that is not UTF-8 replaced by U+FFFD, so that a file
+// name or path can go into JSON (which carries only UTF-8).
+std::string valid_utf8(std::string_view text);
+
 // Whether text starts with prefix (C++17 has no std::string::starts_with).
 bool starts_with(std::string_view text, std::string_view prefix);
 

@@ -8,6 +8,7 @@
 #include "gitmodel/env/gpu_pool.hpp"
 #include "gitmodel/env/lease_book.hpp"
 #include "gitmodel/model/list.hpp"
+#include "gitmodel/model/repository_lock.hpp"
 #include "gitmodel/naming/model_name.hpp"
 #include "gitmodel/proc/identity.hpp"
 #include "gitmodel/proc/process.hpp"
@@ -20,6 +21,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <memory>
 #include <netinet/in.h>
 #include <set>
 #include <sstream>
@@ -283,20 +285,28 @@ struct UpPlan {
     bool pass_devices = false;  // the pool came from the driver: devices are passed
 };
 
+// The label that marks the container one `env up` made (a random token per start), so that
+// its failure path never removes a container another start made under the same name.
+constexpr const char* start_label = "io.git-model.start";
+
 // The one guard of a start: until committed, a failure (or an exception unwinding
-// through) removes the container, if one may have been made, then gives the GPUs back.
+// through) removes the container, if this start made one, then gives the GPUs back.
 // A container that cannot be removed keeps its leases, so its GPUs are not handed out twice.
 class StartGuard {
 public:
     StartGuard(const Engine& engine, std::string container, Reservation& leases)
-        : engine_(engine), container_(std::move(container)), leases_(leases) {}
+        : engine_(engine), container_(std::move(container)), token_(random_token().substr(0, 16)), leases_(leases) {}
     StartGuard(const StartGuard&) = delete;
     StartGuard& operator=(const StartGuard&) = delete;
     ~StartGuard() {
         if (committed_) return;
         if (container_may_exist_) {
             try {
-                remove_container(engine_, container_, 0s);
+                // Only the container this start made (its token): "name already in use" means
+                // the name is another start's, whose container must live on.
+                const auto info = find_container(engine_, container_);
+                if (info && info->labels.count(start_label) && info->labels.at(start_label) == token_)
+                    remove_container(engine_, info->id.empty() ? container_ : info->id, 0s);
             } catch (const Error& e) {
                 leases_.keep();
                 fmt::print(stderr, "git-model-env: warning: {}; its GPU lease stays until `git model env down`\n", e.what());
@@ -305,6 +315,8 @@ public:
         }
         leases_.give_back();
     }
+    // The label value that marks this start's container.
+    const std::string& token() const { return token_; }
     // From the moment the engine is asked to create it.
     void container_may_exist() { container_may_exist_ = true; }
     // The environment is up: the container holds its leases from now on.
@@ -316,6 +328,7 @@ public:
 private:
     const Engine& engine_;
     std::string container_;
+    std::string token_;
     Reservation& leases_;
     bool container_may_exist_ = false;
     bool committed_ = false;
@@ -382,11 +395,11 @@ Reservation acquire_gpus(UpPlan& plan, UpResult& result) {
     request.holder.repo = plan.target.common_dir.string();
     request.holder.model = plan.target.model;
     request.holder.worktree = plan.target.worktree.string();
-    request.limits = machine_limits();
-    if (!request.limits.note.empty()) result.notes.push_back(request.limits.note);
     request.context = local_judge_context(&plan.engine);
     request.lock_timeout = lease_lock_timeout(plan.config);
     const auto book = LeaseBook::open(LeaseBook::directory(plan.config));
+    request.limits = book->limits();  // root's: /etc/gitconfig and the book's own, never the user's files
+    if (auto warning = book->other_book_warning()) result.notes.push_back(*warning);
     const auto deadline = plan.options.wait_limit ? std::chrono::steady_clock::now() + *plan.options.wait_limit
                                                   : std::chrono::steady_clock::time_point::max();
     bool told = false;
@@ -442,7 +455,7 @@ LaunchSpec start_container(const UpPlan& plan, Reservation& leases, StartGuard& 
             if (port.name == "jupyter")
                 result.jupyter_url_with_token = endpoint_url("jupyter", port.host_address, port.host_port) + "?token=" + token;
     }
-    request.extra_labels = {{label::ports, encode_ports(request.ports)}};
+    request.extra_labels = {{label::ports, encode_ports(request.ports)}, {start_label, guard.token()}};
     result.gpus = request.gpus;
     result.gpu_devices_passed = plan.pass_devices && !request.gpus.empty();
 
@@ -450,9 +463,16 @@ LaunchSpec start_container(const UpPlan& plan, Reservation& leases, StartGuard& 
     write_private_file(request.env_file, container.env_file_content);
     std::error_code ec;
     if (!request.pidfile.empty()) fs::remove(request.pidfile, ec);
+    leases.check_held();  // `env down` or root may have given it back while this start waited
     guard.container_may_exist();
     proc::RunOptions run_options;
     run_options.timeout = plan.engine.start_timeout;
+    // Should this process die (kill -9), its engine client dies with it; while it runs, the
+    // leases name it, so that nobody judges them gone before the container can appear.
+    run_options.die_with_parent = true;
+    run_options.on_start = [&](long pid) {
+        leases.record_starter(proc::identity_of(pid).value_or(proc::ProcessIdentity{pid, 0}));
+    };
     const auto run = proc::run(run_argv(plan.engine.program.string(), container.spec), run_options);
     if (!run.ok()) {
         if (run.timed_out)
@@ -556,9 +576,25 @@ void run_checks(const UpPlan& plan, UpResult& result) {
     result.check_lines.push_back(fmt::format("PyTorch sees the same {} GPU(s)", names.size()));
 }
 
+// The model's turn at starting or stopping its environment: a lock of the repository
+// (<common dir>/git-model/locks/env-<model>.lock), waited for at most model.lockTimeout.
+std::unique_ptr<model::RepositoryLock> take_model_turn(git::Repository& repo, const Target& target, const char* doing) {
+    const std::string name = "env-" + target.model;
+    const std::string what = fmt::format("{} {}", doing, target.model);
+    try {
+        return std::make_unique<model::RepositoryLock>(repo.common_dir(), name, what, std::chrono::milliseconds(0));
+    } catch (const Error&) {
+        fmt::print(stderr, "git-model-env: waiting for another start or stop of the environment of '{}' to finish\n",
+                   target.model);
+    }
+    return std::make_unique<model::RepositoryLock>(repo, name, what);
+}
+
 }  // namespace
 
 UpResult up(git::Repository& repo, const Target& target, const UpOptions& options) {
+    // One start or stop of a model's environment at a time (two `env up`, or a `down` during an `up`).
+    const auto turn = take_model_turn(repo, target, "git model env up");
     const git::Config config = repo.config();
     config::ModelEnv file = load_environment_file(target);
     Engine engine = select_engine(config, file.engine);
@@ -579,7 +615,8 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
         // Stopped (or left by a crash): replaced, and the GPUs it held are taken afresh.
         remove_container(engine, target.container, 0s);
         if (auto book = LeaseBook::open_existing(LeaseBook::directory(config)))
-            give_back_matching(*book, [&](const Lease& lease) { return lease.container == target.container; });
+            give_back_matching(*book, [&](const Lease& lease) { return lease.container == target.container; },
+                               lease_lock_timeout(config));
         result.notes.push_back(fmt::format("removed the stopped container {} left from before", target.container));
     }
 
@@ -597,13 +634,25 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
 }
 
 bool down(git::Repository& repo, const Target& target) {
+    // An `env up` of this model in progress finishes first (its container is then taken down).
+    const auto turn = take_model_turn(repo, target, "git model env down");
     const Engine engine = engine_for(repo, target);
     const git::Config config = repo.config();
     const auto existing = find_container(engine, target.container);
     // A container that cannot be removed keeps its GPUs (remove_container throws first).
     if (existing) remove_container(engine, target.container, duration_key(config, "model.env.stopTimeout", 10s));
-    if (auto book = LeaseBook::open_existing(LeaseBook::directory(config)))
-        give_back_matching(*book, [&](const Lease& lease) { return lease.container == target.container; });
+    if (auto book = LeaseBook::open_existing(LeaseBook::directory(config))) {
+        const auto given = give_back_matching(*book, [&](const Lease& lease) { return lease.container == target.container; },
+                                              lease_lock_timeout(config));
+        if (!given.kept.empty()) {
+            std::vector<std::string> lines;
+            for (const auto& [lease, why] : given.kept) lines.push_back(fmt::format("GPU {}: {}", lease.index, why));
+            throw Error(fmt::format("the environment of '{}' is {}, but {} still leased, since its processes run:\n  {}",
+                                    target.model, existing ? "removed" : "not running",
+                                    given.kept.size() == 1 ? "a GPU stays" : "GPUs stay", join(lines, "\n  ")),
+                        "run `git model env down` again once they have ended; `git model gpus` shows the lease");
+        }
+    }
     return existing.has_value();
 }
 
@@ -635,8 +684,7 @@ std::vector<EnvStatus> status(git::Repository& repo, bool all_repositories, std:
             for (const auto& freed : heal(*book, local_judge_context(&engine, containers), lease_lock_timeout(config)))
                 if (notes)
                     notes->push_back(fmt::format("GPU {} was still leased to {}, whose {} is gone: released", freed.index,
-                                                 freed.container.empty() ? "a process" : freed.container,
-                                                 freed.container.empty() ? "process" : "container"));
+                                                 holder_words(freed), freed.container.empty() ? "process" : "container"));
         }
     } catch (const Error& e) {
         if (notes) notes->push_back(fmt::format("the GPU leases were not checked: {}", e.what()));

@@ -70,8 +70,18 @@ Pool discover_pool(const std::optional<std::string>& configured_gpus) {
     if (nvidia_driver_present()) {
         proc::RunOptions options;
         options.timeout = std::chrono::seconds(15);
-        const auto result = proc::run({"nvidia-smi", "-L"}, options);
-        if (result.ok()) {
+        proc::RunResult result;
+        try {
+            result = proc::run({"nvidia-smi", "-L"}, options);
+        } catch (const Error& e) {
+            pool.driver_error = e.what();  // not installed, or not on PATH
+        }
+        if (pool.driver_error.empty() && !result.ok()) {
+            std::string why = !result.out.empty() ? result.out : result.err;
+            while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+            pool.driver_error = fmt::format("nvidia-smi -L {}{}", result.describe(), why.empty() ? "" : ": " + why);
+        }
+        if (pool.driver_error.empty()) {
             const Pool all = parse_gpu_listing(result.out);
             pool.from_driver = true;
             for (std::size_t i = 0; i < all.gpus.size(); ++i) {
@@ -94,24 +104,27 @@ Pool discover_pool(const git::Config& config) { return discover_pool(config.get_
 
 std::string gpu_identity(const GpuSlot& gpu) { return gpu.uuid ? *gpu.uuid : fmt::format("index-{}", gpu.index); }
 
-Limits machine_limits() {
-    const auto machine = git::read_machine_config("model.");
-    Limits limits;
-    limits.source = machine.file.string();
-    limits.note = machine.note;
-    const auto positive = [&](const char* key, const char* shown) -> std::optional<int> {
-        const auto it = machine.values.find(key);
-        if (it == machine.values.end()) return std::nullopt;
+void apply_limit_values(Limits& limits, const std::map<std::string, std::string>& values, const std::string& source) {
+    const auto positive = [&](const char* key, const char* shown, std::optional<int>& into) {
+        const auto it = values.find(key);
+        if (it == values.end()) return;
         char* end = nullptr;
         const long value = std::strtol(it->second.c_str(), &end, 10);
         if (it->second.empty() || *end != '\0' || value < 1 || value > 100000)
-            throw Error(fmt::format("{} in {} is {}: expected a positive whole number", shown, limits.source,
+            throw Error(fmt::format("{} in {} is {}: expected a positive whole number", shown, source,
                                     quote_for_message(it->second)),
-                        fmt::format("fix it as root: git config --system {} <n>", shown));
-        return static_cast<int>(value);
+                        fmt::format("fix it as root: git config -f {} {} <n>", source, shown));
+        into = static_cast<int>(value);
+        if (limits.source.empty() || std::string(key) == "model.maxgpusperuser") limits.source = source;
     };
-    limits.max_gpus_per_user = positive("model.maxgpusperuser", "model.maxGpusPerUser");
-    limits.max_lease_hours = positive("model.maxleasehours", "model.maxLeaseHours");
+    positive("model.maxgpusperuser", "model.maxGpusPerUser", limits.max_gpus_per_user);
+    positive("model.maxleasehours", "model.maxLeaseHours", limits.max_lease_hours);
+}
+
+Limits machine_limits() {
+    const auto machine = git::read_machine_config("model.");
+    Limits limits;
+    apply_limit_values(limits, machine.values, machine.file.string());
     return limits;
 }
 

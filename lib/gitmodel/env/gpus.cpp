@@ -44,12 +44,14 @@ nlohmann::json lease_json(const LeaseView& view) {
             {"why", view.judgement.why},
             {"overdue", view.overdue},
             {"pid", lease.holder.pid},
+            {"starter_pid", lease.starter.pid},
             {"workload_pid", lease.workload.pid}};
 }
 
+// The table's HOLDER cell, printable and of bounded width (a lease is another user's text).
 std::string holder_column(const Lease& lease) {
-    if (!lease.sweep.empty()) return "sweep run " + lease.sweep;
-    if (!lease.container.empty()) return lease.container;
+    if (!lease.sweep.empty()) return "sweep run " + printable(lease.sweep, 64);
+    if (!lease.container.empty()) return printable(lease.container, 96);
     return fmt::format("process {}", lease.workload.pid > 0 ? lease.workload.pid : lease.holder.pid);
 }
 
@@ -69,12 +71,14 @@ GpusReport gpus_report(const Pool& pool, const fs::path& dir, const Limits& limi
     GpusReport report;
     report.book_path = dir;
     report.from_driver = pool.from_driver;
+    report.driver_error = pool.driver_error;
     report.limits = limits;
     for (std::size_t i = 0; i < pool.gpus.size(); ++i)
         report.gpus.push_back({pool.gpus[i], i < pool.names.size() ? pool.names[i] : "", gpu_identity(pool.gpus[i]), {}});
     const auto book = LeaseBook::open_existing(dir);
     if (!book) return report;
     report.book = book->facts();
+    report.limits = book->limits();
     auto contents = book->read();
     report.ignored = std::move(contents.ignored);
     const JudgeContext context = local_judge_context(engine);
@@ -121,7 +125,10 @@ nlohmann::json to_json(const GpusReport& report) {
     return {{"version", 1},
             {"book", book},
             {"book_path", report.book_path.string()},
-            {"pool", {{"from_driver", report.from_driver}, {"size", report.gpus.size()}}},
+            {"pool",
+             {{"from_driver", report.from_driver},
+              {"size", report.gpus.size()},
+              {"driver_error", report.driver_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(report.driver_error)}}},
             {"limits",
              {{"max_gpus_per_user", optional_json(report.limits.max_gpus_per_user)},
               {"max_lease_hours", optional_json(report.limits.max_lease_hours)},
@@ -146,19 +153,30 @@ std::string render_gpus(const GpusReport& report) {
         const Lease& lease = view->lease;
         std::string state = view->judgement.state;
         if (view->overdue) state += fmt::format(", overdue (> {} h)", *report.limits.max_lease_hours);
-        rows.push_back({index, id, name.empty() ? "-" : name, lease.user, lease.model, holder_column(lease),
+        rows.push_back({index, printable(id, 96), name.empty() ? "-" : printable(name, 64), printable(lease.user, 64),
+                        printable(lease.model, 64), holder_column(lease),
                         fmt::format("{} ({})", format_time(lease.since), age(lease.since, now)), state});
-        std::string detail = "repository " + lease.repo;
+        std::string detail = "repository " + printable(lease.repo);
         if (view->judgement.verdict == Verdict::unknown) detail += "; " + view->judgement.why;
         details.push_back(detail);
     };
+    constexpr std::size_t holders_shown = 10;  // a GPU flooded with leases must not flood the screen
+    std::vector<std::string> more;
     for (const auto& gpu : report.gpus) {
         if (gpu.holders.empty()) add(std::to_string(gpu.slot.index), gpu.id, gpu.name, nullptr);
-        for (const auto& view : gpu.holders) add(std::to_string(gpu.slot.index), gpu.id, gpu.name, &view);
+        for (std::size_t i = 0; i < gpu.holders.size() && i < holders_shown; ++i)
+            add(std::to_string(gpu.slot.index), gpu.id, gpu.name, &gpu.holders[i]);
+        if (gpu.holders.size() > holders_shown)
+            more.push_back(fmt::format("GPU {} has {} more holders (--json lists them all)", gpu.slot.index,
+                                       gpu.holders.size() - holders_shown));
     }
     for (const auto& view : report.elsewhere) add(std::to_string(view.lease.index) + "?", view.lease.gpu, "(not in this pool)", &view);
 
     std::string out;
+    if (!report.driver_error.empty())
+        out += fmt::format("Warning: an NVIDIA driver is loaded but its GPUs cannot be listed ({}): the pool below is "
+                           "model.gpus's, and no GPU can be taken until nvidia-smi answers.\n",
+                           printable(report.driver_error, 512));
     if (report.gpus.empty())
         out += "This machine has no GPU pool: no NVIDIA driver, and git config model.gpus is not set.\n";
     if (!rows.empty()) {
@@ -180,6 +198,7 @@ std::string render_gpus(const GpusReport& report) {
             if (!details[r].empty()) out += fmt::format("{:<{}}  {}\n", "", width[0], details[r]);
         }
     }
+    for (const auto& line : more) out += line + "\n";
     if (!report.book)
         out += fmt::format("\nNo GPU lease book at {} yet (an admin prepares it: sudo git model gpus init).\n",
                            report.book_path.string());
@@ -191,7 +210,7 @@ std::string render_gpus(const GpusReport& report) {
         out += fmt::format("\nIgnored in {} (not valid leases):\n", report.book_path.string());
         constexpr std::size_t shown = 20;  // a book flooded with junk must not flood the screen
         for (std::size_t i = 0; i < report.ignored.size() && i < shown; ++i)
-            out += fmt::format("  {}: {}\n", report.ignored[i].file, report.ignored[i].why);
+            out += fmt::format("  {}: {}\n", printable(report.ignored[i].file, 128), report.ignored[i].why);
         if (report.ignored.size() > shown)
             out += fmt::format("  ... and {} more (--json lists them all)\n", report.ignored.size() - shown);
     }
@@ -220,35 +239,45 @@ std::vector<std::string> release_gpu(const fs::path& dir, const Pool& pool, cons
     std::vector<BookEntry> found;
     for (auto& entry : book->read().leases)
         if (matches(entry.lease)) found.push_back(std::move(entry));
-    if (found.empty()) return {fmt::format("GPU {} is not leased: nothing to release", which)};
+    const std::string shown = printable(which, 96);
+    if (found.empty()) return {fmt::format("GPU {} is not leased: nothing to release", shown)};
     for (const auto& entry : found)
-        if (me != 0 && entry.lease.uid != me)
-            throw Error(fmt::format("GPU {} is held by {}; only they or root can give it back", which, entry.lease.user),
+        if (me != 0 && entry.lease.uid != me) {
+            const std::string user = printable(entry.lease.user, 64);  // the file's owner, not what the file says
+            throw Error(fmt::format("GPU {} is held by {}; only they or root can give it back", shown, user),
                         fmt::format("{} gives it back with `git model env down {}` in {}; root: sudo git model gpus release {}",
-                                    entry.lease.user, entry.lease.model, entry.lease.worktree, which));
+                                    user, printable(entry.lease.model, 96), printable(entry.lease.worktree), shown));
+        }
     std::vector<std::string> lines;
     for (const auto& entry : found) {
         const Lease& lease = entry.lease;
         if (!book->remove(entry)) continue;
-        const std::string line = fmt::format(
-            "released GPU {} ({}) held by {} since {}: model '{}' of {}, {}", lease.index, lease.gpu, lease.user,
-            format_time(lease.since), lease.model, lease.repo,
-            lease.container.empty() ? holder_column(lease) : "container " + lease.container);
+        const std::string line = fmt::format("released GPU {} ({}) held by {} since {}: model '{}' of {}, {}", lease.index,
+                                             printable(lease.gpu, 96), printable(lease.user, 64), format_time(lease.since),
+                                             printable(lease.model, 96), printable(lease.repo), holder_words(lease));
         if (me == 0) book->log(line);
         lines.push_back(line);
         if (!lease.container.empty())
             lines.push_back(fmt::format("  the container {} was not stopped: it can still use the GPU until {} runs "
-                                        "`git model env down {}`", lease.container, lease.user, lease.model));
+                                        "`git model env down {}`",
+                                        printable(lease.container, 96), printable(lease.user, 64), printable(lease.model, 96)));
     }
     return lines;
 }
 
-std::string describe_book(const BookFacts& facts) {
+std::string describe_book(const BookFacts& facts, const Limits& limits) {
     std::string who = facts.shared ? ((facts.mode & S_IWOTH) ? "every local user may take GPUs"
                                                              : fmt::format("members of group {} may take GPUs", facts.group))
                                    : fmt::format("only {} may take GPUs", user_name_of(facts.owner));
-    return fmt::format("GPU lease book ready: {}\n  owner {}, group {}, mode {}: {}\n", facts.path.string(),
-                       user_name_of(facts.owner), facts.group, mode_text(facts.mode), who);
+    std::string out = fmt::format("GPU lease book ready: {}\n  owner {}, group {}, mode {}: {}\n", facts.path.string(),
+                                  user_name_of(facts.owner), facts.group, mode_text(facts.mode), who);
+    if (limits.max_gpus_per_user || limits.max_lease_hours)
+        out += fmt::format("  limits ({}): {} GPU(s) per user, leases older than {} are overdue\n", limits.source,
+                           limits.max_gpus_per_user ? std::to_string(*limits.max_gpus_per_user) : "any",
+                           limits.max_lease_hours ? fmt::format("{} h", *limits.max_lease_hours) : "no time");
+    else
+        out += "  no limits (set them with --max-gpus-per-user and --max-lease-hours)\n";
+    return out;
 }
 
 }  // namespace gm::env

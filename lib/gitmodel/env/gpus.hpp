@@ -38,7 +38,8 @@ struct GpusReport {
     std::filesystem::path book_path;
     std::optional<BookFacts> book;   // nullopt: no book there yet
     bool from_driver = false;
-    Limits limits;
+    std::string driver_error;        // a driver is loaded but nvidia-smi failed (see Pool)
+    Limits limits;                   // the machine's, and the book's own where it has them
     std::vector<GpuView> gpus;
     std::vector<LeaseView> elsewhere;  // leases of GPUs outside this pool (another pool setting)
     std::vector<LeaseView> stale;      // provably gone: free for all, the file stays until its owner or root passes
@@ -49,10 +50,10 @@ struct GpusReport {
 // containers whose process has ended (one engine call at most).
 GpusReport gpus_report(const Pool& pool, const std::filesystem::path& dir, const Limits& limits, const Engine* engine);
 
-// The documented --json shape.
+// The documented --json shape (write it with gm::json_text: names from the book may not be UTF-8).
 nlohmann::json to_json(const GpusReport& report);
 
-// The table for people.
+// The table for people; every field from a lease or a file name is made printable.
 std::string render_gpus(const GpusReport& report);
 
 // Gives back every lease of one GPU (its index, UUID or "index-<n>"): root may release
@@ -62,7 +63,7 @@ std::string render_gpus(const GpusReport& report);
 std::vector<std::string> release_gpu(const std::filesystem::path& dir, const Pool& pool, const std::string& which,
                                      std::chrono::milliseconds lock_timeout);
 
-// What `git model gpus init` says about a book it prepared.
-std::string describe_book(const BookFacts& facts);
+// What `git model gpus init` says about a book it prepared, with the limits it holds.
+std::string describe_book(const BookFacts& facts, const Limits& limits);
 
 }  // namespace gm::env

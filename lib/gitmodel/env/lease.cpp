@@ -1,6 +1,8 @@
 #include "gitmodel/env/lease.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/shared_dir.hpp"
+#include "gitmodel/core/text.hpp"
 
 #include <fmt/core.h>
 
@@ -8,6 +10,7 @@
 #include <cstring>
 #include <ctime>
 #include <sys/random.h>
+#include <vector>
 
 namespace gm::env {
 
@@ -82,24 +85,26 @@ std::string new_lease_id() {
 }
 
 nlohmann::json to_json(const Lease& lease) {
+    // Paths go into JSON, which carries only UTF-8: any other byte is written as U+FFFD.
     return {{"version", 2},
             {"id", lease.id},
             {"gpu", lease.gpu},
             {"index", lease.index},
             {"uid", lease.uid},
-            {"user", lease.user},
+            {"user", valid_utf8(lease.user)},
             {"phase", lease.phase == LeasePhase::starting ? "starting" : "held"},
             {"since", lease.since},
             {"boot_id", lease.boot_id},
             {"holder", identity_json(lease.holder)},
             {"workload", identity_json(lease.workload)},
-            {"engine", lease.engine},
-            {"container", lease.container},
-            {"container_id", lease.container_id},
-            {"repo", lease.repo},
-            {"model", lease.model},
-            {"worktree", lease.worktree},
-            {"sweep", lease.sweep}};
+            {"starter", identity_json(lease.starter)},
+            {"engine", valid_utf8(lease.engine)},
+            {"container", valid_utf8(lease.container)},
+            {"container_id", valid_utf8(lease.container_id)},
+            {"repo", valid_utf8(lease.repo)},
+            {"model", valid_utf8(lease.model)},
+            {"worktree", valid_utf8(lease.worktree)},
+            {"sweep", valid_utf8(lease.sweep)}};
 }
 
 std::optional<Lease> parse_lease(const std::string& file_name, const std::string& content, uid_t owner, std::string* why) {
@@ -117,7 +122,7 @@ std::optional<Lease> parse_lease(const std::string& file_name, const std::string
         lease.gpu = json.value("gpu", "");
         lease.index = json.value("index", 0);
         lease.uid = json.value("uid", static_cast<uid_t>(-1));
-        lease.user = json.value("user", "");
+        lease.user = user_name_of(owner);  // who wrote the file, not what it says
         const std::string phase = json.value("phase", "");
         if (phase != "starting" && phase != "held") return reject("no phase (starting or held)");
         lease.phase = phase == "starting" ? LeasePhase::starting : LeasePhase::held;
@@ -125,6 +130,7 @@ std::optional<Lease> parse_lease(const std::string& file_name, const std::string
         lease.boot_id = json.value("boot_id", "");
         lease.holder = identity_from(json.value("holder", nlohmann::json()));
         lease.workload = identity_from(json.value("workload", nlohmann::json()));
+        lease.starter = identity_from(json.value("starter", nlohmann::json()));
         lease.engine = json.value("engine", "");
         lease.container = json.value("container", "");
         lease.container_id = json.value("container_id", "");
@@ -132,6 +138,11 @@ std::optional<Lease> parse_lease(const std::string& file_name, const std::string
         lease.model = json.value("model", "");
         lease.worktree = json.value("worktree", "");
         lease.sweep = json.value("sweep", "");
+        // Longer than any lease the suite writes: junk (and a way to flood every reader's screen).
+        for (const auto& [field, limit] : {std::pair{&lease.model, 256}, {&lease.container, 256}, {&lease.sweep, 256},
+                                           {&lease.engine, 64}, {&lease.container_id, 128}, {&lease.repo, 4096},
+                                           {&lease.worktree, 4096}})
+            if (field->size() > static_cast<std::size_t>(limit)) return reject("a field is longer than a lease ever holds");
         // The file's owner is who holds it; name and content must say the same.
         if (lease.id != id || lease.gpu != gpu) return reject("its name and its record disagree");
         if (std::to_string(lease.uid) != uid_text) return reject("its name and its record name different users");
@@ -151,29 +162,32 @@ Judgement judge(const Lease& lease, const JudgeContext& context) {
     };
     const auto holder = check(lease.holder);
     const auto workload = check(lease.workload);
+    const auto starter = check(lease.starter);
+    const bool starting = lease.phase == LeasePhase::starting;
     if (holder == proc::Liveness::alive)
-        return {Verdict::held, lease.phase == LeasePhase::starting ? "starting" : "running",
-                fmt::format("its process {} runs", lease.holder.pid)};
+        return {Verdict::held, starting ? "starting" : "running", fmt::format("its process {} runs", lease.holder.pid)};
     if (workload == proc::Liveness::alive) return {Verdict::held, "running", fmt::format("its process {} runs", lease.workload.pid)};
-    const bool hidden = holder == proc::Liveness::unknown || workload == proc::Liveness::unknown;
+    // `env up` died while its engine creates the container: the container may yet appear.
+    if (starter == proc::Liveness::alive)
+        return {Verdict::held, starting ? "starting" : "running",
+                fmt::format("its engine process {} is still creating the container", lease.starter.pid)};
+    const bool hidden = holder == proc::Liveness::unknown || workload == proc::Liveness::unknown ||
+                        starter == proc::Liveness::unknown;
+    const std::string user = lease.user.empty() ? "its holder" : printable(lease.user, 64);
     if (lease.container.empty()) {
-        if (hidden)
-            return {Verdict::unknown, "unknown",
-                    fmt::format("the processes of {} cannot be inspected here", lease.user.empty() ? "its holder" : lease.user)};
+        if (hidden) return {Verdict::unknown, "unknown", fmt::format("the processes of {} cannot be inspected here", user)};
         const long pid = lease.workload.pid > 0 ? lease.workload.pid : lease.holder.pid;
         return {Verdict::gone, "gone", pid > 0 ? fmt::format("its process {} ended", pid) : "it names no process"};
     }
+    const std::string container = printable(lease.container, 96);
     if (context.container_state) {
         if (const auto state = context.container_state(lease)) {
-            if (state->empty())
-                return {Verdict::gone, "gone", fmt::format("its container {} is gone", lease.container)};
+            if (state->empty()) return {Verdict::gone, "gone", fmt::format("its container {} is gone", container)};
             const std::string word = *state == "running" ? "running" : *state == "paused" ? "paused" : "stopped";
-            return {Verdict::held, word, fmt::format("its container {} exists ({})", lease.container, *state)};
+            return {Verdict::held, word, fmt::format("its container {} exists ({})", container, printable(*state, 32))};
         }
     }
-    return {Verdict::unknown, "unknown",
-            fmt::format("only {} or root can see the container {}", lease.user.empty() ? "its holder" : lease.user,
-                        lease.container)};
+    return {Verdict::unknown, "unknown", fmt::format("only {} or root can see the container {}", user, container)};
 }
 
 bool overdue(const Lease& lease, std::optional<int> max_hours, std::int64_t now) {
@@ -188,12 +202,29 @@ std::string format_time(std::int64_t unix_seconds) {
     return text;
 }
 
+std::string holder_words(const Lease& lease) {
+    std::string what = lease.container.empty()
+                           ? fmt::format("process {}", lease.workload.pid > 0 ? lease.workload.pid : lease.holder.pid)
+                           : "container " + printable(lease.container, 96);
+    if (!lease.sweep.empty()) what = fmt::format("sweep run {}, {}", printable(lease.sweep, 64), what);
+    return what;
+}
+
 std::string describe_holder(const Lease& lease) {
-    std::string what = lease.container.empty() ? fmt::format("process {}", lease.workload.pid > 0 ? lease.workload.pid : lease.holder.pid)
-                                               : "container " + lease.container;
-    if (!lease.sweep.empty()) what = fmt::format("sweep run {}, {}", lease.sweep, what);
-    return fmt::format("GPU {} ({}) is held by model '{}' of {} ({}, worktree {}, user {}, since {})", lease.index, lease.gpu,
-                       lease.model, lease.repo, what, lease.worktree, lease.user, format_time(lease.since));
+    return fmt::format("GPU {} ({}) is held by model '{}' of {} ({}, worktree {}, user {}, since {})", lease.index,
+                       printable(lease.gpu, 96), printable(lease.model, 96), printable(lease.repo), holder_words(lease),
+                       printable(lease.worktree), printable(lease.user, 64), format_time(lease.since));
+}
+
+std::string running_processes(const Lease& lease, const std::function<proc::Liveness(const proc::ProcessIdentity&)>& process,
+                              long except) {
+    std::vector<std::string> running;
+    for (const auto* identity : {&lease.holder, &lease.starter, &lease.workload})
+        if (identity->pid > 0 && identity->pid != except && process(*identity) == proc::Liveness::alive)
+            running.push_back(std::to_string(identity->pid));
+    if (running.empty()) return {};
+    return fmt::format("its process{} {} still run{}", running.size() == 1 ? "" : "es", join(running, ", "),
+                       running.size() == 1 ? "s" : "");
 }
 
 }  // namespace gm::env

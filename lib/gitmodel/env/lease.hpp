@@ -29,7 +29,7 @@ struct Lease {
     std::string gpu;         // the GPU's identity: its UUID, or "index-<n>" in a configured pool
     int index = 0;           // its host index when taken
     uid_t uid = 0;           // the holder's uid (the lease file's owner must agree)
-    std::string user;        // its name, for messages
+    std::string user;        // its name, for messages: from the file's owner when read, never from its content
     LeasePhase phase = LeasePhase::starting;
     std::int64_t since = 0;  // Unix seconds
     std::string boot_id;     // the boot it was taken in: after a reboot every holder is gone
@@ -38,6 +38,9 @@ struct Lease {
     proc::ProcessIdentity holder;
     // What uses the GPU: the container's host process, or a host run's process. pid 0: none.
     proc::ProcessIdentity workload;
+    // The engine's client (`podman run`) while it creates the container: should `env up` die,
+    // the container may still appear as long as this runs. pid 0: none.
+    proc::ProcessIdentity starter;
     std::string engine;        // podman, docker, or "host" for a run without a container
     std::string container;     // the container's name ("" for a host run)
     std::string container_id;  // the engine's id of it, once started
@@ -61,7 +64,8 @@ nlohmann::json to_json(const Lease& lease);
 
 // A lease read from the book, accepted only when its name, its content and the owner of
 // the file that was opened agree (a file planted or copied by another user does not);
-// nullopt otherwise, with the reason in why.
+// nullopt otherwise, with the reason in why. Its user is the owner's name (the record's
+// own "user" is its writer's free text and is not believed).
 std::optional<Lease> parse_lease(const std::string& file_name, const std::string& content, uid_t owner,
                                  std::string* why = nullptr);
 
@@ -90,7 +94,7 @@ struct JudgeContext {
     std::function<std::optional<std::string>(const Lease&)> container_state;
 };
 
-// Judges a lease: gone after a reboot; held while its holder or workload process runs;
+// Judges a lease: gone after a reboot; held while its holder, starter or workload process runs;
 // a host run's lease is gone once its processes are; a container's lease is held while
 // the container exists in any state (running, paused, stopped), which only its owner's
 // engine can say; unknown when nobody here can tell.
@@ -100,8 +104,19 @@ Judgement judge(const Lease& lease, const JudgeContext& context);
 bool overdue(const Lease& lease, std::optional<int> max_hours, std::int64_t now);
 
 // One line naming a lease's holder for messages: "GPU 0 (index-0) is held by model 'a' of
-// /repo/.git (container gm-..., worktree ..., user alice, since 2025-01-01 12:00)".
+// /repo/.git (container gm-..., worktree ..., user alice, since 2025-01-01 12:00)". Every
+// field is made printable (see gm::printable): a lease is another user's text.
 std::string describe_holder(const Lease& lease);
+
+// What holds the lease, in a few words, printable: "sweep run 3/1, container gm-...",
+// "container gm-...", "process 123".
+std::string holder_words(const Lease& lease);
+
+// The processes of a lease that still run (holder, starter, workload), described for a
+// message ("its process 123 runs"); empty when none does or none can be told. `except`:
+// a pid not to count (the caller's own).
+std::string running_processes(const Lease& lease, const std::function<proc::Liveness(const proc::ProcessIdentity&)>& process,
+                              long except = 0);
 
 // "2025-01-01 12:00" in local time, for messages and tables.
 std::string format_time(std::int64_t unix_seconds);

@@ -3,6 +3,7 @@
 #include "gitmodel/core/duration.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/env/launch.hpp"
+#include "gitmodel/git/machine_config.hpp"
 
 #include <fmt/core.h>
 
@@ -23,7 +24,11 @@ namespace {
 
 constexpr const char* lock_name = ".lock";
 constexpr const char* history_name = "history.log";
-constexpr std::size_t max_lease_bytes = 64 * 1024;
+constexpr const char* config_name = "config";  // root's limits for this book (gpus init --max-...)
+// A lease is a few hundred bytes (paths are at most 4 KiB each): a book flooded with huge
+// files must not make every reader slow.
+constexpr std::size_t max_lease_bytes = 16 * 1024;
+constexpr std::size_t max_config_bytes = 16 * 1024;
 
 std::int64_t now_seconds() {
     return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -42,16 +47,9 @@ std::string group_name_of(gid_t gid) {
     return std::to_string(gid);
 }
 
-// Who held a lease, in a few words ("gm-repo-a-1234abcd", "sweep run 20250101-1/3").
-std::string holder_words(const Lease& lease) {
-    if (!lease.sweep.empty()) return "sweep run " + lease.sweep;
-    if (!lease.container.empty()) return lease.container;
-    return fmt::format("process {}", lease.workload.pid > 0 ? lease.workload.pid : lease.holder.pid);
-}
-
 std::string gone_note(const Lease& lease, const Judgement& judgement) {
     const std::string who = lease.uid == ::geteuid() ? holder_words(lease)
-                                                      : fmt::format("{} of {}", holder_words(lease), lease.user);
+                                                      : fmt::format("{} of {}", holder_words(lease), printable(lease.user, 64));
     if (judgement.why.find("restarted") != std::string::npos)
         return fmt::format("GPU {} was still leased to {}, taken before the machine restarted: released", lease.index, who);
     if (!lease.container.empty() && judgement.why.find("container") != std::string::npos)
@@ -101,7 +99,54 @@ std::shared_ptr<LeaseBook> LeaseBook::open(const fs::path& dir) {
     }
 }
 
-std::shared_ptr<LeaseBook> LeaseBook::init(const fs::path& dir, const std::optional<std::string>& group) {
+namespace {
+
+// The values of a book's config file when root made it (a plain file of root's with one name,
+// only root may write it) in a root-owned book; nullopt when there is none to believe.
+std::optional<std::map<std::string, std::string>> read_book_config(const SharedDir& dir) {
+    if (dir.info().st_uid != 0) return std::nullopt;  // a user's own book: its owner chose any limits anyway
+    const auto file = dir.read(config_name, max_config_bytes);
+    if (!file || file->owner != 0 || (file->mode & (S_IWGRP | S_IWOTH)) || file->links != 1) return std::nullopt;
+    return git::parse_config_text(file->content, dir.path() / config_name, "model.");
+}
+
+std::string book_config_text(const std::map<std::string, std::string>& values) {
+    std::string text =
+        "# The fair-share limits of this GPU lease book, set by root with `git model gpus init\n"
+        "# --max-gpus-per-user N --max-lease-hours H` (they override /etc/gitconfig's for this book).\n[model]\n";
+    if (auto it = values.find("model.maxgpusperuser"); it != values.end()) text += "\tmaxGpusPerUser = " + it->second + "\n";
+    if (auto it = values.find("model.maxleasehours"); it != values.end()) text += "\tmaxLeaseHours = " + it->second + "\n";
+    return text;
+}
+
+// Writes root's limits into the book's config (keeping those not given; 0 removes one).
+void write_book_limits(LeaseBook& book, SharedDir& dir, const BookLimits& limits) {
+    if (!limits.max_gpus_per_user && !limits.max_lease_hours) return;
+    struct stat info {};
+    if (::fstatat(dir.fd(), config_name, &info, AT_SYMLINK_NOFOLLOW) == 0 &&
+        (!S_ISREG(info.st_mode) || info.st_uid != 0 || info.st_nlink != 1))
+        ::unlinkat(dir.fd(), config_name, 0);  // planted: a link, a user's file, a hard link
+    std::map<std::string, std::string> values = read_book_config(dir).value_or(std::map<std::string, std::string>{});
+    const auto set = [&](const char* key, const std::optional<int>& value) {
+        if (!value) return;
+        if (*value <= 0) values.erase(key);
+        else values[key] = std::to_string(*value);
+    };
+    set("model.maxgpusperuser", limits.max_gpus_per_user);
+    set("model.maxleasehours", limits.max_lease_hours);
+    dir.write(config_name, book_config_text(values), 0644, true);
+    const auto shown = [&](const char* key) {
+        const auto it = values.find(key);
+        return it == values.end() ? std::string("none") : it->second;
+    };
+    book.log(fmt::format("set the limits: model.maxGpusPerUser {}, model.maxLeaseHours {}", shown("model.maxgpusperuser"),
+                         shown("model.maxleasehours")));
+}
+
+}  // namespace
+
+std::shared_ptr<LeaseBook> LeaseBook::init(const fs::path& dir, const std::optional<std::string>& group,
+                                           const BookLimits& limits) {
     if (::geteuid() != 0)
         throw Error("only root can prepare a shared GPU lease book",
                     fmt::format("run it as root: {}{}", init_command(dir), group ? " --group " + *group : ""));
@@ -126,13 +171,44 @@ std::shared_ptr<LeaseBook> LeaseBook::init(const fs::path& dir, const std::optio
         throw Error(fmt::format("cannot set up the lock file of {}: {}", dir.string(), std::strerror(errno)));
     auto book = std::shared_ptr<LeaseBook>(new LeaseBook(std::move(folder)));
     book->log(fmt::format("prepared the book (mode {:04o}{})", gid ? 01770 : 01777, group ? ", group " + *group : ""));
+    write_book_limits(*book, book->dir_, limits);
     return book;
+}
+
+Limits LeaseBook::limits() const {
+    Limits limits = machine_limits();
+    if (const auto values = read_book_config(dir_)) apply_limit_values(limits, *values, (dir_.path() / config_name).string());
+    return limits;
+}
+
+std::optional<std::string> LeaseBook::other_book_warning() const {
+    const fs::path machine_book = default_directory();
+    try {
+        const auto other = SharedDir::open(machine_book);
+        if (!other) return std::nullopt;
+        const auto& mine = dir_.info();
+        const auto& theirs = other->info();
+        if (mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino) return std::nullopt;
+        const bool prepared = theirs.st_uid == 0 && (theirs.st_mode & S_ISVTX) && (theirs.st_mode & (S_IWGRP | S_IWOTH));
+        if (!prepared) return std::nullopt;
+    } catch (const Error&) {
+        return std::nullopt;  // no usable machine book: nothing to miss
+    }
+    return fmt::format("warning: the GPU leases go to {} (GIT_MODEL_LEASE_DIR or model.leaseDir), not to this machine's "
+                       "shared book {}: the users of that book do not see these GPUs as taken, nor you theirs",
+                       printable(dir_.path().string()), machine_book.string());
+}
+
+bool LeaseBook::holds(const Lease& lease) const {
+    struct stat info {};
+    return ::fstatat(dir_.fd(), lease_file_name(lease).c_str(), &info, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(info.st_mode) &&
+           info.st_uid == lease.uid;
 }
 
 BookContents LeaseBook::read() const {
     BookContents out;
     for (const auto& name : dir_.names()) {
-        if (name == lock_name || name == history_name || starts_with(name, ".tmp-")) continue;
+        if (name == lock_name || name == history_name || name == config_name || starts_with(name, ".tmp-")) continue;
         std::string why;
         if (!is_lease_file_name(name)) {
             out.ignored.push_back({name, "not a lease file"});
@@ -184,7 +260,9 @@ void LeaseBook::log(const std::string& line) {
     if (::geteuid() == 0 && ::fstatat(dir_.fd(), history_name, &info, AT_SYMLINK_NOFOLLOW) == 0 &&
         (!S_ISREG(info.st_mode) || info.st_uid != 0))
         ::unlinkat(dir_.fd(), history_name, 0);
-    dir_.append(history_name, fmt::format("{} {}: {}", format_time(now_seconds()), user_name_of(::geteuid()), line), 0644);
+    // One line per entry, whatever the line holds (a lease's fields are another user's text).
+    dir_.append(history_name,
+                fmt::format("{} {}: {}", format_time(now_seconds()), user_name_of(::geteuid()), printable(line, 4096)), 0644);
 }
 
 BookFacts LeaseBook::facts() const {
@@ -209,7 +287,8 @@ std::chrono::milliseconds lease_lock_timeout(const git::Config& config) {
 // --- Reservation ---------------------------------------------------------------------------------
 
 Reservation::Reservation(Reservation&& other) noexcept
-    : book_(std::move(other.book_)), leases_(std::move(other.leases_)), kept_(other.kept_) {
+    : book_(std::move(other.book_)), leases_(std::move(other.leases_)), kept_(other.kept_),
+      lock_timeout_(other.lock_timeout_) {
     other.leases_.clear();
 }
 
@@ -219,6 +298,7 @@ Reservation& Reservation::operator=(Reservation&& other) noexcept {
         book_ = std::move(other.book_);
         leases_ = std::move(other.leases_);
         kept_ = other.kept_;
+        lock_timeout_ = other.lock_timeout_;
         other.leases_.clear();
     }
     return *this;
@@ -244,14 +324,40 @@ std::vector<GpuSlot> Reservation::gpus() const {
     return out;
 }
 
-void Reservation::confirm(const std::string& container_id, const proc::ProcessIdentity& workload, bool drop_holder) {
+void Reservation::check_held() const {
+    if (!book_) return;
+    for (const auto& lease : leases_)
+        if (!book_->holds(lease))
+            throw LeaseLostError(
+                fmt::format("GPU {} was given back while model '{}' was starting (by `git model env down`, or by root's "
+                            "`git model gpus release`), so it was not started",
+                            lease.index, printable(lease.model, 96)),
+                "run `git model env up` again to take a GPU afresh");
+}
+
+void Reservation::rewrite(const std::function<void(Lease&)>& update) {
+    if (!book_ || leases_.empty()) return;
+    // Under the lock, so that no give-back slips in between the look and the write.
+    const FileLock lock = book_->lock(lock_timeout_);
+    check_held();
     for (auto& lease : leases_) {
+        update(lease);
+        book_->write(lease, true);
+    }
+}
+
+void Reservation::record_starter(const proc::ProcessIdentity& starter) {
+    rewrite([&](Lease& lease) { lease.starter = starter; });
+}
+
+void Reservation::confirm(const std::string& container_id, const proc::ProcessIdentity& workload, bool drop_holder) {
+    rewrite([&](Lease& lease) {
         lease.phase = LeasePhase::held;
         lease.container_id = container_id;
         lease.workload = workload;
+        lease.starter = {};
         if (drop_holder) lease.holder = {};
-        book_->write(lease, true);
-    }
+    });
 }
 
 void Reservation::give_back() noexcept {
@@ -309,7 +415,16 @@ Reservation take(const std::shared_ptr<LeaseBook>& book, const TakeRequest& take
     const auto& request = take.request;
     const auto& pool = take.pool;
     Reservation reservation(book);
+    reservation.set_lock_timeout(take.lock_timeout);
     if (!request.wants_gpu()) return reservation;
+    if (!pool.driver_error.empty()) {
+        // Leases here name GPUs by UUID; one taken by index could be a GPU someone holds.
+        throw UnavailableError(
+            fmt::format("an NVIDIA driver is loaded, but its GPUs cannot be listed ({}), so no GPU can be taken safely",
+                        printable(pool.driver_error, 512)),
+            "fix nvidia-smi (a driver upgraded without a reboot says \"Driver/library version mismatch\"; "
+            "is nvidia-smi on PATH?), then try again");
+    }
     if (pool.gpus.empty()) {
         throw UnavailableError(
             "the environment asks for a GPU, but this machine has no GPU pool: no NVIDIA driver, and git config "
@@ -322,7 +437,7 @@ Reservation take(const std::shared_ptr<LeaseBook>& book, const TakeRequest& take
     const uid_t me = ::geteuid();
 
     const FileLock lock = book->lock(take.lock_timeout);
-    std::map<std::string, std::vector<Holding>> held;
+    std::vector<Holding> held;
     std::vector<Holding> mine;
     for (const auto& entry : book->read().leases) {
         Judgement judgement = judge(entry.lease, take.context);
@@ -331,8 +446,8 @@ Reservation take(const std::shared_ptr<LeaseBook>& book, const TakeRequest& take
             if ((entry.lease.uid == me || me == 0) && book->remove(entry)) notes.push_back(gone_note(entry.lease, judgement));
             continue;
         }
-        held[entry.lease.gpu].push_back({entry.lease, judgement});
-        if (entry.lease.uid == me) mine.push_back({entry.lease, std::move(judgement)});
+        if (entry.lease.uid == me) mine.push_back({entry.lease, judgement});
+        held.push_back({entry.lease, std::move(judgement)});
     }
 
     if (take.limits.max_gpus_per_user && mine.size() + needed > static_cast<std::size_t>(*take.limits.max_gpus_per_user)) {
@@ -343,17 +458,24 @@ Reservation take(const std::shared_ptr<LeaseBook>& book, const TakeRequest& take
             fmt::format("this machine allows {} GPU{} per user (model.maxGpusPerUser, set by root in {}); you hold {} and "
                         "model '{}' asks for {} more{}{}",
                         *take.limits.max_gpus_per_user, *take.limits.max_gpus_per_user == 1 ? "" : "s", take.limits.source,
-                        mine.size(), take.holder.model, needed, lines.empty() ? "" : ":\n  ", join(lines, "\n  ")),
+                        mine.size(), printable(take.holder.model, 96), needed, lines.empty() ? "" : ":\n  ", join(lines, "\n  ")),
             "give one back first (`git model env down <model>` in its repository), or wait for your runs to end");
     }
 
-    const auto is_free = [&](const GpuSlot& gpu) { return held.find(gpu_identity(gpu)) == held.end(); };
+    // A GPU is held when a lease names it by its identity, or by its index: the same device
+    // is "GPU-<uuid>" to a user whose nvidia-smi works and "index-<n>" in a configured pool.
+    const auto holds_gpu = [](const Lease& lease, const GpuSlot& gpu) {
+        return lease.gpu == gpu_identity(gpu) || lease.index == gpu.index;
+    };
+    const auto is_free = [&](const GpuSlot& gpu) {
+        return std::none_of(held.begin(), held.end(), [&](const Holding& h) { return holds_gpu(h.lease, gpu); });
+    };
     std::vector<GpuSlot> chosen;
     std::vector<std::string> holders;
     const auto name_holders = [&](const std::vector<GpuSlot>& gpus) {
         for (const auto& gpu : gpus)
-            if (!is_free(gpu))
-                for (const auto& holding : held.at(gpu_identity(gpu))) holders.push_back(describe_holding(holding));
+            for (const auto& holding : held)
+                if (holds_gpu(holding.lease, gpu)) holders.push_back(describe_holding(holding));
     };
     if (by_count) {
         for (const auto& gpu : pool.gpus)
@@ -372,7 +494,8 @@ Reservation take(const std::shared_ptr<LeaseBook>& book, const TakeRequest& take
     }
     if (chosen.empty()) {
         throw GpusBusyError(GpusBusyError::Reason::busy,
-                            fmt::format("no GPU free for model '{}':\n  {}", take.holder.model, join(holders, "\n  ")),
+                            fmt::format("no GPU free for model '{}':\n  {}", printable(take.holder.model, 96),
+                                        join(holders, "\n  ")),
                             "`git model env down <model>` in that repository frees one; `git model env up --wait` waits "
                             "for one; `git model gpus` shows every lease");
     }
@@ -402,12 +525,23 @@ std::vector<Lease> heal(LeaseBook& book, const JudgeContext& context, std::chron
     return freed;
 }
 
-std::vector<Lease> give_back_matching(LeaseBook& book, const std::function<bool(const Lease&)>& matches) {
+GiveBack give_back_matching(LeaseBook& book, const std::function<bool(const Lease&)>& matches,
+                            std::chrono::milliseconds lock_timeout) {
     const uid_t me = ::geteuid();
-    std::vector<Lease> given;
-    for (const auto& entry : book.read().leases)
-        if (entry.lease.uid == me && matches(entry.lease) && book.remove(entry)) given.push_back(entry.lease);
-    return given;
+    const long self = static_cast<long>(::getpid());
+    const auto process = [](const proc::ProcessIdentity& identity) { return proc::liveness(identity); };
+    GiveBack result;
+    const FileLock lock = book.lock(lock_timeout);
+    for (const auto& entry : book.read().leases) {
+        if (entry.lease.uid != me || !matches(entry.lease)) continue;
+        // A lease whose processes run is in use (an `env up` still starting it, a run that lives on).
+        if (auto running = running_processes(entry.lease, process, self); !running.empty()) {
+            result.kept.emplace_back(entry.lease, std::move(running));
+            continue;
+        }
+        if (book.remove(entry)) result.given.push_back(entry.lease);
+    }
+    return result;
 }
 
 JudgeContext local_judge_context(const Engine* engine, std::optional<std::vector<ContainerInfo>> known) {

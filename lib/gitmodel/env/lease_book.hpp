@@ -43,6 +43,27 @@ struct BookContents {
     std::vector<IgnoredFile> ignored;
 };
 
+// The limits root gives a book with `git model gpus init --max-gpus-per-user N
+// --max-lease-hours H` (kept in the book's root-owned file "config"): nullopt leaves a
+// setting as it is, 0 removes it.
+struct BookLimits {
+    std::optional<int> max_gpus_per_user;
+    std::optional<int> max_lease_hours;
+};
+
+// A lease given up by its holder did not come back: `env down` or root's `gpus release`
+// gave it back while its environment was starting, so it must not start (exit 1).
+class LeaseLostError : public Error {
+public:
+    using Error::Error;
+};
+
+// What a give-back did: the leases given back, and those kept (with why: their processes run).
+struct GiveBack {
+    std::vector<Lease> given;
+    std::vector<std::pair<Lease, std::string>> kept;
+};
+
 // How a book was set up, for `git model gpus init` and `gpus`.
 struct BookFacts {
     std::filesystem::path path;
@@ -70,8 +91,10 @@ public:
     static std::shared_ptr<LeaseBook> open_existing(const std::filesystem::path& dir);
     // Prepares a shared book (root only): the folder root-owned and sticky, writable by every
     // user (mode 1777) or only by group's members (1770), a root-owned lock file readable by
-    // them. Idempotent; an untrusted lock file is replaced.
-    static std::shared_ptr<LeaseBook> init(const std::filesystem::path& dir, const std::optional<std::string>& group);
+    // them, and the book's limits (its "config", root's, mode 0644) where given. Idempotent;
+    // an untrusted lock or config file is replaced.
+    static std::shared_ptr<LeaseBook> init(const std::filesystem::path& dir, const std::optional<std::string>& group,
+                                           const BookLimits& limits = {});
 
     // Every lease and every skipped name.
     BookContents read() const;
@@ -85,6 +108,15 @@ public:
     void log(const std::string& line);
     // Where it is, who owns it, who may use it.
     BookFacts facts() const;
+    // The fair-share limits of takes from this book: the machine's (/etc/gitconfig), each
+    // overridden by the book's own "config" when root wrote one into a root-owned book. Never
+    // from a file a user can name or write. Throws gm::Error naming a bad value.
+    Limits limits() const;
+    // A warning when this is not the machine's prepared default book while that one exists:
+    // leases here are not seen by those who use the default book, nor theirs here.
+    std::optional<std::string> other_book_warning() const;
+    // Whether the caller's lease is still in the book (not given back by `env down` or root).
+    bool holds(const Lease& lease) const;
     // Its path, for messages.
     const std::filesystem::path& path() const { return dir_.path(); }
 
@@ -114,18 +146,31 @@ public:
     const std::vector<Lease>& leases() const { return leases_; }
     // The GPUs held, in take order.
     std::vector<GpuSlot> gpus() const;
+    // Records the engine's client that creates the container (see Lease::starter). Under the
+    // book's lock; throws LeaseLostError when a lease was given back meanwhile.
+    void record_starter(const proc::ProcessIdentity& starter);
     // Records that the workload started: phase held, its container id and process, and
     // (when the holder process will not outlive it, as for `env up`) no holder process.
+    // Under the book's lock; throws LeaseLostError (and writes nothing) when a lease was given
+    // back meanwhile: a lease is never made again by its holder once it is gone.
     void confirm(const std::string& container_id, const proc::ProcessIdentity& workload, bool drop_holder);
+    // Throws LeaseLostError when a lease was given back (checked before the engine is asked).
+    void check_held() const;
+    // How long the book's lock is waited for (set by take()).
+    void set_lock_timeout(std::chrono::milliseconds timeout) { lock_timeout_ = timeout; }
     // The leases outlive this object (a container holds them until `env down`).
     void keep() noexcept { kept_ = true; }
     // Gives every lease back now (own files removed); never throws.
     void give_back() noexcept;
 
 private:
+    // Rewrites every lease (changed by update) under the book's lock, when all are still there.
+    void rewrite(const std::function<void(Lease&)>& update);
+
     std::shared_ptr<LeaseBook> book_;
     std::vector<Lease> leases_;
     bool kept_ = false;
+    std::chrono::milliseconds lock_timeout_{30000};
 };
 
 // What a take asks for.
@@ -142,14 +187,20 @@ struct TakeRequest {
 // removes the caller's own (root: any) that are provably gone, refuses a take over the
 // machine's per-user limit (naming the caller's leases) or when the GPUs are held (naming
 // each holder), both as GpusBusyError, and writes "starting" leases for the chosen GPUs.
-// notes get one line per lease it gave back. An empty request takes nothing.
+// A GPU counts as held when a lease names its identity or its index (a lease by UUID and
+// one by "index-<n>" are the same device). Refused (UnavailableError) when the pool could
+// not be listed although a driver is loaded. notes get one line per lease it gave back.
+// An empty request takes nothing.
 Reservation take(const std::shared_ptr<LeaseBook>& book, const TakeRequest& request, std::vector<std::string>& notes);
 
 // Under the lock: removes the caller's leases (root: any) that are provably gone; returns them.
 std::vector<Lease> heal(LeaseBook& book, const JudgeContext& context, std::chrono::milliseconds lock_timeout);
 
-// Removes the caller's own leases that match (e.g. a container's, on `env down`); returns them.
-std::vector<Lease> give_back_matching(LeaseBook& book, const std::function<bool(const Lease&)>& matches);
+// Under the book's lock: removes the caller's own leases that match (a container's, on
+// `env down`; a sweep run's, on `sweep cancel`), except those whose holder, starter or
+// workload process still runs (other than this process): those are kept, with why.
+GiveBack give_back_matching(LeaseBook& book, const std::function<bool(const Lease&)>& matches,
+                            std::chrono::milliseconds lock_timeout);
 
 // The judge context of a caller: /proc for processes and, with an engine, that engine's
 // view of the caller's own containers (asked at most once, lazily; a failing engine can

@@ -2,13 +2,18 @@
 
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/shared_dir.hpp"
+#include "gitmodel/core/unique_fd.hpp"
 #include "gitmodel/git/config.hpp"
 #include "gitmodel/git/handle.hpp"
 
 #include <fmt/core.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 namespace gm::git {
 
@@ -46,12 +51,8 @@ void collect(git_config* config, std::string_view prefix, std::map<std::string, 
 
 MachineConfig read_machine_config(std::string_view prefix) {
     MachineConfig out;
-    fs::path file = "/etc/gitconfig";
-    if (const char* named = env_or_null("GIT_CONFIG_SYSTEM")) {
-        const std::string why = untrusted_file(named);
-        if (why.empty()) file = named;
-        else out.note = fmt::format("GIT_CONFIG_SYSTEM names {}, which does not set this machine's limits: {}", named, why);
-    }
+    // A fixed path: no variable a user sets (GIT_CONFIG_SYSTEM, GIT_CONFIG_NOSYSTEM) changes it.
+    const fs::path file = "/etc/gitconfig";
     std::error_code ec;
     if (!fs::exists(file, ec) || !untrusted_file(file).empty()) return out;
     out.file = file;
@@ -60,6 +61,33 @@ MachineConfig read_machine_config(std::string_view prefix) {
     ConfigHandle config(raw);
     collect(config.get(), prefix, out.values);
     return out;
+}
+
+std::map<std::string, std::string> parse_config_text(const std::string& text, const fs::path& shown,
+                                                     std::string_view prefix) {
+    // libgit2 parses only files: an anonymous one in memory holds the text already read and checked.
+    UniqueFd memory(static_cast<int>(::syscall(SYS_memfd_create, "git-model-config", 1U /* MFD_CLOEXEC */)));
+    if (!memory) throw Error(fmt::format("cannot read {}: {}", shown.string(), std::strerror(errno)));
+    std::size_t done = 0;
+    while (done < text.size()) {
+        const ssize_t n = ::write(memory.get(), text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) throw Error(fmt::format("cannot read {}: {}", shown.string(), std::strerror(errno)));
+        done += static_cast<std::size_t>(n);
+    }
+    const std::string path = fmt::format("/proc/self/fd/{}", memory.get());
+    git_config* raw = nullptr;
+    if (git_config_open_ondisk(&raw, path.c_str()) != 0) {
+        const git_error* error = git_error_last();
+        std::string why = error && error->message ? error->message : "not a git config file";
+        if (const auto at = why.find(path); at != std::string::npos) why.replace(at, path.size(), shown.string());
+        throw Error(fmt::format("cannot read {}: {}", shown.string(), why),
+                    fmt::format("fix it as root (git config -f {} --list shows what git reads)", shown.string()));
+    }
+    ConfigHandle config(raw);
+    std::map<std::string, std::string> values;
+    collect(config.get(), prefix, values);
+    return values;
 }
 
 std::map<std::string, std::string> config_outside_repository(std::string_view prefix) {

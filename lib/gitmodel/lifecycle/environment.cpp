@@ -61,7 +61,8 @@ void remove_environment(const git::Repository& repo, const std::string& model) {
         env::remove_container(*engine, name, grace);
     }
     if (auto book = env::LeaseBook::open_existing(env::LeaseBook::directory(config)))
-        env::give_back_matching(*book, [&](const env::Lease& lease) { return lease.container == name; });
+        env::give_back_matching(*book, [&](const env::Lease& lease) { return lease.container == name; },
+                                env::lease_lock_timeout(config));  // leases whose processes run stay
 }
 
 }  // namespace gm::lifecycle

@@ -14,6 +14,7 @@
 #include <functional>
 #include <cstdlib>
 #include <cstring>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -54,6 +55,18 @@ bp::environment child_environment(const RunOptions& options) {
     }
     return env;
 }
+
+// In the child, before exec: SIGKILL when the parent dies (RunOptions::die_with_parent).
+struct ParentDeathSignal : bp::extend::handler {
+    bool enabled = false;
+    pid_t parent = 0;
+    template <class Executor>
+    void on_exec_setup(Executor&) const {
+        if (!enabled) return;
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
+    }
+};
 
 void fill_status(RunResult& result, int native_status) {
     if (WIFSIGNALED(native_status)) {
@@ -156,35 +169,48 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
     const auto env = child_environment(options);
     ProcessGroup group;
     group.own = options.timeout.has_value();
+    ParentDeathSignal death;
+    death.enabled = options.die_with_parent;
+    death.parent = ::getpid();
 
     bp::child child;
     try {
         // Boost.Process wants its properties at compile time, so each I/O shape is one call.
         if (options.inherit_output) {
             if (options.input) {
-                child = bp::child(exe, bp::args(args), bp::start_dir(cwd), env, bp::std_in < input_pipe, on_exit, group, io);
+                child = bp::child(exe, bp::args(args), bp::start_dir(cwd), env, bp::std_in < input_pipe, on_exit, group, death, io);
             } else {
-                child = bp::child(exe, bp::args(args), bp::start_dir(cwd), env, bp::std_in < bp::null, on_exit, group, io);
+                child = bp::child(exe, bp::args(args), bp::start_dir(cwd), env, bp::std_in < bp::null, on_exit, group, death, io);
             }
         } else if (options.capture_stderr) {
             if (options.input) {
                 child = bp::child(exe, bp::args(args), bp::start_dir(cwd), env, bp::std_in < input_pipe,
-                                  bp::std_out > out_pipe, bp::std_err > err_pipe, on_exit, group, io);
+                                  bp::std_out > out_pipe, bp::std_err > err_pipe, on_exit, group, death, io);
             } else {
                 child = bp::child(exe, bp::args(args), bp::start_dir(cwd), env, bp::std_in < bp::null,
-                                  bp::std_out > out_pipe, bp::std_err > err_pipe, on_exit, group, io);
+                                  bp::std_out > out_pipe, bp::std_err > err_pipe, on_exit, group, death, io);
             }
         } else {
             if (options.input) {
                 child = bp::child(exe, bp::args(args), bp::start_dir(cwd), env, bp::std_in < input_pipe,
-                                  bp::std_out > out_pipe, on_exit, group, io);
+                                  bp::std_out > out_pipe, on_exit, group, death, io);
             } else {
                 child = bp::child(exe, bp::args(args), bp::start_dir(cwd), env, bp::std_in < bp::null,
-                                  bp::std_out > out_pipe, on_exit, group, io);
+                                  bp::std_out > out_pipe, on_exit, group, death, io);
             }
         }
     } catch (const bp::process_error& e) {
         throw Error(fmt::format("cannot run '{}': {}", argv[0], e.what()));
+    }
+    if (options.on_start) {
+        try {
+            options.on_start(static_cast<long>(child.id()));
+        } catch (...) {
+            std::error_code ignored;
+            child.terminate(ignored);
+            child.wait(ignored);
+            throw;
+        }
     }
     if (!options.inherit_output) {
         ++open_reads;

@@ -37,6 +37,12 @@ struct RunOptions {
     // arrives instead of being collected in RunResult::out, so that a caller can work on a
     // long output while the child still writes it.
     std::function<void(std::string_view)> on_stdout;
+    // When true, the child is killed (SIGKILL) should this process die first, so that a
+    // killed `env up` leaves no engine client behind that starts a container on its own.
+    bool die_with_parent = false;
+    // Called with the child's pid once it runs, before waiting for it (to record it); when it
+    // throws, the child is killed and waited for, and the exception goes on.
+    std::function<void(long pid)> on_start;
 };
 
 // What became of a child: its exit status, or the signal that ended it, and its output.

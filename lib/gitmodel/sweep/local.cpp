@@ -1,6 +1,7 @@
 #include "gitmodel/sweep/local.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
 #include "gitmodel/env/engine.hpp"
 #include "gitmodel/env/gpu_pool.hpp"
 #include "gitmodel/env/lease_book.hpp"
@@ -13,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <functional>
 #include <map>
 #include <set>
 #include <thread>
@@ -42,10 +44,13 @@ std::string lease_sweep_name(const Sweep& sweep, int number) { return fmt::forma
 
 // Takes the run's GPUs, or says (once per reason, in the scheduler's log) why it waits.
 std::optional<env::Reservation> take_for_run(const fs::path& lease_dir, env::TakeRequest& request,
-                                             std::string& last_wait_reason, int number) {
+                                             std::string& last_wait_reason, int number, const git::Config& config) {
     std::vector<std::string> notes;
     try {
+        // nvidia-smi failed at the last look: no GPU is taken until it lists them again.
+        if (!request.pool.driver_error.empty()) request.pool = env::discover_pool(config);
         auto book = env::LeaseBook::open(lease_dir);
+        request.limits = book->limits();  // root's, read afresh: they may change while a sweep waits
         auto leases = env::take(book, request, notes);
         for (const auto& note : notes) fmt::print("{}\n", note);
         last_wait_reason.clear();
@@ -66,6 +71,51 @@ std::optional<env::Reservation> take_for_run(const fs::path& lease_dir, env::Tak
 
 bool is_final(RunState state) { return state == RunState::done || state == RunState::failed || state == RunState::cancelled; }
 
+// The leases of one run of this sweep: the repository and the run both match (sweep ids are
+// numbered per repository, so "1/1" alone could be another repository's run).
+std::function<bool(const env::Lease&)> run_leases(const Sweep& sweep, int number) {
+    return [repo = valid_utf8(sweep.common_dir.string()), name = lease_sweep_name(sweep, number)](const env::Lease& lease) {
+        return lease.sweep == name && lease.repo == repo;
+    };
+}
+
+// Stops a local run's process group (SIGTERM, then SIGKILL after grace) when its leader is
+// still the recorded process (never a recycled pid); returns whether it is gone now.
+bool stop_run_process(const proc::ProcessIdentity& process, std::chrono::seconds grace) {
+    // Only a process recorded with its start time: a bare pid may since name anyone's process.
+    if (process.pid <= 0 || process.start_ticks == 0 || proc::liveness(process) != proc::Liveness::alive) return true;
+    const auto wait_gone = [&](std::chrono::milliseconds limit) {
+        const auto until = std::chrono::steady_clock::now() + limit;
+        while (proc::liveness(process) == proc::Liveness::alive && std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(50ms);
+        return proc::liveness(process) != proc::Liveness::alive;
+    };
+    if (::kill(static_cast<pid_t>(-process.pid), SIGTERM) != 0) ::kill(static_cast<pid_t>(process.pid), SIGTERM);
+    if (wait_gone(grace)) return true;
+    if (proc::liveness(process) != proc::Liveness::alive) return true;
+    if (::kill(static_cast<pid_t>(-process.pid), SIGKILL) != 0) ::kill(static_cast<pid_t>(process.pid), SIGKILL);
+    return wait_gone(2s);
+}
+
+// After a run's engine client ended, its container must be gone before its GPUs are given
+// back (a client killed with -9 leaves it running): a container left is stopped and removed,
+// the run counts as failed, and stays (its GPUs kept) when it cannot be removed. Returns what
+// to add to the run's note ("" when no container was left).
+std::string settle_left_container(const env::Engine& engine, const std::string& container, RunState& state, bool& stays) {
+    stays = false;
+    try {
+        if (!env::find_container(engine, container)) return {};
+        env::remove_container(engine, container, 10s);
+    } catch (const Error& e) {
+        stays = true;
+        state = RunState::failed;
+        return fmt::format("its container {} outlived its engine client and was not removed ({}): its GPUs stay leased",
+                           container, e.what());
+    }
+    state = RunState::failed;
+    return fmt::format("its container {} outlived its engine client and was stopped and removed", container);
+}
+
 }  // namespace
 
 int parallel_limit(const Sweep& sweep, std::size_t pool_size) {
@@ -84,9 +134,27 @@ int parallel_limit(const Sweep& sweep, std::size_t pool_size) {
     return sweep.max_parallel > 0 ? sweep.max_parallel : 1;
 }
 
-void check_local_prerequisites(const Sweep& draft, const git::Config& config) {
-    parallel_limit(draft, draft.gpus_per_run > 0 ? env::discover_pool(config).gpus.size() : 0);
+std::vector<std::string> check_local_prerequisites(const Sweep& draft, const git::Config& config) {
+    std::vector<std::string> warnings;
+    if (draft.gpus_per_run > 0) {
+        const env::Pool pool = env::discover_pool(config);
+        if (!pool.driver_error.empty())
+            throw UnavailableError(fmt::format("an NVIDIA driver is loaded, but its GPUs cannot be listed ({}), so no GPU "
+                                               "can be taken safely",
+                                               printable(pool.driver_error, 512)),
+                                   "fix nvidia-smi (after a driver upgrade: reboot), then start the sweep again");
+        parallel_limit(draft, pool.gpus.size());
+        try {
+            if (auto book = env::LeaseBook::open_existing(env::LeaseBook::directory(config)))
+                if (auto warning = book->other_book_warning()) warnings.push_back(*warning);
+        } catch (const Error&) {
+            // the scheduler says what is wrong with the book when it takes
+        }
+    } else {
+        parallel_limit(draft, 0);
+    }
     if (draft.container) env::select_engine(config, std::nullopt);
+    return warnings;
 }
 
 bool scheduler_running(const Sweep& sweep) {
@@ -131,7 +199,6 @@ int run_local_scheduler(const fs::path& sweep_folder) {
     env::TakeRequest request;
     request.pool = pool;
     request.request.count = sweep.gpus_per_run;
-    request.limits = env::machine_limits();
     request.lock_timeout = env::lease_lock_timeout(config);
     request.holder.holder = proc::self_identity();  // the scheduler answers for its runs' leases while it lives
     request.holder.engine = engine ? engine->name : "host";
@@ -145,10 +212,16 @@ int run_local_scheduler(const fs::path& sweep_folder) {
     std::fflush(stdout);
 
     std::map<long, Active> active;
-    const auto finish = [&](Active& run, RunState state, const std::string& note, std::optional<int> exit_code, int signal) {
+    const auto finish = [&](Active& run, RunState state, std::string note, std::optional<int> exit_code, int signal) {
         const RunSpec& spec = sweep.runs.at(static_cast<std::size_t>(run.number - 1));
+        // The GPUs follow the container, not its client (which kill -9 or the OOM killer may end first).
+        bool container_stays = false;
+        if (engine && !run.container.empty())
+            if (auto left = settle_left_container(*engine, run.container, state, container_stays); !left.empty())
+                note += (note.empty() ? "" : "; ") + left;
         RunStatus status = load_run(sweep, run.number);
         status.state = state;
+        status.process = {};  // ended: nothing of it is to be stopped later
         status.exit_code = exit_code;
         status.signal = signal;
         status.ended = now_seconds();
@@ -156,7 +229,8 @@ int run_local_scheduler(const fs::path& sweep_folder) {
         save_metrics_copy(sweep, spec);
         save_run(sweep, run.number, status);
         log_line(sweep, run.number, fmt::format("run {} {}{}", run.number, to_string(state), note.empty() ? "" : ": " + note));
-        run.leases.give_back();
+        if (container_stays) run.leases.keep();
+        else run.leases.give_back();
     };
     std::size_t next = 0;
     while (true) {
@@ -181,7 +255,7 @@ int run_local_scheduler(const fs::path& sweep_folder) {
                 request.holder.worktree = spec.worktree.string();
                 request.holder.sweep = lease_sweep_name(sweep, spec.number);
                 request.context = env::local_judge_context(engine ? &*engine : nullptr);
-                auto leases = take_for_run(lease_dir, request, last_wait_reason, spec.number);
+                auto leases = take_for_run(lease_dir, request, last_wait_reason, spec.number, config);
                 if (!leases) break;  // no GPU now: the next run waits for one
                 run.leases = std::move(*leases);
             }
@@ -210,6 +284,7 @@ int run_local_scheduler(const fs::path& sweep_folder) {
                 continue;
             }
             run.started = status.started;
+            status.process = proc::identity_of(run.child.pid).value_or(proc::ProcessIdentity{run.child.pid, 0});
             save_run(sweep, spec.number, status);
             // The run's process holds the GPUs from now on, even if this scheduler dies.
             run.leases.confirm("", proc::identity_of(run.child.pid).value_or(proc::ProcessIdentity{run.child.pid, 0}), false);
@@ -250,7 +325,7 @@ int run_local_scheduler(const fs::path& sweep_folder) {
     return 0;
 }
 
-int cancel_local(const Sweep& sweep) {
+int cancel_local(const Sweep& sweep, std::vector<std::string>* notes) {
     int stopped = 0;
     for (const auto& run : sweep.runs) {
         const auto state = load_run(sweep, run.number).state;
@@ -263,27 +338,36 @@ int cancel_local(const Sweep& sweep) {
             std::this_thread::sleep_for(50ms);
         if (proc::is_running(record->process)) ::kill(static_cast<pid_t>(record->process.pid), SIGKILL);
     }
-    // Whatever a dead scheduler left: containers still running, runs still marked unfinished.
+    // Whatever a dead scheduler left: containers and host runs still running, runs still marked unfinished.
     git::Library library;
     const auto repo = git::Repository::open(sweep.common_dir);
+    const git::Config config = repo.config();
     std::optional<env::Engine> engine;
     try {
-        engine = sweep_engine(sweep, repo.config());
+        engine = sweep_engine(sweep, config);
     } catch (const Error&) {
         // no engine: nothing can be running in one
     }
-    const auto book = env::LeaseBook::open_existing(env::LeaseBook::directory(repo.config()));
+    const auto book = env::LeaseBook::open_existing(env::LeaseBook::directory(config));
     for (const auto& run : sweep.runs) {
         RunStatus status = load_run(sweep, run.number);
         if (is_final(status.state)) continue;
         if (engine && !status.container.empty()) env::remove_container(*engine, status.container, 0s);
+        // A host run outlives its scheduler by design: it is stopped here (its process group).
+        const bool process_gone = stop_run_process(status.process, 10s);
+        const long pid = status.process.pid;
+        if (process_gone) status.process = {};
         status.state = RunState::cancelled;
         status.note = status.started ? "stopped by `git model sweep cancel`" : "cancelled before it started";
         if (status.started && !status.ended) status.ended = now_seconds();
         save_run(sweep, run.number, status);
+        if (notes && !process_gone)
+            notes->push_back(fmt::format("run {}: its process {} did not end", run.number, pid));
         if (book) {
-            const std::string name = lease_sweep_name(sweep, run.number);
-            env::give_back_matching(*book, [&](const env::Lease& lease) { return lease.sweep == name; });
+            // Leases whose processes still run stay: their GPUs are in use.
+            const auto given = env::give_back_matching(*book, run_leases(sweep, run.number), env::lease_lock_timeout(config));
+            for (const auto& [lease, why] : given.kept)
+                if (notes) notes->push_back(fmt::format("run {}: GPU {} stays leased, since {}", run.number, lease.index, why));
         }
     }
     clear_scheduler(sweep);

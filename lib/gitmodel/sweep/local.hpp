@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "gitmodel/sweep/store.hpp"
 
@@ -17,8 +18,10 @@ namespace gm::sweep {
 int parallel_limit(const Sweep& sweep, std::size_t pool_size);
 
 // Checks before a sweep is created that this machine can run it locally (an engine,
-// enough GPUs in the pool), so that a sweep that cannot run is never created.
-void check_local_prerequisites(const Sweep& draft, const git::Config& config);
+// enough GPUs in the pool, a pool nvidia-smi can list where a driver is loaded), so that a
+// sweep that cannot run is never created. Returns warnings to show (the lease book in use
+// is not the machine's shared one).
+std::vector<std::string> check_local_prerequisites(const Sweep& draft, const git::Config& config);
 
 // Starts the detached scheduler and waits until it has recorded itself.
 void start_local_scheduler(const Sweep& sweep);
@@ -30,8 +33,10 @@ int run_local_scheduler(const std::filesystem::path& sweep_folder);
 bool scheduler_running(const Sweep& sweep);
 
 // Stops the local scheduler (it stops its runs, marking them cancelled) and
-// waits for it; runs left unfinished by a dead scheduler are marked cancelled
-// and their containers removed. Returns how many runs were stopped.
-int cancel_local(const Sweep& sweep);
+// waits for it; runs left unfinished by a dead scheduler are marked cancelled,
+// their containers removed and their host processes stopped (process group), and
+// their GPU leases (this repository's runs only) given back unless their processes
+// still run. Returns how many runs were stopped; notes get what stayed.
+int cancel_local(const Sweep& sweep, std::vector<std::string>* notes = nullptr);
 
 }  // namespace gm::sweep

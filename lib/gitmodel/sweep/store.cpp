@@ -248,6 +248,8 @@ RunStatus load_run(const Sweep& sweep, int number) {
         status.started = document.value("started", std::int64_t{0});
         status.ended = document.value("ended", std::int64_t{0});
         status.container = document.value("container", "");
+        status.process.pid = document.value("pid", 0L);
+        status.process.start_ticks = document.value("start_ticks", 0ULL);
         status.host = document.value("host", "");
         status.note = document.value("note", "");
         status.slurm_task = optional_from<std::string>(document, "slurm_task");
@@ -262,6 +264,7 @@ void save_run(const Sweep& sweep, int number, const RunStatus& status) {
                            {"gpus", status.gpus},               {"exit_code", optional_json(status.exit_code)},
                            {"signal", status.signal},           {"started", status.started},
                            {"ended", status.ended},             {"container", status.container},
+                           {"pid", status.process.pid},         {"start_ticks", status.process.start_ticks},
                            {"host", status.host},               {"note", status.note},
                            {"slurm_task", optional_json(status.slurm_task)}};
     write_file_atomically(sweep_dir(sweep.common_dir, sweep.id) / "runs" / fmt::format("{}.json", number),

@@ -78,6 +78,7 @@ struct RunStatus {
     std::int64_t started = 0;           // Unix seconds
     std::int64_t ended = 0;
     std::string container;              // the container's name, when it ran in one
+    proc::ProcessIdentity process;      // its local process (leading a process group of its own), while it runs
     std::string host;                   // the machine it ran on
     std::string note;                   // why it failed or was cancelled, in words
     std::optional<std::string> slurm_task;  // <job>_<index> on Slurm
