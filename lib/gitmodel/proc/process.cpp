@@ -7,9 +7,11 @@
 #include <boost/process.hpp>
 #include <fmt/core.h>
 
+#include <array>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <future>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -99,6 +101,10 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
     std::future<std::string> err_future;
     const std::string input = options.input.value_or(std::string());
     bp::async_pipe input_pipe(io);
+    std::optional<bp::async_pipe> err_pipe;  // only for tee_stderr
+    if (options.tee_stderr && !options.inherit_output) err_pipe.emplace(io);
+    std::array<char, 4096> err_buffer{};
+    std::function<void(const boost::system::error_code&, std::size_t)> on_err;
     auto on_exit = bp::on_exit([&](int, const std::error_code&) { timer.cancel(); });
     const auto env = child_environment(options);
 
@@ -110,6 +116,14 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
                 child = bp::child(exe, bp::args(args), bp::start_dir(cwd), env, bp::std_in < input_pipe, on_exit, io);
             } else {
                 child = bp::child(exe, bp::args(args), bp::start_dir(cwd), env, bp::std_in < bp::null, on_exit, io);
+            }
+        } else if (options.tee_stderr) {
+            if (options.input) {
+                child = bp::child(exe, bp::args(args), bp::start_dir(cwd), env, bp::std_in < input_pipe,
+                                  bp::std_out > out_future, bp::std_err > *err_pipe, on_exit, io);
+            } else {
+                child = bp::child(exe, bp::args(args), bp::start_dir(cwd), env, bp::std_in < bp::null,
+                                  bp::std_out > out_future, bp::std_err > *err_pipe, on_exit, io);
             }
         } else if (options.capture_stderr) {
             if (options.input) {
@@ -130,6 +144,21 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
         }
     } catch (const bp::process_error& e) {
         throw Error(fmt::format("cannot run '{}': {}", argv[0], e.what()));
+    }
+    if (err_pipe) {
+        // Copy each chunk to our stderr as it comes, and keep it.
+        on_err = [&](const boost::system::error_code& ec, std::size_t size) {
+            if (size > 0) {
+                result.err.append(err_buffer.data(), size);
+                for (std::size_t done = 0; done < size;) {
+                    const auto wrote = ::write(STDERR_FILENO, err_buffer.data() + done, size - done);
+                    if (wrote <= 0) break;
+                    done += static_cast<std::size_t>(wrote);
+                }
+            }
+            if (!ec) err_pipe->async_read_some(boost::asio::buffer(err_buffer), on_err);
+        };
+        err_pipe->async_read_some(boost::asio::buffer(err_buffer), on_err);
     }
     if (options.input) {
         boost::asio::async_write(input_pipe, boost::asio::buffer(input),

@@ -29,6 +29,9 @@ struct RunOptions {
     // When true (and inherit_output is false), stderr is captured into RunResult::err;
     // otherwise it goes to our own stderr.
     bool capture_stderr = true;
+    // When true (and inherit_output is false), stderr is both captured and copied to our own
+    // stderr as it arrives: a hook's or a server's messages are seen live and can still be read.
+    bool tee_stderr = false;
 };
 
 // What became of a child: its exit status, or the signal that ended it, and its output.
