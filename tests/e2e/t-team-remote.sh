@@ -118,6 +118,23 @@ git -C alice fetch -q origin
 run_expect 0 git -C alice model log resnet
 assert_contains "$(printf '%s\n' "$OUT" | grep '^v6 ')" "bob's check"
 
+# --- bob finishes a model of his own: his finish notes and alice's are merged, never overwritten ------
+run_expect 0 git -C bob model start bert
+commit_at "$TEST_DIR/worktrees/feature/model-bert" "2026-02-06T12:00:00Z" "bert" bert.py
+run_expect 0 git -C bob model finish bert
+assert_contains "$OUT" "Pushed to origin: the finish notes."
+assert_not_contains "$ERR" "warning"
+alice_head=$(git -C alice rev-parse feature/model-resnet)
+bob_head=$(git -C bob rev-parse feature/model-bert)
+assert_contains "$(git -C "$remote" notes --ref=git-model show "$alice_head")" "Branch: feature/model-resnet"
+assert_contains "$(git -C "$remote" notes --ref=git-model show "$bob_head")" "Branch: feature/model-bert"
+# ... and alice's next finish merges bob's record in turn
+commit_at "$wa" "2026-02-06T13:00:00Z" "alice once more" resnet.py
+run_expect 0 git -C "$wa" model finish
+assert_not_contains "$ERR" "warning"
+assert_contains "$(git -C "$remote" notes --ref=git-model show "$bob_head")" "Branch: feature/model-bert"
+assert_contains "$(git -C alice notes --ref=git-model show "$bob_head")" "Branch: feature/model-bert"
+
 # --- the remote refuses the tag: the snapshot stays here, the warning says how to push it later ---
 git init -q --bare "$TEST_DIR/strict.git"
 cat >"$TEST_DIR/strict.git/hooks/pre-receive" <<'HOOK'

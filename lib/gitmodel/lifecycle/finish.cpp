@@ -12,6 +12,8 @@
 
 #include <fmt/core.h>
 
+#include <map>
+
 namespace gm::lifecycle {
 
 namespace {
@@ -77,7 +79,12 @@ std::string merge_locally(const git::Repository& repo, const ModelContext& conte
 bool remote_has(const git::Repository& repo, const std::string& remote, const std::string& branch,
                 const std::string& head) {
     const std::string ref = "refs/heads/" + branch;
-    const auto refs = list_remote_refs(repo, remote, {ref}, RemoteSide::push);
+    std::map<std::string, RemoteRef> refs;
+    try {
+        refs = list_remote_refs(repo, remote, {ref}, RemoteSide::push);
+    } catch (const Error& e) {
+        throw Error(fmt::format("{}; the model is not finished", e.what()), e.hint());
+    }
     const auto found = refs.find(ref);
     return found != refs.end() && found->second.object == head;
 }

@@ -132,7 +132,12 @@ void execute_remote(const git::Repository& repo, const PruneFacts& fact, const A
         if (!archive.local)
             archive_with_tag(repo, fact.archive_tag, fact.head, false,
                              archive_message(fact) + fmt::format("Remote: {}\n", fact.remote));
-        push_tag(repo, fact.remote, fact.archive_tag);
+        try {
+            push_tag(repo, fact.remote, fact.archive_tag);
+        } catch (const Error& e) {
+            throw Error(fmt::format("{}; {} was kept there (it is deleted only once its archive is there)", e.what(),
+                                    fact.branch));
+        }
         say(fmt::format("{}: archived {} of {} as {}", fact.remote, short_id(fact.head), fact.branch, fact.archive_tag));
     }
     const std::string ref = "refs/heads/" + fact.branch;
@@ -148,7 +153,7 @@ void execute_remote(const git::Repository& repo, const PruneFacts& fact, const A
     }
     if (line && line->reason == "stale info") {
         throw Error(fmt::format("{} moved on {} after it was judged (it is no longer at {}); it was kept, and "
-                                "the archive tag {} stays",
+                                "the archive tag {} stays; prune again to judge it as it is now",
                                 fact.branch, fact.remote, short_id(fact.head), fact.archive_tag));
     }
     if (line && line->up_to_date()) {  // deleted meanwhile by someone else: nothing left to do
