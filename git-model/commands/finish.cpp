@@ -1,6 +1,8 @@
 // git model finish [<model>] [--merge]
 #include "../command_table.hpp"
 
+#include "gitmodel/core/report.hpp"
+#include "gitmodel/core/text.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/lifecycle/finish.hpp"
 #include "gitmodel/lifecycle/model_context.hpp"
@@ -11,6 +13,44 @@
 namespace po = boost::program_options;
 
 namespace gm::commands {
+
+namespace {
+
+// What the push did about review, in words that claim only what happened.
+void print_review(const lifecycle::FinishResult& result) {
+    const auto& review = result.review;
+    const bool gitlab = result.mode == "merge-request";
+    if (!result.branch_sent) {
+        fmt::print("Nothing to push: {} already has {} at {}.\n", result.remote, result.branch,
+                   result.head.substr(0, 10));
+        if (gitlab)
+            fmt::print("No merge request was requested: push options only travel with a push that changes the "
+                       "branch.\n");
+        if (result.earlier && !result.earlier->review_url.empty())
+            fmt::print("Merge request (named by {} at the earlier finish): {}\n", result.remote,
+                       result.earlier->review_url);
+        else if (result.server.review_url)
+            fmt::print("Merge request: {}\n", *result.server.review_url);
+        else if (review.review_url)
+            fmt::print("{}: {}\n", gitlab ? "Open one, or find the open one" : "Open the pull request (unless it is open already)",
+                       *review.review_url);
+        return;
+    }
+    fmt::print("Pushed {} to {}.\n", result.branch, result.remote);
+    if (result.review_requested) {
+        fmt::print("Merge request into {} requested with push options.\n", result.base);
+        if (result.server.review_url) fmt::print("Merge request: {}\n", *result.server.review_url);
+        else if (review.review_url)
+            fmt::print("{} did not name the merge request; find it (or open one) at: {}\n", result.remote,
+                       *review.review_url);
+    } else if (review.review_url) {
+        fmt::print("Open the pull request: {}\n", result.server.create_url ? *result.server.create_url : *review.review_url);
+    } else if (result.mode == "push") {
+        fmt::print("The remote has no web address to open a review at; set model.forgeUrl to get a link.\n");
+    }
+}
+
+}  // namespace
 
 int finish(const cli::Args& args) {
     const std::string usage = "git model finish [<model>] [--merge]";
@@ -30,17 +70,21 @@ int finish(const cli::Args& args) {
     if (result.mode == "merge") {
         fmt::print("Merged {} into {} ({}).\n", result.branch, result.base, result.merge_commit->substr(0, 10));
     } else {
-        fmt::print("Pushed {} to {}.\n", result.branch, result.remote);
-        if (result.mode == "merge-request")
-            fmt::print("Merge request into {} requested with push options.\n", result.base);
-        if (result.review.review_url)
-            fmt::print("{}: {}\n", result.mode == "merge-request" ? "Merge request" : "Open the pull request",
-                       *result.review.review_url);
-        else if (result.mode == "push")
-            fmt::print("The remote has no web address to open a review at; set model.forgeUrl to get a link.\n");
+        print_review(result);
     }
-    fmt::print("Finished model '{}' at {} ({}).\n", result.model, result.head.substr(0, 10),
-               lifecycle::format_local_time(result.finished_at));
+    if (result.shared) {
+        const auto& shared = *result.shared;
+        std::vector<std::string> sent = shared.tags_sent;
+        if (shared.notes_sent) sent.push_back("the finish notes");
+        if (!sent.empty()) fmt::print("Pushed to {}: {}.\n", shared.remote, join(sent, ", "));
+        for (const auto& problem : shared.problems) warn("git-model", problem);
+    }
+    if (result.earlier)
+        fmt::print("Model '{}' was finished at {} already ({}); that record stays.\n", result.model,
+                   result.head.substr(0, 10), lifecycle::format_local_time(result.finished_at));
+    else
+        fmt::print("Finished model '{}' at {} ({}).\n", result.model, result.head.substr(0, 10),
+                   lifecycle::format_local_time(result.finished_at));
     return 0;
 }
 

@@ -3,9 +3,13 @@
 
 #include "gitmodel/core/json_text.hpp"
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
+#include "gitmodel/git/history.hpp"
 #include "gitmodel/git/reader.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/hooks/install.hpp"
+#include "gitmodel/lifecycle/settings.hpp"
+#include "gitmodel/lifecycle/share.hpp"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -35,18 +39,27 @@ int hooks(const cli::Args& args) {
     const auto context = hooks::hooks_context(*repo);
     const auto dir = context.dir;
     if (action == "install") {
+        const std::string remote = lifecycle::read_remote_setting(repo);
         if (vm.count("manual")) {
             fmt::print("{}", hooks::manual_instructions(context.relative_hooks_path ? context.pinned_dir : dir));
             if (context.relative_hooks_path)
                 fmt::print("\nAnd make core.hooksPath absolute, or the worktrees of `git model start` run none of them:\n"
                            "  git config core.hooksPath '{}'\n",
                            context.pinned_dir.string());
+            const auto missing = lifecycle::read_fetch_setup(repo, remote).commands();
+            if (!missing.empty())
+                fmt::print("\nTo fetch teammates' snapshots and finish notes with git fetch:\n  {}\n", join(missing, "\n  "));
             return 0;
         }
         const auto policy = vm.count("chain") ? hooks::ForeignPolicy::chain
                             : vm.count("force") ? hooks::ForeignPolicy::force
                                                 : hooks::ForeignPolicy::refuse;
         for (const auto& line : hooks::install_repository_hooks(context, policy)) fmt::print("{}\n", line);
+        // The team's state comes back with a plain git fetch: tags and the finish notes.
+        if (!git::remote_exists(repo, remote))
+            fmt::print("fetch: no remote '{}' yet; once there is one, run this again so that git fetch brings "
+                       "teammates' snapshots\n", remote);
+        for (const auto& line : lifecycle::apply_fetch_setup(repo, remote)) fmt::print("{}\n", line);
         return 0;
     }
     if (action == "uninstall") {

@@ -1,6 +1,7 @@
-// git model prune [--dry-run] [--retention <duration>] [--force] [--json]
+// git model prune [--dry-run] [--retention <duration>] [--force] [--remote | --no-remote] [--json]
 #include "../command_table.hpp"
 
+#include "gitmodel/core/error.hpp"
 #include "gitmodel/core/json_text.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/lifecycle/prune.hpp"
@@ -16,13 +17,15 @@ namespace po = boost::program_options;
 namespace gm::commands {
 
 int prune(const cli::Args& args) {
-    const std::string usage = "git model prune [--dry-run] [--retention <duration>] [--force] [--json]";
+    const std::string usage = "git model prune [--dry-run] [--retention <duration>] [--force] [--remote | --no-remote] [--json]";
     po::options_description options("options");
     options.add_options()
         ("dry-run,n", "say exactly what would happen; change nothing")
         ("retention", po::value<std::string>()->value_name("<duration>"),
          "how long merged branches stay (default: model.prune.retention, else 14d)")
-        ("force", "also prune stale unmerged branches, dirty or locked worktrees and unpushed commits")
+        ("force", "also prune stale unmerged branches, dirty or locked worktrees and unpushed commits (here only)")
+        ("remote", "also archive and delete merged model branches on model.remote (default: model.prune.remote)")
+        ("no-remote", "prune only here, whatever model.prune.remote says")
         ("json", "print a JSON document (shape in git-model(1))");
     const auto parsed = cli::parse_command(args, usage, options);
     if (!parsed) return 0;
@@ -32,6 +35,10 @@ int prune(const cli::Args& args) {
     request.force = vm.count("force") > 0;
     if (vm.count("retention"))
         request.retention_seconds = lifecycle::parse_retention(vm["retention"].as<std::string>(), "--retention", true);
+    if (vm.count("remote") && vm.count("no-remote"))
+        throw UsageError("--remote and --no-remote exclude each other", "usage: " + usage);
+    if (vm.count("remote")) request.remote = true;
+    if (vm.count("no-remote")) request.remote = false;
     const bool json = vm.count("json") > 0;
 
     git::Library library;
@@ -41,8 +48,14 @@ int prune(const cli::Args& args) {
     const auto result = lifecycle::run_prune(repo, request, [&](const std::string& line) {
         if (live) fmt::print(stderr, "{}\n", line);
     });
-    if (json) fmt::print("{}\n", json_text(lifecycle::prune_json(result.plan, result.outcomes, result.options, request.dry_run)));
-    else fmt::print("{}", lifecycle::render_prune(result.plan, result.outcomes, request.dry_run));
+    if (json) {
+        auto document = lifecycle::prune_json(result.plan, result.outcomes, result.options, request.dry_run);
+        document["remote"] = result.remote ? lifecycle::remote_prune_json(*result.remote) : nlohmann::json(nullptr);
+        fmt::print("{}\n", json_text(document));
+    } else {
+        fmt::print("{}", lifecycle::render_prune(result.plan, result.outcomes, request.dry_run));
+        if (result.remote) fmt::print("{}", lifecycle::render_remote_prune(*result.remote, request.dry_run));
+    }
     return result.failed ? 1 : 0;
 }
 

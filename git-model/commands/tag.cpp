@@ -1,15 +1,18 @@
-// git model tag [<model>] [--metric <name>=<value>]... [-m <message>] [--commit <rev>]
+// git model tag [<model>] [--metric <name>=<value>]... [-m <message>] [--commit <rev>] [--no-push]
 #include "../command_table.hpp"
 
 #include "gitmodel/core/json_text.hpp"
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/report.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/lifecycle/metrics.hpp"
 #include "gitmodel/lifecycle/model_context.hpp"
 #include "gitmodel/lifecycle/render.hpp"
+#include "gitmodel/lifecycle/share.hpp"
 #include "gitmodel/lifecycle/snapshots.hpp"
 
 #include <fmt/core.h>
+#include <nlohmann/json.hpp>
 
 namespace po = boost::program_options;
 
@@ -17,13 +20,14 @@ namespace gm::commands {
 
 int tag(const cli::Args& args) {
     const std::string usage =
-        "git model tag [<model>] [--metric <name>=<value>]... [-m <message>] [--commit <rev>] [--json]";
+        "git model tag [<model>] [--metric <name>=<value>]... [-m <message>] [--commit <rev>] [--no-push] [--json]";
     po::options_description options("options");
     options.add_options()
         ("metric", po::value<std::vector<std::string>>()->composing()->value_name("<name>=<value>"),
          "a measured value, e.g. acc=0.913 or val/loss=0.21 (repeatable)")
         ("message,m", po::value<std::string>()->value_name("<message>"), "what this snapshot is")
         ("commit", po::value<std::string>()->value_name("<rev>"), "tag this commit of the model's branch (default: its head)")
+        ("no-push", "keep the tag here this time (default: push it to the branch's upstream, see model.tag.push)")
         ("json", "print the snapshot as JSON (shape in git-model(1))");
     const auto parsed = cli::parse_command(args, usage, options, "model");
     if (!parsed) return 0;
@@ -38,14 +42,28 @@ int tag(const cli::Args& args) {
     auto repo = git::Repository::discover();
     request.model = lifecycle::resolve_model_name(
         repo, vm.count("model") ? std::optional<std::string>(vm["model"].as<std::string>()) : std::nullopt);
-    const auto snapshot = lifecycle::create_snapshot(repo, request);
+    const auto outcome = lifecycle::tag_and_push(repo, request, vm.count("no-push") == 0);
+    const auto& snapshot = outcome.snapshot;
+    const auto& push = outcome.push;
+    // A push that failed keeps the snapshot: said on stderr, with how to push it later; exit 0.
+    if (push && !push->pushed)
+        warn("git-model", fmt::format("{} was made here but not pushed to {}: {}\n  {}", snapshot.tag, push->remote,
+                                      push->problem, push->fix));
     if (vm.count("json")) {
-        fmt::print("{}\n", json_text(lifecycle::to_json(snapshot)));
+        auto json = lifecycle::to_json(snapshot);
+        json["push"] = {
+            {"remote", push ? nlohmann::json(push->remote) : nlohmann::json(nullptr)},
+            {"pushed", push && push->pushed},
+            {"error", push && !push->pushed ? nlohmann::json(push->problem) : nlohmann::json(nullptr)},
+            {"skipped", push ? nlohmann::json(nullptr) : nlohmann::json(outcome.not_pushed)},
+        };
+        fmt::print("{}\n", json_text(json));
         return 0;
     }
     fmt::print("Tagged {} at {}{}\n", snapshot.tag, snapshot.commit.substr(0, 10),
                snapshot.record.metrics.empty() ? "" : ": " + lifecycle::inline_metrics(snapshot.record.metrics));
     fmt::print("Image: {}\n", snapshot.record.image ? *snapshot.record.image : "(no .modelenv.yaml)");
+    if (push && push->pushed) fmt::print("Pushed {} to {}.\n", snapshot.tag, push->remote);
     return 0;
 }
 

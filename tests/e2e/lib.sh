@@ -135,20 +135,48 @@ assert_still_reachable() {
     [ -z "$lost" ] || fail "commits no longer reachable from any ref in $1: $lost"
 }
 
-# make_options_remote PATH: a bare remote that accepts push options and records each
-# one it receives in PATH/push-options.log (one per line, a "--" line after each push).
+# make_options_remote PATH [WEB-URL]: a bare remote that accepts push options and records each
+# one it receives in PATH/push-options.log (one per line, a "--" line after each push). With
+# WEB-URL it also answers like GitLab for every branch a push changes: "View merge request for
+# <branch>:" and the request's page when merge_request.create came with it or one was opened
+# before (numbered from 1, kept in PATH/merge-requests), else "To create a merge request for
+# <branch>, visit:" and the page that opens one.
 make_options_remote() {
     git init -q --bare "$1"
     git -C "$1" config receive.advertisePushOptions true
+    printf '%s\n' "${2:-}" >"$1/web-url"
     cat >"$1/hooks/pre-receive" <<'HOOK'
 #!/bin/sh
 i=0
+create=no
 while [ "$i" -lt "${GIT_PUSH_OPTION_COUNT:-0}" ]; do
-    eval "printf '%s\n' \"\$GIT_PUSH_OPTION_$i\"" >>push-options.log
+    eval "option=\$GIT_PUSH_OPTION_$i"
+    printf '%s\n' "$option" >>push-options.log
+    [ "$option" = merge_request.create ] && create=yes
     i=$((i + 1))
 done
 echo "--" >>push-options.log
-cat >/dev/null
+web=$(cat web-url)
+while read -r old new ref; do
+    [ -n "$web" ] || continue
+    case "$ref" in refs/heads/*) ;; *) continue;; esac
+    [ "$new" = 0000000000000000000000000000000000000000 ] && continue
+    branch=${ref#refs/heads/}
+    number=$(awk -v b="$branch" '$2 == b {print $1}' merge-requests 2>/dev/null)
+    if [ -z "$number" ] && [ "$create" = yes ]; then
+        number=$(($(cat merge-requests 2>/dev/null | wc -l) + 1))
+        echo "$number $branch" >>merge-requests
+    fi
+    echo
+    if [ -n "$number" ]; then
+        echo "View merge request for $branch:"
+        echo "  $web/-/merge_requests/$number"
+    else
+        echo "To create a merge request for $branch, visit:"
+        echo "  $web/-/merge_requests/new?merge_request%5Bsource_branch%5D=$branch"
+    fi
+    echo
+done
 HOOK
     chmod +x "$1/hooks/pre-receive"
 }

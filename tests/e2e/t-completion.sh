@@ -106,6 +106,9 @@ offers "git model sweep " start status cancel resume clean report
 includes "git model sweep start --" --grid= --params-file= --backend= --gpus-per-run= --max-parallel= --no-container --export=
 offers "git model sweep report --m" --metric= --minimize
 includes "git model ci init --" --gitlab --github --force
+includes "git model tag --" --metric= --no-push --json
+offers "git model prune --r" --remote --retention=
+offers "git model prune --no" --no-remote
 # model names: the branches feature/model-*, without the prefix
 offers "git model env up " bert resnet50
 offers "git model env up r" resnet50

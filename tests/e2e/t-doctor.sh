@@ -121,7 +121,7 @@ import json, sys
 d = json.load(sys.stdin)
 assert d["version"] == 1 and d["ok"] is True, d
 names = [c["name"] for c in d["checks"]]
-assert names == ["git", "programs", "hooks", "modelenv", "engine", "gpus", "pool", "config"], names
+assert names == ["git", "programs", "hooks", "modelenv", "engine", "gpus", "pool", "config", "fetch"], names
 assert all(c["status"] in ("ok", "warn", "fail", "skip") for c in d["checks"])
 assert all(set(c) == {"name", "status", "detail", "fix"} for c in d["checks"])
 ' || fail "doctor --json"
@@ -135,6 +135,28 @@ hooks = [c for c in d["checks"] if c["name"] == "hooks"][0]
 assert d["ok"] is False and hooks["status"] == "fail" and hooks["fix"] == "git model hooks install", d
 ' || fail "doctor --json after removing a hook"
 CHECKS=$((CHECKS + 1))
+
+# fetch: with a remote, git fetch must bring teammates' snapshot tags and finish notes.
+run_expect 1 git model doctor --no-bench                  # (the pre-push hook is still missing)
+assert_contains "$(line fetch)" "skip  fetch      no remote 'origin'"
+git init -q --bare "$TEST_DIR/team.git"
+git remote add origin "$TEST_DIR/team.git"
+run_expect 1 git model doctor --no-bench                  # (the hook is still missing)
+assert_contains "$(line fetch)" "WARN  fetch      git fetch origin does not bring every tag"
+assert_contains "$(line fetch)" "or the finish notes"
+assert_contains "$(fix_of fetch)" "git model hooks install   (or: git config remote.origin.tagOpt --tags; git config --add remote.origin.fetch '+refs/notes/git-model:refs/notes/remotes/origin/git-model')"
+git config model.tag.push maybe
+run_expect 1 git model doctor --no-bench
+assert_contains "$(line config)" "model.tag.push is 'maybe' (expected true or false)"
+git config --unset model.tag.push
+eval "$(fix_of fetch | sed 's/ *(.*//')" >/dev/null
+run_expect 0 git model doctor --no-bench
+assert_contains "$(line fetch)" "ok    fetch      git fetch origin brings teammates' snapshot tags and finish notes"
+assert_eq "$(git config remote.origin.tagOpt)" "--tags" "hooks install set tag fetching"
+assert_eq "$(git config --get-all remote.origin.fetch | tail -1)" "+refs/notes/git-model:refs/notes/remotes/origin/git-model" "and the notes refspec"
+run_expect 0 git model hooks install                        # a second time adds nothing
+assert_eq "$(git config --get-all remote.origin.fetch | grep -c notes)" "1" "the notes refspec once"
+git remote remove origin
 
 # The suite not on PATH: which program, and the PATH line that fixes it.
 run_expect 1 env PATH="/usr/bin:/bin:$TEST_DIR/fakes" "$TEST_DIR/suite/bin/git-model" doctor --no-bench

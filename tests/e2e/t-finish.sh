@@ -21,6 +21,9 @@ run_expect 0 git -C "$wa" model tag --metric acc=0.9
 options_log="$remote/push-options.log"
 rm -f "$options_log"                          # forget the setup's push
 note_of() { git -C repo notes --ref=git-model show "$1" 2>/dev/null || true; }
+# The options of the first push recorded since the log was emptied (finish's branch push; its
+# second push, of the snapshot tags and finish notes, carries none).
+first_push_options() { awk '{print} /^--$/ {exit}' "$options_log"; }
 unchanged() {  # WHAT BEFORE-REMOTE BEFORE-LOCAL
     assert_eq "$(remote_refs "$remote")" "$2" "$1: remote unchanged"
     assert_eq "$(repo_state repo)" "$3" "$1: repository unchanged"
@@ -65,10 +68,14 @@ assert_contains "$OUT" "Pushed feature/model-alpha to origin"
 assert_contains "$OUT" "Merge request into main requested"
 assert_contains "$OUT" "Finished model 'alpha'"
 assert_eq "$(git -C "$remote" rev-parse refs/heads/feature/model-alpha)" "$head" "the branch arrived"
-assert_eq "$(cat "$options_log")" "merge_request.create
+assert_eq "$(first_push_options)" "merge_request.create
 merge_request.target=main
 merge_request.title=Model alpha v1 (acc=0.9)
 --" "push options received by the server"
+assert_eq "$(sed -n '/^--$/,$p' "$options_log" | sed 1d)" "--" "the tags and notes went in a second push, without options"
+assert_eq "$(git -C "$remote" rev-parse refs/tags/model/alpha/v1)" "$(git -C repo rev-parse refs/tags/model/alpha/v1)" "the snapshot tag arrived"
+assert_eq "$(git -C "$remote" rev-parse refs/notes/git-model)" "$(git -C repo rev-parse refs/notes/git-model)" "the finish notes arrived"
+assert_contains "$OUT" "Pushed to origin: model/alpha/v1, the finish notes."
 note=$(note_of "$head")
 assert_contains "$note" "Model-Finish: 1"
 assert_contains "$note" "Mode: merge-request"
@@ -109,7 +116,7 @@ for url in "https://gitlab.example.com/team/models.git" "https://deploy:glpat-se
            "git@gitlab.example.com:team/models.git" "ssh://git@gitlab.example.com:2222/team/models.git" \
            "gl:team/models.git"; do
     finish_with_url "$url"
-    assert_contains "$OUT" "Merge request: $gitlab_mr" "$url"
+    assert_contains "$OUT" "origin did not name the merge request; find it (or open one) at: $gitlab_mr" "$url"
     assert_not_contains "$OUT" "glpat-secret" "$url: no credentials printed"
     assert_contains "$(cat "$options_log")" "merge_request.create" "$url: options sent"
     assert_eq "$(git -C "$remote" rev-parse refs/heads/feature/model-alpha)" "$(git -C repo rev-parse feature/model-alpha)" "$url: pushed"
@@ -117,7 +124,7 @@ done
 for url in "https://github.com/owner/models.git" "git@github.com:owner/models.git" "ssh://git@github.com/owner/models"; do
     finish_with_url "$url"
     assert_contains "$OUT" "Open the pull request: https://github.com/owner/models/compare/main...feature/model-alpha?expand=1" "$url"
-    assert_eq "$(cat "$options_log")" "--" "$url: no push options"
+    assert_eq "$(first_push_options)" "--" "$url: no push options"
 done
 finish_with_url "git@bitbucket.org:team/models.git"
 assert_contains "$OUT" "https://bitbucket.org/team/models/pull-requests/new?source=feature/model-alpha&dest=main"
@@ -131,7 +138,7 @@ git -C repo config --unset model.forgeUrl
 git -C repo config --unset model.forge
 finish_with_url "$remote"
 assert_contains "$OUT" "no web address"
-assert_eq "$(cat "$options_log")" "--" "a local remote gets no push options"
+assert_eq "$(first_push_options)" "--" "a local remote gets no push options"
 git -C repo remote set-url origin "$remote"
 git -C repo config --unset-all remote.origin.pushurl
 

@@ -225,6 +225,44 @@ TEST_CASE("doctor: config keys set and well-formed", "[doctor]") {
     CHECK_THAT(c.fix, Catch::Contains("model.baseBranch"));
 }
 
+TEST_CASE("doctor: git fetch brings the team's tags and finish notes", "[doctor]") {
+    FetchFact fact;
+    CHECK(judge_fetch(fact).status == Status::skip);
+    fact.in_repo = true;
+    fact.remote = "origin";
+    auto c = judge_fetch(fact);
+    CHECK(c.status == Status::skip);
+    CHECK_THAT(c.detail, Catch::Contains("no remote 'origin'"));
+    fact.remote_exists = true;
+    fact.tags = true;
+    fact.commands = {"git config --add remote.origin.fetch '+refs/notes/git-model:refs/notes/remotes/origin/git-model'"};
+    c = judge_fetch(fact);
+    CHECK(c.status == Status::warn);
+    CHECK_THAT(c.detail, Catch::Contains("finish notes") && !Catch::Contains("every tag"));
+    CHECK_THAT(c.fix, Catch::StartsWith("git model hooks install") && Catch::Contains("refs/notes/remotes/origin"));
+    fact.notes = true;
+    fact.commands.clear();
+    c = judge_fetch(fact);
+    CHECK(c.status == Status::ok);
+    CHECK(c.fix.empty());
+}
+
+TEST_CASE("doctor: boolean keys", "[doctor]") {
+    ConfigFact fact;
+    fact.in_repo = true;
+    fact.user_name = "Ana";
+    fact.user_email = "ana@example.com";
+    fact.base_branch = "main";
+    fact.base_exists = true;
+    fact.model_keys = {{"model.tag.push", "off"}, {"model.prune.remote", "TRUE"}};
+    CHECK(judge_config(fact).status == Status::ok);
+    fact.model_keys = {{"model.prune.remote", "sometimes"}};
+    const auto c = judge_config(fact);
+    CHECK(c.status == Status::fail);
+    CHECK_THAT(c.detail, Catch::Contains("model.prune.remote is 'sometimes' (expected true or false)"));
+    CHECK(c.fix == "git config model.prune.remote true");
+}
+
 TEST_CASE("doctor: the report, its JSON and its exit code", "[doctor]") {
     std::vector<Check> checks{{"git", Status::ok, "git version 2.39.5", ""},
                               {"gpus", Status::warn, "no usable GPU", "nvidia-smi"},

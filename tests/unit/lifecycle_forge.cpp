@@ -149,6 +149,11 @@ TEST_CASE("finish record: round trip and foreign notes", "[lifecycle]") {
     record.remote.clear();
     record.mode = "merge";
     CHECK(parse_finish_record(format_finish_record(record))->remote.empty());
+    record.review_url = "https://gitlab.example.com/team/models/-/merge_requests/12";
+    const std::string reviewed = format_finish_record(record);
+    CHECK_THAT(reviewed, Catch::EndsWith("Review: https://gitlab.example.com/team/models/-/merge_requests/12\n"));
+    CHECK(parse_finish_record(reviewed)->review_url == record.review_url);
+    CHECK(parse_finish_record(text)->review_url.empty());
     CHECK_FALSE(parse_finish_record("reviewed by Ana\n"));
     CHECK_FALSE(parse_finish_record("Model-Finish: 1\nModel: x\nFinished: soon\n"));
     CHECK_FALSE(parse_finish_record("Model-Finish: 2\nModel: x\nFinished: 1\n"));

@@ -9,6 +9,8 @@
 #include "gitmodel/git/reader.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/hooks/install.hpp"
+#include "gitmodel/lifecycle/settings.hpp"
+#include "gitmodel/lifecycle/share.hpp"
 #include "gitmodel/proc/process.hpp"
 
 #include <fmt/core.h>
@@ -148,6 +150,18 @@ ConfigFact config_fact(const git::Repository& repo, const git::Config& config) {
     return fact;
 }
 
+FetchFact fetch_fact(const git::Repository& repo) {
+    FetchFact fact;
+    fact.in_repo = true;
+    fact.remote = lifecycle::read_remote_setting(repo);
+    const auto setup = lifecycle::read_fetch_setup(repo, fact.remote);
+    fact.remote_exists = setup.remote_exists;
+    fact.tags = setup.tags;
+    fact.notes = setup.notes;
+    fact.commands = setup.commands();
+    return fact;
+}
+
 }  // namespace
 
 std::vector<Check> run_checks(const Options& options) {
@@ -193,9 +207,11 @@ std::vector<Check> run_checks(const Options& options) {
     if (config) {
         checks.push_back(judge_pool(pool_fact(*config, modelenv.env && modelenv.env->gpus.wants_gpu())));
         checks.push_back(judge_config(config_fact(*repo, *config)));
+        checks.push_back(judge_fetch(fetch_fact(*repo)));
     } else {
         checks.push_back(Check{"pool", Status::skip, "not inside a git repository (the pool is read from its config)", ""});
         checks.push_back(judge_config(ConfigFact{}));
+        checks.push_back(judge_fetch(FetchFact{}));
     }
     return checks;
 }

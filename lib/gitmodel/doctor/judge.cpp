@@ -309,6 +309,32 @@ Check judge_pool(const PoolFact& fact) {
     return check;
 }
 
+Check judge_fetch(const FetchFact& fact) {
+    Check check{"fetch", Status::ok, "", ""};
+    if (!fact.in_repo) {
+        check.status = Status::skip;
+        check.detail = "not inside a git repository";
+        return check;
+    }
+    if (!fact.remote_exists) {
+        check.status = Status::skip;
+        check.detail = fmt::format("no remote '{}' (model.remote): nothing to fetch from", fact.remote);
+        return check;
+    }
+    if (fact.tags && fact.notes) {
+        check.detail = fmt::format("git fetch {} brings teammates' snapshot tags and finish notes", fact.remote);
+        return check;
+    }
+    std::vector<std::string> missing;
+    if (!fact.tags) missing.push_back("every tag (teammates' snapshots, archives)");
+    if (!fact.notes) missing.push_back("the finish notes (refs/notes/git-model)");
+    check.status = Status::warn;
+    check.detail = fmt::format("git fetch {} does not bring {}: log, best and compare miss teammates' snapshots",
+                               fact.remote, join(missing, " or "));
+    check.fix = fmt::format("git model hooks install   (or: {})", join(fact.commands, "; "));
+    return check;
+}
+
 Check judge_config(const ConfigFact& fact) {
     Check check{"config", Status::ok, "", ""};
     if (!fact.in_repo) {
@@ -332,6 +358,7 @@ Check judge_config(const ConfigFact& fact) {
         {"model.engine", {"podman", "docker"}},
         {"model.bench.beforepush", {"always", "auto", "never"}},
     };
+    const std::set<std::string> booleans = {"model.tag.push", "model.prune.remote"};
     const std::set<std::string> durations = {"model.bench.cachetime", "model.bench.timeout", "model.env.readytimeout",
                                              "model.env.stoptimeout", "model.prune.retention",
                                              "model.locktimeout"};
@@ -341,6 +368,13 @@ Check judge_config(const ConfigFact& fact) {
             if (std::find(it->second.begin(), it->second.end(), value) == it->second.end()) {
                 problems.push_back(fmt::format("{} is {} (expected {})", raw_key, quote_for_message(value), join(it->second, ", ")));
                 fixes.push_back(fmt::format("git config {} {}", raw_key, it->second.front()));
+            }
+        } else if (booleans.count(key)) {
+            const auto word = lower(value);
+            if (word != "true" && word != "false" && word != "yes" && word != "no" && word != "on" && word != "off" &&
+                word != "1" && word != "0" && !word.empty()) {
+                problems.push_back(fmt::format("{} is {} (expected true or false)", raw_key, quote_for_message(value)));
+                fixes.push_back(fmt::format("git config {} true", raw_key));
             }
         } else if (durations.count(key)) {
             if (!parse_duration_seconds(value)) {

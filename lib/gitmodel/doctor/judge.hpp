@@ -100,6 +100,20 @@ struct PoolFact {
 // pool: how many of the pool's GPUs are free, and who holds the rest.
 Check judge_pool(const PoolFact& fact);
 
+// Whether `git fetch` brings the team's state (lifecycle::FetchSetup, as facts).
+struct FetchFact {
+    bool in_repo = false;
+    std::string remote;                 // model.remote
+    bool remote_exists = false;
+    bool tags = false;                  // every tag is fetched (remote.<r>.tagOpt --tags, or a refs/tags/* refspec)
+    bool notes = false;                 // refs/notes/git-model is fetched
+    std::vector<std::string> commands;  // the git config commands that complete it
+};
+
+// fetch: teammates' snapshot tags and finish notes arrive with git fetch (warn when not: log,
+// best and compare would not show teammates' snapshots).
+Check judge_fetch(const FetchFact& fact);
+
 // The configuration keys doctor looks at.
 struct ConfigFact {
     bool in_repo = false;

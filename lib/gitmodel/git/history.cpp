@@ -249,12 +249,11 @@ std::optional<std::string> remote_url(const Repository& repo, std::string_view r
     return std::nullopt;
 }
 
-std::vector<std::pair<std::string, std::string>> remote_tracking_refs(const Repository& repo,
-                                                                      std::string_view remote) {
+std::vector<std::pair<std::string, std::string>> refs_matching(const Repository& repo, std::string_view glob) {
     std::vector<std::pair<std::string, std::string>> out;
     git_reference_iterator* raw = nullptr;
-    const std::string glob = fmt::format("refs/remotes/{}/*", remote);
-    check(git_reference_iterator_glob_new(&raw, repo.raw(), glob.c_str()), "cannot list remote-tracking branches");
+    const std::string pattern(glob);
+    check(git_reference_iterator_glob_new(&raw, repo.raw(), pattern.c_str()), "cannot list references");
     IteratorHandle iterator(raw);
     git_reference* ref_raw = nullptr;
     while (git_reference_next(&ref_raw, iterator.get()) == 0) {
@@ -269,6 +268,11 @@ std::vector<std::pair<std::string, std::string>> remote_tracking_refs(const Repo
         out.emplace_back(git_reference_name(ref.get()), to_hex(*git_object_id(peeled)));
     }
     return out;
+}
+
+std::vector<std::pair<std::string, std::string>> remote_tracking_refs(const Repository& repo,
+                                                                      std::string_view remote) {
+    return refs_matching(repo, fmt::format("refs/remotes/{}/*", remote));
 }
 
 bool delete_branch_ref_if_at(const Repository& repo, std::string_view name, std::string_view commit) {

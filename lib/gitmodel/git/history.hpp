@@ -76,6 +76,10 @@ std::optional<std::string> remote_url(const Repository& repo, std::string_view r
 // so that "is this pushed?" is one pass over what the last fetch or push saw.
 std::vector<std::pair<std::string, std::string>> remote_tracking_refs(const Repository& repo, std::string_view remote);
 
+// Every direct ref matching a glob ("refs/git-model/prune-remote/origin/heads/*") and the commit
+// it peels to (refs that peel to no commit are left out): a read of a fetched namespace in one pass.
+std::vector<std::pair<std::string, std::string>> refs_matching(const Repository& repo, std::string_view glob);
+
 // Deletes refs/heads/<name> only while it still points at commit (compare and
 // delete in one step), leaving its configuration alone; returns whether it was
 // deleted. (Repository::delete_branch_if_at also renames the config section,

@@ -6,10 +6,13 @@
 #include "gitmodel/lifecycle/finish_record.hpp"
 #include "gitmodel/lifecycle/git_tool.hpp"
 #include "gitmodel/lifecycle/model_context.hpp"
+#include "gitmodel/lifecycle/push.hpp"
 #include "gitmodel/lifecycle/snapshots.hpp"
 #include "gitmodel/model/repository_lock.hpp"
 
 #include <fmt/core.h>
+
+#include <map>
 
 namespace gm::lifecycle {
 
@@ -68,6 +71,66 @@ std::string merge_locally(const git::Repository& repo, const ModelContext& conte
     const auto commit = repo.branch_target(context.base);
     if (!commit) throw Error(fmt::format("{} vanished during the merge", context.base));
     return *commit;
+}
+
+// Pushes the branch (GitLab: with the merge-request options) and reads what happened: whether
+// anything went out, what the server said, the upstream recorded. Throws when the push failed.
+// Whether the remote has the branch at exactly this commit (then a push would send nothing).
+bool remote_has(const git::Repository& repo, const std::string& remote, const std::string& branch,
+                const std::string& head) {
+    const std::string ref = "refs/heads/" + branch;
+    std::map<std::string, RemoteRef> refs;
+    try {
+        refs = list_remote_refs(repo, remote, {ref}, RemoteSide::push);
+    } catch (const Error& e) {
+        throw Error(fmt::format("{}; the model is not finished", e.what()), e.hint());
+    }
+    const auto found = refs.find(ref);
+    return found != refs.end() && found->second.object == head;
+}
+
+// Pushes the branch (GitLab: with the merge-request options) and reads what happened: whether
+// anything went out, what the server said, the upstream recorded. Throws when the push failed.
+void push_for_review(const git::Repository& repo, const LifecycleSettings& settings, const ModelContext& context,
+                     FinishResult& result) {
+    // A push that would send nothing is not made: git would say "Everything up-to-date" and send
+    // no push options (git 2.39 even dies of SIGPIPE writing them, now and then).
+    result.branch_sent = !remote_has(repo, settings.remote, context.branch, result.head);
+    if (result.branch_sent) {
+        PushRequest push;
+        push.remote = settings.remote;
+        push.refspecs = {fmt::format("refs/heads/{0}:refs/heads/{0}", context.branch)};
+        push.push_options = result.review.push_options;
+        push.show_messages = true;  // the pre-push hook and the server's merge-request lines, as they come
+        if (context.checkout && !context.checkout->missing) push.where = context.checkout->path;
+        const auto pushed = push_refs(repo, push);
+        const auto* line = pushed.find("refs/heads/" + context.branch);
+        const bool done = pushed.run.ok() && line && (line->sent() || line->up_to_date());
+        // Someone pushed this very commit meanwhile: nothing of ours went out.
+        if (!done && remote_has(repo, settings.remote, context.branch, result.head)) {
+            result.branch_sent = false;
+        } else if (!done) {
+            throw Error(fmt::format("`git push {} {}` {}; the model is not finished", settings.remote, context.branch,
+                                    line ? pushed.why(line->to) : pushed.run.describe()),
+                        result.review.push_options.empty()
+                            ? "see git's messages above"
+                            : "see git's messages above; a server that refuses push options is not GitLab: "
+                              "git config model.forge github (or other)");
+        } else {
+            result.branch_sent = line->sent();
+            result.server = parse_forge_reply(pushed.run.err, context.branch);
+        }
+    }
+    result.review_requested = result.branch_sent && !result.review.push_options.empty();
+    // The upstream is recorded here rather than by --set-upstream: git's own config write
+    // does not wait for a lock another command holds, ours does.
+    auto config = repo.config();
+    config.set_local(fmt::format("branch.{}.remote", context.branch), settings.remote);
+    config.set_local(fmt::format("branch.{}.merge", context.branch), "refs/heads/" + context.branch);
+    if (!result.branch_sent) {
+        if (auto earlier = read_finish_record(repo, result.head); earlier && earlier->remote == settings.remote)
+            result.earlier = std::move(earlier);
+    }
 }
 
 }  // namespace
@@ -139,48 +202,33 @@ FinishResult finish_model(const git::Repository& repo, const FinishRequest& requ
         result.review = plan_review(settings, git::remote_url(repo, settings.remote), context.branch,
                                     context.base, review_title(repo, context.name, result.head));
         result.mode = result.review.mode;
-        // The upstream is recorded below rather than by --set-upstream: git's own config write
-        // does not wait for a lock another command holds, ours does.
-        std::vector<std::string> args{"push"};
-        for (const auto& option : result.review.push_options) {
-            args.push_back("--push-option");
-            args.push_back(option);
-        }
-        args.push_back(settings.remote);
-        args.push_back(fmt::format("refs/heads/{0}:refs/heads/{0}", context.branch));
-        proc::RunOptions options;
-        options.inherit_output = true;  // progress, the pre-push hook and the server's merge-request link
-        std::optional<std::filesystem::path> where;
-        if (context.checkout && !context.checkout->missing) where = context.checkout->path;
-        const auto pushed = run_git(repo, args, options, where);
-        if (!pushed.ok()) {
-            throw Error(fmt::format("`git push {} {}` {}; the model is not finished", settings.remote, context.branch,
-                                    pushed.describe()),
-                        result.review.push_options.empty()
-                            ? "see git's messages above"
-                            : "see git's messages above; a server that refuses push options is not GitLab: "
-                              "git config model.forge github (or other)");
-        }
-        auto config = repo.config();
-        config.set_local(fmt::format("branch.{}.remote", context.branch), settings.remote);
-        config.set_local(fmt::format("branch.{}.merge", context.branch), "refs/heads/" + context.branch);
+        push_for_review(repo, settings, context, result);
     }
 
-    result.finished_at = git_now(repo);
-    FinishRecord record;
-    record.model = result.model;
-    record.branch = result.branch;
-    record.base = result.base;
-    record.mode = result.mode;
-    record.remote = result.remote;
-    record.finished_at = result.finished_at;
-    try {
-        write_finish_record(repo, result.head, record);
-    } catch (const Error& e) {
-        throw Error(fmt::format("{} was {}, but the finish was not recorded: {}", context.branch,
-                                request.merge ? "merged" : "pushed", e.what()),
-                    "prune dates fast-forwarded merges by this record; finish again to record it");
+    if (result.earlier) {
+        // Finished before at this very head: that record (and its date, which dates a
+        // fast-forward merge for prune) stays as it is.
+        result.finished_at = result.earlier->finished_at;
+    } else {
+        result.finished_at = git_now(repo);
+        FinishRecord record;
+        record.model = result.model;
+        record.branch = result.branch;
+        record.base = result.base;
+        // A push that sent nothing requested no review: the record says only that it is on the remote.
+        record.mode = request.merge || result.branch_sent ? result.mode : "push";
+        record.remote = result.remote;
+        record.finished_at = result.finished_at;
+        if (result.server.review_url) record.review_url = *result.server.review_url;
+        try {
+            write_finish_record(repo, result.head, record);
+        } catch (const Error& e) {
+            throw Error(fmt::format("{} was {}, but the finish was not recorded: {}", context.branch,
+                                    request.merge ? "merged" : "pushed", e.what()),
+                        "prune dates fast-forwarded merges by this record; finish again to record it");
+        }
     }
+    if (!request.merge) result.shared = share_model_state(repo, settings.remote, context.name);
     return result;
 }
 

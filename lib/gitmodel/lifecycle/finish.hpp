@@ -10,8 +10,11 @@
 #include <vector>
 
 #include "gitmodel/git/repository.hpp"
+#include "gitmodel/lifecycle/finish_record.hpp"
 #include "gitmodel/lifecycle/forge.hpp"
+#include "gitmodel/lifecycle/push.hpp"
 #include "gitmodel/lifecycle/settings.hpp"
+#include "gitmodel/lifecycle/share.hpp"
 
 namespace gm::lifecycle {
 
@@ -40,16 +43,24 @@ struct FinishResult {
     std::string branch;
     std::string base;
     std::string head;                        // the commit that was finished
-    std::string mode;                        // merge-request, pull-request, push or merge
+    std::string mode;                        // merge-request, pull-request, push or merge (what the plan asks for)
     std::string remote;                      // empty for merge
     ReviewPlan review;
     std::optional<std::string> merge_commit;  // for merge
     std::int64_t finished_at = 0;
+    bool branch_sent = false;                 // the push changed the branch on the remote (false: it had it already)
+    bool review_requested = false;            // GitLab's push options went out with that push
+    ForgeReply server;                        // what the server said about the branch's review
+    std::optional<FinishRecord> earlier;      // nothing was pushed and this head was finished before: that record
+    std::optional<TeamShare> shared;          // the snapshot tags and finish notes (not for --merge)
 };
 
 // Finishes a model. Refuses (gm::Error, nothing changed) when its worktree has
 // uncommitted changes, its branch has no commits of its own, the base is
-// missing, or --merge is not allowed here.
+// missing, or --merge is not allowed here. A push that sends nothing (the remote
+// has the branch at its head already) requests no review and says so; an earlier
+// finish record of that head is kept as it is. Then pushes the model's snapshot
+// tags and the finish notes; what the remote refuses there is reported, not fatal.
 FinishResult finish_model(const git::Repository& repo, const FinishRequest& request);
 
 // The review title for a model ("Model resnet50", with the snapshot at its head when there is one).

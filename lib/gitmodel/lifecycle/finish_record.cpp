@@ -23,6 +23,7 @@ std::string format_finish_record(const FinishRecord& record) {
                        record.mode);
     if (!record.remote.empty()) out += fmt::format("Remote: {}\n", record.remote);
     out += fmt::format("Finished: {}\n", record.finished_at);
+    if (!record.review_url.empty()) out += fmt::format("Review: {}\n", record.review_url);
     return out;
 }
 
@@ -42,6 +43,7 @@ std::optional<FinishRecord> parse_finish_record(std::string_view text) {
         else if (key == "Base") record.base = value;
         else if (key == "Mode") record.mode = value;
         else if (key == "Remote") record.remote = value;
+        else if (key == "Review") record.review_url = value;
         else if (key == "Finished") {
             std::int64_t seconds = 0;
             const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), seconds);
@@ -53,10 +55,16 @@ std::optional<FinishRecord> parse_finish_record(std::string_view text) {
     return record;
 }
 
-std::optional<FinishRecord> read_finish_record(const git::Repository& repo, const std::string& commit) {
-    const auto note = git::read_note(repo, finish_notes_ref, commit);
-    if (!note) return std::nullopt;
-    return parse_finish_record(*note);
+std::optional<FinishRecord> read_finish_record(const git::Repository& repo, const std::string& commit,
+                                               const std::vector<std::string>& other_refs) {
+    if (const auto note = git::read_note(repo, finish_notes_ref, commit))
+        if (auto record = parse_finish_record(*note)) return record;
+    for (const auto& ref : other_refs) {
+        if (ref == finish_notes_ref) continue;
+        if (const auto note = git::read_note(repo, ref, commit))
+            if (auto record = parse_finish_record(*note)) return record;
+    }
+    return std::nullopt;
 }
 
 void write_finish_record(const git::Repository& repo, const std::string& commit, const FinishRecord& record) {

@@ -7,6 +7,8 @@
 #include "gitmodel/lifecycle/environment.hpp"
 #include "gitmodel/lifecycle/finish_record.hpp"
 #include "gitmodel/lifecycle/git_tool.hpp"
+#include "gitmodel/lifecycle/merge_judge.hpp"
+#include "gitmodel/lifecycle/prune_remote.hpp"
 #include "gitmodel/model/journal.hpp"
 #include "gitmodel/model/repository_lock.hpp"
 #include "gitmodel/model/settings.hpp"
@@ -37,6 +39,8 @@ bool is_within(const fs::path& path, const fs::path& folder) {
     return !relative.empty() && *relative.begin() != "..";
 }
 
+}  // namespace
+
 std::string archive_message(const PruneFacts& fact) {
     std::string merged = "no";
     if (fact.merged_by == MergedBy::merge_commit)
@@ -49,6 +53,8 @@ std::string archive_message(const PruneFacts& fact) {
                        "Model-Archive: 1\nModel: {}\nBranch: {}\nBase: {}\nMerged: {}\n",
                        fact.model, fact.branch, fact.model, fact.branch, fact.base, merged);
 }
+
+namespace {
 
 std::string ref_archive_message(const PruneFacts& fact, const WorktreeRefArchive& ref) {
     return fmt::format("Archive of {} of model {}'s worktree {}, removed by git model prune\n\n"
@@ -70,7 +76,8 @@ std::optional<std::string> tag_target(const git::Repository& repo, const std::st
 class FactReader {
 public:
     FactReader(const git::Repository& repo, const LifecycleSettings& settings)
-        : repo_(repo), settings_(settings), model_settings_(model::read_settings(repo)) {
+        : repo_(repo), settings_(settings), model_settings_(model::read_settings(repo)),
+          judge_(repo, {std::string(finish_notes_ref), remote_notes_ref(settings.remote)}) {
         remote_configured_ = git::remote_exists(repo, settings.remote);
         std::error_code ec;
         cwd_ = fs::current_path(ec);
@@ -108,7 +115,7 @@ public:
         if (pending_.count(model))
             fact.pending_start = "a `git model start` of it has not finished (running, or interrupted: the next "
                                  "`git model start` rolls that back or says what it kept)";
-        read_merge(fact);
+        judge_.judge(fact, base_tips(fact.base));
         read_worktree(fact);
         read_pushed(fact);
         const auto [tag, exists] = choose_archive_tag(
@@ -122,12 +129,6 @@ public:
     }
 
 private:
-    const std::vector<std::string>& chain_of(const std::string& tip) {
-        auto it = chains_.find(tip);
-        if (it == chains_.end()) it = chains_.emplace(tip, git::first_parent_chain(repo_, tip)).first;
-        return it->second;
-    }
-
     // Where the base is: the local one and the remote's (a merge request lands there first).
     std::vector<std::string> base_tips(const std::string& base) const {
         std::vector<std::string> tips;
@@ -136,42 +137,6 @@ private:
             if (auto remote = repo_.resolve_commit(fmt::format("refs/remotes/{}/{}", settings_.remote, base)))
                 tips.push_back(*remote);
         return tips;
-    }
-
-    void read_merge(PruneFacts& fact) {
-        const auto tips = base_tips(fact.base);
-        fact.base_exists = !tips.empty();
-        for (const auto& tip : tips) {
-            const auto point = git::merge_point(repo_, chain_of(tip), fact.head);
-            if (!point) continue;
-            fact.in_base = true;
-            if (point->id != fact.head && point->parent_count >= 2 &&
-                (!fact.merged_at || point->commit_time < *fact.merged_at)) {
-                fact.merged_by = MergedBy::merge_commit;
-                fact.merged_at = point->commit_time;
-                fact.merge_commit = point->id;
-            }
-        }
-        if (fact.in_base && fact.merged_by == MergedBy::none) {
-            // Fast-forwarded (or rebased onto) the base: only a finish record says when.
-            if (const auto record = read_finish_record(repo_, fact.head)) {
-                fact.merged_by = MergedBy::finish_record;
-                fact.merged_at = record->finished_at;
-            }
-        }
-        if (fact.in_base) return;
-        // Squash and rebase merges: the changes are in the base, the commits are not.
-        for (const auto& tip : tips) {
-            const auto found = git::find_equivalent_merge(repo_, fact.head, tip, chain_of(tip));
-            if (!found) continue;
-            const auto landed = git::merge_point(repo_, chain_of(tip), found->commit);
-            if (!landed) continue;
-            if (fact.merged_at && *fact.merged_at <= landed->commit_time) continue;
-            fact.merged_by = found->kind == git::EquivalentMerge::Kind::squash ? MergedBy::squash : MergedBy::rebase;
-            fact.merged_at = landed->commit_time;
-            fact.merge_commit = found->commit;
-            fact.merge_evidence = found->evidence;
-        }
     }
 
     void read_worktree(PruneFacts& fact) {
@@ -243,10 +208,11 @@ private:
     std::optional<std::string> main_branch_;
     std::vector<std::pair<std::string, std::string>> tracking_;
     std::set<std::string> pending_;
-    std::map<std::string, std::vector<std::string>> chains_;  // tip -> first-parent line
+    MergeJudge judge_;
 };
 
-// Archives with an annotated tag, unless the tag is there already at that object.
+}  // namespace
+
 void archive_with_tag(const git::Repository& repo, const std::string& tag, const std::string& target, bool exists,
                       const std::string& message) {
     if (exists) return;
@@ -255,6 +221,8 @@ void archive_with_tag(const git::Repository& repo, const std::string& tag, const
     if (!existing || existing->target != target)
         throw Error(fmt::format("tag {} appeared meanwhile at another commit", tag));
 }
+
+namespace {
 
 // `git config --remove-section branch.<b>`, waiting while another writer holds .git/config.lock.
 void remove_branch_config(const git::Repository& repo, const std::string& branch, const fs::path& main_dir) {
@@ -326,19 +294,12 @@ std::vector<PruneFacts> gather_prune_facts(const git::Repository& repo, const Li
     return facts;
 }
 
-PruneResult run_prune(const git::Repository& repo, const PruneRequest& request,
-                      const std::function<void(const std::string&)>& say) {
-    const LifecycleSettings settings = read_lifecycle_settings(repo);
-    const model::Settings model_settings = model::read_settings(repo);
-    PruneResult result;
-    result.options.now = git_now(repo);
-    result.options.retention_seconds = request.retention_seconds.value_or(settings.retention_seconds);
-    result.options.force = request.force;
-    result.plan = plan_prune(gather_prune_facts(repo, settings), result.options);
-    result.outcomes.resize(result.plan.size());
-    if (request.dry_run) return result;
+namespace {
 
-    const fs::path main_dir = model_settings.main_worktree;
+// The local part: archive, remove worktree and environment, delete the branch, one model at a time.
+void prune_locally(const git::Repository& repo, const LifecycleSettings& settings, const PruneRequest& request,
+                   PruneResult& result, const std::function<void(const std::string&)>& say) {
+    const fs::path main_dir = model::read_settings(repo).main_worktree;
     FactReader reader(repo, settings);
     {
         // Forget worktrees whose folders are gone first: git (and libgit2) will not
@@ -370,6 +331,36 @@ PruneResult run_prune(const git::Repository& repo, const PruneRequest& request,
     }
     model::RepositoryLock lock(repo, model::worktrees_lock, "git model prune");
     run_git(repo, {"worktree", "prune"}, {}, main_dir);
+}
+
+}  // namespace
+
+PruneResult run_prune(const git::Repository& repo, const PruneRequest& request,
+                      const std::function<void(const std::string&)>& say) {
+    const LifecycleSettings settings = read_lifecycle_settings(repo);
+    const bool remote = request.remote.value_or(settings.prune_remote);
+    if (remote && !git::remote_exists(repo, settings.remote)) {
+        throw Error(fmt::format("there is no remote '{}' to prune{}", settings.remote,
+                                request.remote ? "" : " (model.prune.remote is true)"),
+                    fmt::format("add it (git remote add {} <url>), name yours (git config model.remote <name>), "
+                                "or prune only here: git model prune --no-remote",
+                                settings.remote));
+    }
+    PruneResult result;
+    result.options.now = git_now(repo);
+    result.options.retention_seconds = request.retention_seconds.value_or(settings.retention_seconds);
+    result.options.force = request.force;
+    result.plan = plan_prune(gather_prune_facts(repo, settings), result.options);
+    result.outcomes.resize(result.plan.size());
+    if (!request.dry_run) prune_locally(repo, settings, request, result, say);
+    if (!remote) return result;
+
+    LocalArchives archives;
+    for (std::size_t i = 0; i < result.plan.size(); ++i)
+        if (result.outcomes[i] && result.outcomes[i]->done)
+            archives.emplace_back(result.plan[i].facts.archive_tag, result.plan[i].facts.head);
+    result.remote = prune_remote(repo, settings, result.options, request.dry_run, archives, say);
+    result.failed += result.remote->failed;
     return result;
 }
 

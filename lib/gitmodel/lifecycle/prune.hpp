@@ -10,6 +10,7 @@
 
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/lifecycle/prune_plan.hpp"
+#include "gitmodel/lifecycle/prune_remote.hpp"
 #include "gitmodel/lifecycle/settings.hpp"
 
 namespace gm::lifecycle {
@@ -19,6 +20,7 @@ struct PruneRequest {
     bool dry_run = false;
     bool force = false;
     std::optional<std::int64_t> retention_seconds;  // --retention; model.prune.retention when absent
+    std::optional<bool> remote;                     // --remote / --no-remote; model.prune.remote when absent
 };
 
 // The plan and, unless it was a dry run, what became of each branch.
@@ -27,11 +29,20 @@ struct PruneResult {
     std::vector<PruneDecision> plan;
     std::vector<std::optional<PruneOutcome>> outcomes;  // per plan entry; nullopt when kept or dry run
     std::size_t failed = 0;
+    std::optional<RemotePruneResult> remote;  // what prune did on the remote, when asked to
 };
 
 // Reads what the rule needs about every model branch (merge dates from merge
 // commits and finish records, worktrees, dirty, pushed, archive tag names).
 std::vector<PruneFacts> gather_prune_facts(const git::Repository& repo, const LifecycleSettings& settings);
+
+// The message of a branch's archive tag: a block saying what it was and how it was merged.
+std::string archive_message(const PruneFacts& fact);
+
+// Archives with an annotated tag, unless it exists already (exists: at target); throws gm::Error
+// when the name was taken meanwhile by another commit.
+void archive_with_tag(const git::Repository& repo, const std::string& tag, const std::string& target, bool exists,
+                      const std::string& message);
 
 // Plans and (unless dry_run) executes. `say` receives a line per action as it happens.
 PruneResult run_prune(const git::Repository& repo, const PruneRequest& request,

@@ -148,8 +148,8 @@ std::vector<PruneDecision> plan_prune(const std::vector<PruneFacts>& facts, cons
     return plan;
 }
 
-nlohmann::json prune_json(const std::vector<PruneDecision>& plan, const std::vector<std::optional<PruneOutcome>>& outcomes,
-                          const PruneOptions& options, bool dry_run) {
+nlohmann::json prune_rows_json(const std::vector<PruneDecision>& plan,
+                               const std::vector<std::optional<PruneOutcome>>& outcomes) {
     nlohmann::json rows = nlohmann::json::array();
     for (std::size_t i = 0; i < plan.size(); ++i) {
         const auto& decision = plan[i];
@@ -181,6 +181,12 @@ nlohmann::json prune_json(const std::vector<PruneDecision>& plan, const std::vec
         }
         rows.push_back(std::move(row));
     }
+    return rows;
+}
+
+nlohmann::json prune_json(const std::vector<PruneDecision>& plan, const std::vector<std::optional<PruneOutcome>>& outcomes,
+                          const PruneOptions& options, bool dry_run) {
+    const nlohmann::json rows = prune_rows_json(plan, outcomes);
     return {
         {"version", 1},
         {"dry_run", dry_run},

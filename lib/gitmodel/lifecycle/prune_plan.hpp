@@ -104,6 +104,10 @@ struct PruneOutcome {
     std::string error;    // why a planned prune failed part-way (the archive tag keeps its commits)
 };
 
+// The "models" rows of `git model prune --json`, one per plan entry (also used for the remote's branches).
+nlohmann::json prune_rows_json(const std::vector<PruneDecision>& plan,
+                               const std::vector<std::optional<PruneOutcome>>& outcomes);
+
 // `git model prune --json` (git-model(1), JSON OUTPUT); outcomes[i] belongs to plan[i] (nullopt: kept or dry run).
 nlohmann::json prune_json(const std::vector<PruneDecision>& plan, const std::vector<std::optional<PruneOutcome>>& outcomes,
                           const PruneOptions& options, bool dry_run);

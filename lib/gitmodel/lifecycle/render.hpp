@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gitmodel/lifecycle/prune_plan.hpp"
+#include "gitmodel/lifecycle/prune_remote.hpp"
 #include "gitmodel/lifecycle/snapshots.hpp"
 #include "gitmodel/lifecycle/status.hpp"
 
@@ -31,5 +32,8 @@ std::string render_status(const StatusReport& report);
 // `git model prune`: the plan (dry run) or what was done, then a summary line.
 std::string render_prune(const std::vector<PruneDecision>& plan, const std::vector<std::optional<PruneOutcome>>& outcomes,
                          bool dry_run);
+
+// `git model prune --remote`: the same for the remote's branches, then the archive tags pushed.
+std::string render_remote_prune(const RemotePruneResult& remote, bool dry_run);
 
 }  // namespace gm::lifecycle

@@ -16,7 +16,21 @@ void replace_all(std::string& text, std::string_view from, std::string_view to) 
         text.replace(pos, from.size(), to);
 }
 
+// A boolean key in git's spellings; a bad value names the key and both spellings.
+bool read_bool(const git::Config& config, std::string_view key, bool fallback) {
+    const auto text = config.get_string(key);
+    if (!text) return fallback;
+    try {
+        return config.get_bool(key).value_or(fallback);
+    } catch (const Error&) {
+        throw Error(fmt::format("{} {} is not true or false", key, quote_for_message(*text)),
+                    fmt::format("git config {} {}", key, fallback ? "true" : "false"));
+    }
+}
+
 }  // namespace
+
+std::string remote_notes_ref(std::string_view remote) { return fmt::format("refs/notes/remotes/{}/git-model", remote); }
 
 std::int64_t parse_retention(std::string_view text, std::string_view where, bool usage) {
     const auto seconds = parse_duration_seconds(text);
@@ -45,6 +59,11 @@ std::string archive_tag_name(std::string_view form, std::string_view model, std:
     return name;
 }
 
+std::string read_remote_setting(const git::Repository& repo) {
+    const auto remote = repo.config().get_string("model.remote");
+    return remote && !remote->empty() ? *remote : std::string("origin");
+}
+
 LifecycleSettings read_lifecycle_settings(const git::Repository& repo) {
     const git::Config config = repo.config();
     LifecycleSettings settings;
@@ -64,6 +83,8 @@ LifecycleSettings read_lifecycle_settings(const git::Repository& repo) {
         archive_tag_name(*form, "x", "feature/model-x");  // refuse a bad form before anything happens
         settings.archive_form = *form;
     }
+    settings.tag_push = read_bool(config, "model.tag.push", true);
+    settings.prune_remote = read_bool(config, "model.prune.remote", false);
     return settings;
 }
 

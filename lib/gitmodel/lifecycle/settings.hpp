@@ -21,6 +21,10 @@ inline constexpr std::string_view default_archive_form = "archive/model/{model}"
 // The notes ref that holds finish records (see finish_record.hpp).
 inline constexpr std::string_view finish_notes_ref = "refs/notes/git-model";
 
+// Where `git fetch` puts a remote's finish notes (the fetch refspec hooks install and doctor set up),
+// beside our own refs/notes/git-model: readers consult both, finish merges them before it pushes.
+std::string remote_notes_ref(std::string_view remote);
+
 // Resolved lifecycle settings of a repository.
 struct LifecycleSettings {
     std::string remote = "origin";            // model.remote: where finish pushes, what "pushed" means
@@ -29,7 +33,12 @@ struct LifecycleSettings {
     bool allow_local_merge = false;           // model.finish.merge: allow (true) or deny (default)
     std::int64_t retention_seconds = 14 * 86400;  // model.prune.retention
     std::string archive_form{default_archive_form};  // model.prune.archiveTag
+    bool tag_push = true;                     // model.tag.push: tag pushes the snapshot to the branch's upstream
+    bool prune_remote = false;                // model.prune.remote: prune also prunes the remote (--remote)
 };
+
+// model.remote alone (default origin), for commands that need nothing else and must not fail on other keys.
+std::string read_remote_setting(const git::Repository& repo);
 
 // Reads the settings; throws gm::Error naming the key for a malformed value.
 LifecycleSettings read_lifecycle_settings(const git::Repository& repo);

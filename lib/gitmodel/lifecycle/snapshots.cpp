@@ -71,7 +71,7 @@ Snapshot create_snapshot(const git::Repository& repo, const TagRequest& request)
     model::RepositoryLock lock(repo, "snapshots", fmt::format("git model tag {}", request.model));
     // A tag made by other means (plain `git tag`) may still take the number first: then the next one is ours.
     for (int attempt = 0; attempt < 20; ++attempt) {
-        std::vector<std::string> names;
+        std::vector<std::string> names = request.taken_elsewhere;
         for (const auto& tag : git::tags_matching(repo, snapshot_tag_glob(request.model))) names.push_back(tag.name);
         record.version = next_snapshot_version(request.model, names);
         const std::string name = snapshot_tag_name(request.model, record.version);

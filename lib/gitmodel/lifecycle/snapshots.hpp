@@ -23,9 +23,10 @@ struct TagRequest {
     std::vector<Metric> metrics;
     std::optional<std::string> message;  // -m; a default subject when absent
     std::optional<std::string> commit;   // --commit; the branch head when absent
+    std::vector<std::string> taken_elsewhere;  // snapshot tag names the remote has: their numbers are skipped too
 };
 
-// Tags a snapshot: model/<name>/v<N> with N one more than any taken (retrying
+// Tags a snapshot: model/<name>/v<N> with N one more than any taken here or on the remote (retrying
 // when another process takes it first). The commit must be on the model's
 // branch; a .modelenv.yaml there must load. Throws gm::Error, creating nothing.
 Snapshot create_snapshot(const git::Repository& repo, const TagRequest& request);

@@ -65,7 +65,7 @@ StatusReport read_status(const git::Repository& repo) {
         auto list = list_snapshots(repo, *report.model);
         report.snapshot_count = list.snapshots.size();
         if (!list.snapshots.empty()) report.latest_snapshot = std::move(list.snapshots.front());
-        if (report.head) report.finished = read_finish_record(repo, *report.head);
+        if (report.head) report.finished = read_finish_record(repo, *report.head, {remote_notes_ref(settings.remote)});
         report.environment = environment_state(repo, *report.model, report.worktree);
     }
 

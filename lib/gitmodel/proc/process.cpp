@@ -108,12 +108,21 @@ struct ProcessGroup : bp::extend::handler {
     }
 };
 
+// Writes all of `text` to `fd`, giving up on an error (a closed terminal loses nothing we keep).
+void write_all(int fd, std::string_view text) {
+    while (!text.empty()) {
+        const auto wrote = ::write(fd, text.data(), text.size());
+        if (wrote <= 0) return;
+        text.remove_prefix(static_cast<std::size_t>(wrote));
+    }
+}
+
 // Reads a pipe to its end into `into`, calling done once at the end (or on an error).
 class PipeReader {
 public:
     PipeReader(bp::async_pipe& pipe, std::string& into, std::function<void()> done,
-               std::function<void(std::string_view)> consume = {})
-        : pipe_(pipe), into_(into), done_(std::move(done)), consume_(std::move(consume)) {}
+               std::function<void(std::string_view)> consume = {}, bool tee = false)
+        : pipe_(pipe), into_(into), done_(std::move(done)), consume_(std::move(consume)), tee_(tee) {}
     void start() {
         pipe_.async_read_some(boost::asio::buffer(buffer_), [this](const boost::system::error_code& ec, std::size_t n) {
             if (consume_) {
@@ -121,6 +130,7 @@ public:
             } else {
                 into_.append(buffer_.data(), n);
             }
+            if (tee_) write_all(STDERR_FILENO, std::string_view(buffer_.data(), n));
             if (ec) {
                 done_();
                 return;
@@ -134,6 +144,7 @@ private:
     std::string& into_;
     std::function<void()> done_;
     std::function<void(std::string_view)> consume_;
+    bool tee_ = false;  // also copied to our stderr as it comes
     std::array<char, 65536> buffer_{};
 };
 
@@ -164,7 +175,7 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
         if (--open_reads == 0) grace.cancel();  // every pipe closed: nothing left to wait for
     };
     PipeReader out_reader(out_pipe, result.out, read_done, options.on_stdout);
-    PipeReader err_reader(err_pipe, result.err, read_done);
+    PipeReader err_reader(err_pipe, result.err, read_done, {}, options.tee_stderr);
     auto on_exit = bp::on_exit([&](int, const std::error_code&) { timer.cancel(); });
     const auto env = child_environment(options);
     ProcessGroup group;
@@ -182,7 +193,7 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
             } else {
                 child = bp::child(exe, bp::args(args), bp::start_dir(cwd), env, bp::std_in < bp::null, on_exit, group, death, io);
             }
-        } else if (options.capture_stderr) {
+        } else if (options.capture_stderr || options.tee_stderr) {
             if (options.input) {
                 child = bp::child(exe, bp::args(args), bp::start_dir(cwd), env, bp::std_in < input_pipe,
                                   bp::std_out > out_pipe, bp::std_err > err_pipe, on_exit, group, death, io);
@@ -215,7 +226,7 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
     if (!options.inherit_output) {
         ++open_reads;
         out_reader.start();
-        if (options.capture_stderr) {
+        if (options.capture_stderr || options.tee_stderr) {
             ++open_reads;
             err_reader.start();
         }

@@ -43,6 +43,9 @@ struct RunOptions {
     // Called with the child's pid once it runs, before waiting for it (to record it); when it
     // throws, the child is killed and waited for, and the exception goes on.
     std::function<void(long pid)> on_start;
+    // When true (and inherit_output is false), stderr is both captured and copied to our own
+    // stderr as it arrives: a hook's or a server's messages are seen live and can still be read.
+    bool tee_stderr = false;
 };
 
 // What became of a child: its exit status, or the signal that ended it, and its output.

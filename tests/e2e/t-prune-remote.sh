@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# git model prune --remote with controlled dates, two teammates and one bare remote. Alice
+# finishes models (their branches reach the remote); a maintainer's clone stands in for the
+# merge button: merge commits 20 and 3 days before NOW, a squash merge, a fast-forward dated
+# by alice's finish record (which bob has only through the remote's notes). Bob, who has none
+# of these branches, prunes the remote: merged branches past retention are archived (the tag
+# pushed first) and deleted there; recent and unmerged ones stay, --force or not; a branch that
+# moves on the remote after it was judged is not deleted. --dry-run changes nothing. Alice's
+# own prune then removes her copies and pushes the archive tag of a branch the remote no
+# longer had.
+. "$(dirname "$0")/lib.sh"
+
+cd "$TEST_DIR"
+export GIT_AUTHOR_DATE="2026-01-05T00:00:00Z" GIT_COMMITTER_DATE="2026-01-05T00:00:00Z"
+NOW="2026-03-01T12:00:00Z"
+remote="$TEST_DIR/team.git"
+git init -q --bare "$remote"
+make_repo alice
+git -C alice remote add origin "$remote"
+git -C alice push -q origin main
+git clone -q "$remote" bob
+git -C alice config model.bench.beforePush never
+git -C bob config model.bench.beforePush never
+run_expect 0 git -C alice model hooks install
+run_expect 0 git -C bob model hooks install
+W="$TEST_DIR/worktrees/feature"
+
+# Alice's models, each in a file of its own, finished (pushed) early in February.
+for m in ff old squashed moved recent unmerged gone; do
+    run_expect 0 git -C alice model start "$m"
+    commit_at "$W/model-$m" "2026-01-20T10:00:00Z" "$m work" "$m.txt"
+    commit_at "$W/model-$m" "2026-01-21T10:00:00Z" "$m more" "$m.txt"
+done
+for m in old squashed moved recent unmerged gone; do
+    GIT_COMMITTER_DATE="2026-02-01T10:00:00Z" run_expect 0 git -C alice model finish "$m"
+done
+GIT_COMMITTER_DATE="2026-02-09T10:00:00Z" run_expect 0 git -C alice model finish ff   # the record dates its merge
+head_of() { git -C alice rev-parse "feature/model-$1"; }
+gone_head=$(head_of gone)
+
+# The maintainer (the merge button): a fast-forward, merge commits, a squash.
+git clone -q "$remote" carol
+at() { GIT_AUTHOR_DATE="$1" GIT_COMMITTER_DATE="$1" "${@:2}"; }
+git -C carol merge -q --ff-only origin/feature/model-ff
+for m in old moved gone; do at "2026-02-09T12:00:00Z" git -C carol merge -q --no-ff -m "Merge $m" "origin/feature/model-$m"; done
+git -C carol merge -q --squash origin/feature/model-squashed >/dev/null
+at "2026-02-09T13:00:00Z" git -C carol commit -q -m "Squashed model squashed"
+at "2026-02-26T12:00:00Z" git -C carol merge -q --no-ff -m "Merge recent" origin/feature/model-recent
+git -C carol push -q origin main
+git -C carol push -q origin --delete feature/model-gone          # deleted on the server without an archive
+# what "moved" will be moved to, on the server, once bob has judged it
+commit_at "$W/model-moved" "2026-02-20T10:00:00Z" "moved later" moved.txt
+git -C alice push -q --no-verify origin feature/model-moved:refs/test/moved-next
+git -C "$W/model-moved" reset -q --hard HEAD~1                  # alice's branch as the remote has it
+cat >"$remote/hooks/post-receive" <<'HOOK'
+#!/bin/sh
+# Someone pushes to feature/model-moved right after bob's archive tag for it arrives.
+while read -r old new ref; do
+    [ "$ref" = refs/tags/archive/model/moved ] && git update-ref refs/heads/feature/model-moved refs/test/moved-next
+done
+exit 0
+HOOK
+chmod +x "$remote/hooks/post-receive"
+
+remote_head() { git -C "$remote" rev-parse -q --verify "refs/heads/feature/model-$1" || true; }
+git -C bob fetch -q origin
+bob_before=$(repo_state bob)
+remote_before=$(remote_refs "$remote")
+
+# --- dry run: says what would happen there, changes nothing here or there -----------------------
+GIT_COMMITTER_DATE="$NOW" run_expect 0 git -C bob model prune --remote --dry-run
+assert_eq "$(remote_refs "$remote")" "$remote_before" "--dry-run changes nothing on the remote"
+assert_eq "$(repo_state bob)" "$bob_before" "--dry-run leaves no ref behind here"
+assert_contains "$OUT" "No model branches."
+assert_contains "$OUT" "On origin:"
+for m in ff old squashed moved; do
+    assert_contains "$OUT" "would prune $m (feature/model-$m):" "dry run $m"
+    assert_contains "$OUT" "  - tag $(head_of $m | cut -c1-10) as archive/model/$m and push the tag to origin" "dry run $m"
+    assert_contains "$OUT" "  - delete feature/model-$m on origin, only while it is still at $(head_of $m | cut -c1-10)" "dry run $m"
+done
+assert_contains "$OUT" "keep  recent (feature/model-recent): merged 3 days ago; kept for audit until 2026-03-12 12:00 UTC"
+assert_contains "$OUT" "keep  unmerged (feature/model-unmerged): it is not merged into main"
+assert_contains "$OUT" "  merged: "                                       # the squash's evidence
+assert_contains "$OUT" "Dry run (origin): 4 would be deleted there, 2 kept."
+# --force never reaches the remote's unmerged branches
+GIT_COMMITTER_DATE="$NOW" run_expect 0 git -C bob model prune --remote --dry-run --force --retention 0
+assert_contains "$OUT" "keep  unmerged (feature/model-unmerged): it is not merged into main"
+# the setting turns it on, --no-remote off; --remote and --no-remote together are a usage error
+GIT_COMMITTER_DATE="$NOW" run_expect 0 git -C bob -c model.prune.remote=true model prune --dry-run
+assert_contains "$OUT" "On origin:"
+GIT_COMMITTER_DATE="$NOW" run_expect 0 git -C bob -c model.prune.remote=true model prune --dry-run --no-remote
+assert_not_contains "$OUT" "On origin:"
+run_expect 2 git -C bob model prune --remote --no-remote
+run_expect 1 git -C bob -c model.remote=nowhere model prune --remote
+assert_contains "$ERR" "there is no remote 'nowhere' to prune"
+assert_contains "$ERR" "git model prune --no-remote"
+run_expect 1 git -C bob -c model.prune.remote=sometimes model prune
+assert_contains "$ERR" "model.prune.remote 'sometimes' is not true or false"
+assert_eq "$(remote_refs "$remote")" "$remote_before" "refusals change nothing on the remote"
+
+# --- the real thing -------------------------------------------------------------------------------
+GIT_COMMITTER_DATE="$NOW" run_expect 1 git -C bob model prune --remote --json      # 1: "moved" failed
+check_json() {
+    python3 - "$1" <<'PY'
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["models"] == [], d["models"]
+r = d["remote"]
+assert r["name"] == "origin", r
+m = {x["name"]: x for x in r["models"]}
+assert sorted(m) == ["ff", "moved", "old", "recent", "squashed", "unmerged"], sorted(m)
+for name in ("ff", "old", "squashed"):
+    assert m[name]["action"] == "prune" and m[name]["done"] is True and m[name]["error"] is None, m[name]
+assert m["ff"]["merged_by"] == "finish-record" and m["old"]["merged_by"] == "merge-commit", m
+assert m["squashed"]["merged_by"] == "squash" and m["squashed"]["merge_evidence"], m["squashed"]
+assert m["moved"]["done"] is False and "moved on origin after it was judged" in m["moved"]["error"], m["moved"]
+assert m["recent"]["action"] == "keep" and m["unmerged"]["action"] == "keep", m
+assert r["archive_tags_pushed"] == [] and r["archive_tag_failures"] == [], r
+print("ok")
+PY
+}
+assert_eq "$(check_json "$OUT")" "ok" "prune --remote --json"
+for m in ff old squashed; do
+    assert_eq "$(remote_head $m)" "" "$m deleted on the remote"
+    assert_eq "$(git -C "$remote" rev-parse "refs/tags/archive/model/$m^{commit}")" "$(head_of $m)" "$m's archive tag on the remote"
+    assert_eq "$(git -C "$remote" cat-file -t "refs/tags/archive/model/$m")" "tag" "annotated"
+    assert_contains "$(git -C "$remote" cat-file -p "refs/tags/archive/model/$m")" "Remote: origin"
+done
+assert_eq "$(remote_head recent)" "$(head_of recent)" "recent kept on the remote"
+assert_eq "$(remote_head unmerged)" "$(head_of unmerged)" "unmerged kept on the remote"
+assert_eq "$(remote_head moved)" "$(git -C "$remote" rev-parse refs/test/moved-next)" "moved: kept where it moved to"
+assert_eq "$(git -C "$remote" rev-parse "refs/tags/archive/model/moved^{commit}")" "$(head_of moved)" "moved: archived as judged"
+assert_eq "$(git -C "$remote" rev-parse main)" "$(git -C carol rev-parse main)" "main untouched"
+assert_eq "$(git -C bob for-each-ref refs/git-model)" "" "no scratch refs left in bob's clone"
+
+# again, as text: nothing more to do there; moved is no longer merged
+rm "$remote/hooks/post-receive"
+GIT_COMMITTER_DATE="$NOW" run_expect 0 git -C bob model prune --remote
+assert_contains "$OUT" "keep  moved (feature/model-moved): it is not merged into main"
+assert_contains "$OUT" "Summary (origin): 0 deleted there, 3 kept."
+
+# --- alice prunes her copies: archive tags fetched are reused, a missing one is pushed -------------
+git -C alice fetch -q origin
+reachable=$(reachable_commits alice)
+GIT_COMMITTER_DATE="$NOW" run_expect 0 git -C alice model prune --remote
+assert_still_reachable alice "$reachable"
+for m in ff old squashed moved gone; do assert_no_branch alice "feature/model-$m"; done
+for m in recent unmerged; do assert_branch_exists alice "feature/model-$m"; done
+assert_contains "$OUT" "pushed the archive tag archive/model/gone to origin"
+assert_eq "$(git -C "$remote" rev-parse "refs/tags/archive/model/gone^{commit}")" "$gone_head" "gone's archive on the remote"
+assert_eq "$(git -C alice for-each-ref 'refs/tags/archive/model/old@*')" "" "the fetched archive tag was reused, not doubled"

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Two teammates and one remote (a bare repository whose pre-receive hook records push options
+# and answers like GitLab): snapshot tags reach the remote (tag with an upstream, finish) and
+# show in the other clone's log, best and compare after a plain git fetch (hooks install sets
+# up the fetch of tags and finish notes); numbers the remote has taken are not reused; a tag
+# push the remote refuses keeps the snapshot and says how to push it later; finish twice never
+# claims a second merge request.
+. "$(dirname "$0")/lib.sh"
+
+cd "$TEST_DIR"
+export GIT_AUTHOR_DATE="2026-02-01T00:00:00Z" GIT_COMMITTER_DATE="2026-02-01T00:00:00Z"
+web="https://gitlab.example.com/team/models"
+remote="$TEST_DIR/team.git"
+make_options_remote "$remote" "$web"
+options_log="$remote/push-options.log"
+make_repo alice
+git -C alice remote add origin "$remote"
+git -C alice push -q origin main
+git clone -q "$remote" bob
+for who in alice bob; do
+    git -C $who config model.forge gitlab        # the bare remote stands in for GitLab
+    git -C $who config model.forgeUrl "$web"
+    git -C $who config model.bench.beforePush never
+done
+
+# hooks install sets up the fetch of every tag and of the finish notes
+run_expect 0 git -C alice model hooks install
+assert_contains "$OUT" "fetch: git fetch origin now brings every tag"
+assert_contains "$OUT" "fetch: git fetch origin now brings the finish notes to refs/notes/remotes/origin/git-model"
+run_expect 0 git -C bob model hooks install
+assert_eq "$(git -C bob config remote.origin.tagOpt)" "--tags" "bob fetches every tag"
+
+# --- tag: no upstream yet, so the snapshot stays here ------------------------------------------
+run_expect 0 git -C alice model start resnet
+wa="$TEST_DIR/worktrees/feature/model-resnet"
+commit_at "$wa" "2026-02-02T10:00:00Z" "resnet baseline" resnet.py
+run_expect 0 git -C "$wa" model tag --metric acc=0.80 -m baseline --json
+assert_eq "$(json_get "$OUT" 'd["push"]["remote"], d["push"]["pushed"], d["push"]["error"], d["push"]["skipped"]')" \
+    "None False None the branch has no upstream yet" "no upstream: not pushed"
+assert_eq "$(git -C "$remote" rev-parse -q --verify refs/tags/model/resnet/v1 || true)" "" "v1 not on the remote yet"
+
+# --- finish pushes the branch, asks for the merge request, pushes the tags and notes --------------
+rm -f "$options_log"
+GIT_COMMITTER_DATE="2026-02-03T10:00:00Z" run_expect 0 git -C "$wa" model finish
+assert_contains "$OUT" "Merge request into main requested with push options."
+assert_contains "$OUT" "Merge request: $web/-/merge_requests/1"
+assert_contains "$OUT" "Pushed to origin: model/resnet/v1, the finish notes."
+assert_contains "$ERR" "remote: View merge request for feature/model-resnet:"   # git's own lines, shown live
+assert_eq "$(git -C "$remote" rev-parse refs/tags/model/resnet/v1)" "$(git -C alice rev-parse refs/tags/model/resnet/v1)" "v1 on the remote"
+assert_contains "$(git -C alice notes --ref=git-model show feature/model-resnet)" "Review: $web/-/merge_requests/1"
+assert_eq "$(grep -c '^merge_request.create$' "$options_log")" "1" "one merge request asked for"
+
+# --- finish again with nothing new: says so, claims nothing, links the request it has --------------
+head=$(git -C alice rev-parse feature/model-resnet)
+note_before=$(git -C alice notes --ref=git-model show "$head")
+GIT_COMMITTER_DATE="2026-02-03T11:00:00Z" run_expect 0 git -C "$wa" model finish
+assert_contains "$OUT" "Nothing to push: origin already has feature/model-resnet at ${head:0:10}."
+assert_contains "$OUT" "No merge request was requested"
+assert_not_contains "$OUT" "requested with push options"
+assert_contains "$OUT" "Merge request (named by origin at the earlier finish): $web/-/merge_requests/1"
+assert_contains "$OUT" "was finished at ${head:0:10} already"
+assert_eq "$(grep -c '^merge_request.create$' "$options_log")" "1" "no second merge request asked for"
+assert_eq "$(git -C alice notes --ref=git-model show "$head")" "$note_before" "the first finish record stays"
+# ... and where no earlier finish named one: the page that opens (or finds) it
+git -C alice notes --ref=git-model remove "$head" 2>/dev/null
+run_expect 0 git -C "$wa" model finish
+assert_contains "$OUT" "No merge request was requested"
+assert_contains "$OUT" "Open one, or find the open one: $web/-/merge_requests/new?merge_request%5Bsource_branch%5D=feature/model-resnet&merge_request%5Btarget_branch%5D=main"
+assert_contains "$(git -C alice notes --ref=git-model show "$head")" "Mode: push"   # it says no review was requested
+assert_eq "$(grep -c '^merge_request.create$' "$options_log")" "1" "still one merge request asked for"
+
+# --- with an upstream, tag pushes; --no-push and model.tag.push=false keep it here ------------------
+commit_at "$wa" "2026-02-04T10:00:00Z" "deeper" resnet.py
+GIT_COMMITTER_DATE="2026-02-04T11:00:00Z" run_expect 0 git -C "$wa" model tag --metric acc=0.85 -m deeper
+assert_contains "$OUT" "Pushed model/resnet/v2 to origin."
+assert_eq "$(git -C "$remote" rev-parse refs/tags/model/resnet/v2)" "$(git -C alice rev-parse refs/tags/model/resnet/v2)" "v2 on the remote"
+run_expect 0 git -C "$wa" model tag --metric acc=0.83 --no-push
+assert_not_contains "$OUT" "Pushed"
+run_expect 0 git -C "$wa" -c model.tag.push=false model tag --metric acc=0.84 --json
+assert_eq "$(json_get "$OUT" 'd["push"]["skipped"]')" "model.tag.push is false" "model.tag.push=false"
+run_expect 1 git -C "$wa" -c model.tag.push=sometimes model tag --metric acc=0.1
+assert_contains "$ERR" "model.tag.push 'sometimes' is not true or false"
+assert_contains "$ERR" "git config model.tag.push true"
+for v in v3 v4; do
+    assert_eq "$(git -C "$remote" rev-parse -q --verify refs/tags/model/resnet/$v || true)" "" "$v stays here"
+done
+# a finish brings them along (the branch has moved: this push asks for the request again, and
+# the server names the one that exists)
+commit_at "$wa" "2026-02-05T10:00:00Z" "wider" resnet.py
+run_expect 0 git -C "$wa" model finish
+assert_contains "$OUT" "Merge request: $web/-/merge_requests/1"
+assert_contains "$OUT" "Pushed to origin: model/resnet/v3, model/resnet/v4, the finish notes."
+assert_eq "$(cat "$remote/merge-requests")" "1 feature/model-resnet" "the server has one merge request"
+
+# --- bob fetches: alice's snapshots in his log, best and compare ------------------------------
+git -C bob fetch -q origin
+assert_eq "$(git -C bob rev-parse refs/tags/model/resnet/v4)" "$(git -C alice rev-parse refs/tags/model/resnet/v4)" "bob has v4"
+run_expect 0 git -C bob model log resnet
+assert_eq "$(printf '%s\n' "$OUT" | grep -c '^v')" "4" "bob's log lists alice's four snapshots"
+assert_contains "$(printf '%s\n' "$OUT" | grep '^v1 ')" "baseline"
+run_expect 0 git -C bob model best resnet --metric acc
+assert_contains "$OUT" "model/resnet/v2  acc=0.85"
+run_expect 0 git -C bob model compare resnet/v1 resnet/v2
+assert_contains "$OUT" "deeper"
+assert_eq "$(git -C bob notes --ref=remotes/origin/git-model show "$(git -C alice rev-parse feature/model-resnet)" | grep -c 'Model-Finish: 1')" "1" "bob has alice's finish record"
+OUT=$(git -C bob model doctor --no-bench --json || true)   # (no user.name here: the config check fails)
+assert_eq "$(json_get "$OUT" '[c["status"] for c in d["checks"] if c["name"] == "fetch"][0]')" "ok" "bob's fetch check"
+
+# --- bob tags alice's model without fetching first: the number alice took meanwhile is skipped -----
+git -C bob branch -q --track feature/model-resnet origin/feature/model-resnet
+commit_at "$wa" "2026-02-06T10:00:00Z" "alice again" resnet.py
+run_expect 0 git -C "$wa" model tag --metric acc=0.86                  # v5, pushed: the branch has an upstream
+assert_contains "$OUT" "Pushed model/resnet/v5 to origin."
+run_expect 0 git -C bob model tag resnet --metric acc=0.7 -m "bob's check"
+assert_contains "$OUT" "Tagged model/resnet/v6 "
+assert_contains "$OUT" "Pushed model/resnet/v6 to origin."
+git -C alice fetch -q origin
+run_expect 0 git -C alice model log resnet
+assert_contains "$(printf '%s\n' "$OUT" | grep '^v6 ')" "bob's check"
+
+# --- bob finishes a model of his own: his finish notes and alice's are merged, never overwritten ------
+run_expect 0 git -C bob model start bert
+commit_at "$TEST_DIR/worktrees/feature/model-bert" "2026-02-06T12:00:00Z" "bert" bert.py
+run_expect 0 git -C bob model finish bert
+assert_contains "$OUT" "Pushed to origin: the finish notes."
+assert_not_contains "$ERR" "warning"
+alice_head=$(git -C alice rev-parse feature/model-resnet)
+bob_head=$(git -C bob rev-parse feature/model-bert)
+assert_contains "$(git -C "$remote" notes --ref=git-model show "$alice_head")" "Branch: feature/model-resnet"
+assert_contains "$(git -C "$remote" notes --ref=git-model show "$bob_head")" "Branch: feature/model-bert"
+# ... and alice's next finish merges bob's record in turn
+commit_at "$wa" "2026-02-06T13:00:00Z" "alice once more" resnet.py
+run_expect 0 git -C "$wa" model finish
+assert_not_contains "$ERR" "warning"
+assert_contains "$(git -C "$remote" notes --ref=git-model show "$bob_head")" "Branch: feature/model-bert"
+assert_contains "$(git -C alice notes --ref=git-model show "$bob_head")" "Branch: feature/model-bert"
+
+# --- the remote refuses the tag: the snapshot stays here, the warning says how to push it later ---
+git init -q --bare "$TEST_DIR/strict.git"
+cat >"$TEST_DIR/strict.git/hooks/pre-receive" <<'HOOK'
+#!/bin/sh
+while read -r old new ref; do
+    case "$ref" in refs/tags/*) echo "tags are frozen this week" >&2; exit 1;; esac
+done
+HOOK
+chmod +x "$TEST_DIR/strict.git/hooks/pre-receive"
+git -C alice remote add strict "$TEST_DIR/strict.git"
+run_expect 0 git -C alice model start vit
+wv="$TEST_DIR/worktrees/feature/model-vit"
+commit_at "$wv" "2026-02-07T10:00:00Z" "vit" vit.py
+git -C alice push -q --no-verify strict feature/model-vit
+git -C alice branch -q -u strict/feature/model-vit feature/model-vit
+run_expect 0 git -C "$wv" model tag --metric acc=0.5
+assert_contains "$OUT" "Tagged model/vit/v1 "
+assert_not_contains "$OUT" "Pushed"
+assert_contains "$ERR" "warning: model/vit/v1 was made here but not pushed to strict"
+assert_contains "$ERR" "tags are frozen this week"
+assert_contains "$ERR" "push it later: git push strict refs/tags/model/vit/v1"
+assert_eq "$(git -C alice cat-file -t refs/tags/model/vit/v1)" "tag" "the snapshot is kept"
+run_expect 0 git -C alice model log vit
+assert_contains "$OUT" "v1 "
+run_expect 0 git -C "$wv" model tag --metric acc=0.6 --json
+assert_eq "$(json_get "$OUT" 'd["push"]["pushed"], d["push"]["remote"], "frozen" in d["push"]["error"]')" "False strict True" "JSON says so"
+rm "$TEST_DIR/strict.git/hooks/pre-receive"                # unfrozen: the printed command works
+git -C alice push -q strict refs/tags/model/vit/v1
+assert_eq "$(git -C "$TEST_DIR/strict.git" rev-parse refs/tags/model/vit/v1)" "$(git -C alice rev-parse refs/tags/model/vit/v1)" "pushed later"
