@@ -12,6 +12,7 @@
 #include "gitmodel/lifecycle/share.hpp"
 
 #include <fmt/core.h>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 namespace po = boost::program_options;
@@ -39,14 +40,18 @@ int hooks(const cli::Args& args) {
     const auto context = hooks::hooks_context(*repo);
     const auto dir = context.dir;
     if (action == "install") {
-        const std::string remote = lifecycle::read_remote_setting(repo);
+        // The team's fetch setup reads and writes through libgit2, which cannot open a SHA-256
+        // repository: there the hooks are installed and the fetch is left to the user.
+        std::optional<git::Repository> full;
+        if (repo->object_format() == "sha1") full.emplace(git::Repository::discover());
+        const std::string remote = full ? lifecycle::read_remote_setting(*full) : std::string("origin");
         if (vm.count("manual")) {
             fmt::print("{}", hooks::manual_instructions(context.relative_hooks_path ? context.pinned_dir : dir));
             if (context.relative_hooks_path)
                 fmt::print("\nAnd make core.hooksPath absolute, or the worktrees of `git model start` run none of them:\n"
                            "  git config core.hooksPath '{}'\n",
                            context.pinned_dir.string());
-            const auto missing = lifecycle::read_fetch_setup(repo, remote).commands();
+            const auto missing = full ? lifecycle::read_fetch_setup(*full, remote).commands() : std::vector<std::string>{};
             if (!missing.empty())
                 fmt::print("\nTo fetch teammates' snapshots and finish notes with git fetch:\n  {}\n", join(missing, "\n  "));
             return 0;
@@ -56,10 +61,14 @@ int hooks(const cli::Args& args) {
                                                 : hooks::ForeignPolicy::refuse;
         for (const auto& line : hooks::install_repository_hooks(context, policy)) fmt::print("{}\n", line);
         // The team's state comes back with a plain git fetch: tags and the finish notes.
-        if (!git::remote_exists(repo, remote))
+        if (!full) {
+            fmt::print("fetch: not set up in a {} repository; see git-model(1), hooks install\n", repo->object_format());
+        } else if (!git::remote_exists(*full, remote)) {
             fmt::print("fetch: no remote '{}' yet; once there is one, run this again so that git fetch brings "
                        "teammates' snapshots\n", remote);
-        for (const auto& line : lifecycle::apply_fetch_setup(repo, remote)) fmt::print("{}\n", line);
+        }
+        if (full)
+            for (const auto& line : lifecycle::apply_fetch_setup(*full, remote)) fmt::print("{}\n", line);
         return 0;
     }
     if (action == "uninstall") {

@@ -91,6 +91,7 @@ run_expect 0 git -C "$wa" model finish
 assert_contains "$OUT" "Merge request: $web/-/merge_requests/1"
 assert_contains "$OUT" "Pushed to origin: model/resnet/v3, model/resnet/v4, the finish notes."
 assert_eq "$(cat "$remote/merge-requests")" "1 feature/model-resnet" "the server has one merge request"
+alice_head=$(git -C alice rev-parse feature/model-resnet)   # the commit alice's last finish recorded
 
 # --- bob fetches: alice's snapshots in his log, best and compare ------------------------------
 git -C bob fetch -q origin
@@ -124,7 +125,6 @@ commit_at "$TEST_DIR/worktrees/feature/model-bert" "2026-02-06T12:00:00Z" "bert"
 run_expect 0 git -C bob model finish bert
 assert_contains "$OUT" "Pushed to origin: the finish notes."
 assert_not_contains "$ERR" "warning"
-alice_head=$(git -C alice rev-parse feature/model-resnet)
 bob_head=$(git -C bob rev-parse feature/model-bert)
 assert_contains "$(git -C "$remote" notes --ref=git-model show "$alice_head")" "Branch: feature/model-resnet"
 assert_contains "$(git -C "$remote" notes --ref=git-model show "$bob_head")" "Branch: feature/model-bert"

@@ -845,6 +845,7 @@ TEST_CASE("memory test plans stay within free memory and time", "[gpu]") {
     CHECK(plan_memtest(1ull << 30, 3000.0).bytes == 256ull << 20);  // a quarter of free memory
     CHECK(plan_memtest(80ull << 30, std::nullopt).bytes == 1024ull << 20);
     CHECK(plan_memtest(40ull << 20, 3000.0).bytes == 0);  // under 16 MiB: not run
+    CHECK(plan_memtest(320ull << 20, 0.5).bytes == 16ull << 20);  // a slow GPU is still tested (16 MiB), not skipped
 }
 
 TEST_CASE("a GPU more than 10% below its best peer of the same model is flagged", "[gpu]") {

@@ -363,12 +363,14 @@ FmaPlan plan_fma(Mode mode, const DeviceInfo& info, const Peaks& peaks) {
 
 MemtestPlan plan_memtest(std::uint64_t free_bytes, std::optional<double> bandwidth_gbps) {
     // A quarter of the free memory, and no more than the test moves in its time budget: it makes
-    // eight passes over the buffer (two for address-in-address, six for the inversions).
+    // eight passes over the buffer (two for address-in-address, six for the inversions). The
+    // budget never cuts it below 16 MiB: a slow (or busy) GPU is tested a little longer, not skipped.
     constexpr double budget_seconds = 0.2;
     constexpr double passes = 8.0;
     std::uint64_t bytes = free_bytes / 4;
     if (bandwidth_gbps && *bandwidth_gbps > 0.0)
-        bytes = std::min<std::uint64_t>(bytes, static_cast<std::uint64_t>(*bandwidth_gbps * 1e9 * budget_seconds / passes));
+        bytes = std::min<std::uint64_t>(
+            bytes, std::max<std::uint64_t>(16 * mib, static_cast<std::uint64_t>(*bandwidth_gbps * 1e9 * budget_seconds / passes)));
     else
         bytes = std::min<std::uint64_t>(bytes, 1024 * mib);
     bytes = bytes / mib * mib;
