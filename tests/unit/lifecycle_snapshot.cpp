@@ -193,7 +193,10 @@ TEST_CASE("snapshot JSON shape", "[lifecycle]") {
     CHECK(json["image"] == "img:1");
     CHECK(json["metrics"]["acc"] == 0.913);
     CHECK(json["metrics"]["val/loss"] == 0.21);
-    CHECK(json.size() == 9);
+    CHECK(json["image_id"].is_null());
+    CHECK(json.size() == 10);
+    s.record.image_id = "sha256:" + std::string(64, 'a');
+    CHECK(to_json(s)["image_id"] == "sha256:" + std::string(64, 'a'));
     s.record.image.reset();
     CHECK(to_json(s)["image"].is_null());
 }

@@ -63,6 +63,8 @@ Snapshot create_snapshot(const git::Repository& repo, const TagRequest& request)
     record.model = request.model;
     record.metrics = request.metrics;
     record.image = pinned_image_at(repo, commit);
+    if (request.image_run && record.image && request.image_run->first == *record.image)
+        record.image_id = request.image_run->second;
     if (request.message) record.message = *request.message;
 
     // Another process may take the number first: then the next one is ours.

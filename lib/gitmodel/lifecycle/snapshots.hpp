@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -23,6 +24,9 @@ struct TagRequest {
     std::vector<Metric> metrics;
     std::optional<std::string> message;  // -m; a default subject when absent
     std::optional<std::string> commit;   // --commit; the branch head when absent
+    // (reference, image id) the model's environment last ran: recorded as Model-Image-Id when
+    // the reference is the one the tagged commit pins.
+    std::optional<std::pair<std::string, std::string>> image_run;
 };
 
 // Tags a snapshot: model/<name>/v<N> with N one more than any taken (retrying
