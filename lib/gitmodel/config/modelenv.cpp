@@ -556,6 +556,11 @@ private:
                     if (mount.target == "/")
                         fail(position(e.value), "mount target '/' would hide the container's whole file system; "
                                                 "expected a folder such as /data");
+                    for (const char* name : {"{model}", "{branch}", "{user}"})
+                        if (mount.target.find(name) != std::string::npos)
+                            fail(position(e.value), fmt::format("'target' uses {}, which expands only in sources and "
+                                                                "persist folders; expected a fixed container path",
+                                                                name));
                     target_position = position(e.value);
                 } else {
                     const YamlNode& v = get(e.value);
