@@ -241,6 +241,10 @@ TEST_CASE("doctor: config keys set and well-formed", "[doctor]") {
     CHECK_THAT(c.detail, Catch::Contains("model.engine") && Catch::Contains("model.bench.timeout") &&
                              Catch::Contains("model.gpus"));
     CHECK_THAT(c.fix, Catch::Contains("git config model.engine podman"));
+    fact.model_keys = {{"model.imageDrift", "refuse"}};
+    CHECK(judge_config(fact).status == Status::ok);
+    fact.model_keys = {{"model.imageDrift", "sometimes"}};
+    CHECK_THAT(judge_config(fact).detail, Catch::Contains("model.imageDrift is 'sometimes' (expected warn, refuse)"));
 
     fact.model_keys.clear();
     fact.base_exists = false;

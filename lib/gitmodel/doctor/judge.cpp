@@ -362,6 +362,7 @@ Check judge_config(const ConfigFact& fact) {
         {"model.installhooks", {"ask", "always", "never"}},
         {"model.engine", {"podman", "docker"}},
         {"model.bench.beforepush", {"always", "auto", "never"}},
+        {"model.imagedrift", {"warn", "refuse"}},
     };
     const std::set<std::string> durations = {"model.bench.cachetime", "model.bench.timeout", "model.env.readytimeout",
                                              "model.env.stoptimeout", "model.prune.retention"};
