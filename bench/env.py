@@ -6,6 +6,9 @@ Side by side, medians of --runs (default 10):
                                   target: at most +10% or +150 ms, whichever is larger
   ... the same with three other users holding leases in the machine's book (as root: their
       lease files are owned by three other uids, each held by a running process)
+  ... the same for a user (made for the run) in the group of a root `podman system service`'s
+      socket, with model.engineHost naming it: `user: host` runs as that user, with the image's
+      passwd and group plus theirs mounted (issue 19; as root only)
   git model env status (20 environments)  vs  podman ps --all --filter label=... --format json
                                   target: under 200 ms
   git model gpus with 8 GPUs, 4 of them held, and 100 past lease records (holders gone)
@@ -79,6 +82,79 @@ def time_up(wt, env, engine_argv, name_at, runs, tag):
             ours.append(t_ours)
             engine.append(t_engine)
     return statistics.median(ours) * 1000, statistics.median(engine) * 1000
+
+
+def socket_user_up(args, env, scratch, prefix):
+    """env up as a non-root user through a root podman service's socket, vs podman --url run -d."""
+    if os.geteuid() != 0 or not shutil.which("useradd") or not shutil.which("runuser"):
+        print("env up as a user through a rootful socket: SKIP (needs root, useradd and runuser)")
+        return
+    user, group = f"gmbench{os.getpid()}", f"gmbenchg{os.getpid()}"
+    sock_dir = os.path.join(scratch, "engine")
+    os.makedirs(sock_dir)
+    service = None
+    try:
+        run(["useradd", "-m", "-s", "/bin/sh", user])
+        run(["groupadd", group])
+        run(["usermod", "-aG", group, user])
+        home = subprocess.run(["getent", "passwd", user], capture_output=True, text=True).stdout.split(":")[5]
+        sock = os.path.join(sock_dir, "podman.sock")
+        service = subprocess.Popen(["podman", "system", "service", "--time=0", "unix://" + sock], env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.1)
+        shutil.chown(sock_dir, group=group)
+        shutil.chown(sock, group=group)
+        os.chmod(sock_dir, 0o770)
+        os.chmod(sock, 0o660)
+        os.chmod(scratch, 0o755)
+        path = (os.path.join(prefix, "bin") + os.pathsep if prefix else "") + "/usr/local/bin:/usr/bin:/bin"
+        as_user = ["runuser", "-u", user, "--", "env", "-i", f"HOME={home}", f"PATH={path}", "GIT_CONFIG_NOSYSTEM=1",
+                   "GIT_AUTHOR_NAME=B", "GIT_AUTHOR_EMAIL=b@e", "GIT_COMMITTER_NAME=B", "GIT_COMMITTER_EMAIL=b@e",
+                   f"GIT_MODEL_LEASE_DIR={home}/leases"]
+        repo = os.path.join(home, "repo")
+        run(as_user + ["git", "init", "-q", "-b", "main", repo])
+        run(as_user + ["sh", "-c", f"printf 'image: {IMAGE}\\nmemory: 256m\\ncpus: 1\\nshm_size: 64m\\nenv:\\n  LR: 0.001\\n' "
+                                   f">{repo}/.modelenv.yaml"])
+        run(as_user + ["git", "-C", repo, "add", "-A"])
+        run(as_user + ["git", "-C", repo, "commit", "-q", "-m", "env"])
+        for key, value in (("model.installHooks", "never"), ("model.env.stopTimeout", "1s"),
+                           ("model.engineHost", "unix://" + sock)):
+            run(as_user + ["git", "-C", repo, "config", key, value])
+        run(as_user + ["git", "-C", repo, "model", "start", "bench"])
+        wt = os.path.join(home, "worktrees", "feature", "model-bench")
+        traced = subprocess.run(as_user + ["GIT_MODEL_TRACE=1", "git", "-C", wt, "model", "env", "up"], capture_output=True,
+                                text=True, check=True).stderr
+        line = next(l for l in traced.splitlines() if l.startswith("trace: run: ") and "'run'" in l and "--detach" in l)
+        engine_argv = shlex.split(line[len("trace: run: "):])
+        name_at = engine_argv.index("--name") + 1
+        run(as_user + ["git", "-C", wt, "model", "env", "down"])
+        ours, engine = [], []
+        for i in range(args.runs + 1):
+            t_ours = timed(as_user + ["git", "-C", wt, "model", "env", "up"])
+            run(as_user + ["git", "-C", wt, "model", "env", "down"])
+            replay = list(engine_argv)
+            replay[name_at] = f"gm-bench-replay-socket-{i}"
+            t_engine = timed(as_user + replay)
+            run(["podman", "rm", "-f", "-t", "0", replay[name_at]], env=env)
+            if i:
+                ours.append(t_ours)
+                engine.append(t_engine)
+        report_up("env up as a user through a rootful socket (--user, passwd and HOME mounted)",
+                  statistics.median(ours) * 1000, statistics.median(engine) * 1000, args.runs)
+    finally:
+        out = subprocess.run(["podman", "ps", "-a", "--format", "{{.Names}} {{index .Labels \"io.git-model.repo\"}}"],
+                             env=env, capture_output=True, text=True).stdout
+        names = [l.split()[0] for l in out.splitlines() if l.startswith("gm-bench-replay-socket-") or f"/{user}/" in l]
+        if names:
+            subprocess.run(["podman", "rm", "-f", "-t", "0", *names], env=env, capture_output=True)
+        if service:
+            service.kill()
+            service.wait()
+        subprocess.run(["userdel", "-r", "-f", user], capture_output=True)
+        subprocess.run(["groupdel", group], capture_output=True)
 
 
 def report_up(title, o, e, runs):
@@ -157,6 +233,8 @@ def main():
             run(["git", "config", "model.gpus", "0"], repo, env)
         else:
             print("env up with three other users holding leases: SKIP (needs root to own files as other uids)")
+
+        socket_user_up(args, env, scratch, args.prefix and os.path.abspath(args.prefix))
 
         # 20 environments, then status.
         run(["git", "config", "model.gpus", ",".join(str(i) for i in range(20))], repo, env)

@@ -14,6 +14,7 @@ const cli::Suite& git_model_env_suite() {
             {"shell", {}, "an interactive shell in the model's container", shell},
             {"logs", {}, "the container's output (-f to follow)", logs},
             {"check", {}, "validate .modelenv.yaml and show the resolved settings", check},
+            {"pin", {}, "pin the image by digest: rewrite 'name:tag' as 'name:tag@sha256:...'", pin},
             {"login", {}, "log in to a registry (password on standard input)", login},
         },
         {},

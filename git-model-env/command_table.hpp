@@ -22,6 +22,8 @@ int exec(const cli::Args& args);
 int shell(const cli::Args& args);
 // `env logs [-f]`: the container's output.
 int logs(const cli::Args& args);
+// `env pin`: pin .modelenv.yaml's image by digest.
+int pin(const cli::Args& args);
 // `env login <registry>`: registry login with the password on stdin, never in argv.
 int login(const cli::Args& args);
 

@@ -143,7 +143,7 @@ _git_model ()
         done
         [ $n -eq 0 ] || return
         case "$arg" in
-        up|check)
+        up|check|pin)
             __gitcomp_nl "$(__git_model_models)"
             ;;
         down|exec|shell|logs)

@@ -24,10 +24,10 @@ int check(const cli::Args& args) {
     if (vm.count("file")) {
         env = config::load_modelenv_file(vm["file"].as<std::string>());
     } else {
+        // The working tree's file wherever it is (the base branch included), or a named model's.
         git::Library library;
         auto repo = git::Repository::discover();
-        const auto target = env::resolve_target(repo, cli::positional(vm, "model"));
-        env = env::load_environment_file(target);
+        env = config::load_modelenv_file(env::worktree_environment_file(repo, cli::positional(vm, "model")));
     }
     if (vm.count("json")) fmt::print("{}\n", config::to_json(env).dump(2));
     else fmt::print("{}", config::describe(env));

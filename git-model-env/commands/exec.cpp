@@ -28,11 +28,10 @@ namespace {
     if (!info || (need_running && info->state != "running")) {
         throw Error(fmt::format("the environment of '{}' is not running", target.model), "start it: git model env up");
     }
-    std::vector<std::string> argv{engine.program.string()};
-    argv.insert(argv.end(), before.begin(), before.end());
-    argv.push_back(target.container);
-    argv.insert(argv.end(), after.begin(), after.end());
-    proc::exec_replace(engine.program, argv);
+    std::vector<std::string> rest(before);
+    rest.push_back(target.container);
+    rest.insert(rest.end(), after.begin(), after.end());
+    proc::exec_replace(engine.program, engine.command(rest));
 }
 
 std::vector<std::string> interactive_flags() {

@@ -52,22 +52,22 @@ int login(const cli::Args& args) {
     if (!vm.count("registry") || !vm.count("username")) throw UsageError("name the registry and --username", "usage: " + usage);
     const std::string registry = vm["registry"].as<std::string>();
     if (registry.empty() || registry[0] == '-') throw UsageError(fmt::format("'{}' is not a registry", registry));
-    std::optional<std::string> configured;
     git::Library library;
+    std::optional<git::Repository> repo;
     try {
-        configured = git::Repository::discover().config().get_string("model.engine");
+        repo.emplace(git::Repository::discover());
     } catch (const Error&) {
         // outside a repository: the default engine
     }
-    const auto engine = env::select_engine(configured, std::nullopt);
+    const auto engine = repo ? env::select_engine(repo->config(), std::nullopt) : env::select_engine(std::nullopt, std::nullopt);
     const std::string password = read_password();
     if (password.empty()) throw Error("no password on standard input");
     proc::RunOptions run_options;
     run_options.input = password + "\n";
     run_options.inherit_output = true;
     run_options.timeout = engine.timeout;  // a registry that does not answer must not hang the login
-    const auto result = proc::run({engine.program.string(), "login", "--username", vm["username"].as<std::string>(),
-                                   "--password-stdin", registry}, run_options);
+    const auto result = proc::run(engine.command({"login", "--username", vm["username"].as<std::string>(),
+                                                  "--password-stdin", registry}), run_options);
     if (result.timed_out)
         throw Error(fmt::format("{} login to {} did not finish within {} s", engine.name, registry,
                                 engine.timeout.count() / 1000),

@@ -7,6 +7,8 @@
 
 #include <fmt/core.h>
 
+#include "gitmodel/core/text.hpp"
+
 #include <chrono>
 
 namespace po = boost::program_options;
@@ -55,6 +57,10 @@ int status(const cli::Args& args) {
         fmt::print("{:<16} {:<40} {:<8} {:<7} {:<6} {}\n", e.model, e.container, e.state, e.gpus.empty() ? "-" : e.gpus,
                    uptime(e), e.image);
         for (const auto& p : e.endpoints) fmt::print("{:<82} {} {}\n", "", p.name, p.url);
+        if (e.drift && !e.drift->empty()) {
+            fmt::print("{:<16} drift from .modelenv.yaml at the tip of its branch: {}\n", "", join(*e.drift, "; "));
+            fmt::print("{:<16} `git model env up --recreate {}` replaces the container (persist folders stay)\n", "", e.model);
+        }
     }
     return 0;
 }

@@ -1,11 +1,13 @@
-// git model env up [<model>] [--wait[=<duration>]] [--bind-all] [--check]
+// git model env up [<model>] [--wait[=<duration>]] [--bind-all] [--check] [--recreate]
 #include "../command_table.hpp"
 
 #include "gitmodel/core/duration.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/env/environment.hpp"
+#include "gitmodel/env/image.hpp"
 #include "gitmodel/git/repository.hpp"
+#include "gitmodel/lifecycle/environment.hpp"
 
 #include <fmt/core.h>
 
@@ -14,13 +16,14 @@ namespace po = boost::program_options;
 namespace gm::env_commands {
 
 int up(const cli::Args& args) {
-    const std::string usage = "git model env up [<model>] [--wait[=<duration>]] [--bind-all] [--check]";
+    const std::string usage = "git model env up [<model>] [--wait[=<duration>]] [--bind-all] [--check] [--recreate]";
     po::options_description options("options");
     options.add_options()
         ("wait", po::value<std::string>()->implicit_value("")->value_name("<duration>"),
          "wait for a free GPU (at most <duration>, e.g. 30m) instead of failing")
         ("bind-all", "publish the ports on every interface, not only 127.0.0.1 (prints a warning)")
-        ("check", "then prove container -> driver -> GPU with git-model-bench --quick (and PyTorch, if present)");
+        ("check", "then prove container -> driver -> GPU with git-model-bench --quick (and PyTorch, if present)")
+        ("recreate", "replace a running container with one from .modelenv.yaml as it is now (persist folders stay)");
     const auto parsed = cli::parse_command(args, usage, options, "model");
     if (!parsed) return 0;
     const auto& vm = *parsed;
@@ -36,19 +39,32 @@ int up(const cli::Args& args) {
     }
     up_options.bind_all_interfaces = vm.count("bind-all") > 0;
     up_options.check = vm.count("check") > 0;
+    up_options.recreate = vm.count("recreate") > 0;
 
     git::Library library;
     auto repo = git::Repository::discover();
     const auto target = env::resolve_target(repo, cli::positional(vm, "model"));
+    up_options.image_ran_by_snapshots = [&](const std::string& reference) {
+        return lifecycle::image_ran_by_snapshots(repo, target.model, reference);
+    };
     const auto result = env::up(repo, target, up_options);
     for (const auto& note : result.notes) fmt::print(stderr, "git-model-env: {}\n", note);
     if (result.already_running) {
         fmt::print("Environment of '{}' is already running ({}); nothing changed.\n", target.model, target.container);
         for (const auto& e : result.endpoints) fmt::print("  {:<12} {}\n", e.name, e.url);
+        if (!result.drift.empty()) {
+            fmt::print(stderr, "git-model-env: warning: .modelenv.yaml changed since the container started: {}\n",
+                       join(result.drift, "; "));
+            fmt::print(stderr, "git-model-env: the running container still has the old settings; "
+                               "`git model env up --recreate` replaces it (persist folders stay)\n");
+        }
         return 0;
     }
-    fmt::print("Environment of '{}' is up: container {}\n", target.model, target.container);
-    fmt::print("  image        {}\n", result.image);
+    fmt::print("Environment of '{}' is {}: container {}\n", target.model, result.replaced ? "recreated" : "up",
+               target.container);
+    fmt::print("  image        {}{}\n", result.image,
+               result.image_id.empty() ? "" : " (" + env::short_image_id(result.image_id) + ")");
+    fmt::print("  user         {}\n", result.user);
     std::vector<std::string> gpus;
     for (const auto& gpu : result.gpus) gpus.push_back(gpu.uuid ? fmt::format("{} ({})", gpu.index, *gpu.uuid) : std::to_string(gpu.index));
     fmt::print("  gpus         {}{}\n", gpus.empty() ? "none" : join(gpus, ", "),

@@ -5,6 +5,7 @@
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/report.hpp"
 #include "gitmodel/git/repository.hpp"
+#include "gitmodel/lifecycle/environment.hpp"
 #include "gitmodel/lifecycle/metrics.hpp"
 #include "gitmodel/lifecycle/model_context.hpp"
 #include "gitmodel/lifecycle/render.hpp"
@@ -42,6 +43,7 @@ int tag(const cli::Args& args) {
     auto repo = git::Repository::discover();
     request.model = lifecycle::resolve_model_name(
         repo, vm.count("model") ? std::optional<std::string>(vm["model"].as<std::string>()) : std::nullopt);
+    request.image_run = lifecycle::image_last_run(repo, request.model);
     const auto outcome = lifecycle::tag_and_push(repo, request, vm.count("no-push") == 0);
     const auto& snapshot = outcome.snapshot;
     const auto& push = outcome.push;
@@ -62,7 +64,8 @@ int tag(const cli::Args& args) {
     }
     fmt::print("Tagged {} at {}{}\n", snapshot.tag, snapshot.commit.substr(0, 10),
                snapshot.record.metrics.empty() ? "" : ": " + lifecycle::inline_metrics(snapshot.record.metrics));
-    fmt::print("Image: {}\n", snapshot.record.image ? *snapshot.record.image : "(no .modelenv.yaml)");
+    fmt::print("Image: {}{}\n", snapshot.record.image ? *snapshot.record.image : "(no .modelenv.yaml)",
+               snapshot.record.image_id ? " (ran as " + *snapshot.record.image_id + ")" : "");
     if (push && push->pushed) fmt::print("Pushed {} to {}.\n", snapshot.tag, push->remote);
     return 0;
 }

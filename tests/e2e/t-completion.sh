@@ -92,9 +92,9 @@ offers "git model " $commands
 includes "git model " start list env bench doctor ci
 offers "git model st" start status
 offers "git model env " $(git-model-env --list-commands | awk '{print $1}')
-includes "git model env " up down status exec shell logs check login
+includes "git model env " up down status exec shell logs check pin login
 offers "git model start --" --base= --no-worktree --help
-offers "git model env up --" --wait= --bind-all --check --help
+offers "git model env up --" --wait= --bind-all --check --recreate --help
 includes "git model bench --" --quick --json --device= --help
 offers "git model bench --q" --quick
 offers "git model doctor --" --json --no-bench --help
@@ -113,6 +113,7 @@ offers "git model prune --no" --no-remote
 offers "git model env up " bert resnet50
 offers "git model env up r" resnet50
 offers "git model env check " bert resnet50
+offers "git model env pin " bert resnet50
 offers "git model tag " bert resnet50
 # environment names: from `git model env status --json`
 offers "git model env down " bert

@@ -188,6 +188,8 @@ TEST_CASE("ports map lowercase names to container ports", "[config]") {
 
     check_refused("image: a.io/b:1\nports:\n  jupyter: 0\n", 3, 12,
                   {"port 'jupyter' must be a container port from 1 to 65535 (got the number 0)"});
+    check_refused("image: a.io/b:1\nports:\n  jupyter: \"8888\"\n", 3, 12,
+                  {"or '<host port>:<container port>' such as '8888:8888'"});
     check_refused("image: a.io/b:1\nports:\n  jupyter: 70000\n", 3, 12, {"(got the number 70000)"});
     check_refused("image: a.io/b:1\nports:\n  jupyter: \"8888\"\n", 3, 12, {"(got the string '8888')"});
     check_refused("image: a.io/b:1\nports:\n  a: 80\n  b: 80\n", 4, 6,
@@ -514,4 +516,87 @@ TEST_CASE("load_modelenv_file names the path in errors", "[config]") {
         CHECK_THAT(e.what(), Catch::StartsWith(bad + ":4:1: duplicate key"));
     }
     CHECK(load_modelenv_file(GM_TEST_DATA_DIR "/modelenv/good/minimal.yaml").image.tag == "1.0");
+}
+
+TEST_CASE("user: host (the default), image, or uid:gid", "[config]") {
+    CHECK(load("image: a.io/b:1\n").user.mode == UserSetting::Mode::host);
+    CHECK(load("image: a.io/b:1\nuser: host\n").user.mode == UserSetting::Mode::host);
+    CHECK(load("image: a.io/b:1\nuser: image\n").user.mode == UserSetting::Mode::image);
+    const ModelEnv ids = load("image: a.io/b:1\nuser: 1000:100\n");
+    CHECK(ids.user.mode == UserSetting::Mode::ids);
+    CHECK(ids.user.uid == 1000);
+    CHECK(ids.user.gid == 100);
+    CHECK(load("image: a.io/b:1\nuser: '0:0'\n").user.uid == 0);
+    CHECK(describe_user(ids.user) == "1000:100");
+    CHECK_THAT(describe(ids), Catch::Contains("user: 1000:100\n"));
+    CHECK_THAT(describe(load("image: a.io/b:1\n")), Catch::Contains("user: host (the caller's uid:gid)\n"));
+    CHECK(to_json(ids)["user"] == "1000:100");
+
+    check_refused("image: a.io/b:1\nuser: hots\n", 2, 7,
+                  {"'user' must be 'host', 'image' or '<uid>:<gid>'", "(got the string 'hots')", "did you mean 'host'?"});
+    check_refused("image: a.io/b:1\nuser: 1000\n", 2, 7, {"(got the number 1000)"});
+    check_refused("image: a.io/b:1\nuser: root\n", 2, 7, {"'<uid>:<gid>' such as '1000:1000'"});
+    check_refused("image: a.io/b:1\nuser: '1000:'\n", 2, 7, {"(got the string '1000:')"});
+    check_refused("image: a.io/b:1\nuser: '-1:5'\n", 2, 7, {"'user' must be"});
+    check_refused("image: a.io/b:1\nuser: 4294967296:1\n", 2, 7, {"'user' must be"});
+    check_refused("image: a.io/b:1\nuser:\n", 2, 1, {"'user' has no value"});
+    check_refused("image: a.io/b:1\nuser: [1000, 1000]\n", 2, 7, {"(got a list)"});
+}
+
+TEST_CASE("ports: a fixed host port as '<host>:<container>'", "[config]") {
+    const ModelEnv env = load("image: a.io/b:1\nports:\n  jupyter: '8888:8888'\n  ssh: 2222:22\n  web: 80\n");
+    REQUIRE(env.ports.size() == 3);
+    CHECK(env.ports[0].host_port == 8888);
+    CHECK(env.ports[0].container_port == 8888);
+    CHECK(env.ports[1].host_port == 2222);
+    CHECK(env.ports[1].container_port == 22);
+    CHECK_FALSE(env.ports[2].host_port);
+    CHECK_THAT(describe(env), Catch::Contains("port: ssh -> 22 (fixed host port 2222)\n"));
+    CHECK(to_json(env)["ports"][1]["host_port"] == 2222);
+    CHECK(to_json(env)["ports"][2]["host_port"].is_null());
+
+    check_refused("image: a.io/b:1\nports:\n  a: '0:80'\n", 3, 6, {"'<host port>:<container port>'", "(got the string '0:80')"});
+    check_refused("image: a.io/b:1\nports:\n  a: '80:70000'\n", 3, 6, {"(got the string '80:70000')"});
+    check_refused("image: a.io/b:1\nports:\n  a: '127.0.0.1:80:80'\n", 3, 6, {"'<host port>:<container port>'"});
+    check_refused("image: a.io/b:1\nports:\n  a: ':80'\n", 3, 6, {"'<host port>:<container port>'"});
+    check_refused("image: a.io/b:1\nports:\n  a: '8888:80'\n  b: '8888:81'\n", 4, 6,
+                  {"host port 8888 is already used by 'a' at line 3"});
+    check_refused("image: a.io/b:1\nports:\n  a: '8888:80'\n  b: '9999:80'\n", 4, 6,
+                  {"container port 80 is already used by 'a' at line 3"});
+}
+
+TEST_CASE("placeholders in persist folders and mount sources", "[config]") {
+    const ModelEnv env = load("image: a.io/b:1\npersist:\n  checkpoints: /ckpt/{user}/{model}\n  logs: logs/{branch}\n"
+                              "mounts:\n  - source: /data/{model}\n    target: /data\n");
+    CHECK(env.persist.checkpoints->path == "/ckpt/{user}/{model}");
+    const Placeholders values{"resnet", "feature/model-resnet", "ana"};
+    CHECK(expand_placeholders(env.persist.checkpoints->path, values) == "/ckpt/ana/resnet");
+    CHECK(expand_placeholders(env.persist.logs->path, values) == "logs/feature/model-resnet");
+    CHECK(expand_placeholders(env.mounts[0].source, values) == "/data/resnet");
+    CHECK(expand_placeholders("/x/{model}{model}/{}", values) == "/x/resnetresnet/{}");
+
+    check_refused("image: a.io/b:1\npersist:\n  logs: /l/{modle}\n", 3, 9,
+                  {"'persist.logs' uses the unknown placeholder '{modle}'", "did you mean '{model}'?",
+                   "expected {model}, {branch} or {user}"});
+    check_refused("image: a.io/b:1\npersist:\n  logs: /l/{model\n", 3, 9, {"has a '{' without its '}'"});
+    check_refused("image: a.io/b:1\npersist:\n  logs: /l/model}\n", 3, 9, {"has a '}' without its '{'"});
+    check_refused("image: a.io/b:1\nmounts:\n  - source: /d/{home}\n    target: /d\n", 3, 13,
+                  {"'source' uses the unknown placeholder '{home}'"});
+    // Only sources expand: a target is a path in the image.
+    check_refused("image: a.io/b:1\nmounts:\n  - source: /d\n    target: /d/{model}\n", 4, 13,
+                  {"'target' uses {model}, which expands only in sources and persist folders"});
+}
+
+TEST_CASE("env pin rewrites only the image's tag pin", "[config]") {
+    const std::string digest = "sha256:" + hex64;
+    const std::string text = "# team image\nimage: a.io/b:1   # pinned\ngpus: 1\n";
+    CHECK(pin_image_digest(text, "f", digest) == "# team image\nimage: a.io/b:1@" + digest + "   # pinned\ngpus: 1\n");
+    CHECK(pin_image_digest("gpus: 1\nimage: 'a.io/b:1'\n", "f", digest) == "gpus: 1\nimage: 'a.io/b:1@" + digest + "'\n");
+    CHECK(pin_image_digest("image: \"a.io/b:1\"\r\n", "f", digest) == "image: \"a.io/b:1@" + digest + "\"\r\n");
+    CHECK(pin_image_digest("{image: a.io/b:1, gpus: 1}\n", "f", digest) == "{image: a.io/b:1@" + digest + ", gpus: 1}\n");
+    CHECK_THROWS_WITH(pin_image_digest("image: a.io/b@" + digest + "\n", "f", digest),
+                      Catch::Contains("already pins the image by digest"));
+    CHECK_THROWS_WITH(pin_image_digest("image: >-\n  a.io/b:1\n", "f", digest), Catch::Contains("cannot rewrite it safely"));
+    CHECK_THROWS_WITH(pin_image_digest(text, "f", "sha256:12"), Catch::Contains("not a sha256 digest"));
+    CHECK_THROWS_AS(pin_image_digest("image: a.io/b:latest\n", "f", digest), ConfigError);
 }

@@ -124,6 +124,38 @@ TEST_CASE("doctor: the container engine must be installed and answer", "[doctor]
     fact.name = "docker";
     fact.answered = true;
     CHECK(judge_engine(fact).status == Status::ok);
+    fact.mode = "rootful through a socket (unix:///var/run/docker.sock)";
+    CHECK(judge_engine(fact).detail == "docker works; mode: rootful through a socket (unix:///var/run/docker.sock)");
+}
+
+TEST_CASE("doctor: files of another owner in worktrees and persist folders, with the fix", "[doctor]") {
+    OwnershipFact fact;
+    CHECK(judge_ownership(fact).status == Status::skip);
+    fact.in_repo = true;
+    fact.uid = 1000;
+    fact.gid = 1000;
+    fact.folders = 3;
+    auto c = judge_ownership(fact);
+    CHECK(c.status == Status::ok);
+    CHECK(c.detail == "every file in the 3 worktree and persist folders is yours");
+
+    fact.engine_name = "docker";
+    fact.image = "ghcr.io/t/torch:2";
+    fact.found.push_back({"/w/model-a", 12, "/w/model-a/out/ckpt.pt", 0, "root", false});
+    c = judge_ownership(fact);
+    CHECK(c.status == Status::warn);
+    CHECK_THAT(c.detail, Catch::Contains("/w/model-a: 12 entries owned by root (uid 0), e.g. /w/model-a/out/ckpt.pt"));
+    CHECK_THAT(c.fix, Catch::Contains("sudo chown -R 1000:1000 /w/model-a"));
+    CHECK_THAT(c.fix, Catch::Contains("docker run --rm --user 0:0 -v /w/model-a:/fix ghcr.io/t/torch:2 chown -R 1000:1000 /fix"));
+    CHECK_THAT(c.fix, Catch::Contains("user: host"));
+
+    // A rootless engine's files belong to subordinate ids: podman unshare gives them back.
+    fact.rootless = true;
+    fact.engine_name = "podman";
+    fact.found = {{"/w/model-b", 1, "/w/model-b/x", 100999, "100999", true}};
+    c = judge_ownership(fact);
+    CHECK_THAT(c.detail, Catch::Contains("1+ entry owned by 100999"));
+    CHECK_THAT(c.fix, Catch::StartsWith("podman unshare chown -R 0:0 /w/model-b"));
 }
 
 TEST_CASE("doctor: GPUs through git-model-bench's exit code and JSON", "[doctor]") {
@@ -217,6 +249,10 @@ TEST_CASE("doctor: config keys set and well-formed", "[doctor]") {
     CHECK_THAT(c.detail, Catch::Contains("model.engine") && Catch::Contains("model.bench.timeout") &&
                              Catch::Contains("model.gpus"));
     CHECK_THAT(c.fix, Catch::Contains("git config model.engine podman"));
+    fact.model_keys = {{"model.imageDrift", "refuse"}};
+    CHECK(judge_config(fact).status == Status::ok);
+    fact.model_keys = {{"model.imageDrift", "sometimes"}};
+    CHECK_THAT(judge_config(fact).detail, Catch::Contains("model.imageDrift is 'sometimes' (expected warn, refuse)"));
 
     fact.model_keys.clear();
     fact.base_exists = false;

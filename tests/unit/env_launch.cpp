@@ -92,7 +92,7 @@ TEST_CASE("the default command serves Jupyter or waits", "[env]") {
     REQUIRE(waiting.size() == 3);
     CHECK(waiting[0] == "/bin/sh");
     CHECK_THAT(waiting[2], Catch::Contains("trap"));
-    env.ports.push_back({"jupyter", 8888});
+    env.ports.push_back({"jupyter", 8888, std::nullopt});
     auto jupyter = default_command(env);
     CHECK_THAT(jupyter[2], Catch::Contains("jupyter lab --ip=0.0.0.0 --port=8888"));
     CHECK_THAT(jupyter[2], !Catch::Contains("TOKEN"));  // the token travels in the env file, not argv

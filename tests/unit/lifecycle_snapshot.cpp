@@ -60,6 +60,17 @@ TEST_CASE("snapshot message: round trip", "[lifecycle]") {
     SnapshotRecord no_image = record;
     no_image.image.reset();
     CHECK_FALSE(parse_snapshot_message(format_snapshot_message(no_image)).image);
+    CHECK_FALSE(back.image_id);
+}
+
+TEST_CASE("snapshot message: the image id its environment ran", "[lifecycle]") {
+    auto record = sample();
+    record.image_id = "sha256:" + std::string(64, 'e');
+    const std::string text = format_snapshot_message(record);
+    CHECK_THAT(text, Catch::Contains("Model-Image: registry.example.com/team/pytorch:2.3\nModel-Image-Id: sha256:eee"));
+    CHECK(parse_snapshot_message(text).image_id == record.image_id);
+    // A tag from before image ids were recorded reads as it did.
+    CHECK_FALSE(parse_snapshot_message("s\n\nModel-Snapshot: 1\nModel: m\nModel-Version: 1\nModel-Image: a:1\n").image_id);
 }
 
 TEST_CASE("snapshot message: a message that imitates the block is not the block", "[lifecycle]") {
@@ -193,7 +204,10 @@ TEST_CASE("snapshot JSON shape", "[lifecycle]") {
     CHECK(json["image"] == "img:1");
     CHECK(json["metrics"]["acc"] == 0.913);
     CHECK(json["metrics"]["val/loss"] == 0.21);
-    CHECK(json.size() == 9);
+    CHECK(json["image_id"].is_null());
+    CHECK(json.size() == 10);
+    s.record.image_id = "sha256:" + std::string(64, 'a');
+    CHECK(to_json(s)["image_id"] == "sha256:" + std::string(64, 'a'));
     s.record.image.reset();
     CHECK(to_json(s)["image"].is_null());
 }

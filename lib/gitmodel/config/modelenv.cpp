@@ -170,6 +170,7 @@ const KeySpec top_level_keys[] = {
     {"persist", "a mapping with optional 'checkpoints' and 'logs' folders"},
     {"env", "a mapping of variable names to strings or numbers"},
     {"workdir", "an absolute path such as /workspace"},
+    {"user", "'host', 'image' or '<uid>:<gid>' such as '1000:1000'"},
     {"command", "a string or a list of strings"},
     {"engine", "'podman' or 'docker'"},
     {"bench", "a mapping of thresholds for 'git model bench'"},
@@ -228,6 +229,8 @@ public:
             } else if (k == "workdir") {
                 env.workdir = read_path(e.value, "workdir", PathKind::absolute, expected_for("workdir"));
                 workdir_position_ = position(e.value);
+            } else if (k == "user") {
+                env.user = read_user(e.value);
             } else if (k == "command") {
                 env.command = read_command(e.value);
             } else if (k == "engine") {
@@ -437,24 +440,112 @@ private:
     std::vector<Port> read_ports(std::size_t index) {
         std::vector<Port> ports;
         std::map<long long, std::pair<std::string, int>> used;
+        std::map<long long, std::pair<std::string, int>> host_used;
+        const char* const port_expected = "a container port from 1 to 65535";
+        const char* const pair_expected =
+            "a container port from 1 to 65535, or '<host port>:<container port>' such as '8888:8888'";
         for (const Entry& e : entries(index, "'ports'", expected_for("ports"))) {
             if (!valid_port_name(e.key))
                 fail(e.key_position, fmt::format("port name {} is not valid; expected lowercase letters, digits, "
                                                  "'_' and '-', starting with a letter (such as 'jupyter')",
                                                  quote_for_message(e.key)));
             const std::string what = fmt::format("port '{}'", e.key);
-            require_value(e, what, "a container port from 1 to 65535");
+            require_value(e, what, port_expected);
             const YamlNode& v = get(e.value);
-            const auto number = type_of(v) == ValueType::integer ? parse_decimal(v.value) : std::nullopt;
-            if (!number || *number < 1 || *number > 65535) wrong(e.value, what, "a container port from 1 to 65535");
-            const auto [it, inserted] = used.emplace(*number, std::make_pair(e.key, e.key_position.line));
+            Port port{e.key, 0, std::nullopt};
+            const ValueType t = type_of(v);
+            if (t == ValueType::string && v.value.find(':') != std::string::npos) {
+                // '<host>:<container>': a fixed host port.
+                const std::string_view text = v.value;
+                const auto colon = text.find(':');
+                const auto host = parse_decimal(text.substr(0, colon));
+                const auto container = parse_decimal(text.substr(colon + 1));
+                const bool digits = all_of(text.substr(0, colon), is_digit) && all_of(text.substr(colon + 1), is_digit);
+                if (!digits || !host || !container || *host < 1 || *host > 65535 || *container < 1 || *container > 65535)
+                    wrong(e.value, what, pair_expected);
+                port.host_port = static_cast<int>(*host);
+                port.container_port = static_cast<int>(*container);
+            } else {
+                const auto number = t == ValueType::integer ? parse_decimal(v.value) : std::nullopt;
+                if (!number || *number < 1 || *number > 65535)
+                    wrong(e.value, what, t == ValueType::string ? pair_expected : port_expected);
+                port.container_port = static_cast<int>(*number);
+            }
+            const auto [it, inserted] = used.emplace(port.container_port, std::make_pair(e.key, e.key_position.line));
             if (!inserted)
                 fail(position(e.value),
                      fmt::format("container port {} is already used by '{}' at line {}; expected each port once",
-                                 *number, it->second.first, it->second.second));
-            ports.push_back(Port{e.key, static_cast<int>(*number)});
+                                 port.container_port, it->second.first, it->second.second));
+            if (port.host_port) {
+                const auto [h, fresh] = host_used.emplace(*port.host_port, std::make_pair(e.key, e.key_position.line));
+                if (!fresh)
+                    fail(position(e.value),
+                         fmt::format("host port {} is already used by '{}' at line {}; expected each host port once",
+                                     *port.host_port, h->second.first, h->second.second));
+            }
+            ports.push_back(std::move(port));
         }
         return ports;
+    }
+
+    UserSetting read_user(std::size_t index) {
+        const YamlNode& n = get(index);
+        const std::string& text = n.value;
+        UserSetting user;
+        if (type_of(n) == ValueType::string && text == "host") return user;
+        if (type_of(n) == ValueType::string && text == "image") {
+            user.mode = UserSetting::Mode::image;
+            return user;
+        }
+        const auto colon = text.find(':');
+        const auto id = [](std::string_view part) -> std::optional<std::uint32_t> {
+            if (part.empty() || part.size() > 10 || !all_of(part, is_digit)) return std::nullopt;
+            const auto value = parse_decimal(part);
+            if (!value || *value > 2147483646) return std::nullopt;  // 2^31 - 2: the largest uid most systems allow
+            return static_cast<std::uint32_t>(*value);
+        };
+        std::optional<std::uint32_t> uid, gid;
+        if (type_of(n) == ValueType::string && colon != std::string::npos) {
+            uid = id(std::string_view(text).substr(0, colon));
+            gid = id(std::string_view(text).substr(colon + 1));
+        }
+        if (!uid || !gid) {
+            std::string message = fmt::format("'user' must be {} (got {})", expected_for("user"), describe_value(n));
+            if (type_of(n) == ValueType::string && colon == std::string::npos) {
+                if (auto suggestion = closest_match(text, {"host", "image"}))
+                    message += fmt::format("; did you mean '{}'?", *suggestion);
+            }
+            fail(position(index), message,
+                 type_of(n) == ValueType::integer ? "write the uid and the gid, such as '1000:1000'" : "");
+        }
+        user.mode = UserSetting::Mode::ids;
+        user.uid = *uid;
+        user.gid = *gid;
+        return user;
+    }
+
+    // Refuses a {name} other than {model}, {branch} and {user}, and a lone brace.
+    void check_placeholders(std::size_t index, std::string_view what) {
+        const std::string& text = get(index).value;
+        for (std::size_t i = 0; i < text.size(); ++i) {
+            if (text[i] == '}')
+                fail(position(index), fmt::format("'{}' has a '}}' without its '{{'; expected {{model}}, {{branch}} or "
+                                                  "{{user}}",
+                                                  what));
+            if (text[i] != '{') continue;
+            const auto close = text.find('}', i);
+            const std::string name = close == std::string::npos ? std::string() : text.substr(i + 1, close - i - 1);
+            if (name != "model" && name != "branch" && name != "user") {
+                std::string message =
+                    close == std::string::npos
+                        ? fmt::format("'{}' has a '{{' without its '}}'", what)
+                        : fmt::format("'{}' uses the unknown placeholder {}", what, quote_for_message("{" + name + "}"));
+                if (auto suggestion = closest_match(name, {"model", "branch", "user"}); suggestion && close != std::string::npos)
+                    message += fmt::format(" (did you mean '{{{}}}'?)", *suggestion);
+                fail(position(index), message + "; expected {model}, {branch} or {user}");
+            }
+            i = close;
+        }
     }
 
     std::string read_path(std::size_t index, std::string_view what, PathKind kind, std::string_view expected) {
@@ -485,12 +576,18 @@ private:
                 require_value(e, "'" + e.key + "'", e.key == "readonly" ? "true or false" : "an absolute path");
                 if (e.key == "source") {
                     mount.source = read_path(e.value, "source", PathKind::absolute, "an absolute host path");
+                    check_placeholders(e.value, "source");
                     have_source = true;
                 } else if (e.key == "target") {
                     mount.target = read_path(e.value, "target", PathKind::absolute, "an absolute container path");
                     if (mount.target == "/")
                         fail(position(e.value), "mount target '/' would hide the container's whole file system; "
                                                 "expected a folder such as /data");
+                    for (const char* name : {"{model}", "{branch}", "{user}"})
+                        if (mount.target.find(name) != std::string::npos)
+                            fail(position(e.value), fmt::format("'target' uses {}, which expands only in sources and "
+                                                                "persist folders; expected a fixed container path",
+                                                                name));
                     target_position = position(e.value);
                 } else {
                     const YamlNode& v = get(e.value);
@@ -522,6 +619,7 @@ private:
             require_value(e, "'" + what + "'", folder_expected);
             PersistPath p;
             p.path = read_path(e.value, what, PathKind::absolute_or_relative, folder_expected);
+            check_placeholders(e.value, what);
             p.relative = p.path.front() != '/';
             (e.key == "checkpoints" ? persist.checkpoints : persist.logs) = std::move(p);
         }
@@ -716,7 +814,9 @@ std::string describe(const ModelEnv& env) {
     line("shm_size", env.shm_bytes ? fmt::format("{} ({} bytes)", format_byte_size(*env.shm_bytes), *env.shm_bytes)
                                    : "(engine default)");
     if (env.ports.empty()) line("ports", "(none)");
-    for (const Port& p : env.ports) line("port", fmt::format("{} -> {}", p.name, p.container_port));
+    for (const Port& p : env.ports)
+        line("port", fmt::format("{} -> {}{}", p.name, p.container_port,
+                                 p.host_port ? fmt::format(" (fixed host port {})", *p.host_port) : ""));
     if (env.mounts.empty()) line("mounts", "(none)");
     for (const Mount& m : env.mounts)
         line("mount", fmt::format("{} -> {}{}", m.source, m.target, m.readonly ? " (read-only)" : ""));
@@ -725,6 +825,9 @@ std::string describe(const ModelEnv& env) {
     if (env.env.empty()) line("env", "(none)");
     for (const auto& [name, value] : env.env) line("env", fmt::format("{}={}", name, quote_for_message(value)));
     line("workdir", env.workdir);
+    line("user", describe_user(env.user) + (env.user.mode == UserSetting::Mode::host ? " (the caller's uid:gid)"
+                                             : env.user.mode == UserSetting::Mode::image ? " (the image's own user)"
+                                                                                        : ""));
     switch (env.command.form) {
         case Command::Form::none: line("command", "(image default)"); break;
         case Command::Form::shell:
@@ -766,7 +869,10 @@ nlohmann::json to_json(const ModelEnv& env) {
     j["cpus"] = optional_number(env.cpus);
     j["shm_bytes"] = optional_number(env.shm_bytes);
     j["ports"] = json::array();
-    for (const Port& p : env.ports) j["ports"].push_back({{"name", p.name}, {"container_port", p.container_port}});
+    for (const Port& p : env.ports)
+        j["ports"].push_back({{"name", p.name},
+                              {"container_port", p.container_port},
+                              {"host_port", p.host_port ? json(*p.host_port) : json(nullptr)}});
     j["mounts"] = json::array();
     for (const Mount& m : env.mounts)
         j["mounts"].push_back({{"source", m.source}, {"target", m.target}, {"readonly", m.readonly}});
@@ -778,6 +884,7 @@ nlohmann::json to_json(const ModelEnv& env) {
     j["env"] = json::array();
     for (const auto& [name, value] : env.env) j["env"].push_back({{"name", name}, {"value", value}});
     j["workdir"] = env.workdir;
+    j["user"] = describe_user(env.user);
     switch (env.command.form) {
         case Command::Form::none: j["command"] = nullptr; break;
         case Command::Form::shell: j["command"] = env.command.shell; break;
@@ -791,6 +898,81 @@ nlohmann::json to_json(const ModelEnv& env) {
                    b.min_compute_capability ? json(describe_capability(*b.min_compute_capability)) : json(nullptr)},
                   {"min_free_memory_bytes", optional_number(b.min_free_memory)}};
     return j;
+}
+
+nlohmann::json container_settings(const ModelEnv& env) {
+    nlohmann::json j = to_json(env);
+    j.erase("bench");
+    j.erase("engine");
+    j["image"] = j["image"]["reference"];
+    return j;
+}
+
+std::string describe_user(const UserSetting& user) {
+    switch (user.mode) {
+        case UserSetting::Mode::host: return "host";
+        case UserSetting::Mode::image: return "image";
+        case UserSetting::Mode::ids: break;
+    }
+    return fmt::format("{}:{}", user.uid, user.gid);
+}
+
+std::string expand_placeholders(std::string_view text, const Placeholders& values) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '{') {
+            const auto close = text.find('}', i);
+            if (close != std::string_view::npos) {
+                const std::string_view name = text.substr(i + 1, close - i - 1);
+                const std::string* value = name == "model"    ? &values.model
+                                           : name == "branch" ? &values.branch
+                                           : name == "user"   ? &values.user
+                                                              : nullptr;
+                if (value) {
+                    out += *value;
+                    i = close;
+                    continue;
+                }
+            }
+        }
+        out += text[i];
+    }
+    return out;
+}
+
+std::string pin_image_digest(std::string_view text, const std::string& display_name, const std::string& digest) {
+    detail::YamlLimits limits;
+    limits.max_bytes = modelenv_max_bytes;
+    const YamlDocument doc = detail::parse_yaml_document(text, display_name, limits);
+    const ModelEnv env = Loader(doc, display_name).load();
+    if (env.image.pinned_by_digest())
+        throw Error(fmt::format("{} already pins the image by digest ({})", display_name, env.image.to_string()));
+    if (digest.rfind("sha256:", 0) != 0 || digest.size() != 71)
+        throw Error(fmt::format("'{}' is not a sha256 digest", digest));
+    // The image's value node: the top level's "image" key, whose value the loader has read.
+    const YamlNode& top = doc.resolved(doc.root());
+    std::optional<Position> where;
+    for (std::size_t i = 0; i + 1 < top.children.size(); i += 2)
+        if (doc.resolved(top.children[i]).value == "image") where = doc.node(top.children[i + 1]).position;
+    const std::string& written = env.image.original;
+    std::size_t offset = 0;
+    for (int line = 1; where && line < where->line && offset != std::string_view::npos; ++line) {
+        offset = text.find('\n', offset);
+        if (offset != std::string_view::npos) ++offset;
+    }
+    if (!where || offset == std::string_view::npos)
+        throw Error(fmt::format("cannot find the image's value in {}", display_name), "edit the pin by hand");
+    std::size_t at = offset + static_cast<std::size_t>(where->column - 1);
+    // Plain, 'single' or "double" quoted, on one line: the reference as written follows.
+    if (at < text.size() && (text[at] == '\'' || text[at] == '"')) ++at;
+    if (text.substr(at, written.size()) != written)
+        throw Error(fmt::format("the image in {} is not written on one line as {}; cannot rewrite it safely",
+                                display_name, quote_for_message(written)),
+                    "write it as a plain value (image: name:tag), or add the digest by hand");
+    std::string out(text.substr(0, at + written.size()));
+    out += "@" + digest;
+    out += text.substr(at + written.size());
+    return out;
 }
 
 }  // namespace gm::config

@@ -53,6 +53,31 @@ struct Port {
     std::string name;
     // Port inside the container, 1..65535.
     int container_port = 0;
+    // A fixed host port ('8888:8888'), refused only when taken; none: a stable one per model.
+    std::optional<int> host_port;
+};
+
+// Who the container's processes run as, so that the files they write have the right owner.
+struct UserSetting {
+    // host: the caller's uid:gid (the default); image: the image's own user; ids: uid:gid as written.
+    enum class Mode { host, image, ids };
+    // Which of the three the file chose.
+    Mode mode = Mode::host;
+    // For Mode::ids: the uid inside the container.
+    std::uint32_t uid = 0;
+    // For Mode::ids: the gid inside the container.
+    std::uint32_t gid = 0;
+};
+
+// The values {model}, {branch} and {user} stand for in persist folders and mount sources,
+// so that each model (or person) gets a folder of its own.
+struct Placeholders {
+    // The model's name.
+    std::string model;
+    // Its branch, such as feature/model-alpha (a '/' makes a subfolder).
+    std::string branch;
+    // The caller's login name.
+    std::string user;
 };
 
 // A host folder bound into the container.
@@ -138,6 +163,8 @@ struct ModelEnv {
     std::string workdir = "/workspace";
     // What to run (default: the image's command).
     Command command;
+    // Who the processes run as (default: the caller).
+    UserSetting user;
     // "podman" or "docker", when the file insists on one.
     std::optional<std::string> engine;
     // Thresholds for `git model bench`.
@@ -158,10 +185,26 @@ ModelEnv load_modelenv_text(std::string_view text, const std::string& display_na
 // errors name the path as given. Throws ConfigError, or gm::Error when unreadable.
 ModelEnv load_modelenv_file(const std::filesystem::path& path);
 
+// A persist folder or mount source with {model}, {branch} and {user} replaced (the loader
+// refuses any other {name}, so nothing else is left to expand).
+std::string expand_placeholders(std::string_view text, const Placeholders& values);
+
+// The file's text with its tag pin `image: name:tag` rewritten as `name:tag@<digest>`, every
+// other byte (comments, quoting, order) kept; throws ConfigError when the file does not load,
+// and gm::Error when it is pinned by digest already or the value cannot be found as written.
+std::string pin_image_digest(std::string_view text, const std::string& display_name, const std::string& digest);
+
 // The resolved settings, one "key: value" per line, defaults marked, for `git model env check`.
 std::string describe(const ModelEnv& env);
 
 // The resolved settings as JSON, for --json output and scripts.
 nlohmann::json to_json(const ModelEnv& env);
+
+// The settings that shape the container (to_json without the bench thresholds and the engine),
+// so that a running container can be compared with the file.
+nlohmann::json container_settings(const ModelEnv& env);
+
+// "host", "image" or "<uid>:<gid>", as the file spells it.
+std::string describe_user(const UserSetting& user);
 
 }  // namespace gm::config

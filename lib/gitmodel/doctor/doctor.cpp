@@ -3,7 +3,9 @@
 #include "gitmodel/config/modelenv.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/doctor/judge.hpp"
+#include "gitmodel/core/shared_dir.hpp"
 #include "gitmodel/env/engine.hpp"
+#include "gitmodel/env/environment.hpp"
 #include "gitmodel/env/gpu_pool.hpp"
 #include "gitmodel/env/lease_book.hpp"
 #include "gitmodel/git/reader.hpp"
@@ -11,11 +13,14 @@
 #include "gitmodel/hooks/install.hpp"
 #include "gitmodel/lifecycle/settings.hpp"
 #include "gitmodel/lifecycle/share.hpp"
+#include "gitmodel/model/list.hpp"
 #include "gitmodel/proc/process.hpp"
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <optional>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -66,28 +71,101 @@ ModelenvFact modelenv_fact(const git::Repository* repo) {
     return fact;
 }
 
-EngineFact engine_fact(const std::optional<std::string>& configured, const std::optional<config::ModelEnv>& file,
+EngineFact engine_fact(const git::Config* config, const std::optional<config::ModelEnv>& file,
                        std::chrono::seconds timeout) {
     EngineFact fact;
     fact.timeout = timeout;
     env::Engine engine;
     try {
-        engine = env::select_engine(configured, file ? file->engine : std::nullopt);
+        const auto file_engine = file ? file->engine : std::nullopt;
+        engine = config ? env::select_engine(*config, file_engine) : env::select_engine(std::nullopt, file_engine);
     } catch (const Error& e) {
         fact.unavailable = e.what();
         fact.hint = e.hint();
         return fact;
     }
     fact.name = engine.name;
+    fact.mode = engine.describe_mode();
     try {
         proc::RunOptions options;
         options.timeout = timeout;
-        const auto result = proc::run({engine.program.string(), "info"}, options);
+        const auto result = proc::run(engine.command({"info"}), options);
         fact.answered = result.ok();
         fact.timed_out = result.timed_out;
         if (!result.ok()) fact.error = last_line(result.err.empty() ? result.describe() : result.err);
     } catch (const Error& e) {
         fact.error = e.what();
+    }
+    return fact;
+}
+
+// Entries of a folder owned by someone other than the caller: at most `limit` entries are
+// looked at, links are not followed, .git is skipped (its objects are git's business).
+std::optional<ForeignFiles> foreign_files(const fs::path& folder, unsigned uid, std::size_t limit) {
+    std::error_code ec;
+    if (!fs::is_directory(folder, ec)) return std::nullopt;
+    ForeignFiles found;
+    found.folder = folder;
+    std::size_t seen = 0;
+    const auto note = [&](const fs::path& path) {
+        struct stat st {};
+        if (::lstat(path.c_str(), &st) != 0 || st.st_uid == uid) return;
+        if (found.count++ == 0) {
+            found.example = path;
+            found.owner = st.st_uid;
+            found.owner_name = user_name_of(st.st_uid);
+        }
+    };
+    note(folder);
+    fs::recursive_directory_iterator it(folder, fs::directory_options::skip_permission_denied, ec), end;
+    for (; !ec && it != end; it.increment(ec)) {
+        if (++seen > limit) {
+            found.partial = true;
+            break;
+        }
+        if (it->path().filename() == ".git") {
+            if (it->is_directory(ec)) it.disable_recursion_pending();
+            continue;
+        }
+        note(it->path());
+    }
+    if (found.count == 0) return std::nullopt;
+    return found;
+}
+
+OwnershipFact ownership_fact(git::Repository& repo, const git::Config& config, const std::optional<config::ModelEnv>& file) {
+    OwnershipFact fact;
+    fact.in_repo = true;
+    fact.uid = ::geteuid();
+    fact.gid = ::getegid();
+    if (file) fact.image = file->image.to_string();
+    try {
+        const auto engine = env::select_engine(config, file ? file->engine : std::nullopt);
+        fact.engine_name = engine.name;
+        fact.rootless = engine.mode == env::EngineMode::rootless;
+    } catch (const Error&) {
+        // no engine: the fix is chown alone
+    }
+    std::vector<fs::path> folders;
+    for (const auto& model : model::list_models(repo)) {
+        if (!model.worktree || model.worktree_state != model::WorktreeState::present) continue;
+        folders.push_back(*model.worktree);
+        try {
+            const auto target = env::resolve_target(repo, model.name);
+            const auto persist = env::persist_folders(target, env::load_environment_file(target));
+            folders.insert(folders.end(), persist.begin(), persist.end());
+        } catch (const Error&) {
+            // no usable .modelenv.yaml: only the default persist folders below
+        }
+    }
+    folders.push_back(repo.common_dir() / "git-model" / "persist");
+    std::sort(folders.begin(), folders.end());
+    folders.erase(std::unique(folders.begin(), folders.end()), folders.end());
+    for (const auto& folder : folders) {
+        std::error_code ec;
+        if (!fs::exists(folder, ec)) continue;
+        ++fact.folders;
+        if (auto found = foreign_files(folder, fact.uid, 50000)) fact.found.push_back(std::move(*found));
     }
     return fact;
 }
@@ -200,18 +278,19 @@ std::vector<Check> run_checks(const Options& options) {
     const auto modelenv = modelenv_fact(repo ? &*repo : nullptr);
     checks.push_back(judge_modelenv(modelenv));
 
-    checks.push_back(judge_engine(engine_fact(config ? config->get_string("model.engine") : std::nullopt, modelenv.env,
-                                              options.engine_timeout)));
+    checks.push_back(judge_engine(engine_fact(config ? &*config : nullptr, modelenv.env, options.engine_timeout)));
     checks.push_back(judge_gpus(bench_fact(options)));
 
     if (config) {
         checks.push_back(judge_pool(pool_fact(*config, modelenv.env && modelenv.env->gpus.wants_gpu())));
         checks.push_back(judge_config(config_fact(*repo, *config)));
         checks.push_back(judge_fetch(fetch_fact(*repo)));
+        checks.push_back(judge_ownership(ownership_fact(*repo, *config, modelenv.env)));
     } else {
         checks.push_back(Check{"pool", Status::skip, "not inside a git repository (the pool is read from its config)", ""});
         checks.push_back(judge_config(ConfigFact{}));
         checks.push_back(judge_fetch(FetchFact{}));
+        checks.push_back(judge_ownership(OwnershipFact{}));
     }
     return checks;
 }

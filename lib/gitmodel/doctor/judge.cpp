@@ -211,7 +211,41 @@ Check judge_engine(const EngineFact& fact) {
                                           : "podman info   (for rootless podman: podman system migrate; check /etc/subuid)";
         return check;
     }
-    check.detail = fmt::format("{} works", fact.name);
+    check.detail = fmt::format("{} works", fact.name) + (fact.mode.empty() ? "" : "; mode: " + fact.mode);
+    return check;
+}
+
+Check judge_ownership(const OwnershipFact& fact) {
+    Check check{"ownership", Status::ok, "", ""};
+    if (!fact.in_repo) {
+        check.status = Status::skip;
+        check.detail = "not inside a git repository";
+        return check;
+    }
+    if (fact.found.empty()) {
+        check.detail = fmt::format("every file in the {} worktree and persist folder{} is yours", fact.folders,
+                                   fact.folders == 1 ? "" : "s");
+        return check;
+    }
+    check.status = Status::warn;
+    std::vector<std::string> parts;
+    for (const auto& f : fact.found)
+        parts.push_back(fmt::format("{}: {}{} entr{} owned by {} (uid {}), e.g. {}", f.folder.string(), f.count,
+                                    f.partial ? "+" : "", f.count == 1 ? "y" : "ies", f.owner_name, f.owner,
+                                    f.example.string()));
+    check.detail = join(parts, "; ") + " (you cannot edit or delete them; git worktree remove and prune fail on them)";
+    const auto& first = fact.found.front();
+    const std::string ids = fmt::format("{}:{}", fact.uid, fact.gid);
+    std::string fix;
+    if (fact.rootless && first.owner != 0) {
+        fix = fmt::format("podman unshare chown -R 0:0 {}", first.folder.string());
+    } else {
+        fix = fmt::format("sudo chown -R {} {}", ids, first.folder.string());
+        if (!fact.engine_name.empty())
+            fix += fmt::format("   (without sudo, through the engine: {} run --rm --user 0:0 -v {}:/fix {} chown -R {} /fix)",
+                               fact.engine_name, first.folder.string(), fact.image.empty() ? "<image>" : fact.image, ids);
+    }
+    check.fix = fix + "; keep `user: host` (the default) in .modelenv.yaml so that new files are yours";
     return check;
 }
 
@@ -357,6 +391,7 @@ Check judge_config(const ConfigFact& fact) {
         {"model.installhooks", {"ask", "always", "never"}},
         {"model.engine", {"podman", "docker"}},
         {"model.bench.beforepush", {"always", "auto", "never"}},
+        {"model.imagedrift", {"warn", "refuse"}},
     };
     const std::set<std::string> booleans = {"model.tag.push", "model.prune.remote"};
     const std::set<std::string> durations = {"model.bench.cachetime", "model.bench.timeout", "model.env.readytimeout",

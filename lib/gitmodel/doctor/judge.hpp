@@ -69,10 +69,37 @@ struct EngineFact {
     bool timed_out = false;
     std::string error;                       // the last line of its stderr otherwise
     std::chrono::seconds timeout{0};
+    std::string mode;                        // Engine::describe_mode(): rootless, rootful (local), rootful through ...
 };
 
-// engine: installed and `<engine> info` works.
+// engine: installed and `<engine> info` works; the detail names its mode.
 Check judge_engine(const EngineFact& fact);
+
+// Files in one folder owned by someone other than the caller.
+struct ForeignFiles {
+    std::filesystem::path folder;    // a worktree or persist folder
+    std::size_t count = 0;           // how many entries (of those looked at)
+    std::filesystem::path example;   // one of them
+    unsigned owner = 0;              // its owner
+    std::string owner_name;
+    bool partial = false;            // the walk stopped at its limit
+};
+
+// What was found about the ownership of the models' worktrees and persist folders.
+struct OwnershipFact {
+    bool in_repo = false;
+    unsigned uid = 0;                     // the caller
+    unsigned gid = 0;
+    std::string engine_name;              // for the fix through the engine ("" when none)
+    bool rootless = false;                // files owned by subordinate ids come from a rootless engine
+    std::string image;                    // an image for the fix through the engine ("" when unknown)
+    std::size_t folders = 0;              // how many were looked at
+    std::vector<ForeignFiles> found;      // folders with entries of another owner
+};
+
+// ownership: every file in the worktrees and persist folders is the caller's; else a warning
+// naming the folder, the owner and the fix (chown, through the engine, or podman unshare).
+Check judge_ownership(const OwnershipFact& fact);
 
 // What `git-model-bench --quick --json` said.
 struct BenchFact {

@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "gitmodel/config/modelenv.hpp"
+#include "gitmodel/env/engine.hpp"
 #include "gitmodel/env/launch.hpp"
+#include "gitmodel/env/user.hpp"
 
 namespace gm::env {
 
@@ -37,16 +39,35 @@ struct ContainerRequest {
     bool detach = true;
     std::filesystem::path env_file;              // where the caller writes env_file_content (mode 0600)
     std::filesystem::path pidfile;               // podman writes the container's host pid there
+    UserPlan user;                               // who the processes run as (plan_user)
+    std::filesystem::path accounts_dir;          // where the passwd/group files are written (a 0700 folder)
+    std::filesystem::path home;                  // the host folder mounted as the user's HOME (user.home)
+    config::Placeholders placeholders;           // {model}, {branch}, {user} in the file's mount sources
 };
 
-// The planned container: the engine's spec, and the env file's content to write first.
+// The planned container: the engine's spec, and the files to write first (the env file, the
+// account files), each only its owner may read.
 struct ContainerPlan {
     LaunchSpec spec;
     std::string env_file_content;
+    std::vector<std::pair<std::filesystem::path, std::string>> account_files;
+    // Mount points inside the user's host home folder (for mounts below HOME inside, such as the
+    // common dir of a repository under the user's home), made by us so the engine does not make
+    // them as root: (path, is a folder).
+    std::vector<std::pair<std::filesystem::path, bool>> home_mount_points;
 };
+
+// Makes the plan's mount points in the home folder (as the caller, before the engine runs).
+void create_home_mount_points(const ContainerPlan& plan);
 
 // Plans the container; throws gm::Error when a mount source of the file does not exist or
 // a variable holds a line break (an env file cannot carry it).
 ContainerPlan plan_container(const config::ModelEnv& file, const ContainerRequest& request);
+
+// The full argv of the planned `run` for this engine (its host flags included).
+std::vector<std::string> engine_run_argv(const Engine& engine, const LaunchSpec& spec);
+
+// The placeholder values of a model for its caller.
+config::Placeholders placeholders_for(const std::string& model, const std::string& branch);
 
 }  // namespace gm::env

@@ -7,9 +7,143 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
+#include <fstream>
 #include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace gm::env {
+
+namespace {
+
+std::string trim_copy(const std::string& text) {
+    const auto begin = text.find_first_not_of(" \t\r");
+    if (begin == std::string::npos) return {};
+    const auto end = text.find_last_not_of(" \t\r");
+    return text.substr(begin, end - begin + 1);
+}
+
+// A TOML string or boolean value as containers.conf writes it: "x", 'x' or true.
+std::string toml_value(std::string value) {
+    value = trim_copy(value.substr(0, value.find(" #")));
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front())
+        value = value.substr(1, value.size() - 2);
+    return value;
+}
+
+// The socket file behind unix:///path or unix:/path; "" for other schemes.
+std::string socket_path(const std::string& host) {
+    if (host.rfind("unix://", 0) == 0) return host.substr(7);
+    if (host.rfind("unix:", 0) == 0) return host.substr(5);
+    return {};
+}
+
+void engine_env(const char* name, std::string& out) {
+    if (const char* value = std::getenv(name); value && *value) out = value;
+}
+
+}  // namespace
+
+std::vector<std::string> Engine::command(std::vector<std::string> args) const {
+    std::vector<std::string> argv{program.string()};
+    if (host_from_config && !host.empty()) {
+        argv.push_back(kind == EngineKind::podman ? "--url" : "--host");
+        argv.push_back(host);
+    }
+    argv.insert(argv.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
+    return argv;
+}
+
+std::string Engine::describe_mode() const {
+    switch (mode) {
+        case EngineMode::rootless:
+            return host.empty() ? "rootless" : fmt::format("rootless (your own engine through {})", host);
+        case EngineMode::rootful_local: return "rootful (local, run as root)";
+        case EngineMode::rootful_socket: return fmt::format("rootful through a socket ({})", host.empty() ? "default" : host);
+    }
+    return "unknown";
+}
+
+bool containers_conf_remote(std::string* uri) {
+    std::vector<std::string> files;
+    if (const char* conf = std::getenv("CONTAINERS_CONF"); conf && *conf) {
+        files.push_back(conf);
+    } else {
+        files = {"/usr/share/containers/containers.conf", "/etc/containers/containers.conf"};
+        const char* xdg = std::getenv("XDG_CONFIG_HOME");
+        const char* home = std::getenv("HOME");
+        if (xdg && *xdg) files.push_back(std::string(xdg) + "/containers/containers.conf");
+        else if (home && *home) files.push_back(std::string(home) + "/.config/containers/containers.conf");
+    }
+    bool remote = false;
+    std::string active;
+    std::map<std::string, std::string> destinations;
+    for (const auto& file : files) {
+        std::ifstream in(file);
+        std::string line, section;
+        while (std::getline(in, line)) {
+            line = trim_copy(line);
+            if (line.empty() || line[0] == '#') continue;
+            if (line[0] == '[') {
+                section = trim_copy(line.substr(1, line.find(']') - 1));
+                continue;
+            }
+            const auto eq = line.find('=');
+            if (eq == std::string::npos) continue;
+            const std::string key = trim_copy(line.substr(0, eq));
+            const std::string value = toml_value(line.substr(eq + 1));
+            const std::string prefix = "engine.service_destinations.";
+            if (section == "engine" && key == "remote") remote = value == "true";
+            else if (section == "engine" && key == "active_service") active = value;
+            else if (section.rfind(prefix, 0) == 0 && key == "uri") destinations[toml_value(section.substr(prefix.size()))] = value;
+        }
+    }
+    if (uri) {
+        if (destinations.count(active)) *uri = destinations[active];
+        else if (destinations.size() == 1) *uri = destinations.begin()->second;
+    }
+    return remote;
+}
+
+ModeFacts mode_facts(EngineKind kind, const std::optional<std::string>& configured_host) {
+    ModeFacts facts;
+    facts.kind = kind;
+    facts.euid = ::geteuid();
+    if (configured_host) facts.host = *configured_host;
+    if (kind == EngineKind::podman) {
+        if (facts.host.empty()) engine_env("CONTAINER_HOST", facts.host);
+        facts.remote = !facts.host.empty();
+        if (!facts.remote && containers_conf_remote(&facts.host)) {
+            facts.remote = true;
+            if (facts.host.empty())
+                facts.host = facts.euid == 0 ? "unix:///run/podman/podman.sock"
+                                             : fmt::format("unix:///run/user/{}/podman/podman.sock", facts.euid);
+        }
+    } else {
+        if (facts.host.empty()) engine_env("DOCKER_HOST", facts.host);
+        if (facts.host.empty()) facts.host = "unix:///var/run/docker.sock";
+        facts.remote = true;
+    }
+    const std::string path = socket_path(facts.host);
+    struct stat st {};
+    if (!path.empty() && ::stat(path.c_str(), &st) == 0) facts.socket_owner = st.st_uid;
+    return facts;
+}
+
+EngineMode detect_mode(const ModeFacts& facts) {
+    if (facts.remote || facts.kind == EngineKind::docker) {
+        if (facts.socket_owner && *facts.socket_owner == facts.euid && facts.euid != 0) return EngineMode::rootless;
+        return EngineMode::rootful_socket;
+    }
+    return facts.euid == 0 ? EngineMode::rootful_local : EngineMode::rootless;
+}
+
+std::string engine_message(const std::string& err) {
+    std::string why = err;
+    while (!why.empty() && (why.back() == '\n' || why.back() == '\r')) why.pop_back();
+    return why;
+}
 
 Engine select_engine(const std::optional<std::string>& configured, const std::optional<std::string>& file_engine) {
     std::optional<std::string> wanted = configured;
@@ -19,7 +153,14 @@ Engine select_engine(const std::optional<std::string>& configured, const std::op
         source = ".modelenv.yaml's engine";
     }
     const auto make = [](const std::string& name, const std::filesystem::path& program) {
-        return Engine{name == "docker" ? EngineKind::docker : EngineKind::podman, name, program};
+        Engine engine;
+        engine.kind = name == "docker" ? EngineKind::docker : EngineKind::podman;
+        engine.name = name;
+        engine.program = program;
+        const ModeFacts facts = mode_facts(engine.kind, std::nullopt);
+        engine.mode = detect_mode(facts);
+        engine.host = facts.host;
+        return engine;
     };
     if (wanted) {
         if (*wanted != "podman" && *wanted != "docker")
@@ -36,6 +177,15 @@ Engine select_engine(const std::optional<std::string>& configured, const std::op
 
 Engine select_engine(const git::Config& config, const std::optional<std::string>& file_engine) {
     Engine engine = select_engine(config.get_string("model.engine"), file_engine);
+    if (const auto host = config.get_string("model.engineHost"); host && !host->empty()) {
+        if (host->find("://") == std::string::npos && host->rfind("unix:", 0) != 0)
+            throw Error(fmt::format("model.engineHost '{}' is not a URL", *host),
+                        "name the engine's socket, e.g. unix:///run/podman/podman.sock (or ssh://, tcp://)");
+        const ModeFacts facts = mode_facts(engine.kind, *host);
+        engine.mode = detect_mode(facts);
+        engine.host = facts.host;
+        engine.host_from_config = true;
+    }
     const auto duration = [&](const char* key, std::chrono::milliseconds fallback) -> std::chrono::milliseconds {
         const auto text = config.get_string(key);
         if (!text) return fallback;
@@ -71,6 +221,7 @@ ContainerInfo from_podman(const nlohmann::json& row) {
     if (row.contains("Labels") && row["Labels"].is_object())
         for (auto& [key, value] : row["Labels"].items()) info.labels[key] = value.is_string() ? value.get<std::string>() : "";
     if (row.contains("StartedAt")) info.started_at = to_seconds(row["StartedAt"]);
+    info.image_id = row.value("ImageID", "");
     return info;
 }
 
@@ -113,15 +264,15 @@ std::vector<ContainerInfo> parse_container_list(const std::string& output) {
 }
 
 std::vector<ContainerInfo> list_containers(const Engine& engine, const std::string& label_filter) {
-    std::vector<std::string> argv{engine.program.string(), "ps", "--all", "--no-trunc", "--filter", "label=" + label_filter,
-                                  "--format", engine.kind == EngineKind::podman ? "json" : "{{json .}}"};
+    const auto argv = engine.command({"ps", "--all", "--no-trunc", "--filter", "label=" + label_filter, "--format",
+                                      engine.kind == EngineKind::podman ? "json" : "{{json .}}"});
     const auto result = proc::run_checked(argv, within(engine.timeout));
     return parse_container_list(result.out);
 }
 
 std::optional<ContainerInfo> find_container(const Engine& engine, const std::string& name) {
-    std::vector<std::string> argv{engine.program.string(), "ps", "--all", "--no-trunc", "--filter", "name=^" + name + "$",
-                                  "--format", engine.kind == EngineKind::podman ? "json" : "{{json .}}"};
+    const auto argv = engine.command({"ps", "--all", "--no-trunc", "--filter", "name=^" + name + "$", "--format",
+                                      engine.kind == EngineKind::podman ? "json" : "{{json .}}"});
     for (auto& info : parse_container_list(proc::run_checked(argv, within(engine.timeout)).out))
         if (info.name == name) return info;
     return std::nullopt;
@@ -129,17 +280,17 @@ std::optional<ContainerInfo> find_container(const Engine& engine, const std::str
 
 void remove_container(const Engine& engine, const std::string& name, std::chrono::seconds grace) {
     // stop first so the workload gets its SIGTERM and the grace period to save a checkpoint
-    proc::run({engine.program.string(), "stop", "--time", std::to_string(grace.count()), name}, within(grace + engine.timeout));
-    const auto result = proc::run({engine.program.string(), "rm", "--force", name}, within(engine.timeout));
+    proc::run(engine.command({"stop", "--time", std::to_string(grace.count()), name}), within(grace + engine.timeout));
+    const auto result = proc::run(engine.command({"rm", "--force", name}), within(engine.timeout));
     if (!result.ok() && find_container(engine, name)) {
         throw Error(fmt::format("cannot remove container {}: {} {}", name, engine.name,
                                 result.timed_out ? fmt::format("did not answer within {} s", engine.timeout.count() / 1000)
-                                                 : result.err));
+                                                 : engine_message(result.err)));
     }
 }
 
 std::string last_log_lines(const Engine& engine, const std::string& name, int lines) {
-    const auto result = proc::run({engine.program.string(), "logs", "--tail", std::to_string(lines), name},
+    const auto result = proc::run(engine.command({"logs", "--tail", std::to_string(lines), name}),
                                   within(std::min<std::chrono::milliseconds>(engine.timeout, std::chrono::seconds(10))));
     return result.out + result.err;
 }

@@ -6,7 +6,11 @@
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/env/container.hpp"
 #include "gitmodel/env/gpu_pool.hpp"
+#include "gitmodel/env/image.hpp"
 #include "gitmodel/env/lease_book.hpp"
+#include "gitmodel/env/ports.hpp"
+#include "gitmodel/env/state.hpp"
+#include "gitmodel/env/user.hpp"
 #include "gitmodel/model/list.hpp"
 #include "gitmodel/model/repository_lock.hpp"
 #include "gitmodel/naming/model_name.hpp"
@@ -15,7 +19,6 @@
 
 #include <fmt/core.h>
 
-#include <arpa/inet.h>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -26,7 +29,6 @@
 #include <set>
 #include <sstream>
 #include <sys/random.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
@@ -88,37 +90,6 @@ std::string random_token() {
     return hex;
 }
 
-// A host port nobody listens on right now (the engine binds it moments later).
-int pick_free_port(const std::string& address) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) throw Error(fmt::format("cannot open a socket: {}", std::strerror(errno)));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = 0;
-    ::inet_pton(AF_INET, address.c_str(), &addr.sin_addr);
-    socklen_t length = sizeof addr;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) != 0) {
-        const int saved = errno;
-        ::close(fd);
-        throw Error(fmt::format("cannot find a free port on {}: {}", address, std::strerror(saved)));
-    }
-    ::close(fd);
-    return ntohs(addr.sin_port);
-}
-
-bool port_accepts(int port) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return false;
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<std::uint16_t>(port));
-    ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    ::close(fd);
-    return ok;
-}
-
 std::chrono::seconds duration_key(const git::Config& config, const char* key, std::chrono::seconds fallback) {
     auto text = config.get_string(key);
     if (!text) return fallback;
@@ -127,11 +98,12 @@ std::chrono::seconds duration_key(const git::Config& config, const char* key, st
     return std::chrono::seconds(*seconds);
 }
 
-std::string endpoint_url(const std::string& name, const std::string& address, int port) {
+std::string endpoint_url(const std::string& name, const std::string& address, int port,
+                         const std::string& login = "root") {
     const std::string host = address == "0.0.0.0" ? "127.0.0.1" : address;
     if (name == "jupyter") return fmt::format("http://{}:{}/lab", host, port);
     if (name == "tensorboard" || name == "http" || name == "web") return fmt::format("http://{}:{}/", host, port);
-    if (name == "ssh") return fmt::format("ssh -p {} root@{}", port, host);
+    if (name == "ssh") return fmt::format("ssh -p {} {}@{}", port, login.empty() ? "root" : login, host);
     return fmt::format("{}:{}", host, port);
 }
 
@@ -141,7 +113,7 @@ std::string encode_ports(const std::vector<PublishedPort>& ports) {
     return join(items, ",");
 }
 
-std::vector<Endpoint> decode_ports(const std::string& text) {
+std::vector<Endpoint> decode_ports(const std::string& text, const std::string& login = "root") {
     std::vector<Endpoint> out;
     std::stringstream items(text);
     std::string item;
@@ -155,17 +127,18 @@ std::vector<Endpoint> decode_ports(const std::string& text) {
         e.host_address = item.substr(eq + 1, mid - eq - 1);
         e.host_port = std::atoi(item.substr(mid + 1, last - mid - 1).c_str());
         e.container_port = std::atoi(item.substr(last + 1).c_str());
-        e.url = endpoint_url(e.name, e.host_address, e.host_port);
+        e.url = endpoint_url(e.name, e.host_address, e.host_port, login);
         out.push_back(e);
     }
     return out;
 }
 
-fs::path state_dir(const Target& target) { return target.common_dir / "git-model" / "env" / target.model; }
+fs::path state_dir(const Target& target) { return env::state_dir(target.common_dir, target.model); }
 
-fs::path resolve_persist(const Target& target, const std::optional<config::PersistPath>& configured, const char* kind) {
+fs::path resolve_persist(const Target& target, const std::optional<config::PersistPath>& configured, const char* kind,
+                         const config::Placeholders& placeholders) {
     if (!configured) return target.common_dir / "git-model" / "persist" / target.model / kind;
-    fs::path path(configured->path);
+    fs::path path(config::expand_placeholders(configured->path, placeholders));
     if (configured->relative) path = target.worktree / path;
     return path.lexically_normal();
 }
@@ -248,6 +221,12 @@ Target resolve_target(git::Repository& repo, const std::optional<std::string>& m
     return target;
 }
 
+std::vector<fs::path> persist_folders(const Target& target, const config::ModelEnv& file) {
+    const auto placeholders = placeholders_for(target.model, target.branch);
+    return {resolve_persist(target, file.persist.checkpoints, "checkpoints", placeholders),
+            resolve_persist(target, file.persist.logs, "logs", placeholders)};
+}
+
 config::ModelEnv load_environment_file(const Target& target) {
     const fs::path file = target.worktree / config::modelenv_file_name;
     if (!fs::exists(file)) {
@@ -283,6 +262,10 @@ struct UpPlan {
     std::vector<std::string> command;
     std::string address;
     bool pass_devices = false;  // the pool came from the driver: devices are passed
+    std::optional<ImageIdentity> image;  // what the reference resolves to here (nullopt: to be pulled)
+    config::Placeholders placeholders;
+    UserPlan user;
+    PortAssignment ports;
 };
 
 // The label that marks the container one `env up` made (a random token per start), so that
@@ -334,50 +317,128 @@ private:
     bool committed_ = false;
 };
 
-// The folders, mounts and command of the container; nothing is started or taken yet.
-UpPlan prepare(const git::Config& config, const Target& target, const UpOptions& options, config::ModelEnv file,
-               Engine engine, UpResult& result) {
-    UpPlan plan{config, target, options, std::move(file), std::move(engine), state_dir(target), {}, {}, {}, {}, {}};
-    // Folders the container needs; persist folders are never deleted by the suite.
-    std::error_code ec;
-    fs::create_directories(plan.state, ec);
-    fs::permissions(plan.state, fs::perms::owner_all, ec);
-    plan.checkpoints = resolve_persist(target, plan.file.persist.checkpoints, "checkpoints");
-    plan.logs = resolve_persist(target, plan.file.persist.logs, "logs");
-    for (const auto& dir : {plan.checkpoints, plan.logs}) {
-        fs::create_directories(dir, ec);
-        if (ec) throw Error(fmt::format("cannot create the persist folder {}: {}", dir.string(), ec.message()));
-    }
-    for (const auto& mount : plan.file.mounts) {
-        if (!fs::exists(mount.source))
-            throw Error(fmt::format("{}: the mount source {} does not exist", config::modelenv_file_name, mount.source),
-                        "create it or fix mounts: in .modelenv.yaml");
-    }
-    if (plan.file.find_port("ssh")) {
-        const std::string keys = authorized_keys(config);
-        if (keys.empty())
-            throw Error("ports.ssh is set, but there is no public key to authorize (SSH is key-only)",
-                        "add a key to ~/.ssh/*.pub, or name a file: git config model.sshAuthorizedKeys <file>");
-        std::ofstream(plan.state / "authorized_keys") << keys;
+// SSH into the container: key-only, as the container's user; root's sshd keeps the image's
+// configuration (today's behaviour for `user: image`), the user's gets a full one of ours.
+void plan_ssh(UpPlan& plan, const std::string& keys) {
+    const int port = *plan.file.find_port("ssh");
+    std::ofstream(plan.state / "authorized_keys") << keys;
+    if (plan.user.login.empty() || plan.user.as_root) {
         std::ofstream(plan.state / "sshd_config") << "# written by git-model: key-only logins\n"
                                                       "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
                                                       "PermitEmptyPasswords no\nPubkeyAuthentication yes\n"
                                                       "PermitRootLogin prohibit-password\n";
         plan.extra_mounts.push_back({plan.state / "authorized_keys", "/root/.ssh/authorized_keys", true});
         plan.extra_mounts.push_back({plan.state / "sshd_config", "/etc/ssh/sshd_config.d/git-model.conf", true});
+        plan.command = default_command(plan.file);
+        return;
+    }
+    const std::string host_key =
+        (plan.user.home.empty() ? std::string("/tmp/git-model-sshd") : plan.user.home + "/.ssh") + "/git-model-host-key";
+    const std::string run_dir = host_key.substr(0, host_key.rfind('/'));
+    std::ofstream(plan.state / "sshd_config")
+        << "# written by git-model: key-only logins as " << plan.user.login << ", never as root\n"
+        << "Port " << port << "\nHostKey " << host_key << "\nPidFile " << run_dir << "/git-model-sshd.pid\n"
+        << "AuthorizedKeysFile /etc/ssh/git-model/authorized_keys\nAllowUsers " << plan.user.login << "\n"
+        << "PermitRootLogin no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+           "PermitEmptyPasswords no\nPubkeyAuthentication yes\nUsePAM no\nSubsystem sftp internal-sftp\n";
+    plan.extra_mounts.push_back({plan.state / "authorized_keys", "/etc/ssh/git-model/authorized_keys", true});
+    plan.extra_mounts.push_back({plan.state / "sshd_config", "/etc/ssh/git-model/sshd_config", true});
+    plan.command = default_command(plan.file, "/etc/ssh/git-model/sshd_config", host_key);
+}
+
+// Who the processes run as; the image's account files are read (once per image) when needed.
+void plan_container_user(UpPlan& plan, UpResult& result) {
+    const Caller caller = current_caller();
+    std::optional<ImageAccounts> accounts;
+    if (accounts_needed(plan.file.user, plan.engine.mode, plan.engine.kind, caller)) {
+        std::string why = "the image is not here yet (it is pulled by the start)";
+        if (plan.image)
+            accounts = image_accounts(plan.engine, plan.image->id, plan.target.common_dir / "git-model" / "env" / ".images",
+                                      &why);
+        if (!accounts)
+            result.notes.push_back(fmt::format("{}: the container runs as uid {} without a passwd entry of ours", why,
+                                               plan.file.user.mode == config::UserSetting::Mode::ids ? plan.file.user.uid
+                                                                                                     : caller.uid));
+    }
+    plan.user = plan_user(plan.file.user, plan.engine.mode, plan.engine.kind, caller, accounts);
+    std::error_code ec;
+    if (!plan.user.home.empty()) {
+        fs::create_directories(plan.state / "home", ec);
+        fs::permissions(plan.state / "home", fs::perms::owner_all, ec);
+    }
+    switch (plan.file.user.mode) {
+        case config::UserSetting::Mode::image: result.user = "the image's own user (user: image)"; break;
+        case config::UserSetting::Mode::host:
+            result.user = plan.user.as_root && caller.uid != 0
+                              ? fmt::format("root inside, which is {} on the host ({})", caller.name, plan.engine.describe_mode())
+                              : fmt::format("{} (uid {}, gid {})", plan.user.login, caller.uid, caller.gid);
+            break;
+        case config::UserSetting::Mode::ids:
+            result.user = fmt::format("{} (uid {}, gid {})", plan.user.login, plan.file.user.uid, plan.file.user.gid);
+            break;
+    }
+}
+
+// The folders, mounts and command of the container; nothing is started or taken yet.
+UpPlan prepare(const git::Config& config, const Target& target, const UpOptions& options, config::ModelEnv file,
+               Engine engine, std::optional<ImageIdentity> image, UpResult& result) {
+    UpPlan plan{config, target, options, std::move(file), std::move(engine), state_dir(target), {}, {}, {}, {}, {}, false,
+                std::move(image), {}, {}, {}};
+    // Folders the container needs; persist folders are never deleted by the suite.
+    std::error_code ec;
+    fs::create_directories(plan.state, ec);
+    fs::permissions(plan.state, fs::perms::owner_all, ec);
+    plan.placeholders = placeholders_for(target.model, target.branch);
+    plan.checkpoints = resolve_persist(target, plan.file.persist.checkpoints, "checkpoints", plan.placeholders);
+    plan.logs = resolve_persist(target, plan.file.persist.logs, "logs", plan.placeholders);
+    for (const auto& dir : {plan.checkpoints, plan.logs}) {
+        fs::create_directories(dir, ec);
+        if (ec) throw Error(fmt::format("cannot create the persist folder {}: {}", dir.string(), ec.message()));
+    }
+    for (const auto& mount : plan.file.mounts) {
+        const std::string source = config::expand_placeholders(mount.source, plan.placeholders);
+        if (!fs::exists(source))
+            throw Error(fmt::format("{}: the mount source {} does not exist", config::modelenv_file_name, source),
+                        "create it or fix mounts: in .modelenv.yaml");
+    }
+    plan_container_user(plan, result);
+    if (plan.file.command.form == config::Command::Form::exec) plan.command = plan.file.command.argv;
+    else if (plan.file.command.form == config::Command::Form::shell) plan.command = in_container_shell(plan.file.command.shell);
+    else plan.command = default_command(plan.file);
+    if (plan.file.find_port("ssh")) {
+        const std::string keys = authorized_keys(config);
+        if (keys.empty())
+            throw Error("ports.ssh is set, but there is no public key to authorize (SSH is key-only)",
+                        "add a key to ~/.ssh/*.pub, or name a file: git config model.sshAuthorizedKeys <file>");
+        const auto command = plan.command;
+        plan_ssh(plan, keys);
+        if (plan.file.command.form != config::Command::Form::none) plan.command = command;
     }
     if (options.check) {
         const fs::path bench = find_bench_binary();
         if (bench.empty()) throw UnavailableError("--check needs git-model-bench, which is not installed");
         plan.extra_mounts.push_back({bench, bench_in_container, true});
     }
-    if (plan.file.command.form == config::Command::Form::exec) plan.command = plan.file.command.argv;
-    else if (plan.file.command.form == config::Command::Form::shell) plan.command = in_container_shell(plan.file.command.shell);
-    else plan.command = default_command(plan.file);
     plan.address = options.bind_all_interfaces ? "0.0.0.0" : "127.0.0.1";
     if (options.bind_all_interfaces && !plan.file.ports.empty())
         result.notes.push_back("warning: the ports are published on every network interface (--bind-all); "
                                "anyone who can reach this machine can reach them");
+    // Host ports: fixed ones as written, else the model's last ones while free (asking the engine who
+    // holds a port only when one is taken).
+    std::optional<std::vector<ContainerInfo>> managed;
+    const auto holder = [&](int port) {
+        if (!managed) {
+            try {
+                managed = list_containers(plan.engine, std::string(label::managed) + "=1");
+            } catch (const Error&) {
+                managed.emplace();
+            }
+        }
+        return describe_port_holder(port, *managed);
+    };
+    plan.ports = assign_ports(plan.file.ports, plan.address, read_port_record(target.common_dir, target.model), port_free,
+                              holder);
+    for (auto& note : plan.ports.notes) result.notes.push_back(note);
     return plan;
 }
 
@@ -422,7 +483,7 @@ Reservation acquire_gpus(UpPlan& plan, UpResult& result) {
 
 // Stage 2: the engine's `run -d` (with its time limit), then the leases are confirmed with
 // the container's id and host process.
-LaunchSpec start_container(const UpPlan& plan, Reservation& leases, StartGuard& guard, UpResult& result) {
+LaunchSpec start_container(UpPlan& plan, Reservation& leases, StartGuard& guard, UpResult& result) {
     const Target& target = plan.target;
     ContainerRequest request;
     request.engine = plan.engine.kind;
@@ -440,9 +501,13 @@ LaunchSpec start_container(const UpPlan& plan, Reservation& leases, StartGuard& 
     request.extra_mounts = plan.extra_mounts;
     request.command = plan.command;
     request.env_file = plan.state / "env";
-    if (plan.engine.kind == EngineKind::podman) request.pidfile = plan.state / "pid";
-    for (const auto& port : plan.file.ports)
-        request.ports.push_back({port.name, port.container_port, pick_free_port(plan.address), plan.address});
+    // A remote engine writes no pidfile here: the lease is then judged by the container.
+    if (plan.engine.kind == EngineKind::podman && plan.engine.host.empty()) request.pidfile = plan.state / "pid";
+    request.user = plan.user;
+    request.accounts_dir = plan.state;
+    request.home = plan.state / "home";
+    request.placeholders = plan.placeholders;
+    request.ports = plan.ports.ports;
     request.variables = {{"GIT_MODEL_MODEL", target.model},
                          {"GIT_MODEL_CHECKPOINTS", "/persist/checkpoints"},
                          {"GIT_MODEL_LOGS", "/persist/logs"}};
@@ -455,12 +520,19 @@ LaunchSpec start_container(const UpPlan& plan, Reservation& leases, StartGuard& 
             if (port.name == "jupyter")
                 result.jupyter_url_with_token = endpoint_url("jupyter", port.host_address, port.host_port) + "?token=" + token;
     }
-    request.extra_labels = {{label::ports, encode_ports(request.ports)}, {start_label, guard.token()}};
+    request.extra_labels = {{label::ports, encode_ports(request.ports)},
+                            {label::image, plan.file.image.to_string()},
+                            {label::settings, settings_fingerprint(config::container_settings(plan.file))},
+                            {start_label, guard.token()}};
     result.gpus = request.gpus;
     result.gpu_devices_passed = plan.pass_devices && !request.gpus.empty();
 
-    const ContainerPlan container = plan_container(plan.file, request);
+    ContainerPlan container = plan_container(plan.file, request);
+    // Run what was inspected, by id: the recorded image is the one that runs.
+    if (plan.image) container.spec.image = plan.image->id;
     write_private_file(request.env_file, container.env_file_content);
+    for (const auto& [path, content] : container.account_files) write_private_file(path, content);
+    create_home_mount_points(container);
     std::error_code ec;
     if (!request.pidfile.empty()) fs::remove(request.pidfile, ec);
     leases.check_held();  // `env down` or root may have given it back while this start waited
@@ -473,18 +545,26 @@ LaunchSpec start_container(const UpPlan& plan, Reservation& leases, StartGuard& 
     run_options.on_start = [&](long pid) {
         leases.record_starter(proc::identity_of(pid).value_or(proc::ProcessIdentity{pid, 0}));
     };
-    const auto run = proc::run(run_argv(plan.engine.program.string(), container.spec), run_options);
+    const auto run = proc::run(engine_run_argv(plan.engine, container.spec), run_options);
     if (!run.ok()) {
         if (run.timed_out)
             throw Error(fmt::format("{} did not start the environment within {} s (model.env.startTimeout); it was stopped "
                                     "and nothing was left running", plan.engine.name, plan.engine.start_timeout.count() / 1000),
                         "pull the image first (`podman pull <image>`), or raise git config model.env.startTimeout");
-        std::string why = run.err;
-        while (!why.empty() && why.back() == '\n') why.pop_back();
-        throw Error(fmt::format("{} could not start the environment ({}):\n{}", plan.engine.name, run.describe(), why),
+        throw Error(fmt::format("{} could not start the environment ({}):\n{}", plan.engine.name, run.describe(),
+                                engine_message(run.err)),
                     "nothing was left running; check the image name and the engine's message above");
     }
     std::string id = run.out.substr(0, run.out.find('\n'));
+    if (!plan.image) {
+        // Pulled by the start: ask which image it became.
+        proc::RunOptions inspect_options;
+        inspect_options.timeout = plan.engine.timeout;
+        const auto image = proc::run(plan.engine.command({"container", "inspect", "--format", "{{.Image}}", id}), inspect_options);
+        if (image.ok()) result.image_id = normalise_image_id(image.out.substr(0, image.out.find('\n')));
+    } else {
+        result.image_id = plan.image->id;
+    }
     std::optional<proc::ProcessIdentity> workload;
     if (!request.pidfile.empty()) {
         long pid = 0;
@@ -526,11 +606,10 @@ void wait_until_ready(const UpPlan& plan, const LaunchSpec& spec) {
 
 // Stage 4 (--check): git-model-bench inside the container, then PyTorch where the image has it.
 void run_checks(const UpPlan& plan, UpResult& result) {
-    const std::string& program = plan.engine.program.string();
     const std::string& container = plan.target.container;
     proc::RunOptions run_options;
     run_options.timeout = duration_key(plan.config, "model.bench.timeout", 20s) + 10s;
-    const auto bench = proc::run({program, "exec", container, bench_in_container, "--quick", "--json"}, run_options);
+    const auto bench = proc::run(plan.engine.command({"exec", container, bench_in_container, "--quick", "--json"}), run_options);
     const auto report = nlohmann::json::parse(bench.out, nullptr, false);
     if (!bench.ok()) {
         std::string why = !report.is_discarded() && report.contains("error") && report["error"].is_object()
@@ -560,9 +639,9 @@ void run_checks(const UpPlan& plan, UpResult& result) {
         for (const auto& device : report["devices"]) names.push_back(device.value("name", "?"));
     result.check_lines.push_back(fmt::format("git-model-bench --quick inside the container: pass ({})", join(names, ", ")));
     // Where the image has PyTorch, it must see the same GPUs (a driver/CUDA mismatch shows only there).
-    const auto torch = proc::run({program, "exec", container, "python3", "-c",
-                                  "import json,torch;n=torch.cuda.device_count();"
-                                  "print(json.dumps([torch.cuda.get_device_name(i) for i in range(n)]))"},
+    const auto torch = proc::run(plan.engine.command({"exec", container, "python3", "-c",
+                                                      "import json,torch;n=torch.cuda.device_count();"
+                                                      "print(json.dumps([torch.cuda.get_device_name(i) for i in range(n)]))"}),
                                  run_options);
     if (!torch.ok()) {
         result.check_lines.push_back("no PyTorch in the image: the torch check was skipped");
@@ -592,6 +671,68 @@ std::unique_ptr<model::RepositoryLock> take_model_turn(git::Repository& repo, co
 
 }  // namespace
 
+namespace {
+
+// The image's tag now names another image than the branch's snapshots ran: a warning, or
+// a refusal under model.imageDrift = refuse.
+void check_image_drift(const git::Config& config, const UpOptions& options, const config::ModelEnv& file,
+                       const std::string& image_id, UpResult& result) {
+    if (file.image.pinned_by_digest() || image_id.empty() || !options.image_ran_by_snapshots) return;
+    const std::string policy = config.get_string("model.imageDrift").value_or("warn");
+    if (policy != "warn" && policy != "refuse")
+        throw Error(fmt::format("model.imageDrift is '{}': expected warn or refuse", policy),
+                    "git config model.imageDrift refuse   (or warn, the default)");
+    const auto ran = options.image_ran_by_snapshots(file.image.to_string());
+    if (!ran || ran->image_id == image_id) return;
+    const std::string what = fmt::format("image drift: {} now resolves to {}, but snapshot {} ran {}", file.image.to_string(),
+                                         short_image_id(image_id), ran->tag, short_image_id(ran->image_id));
+    if (policy == "refuse")
+        throw Error(what + " (model.imageDrift = refuse); nothing was started",
+                    fmt::format("bring that image back under its tag (e.g. `podman tag {} {}` while it is still here), or "
+                                "pin the one you mean by digest (`git model env pin`) and commit it",
+                                ran->image_id, file.image.to_string()));
+    result.notes.push_back("warning: " + what + "; `git model env pin` pins the image by digest");
+}
+
+// Writes what ran (for drift, `git model tag`) and the ports it got (for the next up).
+void record_launch(const UpPlan& plan, const UpResult& result) {
+    LaunchRecord record;
+    record.image = plan.file.image.to_string();
+    record.image_id = result.image_id;
+    record.settings = config::container_settings(plan.file);
+    record.user = config::describe_user(plan.file.user);
+    record.engine_mode = plan.engine.describe_mode();
+    record.at = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    try {
+        write_launch(plan.target.common_dir, plan.target.model, record);
+        if (!plan.ports.record.empty()) write_port_record(plan.target.common_dir, plan.target.model, plan.ports.record);
+    } catch (const Error& e) {
+        fmt::print(stderr, "git-model-env: warning: {}\n", e.what());
+    }
+}
+
+// The running container as it is: its endpoints, and how the file now differs from it.
+void describe_running(const Engine& engine, const Target& target, const ContainerInfo& existing,
+                      const config::ModelEnv& file, UpResult& result) {
+    result.already_running = true;
+    auto labels = existing.labels;
+    result.image = labels.count(label::image) ? labels[label::image] : existing.image;
+    result.image_id = normalise_image_id(existing.image_id);
+    result.endpoints = decode_ports(labels[label::ports], labels.count(label::login) ? labels[label::login] : "root");
+    if (existing.state == "paused")
+        result.notes.push_back(fmt::format("the container is paused (it keeps its GPUs); `{} unpause {}` resumes it",
+                                           engine.name, target.container));
+    const nlohmann::json now = config::container_settings(file);
+    if (!labels.count(label::settings)) return;  // started before drift was recorded
+    if (labels[label::settings] == settings_fingerprint(now)) return;
+    const auto launched = read_launch(target.common_dir, target.model);
+    if (launched && settings_fingerprint(launched->settings) == labels[label::settings])
+        result.drift = settings_drift(launched->settings, now);
+    if (result.drift.empty()) result.drift.push_back("settings");
+}
+
+}  // namespace
+
 UpResult up(git::Repository& repo, const Target& target, const UpOptions& options) {
     // One start or stop of a model's environment at a time (two `env up`, or a `down` during an `up`).
     const auto turn = take_model_turn(repo, target, "git model env up");
@@ -601,35 +742,40 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
     UpResult result;
     result.target = target;
     result.image = file.image.to_string();
+    result.engine_mode = engine.describe_mode();
 
-    if (auto existing = find_container(engine, target.container)) {
-        if (existing->state == "running" || existing->state == "paused") {
-            result.already_running = true;
-            result.image = existing->image;
-            result.endpoints = decode_ports(existing->labels[label::ports]);
-            if (existing->state == "paused")
-                result.notes.push_back(fmt::format("the container is paused (it keeps its GPUs); `{} unpause {}` resumes it",
-                                                   engine.name, target.container));
+    // Two questions to the engine at once: is the container there, which image does the pin name.
+    auto [existing, image] = find_container_and_image(engine, target.container, file.image.to_string());
+    if (existing) {
+        const bool running = existing->state == "running" || existing->state == "paused";
+        if (running && !options.recreate) {
+            describe_running(engine, target, *existing, file, result);
             return result;
         }
-        // Stopped (or left by a crash): replaced, and the GPUs it held are taken afresh.
-        remove_container(engine, target.container, 0s);
+        // Stopped (or left by a crash), or --recreate: replaced, and the GPUs it held are taken afresh.
+        remove_container(engine, target.container, running ? duration_key(config, "model.env.stopTimeout", 10s) : 0s);
         if (auto book = LeaseBook::open_existing(LeaseBook::directory(config)))
             give_back_matching(*book, [&](const Lease& lease) { return lease.container == target.container; },
                                lease_lock_timeout(config));
-        result.notes.push_back(fmt::format("removed the stopped container {} left from before", target.container));
+        result.replaced = running;
+        result.notes.push_back(running ? fmt::format("--recreate: removed the running container {} (persist folders kept)",
+                                                     target.container)
+                                       : fmt::format("removed the stopped container {} left from before", target.container));
     }
+    if (image) check_image_drift(config, options, file, image->id, result);
 
-    UpPlan plan = prepare(config, target, options, std::move(file), std::move(engine), result);
+    UpPlan plan = prepare(config, target, options, std::move(file), std::move(engine), image, result);
     Reservation leases = acquire_gpus(plan, result);
     StartGuard guard(plan.engine, target.container, leases);
     const LaunchSpec spec = start_container(plan, leases, guard, result);
+    if (!image) check_image_drift(config, options, plan.file, result.image_id, result);
     for (const auto& port : spec.ports)
         result.endpoints.push_back({port.name, port.container_port, port.host_address, port.host_port,
-                                    endpoint_url(port.name, port.host_address, port.host_port)});
+                                    endpoint_url(port.name, port.host_address, port.host_port, plan.user.login)});
     wait_until_ready(plan, spec);
     if (options.check) run_checks(plan, result);
     guard.commit();
+    record_launch(plan, result);
     return result;
 }
 
@@ -670,12 +816,14 @@ std::vector<EnvStatus> status(git::Repository& repo, bool all_repositories, std:
         s.model = labels[label::model];
         s.container = info.name;
         s.state = info.state;
-        s.image = info.image;
+        s.image = labels.count(label::image) ? labels[label::image] : info.image;
+        s.image_id = normalise_image_id(info.image_id);
         s.repo = labels[label::repo];
         s.worktree = labels[label::worktree];
         s.gpus = labels[label::gpus];
-        s.endpoints = decode_ports(labels[label::ports]);
+        s.endpoints = decode_ports(labels[label::ports], labels.count(label::login) ? labels[label::login] : "root");
         s.started_at = info.started_at;
+        if (s.repo == repo_dir) s.drift = container_drift(repo, info);
         out.push_back(std::move(s));
     }
     // A container removed behind the suite's back gives its GPUs back (stopped or paused ones keep them).
@@ -703,10 +851,98 @@ nlohmann::json to_json(const std::vector<EnvStatus>& environments) {
             ports.push_back({{"name", p.name}, {"container_port", p.container_port}, {"host_address", p.host_address},
                              {"host_port", p.host_port}, {"url", p.url}});
         rows.push_back({{"model", e.model}, {"container", e.container}, {"state", e.state}, {"image", e.image},
+                        {"image_id", e.image_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.image_id)},
                         {"repo", e.repo}, {"worktree", e.worktree}, {"gpus", e.gpus}, {"ports", ports},
-                        {"started_at", e.started_at}});
+                        {"started_at", e.started_at},
+                        {"drift", e.drift ? nlohmann::json(*e.drift) : nlohmann::json(nullptr)}});
     }
     return {{"version", 1}, {"environments", rows}};
+}
+
+std::optional<std::vector<std::string>> container_drift(const git::Repository& repo, const ContainerInfo& info) {
+    const auto fingerprint = info.labels.find(label::settings);
+    const auto branch = info.labels.find(label::branch);
+    const auto model = info.labels.find(label::model);
+    if (fingerprint == info.labels.end() || branch == info.labels.end() || model == info.labels.end()) return std::nullopt;
+    const auto tip = repo.resolve_commit("refs/heads/" + branch->second);
+    if (!tip) return std::nullopt;
+    const auto text = repo.read_file_at(*tip, config::modelenv_file_name);
+    if (!text) return std::vector<std::string>{fmt::format("{} is gone from {}", config::modelenv_file_name, branch->second)};
+    nlohmann::json now;
+    try {
+        now = config::container_settings(
+            config::load_modelenv_text(*text, branch->second + ":" + config::modelenv_file_name));
+    } catch (const Error& e) {
+        return std::vector<std::string>{fmt::format("{} at {} does not load", config::modelenv_file_name, branch->second)};
+    }
+    if (settings_fingerprint(now) == fingerprint->second) return std::vector<std::string>{};
+    const auto launched = read_launch(repo.common_dir(), model->second);
+    std::vector<std::string> drift;
+    if (launched && settings_fingerprint(launched->settings) == fingerprint->second)
+        drift = settings_drift(launched->settings, now);
+    if (drift.empty()) drift.push_back("settings");
+    return drift;
+}
+
+fs::path worktree_environment_file(git::Repository& repo, const std::optional<std::string>& model) {
+    fs::path worktree;
+    if (model) {
+        worktree = resolve_target(repo, model).worktree;
+    } else {
+        const auto workdir = repo.workdir();
+        if (!workdir)
+            throw Error("this repository has no working tree, so it has no .modelenv.yaml to read",
+                        "run this in a worktree, or name a file with --file");
+        worktree = *workdir;
+    }
+    const fs::path file = worktree / config::modelenv_file_name;
+    if (!fs::exists(file))
+        throw Error(fmt::format("there is no {} in {}", config::modelenv_file_name, worktree.string()),
+                    "write one that pins the image (see `man gitmodelenv`), e.g. `image: registry/team/pytorch:2.4.0`");
+    return file;
+}
+
+PinResult pin_image(git::Repository& repo, const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw Error(fmt::format("cannot read {}: {}", file.string(), std::strerror(errno)));
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    const std::string text = buffer.str();
+    const config::ModelEnv env = config::load_modelenv_text(text, file.string());
+    PinResult result;
+    result.file = file;
+    result.before = env.image.to_string();
+    if (env.image.pinned_by_digest())
+        throw Error(fmt::format("{} already pins the image by digest: {}", file.string(), result.before));
+    const Engine engine = select_engine(repo.config(), env.engine);
+    const auto image = inspect_image(engine, result.before);
+    if (!image)
+        throw Error(fmt::format("{} has no image {} here, so there is nothing to pin", engine.name, result.before),
+                    fmt::format("pull it first (`{} pull {}`), or start the environment once", engine.name, result.before));
+    const std::string digest = repo_digest_for(*image, env.image);
+    if (digest.empty())
+        throw Error(fmt::format("the image {} ({}) has no registry digest: it was built or imported here and never pushed",
+                                result.before, short_image_id(image->id)),
+                    "push it to the registry, pull it back, then pin");
+    const std::string pinned = config::pin_image_digest(text, file.string(), digest);
+    result.after = result.before + "@" + digest;
+    result.image_id = image->id;
+    // Written beside the file and renamed over it, with its mode: never half a file.
+    struct stat st {};
+    const mode_t mode = ::stat(file.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0644;
+    const fs::path temp = file.parent_path() / (".modelenv.yaml.pin-" + std::to_string(::getpid()));
+    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) throw Error(fmt::format("cannot write {}: {}", temp.string(), std::strerror(errno)));
+    const bool ok = ::write(fd, pinned.data(), pinned.size()) == static_cast<ssize_t>(pinned.size()) &&
+                    ::fchmod(fd, mode) == 0 && ::fsync(fd) == 0;
+    const int saved = errno;
+    ::close(fd);
+    if (!ok || ::rename(temp.c_str(), file.c_str()) != 0) {
+        const int why = ok ? errno : saved;
+        ::unlink(temp.c_str());
+        throw Error(fmt::format("cannot write {}: {}", file.string(), std::strerror(why)));
+    }
+    return result;
 }
 
 }  // namespace gm::env

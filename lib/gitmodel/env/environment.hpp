@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,8 +37,17 @@ Target resolve_target(git::Repository& repo, const std::optional<std::string>& m
 std::string container_name(const std::filesystem::path& common_dir, const std::filesystem::path& main_worktree,
                            const std::string& model);
 
+// The checkpoints and logs folders a model's environment mounts (placeholders expanded).
+std::vector<std::filesystem::path> persist_folders(const Target& target, const config::ModelEnv& file);
+
 // The .modelenv.yaml of a worktree; throws with file:line:col when it does not load.
 config::ModelEnv load_environment_file(const Target& target);
+
+// The image a snapshot of the branch ran, for image drift.
+struct SnapshotImage {
+    std::string tag;       // model/<name>/v3
+    std::string image_id;  // sha256:...
+};
 
 // How `up` behaves.
 struct UpOptions {
@@ -45,6 +55,10 @@ struct UpOptions {
     std::optional<std::chrono::seconds> wait_limit; // --wait=<duration>
     bool bind_all_interfaces = false;               // --bind-all: publish on 0.0.0.0 (warned)
     bool check = false;                             // --check: git-model-bench inside, and torch
+    bool recreate = false;                          // --recreate: replace a running container (persist folders stay)
+    // The image id the branch's newest snapshot with this image reference ran, if any
+    // (lifecycle reads the tags; env cannot). Unset: no drift check.
+    std::function<std::optional<SnapshotImage>(const std::string& reference)> image_ran_by_snapshots;
 };
 
 // A published port as the user reaches it.
@@ -60,7 +74,12 @@ struct Endpoint {
 struct UpResult {
     Target target;
     bool already_running = false;
+    bool replaced = false;                              // --recreate removed a container first
+    std::vector<std::string> drift;                     // already running: how the file differs from it
     std::string image;
+    std::string image_id;                               // what actually runs, when the engine says
+    std::string user;                                   // who the processes run as ("alice (uid 1000)", "the image's user")
+    std::string engine_mode;
     std::vector<GpuSlot> gpus;
     bool gpu_devices_passed = false;
     std::vector<Endpoint> endpoints;
@@ -88,6 +107,11 @@ struct EnvStatus {
     std::string gpus;       // visible devices, as given to the container
     std::vector<Endpoint> endpoints;
     std::int64_t started_at = 0;
+    std::string image_id;
+    // How .modelenv.yaml at the tip of the model's branch differs from what the container
+    // runs ("memory: 100663296 -> 134217728", "image"); nullopt when it cannot be told
+    // (another repository, no file there, a container from before drift was recorded).
+    std::optional<std::vector<std::string>> drift;
 };
 
 // Every environment of this repository (all_repositories: of the machine), giving back the
@@ -99,5 +123,26 @@ nlohmann::json to_json(const std::vector<EnvStatus>& environments);
 
 // The engine for a target's commands (exec, logs) and its running container, or a clear error.
 Engine engine_for(git::Repository& repo, const Target& target);
+
+// How the .modelenv.yaml at the tip of a container's branch differs from what it runs
+// (see EnvStatus::drift); nullopt when it cannot be told.
+std::optional<std::vector<std::string>> container_drift(const git::Repository& repo, const ContainerInfo& info);
+
+// The .modelenv.yaml of the worktree the repository was opened in (the base branch's too),
+// for `env check` and `env pin`; throws when the repository has no worktree or no file.
+std::filesystem::path worktree_environment_file(git::Repository& repo, const std::optional<std::string>& model);
+
+// What `env pin` did.
+struct PinResult {
+    std::filesystem::path file;
+    std::string before;  // the reference as pinned before
+    std::string after;   // name:tag@sha256:...
+    std::string image_id;
+};
+
+// Rewrites the file's tag pin as tag@<registry digest> of the image the tag resolves to here,
+// keeping every other byte; throws when it is pinned by digest already, the image is not
+// here, or it has no registry digest (built here and never pushed).
+PinResult pin_image(git::Repository& repo, const std::filesystem::path& file);
 
 }  // namespace gm::env

@@ -16,12 +16,20 @@ std::vector<std::string> in_container_shell(const std::string& script) {
     return {"/bin/sh", "-c", script};  // layering: inside the container
 }
 
-std::vector<std::string> default_command(const config::ModelEnv& env) {
-    // Runs inside the container, with the image's /bin/sh; nothing from the user is interpolated.
-    const std::string start_sshd = env.find_port("ssh")
-        ? "if command -v sshd >/dev/null 2>&1; then mkdir -p /run/sshd; "
-          "$(command -v sshd) -p " + std::to_string(*env.find_port("ssh")) + " -e; fi; "
-        : std::string();
+std::vector<std::string> default_command(const config::ModelEnv& env, const std::string& sshd_config,
+                                         const std::string& host_key) {
+    // Runs inside the container, with the image's /bin/sh; nothing from the user is interpolated
+    // (the two paths are the suite's own, without quotes or spaces).
+    std::string start_sshd;
+    if (env.find_port("ssh") && sshd_config.empty()) {
+        start_sshd = "if command -v sshd >/dev/null 2>&1; then mkdir -p /run/sshd; "
+                     "$(command -v sshd) -p " + std::to_string(*env.find_port("ssh")) + " -e; fi; ";
+    } else if (env.find_port("ssh")) {
+        const std::string key_dir = host_key.substr(0, host_key.rfind('/'));
+        start_sshd = "if command -v sshd >/dev/null 2>&1; then mkdir -p " + key_dir + " && { [ -f " + host_key +
+                     " ] || ssh-keygen -q -t ed25519 -N '' -f " + host_key + "; } && $(command -v sshd) -f " +
+                     sshd_config + " -e; fi; ";
+    }
     if (auto jupyter = env.find_port("jupyter")) {
         return in_container_shell(start_sshd + "exec jupyter lab --ip=0.0.0.0 --port=" + std::to_string(*jupyter) +
                                   " --no-browser --allow-root");
@@ -87,6 +95,7 @@ std::vector<std::string> run_argv(const std::string& engine_program, const Launc
         argv.insert(argv.end(), {"--env-file", spec.engine == EngineKind::podman ? csv_field(path) : path});
     }
     if (!spec.pidfile.empty() && spec.engine == EngineKind::podman) argv.insert(argv.end(), {"--pidfile", spec.pidfile.string()});
+    argv.insert(argv.end(), spec.user_flags.begin(), spec.user_flags.end());
     argv.push_back(spec.image);
     argv.insert(argv.end(), spec.command.begin(), spec.command.end());
     return argv;

@@ -23,6 +23,9 @@ inline constexpr const char* worktree = "io.git-model.worktree";
 inline constexpr const char* gpus = "io.git-model.gpus";
 inline constexpr const char* ports = "io.git-model.ports";
 inline constexpr const char* sweep = "io.git-model.sweep";  // "<id>/<run>" on a sweep run's container
+inline constexpr const char* image = "io.git-model.image";  // the reference the file pins (the run names its id)
+inline constexpr const char* settings = "io.git-model.settings";  // fingerprint of the file's container settings
+inline constexpr const char* login = "io.git-model.login";  // the user's name inside (SSH logins)
 }  // namespace label
 
 // A container engine's command-line dialect.
@@ -68,6 +71,7 @@ struct LaunchSpec {
     std::vector<std::string> command;          // argv run in the container; empty: the image's own
     bool detach = true;                        // false: run in the foreground and remove it when it ends (--rm)
     std::filesystem::path pidfile;             // podman: where it writes the container's host pid (the GPU lease's workload)
+    std::vector<std::string> user_flags;       // --user uid:gid or --userns=keep-id (env/user.hpp)
 };
 
 // The full argv ("podman", "run", "-d", ...) for the spec.
@@ -83,6 +87,9 @@ std::vector<std::string> in_container_shell(const std::string& script);
 
 // The command a container runs when .modelenv.yaml names none: Jupyter when a
 // jupyter port is set, else a shell that waits (and sshd too, when an ssh port is set).
-std::vector<std::string> default_command(const config::ModelEnv& env);
+// sshd_config: a full sshd configuration for an sshd that runs as the (non-root) user,
+// with its host key made at first start; "" for root's sshd with the image's configuration.
+std::vector<std::string> default_command(const config::ModelEnv& env, const std::string& sshd_config = {},
+                                         const std::string& host_key = {});
 
 }  // namespace gm::env

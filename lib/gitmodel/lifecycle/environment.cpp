@@ -6,6 +6,8 @@
 #include "gitmodel/env/engine.hpp"
 #include "gitmodel/env/environment.hpp"
 #include "gitmodel/env/lease_book.hpp"
+#include "gitmodel/env/state.hpp"
+#include "gitmodel/lifecycle/snapshots.hpp"
 
 #include <fmt/core.h>
 
@@ -31,14 +33,35 @@ std::string model_container(const git::Repository& repo, const std::string& mode
 std::optional<EnvironmentState> environment_state(const git::Repository& repo, const std::string& model,
                                                   const std::optional<std::filesystem::path>& /*worktree*/) {
     const auto engine = engine_if_any(repo);
-    if (!engine) return EnvironmentState{"unavailable", "no container engine installed"};
+    if (!engine) return EnvironmentState{"unavailable", "no container engine installed", {}};
     const std::string name = model_container(repo, model);
     const auto info = env::find_container(*engine, name);
-    if (!info) return EnvironmentState{"down", "start it with: git model env up"};
-    return EnvironmentState{info->state, fmt::format("{} ({}; gpus {})", name, info->image,
-                                                     info->labels.count("io.git-model.gpus") && !info->labels.at("io.git-model.gpus").empty()
-                                                         ? info->labels.at("io.git-model.gpus")
-                                                         : "none")};
+    if (!info) return EnvironmentState{"down", "start it with: git model env up", {}};
+    const auto label = [&](const char* key) {
+        const auto it = info->labels.find(key);
+        return it == info->labels.end() ? std::string() : it->second;
+    };
+    const std::string image = label(env::label::image).empty() ? info->image : label(env::label::image);
+    EnvironmentState state{info->state,
+                           fmt::format("{} ({}; gpus {})", name, image,
+                                       label(env::label::gpus).empty() ? "none" : label(env::label::gpus)),
+                           {}};
+    if (auto drift = env::container_drift(repo, *info)) state.drift = std::move(*drift);
+    return state;
+}
+
+std::optional<env::SnapshotImage> image_ran_by_snapshots(const git::Repository& repo, const std::string& model,
+                                                         const std::string& reference) {
+    for (const auto& snapshot : list_snapshots(repo, model).snapshots)  // newest first
+        if (snapshot.record.image == reference && snapshot.record.image_id)
+            return env::SnapshotImage{snapshot.tag, *snapshot.record.image_id};
+    return std::nullopt;
+}
+
+std::optional<std::pair<std::string, std::string>> image_last_run(const git::Repository& repo, const std::string& model) {
+    const auto launched = env::read_launch(repo.common_dir(), model);
+    if (!launched || launched->image_id.empty()) return std::nullopt;
+    return std::make_pair(launched->image, launched->image_id);
 }
 
 std::vector<std::string> planned_environment_removal(const git::Repository& repo, const std::string& model) {

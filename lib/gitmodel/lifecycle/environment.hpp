@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "gitmodel/env/environment.hpp"
 #include "gitmodel/git/repository.hpp"
 
 namespace gm::lifecycle {
@@ -15,11 +16,21 @@ namespace gm::lifecycle {
 struct EnvironmentState {
     std::string state;   // e.g. "running", "stopped", "absent"
     std::string detail;  // e.g. the container name and image
+    std::vector<std::string> drift;  // how .modelenv.yaml at the branch tip differs from what the container runs
 };
 
 // The state of a model's environment (its container), for `git model status`.
 std::optional<EnvironmentState> environment_state(const git::Repository& repo, const std::string& model,
                                                   const std::optional<std::filesystem::path>& worktree);
+
+// The image the newest snapshot of a model that pinned `reference` ran (its Model-Image-Id),
+// for env up's image drift check; nullopt when no snapshot recorded one.
+std::optional<env::SnapshotImage> image_ran_by_snapshots(const git::Repository& repo, const std::string& model,
+                                                         const std::string& reference);
+
+// The image (reference, id) a model's environment last ran (from `env up`'s record), for the
+// snapshot `git model tag` writes; nullopt when it never ran or the engine could not say.
+std::optional<std::pair<std::string, std::string>> image_last_run(const git::Repository& repo, const std::string& model);
 
 // What removing a model's environment takes, one line per action, for `prune --dry-run`.
 std::vector<std::string> planned_environment_removal(const git::Repository& repo, const std::string& model);

@@ -153,6 +153,10 @@ std::string render_status(const StatusReport& report) {
                                ? report.environment->state +
                                      (report.environment->detail.empty() ? "" : " (" + report.environment->detail + ")")
                                : std::string("unknown"));
+        if (report.environment && !report.environment->drift.empty())
+            add("env drift", join(report.environment->drift, "; ") +
+                                 " (.modelenv.yaml changed since the container started; "
+                                 "`git model env up --recreate` replaces it)");
     }
     std::vector<std::string> hooks;
     for (const auto& hook : report.hooks) hooks.push_back(fmt::format("{} {}", hook.name, hooks::to_string(hook.state)));

@@ -17,6 +17,7 @@ constexpr std::string_view key_snapshot = "Model-Snapshot";
 constexpr std::string_view key_model = "Model";
 constexpr std::string_view key_version = "Model-Version";
 constexpr std::string_view key_image = "Model-Image";
+constexpr std::string_view key_image_id = "Model-Image-Id";
 constexpr std::string_view key_metric = "Metric";
 constexpr std::string_view no_image = "none";
 
@@ -115,6 +116,7 @@ std::string format_snapshot_message(const SnapshotRecord& record) {
     out += fmt::format("{}: {}\n", key_model, record.model);
     out += fmt::format("{}: {}\n", key_version, record.version);
     out += fmt::format("{}: {}\n", key_image, record.image ? *record.image : std::string(no_image));
+    if (record.image_id) out += fmt::format("{}: {}\n", key_image_id, *record.image_id);
     for (const auto& metric : record.metrics) out += fmt::format("{}: {}={}\n", key_metric, metric.name, metric.text);
     return out;
 }
@@ -162,6 +164,8 @@ SnapshotRecord parse_snapshot_message(std::string_view message) {
             if (value.empty()) throw Error(fmt::format("'{}:' is empty", key_image));
             if (value == no_image) record.image.reset();
             else record.image = std::string(value);
+        } else if (equals_ignoring_case(key, key_image_id)) {
+            if (!value.empty()) record.image_id = std::string(value);
         } else if (equals_ignoring_case(key, key_metric)) {
             const auto equals = value.find('=');
             if (equals == std::string_view::npos)
@@ -253,6 +257,7 @@ nlohmann::json to_json(const Snapshot& snapshot) {
         {"tagger", snapshot.tagger},
         {"message", snapshot.record.message},
         {"image", snapshot.record.image ? nlohmann::json(*snapshot.record.image) : nlohmann::json(nullptr)},
+        {"image_id", snapshot.record.image_id ? nlohmann::json(*snapshot.record.image_id) : nlohmann::json(nullptr)},
         {"metrics", metrics},
     };
 }

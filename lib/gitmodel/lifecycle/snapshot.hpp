@@ -8,6 +8,7 @@
 //   Model: resnet50
 //   Model-Version: 3
 //   Model-Image: registry.example.com/team/pytorch:2.3   (or "none")
+//   Model-Image-Id: sha256:...   (when the model's environment ran that image)
 //   Metric: acc=0.913
 //   Metric: val/loss=0.21
 //
@@ -35,6 +36,7 @@ struct SnapshotRecord {
     std::string model;
     unsigned version = 0;
     std::optional<std::string> image;  // the pinned image at the commit; nullopt: no .modelenv.yaml there
+    std::optional<std::string> image_id;  // the image id its environment actually ran (sha256:...), when known
     std::vector<Metric> metrics;       // in the order they were given
     std::string message;               // the human part above the block
 };

@@ -64,6 +64,8 @@ Snapshot create_snapshot(const git::Repository& repo, const TagRequest& request)
     record.model = request.model;
     record.metrics = request.metrics;
     record.image = pinned_image_at(repo, commit);
+    if (request.image_run && record.image && request.image_run->first == *record.image)
+        record.image_id = request.image_run->second;
     if (request.message) record.message = *request.message;
 
     // Snapshots of a repository are numbered one at a time: concurrent tags (from

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -24,6 +25,9 @@ struct TagRequest {
     std::optional<std::string> message;  // -m; a default subject when absent
     std::optional<std::string> commit;   // --commit; the branch head when absent
     std::vector<std::string> taken_elsewhere;  // snapshot tag names the remote has: their numbers are skipped too
+    // (reference, image id) the model's environment last ran: recorded as Model-Image-Id when
+    // the reference is the one the tagged commit pins.
+    std::optional<std::pair<std::string, std::string>> image_run;
 };
 
 // Tags a snapshot: model/<name>/v<N> with N one more than any taken here or on the remote (retrying

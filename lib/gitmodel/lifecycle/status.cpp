@@ -94,7 +94,9 @@ nlohmann::json to_json(const StatusReport& report) {
     }
     nlohmann::json environment = nullptr;
     if (report.environment)
-        environment = {{"state", report.environment->state}, {"detail", report.environment->detail}};
+        environment = {{"state", report.environment->state},
+                       {"detail", report.environment->detail},
+                       {"drift", report.environment->drift}};
     return {
         {"version", 1},
         {"worktree", report.worktree.string()},

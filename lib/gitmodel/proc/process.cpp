@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <sys/prctl.h>
+#include <memory>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -258,6 +259,63 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
     if (result.timed_out) return result;
     fill_status(result, child.native_exit_code());
     return result;
+}
+
+std::vector<RunResult> run_concurrently(const std::vector<std::vector<std::string>>& commands,
+                                        const RunOptions& options) {
+    struct Running {
+        bp::child child;
+        std::future<std::string> out;
+        std::future<std::string> err;
+        std::unique_ptr<boost::asio::steady_timer> timer;
+        bool timed_out = false;
+    };
+    boost::asio::io_context io;
+    const auto env = child_environment(options);
+    const boost::filesystem::path cwd(options.cwd ? options.cwd->string() : std::filesystem::current_path().string());
+    std::vector<std::unique_ptr<Running>> children;
+    for (const auto& argv : commands) {
+        if (argv.empty()) throw Error("internal error: empty command");
+        trace(argv);
+        const auto program = find_program(argv[0]);
+        if (!program)
+            throw Error(fmt::format("cannot run '{}': not found on PATH", argv[0]),
+                        fmt::format("install {} or add it to PATH", argv[0]));
+        auto running = std::make_unique<Running>();
+        running->timer = std::make_unique<boost::asio::steady_timer>(io);
+        Running* self = running.get();
+        try {
+            running->child = bp::child(boost::filesystem::path(program->string()),
+                                       bp::args(std::vector<std::string>(argv.begin() + 1, argv.end())),
+                                       bp::start_dir(cwd), env, bp::std_in < bp::null, bp::std_out > running->out,
+                                       bp::std_err > running->err,
+                                       bp::on_exit([self](int, const std::error_code&) { self->timer->cancel(); }), io);
+        } catch (const bp::process_error& e) {
+            throw Error(fmt::format("cannot run '{}': {}", argv[0], e.what()));
+        }
+        if (options.timeout) {
+            running->timer->expires_after(*options.timeout);
+            running->timer->async_wait([self](const boost::system::error_code& ec) {
+                if (ec) return;
+                self->timed_out = true;
+                std::error_code ignored;
+                self->child.terminate(ignored);
+            });
+        }
+        children.push_back(std::move(running));
+    }
+    io.run();
+    std::vector<RunResult> results;
+    for (auto& running : children) {
+        RunResult result;
+        result.timed_out = running->timed_out;
+        if (running->child.running()) running->child.wait();
+        if (running->out.valid()) result.out = running->out.get();
+        if (running->err.valid()) result.err = running->err.get();
+        if (!result.timed_out) fill_status(result, running->child.native_exit_code());
+        results.push_back(std::move(result));
+    }
+    return results;
 }
 
 RunResult run_checked(const std::vector<std::string>& argv, const RunOptions& options) {

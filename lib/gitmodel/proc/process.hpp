@@ -70,6 +70,12 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options = 
 // for the many calls where any failure is fatal.
 RunResult run_checked(const std::vector<std::string>& argv, const RunOptions& options = {});
 
+// Runs several programs at the same time (their output captured, stdin /dev/null, each
+// under options.timeout), for independent questions whose answers are all needed: the
+// time of the slowest, not of all. Results in argv order; throws like run().
+std::vector<RunResult> run_concurrently(const std::vector<std::vector<std::string>>& commands,
+                                        const RunOptions& options = {});
+
 // The full path of a program on PATH, the way a shell would find it; nullopt when absent.
 std::optional<std::filesystem::path> find_program(const std::string& name);
 

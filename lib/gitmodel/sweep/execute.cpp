@@ -4,6 +4,9 @@
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/env/container.hpp"
 #include "gitmodel/env/environment.hpp"
+#include "gitmodel/env/image.hpp"
+#include "gitmodel/env/state.hpp"
+#include "gitmodel/env/user.hpp"
 #include "gitmodel/sweep/plan.hpp"
 
 #include <fmt/core.h>
@@ -137,11 +140,28 @@ Launch prepare_launch(const Sweep& sweep, const RunSpec& run, const std::vector<
         if (name != "CUDA_VISIBLE_DEVICES" && name != "NVIDIA_VISIBLE_DEVICES") request.variables.emplace_back(name, value);
     request.extra_labels = {{env::label::sweep, fmt::format("{}/{}", sweep.id, run.number)}};
     request.env_file = sweep_dir(sweep.common_dir, sweep.id) / "runs" / fmt::format("{}.env", run.number);
+    // The same user as `git model env up` gives the model (user: in .modelenv.yaml).
+    const env::Caller caller = env::current_caller();
+    std::optional<env::ImageAccounts> accounts;
+    if (env::accounts_needed(file->user, engine->mode, engine->kind, caller)) {
+        if (const auto image = env::inspect_image(*engine, file->image.to_string()))
+            accounts = env::image_accounts(*engine, image->id, sweep.common_dir / "git-model" / "env" / ".images", nullptr);
+    }
+    request.user = env::plan_user(file->user, engine->mode, engine->kind, caller, accounts);
+    request.accounts_dir = sweep_dir(sweep.common_dir, sweep.id) / "runs" / fmt::format("{}.accounts", run.number);
+    request.home = env::state_dir(sweep.common_dir, run.model) / "home";
+    request.placeholders = env::placeholders_for(run.model, run.branch);
+    for (const auto& dir : {request.accounts_dir, request.home}) {
+        fs::create_directories(dir, ec);
+        fs::permissions(dir, fs::perms::owner_all, ec);
+    }
     const env::ContainerPlan plan = env::plan_container(*file, request);
     write_file_atomically(request.env_file, plan.env_file_content, 0600);
+    for (const auto& [path, content] : plan.account_files) write_file_atomically(path, content, 0600);
+    env::create_home_mount_points(plan);
     const env::LaunchSpec& spec = plan.spec;
     launch.container = spec.container_name;
-    launch.argv = env::run_argv(engine->program.string(), spec);
+    launch.argv = env::engine_run_argv(*engine, spec);
     return launch;
 }
 

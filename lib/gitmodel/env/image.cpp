@@ -1,0 +1,136 @@
+#include "gitmodel/env/image.hpp"
+
+#include "gitmodel/core/error.hpp"
+#include "gitmodel/env/state.hpp"
+#include "gitmodel/proc/process.hpp"
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+namespace gm::env {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool is_hex64(const std::string& text) {
+    return text.size() == 64 &&
+           std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+// "docker.io/library/x" and "x" name the same repository.
+std::string canonical_repository(std::string name) {
+    for (const char* prefix : {"docker.io/", "index.docker.io/"})
+        if (name.rfind(prefix, 0) == 0) name = name.substr(std::string(prefix).size());
+    if (name.rfind("library/", 0) == 0) name = name.substr(8);
+    return name;
+}
+
+}  // namespace
+
+std::string normalise_image_id(const std::string& id) {
+    if (id.rfind("sha256:", 0) == 0) return id;
+    return is_hex64(id) ? "sha256:" + id : id;
+}
+
+std::string short_image_id(const std::string& id) {
+    const std::string full = normalise_image_id(id);
+    return full.rfind("sha256:", 0) == 0 ? full.substr(0, 7 + 12) : full;
+}
+
+std::pair<std::optional<ContainerInfo>, std::optional<ImageIdentity>> find_container_and_image(
+    const Engine& engine, const std::string& name, const std::string& reference) {
+    proc::RunOptions options;
+    options.timeout = engine.timeout;
+    const auto results = proc::run_concurrently(
+        {engine.command({"ps", "--all", "--no-trunc", "--filter", "name=^" + name + "$", "--format",
+                         engine.kind == EngineKind::podman ? "json" : "{{json .}}"}),
+         engine.command({"image", "inspect", "--format", "{{.Id}} {{json .RepoDigests}}", reference})},
+        options);
+    const auto& ps = results[0];
+    if (!ps.ok())
+        throw Error(fmt::format("'{} ps' {}{}{}", engine.name, ps.describe(), ps.err.empty() ? "" : ":\n",
+                                engine_message(ps.err)));
+    std::optional<ContainerInfo> container;
+    for (auto& info : parse_container_list(ps.out))
+        if (info.name == name) container = std::move(info);
+    std::optional<ImageIdentity> image;
+    if (results[1].ok()) image = parse_image_identity(results[1].out);
+    return {std::move(container), std::move(image)};
+}
+
+std::optional<ImageIdentity> parse_image_identity(const std::string& output) {
+    const std::string line = output.substr(0, output.find('\n'));
+    const auto space = line.find(' ');
+    if (space == std::string::npos) return std::nullopt;
+    ImageIdentity image;
+    image.id = normalise_image_id(line.substr(0, space));
+    if (image.id.size() != 71 || !is_hex64(image.id.substr(7))) return std::nullopt;
+    const auto digests = nlohmann::json::parse(line.substr(space + 1), nullptr, false);
+    if (digests.is_array())
+        for (const auto& d : digests)
+            if (d.is_string()) image.repo_digests.push_back(d.get<std::string>());
+    return image;
+}
+
+std::optional<ImageIdentity> inspect_image(const Engine& engine, const std::string& reference) {
+    proc::RunOptions options;
+    options.timeout = engine.timeout;
+    const auto result =
+        proc::run(engine.command({"image", "inspect", "--format", "{{.Id}} {{json .RepoDigests}}", reference}), options);
+    if (!result.ok()) return std::nullopt;
+    return parse_image_identity(result.out);
+}
+
+std::string repo_digest_for(const ImageIdentity& image, const config::ImageRef& reference) {
+    const std::string wanted =
+        canonical_repository(reference.registry.empty() ? reference.path : reference.registry + "/" + reference.path);
+    std::string only;
+    for (const auto& entry : image.repo_digests) {
+        const auto at = entry.find('@');
+        if (at == std::string::npos) continue;
+        const std::string digest = entry.substr(at + 1);
+        if (canonical_repository(entry.substr(0, at)) == wanted) return digest;
+        only = only.empty() || only == digest ? digest : "-";
+    }
+    return only == "-" ? "" : only;
+}
+
+std::optional<ImageAccounts> image_accounts(const Engine& engine, const std::string& image_id,
+                                            const fs::path& cache_dir, std::string* why) {
+    const std::string hex = image_id.rfind("sha256:", 0) == 0 ? image_id.substr(7) : image_id;
+    const fs::path cached = cache_dir / (hex + ".accounts");
+    if (is_hex64(hex)) {
+        std::ifstream in(cached, std::ios::binary);
+        if (in) {
+            std::ostringstream text;
+            text << in.rdbuf();
+            return split_accounts(text.str());
+        }
+    }
+    proc::RunOptions options;
+    options.timeout = engine.timeout;
+    const auto result = proc::run(engine.command({"run", "--rm", "--network", "none", "--user", "0:0", "--entrypoint",
+                                                  "cat", image_id, "/etc/passwd", "/etc/group"}),
+                                  options);
+    ImageAccounts accounts = split_accounts(result.out);
+    if (accounts.passwd.empty()) {
+        if (why)
+            *why = fmt::format("cannot read the image's /etc/passwd ({})",
+                               result.timed_out ? "the engine did not answer in time"
+                                                : engine_message(result.err).substr(0, 200));
+        return std::nullopt;
+    }
+    if (is_hex64(hex)) {
+        std::error_code ec;
+        fs::create_directories(cache_dir, ec);
+        write_state_file(cached, result.out);
+    }
+    return accounts;
+}
+
+}  // namespace gm::env

@@ -1,0 +1,51 @@
+#pragma once
+// The image a container actually runs, by content: its id and registry digests as the
+// engine reports them (so that env up, tag and pin record what ran, not a movable tag),
+// and its own account files (read once per image id and cached) for `user: host`.
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gitmodel/config/image_ref.hpp"
+#include "gitmodel/env/engine.hpp"
+#include "gitmodel/env/user.hpp"
+
+namespace gm::env {
+
+// What the engine says an image reference resolves to here.
+struct ImageIdentity {
+    std::string id;                         // "sha256:<64 hex>", whatever the engine's own spelling
+    std::vector<std::string> repo_digests;  // "registry/path@sha256:<64 hex>"
+};
+
+// The engine's view of a reference (one `image inspect`); nullopt when the image is not
+// here (it would be pulled) or the engine cannot say.
+std::optional<ImageIdentity> inspect_image(const Engine& engine, const std::string& reference);
+
+// Reads `image inspect --format '{{.Id}} {{json .RepoDigests}}'` output; nullopt when malformed.
+std::optional<ImageIdentity> parse_image_identity(const std::string& output);
+
+// "sha256:<hex>" for podman's bare hex ids and docker's prefixed ones alike.
+std::string normalise_image_id(const std::string& id);
+
+// "sha256:1e9573c46897" (12 hex digits), for messages.
+std::string short_image_id(const std::string& id);
+
+// A container (by name) and an image reference, asked of the engine at the same time: the
+// container's listing (throws gm::Error with the engine's message when it fails) and the
+// image's identity (nullopt when it is not here).
+std::pair<std::optional<ContainerInfo>, std::optional<ImageIdentity>> find_container_and_image(
+    const Engine& engine, const std::string& name, const std::string& reference);
+
+// The registry digest ("sha256:...") of the image for the reference's repository, the one
+// `name:tag@<digest>` pins; "" when the image has none (built here and never pushed).
+std::string repo_digest_for(const ImageIdentity& image, const config::ImageRef& reference);
+
+// The image's /etc/passwd and /etc/group, read by running `cat` in it once per image id and
+// kept under cache_dir; nullopt (why says so) when the image cannot show them (no cat).
+std::optional<ImageAccounts> image_accounts(const Engine& engine, const std::string& image_id,
+                                            const std::filesystem::path& cache_dir, std::string* why);
+
+}  // namespace gm::env

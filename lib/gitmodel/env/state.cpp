@@ -1,0 +1,129 @@
+#include "gitmodel/env/state.hpp"
+
+#include "gitmodel/core/error.hpp"
+
+#include <fmt/core.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace gm::env {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::optional<nlohmann::json> read_json(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::nullopt;
+    std::ostringstream text;
+    text << in.rdbuf();
+    auto json = nlohmann::json::parse(text.str(), nullptr, false);
+    if (json.is_discarded() || !json.is_object()) return std::nullopt;
+    return json;
+}
+
+// A value as drift messages show it: short scalars as themselves, anything longer by its key alone.
+std::optional<std::string> short_value(const nlohmann::json& value) {
+    std::string text = value.is_string() ? value.get<std::string>() : value.is_null() ? "(none)" : value.dump();
+    if (text.size() > 60) return std::nullopt;
+    return text;
+}
+
+}  // namespace
+
+fs::path state_dir(const fs::path& common_dir, const std::string& model) {
+    return common_dir / "git-model" / "env" / model;
+}
+
+void write_state_file(const fs::path& path, const std::string& content) {
+    unsigned char random[6];
+    if (::getrandom(random, sizeof random, 0) != static_cast<ssize_t>(sizeof random))
+        for (auto& b : random) b = static_cast<unsigned char>(::getpid());
+    std::string suffix;
+    for (unsigned char b : random) suffix += fmt::format("{:02x}", b);
+    const fs::path temp = path.parent_path() / ("." + path.filename().string() + "." + suffix + ".tmp");
+    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) throw Error(fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
+    const bool ok = ::fchmod(fd, 0600) == 0 &&
+                    ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
+    const int saved = errno;
+    ::close(fd);
+    if (!ok || ::rename(temp.c_str(), path.c_str()) != 0) {
+        const int why = ok ? errno : saved;
+        ::unlink(temp.c_str());
+        throw Error(fmt::format("cannot write {}: {}", path.string(), std::strerror(why)));
+    }
+}
+
+std::optional<LaunchRecord> read_launch(const fs::path& common_dir, const std::string& model) {
+    const auto json = read_json(state_dir(common_dir, model) / "launch.json");
+    if (!json) return std::nullopt;
+    try {
+        LaunchRecord record;
+        record.image = json->value("image", "");
+        record.image_id = json->value("image_id", "");
+        record.settings = json->value("settings", nlohmann::json::object());
+        record.user = json->value("user", "");
+        record.engine_mode = json->value("engine_mode", "");
+        record.at = json->value("at", std::int64_t{0});
+        return record;
+    } catch (const nlohmann::json::exception&) {
+        return std::nullopt;
+    }
+}
+
+void write_launch(const fs::path& common_dir, const std::string& model, const LaunchRecord& record) {
+    const nlohmann::json json{{"version", 1},          {"image", record.image},
+                              {"image_id", record.image_id}, {"settings", record.settings},
+                              {"user", record.user},     {"engine_mode", record.engine_mode},
+                              {"at", record.at}};
+    write_state_file(state_dir(common_dir, model) / "launch.json", json.dump(2) + "\n");
+}
+
+std::map<std::string, int> read_port_record(const fs::path& common_dir, const std::string& model) {
+    std::map<std::string, int> ports;
+    const auto json = read_json(state_dir(common_dir, model) / "ports.json");
+    if (!json) return ports;
+    for (const auto& [name, value] : json->items())
+        if (value.is_number_integer() && value.get<int>() > 0 && value.get<int>() < 65536) ports[name] = value.get<int>();
+    return ports;
+}
+
+void write_port_record(const fs::path& common_dir, const std::string& model, const std::map<std::string, int>& ports) {
+    write_state_file(state_dir(common_dir, model) / "ports.json", nlohmann::json(ports).dump(2) + "\n");
+}
+
+std::string settings_fingerprint(const nlohmann::json& settings) {
+    std::uint64_t hash = 1469598103934665603ull;
+    for (unsigned char c : settings.dump()) {
+        hash ^= c;
+        hash *= 1099511628211ull;
+    }
+    return fmt::format("{:016x}", hash);
+}
+
+std::vector<std::string> settings_drift(const nlohmann::json& ran, const nlohmann::json& now) {
+    std::vector<std::string> out;
+    std::set<std::string> keys;
+    for (const auto& [key, value] : ran.items()) keys.insert(key);
+    for (const auto& [key, value] : now.items()) keys.insert(key);
+    for (const auto& key : keys) {
+        const nlohmann::json before = ran.contains(key) ? ran[key] : nlohmann::json(nullptr);
+        const nlohmann::json after = now.contains(key) ? now[key] : nlohmann::json(nullptr);
+        if (before == after) continue;
+        const auto a = short_value(before);
+        const auto b = short_value(after);
+        out.push_back(a && b ? fmt::format("{}: {} -> {}", key, *a, *b) : key);
+    }
+    return out;
+}
+
+}  // namespace gm::env
