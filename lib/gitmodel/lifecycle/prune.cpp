@@ -12,6 +12,7 @@
 #include "gitmodel/model/journal.hpp"
 #include "gitmodel/model/repository_lock.hpp"
 #include "gitmodel/model/settings.hpp"
+#include "gitmodel/model/worktree_removal.hpp"
 #include "gitmodel/naming/model_name.hpp"
 
 #include <fmt/core.h>
@@ -249,15 +250,24 @@ void execute(const git::Repository& repo, const PruneFacts& fact, bool force, co
         archive_with_tag(repo, ref.tag, ref.target, ref.tag_exists, ref_archive_message(fact, ref));
         say(fmt::format("{}: archived {} ({} of its worktree) as {}", fact.model, short_id(ref.target), ref.ref, ref.tag));
     }
-    if (fact.worktree && !fact.worktree_missing) {
+    if (fact.worktree && !fact.worktree_missing && force) {
+        // --force: what git does not track goes too, as the user asked.
         std::vector<std::string> args{"worktree", "remove"};
-        // Without --force, git refuses a worktree with changes or untracked files, and the plan kept
-        // any with ignored ones: nothing git does not track is deleted.
-        if (force && (fact.dirty.value_or(true) || fact.worktree_locked || fact.untracked_count > 0))
-            args.push_back("--force");
-        if (force && fact.worktree_locked) args.push_back("--force");
+        if (fact.dirty.value_or(true) || fact.worktree_locked || fact.untracked_count > 0) args.push_back("--force");
+        if (fact.worktree_locked) args.push_back("--force");
         args.push_back(fact.worktree->string());
         run_git_checked(repo, args, fmt::format("cannot remove the worktree {}", fact.worktree->string()), {}, main_dir);
+        say(fmt::format("{}: removed the worktree {}", fact.model, fact.worktree->string()));
+    } else if (fact.worktree && !fact.worktree_missing) {
+        // File by file: only what the commit holds, unchanged, is deleted. A checkpoint written
+        // since the plan looked, or an edit hidden behind skip-worktree, keeps the worktree.
+        const auto removal = model::remove_worktree_carefully(*fact.worktree, main_dir);
+        if (!removal.removed)
+            throw Error(fmt::format("the worktree {} was kept, and with it the branch: it holds files that are not "
+                                    "the commit's (written or changed since prune looked, or hidden from git status "
+                                    "by skip-worktree or assume-unchanged): {}",
+                                    fact.worktree->string(), removal.describe()),
+                        fmt::format("look at them, move what you keep, then prune again (or --force deletes them)"));
         say(fmt::format("{}: removed the worktree {}", fact.model, fact.worktree->string()));
     }
     if (fact.worktree && fact.worktree_missing && fact.worktree_locked) {

@@ -9,6 +9,7 @@
 #include "gitmodel/git/worktree_check.hpp"
 #include "gitmodel/model/created_worktree.hpp"
 #include "gitmodel/model/repository_lock.hpp"
+#include "gitmodel/model/worktree_removal.hpp"
 #include "gitmodel/model/settings.hpp"
 #include "gitmodel/naming/model_name.hpp"
 #include "gitmodel/proc/process.hpp"
@@ -280,9 +281,14 @@ std::string remove_finished_run_worktree(git::Repository& repo, const RunSpec& r
         } catch (const Error& e) {
             return e.what();
         }
-        const auto removed = proc::run({"git", "worktree", "remove", run.worktree.string()},
-                                       git_options(repo.main_worktree_or_common_dir()));
-        return removed.ok() ? std::string() : trim_message(removed.err);
+        // File by file: a result written since the check above, or an edit behind skip-worktree, stays.
+        try {
+            const auto removal = model::remove_worktree_carefully(run.worktree, repo.main_worktree_or_common_dir());
+            if (!removal.removed) return fmt::format("it holds files that are not its commit's: {}", removal.describe());
+        } catch (const Error& e) {
+            return e.what();
+        }
+        return std::string();
     }
     return "it is not a registered worktree";
 }

@@ -1,0 +1,225 @@
+#include "gitmodel/model/worktree_removal.hpp"
+
+#include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
+#include "gitmodel/proc/process.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+
+namespace gm::model {
+
+std::string CarefulRemoval::describe() const {
+    std::string text = join(kept_files, ", ");
+    if (kept_count > kept_files.size()) text += fmt::format(" and {} more", kept_count - kept_files.size());
+    return text;
+}
+
+namespace {
+
+constexpr std::size_t listed_at_most = 5;
+
+// The text without the white space at its end (git's messages and ids end in a newline).
+std::string trim(std::string text) {
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+    return text;
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+}
+
+// git run in `where`, deaf to a caller's GIT_DIR and friends, with literal pathspecs.
+proc::RunOptions git_in(const fs::path& where) {
+    proc::RunOptions options;
+    options.cwd = where;
+    options.env = {{"GIT_DIR", std::nullopt},           {"GIT_WORK_TREE", std::nullopt},
+                   {"GIT_INDEX_FILE", std::nullopt},    {"GIT_COMMON_DIR", std::nullopt},
+                   {"GIT_LITERAL_PATHSPECS", "1"},      {"LC_ALL", "C"}};
+    options.timeout = std::chrono::minutes(10);
+    return options;
+}
+
+proc::RunResult git_checked(const fs::path& where, std::vector<std::string> args, const std::string& what,
+                            std::optional<std::string> input = std::nullopt) {
+    args.insert(args.begin(), "git");
+    auto options = git_in(where);
+    options.input = std::move(input);
+    auto result = proc::run(args, options);
+    if (!result.ok()) throw Error(fmt::format("{}: git {}: {}", what, result.describe(), trim(result.err)));
+    return result;
+}
+
+// One file of the commit: its mode ("100644", "120000", ...), blob id and path.
+struct CommittedFile {
+    std::string mode;
+    std::string id;
+    std::string path;
+};
+
+std::vector<CommittedFile> committed_files(const fs::path& worktree) {
+    const auto listed = git_checked(worktree, {"ls-tree", "-r", "-z", "--full-tree", "HEAD"},
+                                    fmt::format("cannot list the files of {}", worktree.string()));
+    std::vector<CommittedFile> files;
+    std::size_t at = 0;
+    const std::string& out = listed.out;
+    while (at < out.size()) {
+        const auto end = out.find('\0', at);
+        const std::string entry = out.substr(at, end == std::string::npos ? std::string::npos : end - at);
+        at = end == std::string::npos ? out.size() : end + 1;
+        const auto tab = entry.find('\t');
+        if (tab == std::string::npos) continue;
+        std::istringstream head(entry.substr(0, tab));
+        CommittedFile file;
+        std::string type;
+        head >> file.mode >> type >> file.id;
+        if (type != "blob") continue;  // a submodule's folder stays unless it is empty
+        file.path = entry.substr(tab + 1);
+        files.push_back(std::move(file));
+    }
+    return files;
+}
+
+// The blob ids git would store for these regular files (clean filters and attributes applied).
+std::vector<std::string> hash_files(const fs::path& worktree, const std::vector<std::string>& paths) {
+    if (paths.empty()) return {};
+    std::string input;
+    for (const auto& path : paths) input += path + "\n";
+    const auto hashed = git_checked(worktree, {"hash-object", "--stdin-paths"},
+                                    fmt::format("cannot read the files of {}", worktree.string()), input);
+    auto ids = split_lines(hashed.out);
+    if (ids.size() != paths.size())
+        throw Error(fmt::format("cannot read the files of {}: git hashed {} of {}", worktree.string(), ids.size(),
+                                paths.size()));
+    return ids;
+}
+
+// The blob id of a symbolic link's target text.
+std::string hash_link(const fs::path& worktree, const std::string& target) {
+    return trim(git_checked(worktree, {"hash-object", "--stdin"}, "cannot hash a link", target).out);
+}
+
+// The files the commit holds that are on disk with exactly the commit's content.
+std::vector<std::string> unchanged_files(const fs::path& worktree) {
+    std::vector<std::string> regular;
+    std::vector<std::string> expected;
+    std::vector<std::string> unchanged;
+    for (const auto& file : committed_files(worktree)) {
+        if (file.path.find('\n') != std::string::npos) continue;  // --stdin-paths cannot name it: it stays
+        struct stat st {};
+        if (::lstat((worktree / file.path).c_str(), &st) != 0) continue;
+        if (file.mode == "120000") {
+            if (!S_ISLNK(st.st_mode)) continue;
+            std::error_code ec;
+            const auto target = fs::read_symlink(worktree / file.path, ec);
+            if (!ec && hash_link(worktree, target.string()) == file.id) unchanged.push_back(file.path);
+        } else if (S_ISREG(st.st_mode)) {
+            regular.push_back(file.path);
+            expected.push_back(file.id);
+        }
+    }
+    const auto ids = hash_files(worktree, regular);
+    for (std::size_t i = 0; i < regular.size(); ++i)
+        if (ids[i] == expected[i]) unchanged.push_back(regular[i]);
+    return unchanged;
+}
+
+// Removes every empty folder below `root` (deepest first); a folder with anything in it stays.
+void remove_empty_folders(const fs::path& root) {
+    std::vector<fs::path> folders;
+    std::error_code ec;
+    for (fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec), end;
+         !ec && it != end; it.increment(ec)) {
+        if (it->is_directory(ec) && !it->is_symlink(ec)) folders.push_back(it->path());
+    }
+    std::sort(folders.begin(), folders.end(),
+              [](const fs::path& a, const fs::path& b) { return a.native().size() > b.native().size(); });
+    for (const auto& folder : folders) ::rmdir(folder.c_str());  // fails, harmlessly, unless empty
+}
+
+// What is left below the worktree, besides its .git file: relative paths, files before folders.
+std::vector<std::string> leftovers(const fs::path& root, std::size_t& count) {
+    std::vector<std::string> found;
+    count = 0;
+    std::error_code ec;
+    for (fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec), end;
+         !ec && it != end; it.increment(ec)) {
+        const auto relative = it->path().lexically_relative(root);
+        if (relative == ".git") continue;
+        if (it->is_directory(ec) && !it->is_symlink(ec)) continue;  // a folder stays because of what it holds
+        ++count;
+        if (found.size() < listed_at_most) found.push_back(relative.string());
+    }
+    if (count == 0) {  // only folders we could not remove (no permission to look inside, say)
+        for (const auto& entry : fs::directory_iterator(root, ec)) {
+            if (entry.path().filename() == ".git") continue;
+            ++count;
+            if (found.size() < listed_at_most) found.push_back(entry.path().filename().string() + "/");
+        }
+    }
+    return found;
+}
+
+std::string read_whole(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream content;
+    content << in.rdbuf();
+    return content.str();
+}
+
+}  // namespace
+
+CarefulRemoval remove_worktree_carefully(const fs::path& worktree, const fs::path& git_dir_for_commands) {
+    CarefulRemoval result;
+    const auto unchanged = unchanged_files(worktree);  // throws before anything is deleted
+    std::vector<std::string> deleted;
+    for (const auto& path : unchanged) {
+        if (::unlink((worktree / path).c_str()) == 0) deleted.push_back(path);
+    }
+    remove_empty_folders(worktree);
+
+    std::size_t count = 0;
+    auto left = leftovers(worktree, count);
+    if (count == 0) {
+        const fs::path dot_git = worktree / ".git";
+        const std::string link = read_whole(dot_git);
+        if (::unlink(dot_git.c_str()) == 0 || errno == ENOENT) {
+            if (::rmdir(worktree.c_str()) == 0) {
+                git_checked(git_dir_for_commands, {"worktree", "prune"}, "cannot forget the removed worktree");
+                result.removed = true;
+                return result;
+            }
+            // Something appeared at the last moment: the worktree stays, with its .git file back.
+            std::ofstream(dot_git, std::ios::binary | std::ios::trunc) << link;
+        }
+        left = leftovers(worktree, count);
+    }
+    // Kept: the tracked files come back (they are the commit's, unchanged), so it is as it was.
+    if (!deleted.empty()) {
+        std::string paths;
+        for (const auto& path : deleted) paths += path + '\0';
+        git_checked(worktree, {"checkout", "HEAD", "--pathspec-from-file=-", "--pathspec-file-nul"},
+                    fmt::format("cannot restore the files of {}", worktree.string()), paths);
+    }
+    result.kept_files = std::move(left);
+    result.kept_count = std::max<std::size_t>(count, result.kept_files.size());
+    if (result.kept_count == 0) {
+        result.kept_files.push_back("(the folder itself)");
+        result.kept_count = 1;
+    }
+    return result;
+}
+
+}  // namespace gm::model

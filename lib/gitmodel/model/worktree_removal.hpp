@@ -1,0 +1,36 @@
+#pragma once
+// Removing a linked worktree that was judged clean, without ever deleting a file git does not
+// hold. `git worktree remove` deletes ignored files, and anything written after our last look
+// (a training job saving a checkpoint while prune runs), and it trusts the index's
+// skip-worktree and assume-unchanged flags, behind which local edits hide. Here a file is
+// deleted only when its content, as git would store it, equals the commit's; a folder only
+// when it is empty. Whatever else is found stays, and so does the worktree.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace gm::model {
+
+// What a careful removal did: removed the whole worktree, or kept it with the files that were
+// not the commit's (untracked, ignored, or changed), each relative to the worktree.
+struct CarefulRemoval {
+    bool removed = false;                 // the folder is gone and git forgot the worktree
+    std::vector<std::string> kept_files;  // the reasons it stayed (at most a few are listed)
+    std::size_t kept_count = 0;           // how many files stayed in all
+
+    // "out/ckpt.pt, notes.txt and 3 more" for messages.
+    std::string describe() const;
+};
+
+// Removes the linked worktree at `worktree` (checked out at a commit whose tree is the truth)
+// file by file: a tracked file whose content matches the commit is deleted, folders that end
+// up empty are removed, and git's record of the worktree is pruned once the folder is gone.
+// When anything else is there, the tracked files deleted are checked out again (so the
+// worktree is as it was), and the result says what stayed. `git_dir_for_commands` is where
+// git runs for the final prune (the main worktree, or the common dir of a bare repository).
+// Throws gm::Error when git cannot list or hash the files (nothing deleted then).
+CarefulRemoval remove_worktree_carefully(const std::filesystem::path& worktree,
+                                         const std::filesystem::path& git_dir_for_commands);
+
+}  // namespace gm::model

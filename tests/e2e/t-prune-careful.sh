@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# prune (and sweep clean) remove a worktree file by file: only what the commit holds,
+# unchanged, is deleted. A checkpoint written into an ignored folder after prune looked
+# (here by a reference-transaction hook that fires when prune writes the archive tag, the
+# last moment before the removal) and a local edit hidden behind skip-worktree or
+# assume-unchanged keep the worktree, its files and the branch; a later prune removes it.
+. "$(dirname "$0")/lib.sh"
+
+cd "$TEST_DIR"
+make_repo repo
+git -C repo config model.installHooks never
+printf 'out/\n' >repo/.gitignore
+git -C repo add .gitignore
+git -C repo commit -q -m "ignore out/"
+W="$TEST_DIR/worktrees/feature"
+merged() {  # MODEL FILE...: a model with a commit of its own, merged into main
+    local m=$1
+    shift
+    run_expect 0 git -C repo model start "$m"
+    mkdir -p "$W/model-$m/$m-src"
+    for f in "$@"; do echo "$m $f" >"$W/model-$m/$f"; done
+    echo "code" >"$W/model-$m/$m-src/train.py"
+    ln -s "$m-src/train.py" "$W/model-$m/$m-link"
+    git -C "$W/model-$m" add -A
+    git -C "$W/model-$m" commit -q -m "$m work"
+    git -C repo merge -q --no-ff -m "Merge $m" "feature/model-$m"
+}
+
+# --- a checkpoint written the moment prune archives the model ---------------------------------
+merged race model.txt
+cat >repo/.git/hooks/reference-transaction <<HOOK
+#!/bin/sh
+[ "\$1" = committed ] || exit 0
+if grep -q ' refs/tags/archive/model/race\$' && [ ! -e "$TEST_DIR/written" ]; then
+    mkdir -p "$W/model-race/out" && echo weights >"$W/model-race/out/ckpt.pt" && : >"$TEST_DIR/written"
+fi
+exit 0
+HOOK
+chmod +x repo/.git/hooks/reference-transaction
+run_expect 1 git -C repo model prune --retention 0s
+[ -e "$TEST_DIR/written" ] || fail "the hook did not fire: the test proves nothing"
+assert_eq "$(cat "$W/model-race/out/ckpt.pt")" "weights" "the checkpoint written during prune"
+assert_contains "$OUT" "the worktree $W/model-race was kept, and with it the branch"
+assert_contains "$OUT" "out/ckpt.pt"
+assert_branch_exists repo feature/model-race
+assert_eq "$(git -C "$W/model-race" status --porcelain)" "" "its tracked files are back, unchanged"
+assert_eq "$(readlink "$W/model-race/race-link")" "race-src/train.py" "its tracked link is back"
+assert_contains "$(git_worktrees repo)" "$W/model-race"
+# the user moves the checkpoint away; prune then removes the model
+rm -f repo/.git/hooks/reference-transaction
+mv "$W/model-race/out" "$TEST_DIR/out"
+run_expect 0 git -C repo model prune --retention 0s
+assert_no_path "$W/model-race"
+assert_no_branch repo feature/model-race
+assert_not_contains "$(git_worktrees repo)" "$W/model-race"
+
+# --- local edits git status does not show ---------------------------------------------------------
+merged hidden settings.yaml paths.yaml
+git -C "$W/model-hidden" update-index --skip-worktree settings.yaml
+git -C "$W/model-hidden" update-index --assume-unchanged paths.yaml
+echo "my local settings" >"$W/model-hidden/settings.yaml"
+echo "my local paths" >"$W/model-hidden/paths.yaml"
+assert_eq "$(git -C "$W/model-hidden" status --porcelain)" "" "git status sees nothing"
+run_expect 1 git -C repo model prune --retention 0s
+assert_contains "$OUT" "settings.yaml"
+assert_contains "$OUT" "paths.yaml"
+assert_eq "$(cat "$W/model-hidden/settings.yaml")" "my local settings" "the skip-worktree edit"
+assert_eq "$(cat "$W/model-hidden/paths.yaml")" "my local paths" "the assume-unchanged edit"
+assert_eq "$(cat "$W/model-hidden/hidden-src/train.py")" "code" "the tracked files are back"
+assert_branch_exists repo feature/model-hidden
+# --force removes it, as asked
+run_expect 0 git -C repo model prune --retention 0s --force
+assert_no_path "$W/model-hidden"
+assert_no_branch repo feature/model-hidden
+echo "t-prune-careful: ok ($CHECKS checks)"
