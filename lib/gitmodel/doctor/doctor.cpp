@@ -2,6 +2,7 @@
 
 #include "gitmodel/config/modelenv.hpp"
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
 #include "gitmodel/doctor/judge.hpp"
 #include "gitmodel/core/shared_dir.hpp"
 #include "gitmodel/env/engine.hpp"
@@ -11,6 +12,7 @@
 #include "gitmodel/git/reader.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/hooks/install.hpp"
+#include "gitmodel/hooks/pre_push.hpp"
 #include "gitmodel/lifecycle/settings.hpp"
 #include "gitmodel/lifecycle/share.hpp"
 #include "gitmodel/model/list.hpp"
@@ -263,14 +265,20 @@ std::vector<Check> run_checks(const Options& options) {
     if (repo) config.emplace(repo->config());
 
     std::optional<hooks::HooksContext> hooks_found;
+    std::vector<std::string> protected_branches;
     try {
-        hooks_found = hooks::hooks_context(*git::open_reader());  // SHA-256 repositories too, through git
+        auto reader = git::open_reader();  // SHA-256 repositories too, through git
+        hooks_found = hooks::hooks_context(*reader);
+        protected_branches = hooks::read_push_policy(reader->config()).protected_branches;
     } catch (const Error&) {
         hooks_found.reset();
     }
     if (hooks_found) {
         const auto& dir = hooks_found->dir;
         checks.push_back(judge_hooks(hooks::hook_status(dir), dir, hooks::hooks_problems(*hooks_found)));
+        // Say what the pre-push protects: the base branch always, then model.protectedBranch.
+        if (!protected_branches.empty())
+            checks.back().detail += fmt::format("; pre-push protects {}", join(protected_branches, ", "));
     } else {
         checks.push_back(judge_hooks(std::nullopt, {}));
     }

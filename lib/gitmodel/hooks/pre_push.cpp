@@ -305,8 +305,14 @@ std::vector<RefUpdate> parse_pre_push_input(std::string_view input) {
 
 PushPolicy read_push_policy(const git::ConfigView& config) {
     PushPolicy policy;
-    if (auto protected_branches = config.get_all("model.protectedBranch"); !protected_branches.empty())
-        policy.protected_branches = protected_branches;
+    // The base branch is always protected (model.baseBranch, else main), whatever else is.
+    std::string base = config.get_string("model.baseBranch").value_or("");
+    if (base.empty()) base = "main";
+    policy.protected_branches = {base};
+    for (auto& branch : config.get_all("model.protectedBranch"))
+        if (!branch.empty() && std::find(policy.protected_branches.begin(), policy.protected_branches.end(), branch) ==
+                                   policy.protected_branches.end())
+            policy.protected_branches.push_back(std::move(branch));
     policy.allowed_branches = config.get_all("model.allowedBranch");
     policy.allowed_tags = config.get_all("model.allowedTag");
     return policy;
@@ -357,8 +363,10 @@ std::vector<Violation> check_push(git::RepoReader& repo, const std::string& remo
                     !repo.is_ancestor(update.remote_sha, update.local_sha))
                     action = "force-update";
                 out.push_back({ref, "protected-branch",
-                               fmt::format("this push would {} {}, which is protected (model.protectedBranch)", action,
-                                           branch),
+                               fmt::format("this push would {} {}, which is protected ({})", action, branch,
+                                           branch == policy.protected_branches.front()
+                                               ? "the base branch, model.baseBranch"
+                                               : "model.protectedBranch"),
                                "push your work to a model branch instead (git push origin HEAD:feature/model-<name>) and merge it through review"});
                 continue;
             }
