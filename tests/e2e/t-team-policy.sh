@@ -38,3 +38,73 @@ assert_contains "$ERR" "(model.protectedBranch)"
 run_expect 0 git -C alice model doctor
 assert_contains "$OUT" "pre-push protects master, release/*"
 git -C alice reset -q --hard origin/master
+
+# --- point 1: the committed team file, two teammates ----------------------------------------
+git -C remote.git symbolic-ref HEAD refs/heads/master   # the forge's default branch
+git -C alice config --unset-all model.protectedBranch
+cat >alice/.gitmodel <<'TEAM'
+# the team's git-model settings (git-config syntax)
+[model]
+	baseBranch = master
+	maxFileSize = 1m
+	allowedBranch = docs/*
+[model "bench"]
+	beforePush = never
+TEAM
+git -C alice add .gitmodel && git -C alice commit -q -m "team file"
+run_expect 0 git -C alice push --no-verify -q origin master   # the lead sets it up once, on the forge's side
+git -C alice fetch -q origin master
+
+git clone -q remote.git bob
+assert_eq "$(git -C bob config --get-regexp '^model\.' || true)" "" "bob has no model.* git config"
+run_expect 0 git -C bob model hooks install
+# the base branch the team file names is protected in a clone with no model.* config
+echo "bob direct" >>bob/train.py && git -C bob commit -q -am "bob direct to master"
+before=$(remote_refs remote.git)
+run_expect 1 git -C bob push origin master
+assert_contains "$ERR" "refs/heads/master  [rule: protected-branch]"
+assert_eq "$(remote_refs remote.git)" "$before" "master unchanged on the remote"
+# its other rules hold too: a branch name it allows, a size limit it sets
+git -C bob reset -q --hard origin/master
+git -C bob checkout -q -b docs/intro
+run_expect 0 git -C bob push -q origin docs/intro
+git -C bob checkout -q -b feature/model-big master
+head -c 2000000 /dev/urandom >bob/weights.bin
+git -C bob add weights.bin && git -C bob commit -q --no-verify -m "big weights"
+before=$(remote_refs remote.git)
+run_expect 1 git -C bob push origin feature/model-big
+assert_contains "$ERR" "weights.bin"
+assert_eq "$(remote_refs remote.git)" "$before" "big file refused"
+# a local setting does not lift the team's limit, and the hook says so
+git -C bob config model.maxFileSize 1g
+run_expect 1 git -C bob push origin feature/model-big
+assert_contains "$ERR" "weights.bin"
+assert_contains "$ERR" "model.maxfilesize = 1m from .gitmodel at refs/remotes/origin/master overrides this clone's git config (1g)"
+assert_eq "$(remote_refs remote.git)" "$before" "big file still refused with a local 1g"
+# a branch that rewrites .gitmodel in its own commit cannot loosen its own rules
+printf '[model]\n\tbaseBranch = master\n\tmaxFileSize = 1g\n' >bob/.gitmodel
+git -C bob commit -q --no-verify -am "loosen the team file"
+run_expect 1 git -C bob push origin feature/model-big
+assert_contains "$ERR" "weights.bin"
+assert_eq "$(remote_refs remote.git)" "$before" "a rewritten .gitmodel on the pushed branch changes nothing"
+# doctor shows each setting and where it came from
+run_expect 0 git -C bob model doctor --json
+assert_contains "$OUT" ".gitmodel at refs/remotes/origin/master"
+assert_contains "$OUT" "model.basebranch=master (team file, policy)"
+assert_contains "$OUT" "model.maxfilesize=1m (team file, policy)"
+assert_contains "$OUT" "this clone's model.maxfilesize=1g is overridden by the team file"
+run_expect 0 git -C bob model doctor
+assert_contains "$OUT" "pre-push protects master"
+
+# --- a team file that does not parse: the error names .gitmodel:<line> ---------------------
+git -C alice checkout -q master
+printf '[model]\n\tbaseBranch = master\n[broken\n' >alice/.gitmodel
+git -C alice commit -q --no-verify -am "broken team file"
+run_expect 0 git -C alice push --no-verify -q origin master
+git -C bob fetch -q origin master
+before=$(remote_refs remote.git)
+run_expect 1 git -C bob push origin feature/model-big
+assert_contains "$ERR" ".gitmodel:3: bad config syntax"
+assert_eq "$(remote_refs remote.git)" "$before" "nothing pushed under a broken team file"
+run_expect 1 git -C bob model doctor
+assert_contains "$OUT" ".gitmodel:3: bad config syntax"
