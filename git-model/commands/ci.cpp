@@ -14,12 +14,13 @@ namespace gm::commands {
 
 int ci(const cli::Args& args) {
     const std::string usage =
-        "git model ci init (--gitlab | --github) [--force] [--test-command <cmd>] [--train-command <cmd>]";
+        "git model ci init (--gitlab | --github) [--force | --update] [--test-command <cmd>] [--train-command <cmd>]";
     po::options_description options("options");
     options.add_options()
         ("gitlab", "write .gitlab-ci.yml")
         ("github", "write .github/workflows/git-model.yml")
         ("force", "overwrite an existing pipeline file")
+        ("update", "rewrite only the image lines of the existing pipeline file (from .modelenv.yaml), keeping your edits")
         ("test-command", po::value<std::string>()->value_name("<cmd>"), "the GPU-less tests (default: python -m pytest -q)")
         ("train-command", po::value<std::string>()->value_name("<cmd>"),
          "the short GPU training run (default: .modelenv.yaml's command, else python train.py)");
@@ -45,6 +46,15 @@ int ci(const cli::Args& args) {
                     "write one (man gitmodelenv), check it with `git model env check`, then run this again");
     }
     const auto modelenv = config::load_modelenv_file(modelenv_path);
+
+    if (vm.count("update")) {
+        if (vm.count("force") || vm.count("test-command") || vm.count("train-command"))
+            throw UsageError("--update rewrites only the image lines: it takes no --force, --test-command or --train-command",
+                             "usage: " + usage);
+        const auto written = ci::update_pipeline_file(*root, forge, modelenv.image.to_string());
+        fmt::print("Updated {}: image {}; nothing else changed.\n", written.string(), modelenv.image.to_string());
+        return 0;
+    }
 
     ci::PipelineOptions pipeline;
     pipeline.image = modelenv.image.to_string();

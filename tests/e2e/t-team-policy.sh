@@ -108,3 +108,39 @@ assert_contains "$ERR" ".gitmodel:3: bad config syntax"
 assert_eq "$(remote_refs remote.git)" "$before" "nothing pushed under a broken team file"
 run_expect 1 git -C bob model doctor
 assert_contains "$OUT" ".gitmodel:3: bad config syntax"
+
+# --- point 6: the CI file follows the pin ------------------------------------------------------
+git -C alice reset -q --hard HEAD~1       # the working team file again (alice's broken one stays local)
+run_expect 0 git -C alice push --no-verify -q --force origin master
+git -C bob fetch -q origin master
+git -C bob checkout -q -b feature/model-ci origin/master
+printf 'image: registry.example.com/team/pytorch:2.3\ngpus: 0\n' >bob/.modelenv.yaml
+run_expect 0 git -C bob model ci init --gitlab
+# a user's own edit that --update must keep
+sed -i 's|^  script:|  # bob: keep this line\n  script:|' bob/.gitlab-ci.yml
+git -C bob add .modelenv.yaml .gitlab-ci.yml && git -C bob commit -q -m "env and pipeline"
+run_expect 0 git -C bob push -q -u origin feature/model-ci
+# an image change whose CI file still names the old image is refused, with the fix
+printf 'image: registry.example.com/team/pytorch:2.5\ngpus: 0\n' >bob/.modelenv.yaml
+git -C bob commit -q -am "newer pytorch" -m "Image-Change: flash-attention needs torch 2.5"
+before=$(remote_refs remote.git)
+run_expect 1 git -C bob push origin feature/model-ci
+assert_contains "$ERR" "[rule: ci-image]"
+assert_contains "$ERR" ".gitlab-ci.yml at"
+assert_contains "$ERR" "runs image registry.example.com/team/pytorch:2.3, but .modelenv.yaml pins registry.example.com/team/pytorch:2.5"
+assert_contains "$ERR" "git model ci init --gitlab --update"
+assert_eq "$(remote_refs remote.git)" "$before" "the stale pipeline did not reach the remote"
+# the fix: --update rewrites only the image lines
+cp bob/.gitlab-ci.yml "$TEST_DIR/ci-before.yml"
+run_expect 0 git -C bob model ci init --gitlab --update
+assert_contains "$OUT" "image registry.example.com/team/pytorch:2.5"
+assert_eq "$(diff "$TEST_DIR/ci-before.yml" bob/.gitlab-ci.yml | grep -c '^[<>]' || true)" "4" "two image lines changed, nothing else"
+assert_contains "$(cat bob/.gitlab-ci.yml)" "# bob: keep this line"
+assert_eq "$(grep -c 'image: "registry.example.com/team/pytorch:2.5"' bob/.gitlab-ci.yml)" "2"
+git -C bob commit -q -am "pipeline follows the pin"
+run_expect 0 git -C bob push -q origin feature/model-ci
+run_expect 2 git -C bob model ci init --gitlab --update --force
+rm bob/.gitlab-ci.yml
+run_expect 1 git -C bob model ci init --gitlab --update
+assert_contains "$ERR" "no "
+git -C bob checkout -q .gitlab-ci.yml

@@ -1,5 +1,7 @@
 #include "gitmodel/hooks/pre_push.hpp"
 
+#include "gitmodel/ci/pipeline.hpp"
+
 #include "gitmodel/config/config_error.hpp"
 #include "gitmodel/config/modelenv.hpp"
 #include "gitmodel/core/error.hpp"
@@ -258,6 +260,28 @@ void check_data(git::RepoReader& repo, const DataPolicy& data, std::vector<BlobT
     }
 }
 
+// The CI file `git model ci init` wrote runs the image .modelenv.yaml pins, at the pushed tip.
+void check_ci_image(git::RepoReader& repo, const RefUpdate& update, const std::string& tip_commit, ImageReader& images,
+                    std::vector<Violation>& out) {
+    const ImageAt& tip = images.at(tip_commit);
+    if (!tip.present || !tip.error.empty()) return;
+    for (const auto forge : {ci::Forge::gitlab, ci::Forge::github}) {
+        const std::string path = ci::pipeline_path(forge).generic_string();
+        const auto text = repo.read_objects({tip_commit + ":" + path});
+        if (text.empty() || !text[0] || !ci::is_generated_pipeline(*text[0])) continue;
+        for (const auto& image : ci::pipeline_images(*text[0])) {
+            if (image == tip.image) continue;
+            out.push_back({update.remote_ref, "ci-image",
+                           fmt::format("{} at {} runs image {}, but .modelenv.yaml pins {}", path,
+                                       short_sha(tip_commit), image, tip.image),
+                           fmt::format("git model ci init --{} --update   (rewrites only the image lines), then "
+                                       "commit {}",
+                                       forge == ci::Forge::gitlab ? "gitlab" : "github", path)});
+            break;
+        }
+    }
+}
+
 }  // namespace
 
 bool has_image_change_reason(const std::string& message) {
@@ -390,6 +414,7 @@ std::vector<Violation> check_push(git::RepoReader& repo, const std::string& remo
                 if (auto tip = repo.resolve_commit(update.local_sha)) {
                     const auto range = pushed_commits(index, *tip);
                     check_image(repo, remote_name, policy, update, *tip, range, images, out);
+                    check_ci_image(repo, update, *tip, images, out);
                 }
             }
             continue;
