@@ -50,6 +50,8 @@ cat >alice/.gitmodel <<'TEAM'
 	allowedBranch = docs/*
 [model "bench"]
 	beforePush = never
+[model "ci"]
+	test = pytest -q tests/unit
 TEAM
 git -C alice add .gitmodel && git -C alice commit -q -m "team file"
 run_expect 0 git -C alice push --no-verify -q origin master   # the lead sets it up once, on the forge's side
@@ -116,6 +118,9 @@ git -C bob fetch -q origin master
 git -C bob checkout -q -b feature/model-ci origin/master
 printf 'image: registry.example.com/team/pytorch:2.3\ngpus: 0\n' >bob/.modelenv.yaml
 run_expect 0 git -C bob model ci init --gitlab
+assert_not_contains "$ERR" "warning"
+# the team file's test command, not a default
+assert_contains "$(cat bob/.gitlab-ci.yml)" '- "pytest -q tests/unit"'
 # a user's own edit that --update must keep
 sed -i 's|^  script:|  # bob: keep this line\n  script:|' bob/.gitlab-ci.yml
 git -C bob add .modelenv.yaml .gitlab-ci.yml && git -C bob commit -q -m "env and pipeline"
@@ -144,3 +149,8 @@ rm bob/.gitlab-ci.yml
 run_expect 1 git -C bob model ci init --gitlab --update
 assert_contains "$ERR" "no "
 git -C bob checkout -q .gitlab-ci.yml
+# an image only this machine has: the pipeline is written, with a warning
+printf 'image: localhost/team/pytorch:dev\ngpus: 0\n' >bob/.modelenv.yaml
+run_expect 0 git -C bob model ci init --gitlab --update
+assert_contains "$ERR" "warning: the pipeline's image localhost/team/pytorch:dev is local to this machine"
+git -C bob checkout -q .modelenv.yaml .gitlab-ci.yml

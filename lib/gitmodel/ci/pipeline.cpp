@@ -40,12 +40,20 @@ constexpr const char* header =
 std::string gitlab(const PipelineOptions& o) {
     std::string y = fmt::format(header, fmt::arg("version", GM_VERSION),
                                 fmt::arg("runner", "tagged gpu that gives each job one GPU"));
+    // Merge-request pipelines too; a branch with an open request runs only the request's pipeline.
+    y += "workflow:\n";
+    y += "  rules:\n";
+    y += "    - if: '$CI_PIPELINE_SOURCE == \"merge_request_event\"'\n";
+    y += "    - if: '$CI_COMMIT_BRANCH && $CI_OPEN_MERGE_REQUESTS'\n";
+    y += "      when: never\n";
+    y += "    - if: '$CI_COMMIT_BRANCH'\n\n";
     y += "stages: [test, gpu]\n\n";
     y += "test:\n";
     y += "  stage: test\n";
     y += fmt::format("  image: {}\n", yaml_quote(o.image));
     y += "  rules:\n";
     y += "    - if: '$CI_PIPELINE_SOURCE == \"push\" && $CI_COMMIT_BRANCH =~ /^feature\\//'\n";
+    y += "    - if: '$CI_PIPELINE_SOURCE == \"merge_request_event\" && $CI_MERGE_REQUEST_SOURCE_BRANCH_NAME =~ /^feature\\//'\n";
     y += "  variables:\n";
     y += "    CUDA_VISIBLE_DEVICES: \"\"\n";
     y += "  script:\n";
@@ -59,6 +67,7 @@ std::string gitlab(const PipelineOptions& o) {
     y += fmt::format("  timeout: {}m\n", o.gpu_minutes);
     y += "  rules:\n";
     y += "    - if: '$CI_PIPELINE_SOURCE == \"push\" && $CI_COMMIT_BRANCH =~ /^feature\\/model-/'\n";
+    y += "    - if: '$CI_PIPELINE_SOURCE == \"merge_request_event\" && $CI_MERGE_REQUEST_SOURCE_BRANCH_NAME =~ /^feature\\/model-/'\n";
     y += "  variables:\n";
     y += "    GIT_MODEL_SMOKE: \"1\"\n";
     y += "  script:\n";
