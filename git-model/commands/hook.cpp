@@ -5,6 +5,7 @@
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/git/reader.hpp"
 #include "gitmodel/git/repository.hpp"
+#include "gitmodel/git/team_file.hpp"
 #include "gitmodel/hooks/bench_gate.hpp"
 #include "gitmodel/hooks/install.hpp"
 #include "gitmodel/hooks/pre_commit.hpp"
@@ -40,6 +41,14 @@ int run_chained(const git::RepoReader& repo, const std::string& name, const cli:
     return result.exit_code;
 }
 
+// Says which of this clone's policy settings the team file overrides, so that nobody wonders.
+void note_overridden(const git::LayeredConfig& config) {
+    for (const auto& [key, local] : config.overridden())
+        fmt::print(stderr, "git-model: note: {} = {} from {} at {} overrides this clone's git config ({}): "
+                   "policy keys come from the team file\n",
+                   key, config.get_string(key).value_or(""), git::team_file_name, config.team().ref, local);
+}
+
 int pre_push(const cli::Args& hook_args) {
     // Read all of git's input first: the chained hook gets the very same bytes.
     std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
@@ -48,13 +57,16 @@ int pre_push(const cli::Args& hook_args) {
     git::Library library;
     const auto repo = git::open_reader();
     if (!updates.empty()) {
-        const auto violations = hooks::check_push(*repo, remote, updates, hooks::read_push_policy(repo->config()),
-                                                  hooks::read_data_policy(repo->config()));
+        // The policy as the remote's base branch has it: a pushed .gitmodel changes nothing yet.
+        const git::LayeredConfig config(repo->config(), git::read_team_file(repo->config()));
+        note_overridden(config);
+        const auto violations = hooks::check_push(*repo, remote, updates, hooks::read_push_policy(config),
+                                                  hooks::read_data_policy(config));
         if (!violations.empty()) {
             fmt::print(stderr, "{}", hooks::format_rejection(violations));
             return 1;
         }
-        const auto gate = hooks::run_bench_gate(repo->config(), repo->common_dir());
+        const auto gate = hooks::run_bench_gate(config, repo->common_dir());
         if (!gate.passed) {
             fmt::print(stderr,
                        "git-model: push refused by the pre-push hook: {}\n"
@@ -72,7 +84,9 @@ int pre_push(const cli::Args& hook_args) {
 int pre_commit(const cli::Args& hook_args) {
     git::Library library;
     const auto repo = git::open_reader();
-    const auto offenders = hooks::check_staged(*repo, hooks::read_data_policy(repo->config()));
+    const git::LayeredConfig config(repo->config(), git::read_team_file(repo->config()));
+    note_overridden(config);
+    const auto offenders = hooks::check_staged(*repo, hooks::read_data_policy(config));
     if (!offenders.empty()) {
         fmt::print(stderr, "{}", hooks::format_commit_rejection(offenders));
         return 1;

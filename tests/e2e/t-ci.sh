@@ -48,10 +48,15 @@ assert set(jobs) == {"test", "gpu-train"}, jobs.keys()
 test, gpu = jobs["test"], jobs["gpu-train"]
 
 def branch_rule(job):
-    (rule,) = job["rules"]
+    (rule, mr_rule) = job["rules"]
     m = re.search(r"\$CI_COMMIT_BRANCH =~ /(.*)/$", rule["if"])
     assert m and '$CI_PIPELINE_SOURCE == "push"' in rule["if"], rule
+    # the same branches in merge-request pipelines
+    m2 = re.search(r"\$CI_MERGE_REQUEST_SOURCE_BRANCH_NAME =~ /(.*)/$", mr_rule["if"])
+    assert m2 and m2.group(1) == m.group(1) and '"merge_request_event"' in mr_rule["if"], mr_rule
     return re.compile(m.group(1).replace("\\/", "/"))
+
+assert d["workflow"]["rules"][0]["if"] == '$CI_PIPELINE_SOURCE == "merge_request_event"', d["workflow"]
 
 test_rule, gpu_rule = branch_rule(test), branch_rule(gpu)
 for branch, runs_test, runs_gpu in [("feature/model-resnet50", True, True), ("feature/data-loader", True, False),

@@ -121,7 +121,7 @@ import json, sys
 d = json.load(sys.stdin)
 assert d["version"] == 1 and d["ok"] is True, d
 names = [c["name"] for c in d["checks"]]
-assert names == ["git", "programs", "hooks", "modelenv", "engine", "gpus", "pool", "config", "fetch", "ownership"], names
+assert names == ["git", "programs", "hooks", "team", "modelenv", "engine", "gpus", "pool", "config", "fetch", "ownership"], names
 assert all(c["status"] in ("ok", "warn", "fail", "skip") for c in d["checks"])
 assert all(set(c) == {"name", "status", "detail", "fix"} for c in d["checks"])
 ' || fail "doctor --json"

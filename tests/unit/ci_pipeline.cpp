@@ -65,3 +65,14 @@ TEST_CASE("ci: write_pipeline refuses to overwrite without force", "[ci]") {
     CHECK_THAT(replaced.str(), Catch::Contains("name: git-model"));
     fs::remove_all(root);
 }
+
+TEST_CASE("ci: --update rewrites only the image lines and finds them again") {
+    const std::string text = "# mine\ntest:\n  image: \"old:1\"\n  script:\n    - \"pytest\"\n# image: in a comment\n"
+                             "gpu:\n  image: 'old:1'\n";
+    CHECK(gm::ci::pipeline_images(text) == std::vector<std::string>{"old:1", "old:1"});
+    const auto updated = gm::ci::update_pipeline_images(text, "new:2");
+    CHECK(updated == "# mine\ntest:\n  image: \"new:2\"\n  script:\n    - \"pytest\"\n# image: in a comment\n"
+                     "gpu:\n  image: \"new:2\"\n");
+    CHECK(gm::ci::pipeline_images(updated) == std::vector<std::string>{"new:2", "new:2"});
+    CHECK_FALSE(gm::ci::is_generated_pipeline(text));
+}

@@ -4,9 +4,12 @@
 #include "gitmodel/core/text.hpp"
 
 #include <fmt/core.h>
+
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <iterator>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -37,12 +40,20 @@ constexpr const char* header =
 std::string gitlab(const PipelineOptions& o) {
     std::string y = fmt::format(header, fmt::arg("version", GM_VERSION),
                                 fmt::arg("runner", "tagged gpu that gives each job one GPU"));
+    // Merge-request pipelines too; a branch with an open request runs only the request's pipeline.
+    y += "workflow:\n";
+    y += "  rules:\n";
+    y += "    - if: '$CI_PIPELINE_SOURCE == \"merge_request_event\"'\n";
+    y += "    - if: '$CI_COMMIT_BRANCH && $CI_OPEN_MERGE_REQUESTS'\n";
+    y += "      when: never\n";
+    y += "    - if: '$CI_COMMIT_BRANCH'\n\n";
     y += "stages: [test, gpu]\n\n";
     y += "test:\n";
     y += "  stage: test\n";
     y += fmt::format("  image: {}\n", yaml_quote(o.image));
     y += "  rules:\n";
     y += "    - if: '$CI_PIPELINE_SOURCE == \"push\" && $CI_COMMIT_BRANCH =~ /^feature\\//'\n";
+    y += "    - if: '$CI_PIPELINE_SOURCE == \"merge_request_event\" && $CI_MERGE_REQUEST_SOURCE_BRANCH_NAME =~ /^feature\\//'\n";
     y += "  variables:\n";
     y += "    CUDA_VISIBLE_DEVICES: \"\"\n";
     y += "  script:\n";
@@ -56,6 +67,7 @@ std::string gitlab(const PipelineOptions& o) {
     y += fmt::format("  timeout: {}m\n", o.gpu_minutes);
     y += "  rules:\n";
     y += "    - if: '$CI_PIPELINE_SOURCE == \"push\" && $CI_COMMIT_BRANCH =~ /^feature\\/model-/'\n";
+    y += "    - if: '$CI_PIPELINE_SOURCE == \"merge_request_event\" && $CI_MERGE_REQUEST_SOURCE_BRANCH_NAME =~ /^feature\\/model-/'\n";
     y += "  variables:\n";
     y += "    GIT_MODEL_SMOKE: \"1\"\n";
     y += "  script:\n";
@@ -130,20 +142,15 @@ std::string render_pipeline(Forge forge, const PipelineOptions& options) {
     return forge == Forge::gitlab ? gitlab(options) : github(options);
 }
 
-fs::path write_pipeline(const fs::path& root, Forge forge, const PipelineOptions& options, bool force) {
-    const fs::path target = root / pipeline_path(forge);
+namespace {
+
+// Writes text to target through a temporary file and a rename: a reader never sees half of it.
+void write_atomically(const fs::path& target, const std::string& text) {
     std::error_code ec;
-    if (fs::exists(fs::symlink_status(target, ec)) && !force) {
-        throw Error(fmt::format("{} exists already; nothing was written", target.string()),
-                    "compare with `git diff` after `git model ci init --force`, which overwrites it");
-    }
-    if (fs::is_directory(target, ec)) throw Error(fmt::format("{} is a folder; nothing was written", target.string()));
-    fs::create_directories(target.parent_path(), ec);
-    if (ec) throw Error(fmt::format("cannot create {}: {}", target.parent_path().string(), ec.message()));
     const fs::path temp = target.parent_path() / fmt::format(".{}.{}.tmp", target.filename().string(), ::getpid());
     {
         std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-        out << render_pipeline(forge, options);
+        out << text;
         out.close();
         if (!out) {
             fs::remove(temp, ec);
@@ -156,7 +163,93 @@ fs::path write_pipeline(const fs::path& root, Forge forge, const PipelineOptions
         fs::remove(temp, ignored);
         throw Error(fmt::format("cannot write {}: {}", target.string(), ec.message()));
     }
+}
+
+}  // namespace
+
+fs::path write_pipeline(const fs::path& root, Forge forge, const PipelineOptions& options, bool force) {
+    const fs::path target = root / pipeline_path(forge);
+    std::error_code ec;
+    if (fs::exists(fs::symlink_status(target, ec)) && !force) {
+        throw Error(fmt::format("{} exists already; nothing was written", target.string()),
+                    "compare with `git diff` after `git model ci init --force`, which overwrites it");
+    }
+    if (fs::is_directory(target, ec)) throw Error(fmt::format("{} is a folder; nothing was written", target.string()));
+    fs::create_directories(target.parent_path(), ec);
+    if (ec) throw Error(fmt::format("cannot create {}: {}", target.parent_path().string(), ec.message()));
+    write_atomically(target, render_pipeline(forge, options));
     return target;
+}
+
+fs::path update_pipeline_file(const fs::path& root, Forge forge, const std::string& image) {
+    const fs::path target = root / pipeline_path(forge);
+    std::error_code ec;
+    if (!fs::is_regular_file(fs::symlink_status(target, ec)))
+        throw Error(fmt::format("no {} to update; nothing was written", target.string()),
+                    fmt::format("write one first: git model ci init --{}", forge == Forge::gitlab ? "gitlab" : "github"));
+    std::ifstream in(target, std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in && !in.eof()) throw Error(fmt::format("cannot read {}", target.string()));
+    write_atomically(target, update_pipeline_images(text, image));
+    return target;
+}
+
+namespace {
+
+// The value of an "image:" line (indentation, key, value), if the line is one.
+std::optional<std::pair<std::size_t, std::string>> image_line(std::string_view line) {
+    const auto indent = line.find_first_not_of(" \t");
+    if (indent == std::string_view::npos || line.substr(indent, 6) != "image:") return std::nullopt;
+    std::string value(line.substr(indent + 6));
+    value.erase(0, value.find_first_not_of(" \t"));
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t' || value.back() == '\r')) value.pop_back();
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front()) {
+        const char quote = value.front();
+        std::string inner;
+        for (std::size_t k = 1; k + 1 < value.size(); ++k) {
+            if (quote == '"' && value[k] == '\\' && k + 2 < value.size()) ++k;
+            else if (quote == '\'' && value[k] == '\'' && k + 2 < value.size()) ++k;
+            inner += value[k];
+        }
+        value = inner;
+    }
+    return std::make_pair(indent, value);
+}
+
+}  // namespace
+
+bool is_generated_pipeline(std::string_view text) {
+    return text.find("written by `git model ci init`") != std::string_view::npos;
+}
+
+std::vector<std::string> pipeline_images(std::string_view text) {
+    std::vector<std::string> images;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        auto end = text.find('\n', start);
+        if (end == std::string_view::npos) end = text.size();
+        if (auto found = image_line(text.substr(start, end - start))) images.push_back(found->second);
+        start = end + 1;
+    }
+    return images;
+}
+
+std::string update_pipeline_images(std::string_view text, const std::string& image) {
+    std::string out;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        auto end = text.find('\n', start);
+        const bool newline = end != std::string_view::npos;
+        if (!newline) end = text.size();
+        const auto line = text.substr(start, end - start);
+        if (auto found = image_line(line))
+            out += std::string(line.substr(0, found->first)) + "image: " + yaml_quote(image);
+        else
+            out += line;
+        if (newline) out += '\n';
+        start = end + 1;
+    }
+    return out;
 }
 
 }  // namespace gm::ci

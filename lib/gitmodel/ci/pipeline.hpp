@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace gm::ci {
 
@@ -41,5 +42,18 @@ std::string yaml_quote(std::string_view text);
 // changing nothing, when the file exists and force is false. Returns the file's path.
 std::filesystem::path write_pipeline(const std::filesystem::path& root, Forge forge, const PipelineOptions& options,
                                      bool force);
+
+// Rewrites the image lines of the pipeline file under root (atomically), keeping the rest.
+// Throws gm::Error, changing nothing, when there is no such file. Returns the file's path.
+std::filesystem::path update_pipeline_file(const std::filesystem::path& root, Forge forge, const std::string& image);
+
+// Whether a CI file's text is one `git model ci init` wrote (its header): only those follow the pin.
+bool is_generated_pipeline(std::string_view text);
+
+// The images a pipeline's "image:" lines name (quotes removed), in file order.
+std::vector<std::string> pipeline_images(std::string_view text);
+
+// The pipeline's text with every "image:" line naming image, everything else (the user's edits) kept.
+std::string update_pipeline_images(std::string_view text, const std::string& image);
 
 }  // namespace gm::ci

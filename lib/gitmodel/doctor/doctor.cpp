@@ -2,6 +2,7 @@
 
 #include "gitmodel/config/modelenv.hpp"
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
 #include "gitmodel/doctor/judge.hpp"
 #include "gitmodel/core/shared_dir.hpp"
 #include "gitmodel/env/engine.hpp"
@@ -10,7 +11,9 @@
 #include "gitmodel/env/lease_book.hpp"
 #include "gitmodel/git/reader.hpp"
 #include "gitmodel/git/repository.hpp"
+#include "gitmodel/git/team_file.hpp"
 #include "gitmodel/hooks/install.hpp"
+#include "gitmodel/hooks/pre_push.hpp"
 #include "gitmodel/lifecycle/settings.hpp"
 #include "gitmodel/lifecycle/share.hpp"
 #include "gitmodel/model/list.hpp"
@@ -19,6 +22,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -240,6 +244,35 @@ FetchFact fetch_fact(const git::Repository& repo) {
     return fact;
 }
 
+// The team file and every model.* setting with where its value comes from.
+Check team_check(const git::LayeredConfig& layered, const std::map<std::string, std::string>& local_keys) {
+    Check check{"team", Status::ok, "", ""};
+    std::vector<std::string> keys;
+    for (const auto& [key, value] : layered.team().entries)
+        if (key.rfind("model.", 0) == 0 && std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
+    for (const auto& [key, value] : local_keys)
+        if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
+    std::vector<std::string> shown;
+    for (const auto& key : keys) {
+        auto source = layered.source(key).value_or("unset");
+        if (source.rfind("team file", 0) == 0) source = "team file";
+        shown.push_back(fmt::format("{}={} ({}{})", key, layered.get_string(key).value_or(""), source,
+                                    git::is_policy_key(key) ? ", policy" : ""));
+    }
+    for (const auto& [key, local] : layered.overridden())
+        shown.push_back(fmt::format("this clone's {}={} is overridden by the team file", key, local));
+    if (!layered.team().present) {
+        check.detail = layered.team().ref.empty()
+                           ? "no base branch found to read .gitmodel from; model.* settings are per clone"
+                           : fmt::format("no .gitmodel at {}; model.* settings are per clone", layered.team().ref);
+        // Not a warning: a team without a team file is a valid setup (every clone configures itself).
+    } else {
+        check.detail = fmt::format(".gitmodel at {}", layered.team().ref);
+    }
+    if (!shown.empty()) check.detail += "; " + join(shown, "; ");
+    return check;
+}
+
 }  // namespace
 
 std::vector<Check> run_checks(const Options& options) {
@@ -263,17 +296,31 @@ std::vector<Check> run_checks(const Options& options) {
     if (repo) config.emplace(repo->config());
 
     std::optional<hooks::HooksContext> hooks_found;
+    std::vector<std::string> protected_branches;
+    std::optional<Check> team;
     try {
-        hooks_found = hooks::hooks_context(*git::open_reader());  // SHA-256 repositories too, through git
+        auto reader = git::open_reader();  // SHA-256 repositories too, through git
+        hooks_found = hooks::hooks_context(*reader);
+        try {
+            const git::LayeredConfig layered(reader->config(), git::read_team_file(reader->config()));
+            protected_branches = hooks::read_push_policy(layered).protected_branches;
+            team = team_check(layered, config ? config->get_matching("model.", "") : std::map<std::string, std::string>{});
+        } catch (const Error& e) {
+            team = Check{"team", Status::fail, e.what(), e.hint()};
+        }
     } catch (const Error&) {
         hooks_found.reset();
     }
     if (hooks_found) {
         const auto& dir = hooks_found->dir;
         checks.push_back(judge_hooks(hooks::hook_status(dir), dir, hooks::hooks_problems(*hooks_found)));
+        // Say what the pre-push protects: the base branch always, then model.protectedBranch.
+        if (!protected_branches.empty())
+            checks.back().detail += fmt::format("; pre-push protects {}", join(protected_branches, ", "));
     } else {
         checks.push_back(judge_hooks(std::nullopt, {}));
     }
+    if (team) checks.push_back(*team);
 
     const auto modelenv = modelenv_fact(repo ? &*repo : nullptr);
     checks.push_back(judge_modelenv(modelenv));

@@ -1,5 +1,7 @@
 #include "gitmodel/hooks/pre_push.hpp"
 
+#include "gitmodel/ci/pipeline.hpp"
+
 #include "gitmodel/config/config_error.hpp"
 #include "gitmodel/config/modelenv.hpp"
 #include "gitmodel/core/error.hpp"
@@ -258,6 +260,28 @@ void check_data(git::RepoReader& repo, const DataPolicy& data, std::vector<BlobT
     }
 }
 
+// The CI file `git model ci init` wrote runs the image .modelenv.yaml pins, at the pushed tip.
+void check_ci_image(git::RepoReader& repo, const RefUpdate& update, const std::string& tip_commit, ImageReader& images,
+                    std::vector<Violation>& out) {
+    const ImageAt& tip = images.at(tip_commit);
+    if (!tip.present || !tip.error.empty()) return;
+    for (const auto forge : {ci::Forge::gitlab, ci::Forge::github}) {
+        const std::string path = ci::pipeline_path(forge).generic_string();
+        const auto text = repo.read_objects({tip_commit + ":" + path});
+        if (text.empty() || !text[0] || !ci::is_generated_pipeline(*text[0])) continue;
+        for (const auto& image : ci::pipeline_images(*text[0])) {
+            if (image == tip.image) continue;
+            out.push_back({update.remote_ref, "ci-image",
+                           fmt::format("{} at {} runs image {}, but .modelenv.yaml pins {}", path,
+                                       short_sha(tip_commit), image, tip.image),
+                           fmt::format("git model ci init --{} --update   (rewrites only the image lines), then "
+                                       "commit {}",
+                                       forge == ci::Forge::gitlab ? "gitlab" : "github", path)});
+            break;
+        }
+    }
+}
+
 }  // namespace
 
 bool has_image_change_reason(const std::string& message) {
@@ -305,8 +329,14 @@ std::vector<RefUpdate> parse_pre_push_input(std::string_view input) {
 
 PushPolicy read_push_policy(const git::ConfigView& config) {
     PushPolicy policy;
-    if (auto protected_branches = config.get_all("model.protectedBranch"); !protected_branches.empty())
-        policy.protected_branches = protected_branches;
+    // The base branch is always protected (model.baseBranch, else main), whatever else is.
+    std::string base = config.get_string("model.baseBranch").value_or("");
+    if (base.empty()) base = "main";
+    policy.protected_branches = {base};
+    for (auto& branch : config.get_all("model.protectedBranch"))
+        if (!branch.empty() && std::find(policy.protected_branches.begin(), policy.protected_branches.end(), branch) ==
+                                   policy.protected_branches.end())
+            policy.protected_branches.push_back(std::move(branch));
     policy.allowed_branches = config.get_all("model.allowedBranch");
     policy.allowed_tags = config.get_all("model.allowedTag");
     return policy;
@@ -357,8 +387,10 @@ std::vector<Violation> check_push(git::RepoReader& repo, const std::string& remo
                     !repo.is_ancestor(update.remote_sha, update.local_sha))
                     action = "force-update";
                 out.push_back({ref, "protected-branch",
-                               fmt::format("this push would {} {}, which is protected (model.protectedBranch)", action,
-                                           branch),
+                               fmt::format("this push would {} {}, which is protected ({})", action, branch,
+                                           branch == policy.protected_branches.front()
+                                               ? "the base branch, model.baseBranch"
+                                               : "model.protectedBranch"),
                                "push your work to a model branch instead (git push origin HEAD:feature/model-<name>) and merge it through review"});
                 continue;
             }
@@ -382,6 +414,7 @@ std::vector<Violation> check_push(git::RepoReader& repo, const std::string& remo
                 if (auto tip = repo.resolve_commit(update.local_sha)) {
                     const auto range = pushed_commits(index, *tip);
                     check_image(repo, remote_name, policy, update, *tip, range, images, out);
+                    check_ci_image(repo, update, *tip, images, out);
                 }
             }
             continue;

@@ -31,7 +31,8 @@ std::vector<RefUpdate> parse_pre_push_input(std::string_view input);
 
 // The rules, from git config (documented in git-model(1), HOOKS).
 struct PushPolicy {
-    std::vector<std::string> protected_branches{"main"};  // model.protectedBranch (globs)
+    // The base branch (model.baseBranch, else main) first, then model.protectedBranch (globs).
+    std::vector<std::string> protected_branches{"main"};
     std::vector<std::string> allowed_branches;            // model.allowedBranch, beside feature/model-<name>
     std::vector<std::string> allowed_tags;                // model.allowedTag; empty: every tag allowed
 };
