@@ -24,5 +24,5 @@ TEST_CASE("layout_columns: widths from the content", "[core]") {
           "a-model-name-longer-than-sixteen  running  img:1\n"
           "b                                 exited   img:2\n");
     // the last column is never padded; empty leading cells keep the columns
-    CHECK(layout_columns({{"x", "long cell", ""}, {"", "", "z"}}) == "x  long cell\n             z\n");
+    CHECK(layout_columns({{"x", "long cell", ""}, {"", "", "z"}}) == "x  long cell\n              z\n");
 }
