@@ -303,7 +303,7 @@ namespace {
 
 // The local part: archive, remove worktree and environment, delete the branch, one model at a time.
 void prune_locally(const git::Repository& repo, const LifecycleSettings& settings, const PruneRequest& request,
-                   PruneResult& result, const std::function<void(const std::string&)>& say, const PruneStep& step) {
+                   PruneResult& result, const std::function<void(const std::string&)>& say, const PruneProgress& step) {
     const fs::path main_dir = model::read_settings(repo).main_worktree;
     FactReader reader(repo, settings);
     {
@@ -345,7 +345,7 @@ void prune_locally(const git::Repository& repo, const LifecycleSettings& setting
 }  // namespace
 
 PruneResult run_prune(const git::Repository& repo, const PruneRequest& request,
-                      const std::function<void(const std::string&)>& say, const PruneStep& step) {
+                      const std::function<void(const std::string&)>& say, const PruneProgress& step) {
     const LifecycleSettings settings = read_lifecycle_settings(repo);
     const bool remote = request.remote.value_or(settings.prune_remote);
     if (remote && !git::remote_exists(repo, settings.remote)) {
