@@ -16,7 +16,7 @@ mkdir -p "$wa/out" && printf 'weights\n' >"$wa/out/ckpt.pt"   # ignored: never m
 # --- clean: no warning, no flag ------------------------------------------------------------
 run_expect 0 git -C "$wa" model tag --metric acc=0.5 --json
 assert_not_contains "$ERR" "uncommitted" "clean worktree: no warning"
-assert_eq "$(json_get "$OUT" 'd["dirty"], d["dirty_hash"]')" "(False, None)" "clean: JSON flag"
+assert_eq "$(json_get "$OUT" 'd["dirty"], d["dirty_hash"]')" "False None" "clean: JSON flag"
 assert_not_contains "$(git -C repo tag -l --format='%(contents)' model/alpha/v1)" "Model-Dirty" "clean: no trailer"
 
 # --- a tracked modification: warned, tagged, marked ----------------------------------------
@@ -54,7 +54,7 @@ run_expect 0 git -C "$wa" model log
 assert_contains "$OUT" "v2 (dirty)" "log text"
 assert_not_contains "$(grep '^v1 ' <<<"$OUT")" "dirty" "clean snapshot unmarked in log"
 run_expect 0 git -C "$wa" model log --json
-assert_eq "$(json_get "$OUT" '[s["dirty"] for s in d["snapshots"]]')" "[False, True, True, True, True, False]" "log JSON"
+assert_eq "$(json_get "$OUT" '[s["dirty"] for s in d["snapshots"]]')" "[False, True, True, True, True, True, False]" "log JSON"
 run_expect 0 git -C "$wa" model compare v1 v2
 assert_contains "$OUT" "model/alpha/v2 (" "compare header"
 assert_contains "$OUT" ", dirty)" "compare header marks the dirty side"
@@ -62,7 +62,7 @@ assert_contains "$OUT" "Dirty: model/alpha/v2 was tagged with uncommitted change
 assert_not_contains "$OUT" "Dirty: model/alpha/v1" "the clean side is not marked"
 run_expect 0 git -C "$wa" model compare v1 v2 --json
 assert_eq "$(json_get "$OUT" 'd["a"]["dirty"], d["b"]["dirty"], d["b"]["dirty_hash"] is not None')" \
-    "(False, True, True)" "compare JSON"
+    "False True True" "compare JSON"
 
 # --- model.tag.requireClean: refused, nothing tagged ----------------------------------------
 git -C repo config model.tag.requireClean true
