@@ -4,7 +4,9 @@
 # finds it on its own: git's completion loads "git-model" the first time `git model` is
 # completed, and calls _git_model. Commands come from `git-model --list-commands`, options
 # from each command's -h (so they are never out of date), model names from the branches
-# feature/model-*, environment names from `git model env status --json`.
+# feature/model-*, environment names from `git model env status --json`, snapshot names from
+# the tags model/<model>/v<N>, metric names from those tags' Metric lines, sweep ids from the
+# sweeps recorded under the common git dir.
 
 # Git's completion provides __gitcomp, __git and __git_complete; load it if it is not yet.
 if ! declare -F __git_complete >/dev/null 2>&1; then
@@ -74,6 +76,36 @@ __git_model_models ()
 __git_model_environments ()
 {
     __git model env status --json 2>/dev/null | sed -n 's/^ *"model": "\(.*\)",\{0,1\}$/\1/p'
+}
+
+# Snapshot names: the tags model/<model>/v<N> (and v<N> of the worktree's own model).
+__git_model_snapshots ()
+{
+    __git for-each-ref --format='%(refname:strip=2)' 'refs/tags/model/' 2>/dev/null | grep -E '^model/[^/]+/v[0-9]+$'
+    local own
+    own=$(__git symbolic-ref --short -q HEAD 2>/dev/null | sed -n 's|^feature/model-||p')
+    [ -z "$own" ] || __git for-each-ref --format='%(refname:strip=3)' "refs/tags/model/$own/" 2>/dev/null |
+        grep -E '^v[0-9]+$'
+}
+
+# Sweep ids: the sweeps recorded in the repository's common git dir.
+__git_model_sweep_ids ()
+{
+    local dir
+    dir=$(__git rev-parse --git-common-dir 2>/dev/null) || return
+    [ -d "$dir/git-model/sweeps" ] || return
+    ls "$dir/git-model/sweeps" 2>/dev/null | grep -E '^[0-9]+$' | sort -n
+}
+
+# __git_model_metric_names [MODEL]: the metric names the model's snapshots record (the
+# worktree's model when none is named; every model's where neither is known).
+__git_model_metric_names ()
+{
+    local model=$1
+    case "$model" in *=*) model= ;; esac  # the value of an option, not a model
+    [ -n "$model" ] || model=$(__git symbolic-ref --short -q HEAD 2>/dev/null | sed -n 's|^feature/model-||p')
+    __git for-each-ref --format='%(contents:trailers:key=Metric,valueonly)' "refs/tags/model/${model:+$model/}" \
+        2>/dev/null | sed -n 's/^\([^=]*\)=.*$/\1/p' | sort -u
 }
 
 # __git_model_complete_options PROGRAM [COMMAND]: completes an option, or an option's value.
@@ -160,15 +192,36 @@ _git_model ()
         return
         ;;
     sweep)
-        # git model sweep <action> [options]: each action has its own -h.
+        # git model sweep <action> [options]: each action has its own -h; the first word after
+        # any action but start is a sweep id.
         if [ -z "$arg" ]; then
             __gitcomp "start status cancel resume clean report"
-        else
-            __git_model_complete_options "$prog" sweep "$arg"
+            return
         fi
+        __git_model_complete_options "$prog" sweep "$arg" && return
+        case "$prev" in --metric) return ;; esac
+        local n=0
+        for ((i = sub_idx + 2; i < cword; i++)); do
+            case "${words[i]}" in -*) ;; *) n=$((n + 1)) ;; esac
+        done
+        case "$arg" in
+        status|cancel|resume|clean|report) [ $n -eq 0 ] && __gitcomp_nl "$(__git_model_sweep_ids)" ;;
+        esac
         return
         ;;
     esac
+
+    # --metric: the metric names the model's snapshots record.
+    case "$cur" in
+    --metric=*)
+        __gitcomp_nl "$(__git_model_metric_names "$arg")" "" "${cur#--metric=}" "$([ "$sub" = tag ] && echo = || echo ' ')"
+        return
+        ;;
+    esac
+    if [ "$prev" = --metric ]; then
+        __gitcomp_nl "$(__git_model_metric_names "$arg")" "" "$cur" "$([ "$sub" = tag ] && echo = || echo ' ')"
+        return
+    fi
 
     __git_model_complete_options "$prog" "$sub" && return
     case "$sub" in
@@ -181,6 +234,14 @@ _git_model ()
         [ -n "$arg" ] || __gitcomp "init release"
         ;;
     hook) [ -n "$arg" ] || __gitcomp "pre-push pre-commit" ;;
+    compare)
+        # Two snapshots.
+        local n=0
+        for ((i = sub_idx + 1; i < cword; i++)); do
+            case "${words[i]}" in -*) ;; *) n=$((n + 1)) ;; esac
+        done
+        [ $n -ge 2 ] || __gitcomp_nl "$(__git_model_snapshots)"
+        ;;
     ci) [ -n "$arg" ] || __gitcomp "init" ;;
     *)
         case "$prev" in

@@ -1,8 +1,9 @@
-// git model env up [<model>] [--wait[=<duration>]] [--bind-all] [--check] [--recreate]
+// git model env up [<model>] [--wait[=<duration>]] [--bind-all] [--check] [--recreate] [--quiet]
 #include "../command_table.hpp"
 
 #include "gitmodel/core/duration.hpp"
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/progress.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/env/environment.hpp"
 #include "gitmodel/env/image.hpp"
@@ -16,14 +17,16 @@ namespace po = boost::program_options;
 namespace gm::env_commands {
 
 int up(const cli::Args& args) {
-    const std::string usage = "git model env up [<model>] [--wait[=<duration>]] [--bind-all] [--check] [--recreate]";
+    const std::string usage =
+        "git model env up [<model>] [--wait[=<duration>]] [--bind-all] [--check] [--recreate] [--quiet]";
     po::options_description options("options");
     options.add_options()
         ("wait", po::value<std::string>()->implicit_value("")->value_name("<duration>"),
          "wait for a free GPU (at most <duration>, e.g. 30m) instead of failing")
         ("bind-all", "publish the ports on every interface, not only 127.0.0.1 (prints a warning)")
         ("check", "then prove container -> driver -> GPU with git-model-bench --quick (and PyTorch, if present)")
-        ("recreate", "replace a running container with one from .modelenv.yaml as it is now (persist folders stay)");
+        ("recreate", "replace a running container with one from .modelenv.yaml as it is now (persist folders stay)")
+        ("quiet,q", "no pull progress from the engine (shown only on a terminal anyway)");
     const auto parsed = cli::parse_command(args, usage, options, "model");
     if (!parsed) return 0;
     const auto& vm = *parsed;
@@ -40,6 +43,7 @@ int up(const cli::Args& args) {
     up_options.bind_all_interfaces = vm.count("bind-all") > 0;
     up_options.check = vm.count("check") > 0;
     up_options.recreate = vm.count("recreate") > 0;
+    up_options.show_pull = progress_wanted(vm.count("quiet") > 0);
 
     git::Library library;
     auto repo = git::Repository::discover();

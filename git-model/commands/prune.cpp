@@ -1,8 +1,9 @@
-// git model prune [--dry-run] [--retention <duration>] [--force] [--remote | --no-remote] [--json]
+// git model prune [--dry-run] [--retention <duration>] [--force] [--remote | --no-remote] [--quiet] [--json]
 #include "../command_table.hpp"
 
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/json_text.hpp"
+#include "gitmodel/core/progress.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/lifecycle/prune.hpp"
 #include "gitmodel/lifecycle/render.hpp"
@@ -10,14 +11,15 @@
 
 #include <fmt/core.h>
 
-#include <unistd.h>
+#include <optional>
 
 namespace po = boost::program_options;
 
 namespace gm::commands {
 
 int prune(const cli::Args& args) {
-    const std::string usage = "git model prune [--dry-run] [--retention <duration>] [--force] [--remote | --no-remote] [--json]";
+    const std::string usage =
+        "git model prune [--dry-run] [--retention <duration>] [--force] [--remote | --no-remote] [--quiet] [--json]";
     po::options_description options("options");
     options.add_options()
         ("dry-run,n", "say exactly what would happen; change nothing")
@@ -26,6 +28,7 @@ int prune(const cli::Args& args) {
         ("force", "also prune stale unmerged branches, dirty or locked worktrees and unpushed commits (here only)")
         ("remote", "also archive and delete merged model branches on model.remote (default: model.prune.remote)")
         ("no-remote", "prune only here, whatever model.prune.remote says")
+        ("quiet,q", "no progress while it works (shown only on a terminal anyway)")
         ("json", "print a JSON document (shape in git-model(1))");
     const auto parsed = cli::parse_command(args, usage, options);
     if (!parsed) return 0;
@@ -44,10 +47,20 @@ int prune(const cli::Args& args) {
     git::Library library;
     auto repo = git::Repository::discover();
     // Progress as it happens goes to a terminal only; the summary below says it all again.
-    const bool live = !json && ::isatty(STDERR_FILENO);
-    const auto result = lifecycle::run_prune(repo, request, [&](const std::string& line) {
-        if (live) fmt::print(stderr, "{}\n", line);
-    });
+    const bool live = progress_wanted(json || vm.count("quiet") > 0);
+    std::optional<Progress> progress;
+    const auto result = lifecycle::run_prune(
+        repo, request,
+        [&](const std::string& line) {
+            if (!live) return;
+            if (progress) progress->note(line);
+            else fmt::print(stderr, "{}\n", line);
+        },
+        [&](std::size_t done, std::size_t total, const std::string& model) {
+            if (!progress) progress.emplace("Pruning", "model", total, live);
+            progress->update(done, model);
+        });
+    if (progress) progress->finish();
     if (json) {
         auto document = lifecycle::prune_json(result.plan, result.outcomes, result.options, request.dry_run);
         document["remote"] = result.remote ? lifecycle::remote_prune_json(*result.remote) : nlohmann::json(nullptr);

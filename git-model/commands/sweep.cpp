@@ -5,7 +5,9 @@
 #include "gitmodel/core/json_text.hpp"
 #include "gitmodel/config/params_file.hpp"
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/progress.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/core/wording.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/lifecycle/git_tool.hpp"
 #include "gitmodel/lifecycle/model_context.hpp"
@@ -103,6 +105,7 @@ int sweep_start(const cli::Args& all_args) {
         ("export", po::value<std::string>()->value_name("<format>"),
          "k8s: create the runs and write a Kubernetes Indexed Job for them instead of scheduling them")
         ("output,o", po::value<std::string>()->value_name("<file>"), "with --export: also write the manifest here")
+        ("quiet,q", "no progress while the runs are created (shown only on a terminal anyway)")
         ("json", "print the new sweep's status as JSON");
     const auto parsed = cli::parse_command(args, "git model sweep start [<model>] [options] -- <command>...", options, "model");
     if (!parsed) return 0;
@@ -154,10 +157,12 @@ int sweep_start(const cli::Args& all_args) {
         for (const auto& warning : sweep::check_local_prerequisites(draft, repo.config()))
             fmt::print(stderr, "git-model: {}\n", warning);
     }
-    const bool live = ::isatty(STDERR_FILENO) && !vm.count("json");
+    Progress progress("Creating runs", "run", request.parameter_sets.size(),
+                      progress_wanted(vm.count("quiet") > 0 || vm.count("json") > 0));
     auto sweep = sweep::create_sweep(repo, request, [&](const sweep::RunSpec& run) {
-        if (live) fmt::print(stderr, "run {}: {} -> {}\n", run.number, sweep::describe(run.params), run.worktree.string());
+        progress.update(static_cast<std::size_t>(run.number), sweep::describe(run.params));
     });
+    progress.finish();
     std::string scheduled;
     try {
         if (export_k8s) {
@@ -189,7 +194,7 @@ int sweep_start(const cli::Args& all_args) {
         fmt::print("{}\n", json_text(sweep::status_json(sweep::view_sweep(sweep))));
         return 0;
     }
-    fmt::print("Sweep {} of model {}: {} runs, {}\n", sweep.id, sweep.model, sweep.runs.size(), scheduled);
+    fmt::print("Sweep {} of model {}: {}, {}\n", sweep.id, sweep.model, count_of(sweep.runs.size(), "run"), scheduled);
     fmt::print("  runs: {} ... {}\n", sweep.runs.front().branch, sweep.runs.back().branch);
     fmt::print("  logs: {}\n", sweep.logs_dir.string());
     if (!export_k8s) fmt::print("  follow it with `git model sweep status {}`\n", sweep.id);
@@ -224,8 +229,8 @@ int sweep_status(const cli::Args& args) {
             std::vector<std::string> counts;
             for (const char* state : {"queued", "running", "done", "failed", "cancelled"})
                 if (auto n = view.count(state)) counts.push_back(fmt::format("{} {}", n, state));
-            lines += fmt::format("{:>4}  {:<24} {:<6} {} runs: {}\n", sweep.id, sweep.model, sweep::to_string(sweep.backend),
-                                 sweep.runs.size(), join(counts, ", "));
+            lines += fmt::format("{:>4}  {:<24} {:<6} {}: {}\n", sweep.id, sweep.model, sweep::to_string(sweep.backend),
+                                 count_of(sweep.runs.size(), "run"), join(counts, ", "));
         }
         if (json) fmt::print("{}\n", json_text(all));
         else fmt::print("{}", lines.empty() ? "no sweeps yet; start one with `git model sweep start`\n" : lines);

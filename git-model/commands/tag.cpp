@@ -47,6 +47,16 @@ int tag(const cli::Args& args) {
     const auto outcome = lifecycle::tag_and_push(repo, request, vm.count("no-push") == 0);
     const auto& snapshot = outcome.snapshot;
     const auto& push = outcome.push;
+    // A snapshot of a worktree with uncommitted changes is made (and marked), but said on stderr.
+    if (snapshot.record.dirty) {
+        const auto context = lifecycle::read_model(repo, request.model);
+        const std::string where = context.checkout ? context.checkout->path.string() : "the model's worktree";
+        warn("git-model", fmt::format("{} has uncommitted changes: {} records commit {}, which does not hold them, "
+                                      "and is marked dirty (Model-Dirty: {})\n  commit them before tagging; "
+                                      "`git config model.tag.requireClean true` refuses such tags",
+                                      where, snapshot.tag, snapshot.commit.substr(0, 10),
+                                      snapshot.record.dirty->substr(0, 12)));
+    }
     // A push that failed keeps the snapshot: said on stderr, with how to push it later; exit 0.
     if (push && !push->pushed)
         warn("git-model", fmt::format("{} was made here but not pushed to {}: {}\n  {}", snapshot.tag, push->remote,
@@ -64,6 +74,7 @@ int tag(const cli::Args& args) {
     }
     fmt::print("Tagged {} at {}{}\n", snapshot.tag, snapshot.commit.substr(0, 10),
                snapshot.record.metrics.empty() ? "" : ": " + lifecycle::inline_metrics(snapshot.record.metrics));
+    if (snapshot.record.dirty) fmt::print("Dirty: uncommitted changes (hash {})\n", *snapshot.record.dirty);
     fmt::print("Image: {}{}\n", snapshot.record.image ? *snapshot.record.image : "(no .modelenv.yaml)",
                snapshot.record.image_id ? " (ran as " + *snapshot.record.image_id + ")" : "");
     if (push && push->pushed) fmt::print("Pushed {} to {}.\n", snapshot.tag, push->remote);

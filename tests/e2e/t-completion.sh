@@ -94,7 +94,7 @@ offers "git model st" start status
 offers "git model env " $(git-model-env --list-commands | awk '{print $1}')
 includes "git model env " up down status exec shell logs check pin login
 offers "git model start --" --base= --no-worktree --help
-offers "git model env up --" --wait= --bind-all --check --recreate --help
+offers "git model env up --" --wait= --bind-all --check --recreate --quiet --help
 includes "git model bench --" --quick --json --device= --help
 offers "git model bench --q" --quick
 offers "git model doctor --" --json --no-bench --help
@@ -126,6 +126,34 @@ offers "git-model env up " bert resnet50
 got=$(complete_line "$TEST_DIR" "git -C repo model env up ")
 assert_eq "$got" "$(printf 'bert\nresnet50')" "models through git -C"
 
+# snapshot names for compare, metric names (from the snapshots' Metric lines) for --metric, sweep ids
+snapshot() {  # TAG COMMIT METRIC...: an annotated snapshot tag as git model tag writes it
+    local tag=$1 commit=$2 model version message
+    shift 2
+    model=${tag#model/}; model=${model%/v*}; version=${tag##*/v}
+    message=$(printf 'snapshot\n\nModel-Snapshot: 1\nModel: %s\nModel-Version: %s\nModel-Image: none\n' "$model" "$version"
+              printf 'Metric: %s\n' "$@")
+    git -C repo tag -a "$tag" -m "$message" "$commit"
+}
+snapshot model/resnet50/v1 feature/model-resnet50 acc=0.9 val/loss=0.3
+snapshot model/resnet50/v2 feature/model-resnet50 acc=0.91 top5=0.99
+snapshot model/bert/v1 feature/model-bert bleu=30
+git -C repo tag model/resnet50/v3-rc main                          # not a snapshot name
+offers "git model compare " model/bert/v1 model/resnet50/v1 model/resnet50/v2
+offers "git model compare model/bert/v1 " model/bert/v1 model/resnet50/v1 model/resnet50/v2
+offers "git model compare model/bert/v1 model/resnet50/v1 "
+offers "git model best resnet50 --metric " acc top5 val/loss
+offers "git model best bert --metric " bleu
+offers "git model best --metric " acc bleu top5 val/loss          # on main: every model's
+offers "git model best resnet50 --metric=" acc top5 val/loss
+offers "git model tag resnet50 --metric " acc= top5= val/loss=   # a tag's metric goes on with its value
+offers "git model tag resnet50 --metric acc=1 --metric " acc= top5= val/loss=
+# sweep ids: the folders under the common git dir's git-model/sweeps that sweep start makes
+mkdir -p repo/.git/git-model/sweeps/1 repo/.git/git-model/sweeps/2 repo/.git/git-model/sweeps/10
+for action in status cancel resume clean report; do offers "git model sweep $action " 1 2 10; done
+offers "git model sweep status 1 "
+offers "git model sweep report --metric " # a sweep's metrics come from its runs: nothing offered here
+
 # zsh: the file parses, and the function answers with stand-ins for zsh's completion system.
 if command -v zsh >/dev/null; then
     run_expect 0 zsh -n "$ZSH_FILE"
@@ -145,4 +173,11 @@ if command -v zsh >/dev/null; then
     assert_contains "$(zsh_offers model start --)" "--no-worktree"
     assert_contains "$(zsh_offers model env '')" "status"
     assert_eq "$(zsh_offers model gpus '')" "$(printf 'init\nrelease')" "zsh: git model gpus"
+    assert_eq "$(zsh_offers model compare '')" "$(printf 'model/bert/v1\nmodel/resnet50/v1\nmodel/resnet50/v2')" \
+        "zsh: git model compare"
+    assert_eq "$(zsh_offers model compare model/bert/v1 '')" \
+        "$(printf 'model/bert/v1\nmodel/resnet50/v1\nmodel/resnet50/v2')" "zsh: compare's second snapshot"
+    assert_eq "$(zsh_offers model sweep status '')" "$(printf '1\n10\n2')" "zsh: sweep ids"
+    assert_eq "$(zsh_offers model sweep clean '')" "$(printf '1\n10\n2')" "zsh: sweep ids for clean"
+    assert_eq "$(zsh_offers model best resnet50 --metric '')" "$(printf 'acc\ntop5\nval/loss')" "zsh: metric names"
 fi

@@ -8,6 +8,8 @@ assert_contains "$OUT" "Started model 'bert'"
 assert_contains "$OUT$ERR" "push refused by the pre-push hook"
 if command -v podman >/dev/null; then
     assert_contains "$OUT" "my GPU: 0"
+    # each command is printed as a shell needs it: copied, it does what the demo did
+    assert_contains "$OUT" "\$ git model env exec -- sh -c 'echo \"my GPU: \$CUDA_VISIBLE_DEVICES\"'"
     assert_contains "$OUT" "my GPU: 1"
     assert_contains "$ERR" "no GPU free for model 'gpt2'"
     assert_contains "$OUT" "Environment of 'bert' is down"

@@ -152,6 +152,8 @@ assert_eq "$(json_get "$OUT" '[e["drift"] for e in d["environments"] if e["model
     "['memory_bytes: 100663296 -> 134217728']" "status --json drift"
 run_expect 0 git -C "$D" model status
 assert_contains "$OUT" "env drift:    memory_bytes: 100663296 -> 134217728"
+assert_contains "$OUT" "environment:  running (container gm-repo-drift-" "status: the environment in one pair of parentheses"
+assert_not_contains "$(grep '^environment:' <<<"$OUT")" "))" "status: no doubled parentheses"
 run_expect 0 git -C "$D" model env up --recreate
 assert_contains "$OUT" "Environment of 'drift' is recreated"
 run_expect 0 git -C "$D" model env exec -- cat /sys/fs/cgroup/memory/memory.limit_in_bytes

@@ -157,7 +157,7 @@ assert_eq "$(find "$BOOK" -name '*.lease' ! -user "$M" | wc -l)" "0" "every leas
 
 # --- the machine's per-user limit: root's, in the book (gpus init) or /etc/gitconfig, never a user's file -------
 run_expect 0 git model gpus init --dir "$BOOK" --max-gpus-per-user 1
-assert_contains "$OUT" "limits ($BOOK/config): 1 GPU(s) per user"
+assert_contains "$OUT" "limits ($BOOK/config): 1 GPU per user"
 assert_eq "$(stat -c '%U %a' "$BOOK/config")" "root 644" "the book's config"
 as_user "$A" git config --global model.maxGpusPerUser 5  # a user's own settings cannot lift it
 as_user "$A" git -C repo config model.maxGpusPerUser 5

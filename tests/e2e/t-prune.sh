@@ -206,3 +206,13 @@ assert_eq "$(git -C repo rev-parse 'archive/model/old@2^{commit}')" "$(git -C re
 assert_eq "$assert_ne_first" "$(head_of old)" "the first archive of old is untouched"
 assert_still_reachable repo "$reachable"
 prune 2 git -C repo model prune --bogus
+
+# --- a model never committed to is said to have no commits of its own, not to lack a merge commit ---
+run_expect 0 git -C repo model start idle
+run_expect 0 git -C repo model start ffonly
+commit_at "$W/model-ffonly" "2026-02-10T10:00:00Z" "ff only work" ffonly.txt
+git -C repo merge -q --ff-only feature/model-ffonly
+prune 0 git -C repo model prune --dry-run
+assert_contains "$OUT" "keep  idle (feature/model-idle): it has no commits of its own (nothing beyond main); nothing of it was merged"
+assert_not_contains "$(grep '^keep  idle' <<<"$OUT")" "merge commit" "idle: no talk of merge commits"
+assert_contains "$OUT" "keep  ffonly (feature/model-ffonly): it is in main but without a merge commit or finish record"

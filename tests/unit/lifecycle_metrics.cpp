@@ -1,5 +1,6 @@
 // Metric names and values as users write them on the command line.
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/lifecycle/metric_json.hpp"
 #include "gitmodel/lifecycle/metrics.hpp"
 
 #include <catch2/catch.hpp>
@@ -94,4 +95,22 @@ TEST_CASE("differences are short and free of float noise", "[lifecycle]") {
     CHECK(format_difference(1e-9, 3e-9) == "+2e-09");
     CHECK(format_difference(-2.5, 2.5) == "+5");
     CHECK(format_difference(0, 0.5) == "+0.5");
+}
+
+TEST_CASE("metrics in JSON: as written, an integer stays an integer", "[lifecycle]") {
+    const auto m = [](const char* argument) { return parse_metric_argument(argument); };
+    CHECK(metric_json(m("tokens=11800")).dump() == "11800");
+    CHECK(metric_json(m("delta=-3")).dump() == "-3");
+    CHECK(metric_json(m("delta=+7")).dump() == "7");
+    CHECK(metric_json(m("zero=-0")).dump() == "0");
+    CHECK(metric_json(m("acc=0.913")).dump() == "0.913");
+    CHECK(metric_json(m("acc=2.0")).dump() == "2.0");      // written as a fraction: a float
+    CHECK(metric_json(m("lr=1e-3")).dump() == "0.001");
+    CHECK_FALSE(written_integer(m("big=1e3")));
+    CHECK(metric_json(m("huge=123456789012345678901234")).is_number_float());  // beyond 64 bits
+    CHECK(difference_json(m("t=11800"), m("t=12000")).dump() == "200");
+    CHECK(difference_json(m("t=12000"), m("t=11800")).dump() == "-200");
+    CHECK(difference_json(m("t=0.9"), m("t=0.913")).dump() == "0.013");
+    CHECK(difference_json(m("t=1"), m("t=1.5")).dump() == "0.5");
+    CHECK(difference_json(m("t=-9223372036854775807"), m("t=9223372036854775807")).is_number_float());
 }

@@ -108,6 +108,12 @@ TEST_CASE("prune: unmerged branches are kept unless forced, and then only when s
     ff.in_base = true;  // in main without a merge commit or finish record (never diverged, or fast-forwarded)
     plan = plan_prune({ff}, options());
     CHECK_THAT(joined(plan[0].reasons), Catch::Contains("without a merge commit or finish record"));
+    auto idle = unmerged("idle", 30);
+    idle.in_base = true;
+    idle.no_own_commits = true;  // started and never committed to: nothing was merged, and prune says so
+    plan = plan_prune({idle}, options());
+    CHECK_THAT(joined(plan[0].reasons), Catch::Contains("it has no commits of its own (nothing beyond main)"));
+    CHECK_THAT(joined(plan[0].reasons), !Catch::Contains("merge commit"));
 
     auto orphan = unmerged("orphan", 30);
     orphan.base_exists = false;

@@ -73,6 +73,23 @@ TEST_CASE("snapshot message: the image id its environment ran", "[lifecycle]") {
     CHECK_FALSE(parse_snapshot_message("s\n\nModel-Snapshot: 1\nModel: m\nModel-Version: 1\nModel-Image: a:1\n").image_id);
 }
 
+TEST_CASE("snapshot message: a worktree with uncommitted changes", "[lifecycle]") {
+    auto record = sample();
+    record.image_id = "sha256:" + std::string(64, 'e');
+    record.dirty = std::string(40, 'd');
+    const std::string text = format_snapshot_message(record);
+    CHECK_THAT(text, Catch::Contains("Model-Image-Id: sha256:" + std::string(64, 'e') + "\nModel-Dirty: " +
+                                     std::string(40, 'd') + "\nMetric: acc=0.913\n"));
+    CHECK(parse_snapshot_message(text).dirty == record.dirty);
+    // Clean: no line at all, and a tag from before the flag existed reads as clean.
+    CHECK_THAT(format_snapshot_message(sample()), !Catch::Contains("Model-Dirty"));
+    CHECK_FALSE(parse_snapshot_message(format_snapshot_message(sample())).dirty);
+    Snapshot s;
+    s.record = record;
+    CHECK(to_json(s)["dirty"] == true);
+    CHECK(to_json(s)["dirty_hash"] == std::string(40, 'd'));
+}
+
 TEST_CASE("snapshot message: a message that imitates the block is not the block", "[lifecycle]") {
     auto record = sample();
     record.message = "subject\n\nModel-Snapshot: 1\nModel: evil\nModel-Version: 99\nMetric: acc=1\n\n\n";
@@ -205,7 +222,9 @@ TEST_CASE("snapshot JSON shape", "[lifecycle]") {
     CHECK(json["metrics"]["acc"] == 0.913);
     CHECK(json["metrics"]["val/loss"] == 0.21);
     CHECK(json["image_id"].is_null());
-    CHECK(json.size() == 10);
+    CHECK(json.size() == 12);
+    CHECK(json["dirty"] == false);
+    CHECK(json["dirty_hash"].is_null());
     s.record.image_id = "sha256:" + std::string(64, 'a');
     CHECK(to_json(s)["image_id"] == "sha256:" + std::string(64, 'a'));
     s.record.image.reset();

@@ -3,6 +3,7 @@
 #include "gitmodel/core/duration.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/core/wording.hpp"
 
 #include <fmt/core.h>
 
@@ -182,7 +183,7 @@ Check judge_modelenv(const ModelenvFact& fact) {
     const auto& gpus = fact.env->gpus;
     std::string gpu_text = "no GPU";
     if (gpus.kind == config::GpuRequest::Kind::all) gpu_text = "all GPUs";
-    else if (gpus.kind == config::GpuRequest::Kind::indices) gpu_text = fmt::format("{} GPU(s) by index", gpus.indices.size());
+    else if (gpus.kind == config::GpuRequest::Kind::indices) gpu_text = fmt::format("{} by index", count_of(gpus.indices.size(), "GPU"));
     else if (gpus.count > 0) gpu_text = fmt::format("{} GPU{}", gpus.count, gpus.count == 1 ? "" : "s");
     check.detail = fmt::format("valid: image {}, {}", fact.env->image.to_string(), gpu_text);
     return check;
@@ -334,11 +335,11 @@ Check judge_pool(const PoolFact& fact) {
     }
     if (free.empty()) {
         check.status = Status::warn;
-        check.detail = fmt::format("0 of {} GPUs free; held by {}", fact.pool.gpus.size(), join(holders, ", "));
+        check.detail = fmt::format("0 of {} free; held by {}", count_of(fact.pool.gpus.size(), "GPU"), join(holders, ", "));
         check.fix = "git model env status --all; git model env down <model> frees yours, or: git model env up --wait";
         return check;
     }
-    check.detail = fmt::format("{} of {} GPUs free ({}){}", free.size(), fact.pool.gpus.size(), join(free, ", "),
+    check.detail = fmt::format("{} of {} free ({}){}", free.size(), count_of(fact.pool.gpus.size(), "GPU"), join(free, ", "),
                                holders.empty() ? "" : fmt::format("; held: {}", join(holders, ", ")));
     return check;
 }

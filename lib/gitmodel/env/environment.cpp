@@ -4,6 +4,7 @@
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/report.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/core/wording.hpp"
 #include "gitmodel/env/container.hpp"
 #include "gitmodel/env/gpu_pool.hpp"
 #include "gitmodel/env/image.hpp"
@@ -545,6 +546,12 @@ LaunchSpec start_container(UpPlan& plan, Reservation& leases, StartGuard& guard,
     run_options.on_start = [&](long pid) {
         leases.record_starter(proc::identity_of(pid).value_or(proc::ProcessIdentity{pid, 0}));
     };
+    // An image the start pulls can take minutes: its progress, in the engine's own words, goes by live.
+    const bool teed = !plan.image && plan.options.show_pull;
+    if (teed) {
+        run_options.tee_stderr = true;
+        fmt::print(stderr, "git-model-env: {} is not here yet: {} pulls it\n", plan.file.image.to_string(), plan.engine.name);
+    }
     const auto run = proc::run(engine_run_argv(plan.engine, container.spec), run_options);
     if (!run.ok()) {
         if (run.timed_out)
@@ -649,10 +656,10 @@ void run_checks(const UpPlan& plan, UpResult& result) {
     }
     const auto torch_names = nlohmann::json::parse(torch.out, nullptr, false);
     if (!torch_names.is_array() || torch_names.size() != names.size())
-        throw Error(fmt::format("--check: PyTorch in the image sees {} while the bench saw {} GPU(s): a driver/CUDA "
+        throw Error(fmt::format("--check: PyTorch in the image sees {} while the bench saw {}: a driver/CUDA "
                                 "mismatch? The environment was removed.", torch.out.empty() ? "nothing" : torch.out,
-                                names.size()));
-    result.check_lines.push_back(fmt::format("PyTorch sees the same {} GPU(s)", names.size()));
+                                count_of(names.size(), "GPU")));
+    result.check_lines.push_back(fmt::format("PyTorch sees the same {}", count_of(names.size(), "GPU")));
 }
 
 // The model's turn at starting or stopping its environment: a lock of the repository

@@ -56,6 +56,7 @@ struct UpOptions {
     bool bind_all_interfaces = false;               // --bind-all: publish on 0.0.0.0 (warned)
     bool check = false;                             // --check: git-model-bench inside, and torch
     bool recreate = false;                          // --recreate: replace a running container (persist folders stay)
+    bool show_pull = false;                         // the engine's own pull progress reaches our stderr (a terminal, not --quiet)
     // The image id the branch's newest snapshot with this image reference ran, if any
     // (lifecycle reads the tags; env cannot). Unset: no drift check.
     std::function<std::optional<SnapshotImage>(const std::string& reference)> image_ran_by_snapshots;

@@ -1,6 +1,7 @@
 #include "gitmodel/env/gpus.hpp"
 
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/core/wording.hpp"
 
 #include <fmt/core.h>
 
@@ -215,8 +216,10 @@ std::string render_gpus(const GpusReport& report) {
             out += fmt::format("  ... and {} more (--json lists them all)\n", report.ignored.size() - shown);
     }
     if (report.limits.max_gpus_per_user || report.limits.max_lease_hours)
-        out += fmt::format("\nLimits ({}): {} GPU(s) per user, leases older than {} are overdue.\n", report.limits.source,
-                           report.limits.max_gpus_per_user ? std::to_string(*report.limits.max_gpus_per_user) : "any",
+        out += fmt::format("\nLimits ({}): {} per user, leases older than {} are overdue.\n", report.limits.source,
+                           report.limits.max_gpus_per_user
+                               ? count_of(static_cast<std::size_t>(*report.limits.max_gpus_per_user), "GPU")
+                               : std::string("any GPUs"),
                            report.limits.max_lease_hours ? fmt::format("{} h", *report.limits.max_lease_hours) : "no time");
     return out;
 }
@@ -272,8 +275,9 @@ std::string describe_book(const BookFacts& facts, const Limits& limits) {
     std::string out = fmt::format("GPU lease book ready: {}\n  owner {}, group {}, mode {}: {}\n", facts.path.string(),
                                   user_name_of(facts.owner), facts.group, mode_text(facts.mode), who);
     if (limits.max_gpus_per_user || limits.max_lease_hours)
-        out += fmt::format("  limits ({}): {} GPU(s) per user, leases older than {} are overdue\n", limits.source,
-                           limits.max_gpus_per_user ? std::to_string(*limits.max_gpus_per_user) : "any",
+        out += fmt::format("  limits ({}): {} per user, leases older than {} are overdue\n", limits.source,
+                           limits.max_gpus_per_user ? count_of(static_cast<std::size_t>(*limits.max_gpus_per_user), "GPU")
+                                                    : std::string("any GPUs"),
                            limits.max_lease_hours ? fmt::format("{} h", *limits.max_lease_hours) : "no time");
     else
         out += "  no limits (set them with --max-gpus-per-user and --max-lease-hours)\n";

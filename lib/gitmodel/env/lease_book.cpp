@@ -2,6 +2,7 @@
 
 #include "gitmodel/core/duration.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/core/wording.hpp"
 #include "gitmodel/env/launch.hpp"
 #include "gitmodel/git/machine_config.hpp"
 
@@ -392,8 +393,8 @@ std::vector<GpuSlot> named_gpus(const Pool& pool, const config::GpuRequest& requ
             wanted.push_back(*it);
         }
     } else if (static_cast<std::size_t>(request.count) > pool.gpus.size()) {
-        throw Error(fmt::format(".modelenv.yaml asks for {} GPUs; this machine's pool has {}", request.count,
-                                pool.gpus.size()));
+        throw Error(fmt::format(".modelenv.yaml asks for {}; this machine's pool has {}",
+                                count_of(static_cast<std::size_t>(request.count), "GPU"), pool.gpus.size()));
     }
     return wanted;
 }

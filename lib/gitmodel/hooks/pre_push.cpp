@@ -6,6 +6,7 @@
 #include "gitmodel/config/modelenv.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/core/wording.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/hooks/attributes.hpp"
 #include "gitmodel/naming/glob.hpp"
@@ -255,7 +256,7 @@ void check_data(git::RepoReader& repo, const DataPolicy& data, std::vector<BlobT
     }
     if (offenders.size() > shown) {
         out.push_back({updates[origins[offenders[shown].origin].update].remote_ref, "data",
-                       fmt::format("... and {} more file(s) of the same kind", offenders.size() - shown),
+                       fmt::format("... and {} of the same kind", count_of(offenders.size() - shown, "more file", "more files")),
                        "the same fixes apply"});
     }
 }

@@ -43,7 +43,7 @@ std::optional<EnvironmentState> environment_state(const git::Repository& repo, c
     };
     const std::string image = label(env::label::image).empty() ? info->image : label(env::label::image);
     EnvironmentState state{info->state,
-                           fmt::format("{} ({}; gpus {})", name, image,
+                           fmt::format("container {}, image {}, GPUs {}", name, image,
                                        label(env::label::gpus).empty() ? "none" : label(env::label::gpus)),
                            {}};
     if (auto drift = env::container_drift(repo, *info)) state.drift = std::move(*drift);

@@ -4,6 +4,7 @@
 #include "gitmodel/git/history.hpp"
 #include "gitmodel/git/reachability.hpp"
 #include "gitmodel/git/worktree_check.hpp"
+#include "gitmodel/git/worktree_state.hpp"
 #include "gitmodel/lifecycle/environment.hpp"
 #include "gitmodel/lifecycle/finish_record.hpp"
 #include "gitmodel/lifecycle/git_tool.hpp"
@@ -117,6 +118,10 @@ public:
             fact.pending_start = "a `git model start` of it has not finished (running, or interrupted: the next "
                                  "`git model start` rolls that back or says what it kept)";
         judge_.judge(fact, base_tips(fact.base));
+        if (fact.in_base && fact.merged_by == MergedBy::none) {
+            const auto created = git::branch_created_at(repo_, fact.branch);
+            fact.no_own_commits = created && *created == fact.head;
+        }
         read_worktree(fact);
         read_pushed(fact);
         const auto [tag, exists] = choose_archive_tag(
@@ -308,7 +313,7 @@ namespace {
 
 // The local part: archive, remove worktree and environment, delete the branch, one model at a time.
 void prune_locally(const git::Repository& repo, const LifecycleSettings& settings, const PruneRequest& request,
-                   PruneResult& result, const std::function<void(const std::string&)>& say) {
+                   PruneResult& result, const std::function<void(const std::string&)>& say, const PruneProgress& step) {
     const fs::path main_dir = model::read_settings(repo).main_worktree;
     FactReader reader(repo, settings);
     {
@@ -317,8 +322,12 @@ void prune_locally(const git::Repository& repo, const LifecycleSettings& setting
         model::RepositoryLock lock(repo, model::worktrees_lock, "git model prune");
         run_git(repo, {"worktree", "prune"}, {}, main_dir);
     }
+    const auto total = static_cast<std::size_t>(std::count_if(result.plan.begin(), result.plan.end(),
+                                                              [](const PruneDecision& d) { return d.prune; }));
+    std::size_t done = 0;
     for (std::size_t i = 0; i < result.plan.size(); ++i) {
         if (!result.plan[i].prune) continue;
+        if (step) step(++done, total, result.plan[i].facts.model);
         PruneOutcome outcome;
         try {
             // Other commands may have changed this model since the plan: judge it again, in our turn.
@@ -346,7 +355,7 @@ void prune_locally(const git::Repository& repo, const LifecycleSettings& setting
 }  // namespace
 
 PruneResult run_prune(const git::Repository& repo, const PruneRequest& request,
-                      const std::function<void(const std::string&)>& say) {
+                      const std::function<void(const std::string&)>& say, const PruneProgress& step) {
     const LifecycleSettings settings = read_lifecycle_settings(repo);
     const bool remote = request.remote.value_or(settings.prune_remote);
     if (remote && !git::remote_exists(repo, settings.remote)) {
@@ -362,7 +371,7 @@ PruneResult run_prune(const git::Repository& repo, const PruneRequest& request,
     result.options.force = request.force;
     result.plan = plan_prune(gather_prune_facts(repo, settings), result.options);
     result.outcomes.resize(result.plan.size());
-    if (!request.dry_run) prune_locally(repo, settings, request, result, say);
+    if (!request.dry_run) prune_locally(repo, settings, request, result, say, step);
     if (!remote) return result;
 
     LocalArchives archives;

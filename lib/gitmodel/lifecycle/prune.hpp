@@ -44,8 +44,12 @@ std::string archive_message(const PruneFacts& fact);
 void archive_with_tag(const git::Repository& repo, const std::string& tag, const std::string& target, bool exists,
                       const std::string& message);
 
-// Plans and (unless dry_run) executes. `say` receives a line per action as it happens.
+// Which branch of how many is being pruned now (1-based), for a progress line.
+using PruneProgress = std::function<void(std::size_t done, std::size_t total, const std::string& model)>;
+
+// Plans and (unless dry_run) executes. `say` receives a line per action as it happens; `step`
+// hears before each branch is pruned here.
 PruneResult run_prune(const git::Repository& repo, const PruneRequest& request,
-                      const std::function<void(const std::string&)>& say);
+                      const std::function<void(const std::string&)>& say, const PruneProgress& step = {});
 
 }  // namespace gm::lifecycle

@@ -72,6 +72,8 @@ std::vector<PruneDecision> plan_prune(const std::vector<PruneFacts>& facts, cons
         } else {
             const std::string why =
                 !fact.base_exists ? fmt::format("its base '{}' does not exist", fact.base)
+                : fact.in_base && fact.no_own_commits
+                    ? fmt::format("it has no commits of its own (nothing beyond {}); nothing of it was merged", fact.base)
                 : fact.in_base    ? fmt::format("it is in {} but without a merge commit or finish record", fact.base)
                                   : fmt::format("it is not merged into {}", fact.base);
             if (!options.force) {

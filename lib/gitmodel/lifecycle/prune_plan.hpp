@@ -35,6 +35,7 @@ struct PruneFacts {
     std::string base;
     bool base_exists = true;
     bool in_base = false;                     // the head is reachable from the base (local or remote-tracking)
+    bool no_own_commits = false;              // the head is still the commit the branch was created at (its reflog)
     MergedBy merged_by = MergedBy::none;
     std::optional<std::int64_t> merged_at;    // when it landed: the merge commit's or the finish record's date
     std::string merge_commit;                 // the merge commit; for squash and rebase the base's commit that carries it

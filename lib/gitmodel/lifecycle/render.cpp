@@ -65,7 +65,8 @@ std::string render_log(const std::vector<Snapshot>& newest_first) {
     header.insert(header.end(), {"IMAGE", "MESSAGE"});
     rows.push_back(header);
     for (const auto& snapshot : newest_first) {
-        std::vector<std::string> row{fmt::format("v{}", snapshot.record.version), format_local_time(snapshot.time),
+        std::vector<std::string> row{fmt::format("v{}{}", snapshot.record.version, snapshot.record.dirty ? " (dirty)" : ""),
+                                     format_local_time(snapshot.time),
                                      short_id(snapshot.commit)};
         for (const auto& column : columns) {
             const Metric* metric = find_metric(snapshot.record.metrics, column);
@@ -83,7 +84,15 @@ std::string render_log(const std::vector<Snapshot>& newest_first) {
 std::string render_compare(const Comparison& comparison) {
     const auto& a = comparison.a;
     const auto& b = comparison.b;
-    std::string out = fmt::format("{} ({})  ->  {} ({})\n\n", a.tag, short_id(a.commit), b.tag, short_id(b.commit));
+    const auto dirty = [](const Snapshot& s) { return s.record.dirty ? std::string(", dirty") : std::string(); };
+    std::string out = fmt::format("{} ({}{})  ->  {} ({}{})\n", a.tag, short_id(a.commit), dirty(a), b.tag,
+                                  short_id(b.commit), dirty(b));
+    for (const Snapshot* s : {&a, &b})
+        if (s->record.dirty)
+            out += fmt::format("Dirty: {} was tagged with uncommitted changes (hash {}): its commit does not hold "
+                               "all the code that made its metrics\n",
+                               s->tag, s->record.dirty->substr(0, 12));
+    out += "\n";
     if (comparison.metrics.empty()) {
         out += "No metrics recorded in either snapshot.\n";
     } else {
@@ -136,7 +145,8 @@ std::string render_status(const StatusReport& report) {
         if (report.latest_snapshot) {
             const auto& s = *report.latest_snapshot;
             const bool at_head = report.head && s.commit == *report.head;
-            std::string text = fmt::format("{} ({}{}){}", s.tag, short_id(s.commit), at_head ? ", at HEAD" : "",
+            std::string text = fmt::format("{} ({}{}{}){}", s.tag, short_id(s.commit), at_head ? ", at HEAD" : "",
+                                           s.record.dirty ? ", dirty" : "",
                                            s.record.metrics.empty() ? "" : "  " + inline_metrics(s.record.metrics));
             if (report.snapshot_count > 1) text += fmt::format("  [{} snapshots]", report.snapshot_count);
             add("snapshot", text);

@@ -84,6 +84,7 @@ LifecycleSettings read_lifecycle_settings(const git::Repository& repo) {
         settings.archive_form = *form;
     }
     settings.tag_push = read_bool(config, "model.tag.push", true);
+    settings.tag_require_clean = read_bool(config, "model.tag.requireClean", false);
     settings.prune_remote = read_bool(config, "model.prune.remote", false);
     return settings;
 }

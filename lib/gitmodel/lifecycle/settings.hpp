@@ -34,6 +34,7 @@ struct LifecycleSettings {
     std::int64_t retention_seconds = 14 * 86400;  // model.prune.retention
     std::string archive_form{default_archive_form};  // model.prune.archiveTag
     bool tag_push = true;                     // model.tag.push: tag pushes the snapshot to the branch's upstream
+    bool tag_require_clean = false;           // model.tag.requireClean: tag refuses a worktree with uncommitted changes
     bool prune_remote = false;                // model.prune.remote: prune also prunes the remote (--remote)
 };
 

@@ -109,6 +109,7 @@ TagOutcome tag_and_push(const git::Repository& repo, TagRequest request, bool pu
     TagOutcome outcome;
     const LifecycleSettings settings = read_lifecycle_settings(repo);
     const std::string branch = std::string(naming::model_branch_prefix) + request.model;
+    request.require_clean = settings.tag_require_clean;
     std::optional<std::string> remote;
     if (!push) outcome.not_pushed = "--no-push";
     else if (!settings.tag_push) outcome.not_pushed = "model.tag.push is false";

@@ -2,6 +2,7 @@
 
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/lifecycle/metric_json.hpp"
 
 #include <fmt/core.h>
 
@@ -18,6 +19,7 @@ constexpr std::string_view key_model = "Model";
 constexpr std::string_view key_version = "Model-Version";
 constexpr std::string_view key_image = "Model-Image";
 constexpr std::string_view key_image_id = "Model-Image-Id";
+constexpr std::string_view key_dirty = "Model-Dirty";
 constexpr std::string_view key_metric = "Metric";
 constexpr std::string_view no_image = "none";
 
@@ -117,6 +119,7 @@ std::string format_snapshot_message(const SnapshotRecord& record) {
     out += fmt::format("{}: {}\n", key_version, record.version);
     out += fmt::format("{}: {}\n", key_image, record.image ? *record.image : std::string(no_image));
     if (record.image_id) out += fmt::format("{}: {}\n", key_image_id, *record.image_id);
+    if (record.dirty) out += fmt::format("{}: {}\n", key_dirty, *record.dirty);
     for (const auto& metric : record.metrics) out += fmt::format("{}: {}={}\n", key_metric, metric.name, metric.text);
     return out;
 }
@@ -166,6 +169,8 @@ SnapshotRecord parse_snapshot_message(std::string_view message) {
             else record.image = std::string(value);
         } else if (equals_ignoring_case(key, key_image_id)) {
             if (!value.empty()) record.image_id = std::string(value);
+        } else if (equals_ignoring_case(key, key_dirty)) {
+            record.dirty = std::string(value.empty() ? std::string_view("unknown") : value);
         } else if (equals_ignoring_case(key, key_metric)) {
             const auto equals = value.find('=');
             if (equals == std::string_view::npos)
@@ -247,7 +252,7 @@ std::vector<MetricComparison> compare_metrics(const SnapshotRecord& a, const Sna
 
 nlohmann::json to_json(const Snapshot& snapshot) {
     nlohmann::json metrics = nlohmann::json::object();
-    for (const auto& metric : snapshot.record.metrics) metrics[metric.name] = metric.value;
+    for (const auto& metric : snapshot.record.metrics) metrics[metric.name] = metric_json(metric);
     return {
         {"tag", snapshot.tag},
         {"model", snapshot.record.model},
@@ -258,6 +263,8 @@ nlohmann::json to_json(const Snapshot& snapshot) {
         {"message", snapshot.record.message},
         {"image", snapshot.record.image ? nlohmann::json(*snapshot.record.image) : nlohmann::json(nullptr)},
         {"image_id", snapshot.record.image_id ? nlohmann::json(*snapshot.record.image_id) : nlohmann::json(nullptr)},
+        {"dirty", snapshot.record.dirty.has_value()},
+        {"dirty_hash", snapshot.record.dirty ? nlohmann::json(*snapshot.record.dirty) : nlohmann::json(nullptr)},
         {"metrics", metrics},
     };
 }

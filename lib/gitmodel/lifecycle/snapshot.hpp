@@ -9,6 +9,7 @@
 //   Model-Version: 3
 //   Model-Image: registry.example.com/team/pytorch:2.3   (or "none")
 //   Model-Image-Id: sha256:...   (when the model's environment ran that image)
+//   Model-Dirty: <hash>          (when the worktree had uncommitted changes)
 //   Metric: acc=0.913
 //   Metric: val/loss=0.21
 //
@@ -37,6 +38,7 @@ struct SnapshotRecord {
     unsigned version = 0;
     std::optional<std::string> image;  // the pinned image at the commit; nullopt: no .modelenv.yaml there
     std::optional<std::string> image_id;  // the image id its environment actually ran (sha256:...), when known
+    std::optional<std::string> dirty;  // a hash of the worktree's uncommitted changes; nullopt: it was clean
     std::vector<Metric> metrics;       // in the order they were given
     std::string message;               // the human part above the block
 };

@@ -3,7 +3,9 @@
 #include "gitmodel/config/modelenv.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/git/worktree_state.hpp"
 #include "gitmodel/lifecycle/git_tool.hpp"
+#include "gitmodel/lifecycle/metric_json.hpp"
 #include "gitmodel/lifecycle/model_context.hpp"
 #include "gitmodel/model/repository_lock.hpp"
 
@@ -29,6 +31,29 @@ Snapshot read_snapshot(const git::TagInfo& tag) {
     snapshot.tagger = tag.tagger;
     snapshot.record = parse_snapshot_message(tag.message);
     return snapshot;
+}
+
+// The hash of the uncommitted changes of the model's worktree when the tagged commit is what it has
+// checked out (its branch head); nullopt when it is clean, gone, or another commit is tagged.
+std::optional<std::string> uncommitted_state(const git::Repository& repo, const ModelContext& context,
+                                             const std::string& commit, bool require_clean) {
+    if (!context.checkout || context.checkout->missing || !context.head || commit != *context.head)
+        return std::nullopt;
+    const auto& path = context.checkout->path;
+    std::optional<std::string> hash;
+    try {
+        const auto worktree = repo.open_worktree(path);
+        if (worktree.has_uncommitted_changes()) hash = git::uncommitted_changes_hash(worktree);
+    } catch (const Error& e) {
+        throw Error(fmt::format("cannot read the state of {}: {}", path.string(), e.what()));
+    }
+    if (hash && require_clean) {
+        throw Error(fmt::format("model '{}' has uncommitted changes in {}, and model.tag.requireClean is true",
+                                context.name, path.string()),
+                    "commit them (or stash them) and tag again, so that the snapshot's commit holds the code "
+                    "that made its metrics");
+    }
+    return hash;
 }
 
 }  // namespace
@@ -61,6 +86,7 @@ Snapshot create_snapshot(const git::Repository& repo, const TagRequest& request)
         commit = *resolved;
     }
     SnapshotRecord record;
+    record.dirty = uncommitted_state(repo, context, commit, request.require_clean);
     record.model = request.model;
     record.metrics = request.metrics;
     record.image = pinned_image_at(repo, commit);
@@ -161,10 +187,9 @@ nlohmann::json to_json(const Comparison& comparison) {
     for (const auto& row : comparison.metrics) {
         metrics.push_back({
             {"name", row.name},
-            {"a", row.a ? nlohmann::json(row.a->value) : nlohmann::json(nullptr)},
-            {"b", row.b ? nlohmann::json(row.b->value) : nlohmann::json(nullptr)},
-            {"difference", row.difference ? nlohmann::json(rounded_difference(row.a->value, row.b->value))
-                                          : nlohmann::json(nullptr)},
+            {"a", row.a ? metric_json(*row.a) : nlohmann::json(nullptr)},
+            {"b", row.b ? metric_json(*row.b) : nlohmann::json(nullptr)},
+            {"difference", row.difference ? difference_json(*row.a, *row.b) : nlohmann::json(nullptr)},
         });
     }
     nlohmann::json commits = nlohmann::json::array();

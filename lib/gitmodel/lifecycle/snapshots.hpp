@@ -28,11 +28,14 @@ struct TagRequest {
     // (reference, image id) the model's environment last ran: recorded as Model-Image-Id when
     // the reference is the one the tagged commit pins.
     std::optional<std::pair<std::string, std::string>> image_run;
+    bool require_clean = false;  // model.tag.requireClean: refuse when the model's worktree has uncommitted changes
 };
 
 // Tags a snapshot: model/<name>/v<N> with N one more than any taken here or on the remote (retrying
 // when another process takes it first). The commit must be on the model's
-// branch; a .modelenv.yaml there must load. Throws gm::Error, creating nothing.
+// branch; a .modelenv.yaml there must load. When the commit is the branch head and the
+// model's worktree has uncommitted changes, the snapshot records their hash (Model-Dirty),
+// or, under require_clean, nothing is made. Throws gm::Error, creating nothing.
 Snapshot create_snapshot(const git::Repository& repo, const TagRequest& request);
 
 // The image .modelenv.yaml pins at a commit; nullopt when the commit has no such

@@ -1,6 +1,7 @@
 #include "gitmodel/sweep/k8s.hpp"
 
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/core/wording.hpp"
 #include "gitmodel/sweep/plan.hpp"
 
 #include <fmt/core.h>
@@ -69,8 +70,8 @@ std::string indexed_job_manifest(const Sweep& sweep) {
                                                    : static_cast<int>(sweep.runs.size());
     const std::string root = shared_root(sweep).string();
     std::string yaml;
-    yaml += fmt::format("# Sweep {} of model {}: {} runs as a Kubernetes Indexed Job (written by git model sweep).\n",
-                        sweep.id, sweep.model, sweep.runs.size());
+    yaml += fmt::format("# Sweep {} of model {}: {} as a Kubernetes Indexed Job (written by git model sweep).\n",
+                        sweep.id, sweep.model, count_of(sweep.runs.size(), "run"));
     yaml += fmt::format("# The worktrees under {} must be on storage mounted at that path on every node.\n", root);
     yaml += "apiVersion: batch/v1\nkind: Job\nmetadata:\n";
     yaml += fmt::format("  name: {}\n", scalar(job_name(sweep)));

@@ -2,6 +2,7 @@
 
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/core/wording.hpp"
 #include "gitmodel/env/engine.hpp"
 #include "gitmodel/env/gpu_pool.hpp"
 #include "gitmodel/env/lease_book.hpp"
@@ -124,7 +125,7 @@ int parallel_limit(const Sweep& sweep, std::size_t pool_size) {
             throw UnavailableError(
                 pool_size == 0 ? "the runs need GPUs, and this machine has no GPU pool: no NVIDIA driver, and git "
                                  "config model.gpus is not set"
-                               : fmt::format("each run needs {} GPUs; this machine's pool has {}", sweep.gpus_per_run,
+                               : fmt::format("each run needs {}; this machine's pool has {}", count_of(sweep.gpus_per_run, "GPU"),
                                              pool_size),
                 "run on a GPU machine, set the pool (git config model.gpus 0,1), or use --gpus-per-run 0");
         }

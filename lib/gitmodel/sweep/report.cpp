@@ -2,6 +2,8 @@
 
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/core/wording.hpp"
+#include "gitmodel/lifecycle/metric_json.hpp"
 #include "gitmodel/proc/background.hpp"
 #include "gitmodel/sweep/local.hpp"
 #include "gitmodel/sweep/plan.hpp"
@@ -138,9 +140,9 @@ SweepView view_sweep(const Sweep& sweep) {
 
 std::string render_status(const SweepView& view) {
     const Sweep& sweep = view.sweep;
-    std::string out = fmt::format("Sweep {} of model {}: {} runs on {} ({}), {} GPU{} per run\n", sweep.id, sweep.model,
-                                  sweep.runs.size(), to_string(sweep.backend), view.scheduler, sweep.gpus_per_run,
-                                  sweep.gpus_per_run == 1 ? "" : "s");
+    std::string out = fmt::format("Sweep {} of model {}: {} on {} ({}), {} per run\n", sweep.id, sweep.model,
+                                  count_of(sweep.runs.size(), "run"), to_string(sweep.backend), view.scheduler,
+                                  count_of(sweep.gpus_per_run, "GPU"));
     std::vector<std::string> counts;
     for (const char* state : {"queued", "running", "done", "failed", "cancelled"})
         if (auto n = view.count(state)) counts.push_back(fmt::format("{} {}", n, state));
@@ -260,7 +262,7 @@ Report build_report(const SweepView& view, const std::optional<std::string>& met
 
 std::string render_report(const Report& report) {
     const Sweep& sweep = report.view.sweep;
-    std::string out = fmt::format("Sweep {} of model {}: {} runs", sweep.id, sweep.model, sweep.runs.size());
+    std::string out = fmt::format("Sweep {} of model {}: {}", sweep.id, sweep.model, count_of(sweep.runs.size(), "run"));
     out += report.metric.empty() ? ", no metrics recorded yet\n"
                                  : fmt::format(", best first by {} ({} is better)\n", report.metric,
                                                report.minimize ? "lower" : "higher");
@@ -302,7 +304,7 @@ json report_json(const Report& report) {
         json params = json::object();
         for (const auto& [name, value] : result.run.spec.params) params[name] = parameter_value(value);
         json metrics = json::object();
-        for (const auto& m : result.metrics) metrics[m.name] = m.value;
+        for (const auto& m : result.metrics) metrics[m.name] = lifecycle::metric_json(m);
         runs.push_back({{"run", result.run.spec.number},
                         {"state", result.run.state},
                         {"params", params},
