@@ -32,7 +32,15 @@ ContainerPlan plan_container(const config::ModelEnv& file, const ContainerReques
     spec.user_flags = request.user.run_flags;
 
     spec.mounts.push_back({request.worktree, file.workdir, false});
-    if (request.mount_common_dir) spec.mounts.push_back({request.common_dir, request.common_dir.string(), false});
+    if (request.mount_common_dir) {
+        spec.mounts.push_back({request.common_dir, request.common_dir.string(), false});
+        // git-model's own folders (state, persist, HOME, accounts) read-only on top: code in the
+        // container may commit, but may not rename or re-point what the next start mounts.
+        // The persist and HOME folders are mounted read-write again at their own targets.
+        const fs::path own = request.common_dir / "git-model";
+        std::error_code ec;
+        if (fs::is_directory(own, ec)) spec.mounts.push_back({own, own.string(), true});
+    }
     for (const auto& mount : file.mounts) {
         const std::string source = config::expand_placeholders(mount.source, request.placeholders);
         std::error_code ec;

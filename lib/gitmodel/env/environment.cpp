@@ -3,6 +3,7 @@
 #include "gitmodel/core/duration.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/report.hpp"
+#include "gitmodel/core/shared_dir.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/env/container.hpp"
 #include "gitmodel/env/gpu_pool.hpp"
@@ -363,7 +364,7 @@ void plan_container_user(UpPlan& plan, UpResult& result) {
     plan.user = plan_user(plan.file.user, plan.engine.mode, plan.engine.kind, caller, accounts);
     std::error_code ec;
     if (!plan.user.home.empty()) {
-        fs::create_directories(plan.state / "home", ec);
+        make_folder_below(plan.target.common_dir, plan.state / "home", 0700);
         fs::permissions(plan.state / "home", fs::perms::owner_all, ec);
     }
     switch (plan.file.user.mode) {
@@ -385,13 +386,20 @@ UpPlan prepare(const git::Config& config, const Target& target, const UpOptions&
     UpPlan plan{config, target, options, std::move(file), std::move(engine), state_dir(target), {}, {}, {}, {}, {}, false,
                 std::move(image), {}, {}, {}};
     // Folders the container needs; persist folders are never deleted by the suite.
+    // Folders below the common dir are walked without following links: a container that
+    // once had .git mounted may have left one pointing anywhere on the host.
     std::error_code ec;
-    fs::create_directories(plan.state, ec);
+    make_folder_below(target.common_dir, plan.state, 0700);
     fs::permissions(plan.state, fs::perms::owner_all, ec);
     plan.placeholders = placeholders_for(target.model, target.branch);
     plan.checkpoints = resolve_persist(target, plan.file.persist.checkpoints, "checkpoints", plan.placeholders);
     plan.logs = resolve_persist(target, plan.file.persist.logs, "logs", plan.placeholders);
     for (const auto& dir : {plan.checkpoints, plan.logs}) {
+        if (is_below(dir, target.common_dir)) {
+            make_folder_below(target.common_dir, dir);
+            continue;
+        }
+        // A folder the user named outside .git may be a link the user made: followed.
         fs::create_directories(dir, ec);
         if (ec) throw Error(fmt::format("cannot create the persist folder {}: {}", dir.string(), ec.message()));
     }
