@@ -70,6 +70,30 @@ TEST_CASE("user: host on a rootful engine runs as the caller, known to the image
     CHECK(podman.run_flags == std::vector<std::string>{"--user", "1000:1000"});
 }
 
+TEST_CASE("uids are compared as numbers: an image's 0<uid> account is the caller's uid", "[env][user]") {
+    // libc reads "01000" as uid 1000 and "4294968296" wraps to 1000: such lines must not
+    // stand before the account of ours (their name and HOME would win inside).
+    const std::string passwd = "root:x:0:0:root:/root:/bin/sh\n"
+                               "evil:x:01000:0:evil:/evil:/bin/sh\n"
+                               "wrap:x:4294968296:0:wrap:/wrap:/bin/sh\n"
+                               "plus:x:+1000:0:plus:/plus:/bin/sh\n"
+                               "jovyan:x:1001:100::/home/jovyan:/bin/bash\n";
+    const std::string group = "root:x:0:\nusers:x:0100:\n";
+    const ImageAccounts accounts{passwd, group};
+    const auto plan = plan_user(UserSetting{}, EngineMode::rootful_socket, EngineKind::docker, alice(), accounts);
+    CHECK(has_line(plan.passwd, "alice:x:1000:1000:alice:/home/alice:/bin/sh"));
+    CHECK(plan.passwd.find("evil") == std::string::npos);
+    CHECK(plan.passwd.find("wrap") == std::string::npos);
+    CHECK(plan.passwd.find("plus") == std::string::npos);
+    CHECK(has_line(plan.passwd, "jovyan:x:1001:100::/home/jovyan:/bin/bash"));
+    // The group of gid 100 is known to the image as 0100: kept, none added.
+    const auto jovyan = plan_user(ids(1001, 100), EngineMode::rootful_socket, EngineKind::docker, alice(), accounts);
+    CHECK(jovyan.group == group);
+    // user: uid:gid finds the image's own account of that uid written with a leading zero.
+    const auto evil = plan_user(ids(1000, 1000), EngineMode::rootful_socket, EngineKind::docker, alice(), accounts);
+    CHECK(evil.login == "evil");
+}
+
 TEST_CASE("user: host on the caller's rootless podman uses keep-id", "[env][user]") {
     const ImageAccounts accounts{"root:x:0:0:root:/root:/bin/sh\n", "root:x:0:\n"};
     Caller bob{2001, 2002, "bob", "staff"};
