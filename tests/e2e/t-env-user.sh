@@ -128,6 +128,11 @@ run_expect 0 in_wt ids git model env up
 assert_contains "$OUT" "(uid 4242, gid 4343)"
 run_expect 0 in_wt ids git model env exec -- sh -c 'id -u; id -g; echo $HOME'
 assert_eq "$OUT" "$(printf '4242\n4343\n/home/%s' "$U")" "user: '4242:4343'"
+# Another uid than the caller's can read the passwd made for it (0644) and write its HOME (a tmpfs).
+run_expect 0 in_wt ids git model env exec -- sh -c 'id -un && echo h >"$HOME/.x" && cat "$HOME/.x"'
+assert_eq "$OUT" "$(printf '%s\nh' "$U")" "uid 4242's name and HOME"
+assert_eq "$(stat -c %a "$HOMEDIR/repo/.git/git-model/env/ids/passwd")" "644" "the passwd file's mode"
+assert_eq "$(stat -c %a "$HOMEDIR/repo/.git/git-model/env/ids/env")" "600" "the env file's mode"
 run_expect 0 in_wt ids git model env down
 
 # --- user: image keeps today's behaviour: root's files, and doctor says so with the fix ---------------------------

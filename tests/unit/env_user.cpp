@@ -362,3 +362,48 @@ TEST_CASE("the container plan: user flags, account files, HOME and its mount poi
     CHECK(has_pair(run_argv("docker", plan.spec), "--user", "1000:1000"));
     CHECK(has_pair(run_argv("docker", plan.spec), "--label", "io.git-model.login=alice"));
 }
+
+TEST_CASE("the container plan: git-model's folders read-only over the common dir; HOME of another uid", "[env][user]") {
+    const gm::test::ScratchDir scratch;
+    const auto common = scratch.path / "repo" / ".git";
+    std::filesystem::create_directories(common / "git-model" / "env");
+    const auto file = gm::config::load_modelenv_text("image: a.io/b:1\n", "t");
+    ContainerRequest request;
+    request.engine = EngineKind::podman;
+    request.name = "gm-x";
+    request.worktree = scratch.path / "wt";
+    request.common_dir = common;
+    request.checkpoints = common / "git-model" / "persist" / "m" / "checkpoints";
+    request.logs = "/l";
+    request.placeholders = {"m", "feature/model-m", "alice"};
+    request.user = plan_user(ids(4242, 4343), EngineMode::rootful_socket, EngineKind::podman, alice(),
+                             ImageAccounts{image_passwd, image_group});
+    request.accounts_dir = "/state";
+    request.home = "/state/home";
+    const auto plan = plan_container(file, request);
+    const auto mount_of = [&](const std::string& target) -> const BindMount* {
+        for (const auto& m : plan.spec.mounts)
+            if (m.target == target) return &m;
+        return nullptr;
+    };
+    // The common dir read-write (git), git-model's own folder read-only on top, persist read-write.
+    REQUIRE(mount_of(common.string()));
+    CHECK_FALSE(mount_of(common.string())->readonly);
+    REQUIRE(mount_of((common / "git-model").string()));
+    CHECK(mount_of((common / "git-model").string())->readonly);
+    REQUIRE(mount_of("/persist/checkpoints"));
+    CHECK_FALSE(mount_of("/persist/checkpoints")->readonly);
+    // uid 4242 through a rootful engine cannot write the caller's HOME folder: a tmpfs it owns.
+    CHECK(request.user.home_in_tmpfs);
+    CHECK(mount_of("/home/alice") == nullptr);
+    CHECK(plan.home_mount_points.empty());
+    CHECK(has_pair(run_argv("podman", plan.spec), "--tmpfs", "/home/alice:mode=0700,U"));
+    CHECK(plan.env_file_content.find("HOME=/home/alice\n") == 0);
+    // The caller's own uid, or keep-id, keeps the folder of its own.
+    CHECK_FALSE(plan_user(ids(1000, 1000), EngineMode::rootful_socket, EngineKind::podman, alice(),
+                          ImageAccounts{"root:x:0:0:root:/root:/bin/sh\n", image_group})
+                    .home_in_tmpfs);
+    CHECK_FALSE(plan_user(ids(4242, 4343), EngineMode::rootless, EngineKind::podman, alice(),
+                          ImageAccounts{image_passwd, image_group})
+                    .home_in_tmpfs);
+}

@@ -59,7 +59,10 @@ ContainerPlan plan_container(const config::ModelEnv& file, const ContainerReques
         spec.mounts.push_back({request.accounts_dir / "group", "/etc/group", true});
     }
     spec.mounts.insert(spec.mounts.end(), request.extra_mounts.begin(), request.extra_mounts.end());
-    if (!request.user.home.empty()) {
+    if (!request.user.home.empty() && request.user.home_in_tmpfs) {
+        // The container's uid owns it (podman's U option; docker's has no such option: 1777).
+        spec.tmpfs.push_back(request.user.home + (request.engine == EngineKind::podman ? ":mode=0700,U" : ":mode=1777"));
+    } else if (!request.user.home.empty()) {
         const std::string prefix = request.user.home + "/";
         for (const auto& mount : spec.mounts) {
             if (mount.target.compare(0, prefix.size(), prefix) != 0) continue;

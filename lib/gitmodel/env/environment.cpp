@@ -64,11 +64,11 @@ std::string sanitize_name(const std::string& text) {
     return out.empty() ? "repo" : out;
 }
 
-// Writes a file only its owner can read, for tokens and the env file.
-void write_private_file(const fs::path& path, const std::string& content) {
+// Writes a file only its owner can read (for tokens and the env file), or with another mode.
+void write_private_file(const fs::path& path, const std::string& content, mode_t mode = 0600) {
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) throw Error(fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
-    const bool ok = ::fchmod(fd, 0600) == 0 &&
+    const bool ok = ::fchmod(fd, mode) == 0 &&
                     ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
     const int saved = errno;
     ::close(fd);
@@ -539,7 +539,8 @@ LaunchSpec start_container(UpPlan& plan, Reservation& leases, StartGuard& guard,
     // Run what was inspected, by id: the recorded image is the one that runs.
     if (plan.image) container.spec.image = plan.image->id;
     write_private_file(request.env_file, container.env_file_content);
-    for (const auto& [path, content] : container.account_files) write_private_file(path, content);
+    // passwd and group hold no secret, and a user: uid:gid other than the caller's must read them.
+    for (const auto& [path, content] : container.account_files) write_private_file(path, content, 0644);
     create_home_mount_points(container);
     std::error_code ec;
     if (!request.pidfile.empty()) fs::remove(request.pidfile, ec);

@@ -185,6 +185,10 @@ UserPlan plan_user(const config::UserSetting& setting, EngineMode mode, EngineKi
     } else {
         if (setting.mode == Mode::ids && name_taken(accounts->passwd, caller.name)) plan.login = fmt::format("u{}", uid);
         plan.home = "/home/" + plan.login;
+        // Another uid than the caller's through a rootful engine is that uid on the host too:
+        // it cannot write the caller's private HOME folder, so it gets a HOME that lives as
+        // long as the container.
+        plan.home_in_tmpfs = !own_engine && uid != caller.uid && uid != 0;
         plan.passwd = passwd_with(accounts->passwd, plan.login, uid, gid, plan.home, setting.mode == Mode::host);
     }
     plan.group = group_with(accounts->group, setting.mode == Mode::host ? caller.group : plan.login, gid);
