@@ -9,6 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/podman-lib.sh"
 
+cd "$TEST_DIR"
 git init -q repo
 cd repo
 write_modelenv . 'command: ["sleep", "600"]'
