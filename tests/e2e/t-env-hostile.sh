@@ -44,8 +44,9 @@ ln -s "$SECRET" "$P"
 run_expect 1 git-model-env up
 assert_contains "$ERR" "$P is a link (to $SECRET)" "env up's error"
 assert_contains "$ERR" "rm $P" "env up's fix"
-CHECKS=$((CHECKS + 1))
-[ -z "$(podman ps -a --filter "label=io.git-model.repo=$common" --format '{{.Names}}')" ] || fail "a container was left"
+ours=$(podman ps -a --filter label=io.git-model.managed=1 --format '{{index .Labels "io.git-model.repo"}}' |
+    awk -v dir="$TEST_DIR" 'index($0, dir) == 1' | wc -l)
+assert_eq "$ours" "0" "containers left by the refused start"
 # The same for the state folder and the folders above the persist folder.
 rm "$P"
 mv "$common/git-model/env/m" "$TEST_DIR/state-elsewhere"
