@@ -114,7 +114,7 @@ assert_contains "$OUT" "alpha"
 assert_contains "$OUT" "$TEST_IMAGE"
 run_expect 1 in_wt alpha git model doctor --no-bench  # (1: no hooks, no user.name here)
 assert_contains "$OUT" "mode: rootful through a socket ($SOCKET)"
-assert_contains "$OUT" "is yours"
+assert_contains "$OUT" "was left by a container as root or one of your subordinate ids"
 
 # --- a sweep runs the same way ------------------------------------------------------------------------------
 run_expect 0 in_wt alpha git model sweep start --gpus-per-run 0 --grid n=1 -- sh -c 'id -u >sweep-uid.txt; echo s >/persist/checkpoints/s.txt'
@@ -128,6 +128,11 @@ run_expect 0 in_wt ids git model env up
 assert_contains "$OUT" "(uid 4242, gid 4343)"
 run_expect 0 in_wt ids git model env exec -- sh -c 'id -u; id -g; echo $HOME'
 assert_eq "$OUT" "$(printf '4242\n4343\n/home/%s' "$U")" "user: '4242:4343'"
+# Another uid than the caller's can read the passwd made for it (0644) and write its HOME (a tmpfs).
+run_expect 0 in_wt ids git model env exec -- sh -c 'id -un && echo h >"$HOME/.x" && cat "$HOME/.x"'
+assert_eq "$OUT" "$(printf '%s\nh' "$U")" "uid 4242's name and HOME"
+assert_eq "$(stat -c %a "$HOMEDIR/repo/.git/git-model/env/ids/passwd")" "644" "the passwd file's mode"
+assert_eq "$(stat -c %a "$HOMEDIR/repo/.git/git-model/env/ids/env")" "600" "the env file's mode"
 run_expect 0 in_wt ids git model env down
 
 # --- user: image keeps today's behaviour: root's files, and doctor says so with the fix ---------------------------
@@ -137,11 +142,18 @@ run_expect 0 in_wt beta git model env exec -- id -u
 assert_eq "$OUT" "0" "user: image runs as the image's user (root)"
 run_expect 0 in_wt beta git model env exec -- sh -c 'mkdir -p made && echo r >made/by-root.txt'
 assert_eq "$(stat -c %u "$(wt beta)/made/by-root.txt")" "0" "root's engine writes root's files"
+# A teammate's file (another real uid, not root's nor a subordinate id) is not doctor's business.
+teammate="$HOMEDIR/repo/.git/git-model/persist/beta/checkpoints/teammate.pt"
+echo t >"$teammate" && chown 4242:4343 "$teammate"
 run_expect 1 in_wt beta git model doctor --no-bench  # (1: no hooks, no user.name here)
 assert_contains "$OUT" "owned by root (uid 0)"
 assert_contains "$OUT" "$(wt beta)"
-assert_contains "$OUT" "sudo chown -R $uid:$gid $(wt beta)"
+assert_contains "$OUT" "sudo find $(wt beta) -uid 0 -exec chown $uid:$gid {} +"
 assert_contains "$OUT" "podman run --rm --user 0:0 -v $(wt beta):/fix"
+assert_contains "$OUT" "find /fix -uid 0 -exec chown $uid:$gid {} +"
+assert_not_contains "$OUT" "chown -R"
+assert_not_contains "$OUT" "(uid 4242)"
+rm -f "$teammate"
 run_expect 0 in_wt beta git model env down
 rm -rf "$(wt beta)/made"
 

@@ -92,3 +92,12 @@ git -C repo branch -q -D topic
 run_expect 0 git -C repo model list --json
 assert_eq "$(printf '%s' "$OUT" | python3 -c 'import json,sys; m={x["name"]:x for x in json.load(sys.stdin)["models"]}; print(m["ontopic"]["base"], m["ontopic"]["ahead"])')" "topic None" "vanished base"
 run_expect 2 git -C repo model list --bogus
+
+# a worktree root whose name holds a newline: git writes it whole in the worktree's gitdir file,
+# and the model's worktree is present, not "missing" (nor prune's "folder is gone")
+odd="$TEST_DIR/wt
+root"
+run_expect 0 git -C repo -c model.worktreeRoot="$odd" model start oddroot
+assert_dir "$odd/feature/model-oddroot"
+run_expect 0 git -C repo model list --json
+assert_eq "$(printf '%s' "$OUT" | python3 -c 'import json,sys; m={x["name"]:x for x in json.load(sys.stdin)["models"]}; print(m["oddroot"]["worktree_state"], m["oddroot"]["worktree"] == sys.argv[1])' "$odd/feature/model-oddroot")" "present True" "a worktree under a root with a newline"

@@ -137,25 +137,49 @@ TEST_CASE("doctor: files of another owner in worktrees and persist folders, with
     fact.folders = 3;
     auto c = judge_ownership(fact);
     CHECK(c.status == Status::ok);
-    CHECK(c.detail == "every file in the 3 worktree and persist folders is yours");
+    CHECK(c.detail == "no file in the 3 worktree and persist folders was left by a container as root or one of your "
+                      "subordinate ids");
 
     fact.engine_name = "docker";
     fact.image = "ghcr.io/t/torch:2";
-    fact.found.push_back({"/w/model-a", 12, "/w/model-a/out/ckpt.pt", 0, "root", false});
+    fact.found.push_back({"/w/model-a", 12, "/w/model-a/out/ckpt.pt", 0, "root", false, true, false});
     c = judge_ownership(fact);
     CHECK(c.status == Status::warn);
     CHECK_THAT(c.detail, Catch::Contains("/w/model-a: 12 entries owned by root (uid 0), e.g. /w/model-a/out/ckpt.pt"));
-    CHECK_THAT(c.fix, Catch::Contains("sudo chown -R 1000:1000 /w/model-a"));
-    CHECK_THAT(c.fix, Catch::Contains("docker run --rm --user 0:0 -v /w/model-a:/fix ghcr.io/t/torch:2 chown -R 1000:1000 /fix"));
+    // Only root's files change hands (the folder may be shared with a teammate): never chown -R.
+    CHECK_THAT(c.fix, Catch::Contains("sudo find /w/model-a -uid 0 -exec chown 1000:1000 {} +"));
+    CHECK_THAT(c.fix, Catch::Contains("docker run --rm --user 0:0 -v /w/model-a:/fix ghcr.io/t/torch:2 find /fix -uid 0 "
+                                      "-exec chown 1000:1000 {} +"));
+    CHECK_THAT(c.fix, !Catch::Contains("chown -R"));
     CHECK_THAT(c.fix, Catch::Contains("user: host"));
 
     // A rootless engine's files belong to subordinate ids: podman unshare gives them back.
     fact.rootless = true;
     fact.engine_name = "podman";
-    fact.found = {{"/w/model-b", 1, "/w/model-b/x", 100999, "100999", true}};
+    fact.found = {{"/w/model-b", 1, "/w/model-b/x", 100999, "100999", true, false, true}};
     c = judge_ownership(fact);
     CHECK_THAT(c.detail, Catch::Contains("1+ entry owned by 100999"));
-    CHECK_THAT(c.fix, Catch::StartsWith("podman unshare chown -R 0:0 /w/model-b"));
+    CHECK_THAT(c.fix, Catch::StartsWith("podman unshare find /w/model-b ! -uid 0 ! -uid 65534 -exec chown 0:0 {} +"));
+    CHECK_THAT(c.fix, !Catch::Contains("chown -R"));
+}
+
+TEST_CASE("doctor: only files a container made count, never a teammate's", "[doctor]") {
+    const auto ranges = subordinate_ranges("bob:100000:65536\nalice:165536:65536\n# x\n1000:300000:10\nbad:x:1\n"
+                                           "alice:1:\n",
+                                           "alice", 1000);
+    REQUIRE(ranges.size() == 2);
+    CHECK(ranges[0].first == 165536);
+    CHECK(ranges[0].count == 65536);
+    CHECK(ranges[1].first == 300000);
+    CHECK(container_made(0, 1000, ranges));           // root's (a rootful engine)
+    CHECK(container_made(165536, 1000, ranges));      // alice's subordinate ids (her rootless engine)
+    CHECK(container_made(231071, 1000, ranges));
+    CHECK(container_made(300009, 1000, ranges));
+    CHECK_FALSE(container_made(231072, 1000, ranges));  // past the range
+    CHECK_FALSE(container_made(100001, 1000, ranges));  // bob's subordinate ids
+    CHECK_FALSE(container_made(1001, 1000, ranges));    // bob himself, a teammate
+    CHECK_FALSE(container_made(1000, 1000, ranges));    // her own
+    CHECK_FALSE(container_made(0, 0, {}));              // root's own files, for root
 }
 
 TEST_CASE("doctor: GPUs through git-model-bench's exit code and JSON", "[doctor]") {

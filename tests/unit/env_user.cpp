@@ -70,6 +70,30 @@ TEST_CASE("user: host on a rootful engine runs as the caller, known to the image
     CHECK(podman.run_flags == std::vector<std::string>{"--user", "1000:1000"});
 }
 
+TEST_CASE("uids are compared as numbers: an image's 0<uid> account is the caller's uid", "[env][user]") {
+    // libc reads "01000" as uid 1000 and "4294968296" wraps to 1000: such lines must not
+    // stand before the account of ours (their name and HOME would win inside).
+    const std::string passwd = "root:x:0:0:root:/root:/bin/sh\n"
+                               "evil:x:01000:0:evil:/evil:/bin/sh\n"
+                               "wrap:x:4294968296:0:wrap:/wrap:/bin/sh\n"
+                               "plus:x:+1000:0:plus:/plus:/bin/sh\n"
+                               "jovyan:x:1001:100::/home/jovyan:/bin/bash\n";
+    const std::string group = "root:x:0:\nusers:x:0100:\n";
+    const ImageAccounts accounts{passwd, group};
+    const auto plan = plan_user(UserSetting{}, EngineMode::rootful_socket, EngineKind::docker, alice(), accounts);
+    CHECK(has_line(plan.passwd, "alice:x:1000:1000:alice:/home/alice:/bin/sh"));
+    CHECK(plan.passwd.find("evil") == std::string::npos);
+    CHECK(plan.passwd.find("wrap") == std::string::npos);
+    CHECK(plan.passwd.find("plus") == std::string::npos);
+    CHECK(has_line(plan.passwd, "jovyan:x:1001:100::/home/jovyan:/bin/bash"));
+    // The group of gid 100 is known to the image as 0100: kept, none added.
+    const auto jovyan = plan_user(ids(1001, 100), EngineMode::rootful_socket, EngineKind::docker, alice(), accounts);
+    CHECK(jovyan.group == group);
+    // user: uid:gid finds the image's own account of that uid written with a leading zero.
+    const auto evil = plan_user(ids(1000, 1000), EngineMode::rootful_socket, EngineKind::docker, alice(), accounts);
+    CHECK(evil.login == "evil");
+}
+
 TEST_CASE("user: host on the caller's rootless podman uses keep-id", "[env][user]") {
     const ImageAccounts accounts{"root:x:0:0:root:/root:/bin/sh\n", "root:x:0:\n"};
     Caller bob{2001, 2002, "bob", "staff"};
@@ -337,4 +361,49 @@ TEST_CASE("the container plan: user flags, account files, HOME and its mount poi
     CHECK(plan.env_file_content.find("HOME=/home/alice\nUSER=alice\nLOGNAME=alice\nHOME=/elsewhere\n") == 0);
     CHECK(has_pair(run_argv("docker", plan.spec), "--user", "1000:1000"));
     CHECK(has_pair(run_argv("docker", plan.spec), "--label", "io.git-model.login=alice"));
+}
+
+TEST_CASE("the container plan: git-model's folders read-only over the common dir; HOME of another uid", "[env][user]") {
+    const gm::test::ScratchDir scratch;
+    const auto common = scratch.path / "repo" / ".git";
+    std::filesystem::create_directories(common / "git-model" / "env");
+    const auto file = gm::config::load_modelenv_text("image: a.io/b:1\n", "t");
+    ContainerRequest request;
+    request.engine = EngineKind::podman;
+    request.name = "gm-x";
+    request.worktree = scratch.path / "wt";
+    request.common_dir = common;
+    request.checkpoints = common / "git-model" / "persist" / "m" / "checkpoints";
+    request.logs = "/l";
+    request.placeholders = {"m", "feature/model-m", "alice"};
+    request.user = plan_user(ids(4242, 4343), EngineMode::rootful_socket, EngineKind::podman, alice(),
+                             ImageAccounts{image_passwd, image_group});
+    request.accounts_dir = "/state";
+    request.home = "/state/home";
+    const auto plan = plan_container(file, request);
+    const auto mount_of = [&](const std::string& target) -> const BindMount* {
+        for (const auto& m : plan.spec.mounts)
+            if (m.target == target) return &m;
+        return nullptr;
+    };
+    // The common dir read-write (git), git-model's own folder read-only on top, persist read-write.
+    REQUIRE(mount_of(common.string()));
+    CHECK_FALSE(mount_of(common.string())->readonly);
+    REQUIRE(mount_of((common / "git-model").string()));
+    CHECK(mount_of((common / "git-model").string())->readonly);
+    REQUIRE(mount_of("/persist/checkpoints"));
+    CHECK_FALSE(mount_of("/persist/checkpoints")->readonly);
+    // uid 4242 through a rootful engine cannot write the caller's HOME folder: a tmpfs it owns.
+    CHECK(request.user.home_in_tmpfs);
+    CHECK(mount_of("/home/alice") == nullptr);
+    CHECK(plan.home_mount_points.empty());
+    CHECK(has_pair(run_argv("podman", plan.spec), "--tmpfs", "/home/alice:mode=0700,U"));
+    CHECK(plan.env_file_content.find("HOME=/home/alice\n") == 0);
+    // The caller's own uid, or keep-id, keeps the folder of its own.
+    CHECK_FALSE(plan_user(ids(1000, 1000), EngineMode::rootful_socket, EngineKind::podman, alice(),
+                          ImageAccounts{"root:x:0:0:root:/root:/bin/sh\n", image_group})
+                    .home_in_tmpfs);
+    CHECK_FALSE(plan_user(ids(4242, 4343), EngineMode::rootless, EngineKind::podman, alice(),
+                          ImageAccounts{image_passwd, image_group})
+                    .home_in_tmpfs);
 }

@@ -89,6 +89,28 @@ TEST_CASE("proc::run: a timeout returns even when a process outside the group ho
     CHECK(std::chrono::steady_clock::now() - started < 3s);
 }
 
+TEST_CASE("proc::run: output past max_output kills the group and keeps the first bytes", "[proc]") {
+    RunOptions options;
+    options.timeout = 30s;
+    options.max_output = 100000;
+    const auto started = std::chrono::steady_clock::now();
+    const auto result = run({"sh", "-c", "yes root:x:0:0:root:/root:/bin/sh"}, options);
+    CHECK(result.output_capped);
+    CHECK_FALSE(result.timed_out);
+    CHECK_FALSE(result.ok());
+    CHECK(result.out.size() == 100000);
+    CHECK(result.out.rfind("root:x:0:0:", 0) == 0);
+    CHECK(std::chrono::steady_clock::now() - started < 10s);
+    CHECK(result.describe() == "printed more than we read and was killed");
+    // stderr counts on its own; output within the limit is untouched.
+    const auto err = run({"sh", "-c", "yes >&2"}, options);
+    CHECK(err.output_capped);
+    CHECK(err.err.size() == 100000);
+    const auto small = run({"sh", "-c", "echo fine"}, options);
+    CHECK(small.ok());
+    CHECK(small.out == "fine\n");
+}
+
 TEST_CASE("proc::run: a child that ends in time is not touched by the timeout", "[proc]") {
     RunOptions options;
     options.timeout = 10s;

@@ -423,4 +423,46 @@ bool SharedDir::same_file(const std::string& name, int fd) const {
     return by_name.st_dev == by_fd.st_dev && by_name.st_ino == by_fd.st_ino;
 }
 
+bool is_below(const fs::path& path, const fs::path& base) {
+    const fs::path relative = path.lexically_normal().lexically_relative(base.lexically_normal());
+    return !relative.empty() && *relative.begin() != "..";
+}
+
+fs::path make_folder_below(const fs::path& base, const fs::path& dir, mode_t mode) {
+    const fs::path relative = dir.lexically_normal().lexically_relative(base.lexically_normal());
+    if (!is_below(dir, base))
+        throw Error(fmt::format("internal: {} is not below {}", dir.string(), base.string()));
+    UniqueFd fd(::open(base.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) throw Error(fmt::format("cannot open {}: {}", base.string(), errno_text(errno)));
+    fs::path walked = base;
+    std::vector<fs::path> parts;
+    for (const auto& part : relative)
+        if (part != "." && !part.empty()) parts.push_back(part);
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        walked /= parts[i];
+        const std::string name = parts[i].string();
+        // Folders on the way as create_directories makes them (the umask decides), the last with `mode`.
+        if (::mkdirat(fd.get(), name.c_str(), i + 1 == parts.size() ? mode : 0777) != 0 && errno != EEXIST)
+            throw Error(fmt::format("cannot create the folder {}: {}", walked.string(), errno_text(errno)));
+        UniqueFd next(::openat(fd.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!next) {
+            const int err = errno;
+            struct stat info {};
+            if (::fstatat(fd.get(), name.c_str(), &info, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(info.st_mode)) {
+                std::error_code ec;
+                const fs::path target = fs::read_symlink(walked, ec);
+                throw Error(fmt::format("{} is a link (to {}), not a folder: git-model never follows links in its own "
+                                        "folders (code in a container may have made it to reach a host folder)",
+                                        walked.string(), ec ? std::string("?") : target.string()),
+                            fmt::format("look at what made it, then remove the link (rm {}); the next start makes the "
+                                        "folder afresh",
+                                        walked.string()));
+            }
+            throw Error(fmt::format("cannot open the folder {}: {}", walked.string(), errno_text(err)));
+        }
+        fd = std::move(next);
+    }
+    return dir;
+}
+
 }  // namespace gm

@@ -44,6 +44,18 @@ std::string user_name_of(uid_t uid);
 // others without the sticky bit.
 std::optional<std::string> untrusted_folder_reason(const struct stat& info);
 
+// Whether path lies below (or is) base, by their names alone (no link is resolved).
+bool is_below(const std::filesystem::path& path, const std::filesystem::path& base);
+
+// Makes (or reuses) the folder `dir` below `base`, walking from base one name at a time
+// with O_NOFOLLOW and making missing folders (dir itself with `mode`, those on the way with
+// 0777; the umask applies to both): a link anywhere below base (one a
+// container made through a read-write mount of .git, pointing at any host folder) is refused
+// with a gm::Error naming the link and how to remove it, so that nothing follows it.
+// base itself is trusted; dir must lie below it (or be it). Returns dir.
+std::filesystem::path make_folder_below(const std::filesystem::path& base, const std::filesystem::path& dir,
+                                        mode_t mode = 0777);
+
 // An open shared folder. Move-only; the descriptor stays valid whatever happens to the path.
 class SharedDir {
 public:

@@ -22,8 +22,10 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <fstream>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -103,9 +105,11 @@ EngineFact engine_fact(const git::Config* config, const std::optional<config::Mo
     return fact;
 }
 
-// Entries of a folder owned by someone other than the caller: at most `limit` entries are
-// looked at, links are not followed, .git is skipped (its objects are git's business).
-std::optional<ForeignFiles> foreign_files(const fs::path& folder, unsigned uid, std::size_t limit) {
+// Entries of a folder a container made as another uid than the caller's (root's, the caller's
+// subordinate ids'; a teammate's files in a shared folder are not): at most `limit` entries
+// are looked at, links are not followed, .git is skipped (its objects are git's business).
+std::optional<ForeignFiles> foreign_files(const fs::path& folder, unsigned uid, const std::vector<IdRange>& subordinate,
+                                          std::size_t limit) {
     std::error_code ec;
     if (!fs::is_directory(folder, ec)) return std::nullopt;
     ForeignFiles found;
@@ -113,7 +117,8 @@ std::optional<ForeignFiles> foreign_files(const fs::path& folder, unsigned uid, 
     std::size_t seen = 0;
     const auto note = [&](const fs::path& path) {
         struct stat st {};
-        if (::lstat(path.c_str(), &st) != 0 || st.st_uid == uid) return;
+        if (::lstat(path.c_str(), &st) != 0 || !container_made(st.st_uid, uid, subordinate)) return;
+        (st.st_uid == 0 ? found.root_owned : found.subordinate_owned) = true;
         if (found.count++ == 0) {
             found.example = path;
             found.owner = st.st_uid;
@@ -150,6 +155,13 @@ OwnershipFact ownership_fact(git::Repository& repo, const git::Config& config, c
     } catch (const Error&) {
         // no engine: the fix is chown alone
     }
+    std::vector<IdRange> subordinate;
+    {
+        std::ifstream in("/etc/subuid");
+        std::ostringstream text;
+        text << in.rdbuf();
+        subordinate = subordinate_ranges(text.str(), user_name_of(fact.uid), fact.uid);
+    }
     std::vector<fs::path> folders;
     for (const auto& model : model::list_models(repo)) {
         if (!model.worktree || model.worktree_state != model::WorktreeState::present) continue;
@@ -169,7 +181,7 @@ OwnershipFact ownership_fact(git::Repository& repo, const git::Config& config, c
         std::error_code ec;
         if (!fs::exists(folder, ec)) continue;
         ++fact.folders;
-        if (auto found = foreign_files(folder, fact.uid, 50000)) fact.found.push_back(std::move(*found));
+        if (auto found = foreign_files(folder, fact.uid, subordinate, 50000)) fact.found.push_back(std::move(*found));
     }
     return fact;
 }

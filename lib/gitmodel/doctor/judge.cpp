@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <set>
 #include <tuple>
 
@@ -224,8 +225,9 @@ Check judge_ownership(const OwnershipFact& fact) {
         return check;
     }
     if (fact.found.empty()) {
-        check.detail = fmt::format("every file in the {} worktree and persist folder{} is yours", fact.folders,
-                                   fact.folders == 1 ? "" : "s");
+        check.detail = fmt::format("no file in the {} worktree and persist folder{} was left by a container as root or "
+                                   "one of your subordinate ids",
+                                   fact.folders, fact.folders == 1 ? "" : "s");
         return check;
     }
     check.status = Status::warn;
@@ -237,17 +239,58 @@ Check judge_ownership(const OwnershipFact& fact) {
     check.detail = join(parts, "; ") + " (you cannot edit or delete them; git worktree remove and prune fail on them)";
     const auto& first = fact.found.front();
     const std::string ids = fmt::format("{}:{}", fact.uid, fact.gid);
-    std::string fix;
-    if (fact.rootless && first.owner != 0) {
-        fix = fmt::format("podman unshare chown -R 0:0 {}", first.folder.string());
-    } else {
-        fix = fmt::format("sudo chown -R {} {}", ids, first.folder.string());
-        if (!fact.engine_name.empty())
-            fix += fmt::format("   (without sudo, through the engine: {} run --rm --user 0:0 -v {}:/fix {} chown -R {} /fix)",
-                               fact.engine_name, first.folder.string(), fact.image.empty() ? "<image>" : fact.image, ids);
+    // Only the files a container made change hands: a shared folder's other files (a
+    // teammate's) are never chowned, so no fix is `chown -R` of the folder.
+    std::vector<std::string> fixes;
+    if (first.subordinate_owned) {
+        // Inside `podman unshare` the caller is 0, the subordinate ids 1 and up, anyone else nobody.
+        fixes.push_back(fmt::format("podman unshare find {} ! -uid 0 ! -uid 65534 -exec chown 0:0 {{}} +",
+                                    first.folder.string()));
     }
-    check.fix = fix + "; keep `user: host` (the default) in .modelenv.yaml so that new files are yours";
+    if (first.root_owned) {
+        std::string fix = fmt::format("sudo find {} -uid 0 -exec chown {} {{}} +", first.folder.string(), ids);
+        if (!fact.engine_name.empty())
+            fix += fmt::format("   (without sudo, through the engine: {} run --rm --user 0:0 -v {}:/fix {} find /fix -uid 0 "
+                               "-exec chown {} {{}} +)",
+                               fact.engine_name, first.folder.string(), fact.image.empty() ? "<image>" : fact.image, ids);
+        fixes.push_back(fix);
+    }
+    check.fix = join(fixes, "; ") + "; keep `user: host` (the default) in .modelenv.yaml so that new files are yours";
     return check;
+}
+
+std::vector<IdRange> subordinate_ranges(const std::string& text, const std::string& name, unsigned uid) {
+    std::vector<IdRange> ranges;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        std::size_t end = text.find('\n', start);
+        if (end == std::string::npos) end = text.size();
+        const std::string line = text.substr(start, end - start);
+        start = end + 1;
+        const auto first_colon = line.find(':');
+        const auto second_colon = first_colon == std::string::npos ? first_colon : line.find(':', first_colon + 1);
+        if (second_colon == std::string::npos) continue;
+        const std::string who = line.substr(0, first_colon);
+        if (who != name && who != std::to_string(uid)) continue;
+        const auto number = [](const std::string& field) -> std::optional<unsigned long> {
+            if (field.empty() || field.size() > 10 || field.find_first_not_of("0123456789") != std::string::npos)
+                return std::nullopt;
+            return std::stoul(field);
+        };
+        const auto first = number(line.substr(first_colon + 1, second_colon - first_colon - 1));
+        const auto count = number(line.substr(second_colon + 1));
+        if (!first || !count || *first > UINT32_MAX || *count > UINT32_MAX) continue;
+        ranges.push_back({static_cast<unsigned>(*first), static_cast<unsigned>(*count)});
+    }
+    return ranges;
+}
+
+bool container_made(unsigned owner, unsigned caller, const std::vector<IdRange>& subordinate) {
+    if (owner == caller) return false;
+    if (owner == 0) return true;
+    for (const auto& range : subordinate)
+        if (owner >= range.first && owner - range.first < range.count) return true;
+    return false;
 }
 
 Check judge_gpus(const BenchFact& fact) {

@@ -83,7 +83,24 @@ struct ForeignFiles {
     unsigned owner = 0;              // its owner
     std::string owner_name;
     bool partial = false;            // the walk stopped at its limit
+    bool root_owned = false;         // some are root's (a rootful engine)
+    bool subordinate_owned = false;  // some are the caller's subordinate ids' (a rootless engine)
 };
+
+// A range of subordinate ids (/etc/subuid): first, first + 1, ..., first + count - 1.
+struct IdRange {
+    unsigned first = 0;
+    unsigned count = 0;
+};
+
+// The caller's ranges in /etc/subuid's text ("name:first:count" lines naming the user by name
+// or uid); malformed lines are skipped.
+std::vector<IdRange> subordinate_ranges(const std::string& text, const std::string& name, unsigned uid);
+
+// Whether a file owned by `owner` was made by a container of the caller's: root's (a rootful
+// engine) when the caller is not root, or one of the caller's subordinate ids (a rootless
+// engine). Another real user's files (a teammate's in a shared folder) are not.
+bool container_made(unsigned owner, unsigned caller, const std::vector<IdRange>& subordinate);
 
 // What was found about the ownership of the models' worktrees and persist folders.
 struct OwnershipFact {
@@ -94,11 +111,12 @@ struct OwnershipFact {
     bool rootless = false;                // files owned by subordinate ids come from a rootless engine
     std::string image;                    // an image for the fix through the engine ("" when unknown)
     std::size_t folders = 0;              // how many were looked at
-    std::vector<ForeignFiles> found;      // folders with entries of another owner
+    std::vector<ForeignFiles> found;      // folders with entries a container made (root's, subordinate ids)
 };
 
-// ownership: every file in the worktrees and persist folders is the caller's; else a warning
-// naming the folder, the owner and the fix (chown, through the engine, or podman unshare).
+// ownership: no file in the worktrees and persist folders was made by a container as another
+// uid; else a warning naming the folder, the owner and a fix that chowns only those files
+// (find -uid 0 ... chown, through the engine, or podman unshare), never a teammate's.
 Check judge_ownership(const OwnershipFact& fact);
 
 // What `git-model-bench --quick --json` said.

@@ -32,7 +32,15 @@ ContainerPlan plan_container(const config::ModelEnv& file, const ContainerReques
     spec.user_flags = request.user.run_flags;
 
     spec.mounts.push_back({request.worktree, file.workdir, false});
-    if (request.mount_common_dir) spec.mounts.push_back({request.common_dir, request.common_dir.string(), false});
+    if (request.mount_common_dir) {
+        spec.mounts.push_back({request.common_dir, request.common_dir.string(), false});
+        // git-model's own folders (state, persist, HOME, accounts) read-only on top: code in the
+        // container may commit, but may not rename or re-point what the next start mounts.
+        // The persist and HOME folders are mounted read-write again at their own targets.
+        const fs::path own = request.common_dir / "git-model";
+        std::error_code ec;
+        if (fs::is_directory(own, ec)) spec.mounts.push_back({own, own.string(), true});
+    }
     for (const auto& mount : file.mounts) {
         const std::string source = config::expand_placeholders(mount.source, request.placeholders);
         std::error_code ec;
@@ -51,7 +59,10 @@ ContainerPlan plan_container(const config::ModelEnv& file, const ContainerReques
         spec.mounts.push_back({request.accounts_dir / "group", "/etc/group", true});
     }
     spec.mounts.insert(spec.mounts.end(), request.extra_mounts.begin(), request.extra_mounts.end());
-    if (!request.user.home.empty()) {
+    if (!request.user.home.empty() && request.user.home_in_tmpfs) {
+        // The container's uid owns it (podman's U option; docker's has no such option: 1777).
+        spec.tmpfs.push_back(request.user.home + (request.engine == EngineKind::podman ? ":mode=0700,U" : ":mode=1777"));
+    } else if (!request.user.home.empty()) {
         const std::string prefix = request.user.home + "/";
         for (const auto& mount : spec.mounts) {
             if (mount.target.compare(0, prefix.size(), prefix) != 0) continue;

@@ -3,6 +3,7 @@
 #include "gitmodel/core/duration.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/report.hpp"
+#include "gitmodel/core/shared_dir.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/core/wording.hpp"
 #include "gitmodel/env/container.hpp"
@@ -64,11 +65,11 @@ std::string sanitize_name(const std::string& text) {
     return out.empty() ? "repo" : out;
 }
 
-// Writes a file only its owner can read, for tokens and the env file.
-void write_private_file(const fs::path& path, const std::string& content) {
+// Writes a file only its owner can read (for tokens and the env file), or with another mode.
+void write_private_file(const fs::path& path, const std::string& content, mode_t mode = 0600) {
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) throw Error(fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
-    const bool ok = ::fchmod(fd, 0600) == 0 &&
+    const bool ok = ::fchmod(fd, mode) == 0 &&
                     ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
     const int saved = errno;
     ::close(fd);
@@ -364,7 +365,7 @@ void plan_container_user(UpPlan& plan, UpResult& result) {
     plan.user = plan_user(plan.file.user, plan.engine.mode, plan.engine.kind, caller, accounts);
     std::error_code ec;
     if (!plan.user.home.empty()) {
-        fs::create_directories(plan.state / "home", ec);
+        make_folder_below(plan.target.common_dir, plan.state / "home", 0700);
         fs::permissions(plan.state / "home", fs::perms::owner_all, ec);
     }
     switch (plan.file.user.mode) {
@@ -386,13 +387,20 @@ UpPlan prepare(const git::Config& config, const Target& target, const UpOptions&
     UpPlan plan{config, target, options, std::move(file), std::move(engine), state_dir(target), {}, {}, {}, {}, {}, false,
                 std::move(image), {}, {}, {}};
     // Folders the container needs; persist folders are never deleted by the suite.
+    // Folders below the common dir are walked without following links: a container that
+    // once had .git mounted may have left one pointing anywhere on the host.
     std::error_code ec;
-    fs::create_directories(plan.state, ec);
+    make_folder_below(target.common_dir, plan.state, 0700);
     fs::permissions(plan.state, fs::perms::owner_all, ec);
     plan.placeholders = placeholders_for(target.model, target.branch);
     plan.checkpoints = resolve_persist(target, plan.file.persist.checkpoints, "checkpoints", plan.placeholders);
     plan.logs = resolve_persist(target, plan.file.persist.logs, "logs", plan.placeholders);
     for (const auto& dir : {plan.checkpoints, plan.logs}) {
+        if (is_below(dir, target.common_dir)) {
+            make_folder_below(target.common_dir, dir);
+            continue;
+        }
+        // A folder the user named outside .git may be a link the user made: followed.
         fs::create_directories(dir, ec);
         if (ec) throw Error(fmt::format("cannot create the persist folder {}: {}", dir.string(), ec.message()));
     }
@@ -532,7 +540,8 @@ LaunchSpec start_container(UpPlan& plan, Reservation& leases, StartGuard& guard,
     // Run what was inspected, by id: the recorded image is the one that runs.
     if (plan.image) container.spec.image = plan.image->id;
     write_private_file(request.env_file, container.env_file_content);
-    for (const auto& [path, content] : container.account_files) write_private_file(path, content);
+    // passwd and group hold no secret, and a user: uid:gid other than the caller's must read them.
+    for (const auto& [path, content] : container.account_files) write_private_file(path, content, 0644);
     create_home_mount_points(container);
     std::error_code ec;
     if (!request.pidfile.empty()) fs::remove(request.pidfile, ec);

@@ -114,9 +114,19 @@ std::optional<ImageAccounts> image_accounts(const Engine& engine, const std::str
     }
     proc::RunOptions options;
     options.timeout = engine.timeout;
+    options.max_output = max_account_files_bytes;
     const auto result = proc::run(engine.command({"run", "--rm", "--network", "none", "--user", "0:0", "--entrypoint",
                                                   "cat", image_id, "/etc/passwd", "/etc/group"}),
                                   options);
+    // A read that was cut short is never used nor kept: the accounts in it would be a guess.
+    if (result.timed_out || result.output_capped || result.signal != 0)
+        throw Error(fmt::format("cannot read the accounts (/etc/passwd, /etc/group) of the image {}: {}", image_id,
+                                result.output_capped
+                                    ? fmt::format("they hold more than {} MiB", max_account_files_bytes >> 20)
+                                : result.timed_out ? std::string("the engine did not answer in time")
+                                                   : result.describe()),
+                    "check the image (a normal one has a few KiB of accounts), or set user: image in .modelenv.yaml "
+                    "to run as the image's own user without reading them");
     ImageAccounts accounts = split_accounts(result.out);
     if (accounts.passwd.empty()) {
         if (why)
@@ -125,7 +135,7 @@ std::optional<ImageAccounts> image_accounts(const Engine& engine, const std::str
                                                 : engine_message(result.err).substr(0, 200));
         return std::nullopt;
     }
-    if (is_hex64(hex)) {
+    if (is_hex64(hex) && result.ok()) {  // a failed read (no /etc/group, say) is asked again next time
         std::error_code ec;
         fs::create_directories(cache_dir, ec);
         write_state_file(cached, result.out);

@@ -3,6 +3,7 @@
 // engine reports them (so that env up, tag and pin record what ran, not a movable tag),
 // and its own account files (read once per image id and cached) for `user: host`.
 
+#include <cstddef>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -43,8 +44,14 @@ std::pair<std::optional<ContainerInfo>, std::optional<ImageIdentity>> find_conta
 // `name:tag@<digest>` pins; "" when the image has none (built here and never pushed).
 std::string repo_digest_for(const ImageIdentity& image, const config::ImageRef& reference);
 
+// The most bytes of /etc/passwd plus /etc/group read from an image (a hostile image's endless
+// file is cut there, and env up fails).
+inline constexpr std::size_t max_account_files_bytes = std::size_t{8} << 20;
+
 // The image's /etc/passwd and /etc/group, read by running `cat` in it once per image id and
-// kept under cache_dir; nullopt (why says so) when the image cannot show them (no cat).
+// kept under cache_dir (only a complete read); nullopt (why says so) when the image cannot show
+// them (no cat); throws gm::Error naming the image when the read timed out, was cut at
+// max_account_files_bytes or was killed.
 std::optional<ImageAccounts> image_accounts(const Engine& engine, const std::string& image_id,
                                             const std::filesystem::path& cache_dir, std::string* why);
 

@@ -95,6 +95,7 @@ std::vector<std::string> run_argv(const std::string& engine_program, const Launc
         argv.insert(argv.end(), {"--env-file", spec.engine == EngineKind::podman ? csv_field(path) : path});
     }
     if (!spec.pidfile.empty() && spec.engine == EngineKind::podman) argv.insert(argv.end(), {"--pidfile", spec.pidfile.string()});
+    for (const auto& tmpfs : spec.tmpfs) argv.insert(argv.end(), {"--tmpfs", tmpfs});
     argv.insert(argv.end(), spec.user_flags.begin(), spec.user_flags.end());
     argv.push_back(spec.image);
     argv.insert(argv.end(), spec.command.begin(), spec.command.end());

@@ -72,6 +72,7 @@ struct LaunchSpec {
     bool detach = true;                        // false: run in the foreground and remove it when it ends (--rm)
     std::filesystem::path pidfile;             // podman: where it writes the container's host pid (the GPU lease's workload)
     std::vector<std::string> user_flags;       // --user uid:gid or --userns=keep-id (env/user.hpp)
+    std::vector<std::string> tmpfs;            // --tmpfs values (target:options): a HOME no host folder can hold
 };
 
 // The full argv ("podman", "run", "-d", ...) for the spec.

@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <grp.h>
 #include <pwd.h>
 #include <sstream>
@@ -43,6 +44,19 @@ std::string joined(const std::vector<std::string>& lines) {
     return out;
 }
 
+// A uid or gid field as the C library reads it: "01000" is uid 1000. nullopt when it is no
+// decimal number of 32 bits (such a line is left out of the files we write).
+std::optional<std::uint32_t> id_of(const std::string& field) {
+    if (field.empty() || field.size() > 10) return std::nullopt;
+    std::uint64_t value = 0;
+    for (const char c : field) {
+        if (c < '0' || c > '9') return std::nullopt;
+        value = value * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    if (value > UINT32_MAX) return std::nullopt;
+    return static_cast<std::uint32_t>(value);
+}
+
 struct Account {
     std::string name;
     std::string home;
@@ -52,7 +66,7 @@ struct Account {
 std::optional<Account> account_of(const std::string& passwd, std::uint32_t uid) {
     for (const auto& line : lines_of(passwd)) {
         const auto f = fields_of(line);
-        if (f.size() >= 7 && f[2] == std::to_string(uid)) return Account{f[0], f[5]};
+        if (f.size() >= 7 && id_of(f[2]) == uid) return Account{f[0], f[5]};
     }
     return std::nullopt;
 }
@@ -71,7 +85,9 @@ std::string passwd_with(const std::string& passwd, const std::string& name, std:
     std::vector<std::string> kept;
     for (const auto& line : lines_of(passwd)) {
         const auto f = fields_of(line);
-        if (replace && f.size() >= 3 && (f[0] == name || f[2] == std::to_string(uid))) continue;
+        // Lines whose uid is no number are dropped: the C library might read them as any uid.
+        if (f.size() < 3 || !id_of(f[2])) continue;
+        if (replace && (f[0] == name || id_of(f[2]) == uid)) continue;
         kept.push_back(line);
     }
     if (kept.empty() || fields_of(kept.front()).at(0) != "root") {
@@ -86,7 +102,7 @@ std::string group_with(const std::string& group, const std::string& name, std::u
     std::vector<std::string> lines = lines_of(group);
     for (const auto& line : lines) {
         const auto f = fields_of(line);
-        if (f.size() >= 3 && f[2] == std::to_string(gid)) return joined(lines);
+        if (f.size() >= 3 && id_of(f[2]) == gid) return joined(lines);
     }
     if (lines.empty() && gid != 0) lines.push_back("root:x:0:");
     const std::string chosen = name_taken(group, name) ? fmt::format("g{}", gid) : name;
@@ -169,6 +185,10 @@ UserPlan plan_user(const config::UserSetting& setting, EngineMode mode, EngineKi
     } else {
         if (setting.mode == Mode::ids && name_taken(accounts->passwd, caller.name)) plan.login = fmt::format("u{}", uid);
         plan.home = "/home/" + plan.login;
+        // Another uid than the caller's through a rootful engine is that uid on the host too:
+        // it cannot write the caller's private HOME folder, so it gets a HOME that lives as
+        // long as the container.
+        plan.home_in_tmpfs = !own_engine && uid != caller.uid && uid != 0;
         plan.passwd = passwd_with(accounts->passwd, plan.login, uid, gid, plan.home, setting.mode == Mode::host);
     }
     plan.group = group_with(accounts->group, setting.mode == Mode::host ? caller.group : plan.login, gid);

@@ -42,6 +42,7 @@ struct UserPlan {
     std::string group;                   // the image's /etc/group with the user's group
     std::string login;                   // the name inside ("root" when the processes run as root)
     std::string home;                    // HOME inside when we provide it (mounted from the host); "" otherwise
+    bool home_in_tmpfs = false;          // HOME is a tmpfs, not the host folder: another uid than the caller's on a rootful engine
     bool as_root = false;                // the processes run as root inside (user: image counts as unknown: false)
 };
 

@@ -434,10 +434,15 @@ std::vector<WorktreeInfo> Repository::linked_worktrees() const {
         if (!entry.is_directory()) continue;
         WorktreeInfo info;
         info.id = entry.path().filename().string();
-        std::ifstream gitdir_file(entry.path() / "gitdir");
-        std::string gitdir;
-        if (!std::getline(gitdir_file, gitdir)) continue;  // not a worktree git knows how to use
-        info.path = fs::path(trim_newline(gitdir)).parent_path();
+        // The whole file, less its one trailing newline: a worktree's path may hold a newline.
+        std::ifstream gitdir_file(entry.path() / "gitdir", std::ios::binary);
+        if (!gitdir_file) continue;  // not a worktree git knows how to use
+        std::stringstream gitdir_text;
+        gitdir_text << gitdir_file.rdbuf();
+        std::string gitdir = gitdir_text.str();
+        if (!gitdir.empty() && gitdir.back() == '\n') gitdir.pop_back();
+        if (gitdir.empty()) continue;
+        info.path = fs::path(gitdir).parent_path();
         std::ifstream head_file(entry.path() / "HEAD");
         std::string head;
         if (std::getline(head_file, head) && head.rfind("ref: refs/heads/", 0) == 0)

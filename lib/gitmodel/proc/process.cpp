@@ -25,6 +25,7 @@ namespace gm::proc {
 
 std::string RunResult::describe() const {
     if (timed_out) return "timed out and was killed";
+    if (output_capped) return "printed more than we read and was killed";
     if (signal != 0) return fmt::format("was killed by signal {} ({})", signal, ::strsignal(signal));
     return fmt::format("exited with status {}", exit_code);
 }
@@ -124,12 +125,23 @@ public:
     PipeReader(bp::async_pipe& pipe, std::string& into, std::function<void()> done,
                std::function<void(std::string_view)> consume = {}, bool tee = false)
         : pipe_(pipe), into_(into), done_(std::move(done)), consume_(std::move(consume)), tee_(tee) {}
+    // At most `limit` bytes are kept; past it, over() is called once and reading stops.
+    void cap(std::size_t limit, std::function<void()> over) {
+        limit_ = limit;
+        over_ = std::move(over);
+    }
     void start() {
         pipe_.async_read_some(boost::asio::buffer(buffer_), [this](const boost::system::error_code& ec, std::size_t n) {
             if (consume_) {
                 if (n) consume_(std::string_view(buffer_.data(), n));
             } else {
                 into_.append(buffer_.data(), n);
+                if (limit_ && into_.size() > *limit_) {
+                    into_.resize(*limit_);
+                    over_();
+                    done_();
+                    return;
+                }
             }
             if (tee_) write_all(STDERR_FILENO, std::string_view(buffer_.data(), n));
             if (ec) {
@@ -146,6 +158,8 @@ private:
     std::function<void()> done_;
     std::function<void(std::string_view)> consume_;
     bool tee_ = false;  // also copied to our stderr as it comes
+    std::optional<std::size_t> limit_;
+    std::function<void()> over_;
     std::array<char, 65536> buffer_{};
 };
 
@@ -180,7 +194,7 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
     auto on_exit = bp::on_exit([&](int, const std::error_code&) { timer.cancel(); });
     const auto env = child_environment(options);
     ProcessGroup group;
-    group.own = options.timeout.has_value();
+    group.own = options.timeout.has_value() || options.max_output.has_value();
     ParentDeathSignal death;
     death.enabled = options.die_with_parent;
     death.parent = ::getpid();
@@ -224,6 +238,26 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
             throw;
         }
     }
+    // Kills the whole group, then keeps reading what is left until the pipes close, but not
+    // for ever (a process that left the group may still hold them).
+    const auto kill_group = [&] {
+        const pid_t pid = child.id();
+        if (::kill(-pid, SIGKILL) != 0) ::kill(pid, SIGKILL);  // the whole group, else the child
+        if (open_reads == 0) return;
+        grace.expires_after(std::chrono::milliseconds(500));
+        grace.async_wait([&](const boost::system::error_code& grace_ec) {
+            if (!grace_ec) io.stop();
+        });
+    };
+    if (options.max_output && !options.on_stdout) {
+        const auto over = [&] {
+            if (result.output_capped) return;
+            result.output_capped = true;
+            kill_group();
+        };
+        out_reader.cap(*options.max_output, over);
+        err_reader.cap(*options.max_output, over);
+    }
     if (!options.inherit_output) {
         ++open_reads;
         out_reader.start();
@@ -240,16 +274,9 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
         timer.expires_after(*options.timeout);
         timer.async_wait([&](const boost::system::error_code& ec) {
             if (ec) return;  // cancelled: the child finished in time
+            if (result.output_capped) return;
             result.timed_out = true;
-            const pid_t pid = child.id();
-            if (::kill(-pid, SIGKILL) != 0) ::kill(pid, SIGKILL);  // the whole group, else the child
-            // Keep what it printed: read on until the pipes close, but not for ever (a
-            // process that left the group may still hold them).
-            if (open_reads == 0) return;
-            grace.expires_after(std::chrono::milliseconds(500));
-            grace.async_wait([&](const boost::system::error_code& grace_ec) {
-                if (!grace_ec) io.stop();
-            });
+            kill_group();  // keeps what it printed
         });
     }
     // Returns once the child has exited and its pipes are drained (or after a timeout's grace).

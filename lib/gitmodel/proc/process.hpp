@@ -46,6 +46,10 @@ struct RunOptions {
     // When true (and inherit_output is false), stderr is both captured and copied to our own
     // stderr as it arrives: a hook's or a server's messages are seen live and can still be read.
     bool tee_stderr = false;
+    // When set, captured stdout and stderr may each hold at most this many bytes: a child that
+    // prints more (a hostile image's endless file) has its process group killed (SIGKILL), and
+    // the result says output_capped and keeps the first max_output bytes. Not with on_stdout.
+    std::optional<std::size_t> max_output;
 };
 
 // What became of a child: its exit status, or the signal that ended it, and its output.
@@ -53,11 +57,12 @@ struct RunResult {
     int exit_code = -1;        // valid when signal == 0 and !timed_out
     int signal = 0;            // the signal that killed it, 0 if it exited
     bool timed_out = false;    // killed by us because RunOptions::timeout passed
+    bool output_capped = false;  // killed by us because it printed more than RunOptions::max_output
     std::string out;           // captured standard output (up to the timeout, if one struck)
     std::string err;           // captured standard error (when captured)
 
     // True for a normal exit with status 0.
-    bool ok() const { return signal == 0 && !timed_out && exit_code == 0; }
+    bool ok() const { return signal == 0 && !timed_out && !output_capped && exit_code == 0; }
     // One line for error messages: "exited with 1", "killed by signal 9", "timed out".
     std::string describe() const;
 };

@@ -2,6 +2,7 @@
 
 #include "gitmodel/config/modelenv.hpp"
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/shared_dir.hpp"
 #include "gitmodel/env/container.hpp"
 #include "gitmodel/env/environment.hpp"
 #include "gitmodel/env/image.hpp"
@@ -96,9 +97,16 @@ Launch prepare_launch(const Sweep& sweep, const RunSpec& run, const std::vector<
     Launch launch;
     const fs::path checkpoints = run_checkpoints(sweep, run.number);
     std::error_code ec;
-    fs::create_directories(checkpoints, ec);
-    fs::create_directories(sweep.logs_dir, ec);
-    if (ec) throw Error(fmt::format("cannot create the log folder {}: {}", sweep.logs_dir.string(), ec.message()));
+    // Below the common dir no link is followed (a container may have made one); a folder the
+    // user named elsewhere may be a link of the user's.
+    for (const auto& dir : {checkpoints, sweep.logs_dir}) {
+        if (is_below(dir, sweep.common_dir)) {
+            make_folder_below(sweep.common_dir, dir);
+            continue;
+        }
+        fs::create_directories(dir, ec);
+        if (ec) throw Error(fmt::format("cannot create the folder {}: {}", dir.string(), ec.message()));
+    }
     const std::string visible = env::visible_devices(gpus);
     const std::vector<std::string> command = substitute(sweep.command, run.params);
     launch.options.output = run_log(sweep, run.number);
@@ -152,12 +160,12 @@ Launch prepare_launch(const Sweep& sweep, const RunSpec& run, const std::vector<
     request.home = env::state_dir(sweep.common_dir, run.model) / "home";
     request.placeholders = env::placeholders_for(run.model, run.branch);
     for (const auto& dir : {request.accounts_dir, request.home}) {
-        fs::create_directories(dir, ec);
+        make_folder_below(sweep.common_dir, dir, 0700);
         fs::permissions(dir, fs::perms::owner_all, ec);
     }
     const env::ContainerPlan plan = env::plan_container(*file, request);
     write_file_atomically(request.env_file, plan.env_file_content, 0600);
-    for (const auto& [path, content] : plan.account_files) write_file_atomically(path, content, 0600);
+    for (const auto& [path, content] : plan.account_files) write_file_atomically(path, content, 0644);  // no secret; read by any uid
     env::create_home_mount_points(plan);
     const env::LaunchSpec& spec = plan.spec;
     launch.container = spec.container_name;
