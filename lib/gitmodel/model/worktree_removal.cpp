@@ -41,20 +41,20 @@ std::vector<std::string> split_lines(const std::string& text) {
     return lines;
 }
 
-// git run in `where`, deaf to a caller's GIT_DIR and friends, with literal pathspecs.
+// git run in `where`, deaf to a caller's GIT_DIR and friends.
 proc::RunOptions git_in(const fs::path& where) {
     proc::RunOptions options;
     options.cwd = where;
-    options.env = {{"GIT_DIR", std::nullopt},           {"GIT_WORK_TREE", std::nullopt},
-                   {"GIT_INDEX_FILE", std::nullopt},    {"GIT_COMMON_DIR", std::nullopt},
-                   {"GIT_LITERAL_PATHSPECS", "1"},      {"LC_ALL", "C"}};
+    options.env = {{"GIT_DIR", std::nullopt},        {"GIT_WORK_TREE", std::nullopt}, {"GIT_INDEX_FILE", std::nullopt},
+                   {"GIT_COMMON_DIR", std::nullopt}, {"LC_ALL", "C"}};
     options.timeout = std::chrono::minutes(10);
     return options;
 }
 
 proc::RunResult git_checked(const fs::path& where, std::vector<std::string> args, const std::string& what,
                             std::optional<std::string> input = std::nullopt) {
-    args.insert(args.begin(), "git");
+    // Literal pathspecs: a file named `*.py` restores that file, never every Python file.
+    args.insert(args.begin(), {"git", "--literal-pathspecs"});
     auto options = git_in(where);
     options.input = std::move(input);
     auto result = proc::run(args, options);

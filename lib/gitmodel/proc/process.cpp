@@ -51,9 +51,11 @@ namespace {
 
 bp::environment child_environment(const RunOptions& options) {
     bp::environment env = boost::this_process::environment();
+    // set() and reset(), not operator[] and erase(): Boost 1.74's find() behind those compares
+    // the whole name with every entry, reading past the end of a shorter one.
     for (const auto& [name, value] : options.env) {
-        if (value) env[name] = *value;
-        else env.erase(name);
+        if (value) env.set(name, *value);
+        else env.reset(name);
     }
     return env;
 }
