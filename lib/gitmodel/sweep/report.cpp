@@ -36,27 +36,6 @@ std::optional<std::int64_t> duration_of(const RunStatus& status) {
     return (status.ended ? status.ended : now_seconds()) - status.started;
 }
 
-// Left-aligned columns, two spaces apart, no trailing blanks.
-std::string render_table(const std::vector<std::vector<std::string>>& rows) {
-    std::vector<std::size_t> widths;
-    for (const auto& row : rows)
-        for (std::size_t i = 0; i < row.size(); ++i) {
-            if (widths.size() <= i) widths.push_back(0);
-            widths[i] = std::max(widths[i], row[i].size());
-        }
-    std::string out;
-    for (const auto& row : rows) {
-        std::string line;
-        for (std::size_t i = 0; i < row.size(); ++i) {
-            line += row[i];
-            if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
-        }
-        while (!line.empty() && line.back() == ' ') line.pop_back();
-        out += line + "\n";
-    }
-    return out;
-}
-
 void flatten(const json& value, const std::string& prefix, std::vector<lifecycle::Metric>& out,
              const fs::path& file) {
     (void)file;
@@ -158,7 +137,7 @@ std::string render_status(const SweepView& view) {
         rows.push_back({std::to_string(run.spec.number), run.state, run.status.gpus.empty() ? "-" : run.status.gpus, exit,
                         duration ? format_duration(*duration) : "-", describe(run.spec.params), run.log.string()});
     }
-    out += render_table(rows);
+    out += layout_columns(rows);
     std::vector<std::string> notes;
     for (const auto& run : view.runs)
         if (!run.detail.empty() && run.state != "done") notes.push_back(fmt::format("  run {}: {}", run.spec.number, run.detail));
@@ -293,7 +272,7 @@ std::string render_report(const Report& report) {
         rows.push_back(std::move(row));
         if (!result.problem.empty()) problems.push_back(fmt::format("  run {}: {}", result.run.spec.number, result.problem));
     }
-    out += render_table(rows);
+    out += layout_columns(rows);
     if (!problems.empty()) out += "\n" + join(problems, "\n") + "\n";
     return out;
 }
