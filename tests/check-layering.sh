@@ -38,7 +38,7 @@ for dir in lib/gitmodel/*/; do
         awk -F: -v layer="$layer" -v may="${allowed[$layer]}" '{
             target = $3; sub(/^#include "gitmodel\//, "", target); sub(/\/$/, "", target)
             if (target != layer && index(may, "," target ",") == 0) {
-                shown = may; gsub(/^,|,$/, "", shown); gsub(/,/, ", ", shown)
+                shown = may; gsub(/^,|,$/, "", shown); gsub(/,/, ", ", shown); if (shown == "") shown = "no other layer"
                 printf "layering: %s:%s: %s includes %s, which ARCHITECTURE.md does not let it (may include: %s)\n", $1, $2, layer, target, shown
             }
         }' || true)
