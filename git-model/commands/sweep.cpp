@@ -35,7 +35,7 @@ namespace {
 
 const char* const sweep_usage =
     "git model sweep start [<model>] (--grid <name>=<v1>,<v2>... | --params-file <file>)... [--backend local|slurm]\n"
-    "                      [--gpus-per-run <n>] [--max-parallel <n>] [--no-container] [--export k8s] -- <command>...\n"
+    "                      [--gpus-per-run <n>] [--max-parallel <n>] [--no-container] [--export k8s [-o <file>] [--queue <name>]] -- <command>...\n"
     "   or: git model sweep status [<id>] [--json]\n"
     "   or: git model sweep cancel <id>\n"
     "   or: git model sweep resume <id>\n"
@@ -105,6 +105,7 @@ int sweep_start(const cli::Args& all_args) {
         ("export", po::value<std::string>()->value_name("<format>"),
          "k8s: create the runs and write a Kubernetes Indexed Job for them instead of scheduling them")
         ("output,o", po::value<std::string>()->value_name("<file>"), "with --export: also write the manifest here")
+        ("queue", po::value<std::string>()->value_name("<name>"), "with --export k8s: the Kueue LocalQueue to submit to")
         ("quiet,q", "no progress while the runs are created (shown only on a terminal anyway)")
         ("json", "print the new sweep's status as JSON");
     const auto parsed = cli::parse_command(args, "git model sweep start [<model>] [options] -- <command>...", options, "model");
@@ -139,6 +140,13 @@ int sweep_start(const cli::Args& all_args) {
         throw UsageError("--export k8s schedules nothing: leave out --backend and the Slurm options");
     if (export_k8s && !request.container) throw UsageError("--export k8s runs the pinned image: leave out --no-container");
     if (vm.count("output") && !export_k8s) throw UsageError("--output goes with --export k8s");
+    sweep::K8sExport k8s;
+    if (vm.count("queue")) {
+        if (!export_k8s) throw UsageError("--queue goes with --export k8s");
+        k8s.queue = vm["queue"].as<std::string>();
+        if (const auto problem = sweep::k8s_name_problem(*k8s.queue); !problem.empty())
+            throw UsageError(fmt::format("--queue {}: the name {}", quote_for_message(*k8s.queue), problem));
+    }
     if (request.backend == sweep::Backend::local && (request.slurm.partition || request.slurm.time_limit || request.slurm.account))
         throw UsageError("--partition, --time and --account are Slurm options: add --backend slurm");
 
@@ -166,7 +174,7 @@ int sweep_start(const cli::Args& all_args) {
     std::string scheduled;
     try {
         if (export_k8s) {
-            const std::string manifest = sweep::indexed_job_manifest(sweep);
+            const std::string manifest = sweep::indexed_job_manifest(sweep, k8s);
             const fs::path file = sweep::sweep_dir(sweep.common_dir, sweep.id) / "k8s-job.yaml";
             sweep::write_file_atomically(file, manifest);
             if (vm.count("output")) sweep::write_file_atomically(vm["output"].as<std::string>(), manifest);

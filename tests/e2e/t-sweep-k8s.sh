@@ -46,3 +46,54 @@ run_expect 2 git -C "$WT" model sweep start --export k8s --no-container --grid l
 assert_contains "$ERR" "leave out --no-container"
 run_expect 2 git -C "$WT" model sweep start --export k8s --backend slurm --grid lr=1 -- true
 assert_contains "$ERR" "schedules nothing"
+
+# --- the container settings of .modelenv.yaml, the persist variables and a Kueue queue --------------------------
+cat >"$WT/.modelenv.yaml" <<'YAML'
+image: registry.example.com/team/pytorch:2.4.0
+memory: 16g
+cpus: 1.5
+shm_size: 2g
+env:
+  WANDB_MODE: offline
+  SEED: 7
+YAML
+git -C "$WT" commit -q -am "limits, shm and env"
+run_expect 0 git -C "$WT" model sweep start --export k8s -o "$TEST_DIR/job2.yaml" --queue team-a --grid lr=1,2 -- sh -c 'echo "$GIT_MODEL_PARAMS $GIT_MODEL_CHECKPOINTS $GIT_MODEL_LOGS" > where'
+fields=$(python3 - "$TEST_DIR/job2.yaml" <<'PY'
+import sys, yaml
+job = yaml.safe_load(open(sys.argv[1]))
+# The batch/v1 Job schema's required fields, and what an Indexed Job with per-index backoff needs.
+assert job["apiVersion"] == "batch/v1" and job["kind"] == "Job", job
+assert job["metadata"]["name"], "metadata.name"
+spec = job["spec"]
+assert spec["completionMode"] == "Indexed" and isinstance(spec["completions"], int), spec
+pod = spec["template"]["spec"]
+assert pod["restartPolicy"] == "Never", "backoffLimitPerIndex needs restartPolicy Never"
+for c in pod["containers"]:
+    assert c["name"] and c["image"], c
+mounts = {m["name"]: m["mountPath"] for c in pod["containers"] for m in c["volumeMounts"]}
+volumes = {v["name"]: v for v in pod["volumes"]}
+assert set(mounts) == set(volumes), (mounts, volumes)
+c = pod["containers"][0]
+limits = c["resources"]["limits"]
+env = {e["name"]: e["value"] for e in c["env"]}
+print(job["metadata"]["labels"]["kueue.x-k8s.io/queue-name"], limits["memory"], limits["cpu"], limits["nvidia.com/gpu"],
+      mounts["shm"], volumes["shm"]["emptyDir"]["medium"], volumes["shm"]["emptyDir"]["sizeLimit"],
+      env["WANDB_MODE"], env["SEED"])
+PY
+)
+assert_eq "$fields" "team-a 17179869184 1500m 1 /dev/shm Memory 2147483648 offline 7" "limits, shm, env and queue"
+script=$(python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["spec"]["template"]["spec"]["containers"][0]["command"][2])' "$TEST_DIR/job2.yaml")
+JOB_COMPLETION_INDEX=1 sh -c "$script"
+read -r params checkpoints logs <"$TEST_DIR/worktrees/feature/model-net.sweep-2-2/where"
+assert_eq "$params" "$TEST_DIR/worktrees/feature/model-net.sweep-2-2/params.json" "GIT_MODEL_PARAMS"
+assert_dir "$checkpoints"
+assert_contains "$checkpoints" "sweep-2"
+assert_contains "$logs" "sweep-2"
+# Every path a pod is given lies below the one hostPath mounted.
+root=$(python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["spec"]["template"]["spec"]["volumes"][0]["hostPath"]["path"])' "$TEST_DIR/job2.yaml")
+for path in "$params" "$checkpoints" "$logs"; do assert_contains "$path" "$root/"; done
+run_expect 2 git -C "$WT" model sweep start --export k8s --queue Team_A --grid lr=1 -- true
+assert_contains "$ERR" "--queue 'Team_A': the name contains 'T'"
+run_expect 2 git -C "$WT" model sweep start --queue team-a --grid lr=1 -- true
+assert_contains "$ERR" "--queue goes with --export k8s"

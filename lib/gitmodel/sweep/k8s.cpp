@@ -1,5 +1,6 @@
 #include "gitmodel/sweep/k8s.hpp"
 
+#include "gitmodel/config/modelenv.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/core/wording.hpp"
 #include "gitmodel/sweep/plan.hpp"
@@ -26,17 +27,36 @@ std::string sh_word(const std::string& text) {
     return out + "'";
 }
 
-// The folder that holds the repository and every run's worktree: mounted into the pods at the same path.
+// The folder that holds the repository, every run's worktree and the persist folders: mounted
+// into the pods at the same path, so that every path the runs are given is valid there too.
 fs::path shared_root(const Sweep& sweep) {
     fs::path root = sweep.common_dir.lexically_normal();
-    for (const auto& run : sweep.runs) {
+    const auto narrow = [&](const fs::path& path) {
         fs::path common;
+        const fs::path normal = path.lexically_normal();
         auto a = root.begin();
-        auto b = run.worktree.begin();
-        for (; a != root.end() && b != run.worktree.end() && *a == *b; ++a, ++b) common /= *a;
+        auto b = normal.begin();
+        for (; a != root.end() && b != normal.end() && *a == *b; ++a, ++b) common /= *a;
         root = common;
-    }
+    };
+    for (const auto& run : sweep.runs) narrow(run.worktree);
+    narrow(sweep.logs_dir);
+    narrow(sweep.checkpoints_dir);
     return root.empty() ? fs::path("/") : root;
+}
+
+// A CPU quantity as Kubernetes writes it: whole CPUs, else millicores ("1.5" -> "1500m").
+std::string cpu_quantity(double cpus) {
+    const auto millis = static_cast<long long>(cpus * 1000.0 + 0.5);
+    return millis % 1000 == 0 ? std::to_string(millis / 1000) : fmt::format("{}m", millis);
+}
+
+// The model's container settings, when it has a .modelenv.yaml.
+std::optional<config::ModelEnv> model_environment(const Sweep& sweep) {
+    const fs::path file = sweep.model_worktree / config::modelenv_file_name;
+    std::error_code ec;
+    if (sweep.model_worktree.empty() || !fs::exists(file, ec)) return std::nullopt;
+    return config::load_modelenv_file(file);
 }
 
 }  // namespace
@@ -52,17 +72,32 @@ std::string job_name(const Sweep& sweep) {
     return name;
 }
 
-std::string indexed_job_manifest(const Sweep& sweep) {
-    // Pod k (JOB_COMPLETION_INDEX) runs run k+1: its worktree, parameters and command.
+std::string k8s_name_problem(std::string_view name) {
+    if (name.empty()) return "is empty";
+    if (name.size() > 63) return "is longer than 63 characters";
+    for (char c : name)
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+            return fmt::format("contains '{}'; a Kubernetes name has only lower-case letters, digits and '-'", c);
+    if (name.front() == '-' || name.back() == '-') return "begins or ends with '-'";
+    return {};
+}
+
+std::string indexed_job_manifest(const Sweep& sweep, const K8sExport& options) {
+    const auto environment = model_environment(sweep);
+    // Pod k (JOB_COMPLETION_INDEX) runs run k+1: its worktree, parameters, persist folders and command.
     std::string dispatch = "case \"$JOB_COMPLETION_INDEX\" in\n";
     for (const auto& run : sweep.runs) {
         std::vector<std::string> words;
         for (const auto& word : substitute(sweep.command, run.params)) words.push_back(sh_word(word));
-        std::string exports = fmt::format("export GIT_MODEL_MODEL={} GIT_MODEL_SWEEP={} GIT_MODEL_RUN={}",
-                                          sh_word(run.model), sh_word(sweep.id), run.number);
+        std::string exports = fmt::format(
+            "export GIT_MODEL_MODEL={} GIT_MODEL_SWEEP={} GIT_MODEL_RUN={} GIT_MODEL_PARAMS={} GIT_MODEL_LOGS={} "
+            "GIT_MODEL_CHECKPOINTS={}",
+            sh_word(run.model), sh_word(sweep.id), run.number, sh_word((run.worktree / params_file_name).string()),
+            sh_word(sweep.logs_dir.string()), sh_word(run_checkpoints(sweep, run.number).string()));
         for (const auto& [name, value] : run.params) exports += fmt::format(" {}={}", parameter_variable(name), sh_word(value));
-        dispatch += fmt::format("{}) cd {} && {} && exec {} ;;\n", run.number - 1, sh_word(run.worktree.string()), exports,
-                                join(words, " "));
+        dispatch += fmt::format("{}) mkdir -p {} && cd {} && {} && exec {} ;;\n", run.number - 1,
+                                sh_word(run_checkpoints(sweep, run.number).string()), sh_word(run.worktree.string()),
+                                exports, join(words, " "));
     }
     dispatch += "*) echo \"no run for index $JOB_COMPLETION_INDEX\" >&2; exit 2 ;;\nesac\n";
 
@@ -78,6 +113,7 @@ std::string indexed_job_manifest(const Sweep& sweep) {
     yaml += "  labels:\n";
     yaml += fmt::format("    io.git-model/model: {}\n", scalar(sweep.model));
     yaml += fmt::format("    io.git-model/sweep: {}\n", scalar(sweep.id));
+    if (options.queue) yaml += fmt::format("    kueue.x-k8s.io/queue-name: {}\n", scalar(*options.queue));
     yaml += "spec:\n  completionMode: Indexed\n";
     yaml += fmt::format("  completions: {}\n  parallelism: {}\n", sweep.runs.size(), parallelism);
     yaml += "  backoffLimitPerIndex: 0\n  maxFailedIndexes: " + std::to_string(sweep.runs.size()) + "\n";
@@ -87,12 +123,26 @@ std::string indexed_job_manifest(const Sweep& sweep) {
     yaml += fmt::format("        image: {}\n", scalar(sweep.image));
     yaml += "        command:\n        - \"/bin/sh\"\n        - \"-c\"\n";  // layering: inside the container
     yaml += fmt::format("        - {}\n", scalar(dispatch));
+    if (environment && !environment->env.empty()) {
+        yaml += "        env:\n";
+        for (const auto& [name, value] : environment->env)
+            yaml += fmt::format("        - name: {}\n          value: {}\n", scalar(name), scalar(value));
+    }
     yaml += "        resources:\n          limits:\n";
     yaml += fmt::format("            nvidia.com/gpu: {}\n", sweep.gpus_per_run);
+    if (environment && environment->memory_bytes)
+        yaml += fmt::format("            memory: {}\n", scalar(std::to_string(*environment->memory_bytes)));
+    if (environment && environment->cpus) yaml += fmt::format("            cpu: {}\n", scalar(cpu_quantity(*environment->cpus)));
+    const bool shm = environment && environment->shm_bytes;
     yaml += "        volumeMounts:\n        - name: shared\n";
     yaml += fmt::format("          mountPath: {}\n", scalar(root));
+    if (shm) yaml += "        - name: shm\n          mountPath: \"/dev/shm\"\n";
     yaml += "      volumes:\n      - name: shared\n        hostPath:\n";
     yaml += fmt::format("          path: {}\n          type: Directory\n", scalar(root));
+    // shm_size: a memory-backed emptyDir at /dev/shm, the way Kubernetes gives a pod more than 64 MiB.
+    if (shm)
+        yaml += fmt::format("      - name: shm\n        emptyDir:\n          medium: Memory\n          sizeLimit: {}\n",
+                            scalar(std::to_string(*environment->shm_bytes)));
     return yaml;
 }
 
