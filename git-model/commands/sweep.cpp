@@ -35,7 +35,7 @@ namespace {
 
 const char* const sweep_usage =
     "git model sweep start [<model>] (--grid <name>=<v1>,<v2>... | --params-file <file>)... [--backend local|slurm]\n"
-    "                      [--gpus-per-run <n>] [--max-parallel <n>] [--no-container] [--export k8s [-o <file>] [--queue <name>]] -- <command>...\n"
+    "                      [--gpus-per-run <n>] [--max-parallel <n>] [--no-container] [--export k8s|slurm [-o <file>] [--queue <name>]] -- <command>...\n"
     "   or: git model sweep status [<id>] [--json]\n"
     "   or: git model sweep cancel <id>\n"
     "   or: git model sweep resume <id>\n"
@@ -103,7 +103,8 @@ int sweep_start(const cli::Args& all_args) {
         ("time", po::value<std::string>()->value_name("<limit>"), "slurm: each task's time limit, e.g. 2:00:00")
         ("account", po::value<std::string>()->value_name("<name>"), "slurm: the account to charge")
         ("export", po::value<std::string>()->value_name("<format>"),
-         "k8s: create the runs and write a Kubernetes Indexed Job for them instead of scheduling them")
+         "k8s or slurm: create the runs and write a Kubernetes Indexed Job or a Slurm batch script for them "
+         "instead of scheduling them")
         ("output,o", po::value<std::string>()->value_name("<file>"), "with --export: also write the manifest here")
         ("queue", po::value<std::string>()->value_name("<name>"), "with --export k8s: the Kueue LocalQueue to submit to")
         ("quiet,q", "no progress while the runs are created (shown only on a terminal anyway)")
@@ -133,13 +134,18 @@ int sweep_start(const cli::Args& all_args) {
     request.slurm.partition = slurm_option(vm, "partition");
     request.slurm.time_limit = slurm_option(vm, "time");
     request.slurm.account = slurm_option(vm, "account");
-    const bool export_k8s = vm.count("export") > 0;
-    if (export_k8s && vm["export"].as<std::string>() != "k8s")
-        throw UsageError(fmt::format("--export {}: only k8s is supported", quote_for_message(vm["export"].as<std::string>())));
+    const std::string export_format = vm.count("export") ? vm["export"].as<std::string>() : "";
+    if (!export_format.empty() && export_format != "k8s" && export_format != "slurm")
+        throw UsageError(fmt::format("--export {}: expected k8s or slurm", quote_for_message(export_format)));
+    const bool export_k8s = export_format == "k8s";
+    const bool export_slurm = export_format == "slurm";
     if (export_k8s && (vm.count("backend") || vm.count("partition") || vm.count("time") || vm.count("account")))
         throw UsageError("--export k8s schedules nothing: leave out --backend and the Slurm options");
     if (export_k8s && !request.container) throw UsageError("--export k8s runs the pinned image: leave out --no-container");
-    if (vm.count("output") && !export_k8s) throw UsageError("--output goes with --export k8s");
+    if (export_slurm && vm.count("backend") && request.backend != sweep::Backend::slurm)
+        throw UsageError("--export slurm writes a Slurm batch script: leave out --backend local");
+    if (export_slurm) request.backend = sweep::Backend::slurm;
+    if (vm.count("output") && export_format.empty()) throw UsageError("--output goes with --export k8s or --export slurm");
     sweep::K8sExport k8s;
     if (vm.count("queue")) {
         if (!export_k8s) throw UsageError("--queue goes with --export k8s");
@@ -154,7 +160,8 @@ int sweep_start(const cli::Args& all_args) {
     auto repo = open_repository();
     request.model = lifecycle::resolve_model_name(repo, cli::positional(vm, "model"));
     // Everything the backend needs is checked before the first run is made.
-    if (export_k8s) {
+    if (export_k8s || export_slurm) {
+        // Nothing is scheduled from here: the batch script may be submitted from a login node.
     } else if (request.backend == sweep::Backend::slurm) {
         sweep::check_slurm_prerequisites();
     } else {
@@ -181,6 +188,14 @@ int sweep_start(const cli::Args& all_args) {
             scheduled = fmt::format("written as a Kubernetes Indexed Job: {}{}\n  kubectl apply -f {}", file.string(),
                                     vm.count("output") ? " and " + vm["output"].as<std::string>() : "",
                                     vm.count("output") ? vm["output"].as<std::string>() : file.string());
+        } else if (export_slurm) {
+            std::vector<int> numbers;
+            for (const auto& run : sweep.runs) numbers.push_back(run.number);
+            const fs::path file = sweep::write_batch_script(
+                sweep, numbers, vm.count("output") ? std::optional<fs::path>(vm["output"].as<std::string>()) : std::nullopt);
+            const std::string shown = vm.count("output") ? vm["output"].as<std::string>() : file.string();
+            scheduled = fmt::format("written as a Slurm batch script: {}{}\n  sbatch {}", file.string(),
+                                    vm.count("output") ? " and " + vm["output"].as<std::string>() : "", shown);
         } else if (sweep.backend == sweep::Backend::slurm) {
             std::vector<int> numbers;
             for (const auto& run : sweep.runs) numbers.push_back(run.number);
@@ -205,7 +220,7 @@ int sweep_start(const cli::Args& all_args) {
     fmt::print("Sweep {} of model {}: {}, {}\n", sweep.id, sweep.model, count_of(sweep.runs.size(), "run"), scheduled);
     fmt::print("  runs: {} ... {}\n", sweep.runs.front().branch, sweep.runs.back().branch);
     fmt::print("  logs: {}\n", sweep.logs_dir.string());
-    if (!export_k8s) fmt::print("  follow it with `git model sweep status {}`\n", sweep.id);
+    if (export_format.empty() || export_slurm) fmt::print("  follow it with `git model sweep status {}`\n", sweep.id);
     return 0;
 }
 

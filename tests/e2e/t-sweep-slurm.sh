@@ -73,6 +73,26 @@ run_expect 0 git -C "$WT" model sweep status 2 --json
 assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "done done done" "resumed runs done"
 assert_eq "$(json_get "$OUT" 'len(d["slurm_jobs"])')" "2" "two submissions"
 
+# --- --export slurm writes the batch script for review and submits nothing; sbatch of it runs the sweep -------
+queued_before=$(squeue -h | wc -l)
+run_expect 0 git -C "$WT" model sweep start --export slurm -o "$TEST_DIR/job.sh" --no-container --max-parallel 1 \
+    --grid lr=8,9 -- sh train.sh
+assert_contains "$OUT" "2 runs, written as a Slurm batch script"
+assert_contains "$OUT" "sbatch $TEST_DIR/job.sh"
+assert_eq "$(squeue -h | wc -l)" "$queued_before" "nothing submitted"
+assert_contains "$(cat "$TEST_DIR/job.sh")" "#SBATCH --array=1-2%1"
+assert_eq "$(cat "$TEST_DIR/job.sh")" "$(cat "$TEST_DIR/repo/.git/git-model/sweeps/3/sweep.sbatch")" "-o writes the same script"
+run_expect 0 git -C "$WT" model sweep status 3 --json
+assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "queued queued" "queued until submitted"
+(cd "$TEST_DIR" && sbatch --parsable job.sh >/dev/null) || fail "sbatch of the exported script failed"
+wait_sweep "$WT" 3 180
+run_expect 0 git -C "$WT" model sweep status 3 --json
+assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "done done" "the exported script's runs done"
+run_expect 2 git -C "$WT" model sweep start --export slurm --backend local --grid lr=1 -- true
+assert_contains "$ERR" "leave out --backend local"
+run_expect 2 git -C "$WT" model sweep start --export pbs --grid lr=1 -- true
+assert_contains "$ERR" "expected k8s or slurm"
+
 # --- bad Slurm options are refused before anything is made ------------------------------------------------------
 before=$(git -C repo for-each-ref --format='%(refname)' | sort)
 run_expect 2 git -C "$WT" model sweep start --backend slurm --partition 'debug;rm' --grid lr=1 -- true

@@ -109,7 +109,7 @@ void check_slurm_prerequisites() {
     }
 }
 
-std::string submit(Sweep& sweep, const std::vector<int>& numbers) {
+fs::path write_batch_script(const Sweep& sweep, const std::vector<int>& numbers, const std::optional<fs::path>& copy_to) {
     const fs::path dir = sweep_dir(sweep.common_dir, sweep.id);
     for (const auto& path : {dir / "slurm", sweep.logs_dir}) {
         std::error_code ec;
@@ -120,6 +120,13 @@ std::string submit(Sweep& sweep, const std::vector<int>& numbers) {
     const fs::path file = dir / fmt::format("slurm-{}.sbatch", sweep.slurm.job_ids.size() + 1);
     write_file_atomically(file, script, 0755);
     write_file_atomically(dir / "sweep.sbatch", script, 0755);
+    if (copy_to) write_file_atomically(*copy_to, script, 0755);
+    return file;
+}
+
+std::string submit(Sweep& sweep, const std::vector<int>& numbers) {
+    const fs::path dir = sweep_dir(sweep.common_dir, sweep.id);
+    const fs::path file = write_batch_script(sweep, numbers);
     proc::RunOptions options;
     options.cwd = dir;
     options.timeout = 60s;

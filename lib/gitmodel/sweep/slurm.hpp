@@ -28,8 +28,14 @@ std::string batch_script(const Sweep& sweep, const std::vector<int>& numbers, co
 // Checks before a sweep is created that Slurm's commands are here.
 void check_slurm_prerequisites();
 
-// Writes the script into the sweep's folder (slurm-<k>.sbatch, and sweep.sbatch for the
-// latest), submits it with sbatch and records the job id in sweep.json. Returns the job id.
+// Writes the script for these runs into the sweep's folder (slurm-<k>.sbatch, and sweep.sbatch
+// for the latest), and to copy_to when given (--export slurm -o), with the folders its tasks
+// write to. Returns the slurm-<k>.sbatch path.
+std::filesystem::path write_batch_script(const Sweep& sweep, const std::vector<int>& numbers,
+                                         const std::optional<std::filesystem::path>& copy_to = std::nullopt);
+
+// Writes the script (write_batch_script), submits it with sbatch and records the job id in
+// sweep.json. Returns the job id.
 std::string submit(Sweep& sweep, const std::vector<int>& numbers);
 
 // What Slurm says of a sweep's tasks that it still knows: run number -> (state, reason),
