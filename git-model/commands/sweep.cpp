@@ -158,6 +158,7 @@ int sweep_start(const cli::Args& all_args) {
 
     git::Library library;
     auto repo = open_repository();
+    if (request.backend == sweep::Backend::slurm) request.slurm.max_array_size = sweep::slurm_max_array_size(repo.config());
     request.model = lifecycle::resolve_model_name(repo, cli::positional(vm, "model"));
     // Everything the backend needs is checked before the first run is made.
     if (export_k8s || export_slurm) {
@@ -191,17 +192,21 @@ int sweep_start(const cli::Args& all_args) {
         } else if (export_slurm) {
             std::vector<int> numbers;
             for (const auto& run : sweep.runs) numbers.push_back(run.number);
-            const fs::path file = sweep::write_batch_script(
+            const auto scripts = sweep::write_batch_scripts(
                 sweep, numbers, vm.count("output") ? std::optional<fs::path>(vm["output"].as<std::string>()) : std::nullopt);
-            const std::string shown = vm.count("output") ? vm["output"].as<std::string>() : file.string();
-            scheduled = fmt::format("written as a Slurm batch script: {}{}\n  sbatch {}", file.string(),
-                                    vm.count("output") ? " and " + vm["output"].as<std::string>() : "", shown);
+            const std::string shown = vm.count("output") ? vm["output"].as<std::string>() : scripts.entry.string();
+            scheduled = fmt::format("written as {}: {}{}\n  {} {}",
+                                    scripts.entry_is_wrapper
+                                        ? fmt::format("{} Slurm job arrays (the cluster's MaxArraySize caps one)", scripts.parts.size())
+                                        : std::string("a Slurm batch script"),
+                                    scripts.entry.string(), vm.count("output") ? " and " + vm["output"].as<std::string>() : "",
+                                    scripts.entry_is_wrapper ? "sh" : "sbatch", shown);
         } else if (sweep.backend == sweep::Backend::slurm) {
             std::vector<int> numbers;
             for (const auto& run : sweep.runs) numbers.push_back(run.number);
             const std::string job = sweep::submit(sweep, numbers);
-            scheduled = fmt::format("submitted to Slurm as job array {} ({})", job,
-                                    (sweep::sweep_dir(sweep.common_dir, sweep.id) / "sweep.sbatch").string());
+            scheduled = fmt::format("submitted to Slurm as job array{} {} ({})", job.find(',') == std::string::npos ? "" : "s",
+                                    job, (sweep::sweep_dir(sweep.common_dir, sweep.id) / "sweep.sbatch").string());
         } else {
             sweep::start_local_scheduler(sweep);
             const auto record = sweep::load_scheduler(sweep);

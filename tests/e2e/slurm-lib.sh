@@ -197,6 +197,7 @@ KillWait=2
 MessageTimeout=10
 ReturnToService=2
 NodeName=$host NodeAddr=127.0.0.1 $node RealMemory=1000 Gres=gpu:2 State=UNKNOWN
+MaxArraySize=${GM_SLURM_MAX_ARRAY_SIZE:-1001}
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
     # Two dummy GPUs (slurmd only checks that the files exist): CUDA_VISIBLE_DEVICES 0 and 1.

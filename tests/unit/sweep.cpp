@@ -130,6 +130,36 @@ TEST_CASE("sweep: Slurm's array ranges, values and the batch script", "[sweep]")
                                        "\"$SLURM_ARRAY_TASK_ID\"\n"));
 }
 
+TEST_CASE("sweep: arrays larger than MaxArraySize are split, task ids offset to stay below it", "[sweep]") {
+    std::vector<int> all;
+    for (int n = 1; n <= 1500; ++n) all.push_back(n);
+    const auto parts = array_parts(all, 1001);
+    REQUIRE(parts.size() == 2);
+    CHECK(parts[0].offset == 0);
+    CHECK(parts[0].numbers.front() == 1);
+    CHECK(parts[0].numbers.back() == 1000);  // task ids 1-1000, below 1001
+    CHECK(parts[1].offset == 1000);
+    CHECK(parts[1].numbers.size() == 500);   // tasks 1-500 run runs 1001-1500
+    CHECK(array_parts(all, 0).size() == 2);   // unknown: Slurm's default, 1001
+    CHECK(array_parts({1, 2, 3}, 1001).size() == 1);
+    // A resume of scattered runs: each part spans fewer than MaxArraySize numbers.
+    const auto scattered = array_parts({2, 5, 9, 10, 11}, 5);
+    REQUIRE(scattered.size() == 2);
+    CHECK(scattered[0].numbers == std::vector<int>{2, 5});  // task ids 1 and 4
+    CHECK(scattered[0].offset == 1);
+    CHECK(scattered[1].numbers == std::vector<int>{9, 10, 11});
+    CHECK(scattered[1].offset == 8);
+    Sweep sweep;
+    sweep.id = "7";
+    sweep.model = "m";
+    sweep.common_dir = "/srv/repo/.git";
+    sweep.max_parallel = 2;
+    sweep.runs.resize(1500);
+    const std::string script = batch_script(sweep, parts[1].numbers, "/usr/bin/git-model", parts[1].offset);
+    CHECK_THAT(script, Catch::Contains("#SBATCH --array=1-500%2\n"));
+    CHECK_THAT(script, Catch::EndsWith("sweep task '/srv/repo/.git/git-model/sweeps/7' \"$((SLURM_ARRAY_TASK_ID + 1000))\"\n"));
+}
+
 TEST_CASE("sweep: the Kubernetes Job's name is a DNS label", "[sweep]") {
     Sweep sweep;
     sweep.id = "12";

@@ -38,6 +38,15 @@ std::string sh_word(const std::string& text) {
 
 std::vector<std::string> job_ids_argument(const Sweep& sweep) { return {join(sweep.slurm.job_ids, ",")}; }
 
+// What the array task ids of one of the sweep's jobs add up to run numbers.
+int offset_of(const Sweep& sweep, const std::string& job) {
+    const auto found = sweep.slurm.offsets.find(job);
+    return found == sweep.slurm.offsets.end() ? 0 : found->second;
+}
+
+// Slurm's own default MaxArraySize, when neither the cluster nor git config says.
+constexpr int default_max_array_size = 1001;
+
 // "123_4" -> 4 when 123 is one of the sweep's jobs.
 std::optional<int> task_number(const Sweep& sweep, const std::string& id) {
     const auto underscore = id.find('_');
@@ -47,7 +56,7 @@ std::optional<int> task_number(const Sweep& sweep, const std::string& id) {
         return std::nullopt;
     const std::string number = id.substr(underscore + 1);
     if (number.empty() || number.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
-    return std::atoi(number.c_str());
+    return std::atoi(number.c_str()) + offset_of(sweep, id.substr(0, underscore));
 }
 
 std::atomic<int> task_signal{0};
@@ -80,15 +89,59 @@ std::string array_ranges(const std::vector<int>& numbers) {
     return join(parts, ",");
 }
 
-std::string batch_script(const Sweep& sweep, const std::vector<int>& numbers, const fs::path& program) {
+std::vector<ArrayPart> array_parts(const std::vector<int>& numbers, int max_array_size) {
+    std::vector<int> sorted = numbers;
+    std::sort(sorted.begin(), sorted.end());
+    sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+    const int widest = std::max(1, (max_array_size > 0 ? max_array_size : default_max_array_size) - 1);
+    std::vector<ArrayPart> parts;
+    for (int number : sorted) {
+        // Task ids 1..widest: a part's numbers, less its offset, must stay below MaxArraySize.
+        if (parts.empty() || number - parts.back().offset > widest) parts.push_back(ArrayPart{{}, number - 1});
+        parts.back().numbers.push_back(number);
+    }
+    return parts;
+}
+
+int slurm_max_array_size(const git::Config& config) {
+    if (proc::find_program("scontrol")) {
+        proc::RunOptions options;
+        options.timeout = 10s;
+        const auto shown = proc::run({"scontrol", "show", "config"}, options);
+        if (shown.ok()) {
+            std::istringstream lines(shown.out);
+            std::string line;
+            while (std::getline(lines, line)) {
+                if (line.rfind("MaxArraySize", 0) != 0) continue;
+                const auto equals = line.find('=');
+                const int value = equals == std::string::npos ? 0 : std::atoi(line.c_str() + equals + 1);
+                if (value > 1) return value;
+            }
+        }
+    }
+    if (const auto configured = config.get_string("model.slurm.maxArraySize")) {
+        const int value = std::atoi(configured->c_str());
+        if (value < 2 || configured->find_first_not_of("0123456789") != std::string::npos)
+            throw UsageError(fmt::format("model.slurm.maxArraySize = {}: expected a number of at least 2",
+                                         quote_for_message(*configured)));
+        return value;
+    }
+    return default_max_array_size;
+}
+
+std::string batch_script(const Sweep& sweep, const std::vector<int>& numbers, const fs::path& program, int offset) {
     const fs::path dir = sweep_dir(sweep.common_dir, sweep.id);
     std::string script = "#!/bin/sh\n";
     script += fmt::format("# Sweep {} of model {}: runs {} of {}.\n", sweep.id, sweep.model, array_ranges(numbers),
                           sweep.runs.size());
+    std::vector<int> task_ids;
+    for (int number : numbers) task_ids.push_back(number - offset);
+    if (offset != 0)
+        script += fmt::format("# Array task k runs run k+{} (the cluster's MaxArraySize caps task ids).\n", offset);
     script += "# Written by `git model sweep`; resubmit with `sbatch <this file>`. Each task runs its run's\n";
     script += "# command from sweep.json in the run's worktree (on shared storage) and records its state.\n";
     script += fmt::format("#SBATCH --job-name=gm-{}-sweep-{}\n", sweep.model, sweep.id);
-    std::string array = array_ranges(numbers);
+    std::string array = array_ranges(task_ids);
     if (sweep.max_parallel > 0) array += fmt::format("%{}", sweep.max_parallel);
     script += fmt::format("#SBATCH --array={}\n", array);
     if (sweep.gpus_per_run > 0) script += fmt::format("#SBATCH --gres=gpu:{}\n", sweep.gpus_per_run);
@@ -96,8 +149,8 @@ std::string batch_script(const Sweep& sweep, const std::vector<int>& numbers, co
     if (sweep.slurm.partition) script += fmt::format("#SBATCH --partition={}\n", *sweep.slurm.partition);
     if (sweep.slurm.time_limit) script += fmt::format("#SBATCH --time={}\n", *sweep.slurm.time_limit);
     if (sweep.slurm.account) script += fmt::format("#SBATCH --account={}\n", *sweep.slurm.account);
-    script += fmt::format("exec {} sweep task {} \"$SLURM_ARRAY_TASK_ID\"\n", sh_word(program.string()),
-                          sh_word(dir.string()));
+    const std::string task = offset == 0 ? "\"$SLURM_ARRAY_TASK_ID\"" : fmt::format("\"$((SLURM_ARRAY_TASK_ID + {}))\"", offset);
+    script += fmt::format("exec {} sweep task {} {}\n", sh_word(program.string()), sh_word(dir.string()), task);
     return script;
 }
 
@@ -109,40 +162,77 @@ void check_slurm_prerequisites() {
     }
 }
 
-fs::path write_batch_script(const Sweep& sweep, const std::vector<int>& numbers, const std::optional<fs::path>& copy_to) {
+BatchScripts write_batch_scripts(const Sweep& sweep, const std::vector<int>& numbers, const std::optional<fs::path>& copy_to) {
     const fs::path dir = sweep_dir(sweep.common_dir, sweep.id);
     for (const auto& path : {dir / "slurm", sweep.logs_dir}) {
         std::error_code ec;
         fs::create_directories(path, ec);
         if (ec) throw Error(fmt::format("cannot create {}: {}", path.string(), ec.message()));
     }
-    const std::string script = batch_script(sweep, numbers, proc::current_executable());
-    const fs::path file = dir / fmt::format("slurm-{}.sbatch", sweep.slurm.job_ids.size() + 1);
-    write_file_atomically(file, script, 0755);
-    write_file_atomically(dir / "sweep.sbatch", script, 0755);
-    if (copy_to) write_file_atomically(*copy_to, script, 0755);
-    return file;
+    BatchScripts out;
+    const fs::path program = proc::current_executable();
+    std::string last;
+    for (const auto& part : array_parts(numbers, sweep.slurm.max_array_size)) {
+        const fs::path file = dir / fmt::format("slurm-{}.sbatch", sweep.slurm.job_ids.size() + out.parts.size() + 1);
+        last = batch_script(sweep, part.numbers, program, part.offset);
+        write_file_atomically(file, last, 0755);
+        out.parts.push_back({file, part});
+    }
+    // What a person submits: the one script, or for several arrays a script that submits each
+    // (after the one before it when --max-parallel throttles, so the sweep never runs more).
+    std::string entry;
+    if (out.parts.size() == 1) {
+        entry = last;
+        out.entry_is_wrapper = false;
+    } else {
+        entry = "#!/bin/sh\n";
+        entry += fmt::format("# Sweep {} of model {}: runs {} in {} job arrays (MaxArraySize {}). Submit with `sh <this "
+                             "file>`.\nset -e\n",
+                             sweep.id, sweep.model, array_ranges(numbers), out.parts.size(),
+                             sweep.slurm.max_array_size > 0 ? sweep.slurm.max_array_size : default_max_array_size);
+        bool first = true;
+        for (const auto& [file, part] : out.parts) {
+            const std::string after = !first && sweep.max_parallel > 0 ? " --dependency=afterany:\"$job\"" : "";
+            entry += fmt::format("job=$(sbatch --parsable{} {})\necho \"submitted job array $job: runs {}\"\n", after,
+                                 sh_word(file.string()), array_ranges(part.numbers));
+            first = false;
+        }
+        out.entry_is_wrapper = true;
+    }
+    out.entry = dir / "sweep.sbatch";
+    write_file_atomically(out.entry, entry, 0755);
+    if (copy_to) write_file_atomically(*copy_to, entry, 0755);
+    return out;
 }
 
 std::string submit(Sweep& sweep, const std::vector<int>& numbers) {
     const fs::path dir = sweep_dir(sweep.common_dir, sweep.id);
-    const fs::path file = write_batch_script(sweep, numbers);
-    proc::RunOptions options;
-    options.cwd = dir;
-    options.timeout = 60s;
-    const auto result = proc::run({"sbatch", "--parsable", file.string()}, options);
-    if (!result.ok()) {
-        std::string why = result.err;
-        while (!why.empty() && why.back() == '\n') why.pop_back();
-        throw Error(fmt::format("sbatch refused the sweep ({}): {}", result.describe(), why),
-                    fmt::format("the script is {}; check the partition, account and time limit", file.string()));
+    const BatchScripts scripts = write_batch_scripts(sweep, numbers);
+    std::vector<std::string> submitted;
+    for (const auto& [file, part] : scripts.parts) {
+        proc::RunOptions options;
+        options.cwd = dir;
+        options.timeout = 60s;
+        std::vector<std::string> argv{"sbatch", "--parsable"};
+        // Several arrays under --max-parallel run one after another, so the throttle holds for the sweep.
+        if (!submitted.empty() && sweep.max_parallel > 0) argv.push_back("--dependency=afterany:" + submitted.back());
+        argv.push_back(file.string());
+        const auto result = proc::run(argv, options);
+        if (!result.ok()) {
+            std::string why = result.err;
+            while (!why.empty() && why.back() == '\n') why.pop_back();
+            throw Error(fmt::format("sbatch refused the sweep ({}): {}", result.describe(), why),
+                        fmt::format("the script is {}; check the partition, account and time limit", file.string()));
+        }
+        std::string job = result.out.substr(0, result.out.find_first_of(";\n"));
+        if (job.empty() || job.find_first_not_of("0123456789") != std::string::npos)
+            throw Error(fmt::format("sbatch printed no job id: {}", quote_for_message(result.out)));
+        sweep.slurm.job_ids.push_back(job);
+        if (part.offset != 0) sweep.slurm.offsets[job] = part.offset;
+        save(sweep);
+        submitted.push_back(job);
     }
-    std::string job = result.out.substr(0, result.out.find_first_of(";\n"));
-    if (job.empty() || job.find_first_not_of("0123456789") != std::string::npos)
-        throw Error(fmt::format("sbatch printed no job id: {}", quote_for_message(result.out)));
-    sweep.slurm.job_ids.push_back(job);
-    save(sweep);
-    return job;
+    return join(submitted, ", ");
 }
 
 std::map<int, SlurmTask> query_tasks(const Sweep& sweep) {
@@ -182,6 +272,7 @@ std::map<int, SlurmTask> query_tasks(const Sweep& sweep) {
             const std::string& id = fields[0];
             const auto open = id.find("_[");
             if (open != std::string::npos) {
+                const int offset = offset_of(sweep, id.substr(0, open));
                 std::string inside = id.substr(open + 2, id.find_first_of("%]", open) - open - 2);
                 std::stringstream ranges(inside);
                 std::string range;
@@ -189,7 +280,7 @@ std::map<int, SlurmTask> query_tasks(const Sweep& sweep) {
                     const auto dash = range.find('-');
                     const int first = std::atoi(range.substr(0, dash).c_str());
                     const int last = dash == std::string::npos ? first : std::atoi(range.substr(dash + 1).c_str());
-                    for (int n = first; n <= last && n - first < 100000; ++n) tasks[n] = {fields[1], fields[2]};
+                    for (int n = first; n <= last && n - first < 100000; ++n) tasks[n + offset] = {fields[1], fields[2]};
                 }
             } else if (auto number = task_number(sweep, id)) {
                 tasks[*number] = {fields[1], fields[2]};
@@ -242,7 +333,8 @@ int run_slurm_task(const fs::path& sweep_folder, int number) {
     const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
     status.gpus = visible ? visible : "";
     const char* job = std::getenv("SLURM_ARRAY_JOB_ID");
-    if (job) status.slurm_task = fmt::format("{}_{}", job, number);
+    const char* task = std::getenv("SLURM_ARRAY_TASK_ID");
+    if (job) status.slurm_task = fmt::format("{}_{}", job, task ? std::atoi(task) : number);
 
     std::vector<env::GpuSlot> gpus;
     std::stringstream items(status.gpus);

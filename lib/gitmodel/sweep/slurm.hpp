@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "gitmodel/git/config.hpp"
 #include "gitmodel/sweep/store.hpp"
 
 namespace gm::sweep {
@@ -22,20 +23,43 @@ std::string slurm_value_problem(std::string_view value);
 // "1-4", "1,3,5-7": Slurm's --array syntax for run numbers (sorted, distinct).
 std::string array_ranges(const std::vector<int>& numbers);
 
-// The batch script for some runs of a sweep; `program` is the git-model the nodes run.
-std::string batch_script(const Sweep& sweep, const std::vector<int>& numbers, const std::filesystem::path& program);
+// Runs that go into one job array: their array task ids are the numbers less `offset`.
+struct ArrayPart {
+    std::vector<int> numbers;  // run numbers, sorted
+    int offset = 0;            // run number = array task id + offset
+};
+
+// Splits runs into job arrays whose task ids stay below the cluster's MaxArraySize (Slurm
+// refuses ids >= it): runs 1-1500 under 1001 are tasks 1-1000 and tasks 1-500 (+1000).
+std::vector<ArrayPart> array_parts(const std::vector<int>& numbers, int max_array_size);
+
+// The cluster's MaxArraySize (`scontrol show config`), else model.slurm.maxArraySize, else
+// Slurm's default 1001. Throws gm::UsageError for a configured value that is not a number >= 2.
+int slurm_max_array_size(const git::Config& config);
+
+// The batch script for one array of a sweep's runs; `program` is the git-model the nodes run,
+// and task id k runs run k + offset.
+std::string batch_script(const Sweep& sweep, const std::vector<int>& numbers, const std::filesystem::path& program,
+                         int offset = 0);
 
 // Checks before a sweep is created that Slurm's commands are here.
 void check_slurm_prerequisites();
 
-// Writes the script for these runs into the sweep's folder (slurm-<k>.sbatch, and sweep.sbatch
-// for the latest), and to copy_to when given (--export slurm -o), with the folders its tasks
-// write to. Returns the slurm-<k>.sbatch path.
-std::filesystem::path write_batch_script(const Sweep& sweep, const std::vector<int>& numbers,
-                                         const std::optional<std::filesystem::path>& copy_to = std::nullopt);
+// The scripts written for a submission.
+struct BatchScripts {
+    std::vector<std::pair<std::filesystem::path, ArrayPart>> parts;  // slurm-<k>.sbatch, one per array
+    std::filesystem::path entry;  // sweep.sbatch: the one array's script, or a script submitting each
+    bool entry_is_wrapper = false;  // entry is run with sh (several arrays), not given to sbatch
+};
 
-// Writes the script (write_batch_script), submits it with sbatch and records the job id in
-// sweep.json. Returns the job id.
+// Writes one script per job array for these runs into the sweep's folder (slurm-<k>.sbatch), the
+// entry point sweep.sbatch, a copy of it at copy_to when given (--export slurm -o), and the
+// folders the tasks write to.
+BatchScripts write_batch_scripts(const Sweep& sweep, const std::vector<int>& numbers,
+                                 const std::optional<std::filesystem::path>& copy_to = std::nullopt);
+
+// Writes the scripts, submits each array with sbatch (one after another under --max-parallel,
+// with afterany) and records the job ids and offsets in sweep.json. Returns the job ids, ", "-joined.
 std::string submit(Sweep& sweep, const std::vector<int>& numbers);
 
 // What Slurm says of a sweep's tasks that it still knows: run number -> (state, reason),

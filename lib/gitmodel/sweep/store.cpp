@@ -174,7 +174,9 @@ void save(const Sweep& sweep) {
          {{"partition", optional_json(sweep.slurm.partition)},
           {"time_limit", optional_json(sweep.slurm.time_limit)},
           {"account", optional_json(sweep.slurm.account)},
-          {"job_ids", sweep.slurm.job_ids}}},
+          {"job_ids", sweep.slurm.job_ids},
+          {"offsets", sweep.slurm.offsets},
+          {"max_array_size", sweep.slurm.max_array_size}}},
         {"runs", runs},
     };
     write_file_atomically(sweep_dir(sweep.common_dir, sweep.id) / "sweep.json", document.dump(2) + "\n");
@@ -209,6 +211,8 @@ Sweep load_from(const fs::path& dir) {
         sweep.slurm.time_limit = optional_from<std::string>(slurm, "time_limit");
         sweep.slurm.account = optional_from<std::string>(slurm, "account");
         sweep.slurm.job_ids = slurm.at("job_ids").get<std::vector<std::string>>();
+        if (slurm.contains("offsets")) sweep.slurm.offsets = slurm.at("offsets").get<std::map<std::string, int>>();
+        if (slurm.contains("max_array_size")) sweep.slurm.max_array_size = slurm.at("max_array_size").get<int>();
         for (const auto& item : document.at("runs")) {
             RunSpec run;
             run.number = item.at("number").get<int>();

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,7 +35,9 @@ struct SlurmSettings {
     std::optional<std::string> partition;
     std::optional<std::string> time_limit;  // Slurm's --time syntax, e.g. 2:00:00
     std::optional<std::string> account;
-    std::vector<std::string> job_ids;       // one per submission (resume submits again)
+    std::vector<std::string> job_ids;       // one per array submitted (resume submits again)
+    std::map<std::string, int> offsets;     // job id -> what its array task ids add up to run numbers (0: none)
+    int max_array_size = 0;                 // the cluster's MaxArraySize when the sweep was planned (0: unknown)
 };
 
 // One run as created: its parameters and where its commit and worktree are.
