@@ -35,7 +35,7 @@ namespace {
 
 const char* const sweep_usage =
     "git model sweep start [<model>] (--grid <name>=<v1>,<v2>... | --params-file <file>)... [--backend local|slurm]\n"
-    "                      [--gpus-per-run <n>] [--max-parallel <n>] [--no-container] [--export k8s|slurm [-o <file>] [--queue <name>]] -- <command>...\n"
+    "                      [--gpus-per-run <n>] [--max-parallel <n>] [--no-container] [--export k8s|slurm [-o <file>] [--queue <name>]] [--report-job] -- <command>...\n"
     "   or: git model sweep status [<id>] [--json]\n"
     "   or: git model sweep cancel <id>\n"
     "   or: git model sweep resume <id>\n"
@@ -107,6 +107,7 @@ int sweep_start(const cli::Args& all_args) {
          "instead of scheduling them")
         ("output,o", po::value<std::string>()->value_name("<file>"), "with --export: also write the manifest here")
         ("queue", po::value<std::string>()->value_name("<name>"), "with --export k8s: the Kueue LocalQueue to submit to")
+        ("report-job", "slurm: after the runs, a job that writes the sweep's report (afterany)")
         ("quiet,q", "no progress while the runs are created (shown only on a terminal anyway)")
         ("json", "print the new sweep's status as JSON");
     const auto parsed = cli::parse_command(args, "git model sweep start [<model>] [options] -- <command>...", options, "model");
@@ -153,6 +154,9 @@ int sweep_start(const cli::Args& all_args) {
         if (const auto problem = sweep::k8s_name_problem(*k8s.queue); !problem.empty())
             throw UsageError(fmt::format("--queue {}: the name {}", quote_for_message(*k8s.queue), problem));
     }
+    request.slurm.report_job = vm.count("report-job") > 0;
+    if (request.slurm.report_job && request.backend != sweep::Backend::slurm)
+        throw UsageError("--report-job is a Slurm option: add --backend slurm or --export slurm");
     if (request.backend == sweep::Backend::local && (request.slurm.partition || request.slurm.time_limit || request.slurm.account))
         throw UsageError("--partition, --time and --account are Slurm options: add --backend slurm");
 
@@ -197,7 +201,8 @@ int sweep_start(const cli::Args& all_args) {
             const std::string shown = vm.count("output") ? vm["output"].as<std::string>() : scripts.entry.string();
             scheduled = fmt::format("written as {}: {}{}\n  {} {}",
                                     scripts.entry_is_wrapper
-                                        ? fmt::format("{} Slurm job arrays (the cluster's MaxArraySize caps one)", scripts.parts.size())
+                                        ? fmt::format("{}{}", count_of(scripts.parts.size(), "Slurm job array"),
+                                                      scripts.report ? " and a report job" : "")
                                         : std::string("a Slurm batch script"),
                                     scripts.entry.string(), vm.count("output") ? " and " + vm["output"].as<std::string>() : "",
                                     scripts.entry_is_wrapper ? "sh" : "sbatch", shown);

@@ -24,7 +24,7 @@ git -C "$WT" commit -q -m "training script"
 grid=lr=1,2,3,4,5,6,7,8,9,10,11
 
 run_expect 0 git -C "$WT" model sweep start --backend slurm --no-container --gpus-per-run 0 --max-parallel 2 \
-    --grid "$grid" -- sh train.sh
+    --report-job --grid "$grid" -- sh train.sh
 assert_contains "$OUT" "11 runs, submitted to Slurm as job arrays"
 SWEEP="$TEST_DIR/repo/.git/git-model/sweeps/1"
 assert_contains "$(cat "$SWEEP/slurm-1.sbatch")" "#SBATCH --array=1-4%2"
@@ -40,11 +40,17 @@ LOGS="$TEST_DIR/repo/.git/git-model/persist/net/logs/sweep-1"
 assert_eq "$(cut -d' ' -f1 "$LOGS/tasks" | sort -n | tr '\n' ' ')" "1 2 3 4 5 6 7 8 9 10 11 " "each run once"
 run_expect 0 git -C "$WT" model sweep report 1
 assert_eq "$(echo "$OUT" | awk '$1 ~ /^[0-9]+$/ {printf "%s ", $1}')" "1 2 3 4 5 6 7 8 9 10 11 " "report over all arrays"
+# --report-job: Slurm ran the report once every array had ended.
+for _ in $(seq 120); do grep -q "best first" "$SWEEP/slurm/report.out" 2>/dev/null && break; sleep 0.5; done
+assert_contains "$(cat "$SWEEP/slurm/report.out" 2>/dev/null)" "Sweep 1 of model net: 11 runs, best first by loss"
+assert_eq "$(awk '$1 ~ /^[0-9]+$/ {printf "%s ", $1}' "$SWEEP/slurm/report.out")" "1 2 3 4 5 6 7 8 9 10 11 " "the report job's table"
+run_expect 2 git -C "$WT" model sweep start --report-job --grid lr=1 -- true
+assert_contains "$ERR" "--report-job is a Slurm option"
 
 # --- exported, the entry point submits each array --------------------------------------------------------------
 run_expect 0 git -C "$WT" model sweep start --export slurm -o "$TEST_DIR/job.sh" --no-container --gpus-per-run 0 \
     --grid lr=1,2,3,4,5,6 -- sh train.sh
-assert_contains "$OUT" "written as 2 Slurm job arrays"
+assert_contains "$OUT" "written as 2 Slurm job arrays:"
 assert_contains "$OUT" "sh $TEST_DIR/job.sh"
 (cd "$TEST_DIR" && sh job.sh) >"$TEST_DIR/submitted" || fail "the exported script did not submit: $(cat "$TEST_DIR/submitted")"
 assert_eq "$(grep -c '^submitted job array' "$TEST_DIR/submitted")" "2" "two arrays submitted"

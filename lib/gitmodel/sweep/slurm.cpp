@@ -154,6 +154,19 @@ std::string batch_script(const Sweep& sweep, const std::vector<int>& numbers, co
     return script;
 }
 
+std::string report_script(const Sweep& sweep, const fs::path& program) {
+    const fs::path dir = sweep_dir(sweep.common_dir, sweep.id);
+    std::string script = "#!/bin/sh\n";
+    script += fmt::format("# The report of sweep {} of model {}, after its job arrays end (afterany).\n", sweep.id, sweep.model);
+    script += fmt::format("#SBATCH --job-name=gm-{}-sweep-{}-report\n", sweep.model, sweep.id);
+    script += fmt::format("#SBATCH --output={}/slurm/report.out\n", dir.string());
+    if (sweep.slurm.partition) script += fmt::format("#SBATCH --partition={}\n", *sweep.slurm.partition);
+    if (sweep.slurm.account) script += fmt::format("#SBATCH --account={}\n", *sweep.slurm.account);
+    script += fmt::format("cd {} && exec {} sweep report {}\n", sh_word(sweep.model_worktree.string()),
+                          sh_word(program.string()), sh_word(sweep.id));
+    return script;
+}
+
 void check_slurm_prerequisites() {
     for (const char* program : {"sbatch", "squeue", "scancel"}) {
         if (!proc::find_program(program))
@@ -180,8 +193,12 @@ BatchScripts write_batch_scripts(const Sweep& sweep, const std::vector<int>& num
     }
     // What a person submits: the one script, or for several arrays a script that submits each
     // (after the one before it when --max-parallel throttles, so the sweep never runs more).
+    if (sweep.slurm.report_job) {
+        out.report = dir / "report.sbatch";
+        write_file_atomically(*out.report, report_script(sweep, program), 0755);
+    }
     std::string entry;
-    if (out.parts.size() == 1) {
+    if (out.parts.size() == 1 && !out.report) {
         entry = last;
         out.entry_is_wrapper = false;
     } else {
@@ -193,10 +210,15 @@ BatchScripts write_batch_scripts(const Sweep& sweep, const std::vector<int>& num
         bool first = true;
         for (const auto& [file, part] : out.parts) {
             const std::string after = !first && sweep.max_parallel > 0 ? " --dependency=afterany:\"$job\"" : "";
-            entry += fmt::format("job=$(sbatch --parsable{} {})\necho \"submitted job array $job: runs {}\"\n", after,
-                                 sh_word(file.string()), array_ranges(part.numbers));
+            entry += fmt::format("job=$(sbatch --parsable{} {})\njobs=\"${{jobs:+$jobs:}}$job\"\n"
+                                 "echo \"submitted job array $job: runs {}\"\n",
+                                 after, sh_word(file.string()), array_ranges(part.numbers));
             first = false;
         }
+        if (out.report)
+            entry += fmt::format("job=$(sbatch --parsable --dependency=afterany:\"$jobs\" {})\n"
+                                 "echo \"submitted the report job $job\"\n",
+                                 sh_word(out.report->string()));
         out.entry_is_wrapper = true;
     }
     out.entry = dir / "sweep.sbatch";
@@ -231,6 +253,20 @@ std::string submit(Sweep& sweep, const std::vector<int>& numbers) {
         if (part.offset != 0) sweep.slurm.offsets[job] = part.offset;
         save(sweep);
         submitted.push_back(job);
+    }
+    if (scripts.report) {
+        proc::RunOptions options;
+        options.cwd = dir;
+        options.timeout = 60s;
+        const auto result = proc::run({"sbatch", "--parsable", "--dependency=afterany:" + join(submitted, ":"),
+                                       scripts.report->string()},
+                                      options);
+        std::string job = result.ok() ? result.out.substr(0, result.out.find_first_of(";\n")) : "";
+        if (job.empty() || job.find_first_not_of("0123456789") != std::string::npos)
+            throw Error(fmt::format("sbatch refused the report job ({}): {}", result.describe(), result.err),
+                        fmt::format("the script is {}", scripts.report->string()));
+        sweep.slurm.report_job_ids.push_back(job);
+        save(sweep);
     }
     return join(submitted, ", ");
 }
@@ -296,6 +332,7 @@ void cancel_slurm(const Sweep& sweep) {
     options.timeout = 60s;
     std::vector<std::string> argv{"scancel"};
     argv.insert(argv.end(), sweep.slurm.job_ids.begin(), sweep.slurm.job_ids.end());
+    argv.insert(argv.end(), sweep.slurm.report_job_ids.begin(), sweep.slurm.report_job_ids.end());
     const auto result = proc::run(argv, options);
     if (!result.ok())
         throw Error(fmt::format("scancel failed ({}): {}", result.describe(), result.err));

@@ -49,8 +49,12 @@ void check_slurm_prerequisites();
 struct BatchScripts {
     std::vector<std::pair<std::filesystem::path, ArrayPart>> parts;  // slurm-<k>.sbatch, one per array
     std::filesystem::path entry;  // sweep.sbatch: the one array's script, or a script submitting each
-    bool entry_is_wrapper = false;  // entry is run with sh (several arrays), not given to sbatch
+    bool entry_is_wrapper = false;  // entry is run with sh (several arrays, or a report job), not given to sbatch
+    std::optional<std::filesystem::path> report;  // report.sbatch, with --report-job
 };
+
+// The job that writes `git model sweep report` to <sweep>/slurm/report.out once the arrays end.
+std::string report_script(const Sweep& sweep, const std::filesystem::path& program);
 
 // Writes one script per job array for these runs into the sweep's folder (slurm-<k>.sbatch), the
 // entry point sweep.sbatch, a copy of it at copy_to when given (--export slurm -o), and the
@@ -59,7 +63,8 @@ BatchScripts write_batch_scripts(const Sweep& sweep, const std::vector<int>& num
                                  const std::optional<std::filesystem::path>& copy_to = std::nullopt);
 
 // Writes the scripts, submits each array with sbatch (one after another under --max-parallel,
-// with afterany) and records the job ids and offsets in sweep.json. Returns the job ids, ", "-joined.
+// with afterany), then the report job after them all (--report-job), and records the job ids and
+// offsets in sweep.json. Returns the arrays' job ids, ", "-joined.
 std::string submit(Sweep& sweep, const std::vector<int>& numbers);
 
 // What Slurm says of a sweep's tasks that it still knows: run number -> (state, reason),

@@ -176,7 +176,9 @@ void save(const Sweep& sweep) {
           {"account", optional_json(sweep.slurm.account)},
           {"job_ids", sweep.slurm.job_ids},
           {"offsets", sweep.slurm.offsets},
-          {"max_array_size", sweep.slurm.max_array_size}}},
+          {"max_array_size", sweep.slurm.max_array_size},
+          {"report_job", sweep.slurm.report_job},
+          {"report_job_ids", sweep.slurm.report_job_ids}}},
         {"runs", runs},
     };
     write_file_atomically(sweep_dir(sweep.common_dir, sweep.id) / "sweep.json", document.dump(2) + "\n");
@@ -213,6 +215,9 @@ Sweep load_from(const fs::path& dir) {
         sweep.slurm.job_ids = slurm.at("job_ids").get<std::vector<std::string>>();
         if (slurm.contains("offsets")) sweep.slurm.offsets = slurm.at("offsets").get<std::map<std::string, int>>();
         if (slurm.contains("max_array_size")) sweep.slurm.max_array_size = slurm.at("max_array_size").get<int>();
+        if (slurm.contains("report_job")) sweep.slurm.report_job = slurm.at("report_job").get<bool>();
+        if (slurm.contains("report_job_ids"))
+            sweep.slurm.report_job_ids = slurm.at("report_job_ids").get<std::vector<std::string>>();
         for (const auto& item : document.at("runs")) {
             RunSpec run;
             run.number = item.at("number").get<int>();

@@ -38,6 +38,8 @@ struct SlurmSettings {
     std::vector<std::string> job_ids;       // one per array submitted (resume submits again)
     std::map<std::string, int> offsets;     // job id -> what its array task ids add up to run numbers (0: none)
     int max_array_size = 0;                 // the cluster's MaxArraySize when the sweep was planned (0: unknown)
+    bool report_job = false;                // --report-job: after each submission, a job that writes the report
+    std::vector<std::string> report_job_ids;  // those jobs (cancel stops them too)
 };
 
 // One run as created: its parameters and where its commit and worktree are.
