@@ -47,6 +47,12 @@ opens git-model-env-status git-model-env status --help
 opens git-model-env-status git model env ls --help
 opens git-model-env-exec git model env shell --help
 opens git-model-bench git model bench --help
+opens git-model-tag git model help tag                 # as `git help tag`
+opens git-model-hooks git model help hook
+opens git-model-env git model help env
+opens git-model-bench git model help bench
+opens git-model-env-up git model env help up
+opens git-model git model help no-such-command
 # every command opens a page of its own, never the overview
 while read -r cmd _; do
     case "$cmd" in env | bench) continue ;; hook) want=git-model-hooks ;; *) want=git-model-$cmd ;; esac

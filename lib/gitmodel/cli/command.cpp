@@ -51,6 +51,15 @@ void note_manual_missing(const std::string& page, const std::string& program) {
                program, page);
 }
 
+const Command* find_command(const Suite& suite, const std::string& name) {
+    for (const auto& command : suite.commands) {
+        if (command.name == name ||
+            std::find(command.aliases.begin(), command.aliases.end(), name) != command.aliases.end())
+            return &command;
+    }
+    return nullptr;
+}
+
 int run_command(const Suite& suite, const Command& command, const Args& args) {
     // --help opens the command's own page; -h, and --help without man or that page,
     // reach the command, which prints its short usage (after the note saying why).
@@ -102,6 +111,13 @@ int dispatch(const Suite& suite, int argc, char** argv) {
         }
         const std::string name = argv[1];
         if (name == "--help" || name == "help") {
+            // `help <command>` opens that command's page, as `git help <command>` does.
+            const Command* command = argc > 2 && name == "help" ? find_command(suite, argv[2]) : nullptr;
+            if (command) return run_command(suite, *command, {"--help"});
+            for (const auto& external : suite.externals) {
+                if (argc > 2 && name == "help" && external.name == argv[2] && !open_manual(external.program))
+                    note_manual_missing(external.program, suite.error_prefix);
+            }
             if (!open_manual(suite.error_prefix)) note_manual_missing(suite.error_prefix, suite.error_prefix);
             print_suite_usage(suite, stdout);
             return 0;
@@ -124,11 +140,7 @@ int dispatch(const Suite& suite, int argc, char** argv) {
             return 0;
         }
         const Args args(argv + 2, argv + argc);
-        for (const auto& command : suite.commands) {
-            if (command.name == name ||
-                std::find(command.aliases.begin(), command.aliases.end(), name) != command.aliases.end())
-                return run_command(suite, command, args);
-        }
+        if (const Command* command = find_command(suite, name)) return run_command(suite, *command, args);
         for (const auto& external : suite.externals)
             if (external.name == name) hand_over(external, argc, argv);
 
