@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Times `git model bench` against its peers on a GPU machine, in one go:
-#   git-model-bench --quick, git-model-bench (default mode), nvidia-smi, nvidia-smi -L, and
+#   git-model-bench --quick, git-model-bench (default mode), the floor of any CUDA program (cuInit and a
+#   context, bench/cuda-floor.c, when a C compiler is here), nvidia-smi, nvidia-smi -L, and
 #   python3 -c "import torch; torch.cuda.is_available()" when Python has torch,
 # each once untimed (caches, driver state) and then N times (default 5); prints the median wall
 # time of each, its ratio to --quick, and the targets of the issue (--quick <= 300 ms, default
@@ -15,7 +16,7 @@ runs=5
 while getopts "n:h" opt; do
     case $opt in
     n) runs=$OPTARG ;;
-    h) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    h) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) exit 2 ;;
     esac
 done
@@ -91,6 +92,14 @@ echo "timing each command once untimed, then $runs times:"
 failed=0
 time_command "git-model-bench --quick" "$bench" --quick || failed=1
 time_command "git-model-bench (default mode)" "$bench" || failed=1
+# The floor: a C program that only initialises CUDA and makes a context (bench/cuda-floor.c).
+floor_bin="${TMPDIR:-/tmp}/gm-cuda-floor.$$"
+if cc=$(command -v "${CC:-cc}" || command -v gcc) && "$cc" -O2 -o "$floor_bin" "$(dirname "$0")/cuda-floor.c" -ldl 2>/dev/null; then
+    time_command "cuda-floor (cuInit + context, exit)" "$floor_bin" || failed=1
+    rm -f "$floor_bin"
+else
+    echo "  (no C compiler here: the CUDA start-up floor, bench/cuda-floor.c, is skipped)"
+fi
 time_command "nvidia-smi" nvidia-smi || failed=1
 time_command "nvidia-smi -L" nvidia-smi -L || failed=1
 torch_line='import torch; torch.cuda.is_available()'

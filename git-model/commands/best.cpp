@@ -1,4 +1,4 @@
-// git model best [<model>] --metric <name> [--min] [--json]
+// git model best [<model>] --metric <name> [--min|--max] [--json]
 #include "../command_table.hpp"
 
 #include "gitmodel/core/json_text.hpp"
@@ -18,11 +18,12 @@ namespace po = boost::program_options;
 namespace gm::commands {
 
 int best(const cli::Args& args) {
-    const std::string usage = "git model best [<model>] --metric <name> [--min] [--json]";
+    const std::string usage = "git model best [<model>] --metric <name> [--min|--max] [--json]";
     po::options_description options("options");
     options.add_options()
         ("metric", po::value<std::string>()->value_name("<name>"), "the metric to rank snapshots by")
-        ("min", "the smallest value is best (losses, errors); default: the largest")
+        ("min", "the smallest value is best; default: as the metric's name implies (loss, error, ... smallest)")
+        ("max", "the largest value is best; default: as the metric's name implies")
         ("json", "print the snapshot as JSON (shape in git-model(1))");
     const auto parsed = cli::parse_command(args, usage, options, "model");
     if (!parsed) return 0;
@@ -31,7 +32,9 @@ int best(const cli::Args& args) {
     const std::string metric = vm["metric"].as<std::string>();
     if (auto problem = lifecycle::metric_name_problem(metric))
         throw UsageError(fmt::format("invalid metric name {}: it {}", quote_for_message(metric), *problem));
-    const bool minimize = vm.count("min") > 0;
+    if (vm.count("min") && vm.count("max")) throw UsageError("--min and --max exclude each other", "usage: " + usage);
+    const auto choice = lifecycle::choose_rank_order(metric, vm.count("min") > 0, vm.count("max") > 0);
+    const bool minimize = choice.order == lifecycle::RankOrder::lowest_first;
 
     git::Library library;
     auto repo = git::Repository::discover();
@@ -50,7 +53,7 @@ int best(const cli::Args& args) {
     }
     if (vm.count("json")) {
         auto json = lifecycle::to_json(*found);
-        json["ranked_by"] = {{"metric", metric}, {"order", minimize ? "min" : "max"}};
+        json["ranked_by"] = {{"metric", metric}, {"order", minimize ? "min" : "max"}, {"order_from", choice.from_name ? "name" : "option"}};
         fmt::print("{}\n", json_text(json));
         return 0;
     }

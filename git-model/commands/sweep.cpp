@@ -40,7 +40,7 @@ const char* const sweep_usage =
     "   or: git model sweep cancel <id>\n"
     "   or: git model sweep resume <id>\n"
     "   or: git model sweep clean <id>\n"
-    "   or: git model sweep report [<id>] [--metric <name>] [--minimize] [--json] [--tag-best]";
+    "   or: git model sweep report [<id>] [--metric <name>] [--minimize|--maximize] [--json] [--tag-best]";
 
 // Each sweep command works on a repository whose interrupted sweep starts are undone first.
 git::Repository open_repository() {
@@ -373,19 +373,23 @@ int sweep_report(const cli::Args& args) {
     po::options_description options("options");
     options.add_options()
         ("metric", po::value<std::string>()->value_name("<name>"), "rank by this metric (default: the first one written)")
-        ("minimize", "lower is better (a loss); default: higher is better")
+        ("minimize", "lower is better; default: as the metric's name implies (loss, error, ... lowest first)")
+        ("maximize", "higher is better; default: as the metric's name implies")
         ("json", "print JSON (shape in git-model-sweep(1))")
         ("tag-best", "snapshot the best run with `git model tag` and its metrics");
-    const auto parsed = cli::parse_command(args, "git model sweep report [<id>] [--metric <name>] [--minimize] [--json] [--tag-best]",
+    const auto parsed = cli::parse_command(args, "git model sweep report [<id>] [--metric <name>] [--minimize|--maximize] [--json] [--tag-best]",
                                            options, "id");
     if (!parsed) return 0;
     const auto& vm = *parsed;
+    if (vm.count("minimize") && vm.count("maximize"))
+        throw UsageError("--minimize and --maximize exclude each other",
+                         "usage: git model sweep report [<id>] [--metric <name>] [--minimize|--maximize] [--json] [--tag-best]");
     git::Library library;
     auto repo = open_repository();
     const auto sweep = find_sweep(repo, cli::positional(vm, "id"));
     const auto report = sweep::build_report(
         sweep::view_sweep(sweep), vm.count("metric") ? std::optional<std::string>(vm["metric"].as<std::string>()) : std::nullopt,
-        vm.count("minimize") > 0);
+        vm.count("minimize") > 0, vm.count("maximize") > 0);
     std::optional<lifecycle::Snapshot> tagged;
     if (vm.count("tag-best")) {
         if (report.metric.empty() || report.results.empty() ||

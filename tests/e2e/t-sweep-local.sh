@@ -57,10 +57,20 @@ assert_contains "$OUT" "4 done, 1 failed"
 assert_contains "$OUT" "run 3: the command exited with status 1"
 
 run_expect 0 git -C repo model sweep report 1
-assert_contains "$OUT" "best first by acc (higher is better)"
+assert_contains "$OUT" "best first by acc (higher is better, from the metric's name; --minimize to override)"
 assert_eq "$(echo "$OUT" | awk '$1 ~ /^[0-9]+$/ {printf "%s ", $1}')" "5 4 3 2 1 " "best first"
 run_expect 0 git -C repo model sweep report 1 --metric loss/val --minimize --json
 assert_eq "$(json_get "$OUT" '[r["run"] for r in d["runs"]]')" "[1, 2, 3, 4, 5]" "nested metric, lower is better"
+# A loss ranks lowest first without being told, and the report says why.
+run_expect 0 git -C repo model sweep report 1 --metric loss/val
+assert_contains "$OUT" "best first by loss/val (lower is better, from the metric's name; --maximize to override)"
+assert_eq "$(echo "$OUT" | awk '$1 ~ /^[0-9]+$/ {printf "%s ", $1}')" "1 2 3 4 5 " "a loss, lowest first"
+run_expect 0 git -C repo model sweep report 1 --metric loss/val --json
+assert_eq "$(json_get "$OUT" 'd["minimize"], d["order_from"]')" "True name" "JSON says the order and its source"
+run_expect 0 git -C repo model sweep report 1 --metric loss/val --maximize --json
+assert_eq "$(json_get "$OUT" '[r["run"] for r in d["runs"]], d["order_from"]')" "[5, 4, 3, 2, 1] option" "--maximize overrides"
+run_expect 2 git -C repo model sweep report 1 --minimize --maximize
+assert_contains "$ERR" "--minimize and --maximize exclude each other"
 run_expect 0 git -C repo model sweep report 1 --tag-best
 assert_contains "$OUT" "Tagged model/net.sweep-1-5/v1"
 assert_contains "$(git -C repo cat-file -p model/net.sweep-1-5/v1)" "Metric: acc=0.5"

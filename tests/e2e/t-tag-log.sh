@@ -176,6 +176,13 @@ run_expect 0 git -C "$wa" model best alpha --metric acc
 assert_contains "$OUT" "model/alpha/v25  acc=0.98"
 run_expect 0 git -C "$wa" model best --metric val/loss --min
 assert_contains "$OUT" "model/alpha/v25  val/loss=0.1"
+# A loss is best lowest without --min; --max overrides the name.
+run_expect 0 git -C "$wa" model best --metric val/loss --json
+assert_eq "$(json_get "$OUT" 'd["tag"], d["ranked_by"]["order"], d["ranked_by"]["order_from"]')" "model/alpha/v25 min name" "a loss, lowest"
+run_expect 0 git -C "$wa" model best --metric val/loss --max --json
+assert_eq "$(json_get "$OUT" 'd["ranked_by"]["order"], d["ranked_by"]["order_from"]')" "max option" "--max overrides"
+run_expect 2 git -C "$wa" model best --metric val/loss --min --max
+assert_contains "$ERR" "--min and --max exclude each other"
 run_expect 0 git -C repo model best alpha --metric f1
 assert_contains "$OUT" "model/alpha/v21"
 run_expect 0 git -C repo model best alpha --metric acc --min --json

@@ -57,8 +57,8 @@ long long get(const char* key) {
 struct Kernel {
     const char* name;
 };
-Kernel kernels[] = {{"gm_init"},     {"gm_triad"},    {"gm_copy"},          {"gm_fma"}, {"gm_mem_write_addresses"},
-                    {"gm_mem_check_addresses"}, {"gm_mem_fill"}, {"gm_mem_check"}};
+Kernel kernels[] = {{"gm_init"},     {"gm_triad"},    {"gm_copy"},          {"gm_fma"}, {"gm_check_triad"},
+                    {"gm_mem_write_addresses"}, {"gm_mem_check_addresses"}, {"gm_mem_fill"}, {"gm_mem_check"}};
 
 // A timing event: when it was recorded.
 struct Event {
@@ -75,12 +75,12 @@ T arg(void** params, int i) {
     return value;
 }
 
-// What gm_mem_check* do on a failing word: count it and record the first ones.
-void record_error(u64* record, const u64* word, u64 got, u64 expected, u64 test) {
+// What the check kernels do on a failing word or element: count it and record the first ones.
+void record_error(u64* record, u64 where, u64 got, u64 expected, u64 test) {
     const u64 slot = record[0]++;
     if (slot < static_cast<u64>(pattern::memtest_max_reported)) {
         const int s = static_cast<int>(slot);
-        record[pattern::memtest_address_at(s)] = reinterpret_cast<u64>(word);
+        record[pattern::memtest_address_at(s)] = where;
         record[pattern::memtest_got_at(s)] = got;
         record[pattern::memtest_expected_at(s)] = expected;
         record[pattern::memtest_test_at(s)] = test;
@@ -127,6 +127,19 @@ int emulate(const Kernel& kernel, u64 threads, void** p) {
             for (int k = 0; k < pattern::fma_accumulators; ++k) sum += x[k];
             out[t] = sum;
         }
+    } else if (name == "gm_check_triad") {
+        const auto* v = reinterpret_cast<const float*>(arg<u64>(p, 0));
+        const u64 n = 4 * arg<u64>(p, 1);
+        auto* record = reinterpret_cast<u64*>(arg<u64>(p, 2));
+        for (u64 i = 0; i < n; ++i) {
+            const float expected = pattern::triad_result(i);
+            if (v[i] != expected) {
+                std::uint32_t got_bits = 0, expected_bits = 0;
+                std::memcpy(&got_bits, &v[i], sizeof got_bits);
+                std::memcpy(&expected_bits, &expected, sizeof expected_bits);
+                record_error(record, i, got_bits, expected_bits, pattern::stream_result_test);
+            }
+        }
     } else if (name == "gm_mem_write_addresses") {
         auto* w = reinterpret_cast<u64*>(arg<u64>(p, 0));
         const u64 n = arg<u64>(p, 1);
@@ -137,7 +150,7 @@ int emulate(const Kernel& kernel, u64 threads, void** p) {
         auto* record = reinterpret_cast<u64*>(arg<u64>(p, 2));
         for (u64 i = 0; i < n; ++i) {
             const u64 got = read_word(w, i, bad), expected = reinterpret_cast<u64>(w + i);
-            if (got != expected) record_error(record, w + i, got, expected, pattern::memtest_address_test);
+            if (got != expected) record_error(record, reinterpret_cast<u64>(w + i), got, expected, pattern::memtest_address_test);
         }
     } else if (name == "gm_mem_fill") {
         auto* w = reinterpret_cast<u64*>(arg<u64>(p, 0));
@@ -150,7 +163,7 @@ int emulate(const Kernel& kernel, u64 threads, void** p) {
         auto* record = reinterpret_cast<u64*>(arg<u64>(p, 4));
         for (u64 i = 0; i < n; ++i) {
             const u64 got = read_word(w, i, bad);
-            if (got != expected) record_error(record, w + i, got, expected, pattern::memtest_inversion_test);
+            if (got != expected) record_error(record, reinterpret_cast<u64>(w + i), got, expected, pattern::memtest_inversion_test);
             if (invert) w[i] = ~expected;
         }
     } else {

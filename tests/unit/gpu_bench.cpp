@@ -11,6 +11,7 @@
 #include "gitmodel/gpu/text_report.hpp"
 
 #include <catch2/catch.hpp>
+#include <fmt/core.h>
 
 #include <algorithm>
 #include <chrono>
@@ -64,6 +65,8 @@ public:
     double fp32_fraction = 0.85;                        // achieved / peak FP32
     double transfer_gbps = 50.0;                        // pinned copy speed
     std::map<StreamOutput, std::uint64_t> corrupt;      // a wrong value at this index of that output
+    bool blind_gpu_check = false;                       // check_stream() misses the corrupt value
+    std::vector<std::size_t> read_stream_counts;        // what each read_stream() asked for
     bool corrupt_fma = false;                           // thread 7's FMA result wrong
     bool drop_transfer = false;                         // the round trip loses its last value
     std::string hang_in;                                // sleep in this method ("run_stream", ...)
@@ -112,12 +115,26 @@ public:
         return {};
     }
 
-    CudaStatus read_stream(StreamOutput output, const FloatSink& sink) override {
+    CudaStatus check_stream(StreamOutput output, Verification& result) override {
+        record("check_stream");
+        result = Verification{};
+        result.checked = stream_plan.elements;
+        const auto bad = corrupt.find(output);
+        if (bad != corrupt.end() && bad->second < stream_plan.elements && !blind_gpu_check) {
+            result.wrong = 1;
+            result.first = Mismatch{bad->second, pattern::triad_result(bad->second) + 1.0f, pattern::triad_result(bad->second)};
+        }
+        return {};
+    }
+
+    CudaStatus read_stream(StreamOutput output, std::size_t count, const FloatSink& sink) override {
         record("read_stream");
+        read_stream_counts.push_back(count);
         const std::size_t chunk = std::max<std::size_t>(1, host_bytes_ / 8);
+        const std::size_t total = std::min(count, stream_plan.elements);
         std::vector<float> values;
-        for (std::size_t first = 0; first < stream_plan.elements; first += chunk) {
-            const std::size_t n = std::min(chunk, stream_plan.elements - first);
+        for (std::size_t first = 0; first < total; first += chunk) {
+            const std::size_t n = std::min(chunk, total - first);
             values.resize(n);
             for (std::size_t i = 0; i < n; ++i) values[i] = pattern::triad_result(first + i);
             const auto bad = corrupt.find(output);
@@ -282,11 +299,16 @@ TEST_CASE("a healthy GPU passes the full bench", "[gpu]") {
     CHECK(*d.measurements.fp32_fraction == Approx(0.85));
     CHECK(d.measurements.h2d_gbps->best == Approx(50.0));
     CHECK(d.measurements.triad_gbps->best == Approx(d.measurements.triad_gbps->median * 1.05));  // best also reported
-    CHECK(d.measurements.stream_buffer_bytes == 256ull << 20);
+    CHECK(d.measurements.stream_buffer_bytes == 1024ull << 20);
     CHECK(find_check(d, "memory-integrity")->passed);
     CHECK(d.measurements.memtest_bytes == backend.memtest_plan.bytes);
     CHECK(backend.memtest_plan.bytes > 0);
-    CHECK(backend.calls == std::vector<std::string>{"init", "describe", "open", "run_stream", "read_stream", "read_stream",
+    // Every element checked on the GPU, a sample recomputed on the host.
+    CHECK(backend.read_stream_counts == std::vector<std::size_t>{stream_host_sample, stream_host_sample});
+    CHECK(find_check(d, "triad-result")->detail ==
+          fmt::format("{} values correct (all on the GPU, the first {} on the host too)", (1024u << 20) / 4, stream_host_sample));
+    CHECK(backend.calls == std::vector<std::string>{"init", "describe", "open", "run_stream", "check_stream",
+                                                    "check_stream", "read_stream", "read_stream",
                                                     "run_fma", "read_fma", "run_transfer", "read_transfer",
                                                     "run_memtest", "close"});
 }
@@ -349,6 +371,16 @@ TEST_CASE("a wrong result fails the verdict whatever the speed", "[gpu]") {
         const BenchReport report = run(backend, Mode::quick);
         CHECK(report.exit_code == 1);
         CHECK_FALSE(find_check(report.devices.at(0), "copy-result")->passed);
+    }
+    SECTION("the GPU's own check missing what the host sees") {
+        FakeBackend backend;
+        backend.blind_gpu_check = true;
+        backend.corrupt[StreamOutput::triad] = 777;  // within the host's sample
+        const BenchReport report = run(backend, Mode::full);
+        CHECK(report.exit_code == 1);
+        const Check* check = find_check(report.devices.at(0), "triad-result");
+        CHECK_FALSE(check->passed);
+        CHECK(contains(check->detail, "first at element 777"));
     }
     SECTION("FMA") {
         FakeBackend backend;
@@ -492,12 +524,14 @@ TEST_CASE("a CUDA error in a kernel step fails the GPU and releases it", "[gpu]"
 
 TEST_CASE("bandwidth buffers are sized beyond L2 and within free memory", "[gpu]") {
     DeviceInfo info = fake_h100(0);
-    CHECK(plan_stream(Mode::full, info, 80ull << 30)->elements == (256u << 20) / 4);
+    CHECK(plan_stream(Mode::full, info, 80ull << 30)->elements == (1024u << 20) / 4);
     CHECK(plan_stream(Mode::quick, info, 80ull << 30)->elements == (200u << 20) / 4);  // 4 x L2, not 32 MiB
     info.l2_cache_bytes = 6ull << 20;  // V100: 32 MiB is already beyond 4 x L2
     CHECK(plan_stream(Mode::quick, info, 16ull << 30)->elements == (32u << 20) / 4);
-    info.l2_cache_bytes = 126ull << 20;  // B200: 4 x L2 beyond 256 MiB
-    CHECK(plan_stream(Mode::full, info, 180ull << 30)->elements == (504u << 20) / 4);
+    info.l2_cache_bytes = 300ull << 20;  // a future L2: 4 x L2 beyond 1 GiB
+    CHECK(plan_stream(Mode::full, info, 180ull << 30)->elements == (1200u << 20) / 4);
+    info.l2_cache_bytes = 126ull << 20;  // B200
+    CHECK(plan_stream(Mode::full, info, 180ull << 30)->elements == (1024u << 20) / 4);
     CHECK(plan_stream(Mode::quick, info, 180ull << 30)->elements == (504u << 20) / 4);
     const auto small = plan_stream(Mode::full, info, 1ull << 30);  // 1 GiB free: shrinks
     REQUIRE(small.has_value());
@@ -546,7 +580,7 @@ TEST_CASE("JSON has the documented shape", "[gpu]") {
     const auto json = to_json(run(backend, Mode::full));
     CHECK(keys(json) == std::set<std::string>{"version", "mode", "verdict", "exit_code", "cuda_support", "targets",
                                               "driver_version", "cuda_driver_version", "kernels_cuda_version",
-                                              "device_count", "elapsed_ms", "step_timeout_ms", "thresholds",
+                                              "device_count", "elapsed_ms", "init_ms", "step_timeout_ms", "thresholds",
                                               "devices", "error"});
     CHECK(json["verdict"] == "pass");
     CHECK(json["mode"] == "full");
@@ -564,7 +598,18 @@ TEST_CASE("JSON has the documented shape", "[gpu]") {
                                            "memory_total_bytes", "memory_free_bytes", "multiprocessors", "clock_khz",
                                            "memory_clock_khz", "memory_bus_width_bits", "l2_cache_bytes", "compute_mode",
                                            "mig_slice", "peaks", "measurements", "memtest_errors", "peer", "warnings",
-                                           "checks", "verdict", "error", "elapsed_ms"});
+                                           "checks", "verdict", "error", "elapsed_ms", "steps"});
+    // Each step's time, in the order run, so that a slow run can be explained.
+    std::vector<std::string> step_names;
+    for (const auto& step : d["steps"]) {
+        CHECK(keys(step) == std::set<std::string>{"name", "ms"});
+        CHECK(step["ms"].get<double>() >= 0.0);
+        step_names.push_back(step["name"]);
+    }
+    CHECK(step_names == std::vector<std::string>{"device query", "context creation", "memory bandwidth kernels",
+                                                 "memory check", "memory read-back", "FP32 FMA kernel", "FMA read-back",
+                                                 "host-device copies", "copy read-back", "memory integrity test",
+                                                 "release"});
     CHECK(d["uuid"] == "GPU-00010203-0405-0607-0809-0a0b0c0d0e0f");
     CHECK(d["compute_capability"] == "9.0");
     CHECK(d["multiprocessors"] == 132);

@@ -114,3 +114,33 @@ TEST_CASE("metrics in JSON: as written, an integer stays an integer", "[lifecycl
     CHECK(difference_json(m("t=1"), m("t=1.5")).dump() == "0.5");
     CHECK(difference_json(m("t=-9223372036854775807"), m("t=9223372036854775807")).is_number_float());
 }
+
+TEST_CASE("losses and errors rank lowest first by their name; everything else highest first", "[lifecycle]") {
+    using gm::lifecycle::RankOrder;
+    using gm::lifecycle::default_rank_order;
+    for (const char* name : {"loss", "val/loss", "train_loss", "valLoss", "nll-loss", "logloss", "val/error",
+                             "error_rate", "top1_err", "val/ppl", "perplexity", "valPerplexity", "wer", "test/cer",
+                             "mse", "val_mae", "rmse", "errors", "eval/Loss"}) {
+        INFO(name);
+        CHECK(default_rank_order(name) == RankOrder::lowest_first);
+    }
+    for (const char* name : {"acc", "val/acc", "accuracy", "f1", "answer_f1", "bleu", "mercer", "samples_per_s",
+                             "maestro", "throughput", "auc", "lr"}) {
+        INFO(name);
+        CHECK(default_rank_order(name) == RankOrder::highest_first);
+    }
+}
+
+TEST_CASE("an explicit order wins over the name, and the report says which was used", "[lifecycle]") {
+    using namespace gm::lifecycle;
+    CHECK(choose_rank_order("val/loss", false, false).order == RankOrder::lowest_first);
+    CHECK(choose_rank_order("val/loss", false, false).from_name);
+    CHECK(choose_rank_order("val/loss", false, true).order == RankOrder::highest_first);
+    CHECK_FALSE(choose_rank_order("val/loss", false, true).from_name);
+    CHECK(choose_rank_order("acc", true, false).order == RankOrder::lowest_first);
+    CHECK(describe_rank_choice(choose_rank_order("val/loss", false, false), "--minimize", "--maximize") ==
+          "lower is better, from the metric's name; --maximize to override");
+    CHECK(describe_rank_choice(choose_rank_order("acc", false, false), "--min", "--max") ==
+          "higher is better, from the metric's name; --min to override");
+    CHECK(describe_rank_choice(choose_rank_order("acc", true, false), "--min", "--max") == "lower is better");
+}

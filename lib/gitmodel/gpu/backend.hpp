@@ -7,6 +7,7 @@
 // Every call returns a CudaStatus instead of throwing, so that a CUDA error becomes a check result.
 
 #include "gitmodel/gpu/device.hpp"
+#include "gitmodel/gpu/verify.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -34,6 +35,7 @@ namespace cuda_error {
 constexpr int driver_library_missing = -1;          // dlopen("libcuda.so.1") failed: no driver
 constexpr int driver_entry_missing = -2;            // libcuda.so.1 lacks an entry point: driver too old
 constexpr int success = 0;                          // CUDA_SUCCESS
+constexpr int invalid_value = 1;                    // CUDA_ERROR_INVALID_VALUE
 constexpr int memory_allocation = 2;                // CUDA_ERROR_OUT_OF_MEMORY
 constexpr int initialization_error = 3;             // CUDA_ERROR_NOT_INITIALIZED
 constexpr int stub_library = 34;                    // CUDA_ERROR_STUB_LIBRARY
@@ -165,8 +167,12 @@ public:
     virtual CudaStatus open(int device, std::size_t host_buffer_bytes, std::uint64_t& free_bytes) = 0;
     // Allocates and fills the bandwidth buffers and times the triad and copy kernels.
     virtual CudaStatus run_stream(const StreamPlan& plan, StreamTimes& times) = 0;
-    // Reads one output of run_stream back to the host, in chunks.
-    virtual CudaStatus read_stream(StreamOutput output, const FloatSink& sink) = 0;
+    // Checks every element of one output of run_stream on the GPU (gm_check_triad) and reports
+    // the tally: the outputs are gigabytes, and copying them to the host costs more than the run.
+    virtual CudaStatus check_stream(StreamOutput output, Verification& result) = 0;
+    // Reads the first `count` elements (at most all) of one output back to the host, in chunks,
+    // so that the host can recompute a sample itself and not rely on the GPU's check alone.
+    virtual CudaStatus read_stream(StreamOutput output, std::size_t count, const FloatSink& sink) = 0;
     // Times the FMA kernel.
     virtual CudaStatus run_fma(const FmaPlan& plan, FmaTimes& times) = 0;
     // Reads the FMA kernel's per-thread results back.
@@ -178,7 +184,9 @@ public:
     // Frees the bandwidth buffers, allocates plan.bytes (less, down to 16 MiB, when memory ran out
     // meanwhile) and runs the memory integrity test on it.
     virtual CudaStatus run_memtest(const MemtestPlan& plan, MemtestResult& result) = 0;
-    // Frees everything held for the current device (its context stays, as CUDA keeps it).
+    // Ends the work on the current device: waits for it (a pending error shows here) and frees
+    // its buffers. The driver backend keeps the context and module until it is destroyed:
+    // git-model-bench leaves that to the process's exit, which frees them faster.
     virtual CudaStatus close() = 0;
 };
 

@@ -51,12 +51,16 @@ private:
     BenchReport report_;        // the latest published report
 };
 
+// Elements of each bandwidth output that the host reads back and recomputes itself, besides the
+// GPU's check of them all: 4 MiB, a few milliseconds over PCIe.
+inline constexpr std::size_t stream_host_sample = std::size_t{1} << 20;
+
 // Size of the pinned host buffer (copies, read-back staging): small in quick mode, where pinning
 // memory is a noticeable part of the time budget.
 std::size_t host_buffer_bytes(Mode mode);
 
 // The bandwidth run for a GPU: three buffers of at least 4x its L2 cache each (and at least
-// 256 MiB in full mode, 32 MiB in quick mode), shrunk to fit free memory; 20 timed launches in full
+// 1 GiB in full mode, 32 MiB in quick mode), shrunk to fit free memory; 20 timed launches in full
 // mode, 3 in quick mode; nullopt when even the minimum does not fit.
 std::optional<StreamPlan> plan_stream(Mode mode, const DeviceInfo& info, std::uint64_t free_bytes);
 

@@ -123,11 +123,12 @@ class PrimaryContext {
 public:
     // Retains the device's primary context and makes it current.
     PrimaryContext(const Driver& api, cu::Device device) : api_(api), device_(device) {
-        cu::Context context = nullptr;
-        check(api.cuDevicePrimaryCtxRetain(&context, device), "cuDevicePrimaryCtxRetain");
+        check(api.cuDevicePrimaryCtxRetain(&context_, device), "cuDevicePrimaryCtxRetain");
         retained_ = true;
-        check(api.cuCtxSetCurrent(context), "cuCtxSetCurrent");
+        make_current();
     }
+    // Makes it the calling thread's context again (after another device's was).
+    void make_current() const { check(api_.cuCtxSetCurrent(context_), "cuCtxSetCurrent"); }
     // Releases it (the last release destroys it and frees what it held).
     ~PrimaryContext() {
         if (retained_) {
@@ -141,9 +142,10 @@ public:
     PrimaryContext& operator=(const PrimaryContext&) = delete;
 
 private:
-    const Driver& api_;     // the driver
-    cu::Device device_;     // the device whose context it is
-    bool retained_ = false; // whether the retain succeeded
+    const Driver& api_;              // the driver
+    cu::Device device_;              // the device whose context it is
+    cu::Context context_ = nullptr;  // the retained context
+    bool retained_ = false;          // whether the retain succeeded
 };
 
 // A driver handle freed by `destroy` (modules, streams, events).
@@ -185,6 +187,7 @@ struct LaunchShape {
 // The kernels of the module, looked up by their extern "C" names in kernels.cu.
 struct Kernels {
     cu::Function init = nullptr, triad = nullptr, copy = nullptr, fma = nullptr;
+    cu::Function check_triad = nullptr;
     cu::Function write_addresses = nullptr, check_addresses = nullptr, fill = nullptr, check_words = nullptr;
 };
 
@@ -197,13 +200,25 @@ struct DeviceState {
           stream("cuStreamCreate", [&](cu::Stream* s) { return api.cuStreamCreate(s, cu::stream_non_blocking); },
                  api.cuStreamDestroy),
           pinned(api, host_bytes) {}
+    // Frees what it holds in its own context, whichever device's is current.
+    ~DeviceState() {
+        try {
+            context.make_current();
+        } catch (const DriverFailure&) {
+            // The context is gone with its device's failure; the frees below fail harmlessly.
+        }
+    }
+    // Not copyable: it owns driver handles.
+    DeviceState(const DeviceState&) = delete;
+    // See the copy constructor.
+    DeviceState& operator=(const DeviceState&) = delete;
 
     PrimaryContext context;          // first in, last out: everything below lives in it
     Owned<cu::Module> module;        // the kernels
     Owned<cu::Stream> stream;        // all work goes here
     PinnedBuffer pinned;             // copies and read-back staging
     Kernels kernels;                 // the module's functions
-    LaunchShape stream_shape;        // one wave of triad/copy blocks
+    LaunchShape stream_shape;        // one wave of fill and check blocks
     LaunchShape fma_shape;           // one wave of FMA blocks
     LaunchShape memtest_shape;       // one wave of memory-test blocks
     DeviceBuffer a, b, c;            // bandwidth buffers
@@ -259,7 +274,7 @@ public:
             check(api.cuDeviceGetAttribute(&multiprocessors, cu::attribute::multiprocessor_count, device),
                   "cuDeviceGetAttribute");
             const Kernels& k = state->kernels;
-            state->stream_shape = one_wave(multiprocessors, {k.triad, k.copy, k.init});
+            state->stream_shape = one_wave(multiprocessors, {k.init, k.check_triad});
             state->fma_shape = one_wave(multiprocessors, {k.fma});
             state->memtest_shape = one_wave(multiprocessors, {k.write_addresses, k.check_addresses, k.fill, k.check_words});
             std::size_t free = 0, total = 0;
@@ -285,20 +300,39 @@ public:
             launch(s.kernels.init, s.stream_shape, {&a, &b, &n4}, "gm_init");
             float scalar = pattern::triad_scalar;
             const int warm_up = plan.warm_up ? 1 : 0;
+            const LaunchShape every_element = covering(n4);
             times.triad_ms = time_runs(warm_up, plan.repetitions, [&] {
-                launch(s.kernels.triad, s.stream_shape, {&a, &b, &c, &scalar, &n4}, "gm_triad");
+                launch(s.kernels.triad, every_element, {&a, &b, &c, &scalar, &n4}, "gm_triad");
             });
             // The copy overwrites b with c, after the last triad has read b.
             times.copy_ms = time_runs(warm_up, plan.repetitions,
-                                      [&] { launch(s.kernels.copy, s.stream_shape, {&c, &b, &n4}, "gm_copy"); });
+                                      [&] { launch(s.kernels.copy, every_element, {&c, &b, &n4}, "gm_copy"); });
             s.stream_elements = n4 * 4;
         });
     }
 
-    CudaStatus read_stream(StreamOutput output, const FloatSink& sink) override {
+    CudaStatus check_stream(StreamOutput output, Verification& result) override {
+        return guarded("check_stream", [&] {
+            DeviceState& s = state();
+            DevicePtr values = output == StreamOutput::triad ? s.c.get() : s.b.get();
+            unsigned long long n4 = s.stream_elements / 4;
+            const auto found = run_check([&](DevicePtr record) {
+                launch(s.kernels.check_triad, s.stream_shape, {&values, &n4, &record}, "gm_check_triad");
+            });
+            result = Verification{};
+            result.checked = s.stream_elements;
+            result.wrong = found.count;
+            for (const auto& slot : found.slots) {
+                const Mismatch m{slot.where, float_from_bits(slot.got), float_from_bits(slot.expected)};
+                if (!result.first || m.index < result.first->index) result.first = m;
+            }
+        });
+    }
+
+    CudaStatus read_stream(StreamOutput output, std::size_t count, const FloatSink& sink) override {
         return guarded("read_stream", [&] {
             DeviceState& s = state();
-            read_back(output == StreamOutput::triad ? s.c.get() : s.b.get(), s.stream_elements, sink);
+            read_back(output == StreamOutput::triad ? s.c.get() : s.b.get(), std::min(count, s.stream_elements), sink);
         });
     }
 
@@ -368,7 +402,16 @@ public:
         if (!state_) return {};
         // Surface any error still pending on the device before freeing, so it is not lost.
         const CudaStatus status = status_of(driver_.api.cuStreamSynchronize(state_->stream.get()), "cuStreamSynchronize");
-        state_.reset();
+        DeviceState& s = *state_;
+        s.a.reset();
+        s.b.reset();
+        s.c.reset();
+        s.fma_out.reset();
+        s.transfer.reset();
+        // The context, module, stream and pinned buffer stay until this backend is destroyed:
+        // destroying a context took 60-100 ms on an H200, which git-model-bench leaves to the
+        // process's exit (it never destroys the backend).
+        finished_.push_back(std::move(state_));
         return status;
     }
 
@@ -450,6 +493,7 @@ private:
         get(k.triad, "gm_triad");
         get(k.copy, "gm_copy");
         get(k.fma, "gm_fma");
+        get(k.check_triad, "gm_check_triad");
         get(k.write_addresses, "gm_mem_write_addresses");
         get(k.check_addresses, "gm_mem_check_addresses");
         get(k.fill, "gm_mem_fill");
@@ -555,44 +599,88 @@ private:
             }
         }
         unsigned long long n = bytes / sizeof(std::uint64_t);
-        constexpr std::size_t record_bytes = pattern::memtest_record_words * sizeof(std::uint64_t);
-        DeviceBuffer record(api, record_bytes);
-        DevicePtr w = words.get(), r = record.get();
-        const cu::Stream stream = s.stream.get();
-        check(api.cuMemsetD8Async(r, 0, record_bytes, stream), "cuMemsetD8Async");
+        DevicePtr w = words.get();
         unsigned long long value = pattern::memtest_pattern, inverse = ~pattern::memtest_pattern;
         int invert = 1, keep = 0;
         const LaunchShape shape = s.memtest_shape;
         const auto& k = s.kernels;
-        result.ms = time_runs(0, 1, [&] {
+        const auto found = run_check([&](DevicePtr r) {
             launch(k.write_addresses, shape, {&w, &n}, "gm_mem_write_addresses");
             launch(k.check_addresses, shape, {&w, &n, &r}, "gm_mem_check_addresses");
             launch(k.fill, shape, {&w, &n, &value}, "gm_mem_fill");
             launch(k.check_words, shape, {&w, &n, &value, &invert, &r}, "gm_mem_check");
             launch(k.check_words, shape, {&w, &n, &inverse, &invert, &r}, "gm_mem_check");
             launch(k.check_words, shape, {&w, &n, &value, &keep, &r}, "gm_mem_check");
-        }).at(0);
-        auto* host = s.pinned.as<std::uint64_t>();
-        if (s.pinned.bytes() < record_bytes) throw DriverFailure(cuda_error::memory_allocation, "pinned buffer too small");
-        check(api.cuMemcpyDtoHAsync(host, r, record_bytes, stream), "cuMemcpyDtoHAsync");
-        check(api.cuStreamSynchronize(stream), "cuStreamSynchronize");
+        });
+        result.ms = found.ms;
         result.bytes = n * sizeof(std::uint64_t);
-        result.failures = host[0];
-        const auto reported = static_cast<int>(std::min<std::uint64_t>(host[0], pattern::memtest_max_reported));
-        for (int i = 0; i < reported; ++i) {
+        result.failures = found.count;
+        for (const auto& slot : found.slots) {
             MemtestError e;
-            e.address = host[pattern::memtest_address_at(i)];
+            e.address = slot.where;
             e.offset = e.address - w;
-            e.got = host[pattern::memtest_got_at(i)];
-            e.expected = host[pattern::memtest_expected_at(i)];
-            e.test = host[pattern::memtest_test_at(i)];
+            e.got = slot.got;
+            e.expected = slot.expected;
+            e.test = slot.test;
             result.errors.push_back(e);
         }
+    }
+
+    // One recorded failure of a check kernel (pattern::memtest_record_words' layout).
+    struct RecordedFailure {
+        std::uint64_t where = 0, got = 0, expected = 0, test = 0;
+    };
+    // What a check kernel's error record held after the run, and how long the run took.
+    struct CheckRecord {
+        std::uint64_t count = 0;              // failures counted (past the recorded ones too)
+        std::vector<RecordedFailure> slots;   // the first pattern::memtest_max_reported
+        double ms = 0.0;                      // GPU time of the launches
+    };
+
+    // Runs `launches` (given the device address of a zeroed error record) on the stream, timed as
+    // one, and reads the record back through the pinned buffer.
+    template <class Launches>
+    CheckRecord run_check(Launches&& launches) {
+        DeviceState& s = state();
+        const Driver& api = driver_.api;
+        constexpr std::size_t record_bytes = pattern::memtest_record_words * sizeof(std::uint64_t);
+        if (s.pinned.bytes() < record_bytes) throw DriverFailure(cuda_error::memory_allocation, "pinned buffer too small");
+        DeviceBuffer record(api, record_bytes);
+        DevicePtr r = record.get();
+        const cu::Stream stream = s.stream.get();
+        check(api.cuMemsetD8Async(r, 0, record_bytes, stream), "cuMemsetD8Async");
+        CheckRecord out;
+        out.ms = time_runs(0, 1, [&] { launches(r); }).at(0);
+        auto* host = s.pinned.as<std::uint64_t>();
+        check(api.cuMemcpyDtoHAsync(host, r, record_bytes, stream), "cuMemcpyDtoHAsync");
+        check(api.cuStreamSynchronize(stream), "cuStreamSynchronize");
+        out.count = host[0];
+        const auto reported = static_cast<int>(std::min<std::uint64_t>(host[0], pattern::memtest_max_reported));
+        for (int i = 0; i < reported; ++i)
+            out.slots.push_back(RecordedFailure{host[pattern::memtest_address_at(i)], host[pattern::memtest_got_at(i)],
+                                                host[pattern::memtest_expected_at(i)], host[pattern::memtest_test_at(i)]});
+        return out;
+    }
+
+    // A grid of block_threads-thread blocks with one thread per element (the bandwidth kernels).
+    static LaunchShape covering(unsigned long long elements) {
+        const unsigned long long blocks = (elements + block_threads - 1) / block_threads;
+        if (blocks == 0 || blocks > 0x7FFFFFFFull) throw DriverFailure(cuda_error::invalid_value, "grid size");
+        return LaunchShape{static_cast<unsigned>(blocks), block_threads};
+    }
+
+    // A float from the bits a check kernel recorded.
+    static float float_from_bits(std::uint64_t bits) {
+        const auto narrow = static_cast<std::uint32_t>(bits);
+        float value = 0.0f;
+        std::memcpy(&value, &narrow, sizeof value);
+        return value;
     }
 
     KernelImage kernels_;                   // the fat binary
     std::string library_;                   // the driver library to load
     cu::LoadedDriver driver_;               // loaded by init()
+    std::vector<std::unique_ptr<DeviceState>> finished_;  // closed devices' contexts (see close())
     std::unique_ptr<DeviceState> state_;    // the open device, if any
 };
 

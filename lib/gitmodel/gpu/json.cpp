@@ -110,6 +110,9 @@ json device_json(const DeviceReport& d) {
     out["verdict"] = std::string(to_string(d.verdict));
     out["error"] = failure_json(d.error);
     out["elapsed_ms"] = rounded(d.elapsed_ms, 1);
+    json steps = json::array();
+    for (const auto& step : d.steps) steps.push_back(json{{"name", step.name}, {"ms", rounded(step.ms, 2)}});
+    out["steps"] = steps;
     return out;
 }
 
@@ -128,6 +131,7 @@ nlohmann::ordered_json to_json(const BenchReport& report) {
     out["kernels_cuda_version"] = version_or_null(report.kernels_version);
     out["device_count"] = report.device_count;
     out["elapsed_ms"] = rounded(report.elapsed_ms, 1);
+    out["init_ms"] = rounded(report.init_ms, 1);
     out["step_timeout_ms"] = report.step_timeout_ms;
     const auto& t = report.thresholds;
     out["thresholds"] = json{

@@ -15,6 +15,7 @@
 //   "kernels_cuda_version": "11.8" | null,  CUDA version the kernels were built with
 //   "device_count": 1,              GPUs visible to CUDA (after CUDA_VISIBLE_DEVICES)
 //   "elapsed_ms": 251.2,            the run (CUDA initialisation included), in milliseconds
+//   "init_ms": 102.5,               of which loading the driver and cuInit
 //   "step_timeout_ms": 10000,       time limit of each step
 //   "thresholds": {
 //     "min_bandwidth_fraction": 0.6, "min_quick_bandwidth_fraction": 0.1, "min_fp32_fraction": 0.5,
@@ -52,7 +53,8 @@
 //     "checks": [ { "name": "triad-result", "passed": true, "detail": "67108864 values correct" } ],
 //     "verdict": "pass" | "fail" | "unusable" | "cannot-judge",
 //     "error": null | { "kind", "message", "hint", "step", "device" },   why unusable, not judged, or hung
-//     "elapsed_ms": 180.4
+//     "elapsed_ms": 180.4,
+//     "steps": [ { "name": "context creation", "ms": 61.3 } ]   each step's wall time, in order
 //   } ],
 //   "error": null | {               why the run failed as a whole
 //     "kind": "no-cuda-support" | "no-driver" | "no-device"                     (verdict no-gpu)

@@ -78,6 +78,9 @@ constexpr int memtest_max_reported = 16;
 // Which test found a failing word, as the check kernels record it.
 constexpr std::uint64_t memtest_address_test = 1;    // address-in-address
 constexpr std::uint64_t memtest_inversion_test = 2;  // moving inversions
+// The check of a bandwidth output (gm_check_triad) uses the same record: the element's index in
+// the address slot, the float bits read and expected in the value slots.
+constexpr std::uint64_t stream_result_test = 3;
 
 // The error record the check kernels fill, as 64-bit words: [0] the count of failing words, then
 // for each recorded one (slot < memtest_max_reported) its address, the value read, the value

@@ -78,6 +78,13 @@ struct Measurements {
     std::uint64_t memtest_failures = 0;    // wrong reads it counted
 };
 
+// How long one step of the run took on the host's clock (driver calls, copies and host-side
+// checks included), so that a slow run can be explained step by step (JSON "steps").
+struct StepTime {
+    std::string name;  // the step, as the watchdog names it ("context creation")
+    double ms = 0.0;   // its wall time
+};
+
 // How a GPU compares with the other GPUs of the same model in the same run: a throttled or
 // degraded card shows as one well below its peers.
 struct PeerComparison {
@@ -104,6 +111,7 @@ struct DeviceReport {
     Verdict verdict = Verdict::fail;             // pass, fail, unusable or cannot-judge
     std::optional<Failure> error;                // why the GPU was unusable, cannot be judged, or hung
     double elapsed_ms = 0.0;                     // time spent on this GPU
+    std::vector<StepTime> steps;                 // each step's wall time, in the order run
 };
 
 // Everything the bench found, and its verdict.
@@ -123,6 +131,7 @@ struct BenchReport {
     Verdict verdict = Verdict::fail;     // pass, fail, no-gpu or cannot-judge
     int exit_code = 1;                   // 0 pass, 1 fail, 3 no usable GPU or cannot judge
     double elapsed_ms = 0.0;             // the whole run, CUDA initialisation included
+    double init_ms = 0.0;                // of which loading the driver and cuInit
 };
 
 // A GPU's verdict: fail when a check failed or a step hung; cannot-judge or unusable by its

@@ -18,9 +18,20 @@ void Verification::merge(const Verification& other) {
 
 std::string Verification::describe() const {
     if (checked == 0) return "nothing was verified";
-    if (wrong == 0) return fmt::format("{} values correct", checked);
+    const std::string where =
+        host_sample > 0 && host_sample < checked ? fmt::format(" (all on the GPU, the first {} on the host too)", host_sample) : "";
+    if (wrong == 0) return fmt::format("{} values correct{}", checked, where);
     std::string out = fmt::format("{} of {} values wrong", wrong, checked);
     if (first) out += fmt::format("; first at element {}: got {}, expected {}", first->index, first->got, first->expected);
+    return out + where;
+}
+
+Verification confirm_on_host(const Verification& on_gpu, const Verification& on_host) {
+    Verification out = on_gpu;
+    out.checked = std::max(on_gpu.checked, on_host.checked);
+    out.wrong = std::max(on_gpu.wrong, on_host.wrong);
+    out.host_sample = on_host.checked;
+    if (on_host.first && (!out.first || on_host.first->index < out.first->index)) out.first = on_host.first;
     return out;
 }
 

@@ -9,6 +9,8 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <utility>
+#include <vector>
 
 namespace gm::lifecycle {
 
@@ -170,5 +172,51 @@ std::string format_difference(double a, double b) {
 }
 
 double rounded_difference(double a, double b) { return clean_difference(a, b); }
+
+namespace {
+
+// The words of a metric name, lower-cased: split at anything but a letter or digit, and where a
+// lower-case letter meets an upper-case one ("valLoss" -> val, loss).
+std::vector<std::string> name_words(std::string_view name) {
+    std::vector<std::string> words;
+    std::string word;
+    char previous = 0;
+    for (const char c : name) {
+        const bool alnum = std::isalnum(static_cast<unsigned char>(c)) != 0;
+        const bool boundary = !alnum || (std::isupper(static_cast<unsigned char>(c)) && std::islower(static_cast<unsigned char>(previous)));
+        if (boundary && !word.empty()) words.push_back(std::exchange(word, {}));
+        if (alnum) word += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        previous = c;
+    }
+    if (!word.empty()) words.push_back(word);
+    return words;
+}
+
+}  // namespace
+
+RankOrder default_rank_order(std::string_view metric) {
+    static const char* const contained[] = {"loss", "error", "perplexity"};
+    static const char* const whole[] = {"err", "errs", "ppl", "wer", "cer", "mse", "mae", "rmse"};
+    for (const auto& word : name_words(metric)) {
+        for (const char* part : contained)
+            if (word.find(part) != std::string::npos) return RankOrder::lowest_first;
+        for (const char* exact : whole)
+            if (word == exact) return RankOrder::lowest_first;
+    }
+    return RankOrder::highest_first;
+}
+
+RankChoice choose_rank_order(std::string_view metric, bool minimize, bool maximize) {
+    if (minimize) return RankChoice{RankOrder::lowest_first, false};
+    if (maximize) return RankChoice{RankOrder::highest_first, false};
+    return RankChoice{default_rank_order(metric), true};
+}
+
+std::string describe_rank_choice(const RankChoice& choice, std::string_view minimize_flag, std::string_view maximize_flag) {
+    const char* better = choice.order == RankOrder::lowest_first ? "lower is better" : "higher is better";
+    if (!choice.from_name) return better;
+    return fmt::format("{}, from the metric's name; {} to override", better,
+                       choice.order == RankOrder::lowest_first ? maximize_flag : minimize_flag);
+}
 
 }  // namespace gm::lifecycle

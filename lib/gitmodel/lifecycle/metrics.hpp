@@ -24,6 +24,32 @@ struct Metric {
 // letter and use letters, digits, '_', '.', '-', '@' and '/' (no empty '/'-separated part).
 std::optional<std::string> metric_name_problem(std::string_view name);
 
+// Which end of a metric's values is best.
+enum class RankOrder {
+    highest_first,  // accuracy, f1, bleu, throughput: larger is better
+    lowest_first,   // losses and errors: smaller is better
+};
+
+// The order a metric's name implies, as W&B and Optuna users expect without a flag: lowest first
+// when a word of the name (split at punctuation and camelCase) contains "loss", "error" or
+// "perplexity" or is err, ppl, wer, cer, mse, mae or rmse ("val/loss", "top1_err", "valPerplexity");
+// highest first for everything else ("val/acc", "answer_f1").
+RankOrder default_rank_order(std::string_view metric);
+
+// The order to rank by: an explicit choice (--minimize/--min, --maximize/--max) wins over the name.
+struct RankChoice {
+    RankOrder order = RankOrder::highest_first;  // the order used
+    bool from_name = true;                       // inferred from the metric's name, not chosen
+};
+
+// Resolves the order for `metric` from the options given (at most one may be true; the caller's
+// option parser says so).
+RankChoice choose_rank_order(std::string_view metric, bool minimize, bool maximize);
+
+// "lower is better, from the metric's name; --maximize to override" and the like, for reports;
+// the flags are the command's own spellings (--minimize/--maximize, --min/--max).
+std::string describe_rank_choice(const RankChoice& choice, std::string_view minimize_flag, std::string_view maximize_flag);
+
 // Parses a metric value: a decimal number with optional sign, fraction and
 // exponent ("0.913", "-1", "1e-3"). Throws gm::UsageError for anything else,
 // NaN and infinities included, naming the metric.

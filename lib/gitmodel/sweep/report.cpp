@@ -197,10 +197,9 @@ std::vector<lifecycle::Metric> read_metrics_file(const fs::path& path) {
     return metrics;
 }
 
-Report build_report(const SweepView& view, const std::optional<std::string>& metric, bool minimize) {
+Report build_report(const SweepView& view, const std::optional<std::string>& metric, bool minimize, bool maximize) {
     Report report;
     report.view = view;
-    report.minimize = minimize;
     for (const auto& run : view.runs) {
         RunResult result;
         result.run = run;
@@ -229,10 +228,13 @@ Report build_report(const SweepView& view, const std::optional<std::string>& met
     } else if (!report.metric_columns.empty()) {
         report.metric = report.metric_columns.front();
     }
+    const auto choice = lifecycle::choose_rank_order(report.metric, minimize, maximize);
+    report.minimize = choice.order == lifecycle::RankOrder::lowest_first;
+    report.order_from_name = choice.from_name;
     std::stable_sort(report.results.begin(), report.results.end(), [&](const RunResult& a, const RunResult& b) {
         const auto* ma = report.metric.empty() ? nullptr : lifecycle::find_metric(a.metrics, report.metric);
         const auto* mb = report.metric.empty() ? nullptr : lifecycle::find_metric(b.metrics, report.metric);
-        if (ma && mb) return minimize ? ma->value < mb->value : ma->value > mb->value;
+        if (ma && mb) return report.minimize ? ma->value < mb->value : ma->value > mb->value;
         if (ma || mb) return ma != nullptr;
         return a.run.spec.number < b.run.spec.number;
     });
@@ -243,8 +245,12 @@ std::string render_report(const Report& report) {
     const Sweep& sweep = report.view.sweep;
     std::string out = fmt::format("Sweep {} of model {}: {}", sweep.id, sweep.model, count_of(sweep.runs.size(), "run"));
     out += report.metric.empty() ? ", no metrics recorded yet\n"
-                                 : fmt::format(", best first by {} ({} is better)\n", report.metric,
-                                               report.minimize ? "lower" : "higher");
+                                 : fmt::format(", best first by {} ({})\n", report.metric,
+                                               lifecycle::describe_rank_choice(
+                                                   {report.minimize ? lifecycle::RankOrder::lowest_first
+                                                                    : lifecycle::RankOrder::highest_first,
+                                                    report.order_from_name},
+                                                   "--minimize", "--maximize"));
     out += "\n";
     std::vector<std::string> header{"RUN", "STATE"};
     std::vector<std::string> param_names;
@@ -296,6 +302,7 @@ json report_json(const Report& report) {
             {"model", report.view.sweep.model},
             {"metric", report.metric.empty() ? json(nullptr) : json(report.metric)},
             {"minimize", report.minimize},
+            {"order_from", report.order_from_name ? "name" : "option"},
             {"runs", runs}};
 }
 

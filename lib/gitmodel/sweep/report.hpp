@@ -52,14 +52,17 @@ struct RunResult {
 struct Report {
     SweepView view;
     std::string metric;          // the metric ranked by; empty when no run wrote any
-    bool minimize = false;
+    bool minimize = false;       // lowest first (chosen, or implied by the metric's name)
+    bool order_from_name = true; // the order was inferred from the metric's name
     std::vector<std::string> metric_columns;
     std::vector<RunResult> results;
 };
 
 // Reads every run's metrics.json (its worktree's, else the copy kept when it finished)
-// and ranks by `metric` (default: the first metric of the first run that wrote one).
-Report build_report(const SweepView& view, const std::optional<std::string>& metric, bool minimize);
+// and ranks by `metric` (default: the first metric of the first run that wrote one), lowest
+// first under `minimize`, highest first under `maximize`, else as the metric's name implies
+// (lifecycle::default_rank_order: losses and errors lowest first).
+Report build_report(const SweepView& view, const std::optional<std::string>& metric, bool minimize, bool maximize);
 
 // Reads one metrics.json; throws gm::Error naming the file and the problem.
 std::vector<lifecycle::Metric> read_metrics_file(const std::filesystem::path& path);
