@@ -18,7 +18,7 @@ const cli::Suite& git_model_suite() {
             {"prune", {}, "archive and remove merged model branches after the retention time", prune},
             {"sweep", {}, "one worktree per hyper-parameter set, scheduled over the GPUs (local or Slurm)", sweep},
             {"hooks", {}, "install, remove or inspect the team's git hooks", hooks},
-            {"hook", {}, "run one hook's checks (called by the installed hooks)", hook},
+            {"hook", {}, "run one hook's checks (called by the installed hooks)", hook, "git-model-hooks"},
             {"gpus", {}, "the machine's GPUs and who holds each; init the lease book, release a lease (root)", gpus},
             {"doctor", {}, "check this machine and repository, and say how to fix what is wrong", doctor},
             {"ci", {}, "write the team's CI pipeline (ci init --gitlab | --github)", ci},

@@ -110,11 +110,11 @@ int hook(const cli::Args& args) {
             fmt::print("usage: git model hook pre-push <remote> <url>   (ref updates on standard input)\n"
                        "Run by the pre-push hook: refuses pushes to protected branches, badly named branches and\n"
                        "tags, unpinned or unexplained image changes, and data or checkpoints in the pushed commits.\n"
-                       "See HOOKS in git-model(1).\n");
+                       "See git-model-hooks(1).\n");
         } else {
             fmt::print("usage: git model hook pre-commit\n"
                        "Run by the pre-commit hook: refuses staged data, checkpoints and files over\n"
-                       "model.maxFileSize. See HOOKS in git-model(1).\n");
+                       "model.maxFileSize. See git-model-hooks(1).\n");
         }
         return 0;
     }

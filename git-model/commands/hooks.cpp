@@ -62,7 +62,7 @@ int hooks(const cli::Args& args) {
         for (const auto& line : hooks::install_repository_hooks(context, policy)) fmt::print("{}\n", line);
         // The team's state comes back with a plain git fetch: tags and the finish notes.
         if (!full) {
-            fmt::print("fetch: not set up in a {} repository; see git-model(1), hooks install\n", repo->object_format());
+            fmt::print("fetch: not set up in a {} repository; see git-model-hooks(1), install\n", repo->object_format());
         } else if (!git::remote_exists(*full, remote)) {
             fmt::print("fetch: no remote '{}' yet; once there is one, run this again so that git fetch brings "
                        "teammates' snapshots\n", remote);

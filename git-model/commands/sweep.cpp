@@ -236,7 +236,7 @@ int sweep_start(const cli::Args& all_args) {
 
 int sweep_status(const cli::Args& args) {
     po::options_description options("options");
-    options.add_options()("json", "print JSON (shape in git-model(1), SWEEPS)");
+    options.add_options()("json", "print JSON (shape in git-model-sweep(1))");
     const auto parsed = cli::parse_command(args, "git model sweep status [<id>] [--json]", options, "id");
     if (!parsed) return 0;
     const auto& vm = *parsed;
@@ -408,7 +408,7 @@ int sweep_report(const cli::Args& args) {
         ("metric", po::value<std::string>()->value_name("<name>"), "rank by this metric (default: the first one written)")
         ("minimize", "lower is better; default: as the metric's name implies (loss, error, ... lowest first)")
         ("maximize", "higher is better; default: as the metric's name implies")
-        ("json", "print JSON (shape in git-model(1), SWEEPS)")
+        ("json", "print JSON (shape in git-model-sweep(1))")
         ("tag-best", "snapshot the best run with `git model tag` and its metrics");
     const auto parsed = cli::parse_command(args, "git model sweep report [<id>] [--metric <name>] [--minimize|--maximize] [--json] [--tag-best]",
                                            options, "id");
@@ -477,8 +477,7 @@ int sweep(const cli::Args& args) {
         fmt::print("usage: {}\n", sweep_usage);
         return args.empty() ? 2 : 0;
     }
-    if (args[0] == "--help") {
-        cli::open_manual("git-model");
+    if (args[0] == "--help") {  // reached only when git-model-sweep(1) could not be opened (dispatch tried)
         fmt::print("usage: {}\n", sweep_usage);
         return 0;
     }

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # --help opens the manual, -h prints the short usage: `git model --help` (git's own `git help
-# model`), `git-model --help`, `git model <cmd> --help`, `git model env [<cmd>] --help` and
-# `git model bench --help` each reach `man` with the right page; the installed pages are found
-# by man from the install prefix; without man or the page, --help prints the usage and says why.
+# model`) and `git-model --help` open git-model(1), `git model <cmd> --help` the command's own
+# page (git-model-tag(1)), `git model env --help` git-model-env(1), `git model env <cmd> --help`
+# git-model-env-<cmd>(1) and `git model bench --help` git-model-bench(1); with the real man and
+# git, each prints that page's NAME line, and `git help model-<cmd>` finds it through MANPATH;
+# without man or the page, --help prints the usage and says why.
 . "$(dirname "$0")/lib.sh"
 
 cd "$TEST_DIR"
@@ -31,13 +33,35 @@ opens git-model git model --help              # git turns it into `git help mode
 opens git-model git help model
 opens git-model git-model --help
 opens git-model git model help
-opens git-model git model start --help
-opens git-model git model list --help
-opens git-model git model doctor --help
+opens git-model-start git model start --help
+opens git-model-list git model list --help
+opens git-model-list git model ls --help
+opens git-model-tag git model tag v1 --metric acc=1 --help
+opens git-model-doctor git model doctor --help
+opens git-model-hooks git model hooks install --help
+opens git-model-hooks git model hook pre-push origin --help
+opens git-model-sweep git model sweep status --help
 opens git-model-env git model env --help
-opens git-model-env git model env up --help
-opens git-model-env git-model-env status --help
+opens git-model-env-up git model env up --help
+opens git-model-env-status git-model-env status --help
+opens git-model-env-status git model env ls --help
+opens git-model-env-exec git model env shell --help
 opens git-model-bench git model bench --help
+opens git-model-tag git model help tag                 # as `git help tag`
+opens git-model-hooks git model help hook
+opens git-model-env git model help env
+opens git-model-bench git model help bench
+opens git-model-env-up git model env help up
+opens git-model git model help no-such-command
+# every command opens a page of its own, never the overview
+while read -r cmd _; do
+    case "$cmd" in env | bench) continue ;; hook) want=git-model-hooks ;; *) want=git-model-$cmd ;; esac
+    opens "$want" git model "$cmd" --help </dev/null
+done < <(git-model --list-commands)
+while read -r cmd _; do
+    case "$cmd" in shell | logs) want=git-model-env-exec ;; *) want=git-model-env-$cmd ;; esac
+    opens "$want" git model env "$cmd" --help </dev/null
+done < <(git-model-env --list-commands)
 # -h never opens the manual
 for cmd in "" start "env" "env up" bench; do
     : >"$MAN_LOG"
@@ -86,16 +110,67 @@ if command -v man >/dev/null; then
     assert_contains "$OUT" "git-model - one model, one branch, one worktree"
     run_expect 0 git model env --help
     assert_contains "$OUT" "git-model-env - "
-    run_expect 0 git model env up --help
-    assert_contains "$OUT" "GIT-MODEL-ENV(1)"
     if [ -f "$GM_STAGE/share/man/man1/git-model-bench.1" ]; then
         run_expect 0 git model bench --help
         assert_contains "$OUT" "GIT-MODEL-BENCH(1)"
     fi
+    # name_line PAGE-TEXT: the line under NAME
+    name_line() { sed -n '/^NAME/{n;p;q}' <<<"$1"; }
+    # Each command's --help, through the real git and man, prints its own page; `git help
+    # model-<cmd>` finds the same page through MANPATH (as `git help` users set it).
+    while read -r cmd aliases; do
+        case "$cmd" in env | bench) continue ;; hook) page=git-model-hooks ;; *) page=git-model-$cmd ;; esac
+        for name in $cmd $aliases; do
+            run_expect 0 git model "$name" --help </dev/null
+            assert_contains "$(name_line "$OUT")" "$page - " "NAME of git model $name --help"
+            assert_contains "$OUT" "${page^^}(1)" "title of git model $name --help"
+            assert_not_contains "$OUT" "usage: git model" "git model $name --help printed the short usage"
+        done
+        run_expect 0 env MANPATH="$GM_STAGE/share/man" git help "${page#git-}"
+        assert_contains "$(name_line "$OUT")" "$page - " "git help ${page#git-}"
+    done < <(git-model --list-commands)
+    while read -r cmd aliases; do
+        for name in $cmd $aliases; do
+            case "$cmd" in shell | logs) page=git-model-env-exec ;; *) page=git-model-env-$cmd ;; esac
+            run_expect 0 git model env "$name" --help </dev/null
+            assert_contains "$(name_line "$OUT")" "$page" "NAME of git model env $name --help"
+            assert_contains "$(name_line "$OUT")" "git-model-env-$cmd" "NAME of git model env $name --help"
+            assert_contains "$OUT" "${page^^}(1)" "title of git model env $name --help"
+        done
+        # git help finds every name, a command documented on a shared page through its link page
+        run_expect 0 env MANPATH="$GM_STAGE/share/man" git help "model-env-$cmd"
+        assert_contains "$(name_line "$OUT")" "git-model-env-$cmd" "git help model-env-$cmd"
+    done < <(git-model-env --list-commands)
+    # the overviews link every page: git-model(1) each command's and git-model-env(1), which links
+    # each of its commands' (link pages aside)
+    run_expect 0 git model --help
+    overview=$OUT
+    run_expect 0 git model env --help
+    env_overview=$OUT
+    for page in "$GM_STAGE"/share/man/man1/git-model-*.1; do
+        grep -q '^\.so ' "$page" && continue
+        page=$(basename "$page" .1)
+        case "$page" in
+        git-model-env-*) assert_contains "$env_overview" "$page(1)" "git-model-env(1) links $page" ;;
+        *) assert_contains "$overview" "$page(1)" "git-model(1) links $page" ;;
+        esac
+    done
     # a page man cannot find: the short usage, and a note that says why
     run_expect 0 env MANPATH="$TEST_DIR/no-pages" git-model start --help
     assert_contains "$OUT" "usage: git model start"
-    assert_contains "$ERR" "no manual page 'git-model'"
+    assert_contains "$ERR" "no manual page 'git-model-start'"
+    # only the overview installed: a command's --help says its page is missing, and never
+    # opens the overview instead
+    mkdir -p "$TEST_DIR/overview-only/man1"
+    cp "$GM_STAGE/share/man/man1/git-model.1" "$TEST_DIR/overview-only/man1/"
+    run_expect 0 env MANPATH="$TEST_DIR/overview-only" git model tag --help
+    assert_contains "$OUT" "usage: git model tag"
+    assert_not_contains "$OUT" "GIT-MODEL(1)"
+    assert_contains "$ERR" "no manual page 'git-model-tag'"
+    run_expect 0 env MANPATH="$TEST_DIR/overview-only" git model sweep --help
+    assert_contains "$OUT" "usage: git model sweep"
+    assert_not_contains "$OUT" "GIT-MODEL(1)"
+    assert_contains "$ERR" "no manual page 'git-model-sweep'"
 fi
 
 # no man at all: the same

@@ -2,7 +2,7 @@
 # The Debian package: built with CPack from this build, then installed with apt, dependencies
 # and all, into a container made from a minimal Debian bookworm root (debootstrap
 # --variant=minbase: no git, no C++ runtime beyond the base), where `git model --version`,
-# `git model start` in a fresh repository, the hooks, the man pages and the completion files
+# `git model start` in a fresh repository, the hooks, the man pages (one per command) and the completion files
 # must then work. Needs root, podman, debootstrap and Debian's mirror; skips (125) without them.
 # The root is cached under the build folder ($GM_BUILD_DIR/test-cache), the image in podman.
 # Slow (CTest label "slow"): about 1.5 minutes to make the root the first time, then ~1 minute.
@@ -40,6 +40,15 @@ for path in usr/bin/git-model usr/bin/git-model-env usr/bin/git-model-bench usr/
     usr/share/man/man1/git-model.1 usr/share/man/man1/git-model-env.1 usr/share/man/man5/gitmodelenv.5 \
     usr/share/bash-completion/completions/git-model usr/share/zsh/vendor-completions/_git-model; do
     assert_contains "$OUT" "./$path"
+done
+# every man page (a page per command), and the link pages `git help model-<cmd>` and the
+# commands sharing a page are found by
+for source in "$GM_SOURCE_DIR"/man/*.adoc; do
+    page=$(basename "$source" .adoc)
+    assert_contains "$OUT" "./usr/share/man/man${page##*.}/$page"
+done
+for link in gitmodel-tag.1 gitmodel-env-up.1 git-model-env-shell.1 gitmodel-env-shell.1; do
+    assert_contains "$OUT" "./usr/share/man/man1/$link"
 done
 
 # 2. A clean Debian: a minimal root, made once and kept.
@@ -81,8 +90,10 @@ git model hooks install
 git -C /tmp/worktrees/feature/model-resnet50 commit -q --allow-empty -m "a commit through the installed hook"
 echo "hooked commit: ok"
 git model doctor --no-bench || echo "doctor exit: $?"
-ls /usr/share/man/man1/git-model.1 /usr/share/bash-completion/completions/git-model /usr/share/zsh/vendor-completions/_git-model
+ls /usr/share/man/man1/git-model.1 /usr/share/man/man1/git-model-tag.1 /usr/share/man/man1/git-model-env-up.1 /usr/share/bash-completion/completions/git-model /usr/share/zsh/vendor-completions/_git-model
 stat -c 'lease book: %U %a' /var/lib/git-model/gpu-leases /var/lib/git-model/gpu-leases/.lock
+git model tag --help >/tmp/help.out 2>&1 || echo "tag --help exit: $?"
+cat /tmp/help.out
 git model gpus
 git model env status 2>&1 || echo "env exit: $?"
 git model bench --quick >/dev/null 2>&1 || echo "bench exit: $?"
@@ -99,6 +110,11 @@ assert_contains "$OUT" "resnet50"
 assert_contains "$OUT" "hooked commit: ok"
 assert_contains "$OUT" "ok    hooks"
 assert_contains "$OUT" "/usr/share/man/man1/git-model.1"
+assert_contains "$OUT" "/usr/share/man/man1/git-model-tag.1"
+assert_contains "$OUT" "/usr/share/man/man1/git-model-env-up.1"
+# no man in the minimal root: a command's --help says its page cannot be shown, then the usage
+assert_contains "$OUT" "no manual page 'git-model-tag'"
+assert_contains "$OUT" "usage: git model tag"
 # the postinst prepared the machine's GPU lease book: root's, sticky, a lock every user can take
 assert_contains "$OUT" "lease book: root 1777"
 assert_contains "$OUT" "lease book: root 644"

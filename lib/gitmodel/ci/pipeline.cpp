@@ -29,7 +29,7 @@ std::string shell_word(const std::string& word) {
 }
 
 constexpr const char* header =
-    "# The team's pipeline, written by `git model ci init` (git-model {version}); see git-model(1), ci init.\n"
+    "# The team's pipeline, written by `git model ci init` (git-model {version}); see git-model-ci(1).\n"
     "#  - every push to feature/*: the tests, without a GPU, in the image .modelenv.yaml pins;\n"
     "#  - model branches (feature/model-*): then `git model bench --quick` and a short training run\n"
     "#    (GIT_MODEL_SMOKE=1: the script keeps it short) on one GPU, in the same image.\n"

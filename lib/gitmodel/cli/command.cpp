@@ -23,7 +23,8 @@ void print_suite_usage(const Suite& suite, std::FILE* out) {
     fmt::print(out, "usage: {} <command> [<args>]\n\ncommands:\n", suite.program);
     for (const auto& command : suite.commands) fmt::print(out, "  {:<10} {}\n", command.name, command.summary);
     for (const auto& external : suite.externals) fmt::print(out, "  {:<10} {}\n", external.name, external.summary);
-    fmt::print(out, "\nRun '{} <command> -h' for a command's options; 'git help model' for the manual.\n",
+    fmt::print(out, "\nRun '{0} <command> -h' for a command's options, '{0} <command> --help' for its page;\n"
+                    "'git help model' for the manual.\n",
                suite.program);
 }
 
@@ -50,15 +51,30 @@ void note_manual_missing(const std::string& page, const std::string& program) {
                program, page);
 }
 
+const Command* find_command(const Suite& suite, const std::string& name) {
+    for (const auto& command : suite.commands) {
+        if (command.name == name ||
+            std::find(command.aliases.begin(), command.aliases.end(), name) != command.aliases.end())
+            return &command;
+    }
+    return nullptr;
+}
+
 int run_command(const Suite& suite, const Command& command, const Args& args) {
-    // --help opens the suite's page (the command's section is in it); -h, and --help without
-    // a manual, reach the command, which prints its short usage.
-    if (asks_for_manual(args) && !open_manual(suite.error_prefix))
-        note_manual_missing(suite.error_prefix, suite.error_prefix);
+    // --help opens the command's own page; -h, and --help without man or that page,
+    // reach the command, which prints its short usage (after the note saying why).
+    if (asks_for_manual(args)) {
+        const auto page = manual_page(suite, command);
+        if (!open_manual(page)) note_manual_missing(page, suite.error_prefix);
+    }
     return command.run(args);
 }
 
 }  // namespace
+
+std::string manual_page(const Suite& suite, const Command& command) {
+    return command.manual.empty() ? suite.error_prefix + "-" + command.name : command.manual;
+}
 
 bool asks_for_manual(const Args& args) {
     for (const auto& arg : args) {
@@ -95,6 +111,13 @@ int dispatch(const Suite& suite, int argc, char** argv) {
         }
         const std::string name = argv[1];
         if (name == "--help" || name == "help") {
+            // `help <command>` opens that command's page, as `git help <command>` does.
+            const Command* command = argc > 2 && name == "help" ? find_command(suite, argv[2]) : nullptr;
+            if (command) return run_command(suite, *command, {"--help"});
+            for (const auto& external : suite.externals) {
+                if (argc > 2 && name == "help" && external.name == argv[2] && !open_manual(external.program))
+                    note_manual_missing(external.program, suite.error_prefix);
+            }
             if (!open_manual(suite.error_prefix)) note_manual_missing(suite.error_prefix, suite.error_prefix);
             print_suite_usage(suite, stdout);
             return 0;
@@ -117,11 +140,7 @@ int dispatch(const Suite& suite, int argc, char** argv) {
             return 0;
         }
         const Args args(argv + 2, argv + argc);
-        for (const auto& command : suite.commands) {
-            if (command.name == name ||
-                std::find(command.aliases.begin(), command.aliases.end(), name) != command.aliases.end())
-                return run_command(suite, command, args);
-        }
+        if (const Command* command = find_command(suite, name)) return run_command(suite, *command, args);
         for (const auto& external : suite.externals)
             if (external.name == name) hand_over(external, argc, argv);
 

@@ -21,6 +21,7 @@ struct Command {
     std::vector<std::string> aliases;
     std::string summary;
     int (*run)(const Args& args);
+    std::string manual = {};  // the page --help opens when not <error_prefix>-<name> (commands sharing one page)
 };
 
 // A subcommand served by another executable of the suite (found beside us, else on PATH).
@@ -39,7 +40,8 @@ struct Suite {
 };
 
 // Runs argv[1] as a subcommand of the suite: usage without one, --version,
-// -h (short usage), --help (the manual page named like error_prefix, e.g. git-model),
+// -h (short usage), --help (the manual page named like error_prefix, e.g. git-model;
+// after a command, that command's own page, e.g. git-model-tag, see manual_page),
 // did-you-mean for unknown names. The hidden --list-commands prints every command,
 // one per line with its aliases after it, for shell completion and the documentation test.
 // Returns the exit code.
@@ -70,6 +72,10 @@ void print_usage(const std::string& usage, const boost::program_options::options
 // with `man <page>` (argv, no shell) when man finds the page. Returns false, having
 // changed nothing, when man or the page is missing, so the caller prints the usage.
 bool open_manual(const std::string& page);
+
+// The page `<program> <command> --help` opens: the command's manual, else <error_prefix>-<name>
+// (git-model-tag, git-model-env-up), as `git help model-tag` finds it.
+std::string manual_page(const Suite& suite, const Command& command);
 
 // Whether the arguments ask for the manual: a literal "--help" before any "--".
 bool asks_for_manual(const Args& args);

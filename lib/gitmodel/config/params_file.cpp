@@ -100,7 +100,7 @@ private:
     [[noreturn]] void fail(std::size_t index, const std::string& message) const {
         const auto& node = doc_.node(index);
         throw ConfigError(file_, node.position.line, node.position.column, message,
-                          "see SWEEPS in git-model(1) for the two shapes of a params file");
+                          "see git-model-sweep(1) for the two shapes of a params file");
     }
 
     const YamlDocument& doc_;

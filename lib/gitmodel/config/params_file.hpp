@@ -1,7 +1,7 @@
 #pragma once
 // The parameter sets of a sweep (`git model sweep start --params-file`), read
 // from YAML with every problem reported as <file>:<line>:<column> like
-// .modelenv.yaml. Two shapes are accepted (git-model(1), SWEEPS):
+// .modelenv.yaml. Two shapes are accepted (git-model-sweep(1), SWEEPS):
 //
 //   - {lr: 1e-3, batch: 32}         a list: one run per mapping
 //   - {lr: 3e-4, batch: 64}

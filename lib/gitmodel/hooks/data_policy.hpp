@@ -13,7 +13,7 @@
 
 namespace gm::hooks {
 
-// The rules, from git config (documented in git-model(1), HOOKS).
+// The rules, from git config (documented in git-model-hooks(1), HOOKS).
 struct DataPolicy {
     std::uint64_t max_file_size = 10ull << 20;  // model.maxFileSize
     std::vector<std::string> data_patterns;     // defaults, plus model.dataPattern, minus "!pattern"; any case

@@ -29,7 +29,7 @@ struct RefUpdate {
 // Parses git's pre-push standard input (SHA-1 or SHA-256 ids); throws gm::Error on a malformed line.
 std::vector<RefUpdate> parse_pre_push_input(std::string_view input);
 
-// The rules, from git config (documented in git-model(1), HOOKS).
+// The rules, from git config (documented in git-model-hooks(1), HOOKS).
 struct PushPolicy {
     // The base branch (model.baseBranch, else main) first, then model.protectedBranch (globs).
     std::vector<std::string> protected_branches{"main"};
