@@ -994,3 +994,49 @@ TEST_CASE("the results cache keeps each GPU's last result by UUID and mode (--re
     CHECK(contains(err.str(), "git-model-bench: warning: could not update the results cache"));
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("by default results go to the user's file of the lease book, else the user's cache", "[gpu]") {
+    const auto dir = std::filesystem::temp_directory_path() / ("gm-results-home-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir / "book");
+    std::ostringstream out, err;
+    const CommandIo io{out, err, [](int) {}};
+    FakeBackend backend;
+    ResultsHome home{dir / "book", dir / "cache" / "bench-results.json"};
+    const std::string uuid0 = format_uuid(fake_h100(0).uuid);
+
+    CHECK(run_bench_command({"--quick"}, backend, {}, io, home) == 0);
+    const auto shared = read_shared_results(dir / "book");
+    CHECK(shared.warnings.empty());
+    REQUIRE(shared.results.count(uuid0));
+    CHECK(shared.results.at(uuid0).count("quick") == 1);
+    CHECK(std::filesystem::exists(dir / "book" / "bench-results" / shared_results_name(::geteuid())));
+    CHECK_FALSE(std::filesystem::exists(home.own_file.value()));
+
+    // --no-results-cache keeps nothing; --results-cache FILE wins over the default.
+    std::filesystem::remove_all(dir / "book" / "bench-results");
+    CHECK(run_bench_command({"--quick", "--no-results-cache"}, backend, {}, io, home) == 0);
+    CHECK_FALSE(std::filesystem::exists(dir / "book" / "bench-results"));
+    CHECK(run_bench_command({"--quick", "--results-cache", (dir / "mine.json").string()}, backend, {}, io, home) == 0);
+    CHECK(read_result_cache(dir / "mine.json").count(uuid0));
+    CHECK_FALSE(std::filesystem::exists(dir / "book" / "bench-results"));
+    CHECK_THROWS_AS(parse_command_line({"--no-results-cache", "--results-cache", "x"}), gm::UsageError);
+
+    // No book: the user's own cache file.
+    home.book = dir / "no-book";
+    CHECK(run_bench_command({"--quick"}, backend, {}, io, home) == 0);
+    CHECK(read_result_cache(home.own_file.value()).count(uuid0));
+    CHECK(err.str().empty());
+
+    // A link planted at the user's results file is not followed: a warning, the same verdict.
+    home.book = dir / "book";
+    std::filesystem::create_directories(dir / "book" / "bench-results");
+    std::ofstream(dir / "target") << "precious";
+    std::filesystem::create_symlink(dir / "target", dir / "book" / "bench-results" / shared_results_name(::geteuid()));
+    CHECK(run_bench_command({"--quick"}, backend, {}, io, home) == 0);
+    CHECK(contains(err.str(), "warning: could not update the results cache"));
+    CHECK(contains(err.str(), "symbolic link"));
+    std::ifstream in(dir / "target");
+    CHECK(std::string(std::istreambuf_iterator<char>(in), {}) == "precious");
+    std::filesystem::remove_all(dir);
+}

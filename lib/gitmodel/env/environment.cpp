@@ -625,7 +625,7 @@ void run_checks(const UpPlan& plan, UpResult& result) {
     const std::string& container = plan.target.container;
     proc::RunOptions run_options;
     run_options.timeout = duration_key(plan.config, "model.bench.timeout", 20s) + 10s;
-    const auto bench = proc::run(plan.engine.command({"exec", container, bench_in_container, "--quick", "--json"}), run_options);
+    const auto bench = proc::run(plan.engine.command({"exec", container, bench_in_container, "--quick", "--json", "--no-results-cache"}), run_options);
     const auto report = nlohmann::json::parse(bench.out, nullptr, false);
     if (!bench.ok()) {
         std::string why = !report.is_discarded() && report.contains("error") && report["error"].is_object()
@@ -718,6 +718,8 @@ void record_launch(const UpPlan& plan, const UpResult& result) {
     record.settings = config::container_settings(plan.file);
     record.user = config::describe_user(plan.file.user);
     record.engine_mode = plan.engine.describe_mode();
+    for (const auto& gpu : result.gpus)
+        if (gpu.uuid) record.gpus.push_back(*gpu.uuid);
     record.at = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     try {
         write_launch(plan.target.common_dir, plan.target.model, record);
