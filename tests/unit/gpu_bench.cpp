@@ -1028,6 +1028,23 @@ TEST_CASE("by default results go to the user's file of the lease book, else the 
     CHECK(read_result_cache(home.own_file.value()).count(uuid0));
     CHECK(err.str().empty());
 
+    // A report of a bench run elsewhere (env up --check, inside the container) gives the same results.
+    out.str("");
+    CHECK(run_bench_command({"--json", "--no-results-cache"}, backend, {}, io, home) == 0);
+    const auto from_report = cached_results_from_report(nlohmann::json::parse(out.str()), 1234);
+    REQUIRE(from_report.size() == 1);
+    CHECK(from_report[0].uuid == uuid0);
+    CHECK(from_report[0].mode == Mode::full);
+    CHECK(from_report[0].time == 1234);
+    CHECK(from_report[0].name == "NVIDIA H100 80GB HBM3");
+    CHECK(from_report[0].cuda_driver_version == "13.0");
+    CHECK(*from_report[0].triad_fraction == Approx(0.90).epsilon(0.001));
+    CHECK(*from_report[0].fp32_fraction == Approx(0.85).epsilon(0.001));
+    CHECK(from_report[0].triad_gbps.has_value());
+    CHECK(cached_results_from_report(nlohmann::json::parse("{\"devices\": [{\"uuid\": null}]}"), 1).empty());
+    CHECK(keep_results_at_home(home, from_report) == home.own_file);  // still no book: the user's file
+    CHECK(read_result_cache(home.own_file.value()).at(uuid0).at("full").time == 1234);
+
     // A link planted at the user's results file is not followed: a warning, the same verdict.
     home.book = dir / "book";
     std::filesystem::create_directories(dir / "book" / "bench-results");

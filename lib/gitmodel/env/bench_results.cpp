@@ -8,6 +8,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <chrono>
 #include <unistd.h>
 
 namespace gm::env {
@@ -60,6 +61,17 @@ gpu::ResultsHome bench_results_home() {
     home.book = LeaseBook::directory(configured_lease_dir());
     home.own_file = gpu::user_results_file();
     return home;
+}
+
+std::optional<std::string> keep_bench_report(const nlohmann::json& report, const fs::path& book) {
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    try {
+        gpu::keep_results_at_home({book, gpu::user_results_file()}, gpu::cached_results_from_report(report, now));
+    } catch (const Error& e) {
+        return fmt::format("could not keep the GPU check's results: {}", e.what());
+    }
+    return std::nullopt;
 }
 
 std::vector<ModelGpu> model_gpus(const git::Repository& repo, const std::string& model,

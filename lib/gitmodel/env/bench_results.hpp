@@ -11,11 +11,17 @@
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/gpu/result_cache.hpp"
 
+#include <nlohmann/json.hpp>
+
 namespace gm::env {
 
 // The default home of bench results: the lease book of the repository at (or above) `cwd`
 // (GIT_MODEL_LEASE_DIR, model.leaseDir, the machine's default), and the user's own file.
 gpu::ResultsHome bench_results_home();
+
+// Keeps the results of a `git-model-bench --json` report that ran elsewhere (inside a container,
+// `env up --check`) in the default home of `book`; a warning to show when that fails, else nullopt.
+std::optional<std::string> keep_bench_report(const nlohmann::json& report, const std::filesystem::path& book);
 
 // One GPU a model ran on, with what the results say of it (result empty when none is kept).
 struct ModelGpu {

@@ -6,6 +6,7 @@
 #include "gitmodel/core/shared_dir.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/core/wording.hpp"
+#include "gitmodel/env/bench_results.hpp"
 #include "gitmodel/env/container.hpp"
 #include "gitmodel/env/gpu_pool.hpp"
 #include "gitmodel/env/image.hpp"
@@ -653,6 +654,8 @@ void run_checks(const UpPlan& plan, UpResult& result) {
     std::vector<std::string> names;
     if (!report.is_discarded() && report.contains("devices"))
         for (const auto& device : report["devices"]) names.push_back(device.value("name", "?"));
+    // The bench ran inside with --no-results-cache; its results are kept here, on the host.
+    if (auto note = keep_bench_report(report, LeaseBook::directory(plan.config))) result.notes.push_back(*note);
     result.check_lines.push_back(fmt::format("git-model-bench --quick inside the container: pass ({})", join(names, ", ")));
     // Where the image has PyTorch, it must see the same GPUs (a driver/CUDA mismatch shows only there).
     const auto torch = proc::run(plan.engine.command({"exec", container, "python3", "-c",

@@ -100,30 +100,19 @@ bool contains(const std::vector<std::string>& list, const std::string& item) {
     return std::find(list.begin(), list.end(), item) != list.end();
 }
 
-// Keeps each tested GPU's result: in --results-cache FILE, else in the user's file of the lease
-// book's bench-results/ folder, else in the user's own cache file. A failure is a warning.
+// Keeps each tested GPU's result: in --results-cache FILE, else at home (the user's file of the
+// lease book's bench-results/ folder, else the user's own cache file). A failure is a warning.
 void keep_results(const CommandLine& line, const ResultsHome& home, const BenchReport& report, const CommandIo& io) {
     const auto now =
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     const auto results = cached_results(report, now);
     if (results.empty()) return;
-    std::string where;
     try {
-        if (line.results_cache) {
-            where = *line.results_cache;
-            update_result_cache(where, results);
-            return;
-        }
-        if (!home.own_file) return;  // no home to lock in (nor to fall back to)
-        if (home.book) {
-            where = (*home.book / shared_results_folder / shared_results_name(::geteuid())).string();
-            if (update_shared_results(*home.book, results, home.own_file->parent_path() / "bench-results.lock")) return;
-        }
-        where = home.own_file->string();
-        update_result_cache(*home.own_file, results);
+        if (line.results_cache) update_result_cache(*line.results_cache, results);
+        else keep_results_at_home(home, results);
     } catch (const std::exception& e) {
-        io.err << fmt::format("{}: warning: could not update the results cache {}: {}\n", program,
-                              quote_for_message(where), e.what());
+        io.err << fmt::format("{}: warning: could not update the results cache{}: {}\n", program,
+                              line.results_cache ? " " + quote_for_message(*line.results_cache) : "", e.what());
     }
 }
 

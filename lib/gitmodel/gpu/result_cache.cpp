@@ -256,6 +256,59 @@ std::optional<fs::path> update_shared_results(const fs::path& book, const std::v
     return folder->path() / name;
 }
 
+std::vector<CachedResult> cached_results_from_report(const json& report, std::int64_t now) {
+    std::vector<CachedResult> out;
+    if (!report.is_object() || !report.contains("devices") || !report["devices"].is_array()) return out;
+    const Mode mode = text_from(report, "mode") == "quick" ? Mode::quick : Mode::full;
+    for (const auto& d : report["devices"]) {
+        const std::string uuid = d.is_object() ? text_from(d, "uuid") : "";
+        if (uuid.rfind("GPU-", 0) != 0) continue;
+        CachedResult r;
+        r.uuid = uuid;
+        r.mode = mode;
+        r.time = now;
+        r.suite_version = text_from(report, "version");
+        r.name = text_from(d, "name");
+        r.compute_capability = text_from(d, "compute_capability");
+        r.pci_bus_id = text_from(d, "pci_bus_id");
+        if (d.contains("memory_total_bytes") && d["memory_total_bytes"].is_number_unsigned())
+            r.memory_total_bytes = d["memory_total_bytes"].get<std::uint64_t>();
+        r.driver_version = text_from(report, "driver_version");
+        r.cuda_driver_version = text_from(report, "cuda_driver_version");
+        r.kernels_cuda_version = text_from(report, "kernels_cuda_version");
+        r.verdict = text_from(d, "verdict");
+        if (d.contains("measurements") && d["measurements"].is_object()) {
+            const json& m = d["measurements"];
+            r.triad_fraction = number_from(m, "triad_fraction");
+            r.copy_fraction = number_from(m, "copy_fraction");
+            r.fp32_fraction = number_from(m, "fp32_fraction");
+            r.triad_gbps = number_from(m, "triad_gbps_median");
+            if (mode == Mode::full) r.fp32_tflops = number_from(m, "fp32_tflops_median");
+        }
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+std::optional<fs::path> keep_results_at_home(const ResultsHome& home, const std::vector<CachedResult>& results) {
+    if (results.empty() || !home.own_file) return std::nullopt;
+    if (home.book) {
+        try {
+            if (auto written = update_shared_results(*home.book, results, home.own_file->parent_path() / "bench-results.lock"))
+                return written;
+        } catch (const Error& e) {
+            throw Error(fmt::format("{}: {}", (*home.book / shared_results_folder / shared_results_name(::geteuid())).string(),
+                                    e.what()));
+        }
+    }
+    try {
+        update_result_cache(*home.own_file, results);
+    } catch (const Error& e) {
+        throw Error(fmt::format("{}: {}", home.own_file->string(), e.what()));
+    }
+    return home.own_file;
+}
+
 SharedResults read_shared_results(const fs::path& book) {
     SharedResults out;
     std::optional<SharedDir> folder;

@@ -98,6 +98,10 @@ struct ResultsHome {
     std::optional<std::filesystem::path> own_file;   // the fallback: user_results_file()
 };
 
+// The results of a `git-model-bench --json` report (as render_json writes it), one per GPU whose
+// UUID it gives, stamped with `now`: for a bench run elsewhere (inside a container).
+std::vector<CachedResult> cached_results_from_report(const nlohmann::json& report, std::int64_t now);
+
 // Writes results into the caller's own file of <book>/bench-results (made when the caller
 // owns the book: with the book's mode and group). Returns the file written, or nullopt when the
 // book or its results folder does not exist, is not safe or not writable (the caller falls back
@@ -107,6 +111,11 @@ struct ResultsHome {
 std::optional<std::filesystem::path> update_shared_results(const std::filesystem::path& book,
                                                            const std::vector<CachedResult>& results,
                                                            const std::filesystem::path& lock);
+
+// Keeps results at home: in the caller's file of the book's bench-results/ (update_shared_results),
+// else in home.own_file. Returns the file written; nullopt when home has no own_file (nothing
+// to lock in or fall back to) or there are no results. Throws gm::Error naming the file that failed.
+std::optional<std::filesystem::path> keep_results_at_home(const ResultsHome& home, const std::vector<CachedResult>& results);
 
 // What every user's files of <book>/bench-results say.
 struct SharedResults {
