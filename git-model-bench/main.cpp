@@ -6,6 +6,8 @@
 #include "gitmodel/cli/command.hpp"
 #include "gitmodel/core/report.hpp"
 #include "gitmodel/config/modelenv.hpp"
+#include "gitmodel/env/bench_results.hpp"
+#include "gitmodel/git/repository.hpp"
 #include "gitmodel/gpu/command.hpp"
 #include "gitmodel/gpu/file_thresholds.hpp"
 
@@ -23,10 +25,13 @@ int main(int argc, char** argv) {
         gm::gpu::Thresholds from_file;
         if (const auto file = gm::gpu::find_modelenv(std::filesystem::current_path()))
             from_file = gm::gpu::thresholds_from(gm::config::load_modelenv_file(*file).bench);
+        // Results go to the lease book's bench-results/ folder (else the user's cache) by default.
+        gm::git::Library library;
+        const auto home = gm::env::bench_results_home();
         // Never destroyed: its GPU contexts go with the process (see std::_Exit below), which
         // is 60-100 ms faster on an H200 than destroying them first.
         auto* backend = gm::gpu::make_backend().release();
-        return gm::gpu::run_bench_command(args, *backend, from_file, gm::gpu::standard_io());
+        return gm::gpu::run_bench_command(args, *backend, from_file, gm::gpu::standard_io(), home);
     });
     // Leave without exit-time teardown (the driver library's own included): on a healthy GPU it
     // only costs time (the kernel driver frees everything when the process ends), on a hung one it

@@ -4,6 +4,7 @@
 #include "gitmodel/core/json_text.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/report.hpp"
+#include "gitmodel/core/text.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/lifecycle/environment.hpp"
 #include "gitmodel/lifecycle/metrics.hpp"
@@ -44,6 +45,9 @@ int tag(const cli::Args& args) {
     request.model = lifecycle::resolve_model_name(
         repo, vm.count("model") ? std::optional<std::string>(vm["model"].as<std::string>()) : std::nullopt);
     request.image_run = lifecycle::image_last_run(repo, request.model);
+    std::vector<std::string> hardware_warnings;
+    request.gpus = lifecycle::hardware_last_run(repo, request.model, hardware_warnings);
+    for (const auto& warning : hardware_warnings) warn("git-model", warning);
     const auto outcome = lifecycle::tag_and_push(repo, request, vm.count("no-push") == 0);
     const auto& snapshot = outcome.snapshot;
     const auto& push = outcome.push;
@@ -77,6 +81,14 @@ int tag(const cli::Args& args) {
     if (snapshot.record.dirty) fmt::print("Dirty: uncommitted changes (hash {})\n", *snapshot.record.dirty);
     fmt::print("Image: {}{}\n", snapshot.record.image ? *snapshot.record.image : "(no .modelenv.yaml)",
                snapshot.record.image_id ? " (ran as " + *snapshot.record.image_id + ")" : "");
+    for (const auto& gpu : snapshot.record.gpus) {
+        std::string figures;
+        if (gpu.triad_fraction) figures += fmt::format(", triad {:.2f}", *gpu.triad_fraction);
+        if (gpu.fp32_fraction) figures += fmt::format(", FP32 {:.2f}", *gpu.fp32_fraction);
+        if (!gpu.bench_mode.empty())
+            figures += fmt::format(" of peak ({} bench, {})", gpu.bench_mode, lifecycle::format_local_time(gpu.bench_time));
+        fmt::print("GPU: {}{}\n", printable(lifecycle::describe_gpu(gpu)), printable(figures));
+    }
     if (push && push->pushed) fmt::print("Pushed {} to {}.\n", snapshot.tag, push->remote);
     return 0;
 }

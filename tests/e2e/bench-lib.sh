@@ -13,6 +13,8 @@ base="${GM_TEST_TMP:-${TMPDIR:-/tmp}}"
 mkdir -p "$base"
 tmp="$(mktemp -d "$base/t-bench.XXXXXX")"
 failed=0
+# The bench keeps results in the lease book's bench-results/ (else the user's cache): here, in $tmp.
+export GIT_MODEL_LEASE_DIR="$tmp/leases" XDG_CACHE_HOME="$tmp/cache"
 trap 'if [[ $failed == 0 ]]; then rm -rf "$tmp"; else echo "kept $tmp for inspection" >&2; fi' EXIT
 
 fail() {

@@ -14,6 +14,9 @@ if grep -q "without GPU kernels" <<<"$(git-model-bench --version)"; then
     exit 125
 fi
 
+# The gate's bench keeps its results in the lease book's bench-results/: a book of this test's.
+export GIT_MODEL_LEASE_DIR="$TEST_DIR/leases"
+mkdir -p "$GIT_MODEL_LEASE_DIR"
 cd "$TEST_DIR"
 make_remote_pair repo
 remote="$TEST_DIR/repo.git"
@@ -33,6 +36,7 @@ not_pushed() { assert_not_contains "$(remote_refs "$remote")" "refs/heads/featur
 push 0
 pushed "a healthy GPU"
 assert_not_contains "$ERR" "warning"
+assert_contains "$(cat "$GIT_MODEL_LEASE_DIR/bench-results/$(id -u).json")" '"quick"' "the gate's result is kept in the book"
 
 push 0 FAKE_CUDA_COMPUTE_MODE=2
 pushed "cannot judge, onUnknown unset (allow)"

@@ -74,7 +74,7 @@ assert_contains "$OUT" "$(as_user "$A" podman ps --format '{{.Names}}')"
 secret="$TEST_DIR/root-secret"
 printf 'root only\n' >"$secret"
 chmod 600 "$secret"
-book_names=$(cd "$BOOK" && ls -A)
+book_names=$(cd "$BOOK" && find . -mindepth 1 -maxdepth 1 ! -type d -printf '%f\n')  # bench-results/: below
 # shellcheck disable=SC2086
 book_before=$(cd "$BOOK" && sha256sum -- $book_names | sort)
 as_user "$M" sh -c '
@@ -95,6 +95,7 @@ assert_contains "$ERR" "no GPU free for model 'm'"
 assert_eq "$(as_user "$M" podman ps -aq | wc -l)" "0" "the hostile user got no container"
 # shellcheck disable=SC2086
 assert_eq "$(cd "$BOOK" && sha256sum -- $book_names | sort)" "$book_before" "the holders' leases, the lock and the log are untouched"
+assert_eq "$(stat -c %U "$BOOK/bench-results")" "root" "the bench's results folder (gpus init made it) is still root's"
 assert_eq "$(find "$BOOK" -name '*.lease' ! -user "$M" | wc -l)" "2" "no lease file but the holders' two belongs to anyone but the hostile user"
 assert_eq "$(visible "$A" a)/$(visible "$B" b)" "0/1" "the holders keep their GPUs"
 run_expect 0 as_user "$C" git -C repo model gpus --json

@@ -156,7 +156,7 @@ assert d["version"] == 1 and d["model"] == "alpha", d
 s = d["snapshots"]
 assert [x["version"] for x in s][:3] == [25, 24, 23], [x["version"] for x in s]
 assert len(s) == 15
-keys = {"tag", "model", "version", "commit", "time", "tagger", "message", "image", "image_id", "dirty", "dirty_hash", "metrics"}
+keys = {"tag", "model", "version", "commit", "time", "tagger", "message", "image", "image_id", "dirty", "dirty_hash", "metrics", "gpus"}
 for x in s:
     assert set(x) == keys, set(x) ^ keys
 v25 = s[0]

@@ -1039,3 +1039,66 @@ TEST_CASE("the results cache keeps each GPU's last result by UUID and mode (--re
     CHECK(contains(err.str(), "git-model-bench: warning: could not update the results cache"));
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("by default results go to the user's file of the lease book, else the user's cache", "[gpu]") {
+    const auto dir = std::filesystem::temp_directory_path() / ("gm-results-home-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir / "book");
+    std::ostringstream out, err;
+    const CommandIo io{out, err, [](int) {}};
+    FakeBackend backend;
+    ResultsHome home{dir / "book", dir / "cache" / "bench-results.json"};
+    const std::string uuid0 = format_uuid(fake_h100(0).uuid);
+
+    CHECK(run_bench_command({"--quick"}, backend, {}, io, home) == 0);
+    const auto shared = read_shared_results(dir / "book");
+    CHECK(shared.warnings.empty());
+    REQUIRE(shared.results.count(uuid0));
+    CHECK(shared.results.at(uuid0).count("quick") == 1);
+    CHECK(std::filesystem::exists(dir / "book" / "bench-results" / shared_results_name(::geteuid())));
+    CHECK_FALSE(std::filesystem::exists(home.own_file.value()));
+
+    // --no-results-cache keeps nothing; --results-cache FILE wins over the default.
+    std::filesystem::remove_all(dir / "book" / "bench-results");
+    CHECK(run_bench_command({"--quick", "--no-results-cache"}, backend, {}, io, home) == 0);
+    CHECK_FALSE(std::filesystem::exists(dir / "book" / "bench-results"));
+    CHECK(run_bench_command({"--quick", "--results-cache", (dir / "mine.json").string()}, backend, {}, io, home) == 0);
+    CHECK(read_result_cache(dir / "mine.json").count(uuid0));
+    CHECK_FALSE(std::filesystem::exists(dir / "book" / "bench-results"));
+    CHECK_THROWS_AS(parse_command_line({"--no-results-cache", "--results-cache", "x"}), gm::UsageError);
+
+    // No book: the user's own cache file.
+    home.book = dir / "no-book";
+    CHECK(run_bench_command({"--quick"}, backend, {}, io, home) == 0);
+    CHECK(read_result_cache(home.own_file.value()).count(uuid0));
+    CHECK(err.str().empty());
+
+    // A report of a bench run elsewhere (env up --check, inside the container) gives the same results.
+    out.str("");
+    CHECK(run_bench_command({"--json", "--no-results-cache"}, backend, {}, io, home) == 0);
+    const auto from_report = cached_results_from_report(nlohmann::json::parse(out.str()), 1234);
+    REQUIRE(from_report.size() == 1);
+    CHECK(from_report[0].uuid == uuid0);
+    CHECK(from_report[0].mode == Mode::full);
+    CHECK(from_report[0].time == 1234);
+    CHECK(from_report[0].name == "NVIDIA H100 80GB HBM3");
+    CHECK(from_report[0].cuda_driver_version == "13.0");
+    CHECK(*from_report[0].triad_fraction == Approx(0.90).epsilon(0.001));
+    CHECK(*from_report[0].fp32_fraction == Approx(0.85).epsilon(0.001));
+    CHECK(from_report[0].triad_gbps.has_value());
+    CHECK(cached_results_from_report(nlohmann::json::parse("{\"devices\": [{\"uuid\": null}]}"), 1).empty());
+    CHECK(keep_results_at_home(home, from_report) == home.own_file);  // still no book: the user's file
+    CHECK(read_result_cache(home.own_file.value()).at(uuid0).at("full").time == 1234);
+
+    // A link planted at the user's results file is not followed: a warning, the same verdict.
+    home.book = dir / "book";
+    std::filesystem::create_directories(dir / "book" / "bench-results");
+    std::ofstream(dir / "target") << "precious";
+    std::filesystem::create_symlink(dir / "target", dir / "book" / "bench-results" / shared_results_name(::geteuid()));
+    CHECK(run_bench_command({"--quick"}, backend, {}, io, home) == 0);
+    CHECK(contains(err.str(), "warning: could not update the results cache"));
+    CHECK(contains(err.str(), "symbolic link"));
+    std::ifstream in(dir / "target");
+    CHECK(std::string(std::istreambuf_iterator<char>(in), {}) == "precious");
+    std::filesystem::remove_all(dir);
+}

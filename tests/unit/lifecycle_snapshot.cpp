@@ -222,11 +222,98 @@ TEST_CASE("snapshot JSON shape", "[lifecycle]") {
     CHECK(json["metrics"]["acc"] == 0.913);
     CHECK(json["metrics"]["val/loss"] == 0.21);
     CHECK(json["image_id"].is_null());
-    CHECK(json.size() == 12);
+    CHECK(json.size() == 13);
+    CHECK(json["gpus"] == nlohmann::json::array());
     CHECK(json["dirty"] == false);
     CHECK(json["dirty_hash"].is_null());
     s.record.image_id = "sha256:" + std::string(64, 'a');
     CHECK(to_json(s)["image_id"] == "sha256:" + std::string(64, 'a'));
     s.record.image.reset();
     CHECK(to_json(s)["image"].is_null());
+}
+
+namespace {
+
+SnapshotGpu gpu(const std::string& uuid, const std::string& name, const std::string& driver) {
+    SnapshotGpu g;
+    g.uuid = uuid;
+    g.name = name;
+    g.driver_version = driver;
+    g.cuda_driver_version = "12.4";
+    g.triad_fraction = 0.9123;
+    g.fp32_fraction = 0.78;
+    g.bench_mode = "full";
+    g.bench_time = 1767323045;
+    return g;
+}
+
+}  // namespace
+
+TEST_CASE("Model-GPU lines: written and read back, unknown fields left out", "[lifecycle]") {
+    SnapshotRecord record = sample();
+    record.gpus = {gpu("GPU-aaaa1111-0000-0000-0000-000000000000", "NVIDIA H100 80GB HBM3", "550.54.15")};
+    SnapshotGpu bare;
+    bare.uuid = "GPU-bbbb2222-0000-0000-0000-000000000000";
+    record.gpus.push_back(bare);
+    const std::string message = format_snapshot_message(record);
+    CHECK(message.find("Model-GPU: GPU-aaaa1111-0000-0000-0000-000000000000 driver=550.54.15 cuda=12.4 triad=0.9123 "
+                       "fp32=0.78 bench=full@2026-01-02T03:04:05Z name=NVIDIA H100 80GB HBM3\n") != std::string::npos);
+    CHECK(message.find("Model-GPU: GPU-bbbb2222-0000-0000-0000-000000000000\n") != std::string::npos);
+    const auto back = parse_snapshot_message(message);
+    REQUIRE(back.gpus.size() == 2);
+    CHECK(back.gpus[0].name == "NVIDIA H100 80GB HBM3");
+    CHECK(back.gpus[0].driver_version == "550.54.15");
+    CHECK(back.gpus[0].cuda_driver_version == "12.4");
+    CHECK(*back.gpus[0].triad_fraction == Approx(0.9123));
+    CHECK(*back.gpus[0].fp32_fraction == Approx(0.78));
+    CHECK(back.gpus[0].bench_mode == "full");
+    CHECK(back.gpus[0].bench_time == 1767323045);
+    CHECK(back.gpus[1].name.empty());
+    CHECK_FALSE(back.gpus[1].triad_fraction);
+    // A name with a line break cannot break out of its line; a value with a space stays one word.
+    record.gpus = {gpu("GPU-cccc", "evil\nModel: other", "5 5")};
+    const auto odd = parse_snapshot_message(format_snapshot_message(record));
+    CHECK(odd.model == "resnet50");
+    REQUIRE(odd.gpus.size() == 1);
+    CHECK(odd.gpus[0].name == "evil Model: other");
+    CHECK(odd.gpus[0].driver_version == "5_5");
+    // Not a UUID first: not a snapshot block git-model wrote.
+    CHECK_THROWS_AS(parse_snapshot_message("m\n\nModel-Snapshot: 1\nModel: m\nModel-Version: 1\nModel-GPU: driver=1\n"),
+                    gm::Error);
+    // The JSON of a snapshot lists them.
+    Snapshot s;
+    s.record = back;
+    const auto json = to_json(s);
+    REQUIRE(json["gpus"].size() == 2);
+    CHECK(json["gpus"][0]["name"] == "NVIDIA H100 80GB HBM3");
+    CHECK(json["gpus"][0]["bench_mode"] == "full");
+    CHECK(json["gpus"][1]["name"].is_null());
+}
+
+TEST_CASE("compare_hardware: says what differs, and nothing when a side knows no GPU", "[lifecycle]") {
+    const std::string u1 = "GPU-11111111-0000-0000-0000-000000000000", u2 = "GPU-22222222-0000-0000-0000-000000000000";
+    SnapshotRecord a = sample(), b = sample();
+    CHECK_FALSE(compare_hardware(a, b));  // CPU-only: nothing to say
+    a.gpus = {gpu(u1, "NVIDIA H100 80GB HBM3", "550.54.15")};
+    CHECK_FALSE(compare_hardware(a, b));
+    b.gpus = a.gpus;
+    REQUIRE(compare_hardware(a, b));
+    CHECK(compare_hardware(a, b)->empty());  // the same GPU and driver (other figures do not count)
+    b.gpus[0].triad_fraction = 0.5;
+    CHECK(compare_hardware(a, b)->empty());
+    b.gpus[0].driver_version = "560.28.03";
+    CHECK(*compare_hardware(a, b) == std::vector<std::string>{"driver"});
+    b.gpus = {gpu(u2, "NVIDIA H100 80GB HBM3", "550.54.15")};
+    CHECK(*compare_hardware(a, b) == std::vector<std::string>{"gpu"});
+    b.gpus = {gpu(u2, "NVIDIA A100-SXM4-80GB", "535.104.05")};
+    CHECK(*compare_hardware(a, b) == std::vector<std::string>{"gpu_model", "gpu", "driver"});
+    // Order of GPUs does not matter; a name unknown on one side is not a difference of model.
+    a.gpus = {gpu(u1, "X", "1"), gpu(u2, "X", "1")};
+    b.gpus = {gpu(u2, "X", "1"), gpu(u1, "X", "1")};
+    CHECK(compare_hardware(a, b)->empty());
+    b.gpus[0].name.clear();
+    b.gpus[1].name.clear();
+    b.gpus[0].driver_version.clear();
+    b.gpus[1].driver_version.clear();
+    CHECK(compare_hardware(a, b)->empty());  // known: UUIDs; CUDA versions equal
 }

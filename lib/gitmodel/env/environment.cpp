@@ -6,6 +6,7 @@
 #include "gitmodel/core/shared_dir.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/core/wording.hpp"
+#include "gitmodel/env/bench_results.hpp"
 #include "gitmodel/env/container.hpp"
 #include "gitmodel/env/gpu_pool.hpp"
 #include "gitmodel/env/image.hpp"
@@ -625,7 +626,7 @@ void run_checks(const UpPlan& plan, UpResult& result) {
     const std::string& container = plan.target.container;
     proc::RunOptions run_options;
     run_options.timeout = duration_key(plan.config, "model.bench.timeout", 20s) + 10s;
-    const auto bench = proc::run(plan.engine.command({"exec", container, bench_in_container, "--quick", "--json"}), run_options);
+    const auto bench = proc::run(plan.engine.command({"exec", container, bench_in_container, "--quick", "--json", "--no-results-cache"}), run_options);
     const auto report = nlohmann::json::parse(bench.out, nullptr, false);
     if (!bench.ok()) {
         std::string why = !report.is_discarded() && report.contains("error") && report["error"].is_object()
@@ -653,6 +654,8 @@ void run_checks(const UpPlan& plan, UpResult& result) {
     std::vector<std::string> names;
     if (!report.is_discarded() && report.contains("devices"))
         for (const auto& device : report["devices"]) names.push_back(device.value("name", "?"));
+    // The bench ran inside with --no-results-cache; its results are kept here, on the host.
+    if (auto note = keep_bench_report(report, LeaseBook::directory(plan.config))) result.notes.push_back(*note);
     result.check_lines.push_back(fmt::format("git-model-bench --quick inside the container: pass ({})", join(names, ", ")));
     // Where the image has PyTorch, it must see the same GPUs (a driver/CUDA mismatch shows only there).
     const auto torch = proc::run(plan.engine.command({"exec", container, "python3", "-c",
@@ -718,6 +721,8 @@ void record_launch(const UpPlan& plan, const UpResult& result) {
     record.settings = config::container_settings(plan.file);
     record.user = config::describe_user(plan.file.user);
     record.engine_mode = plan.engine.describe_mode();
+    for (const auto& gpu : result.gpus)
+        if (gpu.uuid) record.gpus.push_back(*gpu.uuid);
     record.at = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     try {
         write_launch(plan.target.common_dir, plan.target.model, record);

@@ -1,5 +1,7 @@
 #include "gitmodel/env/lease_book.hpp"
 
+#include "gitmodel/gpu/result_cache.hpp"
+
 #include "gitmodel/core/duration.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/core/wording.hpp"
@@ -170,6 +172,8 @@ std::shared_ptr<LeaseBook> LeaseBook::init(const fs::path& dir, const std::optio
     UniqueFd lock = folder.open_lock_file(lock_name, lock_mode, true, "");
     if (::fchown(lock.get(), 0, gid ? *gid : 0) != 0 || ::fchmod(lock.get(), lock_mode) != 0)
         throw Error(fmt::format("cannot set up the lock file of {}: {}", dir.string(), std::strerror(errno)));
+    // The bench's results folder: each user's own file in it, sticky like the book.
+    SharedDir::create(dir / gpu::shared_results_folder, gid ? 01770 : 01777, gid ? gid : std::optional<gid_t>(0));
     auto book = std::shared_ptr<LeaseBook>(new LeaseBook(std::move(folder)));
     book->log(fmt::format("prepared the book (mode {:04o}{})", gid ? 01770 : 01777, group ? ", group " + *group : ""));
     write_book_limits(*book, book->dir_, limits);
@@ -209,7 +213,9 @@ bool LeaseBook::holds(const Lease& lease) const {
 BookContents LeaseBook::read() const {
     BookContents out;
     for (const auto& name : dir_.names()) {
-        if (name == lock_name || name == history_name || name == config_name || starts_with(name, ".tmp-")) continue;
+        if (name == lock_name || name == history_name || name == config_name || starts_with(name, ".tmp-") ||
+            name == gpu::shared_results_folder)  // git-model-bench's results (gpu/result_cache.hpp)
+            continue;
         std::string why;
         if (!is_lease_file_name(name)) {
             out.ignored.push_back({name, "not a lease file"});

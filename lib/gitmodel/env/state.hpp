@@ -29,6 +29,7 @@ struct LaunchRecord {
     std::string user;            // the `user:` setting, as written
     std::string engine_mode;     // Engine::describe_mode() at launch
     std::int64_t at = 0;         // Unix seconds
+    std::vector<std::string> gpus;  // the UUIDs of the GPUs it was given (for `git model tag` once it is down)
 };
 
 // The last launch of a model, if one was recorded (and the record reads).

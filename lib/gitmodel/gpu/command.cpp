@@ -31,7 +31,7 @@ constexpr const char* program = "git-model-bench";
 const std::vector<std::string> valued_options = {
     "--device", "--min-bandwidth-fraction", "--min-quick-bandwidth-fraction", "--min-fp32-fraction",
     "--min-compute-capability", "--min-free-memory", "--timeout-ms", "--results-cache"};
-const std::vector<std::string> flag_options = {"--quick", "--full", "--json", "--help", "--version"};
+const std::vector<std::string> flag_options = {"--quick", "--full", "--json", "--no-results-cache", "--help", "--version"};
 
 // Parses a non-negative decimal integer that must fill the text.
 std::optional<long long> parse_integer(std::string_view text) {
@@ -100,6 +100,22 @@ bool contains(const std::vector<std::string>& list, const std::string& item) {
     return std::find(list.begin(), list.end(), item) != list.end();
 }
 
+// Keeps each tested GPU's result: in --results-cache FILE, else at home (the user's file of the
+// lease book's bench-results/ folder, else the user's own cache file). A failure is a warning.
+void keep_results(const CommandLine& line, const ResultsHome& home, const BenchReport& report, const CommandIo& io) {
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    const auto results = cached_results(report, now);
+    if (results.empty()) return;
+    try {
+        if (line.results_cache) update_result_cache(*line.results_cache, results);
+        else keep_results_at_home(home, results);
+    } catch (const std::exception& e) {
+        io.err << fmt::format("{}: warning: could not update the results cache{}: {}\n", program,
+                              line.results_cache ? " " + quote_for_message(*line.results_cache) : "", e.what());
+    }
+}
+
 }  // namespace
 
 CommandLine parse_command_line(const std::vector<std::string>& args) {
@@ -114,6 +130,7 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
         else if (arg == "--quick") line.mode = Mode::quick;
         else if (arg == "--full") line.mode = Mode::full;
         else if (arg == "--json") line.json = true;
+        else if (arg == "--no-results-cache") line.no_results_cache = true;
         else if (starts_with(arg, "--")) {
             const auto equals = arg.find('=');
             const std::string option = arg.substr(0, equals);
@@ -135,12 +152,14 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
             throw UsageError(fmt::format("unexpected argument {}", quote_for_message(arg)), "see `git model bench -h`");
         }
     }
+    if (line.results_cache && line.no_results_cache)
+        throw UsageError("--results-cache and --no-results-cache contradict each other", "give one of them");
     return line;
 }
 
 std::string usage_text() {
     return "usage: git model bench [--quick] [--json] [--device <n>]... [<thresholds>] [--timeout-ms <ms>]\n"
-           "                       [--results-cache <file>]\n"
+           "                       [--results-cache <file> | --no-results-cache]\n"
            "\n"
            "Checks that each GPU runs kernels correctly and fast enough: memory bandwidth (triad, copy),\n"
            "FP32 FMA throughput, pinned host<->device copies; every result is verified on the host.\n"
@@ -154,7 +173,10 @@ std::string usage_text() {
            "    --min-compute-capability <x.y>      oldest acceptable GPU architecture\n"
            "    --min-free-memory <size>   free GPU memory required, e.g. 8g\n"
            "    --timeout-ms <ms>          time limit of each step (default 10000)\n"
-           "    --results-cache <file>     keep each GPU's result in <file>, by UUID\n"
+           "    --results-cache <file>     keep each GPU's result in <file>, by UUID (default: your own file in\n"
+           "                               the lease book's bench-results/ folder, shared with teammates, else\n"
+           "                               $XDG_CACHE_HOME/git-model/bench-results.json)\n"
+           "    --no-results-cache         keep no results\n"
            "    -h, --help                 this text; `git help model-bench` for the manual\n"
            "    --version                  version and GPU code in this binary\n"
            "\n"
@@ -179,7 +201,7 @@ CommandIo standard_io() {
 }
 
 int run_bench_command(const std::vector<std::string>& args, Backend& backend, const Thresholds& file_thresholds,
-                      const CommandIo& io) {
+                      const CommandIo& io, const ResultsHome& home) {
     const CommandLine line = parse_command_line(args);
     if (line.help) {
         io.out << usage_text();
@@ -215,16 +237,7 @@ int run_bench_command(const std::vector<std::string>& args, Backend& backend, co
     });
     const BenchReport report = run_bench(backend, options, watchdog, progress);
     print(report);
-    if (line.results_cache) {
-        try {
-            const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                                 std::chrono::system_clock::now().time_since_epoch()).count();
-            update_result_cache(*line.results_cache, cached_results(report, now));
-        } catch (const std::exception& e) {
-            io.err << fmt::format("{}: warning: could not update the results cache {}: {}\n", program,
-                                  quote_for_message(*line.results_cache), e.what());
-        }
-    }
+    if (!line.no_results_cache) keep_results(line, home, report, io);
     return report.exit_code;
 }
 

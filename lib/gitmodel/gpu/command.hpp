@@ -4,6 +4,7 @@
 // handler) is unit-tested with a fake backend.
 
 #include "gitmodel/gpu/backend.hpp"
+#include "gitmodel/gpu/result_cache.hpp"
 #include "gitmodel/gpu/results.hpp"
 #include "gitmodel/gpu/thresholds.hpp"
 
@@ -26,6 +27,7 @@ struct CommandLine {
     Thresholds thresholds;                  // the --min-* flags (override .modelenv.yaml)
     std::optional<std::chrono::milliseconds> step_timeout;  // --timeout-ms
     std::optional<std::string> results_cache;  // --results-cache FILE: each GPU's result kept by UUID (result_cache.hpp)
+    bool no_results_cache = false;             // --no-results-cache: keep no results at all
 };
 
 // Parses the arguments after the program name; throws gm::UsageError (exit 2) on misuse, with a
@@ -52,9 +54,10 @@ CommandIo standard_io();
 // Runs `git model bench`: parses args, merges file_thresholds (from .modelenv.yaml's bench:
 // section; flags win), runs the bench with a watchdog, prints the table or JSON, and returns
 // the exit code: 0 pass, 1 fail, 3 no usable GPU or cannot judge (usage errors throw
-// gm::UsageError). With --results-cache, each tested GPU's result goes into that file; failing to
-// write it is a warning, never a change of the verdict.
+// gm::UsageError). Each tested GPU's result goes into --results-cache FILE, else (home given) into
+// the user's file of the lease book's bench-results/ folder, else into home.own_file; none with
+// --no-results-cache. Failing to write is a warning, never a change of the verdict.
 int run_bench_command(const std::vector<std::string>& args, Backend& backend, const Thresholds& file_thresholds,
-                      const CommandIo& io);
+                      const CommandIo& io, const ResultsHome& home = {});
 
 }  // namespace gm::gpu

@@ -2,6 +2,8 @@
 
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/file_lock.hpp"
+#include "gitmodel/core/shared_dir.hpp"
+#include "gitmodel/core/text.hpp"
 
 #include <fmt/core.h>
 
@@ -41,15 +43,74 @@ std::string text_from(const json& entry, const char* key) {
     return entry.contains(key) && entry[key].is_string() ? entry[key].get<std::string>() : std::string();
 }
 
+// The most a results file may hold (a few hundred GPUs).
+constexpr std::size_t max_results_bytes = 4 * 1024 * 1024;
+
+// Whether a parsed document is a results cache of this format.
+bool is_cache_document(const json& document) {
+    return !document.is_discarded() && document.is_object() && document.value("format", 0) == format_version &&
+           document.contains("gpus") && document["gpus"].is_object();
+}
+
 // The whole file as JSON; a missing, unreadable or foreign file reads as an empty cache.
 json read_document(const fs::path& file) {
     std::ifstream in(file);
     if (!in) return json::object();
     json document = json::parse(in, nullptr, false);
-    if (document.is_discarded() || !document.is_object() || document.value("format", 0) != format_version ||
-        !document.contains("gpus") || !document["gpus"].is_object())
-        return json::object();
+    return is_cache_document(document) ? document : json::object();
+}
+
+// The results a cache document holds.
+ResultsByGpu results_of(const json& document) {
+    ResultsByGpu out;
+    if (!document.contains("gpus")) return out;
+    for (const auto& [uuid, modes] : document["gpus"].items()) {
+        if (!modes.is_object()) continue;
+        for (const char* mode : {"quick", "full"}) {
+            if (!modes.contains(mode)) continue;
+            if (auto r = cached_result_from_json(uuid, modes[mode])) {
+                r->mode = std::string_view(mode) == "quick" ? Mode::quick : Mode::full;
+                out[uuid][mode] = *r;
+            }
+        }
+    }
+    return out;
+}
+
+// A document with results merged in (each replaces the same GPU's result of the same mode).
+json merged_document(json document, const std::vector<CachedResult>& results) {
+    if (!document.contains("gpus")) document = json{{"format", format_version}, {"gpus", json::object()}};
+    for (const auto& r : results) document["gpus"][r.uuid][std::string(to_string(r.mode))] = to_json(r);
     return document;
+}
+
+// "1000.json" -> 1000; nullopt for any other name.
+std::optional<uid_t> uid_of_name(const std::string& name) {
+    constexpr std::string_view suffix = ".json";
+    if (name.size() <= suffix.size() || name.size() > 15 || !ends_with(name, suffix)) return std::nullopt;
+    unsigned long value = 0;
+    for (std::size_t i = 0; i + suffix.size() < name.size(); ++i) {
+        if (name[i] < '0' || name[i] > '9') return std::nullopt;
+        value = value * 10 + static_cast<unsigned long>(name[i] - '0');
+    }
+    if (name[0] == '0' && name.size() > suffix.size() + 1) return std::nullopt;
+    return static_cast<uid_t>(value);
+}
+
+// The book's results folder, opened when it is safe; made first when the caller owns the book
+// (with the book's mode and group). nullopt when there is none to use.
+std::optional<SharedDir> open_results_folder(const fs::path& book) {
+    try {
+        const auto book_dir = SharedDir::open(book);
+        if (!book_dir) return std::nullopt;
+        auto folder = SharedDir::open(book / shared_results_folder);
+        if (!folder && book_dir->info().st_uid == ::geteuid() && ::faccessat(book_dir->fd(), ".", W_OK, AT_EACCESS) == 0)
+            folder = SharedDir::create(book / shared_results_folder, book_dir->info().st_mode & 07777,
+                                       book_dir->info().st_gid);
+        return folder;
+    } catch (const Error&) {
+        return std::nullopt;  // unsafe or unusable: the caller's own file instead
+    }
 }
 
 // Writes text to a new file beside `file` and renames it over `file`.
@@ -154,20 +215,7 @@ std::optional<CachedResult> cached_result_from_json(const std::string& uuid, con
 }
 
 std::map<std::string, std::map<std::string, CachedResult>> read_result_cache(const fs::path& file) {
-    std::map<std::string, std::map<std::string, CachedResult>> out;
-    const json document = read_document(file);
-    if (!document.contains("gpus")) return out;
-    for (const auto& [uuid, modes] : document["gpus"].items()) {
-        if (!modes.is_object()) continue;
-        for (const char* mode : {"quick", "full"}) {
-            if (!modes.contains(mode)) continue;
-            if (auto r = cached_result_from_json(uuid, modes[mode])) {
-                r->mode = std::string_view(mode) == "quick" ? Mode::quick : Mode::full;
-                out[uuid][mode] = *r;
-            }
-        }
-    }
-    return out;
+    return results_of(read_document(file));
 }
 
 void update_result_cache(const fs::path& file, const std::vector<CachedResult>& results) {
@@ -176,10 +224,140 @@ void update_result_cache(const fs::path& file, const std::vector<CachedResult>& 
     fs::create_directories(file.parent_path(), ec);
     if (ec) throw Error(fmt::format("cannot create {}: {}", file.parent_path().string(), ec.message()));
     const FileLock lock(file.string() + ".lock", std::chrono::seconds(5));
-    json document = read_document(file);
-    if (!document.contains("gpus")) document = json{{"format", format_version}, {"gpus", json::object()}};
-    for (const auto& r : results) document["gpus"][r.uuid][std::string(to_string(r.mode))] = to_json(r);
-    replace_file(file, document.dump(2) + "\n");
+    replace_file(file, merged_document(read_document(file), results).dump(2) + "\n");
+}
+
+std::string shared_results_name(uid_t uid) { return fmt::format("{}.json", uid); }
+
+std::optional<fs::path> user_results_file() {
+    if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg && xdg[0] == '/')
+        return fs::path(xdg) / "git-model" / "bench-results.json";
+    if (const char* home = std::getenv("HOME"); home && *home)
+        return fs::path(home) / ".cache" / "git-model" / "bench-results.json";
+    return std::nullopt;
+}
+
+std::optional<fs::path> update_shared_results(const fs::path& book, const std::vector<CachedResult>& results,
+                                              const fs::path& lock) {
+    auto folder = open_results_folder(book);
+    if (!folder || ::faccessat(folder->fd(), ".", W_OK | X_OK, AT_EACCESS) != 0) return std::nullopt;
+    const std::string name = shared_results_name(::geteuid());
+    if (results.empty()) return folder->path() / name;
+    std::error_code ec;
+    fs::create_directories(lock.parent_path(), ec);
+    const FileLock held(lock, std::chrono::seconds(5));  // the caller's own runs take turns
+    json document = json::object();
+    if (const auto file = folder->read(name, max_results_bytes); file && file->owner == ::geteuid()) {
+        json parsed = json::parse(file->content, nullptr, false);
+        if (is_cache_document(parsed)) document = std::move(parsed);
+    }
+    // Never through a link nor into another user's file: a new file renamed over the caller's own.
+    folder->write(name, merged_document(std::move(document), results).dump(2) + "\n", 0644, true);
+    return folder->path() / name;
+}
+
+std::vector<CachedResult> cached_results_from_report(const json& report, std::int64_t now) {
+    std::vector<CachedResult> out;
+    if (!report.is_object() || !report.contains("devices") || !report["devices"].is_array()) return out;
+    const Mode mode = text_from(report, "mode") == "quick" ? Mode::quick : Mode::full;
+    for (const auto& d : report["devices"]) {
+        const std::string uuid = d.is_object() ? text_from(d, "uuid") : "";
+        if (uuid.rfind("GPU-", 0) != 0) continue;
+        CachedResult r;
+        r.uuid = uuid;
+        r.mode = mode;
+        r.time = now;
+        r.suite_version = text_from(report, "version");
+        r.name = text_from(d, "name");
+        r.compute_capability = text_from(d, "compute_capability");
+        r.pci_bus_id = text_from(d, "pci_bus_id");
+        if (d.contains("memory_total_bytes") && d["memory_total_bytes"].is_number_unsigned())
+            r.memory_total_bytes = d["memory_total_bytes"].get<std::uint64_t>();
+        r.driver_version = text_from(report, "driver_version");
+        r.cuda_driver_version = text_from(report, "cuda_driver_version");
+        r.kernels_cuda_version = text_from(report, "kernels_cuda_version");
+        r.verdict = text_from(d, "verdict");
+        if (d.contains("measurements") && d["measurements"].is_object()) {
+            const json& m = d["measurements"];
+            r.triad_fraction = number_from(m, "triad_fraction");
+            r.copy_fraction = number_from(m, "copy_fraction");
+            r.fp32_fraction = number_from(m, "fp32_fraction");
+            r.triad_gbps = number_from(m, "triad_gbps_median");
+            if (mode == Mode::full) r.fp32_tflops = number_from(m, "fp32_tflops_median");
+        }
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+std::optional<fs::path> keep_results_at_home(const ResultsHome& home, const std::vector<CachedResult>& results) {
+    if (results.empty() || !home.own_file) return std::nullopt;
+    if (home.book) {
+        try {
+            if (auto written = update_shared_results(*home.book, results, home.own_file->parent_path() / "bench-results.lock"))
+                return written;
+        } catch (const Error& e) {
+            throw Error(fmt::format("{}: {}", (*home.book / shared_results_folder / shared_results_name(::geteuid())).string(),
+                                    e.what()));
+        }
+    }
+    try {
+        update_result_cache(*home.own_file, results);
+    } catch (const Error& e) {
+        throw Error(fmt::format("{}: {}", home.own_file->string(), e.what()));
+    }
+    return home.own_file;
+}
+
+SharedResults read_shared_results(const fs::path& book) {
+    SharedResults out;
+    std::optional<SharedDir> folder;
+    try {
+        if (!SharedDir::open(book)) return out;
+        folder = SharedDir::open(book / shared_results_folder);
+    } catch (const Error& e) {
+        out.warnings.push_back(fmt::format("GPU results in {} are not read: {}", book.string(), e.what()));
+        return out;
+    }
+    if (!folder) return out;
+    for (const auto& name : folder->names()) {
+        const auto uid = uid_of_name(name);
+        if (!uid) continue;  // temporary files and the like
+        const std::string where = (folder->path() / name).string();
+        std::string why;
+        const auto file = folder->read(name, max_results_bytes, &why);
+        if (!file) {
+            if (why != "absent") out.warnings.push_back(fmt::format("{} is ignored: {}", where, why));
+            continue;
+        }
+        if (file->owner != *uid) {
+            out.warnings.push_back(fmt::format("{} is ignored: it belongs to {}, not to {} whose results its name says",
+                                               where, user_name_of(file->owner), user_name_of(*uid)));
+            continue;
+        }
+        const json document = json::parse(file->content, nullptr, false);
+        if (!is_cache_document(document)) {
+            out.warnings.push_back(fmt::format("{} is ignored: not a GPU results file", where));
+            continue;
+        }
+        merge_newest(out.results, results_of(document));
+    }
+    return out;
+}
+
+void merge_newest(ResultsByGpu& into, const ResultsByGpu& from) {
+    for (const auto& [uuid, modes] : from)
+        for (const auto& [mode, result] : modes) {
+            auto& slot = into[uuid];
+            const auto found = slot.find(mode);
+            if (found == slot.end() || result.time > found->second.time) slot[mode] = result;
+        }
+}
+
+std::optional<CachedResult> representative_result(const ModeResults& modes) {
+    if (const auto full = modes.find("full"); full != modes.end()) return full->second;
+    if (const auto quick = modes.find("quick"); quick != modes.end()) return quick->second;
+    return std::nullopt;
 }
 
 }  // namespace gm::gpu

@@ -13,6 +13,12 @@
 //     }
 //   }
 // }
+// By default (no --results-cache) each user keeps their own file in the lease book's folder,
+// <book>/bench-results/<uid>.json (mode 0644, written without following a link, its owner
+// checked on every read), so that teammates see what a shared GPU last measured and nobody can
+// plant or alter another user's results; where the book (or that folder) is missing or not
+// writable, the user's own $XDG_CACHE_HOME/git-model/bench-results.json instead.
+//
 // result: "time" (Unix seconds), "suite_version", "name", "compute_capability", "pci_bus_id",
 // "memory_total_bytes", "driver_version", "cuda_driver_version", "kernels_cuda_version",
 // "verdict" (this GPU's), "triad_fraction", "copy_fraction", "fp32_fraction", "triad_gbps",
@@ -21,6 +27,8 @@
 #include "gitmodel/gpu/results.hpp"
 
 #include <nlohmann/json.hpp>
+
+#include <sys/types.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -68,5 +76,63 @@ void update_result_cache(const std::filesystem::path& file, const std::vector<Ca
 nlohmann::json to_json(const CachedResult& result);
 // See to_json.
 std::optional<CachedResult> cached_result_from_json(const std::string& uuid, const nlohmann::json& entry);
+
+// The results of one GPU by mode ("quick", "full"), and of many GPUs by UUID.
+using ModeResults = std::map<std::string, CachedResult>;
+// See ModeResults.
+using ResultsByGpu = std::map<std::string, ModeResults>;
+
+// The folder of per-user result files inside a lease book.
+inline constexpr const char* shared_results_folder = "bench-results";
+
+// A user's result file's name in that folder: "<uid>.json".
+std::string shared_results_name(uid_t uid);
+
+// The user's own results file: $XDG_CACHE_HOME/git-model/bench-results.json, else
+// $HOME/.cache/git-model/bench-results.json; nullopt when neither variable is set.
+std::optional<std::filesystem::path> user_results_file();
+
+// Where a bench run's results go when no --results-cache is given.
+struct ResultsHome {
+    std::optional<std::filesystem::path> book;       // the lease book's folder (its bench-results/ is used)
+    std::optional<std::filesystem::path> own_file;   // the fallback: user_results_file()
+};
+
+// The results of a `git-model-bench --json` report (as render_json writes it), one per GPU whose
+// UUID it gives, stamped with `now`: for a bench run elsewhere (inside a container).
+std::vector<CachedResult> cached_results_from_report(const nlohmann::json& report, std::int64_t now);
+
+// Writes results into the caller's own file of <book>/bench-results (made when the caller
+// owns the book: with the book's mode and group). Returns the file written, or nullopt when the
+// book or its results folder does not exist, is not safe or not writable (the caller falls back
+// to its own file). Throws gm::Error when the write there fails (e.g. a link planted under the
+// caller's name: it is never followed). `lock` names a file of the caller's own to serialize
+// the caller's concurrent runs.
+std::optional<std::filesystem::path> update_shared_results(const std::filesystem::path& book,
+                                                           const std::vector<CachedResult>& results,
+                                                           const std::filesystem::path& lock);
+
+// Keeps results at home: in the caller's file of the book's bench-results/ (update_shared_results),
+// else in home.own_file. Returns the file written; nullopt when home has no own_file (nothing
+// to lock in or fall back to) or there are no results. Throws gm::Error naming the file that failed.
+std::optional<std::filesystem::path> keep_results_at_home(const ResultsHome& home, const std::vector<CachedResult>& results);
+
+// What every user's files of <book>/bench-results say.
+struct SharedResults {
+    ResultsByGpu results;               // the newest result per GPU and mode among trusted files
+    std::vector<std::string> warnings;  // files ignored: owned by another user than their name says, links, corrupt
+};
+
+// Reads every "<uid>.json" of <book>/bench-results whose owner is that uid (others, links and
+// unreadable files are ignored with a warning), keeping the newest result per GPU and mode.
+// A missing book or folder reads as empty.
+SharedResults read_shared_results(const std::filesystem::path& book);
+
+// Keeps, per GPU and mode, the newer of the two (by time).
+void merge_newest(ResultsByGpu& into, const ResultsByGpu& from);
+
+// The result that stands for a GPU: its newest full run (which measures FP32), else its
+// newest quick run; nullopt when it has neither.
+std::optional<CachedResult> representative_result(const ModeResults& modes);
 
 }  // namespace gm::gpu

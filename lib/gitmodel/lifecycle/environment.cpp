@@ -3,6 +3,7 @@
 
 #include "gitmodel/core/duration.hpp"
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/env/bench_results.hpp"
 #include "gitmodel/env/engine.hpp"
 #include "gitmodel/env/environment.hpp"
 #include "gitmodel/env/lease_book.hpp"
@@ -62,6 +63,26 @@ std::optional<std::pair<std::string, std::string>> image_last_run(const git::Rep
     const auto launched = env::read_launch(repo.common_dir(), model);
     if (!launched || launched->image_id.empty()) return std::nullopt;
     return std::make_pair(launched->image, launched->image_id);
+}
+
+std::vector<SnapshotGpu> hardware_last_run(const git::Repository& repo, const std::string& model,
+                                           std::vector<std::string>& warnings) {
+    std::vector<SnapshotGpu> out;
+    for (const auto& found : env::model_gpus(repo, model, warnings)) {
+        SnapshotGpu gpu;
+        gpu.uuid = found.uuid;
+        if (const auto& r = found.result) {
+            gpu.name = r->name;
+            gpu.driver_version = r->driver_version;
+            gpu.cuda_driver_version = r->cuda_driver_version;
+            gpu.triad_fraction = r->triad_fraction;
+            gpu.fp32_fraction = r->fp32_fraction;
+            gpu.bench_mode = std::string(gpu::to_string(r->mode));
+            gpu.bench_time = r->time;
+        }
+        out.push_back(std::move(gpu));
+    }
+    return out;
 }
 
 std::vector<std::string> planned_environment_removal(const git::Repository& repo, const std::string& model) {

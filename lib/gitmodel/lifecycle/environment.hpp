@@ -9,6 +9,7 @@
 
 #include "gitmodel/env/environment.hpp"
 #include "gitmodel/git/repository.hpp"
+#include "gitmodel/lifecycle/snapshot.hpp"
 
 namespace gm::lifecycle {
 
@@ -31,6 +32,12 @@ std::optional<env::SnapshotImage> image_ran_by_snapshots(const git::Repository& 
 // The image (reference, id) a model's environment last ran (from `env up`'s record), for the
 // snapshot `git model tag` writes; nullopt when it never ran or the engine could not say.
 std::optional<std::pair<std::string, std::string>> image_last_run(const git::Repository& repo, const std::string& model);
+
+// The GPUs a model's environment runs on (its leases), else last ran on (its last `env up`), with
+// each GPU's last bench figures from the results the bench keeps (git-model-bench(1)), for the
+// Model-GPU lines of `git model tag`; empty when none is known. Problems go to warnings.
+std::vector<SnapshotGpu> hardware_last_run(const git::Repository& repo, const std::string& model,
+                                           std::vector<std::string>& warnings);
 
 // What removing a model's environment takes, one line per action, for `prune --dry-run`.
 std::vector<std::string> planned_environment_removal(const git::Repository& repo, const std::string& model);

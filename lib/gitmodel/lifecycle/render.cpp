@@ -57,12 +57,49 @@ std::string inline_metrics(const std::vector<Metric>& metrics) {
     return join(parts, ", ");
 }
 
+namespace {
+
+// The GPUs of a snapshot in a log cell: "NVIDIA H100 (GPU-1a2b3c4d) triad 0.91 fp32 0.78", joined by " + ".
+std::string gpu_summary(const std::vector<SnapshotGpu>& gpus) {
+    if (gpus.empty()) return "-";
+    std::vector<std::string> parts;
+    for (const auto& gpu : gpus) {
+        std::string part = gpu.name.empty() ? gpu.uuid.substr(0, 12) : fmt::format("{} ({})", gpu.name, gpu.uuid.substr(0, 12));
+        if (gpu.triad_fraction) part += fmt::format(" triad {:.2f}", *gpu.triad_fraction);
+        if (gpu.fp32_fraction) part += fmt::format(" fp32 {:.2f}", *gpu.fp32_fraction);
+        parts.push_back(printable(part));
+    }
+    return join(parts, " + ");
+}
+
+// The hardware line of a comparison: nothing when a snapshot records none.
+std::string hardware_line(const Comparison& comparison) {
+    if (!comparison.hardware) return "";
+    const auto gpus = [](const Snapshot& s) {
+        std::vector<std::string> parts;
+        for (const auto& gpu : s.record.gpus) parts.push_back(printable(describe_gpu(gpu)));
+        return join(parts, " + ");
+    };
+    if (comparison.hardware->empty()) return fmt::format("Hardware: same: {}\n", gpus(comparison.a));
+    std::vector<std::string> what;
+    for (const auto& d : *comparison.hardware)
+        what.push_back(d == "gpu_model" ? "GPU model" : d == "gpu" ? "GPU" : d == "driver" ? "driver" : d);
+    return fmt::format("Hardware: DIFFERENT ({}): {} ran on {}; {} ran on {}\n", join(what, ", "), comparison.a.tag,
+                       gpus(comparison.a), comparison.b.tag, gpus(comparison.b));
+}
+
+}  // namespace
+
 std::string render_log(const std::vector<Snapshot>& newest_first) {
     const auto columns = metric_columns(newest_first);
     std::vector<std::vector<std::string>> rows;
     std::vector<std::string> header{"VERSION", "DATE", "COMMIT"};
     header.insert(header.end(), columns.begin(), columns.end());
-    header.insert(header.end(), {"IMAGE", "MESSAGE"});
+    const bool any_gpu = std::any_of(newest_first.begin(), newest_first.end(),
+                                     [](const Snapshot& s) { return !s.record.gpus.empty(); });
+    header.push_back("IMAGE");
+    if (any_gpu) header.push_back("GPU");  // no column (no noise) where no snapshot knows its hardware
+    header.push_back("MESSAGE");
     rows.push_back(header);
     for (const auto& snapshot : newest_first) {
         std::vector<std::string> row{fmt::format("v{}{}", snapshot.record.version, snapshot.record.dirty ? " (dirty)" : ""),
@@ -73,6 +110,7 @@ std::string render_log(const std::vector<Snapshot>& newest_first) {
             row.push_back(metric ? metric->text : "-");
         }
         row.push_back(snapshot.record.image ? *snapshot.record.image : "-");
+        if (any_gpu) row.push_back(gpu_summary(snapshot.record.gpus));
         row.push_back(first_line(snapshot.record.message));
         rows.push_back(std::move(row));
     }
@@ -112,6 +150,7 @@ std::string render_compare(const Comparison& comparison) {
         out += fmt::format("Image: changed: {} -> {}\n", image(a.record.image), image(b.record.image));
     else
         out += fmt::format("Image: unchanged: {}\n", image(a.record.image));
+    out += hardware_line(comparison);
     out += fmt::format("Commits: {} in {} that are not in {}", comparison.commit_count, b.tag, a.tag);
     if (comparison.only_in_a) out += fmt::format(" ({} in {} are not in {})", comparison.only_in_a, a.tag, b.tag);
     out += "\n";

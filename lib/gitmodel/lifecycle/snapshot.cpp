@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <ctime>
 #include <limits>
 
 namespace gm::lifecycle {
@@ -21,6 +23,7 @@ constexpr std::string_view key_image = "Model-Image";
 constexpr std::string_view key_image_id = "Model-Image-Id";
 constexpr std::string_view key_dirty = "Model-Dirty";
 constexpr std::string_view key_metric = "Metric";
+constexpr std::string_view key_gpu = "Model-GPU";
 constexpr std::string_view no_image = "none";
 
 bool equals_ignoring_case(std::string_view a, std::string_view b) {
@@ -79,6 +82,117 @@ std::string_view without_signature(std::string_view message) {
     return last ? message.substr(0, *last) : message;
 }
 
+// A value as one word of a Model-GPU line: printable, without spaces ('_' for each).
+std::string one_word(std::string_view text) {
+    std::string out;
+    for (char c : text) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x21 || u == 0x7f) out += '_';
+        else out += c;
+    }
+    return out;
+}
+
+// A GPU name for the end of a Model-GPU line: control characters become spaces, trimmed.
+std::string one_line(std::string_view text) {
+    std::string out;
+    for (char c : text) {
+        const auto u = static_cast<unsigned char>(c);
+        out += (u < 0x20 || u == 0x7f) ? ' ' : c;
+    }
+    return std::string(trim(out));
+}
+
+// "2026-01-02T03:04:05Z"; and back (nullopt for anything else).
+std::string utc_time(std::int64_t seconds) {
+    const std::time_t t = static_cast<std::time_t>(seconds);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    char buffer[32];
+    std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buffer;
+}
+
+// See utc_time.
+std::optional<std::int64_t> parse_utc_time(std::string_view text) {
+    std::tm tm{};
+    const std::string copy(text);
+    const char* end = ::strptime(copy.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (!end || *end) return std::nullopt;
+    return static_cast<std::int64_t>(::timegm(&tm));
+}
+
+// A fraction as the line writes it (4 decimals at most).
+std::string fraction_text(double value) {
+    std::string text = fmt::format("{:.4f}", value);
+    while (text.back() == '0') text.pop_back();
+    if (text.back() == '.') text.pop_back();
+    return text;
+}
+
+// A fraction read back: a finite number, or nullopt.
+std::optional<double> parse_fraction_text(std::string_view text) {
+    const std::string copy(text);
+    char* end = nullptr;
+    const double value = std::strtod(copy.c_str(), &end);
+    if (copy.empty() || !end || *end || !std::isfinite(value)) return std::nullopt;
+    return value;
+}
+
+// The Model-GPU value of a GPU.
+std::string format_gpu(const SnapshotGpu& gpu) {
+    std::string out = one_word(gpu.uuid);
+    if (!gpu.driver_version.empty()) out += " driver=" + one_word(gpu.driver_version);
+    if (!gpu.cuda_driver_version.empty()) out += " cuda=" + one_word(gpu.cuda_driver_version);
+    if (gpu.triad_fraction && std::isfinite(*gpu.triad_fraction)) out += " triad=" + fraction_text(*gpu.triad_fraction);
+    if (gpu.fp32_fraction && std::isfinite(*gpu.fp32_fraction)) out += " fp32=" + fraction_text(*gpu.fp32_fraction);
+    if (!gpu.bench_mode.empty())
+        out += " bench=" + one_word(gpu.bench_mode) + (gpu.bench_time > 0 ? "@" + utc_time(gpu.bench_time) : "");
+    if (const std::string name = one_line(gpu.name); !name.empty()) out += " name=" + name;
+    return out;
+}
+
+// A Model-GPU value read back: "<uuid> key=value... name=<the rest>"; unknown keys are skipped.
+SnapshotGpu parse_gpu(std::string_view value) {
+    SnapshotGpu gpu;
+    const auto space = value.find(' ');
+    gpu.uuid = std::string(value.substr(0, space));
+    if (!starts_with(gpu.uuid, "GPU-"))
+        throw Error(fmt::format("'{}: {}' does not start with a GPU UUID", key_gpu, value));
+    std::string_view rest = space == std::string_view::npos ? std::string_view() : trim(value.substr(space + 1));
+    while (!rest.empty()) {
+        if (starts_with(rest, "name=")) {
+            gpu.name = std::string(trim(rest.substr(5)));
+            break;
+        }
+        const auto end = rest.find(' ');
+        const std::string_view word = rest.substr(0, end);
+        rest = end == std::string_view::npos ? std::string_view() : trim(rest.substr(end + 1));
+        const auto equals = word.find('=');
+        if (equals == std::string_view::npos) continue;
+        const std::string_view key = word.substr(0, equals), text = word.substr(equals + 1);
+        if (key == "driver") gpu.driver_version = std::string(text);
+        else if (key == "cuda") gpu.cuda_driver_version = std::string(text);
+        else if (key == "triad") gpu.triad_fraction = parse_fraction_text(text);
+        else if (key == "fp32") gpu.fp32_fraction = parse_fraction_text(text);
+        else if (key == "bench") {
+            const auto at = text.find('@');
+            gpu.bench_mode = std::string(text.substr(0, at));
+            if (at != std::string_view::npos) gpu.bench_time = parse_utc_time(text.substr(at + 1)).value_or(0);
+        }
+    }
+    return gpu;
+}
+
+// The sorted, non-empty values of one field of a snapshot's GPUs.
+std::vector<std::string> field_values(const SnapshotRecord& record, std::string SnapshotGpu::*field) {
+    std::vector<std::string> out;
+    for (const auto& gpu : record.gpus)
+        if (!(gpu.*field).empty()) out.push_back(gpu.*field);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
 }  // namespace
 
 std::string snapshot_tag_name(std::string_view model, unsigned version) {
@@ -120,6 +234,7 @@ std::string format_snapshot_message(const SnapshotRecord& record) {
     out += fmt::format("{}: {}\n", key_image, record.image ? *record.image : std::string(no_image));
     if (record.image_id) out += fmt::format("{}: {}\n", key_image_id, *record.image_id);
     if (record.dirty) out += fmt::format("{}: {}\n", key_dirty, *record.dirty);
+    for (const auto& gpu : record.gpus) out += fmt::format("{}: {}\n", key_gpu, format_gpu(gpu));
     for (const auto& metric : record.metrics) out += fmt::format("{}: {}={}\n", key_metric, metric.name, metric.text);
     return out;
 }
@@ -171,6 +286,8 @@ SnapshotRecord parse_snapshot_message(std::string_view message) {
             if (!value.empty()) record.image_id = std::string(value);
         } else if (equals_ignoring_case(key, key_dirty)) {
             record.dirty = std::string(value.empty() ? std::string_view("unknown") : value);
+        } else if (equals_ignoring_case(key, key_gpu)) {
+            record.gpus.push_back(parse_gpu(value));
         } else if (equals_ignoring_case(key, key_metric)) {
             const auto equals = value.find('=');
             if (equals == std::string_view::npos)
@@ -250,9 +367,49 @@ std::vector<MetricComparison> compare_metrics(const SnapshotRecord& a, const Sna
     return rows;
 }
 
+std::optional<std::vector<std::string>> compare_hardware(const SnapshotRecord& a, const SnapshotRecord& b) {
+    if (a.gpus.empty() || b.gpus.empty()) return std::nullopt;
+    std::vector<std::string> differences;
+    // A name is known only where a bench result was kept: compared when both know theirs.
+    const auto names_a = field_values(a, &SnapshotGpu::name), names_b = field_values(b, &SnapshotGpu::name);
+    if (!names_a.empty() && !names_b.empty() && names_a != names_b) differences.push_back("gpu_model");
+    if (field_values(a, &SnapshotGpu::uuid) != field_values(b, &SnapshotGpu::uuid)) differences.push_back("gpu");
+    auto drivers_a = field_values(a, &SnapshotGpu::driver_version), drivers_b = field_values(b, &SnapshotGpu::driver_version);
+    if (drivers_a.empty() || drivers_b.empty()) {  // no release known on a side: the CUDA version the driver gives
+        drivers_a = field_values(a, &SnapshotGpu::cuda_driver_version);
+        drivers_b = field_values(b, &SnapshotGpu::cuda_driver_version);
+    }
+    drivers_a.erase(std::unique(drivers_a.begin(), drivers_a.end()), drivers_a.end());
+    drivers_b.erase(std::unique(drivers_b.begin(), drivers_b.end()), drivers_b.end());
+    if (!drivers_a.empty() && !drivers_b.empty() && drivers_a != drivers_b) differences.push_back("driver");
+    return differences;
+}
+
+std::string describe_gpu(const SnapshotGpu& gpu) {
+    std::string out = gpu.name.empty() ? gpu.uuid : fmt::format("{} ({})", gpu.name, gpu.uuid.substr(0, 12));
+    if (!gpu.driver_version.empty()) out += ", driver " + gpu.driver_version;
+    if (!gpu.cuda_driver_version.empty()) out += ", CUDA " + gpu.cuda_driver_version;
+    return out;
+}
+
+nlohmann::json to_json(const SnapshotGpu& gpu) {
+    const auto text = [](const std::string& value) { return value.empty() ? nlohmann::json(nullptr) : nlohmann::json(value); };
+    const auto number = [](const std::optional<double>& value) { return value ? nlohmann::json(*value) : nlohmann::json(nullptr); };
+    return {{"uuid", gpu.uuid},
+            {"name", text(gpu.name)},
+            {"driver_version", text(gpu.driver_version)},
+            {"cuda_driver_version", text(gpu.cuda_driver_version)},
+            {"triad_fraction", number(gpu.triad_fraction)},
+            {"fp32_fraction", number(gpu.fp32_fraction)},
+            {"bench_mode", text(gpu.bench_mode)},
+            {"bench_time", gpu.bench_time > 0 ? nlohmann::json(gpu.bench_time) : nlohmann::json(nullptr)}};
+}
+
 nlohmann::json to_json(const Snapshot& snapshot) {
     nlohmann::json metrics = nlohmann::json::object();
     for (const auto& metric : snapshot.record.metrics) metrics[metric.name] = metric_json(metric);
+    nlohmann::json gpus = nlohmann::json::array();
+    for (const auto& gpu : snapshot.record.gpus) gpus.push_back(to_json(gpu));
     return {
         {"tag", snapshot.tag},
         {"model", snapshot.record.model},
@@ -266,6 +423,7 @@ nlohmann::json to_json(const Snapshot& snapshot) {
         {"dirty", snapshot.record.dirty.has_value()},
         {"dirty_hash", snapshot.record.dirty ? nlohmann::json(*snapshot.record.dirty) : nlohmann::json(nullptr)},
         {"metrics", metrics},
+        {"gpus", gpus},
     };
 }
 

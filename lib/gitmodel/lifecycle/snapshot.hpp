@@ -10,6 +10,8 @@
 //   Model-Image: registry.example.com/team/pytorch:2.3   (or "none")
 //   Model-Image-Id: sha256:...   (when the model's environment ran that image)
 //   Model-Dirty: <hash>          (when the worktree had uncommitted changes)
+//   Model-GPU: GPU-<uuid> driver=550.54.15 cuda=12.4 triad=0.91 fp32=0.78 bench=full@2026-01-02T03:04:05Z name=NVIDIA H100 80GB HBM3
+//                                (one per GPU the model's environment ran on; fields unknown are left out)
 //   Metric: acc=0.913
 //   Metric: val/loss=0.21
 //
@@ -32,6 +34,18 @@ namespace gm::lifecycle {
 // The block format written; a parser meeting a larger number says the tag is from a newer suite.
 inline constexpr int snapshot_format_version = 1;
 
+// A GPU a snapshot's environment ran on, with its last bench figures (Model-GPU).
+struct SnapshotGpu {
+    std::string uuid;                      // "GPU-..."
+    std::string name;                      // "NVIDIA H100 80GB HBM3"; empty when no result was kept
+    std::string driver_version;            // NVIDIA driver release, e.g. "550.54.15"
+    std::string cuda_driver_version;       // the CUDA version the driver supports, e.g. "12.4"
+    std::optional<double> triad_fraction;  // bench: triad bandwidth / peak
+    std::optional<double> fp32_fraction;   // bench: FP32 FMA throughput / peak (full runs)
+    std::string bench_mode;                // "full" or "quick": which run measured them
+    std::int64_t bench_time = 0;           // when, Unix seconds (0: unknown)
+};
+
 // What a snapshot tag's message records.
 struct SnapshotRecord {
     std::string model;
@@ -40,6 +54,7 @@ struct SnapshotRecord {
     std::optional<std::string> image_id;  // the image id its environment actually ran (sha256:...), when known
     std::optional<std::string> dirty;  // a hash of the worktree's uncommitted changes; nullopt: it was clean
     std::vector<Metric> metrics;       // in the order they were given
+    std::vector<SnapshotGpu> gpus;     // the hardware it ran on; empty when not known
     std::string message;               // the human part above the block
 };
 
@@ -95,6 +110,16 @@ struct MetricComparison {
 
 // Metrics of two snapshots side by side: a's metrics in order, then those only b has.
 std::vector<MetricComparison> compare_metrics(const SnapshotRecord& a, const SnapshotRecord& b);
+
+// How the hardware of two snapshots differs: each of "gpu_model", "gpu" (another UUID) and
+// "driver" that differ (none: the same). nullopt when either records no GPU (nothing to say).
+std::optional<std::vector<std::string>> compare_hardware(const SnapshotRecord& a, const SnapshotRecord& b);
+
+// One GPU in a few words: "NVIDIA H100 80GB HBM3 (GPU-1a2b3c4d), driver 550.54.15, CUDA 12.4".
+std::string describe_gpu(const SnapshotGpu& gpu);
+
+// A GPU as JSON (in a snapshot's "gpus").
+nlohmann::json to_json(const SnapshotGpu& gpu);
 
 // A snapshot as a JSON object (documented in git-model(1), JSON OUTPUT).
 nlohmann::json to_json(const Snapshot& snapshot);

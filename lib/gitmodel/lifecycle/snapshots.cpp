@@ -89,6 +89,7 @@ Snapshot create_snapshot(const git::Repository& repo, const TagRequest& request)
     record.dirty = uncommitted_state(repo, context, commit, request.require_clean);
     record.model = request.model;
     record.metrics = request.metrics;
+    record.gpus = request.gpus;
     record.image = pinned_image_at(repo, commit);
     if (request.image_run && record.image && request.image_run->first == *record.image)
         record.image_id = request.image_run->second;
@@ -168,6 +169,7 @@ Comparison compare_snapshots(const git::Repository& repo, const Snapshot& a, con
     comparison.b = b;
     comparison.metrics = compare_metrics(a.record, b.record);
     comparison.image_changed = a.record.image != b.record.image;
+    comparison.hardware = compare_hardware(a.record, b.record);
     const auto range = git::commits_reachable_only_from(repo, b.commit, {a.commit}, max_compared_commits);
     comparison.commit_count = range.total;
     for (const auto& id : range.commits)
@@ -201,6 +203,9 @@ nlohmann::json to_json(const Comparison& comparison) {
         {"b", to_json(comparison.b)},
         {"metrics", metrics},
         {"image_changed", comparison.image_changed},
+        {"hardware", comparison.hardware ? nlohmann::json{{"changed", !comparison.hardware->empty()},
+                                                          {"differences", *comparison.hardware}}
+                                         : nlohmann::json(nullptr)},
         {"commits", commits},
         {"commit_count", comparison.commit_count},
         {"commits_only_in_a", comparison.only_in_a},

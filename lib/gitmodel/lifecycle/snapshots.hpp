@@ -28,6 +28,7 @@ struct TagRequest {
     // (reference, image id) the model's environment last ran: recorded as Model-Image-Id when
     // the reference is the one the tagged commit pins.
     std::optional<std::pair<std::string, std::string>> image_run;
+    std::vector<SnapshotGpu> gpus;  // the GPUs the model's environment ran on (Model-GPU), when known
     bool require_clean = false;  // model.tag.requireClean: refuse when the model's worktree has uncommitted changes
 };
 
@@ -68,6 +69,7 @@ struct Comparison {
     Snapshot b;
     std::vector<MetricComparison> metrics;
     bool image_changed = false;
+    std::optional<std::vector<std::string>> hardware;  // compare_hardware: what differs; nullopt: not known
     std::vector<git::CommitSummary> commits;  // in b and not in a, newest first
     std::size_t commit_count = 0;             // all of them (commits may be cut at max_compared_commits)
     std::size_t only_in_a = 0;                // commits in a and not in b (a is not an ancestor of b)

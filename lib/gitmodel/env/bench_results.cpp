@@ -1,0 +1,102 @@
+#include "gitmodel/env/bench_results.hpp"
+
+#include "gitmodel/core/text.hpp"
+#include "gitmodel/env/lease_book.hpp"
+#include "gitmodel/env/state.hpp"
+#include "gitmodel/git/machine_config.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <chrono>
+#include <unistd.h>
+
+namespace gm::env {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// model.leaseDir of the repository here, else of the user's and machine's config.
+std::optional<std::string> configured_lease_dir() {
+    try {
+        const auto repo = git::Repository::discover();
+        return repo.config().get_string("model.leaseDir");
+    } catch (const Error&) {
+        // outside any repository (inside a container, an admin's shell)
+    }
+    try {
+        const auto values = git::config_outside_repository("model.");
+        if (const auto it = values.find("model.leasedir"); it != values.end()) return it->second;
+    } catch (const Error&) {
+    }
+    return std::nullopt;
+}
+
+// The GPU UUIDs the caller's leases give the model now, in index order.
+std::vector<std::string> leased_uuids(const git::Repository& repo, const std::string& model,
+                                      std::vector<std::string>& warnings) {
+    std::vector<std::string> out;
+    try {
+        const auto book = LeaseBook::open_existing(LeaseBook::directory(repo.config()));
+        if (!book) return out;
+        const std::string common = repo.common_dir().string();
+        for (const auto& entry : book->read().leases) {
+            const Lease& lease = entry.lease;
+            // Only the caller's own: another user's lease naming this repository proves nothing.
+            if (lease.uid != ::geteuid() || lease.model != model || lease.repo != common || lease.sweep != "") continue;
+            if (!starts_with(lease.gpu, "GPU-")) continue;
+            if (std::find(out.begin(), out.end(), lease.gpu) == out.end()) out.push_back(lease.gpu);
+        }
+    } catch (const Error& e) {
+        warnings.push_back(fmt::format("the GPUs of model '{}' are not known: {}", model, e.what()));
+    }
+    return out;
+}
+
+}  // namespace
+
+gpu::ResultsHome bench_results_home() {
+    gpu::ResultsHome home;
+    home.book = LeaseBook::directory(configured_lease_dir());
+    home.own_file = gpu::user_results_file();
+    return home;
+}
+
+std::optional<std::string> keep_bench_report(const nlohmann::json& report, const fs::path& book) {
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    try {
+        gpu::keep_results_at_home({book, gpu::user_results_file()}, gpu::cached_results_from_report(report, now));
+    } catch (const Error& e) {
+        return fmt::format("could not keep the GPU check's results: {}", e.what());
+    }
+    return std::nullopt;
+}
+
+std::vector<ModelGpu> model_gpus(const git::Repository& repo, const std::string& model,
+                                 std::vector<std::string>& warnings) {
+    std::vector<std::string> uuids = leased_uuids(repo, model, warnings);
+    if (uuids.empty())
+        if (const auto launched = read_launch(repo.common_dir(), model)) uuids = launched->gpus;
+    std::vector<ModelGpu> out;
+    if (uuids.empty()) return out;
+    gpu::ResultsByGpu results;
+    try {
+        auto shared = gpu::read_shared_results(LeaseBook::directory(repo.config()));
+        results = std::move(shared.results);
+        for (auto& warning : shared.warnings) warnings.push_back(std::move(warning));
+    } catch (const Error& e) {
+        warnings.push_back(e.what());
+    }
+    if (const auto own = gpu::user_results_file()) gpu::merge_newest(results, gpu::read_result_cache(*own));
+    for (const auto& uuid : uuids) {
+        ModelGpu gpu{uuid, std::nullopt};
+        if (const auto found = results.find(uuid); found != results.end())
+            gpu.result = gpu::representative_result(found->second);
+        out.push_back(std::move(gpu));
+    }
+    return out;
+}
+
+}  // namespace gm::env
