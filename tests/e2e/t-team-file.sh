@@ -15,6 +15,7 @@ remote="$TEST_DIR/team.git"
 make_options_remote "$remote" "$web"     # records push options and answers like GitLab
 options_log="$remote/push-options.log"
 git -C "$remote" symbolic-ref HEAD refs/heads/master   # the forge's default branch
+git config --global user.name "Bob"; git config --global user.email bob@example.com
 git init -q -b master alice
 printf 'import torch\n' >alice/train.py
 cat >alice/.gitmodel <<TEAM
@@ -40,7 +41,7 @@ assert_eq "$(git -C bob config --get-regexp '^model\.' || true)" "" "bob has no 
 # --- hooks install adds nothing per clone that the team file says ---------------------------------
 run_expect 0 git -C bob model hooks install
 assert_eq "$(git -C bob config --get-regexp '^model\.' || true)" "" "hooks install wrote no model.* key"
-assert_eq "$(git -C bob config --local --list | grep -ci 'master\|gitlab\|retention\|locktimeout' || true)" "0" \
+assert_eq "$(git -C bob config --local --list | grep -ci '^model\.\|gitlab\|retention\|locktimeout' || true)" "0" \
     "no value of the team file copied into .git/config"
 
 # --- start: the base the file names ------------------------------------------------------------------
@@ -77,7 +78,7 @@ git -C bob config model.installHooks never
 git config --global model.env.readyTimeout 90s
 git -C bob config model.maxFileSize 1g                     # policy, but the file does not set it: this clone's
 run_expect 0 git -C bob -c model.engine=podman model doctor --json
-assert_contains "$OUT" ".gitmodel at refs/remotes/origin/HEAD"
+assert_contains "$OUT" ".gitmodel at refs/remotes/origin/master"   # origin/HEAD, then the base it names
 assert_contains "$OUT" "model.basebranch=master (team file, policy)"
 assert_contains "$OUT" "model.forge=gitlab (team file)"
 assert_contains "$OUT" "model.prune.retention=30d (team file)"

@@ -361,6 +361,7 @@ std::vector<Check> run_checks(const Options& options) {
             team = team_check(*config);
         } catch (const Error& e) {
             team = Check{"team", Status::fail, e.what(), e.hint()};
+            git::treat_bad_team_file_as_absent();
             config.emplace(repo->plain_config());
         }
     }

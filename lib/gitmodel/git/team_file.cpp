@@ -10,6 +10,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <mutex>
 #include <regex>
@@ -194,6 +195,12 @@ TeamFile find_team_file(const std::function<std::optional<std::string>(std::stri
     return team;
 }
 
+namespace {
+std::atomic<bool> bad_file_absent{false};
+}  // namespace
+
+void treat_bad_team_file_as_absent() { bad_file_absent = true; }
+
 TeamFile read_team_file(git_repository* repo,
                         const std::function<std::optional<std::string>(std::string_view)>& local) {
     const auto exists = [repo](const std::string& ref) {
@@ -215,7 +222,12 @@ TeamFile read_team_file(git_repository* repo,
         }
         return team;
     };
-    return find_team_file(local, TeamFileAccess{exists, read});
+    try {
+        return find_team_file(local, TeamFileAccess{exists, read});
+    } catch (const Error&) {
+        if (!bad_file_absent) throw;
+        return {};
+    }
 }
 
 TeamFile read_team_file(const ConfigView& local) {

@@ -77,6 +77,10 @@ TeamFile read_team_file(const ConfigView& local);
 // process); git parses a file it finds, once per blob for the life of the process. No base: no team.
 TeamFile read_team_file(git_repository* repo, const std::function<std::optional<std::string>(std::string_view)>& local);
 
+// For doctor, once it has reported a team file that does not parse: from then on, in this process,
+// such a file reads as absent, so that every other check still runs on git config alone.
+void treat_bad_team_file_as_absent();
+
 // The configuration every model.* reader should see: the team file at the lowest
 // priority, except for policy keys it sets, where it wins.
 class LayeredConfig final : public ConfigView {
