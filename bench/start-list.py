@@ -15,7 +15,9 @@ Side by side in one run, median of --runs runs each (default 15):
     git branch --list 'feature/model-*' -vv         beside it
 
 Uses git-model from PATH (or --prefix/bin). Prints each median and the ratios.
-Usage: bench/start-list.py [--runs N] [--prefix DIR] [--keep]
+  and on a 200-file repo whose main holds a team file .gitmodel (read by every command)
+
+Usage: bench/start-list.py [--runs N] [--prefix DIR] [--keep] [--list-only]
 """
 import argparse
 import os
@@ -98,11 +100,48 @@ def twenty_starts(repo, env, rounds):
     return at_once, in_turn
 
 
+def list_figures(scratch, env, runs, big):
+    """git model list beside git branch --list -vv: 1,000 model branches and 50 worktrees each."""
+    small = os.path.join(scratch, "small", "repo")
+    make_repo(small, 200, env)
+    add_model_branches(small, 1000, 50, env)
+    team = os.path.join(scratch, "team", "repo")
+    make_repo(team, 200, env)
+    with open(os.path.join(team, ".gitmodel"), "w") as f:
+        f.write("[model]\n\tbaseBranch = main\n\tforge = gitlab\n[model \"prune\"]\n\tretention = 30d\n")
+    run(["git", "add", ".gitmodel"], team, env)
+    run(["git", "commit", "-q", "-m", "team file"], team, env)
+    add_model_branches(team, 1000, 50, env)
+    repos = [("200 files", small), ("200 + .gitmodel", team)]
+    if big:
+        add_model_branches(big, 1000, 50, env)
+        repos.append(("5,000 files", big))
+    lists = {}
+    for label, repo in repos:
+        ours, ref = [], []
+        for i in range(runs):
+            ours.append(timed(["git", "model", "list"], repo, env))
+            ref.append(timed(["git", "branch", "--list", "feature/model-*", "-vv"], repo, env))
+        lists[label] = (ours, ref)
+    return lists
+
+
+def print_lists(lists):
+    print()
+    print("list, 1,000 model branches, 50 worktrees (median ms)")
+    for label, (ours, ref) in lists.items():
+        o, r = median_ms(ours), median_ms(ref)
+        print(f"  {label:<16} git model list {o:8.1f}   git branch --list -vv {r:8.1f}   ratio x{o / r:.2f}")
+    o = median_ms(lists["200 files"][0])
+    print(f"  target: git model list < 50 ms on the 200-file repository -> {'met' if o < 50 else 'MISSED'} ({o:.1f} ms)")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--prefix", help="install prefix whose bin/ holds git-model")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    parser.add_argument("--list-only", action="store_true", help="measure list only (no start figures)")
     args = parser.parse_args()
     if args.runs < 10:
         sys.exit("--runs must be at least 10")
@@ -120,6 +159,10 @@ def main():
     print(f"git-model: {shutil.which('git-model', path=env['PATH'])}; runs per figure: {args.runs}")
 
     try:
+        if args.list_only:
+            lists = list_figures(scratch, env, args.runs, None)
+            print_lists(lists)
+            return
         big = os.path.join(scratch, "big", "repo")
         make_repo(big, 5000, env)
         starts = {"git model start": [], "git worktree add -b (floor)": [], "git flow feature start + worktree add": []}
@@ -151,18 +194,8 @@ def main():
         run(["git", "config", "model.installHooks", "never"], mid, env)
         at_once, in_turn = twenty_starts(mid, env, 5)
 
-        small = os.path.join(scratch, "small", "repo")
-        make_repo(small, 200, env)
-        add_model_branches(small, 1000, 50, env)
         remove_worktrees(big, env)
-        add_model_branches(big, 1000, 50, env)
-        lists = {}
-        for label, repo in (("200 files", small), ("5,000 files", big)):
-            ours, ref = [], []
-            for i in range(args.runs):
-                ours.append(timed(["git", "model", "list"], repo, env))
-                ref.append(timed(["git", "branch", "--list", "feature/model-*", "-vv"], repo, env))
-            lists[label] = (ours, ref)
+        lists = list_figures(scratch, env, args.runs, big)
 
         print()
         print("start, 5,000-file repository (median ms)")
@@ -175,13 +208,7 @@ def main():
         print("20 starts, 300-file repository (median of 5 rounds, ms of wall time for all 20; none failed)")
         o, t = median_ms(at_once), median_ms(in_turn)
         print(f"  all at once {o:8.1f}   one after another {t:8.1f}   ratio x{o / t:.2f}")
-        print()
-        print("list, 1,000 model branches, 50 worktrees (median ms)")
-        for label, (ours, ref) in lists.items():
-            o, r = median_ms(ours), median_ms(ref)
-            print(f"  {label:<12} git model list {o:8.1f}   git branch --list -vv {r:8.1f}   ratio x{o / r:.2f}")
-        o = median_ms(lists["200 files"][0])
-        print(f"  target: git model list < 50 ms on the 200-file repository -> {'met' if o < 50 else 'MISSED'} ({o:.1f} ms)")
+        print_lists(lists)
     finally:
         if args.keep:
             print(f"scratch kept: {scratch}")

@@ -1,7 +1,10 @@
 // The team file's layering: policy keys from .gitmodel win, other keys are defaults.
 #include <catch2/catch.hpp>
 
+#include "temp_repo.hpp"
+
 #include "gitmodel/git/config.hpp"
+#include "gitmodel/git/repository.hpp"
 #include "gitmodel/git/team_file.hpp"
 #include "gitmodel/hooks/pre_push.hpp"
 
@@ -59,4 +62,96 @@ TEST_CASE("team file: policy keys win, other keys are defaults a clone overrides
     // protection follows the team's base branch, beside the protected globs
     CHECK(gm::hooks::read_push_policy(config).protected_branches == std::vector<std::string>{"master", "release/*"});
     CHECK(gm::hooks::read_push_policy(local).protected_branches == std::vector<std::string>{"main"});
+}
+
+TEST_CASE("team file: where it is read from, over any access (the remote's default branch first)") {
+    std::map<std::string, gm::git::TeamFile> refs;
+    const auto access = gm::git::TeamFileAccess{
+        [&](const std::string& ref) { return refs.count(ref) > 0; },
+        [&](const std::string& ref) { return refs.at(ref); }};
+    MapConfig local;
+    CHECK(gm::git::find_team_file([&](std::string_view k) { return local.get_string(k); }, access).ref.empty());
+    gm::git::TeamFile master;
+    master.ref = "refs/heads/master";
+    master.present = true;
+    master.entries = {{"model.basebranch", "master"}};
+    refs["refs/heads/master"] = master;
+    // the local main is absent: the file names master, but the default read is of main, which has none
+    CHECK(gm::git::find_team_file([&](std::string_view k) { return local.get_string(k); }, access).ref.empty());
+    gm::git::TeamFile head = master;
+    head.ref = "refs/remotes/up/HEAD";
+    head.entries = {{"model.basebranch", "trunk"}};
+    refs["refs/remotes/up/HEAD"] = head;
+    gm::git::TeamFile trunk = master;
+    trunk.ref = "refs/remotes/up/trunk";
+    trunk.entries = {{"model.basebranch", "trunk"}, {"model.enginehost", "tcp://elsewhere:2375"}, {"model.maxfilesize", "5m"}};
+    refs["refs/remotes/up/trunk"] = trunk;
+    local.values["model.remote"] = {"up"};
+    local.values["model.basebranch"] = {"master"};  // a clone's own base cannot point the read elsewhere
+    const auto found = gm::git::find_team_file([&](std::string_view k) { return local.get_string(k); }, access);
+    CHECK(found.ref == "refs/remotes/up/trunk");  // the remote's default branch, then the base it names
+    CHECK(found.entries.size() == 2);
+    // this machine's settings are not the team's: ignored, and said so
+    CHECK(found.ignored == std::vector<std::string>{"model.enginehost"});
+    CHECK(gm::git::is_machine_key("model.sshAuthorizedKeys"));
+    CHECK_FALSE(gm::git::is_machine_key("model.forge"));
+}
+
+TEST_CASE("team file: the fix for a policy key is the committed file, with the exact lines") {
+    const auto fix = gm::git::team_setting_fix("model.allowPath", "data/it's.csv", true);
+    CHECK_THAT(fix, Catch::Contains("git config --file .gitmodel --add model.allowPath 'data/it'\\''s.csv'"));
+    CHECK_THAT(fix, Catch::Contains("git add .gitmodel && git commit"));
+    CHECK_THAT(fix, Catch::Contains("`[model] allowPath = data/it's.csv`"));
+    const auto sub = gm::git::team_setting_fix("model.benchGate.onUnknown", "allow", false);
+    CHECK_THAT(sub, Catch::Contains("git config --file .gitmodel model.benchGate.onUnknown 'allow'"));
+    CHECK_THAT(sub, Catch::Contains("`[model \"benchGate\"] onUnknown = allow`"));
+}
+
+TEST_CASE("team file: a repository's configuration layers .gitmodel from the base, and says where each value comes from",
+          "[git]") {
+    gm::test::TempRepo scratch;
+    gm::git::Library library;
+    {
+        // no .gitmodel on main: the view is git config alone
+        const auto repo = gm::git::Repository::open(scratch.repo);
+        const auto config = repo.config();
+        REQUIRE(config.team());
+        CHECK_FALSE(config.team()->present);
+        CHECK(config.team()->ref == "refs/heads/main");
+        CHECK_FALSE(config.get_string("model.forge"));
+    }
+    scratch.write(".gitmodel", "[model]\n\tforge = gitlab\n\tmaxFileSize = 1m\n\tallowPath = a\n\tallowPath = b\n"
+                               "[model \"prune\"]\n\tretention = 30d\n");
+    scratch.git({"add", ".gitmodel"});
+    scratch.git({"commit", "-q", "-m", "team file"});
+    scratch.git({"config", "model.maxFileSize", "1g"});
+    scratch.git({"config", "model.prune.retention", "7d"});
+    scratch.git({"config", "--add", "model.allowPath", "c"});
+    scratch.git({"config", "model.installHooks", "never"});
+    const auto repo = gm::git::Repository::open(scratch.repo);
+    const auto config = repo.config();
+    CHECK(config.get_string("model.forge") == "gitlab");           // not set here: the file's default
+    CHECK(config.get_string("model.maxFileSize") == "1m");         // policy: the file wins
+    CHECK(config.get_string("model.prune.retention") == "7d");     // not policy: this clone's wins
+    CHECK(config.get_all("model.allowPath") == std::vector<std::string>{"a", "b"});
+    CHECK(config.get_matching("model.", "") ==
+          std::map<std::string, std::string>{{"model.allowpath", "b"},       {"model.forge", "gitlab"},
+                                             {"model.installhooks", "never"}, {"model.maxfilesize", "1m"},
+                                             {"model.prune.retention", "7d"}});
+    CHECK(config.get_string_git("model.maxFileSize") == "1g");
+    CHECK(config.origin("model.maxFileSize") == "team file .gitmodel at refs/heads/main");
+    CHECK(config.origin("model.forge") == "team file .gitmodel at refs/heads/main");
+    const std::string local_file = (scratch.repo / ".git" / "config").string();
+    CHECK(config.origin("model.prune.retention") == "local " + local_file);
+    CHECK_FALSE(config.origin("model.remote"));
+    const auto plain = repo.plain_config();
+    CHECK_FALSE(plain.team());
+    CHECK(plain.get_string("model.maxFileSize") == "1g");
+    CHECK_FALSE(plain.get_string("model.forge"));
+    // a file that does not parse: the error names .gitmodel:<line>, at the first read, not at a write
+    scratch.write(".gitmodel", "[model]\n\tforge = gitlab\n[broken\n");
+    scratch.git({"commit", "-q", "-am", "broken"});
+    auto broken = repo.config();
+    broken.set_local("model.written", "yes");  // writers never read the team file
+    CHECK_THROWS_WITH(broken.get_string("model.forge"), Catch::Contains(".gitmodel:3: bad config syntax"));
 }

@@ -22,6 +22,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <functional>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -256,32 +257,78 @@ FetchFact fetch_fact(const git::Repository& repo) {
     return fact;
 }
 
+// What the team check shows of one configuration: the team file, this clone's model.* keys,
+// the value each key takes and where it comes from, and the policy keys the file overrides.
+struct SettingsView {
+    const git::TeamFile& team;
+    std::map<std::string, std::string> git_keys;
+    std::function<std::optional<std::string>(std::string_view)> value;
+    std::function<std::optional<std::string>(std::string_view)> origin;
+    std::vector<std::pair<std::string, std::string>> overridden;
+};
+
 // The team file and every model.* setting with where its value comes from.
-Check team_check(const git::LayeredConfig& layered, const std::map<std::string, std::string>& local_keys) {
+Check team_check(const SettingsView& view) {
     Check check{"team", Status::ok, "", ""};
     std::vector<std::string> keys;
-    for (const auto& [key, value] : layered.team().entries)
+    for (const auto& [key, value] : view.team.entries)
         if (key.rfind("model.", 0) == 0 && std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
-    for (const auto& [key, value] : local_keys)
+    for (const auto& [key, value] : view.git_keys)
         if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
     std::vector<std::string> shown;
     for (const auto& key : keys) {
-        auto source = layered.source(key).value_or("unset");
-        if (source.rfind("team file", 0) == 0) source = "team file";
-        shown.push_back(fmt::format("{}={} ({}{})", key, layered.get_string(key).value_or(""), source,
+        auto source = view.origin(key).value_or("unset");
+        if (source.rfind("team file", 0) == 0) source = "team file";  // its ref is named once, above
+        shown.push_back(fmt::format("{}={} ({}{})", key, view.value(key).value_or(""), source,
                                     git::is_policy_key(key) ? ", policy" : ""));
     }
-    for (const auto& [key, local] : layered.overridden())
+    for (const auto& [key, local] : view.overridden)
         shown.push_back(fmt::format("this clone's {}={} is overridden by the team file", key, local));
-    if (!layered.team().present) {
-        check.detail = layered.team().ref.empty()
+    for (const auto& key : view.team.ignored)
+        shown.push_back(fmt::format("{} in the team file is ignored (a setting of this machine, not the team's)", key));
+    if (!view.team.present) {
+        check.detail = view.team.ref.empty()
                            ? "no base branch found to read .gitmodel from; model.* settings are per clone"
-                           : fmt::format("no .gitmodel at {}; model.* settings are per clone", layered.team().ref);
+                           : fmt::format("no .gitmodel at {}; model.* settings are per clone", view.team.ref);
         // Not a warning: a team without a team file is a valid setup (every clone configures itself).
     } else {
-        check.detail = fmt::format(".gitmodel at {}", layered.team().ref);
+        check.detail = fmt::format(".gitmodel at {}", view.team.ref);
     }
     if (!shown.empty()) check.detail += "; " + join(shown, "; ");
+    return check;
+}
+
+// The team check through libgit2: each git setting with its exact scope (local, global, system, -c).
+Check team_check(const git::Config& config) {
+    const git::TeamFile& team = *config.team();
+    return team_check(SettingsView{
+        team, config.plain_matching("model.", ""), [&](std::string_view key) { return config.get_string(key); },
+        [&](std::string_view key) { return config.origin(key); },
+        git::overridden_keys(team, [&](std::string_view key) { return config.get_all_git(key); })});
+}
+
+// The team check through git's plumbing (SHA-256 repositories): git config as one source.
+Check team_check(const git::LayeredConfig& layered, const std::map<std::string, std::string>& local_keys) {
+    return team_check(SettingsView{layered.team(), local_keys,
+                                   [&](std::string_view key) { return layered.get_string(key); },
+                                   [&](std::string_view key) { return layered.source(key); }, layered.overridden()});
+}
+
+// The pre-push rule ci-image at HEAD: a CI file `ci init` wrote runs the image .modelenv.yaml pins.
+// Absent (nullopt) where HEAD has no generated CI file or no readable pin.
+std::optional<Check> ci_check(git::RepoReader& reader) {
+    const auto head = reader.resolve_commit("HEAD");
+    if (!head) return std::nullopt;
+    const auto mismatches = hooks::ci_image_mismatches(reader, *head);
+    if (mismatches.empty()) return std::nullopt;
+    Check check{"ci", Status::warn, "", ""};
+    std::vector<std::string> found, fixes;
+    for (const auto& m : mismatches) {
+        found.push_back(fmt::format("{} at HEAD runs image {}, but .modelenv.yaml pins {}", m.path, m.image, m.pinned));
+        fixes.push_back(m.fix);
+    }
+    check.detail = join(found, "; ") + " (the pre-push refuses this, rule ci-image)";
+    check.fix = join(fixes, " && ") + ", then commit the CI file";
     return check;
 }
 
@@ -304,21 +351,38 @@ std::vector<Check> run_checks(const Options& options) {
         repo.reset();
     }
 
+    // Every model.* reader below sees the team file; one that does not parse is the team check's
+    // failure, and the other checks read this clone's own git config.
     std::optional<git::Config> config;
-    if (repo) config.emplace(repo->config());
+    std::optional<Check> team;
+    if (repo) {
+        config.emplace(repo->config());
+        try {
+            team = team_check(*config);
+        } catch (const Error& e) {
+            team = Check{"team", Status::fail, e.what(), e.hint()};
+            git::treat_bad_team_file_as_absent();
+            config.emplace(repo->plain_config());
+        }
+    }
 
     std::optional<hooks::HooksContext> hooks_found;
     std::vector<std::string> protected_branches;
-    std::optional<Check> team;
+    std::optional<Check> ci;
     try {
         auto reader = git::open_reader();  // SHA-256 repositories too, through git
         hooks_found = hooks::hooks_context(*reader);
         try {
+            ci = ci_check(*reader);
+        } catch (const Error& e) {
+            ci = Check{"ci", Status::warn, fmt::format("cannot compare the CI file's image with the pin: {}", e.what()), ""};
+        }
+        try {
             const git::LayeredConfig layered(reader->config(), git::read_team_file(reader->config()));
             protected_branches = hooks::read_push_policy(layered).protected_branches;
-            team = team_check(layered, config ? config->get_matching("model.", "") : std::map<std::string, std::string>{});
+            if (!team) team = team_check(layered, std::map<std::string, std::string>{});  // no libgit2 view
         } catch (const Error& e) {
-            team = Check{"team", Status::fail, e.what(), e.hint()};
+            if (!team) team = Check{"team", Status::fail, e.what(), e.hint()};
         }
     } catch (const Error&) {
         hooks_found.reset();
@@ -333,6 +397,7 @@ std::vector<Check> run_checks(const Options& options) {
         checks.push_back(judge_hooks(std::nullopt, {}));
     }
     if (team) checks.push_back(*team);
+    if (ci) checks.push_back(*ci);
 
     const auto modelenv = modelenv_fact(repo ? &*repo : nullptr);
     checks.push_back(judge_modelenv(modelenv));

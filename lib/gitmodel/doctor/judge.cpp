@@ -4,6 +4,7 @@
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/core/wording.hpp"
+#include "gitmodel/git/team_file.hpp"
 
 #include <fmt/core.h>
 
@@ -478,7 +479,7 @@ Check judge_config(const ConfigFact& fact) {
     if (!fact.base_exists) {
         check.status = Status::warn;
         check.detail = fmt::format("the base branch '{}' does not exist: git model start needs it", fact.base_branch);
-        check.fix = "git config model.baseBranch <branch>   (or commit on main first)";
+        check.fix = "commit on main first, or name the base " + git::team_setting_fix("model.baseBranch", "<branch>", false);
         return check;
     }
     std::vector<std::string> keys;

@@ -19,6 +19,7 @@
 #include "gitmodel/naming/model_name.hpp"
 #include "gitmodel/proc/identity.hpp"
 #include "gitmodel/proc/process.hpp"
+#include "gitmodel/git/team_file.hpp"
 
 #include <fmt/core.h>
 
@@ -700,7 +701,7 @@ void check_image_drift(const git::Config& config, const UpOptions& options, cons
     const std::string policy = config.get_string("model.imageDrift").value_or("warn");
     if (policy != "warn" && policy != "refuse")
         throw Error(fmt::format("model.imageDrift is '{}': expected warn or refuse", policy),
-                    "git config model.imageDrift refuse   (or warn, the default)");
+                    "set refuse or warn (the default) " + git::team_setting_fix("model.imageDrift", "refuse", false));
     const auto ran = options.image_ran_by_snapshots(file.image.to_string());
     if (!ran || ran->image_id == image_id) return;
     const std::string what = fmt::format("image drift: {} now resolves to {}, but snapshot {} ran {}", file.image.to_string(),

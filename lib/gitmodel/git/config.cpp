@@ -2,6 +2,7 @@
 
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/git/handle.hpp"
+#include "gitmodel/git/team_file.hpp"
 
 #include <fmt/core.h>
 
@@ -64,6 +65,11 @@ void write_with_retry(git_repository* repo, const std::function<int(git_config*)
     }
 }
 
+std::string without_slash(std::string path) {
+    while (path.size() > 1 && path.back() == '/') path.pop_back();
+    return path;
+}
+
 std::optional<std::string> env(const char* name) {
     const char* value = std::getenv(name);
     if (!value) return std::nullopt;
@@ -124,7 +130,7 @@ std::vector<std::pair<std::string, std::string>> Config::parse_parameters(std::s
     return out;
 }
 
-Config::Config(git_repository* repo) : repo_(repo) {
+Config::Config(git_repository* repo, Layers layers) : repo_(repo), layers_(layers) {
     git_config* raw = nullptr;
     check(git_repository_config_snapshot(&raw, repo), "cannot read the git configuration");
     snapshot_.reset(raw);
@@ -139,16 +145,34 @@ Config::Config(git_repository* repo) : repo_(repo) {
     }
 }
 
+const TeamFile* Config::team() const {
+    if (layers_ != Layers::with_team_file) return nullptr;
+    if (!team_)
+        team_ = std::make_shared<const TeamFile>(
+            read_team_file(repo_, [this](std::string_view key) { return get_string_git(key); }));
+    return team_.get();
+}
+
 std::optional<std::string> Config::get_string(std::string_view key) const {
+    if (const TeamFile* team = this->team()) return layer_one(*team, key, get_string_git(key));
+    return get_string_git(key);
+}
+
+std::vector<std::string> Config::get_all(std::string_view key) const {
+    if (const TeamFile* team = this->team()) return layer_all(*team, key, get_all_git(key));
+    return get_all_git(key);
+}
+
+std::optional<std::string> Config::get_string_git(std::string_view key) const {
     const std::string normalized = normalize_key(key);
     for (auto it = overrides_.rbegin(); it != overrides_.rend(); ++it)
         if (it->first == normalized) return it->second;
-    auto all = get_all(key);
+    auto all = get_all_git(key);
     if (all.empty()) return std::nullopt;
     return all.back();
 }
 
-std::vector<std::string> Config::get_all(std::string_view key) const {
+std::vector<std::string> Config::get_all_git(std::string_view key) const {
     std::vector<std::string> values;
     const std::string normalized = normalize_key(key);
     git_config_iterator* raw = nullptr;
@@ -163,6 +187,21 @@ std::vector<std::string> Config::get_all(std::string_view key) const {
 }
 
 std::map<std::string, std::string> Config::get_matching(std::string_view prefix, std::string_view suffix) const {
+    auto values = plain_matching(prefix, suffix);
+    if (const TeamFile* team = this->team()) {
+        // The team file under git config, except the policy keys it sets.
+        std::map<std::string, std::string> from_team;
+        for (const auto& [key, value] : team->entries)
+            if (key.size() >= prefix.size() + suffix.size() && key.compare(0, prefix.size(), prefix) == 0 &&
+                key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0)
+                from_team[key] = value;
+        for (const auto& [key, value] : from_team)
+            if (is_policy_key(key) || !values.count(key)) values[key] = value;
+    }
+    return values;
+}
+
+std::map<std::string, std::string> Config::plain_matching(std::string_view prefix, std::string_view suffix) const {
     const auto matches = [&](std::string_view name) {
         return name.size() >= prefix.size() + suffix.size() && name.substr(0, prefix.size()) == prefix &&
                name.substr(name.size() - suffix.size()) == suffix;
@@ -177,6 +216,48 @@ std::map<std::string, std::string> Config::get_matching(std::string_view prefix,
     for (const auto& [key, value] : overrides_)
         if (matches(key)) values[key] = value;
     return values;
+}
+
+std::optional<std::string> Config::origin(std::string_view key) const {
+    const std::string normalized = normalize_key(key);
+    const bool in_git = !get_all_git(key).empty();
+    if (const TeamFile* team = this->team()) {
+        const bool in_team = std::any_of(team->entries.begin(), team->entries.end(),
+                                         [&](const auto& entry) { return entry.first == normalized; });
+        if (in_team && (is_policy_key(key) || !in_git))
+            return fmt::format("team file {} at {}", team_file_name, team->ref);
+    }
+    if (!in_git) return std::nullopt;
+    for (const auto& entry : overrides_)
+        if (entry.first == normalized) return std::string("command line (git -c / GIT_CONFIG_COUNT)");
+    git_config_entry* raw = nullptr;
+    if (git_config_get_entry(&raw, snapshot_.get(), normalized.c_str()) != 0) {
+        git_error_clear();
+        return std::string("git config");
+    }
+    const std::unique_ptr<git_config_entry, decltype(&git_config_entry_free)> entry(raw, git_config_entry_free);
+    const auto found = [](int (*find)(git_buf*), const char* env_name) {
+        if (const char* named = env_name ? std::getenv(env_name) : nullptr; named && *named) return std::string(named);
+        git_buf buf = GIT_BUF_INIT;
+        std::string path = find(&buf) == 0 && buf.ptr ? buf.ptr : "";
+        git_buf_dispose(&buf);
+        git_error_clear();
+        return path;
+    };
+    std::string where;
+    switch (entry->level) {
+    case GIT_CONFIG_LEVEL_LOCAL:
+        where = fmt::format("local {}/config", without_slash(git_repository_commondir(repo_)));
+        break;
+    case GIT_CONFIG_LEVEL_GLOBAL: where = "global " + found(git_config_find_global, "GIT_CONFIG_GLOBAL"); break;
+    case GIT_CONFIG_LEVEL_XDG: where = "global (XDG) " + found(git_config_find_xdg, nullptr); break;
+    case GIT_CONFIG_LEVEL_SYSTEM: where = "system " + found(git_config_find_system, "GIT_CONFIG_SYSTEM"); break;
+    case GIT_CONFIG_LEVEL_PROGRAMDATA: where = "programdata"; break;
+    default: where = "git config"; break;
+    }
+    if (entry->include_depth > 0) where += " (through an include)";
+    while (!where.empty() && where.back() == ' ') where.pop_back();
+    return where;
 }
 
 std::optional<bool> Config::get_bool(std::string_view key) const {

@@ -17,6 +17,8 @@ struct git_config;
 
 namespace gm::git {
 
+struct TeamFile;  // team_file.hpp: the committed .gitmodel this view layers under git config
+
 // Frees a git_config; defined where <git2.h> is included.
 struct ConfigDeleter {
     void operator()(git_config* config) const noexcept;
@@ -25,8 +27,12 @@ struct ConfigDeleter {
 // A read view of a repository's configuration, with git's command-line overrides on top.
 class Config {
 public:
-    // Takes a snapshot of the repository's configuration and reads the environment's overrides.
-    explicit Config(git_repository* repo);
+    // Whether the committed team file (.gitmodel on the base branch) is layered in.
+    enum class Layers { git_only, with_team_file };
+
+    // Takes a snapshot of the repository's configuration and reads the environment's overrides;
+    // with_team_file reads .gitmodel lazily, at the first read, so that writers never run git.
+    explicit Config(git_repository* repo, Layers layers = Layers::git_only);
 
     // The last value of a key (git's rule: the most specific file wins), if set.
     std::optional<std::string> get_string(std::string_view key) const;
@@ -38,6 +44,18 @@ public:
     std::map<std::string, std::string> get_matching(std::string_view prefix, std::string_view suffix) const;
     // A boolean in git's spellings (true/yes/on/1, false/no/off/0); throws on anything else.
     std::optional<bool> get_bool(std::string_view key) const;
+
+    // The team file layered in (nullptr for git_only); throws naming .gitmodel:<line> when it does not parse.
+    const TeamFile* team() const;
+    // Where the value of key comes from, exactly: "team file .gitmodel at <ref>", "command line (git -c)",
+    // "local <file>", "global <file>", "xdg <file>", "system <file>", ...; nullopt when unset.
+    std::optional<std::string> origin(std::string_view key) const;
+    // git_only's values, whatever this view layers: what this clone's own configuration says.
+    std::vector<std::string> get_all_git(std::string_view key) const;
+    // git_only's get_matching.
+    std::map<std::string, std::string> plain_matching(std::string_view prefix, std::string_view suffix) const;
+    // git_only's value (overrides, then the most specific file).
+    std::optional<std::string> get_string_git(std::string_view key) const;
 
     // How long a write waits for another writer's .git/config.lock before it fails.
     static constexpr std::chrono::milliseconds write_lock_timeout{10000};
@@ -58,6 +76,8 @@ private:
     git_repository* repo_;
     std::unique_ptr<git_config, ConfigDeleter> snapshot_;
     std::vector<std::pair<std::string, std::string>> overrides_;  // normalised key, value
+    Layers layers_;
+    mutable std::shared_ptr<const TeamFile> team_;  // read at the first use when layers_ says so
 };
 
 }  // namespace gm::git

@@ -108,7 +108,7 @@ constexpr std::size_t long_range = 300;
 
 class LibgitReader final : public RepoReader {
 public:
-    explicit LibgitReader(Repository repo) : repo_(std::move(repo)), config_(repo_.config()) {
+    explicit LibgitReader(Repository repo) : repo_(std::move(repo)), config_(repo_.plain_config()) {
         // Trees are parsed once each: a commit's tree is the next commit's parent tree, and
         // libgit2 caches no tree over 4 KiB by default (a folder of 100 files is more).
         git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE, static_cast<std::size_t>(4) << 20);

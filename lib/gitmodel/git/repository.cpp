@@ -165,7 +165,9 @@ fs::path Repository::main_worktree_or_common_dir() const {
     return common_dir();
 }
 
-Config Repository::config() const { return Config(repo_.get()); }
+Config Repository::config() const { return Config(repo_.get(), Config::Layers::with_team_file); }
+
+Config Repository::plain_config() const { return Config(repo_.get(), Config::Layers::git_only); }
 
 std::optional<std::string> Repository::resolve_commit(std::string_view revision) const {
     if (revision.empty()) return std::nullopt;
@@ -403,7 +405,7 @@ std::vector<StagedFile> Repository::staged_changes() const {
 }
 
 fs::path Repository::hooks_dir() const {
-    const Config cfg = config();
+    const Config cfg = plain_config();
     if (auto hooks_path = cfg.get_string("core.hooksPath"); hooks_path && !hooks_path->empty()) {
         fs::path path(*hooks_path);
         if (hooks_path->rfind("~/", 0) == 0) {

@@ -88,8 +88,12 @@ public:
     // common dir itself for a bare repository.
     std::filesystem::path main_worktree_or_common_dir() const;
 
-    // The repository's configuration with git's command-line overrides.
+    // The configuration every model.* reader sees: git's (with its command-line overrides) over the
+    // committed team file .gitmodel as the base branch has it on the remote (policy keys: the file wins).
+    // One factory for every command, so that none can forget the team's policy.
     Config config() const;
+    // Git's configuration alone (no team file): for what this clone itself says, and for writers.
+    Config plain_config() const;
 
     // The commit a revision names (branch, tag, id, "main~2"), or nullopt if none.
     std::optional<std::string> resolve_commit(std::string_view revision) const;

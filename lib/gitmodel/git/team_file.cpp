@@ -2,12 +2,17 @@
 
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/git/config.hpp"
+#include "gitmodel/git/handle.hpp"
 #include "gitmodel/proc/process.hpp"
+
+#include <git2.h>
 
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
+#include <mutex>
 #include <regex>
 
 namespace gm::git {
@@ -25,6 +30,19 @@ bool ref_exists(const std::string& ref) {
     return proc::run({"git", "rev-parse", "--verify", "-q", "--end-of-options", ref + "^{commit}"}).ok();
 }
 
+// Throws naming .gitmodel:<line> when git's message says the file does not parse.
+void throw_if_bad_syntax(const std::string& err, const std::string& ref) {
+    static const std::regex bad_line(R"(bad config line (\d+))");
+    std::smatch match;
+    if (std::regex_search(err, match, bad_line)) {
+        throw Error(fmt::format("{}:{}: bad config syntax (the team file as {} has it)", team_file_name,
+                                match[1].str(), ref),
+                    fmt::format("fix {} on the base branch (git-config syntax: [model] then key = value lines); "
+                                "`git config --file .gitmodel --list` shows the first error",
+                                team_file_name));
+    }
+}
+
 // The team file at one ref: absent, or its entries; throws naming .gitmodel:<line> on bad syntax.
 TeamFile read_at(const std::string& ref) {
     TeamFile team;
@@ -36,23 +54,53 @@ TeamFile read_at(const std::string& ref) {
         team.entries = parse_config_list(result.out);
         return team;
     }
-    static const std::regex bad_line(R"(bad config line (\d+))");
-    std::smatch match;
-    if (std::regex_search(result.err, match, bad_line)) {
-        throw Error(fmt::format("{}:{}: bad config syntax (the team file as {} has it)", team_file_name,
-                                match[1].str(), ref),
-                    fmt::format("fix {} on the base branch (git-config syntax: [model] then key = value lines); "
-                                "`git config --file .gitmodel --list` shows the first error",
-                                team_file_name));
-    }
+    throw_if_bad_syntax(result.err, ref);
     return team;  // no .gitmodel in that tree
 }
 
-// The first of the candidate refs that exists.
-std::optional<std::string> first_existing(const std::vector<std::string>& candidates) {
-    for (const auto& ref : candidates)
-        if (ref_exists(ref)) return ref;
-    return std::nullopt;
+// The blob of .gitmodel at the root of a ref's commit, through libgit2; nullopt when absent.
+std::optional<std::string> team_blob_at(git_repository* repo, const std::string& ref) {
+    git_object* raw = nullptr;
+    const std::string spec = fmt::format("{}:{}", ref, team_file_name);
+    if (git_revparse_single(&raw, repo, spec.c_str()) != 0) {
+        git_error_clear();
+        return std::nullopt;
+    }
+    ObjectHandle object(raw);
+    if (git_object_type(raw) != GIT_OBJECT_BLOB) return std::nullopt;
+    char hex[GIT_OID_HEXSZ + 1];
+    git_oid_tostr(hex, sizeof hex, git_object_id(raw));
+    return std::string(hex);
+}
+
+// Parses one .gitmodel blob with git, once per blob id for the life of the process (a command
+// reads its configuration many times; the file at the base changes between commands, not within).
+std::vector<std::pair<std::string, std::string>> parse_blob(git_repository* repo, const std::string& blob,
+                                                            const std::string& ref) {
+    struct Parsed {
+        bool ok = false;
+        std::vector<std::pair<std::string, std::string>> entries;
+        std::string err;
+    };
+    static std::mutex mutex;
+    static std::map<std::string, Parsed> cache;
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = cache.find(blob);
+    if (it == cache.end()) {
+        const std::string git_dir = git_repository_commondir(repo);
+        const auto result = proc::run({"git", "--git-dir=" + git_dir, "config", "-z", "--blob=" + blob, "--list"});
+        Parsed parsed;
+        parsed.ok = result.ok();
+        if (parsed.ok) parsed.entries = parse_config_list(result.out);
+        else parsed.err = result.err.empty() ? "git config failed" : result.err;
+        it = cache.emplace(blob, std::move(parsed)).first;
+    }
+    if (!it->second.ok) {
+        throw_if_bad_syntax(it->second.err, ref);
+        throw Error(fmt::format("cannot read {} at {}: {}", team_file_name, ref, it->second.err),
+                    "check that git works in this repository (`git config --blob " + ref + ":.gitmodel --list`)");
+    }
+    return it->second.entries;
 }
 
 }  // namespace
@@ -64,6 +112,29 @@ bool is_policy_key(std::string_view key) {
         "model.maxfilesize",     "model.datapattern",   "model.allowpath",  "model.imagedrift"};
     if (std::find(exact.begin(), exact.end(), k) != exact.end()) return true;
     return k.rfind("model.benchgate.", 0) == 0 || k.rfind("model.maxfilesize.", 0) == 0;
+}
+
+bool is_machine_key(std::string_view key) {
+    static const std::vector<std::string> machine{
+        "model.engine",          "model.enginehost",   "model.gpus",          "model.leasedir",
+        "model.leaselocktimeout", "model.sshauthorizedkeys", "model.worktreeroot", "model.worktreepath",
+        "model.maxgpusperuser",  "model.maxleasehours"};
+    return std::find(machine.begin(), machine.end(), lower(key)) != machine.end();
+}
+
+std::string team_setting_fix(std::string_view key, std::string_view value, bool add) {
+    const auto first = key.find('.');
+    const auto last = key.rfind('.');
+    std::string section(key.substr(0, first));
+    if (last != first) section += fmt::format(" \"{}\"", key.substr(first + 1, last - first - 1));
+    const std::string name(key.substr(last + 1));
+    std::string quoted = "'";
+    for (const char c : value) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    quoted += "'";
+    return fmt::format("for the whole team, in the committed team file: git config --file {} {}{} {} && git add {} && "
+                       "git commit -m 'git-model: {}' (it adds `[{}] {} = {}`; the hooks read it from the base branch, "
+                       "so merge it there)",
+                       team_file_name, add ? "--add " : "", key, quoted, team_file_name, key, section, name, value);
 }
 
 std::vector<std::pair<std::string, std::string>> parse_config_list(std::string_view text) {
@@ -83,16 +154,22 @@ std::vector<std::pair<std::string, std::string>> parse_config_list(std::string_v
     return out;
 }
 
-TeamFile read_team_file(const ConfigView& local) {
-    std::string remote = local.get_string("model.remote").value_or("origin");
+TeamFile find_team_file(const std::function<std::optional<std::string>(std::string_view)>& local,
+                        const TeamFileAccess& access) {
+    std::string remote = local("model.remote").value_or("origin");
     if (remote.empty()) remote = "origin";
-    std::string base = local.get_string("model.baseBranch").value_or("main");
+    std::string base = local("model.baseBranch").value_or("main");
     if (base.empty()) base = "main";
+    const auto first_existing = [&](const std::vector<std::string>& candidates) -> std::optional<std::string> {
+        for (const auto& ref : candidates)
+            if (access.exists(ref)) return ref;
+        return std::nullopt;
+    };
     // The remote's default branch first: a clone's own model.baseBranch cannot point the read elsewhere.
     auto ref = first_existing({fmt::format("refs/remotes/{}/HEAD", remote), fmt::format("refs/remotes/{}/{}", remote, base),
                                "refs/heads/" + base});
     if (!ref) return {};
-    TeamFile team = read_at(*ref);
+    TeamFile team = access.read_at(*ref);
     // The file names another base: read it from there (once), as the remote has it.
     std::optional<std::string> named;
     for (const auto& [key, value] : team.entries)
@@ -100,55 +177,119 @@ TeamFile read_team_file(const ConfigView& local) {
     if (named) {
         auto there = first_existing({fmt::format("refs/remotes/{}/{}", remote, *named), "refs/heads/" + *named});
         if (there && *there != *ref) {
-            TeamFile again = read_at(*there);
-            if (again.present) return again;
+            TeamFile again = access.read_at(*there);
+            if (again.present) team = std::move(again);
         }
+    }
+    // This machine's settings are not the team's to make.
+    auto& entries = team.entries;
+    for (auto it = entries.begin(); it != entries.end();) {
+        if (!is_machine_key(it->first)) {
+            ++it;
+            continue;
+        }
+        if (std::find(team.ignored.begin(), team.ignored.end(), it->first) == team.ignored.end())
+            team.ignored.push_back(it->first);
+        it = entries.erase(it);
     }
     return team;
 }
 
-LayeredConfig::LayeredConfig(const ConfigView& local, TeamFile team) : local_(local), team_(std::move(team)) {}
+namespace {
+std::atomic<bool> bad_file_absent{false};
+}  // namespace
 
-std::vector<std::string> LayeredConfig::team_values(const std::string& normalized) const {
+void treat_bad_team_file_as_absent() { bad_file_absent = true; }
+
+TeamFile read_team_file(git_repository* repo,
+                        const std::function<std::optional<std::string>(std::string_view)>& local) {
+    const auto exists = [repo](const std::string& ref) {
+        git_object* raw = nullptr;
+        const std::string spec = ref + "^{commit}";
+        if (git_revparse_single(&raw, repo, spec.c_str()) != 0) {
+            git_error_clear();
+            return false;
+        }
+        ObjectHandle owner(raw);
+        return true;
+    };
+    const auto read = [repo](const std::string& ref) {
+        TeamFile team;
+        team.ref = ref;
+        if (auto blob = team_blob_at(repo, ref)) {
+            team.present = true;
+            team.entries = parse_blob(repo, *blob, ref);
+        }
+        return team;
+    };
+    try {
+        return find_team_file(local, TeamFileAccess{exists, read});
+    } catch (const Error&) {
+        if (!bad_file_absent) throw;
+        return {};
+    }
+}
+
+TeamFile read_team_file(const ConfigView& local) {
+    return find_team_file([&](std::string_view key) { return local.get_string(key); },
+                          TeamFileAccess{ref_exists, read_at});
+}
+
+namespace {
+
+std::vector<std::string> team_values(const TeamFile& team, const std::string& normalized) {
     std::vector<std::string> values;
-    for (const auto& [key, value] : team_.entries)
+    for (const auto& [key, value] : team.entries)
         if (key == normalized) values.push_back(value);
     return values;
 }
 
-std::vector<std::string> LayeredConfig::get_all(std::string_view key) const {
-    auto team = team_values(Config::normalize_key(key));
-    if (!team.empty() && is_policy_key(key)) return team;
-    auto local = local_.get_all(key);
-    team.insert(team.end(), local.begin(), local.end());
-    return team;
+}  // namespace
+
+std::vector<std::string> layer_all(const TeamFile& team, std::string_view key, std::vector<std::string> local) {
+    auto values = team_values(team, Config::normalize_key(key));
+    if (!values.empty() && is_policy_key(key)) return values;
+    values.insert(values.end(), local.begin(), local.end());
+    return values;
 }
 
-std::optional<std::string> LayeredConfig::get_string(std::string_view key) const {
-    if (is_policy_key(key)) {
-        auto team = team_values(Config::normalize_key(key));
-        if (!team.empty()) return team.back();
-    }
-    if (auto local = local_.get_string(key)) return local;
-    auto team = team_values(Config::normalize_key(key));
-    if (team.empty()) return std::nullopt;
-    return team.back();
+std::optional<std::string> layer_one(const TeamFile& team, std::string_view key, std::optional<std::string> local) {
+    auto values = team_values(team, Config::normalize_key(key));
+    if (!values.empty() && is_policy_key(key)) return values.back();
+    if (local) return local;
+    if (values.empty()) return std::nullopt;
+    return values.back();
 }
 
-std::vector<std::pair<std::string, std::string>> LayeredConfig::overridden() const {
+std::vector<std::pair<std::string, std::string>> overridden_keys(
+    const TeamFile& team, const std::function<std::vector<std::string>(std::string_view)>& local_all) {
     std::vector<std::pair<std::string, std::string>> out;
     std::vector<std::string> seen;
-    for (const auto& [key, value] : team_.entries) {
+    for (const auto& [key, value] : team.entries) {
         if (!is_policy_key(key) || std::find(seen.begin(), seen.end(), key) != seen.end()) continue;
         seen.push_back(key);
-        const auto local = local_.get_all(key);
-        if (!local.empty() && local != team_values(key)) out.emplace_back(key, local.back());
+        const auto local = local_all(key);
+        if (!local.empty() && local != team_values(team, key)) out.emplace_back(key, local.back());
     }
     return out;
 }
 
+LayeredConfig::LayeredConfig(const ConfigView& local, TeamFile team) : local_(local), team_(std::move(team)) {}
+
+std::vector<std::string> LayeredConfig::get_all(std::string_view key) const {
+    return layer_all(team_, key, local_.get_all(key));
+}
+
+std::optional<std::string> LayeredConfig::get_string(std::string_view key) const {
+    return layer_one(team_, key, local_.get_string(key));
+}
+
+std::vector<std::pair<std::string, std::string>> LayeredConfig::overridden() const {
+    return overridden_keys(team_, [&](std::string_view key) { return local_.get_all(key); });
+}
+
 std::optional<std::string> LayeredConfig::source(std::string_view key) const {
-    const bool in_team = !team_values(Config::normalize_key(key)).empty();
+    const bool in_team = !team_values(team_, Config::normalize_key(key)).empty();
     const bool in_local = !local_.get_all(key).empty();
     const std::string team = fmt::format("team file {} at {}", team_file_name, team_.ref);
     if (in_team && (is_policy_key(key) || !in_local)) return team;

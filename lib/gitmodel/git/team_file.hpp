@@ -4,6 +4,7 @@
 // from the base branch as the remote has it, never from the commits being pushed,
 // so a branch cannot loosen its own rules by rewriting the file.
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -13,6 +14,8 @@
 
 #include "gitmodel/git/reader.hpp"
 
+struct git_repository;
+
 namespace gm::git {
 
 // The team file's name at the root of the base branch's tree.
@@ -21,21 +24,62 @@ inline constexpr std::string_view team_file_name = ".gitmodel";
 // Whether a key is policy (what the hooks enforce): the team file's value wins over any git config.
 bool is_policy_key(std::string_view key);
 
+// Whether a key belongs to this machine or user (engine, engine host, GPU pool, lease folder, SSH
+// keys, worktree places): a team file from the remote may not set it, or a teammate's commit could
+// point every clone at another engine socket or another user's key. The file's value is ignored.
+bool is_machine_key(std::string_view key);
+
 // The team file as one revision of the repository holds it.
 struct TeamFile {
     std::string ref;  // the ref it was read from ("refs/remotes/origin/master"); empty when no base was found
     bool present = false;                                      // the ref holds a .gitmodel
     std::vector<std::pair<std::string, std::string>> entries;  // normalised key, value, in file order
+    std::vector<std::string> ignored;                          // machine keys the file sets (is_machine_key)
 };
+
+// The fix that sets a policy key for the whole team, one line: the commands that add it to .gitmodel
+// and commit it, and the lines they write ("[model]\n\tallowPath = x" as `[model] allowPath = x`).
+// add: a multi-valued key (--add). value is shown as is, single-quoted for the shell.
+std::string team_setting_fix(std::string_view key, std::string_view value, bool add);
 
 // Parses `git config -z --list` output (for tests and the plumbing): normalised key, value.
 std::vector<std::pair<std::string, std::string>> parse_config_list(std::string_view text);
+
+// How a team file is reached: whether a ref names a commit, and the file at a ref (absent, or its
+// entries; throws naming .gitmodel:<line> on bad syntax). Plumbing (git) or libgit2 fill it in.
+struct TeamFileAccess {
+    std::function<bool(const std::string& ref)> exists;           // the ref names a commit
+    std::function<TeamFile(const std::string& ref)> read_at;      // the team file in that ref's tree
+};
+
+// The rule of where the team file is read from, over any access: the remote's default branch
+// (refs/remotes/<model.remote>/HEAD), else refs/remotes/<remote>/<base>, else the local base;
+// then again from the base the file itself names, if another. `local` gives git config's value.
+TeamFile find_team_file(const std::function<std::optional<std::string>(std::string_view)>& local,
+                        const TeamFileAccess& access);
+
+// The layering rule, in one place for every reader: the values of key with the team file under
+// git config's, except for a policy key the team file sets, whose values are the team file's alone.
+std::vector<std::string> layer_all(const TeamFile& team, std::string_view key, std::vector<std::string> local);
+// The single value of key git's rule picks from local, with the team file layered as layer_all says.
+std::optional<std::string> layer_one(const TeamFile& team, std::string_view key, std::optional<std::string> local);
+// Policy keys git config sets (local_all gives its values) to something the team file overrides, with the local value.
+std::vector<std::pair<std::string, std::string>> overridden_keys(
+    const TeamFile& team, const std::function<std::vector<std::string>(std::string_view)>& local_all);
 
 // Reads .gitmodel from the base branch as the remote has it: the remote's default branch
 // (refs/remotes/<model.remote>/HEAD), else refs/remotes/<remote>/<base>, else the local
 // base; then again from the base the file itself names, if another. Runs git in the
 // current folder; throws gm::Error naming .gitmodel:<line> when the file does not parse.
 TeamFile read_team_file(const ConfigView& local);
+
+// Reads .gitmodel of an open repository by the same rule, through libgit2 (refs and trees, no
+// process); git parses a file it finds, once per blob for the life of the process. No base: no team.
+TeamFile read_team_file(git_repository* repo, const std::function<std::optional<std::string>(std::string_view)>& local);
+
+// For doctor, once it has reported a team file that does not parse: from then on, in this process,
+// such a file reads as absent, so that every other check still runs on git config alone.
+void treat_bad_team_file_as_absent();
 
 // The configuration every model.* reader should see: the team file at the lowest
 // priority, except for policy keys it sets, where it wins.
@@ -57,7 +101,6 @@ public:
     std::optional<std::string> source(std::string_view key) const;
 
 private:
-    std::vector<std::string> team_values(const std::string& normalized) const;
     const ConfigView& local_;
     TeamFile team_;
 };

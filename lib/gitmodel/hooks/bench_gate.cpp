@@ -4,6 +4,7 @@
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/proc/process.hpp"
+#include "gitmodel/git/team_file.hpp"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -137,7 +138,7 @@ BenchGateResult run_bench_gate(const git::ConfigView& config, const fs::path& co
     if (unknown == "allow") on_unknown = OnUnknown::allow;
     else if (unknown == "refuse") on_unknown = OnUnknown::refuse;
     else throw Error(fmt::format("model.benchGate.onUnknown '{}' is not allow or refuse", unknown),
-                     "git config model.benchGate.onUnknown allow");
+                     "set allow or refuse " + git::team_setting_fix("model.benchGate.onUnknown", "allow", false));
     BenchGateResult result;
     const bool driver_present = fs::exists(driver_version_file);
     if (policy == BenchWhen::never || (policy == BenchWhen::automatic && !driver_present)) return result;

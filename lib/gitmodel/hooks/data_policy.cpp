@@ -4,6 +4,7 @@
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/naming/glob.hpp"
+#include "gitmodel/git/team_file.hpp"
 
 #include <fmt/core.h>
 
@@ -38,7 +39,7 @@ DataPolicy read_data_policy(const git::ConfigView& config) {
         auto bytes = config::parse_byte_size(*size);
         if (!bytes) {
             throw Error(fmt::format("model.maxFileSize '{}' is not a size", *size),
-                        "use a size such as 10m, 500k or 1g: git config model.maxFileSize 10m");
+                        "use a size such as 10m, 500k or 1g, " + git::team_setting_fix("model.maxFileSize", "10m", false));
         }
         policy.max_file_size = *bytes;
     }

@@ -1,4 +1,5 @@
 #include "gitmodel/hooks/pre_commit.hpp"
+#include "gitmodel/git/team_file.hpp"
 
 #include <fmt/core.h>
 
@@ -27,7 +28,8 @@ std::string format_commit_rejection(const std::vector<Offender>& offenders) {
         "  - keep data and checkpoints outside the repository and mount them into the environment:\n"
         "    `mounts:` in .modelenv.yaml (see gitmodelenv(5)); checkpoints go to the persist folders;\n"
         "  - or store the file through Git LFS: git lfs track '<pattern>' && git add .gitattributes <file>;\n"
-        "  - or allow this path on purpose: git config --add model.allowPath '<path or glob>';\n"
+        "  - or allow this path on purpose, " + git::team_setting_fix("model.allowPath", "<path or glob>", true) +
+        ";\n"
         "  - unstage it meanwhile: git restore --staged <file>.\n"
         "Bypass once (not recommended; the pre-push hook checks the same rules again): git commit --no-verify\n";
     return text;

@@ -11,6 +11,7 @@
 #include "gitmodel/hooks/attributes.hpp"
 #include "gitmodel/naming/glob.hpp"
 #include "gitmodel/naming/model_name.hpp"
+#include "gitmodel/git/team_file.hpp"
 
 #include <fmt/core.h>
 
@@ -249,10 +250,10 @@ void check_data(git::RepoReader& repo, const DataPolicy& data, std::vector<BlobT
                                    offender.reason),
                        lfs ? "install git-lfs, then rewrite the commits so LFS stores the file: git lfs migrate "
                              "import --include='<pattern>' --include-ref=<branch> (or drop it from them with git "
-                             "rebase -i); or allow it: git config --add model.allowPath '<path>'"
+                             "rebase -i); or allow it " + git::team_setting_fix("model.allowPath", "<path>", true)
                            : "take it out of the pushed commits (git rebase -i, then git rm --cached <file>), or "
                              "store it through Git LFS (git lfs migrate import --include='<pattern>'), or allow it "
-                             "on purpose: git config --add model.allowPath '<path or glob>'"});
+                             "on purpose " + git::team_setting_fix("model.allowPath", "<path or glob>", true)});
     }
     if (offenders.size() > shown) {
         out.push_back({updates[origins[offenders[shown].origin].update].remote_ref, "data",
@@ -261,29 +262,41 @@ void check_data(git::RepoReader& repo, const DataPolicy& data, std::vector<BlobT
     }
 }
 
-// The CI file `git model ci init` wrote runs the image .modelenv.yaml pins, at the pushed tip.
-void check_ci_image(git::RepoReader& repo, const RefUpdate& update, const std::string& tip_commit, ImageReader& images,
-                    std::vector<Violation>& out) {
-    const ImageAt& tip = images.at(tip_commit);
-    if (!tip.present || !tip.error.empty()) return;
+// The CI file's image at the pushed tip.
+std::vector<CiImageMismatch> mismatches_at(git::RepoReader& repo, const std::string& commit, ImageReader& images) {
+    std::vector<CiImageMismatch> out;
+    const ImageAt& tip = images.at(commit);
+    if (!tip.present || !tip.error.empty()) return out;
     for (const auto forge : {ci::Forge::gitlab, ci::Forge::github}) {
         const std::string path = ci::pipeline_path(forge).generic_string();
-        const auto text = repo.read_objects({tip_commit + ":" + path});
+        const auto text = repo.read_objects({commit + ":" + path});
         if (text.empty() || !text[0] || !ci::is_generated_pipeline(*text[0])) continue;
         for (const auto& image : ci::pipeline_images(*text[0])) {
             if (image == tip.image) continue;
-            out.push_back({update.remote_ref, "ci-image",
-                           fmt::format("{} at {} runs image {}, but .modelenv.yaml pins {}", path,
-                                       short_sha(tip_commit), image, tip.image),
-                           fmt::format("git model ci init --{} --update   (rewrites only the image lines), then "
-                                       "commit {}",
-                                       forge == ci::Forge::gitlab ? "gitlab" : "github", path)});
+            out.push_back({path, image, tip.image,
+                           fmt::format("git model ci init --{} --update", forge == ci::Forge::gitlab ? "gitlab" : "github")});
             break;
         }
     }
+    return out;
+}
+
+// The CI file `git model ci init` wrote runs the image .modelenv.yaml pins, at the pushed tip.
+void check_ci_image(git::RepoReader& repo, const RefUpdate& update, const std::string& tip_commit, ImageReader& images,
+                    std::vector<Violation>& out) {
+    for (const auto& mismatch : mismatches_at(repo, tip_commit, images))
+        out.push_back({update.remote_ref, "ci-image",
+                       fmt::format("{} at {} runs image {}, but .modelenv.yaml pins {}", mismatch.path,
+                                   short_sha(tip_commit), mismatch.image, mismatch.pinned),
+                       fmt::format("{}   (rewrites only the image lines), then commit {}", mismatch.fix, mismatch.path)});
 }
 
 }  // namespace
+
+std::vector<CiImageMismatch> ci_image_mismatches(git::RepoReader& repo, const std::string& commit) {
+    ImageReader images(repo);
+    return mismatches_at(repo, commit, images);
+}
 
 bool has_image_change_reason(const std::string& message) {
     for (const auto& [key, value] : git::message_trailers(message)) {
@@ -407,8 +420,8 @@ std::vector<Violation> check_push(git::RepoReader& repo, const std::string& remo
                                    fmt::format("new branch '{}' {} (allowed: feature/model-<name>{}{})", branch, reason,
                                                policy.allowed_branches.empty() ? "" : ", ",
                                                join(policy.allowed_branches, ", ")),
-                                   "rename it (git branch -m) to feature/model-<name>, or allow the pattern: "
-                                   "git config --add model.allowedBranch '<glob>'"});
+                                   "rename it (git branch -m) to feature/model-<name>, or allow the pattern " +
+                                       git::team_setting_fix("model.allowedBranch", "<glob>", true)});
                 }
             }
             if (!update.is_delete() && update.local_sha != update.remote_sha) {
@@ -430,7 +443,7 @@ std::vector<Violation> check_push(git::RepoReader& repo, const std::string& remo
                 out.push_back({ref, "tag-name",
                                fmt::format("tag '{}' matches no allowed tag pattern ({})", tag,
                                            join(policy.allowed_tags, ", ")),
-                               "rename the tag, or allow it: git config --add model.allowedTag '<glob>'"});
+                               "rename the tag, or allow it " + git::team_setting_fix("model.allowedTag", "<glob>", true)});
             }
         }
     }

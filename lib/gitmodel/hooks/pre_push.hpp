@@ -56,6 +56,18 @@ std::vector<Violation> check_push(git::RepoReader& repo, const std::string& remo
                                   const std::vector<RefUpdate>& updates, const PushPolicy& policy,
                                   const DataPolicy& data);
 
+// A CI file `git model ci init` wrote that runs another image than .modelenv.yaml pins, at one commit.
+struct CiImageMismatch {
+    std::string path;    // ".gitlab-ci.yml" or the GitHub workflow
+    std::string image;   // what the CI file runs
+    std::string pinned;  // what .modelenv.yaml pins
+    std::string fix;     // the command that brings the CI file in line
+};
+
+// The rule ci-image, for the pre-push and doctor alike: every generated CI file at commit whose
+// image differs from the commit's .modelenv.yaml pin (none when either is absent or unreadable).
+std::vector<CiImageMismatch> ci_image_mismatches(git::RepoReader& repo, const std::string& commit);
+
 // Whether a commit message carries an Image-Change trailer with a reason (not empty).
 bool has_image_change_reason(const std::string& message);
 

@@ -9,6 +9,7 @@
 #include "gitmodel/model/settings.hpp"
 #include "gitmodel/naming/model_name.hpp"
 #include "gitmodel/proc/process.hpp"
+#include "gitmodel/git/team_file.hpp"
 
 #include <fmt/core.h>
 
@@ -89,7 +90,8 @@ StartResult start_model(git::Repository& repo, const StartRequest& request,
     if (!base_commit) {
         throw Error(fmt::format("the base '{}' does not exist (no branch, tag or commit of that name)", result.base),
                     request.base ? "name an existing branch or commit with --base"
-                                 : "create it, name another with --base, or set `git config model.baseBranch <branch>`");
+                                 : "create it, or name another with --base; " +
+                                       git::team_setting_fix("model.baseBranch", "<branch>", false));
     }
     result.base_commit = *base_commit;
 
