@@ -10,7 +10,11 @@
 #      figures against the issue's targets (--quick <= 300 ms, full < 1.5 s, triad >= 85%,
 #      FP32 >= 80% of peak);
 #   4. `git model env up --check` in a local image (glibc and busybox copied from this machine),
-#      where podman, busybox and NVIDIA's CDI spec are there; else a SKIP line says which is missing.
+#      where podman, busybox and NVIDIA's CDI spec are there; else a SKIP line says which is missing;
+#   5. results follow the work on this GPU: the bench keeps its result in a test lease book's
+#      bench-results/, a model whose lease names GPU 0 is tagged (the lease is written as
+#      `env up` writes it, since no engine may be here), and the snapshot, `log` and `compare`
+#      show the real GPU, driver and fractions.
 # Prints every figure; ends with a summary line per step. Each step has a time limit.
 #
 # usage: bench/gpu-session.sh [STAGE]   (default: build/dev/stage)
@@ -90,6 +94,31 @@ env_check() {  # `git model env up --check` in a local glibc image, then down
     return $rc
 }
 step "git model env up --check in a local image" 180 bash -c "$(declare -f env_check); work='$work' stage='$stage' bench='$bench'; env_check"
+
+results_follow() {  # issue 15 point 8 on real hardware
+    local book="$work/book" uuid common wa
+    export GIT_MODEL_LEASE_DIR="$book" XDG_CACHE_HOME="$work/cache" HOME="$work/home-results" GIT_CONFIG_NOSYSTEM=1 \
+        GIT_CONFIG_GLOBAL="$work/home-results/.gitconfig" PATH="$stage/bin:$PATH"
+    mkdir -p "$book" "$HOME" && chmod 0755 "$book"
+    git config --global user.name gpu && git config --global user.email gpu@example.com
+    git-model-bench >/dev/null || return 1
+    ls -l "$book/bench-results/" || return 1
+    uuid=$(nvidia-smi --query-gpu=uuid --format=csv,noheader | head -1)
+    git init -q -b main "$work/results-repo" && cd "$work/results-repo" || return 1
+    git commit -q --allow-empty -m base && git config model.installHooks never
+    git model start alpha >/dev/null || return 1
+    wa=$(git model list --json | python3 -c 'import json,sys; print([m["worktree"] for m in json.load(sys.stdin)["models"] if m["name"] == "alpha"][0])')
+    common=$(cd .git && pwd -P)
+    python3 "$OLDPWD/tests/e2e/write-lease.py" "$book" "$uuid" 0 alpha --pid $$ --repo "$common" >/dev/null || return 1
+    git -C "$wa" commit -q --allow-empty -m "a run"
+    git -C "$wa" model tag --metric acc=0.9 --no-push || return 1
+    git -C "$wa" model log || return 1
+    git -C "$wa" model log --json | python3 -c 'import json,sys; g=json.load(sys.stdin)["snapshots"][0]["gpus"]; print(g); assert g and g[0]["name"] and g[0]["triad_fraction"] and g[0]["fp32_fraction"], g' || return 1
+    git -C "$wa" commit -q --allow-empty -m "a second run"
+    git -C "$wa" model tag --metric acc=0.91 --no-push >/dev/null || return 1
+    git -C "$wa" model compare v1 v2 | grep '^Hardware:' || return 1
+}
+step "results follow the work (tag, log, compare on this GPU)" 120 bash -c "$(declare -f results_follow); work='$work' stage='$stage'; cd '$PWD' && results_follow"
 
 echo
 echo "=== summary"

@@ -83,8 +83,8 @@ int tag(const cli::Args& args) {
                snapshot.record.image_id ? " (ran as " + *snapshot.record.image_id + ")" : "");
     for (const auto& gpu : snapshot.record.gpus) {
         std::string figures;
-        if (gpu.triad_fraction) figures += fmt::format(", triad {:.2f}", *gpu.triad_fraction);
-        if (gpu.fp32_fraction) figures += fmt::format(", FP32 {:.2f}", *gpu.fp32_fraction);
+        if (gpu.triad_fraction) figures += fmt::format(", triad {:.0f}%", *gpu.triad_fraction * 100.0);
+        if (gpu.fp32_fraction) figures += fmt::format(", FP32 {:.0f}%", *gpu.fp32_fraction * 100.0);
         if (!gpu.bench_mode.empty())
             figures += fmt::format(" of peak ({} bench, {})", gpu.bench_mode, lifecycle::format_local_time(gpu.bench_time));
         fmt::print("GPU: {}{}\n", printable(lifecycle::describe_gpu(gpu)), printable(figures));

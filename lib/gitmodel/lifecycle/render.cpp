@@ -59,14 +59,14 @@ std::string inline_metrics(const std::vector<Metric>& metrics) {
 
 namespace {
 
-// The GPUs of a snapshot in a log cell: "NVIDIA H100 (GPU-1a2b3c4d) triad 0.91 fp32 0.78", joined by " + ".
+// The GPUs of a snapshot in a log cell: "NVIDIA H100 (GPU-1a2b3c4d) triad 91% fp32 78%", joined by " + ".
 std::string gpu_summary(const std::vector<SnapshotGpu>& gpus) {
     if (gpus.empty()) return "-";
     std::vector<std::string> parts;
     for (const auto& gpu : gpus) {
         std::string part = gpu.name.empty() ? gpu.uuid.substr(0, 12) : fmt::format("{} ({})", gpu.name, gpu.uuid.substr(0, 12));
-        if (gpu.triad_fraction) part += fmt::format(" triad {:.2f}", *gpu.triad_fraction);
-        if (gpu.fp32_fraction) part += fmt::format(" fp32 {:.2f}", *gpu.fp32_fraction);
+        if (gpu.triad_fraction) part += fmt::format(" triad {:.0f}%", *gpu.triad_fraction * 100.0);
+        if (gpu.fp32_fraction) part += fmt::format(" fp32 {:.0f}%", *gpu.fp32_fraction * 100.0);
         parts.push_back(printable(part));
     }
     return join(parts, " + ");
