@@ -118,7 +118,7 @@ bool is_machine_key(std::string_view key) {
     static const std::vector<std::string> machine{
         "model.engine",          "model.enginehost",   "model.gpus",          "model.leasedir",
         "model.leaselocktimeout", "model.sshauthorizedkeys", "model.worktreeroot", "model.worktreepath",
-        "model.maxgpusperuser",  "model.maxleasehours"};
+        "model.maxgpusperuser",  "model.maxleasehours",  "model.remote"};  // remote: a name in this clone
     return std::find(machine.begin(), machine.end(), lower(key)) != machine.end();
 }
 
