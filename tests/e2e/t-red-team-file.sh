@@ -3,10 +3,11 @@
 # clone push its work somewhere else. model.remote names a remote of *this* clone: taken from
 # .gitmodel, `git model finish` in bob's clone pushed bob's branch to whichever of bob's remotes
 # the file named (here "public", say an open-source upstream), and a name bob lacks broke finish
-# for him. It is a machine key now: ignored in the team file (doctor lists it).
-# Also held (asserted): a feature branch's own .gitmodel does not loosen policy; include.path in
-# the team file is not followed; `git -c` does not override a team policy key; a broken file
-# names .gitmodel:<line>.
+# for him. It is a machine key now: ignored in the team file (doctor lists it). And git followed
+# include.path / includeIf in the team file (any file of the reader's machine became policy, a
+# FIFO hung every command): the file is now read with --no-includes.
+# Also held (asserted): a feature branch's own .gitmodel does not loosen policy; `git -c` does not
+# override a team policy key; a broken file names .gitmodel:<line> and changes no ref.
 . "$(dirname "$0")/lib.sh"
 
 cd "$TEST_DIR"
@@ -26,19 +27,27 @@ for who in alice bob; do
 done
 
 # --- alice commits a team file that names another "remote" and an include -----------------------
-printf 'secret-of-this-machine\n' >"$TEST_DIR/private.cfg"
+# include.path in the team file: git followed it when reading the blob, so any file on the reader's
+# machine (one another local user wrote in /tmp, a FIFO, /dev/zero) became the team's policy.
+printf '[model]\n    maxFileSize = 5g\n    allowedBranch = *\n' >"$TEST_DIR/loose.cfg"
+mkfifo "$TEST_DIR/hang.fifo"
 cat >alice/.gitmodel <<CFG
 [model]
     remote = public
     maxFileSize = 1m
 [include]
-    path = $TEST_DIR/private.cfg
+    path = $TEST_DIR/loose.cfg
+[includeIf "gitdir:/"]
+    path = $TEST_DIR/hang.fifo
 CFG
 git -C alice add .gitmodel
 git -C alice commit -qm "team file"
 git -C alice push -q origin main
 git -C bob pull -q
 
+rc=0; timeout 20 git -C bob model list >/dev/null 2>&1 || rc=$?
+timeout 2 sh -c ': >"$1"' sh "$TEST_DIR/hang.fifo" 2>/dev/null || true   # frees a reader left blocked
+[ "$rc" -ne 124 ] || fail "an includeIf naming a FIFO in the team file hangs every command"
 run_expect 0 git -C bob model start resnet
 wb="$TEST_DIR/worktrees/feature/model-resnet"
 commit_at "$wb" "2026-02-02T10:00:00Z" "bob's work" resnet.py
