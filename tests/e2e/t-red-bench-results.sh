@@ -5,7 +5,8 @@
 # the hardware A's model ran on, over A's own fresh bench. Results from the future are now
 # ignored, with a warning. And a file of B's planted under A's uid name made A's bench lose its
 # results: they now go to A's own cache. Also held (asserted): B's lease on a GPU is not A's
-# GPU; B's file under A's name is neither believed nor written.
+# GPU; B's file under A's name is neither believed nor written. And 300 files B planted made 300
+# warning lines on each of A's tags: now five and a count.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/users-lib.sh"
 
@@ -67,3 +68,11 @@ assert_contains "$ERR" "$uid_b.json" "the future-dated result is named in a warn
 trailer=$(as_user "$A" git -C repo for-each-ref --format='%(contents:trailers:key=Model-GPU,valueonly)' refs/tags/model/alpha/v1)
 assert_not_contains "$trailer" "2100-" "no bench time from the future in the trailer"
 assert_not_contains "$trailer" "cuda=9.9" "no forged CUDA version in the trailer"
+
+# B fills the folder with files under other uids' names: each was one warning line on every tag of A's.
+as_user "$B" sh -c 'i=0; while [ $i -lt 300 ]; do printf x >"$1/$((1900000 + i)).json"; i=$((i + 1)); done' sh "$res"
+as_user "$A" sh -c "cd '$wa' && printf 'a2\n' >>work.txt && git add work.txt && git commit -qm a2"
+run_expect 0 as_user "$A" git -C "$wa" model tag --metric acc=0.9 --no-push
+assert_contains "$OUT" "GPU: Fake GPU (${gpu0:0:12})" "tag still records A's GPU"
+[ "$(grep -c "bench-results" <<<"$ERR")" -le 10 ] || fail "one warning line per planted file: $(grep -c "bench-results" <<<"$ERR") lines"
+assert_contains "$ERR" "more files in $res are ignored" "the rest summed up"

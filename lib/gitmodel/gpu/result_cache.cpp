@@ -363,6 +363,13 @@ SharedResults read_shared_results(const fs::path& book) {
             }
         merge_newest(out.results, believed);
     }
+    // Anyone may fill the folder: a few warnings say so, not one line per planted file.
+    constexpr std::size_t max_warnings = 5;
+    if (out.warnings.size() > max_warnings) {
+        const auto more = out.warnings.size() - max_warnings;
+        out.warnings.resize(max_warnings);
+        out.warnings.push_back(fmt::format("{} more files in {} are ignored", more, folder->path().string()));
+    }
     return out;
 }
 
