@@ -94,6 +94,7 @@ TEST_CASE("team file: where it is read from, over any access (the remote's defau
     // this machine's settings are not the team's: ignored, and said so
     CHECK(found.ignored == std::vector<std::string>{"model.enginehost"});
     CHECK(gm::git::is_machine_key("model.sshAuthorizedKeys"));
+    CHECK(gm::git::is_machine_key("model.remote"));  // a name in this clone: not the team's to change
     CHECK_FALSE(gm::git::is_machine_key("model.forge"));
 }
 

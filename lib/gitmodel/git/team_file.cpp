@@ -44,11 +44,12 @@ void throw_if_bad_syntax(const std::string& err, const std::string& ref) {
 }
 
 // The team file at one ref: absent, or its entries; throws naming .gitmodel:<line> on bad syntax.
+// Never with includes: git follows include.path in a blob, and no file of this machine is the team's.
 TeamFile read_at(const std::string& ref) {
     TeamFile team;
     team.ref = ref;
     const auto result =
-        proc::run({"git", "config", "-z", fmt::format("--blob={}:{}", ref, team_file_name), "--list"});
+        proc::run({"git", "config", "--no-includes", "-z", fmt::format("--blob={}:{}", ref, team_file_name), "--list"});
     if (result.ok()) {
         team.present = true;
         team.entries = parse_config_list(result.out);
@@ -73,7 +74,7 @@ std::optional<std::string> team_blob_at(git_repository* repo, const std::string&
     return std::string(hex);
 }
 
-// Parses one .gitmodel blob with git, once per blob id for the life of the process (a command
+// Parses one .gitmodel blob with git (no includes: see read_at), once per blob id for the life of the process (a command
 // reads its configuration many times; the file at the base changes between commands, not within).
 std::vector<std::pair<std::string, std::string>> parse_blob(git_repository* repo, const std::string& blob,
                                                             const std::string& ref) {
@@ -88,7 +89,7 @@ std::vector<std::pair<std::string, std::string>> parse_blob(git_repository* repo
     auto it = cache.find(blob);
     if (it == cache.end()) {
         const std::string git_dir = git_repository_commondir(repo);
-        const auto result = proc::run({"git", "--git-dir=" + git_dir, "config", "-z", "--blob=" + blob, "--list"});
+        const auto result = proc::run({"git", "--git-dir=" + git_dir, "config", "--no-includes", "-z", "--blob=" + blob, "--list"});
         Parsed parsed;
         parsed.ok = result.ok();
         if (parsed.ok) parsed.entries = parse_config_list(result.out);
@@ -118,7 +119,7 @@ bool is_machine_key(std::string_view key) {
     static const std::vector<std::string> machine{
         "model.engine",          "model.enginehost",   "model.gpus",          "model.leasedir",
         "model.leaselocktimeout", "model.sshauthorizedkeys", "model.worktreeroot", "model.worktreepath",
-        "model.maxgpusperuser",  "model.maxleasehours"};
+        "model.maxgpusperuser",  "model.maxleasehours",  "model.remote"};  // remote: a name in this clone
     return std::find(machine.begin(), machine.end(), lower(key)) != machine.end();
 }
 

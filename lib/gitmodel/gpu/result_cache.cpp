@@ -8,6 +8,7 @@
 #include <fmt/core.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -45,6 +46,9 @@ std::string text_from(const json& entry, const char* key) {
 
 // The most a results file may hold (a few hundred GPUs).
 constexpr std::size_t max_results_bytes = 4 * 1024 * 1024;
+
+// How far ahead of this clock another user's result may be stamped (their clock may run fast).
+constexpr std::int64_t max_clock_skew_seconds = 600;
 
 // Whether a parsed document is a results cache of this format.
 bool is_cache_document(const json& document) {
@@ -292,20 +296,23 @@ std::vector<CachedResult> cached_results_from_report(const json& report, std::in
 
 std::optional<fs::path> keep_results_at_home(const ResultsHome& home, const std::vector<CachedResult>& results) {
     if (results.empty() || !home.own_file) return std::nullopt;
+    std::optional<std::string> shared_failure;
     if (home.book) {
         try {
             if (auto written = update_shared_results(*home.book, results, home.own_file->parent_path() / "bench-results.lock"))
                 return written;
         } catch (const Error& e) {
-            throw Error(fmt::format("{}: {}", (*home.book / shared_results_folder / shared_results_name(::geteuid())).string(),
-                                    e.what()));
+            // Another user's file planted under the caller's name must not lose the caller's results.
+            shared_failure = fmt::format("{}: {}", (*home.book / shared_results_folder / shared_results_name(::geteuid())).string(),
+                                         e.what());
         }
     }
     try {
         update_result_cache(*home.own_file, results);
     } catch (const Error& e) {
-        throw Error(fmt::format("{}: {}", home.own_file->string(), e.what()));
+        throw Error(fmt::format("{}{}: {}", shared_failure ? *shared_failure + "; " : "", home.own_file->string(), e.what()));
     }
+    if (shared_failure) throw Error(fmt::format("{} (kept in {} instead)", *shared_failure, home.own_file->string()));
     return home.own_file;
 }
 
@@ -340,7 +347,28 @@ SharedResults read_shared_results(const fs::path& book) {
             out.warnings.push_back(fmt::format("{} is ignored: not a GPU results file", where));
             continue;
         }
-        merge_newest(out.results, results_of(document));
+        // A result stamped in the future would stay "the newest" for ever, over every later run.
+        const auto latest = std::chrono::duration_cast<std::chrono::seconds>(
+                                std::chrono::system_clock::now().time_since_epoch()).count() + max_clock_skew_seconds;
+        ResultsByGpu believed = results_of(document);
+        for (auto& [uuid, modes] : believed)
+            for (auto it = modes.begin(); it != modes.end();) {
+                if (it->second.time <= latest) {
+                    ++it;
+                    continue;
+                }
+                out.warnings.push_back(fmt::format("{} is ignored for {} ({}): its time is in the future", where, uuid,
+                                                   it->first));
+                it = modes.erase(it);
+            }
+        merge_newest(out.results, believed);
+    }
+    // Anyone may fill the folder: a few warnings say so, not one line per planted file.
+    constexpr std::size_t max_warnings = 5;
+    if (out.warnings.size() > max_warnings) {
+        const auto more = out.warnings.size() - max_warnings;
+        out.warnings.resize(max_warnings);
+        out.warnings.push_back(fmt::format("{} more files in {} are ignored", more, folder->path().string()));
     }
     return out;
 }

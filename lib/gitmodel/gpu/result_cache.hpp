@@ -114,7 +114,8 @@ std::optional<std::filesystem::path> update_shared_results(const std::filesystem
 
 // Keeps results at home: in the caller's file of the book's bench-results/ (update_shared_results),
 // else in home.own_file. Returns the file written; nullopt when home has no own_file (nothing
-// to lock in or fall back to) or there are no results. Throws gm::Error naming the file that failed.
+// to lock in or fall back to) or there are no results. Throws gm::Error naming the file that failed
+// (also when the book's file failed and the results were kept in own_file instead).
 std::optional<std::filesystem::path> keep_results_at_home(const ResultsHome& home, const std::vector<CachedResult>& results);
 
 // What every user's files of <book>/bench-results say.
