@@ -177,6 +177,12 @@ void check_slurm_prerequisites() {
 
 BatchScripts write_batch_scripts(const Sweep& sweep, const std::vector<int>& numbers, const std::optional<fs::path>& copy_to) {
     const fs::path dir = sweep_dir(sweep.common_dir, sweep.id);
+    // The #SBATCH --output line names the folder unquoted: a line break there would end the
+    // directive and make the rest of the folder's name a line of the script, run by the task's shell.
+    if (dir.string().find_first_of("\n\r") != std::string::npos)
+        throw Error(fmt::format("the sweep's folder {} holds a line break, which a Slurm batch script cannot name",
+                                quote_for_message(dir.string())),
+                    "move the repository to a folder whose path has no line break");
     for (const auto& path : {dir / "slurm", sweep.logs_dir}) {
         std::error_code ec;
         fs::create_directories(path, ec);
