@@ -36,7 +36,7 @@ JOB_COMPLETION_INDEX=1 sh -c "$script"
 assert_eq "$(cat "$EVIL/worktrees/feature/model-net.sweep-1-2/out")" "'\$(touch $TEST_DIR/PWNED3)" "a parameter value is one word, not a command"
 assert_no_path "$TEST_DIR/PWNED3"
 
-# --- slurm: #SBATCH --output names the sweep's folder unquoted, so a line break there would make
+# --- slurm: #SBATCH --output names the sweep's folder, so a line break there would make
 # the rest of the folder's name a shell line of the batch script. The export is refused instead,
 # naming why, and no run is left behind; nothing from the name ever runs.
 run_expect 1 git -C "$WT" model sweep start --export slurm -o "$TEST_DIR/sweep.sbatch" --grid lr=1,2 -- true
@@ -74,3 +74,14 @@ assert_contains "$ERR" "adir"
 run_expect 1 git -C "$WT" model sweep start --export k8s -o "$TEST_DIR/precious.txt/s.yaml" --grid lr=1 -- true
 assert_contains "$ERR" "precious.txt/s.yaml"
 assert_eq "$(ls "$SWEEPS" | wc -l)" "$before" "a refused -o leaves no sweep"
+
+# A '"' in the folder: no #SBATCH directive can hold it once quoted, so --export slurm says so.
+Q="$TEST_DIR/q\"uote"
+mkdir -p "$Q"
+cd "$Q"
+make_repo repo
+git -C repo config model.installHooks never
+run_expect 0 git -C repo model start net
+run_expect 1 git -C "$Q/worktrees/feature/model-net" model sweep start --export slurm --no-container --grid lr=1 -- true
+assert_contains "$ERR" "holds a '\"'"
+assert_no_path "$Q/worktrees/feature/model-net.sweep-1-1"
