@@ -85,3 +85,29 @@ run_expect 0 git -C repo model start net
 run_expect 1 git -C "$Q/worktrees/feature/model-net" model sweep start --export slurm --no-container --grid lr=1 -- true
 assert_contains "$ERR" "holds a '\"'"
 assert_no_path "$Q/worktrees/feature/model-net.sweep-1-1"
+
+# --- cancel, then resume, of a sweep exported with --export slurm (never submitted by git model).
+cd "$TEST_DIR"
+make_repo plain
+git -C plain config model.installHooks never
+run_expect 0 git -C plain model start net
+PW="$TEST_DIR/worktrees/feature/model-net"
+run_expect 0 git -C "$PW" model sweep start --export slurm --no-container --gpus-per-run 0 --grid lr=1,2 \
+    -- sh -c 'echo ran > ran'
+PS="$TEST_DIR/plain/.git/git-model/sweeps/1"
+run_expect 0 git -C "$PW" model sweep cancel 1
+# The script was submitted by hand (git model knows no job id to scancel): a task that starts
+# after the cancel leaves its run cancelled instead of running it.
+SLURM_ARRAY_TASK_ID=1 sh "$PS/sweep.sbatch" >/dev/null 2>&1 || true
+assert_no_path "$TEST_DIR/worktrees/feature/model-net.sweep-1-1/ran"
+run_expect 0 git -C "$PW" model sweep status 1
+assert_contains "$OUT" "2 cancelled" "a task started after cancel does not run its run"
+# A resume that sbatch refuses schedules nothing: the runs stay cancelled (not "queued" with no
+# job), and the next resume is not refused as "still queued in Slurm". (A slurm.conf that sbatch
+# cannot parse makes it refuse at once, on any machine.)
+printf 'NotAKey=1\n' >"$TEST_DIR/bad-slurm.conf"
+run_expect 1 env SLURM_CONF="$TEST_DIR/bad-slurm.conf" git -C "$PW" model sweep resume 1
+run_expect 0 git -C "$PW" model sweep status 1
+assert_contains "$OUT" "2 cancelled" "a failed resume leaves the runs as they were"
+run_expect 1 env SLURM_CONF="$TEST_DIR/bad-slurm.conf" git -C "$PW" model sweep resume 1
+assert_not_contains "$ERR" "still queued" "a second resume after a failed one is not refused"

@@ -377,6 +377,14 @@ int run_slurm_task(const fs::path& sweep_folder, int number) {
     for (int signal : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) ::sigaction(signal, &action, nullptr);
 
     RunStatus status = load_run(sweep, number);
+    // `sweep cancel` stopped this run: a task that starts later (an exported script submitted by
+    // hand, whose jobs git model cannot scancel) leaves it cancelled; `sweep resume` requeues it.
+    if (status.state == RunState::cancelled) {
+        log_line(sweep, number, fmt::format("run {} was cancelled: Slurm task not run; `git model sweep resume {}` "
+                                            "reruns it",
+                                            number, sweep.id));
+        return 0;
+    }
     status.state = RunState::running;
     status.attempt += 1;
     status.started = now_seconds();
