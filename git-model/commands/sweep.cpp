@@ -345,18 +345,29 @@ int sweep_resume(const cli::Args& args) {
     } else {
         sweep::check_slurm_prerequisites();
     }
+    std::vector<sweep::RunStatus> before;
     for (int number : numbers) {
         auto status = sweep::load_run(sweep, number);
+        before.push_back(status);
         status.state = sweep::RunState::queued;
         status.note = "queued again by `git model sweep resume`";
         sweep::save_run(sweep, number, status);
     }
     std::string scheduled;
-    if (sweep.backend == sweep::Backend::local) {
-        sweep::start_local_scheduler(sweep);
-        scheduled = "queued on this machine";
-    } else {
-        scheduled = "submitted to Slurm as job array " + sweep::submit(sweep, numbers);
+    const std::size_t jobs_before = sweep.slurm.job_ids.size();
+    try {
+        if (sweep.backend == sweep::Backend::local) {
+            sweep::start_local_scheduler(sweep);
+            scheduled = "queued on this machine";
+        } else {
+            scheduled = "submitted to Slurm as job array " + sweep::submit(sweep, numbers);
+        }
+    } catch (const Error&) {
+        // Nothing was scheduled: the runs keep their states, so that status tells the truth and a
+        // second resume is not refused as "still queued in Slurm".
+        if (sweep.slurm.job_ids.size() == jobs_before)
+            for (std::size_t i = 0; i < numbers.size(); ++i) sweep::save_run(sweep, numbers[i], before[i]);
+        throw;
     }
     fmt::print("Resumed sweep {}: run{} {} {}\n", sweep.id, numbers.size() == 1 ? "" : "s", sweep::array_ranges(numbers),
                scheduled);

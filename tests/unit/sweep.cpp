@@ -125,7 +125,7 @@ TEST_CASE("sweep: Slurm's array ranges, values and the batch script", "[sweep]")
     CHECK_THAT(script, Catch::Contains("#SBATCH --partition=gpu\n"));
     CHECK_THAT(script, Catch::Contains("#SBATCH --account=team-ml\n"));
     CHECK_THAT(script, !Catch::Contains("--time"));
-    CHECK_THAT(script, Catch::Contains("#SBATCH --output=/srv/repo/.git/git-model/sweeps/7/slurm/%A_%a.out\n"));
+    CHECK_THAT(script, Catch::Contains("#SBATCH --output=\"/srv/repo/.git/git-model/sweeps/7/slurm/%A_%a.out\"\n"));
     CHECK_THAT(script, Catch::EndsWith("exec '/opt/it'\\''s/git-model' sweep task '/srv/repo/.git/git-model/sweeps/7' "
                                        "\"$SLURM_ARRAY_TASK_ID\"\n"));
 }

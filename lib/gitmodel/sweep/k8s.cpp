@@ -17,6 +17,17 @@ namespace {
 // A YAML scalar that means exactly this text: a JSON string is a valid YAML double-quoted scalar.
 std::string scalar(const std::string& text) { return nlohmann::json(text).dump(); }
 
+// Text for a YAML comment line: line breaks escaped, so a folder name never starts a line of YAML.
+std::string comment_text(const std::string& text) {
+    std::string out;
+    for (char c : text) {
+        if (c == '\n') out += "\\n";
+        else if (c == '\r') out += "\\r";
+        else out += c;
+    }
+    return out;
+}
+
 // A word for the pod's /bin/sh, single-quoted: the pod's shell only picks the run by index.
 std::string sh_word(const std::string& text) {
     std::string out = "'";
@@ -106,8 +117,9 @@ std::string indexed_job_manifest(const Sweep& sweep, const K8sExport& options) {
     const std::string root = shared_root(sweep).string();
     std::string yaml;
     yaml += fmt::format("# Sweep {} of model {}: {} as a Kubernetes Indexed Job (written by git model sweep).\n",
-                        sweep.id, sweep.model, count_of(sweep.runs.size(), "run"));
-    yaml += fmt::format("# The worktrees under {} must be on storage mounted at that path on every node.\n", root);
+                        comment_text(sweep.id), comment_text(sweep.model), count_of(sweep.runs.size(), "run"));
+    yaml += fmt::format("# The worktrees under {} must be on storage mounted at that path on every node.\n",
+                        comment_text(root));
     yaml += "apiVersion: batch/v1\nkind: Job\nmetadata:\n";
     yaml += fmt::format("  name: {}\n", scalar(job_name(sweep)));
     yaml += "  labels:\n";

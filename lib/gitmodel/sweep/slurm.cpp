@@ -26,6 +26,18 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// A file name for an #SBATCH directive: double-quoted, so that sbatch takes a folder with spaces
+// as one value, and '%' doubled, so that a folder named "100%j" is not one of Slurm's patterns.
+// (write_batch_scripts refuses a folder with a line break or a '"', which no directive can hold.)
+std::string directive_path(const std::string& folder, const std::string& pattern) {
+    std::string out = "\"";
+    for (char c : folder) {
+        if (c == '%') out += "%%";
+        else out += c;
+    }
+    return out + pattern + "\"";
+}
+
 // A word for the batch script's /bin/sh: single-quoted, quotes escaped. Only paths we made go here.
 std::string sh_word(const std::string& text) {
     std::string out = "'";
@@ -145,7 +157,7 @@ std::string batch_script(const Sweep& sweep, const std::vector<int>& numbers, co
     if (sweep.max_parallel > 0) array += fmt::format("%{}", sweep.max_parallel);
     script += fmt::format("#SBATCH --array={}\n", array);
     if (sweep.gpus_per_run > 0) script += fmt::format("#SBATCH --gres=gpu:{}\n", sweep.gpus_per_run);
-    script += fmt::format("#SBATCH --output={}/slurm/%A_%a.out\n", dir.string());
+    script += fmt::format("#SBATCH --output={}\n", directive_path(dir.string(), "/slurm/%A_%a.out"));
     if (sweep.slurm.partition) script += fmt::format("#SBATCH --partition={}\n", *sweep.slurm.partition);
     if (sweep.slurm.time_limit) script += fmt::format("#SBATCH --time={}\n", *sweep.slurm.time_limit);
     if (sweep.slurm.account) script += fmt::format("#SBATCH --account={}\n", *sweep.slurm.account);
@@ -159,7 +171,7 @@ std::string report_script(const Sweep& sweep, const fs::path& program) {
     std::string script = "#!/bin/sh\n";
     script += fmt::format("# The report of sweep {} of model {}, after its job arrays end (afterany).\n", sweep.id, sweep.model);
     script += fmt::format("#SBATCH --job-name=gm-{}-sweep-{}-report\n", sweep.model, sweep.id);
-    script += fmt::format("#SBATCH --output={}/slurm/report.out\n", dir.string());
+    script += fmt::format("#SBATCH --output={}\n", directive_path(dir.string(), "/slurm/report.out"));
     if (sweep.slurm.partition) script += fmt::format("#SBATCH --partition={}\n", *sweep.slurm.partition);
     if (sweep.slurm.account) script += fmt::format("#SBATCH --account={}\n", *sweep.slurm.account);
     script += fmt::format("cd {} && exec {} sweep report {}\n", sh_word(sweep.model_worktree.string()),
@@ -177,6 +189,12 @@ void check_slurm_prerequisites() {
 
 BatchScripts write_batch_scripts(const Sweep& sweep, const std::vector<int>& numbers, const std::optional<fs::path>& copy_to) {
     const fs::path dir = sweep_dir(sweep.common_dir, sweep.id);
+    // The #SBATCH --output line names the folder: a line break there would end the directive and
+    // make the rest of the folder's name a line of the script, run by the task's shell.
+    if (const auto bad = dir.string().find_first_of("\n\r\""); bad != std::string::npos)
+        throw Error(fmt::format("the sweep's folder {} holds {}, which a Slurm batch script cannot name",
+                                quote_for_message(dir.string()), dir.string()[bad] == '"' ? "a '\"'" : "a line break"),
+                    "move the repository to a folder whose path has no line break and no '\"'");
     for (const auto& path : {dir / "slurm", sweep.logs_dir}) {
         std::error_code ec;
         fs::create_directories(path, ec);
@@ -359,6 +377,14 @@ int run_slurm_task(const fs::path& sweep_folder, int number) {
     for (int signal : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) ::sigaction(signal, &action, nullptr);
 
     RunStatus status = load_run(sweep, number);
+    // `sweep cancel` stopped this run: a task that starts later (an exported script submitted by
+    // hand, whose jobs git model cannot scancel) leaves it cancelled; `sweep resume` requeues it.
+    if (status.state == RunState::cancelled) {
+        log_line(sweep, number, fmt::format("run {} was cancelled: Slurm task not run; `git model sweep resume {}` "
+                                            "reruns it",
+                                            number, sweep.id));
+        return 0;
+    }
     status.state = RunState::running;
     status.attempt += 1;
     status.started = now_seconds();
