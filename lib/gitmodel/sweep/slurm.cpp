@@ -150,7 +150,8 @@ std::string batch_script(const Sweep& sweep, const std::vector<int>& numbers, co
     for (int number : numbers) task_ids.push_back(number - offset);
     if (offset != 0)
         script += fmt::format("# Array task k runs run k+{} (the cluster's MaxArraySize caps task ids).\n", offset);
-    script += "# Written by `git model sweep`; resubmit with `sbatch <this file>`. Each task runs its run's\n";
+    script += "# Written by `git model sweep`; submit with `sbatch <this file>` (a cancelled run stays cancelled:\n";
+    script += "# `git model sweep resume` queues it again). Each task runs its run's\n";
     script += "# command from sweep.json in the run's worktree (on shared storage) and records its state.\n";
     script += fmt::format("#SBATCH --job-name=gm-{}-sweep-{}\n", sweep.model, sweep.id);
     std::string array = array_ranges(task_ids);
