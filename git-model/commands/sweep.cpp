@@ -259,11 +259,8 @@ int sweep_status(const cli::Args& args) {
                 all.push_back(sweep::status_json(view));
                 continue;
             }
-            std::vector<std::string> counts;
-            for (const char* state : {"queued", "running", "done", "failed", "cancelled"})
-                if (auto n = view.count(state)) counts.push_back(fmt::format("{} {}", n, state));
             lines += fmt::format("{:>4}  {:<24} {:<6} {}: {}\n", sweep.id, sweep.model, sweep::to_string(sweep.backend),
-                                 count_of(sweep.runs.size(), "run"), join(counts, ", "));
+                                 count_of(sweep.runs.size(), "run"), view.summary());
         }
         if (json) fmt::print("{}\n", json_text(all));
         else fmt::print("{}", lines.empty() ? "no sweeps yet; start one with `git model sweep start`\n" : lines);
@@ -324,9 +321,9 @@ int sweep_resume(const cli::Args& args) {
                     "wait for it, or stop it first with `git model sweep cancel`");
     std::vector<int> numbers;
     for (const auto& run : view.runs) {
-        if (run.state == "done") continue;
-        if (sweep.backend == sweep::Backend::slurm && (run.state == "running" || run.state == "queued"))
-            throw Error(fmt::format("run {} of sweep {} is still {} in Slurm", run.spec.number, sweep.id, run.state),
+        if (run.state == sweep::RunState::done) continue;
+        if (sweep.backend == sweep::Backend::slurm && (run.state == sweep::RunState::running || run.state == sweep::RunState::queued))
+            throw Error(fmt::format("run {} of sweep {} is still {} in Slurm", run.spec.number, sweep.id, sweep::to_string(run.state)),
                         "wait for it, or stop the sweep first with `git model sweep cancel`");
         numbers.push_back(run.spec.number);
     }
@@ -384,8 +381,8 @@ int sweep_clean(const cli::Args& args) {
     const auto view = sweep::view_sweep(sweep);
     int removed = 0, kept = 0;
     for (const auto& run : view.runs) {
-        if (run.state == "queued" || run.state == "running") {
-            fmt::print("run {}: {}, its worktree stays\n", run.spec.number, run.state);
+        if (run.state == sweep::RunState::queued || run.state == sweep::RunState::running) {
+            fmt::print("run {}: {}, its worktree stays\n", run.spec.number, sweep::to_string(run.state));
             ++kept;
             continue;
         }

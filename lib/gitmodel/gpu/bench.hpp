@@ -65,8 +65,9 @@ std::size_t host_buffer_bytes(Mode mode);
 std::optional<StreamPlan> plan_stream(Mode mode, const DeviceInfo& info, std::uint64_t free_bytes);
 
 // The FMA iteration count for a wanted one: clamped to what the kernel's exact results allow
-// (pattern::fma_max_iterations) and rounded down to a multiple of 16, the kernel's unrolling. The
-// one place iterations are clamped: the backend runs exactly what the plan says.
+// (pattern::fma_max_iterations) and rounded down to a multiple of 16, the kernel's unroll factor,
+// so no remainder loop runs inside the timing (any count would still be correct). The one place
+// iterations are clamped: the backend runs exactly what the plan says.
 std::uint32_t fma_iterations(double wanted);
 
 // The FP32 run: in full mode about 10 ms per launch at the FP32 peak when the grid fills every

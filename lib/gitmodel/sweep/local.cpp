@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <ctime>
 #include <functional>
 #include <map>
 #include <set>
@@ -31,6 +32,15 @@ namespace {
 std::atomic<bool> stop_requested{false};
 extern "C" void request_stop(int) { stop_requested = true; }
 extern "C" void wake_up(int) {}
+
+// Sleeps at most `most`, and less when a signal arrives (a run ending: SIGCHLD; a stop: SIGTERM),
+// so the loop reaps and schedules at once. One nanosleep, not std::this_thread::sleep_for, which
+// sleeps again after a signal. A signal that lands just before the call waits for the timeout.
+void sleep_until_signalled(std::chrono::milliseconds most) {
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(most);
+    timespec wait{static_cast<time_t>(seconds.count()), static_cast<long>((most - seconds).count() * 1000000L)};
+    ::nanosleep(&wait, nullptr);
+}
 
 struct Active {
     int number = 0;
@@ -293,7 +303,7 @@ int run_local_scheduler(const fs::path& sweep_folder) {
             const long pid = run.child.pid;
             active.emplace(pid, std::move(run));
         }
-        std::this_thread::sleep_for(active.empty() ? 500ms : 250ms);  // SIGCHLD or SIGTERM cut this short
+        sleep_until_signalled(active.empty() ? 500ms : 250ms);
     }
 
     if (stop_requested) {

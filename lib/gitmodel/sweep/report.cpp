@@ -56,8 +56,15 @@ void flatten(const json& value, const std::string& prefix, std::vector<lifecycle
 
 }  // namespace
 
-std::size_t SweepView::count(const std::string& state) const {
+std::size_t SweepView::count(RunState state) const {
     return static_cast<std::size_t>(std::count_if(runs.begin(), runs.end(), [&](const RunView& r) { return r.state == state; }));
+}
+
+std::string SweepView::summary() const {
+    std::vector<std::string> counts;
+    for (RunState state : {RunState::queued, RunState::running, RunState::done, RunState::failed, RunState::cancelled})
+        if (auto n = count(state)) counts.push_back(fmt::format("{} {}", n, to_string(state)));
+    return join(counts, ", ");
 }
 
 SweepView view_sweep(const Sweep& sweep) {
@@ -81,37 +88,37 @@ SweepView view_sweep(const Sweep& sweep) {
         RunView run;
         run.spec = spec;
         run.status = load_run(sweep, spec.number);
-        run.state = to_string(run.status.state);
+        run.state = run.status.state;
         run.detail = run.status.note;
         run.log = run_log(sweep, spec.number);
         const bool unfinished = run.status.state == RunState::queued || run.status.state == RunState::running;
         if (unfinished && sweep.backend == Backend::local && scheduler_died) {
             run.detail = "the scheduler stopped before this run finished; `git model sweep resume` reruns it";
-            if (run.status.state == RunState::running) run.state = "failed";
+            if (run.status.state == RunState::running) run.state = RunState::failed;
         } else if (unfinished && sweep.backend == Backend::slurm) {
             const auto task = tasks.find(spec.number);
             if (task == tasks.end()) {
                 if (!sweep.slurm.job_ids.empty() && run.status.state == RunState::running) {
-                    run.state = "failed";
+                    run.state = RunState::failed;
                     run.detail = "Slurm no longer lists the task, and it recorded no result";
                 }
             } else if (task->second.state == "PENDING") {
-                run.state = "queued";
+                run.state = RunState::queued;
                 run.detail = task->second.reason == "None" ? "" : "slurm: " + task->second.reason;
             } else if (task->second.state == "RUNNING" || task->second.state == "COMPLETING") {
-                run.state = "running";
+                run.state = RunState::running;
             } else if (task->second.state.rfind("CANCELLED", 0) == 0) {
-                run.state = "cancelled";
+                run.state = RunState::cancelled;
                 run.detail = "cancelled in Slurm";
             } else if (task->second.state != "COMPLETED") {
-                run.state = "failed";
+                run.state = RunState::failed;
                 run.detail = "slurm: " + task->second.state;
             }
         }
         view.runs.push_back(std::move(run));
     }
     const bool all_ended = std::none_of(view.runs.begin(), view.runs.end(), [](const RunView& r) {
-        return r.state == "queued" || r.state == "running";
+        return r.state == RunState::queued || r.state == RunState::running;
     });
     if (sweep.backend == Backend::local && !scheduler_alive && !scheduler_died && all_ended) view.scheduler = "finished";
     return view;
@@ -122,10 +129,7 @@ std::string render_status(const SweepView& view) {
     std::string out = fmt::format("Sweep {} of model {}: {} on {} ({}), {} per run\n", sweep.id, sweep.model,
                                   count_of(sweep.runs.size(), "run"), to_string(sweep.backend), view.scheduler,
                                   count_of(sweep.gpus_per_run, "GPU"));
-    std::vector<std::string> counts;
-    for (const char* state : {"queued", "running", "done", "failed", "cancelled"})
-        if (auto n = view.count(state)) counts.push_back(fmt::format("{} {}", n, state));
-    out += fmt::format("  {}\n", join(counts, ", "));
+    out += fmt::format("  {}\n", view.summary());
     out += fmt::format("  command: {}\n", join(sweep.command, " "));
     out += fmt::format("  image:   {}\n\n", sweep.container ? sweep.image : "(none: on the host)");
     std::vector<std::vector<std::string>> rows{{"RUN", "STATE", "GPU", "EXIT", "TIME", "PARAMETERS", "LOG"}};
@@ -134,13 +138,13 @@ std::string render_status(const SweepView& view) {
         std::string exit = run.status.exit_code ? std::to_string(*run.status.exit_code)
                          : run.status.signal    ? fmt::format("sig{}", run.status.signal)
                                                 : "-";
-        rows.push_back({std::to_string(run.spec.number), run.state, run.status.gpus.empty() ? "-" : run.status.gpus, exit,
+        rows.push_back({std::to_string(run.spec.number), to_string(run.state), run.status.gpus.empty() ? "-" : run.status.gpus, exit,
                         duration ? format_duration(*duration) : "-", describe(run.spec.params), run.log.string()});
     }
     out += layout_columns(rows);
     std::vector<std::string> notes;
     for (const auto& run : view.runs)
-        if (!run.detail.empty() && run.state != "done") notes.push_back(fmt::format("  run {}: {}", run.spec.number, run.detail));
+        if (!run.detail.empty() && run.state != RunState::done) notes.push_back(fmt::format("  run {}: {}", run.spec.number, run.detail));
     if (!notes.empty()) out += "\n" + join(notes, "\n") + "\n";
     return out;
 }
@@ -154,7 +158,7 @@ json status_json(const SweepView& view) {
         const auto duration = duration_of(run.status);
         runs.push_back({{"run", run.spec.number},
                         {"params", params},
-                        {"state", run.state},
+                        {"state", to_string(run.state)},
                         {"detail", run.detail},
                         {"gpus", run.status.gpus},
                         {"exit_code", run.status.exit_code ? json(*run.status.exit_code) : json(nullptr)},
@@ -264,7 +268,7 @@ std::string render_report(const Report& report) {
     std::vector<std::vector<std::string>> rows{header};
     std::vector<std::string> problems;
     for (const auto& result : report.results) {
-        std::vector<std::string> row{std::to_string(result.run.spec.number), result.run.state};
+        std::vector<std::string> row{std::to_string(result.run.spec.number), to_string(result.run.state)};
         for (const auto& name : param_names) {
             std::string value = "-";
             for (const auto& [key, text] : result.run.spec.params)
@@ -291,7 +295,7 @@ json report_json(const Report& report) {
         json metrics = json::object();
         for (const auto& m : result.metrics) metrics[m.name] = lifecycle::metric_json(m);
         runs.push_back({{"run", result.run.spec.number},
-                        {"state", result.run.state},
+                        {"state", to_string(result.run.state)},
                         {"params", params},
                         {"metrics", metrics},
                         {"problem", result.problem.empty() ? json(nullptr) : json(result.problem)},

@@ -19,7 +19,7 @@ namespace gm::sweep {
 struct RunView {
     RunSpec spec;
     RunStatus status;
-    std::string state;      // queued, running, done, failed, cancelled
+    RunState state = RunState::queued;  // the record's state, corrected (a dead scheduler's run: failed)
     std::string detail;     // Slurm's reason, "scheduler gone", the failure note
     std::filesystem::path log;
 };
@@ -29,8 +29,10 @@ struct SweepView {
     Sweep sweep;
     std::string scheduler;  // local: "running (pid N)", "finished", "stopped unexpectedly"; slurm: the job ids
     std::vector<RunView> runs;
-    // How many runs are in each state, for the summary line.
-    std::size_t count(const std::string& state) const;
+    // How many runs are in a state.
+    std::size_t count(RunState state) const;
+    // "2 done, 1 failed": the summary line of status and of the list of sweeps.
+    std::string summary() const;
 };
 
 // Gathers the view of a sweep (asks Slurm for a Slurm sweep).
