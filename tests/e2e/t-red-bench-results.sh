@@ -76,3 +76,18 @@ run_expect 0 as_user "$A" git -C "$wa" model tag --metric acc=0.9 --no-push
 assert_contains "$OUT" "GPU: Fake GPU (${gpu0:0:12})" "tag still records A's GPU"
 [ "$(grep -c "bench-results" <<<"$ERR")" -le 10 ] || fail "one warning line per planted file: $(grep -c "bench-results" <<<"$ERR") lines"
 assert_contains "$ERR" "more files in $res are ignored" "the rest summed up"
+
+# B claims GPU 0 again, dated now this time: the newest result in the book, but not A's. A's own
+# run of GPU 0 wins for A's snapshot, however new B's claims to be (it won before).
+as_user "$B" python3 - "$res/$uid_b.json" "$gpu0" <<'PY'
+import json, sys, time
+json.dump({"format": 1, "gpus": {sys.argv[2]: {"full": {"time": int(time.time()), "name": "Claimed GPU",
+          "triad_fraction": 0.12, "fp32_fraction": 0.12, "verdict": "pass", "cuda_driver_version": "9.8"}}}}, open(sys.argv[1], "w"))
+PY
+as_user "$A" sh -c "cd '$wa' && printf 'a3\n' >>work.txt && git add work.txt && git commit -qm a3"
+run_expect 0 as_user "$A" git -C "$wa" model tag --metric acc=0.9 --no-push
+assert_contains "$OUT" "GPU: Fake GPU (${gpu0:0:12})" "tag records A's own figures for A's GPU"
+assert_not_contains "$OUT" "Claimed" "B's result dated now is not recorded as A's hardware"
+trailer=$(as_user "$A" git -C repo for-each-ref --format='%(contents:trailers:key=Model-GPU,valueonly)' refs/tags/model/alpha/v3)
+assert_not_contains "$trailer" "cuda=9.8" "no claimed CUDA version in the trailer"
+assert_contains "$trailer" "$gpu0" "the trailer names GPU 0"

@@ -277,7 +277,8 @@ std::vector<std::string> SharedDir::names() const {
     return out;
 }
 
-std::optional<SharedFile> SharedDir::read(const std::string& name, std::size_t max_bytes, std::string* why) const {
+std::optional<SharedFile> SharedDir::read(const std::string& name, std::size_t max_bytes, std::string* why,
+                                          const std::function<std::string(const SharedFile&)>& vet) const {
     const auto fail = [&](std::string reason) -> std::optional<SharedFile> {
         if (why) *why = std::move(reason);
         return std::nullopt;
@@ -298,6 +299,8 @@ std::optional<SharedFile> SharedDir::read(const std::string& name, std::size_t m
     file.mode = info.st_mode & 07777;
     file.modified = static_cast<std::int64_t>(info.st_mtime);
     file.links = info.st_nlink;
+    if (vet)
+        if (auto refusal = vet(file); !refusal.empty()) return fail(std::move(refusal));
     char buffer[4096];
     while (true) {
         const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -82,8 +83,11 @@ public:
     // The names in the folder ("." and ".." left out), in readdir order.
     std::vector<std::string> names() const;
     // Reads a plain file of at most max_bytes without following a link or blocking on a
-    // FIFO; nullopt when it is absent or anything else (why says what, when given).
-    std::optional<SharedFile> read(const std::string& name, std::size_t max_bytes, std::string* why = nullptr) const;
+    // FIFO; nullopt when it is absent or anything else (why says what, when given). `vet`, when
+    // given, sees the opened file's owner, mode and times before a byte is read: a reason it
+    // returns refuses the file unread (another user's file is judged by who owns it, not read).
+    std::optional<SharedFile> read(const std::string& name, std::size_t max_bytes, std::string* why = nullptr,
+                                   const std::function<std::string(const SharedFile&)>& vet = {}) const;
     // Writes content under name with exactly `mode`: a new temporary file made with
     // O_EXCL in this folder, fchmod, then renamed into place. An existing name is
     // replaced only when replace is true and it is a plain file of this user's; throws

@@ -81,19 +81,26 @@ std::vector<ModelGpu> model_gpus(const git::Repository& repo, const std::string&
         if (const auto launched = read_launch(repo.common_dir(), model)) uuids = launched->gpus;
     std::vector<ModelGpu> out;
     if (uuids.empty()) return out;
-    gpu::ResultsByGpu results;
+    gpu::ResultsByGpu everyone;
+    gpu::ResultsByGpu mine;
     try {
         auto shared = gpu::read_shared_results(LeaseBook::directory(repo.config()));
-        results = std::move(shared.results);
+        everyone = std::move(shared.results);
+        mine = std::move(shared.own);
         for (auto& warning : shared.warnings) warnings.push_back(std::move(warning));
     } catch (const Error& e) {
         warnings.push_back(e.what());
     }
-    if (const auto own = gpu::user_results_file()) gpu::merge_newest(results, gpu::read_result_cache(*own));
+    if (const auto own = gpu::user_results_file()) gpu::merge_newest(mine, gpu::read_result_cache(*own));
+    // The caller's own check of a GPU wins over a teammate's, however new theirs claims to be: a
+    // snapshot records what its author measured, and nobody can write figures into it for them.
     for (const auto& uuid : uuids) {
         ModelGpu gpu{uuid, std::nullopt};
-        if (const auto found = results.find(uuid); found != results.end())
+        if (const auto found = mine.find(uuid); found != mine.end())
             gpu.result = gpu::representative_result(found->second);
+        if (!gpu.result)
+            if (const auto found = everyone.find(uuid); found != everyone.end())
+                gpu.result = gpu::representative_result(found->second);
         out.push_back(std::move(gpu));
     }
     return out;

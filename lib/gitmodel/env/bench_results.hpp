@@ -31,7 +31,8 @@ struct ModelGpu {
 
 // The GPUs of a model's environment, by UUID: those the caller's leases in the book give it now
 // (its container, running or stopped), else those its last `env up` recorded; each with the
-// newest result any user (owner-checked) or the caller's own cache keeps. Empty when none is
+// caller's own newest result (their file in the book, their cache), else the newest any other
+// user's owner-checked file holds: a teammate cannot put figures into someone else's snapshot. Empty when none is
 // known (no environment, a GPU without UUID, a CPU-only machine). Warnings (ignored result
 // files, an unreadable book) go to `warnings`; nothing here throws.
 std::vector<ModelGpu> model_gpus(const git::Repository& repo, const std::string& model,

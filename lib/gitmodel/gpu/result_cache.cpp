@@ -332,14 +332,14 @@ SharedResults read_shared_results(const fs::path& book) {
         if (!uid) continue;  // temporary files and the like
         const std::string where = (folder->path() / name).string();
         std::string why;
-        const auto file = folder->read(name, max_results_bytes, &why);
+        // Judged by its owner before it is read: another user's file under this name is not opened further.
+        const auto file = folder->read(name, max_results_bytes, &why, [&](const SharedFile& opened) {
+            if (opened.owner == *uid) return std::string();
+            return fmt::format("it belongs to {}, not to {} whose results its name says", user_name_of(opened.owner),
+                               user_name_of(*uid));
+        });
         if (!file) {
             if (why != "absent") out.warnings.push_back(fmt::format("{} is ignored: {}", where, why));
-            continue;
-        }
-        if (file->owner != *uid) {
-            out.warnings.push_back(fmt::format("{} is ignored: it belongs to {}, not to {} whose results its name says",
-                                               where, user_name_of(file->owner), user_name_of(*uid)));
             continue;
         }
         const json document = json::parse(file->content, nullptr, false);
@@ -361,6 +361,7 @@ SharedResults read_shared_results(const fs::path& book) {
                                                    it->first));
                 it = modes.erase(it);
             }
+        if (*uid == ::geteuid()) merge_newest(out.own, believed);
         merge_newest(out.results, believed);
     }
     // Anyone may fill the folder: a few warnings say so, not one line per planted file.

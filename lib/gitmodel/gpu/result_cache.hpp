@@ -121,6 +121,7 @@ std::optional<std::filesystem::path> keep_results_at_home(const ResultsHome& hom
 // What every user's files of <book>/bench-results say.
 struct SharedResults {
     ResultsByGpu results;               // the newest result per GPU and mode among trusted files
+    ResultsByGpu own;                   // those of the caller's own file (geteuid), also in results
     std::vector<std::string> warnings;  // files ignored: owned by another user than their name says, links, corrupt
 };
 
