@@ -2,6 +2,7 @@
 #include "../command_table.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
 #include "gitmodel/env/engine.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/proc/process.hpp"
@@ -34,7 +35,7 @@ std::string read_password() {
         fmt::print(stderr, "\n");
     } else {
         password.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-        while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) password.pop_back();
+        password = trim_trailing_newlines(password);
     }
     return password;
 }

@@ -2,6 +2,7 @@
 // hyper-parameter set, scheduled over the GPUs locally or on Slurm.
 #include "../command_table.hpp"
 
+#include "gitmodel/core/host.hpp"
 #include "gitmodel/core/json_text.hpp"
 #include "gitmodel/config/params_file.hpp"
 #include "gitmodel/core/error.hpp"
@@ -9,7 +10,7 @@
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/core/wording.hpp"
 #include "gitmodel/git/repository.hpp"
-#include "gitmodel/lifecycle/git_tool.hpp"
+#include "gitmodel/git/git_program.hpp"
 #include "gitmodel/lifecycle/model_context.hpp"
 #include "gitmodel/lifecycle/snapshots.hpp"
 #include "gitmodel/sweep/create.hpp"
@@ -281,7 +282,7 @@ int sweep_cancel(const cli::Args& args) {
     const auto sweep = sweep::load(repo.common_dir(), required_id(*parsed, "cancel"));
     int stopped = 0;
     if (sweep.backend == sweep::Backend::slurm) {
-        const auto cancelled_at = sweep::now_seconds();
+        const auto cancelled_at = now_seconds();
         sweep::cancel_slurm(sweep);
         for (const auto& run : sweep.runs) {
             auto status = sweep::load_run(sweep, run.number);
@@ -292,7 +293,7 @@ int sweep_cancel(const cli::Args& args) {
                 continue;
             status.state = sweep::RunState::cancelled;
             status.note = status.started ? "stopped by `git model sweep cancel`" : "cancelled before it started";
-            if (status.started && !status.ended) status.ended = sweep::now_seconds();
+            if (status.started && !status.ended) status.ended = now_seconds();
             sweep::save_run(sweep, run.number, status);
             ++stopped;
         }

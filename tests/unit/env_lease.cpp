@@ -1,4 +1,5 @@
 // env/lease: the lease record, its file name, and the rules that judge whether it still holds its GPU.
+#include "gitmodel/core/host.hpp"
 #include "gitmodel/core/shared_dir.hpp"
 #include "gitmodel/env/gpu_pool.hpp"
 #include "gitmodel/env/lease.hpp"

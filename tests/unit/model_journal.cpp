@@ -47,9 +47,7 @@ void leave_killed_start(const test::TempRepo& scratch, git::Repository& repo, co
     model::PendingStart::claim(repo, intent);  // not committed: the record stays, like a killed start's
     repo.create_branch(intent.branch, intent.base_commit);
     const std::string reason = model::creation_lock_reason("start " + intent.model, intent.process.pid);
-    std::vector<std::string> args = model::worktree_add_argv(*intent.worktree, intent.branch, reason);
-    args.erase(args.begin());  // TempRepo::git adds "git"
-    scratch.git(args);
+    scratch.git(model::worktree_add_args(*intent.worktree, intent.branch, reason));
     if (!still_locked) model::release_creation_lock(*intent.worktree, reason);
 }
 

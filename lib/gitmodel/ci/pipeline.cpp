@@ -1,6 +1,8 @@
 #include "gitmodel/ci/pipeline.hpp"
 
+#include "gitmodel/core/atomic_file.hpp"
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/shell_word.hpp"
 #include "gitmodel/core/text.hpp"
 
 #include <fmt/core.h>
@@ -17,16 +19,6 @@ namespace fs = std::filesystem;
 namespace gm::ci {
 
 namespace {
-
-// One word for a POSIX shell: as is when it is plainly safe, else in single quotes.
-std::string shell_word(const std::string& word) {
-    if (!word.empty() && word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-                                                "@%_+=:,./-") == std::string::npos)
-        return word;
-    std::string out = "'";
-    for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
 
 constexpr const char* header =
     "# The team's pipeline, written by `git model ci init` (git-model {version}); see git-model-ci(1).\n"
@@ -127,7 +119,7 @@ std::string default_train_command(const config::ModelEnv& env) {
     case config::Command::Form::exec:
         if (!env.command.argv.empty()) {
             std::vector<std::string> words;
-            for (const auto& arg : env.command.argv) words.push_back(shell_word(arg));
+            for (const auto& arg : env.command.argv) words.push_back(shell_word(arg, Quoting::when_needed));  // as is when plainly safe
             return join(words, " ");
         }
         break;
@@ -145,24 +137,9 @@ std::string render_pipeline(Forge forge, const PipelineOptions& options) {
 namespace {
 
 // Writes text to target through a temporary file and a rename: a reader never sees half of it.
+// The mode is what std::ofstream gave the file before (0666 less the umask).
 void write_atomically(const fs::path& target, const std::string& text) {
-    std::error_code ec;
-    const fs::path temp = target.parent_path() / fmt::format(".{}.{}.tmp", target.filename().string(), ::getpid());
-    {
-        std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-        out << text;
-        out.close();
-        if (!out) {
-            fs::remove(temp, ec);
-            throw Error(fmt::format("cannot write {}", temp.string()));
-        }
-    }
-    fs::rename(temp, target, ec);
-    if (ec) {
-        std::error_code ignored;
-        fs::remove(temp, ignored);
-        throw Error(fmt::format("cannot write {}: {}", target.string(), ec.message()));
-    }
+    write_file_atomically(target, text, FileMode{0666, true, false});
 }
 
 }  // namespace
@@ -202,7 +179,7 @@ std::optional<std::pair<std::size_t, std::string>> image_line(std::string_view l
     if (indent == std::string_view::npos || line.substr(indent, 6) != "image:") return std::nullopt;
     std::string value(line.substr(indent + 6));
     value.erase(0, value.find_first_not_of(" \t"));
-    while (!value.empty() && (value.back() == ' ' || value.back() == '\t' || value.back() == '\r')) value.pop_back();
+    value = trim_end(value, " \t\r");
     if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front()) {
         const char quote = value.front();
         std::string inner;

@@ -1,5 +1,6 @@
 #include "gitmodel/core/file_lock.hpp"
 
+#include "gitmodel/core/host.hpp"
 #include "gitmodel/core/shared_dir.hpp"
 #include "gitmodel/core/text.hpp"
 

@@ -1,6 +1,8 @@
 #include "gitmodel/core/shared_dir.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/host.hpp"
+#include "gitmodel/core/random_id.hpp"
 
 #include <fmt/core.h>
 
@@ -11,8 +13,6 @@
 #include <deque>
 #include <dirent.h>
 #include <fcntl.h>
-#include <pwd.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 namespace gm {
@@ -22,21 +22,6 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string errno_text(int err) { return std::strerror(err); }
-
-std::string random_hex(std::size_t bytes) {
-    std::string hex;
-    unsigned char buffer[16];
-    while (hex.size() < bytes * 2) {
-        const std::size_t want = std::min(sizeof buffer, bytes - hex.size() / 2);
-        const ssize_t got = ::getrandom(buffer, want, 0);
-        if (got < 0) {
-            if (errno == EINTR) continue;
-            throw Error(fmt::format("cannot read the OS's random source: {}", errno_text(errno)));
-        }
-        for (ssize_t i = 0; i < got; ++i) hex += fmt::format("{:02x}", buffer[i]);
-    }
-    return hex;
-}
 
 bool write_all(int fd, const std::string& content) {
     std::size_t done = 0;
@@ -184,14 +169,6 @@ std::optional<Parent> walk_to_parent(const fs::path& dir, bool create) {
 }
 
 }  // namespace
-
-std::string user_name_of(uid_t uid) {
-    char buffer[1024];
-    passwd entry {};
-    passwd* found = nullptr;
-    if (::getpwuid_r(uid, &entry, buffer, sizeof buffer, &found) == 0 && found) return found->pw_name;
-    return std::to_string(uid);
-}
 
 std::optional<std::string> untrusted_folder_reason(const struct stat& info) {
     if (S_ISLNK(info.st_mode)) return std::string("is a symbolic link");

@@ -37,9 +37,6 @@ public:
     using Error::Error;
 };
 
-// The user name of a uid (its number when it has none), for messages.
-std::string user_name_of(uid_t uid);
-
 // Why a folder (already opened or lstat'ed) may not hold shared files, or nullopt when it
 // may: not a folder, owned by someone other than root or this user, or writable by group or
 // others without the sticky bit.

@@ -148,4 +148,11 @@ bool ends_with(std::string_view text, std::string_view suffix) {
     return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
 }
 
+std::string trim_end(std::string_view text, std::string_view chars) {
+    const auto last = text.find_last_not_of(chars);
+    return std::string(last == std::string_view::npos ? std::string_view() : text.substr(0, last + 1));
+}
+
+std::string trim_trailing_newlines(std::string_view text) { return trim_end(text, "\r\n"); }
+
 }  // namespace gm

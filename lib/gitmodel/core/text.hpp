@@ -38,4 +38,11 @@ bool starts_with(std::string_view text, std::string_view prefix);
 // Whether text ends with suffix.
 bool ends_with(std::string_view text, std::string_view suffix);
 
+// The text without the characters of `chars` at its end (any number, in any order), for the
+// line breaks and blanks that end a program's output or a file's line.
+std::string trim_end(std::string_view text, std::string_view chars);
+
+// The text without its trailing line breaks ("\n" and "\r"): a program's one-line answer.
+std::string trim_trailing_newlines(std::string_view text);
+
 }  // namespace gm

@@ -2,6 +2,7 @@
 
 #include "gitmodel/config/modelenv.hpp"
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/host.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/doctor/judge.hpp"
 #include "gitmodel/core/shared_dir.hpp"
@@ -17,6 +18,7 @@
 #include "gitmodel/lifecycle/settings.hpp"
 #include "gitmodel/lifecycle/share.hpp"
 #include "gitmodel/model/list.hpp"
+#include "gitmodel/model/settings.hpp"
 #include "gitmodel/proc/process.hpp"
 
 #include <fmt/core.h>
@@ -38,7 +40,7 @@ namespace {
 
 // The last non-empty line of a text.
 std::string last_line(std::string text) {
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.pop_back();
+    text = trim_end(text, "\r\n ");
     const auto nl = text.rfind('\n');
     return nl == std::string::npos ? text : text.substr(nl + 1);
 }
@@ -239,7 +241,7 @@ ConfigFact config_fact(const git::Repository& repo, const git::Config& config) {
     fact.in_repo = true;
     fact.user_name = config.get_string("user.name");
     fact.user_email = config.get_string("user.email");
-    fact.base_branch = config.get_string("model.baseBranch").value_or("main");
+    fact.base_branch = model::base_branch_setting(config);
     fact.base_exists = repo.resolve_commit(fact.base_branch).has_value();
     fact.model_keys = config.get_matching("model.", "");
     return fact;

@@ -2,6 +2,7 @@
 
 #include "gitmodel/core/duration.hpp"
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
 #include "gitmodel/proc/process.hpp"
 
 #include <fmt/core.h>
@@ -140,9 +141,7 @@ EngineMode detect_mode(const ModeFacts& facts) {
 }
 
 std::string engine_message(const std::string& err) {
-    std::string why = err;
-    while (!why.empty() && (why.back() == '\n' || why.back() == '\r')) why.pop_back();
-    return why;
+    return trim_trailing_newlines(err);
 }
 
 Engine select_engine(const std::optional<std::string>& configured, const std::optional<std::string>& file_engine) {

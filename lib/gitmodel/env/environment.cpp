@@ -1,7 +1,9 @@
 #include "gitmodel/env/environment.hpp"
 
+#include "gitmodel/core/atomic_file.hpp"
 #include "gitmodel/core/duration.hpp"
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/random_id.hpp"
 #include "gitmodel/core/report.hpp"
 #include "gitmodel/core/shared_dir.hpp"
 #include "gitmodel/core/text.hpp"
@@ -32,7 +34,6 @@
 #include <netinet/in.h>
 #include <set>
 #include <sstream>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
@@ -76,22 +77,6 @@ void write_private_file(const fs::path& path, const std::string& content, mode_t
     const int saved = errno;
     ::close(fd);
     if (!ok) throw Error(fmt::format("cannot write {}: {}", path.string(), std::strerror(saved)));
-}
-
-std::string random_token() {
-    unsigned char bytes[24];
-    std::size_t filled = 0;
-    while (filled < sizeof bytes) {
-        const ssize_t got = ::getrandom(bytes + filled, sizeof bytes - filled, 0);
-        if (got < 0) {
-            if (errno == EINTR) continue;
-            throw Error(fmt::format("cannot read the OS's random source: {}", std::strerror(errno)));
-        }
-        filled += static_cast<std::size_t>(got);
-    }
-    std::string hex;
-    for (unsigned char b : bytes) hex += fmt::format("{:02x}", b);
-    return hex;
 }
 
 std::chrono::seconds duration_key(const git::Config& config, const char* key, std::chrono::seconds fallback) {
@@ -282,7 +267,7 @@ constexpr const char* start_label = "io.git-model.start";
 class StartGuard {
 public:
     StartGuard(const Engine& engine, std::string container, Reservation& leases)
-        : engine_(engine), container_(std::move(container)), token_(random_token().substr(0, 16)), leases_(leases) {}
+        : engine_(engine), container_(std::move(container)), token_(random_hex(8)), leases_(leases) {}
     StartGuard(const StartGuard&) = delete;
     StartGuard& operator=(const StartGuard&) = delete;
     ~StartGuard() {
@@ -523,7 +508,7 @@ LaunchSpec start_container(UpPlan& plan, Reservation& leases, StartGuard& guard,
                          {"GIT_MODEL_CHECKPOINTS", "/persist/checkpoints"},
                          {"GIT_MODEL_LOGS", "/persist/logs"}};
     if (plan.file.find_port("jupyter")) {
-        const std::string token = random_token();
+        const std::string token = random_hex(24);
         result.token_file = plan.state / "jupyter-token";
         write_private_file(result.token_file, token + "\n");
         request.variables.emplace_back("JUPYTER_TOKEN", token);
@@ -633,7 +618,7 @@ void run_checks(const UpPlan& plan, UpResult& result) {
         std::string why = !report.is_discarded() && report.contains("error") && report["error"].is_object()
                               ? report["error"].value("message", "")
                               : bench.err;
-        while (!why.empty() && why.back() == '\n') why.pop_back();
+        why = trim_end(why, "\n");
         // The engine says 126/127 (or names the loader) when the binary cannot even start in the image.
         const bool cannot_start = report.is_discarded() &&
                                   (bench.exit_code == 126 || bench.exit_code == 127 ||
@@ -950,20 +935,7 @@ PinResult pin_image(git::Repository& repo, const fs::path& file) {
     result.after = result.before + "@" + digest;
     result.image_id = image->id;
     // Written beside the file and renamed over it, with its mode: never half a file.
-    struct stat st {};
-    const mode_t mode = ::stat(file.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0644;
-    const fs::path temp = file.parent_path() / (".modelenv.yaml.pin-" + std::to_string(::getpid()));
-    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) throw Error(fmt::format("cannot write {}: {}", temp.string(), std::strerror(errno)));
-    const bool ok = ::write(fd, pinned.data(), pinned.size()) == static_cast<ssize_t>(pinned.size()) &&
-                    ::fchmod(fd, mode) == 0 && ::fsync(fd) == 0;
-    const int saved = errno;
-    ::close(fd);
-    if (!ok || ::rename(temp.c_str(), file.c_str()) != 0) {
-        const int why = ok ? errno : saved;
-        ::unlink(temp.c_str());
-        throw Error(fmt::format("cannot write {}: {}", file.string(), std::strerror(why)));
-    }
+    write_file_atomically(file, pinned, FileMode{0644, false, true});
     return result;
 }
 

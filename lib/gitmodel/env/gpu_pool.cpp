@@ -77,8 +77,7 @@ Pool discover_pool(const std::optional<std::string>& configured_gpus) {
             pool.driver_error = e.what();  // not installed, or not on PATH
         }
         if (pool.driver_error.empty() && !result.ok()) {
-            std::string why = !result.out.empty() ? result.out : result.err;
-            while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+            const std::string why = trim_end(!result.out.empty() ? result.out : result.err, "\n ");
             pool.driver_error = fmt::format("nvidia-smi -L {}{}", result.describe(), why.empty() ? "" : ": " + why);
         }
         if (pool.driver_error.empty()) {

@@ -1,5 +1,6 @@
 #include "gitmodel/env/gpus.hpp"
 
+#include "gitmodel/core/host.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/core/wording.hpp"
 
@@ -15,10 +16,6 @@ namespace gm::env {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::int64_t now_seconds() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 nlohmann::json optional_json(const std::optional<int>& value) {
     return value ? nlohmann::json(*value) : nlohmann::json(nullptr);

@@ -1,6 +1,8 @@
 #include "gitmodel/env/lease.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/host.hpp"
+#include "gitmodel/core/random_id.hpp"
 #include "gitmodel/core/shared_dir.hpp"
 #include "gitmodel/core/text.hpp"
 
@@ -9,7 +11,6 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-#include <sys/random.h>
 #include <vector>
 
 namespace gm::env {
@@ -68,21 +69,7 @@ bool is_lease_file_name(const std::string& name) {
     return split_name(name, gpu, uid, id);
 }
 
-std::string new_lease_id() {
-    unsigned char bytes[8];
-    std::size_t filled = 0;
-    while (filled < sizeof bytes) {
-        const ssize_t got = ::getrandom(bytes + filled, sizeof bytes - filled, 0);
-        if (got < 0) {
-            if (errno == EINTR) continue;
-            throw Error(fmt::format("cannot read the OS's random source: {}", std::strerror(errno)));
-        }
-        filled += static_cast<std::size_t>(got);
-    }
-    std::string hex;
-    for (unsigned char b : bytes) hex += fmt::format("{:02x}", b);
-    return hex;
-}
+std::string new_lease_id() { return random_hex(8); }
 
 nlohmann::json to_json(const Lease& lease) {
     // Paths go into JSON, which carries only UTF-8: any other byte is written as U+FFFD.

@@ -1,5 +1,6 @@
 #include "gitmodel/env/lease_book.hpp"
 
+#include "gitmodel/core/host.hpp"
 #include "gitmodel/gpu/result_cache.hpp"
 
 #include "gitmodel/core/duration.hpp"
@@ -32,10 +33,6 @@ constexpr const char* config_name = "config";  // root's limits for this book (g
 // files must not make every reader slow.
 constexpr std::size_t max_lease_bytes = 16 * 1024;
 constexpr std::size_t max_config_bytes = 16 * 1024;
-
-std::int64_t now_seconds() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 std::string init_command(const fs::path& dir) {
     return dir == LeaseBook::default_directory() ? "sudo git model gpus init"

@@ -1,6 +1,8 @@
 #include "gitmodel/env/ports.hpp"
 
+#include "gitmodel/core/host.hpp"
 #include "gitmodel/core/shared_dir.hpp"
+#include "gitmodel/core/text.hpp"
 
 #include <fmt/core.h>
 
@@ -60,8 +62,7 @@ std::optional<std::pair<long, std::string>> socket_owner(unsigned long inode) {
         for (const auto& fd : fs::directory_iterator("/proc/" + pid + "/fd", ec)) {
             std::error_code link_ec;
             if (fs::read_symlink(fd.path(), link_ec).string() == wanted) {
-                std::string comm = read_text("/proc/" + pid + "/comm");
-                while (!comm.empty() && comm.back() == '\n') comm.pop_back();
+                const std::string comm = trim_end(read_text("/proc/" + pid + "/comm"), "\n");
                 found = std::make_pair(std::stol(pid), comm);
                 break;
             }

@@ -1,5 +1,6 @@
 #include "gitmodel/env/state.hpp"
 
+#include "gitmodel/core/atomic_file.hpp"
 #include "gitmodel/core/error.hpp"
 
 #include <fmt/core.h>
@@ -10,7 +11,6 @@
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,23 +44,7 @@ fs::path state_dir(const fs::path& common_dir, const std::string& model) {
 }
 
 void write_state_file(const fs::path& path, const std::string& content) {
-    unsigned char random[6];
-    if (::getrandom(random, sizeof random, 0) != static_cast<ssize_t>(sizeof random))
-        for (auto& b : random) b = static_cast<unsigned char>(::getpid());
-    std::string suffix;
-    for (unsigned char b : random) suffix += fmt::format("{:02x}", b);
-    const fs::path temp = path.parent_path() / ("." + path.filename().string() + "." + suffix + ".tmp");
-    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) throw Error(fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
-    const bool ok = ::fchmod(fd, 0600) == 0 &&
-                    ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
-    const int saved = errno;
-    ::close(fd);
-    if (!ok || ::rename(temp.c_str(), path.c_str()) != 0) {
-        const int why = ok ? errno : saved;
-        ::unlink(temp.c_str());
-        throw Error(fmt::format("cannot write {}: {}", path.string(), std::strerror(why)));
-    }
+    write_file_atomically(path, content, FileMode{0600, false, false});
 }
 
 std::optional<LaunchRecord> read_launch(const fs::path& common_dir, const std::string& model) {

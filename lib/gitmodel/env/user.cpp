@@ -1,5 +1,7 @@
 #include "gitmodel/env/user.hpp"
 
+#include "gitmodel/core/host.hpp"
+
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -116,11 +118,9 @@ Caller current_caller() {
     Caller caller;
     caller.uid = ::geteuid();
     caller.gid = ::getegid();
-    // getpwuid_r with a buffer of our own: the static getpwuid is not thread-safe.
+    caller.name = account_name(caller.uid).value_or("");
+    // getgrgid_r with a buffer of our own: the static getgrgid is not thread-safe.
     std::vector<char> buffer(16384);
-    passwd pw{};
-    passwd* found = nullptr;
-    if (::getpwuid_r(caller.uid, &pw, buffer.data(), buffer.size(), &found) == 0 && found) caller.name = found->pw_name;
     group gr{};
     group* found_group = nullptr;
     if (::getgrgid_r(caller.gid, &gr, buffer.data(), buffer.size(), &found_group) == 0 && found_group)

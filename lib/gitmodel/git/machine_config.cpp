@@ -1,6 +1,7 @@
 #include "gitmodel/git/machine_config.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/host.hpp"
 #include "gitmodel/core/shared_dir.hpp"
 #include "gitmodel/core/unique_fd.hpp"
 #include "gitmodel/git/config.hpp"

@@ -1,6 +1,7 @@
 #include "gitmodel/git/repository.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
 #include "gitmodel/git/handle.hpp"
 #include "gitmodel/git/network_off.hpp"
 #include "gitmodel/git/reader.hpp"
@@ -26,8 +27,7 @@ const char* env_or_null(const char* name) {
 }
 
 std::string trim_newline(std::string text) {
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-    return text;
+    return trim_trailing_newlines(text);
 }
 
 fs::path without_trailing_slash(const char* path) {

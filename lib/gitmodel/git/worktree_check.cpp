@@ -1,6 +1,8 @@
 #include "gitmodel/git/worktree_check.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
+#include "gitmodel/git/git_program.hpp"
 #include "gitmodel/git/handle.hpp"
 #include "gitmodel/proc/process.hpp"
 
@@ -88,12 +90,10 @@ bool checkout_finished(const fs::path& folder);
 // git's own verdict on files libgit2 saw as changed (filters it cannot run), when git can give one.
 std::vector<std::string> confirmed_by_git(const fs::path& folder, const std::vector<std::string>& paths) {
     if (!checkout_finished(folder) || paths.size() > 200) return paths;  // git cannot judge either
-    std::vector<std::string> argv{"git", "--literal-pathspecs", "-C", folder.string(), "status", "--porcelain", "-z",
+    std::vector<std::string> args{"--literal-pathspecs", "-C", folder.string(), "status", "--porcelain", "-z",
                                   "--untracked-files=no", "--"};
-    argv.insert(argv.end(), paths.begin(), paths.end());
-    proc::RunOptions options;
-    options.env = {{"GIT_DIR", std::nullopt}, {"GIT_WORK_TREE", std::nullopt}, {"GIT_INDEX_FILE", std::nullopt}};
-    const auto result = proc::run(argv, options);
+    args.insert(args.end(), paths.begin(), paths.end());
+    const auto result = run_git(std::move(args));
     if (!result.ok()) return paths;
     std::vector<std::string> still;
     for (std::size_t pos = 0; pos < result.out.size();) {
@@ -154,7 +154,7 @@ std::optional<fs::path> worktree_admin_dir(const fs::path& folder) {
     std::ifstream file(folder / ".git");
     std::string line;
     if (!file || !std::getline(file, line) || line.rfind("gitdir: ", 0) != 0) return std::nullopt;
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    line = trim_end(line, "\r ");
     fs::path admin(line.substr(8));
     if (admin.is_relative()) admin = folder / admin;
     return admin.lexically_normal();

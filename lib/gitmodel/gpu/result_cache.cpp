@@ -1,7 +1,9 @@
 #include "gitmodel/gpu/result_cache.hpp"
 
+#include "gitmodel/core/atomic_file.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/file_lock.hpp"
+#include "gitmodel/core/host.hpp"
 #include "gitmodel/core/shared_dir.hpp"
 #include "gitmodel/core/text.hpp"
 
@@ -119,32 +121,7 @@ std::optional<SharedDir> open_results_folder(const fs::path& book) {
 
 // Writes text to a new file beside `file` and renames it over `file`.
 void replace_file(const fs::path& file, const std::string& text) {
-    std::string temp = (file.parent_path() / ("." + file.filename().string() + ".XXXXXX")).string();
-    const int fd = ::mkstemp(temp.data());
-    if (fd < 0) throw Error(fmt::format("cannot write beside {}: {}", file.string(), std::strerror(errno)));
-    ::fchmod(fd, 0644);  // results are not secret, and teammates' tools read them
-    std::size_t written = 0;
-    while (written < text.size()) {
-        const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            const int saved = errno;
-            ::close(fd);
-            ::unlink(temp.c_str());
-            throw Error(fmt::format("cannot write {}: {}", temp, std::strerror(saved)));
-        }
-        written += static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd) != 0 || ::close(fd) != 0) {
-        const int saved = errno;
-        ::unlink(temp.c_str());
-        throw Error(fmt::format("cannot write {}: {}", temp, std::strerror(saved)));
-    }
-    if (::rename(temp.c_str(), file.c_str()) != 0) {
-        const int saved = errno;
-        ::unlink(temp.c_str());
-        throw Error(fmt::format("cannot replace {}: {}", file.string(), std::strerror(saved)));
-    }
+    write_file_atomically(file, text, FileMode{0644, false, false});  // results are not secret, and teammates' tools read them
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 #include "gitmodel/hooks/bench_gate.hpp"
 
+#include "gitmodel/core/atomic_file.hpp"
 #include "gitmodel/core/duration.hpp"
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/host.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/proc/process.hpp"
 #include "gitmodel/git/team_file.hpp"
@@ -22,10 +24,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* driver_version_file = "/proc/driver/nvidia/version";
-
-std::int64_t now_seconds() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 std::string read_text(const fs::path& path) {
     std::ifstream in(path);
@@ -108,12 +106,11 @@ void remember_pass(const fs::path& path, const nlohmann::json& report) {
     }
     std::error_code ec;
     fs::create_directories(path.parent_path(), ec);
-    const fs::path temp = path.string() + ".tmp";
-    {
-        std::ofstream out(temp);
-        out << cache.dump(2) << "\n";
+    try {
+        write_file_atomically(path, cache.dump(2) + "\n", FileMode{0666, true, false});  // as std::ofstream made it
+    } catch (const Error&) {
+        // a cache: the next bench run asks again
     }
-    fs::rename(temp, path, ec);
 }
 
 fs::path find_bench() {
@@ -211,7 +208,7 @@ BenchGateResult judge_bench_run(const BenchRun& run, BenchWhen when, OnUnknown o
                     why += fmt::format("{}{}: {}", why.empty() ? "" : "; ", check.value("name", "?"), check.value("detail", ""));
     }
     if (why.empty()) why = run.err.empty() ? run.describe : run.err;
-    while (!why.empty() && why.back() == '\n') why.pop_back();
+    why = trim_end(why, "\n");
     result.message = fmt::format("the GPU check failed ({}): {}",
                                  run.exit_code == 3 ? "no usable GPU" : "exit " + std::to_string(run.exit_code), why);
     return result;

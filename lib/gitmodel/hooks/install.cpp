@@ -1,5 +1,6 @@
 #include "gitmodel/hooks/install.hpp"
 
+#include "gitmodel/core/atomic_file.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/hooks/attributes.hpp"
@@ -50,14 +51,11 @@ fs::path free_name(const fs::path& base) {
 
 // Writes the shim through a temporary file and a rename, so that a hook is never half written.
 void write_shim(const fs::path& source, const fs::path& target) {
-    const fs::path temp = target.string() + ".git-model-new";
-    std::error_code ec;
-    fs::copy_file(source, temp, fs::copy_options::overwrite_existing, ec);
-    if (ec) throw Error(fmt::format("cannot write {}: {}", temp.string(), ec.message()));
-    fs::permissions(temp, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                              fs::perms::others_read | fs::perms::others_exec, ec);
-    fs::rename(temp, target, ec);
-    if (ec) throw Error(fmt::format("cannot install {}: {}", target.string(), ec.message()));
+    std::ifstream in(source, std::ios::binary);
+    std::ostringstream shim;
+    shim << in.rdbuf();
+    if (!in) throw Error(fmt::format("cannot read {}", source.string()));
+    write_file_atomically(target, shim.str(), FileMode{0755, false, false});
 }
 
 std::string first_lines(const std::string& text, int count) {

@@ -56,12 +56,12 @@ public:
         auto cached = by_commit_.find(commit);
         if (cached != by_commit_.end()) return cached->second;
         ImageAt result;
-        const auto text = repo_.read_objects({commit + ":" + std::string(modelenv_file)});
+        const auto text = repo_.read_objects({commit + ":" + std::string(config::modelenv_file_name)});
         if (text.front()) {
             result.present = true;
             try {
                 result.image =
-                    config::load_modelenv_text(*text.front(), short_sha(commit) + ":" + std::string(modelenv_file))
+                    config::load_modelenv_text(*text.front(), short_sha(commit) + ":" + std::string(config::modelenv_file_name))
                         .image.to_string();
             } catch (const Error& e) {
                 result.error = e.what();
@@ -380,7 +380,7 @@ std::vector<Violation> check_push(git::RepoReader& repo, const std::string& remo
                                               range.boundary.end())
                     range.boundary.push_back(parent);
             if (std::any_of(commit.blobs.begin(), commit.blobs.end(),
-                            [](const git::IntroducedBlob& b) { return b.path == modelenv_file; }))
+                            [](const git::IntroducedBlob& b) { return b.path == config::modelenv_file_name; }))
                 range.touching.push_back(c);
             if (updates.size() > 1 && !judged_commits.insert(commit.id).second) continue;
             origins.push_back({commit.id, update_index, std::move(commit.attributes)});

@@ -74,7 +74,4 @@ bool has_image_change_reason(const std::string& message);
 // The refusal message: every violation, the bypass, and why server-side protection is still needed.
 std::string format_rejection(const std::vector<Violation>& violations);
 
-// The name of the pinned-image file at the repository root.
-inline constexpr std::string_view modelenv_file = ".modelenv.yaml";
-
 }  // namespace gm::hooks

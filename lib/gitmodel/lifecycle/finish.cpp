@@ -4,7 +4,7 @@
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/git/history.hpp"
 #include "gitmodel/lifecycle/finish_record.hpp"
-#include "gitmodel/lifecycle/git_tool.hpp"
+#include "gitmodel/git/git_program.hpp"
 #include "gitmodel/lifecycle/model_context.hpp"
 #include "gitmodel/lifecycle/push.hpp"
 #include "gitmodel/lifecycle/snapshots.hpp"
@@ -61,8 +61,7 @@ std::string merge_locally(const git::Repository& repo, const ModelContext& conte
     const auto merged = run_git(repo, {"merge", "--no-ff", "--no-edit", "-m", message, context.branch}, {}, target->path);
     if (!merged.ok()) {
         run_git(repo, {"merge", "--abort"}, {}, target->path);  // leave the base as it was
-        std::string said = merged.err.empty() ? merged.out : merged.err;
-        while (!said.empty() && said.back() == '\n') said.pop_back();
+        const std::string said = trim_end(merged.err.empty() ? merged.out : merged.err, "\n");
         throw Error(fmt::format("`git merge --no-ff {}` into {} failed ({}); nothing was merged:\n{}", context.branch,
                                 context.base, merged.describe(), said),
                     fmt::format("merge {} into the model first and resolve the conflicts there, then finish again",

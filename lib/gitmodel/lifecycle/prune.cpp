@@ -7,7 +7,7 @@
 #include "gitmodel/git/worktree_state.hpp"
 #include "gitmodel/lifecycle/environment.hpp"
 #include "gitmodel/lifecycle/finish_record.hpp"
-#include "gitmodel/lifecycle/git_tool.hpp"
+#include "gitmodel/git/git_program.hpp"
 #include "gitmodel/lifecycle/merge_judge.hpp"
 #include "gitmodel/lifecycle/prune_remote.hpp"
 #include "gitmodel/model/journal.hpp"

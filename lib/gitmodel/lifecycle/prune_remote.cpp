@@ -3,7 +3,7 @@
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/git/history.hpp"
-#include "gitmodel/lifecycle/git_tool.hpp"
+#include "gitmodel/git/git_program.hpp"
 #include "gitmodel/lifecycle/merge_judge.hpp"
 #include "gitmodel/lifecycle/prune.hpp"
 #include "gitmodel/lifecycle/push.hpp"

@@ -2,7 +2,7 @@
 
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
-#include "gitmodel/lifecycle/git_tool.hpp"
+#include "gitmodel/git/git_program.hpp"
 
 #include <fmt/core.h>
 

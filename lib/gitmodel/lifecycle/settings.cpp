@@ -59,15 +59,22 @@ std::string archive_tag_name(std::string_view form, std::string_view model, std:
     return name;
 }
 
-std::string read_remote_setting(const git::Repository& repo) {
-    const auto remote = repo.config().get_string("model.remote");
+namespace {
+
+// model.remote (origin when unset or empty), read the same way for both readers below.
+std::string remote_setting(const git::Config& config) {
+    const auto remote = config.get_string("model.remote");
     return remote && !remote->empty() ? *remote : std::string("origin");
 }
+
+}  // namespace
+
+std::string read_remote_setting(const git::Repository& repo) { return remote_setting(repo.config()); }
 
 LifecycleSettings read_lifecycle_settings(const git::Repository& repo) {
     const git::Config config = repo.config();
     LifecycleSettings settings;
-    if (auto remote = config.get_string("model.remote"); remote && !remote->empty()) settings.remote = *remote;
+    settings.remote = remote_setting(config);
     if (auto forge = config.get_string("model.forge")) settings.forge = parse_forge_setting(*forge);
     if (auto url = config.get_string("model.forgeUrl"); url && !url->empty()) settings.forge_url = *url;
     if (auto merge = config.get_string("model.finish.merge")) {

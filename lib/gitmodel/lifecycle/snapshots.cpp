@@ -4,7 +4,7 @@
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/git/worktree_state.hpp"
-#include "gitmodel/lifecycle/git_tool.hpp"
+#include "gitmodel/git/git_program.hpp"
 #include "gitmodel/lifecycle/metric_json.hpp"
 #include "gitmodel/lifecycle/model_context.hpp"
 #include "gitmodel/model/repository_lock.hpp"

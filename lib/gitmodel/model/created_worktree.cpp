@@ -1,6 +1,7 @@
 #include "gitmodel/model/created_worktree.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
 #include "gitmodel/git/worktree_check.hpp"
 
 #include <fmt/core.h>
@@ -22,8 +23,7 @@ std::string read_text(const fs::path& path) {
     std::stringstream buffer;
     buffer << in.rdbuf();
     std::string text = buffer.str();
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-    return text;
+    return trim_trailing_newlines(text);
 }
 
 }  // namespace
@@ -36,8 +36,8 @@ bool is_creation_lock(std::string_view reason) {
     return reason.rfind(reason_prefix, 0) == 0 && reason.find(reason_marker) != std::string_view::npos;
 }
 
-std::vector<std::string> worktree_add_argv(const fs::path& path, const std::string& branch, const std::string& reason) {
-    return {"git", "worktree", "add", "--quiet", "--lock", "--reason", reason, path.string(), branch};
+std::vector<std::string> worktree_add_args(const fs::path& path, const std::string& branch, const std::string& reason) {
+    return {"worktree", "add", "--quiet", "--lock", "--reason", reason, path.string(), branch};
 }
 
 void release_creation_lock(const fs::path& path, const std::string& reason) {

@@ -19,8 +19,9 @@ std::string creation_lock_reason(std::string_view who, long pid);
 // Whether a lock reason is one git-model wrote while creating a worktree (not the user's own lock).
 bool is_creation_lock(std::string_view reason);
 
-// `git worktree add` for a new worktree, locked with the creation reason until release_creation_lock.
-std::vector<std::string> worktree_add_argv(const std::filesystem::path& path, const std::string& branch,
+// The arguments of `git worktree add` (for git::run_git) for a new worktree, locked with the
+// creation reason until release_creation_lock.
+std::vector<std::string> worktree_add_args(const std::filesystem::path& path, const std::string& branch,
                                            const std::string& reason);
 // Removes the creation lock once the checkout is complete (only that lock: a user's stays).
 // Throws gm::Error when the lock cannot be removed.

@@ -3,6 +3,7 @@
 #include "gitmodel/core/deferred_signals.hpp"
 #include "gitmodel/core/duration.hpp"
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
 
 #include <fmt/core.h>
 
@@ -30,8 +31,7 @@ std::string read_holder(int fd) {
     const ssize_t n = ::pread(fd, buffer, sizeof buffer - 1, 0);
     if (n <= 0) return {};
     std::string text(buffer, static_cast<std::size_t>(n));
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\0')) text.pop_back();
-    return text;
+    return trim_end(text, std::string_view("\n\0", 2));
 }
 
 void write_holder(int fd, std::string_view doing) {

@@ -18,11 +18,16 @@ void replace_all(std::string& text, const std::string& from, const std::string& 
 
 }  // namespace
 
+std::string base_branch_setting(const git::Config& config) {
+    auto base = config.get_string("model.baseBranch");
+    return base && !base->empty() ? *base : std::string("main");
+}
+
 Settings read_settings(const git::Repository& repo) {
     const git::Config config = repo.config();
     Settings settings;
     settings.main_worktree = repo.main_worktree_or_common_dir();
-    if (auto base = config.get_string("model.baseBranch"); base && !base->empty()) settings.base_branch = *base;
+    settings.base_branch = base_branch_setting(config);
     fs::path root = config.get_string("model.worktreeRoot").value_or("../worktrees");
     if (root.empty()) root = "../worktrees";
     if (root.is_relative()) root = settings.main_worktree / root;

@@ -26,6 +26,10 @@ struct Settings {
 // Reads the settings, with defaults for unset keys.
 Settings read_settings(const git::Repository& repo);
 
+// model.baseBranch of a configuration ("main" when unset or empty): the one reading that start
+// and doctor share, so that doctor checks the base start would use.
+std::string base_branch_setting(const git::Config& config);
+
 // Where the worktree of a model goes, from the root and template; throws when
 // the template gives a path outside the root.
 std::filesystem::path worktree_path_for(const Settings& settings, const std::string& model_name);

@@ -3,6 +3,7 @@
 #include "gitmodel/core/deferred_signals.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/git/git_program.hpp"
 #include "gitmodel/model/created_worktree.hpp"
 #include "gitmodel/model/journal.hpp"
 #include "gitmodel/model/repository_lock.hpp"
@@ -59,16 +60,15 @@ void check_folder_free(const fs::path& path, const std::vector<git::WorktreeInfo
 
 // Runs git's own checkout (filters such as Git LFS and post-checkout hooks behave as usual) with
 // interrupting signals deferred; returns why it failed, empty when it succeeded.
-std::string run_checkout(const std::vector<std::string>& git_command, const fs::path& run_in, bool in_place) {
+std::string run_checkout(const std::vector<std::string>& git_args, const fs::path& run_in, bool in_place) {
     DeferSignals defer;
     proc::RunOptions options;
     options.cwd = run_in;
     options.inherit_output = true;
-    // GIT_DIR/GIT_WORK_TREE from our caller would point git at the wrong worktree.
-    options.env = {{"GIT_DIR", std::nullopt}, {"GIT_WORK_TREE", std::nullopt}, {"GIT_INDEX_FILE", std::nullopt}};
     proc::RunResult checkout;
     try {
-        checkout = proc::run(git_command, options);
+        // run_git: GIT_DIR/GIT_WORK_TREE from our caller would point git at the wrong worktree.
+        checkout = git::run_git(git_args, options);
     } catch (const Error& e) {
         return e.what();
     }
@@ -108,13 +108,13 @@ StartResult start_model(git::Repository& repo, const StartRequest& request,
     if (request.in_place) {
         const auto workdir = repo.workdir();
         if (!workdir) throw Error("--no-worktree needs a worktree, and this repository is bare", "leave out --no-worktree");
-        git_command = {"git", "switch", "--quiet", result.branch};
+        git_command = {"switch", "--quiet", result.branch};
         run_in = *workdir;
     } else {
         const fs::path path = worktree_path_for(settings, request.model);
         intent.worktree = path;
         result.worktree = path;
-        git_command = worktree_add_argv(path, result.branch, lock_reason);
+        git_command = worktree_add_args(path, result.branch, lock_reason);
         run_in = settings.main_worktree;
         std::error_code ec;
         fs::create_directories(path.parent_path(), ec);

@@ -2,6 +2,7 @@
 
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/git/git_program.hpp"
 #include "gitmodel/proc/process.hpp"
 
 #include <fmt/core.h>
@@ -30,8 +31,7 @@ constexpr std::size_t listed_at_most = 5;
 
 // The text without the white space at its end (git's messages and ids end in a newline).
 std::string trim(std::string text) {
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
-    return text;
+    return trim_end(text, " \t\n\v\f\r");
 }
 
 std::vector<std::string> split_lines(const std::string& text) {
@@ -41,12 +41,11 @@ std::vector<std::string> split_lines(const std::string& text) {
     return lines;
 }
 
-// git run in `where`, deaf to a caller's GIT_DIR and friends.
+// git run in `where` (git::run_git: deaf to a caller's GIT_DIR and friends), in the C locale.
 proc::RunOptions git_in(const fs::path& where) {
     proc::RunOptions options;
     options.cwd = where;
-    options.env = {{"GIT_DIR", std::nullopt},        {"GIT_WORK_TREE", std::nullopt}, {"GIT_INDEX_FILE", std::nullopt},
-                   {"GIT_COMMON_DIR", std::nullopt}, {"LC_ALL", "C"}};
+    options.env = {{"LC_ALL", "C"}};
     options.timeout = std::chrono::minutes(10);
     return options;
 }
@@ -54,10 +53,10 @@ proc::RunOptions git_in(const fs::path& where) {
 proc::RunResult git_checked(const fs::path& where, std::vector<std::string> args, const std::string& what,
                             std::optional<std::string> input = std::nullopt) {
     // Literal pathspecs: a file named `*.py` restores that file, never every Python file.
-    args.insert(args.begin(), {"git", "--literal-pathspecs"});
+    args.insert(args.begin(), "--literal-pathspecs");
     auto options = git_in(where);
     options.input = std::move(input);
-    auto result = proc::run(args, options);
+    auto result = git::run_git(std::move(args), std::move(options));
     if (!result.ok()) throw Error(fmt::format("{}: git {}: {}", what, result.describe(), trim(result.err)));
     return result;
 }

@@ -1,6 +1,8 @@
 #include "gitmodel/proc/process.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/shell_word.hpp"
+#include "gitmodel/core/text.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -90,11 +92,7 @@ void trace(const std::vector<std::string>& argv) {
     const char* wanted = std::getenv("GIT_MODEL_TRACE");
     if (!wanted || !*wanted || std::string(wanted) == "0") return;
     std::string line = "trace: run:";
-    for (const auto& arg : argv) {
-        std::string quoted = "'";
-        for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-        line += " " + quoted + "'";
-    }
+    for (const auto& arg : argv) line += " " + shell_word(arg);
     fmt::print(stderr, "{}\n", line);
 }
 
@@ -350,8 +348,7 @@ std::vector<RunResult> run_concurrently(const std::vector<std::vector<std::strin
 RunResult run_checked(const std::vector<std::string>& argv, const RunOptions& options) {
     RunResult result = run(argv, options);
     if (!result.ok()) {
-        std::string detail = result.err;
-        while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' ')) detail.pop_back();
+        const std::string detail = trim_end(result.err, "\n ");
         std::string command;
         for (std::size_t i = 0; i < argv.size() && i < 3; ++i) command += (i ? " " : "") + argv[i];
         throw Error(fmt::format("'{}' {}{}{}", command, result.describe(), detail.empty() ? "" : ":\n",

@@ -3,8 +3,10 @@
 #include "gitmodel/config/modelenv.hpp"
 #include "gitmodel/core/deferred_signals.hpp"
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/host.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/git/commit_file.hpp"
+#include "gitmodel/git/git_program.hpp"
 #include "gitmodel/git/history.hpp"
 #include "gitmodel/git/worktree_check.hpp"
 #include "gitmodel/model/created_worktree.hpp"
@@ -30,19 +32,11 @@ namespace {
 
 // git's message without its trailing line break, for one-line errors.
 std::string trim_message(const std::string& text) {
-    std::string out = text;
-    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+    const std::string out = trim_end(text, "\n ");
     return out.empty() ? "no message" : out;
 }
 
 fs::path creating_marker(const Sweep& sweep) { return sweep_dir(sweep.common_dir, sweep.id) / "creating.json"; }
-
-proc::RunOptions git_options(const fs::path& where) {
-    proc::RunOptions options;
-    options.cwd = where;
-    options.env = {{"GIT_DIR", std::nullopt}, {"GIT_WORK_TREE", std::nullopt}, {"GIT_INDEX_FILE", std::nullopt}};
-    return options;
-}
 
 fs::path resolve_persist(const std::optional<config::PersistPath>& configured, const fs::path& relative_to,
                          const fs::path& fallback) {
@@ -228,8 +222,9 @@ Sweep create_sweep(git::Repository& repo, const CreateRequest& request,
         fs::create_directories(run.worktree.parent_path(), ec);
         proc::RunResult added;
         try {
-            added = proc::run(model::worktree_add_argv(run.worktree, run.branch, lock_reason),
-                              git_options(settings.main_worktree));
+            proc::RunOptions in_main;
+            in_main.cwd = settings.main_worktree;
+            added = git::run_git(model::worktree_add_args(run.worktree, run.branch, lock_reason), in_main);
         } catch (const Error& e) {
             fail(e.what());
         }

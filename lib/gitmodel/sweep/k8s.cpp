@@ -1,6 +1,7 @@
 #include "gitmodel/sweep/k8s.hpp"
 
 #include "gitmodel/config/modelenv.hpp"
+#include "gitmodel/core/shell_word.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/core/wording.hpp"
 #include "gitmodel/sweep/plan.hpp"
@@ -29,14 +30,7 @@ std::string comment_text(const std::string& text) {
 }
 
 // A word for the pod's /bin/sh, single-quoted: the pod's shell only picks the run by index.
-std::string sh_word(const std::string& text) {
-    std::string out = "'";
-    for (char c : text) {
-        if (c == '\'') out += "'\\''";
-        else out += c;
-    }
-    return out + "'";
-}
+std::string sh_word(const std::string& text) { return shell_word(text); }
 
 // The folder that holds the repository, every run's worktree and the persist folders: mounted
 // into the pods at the same path, so that every path the runs are given is valid there too.

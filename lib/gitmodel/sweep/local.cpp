@@ -1,6 +1,7 @@
 #include "gitmodel/sweep/local.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/host.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/core/wording.hpp"
 #include "gitmodel/env/engine.hpp"

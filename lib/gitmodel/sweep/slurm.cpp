@@ -1,6 +1,8 @@
 #include "gitmodel/sweep/slurm.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/host.hpp"
+#include "gitmodel/core/shell_word.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/env/gpu_pool.hpp"
 #include "gitmodel/proc/process.hpp"
@@ -39,14 +41,7 @@ std::string directive_path(const std::string& folder, const std::string& pattern
 }
 
 // A word for the batch script's /bin/sh: single-quoted, quotes escaped. Only paths we made go here.
-std::string sh_word(const std::string& text) {
-    std::string out = "'";
-    for (char c : text) {
-        if (c == '\'') out += "'\\''";
-        else out += c;
-    }
-    return out + "'";
-}
+std::string sh_word(const std::string& text) { return shell_word(text); }
 
 std::vector<std::string> job_ids_argument(const Sweep& sweep) { return {join(sweep.slurm.job_ids, ",")}; }
 

@@ -1,5 +1,6 @@
 #include "gitmodel/sweep/store.hpp"
 
+#include "gitmodel/core/atomic_file.hpp"
 #include "gitmodel/core/error.hpp"
 
 #include <fmt/core.h>
@@ -84,32 +85,8 @@ fs::path saved_metrics(const Sweep& sweep, int number) {
     return sweep_dir(sweep.common_dir, sweep.id) / "runs" / fmt::format("{}.metrics.json", number);
 }
 
-std::int64_t now_seconds() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 void write_file_atomically(const fs::path& path, const std::string& content, unsigned mode) {
-    const fs::path temp = path.string() + fmt::format(".tmp{}", ::getpid());
-    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0) throw Error(fmt::format("cannot write {}: {}", temp.string(), std::strerror(errno)));
-    std::size_t done = 0;
-    while (done < content.size()) {
-        const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            const int err = errno;
-            ::close(fd);
-            ::unlink(temp.c_str());
-            throw Error(fmt::format("cannot write {}: {}", temp.string(), std::strerror(err)));
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    ::close(fd);
-    if (::rename(temp.c_str(), path.c_str()) != 0) {
-        const int err = errno;
-        ::unlink(temp.c_str());
-        throw Error(fmt::format("cannot write {}: {}", path.string(), std::strerror(err)));
-    }
+    gm::write_file_atomically(path, content, FileMode{static_cast<mode_t>(mode & 07777), true, false});
 }
 
 std::string allocate_id(const fs::path& common_dir) {

@@ -130,10 +130,8 @@ std::optional<SchedulerRecord> load_scheduler(const Sweep& sweep);
 // Forgets the scheduler record.
 void clear_scheduler(const Sweep& sweep);
 
-// Writes a file atomically (temp file and rename) with the given permission bits.
+// Writes a file atomically (gm::write_file_atomically) with the given permission bits less the
+// umask, as the sweep's files have always been written (readable by the team unless the umask says not).
 void write_file_atomically(const std::filesystem::path& path, const std::string& content, unsigned mode = 0644);
-
-// Unix seconds now.
-std::int64_t now_seconds();
 
 }  // namespace gm::sweep

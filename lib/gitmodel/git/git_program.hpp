@@ -1,7 +1,12 @@
 #pragma once
 // Running the git program for the steps where git's own behaviour must hold:
-// tags and notes (identity, GIT_COMMITTER_DATE), push (hooks, push options),
-// merge, worktree removal. Always an argv, never a shell.
+// checkout (filters, hooks), tags and notes (identity, GIT_COMMITTER_DATE), push
+// (hooks, push options), merge, worktree removal. Always an argv, never a shell.
+//
+// Every run that must reach one named repository or folder goes through run_git, which removes
+// the variables a caller (a hook, `git --git-dir=... model`) may have set to point git elsewhere.
+// Runs that must see exactly the caller's repository as git sees it (reader_plumbing.cpp,
+// team_file.cpp, the pre-commit and pre-push hooks' own git calls) keep the caller's environment.
 
 #include <cstdint>
 #include <filesystem>
@@ -11,7 +16,16 @@
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/proc/process.hpp"
 
-namespace gm::lifecycle {
+namespace gm::git {
+
+// The variables through which a caller points git at a repository (git's own `local_repo_env`
+// list, less the ones that carry the caller's configuration and object replacement, which hold
+// for every repository): run_git removes exactly these.
+const std::vector<std::string>& repository_variables();
+
+// Runs `git <args>` (where options.cwd says) with repository_variables() removed, so that
+// git finds the repository from the folder alone; the options' timeout and other settings hold.
+proc::RunResult run_git(std::vector<std::string> args, proc::RunOptions options = {});
 
 // Runs `git <args>` in a folder of the repository (default: this worktree, or
 // the git dir of a bare repository), with our caller's GIT_DIR/GIT_WORK_TREE
@@ -33,4 +47,4 @@ std::int64_t git_now(const git::Repository& repo);
 bool create_annotated_tag(const git::Repository& repo, const std::string& name, const std::string& commit,
                           const std::string& message);
 
-}  // namespace gm::lifecycle
+}  // namespace gm::git

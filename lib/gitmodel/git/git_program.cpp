@@ -1,4 +1,4 @@
-#include "gitmodel/lifecycle/git_tool.hpp"
+#include "gitmodel/git/git_program.hpp"
 
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
@@ -10,7 +10,7 @@
 #include <sstream>
 #include <thread>
 
-namespace gm::lifecycle {
+namespace gm::git {
 
 namespace fs = std::filesystem;
 
@@ -30,9 +30,27 @@ std::string first_line(const std::string& text) {
 
 }  // namespace
 
+const std::vector<std::string>& repository_variables() {
+    // git's environment.c local_repo_env (what git itself clears before running git in another
+    // repository), less GIT_CONFIG, GIT_CONFIG_PARAMETERS, GIT_CONFIG_COUNT (the caller's
+    // `git -c` settings), GIT_NO_REPLACE_OBJECTS and GIT_REPLACE_REF_BASE (how the caller asked
+    // to read objects): those say what the user wants of every repository, not which one.
+    static const std::vector<std::string> names{
+        "GIT_DIR",           "GIT_WORK_TREE",    "GIT_IMPLICIT_WORK_TREE", "GIT_INDEX_FILE",
+        "GIT_PREFIX",        "GIT_COMMON_DIR",   "GIT_OBJECT_DIRECTORY",   "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        "GIT_GRAFT_FILE",    "GIT_SHALLOW_FILE"};
+    return names;
+}
+
+proc::RunResult run_git(std::vector<std::string> args, proc::RunOptions options) {
+    args.insert(args.begin(), "git");
+    for (const auto& name : repository_variables()) options.env.emplace_back(name, std::nullopt);
+    return proc::run(args, options);
+}
+
 proc::RunResult run_git(const git::Repository& repo, const std::vector<std::string>& args, proc::RunOptions options,
                         const std::optional<fs::path>& where) {
-    std::vector<std::string> argv{"git"};
+    std::vector<std::string> argv;
     if (where) {
         argv.insert(argv.end(), {"-C", where->string()});
     } else if (auto workdir = repo.workdir()) {
@@ -41,9 +59,7 @@ proc::RunResult run_git(const git::Repository& repo, const std::vector<std::stri
         argv.push_back("--git-dir=" + repo.git_dir().string());
     }
     argv.insert(argv.end(), args.begin(), args.end());
-    for (const char* name : {"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_PREFIX"})
-        options.env.emplace_back(name, std::nullopt);
-    return proc::run(argv, options);
+    return run_git(std::move(argv), std::move(options));
 }
 
 proc::RunResult run_git_checked(const git::Repository& repo, const std::vector<std::string>& args,
@@ -65,8 +81,7 @@ std::int64_t git_now(const git::Repository& repo) {
     const auto result = run_git(repo, {"var", "GIT_COMMITTER_IDENT"}, options);
     if (result.ok()) {
         // "Name <email> 1767323045 +0000"
-        std::string text = result.out;
-        while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+        const std::string text = trim_trailing_newlines(result.out);
         const auto close = text.rfind('>');
         if (close != std::string::npos) {
             std::istringstream in(text.substr(close + 1));
@@ -100,4 +115,4 @@ bool create_annotated_tag(const git::Repository& repo, const std::string& name, 
                     : "");
 }
 
-}  // namespace gm::lifecycle
+}  // namespace gm::git

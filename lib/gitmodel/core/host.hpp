@@ -1,0 +1,24 @@
+#pragma once
+// Facts of this process's machine that many layers ask for: the time and who runs us.
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace gm {
+
+// Now, in Unix seconds: what leases, runs and caches record and compare ages against.
+std::int64_t now_seconds();
+
+// The account name of a uid in the user database (getpwuid_r), nullopt when it has none.
+std::optional<std::string> account_name(uid_t uid);
+
+// The user name of a uid (its number when it has none), for messages.
+std::string user_name_of(uid_t uid);
+
+// The name of the user this process runs as (its effective uid), for messages and logs.
+std::string user_name();
+
+}  // namespace gm
