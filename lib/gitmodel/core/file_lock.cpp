@@ -2,6 +2,7 @@
 
 #include "gitmodel/core/shared_dir.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/core/unique_dir.hpp"
 
 #include <fmt/core.h>
 
@@ -63,10 +64,10 @@ std::vector<long> takers_in_proc_locks(const std::string& key) {
 // (another user's process, for anyone but root).
 bool holds_flock(long pid, const struct stat& file, const std::string& key) {
     const std::string fds = fmt::format("/proc/{}/fd", pid);
-    DIR* listing = ::opendir(fds.c_str());
+    const UniqueDir listing(::opendir(fds.c_str()));
     if (!listing) return false;
     bool found = false;
-    while (const dirent* entry = ::readdir(listing)) {
+    while (const dirent* entry = ::readdir(listing.get())) {
         if (entry->d_name[0] == '.') continue;
         struct stat info {};
         if (::stat((fds + "/" + entry->d_name).c_str(), &info) != 0 || info.st_dev != file.st_dev ||
@@ -77,7 +78,6 @@ bool holds_flock(long pid, const struct stat& file, const std::string& key) {
         while (!found && std::getline(fdinfo, line)) found = line.rfind("lock:", 0) == 0 && granted_flock_on(line, key);
         if (found) break;
     }
-    ::closedir(listing);
     return found;
 }
 
@@ -104,9 +104,9 @@ LockHolder find_lock_holder(int fd) {
     // The taker ended (or its pid now names another process): look for the holder among
     // every process this user may inspect (root: all).
     const long self = static_cast<long>(::getpid());
-    if (DIR* proc = ::opendir("/proc")) {
+    if (const UniqueDir proc{::opendir("/proc")}) {
         std::optional<long> holder;
-        while (const dirent* entry = ::readdir(proc)) {
+        while (const dirent* entry = ::readdir(proc.get())) {
             char* end = nullptr;
             const long pid = std::strtol(entry->d_name, &end, 10);
             if (pid <= 0 || *end != '\0' || pid == self) continue;
@@ -115,7 +115,6 @@ LockHolder find_lock_holder(int fd) {
                 break;
             }
         }
-        ::closedir(proc);
         if (holder) return {describe_process(*holder), true};
     }
     const long taker = takers.front();
