@@ -64,6 +64,11 @@ std::string run_checkout(const std::vector<std::string>& git_command, const fs::
     proc::RunOptions options;
     options.cwd = run_in;
     options.inherit_output = true;
+    // No limit, and in the terminal's process group: the checkout may download large LFS files
+    // (hours on a slow link) and ask for a password; the user sees its progress, and Ctrl-C
+    // stops git while ours is deferred, so that the start is rolled back.
+    options.timeout = std::nullopt;
+    options.terminal = true;
     // GIT_DIR/GIT_WORK_TREE from our caller would point git at the wrong worktree.
     options.env = {{"GIT_DIR", std::nullopt}, {"GIT_WORK_TREE", std::nullopt}, {"GIT_INDEX_FILE", std::nullopt}};
     proc::RunResult checkout;

@@ -41,6 +41,10 @@ proc::RunOptions git_options(const fs::path& where) {
     proc::RunOptions options;
     options.cwd = where;
     options.env = {{"GIT_DIR", std::nullopt}, {"GIT_WORK_TREE", std::nullopt}, {"GIT_INDEX_FILE", std::nullopt}};
+    // As for `git model start`: a checkout may download large LFS files (no fair limit) and ask
+    // for a password, and Ctrl-C must reach git while ours is deferred for the rollback.
+    options.timeout = std::nullopt;
+    options.terminal = true;
     return options;
 }
 
