@@ -36,6 +36,10 @@ int run_chained(const git::RepoReader& repo, const std::string& name, const cli:
     proc::RunOptions options;
     options.inherit_output = true;
     options.input = input;
+    // No limit, in the terminal's group: Git LFS's pre-push uploads large files (hours on a slow
+    // link) and may ask for a password; the user sees its progress and can press Ctrl-C.
+    options.timeout = std::nullopt;
+    options.terminal = true;
     const auto result = proc::run(argv, options);
     if (result.signal) return 128 + result.signal;
     return result.exit_code;

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
+#include <vector>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -76,7 +78,7 @@ TEST_CASE("proc::run: a timeout kills the whole process group and keeps the outp
     std::remove(pid_file.c_str());
     REQUIRE(grandchild > 0);
     CHECK(gone_within(grandchild, 3000ms));
-    CHECK(result.describe() == "timed out and was killed");
+    CHECK(result.describe() == "timed out after 300 ms and was killed");
 }
 
 TEST_CASE("proc::run: a timeout returns even when a process outside the group holds the pipes", "[proc]") {
@@ -119,4 +121,97 @@ TEST_CASE("proc::run: a child that ends in time is not touched by the timeout", 
     CHECK(result.ok());
     CHECK(result.out == "quick\n");
     CHECK(std::chrono::steady_clock::now() - started < 5s);
+}
+
+namespace {
+
+// The pids a test's shell wrote to a file, one a line (empty when none came).
+std::vector<long> read_pids(const std::string& file) {
+    std::ifstream in(file);
+    std::vector<long> pids;
+    for (long pid = 0; in >> pid;) pids.push_back(pid);
+    std::remove(file.c_str());
+    return pids;
+}
+
+}  // namespace
+
+TEST_CASE("proc::run: a timeout kills the child and its grandchild, names the command and keeps the output",
+          "[proc]") {
+    const std::string pid_file = scratch_file("pids");
+    // The shell (the child) starts a grandchild, prints, then waits: both must be gone afterwards.
+    const std::vector<std::string> argv{
+        "sh", "-c", "echo $$ >'" + pid_file + "'; sleep 100 & echo $! >>'" + pid_file +
+                        "'; echo first line; echo last words >&2; sleep 100"};
+    RunOptions options;
+    options.timeout = 400ms;
+    const auto result = run(argv, options);
+    CHECK(result.timed_out);
+    CHECK(result.timeout == 400ms);
+    CHECK(result.out == "first line\n");
+    CHECK(result.err == "last words\n");
+    CHECK(result.describe() == "timed out after 400 ms and was killed");
+    const auto pids = read_pids(pid_file);
+    REQUIRE(pids.size() == 2);
+    CHECK(gone_within(pids[0], 3000ms));  // the shell
+    CHECK(gone_within(pids[1], 3000ms));  // the sleep it started
+
+    // run_checked's error says which command, after how long, and the tail of what it printed.
+    try {
+        run_checked(argv, options);
+        FAIL("run_checked did not throw");
+    } catch (const std::exception& e) {
+        const std::string what = e.what();
+        CHECK_THAT(what, Catch::Contains("'sh -c echo") && Catch::Contains("timed out after 400 ms") &&
+                             Catch::Contains("last words"));
+    }
+    for (long pid : read_pids(pid_file)) CHECK(gone_within(pid, 3000ms));
+}
+
+TEST_CASE("proc::run_concurrently: a timeout kills each child's whole group and keeps what came", "[proc]") {
+    const std::string pid_file = scratch_file("concurrent-pids");
+    RunOptions options;
+    options.timeout = 400ms;
+    const auto started = std::chrono::steady_clock::now();
+    const auto results = run_concurrently(
+        {{"sh", "-c", "sleep 100 & echo $! >'" + pid_file + "'; echo hello; wait"}, {"sh", "-c", "echo quick"}}, options);
+    CHECK(std::chrono::steady_clock::now() - started < 5s);
+    REQUIRE(results.size() == 2);
+    CHECK(results[0].timed_out);
+    CHECK(results[0].describe() == "timed out after 400 ms and was killed");
+    CHECK(results[0].out == "hello\n");
+    CHECK(results[1].ok());
+    CHECK(results[1].out == "quick\n");
+    const auto pids = read_pids(pid_file);
+    REQUIRE(pids.size() == 1);
+    CHECK(gone_within(pids[0], 3000ms));  // the grandchild, which held the output pipe
+}
+
+TEST_CASE("proc::run: every child has a limit unless the caller lifts it; terminal children share our group",
+          "[proc]") {
+    CHECK(RunOptions{}.timeout == default_timeout);
+    const std::string our_group = std::to_string(::getpgrp());
+    // With a limit, the child leads a group of its own (the kill reaches all it starts) ...
+    const auto own = run({"sh", "-c", "echo $(cut -d' ' -f5 /proc/$$/stat) $$"});
+    REQUIRE(own.ok());
+    long group = 0, pid = -1;
+    std::istringstream(own.out) >> group >> pid;
+    CHECK(group == pid);
+    // ... a terminal child stays in ours, where the terminal's Ctrl-C and password prompts reach it.
+    RunOptions terminal;
+    terminal.timeout = std::nullopt;
+    terminal.terminal = true;
+    const auto shared = run({"sh", "-c", "cut -d' ' -f5 /proc/$$/stat"}, terminal);
+    REQUIRE(shared.ok());
+    CHECK(shared.out == our_group + "\n");
+}
+
+TEST_CASE("proc::RunResult::tail: the last lines of stderr, else of stdout", "[proc]") {
+    RunResult result;
+    result.out = "a\nb\nc\n";
+    CHECK(result.tail(2) == "b\nc");
+    CHECK(result.tail(10) == "a\nb\nc");
+    result.err = "one\ntwo\nthree\n\n";
+    CHECK(result.tail(1) == "three");
+    CHECK(result.tail(2) == "two\nthree");
 }

@@ -3,6 +3,7 @@
 #include "gitmodel/core/host.hpp"
 #include "gitmodel/core/shared_dir.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/core/unique_dir.hpp"
 
 #include <fmt/core.h>
 
@@ -64,10 +65,10 @@ std::vector<long> takers_in_proc_locks(const std::string& key) {
 // (another user's process, for anyone but root).
 bool holds_flock(long pid, const struct stat& file, const std::string& key) {
     const std::string fds = fmt::format("/proc/{}/fd", pid);
-    DIR* listing = ::opendir(fds.c_str());
+    const UniqueDir listing(::opendir(fds.c_str()));
     if (!listing) return false;
     bool found = false;
-    while (const dirent* entry = ::readdir(listing)) {
+    while (const dirent* entry = ::readdir(listing.get())) {
         if (entry->d_name[0] == '.') continue;
         struct stat info {};
         if (::stat((fds + "/" + entry->d_name).c_str(), &info) != 0 || info.st_dev != file.st_dev ||
@@ -78,7 +79,6 @@ bool holds_flock(long pid, const struct stat& file, const std::string& key) {
         while (!found && std::getline(fdinfo, line)) found = line.rfind("lock:", 0) == 0 && granted_flock_on(line, key);
         if (found) break;
     }
-    ::closedir(listing);
     return found;
 }
 
@@ -105,9 +105,9 @@ LockHolder find_lock_holder(int fd) {
     // The taker ended (or its pid now names another process): look for the holder among
     // every process this user may inspect (root: all).
     const long self = static_cast<long>(::getpid());
-    if (DIR* proc = ::opendir("/proc")) {
+    if (const UniqueDir proc{::opendir("/proc")}) {
         std::optional<long> holder;
-        while (const dirent* entry = ::readdir(proc)) {
+        while (const dirent* entry = ::readdir(proc.get())) {
             char* end = nullptr;
             const long pid = std::strtol(entry->d_name, &end, 10);
             if (pid <= 0 || *end != '\0' || pid == self) continue;
@@ -116,7 +116,6 @@ LockHolder find_lock_holder(int fd) {
                 break;
             }
         }
-        ::closedir(proc);
         if (holder) return {describe_process(*holder), true};
     }
     const long taker = takers.front();

@@ -3,6 +3,7 @@
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/host.hpp"
 #include "gitmodel/core/random_id.hpp"
+#include "gitmodel/core/unique_dir.hpp"
 
 #include <fmt/core.h>
 
@@ -239,18 +240,15 @@ SharedDir SharedDir::create(const fs::path& dir, mode_t mode, std::optional<gid_
 
 std::vector<std::string> SharedDir::names() const {
     std::vector<std::string> out;
-    const int copy = ::openat(fd_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (copy < 0) throw Error(fmt::format("cannot list {}: {}", path_.string(), errno_text(errno)));
-    DIR* listing = ::fdopendir(copy);
-    if (!listing) {
-        ::close(copy);
-        throw Error(fmt::format("cannot list {}: {}", path_.string(), errno_text(errno)));
-    }
-    while (const dirent* entry = ::readdir(listing)) {
+    UniqueFd copy(::openat(fd_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!copy) throw Error(fmt::format("cannot list {}: {}", path_.string(), errno_text(errno)));
+    const UniqueDir listing(::fdopendir(copy.get()));
+    if (!listing) throw Error(fmt::format("cannot list {}: {}", path_.string(), errno_text(errno)));
+    copy.release();  // the listing owns it now: closedir closes it
+    while (const dirent* entry = ::readdir(listing.get())) {
         const std::string name = entry->d_name;
         if (name != "." && name != "..") out.push_back(name);
     }
-    ::closedir(listing);
     return out;
 }
 

@@ -3,6 +3,8 @@
 #include "gitmodel/core/host.hpp"
 #include "gitmodel/core/shared_dir.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/core/unique_dir.hpp"
+#include "gitmodel/core/unique_fd.hpp"
 
 #include <fmt/core.h>
 
@@ -23,21 +25,20 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// An IPv4 socket bound to address:port (0: any port), or -1 with errno set.
-int bound_socket(const std::string& address, int port) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -1;
+// An IPv4 socket bound to address:port (0: any port); empty, errno set, when it cannot be bound.
+UniqueFd bound_socket(const std::string& address, int port) {
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) return fd;
     const int on = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);  // as engines bind: TIME_WAIT is not "taken"
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);  // as engines bind: TIME_WAIT is not "taken"
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<std::uint16_t>(port));
     if (::inet_pton(AF_INET, address.c_str(), &addr.sin_addr) != 1 ||
-        ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
         const int saved = errno;
-        ::close(fd);
+        fd.reset();
         errno = saved;
-        return -1;
     }
     return fd;
 }
@@ -52,10 +53,10 @@ std::string read_text(const fs::path& path) {
 // The pid (and its program) that owns a socket inode, when /proc lets us see its descriptors.
 std::optional<std::pair<long, std::string>> socket_owner(unsigned long inode) {
     const std::string wanted = fmt::format("socket:[{}]", inode);
-    DIR* proc = ::opendir("/proc");
+    const UniqueDir proc(::opendir("/proc"));
     if (!proc) return std::nullopt;
     std::optional<std::pair<long, std::string>> found;
-    while (dirent* entry = ::readdir(proc)) {
+    while (dirent* entry = ::readdir(proc.get())) {
         const std::string pid = entry->d_name;
         if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
         std::error_code ec;
@@ -69,41 +70,35 @@ std::optional<std::pair<long, std::string>> socket_owner(unsigned long inode) {
         }
         if (found) break;
     }
-    ::closedir(proc);
     return found;
 }
 
 }  // namespace
 
 bool port_free(const std::string& address, int port) {
-    const int fd = bound_socket(address, port);
-    if (fd < 0) return false;
-    ::close(fd);
-    return true;
+    return static_cast<bool>(bound_socket(address, port));
 }
 
 int pick_free_port(const std::string& address) {
-    const int fd = bound_socket(address, 0);
-    if (fd < 0) throw Error(fmt::format("cannot find a free port on {}: {}", address, std::strerror(errno)));
+    UniqueFd fd = bound_socket(address, 0);
+    if (!fd) throw Error(fmt::format("cannot find a free port on {}: {}", address, std::strerror(errno)));
     sockaddr_in addr{};
     socklen_t length = sizeof addr;
-    const bool ok = ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) == 0;
+    const bool ok = ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &length) == 0;
     const int saved = errno;
-    ::close(fd);
+    fd.reset();
     if (!ok) throw Error(fmt::format("cannot find a free port on {}: {}", address, std::strerror(saved)));
     return ntohs(addr.sin_port);
 }
 
 bool port_accepts(int port) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return false;
+    const UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) return false;
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<std::uint16_t>(port));
     ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    ::close(fd);
-    return ok;
+    return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
 }
 
 std::vector<ListeningSocket> parse_proc_net_tcp(const std::string& text) {

@@ -177,9 +177,9 @@ std::vector<std::string> Config::get_all_git(std::string_view key) const {
     const std::string normalized = normalize_key(key);
     git_config_iterator* raw = nullptr;
     if (git_config_multivar_iterator_new(&raw, snapshot_.get(), normalized.c_str(), nullptr) == 0) {
+        const ConfigIteratorHandle iterator(raw);  // freed even when a copy below throws
         git_config_entry* entry = nullptr;
-        while (git_config_next(&entry, raw) == 0) values.emplace_back(entry->value ? entry->value : "");
-        git_config_iterator_free(raw);
+        while (git_config_next(&entry, iterator.get()) == 0) values.emplace_back(entry->value ? entry->value : "");
     }
     for (const auto& [k, v] : overrides_)
         if (k == normalized) values.push_back(v);
@@ -209,10 +209,10 @@ std::map<std::string, std::string> Config::plain_matching(std::string_view prefi
     std::map<std::string, std::string> values;
     git_config_iterator* raw = nullptr;
     check(git_config_iterator_new(&raw, snapshot_.get()), "cannot read the git configuration");
+    const ConfigIteratorHandle iterator(raw);  // freed even when a copy below throws
     git_config_entry* entry = nullptr;
-    while (git_config_next(&entry, raw) == 0)
+    while (git_config_next(&entry, iterator.get()) == 0)
         if (matches(entry->name)) values[entry->name] = entry->value ? entry->value : "";
-    git_config_iterator_free(raw);
     for (const auto& [key, value] : overrides_)
         if (matches(key)) values[key] = value;
     return values;

@@ -97,6 +97,9 @@ bool create_annotated_tag(const git::Repository& repo, const std::string& name, 
                           const std::string& message) {
     proc::RunOptions options;
     options.input = message;
+    // With tag.gpgSign, gpg may ask for a passphrase on the terminal: no limit, in its group.
+    options.timeout = std::nullopt;
+    options.terminal = true;
     const auto result = run_git(repo, {"tag", "-a", "--cleanup=verbatim", "-F", "-", name, commit}, options);
     if (result.ok()) return true;
     // Taken meanwhile: another process may still hold the ref's lock; wait for it to finish.

@@ -29,6 +29,8 @@ using ConfigHandle = Handle<git_config, git_config_free>;
 using WorktreeHandle = Handle<git_worktree, git_worktree_free>;
 using IteratorHandle = Handle<git_reference_iterator, git_reference_iterator_free>;
 using StatusListHandle = Handle<git_status_list, git_status_list_free>;
+using ConfigIteratorHandle = Handle<git_config_iterator, git_config_iterator_free>;
+using OdbHandle = Handle<git_odb, git_odb_free>;
 
 // Frees a git_strarray's contents (the struct itself lives on the stack).
 struct StrArray {
@@ -46,6 +48,15 @@ struct Buf {
     Buf(const Buf&) = delete;
     Buf& operator=(const Buf&) = delete;
     ~Buf() { git_buf_dispose(&value); }
+};
+
+// Frees the trailers git_message_trailers found (the array lives on the stack).
+struct TrailerArray {
+    git_message_trailer_array value{};
+    TrailerArray() = default;
+    TrailerArray(const TrailerArray&) = delete;
+    TrailerArray& operator=(const TrailerArray&) = delete;
+    ~TrailerArray() { git_message_trailer_array_free(&value); }
 };
 
 // Formats a commit id as hex.

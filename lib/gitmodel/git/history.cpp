@@ -220,7 +220,7 @@ std::string apply_insteadof(const Repository& repo, const std::string& url) {
         git_error_clear();
         return url;
     }
-    Handle<git_config_iterator, git_config_iterator_free> iterator(iterator_raw);
+    ConfigIteratorHandle iterator(iterator_raw);
     constexpr std::string_view prefix = "url.", suffix = ".insteadof";
     std::string best_base, best_match;
     git_config_entry* entry = nullptr;

@@ -40,12 +40,12 @@ std::string untrusted_file(const fs::path& file) {
 void collect(git_config* config, std::string_view prefix, std::map<std::string, std::string>& into) {
     git_config_iterator* raw = nullptr;
     check(git_config_iterator_new(&raw, config), "cannot read the git configuration");
+    const ConfigIteratorHandle iterator(raw);  // freed even when a copy below throws
     git_config_entry* entry = nullptr;
-    while (git_config_next(&entry, raw) == 0) {
+    while (git_config_next(&entry, iterator.get()) == 0) {
         const std::string name = entry->name;
         if (name.compare(0, prefix.size(), prefix) == 0) into[name] = entry->value ? entry->value : "";
     }
-    git_config_iterator_free(raw);
 }
 
 }  // namespace

@@ -17,7 +17,6 @@ namespace {
 
 using TreeHandle = Handle<git_tree, git_tree_free>;
 using RevwalkHandle = Handle<git_revwalk, git_revwalk_free>;
-using OdbHandle = Handle<git_odb, git_odb_free>;
 using OdbObjectHandle = Handle<git_odb_object, git_odb_object_free>;
 using EntryHandle = Handle<git_tree_entry, git_tree_entry_free>;
 
@@ -96,8 +95,9 @@ void introduced_blobs(git_repository* repo, const git_tree* tree, std::vector<Pa
                 git_error_clear();
                 continue;
             }
-            owners.emplace_back(parent_sub);
+            TreeHandle owned(parent_sub);  // owned before the vector may throw growing
             sub_parents[k].tree = parent_sub;
+            owners.push_back(std::move(owned));
         }
         introduced_blobs(repo, sub.get(), std::move(sub_parents), path + "/", out);
     }

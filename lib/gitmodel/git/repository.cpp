@@ -131,10 +131,10 @@ Repository Repository::open(const fs::path& path) {
 
 Repository Repository::open_worktree(const fs::path& path) const {
     Repository worktree = open(path);
-    git_odb* odb = nullptr;
-    if (git_repository_odb(&odb, repo_.get()) == 0) {
-        git_repository_set_odb(worktree.repo_.get(), odb);  // takes its own reference
-        git_odb_free(odb);
+    git_odb* raw = nullptr;
+    if (git_repository_odb(&raw, repo_.get()) == 0) {
+        const OdbHandle odb(raw);
+        git_repository_set_odb(worktree.repo_.get(), odb.get());  // takes its own reference
     }
     return worktree;
 }
@@ -287,7 +287,7 @@ bool Repository::has_commit(std::string_view commit) const {
     if (!parse_oid(oid, commit)) return false;
     git_commit* raw = nullptr;
     if (git_commit_lookup(&raw, repo_.get(), &oid) != 0) return false;
-    git_commit_free(raw);
+    const CommitHandle found(raw);
     return true;
 }
 
@@ -418,11 +418,11 @@ fs::path Repository::hooks_dir() const {
 }
 
 std::vector<std::pair<std::string, std::string>> message_trailers(const std::string& message) {
-    git_message_trailer_array trailers{};
+    TrailerArray trailers;  // freed even when a copy below throws
     std::vector<std::pair<std::string, std::string>> out;
-    if (git_message_trailers(&trailers, message.c_str()) != 0) return out;
-    for (std::size_t i = 0; i < trailers.count; ++i) out.emplace_back(trailers.trailers[i].key, trailers.trailers[i].value);
-    git_message_trailer_array_free(&trailers);
+    if (git_message_trailers(&trailers.value, message.c_str()) != 0) return out;
+    for (std::size_t i = 0; i < trailers.value.count; ++i)
+        out.emplace_back(trailers.value.trailers[i].key, trailers.value.trailers[i].value);
     return out;
 }
 

@@ -58,7 +58,13 @@ std::string merge_locally(const git::Repository& repo, const ModelContext& conte
     }
     const std::string message =
         fmt::format("Merge model '{}' ({}) into {}", context.name, context.branch, context.base);
-    const auto merged = run_git(repo, {"merge", "--no-ff", "--no-edit", "-m", message, context.branch}, {}, target->path);
+    proc::RunOptions merging;
+    // No limit, in the terminal's group: updating the base's worktree may download large LFS
+    // files and ask for a password; Ctrl-C stops it.
+    merging.timeout = std::nullopt;
+    merging.terminal = true;
+    const auto merged =
+        run_git(repo, {"merge", "--no-ff", "--no-edit", "-m", message, context.branch}, merging, target->path);
     if (!merged.ok()) {
         run_git(repo, {"merge", "--abort"}, {}, target->path);  // leave the base as it was
         const std::string said = trim_end(merged.err.empty() ? merged.out : merged.err, "\n");

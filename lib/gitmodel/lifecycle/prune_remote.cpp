@@ -83,6 +83,9 @@ RemoteView read_remote(const git::Repository& repo, const LifecycleSettings& set
     args.insert(args.end(), refspecs.begin(), refspecs.end());
     proc::RunOptions options;
     options.env = {{"LC_ALL", "C"}, {"LANGUAGE", std::nullopt}};
+    // The remote may ask for a password: no limit, in the terminal's group (Ctrl-C stops it).
+    options.timeout = std::nullopt;
+    options.terminal = true;
     const auto fetched = run_git(repo, args, options);
     if (!fetched.ok()) {
         throw Error(fmt::format("cannot fetch the model branches of {}: `git fetch` {}: {}", settings.remote,

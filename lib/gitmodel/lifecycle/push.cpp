@@ -130,6 +130,10 @@ PushResult push_refs(const git::Repository& repo, const PushRequest& request) {
     args.insert(args.end(), request.refspecs.begin(), request.refspecs.end());
     proc::RunOptions options;
     options.tee_stderr = request.show_messages;
+    // No limit, in the terminal's group: a push may upload large files (Git LFS, hours on a slow
+    // link) and ask for a password or passphrase; Ctrl-C stops it.
+    options.timeout = std::nullopt;
+    options.terminal = true;
     // git's words are parsed (rejection reasons, the server's links): keep them in English.
     options.env = {{"LC_ALL", "C"}, {"LANGUAGE", std::nullopt}};
     PushResult result;
@@ -187,6 +191,9 @@ std::map<std::string, RemoteRef> list_remote_refs(const git::Repository& repo, c
     }
     std::vector<std::string> args{"ls-remote", "--", where};
     args.insert(args.end(), patterns.begin(), patterns.end());
+    // The remote may ask for a password: no limit, in the terminal's group (Ctrl-C stops it).
+    options.timeout = std::nullopt;
+    options.terminal = true;
     const auto result = run_git(repo, args, options);
     if (!result.ok()) {
         const std::string said = git_said(result.err);

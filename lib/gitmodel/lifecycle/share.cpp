@@ -64,8 +64,12 @@ std::map<std::string, std::string> local_snapshot_tags(const git::Repository& re
 void merge_remote_notes(const git::Repository& repo, const std::string& remote) {
     proc::RunOptions options;
     options.env = {{"LC_ALL", "C"}, {"LANGUAGE", std::nullopt}};
+    proc::RunOptions fetch_options = options;
+    // The remote may ask for a password: no limit, in the terminal's group (Ctrl-C stops it).
+    fetch_options.timeout = std::nullopt;
+    fetch_options.terminal = true;
     const auto fetched = run_git(repo, {"fetch", "--no-tags", "--quiet", "--refmap=", "--", remote, notes_refspec(remote)},
-                                 options);
+                                 fetch_options);
     if (!fetched.ok())
         throw Error(fmt::format("cannot fetch the finish notes of {}: {}", remote, git_said(fetched.err)));
     model::RepositoryLock lock(repo, "notes", "git model finish (merging the remote's finish notes)");

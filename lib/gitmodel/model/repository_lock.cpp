@@ -4,6 +4,7 @@
 #include "gitmodel/core/duration.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/core/unique_fd.hpp"
 
 #include <fmt/core.h>
 
@@ -88,17 +89,18 @@ RepositoryLock::RepositoryLock(const fs::path& common_dir, std::string_view name
     fs::create_directories(path.parent_path(), ec);
     if (ec) throw Error(fmt::format("cannot create {}: {}", path.parent_path().string(), ec.message()));
     bool writable = true;
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0664);
-    if (fd_ < 0 && (errno == EACCES || errno == EROFS)) {
+    // Owned here while waiting (closed when anything throws); the registry owns it once taken.
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0664));
+    if (!fd && (errno == EACCES || errno == EROFS)) {
         // A repository shared with other users: taking the lock needs no write access.
         writable = false;
-        fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     }
-    if (fd_ < 0) throw Error(fmt::format("cannot open the lock file {}: {}", path.string(), std::strerror(errno)));
+    if (!fd) throw Error(fmt::format("cannot open the lock file {}: {}", path.string(), std::strerror(errno)));
 
     const auto start = steady_clock::now();
     auto pause = milliseconds(1);
-    while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
         const int err = errno;
         if (err == EINTR) continue;
         const auto waited = steady_clock::now() - start;
@@ -110,7 +112,7 @@ RepositoryLock::RepositoryLock(const fs::path& common_dir, std::string_view name
             problem = fmt::format("interrupted by signal {} while waiting for the repository's {} lock",
                                   DeferSignals::pending(), name);
         } else if (waited >= timeout) {
-            const std::string holder = read_holder(fd_);
+            const std::string holder = read_holder(fd.get());
             problem = fmt::format("another git-model command has held this repository's {} lock for over {} s{}",
                                   name, duration_cast<seconds>(timeout).count(),
                                   holder.empty() ? "" : fmt::format(" ({})", holder));
@@ -118,20 +120,16 @@ RepositoryLock::RepositoryLock(const fs::path& common_dir, std::string_view name
                                "git config model.lockTimeout 15m (the lock file is {})",
                                path.string());
         }
-        if (!problem.empty()) {
-            ::close(fd_);
-            fd_ = -1;
-            throw Error(problem, hint);
-        }
+        if (!problem.empty()) throw Error(problem, hint);
         // Short pauses first: an uncontended wait ends within a worktree checkout's time.
         std::this_thread::sleep_for(std::min(pause, duration_cast<milliseconds>(timeout - waited) + milliseconds(1)));
         pause = std::min(pause * 2, milliseconds(25));
     }
-    if (writable) write_holder(fd_, doing);
+    if (writable) write_holder(fd.get(), doing);
     std::lock_guard<std::mutex> guard(held_mutex);
     key_ = path.string();
-    held()[key_] = Held{fd_, 1};
-    fd_ = -1;  // the registry owns it now
+    held()[key_] = Held{fd.get(), 1};
+    fd.release();  // the registry owns it now
 }
 
 RepositoryLock::~RepositoryLock() {

@@ -43,7 +43,6 @@ public:
     static std::filesystem::path path_for(const std::filesystem::path& common_dir, std::string_view name);
 
 private:
-    int fd_ = -1;      // while waiting; the process's registry owns it once the lock is taken
     std::string key_;  // the lock file's path: its entry in that registry
 };
 

@@ -65,6 +65,11 @@ std::string run_checkout(const std::vector<std::string>& git_args, const fs::pat
     proc::RunOptions options;
     options.cwd = run_in;
     options.inherit_output = true;
+    // No limit, and in the terminal's process group: the checkout may download large LFS files
+    // (hours on a slow link) and ask for a password; the user sees its progress, and Ctrl-C
+    // stops git while ours is deferred, so that the start is rolled back.
+    options.timeout = std::nullopt;
+    options.terminal = true;
     proc::RunResult checkout;
     try {
         // run_git: GIT_DIR/GIT_WORK_TREE from our caller would point git at the wrong worktree.

@@ -1,6 +1,7 @@
 #include "gitmodel/proc/background.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/unique_fd.hpp"
 #include "gitmodel/proc/process.hpp"
 
 #include <fmt/core.h>
@@ -77,6 +78,8 @@ ExecPlan make_plan(const std::vector<std::string>& argv,
     const int in = ::open("/dev/null", O_RDONLY);
     const int out = ::open(plan.output.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (in < 0 || out < 0 || ::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(out, 2) < 0) err = errno;
+    if (in > 2) ::close(in);  // only 0, 1 and 2 go on to the program
+    if (out > 2) ::close(out);
     if (!err && !plan.cwd.empty() && ::chdir(plan.cwd.c_str()) != 0) err = errno;
     if (!err) {
         ::execve(plan.program.c_str(), plan.argv.data(), plan.envp.data());
@@ -86,14 +89,36 @@ ExecPlan make_plan(const std::vector<std::string>& argv,
     ::_exit(127);
 }
 
+// The pipe on which a child reports a failed exec: both ends owned, so that no early return
+// or exception (a failed fork) leaks them; close-on-exec, so that a successful exec closes the
+// child's end and the parent reads end-of-file.
+struct ExecErrorPipe {
+    UniqueFd read_end;
+    UniqueFd write_end;
+    explicit ExecErrorPipe(const std::string& program) {
+        int fds[2];
+        if (::pipe2(fds, O_CLOEXEC) != 0)
+            throw Error(fmt::format("cannot start {}: {}", program, std::strerror(errno)));
+        read_end.reset(fds[0]);
+        write_end.reset(fds[1]);
+    }
+};
+
 // Waits for the exec report of a child: 0 when exec succeeded (the pipe closed on exec).
-int read_exec_error(int fd) {
+// Our copy of the write end must be closed first, or this never sees end-of-file.
+int read_exec_error(const UniqueFd& fd) {
     int err = 0;
     ssize_t got;
-    do got = ::read(fd, &err, sizeof err);
+    do got = ::read(fd.get(), &err, sizeof err);
     while (got < 0 && errno == EINTR);
-    ::close(fd);
     return got == static_cast<ssize_t>(sizeof err) ? err : 0;
+}
+
+// fork(), or gm::Error saying why not (errno read before anything can change it).
+pid_t fork_or_throw(const std::string& program) {
+    const pid_t pid = ::fork();
+    if (pid < 0) throw Error(fmt::format("cannot start {}: {}", program, std::strerror(errno)));
+    return pid;
 }
 
 }  // namespace
@@ -105,23 +130,16 @@ std::string ExitStatus::describe() const {
 
 Child spawn(const std::vector<std::string>& argv, const SpawnOptions& options) {
     const ExecPlan plan = make_plan(argv, options.env, options.cwd, options.output);
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) throw Error(fmt::format("cannot start {}: {}", argv[0], std::strerror(errno)));
-    const pid_t pid = ::fork();
-    if (pid < 0) {
-        const int err = errno;  // close() may change errno
-        ::close(fds[0]);
-        ::close(fds[1]);
-        throw Error(fmt::format("cannot start {}: {}", argv[0], std::strerror(err)));
-    }
+    ExecErrorPipe report(argv[0]);
+    const pid_t pid = fork_or_throw(argv[0]);  // the pipe's ends close with `report` when it throws
     if (pid == 0) {
-        ::close(fds[0]);
+        report.read_end.reset();
         if (options.own_process_group) ::setpgid(0, 0);
-        exec_in_child(plan, fds[1]);
+        exec_in_child(plan, report.write_end.get());
     }
     if (options.own_process_group) ::setpgid(pid, pid);  // also here: no race with an early signal
-    ::close(fds[1]);
-    if (const int err = read_exec_error(fds[0])) {
+    report.write_end.reset();
+    if (const int err = read_exec_error(report.read_end)) {
         ::waitpid(pid, nullptr, 0);
         throw Error(fmt::format("cannot start {}: {}", argv[0], std::strerror(err)));
     }
@@ -148,32 +166,25 @@ void signal_child(const Child& child, int signal) {
 
 void spawn_detached(const std::vector<std::string>& argv, const fs::path& output, const std::optional<fs::path>& cwd) {
     const ExecPlan plan = make_plan(argv, {}, cwd, output);
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) throw Error(fmt::format("cannot start {}: {}", argv[0], std::strerror(errno)));
-    const pid_t first = ::fork();
-    if (first < 0) {
-        const int err = errno;
-        ::close(fds[0]);
-        ::close(fds[1]);
-        throw Error(fmt::format("cannot start {}: {}", argv[0], std::strerror(err)));
-    }
+    ExecErrorPipe report(argv[0]);
+    const pid_t first = fork_or_throw(argv[0]);  // the pipe's ends close with `report` when it throws
     if (first == 0) {
-        ::close(fds[0]);
+        report.read_end.reset();
         ::setsid();  // no controlling terminal: closing it sends no hang-up
         const pid_t second = ::fork();
         if (second < 0) {
             int err = errno;
-            [[maybe_unused]] auto written = ::write(fds[1], &err, sizeof err);
+            [[maybe_unused]] auto written = ::write(report.write_end.get(), &err, sizeof err);
             ::_exit(127);
         }
         if (second > 0) ::_exit(0);  // the daemon is re-parented to init (or the subreaper)
-        exec_in_child(plan, fds[1]);
+        exec_in_child(plan, report.write_end.get());
     }
-    ::close(fds[1]);
+    report.write_end.reset();
     int status = 0;
     while (::waitpid(first, &status, 0) < 0 && errno == EINTR) {
     }
-    if (const int err = read_exec_error(fds[0]))
+    if (const int err = read_exec_error(report.read_end))
         throw Error(fmt::format("cannot start {}: {}", argv[0], std::strerror(err)));
 }
 

@@ -25,11 +25,33 @@ namespace bp = boost::process;
 
 namespace gm::proc {
 
+namespace {
+
+// "300 ms", "10 s", "5 min": a limit as the user would write it.
+std::string format_duration(std::chrono::milliseconds limit) {
+    const auto ms = limit.count();
+    if (ms % 60000 == 0 && ms >= 60000) return fmt::format("{} min", ms / 60000);
+    if (ms % 1000 == 0) return fmt::format("{} s", ms / 1000);
+    return fmt::format("{} ms", ms);
+}
+
+}  // namespace
+
 std::string RunResult::describe() const {
-    if (timed_out) return "timed out and was killed";
+    if (timed_out) return fmt::format("timed out after {} and was killed", format_duration(timeout));
     if (output_capped) return "printed more than we read and was killed";
     if (signal != 0) return fmt::format("was killed by signal {} ({})", signal, ::strsignal(signal));
     return fmt::format("exited with status {}", exit_code);
+}
+
+std::string RunResult::tail(std::size_t lines) const {
+    std::string_view text = err.find_first_not_of(" \n") != std::string::npos ? err : out;
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+    std::size_t start = text.size();
+    for (std::size_t seen = 0; start > 0; --start) {
+        if (text[start - 1] == '\n' && ++seen == lines) break;
+    }
+    return std::string(text.substr(start));
 }
 
 std::optional<std::filesystem::path> find_program(const std::string& name) {
@@ -194,7 +216,8 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
     auto on_exit = bp::on_exit([&](int, const std::error_code&) { timer.cancel(); });
     const auto env = child_environment(options);
     ProcessGroup group;
-    group.own = options.timeout.has_value() || options.max_output.has_value();
+    // A terminal child stays in our (foreground) group: it may prompt, and Ctrl-C reaches it.
+    group.own = (options.timeout.has_value() || options.max_output.has_value()) && !options.terminal;
     ParentDeathSignal death;
     death.enabled = options.die_with_parent;
     death.parent = ::getpid();
@@ -238,11 +261,12 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
             throw;
         }
     }
-    // Kills the whole group, then keeps reading what is left until the pipes close, but not
-    // for ever (a process that left the group may still hold them).
+    // Kills the whole group (a terminal child: the child alone, it shares ours), then keeps
+    // reading what is left until the pipes close, but not for ever (a process that left the
+    // group may still hold them).
     const auto kill_group = [&] {
         const pid_t pid = child.id();
-        if (::kill(-pid, SIGKILL) != 0) ::kill(pid, SIGKILL);  // the whole group, else the child
+        if (!group.own || ::kill(-pid, SIGKILL) != 0) ::kill(pid, SIGKILL);
         if (open_reads == 0) return;
         grace.expires_after(std::chrono::milliseconds(500));
         grace.async_wait([&](const boost::system::error_code& grace_ec) {
@@ -276,6 +300,7 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
             if (ec) return;  // cancelled: the child finished in time
             if (result.output_capped) return;
             result.timed_out = true;
+            result.timeout = *options.timeout;
             kill_group();  // keeps what it printed
         });
     }
@@ -300,6 +325,8 @@ std::vector<RunResult> run_concurrently(const std::vector<std::vector<std::strin
     boost::asio::io_context io;
     const auto env = child_environment(options);
     const boost::filesystem::path cwd(options.cwd ? options.cwd->string() : std::filesystem::current_path().string());
+    ProcessGroup group;  // each child leads its own, so that a timeout reaches what it started
+    group.own = options.timeout.has_value();
     std::vector<std::unique_ptr<Running>> children;
     for (const auto& argv : commands) {
         if (argv.empty()) throw Error("internal error: empty command");
@@ -316,7 +343,8 @@ std::vector<RunResult> run_concurrently(const std::vector<std::vector<std::strin
                                        bp::args(std::vector<std::string>(argv.begin() + 1, argv.end())),
                                        bp::start_dir(cwd), env, bp::std_in < bp::null, bp::std_out > running->out,
                                        bp::std_err > running->err,
-                                       bp::on_exit([self](int, const std::error_code&) { self->timer->cancel(); }), io);
+                                       bp::on_exit([self](int, const std::error_code&) { self->timer->cancel(); }),
+                                       group, io);
         } catch (const bp::process_error& e) {
             throw Error(fmt::format("cannot run '{}': {}", argv[0], e.what()));
         }
@@ -325,8 +353,8 @@ std::vector<RunResult> run_concurrently(const std::vector<std::vector<std::strin
             running->timer->async_wait([self](const boost::system::error_code& ec) {
                 if (ec) return;
                 self->timed_out = true;
-                std::error_code ignored;
-                self->child.terminate(ignored);
+                const pid_t pid = self->child.id();
+                if (::kill(-pid, SIGKILL) != 0) ::kill(pid, SIGKILL);  // the whole group, else the child
             });
         }
         children.push_back(std::move(running));
@@ -336,6 +364,7 @@ std::vector<RunResult> run_concurrently(const std::vector<std::vector<std::strin
     for (auto& running : children) {
         RunResult result;
         result.timed_out = running->timed_out;
+        if (result.timed_out) result.timeout = *options.timeout;
         if (running->child.running()) running->child.wait();
         if (running->out.valid()) result.out = running->out.get();
         if (running->err.valid()) result.err = running->err.get();
@@ -348,7 +377,7 @@ std::vector<RunResult> run_concurrently(const std::vector<std::vector<std::strin
 RunResult run_checked(const std::vector<std::string>& argv, const RunOptions& options) {
     RunResult result = run(argv, options);
     if (!result.ok()) {
-        const std::string detail = trim_end(result.err, "\n ");
+        const std::string detail = trim_end(result.timed_out ? result.tail() : result.err, "\n ");  // what it was doing when stopped
         std::string command;
         for (std::size_t i = 0; i < argv.size() && i < 3; ++i) command += (i ? " " : "") + argv[i];
         throw Error(fmt::format("'{}' {}{}{}", command, result.describe(), detail.empty() ? "" : ":\n",

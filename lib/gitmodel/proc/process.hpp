@@ -15,6 +15,11 @@
 
 namespace gm::proc {
 
+// How long a child may run when the caller names no other limit: far more than any local git
+// or engine query takes, so that only a hung child (a stuck lock, an engine that never answers)
+// reaches it, and then the command fails instead of hanging for ever.
+inline constexpr std::chrono::milliseconds default_timeout = std::chrono::minutes(5);
+
 // How a child runs: where, with which environment changes, what it reads, how long it may take.
 struct RunOptions {
     // Working directory of the child; the caller's when empty.
@@ -23,10 +28,19 @@ struct RunOptions {
     std::vector<std::pair<std::string, std::optional<std::string>>> env;
     // Bytes written to the child's standard input (then closed); none: stdin is /dev/null.
     std::optional<std::string> input;
-    // When set, the child runs as the head of a process group of its own, and after this
-    // long that whole group is killed (SIGKILL): the result says timed_out and keeps
-    // what was printed until then. (The group does not get the terminal's Ctrl-C.)
-    std::optional<std::chrono::milliseconds> timeout;
+    // After this long the child's whole process group is killed (SIGKILL): the result says
+    // timed_out and keeps what was printed until then. default_timeout unless the caller sets
+    // another; nullopt means no limit, for the few children that may rightly run for hours
+    // (a push of large files, a checkout that downloads them), each with a comment saying why.
+    // With a timeout (or max_output) and !terminal, the child leads a process group of its
+    // own, so that the kill reaches everything it started (a shell's children, git's helpers);
+    // that group is not the terminal's foreground one: it does not get the terminal's Ctrl-C
+    // and cannot read the terminal.
+    std::optional<std::chrono::milliseconds> timeout = default_timeout;
+    // When true, the child stays in our process group, the terminal's foreground one: it may
+    // ask for a password on /dev/tty (git push, fetch, ssh) and Ctrl-C reaches it with us. A
+    // timeout then kills the child alone, not what it started, so such children run without.
+    bool terminal = false;
     // When true, the child shares our stdout/stderr (progress, hook output reach the user)
     // instead of having them captured.
     bool inherit_output = false;
@@ -58,26 +72,33 @@ struct RunResult {
     int signal = 0;            // the signal that killed it, 0 if it exited
     bool timed_out = false;    // killed by us because RunOptions::timeout passed
     bool output_capped = false;  // killed by us because it printed more than RunOptions::max_output
+    std::chrono::milliseconds timeout{0};  // the limit that struck, when timed_out (for messages)
     std::string out;           // captured standard output (up to the timeout, if one struck)
     std::string err;           // captured standard error (when captured)
 
     // True for a normal exit with status 0.
     bool ok() const { return signal == 0 && !timed_out && !output_capped && exit_code == 0; }
-    // One line for error messages: "exited with 1", "killed by signal 9", "timed out".
+    // One line for error messages: "exited with status 1", "was killed by signal 9 (Killed)",
+    // "timed out after 5 s and was killed".
     std::string describe() const;
+    // The last `lines` lines of what it printed (stderr, else stdout), for an error message
+    // about a child that timed out: what it was doing when it was stopped.
+    std::string tail(std::size_t lines = 20) const;
 };
 
 // Runs argv[0] (looked up on PATH unless it contains a '/') and waits for it.
 // Throws gm::Error only when the program cannot be started at all.
 RunResult run(const std::vector<std::string>& argv, const RunOptions& options = {});
 
-// Like run(), but throws gm::Error carrying the child's stderr when it does not succeed,
-// for the many calls where any failure is fatal.
+// Like run(), but throws gm::Error carrying the child's stderr when it does not succeed
+// (after a timeout: how long, and the tail of what it printed), for the many calls where any
+// failure is fatal.
 RunResult run_checked(const std::vector<std::string>& argv, const RunOptions& options = {});
 
 // Runs several programs at the same time (their output captured, stdin /dev/null, each
-// under options.timeout), for independent questions whose answers are all needed: the
-// time of the slowest, not of all. Results in argv order; throws like run().
+// under options.timeout, each in a process group of its own that the timeout kills whole),
+// for independent questions whose answers are all needed: the time of the slowest, not of
+// all. Results in argv order; throws like run().
 std::vector<RunResult> run_concurrently(const std::vector<std::vector<std::string>>& commands,
                                         const RunOptions& options = {});
 

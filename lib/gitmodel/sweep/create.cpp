@@ -224,6 +224,10 @@ Sweep create_sweep(git::Repository& repo, const CreateRequest& request,
         try {
             proc::RunOptions in_main;
             in_main.cwd = settings.main_worktree;
+            // As for `git model start`: a checkout may download large LFS files (no fair limit) and
+            // ask for a password, and Ctrl-C must reach git while ours is deferred for the rollback.
+            in_main.timeout = std::nullopt;
+            in_main.terminal = true;
             added = git::run_git(model::worktree_add_args(run.worktree, run.branch, lock_reason), in_main);
         } catch (const Error& e) {
             fail(e.what());

@@ -1,0 +1,75 @@
+// proc/background: a started program gets stdin, stdout and stderr and no other descriptor of
+// ours, and a failed start leaves no descriptor behind in this process.
+#include "gitmodel/proc/background.hpp"
+
+#include "gitmodel/core/error.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+using namespace gm::proc;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::size_t open_descriptors() {
+    std::size_t count = 0;
+    for ([[maybe_unused]] const auto& entry : fs::directory_iterator("/proc/self/fd")) ++count;
+    return count;
+}
+
+std::string scratch(const char* name) {
+    return std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/gm-background-test-" +
+           std::to_string(::getpid()) + "-" + name;
+}
+
+}  // namespace
+
+TEST_CASE("proc::spawn: the program holds no descriptor of ours beyond 0, 1 and 2", "[proc]") {
+    const std::string output = scratch("fds");
+    // Each descriptor the shell holds, with what it points to.
+    const auto child = spawn({"sh", "-c", "for f in /proc/$$/fd/*; do echo \"${f##*/} $(readlink \"$f\")\"; done"},
+                             SpawnOptions{{}, {}, output, true});
+    int status = 0;
+    REQUIRE(::waitpid(static_cast<pid_t>(child.pid), &status, 0) == child.pid);
+    // Descriptors to /dev/null above 2 that this process holds itself (its own caller's) may
+    // pass on; spawn's own must not.
+    int ours = 0;
+    for (const auto& entry : fs::directory_iterator("/proc/self/fd")) {
+        std::error_code ec;
+        if (std::stoi(entry.path().filename().string()) > 2 && fs::read_symlink(entry.path(), ec) == "/dev/null") ++ours;
+    }
+    std::ifstream in(output);
+    std::string line;
+    int lines = 0, null_above_2 = 0;
+    while (std::getline(in, line)) {
+        ++lines;
+        std::istringstream fields(line);
+        int fd = -1;
+        std::string target;
+        fields >> fd >> target;
+        INFO(line);
+        if (fd <= 2) continue;
+        CHECK(target != fs::path(output).string());  // the output file only as 1 and 2
+        if (target == "/dev/null") ++null_above_2;
+    }
+    CHECK(null_above_2 <= ours);  // and /dev/null only as 0
+    CHECK(lines >= 3);
+    std::remove(output.c_str());
+}
+
+TEST_CASE("proc::spawn: a program that cannot start leaves no descriptor open here", "[proc]") {
+    const auto before = open_descriptors();
+    CHECK_THROWS_AS(spawn({"/nonexistent/gm-no-such-program"}, SpawnOptions{}), gm::Error);
+    CHECK_THROWS_AS(spawn_detached({"/nonexistent/gm-no-such-program"}, "/dev/null"), gm::Error);
+    CHECK(open_descriptors() == before);
+}
