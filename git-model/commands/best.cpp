@@ -1,15 +1,15 @@
 // git model best [<model>] --metric <name> [--min|--max] [--json]
 #include "../command_table.hpp"
 
-#include "gitmodel/core/json_text.hpp"
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/json_text.hpp"
 #include "gitmodel/core/report.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/lifecycle/metrics.hpp"
-#include "gitmodel/lifecycle/model_context.hpp"
 #include "gitmodel/lifecycle/render.hpp"
 #include "gitmodel/lifecycle/snapshots.hpp"
+#include "gitmodel/model/lookup.hpp"
 
 #include <fmt/core.h>
 
@@ -38,7 +38,7 @@ int best(const cli::Args& args) {
 
     git::Library library;
     auto repo = git::Repository::discover();
-    const std::string model = lifecycle::resolve_model_name(
+    const std::string model = model::resolve_model_name(
         repo, vm.count("model") ? std::optional<std::string>(vm["model"].as<std::string>()) : std::nullopt);
     const auto list = lifecycle::list_snapshots(repo, model);
     for (const auto& skipped : list.skipped) warn("git-model", skipped);

@@ -1,12 +1,12 @@
 // git model compare <snapshot-a> <snapshot-b> [--json]
 #include "../command_table.hpp"
 
-#include "gitmodel/core/json_text.hpp"
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/json_text.hpp"
 #include "gitmodel/git/repository.hpp"
-#include "gitmodel/lifecycle/model_context.hpp"
 #include "gitmodel/lifecycle/render.hpp"
 #include "gitmodel/lifecycle/snapshots.hpp"
+#include "gitmodel/model/lookup.hpp"
 
 #include <fmt/core.h>
 
@@ -35,7 +35,7 @@ int compare(const cli::Args& args) {
 
     git::Library library;
     auto repo = git::Repository::discover();
-    const auto current = lifecycle::current_model(repo);
+    const auto current = model::current_model(repo);
     const auto a = lifecycle::resolve_snapshot(repo, tags[0], current);
     const auto b = lifecycle::resolve_snapshot(repo, tags[1], current);
     const auto comparison = lifecycle::compare_snapshots(repo, a, b);

@@ -5,8 +5,8 @@
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/lifecycle/finish.hpp"
-#include "gitmodel/lifecycle/model_context.hpp"
 #include "gitmodel/lifecycle/render.hpp"
+#include "gitmodel/model/lookup.hpp"
 
 #include <fmt/core.h>
 
@@ -63,7 +63,7 @@ int finish(const cli::Args& args) {
     git::Library library;
     auto repo = git::Repository::discover();
     lifecycle::FinishRequest request;
-    request.model = lifecycle::resolve_model_name(
+    request.model = model::resolve_model_name(
         repo, vm.count("model") ? std::optional<std::string>(vm["model"].as<std::string>()) : std::nullopt);
     request.merge = vm.count("merge") > 0;
     const auto result = lifecycle::finish_model(repo, request);

@@ -4,9 +4,9 @@
 #include "gitmodel/core/json_text.hpp"
 #include "gitmodel/core/report.hpp"
 #include "gitmodel/git/repository.hpp"
-#include "gitmodel/lifecycle/model_context.hpp"
 #include "gitmodel/lifecycle/render.hpp"
 #include "gitmodel/lifecycle/snapshots.hpp"
+#include "gitmodel/model/lookup.hpp"
 
 #include <fmt/core.h>
 
@@ -24,7 +24,7 @@ int log(const cli::Args& args) {
     const auto& vm = *parsed;
     git::Library library;
     auto repo = git::Repository::discover();
-    const std::string model = lifecycle::resolve_model_name(
+    const std::string model = model::resolve_model_name(
         repo, vm.count("model") ? std::optional<std::string>(vm["model"].as<std::string>()) : std::nullopt);
     const auto list = lifecycle::list_snapshots(repo, model);
     for (const auto& skipped : list.skipped) warn("git-model", skipped);

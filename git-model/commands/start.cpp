@@ -7,8 +7,8 @@
 #include "gitmodel/git/reader.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/hooks/install.hpp"
+#include "gitmodel/model/lookup.hpp"
 #include "gitmodel/model/start.hpp"
-#include "gitmodel/naming/model_name.hpp"
 
 #include <fmt/core.h>
 
@@ -77,12 +77,9 @@ int start(const cli::Args& args) {
 
     model::StartRequest request;
     request.model = vm["name"].as<std::string>();
-    const auto verdict = naming::check_model_name(request.model);
-    if (!verdict.valid) {
-        throw UsageError(fmt::format("invalid model name {}: it {}", quote_for_message(request.model), verdict.rule),
-                         "model names use a-z, 0-9, '.', '_' and '-', begin and end with a letter or digit, "
-                         "and are at most 64 characters");
-    }
+    model::require_model_name(request.model,
+                              "model names use a-z, 0-9, '.', '_' and '-', begin and end with a letter or digit, "
+                              "and are at most 64 characters");
     if (vm.count("base")) request.base = vm["base"].as<std::string>();
     request.in_place = vm.count("no-worktree") > 0;
 

@@ -11,8 +11,8 @@
 #include "gitmodel/core/wording.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/git/git_program.hpp"
-#include "gitmodel/lifecycle/model_context.hpp"
 #include "gitmodel/lifecycle/snapshots.hpp"
+#include "gitmodel/model/lookup.hpp"
 #include "gitmodel/sweep/create.hpp"
 #include "gitmodel/sweep/execute.hpp"
 #include "gitmodel/sweep/k8s.hpp"
@@ -164,7 +164,7 @@ int sweep_start(const cli::Args& all_args) {
     git::Library library;
     auto repo = open_repository();
     if (request.backend == sweep::Backend::slurm) request.slurm.max_array_size = sweep::slurm_max_array_size(repo.config());
-    request.model = lifecycle::resolve_model_name(repo, cli::positional(vm, "model"));
+    request.model = model::resolve_model_name(repo, cli::positional(vm, "model"));
     // Everything the backend needs is checked before the first run is made.
     if (export_k8s || export_slurm) {
         // Nothing is scheduled from here: the batch script may be submitted from a login node.

@@ -12,6 +12,7 @@
 #include "gitmodel/lifecycle/render.hpp"
 #include "gitmodel/lifecycle/share.hpp"
 #include "gitmodel/lifecycle/snapshots.hpp"
+#include "gitmodel/model/lookup.hpp"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -42,7 +43,7 @@ int tag(const cli::Args& args) {
 
     git::Library library;
     auto repo = git::Repository::discover();
-    request.model = lifecycle::resolve_model_name(
+    request.model = model::resolve_model_name(
         repo, vm.count("model") ? std::optional<std::string>(vm["model"].as<std::string>()) : std::nullopt);
     request.image_run = lifecycle::image_last_run(repo, request.model);
     std::vector<std::string> hardware_warnings;

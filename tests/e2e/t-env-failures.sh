@@ -25,6 +25,22 @@ run_expect 1 git -C repo model env up
 assert_contains "$ERR" "not a model branch"
 run_expect 1 git -C repo model env up nosuch
 assert_contains "$ERR" "no model 'nosuch'"
+# A model that is only a branch, and one whose worktree folder is gone: named from the main worktree.
+git -C repo branch feature/model-branchonly main
+run_expect 1 git -C repo model env up branchonly
+assert_contains "$ERR" "model 'branchonly' has no worktree to run an environment for"
+assert_contains "$ERR" "git worktree add <path> feature/model-branchonly"
+run_expect 0 git -C repo model start vanished
+rm -rf "$TEST_DIR/worktrees/feature/model-vanished"
+run_expect 1 git -C repo model env down vanished
+assert_contains "$ERR" "model 'vanished' has no worktree to run an environment for"
+run_expect 1 git -C repo model env check vanished
+assert_contains "$ERR" "model 'vanished' has no worktree"
+run_expect 2 git -C repo model env exec 'Bad;Name' -- true
+assert_contains "$ERR" "invalid model name 'Bad;Name'"
+nothing_left "no worktree to run in"
+git -C repo worktree prune
+git -C repo branch -q -D feature/model-branchonly feature/model-vanished
 run_expect 2 git -C repo model env up 'Bad;Name'
 run_expect 2 git -C repo model env up --frobnicate
 

@@ -16,7 +16,7 @@
 #include "gitmodel/env/ports.hpp"
 #include "gitmodel/env/state.hpp"
 #include "gitmodel/env/user.hpp"
-#include "gitmodel/model/list.hpp"
+#include "gitmodel/model/lookup.hpp"
 #include "gitmodel/model/repository_lock.hpp"
 #include "gitmodel/naming/model_name.hpp"
 #include "gitmodel/proc/identity.hpp"
@@ -178,22 +178,21 @@ Target resolve_target(git::Repository& repo, const std::optional<std::string>& m
     target.common_dir = repo.common_dir();
     const fs::path main = repo.main_worktree_or_common_dir();
     if (model) {
-        const auto verdict = naming::check_model_name(*model);
-        if (!verdict.valid)
-            throw UsageError(fmt::format("invalid model name {}: it {}", quote_for_message(*model), verdict.rule));
-        for (const auto& entry : model::list_models(repo)) {
-            if (entry.name != *model) continue;
-            if (!entry.worktree || entry.worktree_state != model::WorktreeState::present)
-                throw Error(fmt::format("model '{}' has no worktree to run an environment for", *model),
-                            fmt::format("create one with `git worktree add <path> {}`", entry.branch));
-            target.model = entry.name;
-            target.branch = entry.branch;
-            target.worktree = *entry.worktree;
-            target.linked_worktree = !entry.is_main_worktree;
-            target.container = container_name(target.common_dir, main, target.model);
-            return target;
-        }
-        throw Error(fmt::format("there is no model '{}' in this repository", *model), "`git model list` shows the models");
+        // One branch and one worktree looked up, not every model listed.
+        model::require_model_name(*model, "");
+        const std::string branch = naming::model_branch(*model);
+        if (!repo.branch_exists(branch))
+            throw Error(fmt::format("there is no model '{}' in this repository", *model), "`git model list` shows the models");
+        const auto checkout = model::worktree_of(repo, branch);
+        if (!checkout || checkout->missing || checkout->locked)
+            throw Error(fmt::format("model '{}' has no worktree to run an environment for", *model),
+                        fmt::format("create one with `git worktree add <path> {}`", branch));
+        target.model = *model;
+        target.branch = branch;
+        target.worktree = checkout->path;
+        target.linked_worktree = !checkout->main_worktree;
+        target.container = container_name(target.common_dir, main, target.model);
+        return target;
     }
     const auto workdir = repo.workdir();
     const auto branch = repo.current_branch();

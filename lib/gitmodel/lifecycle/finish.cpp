@@ -44,7 +44,7 @@ std::string merge_locally(const git::Repository& repo, const ModelContext& conte
         throw Error(fmt::format("the base '{}' is not a local branch, so there is nothing to merge into", context.base),
                     "create it, or finish without --merge");
     }
-    const auto target = find_checkout(repo, context.base);
+    const auto target = model::worktree_of(repo, context.base);
     if (!target || target->missing) {
         throw Error(fmt::format("{} is not checked out in any worktree, so git cannot merge into it", context.base),
                     fmt::format("check it out (`git switch {}` in the main worktree) and finish again", context.base));

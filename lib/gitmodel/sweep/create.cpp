@@ -10,6 +10,7 @@
 #include "gitmodel/git/history.hpp"
 #include "gitmodel/git/worktree_check.hpp"
 #include "gitmodel/model/created_worktree.hpp"
+#include "gitmodel/model/lookup.hpp"
 #include "gitmodel/model/repository_lock.hpp"
 #include "gitmodel/model/worktree_removal.hpp"
 #include "gitmodel/model/settings.hpp"
@@ -86,22 +87,6 @@ std::vector<std::string> remove_run(git::Repository& repo, const Sweep& sweep, c
 
 }  // namespace
 
-std::optional<fs::path> model_worktree(const git::Repository& repo, const std::string& branch) {
-    for (const auto& worktree : repo.linked_worktrees())
-        if (worktree.branch == branch && !worktree.folder_missing) return worktree.path;
-    const fs::path main = repo.main_worktree_or_common_dir();
-    if (repo.workdir() && !repo.is_linked_worktree() && repo.current_branch() == branch) return *repo.workdir();
-    if (fs::exists(main / ".git")) {
-        try {
-            const auto main_repo = git::Repository::open(main);
-            if (main_repo.current_branch() == branch) return main;
-        } catch (const Error&) {
-            // a bare repository or an unreadable main worktree: no worktree there
-        }
-    }
-    return std::nullopt;
-}
-
 Sweep create_sweep(git::Repository& repo, const CreateRequest& request,
                    const std::function<void(const RunSpec&)>& progress) {
     const model::Settings settings = model::read_settings(repo);
@@ -120,7 +105,9 @@ Sweep create_sweep(git::Repository& repo, const CreateRequest& request,
     sweep.container = request.container;
     sweep.slurm = request.slurm;
     sweep.common_dir = repo.common_dir();
-    sweep.model_worktree = model_worktree(repo, sweep.model_branch).value_or(settings.main_worktree);
+    // Where the model's branch is checked out (its .modelenv.yaml persist paths are relative to it).
+    const auto checkout = model::worktree_of(repo, sweep.model_branch);
+    sweep.model_worktree = checkout && !checkout->missing ? checkout->path : settings.main_worktree;
     sweep.created = now_seconds();
 
     // The runs get the model's committed .modelenv.yaml: that is what must load.

@@ -47,8 +47,4 @@ std::string remove_finished_run_worktree(git::Repository& repo, const RunSpec& r
 // returns what was done. Called by every sweep command.
 std::vector<std::string> recover_interrupted_creations(git::Repository& repo);
 
-// The folder where a model's branch is checked out, if any (its .modelenv.yaml
-// persist paths are relative to it).
-std::optional<std::filesystem::path> model_worktree(const git::Repository& repo, const std::string& branch);
-
 }  // namespace gm::sweep

@@ -1,0 +1,39 @@
+#pragma once
+// Finding one model without listing them all: which model a command means (named,
+// or the one of the worktree you are in), the one check of a model name every
+// command makes, and where a branch is checked out. Read-only and cheap: no
+// ahead/behind, no status scan, no rollback (that is `list_models` and `start`).
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "gitmodel/git/repository.hpp"
+
+namespace gm::model {
+
+// Where a branch is checked out.
+struct Checkout {
+    std::filesystem::path path;
+    bool main_worktree = false;  // the main worktree (not a linked one)
+    bool missing = false;        // a linked worktree whose folder has vanished
+    bool locked = false;         // `git worktree lock` (or git still creating it)
+};
+
+// The worktree that has a branch checked out, if any: the linked ones first, then the
+// main one (a bare repository has none). The one branch -> worktree lookup of the suite.
+std::optional<Checkout> worktree_of(const git::Repository& repo, const std::string& branch);
+
+// Refuses a model name the suite's rules reject, with the rule it broke: gm::UsageError
+// "invalid model name '<name>': it <rule>" (exit 2), the hint given (may be empty).
+void require_model_name(std::string_view name, const std::string& hint);
+
+// The model whose branch the current worktree is on, if it is on one.
+std::optional<std::string> current_model(const git::Repository& repo);
+
+// The model a command means: the argument (validated; gm::UsageError when
+// invalid), else the current worktree's (gm::UsageError when not on a model branch).
+std::string resolve_model_name(const git::Repository& repo, const std::optional<std::string>& argument);
+
+}  // namespace gm::model
