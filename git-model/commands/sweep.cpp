@@ -35,7 +35,7 @@ namespace {
 
 const char* const sweep_usage =
     "git model sweep start [<model>] (--grid <name>=<v1>,<v2>... | --params-file <file>)... [--backend local|slurm]\n"
-    "                      [--gpus-per-run <n>] [--max-parallel <n>] [--no-container] [--export k8s|slurm [-o <file>] [--queue <name>]] [--report-job] -- <command>...\n"
+    "                      [--gpus-per-run <n>] [--max-parallel <n>] [--retries <n>] [--max-failures <n>] [--no-container] [--export k8s|slurm [-o <file>] [--queue <name>]] [--report-job] -- <command>...\n"
     "   or: git model sweep status [<id>] [--json]\n"
     "   or: git model sweep cancel <id>\n"
     "   or: git model sweep resume <id>\n"
@@ -84,6 +84,17 @@ std::optional<std::string> slurm_option(const po::variables_map& vm, const char*
     return value;
 }
 
+// What --export k8s adds: the Kueue LocalQueue of --queue.
+sweep::K8sExport k8s_options(const po::variables_map& vm, bool export_k8s) {
+    sweep::K8sExport k8s;
+    if (!vm.count("queue")) return k8s;
+    if (!export_k8s) throw UsageError("--queue goes with --export k8s");
+    k8s.queue = vm["queue"].as<std::string>();
+    if (const auto problem = sweep::k8s_name_problem(*k8s.queue); !problem.empty())
+        throw UsageError(fmt::format("--queue {}: the name {}", quote_for_message(*k8s.queue), problem));
+    return k8s;
+}
+
 int sweep_start(const cli::Args& all_args) {
     const auto dashes = std::find(all_args.begin(), all_args.end(), "--");
     const cli::Args args(all_args.begin(), dashes);
@@ -98,6 +109,9 @@ int sweep_start(const cli::Args& all_args) {
         ("backend", po::value<std::string>()->value_name("<backend>"), "where the runs are scheduled: local (default) or slurm")
         ("gpus-per-run", po::value<int>()->value_name("<n>"), "GPUs each run gets (default 1; 0 for CPU-only runs)")
         ("max-parallel", po::value<int>()->value_name("<n>"), "at most this many runs at once (default: as the GPUs allow)")
+        ("retries", po::value<int>()->value_name("<n>"), "start a failed run again up to this many times (default 0)")
+        ("max-failures", po::value<int>()->value_name("<n>"),
+         "start no new run once this many runs have failed, after their retries (default: no limit)")
         ("no-container", "run the command on the host (or node) instead of in the pinned image")
         ("partition", po::value<std::string>()->value_name("<name>"), "slurm: the partition")
         ("time", po::value<std::string>()->value_name("<limit>"), "slurm: each task's time limit, e.g. 2:00:00")
@@ -131,6 +145,8 @@ int sweep_start(const cli::Args& all_args) {
     request.backend = backend == "slurm" ? sweep::Backend::slurm : sweep::Backend::local;
     request.gpus_per_run = positive_option(vm, "gpus-per-run", 1, 0);
     request.max_parallel = positive_option(vm, "max-parallel", 0, 1);
+    request.retries = positive_option(vm, "retries", 0, 0);
+    request.max_failures = positive_option(vm, "max-failures", 0, 1);
     request.container = vm.count("no-container") == 0;
     request.slurm.partition = slurm_option(vm, "partition");
     request.slurm.time_limit = slurm_option(vm, "time");
@@ -147,13 +163,7 @@ int sweep_start(const cli::Args& all_args) {
         throw UsageError("--export slurm writes a Slurm batch script: leave out --backend local");
     if (export_slurm) request.backend = sweep::Backend::slurm;
     if (vm.count("output") && export_format.empty()) throw UsageError("--output goes with --export k8s or --export slurm");
-    sweep::K8sExport k8s;
-    if (vm.count("queue")) {
-        if (!export_k8s) throw UsageError("--queue goes with --export k8s");
-        k8s.queue = vm["queue"].as<std::string>();
-        if (const auto problem = sweep::k8s_name_problem(*k8s.queue); !problem.empty())
-            throw UsageError(fmt::format("--queue {}: the name {}", quote_for_message(*k8s.queue), problem));
-    }
+    const sweep::K8sExport k8s = k8s_options(vm, export_k8s);
     request.slurm.report_job = vm.count("report-job") > 0;
     if (request.slurm.report_job && request.backend != sweep::Backend::slurm)
         throw UsageError("--report-job is a Slurm option: add --backend slurm or --export slurm");
@@ -215,7 +225,8 @@ int sweep_start(const cli::Args& all_args) {
         } else {
             sweep::start_local_scheduler(sweep);
             const auto record = sweep::load_scheduler(sweep);
-            scheduled = fmt::format("queued on this machine (scheduler pid {})", record ? record->process.pid : 0);
+            scheduled = record ? fmt::format("queued on this machine (scheduler pid {})", record->process.pid)
+                               : std::string("queued on this machine (its scheduler has already ended)");
         }
     } catch (const Error& e) {
         const auto kept = sweep::destroy_sweep(repo, sweep);
@@ -322,7 +333,9 @@ int sweep_resume(const cli::Args& args) {
     std::vector<int> numbers;
     for (const auto& run : view.runs) {
         if (run.state == sweep::RunState::done) continue;
-        if (sweep.backend == sweep::Backend::slurm && (run.state == sweep::RunState::running || run.state == sweep::RunState::queued))
+        // A run --max-failures held back is queued in its record only: Slurm runs nothing of it.
+        const bool in_slurm = run.state == sweep::RunState::running || (run.state == sweep::RunState::queued && !run.status.held);
+        if (sweep.backend == sweep::Backend::slurm && in_slurm)
             throw Error(fmt::format("run {} of sweep {} is still {} in Slurm", run.spec.number, sweep.id, sweep::to_string(run.state)),
                         "wait for it, or stop the sweep first with `git model sweep cancel`");
         numbers.push_back(run.spec.number);
@@ -347,6 +360,8 @@ int sweep_resume(const cli::Args& args) {
         auto status = sweep::load_run(sweep, number);
         before.push_back(status);
         status.state = sweep::RunState::queued;
+        status.tries = 0;      // its --retries afresh
+        status.held = false;   // and the --max-failures budget: every failed run is queued again
         status.note = "queued again by `git model sweep resume`";
         sweep::save_run(sweep, number, status);
     }

@@ -124,6 +124,8 @@ Sweep create_sweep(git::Repository& repo, const CreateRequest& request,
     sweep.gpus_per_run = request.gpus_per_run;
     sweep.max_parallel = request.max_parallel;
     sweep.container = request.container;
+    sweep.retries = request.retries;
+    sweep.max_failures = request.max_failures;
     sweep.slurm = request.slurm;
     sweep.common_dir = repo.common_dir();
     sweep.model_worktree = model_worktree(repo, sweep.model_branch).value_or(settings.main_worktree);

@@ -24,6 +24,8 @@ struct CreateRequest {
     int gpus_per_run = 1;
     int max_parallel = 0;
     bool container = true;
+    int retries = 0;       // --retries
+    int max_failures = 0;  // --max-failures (0: no limit)
     SlurmSettings slurm;
 };
 

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Failures in a local sweep (host runs, no GPU): --retries starts a failed run
+# again and keeps every attempt's exit code; --max-failures stops starting runs
+# once that many failed, and status says so; resume, after the cause is fixed,
+# reruns only the runs that are not done; a cancelled run is never retried.
+# Each run appends its number to a file, so that every start is counted.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/sweep-lib.sh"
+
+cd "$TEST_DIR"
+make_repo repo
+git -C repo config model.installHooks never
+run_expect 0 git -C repo model start net
+WT="$TEST_DIR/worktrees/feature/model-net"
+
+# A run fails (status 3) until its marker exists, creating it as it fails: it fails once, then succeeds.
+cat >"$WT/flaky.sh" <<'EOF'
+echo "$GIT_MODEL_RUN" >> "$GIT_MODEL_LOGS/calls"
+marker="$GIT_MODEL_LOGS/marker-$GIT_MODEL_RUN"
+[ -f "$marker" ] && { echo "attempt with marker: fine"; exit 0; }
+touch "$marker"
+echo "first attempt: failing"
+exit 3
+EOF
+# A run fails unless its lr is "ok" or the cause is fixed ($GIT_MODEL_LOGS/fixed).
+cat >"$WT/broken.sh" <<'EOF'
+echo "$GIT_MODEL_RUN" >> "$GIT_MODEL_LOGS/calls"
+[ "$GIT_MODEL_PARAM_LR" = ok ] || [ -f "$GIT_MODEL_LOGS/fixed" ] || exit 1
+[ -z "$SLEEP" ] || sleep "$SLEEP"
+EOF
+git -C "$WT" add flaky.sh broken.sh
+git -C "$WT" commit -q -m "training scripts"
+LOGS="$TEST_DIR/repo/.git/git-model/persist/net/logs"
+calls() { sort -n "$LOGS/sweep-$1/calls" | uniq -c | awk '{printf "%s:%s ", $2, $1}'; }
+
+# --- --retries 1: each run fails once, then succeeds ----------------------------------------------------------------
+run_expect 0 git -C "$WT" model sweep start --no-container --gpus-per-run 0 --max-parallel 1 --retries 1 \
+    --grid lr=1,2 -- sh flaky.sh
+wait_sweep "$WT" 1 60
+run_expect 0 git -C "$WT" model sweep status 1 --json
+assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "done done" "retried runs done"
+assert_eq "$(json_get "$OUT" '[[a["exit_code"] for a in r["attempts"]] for r in d["runs"]]')" "[[3, 0], [3, 0]]" \
+    "every attempt's exit code kept"
+assert_eq "$(json_get "$OUT" '[r["attempt"] for r in d["runs"]], d["retries"]')" "[2, 2] 1" "two attempts each"
+assert_eq "$(calls 1)" "1:2 2:2 " "each run started twice"
+LOG1="$LOGS/sweep-1/run-1.log"
+assert_contains "$(cat "$LOG1")" "(attempt 1)"
+assert_contains "$(cat "$LOG1")" "first attempt: failing"
+assert_contains "$(cat "$LOG1")" "run 1 will be retried: attempt 1 failed (the command exited with status 3); retry 1 of 1"
+assert_contains "$(cat "$LOG1")" "(attempt 2)"
+assert_contains "$(cat "$LOG1")" "attempt with marker: fine"
+assert_contains "$(cat "$LOG1")" "run 1 done"
+run_expect 0 git -C "$WT" model sweep status 1
+assert_eq "$(echo "$OUT" | awk '$1 == "RUN" {print $5} $1 == "1" && $2 == "done" {print $5}' | tr '\n' ' ')" "TRIES 2 " \
+    "status shows the attempt count"
+
+# Without --retries a failed run stays failed after one attempt.
+run_expect 0 git -C "$WT" model sweep start --no-container --gpus-per-run 0 --grid lr=3 -- sh flaky.sh
+wait_sweep "$WT" 2 60
+run_expect 0 git -C "$WT" model sweep status 2 --json
+assert_eq "$(json_get "$OUT" 'd["runs"][0]["state"], d["runs"][0]["exit_code"], len(d["runs"][0]["attempts"])')" \
+    "failed 3 1" "no retry by default"
+
+# --- --max-failures 2 stops a broken sweep; resume after the fix reruns only what is not done ------------------------
+run_expect 0 git -C "$WT" model sweep start --no-container --gpus-per-run 0 --max-parallel 1 --max-failures 2 \
+    --grid lr=ok,b,c,d,e -- sh broken.sh
+# The runs it holds back stay queued: wait for the scheduler to end instead.
+for _ in $(seq 600); do
+    [ "$(git -C "$WT" model sweep status 3 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["scheduler"])')" = "not running" ] && break
+    sleep 0.1
+done
+run_expect 0 git -C "$WT" model sweep status 3 --json
+assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "done failed failed queued queued" \
+    "two failures stop the sweep; the rest stay queued"
+assert_eq "$(json_get "$OUT" '[r["held"] for r in d["runs"]], d["stopped_by_max_failures"]')" \
+    "[False, False, False, True, True] True" "the queued runs are held back"
+assert_eq "$(calls 3)" "1:1 2:1 3:1 " "runs 4 and 5 never started"
+run_expect 0 git -C "$WT" model sweep status 3
+assert_contains "$OUT" "1 done, 2 failed; stopped: the sweep reached --max-failures 2, 2 runs not started"
+assert_contains "$OUT" "run 4: not started: the sweep reached --max-failures 2"
+run_expect 0 git -C "$WT" model sweep status
+assert_contains "$OUT" "stopped: the sweep reached --max-failures 2"
+touch "$LOGS/sweep-3/fixed"
+run_expect 0 git -C "$WT" model sweep resume 3
+assert_contains "$OUT" "Resumed sweep 3: runs 2-5"
+wait_sweep "$WT" 3 60
+run_expect 0 git -C "$WT" model sweep status 3 --json
+assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "done done done done done" "resumed to all done"
+assert_eq "$(calls 3)" "1:1 2:2 3:2 4:1 5:1 " "the done run was not rerun; each other ran once more"
+run_expect 0 git -C "$WT" model sweep status 3
+[[ $OUT == *"stopped:"* ]] && fail "status still says stopped: $OUT"
+
+# --- a cancelled run is never retried ---------------------------------------------------------------------------------
+run_expect 0 git -C "$WT" model sweep start --no-container --gpus-per-run 0 --retries 3 --grid lr=x \
+    -- sh -c 'echo "$GIT_MODEL_RUN" >> "$GIT_MODEL_LOGS/calls"; exec sleep 60'
+wait_run_state "$WT" 4 1 running 60
+for _ in $(seq 100); do [ -s "$LOGS/sweep-4/calls" ] && break; sleep 0.1; done
+run_expect 0 git -C "$WT" model sweep cancel 4
+run_expect 0 git -C "$WT" model sweep status 4 --json
+assert_eq "$(json_get "$OUT" 'd["runs"][0]["state"], d["runs"][0]["attempt"]')" "cancelled 1" "cancelled, not retried"
+sleep 1
+assert_eq "$(calls 4)" "1:1 " "started once"
+
+# --- bad values are usage errors, and create nothing ----------------------------------------------------------------------
+run_expect 2 git -C "$WT" model sweep start --retries -1 --grid lr=1 -- true
+assert_contains "$ERR" "--retries must be at least 0"
+run_expect 2 git -C "$WT" model sweep start --max-failures 0 --grid lr=1 -- true
+assert_contains "$ERR" "--max-failures must be at least 1"
+assert_eq "$(git -C repo branch --list 'feature/model-net.sweep-5-*' | wc -l)" "0" "no run created"
