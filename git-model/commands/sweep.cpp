@@ -39,6 +39,7 @@ const char* const sweep_usage =
     "   or: git model sweep status [<id>] [--json]\n"
     "   or: git model sweep cancel <id>\n"
     "   or: git model sweep resume <id>\n"
+    "   or: git model sweep extend <id> (--grid <name>=<v1>,<v2>... | --params-file <file>)... [--allow-duplicates]\n"
     "   or: git model sweep clean <id>\n"
     "   or: git model sweep report [<id>] [--metric <name>] [--minimize|--maximize] [--json] [--tag-best]";
 
@@ -386,6 +387,75 @@ int sweep_resume(const cli::Args& args) {
     return 0;
 }
 
+// Refuses to extend what git model does not schedule itself: an exported sweep runs elsewhere.
+void check_extendable(const sweep::Sweep& sweep) {
+    std::error_code ec;
+    if (fs::exists(sweep::sweep_dir(sweep.common_dir, sweep.id) / "k8s-job.yaml", ec) ||
+        (sweep.backend == sweep::Backend::slurm && sweep.slurm.job_ids.empty()))
+        throw Error(fmt::format("sweep {} was exported (--export), so git model does not schedule its runs", sweep.id),
+                    "start a new sweep with --export for the new parameter sets");
+}
+
+int sweep_extend(const cli::Args& args) {
+    po::options_description options("options");
+    options.add_options()
+        ("grid", po::value<std::vector<std::string>>()->composing()->value_name("<name>=<v1>,<v2>..."),
+         "a parameter and its values; every combination of the grids is one new run (repeatable)")
+        ("params-file", po::value<std::string>()->value_name("<file>"),
+         "YAML: a list of parameter sets, or a mapping of parameters to their values (a grid)")
+        ("allow-duplicates", "add a run even when the sweep already has one with the same parameters")
+        ("quiet,q", "no progress while the runs are created (shown only on a terminal anyway)");
+    const auto parsed = cli::parse_command(args, "git model sweep extend <id> (--grid <name>=<v1>,<v2>... | --params-file <file>)...",
+                                           options, "id");
+    if (!parsed) return 0;
+    const auto& vm = *parsed;
+    const std::string id = required_id(vm, "extend");
+    if (!vm.count("grid") && !vm.count("params-file"))
+        throw UsageError("git model sweep extend needs the new parameter sets: --grid or --params-file");
+    sweep::ExtendRequest request;
+    std::vector<config::ParameterSet> from_file;
+    if (vm.count("params-file")) from_file = config::load_params_file(vm["params-file"].as<std::string>());
+    std::vector<sweep::GridAxis> grid;
+    if (vm.count("grid"))
+        for (const auto& option : vm["grid"].as<std::vector<std::string>>()) grid.push_back(sweep::parse_grid_option(option));
+    request.parameter_sets = sweep::expand(from_file, grid);
+    request.allow_duplicates = vm.count("allow-duplicates") > 0;
+    git::Library library;
+    auto repo = open_repository();
+    auto sweep = sweep::load(repo.common_dir(), id);
+    check_extendable(sweep);
+    if (sweep.backend == sweep::Backend::local) {
+        for (const auto& warning : sweep::check_local_prerequisites(sweep, repo.config()))
+            fmt::print(stderr, "git-model: {}\n", warning);
+    } else {
+        sweep::check_slurm_prerequisites();
+    }
+    Progress progress("Creating runs", "run", request.parameter_sets.size(), progress_wanted(vm.count("quiet") > 0));
+    const int first = static_cast<int>(sweep.runs.size()) + 1;
+    const auto numbers = sweep::extend_sweep(repo, sweep, request, [&](const sweep::RunSpec& run) {
+        progress.update(static_cast<std::size_t>(run.number - first + 1), sweep::describe(run.params));
+    });
+    progress.finish();
+    std::string scheduled;
+    try {
+        if (sweep.backend == sweep::Backend::slurm) {
+            scheduled = "submitted to Slurm as job array " + sweep::submit(sweep, numbers);
+        } else if (sweep::scheduler_running(sweep)) {
+            scheduled = "queued for the sweep's running scheduler";
+        } else {
+            sweep::start_local_scheduler(sweep);
+            scheduled = "queued on this machine";
+        }
+    } catch (const Error& e) {
+        std::string message = fmt::format("{}; the new runs were removed", e.what());
+        for (const auto& line : sweep::retract_runs(repo, sweep, first)) message += "\n  " + line;
+        throw Error(message, e.hint(), e.code());
+    }
+    fmt::print("Extended sweep {}: run{} {} ({}) {}\n", sweep.id, numbers.size() == 1 ? "" : "s", sweep::array_ranges(numbers),
+               count_of(numbers.size(), "new run"), scheduled);
+    return 0;
+}
+
 int sweep_clean(const cli::Args& args) {
     po::options_description options("options");
     const auto parsed = cli::parse_command(args, "git model sweep clean <id>", options, "id");
@@ -494,7 +564,7 @@ int sweep(const cli::Args& args) {
     };
     static const Sub subcommands[] = {
         {"start", sweep_start},   {"status", sweep_status}, {"cancel", sweep_cancel},     {"resume", sweep_resume},
-        {"clean", sweep_clean},   {"report", sweep_report}, {"schedule", sweep_schedule}, {"task", sweep_task},
+        {"extend", sweep_extend}, {"clean", sweep_clean},   {"report", sweep_report}, {"schedule", sweep_schedule}, {"task", sweep_task},
     };
     if (args.empty() || args[0] == "-h") {
         fmt::print("usage: {}\n", sweep_usage);
@@ -507,10 +577,10 @@ int sweep(const cli::Args& args) {
     const cli::Args rest(args.begin() + 1, args.end());
     for (const auto& sub : subcommands)
         if (args[0] == sub.name) return sub.run(rest);
-    std::vector<std::string> names{"start", "status", "cancel", "resume", "clean", "report"};
+    std::vector<std::string> names{"start", "status", "cancel", "resume", "extend", "clean", "report"};
     const auto guess = closest_match(args[0], names);
     throw UsageError(fmt::format("'{}' is not a sweep command{}", args[0], guess ? fmt::format("; did you mean '{}'?", *guess) : ""),
-                     "git model sweep start|status|cancel|resume|clean|report");
+                     "git model sweep start|status|cancel|resume|extend|clean|report");
 }
 
 }  // namespace gm::commands

@@ -101,9 +101,46 @@ assert_eq "$(json_get "$OUT" 'd["runs"][0]["state"], d["runs"][0]["attempt"]')" 
 sleep 1
 assert_eq "$(calls 4)" "1:1 " "started once"
 
+# --- extend adds runs with new numbers, same command, and schedules only them ------------------------------------------
+run_expect 0 git -C "$WT" model sweep extend 3 --grid lr=f,g
+assert_contains "$OUT" "Extended sweep 3: runs 6-7 (2 new runs) queued on this machine"
+wait_sweep "$WT" 3 60
+run_expect 0 git -C "$WT" model sweep status 3 --json
+assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "done done done done done done done" "seven runs done"
+assert_eq "$(json_get "$OUT" '[r["params"]["lr"] for r in d["runs"][5:]]')" "['f', 'g']" "the new runs' parameters"
+assert_eq "$(calls 3)" "1:1 2:2 3:2 4:1 5:1 6:1 7:1 " "only the new runs ran"
+assert_eq "$(git -C repo show feature/model-net.sweep-3-7:params.json | python3 -c 'import json,sys; print(json.load(sys.stdin))')" \
+    "{'lr': 'g'}" "the new run's params.json"
+assert_eq "$(git -C repo rev-parse feature/model-net.sweep-3-7^)" "$(git -C repo rev-parse feature/model-net.sweep-3-1^)" \
+    "on the sweep's own model commit"
+# A parameter set the sweep has is refused (nothing added), unless --allow-duplicates.
+run_expect 1 git -C "$WT" model sweep extend 3 --grid lr=h,ok
+assert_contains "$ERR" "sweep 3 already has a run with lr=ok; nothing was added"
+assert_eq "$(git -C repo branch --list 'feature/model-net.sweep-3-8' | wc -l)" "0" "no run 8"
+run_expect 0 git -C "$WT" model sweep extend 3 --grid lr=ok --allow-duplicates
+assert_contains "$OUT" "Extended sweep 3: run 8"
+wait_sweep "$WT" 3 60
+# Runs added while the scheduler runs are taken by it: one scheduler, runs after the last.
+run_expect 0 git -C "$WT" model sweep start --no-container --gpus-per-run 0 --max-parallel 1 --grid lr=ok -- \
+    sh -c 'echo "$GIT_MODEL_RUN" >> "$GIT_MODEL_LOGS/calls"; sleep 3'
+SID=$(echo "$OUT" | awk '/^Sweep/ {print $2}')
+SCHED=$(git -C "$WT" model sweep status "$SID" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["scheduler"])')
+run_expect 0 git -C "$WT" model sweep extend "$SID" --grid lr=p,q
+assert_contains "$OUT" "queued for the sweep's running scheduler"
+wait_sweep "$WT" "$SID" 60
+run_expect 0 git -C "$WT" model sweep status "$SID" --json
+assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "done done done" "extended while running: all done"
+assert_eq "$(calls "$SID")" "1:1 2:1 3:1 " "each once"
+assert_contains "$(cat "$TEST_DIR/repo/.git/git-model/sweeps/$SID/scheduler.log")" "sweep $SID extended: 2 runs more queued"
+assert_contains "$SCHED" "running"
+run_expect 2 git -C "$WT" model sweep extend 3
+assert_contains "$ERR" "needs the new parameter sets"
+run_expect 1 git -C "$WT" model sweep extend 99 --grid lr=1
+assert_contains "$ERR" "there is no sweep '99'"
+
 # --- bad values are usage errors, and create nothing ----------------------------------------------------------------------
 run_expect 2 git -C "$WT" model sweep start --retries -1 --grid lr=1 -- true
 assert_contains "$ERR" "--retries must be at least 0"
 run_expect 2 git -C "$WT" model sweep start --max-failures 0 --grid lr=1 -- true
 assert_contains "$ERR" "--max-failures must be at least 1"
-assert_eq "$(git -C repo branch --list 'feature/model-net.sweep-5-*' | wc -l)" "0" "no run created"
+assert_eq "$(git -C repo branch --list 'feature/model-net.sweep-6-*' | wc -l)" "0" "no run created"

@@ -128,6 +128,16 @@ wait_sweep "$WT" "$ID" 180
 run_expect 0 git -C "$WT" model sweep status "$ID" --json
 assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "done done done" "resumed to all done"
 assert_eq "$(sort -n "$LOGS/calls" | uniq -c | awk '{printf "%s:%s ", $2, $1}')" "1:2 2:3 3:1 " "the done run was not rerun"
+# extend submits an array for the new runs only.
+run_expect 0 git -C "$WT" model sweep extend "$ID" --grid lr=more
+assert_contains "$OUT" "Extended sweep $ID: run 4 (1 new run) submitted to Slurm as job array"
+assert_contains "$(cat "$TEST_DIR/repo/.git/git-model/sweeps/$ID/sweep.sbatch")" "Array task k runs run k+3"
+wait_sweep "$WT" "$ID" 180
+run_expect 0 git -C "$WT" model sweep status "$ID" --json
+assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "done done done done" "the new run done"
+assert_eq "$(sort -n "$LOGS/calls" | uniq -c | awk '{printf "%s:%s ", $2, $1}')" "1:2 2:3 3:1 4:1 " "only the new run ran"
+run_expect 1 git -C "$WT" model sweep extend 3 --grid lr=10
+assert_contains "$ERR" "sweep 3 was exported"
 
 # --- bad Slurm options are refused before anything is made ------------------------------------------------------
 before=$(git -C repo for-each-ref --format='%(refname)' | sort)

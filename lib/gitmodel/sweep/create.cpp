@@ -2,6 +2,7 @@
 
 #include "gitmodel/config/modelenv.hpp"
 #include "gitmodel/core/deferred_signals.hpp"
+#include "gitmodel/core/file_lock.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/git/commit_file.hpp"
@@ -17,6 +18,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <fstream>
@@ -90,6 +92,72 @@ std::vector<std::string> remove_run(git::Repository& repo, const Sweep& sweep, c
     return kept;
 }
 
+
+// Plans run `number`: its model name, branch and worktree, refused (gm::Error, nothing made)
+// when its branch exists or its worktree folder is in the way.
+RunSpec plan_run(const git::Repository& repo, const Sweep& sweep, const model::Settings& settings, int number,
+                 const config::ParameterSet& params, const std::vector<git::WorktreeInfo>& registered) {
+    RunSpec run;
+    run.number = number;
+    run.params = params;
+    run.model = run_model_name(sweep.model, sweep.id, run.number);
+    run.branch = naming::model_branch(run.model);
+    run.worktree = model::worktree_path_for(settings, run.model);
+    std::string problem;
+    if (repo.branch_exists(run.branch)) problem = fmt::format("the branch {} exists already", run.branch);
+    std::error_code ec;
+    if (problem.empty() && fs::exists(run.worktree, ec) && !fs::is_empty(run.worktree, ec))
+        problem = fmt::format("the worktree folder {} is in the way", run.worktree.string());
+    for (const auto& worktree : registered)
+        if (problem.empty() && worktree.path.lexically_normal() == run.worktree.lexically_normal())
+            problem = fmt::format("a worktree is already registered at {}", run.worktree.string());
+    if (!problem.empty()) throw Error(problem + "; nothing was created", "move it away, or remove what an old sweep left");
+    return run;
+}
+
+// Makes the runs from index `first` on: each one's commit, branch and worktree, in one turn of
+// the repository's worktrees lock each. `fail` undoes what was made and throws.
+void make_runs(git::Repository& repo, Sweep& sweep, std::size_t first, const model::Settings& settings,
+               const git::CommitIdentity& identity, const std::function<void(const std::string&)>& fail,
+               const std::function<void(const RunSpec&)>& progress) {
+    const std::string lock_reason =
+        model::creation_lock_reason(fmt::format("sweep {}", sweep.id), proc::self_identity().pid);
+    std::error_code ec;
+    for (std::size_t i = first; i < sweep.runs.size(); ++i) {
+        RunSpec& run = sweep.runs[i];
+        // Each run's branch and worktree are made in one turn of the repository's worktrees lock.
+        model::RepositoryLock lock(repo, model::worktrees_lock,
+                                   fmt::format("git model sweep start ({} run {})", sweep.id, run.number));
+        try {
+            run.commit = git::commit_with_file(
+                repo, identity, sweep.base_commit, params_file_name, params_json(run.params),
+                fmt::format("Sweep {} run {} of {}: {}\n\nParameters of run {} of sweep {} of model {}.\n", sweep.id,
+                            run.number, sweep.runs.size(), describe(run.params), run.number, sweep.id, sweep.model));
+            repo.create_branch(run.branch, run.commit);
+        } catch (const Error& e) {
+            fail(e.what());
+        }
+        fs::create_directories(run.worktree.parent_path(), ec);
+        proc::RunResult added;
+        try {
+            added = proc::run(model::worktree_add_argv(run.worktree, run.branch, lock_reason),
+                              git_options(settings.main_worktree));
+        } catch (const Error& e) {
+            fail(e.what());
+        }
+        if (DeferSignals::pending()) fail(fmt::format("interrupted by signal {}", DeferSignals::pending()));
+        if (!added.ok())
+            fail(fmt::format("`git worktree add {}` {}: {}", run.worktree.string(), added.describe(),
+                             trim_message(added.err)));
+        try {
+            model::release_creation_lock(run.worktree, lock_reason);
+        } catch (const Error& e) {
+            fail(e.what());
+        }
+        if (progress) progress(run);
+    }
+}
+
 }  // namespace
 
 std::optional<fs::path> model_worktree(const git::Repository& repo, const std::string& branch) {
@@ -154,30 +222,12 @@ Sweep create_sweep(git::Repository& repo, const CreateRequest& request,
 
     const auto registered = repo.linked_worktrees();
     for (std::size_t i = 0; i < request.parameter_sets.size(); ++i) {
-        RunSpec run;
-        run.number = static_cast<int>(i) + 1;
-        run.params = request.parameter_sets[i];
         try {
-            run.model = run_model_name(request.model, sweep.id, run.number);
+            sweep.runs.push_back(plan_run(repo, sweep, settings, static_cast<int>(i) + 1, request.parameter_sets[i], registered));
         } catch (...) {
             fs::remove_all(sweep_dir(sweep.common_dir, sweep.id));
             throw;
         }
-        run.branch = naming::model_branch(run.model);
-        run.worktree = model::worktree_path_for(settings, run.model);
-        std::string problem;
-        if (repo.branch_exists(run.branch)) problem = fmt::format("the branch {} exists already", run.branch);
-        std::error_code ec;
-        if (problem.empty() && fs::exists(run.worktree, ec) && !fs::is_empty(run.worktree, ec))
-            problem = fmt::format("the worktree folder {} is in the way", run.worktree.string());
-        for (const auto& worktree : registered)
-            if (problem.empty() && worktree.path.lexically_normal() == run.worktree.lexically_normal())
-                problem = fmt::format("a worktree is already registered at {}", run.worktree.string());
-        if (!problem.empty()) {
-            fs::remove_all(sweep_dir(sweep.common_dir, sweep.id));
-            throw Error(problem + "; nothing was created", "move it away, or remove what an old sweep left");
-        }
-        sweep.runs.push_back(std::move(run));
     }
 
     // The plan is on disk before the first step, so that a killed start can be undone later;
@@ -195,8 +245,6 @@ Sweep create_sweep(git::Repository& repo, const CreateRequest& request,
 
     DeferSignals defer;
     DeferSignals::clear();
-    const std::string lock_reason =
-        model::creation_lock_reason(fmt::format("sweep {}", sweep.id), proc::self_identity().pid);
     const auto fail = [&](const std::string& what) {
         std::string message = what;
         try {
@@ -214,38 +262,7 @@ Sweep create_sweep(git::Repository& repo, const CreateRequest& request,
         }
         throw Error(message, "fix what git reported above and start the sweep again");
     };
-    for (auto& run : sweep.runs) {
-        // Each run's branch and worktree are made in one turn of the repository's worktrees lock.
-        model::RepositoryLock lock(repo, model::worktrees_lock,
-                                   fmt::format("git model sweep start ({} run {})", sweep.id, run.number));
-        try {
-            run.commit = git::commit_with_file(
-                repo, identity, sweep.base_commit, params_file_name, params_json(run.params),
-                fmt::format("Sweep {} run {} of {}: {}\n\nParameters of run {} of sweep {} of model {}.\n", sweep.id,
-                            run.number, sweep.runs.size(), describe(run.params), run.number, sweep.id, sweep.model));
-            repo.create_branch(run.branch, run.commit);
-        } catch (const Error& e) {
-            fail(e.what());
-        }
-        fs::create_directories(run.worktree.parent_path(), ec);
-        proc::RunResult added;
-        try {
-            added = proc::run(model::worktree_add_argv(run.worktree, run.branch, lock_reason),
-                              git_options(settings.main_worktree));
-        } catch (const Error& e) {
-            fail(e.what());
-        }
-        if (DeferSignals::pending()) fail(fmt::format("interrupted by signal {}", DeferSignals::pending()));
-        if (!added.ok())
-            fail(fmt::format("`git worktree add {}` {}: {}", run.worktree.string(), added.describe(),
-                             trim_message(added.err)));
-        try {
-            model::release_creation_lock(run.worktree, lock_reason);
-        } catch (const Error& e) {
-            fail(e.what());
-        }
-        if (progress) progress(run);
-    }
+    make_runs(repo, sweep, 0, settings, identity, fail, progress);
     save(sweep);
     for (const auto& run : sweep.runs) {
         RunStatus status;
@@ -254,6 +271,117 @@ Sweep create_sweep(git::Repository& repo, const CreateRequest& request,
     fs::remove(creating_marker(sweep), ec);
     return sweep;
 }
+
+std::vector<std::string> retract_runs(git::Repository& repo, Sweep& sweep, int first) {
+    std::vector<std::string> kept;
+    {
+        model::RepositoryLock lock(repo, model::worktrees_lock, fmt::format("git model sweep extend: removing runs of {}", sweep.id));
+        for (auto it = sweep.runs.rbegin(); it != sweep.runs.rend() && it->number >= first; ++it)
+            for (auto& line : remove_run(repo, sweep, *it)) kept.push_back(std::move(line));
+    }
+    if (!kept.empty()) return kept;  // the record keeps naming what is left
+    sweep.runs.erase(std::remove_if(sweep.runs.begin(), sweep.runs.end(), [&](const RunSpec& r) { return r.number >= first; }),
+                     sweep.runs.end());
+    save(sweep);
+    std::error_code ec;
+    for (const auto& name : {"extending.json", "extending.sweep.json"}) fs::remove(sweep_dir(sweep.common_dir, sweep.id) / name, ec);
+    return kept;
+}
+
+std::vector<int> extend_sweep(git::Repository& repo, Sweep& sweep, const ExtendRequest& request,
+                              const std::function<void(const RunSpec&)>& progress) {
+    const auto key = [](config::ParameterSet params) {
+        std::sort(params.begin(), params.end());
+        return params;
+    };
+    std::vector<config::ParameterSet> seen;
+    for (const auto& run : sweep.runs) seen.push_back(key(run.params));
+    for (const auto& params : request.parameter_sets) {
+        substitute(sweep.command, params);  // unknown {names} fail now
+        if (!request.allow_duplicates && std::find(seen.begin(), seen.end(), key(params)) != seen.end())
+            throw Error(fmt::format("sweep {} already has a run with {}; nothing was added", sweep.id, describe(params)),
+                        "drop it from the grid, or add --allow-duplicates to run it again");
+        seen.push_back(key(params));
+    }
+    const model::Settings settings = model::read_settings(repo);
+    const auto registered = repo.linked_worktrees();
+    const std::size_t first = sweep.runs.size();
+    Sweep draft = sweep;
+    for (std::size_t i = 0; i < request.parameter_sets.size(); ++i)
+        draft.runs.push_back(plan_run(repo, draft, settings, static_cast<int>(first + i) + 1, request.parameter_sets[i], registered));
+    // The plan and a marker first, so that a killed extend is undone by the next sweep command; the
+    // sweep's record names the new runs only once they are made (a scheduler may read it any time).
+    const fs::path dir = sweep_dir(sweep.common_dir, sweep.id);
+    save_as(draft, dir / "extending.sweep.json");
+    write_file_atomically(dir / "extending.json",
+                          nlohmann::json{{"pid", proc::self_identity().pid},
+                                         {"start_ticks", proc::self_identity().start_ticks},
+                                         {"first", first + 1}}.dump() + "\n");
+    DeferSignals defer;
+    DeferSignals::clear();
+    const auto fail = [&](const std::string& what) {
+        std::string message = what;
+        try {
+            const auto kept = retract_runs(repo, draft, static_cast<int>(first) + 1);
+            message += "; the runs made so far were removed";
+            for (const auto& line : kept) message += "\n  " + line;
+        } catch (const Error& e) {
+            message += fmt::format("; removing the runs made so far failed too ({}): the next sweep command removes them",
+                                   e.what());
+        }
+        if (DeferSignals::pending()) {
+            fmt::print(stderr, "git-model: error: {}\n", message);
+            DeferSignals::raise_pending();
+        }
+        throw Error(message, "fix what git reported above and extend the sweep again");
+    };
+    make_runs(repo, draft, first, settings, git::commit_identity(repo), fail, progress);
+    std::vector<int> numbers;
+    for (std::size_t i = first; i < draft.runs.size(); ++i) {
+        save_run(draft, draft.runs[i].number, RunStatus{});
+        numbers.push_back(draft.runs[i].number);
+    }
+    {
+        FileLock lock(queue_lock_path(draft));
+        save(draft);
+    }
+    std::error_code ec;
+    for (const auto& name : {"extending.json", "extending.sweep.json"}) fs::remove(dir / name, ec);
+    sweep = draft;
+    return numbers;
+}
+
+namespace {
+
+// Undoes a `sweep extend` whose process died before it recorded its runs; appends what it did.
+void recover_interrupted_extension(git::Repository& repo, const fs::path& dir, std::vector<std::string>& done) {
+    const fs::path marker = dir / "extending.json";
+    if (!fs::exists(marker)) return;
+    std::ifstream in(marker);
+    const auto record = nlohmann::json::parse(in, nullptr, false);
+    proc::ProcessIdentity creator;
+    int first = 0;
+    if (record.is_object()) {
+        creator.pid = record.value("pid", 0L);
+        creator.start_ticks = record.value("start_ticks", 0ULL);
+        first = record.value("first", 0);
+    }
+    if (proc::is_running(creator)) return;  // still being extended
+    std::error_code ec;
+    Sweep draft;
+    try {
+        draft = load_file(dir / "extending.sweep.json");
+        if (first < 1 || load_from(dir).runs.size() >= draft.runs.size()) throw Error("recorded");  // it finished
+    } catch (const Error&) {
+        for (const auto& name : {"extending.json", "extending.sweep.json"}) fs::remove(dir / name, ec);
+        return;
+    }
+    const auto kept = retract_runs(repo, draft, first);
+    done.push_back(fmt::format("removed the runs an interrupted `git model sweep extend {}` had made", draft.id));
+    for (const auto& line : kept) done.push_back("  kept " + line);
+}
+
+}  // namespace
 
 std::vector<std::string> destroy_sweep(git::Repository& repo, const Sweep& sweep) {
     model::RepositoryLock lock(repo, model::worktrees_lock, fmt::format("git model sweep: removing sweep {}", sweep.id));
@@ -300,6 +428,7 @@ std::vector<std::string> recover_interrupted_creations(git::Repository& repo) {
     const fs::path common = repo.common_dir();
     for (const auto& id : list_ids(common)) {
         const fs::path dir = sweep_dir(common, id);
+        recover_interrupted_extension(repo, dir, done);
         const fs::path marker = dir / "creating.json";
         if (!fs::exists(marker)) continue;
         std::ifstream in(marker);

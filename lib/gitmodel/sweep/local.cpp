@@ -1,6 +1,7 @@
 #include "gitmodel/sweep/local.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/file_lock.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/core/wording.hpp"
 #include "gitmodel/env/engine.hpp"
@@ -163,6 +164,24 @@ void hold_runs(const Sweep& sweep, const std::vector<int>& numbers) {
                    count_of(numbers.size(), "run"));
 }
 
+// At the end of its queue: takes the runs `sweep extend` added meanwhile, else records the
+// scheduler as ended, both under the queue lock, so that extend either finds its runs taken
+// here or this scheduler ended (and starts another). Returns whether there is more to start.
+bool take_new_runs(Sweep& sweep, std::vector<int>& queue, bool spent) {
+    FileLock lock(queue_lock_path(sweep));
+    Sweep fresh = load_from(sweep_dir(sweep.common_dir, sweep.id));
+    const std::size_t before = queue.size();
+    for (int number : runs_to_start(fresh))
+        if (static_cast<std::size_t>(number) > sweep.runs.size()) queue.push_back(number);
+    sweep = std::move(fresh);
+    if (queue.size() > before && !spent) {
+        fmt::print("sweep {} extended: {} more queued\n", sweep.id, count_of(queue.size() - before, "run"));
+        return true;
+    }
+    mark_scheduler_ended(sweep);
+    return false;
+}
+
 }  // namespace
 
 int parallel_limit(const Sweep& sweep, std::size_t pool_size) {
@@ -285,7 +304,10 @@ int run_local_scheduler(const fs::path& sweep_folder) {
         }
         if (stop_requested) break;
         const bool spent = failure_budget_spent(sweep, failed);
-        if ((next >= queue.size() || spent) && active.empty()) break;
+        if ((next >= queue.size() || spent) && active.empty()) {
+            if (take_new_runs(sweep, queue, spent)) continue;
+            break;
+        }
         while (!stop_requested && !spent && next < queue.size() && static_cast<int>(active.size()) < limit) {
             const RunSpec& spec = sweep.runs.at(static_cast<std::size_t>(queue[next] - 1));
             Active run;

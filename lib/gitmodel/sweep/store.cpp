@@ -143,7 +143,9 @@ std::vector<std::string> list_ids(const fs::path& common_dir) {
     return ids;
 }
 
-void save(const Sweep& sweep) {
+void save(const Sweep& sweep) { save_as(sweep, sweep_dir(sweep.common_dir, sweep.id) / "sweep.json"); }
+
+void save_as(const Sweep& sweep, const fs::path& file) {
     json runs = json::array();
     for (const auto& run : sweep.runs) {
         runs.push_back({{"number", run.number},
@@ -183,11 +185,12 @@ void save(const Sweep& sweep) {
           {"report_job_ids", sweep.slurm.report_job_ids}}},
         {"runs", runs},
     };
-    write_file_atomically(sweep_dir(sweep.common_dir, sweep.id) / "sweep.json", document.dump(2) + "\n");
+    write_file_atomically(file, document.dump(2) + "\n");
 }
 
-Sweep load_from(const fs::path& dir) {
-    const fs::path file = dir / "sweep.json";
+Sweep load_from(const fs::path& dir) { return load_file(dir / "sweep.json"); }
+
+Sweep load_file(const fs::path& file) {
     const std::string text = read_text(file);
     const json document = json::parse(text, nullptr, false);
     if (text.empty() || document.is_discarded() || !document.is_object())
@@ -333,6 +336,8 @@ void mark_scheduler_ended(const Sweep& sweep) {
     write_file_atomically(sweep_dir(sweep.common_dir, sweep.id) / "scheduler.json",
                           json{{"ended", now_seconds()}}.dump(2) + "\n");
 }
+
+fs::path queue_lock_path(const Sweep& sweep) { return sweep_dir(sweep.common_dir, sweep.id) / "queue.lock"; }
 
 bool scheduler_recorded(const Sweep& sweep) {
     std::error_code ec;

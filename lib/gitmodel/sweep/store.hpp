@@ -125,6 +125,13 @@ void save(const Sweep& sweep);
 Sweep load(const std::filesystem::path& common_dir, const std::string& id);
 // Reads a sweep from its folder (Slurm tasks are given the folder).
 Sweep load_from(const std::filesystem::path& dir);
+// Writes a sweep's record to another file (the plan of `sweep extend`, kept until its runs are made).
+void save_as(const Sweep& sweep, const std::filesystem::path& file);
+// Reads a record written by save or save_as.
+Sweep load_file(const std::filesystem::path& file);
+// The lock `sweep extend` and the ending local scheduler take turns at, so that runs added
+// while the scheduler ends are either taken by it or find it ended (and start another).
+std::filesystem::path queue_lock_path(const Sweep& sweep);
 
 // A run's recorded state (queued when nothing was recorded yet).
 RunStatus load_run(const Sweep& sweep, int number);
