@@ -120,6 +120,30 @@ assert_eq "$(git -C repo branch --list 'feature/model-net.sweep-3-8' | wc -l)" "
 run_expect 0 git -C "$WT" model sweep extend 3 --grid lr=ok --allow-duplicates
 assert_contains "$OUT" "Extended sweep 3: run 8"
 wait_sweep "$WT" 3 60
+# An extend killed half way (SIGKILL from git's post-checkout hook while run 10 is checked out) is undone by the
+# next sweep command: the new runs go, the sweep's own runs stay.
+mkdir -p "$TEST_DIR/hooks"
+cat >"$TEST_DIR/hooks/post-checkout" <<'HOOK'
+#!/bin/sh
+case "$PWD" in *sweep-3-10) kill -9 "$(ps -o ppid= -p $PPID | tr -d ' ')" ;; esac
+HOOK
+chmod +x "$TEST_DIR/hooks/post-checkout"
+git -C repo config core.hooksPath "$TEST_DIR/hooks"
+run_expect 137 git -C "$WT" model sweep extend 3 --grid lr=j,k
+sleep 0.5   # git itself finishes after its parent died
+git -C repo config --unset core.hooksPath
+assert_branch_exists repo feature/model-net.sweep-3-9
+run_expect 0 git -C "$WT" model sweep status 3 --json
+assert_contains "$ERR" "removed the runs an interrupted \`git model sweep extend 3\` had made"
+assert_eq "$(json_get "$OUT" 'len(d["runs"]), " ".join(set(r["state"] for r in d["runs"]))')" "8 done" "the sweep's runs stay"
+assert_no_branch repo feature/model-net.sweep-3-9
+assert_no_branch repo feature/model-net.sweep-3-10
+assert_no_path "$TEST_DIR/worktrees/feature/model-net.sweep-3-10"
+assert_not_contains "$(git_worktrees repo)" "sweep-3-9" "no worktree of the killed extend"
+run_expect 0 git -C "$WT" model sweep extend 3 --grid lr=j
+assert_contains "$OUT" "Extended sweep 3: run 9"
+wait_sweep "$WT" 3 60
+
 # Runs added while the scheduler runs are taken by it: one scheduler, runs after the last.
 run_expect 0 git -C "$WT" model sweep start --no-container --gpus-per-run 0 --max-parallel 1 --grid lr=ok -- \
     sh -c 'echo "$GIT_MODEL_RUN" >> "$GIT_MODEL_LOGS/calls"; sleep 3'
