@@ -36,10 +36,11 @@ namespace {
 
 const char* const sweep_usage =
     "git model sweep start [<model>] (--grid <name>=<v1>,<v2>... | --params-file <file>)... [--backend local|slurm]\n"
-    "                      [--gpus-per-run <n>] [--max-parallel <n>] [--no-container] [--export k8s|slurm [-o <file>] [--queue <name>]] [--report-job] -- <command>...\n"
+    "                      [--gpus-per-run <n>] [--max-parallel <n>] [--retries <n>] [--max-failures <n>] [--no-container] [--export k8s|slurm [-o <file>] [--queue <name>]] [--report-job] -- <command>...\n"
     "   or: git model sweep status [<id>] [--json]\n"
     "   or: git model sweep cancel <id>\n"
     "   or: git model sweep resume <id>\n"
+    "   or: git model sweep extend <id> (--grid <name>=<v1>,<v2>... | --params-file <file>)... [--allow-duplicates]\n"
     "   or: git model sweep clean <id>\n"
     "   or: git model sweep report [<id>] [--metric <name>] [--minimize|--maximize] [--json] [--tag-best]";
 
@@ -85,6 +86,17 @@ std::optional<std::string> slurm_option(const po::variables_map& vm, const char*
     return value;
 }
 
+// What --export k8s adds: the Kueue LocalQueue of --queue.
+sweep::K8sExport k8s_options(const po::variables_map& vm, bool export_k8s) {
+    sweep::K8sExport k8s;
+    if (!vm.count("queue")) return k8s;
+    if (!export_k8s) throw UsageError("--queue goes with --export k8s");
+    k8s.queue = vm["queue"].as<std::string>();
+    if (const auto problem = sweep::k8s_name_problem(*k8s.queue); !problem.empty())
+        throw UsageError(fmt::format("--queue {}: the name {}", quote_for_message(*k8s.queue), problem));
+    return k8s;
+}
+
 int sweep_start(const cli::Args& all_args) {
     const auto dashes = std::find(all_args.begin(), all_args.end(), "--");
     const cli::Args args(all_args.begin(), dashes);
@@ -99,6 +111,9 @@ int sweep_start(const cli::Args& all_args) {
         ("backend", po::value<std::string>()->value_name("<backend>"), "where the runs are scheduled: local (default) or slurm")
         ("gpus-per-run", po::value<int>()->value_name("<n>"), "GPUs each run gets (default 1; 0 for CPU-only runs)")
         ("max-parallel", po::value<int>()->value_name("<n>"), "at most this many runs at once (default: as the GPUs allow)")
+        ("retries", po::value<int>()->value_name("<n>"), "start a failed run again up to this many times (default 0)")
+        ("max-failures", po::value<int>()->value_name("<n>"),
+         "start no new run once this many runs have failed, after their retries (default: no limit)")
         ("no-container", "run the command on the host (or node) instead of in the pinned image")
         ("partition", po::value<std::string>()->value_name("<name>"), "slurm: the partition")
         ("time", po::value<std::string>()->value_name("<limit>"), "slurm: each task's time limit, e.g. 2:00:00")
@@ -132,6 +147,8 @@ int sweep_start(const cli::Args& all_args) {
     request.backend = backend == "slurm" ? sweep::Backend::slurm : sweep::Backend::local;
     request.gpus_per_run = positive_option(vm, "gpus-per-run", 1, 0);
     request.max_parallel = positive_option(vm, "max-parallel", 0, 1);
+    request.retries = positive_option(vm, "retries", 0, 0);
+    request.max_failures = positive_option(vm, "max-failures", 0, 1);
     request.container = vm.count("no-container") == 0;
     request.slurm.partition = slurm_option(vm, "partition");
     request.slurm.time_limit = slurm_option(vm, "time");
@@ -148,13 +165,7 @@ int sweep_start(const cli::Args& all_args) {
         throw UsageError("--export slurm writes a Slurm batch script: leave out --backend local");
     if (export_slurm) request.backend = sweep::Backend::slurm;
     if (vm.count("output") && export_format.empty()) throw UsageError("--output goes with --export k8s or --export slurm");
-    sweep::K8sExport k8s;
-    if (vm.count("queue")) {
-        if (!export_k8s) throw UsageError("--queue goes with --export k8s");
-        k8s.queue = vm["queue"].as<std::string>();
-        if (const auto problem = sweep::k8s_name_problem(*k8s.queue); !problem.empty())
-            throw UsageError(fmt::format("--queue {}: the name {}", quote_for_message(*k8s.queue), problem));
-    }
+    const sweep::K8sExport k8s = k8s_options(vm, export_k8s);
     request.slurm.report_job = vm.count("report-job") > 0;
     if (request.slurm.report_job && request.backend != sweep::Backend::slurm)
         throw UsageError("--report-job is a Slurm option: add --backend slurm or --export slurm");
@@ -216,7 +227,8 @@ int sweep_start(const cli::Args& all_args) {
         } else {
             sweep::start_local_scheduler(sweep);
             const auto record = sweep::load_scheduler(sweep);
-            scheduled = fmt::format("queued on this machine (scheduler pid {})", record ? record->process.pid : 0);
+            scheduled = record ? fmt::format("queued on this machine (scheduler pid {})", record->process.pid)
+                               : std::string("queued on this machine (its scheduler has already ended)");
         }
     } catch (const Error& e) {
         const auto kept = sweep::destroy_sweep(repo, sweep);
@@ -323,7 +335,9 @@ int sweep_resume(const cli::Args& args) {
     std::vector<int> numbers;
     for (const auto& run : view.runs) {
         if (run.state == sweep::RunState::done) continue;
-        if (sweep.backend == sweep::Backend::slurm && (run.state == sweep::RunState::running || run.state == sweep::RunState::queued))
+        // A run --max-failures held back is queued in its record only: Slurm runs nothing of it.
+        const bool in_slurm = run.state == sweep::RunState::running || (run.state == sweep::RunState::queued && !run.status.held);
+        if (sweep.backend == sweep::Backend::slurm && in_slurm)
             throw Error(fmt::format("run {} of sweep {} is still {} in Slurm", run.spec.number, sweep.id, sweep::to_string(run.state)),
                         "wait for it, or stop the sweep first with `git model sweep cancel`");
         numbers.push_back(run.spec.number);
@@ -348,6 +362,8 @@ int sweep_resume(const cli::Args& args) {
         auto status = sweep::load_run(sweep, number);
         before.push_back(status);
         status.state = sweep::RunState::queued;
+        status.tries = 0;      // its --retries afresh
+        status.held = false;   // and the --max-failures budget: every failed run is queued again
         status.note = "queued again by `git model sweep resume`";
         sweep::save_run(sweep, number, status);
     }
@@ -369,6 +385,75 @@ int sweep_resume(const cli::Args& args) {
     }
     fmt::print("Resumed sweep {}: run{} {} {}\n", sweep.id, numbers.size() == 1 ? "" : "s", sweep::array_ranges(numbers),
                scheduled);
+    return 0;
+}
+
+// Refuses to extend what git model does not schedule itself: an exported sweep runs elsewhere.
+void check_extendable(const sweep::Sweep& sweep) {
+    std::error_code ec;
+    if (fs::exists(sweep::sweep_dir(sweep.common_dir, sweep.id) / "k8s-job.yaml", ec) ||
+        (sweep.backend == sweep::Backend::slurm && sweep.slurm.job_ids.empty()))
+        throw Error(fmt::format("sweep {} was exported (--export), so git model does not schedule its runs", sweep.id),
+                    "start a new sweep with --export for the new parameter sets");
+}
+
+int sweep_extend(const cli::Args& args) {
+    po::options_description options("options");
+    options.add_options()
+        ("grid", po::value<std::vector<std::string>>()->composing()->value_name("<name>=<v1>,<v2>..."),
+         "a parameter and its values; every combination of the grids is one new run (repeatable)")
+        ("params-file", po::value<std::string>()->value_name("<file>"),
+         "YAML: a list of parameter sets, or a mapping of parameters to their values (a grid)")
+        ("allow-duplicates", "add a run even when the sweep already has one with the same parameters")
+        ("quiet,q", "no progress while the runs are created (shown only on a terminal anyway)");
+    const auto parsed = cli::parse_command(args, "git model sweep extend <id> (--grid <name>=<v1>,<v2>... | --params-file <file>)...",
+                                           options, "id");
+    if (!parsed) return 0;
+    const auto& vm = *parsed;
+    const std::string id = required_id(vm, "extend");
+    if (!vm.count("grid") && !vm.count("params-file"))
+        throw UsageError("git model sweep extend needs the new parameter sets: --grid or --params-file");
+    sweep::ExtendRequest request;
+    std::vector<config::ParameterSet> from_file;
+    if (vm.count("params-file")) from_file = config::load_params_file(vm["params-file"].as<std::string>());
+    std::vector<sweep::GridAxis> grid;
+    if (vm.count("grid"))
+        for (const auto& option : vm["grid"].as<std::vector<std::string>>()) grid.push_back(sweep::parse_grid_option(option));
+    request.parameter_sets = sweep::expand(from_file, grid);
+    request.allow_duplicates = vm.count("allow-duplicates") > 0;
+    git::Library library;
+    auto repo = open_repository();
+    auto sweep = sweep::load(repo.common_dir(), id);
+    check_extendable(sweep);
+    if (sweep.backend == sweep::Backend::local) {
+        for (const auto& warning : sweep::check_local_prerequisites(sweep, repo.config()))
+            fmt::print(stderr, "git-model: {}\n", warning);
+    } else {
+        sweep::check_slurm_prerequisites();
+    }
+    Progress progress("Creating runs", "run", request.parameter_sets.size(), progress_wanted(vm.count("quiet") > 0));
+    const int first = static_cast<int>(sweep.runs.size()) + 1;
+    const auto numbers = sweep::extend_sweep(repo, sweep, request, [&](const sweep::RunSpec& run) {
+        progress.update(static_cast<std::size_t>(run.number - first + 1), sweep::describe(run.params));
+    });
+    progress.finish();
+    std::string scheduled;
+    try {
+        if (sweep.backend == sweep::Backend::slurm) {
+            scheduled = "submitted to Slurm as job array " + sweep::submit(sweep, numbers);
+        } else if (sweep::scheduler_running(sweep)) {
+            scheduled = "queued for the sweep's running scheduler";
+        } else {
+            sweep::start_local_scheduler(sweep);
+            scheduled = "queued on this machine";
+        }
+    } catch (const Error& e) {
+        std::string message = fmt::format("{}; the new runs were removed", e.what());
+        for (const auto& line : sweep::retract_runs(repo, sweep, first)) message += "\n  " + line;
+        throw Error(message, e.hint(), e.code());
+    }
+    fmt::print("Extended sweep {}: run{} {} ({}) {}\n", sweep.id, numbers.size() == 1 ? "" : "s", sweep::array_ranges(numbers),
+               count_of(numbers.size(), "new run"), scheduled);
     return 0;
 }
 
@@ -480,7 +565,7 @@ int sweep(const cli::Args& args) {
     };
     static const Sub subcommands[] = {
         {"start", sweep_start},   {"status", sweep_status}, {"cancel", sweep_cancel},     {"resume", sweep_resume},
-        {"clean", sweep_clean},   {"report", sweep_report}, {"schedule", sweep_schedule}, {"task", sweep_task},
+        {"extend", sweep_extend}, {"clean", sweep_clean},   {"report", sweep_report}, {"schedule", sweep_schedule}, {"task", sweep_task},
     };
     if (args.empty() || args[0] == "-h") {
         fmt::print("usage: {}\n", sweep_usage);
@@ -493,10 +578,10 @@ int sweep(const cli::Args& args) {
     const cli::Args rest(args.begin() + 1, args.end());
     for (const auto& sub : subcommands)
         if (args[0] == sub.name) return sub.run(rest);
-    std::vector<std::string> names{"start", "status", "cancel", "resume", "clean", "report"};
+    std::vector<std::string> names{"start", "status", "cancel", "resume", "extend", "clean", "report"};
     const auto guess = closest_match(args[0], names);
     throw UsageError(fmt::format("'{}' is not a sweep command{}", args[0], guess ? fmt::format("; did you mean '{}'?", *guess) : ""),
-                     "git model sweep start|status|cancel|resume|clean|report");
+                     "git model sweep start|status|cancel|resume|extend|clean|report");
 }
 
 }  // namespace gm::commands

@@ -74,7 +74,7 @@ done
 printf 'x' >refused.pt && git add refused.pt
 for cmd in start list ls tag log best compare status finish prune doctor "ci" "ci init" hooks "hooks install" \
     "hooks status" "hooks uninstall" hook "hook pre-commit" "hook pre-push" sweep "sweep start" "sweep status" \
-    "sweep cancel" "sweep resume" "sweep clean" "sweep report" env "env up" "env down" "env status" "env check" \
+    "sweep cancel" "sweep resume" "sweep extend" "sweep clean" "sweep report" env "env up" "env down" "env status" "env check" \
     "env exec" "env shell" "env logs" bench; do
     : >"$MAN_LOG"
     run_expect 0 env PATH="$TEST_DIR/fakeman:$PATH" git model $cmd -h </dev/null

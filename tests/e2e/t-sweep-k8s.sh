@@ -28,10 +28,12 @@ pod = spec["template"]["spec"]
 c = pod["containers"][0]
 print(job["apiVersion"], job["kind"], spec["completionMode"], spec["completions"], spec["parallelism"],
       pod["restartPolicy"], c["image"], c["resources"]["limits"]["nvidia.com/gpu"],
-      c["volumeMounts"][0]["mountPath"] == pod["volumes"][0]["hostPath"]["path"], job["metadata"]["name"])
+      c["volumeMounts"][0]["mountPath"] == pod["volumes"][0]["hostPath"]["path"], job["metadata"]["name"],
+      spec["backoffLimitPerIndex"], spec["maxFailedIndexes"])
 PY
 )
-assert_eq "$shape" "batch/v1 Job Indexed 4 2 Never registry.example.com/team/pytorch:2.4.0 2 True gm-net-sweep-1" "manifest shape"
+assert_eq "$shape" "batch/v1 Job Indexed 4 2 Never registry.example.com/team/pytorch:2.4.0 2 True gm-net-sweep-1 0 4" \
+    "manifest shape (no retry, no failure limit)"
 
 # Each index runs its own run: the pod's shell script, run here with JOB_COMPLETION_INDEX set.
 script=$(python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["spec"]["template"]["spec"]["containers"][0]["command"][2])' "$TEST_DIR/job.yaml")
@@ -58,7 +60,8 @@ env:
   SEED: 7
 YAML
 git -C "$WT" commit -q -am "limits, shm and env"
-run_expect 0 git -C "$WT" model sweep start --export k8s -o "$TEST_DIR/job2.yaml" --queue team-a --grid lr=1,2 -- sh -c 'echo "$GIT_MODEL_PARAMS $GIT_MODEL_CHECKPOINTS $GIT_MODEL_LOGS" > where'
+run_expect 0 git -C "$WT" model sweep start --export k8s -o "$TEST_DIR/job2.yaml" --queue team-a --retries 2 --max-failures 2 \
+    --grid lr=1,2 -- sh -c 'echo "$GIT_MODEL_PARAMS $GIT_MODEL_CHECKPOINTS $GIT_MODEL_LOGS" > where'
 fields=$(python3 - "$TEST_DIR/job2.yaml" <<'PY'
 import sys, yaml
 job = yaml.safe_load(open(sys.argv[1]))
@@ -69,6 +72,10 @@ spec = job["spec"]
 assert spec["completionMode"] == "Indexed" and isinstance(spec["completions"], int), spec
 pod = spec["template"]["spec"]
 assert pod["restartPolicy"] == "Never", "backoffLimitPerIndex needs restartPolicy Never"
+# --retries 2: two pod restarts per index; --max-failures 2: the Job fails when failed indexes exceed 1.
+assert spec["backoffLimitPerIndex"] == 2 and spec["maxFailedIndexes"] == 1, spec
+assert isinstance(spec["backoffLimitPerIndex"], int) and isinstance(spec["maxFailedIndexes"], int), spec
+assert spec["maxFailedIndexes"] <= spec["completions"], spec
 for c in pod["containers"]:
     assert c["name"] and c["image"], c
 mounts = {m["name"]: m["mountPath"] for c in pod["containers"] for m in c["volumeMounts"]}

@@ -93,6 +93,52 @@ assert_contains "$ERR" "leave out --backend local"
 run_expect 2 git -C "$WT" model sweep start --export pbs --grid lr=1 -- true
 assert_contains "$ERR" "expected k8s or slurm"
 
+# --- --retries in the task, --max-failures checked by each task, resume after the fix -----------------------------
+# Run "once" fails (status 3) on its first attempt only; the others fail until the cause is fixed.
+cat >"$WT/flaky.sh" <<'EOF'
+echo "$GIT_MODEL_RUN" >> "$GIT_MODEL_LOGS/calls"
+case "$GIT_MODEL_PARAM_LR" in
+once) [ -f "$GIT_MODEL_LOGS/marker" ] && exit 0; touch "$GIT_MODEL_LOGS/marker"; exit 3 ;;
+*) [ -f "$GIT_MODEL_LOGS/fixed" ] || exit 1 ;;
+esac
+EOF
+git -C "$WT" add flaky.sh
+git -C "$WT" commit -q -m "a flaky script"
+run_expect 0 git -C "$WT" model sweep start --backend slurm --no-container --max-parallel 1 --retries 1 --max-failures 1 \
+    --grid lr=once,broken,later -- sh flaky.sh
+ID=$(echo "$OUT" | awk '/^Sweep/ {print $2}')
+LOGS="$TEST_DIR/repo/.git/git-model/persist/net/logs/sweep-$ID"
+for _ in $(seq 720); do  # run 3 stays queued (held back): wait for its task to say so, and for Slurm to end it
+    held=$(git -C "$WT" model sweep status "$ID" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["runs"][2]["held"])')
+    [ "$held" = True ] && [ "$(squeue -h -r --name "gm-net-sweep-$ID" | wc -l)" = 0 ] && break
+    sleep 0.25
+done
+run_expect 0 git -C "$WT" model sweep status "$ID" --json
+assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "done failed queued" "retried, failed, held back"
+assert_eq "$(json_get "$OUT" '[[a["exit_code"] for a in r["attempts"]] for r in d["runs"]]')" "[[3, 0], [1, 1], []]" \
+    "every attempt's exit code, from the task's own loop"
+assert_eq "$(sort -n "$LOGS/calls" | uniq -c | awk '{printf "%s:%s ", $2, $1}')" "1:2 2:2 " "run 3 never started"
+assert_contains "$(cat "$LOGS/run-1.log")" "run 1 will be retried: attempt 1 failed (the command exited with status 3); retry 1 of 1"
+run_expect 0 git -C "$WT" model sweep status "$ID"
+assert_contains "$OUT" "1 queued, 1 done, 1 failed; stopped: the sweep reached --max-failures 1, 1 run not started"
+touch "$LOGS/fixed"
+run_expect 0 git -C "$WT" model sweep resume "$ID"
+assert_contains "$OUT" "Resumed sweep $ID: runs 2-3 submitted to Slurm as job array"
+wait_sweep "$WT" "$ID" 180
+run_expect 0 git -C "$WT" model sweep status "$ID" --json
+assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "done done done" "resumed to all done"
+assert_eq "$(sort -n "$LOGS/calls" | uniq -c | awk '{printf "%s:%s ", $2, $1}')" "1:2 2:3 3:1 " "the done run was not rerun"
+# extend submits an array for the new runs only.
+run_expect 0 git -C "$WT" model sweep extend "$ID" --grid lr=more
+assert_contains "$OUT" "Extended sweep $ID: run 4 (1 new run) submitted to Slurm as job array"
+assert_contains "$(cat "$TEST_DIR/repo/.git/git-model/sweeps/$ID/sweep.sbatch")" "Array task k runs run k+3"
+wait_sweep "$WT" "$ID" 180
+run_expect 0 git -C "$WT" model sweep status "$ID" --json
+assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "done done done done" "the new run done"
+assert_eq "$(sort -n "$LOGS/calls" | uniq -c | awk '{printf "%s:%s ", $2, $1}')" "1:2 2:3 3:1 4:1 " "only the new run ran"
+run_expect 1 git -C "$WT" model sweep extend 3 --grid lr=10
+assert_contains "$ERR" "sweep 3 was exported"
+
 # --- bad Slurm options are refused before anything is made ------------------------------------------------------
 before=$(git -C repo for-each-ref --format='%(refname)' | sort)
 run_expect 2 git -C "$WT" model sweep start --backend slurm --partition 'debug;rm' --grid lr=1 -- true

@@ -2,6 +2,7 @@
 
 #include "gitmodel/config/modelenv.hpp"
 #include "gitmodel/core/deferred_signals.hpp"
+#include "gitmodel/core/file_lock.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/host.hpp"
 #include "gitmodel/core/text.hpp"
@@ -20,6 +21,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <fstream>
@@ -85,115 +87,39 @@ std::vector<std::string> remove_run(git::Repository& repo, const Sweep& sweep, c
     return kept;
 }
 
-}  // namespace
 
-Sweep create_sweep(git::Repository& repo, const CreateRequest& request,
-                   const std::function<void(const RunSpec&)>& progress) {
-    const model::Settings settings = model::read_settings(repo);
-    Sweep sweep;
-    sweep.model = request.model;
-    sweep.model_branch = naming::model_branch(request.model);
-    const auto base = repo.branch_target(sweep.model_branch);
-    if (!base)
-        throw Error(fmt::format("there is no model '{}': no branch {}", request.model, sweep.model_branch),
-                    fmt::format("create it with `git model start {}`", request.model));
-    sweep.base_commit = *base;
-    sweep.backend = request.backend;
-    sweep.command = request.command;
-    sweep.gpus_per_run = request.gpus_per_run;
-    sweep.max_parallel = request.max_parallel;
-    sweep.container = request.container;
-    sweep.slurm = request.slurm;
-    sweep.common_dir = repo.common_dir();
-    // Where the model's branch is checked out (its .modelenv.yaml persist paths are relative to it).
-    const auto checkout = model::worktree_of(repo, sweep.model_branch);
-    sweep.model_worktree = checkout && !checkout->missing ? checkout->path : settings.main_worktree;
-    sweep.created = now_seconds();
-
-    // The runs get the model's committed .modelenv.yaml: that is what must load.
-    std::optional<config::ModelEnv> environment;
-    if (auto text = repo.read_file_at(sweep.base_commit, config::modelenv_file_name)) {
-        environment = config::load_modelenv_text(*text, fmt::format("{}:{}", sweep.model_branch, config::modelenv_file_name));
-        sweep.image = environment->image.to_string();
-    } else if (request.container) {
-        throw Error(fmt::format("the runs need a pinned image, and {} has no committed {}", sweep.model_branch,
-                                config::modelenv_file_name),
-                    "commit one that pins the image (see `man gitmodelenv`), or run on the host with --no-container");
-    }
-    for (const auto& params : request.parameter_sets) substitute(request.command, params);  // unknown {names} fail now
-
-    const git::CommitIdentity identity = git::commit_identity(repo);
-    sweep.id = allocate_id(sweep.common_dir);
-    const fs::path persist_default = sweep.common_dir / "git-model" / "persist" / request.model;
-    sweep.logs_dir = resolve_persist(environment ? environment->persist.logs : std::nullopt, sweep.model_worktree,
-                                     persist_default / "logs") / ("sweep-" + sweep.id);
-    sweep.checkpoints_dir = resolve_persist(environment ? environment->persist.checkpoints : std::nullopt,
-                                            sweep.model_worktree, persist_default / "checkpoints") /
-                            ("sweep-" + sweep.id);
-
-    const auto registered = repo.linked_worktrees();
-    for (std::size_t i = 0; i < request.parameter_sets.size(); ++i) {
-        RunSpec run;
-        run.number = static_cast<int>(i) + 1;
-        run.params = request.parameter_sets[i];
-        try {
-            run.model = run_model_name(request.model, sweep.id, run.number);
-        } catch (...) {
-            fs::remove_all(sweep_dir(sweep.common_dir, sweep.id));
-            throw;
-        }
-        run.branch = naming::model_branch(run.model);
-        run.worktree = model::worktree_path_for(settings, run.model);
-        std::string problem;
-        if (repo.branch_exists(run.branch)) problem = fmt::format("the branch {} exists already", run.branch);
-        std::error_code ec;
-        if (problem.empty() && fs::exists(run.worktree, ec) && !fs::is_empty(run.worktree, ec))
-            problem = fmt::format("the worktree folder {} is in the way", run.worktree.string());
-        for (const auto& worktree : registered)
-            if (problem.empty() && worktree.path.lexically_normal() == run.worktree.lexically_normal())
-                problem = fmt::format("a worktree is already registered at {}", run.worktree.string());
-        if (!problem.empty()) {
-            fs::remove_all(sweep_dir(sweep.common_dir, sweep.id));
-            throw Error(problem + "; nothing was created", "move it away, or remove what an old sweep left");
-        }
-        sweep.runs.push_back(std::move(run));
-    }
-
-    // The plan is on disk before the first step, so that a killed start can be undone later;
-    // the marker first, so that a sweep.json never stands for runs that were not made.
-    write_file_atomically(creating_marker(sweep),
-                          nlohmann::json{{"pid", proc::self_identity().pid},
-                                         {"start_ticks", proc::self_identity().start_ticks}}.dump() + "\n");
-    save(sweep);
+// Plans run `number`: its model name, branch and worktree, refused (gm::Error, nothing made)
+// when its branch exists or its worktree folder is in the way.
+RunSpec plan_run(const git::Repository& repo, const Sweep& sweep, const model::Settings& settings, int number,
+                 const config::ParameterSet& params, const std::vector<git::WorktreeInfo>& registered) {
+    RunSpec run;
+    run.number = number;
+    run.params = params;
+    run.model = run_model_name(sweep.model, sweep.id, run.number);
+    run.branch = naming::model_branch(run.model);
+    run.worktree = model::worktree_path_for(settings, run.model);
+    std::string problem;
+    if (repo.branch_exists(run.branch)) problem = fmt::format("the branch {} exists already", run.branch);
     std::error_code ec;
-    fs::create_directories(sweep.logs_dir, ec);
-    if (ec) {
-        destroy_sweep(repo, sweep);
-        throw Error(fmt::format("cannot create the log folder {}: {}", sweep.logs_dir.string(), ec.message()));
-    }
+    if (problem.empty() && fs::exists(run.worktree, ec) && !fs::is_empty(run.worktree, ec))
+        problem = fmt::format("the worktree folder {} is in the way", run.worktree.string());
+    for (const auto& worktree : registered)
+        if (problem.empty() && worktree.path.lexically_normal() == run.worktree.lexically_normal())
+            problem = fmt::format("a worktree is already registered at {}", run.worktree.string());
+    if (!problem.empty()) throw Error(problem + "; nothing was created", "move it away, or remove what an old sweep left");
+    return run;
+}
 
-    DeferSignals defer;
-    DeferSignals::clear();
+// Makes the runs from index `first` on: each one's commit, branch and worktree, in one turn of
+// the repository's worktrees lock each. `fail` undoes what was made and throws.
+void make_runs(git::Repository& repo, Sweep& sweep, std::size_t first, const model::Settings& settings,
+               const git::CommitIdentity& identity, const std::function<void(const std::string&)>& fail,
+               const std::function<void(const RunSpec&)>& progress) {
     const std::string lock_reason =
         model::creation_lock_reason(fmt::format("sweep {}", sweep.id), proc::self_identity().pid);
-    const auto fail = [&](const std::string& what) {
-        std::string message = what;
-        try {
-            const auto kept = destroy_sweep(repo, sweep);
-            message += "; the runs made so far were removed";
-            for (const auto& line : kept) message += "\n  " + line;
-        } catch (const Error& e) {
-            message += fmt::format("; removing the runs made so far failed too ({}): the next sweep command "
-                                   "removes them",
-                                   e.what());
-        }
-        if (DeferSignals::pending()) {
-            fmt::print(stderr, "git-model: error: {}\n", message);
-            DeferSignals::raise_pending();
-        }
-        throw Error(message, "fix what git reported above and start the sweep again");
-    };
-    for (auto& run : sweep.runs) {
+    std::error_code ec;
+    for (std::size_t i = first; i < sweep.runs.size(); ++i) {
+        RunSpec& run = sweep.runs[i];
         // Each run's branch and worktree are made in one turn of the repository's worktrees lock.
         model::RepositoryLock lock(repo, model::worktrees_lock,
                                    fmt::format("git model sweep start ({} run {})", sweep.id, run.number));
@@ -230,6 +156,99 @@ Sweep create_sweep(git::Repository& repo, const CreateRequest& request,
         }
         if (progress) progress(run);
     }
+}
+
+}  // namespace
+
+Sweep create_sweep(git::Repository& repo, const CreateRequest& request,
+                   const std::function<void(const RunSpec&)>& progress) {
+    const model::Settings settings = model::read_settings(repo);
+    Sweep sweep;
+    sweep.model = request.model;
+    sweep.model_branch = naming::model_branch(request.model);
+    const auto base = repo.branch_target(sweep.model_branch);
+    if (!base)
+        throw Error(fmt::format("there is no model '{}': no branch {}", request.model, sweep.model_branch),
+                    fmt::format("create it with `git model start {}`", request.model));
+    sweep.base_commit = *base;
+    sweep.backend = request.backend;
+    sweep.command = request.command;
+    sweep.gpus_per_run = request.gpus_per_run;
+    sweep.max_parallel = request.max_parallel;
+    sweep.container = request.container;
+    sweep.retries = request.retries;
+    sweep.max_failures = request.max_failures;
+    sweep.slurm = request.slurm;
+    sweep.common_dir = repo.common_dir();
+    // Where the model's branch is checked out (its .modelenv.yaml persist paths are relative to it).
+    const auto checkout = model::worktree_of(repo, sweep.model_branch);
+    sweep.model_worktree = checkout && !checkout->missing ? checkout->path : settings.main_worktree;
+    sweep.created = now_seconds();
+
+    // The runs get the model's committed .modelenv.yaml: that is what must load.
+    std::optional<config::ModelEnv> environment;
+    if (auto text = repo.read_file_at(sweep.base_commit, config::modelenv_file_name)) {
+        environment = config::load_modelenv_text(*text, fmt::format("{}:{}", sweep.model_branch, config::modelenv_file_name));
+        sweep.image = environment->image.to_string();
+    } else if (request.container) {
+        throw Error(fmt::format("the runs need a pinned image, and {} has no committed {}", sweep.model_branch,
+                                config::modelenv_file_name),
+                    "commit one that pins the image (see `man gitmodelenv`), or run on the host with --no-container");
+    }
+    for (const auto& params : request.parameter_sets) substitute(request.command, params);  // unknown {names} fail now
+
+    const git::CommitIdentity identity = git::commit_identity(repo);
+    sweep.id = allocate_id(sweep.common_dir);
+    const fs::path persist_default = sweep.common_dir / "git-model" / "persist" / request.model;
+    sweep.logs_dir = resolve_persist(environment ? environment->persist.logs : std::nullopt, sweep.model_worktree,
+                                     persist_default / "logs") / ("sweep-" + sweep.id);
+    sweep.checkpoints_dir = resolve_persist(environment ? environment->persist.checkpoints : std::nullopt,
+                                            sweep.model_worktree, persist_default / "checkpoints") /
+                            ("sweep-" + sweep.id);
+
+    const auto registered = repo.linked_worktrees();
+    for (std::size_t i = 0; i < request.parameter_sets.size(); ++i) {
+        try {
+            sweep.runs.push_back(plan_run(repo, sweep, settings, static_cast<int>(i) + 1, request.parameter_sets[i], registered));
+        } catch (...) {
+            fs::remove_all(sweep_dir(sweep.common_dir, sweep.id));
+            throw;
+        }
+    }
+
+    // The plan is on disk before the first step, so that a killed start can be undone later;
+    // the marker first, so that a sweep.json never stands for runs that were not made.
+    write_file_atomically(creating_marker(sweep),
+                          nlohmann::json{{"pid", proc::self_identity().pid},
+                                         {"start_ticks", proc::self_identity().start_ticks}}.dump() + "\n");
+    save(sweep);
+    std::error_code ec;
+    fs::create_directories(sweep.logs_dir, ec);
+    if (ec) {
+        destroy_sweep(repo, sweep);
+        throw Error(fmt::format("cannot create the log folder {}: {}", sweep.logs_dir.string(), ec.message()));
+    }
+
+    DeferSignals defer;
+    DeferSignals::clear();
+    const auto fail = [&](const std::string& what) {
+        std::string message = what;
+        try {
+            const auto kept = destroy_sweep(repo, sweep);
+            message += "; the runs made so far were removed";
+            for (const auto& line : kept) message += "\n  " + line;
+        } catch (const Error& e) {
+            message += fmt::format("; removing the runs made so far failed too ({}): the next sweep command "
+                                   "removes them",
+                                   e.what());
+        }
+        if (DeferSignals::pending()) {
+            fmt::print(stderr, "git-model: error: {}\n", message);
+            DeferSignals::raise_pending();
+        }
+        throw Error(message, "fix what git reported above and start the sweep again");
+    };
+    make_runs(repo, sweep, 0, settings, identity, fail, progress);
     save(sweep);
     for (const auto& run : sweep.runs) {
         RunStatus status;
@@ -238,6 +257,117 @@ Sweep create_sweep(git::Repository& repo, const CreateRequest& request,
     fs::remove(creating_marker(sweep), ec);
     return sweep;
 }
+
+std::vector<std::string> retract_runs(git::Repository& repo, Sweep& sweep, int first) {
+    std::vector<std::string> kept;
+    {
+        model::RepositoryLock lock(repo, model::worktrees_lock, fmt::format("git model sweep extend: removing runs of {}", sweep.id));
+        for (auto it = sweep.runs.rbegin(); it != sweep.runs.rend() && it->number >= first; ++it)
+            for (auto& line : remove_run(repo, sweep, *it)) kept.push_back(std::move(line));
+    }
+    if (!kept.empty()) return kept;  // the record keeps naming what is left
+    sweep.runs.erase(std::remove_if(sweep.runs.begin(), sweep.runs.end(), [&](const RunSpec& r) { return r.number >= first; }),
+                     sweep.runs.end());
+    save(sweep);
+    std::error_code ec;
+    for (const auto& name : {"extending.json", "extending.sweep.json"}) fs::remove(sweep_dir(sweep.common_dir, sweep.id) / name, ec);
+    return kept;
+}
+
+std::vector<int> extend_sweep(git::Repository& repo, Sweep& sweep, const ExtendRequest& request,
+                              const std::function<void(const RunSpec&)>& progress) {
+    const auto key = [](config::ParameterSet params) {
+        std::sort(params.begin(), params.end());
+        return params;
+    };
+    std::vector<config::ParameterSet> seen;
+    for (const auto& run : sweep.runs) seen.push_back(key(run.params));
+    for (const auto& params : request.parameter_sets) {
+        substitute(sweep.command, params);  // unknown {names} fail now
+        if (!request.allow_duplicates && std::find(seen.begin(), seen.end(), key(params)) != seen.end())
+            throw Error(fmt::format("sweep {} already has a run with {}; nothing was added", sweep.id, describe(params)),
+                        "drop it from the grid, or add --allow-duplicates to run it again");
+        seen.push_back(key(params));
+    }
+    const model::Settings settings = model::read_settings(repo);
+    const auto registered = repo.linked_worktrees();
+    const std::size_t first = sweep.runs.size();
+    Sweep draft = sweep;
+    for (std::size_t i = 0; i < request.parameter_sets.size(); ++i)
+        draft.runs.push_back(plan_run(repo, draft, settings, static_cast<int>(first + i) + 1, request.parameter_sets[i], registered));
+    // The plan and a marker first, so that a killed extend is undone by the next sweep command; the
+    // sweep's record names the new runs only once they are made (a scheduler may read it any time).
+    const fs::path dir = sweep_dir(sweep.common_dir, sweep.id);
+    save_as(draft, dir / "extending.sweep.json");
+    write_file_atomically(dir / "extending.json",
+                          nlohmann::json{{"pid", proc::self_identity().pid},
+                                         {"start_ticks", proc::self_identity().start_ticks},
+                                         {"first", first + 1}}.dump() + "\n");
+    DeferSignals defer;
+    DeferSignals::clear();
+    const auto fail = [&](const std::string& what) {
+        std::string message = what;
+        try {
+            const auto kept = retract_runs(repo, draft, static_cast<int>(first) + 1);
+            message += "; the runs made so far were removed";
+            for (const auto& line : kept) message += "\n  " + line;
+        } catch (const Error& e) {
+            message += fmt::format("; removing the runs made so far failed too ({}): the next sweep command removes them",
+                                   e.what());
+        }
+        if (DeferSignals::pending()) {
+            fmt::print(stderr, "git-model: error: {}\n", message);
+            DeferSignals::raise_pending();
+        }
+        throw Error(message, "fix what git reported above and extend the sweep again");
+    };
+    make_runs(repo, draft, first, settings, git::commit_identity(repo), fail, progress);
+    std::vector<int> numbers;
+    for (std::size_t i = first; i < draft.runs.size(); ++i) {
+        save_run(draft, draft.runs[i].number, RunStatus{});
+        numbers.push_back(draft.runs[i].number);
+    }
+    {
+        FileLock lock(queue_lock_path(draft));
+        save(draft);
+    }
+    std::error_code ec;
+    for (const auto& name : {"extending.json", "extending.sweep.json"}) fs::remove(dir / name, ec);
+    sweep = draft;
+    return numbers;
+}
+
+namespace {
+
+// Undoes a `sweep extend` whose process died before it recorded its runs; appends what it did.
+void recover_interrupted_extension(git::Repository& repo, const fs::path& dir, std::vector<std::string>& done) {
+    const fs::path marker = dir / "extending.json";
+    if (!fs::exists(marker)) return;
+    std::ifstream in(marker);
+    const auto record = nlohmann::json::parse(in, nullptr, false);
+    proc::ProcessIdentity creator;
+    int first = 0;
+    if (record.is_object()) {
+        creator.pid = record.value("pid", 0L);
+        creator.start_ticks = record.value("start_ticks", 0ULL);
+        first = record.value("first", 0);
+    }
+    if (proc::is_running(creator)) return;  // still being extended
+    std::error_code ec;
+    Sweep draft;
+    try {
+        draft = load_file(dir / "extending.sweep.json");
+        if (first < 1 || load_from(dir).runs.size() >= draft.runs.size()) throw Error("recorded");  // it finished
+    } catch (const Error&) {
+        for (const auto& name : {"extending.json", "extending.sweep.json"}) fs::remove(dir / name, ec);
+        return;
+    }
+    const auto kept = retract_runs(repo, draft, first);
+    done.push_back(fmt::format("removed the runs an interrupted `git model sweep extend {}` had made", draft.id));
+    for (const auto& line : kept) done.push_back("  kept " + line);
+}
+
+}  // namespace
 
 std::vector<std::string> destroy_sweep(git::Repository& repo, const Sweep& sweep) {
     model::RepositoryLock lock(repo, model::worktrees_lock, fmt::format("git model sweep: removing sweep {}", sweep.id));
@@ -284,6 +414,7 @@ std::vector<std::string> recover_interrupted_creations(git::Repository& repo) {
     const fs::path common = repo.common_dir();
     for (const auto& id : list_ids(common)) {
         const fs::path dir = sweep_dir(common, id);
+        recover_interrupted_extension(repo, dir, done);
         const fs::path marker = dir / "creating.json";
         if (!fs::exists(marker)) continue;
         std::ifstream in(marker);

@@ -24,6 +24,8 @@ struct CreateRequest {
     int gpus_per_run = 1;
     int max_parallel = 0;
     bool container = true;
+    int retries = 0;       // --retries
+    int max_failures = 0;  // --max-failures (0: no limit)
     SlurmSettings slurm;
 };
 
@@ -31,6 +33,23 @@ struct CreateRequest {
 // Throws gm::Error having removed everything it made.
 Sweep create_sweep(git::Repository& repo, const CreateRequest& request,
                    const std::function<void(const RunSpec&)>& progress = {});
+
+// What `sweep extend` asks for.
+struct ExtendRequest {
+    std::vector<config::ParameterSet> parameter_sets;
+    bool allow_duplicates = false;  // --allow-duplicates: a set the sweep already ran is run again
+};
+
+// Adds runs to a sweep after its last (same model, command, image and settings), made as
+// create_sweep makes them and recorded (queued) only once all are made; all or nothing.
+// Returns their numbers. Throws gm::Error (nothing added) for a parameter set the sweep
+// already has unless allow_duplicates, or when a branch or worktree is in the way.
+std::vector<int> extend_sweep(git::Repository& repo, Sweep& sweep, const ExtendRequest& request,
+                              const std::function<void(const RunSpec&)>& progress = {});
+
+// Removes the runs numbered `first` and up (as destroy_sweep removes runs) and, when nothing
+// had to be kept, drops them from the sweep's record: an extend whose backend refused it.
+std::vector<std::string> retract_runs(git::Repository& repo, Sweep& sweep, int first);
 
 // Removes what a sweep created (worktrees exactly as checked out: no change, no
 // untracked or ignored file, no lock; branches that did not move) and its

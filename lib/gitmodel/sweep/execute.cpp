@@ -81,6 +81,36 @@ std::optional<env::Engine> sweep_engine(const Sweep& sweep, const git::Config& c
     return env::select_engine(config, file_engine);
 }
 
+void begin_attempt(RunStatus& status) {
+    status.state = RunState::running;
+    status.attempt += 1;
+    status.tries += 1;
+    status.held = false;
+    status.started = now_seconds();
+    status.ended = 0;
+    status.exit_code.reset();
+    status.signal = 0;
+    status.note.clear();
+    status.host = host_name();
+}
+
+void end_attempt(RunStatus& status, std::optional<int> exit_code, int signal) {
+    status.exit_code = exit_code;
+    status.signal = signal;
+    status.ended = now_seconds();
+    status.attempts.push_back({exit_code, signal, status.started, status.ended});
+}
+
+bool retry_left(const Sweep& sweep, const RunStatus& status) {
+    return status.state == RunState::failed && status.tries <= sweep.retries;
+}
+
+void queue_retry(const Sweep& sweep, RunStatus& status) {
+    status.state = RunState::queued;
+    status.note = fmt::format("attempt {} failed ({}); retry {} of {}", status.attempt, status.note, status.tries,
+                              sweep.retries);
+}
+
 void log_line(const Sweep& sweep, int number, const std::string& line) {
     std::ofstream(run_log(sweep, number), std::ios::app) << fmt::format("== {} {}\n", timestamp(), line);
 }

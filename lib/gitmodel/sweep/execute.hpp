@@ -34,6 +34,20 @@ Launch prepare_launch(const Sweep& sweep, const RunSpec& run, const std::vector<
                       bool pass_devices, const std::optional<env::Engine>& engine,
                       const std::filesystem::path& main_worktree, int attempt);
 
+// Begins one more attempt of a run, the same on every backend: running, attempt and tries
+// counted, the last result and note cleared, this host recorded.
+void begin_attempt(RunStatus& status);
+
+// Ends the current attempt: its exit code (nullopt when killed) and signal become the run's
+// last result and are kept in status.attempts.
+void end_attempt(RunStatus& status, std::optional<int> exit_code, int signal);
+
+// Whether a failed run gets another attempt under --retries (a cancelled one never does).
+bool retry_left(const Sweep& sweep, const RunStatus& status);
+
+// Queues a failed run again for its retry, its note saying which attempt failed and why.
+void queue_retry(const Sweep& sweep, RunStatus& status);
+
 // Appends a line to a run's log ("== run 3 ended: exited with status 0"), so the log tells its own story.
 void log_line(const Sweep& sweep, int number, const std::string& line);
 

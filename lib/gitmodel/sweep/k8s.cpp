@@ -122,7 +122,12 @@ std::string indexed_job_manifest(const Sweep& sweep, const K8sExport& options) {
     if (options.queue) yaml += fmt::format("    kueue.x-k8s.io/queue-name: {}\n", scalar(*options.queue));
     yaml += "spec:\n  completionMode: Indexed\n";
     yaml += fmt::format("  completions: {}\n  parallelism: {}\n", sweep.runs.size(), parallelism);
-    yaml += "  backoffLimitPerIndex: 0\n  maxFailedIndexes: " + std::to_string(sweep.runs.size()) + "\n";
+    // --retries: pod restarts per index; --max-failures N: Kubernetes fails the Job when the failed
+    // indexes *exceed* maxFailedIndexes, so N-1 stops it at N, as the other backends stop at N.
+    yaml += fmt::format("  backoffLimitPerIndex: {}\n  maxFailedIndexes: {}\n", sweep.retries,
+                        sweep.max_failures > 0 ? std::min<std::size_t>(static_cast<std::size_t>(sweep.max_failures - 1),
+                                                                       sweep.runs.size())
+                                               : sweep.runs.size());
     yaml += "  template:\n    metadata:\n      labels:\n";
     yaml += fmt::format("        io.git-model/sweep: {}\n", scalar(sweep.id));
     yaml += "    spec:\n      restartPolicy: Never\n      containers:\n      - name: run\n";

@@ -1,6 +1,7 @@
 #include "gitmodel/sweep/local.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/file_lock.hpp"
 #include "gitmodel/core/host.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/core/wording.hpp"
@@ -128,6 +129,60 @@ std::string settle_left_container(const env::Engine& engine, const std::string& 
     return fmt::format("its container {} outlived its engine client and was stopped and removed", container);
 }
 
+// SIGTERM and SIGINT stop the scheduler; SIGCHLD wakes it; SIGHUP (a closed terminal) is ignored.
+void install_scheduler_signals() {
+    struct sigaction action {};
+    action.sa_handler = request_stop;
+    sigemptyset(&action.sa_mask);
+    ::sigaction(SIGTERM, &action, nullptr);
+    ::sigaction(SIGINT, &action, nullptr);
+    action.sa_handler = wake_up;  // a handled SIGCHLD (not SIG_IGN) keeps exit statuses for reap_any
+    action.sa_flags = SA_RESTART;
+    ::sigaction(SIGCHLD, &action, nullptr);
+    ::signal(SIGHUP, SIG_IGN);
+}
+
+// The runs a scheduler starts: those queued and not held back by --max-failures, in order.
+std::vector<int> runs_to_start(const Sweep& sweep) {
+    std::vector<int> queue;
+    for (const auto& run : sweep.runs) {
+        const RunStatus status = load_run(sweep, run.number);
+        if (status.state == RunState::queued && !status.held) queue.push_back(run.number);
+    }
+    return queue;
+}
+
+// Leaves the runs the scheduler did not start queued, marked as held back by --max-failures.
+void hold_runs(const Sweep& sweep, const std::vector<int>& numbers) {
+    for (int number : numbers) {
+        RunStatus status = load_run(sweep, number);
+        status.held = true;
+        status.note = held_note(sweep);
+        save_run(sweep, number, status);
+    }
+    if (!numbers.empty())
+        fmt::print("sweep {} reached --max-failures {}: {} not started\n", sweep.id, sweep.max_failures,
+                   count_of(numbers.size(), "run"));
+}
+
+// At the end of its queue: takes the runs `sweep extend` added meanwhile, else records the
+// scheduler as ended, both under the queue lock, so that extend either finds its runs taken
+// here or this scheduler ended (and starts another). Returns whether there is more to start.
+bool take_new_runs(Sweep& sweep, std::vector<int>& queue, bool spent) {
+    FileLock lock(queue_lock_path(sweep));
+    Sweep fresh = load_from(sweep_dir(sweep.common_dir, sweep.id));
+    const std::size_t before = queue.size();
+    for (int number : runs_to_start(fresh))
+        if (static_cast<std::size_t>(number) > sweep.runs.size()) queue.push_back(number);
+    sweep = std::move(fresh);
+    if (queue.size() > before && !spent) {
+        fmt::print("sweep {} extended: {} more queued\n", sweep.id, count_of(queue.size() - before, "run"));
+        return true;
+    }
+    mark_scheduler_ended(sweep);
+    return false;
+}
+
 }  // namespace
 
 int parallel_limit(const Sweep& sweep, std::size_t pool_size) {
@@ -181,7 +236,7 @@ void start_local_scheduler(const Sweep& sweep) {
                          dir / "scheduler.log", sweep.model_worktree);
     const auto deadline = std::chrono::steady_clock::now() + 15s;
     while (std::chrono::steady_clock::now() < deadline) {
-        if (load_scheduler(sweep)) return;
+        if (scheduler_recorded(sweep)) return;  // running, or already ended: runs with no GPU may end at once
         std::this_thread::sleep_for(20ms);
     }
     throw Error(fmt::format("the sweep's scheduler did not start; see {}", (dir / "scheduler.log").string()));
@@ -189,15 +244,7 @@ void start_local_scheduler(const Sweep& sweep) {
 
 int run_local_scheduler(const fs::path& sweep_folder) {
     Sweep sweep = load_from(sweep_folder);
-    struct sigaction action {};
-    action.sa_handler = request_stop;
-    sigemptyset(&action.sa_mask);
-    ::sigaction(SIGTERM, &action, nullptr);
-    ::sigaction(SIGINT, &action, nullptr);
-    action.sa_handler = wake_up;  // a handled SIGCHLD (not SIG_IGN) keeps exit statuses for reap_any
-    action.sa_flags = SA_RESTART;
-    ::sigaction(SIGCHLD, &action, nullptr);
-    ::signal(SIGHUP, SIG_IGN);
+    install_scheduler_signals();
     save_scheduler(sweep, {proc::self_identity(), now_seconds()});
 
     git::Library library;
@@ -217,9 +264,8 @@ int run_local_scheduler(const fs::path& sweep_folder) {
     request.holder.repo = sweep.common_dir.string();
     std::string last_wait_reason;
 
-    std::vector<int> queue;
-    for (const auto& run : sweep.runs)
-        if (load_run(sweep, run.number).state == RunState::queued) queue.push_back(run.number);
+    std::vector<int> queue = runs_to_start(sweep);
+    int failed = count_failed(sweep);  // what --max-failures counts: failed runs, after their retries
     fmt::print("scheduler {} for sweep {}: {} queued runs, at most {} at once\n", ::getpid(), sweep.id, queue.size(), limit);
     std::fflush(stdout);
 
@@ -234,15 +280,18 @@ int run_local_scheduler(const fs::path& sweep_folder) {
         RunStatus status = load_run(sweep, run.number);
         status.state = state;
         status.process = {};  // ended: nothing of it is to be stopped later
-        status.exit_code = exit_code;
-        status.signal = signal;
-        status.ended = now_seconds();
+        end_attempt(status, exit_code, signal);
         status.note = note;
+        const bool retry = !stop_requested && !container_stays && retry_left(sweep, status);
+        if (retry) queue_retry(sweep, status);
+        failed += status.state == RunState::failed ? 1 : 0;
         save_metrics_copy(sweep, spec);
         save_run(sweep, run.number, status);
-        log_line(sweep, run.number, fmt::format("run {} {}{}", run.number, to_string(state), note.empty() ? "" : ": " + note));
+        log_line(sweep, run.number, fmt::format("run {} {}{}", run.number, retry ? "will be retried" : to_string(state),
+                                                status.note.empty() ? "" : ": " + status.note));
         if (container_stays) run.leases.keep();
         else run.leases.give_back();
+        if (retry) queue.push_back(run.number);  // to the back of the queue
     };
     std::size_t next = 0;
     while (true) {
@@ -255,8 +304,12 @@ int run_local_scheduler(const fs::path& sweep_folder) {
             active.erase(it);
         }
         if (stop_requested) break;
-        if (next >= queue.size() && active.empty()) break;
-        while (!stop_requested && next < queue.size() && static_cast<int>(active.size()) < limit) {
+        const bool spent = failure_budget_spent(sweep, failed);
+        if ((next >= queue.size() || spent) && active.empty()) {
+            if (take_new_runs(sweep, queue, spent)) continue;
+            break;
+        }
+        while (!stop_requested && !spent && next < queue.size() && static_cast<int>(active.size()) < limit) {
             const RunSpec& spec = sweep.runs.at(static_cast<std::size_t>(queue[next] - 1));
             Active run;
             run.number = spec.number;
@@ -273,15 +326,8 @@ int run_local_scheduler(const fs::path& sweep_folder) {
             }
             const std::vector<env::GpuSlot> gpus = run.leases.gpus();
             RunStatus status = load_run(sweep, spec.number);
-            status.state = RunState::running;
-            status.attempt += 1;
+            begin_attempt(status);
             status.gpus = env::visible_devices(gpus);
-            status.started = now_seconds();
-            status.ended = 0;
-            status.exit_code.reset();
-            status.signal = 0;
-            status.note.clear();
-            status.host = host_name();
             ++next;
             try {
                 if (engine) env::remove_container(*engine, container, 0s);  // left by a scheduler that died
@@ -332,7 +378,8 @@ int run_local_scheduler(const fs::path& sweep_folder) {
             save_run(sweep, queue[next], status);
         }
     }
-    clear_scheduler(sweep);
+    if (!stop_requested) hold_runs(sweep, std::vector<int>(queue.begin() + static_cast<long>(next), queue.end()));
+    mark_scheduler_ended(sweep);
     fmt::print("scheduler {} for sweep {}: {}\n", ::getpid(), sweep.id, stop_requested ? "cancelled" : "all runs ended");
     return 0;
 }

@@ -55,6 +55,17 @@ void flatten(const json& value, const std::string& prefix, std::vector<lifecycle
     out.push_back(std::move(metric));
 }
 
+// Every attempt of a run that ended: {"exit_code", "signal", "started", "ended"}.
+json attempts_json(const RunStatus& status) {
+    json out = json::array();
+    for (const auto& attempt : status.attempts)
+        out.push_back({{"exit_code", attempt.exit_code ? json(*attempt.exit_code) : json(nullptr)},
+                       {"signal", attempt.signal ? json(attempt.signal) : json(nullptr)},
+                       {"started", attempt.started},
+                       {"ended", attempt.ended}});
+    return out;
+}
+
 }  // namespace
 
 std::size_t SweepView::count(RunState state) const {
@@ -65,7 +76,13 @@ std::string SweepView::summary() const {
     std::vector<std::string> counts;
     for (RunState state : {RunState::queued, RunState::running, RunState::done, RunState::failed, RunState::cancelled})
         if (auto n = count(state)) counts.push_back(fmt::format("{} {}", n, to_string(state)));
-    return join(counts, ", ");
+    std::string line = join(counts, ", ");
+    // --max-failures stopped the sweep: say so where its queued runs are counted.
+    const auto held = std::count_if(runs.begin(), runs.end(), [](const RunView& r) { return r.state == RunState::queued && r.status.held; });
+    if (held > 0)
+        line += fmt::format("; stopped: the sweep reached --max-failures {}, {} not started (`git model sweep resume {}`)",
+                            sweep.max_failures, count_of(static_cast<std::size_t>(held), "run"), sweep.id);
+    return line;
 }
 
 SweepView view_sweep(const Sweep& sweep) {
@@ -133,14 +150,14 @@ std::string render_status(const SweepView& view) {
     out += fmt::format("  {}\n", view.summary());
     out += fmt::format("  command: {}\n", join(sweep.command, " "));
     out += fmt::format("  image:   {}\n\n", sweep.container ? sweep.image : "(none: on the host)");
-    std::vector<std::vector<std::string>> rows{{"RUN", "STATE", "GPU", "EXIT", "TIME", "PARAMETERS", "LOG"}};
+    std::vector<std::vector<std::string>> rows{{"RUN", "STATE", "GPU", "EXIT", "TRIES", "TIME", "PARAMETERS", "LOG"}};
     for (const auto& run : view.runs) {
         const auto duration = duration_of(run.status);
         std::string exit = run.status.exit_code ? std::to_string(*run.status.exit_code)
                          : run.status.signal    ? fmt::format("sig{}", run.status.signal)
                                                 : "-";
         rows.push_back({std::to_string(run.spec.number), to_string(run.state), run.status.gpus.empty() ? "-" : run.status.gpus, exit,
-                        duration ? format_duration(*duration) : "-", describe(run.spec.params), run.log.string()});
+                        std::to_string(run.status.attempts.size()), duration ? format_duration(*duration) : "-", describe(run.spec.params), run.log.string()});
     }
     out += layout_columns(rows);
     std::vector<std::string> notes;
@@ -165,6 +182,8 @@ json status_json(const SweepView& view) {
                         {"exit_code", run.status.exit_code ? json(*run.status.exit_code) : json(nullptr)},
                         {"signal", run.status.signal ? json(run.status.signal) : json(nullptr)},
                         {"attempt", run.status.attempt},
+                        {"held", run.status.held},
+                        {"attempts", attempts_json(run.status)},
                         {"started", run.status.started ? json(run.status.started) : json(nullptr)},
                         {"ended", run.status.ended ? json(run.status.ended) : json(nullptr)},
                         {"duration_seconds", duration ? json(*duration) : json(nullptr)},
@@ -184,6 +203,11 @@ json status_json(const SweepView& view) {
             {"image", sweep.container ? json(sweep.image) : json(nullptr)},
             {"gpus_per_run", sweep.gpus_per_run},
             {"max_parallel", sweep.max_parallel},
+            {"retries", sweep.retries},
+            {"max_failures", sweep.max_failures},
+            {"stopped_by_max_failures", std::any_of(view.runs.begin(), view.runs.end(), [](const RunView& r) {
+                 return r.state == RunState::queued && r.status.held;
+             })},
             {"created", sweep.created},
             {"runs", runs}};
 }

@@ -361,6 +361,74 @@ void cancel_slurm(const Sweep& sweep) {
     }
 }
 
+namespace {
+
+// The GPUs Slurm gave the task, from CUDA_VISIBLE_DEVICES (indices or GPU-<uuid>s).
+std::vector<env::GpuSlot> task_gpus(const std::string& visible) {
+    std::vector<env::GpuSlot> gpus;
+    std::stringstream items(visible);
+    std::string item;
+    while (std::getline(items, item, ',')) {
+        if (item.empty()) continue;
+        env::GpuSlot slot;
+        if (item.rfind("GPU-", 0) == 0) slot.uuid = item;
+        else slot.index = std::atoi(item.c_str());
+        gpus.push_back(slot);
+    }
+    return gpus;
+}
+
+// Waits for the run's process, passing a signal Slurm sent the task on to it; returns its wait status.
+int wait_forwarding(const proc::Child& child) {
+    int raw = 0;
+    bool forwarded = false;
+    while (true) {
+        const pid_t got = ::waitpid(static_cast<pid_t>(child.pid), &raw, 0);
+        if (got == static_cast<pid_t>(child.pid)) break;
+        if (got < 0 && errno == EINTR && task_signal.load() && !forwarded) {
+            proc::signal_child(child, SIGTERM);  // podman passes it on to the container
+            forwarded = true;
+        } else if (got < 0 && errno != EINTR) {
+            break;
+        }
+    }
+    return raw;
+}
+
+// One attempt of a task's run, begun in `status`: started, waited for, and its end recorded
+// (state done, failed or cancelled; not yet saved).
+void run_task_attempt(const Sweep& sweep, const RunSpec& run, RunStatus& status, const git::Repository& repo) {
+    proc::Child child;
+    try {
+        const auto engine = sweep_engine(sweep, repo.config());
+        const Launch launch = prepare_launch(sweep, run, task_gpus(status.gpus), env::nvidia_driver_present(), engine,
+                                             repo.main_worktree_or_common_dir(), status.attempt);
+        status.container = launch.container;
+        save_run(sweep, run.number, status);
+        child = proc::spawn(launch.argv, launch.options);
+    } catch (const Error& e) {
+        status.state = RunState::failed;
+        end_attempt(status, std::nullopt, 0);
+        status.note = fmt::format("could not start: {}", e.what());
+        return;
+    }
+    const int raw = wait_forwarding(child);
+    if (WIFSIGNALED(raw)) end_attempt(status, std::nullopt, WTERMSIG(raw));
+    else end_attempt(status, WEXITSTATUS(raw), 0);
+    const bool ok = status.signal == 0 && status.exit_code == 0;
+    if (task_signal.load()) {
+        status.state = RunState::cancelled;
+        status.note = "stopped by Slurm (scancel, or the time limit)";
+    } else {
+        status.state = ok ? RunState::done : RunState::failed;
+        if (!ok)
+            status.note = status.signal ? fmt::format("the command was killed by signal {}", status.signal)
+                                        : fmt::format("the command exited with status {}", *status.exit_code);
+    }
+}
+
+}  // namespace
+
 int run_slurm_task(const fs::path& sweep_folder, int number) {
     const Sweep sweep = load_from(sweep_folder);
     if (number < 1 || static_cast<std::size_t>(number) > sweep.runs.size())
@@ -381,79 +449,34 @@ int run_slurm_task(const fs::path& sweep_folder, int number) {
                                             number, sweep.id));
         return 0;
     }
-    status.state = RunState::running;
-    status.attempt += 1;
-    status.started = now_seconds();
-    status.ended = 0;
-    status.exit_code.reset();
-    status.signal = 0;
-    status.note.clear();
-    status.host = host_name();
     const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
-    status.gpus = visible ? visible : "";
     const char* job = std::getenv("SLURM_ARRAY_JOB_ID");
     const char* task = std::getenv("SLURM_ARRAY_TASK_ID");
-    if (job) status.slurm_task = fmt::format("{}_{}", job, task ? std::atoi(task) : number);
-
-    std::vector<env::GpuSlot> gpus;
-    std::stringstream items(status.gpus);
-    std::string item;
-    while (std::getline(items, item, ',')) {
-        if (item.empty()) continue;
-        env::GpuSlot slot;
-        if (item.rfind("GPU-", 0) == 0) slot.uuid = item;
-        else slot.index = std::atoi(item.c_str());
-        gpus.push_back(slot);
-    }
-
     git::Library library;
     const auto repo = git::Repository::open(sweep.common_dir);
-    proc::Child child;
-    try {
-        const auto engine = sweep_engine(sweep, repo.config());
-        const Launch launch = prepare_launch(sweep, run, gpus, env::nvidia_driver_present(), engine,
-                                             repo.main_worktree_or_common_dir(), status.attempt);
-        status.container = launch.container;
-        save_run(sweep, number, status);
-        child = proc::spawn(launch.argv, launch.options);
-    } catch (const Error& e) {
-        status.state = RunState::failed;
-        status.ended = now_seconds();
-        status.note = fmt::format("could not start: {}", e.what());
-        save_run(sweep, number, status);
-        log_line(sweep, number, fmt::format("run {} failed: {}", number, status.note));
-        return 1;
-    }
-    int raw = 0;
-    bool forwarded = false;
+    // Each attempt, the first and every retry, looks at the sweep's failures first (the runs'
+    // records on the shared filesystem): once --max-failures runs failed, none starts.
     while (true) {
-        const pid_t got = ::waitpid(static_cast<pid_t>(child.pid), &raw, 0);
-        if (got == static_cast<pid_t>(child.pid)) break;
-        if (got < 0 && errno == EINTR && task_signal.load() && !forwarded) {
-            proc::signal_child(child, SIGTERM);  // podman passes it on to the container
-            forwarded = true;
-        } else if (got < 0 && errno != EINTR) {
-            break;
+        if (failure_budget_spent(sweep, count_failed(sweep))) {
+            status.state = RunState::queued;
+            status.held = true;
+            status.note = held_note(sweep);
+            save_run(sweep, number, status);
+            log_line(sweep, number, fmt::format("run {} {}", number, status.note));
+            return 0;
         }
+        begin_attempt(status);
+        status.gpus = visible ? visible : "";
+        if (job) status.slurm_task = fmt::format("{}_{}", job, task ? std::atoi(task) : number);
+        run_task_attempt(sweep, run, status, repo);
+        const bool retry = !task_signal.load() && retry_left(sweep, status);
+        if (retry) queue_retry(sweep, status);
+        save_metrics_copy(sweep, run);
+        save_run(sweep, number, status);
+        log_line(sweep, number, fmt::format("run {} {}{}", number, retry ? "will be retried" : to_string(status.state),
+                                            status.note.empty() ? "" : ": " + status.note));
+        if (!retry) return status.state == RunState::done ? 0 : 1;
     }
-    status.ended = now_seconds();
-    if (WIFSIGNALED(raw)) status.signal = WTERMSIG(raw);
-    else status.exit_code = WEXITSTATUS(raw);
-    const bool ok = status.signal == 0 && status.exit_code == 0;
-    if (task_signal.load()) {
-        status.state = RunState::cancelled;
-        status.note = "stopped by Slurm (scancel, or the time limit)";
-    } else {
-        status.state = ok ? RunState::done : RunState::failed;
-        if (!ok)
-            status.note = status.signal ? fmt::format("the command was killed by signal {}", status.signal)
-                                        : fmt::format("the command exited with status {}", *status.exit_code);
-    }
-    save_metrics_copy(sweep, run);
-    save_run(sweep, number, status);
-    log_line(sweep, number, fmt::format("run {} {}{}", number, to_string(status.state),
-                                        status.note.empty() ? "" : ": " + status.note));
-    return ok ? 0 : 1;
 }
 
 }  // namespace gm::sweep

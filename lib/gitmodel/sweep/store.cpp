@@ -120,7 +120,9 @@ std::vector<std::string> list_ids(const fs::path& common_dir) {
     return ids;
 }
 
-void save(const Sweep& sweep) {
+void save(const Sweep& sweep) { save_as(sweep, sweep_dir(sweep.common_dir, sweep.id) / "sweep.json"); }
+
+void save_as(const Sweep& sweep, const fs::path& file) {
     json runs = json::array();
     for (const auto& run : sweep.runs) {
         runs.push_back({{"number", run.number},
@@ -141,6 +143,8 @@ void save(const Sweep& sweep) {
         {"gpus_per_run", sweep.gpus_per_run},
         {"max_parallel", sweep.max_parallel},
         {"container", sweep.container},
+        {"retries", sweep.retries},
+        {"max_failures", sweep.max_failures},
         {"image", sweep.image},
         {"common_dir", sweep.common_dir.string()},
         {"model_worktree", sweep.model_worktree.string()},
@@ -158,11 +162,12 @@ void save(const Sweep& sweep) {
           {"report_job_ids", sweep.slurm.report_job_ids}}},
         {"runs", runs},
     };
-    write_file_atomically(sweep_dir(sweep.common_dir, sweep.id) / "sweep.json", document.dump(2) + "\n");
+    write_file_atomically(file, document.dump(2) + "\n");
 }
 
-Sweep load_from(const fs::path& dir) {
-    const fs::path file = dir / "sweep.json";
+Sweep load_from(const fs::path& dir) { return load_file(dir / "sweep.json"); }
+
+Sweep load_file(const fs::path& file) {
     const std::string text = read_text(file);
     const json document = json::parse(text, nullptr, false);
     if (text.empty() || document.is_discarded() || !document.is_object())
@@ -179,6 +184,8 @@ Sweep load_from(const fs::path& dir) {
         sweep.gpus_per_run = document.at("gpus_per_run").get<int>();
         sweep.max_parallel = document.at("max_parallel").get<int>();
         sweep.container = document.at("container").get<bool>();
+        sweep.retries = document.value("retries", 0);
+        sweep.max_failures = document.value("max_failures", 0);
         sweep.image = document.at("image").get<std::string>();
         sweep.common_dir = document.at("common_dir").get<std::string>();
         sweep.model_worktree = document.at("model_worktree").get<std::string>();
@@ -228,6 +235,12 @@ RunStatus load_run(const Sweep& sweep, int number) {
     try {
         status.state = state_from_string(document.at("state").get<std::string>());
         status.attempt = document.value("attempt", 0);
+        status.tries = document.value("tries", 0);
+        status.held = document.value("held", false);
+        if (document.contains("attempts") && document.at("attempts").is_array())
+            for (const auto& item : document.at("attempts"))
+                status.attempts.push_back({optional_from<int>(item, "exit_code"), item.value("signal", 0),
+                                           item.value("started", std::int64_t{0}), item.value("ended", std::int64_t{0})});
         status.gpus = document.value("gpus", "");
         status.exit_code = optional_from<int>(document, "exit_code");
         status.signal = document.value("signal", 0);
@@ -246,7 +259,13 @@ RunStatus load_run(const Sweep& sweep, int number) {
 }
 
 void save_run(const Sweep& sweep, int number, const RunStatus& status) {
+    json attempts = json::array();
+    for (const auto& attempt : status.attempts)
+        attempts.push_back({{"exit_code", optional_json(attempt.exit_code)}, {"signal", attempt.signal},
+                            {"started", attempt.started}, {"ended", attempt.ended}});
     const json document = {{"state", to_string(status.state)}, {"attempt", status.attempt},
+                           {"tries", status.tries},             {"held", status.held},
+                           {"attempts", attempts},
                            {"gpus", status.gpus},               {"exit_code", optional_json(status.exit_code)},
                            {"signal", status.signal},           {"started", status.started},
                            {"ended", status.ended},             {"container", status.container},
@@ -255,6 +274,20 @@ void save_run(const Sweep& sweep, int number, const RunStatus& status) {
                            {"slurm_task", optional_json(status.slurm_task)}};
     write_file_atomically(sweep_dir(sweep.common_dir, sweep.id) / "runs" / fmt::format("{}.json", number),
                           document.dump(2) + "\n");
+}
+
+int count_failed(const Sweep& sweep) {
+    int failed = 0;
+    for (const auto& run : sweep.runs)
+        if (load_run(sweep, run.number).state == RunState::failed) ++failed;
+    return failed;
+}
+
+bool failure_budget_spent(const Sweep& sweep, int failed) { return sweep.max_failures > 0 && failed >= sweep.max_failures; }
+
+std::string held_note(const Sweep& sweep) {
+    return fmt::format("not started: the sweep reached --max-failures {}; `git model sweep resume {}` runs it",
+                       sweep.max_failures, sweep.id);
 }
 
 void save_scheduler(const Sweep& sweep, const SchedulerRecord& record) {
@@ -267,12 +300,25 @@ void save_scheduler(const Sweep& sweep, const SchedulerRecord& record) {
 std::optional<SchedulerRecord> load_scheduler(const Sweep& sweep) {
     const std::string text = read_text(sweep_dir(sweep.common_dir, sweep.id) / "scheduler.json");
     const json document = json::parse(text, nullptr, false);
-    if (text.empty() || document.is_discarded() || !document.is_object()) return std::nullopt;
+    if (text.empty() || document.is_discarded() || !document.is_object() || document.contains("ended"))
+        return std::nullopt;
     SchedulerRecord record;
     record.process.pid = document.value("pid", 0L);
     record.process.start_ticks = document.value("start_ticks", 0ULL);
     record.started = document.value("started", std::int64_t{0});
     return record;
+}
+
+void mark_scheduler_ended(const Sweep& sweep) {
+    write_file_atomically(sweep_dir(sweep.common_dir, sweep.id) / "scheduler.json",
+                          json{{"ended", now_seconds()}}.dump(2) + "\n");
+}
+
+fs::path queue_lock_path(const Sweep& sweep) { return sweep_dir(sweep.common_dir, sweep.id) / "queue.lock"; }
+
+bool scheduler_recorded(const Sweep& sweep) {
+    std::error_code ec;
+    return fs::exists(sweep_dir(sweep.common_dir, sweep.id) / "scheduler.json", ec);
 }
 
 void clear_scheduler(const Sweep& sweep) {

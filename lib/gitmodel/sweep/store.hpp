@@ -63,6 +63,8 @@ struct Sweep {
     int gpus_per_run = 1;
     int max_parallel = 0;               // 0: as many as the GPUs allow
     bool container = true;              // false: --no-container, the command runs on the host
+    int retries = 0;                    // --retries: a failed run is started again up to this many times
+    int max_failures = 0;               // --max-failures: no new run starts once this many failed (0: no limit)
     std::string image;                  // the pinned image (empty without .modelenv.yaml)
     std::filesystem::path common_dir;
     std::filesystem::path model_worktree;  // where .modelenv.yaml was read (persist paths are relative to it)
@@ -73,10 +75,21 @@ struct Sweep {
     std::vector<RunSpec> runs;
 };
 
+// One start of a run and how it ended, kept so that a retried run's history stays readable.
+struct Attempt {
+    std::optional<int> exit_code;
+    int signal = 0;
+    std::int64_t started = 0;           // Unix seconds
+    std::int64_t ended = 0;
+};
+
 // A run's state as last recorded.
 struct RunStatus {
     RunState state = RunState::queued;
-    int attempt = 0;                    // 1 for the first start, more after resume
+    int attempt = 0;                    // 1 for the first start, more after a retry or resume
+    int tries = 0;                      // starts since it was last queued by start, resume or extend (retries count here)
+    bool held = false;                  // queued, but not started: the sweep reached --max-failures (resume lifts it)
+    std::vector<Attempt> attempts;      // every start that ended, oldest first
     std::string gpus;                   // CUDA_VISIBLE_DEVICES it was given
     std::optional<int> exit_code;
     int signal = 0;
@@ -112,11 +125,25 @@ void save(const Sweep& sweep);
 Sweep load(const std::filesystem::path& common_dir, const std::string& id);
 // Reads a sweep from its folder (Slurm tasks are given the folder).
 Sweep load_from(const std::filesystem::path& dir);
+// Writes a sweep's record to another file (the plan of `sweep extend`, kept until its runs are made).
+void save_as(const Sweep& sweep, const std::filesystem::path& file);
+// Reads a record written by save or save_as.
+Sweep load_file(const std::filesystem::path& file);
+// The lock `sweep extend` and the ending local scheduler take turns at, so that runs added
+// while the scheduler ends are either taken by it or find it ended (and start another).
+std::filesystem::path queue_lock_path(const Sweep& sweep);
 
 // A run's recorded state (queued when nothing was recorded yet).
 RunStatus load_run(const Sweep& sweep, int number);
 // Records a run's state (atomically: readers never see half a file).
 void save_run(const Sweep& sweep, int number, const RunStatus& status);
+
+// How many runs of the sweep are recorded as failed (what --max-failures counts).
+int count_failed(const Sweep& sweep);
+// Whether the sweep's --max-failures budget is spent: no new run (nor retry) may start.
+bool failure_budget_spent(const Sweep& sweep, int failed);
+// The note of a run left queued by --max-failures.
+std::string held_note(const Sweep& sweep);
 
 // The local scheduler of a sweep, while it runs.
 struct SchedulerRecord {
@@ -129,6 +156,11 @@ void save_scheduler(const Sweep& sweep, const SchedulerRecord& record);
 std::optional<SchedulerRecord> load_scheduler(const Sweep& sweep);
 // Forgets the scheduler record.
 void clear_scheduler(const Sweep& sweep);
+// Records that the scheduler ended on its own (load_scheduler then finds none), so that the
+// `sweep start` waiting for it knows it ran even when all its runs ended before it looked.
+void mark_scheduler_ended(const Sweep& sweep);
+// Whether a scheduler recorded itself since clear_scheduler, running or ended.
+bool scheduler_recorded(const Sweep& sweep);
 
 // Writes a file atomically (gm::write_file_atomically) with the given permission bits less the
 // umask, as the sweep's files have always been written (readable by the team unless the umask says not).
