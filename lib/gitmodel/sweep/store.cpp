@@ -2,6 +2,7 @@
 
 #include "gitmodel/core/atomic_file.hpp"
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/host.hpp"
 
 #include <fmt/core.h>
 
