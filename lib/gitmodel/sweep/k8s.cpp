@@ -29,9 +29,6 @@ std::string comment_text(const std::string& text) {
     return out;
 }
 
-// A word for the pod's /bin/sh, single-quoted: the pod's shell only picks the run by index.
-std::string sh_word(const std::string& text) { return shell_word(text); }
-
 // The folder that holds the repository, every run's worktree and the persist folders: mounted
 // into the pods at the same path, so that every path the runs are given is valid there too.
 fs::path shared_root(const Sweep& sweep) {
@@ -93,15 +90,15 @@ std::string indexed_job_manifest(const Sweep& sweep, const K8sExport& options) {
     std::string dispatch = "case \"$JOB_COMPLETION_INDEX\" in\n";
     for (const auto& run : sweep.runs) {
         std::vector<std::string> words;
-        for (const auto& word : substitute(sweep.command, run.params)) words.push_back(sh_word(word));
+        for (const auto& word : substitute(sweep.command, run.params)) words.push_back(shell_word(word));
         std::string exports = fmt::format(
             "export GIT_MODEL_MODEL={} GIT_MODEL_SWEEP={} GIT_MODEL_RUN={} GIT_MODEL_PARAMS={} GIT_MODEL_LOGS={} "
             "GIT_MODEL_CHECKPOINTS={}",
-            sh_word(run.model), sh_word(sweep.id), run.number, sh_word((run.worktree / params_file_name).string()),
-            sh_word(sweep.logs_dir.string()), sh_word(run_checkpoints(sweep, run.number).string()));
-        for (const auto& [name, value] : run.params) exports += fmt::format(" {}={}", parameter_variable(name), sh_word(value));
+            shell_word(run.model), shell_word(sweep.id), run.number, shell_word((run.worktree / params_file_name).string()),
+            shell_word(sweep.logs_dir.string()), shell_word(run_checkpoints(sweep, run.number).string()));
+        for (const auto& [name, value] : run.params) exports += fmt::format(" {}={}", parameter_variable(name), shell_word(value));
         dispatch += fmt::format("{}) mkdir -p {} && cd {} && {} && exec {} ;;\n", run.number - 1,
-                                sh_word(run_checkpoints(sweep, run.number).string()), sh_word(run.worktree.string()),
+                                shell_word(run_checkpoints(sweep, run.number).string()), shell_word(run.worktree.string()),
                                 exports, join(words, " "));
     }
     dispatch += "*) echo \"no run for index $JOB_COMPLETION_INDEX\" >&2; exit 2 ;;\nesac\n";

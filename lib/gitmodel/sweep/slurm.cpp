@@ -40,9 +40,6 @@ std::string directive_path(const std::string& folder, const std::string& pattern
     return out + pattern + "\"";
 }
 
-// A word for the batch script's /bin/sh: single-quoted, quotes escaped. Only paths we made go here.
-std::string sh_word(const std::string& text) { return shell_word(text); }
-
 std::vector<std::string> job_ids_argument(const Sweep& sweep) { return {join(sweep.slurm.job_ids, ",")}; }
 
 // What the array task ids of one of the sweep's jobs add up to run numbers.
@@ -158,7 +155,7 @@ std::string batch_script(const Sweep& sweep, const std::vector<int>& numbers, co
     if (sweep.slurm.time_limit) script += fmt::format("#SBATCH --time={}\n", *sweep.slurm.time_limit);
     if (sweep.slurm.account) script += fmt::format("#SBATCH --account={}\n", *sweep.slurm.account);
     const std::string task = offset == 0 ? "\"$SLURM_ARRAY_TASK_ID\"" : fmt::format("\"$((SLURM_ARRAY_TASK_ID + {}))\"", offset);
-    script += fmt::format("exec {} sweep task {} {}\n", sh_word(program.string()), sh_word(dir.string()), task);
+    script += fmt::format("exec {} sweep task {} {}\n", shell_word(program.string()), shell_word(dir.string()), task);
     return script;
 }
 
@@ -170,8 +167,8 @@ std::string report_script(const Sweep& sweep, const fs::path& program) {
     script += fmt::format("#SBATCH --output={}\n", directive_path(dir.string(), "/slurm/report.out"));
     if (sweep.slurm.partition) script += fmt::format("#SBATCH --partition={}\n", *sweep.slurm.partition);
     if (sweep.slurm.account) script += fmt::format("#SBATCH --account={}\n", *sweep.slurm.account);
-    script += fmt::format("cd {} && exec {} sweep report {}\n", sh_word(sweep.model_worktree.string()),
-                          sh_word(program.string()), sh_word(sweep.id));
+    script += fmt::format("cd {} && exec {} sweep report {}\n", shell_word(sweep.model_worktree.string()),
+                          shell_word(program.string()), shell_word(sweep.id));
     return script;
 }
 
@@ -226,13 +223,13 @@ BatchScripts write_batch_scripts(const Sweep& sweep, const std::vector<int>& num
             const std::string after = !first && sweep.max_parallel > 0 ? " --dependency=afterany:\"$job\"" : "";
             entry += fmt::format("job=$(sbatch --parsable{} {})\njobs=\"${{jobs:+$jobs:}}$job\"\n"
                                  "echo \"submitted job array $job: runs {}\"\n",
-                                 after, sh_word(file.string()), array_ranges(part.numbers));
+                                 after, shell_word(file.string()), array_ranges(part.numbers));
             first = false;
         }
         if (out.report)
             entry += fmt::format("job=$(sbatch --parsable --dependency=afterany:\"$jobs\" {})\n"
                                  "echo \"submitted the report job $job\"\n",
-                                 sh_word(out.report->string()));
+                                 shell_word(out.report->string()));
         out.entry_is_wrapper = true;
     }
     out.entry = dir / "sweep.sbatch";
