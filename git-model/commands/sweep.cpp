@@ -423,6 +423,9 @@ int sweep_extend(const cli::Args& args) {
     request.allow_duplicates = vm.count("allow-duplicates") > 0;
     git::Library library;
     auto repo = open_repository();
+    sweep::load(repo.common_dir(), id);  // "there is no sweep" before a lock file is made
+    // One extend of a sweep at a time, from reading its runs to scheduling the new ones.
+    const auto extending = sweep::lock_extension(repo.common_dir(), id);
     auto sweep = sweep::load(repo.common_dir(), id);
     check_extendable(sweep);
     if (sweep.backend == sweep::Backend::local) {
