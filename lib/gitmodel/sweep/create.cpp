@@ -373,8 +373,12 @@ void recover_interrupted_extension(git::Repository& repo, const fs::path& dir, s
         return;
     }
     const auto kept = retract_runs(repo, draft, first);
-    done.push_back(fmt::format("removed the runs an interrupted `git model sweep extend {}` had made", draft.id));
-    for (const auto& line : kept) done.push_back("  kept " + line);
+    if (kept.empty()) {
+        done.push_back(fmt::format("removed the runs an interrupted `git model sweep extend {}` had made", draft.id));
+    } else {
+        done.push_back(fmt::format("`git model sweep extend {}` was interrupted; the runs it made were removed except:", draft.id));
+        for (const auto& line : kept) done.push_back("  " + line);
+    }
 }
 
 }  // namespace
