@@ -335,6 +335,11 @@ int sweep_resume(const cli::Args& args) {
     std::vector<int> numbers;
     for (const auto& run : view.runs) {
         if (run.state == sweep::RunState::done) continue;
+        // Its scheduler died, but its process still runs: a second start would share its worktree.
+        if (sweep.backend == sweep::Backend::local && run.state == sweep::RunState::running)
+            throw Error(fmt::format("run {} of sweep {} is still running (pid {}), though its scheduler stopped",
+                                    run.spec.number, sweep.id, run.status.process.pid),
+                        fmt::format("wait for it, or stop it first with `git model sweep cancel {}`", sweep.id));
         // A run --max-failures held back is queued in its record only: Slurm runs nothing of it.
         const bool in_slurm = run.state == sweep::RunState::running || (run.state == sweep::RunState::queued && !run.status.held);
         if (sweep.backend == sweep::Backend::slurm && in_slurm)
