@@ -327,7 +327,11 @@ int sweep_resume(const cli::Args& args) {
     if (!parsed) return 0;
     git::Library library;
     auto repo = open_repository();
-    auto sweep = sweep::load(repo.common_dir(), required_id(*parsed, "resume"));
+    const std::string id = required_id(*parsed, "resume");
+    sweep::load(repo.common_dir(), id);  // "there is no sweep" before a lock file is made
+    // One resume or extend of a sweep at a time: a second one finds the first one's scheduler running.
+    const auto scheduling = sweep::lock_scheduling(repo.common_dir(), id);
+    auto sweep = sweep::load(repo.common_dir(), id);
     const auto view = sweep::view_sweep(sweep);
     if (sweep.backend == sweep::Backend::local && sweep::scheduler_running(sweep))
         throw Error(fmt::format("sweep {} is still running", sweep.id),
@@ -430,7 +434,7 @@ int sweep_extend(const cli::Args& args) {
     auto repo = open_repository();
     sweep::load(repo.common_dir(), id);  // "there is no sweep" before a lock file is made
     // One extend of a sweep at a time, from reading its runs to scheduling the new ones.
-    const auto extending = sweep::lock_extension(repo.common_dir(), id);
+    const auto scheduling = sweep::lock_scheduling(repo.common_dir(), id);
     auto sweep = sweep::load(repo.common_dir(), id);
     check_extendable(sweep);
     if (sweep.backend == sweep::Backend::local) {

@@ -274,8 +274,8 @@ std::vector<std::string> retract_runs(git::Repository& repo, Sweep& sweep, int f
     return kept;
 }
 
-FileLock lock_extension(const fs::path& common_dir, const std::string& id) {
-    return FileLock(sweep_dir(common_dir, id) / "extend.lock", std::nullopt);
+FileLock lock_scheduling(const fs::path& common_dir, const std::string& id) {
+    return FileLock(sweep_dir(common_dir, id) / "scheduling.lock", std::nullopt);
 }
 
 std::vector<int> extend_sweep(git::Repository& repo, Sweep& sweep, const ExtendRequest& request,
@@ -359,7 +359,7 @@ void recover_interrupted_extension(git::Repository& repo, const fs::path& dir, s
     if (proc::is_running(creator)) return;  // still being extended
     std::optional<FileLock> extending;
     try {
-        extending.emplace(dir / "extend.lock", std::chrono::milliseconds(0));
+        extending.emplace(dir / "scheduling.lock", std::chrono::milliseconds(0));
     } catch (const LockTimeoutError&) {
         return;  // another extend is under way (its marker replaced this one's)
     }

@@ -41,10 +41,11 @@ struct ExtendRequest {
     bool allow_duplicates = false;  // --allow-duplicates: a set the sweep already ran is run again
 };
 
-// The lock one `sweep extend` of a sweep holds from reading the sweep's record to scheduling
-// its new runs, so that two extends never plan the same run numbers (and one's rollback never
-// removes the other's runs), and a recovery never undoes an extend that is still under way.
-FileLock lock_extension(const std::filesystem::path& common_dir, const std::string& id);
+// The lock `sweep extend` and `sweep resume` of a sweep hold from reading its record to
+// scheduling its runs: two extends never plan the same run numbers (one's rollback never removes
+// the other's runs), two resumes (or a resume and an extend) never start two schedulers that
+// run each run twice, and a recovery never undoes an extend that is still under way.
+FileLock lock_scheduling(const std::filesystem::path& common_dir, const std::string& id);
 
 // Adds runs to a sweep after its last (same model, command, image and settings), made as
 // create_sweep makes them and recorded (queued) only once all are made; all or nothing.
