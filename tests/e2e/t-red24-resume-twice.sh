@@ -35,7 +35,7 @@ import sys, collections
 starts = collections.Counter(line.split()[1] for line in open(sys.argv[1]) if line.startswith("start"))
 assert all(n == 1 for n in starts.values()), starts
 PY
-RESUMED=$(grep -c '^0$' a.rc b.rc | awk -F: '{s += $2} END {print s}')
+RESUMED=$(cat a.rc b.rc | grep -c '^0$' || true)
 [ "$RESUMED" -le 1 ] || fail "both resumes resumed"
 for n in a b; do
     [ "$(cat $n.rc)" = 0 ] || assert_contains "$(cat $n.err)" "sweep 1 is still running"
