@@ -327,7 +327,11 @@ int sweep_resume(const cli::Args& args) {
     if (!parsed) return 0;
     git::Library library;
     auto repo = open_repository();
-    auto sweep = sweep::load(repo.common_dir(), required_id(*parsed, "resume"));
+    const std::string id = required_id(*parsed, "resume");
+    sweep::load(repo.common_dir(), id);  // "there is no sweep" before a lock file is made
+    // One resume or extend of a sweep at a time: a second one finds the first one's scheduler running.
+    const auto scheduling = sweep::lock_scheduling(repo.common_dir(), id);
+    auto sweep = sweep::load(repo.common_dir(), id);
     const auto view = sweep::view_sweep(sweep);
     if (sweep.backend == sweep::Backend::local && sweep::scheduler_running(sweep))
         throw Error(fmt::format("sweep {} is still running", sweep.id),
@@ -335,6 +339,11 @@ int sweep_resume(const cli::Args& args) {
     std::vector<int> numbers;
     for (const auto& run : view.runs) {
         if (run.state == sweep::RunState::done) continue;
+        // Its scheduler died, but its process still runs: a second start would share its worktree.
+        if (sweep.backend == sweep::Backend::local && run.state == sweep::RunState::running)
+            throw Error(fmt::format("run {} of sweep {} is still running (pid {}), though its scheduler stopped",
+                                    run.spec.number, sweep.id, run.status.process.pid),
+                        fmt::format("wait for it, or stop it first with `git model sweep cancel {}`", sweep.id));
         // A run --max-failures held back is queued in its record only: Slurm runs nothing of it.
         const bool in_slurm = run.state == sweep::RunState::running || (run.state == sweep::RunState::queued && !run.status.held);
         if (sweep.backend == sweep::Backend::slurm && in_slurm)
@@ -423,6 +432,9 @@ int sweep_extend(const cli::Args& args) {
     request.allow_duplicates = vm.count("allow-duplicates") > 0;
     git::Library library;
     auto repo = open_repository();
+    sweep::load(repo.common_dir(), id);  // "there is no sweep" before a lock file is made
+    // One extend of a sweep at a time, from reading its runs to scheduling the new ones.
+    const auto scheduling = sweep::lock_scheduling(repo.common_dir(), id);
     auto sweep = sweep::load(repo.common_dir(), id);
     check_extendable(sweep);
     if (sweep.backend == sweep::Backend::local) {

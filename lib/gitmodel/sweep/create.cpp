@@ -274,6 +274,10 @@ std::vector<std::string> retract_runs(git::Repository& repo, Sweep& sweep, int f
     return kept;
 }
 
+FileLock lock_scheduling(const fs::path& common_dir, const std::string& id) {
+    return FileLock(sweep_dir(common_dir, id) / "scheduling.lock", std::nullopt);
+}
+
 std::vector<int> extend_sweep(git::Repository& repo, Sweep& sweep, const ExtendRequest& request,
                               const std::function<void(const RunSpec&)>& progress) {
     const auto key = [](config::ParameterSet params) {
@@ -353,6 +357,12 @@ void recover_interrupted_extension(git::Repository& repo, const fs::path& dir, s
         first = record.value("first", 0);
     }
     if (proc::is_running(creator)) return;  // still being extended
+    std::optional<FileLock> extending;
+    try {
+        extending.emplace(dir / "scheduling.lock", std::chrono::milliseconds(0));
+    } catch (const LockTimeoutError&) {
+        return;  // another extend is under way (its marker replaced this one's)
+    }
     std::error_code ec;
     Sweep draft;
     try {
@@ -363,8 +373,12 @@ void recover_interrupted_extension(git::Repository& repo, const fs::path& dir, s
         return;
     }
     const auto kept = retract_runs(repo, draft, first);
-    done.push_back(fmt::format("removed the runs an interrupted `git model sweep extend {}` had made", draft.id));
-    for (const auto& line : kept) done.push_back("  kept " + line);
+    if (kept.empty()) {
+        done.push_back(fmt::format("removed the runs an interrupted `git model sweep extend {}` had made", draft.id));
+    } else {
+        done.push_back(fmt::format("`git model sweep extend {}` was interrupted; the runs it made were removed except:", draft.id));
+        for (const auto& line : kept) done.push_back("  " + line);
+    }
 }
 
 }  // namespace

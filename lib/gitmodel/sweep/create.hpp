@@ -11,6 +11,7 @@
 
 #include "gitmodel/config/params_file.hpp"
 #include "gitmodel/git/repository.hpp"
+#include "gitmodel/core/file_lock.hpp"
 #include "gitmodel/sweep/store.hpp"
 
 namespace gm::sweep {
@@ -39,6 +40,12 @@ struct ExtendRequest {
     std::vector<config::ParameterSet> parameter_sets;
     bool allow_duplicates = false;  // --allow-duplicates: a set the sweep already ran is run again
 };
+
+// The lock `sweep extend` and `sweep resume` of a sweep hold from reading its record to
+// scheduling its runs: two extends never plan the same run numbers (one's rollback never removes
+// the other's runs), two resumes (or a resume and an extend) never start two schedulers that
+// run each run twice, and a recovery never undoes an extend that is still under way.
+FileLock lock_scheduling(const std::filesystem::path& common_dir, const std::string& id);
 
 // Adds runs to a sweep after its last (same model, command, image and settings), made as
 // create_sweep makes them and recorded (queued) only once all are made; all or nothing.

@@ -6,6 +6,7 @@
 #include "gitmodel/core/wording.hpp"
 #include "gitmodel/lifecycle/metric_json.hpp"
 #include "gitmodel/proc/background.hpp"
+#include "gitmodel/sweep/execute.hpp"
 #include "gitmodel/sweep/local.hpp"
 #include "gitmodel/sweep/plan.hpp"
 #include "gitmodel/sweep/slurm.hpp"
@@ -110,7 +111,15 @@ SweepView view_sweep(const Sweep& sweep) {
         run.detail = run.status.note;
         run.log = run_log(sweep, spec.number);
         const bool unfinished = run.status.state == RunState::queued || run.status.state == RunState::running;
-        if (unfinished && sweep.backend == Backend::local && scheduler_died) {
+        // A run's process leads a group of its own, so it outlives a scheduler killed alone (SIGKILL, OOM).
+        const bool orphan_alive = run.status.state == RunState::running && run.status.process.pid > 0 &&
+                                  (run.status.host.empty() || run.status.host == host_name()) &&
+                                  proc::is_running(run.status.process);
+        if (unfinished && sweep.backend == Backend::local && scheduler_died && orphan_alive) {
+            run.detail = fmt::format("the scheduler stopped, but this run's process (pid {}) still runs; wait for it, or "
+                                     "stop it with `git model sweep cancel {}`",
+                                     run.status.process.pid, sweep.id);
+        } else if (unfinished && sweep.backend == Backend::local && scheduler_died) {
             run.detail = "the scheduler stopped before this run finished; `git model sweep resume` reruns it";
             if (run.status.state == RunState::running) run.state = RunState::failed;
         } else if (unfinished && sweep.backend == Backend::slurm) {
