@@ -8,7 +8,7 @@
 #include "gitmodel/env/environment.hpp"
 #include "gitmodel/env/image.hpp"
 #include "gitmodel/git/repository.hpp"
-#include "gitmodel/lifecycle/environment.hpp"
+#include "gitmodel/snapshots/environment.hpp"
 
 #include <fmt/core.h>
 

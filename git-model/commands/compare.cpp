@@ -4,8 +4,8 @@
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/json_text.hpp"
 #include "gitmodel/git/repository.hpp"
-#include "gitmodel/lifecycle/render.hpp"
-#include "gitmodel/lifecycle/snapshots.hpp"
+#include "gitmodel/snapshots/render.hpp"
+#include "gitmodel/snapshots/snapshots.hpp"
 #include "gitmodel/model/lookup.hpp"
 
 #include <fmt/core.h>

@@ -4,8 +4,8 @@
 #include "gitmodel/core/report.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/git/repository.hpp"
-#include "gitmodel/lifecycle/finish.hpp"
-#include "gitmodel/lifecycle/render.hpp"
+#include "gitmodel/finish/finish.hpp"
+#include "gitmodel/snapshots/render.hpp"
 #include "gitmodel/model/lookup.hpp"
 
 #include <fmt/core.h>

@@ -8,8 +8,8 @@
 #include "gitmodel/git/reader.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/hooks/install.hpp"
-#include "gitmodel/lifecycle/settings.hpp"
-#include "gitmodel/lifecycle/share.hpp"
+#include "gitmodel/model/lifecycle_settings.hpp"
+#include "gitmodel/snapshots/share.hpp"
 
 #include <fmt/core.h>
 #include <optional>

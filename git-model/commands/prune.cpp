@@ -5,9 +5,9 @@
 #include "gitmodel/core/json_text.hpp"
 #include "gitmodel/core/progress.hpp"
 #include "gitmodel/git/repository.hpp"
-#include "gitmodel/lifecycle/prune.hpp"
-#include "gitmodel/lifecycle/render.hpp"
-#include "gitmodel/lifecycle/settings.hpp"
+#include "gitmodel/prune/prune.hpp"
+#include "gitmodel/prune/render.hpp"
+#include "gitmodel/model/lifecycle_settings.hpp"
 
 #include <fmt/core.h>
 

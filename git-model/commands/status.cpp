@@ -3,8 +3,8 @@
 
 #include "gitmodel/core/json_text.hpp"
 #include "gitmodel/git/repository.hpp"
-#include "gitmodel/lifecycle/render.hpp"
-#include "gitmodel/lifecycle/status.hpp"
+#include "gitmodel/status/render.hpp"
+#include "gitmodel/status/status.hpp"
 
 #include <fmt/core.h>
 

@@ -11,7 +11,7 @@
 #include "gitmodel/core/wording.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/git/git_program.hpp"
-#include "gitmodel/lifecycle/snapshots.hpp"
+#include "gitmodel/snapshots/snapshots.hpp"
 #include "gitmodel/model/lookup.hpp"
 #include "gitmodel/sweep/create.hpp"
 #include "gitmodel/sweep/execute.hpp"

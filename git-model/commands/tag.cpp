@@ -6,12 +6,12 @@
 #include "gitmodel/core/report.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/git/repository.hpp"
-#include "gitmodel/lifecycle/environment.hpp"
-#include "gitmodel/lifecycle/metrics.hpp"
-#include "gitmodel/lifecycle/model_context.hpp"
-#include "gitmodel/lifecycle/render.hpp"
-#include "gitmodel/lifecycle/share.hpp"
-#include "gitmodel/lifecycle/snapshots.hpp"
+#include "gitmodel/snapshots/environment.hpp"
+#include "gitmodel/snapshots/metrics.hpp"
+#include "gitmodel/model/model_context.hpp"
+#include "gitmodel/snapshots/render.hpp"
+#include "gitmodel/snapshots/share.hpp"
+#include "gitmodel/snapshots/snapshots.hpp"
 #include "gitmodel/model/lookup.hpp"
 
 #include <fmt/core.h>

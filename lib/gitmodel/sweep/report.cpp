@@ -4,7 +4,7 @@
 #include "gitmodel/core/host.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/core/wording.hpp"
-#include "gitmodel/lifecycle/metric_json.hpp"
+#include "gitmodel/snapshots/metric_json.hpp"
 #include "gitmodel/proc/background.hpp"
 #include "gitmodel/sweep/local.hpp"
 #include "gitmodel/sweep/plan.hpp"

@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "gitmodel/lifecycle/metrics.hpp"
+#include "gitmodel/snapshots/metrics.hpp"
 #include "gitmodel/sweep/store.hpp"
 
 namespace gm::sweep {
