@@ -6,7 +6,8 @@
 
 #include <catch2/catch.hpp>
 
-using namespace gm::lifecycle;
+using namespace gm::finish;
+using namespace gm::model;
 
 namespace {
 
@@ -14,7 +15,7 @@ std::string web(const std::string& url) { return project_web_url(url, std::nullo
 
 }  // namespace
 
-TEST_CASE("remote URLs: https and http", "[lifecycle]") {
+TEST_CASE("remote URLs: https and http", "[finish]") {
     CHECK(web("https://gitlab.com/group/project.git") == "https://gitlab.com/group/project");
     CHECK(web("https://gitlab.com/group/sub/project") == "https://gitlab.com/group/sub/project");
     CHECK(web("https://github.com/owner/repo.git/") == "https://github.com/owner/repo");
@@ -25,7 +26,7 @@ TEST_CASE("remote URLs: https and http", "[lifecycle]") {
     CHECK(web("http://gitea.lan:3000/team/models.git") == "http://gitea.lan:3000/team/models");
 }
 
-TEST_CASE("remote URLs: ssh and scp-like forms", "[lifecycle]") {
+TEST_CASE("remote URLs: ssh and scp-like forms", "[finish]") {
     CHECK(web("git@gitlab.com:group/project.git") == "https://gitlab.com/group/project");
     CHECK(web("git@github.com:owner/repo.git") == "https://github.com/owner/repo");
     CHECK(web("github.com:owner/repo") == "https://github.com/owner/repo");
@@ -36,7 +37,7 @@ TEST_CASE("remote URLs: ssh and scp-like forms", "[lifecycle]") {
     CHECK(web("git@bitbucket.org:team/repo.git") == "https://bitbucket.org/team/repo");
 }
 
-TEST_CASE("remote URLs: local ones have no web pages", "[lifecycle]") {
+TEST_CASE("remote URLs: local ones have no web pages", "[finish]") {
     CHECK(web("/srv/git/models.git") == "(none)");
     CHECK(web("../models.git") == "(none)");
     CHECK(web("./models") == "(none)");
@@ -47,13 +48,13 @@ TEST_CASE("remote URLs: local ones have no web pages", "[lifecycle]") {
     CHECK(web("/tmp/a:b/models.git") == "(none)");
 }
 
-TEST_CASE("model.forgeUrl overrides the derived address", "[lifecycle]") {
+TEST_CASE("model.forgeUrl overrides the derived address", "[finish]") {
     CHECK(project_web_url("/srv/git/models.git", std::string("https://gitlab.example.com/team/models/")) ==
           "https://gitlab.example.com/team/models");
     CHECK(project_web_url("git@alias:x.git", std::string("https://git.example.com/x")) == "https://git.example.com/x");
 }
 
-TEST_CASE("forge kinds: guessed from the host, or set", "[lifecycle]") {
+TEST_CASE("forge kinds: guessed from the host, or set", "[finish]") {
     CHECK(guess_forge("gitlab.com") == ForgeKind::gitlab);
     CHECK(guess_forge("gitlab.example.com") == ForgeKind::gitlab);
     CHECK(guess_forge("github.com") == ForgeKind::github);
@@ -68,7 +69,7 @@ TEST_CASE("forge kinds: guessed from the host, or set", "[lifecycle]") {
     CHECK(std::string(to_string(ForgeKind::bitbucket)) == "bitbucket");
 }
 
-TEST_CASE("review pages per forge", "[lifecycle]") {
+TEST_CASE("review pages per forge", "[finish]") {
     const std::string b = "feature/model-resnet50";
     CHECK(review_url(ForgeKind::gitlab, "https://gitlab.com/g/p", b, "main") ==
           "https://gitlab.com/g/p/-/merge_requests/new?merge_request%5Bsource_branch%5D=feature/model-resnet50"
@@ -85,14 +86,14 @@ TEST_CASE("review pages per forge", "[lifecycle]") {
     CHECK(url_encode("a b/c", true) == "a%20b/c");
 }
 
-TEST_CASE("GitLab push options open a merge request into the base", "[lifecycle]") {
+TEST_CASE("GitLab push options open a merge request into the base", "[finish]") {
     CHECK(gitlab_push_options("main", "Model x v2 (acc=0.9)") ==
           std::vector<std::string>{"merge_request.create", "merge_request.target=main",
                                    "merge_request.title=Model x v2 (acc=0.9)"});
     CHECK(gitlab_push_options("main", "two\nlines")[2] == "merge_request.title=two lines");
 }
 
-TEST_CASE("review plan: from settings and the remote URL", "[lifecycle]") {
+TEST_CASE("review plan: from settings and the remote URL", "[finish]") {
     LifecycleSettings settings;
     const std::string b = "feature/model-x";
     auto plan = plan_review(settings, std::string("git@gitlab.example.com:team/models.git"), b, "main", "Model x");
@@ -129,7 +130,7 @@ TEST_CASE("review plan: from settings and the remote URL", "[lifecycle]") {
     CHECK(*plan.review_url == "https://git.example.com/team/models/compare/dev...feature/model-x?expand=1");
 }
 
-TEST_CASE("finish record: round trip and foreign notes", "[lifecycle]") {
+TEST_CASE("finish record: round trip and foreign notes", "[finish]") {
     FinishRecord record;
     record.model = "resnet50";
     record.branch = "feature/model-resnet50";

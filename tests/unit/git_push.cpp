@@ -4,9 +4,9 @@
 
 #include <catch2/catch.hpp>
 
-using namespace gm::lifecycle;
+using namespace gm::git;
 
-TEST_CASE("push --porcelain: each ref's fate", "[lifecycle]") {
+TEST_CASE("push --porcelain: each ref's fate", "[git]") {
     const auto refs = parse_push_porcelain(
         "To /srv/team.git\n"
         "*\trefs/heads/feature/model-a:refs/heads/feature/model-a\t[new branch]\n"
@@ -37,7 +37,7 @@ TEST_CASE("push --porcelain: each ref's fate", "[lifecycle]") {
     CHECK(parse_push_porcelain("To x\nDone\n").empty());
 }
 
-TEST_CASE("push: why a ref (or the whole push) failed", "[lifecycle]") {
+TEST_CASE("push: why a ref (or the whole push) failed", "[git]") {
     PushResult result;
     result.run.exit_code = 1;
     result.run.out = "To x\n!\trefs/tags/t:refs/tags/t\t[remote rejected] (pre-receive hook declined)\nDone\n";
@@ -55,7 +55,7 @@ TEST_CASE("push: why a ref (or the whole push) failed", "[lifecycle]") {
           "fatal: unable to access 'https://x/': Could not resolve host: x");
 }
 
-TEST_CASE("forge replies: GitLab's merge request lines, GitHub's pull request line", "[lifecycle]") {
+TEST_CASE("forge replies: GitLab's merge request lines, GitHub's pull request line", "[git]") {
     const auto gitlab = parse_forge_reply(
         "remote: \nremote: View merge request for feature/model-a:        \n"
         "remote:   https://gitlab.example.com/team/models/-/merge_requests/12        \nremote: \n"
@@ -86,7 +86,7 @@ TEST_CASE("forge replies: GitLab's merge request lines, GitHub's pull request li
     CHECK_FALSE(parse_forge_reply("", "b").review_url);
 }
 
-TEST_CASE("ls-remote: refs, annotated tags and their commits", "[lifecycle]") {
+TEST_CASE("ls-remote: refs, annotated tags and their commits", "[git]") {
     const auto refs = parse_ls_remote(
         "f18f76a3285d14849e4dbd28e2f9d833a058048b\tHEAD\n"
         "f18f76a3285d14849e4dbd28e2f9d833a058048b\trefs/heads/main\n"

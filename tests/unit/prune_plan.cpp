@@ -7,7 +7,8 @@
 
 #include <map>
 
-using namespace gm::lifecycle;
+using namespace gm::prune;
+using namespace gm::model;
 
 namespace {
 
@@ -63,7 +64,7 @@ std::string joined(const std::vector<std::string>& items) {
 
 }  // namespace
 
-TEST_CASE("prune: merged 20 days ago goes, merged 1 day ago stays for audit", "[lifecycle]") {
+TEST_CASE("prune: merged 20 days ago goes, merged 1 day ago stays for audit", "[prune]") {
     const auto plan = plan_prune({with_worktree(merged("old", 20), false), merged("new", 1)}, options());
     REQUIRE(plan.size() == 2);
     CHECK(plan[0].prune);
@@ -82,7 +83,7 @@ TEST_CASE("prune: merged 20 days ago goes, merged 1 day ago stays for audit", "[
     CHECK(*plan[1].eligible_at == now + 13 * day);
 }
 
-TEST_CASE("prune: the retention is configurable, and exact at the boundary", "[lifecycle]") {
+TEST_CASE("prune: the retention is configurable, and exact at the boundary", "[prune]") {
     CHECK(plan_prune({merged("a", 1)}, options(false, 0))[0].prune);
     CHECK_FALSE(plan_prune({merged("a", 20)}, options(false, 30))[0].prune);
     auto boundary = merged("b", 14);
@@ -93,7 +94,7 @@ TEST_CASE("prune: the retention is configurable, and exact at the boundary", "[l
     CHECK_FALSE(plan_prune({merged("c", 1)}, options(true))[0].prune);
 }
 
-TEST_CASE("prune: unmerged branches are kept unless forced, and then only when stale", "[lifecycle]") {
+TEST_CASE("prune: unmerged branches are kept unless forced, and then only when stale", "[prune]") {
     auto plan = plan_prune({unmerged("wip", 30)}, options());
     CHECK_FALSE(plan[0].prune);
     CHECK_THAT(joined(plan[0].reasons), Catch::Contains("not merged into main"));
@@ -122,7 +123,7 @@ TEST_CASE("prune: unmerged branches are kept unless forced, and then only when s
     CHECK_THAT(joined(plan[0].reasons), Catch::Contains("base 'gone' does not exist"));
 }
 
-TEST_CASE("prune: a finish record dates a fast-forwarded branch", "[lifecycle]") {
+TEST_CASE("prune: a finish record dates a fast-forwarded branch", "[prune]") {
     auto f = merged("ff", 20);
     f.merged_by = MergedBy::finish_record;
     f.merge_commit.clear();
@@ -131,7 +132,7 @@ TEST_CASE("prune: a finish record dates a fast-forwarded branch", "[lifecycle]")
     CHECK_FALSE(plan_prune({f}, options())[0].prune);
 }
 
-TEST_CASE("prune: dirty worktrees and unpushed commits need --force", "[lifecycle]") {
+TEST_CASE("prune: dirty worktrees and unpushed commits need --force", "[prune]") {
     auto dirty = with_worktree(merged("dirty", 20), true);
     auto unpushed = merged("unpushed", 20);
     unpushed.unpushed = true;
@@ -154,7 +155,7 @@ TEST_CASE("prune: dirty worktrees and unpushed commits need --force", "[lifecycl
     CHECK(plan_prune({no_remote}, options())[0].prune);
 }
 
-TEST_CASE("prune: worktrees that are missing, locked, unreadable, main or current", "[lifecycle]") {
+TEST_CASE("prune: worktrees that are missing, locked, unreadable, main or current", "[prune]") {
     auto missing = merged("missing", 20);
     missing.worktree = "/w/gone";
     missing.worktree_missing = true;
@@ -190,7 +191,7 @@ TEST_CASE("prune: worktrees that are missing, locked, unreadable, main or curren
     CHECK_THAT(joined(plan[0].reasons), Catch::Contains("inside its worktree"));
 }
 
-TEST_CASE("prune: environment steps and an archive tag from an earlier run", "[lifecycle]") {
+TEST_CASE("prune: environment steps and an archive tag from an earlier run", "[prune]") {
     auto f = with_worktree(merged("env", 20), false);
     f.environment = {"remove container gm-env"};
     f.archive_tag_exists = true;
@@ -201,7 +202,7 @@ TEST_CASE("prune: environment steps and an archive tag from an earlier run", "[l
     CHECK(plan[0].steps[2].description == "remove container gm-env");
 }
 
-TEST_CASE("prune: archive tag names never collide", "[lifecycle]") {
+TEST_CASE("prune: archive tag names never collide", "[prune]") {
     std::map<std::string, std::string> tags{{"archive/model/x", "c1"}, {"archive/model/x@2", "c2"}};
     const auto lookup = [&](const std::string& name) -> std::optional<std::string> {
         auto it = tags.find(name);
@@ -214,7 +215,7 @@ TEST_CASE("prune: archive tag names never collide", "[lifecycle]") {
     CHECK(choose_archive_tag("archive/model/x", "c1", lookup) == std::make_pair(std::string("archive/model/x"), true));
 }
 
-TEST_CASE("prune: archive tag forms and retention values", "[lifecycle]") {
+TEST_CASE("prune: archive tag forms and retention values", "[prune]") {
     CHECK(archive_tag_name(default_archive_form, "resnet50", "feature/model-resnet50") == "archive/model/resnet50");
     CHECK(archive_tag_name("attic/{branch}", "r", "feature/model-r") == "attic/feature/model-r");
     CHECK_THROWS_WITH(archive_tag_name("archive/all", "r", "b"), Catch::Contains("neither {model} nor {branch}"));
@@ -231,7 +232,7 @@ TEST_CASE("prune: archive tag forms and retention values", "[lifecycle]") {
     }
 }
 
-TEST_CASE("prune: durations and JSON shape", "[lifecycle]") {
+TEST_CASE("prune: durations and JSON shape", "[prune]") {
     CHECK(describe_duration(59) == "0 minutes");
     CHECK(describe_duration(3600) == "60 minutes");
     CHECK(describe_duration(3 * 3600) == "3 hours");

@@ -7,9 +7,9 @@
 
 #include <cmath>
 
-using namespace gm::lifecycle;
+using namespace gm::snapshots;
 
-TEST_CASE("metric names: what is accepted", "[lifecycle]") {
+TEST_CASE("metric names: what is accepted", "[snapshots]") {
     for (const char* name : {"acc", "val/acc", "train/loss", "top5@1", "F1", "mAP", "lr_final", "bleu-4", "a.b",
                              "val/top-1/acc", "x1"}) {
         INFO(name);
@@ -17,7 +17,7 @@ TEST_CASE("metric names: what is accepted", "[lifecycle]") {
     }
 }
 
-TEST_CASE("metric names: what is refused, and why", "[lifecycle]") {
+TEST_CASE("metric names: what is refused, and why", "[snapshots]") {
     CHECK(*metric_name_problem("") == "is empty");
     CHECK_THAT(*metric_name_problem("1acc"), Catch::Contains("begin with a letter"));
     CHECK_THAT(*metric_name_problem("/acc"), Catch::Contains("begin with a letter"));
@@ -31,7 +31,7 @@ TEST_CASE("metric names: what is refused, and why", "[lifecycle]") {
     CHECK_FALSE(metric_name_problem(std::string(max_metric_name_length, 'a')));
 }
 
-TEST_CASE("metric values: decimal numbers, kept as written", "[lifecycle]") {
+TEST_CASE("metric values: decimal numbers, kept as written", "[snapshots]") {
     const auto m = parse_metric_argument("acc=0.913");
     CHECK(m.name == "acc");
     CHECK(m.text == "0.913");
@@ -48,7 +48,7 @@ TEST_CASE("metric values: decimal numbers, kept as written", "[lifecycle]") {
     CHECK_THROWS_AS(parse_metric_argument("a=b=1"), gm::UsageError);
 }
 
-TEST_CASE("metric values: NaN, infinities and non-numbers are refused", "[lifecycle]") {
+TEST_CASE("metric values: NaN, infinities and non-numbers are refused", "[snapshots]") {
     for (const char* text : {"nan", "NaN", "-nan", "inf", "-Inf", "infinity", "+INFINITY"}) {
         INFO(text);
         CHECK_THROWS_WITH(parse_metric_value("acc", text), Catch::Contains("not a measurement"));
@@ -62,14 +62,14 @@ TEST_CASE("metric values: NaN, infinities and non-numbers are refused", "[lifecy
     CHECK_THROWS_WITH(parse_metric_value("acc", "abc"), Catch::Contains("metric 'acc'"));
 }
 
-TEST_CASE("metric arguments: shape errors name the problem", "[lifecycle]") {
+TEST_CASE("metric arguments: shape errors name the problem", "[snapshots]") {
     CHECK_THROWS_WITH(parse_metric_argument("acc"), Catch::Contains("expected <name>=<value>"));
     CHECK_THROWS_WITH(parse_metric_argument("acc="), Catch::Contains("has no value"));
     CHECK_THROWS_WITH(parse_metric_argument("=1"), Catch::Contains("is empty"));
     CHECK_THROWS_WITH(parse_metric_argument("1x=1"), Catch::Contains("invalid metric name"));
 }
 
-TEST_CASE("metric arguments: duplicates are refused, order is kept", "[lifecycle]") {
+TEST_CASE("metric arguments: duplicates are refused, order is kept", "[snapshots]") {
     const auto metrics = parse_metric_arguments({"loss=0.21", "acc=0.913", "val/acc=0.9"});
     REQUIRE(metrics.size() == 3);
     CHECK(metrics[0].name == "loss");
@@ -83,7 +83,7 @@ TEST_CASE("metric arguments: duplicates are refused, order is kept", "[lifecycle
     CHECK(parse_metric_arguments({}).empty());
 }
 
-TEST_CASE("differences are short and free of float noise", "[lifecycle]") {
+TEST_CASE("differences are short and free of float noise", "[snapshots]") {
     CHECK(format_difference(0.9, 0.913) == "+0.013");
     CHECK(format_difference(0.3, 0.21) == "-0.09");
     CHECK(format_difference(1, 1) == "0");
@@ -97,7 +97,7 @@ TEST_CASE("differences are short and free of float noise", "[lifecycle]") {
     CHECK(format_difference(0, 0.5) == "+0.5");
 }
 
-TEST_CASE("metrics in JSON: as written, an integer stays an integer", "[lifecycle]") {
+TEST_CASE("metrics in JSON: as written, an integer stays an integer", "[snapshots]") {
     const auto m = [](const char* argument) { return parse_metric_argument(argument); };
     CHECK(metric_json(m("tokens=11800")).dump() == "11800");
     CHECK(metric_json(m("delta=-3")).dump() == "-3");
@@ -115,9 +115,9 @@ TEST_CASE("metrics in JSON: as written, an integer stays an integer", "[lifecycl
     CHECK(difference_json(m("t=-9223372036854775807"), m("t=9223372036854775807")).is_number_float());
 }
 
-TEST_CASE("losses and errors rank lowest first by their name; everything else highest first", "[lifecycle]") {
-    using gm::lifecycle::RankOrder;
-    using gm::lifecycle::default_rank_order;
+TEST_CASE("losses and errors rank lowest first by their name; everything else highest first", "[snapshots]") {
+    using gm::snapshots::RankOrder;
+    using gm::snapshots::default_rank_order;
     for (const char* name : {"loss", "val/loss", "train_loss", "valLoss", "nll-loss", "logloss", "val/error",
                              "error_rate", "top1_err", "val/ppl", "perplexity", "valPerplexity", "wer", "test/cer",
                              "mse", "val_mae", "rmse", "errors", "eval/Loss"}) {
@@ -131,8 +131,8 @@ TEST_CASE("losses and errors rank lowest first by their name; everything else hi
     }
 }
 
-TEST_CASE("an explicit order wins over the name, and the report says which was used", "[lifecycle]") {
-    using namespace gm::lifecycle;
+TEST_CASE("an explicit order wins over the name, and the report says which was used", "[snapshots]") {
+    using namespace gm::snapshots;
     CHECK(choose_rank_order("val/loss", false, false).order == RankOrder::lowest_first);
     CHECK(choose_rank_order("val/loss", false, false).from_name);
     CHECK(choose_rank_order("val/loss", false, true).order == RankOrder::highest_first);

@@ -4,7 +4,7 @@
 
 #include <catch2/catch.hpp>
 
-using namespace gm::lifecycle;
+using namespace gm::snapshots;
 
 namespace {
 
@@ -30,7 +30,7 @@ Snapshot snap(unsigned version, std::vector<std::string> metrics) {
 
 }  // namespace
 
-TEST_CASE("snapshot message: the documented block, last", "[lifecycle]") {
+TEST_CASE("snapshot message: the documented block, last", "[snapshots]") {
     CHECK(format_snapshot_message(sample()) ==
           "tuned the learning rate\n"
           "\n"
@@ -47,7 +47,7 @@ TEST_CASE("snapshot message: the documented block, last", "[lifecycle]") {
           "Snapshot v1 of model bert\n\nModel-Snapshot: 1\nModel: bert\nModel-Version: 1\nModel-Image: none\n");
 }
 
-TEST_CASE("snapshot message: round trip", "[lifecycle]") {
+TEST_CASE("snapshot message: round trip", "[snapshots]") {
     const auto record = sample();
     const auto back = parse_snapshot_message(format_snapshot_message(record));
     CHECK(back.model == record.model);
@@ -63,7 +63,7 @@ TEST_CASE("snapshot message: round trip", "[lifecycle]") {
     CHECK_FALSE(back.image_id);
 }
 
-TEST_CASE("snapshot message: the image id its environment ran", "[lifecycle]") {
+TEST_CASE("snapshot message: the image id its environment ran", "[snapshots]") {
     auto record = sample();
     record.image_id = "sha256:" + std::string(64, 'e');
     const std::string text = format_snapshot_message(record);
@@ -73,7 +73,7 @@ TEST_CASE("snapshot message: the image id its environment ran", "[lifecycle]") {
     CHECK_FALSE(parse_snapshot_message("s\n\nModel-Snapshot: 1\nModel: m\nModel-Version: 1\nModel-Image: a:1\n").image_id);
 }
 
-TEST_CASE("snapshot message: a worktree with uncommitted changes", "[lifecycle]") {
+TEST_CASE("snapshot message: a worktree with uncommitted changes", "[snapshots]") {
     auto record = sample();
     record.image_id = "sha256:" + std::string(64, 'e');
     record.dirty = std::string(40, 'd');
@@ -90,7 +90,7 @@ TEST_CASE("snapshot message: a worktree with uncommitted changes", "[lifecycle]"
     CHECK(to_json(s)["dirty_hash"] == std::string(40, 'd'));
 }
 
-TEST_CASE("snapshot message: a message that imitates the block is not the block", "[lifecycle]") {
+TEST_CASE("snapshot message: a message that imitates the block is not the block", "[snapshots]") {
     auto record = sample();
     record.message = "subject\n\nModel-Snapshot: 1\nModel: evil\nModel-Version: 99\nMetric: acc=1\n\n\n";
     const auto back = parse_snapshot_message(format_snapshot_message(record));
@@ -100,7 +100,7 @@ TEST_CASE("snapshot message: a message that imitates the block is not the block"
     CHECK(back.message == "subject\n\nModel-Snapshot: 1\nModel: evil\nModel-Version: 99\nMetric: acc=1");
 }
 
-TEST_CASE("snapshot message: signatures, CRLF, case and unknown keys", "[lifecycle]") {
+TEST_CASE("snapshot message: signatures, CRLF, case and unknown keys", "[snapshots]") {
     const std::string block = "Model-Snapshot: 1\nModel: m\nModel-Version: 2\nModel-Image: none\nMetric: acc=0.5\n";
     const auto signed_tag = parse_snapshot_message("s\n\n" + block +
                                                    "-----BEGIN PGP SIGNATURE-----\n\nabc\n-----END PGP SIGNATURE-----\n");
@@ -116,7 +116,7 @@ TEST_CASE("snapshot message: signatures, CRLF, case and unknown keys", "[lifecyc
     CHECK(only_block.message.empty());
 }
 
-TEST_CASE("snapshot message: signature lines in the user's text are refused", "[lifecycle]") {
+TEST_CASE("snapshot message: signature lines in the user's text are refused", "[snapshots]") {
     auto record = sample();
     record.message = "see below\n-----BEGIN PGP SIGNATURE-----\nnot really\n";
     CHECK_THROWS_AS(format_snapshot_message(record), gm::UsageError);
@@ -126,7 +126,7 @@ TEST_CASE("snapshot message: signature lines in the user's text are refused", "[
     CHECK(parse_snapshot_message(text).version == 5u);
 }
 
-TEST_CASE("snapshot message: what is not a snapshot", "[lifecycle]") {
+TEST_CASE("snapshot message: what is not a snapshot", "[snapshots]") {
     CHECK_THROWS_WITH(parse_snapshot_message(""), Catch::Contains("empty"));
     CHECK_THROWS_WITH(parse_snapshot_message("release 1.0\n"), Catch::Contains("no 'Model-Snapshot:' block"));
     CHECK_THROWS_WITH(parse_snapshot_message("s\n\nModel-Snapshot: 2\nModel: m\nModel-Version: 1\n"),
@@ -155,7 +155,7 @@ TEST_CASE("snapshot message: what is not a snapshot", "[lifecycle]") {
     }
 }
 
-TEST_CASE("tag names and numbering", "[lifecycle]") {
+TEST_CASE("tag names and numbering", "[snapshots]") {
     CHECK(snapshot_tag_name("resnet50", 3) == "model/resnet50/v3");
     CHECK(snapshot_tag_glob("resnet50") == "model/resnet50/v*");
     CHECK(snapshot_version_from_tag("resnet50", "model/resnet50/v12") == 12u);
@@ -174,7 +174,7 @@ TEST_CASE("tag names and numbering", "[lifecycle]") {
     CHECK(next_snapshot_version("m", {"model/mm/v7", "model/m/v1-rc", "model/m/v05", "model/m/v2"}) == 3u);
 }
 
-TEST_CASE("best: largest or smallest, newest among ties, missing metrics skipped", "[lifecycle]") {
+TEST_CASE("best: largest or smallest, newest among ties, missing metrics skipped", "[snapshots]") {
     const std::vector<Snapshot> snaps{snap(4, {"loss=0.3"}), snap(3, {"acc=0.9", "loss=0.2"}),
                                       snap(2, {"acc=0.95", "loss=0.25"}), snap(1, {"acc=0.95", "loss=0.2"})};
     CHECK(best_snapshot(snaps, "acc", false)->record.version == 2u);
@@ -188,13 +188,13 @@ TEST_CASE("best: largest or smallest, newest among ties, missing metrics skipped
     CHECK(best_snapshot(negative, "delta", true)->record.version == 1u);
 }
 
-TEST_CASE("log columns keep the order metrics were first recorded in", "[lifecycle]") {
+TEST_CASE("log columns keep the order metrics were first recorded in", "[snapshots]") {
     const std::vector<Snapshot> newest_first{snap(3, {"f1=1", "acc=1"}), snap(2, {"loss=1", "acc=1"}),
                                              snap(1, {"acc=1"})};
     CHECK(metric_columns(newest_first) == std::vector<std::string>{"acc", "loss", "f1"});
 }
 
-TEST_CASE("comparison: side by side, new and gone metrics", "[lifecycle]") {
+TEST_CASE("comparison: side by side, new and gone metrics", "[snapshots]") {
     const auto a = snap(1, {"acc=0.9", "loss=0.3", "old=1"});
     const auto b = snap(2, {"loss=0.21", "acc=0.913", "f1=0.5"});
     const auto rows = compare_metrics(a.record, b.record);
@@ -209,7 +209,7 @@ TEST_CASE("comparison: side by side, new and gone metrics", "[lifecycle]") {
     CHECK_FALSE(rows[3].a);
 }
 
-TEST_CASE("snapshot JSON shape", "[lifecycle]") {
+TEST_CASE("snapshot JSON shape", "[snapshots]") {
     auto s = snap(2, {"acc=0.913", "val/loss=0.21"});
     s.time = 1767323045;
     s.tagger = "T <t@example.com>";
@@ -249,7 +249,7 @@ SnapshotGpu gpu(const std::string& uuid, const std::string& name, const std::str
 
 }  // namespace
 
-TEST_CASE("Model-GPU lines: written and read back, unknown fields left out", "[lifecycle]") {
+TEST_CASE("Model-GPU lines: written and read back, unknown fields left out", "[snapshots]") {
     SnapshotRecord record = sample();
     record.gpus = {gpu("GPU-aaaa1111-0000-0000-0000-000000000000", "NVIDIA H100 80GB HBM3", "550.54.15")};
     SnapshotGpu bare;
@@ -290,7 +290,7 @@ TEST_CASE("Model-GPU lines: written and read back, unknown fields left out", "[l
     CHECK(json["gpus"][1]["name"].is_null());
 }
 
-TEST_CASE("compare_hardware: says what differs, and nothing when a side knows no GPU", "[lifecycle]") {
+TEST_CASE("compare_hardware: says what differs, and nothing when a side knows no GPU", "[snapshots]") {
     const std::string u1 = "GPU-11111111-0000-0000-0000-000000000000", u2 = "GPU-22222222-0000-0000-0000-000000000000";
     SnapshotRecord a = sample(), b = sample();
     CHECK_FALSE(compare_hardware(a, b));  // CPU-only: nothing to say

@@ -14,11 +14,11 @@
 
 #include <map>
 
-namespace gm::lifecycle {
+namespace gm::finish {
 
 namespace {
 
-void refuse_dirty(const git::Repository& repo, const ModelContext& context) {
+void refuse_dirty(const git::Repository& repo, const model::ModelContext& context) {
     if (!context.checkout || context.checkout->missing) return;
     bool dirty = false;
     try {
@@ -33,8 +33,8 @@ void refuse_dirty(const git::Repository& repo, const ModelContext& context) {
     }
 }
 
-std::string merge_locally(const git::Repository& repo, const ModelContext& context,
-                          const LifecycleSettings& settings) {
+std::string merge_locally(const git::Repository& repo, const model::ModelContext& context,
+                          const model::LifecycleSettings& settings) {
     if (!settings.allow_local_merge) {
         throw Error("local merges are not allowed here (model.finish.merge is deny)",
                     "finish without --merge to push and open a review; a repository without a review server "
@@ -84,9 +84,9 @@ std::string merge_locally(const git::Repository& repo, const ModelContext& conte
 bool remote_has(const git::Repository& repo, const std::string& remote, const std::string& branch,
                 const std::string& head) {
     const std::string ref = "refs/heads/" + branch;
-    std::map<std::string, RemoteRef> refs;
+    std::map<std::string, git::RemoteRef> refs;
     try {
-        refs = list_remote_refs(repo, remote, {ref}, RemoteSide::push);
+        refs = git::list_remote_refs(repo, remote, {ref}, git::RemoteSide::push);
     } catch (const Error& e) {
         throw Error(fmt::format("{}; the model is not finished", e.what()), e.hint());
     }
@@ -96,19 +96,19 @@ bool remote_has(const git::Repository& repo, const std::string& remote, const st
 
 // Pushes the branch (GitLab: with the merge-request options) and reads what happened: whether
 // anything went out, what the server said, the upstream recorded. Throws when the push failed.
-void push_for_review(const git::Repository& repo, const LifecycleSettings& settings, const ModelContext& context,
+void push_for_review(const git::Repository& repo, const model::LifecycleSettings& settings, const model::ModelContext& context,
                      FinishResult& result) {
     // A push that would send nothing is not made: git would say "Everything up-to-date" and send
     // no push options (git 2.39 even dies of SIGPIPE writing them, now and then).
     result.branch_sent = !remote_has(repo, settings.remote, context.branch, result.head);
     if (result.branch_sent) {
-        PushRequest push;
+        git::PushRequest push;
         push.remote = settings.remote;
         push.refspecs = {fmt::format("refs/heads/{0}:refs/heads/{0}", context.branch)};
         push.push_options = result.review.push_options;
         push.show_messages = true;  // the pre-push hook and the server's merge-request lines, as they come
         if (context.checkout && !context.checkout->missing) push.where = context.checkout->path;
-        const auto pushed = push_refs(repo, push);
+        const auto pushed = git::push_refs(repo, push);
         const auto* line = pushed.find("refs/heads/" + context.branch);
         const bool done = pushed.run.ok() && line && (line->sent() || line->up_to_date());
         // Someone pushed this very commit meanwhile: nothing of ours went out.
@@ -123,7 +123,7 @@ void push_for_review(const git::Repository& repo, const LifecycleSettings& setti
                               "git config model.forge github (or other)");
         } else {
             result.branch_sent = line->sent();
-            result.server = parse_forge_reply(pushed.run.err, context.branch);
+            result.server = git::parse_forge_reply(pushed.run.err, context.branch);
         }
     }
     result.review_requested = result.branch_sent && !result.review.push_options.empty();
@@ -140,7 +140,7 @@ void push_for_review(const git::Repository& repo, const LifecycleSettings& setti
 
 }  // namespace
 
-ReviewPlan plan_review(const LifecycleSettings& settings, const std::optional<std::string>& remote_url,
+ReviewPlan plan_review(const model::LifecycleSettings& settings, const std::optional<std::string>& remote_url,
                        const std::string& branch, const std::string& base, const std::string& title) {
     ReviewPlan plan;
     plan.mode = "push";
@@ -150,11 +150,11 @@ ReviewPlan plan_review(const LifecycleSettings& settings, const std::optional<st
         plan.forge = settings.forge;
     } else if (plan.project_url) {
         const auto location = parse_remote_url(*plan.project_url);
-        plan.forge = location ? guess_forge(location->host) : ForgeKind::other;
+        plan.forge = location ? guess_forge(location->host) : model::ForgeKind::other;
     }
     if (!plan.forge) return plan;
     if (plan.project_url) plan.review_url = review_url(*plan.forge, *plan.project_url, branch, base);
-    if (*plan.forge == ForgeKind::gitlab) {
+    if (*plan.forge == model::ForgeKind::gitlab) {
         plan.push_options = gitlab_push_options(base, title);
         plan.mode = "merge-request";
     } else if (plan.review_url) {
@@ -165,7 +165,7 @@ ReviewPlan plan_review(const LifecycleSettings& settings, const std::optional<st
 
 std::string review_title(const git::Repository& repo, const std::string& model, const std::string& head) {
     std::string title = fmt::format("Model {}", model);
-    const auto latest = latest_snapshot(repo, model);
+    const auto latest = snapshots::latest_snapshot(repo, model);
     if (!latest || latest->commit != head) return title;
     title += fmt::format(" v{}", latest->record.version);
     std::vector<std::string> metrics;
@@ -175,8 +175,8 @@ std::string review_title(const git::Repository& repo, const std::string& model, 
 }
 
 FinishResult finish_model(const git::Repository& repo, const FinishRequest& request) {
-    const LifecycleSettings settings = read_lifecycle_settings(repo);
-    const ModelContext context = require_model(repo, request.model);
+    const model::LifecycleSettings settings = model::read_lifecycle_settings(repo);
+    const model::ModelContext context = model::require_model(repo, request.model);
     FinishResult result;
     result.model = context.name;
     result.branch = context.branch;
@@ -233,8 +233,8 @@ FinishResult finish_model(const git::Repository& repo, const FinishRequest& requ
                         "prune dates fast-forwarded merges by this record; finish again to record it");
         }
     }
-    if (!request.merge) result.shared = share_model_state(repo, settings.remote, context.name);
+    if (!request.merge) result.shared = snapshots::share_model_state(repo, settings.remote, context.name);
     return result;
 }
 
-}  // namespace gm::lifecycle
+}  // namespace gm::finish

@@ -16,7 +16,7 @@
 #include "gitmodel/model/lifecycle_settings.hpp"
 #include "gitmodel/snapshots/share.hpp"
 
-namespace gm::lifecycle {
+namespace gm::finish {
 
 // What the user asked for.
 struct FinishRequest {
@@ -26,7 +26,7 @@ struct FinishRequest {
 
 // How a push will ask for review: decided from settings and the remote URL alone (pure).
 struct ReviewPlan {
-    std::optional<ForgeKind> forge;          // nullopt: the remote has no web pages (a path, file://)
+    std::optional<model::ForgeKind> forge;          // nullopt: the remote has no web pages (a path, file://)
     std::optional<std::string> project_url;  // https://host/group/project
     std::optional<std::string> review_url;   // the page that opens (or shows) the review
     std::vector<std::string> push_options;   // GitLab's merge_request.* options
@@ -34,7 +34,7 @@ struct ReviewPlan {
 };
 
 // Decides how a push asks for review: GitLab gets push options, every forge gets its review page.
-ReviewPlan plan_review(const LifecycleSettings& settings, const std::optional<std::string>& remote_url,
+ReviewPlan plan_review(const model::LifecycleSettings& settings, const std::optional<std::string>& remote_url,
                        const std::string& branch, const std::string& base, const std::string& title);
 
 // What was done, for the command to report.
@@ -50,9 +50,9 @@ struct FinishResult {
     std::int64_t finished_at = 0;
     bool branch_sent = false;                 // the push changed the branch on the remote (false: it had it already)
     bool review_requested = false;            // GitLab's push options went out with that push
-    ForgeReply server;                        // what the server said about the branch's review
+    git::ForgeReply server;                        // what the server said about the branch's review
     std::optional<FinishRecord> earlier;      // nothing was pushed and this head was finished before: that record
-    std::optional<TeamShare> shared;          // the snapshot tags and finish notes (not for --merge)
+    std::optional<snapshots::TeamShare> shared;          // the snapshot tags and finish notes (not for --merge)
 };
 
 // Finishes a model. Refuses (gm::Error, nothing changed) when its worktree has
@@ -66,4 +66,4 @@ FinishResult finish_model(const git::Repository& repo, const FinishRequest& requ
 // The review title for a model ("Model resnet50", with the snapshot at its head when there is one).
 std::string review_title(const git::Repository& repo, const std::string& model, const std::string& head);
 
-}  // namespace gm::lifecycle
+}  // namespace gm::finish

@@ -15,7 +15,7 @@
 #include <thread>
 #include <sstream>
 
-namespace gm::lifecycle {
+namespace gm::finish {
 
 std::string format_finish_record(const FinishRecord& record) {
     std::string out = "Model-Finish: 1\n";
@@ -57,10 +57,10 @@ std::optional<FinishRecord> parse_finish_record(std::string_view text) {
 
 std::optional<FinishRecord> read_finish_record(const git::Repository& repo, const std::string& commit,
                                                const std::vector<std::string>& other_refs) {
-    if (const auto note = git::read_note(repo, finish_notes_ref, commit))
+    if (const auto note = git::read_note(repo, model::finish_notes_ref, commit))
         if (auto record = parse_finish_record(*note)) return record;
     for (const auto& ref : other_refs) {
-        if (ref == finish_notes_ref) continue;
+        if (ref == model::finish_notes_ref) continue;
         if (const auto note = git::read_note(repo, ref, commit))
             if (auto record = parse_finish_record(*note)) return record;
     }
@@ -75,7 +75,7 @@ void write_finish_record(const git::Repository& repo, const std::string& commit,
     proc::RunOptions options;
     options.input = format_finish_record(record);
     options.env = {{"LC_ALL", "C"}, {"LANGUAGE", std::nullopt}};
-    const std::vector<std::string> args{"notes", "--ref=" + std::string(finish_notes_ref), "add", "-f", "-F", "-", commit};
+    const std::vector<std::string> args{"notes", "--ref=" + std::string(model::finish_notes_ref), "add", "-f", "-F", "-", commit};
     auto pause = std::chrono::milliseconds(5);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (std::chrono::steady_clock::now() < deadline) {
@@ -88,4 +88,4 @@ void write_finish_record(const git::Repository& repo, const std::string& commit,
     run_git_checked(repo, args, "cannot record the finish", options);  // once more, for git's own message
 }
 
-}  // namespace gm::lifecycle
+}  // namespace gm::finish

@@ -26,7 +26,7 @@
 
 #include "gitmodel/git/repository.hpp"
 
-namespace gm::lifecycle {
+namespace gm::finish {
 
 // What finishing a model recorded.
 struct FinishRecord {
@@ -53,4 +53,4 @@ std::optional<FinishRecord> read_finish_record(const git::Repository& repo, cons
 // Writes (or replaces) the finish record on a commit with `git notes`.
 void write_finish_record(const git::Repository& repo, const std::string& commit, const FinishRecord& record);
 
-}  // namespace gm::lifecycle
+}  // namespace gm::finish

@@ -7,7 +7,7 @@
 
 #include <cctype>
 
-namespace gm::lifecycle {
+namespace gm::finish {
 
 namespace {
 
@@ -66,12 +66,12 @@ std::optional<RemoteLocation> parse_remote_url(std::string_view url) {
     return location;
 }
 
-ForgeKind guess_forge(std::string_view host) {
+model::ForgeKind guess_forge(std::string_view host) {
     const std::string name = lower(host);
-    if (name.find("gitlab") != std::string::npos) return ForgeKind::gitlab;
-    if (name.find("github") != std::string::npos) return ForgeKind::github;
-    if (name == "bitbucket.org" || starts_with(name, "bitbucket.")) return ForgeKind::bitbucket;
-    return ForgeKind::other;
+    if (name.find("gitlab") != std::string::npos) return model::ForgeKind::gitlab;
+    if (name.find("github") != std::string::npos) return model::ForgeKind::github;
+    if (name == "bitbucket.org" || starts_with(name, "bitbucket.")) return model::ForgeKind::bitbucket;
+    return model::ForgeKind::other;
 }
 
 std::optional<std::string> project_web_url(std::string_view remote_url, const std::optional<std::string>& forge_url) {
@@ -98,19 +98,19 @@ std::string url_encode(std::string_view text, bool keep_slash) {
     return out;
 }
 
-std::string review_url(ForgeKind kind, std::string_view project_url, std::string_view branch, std::string_view base) {
+std::string review_url(model::ForgeKind kind, std::string_view project_url, std::string_view branch, std::string_view base) {
     switch (kind) {
-        case ForgeKind::gitlab:
+        case model::ForgeKind::gitlab:
             return fmt::format("{}/-/merge_requests/new?merge_request%5Bsource_branch%5D={}"
                                "&merge_request%5Btarget_branch%5D={}",
                                project_url, url_encode(branch, true), url_encode(base, true));
-        case ForgeKind::github:
+        case model::ForgeKind::github:
             return fmt::format("{}/compare/{}...{}?expand=1", project_url, url_encode(base, true),
                                url_encode(branch, true));
-        case ForgeKind::bitbucket:
+        case model::ForgeKind::bitbucket:
             return fmt::format("{}/pull-requests/new?source={}&dest={}", project_url, url_encode(branch, true),
                                url_encode(base, true));
-        case ForgeKind::other:
+        case model::ForgeKind::other:
             break;
     }
     return fmt::format("{}/compare/{}...{}", project_url, url_encode(base, true), url_encode(branch, true));
@@ -124,4 +124,4 @@ std::vector<std::string> gitlab_push_options(std::string_view base, std::string_
             fmt::format("merge_request.title={}", one_line)};
 }
 
-}  // namespace gm::lifecycle
+}  // namespace gm::finish

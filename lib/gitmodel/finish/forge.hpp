@@ -10,7 +10,7 @@
 
 #include "gitmodel/model/lifecycle_settings.hpp"  // ForgeKind: the kinds model.forge names
 
-namespace gm::lifecycle {
+namespace gm::finish {
 
 // A remote URL taken apart: where the web pages of the project are.
 struct RemoteLocation {
@@ -25,13 +25,13 @@ struct RemoteLocation {
 std::optional<RemoteLocation> parse_remote_url(std::string_view url);
 
 // The kind a host most likely is: "github" or "gitlab" in its name, bitbucket.org; else other.
-ForgeKind guess_forge(std::string_view host);
+model::ForgeKind guess_forge(std::string_view host);
 
 // The project's web address ("https://host/path"), from model.forgeUrl when set, else the remote URL.
 std::optional<std::string> project_web_url(std::string_view remote_url, const std::optional<std::string>& forge_url);
 
 // The page that opens a review of branch into base, for the kind of forge.
-std::string review_url(ForgeKind kind, std::string_view project_url, std::string_view branch, std::string_view base);
+std::string review_url(model::ForgeKind kind, std::string_view project_url, std::string_view branch, std::string_view base);
 
 // GitLab's push options that open a merge request while pushing (values must be one line).
 std::vector<std::string> gitlab_push_options(std::string_view base, std::string_view title);
@@ -39,4 +39,4 @@ std::vector<std::string> gitlab_push_options(std::string_view base, std::string_
 // Percent-encodes text for a URL query or path, keeping '/' when asked.
 std::string url_encode(std::string_view text, bool keep_slash);
 
-}  // namespace gm::lifecycle
+}  // namespace gm::finish

@@ -7,7 +7,7 @@
 #include <fmt/core.h>
 
 
-namespace gm::lifecycle {
+namespace gm::git {
 
 namespace {
 
@@ -204,4 +204,4 @@ std::map<std::string, RemoteRef> list_remote_refs(const git::Repository& repo, c
     return parse_ls_remote(result.out);
 }
 
-}  // namespace gm::lifecycle
+}  // namespace gm::git

@@ -15,7 +15,7 @@
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/proc/process.hpp"
 
-namespace gm::lifecycle {
+namespace gm::git {
 
 // One ref of a push as `git push --porcelain` reports it: "<flag>\t<from>:<to>\t<summary> (<reason>)".
 struct PushedRef {
@@ -93,4 +93,4 @@ std::map<std::string, RemoteRef> list_remote_refs(const git::Repository& repo, c
 // git's own words from an error output: the error:/fatal: lines (or the last line), without hints.
 std::string git_said(std::string_view err);
 
-}  // namespace gm::lifecycle
+}  // namespace gm::git

@@ -9,7 +9,7 @@
 
 #include <cctype>
 
-namespace gm::lifecycle {
+namespace gm::model {
 
 namespace {
 
@@ -126,4 +126,4 @@ LifecycleSettings read_lifecycle_settings(const git::Repository& repo) {
     return settings;
 }
 
-}  // namespace gm::lifecycle
+}  // namespace gm::model

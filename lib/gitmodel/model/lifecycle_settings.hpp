@@ -9,7 +9,7 @@
 
 #include "gitmodel/git/repository.hpp"
 
-namespace gm::lifecycle {
+namespace gm::model {
 
 // The review servers `finish` knows how to talk to.
 enum class ForgeKind {
@@ -65,4 +65,4 @@ std::int64_t parse_retention(std::string_view text, std::string_view where, bool
 // neither {model} nor {branch} (models would share one tag) or gives an invalid tag name.
 std::string archive_tag_name(std::string_view form, std::string_view model, std::string_view branch);
 
-}  // namespace gm::lifecycle
+}  // namespace gm::model

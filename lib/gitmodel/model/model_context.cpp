@@ -6,7 +6,7 @@
 
 #include <fmt/core.h>
 
-namespace gm::lifecycle {
+namespace gm::model {
 
 ModelContext read_model(const git::Repository& repo, const std::string& name) {
     ModelContext context;
@@ -28,4 +28,4 @@ ModelContext require_model(const git::Repository& repo, const std::string& name)
     return context;
 }
 
-}  // namespace gm::lifecycle
+}  // namespace gm::model

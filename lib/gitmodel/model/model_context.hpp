@@ -9,7 +9,7 @@
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/model/lookup.hpp"  // Checkout, worktree_of, resolve_model_name: the model layer's lookups
 
-namespace gm::lifecycle {
+namespace gm::model {
 
 // A model and its branch as they are now.
 struct ModelContext {
@@ -26,4 +26,4 @@ ModelContext read_model(const git::Repository& repo, const std::string& name);
 // Like read_model, but throws gm::Error when the model's branch does not exist.
 ModelContext require_model(const git::Repository& repo, const std::string& name);
 
-}  // namespace gm::lifecycle
+}  // namespace gm::model

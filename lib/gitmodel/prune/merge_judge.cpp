@@ -4,7 +4,7 @@
 #include "gitmodel/git/reachability.hpp"
 #include "gitmodel/finish/finish_record.hpp"
 
-namespace gm::lifecycle {
+namespace gm::prune {
 
 MergeJudge::MergeJudge(const git::Repository& repo, std::vector<std::string> notes_refs)
     : repo_(repo), notes_refs_(std::move(notes_refs)) {}
@@ -30,7 +30,7 @@ void MergeJudge::judge(PruneFacts& fact, const std::vector<std::string>& tips) {
     }
     if (fact.in_base && fact.merged_by == MergedBy::none) {
         // Fast-forwarded (or rebased onto) the base: only a finish record says when.
-        if (const auto record = read_finish_record(repo_, fact.head, notes_refs_)) {
+        if (const auto record = finish::read_finish_record(repo_, fact.head, notes_refs_)) {
             fact.merged_by = MergedBy::finish_record;
             fact.merged_at = record->finished_at;
         }
@@ -50,4 +50,4 @@ void MergeJudge::judge(PruneFacts& fact, const std::vector<std::string>& tips) {
     }
 }
 
-}  // namespace gm::lifecycle
+}  // namespace gm::prune

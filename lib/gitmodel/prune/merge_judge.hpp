@@ -12,7 +12,7 @@
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/prune/prune_plan.hpp"
 
-namespace gm::lifecycle {
+namespace gm::prune {
 
 // Judges merges, keeping each base tip's first-parent line for every branch asked about.
 class MergeJudge {
@@ -32,4 +32,4 @@ private:
     std::map<std::string, std::vector<std::string>> chains_;  // tip -> first-parent line
 };
 
-}  // namespace gm::lifecycle
+}  // namespace gm::prune

@@ -24,7 +24,7 @@
 #include <set>
 #include <thread>
 
-namespace gm::lifecycle {
+namespace gm::prune {
 
 namespace fs = std::filesystem;
 
@@ -77,9 +77,9 @@ std::optional<std::string> tag_target(const git::Repository& repo, const std::st
 // refresh(); the base's first-parent lines are kept per tip.
 class FactReader {
 public:
-    FactReader(const git::Repository& repo, const LifecycleSettings& settings)
+    FactReader(const git::Repository& repo, const model::LifecycleSettings& settings)
         : repo_(repo), settings_(settings), model_settings_(model::read_settings(repo)),
-          judge_(repo, {std::string(finish_notes_ref), remote_notes_ref(settings.remote)}) {
+          judge_(repo, {std::string(model::finish_notes_ref), model::remote_notes_ref(settings.remote)}) {
         remote_configured_ = git::remote_exists(repo, settings.remote);
         std::error_code ec;
         cwd_ = fs::current_path(ec);
@@ -125,12 +125,12 @@ public:
         read_worktree(fact);
         read_pushed(fact);
         const auto [tag, exists] = choose_archive_tag(
-            archive_tag_name(settings_.archive_form, fact.model, fact.branch), fact.head,
+            model::archive_tag_name(settings_.archive_form, fact.model, fact.branch), fact.head,
             [&](const std::string& candidate) { return tag_target(repo_, candidate); });
         fact.archive_tag = tag;
         fact.archive_tag_exists = exists;
         read_worktree_refs(fact);
-        fact.environment = planned_environment_removal(repo_, fact.model);
+        fact.environment = snapshots::planned_environment_removal(repo_, fact.model);
         return fact;
     }
 
@@ -205,7 +205,7 @@ private:
     }
 
     const git::Repository& repo_;
-    const LifecycleSettings& settings_;
+    const model::LifecycleSettings& settings_;
     model::Settings model_settings_;
     bool remote_configured_ = false;
     fs::path cwd_;
@@ -282,7 +282,7 @@ void execute(const git::Repository& repo, const PruneFacts& fact, bool force, co
         run_git(repo, {"worktree", "prune"}, {}, main_dir);
         say(fmt::format("{}: forgot the worktree {}", fact.model, fact.worktree->string()));
     }
-    remove_environment(repo, fact.model);
+    snapshots::remove_environment(repo, fact.model);
     for (const auto& line : fact.environment) say(fmt::format("{}: {}", fact.model, line));
     for (const auto& worktree : repo.linked_worktrees()) {
         if (worktree.branch == fact.branch)
@@ -298,7 +298,7 @@ void execute(const git::Repository& repo, const PruneFacts& fact, bool force, co
 
 }  // namespace
 
-std::vector<PruneFacts> gather_prune_facts(const git::Repository& repo, const LifecycleSettings& settings) {
+std::vector<PruneFacts> gather_prune_facts(const git::Repository& repo, const model::LifecycleSettings& settings) {
     FactReader reader(repo, settings);
     std::vector<PruneFacts> facts;
     for (const auto& branch : repo.branches_matching(std::string(naming::model_branch_prefix) + "*")) {
@@ -312,7 +312,7 @@ std::vector<PruneFacts> gather_prune_facts(const git::Repository& repo, const Li
 namespace {
 
 // The local part: archive, remove worktree and environment, delete the branch, one model at a time.
-void prune_locally(const git::Repository& repo, const LifecycleSettings& settings, const PruneRequest& request,
+void prune_locally(const git::Repository& repo, const model::LifecycleSettings& settings, const PruneRequest& request,
                    PruneResult& result, const std::function<void(const std::string&)>& say, const PruneProgress& step) {
     const fs::path main_dir = model::read_settings(repo).main_worktree;
     FactReader reader(repo, settings);
@@ -356,7 +356,7 @@ void prune_locally(const git::Repository& repo, const LifecycleSettings& setting
 
 PruneResult run_prune(const git::Repository& repo, const PruneRequest& request,
                       const std::function<void(const std::string&)>& say, const PruneProgress& step) {
-    const LifecycleSettings settings = read_lifecycle_settings(repo);
+    const model::LifecycleSettings settings = model::read_lifecycle_settings(repo);
     const bool remote = request.remote.value_or(settings.prune_remote);
     if (remote && !git::remote_exists(repo, settings.remote)) {
         throw Error(fmt::format("there is no remote '{}' to prune{}", settings.remote,
@@ -383,4 +383,4 @@ PruneResult run_prune(const git::Repository& repo, const PruneRequest& request,
     return result;
 }
 
-}  // namespace gm::lifecycle
+}  // namespace gm::prune

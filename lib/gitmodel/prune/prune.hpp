@@ -13,7 +13,7 @@
 #include "gitmodel/prune/prune_remote.hpp"
 #include "gitmodel/model/lifecycle_settings.hpp"
 
-namespace gm::lifecycle {
+namespace gm::prune {
 
 // What the user asked for.
 struct PruneRequest {
@@ -34,7 +34,7 @@ struct PruneResult {
 
 // Reads what the rule needs about every model branch (merge dates from merge
 // commits and finish records, worktrees, dirty, pushed, archive tag names).
-std::vector<PruneFacts> gather_prune_facts(const git::Repository& repo, const LifecycleSettings& settings);
+std::vector<PruneFacts> gather_prune_facts(const git::Repository& repo, const model::LifecycleSettings& settings);
 
 // The message of a branch's archive tag: a block saying what it was and how it was merged.
 std::string archive_message(const PruneFacts& fact);
@@ -52,4 +52,4 @@ using PruneProgress = std::function<void(std::size_t done, std::size_t total, co
 PruneResult run_prune(const git::Repository& repo, const PruneRequest& request,
                       const std::function<void(const std::string&)>& say, const PruneProgress& step = {});
 
-}  // namespace gm::lifecycle
+}  // namespace gm::prune

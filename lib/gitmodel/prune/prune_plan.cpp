@@ -4,7 +4,7 @@
 
 #include <ctime>
 
-namespace gm::lifecycle {
+namespace gm::prune {
 
 namespace {
 
@@ -199,4 +199,4 @@ nlohmann::json prune_json(const std::vector<PruneDecision>& plan, const std::vec
     };
 }
 
-}  // namespace gm::lifecycle
+}  // namespace gm::prune

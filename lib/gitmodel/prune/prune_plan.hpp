@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace gm::lifecycle {
+namespace gm::prune {
 
 // How a branch came to be counted as merged: a merge commit, a finish record
 // (fast-forward), or its changes found in the base without its commits (squash, rebase).
@@ -113,4 +113,4 @@ nlohmann::json prune_rows_json(const std::vector<PruneDecision>& plan,
 nlohmann::json prune_json(const std::vector<PruneDecision>& plan, const std::vector<std::optional<PruneOutcome>>& outcomes,
                           const PruneOptions& options, bool dry_run);
 
-}  // namespace gm::lifecycle
+}  // namespace gm::prune

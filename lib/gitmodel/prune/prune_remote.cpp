@@ -16,7 +16,7 @@
 #include <map>
 #include <set>
 
-namespace gm::lifecycle {
+namespace gm::prune {
 
 namespace {
 
@@ -60,24 +60,24 @@ struct ArchiveState {
 
 // The remote's state as judged: its refs, the fetched model branches and bases.
 struct RemoteView {
-    std::map<std::string, RemoteRef> refs;                        // ls-remote: name -> object
+    std::map<std::string, git::RemoteRef> refs;                        // ls-remote: name -> object
     std::vector<std::pair<std::string, std::string>> branches;    // fetched model branch -> commit
     std::map<std::string, std::string> bases;                     // fetched base -> commit
 };
 
 // Reads the remote: its refs, then fetches its model branches, the bases they need and its
 // finish notes into the scratch namespace (the user's remote-tracking refs are left alone).
-RemoteView read_remote(const git::Repository& repo, const LifecycleSettings& settings, const std::string& scratch,
+RemoteView read_remote(const git::Repository& repo, const model::LifecycleSettings& settings, const std::string& scratch,
                        const std::set<std::string>& wanted_bases) {
     RemoteView view;
-    view.refs = list_remote_refs(repo, settings.remote, {});
+    view.refs = git::list_remote_refs(repo, settings.remote, {});
     const std::string prefix(naming::model_branch_prefix);
     std::vector<std::string> refspecs{fmt::format("+refs/heads/{0}*:{1}heads/{0}*", prefix, scratch)};
     for (const auto& base : wanted_bases)
         if (view.refs.count("refs/heads/" + base) && !starts_with(base, prefix))
             refspecs.push_back(fmt::format("+refs/heads/{0}:{1}heads/{0}", base, scratch));
-    if (view.refs.count(std::string(finish_notes_ref)))
-        refspecs.push_back(fmt::format("+{}:{}notes", finish_notes_ref, scratch));
+    if (view.refs.count(std::string(model::finish_notes_ref)))
+        refspecs.push_back(fmt::format("+{}:{}notes", model::finish_notes_ref, scratch));
     std::vector<std::string> args{"fetch", "--no-tags", "--quiet", "--refmap=", "--no-recurse-submodules", "--",
                                   settings.remote};
     args.insert(args.end(), refspecs.begin(), refspecs.end());
@@ -89,7 +89,7 @@ RemoteView read_remote(const git::Repository& repo, const LifecycleSettings& set
     const auto fetched = run_git(repo, args, options);
     if (!fetched.ok()) {
         throw Error(fmt::format("cannot fetch the model branches of {}: `git fetch` {}: {}", settings.remote,
-                                fetched.describe(), git_said(fetched.err)),
+                                fetched.describe(), git::git_said(fetched.err)),
                     fmt::format("check that the remote answers (git fetch {}), then prune again", settings.remote));
     }
     for (const auto& [ref, commit] : git::refs_matching(repo, scratch + "heads/" + prefix + "*"))
@@ -119,10 +119,10 @@ std::vector<PruneStep> remote_steps(const PruneFacts& fact, const ArchiveState& 
 
 // Pushes one tag; throws gm::Error with the remote's reason when it does not take it.
 void push_tag(const git::Repository& repo, const std::string& remote, const std::string& tag) {
-    PushRequest request;
+    git::PushRequest request;
     request.remote = remote;
     request.refspecs = {fmt::format("refs/tags/{0}:refs/tags/{0}", tag)};
-    const auto pushed = push_refs(repo, request);
+    const auto pushed = git::push_refs(repo, request);
     const auto* line = pushed.find("refs/tags/" + tag);
     if (pushed.run.ok() && line && (line->sent() || line->up_to_date())) return;
     throw Error(fmt::format("{} did not take the archive tag {}: {}", remote, tag, pushed.why("refs/tags/" + tag)));
@@ -144,11 +144,11 @@ void execute_remote(const git::Repository& repo, const PruneFacts& fact, const A
         say(fmt::format("{}: archived {} of {} as {}", fact.remote, short_id(fact.head), fact.branch, fact.archive_tag));
     }
     const std::string ref = "refs/heads/" + fact.branch;
-    PushRequest request;
+    git::PushRequest request;
     request.remote = fact.remote;
     request.refspecs = {":" + ref};
     request.leases = {{ref, fact.head}};
-    const auto pushed = push_refs(repo, request);
+    const auto pushed = git::push_refs(repo, request);
     const auto* line = pushed.find(ref);
     if (pushed.run.ok() && line && line->flag == '-') {
         say(fmt::format("{}: deleted {}", fact.remote, fact.branch));
@@ -169,7 +169,7 @@ void execute_remote(const git::Repository& repo, const PruneFacts& fact, const A
 
 // Pushes the archive tags this run's local prunes made, unless the remote has them.
 void push_local_archives(const git::Repository& repo, const std::string& remote, const LocalArchives& archives,
-                         const std::map<std::string, RemoteRef>& refs, bool dry_run, RemotePruneResult& result,
+                         const std::map<std::string, git::RemoteRef>& refs, bool dry_run, RemotePruneResult& result,
                          const std::function<void(const std::string&)>& say) {
     std::set<std::string> done;
     for (const auto& decision : result.plan)
@@ -211,7 +211,7 @@ std::string remote_prune_scratch(const std::string& remote) {
     return fmt::format("refs/git-model/prune-remote/{}/", remote);
 }
 
-RemotePruneResult prune_remote(const git::Repository& repo, const LifecycleSettings& settings,
+RemotePruneResult prune_remote(const git::Repository& repo, const model::LifecycleSettings& settings,
                                const PruneOptions& options, bool dry_run, const LocalArchives& local_archives,
                                const std::function<void(const std::string&)>& say) {
     RemotePruneResult result;
@@ -233,7 +233,7 @@ RemotePruneResult prune_remote(const git::Repository& repo, const LifecycleSetti
 
     PruneOptions remote_options = options;
     remote_options.force = false;  // never an unmerged branch on the remote
-    MergeJudge judge(repo, {std::string(finish_notes_ref), remote_notes_ref(settings.remote), scratch.prefix() + "notes"});
+    MergeJudge judge(repo, {std::string(model::finish_notes_ref), model::remote_notes_ref(settings.remote), scratch.prefix() + "notes"});
     std::vector<PruneFacts> facts;
     std::vector<ArchiveState> archives;
     for (const auto& [branch, head] : view.branches) {
@@ -257,7 +257,7 @@ RemotePruneResult prune_remote(const git::Repository& repo, const LifecycleSetti
             return std::nullopt;
         };
         const auto [tag, exists] =
-            choose_archive_tag(archive_tag_name(settings.archive_form, fact.model, fact.branch), head, target);
+            choose_archive_tag(model::archive_tag_name(settings.archive_form, fact.model, fact.branch), head, target);
         fact.archive_tag = tag;
         fact.archive_tag_exists = exists;
         ArchiveState state;
@@ -298,4 +298,4 @@ RemotePruneResult prune_remote(const git::Repository& repo, const LifecycleSetti
     return result;
 }
 
-}  // namespace gm::lifecycle
+}  // namespace gm::prune

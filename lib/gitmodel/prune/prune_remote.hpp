@@ -19,7 +19,7 @@
 #include "gitmodel/prune/prune_plan.hpp"
 #include "gitmodel/model/lifecycle_settings.hpp"
 
-namespace gm::lifecycle {
+namespace gm::prune {
 
 // Where a remote's refs are fetched to for judging: refs/git-model/prune-remote/<remote>/.
 std::string remote_prune_scratch(const std::string& remote);
@@ -40,7 +40,7 @@ using LocalArchives = std::vector<std::pair<std::string, std::string>>;
 // Judges the remote's model branches and (unless dry_run) archives and deletes those the rule
 // lets go; pushes local_archives. options.force is ignored: never an unmerged branch. Throws
 // gm::Error, changing nothing on the remote, when the remote cannot be read or fetched.
-RemotePruneResult prune_remote(const git::Repository& repo, const LifecycleSettings& settings,
+RemotePruneResult prune_remote(const git::Repository& repo, const model::LifecycleSettings& settings,
                                const PruneOptions& options, bool dry_run, const LocalArchives& local_archives,
                                const std::function<void(const std::string&)>& say);
 
@@ -48,4 +48,4 @@ RemotePruneResult prune_remote(const git::Repository& repo, const LifecycleSetti
 // "archive_tags_pushed", "archive_tag_failures"}.
 nlohmann::json remote_prune_json(const RemotePruneResult& result);
 
-}  // namespace gm::lifecycle
+}  // namespace gm::prune

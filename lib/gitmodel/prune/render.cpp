@@ -4,7 +4,7 @@
 
 #include <fmt/core.h>
 
-namespace gm::lifecycle {
+namespace gm::prune {
 
 namespace {
 
@@ -76,4 +76,4 @@ std::string render_remote_prune(const RemotePruneResult& remote, bool dry_run) {
     return out;
 }
 
-}  // namespace gm::lifecycle
+}  // namespace gm::prune

@@ -12,7 +12,7 @@
 
 #include <fmt/core.h>
 
-namespace gm::lifecycle {
+namespace gm::snapshots {
 
 namespace {
 
@@ -109,4 +109,4 @@ void remove_environment(const git::Repository& repo, const std::string& model) {
                                 env::lease_lock_timeout(config));  // leases whose processes run stay
 }
 
-}  // namespace gm::lifecycle
+}  // namespace gm::snapshots

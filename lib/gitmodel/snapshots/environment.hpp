@@ -11,7 +11,7 @@
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/snapshots/snapshot.hpp"
 
-namespace gm::lifecycle {
+namespace gm::snapshots {
 
 // A model environment's state as `git model status` shows it.
 struct EnvironmentState {
@@ -46,4 +46,4 @@ std::vector<std::string> planned_environment_removal(const git::Repository& repo
 // gm::Error when that fails, so that prune keeps the branch.
 void remove_environment(const git::Repository& repo, const std::string& model);
 
-}  // namespace gm::lifecycle
+}  // namespace gm::snapshots

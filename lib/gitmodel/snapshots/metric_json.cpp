@@ -5,7 +5,7 @@
 #include <charconv>
 #include <string_view>
 
-namespace gm::lifecycle {
+namespace gm::snapshots {
 
 std::optional<std::int64_t> written_integer(const Metric& metric) {
     std::string_view text = metric.text;
@@ -32,4 +32,4 @@ nlohmann::json difference_json(const Metric& a, const Metric& b) {
     return rounded_difference(a.value, b.value);
 }
 
-}  // namespace gm::lifecycle
+}  // namespace gm::snapshots

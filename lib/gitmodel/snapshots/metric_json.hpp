@@ -9,7 +9,7 @@
 
 #include "gitmodel/snapshots/metrics.hpp"
 
-namespace gm::lifecycle {
+namespace gm::snapshots {
 
 // The value as an integer when it was written as one ("11800", "-3"; not "1e3" nor "2.0") and fits 64 bits.
 std::optional<std::int64_t> written_integer(const Metric& metric);
@@ -20,4 +20,4 @@ nlohmann::json metric_json(const Metric& metric);
 // b - a for JSON: an integer when both were written as integers, else rounded_difference.
 nlohmann::json difference_json(const Metric& a, const Metric& b);
 
-}  // namespace gm::lifecycle
+}  // namespace gm::snapshots

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-namespace gm::lifecycle {
+namespace gm::snapshots {
 
 namespace {
 
@@ -219,4 +219,4 @@ std::string describe_rank_choice(const RankChoice& choice, std::string_view mini
                        choice.order == RankOrder::lowest_first ? maximize_flag : minimize_flag);
 }
 
-}  // namespace gm::lifecycle
+}  // namespace gm::snapshots

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace gm::lifecycle {
+namespace gm::snapshots {
 
 // The longest metric name accepted; longer ones make unreadable tables.
 inline constexpr std::size_t max_metric_name_length = 100;
@@ -71,4 +71,4 @@ std::string format_difference(double a, double b);
 // The same difference as a number, without the float noise, for JSON.
 double rounded_difference(double a, double b);
 
-}  // namespace gm::lifecycle
+}  // namespace gm::snapshots

@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <ctime>
 
-namespace gm::lifecycle {
+namespace gm::snapshots {
 
 namespace {
 
@@ -159,4 +159,4 @@ std::string render_compare(const Comparison& comparison) {
     return out;
 }
 
-}  // namespace gm::lifecycle
+}  // namespace gm::snapshots

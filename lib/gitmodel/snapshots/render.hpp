@@ -9,7 +9,7 @@
 
 #include "gitmodel/snapshots/snapshots.hpp"
 
-namespace gm::lifecycle {
+namespace gm::snapshots {
 
 // A commit id as tables show it: its first 10 characters.
 std::string short_id(const std::string& id);
@@ -26,4 +26,4 @@ std::string render_log(const std::vector<Snapshot>& newest_first);
 // `git model compare`: metrics side by side, the image, the commits between.
 std::string render_compare(const Comparison& comparison);
 
-}  // namespace gm::lifecycle
+}  // namespace gm::snapshots

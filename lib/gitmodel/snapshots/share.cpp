@@ -15,12 +15,12 @@
 #include <sstream>
 #include <thread>
 
-namespace gm::lifecycle {
+namespace gm::snapshots {
 
 namespace {
 
 std::string notes_refspec(const std::string& remote) {
-    return fmt::format("+{}:{}", finish_notes_ref, remote_notes_ref(remote));
+    return fmt::format("+{}:{}", model::finish_notes_ref, model::remote_notes_ref(remote));
 }
 
 // `git config --local <args>`, waiting (bounded, growing pause) while another writer holds .git/config.lock.
@@ -37,7 +37,7 @@ void write_config(const git::Repository& repo, const std::vector<std::string>& a
         if (result.err.find("could not lock config file") == std::string::npos ||
             std::chrono::steady_clock::now() >= deadline) {
             throw Error(fmt::format("cannot write the repository's config (git config {}): {}", join(args, " "),
-                                    git_said(result.err)));
+                                    git::git_said(result.err)));
         }
         std::this_thread::sleep_for(pause);
         pause = std::min(pause * 2, std::chrono::milliseconds(50));
@@ -71,26 +71,26 @@ void merge_remote_notes(const git::Repository& repo, const std::string& remote) 
     const auto fetched = run_git(repo, {"fetch", "--no-tags", "--quiet", "--refmap=", "--", remote, notes_refspec(remote)},
                                  fetch_options);
     if (!fetched.ok())
-        throw Error(fmt::format("cannot fetch the finish notes of {}: {}", remote, git_said(fetched.err)));
+        throw Error(fmt::format("cannot fetch the finish notes of {}: {}", remote, git::git_said(fetched.err)));
     model::RepositoryLock lock(repo, "notes", "git model finish (merging the remote's finish notes)");
     const auto merged = run_git(repo,
-                                {"notes", "--ref=" + std::string(finish_notes_ref), "merge", "--quiet", "-s", "ours",
-                                 remote_notes_ref(remote)},
+                                {"notes", "--ref=" + std::string(model::finish_notes_ref), "merge", "--quiet", "-s", "ours",
+                                 model::remote_notes_ref(remote)},
                                 options);
     if (!merged.ok())
-        throw Error(fmt::format("cannot merge the finish notes of {} into ours: {}", remote, git_said(merged.err)));
+        throw Error(fmt::format("cannot merge the finish notes of {} into ours: {}", remote, git::git_said(merged.err)));
 }
 
 // What to push of the notes: nothing (absent here, or the remote has ours), or our ref after merging theirs.
-bool prepare_notes(const git::Repository& repo, const std::string& remote, const std::map<std::string, RemoteRef>& refs) {
-    const auto local = repo.resolve_commit(std::string(finish_notes_ref));
+bool prepare_notes(const git::Repository& repo, const std::string& remote, const std::map<std::string, git::RemoteRef>& refs) {
+    const auto local = repo.resolve_commit(std::string(model::finish_notes_ref));
     if (!local) return false;
-    const auto there = refs.find(std::string(finish_notes_ref));
+    const auto there = refs.find(std::string(model::finish_notes_ref));
     if (there == refs.end()) return true;
     if (there->second.object == *local) return false;
     if (!repo.has_commit(there->second.object) || !repo.is_ancestor(there->second.object, *local))
         merge_remote_notes(repo, remote);
-    return repo.resolve_commit(std::string(finish_notes_ref)) != there->second.object;
+    return repo.resolve_commit(std::string(model::finish_notes_ref)) != there->second.object;
 }
 
 }  // namespace
@@ -111,7 +111,7 @@ std::optional<std::string> upstream_remote(const git::Repository& repo, const st
 
 TagOutcome tag_and_push(const git::Repository& repo, TagRequest request, bool push) {
     TagOutcome outcome;
-    const LifecycleSettings settings = read_lifecycle_settings(repo);
+    const model::LifecycleSettings settings = model::read_lifecycle_settings(repo);
     const std::string branch = std::string(naming::model_branch_prefix) + request.model;
     request.require_clean = settings.tag_require_clean;
     std::optional<std::string> remote;
@@ -122,7 +122,7 @@ TagOutcome tag_and_push(const git::Repository& repo, TagRequest request, bool pu
     if (remote) {
         // Numbers the remote has taken (another clone's snapshots) are not reused here.
         try {
-            for (const auto& [name, ref] : list_remote_refs(repo, *remote, {"refs/tags/" + snapshot_tag_glob(request.model)}, RemoteSide::push))
+            for (const auto& [name, ref] : git::list_remote_refs(repo, *remote, {"refs/tags/" + snapshot_tag_glob(request.model)}, git::RemoteSide::push))
                 if (starts_with(name, "refs/tags/")) request.taken_elsewhere.push_back(name.substr(10));
         } catch (const Error& e) {
             unreadable = e.what();
@@ -139,10 +139,10 @@ TagOutcome tag_and_push(const git::Repository& repo, TagRequest request, bool pu
         outcome.push = result;
         return outcome;
     }
-    PushRequest request_push;
+    git::PushRequest request_push;
     request_push.remote = *remote;
     request_push.refspecs = {fmt::format("refs/tags/{0}:refs/tags/{0}", tag)};
-    const auto pushed = push_refs(repo, request_push);
+    const auto pushed = git::push_refs(repo, request_push);
     const auto* line = pushed.find("refs/tags/" + tag);
     result.pushed = pushed.run.ok() && line && (line->sent() || line->up_to_date());
     if (!result.pushed) {
@@ -161,13 +161,13 @@ TagOutcome tag_and_push(const git::Repository& repo, TagRequest request, bool pu
 TeamShare share_model_state(const git::Repository& repo, const std::string& remote, const std::string& model) {
     TeamShare share;
     share.remote = remote;
-    const std::string later = fmt::format("git push {} 'refs/tags/model/{}/*' {}", remote, model, finish_notes_ref);
+    const std::string later = fmt::format("git push {} 'refs/tags/model/{}/*' {}", remote, model, model::finish_notes_ref);
     try {
         const auto tags = local_snapshot_tags(repo, model);
         bool tags_done = false;
         for (int attempt = 0; attempt < 3; ++attempt) {
-            const auto refs = list_remote_refs(repo, remote, {"refs/tags/" + snapshot_tag_glob(model), std::string(finish_notes_ref)},
-                                               RemoteSide::push);
+            const auto refs = git::list_remote_refs(repo, remote, {"refs/tags/" + snapshot_tag_glob(model), std::string(model::finish_notes_ref)},
+                                               git::RemoteSide::push);
             std::vector<std::string> refspecs;
             if (!tags_done) {
                 for (const auto& [name, object] : tags) {
@@ -182,12 +182,12 @@ TeamShare share_model_state(const git::Repository& repo, const std::string& remo
                 }
             }
             const bool notes = prepare_notes(repo, remote, refs);
-            if (notes) refspecs.push_back(fmt::format("{0}:{0}", finish_notes_ref));
+            if (notes) refspecs.push_back(fmt::format("{0}:{0}", model::finish_notes_ref));
             if (refspecs.empty()) return share;
-            PushRequest request;
+            git::PushRequest request;
             request.remote = remote;
             request.refspecs = refspecs;
-            const auto pushed = push_refs(repo, request);
+            const auto pushed = git::push_refs(repo, request);
             if (pushed.refs.empty()) {  // refused as a whole (the pre-push hook): nothing went out
                 share.problems.push_back(fmt::format("the snapshot tags and finish notes were not pushed to {}: {}; "
                                                      "push them later: {}",
@@ -202,13 +202,13 @@ TeamShare share_model_state(const git::Repository& repo, const std::string& remo
                     else if (!line.up_to_date())
                         share.problems.push_back(fmt::format("{} was not pushed: {}; push it later: git push {} {}",
                                                              line.to.substr(10), pushed.why(line.to), remote, line.to));
-                } else if (line.to == finish_notes_ref) {
+                } else if (line.to == model::finish_notes_ref) {
                     if (line.sent()) share.notes_sent = true;
                     else if (line.reason == "non-fast-forward" || line.reason == "fetch first") retry = attempt < 2;
                     else if (!line.up_to_date())
                         share.problems.push_back(fmt::format("the finish notes were not pushed: {}; push them later: "
                                                              "git push {} {}",
-                                                             pushed.why(line.to), remote, finish_notes_ref));
+                                                             pushed.why(line.to), remote, model::finish_notes_ref));
                 }
             }
             if (!retry) return share;  // else: another clone pushed notes meanwhile; merge theirs again
@@ -242,7 +242,7 @@ FetchSetup read_fetch_setup(const git::Repository& repo, const std::string& remo
         if (starts_with(source, "+")) source.remove_prefix(1);
         source = source.substr(0, source.find(':'));
         if (source == "refs/tags/*") setup.tags = true;
-        if (source == finish_notes_ref || source == "refs/notes/*") setup.notes = true;
+        if (source == model::finish_notes_ref || source == "refs/notes/*") setup.notes = true;
     }
     return setup;
 }
@@ -257,9 +257,9 @@ std::vector<std::string> apply_fetch_setup(const git::Repository& repo, const st
     }
     if (!setup.notes) {
         write_config(repo, {"--add", fmt::format("remote.{}.fetch", remote), notes_refspec(remote)});
-        done.push_back(fmt::format("fetch: git fetch {} now brings the finish notes to {}", remote, remote_notes_ref(remote)));
+        done.push_back(fmt::format("fetch: git fetch {} now brings the finish notes to {}", remote, model::remote_notes_ref(remote)));
     }
     return done;
 }
 
-}  // namespace gm::lifecycle
+}  // namespace gm::snapshots

@@ -14,7 +14,7 @@
 #include "gitmodel/model/lifecycle_settings.hpp"
 #include "gitmodel/snapshots/snapshots.hpp"
 
-namespace gm::lifecycle {
+namespace gm::snapshots {
 
 // The remote a branch's snapshots go to: its upstream's (branch.<b>.remote) when that is a
 // configured remote; nullopt when it has none (not pushed yet) or tracks a local branch.
@@ -72,4 +72,4 @@ FetchSetup read_fetch_setup(const git::Repository& repo, const std::string& remo
 // Completes it in .git/config (only what is missing); returns one line per change.
 std::vector<std::string> apply_fetch_setup(const git::Repository& repo, const std::string& remote);
 
-}  // namespace gm::lifecycle
+}  // namespace gm::snapshots

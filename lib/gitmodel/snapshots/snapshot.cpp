@@ -12,7 +12,7 @@
 #include <ctime>
 #include <limits>
 
-namespace gm::lifecycle {
+namespace gm::snapshots {
 
 namespace {
 
@@ -427,4 +427,4 @@ nlohmann::json to_json(const Snapshot& snapshot) {
     };
 }
 
-}  // namespace gm::lifecycle
+}  // namespace gm::snapshots

@@ -29,7 +29,7 @@
 
 #include "gitmodel/snapshots/metrics.hpp"
 
-namespace gm::lifecycle {
+namespace gm::snapshots {
 
 // The block format written; a parser meeting a larger number says the tag is from a newer suite.
 inline constexpr int snapshot_format_version = 1;
@@ -124,4 +124,4 @@ nlohmann::json to_json(const SnapshotGpu& gpu);
 // A snapshot as a JSON object (documented in git-model(1), JSON OUTPUT).
 nlohmann::json to_json(const Snapshot& snapshot);
 
-}  // namespace gm::lifecycle
+}  // namespace gm::snapshots

@@ -14,7 +14,7 @@
 #include <algorithm>
 #include <limits>
 
-namespace gm::lifecycle {
+namespace gm::snapshots {
 
 namespace {
 
@@ -35,7 +35,7 @@ Snapshot read_snapshot(const git::TagInfo& tag) {
 
 // The hash of the uncommitted changes of the model's worktree when the tagged commit is what it has
 // checked out (its branch head); nullopt when it is clean, gone, or another commit is tagged.
-std::optional<std::string> uncommitted_state(const git::Repository& repo, const ModelContext& context,
+std::optional<std::string> uncommitted_state(const git::Repository& repo, const model::ModelContext& context,
                                              const std::string& commit, bool require_clean) {
     if (!context.checkout || context.checkout->missing || !context.head || commit != *context.head)
         return std::nullopt;
@@ -71,7 +71,7 @@ std::optional<std::string> pinned_image_at(const git::Repository& repo, const st
 }
 
 Snapshot create_snapshot(const git::Repository& repo, const TagRequest& request) {
-    const ModelContext context = require_model(repo, request.model);
+    const model::ModelContext context = model::require_model(repo, request.model);
     std::string commit = *context.head;
     if (request.commit) {
         const auto resolved = repo.resolve_commit(*request.commit);
@@ -212,4 +212,4 @@ nlohmann::json to_json(const Comparison& comparison) {
     };
 }
 
-}  // namespace gm::lifecycle
+}  // namespace gm::snapshots

@@ -16,7 +16,7 @@
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/snapshots/snapshot.hpp"
 
-namespace gm::lifecycle {
+namespace gm::snapshots {
 
 // What `git model tag` was asked for.
 struct TagRequest {
@@ -84,4 +84,4 @@ nlohmann::json log_json(std::string_view model, const std::vector<Snapshot>& new
 // `git model compare --json`.
 nlohmann::json to_json(const Comparison& comparison);
 
-}  // namespace gm::lifecycle
+}  // namespace gm::snapshots

@@ -5,7 +5,7 @@
 
 #include <fmt/core.h>
 
-namespace gm::lifecycle {
+namespace gm::status {
 
 namespace {
 
@@ -36,16 +36,16 @@ std::string render_status(const StatusReport& report) {
         if (report.latest_snapshot) {
             const auto& s = *report.latest_snapshot;
             const bool at_head = report.head && s.commit == *report.head;
-            std::string text = fmt::format("{} ({}{}{}){}", s.tag, short_id(s.commit), at_head ? ", at HEAD" : "",
+            std::string text = fmt::format("{} ({}{}{}){}", s.tag, snapshots::short_id(s.commit), at_head ? ", at HEAD" : "",
                                            s.record.dirty ? ", dirty" : "",
-                                           s.record.metrics.empty() ? "" : "  " + inline_metrics(s.record.metrics));
+                                           s.record.metrics.empty() ? "" : "  " + snapshots::inline_metrics(s.record.metrics));
             if (report.snapshot_count > 1) text += fmt::format("  [{} snapshots]", report.snapshot_count);
             add("snapshot", text);
         } else {
             add("snapshot", "(none yet: git model tag --metric <name>=<value>)");
         }
         if (report.finished)
-            add("finished", fmt::format("{} ({}{})", format_local_time(report.finished->finished_at),
+            add("finished", fmt::format("{} ({}{})", snapshots::format_local_time(report.finished->finished_at),
                                         report.finished->mode,
                                         report.finished->remote.empty() ? "" : " to " + report.finished->remote));
         else
@@ -68,4 +68,4 @@ std::string render_status(const StatusReport& report) {
     return out;
 }
 
-}  // namespace gm::lifecycle
+}  // namespace gm::status

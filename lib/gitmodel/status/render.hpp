@@ -5,9 +5,9 @@
 
 #include "gitmodel/status/status.hpp"
 
-namespace gm::lifecycle {
+namespace gm::status {
 
 // `git model status`: one key column, one value each.
 std::string render_status(const StatusReport& report);
 
-}  // namespace gm::lifecycle
+}  // namespace gm::status

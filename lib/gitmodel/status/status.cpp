@@ -10,7 +10,7 @@
 
 #include <fmt/core.h>
 
-namespace gm::lifecycle {
+namespace gm::status {
 
 namespace {
 
@@ -35,9 +35,9 @@ StatusReport read_status(const git::Repository& repo) {
     report.head = repo.resolve_commit("HEAD");
     report.dirty = repo.has_uncommitted_changes();
 
-    const LifecycleSettings settings = read_lifecycle_settings(repo);
+    const model::LifecycleSettings settings = model::read_lifecycle_settings(repo);
     if (report.model) {
-        const ModelContext context = read_model(repo, *report.model);
+        const model::ModelContext context = model::read_model(repo, *report.model);
         report.base = context.base;
     } else {
         report.base = model::read_settings(repo).base_branch;
@@ -62,11 +62,11 @@ StatusReport read_status(const git::Repository& repo) {
     }
 
     if (report.model) {
-        auto list = list_snapshots(repo, *report.model);
+        auto list = snapshots::list_snapshots(repo, *report.model);
         report.snapshot_count = list.snapshots.size();
         if (!list.snapshots.empty()) report.latest_snapshot = std::move(list.snapshots.front());
-        if (report.head) report.finished = read_finish_record(repo, *report.head, {remote_notes_ref(settings.remote)});
-        report.environment = environment_state(repo, *report.model, report.worktree);
+        if (report.head) report.finished = finish::read_finish_record(repo, *report.head, {model::remote_notes_ref(settings.remote)});
+        report.environment = snapshots::environment_state(repo, *report.model, report.worktree);
     }
 
     report.hooks = hooks::hook_status(repo.hooks_dir());
@@ -81,7 +81,7 @@ nlohmann::json to_json(const StatusReport& report) {
     for (const auto& hook : report.hooks) hooks[hook.name] = hooks::to_string(hook.state);
     nlohmann::json snapshot = nullptr;
     if (report.latest_snapshot) {
-        snapshot = lifecycle::to_json(*report.latest_snapshot);
+        snapshot = snapshots::to_json(*report.latest_snapshot);
         snapshot["at_head"] = report.head && report.latest_snapshot->commit == *report.head;
     }
     nlohmann::json finished = nullptr;
@@ -122,4 +122,4 @@ nlohmann::json to_json(const StatusReport& report) {
     };
 }
 
-}  // namespace gm::lifecycle
+}  // namespace gm::status

@@ -17,7 +17,7 @@
 #include "gitmodel/finish/finish_record.hpp"
 #include "gitmodel/snapshots/snapshot.hpp"
 
-namespace gm::lifecycle {
+namespace gm::status {
 
 // The branch as the remote last saw it (its remote-tracking ref).
 struct RemoteState {
@@ -41,10 +41,10 @@ struct StatusReport {
     std::optional<std::size_t> behind;
     bool dirty = false;
     RemoteState remote;
-    std::optional<Snapshot> latest_snapshot;
+    std::optional<snapshots::Snapshot> latest_snapshot;
     std::size_t snapshot_count = 0;
-    std::optional<FinishRecord> finished;        // the finish record on the head
-    std::optional<EnvironmentState> environment;  // the model's container, when it can be asked
+    std::optional<finish::FinishRecord> finished;        // the finish record on the head
+    std::optional<snapshots::EnvironmentState> environment;  // the model's container, when it can be asked
     std::vector<hooks::HookStatus> hooks;
     bool hooks_installed = false;                // every managed hook is ours and current
 };
@@ -55,4 +55,4 @@ StatusReport read_status(const git::Repository& repo);
 // `git model status --json` (git-model(1), JSON OUTPUT).
 nlohmann::json to_json(const StatusReport& report);
 
-}  // namespace gm::lifecycle
+}  // namespace gm::status
