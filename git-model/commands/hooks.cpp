@@ -8,7 +8,7 @@
 #include "gitmodel/git/reader.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/hooks/install.hpp"
-#include "gitmodel/model/lifecycle_settings.hpp"
+#include "gitmodel/model/settings.hpp"
 #include "gitmodel/snapshots/share.hpp"
 
 #include <fmt/core.h>

@@ -7,7 +7,7 @@
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/prune/prune.hpp"
 #include "gitmodel/prune/render.hpp"
-#include "gitmodel/model/lifecycle_settings.hpp"
+#include "gitmodel/model/settings.hpp"
 
 #include <fmt/core.h>
 

@@ -1,7 +1,7 @@
 // The retention rule as a pure plan: merged for how long, unmerged, dirty, unpushed, worktrees, --force.
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/prune/prune_plan.hpp"
-#include "gitmodel/model/lifecycle_settings.hpp"
+#include "gitmodel/model/settings.hpp"
 
 #include <catch2/catch.hpp>
 

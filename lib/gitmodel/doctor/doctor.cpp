@@ -15,7 +15,6 @@
 #include "gitmodel/git/team_file.hpp"
 #include "gitmodel/hooks/install.hpp"
 #include "gitmodel/hooks/pre_push.hpp"
-#include "gitmodel/model/lifecycle_settings.hpp"
 #include "gitmodel/snapshots/share.hpp"
 #include "gitmodel/model/list.hpp"
 #include "gitmodel/model/settings.hpp"

@@ -13,7 +13,7 @@
 #include "gitmodel/finish/finish_record.hpp"
 #include "gitmodel/finish/forge.hpp"
 #include "gitmodel/git/push.hpp"
-#include "gitmodel/model/lifecycle_settings.hpp"
+#include "gitmodel/model/settings.hpp"
 #include "gitmodel/snapshots/share.hpp"
 
 namespace gm::finish {

@@ -4,7 +4,7 @@
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/git/history.hpp"
 #include "gitmodel/git/git_program.hpp"
-#include "gitmodel/model/lifecycle_settings.hpp"
+#include "gitmodel/model/settings.hpp"
 #include "gitmodel/model/repository_lock.hpp"
 
 #include <fmt/core.h>

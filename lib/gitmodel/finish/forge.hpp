@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "gitmodel/model/lifecycle_settings.hpp"  // ForgeKind: the kinds model.forge names
+#include "gitmodel/model/settings.hpp"  // ForgeKind: the kinds model.forge names
 
 namespace gm::finish {
 

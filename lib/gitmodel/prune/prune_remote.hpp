@@ -17,7 +17,7 @@
 
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/prune/prune_plan.hpp"
-#include "gitmodel/model/lifecycle_settings.hpp"
+#include "gitmodel/model/settings.hpp"
 
 namespace gm::prune {
 

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "gitmodel/git/repository.hpp"
-#include "gitmodel/model/lifecycle_settings.hpp"
+#include "gitmodel/model/settings.hpp"
 #include "gitmodel/snapshots/snapshots.hpp"
 
 namespace gm::snapshots {

@@ -3,7 +3,6 @@
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/git/history.hpp"
 #include "gitmodel/model/model_context.hpp"
-#include "gitmodel/model/lifecycle_settings.hpp"
 #include "gitmodel/snapshots/snapshots.hpp"
 #include "gitmodel/model/settings.hpp"
 #include "gitmodel/naming/model_name.hpp"
