@@ -32,8 +32,8 @@ echo '#include "gitmodel/sweep/plan.hpp"' >>"$tmp/tree/lib/gitmodel/env/lease.cp
 expect_caught "env including sweep" "env includes sweep"
 
 fresh
-echo '#include "gitmodel/sweep/store.hpp"' >>"$tmp/tree/lib/gitmodel/lifecycle/snapshot.cpp"
-expect_caught "snapshots including sweep" "lifecycle includes sweep"
+echo '#include "gitmodel/sweep/store.hpp"' >>"$tmp/tree/lib/gitmodel/snapshots/snapshot.cpp"
+expect_caught "snapshots including sweep" "snapshots includes sweep"
 
 fresh
 echo '#include "gitmodel/env/lease.hpp"' >>"$tmp/tree/lib/gitmodel/model/list.cpp"

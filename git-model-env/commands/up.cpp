@@ -8,7 +8,7 @@
 #include "gitmodel/env/environment.hpp"
 #include "gitmodel/env/image.hpp"
 #include "gitmodel/git/repository.hpp"
-#include "gitmodel/lifecycle/environment.hpp"
+#include "gitmodel/snapshots/environment.hpp"
 
 #include <fmt/core.h>
 
@@ -49,7 +49,7 @@ int up(const cli::Args& args) {
     auto repo = git::Repository::discover();
     const auto target = env::resolve_target(repo, cli::positional(vm, "model"));
     up_options.image_ran_by_snapshots = [&](const std::string& reference) {
-        return lifecycle::image_ran_by_snapshots(repo, target.model, reference);
+        return snapshots::image_ran_by_snapshots(repo, target.model, reference);
     };
     const auto result = env::up(repo, target, up_options);
     for (const auto& note : result.notes) fmt::print(stderr, "git-model-env: {}\n", note);

@@ -6,9 +6,9 @@
 #include "gitmodel/core/report.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/git/repository.hpp"
-#include "gitmodel/lifecycle/metrics.hpp"
-#include "gitmodel/lifecycle/render.hpp"
-#include "gitmodel/lifecycle/snapshots.hpp"
+#include "gitmodel/snapshots/metrics.hpp"
+#include "gitmodel/snapshots/render.hpp"
+#include "gitmodel/snapshots/snapshots.hpp"
 #include "gitmodel/model/lookup.hpp"
 
 #include <fmt/core.h>
@@ -30,21 +30,21 @@ int best(const cli::Args& args) {
     const auto& vm = *parsed;
     if (!vm.count("metric")) throw UsageError("missing --metric <name>", "usage: " + usage);
     const std::string metric = vm["metric"].as<std::string>();
-    if (auto problem = lifecycle::metric_name_problem(metric))
+    if (auto problem = snapshots::metric_name_problem(metric))
         throw UsageError(fmt::format("invalid metric name {}: it {}", quote_for_message(metric), *problem));
     if (vm.count("min") && vm.count("max")) throw UsageError("--min and --max exclude each other", "usage: " + usage);
-    const auto choice = lifecycle::choose_rank_order(metric, vm.count("min") > 0, vm.count("max") > 0);
-    const bool minimize = choice.order == lifecycle::RankOrder::lowest_first;
+    const auto choice = snapshots::choose_rank_order(metric, vm.count("min") > 0, vm.count("max") > 0);
+    const bool minimize = choice.order == snapshots::RankOrder::lowest_first;
 
     git::Library library;
     auto repo = git::Repository::discover();
     const std::string model = model::resolve_model_name(
         repo, vm.count("model") ? std::optional<std::string>(vm["model"].as<std::string>()) : std::nullopt);
-    const auto list = lifecycle::list_snapshots(repo, model);
+    const auto list = snapshots::list_snapshots(repo, model);
     for (const auto& skipped : list.skipped) warn("git-model", skipped);
-    const auto* found = lifecycle::best_snapshot(list.snapshots, metric, minimize);
+    const auto* found = snapshots::best_snapshot(list.snapshots, metric, minimize);
     if (!found) {
-        const auto columns = lifecycle::metric_columns(list.snapshots);
+        const auto columns = snapshots::metric_columns(list.snapshots);
         throw Error(list.snapshots.empty()
                         ? fmt::format("model '{}' has no snapshots", model)
                         : fmt::format("no snapshot of model '{}' records '{}'", model, metric),
@@ -52,14 +52,14 @@ int best(const cli::Args& args) {
                                     : fmt::format("recorded metrics: {}", join(columns, ", ")));
     }
     if (vm.count("json")) {
-        auto json = lifecycle::to_json(*found);
+        auto json = snapshots::to_json(*found);
         json["ranked_by"] = {{"metric", metric}, {"order", minimize ? "min" : "max"}, {"order_from", choice.from_name ? "name" : "option"}};
         fmt::print("{}\n", json_text(json));
         return 0;
     }
-    const auto* value = lifecycle::find_metric(found->record.metrics, metric);
+    const auto* value = snapshots::find_metric(found->record.metrics, metric);
     fmt::print("{}  {}={}  {}  {}  {}\n", found->tag, metric, value->text, found->commit.substr(0, 10),
-               lifecycle::format_local_time(found->time), found->record.message.substr(0, found->record.message.find('\n')));
+               snapshots::format_local_time(found->time), found->record.message.substr(0, found->record.message.find('\n')));
     return 0;
 }
 

@@ -4,8 +4,8 @@
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/json_text.hpp"
 #include "gitmodel/git/repository.hpp"
-#include "gitmodel/lifecycle/render.hpp"
-#include "gitmodel/lifecycle/snapshots.hpp"
+#include "gitmodel/snapshots/render.hpp"
+#include "gitmodel/snapshots/snapshots.hpp"
 #include "gitmodel/model/lookup.hpp"
 
 #include <fmt/core.h>
@@ -36,14 +36,14 @@ int compare(const cli::Args& args) {
     git::Library library;
     auto repo = git::Repository::discover();
     const auto current = model::current_model(repo);
-    const auto a = lifecycle::resolve_snapshot(repo, tags[0], current);
-    const auto b = lifecycle::resolve_snapshot(repo, tags[1], current);
-    const auto comparison = lifecycle::compare_snapshots(repo, a, b);
+    const auto a = snapshots::resolve_snapshot(repo, tags[0], current);
+    const auto b = snapshots::resolve_snapshot(repo, tags[1], current);
+    const auto comparison = snapshots::compare_snapshots(repo, a, b);
     if (vm.count("json")) {
-        fmt::print("{}\n", json_text(lifecycle::to_json(comparison)));
+        fmt::print("{}\n", json_text(snapshots::to_json(comparison)));
         return 0;
     }
-    fmt::print("{}", lifecycle::render_compare(comparison));
+    fmt::print("{}", snapshots::render_compare(comparison));
     return 0;
 }
 

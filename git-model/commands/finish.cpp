@@ -4,8 +4,8 @@
 #include "gitmodel/core/report.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/git/repository.hpp"
-#include "gitmodel/lifecycle/finish.hpp"
-#include "gitmodel/lifecycle/render.hpp"
+#include "gitmodel/finish/finish.hpp"
+#include "gitmodel/snapshots/render.hpp"
 #include "gitmodel/model/lookup.hpp"
 
 #include <fmt/core.h>
@@ -17,7 +17,7 @@ namespace gm::commands {
 namespace {
 
 // What the push did about review, in words that claim only what happened.
-void print_review(const lifecycle::FinishResult& result) {
+void print_review(const finish::FinishResult& result) {
     const auto& review = result.review;
     const bool gitlab = result.mode == "merge-request";
     if (!result.branch_sent) {
@@ -62,11 +62,11 @@ int finish(const cli::Args& args) {
     const auto& vm = *parsed;
     git::Library library;
     auto repo = git::Repository::discover();
-    lifecycle::FinishRequest request;
+    finish::FinishRequest request;
     request.model = model::resolve_model_name(
         repo, vm.count("model") ? std::optional<std::string>(vm["model"].as<std::string>()) : std::nullopt);
     request.merge = vm.count("merge") > 0;
-    const auto result = lifecycle::finish_model(repo, request);
+    const auto result = finish::finish_model(repo, request);
     if (result.mode == "merge") {
         fmt::print("Merged {} into {} ({}).\n", result.branch, result.base, result.merge_commit->substr(0, 10));
     } else {
@@ -81,10 +81,10 @@ int finish(const cli::Args& args) {
     }
     if (result.earlier)
         fmt::print("Model '{}' was finished at {} already ({}); that record stays.\n", result.model,
-                   result.head.substr(0, 10), lifecycle::format_local_time(result.finished_at));
+                   result.head.substr(0, 10), snapshots::format_local_time(result.finished_at));
     else
         fmt::print("Finished model '{}' at {} ({}).\n", result.model, result.head.substr(0, 10),
-                   lifecycle::format_local_time(result.finished_at));
+                   snapshots::format_local_time(result.finished_at));
     return 0;
 }
 

@@ -8,8 +8,8 @@
 #include "gitmodel/git/reader.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/hooks/install.hpp"
-#include "gitmodel/lifecycle/settings.hpp"
-#include "gitmodel/lifecycle/share.hpp"
+#include "gitmodel/model/settings.hpp"
+#include "gitmodel/snapshots/share.hpp"
 
 #include <fmt/core.h>
 #include <optional>
@@ -44,14 +44,14 @@ int hooks(const cli::Args& args) {
         // repository: there the hooks are installed and the fetch is left to the user.
         std::optional<git::Repository> full;
         if (repo->object_format() == "sha1") full.emplace(git::Repository::discover());
-        const std::string remote = full ? lifecycle::read_remote_setting(*full) : std::string("origin");
+        const std::string remote = full ? model::read_remote_setting(*full) : std::string("origin");
         if (vm.count("manual")) {
             fmt::print("{}", hooks::manual_instructions(context.relative_hooks_path ? context.pinned_dir : dir));
             if (context.relative_hooks_path)
                 fmt::print("\nAnd make core.hooksPath absolute, or the worktrees of `git model start` run none of them:\n"
                            "  git config core.hooksPath '{}'\n",
                            context.pinned_dir.string());
-            const auto missing = full ? lifecycle::read_fetch_setup(*full, remote).commands() : std::vector<std::string>{};
+            const auto missing = full ? snapshots::read_fetch_setup(*full, remote).commands() : std::vector<std::string>{};
             if (!missing.empty())
                 fmt::print("\nTo fetch teammates' snapshots and finish notes with git fetch:\n  {}\n", join(missing, "\n  "));
             return 0;
@@ -68,7 +68,7 @@ int hooks(const cli::Args& args) {
                        "teammates' snapshots\n", remote);
         }
         if (full)
-            for (const auto& line : lifecycle::apply_fetch_setup(*full, remote)) fmt::print("{}\n", line);
+            for (const auto& line : snapshots::apply_fetch_setup(*full, remote)) fmt::print("{}\n", line);
         return 0;
     }
     if (action == "uninstall") {

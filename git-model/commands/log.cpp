@@ -4,8 +4,8 @@
 #include "gitmodel/core/json_text.hpp"
 #include "gitmodel/core/report.hpp"
 #include "gitmodel/git/repository.hpp"
-#include "gitmodel/lifecycle/render.hpp"
-#include "gitmodel/lifecycle/snapshots.hpp"
+#include "gitmodel/snapshots/render.hpp"
+#include "gitmodel/snapshots/snapshots.hpp"
 #include "gitmodel/model/lookup.hpp"
 
 #include <fmt/core.h>
@@ -26,10 +26,10 @@ int log(const cli::Args& args) {
     auto repo = git::Repository::discover();
     const std::string model = model::resolve_model_name(
         repo, vm.count("model") ? std::optional<std::string>(vm["model"].as<std::string>()) : std::nullopt);
-    const auto list = lifecycle::list_snapshots(repo, model);
+    const auto list = snapshots::list_snapshots(repo, model);
     for (const auto& skipped : list.skipped) warn("git-model", skipped);
     if (vm.count("json")) {
-        fmt::print("{}\n", json_text(lifecycle::log_json(model, list.snapshots)));
+        fmt::print("{}\n", json_text(snapshots::log_json(model, list.snapshots)));
         return 0;
     }
     if (list.snapshots.empty()) {
@@ -37,7 +37,7 @@ int log(const cli::Args& args) {
                    model);
         return 0;
     }
-    fmt::print("{}", lifecycle::render_log(list.snapshots));
+    fmt::print("{}", snapshots::render_log(list.snapshots));
     return 0;
 }
 

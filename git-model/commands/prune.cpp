@@ -5,9 +5,9 @@
 #include "gitmodel/core/json_text.hpp"
 #include "gitmodel/core/progress.hpp"
 #include "gitmodel/git/repository.hpp"
-#include "gitmodel/lifecycle/prune.hpp"
-#include "gitmodel/lifecycle/render.hpp"
-#include "gitmodel/lifecycle/settings.hpp"
+#include "gitmodel/prune/prune.hpp"
+#include "gitmodel/prune/render.hpp"
+#include "gitmodel/model/settings.hpp"
 
 #include <fmt/core.h>
 
@@ -33,11 +33,11 @@ int prune(const cli::Args& args) {
     const auto parsed = cli::parse_command(args, usage, options);
     if (!parsed) return 0;
     const auto& vm = *parsed;
-    lifecycle::PruneRequest request;
+    prune::PruneRequest request;
     request.dry_run = vm.count("dry-run") > 0;
     request.force = vm.count("force") > 0;
     if (vm.count("retention"))
-        request.retention_seconds = lifecycle::parse_retention(vm["retention"].as<std::string>(), "--retention", true);
+        request.retention_seconds = model::parse_retention(vm["retention"].as<std::string>(), "--retention", true);
     if (vm.count("remote") && vm.count("no-remote"))
         throw UsageError("--remote and --no-remote exclude each other", "usage: " + usage);
     if (vm.count("remote")) request.remote = true;
@@ -49,7 +49,7 @@ int prune(const cli::Args& args) {
     // Progress as it happens goes to a terminal only; the summary below says it all again.
     const bool live = progress_wanted(json || vm.count("quiet") > 0);
     std::optional<Progress> progress;
-    const auto result = lifecycle::run_prune(
+    const auto result = prune::run_prune(
         repo, request,
         [&](const std::string& line) {
             if (!live) return;
@@ -62,12 +62,12 @@ int prune(const cli::Args& args) {
         });
     if (progress) progress->finish();
     if (json) {
-        auto document = lifecycle::prune_json(result.plan, result.outcomes, result.options, request.dry_run);
-        document["remote"] = result.remote ? lifecycle::remote_prune_json(*result.remote) : nlohmann::json(nullptr);
+        auto document = prune::prune_json(result.plan, result.outcomes, result.options, request.dry_run);
+        document["remote"] = result.remote ? prune::remote_prune_json(*result.remote) : nlohmann::json(nullptr);
         fmt::print("{}\n", json_text(document));
     } else {
-        fmt::print("{}", lifecycle::render_prune(result.plan, result.outcomes, request.dry_run));
-        if (result.remote) fmt::print("{}", lifecycle::render_remote_prune(*result.remote, request.dry_run));
+        fmt::print("{}", prune::render_prune(result.plan, result.outcomes, request.dry_run));
+        if (result.remote) fmt::print("{}", prune::render_remote_prune(*result.remote, request.dry_run));
     }
     return result.failed ? 1 : 0;
 }

@@ -3,8 +3,8 @@
 
 #include "gitmodel/core/json_text.hpp"
 #include "gitmodel/git/repository.hpp"
-#include "gitmodel/lifecycle/render.hpp"
-#include "gitmodel/lifecycle/status.hpp"
+#include "gitmodel/status/render.hpp"
+#include "gitmodel/status/status.hpp"
 
 #include <fmt/core.h>
 
@@ -22,12 +22,12 @@ int status(const cli::Args& args) {
     const auto& vm = *parsed;
     git::Library library;
     auto repo = git::Repository::discover();
-    const auto report = lifecycle::read_status(repo);
+    const auto report = status::read_status(repo);
     if (vm.count("json")) {
-        fmt::print("{}\n", json_text(lifecycle::to_json(report)));
+        fmt::print("{}\n", json_text(status::to_json(report)));
         return 0;
     }
-    fmt::print("{}", lifecycle::render_status(report));
+    fmt::print("{}", status::render_status(report));
     return 0;
 }
 

@@ -11,7 +11,7 @@
 #include "gitmodel/core/wording.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/git/git_program.hpp"
-#include "gitmodel/lifecycle/snapshots.hpp"
+#include "gitmodel/snapshots/snapshots.hpp"
 #include "gitmodel/model/lookup.hpp"
 #include "gitmodel/sweep/create.hpp"
 #include "gitmodel/sweep/execute.hpp"
@@ -529,20 +529,20 @@ int sweep_report(const cli::Args& args) {
     const auto report = sweep::build_report(
         sweep::view_sweep(sweep), vm.count("metric") ? std::optional<std::string>(vm["metric"].as<std::string>()) : std::nullopt,
         vm.count("minimize") > 0, vm.count("maximize") > 0);
-    std::optional<lifecycle::Snapshot> tagged;
+    std::optional<snapshots::Snapshot> tagged;
     if (vm.count("tag-best")) {
         if (report.metric.empty() || report.results.empty() ||
-            !lifecycle::find_metric(report.results.front().metrics, report.metric))
+            !snapshots::find_metric(report.results.front().metrics, report.metric))
             throw Error(fmt::format("no run of sweep {} has recorded metrics yet, so none is best", sweep.id),
                         fmt::format("runs write them to {} in their worktree", sweep::metrics_file_name));
         const auto& best = report.results.front();
-        lifecycle::TagRequest request;
+        snapshots::TagRequest request;
         request.model = best.run.spec.model;
         for (const auto& metric : best.metrics)
-            if (!lifecycle::metric_name_problem(metric.name)) request.metrics.push_back(metric);
+            if (!snapshots::metric_name_problem(metric.name)) request.metrics.push_back(metric);
         request.message = fmt::format("Best run of sweep {} of {} by {}: {}", sweep.id, sweep.model, report.metric,
                                       sweep::describe(best.run.spec.params));
-        tagged = lifecycle::create_snapshot(repo, request);
+        tagged = snapshots::create_snapshot(repo, request);
     }
     if (vm.count("json")) {
         auto document = sweep::report_json(report);

@@ -6,12 +6,12 @@
 #include "gitmodel/core/report.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/git/repository.hpp"
-#include "gitmodel/lifecycle/environment.hpp"
-#include "gitmodel/lifecycle/metrics.hpp"
-#include "gitmodel/lifecycle/model_context.hpp"
-#include "gitmodel/lifecycle/render.hpp"
-#include "gitmodel/lifecycle/share.hpp"
-#include "gitmodel/lifecycle/snapshots.hpp"
+#include "gitmodel/snapshots/environment.hpp"
+#include "gitmodel/snapshots/metrics.hpp"
+#include "gitmodel/model/model_context.hpp"
+#include "gitmodel/snapshots/render.hpp"
+#include "gitmodel/snapshots/share.hpp"
+#include "gitmodel/snapshots/snapshots.hpp"
 #include "gitmodel/model/lookup.hpp"
 
 #include <fmt/core.h>
@@ -36,8 +36,8 @@ int tag(const cli::Args& args) {
     if (!parsed) return 0;
     const auto& vm = *parsed;
     // Metrics are checked before the repository is touched: a typo changes nothing.
-    lifecycle::TagRequest request;
-    if (vm.count("metric")) request.metrics = lifecycle::parse_metric_arguments(vm["metric"].as<std::vector<std::string>>());
+    snapshots::TagRequest request;
+    if (vm.count("metric")) request.metrics = snapshots::parse_metric_arguments(vm["metric"].as<std::vector<std::string>>());
     if (vm.count("message")) request.message = vm["message"].as<std::string>();
     if (vm.count("commit")) request.commit = vm["commit"].as<std::string>();
 
@@ -45,16 +45,16 @@ int tag(const cli::Args& args) {
     auto repo = git::Repository::discover();
     request.model = model::resolve_model_name(
         repo, vm.count("model") ? std::optional<std::string>(vm["model"].as<std::string>()) : std::nullopt);
-    request.image_run = lifecycle::image_last_run(repo, request.model);
+    request.image_run = snapshots::image_last_run(repo, request.model);
     std::vector<std::string> hardware_warnings;
-    request.gpus = lifecycle::hardware_last_run(repo, request.model, hardware_warnings);
+    request.gpus = snapshots::hardware_last_run(repo, request.model, hardware_warnings);
     for (const auto& warning : hardware_warnings) warn("git-model", warning);
-    const auto outcome = lifecycle::tag_and_push(repo, request, vm.count("no-push") == 0);
+    const auto outcome = snapshots::tag_and_push(repo, request, vm.count("no-push") == 0);
     const auto& snapshot = outcome.snapshot;
     const auto& push = outcome.push;
     // A snapshot of a worktree with uncommitted changes is made (and marked), but said on stderr.
     if (snapshot.record.dirty) {
-        const auto context = lifecycle::read_model(repo, request.model);
+        const auto context = model::read_model(repo, request.model);
         const std::string where = context.checkout ? context.checkout->path.string() : "the model's worktree";
         warn("git-model", fmt::format("{} has uncommitted changes: {} records commit {}, which does not hold them, "
                                       "and is marked dirty (Model-Dirty: {})\n  commit them before tagging; "
@@ -67,7 +67,7 @@ int tag(const cli::Args& args) {
         warn("git-model", fmt::format("{} was made here but not pushed to {}: {}\n  {}", snapshot.tag, push->remote,
                                       push->problem, push->fix));
     if (vm.count("json")) {
-        auto json = lifecycle::to_json(snapshot);
+        auto json = snapshots::to_json(snapshot);
         json["push"] = {
             {"remote", push ? nlohmann::json(push->remote) : nlohmann::json(nullptr)},
             {"pushed", push && push->pushed},
@@ -78,7 +78,7 @@ int tag(const cli::Args& args) {
         return 0;
     }
     fmt::print("Tagged {} at {}{}\n", snapshot.tag, snapshot.commit.substr(0, 10),
-               snapshot.record.metrics.empty() ? "" : ": " + lifecycle::inline_metrics(snapshot.record.metrics));
+               snapshot.record.metrics.empty() ? "" : ": " + snapshots::inline_metrics(snapshot.record.metrics));
     if (snapshot.record.dirty) fmt::print("Dirty: uncommitted changes (hash {})\n", *snapshot.record.dirty);
     fmt::print("Image: {}{}\n", snapshot.record.image ? *snapshot.record.image : "(no .modelenv.yaml)",
                snapshot.record.image_id ? " (ran as " + *snapshot.record.image_id + ")" : "");
@@ -87,8 +87,8 @@ int tag(const cli::Args& args) {
         if (gpu.triad_fraction) figures += fmt::format(", triad {:.0f}%", *gpu.triad_fraction * 100.0);
         if (gpu.fp32_fraction) figures += fmt::format(", FP32 {:.0f}%", *gpu.fp32_fraction * 100.0);
         if (!gpu.bench_mode.empty())
-            figures += fmt::format(" of peak ({} bench, {})", gpu.bench_mode, lifecycle::format_local_time(gpu.bench_time));
-        fmt::print("GPU: {}{}\n", printable(lifecycle::describe_gpu(gpu)), printable(figures));
+            figures += fmt::format(" of peak ({} bench, {})", gpu.bench_mode, snapshots::format_local_time(gpu.bench_time));
+        fmt::print("GPU: {}{}\n", printable(snapshots::describe_gpu(gpu)), printable(figures));
     }
     if (push && push->pushed) fmt::print("Pushed {} to {}.\n", snapshot.tag, push->remote);
     return 0;

@@ -15,8 +15,7 @@
 #include "gitmodel/git/team_file.hpp"
 #include "gitmodel/hooks/install.hpp"
 #include "gitmodel/hooks/pre_push.hpp"
-#include "gitmodel/lifecycle/settings.hpp"
-#include "gitmodel/lifecycle/share.hpp"
+#include "gitmodel/snapshots/share.hpp"
 #include "gitmodel/model/list.hpp"
 #include "gitmodel/model/settings.hpp"
 #include "gitmodel/proc/process.hpp"
@@ -250,8 +249,8 @@ ConfigFact config_fact(const git::Repository& repo, const git::Config& config) {
 FetchFact fetch_fact(const git::Repository& repo) {
     FetchFact fact;
     fact.in_repo = true;
-    fact.remote = lifecycle::read_remote_setting(repo);
-    const auto setup = lifecycle::read_fetch_setup(repo, fact.remote);
+    fact.remote = model::read_remote_setting(repo);
+    const auto setup = snapshots::read_fetch_setup(repo, fact.remote);
     fact.remote_exists = setup.remote_exists;
     fact.tags = setup.tags;
     fact.notes = setup.notes;

@@ -145,7 +145,7 @@ struct PoolFact {
 // pool: how many of the pool's GPUs are free, and who holds the rest.
 Check judge_pool(const PoolFact& fact);
 
-// Whether `git fetch` brings the team's state (lifecycle::FetchSetup, as facts).
+// Whether `git fetch` brings the team's state (snapshots::FetchSetup, as facts).
 struct FetchFact {
     bool in_repo = false;
     std::string remote;                 // model.remote

@@ -58,7 +58,7 @@ struct UpOptions {
     bool recreate = false;                          // --recreate: replace a running container (persist folders stay)
     bool show_pull = false;                         // the engine's own pull progress reaches our stderr (a terminal, not --quiet)
     // The image id the branch's newest snapshot with this image reference ran, if any
-    // (lifecycle reads the tags; env cannot). Unset: no drift check.
+    // (snapshots/ reads the tags; env cannot). Unset: no drift check.
     std::function<std::optional<SnapshotImage>(const std::string& reference)> image_ran_by_snapshots;
 };
 

@@ -1,7 +1,7 @@
 #pragma once
 // History a model's life needs to read: annotated tags (snapshots, archives),
 // commit summaries, where a branch entered its base, remotes and notes. Read
-// through libgit2; tags and notes are written by running git (see gm::lifecycle).
+// through libgit2; tags and notes are written by running git (see gm::snapshots and gm::finish).
 
 #include <cstdint>
 #include <optional>

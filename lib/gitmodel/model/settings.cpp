@@ -1,9 +1,14 @@
 #include "gitmodel/model/settings.hpp"
 
+#include "gitmodel/core/duration.hpp"
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
 #include "gitmodel/naming/model_name.hpp"
+#include "gitmodel/naming/refname.hpp"
 
 #include <fmt/core.h>
+
+#include <cctype>
 
 namespace gm::model {
 
@@ -11,12 +16,118 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void replace_all(std::string& text, const std::string& from, const std::string& to) {
+void replace_all(std::string& text, std::string_view from, std::string_view to) {
     for (std::size_t pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size()))
         text.replace(pos, from.size(), to);
 }
 
+// A boolean key in git's spellings; a bad value names the key and both spellings.
+bool read_bool(const git::Config& config, std::string_view key, bool fallback) {
+    const auto text = config.get_string(key);
+    if (!text) return fallback;
+    try {
+        return config.get_bool(key).value_or(fallback);
+    } catch (const Error&) {
+        throw Error(fmt::format("{} {} is not true or false", key, quote_for_message(*text)),
+                    fmt::format("git config {} {}", key, fallback ? "true" : "false"));
+    }
+}
+
+// Lower-case ASCII, for the words of model.forge.
+std::string lower(std::string_view text) {
+    std::string out(text);
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
 }  // namespace
+
+const char* to_string(ForgeKind kind) {
+    switch (kind) {
+        case ForgeKind::gitlab: return "gitlab";
+        case ForgeKind::github: return "github";
+        case ForgeKind::bitbucket: return "bitbucket";
+        case ForgeKind::other: return "other";
+    }
+    return "other";
+}
+
+std::optional<ForgeKind> parse_forge_setting(std::string_view text) {
+    const std::string word = lower(text);
+    if (word.empty() || word == "auto") return std::nullopt;
+    if (word == "gitlab") return ForgeKind::gitlab;
+    if (word == "github") return ForgeKind::github;
+    if (word == "bitbucket") return ForgeKind::bitbucket;
+    if (word == "other" || word == "gitea" || word == "forgejo") return ForgeKind::other;
+    throw Error(fmt::format("model.forge {} is not auto, gitlab, github, bitbucket or other", quote_for_message(text)),
+                "git config model.forge gitlab (or github, bitbucket, other, auto)");
+}
+
+std::string remote_notes_ref(std::string_view remote) { return fmt::format("refs/notes/remotes/{}/git-model", remote); }
+
+std::int64_t parse_retention(std::string_view text, std::string_view where, bool usage) {
+    const auto seconds = parse_duration_seconds(text);
+    if (seconds) return *seconds;
+    const std::string message = fmt::format("{} {} is not a duration", where, quote_for_message(text));
+    const std::string hint = "write a number with a unit: 36h, 14d, 2w (0 prunes merged branches at once)";
+    if (usage) throw UsageError(message, hint);
+    throw Error(message, hint);
+}
+
+std::string archive_tag_name(std::string_view form, std::string_view model, std::string_view branch) {
+    if (form.find("{model}") == std::string_view::npos && form.find("{branch}") == std::string_view::npos) {
+        throw Error(fmt::format("model.prune.archiveTag {} contains neither {{model}} nor {{branch}}",
+                                quote_for_message(form)),
+                    fmt::format("for example: git config model.prune.archiveTag '{}'", default_archive_form));
+    }
+    std::string name(form);
+    replace_all(name, "{model}", model);
+    replace_all(name, "{branch}", branch);
+    const auto verdict = naming::check_refname("refs/tags/" + name);
+    if (!verdict.valid) {
+        throw Error(fmt::format("model.prune.archiveTag {} gives the tag name {}, which {}", quote_for_message(form),
+                                quote_for_message(name), verdict.reason),
+                    fmt::format("for example: git config model.prune.archiveTag '{}'", default_archive_form));
+    }
+    return name;
+}
+
+namespace {
+
+// model.remote (origin when unset or empty), read the same way for both readers below.
+std::string remote_setting(const git::Config& config) {
+    const auto remote = config.get_string("model.remote");
+    return remote && !remote->empty() ? *remote : std::string("origin");
+}
+
+}  // namespace
+
+std::string read_remote_setting(const git::Repository& repo) { return remote_setting(repo.config()); }
+
+LifecycleSettings read_lifecycle_settings(const git::Repository& repo) {
+    const git::Config config = repo.config();
+    LifecycleSettings settings;
+    settings.remote = remote_setting(config);
+    if (auto forge = config.get_string("model.forge")) settings.forge = parse_forge_setting(*forge);
+    if (auto url = config.get_string("model.forgeUrl"); url && !url->empty()) settings.forge_url = *url;
+    if (auto merge = config.get_string("model.finish.merge")) {
+        if (*merge == "allow") settings.allow_local_merge = true;
+        else if (*merge == "deny" || merge->empty()) settings.allow_local_merge = false;
+        else
+            throw Error(fmt::format("model.finish.merge {} is not allow or deny", quote_for_message(*merge)),
+                        "git config model.finish.merge allow   (for repositories without a review server)");
+    }
+    if (auto retention = config.get_string("model.prune.retention"))
+        settings.retention_seconds = parse_retention(*retention, "model.prune.retention", false);
+    if (auto form = config.get_string("model.prune.archiveTag"); form && !form->empty()) {
+        archive_tag_name(*form, "x", "feature/model-x");  // refuse a bad form before anything happens
+        settings.archive_form = *form;
+    }
+    settings.tag_push = read_bool(config, "model.tag.push", true);
+    settings.tag_require_clean = read_bool(config, "model.tag.requireClean", false);
+    settings.prune_remote = read_bool(config, "model.prune.remote", false);
+    return settings;
+}
 
 std::string base_branch_setting(const git::Config& config) {
     auto base = config.get_string("model.baseBranch");

@@ -4,7 +4,7 @@
 #include "gitmodel/core/host.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/core/wording.hpp"
-#include "gitmodel/lifecycle/metric_json.hpp"
+#include "gitmodel/snapshots/metric_json.hpp"
 #include "gitmodel/proc/background.hpp"
 #include "gitmodel/sweep/execute.hpp"
 #include "gitmodel/sweep/local.hpp"
@@ -38,7 +38,7 @@ std::optional<std::int64_t> duration_of(const RunStatus& status) {
     return (status.ended ? status.ended : now_seconds()) - status.started;
 }
 
-void flatten(const json& value, const std::string& prefix, std::vector<lifecycle::Metric>& out,
+void flatten(const json& value, const std::string& prefix, std::vector<snapshots::Metric>& out,
              const fs::path& file) {
     (void)file;
     if (value.is_object()) {
@@ -49,7 +49,7 @@ void flatten(const json& value, const std::string& prefix, std::vector<lifecycle
     if (!value.is_number()) return;  // text and flags are not metrics
     const double number = value.get<double>();
     if (!std::isfinite(number)) return;
-    lifecycle::Metric metric;
+    snapshots::Metric metric;
     metric.name = prefix;
     metric.value = number;
     metric.text = value.dump();
@@ -221,7 +221,7 @@ json status_json(const SweepView& view) {
             {"runs", runs}};
 }
 
-std::vector<lifecycle::Metric> read_metrics_file(const fs::path& path) {
+std::vector<snapshots::Metric> read_metrics_file(const fs::path& path) {
     std::ifstream in(path);
     if (!in) throw Error(fmt::format("cannot read {}", path.string()));
     std::stringstream buffer;
@@ -230,7 +230,7 @@ std::vector<lifecycle::Metric> read_metrics_file(const fs::path& path) {
     if (document.is_discarded()) throw Error(fmt::format("{} is not valid JSON", path.string()));
     if (!document.is_object())
         throw Error(fmt::format("{} must hold a JSON object of metric names and numbers", path.string()));
-    std::vector<lifecycle::Metric> metrics;
+    std::vector<snapshots::Metric> metrics;
     flatten(document, "", metrics, path);
     return metrics;
 }
@@ -266,12 +266,12 @@ Report build_report(const SweepView& view, const std::optional<std::string>& met
     } else if (!report.metric_columns.empty()) {
         report.metric = report.metric_columns.front();
     }
-    const auto choice = lifecycle::choose_rank_order(report.metric, minimize, maximize);
-    report.minimize = choice.order == lifecycle::RankOrder::lowest_first;
+    const auto choice = snapshots::choose_rank_order(report.metric, minimize, maximize);
+    report.minimize = choice.order == snapshots::RankOrder::lowest_first;
     report.order_from_name = choice.from_name;
     std::stable_sort(report.results.begin(), report.results.end(), [&](const RunResult& a, const RunResult& b) {
-        const auto* ma = report.metric.empty() ? nullptr : lifecycle::find_metric(a.metrics, report.metric);
-        const auto* mb = report.metric.empty() ? nullptr : lifecycle::find_metric(b.metrics, report.metric);
+        const auto* ma = report.metric.empty() ? nullptr : snapshots::find_metric(a.metrics, report.metric);
+        const auto* mb = report.metric.empty() ? nullptr : snapshots::find_metric(b.metrics, report.metric);
         if (ma && mb) return report.minimize ? ma->value < mb->value : ma->value > mb->value;
         if (ma || mb) return ma != nullptr;
         return a.run.spec.number < b.run.spec.number;
@@ -284,9 +284,9 @@ std::string render_report(const Report& report) {
     std::string out = fmt::format("Sweep {} of model {}: {}", sweep.id, sweep.model, count_of(sweep.runs.size(), "run"));
     out += report.metric.empty() ? ", no metrics recorded yet\n"
                                  : fmt::format(", best first by {} ({})\n", report.metric,
-                                               lifecycle::describe_rank_choice(
-                                                   {report.minimize ? lifecycle::RankOrder::lowest_first
-                                                                    : lifecycle::RankOrder::highest_first,
+                                               snapshots::describe_rank_choice(
+                                                   {report.minimize ? snapshots::RankOrder::lowest_first
+                                                                    : snapshots::RankOrder::highest_first,
                                                     report.order_from_name},
                                                    "--minimize", "--maximize"));
     out += "\n";
@@ -310,7 +310,7 @@ std::string render_report(const Report& report) {
             row.push_back(value);
         }
         for (const auto& name : report.metric_columns) {
-            const auto* m = lifecycle::find_metric(result.metrics, name);
+            const auto* m = snapshots::find_metric(result.metrics, name);
             row.push_back(m ? m->text : "-");
         }
         rows.push_back(std::move(row));
@@ -327,7 +327,7 @@ json report_json(const Report& report) {
         json params = json::object();
         for (const auto& [name, value] : result.run.spec.params) params[name] = parameter_value(value);
         json metrics = json::object();
-        for (const auto& m : result.metrics) metrics[m.name] = lifecycle::metric_json(m);
+        for (const auto& m : result.metrics) metrics[m.name] = snapshots::metric_json(m);
         runs.push_back({{"run", result.run.spec.number},
                         {"state", to_string(result.run.state)},
                         {"params", params},

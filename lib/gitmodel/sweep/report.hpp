@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "gitmodel/lifecycle/metrics.hpp"
+#include "gitmodel/snapshots/metrics.hpp"
 #include "gitmodel/sweep/store.hpp"
 
 namespace gm::sweep {
@@ -46,7 +46,7 @@ nlohmann::ordered_json status_json(const SweepView& view);
 // A run with the metrics it wrote.
 struct RunResult {
     RunView run;
-    std::vector<lifecycle::Metric> metrics;  // nested objects flattened with '/': {"val": {"acc": 1}} -> val/acc
+    std::vector<snapshots::Metric> metrics;  // nested objects flattened with '/': {"val": {"acc": 1}} -> val/acc
     std::string problem;                     // why its metrics.json could not be read, if it could not
 };
 
@@ -63,11 +63,11 @@ struct Report {
 // Reads every run's metrics.json (its worktree's, else the copy kept when it finished)
 // and ranks by `metric` (default: the first metric of the first run that wrote one), lowest
 // first under `minimize`, highest first under `maximize`, else as the metric's name implies
-// (lifecycle::default_rank_order: losses and errors lowest first).
+// (snapshots::default_rank_order: losses and errors lowest first).
 Report build_report(const SweepView& view, const std::optional<std::string>& metric, bool minimize, bool maximize);
 
 // Reads one metrics.json; throws gm::Error naming the file and the problem.
-std::vector<lifecycle::Metric> read_metrics_file(const std::filesystem::path& path);
+std::vector<snapshots::Metric> read_metrics_file(const std::filesystem::path& path);
 
 std::string render_report(const Report& report);
 nlohmann::ordered_json report_json(const Report& report);

@@ -1,0 +1,240 @@
+#include "gitmodel/finish/finish.hpp"
+
+#include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
+#include "gitmodel/git/history.hpp"
+#include "gitmodel/finish/finish_record.hpp"
+#include "gitmodel/git/git_program.hpp"
+#include "gitmodel/model/model_context.hpp"
+#include "gitmodel/git/push.hpp"
+#include "gitmodel/snapshots/snapshots.hpp"
+#include "gitmodel/model/repository_lock.hpp"
+
+#include <fmt/core.h>
+
+#include <map>
+
+namespace gm::finish {
+
+namespace {
+
+void refuse_dirty(const git::Repository& repo, const model::ModelContext& context) {
+    if (!context.checkout || context.checkout->missing) return;
+    bool dirty = false;
+    try {
+        dirty = repo.open_worktree(context.checkout->path).has_uncommitted_changes();
+    } catch (const Error& e) {
+        throw Error(fmt::format("cannot read the state of {}: {}", context.checkout->path.string(), e.what()));
+    }
+    if (dirty) {
+        throw Error(fmt::format("model '{}' has uncommitted changes in {}", context.name,
+                                context.checkout->path.string()),
+                    "commit them (or stash, or remove untracked files) and finish again");
+    }
+}
+
+std::string merge_locally(const git::Repository& repo, const model::ModelContext& context,
+                          const model::LifecycleSettings& settings) {
+    if (!settings.allow_local_merge) {
+        throw Error("local merges are not allowed here (model.finish.merge is deny)",
+                    "finish without --merge to push and open a review; a repository without a review server "
+                    "can allow them: git config model.finish.merge allow");
+    }
+    if (!repo.branch_exists(context.base)) {
+        throw Error(fmt::format("the base '{}' is not a local branch, so there is nothing to merge into", context.base),
+                    "create it, or finish without --merge");
+    }
+    const auto target = model::worktree_of(repo, context.base);
+    if (!target || target->missing) {
+        throw Error(fmt::format("{} is not checked out in any worktree, so git cannot merge into it", context.base),
+                    fmt::format("check it out (`git switch {}` in the main worktree) and finish again", context.base));
+    }
+    // Two finishes merging at once would meet in the base's worktree, and the loser's
+    // `merge --abort` would undo the winner's merge: they take turns.
+    model::RepositoryLock lock(repo, "merge", fmt::format("git model finish --merge {}", context.name));
+    if (repo.open_worktree(target->path).has_tracked_changes()) {
+        throw Error(fmt::format("the worktree of {} ({}) has uncommitted changes", context.base, target->path.string()),
+                    "commit or stash them there first");
+    }
+    const std::string message =
+        fmt::format("Merge model '{}' ({}) into {}", context.name, context.branch, context.base);
+    proc::RunOptions merging;
+    // No limit, in the terminal's group: updating the base's worktree may download large LFS
+    // files and ask for a password; Ctrl-C stops it.
+    merging.timeout = std::nullopt;
+    merging.terminal = true;
+    const auto merged =
+        run_git(repo, {"merge", "--no-ff", "--no-edit", "-m", message, context.branch}, merging, target->path);
+    if (!merged.ok()) {
+        run_git(repo, {"merge", "--abort"}, {}, target->path);  // leave the base as it was
+        const std::string said = trim_end(merged.err.empty() ? merged.out : merged.err, "\n");
+        throw Error(fmt::format("`git merge --no-ff {}` into {} failed ({}); nothing was merged:\n{}", context.branch,
+                                context.base, merged.describe(), said),
+                    fmt::format("merge {} into the model first and resolve the conflicts there, then finish again",
+                                context.base));
+    }
+    const auto commit = repo.branch_target(context.base);
+    if (!commit) throw Error(fmt::format("{} vanished during the merge", context.base));
+    return *commit;
+}
+
+// Pushes the branch (GitLab: with the merge-request options) and reads what happened: whether
+// anything went out, what the server said, the upstream recorded. Throws when the push failed.
+// Whether the remote has the branch at exactly this commit (then a push would send nothing).
+bool remote_has(const git::Repository& repo, const std::string& remote, const std::string& branch,
+                const std::string& head) {
+    const std::string ref = "refs/heads/" + branch;
+    std::map<std::string, git::RemoteRef> refs;
+    try {
+        refs = git::list_remote_refs(repo, remote, {ref}, git::RemoteSide::push);
+    } catch (const Error& e) {
+        throw Error(fmt::format("{}; the model is not finished", e.what()), e.hint());
+    }
+    const auto found = refs.find(ref);
+    return found != refs.end() && found->second.object == head;
+}
+
+// Pushes the branch (GitLab: with the merge-request options) and reads what happened: whether
+// anything went out, what the server said, the upstream recorded. Throws when the push failed.
+void push_for_review(const git::Repository& repo, const model::LifecycleSettings& settings, const model::ModelContext& context,
+                     FinishResult& result) {
+    // A push that would send nothing is not made: git would say "Everything up-to-date" and send
+    // no push options (git 2.39 even dies of SIGPIPE writing them, now and then).
+    result.branch_sent = !remote_has(repo, settings.remote, context.branch, result.head);
+    if (result.branch_sent) {
+        git::PushRequest push;
+        push.remote = settings.remote;
+        push.refspecs = {fmt::format("refs/heads/{0}:refs/heads/{0}", context.branch)};
+        push.push_options = result.review.push_options;
+        push.show_messages = true;  // the pre-push hook and the server's merge-request lines, as they come
+        if (context.checkout && !context.checkout->missing) push.where = context.checkout->path;
+        const auto pushed = git::push_refs(repo, push);
+        const auto* line = pushed.find("refs/heads/" + context.branch);
+        const bool done = pushed.run.ok() && line && (line->sent() || line->up_to_date());
+        // Someone pushed this very commit meanwhile: nothing of ours went out.
+        if (!done && remote_has(repo, settings.remote, context.branch, result.head)) {
+            result.branch_sent = false;
+        } else if (!done) {
+            throw Error(fmt::format("`git push {} {}` {}; the model is not finished", settings.remote, context.branch,
+                                    line ? pushed.why(line->to) : pushed.run.describe()),
+                        result.review.push_options.empty()
+                            ? "see git's messages above"
+                            : "see git's messages above; a server that refuses push options is not GitLab: "
+                              "git config model.forge github (or other)");
+        } else {
+            result.branch_sent = line->sent();
+            result.server = git::parse_forge_reply(pushed.run.err, context.branch);
+        }
+    }
+    result.review_requested = result.branch_sent && !result.review.push_options.empty();
+    // The upstream is recorded here rather than by --set-upstream: git's own config write
+    // does not wait for a lock another command holds, ours does.
+    auto config = repo.config();
+    config.set_local(fmt::format("branch.{}.remote", context.branch), settings.remote);
+    config.set_local(fmt::format("branch.{}.merge", context.branch), "refs/heads/" + context.branch);
+    if (!result.branch_sent) {
+        if (auto earlier = read_finish_record(repo, result.head); earlier && earlier->remote == settings.remote)
+            result.earlier = std::move(earlier);
+    }
+}
+
+}  // namespace
+
+ReviewPlan plan_review(const model::LifecycleSettings& settings, const std::optional<std::string>& remote_url,
+                       const std::string& branch, const std::string& base, const std::string& title) {
+    ReviewPlan plan;
+    plan.mode = "push";
+    if (remote_url) plan.project_url = project_web_url(*remote_url, settings.forge_url);
+    else if (settings.forge_url) plan.project_url = project_web_url("", settings.forge_url);
+    if (settings.forge) {
+        plan.forge = settings.forge;
+    } else if (plan.project_url) {
+        const auto location = parse_remote_url(*plan.project_url);
+        plan.forge = location ? guess_forge(location->host) : model::ForgeKind::other;
+    }
+    if (!plan.forge) return plan;
+    if (plan.project_url) plan.review_url = review_url(*plan.forge, *plan.project_url, branch, base);
+    if (*plan.forge == model::ForgeKind::gitlab) {
+        plan.push_options = gitlab_push_options(base, title);
+        plan.mode = "merge-request";
+    } else if (plan.review_url) {
+        plan.mode = "pull-request";
+    }
+    return plan;
+}
+
+std::string review_title(const git::Repository& repo, const std::string& model, const std::string& head) {
+    std::string title = fmt::format("Model {}", model);
+    const auto latest = snapshots::latest_snapshot(repo, model);
+    if (!latest || latest->commit != head) return title;
+    title += fmt::format(" v{}", latest->record.version);
+    std::vector<std::string> metrics;
+    for (const auto& metric : latest->record.metrics) metrics.push_back(metric.name + "=" + metric.text);
+    if (!metrics.empty()) title += " (" + join(metrics, ", ") + ")";
+    return title;
+}
+
+FinishResult finish_model(const git::Repository& repo, const FinishRequest& request) {
+    const model::LifecycleSettings settings = model::read_lifecycle_settings(repo);
+    const model::ModelContext context = model::require_model(repo, request.model);
+    FinishResult result;
+    result.model = context.name;
+    result.branch = context.branch;
+    result.base = context.base;
+    result.head = *context.head;
+
+    refuse_dirty(repo, context);
+    const auto base_commit = repo.resolve_commit(context.base);
+    if (!base_commit) {
+        throw Error(fmt::format("the base '{}' of model '{}' does not exist", context.base, context.name),
+                    fmt::format("fetch or create it, or record another: git config branch.{}.modelBase <branch>",
+                                context.branch));
+    }
+    if (repo.ahead_behind(result.head, *base_commit).ahead == 0) {
+        throw Error(fmt::format("{} has no commits of its own (nothing beyond {})", context.branch, context.base),
+                    "commit the model's work first; there is nothing to review");
+    }
+
+    if (request.merge) {
+        result.mode = "merge";
+        result.merge_commit = merge_locally(repo, context, settings);
+    } else {
+        if (!git::remote_exists(repo, settings.remote)) {
+            throw Error(fmt::format("there is no remote '{}' to push {} to", settings.remote, context.branch),
+                        "add one (git remote add origin <url>) or name yours: git config model.remote <name>");
+        }
+        result.remote = settings.remote;
+        result.review = plan_review(settings, git::remote_url(repo, settings.remote), context.branch,
+                                    context.base, review_title(repo, context.name, result.head));
+        result.mode = result.review.mode;
+        push_for_review(repo, settings, context, result);
+    }
+
+    if (result.earlier) {
+        // Finished before at this very head: that record (and its date, which dates a
+        // fast-forward merge for prune) stays as it is.
+        result.finished_at = result.earlier->finished_at;
+    } else {
+        result.finished_at = git_now(repo);
+        FinishRecord record;
+        record.model = result.model;
+        record.branch = result.branch;
+        record.base = result.base;
+        // A push that sent nothing requested no review: the record says only that it is on the remote.
+        record.mode = request.merge || result.branch_sent ? result.mode : "push";
+        record.remote = result.remote;
+        record.finished_at = result.finished_at;
+        if (result.server.review_url) record.review_url = *result.server.review_url;
+        try {
+            write_finish_record(repo, result.head, record);
+        } catch (const Error& e) {
+            throw Error(fmt::format("{} was {}, but the finish was not recorded: {}", context.branch,
+                                    request.merge ? "merged" : "pushed", e.what()),
+                        "prune dates fast-forwarded merges by this record; finish again to record it");
+        }
+    }
+    if (!request.merge) result.shared = snapshots::share_model_state(repo, settings.remote, context.name);
+    return result;
+}
+
+}  // namespace gm::finish

@@ -1,0 +1,386 @@
+#include "gitmodel/prune/prune.hpp"
+
+#include "gitmodel/core/error.hpp"
+#include "gitmodel/git/history.hpp"
+#include "gitmodel/git/reachability.hpp"
+#include "gitmodel/git/worktree_check.hpp"
+#include "gitmodel/git/worktree_state.hpp"
+#include "gitmodel/snapshots/environment.hpp"
+#include "gitmodel/finish/finish_record.hpp"
+#include "gitmodel/git/git_program.hpp"
+#include "gitmodel/prune/merge_judge.hpp"
+#include "gitmodel/prune/prune_remote.hpp"
+#include "gitmodel/model/journal.hpp"
+#include "gitmodel/model/repository_lock.hpp"
+#include "gitmodel/model/settings.hpp"
+#include "gitmodel/model/worktree_removal.hpp"
+#include "gitmodel/naming/model_name.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+#include <thread>
+
+namespace gm::prune {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string short_id(const std::string& id) { return id.substr(0, 10); }
+
+// Whether path is the folder or inside it (both made absolute and normal first).
+bool is_within(const fs::path& path, const fs::path& folder) {
+    std::error_code ec;
+    const fs::path p = fs::weakly_canonical(path, ec);
+    const fs::path f = fs::weakly_canonical(folder, ec);
+    const auto relative = p.lexically_relative(f);
+    return !relative.empty() && *relative.begin() != "..";
+}
+
+}  // namespace
+
+std::string archive_message(const PruneFacts& fact) {
+    std::string merged = "no";
+    if (fact.merged_by == MergedBy::merge_commit)
+        merged = fmt::format("merge-commit {} {}", fact.merge_commit, *fact.merged_at);
+    else if (fact.merged_by == MergedBy::finish_record)
+        merged = fmt::format("finish-record {}", *fact.merged_at);
+    else if (fact.merged_by == MergedBy::squash || fact.merged_by == MergedBy::rebase)
+        merged = fmt::format("{} {} {}", merged_by_word(fact.merged_by), fact.merge_commit, *fact.merged_at);
+    return fmt::format("Archive of model {} ({}), removed by git model prune\n\n"
+                       "Model-Archive: 1\nModel: {}\nBranch: {}\nBase: {}\nMerged: {}\n",
+                       fact.model, fact.branch, fact.model, fact.branch, fact.base, merged);
+}
+
+namespace {
+
+std::string ref_archive_message(const PruneFacts& fact, const WorktreeRefArchive& ref) {
+    return fmt::format("Archive of {} of model {}'s worktree {}, removed by git model prune\n\n"
+                       "Model-Archive: 1\nModel: {}\nBranch: {}\nRef: {}\n",
+                       ref.ref, fact.model, fact.worktree ? fact.worktree->string() : "", fact.model, fact.branch,
+                       ref.ref);
+}
+
+// Where an existing tag points ("-" for a non-commit), for choose_archive_tag.
+std::optional<std::string> tag_target(const git::Repository& repo, const std::string& name) {
+    const auto found = git::find_tag(repo, name);
+    if (!found) return std::nullopt;
+    return found->target.empty() ? std::string("-") : found->target;
+}
+
+// Reads what the retention rule needs about model branches. The facts that
+// change while other commands run (worktrees, journal, config) are re-read by
+// refresh(); the base's first-parent lines are kept per tip.
+class FactReader {
+public:
+    FactReader(const git::Repository& repo, const model::LifecycleSettings& settings)
+        : repo_(repo), settings_(settings), model_settings_(model::read_settings(repo)),
+          judge_(repo, {std::string(model::finish_notes_ref), model::remote_notes_ref(settings.remote)}) {
+        remote_configured_ = git::remote_exists(repo, settings.remote);
+        std::error_code ec;
+        cwd_ = fs::current_path(ec);
+        if (ec) cwd_.clear();
+        refresh();
+    }
+
+    void refresh() {
+        recorded_bases_ = repo_.config().get_matching("branch.", ".modelbase");
+        by_branch_.clear();
+        for (auto& worktree : repo_.linked_worktrees())
+            if (worktree.branch) by_branch_.emplace(*worktree.branch, worktree);
+        main_branch_.reset();
+        try {
+            const auto main = git::Repository::open(repo_.common_dir());
+            if (main.workdir()) main_branch_ = main.current_branch();
+        } catch (const Error&) {
+        }
+        tracking_.clear();
+        if (remote_configured_) tracking_ = git::remote_tracking_refs(repo_, settings_.remote);
+        const auto pending = model::models_with_pending_starts(repo_);
+        pending_ = std::set<std::string>(pending.begin(), pending.end());
+    }
+
+    PruneFacts read(const git::BranchInfo& branch, const std::string& model) {
+        PruneFacts fact;
+        fact.model = model;
+        fact.branch = branch.name;
+        fact.head = branch.target;
+        fact.last_commit_time = branch.commit_time;
+        fact.remote = settings_.remote;
+        const auto recorded = recorded_bases_.find(fmt::format("branch.{}.modelbase", branch.name));
+        fact.base = recorded != recorded_bases_.end() && !recorded->second.empty() ? recorded->second
+                                                                                    : model_settings_.base_branch;
+        if (pending_.count(model))
+            fact.pending_start = "a `git model start` of it has not finished (running, or interrupted: the next "
+                                 "`git model start` rolls that back or says what it kept)";
+        judge_.judge(fact, base_tips(fact.base));
+        if (fact.in_base && fact.merged_by == MergedBy::none) {
+            const auto created = git::branch_created_at(repo_, fact.branch);
+            fact.no_own_commits = created && *created == fact.head;
+        }
+        read_worktree(fact);
+        read_pushed(fact);
+        const auto [tag, exists] = choose_archive_tag(
+            model::archive_tag_name(settings_.archive_form, fact.model, fact.branch), fact.head,
+            [&](const std::string& candidate) { return tag_target(repo_, candidate); });
+        fact.archive_tag = tag;
+        fact.archive_tag_exists = exists;
+        read_worktree_refs(fact);
+        fact.environment = snapshots::planned_environment_removal(repo_, fact.model);
+        return fact;
+    }
+
+private:
+    // Where the base is: the local one and the remote's (a merge request lands there first).
+    std::vector<std::string> base_tips(const std::string& base) const {
+        std::vector<std::string> tips;
+        if (auto local = repo_.resolve_commit(base)) tips.push_back(*local);
+        if (remote_configured_)
+            if (auto remote = repo_.resolve_commit(fmt::format("refs/remotes/{}/{}", settings_.remote, base)))
+                tips.push_back(*remote);
+        return tips;
+    }
+
+    void read_worktree(PruneFacts& fact) {
+        if (auto it = by_branch_.find(fact.branch); it != by_branch_.end()) {
+            fact.worktree = it->second.path;
+            fact.worktree_missing = it->second.folder_missing;
+            fact.worktree_locked = it->second.locked;
+        } else if (main_branch_ == fact.branch) {
+            fact.worktree = model_settings_.main_worktree;
+            fact.worktree_main = true;
+        }
+        if (!fact.worktree || fact.worktree_missing || fact.worktree_main) return;
+        fact.worktree_current = !cwd_.empty() && is_within(cwd_, *fact.worktree);
+        try {
+            const auto opened = repo_.open_worktree(*fact.worktree);
+            fact.dirty = opened.has_uncommitted_changes();
+            const auto untracked = git::untracked_and_ignored(opened);
+            fact.untracked_count = untracked.count;
+            fact.untracked = untracked.describe();
+        } catch (const Error&) {
+            fact.dirty = std::nullopt;
+        }
+    }
+
+    void read_pushed(PruneFacts& fact) {
+        if (!remote_configured_) return;
+        // Squashed or rebased, the branch's commits need not be on the remote: its changes must.
+        const std::string& carried =
+            fact.merged_by == MergedBy::squash || fact.merged_by == MergedBy::rebase ? fact.merge_commit : fact.head;
+        bool pushed = false;
+        for (const auto& [ref, commit] : tracking_) {
+            if (repo_.is_ancestor(carried, commit)) {
+                pushed = true;
+                break;
+            }
+        }
+        fact.unpushed = !pushed;
+    }
+
+    void read_worktree_refs(PruneFacts& fact) {
+        const auto it = by_branch_.find(fact.branch);
+        if (it == by_branch_.end()) return;
+        const auto refs = git::worktree_private_refs(repo_, it->second.id);
+        std::vector<std::string> leaving{"refs/heads/" + fact.branch};
+        for (const auto& ref : refs) leaving.push_back(ref.name);
+        for (const auto& ref : refs) {
+            if (!git::held_only_by(repo_, ref.target, leaving, {fact.head})) continue;
+            WorktreeRefArchive archive;
+            archive.ref = ref.name;
+            archive.target = ref.target;
+            std::string slug = ref.name.substr(5);  // without "refs/"
+            std::replace(slug.begin(), slug.end(), '/', '-');
+            const auto [tag, exists] = choose_archive_tag(
+                fmt::format("{}@{}", fact.archive_tag, slug), ref.target,
+                [&](const std::string& candidate) { return tag_target(repo_, candidate); });
+            archive.tag = tag;
+            archive.tag_exists = exists;
+            fact.worktree_refs.push_back(std::move(archive));
+        }
+    }
+
+    const git::Repository& repo_;
+    const model::LifecycleSettings& settings_;
+    model::Settings model_settings_;
+    bool remote_configured_ = false;
+    fs::path cwd_;
+    std::map<std::string, std::string> recorded_bases_;
+    std::map<std::string, git::WorktreeInfo> by_branch_;
+    std::optional<std::string> main_branch_;
+    std::vector<std::pair<std::string, std::string>> tracking_;
+    std::set<std::string> pending_;
+    MergeJudge judge_;
+};
+
+}  // namespace
+
+void archive_with_tag(const git::Repository& repo, const std::string& tag, const std::string& target, bool exists,
+                      const std::string& message) {
+    if (exists) return;
+    if (create_annotated_tag(repo, tag, target, message)) return;
+    const auto existing = git::find_tag(repo, tag);
+    if (!existing || existing->target != target)
+        throw Error(fmt::format("tag {} appeared meanwhile at another commit", tag));
+}
+
+namespace {
+
+// `git config --remove-section branch.<b>`, waiting while another writer holds .git/config.lock.
+void remove_branch_config(const git::Repository& repo, const std::string& branch, const fs::path& main_dir) {
+    proc::RunOptions options;
+    options.env = {{"LC_ALL", "C"}, {"LANGUAGE", std::nullopt}};
+    auto pause = std::chrono::milliseconds(1);
+    const auto deadline = std::chrono::steady_clock::now() + git::Config::write_lock_timeout;
+    for (;;) {
+        const auto result = run_git(repo, {"config", "--local", "--remove-section", "branch." + branch}, options, main_dir);
+        if (result.ok() || result.err.find("could not lock config file") == std::string::npos) return;  // absent is fine
+        if (std::chrono::steady_clock::now() >= deadline)
+            throw Error(fmt::format("cannot remove the configuration of {}: .git/config stays locked", branch));
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::milliseconds(50));
+    }
+}
+
+// Carries out one decision's steps: archive tags, worktree, environment, branch, config.
+void execute(const git::Repository& repo, const PruneFacts& fact, bool force, const fs::path& main_dir,
+             const std::function<void(const std::string&)>& say) {
+    archive_with_tag(repo, fact.archive_tag, fact.head, fact.archive_tag_exists, archive_message(fact));
+    say(fmt::format("{}: archived {} as {}", fact.model, short_id(fact.head), fact.archive_tag));
+    for (const auto& ref : fact.worktree_refs) {
+        archive_with_tag(repo, ref.tag, ref.target, ref.tag_exists, ref_archive_message(fact, ref));
+        say(fmt::format("{}: archived {} ({} of its worktree) as {}", fact.model, short_id(ref.target), ref.ref, ref.tag));
+    }
+    if (fact.worktree && !fact.worktree_missing && force) {
+        // --force: what git does not track goes too, as the user asked.
+        std::vector<std::string> args{"worktree", "remove"};
+        if (fact.dirty.value_or(true) || fact.worktree_locked || fact.untracked_count > 0) args.push_back("--force");
+        if (fact.worktree_locked) args.push_back("--force");
+        args.push_back(fact.worktree->string());
+        run_git_checked(repo, args, fmt::format("cannot remove the worktree {}", fact.worktree->string()), {}, main_dir);
+        say(fmt::format("{}: removed the worktree {}", fact.model, fact.worktree->string()));
+    } else if (fact.worktree && !fact.worktree_missing) {
+        // File by file: only what the commit holds, unchanged, is deleted. A checkpoint written
+        // since the plan looked, or an edit hidden behind skip-worktree, keeps the worktree.
+        const auto removal = model::remove_worktree_carefully(*fact.worktree, main_dir);
+        if (!removal.removed)
+            throw Error(fmt::format("the worktree {} was kept, and with it the branch: it holds files that are not "
+                                    "the commit's (written or changed since prune looked, or hidden from git status "
+                                    "by skip-worktree or assume-unchanged): {}",
+                                    fact.worktree->string(), removal.describe()),
+                        fmt::format("look at them, move what you keep, then prune again (or --force deletes them)"));
+        say(fmt::format("{}: removed the worktree {}", fact.model, fact.worktree->string()));
+    }
+    if (fact.worktree && fact.worktree_missing && fact.worktree_locked) {
+        // Only --force gets here: a lock keeps `git worktree prune` off it.
+        run_git_checked(repo, {"worktree", "unlock", fact.worktree->string()},
+                        fmt::format("cannot unlock the worktree {}", fact.worktree->string()), {}, main_dir);
+        run_git(repo, {"worktree", "prune"}, {}, main_dir);
+        say(fmt::format("{}: forgot the worktree {}", fact.model, fact.worktree->string()));
+    }
+    snapshots::remove_environment(repo, fact.model);
+    for (const auto& line : fact.environment) say(fmt::format("{}: {}", fact.model, line));
+    for (const auto& worktree : repo.linked_worktrees()) {
+        if (worktree.branch == fact.branch)
+            throw Error(fmt::format("{} is still checked out in {}; the branch was kept", fact.branch,
+                                    worktree.path.string()));
+    }
+    if (!git::delete_branch_ref_if_at(repo, fact.branch, fact.head))
+        throw Error(fmt::format("the branch {} moved meanwhile; it was kept", fact.branch));
+    // Its configuration (modelBase, upstream) goes with it, as with `git branch -d`; absent is fine.
+    remove_branch_config(repo, fact.branch, main_dir);
+    say(fmt::format("{}: deleted the branch {}", fact.model, fact.branch));
+}
+
+}  // namespace
+
+std::vector<PruneFacts> gather_prune_facts(const git::Repository& repo, const model::LifecycleSettings& settings) {
+    FactReader reader(repo, settings);
+    std::vector<PruneFacts> facts;
+    for (const auto& branch : repo.branches_matching(std::string(naming::model_branch_prefix) + "*")) {
+        const auto name = naming::model_from_branch(branch.name);
+        if (!name) continue;
+        facts.push_back(reader.read(branch, *name));
+    }
+    return facts;
+}
+
+namespace {
+
+// The local part: archive, remove worktree and environment, delete the branch, one model at a time.
+void prune_locally(const git::Repository& repo, const model::LifecycleSettings& settings, const PruneRequest& request,
+                   PruneResult& result, const std::function<void(const std::string&)>& say, const PruneProgress& step) {
+    const fs::path main_dir = model::read_settings(repo).main_worktree;
+    FactReader reader(repo, settings);
+    {
+        // Forget worktrees whose folders are gone first: git (and libgit2) will not
+        // delete a branch that a registered worktree still has checked out.
+        model::RepositoryLock lock(repo, model::worktrees_lock, "git model prune");
+        run_git(repo, {"worktree", "prune"}, {}, main_dir);
+    }
+    const auto total = static_cast<std::size_t>(std::count_if(result.plan.begin(), result.plan.end(),
+                                                              [](const PruneDecision& d) { return d.prune; }));
+    std::size_t done = 0;
+    for (std::size_t i = 0; i < result.plan.size(); ++i) {
+        if (!result.plan[i].prune) continue;
+        if (step) step(++done, total, result.plan[i].facts.model);
+        PruneOutcome outcome;
+        try {
+            // Other commands may have changed this model since the plan: judge it again, in our turn.
+            model::RepositoryLock lock(repo, model::worktrees_lock, "git model prune");
+            reader.refresh();
+            const std::string branch = result.plan[i].facts.branch;
+            const auto found = repo.branches_matching(branch);
+            if (found.empty() || found.front().name != branch)
+                throw Error(fmt::format("the branch {} vanished meanwhile", branch));
+            result.plan[i] = plan_prune({reader.read(found.front(), result.plan[i].facts.model)}, result.options).front();
+            if (!result.plan[i].prune) continue;  // kept now, for the reasons the new plan gives
+            execute(repo, result.plan[i].facts, request.force, main_dir, say);
+            outcome.done = true;
+        } catch (const Error& e) {
+            outcome.error = e.what();
+            ++result.failed;
+            say(fmt::format("{}: FAILED: {}", result.plan[i].facts.model, e.what()));
+        }
+        result.outcomes[i] = outcome;
+    }
+    model::RepositoryLock lock(repo, model::worktrees_lock, "git model prune");
+    run_git(repo, {"worktree", "prune"}, {}, main_dir);
+}
+
+}  // namespace
+
+PruneResult run_prune(const git::Repository& repo, const PruneRequest& request,
+                      const std::function<void(const std::string&)>& say, const PruneProgress& step) {
+    const model::LifecycleSettings settings = model::read_lifecycle_settings(repo);
+    const bool remote = request.remote.value_or(settings.prune_remote);
+    if (remote && !git::remote_exists(repo, settings.remote)) {
+        throw Error(fmt::format("there is no remote '{}' to prune{}", settings.remote,
+                                request.remote ? "" : " (model.prune.remote is true)"),
+                    fmt::format("add it (git remote add {} <url>), name yours (git config model.remote <name>), "
+                                "or prune only here: git model prune --no-remote",
+                                settings.remote));
+    }
+    PruneResult result;
+    result.options.now = git_now(repo);
+    result.options.retention_seconds = request.retention_seconds.value_or(settings.retention_seconds);
+    result.options.force = request.force;
+    result.plan = plan_prune(gather_prune_facts(repo, settings), result.options);
+    result.outcomes.resize(result.plan.size());
+    if (!request.dry_run) prune_locally(repo, settings, request, result, say, step);
+    if (!remote) return result;
+
+    LocalArchives archives;
+    for (std::size_t i = 0; i < result.plan.size(); ++i)
+        if (result.outcomes[i] && result.outcomes[i]->done)
+            archives.emplace_back(result.plan[i].facts.archive_tag, result.plan[i].facts.head);
+    result.remote = prune_remote(repo, settings, result.options, request.dry_run, archives, say);
+    result.failed += result.remote->failed;
+    return result;
+}
+
+}  // namespace gm::prune

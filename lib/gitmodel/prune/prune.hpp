@@ -1,0 +1,55 @@
+#pragma once
+// `git model prune`: the team's retention rule carried out. Reads the facts
+// about every model branch, plans with plan_prune (prune_plan.hpp), and executes:
+// archive tag first (so no commit is ever lost), then worktree, environment, branch.
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gitmodel/git/repository.hpp"
+#include "gitmodel/prune/prune_plan.hpp"
+#include "gitmodel/prune/prune_remote.hpp"
+#include "gitmodel/model/settings.hpp"
+
+namespace gm::prune {
+
+// What the user asked for.
+struct PruneRequest {
+    bool dry_run = false;
+    bool force = false;
+    std::optional<std::int64_t> retention_seconds;  // --retention; model.prune.retention when absent
+    std::optional<bool> remote;                     // --remote / --no-remote; model.prune.remote when absent
+};
+
+// The plan and, unless it was a dry run, what became of each branch.
+struct PruneResult {
+    PruneOptions options;
+    std::vector<PruneDecision> plan;
+    std::vector<std::optional<PruneOutcome>> outcomes;  // per plan entry; nullopt when kept or dry run
+    std::size_t failed = 0;
+    std::optional<RemotePruneResult> remote;  // what prune did on the remote, when asked to
+};
+
+// Reads what the rule needs about every model branch (merge dates from merge
+// commits and finish records, worktrees, dirty, pushed, archive tag names).
+std::vector<PruneFacts> gather_prune_facts(const git::Repository& repo, const model::LifecycleSettings& settings);
+
+// The message of a branch's archive tag: a block saying what it was and how it was merged.
+std::string archive_message(const PruneFacts& fact);
+
+// Archives with an annotated tag, unless it exists already (exists: at target); throws gm::Error
+// when the name was taken meanwhile by another commit.
+void archive_with_tag(const git::Repository& repo, const std::string& tag, const std::string& target, bool exists,
+                      const std::string& message);
+
+// Which branch of how many is being pruned now (1-based), for a progress line.
+using PruneProgress = std::function<void(std::size_t done, std::size_t total, const std::string& model)>;
+
+// Plans and (unless dry_run) executes. `say` receives a line per action as it happens; `step`
+// hears before each branch is pruned here.
+PruneResult run_prune(const git::Repository& repo, const PruneRequest& request,
+                      const std::function<void(const std::string&)>& say, const PruneProgress& step = {});
+
+}  // namespace gm::prune

@@ -1,0 +1,112 @@
+// Where the lifecycle commands meet `git model env`; see environment.hpp.
+#include "gitmodel/snapshots/environment.hpp"
+
+#include "gitmodel/core/duration.hpp"
+#include "gitmodel/core/error.hpp"
+#include "gitmodel/env/bench_results.hpp"
+#include "gitmodel/env/engine.hpp"
+#include "gitmodel/env/environment.hpp"
+#include "gitmodel/env/lease_book.hpp"
+#include "gitmodel/env/state.hpp"
+#include "gitmodel/snapshots/snapshots.hpp"
+
+#include <fmt/core.h>
+
+namespace gm::snapshots {
+
+namespace {
+
+// The engine, or nullopt when none is installed (then no environment can exist either).
+std::optional<env::Engine> engine_if_any(const git::Repository& repo) {
+    try {
+        return env::select_engine(repo.config(), std::nullopt);
+    } catch (const UnavailableError&) {
+        return std::nullopt;
+    }
+}
+
+std::string model_container(const git::Repository& repo, const std::string& model) {
+    return env::container_name(repo.common_dir(), repo.main_worktree_or_common_dir(), model);
+}
+
+}  // namespace
+
+std::optional<EnvironmentState> environment_state(const git::Repository& repo, const std::string& model,
+                                                  const std::optional<std::filesystem::path>& /*worktree*/) {
+    const auto engine = engine_if_any(repo);
+    if (!engine) return EnvironmentState{"unavailable", "no container engine installed", {}};
+    const std::string name = model_container(repo, model);
+    const auto info = env::find_container(*engine, name);
+    if (!info) return EnvironmentState{"down", "start it with: git model env up", {}};
+    const auto label = [&](const char* key) {
+        const auto it = info->labels.find(key);
+        return it == info->labels.end() ? std::string() : it->second;
+    };
+    const std::string image = label(env::label::image).empty() ? info->image : label(env::label::image);
+    EnvironmentState state{info->state,
+                           fmt::format("container {}, image {}, GPUs {}", name, image,
+                                       label(env::label::gpus).empty() ? "none" : label(env::label::gpus)),
+                           {}};
+    if (auto drift = env::container_drift(repo, *info)) state.drift = std::move(*drift);
+    return state;
+}
+
+std::optional<env::SnapshotImage> image_ran_by_snapshots(const git::Repository& repo, const std::string& model,
+                                                         const std::string& reference) {
+    for (const auto& snapshot : list_snapshots(repo, model).snapshots)  // newest first
+        if (snapshot.record.image == reference && snapshot.record.image_id)
+            return env::SnapshotImage{snapshot.tag, *snapshot.record.image_id};
+    return std::nullopt;
+}
+
+std::optional<std::pair<std::string, std::string>> image_last_run(const git::Repository& repo, const std::string& model) {
+    const auto launched = env::read_launch(repo.common_dir(), model);
+    if (!launched || launched->image_id.empty()) return std::nullopt;
+    return std::make_pair(launched->image, launched->image_id);
+}
+
+std::vector<SnapshotGpu> hardware_last_run(const git::Repository& repo, const std::string& model,
+                                           std::vector<std::string>& warnings) {
+    std::vector<SnapshotGpu> out;
+    for (const auto& found : env::model_gpus(repo, model, warnings)) {
+        SnapshotGpu gpu;
+        gpu.uuid = found.uuid;
+        if (const auto& r = found.result) {
+            gpu.name = r->name;
+            gpu.driver_version = r->driver_version;
+            gpu.cuda_driver_version = r->cuda_driver_version;
+            gpu.triad_fraction = r->triad_fraction;
+            gpu.fp32_fraction = r->fp32_fraction;
+            gpu.bench_mode = std::string(gpu::to_string(r->mode));
+            gpu.bench_time = r->time;
+        }
+        out.push_back(std::move(gpu));
+    }
+    return out;
+}
+
+std::vector<std::string> planned_environment_removal(const git::Repository& repo, const std::string& model) {
+    const auto engine = engine_if_any(repo);
+    if (!engine) return {};
+    const std::string name = model_container(repo, model);
+    if (!env::find_container(*engine, name)) return {};
+    return {fmt::format("remove container {} and give back its GPUs", name)};
+}
+
+void remove_environment(const git::Repository& repo, const std::string& model) {
+    const auto engine = engine_if_any(repo);
+    if (!engine) return;
+    const git::Config config = repo.config();
+    const std::string name = model_container(repo, model);
+    if (env::find_container(*engine, name)) {
+        std::chrono::seconds grace(10);
+        if (auto text = config.get_string("model.env.stopTimeout"))
+            if (auto seconds = parse_duration_seconds(*text)) grace = std::chrono::seconds(*seconds);
+        env::remove_container(*engine, name, grace);
+    }
+    if (auto book = env::LeaseBook::open_existing(env::LeaseBook::directory(config)))
+        env::give_back_matching(*book, [&](const env::Lease& lease) { return lease.container == name; },
+                                env::lease_lock_timeout(config));  // leases whose processes run stay
+}
+
+}  // namespace gm::snapshots

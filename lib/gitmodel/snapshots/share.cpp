@@ -1,0 +1,265 @@
+#include "gitmodel/snapshots/share.hpp"
+
+#include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
+#include "gitmodel/git/history.hpp"
+#include "gitmodel/git/git_program.hpp"
+#include "gitmodel/git/push.hpp"
+#include "gitmodel/model/repository_lock.hpp"
+#include "gitmodel/naming/model_name.hpp"
+
+#include <fmt/core.h>
+
+#include <chrono>
+#include <map>
+#include <sstream>
+#include <thread>
+
+namespace gm::snapshots {
+
+namespace {
+
+std::string notes_refspec(const std::string& remote) {
+    return fmt::format("+{}:{}", model::finish_notes_ref, model::remote_notes_ref(remote));
+}
+
+// `git config --local <args>`, waiting (bounded, growing pause) while another writer holds .git/config.lock.
+void write_config(const git::Repository& repo, const std::vector<std::string>& args) {
+    std::vector<std::string> argv{"config", "--local"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    proc::RunOptions options;
+    options.env = {{"LC_ALL", "C"}, {"LANGUAGE", std::nullopt}};
+    auto pause = std::chrono::milliseconds(1);
+    const auto deadline = std::chrono::steady_clock::now() + git::Config::write_lock_timeout;
+    for (;;) {
+        const auto result = run_git(repo, argv, options);
+        if (result.ok()) return;
+        if (result.err.find("could not lock config file") == std::string::npos ||
+            std::chrono::steady_clock::now() >= deadline) {
+            throw Error(fmt::format("cannot write the repository's config (git config {}): {}", join(args, " "),
+                                    git::git_said(result.err)));
+        }
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::milliseconds(50));
+    }
+}
+
+// A model's snapshot tags here: short name -> tag object id.
+std::map<std::string, std::string> local_snapshot_tags(const git::Repository& repo, const std::string& model) {
+    std::map<std::string, std::string> tags;
+    const auto listed = run_git_checked(
+        repo, {"for-each-ref", "--format=%(objectname) %(refname)", fmt::format("refs/tags/model/{}/", model)},
+        "cannot list the snapshot tags");
+    std::istringstream lines(listed.out);
+    std::string object, ref;
+    while (lines >> object >> ref) {
+        const std::string name = ref.substr(10);  // without refs/tags/
+        if (snapshot_version_from_tag(model, name)) tags.emplace(name, object);
+    }
+    return tags;
+}
+
+// Brings the remote's finish notes into ours (git notes merge, ours winning a conflict: records
+// on one commit say the same thing), so that our push of refs/notes/git-model is a fast-forward.
+void merge_remote_notes(const git::Repository& repo, const std::string& remote) {
+    proc::RunOptions options;
+    options.env = {{"LC_ALL", "C"}, {"LANGUAGE", std::nullopt}};
+    proc::RunOptions fetch_options = options;
+    // The remote may ask for a password: no limit, in the terminal's group (Ctrl-C stops it).
+    fetch_options.timeout = std::nullopt;
+    fetch_options.terminal = true;
+    const auto fetched = run_git(repo, {"fetch", "--no-tags", "--quiet", "--refmap=", "--", remote, notes_refspec(remote)},
+                                 fetch_options);
+    if (!fetched.ok())
+        throw Error(fmt::format("cannot fetch the finish notes of {}: {}", remote, git::git_said(fetched.err)));
+    model::RepositoryLock lock(repo, "notes", "git model finish (merging the remote's finish notes)");
+    const auto merged = run_git(repo,
+                                {"notes", "--ref=" + std::string(model::finish_notes_ref), "merge", "--quiet", "-s", "ours",
+                                 model::remote_notes_ref(remote)},
+                                options);
+    if (!merged.ok())
+        throw Error(fmt::format("cannot merge the finish notes of {} into ours: {}", remote, git::git_said(merged.err)));
+}
+
+// What to push of the notes: nothing (absent here, or the remote has ours), or our ref after merging theirs.
+bool prepare_notes(const git::Repository& repo, const std::string& remote, const std::map<std::string, git::RemoteRef>& refs) {
+    const auto local = repo.resolve_commit(std::string(model::finish_notes_ref));
+    if (!local) return false;
+    const auto there = refs.find(std::string(model::finish_notes_ref));
+    if (there == refs.end()) return true;
+    if (there->second.object == *local) return false;
+    if (!repo.has_commit(there->second.object) || !repo.is_ancestor(there->second.object, *local))
+        merge_remote_notes(repo, remote);
+    return repo.resolve_commit(std::string(model::finish_notes_ref)) != there->second.object;
+}
+
+}  // namespace
+
+std::optional<std::string> upstream_remote(const git::Repository& repo, const std::string& branch) {
+    const auto config = repo.config();
+    const auto upstream = config.get_string(fmt::format("branch.{}.remote", branch));
+    if (!upstream || upstream->empty() || *upstream == ".") return std::nullopt;
+    // Where git itself pushes the branch: branch.<b>.pushRemote, remote.pushDefault, its remote.
+    std::string remote = *upstream;
+    if (const auto push = config.get_string(fmt::format("branch.{}.pushRemote", branch)); push && !push->empty())
+        remote = *push;
+    else if (const auto fallback = config.get_string("remote.pushDefault"); fallback && !fallback->empty())
+        remote = *fallback;
+    if (!git::remote_exists(repo, remote)) return std::nullopt;
+    return remote;
+}
+
+TagOutcome tag_and_push(const git::Repository& repo, TagRequest request, bool push) {
+    TagOutcome outcome;
+    const model::LifecycleSettings settings = model::read_lifecycle_settings(repo);
+    const std::string branch = std::string(naming::model_branch_prefix) + request.model;
+    request.require_clean = settings.tag_require_clean;
+    std::optional<std::string> remote;
+    if (!push) outcome.not_pushed = "--no-push";
+    else if (!settings.tag_push) outcome.not_pushed = "model.tag.push is false";
+    else if (!(remote = upstream_remote(repo, branch))) outcome.not_pushed = "the branch has no upstream yet";
+    std::string unreadable;
+    if (remote) {
+        // Numbers the remote has taken (another clone's snapshots) are not reused here.
+        try {
+            for (const auto& [name, ref] : git::list_remote_refs(repo, *remote, {"refs/tags/" + snapshot_tag_glob(request.model)}, git::RemoteSide::push))
+                if (starts_with(name, "refs/tags/")) request.taken_elsewhere.push_back(name.substr(10));
+        } catch (const Error& e) {
+            unreadable = e.what();
+        }
+    }
+    outcome.snapshot = create_snapshot(repo, request);
+    if (!remote) return outcome;
+    const std::string& tag = outcome.snapshot.tag;
+    TagPush result;
+    result.remote = *remote;
+    result.fix = fmt::format("push it later: git push {} refs/tags/{}   (git model finish pushes it too)", *remote, tag);
+    if (!unreadable.empty()) {
+        result.problem = unreadable;
+        outcome.push = result;
+        return outcome;
+    }
+    git::PushRequest request_push;
+    request_push.remote = *remote;
+    request_push.refspecs = {fmt::format("refs/tags/{0}:refs/tags/{0}", tag)};
+    const auto pushed = git::push_refs(repo, request_push);
+    const auto* line = pushed.find("refs/tags/" + tag);
+    result.pushed = pushed.run.ok() && line && (line->sent() || line->up_to_date());
+    if (!result.pushed) {
+        result.problem = pushed.why("refs/tags/" + tag);
+        if (line && line->reason == "already exists") {
+            result.fix = fmt::format(
+                "another clone took that number on {} meanwhile: delete yours and tag the same commit again for a "
+                "free number: git tag -d {} && git model tag {} --commit {} (with the same --metric and -m)",
+                *remote, tag, request.model, outcome.snapshot.commit.substr(0, 10));
+        }
+    }
+    outcome.push = result;
+    return outcome;
+}
+
+TeamShare share_model_state(const git::Repository& repo, const std::string& remote, const std::string& model) {
+    TeamShare share;
+    share.remote = remote;
+    const std::string later = fmt::format("git push {} 'refs/tags/model/{}/*' {}", remote, model, model::finish_notes_ref);
+    try {
+        const auto tags = local_snapshot_tags(repo, model);
+        bool tags_done = false;
+        for (int attempt = 0; attempt < 3; ++attempt) {
+            const auto refs = git::list_remote_refs(repo, remote, {"refs/tags/" + snapshot_tag_glob(model), std::string(model::finish_notes_ref)},
+                                               git::RemoteSide::push);
+            std::vector<std::string> refspecs;
+            if (!tags_done) {
+                for (const auto& [name, object] : tags) {
+                    const auto there = refs.find("refs/tags/" + name);
+                    if (there == refs.end()) refspecs.push_back(fmt::format("refs/tags/{0}:refs/tags/{0}", name));
+                    else if (there->second.object != object)
+                        share.problems.push_back(fmt::format(
+                            "{} was not pushed: {} has another snapshot of that name (another clone's); yours stays "
+                            "here: delete it and tag its commit again for a free number (git tag -d {}; git model tag "
+                            "{} --commit <commit> ...)",
+                            name, remote, name, model));
+                }
+            }
+            const bool notes = prepare_notes(repo, remote, refs);
+            if (notes) refspecs.push_back(fmt::format("{0}:{0}", model::finish_notes_ref));
+            if (refspecs.empty()) return share;
+            git::PushRequest request;
+            request.remote = remote;
+            request.refspecs = refspecs;
+            const auto pushed = git::push_refs(repo, request);
+            if (pushed.refs.empty()) {  // refused as a whole (the pre-push hook): nothing went out
+                share.problems.push_back(fmt::format("the snapshot tags and finish notes were not pushed to {}: {}; "
+                                                     "push them later: {}",
+                                                     remote, pushed.why(""), later));
+                return share;
+            }
+            tags_done = true;
+            bool retry = false;
+            for (const auto& line : pushed.refs) {
+                if (starts_with(line.to, "refs/tags/")) {
+                    if (line.sent()) share.tags_sent.push_back(line.to.substr(10));
+                    else if (!line.up_to_date())
+                        share.problems.push_back(fmt::format("{} was not pushed: {}; push it later: git push {} {}",
+                                                             line.to.substr(10), pushed.why(line.to), remote, line.to));
+                } else if (line.to == model::finish_notes_ref) {
+                    if (line.sent()) share.notes_sent = true;
+                    else if (line.reason == "non-fast-forward" || line.reason == "fetch first") retry = attempt < 2;
+                    else if (!line.up_to_date())
+                        share.problems.push_back(fmt::format("the finish notes were not pushed: {}; push them later: "
+                                                             "git push {} {}",
+                                                             pushed.why(line.to), remote, model::finish_notes_ref));
+                }
+            }
+            if (!retry) return share;  // else: another clone pushed notes meanwhile; merge theirs again
+        }
+        share.problems.push_back(fmt::format("the finish notes were not pushed: {} kept changing them; finish again",
+                                             remote));
+    } catch (const Error& e) {
+        share.problems.push_back(fmt::format("the snapshot tags and finish notes were not pushed to {}: {}; push "
+                                             "them later: {}",
+                                             remote, e.what(), later));
+    }
+    return share;
+}
+
+std::vector<std::string> FetchSetup::commands() const {
+    std::vector<std::string> out;
+    if (!tags) out.push_back(fmt::format("git config remote.{}.tagOpt --tags", remote));
+    if (!notes) out.push_back(fmt::format("git config --add remote.{}.fetch '{}'", remote, notes_refspec(remote)));
+    return out;
+}
+
+FetchSetup read_fetch_setup(const git::Repository& repo, const std::string& remote) {
+    FetchSetup setup;
+    setup.remote = remote;
+    setup.remote_exists = git::remote_exists(repo, remote);
+    if (!setup.remote_exists) return setup;
+    const auto config = repo.config();
+    setup.tags = config.get_string(fmt::format("remote.{}.tagOpt", remote)).value_or("") == "--tags";
+    for (const auto& spec : config.get_all(fmt::format("remote.{}.fetch", remote))) {
+        std::string_view source = spec;
+        if (starts_with(source, "+")) source.remove_prefix(1);
+        source = source.substr(0, source.find(':'));
+        if (source == "refs/tags/*") setup.tags = true;
+        if (source == model::finish_notes_ref || source == "refs/notes/*") setup.notes = true;
+    }
+    return setup;
+}
+
+std::vector<std::string> apply_fetch_setup(const git::Repository& repo, const std::string& remote) {
+    const auto setup = read_fetch_setup(repo, remote);
+    std::vector<std::string> done;
+    if (!setup.remote_exists) return done;
+    if (!setup.tags) {
+        write_config(repo, {fmt::format("remote.{}.tagOpt", remote), "--tags"});
+        done.push_back(fmt::format("fetch: git fetch {} now brings every tag (teammates' snapshots and archives)", remote));
+    }
+    if (!setup.notes) {
+        write_config(repo, {"--add", fmt::format("remote.{}.fetch", remote), notes_refspec(remote)});
+        done.push_back(fmt::format("fetch: git fetch {} now brings the finish notes to {}", remote, model::remote_notes_ref(remote)));
+    }
+    return done;
+}
+
+}  // namespace gm::snapshots

@@ -1,0 +1,215 @@
+#include "gitmodel/snapshots/snapshots.hpp"
+
+#include "gitmodel/config/modelenv.hpp"
+#include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
+#include "gitmodel/git/worktree_state.hpp"
+#include "gitmodel/git/git_program.hpp"
+#include "gitmodel/snapshots/metric_json.hpp"
+#include "gitmodel/model/model_context.hpp"
+#include "gitmodel/model/repository_lock.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <limits>
+
+namespace gm::snapshots {
+
+namespace {
+
+std::string short_id(std::string_view id) { return std::string(id.substr(0, 10)); }
+
+// A tag read as a snapshot; throws gm::Error saying why it is not one.
+Snapshot read_snapshot(const git::TagInfo& tag) {
+    if (!tag.annotated) throw Error("a lightweight tag has no snapshot block");
+    if (tag.target.empty()) throw Error("it does not point at a commit");
+    Snapshot snapshot;
+    snapshot.tag = tag.name;
+    snapshot.commit = tag.target;
+    snapshot.time = tag.tagger_time;
+    snapshot.tagger = tag.tagger;
+    snapshot.record = parse_snapshot_message(tag.message);
+    return snapshot;
+}
+
+// The hash of the uncommitted changes of the model's worktree when the tagged commit is what it has
+// checked out (its branch head); nullopt when it is clean, gone, or another commit is tagged.
+std::optional<std::string> uncommitted_state(const git::Repository& repo, const model::ModelContext& context,
+                                             const std::string& commit, bool require_clean) {
+    if (!context.checkout || context.checkout->missing || !context.head || commit != *context.head)
+        return std::nullopt;
+    const auto& path = context.checkout->path;
+    std::optional<std::string> hash;
+    try {
+        const auto worktree = repo.open_worktree(path);
+        if (worktree.has_uncommitted_changes()) hash = git::uncommitted_changes_hash(worktree);
+    } catch (const Error& e) {
+        throw Error(fmt::format("cannot read the state of {}: {}", path.string(), e.what()));
+    }
+    if (hash && require_clean) {
+        throw Error(fmt::format("model '{}' has uncommitted changes in {}, and model.tag.requireClean is true",
+                                context.name, path.string()),
+                    "commit them (or stash them) and tag again, so that the snapshot's commit holds the code "
+                    "that made its metrics");
+    }
+    return hash;
+}
+
+}  // namespace
+
+std::optional<std::string> pinned_image_at(const git::Repository& repo, const std::string& commit) {
+    const auto text = repo.read_file_at(commit, config::modelenv_file_name);
+    if (!text) return std::nullopt;
+    try {
+        return config::load_modelenv_text(*text, short_id(commit) + ":" + config::modelenv_file_name).image.to_string();
+    } catch (const Error& e) {
+        throw Error(fmt::format("{} at {} does not load, so the snapshot cannot record its image: {}",
+                                config::modelenv_file_name, short_id(commit), e.what()),
+                    "fix .modelenv.yaml and commit (see gitmodelenv(5)), or tag an earlier commit with --commit");
+    }
+}
+
+Snapshot create_snapshot(const git::Repository& repo, const TagRequest& request) {
+    const model::ModelContext context = model::require_model(repo, request.model);
+    std::string commit = *context.head;
+    if (request.commit) {
+        const auto resolved = repo.resolve_commit(*request.commit);
+        if (!resolved) {
+            throw Error(fmt::format("--commit {}: no such commit", quote_for_message(*request.commit)),
+                        "name a commit of " + context.branch + " (an id, a tag, HEAD~2, ...)");
+        }
+        if (!repo.is_ancestor(*resolved, *context.head)) {
+            throw Error(fmt::format("commit {} is not on {}", short_id(*resolved), context.branch),
+                        "a snapshot records a state of the model's own branch: pick a commit of it");
+        }
+        commit = *resolved;
+    }
+    SnapshotRecord record;
+    record.dirty = uncommitted_state(repo, context, commit, request.require_clean);
+    record.model = request.model;
+    record.metrics = request.metrics;
+    record.gpus = request.gpus;
+    record.image = pinned_image_at(repo, commit);
+    if (request.image_run && record.image && request.image_run->first == *record.image)
+        record.image_id = request.image_run->second;
+    if (request.message) record.message = *request.message;
+
+    // Snapshots of a repository are numbered one at a time: concurrent tags (from
+    // several worktrees, CI jobs) get v1, v2, ... without a gap or a duplicate.
+    model::RepositoryLock lock(repo, "snapshots", fmt::format("git model tag {}", request.model));
+    // A tag made by other means (plain `git tag`) may still take the number first: then the next one is ours.
+    for (int attempt = 0; attempt < 20; ++attempt) {
+        std::vector<std::string> names = request.taken_elsewhere;
+        for (const auto& tag : git::tags_matching(repo, snapshot_tag_glob(request.model))) names.push_back(tag.name);
+        record.version = next_snapshot_version(request.model, names);
+        const std::string name = snapshot_tag_name(request.model, record.version);
+        if (!create_annotated_tag(repo, name, commit, format_snapshot_message(record))) continue;
+        const auto created = git::find_tag(repo, name);
+        if (!created) throw Error(fmt::format("tag {} vanished right after it was created", name));
+        return read_snapshot(*created);
+    }
+    throw Error(fmt::format("could not find a free snapshot number for model '{}'", request.model),
+                "other processes keep tagging it; try again");
+}
+
+SnapshotList list_snapshots(const git::Repository& repo, std::string_view model) {
+    SnapshotList list;
+    for (const auto& tag : git::tags_matching(repo, snapshot_tag_glob(model))) {
+        const auto version = snapshot_version_from_tag(model, tag.name);
+        if (!version) continue;  // model/x/v1-rc and the like: not in the numbering
+        try {
+            Snapshot snapshot = read_snapshot(tag);
+            if (snapshot.record.model != model || snapshot.record.version != *version) {
+                throw Error(fmt::format("its block says model '{}' v{}", snapshot.record.model,
+                                        snapshot.record.version));
+            }
+            list.snapshots.push_back(std::move(snapshot));
+        } catch (const Error& e) {
+            list.skipped.push_back(fmt::format("{}: not a snapshot: {}", tag.name, e.what()));
+        }
+    }
+    std::sort(list.snapshots.begin(), list.snapshots.end(),
+              [](const Snapshot& x, const Snapshot& y) { return x.record.version > y.record.version; });
+    return list;
+}
+
+std::optional<Snapshot> latest_snapshot(const git::Repository& repo, std::string_view model) {
+    auto list = list_snapshots(repo, model);
+    if (list.snapshots.empty()) return std::nullopt;
+    return std::move(list.snapshots.front());
+}
+
+Snapshot resolve_snapshot(const git::Repository& repo, std::string_view name,
+                          const std::optional<std::string>& current_model) {
+    std::string_view wanted = name;
+    if (starts_with(wanted, "refs/tags/")) wanted.remove_prefix(10);
+    std::vector<std::string> candidates{std::string(wanted)};
+    if (!starts_with(wanted, "model/")) candidates.push_back("model/" + std::string(wanted));
+    if (current_model && wanted.size() > 1 && wanted.front() == 'v' && wanted.find('/') == std::string_view::npos)
+        candidates.push_back(fmt::format("model/{}/{}", *current_model, wanted));
+    for (const auto& candidate : candidates) {
+        const auto tag = git::find_tag(repo, candidate);
+        if (!tag) continue;
+        try {
+            return read_snapshot(*tag);
+        } catch (const Error& e) {
+            throw Error(fmt::format("tag {} is not a git-model snapshot: {}", tag->name, e.what()),
+                        "`git model log <model>` lists a model's snapshots");
+        }
+    }
+    throw Error(fmt::format("no snapshot {}", quote_for_message(name)),
+                "name a tag such as model/<model>/v3 (or <model>/v3, or v3 inside the model's worktree); "
+                "`git model log <model>` lists them");
+}
+
+Comparison compare_snapshots(const git::Repository& repo, const Snapshot& a, const Snapshot& b) {
+    Comparison comparison;
+    comparison.a = a;
+    comparison.b = b;
+    comparison.metrics = compare_metrics(a.record, b.record);
+    comparison.image_changed = a.record.image != b.record.image;
+    comparison.hardware = compare_hardware(a.record, b.record);
+    const auto range = git::commits_reachable_only_from(repo, b.commit, {a.commit}, max_compared_commits);
+    comparison.commit_count = range.total;
+    for (const auto& id : range.commits)
+        if (auto summary = git::commit_summary(repo, id)) comparison.commits.push_back(std::move(*summary));
+    comparison.only_in_a = git::commits_reachable_only_from(repo, a.commit, {b.commit}, 0).total;
+    return comparison;
+}
+
+nlohmann::json log_json(std::string_view model, const std::vector<Snapshot>& newest_first) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& snapshot : newest_first) rows.push_back(to_json(snapshot));
+    return {{"version", 1}, {"model", model}, {"snapshots", rows}};
+}
+
+nlohmann::json to_json(const Comparison& comparison) {
+    nlohmann::json metrics = nlohmann::json::array();
+    for (const auto& row : comparison.metrics) {
+        metrics.push_back({
+            {"name", row.name},
+            {"a", row.a ? metric_json(*row.a) : nlohmann::json(nullptr)},
+            {"b", row.b ? metric_json(*row.b) : nlohmann::json(nullptr)},
+            {"difference", row.difference ? difference_json(*row.a, *row.b) : nlohmann::json(nullptr)},
+        });
+    }
+    nlohmann::json commits = nlohmann::json::array();
+    for (const auto& commit : comparison.commits)
+        commits.push_back({{"id", commit.id}, {"subject", commit.subject}, {"time", commit.commit_time}});
+    return {
+        {"version", 1},
+        {"a", to_json(comparison.a)},
+        {"b", to_json(comparison.b)},
+        {"metrics", metrics},
+        {"image_changed", comparison.image_changed},
+        {"hardware", comparison.hardware ? nlohmann::json{{"changed", !comparison.hardware->empty()},
+                                                          {"differences", *comparison.hardware}}
+                                         : nlohmann::json(nullptr)},
+        {"commits", commits},
+        {"commit_count", comparison.commit_count},
+        {"commits_only_in_a", comparison.only_in_a},
+    };
+}
+
+}  // namespace gm::snapshots

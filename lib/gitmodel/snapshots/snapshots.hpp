@@ -1,0 +1,87 @@
+#pragma once
+// Snapshots in a repository: creating the tag (numbered per model, with the
+// pinned image of that commit), listing a model's snapshots, finding one by
+// name, and comparing two. The message format itself is in snapshot.hpp.
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "gitmodel/git/history.hpp"
+#include "gitmodel/git/repository.hpp"
+#include "gitmodel/snapshots/snapshot.hpp"
+
+namespace gm::snapshots {
+
+// What `git model tag` was asked for.
+struct TagRequest {
+    std::string model;
+    std::vector<Metric> metrics;
+    std::optional<std::string> message;  // -m; a default subject when absent
+    std::optional<std::string> commit;   // --commit; the branch head when absent
+    std::vector<std::string> taken_elsewhere;  // snapshot tag names the remote has: their numbers are skipped too
+    // (reference, image id) the model's environment last ran: recorded as Model-Image-Id when
+    // the reference is the one the tagged commit pins.
+    std::optional<std::pair<std::string, std::string>> image_run;
+    std::vector<SnapshotGpu> gpus;  // the GPUs the model's environment ran on (Model-GPU), when known
+    bool require_clean = false;  // model.tag.requireClean: refuse when the model's worktree has uncommitted changes
+};
+
+// Tags a snapshot: model/<name>/v<N> with N one more than any taken here or on the remote (retrying
+// when another process takes it first). The commit must be on the model's
+// branch; a .modelenv.yaml there must load. When the commit is the branch head and the
+// model's worktree has uncommitted changes, the snapshot records their hash (Model-Dirty),
+// or, under require_clean, nothing is made. Throws gm::Error, creating nothing.
+Snapshot create_snapshot(const git::Repository& repo, const TagRequest& request);
+
+// The image .modelenv.yaml pins at a commit; nullopt when the commit has no such
+// file. Throws gm::Error when the file does not load (the snapshot would lie).
+std::optional<std::string> pinned_image_at(const git::Repository& repo, const std::string& commit);
+
+// A model's snapshots, and the tags under its name that are not snapshots.
+struct SnapshotList {
+    std::vector<Snapshot> snapshots;   // newest (highest version) first
+    std::vector<std::string> skipped;  // "model/x/v7: <why it is not read>", for warnings
+};
+
+// Reads every snapshot of a model (its branch need not exist any more).
+SnapshotList list_snapshots(const git::Repository& repo, std::string_view model);
+
+// The newest snapshot of a model, if any.
+std::optional<Snapshot> latest_snapshot(const git::Repository& repo, std::string_view model);
+
+// Finds a snapshot by tag: "model/x/v3", "refs/tags/model/x/v3", "x/v3", or
+// "v3" for the model of the current worktree. Throws gm::Error when there is none.
+Snapshot resolve_snapshot(const git::Repository& repo, std::string_view name,
+                          const std::optional<std::string>& current_model);
+
+// The most commits a comparison lists; more are counted, not listed.
+inline constexpr std::size_t max_compared_commits = 1000;
+
+// Two snapshots side by side.
+struct Comparison {
+    Snapshot a;
+    Snapshot b;
+    std::vector<MetricComparison> metrics;
+    bool image_changed = false;
+    std::optional<std::vector<std::string>> hardware;  // compare_hardware: what differs; nullopt: not known
+    std::vector<git::CommitSummary> commits;  // in b and not in a, newest first
+    std::size_t commit_count = 0;             // all of them (commits may be cut at max_compared_commits)
+    std::size_t only_in_a = 0;                // commits in a and not in b (a is not an ancestor of b)
+};
+
+// Compares two snapshots: metrics, image, the commits between them.
+Comparison compare_snapshots(const git::Repository& repo, const Snapshot& a, const Snapshot& b);
+
+// `git model log --json` (git-model(1), JSON OUTPUT).
+nlohmann::json log_json(std::string_view model, const std::vector<Snapshot>& newest_first);
+
+// `git model compare --json`.
+nlohmann::json to_json(const Comparison& comparison);
+
+}  // namespace gm::snapshots
