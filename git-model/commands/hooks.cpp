@@ -44,7 +44,7 @@ int hooks(const cli::Args& args) {
         // repository: there the hooks are installed and the fetch is left to the user.
         std::optional<git::Repository> full;
         if (repo->object_format() == "sha1") full.emplace(git::Repository::discover());
-        const std::string remote = full ? model::read_remote_setting(*full) : std::string("origin");
+        const std::string remote = full ? model::read_settings(*full).remote : std::string("origin");
         if (vm.count("manual")) {
             fmt::print("{}", hooks::manual_instructions(context.relative_hooks_path ? context.pinned_dir : dir));
             if (context.relative_hooks_path)

@@ -81,3 +81,14 @@ git -C "$wa" add notes.txt && git -C "$wa" commit -q -m "notes"
 run_expect 0 git -C "$wa" model tag --metric acc=0.8 --json     # clean now: allowed, unmarked
 assert_eq "$(json_get "$OUT" 'd["dirty"]')" "False" "clean under requireClean"
 assert_not_contains "$ERR" "uncommitted" "no warning once clean"
+
+# --- one reader of model.*, errors per key: another command's malformed key does not stop tag -------
+git -C "$wa" commit -q --allow-empty -m "more"
+run_expect 0 git -C "$wa" -c model.prune.retention=fortnight -c model.finish.merge=sometimes -c model.forge=svn \
+    model tag --metric acc=0.85
+assert_not_contains "$ERR" "fortnight" "tag does not read prune's retention"
+run_expect 1 git -C "$wa" -c model.prune.retention=fortnight model prune --dry-run
+assert_contains "$ERR" "model.prune.retention 'fortnight' is not a duration" "prune still names its own bad key"
+run_expect 1 git -C "$wa" -c model.finish.merge=sometimes model finish --merge
+assert_contains "$ERR" "model.finish.merge 'sometimes' is not allow or deny" "finish names its own bad key"
+run_expect 0 git -C repo -c model.prune.retention=fortnight model start beta

@@ -94,7 +94,7 @@ TEST_CASE("GitLab push options open a merge request into the base", "[finish]") 
 }
 
 TEST_CASE("review plan: from settings and the remote URL", "[finish]") {
-    LifecycleSettings settings;
+    Settings settings;
     const std::string b = "feature/model-x";
     auto plan = plan_review(settings, std::string("git@gitlab.example.com:team/models.git"), b, "main", "Model x");
     CHECK(plan.mode == "merge-request");
@@ -119,7 +119,7 @@ TEST_CASE("review plan: from settings and the remote URL", "[finish]") {
     CHECK(plan.push_options.size() == 3);
     CHECK_FALSE(plan.review_url);
 
-    settings.forge.reset();
+    settings.forge = std::nullopt;
     settings.forge_url = "https://git.example.com/team/models";
     plan = plan_review(settings, std::string("/srv/git/models.git"), b, "main", "Model x");
     CHECK(plan.mode == "pull-request");

@@ -249,7 +249,7 @@ ConfigFact config_fact(const git::Repository& repo, const git::Config& config) {
 FetchFact fetch_fact(const git::Repository& repo) {
     FetchFact fact;
     fact.in_repo = true;
-    fact.remote = model::read_remote_setting(repo);
+    fact.remote = model::read_settings(repo).remote;
     const auto setup = snapshots::read_fetch_setup(repo, fact.remote);
     fact.remote_exists = setup.remote_exists;
     fact.tags = setup.tags;

@@ -34,8 +34,8 @@ void refuse_dirty(const git::Repository& repo, const model::ModelContext& contex
 }
 
 std::string merge_locally(const git::Repository& repo, const model::ModelContext& context,
-                          const model::LifecycleSettings& settings) {
-    if (!settings.allow_local_merge) {
+                          const model::Settings& settings) {
+    if (!settings.allow_local_merge.value()) {
         throw Error("local merges are not allowed here (model.finish.merge is deny)",
                     "finish without --merge to push and open a review; a repository without a review server "
                     "can allow them: git config model.finish.merge allow");
@@ -96,7 +96,7 @@ bool remote_has(const git::Repository& repo, const std::string& remote, const st
 
 // Pushes the branch (GitLab: with the merge-request options) and reads what happened: whether
 // anything went out, what the server said, the upstream recorded. Throws when the push failed.
-void push_for_review(const git::Repository& repo, const model::LifecycleSettings& settings, const model::ModelContext& context,
+void push_for_review(const git::Repository& repo, const model::Settings& settings, const model::ModelContext& context,
                      FinishResult& result) {
     // A push that would send nothing is not made: git would say "Everything up-to-date" and send
     // no push options (git 2.39 even dies of SIGPIPE writing them, now and then).
@@ -140,14 +140,14 @@ void push_for_review(const git::Repository& repo, const model::LifecycleSettings
 
 }  // namespace
 
-ReviewPlan plan_review(const model::LifecycleSettings& settings, const std::optional<std::string>& remote_url,
+ReviewPlan plan_review(const model::Settings& settings, const std::optional<std::string>& remote_url,
                        const std::string& branch, const std::string& base, const std::string& title) {
     ReviewPlan plan;
     plan.mode = "push";
     if (remote_url) plan.project_url = project_web_url(*remote_url, settings.forge_url);
     else if (settings.forge_url) plan.project_url = project_web_url("", settings.forge_url);
-    if (settings.forge) {
-        plan.forge = settings.forge;
+    if (const auto& forge = settings.forge.value()) {
+        plan.forge = forge;
     } else if (plan.project_url) {
         const auto location = parse_remote_url(*plan.project_url);
         plan.forge = location ? guess_forge(location->host) : model::ForgeKind::other;
@@ -175,7 +175,10 @@ std::string review_title(const git::Repository& repo, const std::string& model, 
 }
 
 FinishResult finish_model(const git::Repository& repo, const FinishRequest& request) {
-    const model::LifecycleSettings settings = model::read_lifecycle_settings(repo);
+    const model::Settings settings = model::read_settings(repo);
+    // finish's own keys are refused when malformed, whether this finish needs them or not, before anything happens.
+    settings.allow_local_merge.value();
+    settings.forge.value();
     const model::ModelContext context = model::require_model(repo, request.model);
     FinishResult result;
     result.model = context.name;

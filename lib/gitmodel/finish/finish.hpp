@@ -34,7 +34,7 @@ struct ReviewPlan {
 };
 
 // Decides how a push asks for review: GitLab gets push options, every forge gets its review page.
-ReviewPlan plan_review(const model::LifecycleSettings& settings, const std::optional<std::string>& remote_url,
+ReviewPlan plan_review(const model::Settings& settings, const std::optional<std::string>& remote_url,
                        const std::string& branch, const std::string& base, const std::string& title);
 
 // What was done, for the command to report.

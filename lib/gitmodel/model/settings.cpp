@@ -92,51 +92,32 @@ std::string archive_tag_name(std::string_view form, std::string_view model, std:
     return name;
 }
 
-namespace {
-
-// model.remote (origin when unset or empty), read the same way for both readers below.
-std::string remote_setting(const git::Config& config) {
-    const auto remote = config.get_string("model.remote");
-    return remote && !remote->empty() ? *remote : std::string("origin");
-}
-
-}  // namespace
-
-std::string read_remote_setting(const git::Repository& repo) { return remote_setting(repo.config()); }
-
-LifecycleSettings read_lifecycle_settings(const git::Repository& repo) {
-    const git::Config config = repo.config();
-    LifecycleSettings settings;
-    settings.remote = remote_setting(config);
-    if (auto forge = config.get_string("model.forge")) settings.forge = parse_forge_setting(*forge);
-    if (auto url = config.get_string("model.forgeUrl"); url && !url->empty()) settings.forge_url = *url;
-    if (auto merge = config.get_string("model.finish.merge")) {
-        if (*merge == "allow") settings.allow_local_merge = true;
-        else if (*merge == "deny" || merge->empty()) settings.allow_local_merge = false;
-        else
-            throw Error(fmt::format("model.finish.merge {} is not allow or deny", quote_for_message(*merge)),
-                        "git config model.finish.merge allow   (for repositories without a review server)");
-    }
-    if (auto retention = config.get_string("model.prune.retention"))
-        settings.retention_seconds = parse_retention(*retention, "model.prune.retention", false);
-    if (auto form = config.get_string("model.prune.archiveTag"); form && !form->empty()) {
-        archive_tag_name(*form, "x", "feature/model-x");  // refuse a bad form before anything happens
-        settings.archive_form = *form;
-    }
-    settings.tag_push = read_bool(config, "model.tag.push", true);
-    settings.tag_require_clean = read_bool(config, "model.tag.requireClean", false);
-    settings.prune_remote = read_bool(config, "model.prune.remote", false);
-    return settings;
-}
-
 std::string base_branch_setting(const git::Config& config) {
     auto base = config.get_string("model.baseBranch");
     return base && !base->empty() ? *base : std::string("main");
 }
 
-Settings read_settings(const git::Repository& repo) {
-    const git::Config config = repo.config();
-    Settings settings;
+namespace {
+
+// A key's value, or the error its text gives, kept for the command that uses the key.
+template <class T, class Read>
+Setting<T> capture(Read read) {
+    try {
+        return Setting<T>(read());
+    } catch (const Error& error) {
+        return Setting<T>::malformed(error);
+    }
+}
+
+bool parse_merge_setting(const std::string& merge) {
+    if (merge == "allow") return true;
+    if (merge == "deny" || merge.empty()) return false;
+    throw Error(fmt::format("model.finish.merge {} is not allow or deny", quote_for_message(merge)),
+                "git config model.finish.merge allow   (for repositories without a review server)");
+}
+
+// Where models live: never fails.
+void read_location(const git::Repository& repo, const git::Config& config, Settings& settings) {
     settings.main_worktree = repo.main_worktree_or_common_dir();
     settings.base_branch = base_branch_setting(config);
     fs::path root = config.get_string("model.worktreeRoot").value_or("../worktrees");
@@ -144,6 +125,37 @@ Settings read_settings(const git::Repository& repo) {
     if (root.is_relative()) root = settings.main_worktree / root;
     settings.worktree_root = root.lexically_normal();
     if (auto tmpl = config.get_string("model.worktreePath"); tmpl && !tmpl->empty()) settings.worktree_template = *tmpl;
+}
+
+// A model's life after start: each malformed key is kept for its value() to report.
+void read_lifecycle(const git::Config& config, Settings& settings) {
+    if (auto remote = config.get_string("model.remote"); remote && !remote->empty()) settings.remote = *remote;
+    if (auto forge = config.get_string("model.forge"))
+        settings.forge = capture<std::optional<ForgeKind>>([&] { return parse_forge_setting(*forge); });
+    if (auto url = config.get_string("model.forgeUrl"); url && !url->empty()) settings.forge_url = *url;
+    if (auto merge = config.get_string("model.finish.merge"))
+        settings.allow_local_merge = capture<bool>([&] { return parse_merge_setting(*merge); });
+    if (auto retention = config.get_string("model.prune.retention"))
+        settings.retention_seconds = capture<std::int64_t>(
+            [&] { return parse_retention(*retention, "model.prune.retention", false); });
+    if (auto form = config.get_string("model.prune.archiveTag"); form && !form->empty()) {
+        settings.archive_form = capture<std::string>([&] {
+            archive_tag_name(*form, "x", "feature/model-x");  // refuse a bad form before anything happens
+            return *form;
+        });
+    }
+    settings.tag_push = capture<bool>([&] { return read_bool(config, "model.tag.push", true); });
+    settings.tag_require_clean = capture<bool>([&] { return read_bool(config, "model.tag.requireClean", false); });
+    settings.prune_remote = capture<bool>([&] { return read_bool(config, "model.prune.remote", false); });
+}
+
+}  // namespace
+
+Settings read_settings(const git::Repository& repo) {
+    const git::Config config = repo.config();
+    Settings settings;
+    read_location(repo, config, settings);
+    read_lifecycle(config, settings);
     return settings;
 }
 

@@ -8,35 +8,47 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 
+#include "gitmodel/core/error.hpp"
 #include "gitmodel/git/repository.hpp"
 
 namespace gm::model {
 
-// Resolved model.* settings of a repository.
-struct Settings {
-    // model.baseBranch: what new models branch from (default "main").
-    std::string base_branch = "main";
-    // model.worktreeRoot: folder of model worktrees; relative paths are resolved
-    // against the main worktree (default "../worktrees").
-    std::filesystem::path worktree_root;
-    // model.worktreePath: path of one worktree under the root; {branch}, {model}
-    // and {repo} are replaced (default "{branch}").
-    std::string worktree_template = "{branch}";
-    // The main worktree's folder (or the common dir of a bare repository).
-    std::filesystem::path main_worktree;
-};
+// A setting that may be malformed. Every model.* key is read at once by read_settings, but a
+// bad value is reported only by the command that uses it: a typo in model.prune.retention stops
+// prune, with the key named, and never start or tag.
+template <class T>
+class Setting {
+public:
+    template <class U = T, class = std::enable_if_t<std::is_convertible_v<U&&, T>>>
+    Setting(U&& value) : value_(std::forward<U>(value)) {}
 
-// Reads the settings, with defaults for unset keys.
-Settings read_settings(const git::Repository& repo);
+    // A key whose text did not parse: value() throws this error.
+    static Setting malformed(Error error) {
+        Setting setting{T{}};
+        setting.problem_ = std::move(error);
+        return setting;
+    }
+
+    // The value; throws the error naming the key when it was malformed.
+    const T& value() const {
+        if (problem_) throw *problem_;
+        return value_;
+    }
+
+    // The error a malformed value raises (for doctor, which reports instead of failing).
+    const std::optional<Error>& problem() const { return problem_; }
+
+private:
+    T value_;
+    std::optional<Error> problem_;
+};
 
 // model.baseBranch of a configuration ("main" when unset or empty): the one reading that start
 // and doctor share, so that doctor checks the base start would use.
 std::string base_branch_setting(const git::Config& config);
-
-// Where the worktree of a model goes, from the root and template; throws when
-// the template gives a path outside the root.
-std::filesystem::path worktree_path_for(const Settings& settings, const std::string& model_name);
 
 // --- after start: tag, finish, prune, status ---
 
@@ -67,24 +79,42 @@ inline constexpr std::string_view finish_notes_ref = "refs/notes/git-model";
 // beside our own refs/notes/git-model: readers consult both, finish merges them before it pushes.
 std::string remote_notes_ref(std::string_view remote);
 
-// Resolved lifecycle settings of a repository.
-struct LifecycleSettings {
+// Every model.* setting of a repository (git-model(1), CONFIGURATION), with defaults for unset
+// keys. Where models live never fails; a malformed lifecycle key fails only its value().
+struct Settings {
+    // --- where models live: start, list, lookup ---
+
+    // model.baseBranch: what new models branch from (default "main").
+    std::string base_branch = "main";
+    // model.worktreeRoot: folder of model worktrees; relative paths are resolved
+    // against the main worktree (default "../worktrees").
+    std::filesystem::path worktree_root;
+    // model.worktreePath: path of one worktree under the root; {branch}, {model}
+    // and {repo} are replaced (default "{branch}").
+    std::string worktree_template = "{branch}";
+    // The main worktree's folder (or the common dir of a bare repository).
+    std::filesystem::path main_worktree;
+
+    // --- a model's life after start: tag, finish, prune, status ---
+
     std::string remote = "origin";            // model.remote: where finish pushes, what "pushed" means
-    std::optional<ForgeKind> forge;           // model.forge; nullopt: guess from the remote's host
+    Setting<std::optional<ForgeKind>> forge = std::nullopt;  // model.forge; nullopt: guess from the remote's host
     std::optional<std::string> forge_url;     // model.forgeUrl: the project's web address, when not derivable
-    bool allow_local_merge = false;           // model.finish.merge: allow (true) or deny (default)
-    std::int64_t retention_seconds = 14 * 86400;  // model.prune.retention
-    std::string archive_form{default_archive_form};  // model.prune.archiveTag
-    bool tag_push = true;                     // model.tag.push: tag pushes the snapshot to the branch's upstream
-    bool tag_require_clean = false;           // model.tag.requireClean: tag refuses a worktree with uncommitted changes
-    bool prune_remote = false;                // model.prune.remote: prune also prunes the remote (--remote)
+    Setting<bool> allow_local_merge = false;  // model.finish.merge: allow (true) or deny (default)
+    Setting<std::int64_t> retention_seconds = std::int64_t{14 * 86400};  // model.prune.retention
+    Setting<std::string> archive_form = std::string(default_archive_form);  // model.prune.archiveTag
+    Setting<bool> tag_push = true;            // model.tag.push: tag pushes the snapshot to the branch's upstream
+    Setting<bool> tag_require_clean = false;  // model.tag.requireClean: tag refuses a worktree with uncommitted changes
+    Setting<bool> prune_remote = false;       // model.prune.remote: prune also prunes the remote (--remote)
 };
 
-// model.remote alone (default origin), for commands that need nothing else and must not fail on other keys.
-std::string read_remote_setting(const git::Repository& repo);
+// The one reader of model.* keys: every command that needs one reads them all here, so that they
+// agree on defaults, spellings and errors.
+Settings read_settings(const git::Repository& repo);
 
-// Reads the settings; throws gm::Error naming the key for a malformed value.
-LifecycleSettings read_lifecycle_settings(const git::Repository& repo);
+// Where the worktree of a model goes, from the root and template; throws when
+// the template gives a path outside the root.
+std::filesystem::path worktree_path_for(const Settings& settings, const std::string& model_name);
 
 // Parses a retention ("14d", "36h"); throws gm::UsageError (for --retention) or
 // gm::Error (for config) naming where the value came from.

@@ -77,8 +77,8 @@ std::optional<std::string> tag_target(const git::Repository& repo, const std::st
 // refresh(); the base's first-parent lines are kept per tip.
 class FactReader {
 public:
-    FactReader(const git::Repository& repo, const model::LifecycleSettings& settings)
-        : repo_(repo), settings_(settings), model_settings_(model::read_settings(repo)),
+    FactReader(const git::Repository& repo, const model::Settings& settings)
+        : repo_(repo), settings_(settings),
           judge_(repo, {std::string(model::finish_notes_ref), model::remote_notes_ref(settings.remote)}) {
         remote_configured_ = git::remote_exists(repo, settings.remote);
         std::error_code ec;
@@ -113,7 +113,7 @@ public:
         fact.remote = settings_.remote;
         const auto recorded = recorded_bases_.find(fmt::format("branch.{}.modelbase", branch.name));
         fact.base = recorded != recorded_bases_.end() && !recorded->second.empty() ? recorded->second
-                                                                                    : model_settings_.base_branch;
+                                                                                    : settings_.base_branch;
         if (pending_.count(model))
             fact.pending_start = "a `git model start` of it has not finished (running, or interrupted: the next "
                                  "`git model start` rolls that back or says what it kept)";
@@ -125,7 +125,7 @@ public:
         read_worktree(fact);
         read_pushed(fact);
         const auto [tag, exists] = choose_archive_tag(
-            model::archive_tag_name(settings_.archive_form, fact.model, fact.branch), fact.head,
+            model::archive_tag_name(settings_.archive_form.value(), fact.model, fact.branch), fact.head,
             [&](const std::string& candidate) { return tag_target(repo_, candidate); });
         fact.archive_tag = tag;
         fact.archive_tag_exists = exists;
@@ -151,7 +151,7 @@ private:
             fact.worktree_missing = it->second.folder_missing;
             fact.worktree_locked = it->second.locked;
         } else if (main_branch_ == fact.branch) {
-            fact.worktree = model_settings_.main_worktree;
+            fact.worktree = settings_.main_worktree;
             fact.worktree_main = true;
         }
         if (!fact.worktree || fact.worktree_missing || fact.worktree_main) return;
@@ -205,8 +205,7 @@ private:
     }
 
     const git::Repository& repo_;
-    const model::LifecycleSettings& settings_;
-    model::Settings model_settings_;
+    const model::Settings& settings_;
     bool remote_configured_ = false;
     fs::path cwd_;
     std::map<std::string, std::string> recorded_bases_;
@@ -298,7 +297,7 @@ void execute(const git::Repository& repo, const PruneFacts& fact, bool force, co
 
 }  // namespace
 
-std::vector<PruneFacts> gather_prune_facts(const git::Repository& repo, const model::LifecycleSettings& settings) {
+std::vector<PruneFacts> gather_prune_facts(const git::Repository& repo, const model::Settings& settings) {
     FactReader reader(repo, settings);
     std::vector<PruneFacts> facts;
     for (const auto& branch : repo.branches_matching(std::string(naming::model_branch_prefix) + "*")) {
@@ -312,9 +311,9 @@ std::vector<PruneFacts> gather_prune_facts(const git::Repository& repo, const mo
 namespace {
 
 // The local part: archive, remove worktree and environment, delete the branch, one model at a time.
-void prune_locally(const git::Repository& repo, const model::LifecycleSettings& settings, const PruneRequest& request,
+void prune_locally(const git::Repository& repo, const model::Settings& settings, const PruneRequest& request,
                    PruneResult& result, const std::function<void(const std::string&)>& say, const PruneProgress& step) {
-    const fs::path main_dir = model::read_settings(repo).main_worktree;
+    const fs::path main_dir = settings.main_worktree;
     FactReader reader(repo, settings);
     {
         // Forget worktrees whose folders are gone first: git (and libgit2) will not
@@ -356,8 +355,8 @@ void prune_locally(const git::Repository& repo, const model::LifecycleSettings& 
 
 PruneResult run_prune(const git::Repository& repo, const PruneRequest& request,
                       const std::function<void(const std::string&)>& say, const PruneProgress& step) {
-    const model::LifecycleSettings settings = model::read_lifecycle_settings(repo);
-    const bool remote = request.remote.value_or(settings.prune_remote);
+    const model::Settings settings = model::read_settings(repo);
+    const bool remote = request.remote.value_or(settings.prune_remote.value());
     if (remote && !git::remote_exists(repo, settings.remote)) {
         throw Error(fmt::format("there is no remote '{}' to prune{}", settings.remote,
                                 request.remote ? "" : " (model.prune.remote is true)"),
@@ -367,7 +366,7 @@ PruneResult run_prune(const git::Repository& repo, const PruneRequest& request,
     }
     PruneResult result;
     result.options.now = git_now(repo);
-    result.options.retention_seconds = request.retention_seconds.value_or(settings.retention_seconds);
+    result.options.retention_seconds = request.retention_seconds.value_or(settings.retention_seconds.value());
     result.options.force = request.force;
     result.plan = plan_prune(gather_prune_facts(repo, settings), result.options);
     result.outcomes.resize(result.plan.size());

@@ -34,7 +34,7 @@ struct PruneResult {
 
 // Reads what the rule needs about every model branch (merge dates from merge
 // commits and finish records, worktrees, dirty, pushed, archive tag names).
-std::vector<PruneFacts> gather_prune_facts(const git::Repository& repo, const model::LifecycleSettings& settings);
+std::vector<PruneFacts> gather_prune_facts(const git::Repository& repo, const model::Settings& settings);
 
 // The message of a branch's archive tag: a block saying what it was and how it was merged.
 std::string archive_message(const PruneFacts& fact);

@@ -67,7 +67,7 @@ struct RemoteView {
 
 // Reads the remote: its refs, then fetches its model branches, the bases they need and its
 // finish notes into the scratch namespace (the user's remote-tracking refs are left alone).
-RemoteView read_remote(const git::Repository& repo, const model::LifecycleSettings& settings, const std::string& scratch,
+RemoteView read_remote(const git::Repository& repo, const model::Settings& settings, const std::string& scratch,
                        const std::set<std::string>& wanted_bases) {
     RemoteView view;
     view.refs = git::list_remote_refs(repo, settings.remote, {});
@@ -211,7 +211,7 @@ std::string remote_prune_scratch(const std::string& remote) {
     return fmt::format("refs/git-model/prune-remote/{}/", remote);
 }
 
-RemotePruneResult prune_remote(const git::Repository& repo, const model::LifecycleSettings& settings,
+RemotePruneResult prune_remote(const git::Repository& repo, const model::Settings& settings,
                                const PruneOptions& options, bool dry_run, const LocalArchives& local_archives,
                                const std::function<void(const std::string&)>& say) {
     RemotePruneResult result;
@@ -220,13 +220,12 @@ RemotePruneResult prune_remote(const git::Repository& repo, const model::Lifecyc
     model::RepositoryLock lock(repo, "prune-remote", "git model prune --remote");
     Scratch scratch(repo, remote_prune_scratch(settings.remote));
 
-    const auto model_settings = model::read_settings(repo);
     const auto recorded = repo.config().get_matching("branch.", ".modelbase");
     const auto base_of = [&](const std::string& branch) {
         const auto found = recorded.find(fmt::format("branch.{}.modelbase", branch));
-        return found != recorded.end() && !found->second.empty() ? found->second : model_settings.base_branch;
+        return found != recorded.end() && !found->second.empty() ? found->second : settings.base_branch;
     };
-    std::set<std::string> bases{model_settings.base_branch};
+    std::set<std::string> bases{settings.base_branch};
     for (const auto& [key, value] : recorded)
         if (!value.empty()) bases.insert(value);
     const RemoteView view = read_remote(repo, settings, scratch.prefix(), bases);
@@ -257,7 +256,7 @@ RemotePruneResult prune_remote(const git::Repository& repo, const model::Lifecyc
             return std::nullopt;
         };
         const auto [tag, exists] =
-            choose_archive_tag(model::archive_tag_name(settings.archive_form, fact.model, fact.branch), head, target);
+            choose_archive_tag(model::archive_tag_name(settings.archive_form.value(), fact.model, fact.branch), head, target);
         fact.archive_tag = tag;
         fact.archive_tag_exists = exists;
         ArchiveState state;

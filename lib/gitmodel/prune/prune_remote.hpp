@@ -40,7 +40,7 @@ using LocalArchives = std::vector<std::pair<std::string, std::string>>;
 // Judges the remote's model branches and (unless dry_run) archives and deletes those the rule
 // lets go; pushes local_archives. options.force is ignored: never an unmerged branch. Throws
 // gm::Error, changing nothing on the remote, when the remote cannot be read or fetched.
-RemotePruneResult prune_remote(const git::Repository& repo, const model::LifecycleSettings& settings,
+RemotePruneResult prune_remote(const git::Repository& repo, const model::Settings& settings,
                                const PruneOptions& options, bool dry_run, const LocalArchives& local_archives,
                                const std::function<void(const std::string&)>& say);
 

@@ -111,12 +111,12 @@ std::optional<std::string> upstream_remote(const git::Repository& repo, const st
 
 TagOutcome tag_and_push(const git::Repository& repo, TagRequest request, bool push) {
     TagOutcome outcome;
-    const model::LifecycleSettings settings = model::read_lifecycle_settings(repo);
+    const model::Settings settings = model::read_settings(repo);
     const std::string branch = std::string(naming::model_branch_prefix) + request.model;
-    request.require_clean = settings.tag_require_clean;
+    request.require_clean = settings.tag_require_clean.value();
     std::optional<std::string> remote;
     if (!push) outcome.not_pushed = "--no-push";
-    else if (!settings.tag_push) outcome.not_pushed = "model.tag.push is false";
+    else if (!settings.tag_push.value()) outcome.not_pushed = "model.tag.push is false";
     else if (!(remote = upstream_remote(repo, branch))) outcome.not_pushed = "the branch has no upstream yet";
     std::string unreadable;
     if (remote) {

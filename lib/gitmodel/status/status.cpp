@@ -34,12 +34,12 @@ StatusReport read_status(const git::Repository& repo) {
     report.head = repo.resolve_commit("HEAD");
     report.dirty = repo.has_uncommitted_changes();
 
-    const model::LifecycleSettings settings = model::read_lifecycle_settings(repo);
+    const model::Settings settings = model::read_settings(repo);
     if (report.model) {
         const model::ModelContext context = model::read_model(repo, *report.model);
         report.base = context.base;
     } else {
-        report.base = model::read_settings(repo).base_branch;
+        report.base = settings.base_branch;
     }
     if (const auto base_commit = repo.resolve_commit(report.base); base_commit && report.head) {
         report.base_exists = true;
