@@ -294,4 +294,14 @@ std::string last_log_lines(const Engine& engine, const std::string& name, int li
     return result.out + result.err;
 }
 
+std::chrono::seconds stop_grace(const git::Config& config) {
+    const auto text = config.get_string("model.env.stopTimeout");
+    if (!text) return std::chrono::seconds(10);
+    const auto seconds = parse_duration_seconds(*text);
+    if (!seconds)
+        throw Error(fmt::format("model.env.stopTimeout {} is not a duration", quote_for_message(*text)),
+                    "use e.g. 10s, 2m or 1h");
+    return std::chrono::seconds(*seconds);
+}
+
 }  // namespace gm::env

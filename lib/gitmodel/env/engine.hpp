@@ -91,6 +91,10 @@ std::vector<ContainerInfo> list_containers(const Engine& engine, const std::stri
 // The container of that name, if it exists.
 std::optional<ContainerInfo> find_container(const Engine& engine, const std::string& name);
 
+// The grace a container gets between SIGTERM and SIGKILL: model.env.stopTimeout, else 10 s, read
+// here for env down and for prune alike; a malformed value throws naming the key.
+std::chrono::seconds stop_grace(const git::Config& config);
+
 // Stops (SIGTERM, then SIGKILL after grace) and removes a container; absent is fine.
 void remove_container(const Engine& engine, const std::string& name, std::chrono::seconds grace);
 

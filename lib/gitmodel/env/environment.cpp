@@ -759,7 +759,7 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
             return result;
         }
         // Stopped (or left by a crash), or --recreate: replaced, and the GPUs it held are taken afresh.
-        remove_container(engine, target.container, running ? duration_key(config, "model.env.stopTimeout", 10s) : 0s);
+        remove_container(engine, target.container, running ? stop_grace(config) : 0s);
         if (auto book = LeaseBook::open_existing(LeaseBook::directory(config)))
             give_back_matching(*book, [&](const Lease& lease) { return lease.container == target.container; },
                                lease_lock_timeout(config));
@@ -792,7 +792,7 @@ bool down(git::Repository& repo, const Target& target) {
     const git::Config config = repo.config();
     const auto existing = find_container(engine, target.container);
     // A container that cannot be removed keeps its GPUs (remove_container throws first).
-    if (existing) remove_container(engine, target.container, duration_key(config, "model.env.stopTimeout", 10s));
+    if (existing) remove_container(engine, target.container, stop_grace(config));
     if (auto book = LeaseBook::open_existing(LeaseBook::directory(config))) {
         const auto given = give_back_matching(*book, [&](const Lease& lease) { return lease.container == target.container; },
                                               lease_lock_timeout(config));

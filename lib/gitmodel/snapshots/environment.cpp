@@ -99,10 +99,7 @@ void remove_environment(const git::Repository& repo, const std::string& model) {
     const git::Config config = repo.config();
     const std::string name = model_container(repo, model);
     if (env::find_container(*engine, name)) {
-        std::chrono::seconds grace(10);
-        if (auto text = config.get_string("model.env.stopTimeout"))
-            if (auto seconds = parse_duration_seconds(*text)) grace = std::chrono::seconds(*seconds);
-        env::remove_container(*engine, name, grace);
+        env::remove_container(*engine, name, env::stop_grace(config));
     }
     if (auto book = env::LeaseBook::open_existing(env::LeaseBook::directory(config)))
         env::give_back_matching(*book, [&](const env::Lease& lease) { return lease.container == name; },
