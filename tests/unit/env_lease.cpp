@@ -51,12 +51,12 @@ TEST_CASE("lease: the file name carries GPU, uid and id; the record round-trips"
     const Lease lease = sample();
     const std::string name = lease_file_name(lease);
     CHECK(name == "GPU-5c1a2b3c-0000-1111-2222-333344445555.1001.0123456789abcdef.lease");
-    CHECK(is_lease_file_name(name));
-    CHECK(is_lease_file_name("index-0.0.0123456789abcdef.lease"));
-    CHECK_FALSE(is_lease_file_name("index-0.lease"));               // the old one-file-per-GPU name
-    CHECK_FALSE(is_lease_file_name("index-0.0.0123456789ABCDEF.lease"));
-    CHECK_FALSE(is_lease_file_name("../x.0.0123456789abcdef.lease"));
-    CHECK_FALSE(is_lease_file_name(".lock"));
+    CHECK(lease_file_uid(name) == 1001u);
+    CHECK(lease_file_uid("index-0.0.0123456789abcdef.lease") == 0u);
+    CHECK_FALSE(lease_file_uid("index-0.lease"));               // the old one-file-per-GPU name
+    CHECK_FALSE(lease_file_uid("index-0.0.0123456789ABCDEF.lease"));
+    CHECK_FALSE(lease_file_uid("../x.0.0123456789abcdef.lease"));
+    CHECK_FALSE(lease_file_uid(".lock"));
     const auto back = parse_lease(name, to_json(lease).dump(), 1001);
     REQUIRE(back);
     CHECK(back->gpu == lease.gpu);

@@ -428,6 +428,19 @@ TEST_CASE("lease book: root's limits for one book (gpus init), over /etc/gitconf
     CHECK(book->read().ignored.empty());  // config is the book's own, not junk
 }
 
+TEST_CASE("lease book: a file whose owner is not the user its name claims is refused unread", "[env][book]") {
+    ScratchDir scratch;
+    const auto book = LeaseBook::open(scratch.path / "book");
+    const uid_t other = ::geteuid() + 4242;
+    test::spit(scratch.path / "book" / ("index-0." + std::to_string(other) + ".0123456789abcdef.lease"), "not json");
+    const auto contents = book->read();
+    CHECK(contents.leases.empty());
+    REQUIRE(contents.ignored.size() == 1);
+    // Judged by its owner before a byte was read: a read file would have been "not a lease record".
+    CHECK(contents.ignored[0].why ==
+          fmt::format("it names user {} but belongs to {}", other, ::geteuid()));
+}
+
 TEST_CASE("lease book: oversized lease files are ignored without being read in full", "[env][book]") {
     ScratchDir scratch;
     const auto book = LeaseBook::open(scratch.path / "book");

@@ -64,9 +64,10 @@ proc::ProcessIdentity identity_from(const nlohmann::json& json) {
 
 std::string lease_file_name(const Lease& lease) { return fmt::format("{}.{}.{}.lease", lease.gpu, lease.uid, lease.id); }
 
-bool is_lease_file_name(const std::string& name) {
+std::optional<uid_t> lease_file_uid(const std::string& file_name) {
     std::string gpu, uid, id;
-    return split_name(name, gpu, uid, id);
+    if (!split_name(file_name, gpu, uid, id)) return std::nullopt;
+    return static_cast<uid_t>(std::stoul(uid));
 }
 
 std::string new_lease_id() { return random_hex(8); }

@@ -53,14 +53,15 @@ struct Lease {
 // The lease's file name in the book: "<gpu>.<uid>.<id>.lease".
 std::string lease_file_name(const Lease& lease);
 
-// Whether a name in the book looks like a lease file (others are skipped quietly).
-bool is_lease_file_name(const std::string& name);
-
 // A fresh random lease id.
 std::string new_lease_id();
 
 // The lease as its file stores it.
 nlohmann::json to_json(const Lease& lease);
+
+// The user a lease file's name says holds it, or nullopt for a name that is not a lease's: the
+// book checks it against the file's owner before reading a byte of another user's file.
+std::optional<uid_t> lease_file_uid(const std::string& file_name);
 
 // A lease read from the book, accepted only when its name, its content and the owner of
 // the file that was opened agree (a file planted or copied by another user does not);

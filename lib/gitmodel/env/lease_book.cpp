@@ -214,11 +214,16 @@ BookContents LeaseBook::read() const {
             name == gpu::shared_results_folder)  // git-model-bench's results (gpu/result_cache.hpp)
             continue;
         std::string why;
-        if (!is_lease_file_name(name)) {
+        const auto claimed = lease_file_uid(name);
+        if (!claimed) {
             out.ignored.push_back({name, "not a lease file"});
             continue;
         }
-        const auto file = dir_.read(name, max_lease_bytes, &why);
+        // A file whose owner is not the user its name claims is refused unread.
+        const auto file = dir_.read(name, max_lease_bytes, &why, [&](const SharedFile& opened) {
+            return opened.owner == *claimed ? std::string()
+                                            : fmt::format("it names user {} but belongs to {}", *claimed, opened.owner);
+        });
         if (!file) {
             if (why != "absent") out.ignored.push_back({name, why});  // absent: given back while we listed
             continue;
