@@ -118,3 +118,15 @@ run_expect 0 git -C bob model ci init --gitlab --update
 git -C bob commit -q -am "pipeline follows the pin"
 run_expect 0 git -C bob model doctor --json
 assert_not_contains "$OUT" '"name": "ci"'
+
+# --- a team file committed as a symbolic link is named as one, not as bad syntax -------------------
+git init -q -b main linked
+printf '[model]\n\tbaseBranch = main\n' >linked/team.conf
+ln -s team.conf linked/.gitmodel
+git -C linked add -A && git -C linked commit -q -m "team file as a link"
+run_expect 1 git -C linked model start lnk
+assert_contains "$ERR" ".gitmodel at refs/heads/main is a symbolic link; the team file must be a plain file"
+assert_not_contains "$ERR" "bad config syntax" "not called a syntax error"
+assert_eq "$(git -C linked branch --list 'feature/model-lnk')" "" "no half-made branch"
+run_expect 1 git -C linked model doctor
+assert_contains "$OUT$ERR" "is a symbolic link"

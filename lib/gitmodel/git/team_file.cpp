@@ -30,6 +30,15 @@ bool ref_exists(const std::string& ref) {
     return proc::run({"git", "rev-parse", "--verify", "-q", "--end-of-options", ref + "^{commit}"}).ok();
 }
 
+// A .gitmodel committed as a symbolic link: its "content" is the link's target, which git config
+// would read as a broken line 1; the team file must be the file itself.
+[[noreturn]] void throw_team_file_is_link(const std::string& ref) {
+    throw Error(fmt::format("{} at {} is a symbolic link; the team file must be a plain file", team_file_name, ref),
+                fmt::format("replace the link with the file it points to and commit that on the base branch "
+                            "(git rm --cached {0}, copy the file to {0}, git add {0})",
+                            team_file_name));
+}
+
 // Throws naming .gitmodel:<line> when git's message says the file does not parse.
 void throw_if_bad_syntax(const std::string& err, const std::string& ref) {
     static const std::regex bad_line(R"(bad config line (\d+))");
@@ -55,6 +64,8 @@ TeamFile read_at(const std::string& ref) {
         team.entries = parse_config_list(result.out);
         return team;
     }
+    const auto entry = proc::run({"git", "ls-tree", "--end-of-options", ref, "--", std::string(team_file_name)});
+    if (entry.ok() && entry.out.rfind("120000 ", 0) == 0) throw_team_file_is_link(ref);
     throw_if_bad_syntax(result.err, ref);
     return team;  // no .gitmodel in that tree
 }
@@ -62,15 +73,18 @@ TeamFile read_at(const std::string& ref) {
 // The blob of .gitmodel at the root of a ref's commit, through libgit2; nullopt when absent.
 std::optional<std::string> team_blob_at(git_repository* repo, const std::string& ref) {
     git_object* raw = nullptr;
-    const std::string spec = fmt::format("{}:{}", ref, team_file_name);
+    const std::string spec = ref + "^{tree}";
     if (git_revparse_single(&raw, repo, spec.c_str()) != 0) {
         git_error_clear();
         return std::nullopt;
     }
-    ObjectHandle object(raw);
-    if (git_object_type(raw) != GIT_OBJECT_BLOB) return std::nullopt;
+    ObjectHandle tree(raw);
+    const git_tree_entry* entry = git_tree_entry_byname(reinterpret_cast<git_tree*>(raw), std::string(team_file_name).c_str());
+    if (!entry) return std::nullopt;  // owned by the tree
+    if (git_tree_entry_filemode(entry) == GIT_FILEMODE_LINK) throw_team_file_is_link(ref);
+    if (git_tree_entry_type(entry) != GIT_OBJECT_BLOB) return std::nullopt;
     char hex[GIT_OID_HEXSZ + 1];
-    git_oid_tostr(hex, sizeof hex, git_object_id(raw));
+    git_oid_tostr(hex, sizeof hex, git_tree_entry_id(entry));
     return std::string(hex);
 }
 
