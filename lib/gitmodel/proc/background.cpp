@@ -129,6 +129,7 @@ std::string ExitStatus::describe() const {
 }
 
 Child spawn(const std::vector<std::string>& argv, const SpawnOptions& options) {
+    trace(argv);
     const ExecPlan plan = make_plan(argv, options.env, options.cwd, options.output);
     ExecErrorPipe report(argv[0]);
     const pid_t pid = fork_or_throw(argv[0]);  // the pipe's ends close with `report` when it throws
@@ -165,6 +166,7 @@ void signal_child(const Child& child, int signal) {
 }
 
 void spawn_detached(const std::vector<std::string>& argv, const fs::path& output, const std::optional<fs::path>& cwd) {
+    trace(argv);
     const ExecPlan plan = make_plan(argv, {}, cwd, output);
     ExecErrorPipe report(argv[0]);
     const pid_t first = fork_or_throw(argv[0]);  // the pipe's ends close with `report` when it throws

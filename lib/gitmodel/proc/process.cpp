@@ -106,10 +106,6 @@ void fill_status(RunResult& result, int native_status) {
 
 }  // namespace
 
-namespace {
-
-// GIT_MODEL_TRACE=1 prints every program the suite runs, like git's GIT_TRACE:
-// one line, each argument quoted, on stderr.
 void trace(const std::vector<std::string>& argv) {
     const char* wanted = std::getenv("GIT_MODEL_TRACE");
     if (!wanted || !*wanted || std::string(wanted) == "0") return;
@@ -117,8 +113,6 @@ void trace(const std::vector<std::string>& argv) {
     for (const auto& arg : argv) line += " " + shell_word(arg);
     fmt::print(stderr, "{}\n", line);
 }
-
-}  // namespace
 
 namespace {
 

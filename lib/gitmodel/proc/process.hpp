@@ -114,4 +114,9 @@ std::filesystem::path current_executable();
 // then belong to that program. Returns only by throwing.
 [[noreturn]] void exec_replace(const std::filesystem::path& program, const std::vector<std::string>& argv);
 
+// GIT_MODEL_TRACE=1 prints every program the suite runs, like git's GIT_TRACE: one line,
+// each argument quoted, on stderr. run, spawn and spawn_detached all call it, so a trace
+// shows the background children too (a sweep's engine commands in its scheduler.log).
+void trace(const std::vector<std::string>& argv);
+
 }  // namespace gm::proc
