@@ -45,6 +45,11 @@ assert_eq "$(json_get "$OUT" 'len(d["models"]), d["sweeps"][0]["model"], d["swee
 # --- a run with uncommitted changes, a run with a commit nothing else holds ------------------------------------
 echo '{"lr": 2, "note": "mine"}' >"$RUNS-1-2/params.json"
 git -C "$RUNS-1-3" commit -q --allow-empty -m "an experiment of my own"
+mkdir "$RUNS-1-3/out"
+echo weights >"$RUNS-1-3/out/ckpt.pt"
+# Run 4's worktree lost a tracked file, as a removal killed part way leaves it: its content is the
+# commit's, so that is no reason to keep it.
+rm "$RUNS-1-4/train.sh"
 EXTRA=$(git -C repo rev-parse feature/model-net.sweep-1-3)
 BEST=$(git -C repo rev-parse feature/model-net.sweep-1-1)
 
@@ -62,7 +67,8 @@ BEFORE=$(repo_state repo)
 run_expect 0 git -C repo model sweep clean 1 --branches --dry-run
 assert_contains "$OUT" "Sweep 1 of net: would archive run 1 (best by loss, lowest first) at ${BEST:0:10} as archive/model/net.sweep-1-1 and push it to origin"
 assert_contains "$OUT" "run 2: kept feature/model-net.sweep-1-2: its worktree $RUNS-1-2 has uncommitted changes"
-assert_contains "$OUT" "run 3: kept feature/model-net.sweep-1-3: its branch feature/model-net.sweep-1-3 has commits that nothing else holds"
+assert_contains "$OUT" "run 3: kept feature/model-net.sweep-1-3: its worktree $RUNS-1-3 holds files git does not track: out/"
+assert_contains "$OUT" "; its branch feature/model-net.sweep-1-3 has commits that nothing else holds"
 assert_contains "$OUT" "run 4: would delete feature/model-net.sweep-1-4 and its worktree $RUNS-1-4"
 run_expect 0 git -C repo -c model.remote=nowhere model sweep clean 1 --branches --dry-run
 assert_contains "$OUT" "(no remote 'nowhere': the tag stays here only)"
@@ -85,7 +91,7 @@ assert_branch_exists repo feature/model-net.sweep-1-1
 run_expect 1 git -C repo model sweep clean 1 --branches
 assert_contains "$OUT" "archived run 1 (best by loss, lowest first) at ${BEST:0:10} as archive/model/net.sweep-1-1, pushed to origin"
 assert_contains "$OUT" "run 2: kept feature/model-net.sweep-1-2: its worktree $RUNS-1-2 has uncommitted changes"
-assert_contains "$OUT" "run 3: kept feature/model-net.sweep-1-3: its branch"
+assert_contains "$OUT" "run 3: kept feature/model-net.sweep-1-3: its worktree $RUNS-1-3 holds files git does not track: out/"
 assert_contains "$OUT" "Sweep 1: 2 run branches removed, 2 kept"
 assert_eq "$(git -C repo rev-parse 'archive/model/net.sweep-1-1^{commit}')" "$BEST" "the archive tag holds the best run"
 assert_eq "$(git -C repo.git rev-parse 'refs/tags/archive/model/net.sweep-1-1^{commit}')" "$BEST" "the tag is on the remote"
@@ -94,6 +100,7 @@ for k in 1 4; do assert_no_branch repo "feature/model-net.sweep-1-$k"; assert_no
 assert_branch_exists repo feature/model-net.sweep-1-2
 assert_eq "$(cat "$RUNS-1-2/params.json")" '{"lr": 2, "note": "mine"}' "the uncommitted change"
 assert_eq "$(git -C repo rev-parse feature/model-net.sweep-1-3)" "$EXTRA" "the unheld commit's branch"
+assert_eq "$(cat "$RUNS-1-3/out/ckpt.pt")" "weights" "the untracked file"
 # the results stay readable beside the sweep's record
 run_expect 0 git -C repo model sweep report 1
 assert_eq "$(awk '$1 ~ /^[0-9]+$/ {printf "%s ", $1}' <<<"$OUT")" "1 2 3 4 " "report after clean"

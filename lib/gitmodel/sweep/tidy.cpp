@@ -20,6 +20,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -101,6 +102,34 @@ void choose_archive(const git::Repository& repo, const SweepView& view, const Ti
     plan.archive_tag_exists = exists;
 }
 
+// The tracked files missing from a worktree when that is all that differs from its commit (a
+// removal killed part way leaves that; their content is the commit's, so nothing is lost);
+// empty when anything else changed.
+std::vector<std::string> deleted_files_only(const git::Repository& repo, const fs::path& worktree) {
+    const auto status = run_git(repo, {"status", "--porcelain=v1", "-z", "--untracked-files=no"}, {}, worktree);
+    if (!status.ok()) return {};
+    std::vector<std::string> deleted;
+    std::size_t at = 0;
+    while (at < status.out.size()) {
+        const auto end = status.out.find('\0', at);
+        const std::string entry = status.out.substr(at, end == std::string::npos ? std::string::npos : end - at);
+        at = end == std::string::npos ? status.out.size() : end + 1;
+        if (entry.empty()) continue;
+        if (entry.size() < 4 || entry.compare(0, 3, " D ") != 0) return {};
+        deleted.push_back(entry.substr(3));
+    }
+    return deleted;
+}
+
+// Puts back the tracked files an interrupted removal deleted (never over a file that is there).
+void restore_deleted_files(const git::Repository& repo, const fs::path& worktree) {
+    const auto deleted = deleted_files_only(repo, worktree);
+    if (deleted.empty()) return;
+    std::vector<std::string> args{"checkout-index", "-q", "--"};
+    args.insert(args.end(), deleted.begin(), deleted.end());
+    run_git(repo, args, {}, worktree);
+}
+
 // Why a run's worktree or branch must stay (what force overrides goes to `forced` instead).
 void judge_run(const git::Repository& repo, const TidyPlan& plan, const std::vector<git::WorktreeInfo>& worktrees,
                const std::vector<std::string>& leaving, bool force, RunTidy& run) {
@@ -117,15 +146,20 @@ void judge_run(const git::Repository& repo, const TidyPlan& plan, const std::vec
         if (worktree.folder_missing) break;
         try {
             const auto opened = repo.open_worktree(worktree.path);
-            if (opened.has_tracked_changes())
+            if (opened.has_tracked_changes() && deleted_files_only(repo, run.spec.worktree).empty())
                 keep(fmt::format("its worktree {} has uncommitted changes", run.spec.worktree.string()), true);
             const auto untracked = git::untracked_and_ignored(opened);
             // metrics.json is shelved beside the sweep's record first (identical copy: it may go).
-            std::size_t others = untracked.count;
-            std::string described = untracked.describe();
-            const fs::path metrics = run.spec.worktree / metrics_file_name;
-            if (others == 1 && fs::exists(metrics) && described.find(metrics_file_name) != std::string::npos) others = 0;
-            if (others > 0)
+            git::CheckoutDifference others = untracked;
+            const std::string shelved = std::string(metrics_file_name) + " ";
+            const auto it = std::find_if(others.found.begin(), others.found.end(),
+                                         [&](const std::string& f) { return f.rfind(shelved, 0) == 0; });
+            if (it != others.found.end()) {
+                others.found.erase(it);
+                --others.count;
+            }
+            const std::string described = others.describe();
+            if (others.count > 0)
                 keep(fmt::format("its worktree {} holds files git does not track: {}", run.spec.worktree.string(), described),
                      true);
         } catch (const Error& e) {
@@ -197,6 +231,7 @@ void remove_run_branch(git::Repository& repo, const Sweep& sweep, RunTidy& run, 
                                 fmt::format("cannot remove the worktree {}", run.spec.worktree.string()), {}, main_dir);
             }
         } else if (fs::exists(run.spec.worktree)) {
+            restore_deleted_files(repo, run.spec.worktree);
             const std::string why = remove_finished_run_worktree(repo, run.spec);
             if (!why.empty()) throw Error(fmt::format("kept its worktree {}: {}", run.spec.worktree.string(), why));
         }
@@ -256,8 +291,12 @@ TidyPlan plan_tidy(const git::Repository& repo, const Sweep& sweep, const TidyRe
 
 TidyPlan tidy_sweep(git::Repository& repo, const Sweep& sweep, const TidyRequest& request,
                     const std::function<void(const std::string&)>& say) {
-    TidyPlan plan = plan_tidy(repo, sweep, request);
-    if (request.dry_run || !plan.refusal.empty()) return plan;
+    if (request.dry_run) return plan_tidy(repo, sweep, request);
+    // A resume or extend of this sweep waits until the runs are gone (then finds them gone), and
+    // runs an extend added before this turn are tidied too: the record is read again.
+    auto scheduling = lock_scheduling(sweep.common_dir, sweep.id);
+    TidyPlan plan = plan_tidy(repo, load(sweep.common_dir, sweep.id), request);
+    if (!plan.refusal.empty()) return plan;
     archive(repo, plan, request, say);
     for (auto& run : plan.runs) {
         if (!run.keep.empty()) continue;
