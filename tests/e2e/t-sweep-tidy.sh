@@ -133,7 +133,8 @@ git -C repo push -q origin main
 run_expect 0 git -C repo model prune --retention 0s --dry-run
 assert_contains "$OUT" "Sweep 2 of net: would archive run 1 (best by loss, lowest first)"
 assert_contains "$OUT" "run 2: would delete feature/model-net.sweep-2-2"
-assert_not_contains "$OUT" "net.sweep-2-1:" "run models are not judged as models of their own"
+assert_not_contains "$OUT" "keep  net.sweep-2-" "run models are not judged as models of their own"
+assert_contains "$OUT" "Dry run: 1 would be pruned, 0 kept."
 BEST2=$(git -C repo rev-parse feature/model-net.sweep-2-1)
 run_expect 0 git -C repo model prune --retention 0s --remote
 assert_no_branch repo feature/model-net
