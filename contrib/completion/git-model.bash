@@ -66,10 +66,17 @@ __git_model_usage ()
     __git_model_cached "usage $*" "$@" -h | sed -n '1s/^usage: //p'
 }
 
-# Model names: the branches feature/model-<name> of the repository being completed in.
+# Model names: the branches feature/model-<name> of the repository being completed in. A sweep's
+# runs (<model>.sweep-<id>-<k>) are offered only once the word asks for them (holds ".sweep-"):
+# dozens of them would bury the models people started.
 __git_model_models ()
 {
-    __git for-each-ref --format='%(refname:strip=3)' 'refs/heads/feature/model-*' 2>/dev/null | sed -n 's/^model-//p'
+    local all
+    all=$(__git for-each-ref --format='%(refname:strip=3)' 'refs/heads/feature/model-*' 2>/dev/null | sed -n 's/^model-//p')
+    case "${cur-}" in
+    *.sweep-*) printf '%s\n' "$all" ;;
+    *) printf '%s\n' "$all" | grep -vE '\.sweep-[0-9]+-[0-9]+$' ;;
+    esac
 }
 
 # Environment names: the models that have an environment (`git model env status --json`).

@@ -8,6 +8,7 @@
 #include "gitmodel/prune/prune.hpp"
 #include "gitmodel/prune/render.hpp"
 #include "gitmodel/model/settings.hpp"
+#include "gitmodel/sweep/tidy.hpp"
 
 #include <fmt/core.h>
 
@@ -49,7 +50,8 @@ int prune(const cli::Args& args) {
     // Progress as it happens goes to a terminal only; the summary below says it all again.
     const bool live = progress_wanted(json || vm.count("quiet") > 0);
     std::optional<Progress> progress;
-    const auto result = prune::run_prune(
+    // Sweeps are wired in here, above prune's layer: their runs go with their model (sweep/tidy.cpp).
+    const auto swept = sweep::prune_with_sweeps(
         repo, request,
         [&](const std::string& line) {
             if (!live) return;
@@ -61,15 +63,19 @@ int prune(const cli::Args& args) {
             progress->update(done, model);
         });
     if (progress) progress->finish();
+    const auto& result = swept.prune;
     if (json) {
         auto document = prune::prune_json(result.plan, result.outcomes, result.options, request.dry_run);
         document["remote"] = result.remote ? prune::remote_prune_json(*result.remote) : nlohmann::json(nullptr);
+        document["sweeps"] = nlohmann::json::array();
+        for (const auto& plan : swept.sweeps) document["sweeps"].push_back(sweep::tidy_json(plan));
         fmt::print("{}\n", json_text(document));
     } else {
         fmt::print("{}", prune::render_prune(result.plan, result.outcomes, request.dry_run));
         if (result.remote) fmt::print("{}", prune::render_remote_prune(*result.remote, request.dry_run));
+        for (const auto& plan : swept.sweeps) fmt::print("{}", sweep::render_tidy(plan, request.dry_run));
     }
-    return result.failed ? 1 : 0;
+    return swept.failed ? 1 : 0;
 }
 
 }  // namespace gm::commands

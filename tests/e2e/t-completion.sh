@@ -32,6 +32,8 @@ export PATH="$TEST_DIR/suite/bin:$PATH"
 make_repo repo
 git -C repo branch feature/model-resnet50
 git -C repo branch feature/model-bert
+git -C repo branch feature/model-bert.sweep-1-1
+git -C repo branch feature/model-bert.sweep-1-2
 git -C repo branch feature/data-loader
 git -C repo branch main-old
 
@@ -115,6 +117,9 @@ offers "git model env up r" resnet50
 offers "git model env check " bert resnet50
 offers "git model env pin " bert resnet50
 offers "git model tag " bert resnet50
+# a sweep's runs only when the word asks for them (issue #16)
+offers "git model tag bert.sweep-" bert.sweep-1-1 bert.sweep-1-2
+offers "git model env up bert.sweep-1-" bert.sweep-1-1 bert.sweep-1-2
 # environment names: from `git model env status --json`
 offers "git model env down " bert
 offers "git model env logs " bert
@@ -170,6 +175,8 @@ if command -v zsh >/dev/null; then
     assert_contains "$(zsh_offers git-model '')" "doctor"
     assert_eq "$(zsh_offers model env up '')" "$(printf 'bert\nresnet50')" "zsh: git model env up"
     assert_eq "$(zsh_offers git-model env down '')" "bert" "zsh: git-model env down"
+    assert_eq "$(zsh_offers model env up bert.sweep-)" "$(printf 'bert\nbert.sweep-1-1\nbert.sweep-1-2\nresnet50')" \
+        "zsh: a sweep's runs once asked for"
     assert_contains "$(zsh_offers model start --)" "--no-worktree"
     assert_contains "$(zsh_offers model env '')" "status"
     assert_eq "$(zsh_offers model gpus '')" "$(printf 'init\nrelease')" "zsh: git model gpus"

@@ -36,7 +36,8 @@ assert d["version"] == 1, d
 m = {x["name"]: x for x in d["models"]}
 assert sorted(m) == ["alpha", "beta", "gone", "nowt"], sorted(m)
 keys = {"name", "branch", "base", "head", "last_commit_time", "worktree", "worktree_state",
-        "main_worktree", "ahead", "behind", "dirty"}
+        "main_worktree", "ahead", "behind", "dirty", "sweep"}
+assert d["sweeps"] == [], d["sweeps"]
 for x in d["models"]:
     assert set(x) == keys, set(x) ^ keys
 a = m["alpha"]

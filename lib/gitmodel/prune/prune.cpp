@@ -297,12 +297,13 @@ void execute(const git::Repository& repo, const PruneFacts& fact, bool force, co
 
 }  // namespace
 
-std::vector<PruneFacts> gather_prune_facts(const git::Repository& repo, const model::Settings& settings) {
+std::vector<PruneFacts> gather_prune_facts(const git::Repository& repo, const model::Settings& settings,
+                                           const std::set<std::string>& skip) {
     FactReader reader(repo, settings);
     std::vector<PruneFacts> facts;
     for (const auto& branch : repo.branches_matching(std::string(naming::model_branch_prefix) + "*")) {
         const auto name = naming::model_from_branch(branch.name);
-        if (!name) continue;
+        if (!name || skip.count(*name)) continue;
         facts.push_back(reader.read(branch, *name));
     }
     return facts;
@@ -368,7 +369,7 @@ PruneResult run_prune(const git::Repository& repo, const PruneRequest& request,
     result.options.now = git_now(repo);
     result.options.retention_seconds = request.retention_seconds.value_or(settings.retention_seconds.value());
     result.options.force = request.force;
-    result.plan = plan_prune(gather_prune_facts(repo, settings), result.options);
+    result.plan = plan_prune(gather_prune_facts(repo, settings, request.left_to_caller), result.options);
     result.outcomes.resize(result.plan.size());
     if (!request.dry_run) prune_locally(repo, settings, request, result, say, step);
     if (!remote) return result;

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,8 @@ struct PruneRequest {
     bool force = false;
     std::optional<std::int64_t> retention_seconds;  // --retention; model.prune.retention when absent
     std::optional<bool> remote;                     // --remote / --no-remote; model.prune.remote when absent
+    std::set<std::string> left_to_caller;           // models a higher layer prunes with their own (sweep runs,
+                                                    // sweep/tidy.cpp): neither judged nor listed here
 };
 
 // The plan and, unless it was a dry run, what became of each branch.
@@ -34,7 +37,9 @@ struct PruneResult {
 
 // Reads what the rule needs about every model branch (merge dates from merge
 // commits and finish records, worktrees, dirty, pushed, archive tag names).
-std::vector<PruneFacts> gather_prune_facts(const git::Repository& repo, const model::Settings& settings);
+// `skip`: models left out (PruneRequest::left_to_caller).
+std::vector<PruneFacts> gather_prune_facts(const git::Repository& repo, const model::Settings& settings,
+                                           const std::set<std::string>& skip = {});
 
 // The message of a branch's archive tag: a block saying what it was and how it was merged.
 std::string archive_message(const PruneFacts& fact);
