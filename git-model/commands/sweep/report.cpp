@@ -36,20 +36,7 @@ int report(const cli::Args& args) {
         sweep::view_sweep(sweep), vm.count("metric") ? std::optional<std::string>(vm["metric"].as<std::string>()) : std::nullopt,
         vm.count("minimize") > 0, vm.count("maximize") > 0);
     std::optional<snapshots::Snapshot> tagged;
-    if (vm.count("tag-best")) {
-        if (report.metric.empty() || report.results.empty() ||
-            !snapshots::find_metric(report.results.front().metrics, report.metric))
-            throw Error(fmt::format("no run of sweep {} has recorded metrics yet, so none is best", sweep.id),
-                        fmt::format("runs write them to {} in their worktree", sweep::metrics_file_name));
-        const auto& best = report.results.front();
-        snapshots::TagRequest request;
-        request.model = best.run.spec.model;
-        for (const auto& metric : best.metrics)
-            if (!snapshots::metric_name_problem(metric.name)) request.metrics.push_back(metric);
-        request.message = fmt::format("Best run of sweep {} of {} by {}: {}", sweep.id, sweep.model, report.metric,
-                                      sweep::describe(best.run.spec.params));
-        tagged = snapshots::create_snapshot(repo, request);
-    }
+    if (vm.count("tag-best")) tagged = sweep::tag_best_run(repo, sweep, report);
     if (vm.count("json")) {
         auto document = sweep::report_json(report);
         document["tagged"] = tagged ? nlohmann::ordered_json(tagged->tag) : nlohmann::ordered_json(nullptr);

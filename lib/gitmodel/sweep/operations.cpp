@@ -211,4 +211,19 @@ Cleaned clean_sweep(git::Repository& repo, const Sweep& sweep) {
     return result;
 }
 
+snapshots::Snapshot tag_best_run(git::Repository& repo, const Sweep& sweep, const Report& report) {
+    if (report.metric.empty() || report.results.empty() ||
+        !snapshots::find_metric(report.results.front().metrics, report.metric))
+        throw Error(fmt::format("no run of sweep {} has recorded metrics yet, so none is best", sweep.id),
+                    fmt::format("runs write them to {} in their worktree", metrics_file_name));
+    const auto& best = report.results.front();
+    snapshots::TagRequest request;
+    request.model = best.run.spec.model;
+    for (const auto& metric : best.metrics)
+        if (!snapshots::metric_name_problem(metric.name)) request.metrics.push_back(metric);
+    request.message = fmt::format("Best run of sweep {} of {} by {}: {}", sweep.id, sweep.model, report.metric,
+                                  describe(best.run.spec.params));
+    return snapshots::create_snapshot(repo, request);
+}
+
 }  // namespace gm::sweep

@@ -10,7 +10,9 @@
 
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/sweep/create.hpp"
+#include "gitmodel/snapshots/snapshots.hpp"
 #include "gitmodel/sweep/k8s.hpp"
+#include "gitmodel/sweep/report.hpp"
 #include "gitmodel/sweep/store.hpp"
 
 namespace gm::sweep {
@@ -76,5 +78,9 @@ struct Cleaned {
 // Removes the worktrees of the sweep's finished runs that hold nothing git does not track; their
 // metrics are copied beside the sweep's record first. Branches and snapshots stay.
 Cleaned clean_sweep(git::Repository& repo, const Sweep& sweep);
+
+// `sweep report --tag-best`: snapshots the report's best run (`git model tag` on its model) with
+// its metrics. Throws gm::Error when no run has recorded the report's metric.
+snapshots::Snapshot tag_best_run(git::Repository& repo, const Sweep& sweep, const Report& report);
 
 }  // namespace gm::sweep
