@@ -89,6 +89,17 @@ run_expect 0 git model hook pre-push -h </dev/null
 assert_contains "$OUT" "usage: git model hook pre-push"
 CHECKS=$((CHECKS + 1)); [ ! -e .git/hooks/pre-commit ] || fail "hooks install -h installed the hooks"
 git rm -q --cached refused.pt && rm refused.pt
+# sweep's subcommands dispatch through the same table: did-you-mean, usage without one (exit 2),
+# and the internal ones (schedule, task) are never listed or suggested
+run_expect 2 git model sweep statsu
+assert_contains "$ERR" "'statsu' is not a git model sweep command"
+assert_contains "$ERR" "did you mean 'git model sweep status'?"
+run_expect 2 git model sweep
+assert_contains "$ERR" "usage: git model sweep"
+run_expect 0 git model sweep --list-commands
+assert_eq "$(tr '\n' ' ' <<<"$OUT")" "start status cancel resume extend clean report " "sweep's listed subcommands"
+run_expect 2 git model sweep tsak
+assert_not_contains "$ERR" "sweep task" "an internal subcommand is never suggested"
 # after --, --help is an argument (env exec passes it to the container's program)
 : >"$MAN_LOG"
 run_expect 2 env PATH="$TEST_DIR/fakeman:$PATH" git model start -- --help

@@ -104,3 +104,12 @@ run_expect 2 git -C "$WT" model sweep start --export k8s --queue Team_A --grid l
 assert_contains "$ERR" "--queue 'Team_A': the name contains 'T'"
 run_expect 2 git -C "$WT" model sweep start --queue team-a --grid lr=1 -- true
 assert_contains "$ERR" "--queue goes with --export k8s"
+# git model does not schedule an exported Job: cancel and resume say so (exit 1) and change no run,
+# instead of marking runs cancelled that the cluster may be running.
+run_expect 1 git -C "$WT" model sweep cancel 1
+assert_contains "$ERR" "exported as a Kubernetes Indexed Job"
+assert_contains "$ERR" "kubectl delete job"
+run_expect 1 git -C "$WT" model sweep resume 1
+assert_contains "$ERR" "exported as a Kubernetes Indexed Job"
+run_expect 0 git -C "$WT" model sweep status 1
+assert_not_contains "$OUT" "cancelled" "a refused cancel leaves the runs as they were"

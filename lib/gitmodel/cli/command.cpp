@@ -21,7 +21,8 @@ namespace {
 
 void print_suite_usage(const Suite& suite, std::FILE* out) {
     fmt::print(out, "usage: {} <command> [<args>]\n\ncommands:\n", suite.program);
-    for (const auto& command : suite.commands) fmt::print(out, "  {:<10} {}\n", command.name, command.summary);
+    for (const auto& command : suite.commands)
+        if (!command.hidden) fmt::print(out, "  {:<10} {}\n", command.name, command.summary);
     for (const auto& external : suite.externals) fmt::print(out, "  {:<10} {}\n", external.name, external.summary);
     fmt::print(out, "\nRun '{0} <command> -h' for a command's options, '{0} <command> --help' for its page;\n"
                     "'git help model' for the manual.\n",
@@ -51,13 +52,44 @@ void note_manual_missing(const std::string& page, const std::string& program) {
                program, page);
 }
 
-const Command* find_command(const Suite& suite, const std::string& name) {
-    for (const auto& command : suite.commands) {
+const Command* find_command(const std::vector<Command>& commands, const std::string& name) {
+    for (const auto& command : commands) {
         if (command.name == name ||
             std::find(command.aliases.begin(), command.aliases.end(), name) != command.aliases.end())
             return &command;
     }
     return nullptr;
+}
+
+// The names a user may be offered: every command but the hidden ones.
+std::vector<std::string> visible_names(const std::vector<Command>& commands) {
+    std::vector<std::string> names;
+    for (const auto& command : commands)
+        if (!command.hidden) names.push_back(command.name);
+    return names;
+}
+
+// --list-commands: each visible command with its aliases, one per line.
+void print_command_list(const std::vector<Command>& commands) {
+    for (const auto& command : commands) {
+        if (command.hidden) continue;
+        std::vector<std::string> names{command.name};
+        names.insert(names.end(), command.aliases.begin(), command.aliases.end());
+        fmt::print("{}\n", join(names, " "));
+    }
+}
+
+// An unknown name typed where a command of `program` goes: did-you-mean among `names`.
+[[noreturn]] void reject_unknown(const std::string& program, const std::string& name,
+                                 const std::vector<std::string>& names) {
+    if (starts_with(name, "-")) {
+        throw UsageError(fmt::format("unknown option '{}'", name),
+                         fmt::format("options go after the command; see '{} -h'", program));
+    }
+    const auto suggestion = closest_match(name, names);
+    throw UsageError(fmt::format("'{}' is not a {} command", name, program),
+                     suggestion ? fmt::format("did you mean '{} {}'?", program, *suggestion)
+                                : fmt::format("see '{} -h' for the list of commands", program));
 }
 
 int run_command(const Suite& suite, const Command& command, const Args& args) {
@@ -112,7 +144,7 @@ int dispatch(const Suite& suite, int argc, char** argv) {
         const std::string name = argv[1];
         if (name == "--help" || name == "help") {
             // `help <command>` opens that command's page, as `git help <command>` does.
-            const Command* command = argc > 2 && name == "help" ? find_command(suite, argv[2]) : nullptr;
+            const Command* command = argc > 2 && name == "help" ? find_command(suite.commands, argv[2]) : nullptr;
             if (command) return run_command(suite, *command, {"--help"});
             for (const auto& external : suite.externals) {
                 if (argc > 2 && name == "help" && external.name == argv[2] && !open_manual(external.program))
@@ -127,11 +159,7 @@ int dispatch(const Suite& suite, int argc, char** argv) {
             return 0;
         }
         if (name == "--list-commands") {  // hidden: for completion scripts and the documentation test
-            for (const auto& command : suite.commands) {
-                std::vector<std::string> names{command.name};
-                names.insert(names.end(), command.aliases.begin(), command.aliases.end());
-                fmt::print("{}\n", join(names, " "));
-            }
+            print_command_list(suite.commands);
             for (const auto& external : suite.externals) fmt::print("{}\n", external.name);
             return 0;
         }
@@ -140,22 +168,33 @@ int dispatch(const Suite& suite, int argc, char** argv) {
             return 0;
         }
         const Args args(argv + 2, argv + argc);
-        if (const Command* command = find_command(suite, name)) return run_command(suite, *command, args);
+        if (const Command* command = find_command(suite.commands, name)) return run_command(suite, *command, args);
         for (const auto& external : suite.externals)
             if (external.name == name) hand_over(external, argc, argv);
 
-        std::vector<std::string> names;
-        for (const auto& command : suite.commands) names.push_back(command.name);
+        std::vector<std::string> names = visible_names(suite.commands);
         for (const auto& external : suite.externals) names.push_back(external.name);
-        if (starts_with(name, "-")) {
-            throw UsageError(fmt::format("unknown option '{}'", name),
-                             fmt::format("options go after the command; see '{} -h'", suite.program));
-        }
-        const auto suggestion = closest_match(name, names);
-        throw UsageError(fmt::format("'{}' is not a {} command", name, suite.program),
-                         suggestion ? fmt::format("did you mean '{} {}'?", suite.program, *suggestion)
-                                    : fmt::format("see '{} -h' for the list of commands", suite.program));
+        reject_unknown(suite.program, name, names);
     });
+}
+
+int dispatch(const Group& group, const Args& args) {
+    if (args.empty()) {
+        fmt::print(stderr, "usage: {}\n", group.usage);
+        return static_cast<int>(ExitCode::usage);
+    }
+    const std::string& name = args[0];
+    // --help reaches here only when the group's page could not be opened (the suite tried).
+    if (name == "-h" || name == "--help") {
+        fmt::print("usage: {}\n", group.usage);
+        return 0;
+    }
+    if (name == "--list-commands") {  // hidden: for completion scripts
+        print_command_list(group.commands);
+        return 0;
+    }
+    if (const Command* command = find_command(group.commands, name)) return command->run(Args(args.begin() + 1, args.end()));
+    reject_unknown(group.program, name, visible_names(group.commands));
 }
 
 po::variables_map parse(const Args& args, const std::string& usage, const po::options_description& visible,

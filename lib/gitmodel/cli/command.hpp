@@ -22,6 +22,15 @@ struct Command {
     std::string summary;
     int (*run)(const Args& args);
     std::string manual = {};  // the page --help opens when not <error_prefix>-<name> (commands sharing one page)
+    bool hidden = false;      // internal (run by the suite itself): never listed, never suggested
+};
+
+// A command with subcommands of its own (`git model sweep start|status|...`), dispatched from
+// the same kind of table; --help already opened the group's page before it is reached.
+struct Group {
+    std::string program;  // as users type it: "git model sweep"
+    std::string usage;    // the usage lines -h prints after "usage: "
+    std::vector<Command> commands;
 };
 
 // A subcommand served by another executable of the suite (found beside us, else on PATH).
@@ -46,6 +55,11 @@ struct Suite {
 // one per line with its aliases after it, for shell completion and the documentation test.
 // Returns the exit code.
 int dispatch(const Suite& suite, int argc, char** argv);
+
+// Runs args[0] as a subcommand of the group: the usage for -h and --help (exit 0) and when
+// none is given (exit 2, on stderr), did-you-mean for unknown names (hidden ones never offered),
+// and the hidden --list-commands, one visible subcommand per line. Returns the exit code.
+int dispatch(const Group& group, const Args& args);
 
 // Parses a subcommand's arguments with Boost.Program_options; every parse
 // error becomes a gm::UsageError (exit 2) naming the option and the usage line.

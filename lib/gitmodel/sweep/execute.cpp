@@ -102,6 +102,16 @@ void end_attempt(RunStatus& status, std::optional<int> exit_code, int signal) {
     status.attempts.push_back({exit_code, signal, status.started, status.ended});
 }
 
+bool record_attempt(const Sweep& sweep, const RunSpec& run, RunStatus& status, bool may_retry) {
+    const bool retry = may_retry && retry_left(sweep, status);
+    if (retry) queue_retry(sweep, status);
+    save_metrics_copy(sweep, run);
+    save_run(sweep, run.number, status);
+    log_line(sweep, run.number, fmt::format("run {} {}{}", run.number, retry ? "will be retried" : to_string(status.state),
+                                            status.note.empty() ? "" : ": " + status.note));
+    return retry;
+}
+
 bool retry_left(const Sweep& sweep, const RunStatus& status) {
     return status.state == RunState::failed && status.tries <= sweep.retries;
 }

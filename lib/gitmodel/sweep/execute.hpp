@@ -42,6 +42,11 @@ void begin_attempt(RunStatus& status);
 // last result and are kept in status.attempts.
 void end_attempt(RunStatus& status, std::optional<int> exit_code, int signal);
 
+// Records an ended attempt, the same on every backend: queues a failed run again when
+// may_retry and --retries allow, keeps its metrics, saves its record and logs how it ended.
+// Returns whether it will be retried.
+bool record_attempt(const Sweep& sweep, const RunSpec& run, RunStatus& status, bool may_retry);
+
 // Whether a failed run gets another attempt under --retries (a cancelled one never does).
 bool retry_left(const Sweep& sweep, const RunStatus& status);
 

@@ -242,146 +242,194 @@ void start_local_scheduler(const Sweep& sweep) {
     throw Error(fmt::format("the sweep's scheduler did not start; see {}", (dir / "scheduler.log").string()));
 }
 
+namespace {
+
+// The scheduler of one sweep: starts its queued runs as GPUs and --max-parallel allow, records
+// how each ends (retrying under --retries), and on SIGTERM stops its runs (`sweep cancel`).
+class LocalScheduler {
+public:
+    explicit LocalScheduler(Sweep sweep);
+    // The main loop; returns the process's exit code.
+    int run();
+
+private:
+    void reap_ended(RunState ok, RunState failed, const char* note);
+    bool start_next();
+    bool spawn_run(Active& run, const RunSpec& spec, RunStatus& status, const std::string& container);
+    void finish(Active& run, RunState state, std::string note, std::optional<int> exit_code, int signal);
+    void stop_runs();
+
+    Sweep sweep_;
+    git::Repository repo_;
+    git::Config config_;
+    fs::path main_worktree_;
+    env::Pool pool_;
+    int limit_ = 1;
+    std::optional<env::Engine> engine_;
+    fs::path lease_dir_;
+    env::TakeRequest request_;
+    std::string last_wait_reason_;
+    std::vector<int> queue_;  // run numbers in the order they start; retries go to the back
+    std::size_t next_ = 0;    // the first of queue_ not started yet
+    int failed_ = 0;          // what --max-failures counts: failed runs, after their retries
+    std::map<long, Active> active_;  // by pid
+};
+
+LocalScheduler::LocalScheduler(Sweep sweep)
+    : sweep_(std::move(sweep)),
+      repo_(git::Repository::open(sweep_.common_dir)),
+      config_(repo_.config()),
+      main_worktree_(repo_.main_worktree_or_common_dir()),
+      pool_(sweep_.gpus_per_run > 0 ? env::discover_pool(config_) : env::Pool{}),
+      limit_(parallel_limit(sweep_, pool_.gpus.size())),
+      engine_(sweep_engine(sweep_, config_)),
+      lease_dir_(env::LeaseBook::directory(config_)),
+      queue_(runs_to_start(sweep_)),
+      failed_(count_failed(sweep_)) {
+    request_.pool = pool_;
+    request_.request.count = sweep_.gpus_per_run;
+    request_.lock_timeout = env::lease_lock_timeout(config_);
+    request_.holder.holder = proc::self_identity();  // the scheduler answers for its runs' leases while it lives
+    request_.holder.engine = engine_ ? engine_->name : "host";
+    request_.holder.repo = sweep_.common_dir.string();
+}
+
+int LocalScheduler::run() {
+    fmt::print("scheduler {} for sweep {}: {} queued runs, at most {} at once\n", ::getpid(), sweep_.id, queue_.size(),
+               limit_);
+    std::fflush(stdout);
+    while (true) {
+        reap_ended(RunState::done, RunState::failed, nullptr);
+        if (stop_requested) break;
+        const bool spent = failure_budget_spent(sweep_, failed_);
+        if ((next_ >= queue_.size() || spent) && active_.empty()) {
+            if (take_new_runs(sweep_, queue_, spent)) continue;
+            break;
+        }
+        while (!stop_requested && !spent && next_ < queue_.size() && static_cast<int>(active_.size()) < limit_)
+            if (!start_next()) break;  // no GPU now: the next run waits for one
+        sleep_until_signalled(active_.empty() ? 500ms : 250ms);
+    }
+    if (stop_requested) stop_runs();
+    else hold_runs(sweep_, std::vector<int>(queue_.begin() + static_cast<long>(next_), queue_.end()));
+    mark_scheduler_ended(sweep_);
+    fmt::print("scheduler {} for sweep {}: {}\n", ::getpid(), sweep_.id, stop_requested ? "cancelled" : "all runs ended");
+    return 0;
+}
+
+// Records the runs whose processes ended: as `ok` when they exited 0, else as `failed`, with
+// `note` (or what ended them).
+void LocalScheduler::reap_ended(RunState ok, RunState failed, const char* note) {
+    while (auto ended = proc::reap_any()) {
+        auto it = active_.find(ended->pid);
+        if (it == active_.end()) continue;
+        const bool success = ended->signal == 0 && ended->exit_code == 0;
+        const std::string why = note ? note : success ? "" : "the command " + ended->describe();
+        finish(it->second, success ? ok : failed, why,
+               ended->signal == 0 ? std::optional<int>(ended->exit_code) : std::nullopt, ended->signal);
+        active_.erase(it);
+    }
+}
+
+// Takes the next queued run's GPUs and starts it. Returns false (starting nothing) when no GPU is free.
+bool LocalScheduler::start_next() {
+    const RunSpec& spec = sweep_.runs.at(static_cast<std::size_t>(queue_[next_] - 1));
+    Active run;
+    run.number = spec.number;
+    const std::string container = engine_ ? run_container_name(sweep_, spec, main_worktree_) : std::string();
+    if (request_.request.wants_gpu()) {
+        request_.holder.container = container;
+        request_.holder.model = spec.model;
+        request_.holder.worktree = spec.worktree.string();
+        request_.holder.sweep = lease_sweep_name(sweep_, spec.number);
+        request_.context = env::local_judge_context(engine_ ? &*engine_ : nullptr);
+        auto leases = take_for_run(lease_dir_, request_, last_wait_reason_, spec.number, config_);
+        if (!leases) return false;
+        run.leases = std::move(*leases);
+    }
+    RunStatus status = load_run(sweep_, spec.number);
+    begin_attempt(status);
+    status.gpus = env::visible_devices(run.leases.gpus());
+    ++next_;
+    if (!spawn_run(run, spec, status, container)) return true;
+    run.started = status.started;
+    status.process = proc::identity_of(run.child.pid).value_or(proc::ProcessIdentity{run.child.pid, 0});
+    save_run(sweep_, spec.number, status);
+    // The run's process holds the GPUs from now on, even if this scheduler dies.
+    run.leases.confirm("", status.process, false);
+    run.leases.keep();
+    const long pid = run.child.pid;
+    active_.emplace(pid, std::move(run));
+    return true;
+}
+
+// Starts a run's process; a run that cannot start is recorded as failed (returns false).
+bool LocalScheduler::spawn_run(Active& run, const RunSpec& spec, RunStatus& status, const std::string& container) {
+    try {
+        if (engine_) env::remove_container(*engine_, container, 0s);  // left by a scheduler that died
+        const Launch launch =
+            prepare_launch(sweep_, spec, run.leases.gpus(), pool_.from_driver, engine_, main_worktree_, status.attempt);
+        status.container = launch.container;
+        run.container = launch.container;
+        run.child = proc::spawn(launch.argv, launch.options);
+        return true;
+    } catch (const Error& e) {
+        save_run(sweep_, spec.number, status);
+        finish(run, RunState::failed, fmt::format("could not start: {}", e.what()), std::nullopt, 0);
+        return false;
+    }
+}
+
+// Ends a run's attempt: its record, its retry (to the back of the queue) and its GPUs.
+void LocalScheduler::finish(Active& run, RunState state, std::string note, std::optional<int> exit_code, int signal) {
+    // The GPUs follow the container, not its client (which kill -9 or the OOM killer may end first).
+    bool container_stays = false;
+    if (engine_ && !run.container.empty())
+        if (auto left = settle_left_container(*engine_, run.container, state, container_stays); !left.empty())
+            note += (note.empty() ? "" : "; ") + left;
+    RunStatus status = load_run(sweep_, run.number);
+    status.state = state;
+    status.process = {};  // ended: nothing of it is to be stopped later
+    end_attempt(status, exit_code, signal);
+    status.note = note;
+    const RunSpec& spec = sweep_.runs.at(static_cast<std::size_t>(run.number - 1));
+    const bool retry = record_attempt(sweep_, spec, status, !stop_requested && !container_stays);
+    failed_ += status.state == RunState::failed ? 1 : 0;
+    if (container_stays) run.leases.keep();
+    else run.leases.give_back();
+    if (retry) queue_.push_back(run.number);  // to the back of the queue
+}
+
+// `sweep cancel`: stops the running runs (SIGTERM, SIGKILL after 20 s) and cancels the queued ones.
+void LocalScheduler::stop_runs() {
+    for (auto& [pid, run] : active_) proc::signal_child(run.child, SIGTERM);  // podman passes it to the container
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (!active_.empty() && std::chrono::steady_clock::now() < deadline) {
+        reap_ended(RunState::cancelled, RunState::cancelled, "stopped by `git model sweep cancel`");
+        std::this_thread::sleep_for(100ms);
+    }
+    for (auto& [pid, run] : active_) {
+        if (engine_ && !run.container.empty()) env::remove_container(*engine_, run.container, 0s);
+        proc::signal_child(run.child, SIGKILL);
+        finish(run, RunState::cancelled, "killed by `git model sweep cancel` after 20 s", std::nullopt, SIGKILL);
+    }
+    for (; next_ < queue_.size(); ++next_) {
+        RunStatus status = load_run(sweep_, queue_[next_]);
+        status.state = RunState::cancelled;
+        status.note = "cancelled before it started";
+        save_run(sweep_, queue_[next_], status);
+    }
+}
+
+}  // namespace
+
 int run_local_scheduler(const fs::path& sweep_folder) {
     Sweep sweep = load_from(sweep_folder);
     install_scheduler_signals();
     save_scheduler(sweep, {proc::self_identity(), now_seconds()});
-
     git::Library library;
-    const auto repo = git::Repository::open(sweep.common_dir);
-    const git::Config config = repo.config();
-    const fs::path main_worktree = repo.main_worktree_or_common_dir();
-    const env::Pool pool = sweep.gpus_per_run > 0 ? env::discover_pool(config) : env::Pool{};
-    const int limit = parallel_limit(sweep, pool.gpus.size());
-    const auto engine = sweep_engine(sweep, config);
-    const fs::path lease_dir = env::LeaseBook::directory(config);
-    env::TakeRequest request;
-    request.pool = pool;
-    request.request.count = sweep.gpus_per_run;
-    request.lock_timeout = env::lease_lock_timeout(config);
-    request.holder.holder = proc::self_identity();  // the scheduler answers for its runs' leases while it lives
-    request.holder.engine = engine ? engine->name : "host";
-    request.holder.repo = sweep.common_dir.string();
-    std::string last_wait_reason;
-
-    std::vector<int> queue = runs_to_start(sweep);
-    int failed = count_failed(sweep);  // what --max-failures counts: failed runs, after their retries
-    fmt::print("scheduler {} for sweep {}: {} queued runs, at most {} at once\n", ::getpid(), sweep.id, queue.size(), limit);
-    std::fflush(stdout);
-
-    std::map<long, Active> active;
-    const auto finish = [&](Active& run, RunState state, std::string note, std::optional<int> exit_code, int signal) {
-        const RunSpec& spec = sweep.runs.at(static_cast<std::size_t>(run.number - 1));
-        // The GPUs follow the container, not its client (which kill -9 or the OOM killer may end first).
-        bool container_stays = false;
-        if (engine && !run.container.empty())
-            if (auto left = settle_left_container(*engine, run.container, state, container_stays); !left.empty())
-                note += (note.empty() ? "" : "; ") + left;
-        RunStatus status = load_run(sweep, run.number);
-        status.state = state;
-        status.process = {};  // ended: nothing of it is to be stopped later
-        end_attempt(status, exit_code, signal);
-        status.note = note;
-        const bool retry = !stop_requested && !container_stays && retry_left(sweep, status);
-        if (retry) queue_retry(sweep, status);
-        failed += status.state == RunState::failed ? 1 : 0;
-        save_metrics_copy(sweep, spec);
-        save_run(sweep, run.number, status);
-        log_line(sweep, run.number, fmt::format("run {} {}{}", run.number, retry ? "will be retried" : to_string(state),
-                                                status.note.empty() ? "" : ": " + status.note));
-        if (container_stays) run.leases.keep();
-        else run.leases.give_back();
-        if (retry) queue.push_back(run.number);  // to the back of the queue
-    };
-    std::size_t next = 0;
-    while (true) {
-        while (auto ended = proc::reap_any()) {
-            auto it = active.find(ended->pid);
-            if (it == active.end()) continue;
-            const bool ok = ended->signal == 0 && ended->exit_code == 0;
-            finish(it->second, ok ? RunState::done : RunState::failed, ok ? "" : "the command " + ended->describe(),
-                   ended->signal == 0 ? std::optional<int>(ended->exit_code) : std::nullopt, ended->signal);
-            active.erase(it);
-        }
-        if (stop_requested) break;
-        const bool spent = failure_budget_spent(sweep, failed);
-        if ((next >= queue.size() || spent) && active.empty()) {
-            if (take_new_runs(sweep, queue, spent)) continue;
-            break;
-        }
-        while (!stop_requested && !spent && next < queue.size() && static_cast<int>(active.size()) < limit) {
-            const RunSpec& spec = sweep.runs.at(static_cast<std::size_t>(queue[next] - 1));
-            Active run;
-            run.number = spec.number;
-            const std::string container = engine ? run_container_name(sweep, spec, main_worktree) : std::string();
-            if (request.request.wants_gpu()) {
-                request.holder.container = container;
-                request.holder.model = spec.model;
-                request.holder.worktree = spec.worktree.string();
-                request.holder.sweep = lease_sweep_name(sweep, spec.number);
-                request.context = env::local_judge_context(engine ? &*engine : nullptr);
-                auto leases = take_for_run(lease_dir, request, last_wait_reason, spec.number, config);
-                if (!leases) break;  // no GPU now: the next run waits for one
-                run.leases = std::move(*leases);
-            }
-            const std::vector<env::GpuSlot> gpus = run.leases.gpus();
-            RunStatus status = load_run(sweep, spec.number);
-            begin_attempt(status);
-            status.gpus = env::visible_devices(gpus);
-            ++next;
-            try {
-                if (engine) env::remove_container(*engine, container, 0s);  // left by a scheduler that died
-                const Launch launch =
-                    prepare_launch(sweep, spec, gpus, pool.from_driver, engine, main_worktree, status.attempt);
-                status.container = launch.container;
-                run.container = launch.container;
-                run.child = proc::spawn(launch.argv, launch.options);
-            } catch (const Error& e) {
-                save_run(sweep, spec.number, status);
-                finish(run, RunState::failed, fmt::format("could not start: {}", e.what()), std::nullopt, 0);
-                continue;
-            }
-            run.started = status.started;
-            status.process = proc::identity_of(run.child.pid).value_or(proc::ProcessIdentity{run.child.pid, 0});
-            save_run(sweep, spec.number, status);
-            // The run's process holds the GPUs from now on, even if this scheduler dies.
-            run.leases.confirm("", proc::identity_of(run.child.pid).value_or(proc::ProcessIdentity{run.child.pid, 0}), false);
-            run.leases.keep();
-            const long pid = run.child.pid;
-            active.emplace(pid, std::move(run));
-        }
-        sleep_until_signalled(active.empty() ? 500ms : 250ms);
-    }
-
-    if (stop_requested) {
-        for (auto& [pid, run] : active) proc::signal_child(run.child, SIGTERM);  // podman passes it to the container
-        const auto deadline = std::chrono::steady_clock::now() + 20s;
-        while (!active.empty() && std::chrono::steady_clock::now() < deadline) {
-            while (auto ended = proc::reap_any()) {
-                auto it = active.find(ended->pid);
-                if (it == active.end()) continue;
-                finish(it->second, RunState::cancelled, "stopped by `git model sweep cancel`",
-                       ended->signal == 0 ? std::optional<int>(ended->exit_code) : std::nullopt, ended->signal);
-                active.erase(it);
-            }
-            std::this_thread::sleep_for(100ms);
-        }
-        for (auto& [pid, run] : active) {
-            if (engine && !run.container.empty()) env::remove_container(*engine, run.container, 0s);
-            proc::signal_child(run.child, SIGKILL);
-            finish(run, RunState::cancelled, "killed by `git model sweep cancel` after 20 s", std::nullopt, SIGKILL);
-        }
-        for (; next < queue.size(); ++next) {
-            RunStatus status = load_run(sweep, queue[next]);
-            status.state = RunState::cancelled;
-            status.note = "cancelled before it started";
-            save_run(sweep, queue[next], status);
-        }
-    }
-    if (!stop_requested) hold_runs(sweep, std::vector<int>(queue.begin() + static_cast<long>(next), queue.end()));
-    mark_scheduler_ended(sweep);
-    fmt::print("scheduler {} for sweep {}: {}\n", ::getpid(), sweep.id, stop_requested ? "cancelled" : "all runs ended");
-    return 0;
+    LocalScheduler scheduler(std::move(sweep));
+    return scheduler.run();
 }
 
 int cancel_local(const Sweep& sweep, std::vector<std::string>* notes) {

@@ -466,12 +466,7 @@ int run_slurm_task(const fs::path& sweep_folder, int number) {
         status.gpus = visible ? visible : "";
         if (job) status.slurm_task = fmt::format("{}_{}", job, task ? std::atoi(task) : number);
         run_task_attempt(sweep, run, status, repo);
-        const bool retry = !task_signal.load() && retry_left(sweep, status);
-        if (retry) queue_retry(sweep, status);
-        save_metrics_copy(sweep, run);
-        save_run(sweep, number, status);
-        log_line(sweep, number, fmt::format("run {} {}{}", number, retry ? "will be retried" : to_string(status.state),
-                                            status.note.empty() ? "" : ": " + status.note));
+        const bool retry = record_attempt(sweep, run, status, !task_signal.load());
         if (!retry) return status.state == RunState::done ? 0 : 1;
     }
 }

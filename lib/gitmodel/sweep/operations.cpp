@@ -1,0 +1,229 @@
+#include "gitmodel/sweep/operations.hpp"
+
+#include "gitmodel/core/error.hpp"
+#include "gitmodel/core/wording.hpp"
+#include "gitmodel/sweep/backend.hpp"
+#include "gitmodel/sweep/execute.hpp"
+#include "gitmodel/sweep/plan.hpp"
+#include "gitmodel/sweep/report.hpp"
+#include "gitmodel/sweep/slurm.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <fstream>
+#include <iterator>
+
+namespace gm::sweep {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+void warn_all(const std::vector<std::string>& warnings, const Warn& warn) {
+    if (warn)
+        for (const auto& warning : warnings) warn(warning);
+}
+
+std::string export_k8s(const Sweep& sweep, const LaunchRequest& launch) {
+    const std::string manifest = indexed_job_manifest(sweep, launch.k8s);
+    const fs::path file = sweep_dir(sweep.common_dir, sweep.id) / "k8s-job.yaml";
+    write_file_atomically(file, manifest);
+    if (launch.output) write_file_atomically(*launch.output, manifest);
+    return fmt::format("written as a Kubernetes Indexed Job: {}{}\n  kubectl apply -f {}", file.string(),
+                       launch.output ? " and " + launch.output->string() : "",
+                       launch.output ? launch.output->string() : file.string());
+}
+
+std::string export_slurm(const Sweep& sweep, const LaunchRequest& launch) {
+    std::vector<int> numbers;
+    for (const auto& run : sweep.runs) numbers.push_back(run.number);
+    const auto scripts = write_batch_scripts(sweep, numbers, launch.output);
+    const std::string shown = launch.output ? launch.output->string() : scripts.entry.string();
+    return fmt::format("written as {}: {}{}\n  {} {}",
+                       scripts.entry_is_wrapper
+                           ? fmt::format("{}{}", count_of(scripts.parts.size(), "Slurm job array"),
+                                         scripts.report ? " and a report job" : "")
+                           : std::string("a Slurm batch script"),
+                       scripts.entry.string(), launch.output ? " and " + launch.output->string() : "",
+                       scripts.entry_is_wrapper ? "sh" : "sbatch", shown);
+}
+
+// Refuses to extend what git model does not schedule itself: an exported sweep runs elsewhere.
+void check_extendable(const Sweep& sweep) {
+    if (exported_to_k8s(sweep) || (sweep.backend == Backend::slurm && sweep.slurm.job_ids.empty()))
+        throw Error(fmt::format("sweep {} was exported (--export), so git model does not schedule its runs", sweep.id),
+                    "start a new sweep with --export for the new parameter sets");
+}
+
+bool same_content(const fs::path& left, const fs::path& right) {
+    std::ifstream a(left), b(right);
+    const std::string x((std::istreambuf_iterator<char>(a)), std::istreambuf_iterator<char>());
+    const std::string y((std::istreambuf_iterator<char>(b)), std::istreambuf_iterator<char>());
+    return x == y;
+}
+
+}  // namespace
+
+git::Repository open_sweep_repository(const Warn& warn) {
+    auto repo = git::Repository::discover();
+    warn_all(recover_interrupted_creations(repo), warn);
+    return repo;
+}
+
+Sweep find_sweep(const git::Repository& repo, const std::optional<std::string>& id) {
+    if (id) return load(repo.common_dir(), *id);
+    const auto ids = list_ids(repo.common_dir());
+    for (auto it = ids.rbegin(); it != ids.rend(); ++it) {
+        try {
+            return load(repo.common_dir(), *it);
+        } catch (const Error&) {
+            // being created right now: take the one before
+        }
+    }
+    throw Error("there is no sweep in this repository yet", "start one with `git model sweep start`");
+}
+
+void check_launch(const git::Repository& repo, const CreateRequest& request, const LaunchRequest& launch, const Warn& warn) {
+    // Nothing is scheduled from here for an export: the batch script may be submitted from a login node.
+    if (!launch.export_format.empty()) return;
+    Sweep draft;
+    draft.backend = request.backend;
+    draft.gpus_per_run = request.gpus_per_run;
+    draft.max_parallel = request.max_parallel;
+    draft.container = request.container;
+    warn_all(driver_for(request.backend)->check_prerequisites(draft, repo.config()), warn);
+}
+
+std::string launch_sweep(git::Repository& repo, Sweep& sweep, const LaunchRequest& launch) {
+    try {
+        if (launch.export_format == "k8s") return export_k8s(sweep, launch);
+        if (launch.export_format == "slurm") return export_slurm(sweep, launch);
+        return driver_for(sweep.backend)->start(sweep);
+    } catch (const Error& e) {
+        const auto kept = destroy_sweep(repo, sweep);
+        std::string message = fmt::format("{}; the sweep's runs were removed", e.what());
+        for (const auto& line : kept) message += "\n  " + line;
+        throw Error(message, e.hint(), e.code());
+    }
+}
+
+Cancelled cancel_sweep(const Sweep& sweep) {
+    Cancelled result;
+    result.stopped = driver_for(sweep)->cancel(sweep, result.notes);
+    return result;
+}
+
+Resumed resume_sweep(git::Repository& repo, const std::string& id, const Warn& warn) {
+    load(repo.common_dir(), id);  // "there is no sweep" before a lock file is made
+    // One resume or extend of a sweep at a time: a second one finds the first one's scheduler running.
+    const auto scheduling = lock_scheduling(repo.common_dir(), id);
+    auto sweep = load(repo.common_dir(), id);
+    const auto driver = driver_for(sweep);
+    const auto view = view_sweep(sweep);
+    driver->check_idle(sweep);
+    Resumed result;
+    for (const auto& run : view.runs) {
+        if (run.state == RunState::done) continue;
+        driver->check_requeueable(sweep, run);
+        result.numbers.push_back(run.spec.number);
+    }
+    if (result.numbers.empty()) return result;
+    const auto& numbers = result.numbers;
+    for (const auto& run : sweep.runs) {
+        if (!fs::is_directory(run.worktree) && std::find(numbers.begin(), numbers.end(), run.number) != numbers.end())
+            throw Error(fmt::format("run {}'s worktree {} is gone (cleaned?)", run.number, run.worktree.string()),
+                        fmt::format("recreate it with `git worktree add {} {}`", run.worktree.string(), run.branch));
+    }
+    warn_all(driver->check_prerequisites(sweep, repo.config()), warn);
+    std::vector<RunStatus> before;
+    for (int number : numbers) {
+        auto status = load_run(sweep, number);
+        before.push_back(status);
+        status.state = RunState::queued;
+        status.tries = 0;     // its --retries afresh
+        status.held = false;  // and the --max-failures budget: every failed run is queued again
+        status.note = "queued again by `git model sweep resume`";
+        save_run(sweep, number, status);
+    }
+    const std::size_t jobs_before = sweep.slurm.job_ids.size();
+    try {
+        result.scheduled = driver->submit(sweep, numbers);
+    } catch (const Error&) {
+        // Nothing was scheduled: the runs keep their states, so that status tells the truth and a
+        // second resume is not refused as "still queued in Slurm".
+        if (sweep.slurm.job_ids.size() == jobs_before)
+            for (std::size_t i = 0; i < numbers.size(); ++i) save_run(sweep, numbers[i], before[i]);
+        throw;
+    }
+    return result;
+}
+
+Extended extend_and_schedule(git::Repository& repo, const std::string& id, const ExtendRequest& request,
+                             const Warn& warn, const std::function<void(std::size_t, const RunSpec&)>& progress) {
+    load(repo.common_dir(), id);  // "there is no sweep" before a lock file is made
+    // One extend of a sweep at a time, from reading its runs to scheduling the new ones.
+    const auto scheduling = lock_scheduling(repo.common_dir(), id);
+    auto sweep = load(repo.common_dir(), id);
+    check_extendable(sweep);
+    const auto driver = driver_for(sweep);
+    warn_all(driver->check_prerequisites(sweep, repo.config()), warn);
+    const int first = static_cast<int>(sweep.runs.size()) + 1;
+    Extended result;
+    result.numbers = extend_sweep(repo, sweep, request, [&](const RunSpec& run) {
+        if (progress) progress(static_cast<std::size_t>(run.number - first + 1), run);
+    });
+    try {
+        result.scheduled = driver->submit(sweep, result.numbers);
+    } catch (const Error& e) {
+        std::string message = fmt::format("{}; the new runs were removed", e.what());
+        for (const auto& line : retract_runs(repo, sweep, first)) message += "\n  " + line;
+        throw Error(message, e.hint(), e.code());
+    }
+    return result;
+}
+
+Cleaned clean_sweep(git::Repository& repo, const Sweep& sweep) {
+    Cleaned result;
+    for (const auto& run : view_sweep(sweep).runs) {
+        if (run.state == RunState::queued || run.state == RunState::running) {
+            result.lines.push_back(fmt::format("run {}: {}, its worktree stays", run.spec.number, to_string(run.state)));
+            ++result.kept;
+            continue;
+        }
+        if (!fs::exists(run.spec.worktree)) continue;
+        // The results stay beside the sweep's record; the worktree's copy may then go.
+        const fs::path metrics = run.spec.worktree / metrics_file_name;
+        if (fs::exists(metrics)) {
+            save_metrics_copy(sweep, run.spec);
+            if (same_content(metrics, saved_metrics(sweep, run.spec.number))) fs::remove(metrics);
+        }
+        const std::string why = remove_finished_run_worktree(repo, run.spec);
+        if (why.empty()) {
+            result.lines.push_back(fmt::format("run {}: removed {} (branch {} kept)", run.spec.number,
+                                               run.spec.worktree.string(), run.spec.branch));
+            ++result.removed;
+        } else {
+            result.lines.push_back(fmt::format("run {}: kept {}: {}", run.spec.number, run.spec.worktree.string(), why));
+            ++result.kept;
+        }
+    }
+    return result;
+}
+
+snapshots::Snapshot tag_best_run(git::Repository& repo, const Sweep& sweep, const Report& report) {
+    if (report.metric.empty() || report.results.empty() ||
+        !snapshots::find_metric(report.results.front().metrics, report.metric))
+        throw Error(fmt::format("no run of sweep {} has recorded metrics yet, so none is best", sweep.id),
+                    fmt::format("runs write them to {} in their worktree", metrics_file_name));
+    const auto& best = report.results.front();
+    snapshots::TagRequest request;
+    request.model = best.run.spec.model;
+    for (const auto& metric : best.metrics)
+        if (!snapshots::metric_name_problem(metric.name)) request.metrics.push_back(metric);
+    request.message = fmt::format("Best run of sweep {} of {} by {}: {}", sweep.id, sweep.model, report.metric,
+                                  describe(best.run.spec.params));
+    return snapshots::create_snapshot(repo, request);
+}
+
+}  // namespace gm::sweep
