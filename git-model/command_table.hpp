@@ -38,5 +38,7 @@ int doctor(const cli::Args& args);
 int ci(const cli::Args& args);
 // git model sweep: one worktree per hyper-parameter set, scheduled locally or on Slurm.
 int sweep(const cli::Args& args);
+// `git model sweep promote`: a run's params.json (and --carry files) committed and snapshotted on the model.
+int sweep_promote(const cli::Args& args);
 
 }  // namespace gm::commands

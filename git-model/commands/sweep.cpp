@@ -18,6 +18,7 @@
 #include "gitmodel/sweep/k8s.hpp"
 #include "gitmodel/sweep/local.hpp"
 #include "gitmodel/sweep/plan.hpp"
+#include "gitmodel/sweep/promote.hpp"
 #include "gitmodel/sweep/report.hpp"
 #include "gitmodel/sweep/slurm.hpp"
 
@@ -36,13 +37,14 @@ namespace {
 
 const char* const sweep_usage =
     "git model sweep start [<model>] (--grid <name>=<v1>,<v2>... | --params-file <file>)... [--backend local|slurm]\n"
-    "                      [--gpus-per-run <n>] [--max-parallel <n>] [--retries <n>] [--max-failures <n>] [--no-container] [--export k8s|slurm [-o <file>] [--queue <name>]] [--report-job] -- <command>...\n"
+    "                      [--gpus-per-run <n>] [--max-parallel <n>] [--retries <n>] [--max-failures <n>] [--no-container] [--carry <path>]... [--export k8s|slurm [-o <file>] [--queue <name>]] [--report-job] -- <command>...\n"
     "   or: git model sweep status [<id>] [--json]\n"
     "   or: git model sweep cancel <id>\n"
     "   or: git model sweep resume <id>\n"
     "   or: git model sweep extend <id> (--grid <name>=<v1>,<v2>... | --params-file <file>)... [--allow-duplicates]\n"
     "   or: git model sweep clean <id>\n"
-    "   or: git model sweep report [<id>] [--metric <name>] [--minimize|--maximize] [--json] [--tag-best]";
+    "   or: git model sweep report [<id>] [--metric <name>] [--minimize|--maximize] [--json] [--tag-best]\n"
+    "   or: git model sweep promote <id> [--run <k>] [--metric <name>] [--minimize|--maximize] [--no-push]";
 
 // Each sweep command works on a repository whose interrupted sweep starts are undone first.
 git::Repository open_repository() {
@@ -115,6 +117,8 @@ int sweep_start(const cli::Args& all_args) {
         ("max-failures", po::value<int>()->value_name("<n>"),
          "start no new run once this many runs have failed, after their retries (default: no limit)")
         ("no-container", "run the command on the host (or node) instead of in the pinned image")
+        ("carry", po::value<std::vector<std::string>>()->composing()->value_name("<path>"),
+         "a file of each run's worktree that `sweep promote` commits beside params.json (repeatable)")
         ("partition", po::value<std::string>()->value_name("<name>"), "slurm: the partition")
         ("time", po::value<std::string>()->value_name("<limit>"), "slurm: each task's time limit, e.g. 2:00:00")
         ("account", po::value<std::string>()->value_name("<name>"), "slurm: the account to charge")
@@ -150,6 +154,10 @@ int sweep_start(const cli::Args& all_args) {
     request.retries = positive_option(vm, "retries", 0, 0);
     request.max_failures = positive_option(vm, "max-failures", 0, 1);
     request.container = vm.count("no-container") == 0;
+    if (vm.count("carry")) request.carry = vm["carry"].as<std::vector<std::string>>();
+    for (const auto& path : request.carry)
+        if (auto problem = sweep::carry_path_problem(path))
+            throw UsageError(fmt::format("--carry {}: the path {}", quote_for_message(path), *problem));
     request.slurm.partition = slurm_option(vm, "partition");
     request.slurm.time_limit = slurm_option(vm, "time");
     request.slurm.account = slurm_option(vm, "account");
@@ -577,7 +585,7 @@ int sweep(const cli::Args& args) {
     };
     static const Sub subcommands[] = {
         {"start", sweep_start},   {"status", sweep_status}, {"cancel", sweep_cancel},     {"resume", sweep_resume},
-        {"extend", sweep_extend}, {"clean", sweep_clean},   {"report", sweep_report}, {"schedule", sweep_schedule}, {"task", sweep_task},
+        {"extend", sweep_extend}, {"clean", sweep_clean},   {"report", sweep_report}, {"promote", sweep_promote}, {"schedule", sweep_schedule}, {"task", sweep_task},
     };
     if (args.empty() || args[0] == "-h") {
         fmt::print("usage: {}\n", sweep_usage);
@@ -590,10 +598,10 @@ int sweep(const cli::Args& args) {
     const cli::Args rest(args.begin() + 1, args.end());
     for (const auto& sub : subcommands)
         if (args[0] == sub.name) return sub.run(rest);
-    std::vector<std::string> names{"start", "status", "cancel", "resume", "extend", "clean", "report"};
+    std::vector<std::string> names{"start", "status", "cancel", "resume", "extend", "clean", "report", "promote"};
     const auto guess = closest_match(args[0], names);
     throw UsageError(fmt::format("'{}' is not a sweep command{}", args[0], guess ? fmt::format("; did you mean '{}'?", *guess) : ""),
-                     "git model sweep start|status|cancel|resume|extend|clean|report");
+                     "git model sweep start|status|cancel|resume|extend|clean|report|promote");
 }
 
 }  // namespace gm::commands
