@@ -5,7 +5,8 @@
 # and the tag reaches the branch's upstream. Promoting twice changes nothing; --run picks a run;
 # a run that is not done, a path the user changed, a link in the way (in the run's worktree or
 # the model's), a hook that refuses the commit, and a model without a worktree are refused with
-# nothing changed; a snapshot refused after the commit leaves the commit and says how to finish.
+# nothing changed; a snapshot refused after the commit leaves the commit and says how to finish;
+# the files a promote killed before its commit left behind are taken as they are.
 # Bad --carry paths are refused by `sweep start` (exit 2) before anything is made.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sweep-lib.sh"
@@ -73,6 +74,11 @@ assert_eq "$(git -C repo rev-parse feature/model-net)" "$HEAD0" "no refusal move
 assert_eq "$(git -C repo tag -l 'model/*')" "" "no refusal made a snapshot"
 
 # --- promote the best run, with the user's other changes left alone ----------------------------------------------
+# What a promote killed after writing the files (before its commit) leaves is taken as it is.
+RUN2="$TEST_DIR/worktrees/feature/model-net.sweep-1-2"
+mkdir "$WT/out"
+cp "$RUN2/params.json" "$WT/params.json"
+cp "$RUN2/out/notes.txt" "$WT/out/notes.txt"
 echo "# my edit" >>"$WT/train.sh"
 echo "work in progress" >"$WT/staged.txt"
 git -C "$WT" add staged.txt
