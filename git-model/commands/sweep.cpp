@@ -18,7 +18,6 @@
 #include "gitmodel/sweep/k8s.hpp"
 #include "gitmodel/sweep/local.hpp"
 #include "gitmodel/sweep/plan.hpp"
-#include "gitmodel/sweep/promote.hpp"
 #include "gitmodel/sweep/report.hpp"
 #include "gitmodel/sweep/slurm.hpp"
 
@@ -117,8 +116,7 @@ int sweep_start(const cli::Args& all_args) {
         ("max-failures", po::value<int>()->value_name("<n>"),
          "start no new run once this many runs have failed, after their retries (default: no limit)")
         ("no-container", "run the command on the host (or node) instead of in the pinned image")
-        ("carry", po::value<std::vector<std::string>>()->composing()->value_name("<path>"),
-         "a file of each run's worktree that `sweep promote` commits beside params.json (repeatable)")
+        ("carry", po::value<std::vector<std::string>>()->composing()->value_name("<path>"), "a run's file `sweep promote` commits too (repeatable)")
         ("partition", po::value<std::string>()->value_name("<name>"), "slurm: the partition")
         ("time", po::value<std::string>()->value_name("<limit>"), "slurm: each task's time limit, e.g. 2:00:00")
         ("account", po::value<std::string>()->value_name("<name>"), "slurm: the account to charge")
@@ -133,7 +131,6 @@ int sweep_start(const cli::Args& all_args) {
     const auto parsed = cli::parse_command(args, "git model sweep start [<model>] [options] -- <command>...", options, "model");
     if (!parsed) return 0;
     const auto& vm = *parsed;
-
     sweep::CreateRequest request;
     if (command.empty())
         throw UsageError("the sweep needs the command each run runs, after --",
@@ -154,10 +151,7 @@ int sweep_start(const cli::Args& all_args) {
     request.retries = positive_option(vm, "retries", 0, 0);
     request.max_failures = positive_option(vm, "max-failures", 0, 1);
     request.container = vm.count("no-container") == 0;
-    if (vm.count("carry")) request.carry = vm["carry"].as<std::vector<std::string>>();
-    for (const auto& path : request.carry)
-        if (auto problem = sweep::carry_path_problem(path))
-            throw UsageError(fmt::format("--carry {}: the path {}", quote_for_message(path), *problem));
+    if (vm.count("carry")) request.carry = vm["carry"].as<std::vector<std::string>>();  // checked by create_sweep (exit 2)
     request.slurm.partition = slurm_option(vm, "partition");
     request.slurm.time_limit = slurm_option(vm, "time");
     request.slurm.account = slurm_option(vm, "account");
