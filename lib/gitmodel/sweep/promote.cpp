@@ -248,11 +248,10 @@ std::vector<PlannedFile> plan_files(const git::Repository& repo, const Sweep& sw
 
 // Refuses paths whose uncommitted state in the model's worktree promote would overwrite. A path
 // already holding exactly the run's content (left by an interrupted promote) is no change of the user's.
-void check_uncommitted(const git::Repository& repo, const fs::path& model_worktree, const std::vector<PlannedFile>& files) {
+void check_uncommitted(const fs::path& model_worktree, const std::vector<PlannedFile>& files) {
     const auto worktree_repo = git::Repository::open(model_worktree);
     std::set<std::string> staged;
     for (const auto& change : worktree_repo.staged_changes()) staged.insert(change.path);
-    (void)repo;
     for (const auto& file : files) {
         std::string why;
         if (file.existed && file.before != file.content && (!file.head || file.before != *file.head))
@@ -418,7 +417,7 @@ PromoteOutcome promote(const git::Repository& repo, const PromoteRequest& reques
     const std::string subject = promote_subject(sweep.id, run.number, outcome.metrics, report.metric, run.params);
     std::string commit = *head;
     if (!branch_holds_them) {
-        check_uncommitted(repo, checkout->path, files);
+        check_uncommitted(checkout->path, files);
         commit = commit_files(repo, checkout->path, sweep.model_branch, *head, files,
                               commit_message(subject, sweep, run, outcome.metrics, files));
         outcome.commit = commit;
