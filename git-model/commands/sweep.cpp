@@ -9,13 +9,14 @@ namespace {
 
 const char* const sweep_usage =
     "git model sweep start [<model>] (--grid <name>=<v1>,<v2>... | --params-file <file>)... [--backend local|slurm]\n"
-    "                      [--gpus-per-run <n>] [--max-parallel <n>] [--retries <n>] [--max-failures <n>] [--no-container] [--export k8s|slurm [-o <file>] [--queue <name>]] [--report-job] -- <command>...\n"
+    "                      [--gpus-per-run <n>] [--max-parallel <n>] [--retries <n>] [--max-failures <n>] [--no-container] [--carry <path>]... [--export k8s|slurm [-o <file>] [--queue <name>]] [--report-job] -- <command>...\n"
     "   or: git model sweep status [<id>] [--json]\n"
     "   or: git model sweep cancel <id>\n"
     "   or: git model sweep resume <id>\n"
     "   or: git model sweep extend <id> (--grid <name>=<v1>,<v2>... | --params-file <file>)... [--allow-duplicates]\n"
     "   or: git model sweep clean <id> [--branches [--metric <name>] [--minimize|--maximize] [--force] [--dry-run]]\n"
-    "   or: git model sweep report [<id>] [--metric <name>] [--minimize|--maximize] [--json] [--tag-best]";
+    "   or: git model sweep report [<id>] [--metric <name>] [--minimize|--maximize] [--json] [--tag-best]\n"
+    "   or: git model sweep promote <id> [--run <k>] [--metric <name>] [--minimize|--maximize] [--no-push]";
 
 const cli::Group& sweep_group() {
     namespace sub = sweep_commands;
@@ -30,7 +31,7 @@ const cli::Group& sweep_group() {
             {"extend", {}, "add runs to a sweep", sub::extend},
             {"clean", {}, "remove a sweep's finished runs' worktrees (--branches: and branches)", sub::clean},
             {"report", {}, "rank a sweep's runs by a metric", sub::report},
-            // `promote` (sweep_promote.cpp, lib/gitmodel/sweep/promote.hpp) goes here.
+            {"promote", {}, "commit a run's params.json (and --carry files) onto the model and snapshot it", sub::promote},
             {"schedule", {}, "the detached local scheduler", sub::schedule, {}, true},
             {"task", {}, "one Slurm array task", sub::task, {}, true},
         },

@@ -64,6 +64,7 @@ int start(const cli::Args& all_args) {
         ("max-failures", po::value<int>()->value_name("<n>"),
          "start no new run once this many runs have failed, after their retries (default: no limit)")
         ("no-container", "run the command on the host (or node) instead of in the pinned image")
+        ("carry", po::value<std::vector<std::string>>()->composing()->value_name("<path>"), "a run's file `sweep promote` commits too (repeatable)")
         ("partition", po::value<std::string>()->value_name("<name>"), "slurm: the partition")
         ("time", po::value<std::string>()->value_name("<limit>"), "slurm: each task's time limit, e.g. 2:00:00")
         ("account", po::value<std::string>()->value_name("<name>"), "slurm: the account to charge")
@@ -99,6 +100,7 @@ int start(const cli::Args& all_args) {
     request.retries = positive_option(vm, "retries", 0, 0);
     request.max_failures = positive_option(vm, "max-failures", 0, 1);
     request.container = vm.count("no-container") == 0;
+    if (vm.count("carry")) request.carry = vm["carry"].as<std::vector<std::string>>();  // checked by create_sweep (exit 2)
     request.slurm.partition = slurm_option(vm, "partition");
     request.slurm.time_limit = slurm_option(vm, "time");
     request.slurm.account = slurm_option(vm, "account");

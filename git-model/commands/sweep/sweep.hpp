@@ -25,6 +25,8 @@ int extend(const cli::Args& args);
 int clean(const cli::Args& args);
 // `sweep report`: rank the runs by a metric; --tag-best.
 int report(const cli::Args& args);
+// `sweep promote`: a run's params.json (and --carry files) committed and snapshotted on the model.
+int promote(const cli::Args& args);
 // Internal `sweep schedule`: the detached local scheduler.
 int schedule(const cli::Args& args);
 // Internal `sweep task`: one Slurm array task.

@@ -18,6 +18,7 @@
 #include "gitmodel/naming/model_name.hpp"
 #include "gitmodel/proc/process.hpp"
 #include "gitmodel/sweep/plan.hpp"
+#include "gitmodel/sweep/promote.hpp"
 
 #include <fmt/core.h>
 
@@ -183,6 +184,8 @@ Sweep create_sweep(git::Repository& repo, const CreateRequest& request,
     // Where the model's branch is checked out (its .modelenv.yaml persist paths are relative to it).
     const auto checkout = model::worktree_of(repo, sweep.model_branch);
     sweep.model_worktree = checkout && !checkout->missing ? checkout->path : settings.main_worktree;
+    check_carry_paths(request.carry, sweep.model_worktree);
+    sweep.carry = request.carry;
     sweep.created = now_seconds();
 
     // The runs get the model's committed .modelenv.yaml: that is what must load.

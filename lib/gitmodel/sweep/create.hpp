@@ -27,6 +27,7 @@ struct CreateRequest {
     bool container = true;
     int retries = 0;       // --retries
     int max_failures = 0;  // --max-failures (0: no limit)
+    std::vector<std::string> carry;  // --carry: checked (promote.hpp check_carry_paths) before anything is made
     SlurmSettings slurm;
 };
 

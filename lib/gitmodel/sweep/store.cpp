@@ -161,6 +161,7 @@ void save_as(const Sweep& sweep, const fs::path& file) {
           {"max_array_size", sweep.slurm.max_array_size},
           {"report_job", sweep.slurm.report_job},
           {"report_job_ids", sweep.slurm.report_job_ids}}},
+        {"carry", sweep.carry},
         {"runs", runs},
     };
     write_file_atomically(file, document.dump(2) + "\n");
@@ -203,6 +204,7 @@ Sweep load_file(const fs::path& file) {
         if (slurm.contains("report_job")) sweep.slurm.report_job = slurm.at("report_job").get<bool>();
         if (slurm.contains("report_job_ids"))
             sweep.slurm.report_job_ids = slurm.at("report_job_ids").get<std::vector<std::string>>();
+        if (document.contains("carry")) sweep.carry = document.at("carry").get<std::vector<std::string>>();
         for (const auto& item : document.at("runs")) {
             RunSpec run;
             run.number = item.at("number").get<int>();

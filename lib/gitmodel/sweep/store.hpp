@@ -72,6 +72,7 @@ struct Sweep {
     std::filesystem::path checkpoints_dir;  // <persist checkpoints>/sweep-<id>: run-<k>/
     std::int64_t created = 0;
     SlurmSettings slurm;
+    std::vector<std::string> carry;     // --carry: files of a run's worktree `sweep promote` commits beside params.json
     std::vector<RunSpec> runs;
 };
 
