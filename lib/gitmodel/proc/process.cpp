@@ -11,6 +11,7 @@
 #include <fmt/core.h>
 
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <functional>
@@ -18,6 +19,7 @@
 #include <cstring>
 #include <sys/prctl.h>
 #include <memory>
+#include <mutex>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -124,6 +126,63 @@ struct ProcessGroup : bp::extend::handler {
     void on_exec_setup(Executor&) const {
         if (own) ::setpgid(0, 0);
     }
+};
+
+// The process groups of the children that run now in a group of their own: an interrupting
+// signal that ends us (Ctrl-C, a hang-up, kill) is passed on to them first, as it reached them
+// when they shared our group; otherwise they would run on as orphans (a bench on the GPU, an
+// engine client), since the terminal's Ctrl-C reaches only its foreground group.
+std::array<std::atomic<pid_t>, 64> own_groups{};
+constexpr std::array<int, 3> passed_on_signals{SIGINT, SIGTERM, SIGHUP};
+
+extern "C" void gm_pass_signal_on(int signal) {
+    const int saved_errno = errno;
+    for (auto& slot : own_groups)
+        if (const pid_t group = slot.load(); group > 0) ::kill(-group, signal);
+    // Then end as the signal would have ended us: it is delivered when this handler returns.
+    ::signal(signal, SIG_DFL);
+    ::raise(signal);
+    errno = saved_errno;
+}
+
+// Installs the handler above once, for each signal whose action is still the default (one the
+// program ignores or handles itself, as DeferSignals does while a start rolls back, stays so).
+void pass_signals_on() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        for (int signal : passed_on_signals) {
+            struct sigaction current {};
+            if (::sigaction(signal, nullptr, &current) != 0 || current.sa_handler != SIG_DFL) continue;
+            struct sigaction action {};
+            action.sa_handler = gm_pass_signal_on;
+            sigemptyset(&action.sa_mask);
+            ::sigaction(signal, &action, nullptr);
+        }
+    });
+}
+
+// Names a child's own process group for gm_pass_signal_on while it lives (none: no slot free).
+class OwnGroupRecord {
+public:
+    explicit OwnGroupRecord(pid_t group) {
+        if (group <= 0) return;
+        pass_signals_on();
+        for (auto& entry : own_groups) {
+            pid_t empty = 0;
+            if (entry.compare_exchange_strong(empty, group)) {
+                slot_ = &entry;
+                return;
+            }
+        }
+    }
+    ~OwnGroupRecord() {
+        if (slot_) slot_->store(0);
+    }
+    OwnGroupRecord(const OwnGroupRecord&) = delete;
+    OwnGroupRecord& operator=(const OwnGroupRecord&) = delete;
+
+private:
+    std::atomic<pid_t>* slot_ = nullptr;
 };
 
 // Writes all of `text` to `fd`, giving up on an error (a closed terminal loses nothing we keep).
@@ -245,6 +304,7 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
     } catch (const bp::process_error& e) {
         throw Error(fmt::format("cannot run '{}': {}", argv[0], e.what()));
     }
+    const OwnGroupRecord recorded(group.own ? static_cast<pid_t>(child.id()) : 0);
     if (options.on_start) {
         try {
             options.on_start(static_cast<long>(child.id()));
@@ -353,6 +413,10 @@ std::vector<RunResult> run_concurrently(const std::vector<std::vector<std::strin
         }
         children.push_back(std::move(running));
     }
+    std::vector<std::unique_ptr<OwnGroupRecord>> recorded;
+    if (group.own)
+        for (const auto& running : children)
+            recorded.push_back(std::make_unique<OwnGroupRecord>(static_cast<pid_t>(running->child.id())));
     io.run();
     std::vector<RunResult> results;
     for (auto& running : children) {
