@@ -202,7 +202,7 @@ _git_model ()
         # git model sweep <action> [options]: each action has its own -h; the first word after
         # any action but start is a sweep id.
         if [ -z "$arg" ]; then
-            __gitcomp "start status cancel resume extend clean report"
+            __gitcomp "start status cancel resume extend clean report promote"
             return
         fi
         __git_model_complete_options "$prog" sweep "$arg" && return
@@ -212,7 +212,7 @@ _git_model ()
             case "${words[i]}" in -*) ;; *) n=$((n + 1)) ;; esac
         done
         case "$arg" in
-        status|cancel|resume|extend|clean|report) [ $n -eq 0 ] && __gitcomp_nl "$(__git_model_sweep_ids)" ;;
+        status|cancel|resume|extend|clean|report|promote) [ $n -eq 0 ] && __gitcomp_nl "$(__git_model_sweep_ids)" ;;
         esac
         return
         ;;

@@ -104,7 +104,9 @@ offers "git model hooks " install uninstall status
 offers "git model ci " init
 offers "git model gpus " init release
 offers "git model gpus --" --json --dir= --group= --help --max-gpus-per-user= --max-lease-hours=
-offers "git model sweep " start status cancel resume extend clean report
+offers "git model sweep " start status cancel resume extend clean report promote
+includes "git model sweep start --" --carry=
+offers "git model sweep promote --r" --run=
 includes "git model sweep start --" --grid= --params-file= --backend= --gpus-per-run= --max-parallel= --no-container --export=
 offers "git model sweep report --m" --maximize --metric= --minimize
 includes "git model ci init --" --gitlab --github --force
