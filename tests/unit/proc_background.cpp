@@ -1,12 +1,14 @@
 // proc/background: a started program gets stdin, stdout and stderr and no other descriptor of
 // ours, and a failed start leaves no descriptor behind in this process.
 #include "gitmodel/proc/background.hpp"
+#include "gitmodel/proc/process.hpp"
 
 #include "gitmodel/core/error.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -72,4 +74,28 @@ TEST_CASE("proc::spawn: a program that cannot start leaves no descriptor open he
     CHECK_THROWS_AS(spawn({"/nonexistent/gm-no-such-program"}, SpawnOptions{}), gm::Error);
     CHECK_THROWS_AS(spawn_detached({"/nonexistent/gm-no-such-program"}, "/dev/null"), gm::Error);
     CHECK(open_descriptors() == before);
+}
+
+namespace {
+volatile sig_atomic_t sigchld_seen = 0;
+extern "C" void count_sigchld(int) { sigchld_seen = sigchld_seen + 1; }
+}  // namespace
+
+TEST_CASE("proc::run keeps the caller's SIGCHLD handler, and a child of the caller's that ends meanwhile still calls it",
+          "[proc]") {
+    // The sweep scheduler wakes on SIGCHLD; Boost.Process used to leave SIG_DFL behind after any run.
+    struct sigaction mine {}, before {};
+    mine.sa_handler = count_sigchld;
+    sigemptyset(&mine.sa_mask);
+    mine.sa_flags = SA_RESTART;
+    REQUIRE(::sigaction(SIGCHLD, &mine, &before) == 0);
+    const auto background = gm::proc::spawn({"sh", "-c", "exit 0"}, {});
+    sigchld_seen = 0;
+    REQUIRE(gm::proc::run({"sh", "-c", "sleep 0.2"}).ok());  // the spawned child ends while this runs
+    struct sigaction after {};
+    REQUIRE(::sigaction(SIGCHLD, nullptr, &after) == 0);
+    CHECK(after.sa_handler == count_sigchld);
+    CHECK(sigchld_seen > 0);
+    ::waitpid(static_cast<pid_t>(background.pid), nullptr, 0);
+    ::sigaction(SIGCHLD, &before, nullptr);
 }

@@ -118,6 +118,28 @@ void trace(const std::vector<std::string>& argv) {
 
 namespace {
 
+// Boost.Process watches its children with an Asio SIGCHLD handler and leaves SIGCHLD at SIG_DFL
+// when it is done, which silently took the sweep scheduler's own handler (its wake-up when a run
+// ends) after its first engine call. This puts back whatever was there, and, when that was a
+// handler of the caller's, calls it once: a child of the caller's that ended meanwhile was seen
+// only by Asio's handler.
+class KeepSigchldHandler {
+public:
+    KeepSigchldHandler() { saved_ok_ = ::sigaction(SIGCHLD, nullptr, &saved_) == 0; }
+    ~KeepSigchldHandler() {
+        if (!saved_ok_) return;
+        ::sigaction(SIGCHLD, &saved_, nullptr);
+        if (!(saved_.sa_flags & SA_SIGINFO) && saved_.sa_handler != SIG_DFL && saved_.sa_handler != SIG_IGN)
+            ::raise(SIGCHLD);
+    }
+    KeepSigchldHandler(const KeepSigchldHandler&) = delete;
+    KeepSigchldHandler& operator=(const KeepSigchldHandler&) = delete;
+
+private:
+    struct sigaction saved_ {};
+    bool saved_ok_ = false;
+};
+
 // Puts the child at the head of a process group of its own (when asked), so that a timeout
 // reaches everything it started: a shell's children, a container engine's helpers.
 struct ProcessGroup : bp::extend::handler {
@@ -253,6 +275,7 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
     const boost::filesystem::path cwd(options.cwd ? options.cwd->string()
                                                   : std::filesystem::current_path().string());
     RunResult result;
+    const KeepSigchldHandler keep_sigchld;  // destroyed after io, which resets SIGCHLD
     boost::asio::io_context io;
     boost::asio::steady_timer timer(io);
     boost::asio::steady_timer grace(io);
@@ -376,6 +399,7 @@ std::vector<RunResult> run_concurrently(const std::vector<std::vector<std::strin
         std::unique_ptr<boost::asio::steady_timer> timer;
         bool timed_out = false;
     };
+    const KeepSigchldHandler keep_sigchld;  // destroyed after io, which resets SIGCHLD
     boost::asio::io_context io;
     const auto env = child_environment(options);
     const boost::filesystem::path cwd(options.cwd ? options.cwd->string() : std::filesystem::current_path().string());
