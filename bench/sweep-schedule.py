@@ -136,8 +136,7 @@ def main():
             replay[name_at] = f"gm-bench-schedule-replay-{k}"
             replay[name_at + 1:name_at + 1] = ["--env", f"GIT_MODEL_RUN={k}"]  # over the run's --env-file
             replayed.append(replay[name_at])
-            run(replay, env=env)
-            run(["podman", "rm", "-f", "-t", "0", "--ignore", replay[name_at]], env=env)
+            run(replay, env=env)  # --rm: gone when it returns, as in the sweep
         reference = gaps(times)
 
         a, b = statistics.median(ours), statistics.median(reference)

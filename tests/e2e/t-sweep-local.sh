@@ -165,3 +165,21 @@ git -C repo config --unset core.hooksPath
 assert_eq "$(git -C repo for-each-ref --format='%(refname)' | sort)" "$before" "no branch left by refused sweeps"
 assert_eq "$(git_worktrees repo | grep -c 'sweep-5' || true)" "0" "no worktree left by refused sweeps"
 assert_eq "$(test_containers | wc -l)" "0" "nothing running at the end"
+
+# --- a run's engine client killed with its scheduler leaves its container: the next scheduler removes it -------
+run_expect 0 git -C "$WT" model sweep start --grid lr=9 -- env SLEEP=60 sh train.sh
+ID=$(git -C "$WT" model sweep status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])')
+wait_run_state "$WT" "$ID" 1 running 60
+run_expect 0 git -C "$WT" model sweep status "$ID" --json
+SCHED=$(json_get "$OUT" 'd["scheduler"].split("pid ")[1].rstrip(")")')
+CLIENT=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$TEST_DIR/repo/.git/git-model/sweeps/$ID/runs/1.json")
+kill -9 "$SCHED" "$CLIENT"
+LEFT=$(test_containers)
+[ -n "$LEFT" ] || fail "the killed client took its container along; this case needs it left"
+LEFT_ID=$(podman inspect --format '{{.Id}}' "$LEFT")
+run_expect 0 git -C "$WT" model sweep resume "$ID"
+wait_run_state "$WT" "$ID" 1 running 60
+assert_eq "$(test_containers)" "$LEFT" "one container of that name again"
+[ "$(podman inspect --format '{{.Id}}' "$LEFT")" != "$LEFT_ID" ] || fail "the run did not start a new container"
+run_expect 0 git -C "$WT" model sweep cancel "$ID"
+assert_eq "$(test_containers | wc -l)" "0" "nothing running at the very end"

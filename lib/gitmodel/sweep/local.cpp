@@ -22,6 +22,10 @@
 #include <map>
 #include <set>
 #include <thread>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 namespace gm::sweep {
@@ -32,16 +36,32 @@ using namespace std::chrono_literals;
 namespace {
 
 std::atomic<bool> stop_requested{false};
-extern "C" void request_stop(int) { stop_requested = true; }
-extern "C" void wake_up(int) {}
 
-// Sleeps at most `most`, and less when a signal arrives (a run ending: SIGCHLD; a stop: SIGTERM),
-// so the loop reaps and schedules at once. One nanosleep, not std::this_thread::sleep_for, which
-// sleeps again after a signal. A signal that lands just before the call waits for the timeout.
+// The self-pipe the signal handlers write a byte to, so that the scheduler's wait ends on a
+// signal even when it lands just before the wait begins. Both ends live as long as the process.
+int wake_read_end = -1;
+int wake_write_end = -1;
+
+extern "C" void wake_up(int) {
+    const int saved = errno;
+    const char byte = 1;
+    if (wake_write_end >= 0) (void)!::write(wake_write_end, &byte, 1);  // full pipe: a wake-up is pending anyway
+    errno = saved;
+}
+extern "C" void request_stop(int) {
+    stop_requested = true;
+    wake_up(0);
+}
+
+// Waits at most `most`, and less when a signal arrives (a run ending: SIGCHLD; a stop: SIGTERM),
+// so the loop reaps and schedules at once. poll on the self-pipe: a sleep (nanosleep) interrupted
+// by a SA_RESTART handler can go on sleeping, and a signal just before it would wait the timeout.
 void sleep_until_signalled(std::chrono::milliseconds most) {
-    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(most);
-    timespec wait{static_cast<time_t>(seconds.count()), static_cast<long>((most - seconds).count() * 1000000L)};
-    ::nanosleep(&wait, nullptr);
+    pollfd wake{wake_read_end, POLLIN, 0};
+    ::poll(&wake, 1, static_cast<int>(most.count()));
+    char drained[64];
+    while (::read(wake_read_end, drained, sizeof drained) > 0) {
+    }
 }
 
 struct Active {
@@ -131,6 +151,11 @@ std::string settle_left_container(const env::Engine& engine, const std::string& 
 
 // SIGTERM and SIGINT stop the scheduler; SIGCHLD wakes it; SIGHUP (a closed terminal) is ignored.
 void install_scheduler_signals() {
+    int ends[2];
+    if (::pipe2(ends, O_NONBLOCK | O_CLOEXEC) != 0)
+        throw Error(fmt::format("the sweep's scheduler cannot make its wake-up pipe: {}", std::strerror(errno)));
+    wake_read_end = ends[0];
+    wake_write_end = ends[1];
     struct sigaction action {};
     action.sa_handler = request_stop;
     sigemptyset(&action.sa_mask);
@@ -253,10 +278,12 @@ public:
     int run();
 
 private:
+    void remove_left_containers();
     void reap_ended(RunState ok, RunState failed, const char* note);
     bool start_next();
-    bool spawn_run(Active& run, const RunSpec& spec, RunStatus& status, const std::string& container);
-    void finish(Active& run, RunState state, std::string note, std::optional<int> exit_code, int signal);
+    bool spawn_run(Active& run, const RunSpec& spec, RunStatus& status);
+    void finish(Active& run, RunState state, std::string note, std::optional<int> exit_code, int signal,
+                bool container_may_stay = true);
     void stop_runs();
 
     Sweep sweep_;
@@ -298,6 +325,7 @@ int LocalScheduler::run() {
     fmt::print("scheduler {} for sweep {}: {} queued runs, at most {} at once\n", ::getpid(), sweep_.id, queue_.size(),
                limit_);
     std::fflush(stdout);
+    remove_left_containers();
     while (true) {
         reap_ended(RunState::done, RunState::failed, nullptr);
         if (stop_requested) break;
@@ -317,6 +345,24 @@ int LocalScheduler::run() {
     return 0;
 }
 
+// The containers of this sweep's queued runs that a scheduler killed before them left behind
+// (their clients died with it): removed once, here, in one engine call to find them, so that
+// starting each run costs no engine call but its own `run`.
+void LocalScheduler::remove_left_containers() {
+    if (!engine_) return;
+    std::set<std::string> names;
+    for (std::size_t i = next_; i < queue_.size(); ++i)
+        names.insert(run_container_name(sweep_, sweep_.runs.at(static_cast<std::size_t>(queue_[i] - 1)), main_worktree_));
+    try {
+        const std::string mine = std::string(env::label::repo) + "=" + sweep_.common_dir.string();
+        for (const auto& left : env::list_containers(*engine_, mine))
+            if (names.count(left.name)) env::remove_container(*engine_, left.name, 0s);
+    } catch (const Error& e) {
+        // A run whose name is still taken fails to start, and says so: nothing is lost.
+        fmt::print("could not remove the containers an earlier scheduler left: {}\n", e.what());
+    }
+}
+
 // Records the runs whose processes ended: as `ok` when they exited 0, else as `failed`, with
 // `note` (or what ended them).
 void LocalScheduler::reap_ended(RunState ok, RunState failed, const char* note) {
@@ -325,8 +371,12 @@ void LocalScheduler::reap_ended(RunState ok, RunState failed, const char* note) 
         if (it == active_.end()) continue;
         const bool success = ended->signal == 0 && ended->exit_code == 0;
         const std::string why = note ? note : success ? "" : "the command " + ended->describe();
+        // An engine client that exited by itself with the command's status (not its own 125-127,
+        // not a signal) ran the container to its end and removed it (--rm): no engine call.
+        const bool container_may_stay = ended->signal != 0 || ended->exit_code >= 125;
         finish(it->second, success ? ok : failed, why,
-               ended->signal == 0 ? std::optional<int>(ended->exit_code) : std::nullopt, ended->signal);
+               ended->signal == 0 ? std::optional<int>(ended->exit_code) : std::nullopt, ended->signal,
+               container_may_stay);
         active_.erase(it);
     }
 }
@@ -351,7 +401,7 @@ bool LocalScheduler::start_next() {
     begin_attempt(status);
     status.gpus = env::visible_devices(run.leases.gpus());
     ++next_;
-    if (!spawn_run(run, spec, status, container)) return true;
+    if (!spawn_run(run, spec, status)) return true;
     run.started = status.started;
     status.process = proc::identity_of(run.child.pid).value_or(proc::ProcessIdentity{run.child.pid, 0});
     save_run(sweep_, spec.number, status);
@@ -364,9 +414,8 @@ bool LocalScheduler::start_next() {
 }
 
 // Starts a run's process; a run that cannot start is recorded as failed (returns false).
-bool LocalScheduler::spawn_run(Active& run, const RunSpec& spec, RunStatus& status, const std::string& container) {
+bool LocalScheduler::spawn_run(Active& run, const RunSpec& spec, RunStatus& status) {
     try {
-        if (engine_) env::remove_container(*engine_, container, 0s);  // left by a scheduler that died
         const Launch launch =
             prepare_launch(sweep_, spec, run.leases.gpus(), pool_.from_driver, engine_, main_worktree_, status.attempt);
         status.container = launch.container;
@@ -381,10 +430,11 @@ bool LocalScheduler::spawn_run(Active& run, const RunSpec& spec, RunStatus& stat
 }
 
 // Ends a run's attempt: its record, its retry (to the back of the queue) and its GPUs.
-void LocalScheduler::finish(Active& run, RunState state, std::string note, std::optional<int> exit_code, int signal) {
+void LocalScheduler::finish(Active& run, RunState state, std::string note, std::optional<int> exit_code, int signal,
+                            bool container_may_stay) {
     // The GPUs follow the container, not its client (which kill -9 or the OOM killer may end first).
     bool container_stays = false;
-    if (engine_ && !run.container.empty())
+    if (engine_ && !run.container.empty() && container_may_stay)
         if (auto left = settle_left_container(*engine_, run.container, state, container_stays); !left.empty())
             note += (note.empty() ? "" : "; ") + left;
     RunStatus status = load_run(sweep_, run.number);
