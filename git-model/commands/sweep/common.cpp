@@ -27,4 +27,11 @@ int positive_option(const po::variables_map& vm, const char* name, int fallback,
     return value;
 }
 
+void add_parameter_options(po::options_description& options, const char* grid_help) {
+    options.add_options()
+        ("grid", po::value<std::vector<std::string>>()->composing()->value_name("<name>=<v1>,<v2>..."), grid_help)
+        ("params-file", po::value<std::string>()->value_name("<file>"),
+         "YAML: a list of parameter sets, or a mapping of parameters to their values (a grid)");
+}
+
 }  // namespace gm::commands::sweep_commands

@@ -17,11 +17,8 @@ namespace po = boost::program_options;
 
 int extend(const cli::Args& args) {
     po::options_description options("options");
+    add_parameter_options(options, "a parameter and its values; every combination of the grids is one new run (repeatable)");
     options.add_options()
-        ("grid", po::value<std::vector<std::string>>()->composing()->value_name("<name>=<v1>,<v2>..."),
-         "a parameter and its values; every combination of the grids is one new run (repeatable)")
-        ("params-file", po::value<std::string>()->value_name("<file>"),
-         "YAML: a list of parameter sets, or a mapping of parameters to their values (a grid)")
         ("allow-duplicates", "add a run even when the sweep already has one with the same parameters")
         ("quiet,q", "no progress while the runs are created (shown only on a terminal anyway)");
     const auto parsed = cli::parse_command(args, "git model sweep extend <id> (--grid <name>=<v1>,<v2>... | --params-file <file>)...",

@@ -52,11 +52,8 @@ int start(const cli::Args& all_args) {
     const std::vector<std::string> command =
         dashes == all_args.end() ? std::vector<std::string>{} : std::vector<std::string>(dashes + 1, all_args.end());
     po::options_description options("options");
+    add_parameter_options(options, "a parameter and its values; every combination of the grids is one run (repeatable)");
     options.add_options()
-        ("grid", po::value<std::vector<std::string>>()->composing()->value_name("<name>=<v1>,<v2>..."),
-         "a parameter and its values; every combination of the grids is one run (repeatable)")
-        ("params-file", po::value<std::string>()->value_name("<file>"),
-         "YAML: a list of parameter sets, or a mapping of parameters to their values (a grid)")
         ("backend", po::value<std::string>()->value_name("<backend>"), "where the runs are scheduled: local (default) or slurm")
         ("gpus-per-run", po::value<int>()->value_name("<n>"), "GPUs each run gets (default 1; 0 for CPU-only runs)")
         ("max-parallel", po::value<int>()->value_name("<n>"), "at most this many runs at once (default: as the GPUs allow)")

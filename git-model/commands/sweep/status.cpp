@@ -26,13 +26,7 @@ int status(const cli::Args& args) {
         // Every sweep, one line each.
         nlohmann::ordered_json all = nlohmann::ordered_json::array();
         std::string lines;
-        for (const auto& id : sweep::list_ids(repo.common_dir())) {
-            sweep::Sweep sweep;
-            try {
-                sweep = sweep::load(repo.common_dir(), id);
-            } catch (const Error&) {
-                continue;
-            }
+        for (const auto& sweep : sweep::load_readable(repo.common_dir())) {
             const auto view = sweep::view_sweep(sweep);
             if (json) {
                 all.push_back(sweep::status_json(view));

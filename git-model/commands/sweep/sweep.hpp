@@ -41,6 +41,9 @@ std::string required_id(const boost::program_options::variables_map& vm, const c
 // The option's value when given, else fallback; a usage error when below minimum.
 int positive_option(const boost::program_options::variables_map& vm, const char* name, int fallback, int minimum);
 
+// --grid and --params-file, the parameter sets of start and extend; grid_help says what a combination makes.
+void add_parameter_options(boost::program_options::options_description& options, const char* grid_help);
+
 // Prints a warning as every sweep command does ("git-model: ..." on stderr).
 void warn(const std::string& line);
 

@@ -23,13 +23,7 @@ std::vector<SweepGroup> group_sweeps(const git::Repository& repo, const std::vec
     std::set<std::string> names;
     for (const auto& model : models) names.insert(model.name);
     std::vector<SweepGroup> groups;
-    for (const auto& id : list_ids(repo.common_dir())) {
-        Sweep sweep;
-        try {
-            sweep = load(repo.common_dir(), id);
-        } catch (const Error&) {
-            continue;
-        }
+    for (const auto& sweep : load_readable(repo.common_dir())) {
         SweepGroup group;
         group.id = sweep.id;
         group.model = sweep.model;

@@ -107,6 +107,17 @@ std::string allocate_id(const fs::path& common_dir) {
     }
 }
 
+std::vector<Sweep> load_readable(const fs::path& common_dir) {
+    std::vector<Sweep> sweeps;
+    for (const auto& id : list_ids(common_dir)) {
+        try {
+            sweeps.push_back(load(common_dir, id));
+        } catch (const Error&) {
+        }
+    }
+    return sweeps;
+}
+
 std::vector<std::string> list_ids(const fs::path& common_dir) {
     std::vector<int> numbers;
     std::error_code ec;

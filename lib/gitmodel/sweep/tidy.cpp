@@ -404,12 +404,8 @@ Sweep load_for_tidy(const git::Repository& repo, const std::string& id) {
 
 std::set<std::string> recorded_run_models(const git::Repository& repo) {
     std::set<std::string> models;
-    for (const auto& id : list_ids(repo.common_dir())) {
-        try {
-            for (const auto& run : load(repo.common_dir(), id).runs) models.insert(run.model);
-        } catch (const Error&) {
-        }
-    }
+    for (const auto& sweep : load_readable(repo.common_dir()))
+        for (const auto& run : sweep.runs) models.insert(run.model);
     return models;
 }
 
@@ -433,13 +429,7 @@ SweepPruneResult prune_with_sweeps(git::Repository& repo, const prune::PruneRequ
     tidy.dry_run = request.dry_run;
     const auto settings = model::read_settings(repo);
     tidy.push = request.remote.value_or(settings.prune_remote.value());
-    for (const auto& id : list_ids(repo.common_dir())) {
-        Sweep sweep;
-        try {
-            sweep = load(repo.common_dir(), id);
-        } catch (const Error&) {
-            continue;
-        }
+    for (const auto& sweep : load_readable(repo.common_dir())) {
         const auto it = pruned.find(sweep.model);
         const bool model_gone = it == pruned.end() && !repo.branch_exists(sweep.model_branch);
         if (!model_gone && (it == pruned.end() || !it->second)) continue;
