@@ -378,6 +378,13 @@ std::optional<std::string> promoted_snapshot(const git::Repository& repo, const 
     return std::nullopt;
 }
 
+// Records the promoted run beside the sweep's record, so that `sweep clean --branches` archives
+// this run (not the report's best, which --run may have passed over).
+void record_promotion(const Sweep& sweep, int run, const std::string& tag) {
+    const nlohmann::json record{{"run", run}, {"tag", tag}};
+    write_file_atomically(sweep_dir(sweep.common_dir, sweep.id) / promoted_record_name, record.dump(2) + "\n");
+}
+
 }  // namespace
 
 PromoteOutcome promote(const git::Repository& repo, const PromoteRequest& request) {
@@ -412,7 +419,10 @@ PromoteOutcome promote(const git::Repository& repo, const PromoteRequest& reques
         std::all_of(files.begin(), files.end(), [](const PlannedFile& f) { return f.head && *f.head == f.content; });
     if (branch_holds_them) {
         outcome.already = promoted_snapshot(repo, sweep.model, sweep.id, run.number);
-        if (outcome.already) return outcome;
+        if (outcome.already) {
+            record_promotion(sweep, run.number, *outcome.already);
+            return outcome;
+        }
     }
     const std::string subject = promote_subject(sweep.id, run.number, outcome.metrics, report.metric, run.params);
     std::string commit = *head;
@@ -437,6 +447,7 @@ PromoteOutcome promote(const git::Repository& repo, const PromoteRequest& reques
                                 sweep.id, run.number),
                     e.code());
     }
+    record_promotion(sweep, run.number, outcome.tagged ? outcome.tagged->snapshot.tag : std::string());
     return outcome;
 }
 

@@ -42,8 +42,12 @@ std::string read_whole(const fs::path& path) {
 // once the archived run's branch is gone) archives the same commit under the same tag.
 fs::path tidy_record(const Sweep& sweep) { return sweep_dir(sweep.common_dir, sweep.id) / "tidy.json"; }
 
-// The run a `sweep promote` recorded in sweep.json ("promoted": <n> or {"run": <n>}), if any.
+// The run `sweep promote` recorded ({"run": <n>} in promoted.json), else one sweep.json names
+// ("promoted": <n> or {"run": <n>}), if any.
 std::optional<int> promoted_run(const Sweep& sweep) {
+    const auto record = nlohmann::json::parse(read_whole(sweep_dir(sweep.common_dir, sweep.id) / promoted_record_name),
+                                               nullptr, false);
+    if (record.is_object() && record.contains("run") && record["run"].is_number_integer()) return record["run"].get<int>();
     const auto document = nlohmann::json::parse(read_whole(sweep_dir(sweep.common_dir, sweep.id) / "sweep.json"),
                                                  nullptr, false);
     if (!document.is_object() || !document.contains("promoted")) return std::nullopt;
