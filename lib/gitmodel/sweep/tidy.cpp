@@ -33,6 +33,15 @@ namespace {
 
 std::string short_id(const std::string& id) { return id.substr(0, 10); }
 
+// Whether path is the folder or inside it (both made absolute and normal first).
+bool is_within(const fs::path& path, const fs::path& folder) {
+    std::error_code ec;
+    const fs::path p = fs::weakly_canonical(path, ec);
+    const fs::path f = fs::weakly_canonical(folder, ec);
+    const auto relative = p.lexically_relative(f);
+    return !relative.empty() && *relative.begin() != "..";
+}
+
 std::string read_whole(const fs::path& path) {
     std::ifstream in(path);
     return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -143,6 +152,10 @@ void judge_run(const git::Repository& repo, const TidyPlan& plan, const std::vec
     };
     const auto head = repo.resolve_commit("refs/heads/" + run.spec.branch);
     run.head = head.value_or("");
+    std::error_code ec;
+    if (const fs::path cwd = fs::current_path(ec); !ec && is_within(cwd, run.spec.worktree))
+        keep(fmt::format("this command runs inside its worktree {} (run it from elsewhere)", run.spec.worktree.string()),
+             false);
     for (const auto& worktree : worktrees) {
         if (worktree.path.lexically_normal() != run.spec.worktree.lexically_normal()) continue;
         run.worktree_registered = true;
