@@ -226,6 +226,10 @@ std::vector<PlannedFile> plan_files(const git::Repository& repo, const Sweep& sw
     params.path = params_file_name;
     params.content = repo.read_file_at(run.commit, params_file_name).value_or(params_json(run.params));
     files.push_back(std::move(params));
+    if (!sweep.carry.empty() && fs::exists(run.worktree) && !run_worktree_ours(sweep, run))
+        throw Error(fmt::format("run {}'s worktree {} is no longer this repository's (another clone's worktree is there now), "
+                                "so its carried files are gone; nothing was promoted", run.number, run.worktree.string()),
+                    "promote a run whose worktree is still here, or copy its files by hand");
     for (const auto& carried : sweep.carry) {
         if (auto problem = carry_path_problem(carried))
             throw Error(fmt::format("the sweep's --carry {}: the path {}; nothing was promoted", quote_for_message(carried), *problem));

@@ -203,7 +203,7 @@ std::string archive_message(const TidyPlan& plan, const RunSpec& run) {
 // Keeps the run's metrics beside the sweep's record; the worktree's copy goes when identical.
 void shelve_metrics(const Sweep& sweep, const RunSpec& run) {
     const fs::path metrics = run.worktree / metrics_file_name;
-    if (!fs::exists(metrics)) return;
+    if (!fs::exists(metrics) || !run_worktree_ours(sweep, run)) return;
     save_metrics_copy(sweep, run);
     if (read_whole(metrics) == read_whole(saved_metrics(sweep, run.number))) fs::remove(metrics);
 }
