@@ -108,11 +108,25 @@ void choose_archive(const git::Repository& repo, const SweepView& view, const Ti
     const RunSpec& run = *find_run(plan.sweep, *plan.archived_run);
     const auto head = repo.resolve_commit("refs/heads/" + run.branch);
     plan.archive_commit = head ? *head : run.commit;
-    const auto [tag, exists] = prune::choose_archive_tag(
-        model::archive_tag_name(settings.archive_form.value(), run.model, run.branch), plan.archive_commit,
-        [&](const std::string& candidate) { return tag_target(repo, candidate); });
+    // A name another clone's clean already pushed for another commit is taken there too (as for
+    // prune): its push would be refused, and the record below would keep that name for good.
+    const std::string wanted = model::archive_tag_name(settings.archive_form.value(), run.model, run.branch);
+    std::map<std::string, git::RemoteRef> there;
+    if (request.push && plan.remote_exists) {
+        try {
+            there = git::list_remote_refs(repo, plan.remote, {"refs/tags/" + wanted + "*"}, git::RemoteSide::push);
+        } catch (const Error&) {  // unreachable: the push says so later
+        }
+    }
+    const auto [tag, exists] = prune::choose_archive_tag(wanted, plan.archive_commit, [&](const std::string& candidate) {
+        if (auto here = tag_target(repo, candidate)) return here;
+        if (const auto found = there.find("refs/tags/" + candidate); found != there.end())
+            return std::optional<std::string>(found->second.commit());
+        return std::optional<std::string>();
+    });
     plan.archive_tag = tag;
-    plan.archive_tag_exists = exists;
+    const auto here = exists ? tag_target(repo, tag) : std::nullopt;
+    plan.archive_tag_exists = here && *here == plan.archive_commit;
 }
 
 // The tracked files missing from a worktree when that is all that differs from its commit (a
