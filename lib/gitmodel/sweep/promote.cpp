@@ -162,6 +162,13 @@ std::pair<std::string, mode_t> read_carried(const fs::path& worktree, const std:
         throw Error(fmt::format("run {}'s {} is not a regular file{}; nothing was promoted", run, rel,
                                 fd ? "" : fmt::format(" ({})", std::strerror(errno))),
                     "--carry carries files, not folders or devices");
+    // What was opened, not what was looked at: a link swapped in after the check leads nowhere else.
+    const fs::path opened = fs::read_symlink(fmt::format("/proc/self/fd/{}", fd.get()), ec);
+    const fs::path root_real = fs::canonical(worktree, ec);
+    if (opened.empty() || root_real.empty() || !inside(root_real, opened))
+        throw Error(fmt::format("run {}'s carried file {} led out of its worktree (to {}) while it was read; nothing was promoted",
+                                run, rel, opened.string()),
+                    "a run's files are carried only from inside its worktree");
     std::string content;
     char buffer[65536];
     for (;;) {
