@@ -157,6 +157,17 @@ void restore_deleted_files(const git::Repository& repo, const fs::path& worktree
     run_git(repo, args, {}, worktree);
 }
 
+// The branch the main worktree has checked out, if any (deleting it would leave that checkout on
+// an unborn branch).
+std::optional<std::string> main_worktree_branch(const git::Repository& repo) {
+    try {
+        const auto main = git::Repository::open(repo.common_dir());
+        if (main.workdir()) return main.current_branch();
+    } catch (const Error&) {
+    }
+    return std::nullopt;
+}
+
 // Why a run's worktree or branch must stay (what force overrides goes to `forced` instead).
 void judge_run(const git::Repository& repo, const TidyPlan& plan, const std::vector<git::WorktreeInfo>& worktrees,
                const std::vector<std::string>& leaving, bool force, RunTidy& run) {
@@ -166,6 +177,9 @@ void judge_run(const git::Repository& repo, const TidyPlan& plan, const std::vec
     };
     const auto head = repo.resolve_commit("refs/heads/" + run.spec.branch);
     run.head = head.value_or("");
+    if (const auto main = main_worktree_branch(repo); main && *main == run.spec.branch)
+        keep(fmt::format("its branch is checked out in the main worktree {}", repo.main_worktree_or_common_dir().string()),
+             false);
     std::error_code ec;
     if (const fs::path cwd = fs::current_path(ec); !ec && is_within(cwd, run.spec.worktree))
         keep(fmt::format("this command runs inside its worktree {} (run it from elsewhere)", run.spec.worktree.string()),
@@ -275,6 +289,9 @@ void remove_run_branch(git::Repository& repo, const Sweep& sweep, RunTidy& run, 
     for (const auto& worktree : repo.linked_worktrees())
         if (worktree.branch == run.spec.branch)
             throw Error(fmt::format("{} is checked out in {}; the branch was kept", run.spec.branch, worktree.path.string()));
+    if (const auto main = main_worktree_branch(repo); main && *main == run.spec.branch)
+        throw Error(fmt::format("{} is checked out in the main worktree {}; the branch was kept", run.spec.branch,
+                                main_dir.string()));
     if (!git::delete_branch_ref_if_at(repo, run.spec.branch, run.head))
         throw Error(fmt::format("the branch {} moved meanwhile; it was kept", run.spec.branch));
     run_git(repo, {"config", "--local", "--remove-section", "branch." + run.spec.branch}, {}, main_dir);
