@@ -85,7 +85,14 @@ const RunSpec* find_run(const Sweep& sweep, int number) {
 void choose_archive(const git::Repository& repo, const SweepView& view, const TidyRequest& request,
                     const model::Settings& settings, TidyPlan& plan) {
     const auto recorded = nlohmann::json::parse(read_whole(tidy_record(plan.sweep)), nullptr, false);
-    if (recorded.is_object() && recorded.contains("run") && recorded.contains("tag") && recorded.contains("commit")) {
+    const auto promoted = promoted_run(plan.sweep);
+    // A run promoted after an earlier clean chose another is archived now (its branch still here);
+    // the earlier archive tag stays.
+    const bool promoted_since = promoted && find_run(plan.sweep, *promoted) && recorded.is_object() &&
+                                recorded.value("run", 0) != *promoted &&
+                                repo.branch_exists(find_run(plan.sweep, *promoted)->branch);
+    if (!promoted_since && recorded.is_object() && recorded.contains("run") && recorded.contains("tag") &&
+        recorded.contains("commit")) {
         plan.archived_run = recorded["run"].get<int>();
         plan.archived_why = recorded.value("why", std::string("chosen by an earlier clean"));
         plan.archive_tag = recorded["tag"].get<std::string>();
@@ -94,7 +101,7 @@ void choose_archive(const git::Repository& repo, const SweepView& view, const Ti
         plan.archive_tag_exists = target && *target == plan.archive_commit;
         return;
     }
-    if (auto promoted = promoted_run(plan.sweep); promoted && find_run(plan.sweep, *promoted)) {
+    if (promoted && find_run(plan.sweep, *promoted)) {
         plan.archived_run = promoted;
         plan.archived_why = "promoted";
     } else {
