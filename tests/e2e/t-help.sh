@@ -97,7 +97,7 @@ assert_contains "$ERR" "did you mean 'git model sweep status'?"
 run_expect 2 git model sweep
 assert_contains "$ERR" "usage: git model sweep"
 run_expect 0 git model sweep --list-commands
-assert_eq "$(tr '\n' ' ' <<<"$OUT")" "start status cancel resume extend clean report " "sweep's listed subcommands"
+assert_eq "$(tr '\n' ' ' <<<"$OUT")" "start status cancel resume extend clean report promote " "sweep's listed subcommands"
 run_expect 2 git model sweep tsak
 assert_not_contains "$ERR" "sweep task" "an internal subcommand is never suggested"
 # after --, --help is an argument (env exec passes it to the container's program)
