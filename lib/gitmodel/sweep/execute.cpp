@@ -129,7 +129,7 @@ void log_line(const Sweep& sweep, int number, const std::string& line) {
 void save_metrics_copy(const Sweep& sweep, const RunSpec& run) {
     const fs::path metrics = run.worktree / metrics_file_name;
     std::error_code ec;
-    if (!fs::is_regular_file(metrics, ec)) return;
+    if (!fs::is_regular_file(metrics, ec) || !run_worktree_ours(sweep, run)) return;
     fs::copy_file(metrics, saved_metrics(sweep, run.number), fs::copy_options::overwrite_existing, ec);
 }
 

@@ -194,7 +194,7 @@ Cleaned clean_sweep(git::Repository& repo, const Sweep& sweep) {
         if (!fs::exists(run.spec.worktree)) continue;
         // The results stay beside the sweep's record; the worktree's copy may then go.
         const fs::path metrics = run.spec.worktree / metrics_file_name;
-        if (fs::exists(metrics)) {
+        if (fs::exists(metrics) && run_worktree_ours(sweep, run.spec)) {
             save_metrics_copy(sweep, run.spec);
             if (same_content(metrics, saved_metrics(sweep, run.spec.number))) fs::remove(metrics);
         }

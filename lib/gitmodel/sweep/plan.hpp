@@ -20,6 +20,8 @@ using config::ParameterSet;
 inline constexpr const char* params_file_name = "params.json";
 // The file a run writes its results to (a flat or nested JSON object of numbers), at its worktree's root.
 inline constexpr const char* metrics_file_name = "metrics.json";
+// Beside a sweep's record: the run `sweep promote` promoted last, which `sweep clean` archives.
+inline constexpr const char* promoted_record_name = "promoted.json";
 
 // One --grid option: a parameter and the values it takes.
 struct GridAxis {

@@ -162,6 +162,13 @@ std::pair<std::string, mode_t> read_carried(const fs::path& worktree, const std:
         throw Error(fmt::format("run {}'s {} is not a regular file{}; nothing was promoted", run, rel,
                                 fd ? "" : fmt::format(" ({})", std::strerror(errno))),
                     "--carry carries files, not folders or devices");
+    // What was opened, not what was looked at: a link swapped in after the check leads nowhere else.
+    const fs::path opened = fs::read_symlink(fmt::format("/proc/self/fd/{}", fd.get()), ec);
+    const fs::path root_real = fs::canonical(worktree, ec);
+    if (opened.empty() || root_real.empty() || !inside(root_real, opened))
+        throw Error(fmt::format("run {}'s carried file {} led out of its worktree (to {}) while it was read; nothing was promoted",
+                                run, rel, opened.string()),
+                    "a run's files are carried only from inside its worktree");
     std::string content;
     char buffer[65536];
     for (;;) {
@@ -226,6 +233,10 @@ std::vector<PlannedFile> plan_files(const git::Repository& repo, const Sweep& sw
     params.path = params_file_name;
     params.content = repo.read_file_at(run.commit, params_file_name).value_or(params_json(run.params));
     files.push_back(std::move(params));
+    if (!sweep.carry.empty() && fs::exists(run.worktree) && !run_worktree_ours(sweep, run))
+        throw Error(fmt::format("run {}'s worktree {} is no longer this repository's (another clone's worktree is there now), "
+                                "so its carried files are gone; nothing was promoted", run.number, run.worktree.string()),
+                    "promote a run whose worktree is still here, or copy its files by hand");
     for (const auto& carried : sweep.carry) {
         if (auto problem = carry_path_problem(carried))
             throw Error(fmt::format("the sweep's --carry {}: the path {}; nothing was promoted", quote_for_message(carried), *problem));
@@ -378,6 +389,13 @@ std::optional<std::string> promoted_snapshot(const git::Repository& repo, const 
     return std::nullopt;
 }
 
+// Records the promoted run beside the sweep's record, so that `sweep clean --branches` archives
+// this run (not the report's best, which --run may have passed over).
+void record_promotion(const Sweep& sweep, int run, const std::string& tag) {
+    const nlohmann::json record{{"run", run}, {"tag", tag}};
+    write_file_atomically(sweep_dir(sweep.common_dir, sweep.id) / promoted_record_name, record.dump(2) + "\n");
+}
+
 }  // namespace
 
 PromoteOutcome promote(const git::Repository& repo, const PromoteRequest& request) {
@@ -412,7 +430,10 @@ PromoteOutcome promote(const git::Repository& repo, const PromoteRequest& reques
         std::all_of(files.begin(), files.end(), [](const PlannedFile& f) { return f.head && *f.head == f.content; });
     if (branch_holds_them) {
         outcome.already = promoted_snapshot(repo, sweep.model, sweep.id, run.number);
-        if (outcome.already) return outcome;
+        if (outcome.already) {
+            record_promotion(sweep, run.number, *outcome.already);
+            return outcome;
+        }
     }
     const std::string subject = promote_subject(sweep.id, run.number, outcome.metrics, report.metric, run.params);
     std::string commit = *head;
@@ -437,6 +458,7 @@ PromoteOutcome promote(const git::Repository& repo, const PromoteRequest& reques
                                 sweep.id, run.number),
                     e.code());
     }
+    record_promotion(sweep, run.number, outcome.tagged ? outcome.tagged->snapshot.tag : std::string());
     return outcome;
 }
 

@@ -242,7 +242,7 @@ Report build_report(const SweepView& view, const std::optional<std::string>& met
         RunResult result;
         result.run = run;
         fs::path file = run.spec.worktree / metrics_file_name;
-        if (!fs::exists(file)) file = saved_metrics(view.sweep, run.spec.number);
+        if (!fs::exists(file) || !run_worktree_ours(view.sweep, run.spec)) file = saved_metrics(view.sweep, run.spec.number);
         if (fs::exists(file)) {
             try {
                 result.metrics = read_metrics_file(file);

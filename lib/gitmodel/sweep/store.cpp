@@ -76,6 +76,17 @@ std::string to_string(RunState state) {
 
 std::string to_string(Backend backend) { return backend == Backend::local ? "local" : "slurm"; }
 
+bool run_worktree_ours(const Sweep& sweep, const RunSpec& run) {
+    std::ifstream in(run.worktree / ".git");
+    std::string line;
+    if (!in || !std::getline(in, line) || line.rfind("gitdir: ", 0) != 0) return false;
+    fs::path gitdir(line.substr(8));
+    if (gitdir.is_relative()) gitdir = run.worktree / gitdir;
+    std::error_code ec;
+    const bool ours = fs::equivalent(gitdir.lexically_normal().parent_path().parent_path(), sweep.common_dir, ec);
+    return !ec && ours;
+}
+
 fs::path sweeps_root(const fs::path& common_dir) { return common_dir / "git-model" / "sweeps"; }
 fs::path sweep_dir(const fs::path& common_dir, const std::string& id) { return sweeps_root(common_dir) / id; }
 fs::path run_log(const Sweep& sweep, int number) { return sweep.logs_dir / fmt::format("run-{}.log", number); }

@@ -167,6 +167,11 @@ void mark_scheduler_ended(const Sweep& sweep);
 // Whether a scheduler recorded itself since clear_scheduler, running or ended.
 bool scheduler_recorded(const Sweep& sweep);
 
+// Whether the run's worktree folder is a worktree of the sweep's own repository (its .git file
+// names a folder under the sweep's common dir): a sibling clone's sweep may have reused the path
+// since this sweep's worktree went, and its files are not this run's.
+bool run_worktree_ours(const Sweep& sweep, const RunSpec& run);
+
 // Writes a file atomically (gm::write_file_atomically) with the given permission bits less the
 // umask, as the sweep's files have always been written (readable by the team unless the umask says not).
 void write_file_atomically(const std::filesystem::path& path, const std::string& content, unsigned mode = 0644);

@@ -33,6 +33,15 @@ namespace {
 
 std::string short_id(const std::string& id) { return id.substr(0, 10); }
 
+// Whether path is the folder or inside it (both made absolute and normal first).
+bool is_within(const fs::path& path, const fs::path& folder) {
+    std::error_code ec;
+    const fs::path p = fs::weakly_canonical(path, ec);
+    const fs::path f = fs::weakly_canonical(folder, ec);
+    const auto relative = p.lexically_relative(f);
+    return !relative.empty() && *relative.begin() != "..";
+}
+
 std::string read_whole(const fs::path& path) {
     std::ifstream in(path);
     return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -42,8 +51,12 @@ std::string read_whole(const fs::path& path) {
 // once the archived run's branch is gone) archives the same commit under the same tag.
 fs::path tidy_record(const Sweep& sweep) { return sweep_dir(sweep.common_dir, sweep.id) / "tidy.json"; }
 
-// The run a `sweep promote` recorded in sweep.json ("promoted": <n> or {"run": <n>}), if any.
+// The run `sweep promote` recorded ({"run": <n>} in promoted.json), else one sweep.json names
+// ("promoted": <n> or {"run": <n>}), if any.
 std::optional<int> promoted_run(const Sweep& sweep) {
+    const auto record = nlohmann::json::parse(read_whole(sweep_dir(sweep.common_dir, sweep.id) / promoted_record_name),
+                                               nullptr, false);
+    if (record.is_object() && record.contains("run") && record["run"].is_number_integer()) return record["run"].get<int>();
     const auto document = nlohmann::json::parse(read_whole(sweep_dir(sweep.common_dir, sweep.id) / "sweep.json"),
                                                  nullptr, false);
     if (!document.is_object() || !document.contains("promoted")) return std::nullopt;
@@ -72,7 +85,14 @@ const RunSpec* find_run(const Sweep& sweep, int number) {
 void choose_archive(const git::Repository& repo, const SweepView& view, const TidyRequest& request,
                     const model::Settings& settings, TidyPlan& plan) {
     const auto recorded = nlohmann::json::parse(read_whole(tidy_record(plan.sweep)), nullptr, false);
-    if (recorded.is_object() && recorded.contains("run") && recorded.contains("tag") && recorded.contains("commit")) {
+    const auto promoted = promoted_run(plan.sweep);
+    // A run promoted after an earlier clean chose another is archived now (its branch still here);
+    // the earlier archive tag stays.
+    const bool promoted_since = promoted && find_run(plan.sweep, *promoted) && recorded.is_object() &&
+                                recorded.value("run", 0) != *promoted &&
+                                repo.branch_exists(find_run(plan.sweep, *promoted)->branch);
+    if (!promoted_since && recorded.is_object() && recorded.contains("run") && recorded.contains("tag") &&
+        recorded.contains("commit")) {
         plan.archived_run = recorded["run"].get<int>();
         plan.archived_why = recorded.value("why", std::string("chosen by an earlier clean"));
         plan.archive_tag = recorded["tag"].get<std::string>();
@@ -81,7 +101,7 @@ void choose_archive(const git::Repository& repo, const SweepView& view, const Ti
         plan.archive_tag_exists = target && *target == plan.archive_commit;
         return;
     }
-    if (auto promoted = promoted_run(plan.sweep); promoted && find_run(plan.sweep, *promoted)) {
+    if (promoted && find_run(plan.sweep, *promoted)) {
         plan.archived_run = promoted;
         plan.archived_why = "promoted";
     } else {
@@ -95,11 +115,25 @@ void choose_archive(const git::Repository& repo, const SweepView& view, const Ti
     const RunSpec& run = *find_run(plan.sweep, *plan.archived_run);
     const auto head = repo.resolve_commit("refs/heads/" + run.branch);
     plan.archive_commit = head ? *head : run.commit;
-    const auto [tag, exists] = prune::choose_archive_tag(
-        model::archive_tag_name(settings.archive_form.value(), run.model, run.branch), plan.archive_commit,
-        [&](const std::string& candidate) { return tag_target(repo, candidate); });
+    // A name another clone's clean already pushed for another commit is taken there too (as for
+    // prune): its push would be refused, and the record below would keep that name for good.
+    const std::string wanted = model::archive_tag_name(settings.archive_form.value(), run.model, run.branch);
+    std::map<std::string, git::RemoteRef> there;
+    if (request.push && plan.remote_exists) {
+        try {
+            there = git::list_remote_refs(repo, plan.remote, {"refs/tags/" + wanted + "*"}, git::RemoteSide::push);
+        } catch (const Error&) {  // unreachable: the push says so later
+        }
+    }
+    const auto [tag, exists] = prune::choose_archive_tag(wanted, plan.archive_commit, [&](const std::string& candidate) {
+        if (auto here = tag_target(repo, candidate)) return here;
+        if (const auto found = there.find("refs/tags/" + candidate); found != there.end())
+            return std::optional<std::string>(found->second.commit());
+        return std::optional<std::string>();
+    });
     plan.archive_tag = tag;
-    plan.archive_tag_exists = exists;
+    const auto here = exists ? tag_target(repo, tag) : std::nullopt;
+    plan.archive_tag_exists = here && *here == plan.archive_commit;
 }
 
 // The tracked files missing from a worktree when that is all that differs from its commit (a
@@ -130,6 +164,17 @@ void restore_deleted_files(const git::Repository& repo, const fs::path& worktree
     run_git(repo, args, {}, worktree);
 }
 
+// The branch the main worktree has checked out, if any (deleting it would leave that checkout on
+// an unborn branch).
+std::optional<std::string> main_worktree_branch(const git::Repository& repo) {
+    try {
+        const auto main = git::Repository::open(repo.common_dir());
+        if (main.workdir()) return main.current_branch();
+    } catch (const Error&) {
+    }
+    return std::nullopt;
+}
+
 // Why a run's worktree or branch must stay (what force overrides goes to `forced` instead).
 void judge_run(const git::Repository& repo, const TidyPlan& plan, const std::vector<git::WorktreeInfo>& worktrees,
                const std::vector<std::string>& leaving, bool force, RunTidy& run) {
@@ -139,6 +184,13 @@ void judge_run(const git::Repository& repo, const TidyPlan& plan, const std::vec
     };
     const auto head = repo.resolve_commit("refs/heads/" + run.spec.branch);
     run.head = head.value_or("");
+    if (const auto main = main_worktree_branch(repo); main && *main == run.spec.branch)
+        keep(fmt::format("its branch is checked out in the main worktree {}", repo.main_worktree_or_common_dir().string()),
+             false);
+    std::error_code ec;
+    if (const fs::path cwd = fs::current_path(ec); !ec && is_within(cwd, run.spec.worktree))
+        keep(fmt::format("this command runs inside its worktree {} (run it from elsewhere)", run.spec.worktree.string()),
+             false);
     for (const auto& worktree : worktrees) {
         if (worktree.path.lexically_normal() != run.spec.worktree.lexically_normal()) continue;
         run.worktree_registered = true;
@@ -186,7 +238,7 @@ std::string archive_message(const TidyPlan& plan, const RunSpec& run) {
 // Keeps the run's metrics beside the sweep's record; the worktree's copy goes when identical.
 void shelve_metrics(const Sweep& sweep, const RunSpec& run) {
     const fs::path metrics = run.worktree / metrics_file_name;
-    if (!fs::exists(metrics)) return;
+    if (!fs::exists(metrics) || !run_worktree_ours(sweep, run)) return;
     save_metrics_copy(sweep, run);
     if (read_whole(metrics) == read_whole(saved_metrics(sweep, run.number))) fs::remove(metrics);
 }
@@ -244,6 +296,9 @@ void remove_run_branch(git::Repository& repo, const Sweep& sweep, RunTidy& run, 
     for (const auto& worktree : repo.linked_worktrees())
         if (worktree.branch == run.spec.branch)
             throw Error(fmt::format("{} is checked out in {}; the branch was kept", run.spec.branch, worktree.path.string()));
+    if (const auto main = main_worktree_branch(repo); main && *main == run.spec.branch)
+        throw Error(fmt::format("{} is checked out in the main worktree {}; the branch was kept", run.spec.branch,
+                                main_dir.string()));
     if (!git::delete_branch_ref_if_at(repo, run.spec.branch, run.head))
         throw Error(fmt::format("the branch {} moved meanwhile; it was kept", run.spec.branch));
     run_git(repo, {"config", "--local", "--remove-section", "branch." + run.spec.branch}, {}, main_dir);
