@@ -27,3 +27,15 @@ assert_contains "$ERR" "missing or unreadable"
 run_expect 2 git-model sweep task "$FOLDER" 99999999999999999999
 run_expect 2 git-model sweep frobnicate
 assert_contains "$ERR" "'frobnicate' is not a git model sweep command"
+
+# Two started at the same instant both see no live scheduler record: the life lock, taken for the
+# scheduler's whole life, refuses the second (here held by flock(1) in its place).
+run_expect 0 git -C "$WT" model sweep resume 1
+assert_contains "$OUT" "nothing to resume"
+flock "$FOLDER/scheduler-life.lock" sleep 3 &
+holder=$!
+sleep 0.5
+run_expect 1 git-model sweep schedule "$FOLDER"
+assert_contains "$ERR" "sweep 1 already has a scheduler; a second one would run its runs twice"
+wait "$holder"
+assert_eq "$(wc -l <"$TEST_DIR/starts" | tr -d ' ')" "3" "nothing ran again"

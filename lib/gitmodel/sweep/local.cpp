@@ -475,6 +475,15 @@ void LocalScheduler::stop_runs() {
 
 int run_local_scheduler(const fs::path& sweep_folder) {
     Sweep sweep = load_from(sweep_folder);
+    // One scheduler per sweep, for its whole life: a second (two started at once by hand) would
+    // start the queued runs again. The kernel lets go of the lock when this process ends.
+    std::optional<FileLock> only_scheduler;
+    try {
+        only_scheduler.emplace(sweep_folder / "scheduler-life.lock", std::chrono::milliseconds(0));
+    } catch (const LockTimeoutError&) {
+        throw Error(fmt::format("sweep {} already has a scheduler; a second one would run its runs twice", sweep.id),
+                    fmt::format("`git model sweep status {}` follows it", sweep.id));
+    }
     install_scheduler_signals();
     save_scheduler(sweep, {proc::self_identity(), now_seconds()});
     git::Library library;
