@@ -89,9 +89,9 @@ TEST_CASE("proc::run keeps the caller's SIGCHLD handler, and a child of the call
     sigemptyset(&mine.sa_mask);
     mine.sa_flags = SA_RESTART;
     REQUIRE(::sigaction(SIGCHLD, &mine, &before) == 0);
-    const auto background = gm::proc::spawn({"sh", "-c", "exit 0"}, {});
+    const auto background = gm::proc::spawn({"true"}, {});
     sigchld_seen = 0;
-    REQUIRE(gm::proc::run({"sh", "-c", "sleep 0.2"}).ok());  // the spawned child ends while this runs
+    REQUIRE(gm::proc::run({"sleep", "0.2"}).ok());  // the spawned child ends while this runs
     struct sigaction after {};
     REQUIRE(::sigaction(SIGCHLD, nullptr, &after) == 0);
     CHECK(after.sa_handler == count_sigchld);

@@ -47,14 +47,6 @@ std::optional<T> optional_from(const json& object, const char* key) {
     return object.at(key).get<T>();
 }
 
-std::string read_text(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return {};
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    return buffer.str();
-}
-
 RunState state_from_string(const std::string& text) {
     for (RunState state : {RunState::queued, RunState::running, RunState::done, RunState::failed, RunState::cancelled})
         if (to_string(state) == text) return state;
@@ -62,6 +54,14 @@ RunState state_from_string(const std::string& text) {
 }
 
 }  // namespace
+
+std::string read_text(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return {};
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    return buffer.str();
+}
 
 std::string to_string(RunState state) {
     switch (state) {

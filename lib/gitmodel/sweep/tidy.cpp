@@ -1,6 +1,7 @@
 #include "gitmodel/sweep/tidy.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/shared_dir.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/git/git_program.hpp"
 #include "gitmodel/git/history.hpp"
@@ -12,6 +13,7 @@
 #include "gitmodel/naming/model_name.hpp"
 #include "gitmodel/prune/prune_plan.hpp"
 #include "gitmodel/snapshots/metrics.hpp"
+#include "gitmodel/snapshots/render.hpp"
 #include "gitmodel/sweep/create.hpp"
 #include "gitmodel/sweep/execute.hpp"
 #include "gitmodel/sweep/local.hpp"
@@ -31,39 +33,17 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string short_id(const std::string& id) { return id.substr(0, 10); }
-
-// Whether path is the folder or inside it (both made absolute and normal first).
-bool is_within(const fs::path& path, const fs::path& folder) {
-    std::error_code ec;
-    const fs::path p = fs::weakly_canonical(path, ec);
-    const fs::path f = fs::weakly_canonical(folder, ec);
-    const auto relative = p.lexically_relative(f);
-    return !relative.empty() && *relative.begin() != "..";
-}
-
-std::string read_whole(const fs::path& path) {
-    std::ifstream in(path);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
+using snapshots::short_id;
 
 // <sweep dir>/tidy.json: the archive chosen by the first tidy, so that a rerun (after a kill,
 // once the archived run's branch is gone) archives the same commit under the same tag.
 fs::path tidy_record(const Sweep& sweep) { return sweep_dir(sweep.common_dir, sweep.id) / "tidy.json"; }
 
-// The run `sweep promote` recorded ({"run": <n>} in promoted.json), else one sweep.json names
-// ("promoted": <n> or {"run": <n>}), if any.
+// The run `sweep promote` recorded ({"run": <n>} in promoted.json), if any.
 std::optional<int> promoted_run(const Sweep& sweep) {
-    const auto record = nlohmann::json::parse(read_whole(sweep_dir(sweep.common_dir, sweep.id) / promoted_record_name),
+    const auto record = nlohmann::json::parse(read_text(sweep_dir(sweep.common_dir, sweep.id) / promoted_record_name),
                                                nullptr, false);
     if (record.is_object() && record.contains("run") && record["run"].is_number_integer()) return record["run"].get<int>();
-    const auto document = nlohmann::json::parse(read_whole(sweep_dir(sweep.common_dir, sweep.id) / "sweep.json"),
-                                                 nullptr, false);
-    if (!document.is_object() || !document.contains("promoted")) return std::nullopt;
-    const auto& promoted = document["promoted"];
-    if (promoted.is_number_integer()) return promoted.get<int>();
-    if (promoted.is_object() && promoted.contains("run") && promoted["run"].is_number_integer())
-        return promoted["run"].get<int>();
     return std::nullopt;
 }
 
@@ -84,7 +64,7 @@ const RunSpec* find_run(const Sweep& sweep, int number) {
 // else the report's best.
 void choose_archive(const git::Repository& repo, const SweepView& view, const TidyRequest& request,
                     const model::Settings& settings, TidyPlan& plan) {
-    const auto recorded = nlohmann::json::parse(read_whole(tidy_record(plan.sweep)), nullptr, false);
+    const auto recorded = nlohmann::json::parse(read_text(tidy_record(plan.sweep)), nullptr, false);
     const auto promoted = promoted_run(plan.sweep);
     // A run promoted after an earlier clean chose another is archived now (its branch still here);
     // the earlier archive tag stays.
@@ -188,7 +168,7 @@ void judge_run(const git::Repository& repo, const TidyPlan& plan, const std::vec
         keep(fmt::format("its branch is checked out in the main worktree {}", repo.main_worktree_or_common_dir().string()),
              false);
     std::error_code ec;
-    if (const fs::path cwd = fs::current_path(ec); !ec && is_within(cwd, run.spec.worktree))
+    if (const fs::path cwd = fs::current_path(ec); !ec && is_below(fs::weakly_canonical(cwd, ec), fs::weakly_canonical(run.spec.worktree, ec)))
         keep(fmt::format("this command runs inside its worktree {} (run it from elsewhere)", run.spec.worktree.string()),
              false);
     for (const auto& worktree : worktrees) {
@@ -240,7 +220,7 @@ void shelve_metrics(const Sweep& sweep, const RunSpec& run) {
     const fs::path metrics = run.worktree / metrics_file_name;
     if (!fs::exists(metrics) || !run_worktree_ours(sweep, run)) return;
     save_metrics_copy(sweep, run);
-    if (read_whole(metrics) == read_whole(saved_metrics(sweep, run.number))) fs::remove(metrics);
+    if (read_text(metrics) == read_text(saved_metrics(sweep, run.number))) fs::remove(metrics);
 }
 
 // Archives (recorded first, so a rerun archives the same) and pushes where a remote exists.
