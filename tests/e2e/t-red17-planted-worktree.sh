@@ -51,3 +51,18 @@ assert_not_contains "$OUT" "gm-red17-evil" "env check linked"
 as_user "$V" sh -c 'mv "$1" "$2" && ln -s "$2" "$1"' sh "$SHARED/ownlink" "$VH/moved"
 run_expect 0 as_user "$V" git -C repo model env check ownlink
 assert_contains "$OUT" "localhost/gm-red17-good:1"
+
+# The same planted folder is refused by every command that reads or writes a model's worktree
+# found from git's records: tag (the dirty state it records), finish (its dirty check and push),
+# sweep start (its logs and checkpoints go under the model's worktree) and promote.
+run_expect 1 as_user "$V" git -C repo model tag gone
+assert_contains "$ERR" "the worktree of model 'gone' at $SHARED/gone belongs to $A" "tag gone"
+run_expect 0 as_user "$V" git -C repo tag -l 'model/gone/*'
+assert_eq "$OUT" "" "no snapshot of gone"
+run_expect 1 as_user "$V" git -C repo model finish gone
+assert_contains "$ERR" "the worktree of model 'gone' at $SHARED/gone belongs to $A" "finish gone"
+run_expect 1 as_user "$V" git -C repo model sweep start gone --gpus-per-run 0 --grid lr=1,2 -- true
+assert_contains "$ERR" "the worktree of model 'gone' at $SHARED/gone belongs to $A" "sweep start gone"
+[ -z "$(ls -A "$SHARED/gone" | grep -v -e '^.git$' -e '^.modelenv.yaml$')" ] || fail "sweep start wrote into the planted folder: $(ls -A "$SHARED/gone")"
+# The caller's own worktree is still tagged from the main worktree.
+run_expect 0 as_user "$V" git -C repo model tag kept

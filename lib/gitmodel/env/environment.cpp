@@ -174,38 +174,6 @@ std::string container_name(const fs::path& common_dir, const fs::path& main_work
                        short_hash(common_dir.lexically_normal().string()));
 }
 
-namespace {
-
-// A model's worktree named from elsewhere must be a folder of the caller or of the repository's
-// owner, not a link another user made: where the
-// worktree's folder was removed, another user may have put one of theirs at its path (a shared
-// model.worktreeRoot), whose .modelenv.yaml would then choose the image and command of a
-// container that runs as the caller with the caller's persist folders mounted.
-void require_own_worktree(const git::Repository& repo, const std::string& model, const fs::path& worktree) {
-    struct stat repo_info {};
-    if (::stat(repo.common_dir().c_str(), &repo_info) != 0) return;  // unreadable: git has failed already
-    struct stat link_info {};
-    struct stat folder_info {};
-    const auto trusted = [&](uid_t uid) { return uid == repo_info.st_uid || uid == ::geteuid(); };
-    std::string problem;
-    if (::lstat(worktree.c_str(), &link_info) != 0 || ::stat(worktree.c_str(), &folder_info) != 0) {
-        problem = fmt::format("cannot be read ({})", std::strerror(errno));
-    } else if (S_ISLNK(link_info.st_mode) && !trusted(link_info.st_uid)) {
-        problem = fmt::format("is a link made by {}", user_name_of(link_info.st_uid));
-    } else if (!S_ISDIR(folder_info.st_mode)) {
-        problem = "is not a folder";
-    } else if (!trusted(folder_info.st_uid)) {
-        problem = fmt::format("belongs to {}, not to you nor to {} who owns the repository",
-                              user_name_of(folder_info.st_uid), user_name_of(repo_info.st_uid));
-    }
-    if (problem.empty()) return;
-    throw Error(fmt::format("the worktree of model '{}' at {} {}: it is not used", model, worktree.string(), problem),
-                "look at that folder; if it is not the model's, move it away and run `git worktree prune`, then "
-                "`git worktree add <path> " + naming::model_branch(model) + "`");
-}
-
-}  // namespace
-
 Target resolve_target(git::Repository& repo, const std::optional<std::string>& model) {
     Target target;
     target.common_dir = repo.common_dir();
@@ -220,7 +188,7 @@ Target resolve_target(git::Repository& repo, const std::optional<std::string>& m
         if (!checkout || checkout->missing || checkout->locked)
             throw Error(fmt::format("model '{}' has no worktree to run an environment for", *model),
                         fmt::format("create one with `git worktree add <path> {}`", branch));
-        if (!checkout->main_worktree) require_own_worktree(repo, *model, checkout->path);
+        model::require_trusted_checkout(repo, *model, *checkout);
         target.model = *model;
         target.branch = branch;
         target.worktree = checkout->path;

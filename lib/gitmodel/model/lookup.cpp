@@ -1,10 +1,17 @@
 #include "gitmodel/model/lookup.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/host.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/naming/model_name.hpp"
 
 #include <fmt/core.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 namespace gm::model {
 
@@ -56,6 +63,31 @@ std::string resolve_model_name(const git::Repository& repo, const std::optional<
     throw UsageError(branch ? fmt::format("this worktree is on {}, not on a model branch", *branch)
                             : std::string("this worktree is not on a model branch"),
                      "name the model, or run this inside a model's worktree (`git model list` shows where they are)");
+}
+
+void require_trusted_checkout(const git::Repository& repo, const std::string& model, const Checkout& checkout) {
+    if (checkout.main_worktree || checkout.missing) return;
+    struct stat repo_info {};
+    if (::stat(repo.common_dir().c_str(), &repo_info) != 0) return;  // unreadable: git has failed already
+    const auto trusted = [&](uid_t uid) { return uid == repo_info.st_uid || uid == ::geteuid(); };
+    const auto& worktree = checkout.path;
+    struct stat link_info {};
+    struct stat folder_info {};
+    std::string problem;
+    if (::lstat(worktree.c_str(), &link_info) != 0 || ::stat(worktree.c_str(), &folder_info) != 0) {
+        problem = fmt::format("cannot be read ({})", std::strerror(errno));
+    } else if (S_ISLNK(link_info.st_mode) && !trusted(link_info.st_uid)) {
+        problem = fmt::format("is a link made by {}", user_name_of(link_info.st_uid));
+    } else if (!S_ISDIR(folder_info.st_mode)) {
+        problem = "is not a folder";
+    } else if (!trusted(folder_info.st_uid)) {
+        problem = fmt::format("belongs to {}, not to you nor to {} who owns the repository",
+                              user_name_of(folder_info.st_uid), user_name_of(repo_info.st_uid));
+    }
+    if (problem.empty()) return;
+    throw Error(fmt::format("the worktree of model '{}' at {} {}: it is not used", model, worktree.string(), problem),
+                "look at that folder; if it is not the model's, move it away and run `git worktree prune`, then "
+                "`git worktree add <path> " + naming::model_branch(model) + "`");
 }
 
 }  // namespace gm::model

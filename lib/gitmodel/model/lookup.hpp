@@ -25,6 +25,15 @@ struct Checkout {
 // main one (a bare repository has none). The one branch -> worktree lookup of the suite.
 std::optional<Checkout> worktree_of(const git::Repository& repo, const std::string& branch);
 
+// Throws gm::Error, naming the owner, when a model's linked worktree is a folder or link of a user
+// who is neither the caller nor the repository's owner: in a shared model.worktreeRoot, once a
+// worktree's folder is gone another user can put one of theirs at its path with a .git file
+// pointing back, and what the suite reads there (.modelenv.yaml, the dirty state a snapshot
+// records) or writes there (params, logs, commits) would be theirs. The main worktree and a
+// missing folder pass (nothing is read from those). Checked by every command that opens a
+// model's worktree found from git's records: env, tag, finish, sweep start and promote.
+void require_trusted_checkout(const git::Repository& repo, const std::string& model, const Checkout& checkout);
+
 // Refuses a model name the suite's rules reject, with the rule it broke: gm::UsageError
 // "invalid model name '<name>': it <rule>" (exit 2), the hint given (may be empty).
 void require_model_name(std::string_view name, const std::string& hint);

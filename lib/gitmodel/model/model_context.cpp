@@ -25,6 +25,7 @@ ModelContext require_model(const git::Repository& repo, const std::string& name)
         throw Error(fmt::format("model '{}' does not exist: no branch {}", name, context.branch),
                     "`git model list` shows the models; `git model start " + name + "` creates it");
     }
+    if (context.checkout) require_trusted_checkout(repo, name, *context.checkout);
     return context;
 }
 

@@ -23,7 +23,8 @@ struct ModelContext {
 // Reads a model's branch, base and checkout.
 ModelContext read_model(const git::Repository& repo, const std::string& name);
 
-// Like read_model, but throws gm::Error when the model's branch does not exist.
+// Like read_model, but throws gm::Error when the model's branch does not exist, or when its
+// worktree is another user's folder (require_trusted_checkout): the callers (tag, finish) read it.
 ModelContext require_model(const git::Repository& repo, const std::string& name);
 
 }  // namespace gm::model

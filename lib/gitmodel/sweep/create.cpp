@@ -183,6 +183,7 @@ Sweep create_sweep(git::Repository& repo, const CreateRequest& request,
     sweep.common_dir = repo.common_dir();
     // Where the model's branch is checked out (its .modelenv.yaml persist paths are relative to it).
     const auto checkout = model::worktree_of(repo, sweep.model_branch);
+    if (checkout) model::require_trusted_checkout(repo, sweep.model, *checkout);
     sweep.model_worktree = checkout && !checkout->missing ? checkout->path : settings.main_worktree;
     check_carry_paths(request.carry, sweep.model_worktree);
     sweep.carry = request.carry;

@@ -420,6 +420,7 @@ PromoteOutcome promote(const git::Repository& repo, const PromoteRequest& reques
                                 run.number, sweep.model_branch, checkout ? ": its folder is gone" : ""),
                     checkout ? "`git worktree prune`, then `git model start " + sweep.model + "` checks it out again"
                              : "check it out with `git model start " + sweep.model + "`");
+    model::require_trusted_checkout(repo, sweep.model, *checkout);
     outcome.model_worktree = checkout->path;
     const auto head = repo.branch_target(sweep.model_branch);
     if (!head) throw Error(fmt::format("the model's branch {} is gone", sweep.model_branch));
