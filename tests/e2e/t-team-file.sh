@@ -130,3 +130,23 @@ assert_not_contains "$ERR" "bad config syntax" "not called a syntax error"
 assert_eq "$(git -C linked branch --list 'feature/model-lnk')" "" "no half-made branch"
 run_expect 1 git -C linked model doctor
 assert_contains "$OUT$ERR" "is a symbolic link"
+
+# --- a malformed value the team file sets is named as the team file's, with the fix there ---------------
+git init -q -b main badvalue
+printf '[model]\n\tengineTimeout = soon\n[model "prune"]\n\tretention = fortnight\n' >badvalue/.gitmodel
+git -C badvalue add -A && git -C badvalue commit -q -m "team file with typos"
+git -C badvalue config model.installHooks never
+run_expect 1 git -C badvalue model prune --dry-run
+assert_contains "$ERR" "model.prune.retention 'fortnight' is not a duration (set in team file .gitmodel at refs/heads/main)"
+assert_contains "$ERR" "fix the value there and commit the fix to main"
+run_expect 0 git -C badvalue model start bv
+# status reports the environment it cannot judge and the rest of the worktree's state.
+run_expect 0 git -C "$(git -C badvalue worktree list --porcelain | sed -n 's/^worktree //p' | tail -1)" model status
+assert_contains "$OUT" "environment:  unknown (model.engineTimeout 'soon' is not a positive duration (set in team file .gitmodel at refs/heads/main))"
+assert_contains "$OUT" "branch:       feature/model-bv"
+# The clone's own value is named as the clone's.
+run_expect 1 git -C badvalue -c model.prune.retention=later model prune --dry-run
+assert_contains "$ERR" "model.prune.retention 'later' is not a duration (set in command line (git -c"
+git -C badvalue config model.lockTimeout soon
+run_expect 1 git -C badvalue model start bw
+assert_contains "$ERR" "model.lockTimeout 'soon' is not a duration (set in local "

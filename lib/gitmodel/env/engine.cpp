@@ -186,12 +186,8 @@ Engine select_engine(const git::Config& config, const std::optional<std::string>
         engine.host_from_config = true;
     }
     const auto duration = [&](const char* key, std::chrono::milliseconds fallback) -> std::chrono::milliseconds {
-        const auto text = config.get_string(key);
-        if (!text) return fallback;
-        const auto seconds = parse_duration_seconds(*text);
-        if (!seconds || *seconds <= 0)
-            throw Error(fmt::format("{} '{}' is not a duration", key, *text), "use e.g. 30s, 2m or 1h");
-        return std::chrono::seconds(*seconds);
+        const auto seconds = git::duration_setting(config, key, "use e.g. 30s, 2m or 1h", true);
+        return seconds ? std::chrono::milliseconds(std::chrono::seconds(*seconds)) : fallback;
     };
     engine.timeout = duration("model.engineTimeout", engine.timeout);
     engine.start_timeout = duration("model.env.startTimeout", engine.start_timeout);
@@ -295,13 +291,8 @@ std::string last_log_lines(const Engine& engine, const std::string& name, int li
 }
 
 std::chrono::seconds stop_grace(const git::Config& config) {
-    const auto text = config.get_string("model.env.stopTimeout");
-    if (!text) return std::chrono::seconds(10);
-    const auto seconds = parse_duration_seconds(*text);
-    if (!seconds)
-        throw Error(fmt::format("model.env.stopTimeout {} is not a duration", quote_for_message(*text)),
-                    "use e.g. 10s, 2m or 1h");
-    return std::chrono::seconds(*seconds);
+    return std::chrono::seconds(
+        git::duration_setting(config, "model.env.stopTimeout", "use e.g. 10s, 2m or 1h").value_or(10));
 }
 
 }  // namespace gm::env

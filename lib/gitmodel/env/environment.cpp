@@ -81,11 +81,8 @@ void write_private_file(const fs::path& path, const std::string& content, mode_t
 }
 
 std::chrono::seconds duration_key(const git::Config& config, const char* key, std::chrono::seconds fallback) {
-    auto text = config.get_string(key);
-    if (!text) return fallback;
-    auto seconds = parse_duration_seconds(*text);
-    if (!seconds) throw Error(fmt::format("{} '{}' is not a duration", key, *text), "use e.g. 10s, 2m or 1h");
-    return std::chrono::seconds(*seconds);
+    const auto seconds = git::duration_setting(config, key, "use e.g. 10s, 2m or 1h");
+    return seconds ? std::chrono::seconds(*seconds) : fallback;
 }
 
 std::string endpoint_url(const std::string& name, const std::string& address, int port,

@@ -286,11 +286,8 @@ BookFacts LeaseBook::facts() const {
 }
 
 std::chrono::milliseconds lease_lock_timeout(const git::Config& config) {
-    const auto text = config.get_string("model.leaseLockTimeout");
-    if (!text) return std::chrono::seconds(30);
-    const auto seconds = parse_duration_seconds(*text);
-    if (!seconds) throw Error(fmt::format("model.leaseLockTimeout '{}' is not a duration", *text), "use e.g. 10s or 2m");
-    return std::chrono::seconds(*seconds);
+    return std::chrono::seconds(
+        git::duration_setting(config, "model.leaseLockTimeout", "use e.g. 10s or 2m").value_or(30));
 }
 
 // --- Reservation ---------------------------------------------------------------------------------

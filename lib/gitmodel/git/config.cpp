@@ -1,6 +1,8 @@
 #include "gitmodel/git/config.hpp"
 
+#include "gitmodel/core/duration.hpp"
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
 #include "gitmodel/git/handle.hpp"
 #include "gitmodel/git/team_file.hpp"
 
@@ -258,6 +260,37 @@ std::optional<std::string> Config::origin(std::string_view key) const {
     if (entry->include_depth > 0) where += " (through an include)";
     while (!where.empty() && where.back() == ' ') where.pop_back();
     return where;
+}
+
+Error config_value_error(const Config& config, std::string_view key, const Error& error) {
+    std::optional<std::string> where;
+    try {
+        where = config.origin(key);
+    } catch (const Error&) {
+        // The team file itself does not parse: the value's own error is the one to give.
+    }
+    if (!where) return error;
+    std::string hint = error.hint();
+    if (const TeamFile* team = config.team(); team && where->rfind("team file ", 0) == 0) {
+        std::string branch = team->ref;
+        for (const std::string_view prefix : {"refs/heads/", "refs/remotes/"})
+            if (branch.rfind(prefix, 0) == 0) branch.erase(0, prefix.size());
+        hint = fmt::format("the team's committed {} sets it: fix the value there and commit the fix to {}{}",
+                           team_file_name, branch, hint.empty() ? "" : "; " + hint);
+    }
+    return Error(fmt::format("{} (set in {})", error.what(), *where), hint, error.code());
+}
+
+std::optional<std::int64_t> duration_setting(const Config& config, std::string_view key, std::string_view examples,
+                                             bool positive) {
+    const auto text = config.get_string(key);
+    if (!text) return std::nullopt;
+    const auto seconds = parse_duration_seconds(*text);
+    if (seconds && (!positive || *seconds > 0)) return seconds;
+    throw config_value_error(config, key,
+                             Error(fmt::format("{} {} is not a {}duration", key, quote_for_message(*text),
+                                               positive ? "positive " : ""),
+                                   std::string(examples)));
 }
 
 std::optional<bool> Config::get_bool(std::string_view key) const {

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "gitmodel/core/error.hpp"
+
 // libgit2's handles stay opaque outside the git layer.
 struct git_repository;
 struct git_config;
@@ -79,5 +81,16 @@ private:
     Layers layers_;
     mutable std::shared_ptr<const TeamFile> team_;  // read at the first use when layers_ says so
 };
+
+// The error refusing key's malformed value, told where the value was set ("... (set in team file
+// .gitmodel at refs/remotes/origin/main)"): a teammate's committed value is fixed in .gitmodel on
+// the base branch, not with the `git config` the hint suggests, so the hint says so for that file.
+Error config_value_error(const Config& config, std::string_view key, const Error& error);
+
+// A duration key's value in seconds (10s, 2m, 36h, 14d), nullopt when unset. A value that is no
+// duration, or is 0 where positive says it must not be, throws naming the key, its value and where
+// it was set (config_value_error), with examples as the hint: the one reader of duration keys.
+std::optional<std::int64_t> duration_setting(const Config& config, std::string_view key, std::string_view examples,
+                                             bool positive = false);
 
 }  // namespace gm::git

@@ -56,13 +56,9 @@ std::map<std::string, Held>& held() {
 }  // namespace
 
 milliseconds lock_timeout(const git::Repository& repo) {
-    const auto text = repo.config().get_string("model.lockTimeout");
-    if (!text) return default_lock_timeout;
-    const auto seconds_value = parse_duration_seconds(*text);
-    if (!seconds_value) {
-        throw Error(fmt::format("model.lockTimeout '{}' is not a duration", *text),
-                    "set it like this: git config model.lockTimeout 5m (s, m, h; 0 means do not wait)");
-    }
+    const auto seconds_value = git::duration_setting(repo.config(), "model.lockTimeout",
+                                                     "set it like this: git config model.lockTimeout 5m (s, m, h; 0 means do not wait)");
+    if (!seconds_value) return default_lock_timeout;
     return duration_cast<milliseconds>(seconds(std::min<std::int64_t>(*seconds_value, 7 * 86400)));
 }
 

@@ -99,13 +99,14 @@ std::string base_branch_setting(const git::Config& config) {
 
 namespace {
 
-// A key's value, or the error its text gives, kept for the command that uses the key.
+// A key's value, or the error its text gives (saying where the value was set), kept for the
+// command that uses the key.
 template <class T, class Read>
-Setting<T> capture(Read read) {
+Setting<T> capture(const git::Config& config, std::string_view key, Read read) {
     try {
         return Setting<T>(read());
     } catch (const Error& error) {
-        return Setting<T>::malformed(error);
+        return Setting<T>::malformed(git::config_value_error(config, key, error));
     }
 }
 
@@ -131,22 +132,22 @@ void read_location(const git::Repository& repo, const git::Config& config, Setti
 void read_lifecycle(const git::Config& config, Settings& settings) {
     if (auto remote = config.get_string("model.remote"); remote && !remote->empty()) settings.remote = *remote;
     if (auto forge = config.get_string("model.forge"))
-        settings.forge = capture<std::optional<ForgeKind>>([&] { return parse_forge_setting(*forge); });
+        settings.forge = capture<std::optional<ForgeKind>>(config, "model.forge", [&] { return parse_forge_setting(*forge); });
     if (auto url = config.get_string("model.forgeUrl"); url && !url->empty()) settings.forge_url = *url;
     if (auto merge = config.get_string("model.finish.merge"))
-        settings.allow_local_merge = capture<bool>([&] { return parse_merge_setting(*merge); });
+        settings.allow_local_merge = capture<bool>(config, "model.finish.merge", [&] { return parse_merge_setting(*merge); });
     if (auto retention = config.get_string("model.prune.retention"))
         settings.retention_seconds = capture<std::int64_t>(
-            [&] { return parse_retention(*retention, "model.prune.retention", false); });
+            config, "model.prune.retention", [&] { return parse_retention(*retention, "model.prune.retention", false); });
     if (auto form = config.get_string("model.prune.archiveTag"); form && !form->empty()) {
-        settings.archive_form = capture<std::string>([&] {
+        settings.archive_form = capture<std::string>(config, "model.prune.archiveTag", [&] {
             archive_tag_name(*form, "x", "feature/model-x");  // refuse a bad form before anything happens
             return *form;
         });
     }
-    settings.tag_push = capture<bool>([&] { return read_bool(config, "model.tag.push", true); });
-    settings.tag_require_clean = capture<bool>([&] { return read_bool(config, "model.tag.requireClean", false); });
-    settings.prune_remote = capture<bool>([&] { return read_bool(config, "model.prune.remote", false); });
+    settings.tag_push = capture<bool>(config, "model.tag.push", [&] { return read_bool(config, "model.tag.push", true); });
+    settings.tag_require_clean = capture<bool>(config, "model.tag.requireClean", [&] { return read_bool(config, "model.tag.requireClean", false); });
+    settings.prune_remote = capture<bool>(config, "model.prune.remote", [&] { return read_bool(config, "model.prune.remote", false); });
 }
 
 }  // namespace

@@ -65,7 +65,12 @@ StatusReport read_status(const git::Repository& repo) {
         report.snapshot_count = list.snapshots.size();
         if (!list.snapshots.empty()) report.latest_snapshot = std::move(list.snapshots.front());
         if (report.head) report.finished = finish::read_finish_record(repo, *report.head, {model::remote_notes_ref(settings.remote)});
-        report.environment = snapshots::environment_state(repo, *report.model, report.worktree);
+        // A report names what it cannot read (a bad model.engineTimeout, an engine that fails) and goes on.
+        try {
+            report.environment = snapshots::environment_state(repo, *report.model, report.worktree);
+        } catch (const Error& e) {
+            report.environment = snapshots::EnvironmentState{"unknown", e.what(), {}};
+        }
     }
 
     report.hooks = hooks::hook_status(repo.hooks_dir());
