@@ -3,8 +3,20 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 
 namespace gm {
+
+std::string short_id(std::string_view id) { return std::string(id.substr(0, 10)); }
+
+std::string read_text(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return {};
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
     // Optimal string alignment distance: insertions, deletions, substitutions, adjacent swaps.

@@ -1,6 +1,7 @@
 #pragma once
 // Small text helpers used across layers: suggestions for typos, joining, quoting.
 
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +15,13 @@ std::size_t edit_distance(std::string_view a, std::string_view b);
 // The candidate closest to word when it is close enough to be a likely typo,
 // so that unknown subcommands and config keys get a useful suggestion.
 std::optional<std::string> closest_match(std::string_view word, const std::vector<std::string>& candidates);
+
+// A commit id as messages show it: its first 10 hex digits, as `git log --abbrev=10` would.
+std::string short_id(std::string_view id);
+
+// A small file's whole content, empty when it cannot be opened (proc files, records, shims):
+// for files whose absence means "nothing there"; a missing file that matters is checked first.
+std::string read_text(const std::filesystem::path& path);
 
 // Joins items with a separator, for messages and tables.
 std::string join(const std::vector<std::string>& items, std::string_view separator);

@@ -43,13 +43,6 @@ UniqueFd bound_socket(const std::string& address, int port) {
     return fd;
 }
 
-std::string read_text(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
 // The pid (and its program) that owns a socket inode, when /proc lets us see its descriptors.
 std::optional<std::pair<long, std::string>> socket_owner(unsigned long inode) {
     const std::string wanted = fmt::format("socket:[{}]", inode);

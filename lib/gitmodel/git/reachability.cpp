@@ -1,6 +1,7 @@
 #include "gitmodel/git/reachability.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
 #include "gitmodel/git/handle.hpp"
 
 #include <fmt/core.h>
@@ -23,8 +24,6 @@ using IndexHandle = Handle<git_index, git_index_free>;
 bool to_oid(git_oid& oid, const std::string& hex) {
     return hex.size() == GIT_OID_HEXSZ && git_oid_fromstr(&oid, hex.c_str()) == 0;
 }
-
-std::string short_id(const std::string& id) { return id.substr(0, 10); }
 
 CommitHandle lookup_commit(git_repository* repo, const git_oid& oid) {
     git_commit* raw = nullptr;

@@ -25,13 +25,6 @@ namespace {
 
 constexpr const char* driver_version_file = "/proc/driver/nvidia/version";
 
-std::string read_text(const fs::path& path) {
-    std::ifstream in(path);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
 // The driver's release ("580.95.05") from its proc file, the same source git-model-bench uses.
 std::string driver_release() {
     const std::string text = read_text(driver_version_file);

@@ -22,13 +22,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string read_text(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
 // The shim version a file declares ("# git-model-shim: N"), 0 if it is not ours.
 int shim_version(const std::string& text) {
     static const std::regex marker("^# git-model-shim: ([0-9]+)$", std::regex::multiline);

@@ -18,14 +18,6 @@ namespace {
 constexpr std::string_view reason_prefix = "git-model ";
 constexpr std::string_view reason_marker = ": being created (pid ";
 
-std::string read_text(const fs::path& path) {
-    std::ifstream in(path);
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    std::string text = buffer.str();
-    return trim_trailing_newlines(text);
-}
-
 }  // namespace
 
 std::string creation_lock_reason(std::string_view who, long pid) {
@@ -44,7 +36,7 @@ void release_creation_lock(const fs::path& path, const std::string& reason) {
     const auto admin = git::worktree_admin_dir(path);
     if (!admin) throw Error(fmt::format("{} has no .git file after `git worktree add`", path.string()));
     const fs::path lock = *admin / "locked";
-    if (read_text(lock) != reason) return;  // not our lock (any more): leave it
+    if (trim_trailing_newlines(read_text(lock)) != reason) return;  // not our lock (any more): leave it
     std::error_code ec;
     fs::remove(lock, ec);
     if (ec) throw Error(fmt::format("cannot unlock the new worktree {}: {}", path.string(), ec.message()));
@@ -96,7 +88,7 @@ std::size_t remove_unregistered_admin_dirs(const git::Repository& repo, long pid
     for (const auto& entry : fs::directory_iterator(repo.common_dir() / "worktrees", ec)) {
         std::error_code entry_ec;
         if (!entry.is_directory(entry_ec) || fs::exists(entry.path() / "gitdir", entry_ec)) continue;
-        const std::string reason = read_text(entry.path() / "locked");
+        const std::string reason = trim_trailing_newlines(read_text(entry.path() / "locked"));
         if (!is_creation_lock(reason) || reason.find(fmt::format("{}{})", reason_marker, pid)) == std::string::npos)
             continue;
         fs::remove_all(entry.path(), entry_ec);

@@ -1,6 +1,7 @@
 #include "gitmodel/prune/prune.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
 #include "gitmodel/git/history.hpp"
 #include "gitmodel/git/reachability.hpp"
 #include "gitmodel/git/worktree_check.hpp"
@@ -29,8 +30,6 @@ namespace gm::prune {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string short_id(const std::string& id) { return id.substr(0, 10); }
 
 // Whether path is the folder or inside it (both made absolute and normal first).
 bool is_within(const fs::path& path, const fs::path& folder) {

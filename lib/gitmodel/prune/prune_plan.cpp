@@ -1,5 +1,6 @@
 #include "gitmodel/prune/prune_plan.hpp"
 
+#include "gitmodel/core/text.hpp"
 #include <fmt/core.h>
 
 #include <ctime>
@@ -7,8 +8,6 @@
 namespace gm::prune {
 
 namespace {
-
-std::string short_id(const std::string& id) { return id.substr(0, 10); }
 
 std::string utc_date(std::int64_t seconds) {
     const std::time_t t = static_cast<std::time_t>(seconds);

@@ -20,8 +20,6 @@ namespace gm::prune {
 
 namespace {
 
-std::string short_id(const std::string& id) { return id.substr(0, 10); }
-
 // Deletes every ref under a prefix (the scratch namespace), with git, in one transaction.
 void delete_refs_under(const git::Repository& repo, const std::string& prefix) {
     const auto listed = run_git(repo, {"for-each-ref", "--format=delete %(refname)", prefix});

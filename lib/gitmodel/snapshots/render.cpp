@@ -39,8 +39,6 @@ std::string first_line(const std::string& text) { return text.substr(0, text.fin
 
 }  // namespace
 
-std::string short_id(const std::string& id) { return id.substr(0, 10); }
-
 std::string format_local_time(std::int64_t seconds) {
     if (seconds <= 0) return "-";
     const std::time_t t = static_cast<std::time_t>(seconds);

@@ -11,9 +11,6 @@
 
 namespace gm::snapshots {
 
-// A commit id as tables show it: its first 10 characters.
-std::string short_id(const std::string& id);
-
 // A date as tables show it: local time, "2026-01-02 03:04"; "-" for 0.
 std::string format_local_time(std::int64_t seconds);
 

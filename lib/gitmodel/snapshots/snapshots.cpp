@@ -18,8 +18,6 @@ namespace gm::snapshots {
 
 namespace {
 
-std::string short_id(std::string_view id) { return std::string(id.substr(0, 10)); }
-
 // A tag read as a snapshot; throws gm::Error saying why it is not one.
 Snapshot read_snapshot(const git::TagInfo& tag) {
     if (!tag.annotated) throw Error("a lightweight tag has no snapshot block");

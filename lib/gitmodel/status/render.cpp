@@ -36,7 +36,7 @@ std::string render_status(const StatusReport& report) {
         if (report.latest_snapshot) {
             const auto& s = *report.latest_snapshot;
             const bool at_head = report.head && s.commit == *report.head;
-            std::string text = fmt::format("{} ({}{}{}){}", s.tag, snapshots::short_id(s.commit), at_head ? ", at HEAD" : "",
+            std::string text = fmt::format("{} ({}{}{}){}", s.tag, short_id(s.commit), at_head ? ", at HEAD" : "",
                                            s.record.dirty ? ", dirty" : "",
                                            s.record.metrics.empty() ? "" : "  " + snapshots::inline_metrics(s.record.metrics));
             if (report.snapshot_count > 1) text += fmt::format("  [{} snapshots]", report.snapshot_count);

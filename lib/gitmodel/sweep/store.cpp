@@ -3,6 +3,7 @@
 #include "gitmodel/core/atomic_file.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/host.hpp"
+#include "gitmodel/core/text.hpp"
 
 #include <fmt/core.h>
 
@@ -54,14 +55,6 @@ RunState state_from_string(const std::string& text) {
 }
 
 }  // namespace
-
-std::string read_text(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return {};
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    return buffer.str();
-}
 
 std::string to_string(RunState state) {
     switch (state) {

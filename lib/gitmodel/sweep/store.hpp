@@ -120,10 +120,6 @@ std::string allocate_id(const std::filesystem::path& common_dir);
 // Every sweep id of the repository, oldest first.
 std::vector<std::string> list_ids(const std::filesystem::path& common_dir);
 
-// A file of the sweep's records (or a run's output) as text; empty when absent or unreadable,
-// which every reader treats as "not written yet".
-std::string read_text(const std::filesystem::path& path);
-
 // Every sweep whose record reads, in id order: a record being written or broken is skipped, as
 // the listings (status, list, prune) would rather show the others than fail.
 std::vector<Sweep> load_readable(const std::filesystem::path& common_dir);

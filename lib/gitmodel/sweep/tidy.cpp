@@ -33,7 +33,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using snapshots::short_id;
 
 // <sweep dir>/tidy.json: the archive chosen by the first tidy, so that a rerun (after a kill,
 // once the archived run's branch is gone) archives the same commit under the same tag.
