@@ -123,10 +123,20 @@ git -C repo cat-file blob feature/model-net:weights.bin >promoted.bin
 cmp -s promoted.bin originals/2/weights.bin || fail "the shelved weights were promoted byte for byte"
 same_file "$SWEEP/runs/2.carried/weights.bin" "originals/2/weights.bin" "promote leaves the shelf as it is"
 
-# --- --force: run 3's carried files are shelved (its extra file goes), run 4's link is overridden ------------------
+# --- --force: run 4's link is overridden; run 3's shelf cannot be made (a file is in its way): kept, nothing removed --
+echo "in the way" >"$SWEEP/runs/3.carried"
+run_expect 1 git -C repo model sweep clean 1 --branches --force
+assert_contains "$OUT" "run 3: kept feature/model-net.sweep-1-3: its carried file out/notes.txt could not be shelved"
+assert_contains "$OUT" "its worktree was kept"
+assert_contains "$OUT" "run 4: --force overrode: its carried path weights.bin is or lies below the symbolic link $RUNS-1-4/weights.bin"
+assert_branch_exists repo feature/model-net.sweep-1-3
+same_file "$RUNS-1-3/weights.bin" "originals/3/weights.bin" "a run whose shelf failed keeps its files"
+same_file "$RUNS-1-3/out/notes.txt" "originals/3/notes.txt" "a run whose shelf failed keeps its files"
+assert_eq "$(cat "$RUNS-1-3/extra.txt")" "scratch" "a run whose shelf failed keeps even what --force overrides"
+rm "$SWEEP/runs/3.carried"
+# then run 3's carried files are shelved (its extra file goes, as --force says)
 run_expect 0 git -C repo model sweep clean 1 --branches --force
 assert_contains "$OUT" "run 3: --force overrode: its worktree $RUNS-1-3 holds files git does not track: extra.txt"
-assert_contains "$OUT" "run 4: --force overrode: its carried path weights.bin is or lies below the symbolic link $RUNS-1-4/weights.bin"
 for k in 3 4; do assert_no_path "$RUNS-1-$k"; done
 same_file "$SWEEP/runs/3.carried/weights.bin" "originals/3/weights.bin" "run 3's shelved weights"
 same_file "$SWEEP/runs/4.carried/out/notes.txt" "originals/4/notes.txt" "run 4's shelved notes"

@@ -28,7 +28,7 @@ struct TidyRequest {
     std::optional<std::string> metric;  // --metric: rank by this (the report's default otherwise)
     bool minimize = false;              // --minimize / --maximize, as for the report
     bool maximize = false;
-    bool force = false;                 // also worktrees with changes or untracked files, and unheld commits
+    bool force = false;                 // also worktrees with changes, untracked files or carried links, and unheld commits
     bool dry_run = false;               // plan only
     bool push = true;                   // push the archive tag where the remote exists
 };
