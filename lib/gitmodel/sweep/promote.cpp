@@ -10,6 +10,7 @@
 #include "gitmodel/model/lookup.hpp"
 #include "gitmodel/snapshots/snapshots.hpp"
 #include "gitmodel/sweep/plan.hpp"
+#include "gitmodel/sweep/shelf.hpp"
 
 #include <fmt/core.h>
 
@@ -181,6 +182,27 @@ std::pair<std::string, mode_t> read_carried(const fs::path& worktree, const std:
     return {content, st.st_mode & 0777};
 }
 
+// Where a carried file is read from: the run's worktree while it holds it, else the run's shelf
+// (where `sweep clean --branches` moved it before removing the worktree). Throws gm::Error when
+// the worktree is another clone's now and the shelf does not have the file.
+fs::path carried_source(const Sweep& sweep, const RunSpec& run, const std::string& rel) {
+    std::error_code ec;
+    const bool exists = fs::exists(run.worktree, ec);
+    const bool ours = exists && run_worktree_ours(sweep, run);
+    const bool in_worktree = ours && fs::exists(fs::symlink_status(run.worktree / rel, ec));
+    const fs::path shelf = carried_shelf(sweep, run.number);
+    if (!in_worktree && fs::exists(fs::symlink_status(shelf / rel, ec))) return shelf;
+    if (exists && !ours)
+        throw Error(fmt::format("run {}'s worktree {} is no longer this repository's (another clone's worktree is there now), "
+                                "so its carried files are gone; nothing was promoted", run.number, run.worktree.string()),
+                    "promote a run whose worktree is still here, or copy its files by hand");
+    if (!in_worktree)
+        throw Error(fmt::format("run {} has no file {} to carry ({}, nor shelved at {}); nothing was promoted", run.number, rel,
+                                (run.worktree / rel).string(), (shelf / rel).string()),
+                    "the sweep's --carry names files each run writes into its worktree");
+    return run.worktree;
+}
+
 // Reads a file of the model's worktree without following a link; nullopt when there is none.
 std::optional<std::pair<std::string, mode_t>> read_existing(const fs::path& file) {
     const UniqueFd fd(::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
@@ -233,16 +255,12 @@ std::vector<PlannedFile> plan_files(const git::Repository& repo, const Sweep& sw
     params.path = params_file_name;
     params.content = repo.read_file_at(run.commit, params_file_name).value_or(params_json(run.params));
     files.push_back(std::move(params));
-    if (!sweep.carry.empty() && fs::exists(run.worktree) && !run_worktree_ours(sweep, run))
-        throw Error(fmt::format("run {}'s worktree {} is no longer this repository's (another clone's worktree is there now), "
-                                "so its carried files are gone; nothing was promoted", run.number, run.worktree.string()),
-                    "promote a run whose worktree is still here, or copy its files by hand");
     for (const auto& carried : sweep.carry) {
         if (auto problem = carry_path_problem(carried))
             throw Error(fmt::format("the sweep's --carry {}: the path {}; nothing was promoted", quote_for_message(carried), *problem));
         PlannedFile file;
         file.path = carried;
-        std::tie(file.content, file.mode) = read_carried(run.worktree, carried, run.number);
+        std::tie(file.content, file.mode) = read_carried(carried_source(sweep, run, carried), carried, run.number);
         files.push_back(std::move(file));
     }
     for (auto& file : files) {

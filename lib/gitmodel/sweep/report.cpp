@@ -9,6 +9,7 @@
 #include "gitmodel/sweep/execute.hpp"
 #include "gitmodel/sweep/local.hpp"
 #include "gitmodel/sweep/plan.hpp"
+#include "gitmodel/sweep/shelf.hpp"
 #include "gitmodel/sweep/slurm.hpp"
 
 #include <fmt/core.h>
@@ -172,6 +173,10 @@ std::string render_status(const SweepView& view) {
     std::vector<std::string> notes;
     for (const auto& run : view.runs)
         if (!run.detail.empty() && run.state != RunState::done) notes.push_back(fmt::format("  run {}: {}", run.spec.number, run.detail));
+    for (const auto& run : view.runs)
+        if (const auto shelved = shelved_carried(sweep, run.spec.number); !shelved.empty())
+            notes.push_back(fmt::format("  run {}: carried {} shelved in {}", run.spec.number, join(shelved, ", "),
+                                        carried_shelf(sweep, run.spec.number).string()));
     if (!notes.empty()) out += "\n" + join(notes, "\n") + "\n";
     return out;
 }
@@ -183,6 +188,7 @@ json status_json(const SweepView& view) {
         json params = json::object();
         for (const auto& [name, value] : run.spec.params) params[name] = parameter_value(value);
         const auto duration = duration_of(run.status);
+        const auto shelved = shelved_carried(sweep, run.spec.number);  // moved there by clean --branches
         runs.push_back({{"run", run.spec.number},
                         {"params", params},
                         {"state", to_string(run.state)},
@@ -201,7 +207,9 @@ json status_json(const SweepView& view) {
                         {"branch", run.spec.branch},
                         {"commit", run.spec.commit},
                         {"worktree", run.spec.worktree.string()},
-                        {"log", run.log.string()}});
+                        {"log", run.log.string()},
+                        {"carried_shelf", shelved.empty() ? json(nullptr) : json(carried_shelf(sweep, run.spec.number).string())},
+                        {"carried_shelved", shelved}});
     }
     return {{"id", sweep.id},
             {"model", sweep.model},

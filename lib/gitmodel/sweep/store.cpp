@@ -90,6 +90,10 @@ fs::path saved_metrics(const Sweep& sweep, int number) {
     return sweep_dir(sweep.common_dir, sweep.id) / "runs" / fmt::format("{}.metrics.json", number);
 }
 
+fs::path carried_shelf(const Sweep& sweep, int number) {
+    return sweep_dir(sweep.common_dir, sweep.id) / "runs" / fmt::format("{}.carried", number);
+}
+
 void write_file_atomically(const fs::path& path, const std::string& content, unsigned mode) {
     gm::write_file_atomically(path, content, FileMode{static_cast<mode_t>(mode & 07777), true, false});
 }

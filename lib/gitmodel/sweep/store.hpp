@@ -113,6 +113,9 @@ std::filesystem::path run_log(const Sweep& sweep, int number);
 std::filesystem::path run_checkpoints(const Sweep& sweep, int number);
 // The copy of a run's metrics.json kept when it finishes (it survives `sweep clean`).
 std::filesystem::path saved_metrics(const Sweep& sweep, int number);
+// Where a run's carried files (--carry) are moved before `sweep clean --branches` removes its
+// worktree (<sweep dir>/runs/<k>.carried/<path>), so that promote and the user still find them.
+std::filesystem::path carried_shelf(const Sweep& sweep, int number);
 
 // Reserves the next free id ("1", "2", ...) by creating its folder; the id of a sweep
 // that was refused (and so left nothing) is given again.

@@ -18,7 +18,9 @@
 #include "gitmodel/sweep/execute.hpp"
 #include "gitmodel/sweep/local.hpp"
 #include "gitmodel/sweep/plan.hpp"
+#include "gitmodel/sweep/promote.hpp"
 #include "gitmodel/sweep/report.hpp"
+#include "gitmodel/sweep/shelf.hpp"
 
 #include <fmt/core.h>
 
@@ -154,6 +156,62 @@ std::optional<std::string> main_worktree_branch(const git::Repository& repo) {
     return std::nullopt;
 }
 
+// Weighs a run's carried files before its worktree goes: a carried path that is (or lies below)
+// a symbolic link keeps the run (nothing is followed; --force overrides, the link goes with the
+// worktree and what it points at stays), and so does a shelf already holding other bytes for a
+// path. Returns the carried files that are shelved (and so keep nothing).
+std::vector<std::string> judge_carried(const Sweep& sweep, const RunSpec& spec,
+                                       const std::function<void(std::string, bool)>& keep) {
+    std::vector<std::string> shelving;
+    for (const auto& rel : sweep.carry) {
+        if (carry_path_problem(rel)) continue;
+        const auto look = look_at_carried(spec.worktree, rel);
+        if (look.kind == CarriedKind::link)
+            keep(fmt::format("its carried path {} is or lies below the symbolic link {}, which is never followed, so it "
+                             "cannot be shelved",
+                             rel, look.at.string()),
+                 true);
+        if (look.kind != CarriedKind::file) continue;
+        if (auto conflict = shelf_conflict(sweep, spec, rel)) keep(*conflict, false);
+        else shelving.push_back(rel);
+    }
+    return shelving;
+}
+
+// What of a worktree's untracked files keeps its run, in words: all but metrics.json (saved beside
+// the record) and the carried files about to be shelved; empty when nothing does.
+std::string untracked_keeping(const git::Repository& repo, const fs::path& worktree, const git::CheckoutDifference& untracked,
+                              const std::vector<std::string>& shelving) {
+    if (untracked.none()) return {};
+    if (shelving.empty()) {  // the first few in git's words (an untracked folder once)
+        git::CheckoutDifference others = untracked;
+        const std::string shelved = std::string(metrics_file_name) + " ";
+        const auto it = std::find_if(others.found.begin(), others.found.end(),
+                                     [&](const std::string& f) { return f.rfind(shelved, 0) == 0; });
+        if (it != others.found.end()) {
+            others.found.erase(it);
+            --others.count;
+        }
+        return others.count > 0 ? others.describe() : std::string();
+    }
+    // Every file git does not track, ignored ones too (no exclude option), one by one.
+    const auto listed = run_git(repo, {"ls-files", "--others", "-z"}, {}, worktree);
+    if (!listed.ok()) return untracked.describe();
+    std::vector<std::string> rest;
+    std::size_t at = 0;
+    while (at < listed.out.size()) {
+        const auto end = std::min(listed.out.find('\0', at), listed.out.size());
+        const std::string path = listed.out.substr(at, end - at);
+        at = end + 1;
+        if (path.empty() || path == metrics_file_name) continue;
+        if (std::find(shelving.begin(), shelving.end(), path) == shelving.end()) rest.push_back(path);
+    }
+    std::string out;
+    for (std::size_t i = 0; i < rest.size() && i < 5; ++i) out += (i ? ", " : "") + rest[i];
+    if (rest.size() > 5) out += fmt::format(" and {} more", rest.size() - 5);
+    return out;
+}
+
 // Why a run's worktree or branch must stay (what force overrides goes to `forced` instead).
 void judge_run(const git::Repository& repo, const TidyPlan& plan, const std::vector<git::WorktreeInfo>& worktrees,
                const std::vector<std::string>& leaving, bool force, RunTidy& run) {
@@ -180,17 +238,12 @@ void judge_run(const git::Repository& repo, const TidyPlan& plan, const std::vec
             if (opened.has_tracked_changes() && deleted_files_only(repo, run.spec.worktree).empty())
                 keep(fmt::format("its worktree {} has uncommitted changes", run.spec.worktree.string()), true);
             const auto untracked = git::untracked_and_ignored(opened);
-            // metrics.json is shelved beside the sweep's record first (identical copy: it may go).
-            git::CheckoutDifference others = untracked;
-            const std::string shelved = std::string(metrics_file_name) + " ";
-            const auto it = std::find_if(others.found.begin(), others.found.end(),
-                                         [&](const std::string& f) { return f.rfind(shelved, 0) == 0; });
-            if (it != others.found.end()) {
-                others.found.erase(it);
-                --others.count;
-            }
-            const std::string described = others.describe();
-            if (others.count > 0)
+            // metrics.json and the carried files are shelved beside the sweep's record first.
+            std::vector<std::string> shelving;
+            if (run_worktree_ours(plan.sweep, run.spec)) shelving = judge_carried(plan.sweep, run.spec, keep);
+            run.carried = shelving;
+            const std::string described = untracked_keeping(repo, run.spec.worktree, untracked, shelving);
+            if (!described.empty())
                 keep(fmt::format("its worktree {} holds files git does not track: {}", run.spec.worktree.string(), described),
                      true);
         } catch (const Error& e) {
@@ -254,6 +307,12 @@ void remove_run_branch(git::Repository& repo, const Sweep& sweep, RunTidy& run, 
     const fs::path main_dir = repo.main_worktree_or_common_dir();
     if (run.worktree_registered) {
         if (fs::exists(run.spec.worktree)) shelve_metrics(sweep, run.spec);
+        if (fs::exists(run.spec.worktree) && run_worktree_ours(sweep, run.spec)) {
+            const auto moved = shelve_carried(sweep, run.spec);  // throws: the run is kept, nothing removed
+            if (!moved.empty())
+                say(fmt::format("sweep {}: run {}: shelved {} in {}", sweep.id, run.spec.number, join(moved, ", "),
+                                carried_shelf(sweep, run.spec.number).string()));
+        }
         if (force) {
             model::RepositoryLock lock(repo, model::worktrees_lock, fmt::format("git model sweep clean ({})", run.spec.model));
             if (fs::exists(run.spec.worktree)) {
@@ -333,15 +392,20 @@ TidyPlan tidy_sweep(git::Repository& repo, const Sweep& sweep, const TidyRequest
     if (!plan.refusal.empty()) return plan;
     archive(repo, plan, request, say);
     for (auto& run : plan.runs) {
-        if (!run.keep.empty()) continue;
+        if (!run.keep.empty()) {
+            run.carried = shelved_carried(sweep, run.spec.number);  // none were moved now
+            continue;
+        }
         if (run.head.empty() && !run.worktree_registered) continue;  // gone already (an earlier, interrupted clean)
         for (const auto& why : run.forced)
             say(fmt::format("sweep {}: run {}: --force: {}", sweep.id, run.spec.number, why));
         try {
             remove_run_branch(repo, sweep, run, request.force, say);
             run.done = true;
+            run.carried = shelved_carried(sweep, run.spec.number);
         } catch (const Error& e) {
             run.error = e.what();
+            run.carried = shelved_carried(sweep, run.spec.number);
             say(fmt::format("sweep {}: run {}: FAILED: {}", sweep.id, run.spec.number, e.what()));
         }
     }
@@ -378,10 +442,16 @@ std::string render_tidy(const TidyPlan& plan, bool dry_run) {
         } else if (dry_run) {
             out += fmt::format("  run {}: would delete {}{}\n", run.spec.number, run.spec.branch,
                                run.worktree_registered ? " and its worktree " + run.spec.worktree.string() : "");
+            if (!run.carried.empty())
+                out += fmt::format("  run {}: would shelve its carried {} in {}\n", run.spec.number, join(run.carried, ", "),
+                                   carried_shelf(sweep, run.spec.number).string());
             ++removed;
         } else if (run.done) {
             ++removed;
         }
+        if (!dry_run && !run.carried.empty())
+            out += fmt::format("  run {}: its carried {} {} in {}\n", run.spec.number, join(run.carried, ", "),
+                               run.carried.size() == 1 ? "is" : "are", carried_shelf(sweep, run.spec.number).string());
         for (const auto& why : run.forced)
             out += fmt::format("  run {}: --force {}: {}\n", run.spec.number, dry_run ? "would override" : "overrode", why);
     }
@@ -407,6 +477,9 @@ nlohmann::json tidy_json(const TidyPlan& plan) {
         if (!run.error.empty()) kept.push_back(run.error);
         row["kept"] = kept;
         row["forced"] = run.forced;
+        row["carried"] = run.carried;
+        row["carried_shelf"] = run.carried.empty() ? nlohmann::json(nullptr)
+                                                   : nlohmann::json(carried_shelf(plan.sweep, run.spec.number).string());
         document["runs"].push_back(row);
     }
     return document;

@@ -2,7 +2,8 @@
 // Tidying a finished sweep's branches (`git model sweep clean <id> --branches`, and `git model
 // prune` for a sweep whose model it prunes): the promoted run (else the best by the report's
 // ranking) is archived with an archive tag in prune's form (pushed where a remote exists), then
-// every run's worktree and branch go. Nothing is lost: a worktree holding changes or files git
+// every run's worktree and branch go, its metrics.json and carried files (--carry) moved beside
+// the sweep's record first (shelf.hpp). Nothing is lost: a worktree holding changes or files git
 // does not track, or a branch with commits nothing else holds (not the commit the sweep made, and
 // not reachable from the archive tag, the model's branch, its upstream or any other ref), is kept
 // and named unless forced. Rerunnable: an archive tag already there is reused, what is gone is skipped.
@@ -27,7 +28,7 @@ struct TidyRequest {
     std::optional<std::string> metric;  // --metric: rank by this (the report's default otherwise)
     bool minimize = false;              // --minimize / --maximize, as for the report
     bool maximize = false;
-    bool force = false;                 // also worktrees with changes or untracked files, and unheld commits
+    bool force = false;                 // also worktrees with changes, untracked files or carried links, and unheld commits
     bool dry_run = false;               // plan only
     bool push = true;                   // push the archive tag where the remote exists
 };
@@ -39,6 +40,9 @@ struct RunTidy {
     bool worktree_registered = false;   // git still knows its worktree
     std::vector<std::string> keep;      // why it stays (empty: it goes); what --force overrode is in `forced`
     std::vector<std::string> forced;
+    // Its carried files (--carry) to shelve before the worktree goes (plan), or on its shelf
+    // (carried_shelf) after execution: they keep nothing, and the user finds them there.
+    std::vector<std::string> carried;
     bool done = false;                  // removed (after execution)
     std::string error;                  // why removing it failed
 };
