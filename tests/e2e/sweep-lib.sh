@@ -47,3 +47,13 @@ assert peak <= int(sys.argv[2]), f"{peak} runs at once"
 print(len(spans))
 PY
 }
+
+# The start most sweep tests share, in $TEST_DIR: a repository "repo" with a bare remote and no
+# hooks, and model MODEL started, its worktree in $WT; with --push its branch is pushed upstream.
+start_sweep_model() {  # MODEL [--push]
+    make_remote_pair repo
+    git -C repo config model.installHooks never
+    run_expect 0 git -C repo model start "$1"
+    WT="$TEST_DIR/worktrees/feature/model-$1"
+    [ "${2:-}" != --push ] || git -C "$WT" push -q -u origin "feature/model-$1"
+}

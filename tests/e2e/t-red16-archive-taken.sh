@@ -8,11 +8,7 @@
 . "$(dirname "$0")/sweep-lib.sh"
 
 cd "$TEST_DIR"
-make_remote_pair repo
-git -C repo config model.installHooks never
-run_expect 0 git -C repo model start net
-WT="$TEST_DIR/worktrees/feature/model-net"
-git -C "$WT" push -q -u origin feature/model-net
+start_sweep_model net --push
 printf 'printf "{\\"loss\\": %%s}\\n" "$GIT_MODEL_PARAM_LR" > metrics.json\n' >"$WT/train.sh"
 git -C "$WT" add train.sh
 git -C "$WT" commit -q -m train

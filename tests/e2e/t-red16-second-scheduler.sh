@@ -6,10 +6,7 @@
 . "$(dirname "$0")/sweep-lib.sh"
 
 cd "$TEST_DIR"
-make_remote_pair repo
-git -C repo config model.installHooks never
-run_expect 0 git -C repo model start net
-WT="$TEST_DIR/worktrees/feature/model-net"
+start_sweep_model net
 run_expect 0 git -C "$WT" model sweep start --no-container --gpus-per-run 0 --max-parallel 1 --grid lr=1,2,3 -- \
     sh -c "echo \$GIT_MODEL_PARAM_LR >> '$TEST_DIR/starts'; sleep 1"
 FOLDER="$TEST_DIR/repo/.git/git-model/sweeps/1"

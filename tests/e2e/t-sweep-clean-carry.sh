@@ -11,13 +11,9 @@
 . "$(dirname "$0")/sweep-lib.sh"
 
 cd "$TEST_DIR"
-make_remote_pair repo
-git -C repo config model.installHooks never
-run_expect 0 git -C repo model start net
-WT="$TEST_DIR/worktrees/feature/model-net"
+start_sweep_model net --push
 RUNS="$TEST_DIR/worktrees/feature/model-net.sweep"
 SWEEP="$TEST_DIR/repo/.git/git-model/sweeps/1"
-git -C "$WT" push -q -u origin feature/model-net
 # Each run writes notes (mode 640), a binary output and its loss; lr=3 also leaves a file nobody carries.
 cat >"$WT/train.sh" <<'SH'
 mkdir -p out

@@ -10,10 +10,7 @@
 . "$(dirname "$0")/sweep-lib.sh"
 
 cd "$TEST_DIR"
-make_remote_pair repo
-git -C repo config model.installHooks never
-run_expect 0 git -C repo model start net
-WT="$TEST_DIR/worktrees/feature/model-net"
+start_sweep_model net
 RUNS="$TEST_DIR/worktrees/feature/model-net.sweep"
 LOGS="$TEST_DIR/repo/.git/git-model/persist/net/logs"
 # A run writes its loss (its lr) and fails for lr=9; with hold=1 it waits for $GIT_MODEL_LOGS/go first.
