@@ -53,3 +53,11 @@ cmp -s "$RUNS/3.carried/weights.bin" "$TEST_DIR/weights-3" || fail "run 3's weig
 MODE=$(stat -c %a "$RUNS/3.carried")
 assert_eq "${MODE: -3}" "700" "run 3's shelf is the owner's only"
 assert_eq "$(stat -c %U "$RUNS/3.carried")" "$V" "run 3's shelf is the owner's"
+
+# The teammate swaps run 3's shelf (theirs to rename in the group-writable runs/) for a link to a
+# folder of theirs: promote of run 3 does not take their file as the run's.
+run_expect 0 as_user "$A" sh -c 'mv "$2" "$2.moved" && mkdir -m 755 "$1/fake" && echo "teammate weights" >"$1/fake/weights.bin" &&
+    ln -s "$1/fake" "$2"' sh "$AH" "$RUNS/3.carried"
+run_expect 1 as002 "$V" git -C "$WT" model sweep promote 1 --run 3 --no-push
+assert_contains "$ERR" "run 3 has no file weights.bin to carry"
+assert_eq "$(as_user "$V" git -C "$TEAM/repo" show feature/model-net:weights.bin 2>/dev/null || true)" "" "the teammate's weights promoted"
