@@ -61,3 +61,5 @@ run_expect 0 as_user "$A" sh -c 'mv "$2" "$2.moved" && mkdir -m 755 "$1/fake" &&
 run_expect 1 as002 "$V" git -C "$WT" model sweep promote 1 --run 3 --no-push
 assert_contains "$ERR" "run 3 has no file weights.bin to carry"
 assert_eq "$(as_user "$V" git -C "$TEAM/repo" show feature/model-net:weights.bin 2>/dev/null || true)" "" "the teammate's weights promoted"
+run_expect 0 as002 "$V" git -C "$TEAM/repo" model sweep status 1
+assert_not_contains "$OUT" "run 3: carried" "status names the teammate's folder as run 3's shelf"

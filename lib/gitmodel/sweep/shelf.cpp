@@ -2,6 +2,7 @@
 
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/unique_fd.hpp"
+#include "gitmodel/model/lookup.hpp"
 #include "gitmodel/sweep/promote.hpp"
 
 #include <fmt/core.h>
@@ -230,8 +231,15 @@ std::vector<std::string> shelve_carried(const Sweep& sweep, const RunSpec& run) 
     return moved;
 }
 
+bool shelf_trusted(const Sweep& sweep, int number) {
+    const fs::path shelf = carried_shelf(sweep, number);
+    std::error_code ec;
+    return fs::is_directory(fs::symlink_status(shelf, ec)) && !model::untrusted_folder_problem(sweep.common_dir, shelf);
+}
+
 std::vector<std::string> shelved_carried(const Sweep& sweep, int number) {
     std::vector<std::string> found;
+    if (!shelf_trusted(sweep, number)) return found;
     const fs::path shelf = carried_shelf(sweep, number);
     for (const auto& rel : sweep.carry)
         if (!carry_path_problem(rel) && look_at_carried(shelf, rel).kind == CarriedKind::file) found.push_back(rel);
