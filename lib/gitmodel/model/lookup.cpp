@@ -15,6 +15,8 @@
 
 namespace gm::model {
 
+namespace fs = std::filesystem;
+
 std::optional<Checkout> worktree_of(const git::Repository& repo, const std::string& branch) {
     for (const auto& worktree : repo.linked_worktrees()) {
         if (worktree.branch != branch) continue;
@@ -65,27 +67,28 @@ std::string resolve_model_name(const git::Repository& repo, const std::optional<
                      "name the model, or run this inside a model's worktree (`git model list` shows where they are)");
 }
 
-void require_trusted_checkout(const git::Repository& repo, const std::string& model, const Checkout& checkout) {
-    if (checkout.main_worktree || checkout.missing) return;
+std::optional<std::string> untrusted_folder_problem(const fs::path& common_dir, const fs::path& folder) {
     struct stat repo_info {};
-    if (::stat(repo.common_dir().c_str(), &repo_info) != 0) return;  // unreadable: git has failed already
+    if (::stat(common_dir.c_str(), &repo_info) != 0) return std::nullopt;  // unreadable: git has failed already
     const auto trusted = [&](uid_t uid) { return uid == repo_info.st_uid || uid == ::geteuid(); };
-    const auto& worktree = checkout.path;
     struct stat link_info {};
     struct stat folder_info {};
-    std::string problem;
-    if (::lstat(worktree.c_str(), &link_info) != 0 || ::stat(worktree.c_str(), &folder_info) != 0) {
-        problem = fmt::format("cannot be read ({})", std::strerror(errno));
-    } else if (S_ISLNK(link_info.st_mode) && !trusted(link_info.st_uid)) {
-        problem = fmt::format("is a link made by {}", user_name_of(link_info.st_uid));
-    } else if (!S_ISDIR(folder_info.st_mode)) {
-        problem = "is not a folder";
-    } else if (!trusted(folder_info.st_uid)) {
-        problem = fmt::format("belongs to {}, not to you nor to {} who owns the repository",
-                              user_name_of(folder_info.st_uid), user_name_of(repo_info.st_uid));
-    }
-    if (problem.empty()) return;
-    throw Error(fmt::format("the worktree of model '{}' at {} {}: it is not used", model, worktree.string(), problem),
+    if (::lstat(folder.c_str(), &link_info) != 0 || ::stat(folder.c_str(), &folder_info) != 0)
+        return fmt::format("cannot be read ({})", std::strerror(errno));
+    if (S_ISLNK(link_info.st_mode) && !trusted(link_info.st_uid))
+        return fmt::format("is a link made by {}", user_name_of(link_info.st_uid));
+    if (!S_ISDIR(folder_info.st_mode)) return std::string("is not a folder");
+    if (!trusted(folder_info.st_uid))
+        return fmt::format("belongs to {}, not to you nor to {} who owns the repository", user_name_of(folder_info.st_uid),
+                           user_name_of(repo_info.st_uid));
+    return std::nullopt;
+}
+
+void require_trusted_checkout(const git::Repository& repo, const std::string& model, const Checkout& checkout) {
+    if (checkout.main_worktree || checkout.missing) return;
+    const auto problem = untrusted_folder_problem(repo.common_dir(), checkout.path);
+    if (!problem) return;
+    throw Error(fmt::format("the worktree of model '{}' at {} {}: it is not used", model, checkout.path.string(), *problem),
                 "look at that folder; if it is not the model's, move it away and run `git worktree prune`, then "
                 "`git worktree add <path> " + naming::model_branch(model) + "`");
 }

@@ -25,6 +25,13 @@ struct Checkout {
 // main one (a bare repository has none). The one branch -> worktree lookup of the suite.
 std::optional<Checkout> worktree_of(const git::Repository& repo, const std::string& branch);
 
+// Why a linked worktree's folder found from git's records is not to be used, in words ("belongs to
+// bob, not to you nor to ..."): a folder or link of a user who is neither the caller nor the owner of
+// the repository whose common dir is given, or not a folder; nullopt when it may be used. The one
+// ownership rule for model worktrees (require_trusted_checkout) and sweep run worktrees.
+std::optional<std::string> untrusted_folder_problem(const std::filesystem::path& common_dir,
+                                                    const std::filesystem::path& folder);
+
 // Throws gm::Error, naming the owner, when a model's linked worktree is a folder or link of a user
 // who is neither the caller nor the repository's owner: in a shared model.worktreeRoot, once a
 // worktree's folder is gone another user can put one of theirs at its path with a .git file

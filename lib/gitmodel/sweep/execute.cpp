@@ -9,12 +9,15 @@
 #include "gitmodel/env/image.hpp"
 #include "gitmodel/env/state.hpp"
 #include "gitmodel/env/user.hpp"
+#include "gitmodel/model/lookup.hpp"
 #include "gitmodel/sweep/plan.hpp"
 
 #include <fmt/core.h>
 
+#include <cerrno>
 #include <ctime>
 #include <fstream>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace gm::sweep {
@@ -122,7 +125,26 @@ void queue_retry(const Sweep& sweep, RunStatus& status) {
                               sweep.retries);
 }
 
+namespace {
+
+// Why a persist folder below the model's worktree (a relative persist path in .modelenv.yaml) is
+// not written: that worktree is now a folder or link of a user who is neither the caller nor the
+// repository's owner (in a shared worktree root one may be put where the model's was, and its
+// links would lead the runs' logs and checkpoints elsewhere). A missing worktree is remade as ours.
+std::optional<std::string> foreign_persist(const Sweep& sweep, const fs::path& dir) {
+    if (sweep.model_worktree.empty() || !is_below(dir, sweep.model_worktree)) return std::nullopt;
+    struct stat st {};
+    if (::lstat(sweep.model_worktree.c_str(), &st) != 0 && errno == ENOENT) return std::nullopt;
+    const auto problem = model::untrusted_folder_problem(sweep.common_dir, sweep.model_worktree);
+    if (!problem) return std::nullopt;
+    return fmt::format("{} lies in the model's worktree {}, which {}: not written", dir.string(),
+                       sweep.model_worktree.string(), *problem);
+}
+
+}  // namespace
+
 void log_line(const Sweep& sweep, int number, const std::string& line) {
+    if (foreign_persist(sweep, sweep.logs_dir)) return;
     std::ofstream(run_log(sweep, number), std::ios::app) << fmt::format("== {} {}\n", timestamp(), line);
 }
 
@@ -141,6 +163,8 @@ Launch prepare_launch(const Sweep& sweep, const RunSpec& run, const std::vector<
     // Below the common dir no link is followed (a container may have made one); a folder the
     // user named elsewhere may be a link of the user's.
     for (const auto& dir : {checkpoints, sweep.logs_dir}) {
+        if (auto problem = foreign_persist(sweep, dir))
+            throw Error(*problem, "look at that folder; if it is not the model's, move it away and run `git worktree prune`");
         if (is_below(dir, sweep.common_dir)) {
             make_folder_below(sweep.common_dir, dir);
             continue;

@@ -191,9 +191,9 @@ fs::path carried_source(const Sweep& sweep, const RunSpec& run, const std::strin
     const bool ours = exists && run_worktree_ours(sweep, run);
     const bool in_worktree = ours && fs::exists(fs::symlink_status(run.worktree / rel, ec));
     const fs::path shelf = carried_shelf(sweep, run.number);
-    if (!in_worktree && fs::exists(fs::symlink_status(shelf / rel, ec))) return shelf;
+    if (!in_worktree && shelf_trusted(sweep, run.number) && fs::exists(fs::symlink_status(shelf / rel, ec))) return shelf;
     if (exists && !ours)
-        throw Error(fmt::format("run {}'s worktree {} is no longer this repository's (another clone's worktree is there now), "
+        throw Error(fmt::format("run {}'s worktree {} is no longer this repository's (another clone's worktree, or another user's folder, is there now), "
                                 "so its carried files are gone; nothing was promoted", run.number, run.worktree.string()),
                     "promote a run whose worktree is still here, or copy its files by hand");
     if (!in_worktree)

@@ -2,6 +2,7 @@
 
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/unique_fd.hpp"
+#include "gitmodel/model/lookup.hpp"
 #include "gitmodel/sweep/promote.hpp"
 
 #include <fmt/core.h>
@@ -24,13 +25,16 @@ namespace {
 // where missing when `create`); errno is left set when it fails (ELOOP/ENOTDIR: a link or a file
 // in the way, ENOENT: missing). `stopped` gets the part where the walk stopped.
 UniqueFd open_folder(const fs::path& root, const fs::path& parts, bool create, fs::path* stopped = nullptr) {
-    if (create) {
-        std::error_code ec;
-        if (!fs::exists(root, ec)) {
-            if (::mkdir(root.c_str(), 0700) != 0 && errno != EEXIST) return UniqueFd();
-        }
+    if (create && ::mkdir(root.c_str(), 0700) != 0 && errno != EEXIST) return UniqueFd();
+    // The folder made (a shelf) is the caller's own, and no link: a teammate who may write beside
+    // it (a group-shared repository) must not get the files moved into a folder of theirs.
+    UniqueFd dir(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | (create ? O_NOFOLLOW : 0)));
+    struct stat st {};
+    if (create && dir && (::fstat(dir.get(), &st) != 0 || st.st_uid != ::geteuid())) {
+        if (stopped) *stopped = root;
+        errno = EPERM;
+        return UniqueFd();
     }
-    UniqueFd dir(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     fs::path at = root;
     for (const auto& part : parts) {
         if (!dir) break;
@@ -188,7 +192,8 @@ bool move_carried_file(const fs::path& from_root, const fs::path& to_root, const
     if (::fstatat(from_dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) return false;
     const UniqueFd to_dir = open_folder(to_root, path.parent_path(), true);
     if (!to_dir)
-        throw Error(fmt::format("cannot make the folder for {} (nothing may be a link there): {}", to.string(), std::strerror(errno)));
+        throw Error(fmt::format("cannot make the folder for {} ({} must be a folder of yours, and nothing in it a link): {}",
+                                to.string(), to_root.string(), std::strerror(errno)));
     if (rename_no_replace(from_dir.get(), name.c_str(), to_dir.get(), name.c_str()) == 0) {
         ::fsync(to_dir.get());
         ::fsync(from_dir.get());
@@ -226,8 +231,15 @@ std::vector<std::string> shelve_carried(const Sweep& sweep, const RunSpec& run) 
     return moved;
 }
 
+bool shelf_trusted(const Sweep& sweep, int number) {
+    const fs::path shelf = carried_shelf(sweep, number);
+    std::error_code ec;
+    return fs::is_directory(fs::symlink_status(shelf, ec)) && !model::untrusted_folder_problem(sweep.common_dir, shelf);
+}
+
 std::vector<std::string> shelved_carried(const Sweep& sweep, int number) {
     std::vector<std::string> found;
+    if (!shelf_trusted(sweep, number)) return found;
     const fs::path shelf = carried_shelf(sweep, number);
     for (const auto& rel : sweep.carry)
         if (!carry_path_problem(rel) && look_at_carried(shelf, rel).kind == CarriedKind::file) found.push_back(rel);

@@ -52,7 +52,12 @@ bool move_carried_file(const std::filesystem::path& from_root, const std::filesy
 // that cannot be (those before it stay shelved, where promote finds them).
 std::vector<std::string> shelve_carried(const Sweep& sweep, const RunSpec& run);
 
-// The carried paths already on a run's shelf, in --carry order (empty: none was shelved).
+// Whether a run's shelf is one clean made: a folder (no link) of the caller or the repository's
+// owner. In a group-writable runs/ a teammate can rename it and put a link or folder of theirs
+// there; its files are then not the run's (status does not name them, promote does not take them).
+bool shelf_trusted(const Sweep& sweep, int number);
+
+// The carried paths already on a run's shelf (a trusted one), in --carry order (empty: none was shelved).
 std::vector<std::string> shelved_carried(const Sweep& sweep, int number);
 
 }  // namespace gm::sweep

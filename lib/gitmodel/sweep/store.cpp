@@ -4,6 +4,7 @@
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/host.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/model/lookup.hpp"
 
 #include <fmt/core.h>
 
@@ -70,6 +71,9 @@ std::string to_string(RunState state) {
 std::string to_string(Backend backend) { return backend == Backend::local ? "local" : "slurm"; }
 
 bool run_worktree_ours(const Sweep& sweep, const RunSpec& run) {
+    // A folder another user put where the run's worktree was (a shared model.worktreeRoot) can
+    // point its .git file back here too: its files are not the run's.
+    if (model::untrusted_folder_problem(sweep.common_dir, run.worktree)) return false;
     std::ifstream in(run.worktree / ".git");
     std::string line;
     if (!in || !std::getline(in, line) || line.rfind("gitdir: ", 0) != 0) return false;

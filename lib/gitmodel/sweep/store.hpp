@@ -172,7 +172,8 @@ bool scheduler_recorded(const Sweep& sweep);
 
 // Whether the run's worktree folder is a worktree of the sweep's own repository (its .git file
 // names a folder under the sweep's common dir): a sibling clone's sweep may have reused the path
-// since this sweep's worktree went, and its files are not this run's.
+// since this sweep's worktree went, and its files are not this run's; nor are those of a folder
+// (or link) of a user who is neither the caller nor the repository's owner (model::untrusted_folder_problem).
 bool run_worktree_ours(const Sweep& sweep, const RunSpec& run);
 
 // Writes a file atomically (gm::write_file_atomically) with the given permission bits less the

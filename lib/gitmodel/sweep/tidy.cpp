@@ -272,6 +272,8 @@ void shelve_metrics(const Sweep& sweep, const RunSpec& run) {
     const fs::path metrics = run.worktree / metrics_file_name;
     if (!fs::exists(metrics) || !run_worktree_ours(sweep, run)) return;
     save_metrics_copy(sweep, run);
+    // A carried metrics.json (--carry metrics.json) stays for shelve_carried, which moves it to the shelf.
+    if (std::find(sweep.carry.begin(), sweep.carry.end(), metrics_file_name) != sweep.carry.end()) return;
     if (read_text(metrics) == read_text(saved_metrics(sweep, run.number))) fs::remove(metrics);
 }
 
