@@ -9,6 +9,7 @@
 #include "gitmodel/env/bench_results.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/gpu/command.hpp"
+#include "gitmodel/gpu/early_answer.hpp"
 #include "gitmodel/gpu/file_thresholds.hpp"
 
 #include <cstdio>
@@ -21,6 +22,9 @@ int main(int argc, char** argv) {
     const std::vector<std::string> args(argv + 1, argv + argc);
     const int code = gm::run_reporting_errors("git-model-bench", [&] {
         gm::cli::offer_manual(args, "git-model-bench", "git-model-bench");  // --help: man git-model-bench
+        // The work goes on in a child; this process ends as soon as the child answers (its report
+        // written), not after the driver's teardown (lib/gitmodel/gpu/early_answer.hpp).
+        gm::gpu::split_answer_from_teardown();
         // The model's thresholds (.modelenv.yaml, bench:), which flags override.
         gm::gpu::Thresholds from_file;
         if (const auto file = gm::gpu::find_modelenv(std::filesystem::current_path()))
@@ -33,9 +37,9 @@ int main(int argc, char** argv) {
         auto* backend = gm::gpu::make_backend().release();
         return gm::gpu::run_bench_command(args, *backend, from_file, gm::gpu::standard_io(), home);
     });
-    // Leave without exit-time teardown (the driver library's own included): on a healthy GPU it
-    // only costs time (the kernel driver frees everything when the process ends), on a hung one it
-    // could block.
-    std::fflush(nullptr);
+    // Answer first (the parent ends with the code), then leave without exit-time teardown (the
+    // driver library's own included): on a healthy GPU it only costs time (the kernel driver frees
+    // everything when the process ends), on a hung one it could block.
+    gm::gpu::answer(code);
     std::_Exit(code);
 }

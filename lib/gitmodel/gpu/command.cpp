@@ -4,6 +4,7 @@
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/gpu/bench.hpp"
+#include "gitmodel/gpu/early_answer.hpp"
 #include "gitmodel/gpu/json.hpp"
 #include "gitmodel/gpu/result_cache.hpp"
 #include "gitmodel/gpu/text_report.hpp"
@@ -193,9 +194,7 @@ std::string version_text(const Backend& backend) {
 
 CommandIo standard_io() {
     return CommandIo{std::cout, std::cerr, [](int code) {
-                         std::cout.flush();
-                         std::cerr.flush();
-                         std::fflush(nullptr);
+                         answer(code);  // flushes; a waiting parent ends with the code now
                          ::_exit(code);
                      }};
 }
