@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Red team (issue 29): in a repository a team shares through a group (git init --shared=group,
-# umask 002), the sweep's runs/ folder is group-writable, so a teammate can put a link named
+# umask 002), the sweep's runs/ folder is made 0755 (not group-writable). One an earlier version
+# made group-writable lets a teammate put a link named
 # runs/<k>.carried pointing to a folder of theirs, or a folder of theirs by that name, before the
 # owner's `sweep clean --branches`. The shelf must be the caller's own folder, reached with no
 # link: otherwise the run's carried files would be moved into the teammate's folder, where they
@@ -37,6 +38,13 @@ assert_eq "$states" "done done done" "the runs finished"
 RUNS="$TEAM/repo/.git/git-model/sweeps/1/runs"
 for k in 1 2 3; do cp "$WT.sweep-1-$k/weights.bin" "$TEST_DIR/weights-$k"; done
 
+# The sweep's records are its starter's alone, whatever the umask: the teammate can plant nothing there.
+MODE=$(stat -c %a "$RUNS")
+assert_eq "${MODE: -3}" "755" "the runs/ folder's mode under umask 002"
+run_expect 1 as_user "$A" mkdir "$RUNS/2.carried"
+# A sweep an earlier git-model made under umask 002 has a group-writable runs/ (made so here):
+# the owner's commands still never shelve into what a teammate put there.
+as_user "$V" chmod 2775 "$RUNS"
 # The teammate plants a link to a folder of theirs as run 1's shelf, and a folder of theirs as run 2's.
 run_expect 0 as_user "$A" sh -c 'mkdir -m 777 "$1/steal" "$3" && ln -s "$1/steal" "$2"' sh "$AH" "$RUNS/1.carried" "$RUNS/2.carried"
 

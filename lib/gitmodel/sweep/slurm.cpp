@@ -14,9 +14,12 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <sstream>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -188,11 +191,12 @@ BatchScripts write_batch_scripts(const Sweep& sweep, const std::vector<int>& num
         throw Error(fmt::format("the sweep's folder {} holds {}, which a Slurm batch script cannot name",
                                 quote_for_message(dir.string()), dir.string()[bad] == '"' ? "a '\"'" : "a line break"),
                     "move the repository to a folder whose path has no line break and no '\"'");
-    for (const auto& path : {dir / "slurm", sweep.logs_dir}) {
-        std::error_code ec;
-        fs::create_directories(path, ec);
-        if (ec) throw Error(fmt::format("cannot create {}: {}", path.string(), ec.message()));
-    }
+    // The batch scripts run as their submitter: their folder is never group-writable.
+    if (::mkdir((dir / "slurm").c_str(), 0755) != 0 && errno != EEXIST)
+        throw Error(fmt::format("cannot create {}: {}", (dir / "slurm").string(), std::strerror(errno)));
+    std::error_code ec;
+    fs::create_directories(sweep.logs_dir, ec);
+    if (ec) throw Error(fmt::format("cannot create {}: {}", sweep.logs_dir.string(), ec.message()));
     BatchScripts out;
     const fs::path program = proc::current_executable();
     std::string last;

@@ -112,7 +112,8 @@ std::string allocate_id(const fs::path& common_dir) {
     for (;; ++next) {  // mkdir is the reservation: two starts at once get different ids
         const fs::path dir = root / std::to_string(next);
         if (::mkdir(dir.c_str(), 0755) == 0) {
-            fs::create_directories(dir / "runs", ec);
+            // The sweep's own records: never group-writable, whatever the umask of a shared repository.
+            ::mkdir((dir / "runs").c_str(), 0755);
             return std::to_string(next);
         }
         if (errno != EEXIST) throw Error(fmt::format("cannot create {}: {}", dir.string(), std::strerror(errno)));
