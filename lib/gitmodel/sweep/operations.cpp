@@ -1,12 +1,14 @@
 #include "gitmodel/sweep/operations.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
 #include "gitmodel/core/wording.hpp"
 #include "gitmodel/sweep/backend.hpp"
 #include "gitmodel/sweep/execute.hpp"
 #include "gitmodel/sweep/plan.hpp"
 #include "gitmodel/sweep/report.hpp"
 #include "gitmodel/sweep/slurm.hpp"
+#include "gitmodel/sweep/tidy.hpp"
 
 #include <fmt/core.h>
 
@@ -198,6 +200,21 @@ Cleaned clean_sweep(git::Repository& repo, const Sweep& sweep) {
             save_metrics_copy(sweep, run.spec);
             if (same_content(metrics, saved_metrics(sweep, run.spec.number))) fs::remove(metrics);
         }
+        // Carried files go to the run's shelf first (nothing moves when something else keeps the worktree).
+        WorktreeShelving shelving;
+        try {
+            shelving = shelve_before_worktree_removal(repo, sweep, run.spec);
+        } catch (const Error& e) {
+            shelving.kept = fmt::format("its carried files could not be shelved: {}", e.what());
+        }
+        if (!shelving.kept.empty()) {
+            result.lines.push_back(fmt::format("run {}: kept {}: {}", run.spec.number, run.spec.worktree.string(), shelving.kept));
+            ++result.kept;
+            continue;
+        }
+        if (!shelving.moved.empty())
+            result.lines.push_back(fmt::format("run {}: shelved {} in {}", run.spec.number, join(shelving.moved, ", "),
+                                               carried_shelf(sweep, run.spec.number).string()));
         const std::string why = remove_finished_run_worktree(repo, run.spec);
         if (why.empty()) {
             result.lines.push_back(fmt::format("run {}: removed {} (branch {} kept)", run.spec.number,

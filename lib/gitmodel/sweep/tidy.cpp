@@ -277,6 +277,32 @@ void shelve_metrics(const Sweep& sweep, const RunSpec& run) {
     if (read_text(metrics) == read_text(saved_metrics(sweep, run.number))) fs::remove(metrics);
 }
 
+}  // namespace
+
+WorktreeShelving shelve_before_worktree_removal(const git::Repository& repo, const Sweep& sweep, const RunSpec& run) {
+    WorktreeShelving result;
+    if (sweep.carry.empty() || !fs::exists(run.worktree) || !run_worktree_ours(sweep, run)) return result;
+    std::vector<std::string> reasons;
+    const auto shelving = judge_carried(sweep, run, [&](std::string why, bool) { reasons.push_back(std::move(why)); });
+    if (shelving.empty() && reasons.empty()) return result;  // no carried file here: the removal judges the rest
+    try {
+        const auto opened = repo.open_worktree(run.worktree);
+        if (opened.has_tracked_changes()) reasons.push_back("it has uncommitted changes");
+        const auto others = untracked_keeping(repo, run.worktree, git::untracked_and_ignored(opened), shelving);
+        if (!others.empty()) reasons.push_back("it holds files git does not track: " + others);
+    } catch (const Error& e) {
+        reasons.push_back(fmt::format("it cannot be read: {}", e.what()));
+    }
+    if (!reasons.empty()) {
+        result.kept = join(reasons, "; ");
+        return result;
+    }
+    result.moved = shelve_carried(sweep, run);
+    return result;
+}
+
+namespace {
+
 // Archives (recorded first, so a rerun archives the same) and pushes where a remote exists.
 void archive(git::Repository& repo, TidyPlan& plan, const TidyRequest& request,
              const std::function<void(const std::string&)>& say) {

@@ -80,6 +80,19 @@ std::string render_tidy(const TidyPlan& plan, bool dry_run);
 // The plan as JSON: {"id", "model", "refused", "archive": {run, why, tag, commit, pushed}|null, "runs": [...]}.
 nlohmann::json tidy_json(const TidyPlan& plan);
 
+// What plain `sweep clean` (worktrees only) did with a run's carried files before its worktree goes.
+struct WorktreeShelving {
+    std::vector<std::string> moved;     // carried files now on the run's shelf
+    std::string kept;                   // why the worktree must stay (then nothing was moved); empty otherwise
+};
+
+// Moves a finished run's carried files (--carry) to its shelf, as clean --branches does, when
+// nothing else keeps its worktree (no change, no other untracked file, no carried link, no shelf
+// holding other bytes), so that removing the worktree loses none of them and they stop keeping
+// it. Nothing moves when something else keeps the worktree: the user finds the files where they
+// left them. Throws (nothing removed) when a move fails.
+WorktreeShelving shelve_before_worktree_removal(const git::Repository& repo, const Sweep& sweep, const RunSpec& run);
+
 // The error for a sweep id this repository has no record of, saying what the run branches here
 // suggest (started in another clone, or already tidied).
 Error missing_sweep_error(const git::Repository& repo, const std::string& id);
