@@ -48,6 +48,10 @@ int promote(const cli::Args& args) {
     if (outcome.already) {
         fmt::print("Run {} of sweep {} is already promoted: {} holds its files ({}) and {} records it\n", outcome.run,
                    outcome.sweep_id, outcome.model_branch, join(outcome.paths, ", "), *outcome.already);
+        if (const auto& push = outcome.already_pushed; push && !push->pushed)
+            gm::warn("git-model", fmt::format("{} is not on {}: {}\n  {}", *outcome.already, push->remote, push->problem, push->fix));
+        else if (push)
+            fmt::print("{} is on {}.\n", *outcome.already, push->remote);
         return 0;
     }
     const auto& snapshot = outcome.tagged->snapshot;

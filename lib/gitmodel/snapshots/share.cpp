@@ -109,6 +109,39 @@ std::optional<std::string> upstream_remote(const git::Repository& repo, const st
     return remote;
 }
 
+namespace {
+
+// Pushes one snapshot tag to the remote; `unreadable` is why the remote could not be listed first
+// (then nothing is pushed and that is the problem).
+TagPush push_tag(const git::Repository& repo, const std::string& remote, const std::string& tag, const std::string& model,
+                 const std::string& commit, const std::string& unreadable) {
+    TagPush result;
+    result.remote = remote;
+    result.fix = fmt::format("push it later: git push {} refs/tags/{}   (git model finish pushes it too)", remote, tag);
+    if (!unreadable.empty()) {
+        result.problem = unreadable;
+        return result;
+    }
+    git::PushRequest request_push;
+    request_push.remote = remote;
+    request_push.refspecs = {fmt::format("refs/tags/{0}:refs/tags/{0}", tag)};
+    const auto pushed = git::push_refs(repo, request_push);
+    const auto* line = pushed.find("refs/tags/" + tag);
+    result.pushed = pushed.run.ok() && line && (line->sent() || line->up_to_date());
+    if (!result.pushed) {
+        result.problem = pushed.why("refs/tags/" + tag);
+        if (line && line->reason == "already exists") {
+            result.fix = fmt::format(
+                "another clone took that number on {} meanwhile: delete yours and tag the same commit again for a "
+                "free number: git tag -d {} && git model tag {} --commit {} (with the same --metric and -m)",
+                remote, tag, model, commit.substr(0, 10));
+        }
+    }
+    return result;
+}
+
+}  // namespace
+
 TagOutcome tag_and_push(const git::Repository& repo, TagRequest request, bool push) {
     TagOutcome outcome;
     const model::Settings settings = model::read_settings(repo);
@@ -130,32 +163,17 @@ TagOutcome tag_and_push(const git::Repository& repo, TagRequest request, bool pu
     }
     outcome.snapshot = create_snapshot(repo, request);
     if (!remote) return outcome;
-    const std::string& tag = outcome.snapshot.tag;
-    TagPush result;
-    result.remote = *remote;
-    result.fix = fmt::format("push it later: git push {} refs/tags/{}   (git model finish pushes it too)", *remote, tag);
-    if (!unreadable.empty()) {
-        result.problem = unreadable;
-        outcome.push = result;
-        return outcome;
-    }
-    git::PushRequest request_push;
-    request_push.remote = *remote;
-    request_push.refspecs = {fmt::format("refs/tags/{0}:refs/tags/{0}", tag)};
-    const auto pushed = git::push_refs(repo, request_push);
-    const auto* line = pushed.find("refs/tags/" + tag);
-    result.pushed = pushed.run.ok() && line && (line->sent() || line->up_to_date());
-    if (!result.pushed) {
-        result.problem = pushed.why("refs/tags/" + tag);
-        if (line && line->reason == "already exists") {
-            result.fix = fmt::format(
-                "another clone took that number on {} meanwhile: delete yours and tag the same commit again for a "
-                "free number: git tag -d {} && git model tag {} --commit {} (with the same --metric and -m)",
-                *remote, tag, request.model, outcome.snapshot.commit.substr(0, 10));
-        }
-    }
-    outcome.push = result;
+    outcome.push = push_tag(repo, *remote, outcome.snapshot.tag, request.model, outcome.snapshot.commit, unreadable);
     return outcome;
+}
+
+std::optional<TagPush> push_existing_snapshot(const git::Repository& repo, const std::string& model, const std::string& tag,
+                                              const std::string& commit, bool push) {
+    const model::Settings settings = model::read_settings(repo);
+    const auto remote = upstream_remote(repo, std::string(naming::model_branch_prefix) + model);
+    if (!push || !settings.tag_push.value() || !remote) return std::nullopt;
+    // A remote that has the same tag answers "up to date"; another clone's tag of that name is refused.
+    return push_tag(repo, *remote, tag, model, commit, {});
 }
 
 TeamShare share_model_state(const git::Repository& repo, const std::string& remote, const std::string& model) {

@@ -40,6 +40,12 @@ struct TagOutcome {
 // has taken. A failed push keeps the snapshot and says so. Throws only what create_snapshot throws.
 TagOutcome tag_and_push(const git::Repository& repo, TagRequest request, bool push);
 
+// Pushes a snapshot tag made earlier, as tag_and_push would have (push asked, model.tag.push,
+// the branch's upstream), when that remote does not have it yet: for a command rerun after it was
+// killed between tagging and pushing. nullopt when no push is due (as tag_and_push's not_pushed).
+std::optional<TagPush> push_existing_snapshot(const git::Repository& repo, const std::string& model, const std::string& tag,
+                                              const std::string& commit, bool push);
+
 // What `finish` shared with the remote beside the branch.
 struct TeamShare {
     std::string remote;

@@ -451,6 +451,8 @@ PromoteOutcome promote(const git::Repository& repo, const PromoteRequest& reques
         outcome.already = promoted_snapshot(repo, sweep.model, sweep.id, run.number);
         if (outcome.already) {
             record_promotion(sweep, run.number, *outcome.already);
+            // Killed between tagging and pushing, the first try left the tag here only.
+            outcome.already_pushed = snapshots::push_existing_snapshot(repo, sweep.model, *outcome.already, *head, request.push);
             return outcome;
         }
     }

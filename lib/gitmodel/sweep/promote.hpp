@@ -58,6 +58,7 @@ struct PromoteOutcome {
     std::vector<std::string> paths;          // params.json, then the carried files
     std::optional<std::string> commit;       // the new commit; nullopt when the branch already held the files
     std::optional<snapshots::TagOutcome> tagged;  // nullopt when already promoted
+    std::optional<snapshots::TagPush> already_pushed;  // already promoted: its tag pushed now (a rerun after a kill)
     std::optional<std::string> already;      // the snapshot tag that already records this run
 };
 
