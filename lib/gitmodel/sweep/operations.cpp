@@ -58,13 +58,6 @@ void check_extendable(const Sweep& sweep) {
                     "start a new sweep with --export for the new parameter sets");
 }
 
-bool same_content(const fs::path& left, const fs::path& right) {
-    std::ifstream a(left), b(right);
-    const std::string x((std::istreambuf_iterator<char>(a)), std::istreambuf_iterator<char>());
-    const std::string y((std::istreambuf_iterator<char>(b)), std::istreambuf_iterator<char>());
-    return x == y;
-}
-
 }  // namespace
 
 git::Repository open_sweep_repository(const Warn& warn) {
@@ -130,13 +123,27 @@ Resumed resume_sweep(git::Repository& repo, const std::string& id, const Warn& w
         driver->check_requeueable(sweep, run);
         result.numbers.push_back(run.spec.number);
     }
-    if (result.numbers.empty()) return result;
-    const auto& numbers = result.numbers;
+    // A run whose worktree and branch `clean --branches` removed is not resumed (the others are,
+    // and runs an extend added later); one whose branch is still here waits for its worktree.
     for (const auto& run : sweep.runs) {
-        if (!fs::is_directory(run.worktree) && std::find(numbers.begin(), numbers.end(), run.number) != numbers.end())
+        const auto at = std::find(result.numbers.begin(), result.numbers.end(), run.number);
+        if (at == result.numbers.end() || fs::is_directory(run.worktree)) continue;
+        if (repo.branch_target(run.branch))
             throw Error(fmt::format("run {}'s worktree {} is gone (cleaned?)", run.number, run.worktree.string()),
                         fmt::format("recreate it with `git worktree add {} {}`", run.worktree.string(), run.branch));
+        result.numbers.erase(at);
+        result.cleaned.push_back(run.number);
+        warn(fmt::format("run {} is not resumed: its worktree and branch {} were removed (sweep clean --branches); to run "
+                         "it again, recreate them with `git worktree add -b {} {} {}` and resume",
+                         run.number, run.branch, run.branch, run.worktree.string(), short_id(run.commit)));
     }
+    if (result.numbers.empty()) {
+        if (result.cleaned.empty()) return result;
+        throw Error(fmt::format("sweep {} has no run to resume: its unfinished runs were removed by sweep clean --branches",
+                                sweep.id),
+                    "recreate a run's worktree and branch as said above, or extend the sweep with new parameter sets");
+    }
+    const auto& numbers = result.numbers;
     warn_all(driver->check_prerequisites(sweep, repo.config()), warn);
     std::vector<RunStatus> before;
     for (int number : numbers) {
@@ -185,8 +192,13 @@ Extended extend_and_schedule(git::Repository& repo, const std::string& id, const
     return result;
 }
 
-Cleaned clean_sweep(git::Repository& repo, const Sweep& sweep) {
+Cleaned clean_sweep(git::Repository& repo, const Sweep& recorded) {
     Cleaned result;
+    // A resume or extend of this sweep finishes queueing its runs first (then they are kept as
+    // queued), or waits until this clean is done (then finds their worktrees gone): the states and
+    // the record are read under the same lock as theirs.
+    const auto scheduling = lock_scheduling(recorded.common_dir, recorded.id);
+    const Sweep sweep = load(recorded.common_dir, recorded.id);
     for (const auto& run : view_sweep(sweep).runs) {
         if (run.state == RunState::queued || run.state == RunState::running) {
             result.lines.push_back(fmt::format("run {}: {}, its worktree stays", run.spec.number, to_string(run.state)));
@@ -194,12 +206,9 @@ Cleaned clean_sweep(git::Repository& repo, const Sweep& sweep) {
             continue;
         }
         if (!fs::exists(run.spec.worktree)) continue;
-        // The results stay beside the sweep's record; the worktree's copy may then go.
-        const fs::path metrics = run.spec.worktree / metrics_file_name;
-        if (fs::exists(metrics) && run_worktree_ours(sweep, run.spec)) {
-            save_metrics_copy(sweep, run.spec);
-            if (same_content(metrics, saved_metrics(sweep, run.spec.number))) fs::remove(metrics);
-        }
+        // The results stay beside the sweep's record; the worktree's copy may then go (a carried
+        // metrics.json goes to the shelf below instead).
+        shelve_metrics(sweep, run.spec);
         // Carried files go to the run's shelf first (nothing moves when something else keeps the worktree).
         WorktreeShelving shelving;
         try {

@@ -52,11 +52,14 @@ Cancelled cancel_sweep(const Sweep& sweep);
 // What `sweep resume` did: the runs queued again (none when every run is done) and how.
 struct Resumed {
     std::vector<int> numbers;
+    std::vector<int> cleaned;  // unfinished runs not resumed: clean --branches removed their worktree and branch
     std::string scheduled;
 };
 // Queues every unfinished run of the sweep again (their --retries and the --max-failures budget
-// afresh) and schedules them, under the sweep's scheduling lock. Throws gm::Error, changing
-// nothing, while anything of the sweep still runs or a run's worktree is gone.
+// afresh) and schedules them, under the sweep's scheduling lock; a run `clean --branches` removed
+// is left out, with a warning that says how to bring it back. Throws gm::Error, changing nothing,
+// while anything of the sweep still runs, a run's worktree is gone but its branch is not, or
+// every unfinished run was removed.
 Resumed resume_sweep(git::Repository& repo, const std::string& id, const Warn& warn);
 
 // What `sweep extend` did: the new runs and how they were scheduled.
@@ -76,8 +79,10 @@ struct Cleaned {
     int kept = 0;
 };
 // Removes the worktrees of the sweep's finished runs that hold nothing git does not track; their
-// metrics are copied beside the sweep's record first. Branches and snapshots stay.
-Cleaned clean_sweep(git::Repository& repo, const Sweep& sweep);
+// metrics are copied beside the sweep's record and their carried files moved to their shelves
+// first. Branches and snapshots stay. Reads the record again under the sweep's scheduling lock,
+// so a resume or extend at the same time never has a queued run's worktree removed.
+Cleaned clean_sweep(git::Repository& repo, const Sweep& recorded);
 
 // `sweep report --tag-best`: snapshots the report's best run (`git model tag` on its model) with
 // its metrics. Throws gm::Error when no run has recorded the report's metric.

@@ -267,15 +267,6 @@ std::string archive_message(const TidyPlan& plan, const RunSpec& run) {
                        run.branch, plan.sweep.id, run.number, describe(run.params));
 }
 
-// Keeps the run's metrics beside the sweep's record; the worktree's copy goes when identical.
-void shelve_metrics(const Sweep& sweep, const RunSpec& run) {
-    const fs::path metrics = run.worktree / metrics_file_name;
-    if (!fs::exists(metrics) || !run_worktree_ours(sweep, run)) return;
-    save_metrics_copy(sweep, run);
-    // A carried metrics.json (--carry metrics.json) stays for shelve_carried, which moves it to the shelf.
-    if (std::find(sweep.carry.begin(), sweep.carry.end(), metrics_file_name) != sweep.carry.end()) return;
-    if (read_text(metrics) == read_text(saved_metrics(sweep, run.number))) fs::remove(metrics);
-}
 
 }  // namespace
 
@@ -299,6 +290,15 @@ WorktreeShelving shelve_before_worktree_removal(const git::Repository& repo, con
     }
     result.moved = shelve_carried(sweep, run);
     return result;
+}
+
+void shelve_metrics(const Sweep& sweep, const RunSpec& run) {
+    const fs::path metrics = run.worktree / metrics_file_name;
+    if (!fs::exists(metrics) || !run_worktree_ours(sweep, run)) return;
+    save_metrics_copy(sweep, run);
+    // A carried metrics.json (--carry metrics.json) stays for shelve_carried, which moves it to the shelf.
+    if (std::find(sweep.carry.begin(), sweep.carry.end(), metrics_file_name) != sweep.carry.end()) return;
+    if (read_text(metrics) == read_text(saved_metrics(sweep, run.number))) fs::remove(metrics);
 }
 
 namespace {

@@ -80,6 +80,11 @@ std::string render_tidy(const TidyPlan& plan, bool dry_run);
 // The plan as JSON: {"id", "model", "refused", "archive": {run, why, tag, commit, pushed}|null, "runs": [...]}.
 nlohmann::json tidy_json(const TidyPlan& plan);
 
+// Keeps a finished run's metrics.json beside the sweep's record (runs/<k>.metrics.json, what
+// reports read once the worktree is gone); the worktree's copy goes when identical, unless the
+// sweep carries metrics.json (--carry), which then goes to the shelf with the other carried files.
+void shelve_metrics(const Sweep& sweep, const RunSpec& run);
+
 // What plain `sweep clean` (worktrees only) did with a run's carried files before its worktree goes.
 struct WorktreeShelving {
     std::vector<std::string> moved;     // carried files now on the run's shelf
