@@ -261,3 +261,33 @@ TEST_CASE("shared dir: a link on the way that another user made is refused; root
     CHECK(SharedDir::open(scratch.path / "mine" / ".." / "rootonly" / "deeper" / "book").has_value());
     CHECK_THROWS(SharedDir::open(scratch.path / "mine" / "deeper" / ".."));
 }
+
+TEST_CASE("make_folder_below: a private folder must be the caller's and is narrowed to its mode", "[core][shared]") {
+    ScratchDir scratch;
+    const fs::path state = scratch.path / "git-model" / "env" / "net";
+    // Made afresh: exactly the mode asked for, whatever the umask of a group-shared repository.
+    const mode_t old = ::umask(002);
+    make_folder_below(scratch.path, state, 0700);
+    ::umask(old);
+    CHECK(mode_of(state) == 0700);
+    // The caller's own folder, opened wider (an earlier version, a chmod): narrowed.
+    ::chmod(state.c_str(), 02775);
+    make_folder_below(scratch.path, state, 0700);
+    CHECK(mode_of(state) == 0700);
+    // A folder for several users' entries (a persist folder) keeps the umask's mode.
+    const fs::path logs = scratch.path / "git-model" / "persist" / "logs";
+    make_folder_below(scratch.path, logs);
+    ::chmod(logs.c_str(), 0775);
+    make_folder_below(scratch.path, logs);
+    CHECK(mode_of(logs) == 0775);
+    if (!test::running_as_root()) return;
+    // A teammate made the folder first: refused, naming them, and left as it is.
+    const fs::path theirs = scratch.path / "git-model" / "env" / "cnn";
+    fs::create_directories(theirs);
+    ::chmod(theirs.c_str(), 0777);
+    ::chown(theirs.c_str(), test::other_uid, test::other_uid);
+    CHECK_THROWS_WITH(make_folder_below(scratch.path, theirs, 0700),
+                      Catch::Contains("the folder " + theirs.string() + " belongs to 54321"));
+    CHECK(owner_of(theirs) == test::other_uid);
+    CHECK(mode_of(theirs) == 0777);
+}

@@ -406,6 +406,25 @@ bool is_below(const fs::path& path, const fs::path& base) {
     return !relative.empty() && *relative.begin() != "..";
 }
 
+namespace {
+
+// A folder meant for the caller alone (a container's env and keys): one another user made (a
+// teammate of a group-shared repository, before the caller's first use) is refused; the caller's
+// own is narrowed to `mode` if it was opened wider.
+void claim_private_folder(int fd, const fs::path& shown, mode_t mode) {
+    struct stat info {};
+    if (::fstat(fd, &info) != 0)
+        throw Error(fmt::format("cannot read the folder {}: {}", shown.string(), errno_text(errno)));
+    if (info.st_uid != ::geteuid())
+        throw Error(fmt::format("the folder {} belongs to {}, but git-model keeps only your own files there", shown.string(),
+                                user_name_of(info.st_uid)),
+                    fmt::format("ask {} (or root) to remove it; git-model makes it afresh as yours", user_name_of(info.st_uid)));
+    if ((info.st_mode & 07777 & ~mode) != 0 && ::fchmod(fd, mode) != 0)
+        throw Error(fmt::format("cannot set the mode of the folder {}: {}", shown.string(), errno_text(errno)));
+}
+
+}  // namespace
+
 fs::path make_folder_below(const fs::path& base, const fs::path& dir, mode_t mode) {
     const fs::path relative = dir.lexically_normal().lexically_relative(base.lexically_normal());
     if (!is_below(dir, base))
@@ -438,6 +457,7 @@ fs::path make_folder_below(const fs::path& base, const fs::path& dir, mode_t mod
             }
             throw Error(fmt::format("cannot open the folder {}: {}", walked.string(), errno_text(err)));
         }
+        if (i + 1 == parts.size() && (mode & 077) == 0) claim_private_folder(next.get(), walked, mode);
         fd = std::move(next);
     }
     return dir;

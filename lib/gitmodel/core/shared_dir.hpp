@@ -50,7 +50,9 @@ bool is_below(const std::filesystem::path& path, const std::filesystem::path& ba
 // 0777; the umask applies to both): a link anywhere below base (one a
 // container made through a read-write mount of .git, pointing at any host folder) is refused
 // with a gm::Error naming the link and how to remove it, so that nothing follows it.
-// base itself is trusted; dir must lie below it (or be it). Returns dir.
+// base itself is trusted; dir must lie below it (or be it). A private `mode` (no group or other
+// bits) means the caller's alone: dir must then be the caller's (a teammate's folder there is
+// refused, naming them) and is narrowed to `mode`. Returns dir.
 std::filesystem::path make_folder_below(const std::filesystem::path& base, const std::filesystem::path& dir,
                                         mode_t mode = 0777);
 
