@@ -32,7 +32,7 @@ struct BenchEnd {
 };
 
 template <typename Body>
-BenchEnd run_bench_process(Body body) {
+BenchEnd run_bench_process(Body body, bool caller_ignores_sigchld = false) {
     int out[2];
     REQUIRE(::pipe(out) == 0);
     std::fflush(nullptr);  // the test runner's own buffered output is not the bench's
@@ -42,6 +42,7 @@ BenchEnd run_bench_process(Body body) {
         ::dup2(out[1], STDOUT_FILENO);
         ::close(out[0]);
         ::close(out[1]);
+        if (caller_ignores_sigchld) ::signal(SIGCHLD, SIG_IGN);  // as `trap '' CHLD` hands it down
         gm::gpu::split_answer_from_teardown();
         body();
         ::_exit(99);  // body must end the process
@@ -101,6 +102,11 @@ TEST_CASE("a child that ends without answering ends the bench with its code or s
         const BenchEnd end = run_bench_process([] { ::raise(SIGSEGV); });
         REQUIRE(WIFSIGNALED(end.status));
         CHECK(WTERMSIG(end.status) == SIGSEGV);
+    }
+    SECTION("a signal, under a caller that ignores SIGCHLD") {
+        const BenchEnd end = run_bench_process([] { ::raise(SIGKILL); }, true);
+        REQUIRE(WIFSIGNALED(end.status));
+        CHECK(WTERMSIG(end.status) == SIGKILL);
     }
 }
 

@@ -51,6 +51,9 @@ void split_answer_from_teardown() {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) return;
     flush_output();  // nothing buffered may be written twice
+    // An ignored SIGCHLD (inherited across exec from a caller's `trap '' CHLD`) would make the
+    // child's end unwaitable: its code or signal must reach the caller when it dies unanswered.
+    ::signal(SIGCHLD, SIG_DFL);
     const pid_t parent = ::getpid();
     const pid_t child = ::fork();
     if (child < 0) {
