@@ -8,7 +8,13 @@
 . "$(dirname "$0")/sweep-lib.sh"
 
 cd "$TEST_DIR"
-start_sweep_model net --push
+# Worktrees below a folder with a space: the commands resume prints must survive a paste.
+make_remote_pair repo
+git -C repo config model.installHooks never
+git -C repo config model.worktreeRoot "../work trees"
+run_expect 0 git -C repo model start net
+WT="$TEST_DIR/work trees/feature/model-net"
+git -C "$WT" push -q -u origin feature/model-net
 cat >"$WT/train.sh" <<SH
 case "\$GIT_MODEL_PARAM_LR" in 2 | 5) [ -e "$TEST_DIR/fixed" ] || exit 3 ;; esac  # a missing dataset, say
 head -c 4096 /dev/urandom > weights.bin
@@ -18,7 +24,7 @@ git -C "$WT" add train.sh && git -C "$WT" commit -qm train && git -C "$WT" push 
 run_expect 0 git -C "$WT" model sweep start --no-container --gpus-per-run 0 --carry weights.bin --grid lr=1,2,3 -- sh train.sh
 wait_sweep "$WT" 1 60
 run_expect 0 git -C repo model sweep clean 1 --branches  # the failed run 2 goes too
-RUN2="$TEST_DIR/worktrees/feature/model-net.sweep-1-2"
+RUN2="$TEST_DIR/work trees/feature/model-net.sweep-1-2"
 assert_no_path "$RUN2"
 
 # Only the removed run is unfinished: resume says so and how to bring it back; nothing is queued.
@@ -36,7 +42,7 @@ run_expect 0 git -C repo model sweep resume 1
 assert_contains "$ERR" "run 2 is not resumed"
 assert_contains "$OUT" "run 4 queued"
 wait_sweep "$WT" 1 60
-[ -f "$TEST_DIR/worktrees/feature/model-net.sweep-1-4/weights.bin" ] || fail "run 4 did not run again"
+[ -f "$TEST_DIR/work trees/feature/model-net.sweep-1-4/weights.bin" ] || fail "run 4 did not run again"
 
 # The warning's command recreates run 2 (its branch at the run's commit); resume then runs it.
 (cd repo && eval "$HINT") || fail "the command resume gave fails: $HINT"

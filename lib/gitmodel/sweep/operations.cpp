@@ -1,6 +1,7 @@
 #include "gitmodel/sweep/operations.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/shell_word.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/core/wording.hpp"
 #include "gitmodel/sweep/backend.hpp"
@@ -130,12 +131,14 @@ Resumed resume_sweep(git::Repository& repo, const std::string& id, const Warn& w
         if (at == result.numbers.end() || fs::is_directory(run.worktree)) continue;
         if (repo.branch_target(run.branch))
             throw Error(fmt::format("run {}'s worktree {} is gone (cleaned?)", run.number, run.worktree.string()),
-                        fmt::format("recreate it with `git worktree add {} {}`", run.worktree.string(), run.branch));
+                        fmt::format("recreate it with `git worktree add {} {}`", shell_word(run.worktree.string(), Quoting::when_needed),
+                                    shell_word(run.branch, Quoting::when_needed)));
         result.numbers.erase(at);
         result.cleaned.push_back(run.number);
         warn(fmt::format("run {} is not resumed: its worktree and branch {} were removed (sweep clean --branches); to run "
                          "it again, recreate them with `git worktree add -b {} {} {}` and resume",
-                         run.number, run.branch, run.branch, run.worktree.string(), short_id(run.commit)));
+                         run.number, run.branch, shell_word(run.branch, Quoting::when_needed),
+                         shell_word(run.worktree.string(), Quoting::when_needed), short_id(run.commit)));
     }
     if (result.numbers.empty()) {
         if (result.cleaned.empty()) return result;
