@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Plain `sweep clean <id>` (worktrees only) with --carry: a finished run's carried outputs are
 # moved, byte-identical, to its shelf (runs/<k>.carried/) and its worktree goes (exit 0, branch
-# kept); a run that something else keeps (another untracked file, an uncommitted change) keeps
+# kept); a run that something else keeps (another untracked file, an uncommitted change, a lock) keeps
 # its carried files where they were, untouched; `status` names the shelf, `promote` of a run
 # cleaned this way takes its files from there, and `clean --branches` afterwards finishes.
 . "$(dirname "$0")/lib.sh"
@@ -20,23 +20,25 @@ git -C "$WT" add train.sh
 git -C "$WT" commit -q -m "training script"
 
 run_expect 0 git -C "$WT" model sweep start --no-container --gpus-per-run 0 --carry weights.bin \
-    --grid lr=1,2,3 -- sh train.sh
+    --grid lr=1,2,3,4 -- sh train.sh
 wait_sweep "$WT" 1 60
 mkdir originals
-for k in 1 2 3; do cp -p "$RUNS-1-$k/weights.bin" "originals/$k.bin"; done
+for k in 1 2 3 4; do cp -p "$RUNS-1-$k/weights.bin" "originals/$k.bin"; done
 echo "edited" >>"$RUNS-1-3/train.sh"  # run 3: an uncommitted change
+git -C repo worktree lock --reason "kept for review" "$RUNS-1-4"  # run 4: locked by its user
 
 run_expect 0 git -C repo model sweep clean 1
 assert_contains "$OUT" "run 1: shelved weights.bin in $SWEEP/runs/1.carried"
 assert_contains "$OUT" "run 1: removed $RUNS-1-1 (branch feature/model-net.sweep-1-1 kept)"
 assert_contains "$OUT" "run 2: kept $RUNS-1-2: it holds files git does not track: extra.txt"
 assert_contains "$OUT" "run 3: kept $RUNS-1-3: it has uncommitted changes"
-assert_contains "$OUT" "Cleaned sweep 1: 1 worktree removed, 2 kept"
+assert_contains "$OUT" "run 4: kept $RUNS-1-4: it is locked: kept for review"
+assert_contains "$OUT" "Cleaned sweep 1: 1 worktree removed, 3 kept"
 assert_no_path "$RUNS-1-1"
 cmp -s "$SWEEP/runs/1.carried/weights.bin" originals/1.bin || fail "run 1's weights are not on its shelf, byte for byte"
 git -C repo rev-parse -q --verify refs/heads/feature/model-net.sweep-1-1 >/dev/null || fail "run 1's branch was deleted"
 # The kept runs' carried files stay where the user left them; nothing of theirs is on a shelf.
-for k in 2 3; do
+for k in 2 3 4; do
     cmp -s "$RUNS-1-$k/weights.bin" "originals/$k.bin" || fail "run $k's weights were moved or changed"
     assert_no_path "$SWEEP/runs/$k.carried"
 done

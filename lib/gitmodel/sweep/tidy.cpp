@@ -267,7 +267,6 @@ std::string archive_message(const TidyPlan& plan, const RunSpec& run) {
                        run.branch, plan.sweep.id, run.number, describe(run.params));
 }
 
-
 }  // namespace
 
 WorktreeShelving shelve_before_worktree_removal(const git::Repository& repo, const Sweep& sweep, const RunSpec& run) {
@@ -276,6 +275,9 @@ WorktreeShelving shelve_before_worktree_removal(const git::Repository& repo, con
     std::vector<std::string> reasons;
     const auto shelving = judge_carried(sweep, run, [&](std::string why, bool) { reasons.push_back(std::move(why)); });
     if (shelving.empty() && reasons.empty()) return result;  // no carried file here: the removal judges the rest
+    for (const auto& worktree : repo.linked_worktrees())
+        if (worktree.locked && worktree.path.lexically_normal() == run.worktree.lexically_normal())
+            reasons.push_back(worktree.lock_reason.empty() ? "it is locked" : "it is locked: " + worktree.lock_reason);
     try {
         const auto opened = repo.open_worktree(run.worktree);
         if (opened.has_tracked_changes()) reasons.push_back("it has uncommitted changes");
