@@ -29,7 +29,7 @@ assert_no_path "$RUN2"
 
 # Only the removed run is unfinished: resume says so and how to bring it back; nothing is queued.
 run_expect 1 git -C repo model sweep resume 1
-assert_contains "$ERR" "run 2 is not resumed: its worktree and branch feature/model-net.sweep-1-2 were removed (sweep clean --branches)"
+assert_contains "$ERR" "run 2 is not resumed: its worktree and branch feature/model-net.sweep-1-2 were removed (by sweep clean --branches, or by hand)"
 assert_contains "$ERR" "sweep 1 has no run to resume"
 HINT=$(printf '%s\n' "$ERR" | sed -n 's/.*recreate them with `\(git worktree add -b [^`]*\)` and resume.*/\1/p')
 [ -n "$HINT" ] || fail "resume named no command to recreate run 2: $ERR"

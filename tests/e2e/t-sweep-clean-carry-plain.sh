@@ -30,9 +30,9 @@ git -C repo worktree lock --reason "kept for review" "$RUNS-1-4"  # run 4: locke
 run_expect 0 git -C repo model sweep clean 1
 assert_contains "$OUT" "run 1: shelved weights.bin in $SWEEP/runs/1.carried"
 assert_contains "$OUT" "run 1: removed $RUNS-1-1 (branch feature/model-net.sweep-1-1 kept)"
-assert_contains "$OUT" "run 2: kept $RUNS-1-2: it holds files git does not track: extra.txt"
-assert_contains "$OUT" "run 3: kept $RUNS-1-3: it has uncommitted changes"
-assert_contains "$OUT" "run 4: kept $RUNS-1-4: it is locked: kept for review"
+assert_contains "$OUT" "run 2: kept, its worktree $RUNS-1-2 holds files git does not track: extra.txt"
+assert_contains "$OUT" "run 3: kept, its worktree $RUNS-1-3 has uncommitted changes"
+assert_contains "$OUT" "run 4: kept, its worktree is locked: kept for review"
 assert_contains "$OUT" "Cleaned sweep 1: 1 worktree removed, 3 kept"
 assert_no_path "$RUNS-1-1"
 cmp -s "$SWEEP/runs/1.carried/weights.bin" originals/1.bin || fail "run 1's weights are not on its shelf, byte for byte"

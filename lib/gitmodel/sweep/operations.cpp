@@ -126,6 +126,7 @@ Resumed resume_sweep(git::Repository& repo, const std::string& id, const Warn& w
     }
     // A run whose worktree and branch `clean --branches` removed is not resumed (the others are,
     // and runs an extend added later); one whose branch is still here waits for its worktree.
+    bool left_out = false;
     for (const auto& run : sweep.runs) {
         const auto at = std::find(result.numbers.begin(), result.numbers.end(), run.number);
         if (at == result.numbers.end() || fs::is_directory(run.worktree)) continue;
@@ -134,15 +135,15 @@ Resumed resume_sweep(git::Repository& repo, const std::string& id, const Warn& w
                         fmt::format("recreate it with `git worktree add {} {}`", shell_word(run.worktree.string(), Quoting::when_needed),
                                     shell_word(run.branch, Quoting::when_needed)));
         result.numbers.erase(at);
-        result.cleaned.push_back(run.number);
-        warn(fmt::format("run {} is not resumed: its worktree and branch {} were removed (sweep clean --branches); to run "
+        left_out = true;
+        warn(fmt::format("run {} is not resumed: its worktree and branch {} were removed (by sweep clean --branches, or by hand); to run "
                          "it again, recreate them with `git worktree add -b {} {} {}` and resume",
                          run.number, run.branch, shell_word(run.branch, Quoting::when_needed),
                          shell_word(run.worktree.string(), Quoting::when_needed), short_id(run.commit)));
     }
     if (result.numbers.empty()) {
-        if (result.cleaned.empty()) return result;
-        throw Error(fmt::format("sweep {} has no run to resume: its unfinished runs were removed by sweep clean --branches",
+        if (!left_out) return result;
+        throw Error(fmt::format("sweep {} has no run to resume: its unfinished runs' worktrees and branches were removed",
                                 sweep.id),
                     "recreate a run's worktree and branch as said above, or extend the sweep with new parameter sets");
     }
@@ -220,7 +221,7 @@ Cleaned clean_sweep(git::Repository& repo, const Sweep& recorded) {
             shelving.kept = fmt::format("its carried files could not be shelved: {}", e.what());
         }
         if (!shelving.kept.empty()) {
-            result.lines.push_back(fmt::format("run {}: kept {}: {}", run.spec.number, run.spec.worktree.string(), shelving.kept));
+            result.lines.push_back(fmt::format("run {}: kept, {}", run.spec.number, shelving.kept));
             ++result.kept;
             continue;
         }

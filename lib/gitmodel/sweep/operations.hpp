@@ -52,7 +52,6 @@ Cancelled cancel_sweep(const Sweep& sweep);
 // What `sweep resume` did: the runs queued again (none when every run is done) and how.
 struct Resumed {
     std::vector<int> numbers;
-    std::vector<int> cleaned;  // unfinished runs not resumed: clean --branches removed their worktree and branch
     std::string scheduled;
 };
 // Queues every unfinished run of the sweep again (their --retries and the --max-failures budget

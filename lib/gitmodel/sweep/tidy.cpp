@@ -212,6 +212,32 @@ std::string untracked_keeping(const git::Repository& repo, const fs::path& workt
     return out;
 }
 
+// Why a run's registered worktree must stay, as both cleans judge it (keep's second argument:
+// whether --force overrides it): a lock, tracked changes (but for deleted files when
+// `deletions_restored`, as clean --branches restores them first), files git does not track other
+// than metrics.json and the carried files, a carried link. Returns the carried files to shelve.
+std::vector<std::string> judge_worktree(const git::Repository& repo, const Sweep& sweep, const git::WorktreeInfo& worktree,
+                                        const RunSpec& spec, bool deletions_restored,
+                                        const std::function<void(std::string, bool)>& keep) {
+    if (worktree.locked) keep("its worktree is locked" + (worktree.lock_reason.empty() ? "" : ": " + worktree.lock_reason), true);
+    if (worktree.folder_missing) return {};
+    std::vector<std::string> shelving;
+    try {
+        const auto opened = repo.open_worktree(worktree.path);
+        if (opened.has_tracked_changes() && (!deletions_restored || deleted_files_only(repo, spec.worktree).empty()))
+            keep(fmt::format("its worktree {} has uncommitted changes", spec.worktree.string()), true);
+        const auto untracked = git::untracked_and_ignored(opened);
+        // metrics.json and the carried files are shelved beside the sweep's record first.
+        if (run_worktree_ours(sweep, spec)) shelving = judge_carried(sweep, spec, keep);
+        const std::string described = untracked_keeping(repo, spec.worktree, untracked, shelving);
+        if (!described.empty())
+            keep(fmt::format("its worktree {} holds files git does not track: {}", spec.worktree.string(), described), true);
+    } catch (const Error& e) {
+        keep(fmt::format("its worktree {} cannot be read: {}", spec.worktree.string(), e.what()), true);
+    }
+    return shelving;
+}
+
 // Why a run's worktree or branch must stay (what force overrides goes to `forced` instead).
 void judge_run(const git::Repository& repo, const TidyPlan& plan, const std::vector<git::WorktreeInfo>& worktrees,
                const std::vector<std::string>& leaving, bool force, RunTidy& run) {
@@ -231,24 +257,7 @@ void judge_run(const git::Repository& repo, const TidyPlan& plan, const std::vec
     for (const auto& worktree : worktrees) {
         if (worktree.path.lexically_normal() != run.spec.worktree.lexically_normal()) continue;
         run.worktree_registered = true;
-        if (worktree.locked) keep("its worktree is locked" + (worktree.lock_reason.empty() ? "" : ": " + worktree.lock_reason), true);
-        if (worktree.folder_missing) break;
-        try {
-            const auto opened = repo.open_worktree(worktree.path);
-            if (opened.has_tracked_changes() && deleted_files_only(repo, run.spec.worktree).empty())
-                keep(fmt::format("its worktree {} has uncommitted changes", run.spec.worktree.string()), true);
-            const auto untracked = git::untracked_and_ignored(opened);
-            // metrics.json and the carried files are shelved beside the sweep's record first.
-            std::vector<std::string> shelving;
-            if (run_worktree_ours(plan.sweep, run.spec)) shelving = judge_carried(plan.sweep, run.spec, keep);
-            run.carried = shelving;
-            const std::string described = untracked_keeping(repo, run.spec.worktree, untracked, shelving);
-            if (!described.empty())
-                keep(fmt::format("its worktree {} holds files git does not track: {}", run.spec.worktree.string(), described),
-                     true);
-        } catch (const Error& e) {
-            keep(fmt::format("its worktree {} cannot be read: {}", run.spec.worktree.string(), e.what()), true);
-        }
+        run.carried = judge_worktree(repo, plan.sweep, worktree, run.spec, true, keep);
     }
     if (run.head.empty() || run.head == run.spec.commit) return;
     std::vector<std::string> kept{run.spec.commit};
@@ -271,26 +280,16 @@ std::string archive_message(const TidyPlan& plan, const RunSpec& run) {
 
 WorktreeShelving shelve_before_worktree_removal(const git::Repository& repo, const Sweep& sweep, const RunSpec& run) {
     WorktreeShelving result;
-    if (sweep.carry.empty() || !fs::exists(run.worktree) || !run_worktree_ours(sweep, run)) return result;
-    std::vector<std::string> reasons;
-    const auto shelving = judge_carried(sweep, run, [&](std::string why, bool) { reasons.push_back(std::move(why)); });
-    if (shelving.empty() && reasons.empty()) return result;  // no carried file here: the removal judges the rest
-    for (const auto& worktree : repo.linked_worktrees())
-        if (worktree.locked && worktree.path.lexically_normal() == run.worktree.lexically_normal())
-            reasons.push_back(worktree.lock_reason.empty() ? "it is locked" : "it is locked: " + worktree.lock_reason);
-    try {
-        const auto opened = repo.open_worktree(run.worktree);
-        if (opened.has_tracked_changes()) reasons.push_back("it has uncommitted changes");
-        const auto others = untracked_keeping(repo, run.worktree, git::untracked_and_ignored(opened), shelving);
-        if (!others.empty()) reasons.push_back("it holds files git does not track: " + others);
-    } catch (const Error& e) {
-        reasons.push_back(fmt::format("it cannot be read: {}", e.what()));
+    if (sweep.carry.empty() || !fs::exists(run.worktree)) return result;
+    for (const auto& worktree : repo.linked_worktrees()) {
+        if (worktree.path.lexically_normal() != run.worktree.lexically_normal()) continue;
+        std::vector<std::string> reasons;
+        const auto shelving =
+            judge_worktree(repo, sweep, worktree, run, false, [&](std::string why, bool) { reasons.push_back(std::move(why)); });
+        if (!reasons.empty()) result.kept = join(reasons, "; ");
+        else if (!shelving.empty()) result.moved = shelve_carried(sweep, run);
+        break;
     }
-    if (!reasons.empty()) {
-        result.kept = join(reasons, "; ");
-        return result;
-    }
-    result.moved = shelve_carried(sweep, run);
     return result;
 }
 
