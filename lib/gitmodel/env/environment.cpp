@@ -348,11 +348,7 @@ void plan_container_user(UpPlan& plan, UpResult& result) {
                                                                                                      : caller.uid));
     }
     plan.user = plan_user(plan.file.user, plan.engine.mode, plan.engine.kind, caller, accounts);
-    std::error_code ec;
-    if (!plan.user.home.empty()) {
-        make_folder_below(plan.target.common_dir, plan.state / "home", 0700);
-        fs::permissions(plan.state / "home", fs::perms::owner_all, ec);
-    }
+    if (!plan.user.home.empty()) make_folder_below(plan.target.common_dir, plan.state / "home", 0700);  // the caller's own
     switch (plan.file.user.mode) {
         case config::UserSetting::Mode::image: result.user = "the image's own user (user: image)"; break;
         case config::UserSetting::Mode::host:
@@ -375,8 +371,7 @@ UpPlan prepare(const git::Config& config, const Target& target, const UpOptions&
     // Folders below the common dir are walked without following links: a container that
     // once had .git mounted may have left one pointing anywhere on the host.
     std::error_code ec;
-    make_folder_below(target.common_dir, plan.state, 0700);
-    fs::permissions(plan.state, fs::perms::owner_all, ec);
+    make_folder_below(target.common_dir, plan.state, 0700);  // the caller's own, exactly 0700
     plan.placeholders = placeholders_for(target.model, target.branch);
     plan.checkpoints = resolve_persist(target, plan.file.persist.checkpoints, "checkpoints", plan.placeholders);
     plan.logs = resolve_persist(target, plan.file.persist.logs, "logs", plan.placeholders);

@@ -224,10 +224,7 @@ Launch prepare_launch(const Sweep& sweep, const RunSpec& run, const std::vector<
     request.accounts_dir = sweep_dir(sweep.common_dir, sweep.id) / "runs" / fmt::format("{}.accounts", run.number);
     request.home = env::state_dir(sweep.common_dir, run.model) / "home";
     request.placeholders = env::placeholders_for(run.model, run.branch);
-    for (const auto& dir : {request.accounts_dir, request.home}) {
-        make_folder_below(sweep.common_dir, dir, 0700);
-        fs::permissions(dir, fs::perms::owner_all, ec);
-    }
+    for (const auto& dir : {request.accounts_dir, request.home}) make_folder_below(sweep.common_dir, dir, 0700);
     const env::ContainerPlan plan = env::plan_container(*file, request);
     write_file_atomically(request.env_file, plan.env_file_content, 0600);
     for (const auto& [path, content] : plan.account_files) write_file_atomically(path, content, 0644);  // no secret; read by any uid
