@@ -30,8 +30,9 @@ namespace gm::sweep {
 std::optional<std::string> carry_path_problem(std::string_view path) {
     if (path.empty()) return "is empty";
     if (path.front() == '/') return "is absolute: give a path relative to the run's worktree";
-    if (path.find('\0') != std::string_view::npos || path.find('\n') != std::string_view::npos)
-        return "holds a control character";
+    for (const char c : path)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+            return "holds a control character (a newline, a tab, an escape): rename the file the runs write";
     std::size_t start = 0;
     while (start <= path.size()) {
         const std::size_t end = std::min(path.find('/', start), path.size());
@@ -86,6 +87,11 @@ void check_carry_paths(const std::vector<std::string>& paths, const fs::path& wo
         if (auto problem = escaping_link(worktree, path))
             throw UsageError(fmt::format("--carry {}: the path {}", quote_for_message(path), *problem),
                              "carry a file that lies inside the worktree");
+        std::error_code ec;
+        if (fs::is_directory(fs::symlink_status(worktree / path, ec)))
+            throw UsageError(fmt::format("--carry {}: {} is a folder, and --carry carries files only",
+                                         quote_for_message(path), (worktree / path).string()),
+                             fmt::format("name the files in it, e.g. --carry {}/model.pt", path));
     }
 }
 

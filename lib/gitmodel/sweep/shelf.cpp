@@ -164,7 +164,10 @@ CarriedLook look_at_carried(const fs::path& root, const std::string& rel) {
     if (::fstatat(dir.get(), path.filename().c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
         look.kind = errno == ENOENT ? CarriedKind::absent : CarriedKind::other;
     else
-        look.kind = S_ISLNK(st.st_mode) ? CarriedKind::link : S_ISREG(st.st_mode) ? CarriedKind::file : CarriedKind::other;
+        look.kind = S_ISLNK(st.st_mode)   ? CarriedKind::link
+                    : S_ISREG(st.st_mode) ? CarriedKind::file
+                    : S_ISDIR(st.st_mode) ? CarriedKind::folder
+                                          : CarriedKind::other;
     return look;
 }
 

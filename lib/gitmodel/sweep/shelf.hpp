@@ -22,7 +22,8 @@ enum class CarriedKind {
     absent,   // nothing there (never written, or shelved already)
     file,     // a regular file reached with no link on the way: it is shelved
     link,     // a symbolic link, or below one: never followed, never shelved
-    other     // a folder, a device, a path through a file: not shelved (it counts as untracked)
+    folder,   // a folder: --carry carries files, so it is not shelved (its files count as untracked)
+    other     // a device, a socket, a path through a file: not shelved (it counts as untracked)
 };
 
 // A carried path as it stands, and the link or thing in the way (for messages).

@@ -171,6 +171,11 @@ std::vector<std::string> judge_carried(const Sweep& sweep, const RunSpec& spec,
                              "cannot be shelved",
                              rel, look.at.string()),
                  true);
+        if (look.kind == CarriedKind::folder)
+            keep(fmt::format("its carried path {} is a folder, and --carry carries files only, so it stays in the worktree "
+                             "(move what you need out of {}, or name its files with --carry in the next sweep)",
+                             rel, look.at.string()),
+                 true);
         if (look.kind != CarriedKind::file) continue;
         if (auto conflict = shelf_conflict(sweep, spec, rel)) keep(*conflict, false);
         else shelving.push_back(rel);
