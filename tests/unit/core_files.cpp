@@ -11,7 +11,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <ctime>
@@ -120,6 +122,35 @@ TEST_CASE("a failed write_file_atomically leaves the folder as it was", "[core][
     CHECK_THROWS_WITH(write_file_atomically(scratch.path / "missing" / "file", "text"),
                       Catch::Contains("cannot write " + (scratch.path / "missing" / "file").string()));
     CHECK(names_in(scratch.path) == before);
+}
+
+TEST_CASE("write_file_atomically removes the temporary files killed writers of the same target left, and nothing else", "[core][atomic]") {
+    test::ScratchDir scratch;
+    const pid_t dead = ::fork();  // a pid that surely runs nothing now
+    REQUIRE(dead >= 0);
+    if (dead == 0) ::_exit(0);
+    REQUIRE(::waitpid(dead, nullptr, 0) == dead);
+    const std::string hex = "0123456789abcdef";
+    const std::string killed = ".params.json." + std::to_string(dead) + "." + hex + ".tmp";
+    const std::string running = ".params.json.1." + hex + ".tmp";  // pid 1 runs
+    const std::string old_form_old = ".params.json." + hex + ".tmp";
+    const std::string old_form_recent = ".params.json.fedcba9876543210.tmp";
+    const std::string users_own = ".params.json.mine.tmp";
+    const std::string other_target = ".metrics.json." + std::to_string(dead) + "." + hex + ".tmp";
+    for (const auto& name : {killed, running, old_form_old, old_form_recent, users_own, other_target})
+        std::ofstream(scratch.path / name) << "half";
+    const timespec an_hour_and_more_ago[2] = {{::time(nullptr) - 4000, 0}, {::time(nullptr) - 4000, 0}};
+    REQUIRE(::utimensat(AT_FDCWD, (scratch.path / old_form_old).c_str(), an_hour_and_more_ago, 0) == 0);
+    // A link with a killed writer's name is not a temporary file of ours: left, never followed.
+    const fs::path victim = scratch.path / "victim";
+    { std::ofstream(victim) << "precious"; }
+    const std::string link = ".params.json." + std::to_string(dead) + ".fedcba9876543210.tmp";
+    fs::create_symlink(victim, scratch.path / link);
+
+    write_file_atomically(scratch.path / "params.json", "{}\n");
+    CHECK(names_in(scratch.path) == std::set<std::string>{"params.json", running, old_form_recent, users_own,
+                                                          other_target, "victim", link});
+    CHECK(read_all(victim) == "precious");
 }
 
 TEST_CASE("trim_end and trim_trailing_newlines cut only the named characters at the end", "[core]") {

@@ -6,13 +6,18 @@
 
 #include <fmt/core.h>
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace gm {
 
@@ -50,6 +55,65 @@ bool write_all(int fd, std::string_view content) {
     return true;
 }
 
+bool all_of_class(std::string_view text, bool (*in_class)(char)) {
+    if (text.empty()) return false;
+    for (const char c : text)
+        if (!in_class(c)) return false;
+    return true;
+}
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_lower_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f'); }
+
+// A temporary file that an earlier write of `target` left when it was killed before its rename:
+// ".<name>.<pid>.<16 hex>.tmp" whose writer no longer runs, or ".<name>.<16 hex>.tmp" (what
+// versions before the pid was in the name made) untouched for an hour. Anything else is not ours.
+bool left_by_killed_writer(std::string_view entry, std::string_view target_name, const struct stat& st) {
+    const std::string prefix = fmt::format(".{}.", target_name);
+    constexpr std::string_view suffix = ".tmp";
+    if (entry.size() <= prefix.size() + suffix.size() || entry.substr(0, prefix.size()) != prefix ||
+        entry.substr(entry.size() - suffix.size()) != suffix)
+        return false;
+    const std::string_view middle = entry.substr(prefix.size(), entry.size() - prefix.size() - suffix.size());
+    const auto dot = middle.find('.');
+    if (dot == std::string_view::npos) {  // the older form
+        return middle.size() == 16 && all_of_class(middle, is_lower_hex) && st.st_mtime + 3600 < std::time(nullptr);
+    }
+    const std::string_view pid_text = middle.substr(0, dot), hex = middle.substr(dot + 1);
+    if (pid_text.size() > 9 || !all_of_class(pid_text, is_digit) || hex.size() != 16 || !all_of_class(hex, is_lower_hex))
+        return false;
+    const pid_t pid = static_cast<pid_t>(std::stol(std::string(pid_text)));
+    return pid > 0 && pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+// Removes the temporary files of `target` that killed writers left (a promote killed mid-write
+// would otherwise leave one in the model's worktree for every `git status` to show): only regular
+// files of ours with exactly our naming, never followed through a link. Best effort.
+void remove_killed_writers_leftovers(const fs::path& folder, const fs::path& target) {
+    const UniqueFd dir_fd(::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir_fd) return;
+    const int listing_fd = ::dup(dir_fd.get());
+    if (listing_fd < 0) return;
+    DIR* listing = ::fdopendir(listing_fd);
+    if (!listing) {
+        ::close(listing_fd);
+        return;
+    }
+    const std::string target_name = target.filename().string();
+    std::vector<std::string> stale;
+    while (const dirent* entry = ::readdir(listing)) {
+        const std::string_view name(entry->d_name);
+        if (name.size() < target_name.size() + 6 || name[0] != '.') continue;
+        struct stat st {};
+        if (::fstatat(dir_fd.get(), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
+            st.st_uid != ::geteuid())
+            continue;
+        if (left_by_killed_writer(name, target_name, st)) stale.emplace_back(name);
+    }
+    ::closedir(listing);
+    for (const auto& name : stale) ::unlinkat(dir_fd.get(), name.c_str(), 0);
+}
+
 }  // namespace
 
 void write_file_atomically(const fs::path& target, std::string_view content, FileMode mode) {
@@ -69,7 +133,7 @@ void write_file_atomically(const fs::path& target, std::string_view content, Fil
     UniqueFd fd;
     std::optional<TempName> temp;
     for (int attempt = 0; attempt < 5 && !fd; ++attempt) {
-        fs::path name = folder / fmt::format(".{}.{}.tmp", target.filename().string(), random_hex(8));
+        fs::path name = folder / fmt::format(".{}.{}.{}.tmp", target.filename().string(), ::getpid(), random_hex(8));
         // O_EXCL|O_NOFOLLOW: a file or link planted at the name is never written through.
         fd.reset(::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, exact ? 0600 : bits));
         if (fd) temp.emplace(std::move(name));
@@ -81,6 +145,7 @@ void write_file_atomically(const fs::path& target, std::string_view content, Fil
     if (::close(fd.release()) != 0) throw fail(errno);
     if (::rename(temp->path().c_str(), target.c_str()) != 0) throw fail(errno);
     temp->release();
+    remove_killed_writers_leftovers(folder, target);
 }
 
 }  // namespace gm

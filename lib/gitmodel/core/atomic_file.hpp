@@ -19,8 +19,11 @@ struct FileMode {
 };
 
 // Writes content to a temporary file with an unpredictable name beside target (same folder, so the
-// rename is atomic), syncs it and renames it over target. On any failure the temporary file is
-// removed, target is left as it was, and gm::Error says "cannot write <target>: <reason>".
+// rename is atomic; ".<name>.<pid>.<hex>.tmp"), syncs it and renames it over target. On any failure
+// the temporary file is removed, target is left as it was, and gm::Error says "cannot write
+// <target>: <reason>". A writer killed before its rename cannot remove its temporary file, so after
+// a rename the temporary files of the same target whose writer no longer runs (ours, by that exact
+// name) are removed: a killed `sweep promote` leaves nothing in the model's worktree for long.
 void write_file_atomically(const std::filesystem::path& target, std::string_view content, FileMode mode = {});
 
 }  // namespace gm
