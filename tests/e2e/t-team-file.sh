@@ -150,3 +150,9 @@ assert_contains "$ERR" "model.prune.retention 'later' is not a duration (set in 
 git -C badvalue config model.lockTimeout soon
 run_expect 1 git -C badvalue model start bw
 assert_contains "$ERR" "model.lockTimeout 'soon' is not a duration (set in local "
+# A value set through an include names the included file, where the user must fix it.
+git -C badvalue config --unset model.lockTimeout
+printf '[model]\n\tlockTimeout = someday\n' >"$TEST_DIR/my settings.inc"
+git -C badvalue config include.path "$TEST_DIR/my settings.inc"
+run_expect 1 git -C badvalue model start bx
+assert_contains "$ERR" "model.lockTimeout 'someday' is not a duration (set in $TEST_DIR/my settings.inc, included from local "

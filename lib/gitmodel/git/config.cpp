@@ -3,6 +3,7 @@
 #include "gitmodel/core/duration.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/git/git_program.hpp"
 #include "gitmodel/git/handle.hpp"
 #include "gitmodel/git/team_file.hpp"
 
@@ -257,9 +258,27 @@ std::optional<std::string> Config::origin(std::string_view key) const {
     case GIT_CONFIG_LEVEL_PROGRAMDATA: where = "programdata"; break;
     default: where = "git config"; break;
     }
-    if (entry->include_depth > 0) where += " (through an include)";
     while (!where.empty() && where.back() == ' ') where.pop_back();
+    if (entry->include_depth > 0) {
+        // libgit2 (1.5) tells the level, not the included file that holds the value: git does.
+        if (auto file = included_file_holding(normalized)) return fmt::format("{}, included from {}", *file, where);
+        where += " (through an include)";
+    }
     return where;
+}
+
+std::optional<std::string> Config::included_file_holding(const std::string& key) const {
+    const char* workdir = git_repository_workdir(repo_);
+    proc::RunOptions options;
+    options.cwd = std::filesystem::path(workdir ? workdir : git_repository_commondir(repo_));
+    const auto shown = run_git({"config", "--show-origin", "--get-all", key}, options);
+    if (!shown.ok() || shown.out.empty()) return std::nullopt;
+    // The last line is the value in force: "file:<path>\t<value>" (a path git had to quote stays quoted).
+    std::string last = shown.out.substr(0, shown.out.size() - (shown.out.back() == '\n' ? 1 : 0));
+    if (const auto newline = last.rfind('\n'); newline != std::string::npos) last.erase(0, newline + 1);
+    const auto tab = last.find('\t');
+    if (last.rfind("file:", 0) != 0 || tab == std::string::npos || tab == 5) return std::nullopt;
+    return last.substr(5, tab - 5);
 }
 
 Error config_value_error(const Config& config, std::string_view key, const Error& error) {

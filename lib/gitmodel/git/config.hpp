@@ -50,7 +50,8 @@ public:
     // The team file layered in (nullptr for git_only); throws naming .gitmodel:<line> when it does not parse.
     const TeamFile* team() const;
     // Where the value of key comes from, exactly: "team file .gitmodel at <ref>", "command line (git -c)",
-    // "local <file>", "global <file>", "xdg <file>", "system <file>", ...; nullopt when unset.
+    // "local <file>", "global <file>", "xdg <file>", "system <file>", "<included file>, included from
+    // local <file>", ...; nullopt when unset.
     std::optional<std::string> origin(std::string_view key) const;
     // git_only's values, whatever this view layers: what this clone's own configuration says.
     std::vector<std::string> get_all_git(std::string_view key) const;
@@ -75,6 +76,10 @@ public:
     static std::string normalize_key(std::string_view key);
 
 private:
+    // The included file (as git names it) that holds key's value in force; nullopt when git
+    // cannot tell. libgit2 gives an entry's level and include depth but not its file.
+    std::optional<std::string> included_file_holding(const std::string& key) const;
+
     git_repository* repo_;
     std::unique_ptr<git_config, ConfigDeleter> snapshot_;
     std::vector<std::pair<std::string, std::string>> overrides_;  // normalised key, value
