@@ -49,9 +49,10 @@ PY
 }
 
 # The start most sweep tests share, in $TEST_DIR: a repository "repo" with a bare remote and no
-# hooks, and model MODEL started, its worktree in $WT; with --push its branch is pushed upstream.
-start_sweep_model() {  # MODEL [--push]
-    make_remote_pair repo
+# hooks, and model MODEL started, its worktree in $WT; with --push its branch is pushed upstream,
+# with --no-remote the repository has no remote at all (what a local experiment has).
+start_sweep_model() {  # MODEL [--push | --no-remote]
+    if [ "${2:-}" = --no-remote ]; then make_repo repo; else make_remote_pair repo; fi
     git -C repo config model.installHooks never
     run_expect 0 git -C repo model start "$1"
     WT="$TEST_DIR/worktrees/feature/model-$1"

@@ -7,10 +7,7 @@
 . "$(dirname "$0")/sweep-lib.sh"
 
 cd "$TEST_DIR"
-make_repo repo
-git -C repo config model.installHooks never
-run_expect 0 git -C repo model start net
-WT="$TEST_DIR/worktrees/feature/model-net"
+start_sweep_model net --no-remote
 run_expect 0 git -C "$WT" model sweep start --no-container --gpus-per-run 0 --max-parallel 1 --grid lr=1,2 -- \
     sh -c 'echo "start $GIT_MODEL_RUN" >> "$GIT_MODEL_LOGS/calls"; sleep 4; echo "end $GIT_MODEL_RUN" >> "$GIT_MODEL_LOGS/calls"'
 CALLS="$TEST_DIR/repo/.git/git-model/persist/net/logs/sweep-1/calls"

@@ -6,10 +6,7 @@
 . "$(dirname "$0")/sweep-lib.sh"
 
 cd "$TEST_DIR"
-make_repo repo
-git -C repo config model.installHooks never
-run_expect 0 git -C repo model start net
-WT="$TEST_DIR/worktrees/feature/model-net"
+start_sweep_model net --no-remote
 run_expect 0 git -C "$WT" model sweep start --no-container --gpus-per-run 0 --max-parallel 1 --grid lr=1,2 -- \
     sh -c 'echo "start $GIT_MODEL_RUN" >> "$GIT_MODEL_LOGS/calls"; [ -f "$GIT_MODEL_LOGS/fixed" ] || exit 1; sleep 2; echo "end $GIT_MODEL_RUN" >> "$GIT_MODEL_LOGS/calls"'
 wait_sweep "$WT" 1 60

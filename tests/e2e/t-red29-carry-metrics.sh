@@ -8,10 +8,7 @@
 . "$(dirname "$0")/sweep-lib.sh"
 
 cd "$TEST_DIR"
-make_repo repo
-git -C repo config model.installHooks never
-run_expect 0 git -C repo model start net
-WT="$TEST_DIR/worktrees/feature/model-net"
+start_sweep_model net --no-remote
 SWEEP="$TEST_DIR/repo/.git/git-model/sweeps/1"
 cat >"$WT/train.sh" <<'SH'
 printf '{"loss": %s}\n' "$GIT_MODEL_PARAM_LR" > metrics.json

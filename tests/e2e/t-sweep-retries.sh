@@ -8,10 +8,7 @@
 . "$(dirname "$0")/sweep-lib.sh"
 
 cd "$TEST_DIR"
-make_repo repo
-git -C repo config model.installHooks never
-run_expect 0 git -C repo model start net
-WT="$TEST_DIR/worktrees/feature/model-net"
+start_sweep_model net --no-remote
 
 # A run fails (status 3) until its marker exists, creating it as it fails: it fails once, then succeeds.
 cat >"$WT/flaky.sh" <<'EOF'

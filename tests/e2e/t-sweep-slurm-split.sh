@@ -11,10 +11,7 @@
 export GM_SLURM_MAX_ARRAY_SIZE=5
 slurm_start
 cd "$TEST_DIR"
-make_repo repo
-git -C repo config model.installHooks never
-run_expect 0 git -C repo model start net
-WT="$TEST_DIR/worktrees/feature/model-net"
+start_sweep_model net --no-remote
 cat >"$WT/train.sh" <<'SH'
 echo "$GIT_MODEL_RUN $SLURM_ARRAY_JOB_ID $SLURM_ARRAY_TASK_ID" >> "$GIT_MODEL_LOGS/tasks"
 printf '{"loss": %s}\n' "$GIT_MODEL_PARAM_LR" > metrics.json

@@ -10,10 +10,7 @@
 
 slurm_start
 cd "$TEST_DIR"
-make_repo repo
-git -C repo config model.installHooks never
-run_expect 0 git -C repo model start net
-WT="$TEST_DIR/worktrees/feature/model-net"
+start_sweep_model net --no-remote
 
 # Each run records its GPU and when it started and ended, in the sweep's log folder.
 cat >"$WT/train.sh" <<'EOF'
