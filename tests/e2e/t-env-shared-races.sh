@@ -4,7 +4,7 @@
 # whether one GPU ends up used twice, or a user's lease, container or run is lost.
 #  - two `env up` of one model at once: one starts it, the other finds it running; none removes the other's;
 #  - `env down` during a slow `env up` waits for it and takes it down; root's release during the up stops it;
-#  - `env up` killed -9 during the engine's start: its engine client dies with it, no container appears later;
+#  - `env up` killed -9 during the engine's start: its engine client finishes, the container holds the GPU;
 #  - a sweep run whose podman client is killed: its container is removed before its GPU is given back;
 #  - `sweep cancel` after a dead scheduler stops the host run and frees only this repository's sweep;
 #  - a lease's holder is its file's owner, control characters are escaped, history.log keeps one line per entry;
@@ -81,7 +81,8 @@ assert_eq "$rc" "1" "the up whose lease was given back"
 assert_contains "$(cat "$TEST_DIR/slow.out")" "GPU 0 was given back while model 'm1' was starting"
 assert_eq "$(containers)/$(leases)" "0/0" "the up removed what it made"
 
-# --- env up killed -9 during the engine's start: its engine client dies with it -------------------------------
+# --- env up killed -9 during the engine's start: its engine client finishes, the container keeps the GPU --
+# (podman killed half way would leave a container only its storage knows, or a stale port forwarding.)
 slow_up &
 upper=$!
 wait_lease
@@ -91,11 +92,16 @@ env_up=$(pgrep -u "$(id -u "$V")" -x git-model-env | head -1)
 [ -n "$env_up" ] || fail "no git-model-env process"
 kill -9 "$env_up"
 wait "$upper" 2>/dev/null || true
-sleep 0.3
+for _ in $(seq 100); do [ "$(as_user "$V" podman ps --format '{{.Names}}' | grep -c . || true)" = 1 ] && break; sleep 0.1; done
+assert_eq "$(containers)/$(leases)" "1/1" "the container podman finished holds the GPU lease"
 run_expect 0 as_user "$V" git -C repo model env status
-assert_contains "$ERR" "GPU 0 was still leased to"
-sleep 4  # longer than the slow engine's pause: an orphaned client would start the container now
-assert_eq "$(containers)/$(leases)" "0/0" "no container appeared after the killed up"
+assert_contains "$OUT" "running"
+assert_not_contains "$ERR" "GPU 0 was still leased to"
+# Nobody else gets the GPU while it runs.
+run_expect 0 as_user "$V" git -C repo model gpus --json
+assert_eq "$(json_get "$OUT" '[(g["state"], [h["state"] for h in g["holders"]]) for g in d["gpus"]]')" "[('held', ['running'])]" "the GPU of the killed up's container is held"
+run_expect 0 down
+assert_eq "$(containers)/$(leases)" "0/0" "down removed it and gave its GPU back"
 assert_eq "$(json_get "$starting" '[(h["state"], h.get("starter_pid", 0) > 0) for g in d["gpus"] for h in g["holders"]]')" \
     "[('starting', True)]" "the starting lease named the engine's client"
 

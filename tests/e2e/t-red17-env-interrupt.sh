@@ -2,8 +2,10 @@
 # Red team (issue 17): `git model env up` interrupted while the engine starts the environment,
 # by Ctrl-C (SIGINT to the foreground process group, as a terminal sends it) and by a plain
 # SIGTERM to git-model-env alone. The engine's clients run in process groups of their own
-# since issue 17 (a timeout kills them whole), out of the terminal's reach: afterwards no engine
-# client still runs, no container appears later, and the next `env up` and `env down` work.
+# since issue 17 (a timeout kills them whole), out of the terminal's reach; the signal is obeyed
+# once the client is done (podman cut half way leaves a broken container or network), and the
+# start is undone: afterwards no engine client still runs, no container appears later, no GPU
+# lease is left, and the next `env up` and `env down` work.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/podman-lib.sh"
 
@@ -35,8 +37,8 @@ alive() {  # PID: running (a zombie is dead)
     [ -n "$state" ] && [ "${state:0:1}" != Z ]
 }
 
-interrupt_up() {  # HOW (group-int | term-env): an `env up` stopped while the slow engine starts it
-    local how=$1 pgid up rc=0 pid target
+interrupt_up() {  # SIGNAL HOW (group-int | term-env): an `env up` stopped while the slow engine starts it
+    local how=$2 pgid up rc=0 pid target
     rm -f "$TEST_DIR/slow.pids"
     (cd "$wt" && PATH="$TEST_DIR/slow:$PATH" setsid env --default-signal=INT \
         bash -c 'echo $$ >"$0/pgid"; exec git model env up' "$TEST_DIR" >"$TEST_DIR/up.out" 2>&1) &
@@ -54,6 +56,9 @@ interrupt_up() {  # HOW (group-int | term-env): an `env up` stopped while the sl
     wait "$up" || rc=$?
     CHECKS=$((CHECKS + 1))
     [ "$rc" -ne 0 ] || fail "$how: the interrupted up exited 0: $(cat "$TEST_DIR/up.out")"
+    # The signal is obeyed once the engine's client is done (never cut half way), and the start undone.
+    assert_contains "$(cat "$TEST_DIR/up.out")" "interrupted (signal $1): the start was undone, no container or GPU is kept"
+    assert_eq "$(ls -A "$GIT_MODEL_LEASE_DIR" 2>/dev/null | grep -c lease || true)" "0" "$how: no GPU lease is left"
     sleep 1
     for pid in $(cat "$TEST_DIR/slow.pids"); do
         for member in $pid $(pgrep -g "$pid" || true); do
@@ -73,5 +78,5 @@ interrupt_up() {  # HOW (group-int | term-env): an `env up` stopped while the sl
     assert_eq "$(test_containers)" "" "$how: down removed it"
 }
 
-interrupt_up group-int
-interrupt_up term-env
+interrupt_up 2 group-int
+interrupt_up 15 term-env

@@ -1,6 +1,7 @@
 #include "gitmodel/env/environment.hpp"
 
 #include "gitmodel/core/atomic_file.hpp"
+#include "gitmodel/core/deferred_signals.hpp"
 #include "gitmodel/core/duration.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/host.hpp"
@@ -472,6 +473,23 @@ Reservation acquire_gpus(UpPlan& plan, UpResult& result) {
 
 // Stage 2: the engine's `run -d` (with its time limit), then the leases are confirmed with
 // the container's id and host process.
+// Ends a start that a deferred signal interrupted, by an Error that unwinds through its guard.
+void stop_if_interrupted() {
+    if (const int signal = DeferSignals::pending()) throw Error(fmt::format("interrupted by signal {}", signal));
+}
+
+// After `podman run` failed because the name is taken: when only podman's storage knows a
+// container of that name (a client killed while it created it; `podman ps -a` does not show
+// it), removes that leftover and says so. The name is this model's worktree's own, and `env up`
+// and `env down` of the model take turns, so no other start can be creating it now.
+bool remove_storage_leftover(const Engine& engine, const std::string& name, const std::string& engine_error) {
+    if (engine.kind != EngineKind::podman || engine_error.find("already in use") == std::string::npos) return false;
+    if (find_container(engine, name)) return false;  // a real container: another start's, or one to show
+    proc::RunOptions options;
+    options.timeout = engine.timeout;
+    return proc::run(engine.command({"rm", "--storage", name}), options).ok();
+}
+
 LaunchSpec start_container(UpPlan& plan, Reservation& leases, StartGuard& guard, UpResult& result) {
     const Target& target = plan.target;
     ContainerRequest request;
@@ -529,9 +547,13 @@ LaunchSpec start_container(UpPlan& plan, Reservation& leases, StartGuard& guard,
     guard.container_may_exist();
     proc::RunOptions run_options;
     run_options.timeout = plan.engine.start_timeout;
-    // Should this process die (kill -9), its engine client dies with it; while it runs, the
-    // leases name it, so that nobody judges them gone before the container can appear.
-    run_options.die_with_parent = true;
+    // The engine's client is never cut half way: podman killed while it creates the container
+    // leaves one that only its storage knows (every later start fails: "name already in use")
+    // or a network it never tears down (a DNAT rule sending the model's port to a dead
+    // address). It runs in a process group of its own, so Ctrl-C does not reach it (ours is
+    // deferred, see up()), and should this process be killed (kill -9) it still finishes: the
+    // container then holds its GPU leases like any other and `env down` removes it. While it
+    // runs, the leases name it, so that nobody judges them gone before the container appears.
     run_options.on_start = [&](long pid) {
         leases.record_starter(proc::identity_of(pid).value_or(proc::ProcessIdentity{pid, 0}));
     };
@@ -539,9 +561,15 @@ LaunchSpec start_container(UpPlan& plan, Reservation& leases, StartGuard& guard,
     const bool teed = !plan.image && plan.options.show_pull;
     if (teed) {
         run_options.tee_stderr = true;
-        fmt::print(stderr, "git-model-env: {} is not here yet: {} pulls it\n", plan.file.image.to_string(), plan.engine.name);
+        fmt::print(stderr, "git-model-env: {} is not here yet: {} pulls it (Ctrl-C stops the start once it has)\n",
+                   plan.file.image.to_string(), plan.engine.name);
     }
-    const auto run = proc::run(engine_run_argv(plan.engine, container.spec), run_options);
+    auto run = proc::run(engine_run_argv(plan.engine, container.spec), run_options);
+    if (!run.ok() && !run.timed_out && remove_storage_leftover(plan.engine, plan.target.container, run.err)) {
+        result.notes.push_back(fmt::format("removed what a killed start left of {} in {}'s storage", plan.target.container,
+                                           plan.engine.name));
+        run = proc::run(engine_run_argv(plan.engine, container.spec), run_options);
+    }
     if (!run.ok()) {
         if (run.timed_out)
             throw Error(fmt::format("{} did not start the environment within {} s (model.env.startTimeout); it was stopped "
@@ -586,6 +614,7 @@ void wait_until_ready(const UpPlan& plan, const LaunchSpec& spec) {
     for (const auto& port : spec.ports) waiting.insert(port.host_port);
     auto next_state_check = std::chrono::steady_clock::now() + 1s;
     while (!waiting.empty()) {
+        stop_if_interrupted();
         for (auto it = waiting.begin(); it != waiting.end();) it = port_accepts(*it) ? waiting.erase(it) : std::next(it);
         if (waiting.empty()) break;
         if (std::chrono::steady_clock::now() >= until)
@@ -765,16 +794,33 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
     if (image) check_image_drift(config, options, file, image->id, result);
 
     UpPlan plan = prepare(config, target, options, std::move(file), std::move(engine), image, result);
-    Reservation leases = acquire_gpus(plan, result);
-    StartGuard guard(plan.engine, target.container, leases);
-    const LaunchSpec spec = start_container(plan, leases, guard, result);
-    if (!image) check_image_drift(config, options, plan.file, result.image_id, result);
-    for (const auto& port : spec.ports)
-        result.endpoints.push_back({port.name, port.container_port, port.host_address, port.host_port,
-                                    endpoint_url(port.name, port.host_address, port.host_port, plan.user.login)});
-    wait_until_ready(plan, spec);
-    if (options.check) run_checks(plan, result);
-    guard.commit();
+    // From the GPUs' reservation to the commit, Ctrl-C, SIGTERM and a hang-up are remembered,
+    // not obeyed at once: the start ends at the next step (the engine's client done, a poll of
+    // the ports), the guard removes the container and gives the GPUs back, and then the signal
+    // ends this process as it would have. Obeyed at once, it left a container half made.
+    DeferSignals defer;
+    DeferSignals::clear();
+    try {
+        Reservation leases = acquire_gpus(plan, result);
+        StartGuard guard(plan.engine, target.container, leases);
+        const LaunchSpec spec = start_container(plan, leases, guard, result);
+        stop_if_interrupted();
+        if (!image) check_image_drift(config, options, plan.file, result.image_id, result);
+        for (const auto& port : spec.ports)
+            result.endpoints.push_back({port.name, port.container_port, port.host_address, port.host_port,
+                                        endpoint_url(port.name, port.host_address, port.host_port, plan.user.login)});
+        wait_until_ready(plan, spec);
+        if (options.check) run_checks(plan, result);
+        stop_if_interrupted();
+        guard.commit();
+    } catch (const Error&) {
+        if (DeferSignals::pending()) {
+            fmt::print(stderr, "git-model-env: interrupted (signal {}): the start was undone, no container or GPU is kept\n",
+                       DeferSignals::pending());
+            DeferSignals::raise_pending();
+        }
+        throw;
+    }
     record_launch(plan, result);
     return result;
 }
