@@ -153,6 +153,18 @@ TEST_CASE("write_file_atomically removes the temporary files killed writers of t
     CHECK(read_all(victim) == "precious");
 }
 
+TEST_CASE("write_file_atomically writes a target whose name is as long as a file name may be", "[core][atomic]") {
+    test::ScratchDir scratch;
+    for (const std::size_t length : {200, 233, 240, 255}) {
+        const fs::path file = scratch.path / std::string(length, 'w');
+        write_file_atomically(file, "weights");
+        CHECK(read_all(file) == "weights");
+        write_file_atomically(file, "again");  // over an existing one too
+        CHECK(read_all(file) == "again");
+    }
+    CHECK(names_in(scratch.path).size() == 4);  // no temporary file left
+}
+
 TEST_CASE("trim_end and trim_trailing_newlines cut only the named characters at the end", "[core]") {
     CHECK(trim_trailing_newlines("abc\n") == "abc");
     CHECK(trim_trailing_newlines("abc\r\n\n") == "abc");

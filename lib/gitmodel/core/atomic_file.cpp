@@ -55,6 +55,11 @@ bool write_all(int fd, std::string_view content) {
     return true;
 }
 
+// The part of a target's name its temporary files carry: the whole name up to 200 bytes, so
+// that ".<stem>.<pid>.<16 hex>.tmp" stays within a file name's 255 bytes for any target a
+// file system allows (a longer name was refused: "File name too long").
+std::string temp_stem(const fs::path& target) { return target.filename().string().substr(0, 200); }
+
 bool all_of_class(std::string_view text, bool (*in_class)(char)) {
     if (text.empty()) return false;
     for (const char c : text)
@@ -68,8 +73,8 @@ bool is_lower_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f'); }
 // A temporary file that an earlier write of `target` left when it was killed before its rename:
 // ".<name>.<pid>.<16 hex>.tmp" whose writer no longer runs, or ".<name>.<16 hex>.tmp" (what
 // versions before the pid was in the name made) untouched for an hour. Anything else is not ours.
-bool left_by_killed_writer(std::string_view entry, std::string_view target_name, const struct stat& st) {
-    const std::string prefix = fmt::format(".{}.", target_name);
+bool left_by_killed_writer(std::string_view entry, std::string_view stem, const struct stat& st) {
+    const std::string prefix = fmt::format(".{}.", stem);
     constexpr std::string_view suffix = ".tmp";
     if (entry.size() <= prefix.size() + suffix.size() || entry.substr(0, prefix.size()) != prefix ||
         entry.substr(entry.size() - suffix.size()) != suffix)
@@ -99,16 +104,16 @@ void remove_killed_writers_leftovers(const fs::path& folder, const fs::path& tar
         ::close(listing_fd);
         return;
     }
-    const std::string target_name = target.filename().string();
+    const std::string stem = temp_stem(target);
     std::vector<std::string> stale;
     while (const dirent* entry = ::readdir(listing)) {
         const std::string_view name(entry->d_name);
-        if (name.size() < target_name.size() + 6 || name[0] != '.') continue;
+        if (name.size() < stem.size() + 6 || name[0] != '.') continue;
         struct stat st {};
         if (::fstatat(dir_fd.get(), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
             st.st_uid != ::geteuid())
             continue;
-        if (left_by_killed_writer(name, target_name, st)) stale.emplace_back(name);
+        if (left_by_killed_writer(name, stem, st)) stale.emplace_back(name);
     }
     ::closedir(listing);
     for (const auto& name : stale) ::unlinkat(dir_fd.get(), name.c_str(), 0);
@@ -133,7 +138,7 @@ void write_file_atomically(const fs::path& target, std::string_view content, Fil
     UniqueFd fd;
     std::optional<TempName> temp;
     for (int attempt = 0; attempt < 5 && !fd; ++attempt) {
-        fs::path name = folder / fmt::format(".{}.{}.{}.tmp", target.filename().string(), ::getpid(), random_hex(8));
+        fs::path name = folder / fmt::format(".{}.{}.{}.tmp", temp_stem(target), ::getpid(), random_hex(8));
         // O_EXCL|O_NOFOLLOW: a file or link planted at the name is never written through.
         fd.reset(::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, exact ? 0600 : bits));
         if (fd) temp.emplace(std::move(name));

@@ -101,7 +101,8 @@ void copy_across(int from_dir, int to_dir, const std::string& name, const fs::pa
     struct stat st {};
     if (!source || ::fstat(source.get(), &st) != 0 || !S_ISREG(st.st_mode))
         throw Error(fmt::format("cannot read {}: {}", from.string(), source ? "not a regular file" : std::strerror(errno)));
-    const std::string temporary = ".gm-shelving-" + name;  // a killed copy's is replaced
+    // A killed copy's is replaced. At most 213 bytes, whatever the name's length (up to 255).
+    const std::string temporary = ".gm-shelving-" + name.substr(0, 200);
     ::unlinkat(to_dir, temporary.c_str(), 0);
     UniqueFd out(::openat(to_dir, temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!out) throw Error(fmt::format("cannot create {}: {}", (to.parent_path() / temporary).string(), std::strerror(errno)));
@@ -197,18 +198,24 @@ bool move_carried_file(const fs::path& from_root, const fs::path& to_root, const
     if (!to_dir)
         throw Error(fmt::format("cannot make the folder for {} ({} must be a folder of yours, and nothing in it a link): {}",
                                 to.string(), to_root.string(), std::strerror(errno)));
+    // An earlier move killed after its copy was in place (a rename finds it too, but a copy
+    // across file systems would only fail at its end): the same bytes let the source go.
+    const auto finish_earlier_move = [&] {
+        if (!same_file_content(from_dir.get(), to_dir.get(), name.c_str()))
+            throw Error(fmt::format("{} differs from the copy already shelved at {}; both were kept", from.string(), to.string()));
+        if (::unlinkat(from_dir.get(), name.c_str(), 0) != 0)
+            throw Error(fmt::format("cannot remove {} (shelved at {}): {}", from.string(), to.string(), std::strerror(errno)));
+        ::fsync(from_dir.get());
+        return true;
+    };
+    struct stat there {};
+    if (::fstatat(to_dir.get(), name.c_str(), &there, AT_SYMLINK_NOFOLLOW) == 0) return finish_earlier_move();
     if (rename_no_replace(from_dir.get(), name.c_str(), to_dir.get(), name.c_str()) == 0) {
         ::fsync(to_dir.get());
         ::fsync(from_dir.get());
         return true;
     }
-    if (errno == EEXIST) {  // an earlier, killed move left its copy
-        if (!same_file_content(from_dir.get(), to_dir.get(), name.c_str()))
-            throw Error(fmt::format("{} differs from the copy already shelved at {}; both were kept", from.string(), to.string()));
-        if (::unlinkat(from_dir.get(), name.c_str(), 0) != 0)
-            throw Error(fmt::format("cannot remove {} (shelved at {}): {}", from.string(), to.string(), std::strerror(errno)));
-        return true;
-    }
+    if (errno == EEXIST) return finish_earlier_move();
     if (errno != EXDEV) throw Error(fmt::format("cannot move {} to {}: {}", from.string(), to.string(), std::strerror(errno)));
     copy_across(from_dir.get(), to_dir.get(), name, from, to);
     return true;
