@@ -543,6 +543,7 @@ LaunchSpec start_container(UpPlan& plan, Reservation& leases, StartGuard& guard,
     create_home_mount_points(container);
     std::error_code ec;
     if (!request.pidfile.empty()) fs::remove(request.pidfile, ec);
+    stop_if_interrupted();  // a Ctrl-C while the GPUs were waited for: no container is made
     leases.check_held();  // `env down` or root may have given it back while this start waited
     guard.container_may_exist();
     proc::RunOptions run_options;
