@@ -49,7 +49,7 @@ run_expect 0 git -C "$wt" model env down
 
 # podman itself killed while it creates the container (not git-model's doing, but it happens):
 # tried until it leaves a storage-only container of the model's name.
-image=$(podman images --format '{{.Repository}}:{{.Tag}}' | grep -m1 gm-test-busybox)
+image=$TEST_IMAGE
 left=""
 for try in $(seq 60); do
     delay=$(awk -v t="$try" 'BEGIN { printf "%.3f", 0.02 + (t % 12) * 0.02 }')
