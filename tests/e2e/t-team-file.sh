@@ -156,3 +156,9 @@ printf '[model]\n\tlockTimeout = someday\n' >"$TEST_DIR/my settings.inc"
 git -C badvalue config include.path "$TEST_DIR/my settings.inc"
 run_expect 1 git -C badvalue model start bx
 assert_contains "$ERR" "model.lockTimeout 'someday' is not a duration (set in $TEST_DIR/my settings.inc, included from local "
+# A value that imitates git's origin line cannot name another file; a relative include is named in full.
+printf '[model]\n\tlockTimeout = "soon\\nfile:/etc/shadow\\tx"\n' >"$TEST_DIR/badvalue/.git/rel.inc"
+git -C badvalue config include.path rel.inc
+run_expect 1 git -C badvalue model start by
+assert_contains "$ERR" "(set in $TEST_DIR/badvalue/.git/rel.inc, included from local "
+assert_not_contains "$ERR" "/etc/shadow,"

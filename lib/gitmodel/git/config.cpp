@@ -269,16 +269,24 @@ std::optional<std::string> Config::origin(std::string_view key) const {
 
 std::optional<std::string> Config::included_file_holding(const std::string& key) const {
     const char* workdir = git_repository_workdir(repo_);
+    const std::filesystem::path where(workdir ? workdir : git_repository_commondir(repo_));
     proc::RunOptions options;
-    options.cwd = std::filesystem::path(workdir ? workdir : git_repository_commondir(repo_));
-    const auto shown = run_git({"config", "--show-origin", "--get-all", key}, options);
-    if (!shown.ok() || shown.out.empty()) return std::nullopt;
-    // The last line is the value in force: "file:<path>\t<value>" (a path git had to quote stays quoted).
-    std::string last = shown.out.substr(0, shown.out.size() - (shown.out.back() == '\n' ? 1 : 0));
-    if (const auto newline = last.rfind('\n'); newline != std::string::npos) last.erase(0, newline + 1);
-    const auto tab = last.find('\t');
-    if (last.rfind("file:", 0) != 0 || tab == std::string::npos || tab == 5) return std::nullopt;
-    return last.substr(5, tab - 5);
+    options.cwd = where;
+    const auto shown = run_git({"config", "--show-origin", "-z", "--get-all", key}, options);
+    if (!shown.ok()) return std::nullopt;
+    // "file:<path>\0<value>\0" per value, the one in force last: NUL-separated, so that no
+    // value (which may hold a newline and "file:...") can pass for an origin.
+    std::vector<std::string> fields;
+    for (std::size_t at = 0; at < shown.out.size();) {
+        const auto end = std::min(shown.out.find('\0', at), shown.out.size());
+        fields.push_back(shown.out.substr(at, end - at));
+        at = end + 1;
+    }
+    if (fields.size() < 2 || fields.size() % 2 != 0) return std::nullopt;
+    const std::string& origin = fields[fields.size() - 2];
+    if (origin.rfind("file:", 0) != 0 || origin.size() == 5) return std::nullopt;
+    const std::filesystem::path file(origin.substr(5));  // relative to where git ran
+    return (file.is_absolute() ? file : (where / file)).lexically_normal().string();
 }
 
 Error config_value_error(const Config& config, std::string_view key, const Error& error) {

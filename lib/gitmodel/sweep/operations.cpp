@@ -8,6 +8,7 @@
 #include "gitmodel/sweep/execute.hpp"
 #include "gitmodel/sweep/plan.hpp"
 #include "gitmodel/sweep/report.hpp"
+#include "gitmodel/sweep/shelf.hpp"
 #include "gitmodel/sweep/slurm.hpp"
 #include "gitmodel/sweep/tidy.hpp"
 
@@ -226,7 +227,7 @@ Cleaned clean_sweep(git::Repository& repo, const Sweep& recorded) {
             continue;
         }
         if (!shelving.moved.empty())
-            result.lines.push_back(fmt::format("run {}: shelved {} in {}", run.spec.number, join(shelving.moved, ", "),
+            result.lines.push_back(fmt::format("run {}: shelved {} in {}", run.spec.number, describe_carried(shelving.moved),
                                                carried_shelf(sweep, run.spec.number).string()));
         const std::string why = remove_finished_run_worktree(repo, run.spec);
         if (why.empty()) {

@@ -175,7 +175,7 @@ std::string render_status(const SweepView& view) {
         if (!run.detail.empty() && run.state != RunState::done) notes.push_back(fmt::format("  run {}: {}", run.spec.number, run.detail));
     for (const auto& run : view.runs)
         if (const auto shelved = shelved_carried(sweep, run.spec.number); !shelved.empty())
-            notes.push_back(fmt::format("  run {}: carried {} shelved in {}", run.spec.number, join(shelved, ", "),
+            notes.push_back(fmt::format("  run {}: carried {} shelved in {}", run.spec.number, describe_carried(shelved),
                                         carried_shelf(sweep, run.spec.number).string()));
     if (!notes.empty()) out += "\n" + join(notes, "\n") + "\n";
     return out;

@@ -1,5 +1,7 @@
 #include "gitmodel/sweep/shelf.hpp"
 
+#include "gitmodel/core/shell_word.hpp"
+
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/unique_fd.hpp"
 #include "gitmodel/model/lookup.hpp"
@@ -245,6 +247,12 @@ bool shelf_trusted(const Sweep& sweep, int number) {
     const fs::path shelf = carried_shelf(sweep, number);
     std::error_code ec;
     return fs::is_directory(fs::symlink_status(shelf, ec)) && !model::untrusted_folder_problem(sweep.common_dir, shelf);
+}
+
+std::string describe_carried(const std::vector<std::string>& paths) {
+    std::string out;
+    for (const auto& path : paths) out += (out.empty() ? "" : ", ") + shell_word(path, Quoting::when_needed);
+    return out;
 }
 
 std::vector<std::string> shelved_carried(const Sweep& sweep, int number) {

@@ -58,6 +58,11 @@ std::vector<std::string> shelve_carried(const Sweep& sweep, const RunSpec& run);
 // there; its files are then not the run's (status does not name them, promote does not take them).
 bool shelf_trusted(const Sweep& sweep, int number);
 
+// Carried paths for a message, comma-separated: each bare when it holds only characters no shell
+// treats specially, else in single quotes, so that a name with a space, a comma or a tab reads
+// (and pastes) as the one name it is.
+std::string describe_carried(const std::vector<std::string>& paths);
+
 // The carried paths already on a run's shelf (a trusted one), in --carry order (empty: none was shelved).
 std::vector<std::string> shelved_carried(const Sweep& sweep, int number);
 

@@ -344,7 +344,7 @@ void remove_run_branch(git::Repository& repo, const Sweep& sweep, RunTidy& run, 
         if (fs::exists(run.spec.worktree) && run_worktree_ours(sweep, run.spec)) {
             const auto moved = shelve_carried(sweep, run.spec);  // throws: the run is kept, nothing removed
             if (!moved.empty())
-                say(fmt::format("sweep {}: run {}: shelved {} in {}", sweep.id, run.spec.number, join(moved, ", "),
+                say(fmt::format("sweep {}: run {}: shelved {} in {}", sweep.id, run.spec.number, describe_carried(moved),
                                 carried_shelf(sweep, run.spec.number).string()));
         }
         if (force) {
@@ -477,14 +477,14 @@ std::string render_tidy(const TidyPlan& plan, bool dry_run) {
             out += fmt::format("  run {}: would delete {}{}\n", run.spec.number, run.spec.branch,
                                run.worktree_registered ? " and its worktree " + run.spec.worktree.string() : "");
             if (!run.carried.empty())
-                out += fmt::format("  run {}: would shelve its carried {} in {}\n", run.spec.number, join(run.carried, ", "),
+                out += fmt::format("  run {}: would shelve its carried {} in {}\n", run.spec.number, describe_carried(run.carried),
                                    carried_shelf(sweep, run.spec.number).string());
             ++removed;
         } else if (run.done) {
             ++removed;
         }
         if (!dry_run && !run.carried.empty())
-            out += fmt::format("  run {}: its carried {} {} in {}\n", run.spec.number, join(run.carried, ", "),
+            out += fmt::format("  run {}: its carried {} {} in {}\n", run.spec.number, describe_carried(run.carried),
                                run.carried.size() == 1 ? "is" : "are", carried_shelf(sweep, run.spec.number).string());
         for (const auto& why : run.forced)
             out += fmt::format("  run {}: --force {}: {}\n", run.spec.number, dry_run ? "would override" : "overrode", why);
