@@ -130,26 +130,32 @@ TEST_CASE("write_file_atomically removes the temporary files killed writers of t
     REQUIRE(dead >= 0);
     if (dead == 0) ::_exit(0);
     REQUIRE(::waitpid(dead, nullptr, 0) == dead);
-    const std::string hex = "0123456789abcdef";
-    const std::string killed = ".params.json." + std::to_string(dead) + "." + hex + ".tmp";
-    const std::string running = ".params.json.1." + hex + ".tmp";  // pid 1 runs
+    const std::string hex = "0123456789abcdef", here = pid_realm();
+    const std::string elsewhere = here == "00000000" ? "00000001" : "00000000";  // another host or pid namespace
+    REQUIRE(here.size() == 8);
+    const std::string killed = ".params.json." + std::to_string(dead) + "-" + here + "." + hex + ".tmp";
+    const std::string running = ".params.json.1-" + here + "." + hex + ".tmp";  // pid 1 runs
+    const std::string elsewhere_recent = ".params.json." + std::to_string(dead) + "-" + elsewhere + "." + hex + ".tmp";
+    const std::string elsewhere_old = ".params.json.2-" + elsewhere + "." + hex + ".tmp";
     const std::string old_form_old = ".params.json." + hex + ".tmp";
     const std::string old_form_recent = ".params.json.fedcba9876543210.tmp";
     const std::string users_own = ".params.json.mine.tmp";
-    const std::string other_target = ".metrics.json." + std::to_string(dead) + "." + hex + ".tmp";
-    for (const auto& name : {killed, running, old_form_old, old_form_recent, users_own, other_target})
+    const std::string other_target = ".metrics.json." + std::to_string(dead) + "-" + here + "." + hex + ".tmp";
+    for (const auto& name : {killed, running, elsewhere_recent, elsewhere_old, old_form_old, old_form_recent, users_own, other_target})
         std::ofstream(scratch.path / name) << "half";
     const timespec an_hour_and_more_ago[2] = {{::time(nullptr) - 4000, 0}, {::time(nullptr) - 4000, 0}};
-    REQUIRE(::utimensat(AT_FDCWD, (scratch.path / old_form_old).c_str(), an_hour_and_more_ago, 0) == 0);
+    for (const auto& name : {old_form_old, elsewhere_old})
+        REQUIRE(::utimensat(AT_FDCWD, (scratch.path / name).c_str(), an_hour_and_more_ago, 0) == 0);
     // A link with a killed writer's name is not a temporary file of ours: left, never followed.
     const fs::path victim = scratch.path / "victim";
     { std::ofstream(victim) << "precious"; }
-    const std::string link = ".params.json." + std::to_string(dead) + ".fedcba9876543210.tmp";
+    const std::string link = ".params.json." + std::to_string(dead) + "-" + here + ".fedcba9876543210.tmp";
     fs::create_symlink(victim, scratch.path / link);
 
     write_file_atomically(scratch.path / "params.json", "{}\n");
-    CHECK(names_in(scratch.path) == std::set<std::string>{"params.json", running, old_form_recent, users_own,
-                                                          other_target, "victim", link});
+    // A recent one of another realm may be a live writer's there (its pid means nothing here): kept.
+    CHECK(names_in(scratch.path) == std::set<std::string>{"params.json", running, elsewhere_recent, old_form_recent,
+                                                          users_own, other_target, "victim", link});
     CHECK(read_all(victim) == "precious");
 }
 

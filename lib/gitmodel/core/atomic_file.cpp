@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <ctime>
 #include <optional>
@@ -56,7 +57,7 @@ bool write_all(int fd, std::string_view content) {
 }
 
 // The part of a target's name its temporary files carry: the whole name up to 200 bytes, so
-// that ".<stem>.<pid>.<16 hex>.tmp" stays within a file name's 255 bytes for any target a
+// that ".<stem>.<pid>-<8 hex>.<16 hex>.tmp" stays within a file name's 255 bytes for any target a
 // file system allows (a longer name was refused: "File name too long").
 std::string temp_stem(const fs::path& target) { return target.filename().string().substr(0, 200); }
 
@@ -70,23 +71,49 @@ bool all_of_class(std::string_view text, bool (*in_class)(char)) {
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_lower_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f'); }
 
+}  // namespace
+
+const std::string& pid_realm() {
+    static const std::string realm = [] {
+        char host[256] = {};
+        ::gethostname(host, sizeof host - 1);
+        struct stat ns {};
+        const auto inode = ::stat("/proc/self/ns/pid", &ns) == 0 ? static_cast<unsigned long long>(ns.st_ino) : 0ULL;
+        std::uint32_t hash = 2166136261u;
+        for (const char c : fmt::format("{}:{}", host, inode)) {
+            hash ^= static_cast<unsigned char>(c);
+            hash *= 16777619u;
+        }
+        return fmt::format("{:08x}", hash);
+    }();
+    return realm;
+}
+
+namespace {
+
 // A temporary file that an earlier write of `target` left when it was killed before its rename:
-// ".<name>.<pid>.<16 hex>.tmp" whose writer no longer runs, or ".<name>.<16 hex>.tmp" (what
-// versions before the pid was in the name made) untouched for an hour. Anything else is not ours.
+// ".<name>.<pid>-<realm>.<16 hex>.tmp" of this pid realm whose writer no longer runs; one of
+// another realm, or ".<name>.<16 hex>.tmp" (what versions before the pid was in the name made),
+// once untouched for an hour (a live writer's file changes as it writes and goes at its rename).
+// Anything else is not ours.
 bool left_by_killed_writer(std::string_view entry, std::string_view stem, const struct stat& st) {
     const std::string prefix = fmt::format(".{}.", stem);
     constexpr std::string_view suffix = ".tmp";
     if (entry.size() <= prefix.size() + suffix.size() || entry.substr(0, prefix.size()) != prefix ||
         entry.substr(entry.size() - suffix.size()) != suffix)
         return false;
+    const bool untouched_for_an_hour = st.st_mtime + 3600 < std::time(nullptr);
     const std::string_view middle = entry.substr(prefix.size(), entry.size() - prefix.size() - suffix.size());
     const auto dot = middle.find('.');
-    if (dot == std::string_view::npos) {  // the older form
-        return middle.size() == 16 && all_of_class(middle, is_lower_hex) && st.st_mtime + 3600 < std::time(nullptr);
-    }
-    const std::string_view pid_text = middle.substr(0, dot), hex = middle.substr(dot + 1);
-    if (pid_text.size() > 9 || !all_of_class(pid_text, is_digit) || hex.size() != 16 || !all_of_class(hex, is_lower_hex))
+    if (dot == std::string_view::npos)  // the older form
+        return middle.size() == 16 && all_of_class(middle, is_lower_hex) && untouched_for_an_hour;
+    const std::string_view writer = middle.substr(0, dot), hex = middle.substr(dot + 1);
+    const auto dash = writer.find('-');
+    if (dash == std::string_view::npos || hex.size() != 16 || !all_of_class(hex, is_lower_hex)) return false;
+    const std::string_view pid_text = writer.substr(0, dash), realm = writer.substr(dash + 1);
+    if (pid_text.size() > 9 || !all_of_class(pid_text, is_digit) || realm.size() != 8 || !all_of_class(realm, is_lower_hex))
         return false;
+    if (realm != pid_realm()) return untouched_for_an_hour;
     const pid_t pid = static_cast<pid_t>(std::stol(std::string(pid_text)));
     return pid > 0 && pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH;
 }
@@ -138,7 +165,7 @@ void write_file_atomically(const fs::path& target, std::string_view content, Fil
     UniqueFd fd;
     std::optional<TempName> temp;
     for (int attempt = 0; attempt < 5 && !fd; ++attempt) {
-        fs::path name = folder / fmt::format(".{}.{}.{}.tmp", temp_stem(target), ::getpid(), random_hex(8));
+        fs::path name = folder / fmt::format(".{}.{}-{}.{}.tmp", temp_stem(target), ::getpid(), pid_realm(), random_hex(8));
         // O_EXCL|O_NOFOLLOW: a file or link planted at the name is never written through.
         fd.reset(::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, exact ? 0600 : bits));
         if (fd) temp.emplace(std::move(name));

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <string>
 #include <string_view>
 
 namespace gm {
@@ -18,12 +19,20 @@ struct FileMode {
     bool keep_existing = false;  // true: the target's own mode when it exists (bits only when it does not)
 };
 
+// Where a pid in a temporary file's name means this process's pids: 8 hex digits of the FNV-1a
+// hash of "<host name>:<pid namespace inode>". A writer elsewhere (a container sharing a
+// bind-mounted folder, another node on a shared file system) has another realm, and its pid says
+// nothing here. Declared for the tests that plant what a killed writer leaves.
+const std::string& pid_realm();
+
 // Writes content to a temporary file with an unpredictable name beside target (same folder, so the
-// rename is atomic; ".<name>.<pid>.<hex>.tmp"), syncs it and renames it over target. On any failure
-// the temporary file is removed, target is left as it was, and gm::Error says "cannot write
-// <target>: <reason>". A writer killed before its rename cannot remove its temporary file, so after
-// a rename the temporary files of the same target whose writer no longer runs (ours, by that exact
-// name) are removed: a killed `sweep promote` leaves nothing in the model's worktree for long.
+// rename is atomic; ".<name>.<pid>-<realm>.<hex>.tmp"), syncs it and renames it over target. On any
+// failure the temporary file is removed, target is left as it was, and gm::Error says "cannot
+// write <target>: <reason>". A writer killed before its rename cannot remove its temporary file, so
+// after a rename the temporary files of the same target (ours, by that exact name) whose writer
+// provably no longer runs are removed: one of this host and pid namespace (the realm) whose pid is
+// gone, one from elsewhere (a container, another node) once untouched for an hour. A killed
+// `sweep promote` leaves nothing in the model's worktree for long.
 void write_file_atomically(const std::filesystem::path& target, std::string_view content, FileMode mode = {});
 
 }  // namespace gm
