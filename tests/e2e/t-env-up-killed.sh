@@ -3,7 +3,8 @@
 # cancelled) while podman creates the container. podman runs in a group of its own and is not
 # killed with it: it finishes, so what is left is a whole container that `env status` shows,
 # that holds its GPU lease, and that `env down` removes with its network (no DNAT rule left
-# behind to send the model's port to a dead address). A container that only podman's storage
+# behind to send the model's port to a dead address); a new `env up` while that client works is
+# refused, naming it. A container that only podman's storage
 # knows (what podman itself killed mid-create leaves; `podman ps -a` does not show it) no
 # longer blocks every later `env up` with "name already in use": up removes it and says so.
 . "$(dirname "$0")/lib.sh"
@@ -19,11 +20,15 @@ wt="$TEST_DIR/worktrees/feature/model-alpha"
 dnat_rules() { iptables -t nat -S 2>/dev/null | grep -c 'dnat name' || true; }
 rules_before=$(dnat_rules)
 
-# A slow podman, so that the kill surely lands while `podman run` works.
+# A slow podman client (named podman, with podman's arguments, waiting before it works), so that
+# the kill surely lands while `podman run` works.
 mkdir -p slow
 cat >slow/podman <<SH
-#!/bin/sh
-if [ "\$1" = run ]; then : >"$TEST_DIR/running"; sleep 2; fi
+#!/bin/bash
+if [ "\$1" = run ]; then
+    : >"$TEST_DIR/running"
+    exec -a podman bash -c 'sleep 2; exec /usr/bin/podman "\$@"' podman "\$@"
+fi
 exec /usr/bin/podman "\$@"
 SH
 chmod +x slow/podman
@@ -33,6 +38,10 @@ for _ in $(seq 100); do [ -e running ] && break; sleep 0.05; done
 [ -e running ] || fail "podman run was never called: $(cat up.out)"
 kill -KILL -- "-$up"
 wait "$up" || true
+# A new start now would race the client the killed one left: refused, naming it.
+run_expect 1 git -C "$wt" model env up
+assert_contains "$ERR" "is still being made by podman (process"
+assert_contains "$ERR" "which an earlier \`env up\` of this model started and left when it was killed"
 for _ in $(seq 100); do [ -n "$(test_containers)" ] && break; sleep 0.1; done
 name=$(test_containers)
 [ -n "$name" ] || fail "podman, left alone, did not finish the container"

@@ -478,12 +478,25 @@ void stop_if_interrupted() {
     if (const int signal = DeferSignals::pending()) throw Error(fmt::format("interrupted by signal {}", signal));
 }
 
+// A killed `env up` leaves its engine client to finish the container (see start_container):
+// while that client still works on the name, a new start would race it (and fail, or remove
+// what it makes), so it is refused, naming the client. Only this user's processes are looked at.
+void refuse_while_left_client_works(const Engine& engine, const std::string& name) {
+    if (const auto client = proc::find_own_process(engine.program.filename().string(), {"--name", name}))
+        throw Error(fmt::format("the container {} is still being made by {} (process {}), which an earlier `env up` "
+                                "of this model started and left when it was killed",
+                                name, engine.name, *client),
+                    "wait for it to finish, then `git model env status` shows the environment (`git model env down` "
+                    "removes it)");
+}
+
 // After `podman run` failed because the name is taken: when only podman's storage knows a
 // container of that name (a client killed while it created it; `podman ps -a` does not show
 // it), removes that leftover and says so. The name is this model's worktree's own, and `env up`
 // and `env down` of the model take turns, so no other start can be creating it now.
 bool remove_storage_leftover(const Engine& engine, const std::string& name, const std::string& engine_error) {
     if (engine.kind != EngineKind::podman || engine_error.find("already in use") == std::string::npos) return false;
+    refuse_while_left_client_works(engine, name);  // not a leftover while a killed start's podman works on it
     if (find_container(engine, name)) return false;  // a real container: another start's, or one to show
     proc::RunOptions options;
     options.timeout = engine.timeout;
@@ -774,6 +787,7 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
     result.image = file.image.to_string();
     result.engine_mode = engine.describe_mode();
 
+    refuse_while_left_client_works(engine, target.container);
     // Two questions to the engine at once: is the container there, which image does the pin name.
     auto [existing, image] = find_container_and_image(engine, target.container, file.image.to_string());
     if (existing) {

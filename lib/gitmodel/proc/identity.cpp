@@ -2,10 +2,13 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace gm::proc {
@@ -34,7 +37,56 @@ std::optional<std::pair<char, unsigned long long>> read_process_stat(long pid) {
     return std::make_pair(state, std::strtoull(p, nullptr, 10));
 }
 
+// A process's arguments from /proc/<pid>/cmdline (NUL-separated); empty when it cannot be read.
+std::vector<std::string> read_arguments(long pid) {
+    const std::string path = fmt::format("/proc/{}/cmdline", pid);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return {};
+    std::string text;
+    char buffer[4096];
+    for (ssize_t got; (got = ::read(fd, buffer, sizeof buffer)) != 0 && text.size() < (1 << 20);) {
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) break;
+        text.append(buffer, static_cast<std::size_t>(got));
+    }
+    ::close(fd);
+    std::vector<std::string> arguments;
+    for (std::size_t at = 0; at < text.size();) {
+        const auto end = std::min(text.find('\0', at), text.size());
+        arguments.push_back(text.substr(at, end - at));
+        at = end + 1;
+    }
+    return arguments;
+}
+
 }  // namespace
+
+std::optional<long> find_own_process(const std::string& program, const std::vector<std::string>& arguments) {
+    DIR* listing = ::opendir("/proc");
+    if (!listing) return std::nullopt;
+    std::optional<long> found;
+    while (const dirent* entry = ::readdir(listing)) {
+        char* end = nullptr;
+        const long pid = std::strtol(entry->d_name, &end, 10);
+        if (pid <= 0 || *end != '\0' || pid == ::getpid()) continue;
+        struct stat st {};
+        if (::stat(fmt::format("/proc/{}", pid).c_str(), &st) != 0 || st.st_uid != ::getuid()) continue;
+        const auto argv = read_arguments(pid);
+        if (argv.empty()) continue;
+        const std::string& first = argv.front();
+        const auto slash = first.rfind('/');
+        if ((slash == std::string::npos ? first : first.substr(slash + 1)) != program) continue;
+        if (!arguments.empty() &&
+            std::search(argv.begin() + 1, argv.end(), arguments.begin(), arguments.end()) == argv.end())
+            continue;
+        const auto stat_line = read_process_stat(pid);
+        if (!stat_line || stat_line->first == 'Z') continue;
+        found = pid;
+        break;
+    }
+    ::closedir(listing);
+    return found;
+}
 
 ProcessIdentity self_identity() {
     ProcessIdentity self;
