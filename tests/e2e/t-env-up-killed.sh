@@ -20,15 +20,12 @@ wt="$TEST_DIR/worktrees/feature/model-alpha"
 dnat_rules() { iptables -t nat -S 2>/dev/null | grep -c 'dnat name' || true; }
 rules_before=$(dnat_rules)
 
-# A slow podman client (named podman, with podman's arguments, waiting before it works), so that
-# the kill surely lands while `podman run` works.
+# A slow podman (a wrapper script, as some sites have), so that the kill surely lands while
+# `podman run` works.
 mkdir -p slow
 cat >slow/podman <<SH
-#!/bin/bash
-if [ "\$1" = run ]; then
-    : >"$TEST_DIR/running"
-    exec -a podman bash -c 'sleep 2; exec /usr/bin/podman "\$@"' podman "\$@"
-fi
+#!/bin/sh
+if [ "\$1" = run ]; then : >"$TEST_DIR/running"; sleep 2; fi
 exec /usr/bin/podman "\$@"
 SH
 chmod +x slow/podman
@@ -55,6 +52,16 @@ assert_eq "$(test_containers)" "" "down removed the container the killed up left
 assert_eq "$(dnat_rules)" "$rules_before" "no port forwarding of the removed container is left"
 run_expect 0 git -C "$wt" model env up
 run_expect 0 git -C "$wt" model env down
+# A client in the foreground with the name (a sweep run's shape: --rm, not --detach) is no killed
+# start's: not refused for that.
+podman run --rm --name "$name" "$TEST_IMAGE" sleep 30 >/dev/null 2>&1 &
+fg=$!
+for _ in $(seq 100); do podman container exists "$name" && break; sleep 0.1; done
+git -C "$wt" model env up >/dev/null 2>up.err || true
+assert_not_contains "$(cat up.err)" "still being made"
+podman rm -f -t 0 "$name" >/dev/null 2>&1 || true
+wait "$fg" 2>/dev/null || true
+git -C "$wt" model env down >/dev/null 2>&1 || true
 
 # podman itself killed while it creates the container (not git-model's doing, but it happens):
 # tried until it leaves a storage-only container of the model's name.

@@ -482,7 +482,8 @@ void stop_if_interrupted() {
 // while that client still works on the name, a new start would race it (and fail, or remove
 // what it makes), so it is refused, naming the client. Only this user's processes are looked at.
 void refuse_while_left_client_works(const Engine& engine, const std::string& name) {
-    if (const auto client = proc::find_own_process(engine.program.filename().string(), {"--name", name}))
+    // As start_container runs it: a sweep run's client (--rm, in the foreground) is not one.
+    if (const auto client = proc::find_own_process({"run", "--detach", "--name", name}))
         throw Error(fmt::format("the container {} is still being made by {} (process {}), which an earlier `env up` "
                                 "of this model started and left when it was killed",
                                 name, engine.name, *client),

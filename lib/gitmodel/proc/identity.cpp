@@ -61,7 +61,7 @@ std::vector<std::string> read_arguments(long pid) {
 
 }  // namespace
 
-std::optional<long> find_own_process(const std::string& program, const std::vector<std::string>& arguments) {
+std::optional<long> find_own_process(const std::vector<std::string>& arguments) {
     DIR* listing = ::opendir("/proc");
     if (!listing) return std::nullopt;
     std::optional<long> found;
@@ -72,11 +72,7 @@ std::optional<long> find_own_process(const std::string& program, const std::vect
         struct stat st {};
         if (::stat(fmt::format("/proc/{}", pid).c_str(), &st) != 0 || st.st_uid != ::getuid()) continue;
         const auto argv = read_arguments(pid);
-        if (argv.empty()) continue;
-        const std::string& first = argv.front();
-        const auto slash = first.rfind('/');
-        if ((slash == std::string::npos ? first : first.substr(slash + 1)) != program) continue;
-        if (!arguments.empty() &&
+        if (argv.empty() || arguments.empty() ||
             std::search(argv.begin() + 1, argv.end(), arguments.begin(), arguments.end()) == argv.end())
             continue;
         const auto stat_line = read_process_stat(pid);

@@ -36,11 +36,12 @@ Liveness liveness(const ProcessIdentity& process);
 // Whether that process still runs (a zombie, or a pid that cannot be inspected, counts as not).
 bool is_running(const ProcessIdentity& process);
 
-// A running process of this user (real uid) whose program is named `program` (argv[0]'s last
-// part) and whose arguments hold `arguments` in a row: an engine client left by a killed command
-// that still creates a container ("--name", <name>) is found by what it was asked to do, since
-// nothing recorded its pid. nullopt when none runs (or /proc cannot say).
-std::optional<long> find_own_process(const std::string& program, const std::vector<std::string>& arguments);
+// A running process of this user (real uid) whose arguments (after argv[0], whatever program it
+// is: an engine may be a wrapper script or a shim) hold `arguments` in a row: an engine client
+// left by a killed command that still creates a container ("run", "--detach", "--name", <name>)
+// is found by what it was asked to do, since nothing recorded its pid. nullopt when none runs
+// (or /proc cannot say).
+std::optional<long> find_own_process(const std::vector<std::string>& arguments);
 
 // This boot's id (/proc/sys/kernel/random/boot_id): a record from another boot names
 // processes that are all gone. Empty when the kernel does not say.
