@@ -64,12 +64,22 @@ wait "$fg" 2>/dev/null || true
 git -C "$wt" model env down >/dev/null 2>&1 || true
 
 # podman itself killed while it creates the container (not git-model's doing, but it happens):
-# tried until it leaves a storage-only container of the model's name.
+# tried until it leaves a storage-only container of the model's name. Without a network (a
+# killed podman leaves its network namespace and firewall rules behind), and what else podman
+# leaves (a conmon and `runc init` waiting for a start that never comes) is ended at the exit.
 image=$TEST_IMAGE
 left=""
+end_podman_leftovers() {  # the conmon processes of containers named $name, and their children
+    local monitor
+    for monitor in $(pgrep -f -- "conmon .* -n $name " || true); do
+        pkill -KILL -P "$monitor" 2>/dev/null || true
+        kill -KILL "$monitor" 2>/dev/null || true
+    done
+}
+trap 'rc=$?; end_podman_leftovers; podman_cleanup; on_exit $rc' EXIT
 for try in $(seq 60); do
     delay=$(awk -v t="$try" 'BEGIN { printf "%.3f", 0.02 + (t % 12) * 0.02 }')
-    podman run -d --name "$name" "$image" sleep 600 >/dev/null 2>&1 &
+    podman run -d --network none --name "$name" "$image" sleep 600 >/dev/null 2>&1 &
     pid=$!
     sleep "$delay"
     kill -KILL "$pid" 2>/dev/null || true
