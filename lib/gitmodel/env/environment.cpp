@@ -471,8 +471,6 @@ Reservation acquire_gpus(UpPlan& plan, UpResult& result) {
     }
 }
 
-// Stage 2: the engine's `run -d` (with its time limit), then the leases are confirmed with
-// the container's id and host process.
 // Ends a start that a deferred signal interrupted, by an Error that unwinds through its guard.
 void stop_if_interrupted() {
     if (const int signal = DeferSignals::pending()) throw Error(fmt::format("interrupted by signal {}", signal));
@@ -504,6 +502,8 @@ bool remove_storage_leftover(const Engine& engine, const std::string& name, cons
     return proc::run(engine.command({"rm", "--storage", name}), options).ok();
 }
 
+// Stage 2: the engine's `run -d` (with its time limit), then the leases are confirmed with
+// the container's id and host process.
 LaunchSpec start_container(UpPlan& plan, Reservation& leases, StartGuard& guard, UpResult& result) {
     const Target& target = plan.target;
     ContainerRequest request;

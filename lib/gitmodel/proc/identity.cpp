@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/stat.h>
+#include <fstream>
 #include <unistd.h>
 
 namespace gm::proc {
@@ -35,6 +35,15 @@ std::optional<std::pair<char, unsigned long long>> read_process_stat(long pid) {
     for (int field = 3; field < 22 && *p; ++p)
         if (*p == ' ') ++field;
     return std::make_pair(state, std::strtoull(p, nullptr, 10));
+}
+
+// A process's real uid from /proc/<pid>/status ("Uid:\t<real>\t<effective>..."): the user who
+// started it, also for a setuid program, whose /proc folder another user's name does not own.
+std::optional<uid_t> real_uid_of(long pid) {
+    std::ifstream status(fmt::format("/proc/{}/status", pid));
+    for (std::string line; std::getline(status, line);)
+        if (line.rfind("Uid:", 0) == 0) return static_cast<uid_t>(std::strtoul(line.c_str() + 4, nullptr, 10));
+    return std::nullopt;
 }
 
 // A process's arguments from /proc/<pid>/cmdline (NUL-separated); empty when it cannot be read.
@@ -69,8 +78,7 @@ std::optional<long> find_own_process(const std::vector<std::string>& arguments) 
         char* end = nullptr;
         const long pid = std::strtol(entry->d_name, &end, 10);
         if (pid <= 0 || *end != '\0' || pid == ::getpid()) continue;
-        struct stat st {};
-        if (::stat(fmt::format("/proc/{}", pid).c_str(), &st) != 0 || st.st_uid != ::getuid()) continue;
+        if (real_uid_of(pid) != std::optional<uid_t>(::getuid())) continue;
         const auto argv = read_arguments(pid);
         if (argv.empty() || arguments.empty() ||
             std::search(argv.begin() + 1, argv.end(), arguments.begin(), arguments.end()) == argv.end())
