@@ -517,6 +517,15 @@ int cancel_local(const Sweep& sweep, std::vector<std::string>* notes) {
     const auto book = env::LeaseBook::open_existing(env::LeaseBook::directory(config));
     for (const auto& run : sweep.runs) {
         RunStatus status = load_run(sweep, run.number);
+        if (status.state == RunState::cancelled && engine && !status.container.empty()) {
+            // Stopped by the scheduler while podman still made its container: the client ended, and
+            // the container it was making can appear after the scheduler looked (seen under load).
+            try {
+                if (env::find_container(*engine, status.container)) env::remove_container(*engine, status.container, 0s);
+            } catch (const Error& e) {
+                if (notes) notes->push_back(fmt::format("run {}: {}", run.number, e.what()));
+            }
+        }
         if (is_final(status.state)) continue;
         if (engine && !status.container.empty()) env::remove_container(*engine, status.container, 0s);
         // A host run outlives its scheduler by design: it is stopped here (its process group).
