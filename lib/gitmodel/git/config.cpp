@@ -256,6 +256,9 @@ std::optional<std::string> Config::origin(std::string_view key) const {
     case GIT_CONFIG_LEVEL_XDG: where = "global (XDG) " + found(git_config_find_xdg, nullptr); break;
     case GIT_CONFIG_LEVEL_SYSTEM: where = "system " + found(git_config_find_system, "GIT_CONFIG_SYSTEM"); break;
     case GIT_CONFIG_LEVEL_PROGRAMDATA: where = "programdata"; break;
+    case worktree_config_level:
+        where = fmt::format("worktree {}/config.worktree", without_slash(git_repository_path(repo_)));
+        break;
     default: where = "git config"; break;
     }
     while (!where.empty() && where.back() == ' ') where.pop_back();

@@ -50,8 +50,8 @@ public:
     // The team file layered in (nullptr for git_only); throws naming .gitmodel:<line> when it does not parse.
     const TeamFile* team() const;
     // Where the value of key comes from, exactly: "team file .gitmodel at <ref>", "command line (git -c)",
-    // "local <file>", "global <file>", "xdg <file>", "system <file>", "<included file>, included from
-    // local <file>", ...; nullopt when unset.
+    // "local <file>", "worktree <file>", "global <file>", "xdg <file>", "system <file>", "<included
+    // file>, included from local <file>", ...; nullopt when unset.
     std::optional<std::string> origin(std::string_view key) const;
     // git_only's values, whatever this view layers: what this clone's own configuration says.
     std::vector<std::string> get_all_git(std::string_view key) const;

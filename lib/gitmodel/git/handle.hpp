@@ -21,6 +21,11 @@ struct HandleDeleter {
 template <typename T, void (*Free)(T*)>
 using Handle = std::unique_ptr<T, HandleDeleter<T, Free>>;
 
+// The level git's per-worktree file ($GIT_DIR/config.worktree, `git config --worktree`) is read at:
+// libgit2 1.5 has no such level, and its otherwise unused application level sits where git puts that
+// file, above the repository's config.
+constexpr git_config_level_t worktree_config_level = GIT_CONFIG_LEVEL_APP;
+
 using RepositoryHandle = Handle<git_repository, git_repository_free>;
 using ReferenceHandle = Handle<git_reference, git_reference_free>;
 using ObjectHandle = Handle<git_object, git_object_free>;

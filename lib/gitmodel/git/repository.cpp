@@ -78,6 +78,25 @@ Repository::Repository(std::unique_ptr<git_repository, RepositoryDeleter> repo) 
         check(git_config_add_file_ondisk(config, files[i], levels[i], repo_.get(), 1),
               "cannot read the configuration file named by the environment");
     }
+    add_worktree_config();
+}
+
+void Repository::add_worktree_config() {
+    git_config* config = nullptr;
+    check(git_repository_config(&config, repo_.get()), "cannot open the git configuration");
+    ConfigHandle owner(config);
+    int enabled = 0;
+    if (git_config_get_bool(&enabled, config, "extensions.worktreeconfig") != 0) {
+        git_error_clear();  // unset, or no boolean: git would not read the file either
+        return;
+    }
+    if (!enabled) return;
+    const fs::path file = git_dir() / "config.worktree";
+    std::error_code error;
+    if (!fs::is_regular_file(file, error)) return;
+    // Above the repository's own file and below git's command-line overrides, as git reads it.
+    check(git_config_add_file_ondisk(config, file.c_str(), worktree_config_level, repo_.get(), 1),
+          fmt::format("cannot read {}", file.string()).c_str());
 }
 
 namespace {

@@ -149,6 +149,9 @@ public:
 
 private:
     explicit Repository(std::unique_ptr<git_repository, RepositoryDeleter> repo);
+    // With extensions.worktreeConfig, git reads this worktree's config.worktree (`git config
+    // --worktree`) above the repository's file; libgit2 1.5 does not, so its values would be ignored.
+    void add_worktree_config();
     std::unique_ptr<git_repository, RepositoryDeleter> repo_;
 };
 
