@@ -62,3 +62,15 @@ TEST_CASE("valid_utf8 replaces only what is not UTF-8", "[core]") {
     CHECK(valid_utf8("\xed\xa0\x80") == "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");  // a surrogate
     CHECK(valid_utf8("") == "");
 }
+
+TEST_CASE("split_records reads git's -z and line output alike", "[core]") {
+    using V = std::vector<std::string>;
+    using namespace std::string_literals;
+    CHECK(split_records("", '\0') == V{});
+    CHECK(split_records("a\0b\0"s, '\0') == V{"a", "b"});             // the last NUL ends "b"
+    CHECK(split_records("a\0b"s, '\0') == V{"a", "b"});               // an unterminated last record
+    CHECK(split_records("a\0\0b\0"s, '\0') == V{"a", "", "b"});       // an empty value stays a record
+    CHECK(split_records("\0"s, '\0') == V{""});
+    CHECK(split_records("one\ntwo\n", '\n') == V{"one", "two"});
+    CHECK(split_records("file:x\0line\nfile:y\0"s, '\0') == V{"file:x", "line\nfile:y"});  // newlines are data
+}

@@ -51,6 +51,16 @@ std::optional<std::string> closest_match(std::string_view word, const std::vecto
     return std::nullopt;
 }
 
+std::vector<std::string> split_records(std::string_view text, char separator) {
+    std::vector<std::string> records;
+    for (std::size_t at = 0; at < text.size();) {
+        const auto end = std::min(text.find(separator, at), text.size());
+        records.emplace_back(text.substr(at, end - at));
+        at = end + 1;
+    }
+    return records;
+}
+
 std::string join(const std::vector<std::string>& items, std::string_view separator) {
     std::string out;
     for (std::size_t i = 0; i < items.size(); ++i) {

@@ -23,6 +23,11 @@ std::string short_id(std::string_view id);
 // for files whose absence means "nothing there"; a missing file that matters is checked first.
 std::string read_text(const std::filesystem::path& path);
 
+// The records of a program's output, each ended by separator ('\0' for git's -z, '\n' for lines):
+// a last separator ends the last record rather than starting an empty one, and empty records
+// between two separators are kept. The one reader of -z output, so none parses it differently.
+std::vector<std::string> split_records(std::string_view text, char separator);
+
 // Joins items with a separator, for messages and tables.
 std::string join(const std::vector<std::string>& items, std::string_view separator);
 

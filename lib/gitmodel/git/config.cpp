@@ -279,12 +279,7 @@ std::optional<std::string> Config::included_file_holding(const std::string& key)
     if (!shown.ok()) return std::nullopt;
     // "file:<path>\0<value>\0" per value, the one in force last: NUL-separated, so that no
     // value (which may hold a newline and "file:...") can pass for an origin.
-    std::vector<std::string> fields;
-    for (std::size_t at = 0; at < shown.out.size();) {
-        const auto end = std::min(shown.out.find('\0', at), shown.out.size());
-        fields.push_back(shown.out.substr(at, end - at));
-        at = end + 1;
-    }
+    const std::vector<std::string> fields = split_records(shown.out, '\0');
     if (fields.size() < 2 || fields.size() % 2 != 0) return std::nullopt;
     const std::string& origin = fields[fields.size() - 2];
     if (origin.rfind("file:", 0) != 0 || origin.size() == 5) return std::nullopt;

@@ -36,25 +36,13 @@ bool git_succeeds(std::vector<std::string> args) {
     return proc::run(args).ok();
 }
 
-std::vector<std::string> split(const std::string& text, char separator) {
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        auto end = text.find(separator, start);
-        if (end == std::string::npos) end = text.size();
-        out.push_back(text.substr(start, end - start));
-        start = end + 1;
-    }
-    return out;
-}
-
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
 class PlumbingConfig final : public ConfigView {
 public:
     PlumbingConfig() {
         // -z: "key\nvalue\0", or "key\0" for a key without a value (git's "true").
-        for (const auto& item : split(git_output({"config", "-z", "--list"}), '\0')) {
+        for (const auto& item : split_records(git_output({"config", "-z", "--list"}), '\0')) {
             if (item.empty()) continue;
             const auto newline = item.find('\n');
             const std::string key = Config::normalize_key(item.substr(0, newline));
@@ -97,7 +85,7 @@ std::optional<std::pair<std::string, std::string>> result_of(const std::string& 
 class PlumbingReader final : public RepoReader {
 public:
     PlumbingReader() : config_() {
-        const auto lines = split(git_output({"rev-parse", "--path-format=absolute", "--git-common-dir", "--git-path",
+        const auto lines = split_records(git_output({"rev-parse", "--path-format=absolute", "--git-common-dir", "--git-path",
                                              "hooks", "--show-object-format", "--is-bare-repository"}),
                                  '\n');
         if (lines.size() < 4) throw Error("git rev-parse did not describe the repository");
@@ -106,7 +94,7 @@ public:
         format_ = lines[2];
         if (lines[3] != "true") workdir_ = fs::path(first_line(git_output({"rev-parse", "--show-toplevel"})));
         // The first worktree git lists is the main one.
-        for (const auto& line : split(git_output({"worktree", "list", "--porcelain"}), '\n')) {
+        for (const auto& line : split_records(git_output({"worktree", "list", "--porcelain"}), '\n')) {
             if (line.rfind("worktree ", 0) == 0) {
                 main_worktree_ = line.substr(9);
                 break;
@@ -144,7 +132,7 @@ public:
     std::vector<std::string> ref_targets(std::string_view prefix) override {
         std::vector<std::string> out;
         for (const auto& line :
-             split(git_output({"for-each-ref", "--format=%(objectname) %(objecttype) %(*objectname)",
+             split_records(git_output({"for-each-ref", "--format=%(objectname) %(objecttype) %(*objectname)",
                                std::string(prefix)}),
                    '\n')) {
             std::istringstream fields(line);
@@ -165,7 +153,7 @@ public:
         std::string input;
         for (const auto& id : ids) input += (is_hex(id) ? id : std::string("0")) + "\n";
         if (ids.empty()) return out;
-        const auto lines = split(git_output({"cat-file", "--batch-check=%(objectname) %(objectsize)"}, input), '\n');
+        const auto lines = split_records(git_output({"cat-file", "--batch-check=%(objectname) %(objectsize)"}, input), '\n');
         for (std::size_t i = 0; i < ids.size() && i < lines.size(); ++i) {
             std::istringstream fields(lines[i]);
             std::string id, size;
@@ -181,7 +169,7 @@ public:
         if (names.empty()) return out;
         std::string input;
         for (const auto& name : names) input += (name.find('\n') == std::string::npos ? name : std::string("0")) + "\n";
-        const auto lines = split(git_output({"cat-file", "--batch-check=%(objectname) %(objecttype)"}, input), '\n');
+        const auto lines = split_records(git_output({"cat-file", "--batch-check=%(objectname) %(objecttype)"}, input), '\n');
         for (std::size_t i = 0; i < names.size() && i < lines.size(); ++i) {
             std::istringstream fields(lines[i]);
             std::string id, type;
@@ -222,7 +210,7 @@ public:
         std::string base = "HEAD";
         if (!resolve_commit("HEAD"))  // an unborn branch: everything staged is new
             base = first_line(git_output({"hash-object", "-t", "tree", "--stdin"}, std::string()));
-        const auto tokens = split(git_output({"diff-index", "--cached", "-r", "--no-renames", "--no-abbrev", "-z",
+        const auto tokens = split_records(git_output({"diff-index", "--cached", "-r", "--no-renames", "--no-abbrev", "-z",
                                               "--ignore-submodules=all", base}),
                                   '\0');
         std::vector<StagedBlob> out;
@@ -237,7 +225,7 @@ public:
         }
         if (out.empty()) return out;
         // "path\0filter\0value\0" per path, in order; the index's .gitattributes as git commit sees it.
-        const auto attrs = split(git_output({"check-attr", "-z", "--cached", "--stdin", "filter"}, paths), '\0');
+        const auto attrs = split_records(git_output({"check-attr", "-z", "--cached", "--stdin", "filter"}, paths), '\0');
         for (std::size_t i = 0, k = 0; i + 2 < attrs.size() && k < out.size(); i += 3, ++k) {
             const std::string& value = attrs[i + 2];
             if (value != "unspecified" && value != "unset" && value != "set") out[k].filter = value;

@@ -1,6 +1,7 @@
 #include "gitmodel/git/team_file.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
 #include "gitmodel/git/config.hpp"
 #include "gitmodel/git/handle.hpp"
 #include "gitmodel/proc/process.hpp"
@@ -155,16 +156,11 @@ std::string team_setting_fix(std::string_view key, std::string_view value, bool 
 std::vector<std::pair<std::string, std::string>> parse_config_list(std::string_view text) {
     // -z: "key\nvalue\0", or "key\0" for a key without a value (git's "true").
     std::vector<std::pair<std::string, std::string>> out;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        auto end = text.find('\0', start);
-        if (end == std::string_view::npos) end = text.size();
-        const auto item = text.substr(start, end - start);
-        start = end + 1;
+    for (const std::string& item : split_records(text, '\0')) {
         if (item.empty()) continue;
         const auto newline = item.find('\n');
         out.emplace_back(Config::normalize_key(item.substr(0, newline)),
-                         newline == std::string_view::npos ? "true" : std::string(item.substr(newline + 1)));
+                         newline == std::string::npos ? "true" : item.substr(newline + 1));
     }
     return out;
 }

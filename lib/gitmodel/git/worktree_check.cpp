@@ -96,13 +96,8 @@ std::vector<std::string> confirmed_by_git(const fs::path& folder, const std::vec
     const auto result = run_git(std::move(args));
     if (!result.ok()) return paths;
     std::vector<std::string> still;
-    for (std::size_t pos = 0; pos < result.out.size();) {
-        const auto end = result.out.find('\0', pos);
-        const std::string record = result.out.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+    for (const std::string& record : split_records(result.out, '\0'))
         if (record.size() > 3) still.push_back(record.substr(3));
-        if (end == std::string::npos) break;
-        pos = end + 1;
-    }
     return still;
 }
 

@@ -72,12 +72,7 @@ std::vector<CommittedFile> committed_files(const fs::path& worktree) {
     const auto listed = git_checked(worktree, {"ls-tree", "-r", "-z", "--full-tree", "HEAD"},
                                     fmt::format("cannot list the files of {}", worktree.string()));
     std::vector<CommittedFile> files;
-    std::size_t at = 0;
-    const std::string& out = listed.out;
-    while (at < out.size()) {
-        const auto end = out.find('\0', at);
-        const std::string entry = out.substr(at, end == std::string::npos ? std::string::npos : end - at);
-        at = end == std::string::npos ? out.size() : end + 1;
+    for (const std::string& entry : split_records(listed.out, '\0')) {
         const auto tab = entry.find('\t');
         if (tab == std::string::npos) continue;
         std::istringstream head(entry.substr(0, tab));

@@ -1,5 +1,7 @@
 #include "gitmodel/proc/identity.hpp"
 
+#include "gitmodel/core/text.hpp"
+
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -59,13 +61,7 @@ std::vector<std::string> read_arguments(long pid) {
         text.append(buffer, static_cast<std::size_t>(got));
     }
     ::close(fd);
-    std::vector<std::string> arguments;
-    for (std::size_t at = 0; at < text.size();) {
-        const auto end = std::min(text.find('\0', at), text.size());
-        arguments.push_back(text.substr(at, end - at));
-        at = end + 1;
-    }
-    return arguments;
+    return split_records(text, '\0');
 }
 
 }  // namespace

@@ -124,11 +124,7 @@ std::vector<std::string> deleted_files_only(const git::Repository& repo, const f
     const auto status = run_git(repo, {"status", "--porcelain=v1", "-z", "--untracked-files=no"}, {}, worktree);
     if (!status.ok()) return {};
     std::vector<std::string> deleted;
-    std::size_t at = 0;
-    while (at < status.out.size()) {
-        const auto end = status.out.find('\0', at);
-        const std::string entry = status.out.substr(at, end == std::string::npos ? std::string::npos : end - at);
-        at = end == std::string::npos ? status.out.size() : end + 1;
+    for (const std::string& entry : split_records(status.out, '\0')) {
         if (entry.empty()) continue;
         if (entry.size() < 4 || entry.compare(0, 3, " D ") != 0) return {};
         deleted.push_back(entry.substr(3));
@@ -203,11 +199,7 @@ std::string untracked_keeping(const git::Repository& repo, const fs::path& workt
     const auto listed = run_git(repo, {"ls-files", "--others", "-z"}, {}, worktree);
     if (!listed.ok()) return untracked.describe();
     std::vector<std::string> rest;
-    std::size_t at = 0;
-    while (at < listed.out.size()) {
-        const auto end = std::min(listed.out.find('\0', at), listed.out.size());
-        const std::string path = listed.out.substr(at, end - at);
-        at = end + 1;
+    for (const std::string& path : split_records(listed.out, '\0')) {
         if (path.empty() || path == metrics_file_name) continue;
         if (std::find(shelving.begin(), shelving.end(), path) == shelving.end()) rest.push_back(path);
     }
