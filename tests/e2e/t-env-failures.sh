@@ -67,8 +67,10 @@ done
 # --- an image that does not exist: the engine's message, nothing left -------------------------------------
 printf 'image: localhost/no-such-image:1\ngpus: 1\n' >"$wt/.modelenv.yaml"
 run_expect 1 git -C "$wt" model env up
-assert_contains "$ERR" "could not start the environment"
-assert_contains "$ERR" "no-such-image"
+assert_contains "$ERR" "podman could not pull localhost/no-such-image:1 (exited with status"
+assert_contains "$ERR" "Error: initializing source docker://localhost/no-such-image:1" "the engine's own reason"
+assert_not_contains "$ERR" "retrying" "not its retries, only why it failed"
+assert_contains "$ERR" "hint: nothing was started" "the hint says nothing was started"
 nothing_left "missing image"
 
 # --- a command that dies before its port is ready: its last output, nothing left ----------------------------

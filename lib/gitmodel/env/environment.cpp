@@ -250,7 +250,7 @@ struct UpPlan {
     std::vector<std::string> command;
     std::string address;
     bool pass_devices = false;  // the pool came from the driver: devices are passed
-    std::optional<ImageIdentity> image;  // what the reference resolves to here (nullopt: to be pulled)
+    ImageIdentity image;  // what the reference resolves to here (pulled first when it was not)
     config::Placeholders placeholders;
     UserPlan user;
     PortAssignment ports;
@@ -339,10 +339,8 @@ void plan_container_user(UpPlan& plan, UpResult& result) {
     const Caller caller = current_caller();
     std::optional<ImageAccounts> accounts;
     if (accounts_needed(plan.file.user, plan.engine.mode, plan.engine.kind, caller)) {
-        std::string why = "the image is not here yet (it is pulled by the start)";
-        if (plan.image)
-            accounts = image_accounts(plan.engine, plan.image->id, plan.target.common_dir / "git-model" / "env" / ".images",
-                                      &why);
+        std::string why;
+        accounts = image_accounts(plan.engine, plan.image.id, plan.target.common_dir / "git-model" / "env" / ".images", &why);
         if (!accounts)
             result.notes.push_back(fmt::format("{}: the container runs as uid {} without a passwd entry of ours", why,
                                                plan.file.user.mode == config::UserSetting::Mode::ids ? plan.file.user.uid
@@ -365,7 +363,7 @@ void plan_container_user(UpPlan& plan, UpResult& result) {
 
 // The folders, mounts and command of the container; nothing is started or taken yet.
 UpPlan prepare(const git::Config& config, const Target& target, const UpOptions& options, config::ModelEnv file,
-               Engine engine, std::optional<ImageIdentity> image, UpResult& result) {
+               Engine engine, ImageIdentity image, UpResult& result) {
     UpPlan plan{config, target, options, std::move(file), std::move(engine), state_dir(target), {}, {}, {}, {}, {}, false,
                 std::move(image), {}, {}, {}};
     // Folders the container needs; persist folders are never deleted by the suite.
@@ -550,7 +548,7 @@ LaunchSpec start_container(UpPlan& plan, Reservation& leases, StartGuard& guard,
 
     ContainerPlan container = plan_container(plan.file, request);
     // Run what was inspected, by id: the recorded image is the one that runs.
-    if (plan.image) container.spec.image = plan.image->id;
+    container.spec.image = plan.image.id;
     write_private_file(request.env_file, container.env_file_content);
     // passwd and group hold no secret, and a user: uid:gid other than the caller's must read them.
     for (const auto& [path, content] : container.account_files) write_private_file(path, content, 0644);
@@ -572,13 +570,6 @@ LaunchSpec start_container(UpPlan& plan, Reservation& leases, StartGuard& guard,
     run_options.on_start = [&](long pid) {
         leases.record_starter(proc::identity_of(pid).value_or(proc::ProcessIdentity{pid, 0}));
     };
-    // An image the start pulls can take minutes: its progress, in the engine's own words, goes by live.
-    const bool teed = !plan.image && plan.options.show_pull;
-    if (teed) {
-        run_options.tee_stderr = true;
-        fmt::print(stderr, "git-model-env: {} is not here yet: {} pulls it (Ctrl-C stops the start once it has)\n",
-                   plan.file.image.to_string(), plan.engine.name);
-    }
     auto run = proc::run(engine_run_argv(plan.engine, container.spec), run_options);
     if (!run.ok() && !run.timed_out && remove_storage_leftover(plan.engine, plan.target.container, run.err)) {
         result.notes.push_back(fmt::format("removed what a killed start left of {} in {}'s storage", plan.target.container,
@@ -589,21 +580,14 @@ LaunchSpec start_container(UpPlan& plan, Reservation& leases, StartGuard& guard,
         if (run.timed_out)
             throw Error(fmt::format("{} did not start the environment within {} s (model.env.startTimeout); it was stopped "
                                     "and nothing was left running", plan.engine.name, plan.engine.start_timeout.count() / 1000),
-                        "pull the image first (`podman pull <image>`), or raise git config model.env.startTimeout");
+                        fmt::format("the image is here, so the engine itself was slow or stuck: see `{} ps -a`, or "
+                                    "raise git config model.env.startTimeout", plan.engine.name));
         throw Error(fmt::format("{} could not start the environment ({}):\n{}", plan.engine.name, run.describe(),
                                 engine_message(run.err)),
                     "nothing was left running; check the image name and the engine's message above");
     }
     std::string id = run.out.substr(0, run.out.find('\n'));
-    if (!plan.image) {
-        // Pulled by the start: ask which image it became.
-        proc::RunOptions inspect_options;
-        inspect_options.timeout = plan.engine.timeout;
-        const auto image = proc::run(plan.engine.command({"container", "inspect", "--format", "{{.Image}}", id}), inspect_options);
-        if (image.ok()) result.image_id = normalise_image_id(image.out.substr(0, image.out.find('\n')));
-    } else {
-        result.image_id = plan.image->id;
-    }
+    result.image_id = plan.image.id;
     std::optional<proc::ProcessIdentity> workload;
     if (!request.pidfile.empty()) {
         long pid = 0;
@@ -807,9 +791,12 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
                                                      target.container)
                                        : fmt::format("removed the stopped container {} left from before", target.container));
     }
-    if (image) check_image_drift(config, options, file, image->id, result);
+    // An image that is not here is pulled now, before any GPU is taken, and Ctrl-C stops it at
+    // once: a `run` that pulls holds the GPUs for minutes and must not be cut half way.
+    if (!image) image = pull_image(engine, file.image.to_string(), options.show_pull);
+    check_image_drift(config, options, file, image->id, result);
 
-    UpPlan plan = prepare(config, target, options, std::move(file), std::move(engine), image, result);
+    UpPlan plan = prepare(config, target, options, std::move(file), std::move(engine), *image, result);
     // From the GPUs' reservation to the commit, Ctrl-C, SIGTERM and a hang-up are remembered,
     // not obeyed at once: the start ends at the next step (the engine's client done, a poll of
     // the ports), the guard removes the container and gives the GPUs back, and then the signal
@@ -821,7 +808,6 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
         StartGuard guard(plan.engine, target.container, leases);
         const LaunchSpec spec = start_container(plan, leases, guard, result);
         stop_if_interrupted();
-        if (!image) check_image_drift(config, options, plan.file, result.image_id, result);
         for (const auto& port : spec.ports)
             result.endpoints.push_back({port.name, port.container_port, port.host_address, port.host_port,
                                         endpoint_url(port.name, port.host_address, port.host_port, plan.user.login)});

@@ -1,6 +1,7 @@
 #include "gitmodel/env/image.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
 #include "gitmodel/env/state.hpp"
 #include "gitmodel/proc/process.hpp"
 
@@ -8,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <csignal>
 #include <fstream>
 #include <sstream>
 
@@ -84,6 +86,46 @@ std::optional<ImageIdentity> inspect_image(const Engine& engine, const std::stri
         proc::run(engine.command({"image", "inspect", "--format", "{{.Id}} {{json .RepoDigests}}", reference}), options);
     if (!result.ok()) return std::nullopt;
     return parse_image_identity(result.out);
+}
+
+namespace {
+
+// Why a pull failed, in the engine's words: its "Error: ..." lines, without the progress and
+// the retries that came before (a piped pull printed them all; a terminal has seen them live).
+std::string pull_failure(const std::string& err) {
+    std::vector<std::string> errors;
+    for (const auto& line : split_records(err, '\n'))
+        if (starts_with(line, "Error") || starts_with(line, "error")) errors.push_back(line);
+    return errors.empty() ? engine_message(err) : join(errors, "\n");
+}
+
+}  // namespace
+
+ImageIdentity pull_image(const Engine& engine, const std::string& reference, bool show_progress) {
+    proc::RunOptions options;
+    options.timeout = engine.start_timeout;
+    // Its own process group (the timeout kills it whole); an interrupting signal that ends us is
+    // passed on to it, and a kill -9 of us reaches it as SIGTERM: either way the engine stops the
+    // transfer and removes what it had written, instead of pulling on for minutes unseen.
+    options.parent_death_signal = SIGTERM;
+    options.tee_stderr = show_progress;
+    if (show_progress)
+        fmt::print(stderr, "git-model-env: {} is not here yet: {} pulls it before any GPU is taken (Ctrl-C stops it)\n",
+                   reference, engine.name);
+    const auto pulled = proc::run(engine.command({"pull", reference}), options);
+    if (pulled.timed_out)
+        throw Error(fmt::format("{} did not pull {} within {} s (model.env.startTimeout); it was stopped and nothing was "
+                                "started", engine.name, reference, engine.start_timeout.count() / 1000),
+                    fmt::format("pull it yourself (`{} pull {}`), or raise git config model.env.startTimeout", engine.name,
+                                reference));
+    if (!pulled.ok())
+        throw Error(fmt::format("{} could not pull {} ({}):\n{}", engine.name, reference, pulled.describe(),
+                                pull_failure(pulled.err)),
+                    "nothing was started; check the image in .modelenv.yaml, and for a private registry log in "
+                    "with `git model env login`");
+    if (auto image = inspect_image(engine, reference)) return *image;
+    throw Error(fmt::format("{} pulled {}, but cannot say which image it is now", engine.name, reference),
+                fmt::format("look with `{} image inspect {}`; nothing was started", engine.name, reference));
 }
 
 std::string repo_digest_for(const ImageIdentity& image, const config::ImageRef& reference) {

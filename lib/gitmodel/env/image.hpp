@@ -25,6 +25,14 @@ struct ImageIdentity {
 // here (it would be pulled) or the engine cannot say.
 std::optional<ImageIdentity> inspect_image(const Engine& engine, const std::string& reference);
 
+// Pulls an image that is not here, before a start takes any GPU (a pull can take minutes, and
+// nobody else could have them meanwhile), and returns what it resolved to. Unlike a `run` that
+// pulls, a pull may be stopped at once: Ctrl-C, SIGTERM or a hang-up of this process reaches
+// the engine's client, which stops and cleans up, and so does this process's death (SIGTERM).
+// With show_progress the engine's own progress goes to our stderr as it comes. Throws
+// gm::Error with the engine's message (or the timeout, model.env.startTimeout) when it fails.
+ImageIdentity pull_image(const Engine& engine, const std::string& reference, bool show_progress);
+
 // Reads `image inspect --format '{{.Id}} {{json .RepoDigests}}'` output; nullopt when malformed.
 std::optional<ImageIdentity> parse_image_identity(const std::string& output);
 

@@ -86,14 +86,14 @@ bp::environment child_environment(const RunOptions& options) {
     return env;
 }
 
-// In the child, before exec: SIGKILL when the parent dies (RunOptions::die_with_parent).
+// In the child, before exec: a signal when the parent dies (RunOptions::parent_death_signal).
 struct ParentDeathSignal : bp::extend::handler {
-    bool enabled = false;
+    int signal = 0;
     pid_t parent = 0;
     template <class Executor>
     void on_exec_setup(Executor&) const {
-        if (!enabled) return;
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (signal == 0) return;
+        ::prctl(PR_SET_PDEATHSIG, signal);
         if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
     }
 };
@@ -295,7 +295,7 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
     // A terminal child stays in our (foreground) group: it may prompt, and Ctrl-C reaches it.
     group.own = (options.timeout.has_value() || options.max_output.has_value()) && !options.terminal;
     ParentDeathSignal death;
-    death.enabled = options.die_with_parent;
+    death.signal = options.parent_death_signal;
     death.parent = ::getpid();
 
     bp::child child;

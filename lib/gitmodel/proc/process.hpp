@@ -51,9 +51,10 @@ struct RunOptions {
     // arrives instead of being collected in RunResult::out, so that a caller can work on a
     // long output while the child still writes it.
     std::function<void(std::string_view)> on_stdout;
-    // When true, the child is killed (SIGKILL) should this process die first, so that a
-    // killed `env up` leaves no engine client behind that starts a container on its own.
-    bool die_with_parent = false;
+    // When not 0, the signal the child gets should this process die first (even by SIGKILL,
+    // which passes nothing on): SIGTERM lets an image pull stop and clean up after itself
+    // rather than run on, orphaned, for minutes.
+    int parent_death_signal = 0;
     // Called with the child's pid once it runs, before waiting for it (to record it); when it
     // throws, the child is killed and waited for, and the exception goes on.
     std::function<void(long pid)> on_start;
