@@ -57,6 +57,18 @@ run_expect 0 git -C "$wa" model tag --metric acc=0.7 --no-push
 assert_eq "$(git -C repo tag -l 'model/alpha/*' | sort)" "$(printf 'model/alpha/v1\nmodel/alpha/v2')" \
     "tagged: the worktree file is not read without the extension"
 
+# --- the extension counts only in the repository's own file, as git reads it -------------------
+git config --global extensions.worktreeConfig true                    # not in ~/.gitconfig
+run_expect 0 git -C "$wa" model tag --metric acc=0.75 --no-push
+assert_eq "$(git -C repo tag -l 'model/alpha/v3')" "model/alpha/v3" "the extension in ~/.gitconfig is ignored"
+git config --global --unset extensions.worktreeConfig
+printf '[extensions]\n\tworktreeConfig = true\n' >"$TEST_DIR/extension.inc"  # nor through an include
+git -C repo config include.path "$TEST_DIR/extension.inc"
+assert_eq "$(git -C "$wa" config model.tag.requireClean)" "false" "git: not through an include either"
+run_expect 0 git -C "$wa" model tag --metric acc=0.76 --no-push
+assert_eq "$(git -C repo tag -l 'model/alpha/v4')" "model/alpha/v4" "the extension through an include is ignored"
+git -C repo config --unset include.path
+
 # --- a setting git-model writes goes to the repository's file, never the worktree's -----------
 git -C repo config extensions.worktreeConfig true
 cp "$alpha_gitdir/config.worktree" "$TEST_DIR/before.worktree"

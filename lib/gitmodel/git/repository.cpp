@@ -81,16 +81,43 @@ Repository::Repository(std::unique_ptr<git_repository, RepositoryDeleter> repo) 
     add_worktree_config();
 }
 
+namespace {
+
+// extensions.worktreeConfig as git reads it: from the repository's own config file alone, not
+// through its includes, nor from the global or system files (libgit2's lookup reads them all).
+bool worktree_config_enabled(git_config* config) {
+    git_config* local = nullptr;
+    if (git_config_open_level(&local, config, GIT_CONFIG_LEVEL_LOCAL) != 0) {
+        git_error_clear();
+        return false;
+    }
+    ConfigHandle local_owner(local);
+    git_config_iterator* raw = nullptr;
+    if (git_config_multivar_iterator_new(&raw, local, "extensions.worktreeconfig", nullptr) != 0) {
+        git_error_clear();
+        return false;
+    }
+    ConfigIteratorHandle iterator(raw);
+    std::optional<std::string> value;
+    git_config_entry* entry = nullptr;
+    while (git_config_next(&entry, iterator.get()) == 0)
+        if (entry->include_depth == 0) value = entry->value ? entry->value : "true";  // a bare key is true
+    git_error_clear();
+    int enabled = 0;
+    if (!value || git_config_parse_bool(&enabled, value->c_str()) != 0) {
+        git_error_clear();  // unset, or no boolean (git refuses the repository then)
+        return false;
+    }
+    return enabled != 0;
+}
+
+}  // namespace
+
 void Repository::add_worktree_config() {
     git_config* config = nullptr;
     check(git_repository_config(&config, repo_.get()), "cannot open the git configuration");
     ConfigHandle owner(config);
-    int enabled = 0;
-    if (git_config_get_bool(&enabled, config, "extensions.worktreeconfig") != 0) {
-        git_error_clear();  // unset, or no boolean: git would not read the file either
-        return;
-    }
-    if (!enabled) return;
+    if (!worktree_config_enabled(config)) return;
     const fs::path file = git_dir() / "config.worktree";
     std::error_code error;
     if (!fs::is_regular_file(file, error)) return;
