@@ -134,3 +134,16 @@ rm -f "$TEST_DIR/slow-pull"
 run_expect 0 git -C "$WT" model env up
 assert_contains "$OUT" "Environment of 'alpha' is up" "the next start pulls and starts"
 run_expect 0 git -C "$WT" model env down
+
+# --- --recreate onto an image that cannot be pulled: the running environment stays ----------------------
+run_expect 0 git -C "$WT" model env up
+name=$(test_containers)
+id_before=$(podman inspect -f '{{.Id}}' "$name")
+sed -i 's|^image: .*|image: localhost/gm-test-nowhere:2|' "$WT/.modelenv.yaml"
+run_expect 1 git -C "$WT" model env up --recreate
+assert_contains "$ERR" "podman could not pull localhost/gm-test-nowhere:2"
+assert_eq "$(podman inspect -f '{{.Id}} {{.State.Status}}' "$name")" "$id_before running" \
+    "the environment --recreate was to replace still runs"
+assert_eq "$(leases)" "1" "and keeps its GPU"
+git -C "$WT" checkout -q -- .modelenv.yaml
+run_expect 0 git -C "$WT" model env down

@@ -775,12 +775,18 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
     refuse_while_left_client_works(engine, target.container);
     // Two questions to the engine at once: is the container there, which image does the pin name.
     auto [existing, image] = find_container_and_image(engine, target.container, file.image.to_string());
+    const bool running = existing && (existing->state == "running" || existing->state == "paused");
+    if (running && !options.recreate) {
+        describe_running(engine, target, *existing, file, result);
+        return result;
+    }
+    // An image that is not here is pulled now, before any GPU is taken, and Ctrl-C stops it at
+    // once: a `run` that pulls holds the GPUs for minutes and must not be cut half way. And
+    // before the container it replaces goes: a pull that fails, or an image that drifted under
+    // model.imageDrift = refuse, leaves a --recreate's running environment as it was.
+    if (!image) image = pull_image(engine, file.image.to_string(), options.show_pull);
+    check_image_drift(config, options, file, image->id, result);
     if (existing) {
-        const bool running = existing->state == "running" || existing->state == "paused";
-        if (running && !options.recreate) {
-            describe_running(engine, target, *existing, file, result);
-            return result;
-        }
         // Stopped (or left by a crash), or --recreate: replaced, and the GPUs it held are taken afresh.
         remove_container(engine, target.container, running ? stop_grace(config) : 0s);
         if (auto book = LeaseBook::open_existing(LeaseBook::directory(config)))
@@ -791,10 +797,6 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
                                                      target.container)
                                        : fmt::format("removed the stopped container {} left from before", target.container));
     }
-    // An image that is not here is pulled now, before any GPU is taken, and Ctrl-C stops it at
-    // once: a `run` that pulls holds the GPUs for minutes and must not be cut half way.
-    if (!image) image = pull_image(engine, file.image.to_string(), options.show_pull);
-    check_image_drift(config, options, file, image->id, result);
 
     UpPlan plan = prepare(config, target, options, std::move(file), std::move(engine), *image, result);
     // From the GPUs' reservation to the commit, Ctrl-C, SIGTERM and a hang-up are remembered,
