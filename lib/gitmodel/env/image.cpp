@@ -101,8 +101,10 @@ std::string pull_failure(const std::string& err) {
 
 }  // namespace
 
-ImageIdentity pull_image(const Engine& engine, const std::string& reference, bool show_progress) {
+ImageIdentity pull_image(const Engine& engine, const std::string& reference, bool show_progress,
+                         const std::function<void(long pid)>& on_start) {
     proc::RunOptions options;
+    options.on_start = on_start;
     options.timeout = engine.start_timeout;
     // Its own process group (the timeout kills it whole); an interrupting signal that ends us is
     // passed on to it, and a kill -9 of us reaches it as SIGTERM: either way the engine stops the

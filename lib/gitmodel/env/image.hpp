@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,7 +32,10 @@ std::optional<ImageIdentity> inspect_image(const Engine& engine, const std::stri
 // the engine's client, which stops and cleans up, and so does this process's death (SIGTERM).
 // With show_progress the engine's own progress goes to our stderr as it comes. Throws
 // gm::Error with the engine's message (or the timeout, model.env.startTimeout) when it fails.
-ImageIdentity pull_image(const Engine& engine, const std::string& reference, bool show_progress);
+// on_start gets the pull's pid, which leads its process group (a scheduler that must stop it on
+// its own signal records it; when on_start throws, the pull is stopped and the error goes on).
+ImageIdentity pull_image(const Engine& engine, const std::string& reference, bool show_progress,
+                         const std::function<void(long pid)>& on_start = {});
 
 // Reads `image inspect --format '{{.Id}} {{json .RepoDigests}}'` output; nullopt when malformed.
 std::optional<ImageIdentity> parse_image_identity(const std::string& output);

@@ -7,6 +7,7 @@
 #include "gitmodel/core/wording.hpp"
 #include "gitmodel/env/engine.hpp"
 #include "gitmodel/env/gpu_pool.hpp"
+#include "gitmodel/env/image.hpp"
 #include "gitmodel/env/lease_book.hpp"
 #include "gitmodel/proc/identity.hpp"
 #include "gitmodel/proc/process.hpp"
@@ -36,6 +37,8 @@ using namespace std::chrono_literals;
 namespace {
 
 std::atomic<bool> stop_requested{false};
+// The process group of the image pull the scheduler waits for (0: none), for request_stop.
+std::atomic<pid_t> pulling_group{0};
 
 // The self-pipe the signal handlers write a byte to, so that the scheduler's wait ends on a
 // signal even when it lands just before the wait begins. Both ends live as long as the process.
@@ -50,6 +53,7 @@ extern "C" void wake_up(int) {
 }
 extern "C" void request_stop(int) {
     stop_requested = true;
+    if (const pid_t group = pulling_group.load(); group > 0) ::kill(-group, SIGTERM);  // the engine stops and cleans up
     wake_up(0);
 }
 
@@ -279,6 +283,7 @@ public:
 
 private:
     void remove_left_containers();
+    void pull_missing_image();
     void reap_ended(RunState ok, RunState failed, const char* note);
     bool start_next();
     bool spawn_run(Active& run, const RunSpec& spec, RunStatus& status);
@@ -326,6 +331,7 @@ int LocalScheduler::run() {
                limit_);
     std::fflush(stdout);
     remove_left_containers();
+    pull_missing_image();
     while (true) {
         reap_ended(RunState::done, RunState::failed, nullptr);
         if (stop_requested) break;
@@ -361,6 +367,30 @@ void LocalScheduler::remove_left_containers() {
         // A run whose name is still taken fails to start, and says so: nothing is lost.
         fmt::print("could not remove the containers an earlier scheduler left: {}\n", e.what());
     }
+}
+
+// The sweep's image, when it is not here, is pulled once before any run takes a GPU: a run's
+// `podman run` pulled it while holding its GPUs, for minutes nobody else could have them, and
+// did so for each run started before the first pull ended. `sweep cancel` stops the pull (its
+// SIGTERM is passed on). A pull that fails leaves each run to try, and to fail with the
+// engine's own message, as before.
+void LocalScheduler::pull_missing_image() {
+    if (!engine_ || sweep_.image.empty() || next_ >= queue_.size() || stop_requested) return;
+    if (env::inspect_image(*engine_, sweep_.image)) return;
+    fmt::print("pulling {} before any run takes a GPU\n", sweep_.image);
+    std::fflush(stdout);
+    try {
+        env::pull_image(*engine_, sweep_.image, false, [](long pid) {
+            pulling_group = static_cast<pid_t>(pid);
+            if (stop_requested) throw Error("the sweep was cancelled");  // a stop that came just before
+        });
+        fmt::print("pulled {}\n", sweep_.image);
+    } catch (const Error& e) {
+        if (stop_requested) fmt::print("the pull of {} was stopped: the sweep is cancelled\n", sweep_.image);
+        else fmt::print("could not pull {}: {}; each run tries on its own\n", sweep_.image, e.what());
+    }
+    pulling_group = 0;
+    std::fflush(stdout);
 }
 
 // Records the runs whose processes ended: as `ok` when they exited 0, else as `failed`, with

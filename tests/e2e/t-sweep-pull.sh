@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# A local sweep whose image is not here: its scheduler pulls the image once, before any run
+# takes a GPU (a run's `podman run` pulled it while holding its GPUs), and the runs then start
+# on it; `sweep cancel` during that pull stops it at once (not after the pull, nor after the
+# 40 s cancel waits for a scheduler): nothing is pulled, leased or left running. No registry can
+# be reached here, so the pull is podman's from an OCI archive, done by a podman of this test's
+# own, first on PATH, when asked to pull the test's image (slowly, when the test says so).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/podman-lib.sh"
+. "$(dirname "$0")/sweep-lib.sh"
+
+PODMAN=$(command -v podman)
+PULL_IMAGE="localhost/gm-test-pull-$(basename "$TEST_DIR" | tr 'A-Z.' 'a-z-'):1"
+ARCHIVE="$TEST_DIR/pull-image.tar"
+"$PODMAN" save --format oci-archive -o "$ARCHIVE" "$TEST_IMAGE" >/dev/null 2>&1
+trap 'gm_status=$?; podman_cleanup; "$PODMAN" rmi -f "$PULL_IMAGE" >/dev/null 2>&1; on_exit $gm_status' EXIT
+mkdir -p "$TEST_DIR/engine"
+cat >"$TEST_DIR/engine/podman" <<SH
+#!/bin/sh
+if [ "\$1" = pull ] && [ "\$2" = "$PULL_IMAGE" ]; then
+    echo \$\$ >>"$TEST_DIR/pull.pids"
+    [ -e "$TEST_DIR/slow-pull" ] && sleep 4
+    id=\$("$PODMAN" pull -q "oci-archive:$ARCHIVE") && exec "$PODMAN" tag "\$id" "$PULL_IMAGE"
+    exit 125
+fi
+exec "$PODMAN" "\$@"
+SH
+chmod +x "$TEST_DIR/engine/podman"
+export PATH="$TEST_DIR/engine:$PATH"
+
+alive() {  # PID: running (a zombie is dead)
+    local state
+    state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+    [ -n "$state" ] && [ "${state:0:1}" != Z ]
+}
+leases() { ls -A "$GIT_MODEL_LEASE_DIR" 2>/dev/null | grep -c '\.lease$' || true; }
+wait_for_pull() {
+    for _ in $(seq 100); do [ -s "$TEST_DIR/pull.pids" ] && break; sleep 0.1; done
+    [ -s "$TEST_DIR/pull.pids" ] || fail "the scheduler never pulled: $(cat "$SWEEPS"/*/scheduler.log 2>/dev/null)"
+    PULL=$(tail -1 "$TEST_DIR/pull.pids")
+}
+
+cd "$TEST_DIR"
+make_repo repo
+git -C repo config model.installHooks never
+git -C repo config model.gpus 0,1
+git -C repo config model.env.stopTimeout 1s
+{ echo "image: $PULL_IMAGE"; echo "gpus: 1"; } >repo/.modelenv.yaml
+git -C repo add .modelenv.yaml && git -C repo commit -q -m environment
+run_expect 0 git -C repo model start net
+WT="$TEST_DIR/worktrees/feature/model-net"
+SWEEPS="$TEST_DIR/repo/.git/git-model/sweeps"
+
+# --- pulled once, holding no GPU; then the runs run on it --------------------------------------------
+: >slow-pull
+run_expect 0 git -C "$WT" model sweep start --grid lr=1,2 -- sh -c 'echo "lr=$GIT_MODEL_PARAM_LR"'
+wait_for_pull
+assert_eq "$(leases)" "0" "no GPU is leased while the sweep's image is pulled"
+wait_sweep "$WT" 1 120
+run_expect 0 git -C "$WT" model sweep status 1 --json
+assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "done done" "both runs ran on the pulled image"
+assert_eq "$(wc -l <pull.pids)" "1" "one pull for the sweep, not one per run"
+log=$(cat "$SWEEPS/1/scheduler.log")
+assert_contains "$log" "pulling $PULL_IMAGE before any run takes a GPU"
+assert_contains "$log" "pulled $PULL_IMAGE"
+assert_eq "$(leases)" "0" "the runs gave their GPUs back"
+
+# --- sweep cancel during the pull: stopped at once --------------------------------------------------
+"$PODMAN" rmi -f "$PULL_IMAGE" >/dev/null
+rm -f pull.pids
+run_expect 0 git -C "$WT" model sweep start --grid lr=3,4 -- sh -c 'echo "lr=$GIT_MODEL_PARAM_LR"'
+wait_for_pull
+began=$(date +%s%N)
+run_expect 0 git -C "$WT" model sweep cancel 2
+took_ms=$(( ($(date +%s%N) - began) / 1000000 ))
+[ "$took_ms" -lt 5000 ] || fail "cancel took $took_ms ms: it waited for the pull instead of stopping it"
+sleep 0.5
+alive "$PULL" && fail "the pull $PULL still runs after sweep cancel"
+run_expect 0 git -C "$WT" model sweep status 2 --json
+assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "cancelled cancelled" "the runs are cancelled"
+assert_contains "$(cat "$SWEEPS/2/scheduler.log")" "the pull of $PULL_IMAGE was stopped: the sweep is cancelled"
+sleep 4  # past the slow pull's pause: a pull left running would have the image by now
+"$PODMAN" image exists "$PULL_IMAGE" && fail "the image was pulled after the sweep was cancelled"
+assert_eq "$(test_containers)" "" "no container after the cancel"
+assert_eq "$(leases)" "0" "no lease after the cancel"
