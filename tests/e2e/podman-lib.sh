@@ -76,6 +76,19 @@ write_modelenv() {
     git -C "$dir" commit -q -m "environment"
 }
 
+# start_env_model MODEL [EXTRA-YAML...]: a repository "repo" (no hooks, a 1 s stop grace) whose
+# committed .modelenv.yaml holds the extra lines, with MODEL started; its worktree is $WT.
+start_env_model() {
+    local model=$1
+    shift
+    make_repo repo
+    git -C repo config model.installHooks never
+    git -C repo config model.env.stopTimeout 1s
+    write_modelenv repo "$@"
+    run_expect 0 git -C repo model start "$model"
+    WT="$TEST_DIR/worktrees/feature/model-$model"
+}
+
 # http_get URL: the body, or fails.
 http_get() { python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode().strip())' "$1"; }
 

@@ -11,12 +11,8 @@
 . "$(dirname "$0")/podman-lib.sh"
 
 cd "$TEST_DIR"
-make_repo repo
-git -C repo config model.installHooks never
-git -C repo config model.env.stopTimeout 1s
-write_modelenv repo "gpus: 0" "ports:" "  jupyter: 8888"
-run_expect 0 git -C repo model start alpha
-wt="$TEST_DIR/worktrees/feature/model-alpha"
+start_env_model alpha "gpus: 0" "ports:" "  jupyter: 8888"
+wt=$WT
 dnat_rules() { iptables -t nat -S 2>/dev/null | grep -c 'dnat name' || true; }
 rules_before=$(dnat_rules)
 

@@ -10,12 +10,8 @@
 . "$(dirname "$0")/podman-lib.sh"
 
 cd "$TEST_DIR"
-make_repo repo
-git -C repo config model.installHooks never
-git -C repo config model.env.stopTimeout 1s
-write_modelenv repo "gpus: 0" 'command: ["sleep", "600"]'
-run_expect 0 git -C repo model start alpha
-wt="$TEST_DIR/worktrees/feature/model-alpha"
+start_env_model alpha "gpus: 0" 'command: ["sleep", "600"]'
+wt=$WT
 
 # A slow engine, as when it pulls the image: each `podman run` waits 4 s first, in a child
 # (sleep), then runs podman. slow.pids names each client; a client that leads a process group
