@@ -85,9 +85,10 @@ std::optional<std::pair<std::string, std::string>> result_of(const std::string& 
 class PlumbingReader final : public RepoReader {
 public:
     PlumbingReader() : config_() {
-        const auto lines = split_records(git_output({"rev-parse", "--path-format=absolute", "--git-common-dir", "--git-path",
-                                             "hooks", "--show-object-format", "--is-bare-repository"}),
-                                 '\n');
+        const auto lines = split_records(git_output({"rev-parse", "--path-format=absolute", "--git-common-dir",
+                                                     "--git-path", "hooks", "--show-object-format",
+                                                     "--is-bare-repository"}),
+                                         '\n');
         if (lines.size() < 4) throw Error("git rev-parse did not describe the repository");
         common_dir_ = lines[0];
         hooks_dir_ = lines[1];
@@ -133,8 +134,8 @@ public:
         std::vector<std::string> out;
         for (const auto& line :
              split_records(git_output({"for-each-ref", "--format=%(objectname) %(objecttype) %(*objectname)",
-                               std::string(prefix)}),
-                   '\n')) {
+                                       std::string(prefix)}),
+                           '\n')) {
             std::istringstream fields(line);
             std::string id, type, peeled;
             fields >> id >> type >> peeled;
@@ -153,7 +154,8 @@ public:
         std::string input;
         for (const auto& id : ids) input += (is_hex(id) ? id : std::string("0")) + "\n";
         if (ids.empty()) return out;
-        const auto lines = split_records(git_output({"cat-file", "--batch-check=%(objectname) %(objectsize)"}, input), '\n');
+        const auto lines =
+            split_records(git_output({"cat-file", "--batch-check=%(objectname) %(objectsize)"}, input), '\n');
         for (std::size_t i = 0; i < ids.size() && i < lines.size(); ++i) {
             std::istringstream fields(lines[i]);
             std::string id, size;
@@ -169,7 +171,8 @@ public:
         if (names.empty()) return out;
         std::string input;
         for (const auto& name : names) input += (name.find('\n') == std::string::npos ? name : std::string("0")) + "\n";
-        const auto lines = split_records(git_output({"cat-file", "--batch-check=%(objectname) %(objecttype)"}, input), '\n');
+        const auto lines =
+            split_records(git_output({"cat-file", "--batch-check=%(objectname) %(objecttype)"}, input), '\n');
         for (std::size_t i = 0; i < names.size() && i < lines.size(); ++i) {
             std::istringstream fields(lines[i]);
             std::string id, type;
@@ -210,9 +213,9 @@ public:
         std::string base = "HEAD";
         if (!resolve_commit("HEAD"))  // an unborn branch: everything staged is new
             base = first_line(git_output({"hash-object", "-t", "tree", "--stdin"}, std::string()));
-        const auto tokens = split_records(git_output({"diff-index", "--cached", "-r", "--no-renames", "--no-abbrev", "-z",
-                                              "--ignore-submodules=all", base}),
-                                  '\0');
+        const auto tokens = split_records(git_output({"diff-index", "--cached", "-r", "--no-renames", "--no-abbrev",
+                                                      "-z", "--ignore-submodules=all", base}),
+                                          '\0');
         std::vector<StagedBlob> out;
         std::string paths;
         for (std::size_t i = 0; i + 1 < tokens.size(); i += 2) {
