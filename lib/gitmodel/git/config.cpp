@@ -19,6 +19,8 @@
 
 namespace gm::git {
 
+namespace fs = std::filesystem;
+
 namespace {
 
 std::string lower(std::string_view text) {
@@ -71,6 +73,22 @@ void write_with_retry(git_repository* repo, const std::function<int(git_config*)
 std::string without_slash(std::string path) {
     while (path.size() > 1 && path.back() == '/') path.pop_back();
     return path;
+}
+
+// Whether the configuration uses what libgit2 1.5 does not apply as git does: an includeIf
+// "hasconfig:remote.*.url:" condition (libgit2 skips the file, so its values would be missed).
+bool uses_what_libgit2_ignores(git_config* config) {
+    git_config_iterator* raw = nullptr;
+    if (git_config_iterator_new(&raw, config) != 0) {
+        git_error_clear();
+        return false;
+    }
+    const ConfigIteratorHandle iterator(raw);
+    git_config_entry* entry = nullptr;
+    while (git_config_next(&entry, iterator.get()) == 0)
+        if (starts_with(entry->name, "includeif.hasconfig:")) return true;
+    git_error_clear();
+    return false;
 }
 
 std::optional<std::string> env(const char* name) {
@@ -146,6 +164,31 @@ Config::Config(git_repository* repo, Layers layers) : repo_(repo), layers_(layer
             if (key) overrides_.emplace_back(normalize_key(*key), value.value_or(""));
         }
     }
+    if (uses_what_libgit2_ignores(snapshot_.get())) listed_by_git_ = list_with_git();
+}
+
+std::optional<std::vector<Config::ListedEntry>> Config::list_with_git() const {
+    const fs::path where = git_folder();
+    proc::RunOptions options;
+    options.cwd = where;
+    const auto listed = run_git({"config", "-z", "--list", "--show-scope", "--show-origin"}, options);
+    if (!listed.ok()) return std::nullopt;  // git cannot read it either: libgit2's view, as before
+    // "<scope>\0<origin>\0<key>\n<value>\0", or "<key>\0" for a key without a value (git's true).
+    const auto records = split_records(listed.out, '\0');
+    std::vector<ListedEntry> entries;
+    for (std::size_t i = 0; i + 2 < records.size(); i += 3) {
+        if (records[i] == "command") continue;  // the overrides, read from the environment
+        const std::string& item = records[i + 2];
+        const auto newline = item.find('\n');
+        ListedEntry entry{normalize_key(item.substr(0, newline)), newline == std::string::npos ? "true" : item.substr(newline + 1),
+                          records[i], records[i + 1]};
+        if (starts_with(entry.file, "file:")) {
+            const fs::path file(entry.file.substr(5));  // relative to where git ran
+            entry.file = (file.is_absolute() ? file : where / file).lexically_normal().string();
+        }
+        entries.push_back(std::move(entry));
+    }
+    return entries;
 }
 
 const TeamFile* Config::team() const {
@@ -179,7 +222,10 @@ std::vector<std::string> Config::get_all_git(std::string_view key) const {
     std::vector<std::string> values;
     const std::string normalized = normalize_key(key);
     git_config_iterator* raw = nullptr;
-    if (git_config_multivar_iterator_new(&raw, snapshot_.get(), normalized.c_str(), nullptr) == 0) {
+    if (listed_by_git_) {
+        for (const auto& entry : *listed_by_git_)
+            if (entry.key == normalized) values.push_back(entry.value);
+    } else if (git_config_multivar_iterator_new(&raw, snapshot_.get(), normalized.c_str(), nullptr) == 0) {
         const ConfigIteratorHandle iterator(raw);  // freed even when a copy below throws
         git_config_entry* entry = nullptr;
         while (git_config_next(&entry, iterator.get()) == 0) values.emplace_back(entry->value ? entry->value : "");
@@ -210,12 +256,17 @@ std::map<std::string, std::string> Config::plain_matching(std::string_view prefi
                name.substr(name.size() - suffix.size()) == suffix;
     };
     std::map<std::string, std::string> values;
-    git_config_iterator* raw = nullptr;
-    check(git_config_iterator_new(&raw, snapshot_.get()), "cannot read the git configuration");
-    const ConfigIteratorHandle iterator(raw);  // freed even when a copy below throws
-    git_config_entry* entry = nullptr;
-    while (git_config_next(&entry, iterator.get()) == 0)
-        if (matches(entry->name)) values[entry->name] = entry->value ? entry->value : "";
+    if (listed_by_git_) {
+        for (const auto& entry : *listed_by_git_)
+            if (matches(entry.key)) values[entry.key] = entry.value;
+    } else {
+        git_config_iterator* raw = nullptr;
+        check(git_config_iterator_new(&raw, snapshot_.get()), "cannot read the git configuration");
+        const ConfigIteratorHandle iterator(raw);  // freed even when a copy below throws
+        git_config_entry* entry = nullptr;
+        while (git_config_next(&entry, iterator.get()) == 0)
+            if (matches(entry->name)) values[entry->name] = entry->value ? entry->value : "";
+    }
     for (const auto& [key, value] : overrides_)
         if (matches(key)) values[key] = value;
     return values;
@@ -233,6 +284,11 @@ std::optional<std::string> Config::origin(std::string_view key) const {
     if (!in_git) return std::nullopt;
     for (const auto& entry : overrides_)
         if (entry.first == normalized) return std::string("command line (git -c / GIT_CONFIG_COUNT)");
+    if (listed_by_git_) {
+        for (auto it = listed_by_git_->rbegin(); it != listed_by_git_->rend(); ++it)
+            if (it->key == normalized) return fmt::format("{} {}", it->scope, it->file);
+        return std::string("git config");
+    }
     git_config_entry* raw = nullptr;
     if (git_config_get_entry(&raw, snapshot_.get(), normalized.c_str()) != 0) {
         git_error_clear();
@@ -270,9 +326,13 @@ std::optional<std::string> Config::origin(std::string_view key) const {
     return where;
 }
 
-std::optional<std::string> Config::included_file_holding(const std::string& key) const {
+fs::path Config::git_folder() const {
     const char* workdir = git_repository_workdir(repo_);
-    const std::filesystem::path where(workdir ? workdir : git_repository_commondir(repo_));
+    return fs::path(workdir ? workdir : git_repository_commondir(repo_));
+}
+
+std::optional<std::string> Config::included_file_holding(const std::string& key) const {
+    const fs::path where = git_folder();
     proc::RunOptions options;
     options.cwd = where;
     const auto shown = run_git({"config", "--show-origin", "-z", "--get-all", key}, options);

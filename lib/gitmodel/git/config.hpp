@@ -4,6 +4,7 @@
 // GIT_CONFIG_PARAMETERS / GIT_CONFIG_COUNT, which libgit2 does not read).
 
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -79,12 +80,29 @@ private:
     // The included file (as git names it) that holds key's value in force; nullopt when git
     // cannot tell. libgit2 gives an entry's level and include depth but not its file.
     std::optional<std::string> included_file_holding(const std::string& key) const;
+    // The folder git runs in to read this repository's configuration as the caller's command
+    // would: the worktree (its config.worktree applies), else the repository folder.
+    std::filesystem::path git_folder() const;
+
+    // One value as `git config --list --show-scope --show-origin` gives it.
+    struct ListedEntry {
+        std::string key;     // normalised
+        std::string value;
+        std::string scope;   // "system", "global", "local", "worktree"
+        std::string file;    // absolute
+    };
+    // The configuration as git lists it (for listed_by_git_); nullopt when git cannot list it.
+    std::optional<std::vector<ListedEntry>> list_with_git() const;
 
     git_repository* repo_;
     std::unique_ptr<git_config, ConfigDeleter> snapshot_;
     std::vector<std::pair<std::string, std::string>> overrides_;  // normalised key, value
     Layers layers_;
     mutable std::shared_ptr<const TeamFile> team_;  // read at the first use when layers_ says so
+    // The configuration as git itself lists it, in file order, without the command line's values
+    // (overrides_ has them), when it uses what libgit2 1.5 ignores (an includeIf "hasconfig:"
+    // condition): then it, not the snapshot, is what every read sees.
+    std::optional<std::vector<ListedEntry>> listed_by_git_;
 };
 
 // The error refusing key's malformed value, told where the value was set ("... (set in team file
