@@ -75,3 +75,10 @@ cp "$alpha_gitdir/config.worktree" "$TEST_DIR/before.worktree"
 git -C "$wa" add train.py && git -C "$wa" commit -q -m lr
 run_expect 0 git -C "$wa" model tag --metric acc=0.8 --no-push
 cmp -s "$alpha_gitdir/config.worktree" "$TEST_DIR/before.worktree" || fail "config.worktree was rewritten"
+
+# --- a repository of format version 1 (a partial clone is one) with the extension opens ----------
+git -C repo config core.repositoryformatversion 1
+printf 'dirty\n' >>"$wa/train.py"
+run_expect 1 git -C "$wa" model tag --metric acc=0.77 --no-push
+assert_contains "$ERR" "model.tag.requireClean is true" "version 1: opened, and the worktree's value obeyed"
+run_expect 0 git -C repo model list

@@ -44,6 +44,11 @@ Library::Library() {
     // git verifies object hashes only in fsck; libgit2 re-hashes every object it
     // reads by default, which dominates reading many trees (list, status).
     git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
+    // libgit2 1.5 refuses a repository of format version 1 (a partial clone is one) that sets
+    // extensions.worktreeConfig, unless told the extension is handled: it is, by
+    // Repository::add_worktree_config, as git reads it.
+    const char* handled_extensions[] = {"worktreeconfig"};
+    git_libgit2_opts(GIT_OPT_SET_EXTENSIONS, handled_extensions, std::size(handled_extensions));
     // git honours these for every command; libgit2 does not, so mirror them here.
     constexpr const char* nowhere = "/nonexistent/git-model-no-config";
     if (env_or_null("GIT_CONFIG_NOSYSTEM"))
