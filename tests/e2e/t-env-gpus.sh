@@ -64,6 +64,27 @@ run_expect 0 git -C repo model env status
 assert_eq "$(ls "$GIT_MODEL_LEASE_DIR" | grep -c lease)" "1" "status released the dead container's lease"
 run_expect 0 git -C "$(wt c)" model env down
 
+# --- --recreate that could not start the new one leaves the running one as it is -------------------------
+run_expect 0 git -C "$(wt a)" model env up
+run_expect 0 git -C "$(wt b)" model env up
+name_a=$(test_containers | grep -- '-a-')
+id_a=$(podman inspect -f '{{.Id}}' "$name_a")
+printf 'image: %s\ngpus: 2\n' "$TEST_IMAGE" >"$(wt a)/.modelenv.yaml"     # b holds the other GPU
+run_expect 1 git -C "$(wt a)" model env up --recreate
+assert_contains "$ERR" "--recreate: .modelenv.yaml asks for 2 GPUs, and only GPU 0 would be free once this environment's are given back; the running environment of 'a' was left as it is"
+assert_eq "$(podman inspect -f '{{.Id}} {{.State.Status}}' "$name_a")" "$id_a running" "GPUs: a still runs, the same container"
+assert_eq "$(ls "$GIT_MODEL_LEASE_DIR" | grep -c lease)" "2" "a and b keep their GPUs"
+printf 'image: %s\ngpus: 1\nmounts:\n  - {source: %s/no-data, target: /data}\n' "$TEST_IMAGE" "$TEST_DIR" >"$(wt a)/.modelenv.yaml"
+run_expect 1 git -C "$(wt a)" model env up --recreate
+assert_contains "$ERR" "$TEST_DIR/no-data does not exist"
+assert_eq "$(podman inspect -f '{{.Id}} {{.State.Status}}' "$name_a")" "$id_a running" "a mount: a still runs, the same container"
+git -C "$(wt a)" checkout -q -- .modelenv.yaml
+run_expect 0 git -C "$(wt a)" model env up --recreate                   # the file as committed: replaced
+assert_contains "$ERR$OUT" "removed the running container"
+[ "$(podman inspect -f '{{.Id}}' "$name_a")" != "$id_a" ] || fail "--recreate kept the old container"
+run_expect 0 git -C "$(wt a)" model env down
+run_expect 0 git -C "$(wt b)" model env down
+
 # --- across repositories: one pool per machine -------------------------------------------------------------
 make_repo other
 git -C other config model.installHooks never

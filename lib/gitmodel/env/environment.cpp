@@ -13,6 +13,7 @@
 #include "gitmodel/env/bench_results.hpp"
 #include "gitmodel/env/container.hpp"
 #include "gitmodel/env/gpu_pool.hpp"
+#include "gitmodel/env/gpus.hpp"
 #include "gitmodel/env/image.hpp"
 #include "gitmodel/env/lease_book.hpp"
 #include "gitmodel/env/ports.hpp"
@@ -411,6 +412,12 @@ UpPlan prepare(const git::Config& config, const Target& target, const UpOptions&
     if (options.bind_all_interfaces && !plan.file.ports.empty())
         result.notes.push_back("warning: the ports are published on every network interface (--bind-all); "
                                "anyone who can reach this machine can reach them");
+    return plan;
+}
+
+// The host ports, once the container this start replaces is gone (its ports are free again).
+void plan_ports(UpPlan& plan, UpResult& result) {
+    const Target& target = plan.target;
     // Host ports: fixed ones as written, else the model's last ones while free (asking the engine who
     // holds a port only when one is taken).
     std::optional<std::vector<ContainerInfo>> managed;
@@ -427,7 +434,61 @@ UpPlan prepare(const git::Config& config, const Target& target, const UpOptions&
     plan.ports = assign_ports(plan.file.ports, plan.address, read_port_record(target.common_dir, target.model), port_free,
                               holder);
     for (auto& note : plan.ports.notes) result.notes.push_back(note);
-    return plan;
+}
+
+// "GPU 1", "GPUs 0, 2", "no GPU".
+std::string gpu_list(const std::vector<int>& indices) {
+    if (indices.empty()) return "no GPU";
+    std::vector<std::string> words;
+    for (int index : indices) words.push_back(std::to_string(index));
+    return (indices.size() == 1 ? "GPU " : "GPUs ") + join(words, ", ");
+}
+
+// A running environment that --recreate replaces goes only when the GPUs .modelenv.yaml now asks
+// for would be free once its own are given back: otherwise the start after its removal fails
+// (no GPU free) and the user has lost the running one for nothing. Judged from the book as `git
+// model gpus` reads it (no lock); take() judges again when it takes. With --wait the start
+// waits for them instead.
+void refuse_recreate_without_gpus(const git::Config& config, const Engine& engine, const config::ModelEnv& file,
+                                  const Target& target, const UpOptions& options) {
+    if (!file.gpus.wants_gpu() || options.wait_for_gpu) return;
+    const Pool pool = discover_pool(config);
+    const auto report = gpus_report(pool, LeaseBook::directory(config), Limits{}, &engine);
+    std::vector<int> usable;
+    for (const auto& gpu : report.gpus) {
+        const bool free_then = std::all_of(gpu.holders.begin(), gpu.holders.end(), [&](const LeaseView& holder) {
+            return holder.judgement.verdict == Verdict::gone ||
+                   (holder.lease.container == target.container && holder.lease.repo == target.common_dir.string());
+        });
+        if (free_then) usable.push_back(gpu.slot.index);
+    }
+    const auto& wanted = file.gpus;
+    bool enough = false;
+    std::string asked;
+    switch (wanted.kind) {
+        case config::GpuRequest::Kind::count:
+            enough = usable.size() >= static_cast<std::size_t>(wanted.count);
+            asked = count_of(wanted.count, "GPU");
+            break;
+        case config::GpuRequest::Kind::indices:
+            enough = std::all_of(wanted.indices.begin(), wanted.indices.end(), [&](int index) {
+                return std::find(usable.begin(), usable.end(), index) != usable.end();
+            });
+            asked = gpu_list(wanted.indices);
+            break;
+        case config::GpuRequest::Kind::all:
+            enough = usable.size() == report.gpus.size();
+            asked = "every GPU";
+            break;
+    }
+    if (enough) return;
+    throw GpusBusyError(GpusBusyError::Reason::busy,
+                        fmt::format("--recreate: .modelenv.yaml asks for {}, and only {} would be free once this "
+                                    "environment's are given back; the running environment of '{}' was left as it is",
+                                    asked, gpu_list(usable),
+                                    target.model),
+                        "`git model gpus` shows who holds the others; wait for them with `git model env up --recreate "
+                        "--wait`, or ask for fewer in .modelenv.yaml");
 }
 
 // Stage 1: takes the GPUs from the machine's book (waiting for one with --wait). The book's
@@ -786,9 +847,12 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
     // model.imageDrift = refuse, leaves a --recreate's running environment as it was.
     if (!image) image = pull_image(engine, file.image.to_string(), options.show_pull);
     check_image_drift(config, options, file, image->id, result);
+    // The folders, mounts, keys and user are checked before it goes too; the ports after.
+    UpPlan plan = prepare(config, target, options, std::move(file), std::move(engine), *image, result);
+    if (running) refuse_recreate_without_gpus(config, plan.engine, plan.file, target, options);
     if (existing) {
         // Stopped (or left by a crash), or --recreate: replaced, and the GPUs it held are taken afresh.
-        remove_container(engine, target.container, running ? stop_grace(config) : 0s);
+        remove_container(plan.engine, target.container, running ? stop_grace(config) : 0s);
         if (auto book = LeaseBook::open_existing(LeaseBook::directory(config)))
             give_back_matching(*book, [&](const Lease& lease) { return lease.container == target.container; },
                                lease_lock_timeout(config));
@@ -798,7 +862,7 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
                                        : fmt::format("removed the stopped container {} left from before", target.container));
     }
 
-    UpPlan plan = prepare(config, target, options, std::move(file), std::move(engine), *image, result);
+    plan_ports(plan, result);
     // From the GPUs' reservation to the commit, Ctrl-C, SIGTERM and a hang-up are remembered,
     // not obeyed at once: the start ends at the next step (the engine's client done, a poll of
     // the ports), the guard removes the container and gives the GPUs back, and then the signal
