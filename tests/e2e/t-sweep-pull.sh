@@ -20,6 +20,7 @@ cat >"$TEST_DIR/engine/podman" <<SH
 if [ "\$1" = pull ] && [ "\$2" = "$PULL_IMAGE" ]; then
     echo \$\$ >>"$TEST_DIR/pull.pids"
     [ -e "$TEST_DIR/slow-pull" ] && sleep 4
+    [ -e "$TEST_DIR/fail-pull" ] && { echo "Error: simulated: the registry refused the pull" >&2; exit 125; }
     id=\$("$PODMAN" pull -q "oci-archive:$ARCHIVE") && exec "$PODMAN" tag "\$id" "$PULL_IMAGE"
     exit 125
 fi
@@ -83,3 +84,14 @@ sleep 4  # past the slow pull's pause: a pull left running would have the image 
 "$PODMAN" image exists "$PULL_IMAGE" && fail "the image was pulled after the sweep was cancelled"
 assert_eq "$(test_containers)" "" "no container after the cancel"
 assert_eq "$(leases)" "0" "no lease after the cancel"
+
+# --- a pull that fails: each run fails with the engine's reason, not a bare exit status ---------------------
+rm -f slow-pull pull.pids
+: >fail-pull
+run_expect 0 git -C "$WT" model sweep start --grid lr=5 -- sh -c 'echo "lr=$GIT_MODEL_PARAM_LR"'
+wait_sweep "$WT" 3 120
+assert_contains "$(cat "$SWEEPS/3/scheduler.log")" \
+    "could not pull $PULL_IMAGE (each run tries on its own): podman could not pull $PULL_IMAGE (exited with status 125):"
+run_expect 0 git -C "$WT" model sweep status 3
+assert_contains "$OUT" "run 1: the engine could not start it; the image could not be pulled: Error: simulated: the registry refused the pull"
+assert_eq "$(leases)" "0" "no lease after the failed runs"

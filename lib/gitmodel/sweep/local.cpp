@@ -304,6 +304,7 @@ private:
     std::vector<int> queue_;  // run numbers in the order they start; retries go to the back
     std::size_t next_ = 0;    // the first of queue_ not started yet
     int failed_ = 0;          // what --max-failures counts: failed runs, after their retries
+    std::string pull_failure_;  // the engine's last word when the sweep's image could not be pulled
     std::map<long, Active> active_;  // by pid
 };
 
@@ -387,7 +388,11 @@ void LocalScheduler::pull_missing_image() {
         fmt::print("pulled {}\n", sweep_.image);
     } catch (const Error& e) {
         if (stop_requested) fmt::print("the pull of {} was stopped: the sweep is cancelled\n", sweep_.image);
-        else fmt::print("could not pull {}: {}; each run tries on its own\n", sweep_.image, e.what());
+        else {
+            const std::string why = trim_end(e.what(), "\n ");
+            pull_failure_ = why.substr(why.rfind('\n') + 1);  // its last line: the engine's own error
+            fmt::print("could not pull {} (each run tries on its own): {}\n", sweep_.image, why);
+        }
     }
     pulling_group = 0;
     std::fflush(stdout);
@@ -400,7 +405,10 @@ void LocalScheduler::reap_ended(RunState ok, RunState failed, const char* note) 
         auto it = active_.find(ended->pid);
         if (it == active_.end()) continue;
         const bool success = ended->signal == 0 && ended->exit_code == 0;
-        const std::string why = note ? note : success ? "" : "the command " + ended->describe();
+        std::string why = note ? note : success ? "" : "the command " + ended->describe();
+        // The engine's own failure (125) after the image could not be pulled: its reason, not the code.
+        if (!note && ended->signal == 0 && ended->exit_code == 125 && !pull_failure_.empty())
+            why = fmt::format("the engine could not start it; the image could not be pulled: {}", pull_failure_);
         // An engine client that exited by itself with the command's status (not its own 125-127,
         // not a signal) ran the container to its end and removed it (--rm): no engine call.
         const bool container_may_stay = ended->signal != 0 || ended->exit_code >= 125;
