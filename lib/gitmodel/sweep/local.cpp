@@ -406,8 +406,10 @@ void LocalScheduler::reap_ended(RunState ok, RunState failed, const char* note) 
         if (it == active_.end()) continue;
         const bool success = ended->signal == 0 && ended->exit_code == 0;
         std::string why = note ? note : success ? "" : "the command " + ended->describe();
-        // The engine's own failure (125) after the image could not be pulled: its reason, not the code.
-        if (!note && ended->signal == 0 && ended->exit_code == 125 && !pull_failure_.empty())
+        // The engine's own failure (125) while the image could not be pulled (and still is not
+        // here: a run that got it failed for a reason of its own): its reason, not the code.
+        if (!note && ended->signal == 0 && ended->exit_code == 125 && !pull_failure_.empty() && engine_ &&
+            !env::inspect_image(*engine_, sweep_.image))
             why = fmt::format("the engine could not start it; the image could not be pulled: {}", pull_failure_);
         // An engine client that exited by itself with the command's status (not its own 125-127,
         // not a signal) ran the container to its end and removed it (--rm): no engine call.
