@@ -33,3 +33,10 @@ printf '[model "tag"]\n\trequireClean = perhaps\n' >"$TEST_DIR/company settings.
 run_expect 1 git -C "$wc" model tag --metric acc=0.5 --no-push
 assert_contains "$ERR" "model.tag.requireClean 'perhaps' is not true or false (set in global $TEST_DIR/company settings.inc)" \
     "a bad value names the included file"
+
+# GIT_CONFIG names the one file `git config` alone reads; git itself, and git-model, ignore it
+printf '[model "tag"]\n\trequireClean = false\n' >"$TEST_DIR/company settings.inc"
+git -C company/repo config model.tag.requireClean true
+printf '[model "tag"]\n\trequireClean = false\n' >"$TEST_DIR/elsewhere.config"
+run_expect 1 env GIT_CONFIG="$TEST_DIR/elsewhere.config" git -C "$wc" model tag --metric acc=0.6 --no-push
+assert_contains "$ERR" "model.tag.requireClean is true" "GIT_CONFIG does not replace the repository's configuration"

@@ -71,19 +71,34 @@ name_a=$(test_containers | grep -- '-a-')
 id_a=$(podman inspect -f '{{.Id}}' "$name_a")
 printf 'image: %s\ngpus: 2\n' "$TEST_IMAGE" >"$(wt a)/.modelenv.yaml"     # b holds the other GPU
 run_expect 1 git -C "$(wt a)" model env up --recreate
-assert_contains "$ERR" "--recreate: .modelenv.yaml asks for 2 GPUs, and only GPU 0 would be free once this environment's are given back; the running environment of 'a' was left as it is"
+assert_contains "$ERR" "--recreate: .modelenv.yaml asks for 2 GPUs, and only GPU 0 would be free once this environment's are given back; the environment of 'a' was left as it is"
 assert_eq "$(podman inspect -f '{{.Id}} {{.State.Status}}' "$name_a")" "$id_a running" "GPUs: a still runs, the same container"
 assert_eq "$(ls "$GIT_MODEL_LEASE_DIR" | grep -c lease)" "2" "a and b keep their GPUs"
 printf 'image: %s\ngpus: 1\nmounts:\n  - {source: %s/no-data, target: /data}\n' "$TEST_IMAGE" "$TEST_DIR" >"$(wt a)/.modelenv.yaml"
 run_expect 1 git -C "$(wt a)" model env up --recreate
 assert_contains "$ERR" "$TEST_DIR/no-data does not exist"
 assert_eq "$(podman inspect -f '{{.Id}} {{.State.Status}}' "$name_a")" "$id_a running" "a mount: a still runs, the same container"
+run_expect 0 git -C "$(wt b)" model env down
+printf 'image: %s\ngpus: 2\n' "$TEST_IMAGE" >"$(wt a)/.modelenv.yaml"     # both GPUs free now, but root's limit is 1
+run_expect 0 git -C repo model gpus init --max-gpus-per-user 1
+run_expect 1 git -C "$(wt a)" model env up --recreate
+assert_contains "$ERR" "--recreate: .modelenv.yaml asks for 2 GPUs, over this machine's 1 GPU per user (model.maxGpusPerUser"
+assert_eq "$(podman inspect -f '{{.Id}} {{.State.Status}}' "$name_a")" "$id_a running" "the limit: a still runs, the same container"
+rm "$GIT_MODEL_LEASE_DIR/config"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 -c "import socket, time; s = socket.socket(); s.bind(('127.0.0.1', $port)); s.listen(); time.sleep(60)" &
+listener=$!
+for _ in $(seq 50); do python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null && break; sleep 0.1; done
+printf 'image: %s\ngpus: 1\nports:\n  web: "%s:8080"\n' "$TEST_IMAGE" "$port" >"$(wt a)/.modelenv.yaml"
+run_expect 1 git -C "$(wt a)" model env up --recreate
+assert_contains "$ERR" "--recreate: host port $port (web) that .modelenv.yaml fixes is taken; the environment of 'a' was left as it is"
+assert_eq "$(podman inspect -f '{{.Id}} {{.State.Status}}' "$name_a")" "$id_a running" "a taken port: a still runs, the same container"
+kill "$listener"; wait "$listener" 2>/dev/null || true
 git -C "$(wt a)" checkout -q -- .modelenv.yaml
 run_expect 0 git -C "$(wt a)" model env up --recreate                   # the file as committed: replaced
 assert_contains "$ERR$OUT" "removed the running container"
 [ "$(podman inspect -f '{{.Id}}' "$name_a")" != "$id_a" ] || fail "--recreate kept the old container"
 run_expect 0 git -C "$(wt a)" model env down
-run_expect 0 git -C "$(wt b)" model env down
 
 # --- across repositories: one pool per machine -------------------------------------------------------------
 make_repo other

@@ -444,51 +444,91 @@ std::string gpu_list(const std::vector<int>& indices) {
     return (indices.size() == 1 ? "GPU " : "GPUs ") + join(words, ", ");
 }
 
-// A running environment that --recreate replaces goes only when the GPUs .modelenv.yaml now asks
-// for would be free once its own are given back: otherwise the start after its removal fails
-// (no GPU free) and the user has lost the running one for nothing. Judged from the book as `git
-// model gpus` reads it (no lock); take() judges again when it takes. With --wait the start
-// waits for them instead.
-void refuse_recreate_without_gpus(const git::Config& config, const Engine& engine, const config::ModelEnv& file,
-                                  const Target& target, const UpOptions& options) {
-    if (!file.gpus.wants_gpu() || options.wait_for_gpu) return;
-    const Pool pool = discover_pool(config);
-    const auto report = gpus_report(pool, LeaseBook::directory(config), Limits{}, &engine);
+// A running (or paused) environment that --recreate replaces goes only when the new one could
+// start: its fixed host ports free (its own count as free), and, without --wait, the GPUs
+// .modelenv.yaml now asks for free once its own are given back, within root's per-user limit.
+// Otherwise the start after its removal fails and the user has lost it for nothing. Judged from
+// the book as `git model gpus` reads it (no lock); take() judges again when it takes, and a
+// teammate's start in between still wins (the error then says the old one is gone).
+void refuse_recreate_that_cannot_start(const UpPlan& plan, const ContainerInfo& old) {
+    const Target& target = plan.target;
+    const auto left_as_it_is = [&](const std::string& why) {
+        return fmt::format("--recreate: {}; the environment of '{}' was left as it is", why, target.model);
+    };
+    std::set<int> own_ports;
+    const auto labels = old.labels;
+    if (const auto it = labels.find(label::ports); it != labels.end())
+        for (const auto& endpoint : decode_ports(it->second)) own_ports.insert(endpoint.host_port);
+    for (const auto& port : plan.file.ports)
+        if (port.host_port && !own_ports.count(*port.host_port) && !port_free(plan.address, *port.host_port))
+            throw Error(left_as_it_is(fmt::format("host port {} ({}) that .modelenv.yaml fixes is taken",
+                                                  *port.host_port, port.name)),
+                        "free the port, or leave the host port out of ports: in .modelenv.yaml to get a free one");
+    const auto& wanted = plan.file.gpus;
+    if (!wanted.wants_gpu() || plan.options.wait_for_gpu) return;
+    const Pool pool = discover_pool(plan.config);
+    const auto dir = LeaseBook::directory(plan.config);
+    const auto book = LeaseBook::open_existing(dir);
+    const Limits limits = book ? book->limits() : machine_limits();
+    const auto report = gpus_report(pool, dir, limits, &plan.engine);
+    const auto own = [&](const Lease& lease) {
+        return lease.container == target.container && lease.repo == target.common_dir.string();
+    };
     std::vector<int> usable;
+    std::size_t mine_elsewhere = 0;  // the caller's other leases, for the per-user limit
+    const auto count_mine = [&](const LeaseView& holder) {
+        if (holder.judgement.verdict != Verdict::gone && holder.lease.uid == ::geteuid() && !own(holder.lease))
+            ++mine_elsewhere;
+    };
     for (const auto& gpu : report.gpus) {
-        const bool free_then = std::all_of(gpu.holders.begin(), gpu.holders.end(), [&](const LeaseView& holder) {
-            return holder.judgement.verdict == Verdict::gone ||
-                   (holder.lease.container == target.container && holder.lease.repo == target.common_dir.string());
-        });
-        if (free_then) usable.push_back(gpu.slot.index);
+        for (const auto& holder : gpu.holders) count_mine(holder);
+        if (std::all_of(gpu.holders.begin(), gpu.holders.end(), [&](const LeaseView& holder) {
+                return holder.judgement.verdict == Verdict::gone || own(holder.lease);
+            }))
+            usable.push_back(gpu.slot.index);
     }
-    const auto& wanted = file.gpus;
+    for (const auto& holder : report.elsewhere) count_mine(holder);
     bool enough = false;
+    std::size_t needed = 0;
     std::string asked;
     switch (wanted.kind) {
         case config::GpuRequest::Kind::count:
-            enough = usable.size() >= static_cast<std::size_t>(wanted.count);
+            needed = static_cast<std::size_t>(wanted.count);
+            enough = usable.size() >= needed;
             asked = count_of(wanted.count, "GPU");
             break;
         case config::GpuRequest::Kind::indices:
+            needed = wanted.indices.size();
             enough = std::all_of(wanted.indices.begin(), wanted.indices.end(), [&](int index) {
                 return std::find(usable.begin(), usable.end(), index) != usable.end();
             });
             asked = gpu_list(wanted.indices);
             break;
         case config::GpuRequest::Kind::all:
+            needed = report.gpus.size();
             enough = usable.size() == report.gpus.size();
             asked = "every GPU";
             break;
     }
-    if (enough) return;
-    throw GpusBusyError(GpusBusyError::Reason::busy,
-                        fmt::format("--recreate: .modelenv.yaml asks for {}, and only {} would be free once this "
-                                    "environment's are given back; the running environment of '{}' was left as it is",
-                                    asked, gpu_list(usable),
-                                    target.model),
-                        "`git model gpus` shows who holds the others; wait for them with `git model env up --recreate "
-                        "--wait`, or ask for fewer in .modelenv.yaml");
+    if (!enough)
+        throw GpusBusyError(GpusBusyError::Reason::busy,
+                            left_as_it_is(fmt::format(".modelenv.yaml asks for {}, and only {} would be free once "
+                                                      "this environment's are given back",
+                                                      asked, gpu_list(usable))),
+                            "`git model gpus` shows who holds the others; wait for them with `git model env up "
+                            "--recreate --wait`, or ask for fewer in .modelenv.yaml");
+    if (limits.max_gpus_per_user && mine_elsewhere + needed > static_cast<std::size_t>(*limits.max_gpus_per_user))
+        throw GpusBusyError(GpusBusyError::Reason::over_limit,
+                            left_as_it_is(fmt::format(
+                                ".modelenv.yaml asks for {}{}, over this machine's {} per user (model.maxGpusPerUser, "
+                                "set by root in {})",
+                                asked,
+                                mine_elsewhere == 0 ? std::string()
+                                                    : fmt::format(" and you hold {} for other models",
+                                                                  count_of(static_cast<int>(mine_elsewhere), "GPU")),
+                                count_of(*limits.max_gpus_per_user, "GPU"), limits.source)),
+                            "give one back first (`git model env down <model>` in its repository), or ask for fewer "
+                            "in .modelenv.yaml");
 }
 
 // Stage 1: takes the GPUs from the machine's book (waiting for one with --wait). The book's
@@ -849,7 +889,7 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
     check_image_drift(config, options, file, image->id, result);
     // The folders, mounts, keys and user are checked before it goes too; the ports after.
     UpPlan plan = prepare(config, target, options, std::move(file), std::move(engine), *image, result);
-    if (running) refuse_recreate_without_gpus(config, plan.engine, plan.file, target, options);
+    if (running) refuse_recreate_that_cannot_start(plan, *existing);
     if (existing) {
         // Stopped (or left by a crash), or --recreate: replaced, and the GPUs it held are taken afresh.
         remove_container(plan.engine, target.container, running ? stop_grace(config) : 0s);
@@ -862,7 +902,6 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
                                        : fmt::format("removed the stopped container {} left from before", target.container));
     }
 
-    plan_ports(plan, result);
     // From the GPUs' reservation to the commit, Ctrl-C, SIGTERM and a hang-up are remembered,
     // not obeyed at once: the start ends at the next step (the engine's client done, a poll of
     // the ports), the guard removes the container and gives the GPUs back, and then the signal
@@ -870,6 +909,7 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
     DeferSignals defer;
     DeferSignals::clear();
     try {
+        plan_ports(plan, result);
         Reservation leases = acquire_gpus(plan, result);
         StartGuard guard(plan.engine, target.container, leases);
         const LaunchSpec spec = start_container(plan, leases, guard, result);
@@ -881,12 +921,19 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
         if (options.check) run_checks(plan, result);
         stop_if_interrupted();
         guard.commit();
-    } catch (const Error&) {
+    } catch (const Error& e) {
         if (DeferSignals::pending()) {
             fmt::print(stderr, "git-model-env: interrupted (signal {}): the start was undone, no container or GPU is kept\n",
                        DeferSignals::pending());
             DeferSignals::raise_pending();
         }
+        // What the checks before the removal could not foresee (a teammate took the GPU meanwhile):
+        // the user must learn that the environment they had is gone.
+        if (result.replaced)
+            throw Error(fmt::format("{}\n--recreate had already removed the running container {} (its persist folders "
+                                    "are kept); `git model env up` starts a new one once this is fixed",
+                                    e.what(), target.container),
+                        e.hint(), e.code());
         throw;
     }
     record_launch(plan, result);

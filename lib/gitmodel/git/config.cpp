@@ -171,6 +171,9 @@ std::optional<std::vector<Config::ListedEntry>> Config::list_with_git() const {
     const fs::path where = git_folder();
     proc::RunOptions options;
     options.cwd = where;
+    // `git config` alone reads only the file GIT_CONFIG names; every other git command (and
+    // libgit2) ignores it, and so must this reading of the repository's configuration.
+    options.env = {{"GIT_CONFIG", std::nullopt}};
     const auto listed = run_git({"config", "-z", "--list", "--show-scope", "--show-origin"}, options);
     if (!listed.ok()) return std::nullopt;  // git cannot read it either: libgit2's view, as before
     // "<scope>\0<origin>\0<key>\n<value>\0", or "<key>\0" for a key without a value (git's true).
@@ -335,6 +338,9 @@ std::optional<std::string> Config::included_file_holding(const std::string& key)
     const fs::path where = git_folder();
     proc::RunOptions options;
     options.cwd = where;
+    // `git config` alone reads only the file GIT_CONFIG names; every other git command (and
+    // libgit2) ignores it, and so must this reading of the repository's configuration.
+    options.env = {{"GIT_CONFIG", std::nullopt}};
     const auto shown = run_git({"config", "--show-origin", "-z", "--get-all", key}, options);
     if (!shown.ok()) return std::nullopt;
     // "file:<path>\0<value>\0" per value, the one in force last: NUL-separated, so that no
