@@ -92,6 +92,13 @@ make_repo() {
     git -C "$1" commit -q -am "add learning rate"
 }
 
+# alive PID: the process runs (a zombie is dead).
+alive() {  # PID: running (a zombie is dead)
+    local state
+    state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+    [ -n "$state" ] && [ "${state:0:1}" != Z ]
+}
+
 # The state of a repository that must not change when a command fails: refs, worktrees, config.
 repo_state() {
     {

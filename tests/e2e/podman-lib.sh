@@ -89,6 +89,33 @@ start_env_model() {
     WT="$TEST_DIR/worktrees/feature/model-$model"
 }
 
+# use_pull_engine: no registry can be reached here, so a podman of the test's own, first on
+# PATH, really pulls $PULL_IMAGE (a name no registry has) from an OCI archive of the test image
+# when asked to pull it: slowly (4 s first) while $TEST_DIR/slow-pull exists, failing with an
+# "Error:" line while $TEST_DIR/fail-pull exists; each pull's pid is added to $TEST_DIR/pull.pids.
+# Sets PODMAN (the real one) and PULL_IMAGE, which is removed at exit.
+use_pull_engine() {
+    PODMAN=$(command -v podman)
+    PULL_IMAGE="localhost/gm-test-pull-$(basename "$TEST_DIR" | tr 'A-Z.' 'a-z-'):1"
+    local archive="$TEST_DIR/pull-image.tar"
+    "$PODMAN" save --format oci-archive -o "$archive" "$TEST_IMAGE" >/dev/null 2>&1
+    trap 'gm_status=$?; podman_cleanup; "$PODMAN" rmi -f "$PULL_IMAGE" >/dev/null 2>&1; on_exit $gm_status' EXIT
+    mkdir -p "$TEST_DIR/engine"
+    cat >"$TEST_DIR/engine/podman" <<SH
+#!/bin/sh
+if [ "\$1" = pull ] && [ "\$2" = "$PULL_IMAGE" ]; then
+    echo \$\$ >>"$TEST_DIR/pull.pids"
+    [ -e "$TEST_DIR/slow-pull" ] && sleep 4
+    [ -e "$TEST_DIR/fail-pull" ] && { echo "Error: simulated: the registry refused the pull" >&2; exit 125; }
+    id=\$("$PODMAN" pull "oci-archive:$archive") && exec "$PODMAN" tag "\$id" "$PULL_IMAGE"
+    exit 125
+fi
+exec "$PODMAN" "\$@"
+SH
+    chmod +x "$TEST_DIR/engine/podman"
+    export PATH="$TEST_DIR/engine:$PATH"
+}
+
 # http_get URL: the body, or fails.
 http_get() { python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode().strip())' "$1"; }
 

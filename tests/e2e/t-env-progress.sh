@@ -11,25 +11,7 @@
 . "$(dirname "$0")/podman-lib.sh"
 
 command -v script >/dev/null || { echo "SKIP: script(1) is not installed"; exit 125; }
-PODMAN=$(command -v podman)
-PULL_IMAGE="localhost/gm-test-pull-$(basename "$TEST_DIR" | tr 'A-Z.' 'a-z-'):1"
-ARCHIVE="$TEST_DIR/pull-image.tar"
-"$PODMAN" save --format oci-archive -o "$ARCHIVE" "$TEST_IMAGE" >/dev/null 2>&1
-trap 'gm_status=$?; podman_cleanup; "$PODMAN" rmi -f "$PULL_IMAGE" >/dev/null 2>&1; on_exit $gm_status' EXIT
-
-mkdir -p "$TEST_DIR/engine"
-cat >"$TEST_DIR/engine/podman" <<SH
-#!/bin/sh
-if [ "\$1" = pull ] && [ "\$2" = "$PULL_IMAGE" ]; then
-    echo \$\$ >>"$TEST_DIR/pull.pids"
-    [ -e "$TEST_DIR/slow-pull" ] && sleep 4
-    id=\$("$PODMAN" pull "oci-archive:$ARCHIVE") && exec "$PODMAN" tag "\$id" "$PULL_IMAGE"
-    exit 125
-fi
-exec "$PODMAN" "\$@"
-SH
-chmod +x "$TEST_DIR/engine/podman"
-export PATH="$TEST_DIR/engine:$PATH"
+use_pull_engine
 
 on_terminal() {  # CMD...: on a pseudo-terminal; $OUT gets all it wrote, and must show exit 0
     local quoted="" word
@@ -78,11 +60,6 @@ assert_contains "$OUT" "Environment of 'alpha' is up"
 run_expect 0 git -C "$WT" model env down
 
 # --- a slow pull holds no GPU ----------------------------------------------------------------------
-alive() {  # PID: running (a zombie is dead)
-    local state
-    state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-    [ -n "$state" ] && [ "${state:0:1}" != Z ]
-}
 leases() { ls -A "$GIT_MODEL_LEASE_DIR" 2>/dev/null | grep -c lease || true; }
 start_slow_pull() {  # [HOW]: `env up` in a session of its own (pgid in $TEST_DIR/pgid), once its pull runs
     "$PODMAN" rmi -f "$PULL_IMAGE" >/dev/null 2>&1 || true

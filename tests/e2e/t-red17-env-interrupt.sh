@@ -27,11 +27,6 @@ exec /usr/bin/podman "\$@"
 SH
 chmod +x slow/podman
 
-alive() {  # PID: running (a zombie is dead)
-    local state
-    state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-    [ -n "$state" ] && [ "${state:0:1}" != Z ]
-}
 
 interrupt_up() {  # SIGNAL HOW (group-int | term-env): an `env up` stopped while the slow engine starts it
     local how=$2 pgid up rc=0 pid target

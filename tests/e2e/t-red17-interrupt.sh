@@ -28,11 +28,6 @@ git push -q origin main
 git model hooks install >/dev/null 2>&1 || fail "hooks install"
 git config model.bench.beforePush always
 
-alive() {  # PID: running (a zombie is dead)
-    local state
-    state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-    [ -n "$state" ] && [ "${state:0:1}" != Z ]
-}
 
 # Ctrl-C while the GPU check runs: `setsid` gives the push a group of its own, as a shell's job
 # control would, and SIGINT goes to that whole group. (env --default-signal: a background job of

@@ -9,31 +9,8 @@
 . "$(dirname "$0")/podman-lib.sh"
 . "$(dirname "$0")/sweep-lib.sh"
 
-PODMAN=$(command -v podman)
-PULL_IMAGE="localhost/gm-test-pull-$(basename "$TEST_DIR" | tr 'A-Z.' 'a-z-'):1"
-ARCHIVE="$TEST_DIR/pull-image.tar"
-"$PODMAN" save --format oci-archive -o "$ARCHIVE" "$TEST_IMAGE" >/dev/null 2>&1
-trap 'gm_status=$?; podman_cleanup; "$PODMAN" rmi -f "$PULL_IMAGE" >/dev/null 2>&1; on_exit $gm_status' EXIT
-mkdir -p "$TEST_DIR/engine"
-cat >"$TEST_DIR/engine/podman" <<SH
-#!/bin/sh
-if [ "\$1" = pull ] && [ "\$2" = "$PULL_IMAGE" ]; then
-    echo \$\$ >>"$TEST_DIR/pull.pids"
-    [ -e "$TEST_DIR/slow-pull" ] && sleep 4
-    [ -e "$TEST_DIR/fail-pull" ] && { echo "Error: simulated: the registry refused the pull" >&2; exit 125; }
-    id=\$("$PODMAN" pull -q "oci-archive:$ARCHIVE") && exec "$PODMAN" tag "\$id" "$PULL_IMAGE"
-    exit 125
-fi
-exec "$PODMAN" "\$@"
-SH
-chmod +x "$TEST_DIR/engine/podman"
-export PATH="$TEST_DIR/engine:$PATH"
+use_pull_engine
 
-alive() {  # PID: running (a zombie is dead)
-    local state
-    state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-    [ -n "$state" ] && [ "${state:0:1}" != Z ]
-}
 leases() { ls -A "$GIT_MODEL_LEASE_DIR" 2>/dev/null | grep -c '\.lease$' || true; }
 wait_for_pull() {
     for _ in $(seq 100); do [ -s "$TEST_DIR/pull.pids" ] && break; sleep 0.1; done
