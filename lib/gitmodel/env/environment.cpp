@@ -923,8 +923,11 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
         guard.commit();
     } catch (const Error& e) {
         if (DeferSignals::pending()) {
-            fmt::print(stderr, "git-model-env: interrupted (signal {}): the start was undone, no container or GPU is kept\n",
-                       DeferSignals::pending());
+            fmt::print(stderr, "git-model-env: interrupted (signal {}): the start was undone, no container or GPU is kept{}\n",
+                       DeferSignals::pending(),
+                       result.replaced ? fmt::format(" (--recreate had already removed the running container {})",
+                                                     target.container)
+                                       : std::string());
             DeferSignals::raise_pending();
         }
         // What the checks before the removal could not foresee (a teammate took the GPU meanwhile):
