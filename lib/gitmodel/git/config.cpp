@@ -183,8 +183,8 @@ std::optional<std::vector<Config::ListedEntry>> Config::list_with_git() const {
         if (records[i] == "command") continue;  // the overrides, read from the environment
         const std::string& item = records[i + 2];
         const auto newline = item.find('\n');
-        ListedEntry entry{normalize_key(item.substr(0, newline)), newline == std::string::npos ? "true" : item.substr(newline + 1),
-                          records[i], records[i + 1]};
+        ListedEntry entry{normalize_key(item.substr(0, newline)),
+                          newline == std::string::npos ? "true" : item.substr(newline + 1), records[i], records[i + 1]};
         if (starts_with(entry.file, "file:")) {
             const fs::path file(entry.file.substr(5));  // relative to where git ran
             entry.file = (file.is_absolute() ? file : where / file).lexically_normal().string();
