@@ -41,6 +41,11 @@ mkdir -p elsewhere && cd elsewhere
 run_expect 0 env GIT_DIR="$TEST_DIR/repo/.git" git model start from-git-dir
 assert_dir "$TEST_DIR/worktrees/feature/model-from-git-dir"
 assert_branch_exists "$TEST_DIR/repo" feature/model-from-git-dir
+# and with a work tree named too (`git --work-tree`, which sets GIT_WORK_TREE)
+run_expect 0 git --git-dir="$TEST_DIR/repo/.git" --work-tree="$TEST_DIR/repo" model start from-work-tree
+assert_dir "$TEST_DIR/worktrees/feature/model-from-work-tree"
+run_expect 0 git --git-dir="$TEST_DIR/repo/.git" --work-tree="$TEST_DIR/repo" model list
+assert_contains "$OUT" "from-work-tree"
 cd "$TEST_DIR"
 
 # --- --base with a branch, a tag, a commit ------------------------------------

@@ -161,15 +161,26 @@ void refuse_object_format(int rc, const std::optional<fs::path>& where) {
 }  // namespace
 
 Repository Repository::discover() {
+    // libgit2 1.5 refuses GIT_WORK_TREE ("unimplemented"), which git sets for `git --work-tree=<dir>
+    // model ...`: the repository is found without it (GIT_DIR, or from here), then given that work
+    // tree, as git does. The variable is back before anything else runs (git children need it).
+    const char* work_tree_value = env_or_null("GIT_WORK_TREE");
+    const std::optional<std::string> work_tree = work_tree_value ? std::optional<std::string>(work_tree_value) : std::nullopt;
+    if (work_tree) ::unsetenv("GIT_WORK_TREE");
     git_repository* raw = nullptr;
     const int rc = git_repository_open_ext(&raw, nullptr, GIT_REPOSITORY_OPEN_FROM_ENV, nullptr);
+    if (work_tree) ::setenv("GIT_WORK_TREE", work_tree->c_str(), 1);
     if (rc == GIT_ENOTFOUND) {
         throw Error("not a git repository (or any of the parent directories)",
                     "run this inside a git repository, or use `git -C <path> model ...`");
     }
     refuse_object_format(rc, std::nullopt);
     check(rc, "cannot open the git repository");
-    return Repository(std::unique_ptr<git_repository, RepositoryDeleter>(raw));
+    std::unique_ptr<git_repository, RepositoryDeleter> repo(raw);
+    if (work_tree)
+        check(git_repository_set_workdir(repo.get(), fs::absolute(*work_tree).lexically_normal().c_str(), 0),
+              fmt::format("cannot use GIT_WORK_TREE {} as the work tree", *work_tree).c_str());
+    return Repository(std::move(repo));
 }
 
 Repository Repository::open(const fs::path& path) {
