@@ -100,6 +100,25 @@ assert_contains "$ERR$OUT" "removed the running container"
 [ "$(podman inspect -f '{{.Id}}' "$name_a")" != "$id_a" ] || fail "--recreate kept the old container"
 run_expect 0 git -C "$(wt a)" model env down
 
+# --- a refused --recreate leaves the running container's SSH keys as they were ---------------------------
+echo "ssh-ed25519 AAAAOLDKEY old@example" >"$TEST_DIR/old.pub"
+echo "ssh-ed25519 AAAANEWKEY new@example" >"$TEST_DIR/new.pub"
+git -C repo config model.sshAuthorizedKeys "$TEST_DIR/old.pub"
+printf 'image: %s\ngpus: 1\nports:\n  ssh: 22\ncommand: ["httpd", "-f", "-p", "22"]\n' "$TEST_IMAGE" >"$(wt a)/.modelenv.yaml"
+run_expect 0 git -C "$(wt a)" model env up
+run_expect 0 git -C "$(wt b)" model env up
+keys_of_a() { podman exec "$(test_containers | grep -- '-a-')" sh -c 'cat /etc/ssh/git-model/authorized_keys /root/.ssh/authorized_keys 2>/dev/null'; }
+assert_contains "$(keys_of_a)" "AAAAOLDKEY" "the running container's key"
+git -C repo config model.sshAuthorizedKeys "$TEST_DIR/new.pub"
+sed -i 's/^gpus: .*/gpus: 2/' "$(wt a)/.modelenv.yaml"
+run_expect 1 git -C "$(wt a)" model env up --recreate
+assert_contains "$ERR" "was left as it is"
+assert_not_contains "$(keys_of_a)" "AAAANEWKEY" "a refused --recreate wrote no key into the running container"
+git -C "$(wt a)" checkout -q -- .modelenv.yaml
+git -C repo config --unset model.sshAuthorizedKeys
+run_expect 0 git -C "$(wt a)" model env down
+run_expect 0 git -C "$(wt b)" model env down
+
 # --- across repositories: one pool per machine -------------------------------------------------------------
 make_repo other
 git -C other config model.installHooks never

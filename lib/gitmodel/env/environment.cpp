@@ -255,6 +255,9 @@ struct UpPlan {
     config::Placeholders placeholders;
     UserPlan user;
     PortAssignment ports;
+    // Files of the state folder the container mounts (SSH keys and configuration): written only
+    // once the container they replace is gone, since a running one mounts the same files.
+    std::vector<std::pair<fs::path, std::string>> state_files;
 };
 
 // The label that marks the container one `env up` made (a random token per start), so that
@@ -310,12 +313,13 @@ private:
 // configuration (today's behaviour for `user: image`), the user's gets a full one of ours.
 void plan_ssh(UpPlan& plan, const std::string& keys) {
     const int port = *plan.file.find_port("ssh");
-    std::ofstream(plan.state / "authorized_keys") << keys;
+    plan.state_files.emplace_back(plan.state / "authorized_keys", keys);
     if (plan.user.login.empty() || plan.user.as_root) {
-        std::ofstream(plan.state / "sshd_config") << "# written by git-model: key-only logins\n"
-                                                      "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
-                                                      "PermitEmptyPasswords no\nPubkeyAuthentication yes\n"
-                                                      "PermitRootLogin prohibit-password\n";
+        plan.state_files.emplace_back(plan.state / "sshd_config",
+                                      "# written by git-model: key-only logins\n"
+                                      "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+                                      "PermitEmptyPasswords no\nPubkeyAuthentication yes\n"
+                                      "PermitRootLogin prohibit-password\n");
         plan.extra_mounts.push_back({plan.state / "authorized_keys", "/root/.ssh/authorized_keys", true});
         plan.extra_mounts.push_back({plan.state / "sshd_config", "/etc/ssh/sshd_config.d/git-model.conf", true});
         plan.command = default_command(plan.file);
@@ -324,12 +328,13 @@ void plan_ssh(UpPlan& plan, const std::string& keys) {
     const std::string host_key =
         (plan.user.home.empty() ? std::string("/tmp/git-model-sshd") : plan.user.home + "/.ssh") + "/git-model-host-key";
     const std::string run_dir = host_key.substr(0, host_key.rfind('/'));
-    std::ofstream(plan.state / "sshd_config")
-        << "# written by git-model: key-only logins as " << plan.user.login << ", never as root\n"
-        << "Port " << port << "\nHostKey " << host_key << "\nPidFile " << run_dir << "/git-model-sshd.pid\n"
-        << "AuthorizedKeysFile /etc/ssh/git-model/authorized_keys\nAllowUsers " << plan.user.login << "\n"
-        << "PermitRootLogin no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
-           "PermitEmptyPasswords no\nPubkeyAuthentication yes\nUsePAM no\nSubsystem sftp internal-sftp\n";
+    std::ostringstream config;
+    config << "# written by git-model: key-only logins as " << plan.user.login << ", never as root\n"
+           << "Port " << port << "\nHostKey " << host_key << "\nPidFile " << run_dir << "/git-model-sshd.pid\n"
+           << "AuthorizedKeysFile /etc/ssh/git-model/authorized_keys\nAllowUsers " << plan.user.login << "\n"
+           << "PermitRootLogin no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+              "PermitEmptyPasswords no\nPubkeyAuthentication yes\nUsePAM no\nSubsystem sftp internal-sftp\n";
+    plan.state_files.emplace_back(plan.state / "sshd_config", config.str());
     plan.extra_mounts.push_back({plan.state / "authorized_keys", "/etc/ssh/git-model/authorized_keys", true});
     plan.extra_mounts.push_back({plan.state / "sshd_config", "/etc/ssh/git-model/sshd_config", true});
     plan.command = default_command(plan.file, "/etc/ssh/git-model/sshd_config", host_key);
@@ -366,7 +371,7 @@ void plan_container_user(UpPlan& plan, UpResult& result) {
 UpPlan prepare(const git::Config& config, const Target& target, const UpOptions& options, config::ModelEnv file,
                Engine engine, ImageIdentity image, UpResult& result) {
     UpPlan plan{config, target, options, std::move(file), std::move(engine), state_dir(target), {}, {}, {}, {}, {}, false,
-                std::move(image), {}, {}, {}};
+                std::move(image), {}, {}, {}, {}};
     // Folders the container needs; persist folders are never deleted by the suite.
     // Folders below the common dir are walked without following links: a container that
     // once had .git mounted may have left one pointing anywhere on the host.
@@ -909,6 +914,7 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
     DeferSignals defer;
     DeferSignals::clear();
     try {
+        for (const auto& [path, content] : plan.state_files) std::ofstream(path) << content;
         plan_ports(plan, result);
         Reservation leases = acquire_gpus(plan, result);
         StartGuard guard(plan.engine, target.container, leases);
