@@ -46,6 +46,20 @@ assert_eq "$(visible a)" "1/1" "a got b's GPU after waiting"
 wait
 run_expect 1 git -C "$(wt b)" model env up --wait=2s
 assert_contains "$ERR" "gave up waiting"
+# Ctrl-C while it waits ends the wait at once (not once a GPU frees), leaving nothing
+(cd "$(wt b)" && setsid env --default-signal=INT bash -c 'echo $$ >"$0/pgid"; exec git model env up --wait' "$TEST_DIR" \
+    >"$TEST_DIR/wait.out" 2>&1) &
+waiter=$!
+for _ in $(seq 100); do grep -q "waiting for a free GPU" "$TEST_DIR/wait.out" 2>/dev/null && break; sleep 0.1; done
+assert_contains "$(cat "$TEST_DIR/wait.out")" "waiting for a free GPU"
+kill -INT -- "-$(cat "$TEST_DIR/pgid")"
+rc=0
+for _ in $(seq 30); do kill -0 "$waiter" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$waiter" 2>/dev/null && { kill -KILL -- "-$(cat "$TEST_DIR/pgid")"; fail "Ctrl-C did not end the wait for a GPU within 3 s"; }
+wait "$waiter" || rc=$?
+assert_eq "$rc" "130" "Ctrl-C ends the wait by SIGINT"
+assert_contains "$(cat "$TEST_DIR/wait.out")" "interrupted (signal 2): the start was undone, no container or GPU is kept"
+assert_eq "$(ls "$GIT_MODEL_LEASE_DIR" | grep -c lease || true)" "2" "only a's and c's leases"
 run_expect 0 git -C "$(wt a)" model env down
 run_expect 0 git -C "$(wt c)" model env down
 assert_eq "$(test_containers)" "" "all down"

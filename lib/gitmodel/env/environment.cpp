@@ -536,6 +536,11 @@ void refuse_recreate_that_cannot_start(const UpPlan& plan, const ContainerInfo& 
                             "in .modelenv.yaml");
 }
 
+// Ends a start that a deferred signal interrupted, by an Error that unwinds through its guard.
+void stop_if_interrupted() {
+    if (const int signal = DeferSignals::pending()) throw Error(fmt::format("interrupted by signal {}", signal));
+}
+
 // Stage 1: takes the GPUs from the machine's book (waiting for one with --wait). The book's
 // lock is held only while the leases are judged and written, never while the engine runs.
 Reservation acquire_gpus(UpPlan& plan, UpResult& result) {
@@ -570,14 +575,13 @@ Reservation acquire_gpus(UpPlan& plan, UpResult& result) {
                 told = true;
             }
             request.context = local_judge_context(&plan.engine);  // the engine is asked afresh next time
-            std::this_thread::sleep_for(2s);
+            // Ctrl-C (deferred from here on) ends the wait at once, not once a GPU frees.
+            for (int tick = 0; tick < 20; ++tick) {
+                stop_if_interrupted();
+                std::this_thread::sleep_for(100ms);
+            }
         }
     }
-}
-
-// Ends a start that a deferred signal interrupted, by an Error that unwinds through its guard.
-void stop_if_interrupted() {
-    if (const int signal = DeferSignals::pending()) throw Error(fmt::format("interrupted by signal {}", signal));
 }
 
 // A killed `env up` leaves its engine client to finish the container (see start_container):
