@@ -40,6 +40,7 @@ git -C "$wa" config --worktree model.tag.requireClean maybe
 run_expect 1 git -C "$wa" model tag --metric acc=0.5 --no-push
 assert_contains "$ERR" "model.tag.requireClean 'maybe' is not true or false" "the bad value is refused"
 assert_contains "$ERR" "(set in worktree $alpha_gitdir/config.worktree)" "and named where it was set"
+assert_contains "$ERR" "hint: git config --worktree model.tag.requireClean" "the fix writes the worktree's file"
 git -C "$wa" config --worktree --unset model.tag.requireClean
 printf '[model "tag"]\n\trequireClean = sometimes\n' >"$TEST_DIR/alpha settings.inc"
 git -C "$wa" config --worktree include.path "$TEST_DIR/alpha settings.inc"

@@ -368,6 +368,9 @@ Error config_value_error(const Config& config, std::string_view key, const Error
             if (branch.rfind(prefix, 0) == 0) branch.erase(0, prefix.size());
         hint = fmt::format("the team's committed {} sets it: fix the value there and commit the fix to {}{}",
                            team_file_name, branch, hint.empty() ? "" : "; " + hint);
+    } else if (starts_with(*where, "worktree ")) {
+        // A plain `git config` would write .git/config, which this worktree's file overrides.
+        if (const auto at = hint.find("git config "); at != std::string::npos) hint.insert(at + 11, "--worktree ");
     }
     return Error(fmt::format("{} (set in {})", error.what(), *where), hint, error.code());
 }
