@@ -177,9 +177,15 @@ Repository Repository::discover() {
     refuse_object_format(rc, std::nullopt);
     check(rc, "cannot open the git repository");
     std::unique_ptr<git_repository, RepositoryDeleter> repo(raw);
-    if (work_tree)
-        check(git_repository_set_workdir(repo.get(), fs::absolute(*work_tree).lexically_normal().c_str(), 0),
-              fmt::format("cannot use GIT_WORK_TREE {} as the work tree", *work_tree).c_str());
+    if (work_tree) {
+        std::error_code error;
+        const fs::path wanted = fs::weakly_canonical(fs::absolute(*work_tree), error);
+        const char* current = git_repository_workdir(repo.get());
+        // Only when it differs: libgit2 1.5 leaks its path buffer when asked for the work tree it has.
+        if (!current || without_trailing_slash(current) != wanted)
+            check(git_repository_set_workdir(repo.get(), wanted.c_str(), 0),
+                  fmt::format("cannot use GIT_WORK_TREE {} as the work tree", *work_tree).c_str());
+    }
     return Repository(std::move(repo));
 }
 
