@@ -133,6 +133,29 @@ git -C repo config --unset model.sshAuthorizedKeys
 run_expect 0 git -C "$(wt a)" model env down
 run_expect 0 git -C "$(wt b)" model env down
 
+# --- --recreate hands its GPUs to the new container: a teammate's start during the old one's stop gets none --
+# The old container stops for up to model.env.stopTimeout (its workload ignores SIGTERM): b's start lands in
+# that window. a's GPU, and the second one its file now asks for, are taken before the old one goes.
+git -C repo config model.env.stopTimeout 4s
+printf 'image: %s\ngpus: 1\ncommand: ["sh", "-c", "trap \\"\\" TERM; while :; do sleep 1; done"]\n' "$TEST_IMAGE" \
+    >"$(wt a)/.modelenv.yaml"
+run_expect 0 git -C "$(wt a)" model env up
+sed -i 's/^gpus: .*/gpus: 2/' "$(wt a)/.modelenv.yaml"
+(rc=0; git -C "$(wt a)" model env up --recreate >"$TEST_DIR/recreate.out" 2>&1 || rc=$?; echo $rc >"$TEST_DIR/recreate.rc") &
+recreator=$!
+name_a=$(test_containers | grep -- '-a-')
+for _ in $(seq 100); do [ "$(podman inspect -f '{{.State.Status}}' "$name_a" 2>/dev/null)" = stopping ] && break; sleep 0.05; done
+assert_eq "$(podman inspect -f '{{.State.Status}}' "$name_a")" "stopping" "the old container of a is being stopped"
+run_expect 1 git -C "$(wt b)" model env up
+assert_contains "$ERR" "no GPU free for model 'b'"
+wait "$recreator"
+assert_eq "$(cat "$TEST_DIR/recreate.rc")" "0" "--recreate with a teammate's start during the stop: $(cat "$TEST_DIR/recreate.out")"
+assert_eq "$(visible a)" "0,1/0,1" "the new container of a has both GPUs"
+assert_eq "$(ls "$GIT_MODEL_LEASE_DIR" | grep -c lease)" "2" "the old container's lease went with it"
+git -C "$(wt a)" checkout -q -- .modelenv.yaml
+git -C repo config model.env.stopTimeout 1s
+run_expect 0 git -C "$(wt a)" model env down
+
 # --- across repositories: one pool per machine -------------------------------------------------------------
 make_repo other
 git -C other config model.installHooks never

@@ -226,6 +226,42 @@ TEST_CASE("lease book: over the machine's per-user limit, refused naming the cal
     CHECK(take(book, request, notes).gpus().size() == 1);
 }
 
+TEST_CASE("lease book: a take that replaces the caller's container counts its GPUs as free, not another user's",
+          "[env][book]") {
+    if (!test::running_as_root()) return;
+    ScratchDir scratch;
+    const fs::path dir = scratch.path / "book";
+    const auto book = LeaseBook::init(dir, std::nullopt);
+    std::vector<std::string> notes;
+    auto request = request_for("a", 1, {0, 1});
+    request.holder.engine = "podman";
+    request.holder.container = "gm-repo-a-12345678";
+    request.limits.max_gpus_per_user = 1;
+    request.limits.source = "/etc/gitconfig";
+    auto old = take(book, request, notes);  // the running container's GPU 0
+    old.keep();
+    const long alive = ::getpid();
+    CHECK(test::as_user(test::other_uid, [&] {  // another user's container of the same name, on GPU 1
+              auto theirs = request_for("a", 1, {1});
+              theirs.holder.holder = proc::identity_of(alive).value();
+              theirs.holder.engine = "podman";
+              theirs.holder.container = "gm-repo-a-12345678";
+              take(LeaseBook::open(dir), theirs, notes).keep();
+              return 0;
+          }) == 0);
+    CHECK_THROWS_AS(take(book, request, notes), GpusBusyError);  // without replacing: GPU 0 is held, and the limit
+    request.replaces_container = "gm-repo-a-12345678";
+    auto renewed = take(book, request, notes);
+    REQUIRE(renewed.gpus().size() == 1);
+    CHECK(renewed.gpus()[0].index == 0);  // passed to the new container, within the limit of 1
+    CHECK(lease_files(dir) == 3);         // the old lease stays until its container is gone
+    renewed.give_back();
+    request.request.count = 2;
+    request.limits.max_gpus_per_user.reset();
+    CHECK_THROWS_WITH(take(book, request, notes), Catch::Contains("GPU 1 (index-1) is held by model 'a'") &&
+                                                      Catch::Contains("user 54321"));
+}
+
 TEST_CASE("lease book: planted links, junk and copies are ignored, never followed", "[env][book]") {
     ScratchDir scratch;
     const fs::path dir = scratch.path / "book";

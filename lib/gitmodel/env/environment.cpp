@@ -258,6 +258,8 @@ struct UpPlan {
     // Files of the state folder the container mounts (SSH keys and configuration): written only
     // once the container they replace is gone, since a running one mounts the same files.
     std::vector<std::pair<fs::path, std::string>> state_files;
+    // The container this start replaces (its name; empty when none), whose GPUs pass to it.
+    std::string replaces_container;
 };
 
 // The label that marks the container one `env up` made (a random token per start), so that
@@ -371,7 +373,7 @@ void plan_container_user(UpPlan& plan, UpResult& result) {
 UpPlan prepare(const git::Config& config, const Target& target, const UpOptions& options, config::ModelEnv file,
                Engine engine, ImageIdentity image, UpResult& result) {
     UpPlan plan{config, target, options, std::move(file), std::move(engine), state_dir(target), {}, {}, {}, {}, {}, false,
-                std::move(image), {}, {}, {}, {}};
+                std::move(image), {}, {}, {}, {}, {}};
     // Folders the container needs; persist folders are never deleted by the suite.
     // Folders below the common dir are walked without following links: a container that
     // once had .git mounted may have left one pointing anywhere on the host.
@@ -452,9 +454,9 @@ std::string gpu_list(const std::vector<int>& indices) {
 // A running (or paused) environment that --recreate replaces goes only when the new one could
 // start: its fixed host ports free (its own count as free), and, without --wait, the GPUs
 // .modelenv.yaml now asks for free once its own are given back, within root's per-user limit.
-// Otherwise the start after its removal fails and the user has lost it for nothing. Judged from
-// the book as `git model gpus` reads it (no lock); take() judges again when it takes, and a
-// teammate's start in between still wins (the error then says the old one is gone).
+// Judged from the book as `git model gpus` reads it (no lock), before anything is written, to
+// say plainly what a recreate would lack; the take, under the book's lock and still before the
+// old one goes, is what decides.
 void refuse_recreate_that_cannot_start(const UpPlan& plan, const ContainerInfo& old) {
     const Target& target = plan.target;
     const auto left_as_it_is = [&](const std::string& why) {
@@ -557,6 +559,7 @@ Reservation acquire_gpus(UpPlan& plan, UpResult& result) {
     request.holder.worktree = plan.target.worktree.string();
     request.context = local_judge_context(&plan.engine);
     request.lock_timeout = lease_lock_timeout(plan.config);
+    request.replaces_container = plan.replaces_container;
     const auto book = LeaseBook::open(LeaseBook::directory(plan.config));
     request.limits = book->limits();  // root's: /etc/gitconfig and the book's own, never the user's files
     if (auto warning = book->other_book_warning()) result.notes.push_back(*warning);
@@ -582,6 +585,20 @@ Reservation acquire_gpus(UpPlan& plan, UpResult& result) {
             }
         }
     }
+}
+
+// Once the container a start replaces is gone: its leases go too, but not the new ones the take
+// wrote for the same container name (those hold the GPUs that passed to the new container).
+void give_back_replaced(const UpPlan& plan, const Reservation& leases) {
+    const auto book = LeaseBook::open_existing(LeaseBook::directory(plan.config));
+    if (!book) return;
+    give_back_matching(*book,
+                       [&](const Lease& lease) {
+                           return lease.container == plan.target.container &&
+                                  std::none_of(leases.leases().begin(), leases.leases().end(),
+                                               [&](const Lease& taken) { return taken.id == lease.id; });
+                       },
+                       lease_lock_timeout(plan.config));
 }
 
 // A killed `env up` leaves its engine client to finish the container (see start_container):
@@ -899,18 +916,6 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
     // The folders, mounts, keys and user are checked before it goes too; the ports after.
     UpPlan plan = prepare(config, target, options, std::move(file), std::move(engine), *image, result);
     if (running) refuse_recreate_that_cannot_start(plan, *existing);
-    if (existing) {
-        // Stopped (or left by a crash), or --recreate: replaced, and the GPUs it held are taken afresh.
-        remove_container(plan.engine, target.container, running ? stop_grace(config) : 0s);
-        if (auto book = LeaseBook::open_existing(LeaseBook::directory(config)))
-            give_back_matching(*book, [&](const Lease& lease) { return lease.container == target.container; },
-                               lease_lock_timeout(config));
-        result.replaced = running;
-        result.notes.push_back(running ? fmt::format("--recreate: removed the running container {} (persist folders kept)",
-                                                     target.container)
-                                       : fmt::format("removed the stopped container {} left from before", target.container));
-    }
-
     // From the GPUs' reservation to the commit, Ctrl-C, SIGTERM and a hang-up are remembered,
     // not obeyed at once: the start ends at the next step (the engine's client done, a poll of
     // the ports), the guard removes the container and gives the GPUs back, and then the signal
@@ -918,9 +923,23 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
     DeferSignals defer;
     DeferSignals::clear();
     try {
+        // A container this start replaces (stopped, or running with --recreate) still holds its
+        // GPUs while the new ones are taken: they pass to the new container in the take's
+        // locked step, and a refused take (or --wait) leaves the old one as it is.
+        if (existing) plan.replaces_container = target.container;
+        Reservation leases = acquire_gpus(plan, result);
+        if (existing) {
+            remove_container(plan.engine, target.container, running ? stop_grace(config) : 0s);
+            result.replaced = running;
+            result.notes.push_back(running ? fmt::format("--recreate: removed the running container {} (persist "
+                                                         "folders kept)", target.container)
+                                           : fmt::format("removed the stopped container {} left from before",
+                                                         target.container));
+            give_back_replaced(plan, leases);
+            stop_if_interrupted();
+        }
         for (const auto& [path, content] : plan.state_files) std::ofstream(path) << content;
         plan_ports(plan, result);
-        Reservation leases = acquire_gpus(plan, result);
         StartGuard guard(plan.engine, target.container, leases);
         const LaunchSpec spec = start_container(plan, leases, guard, result);
         stop_if_interrupted();
@@ -932,21 +951,24 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
         stop_if_interrupted();
         guard.commit();
     } catch (const Error& e) {
+        const std::string old_one =
+            result.replaced ? fmt::format("--recreate had already removed the running container {}", target.container)
+            : running       ? fmt::format("the running environment of '{}' was left as it is", target.model)
+                            : std::string();
         if (DeferSignals::pending()) {
-            fmt::print(stderr, "git-model-env: interrupted (signal {}): the start was undone, no container or GPU is kept{}\n",
-                       DeferSignals::pending(),
-                       result.replaced ? fmt::format(" (--recreate had already removed the running container {})",
-                                                     target.container)
-                                       : std::string());
+            fmt::print(stderr, "git-model-env: interrupted (signal {}): the start was undone, {}{}\n", DeferSignals::pending(),
+                       result.replaced || !running ? "no container or GPU is kept" : "no new container or GPU is kept",
+                       old_one.empty() ? std::string() : fmt::format(" ({})", old_one));
             DeferSignals::raise_pending();
         }
-        // What the checks before the removal could not foresee (a teammate took the GPU meanwhile):
-        // the user must learn that the environment they had is gone.
+        // A failure after the removal (the image's start, its checks): the user must learn that
+        // the environment they had is gone; one before it, that it still runs.
         if (result.replaced)
-            throw Error(fmt::format("{}\n--recreate had already removed the running container {} (its persist folders "
-                                    "are kept); `git model env up` starts a new one once this is fixed",
-                                    e.what(), target.container),
+            throw Error(fmt::format("{}\n{} (its persist folders are kept); `git model env up` starts a new one once "
+                                    "this is fixed",
+                                    e.what(), old_one),
                         e.hint(), e.code());
+        if (running) throw Error(fmt::format("{}\n--recreate: {}", e.what(), old_one), e.hint(), e.code());
         throw;
     }
     record_launch(plan, result);

@@ -446,6 +446,9 @@ Reservation take(const std::shared_ptr<LeaseBook>& book, const TakeRequest& take
     std::vector<Holding> held;
     std::vector<Holding> mine;
     for (const auto& entry : book->read().leases) {
+        if (!take.replaces_container.empty() && entry.lease.uid == me &&
+            entry.lease.container == take.replaces_container && entry.lease.repo == take.holder.repo)
+            continue;
         Judgement judgement = judge(entry.lease, take.context);
         if (judgement.verdict == Verdict::gone) {
             // Free for everyone now; its file goes when its owner (or root) passes.

@@ -181,6 +181,11 @@ struct TakeRequest {
     Limits limits;
     JudgeContext context;
     std::chrono::milliseconds lock_timeout{30000};
+    // A container that this take's start replaces (`env up --recreate`, or a stopped one): the
+    // caller's own leases of it do not count, so its GPUs pass to the new container while the
+    // old one still runs. Taken before the old one goes, they are never free for a teammate in
+    // between. Its leases stay in the book until the caller gives them back.
+    std::string replaces_container;
 };
 
 // Under the book's lock (released on return, before any engine runs): judges every lease,
