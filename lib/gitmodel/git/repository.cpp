@@ -158,6 +158,44 @@ void refuse_object_format(int rc, const std::optional<fs::path>& where) {
         "pre-commit and pre-push checks (they use git itself); the other commands need a SHA-1 repository");
 }
 
+// libgit2 1.5 checks who owns a repository as git does, but reads safe.directory less well than
+// git: not "*", not from the file GIT_CONFIG_GLOBAL names, and while it searches upward it says
+// "not found". When it refuses (GIT_EOWNER, or GIT_ENOTFOUND), git itself is asked: a repository
+// git opens is opened again without libgit2's check (as trusted as the git that runs this
+// extension), and one git refuses as another user's gets git's own words and fix.
+int open_as_git_would(git_repository** out, const char* path, unsigned flags, int rc) {
+    if (rc != GIT_EOWNER && rc != GIT_ENOTFOUND) return rc;
+    std::vector<std::string> argv{"git"};
+    if (path) argv.insert(argv.end(), {"-C", path});
+    argv.insert(argv.end(), {"rev-parse", "--absolute-git-dir"});
+    proc::RunResult asked;
+    try {
+        asked = proc::run(argv);
+    } catch (const Error&) {
+        return rc;  // no git to ask: libgit2's answer stands
+    }
+    if (!asked.ok()) {
+        if (asked.err.find("dubious ownership") == std::string::npos) return rc;
+        std::string refusal;
+        std::string fix;
+        for (const auto& line : split_records(asked.err, '\n')) {
+            const std::size_t start = line.find_first_not_of(" \t");
+            const std::string text = start == std::string::npos ? std::string() : trim_end(line.substr(start), " \t\r");
+            if (text.rfind("fatal: ", 0) == 0 && refusal.empty()) refusal = std::string(text.substr(7));
+            if (text.find("safe.directory") != std::string::npos && text.rfind("git config", 0) == 0) fix = text;
+        }
+        throw Error(fmt::format("git refuses this repository: {} (it belongs to another user, and no safe.directory "
+                                "in your or the system's git config names it)",
+                                printable(refusal.empty() ? "detected dubious ownership" : refusal, 512)),
+                    fix.empty() ? "if you trust its owner, add it to safe.directory (see git-config(1))"
+                                : fmt::format("if you trust its owner: {}", printable(fix, 512)));
+    }
+    git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
+    const int again = git_repository_open_ext(out, path, flags, nullptr);
+    git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 1);
+    return again;
+}
+
 }  // namespace
 
 Repository Repository::discover() {
@@ -168,7 +206,13 @@ Repository Repository::discover() {
     const std::optional<std::string> work_tree = work_tree_value ? std::optional<std::string>(work_tree_value) : std::nullopt;
     if (work_tree) ::unsetenv("GIT_WORK_TREE");
     git_repository* raw = nullptr;
-    const int rc = git_repository_open_ext(&raw, nullptr, GIT_REPOSITORY_OPEN_FROM_ENV, nullptr);
+    int rc = git_repository_open_ext(&raw, nullptr, GIT_REPOSITORY_OPEN_FROM_ENV, nullptr);
+    try {
+        rc = open_as_git_would(&raw, nullptr, GIT_REPOSITORY_OPEN_FROM_ENV, rc);
+    } catch (const Error&) {
+        if (work_tree) ::setenv("GIT_WORK_TREE", work_tree->c_str(), 1);
+        throw;
+    }
     if (work_tree) ::setenv("GIT_WORK_TREE", work_tree->c_str(), 1);
     if (rc == GIT_ENOTFOUND) {
         throw Error("not a git repository (or any of the parent directories)",
@@ -191,7 +235,8 @@ Repository Repository::discover() {
 
 Repository Repository::open(const fs::path& path) {
     git_repository* raw = nullptr;
-    const int rc = git_repository_open_ext(&raw, path.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr);
+    const int rc = open_as_git_would(&raw, path.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH,
+                                     git_repository_open_ext(&raw, path.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr));
     refuse_object_format(rc, path);
     check(rc, fmt::format("cannot open the git repository at {}", path.string()).c_str());
     return Repository(std::unique_ptr<git_repository, RepositoryDeleter>(raw));
@@ -226,7 +271,14 @@ fs::path Repository::main_worktree_or_common_dir() const {
     }
     // The main worktree is the one whose git dir is the common dir.
     git_repository* raw = nullptr;
-    if (git_repository_open_ext(&raw, common_dir().c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr) == 0) {
+    const auto common = common_dir();
+    int rc = git_repository_open_ext(&raw, common.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr);
+    try {
+        rc = open_as_git_would(&raw, common.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, rc);
+    } catch (const Error&) {
+        return common;  // git refuses the main worktree: the common dir names the repository
+    }
+    if (rc == 0) {
         RepositoryHandle main(raw);
         if (const char* dir = git_repository_workdir(raw)) return without_trailing_slash(dir);
     }

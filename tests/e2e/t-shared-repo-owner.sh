@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# A repository that belongs to another user: git-model opens it exactly when git does. Without
+# safe.directory both refuse, and git-model says why in git's words (not "not a git repository");
+# safe.directory = * (which libgit2 1.5 does not know) and a path in the file GIT_CONFIG_GLOBAL names
+# work; a safe.directory the repository's own config sets is not believed, by git or by git-model.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/users-lib.sh"
+
+OWNER=gmso-a-$$ MATE=gmso-b-$$
+make_user "$OWNER"
+make_user "$MATE"
+make_group "gmso-g-$$" "$OWNER" "$MATE"
+AREA="$TEST_DIR/area"
+mkdir -m 2775 "$AREA"
+chgrp "gmso-g-$$" "$AREA"
+chown "$OWNER" "$AREA"
+REPO="$AREA/repo"
+as_user "$OWNER" git init -q --shared=group "$REPO"
+as_user "$OWNER" git -C "$REPO" commit -q --allow-empty -m first
+as_user "$OWNER" git -C "$REPO" config model.installHooks never
+run_expect 0 as_user "$OWNER" git -C "$REPO" model start owners
+mate_global() { as_user "$MATE" git config --global "$@"; }
+
+# --- no safe.directory: refused by both, in git's words, with git's fix ------------------------------
+run_expect 128 as_user "$MATE" git -C "$REPO" status
+run_expect 1 as_user "$MATE" git -C "$REPO" model list
+assert_contains "$ERR" "git refuses this repository: detected dubious ownership in repository at '$REPO'"
+assert_contains "$ERR" "hint: if you trust its owner: git config --global --add safe.directory $REPO"
+assert_not_contains "$ERR" "not a git repository"
+run_expect 1 as_user "$MATE" git -C "$AREA/worktrees/feature/model-owners" model env status
+assert_contains "$ERR" "git refuses this repository: detected dubious ownership"
+
+# --- the repository's own config cannot vouch for itself --------------------------------------------
+as_user "$OWNER" git -C "$REPO" config safe.directory '*'
+run_expect 1 as_user "$MATE" git -C "$REPO" model list
+assert_contains "$ERR" "dubious ownership"
+as_user "$OWNER" git -C "$REPO" config --unset safe.directory
+
+# --- safe.directory = * (git knows it, libgit2 1.5 does not) ------------------------------------------
+mate_global safe.directory '*'
+run_expect 0 as_user "$MATE" git -C "$REPO" model list
+assert_contains "$OUT" "owners"
+run_expect 0 as_user "$MATE" git -C "$AREA/worktrees/feature/model-owners" model status
+assert_contains "$OUT" "model:        owners"
+
+# --- an empty value resets the list, as in git --------------------------------------------------------
+mate_global --add safe.directory ''
+run_expect 1 as_user "$MATE" git -C "$REPO" model list
+assert_contains "$ERR" "dubious ownership"
+mate_global --unset-all safe.directory
+
+# --- the exact path, in the file GIT_CONFIG_GLOBAL names ---------------------------------------------
+MATE_HOME=$(user_home "$MATE")
+printf '[safe]\n\tdirectory = %s\n' "$REPO" >"$MATE_HOME/other.gitconfig"
+chown "$MATE" "$MATE_HOME/other.gitconfig"
+run_expect 0 as_user "$MATE" env GIT_CONFIG_GLOBAL="$MATE_HOME/other.gitconfig" git -C "$REPO" model list
+assert_contains "$OUT" "owners"
+
+# --- a teammate's start in the group's repository: git-model's state there is the owner's (made with the
+# owner's umask, not core.sharedRepository), so it is refused before anything is made --------------------
+mate_global safe.directory "$REPO"
+run_expect 1 as_user "$MATE" git -C "$REPO" model start mates
+assert_contains "$ERR" "Permission denied"
+assert_eq "$(git -c safe.directory='*' -C "$REPO" branch --list 'feature/model-mates')" "" "no branch made"
+assert_eq "$(git -c safe.directory='*' -C "$REPO" worktree list | grep -c mates || true)" "0" "no worktree made"
+[ ! -e "$AREA/worktrees/feature/model-mates" ] || fail "a worktree folder was left"
+run_expect 0 as_user "$OWNER" git -C "$REPO" model list
+assert_contains "$OUT" "owners"
+assert_not_contains "$OUT" "mates"
