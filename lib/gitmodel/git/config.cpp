@@ -167,14 +167,31 @@ Config::Config(git_repository* repo, Layers layers) : repo_(repo), layers_(layer
     if (uses_what_libgit2_ignores(snapshot_.get())) listed_by_git_ = list_with_git();
 }
 
-std::optional<std::vector<Config::ListedEntry>> Config::list_with_git() const {
-    const fs::path where = git_folder();
+namespace {
+
+// `git config <args>` run in `where` as every other git command reads configuration: `git config`
+// alone reads only the file GIT_CONFIG names (which libgit2 and every other command ignore).
+proc::RunResult run_git_config(const fs::path& where, std::vector<std::string> args) {
     proc::RunOptions options;
     options.cwd = where;
-    // `git config` alone reads only the file GIT_CONFIG names; every other git command (and
-    // libgit2) ignores it, and so must this reading of the repository's configuration.
     options.env = {{"GIT_CONFIG", std::nullopt}};
-    const auto listed = run_git({"config", "-z", "--list", "--show-scope", "--show-origin"}, options);
+    args.insert(args.begin(), "config");
+    return run_git(std::move(args), options);
+}
+
+// An origin as `git config --show-origin` run in `where` prints it ("file:<path>", relative to
+// `where`), as an absolute path; nullopt for another kind of origin.
+std::optional<std::string> origin_file(const fs::path& where, const std::string& origin) {
+    if (!starts_with(origin, "file:") || origin.size() == 5) return std::nullopt;
+    const fs::path file(origin.substr(5));
+    return (file.is_absolute() ? file : where / file).lexically_normal().string();
+}
+
+}  // namespace
+
+std::optional<std::vector<Config::ListedEntry>> Config::list_with_git() const {
+    const fs::path where = git_folder();
+    const auto listed = run_git_config(where, {"-z", "--list", "--show-scope", "--show-origin"});
     if (!listed.ok()) return std::nullopt;  // git cannot read it either: libgit2's view, as before
     // "<scope>\0<origin>\0<key>\n<value>\0", or "<key>\0" for a key without a value (git's true).
     const auto records = split_records(listed.out, '\0');
@@ -185,10 +202,7 @@ std::optional<std::vector<Config::ListedEntry>> Config::list_with_git() const {
         const auto newline = item.find('\n');
         ListedEntry entry{normalize_key(item.substr(0, newline)),
                           newline == std::string::npos ? "true" : item.substr(newline + 1), records[i], records[i + 1]};
-        if (starts_with(entry.file, "file:")) {
-            const fs::path file(entry.file.substr(5));  // relative to where git ran
-            entry.file = (file.is_absolute() ? file : where / file).lexically_normal().string();
-        }
+        if (auto file = origin_file(where, entry.file)) entry.file = std::move(*file);
         entries.push_back(std::move(entry));
     }
     return entries;
@@ -336,21 +350,13 @@ fs::path Config::git_folder() const {
 
 std::optional<std::string> Config::included_file_holding(const std::string& key) const {
     const fs::path where = git_folder();
-    proc::RunOptions options;
-    options.cwd = where;
-    // `git config` alone reads only the file GIT_CONFIG names; every other git command (and
-    // libgit2) ignores it, and so must this reading of the repository's configuration.
-    options.env = {{"GIT_CONFIG", std::nullopt}};
-    const auto shown = run_git({"config", "--show-origin", "-z", "--get-all", key}, options);
+    const auto shown = run_git_config(where, {"--show-origin", "-z", "--get-all", key});
     if (!shown.ok()) return std::nullopt;
     // "file:<path>\0<value>\0" per value, the one in force last: NUL-separated, so that no
     // value (which may hold a newline and "file:...") can pass for an origin.
     const std::vector<std::string> fields = split_records(shown.out, '\0');
     if (fields.size() < 2 || fields.size() % 2 != 0) return std::nullopt;
-    const std::string& origin = fields[fields.size() - 2];
-    if (origin.rfind("file:", 0) != 0 || origin.size() == 5) return std::nullopt;
-    const std::filesystem::path file(origin.substr(5));  // relative to where git ran
-    return (file.is_absolute() ? file : (where / file)).lexically_normal().string();
+    return origin_file(where, fields[fields.size() - 2]);
 }
 
 Error config_value_error(const Config& config, std::string_view key, const Error& error) {
