@@ -91,6 +91,16 @@ bool uses_what_libgit2_ignores(git_config* config) {
     return false;
 }
 
+// Whether git's command line (git -c, GIT_CONFIG_COUNT) includes a file: libgit2 never reads
+// overrides, so it never reads what they include either.
+bool includes_from_command_line(const std::vector<std::pair<std::string, std::string>>& overrides) {
+    return std::any_of(overrides.begin(), overrides.end(), [](const auto& entry) {
+        const std::string& key = entry.first;
+        return key == "include.path" || (starts_with(key, "includeif.") && key.size() > 15 &&
+                                         key.compare(key.size() - 5, 5, ".path") == 0);
+    });
+}
+
 std::optional<std::string> env(const char* name) {
     const char* value = std::getenv(name);
     if (!value) return std::nullopt;
@@ -164,7 +174,8 @@ Config::Config(git_repository* repo, Layers layers) : repo_(repo), layers_(layer
             if (key) overrides_.emplace_back(normalize_key(*key), value.value_or(""));
         }
     }
-    if (uses_what_libgit2_ignores(snapshot_.get())) listed_by_git_ = list_with_git();
+    if (uses_what_libgit2_ignores(snapshot_.get()) || includes_from_command_line(overrides_))
+        listed_by_git_ = list_with_git();
 }
 
 namespace {
@@ -197,12 +208,12 @@ std::optional<std::vector<Config::ListedEntry>> Config::list_with_git() const {
     const auto records = split_records(listed.out, '\0');
     std::vector<ListedEntry> entries;
     for (std::size_t i = 0; i + 2 < records.size(); i += 3) {
-        if (records[i] == "command") continue;  // the overrides, read from the environment
         const std::string& item = records[i + 2];
         const auto newline = item.find('\n');
         ListedEntry entry{normalize_key(item.substr(0, newline)),
                           newline == std::string::npos ? "true" : item.substr(newline + 1), records[i], records[i + 1]};
         if (auto file = origin_file(where, entry.file)) entry.file = std::move(*file);
+        else if (entry.scope == "command") entry.file.clear();  // "command line:", a plain git -c
         entries.push_back(std::move(entry));
     }
     return entries;
@@ -228,8 +239,9 @@ std::vector<std::string> Config::get_all(std::string_view key) const {
 
 std::optional<std::string> Config::get_string_git(std::string_view key) const {
     const std::string normalized = normalize_key(key);
-    for (auto it = overrides_.rbegin(); it != overrides_.rend(); ++it)
-        if (it->first == normalized) return it->second;
+    if (!listed_by_git_)  // the list has the command line's values, in git's order
+        for (auto it = overrides_.rbegin(); it != overrides_.rend(); ++it)
+            if (it->first == normalized) return it->second;
     auto all = get_all_git(key);
     if (all.empty()) return std::nullopt;
     return all.back();
@@ -247,8 +259,9 @@ std::vector<std::string> Config::get_all_git(std::string_view key) const {
         git_config_entry* entry = nullptr;
         while (git_config_next(&entry, iterator.get()) == 0) values.emplace_back(entry->value ? entry->value : "");
     }
-    for (const auto& [k, v] : overrides_)
-        if (k == normalized) values.push_back(v);
+    if (!listed_by_git_)
+        for (const auto& [k, v] : overrides_)
+            if (k == normalized) values.push_back(v);
     return values;
 }
 
@@ -283,9 +296,9 @@ std::map<std::string, std::string> Config::plain_matching(std::string_view prefi
         git_config_entry* entry = nullptr;
         while (git_config_next(&entry, iterator.get()) == 0)
             if (matches(entry->name)) values[entry->name] = entry->value ? entry->value : "";
+        for (const auto& [key, value] : overrides_)
+            if (matches(key)) values[key] = value;
     }
-    for (const auto& [key, value] : overrides_)
-        if (matches(key)) values[key] = value;
     return values;
 }
 
@@ -299,13 +312,17 @@ std::optional<std::string> Config::origin(std::string_view key) const {
             return fmt::format("team file {} at {}", team_file_name, team->ref);
     }
     if (!in_git) return std::nullopt;
-    for (const auto& entry : overrides_)
-        if (entry.first == normalized) return std::string("command line (git -c / GIT_CONFIG_COUNT)");
+    const std::string command_line = "command line (git -c / GIT_CONFIG_COUNT)";
     if (listed_by_git_) {
-        for (auto it = listed_by_git_->rbegin(); it != listed_by_git_->rend(); ++it)
-            if (it->key == normalized) return fmt::format("{} {}", it->scope, it->file);
+        for (auto it = listed_by_git_->rbegin(); it != listed_by_git_->rend(); ++it) {
+            if (it->key != normalized) continue;
+            if (it->scope != "command") return fmt::format("{} {}", it->scope, it->file);
+            return it->file.empty() ? command_line : fmt::format("{}, included from the {}", it->file, command_line);
+        }
         return std::string("git config");
     }
+    for (const auto& entry : overrides_)
+        if (entry.first == normalized) return command_line;
     git_config_entry* raw = nullptr;
     if (git_config_get_entry(&raw, snapshot_.get(), normalized.c_str()) != 0) {
         git_error_clear();

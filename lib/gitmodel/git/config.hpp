@@ -88,8 +88,8 @@ private:
     struct ListedEntry {
         std::string key;     // normalised
         std::string value;
-        std::string scope;   // "system", "global", "local", "worktree"
-        std::string file;    // absolute
+        std::string scope;   // "system", "global", "local", "worktree", "command"
+        std::string file;    // absolute; empty for a plain git -c value
     };
     // The configuration as git lists it (for listed_by_git_); nullopt when git cannot list it.
     std::optional<std::vector<ListedEntry>> list_with_git() const;
@@ -99,9 +99,10 @@ private:
     std::vector<std::pair<std::string, std::string>> overrides_;  // normalised key, value
     Layers layers_;
     mutable std::shared_ptr<const TeamFile> team_;  // read at the first use when layers_ says so
-    // The configuration as git itself lists it, in file order, without the command line's values
-    // (overrides_ has them), when it uses what libgit2 1.5 ignores (an includeIf "hasconfig:"
-    // condition): then it, not the snapshot, is what every read sees.
+    // The configuration as git itself lists it, in git's order, the command line's values (and
+    // what they include) last, when it uses what libgit2 1.5 ignores (an includeIf "hasconfig:"
+    // condition, or a git -c include.path): then it, not the snapshot and overrides_, is what
+    // every read sees.
     std::optional<std::vector<ListedEntry>> listed_by_git_;
 };
 
