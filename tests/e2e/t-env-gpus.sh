@@ -152,8 +152,58 @@ wait "$recreator"
 assert_eq "$(cat "$TEST_DIR/recreate.rc")" "0" "--recreate with a teammate's start during the stop: $(cat "$TEST_DIR/recreate.out")"
 assert_eq "$(visible a)" "0,1/0,1" "the new container of a has both GPUs"
 assert_eq "$(ls "$GIT_MODEL_LEASE_DIR" | grep -c lease)" "2" "the old container's lease went with it"
+run_expect 0 git -C "$(wt a)" model env down
+sed -i 's/^gpus: .*/gpus: 1/' "$(wt a)/.modelenv.yaml"
+
+# --- root's per-user limit counts GPUs, not leases: the GPU passing to a's new container counts once ------------
+run_expect 0 git -C repo model gpus init --max-gpus-per-user 2
+run_expect 0 git -C "$(wt a)" model env up
+name_a=$(test_containers | grep -- '-a-')
+(rc=0; git -C "$(wt a)" model env up --recreate >"$TEST_DIR/recreate.out" 2>&1 || rc=$?; echo $rc >"$TEST_DIR/recreate.rc") &
+recreator=$!
+for _ in $(seq 100); do [ "$(podman inspect -f '{{.State.Status}}' "$name_a" 2>/dev/null)" = stopping ] && break; sleep 0.05; done
+run_expect 0 git -C "$(wt b)" model env up       # a holds GPU 0 twice (old and new), and b asks for 1 of 2
+assert_eq "$(visible b)" "1/1" "b gets the other GPU within the limit of 2"
+wait "$recreator"
+assert_eq "$(cat "$TEST_DIR/recreate.rc")" "0" "the recreate: $(cat "$TEST_DIR/recreate.out")"
+assert_eq "$(visible a)" "0/0" "a's new container has its GPU"
+run_expect 0 git -C "$(wt b)" model env down
+rm "$GIT_MODEL_LEASE_DIR/config"
+
+# --- a --recreate killed outright (kill -9, an OOM kill) during the old one's stop leaves no GPU leased to
+# nothing: its new leases name a container its start never made (the old one lacks the start's label)
+name_a=$(test_containers | grep -- '-a-')
+sed -i 's/^gpus: .*/gpus: 2/' "$(wt a)/.modelenv.yaml"
+(git -C "$(wt a)" model env up --recreate >"$TEST_DIR/killed.out" 2>&1 || true) &
+killed=$!
+for _ in $(seq 100); do [ "$(podman inspect -f '{{.State.Status}}' "$name_a" 2>/dev/null)" = stopping ] && break; sleep 0.05; done
+assert_eq "$(ls "$GIT_MODEL_LEASE_DIR" | grep -c lease)" "3" "the old lease and the two new ones"
+for pid in $(pgrep -x git-model-env); do      # this test's only: ctest runs others beside it
+    [ "$(readlink "/proc/$pid/cwd")" = "$(wt a)" ] && kill -KILL "$pid"
+done
+wait "$killed" || true
+for _ in $(seq 100); do [ "$(podman inspect -f '{{.State.Status}}' "$name_a")" != stopping ] && break; sleep 0.1; done
+run_expect 0 git -C "$(wt b)" model env up
+assert_contains "$ERR$OUT" "released"
+assert_eq "$(visible b)" "1/1" "b gets the GPU the killed recreate had taken"
+assert_eq "$(ls "$GIT_MODEL_LEASE_DIR" | grep -c lease)" "2" "a's old container keeps GPU 0, b holds GPU 1"
+run_expect 0 git -C "$(wt a)" model env down
+run_expect 0 git -C "$(wt b)" model env down
 git -C "$(wt a)" checkout -q -- .modelenv.yaml
 git -C repo config model.env.stopTimeout 1s
+
+# --- a --recreate whose engine stops the old container but cannot remove it says what that container is now --
+mkdir -p "$TEST_DIR/badrm"
+printf '#!/bin/sh\n[ "$1" = rm ] && { echo "Error: simulated: rm failed" >&2; exit 125; }\nexec %s "$@"\n' \
+    "$(command -v podman)" >"$TEST_DIR/badrm/podman"
+chmod +x "$TEST_DIR/badrm/podman"
+run_expect 0 git -C "$(wt a)" model env up
+name_a=$(test_containers | grep -- '-a-')
+run_expect 1 env PATH="$TEST_DIR/badrm:$PATH" git -C "$(wt a)" model env up --recreate
+assert_contains "$ERR" "cannot remove container $name_a"
+assert_contains "$ERR" "--recreate could not remove the running container $name_a, which is exited now"
+assert_not_contains "$ERR" "as it was"
+assert_eq "$(ls "$GIT_MODEL_LEASE_DIR" | grep -c lease)" "1" "the old container keeps its lease, the new one is given back"
 run_expect 0 git -C "$(wt a)" model env down
 
 # --- across repositories: one pool per machine -------------------------------------------------------------

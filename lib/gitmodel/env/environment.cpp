@@ -260,19 +260,17 @@ struct UpPlan {
     std::vector<std::pair<fs::path, std::string>> state_files;
     // The container this start replaces (its name; empty when none), whose GPUs pass to it.
     std::string replaces_container;
+    // This start's label::start token: on its container, and in its leases until they have its id.
+    std::string start_token = random_hex(8);
 };
-
-// The label that marks the container one `env up` made (a random token per start), so that
-// its failure path never removes a container another start made under the same name.
-constexpr const char* start_label = "io.git-model.start";
 
 // The one guard of a start: until committed, a failure (or an exception unwinding
 // through) removes the container, if this start made one, then gives the GPUs back.
 // A container that cannot be removed keeps its leases, so its GPUs are not handed out twice.
 class StartGuard {
 public:
-    StartGuard(const Engine& engine, std::string container, Reservation& leases)
-        : engine_(engine), container_(std::move(container)), token_(random_hex(8)), leases_(leases) {}
+    StartGuard(const Engine& engine, std::string container, std::string token, Reservation& leases)
+        : engine_(engine), container_(std::move(container)), token_(std::move(token)), leases_(leases) {}
     StartGuard(const StartGuard&) = delete;
     StartGuard& operator=(const StartGuard&) = delete;
     ~StartGuard() {
@@ -282,7 +280,7 @@ public:
                 // Only the container this start made (its token): "name already in use" means
                 // the name is another start's, whose container must live on.
                 const auto info = find_container(engine_, container_);
-                if (info && info->labels.count(start_label) && info->labels.at(start_label) == token_)
+                if (info && info->labels.count(label::start) && info->labels.at(label::start) == token_)
                     remove_container(engine_, info->id.empty() ? container_ : info->id, 0s);
             } catch (const Error& e) {
                 leases_.keep();
@@ -557,6 +555,7 @@ Reservation acquire_gpus(UpPlan& plan, UpResult& result) {
     request.holder.repo = plan.target.common_dir.string();
     request.holder.model = plan.target.model;
     request.holder.worktree = plan.target.worktree.string();
+    request.holder.start = plan.start_token;
     request.context = local_judge_context(&plan.engine);
     request.lock_timeout = lease_lock_timeout(plan.config);
     request.replaces_container = plan.replaces_container;
@@ -669,7 +668,7 @@ LaunchSpec start_container(UpPlan& plan, Reservation& leases, StartGuard& guard,
     request.extra_labels = {{label::ports, encode_ports(request.ports)},
                             {label::image, plan.file.image.to_string()},
                             {label::settings, settings_fingerprint(config::container_settings(plan.file))},
-                            {start_label, guard.token()}};
+                            {label::start, guard.token()}};
     result.gpus = request.gpus;
     result.gpu_devices_passed = plan.pass_devices && !request.gpus.empty();
 
@@ -922,6 +921,7 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
     // ends this process as it would have. Obeyed at once, it left a container half made.
     DeferSignals defer;
     DeferSignals::clear();
+    bool removal_tried = false;
     try {
         // A container this start replaces (stopped, or running with --recreate) still holds its
         // GPUs while the new ones are taken: they pass to the new container in the take's
@@ -929,6 +929,7 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
         if (existing) plan.replaces_container = target.container;
         Reservation leases = acquire_gpus(plan, result);
         if (existing) {
+            removal_tried = true;
             remove_container(plan.engine, target.container, running ? stop_grace(config) : 0s);
             result.replaced = running;
             result.notes.push_back(running ? fmt::format("--recreate: removed the running container {} (persist "
@@ -940,7 +941,7 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
         }
         for (const auto& [path, content] : plan.state_files) std::ofstream(path) << content;
         plan_ports(plan, result);
-        StartGuard guard(plan.engine, target.container, leases);
+        StartGuard guard(plan.engine, target.container, plan.start_token, leases);
         const LaunchSpec spec = start_container(plan, leases, guard, result);
         stop_if_interrupted();
         for (const auto& port : spec.ports)
@@ -951,10 +952,24 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
         stop_if_interrupted();
         guard.commit();
     } catch (const Error& e) {
-        const std::string old_one =
-            result.replaced ? fmt::format("--recreate had already removed the running container {}", target.container)
-            : running       ? fmt::format("the running environment of '{}' was left as it is", target.model)
-                            : std::string();
+        std::string old_one;
+        if (result.replaced) {
+            old_one = fmt::format("--recreate had already removed the running container {}", target.container);
+        } else if (running && removal_tried) {
+            // Its stop may have worked and its removal not: say what it is now, not what it was.
+            std::string state = "in a state the engine did not tell";
+            try {
+                if (const auto info = find_container(plan.engine, target.container))
+                    state = info->state.empty() ? state : info->state;
+                else
+                    state = "gone";
+            } catch (const Error&) {
+            }
+            old_one = fmt::format("--recreate could not remove the running container {}, which is {} now", target.container,
+                                  state);
+        } else if (running) {
+            old_one = fmt::format("--recreate left the running environment of '{}' as it was", target.model);
+        }
         if (DeferSignals::pending()) {
             fmt::print(stderr, "git-model-env: interrupted (signal {}): the start was undone, {}{}\n", DeferSignals::pending(),
                        result.replaced || !running ? "no container or GPU is kept" : "no new container or GPU is kept",
@@ -968,7 +983,7 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
                                     "this is fixed",
                                     e.what(), old_one),
                         e.hint(), e.code());
-        if (running) throw Error(fmt::format("{}\n--recreate: {}", e.what(), old_one), e.hint(), e.code());
+        if (running) throw Error(fmt::format("{}\n{}", e.what(), old_one), e.hint(), e.code());
         throw;
     }
     record_launch(plan, result);

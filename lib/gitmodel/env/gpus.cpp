@@ -17,6 +17,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// "2 GPUs per user, leases older than 24 h are overdue"; a limit not set says so.
+std::string limits_words(const Limits& limits) {
+    return fmt::format("{} per user, {}",
+                       limits.max_gpus_per_user ? count_of(static_cast<std::size_t>(*limits.max_gpus_per_user), "GPU")
+                                                : std::string("any number of GPUs"),
+                       limits.max_lease_hours ? fmt::format("leases older than {} h are overdue", *limits.max_lease_hours)
+                                              : std::string("no lease is ever overdue"));
+}
+
 nlohmann::json optional_json(const std::optional<int>& value) {
     return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
 }
@@ -213,11 +222,7 @@ std::string render_gpus(const GpusReport& report) {
             out += fmt::format("  ... and {} more (--json lists them all)\n", report.ignored.size() - shown);
     }
     if (report.limits.max_gpus_per_user || report.limits.max_lease_hours)
-        out += fmt::format("\nLimits ({}): {} per user, leases older than {} are overdue.\n", report.limits.source,
-                           report.limits.max_gpus_per_user
-                               ? count_of(static_cast<std::size_t>(*report.limits.max_gpus_per_user), "GPU")
-                               : std::string("any GPUs"),
-                           report.limits.max_lease_hours ? fmt::format("{} h", *report.limits.max_lease_hours) : "no time");
+        out += fmt::format("\nLimits ({}): {}.\n", report.limits.source, limits_words(report.limits));
     return out;
 }
 
@@ -272,10 +277,7 @@ std::string describe_book(const BookFacts& facts, const Limits& limits) {
     std::string out = fmt::format("GPU lease book ready: {}\n  owner {}, group {}, mode {}: {}\n", facts.path.string(),
                                   user_name_of(facts.owner), facts.group, mode_text(facts.mode), who);
     if (limits.max_gpus_per_user || limits.max_lease_hours)
-        out += fmt::format("  limits ({}): {} per user, leases older than {} are overdue\n", limits.source,
-                           limits.max_gpus_per_user ? count_of(static_cast<std::size_t>(*limits.max_gpus_per_user), "GPU")
-                                                    : std::string("any GPUs"),
-                           limits.max_lease_hours ? fmt::format("{} h", *limits.max_lease_hours) : "no time");
+        out += fmt::format("  limits ({}): {}\n", limits.source, limits_words(limits));
     else
         out += "  no limits (set them with --max-gpus-per-user and --max-lease-hours)\n";
     return out;

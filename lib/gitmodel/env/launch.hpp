@@ -23,6 +23,10 @@ inline constexpr const char* worktree = "io.git-model.worktree";
 inline constexpr const char* gpus = "io.git-model.gpus";
 inline constexpr const char* ports = "io.git-model.ports";
 inline constexpr const char* sweep = "io.git-model.sweep";  // "<id>/<run>" on a sweep run's container
+// A random token per `env up`, on the container it makes and in its GPU leases until they have its
+// id: the failure path removes only its own container, and a lease whose start died judges a
+// container of that name without it (the one a --recreate replaces) as not its own.
+inline constexpr const char* start = "io.git-model.start";
 inline constexpr const char* image = "io.git-model.image";  // the reference the file pins (the run names its id)
 inline constexpr const char* settings = "io.git-model.settings";  // fingerprint of the file's container settings
 inline constexpr const char* login = "io.git-model.login";  // the user's name inside (SSH logins)

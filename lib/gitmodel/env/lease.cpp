@@ -89,6 +89,7 @@ nlohmann::json to_json(const Lease& lease) {
             {"engine", valid_utf8(lease.engine)},
             {"container", valid_utf8(lease.container)},
             {"container_id", valid_utf8(lease.container_id)},
+            {"start", valid_utf8(lease.start)},
             {"repo", valid_utf8(lease.repo)},
             {"model", valid_utf8(lease.model)},
             {"worktree", valid_utf8(lease.worktree)},
@@ -122,13 +123,14 @@ std::optional<Lease> parse_lease(const std::string& file_name, const std::string
         lease.engine = json.value("engine", "");
         lease.container = json.value("container", "");
         lease.container_id = json.value("container_id", "");
+        lease.start = json.value("start", "");
         lease.repo = json.value("repo", "");
         lease.model = json.value("model", "");
         lease.worktree = json.value("worktree", "");
         lease.sweep = json.value("sweep", "");
         // Longer than any lease the suite writes: junk (and a way to flood every reader's screen).
         for (const auto& [field, limit] : {std::pair{&lease.model, 256}, {&lease.container, 256}, {&lease.sweep, 256},
-                                           {&lease.engine, 64}, {&lease.container_id, 128}, {&lease.repo, 4096},
+                                           {&lease.engine, 64}, {&lease.container_id, 128}, {&lease.start, 64}, {&lease.repo, 4096},
                                            {&lease.worktree, 4096}})
             if (field->size() > static_cast<std::size_t>(limit)) return reject("a field is longer than a lease ever holds");
         // The file's owner is who holds it; name and content must say the same.

@@ -44,6 +44,7 @@ struct Lease {
     std::string engine;        // podman, docker, or "host" for a run without a container
     std::string container;     // the container's name ("" for a host run)
     std::string container_id;  // the engine's id of it, once started
+    std::string start;         // until then, the label::start token the container it starts will carry
     std::string repo;          // the repository's common git dir
     std::string model;
     std::string worktree;

@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <map>
+#include <set>
 #include <unistd.h>
 
 namespace gm::env {
@@ -459,7 +460,11 @@ Reservation take(const std::shared_ptr<LeaseBook>& book, const TakeRequest& take
         held.push_back({entry.lease, std::move(judgement)});
     }
 
-    if (take.limits.max_gpus_per_user && mine.size() + needed > static_cast<std::size_t>(*take.limits.max_gpus_per_user)) {
+    // GPUs, not leases: during a --recreate the old container and the new one's start both lease
+    // the GPU that passes between them.
+    std::set<int> my_gpus;
+    for (const auto& holding : mine) my_gpus.insert(holding.lease.index);
+    if (take.limits.max_gpus_per_user && my_gpus.size() + needed > static_cast<std::size_t>(*take.limits.max_gpus_per_user)) {
         std::vector<std::string> lines;
         for (const auto& holding : mine) lines.push_back(describe_holding(holding));
         throw GpusBusyError(
@@ -467,7 +472,7 @@ Reservation take(const std::shared_ptr<LeaseBook>& book, const TakeRequest& take
             fmt::format("this machine allows {} GPU{} per user (model.maxGpusPerUser, set by root in {}); you hold {} and "
                         "model '{}' asks for {} more{}{}",
                         *take.limits.max_gpus_per_user, *take.limits.max_gpus_per_user == 1 ? "" : "s", take.limits.source,
-                        mine.size(), printable(take.holder.model, 96), needed, lines.empty() ? "" : ":\n  ", join(lines, "\n  ")),
+                        my_gpus.size(), printable(take.holder.model, 96), needed, lines.empty() ? "" : ":\n  ", join(lines, "\n  ")),
             "give one back first (`git model env down <model>` in its repository), or wait for your runs to end");
     }
 
@@ -582,6 +587,12 @@ JudgeContext local_judge_context(const Engine* engine, std::optional<std::vector
         if (!view->containers) return std::nullopt;
         for (const auto& info : *view->containers) {
             if (info.name != lease.container) continue;
+            // A start's lease names its container by the start's token until it has its id: one of
+            // that name without it (the container a --recreate replaces) is not its container.
+            if (lease.container_id.empty() && !lease.start.empty()) {
+                const auto token = info.labels.find(label::start);
+                if (token == info.labels.end() || token->second != lease.start) return std::string();
+            }
             // Another container under the same name now: the recorded one is gone.
             if (!lease.container_id.empty() && !info.id.empty() && !starts_with(info.id, lease.container_id) &&
                 !starts_with(lease.container_id, info.id))
