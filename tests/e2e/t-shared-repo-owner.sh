@@ -2,7 +2,8 @@
 # A repository that belongs to another user: git-model opens it exactly when git does. Without
 # safe.directory both refuse, and git-model says why in git's words (not "not a git repository");
 # safe.directory = * (which libgit2 1.5 does not know) and a path in the file GIT_CONFIG_GLOBAL names
-# work; a safe.directory the repository's own config sets is not believed, by git or by git-model.
+# work; a safe.directory the repository's own config sets is not believed, by git or by git-model, and a
+# .git another user plants inside the caller's repository is not read.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/users-lib.sh"
 
@@ -30,6 +31,9 @@ assert_not_contains "$ERR" "not a git repository"
 run_expect 1 as_user "$MATE" git -C "$AREA/worktrees/feature/model-owners" model env status
 assert_contains "$ERR" "git refuses this repository: detected dubious ownership"
 
+run_expect 1 as_user "$MATE" git -C "$REPO" model doctor
+assert_contains "$OUT" "FAIL  repository git refuses this repository: detected dubious ownership"
+
 # --- the repository's own config cannot vouch for itself --------------------------------------------
 as_user "$OWNER" git -C "$REPO" config safe.directory '*'
 run_expect 1 as_user "$MATE" git -C "$REPO" model list
@@ -55,6 +59,25 @@ printf '[safe]\n\tdirectory = %s\n' "$REPO" >"$MATE_HOME/other.gitconfig"
 chown "$MATE" "$MATE_HOME/other.gitconfig"
 run_expect 0 as_user "$MATE" env GIT_CONFIG_GLOBAL="$MATE_HOME/other.gitconfig" git -C "$REPO" model list
 assert_contains "$OUT" "owners"
+
+# --- a .git planted by another user in a folder of the caller's repository that others may write to: libgit2
+# takes it for a repository (git does not: its HEAD names no ref) -- git's yes, about the caller's own, is not
+# taken for it, and none of its settings (hooks path, base branch) is read ---------------------------------
+MINE="$TEST_DIR/mine"
+mkdir "$MINE" && chown "$MATE" "$MINE"
+as_user "$MATE" git init -q "$MINE"
+as_user "$MATE" git -C "$MINE" commit -q --allow-empty -m first
+as_user "$MATE" git -C "$MINE" config model.installHooks never
+mkdir -m 777 "$MINE/scratch"
+as_user "$OWNER" sh -c "mkdir '$MINE/scratch/data' && git init -q '$MINE/scratch/data' &&
+    git -C '$MINE/scratch/data' config core.hooksPath '$TEST_DIR/planted-hooks' && echo garbage >'$MINE/scratch/data/.git/HEAD'"
+run_expect 0 as_user "$MATE" git -C "$MINE/scratch/data" rev-parse --absolute-git-dir
+assert_eq "$OUT" "$MINE/.git" "git passes over the planted .git"
+run_expect 1 as_user "$MATE" git -C "$MINE/scratch/data" model hooks install
+assert_contains "$ERR" "$MINE/scratch/data/.git belongs to another user, and git does not take it for a repository (git finds $MINE/.git instead)"
+[ ! -e "$TEST_DIR/planted-hooks" ] || fail "hooks were written where the planted config pointed"
+run_expect 1 as_user "$MATE" git -C "$MINE/scratch/data" model start planted
+assert_eq "$(as_user "$MATE" git -C "$MINE" branch --list 'feature/*')" "" "no branch made"
 
 # --- a teammate's start in the group's repository: git-model's state there is the owner's (made with the
 # owner's umask, not core.sharedRepository), so it is refused before anything is made --------------------

@@ -348,6 +348,8 @@ std::vector<Check> run_checks(const Options& options) {
     std::optional<git::Repository> repo;
     try {
         repo.emplace(git::Repository::discover());
+    } catch (const git::ForeignRepositoryError& e) {
+        checks.push_back(Check{"repository", Status::fail, e.what(), e.hint()});  // not "not in a repository"
     } catch (const Error&) {
         repo.reset();
     }

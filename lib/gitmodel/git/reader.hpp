@@ -23,6 +23,13 @@ public:
     using Error::Error;
 };
 
+// The repository found belongs to another user and git refuses it (no safe.directory names it):
+// `doctor` reports it as such, not as "not in a repository".
+class ForeignRepositoryError : public Error {
+public:
+    using Error::Error;
+};
+
 // The configuration the policies read: libgit2's with git's -c overrides, or `git config --list`'s.
 class ConfigView {
 public:

@@ -184,7 +184,7 @@ int open_as_git_would(git_repository** out, const char* path, unsigned flags, in
             if (text.rfind("fatal: ", 0) == 0 && refusal.empty()) refusal = std::string(text.substr(7));
             if (text.find("safe.directory") != std::string::npos && text.rfind("git config", 0) == 0) fix = text;
         }
-        throw Error(fmt::format("git refuses this repository: {} (it belongs to another user, and no safe.directory "
+        throw ForeignRepositoryError(fmt::format("git refuses this repository: {} (it belongs to another user, and no safe.directory "
                                 "in your or the system's git config names it)",
                                 printable(refusal.empty() ? "detected dubious ownership" : refusal, 512)),
                     fix.empty() ? "if you trust its owner, add it to safe.directory (see git-config(1))"
@@ -193,7 +193,20 @@ int open_as_git_would(git_repository** out, const char* path, unsigned flags, in
     git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
     const int again = git_repository_open_ext(out, path, flags, nullptr);
     git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 1);
-    return again;
+    if (again != 0) return again;
+    // git's yes holds only for the repository git found: libgit2 may stop at a nearer .git that git
+    // passes over (one whose HEAD git does not accept, planted in a folder others may write to).
+    std::error_code error;
+    const fs::path opened = fs::weakly_canonical(without_trailing_slash(git_repository_path(*out)), error);
+    const fs::path found = fs::weakly_canonical(trim_newline(asked.out), error);
+    if (opened == found) return 0;
+    git_repository_free(*out);
+    *out = nullptr;
+    throw ForeignRepositoryError(
+        fmt::format("{} belongs to another user, and git does not take it for a repository (git finds {} instead), so "
+                    "git-model will not read it",
+                    printable(opened.string(), 512), printable(found.string(), 512)),
+        "run git model from a folder outside it, or ask its owner to remove it");
 }
 
 }  // namespace
