@@ -1,6 +1,7 @@
 // env/lease_book: taking and giving back GPUs in a book shared by several users (other
 // users are played by child processes that switch to another uid; root only).
 #include "gitmodel/env/gpus.hpp"
+#include "gitmodel/env/launch.hpp"
 #include "gitmodel/env/lease_book.hpp"
 #include "gitmodel/git/repository.hpp"
 
@@ -14,6 +15,9 @@
 #include <fmt/core.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <fstream>
+#include <thread>
 
 namespace fs = std::filesystem;
 using namespace gm;
@@ -260,6 +264,51 @@ TEST_CASE("lease book: a take that replaces the caller's container counts its GP
     request.limits.max_gpus_per_user.reset();
     CHECK_THROWS_WITH(take(book, request, notes), Catch::Contains("GPU 1 (index-1) is held by model 'a'") &&
                                                       Catch::Contains("user 54321"));
+}
+
+TEST_CASE("lease book: a dead start's lease holds while its container is created, not for another of that name",
+          "[env][book]") {
+    ScratchDir scratch;
+    const fs::path engine_script = scratch.path / "podman";
+    const fs::path listing = scratch.path / "listing.json";
+    std::ofstream(engine_script) << "#!/bin/sh\ncat '" << listing.string() << "'\n";
+    fs::permissions(engine_script, fs::perms::owner_all);
+    Engine engine;
+    engine.name = "podman";
+    engine.program = engine_script;
+    Lease lease;
+    lease.uid = ::geteuid();
+    lease.engine = "podman";
+    lease.container = "gm-repo-a-0badf00d";
+    lease.start = "5tart70ken";
+    lease.holder = {dead_pid(), 0};  // `env up` killed before its lease named the engine's client
+    const auto verdict = [&] { return judge(lease, local_judge_context(&engine)); };
+
+    std::ofstream(listing) << "[]";
+    CHECK(verdict().verdict == Verdict::gone);  // no container, no client: nothing will come of it
+
+    // The engine's client it left still creates the container: held until it is there.
+    const pid_t client = ::fork();
+    if (client == 0) {
+        ::setpgid(0, 0);  // its sleep goes with it
+        ::execl("/bin/sh", "sh", "-c", "sleep 30; :", "sh", "run", "--detach", "--name", lease.container.c_str(),
+                static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    for (int i = 0; i < 100 && !proc::find_own_process(detached_run_arguments(lease.container)); ++i)
+        std::this_thread::sleep_for(10ms);
+    const Judgement creating = verdict();
+    CHECK(creating.verdict == Verdict::held);
+    CHECK_THAT(creating.why, Catch::Contains("still creating the container gm-repo-a-0badf00d"));
+    ::kill(-client, SIGKILL);
+    ::waitpid(client, nullptr, 0);
+
+    // A container of that name without the start's token (the one a --recreate replaces) is not its own.
+    std::ofstream(listing) << R"([{"Id": "aaa", "Names": ["gm-repo-a-0badf00d"], "State": "running", "Labels": {}}])";
+    CHECK(verdict().verdict == Verdict::gone);
+    std::ofstream(listing) << R"([{"Id": "bbb", "Names": ["gm-repo-a-0badf00d"], "State": "running",
+                                   "Labels": {"io.git-model.start": "5tart70ken"}}])";
+    CHECK(verdict().verdict == Verdict::held);
 }
 
 TEST_CASE("lease book: planted links, junk and copies are ignored, never followed", "[env][book]") {

@@ -605,7 +605,7 @@ void give_back_replaced(const UpPlan& plan, const Reservation& leases) {
 // what it makes), so it is refused, naming the client. Only this user's processes are looked at.
 void refuse_while_left_client_works(const Engine& engine, const std::string& name) {
     // As start_container runs it: a sweep run's client (--rm, in the foreground) is not one.
-    if (const auto client = proc::find_own_process({"run", "--detach", "--name", name}))
+    if (const auto client = proc::find_own_process(detached_run_arguments(name)))
         throw Error(fmt::format("the container {} is still being made by {} (process {}), which an earlier `env up` "
                                 "of this model started and left when it was killed",
                                 name, engine.name, *client),
@@ -693,10 +693,18 @@ LaunchSpec start_container(UpPlan& plan, Reservation& leases, StartGuard& guard,
     // deferred, see up()), and should this process be killed (kill -9) it still finishes: the
     // container then holds its GPU leases like any other and `env down` removes it. While it
     // runs, the leases name it, so that nobody judges them gone before the container appears.
+    // A failure to record it (the book's lock not had in time, the lease given back meanwhile) lets
+    // the client finish too; it ends the start after, and the guard removes what it made.
+    std::exception_ptr not_recorded;
     run_options.on_start = [&](long pid) {
-        leases.record_starter(proc::identity_of(pid).value_or(proc::ProcessIdentity{pid, 0}));
+        try {
+            leases.record_starter(proc::identity_of(pid).value_or(proc::ProcessIdentity{pid, 0}));
+        } catch (const Error&) {
+            not_recorded = std::current_exception();
+        }
     };
     auto run = proc::run(engine_run_argv(plan.engine, container.spec), run_options);
+    if (not_recorded) std::rethrow_exception(not_recorded);
     if (!run.ok() && !run.timed_out && remove_storage_leftover(plan.engine, plan.target.container, run.err)) {
         result.notes.push_back(fmt::format("removed what a killed start left of {} in {}'s storage", plan.target.container,
                                            plan.engine.name));

@@ -57,6 +57,8 @@ std::string format_decimal(double value) {
 
 }  // namespace
 
+std::vector<std::string> detached_run_arguments(const std::string& name) { return {"run", "--detach", "--name", name}; }
+
 std::vector<std::string> run_argv(const std::string& engine_program, const LaunchSpec& spec) {
     std::vector<std::string> argv{engine_program, "run", spec.detach ? "--detach" : "--rm", "--name", spec.container_name};
     if (!spec.hostname.empty()) argv.insert(argv.end(), {"--hostname", spec.hostname});

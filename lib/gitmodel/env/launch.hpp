@@ -82,6 +82,10 @@ struct LaunchSpec {
 // The full argv ("podman", "run", "-d", ...) for the spec.
 std::vector<std::string> run_argv(const std::string& engine_program, const LaunchSpec& spec);
 
+// The arguments, in a row, of the engine client that creates the detached container `name` (as
+// run_argv writes them): how a client that a killed `env up` left is found (proc::find_own_process).
+std::vector<std::string> detached_run_arguments(const std::string& name);
+
 // CUDA_VISIBLE_DEVICES / NVIDIA_VISIBLE_DEVICES for the GPUs: UUIDs where known (they
 // survive renumbering and device isolation alike), host indices otherwise; "" for none.
 std::string visible_devices(const std::vector<GpuSlot>& gpus);

@@ -173,6 +173,8 @@ Judgement judge(const Lease& lease, const JudgeContext& context) {
     if (context.container_state) {
         if (const auto state = context.container_state(lease)) {
             if (state->empty()) return {Verdict::gone, "gone", fmt::format("its container {} is gone", container)};
+            if (*state == creating_state)
+                return {Verdict::held, "starting", fmt::format("its engine is still creating the container {}", container)};
             const std::string word = *state == "running" ? "running" : *state == "paused" ? "paused" : "stopped";
             return {Verdict::held, word, fmt::format("its container {} exists ({})", container, printable(*state, 32))};
         }

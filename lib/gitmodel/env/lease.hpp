@@ -85,6 +85,10 @@ struct Judgement {
     std::string why;    // for messages: "its process 123 ended", "only alice or root can see ..."
 };
 
+// The container state a JudgeContext gives for a start's container that is not there yet while
+// an engine client of the caller's still creates it.
+inline constexpr const char* creating_state = "creating";
+
 // What a judgement may ask about the world.
 struct JudgeContext {
     std::string boot_id;  // this boot's
@@ -92,7 +96,8 @@ struct JudgeContext {
     std::function<proc::Liveness(const proc::ProcessIdentity&)> process;
     // The caller's own engine's view of a lease's container, asked only where that view is the
     // holder's (same uid, same engine): its state ("running", "paused", "exited", ...), "" when
-    // it does not exist, nullopt when the engine cannot say. Empty: never asked.
+    // it does not exist (creating_state while a client creates it), nullopt when the engine cannot
+    // say. Empty: never asked.
     std::function<std::optional<std::string>(const Lease&)> container_state;
 };
 

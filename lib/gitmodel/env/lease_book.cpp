@@ -599,6 +599,11 @@ JudgeContext local_judge_context(const Engine* engine, std::optional<std::vector
                 return std::string();
             return info.state.empty() ? std::string("unknown") : info.state;
         }
+        // Not there yet: the engine client a killed start left (before its lease named it) may
+        // still be creating it; while one runs, the lease holds (see Lease::starter).
+        if (lease.container_id.empty() && !lease.start.empty() &&
+            proc::find_own_process(detached_run_arguments(lease.container)))
+            return std::string(creating_state);
         return std::string();
     };
     return context;
