@@ -46,6 +46,11 @@ run_expect 0 as_user "$MATE" git -C "$REPO" model list
 assert_contains "$OUT" "owners"
 run_expect 0 as_user "$MATE" git -C "$AREA/worktrees/feature/model-owners" model status
 assert_contains "$OUT" "model:        owners"
+# With the caller's GIT_DIR set (git --git-dir=...), each worktree is still judged by itself
+run_expect 0 as_user "$MATE" env GIT_DIR="$REPO/.git" git -C "$REPO" model list
+assert_contains "$OUT" "owners"
+assert_contains "$OUT" "clean"
+assert_not_contains "$OUT$ERR" "another user"
 
 # --- an empty value resets the list, as in git --------------------------------------------------------
 mate_global --add safe.directory ''
@@ -74,7 +79,7 @@ as_user "$OWNER" sh -c "mkdir '$MINE/scratch/data' && git init -q '$MINE/scratch
 run_expect 0 as_user "$MATE" git -C "$MINE/scratch/data" rev-parse --absolute-git-dir
 assert_eq "$OUT" "$MINE/.git" "git passes over the planted .git"
 run_expect 1 as_user "$MATE" git -C "$MINE/scratch/data" model hooks install
-assert_contains "$ERR" "$MINE/scratch/data/.git belongs to another user, and git does not take it for a repository (git finds $MINE/.git instead)"
+assert_contains "$ERR" "$MINE/scratch/data/.git belongs to another user, and git does not take it for this repository (git finds $MINE/.git)"
 [ ! -e "$TEST_DIR/planted-hooks" ] || fail "hooks were written where the planted config pointed"
 run_expect 1 as_user "$MATE" git -C "$MINE/scratch/data" model start planted
 assert_eq "$(as_user "$MATE" git -C "$MINE" branch --list 'feature/*')" "" "no branch made"

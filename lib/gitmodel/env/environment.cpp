@@ -699,15 +699,15 @@ LaunchSpec start_container(UpPlan& plan, Reservation& leases, StartGuard& guard,
     run_options.on_start = [&](long pid) {
         try {
             leases.record_starter(proc::identity_of(pid).value_or(proc::ProcessIdentity{pid, 0}));
-        } catch (const Error&) {
+        } catch (...) {
             not_recorded = std::current_exception();
         }
     };
     auto run = proc::run(engine_run_argv(plan.engine, container.spec), run_options);
-    if (not_recorded) std::rethrow_exception(not_recorded);
     if (!run.ok() && !run.timed_out && remove_storage_leftover(plan.engine, plan.target.container, run.err)) {
         result.notes.push_back(fmt::format("removed what a killed start left of {} in {}'s storage", plan.target.container,
                                            plan.engine.name));
+        not_recorded = nullptr;
         run = proc::run(engine_run_argv(plan.engine, container.spec), run_options);
     }
     if (!run.ok()) {
@@ -719,6 +719,17 @@ LaunchSpec start_container(UpPlan& plan, Reservation& leases, StartGuard& guard,
         throw Error(fmt::format("{} could not start the environment ({}):\n{}", plan.engine.name, run.describe(),
                                 engine_message(run.err)),
                     "nothing was left running; check the image name and the engine's message above");
+    }
+    if (not_recorded) {
+        // The container is there without its client in the lease: the start ends, and the guard
+        // removes the container it made.
+        try {
+            std::rethrow_exception(not_recorded);
+        } catch (const Error& e) {
+            throw Error(fmt::format("{} (the container {} was made, and is removed again)", e.what(),
+                                    plan.target.container),
+                        e.hint(), e.code());
+        }
     }
     std::string id = run.out.substr(0, run.out.find('\n'));
     result.image_id = plan.image.id;

@@ -585,26 +585,38 @@ JudgeContext local_judge_context(const Engine* engine, std::optional<std::vector
             }
         }
         if (!view->containers) return std::nullopt;
-        for (const auto& info : *view->containers) {
-            if (info.name != lease.container) continue;
-            // A start's lease names its container by the start's token until it has its id: one of
-            // that name without it (the container a --recreate replaces) is not its container.
-            if (lease.container_id.empty() && !lease.start.empty()) {
-                const auto token = info.labels.find(label::start);
-                if (token == info.labels.end() || token->second != lease.start) return std::string();
+        // Its container's state in a listing; "" when another container holds its name; nullopt
+        // when none does.
+        const auto state_in = [&](const std::vector<ContainerInfo>& containers) -> std::optional<std::string> {
+            for (const auto& info : containers) {
+                if (info.name != lease.container) continue;
+                // A start's lease names its container by the start's token until it has its id: one
+                // of that name without it (the container a --recreate replaces) is not its container.
+                if (lease.container_id.empty() && !lease.start.empty()) {
+                    const auto token = info.labels.find(label::start);
+                    if (token == info.labels.end() || token->second != lease.start) return std::string();
+                }
+                // Another container under the same name now: the recorded one is gone.
+                if (!lease.container_id.empty() && !info.id.empty() && !starts_with(info.id, lease.container_id) &&
+                    !starts_with(lease.container_id, info.id))
+                    return std::string();
+                return info.state.empty() ? std::string("unknown") : info.state;
             }
-            // Another container under the same name now: the recorded one is gone.
-            if (!lease.container_id.empty() && !info.id.empty() && !starts_with(info.id, lease.container_id) &&
-                !starts_with(lease.container_id, info.id))
-                return std::string();
-            return info.state.empty() ? std::string("unknown") : info.state;
+            return std::nullopt;
+        };
+        const auto seen = state_in(*view->containers);
+        if (lease.container_id.empty() && !lease.start.empty() && (!seen || seen->empty())) {
+            // Its container is not there (yet): the engine client a killed start left before its
+            // lease named it may still be creating it, and while one runs the lease holds (see
+            // Lease::starter). One that ended since the listing may have made it: asked again.
+            if (proc::find_own_process(detached_run_arguments(lease.container))) return std::string(creating_state);
+            try {
+                return state_in(list_containers(copy, std::string(label::managed) + "=1")).value_or(std::string());
+            } catch (const Error&) {
+                return std::nullopt;  // the engine cannot say now: not judged gone
+            }
         }
-        // Not there yet: the engine client a killed start left (before its lease named it) may
-        // still be creating it; while one runs, the lease holds (see Lease::starter).
-        if (lease.container_id.empty() && !lease.start.empty() &&
-            proc::find_own_process(detached_run_arguments(lease.container)))
-            return std::string(creating_state);
-        return std::string();
+        return seen.value_or(std::string());
     };
     return context;
 }

@@ -2,6 +2,7 @@
 
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/git/git_program.hpp"
 #include "gitmodel/git/handle.hpp"
 #include "gitmodel/git/network_off.hpp"
 #include "gitmodel/git/reader.hpp"
@@ -13,6 +14,7 @@
 #include <cstdlib>
 #include <fnmatch.h>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
 namespace gm::git {
@@ -158,19 +160,32 @@ void refuse_object_format(int rc, const std::optional<fs::path>& where) {
         "pre-commit and pre-push checks (they use git itself); the other commands need a SHA-1 repository");
 }
 
+// Every open of a repository goes through here, under one lock: libgit2's owner check is one
+// process-wide switch, and the list's dirty checks open worktrees from several threads. With
+// `validate_owner` false the check is off for this open only, and no other open runs meanwhile.
+int open_repository(git_repository** out, const char* path, unsigned flags, bool validate_owner = true) {
+    static std::mutex open_lock;
+    const std::lock_guard<std::mutex> hold(open_lock);
+    if (validate_owner) return git_repository_open_ext(out, path, flags, nullptr);
+    git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
+    const int rc = git_repository_open_ext(out, path, flags, nullptr);
+    git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 1);
+    return rc;
+}
+
 // libgit2 1.5 checks who owns a repository as git does, but reads safe.directory less well than
 // git: not "*", not from the file GIT_CONFIG_GLOBAL names, and while it searches upward it says
 // "not found". When it refuses (GIT_EOWNER, or GIT_ENOTFOUND), git itself is asked: a repository
 // git opens is opened again without libgit2's check (as trusted as the git that runs this
-// extension), and one git refuses as another user's gets git's own words and fix.
+// extension), and one git refuses as another user's gets git's own words and fix. `path`: that
+// folder, asked with the caller's GIT_DIR and the like removed; none: found as the caller's git
+// finds it (their GIT_DIR holds).
 int open_as_git_would(git_repository** out, const char* path, unsigned flags, int rc) {
     if (rc != GIT_EOWNER && rc != GIT_ENOTFOUND) return rc;
-    std::vector<std::string> argv{"git"};
-    if (path) argv.insert(argv.end(), {"-C", path});
-    argv.insert(argv.end(), {"rev-parse", "--absolute-git-dir"});
     proc::RunResult asked;
     try {
-        asked = proc::run(argv);
+        asked = path ? run_git({"-C", path, "rev-parse", "--absolute-git-dir"})
+                     : proc::run({"git", "rev-parse", "--absolute-git-dir"});
     } catch (const Error&) {
         return rc;  // no git to ask: libgit2's answer stands
     }
@@ -184,28 +199,27 @@ int open_as_git_would(git_repository** out, const char* path, unsigned flags, in
             if (text.rfind("fatal: ", 0) == 0 && refusal.empty()) refusal = std::string(text.substr(7));
             if (text.find("safe.directory") != std::string::npos && text.rfind("git config", 0) == 0) fix = text;
         }
-        throw ForeignRepositoryError(fmt::format("git refuses this repository: {} (it belongs to another user, and no safe.directory "
-                                "in your or the system's git config names it)",
-                                printable(refusal.empty() ? "detected dubious ownership" : refusal, 512)),
-                    fix.empty() ? "if you trust its owner, add it to safe.directory (see git-config(1))"
-                                : fmt::format("if you trust its owner: {}", printable(fix, 512)));
+        throw ForeignRepositoryError(fmt::format("git refuses this repository: {} (it belongs to another user, and no "
+                                                 "safe.directory in your or the system's git config names it)",
+                                                 printable(refusal.empty() ? "detected dubious ownership" : refusal, 512)),
+                                     fix.empty() ? "if you trust its owner, add it to safe.directory (see git-config(1))"
+                                                 : fmt::format("if you trust its owner: {}", printable(fix, 512)));
     }
-    git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
-    const int again = git_repository_open_ext(out, path, flags, nullptr);
-    git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 1);
+    const int again = open_repository(out, path, flags, false);
     if (again != 0) return again;
-    // git's yes holds only for the repository git found: libgit2 may stop at a nearer .git that git
-    // passes over (one whose HEAD git does not accept, planted in a folder others may write to).
-    std::error_code error;
-    const fs::path opened = fs::weakly_canonical(without_trailing_slash(git_repository_path(*out)), error);
-    const fs::path found = fs::weakly_canonical(trim_newline(asked.out), error);
+    // git's yes holds only for the repository git found, by the path git gives (every link
+    // resolved): libgit2 may stop at a nearer .git that git passes over (one whose HEAD git does
+    // not accept, or a link another user turns around meanwhile), and reads through that path
+    // from then on. Compared as written, not resolved again, so no link in it can pass.
+    const std::string opened = without_trailing_slash(git_repository_path(*out)).string();
+    const std::string found = trim_newline(asked.out);
     if (opened == found) return 0;
     git_repository_free(*out);
     *out = nullptr;
     throw ForeignRepositoryError(
-        fmt::format("{} belongs to another user, and git does not take it for a repository (git finds {} instead), so "
+        fmt::format("{} belongs to another user, and git does not take it for this repository (git finds {}), so "
                     "git-model will not read it",
-                    printable(opened.string(), 512), printable(found.string(), 512)),
+                    printable(opened, 512), printable(found, 512)),
         "run git model from a folder outside it, or ask its owner to remove it");
 }
 
@@ -219,7 +233,7 @@ Repository Repository::discover() {
     const std::optional<std::string> work_tree = work_tree_value ? std::optional<std::string>(work_tree_value) : std::nullopt;
     if (work_tree) ::unsetenv("GIT_WORK_TREE");
     git_repository* raw = nullptr;
-    int rc = git_repository_open_ext(&raw, nullptr, GIT_REPOSITORY_OPEN_FROM_ENV, nullptr);
+    int rc = open_repository(&raw, nullptr, GIT_REPOSITORY_OPEN_FROM_ENV);
     try {
         rc = open_as_git_would(&raw, nullptr, GIT_REPOSITORY_OPEN_FROM_ENV, rc);
     } catch (const Error&) {
@@ -249,7 +263,7 @@ Repository Repository::discover() {
 Repository Repository::open(const fs::path& path) {
     git_repository* raw = nullptr;
     const int rc = open_as_git_would(&raw, path.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH,
-                                     git_repository_open_ext(&raw, path.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr));
+                                     open_repository(&raw, path.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH));
     refuse_object_format(rc, path);
     check(rc, fmt::format("cannot open the git repository at {}", path.string()).c_str());
     return Repository(std::unique_ptr<git_repository, RepositoryDeleter>(raw));
@@ -285,7 +299,7 @@ fs::path Repository::main_worktree_or_common_dir() const {
     // The main worktree is the one whose git dir is the common dir.
     git_repository* raw = nullptr;
     const auto common = common_dir();
-    int rc = git_repository_open_ext(&raw, common.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr);
+    int rc = open_repository(&raw, common.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH);
     try {
         rc = open_as_git_would(&raw, common.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, rc);
     } catch (const Error&) {
