@@ -563,10 +563,12 @@ JudgeContext local_judge_context(const Engine* engine, std::optional<std::vector
     context.boot_id = proc::boot_id();
     context.process = [](const proc::ProcessIdentity& process) { return proc::liveness(process); };
     if (!engine) return context;
-    // One engine call at most, and only when a lease of the caller's needs it.
+    // One engine call, only when a lease of the caller's needs it; a second, once, when a killed
+    // start's container may have appeared since (below).
     struct View {
         bool asked = false;
         std::optional<std::vector<ContainerInfo>> containers;
+        bool asked_again = false;
     };
     auto view = std::make_shared<View>();
     if (known) {
@@ -610,11 +612,17 @@ JudgeContext local_judge_context(const Engine* engine, std::optional<std::vector
             // lease named it may still be creating it, and while one runs the lease holds (see
             // Lease::starter). One that ended since the listing may have made it: asked again.
             if (proc::find_own_process(detached_run_arguments(lease.container))) return std::string(creating_state);
-            try {
-                return state_in(list_containers(copy, std::string(label::managed) + "=1")).value_or(std::string());
-            } catch (const Error&) {
-                return std::nullopt;  // the engine cannot say now: not judged gone
+            if (!view->asked_again) {
+                view->asked_again = true;
+                try {
+                    view->containers = list_containers(copy, std::string(label::managed) + "=1");
+                } catch (const Error&) {
+                    view->containers.reset();  // the engine cannot say now: nothing more is judged gone
+                    return std::nullopt;
+                }
             }
+            if (!view->containers) return std::nullopt;
+            return state_in(*view->containers).value_or(std::string());
         }
         return seen.value_or(std::string());
     };
