@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
+#include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <fmt/core.h>
@@ -290,9 +291,12 @@ TEST_CASE("lease book: a dead start's lease holds while its container is created
     // The engine's client it left still creates the container: held until it is there.
     const pid_t client = ::fork();
     if (client == 0) {
-        ::setpgid(0, 0);  // its sleep goes with it
-        ::execl("/bin/sh", "sh", "-c", "sleep 30; :", "sh", "run", "--detach", "--name", lease.container.c_str(),
-                static_cast<char*>(nullptr));
+        // A process (no shell) whose arguments hold the client's in a row; tail follows /dev/null
+        // until killed and only complains about the other names.
+        const int null_fd = ::open("/dev/null", O_WRONLY);
+        if (null_fd >= 0) ::dup2(null_fd, STDERR_FILENO);
+        ::execlp("tail", "tail", "-f", "--", "/dev/null", "run", "--detach", "--name", lease.container.c_str(),
+                 static_cast<char*>(nullptr));
         ::_exit(127);
     }
     for (int i = 0; i < 100 && !proc::find_own_process(detached_run_arguments(lease.container)); ++i)
@@ -300,7 +304,7 @@ TEST_CASE("lease book: a dead start's lease holds while its container is created
     const Judgement creating = verdict();
     CHECK(creating.verdict == Verdict::held);
     CHECK_THAT(creating.why, Catch::Contains("still creating the container gm-repo-a-0badf00d"));
-    ::kill(-client, SIGKILL);
+    ::kill(client, SIGKILL);
     ::waitpid(client, nullptr, 0);
 
     // A container of that name without the start's token (the one a --recreate replaces) is not its own.
