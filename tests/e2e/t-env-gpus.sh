@@ -85,7 +85,9 @@ name_a=$(test_containers | grep -- '-a-')
 id_a=$(podman inspect -f '{{.Id}}' "$name_a")
 printf 'image: %s\ngpus: 2\n' "$TEST_IMAGE" >"$(wt a)/.modelenv.yaml"     # b holds the other GPU
 run_expect 1 git -C "$(wt a)" model env up --recreate
-assert_contains "$ERR" "--recreate: .modelenv.yaml asks for 2 GPUs, and only GPU 0 would be free once this environment's are given back; the environment of 'a' was left as it is"
+assert_contains "$ERR" "no GPU free for model 'a':"
+assert_contains "$ERR" "--recreate left the running environment of 'a' as it was"
+assert_not_contains "$ERR" "removed"
 assert_eq "$(podman inspect -f '{{.Id}} {{.State.Status}}' "$name_a")" "$id_a running" "GPUs: a still runs, the same container"
 assert_eq "$(ls "$GIT_MODEL_LEASE_DIR" | grep -c lease)" "2" "a and b keep their GPUs"
 printf 'image: %s\ngpus: 1\nmounts:\n  - {source: %s/no-data, target: /data}\n' "$TEST_IMAGE" "$TEST_DIR" >"$(wt a)/.modelenv.yaml"
@@ -96,7 +98,9 @@ run_expect 0 git -C "$(wt b)" model env down
 printf 'image: %s\ngpus: 2\n' "$TEST_IMAGE" >"$(wt a)/.modelenv.yaml"     # both GPUs free now, but root's limit is 1
 run_expect 0 git -C repo model gpus init --max-gpus-per-user 1
 run_expect 1 git -C "$(wt a)" model env up --recreate
-assert_contains "$ERR" "--recreate: .modelenv.yaml asks for 2 GPUs, over this machine's 1 GPU per user (model.maxGpusPerUser"
+assert_contains "$ERR" "this machine allows 1 GPU per user (model.maxGpusPerUser, set by root in"
+assert_contains "$ERR" "you hold 0 besides the container --recreate replaces and model 'a' asks for 2 more"
+assert_contains "$ERR" "--recreate left the running environment of 'a' as it was"
 assert_eq "$(podman inspect -f '{{.Id}} {{.State.Status}}' "$name_a")" "$id_a running" "the limit: a still runs, the same container"
 rm "$GIT_MODEL_LEASE_DIR/config"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -126,7 +130,7 @@ assert_contains "$(keys_of_a)" "AAAAOLDKEY" "the running container's key"
 git -C repo config model.sshAuthorizedKeys "$TEST_DIR/new.pub"
 sed -i 's/^gpus: .*/gpus: 2/' "$(wt a)/.modelenv.yaml"
 run_expect 1 git -C "$(wt a)" model env up --recreate
-assert_contains "$ERR" "was left as it is"
+assert_contains "$ERR" "--recreate left the running environment of 'a' as it was"
 assert_not_contains "$(keys_of_a)" "AAAANEWKEY" "a refused --recreate wrote no key into the running container"
 git -C "$(wt a)" checkout -q -- .modelenv.yaml
 git -C repo config --unset model.sshAuthorizedKeys

@@ -441,99 +441,22 @@ void plan_ports(UpPlan& plan, UpResult& result) {
     for (auto& note : plan.ports.notes) result.notes.push_back(note);
 }
 
-// "GPU 1", "GPUs 0, 2", "no GPU".
-std::string gpu_list(const std::vector<int>& indices) {
-    if (indices.empty()) return "no GPU";
-    std::vector<std::string> words;
-    for (int index : indices) words.push_back(std::to_string(index));
-    return (indices.size() == 1 ? "GPU " : "GPUs ") + join(words, ", ");
-}
-
 // A running (or paused) environment that --recreate replaces goes only when the new one could
-// start: its fixed host ports free (its own count as free), and, without --wait, the GPUs
-// .modelenv.yaml now asks for free once its own are given back, within root's per-user limit.
-// Judged from the book as `git model gpus` reads it (no lock), before anything is written, to
-// say plainly what a recreate would lack; the take, under the book's lock and still before the
-// old one goes, is what decides.
+// start. Its fixed host ports are checked here, before anything is written: its own count as
+// free, and a port held by someone else cannot pass to the new container. Its GPUs need no such
+// check: the take (under the book's lock, before the old container goes) lets them pass from the
+// old container to the new one, and a refused take leaves the old one running.
 void refuse_recreate_that_cannot_start(const UpPlan& plan, const ContainerInfo& old) {
-    const Target& target = plan.target;
-    const auto left_as_it_is = [&](const std::string& why) {
-        return fmt::format("--recreate: {}; the environment of '{}' was left as it is", why, target.model);
-    };
     std::set<int> own_ports;
     const auto labels = old.labels;
     if (const auto it = labels.find(label::ports); it != labels.end())
         for (const auto& endpoint : decode_ports(it->second)) own_ports.insert(endpoint.host_port);
     for (const auto& port : plan.file.ports)
         if (port.host_port && !own_ports.count(*port.host_port) && !port_free(plan.address, *port.host_port))
-            throw Error(left_as_it_is(fmt::format("host port {} ({}) that .modelenv.yaml fixes is taken",
-                                                  *port.host_port, port.name)),
+            throw Error(fmt::format("--recreate: host port {} ({}) that .modelenv.yaml fixes is taken; the environment "
+                                    "of '{}' was left as it is",
+                                    *port.host_port, port.name, plan.target.model),
                         "free the port, or leave the host port out of ports: in .modelenv.yaml to get a free one");
-    const auto& wanted = plan.file.gpus;
-    if (!wanted.wants_gpu() || plan.options.wait_for_gpu) return;
-    const Pool pool = discover_pool(plan.config);
-    const auto dir = LeaseBook::directory(plan.config);
-    const auto book = LeaseBook::open_existing(dir);
-    const Limits limits = book ? book->limits() : machine_limits();
-    const auto report = gpus_report(pool, dir, limits, &plan.engine);
-    const auto own = [&](const Lease& lease) {
-        return lease.container == target.container && lease.repo == target.common_dir.string();
-    };
-    std::vector<int> usable;
-    std::size_t mine_elsewhere = 0;  // the caller's other leases, for the per-user limit
-    const auto count_mine = [&](const LeaseView& holder) {
-        if (holder.judgement.verdict != Verdict::gone && holder.lease.uid == ::geteuid() && !own(holder.lease))
-            ++mine_elsewhere;
-    };
-    for (const auto& gpu : report.gpus) {
-        for (const auto& holder : gpu.holders) count_mine(holder);
-        if (std::all_of(gpu.holders.begin(), gpu.holders.end(), [&](const LeaseView& holder) {
-                return holder.judgement.verdict == Verdict::gone || own(holder.lease);
-            }))
-            usable.push_back(gpu.slot.index);
-    }
-    for (const auto& holder : report.elsewhere) count_mine(holder);
-    bool enough = false;
-    std::size_t needed = 0;
-    std::string asked;
-    switch (wanted.kind) {
-        case config::GpuRequest::Kind::count:
-            needed = static_cast<std::size_t>(wanted.count);
-            enough = usable.size() >= needed;
-            asked = count_of(wanted.count, "GPU");
-            break;
-        case config::GpuRequest::Kind::indices:
-            needed = wanted.indices.size();
-            enough = std::all_of(wanted.indices.begin(), wanted.indices.end(), [&](int index) {
-                return std::find(usable.begin(), usable.end(), index) != usable.end();
-            });
-            asked = gpu_list(wanted.indices);
-            break;
-        case config::GpuRequest::Kind::all:
-            needed = report.gpus.size();
-            enough = usable.size() == report.gpus.size();
-            asked = "every GPU";
-            break;
-    }
-    if (!enough)
-        throw GpusBusyError(GpusBusyError::Reason::busy,
-                            left_as_it_is(fmt::format(".modelenv.yaml asks for {}, and only {} would be free once "
-                                                      "this environment's are given back",
-                                                      asked, gpu_list(usable))),
-                            "`git model gpus` shows who holds the others; wait for them with `git model env up "
-                            "--recreate --wait`, or ask for fewer in .modelenv.yaml");
-    if (limits.max_gpus_per_user && mine_elsewhere + needed > static_cast<std::size_t>(*limits.max_gpus_per_user))
-        throw GpusBusyError(GpusBusyError::Reason::over_limit,
-                            left_as_it_is(fmt::format(
-                                ".modelenv.yaml asks for {}{}, over this machine's {} per user (model.maxGpusPerUser, "
-                                "set by root in {})",
-                                asked,
-                                mine_elsewhere == 0 ? std::string()
-                                                    : fmt::format(" and you hold {} for other models",
-                                                                  count_of(static_cast<int>(mine_elsewhere), "GPU")),
-                                count_of(*limits.max_gpus_per_user, "GPU"), limits.source)),
-                            "give one back first (`git model env down <model>` in its repository), or ask for fewer "
-                            "in .modelenv.yaml");
 }
 
 // Ends a start that a deferred signal interrupted, by an Error that unwinds through its guard.

@@ -469,10 +469,11 @@ Reservation take(const std::shared_ptr<LeaseBook>& book, const TakeRequest& take
         for (const auto& holding : mine) lines.push_back(describe_holding(holding));
         throw GpusBusyError(
             GpusBusyError::Reason::over_limit,
-            fmt::format("this machine allows {} GPU{} per user (model.maxGpusPerUser, set by root in {}); you hold {} and "
-                        "model '{}' asks for {} more{}{}",
+            fmt::format("this machine allows {} GPU{} per user (model.maxGpusPerUser, set by root in {}); you hold {}{} "
+                        "and model '{}' asks for {} more{}{}",
                         *take.limits.max_gpus_per_user, *take.limits.max_gpus_per_user == 1 ? "" : "s", take.limits.source,
-                        my_gpus.size(), printable(take.holder.model, 96), needed, lines.empty() ? "" : ":\n  ", join(lines, "\n  ")),
+                        my_gpus.size(), take.replaces_container.empty() ? "" : " besides the container --recreate replaces",
+                        printable(take.holder.model, 96), needed, lines.empty() ? "" : ":\n  ", join(lines, "\n  ")),
             "give one back first (`git model env down <model>` in its repository), or wait for your runs to end");
     }
 
