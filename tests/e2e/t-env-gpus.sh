@@ -152,6 +152,9 @@ for _ in $(seq 100); do [ "$(podman inspect -f '{{.State.Status}}' "$name_a" 2>/
 assert_eq "$(podman inspect -f '{{.State.Status}}' "$name_a")" "stopping" "the old container of a is being stopped"
 run_expect 1 git -C "$(wt b)" model env up
 assert_contains "$ERR" "no GPU free for model 'b'"
+run_expect 0 git -C repo model gpus
+assert_eq "$(grep -c 'passes to the new container once the old one is gone' <<<"$OUT")" "1" \
+    "gpus: the GPU in hand-over is marked once, on the new start's row: $OUT"
 wait "$recreator"
 assert_eq "$(cat "$TEST_DIR/recreate.rc")" "0" "--recreate with a teammate's start during the stop: $(cat "$TEST_DIR/recreate.out")"
 assert_eq "$(visible a)" "0,1/0,1" "the new container of a has both GPUs"

@@ -151,7 +151,19 @@ std::string render_gpus(const GpusReport& report) {
     // One row per holder (a free GPU: one row), columns as wide as their widest cell.
     std::vector<std::vector<std::string>> rows;
     std::vector<std::string> details;  // printed under the row of the same index ("" for none)
-    const auto add = [&](const std::string& index, const std::string& id, const std::string& name, const LeaseView* view) {
+    // During an `env up --recreate` the GPU is leased twice: to the old container, and to the
+    // start of the new one of the same name, to which it passes. The second row says so.
+    const auto replaces_sibling = [](const LeaseView& view, const std::vector<LeaseView>& holders) {
+        const Lease& lease = view.lease;
+        return lease.phase == LeasePhase::starting && !lease.container.empty() &&
+               std::any_of(holders.begin(), holders.end(), [&](const LeaseView& other) {
+                   return other.lease.id != lease.id && other.lease.uid == lease.uid &&
+                          other.lease.container == lease.container && other.lease.repo == lease.repo &&
+                          other.lease.phase != LeasePhase::starting;
+               });
+    };
+    const auto add = [&](const std::string& index, const std::string& id, const std::string& name, const LeaseView* view,
+                         bool replacing = false) {
         if (!view) {
             rows.push_back({index, id, name.empty() ? "-" : name, "-", "-", "-", "-", "free"});
             details.emplace_back();
@@ -165,6 +177,7 @@ std::string render_gpus(const GpusReport& report) {
                         fmt::format("{} ({})", format_time(lease.since), age(lease.since, now)), state});
         std::string detail = "repository " + printable(lease.repo);
         if (view->judgement.verdict == Verdict::unknown) detail += "; " + view->judgement.why;
+        if (replacing) detail += "; taken by `env up --recreate`: passes to the new container once the old one is gone";
         details.push_back(detail);
     };
     constexpr std::size_t holders_shown = 10;  // a GPU flooded with leases must not flood the screen
@@ -172,7 +185,7 @@ std::string render_gpus(const GpusReport& report) {
     for (const auto& gpu : report.gpus) {
         if (gpu.holders.empty()) add(std::to_string(gpu.slot.index), gpu.id, gpu.name, nullptr);
         for (std::size_t i = 0; i < gpu.holders.size() && i < holders_shown; ++i)
-            add(std::to_string(gpu.slot.index), gpu.id, gpu.name, &gpu.holders[i]);
+            add(std::to_string(gpu.slot.index), gpu.id, gpu.name, &gpu.holders[i], replaces_sibling(gpu.holders[i], gpu.holders));
         if (gpu.holders.size() > holders_shown)
             more.push_back(fmt::format("GPU {} has {} more holders (--json lists them all)", gpu.slot.index,
                                        gpu.holders.size() - holders_shown));
