@@ -17,9 +17,33 @@ runtime = "runc"
 CONF
 export GIT_MODEL_LEASE_DIR="$TEST_DIR/leases"
 
+# Stops what the test left running in its folder (a start in the background of a test that failed
+# could make its container after the cleanup): every process whose working folder is in it, but
+# this shell. SIGTERM first, which a start obeys by removing what it made.
+stop_test_processes() {
+    local pids=() p
+    for p in $(find /proc/[0-9]*/cwd -maxdepth 0 \( -lname "$TEST_DIR" -o -lname "$TEST_DIR/*" \) 2>/dev/null); do
+        p=${p#/proc/}
+        p=${p%/cwd}
+        [ "$p" = "$$" ] || [ "$p" = "$BASHPID" ] || pids+=("$p")
+    done
+    [ ${#pids[@]} -eq 0 ] && return 0
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+    local alive
+    for _ in $(seq 100); do
+        alive=0
+        for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+        [ $alive -eq 0 ] && return 0
+        sleep 0.1
+    done
+    kill -KILL "${pids[@]}" 2>/dev/null || true
+    return 0
+}
+
 # Removes every container whose repository lives in this test's folder.
 podman_cleanup() {
     local names
+    stop_test_processes
     names=$(podman ps -a --filter label=io.git-model.managed=1 \
         --format '{{.Names}} {{index .Labels "io.git-model.repo"}}' 2>/dev/null | awk -v dir="$TEST_DIR" 'index($2, dir) == 1 {print $1}')
     [ -n "$names" ] && podman rm -f -t 0 $names >/dev/null 2>&1
