@@ -103,6 +103,18 @@ assert_eq "$(json_get "$OUT" '" ".join(str(m["merged_by"]) for m in d["models"])
 assert_eq "$(json_get "$OUT" '{m["name"]: m["merged_at"] for m in d["models"]}["squash"]')" "1770639600" "squash: landed when its squash commit did"
 assert_eq "$(json_get "$OUT" '{m["name"]: m["merge_evidence"] is None for m in d["models"]}["ckpt"]')" "True" "no evidence for a merge commit"
 
+# --- worktrees that are no model's, with their folders away (moved by mv, a disk not mounted) -----------
+# git's own gc waits 3 months before it forgets them: prune must not forget them at all. The moved
+# one holds a detached experiment (only its HEAD has it) and a staged file (only its index has it).
+git -C repo worktree add -q --detach "$TEST_DIR/exp"
+commit_at "$TEST_DIR/exp" "2026-01-20T10:00:00Z" "detached experiment" exp.txt
+experiment=$(git -C "$TEST_DIR/exp" rev-parse HEAD)
+echo staged >"$TEST_DIR/exp/staged.txt"
+git -C "$TEST_DIR/exp" add staged.txt
+mv "$TEST_DIR/exp" "$TEST_DIR/exp-moved"
+git -C repo worktree add -q -b scratch "$TEST_DIR/disk/scratch"
+mv "$TEST_DIR/disk" "$TEST_DIR/disk-unmounted"
+
 # --- the real thing ----------------------------------------------------------------------------------
 reachable=$(reachable_commits repo)
 wt_reachable=$(git -C "$W/model-wtref" rev-list --all | sort)
@@ -119,6 +131,14 @@ assert_contains "$(git -C repo cat-file -p archive/model/squash)" "Merged: squas
 assert_eq "$(cat "$W/model-ckpt/out/ckpt.bin")" "weights" "the ignored checkpoint is still there"
 assert_branch_exists repo feature/model-ckpt
 assert_branch_exists repo feature/model-pending
+worktrees=$(git -C repo worktree list --porcelain)
+assert_contains "$worktrees" "worktree $TEST_DIR/exp" "the moved experiment is still a worktree git knows"
+assert_contains "$worktrees" "worktree $TEST_DIR/disk/scratch" "the unmounted one too"
+git -C repo worktree repair "$TEST_DIR/exp-moved" 2>/dev/null
+assert_eq "$(git -C "$TEST_DIR/exp-moved" rev-parse HEAD)" "$experiment" "the moved worktree, repaired, has its experiment"
+assert_eq "$(git -C "$TEST_DIR/exp-moved" diff --cached --name-only)" "staged.txt" "and its staged file"
+mv "$TEST_DIR/disk-unmounted" "$TEST_DIR/disk"
+assert_eq "$(git -C "$TEST_DIR/disk/scratch" status --porcelain -b | head -1)" "## scratch" "the disk back: its worktree works"
 
 # --force deletes what git does not track, and says so first
 prune 0 git -C repo model prune --force --dry-run

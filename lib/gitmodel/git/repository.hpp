@@ -138,6 +138,14 @@ public:
     // Every linked worktree of the repository (not the main one).
     std::vector<WorktreeInfo> linked_worktrees() const;
 
+    // Forgets the one linked worktree registered at `path` whose folder is gone (no .git there):
+    // its admin folder under <common dir>/worktrees goes, and no other. Never `git worktree
+    // prune`, which forgets every worktree whose folder is missing, a moved or unmounted one
+    // too, with the index, HEAD and reflog only that admin folder held. A locked one is
+    // forgotten only when `even_locked` (--force). Returns false when none is registered there;
+    // throws gm::Error when its folder is back, or it is locked.
+    bool forget_missing_worktree(const std::filesystem::path& path, bool even_locked = false) const;
+
     // Whether this worktree has changes to tracked files (staged or not); untracked files don't count.
     bool has_tracked_changes() const;
     // Whether this worktree has anything uncommitted: tracked changes or untracked (not ignored) files.

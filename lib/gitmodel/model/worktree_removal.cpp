@@ -3,6 +3,7 @@
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/git/git_program.hpp"
+#include "gitmodel/git/repository.hpp"
 #include "gitmodel/proc/process.hpp"
 
 #include <fmt/core.h>
@@ -175,7 +176,7 @@ std::string read_whole(const fs::path& file) {
 
 }  // namespace
 
-CarefulRemoval remove_worktree_carefully(const fs::path& worktree, const fs::path& git_dir_for_commands) {
+CarefulRemoval remove_worktree_carefully(const git::Repository& repo, const fs::path& worktree) {
     CarefulRemoval result;
     const auto unchanged = unchanged_files(worktree);  // throws before anything is deleted
     std::vector<std::string> deleted;
@@ -191,7 +192,7 @@ CarefulRemoval remove_worktree_carefully(const fs::path& worktree, const fs::pat
         const std::string link = read_whole(dot_git);
         if (::unlink(dot_git.c_str()) == 0 || errno == ENOENT) {
             if (::rmdir(worktree.c_str()) == 0) {
-                git_checked(git_dir_for_commands, {"worktree", "prune"}, "cannot forget the removed worktree");
+                repo.forget_missing_worktree(worktree);
                 result.removed = true;
                 return result;
             }

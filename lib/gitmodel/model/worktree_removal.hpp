@@ -10,6 +10,10 @@
 #include <string>
 #include <vector>
 
+namespace gm::git {
+class Repository;
+}
+
 namespace gm::model {
 
 // What a careful removal did: removed the whole worktree, or kept it with the files that were
@@ -23,14 +27,12 @@ struct CarefulRemoval {
     std::string describe() const;
 };
 
-// Removes the linked worktree at `worktree` (checked out at a commit whose tree is the truth)
-// file by file: a tracked file whose content matches the commit is deleted, folders that end
-// up empty are removed, and git's record of the worktree is pruned once the folder is gone.
-// When anything else is there, the tracked files deleted are checked out again (so the
-// worktree is as it was), and the result says what stayed. `git_dir_for_commands` is where
-// git runs for the final prune (the main worktree, or the common dir of a bare repository).
+// Removes the linked worktree of `repo` at `worktree` (checked out at a commit whose tree is
+// the truth) file by file: a tracked file whose content matches the commit is deleted, folders
+// that end up empty are removed, and git's record of this worktree (only this one) goes once
+// the folder is gone. When anything else is there, the tracked files deleted are checked out
+// again (so the worktree is as it was), and the result says what stayed.
 // Throws gm::Error when git cannot list or hash the files (nothing deleted then).
-CarefulRemoval remove_worktree_carefully(const std::filesystem::path& worktree,
-                                         const std::filesystem::path& git_dir_for_commands);
+CarefulRemoval remove_worktree_carefully(const git::Repository& repo, const std::filesystem::path& worktree);
 
 }  // namespace gm::model

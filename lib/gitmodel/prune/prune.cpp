@@ -264,7 +264,7 @@ void execute(const git::Repository& repo, const PruneFacts& fact, bool force, co
     } else if (fact.worktree && !fact.worktree_missing) {
         // File by file: only what the commit holds, unchanged, is deleted. A checkpoint written
         // since the plan looked, or an edit hidden behind skip-worktree, keeps the worktree.
-        const auto removal = model::remove_worktree_carefully(*fact.worktree, main_dir);
+        const auto removal = model::remove_worktree_carefully(repo, *fact.worktree);
         if (!removal.removed)
             throw Error(fmt::format("the worktree {} was kept, and with it the branch: it holds files that are not "
                                     "the commit's (written or changed since prune looked, or hidden from git status "
@@ -273,12 +273,11 @@ void execute(const git::Repository& repo, const PruneFacts& fact, bool force, co
                         fmt::format("look at them, move what you keep, then prune again (or --force deletes them)"));
         say(fmt::format("{}: removed the worktree {}", fact.model, fact.worktree->string()));
     }
-    if (fact.worktree && fact.worktree_missing && fact.worktree_locked) {
-        // Only --force gets here: a lock keeps `git worktree prune` off it.
-        run_git_checked(repo, {"worktree", "unlock", fact.worktree->string()},
-                        fmt::format("cannot unlock the worktree {}", fact.worktree->string()), {}, main_dir);
-        run_git(repo, {"worktree", "prune"}, {}, main_dir);
-        say(fmt::format("{}: forgot the worktree {}", fact.model, fact.worktree->string()));
+    if (fact.worktree && fact.worktree_missing) {
+        // Its folder is gone: git forgets this worktree (a locked one only with --force, which
+        // the plan asked for), and no other.
+        if (repo.forget_missing_worktree(*fact.worktree, force))
+            say(fmt::format("{}: forgot the worktree {}", fact.model, fact.worktree->string()));
     }
     snapshots::remove_environment(repo, fact.model);
     for (const auto& line : fact.environment) say(fmt::format("{}: {}", fact.model, line));
@@ -315,12 +314,6 @@ void prune_locally(const git::Repository& repo, const model::Settings& settings,
                    PruneResult& result, const std::function<void(const std::string&)>& say, const PruneProgress& step) {
     const fs::path main_dir = settings.main_worktree;
     FactReader reader(repo, settings);
-    {
-        // Forget worktrees whose folders are gone first: git (and libgit2) will not
-        // delete a branch that a registered worktree still has checked out.
-        model::RepositoryLock lock(repo, model::worktrees_lock, "git model prune");
-        run_git(repo, {"worktree", "prune"}, {}, main_dir);
-    }
     const auto total = static_cast<std::size_t>(std::count_if(result.plan.begin(), result.plan.end(),
                                                               [](const PruneDecision& d) { return d.prune; }));
     std::size_t done = 0;
@@ -347,8 +340,6 @@ void prune_locally(const git::Repository& repo, const model::Settings& settings,
         }
         result.outcomes[i] = outcome;
     }
-    model::RepositoryLock lock(repo, model::worktrees_lock, "git model prune");
-    run_git(repo, {"worktree", "prune"}, {}, main_dir);
 }
 
 }  // namespace

@@ -417,7 +417,7 @@ std::string remove_finished_run_worktree(git::Repository& repo, const RunSpec& r
         }
         // File by file: a result written since the check above, or an edit behind skip-worktree, stays.
         try {
-            const auto removal = model::remove_worktree_carefully(run.worktree, repo.main_worktree_or_common_dir());
+            const auto removal = model::remove_worktree_carefully(repo, run.worktree);
             if (!removal.removed) return fmt::format("it holds files that are not its commit's: {}", removal.describe());
         } catch (const Error& e) {
             return e.what();

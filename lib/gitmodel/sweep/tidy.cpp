@@ -352,7 +352,7 @@ void remove_run_branch(git::Repository& repo, const Sweep& sweep, RunTidy& run, 
             if (!why.empty()) throw Error(fmt::format("kept its worktree {}: {}", run.spec.worktree.string(), why));
         }
         model::RepositoryLock lock(repo, model::worktrees_lock, fmt::format("git model sweep clean ({})", run.spec.model));
-        run_git(repo, {"worktree", "prune"}, {}, main_dir);
+        repo.forget_missing_worktree(run.spec.worktree, force);  // the run's own record, and no other
         say(fmt::format("sweep {}: run {}: removed the worktree {}", sweep.id, run.spec.number, run.spec.worktree.string()));
     }
     if (run.head.empty()) return;
