@@ -48,9 +48,9 @@ git -C repo branch -m feature/model-vanish keep-vanish
 before=$(repo_state repo)
 run_expect 1 git -C repo model start vanish
 assert_contains "$ERR" "already registered"
-assert_contains "$ERR" "git worktree prune"
+assert_contains "$ERR" "\`git worktree remove $TEST_DIR/worktrees/feature/model-vanish\` forgets it"
 assert_eq "$(repo_state repo)" "$before" "stale registration: nothing changed"
-git -C repo worktree prune
+git -C repo worktree remove "$TEST_DIR/worktrees/feature/model-vanish"
 git -C repo branch -D -q keep-vanish
 before=$(repo_state repo)
 

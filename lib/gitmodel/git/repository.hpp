@@ -44,7 +44,7 @@ struct WorktreeInfo {
     std::optional<std::string> branch;  // short branch name its HEAD is on, if any
     bool locked = false;                // `git worktree lock`, or git still initialising it
     std::string lock_reason;            // the content of the lock file
-    bool folder_missing = false;        // its folder vanished (`git worktree prune` material)
+    bool folder_missing = false;        // its folder vanished (no .git there): forgettable
 };
 
 // A file staged for the next commit, as pre-commit judges it.

@@ -89,8 +89,9 @@ void require_trusted_checkout(const git::Repository& repo, const std::string& mo
     const auto problem = untrusted_folder_problem(repo.common_dir(), checkout.path);
     if (!problem) return;
     throw Error(fmt::format("the worktree of model '{}' at {} {}: it is not used", model, checkout.path.string(), *problem),
-                "look at that folder; if it is not the model's, move it away and run `git worktree prune`, then "
-                "`git worktree add <path> " + naming::model_branch(model) + "`");
+                "look at that folder; if it is not the model's, move it away, then `git worktree remove " +
+                    checkout.path.string() + "` forgets it and `git worktree add <path> " + naming::model_branch(model) +
+                    "` checks the model out again");
 }
 
 }  // namespace gm::model

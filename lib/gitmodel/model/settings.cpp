@@ -2,6 +2,7 @@
 
 #include "gitmodel/core/duration.hpp"
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/host.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/naming/model_name.hpp"
 #include "gitmodel/naming/refname.hpp"
@@ -9,6 +10,9 @@
 #include <fmt/core.h>
 
 #include <cctype>
+#include <cerrno>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace gm::model {
 
@@ -158,6 +162,43 @@ Settings read_settings(const git::Repository& repo) {
     read_location(repo, config, settings);
     read_lifecycle(config, settings);
     return settings;
+}
+
+namespace {
+
+// Why another user controls `folder` (lstat'ed as `info`, a link or not), or "" when nobody does.
+std::string foreign_control(const fs::path& folder, const struct stat& info, uid_t repository_owner) {
+    const uid_t me = ::geteuid();
+    if (info.st_uid != me && info.st_uid != 0 && info.st_uid != repository_owner)
+        return fmt::format("{} belongs to {}", folder.string(), user_name_of(info.st_uid));
+    if (S_ISDIR(info.st_mode) && (info.st_mode & S_IWOTH) && !(info.st_mode & S_ISVTX))
+        return fmt::format("anyone may write to {} (mode {:o}, without the sticky bit)", folder.string(),
+                           info.st_mode & 07777);
+    return "";
+}
+
+}  // namespace
+
+void refuse_foreign_worktree_place(const Settings& settings, const fs::path& worktree, const fs::path& common_dir) {
+    struct stat repository {};
+    const uid_t repository_owner = ::stat(common_dir.c_str(), &repository) == 0 ? repository.st_uid : ::geteuid();
+    fs::path root = settings.worktree_root.lexically_normal();
+    if (root.has_relative_path() && root.filename().empty()) root = root.parent_path();  // "dir/" is dir
+    for (fs::path folder = worktree.lexically_normal();; folder = folder.parent_path()) {
+        struct stat info {};
+        std::string why;
+        if (::lstat(folder.c_str(), &info) == 0) {
+            why = foreign_control(folder, info, repository_owner);
+            struct stat target {};
+            if (why.empty() && S_ISLNK(info.st_mode) && ::stat(folder.c_str(), &target) == 0)
+                why = foreign_control(fs::path(folder.string() + " (where its link leads)"), target, repository_owner);
+        }
+        if (!why.empty())
+            throw Error(fmt::format("the worktree {} would be in a place another user controls: {}", worktree.string(), why),
+                        "another user could have made that folder, and could swap the model's files there; move it "
+                        "away (or ask its owner to), or choose another place with `git config model.worktreeRoot <dir>`");
+        if (folder == root || folder == folder.parent_path() || !folder.has_relative_path()) break;
+    }
 }
 
 fs::path worktree_path_for(const Settings& settings, const std::string& model_name) {

@@ -116,6 +116,15 @@ Settings read_settings(const git::Repository& repo);
 // the template gives a path outside the root.
 std::filesystem::path worktree_path_for(const Settings& settings, const std::string& model_name);
 
+// Refuses (gm::Error, naming the folder and its owner) a worktree folder whose place another
+// user controls: the folder, or a folder between it and model.worktreeRoot (both included),
+// that exists and belongs to someone other than this user, root or the repository's owner
+// (who owns `common_dir`), or that anyone may write to without the sticky bit. Such a user could have made the folder before the start (a worktree
+// root in a shared /tmp-like folder, a teammate's clone next to this one) and could then swap
+// the files that the model's training runs. Missing folders are fine: the start makes them.
+void refuse_foreign_worktree_place(const Settings& settings, const std::filesystem::path& worktree,
+                                   const std::filesystem::path& common_dir);
+
 // Parses a retention ("14d", "36h"); throws gm::UsageError (for --retention) or
 // gm::Error (for config) naming where the value came from.
 std::int64_t parse_retention(std::string_view text, std::string_view where, bool usage);

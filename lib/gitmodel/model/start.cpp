@@ -26,7 +26,7 @@ void check_folder_free(const fs::path& path, const std::vector<git::WorktreeInfo
         if (worktree.path.lexically_normal() == path) {
             throw Error(fmt::format("a worktree is already registered at {}{}", path.string(),
                                     worktree.folder_missing ? " (its folder is gone)" : ""),
-                        worktree.folder_missing ? "run `git worktree prune` to forget it"
+                        worktree.folder_missing ? fmt::format("`git worktree remove {}` forgets it", path.string())
                                                 : "remove it with `git worktree remove`, or set model.worktreeRoot");
         }
     }
@@ -121,6 +121,9 @@ StartResult start_model(git::Repository& repo, const StartRequest& request,
         result.worktree = path;
         git_command = worktree_add_args(path, result.branch, lock_reason);
         run_in = settings.main_worktree;
+        // Checked before the folders on the way are made, and again once they are (one another
+        // user made meanwhile, in a shared folder, is then theirs).
+        refuse_foreign_worktree_place(settings, path, repo.common_dir());
         std::error_code ec;
         fs::create_directories(path.parent_path(), ec);
         if (ec) throw Error(fmt::format("cannot create {}: {}", path.parent_path().string(), ec.message()));
@@ -141,7 +144,10 @@ StartResult start_model(git::Repository& repo, const StartRequest& request,
         throw Error(fmt::format("cannot switch {} to {}: it has uncommitted changes", run_in.string(), result.branch),
                     "commit or stash them first, or leave out --no-worktree to get a separate worktree");
     }
-    if (intent.worktree) check_folder_free(*intent.worktree, repo.linked_worktrees());
+    if (intent.worktree) {
+        refuse_foreign_worktree_place(settings, *intent.worktree, repo.common_dir());
+        check_folder_free(*intent.worktree, repo.linked_worktrees());
+    }
 
     PendingStart pending = PendingStart::claim(repo, intent);
     try {

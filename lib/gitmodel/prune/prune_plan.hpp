@@ -43,7 +43,7 @@ struct PruneFacts {
     std::int64_t last_commit_time = 0;        // committer date of the head
     std::optional<std::filesystem::path> worktree;
     bool worktree_main = false;               // checked out in the main worktree
-    bool worktree_missing = false;            // registered, folder gone: `git worktree prune` forgets it
+    bool worktree_missing = false;            // registered, folder gone: prune forgets it
     bool worktree_locked = false;
     bool worktree_current = false;            // prune runs from inside it
     std::optional<bool> dirty;                // nullopt: no readable worktree

@@ -108,6 +108,7 @@ RunSpec plan_run(const git::Repository& repo, const Sweep& sweep, const model::S
         if (problem.empty() && worktree.path.lexically_normal() == run.worktree.lexically_normal())
             problem = fmt::format("a worktree is already registered at {}", run.worktree.string());
     if (!problem.empty()) throw Error(problem + "; nothing was created", "move it away, or remove what an old sweep left");
+    model::refuse_foreign_worktree_place(settings, run.worktree, repo.common_dir());
     return run;
 }
 

@@ -164,7 +164,7 @@ Launch prepare_launch(const Sweep& sweep, const RunSpec& run, const std::vector<
     // user named elsewhere may be a link of the user's.
     for (const auto& dir : {checkpoints, sweep.logs_dir}) {
         if (auto problem = foreign_persist(sweep, dir))
-            throw Error(*problem, "look at that folder; if it is not the model's, move it away and run `git worktree prune`");
+            throw Error(*problem, "look at that folder; if it is not the model's, move it away (the run makes a new one)");
         if (is_below(dir, sweep.common_dir)) {
             make_folder_below(sweep.common_dir, dir);
             continue;

@@ -442,7 +442,8 @@ PromoteOutcome promote(const git::Repository& repo, const PromoteRequest& reques
     if (!checkout || checkout->missing)
         throw Error(fmt::format("model {} has no worktree to promote run {} into ({} is not checked out{})", sweep.model,
                                 run.number, sweep.model_branch, checkout ? ": its folder is gone" : ""),
-                    checkout ? "`git worktree prune`, then `git model start " + sweep.model + "` checks it out again"
+                    checkout ? "`git worktree remove " + checkout->path.string() + "` forgets it; then `git model start " +
+                                   sweep.model + "` checks it out again"
                              : "check it out with `git model start " + sweep.model + "`");
     model::require_trusted_checkout(repo, sweep.model, *checkout);
     outcome.model_worktree = checkout->path;

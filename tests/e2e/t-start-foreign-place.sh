@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# A worktree folder another user controls is never used. The main worktree lives in a shared,
+# world-writable (sticky) folder such as /tmp: a second user makes the future worktree folder of a
+# model (or the worktree root) before the start. Used, its owner could swap the files the model's
+# training runs. `start` and `sweep` refuse it, naming the folder and its owner, and make nothing.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/users-lib.sh"
+
+ME=gmfp-v-$$ OTHER=gmfp-m-$$
+make_user "$ME"
+make_user "$OTHER"
+SHARED="$TEST_DIR/shared"
+mkdir -m 1777 "$SHARED"
+REPO="$SHARED/repo"
+as_user "$ME" git init -q "$REPO"
+as_user "$ME" sh -c "cd '$REPO' && echo 'print(1)' >train.py && git add train.py && git commit -q -m first"
+as_user "$ME" git -C "$REPO" config model.installHooks never
+mine() { as_user "$ME" git -C "$REPO" "$@"; }
+nothing_made() {  # MODEL
+    assert_eq "$(mine branch --list "feature/model-$1")" "" "$1: no branch"
+    assert_eq "$(mine worktree list --porcelain | grep -c "^worktree .*/model-$1\$" || true)" "0" "$1: no worktree registered"
+}
+
+# --- the other user made the model's worktree folder, empty and open to all -----------------------------
+as_user "$OTHER" sh -c "umask 000; mkdir -p '$SHARED/worktrees/feature/model-x'"
+run_expect 1 as_user "$ME" git -C "$REPO" model start x
+assert_contains "$ERR" "the worktree $SHARED/worktrees/feature/model-x would be in a place another user controls: $SHARED/worktrees/feature/model-x belongs to $OTHER"
+assert_contains "$ERR" "model.worktreeRoot"
+nothing_made x
+assert_eq "$(ls -A "$SHARED/worktrees/feature/model-x")" "" "nothing was checked out into the other user's folder"
+
+# --- the other user owns only the worktree root (mode 755: only they can write there) ------------------
+rm -rf "$SHARED/worktrees"
+as_user "$OTHER" mkdir -m 755 "$SHARED/worktrees"
+run_expect 1 as_user "$ME" git -C "$REPO" model start y
+assert_contains "$ERR" "another user controls: $SHARED/worktrees belongs to $OTHER"
+nothing_made y
+
+# --- a link the other user made as the worktree root, to a folder of theirs -----------------------------
+rm -rf "$SHARED/worktrees"
+as_user "$OTHER" mkdir -m 777 "$SHARED/other-place"
+as_user "$OTHER" ln -s "$SHARED/other-place" "$SHARED/worktrees"
+run_expect 1 as_user "$ME" git -C "$REPO" model start y
+assert_contains "$ERR" "$SHARED/worktrees belongs to $OTHER"
+nothing_made y
+rm -rf "$SHARED/worktrees" "$SHARED/other-place"
+
+# --- the folders gone: the start makes its own, and they are the user's ---------------------------------
+run_expect 0 as_user "$ME" git -C "$REPO" model start x
+assert_eq "$(stat -c %U "$SHARED/worktrees" "$SHARED/worktrees/feature" "$SHARED/worktrees/feature/model-x" | sort -u)" "$ME" \
+    "the worktree and the folders above it are the user's"
+# and the other user cannot plant a model folder in them (the sticky shared folder keeps them the user's)
+run_expect 1 as_user "$OTHER" mkdir "$SHARED/worktrees/feature/model-z"
+
+# --- the user's own folder on the way, open to anyone without the sticky bit (a careless chmod) --------
+chmod 777 "$SHARED/worktrees/feature"
+run_expect 1 as_user "$ME" git -C "$REPO" model start z
+assert_contains "$ERR" "anyone may write to $SHARED/worktrees/feature (mode 777, without the sticky bit)"
+nothing_made z
+chmod 755 "$SHARED/worktrees/feature"
+run_expect 0 as_user "$ME" git -C "$REPO" model start z
+
+# --- a sweep's run worktrees are refused the same way, before anything is made --------------------------
+chmod 777 "$SHARED/worktrees/feature"
+run_expect 1 as_user "$ME" git -C "$SHARED/worktrees/feature/model-z" model sweep start --gpus-per-run 0 --no-container --grid lr=1,2 -- true
+assert_contains "$ERR" "anyone may write to $SHARED/worktrees/feature (mode 777, without the sticky bit)"
+assert_eq "$(mine branch --list 'feature/model-z.sweep-*')" "" "the sweep made no run branch"
+assert_eq "$(ls "$SHARED/worktrees/feature" | grep -c sweep || true)" "0" "nor a run worktree"
+chmod 755 "$SHARED/worktrees/feature"
