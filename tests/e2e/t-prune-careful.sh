@@ -72,4 +72,38 @@ assert_branch_exists repo feature/model-hidden
 run_expect 0 git -C repo model prune --retention 0s --force
 assert_no_path "$W/model-hidden"
 assert_no_branch repo feature/model-hidden
+
+# --- a notebook's outputs that a clean filter (nbstripout, say) keeps out of git ------------------------
+# git status calls the notebook unchanged, and its content "as git would store it" is the commit's;
+# but checkout would write it back without its outputs, so prune keeps it (--force deletes it, saying so).
+git -C repo config filter.strip.clean "sed /^OUTPUT/d"
+git -C repo config filter.strip.smudge cat
+echo '*.ipynb filter=strip' >repo/.gitattributes
+git -C repo add .gitattributes
+git -C repo commit -q -m "strip notebook outputs"
+merged nb train.ipynb plain.ipynb
+echo "OUTPUT: 8 GPU-hours of results" >>"$W/model-nb/train.ipynb"
+git -C "$W/model-nb" add train.ipynb  # as after a commit of it: the index knows the file as it is now
+assert_eq "$(git -C "$W/model-nb" status --porcelain)" "" "git status sees nothing"
+run_expect 0 git -C repo model prune --retention 0s --dry-run
+assert_contains "$OUT" "its worktree holds what a clean filter keeps out of git (checkout would not give it back): train.ipynb"
+assert_not_contains "$OUT" "plain.ipynb"
+run_expect 0 git -C repo model prune --retention 0s
+assert_contains "$(cat "$W/model-nb/train.ipynb")" "OUTPUT: 8 GPU-hours of results" "the outputs are still there"
+assert_branch_exists repo feature/model-nb
+# the outputs committed elsewhere, the notebook is what checkout writes: pruned
+sed -i '/^OUTPUT/d' "$W/model-nb/train.ipynb"
+git -C "$W/model-nb" add train.ipynb
+run_expect 0 git -C repo model prune --retention 0s
+assert_no_path "$W/model-nb"
+assert_no_branch repo feature/model-nb
+# --force: deleted, and said first
+merged nb2 train.ipynb
+echo "OUTPUT: more results" >>"$W/model-nb2/train.ipynb"
+git -C "$W/model-nb2" add train.ipynb
+run_expect 0 git -C repo model prune --retention 0s --force --dry-run
+assert_contains "$OUT" "keeps out of git (checkout would not give it back): train.ipynb will be lost"
+run_expect 0 git -C repo model prune --retention 0s --force
+assert_no_path "$W/model-nb2"
+
 echo "t-prune-careful: ok ($CHECKS checks)"

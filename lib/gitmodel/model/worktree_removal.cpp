@@ -12,6 +12,8 @@
 #include <cctype>
 #include <cerrno>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -106,12 +108,87 @@ std::string hash_link(const fs::path& worktree, const std::string& target) {
     return trim(git_checked(worktree, {"hash-object", "--stdin"}, "cannot hash a link", target).out);
 }
 
-// The files the commit holds that are on disk with exactly the commit's content.
+std::string read_whole(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream content;
+    content << in.rdbuf();
+    return content.str();
+}
+
+// The clean filters (git config filter.<name>.clean or .process) that may drop what a file holds.
+// Git LFS's is not one: its clean keeps the whole content (in .git/lfs), and its smudge gives it back.
+std::set<std::string> dropping_filters(const fs::path& worktree) {
+    const auto listed = git::run_git({"config", "-z", "--get-regexp", R"(^filter\..+\.(clean|process)$)"}, git_in(worktree));
+    std::set<std::string> names;
+    for (const std::string& entry : split_records(listed.out, '\0')) {
+        const std::string key = entry.substr(0, entry.find('\n'));  // "filter.<name>.clean", then its value
+        const auto last_dot = key.rfind('.');
+        if (key.size() < 8 || last_dot == std::string::npos || last_dot <= 7) continue;
+        const std::string name = key.substr(7, last_dot - 7);
+        if (name != "lfs") names.insert(name);
+    }
+    return names;
+}
+
+// Whether the file's bytes are what `git checkout` would write from the blob (smudge filter and
+// line endings applied): a file larger than can be compared in memory is taken as not.
+bool checkout_gives_back(const fs::path& worktree, const std::string& path, const std::string& blob) {
+    constexpr std::uintmax_t compared_at_most = 256u << 20;
+    std::error_code ec;
+    const auto size = fs::file_size(worktree / path, ec);
+    if (ec || size > compared_at_most) return false;
+    auto options = git_in(worktree);
+    const auto smudged = git::run_git({"--literal-pathspecs", "cat-file", "--filters", "--path=" + path, blob}, options);
+    return smudged.ok() && smudged.out == read_whole(worktree / path);
+}
+
+// Of the commit's regular files on disk, those whose content a clean filter keeps out of git
+// and checkout cannot write back.
+std::set<std::string> lost_to_filters(const fs::path& worktree, const std::vector<CommittedFile>& files) {
+    std::set<std::string> lost;
+    const auto filters = dropping_filters(worktree);
+    if (filters.empty()) return lost;
+    std::string input;
+    std::map<std::string, const CommittedFile*> by_path;
+    for (const auto& file : files) {
+        if (file.mode == "120000" || file.mode == "160000") continue;
+        input += file.path + '\0';
+        by_path[file.path] = &file;
+    }
+    const auto attributes = git_checked(worktree, {"check-attr", "-z", "--stdin", "filter"},
+                                        fmt::format("cannot read the attributes of {}", worktree.string()), input);
+    const auto fields = split_records(attributes.out, '\0');
+    for (std::size_t i = 0; i + 2 < fields.size(); i += 3) {
+        const std::string& path = fields[i];
+        const std::string& value = fields[i + 2];
+        const auto it = by_path.find(path);
+        if (!filters.count(value) || it == by_path.end()) continue;
+        struct stat st {};
+        if (::lstat((worktree / path).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        if (!checkout_gives_back(worktree, path, it->second->id)) lost.insert(path);
+    }
+    return lost;
+}
+
+}  // namespace
+
+std::vector<std::string> files_filters_keep_out(const fs::path& worktree) {
+    const auto lost = lost_to_filters(worktree, committed_files(worktree));
+    return {lost.begin(), lost.end()};
+}
+
+namespace {
+
+// The files the commit holds that are on disk with exactly the commit's content (and, under a
+// clean filter that drops part of it, exactly what checkout writes).
 std::vector<std::string> unchanged_files(const fs::path& worktree) {
     std::vector<std::string> regular;
     std::vector<std::string> expected;
     std::vector<std::string> unchanged;
-    for (const auto& file : committed_files(worktree)) {
+    const auto files = committed_files(worktree);
+    const auto lost = lost_to_filters(worktree, files);
+    for (const auto& file : files) {
+        if (lost.count(file.path)) continue;
         if (file.path.find('\n') != std::string::npos) continue;  // --stdin-paths cannot name it: it stays
         struct stat st {};
         if (::lstat((worktree / file.path).c_str(), &st) != 0) continue;
@@ -165,13 +242,6 @@ std::vector<std::string> leftovers(const fs::path& root, std::size_t& count) {
         }
     }
     return found;
-}
-
-std::string read_whole(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    std::ostringstream content;
-    content << in.rdbuf();
-    return content.str();
 }
 
 }  // namespace

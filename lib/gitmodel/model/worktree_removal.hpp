@@ -3,7 +3,8 @@
 // hold. `git worktree remove` deletes ignored files, and anything written after our last look
 // (a training job saving a checkpoint while prune runs), and it trusts the index's
 // skip-worktree and assume-unchanged flags, behind which local edits hide. Here a file is
-// deleted only when its content, as git would store it, equals the commit's; a folder only
+// deleted only when its content, as git would store it, equals the commit's (and, under a
+// clean filter that drops part of it, its bytes are what checkout writes); a folder only
 // when it is empty. Whatever else is found stays, and so does the worktree.
 
 #include <filesystem>
@@ -26,6 +27,13 @@ struct CarefulRemoval {
     // "out/ckpt.pt, notes.txt and 3 more" for messages.
     std::string describe() const;
 };
+
+// The tracked files of `worktree` whose bytes git could not write back from the commit, though
+// git status calls them unchanged: a clean filter (nbstripout on a notebook's outputs, a
+// custom one) keeps part of them out of git, and checkout (its smudge) does not restore it.
+// Git LFS's filter keeps everything, so its files are never listed. Throws gm::Error when git
+// cannot read the attributes.
+std::vector<std::string> files_filters_keep_out(const std::filesystem::path& worktree);
 
 // Removes the linked worktree of `repo` at `worktree` (checked out at a commit whose tree is
 // the truth) file by file: a tracked file whose content matches the commit is deleted, folders

@@ -161,6 +161,7 @@ private:
             const auto untracked = git::untracked_and_ignored(opened);
             fact.untracked_count = untracked.count;
             fact.untracked = untracked.describe();
+            fact.filtered = model::files_filters_keep_out(*fact.worktree);
         } catch (const Error&) {
             fact.dirty = std::nullopt;
         }
@@ -267,7 +268,7 @@ void execute(const git::Repository& repo, const PruneFacts& fact, bool force, co
         const auto removal = model::remove_worktree_carefully(repo, *fact.worktree);
         if (!removal.removed)
             throw Error(fmt::format("the worktree {} was kept, and with it the branch: it holds files that are not "
-                                    "the commit's (written or changed since prune looked, or hidden from git status "
+                                    "the commit's (written or changed since prune looked, kept out of git by a clean filter, or hidden from git status "
                                     "by skip-worktree or assume-unchanged): {}",
                                     fact.worktree->string(), removal.describe()),
                         fmt::format("look at them, move what you keep, then prune again (or --force deletes them)"));

@@ -3,6 +3,7 @@
 #include "gitmodel/core/text.hpp"
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <ctime>
 
 namespace gm::prune {
@@ -104,6 +105,16 @@ std::vector<PruneDecision> plan_prune(const std::vector<PruneFacts>& facts, cons
         } else if (readable_worktree && !fact.dirty && !fact.worktree_locked) {
             if (options.force) overridden.push_back("its worktree's state could not be read");
             else reasons.push_back("its worktree's state cannot be read");
+        }
+        if (readable_worktree && !fact.filtered.empty()) {
+            std::vector<std::string> shown(fact.filtered.begin(),
+                                           fact.filtered.begin() + std::min<std::size_t>(fact.filtered.size(), 3));
+            std::string files = join(shown, ", ");
+            if (fact.filtered.size() > shown.size()) files += fmt::format(" and {} more", fact.filtered.size() - shown.size());
+            const std::string what = fmt::format(
+                "its worktree holds what a clean filter keeps out of git (checkout would not give it back): {}", files);
+            if (options.force) overridden.push_back(fmt::format("{} will be lost", what));
+            else reasons.push_back(what);
         }
         if (readable_worktree && fact.untracked_count > 0) {
             if (options.force)

@@ -49,6 +49,7 @@ struct PruneFacts {
     std::optional<bool> dirty;                // nullopt: no readable worktree
     std::size_t untracked_count = 0;          // untracked and ignored files in its worktree (git does not track them)
     std::string untracked;                    // the first of them, in words
+    std::vector<std::string> filtered;        // tracked files whose content a clean filter keeps out of git
     std::vector<WorktreeRefArchive> worktree_refs;  // refs its worktree alone holds, to archive
     std::string pending_start;                // a `git model start` of it has not finished (running or interrupted)
     std::optional<bool> unpushed;             // nullopt: the remote does not exist (nothing to push to)
