@@ -37,6 +37,11 @@ void offer_hooks(const git::Repository& repo) {
             (status.state == hooks::HookState::foreign && status.is_git_lfs))
             missing = true;
     if (!missing || !std::filesystem::exists(hooks::shim_source_dir())) return;
+    if (context.shared_hooks_origin) {  // never written there, not even asked
+        fmt::print(stderr, "hint: git-model's hooks are not installed: {}\nhint: {}\n", hooks::shared_hooks_problem(context),
+                   hooks::shared_hooks_fix(context));
+        return;
+    }
     bool install = mode == "always";
     if (!install) {
         if (!::isatty(STDIN_FILENO) || !::isatty(STDERR_FILENO)) {

@@ -88,6 +88,30 @@ run_expect 0 git -C repo model hooks install
 CHECKS=$((CHECKS + 1)); [ -x "$TEST_DIR/shared-hooks/pre-commit" ] || fail "not installed in absolute core.hooksPath"
 git -C repo config --unset core.hooksPath
 
+# --- a core.hooksPath of the user's global config (or the system's, git -c) runs in every repository ------
+# git-model's hooks there would hold every other repository of the user to this one's rules: not written,
+# not even by `start`, which says why and how to give the repository a folder of its own.
+mkdir "$TEST_DIR/my-hooks"
+git config --global core.hooksPath "$TEST_DIR/my-hooks"
+run_expect 1 git -C repo model hooks install
+assert_contains "$ERR" "core.hooksPath names $TEST_DIR/my-hooks, set in the global configuration ($HOME/.gitconfig): git runs the hooks there in every repository"
+assert_contains "$ERR" "nothing was written"
+assert_contains "$ERR" "git config --local core.hooksPath $TEST_DIR/repo/.git/hooks"
+assert_eq "$(ls -A "$TEST_DIR/my-hooks")" "" "nothing in the global hooks folder"
+run_expect 1 git -C repo -c core.hooksPath="$TEST_DIR/my-hooks" model hooks install
+assert_contains "$ERR" "set in the command line's configuration (git -c)"
+git -C repo config model.installHooks always
+run_expect 0 git -C repo model start globalhooks
+assert_contains "$ERR" "hint: git-model's hooks are not installed: core.hooksPath names $TEST_DIR/my-hooks"
+assert_eq "$(ls -A "$TEST_DIR/my-hooks")" "" "start wrote nothing there either"
+git -C repo config --unset model.installHooks
+# the repository's own setting, to the same folder, is the user's choice for this repository
+git -C repo config --local core.hooksPath "$TEST_DIR/my-hooks"
+run_expect 0 git -C repo model hooks install
+CHECKS=$((CHECKS + 1)); [ -x "$TEST_DIR/my-hooks/pre-push" ] || fail "not installed where the repository's own config says"
+git -C repo config --local --unset core.hooksPath
+git config --global --unset core.hooksPath
+
 # --- Git LFS's pre-push is chained without asking ---------------------------------------
 make_repo lfsrepo
 git -C lfsrepo lfs install --local >/dev/null

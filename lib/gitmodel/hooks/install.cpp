@@ -3,6 +3,7 @@
 #include "gitmodel/core/atomic_file.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/git/git_program.hpp"
 #include "gitmodel/hooks/attributes.hpp"
 #include "gitmodel/proc/process.hpp"
 
@@ -268,12 +269,28 @@ const std::vector<std::string>& lfs_hook_names() {
 HooksContext hooks_context(const git::RepoReader& repo) {
     HooksContext context;
     context.dir = repo.hooks_dir();
+    context.common_dir = repo.common_dir();
     const auto path = repo.config().get_string("core.hooksPath");
     if (path && !path->empty() && (*path)[0] != '/' && *path != "~" && path->rfind("~/", 0) != 0) {
         context.relative_hooks_path = *path;
         fs::path pinned = (repo.main_worktree() / *path).lexically_normal();
         if (pinned.filename().empty()) pinned = pinned.parent_path();
         context.pinned_dir = pinned;
+    } else if (path && !path->empty()) {
+        // Git says which file holds the value in force, and its scope (an included file: the
+        // includer's scope); the caller's git -c is "command".
+        proc::RunOptions options;
+        options.cwd = repo.workdir().value_or(repo.common_dir());
+        options.env = {{"LC_ALL", "C"}};
+        const auto listed = git::run_git({"config", "--show-scope", "--show-origin", "--get", "core.hooksPath"}, options);
+        const auto fields = split_records(listed.out, '\t');
+        const std::string scope = fields.empty() ? std::string() : fields[0];
+        if (listed.ok() && scope != "local" && scope != "worktree") {
+            std::string file = fields.size() > 1 ? fields[1] : std::string();
+            if (file.rfind("file:", 0) == 0) file = file.substr(5);
+            context.shared_hooks_origin = scope == "command" ? std::string("the command line's configuration (git -c)")
+                                                             : fmt::format("the {} configuration ({})", scope, file);
+        }
     }
     if (auto workdir = repo.workdir()) context.uses_lfs = sets_lfs_filter(*workdir / ".gitattributes");
     context.uses_lfs = context.uses_lfs || sets_lfs_filter(repo.common_dir() / "info" / "attributes");
@@ -299,8 +316,22 @@ LfsHooksState lfs_hooks_state(const HooksContext& context) {
     return state;
 }
 
+std::string shared_hooks_problem(const HooksContext& context) {
+    return fmt::format("core.hooksPath names {}, set in {}: git runs the hooks there in every repository that setting "
+                       "reaches, and git-model's would hold all of them to this repository's rules (branch names, a "
+                       "protected main, file sizes)",
+                       context.dir.string(), context.shared_hooks_origin.value_or("?"));
+}
+
+std::string shared_hooks_fix(const HooksContext& context) {
+    return fmt::format("give this repository a hooks folder of its own: git config --local core.hooksPath {} (the "
+                       "hooks of the shared folder then no longer run here), then git model hooks install",
+                       (context.common_dir / "hooks").string());
+}
+
 std::vector<std::string> hooks_problems(const HooksContext& context) {
     std::vector<std::string> problems;
+    if (context.shared_hooks_origin) problems.push_back(shared_hooks_problem(context));
     if (context.relative_hooks_path) {
         problems.push_back(fmt::format(
             "core.hooksPath is relative ({}): git looks for hooks in each worktree's own {}, so the worktrees "
@@ -323,6 +354,8 @@ std::vector<std::string> hooks_problems(const HooksContext& context) {
 }
 
 std::vector<std::string> install_repository_hooks(const HooksContext& context, ForeignPolicy policy) {
+    if (context.shared_hooks_origin)
+        throw Error(shared_hooks_problem(context) + "; nothing was written", shared_hooks_fix(context));
     const fs::path dir = context.relative_hooks_path ? context.pinned_dir : context.dir;
     std::vector<std::string> done = install_hooks(dir, policy);
     if (context.relative_hooks_path) {

@@ -17,10 +17,21 @@ struct HooksContext {
     std::optional<std::string> relative_hooks_path;  // core.hooksPath when relative: git resolves it per worktree
     std::filesystem::path pinned_dir;                // that path resolved from the main worktree (install pins it)
     bool uses_lfs = false;                           // .gitattributes or info/attributes sets filter=lfs
+    // Where core.hooksPath is set when that is not this repository's own configuration (the
+    // global or system file, git -c) and it names one folder for all: the hooks there run in
+    // every repository the setting reaches, so git-model's are not installed there.
+    std::optional<std::string> shared_hooks_origin;
+    std::filesystem::path common_dir;                // where this repository's own hooks/ folder is
 };
 
 // Reads the context: core.hooksPath, the main worktree, the attributes files.
 HooksContext hooks_context(const git::RepoReader& repo);
+
+// Why git-model's hooks are not put in a core.hooksPath shared beyond this repository
+// (context.shared_hooks_origin set), and how to give the repository a folder of its own: for
+// `hooks install`'s refusal, `start`'s offer and doctor.
+std::string shared_hooks_problem(const HooksContext& context);
+std::string shared_hooks_fix(const HooksContext& context);
 
 // The hooks Git LFS needs to run (it uploads objects at pre-push and fetches them at checkout).
 const std::vector<std::string>& lfs_hook_names();
