@@ -106,4 +106,23 @@ assert_contains "$OUT" "keeps out of git (checkout would not give it back): trai
 run_expect 0 git -C repo model prune --retention 0s --force
 assert_no_path "$W/model-nb2"
 
+# --- a submodule checked out in the worktree, with a commit only its repository has ----------------------
+# git cannot remove such a worktree (not even forced): kept, saying why, with or without --force.
+git init -q sub
+git -C sub commit -q --allow-empty -m "sub first"
+git -C repo -c protocol.file.allow=always submodule -q add "$TEST_DIR/sub" sub
+git -C repo commit -q -m "add sub"
+merged withsub model.txt
+git -C "$W/model-withsub" -c protocol.file.allow=always submodule -q update --init
+git -C "$W/model-withsub/sub" commit -q --allow-empty -m "only here"
+only_here=$(git -C "$W/model-withsub/sub" rev-parse HEAD)
+for force in "" --force; do
+    run_expect 0 git -C repo model prune --retention 0s $force --dry-run
+    assert_contains "$OUT" "its worktree holds the submodule sub, whose repository may hold commits found nowhere else"
+    run_expect 0 git -C repo model prune --retention 0s $force
+    assert_contains "$OUT" "keep  withsub"
+done
+assert_eq "$(git -C "$W/model-withsub/sub" rev-parse HEAD)" "$only_here" "the submodule's commit is still there"
+assert_branch_exists repo feature/model-withsub
+
 echo "t-prune-careful: ok ($CHECKS checks)"

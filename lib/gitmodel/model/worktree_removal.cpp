@@ -172,6 +172,20 @@ std::set<std::string> lost_to_filters(const fs::path& worktree, const std::vecto
 
 }  // namespace
 
+std::vector<std::string> checked_out_submodules(const fs::path& worktree) {
+    const auto listed = git_checked(worktree, {"ls-files", "-z", "--stage"},
+                                    fmt::format("cannot list the files of {}", worktree.string()));
+    std::vector<std::string> found;
+    for (const std::string& entry : split_records(listed.out, '\0')) {
+        const auto tab = entry.find('\t');
+        if (tab == std::string::npos || entry.rfind("160000 ", 0) != 0) continue;
+        const std::string path = entry.substr(tab + 1);
+        std::error_code ec;
+        if (fs::is_directory(worktree / path, ec) && !fs::is_empty(worktree / path, ec)) found.push_back(path);
+    }
+    return found;
+}
+
 std::vector<std::string> files_filters_keep_out(const fs::path& worktree) {
     const auto lost = lost_to_filters(worktree, committed_files(worktree));
     return {lost.begin(), lost.end()};

@@ -35,6 +35,11 @@ struct CarefulRemoval {
 // cannot read the attributes.
 std::vector<std::string> files_filters_keep_out(const std::filesystem::path& worktree);
 
+// The submodules checked out in `worktree` (a gitlink whose folder holds anything): git will
+// not remove such a worktree, even forced, and the submodule's repository (in the worktree's
+// admin folder) may hold commits found nowhere else. Throws gm::Error when git cannot list them.
+std::vector<std::string> checked_out_submodules(const std::filesystem::path& worktree);
+
 // Removes the linked worktree of `repo` at `worktree` (checked out at a commit whose tree is
 // the truth) file by file: a tracked file whose content matches the commit is deleted, folders
 // that end up empty are removed, and git's record of this worktree (only this one) goes once

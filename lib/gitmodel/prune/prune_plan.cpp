@@ -106,6 +106,12 @@ std::vector<PruneDecision> plan_prune(const std::vector<PruneFacts>& facts, cons
             if (options.force) overridden.push_back("its worktree's state could not be read");
             else reasons.push_back("its worktree's state cannot be read");
         }
+        if (readable_worktree && !fact.submodules.empty())  // not even --force: git refuses such a removal
+            reasons.push_back(fmt::format(
+                "its worktree holds the submodule{} {}, whose repository may hold commits found nowhere else (git "
+                "cannot remove such a worktree; push what it holds, then `git submodule deinit --all` in it, or remove "
+                "the worktree yourself)",
+                fact.submodules.size() == 1 ? "" : "s", join(fact.submodules, ", ")));
         if (readable_worktree && !fact.filtered.empty()) {
             std::vector<std::string> shown(fact.filtered.begin(),
                                            fact.filtered.begin() + std::min<std::size_t>(fact.filtered.size(), 3));
