@@ -67,10 +67,12 @@ int prune(const cli::Args& args) {
     if (json) {
         auto document = prune::prune_json(result.plan, result.outcomes, result.options, request.dry_run);
         document["remote"] = result.remote ? prune::remote_prune_json(*result.remote) : nlohmann::json(nullptr);
+        document["restored"] = result.restored;
         document["sweeps"] = nlohmann::json::array();
         for (const auto& plan : swept.sweeps) document["sweeps"].push_back(sweep::tidy_json(plan));
         fmt::print("{}\n", json_text(document));
     } else {
+        for (const auto& line : result.restored) fmt::print("{}\n", line);
         fmt::print("{}", prune::render_prune(result.plan, result.outcomes, request.dry_run));
         if (result.remote) fmt::print("{}", prune::render_remote_prune(*result.remote, request.dry_run));
         for (const auto& plan : swept.sweeps) fmt::print("{}", sweep::render_tidy(plan, request.dry_run));

@@ -73,6 +73,36 @@ run_expect 0 git -C repo model prune --retention 0s --force
 assert_no_path "$W/model-hidden"
 assert_no_branch repo feature/model-hidden
 
+# --- a removal killed part way (kill -9, a power loss) is put back by the next prune ----------------------
+# What the kill leaves: the removal's mark in git's record of the worktree, some of the commit's files
+# deleted (.gitignore among them, so the ignored files it hid would show). The next prune puts them back,
+# then judges the worktree as usual. The same deletions without the mark are the user's: kept.
+merged killed a.txt b.txt
+admin=$(git -C "$W/model-killed" rev-parse --absolute-git-dir)
+run_expect 0 git -C repo model prune --retention 0s --dry-run
+assert_contains "$OUT" "killed (feature/model-killed)"
+: >"$admin/git-model-removing"
+rm "$W/model-killed/a.txt" "$W/model-killed/.gitignore"
+run_expect 0 git -C repo model prune --retention 0s --dry-run   # --dry-run changes nothing
+assert_no_path "$W/model-killed/a.txt"
+run_expect 0 git -C repo model prune --retention 0s
+assert_contains "$OUT$ERR" "put back 2 files an interrupted removal of $W/model-killed had deleted"
+assert_no_path "$W/model-killed"
+assert_no_branch repo feature/model-killed
+merged userdel a.txt
+rm "$W/model-userdel/a.txt"
+run_expect 0 git -C repo model prune --retention 0s
+assert_contains "$OUT" "keep  userdel (feature/model-userdel): its worktree has uncommitted changes"
+assert_no_path "$W/model-userdel/a.txt"
+# marked, but something else changed since: left to the usual judgement, nothing put back
+admin=$(git -C "$W/model-userdel" rev-parse --absolute-git-dir)
+: >"$admin/git-model-removing"
+echo "edited" >>"$W/model-userdel/userdel-src/train.py"
+run_expect 0 git -C repo model prune --retention 0s
+assert_not_contains "$OUT$ERR" "put back"
+assert_no_path "$W/model-userdel/a.txt"
+assert_branch_exists repo feature/model-userdel
+
 # --- a notebook's outputs that a clean filter (nbstripout, say) keeps out of git ------------------------
 # git status calls the notebook unchanged, and its content "as git would store it" is the commit's;
 # but checkout would write it back without its outputs, so prune keeps it (--force deletes it, saying so).

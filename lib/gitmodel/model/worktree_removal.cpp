@@ -9,6 +9,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <optional>
 #include <cctype>
 #include <cerrno>
 #include <fstream>
@@ -31,6 +32,16 @@ std::string CarefulRemoval::describe() const {
 namespace {
 
 constexpr std::size_t listed_at_most = 5;
+
+constexpr const char* removal_marker_name = "git-model-removing";
+
+// The marker file of a careful removal in git's record (admin folder) of the worktree at `path`.
+std::optional<fs::path> removal_marker(const git::Repository& repo, const fs::path& path) {
+    for (const auto& worktree : repo.linked_worktrees())
+        if (worktree.path.lexically_normal() == path.lexically_normal())
+            return repo.common_dir() / "worktrees" / worktree.id / removal_marker_name;
+    return std::nullopt;
+}
 
 // The text without the white space at its end (git's messages and ids end in a newline).
 std::string trim(std::string text) {
@@ -172,6 +183,36 @@ std::set<std::string> lost_to_filters(const fs::path& worktree, const std::vecto
 
 }  // namespace
 
+std::vector<std::string> restore_interrupted_removals(const git::Repository& repo) {
+    std::vector<std::string> done;
+    for (const auto& worktree : repo.linked_worktrees()) {
+        const fs::path marker = repo.common_dir() / "worktrees" / worktree.id / removal_marker_name;
+        std::error_code ec;
+        if (worktree.folder_missing || !fs::exists(marker, ec)) continue;
+        // Only deletions, which the removal made (each file was the commit's): anything else is
+        // the user's since, and the worktree is left to the usual judgement.
+        const auto status = git_checked(worktree.path, {"status", "--porcelain=v1", "-z", "--untracked-files=no"},
+                                        fmt::format("cannot read the state of {}", worktree.path.string()));
+        std::vector<std::string> deleted;
+        bool only_deleted = true;
+        for (const std::string& entry : split_records(status.out, '\0')) {
+            if (entry.empty()) continue;
+            if (entry.size() < 4 || entry.compare(0, 3, " D ") != 0) only_deleted = false;
+            else deleted.push_back(entry.substr(3));
+        }
+        if (!only_deleted) continue;
+        if (!deleted.empty()) {
+            std::vector<std::string> args{"checkout-index", "-u", "-q", "--"};  // -u: the index knows them again
+            args.insert(args.end(), deleted.begin(), deleted.end());
+            git_checked(worktree.path, args, fmt::format("cannot put back the files of {}", worktree.path.string()));
+            done.push_back(fmt::format("put back {} file{} an interrupted removal of {} had deleted", deleted.size(),
+                                       deleted.size() == 1 ? "" : "s", worktree.path.string()));
+        }
+        fs::remove(marker, ec);
+    }
+    return done;
+}
+
 std::vector<std::string> checked_out_submodules(const fs::path& worktree) {
     const auto listed = git_checked(worktree, {"ls-files", "-z", "--stage"},
                                     fmt::format("cannot list the files of {}", worktree.string()));
@@ -262,7 +303,14 @@ std::vector<std::string> leftovers(const fs::path& root, std::size_t& count) {
 
 CarefulRemoval remove_worktree_carefully(const git::Repository& repo, const fs::path& worktree) {
     CarefulRemoval result;
-    const auto unchanged = unchanged_files(worktree);  // throws before anything is deleted
+    auto unchanged = unchanged_files(worktree);  // throws before anything is deleted
+    // The ignore rules go last: killed part way, the worktree still hides what they hide.
+    std::stable_partition(unchanged.begin(), unchanged.end(),
+                          [](const std::string& path) { return fs::path(path).filename() != ".gitignore"; });
+    // Marked in git's record of the worktree, so that a removal killed part way is put back
+    // (restore_interrupted_removals) rather than left half deleted.
+    const auto marker = removal_marker(repo, worktree);
+    if (marker) std::ofstream(*marker) << "git-model removal in progress\n";
     std::vector<std::string> deleted;
     for (const auto& path : unchanged) {
         if (::unlink((worktree / path).c_str()) == 0) deleted.push_back(path);
@@ -292,6 +340,7 @@ CarefulRemoval remove_worktree_carefully(const git::Repository& repo, const fs::
         git_checked(worktree, {"checkout", "HEAD", "--pathspec-from-file=-", "--pathspec-file-nul"},
                     fmt::format("cannot restore the files of {}", worktree.string()), paths);
     }
+    if (marker) ::unlink(marker->c_str());
     result.kept_files = std::move(left);
     result.kept_count = std::max<std::size_t>(count, result.kept_files.size());
     if (result.kept_count == 0) {

@@ -40,6 +40,12 @@ std::vector<std::string> files_filters_keep_out(const std::filesystem::path& wor
 // admin folder) may hold commits found nowhere else. Throws gm::Error when git cannot list them.
 std::vector<std::string> checked_out_submodules(const std::filesystem::path& worktree);
 
+// Puts back what a careful removal killed part way (a kill -9, a power loss) deleted: in every
+// linked worktree of `repo` whose removal was marked and not finished, the tracked files missing
+// (their content was the commit's) when nothing else differs, and the mark goes. Returns a line
+// per worktree put back. Throws gm::Error when git cannot read or write one.
+std::vector<std::string> restore_interrupted_removals(const git::Repository& repo);
+
 // Removes the linked worktree of `repo` at `worktree` (checked out at a commit whose tree is
 // the truth) file by file: a tracked file whose content matches the commit is deleted, folders
 // that end up empty are removed, and git's record of this worktree (only this one) goes once

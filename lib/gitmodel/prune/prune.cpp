@@ -361,6 +361,13 @@ PruneResult run_prune(const git::Repository& repo, const PruneRequest& request,
     result.options.now = git_now(repo);
     result.options.retention_seconds = request.retention_seconds.value_or(settings.retention_seconds.value());
     result.options.force = request.force;
+    if (!request.dry_run) {
+        // A removal an earlier prune (or sweep clean) was killed in the middle of is put back
+        // first, and then judged like any other worktree.
+        model::RepositoryLock lock(repo, model::worktrees_lock, "git model prune");
+        result.restored = model::restore_interrupted_removals(repo);
+        for (const auto& line : result.restored) say(line);
+    }
     result.plan = plan_prune(gather_prune_facts(repo, settings, request.left_to_caller), result.options);
     result.outcomes.resize(result.plan.size());
     if (!request.dry_run) prune_locally(repo, settings, request, result, say, step);

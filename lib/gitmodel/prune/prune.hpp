@@ -33,6 +33,7 @@ struct PruneResult {
     std::vector<std::optional<PruneOutcome>> outcomes;  // per plan entry; nullopt when kept or dry run
     std::size_t failed = 0;
     std::optional<RemotePruneResult> remote;  // what prune did on the remote, when asked to
+    std::vector<std::string> restored;        // worktrees a killed removal had half deleted, put back first
 };
 
 // Reads what the rule needs about every model branch (merge dates from merge
