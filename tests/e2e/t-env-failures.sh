@@ -106,6 +106,18 @@ if ! [ -e /proc/driver/nvidia/version ] && [ -x "$GM_STAGE/bin/git-model-bench" 
     run_expect 1 git -C "$wt" model env up --check
     assert_contains "$ERR" "cannot run inside the image $TEST_IMAGE"
     nothing_left "--check in an image without glibc"
+    # --recreate --check onto such an image: found before the running environment goes
+    printf 'image: %s\ngpus: 1\n' "$TEST_IMAGE" >"$wt/.modelenv.yaml"
+    run_expect 0 git -C "$wt" model env up
+    running=$(podman inspect -f '{{.Id}}' "$(test_containers)")
+    run_expect 1 git -C "$wt" model env up --recreate --check
+    assert_contains "$ERR" "--recreate --check: git-model-bench cannot run inside the image $TEST_IMAGE"
+    assert_contains "$ERR" "the environment of 'alpha' was left as it is"
+    assert_eq "$(podman inspect -f '{{.Id}} {{.State.Status}}' "$(test_containers)")" "$running running" \
+        "--recreate --check: the running container is the same, and runs"
+    assert_eq "$(podman ps -a --filter ancestor="$TEST_IMAGE" --format '{{.Names}}' | grep -vc -- "$(test_containers)" || true)" "0" \
+        "the probe left no container"
+    run_expect 0 git -C "$wt" model env down
     # an image with glibc: the bench runs inside and finds no GPU (exit 3). A sanitizer build's
     # bench needs libasan, which no image has: that case proves nothing there.
     if ldd "$GM_STAGE/bin/git-model-bench" | grep -c libasan >/dev/null; then

@@ -457,6 +457,27 @@ void refuse_recreate_that_cannot_start(const UpPlan& plan, const ContainerInfo& 
                                     "of '{}' was left as it is",
                                     *port.host_port, port.name, plan.target.model),
                         "free the port, or leave the host port out of ports: in .modelenv.yaml to get a free one");
+    // --check runs git-model-bench inside: an image it cannot even start in (no glibc) is found
+    // now, by one throwaway run, not after the old container is gone.
+    if (!plan.options.check) return;
+    const auto bench = std::find_if(plan.extra_mounts.begin(), plan.extra_mounts.end(),
+                                    [](const BindMount& mount) { return mount.target == bench_in_container; });
+    if (bench == plan.extra_mounts.end()) return;
+    proc::RunOptions options;
+    options.timeout = plan.engine.timeout;
+    options.max_output = 1 << 16;
+    const auto probe = proc::run(plan.engine.command(version_probe_arguments(plan.image.id, *bench)), options);
+    const std::string why = trim_end(probe.err, "\n");
+    const bool cannot_start = !probe.ok() && !probe.timed_out &&
+                              (probe.exit_code == 126 || probe.exit_code == 127 ||
+                               why.find("no such file or directory") != std::string::npos ||
+                               why.find("error while loading shared libraries") != std::string::npos);
+    if (cannot_start)  // other failures (the engine's) are left to the start itself to report
+        throw Error(fmt::format("--recreate --check: git-model-bench cannot run inside the image {} ({}); the "
+                                "environment of '{}' was left as it is",
+                                plan.file.image.to_string(), why.substr(0, 400), plan.target.model),
+                    "the bench needs a glibc-based image (as PyTorch's and CUDA's images are); leave out --check for "
+                    "other images");
 }
 
 // Ends a start that a deferred signal interrupted, by an Error that unwinds through its guard.

@@ -59,6 +59,22 @@ std::string format_decimal(double value) {
 
 std::vector<std::string> detached_run_arguments(const std::string& name) { return {"run", "--detach", "--name", name}; }
 
+std::vector<std::string> version_probe_arguments(const std::string& image_id, const BindMount& binary) {
+    return {"run",
+            "--rm",
+            "--network",
+            "none",
+            "--user",
+            "0:0",
+            "--mount",
+            fmt::format("type=bind,{},{},readonly", csv_field("source=" + binary.source.string()),
+                        csv_field("target=" + binary.target)),
+            "--entrypoint",
+            binary.target,
+            image_id,
+            "--version"};
+}
+
 std::vector<std::string> run_argv(const std::string& engine_program, const LaunchSpec& spec) {
     std::vector<std::string> argv{engine_program, "run", spec.detach ? "--detach" : "--rm", "--name", spec.container_name};
     if (!spec.hostname.empty()) argv.insert(argv.end(), {"--hostname", spec.hostname});

@@ -82,6 +82,12 @@ struct LaunchSpec {
 // The full argv ("podman", "run", "-d", ...) for the spec.
 std::vector<std::string> run_argv(const std::string& engine_program, const LaunchSpec& spec);
 
+// The engine's arguments (after the program) that run `binary.target --version` once in a
+// throwaway container of the image, the host's binary.source mounted read-only there (no
+// network, as root, removed after): whether a binary of ours can start in that image at all
+// (a glibc loader and C library), asked before a --recreate --check removes what runs.
+std::vector<std::string> version_probe_arguments(const std::string& image_id, const BindMount& binary);
+
 // The arguments, in a row, of the engine client that creates the detached container `name` (as
 // run_argv writes them): how a client that a killed `env up` left is found (proc::find_own_process).
 std::vector<std::string> detached_run_arguments(const std::string& name);
