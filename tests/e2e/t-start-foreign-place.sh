@@ -41,7 +41,7 @@ rm -rf "$SHARED/worktrees"
 as_user "$OTHER" mkdir -m 777 "$SHARED/other-place"
 as_user "$OTHER" ln -s "$SHARED/other-place" "$SHARED/worktrees"
 run_expect 1 as_user "$ME" git -C "$REPO" model start y
-assert_contains "$ERR" "$SHARED/worktrees belongs to $OTHER"
+assert_contains "$ERR" "$SHARED/worktrees is a link made by $OTHER"
 nothing_made y
 rm -rf "$SHARED/worktrees" "$SHARED/other-place"
 
@@ -59,6 +59,56 @@ assert_contains "$ERR" "anyone may write to $SHARED/worktrees/feature (mode 777,
 nothing_made z
 chmod 755 "$SHARED/worktrees/feature"
 run_expect 0 as_user "$ME" git -C "$REPO" model start z
+
+# --- a group other users are in may write to a folder on the way (not the user's private group) ---------
+make_group "gmfp-g-$$" "$ME" "$OTHER"
+chgrp "gmfp-g-$$" "$SHARED/worktrees/feature"
+chmod 775 "$SHARED/worktrees/feature"
+run_expect 1 as_user "$ME" git -C "$REPO" model start g
+assert_contains "$ERR" "the members of group gmfp-g-$$ may write to $SHARED/worktrees/feature (mode 775, without the sticky bit)"
+nothing_made g
+chgrp "$(id -gn "$ME")" "$SHARED/worktrees/feature"      # the user's private group: nobody else is in it
+run_expect 0 as_user "$ME" git -C "$REPO" model start g
+chmod 755 "$SHARED/worktrees/feature"
+
+# --- the worktree root is the user's, but inside a folder of the other user's (who may rename it) -------
+as_user "$OTHER" mkdir -m 1777 "$SHARED/theirs"
+as_user "$ME" mkdir "$SHARED/theirs/mine"
+as_user "$ME" ln -s "$SHARED/theirs/mine" "$SHARED/my-link"
+for root in "$SHARED/theirs/mine" "$SHARED/my-link"; do
+    as_user "$ME" git -C "$REPO" config model.worktreeRoot "$root"
+    run_expect 1 as_user "$ME" git -C "$REPO" model start a
+    assert_contains "$ERR" "another user controls: $SHARED/theirs belongs to $OTHER"
+    nothing_made a
+done
+
+# --- the other user makes the folder between the checks and git's `worktree add` ------------------------
+# A root-owned sticky root (as /tmp) with the worktree right in it: the other user may make any name
+# there that does not exist yet. A `git` that lets them go first, right before the add, shows that
+# the start has made the folder its own by then.
+mkdir -m 1777 "$SHARED/sticky-root"
+as_user "$ME" git -C "$REPO" config model.worktreeRoot "$SHARED/sticky-root"
+as_user "$ME" git -C "$REPO" config model.worktreePath '{model}'
+SYNC="$TEST_DIR/sync" WRAP="$TEST_DIR/wrap"
+mkdir -m 1777 "$SYNC"
+mkdir "$WRAP"
+cat >"$WRAP/git" <<WRAPPER
+#!/bin/sh
+case "\$*" in
+*"worktree add"*) touch "$SYNC/go"; while [ ! -e "$SYNC/done" ]; do sleep 0.05; done ;;
+esac
+exec /usr/bin/git "\$@"
+WRAPPER
+chmod 755 "$WRAP/git"
+as_user "$OTHER" sh -c "while [ ! -e '$SYNC/go' ]; do sleep 0.05; done; mkdir -m 777 '$SHARED/sticky-root/r' 2>/dev/null; touch '$SYNC/done'" &
+watcher=$!
+# (git-model called directly: through `git model`, git would put its own exec path first on PATH)
+run_expect 0 as_user "$ME" env PATH="$WRAP:$GM_STAGE/bin:/usr/bin:/bin" sh -c "cd '$REPO' && exec git-model start r"
+assert_eq "$(ls "$SYNC")" "$(printf 'done\ngo')" "the other user's mkdir ran right before git's worktree add"
+wait "$watcher"
+assert_eq "$(stat -c %U "$SHARED/sticky-root/r")" "$ME" "the worktree folder is the user's: the other user's mkdir came too late"
+as_user "$ME" git -C "$REPO" config --unset model.worktreeRoot
+as_user "$ME" git -C "$REPO" config --unset model.worktreePath
 
 # --- a sweep's run worktrees are refused the same way, before anything is made --------------------------
 chmod 777 "$SHARED/worktrees/feature"

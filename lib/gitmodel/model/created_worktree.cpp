@@ -1,12 +1,17 @@
 #include "gitmodel/model/created_worktree.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/host.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/git/worktree_check.hpp"
 
 #include <fmt/core.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <sstream>
 
 namespace gm::model {
@@ -26,6 +31,25 @@ std::string creation_lock_reason(std::string_view who, long pid) {
 
 bool is_creation_lock(std::string_view reason) {
     return reason.rfind(reason_prefix, 0) == 0 && reason.find(reason_marker) != std::string_view::npos;
+}
+
+void claim_worktree_folder(const fs::path& path) {
+    if (::mkdir(path.c_str(), 0777) == 0) return;
+    if (errno != EEXIST)
+        throw Error(fmt::format("cannot create the worktree folder {}: {}", path.string(), std::strerror(errno)));
+    struct stat info {};
+    std::error_code ec;
+    if (::lstat(path.c_str(), &info) != 0 || !S_ISDIR(info.st_mode))
+        throw Error(fmt::format("the worktree folder {} is in the way: it is not a folder", path.string()),
+                    "move it away, or choose another place with `git config model.worktreeRoot <dir>`");
+    if (info.st_uid != ::geteuid())
+        throw Error(fmt::format("the worktree folder {} belongs to {}: another user made it", path.string(),
+                                user_name_of(info.st_uid)),
+                    "another user could swap the model's files there; move it away (or ask its owner to), or choose "
+                    "another place with `git config model.worktreeRoot <dir>`");
+    if (!fs::is_empty(path, ec))
+        throw Error(fmt::format("the worktree folder {} is in the way: it exists and is not empty", path.string()),
+                    "move it away, or choose another place with `git config model.worktreeRoot <dir>`");
 }
 
 std::vector<std::string> worktree_add_args(const fs::path& path, const std::string& branch, const std::string& reason) {

@@ -19,6 +19,13 @@ std::string creation_lock_reason(std::string_view who, long pid);
 // Whether a lock reason is one git-model wrote while creating a worktree (not the user's own lock).
 bool is_creation_lock(std::string_view reason);
 
+// Makes the new worktree's own folder (its parents exist) just before `git worktree add` fills
+// it, so that nobody else can make it first: git takes an existing empty folder as it is, and
+// another user's (planted in a shared folder between the checks and the add) would hold the
+// model's files. One that exists already must be this user's, a real folder, and empty.
+// Throws gm::Error naming the folder (and its owner) otherwise.
+void claim_worktree_folder(const std::filesystem::path& path);
+
 // The arguments of `git worktree add` (for git::run_git) for a new worktree, locked with the
 // creation reason until release_creation_lock.
 std::vector<std::string> worktree_add_args(const std::filesystem::path& path, const std::string& branch,

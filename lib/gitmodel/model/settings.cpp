@@ -3,6 +3,7 @@
 #include "gitmodel/core/duration.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/host.hpp"
+#include "gitmodel/core/shared_dir.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/naming/model_name.hpp"
 #include "gitmodel/naming/refname.hpp"
@@ -11,6 +12,8 @@
 
 #include <cctype>
 #include <cerrno>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -166,14 +169,50 @@ Settings read_settings(const git::Repository& repo) {
 
 namespace {
 
-// Why another user controls `folder` (lstat'ed as `info`, a link or not), or "" when nobody does.
-std::string foreign_control(const fs::path& folder, const struct stat& info, uid_t repository_owner) {
-    const uid_t me = ::geteuid();
-    if (info.st_uid != me && info.st_uid != 0 && info.st_uid != repository_owner)
+bool trusted_owner(uid_t uid, uid_t repository_owner) {
+    return uid == ::geteuid() || uid == 0 || uid == repository_owner;
+}
+
+// Whether the folder's group is its owner's own (a user private group: the owner's primary
+// group, named as the owner), so that its group write bit lets nobody else in.
+bool owners_private_group(const struct stat& info) {
+    struct passwd user {};
+    struct passwd* found_user = nullptr;
+    std::vector<char> buffer(16384);
+    if (::getpwuid_r(info.st_uid, &user, buffer.data(), buffer.size(), &found_user) != 0 || !found_user) return false;
+    if (user.pw_gid != info.st_gid) return false;
+    const std::string owner = user.pw_name;
+    struct group group {};
+    struct group* found_group = nullptr;
+    std::vector<char> group_buffer(65536);
+    if (::getgrgid_r(info.st_gid, &group, group_buffer.data(), group_buffer.size(), &found_group) != 0 || !found_group)
+        return false;
+    if (owner != group.gr_name) return false;
+    for (char** member = group.gr_mem; member && *member; ++member)
+        if (owner != *member) return false;
+    return true;
+}
+
+// Why another user controls `folder` (lstat'ed as `info`), or "" when nobody does: it is theirs,
+// or they may write to it without the sticky bit (and so rename what is in it). `strict`: group
+// members count as others too, unless the group is the owner's private one.
+std::string foreign_control(const fs::path& folder, const struct stat& info, uid_t repository_owner, bool strict) {
+    if (!trusted_owner(info.st_uid, repository_owner))
         return fmt::format("{} belongs to {}", folder.string(), user_name_of(info.st_uid));
-    if (S_ISDIR(info.st_mode) && (info.st_mode & S_IWOTH) && !(info.st_mode & S_ISVTX))
+    if (!S_ISDIR(info.st_mode) || (info.st_mode & S_ISVTX)) return "";
+    if (info.st_mode & S_IWOTH)
         return fmt::format("anyone may write to {} (mode {:o}, without the sticky bit)", folder.string(),
                            info.st_mode & 07777);
+    if (strict && (info.st_mode & S_IWGRP) && !owners_private_group(info)) {
+        struct group group {};
+        struct group* found = nullptr;
+        std::vector<char> buffer(65536);
+        const std::string name = ::getgrgid_r(info.st_gid, &group, buffer.data(), buffer.size(), &found) == 0 && found
+                                     ? std::string(group.gr_name)
+                                     : std::to_string(info.st_gid);
+        return fmt::format("the members of group {} may write to {} (mode {:o}, without the sticky bit)", name,
+                           folder.string(), info.st_mode & 07777);
+    }
     return "";
 }
 
@@ -184,20 +223,33 @@ void refuse_foreign_worktree_place(const Settings& settings, const fs::path& wor
     const uid_t repository_owner = ::stat(common_dir.c_str(), &repository) == 0 ? repository.st_uid : ::geteuid();
     fs::path root = settings.worktree_root.lexically_normal();
     if (root.has_relative_path() && root.filename().empty()) root = root.parent_path();  // "dir/" is dir
+    const auto refuse = [&](const std::string& why) {
+        throw Error(fmt::format("the worktree {} would be in a place another user controls: {}", worktree.string(), why),
+                    "another user could have made that folder, or could swap the model's files there; move it away "
+                    "(or ask its owner to), or choose another place with `git config model.worktreeRoot <dir>`");
+    };
+    // The path as written, from the worktree up to the root: a link on it must be a trusted
+    // user's (the folders it leads to are judged below).
     for (fs::path folder = worktree.lexically_normal();; folder = folder.parent_path()) {
         struct stat info {};
-        std::string why;
-        if (::lstat(folder.c_str(), &info) == 0) {
-            why = foreign_control(folder, info, repository_owner);
-            struct stat target {};
-            if (why.empty() && S_ISLNK(info.st_mode) && ::stat(folder.c_str(), &target) == 0)
-                why = foreign_control(fs::path(folder.string() + " (where its link leads)"), target, repository_owner);
-        }
-        if (!why.empty())
-            throw Error(fmt::format("the worktree {} would be in a place another user controls: {}", worktree.string(), why),
-                        "another user could have made that folder, and could swap the model's files there; move it "
-                        "away (or ask its owner to), or choose another place with `git config model.worktreeRoot <dir>`");
+        if (::lstat(folder.c_str(), &info) == 0 && S_ISLNK(info.st_mode) && !trusted_owner(info.st_uid, repository_owner))
+            refuse(fmt::format("{} is a link made by {}", folder.string(), user_name_of(info.st_uid)));
         if (folder == root || folder == folder.parent_path() || !folder.has_relative_path()) break;
+    }
+    // The folders as they are (links resolved), from the worktree up to /: the owner of any of
+    // them, and anyone who may write to one without the sticky bit, can rename what lies below.
+    // From the root down, group members count too (a team folder above it is the admin's choice).
+    std::error_code ec;
+    const fs::path real = fs::weakly_canonical(worktree, ec);
+    if (ec) return;  // nothing of it can be resolved: nothing exists to judge
+    const fs::path real_root = fs::weakly_canonical(root, ec);
+    for (fs::path folder = real;; folder = folder.parent_path()) {
+        struct stat info {};
+        if (::lstat(folder.c_str(), &info) == 0) {
+            const bool strict = !ec && is_below(folder, real_root);
+            if (auto why = foreign_control(folder, info, repository_owner, strict); !why.empty()) refuse(why);
+        }
+        if (folder == folder.parent_path() || !folder.has_relative_path()) break;
     }
 }
 

@@ -147,6 +147,7 @@ StartResult start_model(git::Repository& repo, const StartRequest& request,
     if (intent.worktree) {
         refuse_foreign_worktree_place(settings, *intent.worktree, repo.common_dir());
         check_folder_free(*intent.worktree, repo.linked_worktrees());
+        claim_worktree_folder(*intent.worktree);  // nobody else can make it now (a rollback removes it, empty)
     }
 
     PendingStart pending = PendingStart::claim(repo, intent);

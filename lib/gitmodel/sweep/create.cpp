@@ -137,6 +137,9 @@ void make_runs(git::Repository& repo, Sweep& sweep, std::size_t first, const mod
         fs::create_directories(run.worktree.parent_path(), ec);
         proc::RunResult added;
         try {
+            // Judged again now that the folders on the way exist, and the run's own made here.
+            model::refuse_foreign_worktree_place(settings, run.worktree, repo.common_dir());
+            model::claim_worktree_folder(run.worktree);
             proc::RunOptions in_main;
             in_main.cwd = settings.main_worktree;
             // As for `git model start`: a checkout may download large LFS files (no fair limit) and
