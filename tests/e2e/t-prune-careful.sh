@@ -127,6 +127,13 @@ git -C "$W/model-nb" add train.ipynb
 run_expect 0 git -C repo model prune --retention 0s
 assert_no_path "$W/model-nb"
 assert_no_branch repo feature/model-nb
+# line endings are no content: with core.autocrlf checkout writes CRLF, the notebook on disk has LF
+git -C repo config core.autocrlf true
+merged nbcrlf crlf.ipynb
+git -C "$W/model-nbcrlf" add crlf.ipynb
+run_expect 0 git -C repo model prune --retention 0s
+assert_no_path "$W/model-nbcrlf"
+git -C repo config --unset core.autocrlf
 # --force: deleted, and said first
 merged nb2 train.ipynb
 echo "OUTPUT: more results" >>"$W/model-nb2/train.ipynb"

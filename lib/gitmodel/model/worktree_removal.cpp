@@ -150,7 +150,17 @@ bool checkout_gives_back(const fs::path& worktree, const std::string& path, cons
     if (ec || size > compared_at_most) return false;
     auto options = git_in(worktree);
     const auto smudged = git::run_git({"--literal-pathspecs", "cat-file", "--filters", "--path=" + path, blob}, options);
-    return smudged.ok() && smudged.out == read_whole(worktree / path);
+    if (!smudged.ok()) return false;
+    const std::string on_disk = read_whole(worktree / path);
+    // Line endings alone (core.autocrlf, eol=crlf on a file written with LF) are no content.
+    const auto lf_only = [](const std::string& text) {
+        std::string out;
+        out.reserve(text.size());
+        for (std::size_t i = 0; i < text.size(); ++i)
+            if (!(text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n')) out += text[i];
+        return out;
+    };
+    return smudged.out == on_disk || lf_only(smudged.out) == lf_only(on_disk);
 }
 
 // Of the commit's regular files on disk, those whose content a clean filter keeps out of git
