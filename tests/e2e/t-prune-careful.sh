@@ -94,13 +94,16 @@ rm "$W/model-userdel/a.txt"
 run_expect 0 git -C repo model prune --retention 0s
 assert_contains "$OUT" "keep  userdel (feature/model-userdel): its worktree has uncommitted changes"
 assert_no_path "$W/model-userdel/a.txt"
-# marked, but something else changed since: left to the usual judgement, nothing put back
+# marked, and the user edited a file since: the deletions are put back, the edit stays, and the
+# worktree is kept for it
 admin=$(git -C "$W/model-userdel" rev-parse --absolute-git-dir)
 : >"$admin/git-model-removing"
 echo "edited" >>"$W/model-userdel/userdel-src/train.py"
 run_expect 0 git -C repo model prune --retention 0s
-assert_not_contains "$OUT$ERR" "put back"
-assert_no_path "$W/model-userdel/a.txt"
+assert_contains "$OUT" "put back 1 file an interrupted removal of $W/model-userdel had deleted (the other changes there stay as they are)"
+assert_contains "$OUT" "keep  userdel (feature/model-userdel): its worktree has uncommitted changes"
+assert_eq "$(cat "$W/model-userdel/a.txt")" "userdel a.txt" "the deleted file is back"
+assert_eq "$(tail -1 "$W/model-userdel/userdel-src/train.py")" "edited" "the user's edit stays"
 assert_branch_exists repo feature/model-userdel
 
 # --- a notebook's outputs that a clean filter (nbstripout, say) keeps out of git ------------------------

@@ -199,24 +199,25 @@ std::vector<std::string> restore_interrupted_removals(const git::Repository& rep
         const fs::path marker = repo.common_dir() / "worktrees" / worktree.id / removal_marker_name;
         std::error_code ec;
         if (worktree.folder_missing || !fs::exists(marker, ec)) continue;
-        // Only deletions, which the removal made (each file was the commit's): anything else is
-        // the user's since, and the worktree is left to the usual judgement.
+        // The deletions are the removal's (each file was the commit's): they are undone, never
+        // over a file that is there. Any other change is the user's since, and stays; the
+        // worktree is then judged as usual.
         const auto status = git_checked(worktree.path, {"status", "--porcelain=v1", "-z", "--untracked-files=no"},
                                         fmt::format("cannot read the state of {}", worktree.path.string()));
         std::vector<std::string> deleted;
-        bool only_deleted = true;
+        bool others = false;
         for (const std::string& entry : split_records(status.out, '\0')) {
             if (entry.empty()) continue;
-            if (entry.size() < 4 || entry.compare(0, 3, " D ") != 0) only_deleted = false;
+            if (entry.size() < 4 || entry.compare(0, 3, " D ") != 0) others = true;
             else deleted.push_back(entry.substr(3));
         }
-        if (!only_deleted) continue;
         if (!deleted.empty()) {
             std::vector<std::string> args{"checkout-index", "-u", "-q", "--"};  // -u: the index knows them again
             args.insert(args.end(), deleted.begin(), deleted.end());
             git_checked(worktree.path, args, fmt::format("cannot put back the files of {}", worktree.path.string()));
-            done.push_back(fmt::format("put back {} file{} an interrupted removal of {} had deleted", deleted.size(),
-                                       deleted.size() == 1 ? "" : "s", worktree.path.string()));
+            done.push_back(fmt::format("put back {} file{} an interrupted removal of {} had deleted{}", deleted.size(),
+                                       deleted.size() == 1 ? "" : "s", worktree.path.string(),
+                                       others ? " (the other changes there stay as they are)" : ""));
         }
         fs::remove(marker, ec);
     }

@@ -42,7 +42,7 @@ std::vector<std::string> checked_out_submodules(const std::filesystem::path& wor
 
 // Puts back what a careful removal killed part way (a kill -9, a power loss) deleted: in every
 // linked worktree of `repo` whose removal was marked and not finished, the tracked files missing
-// (their content was the commit's) when nothing else differs, and the mark goes. Returns a line
+// (their content was the commit's; other changes, the user's since, stay), and the mark goes. Returns a line
 // per worktree put back. Throws gm::Error when git cannot read or write one.
 std::vector<std::string> restore_interrupted_removals(const git::Repository& repo);
 
