@@ -112,6 +112,24 @@ CHECKS=$((CHECKS + 1)); [ -x "$TEST_DIR/my-hooks/pre-push" ] || fail "not instal
 git -C repo config --local --unset core.hooksPath
 git config --global --unset core.hooksPath
 
+# --- a committed hooks folder (husky style: core.hooksPath=.githooks, the hooks tracked) ----------------
+# Every worktree runs its own branch's copy, and a shim written there would change the team's hook at
+# the next commit: refused, even with --chain or --force, and nothing is written.
+make_repo tracked
+mkdir tracked/.githooks
+printf '#!/bin/sh\necho team pre-commit\n' >tracked/.githooks/pre-commit
+chmod +x tracked/.githooks/pre-commit
+git -C tracked add .githooks
+git -C tracked commit -q -m "team hooks"
+git config --global core.hooksPath .githooks
+for policy in "" --chain --force; do
+    run_expect 1 git -C tracked model hooks install $policy
+    assert_contains "$ERR" "the hooks folder $TEST_DIR/tracked/.githooks holds hooks the repository tracks (.githooks/pre-commit)"
+    assert_eq "$(git -C tracked status --porcelain --untracked-files=all)" "" "install $policy changed nothing in the worktree"
+done
+assert_eq "$(git -C tracked config --local core.hooksPath || true)" "" "core.hooksPath was not pinned"
+git config --global --unset core.hooksPath
+
 # --- Git LFS's pre-push is chained without asking ---------------------------------------
 make_repo lfsrepo
 git -C lfsrepo lfs install --local >/dev/null

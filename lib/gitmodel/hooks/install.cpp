@@ -2,6 +2,7 @@
 
 #include "gitmodel/core/atomic_file.hpp"
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/shared_dir.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/git/git_program.hpp"
 #include "gitmodel/hooks/attributes.hpp"
@@ -270,6 +271,7 @@ HooksContext hooks_context(const git::RepoReader& repo) {
     HooksContext context;
     context.dir = repo.hooks_dir();
     context.common_dir = repo.common_dir();
+    context.main_worktree = repo.main_worktree();
     const auto path = repo.config().get_string("core.hooksPath");
     if (path && !path->empty() && (*path)[0] != '/' && *path != "~" && path->rfind("~/", 0) != 0) {
         context.relative_hooks_path = *path;
@@ -353,10 +355,34 @@ std::vector<std::string> hooks_problems(const HooksContext& context) {
     return problems;
 }
 
+namespace {
+
+// The files git tracks in `dir` when it lies inside the main worktree (a committed .githooks):
+// the team's hooks, which each worktree has in its own branch's version.
+std::vector<std::string> tracked_hooks(const HooksContext& context, const fs::path& dir) {
+    if (context.main_worktree.empty() || !is_below(dir, context.main_worktree)) return {};
+    proc::RunOptions options;
+    options.cwd = context.main_worktree;
+    const auto listed = git::run_git({"--literal-pathspecs", "ls-files", "-z", "--", dir.lexically_relative(context.main_worktree).string()}, options);
+    std::vector<std::string> files;
+    for (const auto& file : split_records(listed.out, '\0'))
+        if (!file.empty()) files.push_back(file);
+    return files;
+}
+
+}  // namespace
+
 std::vector<std::string> install_repository_hooks(const HooksContext& context, ForeignPolicy policy) {
     if (context.shared_hooks_origin)
         throw Error(shared_hooks_problem(context) + "; nothing was written", shared_hooks_fix(context));
     const fs::path dir = context.relative_hooks_path ? context.pinned_dir : context.dir;
+    if (const auto tracked = tracked_hooks(context, dir); !tracked.empty())
+        throw Error(fmt::format("the hooks folder {} holds hooks the repository tracks ({}): the team's committed "
+                                "hooks, of which every worktree runs its own branch's copy; git-model's shims there "
+                                "would change them for everyone at the next commit, so nothing was written",
+                                dir.string(), join(tracked, ", ")),
+                    "add git-model's checks to the committed hooks and commit them (`git model hooks install --manual` "
+                    "shows what to call), or point core.hooksPath at an untracked folder");
     std::vector<std::string> done = install_hooks(dir, policy);
     if (context.relative_hooks_path) {
         proc::run_checked({"git", "config", "--local", "core.hooksPath", dir.string()});

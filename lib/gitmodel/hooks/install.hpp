@@ -22,6 +22,7 @@ struct HooksContext {
     // every repository the setting reaches, so git-model's are not installed there.
     std::optional<std::string> shared_hooks_origin;
     std::filesystem::path common_dir;                // where this repository's own hooks/ folder is
+    std::filesystem::path main_worktree;             // whose tracked files a hooks folder inside it may hold
 };
 
 // Reads the context: core.hooksPath, the main worktree, the attributes files.
