@@ -71,6 +71,31 @@ chgrp "$(id -gn "$ME")" "$SHARED/worktrees/feature"      # the user's private gr
 run_expect 0 as_user "$ME" git -C "$REPO" model start g
 chmod 755 "$SHARED/worktrees/feature"
 
+# --- a umask that lets the group (or anyone) write: the folders the start makes are 755 all the same -----
+as_user "$ME" git -C "$REPO" config model.worktreeRoot "$SHARED/umask-root"
+run_expect 0 as_user "$ME" sh -c "umask 000; git -C '$REPO' model start u"
+assert_eq "$(stat -c %a "$SHARED/umask-root" "$SHARED/umask-root/feature" "$SHARED/umask-root/feature/model-u" | sort -u)" "755" \
+    "the worktree root, feature/ and the worktree's folder are 755"
+as_user "$ME" git -C "$REPO" config --unset model.worktreeRoot
+
+# --- an ACL that lets the other user (or a group) write to a folder on the way -------------------------
+if command -v setfacl >/dev/null; then
+    as_user "$ME" setfacl -m "u:$OTHER:rwx" "$SHARED/worktrees/feature"
+    run_expect 1 as_user "$ME" git -C "$REPO" model start acl
+    assert_contains "$ERR" "another user controls: an ACL lets $OTHER write to $SHARED/worktrees/feature"
+    nothing_made acl
+    as_user "$ME" setfacl -b "$SHARED/worktrees/feature"
+    as_user "$ME" setfacl -m "g:gmfp-g-$$:rwx" "$SHARED/worktrees"
+    run_expect 1 as_user "$ME" git -C "$REPO" model start acl
+    assert_contains "$ERR" "another user controls: an ACL lets the members of group gmfp-g-$$ write to $SHARED/worktrees"
+    as_user "$ME" setfacl -b "$SHARED/worktrees"
+    as_user "$ME" setfacl -m "u:$OTHER:rx" "$SHARED/worktrees"    # reading is no harm
+    run_expect 0 as_user "$ME" git -C "$REPO" model start acl
+    as_user "$ME" setfacl -b "$SHARED/worktrees"
+else
+    echo "SKIP: setfacl is not installed (apt-get install acl); the ACL cases are not run"
+fi
+
 # --- the worktree root is the user's, but inside a folder of the other user's (who may rename it) -------
 as_user "$OTHER" mkdir -m 1777 "$SHARED/theirs"
 as_user "$ME" mkdir "$SHARED/theirs/mine"

@@ -33,8 +33,30 @@ bool is_creation_lock(std::string_view reason) {
     return reason.rfind(reason_prefix, 0) == 0 && reason.find(reason_marker) != std::string_view::npos;
 }
 
+namespace {
+
+// mkdir 0755: the umask may take more away, a umask of 002 or 000 adds no write bit for others.
+bool make_folder(const fs::path& path) {
+    return ::mkdir(path.c_str(), 0755) == 0;
+}
+
+}  // namespace
+
+void make_worktree_parents(const fs::path& parent) {
+    std::vector<fs::path> missing;
+    std::error_code ec;
+    for (fs::path folder = parent.lexically_normal(); !folder.empty() && !fs::exists(fs::symlink_status(folder, ec));
+         folder = folder.parent_path()) {
+        missing.push_back(folder);
+        if (folder == folder.parent_path()) break;
+    }
+    for (auto it = missing.rbegin(); it != missing.rend(); ++it)
+        if (!make_folder(*it) && errno != EEXIST)
+            throw Error(fmt::format("cannot create {}: {}", it->string(), std::strerror(errno)));
+}
+
 void claim_worktree_folder(const fs::path& path) {
-    if (::mkdir(path.c_str(), 0777) == 0) return;
+    if (make_folder(path)) return;
     if (errno != EEXIST)
         throw Error(fmt::format("cannot create the worktree folder {}: {}", path.string(), std::strerror(errno)));
     struct stat info {};

@@ -19,6 +19,12 @@ std::string creation_lock_reason(std::string_view who, long pid);
 // Whether a lock reason is one git-model wrote while creating a worktree (not the user's own lock).
 bool is_creation_lock(std::string_view reason);
 
+// Makes the folders a new worktree's folder goes into (model.worktreeRoot, feature/, ...) where
+// they are missing, each 0755 whatever the umask (a group- or world-writable one would let
+// others rename what it holds, and the place check would then refuse it). Throws gm::Error
+// naming the folder that cannot be made.
+void make_worktree_parents(const std::filesystem::path& parent);
+
 // Makes the new worktree's own folder (its parents exist) just before `git worktree add` fills
 // it, so that nobody else can make it first: git takes an existing empty folder as it is, and
 // another user's (planted in a shared folder between the checks and the add) would hold the

@@ -11,10 +11,12 @@
 #include <fmt/core.h>
 
 #include <cctype>
+#include <cstdint>
 #include <cerrno>
 #include <grp.h>
 #include <pwd.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 namespace gm::model {
@@ -193,6 +195,42 @@ bool owners_private_group(const struct stat& info) {
     return true;
 }
 
+// A user other than the trusted ones (and, `strict`, any group) that a POSIX ACL of `folder`
+// lets write to it (the mode's group bits are then only the ACL's mask), in words; "" for none. Read from the
+// system.posix_acl_access attribute: a version, then entries of tag, permissions and id.
+std::string acl_writer(const fs::path& folder, uid_t repository_owner, bool strict) {
+    std::vector<unsigned char> acl(4 + 8 * 64);
+    const ssize_t size = ::getxattr(folder.c_str(), "system.posix_acl_access", acl.data(), acl.size());
+    if (size < 4) return "";  // no ACL (or one too large to be a plain folder's: its mode tells)
+    const auto u16 = [&](std::size_t at) { return static_cast<unsigned>(acl[at] | (acl[at + 1] << 8)); };
+    const auto u32 = [&](std::size_t at) {
+        return static_cast<std::uint32_t>(acl[at] | (acl[at + 1] << 8) | (acl[at + 2] << 16) |
+                                          (static_cast<std::uint32_t>(acl[at + 3]) << 24));
+    };
+    constexpr unsigned named_user = 0x02, named_group = 0x08, mask_entry = 0x10, write = 0x02;
+    unsigned mask = 07;
+    for (std::size_t at = 4; at + 8 <= static_cast<std::size_t>(size); at += 8)
+        if (u16(at) == mask_entry) mask = u16(at + 2);
+    for (std::size_t at = 4; at + 8 <= static_cast<std::size_t>(size); at += 8) {
+        const unsigned tag = u16(at);
+        if (!(u16(at + 2) & mask & write)) continue;
+        if (tag == named_user && !trusted_owner(u32(at + 4), repository_owner))
+            return fmt::format("an ACL lets {} write to {}", user_name_of(u32(at + 4)), folder.string());
+        if (tag == named_group && strict) {
+            struct group group {};
+            struct group* found = nullptr;
+            std::vector<char> buffer(65536);
+            const gid_t gid = u32(at + 4);
+            return fmt::format("an ACL lets the members of group {} write to {}",
+                               ::getgrgid_r(gid, &group, buffer.data(), buffer.size(), &found) == 0 && found
+                                   ? std::string(group.gr_name)
+                                   : std::to_string(gid),
+                               folder.string());
+        }
+    }
+    return "";
+}
+
 // Why another user controls `folder` (lstat'ed as `info`), or "" when nobody does: it is theirs,
 // or they may write to it without the sticky bit (and so rename what is in it). `strict`: group
 // members count as others too, unless the group is the owner's private one.
@@ -200,6 +238,7 @@ std::string foreign_control(const fs::path& folder, const struct stat& info, uid
     if (!trusted_owner(info.st_uid, repository_owner))
         return fmt::format("{} belongs to {}", folder.string(), user_name_of(info.st_uid));
     if (!S_ISDIR(info.st_mode) || (info.st_mode & S_ISVTX)) return "";
+    if (auto writer = acl_writer(folder, repository_owner, strict); !writer.empty()) return writer;
     if (info.st_mode & S_IWOTH)
         return fmt::format("anyone may write to {} (mode {:o}, without the sticky bit)", folder.string(),
                            info.st_mode & 07777);
@@ -226,7 +265,8 @@ void refuse_foreign_worktree_place(const Settings& settings, const fs::path& wor
     const auto refuse = [&](const std::string& why) {
         throw Error(fmt::format("the worktree {} would be in a place another user controls: {}", worktree.string(), why),
                     "another user could have made that folder, or could swap the model's files there; move it away "
-                    "(or ask its owner to), or choose another place with `git config model.worktreeRoot <dir>`");
+                    "(or ask its owner to), let only yourself write to a folder of yours (chmod go-w <folder>), or "
+                    "choose another place with `git config model.worktreeRoot <dir>`");
     };
     // The path as written, from the worktree up to the root: a link on it must be a trusted
     // user's (the folders it leads to are judged below).

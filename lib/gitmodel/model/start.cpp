@@ -124,9 +124,7 @@ StartResult start_model(git::Repository& repo, const StartRequest& request,
         // Checked before the folders on the way are made, and again once they are (one another
         // user made meanwhile, in a shared folder, is then theirs).
         refuse_foreign_worktree_place(settings, path, repo.common_dir());
-        std::error_code ec;
-        fs::create_directories(path.parent_path(), ec);
-        if (ec) throw Error(fmt::format("cannot create {}: {}", path.parent_path().string(), ec.message()));
+        make_worktree_parents(path.parent_path());
     }
 
     // Other starts, sweeps and prunes of this repository wait here for their turn.

@@ -134,9 +134,9 @@ void make_runs(git::Repository& repo, Sweep& sweep, std::size_t first, const mod
         } catch (const Error& e) {
             fail(e.what());
         }
-        fs::create_directories(run.worktree.parent_path(), ec);
         proc::RunResult added;
         try {
+            model::make_worktree_parents(run.worktree.parent_path());
             // Judged again now that the folders on the way exist, and the run's own made here.
             model::refuse_foreign_worktree_place(settings, run.worktree, repo.common_dir());
             model::claim_worktree_folder(run.worktree);
