@@ -62,6 +62,9 @@ int tag(const cli::Args& args) {
                                       where, snapshot.tag, snapshot.commit.substr(0, 10),
                                       snapshot.record.dirty->substr(0, 12)));
     }
+    for (const auto& taken : outcome.renumbered)
+        warn("git-model", fmt::format("another clone pushed {} to {} first: this snapshot took the next free number",
+                                      taken, push ? push->remote : std::string("the remote")));
     // A push that failed keeps the snapshot: said on stderr, with how to push it later; exit 0.
     if (push && !push->pushed)
         warn("git-model", fmt::format("{} was made here but not pushed to {}: {}\n  {}", snapshot.tag, push->remote,
@@ -73,6 +76,7 @@ int tag(const cli::Args& args) {
             {"pushed", push && push->pushed},
             {"error", push && !push->pushed ? nlohmann::json(push->problem) : nlohmann::json(nullptr)},
             {"skipped", push ? nlohmann::json(nullptr) : nlohmann::json(outcome.not_pushed)},
+            {"renumbered_from", outcome.renumbered},
         };
         fmt::print("{}\n", json_text(json));
         return 0;

@@ -119,6 +119,29 @@ git -C alice fetch -q origin
 run_expect 0 git -C alice model log resnet
 assert_contains "$(printf '%s\n' "$OUT" | grep '^v6 ')" "bob's check"
 
+# --- alice and bob tag at the same moment: bob's push lands between alice's listing and hers ------------
+# (a pre-push hook of alice's makes bob tag right then). Alice's number is taken on the remote: her
+# unpushed tag goes, her snapshot takes the next number and reaches the remote, and her fetch works.
+mkdir "$TEST_DIR/race-hooks"
+cat >"$TEST_DIR/race-hooks/pre-push" <<HOOK
+#!/bin/sh
+[ -e "$TEST_DIR/raced" ] && exit 0
+: >"$TEST_DIR/raced"
+env -u GIT_DIR -u GIT_WORK_TREE -u GIT_INDEX_FILE -u GIT_PREFIX -u GIT_CONFIG_PARAMETERS -u GIT_CONFIG_COUNT \
+    git -C "$TEST_DIR/bob" model tag resnet --metric acc=0.1 -m "bob meanwhile" >"$TEST_DIR/bob-race.out" 2>&1
+exit 0
+HOOK
+chmod +x "$TEST_DIR/race-hooks/pre-push"
+run_expect 0 git -C "$wa" -c core.hooksPath="$TEST_DIR/race-hooks" model tag --metric acc=0.87 -m "alice meanwhile"
+assert_contains "$(cat "$TEST_DIR/bob-race.out")" "Pushed model/resnet/v7 to origin."
+assert_contains "$ERR" "another clone pushed model/resnet/v7 to origin first: this snapshot took the next free number"
+assert_contains "$OUT" "Tagged model/resnet/v8 "
+assert_contains "$OUT" "Pushed model/resnet/v8 to origin."
+assert_contains "$(git -C "$remote" cat-file -p refs/tags/model/resnet/v7)" "bob meanwhile"
+assert_contains "$(git -C "$remote" cat-file -p refs/tags/model/resnet/v8)" "alice meanwhile"
+run_expect 0 git -C alice fetch origin                               # no tag of hers clobbers the remote's
+assert_contains "$(git -C alice cat-file -p refs/tags/model/resnet/v7)" "bob meanwhile"
+
 # --- bob finishes a model of his own: his finish notes and alice's are merged, never overwritten ------
 run_expect 0 git -C bob model start bert
 commit_at "$TEST_DIR/worktrees/feature/model-bert" "2026-02-06T12:00:00Z" "bert" bert.py

@@ -275,16 +275,32 @@ std::vector<std::pair<std::string, std::string>> remote_tracking_refs(const Repo
     return refs_matching(repo, fmt::format("refs/remotes/{}/*", remote));
 }
 
-bool delete_branch_ref_if_at(const Repository& repo, std::string_view name, std::string_view commit) {
+std::optional<std::string> ref_object(const Repository& repo, std::string_view full_name) {
     git_reference* raw = nullptr;
-    const std::string full = "refs/heads/" + std::string(name);
+    if (git_reference_lookup(&raw, repo.raw(), std::string(full_name).c_str()) != 0) {
+        git_error_clear();
+        return std::nullopt;
+    }
+    ReferenceHandle ref(raw);
+    const git_oid* target = git_reference_target(raw);
+    if (!target) return std::nullopt;
+    return to_hex(*target);
+}
+
+bool delete_branch_ref_if_at(const Repository& repo, std::string_view name, std::string_view commit) {
+    return delete_ref_if_at(repo, "refs/heads/" + std::string(name), commit);
+}
+
+bool delete_ref_if_at(const Repository& repo, std::string_view full_name, std::string_view object) {
+    git_reference* raw = nullptr;
+    const std::string full(full_name);
     if (git_reference_lookup(&raw, repo.raw(), full.c_str()) != 0) {
         git_error_clear();
         return false;
     }
     ReferenceHandle ref(raw);
     const git_oid* target = git_reference_target(raw);
-    if (!target || to_hex(*target) != commit) return false;
+    if (!target || to_hex(*target) != object) return false;
     // The refdb deletes only if the ref still has the target it was read with.
     if (git_reference_delete(raw) != 0) {
         git_error_clear();

@@ -80,6 +80,14 @@ std::vector<std::pair<std::string, std::string>> remote_tracking_refs(const Repo
 // it peels to (refs that peel to no commit are left out): a read of a fetched namespace in one pass.
 std::vector<std::pair<std::string, std::string>> refs_matching(const Repository& repo, std::string_view glob);
 
+// The object a ref points at directly (a tag ref: the tag object, not its commit), hex; nullopt
+// when there is no such ref.
+std::optional<std::string> ref_object(const Repository& repo, std::string_view full_name);
+
+// Deletes the ref `full_name` only while it still points at `object` (compare and delete in one
+// step); returns whether it was deleted.
+bool delete_ref_if_at(const Repository& repo, std::string_view full_name, std::string_view object);
+
 // Deletes refs/heads/<name> only while it still points at commit (compare and
 // delete in one step), leaving its configuration alone; returns whether it was
 // deleted. (Repository::delete_branch_if_at also renames the config section,

@@ -130,7 +130,20 @@ TagPush push_tag(const git::Repository& repo, const std::string& remote, const s
     result.pushed = pushed.run.ok() && line && (line->sent() || line->up_to_date());
     if (!result.pushed) {
         result.problem = pushed.why("refs/tags/" + tag);
-        if (line && line->reason == "already exists") {
+        // "already exists" when the remote had the name as we sent; "failed to update ref" when
+        // another push created it while ours was under way: the remote is asked which.
+        bool taken = line && line->reason == "already exists";
+        if (!taken) {
+            try {
+                const auto refs = git::list_remote_refs(repo, remote, {"refs/tags/" + tag}, git::RemoteSide::push);
+                const auto there = refs.find("refs/tags/" + tag);
+                const auto ours = git::ref_object(repo, "refs/tags/" + tag);
+                taken = there != refs.end() && ours && there->second.object != *ours;
+            } catch (const Error&) {
+            }
+        }
+        if (taken) {
+            result.number_taken = true;
             result.fix = fmt::format(
                 "another clone took that number on {} meanwhile: delete yours and tag the same commit again for a "
                 "free number: git tag -d {} && git model tag {} --commit {} (with the same --metric and -m)",
@@ -161,10 +174,24 @@ TagOutcome tag_and_push(const git::Repository& repo, TagRequest request, bool pu
             unreadable = e.what();
         }
     }
-    outcome.snapshot = create_snapshot(repo, request);
-    if (!remote) return outcome;
-    outcome.push = push_tag(repo, *remote, outcome.snapshot.tag, request.model, outcome.snapshot.commit, unreadable);
-    return outcome;
+    constexpr int attempts = 5;
+    for (int attempt = 1;; ++attempt) {
+        outcome.snapshot = create_snapshot(repo, request);
+        if (!remote) return outcome;
+        outcome.push = push_tag(repo, *remote, outcome.snapshot.tag, request.model, outcome.snapshot.commit, unreadable);
+        if (outcome.push->pushed || !outcome.push->number_taken || attempt == attempts) return outcome;
+        // Another clone pushed that number between our listing and our push. Ours is unpushed
+        // and moments old: it goes (only while it is still the tag just made), and the snapshot
+        // takes the next free number, so the team's numbers stay one sequence.
+        const std::string ref = "refs/tags/" + outcome.snapshot.tag;
+        const auto made = git::find_tag(repo, outcome.snapshot.tag);
+        const auto object = git::ref_object(repo, ref);
+        if (!made || !object || made->target != outcome.snapshot.commit || made->tagger_time != outcome.snapshot.time ||
+            !git::delete_ref_if_at(repo, ref, *object))
+            return outcome;
+        outcome.renumbered.push_back(outcome.snapshot.tag);
+        request.taken_elsewhere.push_back(outcome.snapshot.tag);
+    }
 }
 
 std::optional<TagPush> push_existing_snapshot(const git::Repository& repo, const std::string& model, const std::string& tag,

@@ -26,6 +26,7 @@ struct TagPush {
     bool pushed = false;   // the remote has the tag now
     std::string problem;   // why not, in git's (or the server's) words
     std::string fix;       // what to do about it
+    bool number_taken = false;  // the remote has another tag of that name (another clone's snapshot)
 };
 
 // What `git model tag` did.
@@ -33,11 +34,14 @@ struct TagOutcome {
     Snapshot snapshot;
     std::optional<TagPush> push;  // nullopt: no push was tried
     std::string not_pushed;       // why no push was tried ("model.tag.push is false", "no upstream"), for --json
+    std::vector<std::string> renumbered;  // our tags another clone's push took first on the remote, given up
 };
 
 // Tags a snapshot (create_snapshot) and, when push is true, model.tag.push allows it and the
 // branch has an upstream, pushes the tag there; the number then also skips those the remote
-// has taken. A failed push keeps the snapshot and says so. Throws only what create_snapshot throws.
+// has taken. A number another clone pushes first meanwhile is given up (our tag, unpushed, goes)
+// and the snapshot takes the next one, a few times at most. A failed push keeps the snapshot and
+// says so. Throws only what create_snapshot throws.
 TagOutcome tag_and_push(const git::Repository& repo, TagRequest request, bool push);
 
 // Pushes a snapshot tag made earlier, as tag_and_push would have (push asked, model.tag.push,
