@@ -107,6 +107,24 @@ for root in "$SHARED/theirs/mine" "$SHARED/my-link"; do
     nothing_made a
 done
 
+# --- a link of the user's own, but in a folder anyone may rename it in -------------------------------------
+mkdir -m 777 "$SHARED/open"                                       # root's, no sticky bit
+as_user "$ME" mkdir "$SHARED/mine-real"
+as_user "$ME" ln -s "$SHARED/mine-real" "$SHARED/open/wt"
+as_user "$ME" git -C "$REPO" config model.worktreeRoot "$SHARED/open/wt"
+run_expect 1 as_user "$ME" git -C "$REPO" model start a
+assert_contains "$ERR" "another user controls: anyone may write to $SHARED/open (mode 777, without the sticky bit)"
+nothing_made a
+as_user "$ME" git -C "$REPO" config --unset model.worktreeRoot
+
+# --- the repository itself in the other user's folder (a CI runner's work folder, a project's folder): -----
+# whoever controls that folder controls the repository already; the start is not refused for it
+as_user "$OTHER" mkdir -m 1777 "$SHARED/project"
+as_user "$ME" git clone -q "$REPO" "$SHARED/project/clone"
+as_user "$ME" git -C "$SHARED/project/clone" config model.installHooks never
+run_expect 0 as_user "$ME" git -C "$SHARED/project/clone" model start p
+assert_eq "$(stat -c %U "$SHARED/project/worktrees/feature/model-p")" "$ME" "the clone's worktree is the user's"
+
 # --- the other user makes the folder between the checks and git's `worktree add` ------------------------
 # A root-owned sticky root (as /tmp) with the worktree right in it: the other user may make any name
 # there that does not exist yet. A `git` that lets them go first, right before the add, shows that

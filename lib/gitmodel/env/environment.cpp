@@ -468,7 +468,8 @@ void refuse_recreate_that_cannot_start(const UpPlan& plan, const ContainerInfo& 
     options.max_output = 1 << 16;
     const auto probe = proc::run(plan.engine.command(version_probe_arguments(plan.image.id, *bench)), options);
     const std::string why = trim_end(probe.err, "\n");
-    const bool cannot_start = !probe.ok() && !probe.timed_out &&
+    // 126/127, or the loader's words; 125 is the engine's own failure (a missing mount source, say).
+    const bool cannot_start = !probe.ok() && !probe.timed_out && probe.exit_code != 125 &&
                               (probe.exit_code == 126 || probe.exit_code == 127 ||
                                why.find("no such file or directory") != std::string::npos ||
                                why.find("error while loading shared libraries") != std::string::npos);

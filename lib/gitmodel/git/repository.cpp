@@ -609,9 +609,8 @@ std::vector<WorktreeInfo> Repository::linked_worktrees() const {
     return out;
 }
 
-bool Repository::forget_missing_worktree(const fs::path& path, bool even_locked) const {
-    // The same place, written either way (a link in the path, a trailing slash): the folder is
-    // gone, so only the part of the path that still exists can be resolved.
+std::optional<WorktreeInfo> Repository::linked_worktree_at(const fs::path& path) const {
+    // The folder may be gone, so only the part of the path that still exists can be resolved.
     std::error_code ec;
     const auto same_place = [&](const fs::path& a, const fs::path& b) {
         if (a.lexically_normal() == b.lexically_normal()) return true;
@@ -620,29 +619,34 @@ bool Repository::forget_missing_worktree(const fs::path& path, bool even_locked)
         const auto cb = fs::weakly_canonical(b, ec);
         return !ec && ca == cb;
     };
-    for (const auto& info : linked_worktrees()) {
-        if (!same_place(info.path, path)) continue;
-        if (!info.folder_missing)
-            throw Error(fmt::format("the worktree {} is there again; it was not forgotten", info.path.string()));
-        if (info.locked && !even_locked)
-            throw Error(fmt::format("the worktree {} is locked ({}); it was not forgotten", info.path.string(),
-                                    info.lock_reason.empty() ? "git worktree lock" : info.lock_reason),
-                        fmt::format("git worktree unlock {}", info.path.string()));
-        WorktreeHandle worktree;
-        {
-            git_worktree* raw = nullptr;
-            check(git_worktree_lookup(&raw, repo_.get(), info.id.c_str()), "cannot read a worktree's record");
-            worktree.reset(raw);
-        }
-        git_worktree_prune_options options = GIT_WORKTREE_PRUNE_OPTIONS_INIT;
-        // "Valid" to libgit2 when the folder is there without its .git; never the working tree.
-        options.flags = GIT_WORKTREE_PRUNE_VALID;
-        if (even_locked) options.flags |= GIT_WORKTREE_PRUNE_LOCKED;
-        check(git_worktree_prune(worktree.get(), &options),
-              fmt::format("cannot forget the worktree {}", info.path.string()).c_str());
-        return true;
+    for (auto& info : linked_worktrees())
+        if (same_place(info.path, path)) return std::move(info);
+    return std::nullopt;
+}
+
+bool Repository::forget_missing_worktree(const fs::path& path, bool even_locked) const {
+    const auto found = linked_worktree_at(path);
+    if (!found) return false;
+    const WorktreeInfo& info = *found;
+    if (!info.folder_missing)
+        throw Error(fmt::format("the worktree {} is there again; it was not forgotten", info.path.string()));
+    if (info.locked && !even_locked)
+        throw Error(fmt::format("the worktree {} is locked ({}); it was not forgotten", info.path.string(),
+                                info.lock_reason.empty() ? "git worktree lock" : info.lock_reason),
+                    fmt::format("git worktree unlock {}", info.path.string()));
+    WorktreeHandle worktree;
+    {
+        git_worktree* raw = nullptr;
+        check(git_worktree_lookup(&raw, repo_.get(), info.id.c_str()), "cannot read a worktree's record");
+        worktree.reset(raw);
     }
-    return false;
+    git_worktree_prune_options options = GIT_WORKTREE_PRUNE_OPTIONS_INIT;
+    // "Valid" to libgit2 when the folder is there without its .git; never the working tree.
+    options.flags = GIT_WORKTREE_PRUNE_VALID;
+    if (even_locked) options.flags |= GIT_WORKTREE_PRUNE_LOCKED;
+    check(git_worktree_prune(worktree.get(), &options),
+          fmt::format("cannot forget the worktree {}", info.path.string()).c_str());
+    return true;
 }
 
 namespace {

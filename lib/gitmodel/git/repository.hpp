@@ -138,6 +138,11 @@ public:
     // Every linked worktree of the repository (not the main one).
     std::vector<WorktreeInfo> linked_worktrees() const;
 
+    // The linked worktree registered at `path`, written either way (a link in it, a trailing
+    // slash: git records the path it was given, callers may hold another spelling); nullopt
+    // when none is.
+    std::optional<WorktreeInfo> linked_worktree_at(const std::filesystem::path& path) const;
+
     // Forgets the one linked worktree registered at `path` whose folder is gone (no .git there):
     // its admin folder under <common dir>/worktrees goes, and no other. Never `git worktree
     // prune`, which forgets every worktree whose folder is missing, a moved or unmounted one

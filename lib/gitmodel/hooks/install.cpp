@@ -287,7 +287,9 @@ HooksContext hooks_context(const git::RepoReader& repo) {
         const auto listed = git::run_git({"config", "--show-scope", "--show-origin", "--get", "core.hooksPath"}, options);
         const auto fields = split_records(listed.out, '\t');
         const std::string scope = fields.empty() ? std::string() : fields[0];
-        if (listed.ok() && scope != "local" && scope != "worktree") {
+        if (!listed.ok()) {  // git cannot say where it is set: taken as shared, so nothing lands there
+            context.shared_hooks_origin = fmt::format("a configuration git cannot name ({})", trim_end(listed.err, "\n"));
+        } else if (scope != "local" && scope != "worktree") {
             std::string file = fields.size() > 1 ? fields[1] : std::string();
             if (file.rfind("file:", 0) == 0) file = file.substr(5);
             context.shared_hooks_origin = scope == "command" ? std::string("the command line's configuration (git -c)")
@@ -363,7 +365,10 @@ std::vector<std::string> tracked_hooks(const HooksContext& context, const fs::pa
     if (context.main_worktree.empty() || !is_below(dir, context.main_worktree)) return {};
     proc::RunOptions options;
     options.cwd = context.main_worktree;
-    const auto listed = git::run_git({"--literal-pathspecs", "ls-files", "-z", "--", dir.lexically_relative(context.main_worktree).string()}, options);
+    const auto listed = git::run_git(
+        {"--literal-pathspecs", "ls-files", "-z", "--", dir.lexically_relative(context.main_worktree).string()}, options);
+    if (!listed.ok())  // cannot tell: taken as tracked, so nothing is written there
+        return {fmt::format("(git ls-files failed: {})", trim_end(listed.err, "\n"))};
     std::vector<std::string> files;
     for (const auto& file : split_records(listed.out, '\0'))
         if (!file.empty()) files.push_back(file);

@@ -69,7 +69,9 @@ void claim_worktree_folder(const fs::path& path) {
                                 user_name_of(info.st_uid)),
                     "another user could swap the model's files there; move it away (or ask its owner to), or choose "
                     "another place with `git config model.worktreeRoot <dir>`");
-    if (!fs::is_empty(path, ec))
+    const bool empty = fs::is_empty(path, ec);
+    if (ec) throw Error(fmt::format("cannot look into the worktree folder {}: {}", path.string(), ec.message()));
+    if (!empty)
         throw Error(fmt::format("the worktree folder {} is in the way: it exists and is not empty", path.string()),
                     "move it away, or choose another place with `git config model.worktreeRoot <dir>`");
 }

@@ -10,8 +10,10 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <cstring>
 #include <cerrno>
 #include <grp.h>
 #include <pwd.h>
@@ -195,40 +197,73 @@ bool owners_private_group(const struct stat& info) {
     return true;
 }
 
-// A user other than the trusted ones (and, `strict`, any group) that a POSIX ACL of `folder`
-// lets write to it (the mode's group bits are then only the ACL's mask), in words; "" for none. Read from the
-// system.posix_acl_access attribute: a version, then entries of tag, permissions and id.
-std::string acl_writer(const fs::path& folder, uid_t repository_owner, bool strict) {
-    std::vector<unsigned char> acl(4 + 8 * 64);
-    const ssize_t size = ::getxattr(folder.c_str(), "system.posix_acl_access", acl.data(), acl.size());
-    if (size < 4) return "";  // no ACL (or one too large to be a plain folder's: its mode tells)
+// What a folder's POSIX access ACL (the system.posix_acl_access attribute: a version, then
+// entries of tag, permissions and id) says about writers; with one, the mode's group bits are
+// only the ACL's mask.
+struct AclWriters {
+    bool present = false;            // the folder has an access ACL
+    std::string foreign;             // a writer other than the trusted ones, in words ("" for none)
+    bool owning_group_writes = false;  // the owning group's own entry (within the mask) has write
+};
+
+AclWriters read_acl(const fs::path& folder, uid_t repository_owner, bool strict) {
+    AclWriters found;
+    constexpr const char* name = "system.posix_acl_access";
+    std::vector<unsigned char> acl;
+    for (int attempt = 0; attempt < 3; ++attempt) {  // sized, then read: it may grow in between
+        const ssize_t wanted = ::getxattr(folder.c_str(), name, nullptr, 0);
+        if (wanted < 0) {
+            if (errno == ENODATA || errno == ENOTSUP) return found;  // no ACL: the mode tells
+            found.present = true;
+            found.foreign = fmt::format("the ACL of {} cannot be read ({})", folder.string(), std::strerror(errno));
+            return found;
+        }
+        acl.resize(static_cast<std::size_t>(wanted));
+        const ssize_t size = ::getxattr(folder.c_str(), name, acl.data(), acl.size());
+        if (size >= 0) {
+            acl.resize(static_cast<std::size_t>(size));
+            break;
+        }
+        if (errno != ERANGE || attempt == 2) {
+            found.present = true;
+            found.foreign = fmt::format("the ACL of {} cannot be read ({})", folder.string(), std::strerror(errno));
+            return found;
+        }
+    }
+    found.present = true;
     const auto u16 = [&](std::size_t at) { return static_cast<unsigned>(acl[at] | (acl[at + 1] << 8)); };
     const auto u32 = [&](std::size_t at) {
         return static_cast<std::uint32_t>(acl[at] | (acl[at + 1] << 8) | (acl[at + 2] << 16) |
                                           (static_cast<std::uint32_t>(acl[at + 3]) << 24));
     };
-    constexpr unsigned named_user = 0x02, named_group = 0x08, mask_entry = 0x10, write = 0x02;
+    if (acl.size() < 4 || u32(0) != 2 || (acl.size() - 4) % 8 != 0) {
+        found.foreign = fmt::format("the ACL of {} is in a form this version does not know", folder.string());
+        return found;
+    }
+    constexpr unsigned owning_group = 0x04, named_user = 0x02, named_group = 0x08, mask_entry = 0x10, write = 0x02;
     unsigned mask = 07;
-    for (std::size_t at = 4; at + 8 <= static_cast<std::size_t>(size); at += 8)
+    for (std::size_t at = 4; at + 8 <= acl.size(); at += 8)
         if (u16(at) == mask_entry) mask = u16(at + 2);
-    for (std::size_t at = 4; at + 8 <= static_cast<std::size_t>(size); at += 8) {
+    for (std::size_t at = 4; at + 8 <= acl.size(); at += 8) {
         const unsigned tag = u16(at);
         if (!(u16(at + 2) & mask & write)) continue;
+        if (tag == owning_group) found.owning_group_writes = true;
+        if (!found.foreign.empty()) continue;
         if (tag == named_user && !trusted_owner(u32(at + 4), repository_owner))
-            return fmt::format("an ACL lets {} write to {}", user_name_of(u32(at + 4)), folder.string());
+            found.foreign = fmt::format("an ACL lets {} write to {}", user_name_of(u32(at + 4)), folder.string());
         if (tag == named_group && strict) {
             struct group group {};
-            struct group* found = nullptr;
+            struct group* entry = nullptr;
             std::vector<char> buffer(65536);
             const gid_t gid = u32(at + 4);
-            return fmt::format("an ACL lets the members of group {} write to {}",
-                               ::getgrgid_r(gid, &group, buffer.data(), buffer.size(), &found) == 0 && found
-                                   ? std::string(group.gr_name)
-                                   : std::to_string(gid),
-                               folder.string());
+            found.foreign = fmt::format("an ACL lets the members of group {} write to {}",
+                                        ::getgrgid_r(gid, &group, buffer.data(), buffer.size(), &entry) == 0 && entry
+                                            ? std::string(group.gr_name)
+                                            : std::to_string(gid),
+                                        folder.string());
         }
     }
-    return "";
+    return found;
 }
 
 // Why another user controls `folder` (lstat'ed as `info`), or "" when nobody does: it is theirs,
@@ -238,11 +273,13 @@ std::string foreign_control(const fs::path& folder, const struct stat& info, uid
     if (!trusted_owner(info.st_uid, repository_owner))
         return fmt::format("{} belongs to {}", folder.string(), user_name_of(info.st_uid));
     if (!S_ISDIR(info.st_mode) || (info.st_mode & S_ISVTX)) return "";
-    if (auto writer = acl_writer(folder, repository_owner, strict); !writer.empty()) return writer;
+    const AclWriters acl = read_acl(folder, repository_owner, strict);
+    if (!acl.foreign.empty()) return acl.foreign;
     if (info.st_mode & S_IWOTH)
         return fmt::format("anyone may write to {} (mode {:o}, without the sticky bit)", folder.string(),
                            info.st_mode & 07777);
-    if (strict && (info.st_mode & S_IWGRP) && !owners_private_group(info)) {
+    const bool group_writes = acl.present ? acl.owning_group_writes : (info.st_mode & S_IWGRP) != 0;
+    if (strict && group_writes && !owners_private_group(info)) {
         struct group group {};
         struct group* found = nullptr;
         std::vector<char> buffer(65536);
@@ -268,27 +305,38 @@ void refuse_foreign_worktree_place(const Settings& settings, const fs::path& wor
                     "(or ask its owner to), let only yourself write to a folder of yours (chmod go-w <folder>), or "
                     "choose another place with `git config model.worktreeRoot <dir>`");
     };
-    // The path as written, from the worktree up to the root: a link on it must be a trusted
-    // user's (the folders it leads to are judged below).
-    for (fs::path folder = worktree.lexically_normal();; folder = folder.parent_path()) {
+    // A folder the repository itself lies in (a CI runner's work folder, a project's folder, /tmp)
+    // is judged by nobody here: whoever controls it controls the repository already.
+    std::error_code ec;
+    const std::vector<fs::path> repository_places{settings.main_worktree.lexically_normal(), common_dir.lexically_normal(),
+                                                  fs::weakly_canonical(settings.main_worktree, ec),
+                                                  fs::weakly_canonical(common_dir, ec)};
+    const auto holds_repository = [&](const fs::path& folder) {
+        return std::any_of(repository_places.begin(), repository_places.end(),
+                           [&](const fs::path& place) { return !place.empty() && is_below(place, folder); });
+    };
+    const auto judge = [&](const fs::path& folder, bool strict) {
         struct stat info {};
-        if (::lstat(folder.c_str(), &info) == 0 && S_ISLNK(info.st_mode) && !trusted_owner(info.st_uid, repository_owner))
+        if (holds_repository(folder) || ::lstat(folder.c_str(), &info) != 0) return;
+        if (auto why = foreign_control(folder, info, repository_owner, strict); !why.empty()) refuse(why);
+    };
+    // The path as written, up to /: a link on it must be a trusted user's, in a folder nobody
+    // else may rename it in (the folders it leads to are judged below).
+    for (fs::path folder = worktree.lexically_normal(); folder.has_relative_path(); folder = folder.parent_path()) {
+        struct stat info {};
+        if (holds_repository(folder) || ::lstat(folder.c_str(), &info) != 0 || !S_ISLNK(info.st_mode)) continue;
+        if (!trusted_owner(info.st_uid, repository_owner))
             refuse(fmt::format("{} is a link made by {}", folder.string(), user_name_of(info.st_uid)));
-        if (folder == root || folder == folder.parent_path() || !folder.has_relative_path()) break;
+        judge(folder.parent_path(), false);
     }
     // The folders as they are (links resolved), from the worktree up to /: the owner of any of
     // them, and anyone who may write to one without the sticky bit, can rename what lies below.
     // From the root down, group members count too (a team folder above it is the admin's choice).
-    std::error_code ec;
     const fs::path real = fs::weakly_canonical(worktree, ec);
     if (ec) return;  // nothing of it can be resolved: nothing exists to judge
     const fs::path real_root = fs::weakly_canonical(root, ec);
     for (fs::path folder = real;; folder = folder.parent_path()) {
-        struct stat info {};
-        if (::lstat(folder.c_str(), &info) == 0) {
-            const bool strict = !ec && is_below(folder, real_root);
-            if (auto why = foreign_control(folder, info, repository_owner, strict); !why.empty()) refuse(why);
-        }
+        judge(folder, !ec && is_below(folder, real_root));
         if (folder == folder.parent_path() || !folder.has_relative_path()) break;
     }
 }

@@ -116,12 +116,15 @@ Settings read_settings(const git::Repository& repo);
 // the template gives a path outside the root.
 std::filesystem::path worktree_path_for(const Settings& settings, const std::string& model_name);
 
-// Refuses (gm::Error, naming the folder and its owner) a worktree folder whose place another
-// user controls: the folder, or a folder between it and model.worktreeRoot (both included),
-// that exists and belongs to someone other than this user, root or the repository's owner
-// (who owns `common_dir`), or that anyone may write to without the sticky bit. Such a user could have made the folder before the start (a worktree
-// root in a shared /tmp-like folder, a teammate's clone next to this one) and could then swap
-// the files that the model's training runs. Missing folders are fine: the start makes them.
+// Refuses (gm::Error, naming the folder and why) a worktree whose place another user controls,
+// since they could have made its folder first or could swap the model's files there (a worktree
+// root in a shared /tmp-like folder, a teammate's clone next to this one): the worktree's folder
+// or any folder above it (links resolved) that belongs to someone other than this user, root or
+// the repository's owner (who owns `common_dir`), or that anyone, or a user a POSIX ACL names,
+// may write to without the sticky bit; from model.worktreeRoot down also one a group with other
+// members may write to; and a link on the path that another user made or could replace. Folders
+// the repository itself lies in are not judged: whoever controls them controls it already.
+// Missing folders are fine: the start makes them (make_worktree_parents).
 void refuse_foreign_worktree_place(const Settings& settings, const std::filesystem::path& worktree,
                                    const std::filesystem::path& common_dir);
 

@@ -9,11 +9,13 @@
 #include <fmt/core.h>
 
 #include <algorithm>
-#include <optional>
 #include <cctype>
 #include <cerrno>
+#include <cstring>
+#include <fcntl.h>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <sys/stat.h>
@@ -37,10 +39,27 @@ constexpr const char* removal_marker_name = "git-model-removing";
 
 // The marker file of a careful removal in git's record (admin folder) of the worktree at `path`.
 std::optional<fs::path> removal_marker(const git::Repository& repo, const fs::path& path) {
-    for (const auto& worktree : repo.linked_worktrees())
-        if (worktree.path.lexically_normal() == path.lexically_normal())
-            return repo.common_dir() / "worktrees" / worktree.id / removal_marker_name;
+    if (const auto worktree = repo.linked_worktree_at(path))
+        return repo.common_dir() / "worktrees" / worktree->id / removal_marker_name;
     return std::nullopt;
+}
+
+// Writes the marker and makes it durable before anything is deleted: a removal cut by a power
+// loss must find it. Throws gm::Error (nothing deleted yet) when it cannot.
+void write_marker(const fs::path& marker) {
+    const std::string text = "git-model removal in progress\n";
+    const int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    bool ok = fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+    const int saved = errno;
+    if (fd >= 0) ::close(fd);
+    if (ok) {
+        const int dir = ::open(marker.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ok = dir >= 0 && ::fsync(dir) == 0;
+        if (dir >= 0) ::close(dir);
+    }
+    if (!ok)
+        throw Error(fmt::format("cannot mark the removal in {}: {}; nothing was deleted", marker.string(),
+                                std::strerror(saved ? saved : errno)));
 }
 
 // The text without the white space at its end (git's messages and ids end in a newline).
@@ -130,6 +149,9 @@ std::string read_whole(const fs::path& file) {
 // Git LFS's is not one: its clean keeps the whole content (in .git/lfs), and its smudge gives it back.
 std::set<std::string> dropping_filters(const fs::path& worktree) {
     const auto listed = git::run_git({"config", "-z", "--get-regexp", R"(^filter\..+\.(clean|process)$)"}, git_in(worktree));
+    if (!listed.ok() && listed.exit_code != 1)  // 1: none set
+        throw Error(fmt::format("cannot read the filters of {}: git {}: {}", worktree.string(), listed.describe(),
+                                trim(listed.err)));
     std::set<std::string> names;
     for (const std::string& entry : split_records(listed.out, '\0')) {
         const std::string key = entry.substr(0, entry.find('\n'));  // "filter.<name>.clean", then its value
@@ -149,8 +171,9 @@ bool checkout_gives_back(const fs::path& worktree, const std::string& path, cons
     const auto size = fs::file_size(worktree / path, ec);
     if (ec || size > compared_at_most) return false;
     auto options = git_in(worktree);
+    options.max_output = static_cast<std::size_t>(size) * 2 + (1u << 20);  // CRLF at most doubles it
     const auto smudged = git::run_git({"--literal-pathspecs", "cat-file", "--filters", "--path=" + path, blob}, options);
-    if (!smudged.ok()) return false;
+    if (!smudged.ok() || smudged.output_capped) return false;
     const std::string on_disk = read_whole(worktree / path);
     // Line endings alone (core.autocrlf, eol=crlf on a file written with LF) are no content.
     const auto lf_only = [](const std::string& text) {
@@ -199,27 +222,37 @@ std::vector<std::string> restore_interrupted_removals(const git::Repository& rep
         const fs::path marker = repo.common_dir() / "worktrees" / worktree.id / removal_marker_name;
         std::error_code ec;
         if (worktree.folder_missing || !fs::exists(marker, ec)) continue;
-        // The deletions are the removal's (each file was the commit's): they are undone, never
-        // over a file that is there. Any other change is the user's since, and stays; the
-        // worktree is then judged as usual.
-        const auto status = git_checked(worktree.path, {"status", "--porcelain=v1", "-z", "--untracked-files=no"},
-                                        fmt::format("cannot read the state of {}", worktree.path.string()));
-        std::vector<std::string> deleted;
-        bool others = false;
-        for (const std::string& entry : split_records(status.out, '\0')) {
-            if (entry.empty()) continue;
-            if (entry.size() < 4 || entry.compare(0, 3, " D ") != 0) others = true;
-            else deleted.push_back(entry.substr(3));
+        try {
+            // The deletions are the removal's (each file was the commit's): they are undone, never
+            // over a file that is there. Any other change is the user's since, and stays; the
+            // worktree is then judged as usual.
+            const auto status = git_checked(worktree.path, {"status", "--porcelain=v1", "-z", "--untracked-files=no"},
+                                            fmt::format("cannot read the state of {}", worktree.path.string()));
+            std::string deleted;  // NUL-separated, for checkout-index --stdin -z (any number of them)
+            std::size_t count = 0;
+            bool others = false;
+            for (const std::string& entry : split_records(status.out, '\0')) {
+                if (entry.empty()) continue;
+                if (entry.size() < 4 || entry.compare(0, 3, " D ") != 0) {
+                    others = true;
+                    continue;
+                }
+                deleted += entry.substr(3) + '\0';
+                ++count;
+            }
+            if (count > 0) {
+                // -u: the index knows them again as they are now
+                git_checked(worktree.path, {"checkout-index", "-u", "-q", "-z", "--stdin"},
+                            fmt::format("cannot put back the files of {}", worktree.path.string()), deleted);
+                done.push_back(fmt::format("put back {} file{} an interrupted removal of {} had deleted{}", count,
+                                           count == 1 ? "" : "s", worktree.path.string(),
+                                           others ? " (the other changes there stay as they are)" : ""));
+            }
+            fs::remove(marker, ec);
+        } catch (const Error& e) {
+            done.push_back(fmt::format("could not put back what an interrupted removal of {} had deleted: {}",
+                                       worktree.path.string(), e.what()));
         }
-        if (!deleted.empty()) {
-            std::vector<std::string> args{"checkout-index", "-u", "-q", "--"};  // -u: the index knows them again
-            args.insert(args.end(), deleted.begin(), deleted.end());
-            git_checked(worktree.path, args, fmt::format("cannot put back the files of {}", worktree.path.string()));
-            done.push_back(fmt::format("put back {} file{} an interrupted removal of {} had deleted{}", deleted.size(),
-                                       deleted.size() == 1 ? "" : "s", worktree.path.string(),
-                                       others ? " (the other changes there stay as they are)" : ""));
-        }
-        fs::remove(marker, ec);
     }
     return done;
 }
@@ -321,7 +354,7 @@ CarefulRemoval remove_worktree_carefully(const git::Repository& repo, const fs::
     // Marked in git's record of the worktree, so that a removal killed part way is put back
     // (restore_interrupted_removals) rather than left half deleted.
     const auto marker = removal_marker(repo, worktree);
-    if (marker) std::ofstream(*marker) << "git-model removal in progress\n";
+    if (marker) write_marker(*marker);
     std::vector<std::string> deleted;
     for (const auto& path : unchanged) {
         if (::unlink((worktree / path).c_str()) == 0) deleted.push_back(path);
@@ -335,8 +368,13 @@ CarefulRemoval remove_worktree_carefully(const git::Repository& repo, const fs::
         const std::string link = read_whole(dot_git);
         if (::unlink(dot_git.c_str()) == 0 || errno == ENOENT) {
             if (::rmdir(worktree.c_str()) == 0) {
-                repo.forget_missing_worktree(worktree);
-                result.removed = true;
+                result.removed = true;  // the folder is gone, whatever git's record does next
+                try {
+                    repo.forget_missing_worktree(worktree);
+                } catch (const Error& e) {
+                    result.record_kept = fmt::format("{} (`git worktree remove {}` forgets it)", e.what(),
+                                                     worktree.string());
+                }
                 return result;
             }
             // Something appeared at the last moment: the worktree stays, with its .git file back.

@@ -23,6 +23,7 @@ struct CarefulRemoval {
     bool removed = false;                 // the folder is gone and git forgot the worktree
     std::vector<std::string> kept_files;  // the reasons it stayed (at most a few are listed)
     std::size_t kept_count = 0;           // how many files stayed in all
+    std::string record_kept;              // removed, but git's record of it stayed: why, and the fix
 
     // "out/ckpt.pt, notes.txt and 3 more" for messages.
     std::string describe() const;

@@ -274,6 +274,7 @@ void execute(const git::Repository& repo, const PruneFacts& fact, bool force, co
                                     fact.worktree->string(), removal.describe()),
                         fmt::format("look at them, move what you keep, then prune again (or --force deletes them)"));
         say(fmt::format("{}: removed the worktree {}", fact.model, fact.worktree->string()));
+        if (!removal.record_kept.empty()) say(fmt::format("{}: git's record of it stayed: {}", fact.model, removal.record_kept));
     }
     if (fact.worktree && fact.worktree_missing) {
         // Its folder is gone: git forgets this worktree (a locked one only with --force, which
