@@ -335,7 +335,6 @@ std::string shared_hooks_fix(const HooksContext& context) {
 
 std::vector<std::string> hooks_problems(const HooksContext& context) {
     std::vector<std::string> problems;
-    if (context.shared_hooks_origin) problems.push_back(shared_hooks_problem(context));
     if (context.relative_hooks_path) {
         problems.push_back(fmt::format(
             "core.hooksPath is relative ({}): git looks for hooks in each worktree's own {}, so the worktrees "

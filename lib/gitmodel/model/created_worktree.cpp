@@ -10,9 +10,9 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <sstream>
 
 namespace gm::model {
 
