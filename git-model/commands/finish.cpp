@@ -67,6 +67,7 @@ int finish(const cli::Args& args) {
         repo, vm.count("model") ? std::optional<std::string>(vm["model"].as<std::string>()) : std::nullopt);
     request.merge = vm.count("merge") > 0;
     const auto result = finish::finish_model(repo, request);
+    for (const auto& line : result.recovered) fmt::print("{}\n", line);
     if (result.mode == "merge") {
         fmt::print("Merged {} into {} ({}).\n", result.branch, result.base, result.merge_commit->substr(0, 10));
     } else {

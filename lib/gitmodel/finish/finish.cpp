@@ -1,5 +1,6 @@
 #include "gitmodel/finish/finish.hpp"
 
+#include "gitmodel/core/atomic_file.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/git/history.hpp"
@@ -12,7 +13,11 @@
 
 #include <fmt/core.h>
 
+#include <filesystem>
+#include <fstream>
+#include <algorithm>
 #include <map>
+#include <set>
 
 namespace gm::finish {
 
@@ -33,8 +38,124 @@ void refuse_dirty(const git::Repository& repo, const model::ModelContext& contex
     }
 }
 
+namespace fs = std::filesystem;
+
+// A local merge under way. git stages a clean merge in the base's worktree before its
+// pre-merge-commit hook runs and writes MERGE_HEAD only when it stops on its own, so a finish
+// killed in that hook (or while git commits) leaves the base with the merge staged and nothing
+// that says so: the next finish would see "uncommitted changes", and committing them would make a
+// plain commit that leaves the model looking unmerged. This record says what was being merged.
+struct MergeUnderWay {
+    std::string model;
+    std::string base_commit;  // the base's commit before the merge
+    std::string model_tip;    // the model's commit being merged
+};
+
+fs::path merge_record_path(const git::Repository& repo) {
+    return repo.common_dir() / "git-model" / "finish-merge";
+}
+
+std::optional<MergeUnderWay> read_merge_record(const git::Repository& repo) {
+    std::ifstream in(merge_record_path(repo));
+    if (!in) return std::nullopt;
+    MergeUnderWay record;
+    std::string key;
+    std::string value;
+    while (in >> key >> value) {
+        if (key == "model") record.model = value;
+        if (key == "base") record.base_commit = value;
+        if (key == "tip") record.model_tip = value;
+    }
+    if (record.model.empty() || record.base_commit.empty() || record.model_tip.empty()) return std::nullopt;
+    return record;
+}
+
+void forget_merge_record(const git::Repository& repo) {
+    std::error_code ignored;
+    fs::remove(merge_record_path(repo), ignored);
+}
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+// The paths a NUL-separated git listing names that are also in `among`.
+std::vector<std::string> paths_among(const std::string& listing, const std::set<std::string>& among) {
+    std::vector<std::string> found;
+    for (auto& path : split_records(listing, '\0'))
+        if (among.count(path)) found.push_back(std::move(path));
+    return found;
+}
+
+// Under the merge lock, before the base's worktree is judged: an earlier finish --merge that was
+// killed after git staged its merge is undone, path by path: the files that merge changed go back
+// to the base's commit in the index and the worktree (`git restore`), but only while the base is
+// still at that commit and every one of those files is, staged and on disk, exactly the merge's
+// result (so its content is in the two commits and nothing is lost). What else the user changed
+// there stays as it is; a merged file changed since stops it, named. Returns what was done.
+std::optional<std::string> undo_interrupted_merge(const git::Repository& repo, const fs::path& base_worktree,
+                                                  const std::string& base) {
+    const auto record = read_merge_record(repo);
+    if (!record) {
+        forget_merge_record(repo);  // none, or not one this version wrote
+        return std::nullopt;
+    }
+    const auto head = run_git(repo, {"rev-parse", "--verify", "-q", "HEAD"}, {}, base_worktree);
+    const bool base_unmoved = head.ok() && first_line(head.out) == record->base_commit;
+    const auto worktree = repo.open_worktree(base_worktree);
+    if (!base_unmoved || !worktree.has_tracked_changes() || fs::exists(worktree.git_dir() / "MERGE_HEAD")) {
+        forget_merge_record(repo);  // committed, moved on, or git's own merge state says what it is
+        return std::nullopt;
+    }
+    const std::string was = fmt::format("an earlier `git model finish --merge {}` was stopped after git staged the "
+                                        "merge in {} and before it committed it",
+                                        record->model, base_worktree.string());
+    const auto merged = run_git(repo, {"merge-tree", "--write-tree", record->base_commit, record->model_tip});
+    if (!merged.ok()) {
+        forget_merge_record(repo);  // it had conflicts: git stopped on its own and was aborted
+        return std::nullopt;
+    }
+    const std::string merged_tree = first_line(merged.out);
+    const auto changed = run_git_checked(
+        repo, {"diff-tree", "-r", "-z", "--name-only", "--no-renames", record->base_commit, merged_tree},
+        "listing the files of the interrupted merge");
+    const auto merge_paths = split_records(changed.out, '\0');
+    const std::set<std::string> merge_set(merge_paths.begin(), merge_paths.end());
+    proc::RunOptions literal;
+    literal.env.emplace_back("GIT_LITERAL_PATHSPECS", "1");
+    const auto staged = run_git_checked(repo, {"diff-index", "--cached", "-z", "--name-only", "--no-renames",
+                                               merged_tree},
+                                        "reading what is staged", literal, base_worktree);
+    const auto on_disk = run_git_checked(repo, {"diff", "-z", "--name-only", "--no-renames", "--no-ext-diff"},
+                                         "reading what changed on disk", literal, base_worktree);
+    auto touched = paths_among(staged.out, merge_set);
+    for (auto& path : paths_among(on_disk.out, merge_set))
+        if (std::find(touched.begin(), touched.end(), path) == touched.end()) touched.push_back(std::move(path));
+    if (!touched.empty()) {
+        if (touched.size() > 5) {
+            touched.resize(5);
+            touched.push_back("...");
+        }
+        throw Error(fmt::format("{}, and files of that merge were changed since: {}", was, join(touched, ", ")),
+                    fmt::format("keep what you need of them, put them back with `git -C {} restore --source=HEAD "
+                                "--staged --worktree -- <file>...` and finish again",
+                                base_worktree.string()));
+    }
+    if (!merge_paths.empty()) {
+        proc::RunOptions restoring = literal;
+        std::string input;
+        for (const auto& path : merge_paths) input += path + '\0';
+        restoring.input = input;
+        run_git_checked(repo,
+                        {"restore", "--source=" + record->base_commit, "--staged", "--worktree",
+                         "--pathspec-from-file=-", "--pathspec-file-nul"},
+                        "putting back the files of the interrupted merge", restoring, base_worktree);
+    }
+    forget_merge_record(repo);
+    return fmt::format("{}; its {} staged file{} went back to {}'s commit, and the merge is made again.", was,
+                       merge_paths.size(), merge_paths.size() == 1 ? "" : "s", base);
+}
+
 std::string merge_locally(const git::Repository& repo, const model::ModelContext& context,
-                          const model::Settings& settings) {
+                          const model::Settings& settings, std::vector<std::string>& recovered) {
     if (!settings.allow_local_merge.value()) {
         throw Error("local merges are not allowed here (model.finish.merge is deny)",
                     "finish without --merge to push and open a review; a repository without a review server "
@@ -52,6 +173,7 @@ std::string merge_locally(const git::Repository& repo, const model::ModelContext
     // Two finishes merging at once would meet in the base's worktree, and the loser's
     // `merge --abort` would undo the winner's merge: they take turns.
     model::RepositoryLock lock(repo, "merge", fmt::format("git model finish --merge {}", context.name));
+    if (auto undone = undo_interrupted_merge(repo, target->path, context.base)) recovered.push_back(*undone);
     if (repo.open_worktree(target->path).has_tracked_changes()) {
         throw Error(fmt::format("the worktree of {} ({}) has uncommitted changes", context.base, target->path.string()),
                     "commit or stash them there first");
@@ -63,8 +185,17 @@ std::string merge_locally(const git::Repository& repo, const model::ModelContext
     // files and ask for a password; Ctrl-C stops it.
     merging.timeout = std::nullopt;
     merging.terminal = true;
+    const auto base_before = run_git(repo, {"rev-parse", "--verify", "-q", "HEAD"}, {}, target->path);
+    if (!base_before.ok()) {
+        throw Error(fmt::format("cannot read the commit of {} in {} ({})", context.base, target->path.string(),
+                                base_before.describe()));
+    }
+    write_file_atomically(merge_record_path(repo),
+                          fmt::format("model {}\nbase {}\ntip {}\n", context.name, first_line(base_before.out),
+                                      *context.head));
     const auto merged =
-        run_git(repo, {"merge", "--no-ff", "--no-edit", "-m", message, context.branch}, merging, target->path);
+        run_git(repo, {"merge", "--no-ff", "--no-edit", "-m", message, *context.head}, merging, target->path);
+    forget_merge_record(repo);  // git ended on its own: merged, or stopped with its own merge state
     if (!merged.ok()) {
         run_git(repo, {"merge", "--abort"}, {}, target->path);  // leave the base as it was
         const std::string said = trim_end(merged.err.empty() ? merged.out : merged.err, "\n");
@@ -200,7 +331,7 @@ FinishResult finish_model(const git::Repository& repo, const FinishRequest& requ
 
     if (request.merge) {
         result.mode = "merge";
-        result.merge_commit = merge_locally(repo, context, settings);
+        result.merge_commit = merge_locally(repo, context, settings, result.recovered);
     } else {
         if (!git::remote_exists(repo, settings.remote)) {
             throw Error(fmt::format("there is no remote '{}' to push {} to", settings.remote, context.branch),

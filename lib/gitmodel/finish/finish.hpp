@@ -53,6 +53,7 @@ struct FinishResult {
     git::ForgeReply server;                        // what the server said about the branch's review
     std::optional<FinishRecord> earlier;      // nothing was pushed and this head was finished before: that record
     std::optional<snapshots::TeamShare> shared;          // the snapshot tags and finish notes (not for --merge)
+    std::vector<std::string> recovered;       // what an earlier, interrupted finish --merge left and this one undid
 };
 
 // Finishes a model. Refuses (gm::Error, nothing changed) when its worktree has
