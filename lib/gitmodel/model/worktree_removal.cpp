@@ -216,6 +216,29 @@ std::set<std::string> lost_to_filters(const fs::path& worktree, const std::vecto
 
 }  // namespace
 
+DeletedFiles deleted_tracked_files(const fs::path& worktree) {
+    const auto status = git_checked(worktree, {"status", "--porcelain=v1", "-z", "--untracked-files=no"},
+                                    fmt::format("cannot read the state of {}", worktree.string()));
+    DeletedFiles found;
+    for (std::string& entry : split_records(status.out, '\0')) {
+        if (entry.empty()) continue;
+        if (entry.size() < 4 || entry.compare(0, 3, " D ") != 0) {
+            found.others = true;
+            continue;
+        }
+        found.paths.push_back(entry.substr(3));
+    }
+    return found;
+}
+
+void put_back_deleted_files(const fs::path& worktree, const DeletedFiles& deleted) {
+    if (deleted.paths.empty()) return;
+    std::string input;  // NUL-separated, for --stdin -z (any number of them)
+    for (const auto& path : deleted.paths) input += path + '\0';
+    git_checked(worktree, {"checkout-index", "-u", "-q", "-z", "--stdin"},
+                fmt::format("cannot put back the files of {}", worktree.string()), input);
+}
+
 std::vector<std::string> restore_interrupted_removals(const git::Repository& repo) {
     std::vector<std::string> done;
     for (const auto& worktree : repo.linked_worktrees()) {
@@ -223,30 +246,15 @@ std::vector<std::string> restore_interrupted_removals(const git::Repository& rep
         std::error_code ec;
         if (worktree.folder_missing || !fs::exists(marker, ec)) continue;
         try {
-            // The deletions are the removal's (each file was the commit's): they are undone, never
-            // over a file that is there. Any other change is the user's since, and stays; the
-            // worktree is then judged as usual.
-            const auto status = git_checked(worktree.path, {"status", "--porcelain=v1", "-z", "--untracked-files=no"},
-                                            fmt::format("cannot read the state of {}", worktree.path.string()));
-            std::string deleted;  // NUL-separated, for checkout-index --stdin -z (any number of them)
-            std::size_t count = 0;
-            bool others = false;
-            for (const std::string& entry : split_records(status.out, '\0')) {
-                if (entry.empty()) continue;
-                if (entry.size() < 4 || entry.compare(0, 3, " D ") != 0) {
-                    others = true;
-                    continue;
-                }
-                deleted += entry.substr(3) + '\0';
-                ++count;
-            }
+            // The deletions are the removal's (each file was the commit's): they are undone. Any
+            // other change is the user's since, and stays; the worktree is then judged as usual.
+            const auto deleted = deleted_tracked_files(worktree.path);
+            put_back_deleted_files(worktree.path, deleted);
+            const std::size_t count = deleted.paths.size();
             if (count > 0) {
-                // -u: the index knows them again as they are now
-                git_checked(worktree.path, {"checkout-index", "-u", "-q", "-z", "--stdin"},
-                            fmt::format("cannot put back the files of {}", worktree.path.string()), deleted);
                 done.push_back(fmt::format("put back {} file{} an interrupted removal of {} had deleted{}", count,
                                            count == 1 ? "" : "s", worktree.path.string(),
-                                           others ? " (the other changes there stay as they are)" : ""));
+                                           deleted.others ? " (the other changes there stay as they are)" : ""));
             }
             fs::remove(marker, ec);
         } catch (const Error& e) {

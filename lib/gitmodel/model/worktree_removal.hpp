@@ -41,6 +41,20 @@ std::vector<std::string> files_filters_keep_out(const std::filesystem::path& wor
 // admin folder) may hold commits found nowhere else. Throws gm::Error when git cannot list them.
 std::vector<std::string> checked_out_submodules(const std::filesystem::path& worktree);
 
+// The tracked files a worktree is missing (git status's " D "), for putting back what a removal
+// killed part way deleted: their content is the commit's, so nothing is lost.
+struct DeletedFiles {
+    std::vector<std::string> paths;  // relative to the worktree
+    bool others = false;             // something else differs from the commit too (the user's changes)
+};
+
+// Reads them. Throws gm::Error when git cannot read the worktree's state.
+DeletedFiles deleted_tracked_files(const std::filesystem::path& worktree);
+
+// Writes those files back from the index (`checkout-index -u`: never over a file that is there,
+// and the index knows them again as they are). Throws gm::Error when git cannot.
+void put_back_deleted_files(const std::filesystem::path& worktree, const DeletedFiles& deleted);
+
 // Puts back what a careful removal killed part way (a kill -9, a power loss) deleted: in every
 // linked worktree of `repo` whose removal was marked and not finished, the tracked files missing
 // (their content was the commit's; other changes, the user's since, stay), and the mark goes. Returns a line

@@ -10,6 +10,7 @@
 #include "gitmodel/git/worktree_check.hpp"
 #include "gitmodel/model/repository_lock.hpp"
 #include "gitmodel/model/settings.hpp"
+#include "gitmodel/model/worktree_removal.hpp"
 #include "gitmodel/naming/model_name.hpp"
 #include "gitmodel/prune/prune_plan.hpp"
 #include "gitmodel/snapshots/metrics.hpp"
@@ -119,26 +120,14 @@ void choose_archive(const git::Repository& repo, const SweepView& view, const Ti
 
 // The tracked files missing from a worktree when that is all that differs from its commit (a
 // removal killed part way leaves that; their content is the commit's, so nothing is lost);
-// empty when anything else changed.
-std::vector<std::string> deleted_files_only(const git::Repository& repo, const fs::path& worktree) {
-    const auto status = run_git(repo, {"status", "--porcelain=v1", "-z", "--untracked-files=no"}, {}, worktree);
-    if (!status.ok()) return {};
-    std::vector<std::string> deleted;
-    for (const std::string& entry : split_records(status.out, '\0')) {
-        if (entry.empty()) continue;
-        if (entry.size() < 4 || entry.compare(0, 3, " D ") != 0) return {};
-        deleted.push_back(entry.substr(3));
+// none when anything else changed or git cannot tell.
+model::DeletedFiles deleted_files_only(const fs::path& worktree) {
+    try {
+        auto deleted = model::deleted_tracked_files(worktree);
+        if (!deleted.others) return deleted;
+    } catch (const Error&) {
     }
-    return deleted;
-}
-
-// Puts back the tracked files an interrupted removal deleted (never over a file that is there).
-void restore_deleted_files(const git::Repository& repo, const fs::path& worktree) {
-    const auto deleted = deleted_files_only(repo, worktree);
-    if (deleted.empty()) return;
-    std::vector<std::string> args{"checkout-index", "-q", "--"};
-    args.insert(args.end(), deleted.begin(), deleted.end());
-    run_git(repo, args, {}, worktree);
+    return {};
 }
 
 // The branch the main worktree has checked out, if any (deleting it would leave that checkout on
@@ -221,7 +210,7 @@ std::vector<std::string> judge_worktree(const git::Repository& repo, const Sweep
     std::vector<std::string> shelving;
     try {
         const auto opened = repo.open_worktree(worktree.path);
-        if (opened.has_tracked_changes() && (!deletions_restored || deleted_files_only(repo, spec.worktree).empty()))
+        if (opened.has_tracked_changes() && (!deletions_restored || deleted_files_only(spec.worktree).paths.empty()))
             keep(fmt::format("its worktree {} has uncommitted changes", spec.worktree.string()), true);
         const auto untracked = git::untracked_and_ignored(opened);
         // metrics.json and the carried files are shelved beside the sweep's record first.
@@ -347,7 +336,7 @@ void remove_run_branch(git::Repository& repo, const Sweep& sweep, RunTidy& run, 
                                 fmt::format("cannot remove the worktree {}", run.spec.worktree.string()), {}, main_dir);
             }
         } else if (fs::exists(run.spec.worktree)) {
-            restore_deleted_files(repo, run.spec.worktree);
+            model::put_back_deleted_files(run.spec.worktree, deleted_files_only(run.spec.worktree));
             const std::string why = remove_finished_run_worktree(repo, run.spec);
             if (!why.empty()) throw Error(fmt::format("kept its worktree {}: {}", run.spec.worktree.string(), why));
         }
