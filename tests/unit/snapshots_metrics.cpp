@@ -31,6 +31,22 @@ TEST_CASE("metric names: what is refused, and why", "[snapshots]") {
     CHECK_FALSE(metric_name_problem(std::string(max_metric_name_length, 'a')));
 }
 
+TEST_CASE("metric names typed now: every part begins and ends with a letter or digit", "[snapshots]") {
+    for (const char* name : {"acc", "val/acc", "top5@1", "a.b", "val/top-1/acc", "val/1st", "bleu-4"}) {
+        INFO(name);
+        CHECK_FALSE(new_metric_name_problem(name));
+    }
+    for (const char* name : {"a.", "acc_", "val/.loss", "a/../b", "val/-x", "a/./b"}) {
+        INFO(name);
+        REQUIRE(new_metric_name_problem(name));
+        CHECK_THAT(*new_metric_name_problem(name), Catch::Contains("begin and end with a letter or digit"));
+        CHECK_FALSE(metric_name_problem(name));  // recorded ones stay readable
+    }
+    CHECK_THAT(*new_metric_name_problem("a/../b"), Catch::Contains("'..'"));
+    CHECK_THAT(*new_metric_name_problem("val//acc"), Catch::Contains("empty part"));
+    CHECK_THROWS_WITH(parse_metric_argument("a.=1"), Catch::Contains("invalid metric name 'a.'"));
+}
+
 TEST_CASE("metric values: decimal numbers, kept as written", "[snapshots]") {
     const auto m = parse_metric_argument("acc=0.913");
     CHECK(m.name == "acc");

@@ -76,6 +76,22 @@ std::optional<std::string> metric_name_problem(std::string_view name) {
     return std::nullopt;
 }
 
+std::optional<std::string> new_metric_name_problem(std::string_view name) {
+    if (auto problem = metric_name_problem(name)) return problem;
+    const auto alnum = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
+    std::size_t begin = 0;
+    while (begin <= name.size()) {
+        const std::size_t end = std::min(name.find('/', begin), name.size());
+        const std::string_view part = name.substr(begin, end - begin);
+        if (!alnum(part.front()) || !alnum(part.back())) {
+            return fmt::format("has a part, {}, that does not begin and end with a letter or digit",
+                               quote_for_message(part));
+        }
+        begin = end + 1;
+    }
+    return std::nullopt;
+}
+
 Metric parse_metric_value(std::string_view name, std::string_view text) {
     const std::string lowered = lower(text);
     const std::string_view unsigned_part =
@@ -109,7 +125,7 @@ Metric parse_metric_argument(std::string_view argument) {
     }
     const std::string_view name = argument.substr(0, equals);
     const std::string_view value = argument.substr(equals + 1);
-    if (auto problem = metric_name_problem(name)) {
+    if (auto problem = new_metric_name_problem(name)) {
         throw UsageError(fmt::format("invalid metric name {}: it {}", quote_for_message(name), *problem),
                          "metric names look like acc, val/loss or top5@1");
     }

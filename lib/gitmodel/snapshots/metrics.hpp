@@ -24,6 +24,11 @@ struct Metric {
 // letter and use letters, digits, '_', '.', '-', '@' and '/' (no empty '/'-separated part).
 std::optional<std::string> metric_name_problem(std::string_view name);
 
+// The same for a name the user types now (tag --metric): also refuses a '/'-separated part that
+// does not begin and end with a letter or digit ("a.", "val/.loss", "a/../b"), a typo every time
+// and an odd column in every table after. Names already recorded are read with the rule above.
+std::optional<std::string> new_metric_name_problem(std::string_view name);
+
 // Which end of a metric's values is best.
 enum class RankOrder {
     highest_first,  // accuracy, f1, bleu, throughput: larger is better
