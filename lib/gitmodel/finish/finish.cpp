@@ -66,7 +66,14 @@ std::optional<MergeUnderWay> read_merge_record(const git::Repository& repo) {
         if (key == "base") record.base_commit = value;
         if (key == "tip") record.model_tip = value;
     }
-    if (record.model.empty() || record.base_commit.empty() || record.model_tip.empty()) return std::nullopt;
+    // Both go to git as arguments: object names and nothing else.
+    const auto object_name = [](const std::string& text) {
+        return (text.size() == 40 || text.size() == 64) &&
+               text.find_first_not_of("0123456789abcdef") == std::string::npos;
+    };
+    if (record.model.empty() || !object_name(record.base_commit) || !object_name(record.model_tip))
+        return std::nullopt;
+    record.model = printable(record.model, 100);
     return record;
 }
 
