@@ -219,18 +219,24 @@ assert_eq "$(note_of "$(git -C repo rev-parse feature/model-clash)")" "" "confli
 # git writes MERGE_HEAD only when it stops on its own: killed there, main is left with the merge
 # staged and nothing saying so. The next finish --merge undoes exactly that and merges; changes
 # the user made there since, that were not staged, stay.
-git -C repo merge -q --abort 2>/dev/null || true
-run_expect 0 git -C repo model start killed
-wk="$TEST_DIR/worktrees/feature/model-killed"
-commit_at "$wk" "2026-02-10T10:00:00Z" "killed work" killed.py
+# Starts model $1 with a commit of file $2, then runs `finish --merge` of it killed in git's
+# pre-merge-commit hook (its whole process group, as `kill -9` of the job would), after git
+# staged the merge and before it committed it.
+killed_merge() {  # MODEL FILE DATE
+    run_expect 0 git -C repo model start "$1"
+    local wt="$TEST_DIR/worktrees/feature/model-$1"
+    commit_at "$wt" "$3" "$1 work" "$2"
+    printf '#!/bin/sh\nkill -9 0\n' > repo/.git/hooks/pre-merge-commit
+    chmod +x repo/.git/hooks/pre-merge-commit
+    if (setsid git -C "$wt" model finish --merge >/dev/null 2>&1); then fail "the killed finish of $1 should not succeed"; fi
+    rm repo/.git/hooks/pre-merge-commit
+}
 main_before=$(git -C repo rev-parse main)
-printf '#!/bin/sh\nkill -9 0\n' > repo/.git/hooks/pre-merge-commit
-chmod +x repo/.git/hooks/pre-merge-commit
-setsid git -C "$wk" model finish --merge >/dev/null 2>&1 && fail "the killed finish should not succeed"
+killed_merge killed killed.py "2026-02-10T10:00:00Z"
+wk="$TEST_DIR/worktrees/feature/model-killed"
 assert_eq "$(git -C repo rev-parse main)" "$main_before" "killed: main not moved"
 assert_eq "$(git -C repo status --porcelain -- killed.py)" "A  killed.py" "killed: git left the merge staged"
 assert_no_path "$TEST_DIR/repo/.git/MERGE_HEAD"
-rm repo/.git/hooks/pre-merge-commit
 echo "a note of mine" > repo/mine.txt                # the user's own, untracked: stays
 run_expect 0 git -C "$wk" model finish --merge
 assert_contains "$OUT" "an earlier \`git model finish --merge killed\` was stopped after git staged the merge"
@@ -242,32 +248,22 @@ assert_eq "$(git -C repo status --porcelain)" "?? mine.txt" "after the kill: cle
 assert_no_path "$TEST_DIR/repo/.git/git-model/finish-merge"
 
 # killed again, then the user staged a file of their own: the merge's file goes back, theirs stays
-run_expect 0 git -C repo model start killed2
+killed_merge killed2 killed2.py "2026-02-11T10:00:00Z"
 wk2="$TEST_DIR/worktrees/feature/model-killed2"
-commit_at "$wk2" "2026-02-11T10:00:00Z" "killed2 work" killed2.py
-printf '#!/bin/sh\nkill -9 0\n' > repo/.git/hooks/pre-merge-commit
-chmod +x repo/.git/hooks/pre-merge-commit
-setsid git -C "$wk2" model finish --merge >/dev/null 2>&1 && fail "the killed finish should not succeed"
 git -C repo add mine.txt
 run_expect 1 git -C "$wk2" model finish --merge
 assert_contains "$ERR" "the worktree of main ($TEST_DIR/repo) has uncommitted changes"
 assert_eq "$(git -C repo status --porcelain)" "A  mine.txt" "the merge undone, the user's staged file kept"
 assert_eq "$(cat repo/mine.txt)" "a note of mine" "the user's file unchanged"
 git -C repo rm -q --cached mine.txt
-rm repo/.git/hooks/pre-merge-commit
 run_expect 0 git -C "$wk2" model finish --merge
 assert_contains "$OUT" "Merged feature/model-killed2 into main"
 assert_no_path "$TEST_DIR/repo/.git/git-model/finish-merge"
 
 # killed again, then the user edited a file the merge brought: named, nothing undone
-run_expect 0 git -C repo model start killed3
-wk3="$TEST_DIR/worktrees/feature/model-killed3"
-commit_at "$wk3" "2026-02-12T10:00:00Z" "killed3 work" killed3.py
 main_before=$(git -C repo rev-parse main)
-printf '#!/bin/sh\nkill -9 0\n' > repo/.git/hooks/pre-merge-commit
-chmod +x repo/.git/hooks/pre-merge-commit
-setsid git -C "$wk3" model finish --merge >/dev/null 2>&1 && fail "the killed finish should not succeed"
-rm repo/.git/hooks/pre-merge-commit
+killed_merge killed3 killed3.py "2026-02-12T10:00:00Z"
+wk3="$TEST_DIR/worktrees/feature/model-killed3"
 echo "edited after the kill" >> repo/killed3.py
 run_expect 1 git -C "$wk3" model finish --merge
 assert_contains "$ERR" "files of that merge were changed since: killed3.py"
