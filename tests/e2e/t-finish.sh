@@ -219,17 +219,21 @@ assert_eq "$(note_of "$(git -C repo rev-parse feature/model-clash)")" "" "confli
 # git writes MERGE_HEAD only when it stops on its own: killed there, main is left with the merge
 # staged and nothing saying so. The next finish --merge undoes exactly that and merges; changes
 # the user made there since, that were not staged, stay.
-# Starts model $1 with a commit of file $2, then runs `finish --merge` of it killed in git's
-# pre-merge-commit hook (its whole process group, as `kill -9` of the job would), after git
-# staged the merge and before it committed it.
+# Runs `finish --merge` in worktree $2 killed in git's hook $1 (its whole process group, as
+# `kill -9` of the job would): pre-merge-commit runs after git staged the merge and before it
+# committed it, post-merge after the commit.
+finish_killed_in() {  # HOOK WORKTREE
+    printf '#!/bin/sh\nkill -9 0\n' > "repo/.git/hooks/$1"
+    chmod +x "repo/.git/hooks/$1"
+    if (setsid git -C "$2" model finish --merge >/dev/null 2>&1); then fail "the finish killed in $1 should not succeed"; fi
+    rm "repo/.git/hooks/$1"
+}
+# Starts model $1 with a commit of file $2, then finishes it killed after git staged the merge.
 killed_merge() {  # MODEL FILE DATE
     run_expect 0 git -C repo model start "$1"
     local wt="$TEST_DIR/worktrees/feature/model-$1"
     commit_at "$wt" "$3" "$1 work" "$2"
-    printf '#!/bin/sh\nkill -9 0\n' > repo/.git/hooks/pre-merge-commit
-    chmod +x repo/.git/hooks/pre-merge-commit
-    if (setsid git -C "$wt" model finish --merge >/dev/null 2>&1); then fail "the killed finish of $1 should not succeed"; fi
-    rm repo/.git/hooks/pre-merge-commit
+    finish_killed_in pre-merge-commit "$wt"
 }
 main_before=$(git -C repo rev-parse main)
 killed_merge killed killed.py "2026-02-10T10:00:00Z"
@@ -272,3 +276,63 @@ assert_eq "$(git -C repo status --porcelain)" "AM killed3.py
 ?? mine.txt" "nothing undone"
 assert_contains "$(cat repo/killed3.py)" "edited after the kill"
 assert_eq "$(git -C repo rev-parse main)" "$main_before" "main not moved"
+git -C repo checkout -q -- killed3.py
+git -C repo reset -q --merge
+run_expect 0 git -C "$wk3" model finish --merge
+assert_contains "$OUT" "Merged feature/model-killed3 into main"
+
+# killed again, in a merge that deletes a file and turns another into a folder; the user then
+# saves the deleted file again: nothing of theirs is overwritten
+printf 'old notes\n' > repo/notes.txt
+printf 'a file\n' > repo/conf
+git -C repo add notes.txt conf
+GIT_COMMITTER_DATE="2026-02-13T09:00:00Z" git -C repo commit -q -m "notes and conf"
+run_expect 0 git -C repo model start reshape
+wr="$TEST_DIR/worktrees/feature/model-reshape"
+git -C "$wr" rm -q notes.txt conf
+mkdir "$wr/conf" && echo "now a folder" > "$wr/conf/x"
+git -C "$wr" add conf
+GIT_COMMITTER_DATE="2026-02-13T10:00:00Z" git -C "$wr" commit -q -m "reshape"
+main_before=$(git -C repo rev-parse main)
+finish_killed_in pre-merge-commit "$wr"
+assert_eq "$(git -C repo status --porcelain)" "D  conf
+A  conf/x
+D  notes.txt
+?? mine.txt" "reshape: the merge staged"
+echo "MY UNSAVED WORK" > repo/notes.txt                # an editor saves it again
+run_expect 1 git -C "$wr" model finish --merge
+assert_contains "$ERR" "Untracked working tree file 'notes.txt' would be overwritten"
+assert_eq "$(cat repo/notes.txt)" "MY UNSAVED WORK" "the user's file is not overwritten"
+assert_eq "$(git -C repo rev-parse main)" "$main_before" "main not moved"
+mv repo/notes.txt "$TEST_DIR/notes.saved"
+run_expect 0 git -C "$wr" model finish --merge
+assert_contains "$OUT" "its 3 staged files went back to main's commit"
+assert_eq "$(cat repo/conf/x)" "now a folder" "file to folder merged"
+assert_no_path "$TEST_DIR/repo/notes.txt"
+
+# killed after git committed the merge (in post-merge), before the finish was recorded
+run_expect 0 git -C repo model start late
+wl="$TEST_DIR/worktrees/feature/model-late"
+commit_at "$wl" "2026-02-14T10:00:00Z" "late work" late.py
+finish_killed_in post-merge "$wl"
+merge=$(git -C repo rev-parse main)
+assert_eq "$(git -C repo rev-parse main^2)" "$(git -C repo rev-parse feature/model-late)" "the merge was committed"
+assert_eq "$(note_of "$(git -C repo rev-parse feature/model-late)")" "" "but not recorded"
+[ -f repo/.git/MERGE_HEAD ] || fail "git left MERGE_HEAD (it removes it after post-merge)"
+run_expect 1 git -C "$wl" model finish
+assert_contains "$ERR" "is merged into main already (${merge:0:10}), by a \`git model finish --merge\` that was stopped"
+run_expect 0 git -C "$wl" model finish --merge
+assert_contains "$OUT" "recorded now"
+assert_eq "$(git -C repo rev-parse main)" "$merge" "no second merge"
+assert_contains "$(note_of "$(git -C repo rev-parse feature/model-late)")" "Mode: merge"
+assert_no_path "$TEST_DIR/repo/.git/MERGE_HEAD"
+
+# killed while git wrote the merge's files: its index.lock is named, not a merge failing for no reason
+run_expect 0 git -C repo model start locked
+wlk="$TEST_DIR/worktrees/feature/model-locked"
+commit_at "$wlk" "2026-02-15T10:00:00Z" "locked work" locked.py
+: > repo/.git/index.lock
+run_expect 1 git -C "$wlk" model finish --merge
+assert_contains "$ERR" "$TEST_DIR/repo/.git/index.lock exists: a git command is writing the worktree of main"
+rm repo/.git/index.lock
+run_expect 0 git -C "$wlk" model finish --merge

@@ -126,13 +126,11 @@ std::optional<std::string> undo_interrupted_merge(const git::Repository& repo, c
         "listing the files of the interrupted merge");
     const auto merge_paths = split_records(changed.out, '\0');
     const std::set<std::string> merge_set(merge_paths.begin(), merge_paths.end());
-    proc::RunOptions literal;
-    literal.env.emplace_back("GIT_LITERAL_PATHSPECS", "1");
     const auto staged = run_git_checked(repo, {"diff-index", "--cached", "-z", "--name-only", "--no-renames",
                                                merged_tree},
-                                        "reading what is staged", literal, base_worktree);
+                                        "reading what is staged", {}, base_worktree);
     const auto on_disk = run_git_checked(repo, {"diff", "-z", "--name-only", "--no-renames", "--no-ext-diff"},
-                                         "reading what changed on disk", literal, base_worktree);
+                                         "reading what changed on disk", {}, base_worktree);
     auto touched = paths_among(staged.out, merge_set);
     for (auto& path : paths_among(on_disk.out, merge_set))
         if (std::find(touched.begin(), touched.end(), path) == touched.end()) touched.push_back(std::move(path));
@@ -146,19 +144,81 @@ std::optional<std::string> undo_interrupted_merge(const git::Repository& repo, c
                                 "--staged --worktree -- <file>...` and finish again",
                                 base_worktree.string()));
     }
-    if (!merge_paths.empty()) {
-        proc::RunOptions restoring = literal;
-        std::string input;
-        for (const auto& path : merge_paths) input += path + '\0';
-        restoring.input = input;
-        run_git_checked(repo,
-                        {"restore", "--source=" + record->base_commit, "--staged", "--worktree",
-                         "--pathspec-from-file=-", "--pathspec-file-nul"},
-                        "putting back the files of the interrupted merge", restoring, base_worktree);
+    // git's own two-tree switch from the merge's tree back to the base's commit, as a checkout
+    // does it: it checks every path before it writes one, keeps what else is staged, and refuses
+    // to overwrite a file git does not track (one the user made since at a path the merge had
+    // deleted, an ignored one too) or a changed one.
+    proc::RunOptions switching;
+    switching.timeout = std::nullopt;  // as the merge: the checkout may download large LFS files
+    switching.terminal = true;
+    const auto back = run_git(repo, {"read-tree", "-m", "-u", merged_tree, record->base_commit}, switching,
+                              base_worktree);
+    if (!back.ok()) {
+        throw Error(fmt::format("{}; putting back the files that merge changed failed, and nothing was changed ({}):\n{}",
+                                was, back.describe(), trim_end(back.err, "\n")),
+                    "move away (or commit) the files git names, then finish again");
     }
     forget_merge_record(repo);
     return fmt::format("{}; its {} staged file{} went back to {}'s commit, and the merge is made again.", was,
                        merge_paths.size(), merge_paths.size() == 1 ? "" : "s", base);
+}
+
+// git writes MERGE_HEAD before it commits a merge and removes it after its post-merge hook: killed
+// in that hook, the merge is made and MERGE_HEAD stays, so every later merge there stops with
+// "You have not concluded your merge". Such a state is removed (git's own files of it), but only
+// while the worktree's HEAD is that very merge: a merge whose second parent is MERGE_HEAD.
+void forget_concluded_merge_state(const git::Repository& repo, const fs::path& base_worktree) {
+    const fs::path git_dir = repo.open_worktree(base_worktree).git_dir();
+    std::ifstream in(git_dir / "MERGE_HEAD");
+    std::string merging;
+    std::string more;
+    if (!(in >> merging) || (in >> more)) return;  // none, or an octopus: not ours to judge
+    const auto second_parent = run_git(repo, {"rev-parse", "--verify", "-q", "HEAD^2"}, {}, base_worktree);
+    if (!second_parent.ok() || first_line(second_parent.out) != merging) return;
+    std::error_code ignored;
+    for (const char* name : {"MERGE_HEAD", "MERGE_MSG", "MERGE_MODE", "AUTO_MERGE"}) fs::remove(git_dir / name, ignored);
+}
+
+// When git was killed while it wrote the base's worktree (an LFS download, a smudge filter),
+// its index.lock stays and every later git command there fails: said here, with what to do,
+// instead of a merge that fails for a reason it cannot name.
+void refuse_stale_index_lock(const git::Repository& repo, const fs::path& base_worktree, const std::string& base) {
+    const fs::path lock = repo.open_worktree(base_worktree).git_dir() / "index.lock";
+    std::error_code ec;
+    if (!fs::exists(fs::symlink_status(lock, ec))) return;
+    const auto record = read_merge_record(repo);
+    throw Error(fmt::format("{} exists: a git command is writing the worktree of {} ({}), or one was killed "
+                            "while it did{}",
+                            lock.string(), base, base_worktree.string(),
+                            record ? fmt::format(" (an earlier `git model finish --merge {}` was stopped while "
+                                                 "git wrote its merge)",
+                                                 record->model)
+                                   : ""),
+                fmt::format("when no git runs there, remove it (rm {}) and see what git had written with "
+                            "`git -C {} status`",
+                            lock.string(), base_worktree.string()));
+}
+
+std::string merge_message(const model::ModelContext& context) {
+    return fmt::format("Merge model '{}' ({}) into {}", context.name, context.branch, context.base);
+}
+
+// The merge commit an earlier `finish --merge` made of exactly this head, when it was stopped
+// after git committed and before the finish was recorded (killed in git's post-merge hook): a
+// merge in the base, after the head, whose second parent is the head and whose message is ours.
+std::optional<std::string> merge_made_before_stop(const git::Repository& repo, const model::ModelContext& context,
+                                                  const std::string& head, const std::string& base_commit) {
+    if (read_finish_record(repo, head)) return std::nullopt;  // recorded: finished, nothing to make up
+    const auto merges = run_git(repo, {"log", "--merges", "--ancestry-path", "--format=%H %P%x09%s",
+                                       head + ".." + base_commit});
+    if (!merges.ok()) return std::nullopt;
+    for (const auto& line : split_records(merges.out, '\n')) {
+        const auto tab = line.find('\t');
+        if (tab == std::string::npos || line.substr(tab + 1) != merge_message(context)) continue;
+        const auto ids = split_records(line.substr(0, tab) + ' ', ' ');
+        if (ids.size() == 3 && ids[2] == head) return ids[0];
+    }
+    return std::nullopt;
 }
 
 std::string merge_locally(const git::Repository& repo, const model::ModelContext& context,
@@ -180,13 +240,14 @@ std::string merge_locally(const git::Repository& repo, const model::ModelContext
     // Two finishes merging at once would meet in the base's worktree, and the loser's
     // `merge --abort` would undo the winner's merge: they take turns.
     model::RepositoryLock lock(repo, "merge", fmt::format("git model finish --merge {}", context.name));
+    refuse_stale_index_lock(repo, target->path, context.base);
+    forget_concluded_merge_state(repo, target->path);
     if (auto undone = undo_interrupted_merge(repo, target->path, context.base)) recovered.push_back(*undone);
     if (repo.open_worktree(target->path).has_tracked_changes()) {
         throw Error(fmt::format("the worktree of {} ({}) has uncommitted changes", context.base, target->path.string()),
                     "commit or stash them there first");
     }
-    const std::string message =
-        fmt::format("Merge model '{}' ({}) into {}", context.name, context.branch, context.base);
+    const std::string message = merge_message(context);
     proc::RunOptions merging;
     // No limit, in the terminal's group: updating the base's worktree may download large LFS
     // files and ask for a password; Ctrl-C stops it.
@@ -331,14 +392,36 @@ FinishResult finish_model(const git::Repository& repo, const FinishRequest& requ
                     fmt::format("fetch or create it, or record another: git config branch.{}.modelBase <branch>",
                                 context.branch));
     }
-    if (repo.ahead_behind(result.head, *base_commit).ahead == 0) {
+    std::optional<std::string> merged_before;
+    const bool nothing_of_its_own = repo.ahead_behind(result.head, *base_commit).ahead == 0;
+    if (nothing_of_its_own) {
+        merged_before = merge_made_before_stop(repo, context, result.head, *base_commit);
+        if (merged_before && !request.merge) {
+            throw Error(fmt::format("{} is merged into {} already ({}), by a `git model finish --merge` that was "
+                                    "stopped before it recorded that",
+                                    context.branch, context.base, merged_before->substr(0, 10)),
+                        "record it with `git model finish --merge`");
+        }
+    }
+    if (nothing_of_its_own && !merged_before) {
         throw Error(fmt::format("{} has no commits of its own (nothing beyond {})", context.branch, context.base),
                     "commit the model's work first; there is nothing to review");
     }
 
     if (request.merge) {
         result.mode = "merge";
-        result.merge_commit = merge_locally(repo, context, settings, result.recovered);
+        if (merged_before) {
+            result.merge_commit = *merged_before;
+            result.recovered.push_back(fmt::format(
+                "{} was merged into {} ({}) by an earlier `git model finish --merge` that was stopped before it "
+                "recorded that; recorded now.",
+                context.branch, context.base, merged_before->substr(0, 10)));
+            forget_merge_record(repo);
+            if (const auto target = model::worktree_of(repo, context.base); target && !target->missing)
+                forget_concluded_merge_state(repo, target->path);
+        } else {
+            result.merge_commit = merge_locally(repo, context, settings, result.recovered);
+        }
     } else {
         if (!git::remote_exists(repo, settings.remote)) {
             throw Error(fmt::format("there is no remote '{}' to push {} to", settings.remote, context.branch),
