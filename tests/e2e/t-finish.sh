@@ -336,3 +336,25 @@ run_expect 1 git -C "$wlk" model finish --merge
 assert_contains "$ERR" "$TEST_DIR/repo/.git/index.lock exists: a git command is writing the worktree of main"
 rm repo/.git/index.lock
 run_expect 0 git -C "$wlk" model finish --merge
+
+# --- sparse checkouts: files outside the cone are not "deleted" changes (libgit2 does not know
+# skip-worktree; git is asked) ------------------------------------------------------------------
+mkdir -p repo/in repo/out
+echo i > repo/in/a && echo o > repo/out/b
+git -C repo add in out && GIT_COMMITTER_DATE="2026-02-16T09:00:00Z" git -C repo commit -q -m dirs
+run_expect 0 git -C repo model start sparse
+ws="$TEST_DIR/worktrees/feature/model-sparse"
+commit_at "$ws" "2026-02-16T10:00:00Z" "sparse work" in/a
+git -C repo sparse-checkout set in
+git -C "$ws" sparse-checkout set in
+assert_no_path "$TEST_DIR/repo/out/b"
+assert_eq "$(git -C repo status --porcelain --untracked-files=no)" "" "git calls main clean"
+run_expect 0 git -C repo model list
+assert_contains "$(grep '^sparse ' <<<"$OUT")" "clean"
+run_expect 0 git -C "$ws" model finish --merge
+assert_contains "$OUT" "Merged feature/model-sparse into main"
+echo "changed" >> repo/in/a                           # a real change inside the cone still counts
+run_expect 0 git -C repo model start sparse2
+commit_at "$TEST_DIR/worktrees/feature/model-sparse2" "2026-02-16T11:00:00Z" "sparse2 work" sparse2.py
+run_expect 1 git -C "$TEST_DIR/worktrees/feature/model-sparse2" model finish --merge
+assert_contains "$ERR" "has uncommitted changes"

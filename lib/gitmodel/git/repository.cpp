@@ -653,9 +653,17 @@ namespace {
 
 struct StatusScan {
     git_repository* repo = nullptr;
+    git_index* index = nullptr;  // the repository's, owned by scan_status
     bool any = false;
-    bool needs_git = false;  // a changed path is under a filter libgit2 cannot apply
+    bool needs_git = false;  // a changed path is one libgit2 cannot judge: filtered, or outside a sparse checkout
 };
+
+// Whether a path's index entry is outside the sparse checkout (skip-worktree): libgit2 does not
+// know the flag and reports such a file, absent on purpose, as deleted.
+bool skipped_in_worktree(git_index* index, const char* path) {
+    const git_index_entry* entry = index ? git_index_get_bypath(index, path, 0) : nullptr;
+    return entry && (entry->flags_extended & GIT_INDEX_ENTRY_SKIP_WORKTREE);
+}
 
 int on_status(const char* path, unsigned int flags, void* payload) {
     auto* scan = static_cast<StatusScan*>(payload);
@@ -669,6 +677,7 @@ int on_status(const char* path, unsigned int flags, void* payload) {
         GIT_ATTR_HAS_VALUE(filter)) {
         scan->needs_git = true;
     }
+    if ((flags & GIT_STATUS_WT_DELETED) && skipped_in_worktree(scan->index, path)) scan->needs_git = true;
     return 1;  // one change is enough to know
 }
 
@@ -679,6 +688,10 @@ StatusScan scan_status(git_repository* repo, bool include_untracked) {
     if (include_untracked) options.flags |= GIT_STATUS_OPT_INCLUDE_UNTRACKED;
     StatusScan scan;
     scan.repo = repo;
+    git_index* index_raw = nullptr;
+    if (git_repository_index(&index_raw, repo) < 0) index_raw = nullptr;  // a bare one: status fails below
+    Handle<git_index, git_index_free> index(index_raw);
+    scan.index = index.get();
     const int rc = git_status_foreach_ext(repo, &options, on_status, &scan);
     if (rc < 0) check(rc, "cannot read the worktree's status");
     return scan;
