@@ -2,8 +2,9 @@
 # prune (and sweep clean) remove a worktree file by file: only what the commit holds,
 # unchanged, is deleted. A checkpoint written into an ignored folder after prune looked
 # (here by a reference-transaction hook that fires when prune writes the archive tag, the
-# last moment before the removal) and a local edit hidden behind skip-worktree or
-# assume-unchanged keep the worktree, its files and the branch; a later prune removes it.
+# last moment before the removal) and a local edit hidden behind assume-unchanged keep the
+# worktree, its files and the branch; a later prune removes it. Files marked skip-worktree that are
+# on disk keep it before anything is deleted.
 . "$(dirname "$0")/lib.sh"
 
 cd "$TEST_DIR"
@@ -55,22 +56,40 @@ assert_no_branch repo feature/model-race
 assert_not_contains "$(git_worktrees repo)" "$W/model-race"
 
 # --- local edits git status does not show ---------------------------------------------------------
-merged hidden settings.yaml paths.yaml
-git -C "$W/model-hidden" update-index --skip-worktree settings.yaml
-git -C "$W/model-hidden" update-index --assume-unchanged paths.yaml
+# skip-worktree (a local edit hidden from git, or a sparse checkout's file put back): git cannot
+# vouch for such a file, so the plan keeps the worktree before anything is deleted, changed or not
+merged hidden settings.yaml other.yaml
+git -C "$W/model-hidden" update-index --skip-worktree settings.yaml other.yaml
 echo "my local settings" >"$W/model-hidden/settings.yaml"
-echo "my local paths" >"$W/model-hidden/paths.yaml"
 assert_eq "$(git -C "$W/model-hidden" status --porcelain)" "" "git status sees nothing"
-run_expect 1 git -C repo model prune --retention 0s
-assert_contains "$OUT" "settings.yaml"
-assert_contains "$OUT" "paths.yaml"
+run_expect 0 git -C repo model prune --retention 0s --dry-run
+assert_contains "$OUT" "keep  hidden (feature/model-hidden): its worktree holds files whose changes git hides (skip-worktree), so git cannot vouch for them: other.yaml, settings.yaml"
+run_expect 0 git -C repo model prune --retention 0s
+assert_contains "$OUT" "keep  hidden"
 assert_eq "$(cat "$W/model-hidden/settings.yaml")" "my local settings" "the skip-worktree edit"
-assert_eq "$(cat "$W/model-hidden/paths.yaml")" "my local paths" "the assume-unchanged edit"
-assert_eq "$(cat "$W/model-hidden/hidden-src/train.py")" "code" "the tracked files are back"
+assert_eq "$(cat "$W/model-hidden/other.yaml")" "hidden other.yaml" "the unchanged skip-worktree file"
+assert_eq "$(cat "$W/model-hidden/hidden-src/train.py")" "code" "nothing was deleted"
 assert_branch_exists repo feature/model-hidden
-# --force removes it, as asked
+# a sparse checkout's files are absent: nothing hidden is there, and the worktree goes
+merged sparse keep.txt out.txt
+git -C "$W/model-sparse" sparse-checkout set --no-cone /keep.txt /.gitignore
+assert_no_path "$W/model-sparse/out.txt"
+# assume-unchanged: the removal reads every file itself, finds the edit, and puts the rest back
+merged assumed paths.yaml
+git -C "$W/model-assumed" update-index --assume-unchanged paths.yaml
+echo "my local paths" >"$W/model-assumed/paths.yaml"
+run_expect 1 git -C repo model prune --retention 0s
+assert_contains "$OUT" "paths.yaml"
+assert_no_path "$W/model-sparse"
+assert_eq "$(cat "$W/model-assumed/paths.yaml")" "my local paths" "the assume-unchanged edit"
+assert_eq "$(cat "$W/model-assumed/assumed-src/train.py")" "code" "the tracked files are back"
+assert_branch_exists repo feature/model-assumed
+# --force removes them, as asked
+run_expect 0 git -C repo model prune --retention 0s --force --dry-run
+assert_contains "$OUT" "will be deleted, changed or not"
 run_expect 0 git -C repo model prune --retention 0s --force
 assert_no_path "$W/model-hidden"
+assert_no_path "$W/model-assumed"
 assert_no_branch repo feature/model-hidden
 
 # --- a removal killed part way (kill -9, a power loss) is put back by the next prune ----------------------

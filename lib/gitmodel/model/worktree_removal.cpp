@@ -284,6 +284,18 @@ std::vector<std::string> files_filters_keep_out(const fs::path& worktree) {
     return {lost.begin(), lost.end()};
 }
 
+std::vector<std::string> files_git_hides(const fs::path& worktree) {
+    const auto listed = git_checked(worktree, {"ls-files", "-z", "-v"},
+                                    fmt::format("cannot list the files of {}", worktree.string()));
+    std::vector<std::string> hidden;
+    for (const std::string& entry : split_records(listed.out, '\0')) {
+        if (entry.size() < 3 || entry[0] != 'S' || entry[1] != ' ') continue;
+        struct stat st {};
+        if (::lstat((worktree / entry.substr(2)).c_str(), &st) == 0) hidden.push_back(entry.substr(2));
+    }
+    return hidden;
+}
+
 namespace {
 
 // The files the commit holds that are on disk with exactly the commit's content (and, under a
@@ -294,8 +306,10 @@ std::vector<std::string> unchanged_files(const fs::path& worktree) {
     std::vector<std::string> unchanged;
     const auto files = committed_files(worktree);
     const auto lost = lost_to_filters(worktree, files);
+    const auto hidden_list = files_git_hides(worktree);
+    const std::set<std::string> hidden(hidden_list.begin(), hidden_list.end());
     for (const auto& file : files) {
-        if (lost.count(file.path)) continue;
+        if (lost.count(file.path) || hidden.count(file.path)) continue;
         if (file.path.find('\n') != std::string::npos) continue;  // --stdin-paths cannot name it: it stays
         struct stat st {};
         if (::lstat((worktree / file.path).c_str(), &st) != 0) continue;

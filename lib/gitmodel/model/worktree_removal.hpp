@@ -36,6 +36,12 @@ struct CarefulRemoval {
 // cannot read the attributes.
 std::vector<std::string> files_filters_keep_out(const std::filesystem::path& worktree);
 
+// The tracked files of `worktree` marked skip-worktree (a sparse checkout's, or `git update-index
+// --skip-worktree` over a local edit) that are there on disk: git hides their changes, so its
+// status cannot vouch for them, and the careful removal leaves them (and so the worktree) alone.
+// Throws gm::Error when git cannot list them.
+std::vector<std::string> files_git_hides(const std::filesystem::path& worktree);
+
 // The submodules checked out in `worktree` (a gitlink whose folder holds anything): git will
 // not remove such a worktree, even forced, and the submodule's repository (in the worktree's
 // admin folder) may hold commits found nowhere else. Throws gm::Error when git cannot list them.

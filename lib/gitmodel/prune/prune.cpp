@@ -162,6 +162,7 @@ private:
             fact.untracked_count = untracked.count;
             fact.untracked = untracked.describe();
             fact.filtered = model::files_filters_keep_out(*fact.worktree);
+            fact.hidden = model::files_git_hides(*fact.worktree);
             fact.submodules = model::checked_out_submodules(*fact.worktree);
         } catch (const Error&) {
             fact.dirty = std::nullopt;

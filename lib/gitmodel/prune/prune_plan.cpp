@@ -10,6 +10,14 @@ namespace gm::prune {
 
 namespace {
 
+// "a, b, c and 2 more": the first three of a list of files, for a reason's line.
+std::string first_few(const std::vector<std::string>& files) {
+    const std::vector<std::string> shown(files.begin(), files.begin() + std::min<std::size_t>(files.size(), 3));
+    std::string text = join(shown, ", ");
+    if (files.size() > shown.size()) text += fmt::format(" and {} more", files.size() - shown.size());
+    return text;
+}
+
 std::string utc_date(std::int64_t seconds) {
     const std::time_t t = static_cast<std::time_t>(seconds);
     std::tm tm{};
@@ -113,13 +121,17 @@ std::vector<PruneDecision> plan_prune(const std::vector<PruneFacts>& facts, cons
                 "the worktree yourself)",
                 fact.submodules.size() == 1 ? "" : "s", join(fact.submodules, ", ")));
         if (readable_worktree && !fact.filtered.empty()) {
-            std::vector<std::string> shown(fact.filtered.begin(),
-                                           fact.filtered.begin() + std::min<std::size_t>(fact.filtered.size(), 3));
-            std::string files = join(shown, ", ");
-            if (fact.filtered.size() > shown.size()) files += fmt::format(" and {} more", fact.filtered.size() - shown.size());
             const std::string what = fmt::format(
-                "its worktree holds what a clean filter keeps out of git (checkout would not give it back): {}", files);
+                "its worktree holds what a clean filter keeps out of git (checkout would not give it back): {}",
+                first_few(fact.filtered));
             if (options.force) overridden.push_back(fmt::format("{} will be lost", what));
+            else reasons.push_back(what);
+        }
+        if (readable_worktree && !fact.hidden.empty()) {
+            const std::string what = fmt::format(
+                "its worktree holds files whose changes git hides (skip-worktree), so git cannot vouch for them: {}",
+                first_few(fact.hidden));
+            if (options.force) overridden.push_back(fmt::format("{} will be deleted, changed or not", what));
             else reasons.push_back(what);
         }
         if (readable_worktree && fact.untracked_count > 0) {

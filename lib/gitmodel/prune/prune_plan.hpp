@@ -50,6 +50,7 @@ struct PruneFacts {
     std::size_t untracked_count = 0;          // untracked and ignored files in its worktree (git does not track them)
     std::string untracked;                    // the first of them, in words
     std::vector<std::string> filtered;        // tracked files whose content a clean filter keeps out of git
+    std::vector<std::string> hidden;          // tracked files on disk whose changes git hides (skip-worktree)
     std::vector<std::string> submodules;      // submodules checked out in its worktree
     std::vector<WorktreeRefArchive> worktree_refs;  // refs its worktree alone holds, to archive
     std::string pending_start;                // a `git model start` of it has not finished (running or interrupted)
