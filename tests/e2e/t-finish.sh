@@ -249,7 +249,7 @@ assert_eq "$(git -C repo rev-parse main^1)" "$main_before" "after the kill: firs
 assert_eq "$(git -C repo rev-parse main^2)" "$(git -C repo rev-parse feature/model-killed)" "after the kill: a real merge"
 assert_eq "$(cat repo/mine.txt)" "a note of mine" "the user's file stays"
 assert_eq "$(git -C repo status --porcelain)" "?? mine.txt" "after the kill: clean but for the user's file"
-assert_no_path "$TEST_DIR/repo/.git/git-model/finish-merge"
+assert_no_path "$TEST_DIR/repo/.git/git-model-finish-merge"
 
 # killed again, then the user staged a file of their own: the merge's file goes back, theirs stays
 killed_merge killed2 killed2.py "2026-02-11T10:00:00Z"
@@ -262,7 +262,7 @@ assert_eq "$(cat repo/mine.txt)" "a note of mine" "the user's file unchanged"
 git -C repo rm -q --cached mine.txt
 run_expect 0 git -C "$wk2" model finish --merge
 assert_contains "$OUT" "Merged feature/model-killed2 into main"
-assert_no_path "$TEST_DIR/repo/.git/git-model/finish-merge"
+assert_no_path "$TEST_DIR/repo/.git/git-model-finish-merge"
 
 # killed again, then the user edited a file the merge brought: named, nothing undone
 main_before=$(git -C repo rev-parse main)
@@ -301,7 +301,7 @@ D  notes.txt
 ?? mine.txt" "reshape: the merge staged"
 echo "MY UNSAVED WORK" > repo/notes.txt                # an editor saves it again
 run_expect 1 git -C "$wr" model finish --merge
-assert_contains "$ERR" "Untracked working tree file 'notes.txt' would be overwritten"
+assert_contains "$ERR" "putting back the files that merge changed would overwrite a file git does not track in $TEST_DIR/repo: notes.txt; nothing was changed"
 assert_eq "$(cat repo/notes.txt)" "MY UNSAVED WORK" "the user's file is not overwritten"
 assert_eq "$(git -C repo rev-parse main)" "$main_before" "main not moved"
 mv repo/notes.txt "$TEST_DIR/notes.saved"
@@ -358,3 +358,46 @@ run_expect 0 git -C repo model start sparse2
 commit_at "$TEST_DIR/worktrees/feature/model-sparse2" "2026-02-16T11:00:00Z" "sparse2 work" sparse2.py
 run_expect 1 git -C "$TEST_DIR/worktrees/feature/model-sparse2" model finish --merge
 assert_contains "$ERR" "has uncommitted changes"
+
+# --- what finish --merge must not throw away ---------------------------------------------------
+git -C repo checkout -q -- in/a
+git -C repo sparse-checkout disable
+w2="$TEST_DIR/worktrees/feature/model-sparse2"
+# the user's own merge under way in main (its result main's side: nothing staged, only MERGE_HEAD)
+git -C repo branch -q topic main~1
+git -C repo worktree add -q "$TEST_DIR/topic" topic
+commit_at "$TEST_DIR/topic" "2026-02-16T12:00:00Z" "topic work" topic.txt
+git -C repo merge -q --no-commit -s ours topic
+merge_head=$(cat repo/.git/MERGE_HEAD)
+run_expect 1 git -C "$w2" model finish --merge
+assert_contains "$ERR" "a merge is under way in the worktree of main ($TEST_DIR/repo): git's MERGE_HEAD is there"
+assert_eq "$(cat repo/.git/MERGE_HEAD)" "$merge_head" "the user's merge is still under way"
+git -C repo commit -q --no-edit
+run_expect 0 git -C "$w2" model finish --merge
+assert_contains "$OUT" "Merged feature/model-sparse2 into main"
+# finished already: said so, not "commit the model's work first"
+run_expect 1 git -C "$w2" model finish --merge
+assert_contains "$ERR" "model 'sparse2' was finished at"
+assert_contains "$ERR" "already (merge,"
+# an ignored file of main's in the merge's way (a checkpoint) is not overwritten
+echo "outputs/" >> repo/.git/info/exclude
+mkdir -p repo/outputs && echo "MY CHECKPOINT" > repo/outputs/best.ckpt
+run_expect 0 git -C repo model start ckpt
+wc2="$TEST_DIR/worktrees/feature/model-ckpt"
+mkdir -p "$wc2/outputs" && echo "the model's" > "$wc2/outputs/best.ckpt"
+git -C "$wc2" add -f outputs/best.ckpt && git -C "$wc2" commit -q -m "ckpt"
+main_before=$(git -C repo rev-parse main)
+run_expect 1 git -C "$wc2" model finish --merge
+assert_contains "$ERR" "merging feature/model-ckpt would overwrite a file git does not track in $TEST_DIR/repo: outputs/best.ckpt; nothing was changed"
+assert_eq "$(cat repo/outputs/best.ckpt)" "MY CHECKPOINT" "the ignored checkpoint is not overwritten"
+assert_eq "$(git -C repo rev-parse main)" "$main_before" "main not moved"
+assert_eq "$(git -C repo status --porcelain --untracked-files=no)" "" "nothing staged"
+assert_no_path "$TEST_DIR/repo/.git/MERGE_HEAD"
+# a teammate's merge with finish's message that keeps none of the model is not taken for finish's
+run_expect 0 git -C repo model start spoof
+commit_at "$TEST_DIR/worktrees/feature/model-spoof" "2026-02-17T10:00:00Z" "spoof work" spoof.py
+git -C repo merge -q --no-ff -s ours -m "Merge model 'spoof' (feature/model-spoof) into main" feature/model-spoof
+run_expect 1 git -C "$TEST_DIR/worktrees/feature/model-spoof" model finish --merge
+assert_contains "$ERR" "feature/model-spoof is merged into main already ($(git -C repo rev-parse --short=10 main))"
+assert_not_contains "$ERR" "stopped before it recorded"
+assert_eq "$(note_of "$(git -C repo rev-parse feature/model-spoof)")" "" "no finish record"

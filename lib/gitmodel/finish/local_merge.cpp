@@ -1,0 +1,375 @@
+#include "gitmodel/finish/local_merge.hpp"
+
+#include "gitmodel/core/atomic_file.hpp"
+#include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
+#include "gitmodel/git/git_program.hpp"
+#include "gitmodel/model/repository_lock.hpp"
+
+#include <fmt/core.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+namespace gm::finish {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+std::string merge_message(const model::ModelContext& context) {
+    return fmt::format("Merge model '{}' ({}) into {}", context.name, context.branch, context.base);
+}
+
+// The worktree that has the base checked out, and its own git dir (where git keeps MERGE_HEAD
+// and index.lock, and where the record of a merge under way is kept beside them).
+struct BaseCheckout {
+    fs::path worktree;
+    fs::path git_dir;
+    fs::path record() const { return git_dir / "git-model-finish-merge"; }
+};
+
+// What a finish --merge under way was merging.
+struct MergeUnderWay {
+    std::string model;
+    std::string base_commit;  // the base's commit before the merge
+    std::string model_tip;    // the model's commit being merged
+};
+
+std::optional<MergeUnderWay> read_record(const BaseCheckout& base) {
+    std::ifstream in(base.record());
+    if (!in) return std::nullopt;
+    MergeUnderWay record;
+    std::string line;
+    while (std::getline(in, line)) {
+        const auto space = line.find(' ');
+        if (space == std::string::npos) continue;
+        const std::string key = line.substr(0, space);
+        const std::string value = line.substr(space + 1);
+        if (key == "model") record.model = printable(value, 100);
+        if (key == "base") record.base_commit = value;
+        if (key == "tip") record.model_tip = value;
+    }
+    // Both go to git as arguments: object names and nothing else.
+    const auto object_name = [](const std::string& text) {
+        return (text.size() == 40 || text.size() == 64) &&
+               text.find_first_not_of("0123456789abcdef") == std::string::npos;
+    };
+    if (record.model.empty() || !object_name(record.base_commit) || !object_name(record.model_tip))
+        return std::nullopt;
+    return record;
+}
+
+void forget_record(const BaseCheckout& base) {
+    std::error_code ignored;
+    fs::remove(base.record(), ignored);
+}
+
+std::optional<std::string> head_of(const git::Repository& repo, const BaseCheckout& base) {
+    const auto head = run_git(repo, {"rev-parse", "--verify", "-q", "HEAD"}, {}, base.worktree);
+    if (!head.ok()) return std::nullopt;
+    return first_line(head.out);
+}
+
+// The tree git makes of merging `theirs` into `ours` (with conflict markers where it has conflicts).
+struct MergedTree {
+    std::string tree;
+    bool clean = false;
+};
+
+std::optional<MergedTree> merged_tree(const git::Repository& repo, const std::string& ours, const std::string& theirs) {
+    const auto merged = run_git(repo, {"merge-tree", "--write-tree", ours, theirs});
+    if (merged.signal != 0 || merged.timed_out || (merged.exit_code != 0 && merged.exit_code != 1))
+        return std::nullopt;  // 1: conflicts
+    return MergedTree{first_line(merged.out), merged.exit_code == 0};
+}
+
+// Whether everything below `folder` (files and links, relative to the worktree) is in `going`.
+bool holds_only(const fs::path& worktree, const std::string& folder, const std::set<std::string>& going) {
+    std::error_code ec;
+    for (fs::recursive_directory_iterator it(worktree / folder, ec), end; !ec && it != end; it.increment(ec)) {
+        if (it->is_directory(ec) && !it->is_symlink(ec)) continue;
+        if (!going.count(it->path().lexically_relative(worktree).string())) return false;
+    }
+    return !ec;
+}
+
+// What is on disk in the base's worktree where a switch from `from` to `to` writes a file and
+// git tracks nothing (the path or a folder above it being a file): untracked or ignored files,
+// the user's. git's merge and read-tree overwrite ignored ones without a word (a checkpoint under
+// an ignored outputs/), so they are looked for first.
+std::vector<std::string> files_in_the_way(const git::Repository& repo, const BaseCheckout& base,
+                                          const std::string& from, const std::string& to) {
+    const auto diff = run_git_checked(repo, {"diff-tree", "-r", "-z", "--name-status", "--no-renames", from, to},
+                                      "listing the files the merge writes");
+    const auto fields = split_records(diff.out, '\0');
+    std::vector<std::string> added;
+    std::set<std::string> going;  // tracked now, gone after
+    for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
+        if (fields[i] == "A") added.push_back(fields[i + 1]);
+        if (fields[i] == "D") going.insert(fields[i + 1]);
+    }
+    std::set<std::string> in_the_way;
+    for (const auto& path : added) {
+        struct stat st {};
+        if (::lstat((base.worktree / path).c_str(), &st) == 0) {
+            if (!(S_ISDIR(st.st_mode) && holds_only(base.worktree, path, going))) in_the_way.insert(path);
+            continue;
+        }
+        for (std::size_t slash = path.find('/'); slash != std::string::npos; slash = path.find('/', slash + 1)) {
+            const std::string above = path.substr(0, slash);
+            if (::lstat((base.worktree / above).c_str(), &st) == 0 && !S_ISDIR(st.st_mode) && !going.count(above)) {
+                in_the_way.insert(above);
+                break;
+            }
+        }
+    }
+    return {in_the_way.begin(), in_the_way.end()};
+}
+
+// Refuses, naming them, when files_in_the_way finds any.
+void refuse_files_in_the_way(const git::Repository& repo, const BaseCheckout& base, const std::string& from,
+                             const std::string& to, const std::string& doing) {
+    auto found = files_in_the_way(repo, base, from, to);
+    if (found.empty()) return;
+    const std::size_t count = found.size();
+    if (count > 5) {
+        found.resize(5);
+        found.push_back(fmt::format("and {} more", count - 5));
+    }
+    throw Error(fmt::format("{} would overwrite {} git does not track in {}: {}; nothing was changed", doing,
+                            count == 1 ? "a file" : "files", base.worktree.string(), join(found, ", ")),
+                "they are yours (untracked or ignored): move them away, then finish again");
+}
+
+// When git was killed while it wrote the base's worktree (an LFS download, a smudge filter),
+// its index.lock stays and every later git command there fails: said here, with what to do,
+// instead of a merge that fails for a reason it cannot name.
+void refuse_stale_index_lock(const BaseCheckout& base, const std::string& name) {
+    const fs::path lock = base.git_dir / "index.lock";
+    std::error_code ec;
+    if (!fs::exists(fs::symlink_status(lock, ec))) return;
+    const auto record = read_record(base);
+    throw Error(fmt::format("{} exists: a git command is writing the worktree of {} ({}), or one was killed "
+                            "while it did{}",
+                            lock.string(), name, base.worktree.string(),
+                            record ? fmt::format(" (an earlier `git model finish --merge {}` was stopped while "
+                                                 "git wrote its merge)",
+                                                 record->model)
+                                   : ""),
+                fmt::format("when no git runs there, remove it (rm {}) and see what git had written with "
+                            "`git -C {} status`",
+                            lock.string(), base.worktree.string()));
+}
+
+// git writes MERGE_HEAD before it commits a merge and removes it after its post-merge hook: killed
+// in that hook, the merge is made and MERGE_HEAD stays, so every later merge there stops with
+// "You have not concluded your merge". Such a state is removed (git's own files of it), but only
+// while the worktree's HEAD is that very merge: a merge whose second parent is MERGE_HEAD.
+void forget_concluded_merge_state(const git::Repository& repo, const BaseCheckout& base) {
+    std::ifstream in(base.git_dir / "MERGE_HEAD");
+    std::string merging;
+    std::string more;
+    if (!(in >> merging) || (in >> more)) return;  // none, or an octopus: not ours to judge
+    const auto second_parent = run_git(repo, {"rev-parse", "--verify", "-q", "HEAD^2"}, {}, base.worktree);
+    if (!second_parent.ok() || first_line(second_parent.out) != merging) return;
+    std::error_code ignored;
+    for (const char* name : {"MERGE_HEAD", "MERGE_MSG", "MERGE_MODE", "AUTO_MERGE"})
+        fs::remove(base.git_dir / name, ignored);
+}
+
+// A merge, cherry-pick or revert the user has under way there is theirs to conclude: a merge
+// started over it would fail, and its `merge --abort` would throw their merge away.
+void refuse_operation_in_progress(const BaseCheckout& base, const std::string& name) {
+    for (const auto& [file, what] : {std::pair{"MERGE_HEAD", "merge"}, std::pair{"CHERRY_PICK_HEAD", "cherry-pick"},
+                                     std::pair{"REVERT_HEAD", "revert"}}) {
+        std::error_code ec;
+        if (!fs::exists(fs::symlink_status(base.git_dir / file, ec))) continue;
+        throw Error(fmt::format("a {} is under way in the worktree of {} ({}): git's {} is there", what, name,
+                                base.worktree.string(), file),
+                    fmt::format("conclude it there (`git commit`) or drop it (`git {} --abort`), then finish again",
+                                what));
+    }
+}
+
+// The paths of a NUL-separated git listing that are also in `among`.
+std::vector<std::string> paths_among(const std::string& listing, const std::set<std::string>& among) {
+    std::vector<std::string> found;
+    for (auto& path : split_records(listing, '\0'))
+        if (among.count(path)) found.push_back(std::move(path));
+    return found;
+}
+
+// Under the merge lock, before the base's worktree is judged: a finish --merge killed after git
+// staged its merge is undone, but only while the base is still at the commit it was and every file
+// that merge changed is, staged and on disk, exactly the merge's result (so its content is in the
+// two commits and nothing is lost). git's own switch from the merge's tree back to the base's
+// commit puts them back as a checkout does: it checks every path before it writes one, keeps what
+// else is staged, and refuses to overwrite a file git does not track (one the user made since at a
+// path the merge had deleted, an ignored one too) or a changed one. Returns what was done.
+std::optional<std::string> undo_interrupted_merge(const git::Repository& repo, const BaseCheckout& base,
+                                                  const model::ModelContext& context) {
+    const auto record = read_record(base);
+    if (!record) {
+        forget_record(base);  // none, or not one this version wrote
+        return std::nullopt;
+    }
+    const auto head = head_of(repo, base);
+    if (!head || *head != record->base_commit || !repo.open_worktree(base.worktree).has_tracked_changes()) {
+        forget_record(base);  // committed, moved on, or nothing was staged
+        return std::nullopt;
+    }
+    const std::string was = fmt::format("an earlier `git model finish --merge {}` was stopped after git staged the "
+                                        "merge in {} and before it committed it",
+                                        record->model, base.worktree.string());
+    const auto merged = merged_tree(repo, record->base_commit, record->model_tip);
+    if (!merged || !merged->clean) {
+        forget_record(base);  // it had conflicts: git stopped on its own and was aborted
+        return std::nullopt;
+    }
+    const std::string* tree = &merged->tree;
+    const auto changed =
+        run_git_checked(repo, {"diff-tree", "-r", "-z", "--name-only", "--no-renames", record->base_commit, *tree},
+                        "listing the files of the interrupted merge");
+    const auto merge_paths = split_records(changed.out, '\0');
+    const std::set<std::string> merge_set(merge_paths.begin(), merge_paths.end());
+    const auto staged = run_git_checked(repo, {"diff-index", "--cached", "-z", "--name-only", "--no-renames", *tree},
+                                        "reading what is staged", {}, base.worktree);
+    const auto on_disk = run_git_checked(repo, {"diff", "-z", "--name-only", "--no-renames", "--no-ext-diff"},
+                                         "reading what changed on disk", {}, base.worktree);
+    auto touched = paths_among(staged.out, merge_set);
+    for (auto& path : paths_among(on_disk.out, merge_set))
+        if (std::find(touched.begin(), touched.end(), path) == touched.end()) touched.push_back(std::move(path));
+    if (!touched.empty()) {
+        if (touched.size() > 5) {
+            touched.resize(5);
+            touched.push_back("...");
+        }
+        throw Error(fmt::format("{}, and files of that merge were changed since: {}", was, join(touched, ", ")),
+                    fmt::format("keep what you need of them, put them back with `git -C {} restore --source=HEAD "
+                                "--staged --worktree -- <file>...` and finish again",
+                                base.worktree.string()));
+    }
+    refuse_files_in_the_way(repo, base, *tree, record->base_commit,
+                            fmt::format("{}; putting back the files that merge changed", was));
+    proc::RunOptions switching;
+    switching.timeout = std::nullopt;  // as the merge: the checkout may download large LFS files
+    switching.terminal = true;
+    const auto back = run_git(repo, {"read-tree", "-m", "-u", *tree, record->base_commit}, switching, base.worktree);
+    if (!back.ok()) {
+        throw Error(fmt::format("{}; putting back the files that merge changed failed, and nothing was changed ({}):\n{}",
+                                was, back.describe(), trim_end(back.err, "\n")),
+                    "move away (or commit) the files git names, then finish again");
+    }
+    forget_record(base);
+    const std::size_t count = merge_paths.size();
+    return fmt::format("{}; its {} staged file{} went back to {}'s commit{}", was, count, count == 1 ? "" : "s",
+                       context.base,
+                       record->model == context.name
+                           ? ", and the merge is made again."
+                           : fmt::format(" ('{}' is not merged: finish it again for that).", record->model));
+}
+
+BaseCheckout base_checkout(const git::Repository& repo, const model::ModelContext& context) {
+    const auto target = model::worktree_of(repo, context.base);
+    if (!target || target->missing) {
+        throw Error(fmt::format("{} is not checked out in any worktree, so git cannot merge into it", context.base),
+                    fmt::format("check it out (`git switch {}` in the main worktree) and finish again", context.base));
+    }
+    return BaseCheckout{target->path, repo.open_worktree(target->path).git_dir()};
+}
+
+}  // namespace
+
+std::optional<MergeFound> merge_of_head(const git::Repository& repo, const model::ModelContext& context,
+                                        const std::string& head, const std::string& base_commit) {
+    const auto merges =
+        run_git(repo, {"log", "--merges", "--ancestry-path", "--format=%H %P%x09%s", head + ".." + base_commit});
+    if (!merges.ok()) return std::nullopt;
+    for (const auto& line : split_records(merges.out, '\n')) {
+        const auto tab = line.find('\t');
+        if (tab == std::string::npos) continue;
+        const auto ids = split_records(line.substr(0, tab) + ' ', ' ');
+        if (ids.size() != 3 || ids[2] != head) continue;
+        MergeFound found{ids[0], false};
+        if (line.substr(tab + 1) == merge_message(context)) {
+            const auto tree = run_git(repo, {"rev-parse", "--verify", "-q", ids[0] + "^{tree}"});
+            const auto expected = merged_tree(repo, ids[1], head);
+            found.unrecorded_finish = tree.ok() && expected && expected->clean && first_line(tree.out) == expected->tree;
+        }
+        return found;
+    }
+    return std::nullopt;
+}
+
+std::string merge_locally(const git::Repository& repo, const model::ModelContext& context,
+                          const model::Settings& settings, std::vector<std::string>& recovered) {
+    if (!settings.allow_local_merge.value()) {
+        throw Error("local merges are not allowed here (model.finish.merge is deny)",
+                    "finish without --merge to push and open a review; a repository without a review server "
+                    "can allow them: git config model.finish.merge allow");
+    }
+    if (!repo.branch_exists(context.base)) {
+        throw Error(fmt::format("the base '{}' is not a local branch, so there is nothing to merge into", context.base),
+                    "create it, or finish without --merge");
+    }
+    const BaseCheckout base = base_checkout(repo, context);
+    // Two finishes merging at once would meet in the base's worktree, and the loser's
+    // `merge --abort` would undo the winner's merge: they take turns.
+    model::RepositoryLock lock(repo, "merge", fmt::format("git model finish --merge {}", context.name));
+    refuse_stale_index_lock(base, context.base);
+    forget_concluded_merge_state(repo, base);
+    refuse_operation_in_progress(base, context.base);
+    if (auto undone = undo_interrupted_merge(repo, base, context)) recovered.push_back(*undone);
+    if (repo.open_worktree(base.worktree).has_tracked_changes()) {
+        throw Error(fmt::format("the worktree of {} ({}) has uncommitted changes", context.base, base.worktree.string()),
+                    "commit or stash them there first");
+    }
+    const auto base_before = head_of(repo, base);
+    if (!base_before) throw Error(fmt::format("cannot read the commit of {} in {}", context.base, base.worktree.string()));
+    if (const auto merged = merged_tree(repo, *base_before, *context.head))
+        refuse_files_in_the_way(repo, base, *base_before, merged->tree, fmt::format("merging {}", context.branch));
+    write_file_atomically(base.record(),
+                          fmt::format("model {}\nbase {}\ntip {}\n", context.name, *base_before, *context.head));
+    proc::RunOptions merging;
+    // No limit, in the terminal's group: updating the base's worktree may download large LFS
+    // files and ask for a password; Ctrl-C stops it.
+    merging.timeout = std::nullopt;
+    merging.terminal = true;
+    const auto merged = run_git(repo, {"merge", "--no-ff", "--no-edit", "-m", merge_message(context), *context.head},
+                                merging, base.worktree);
+    forget_record(base);  // git ended on its own: merged, or stopped with its own merge state
+    if (!merged.ok()) {
+        std::error_code ec;
+        const auto unmerged = run_git(repo, {"ls-files", "-u"}, {}, base.worktree);
+        const bool conflicts = unmerged.ok() && !unmerged.out.empty();
+        // Ours (none was there before): stopped by conflicts or by a hook; the base goes back as it was.
+        if (fs::exists(base.git_dir / "MERGE_HEAD", ec)) run_git(repo, {"merge", "--abort"}, {}, base.worktree);
+        const std::string said = trim_end(merged.err.empty() ? merged.out : merged.err, "\n");
+        throw Error(fmt::format("`git merge --no-ff {}` into {} failed ({}); nothing was merged:\n{}", context.branch,
+                                context.base, merged.describe(), said),
+                    conflicts ? fmt::format("merge {} into the model first and resolve the conflicts there, then "
+                                            "finish again",
+                                            context.base)
+                              : std::string("git says why above; once that is dealt with, finish again"));
+    }
+    const auto commit = repo.branch_target(context.base);
+    if (!commit) throw Error(fmt::format("{} vanished during the merge", context.base));
+    return *commit;
+}
+
+void forget_finished_merge(const git::Repository& repo, const model::ModelContext& context) {
+    const auto target = model::worktree_of(repo, context.base);
+    if (!target || target->missing) return;
+    const BaseCheckout base{target->path, repo.open_worktree(target->path).git_dir()};
+    model::RepositoryLock lock(repo, "merge", fmt::format("git model finish --merge {}", context.name));
+    forget_concluded_merge_state(repo, base);
+    if (const auto record = read_record(base); record && record->model == context.name) forget_record(base);
+}
+
+}  // namespace gm::finish
