@@ -401,3 +401,27 @@ run_expect 1 git -C "$TEST_DIR/worktrees/feature/model-spoof" model finish --mer
 assert_contains "$ERR" "feature/model-spoof is merged into main already ($(git -C repo rev-parse --short=10 main))"
 assert_not_contains "$ERR" "stopped before it recorded"
 assert_eq "$(note_of "$(git -C repo rev-parse feature/model-spoof)")" "" "no finish record"
+# a tracked link that the model turns into a folder: git replaces the link, nothing of the user's
+# is there (the file behind the link is not in the way)
+ln -s configs_v1 repo/configs && mkdir repo/configs_v1 && echo "v1" > repo/configs_v1/x.yaml
+git -C repo add configs configs_v1 && GIT_COMMITTER_DATE="2026-02-18T09:00:00Z" git -C repo commit -q -m "configs link"
+run_expect 0 git -C repo model start relink
+wrl="$TEST_DIR/worktrees/feature/model-relink"
+git -C "$wrl" rm -q configs && mkdir "$wrl/configs" && echo "v2" > "$wrl/configs/x.yaml"
+git -C "$wrl" add configs && git -C "$wrl" commit -q -m "configs folder"
+run_expect 0 git -C "$wrl" model finish --merge
+assert_eq "$(cat repo/configs/x.yaml)" "v2" "the link became the folder"
+assert_eq "$(cat repo/configs_v1/x.yaml)" "v1" "the file behind the old link is untouched"
+# a submodule that the model turns into a file: its checked-out clone (a commit only it has) is in the way
+git init -q sublib && git -C sublib commit -q --allow-empty -m "sub first"
+git -C repo -c protocol.file.allow=always submodule -q add "$TEST_DIR/sublib" sublib
+GIT_COMMITTER_DATE="2026-02-18T10:00:00Z" git -C repo commit -q -m "add sublib"
+git -C repo/sublib commit -q --allow-empty -m "only in main's clone"
+only_here=$(git -C repo/sublib rev-parse HEAD)
+run_expect 0 git -C repo model start unsub
+wus="$TEST_DIR/worktrees/feature/model-unsub"
+git -C "$wus" rm -q sublib && echo "vendored now" > "$wus/sublib" && git -C "$wus" add sublib .gitmodules
+git -C "$wus" commit -q -m "vendor sublib"
+run_expect 1 git -C "$wus" model finish --merge
+assert_contains "$ERR" "merging feature/model-unsub would overwrite a file git does not track in $TEST_DIR/repo: sublib"
+assert_eq "$(git -C repo/sublib rev-parse HEAD)" "$only_here" "the submodule's clone and its commit stay"

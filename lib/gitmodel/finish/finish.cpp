@@ -171,8 +171,14 @@ FinishResult finish_model(const git::Repository& repo, const FinishRequest& requ
                                     short_id(merged_before->commit)),
                         "nothing is left to finish; commit new work on the model to finish again");
         }
-        throw Error(fmt::format("{} has no commits of its own (nothing beyond {})", context.branch, context.base),
-                    "commit the model's work first; there is nothing to review");
+        if (result.head == *base_commit) {
+            throw Error(fmt::format("{} has no commits of its own (nothing beyond {})", context.branch, context.base),
+                        "commit the model's work first; there is nothing to review");
+        }
+        throw Error(fmt::format("{} has nothing that {} does not have ({} is in {})", context.branch, context.base,
+                                short_id(result.head), context.base),
+                    "commit the model's work first; there is nothing to review (if it was merged by hand, nothing "
+                    "is left to finish)");
     }
 
     if (request.merge) {

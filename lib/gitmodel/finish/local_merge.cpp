@@ -82,8 +82,11 @@ struct MergedTree {
     bool clean = false;
 };
 
-std::optional<MergedTree> merged_tree(const git::Repository& repo, const std::string& ours, const std::string& theirs) {
-    const auto merged = run_git(repo, {"merge-tree", "--write-tree", ours, theirs});
+// Run where the merge runs (`where`: the base's worktree), so that worktree config (merge.renames,
+// drivers) is the same.
+std::optional<MergedTree> merged_tree(const git::Repository& repo, const std::string& ours, const std::string& theirs,
+                                      const std::optional<fs::path>& where = std::nullopt) {
+    const auto merged = run_git(repo, {"merge-tree", "--write-tree", ours, theirs}, {}, where);
     if (merged.signal != 0 || merged.timed_out || (merged.exit_code != 0 && merged.exit_code != 1))
         return std::nullopt;  // 1: conflicts
     return MergedTree{first_line(merged.out), merged.exit_code == 0};
@@ -100,34 +103,43 @@ bool holds_only(const fs::path& worktree, const std::string& folder, const std::
 }
 
 // What is on disk in the base's worktree where a switch from `from` to `to` writes a file and
-// git tracks nothing (the path or a folder above it being a file): untracked or ignored files,
-// the user's. git's merge and read-tree overwrite ignored ones without a word (a checkpoint under
-// an ignored outputs/), so they are looked for first.
+// git tracks nothing there: untracked or ignored files, the user's. git's merge and read-tree
+// overwrite ignored ones without a word (a checkpoint under an ignored outputs/), and replace a
+// submodule's folder (its clone, its own commits) with the file that takes its place, so they are
+// looked for first. A folder above the path that is a file or a link git does not remove is in
+// the way too; one git removes (a tracked link becoming a folder) leaves nothing of the user's there.
 std::vector<std::string> files_in_the_way(const git::Repository& repo, const BaseCheckout& base,
                                           const std::string& from, const std::string& to) {
-    const auto diff = run_git_checked(repo, {"diff-tree", "-r", "-z", "--name-status", "--no-renames", from, to},
-                                      "listing the files the merge writes");
+    const auto diff = run_git_checked(repo, {"diff-tree", "-r", "-z", "--no-renames", from, to},
+                                      "listing the files the merge writes", {}, base.worktree);
+    // -z --raw: ":<old mode> <new mode> <old id> <new id> <status>" NUL "<path>" NUL
     const auto fields = split_records(diff.out, '\0');
-    std::vector<std::string> added;
-    std::set<std::string> going;  // tracked now, gone after
+    std::vector<std::string> written;  // paths where git tracks nothing now, or a submodule
+    std::set<std::string> going;       // tracked now (files and links), gone after
     for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
-        if (fields[i] == "A") added.push_back(fields[i + 1]);
-        if (fields[i] == "D") going.insert(fields[i + 1]);
+        const std::string& info = fields[i];
+        const std::string& path = fields[i + 1];
+        const std::string old_mode = info.substr(1, 6);
+        const char status = info.empty() ? ' ' : info.back();
+        if (status == 'A' || (status == 'T' && old_mode == "160000")) written.push_back(path);
+        if (status == 'D' && old_mode != "160000") going.insert(path);
     }
     std::set<std::string> in_the_way;
-    for (const auto& path : added) {
+    for (const auto& path : written) {
         struct stat st {};
-        if (::lstat((base.worktree / path).c_str(), &st) == 0) {
-            if (!(S_ISDIR(st.st_mode) && holds_only(base.worktree, path, going))) in_the_way.insert(path);
-            continue;
-        }
+        bool settled_above = false;  // a folder above is missing, git's to replace, or in the way
         for (std::size_t slash = path.find('/'); slash != std::string::npos; slash = path.find('/', slash + 1)) {
             const std::string above = path.substr(0, slash);
-            if (::lstat((base.worktree / above).c_str(), &st) == 0 && !S_ISDIR(st.st_mode) && !going.count(above)) {
-                in_the_way.insert(above);
-                break;
-            }
+            if (::lstat((base.worktree / above).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) continue;
+            // Nothing there (so nothing below it), or a file or link: git's when it goes, else the user's.
+            if (::lstat((base.worktree / above).c_str(), &st) == 0 && !going.count(above)) in_the_way.insert(above);
+            settled_above = true;
+            break;
         }
+        if (settled_above) continue;
+        if (::lstat((base.worktree / path).c_str(), &st) == 0 &&
+            !(S_ISDIR(st.st_mode) && holds_only(base.worktree, path, going)))
+            in_the_way.insert(path);
     }
     return {in_the_way.begin(), in_the_way.end()};
 }
@@ -227,7 +239,7 @@ std::optional<std::string> undo_interrupted_merge(const git::Repository& repo, c
     const std::string was = fmt::format("an earlier `git model finish --merge {}` was stopped after git staged the "
                                         "merge in {} and before it committed it",
                                         record->model, base.worktree.string());
-    const auto merged = merged_tree(repo, record->base_commit, record->model_tip);
+    const auto merged = merged_tree(repo, record->base_commit, record->model_tip, base.worktree);
     if (!merged || !merged->clean) {
         forget_record(base);  // it had conflicts: git stopped on its own and was aborted
         return std::nullopt;
@@ -332,8 +344,13 @@ std::string merge_locally(const git::Repository& repo, const model::ModelContext
     }
     const auto base_before = head_of(repo, base);
     if (!base_before) throw Error(fmt::format("cannot read the commit of {} in {}", context.base, base.worktree.string()));
-    if (const auto merged = merged_tree(repo, *base_before, *context.head))
-        refuse_files_in_the_way(repo, base, *base_before, merged->tree, fmt::format("merging {}", context.branch));
+    const auto merged_preview = merged_tree(repo, *base_before, *context.head, base.worktree);
+    if (!merged_preview) {
+        throw Error(fmt::format("cannot tell what merging {} into {} would write (`git merge-tree` failed); nothing "
+                                "was changed",
+                                context.branch, context.base));
+    }
+    refuse_files_in_the_way(repo, base, *base_before, merged_preview->tree, fmt::format("merging {}", context.branch));
     write_file_atomically(base.record(),
                           fmt::format("model {}\nbase {}\ntip {}\n", context.name, *base_before, *context.head));
     proc::RunOptions merging;
