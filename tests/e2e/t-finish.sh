@@ -225,7 +225,7 @@ assert_eq "$(note_of "$(git -C repo rev-parse feature/model-clash)")" "" "confli
 finish_killed_in() {  # HOOK WORKTREE
     printf '#!/bin/sh\nkill -9 0\n' > "repo/.git/hooks/$1"
     chmod +x "repo/.git/hooks/$1"
-    if (setsid git -C "$2" model finish --merge >/dev/null 2>&1); then fail "the finish killed in $1 should not succeed"; fi
+    if (setsid -w git -C "$2" model finish --merge >/dev/null 2>&1); then fail "the finish killed in $1 should not succeed"; fi
     rm "repo/.git/hooks/$1"
 }
 # Starts model $1 with a commit of file $2, then finishes it killed after git staged the merge.
@@ -276,8 +276,7 @@ assert_eq "$(git -C repo status --porcelain)" "AM killed3.py
 ?? mine.txt" "nothing undone"
 assert_contains "$(cat repo/killed3.py)" "edited after the kill"
 assert_eq "$(git -C repo rev-parse main)" "$main_before" "main not moved"
-git -C repo checkout -q -- killed3.py
-git -C repo reset -q --merge
+git -C repo restore --source=HEAD --staged --worktree -- killed3.py    # the hint's own command
 run_expect 0 git -C "$wk3" model finish --merge
 assert_contains "$OUT" "Merged feature/model-killed3 into main"
 
@@ -425,3 +424,32 @@ git -C "$wus" commit -q -m "vendor sublib"
 run_expect 1 git -C "$wus" model finish --merge
 assert_contains "$ERR" "merging feature/model-unsub would overwrite a file git does not track in $TEST_DIR/repo: sublib"
 assert_eq "$(git -C repo/sublib rev-parse HEAD)" "$only_here" "the submodule's clone and its commit stay"
+# git itself killed after it staged the merge (its hook kills git alone, not finish): the merge it
+# staged is undone at once, and finish says so
+run_expect 0 git -C repo model start gitkilled
+wgk="$TEST_DIR/worktrees/feature/model-gitkilled"
+commit_at "$wgk" "2026-02-19T10:00:00Z" "gitkilled work" gitkilled.py
+main_before=$(git -C repo rev-parse main)
+printf '#!/bin/sh\nkill -9 $PPID\n' > repo/.git/hooks/pre-merge-commit
+chmod +x repo/.git/hooks/pre-merge-commit
+run_expect 1 git -C "$wgk" model finish --merge
+rm repo/.git/hooks/pre-merge-commit
+assert_contains "$ERR" "failed (was killed by signal 9 (Killed)) after it staged the merge; that was undone, nothing was merged"
+assert_contains "$ERR" "hint: git was killed"
+assert_eq "$(git -C repo rev-parse main)" "$main_before" "main not moved"
+assert_no_path "$TEST_DIR/repo/gitkilled.py"
+assert_no_path "$TEST_DIR/repo/.git/git-model-finish-merge"
+run_expect 0 git -C "$wgk" model finish --merge
+assert_contains "$OUT" "Merged feature/model-gitkilled into main"
+# git killed after it committed (in post-merge): the merge is made, and the next finish records it
+run_expect 0 git -C repo model start gitlate
+wgl="$TEST_DIR/worktrees/feature/model-gitlate"
+commit_at "$wgl" "2026-02-19T11:00:00Z" "gitlate work" gitlate.py
+printf '#!/bin/sh\nkill -9 $PPID\n' > repo/.git/hooks/post-merge
+chmod +x repo/.git/hooks/post-merge
+run_expect 1 git -C "$wgl" model finish --merge
+rm repo/.git/hooks/post-merge
+assert_contains "$ERR" "after it made the merge $(git -C repo rev-parse --short=10 main), before finish recorded it"
+assert_no_path "$TEST_DIR/repo/.git/MERGE_HEAD"
+run_expect 0 git -C "$wgl" model finish --merge
+assert_contains "$OUT" "recorded now"

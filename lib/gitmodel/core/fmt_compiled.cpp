@@ -6,6 +6,10 @@
 // <fmt/format-inl.h>, with the instantiations fmt's library provides (those <fmt/format.h>
 // declares `extern template`, and the ones its functions use).
 #include <fmt/format.h>
+
+// fmt 9 (Debian bookworm's 9.1) only: lib/CMakeLists.txt uses header-only fmt for any other,
+// whose compiled part differs, and this file is then empty.
+#if FMT_VERSION >= 90000 && FMT_VERSION < 100000 && !defined(FMT_HEADER_ONLY)
 #include <fmt/format-inl.h>
 
 FMT_BEGIN_NAMESPACE
@@ -27,3 +31,4 @@ template void buffer<wchar_t>::append(const wchar_t*, const wchar_t*);
 
 }  // namespace detail
 FMT_END_NAMESPACE
+#endif

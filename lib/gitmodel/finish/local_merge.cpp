@@ -119,8 +119,9 @@ std::vector<std::string> files_in_the_way(const git::Repository& repo, const Bas
     for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
         const std::string& info = fields[i];
         const std::string& path = fields[i + 1];
+        if (info.size() < 8 || info[0] != ':') throw Error(fmt::format("git diff-tree said {}", printable(info)));
         const std::string old_mode = info.substr(1, 6);
-        const char status = info.empty() ? ' ' : info.back();
+        const char status = info.back();
         if (status == 'A' || (status == 'T' && old_mode == "160000")) written.push_back(path);
         if (status == 'D' && old_mode != "160000") going.insert(path);
     }
@@ -207,6 +208,14 @@ void refuse_operation_in_progress(const BaseCheckout& base, const std::string& n
                     fmt::format("conclude it there (`git commit`) or drop it (`git {} --abort`), then finish again",
                                 what));
     }
+    std::error_code ec;
+    if (fs::exists(fs::symlink_status(base.git_dir / "sequencer", ec))) {
+        throw Error(fmt::format("a cherry-pick or revert of several commits is under way in the worktree of {} ({}): "
+                                "git's sequencer/ is there",
+                                name, base.worktree.string()),
+                    "go on with it there (`git cherry-pick --continue`, or `git revert --continue`) or drop it "
+                    "(`--abort`), then finish again");
+    }
 }
 
 // The paths of a NUL-separated git listing that are also in `among`.
@@ -240,16 +249,36 @@ std::optional<std::string> undo_interrupted_merge(const git::Repository& repo, c
                                         "merge in {} and before it committed it",
                                         record->model, base.worktree.string());
     const auto merged = merged_tree(repo, record->base_commit, record->model_tip, base.worktree);
-    if (!merged || !merged->clean) {
+    if (!merged) {
+        throw Error(fmt::format("{}, and git cannot tell what that merge wrote (`git merge-tree` failed)", was),
+                    fmt::format("see `git -C {} status`; finish again when git works there", base.worktree.string()));
+    }
+    if (!merged->clean) {
         forget_record(base);  // it had conflicts: git stopped on its own and was aborted
         return std::nullopt;
     }
     const std::string* tree = &merged->tree;
     const auto changed =
         run_git_checked(repo, {"diff-tree", "-r", "-z", "--name-only", "--no-renames", record->base_commit, *tree},
-                        "listing the files of the interrupted merge");
+                        "listing the files of the interrupted merge", {}, base.worktree);
     const auto merge_paths = split_records(changed.out, '\0');
     const std::set<std::string> merge_set(merge_paths.begin(), merge_paths.end());
+    // Stopped before git staged anything (while it wrote the files: the index is written last),
+    // nothing of the merge is staged: what is on disk may hold files it wrote, unstaged, beside the
+    // user's own changes, and only the user can tell them apart. The record stays until the
+    // worktree is clean.
+    const auto staged_since_base =
+        run_git_checked(repo, {"diff-index", "--cached", "-z", "--name-only", "--no-renames", record->base_commit},
+                        "reading what is staged", {}, base.worktree);
+    if (paths_among(staged_since_base.out, merge_set).empty()) {
+        throw Error(fmt::format("an earlier `git model finish --merge {}` was stopped while git wrote the merge's "
+                                "files into {} (nothing of it was staged); some of the changes there may be files "
+                                "it wrote",
+                                record->model, base.worktree.string()),
+                    fmt::format("see `git -C {} status`: keep what is yours (commit or stash it), put back the rest "
+                                "(`git restore <file>`, remove the new files), then finish again",
+                                base.worktree.string()));
+    }
     const auto staged = run_git_checked(repo, {"diff-index", "--cached", "-z", "--name-only", "--no-renames", *tree},
                                         "reading what is staged", {}, base.worktree);
     const auto on_disk = run_git_checked(repo, {"diff", "-z", "--name-only", "--no-renames", "--no-ext-diff"},
@@ -300,6 +329,8 @@ BaseCheckout base_checkout(const git::Repository& repo, const model::ModelContex
 
 std::optional<MergeFound> merge_of_head(const git::Repository& repo, const model::ModelContext& context,
                                         const std::string& head, const std::string& base_commit) {
+    std::optional<fs::path> where;  // where the merge ran, for the same worktree config
+    if (const auto target = model::worktree_of(repo, context.base); target && !target->missing) where = target->path;
     const auto merges =
         run_git(repo, {"log", "--merges", "--ancestry-path", "--format=%H %P%x09%s", head + ".." + base_commit});
     if (!merges.ok()) return std::nullopt;
@@ -311,7 +342,7 @@ std::optional<MergeFound> merge_of_head(const git::Repository& repo, const model
         MergeFound found{ids[0], false};
         if (line.substr(tab + 1) == merge_message(context)) {
             const auto tree = run_git(repo, {"rev-parse", "--verify", "-q", ids[0] + "^{tree}"});
-            const auto expected = merged_tree(repo, ids[1], head);
+            const auto expected = merged_tree(repo, ids[1], head, where);
             found.unrecorded_finish = tree.ok() && expected && expected->clean && first_line(tree.out) == expected->tree;
         }
         return found;
@@ -319,25 +350,53 @@ std::optional<MergeFound> merge_of_head(const git::Repository& repo, const model
     return std::nullopt;
 }
 
-std::string merge_locally(const git::Repository& repo, const model::ModelContext& context,
-                          const model::Settings& settings, std::vector<std::string>& recovered) {
-    if (!settings.allow_local_merge.value()) {
-        throw Error("local merges are not allowed here (model.finish.merge is deny)",
-                    "finish without --merge to push and open a review; a repository without a review server "
-                    "can allow them: git config model.finish.merge allow");
+namespace {
+
+// After `git merge` failed, says what happened and leaves the base as it was, whatever stopped
+// git: conflicts or a hook (git's own merge state, ours: none was there before), or git itself
+// killed or failing after it committed the merge, or after it staged it (then undone, exactly
+// as an interrupted finish's is).
+[[noreturn]] void merge_failed(const git::Repository& repo, const BaseCheckout& base, const model::ModelContext& context,
+                               const std::string& base_before, const proc::RunResult& merged) {
+    const std::string output = trim_end(merged.err.empty() ? merged.out : merged.err, "\n");
+    const std::string said = output.empty() ? std::string() : ":\n" + output;
+    const std::string failed = fmt::format("`git merge --no-ff {}` into {} failed ({})", context.branch,
+                                           context.base, merged.describe());
+    const std::string next = merged.signal != 0
+                                 ? "git was killed (by a hook, the kernel's OOM killer, a user); finish again once "
+                                   "that is dealt with"
+                                 : "git says why above; once that is dealt with, finish again";
+    const auto head = head_of(repo, base);
+    if (head && *head != base_before) {
+        forget_record(base);
+        forget_concluded_merge_state(repo, base);
+        throw Error(fmt::format("{} after it made the merge {}, before finish recorded it{}", failed,
+                                short_id(*head), said),
+                    "finish --merge again to record it");
     }
-    if (!repo.branch_exists(context.base)) {
-        throw Error(fmt::format("the base '{}' is not a local branch, so there is nothing to merge into", context.base),
-                    "create it, or finish without --merge");
+    std::error_code ec;
+    if (fs::exists(base.git_dir / "MERGE_HEAD", ec)) {
+        const auto unmerged = run_git(repo, {"ls-files", "-u"}, {}, base.worktree);
+        const bool conflicts = unmerged.ok() && !unmerged.out.empty();
+        forget_record(base);
+        run_git(repo, {"merge", "--abort"}, {}, base.worktree);
+        throw Error(fmt::format("{}; nothing was merged{}", failed, said),
+                    conflicts ? fmt::format("merge {} into the model first and resolve the conflicts there, then "
+                                            "finish again",
+                                            context.base)
+                              : next);
     }
-    const BaseCheckout base = base_checkout(repo, context);
-    // Two finishes merging at once would meet in the base's worktree, and the loser's
-    // `merge --abort` would undo the winner's merge: they take turns.
-    model::RepositoryLock lock(repo, "merge", fmt::format("git model finish --merge {}", context.name));
-    refuse_stale_index_lock(base, context.base);
-    forget_concluded_merge_state(repo, base);
-    refuse_operation_in_progress(base, context.base);
-    if (auto undone = undo_interrupted_merge(repo, base, context)) recovered.push_back(*undone);
+    if (repo.open_worktree(base.worktree).has_tracked_changes()) {
+        undo_interrupted_merge(repo, base, context);  // throws, keeping the record, when it cannot
+        throw Error(fmt::format("{} after it staged the merge; that was undone, nothing was merged{}", failed, said),
+                    next);
+    }
+    forget_record(base);
+    throw Error(fmt::format("{}; nothing was merged{}", failed, said), next);
+}
+
+// Under the merge lock, with the base's worktree judged: the merge itself. Returns its commit.
+std::string merge_into_base(const git::Repository& repo, const BaseCheckout& base, const model::ModelContext& context) {
     if (repo.open_worktree(base.worktree).has_tracked_changes()) {
         throw Error(fmt::format("the worktree of {} ({}) has uncommitted changes", context.base, base.worktree.string()),
                     "commit or stash them there first");
@@ -358,26 +417,52 @@ std::string merge_locally(const git::Repository& repo, const model::ModelContext
     // files and ask for a password; Ctrl-C stops it.
     merging.timeout = std::nullopt;
     merging.terminal = true;
-    const auto merged = run_git(repo, {"merge", "--no-ff", "--no-edit", "-m", merge_message(context), *context.head},
+    // --commit --no-squash: a branch.<base>.mergeOptions of --no-commit or --squash would make
+    // git end well without the merge commit.
+    const auto merged = run_git(repo,
+                                {"merge", "--no-ff", "--commit", "--no-squash", "--no-edit", "-m",
+                                 merge_message(context), *context.head},
                                 merging, base.worktree);
-    forget_record(base);  // git ended on its own: merged, or stopped with its own merge state
-    if (!merged.ok()) {
-        std::error_code ec;
-        const auto unmerged = run_git(repo, {"ls-files", "-u"}, {}, base.worktree);
-        const bool conflicts = unmerged.ok() && !unmerged.out.empty();
-        // Ours (none was there before): stopped by conflicts or by a hook; the base goes back as it was.
-        if (fs::exists(base.git_dir / "MERGE_HEAD", ec)) run_git(repo, {"merge", "--abort"}, {}, base.worktree);
-        const std::string said = trim_end(merged.err.empty() ? merged.out : merged.err, "\n");
-        throw Error(fmt::format("`git merge --no-ff {}` into {} failed ({}); nothing was merged:\n{}", context.branch,
-                                context.base, merged.describe(), said),
-                    conflicts ? fmt::format("merge {} into the model first and resolve the conflicts there, then "
-                                            "finish again",
-                                            context.base)
-                              : std::string("git says why above; once that is dealt with, finish again"));
+    if (!merged.ok()) merge_failed(repo, base, context, *base_before, merged);
+    forget_record(base);
+    const auto commit = head_of(repo, base);
+    const auto second_parent = run_git(repo, {"rev-parse", "--verify", "-q", "HEAD^2"}, {}, base.worktree);
+    if (!commit || *commit == *base_before || !second_parent.ok() || first_line(second_parent.out) != *context.head) {
+        throw Error(fmt::format("git's merge of {} into {} ended well, but {} is not a merge of {}", context.branch,
+                                context.base, context.base, short_id(*context.head)),
+                    fmt::format("see `git -C {} log -1`", base.worktree.string()));
     }
-    const auto commit = repo.branch_target(context.base);
-    if (!commit) throw Error(fmt::format("{} vanished during the merge", context.base));
     return *commit;
+}
+
+}  // namespace
+
+std::string merge_locally(const git::Repository& repo, const model::ModelContext& context,
+                          const model::Settings& settings, std::vector<std::string>& recovered) {
+    if (!settings.allow_local_merge.value()) {
+        throw Error("local merges are not allowed here (model.finish.merge is deny)",
+                    "finish without --merge to push and open a review; a repository without a review server "
+                    "can allow them: git config model.finish.merge allow");
+    }
+    if (!repo.branch_exists(context.base)) {
+        throw Error(fmt::format("the base '{}' is not a local branch, so there is nothing to merge into", context.base),
+                    "create it, or finish without --merge");
+    }
+    const BaseCheckout base = base_checkout(repo, context);
+    // Two finishes merging at once would meet in the base's worktree, and the loser's
+    // `merge --abort` would undo the winner's merge: they take turns.
+    model::RepositoryLock lock(repo, "merge", fmt::format("git model finish --merge {}", context.name));
+    refuse_stale_index_lock(base, context.base);
+    forget_concluded_merge_state(repo, base);
+    refuse_operation_in_progress(base, context.base);
+    const auto undone = undo_interrupted_merge(repo, base, context);
+    if (undone) recovered.push_back(*undone);
+    try {
+        return merge_into_base(repo, base, context);
+    } catch (const Error& e) {
+        if (!undone) throw;
+        throw Error(fmt::format("{}\n{}", *undone, e.what()), e.hint(), e.code());  // what was done is said
+    }
 }
 
 void forget_finished_merge(const git::Repository& repo, const model::ModelContext& context) {

@@ -693,6 +693,7 @@ StatusScan scan_status(git_repository* repo, bool include_untracked) {
     Handle<git_index, git_index_free> index(index_raw);
     scan.index = index.get();
     const int rc = git_status_foreach_ext(repo, &options, on_status, &scan);
+    scan.index = nullptr;  // freed with `index` below
     if (rc < 0) check(rc, "cannot read the worktree's status");
     return scan;
 }

@@ -285,7 +285,8 @@ std::vector<std::string> files_filters_keep_out(const fs::path& worktree) {
 }
 
 std::vector<std::string> files_git_hides(const fs::path& worktree) {
-    const auto listed = git_checked(worktree, {"ls-files", "-z", "-v"},
+    // -t tags a skip-worktree entry "S " (-v would write "s " when it is assume-unchanged too)
+    const auto listed = git_checked(worktree, {"ls-files", "-z", "-t"},
                                     fmt::format("cannot list the files of {}", worktree.string()));
     std::vector<std::string> hidden;
     for (const std::string& entry : split_records(listed.out, '\0')) {
