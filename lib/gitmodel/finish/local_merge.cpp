@@ -234,7 +234,7 @@ std::vector<std::string> paths_among(const std::string& listing, const std::set<
 // else is staged, and refuses to overwrite a file git does not track (one the user made since at a
 // path the merge had deleted, an ignored one too) or a changed one. Returns what was done.
 std::optional<std::string> undo_interrupted_merge(const git::Repository& repo, const BaseCheckout& base,
-                                                  const model::ModelContext& context) {
+                                                  const model::ModelContext& context, bool just_now = false) {
     const auto record = read_record(base);
     if (!record) {
         forget_record(base);  // none, or not one this version wrote
@@ -245,9 +245,12 @@ std::optional<std::string> undo_interrupted_merge(const git::Repository& repo, c
         forget_record(base);  // committed, moved on, or nothing was staged
         return std::nullopt;
     }
-    const std::string was = fmt::format("an earlier `git model finish --merge {}` was stopped after git staged the "
-                                        "merge in {} and before it committed it",
-                                        record->model, base.worktree.string());
+    // Said for the next finish (an earlier one was stopped), or for this one, whose git was just stopped.
+    const std::string stopped = just_now ? std::string("this merge's git was stopped")
+                                         : fmt::format("an earlier `git model finish --merge {}` was stopped",
+                                                       record->model);
+    const std::string was = fmt::format("{} after git staged the merge in {} and before it committed it", stopped,
+                                        base.worktree.string());
     const auto merged = merged_tree(repo, record->base_commit, record->model_tip, base.worktree);
     if (!merged) {
         throw Error(fmt::format("{}, and git cannot tell what that merge wrote (`git merge-tree` failed)", was),
@@ -271,10 +274,9 @@ std::optional<std::string> undo_interrupted_merge(const git::Repository& repo, c
         run_git_checked(repo, {"diff-index", "--cached", "-z", "--name-only", "--no-renames", record->base_commit},
                         "reading what is staged", {}, base.worktree);
     if (paths_among(staged_since_base.out, merge_set).empty()) {
-        throw Error(fmt::format("an earlier `git model finish --merge {}` was stopped while git wrote the merge's "
-                                "files into {} (nothing of it was staged); some of the changes there may be files "
-                                "it wrote",
-                                record->model, base.worktree.string()),
+        throw Error(fmt::format("{} while git wrote the merge's files into {} (nothing of it was staged); some of "
+                                "the changes there may be files it wrote",
+                                stopped, base.worktree.string()),
                     fmt::format("see `git -C {} status`: keep what is yours (commit or stash it), put back the rest "
                                 "(`git restore <file>`, remove the new files), then finish again",
                                 base.worktree.string()));
@@ -283,9 +285,19 @@ std::optional<std::string> undo_interrupted_merge(const git::Repository& repo, c
                                         "reading what is staged", {}, base.worktree);
     const auto on_disk = run_git_checked(repo, {"diff", "-z", "--name-only", "--no-renames", "--no-ext-diff"},
                                          "reading what changed on disk", {}, base.worktree);
-    auto touched = paths_among(staged.out, merge_set);
-    for (auto& path : paths_among(on_disk.out, merge_set))
-        if (std::find(touched.begin(), touched.end(), path) == touched.end()) touched.push_back(std::move(path));
+    // A file the user already put back (staged and on disk as the base has it) is done, not changed.
+    const auto staged_changes = split_records(staged_since_base.out, '\0');
+    const std::set<std::string> staged_away(staged_changes.begin(), staged_changes.end());
+    const auto disk_changes = split_records(on_disk.out, '\0');
+    const std::set<std::string> changed_on_disk(disk_changes.begin(), disk_changes.end());
+    const auto staged_list = split_records(staged.out, '\0');
+    const std::set<std::string> staged_off_merge(staged_list.begin(), staged_list.end());
+    std::vector<std::string> touched;
+    for (const auto& path : merge_paths) {
+        const bool merged_staged = staged_off_merge.count(path) > 0;
+        const bool put_back = !staged_away.count(path) && !changed_on_disk.count(path);
+        if ((merged_staged || changed_on_disk.count(path)) && !put_back) touched.push_back(path);
+    }
     if (!touched.empty()) {
         if (touched.size() > 5) {
             touched.resize(5);
@@ -302,6 +314,13 @@ std::optional<std::string> undo_interrupted_merge(const git::Repository& repo, c
     switching.timeout = std::nullopt;  // as the merge: the checkout may download large LFS files
     switching.terminal = true;
     const auto back = run_git(repo, {"read-tree", "-m", "-u", *tree, record->base_commit}, switching, base.worktree);
+    if (!back.ok() && (back.signal != 0 || back.timed_out)) {
+        throw Error(fmt::format("{}; putting back the files that merge changed was stopped part way ({}): some of "
+                                "them may be back already",
+                                was, back.describe()),
+                    fmt::format("when no git runs there, remove {} if it is there, then finish again",
+                                (base.git_dir / "index.lock").string()));
+    }
     if (!back.ok()) {
         throw Error(fmt::format("{}; putting back the files that merge changed failed, and nothing was changed ({}):\n{}",
                                 was, back.describe(), trim_end(back.err, "\n")),
@@ -379,15 +398,27 @@ namespace {
         const auto unmerged = run_git(repo, {"ls-files", "-u"}, {}, base.worktree);
         const bool conflicts = unmerged.ok() && !unmerged.out.empty();
         forget_record(base);
-        run_git(repo, {"merge", "--abort"}, {}, base.worktree);
+        const auto aborted = run_git(repo, {"merge", "--abort"}, {}, base.worktree);
+        if (!aborted.ok()) {
+            // A hook that changed a merged file (a formatter) and failed, or the abort itself stopped.
+            throw Error(fmt::format("{}{}\nand undoing it (`git merge --abort`) failed ({}): {}; the merge is still "
+                                    "under way in {}",
+                                    failed, said, aborted.describe(), trim_end(aborted.err, "\n"),
+                                    base.worktree.string()),
+                        fmt::format("see `git -C {} status`: keep what you need of the files changed there, then "
+                                    "drop the merge (`git merge --abort`; `git reset --merge` when files are in its "
+                                    "way) or conclude it (`git commit`), and finish again",
+                                    base.worktree.string()));
+        }
         throw Error(fmt::format("{}; nothing was merged{}", failed, said),
                     conflicts ? fmt::format("merge {} into the model first and resolve the conflicts there, then "
                                             "finish again",
                                             context.base)
                               : next);
     }
+    refuse_stale_index_lock(base, context.base);  // git killed while it wrote the files: the record stays
     if (repo.open_worktree(base.worktree).has_tracked_changes()) {
-        undo_interrupted_merge(repo, base, context);  // throws, keeping the record, when it cannot
+        undo_interrupted_merge(repo, base, context, true);  // throws, keeping the record, when it cannot
         throw Error(fmt::format("{} after it staged the merge; that was undone, nothing was merged{}", failed, said),
                     next);
     }
