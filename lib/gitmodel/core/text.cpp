@@ -162,6 +162,10 @@ std::string valid_utf8(std::string_view text) {
     return out;
 }
 
+bool is_object_id(std::string_view text) {
+    return (text.size() == 40 || text.size() == 64) && text.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
 bool starts_with(std::string_view text, std::string_view prefix) {
     return text.substr(0, prefix.size()) == prefix;
 }

@@ -28,6 +28,10 @@ std::string read_text(const std::filesystem::path& path);
 // between two separators are kept. The one reader of -z output, so none parses it differently.
 std::vector<std::string> split_records(std::string_view text, char separator);
 
+// Whether text is a full object name as git prints it (SHA-1 or SHA-256, lower-case hex), for
+// values read from files or hooks' input before they go to git as arguments.
+bool is_object_id(std::string_view text);
+
 // Joins items with a separator, for messages and tables.
 std::string join(const std::vector<std::string>& items, std::string_view separator);
 

@@ -152,9 +152,10 @@ FinishResult finish_model(const git::Repository& repo, const FinishRequest& requ
     const bool nothing_of_its_own = repo.ahead_behind(result.head, *base_commit).ahead == 0;
     const auto merged_before =
         nothing_of_its_own ? merge_of_head(repo, context, result.head, *base_commit) : std::nullopt;
-    const bool record_merge = merged_before && merged_before->unrecorded_finish && !read_finish_record(repo, result.head);
+    const auto finished_before = nothing_of_its_own ? read_finish_record(repo, result.head) : std::nullopt;
+    const bool record_merge = merged_before && merged_before->unrecorded_finish && !finished_before;
     if (nothing_of_its_own && !(record_merge && request.merge)) {
-        if (const auto earlier = read_finish_record(repo, result.head)) {
+        if (const auto& earlier = finished_before) {
             throw Error(fmt::format("model '{}' was finished at {} already ({}, {}), and {} holds it", context.name,
                                     short_id(result.head), earlier->mode,
                                     snapshots::format_local_time(earlier->finished_at), context.base),

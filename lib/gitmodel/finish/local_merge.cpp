@@ -56,11 +56,7 @@ std::optional<MergeUnderWay> read_record(const BaseCheckout& base) {
         if (key == "tip") record.model_tip = value;
     }
     // Both go to git as arguments: object names and nothing else.
-    const auto object_name = [](const std::string& text) {
-        return (text.size() == 40 || text.size() == 64) &&
-               text.find_first_not_of("0123456789abcdef") == std::string::npos;
-    };
-    if (record.model.empty() || !object_name(record.base_commit) || !object_name(record.model_tip))
+    if (record.model.empty() || !is_object_id(record.base_commit) || !is_object_id(record.model_tip))
         return std::nullopt;
     return record;
 }
@@ -74,6 +70,13 @@ std::optional<std::string> head_of(const git::Repository& repo, const BaseChecko
     const auto head = run_git(repo, {"rev-parse", "--verify", "-q", "HEAD"}, {}, base.worktree);
     if (!head.ok()) return std::nullopt;
     return first_line(head.out);
+}
+
+// The second parent of the base's HEAD (the commit a merge brought in), if HEAD is a merge.
+std::optional<std::string> second_parent_of_head(const git::Repository& repo, const BaseCheckout& base) {
+    const auto parent = run_git(repo, {"rev-parse", "--verify", "-q", "HEAD^2"}, {}, base.worktree);
+    if (!parent.ok()) return std::nullopt;
+    return first_line(parent.out);
 }
 
 // The tree git makes of merging `theirs` into `ours` (with conflict markers where it has conflicts).
@@ -131,9 +134,10 @@ std::vector<std::string> files_in_the_way(const git::Repository& repo, const Bas
         bool settled_above = false;  // a folder above is missing, git's to replace, or in the way
         for (std::size_t slash = path.find('/'); slash != std::string::npos; slash = path.find('/', slash + 1)) {
             const std::string above = path.substr(0, slash);
-            if (::lstat((base.worktree / above).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) continue;
+            const bool there = ::lstat((base.worktree / above).c_str(), &st) == 0;
+            if (there && S_ISDIR(st.st_mode)) continue;
             // Nothing there (so nothing below it), or a file or link: git's when it goes, else the user's.
-            if (::lstat((base.worktree / above).c_str(), &st) == 0 && !going.count(above)) in_the_way.insert(above);
+            if (there && !going.count(above)) in_the_way.insert(above);
             settled_above = true;
             break;
         }
@@ -189,8 +193,7 @@ void forget_concluded_merge_state(const git::Repository& repo, const BaseCheckou
     std::string merging;
     std::string more;
     if (!(in >> merging) || (in >> more)) return;  // none, or an octopus: not ours to judge
-    const auto second_parent = run_git(repo, {"rev-parse", "--verify", "-q", "HEAD^2"}, {}, base.worktree);
-    if (!second_parent.ok() || first_line(second_parent.out) != merging) return;
+    if (second_parent_of_head(repo, base) != merging) return;
     std::error_code ignored;
     for (const char* name : {"MERGE_HEAD", "MERGE_MSG", "MERGE_MODE", "AUTO_MERGE"})
         fs::remove(base.git_dir / name, ignored);
@@ -218,12 +221,10 @@ void refuse_operation_in_progress(const BaseCheckout& base, const std::string& n
     }
 }
 
-// The paths of a NUL-separated git listing that are also in `among`.
-std::vector<std::string> paths_among(const std::string& listing, const std::set<std::string>& among) {
-    std::vector<std::string> found;
-    for (auto& path : split_records(listing, '\0'))
-        if (among.count(path)) found.push_back(std::move(path));
-    return found;
+// The paths of a NUL-separated git listing (`--name-only -z`).
+std::set<std::string> listed_paths(const std::string& listing) {
+    const auto paths = split_records(listing, '\0');
+    return {paths.begin(), paths.end()};
 }
 
 // Under the merge lock, before the base's worktree is judged: a finish --merge killed after git
@@ -265,7 +266,6 @@ std::optional<std::string> undo_interrupted_merge(const git::Repository& repo, c
         run_git_checked(repo, {"diff-tree", "-r", "-z", "--name-only", "--no-renames", record->base_commit, *tree},
                         "listing the files of the interrupted merge", {}, base.worktree);
     const auto merge_paths = split_records(changed.out, '\0');
-    const std::set<std::string> merge_set(merge_paths.begin(), merge_paths.end());
     // Stopped before git staged anything (while it wrote the files: the index is written last),
     // nothing of the merge is staged: what is on disk may hold files it wrote, unstaged, beside the
     // user's own changes, and only the user can tell them apart. The record stays until the
@@ -273,7 +273,8 @@ std::optional<std::string> undo_interrupted_merge(const git::Repository& repo, c
     const auto staged_since_base =
         run_git_checked(repo, {"diff-index", "--cached", "-z", "--name-only", "--no-renames", record->base_commit},
                         "reading what is staged", {}, base.worktree);
-    if (paths_among(staged_since_base.out, merge_set).empty()) {
+    const auto staged_away = listed_paths(staged_since_base.out);
+    if (std::none_of(merge_paths.begin(), merge_paths.end(), [&](const auto& path) { return staged_away.count(path); })) {
         throw Error(fmt::format("{} while git wrote the merge's files into {} (nothing of it was staged); some of "
                                 "the changes there may be files it wrote",
                                 stopped, base.worktree.string()),
@@ -286,17 +287,12 @@ std::optional<std::string> undo_interrupted_merge(const git::Repository& repo, c
     const auto on_disk = run_git_checked(repo, {"diff", "-z", "--name-only", "--no-renames", "--no-ext-diff"},
                                          "reading what changed on disk", {}, base.worktree);
     // A file the user already put back (staged and on disk as the base has it) is done, not changed.
-    const auto staged_changes = split_records(staged_since_base.out, '\0');
-    const std::set<std::string> staged_away(staged_changes.begin(), staged_changes.end());
-    const auto disk_changes = split_records(on_disk.out, '\0');
-    const std::set<std::string> changed_on_disk(disk_changes.begin(), disk_changes.end());
-    const auto staged_list = split_records(staged.out, '\0');
-    const std::set<std::string> staged_off_merge(staged_list.begin(), staged_list.end());
+    const auto staged_off_merge = listed_paths(staged.out);
+    const auto changed_on_disk = listed_paths(on_disk.out);
     std::vector<std::string> touched;
     for (const auto& path : merge_paths) {
-        const bool merged_staged = staged_off_merge.count(path) > 0;
         const bool put_back = !staged_away.count(path) && !changed_on_disk.count(path);
-        if ((merged_staged || changed_on_disk.count(path)) && !put_back) touched.push_back(path);
+        if ((staged_off_merge.count(path) || changed_on_disk.count(path)) && !put_back) touched.push_back(path);
     }
     if (!touched.empty()) {
         if (touched.size() > 5) {
@@ -457,8 +453,7 @@ std::string merge_into_base(const git::Repository& repo, const BaseCheckout& bas
     if (!merged.ok()) merge_failed(repo, base, context, *base_before, merged);
     forget_record(base);
     const auto commit = head_of(repo, base);
-    const auto second_parent = run_git(repo, {"rev-parse", "--verify", "-q", "HEAD^2"}, {}, base.worktree);
-    if (!commit || *commit == *base_before || !second_parent.ok() || first_line(second_parent.out) != *context.head) {
+    if (!commit || *commit == *base_before || second_parent_of_head(repo, base) != *context.head) {
         throw Error(fmt::format("git's merge of {} into {} ended well, but {} is not a merge of {}", context.branch,
                                 context.base, context.base, short_id(*context.head)),
                     fmt::format("see `git -C {} log -1`", base.worktree.string()));

@@ -29,10 +29,6 @@ namespace {
 
 bool is_zero(std::string_view sha) { return sha.find_first_not_of('0') == std::string_view::npos; }
 
-bool is_hex_id(std::string_view sha) {
-    return (sha.size() == 40 || sha.size() == 64) && sha.find_first_not_of("0123456789abcdef") == std::string_view::npos;
-}
-
 bool matches_any(const std::vector<std::string>& patterns, std::string_view name) {
     for (const auto& pattern : patterns)
         if (naming::glob_match(pattern, name)) return true;
@@ -331,8 +327,8 @@ std::vector<RefUpdate> parse_pre_push_input(std::string_view input) {
         RefUpdate update;
         std::string extra;
         if (!(fields >> update.local_ref >> update.local_sha >> update.remote_ref >> update.remote_sha) ||
-            (fields >> extra) || !is_hex_id(update.local_sha) || update.remote_sha.size() != update.local_sha.size() ||
-            !is_hex_id(update.remote_sha)) {
+            (fields >> extra) || !is_object_id(update.local_sha) || update.remote_sha.size() != update.local_sha.size() ||
+            !is_object_id(update.remote_sha)) {
             throw Error(fmt::format("malformed pre-push input on line {}: {}", number, quote_for_message(line)),
                         "this hook must be run by git push");
         }
