@@ -117,6 +117,7 @@ start_env_model() {
 # PATH, really pulls $PULL_IMAGE (a name no registry has) from an OCI archive of the test image
 # when asked to pull it: slowly (4 s first) while $TEST_DIR/slow-pull exists, failing with an
 # "Error:" line while $TEST_DIR/fail-pull exists; each pull's pid is added to $TEST_DIR/pull.pids.
+# While $TEST_DIR/slow-create exists, a `create` waits 3 s first (its pid added to create.pids).
 # Sets PODMAN (the real one) and PULL_IMAGE, which is removed at exit.
 use_pull_engine() {
     PODMAN=$(command -v podman)
@@ -133,6 +134,10 @@ if [ "\$1" = pull ] && [ "\$2" = "$PULL_IMAGE" ]; then
     [ -e "$TEST_DIR/fail-pull" ] && { echo "Error: simulated: the registry refused the pull" >&2; exit 125; }
     id=\$("$PODMAN" pull "oci-archive:$archive") && exec "$PODMAN" tag "\$id" "$PULL_IMAGE"
     exit 125
+fi
+if [ "\$1" = create ] && [ -e "$TEST_DIR/slow-create" ]; then
+    echo \$\$ >>"$TEST_DIR/create.pids"
+    sleep 3
 fi
 exec "$PODMAN" "\$@"
 SH

@@ -114,7 +114,7 @@ for _ in $(seq 150); do
     sleep 0.2
 done
 [ -n "$run" ] || fail "the sweep's run container never ran"
-client=$(pgrep -u "$(id -u "$V")" -f "podman run --rm --name $run" | head -1)
+client=$(pgrep -u "$(id -u "$V")" -f "podman start --attach $run" | head -1)
 [ -n "$client" ] || fail "no podman client for $run"
 kill -9 "$client"
 for _ in $(seq 150); do

@@ -70,5 +70,21 @@ wait_sweep "$WT" 3 120
 assert_contains "$(cat "$SWEEPS/3/scheduler.log")" \
     "could not pull $PULL_IMAGE (each run tries on its own): podman could not pull $PULL_IMAGE (exited with status 125):"
 run_expect 0 git -C "$WT" model sweep status 3
-assert_contains "$OUT" "run 1: the engine could not start it; the image could not be pulled: Error: simulated: the registry refused the pull"
+assert_contains "$OUT" "run 1: could not start: the image $PULL_IMAGE could not be pulled: Error: simulated: the registry refused the pull"
 assert_eq "$(leases)" "0" "no lease after the failed runs"
+
+# --- sweep cancel while the engine makes a run's container: it is made, then removed; nothing runs ----
+# (a `podman run` stopped there could leave a container that appeared after the cancel looked)
+rm -f fail-pull
+: >slow-create
+run_expect 0 git -C "$WT" model sweep start --grid lr=6 -- sh -c 'echo "lr=$GIT_MODEL_PARAM_LR ran"'
+for _ in $(seq 100); do [ -s create.pids ] && break; sleep 0.1; done
+[ -s create.pids ] || fail "the scheduler never made a container: $(cat "$SWEEPS"/4/scheduler.log)"
+run_expect 0 git -C "$WT" model sweep cancel 4
+run_expect 0 git -C "$WT" model sweep status 4 --json
+assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "cancelled" "the run is cancelled"
+assert_eq "$(json_get "$OUT" 'd["runs"][0]["detail"]')" "cancelled before it started" "the run's note"
+sleep 4  # past the slow create: a container made after the cancel would be here by now
+assert_eq "$(test_containers)" "" "no container after the cancel"
+assert_not_contains "$(cat "$(json_get "$OUT" 'd["runs"][0]["log"]')")" "lr=6 ran" "the cancelled run's command never ran"
+assert_eq "$(leases)" "0" "no lease after the cancel"

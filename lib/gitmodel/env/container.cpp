@@ -120,6 +120,16 @@ std::vector<std::string> engine_run_argv(const Engine& engine, const LaunchSpec&
     return engine.command(std::move(argv));
 }
 
+std::vector<std::string> engine_create_argv(const Engine& engine, const LaunchSpec& spec) {
+    std::vector<std::string> argv = create_argv(engine.program.string(), spec);
+    argv.erase(argv.begin());
+    return engine.command(std::move(argv));
+}
+
+std::vector<std::string> engine_start_attached_argv(const Engine& engine, const std::string& name) {
+    return engine.command(start_attached_arguments(name));
+}
+
 config::Placeholders placeholders_for(const std::string& model, const std::string& branch) {
     return {model, branch, current_caller().name};
 }

@@ -67,6 +67,11 @@ ContainerPlan plan_container(const config::ModelEnv& file, const ContainerReques
 // The full argv of the planned `run` for this engine (its host flags included).
 std::vector<std::string> engine_run_argv(const Engine& engine, const LaunchSpec& spec);
 
+// The full argvs that make a foreground spec's container and then start it attached
+// (launch.hpp's create_argv and start_attached_arguments, with the engine's host flags).
+std::vector<std::string> engine_create_argv(const Engine& engine, const LaunchSpec& spec);
+std::vector<std::string> engine_start_attached_argv(const Engine& engine, const std::string& name);
+
 // The placeholder values of a model for its caller.
 config::Placeholders placeholders_for(const std::string& model, const std::string& branch);
 

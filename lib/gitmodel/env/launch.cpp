@@ -1,5 +1,6 @@
 #include "gitmodel/env/launch.hpp"
 
+#include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
 
 #include <fmt/core.h>
@@ -75,8 +76,13 @@ std::vector<std::string> version_probe_arguments(const std::string& image_id, co
             "--version"};
 }
 
-std::vector<std::string> run_argv(const std::string& engine_program, const LaunchSpec& spec) {
-    std::vector<std::string> argv{engine_program, "run", spec.detach ? "--detach" : "--rm", "--name", spec.container_name};
+std::vector<std::string> start_attached_arguments(const std::string& name) { return {"start", "--attach", name}; }
+
+namespace {
+
+// The argv of `engine run` or (for a foreground spec) `engine create`: everything but the verb is the same.
+std::vector<std::string> container_argv(const std::string& engine_program, const char* verb, const LaunchSpec& spec) {
+    std::vector<std::string> argv{engine_program, verb, spec.detach ? "--detach" : "--rm", "--name", spec.container_name};
     if (!spec.hostname.empty()) argv.insert(argv.end(), {"--hostname", spec.hostname});
     // A real init as PID 1 forwards SIGTERM: a Python trainer as PID 1 would ignore it and
     // every `env down` would wait out the stop timeout.
@@ -117,6 +123,21 @@ std::vector<std::string> run_argv(const std::string& engine_program, const Launc
     argv.insert(argv.end(), spec.user_flags.begin(), spec.user_flags.end());
     argv.push_back(spec.image);
     argv.insert(argv.end(), spec.command.begin(), spec.command.end());
+    return argv;
+}
+
+}  // namespace
+
+std::vector<std::string> run_argv(const std::string& engine_program, const LaunchSpec& spec) {
+    return container_argv(engine_program, "run", spec);
+}
+
+std::vector<std::string> create_argv(const std::string& engine_program, const LaunchSpec& spec) {
+    if (spec.detach) throw Error("internal: a detached container is made with run_argv, not created");
+    std::vector<std::string> argv = container_argv(engine_program, "create", spec);
+    // The image is here already (the caller pulled it, and a pull may be stopped): a create
+    // that pulled could not be, and its container would appear after a cancel looked.
+    argv.insert(argv.begin() + 2, "--pull=never");
     return argv;
 }
 

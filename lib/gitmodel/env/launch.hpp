@@ -82,6 +82,16 @@ struct LaunchSpec {
 // The full argv ("podman", "run", "-d", ...) for the spec.
 std::vector<std::string> run_argv(const std::string& engine_program, const LaunchSpec& spec);
 
+// The same container as run_argv's foreground one (spec.detach false), made but not started
+// ("podman", "create", "--pull=never", "--rm", ...): a sweep's scheduler makes a run's container
+// first and starts it only if no cancel came meanwhile, so that no container it made can
+// appear after a cancel looked for it. The image must be here already.
+std::vector<std::string> create_argv(const std::string& engine_program, const LaunchSpec& spec);
+
+// The engine's arguments that start a created container in the foreground ("start", "--attach",
+// name): its output and exit status are the client's, and the client passes signals on to it.
+std::vector<std::string> start_attached_arguments(const std::string& name);
+
 // The engine's arguments (after the program) that run `binary.target --version` once in a
 // throwaway container of the image, the host's binary.source mounted read-only there (no
 // network, as root, removed after): whether a binary of ours can start in that image at all

@@ -232,6 +232,9 @@ Launch prepare_launch(const Sweep& sweep, const RunSpec& run, const std::vector<
     const env::LaunchSpec& spec = plan.spec;
     launch.container = spec.container_name;
     launch.argv = env::engine_run_argv(*engine, spec);
+    launch.create_argv = env::engine_create_argv(*engine, spec);
+    launch.start_argv = env::engine_start_attached_argv(*engine, spec.container_name);
+    launch.image = spec.image;
     return launch;
 }
 

@@ -18,9 +18,15 @@ namespace gm::sweep {
 
 // How one run is started.
 struct Launch {
-    std::vector<std::string> argv;
+    std::vector<std::string> argv;  // in one step: the host command, or the engine's `run`
     proc::SpawnOptions options;
     std::string container;  // the container's name; empty on the host
+    // A container's run in two steps, for a caller that must look between them (the local
+    // scheduler, for a cancel): create_argv makes it from `image` (which must be here), and
+    // start_argv runs it in the foreground. Empty on the host.
+    std::vector<std::string> create_argv;
+    std::vector<std::string> start_argv;
+    std::string image;
 };
 
 // The name a run's container gets (the same one `git model env` would give the run's model).

@@ -284,6 +284,8 @@ public:
 private:
     void remove_left_containers();
     void pull_missing_image();
+    std::optional<std::string> pull_stoppably(const std::string& image);
+    void create_container(const Launch& launch);
     void reap_ended(RunState ok, RunState failed, const char* note);
     bool start_next();
     bool spawn_run(Active& run, const RunSpec& spec, RunStatus& status);
@@ -304,7 +306,6 @@ private:
     std::vector<int> queue_;  // run numbers in the order they start; retries go to the back
     std::size_t next_ = 0;    // the first of queue_ not started yet
     int failed_ = 0;          // what --max-failures counts: failed runs, after their retries
-    std::string pull_failure_;  // the engine's last word when the sweep's image could not be pulled
     std::map<long, Active> active_;  // by pid
 };
 
@@ -380,22 +381,45 @@ void LocalScheduler::pull_missing_image() {
     if (env::inspect_image(*engine_, sweep_.image)) return;
     fmt::print("pulling {} before any run takes a GPU\n", sweep_.image);
     std::fflush(stdout);
+    if (const auto why = pull_stoppably(sweep_.image)) {
+        if (stop_requested) fmt::print("the pull of {} was stopped: the sweep is cancelled\n", sweep_.image);
+        else fmt::print("could not pull {} (each run tries on its own): {}\n", sweep_.image, *why);
+    } else {
+        fmt::print("pulled {}\n", sweep_.image);
+    }
+    std::fflush(stdout);
+}
+
+// Pulls an image, as `sweep cancel` can stop it (request_stop passes its SIGTERM to the pull's
+// process group). Returns why it failed, or nullopt when the image is here.
+std::optional<std::string> LocalScheduler::pull_stoppably(const std::string& image) {
+    std::optional<std::string> why;
     try {
-        env::pull_image(*engine_, sweep_.image, false, [](long pid) {
+        env::pull_image(*engine_, image, false, [](long pid) {
             pulling_group = static_cast<pid_t>(pid);
             if (stop_requested) throw Error("the sweep was cancelled");  // a stop that came just before
         });
-        fmt::print("pulled {}\n", sweep_.image);
     } catch (const Error& e) {
-        if (stop_requested) fmt::print("the pull of {} was stopped: the sweep is cancelled\n", sweep_.image);
-        else {
-            const std::string why = trim_end(e.what(), "\n ");
-            pull_failure_ = why.substr(why.rfind('\n') + 1);  // its last line: the engine's own error
-            fmt::print("could not pull {} (each run tries on its own): {}\n", sweep_.image, why);
-        }
+        why = trim_end(e.what(), "\n ");
     }
     pulling_group = 0;
-    std::fflush(stdout);
+    return why;
+}
+
+// Makes a run's container without starting it (the image pulled first when it is not here).
+// Throws gm::Error with the engine's message.
+void LocalScheduler::create_container(const Launch& launch) {
+    if (!env::inspect_image(*engine_, launch.image)) {
+        if (const auto why = pull_stoppably(launch.image))
+            throw Error(fmt::format("the image {} could not be pulled: {}", launch.image,
+                                    stop_requested ? "the sweep is cancelled" : why->substr(why->rfind('\n') + 1)));
+    }
+    proc::RunOptions options;
+    options.timeout = engine_->start_timeout;  // its own process group: a stop of this scheduler lets it finish
+    const auto made = proc::run(launch.create_argv, options);
+    if (!made.ok())
+        throw Error(fmt::format("{} could not make the run's container ({}): {}", engine_->name, made.describe(),
+                                env::engine_message(made.err)));
 }
 
 // Records the runs whose processes ended: as `ok` when they exited 0, else as `failed`, with
@@ -406,11 +430,6 @@ void LocalScheduler::reap_ended(RunState ok, RunState failed, const char* note) 
         if (it == active_.end()) continue;
         const bool success = ended->signal == 0 && ended->exit_code == 0;
         std::string why = note ? note : success ? "" : "the command " + ended->describe();
-        // The engine's own failure (125) while the image could not be pulled (and still is not
-        // here: a run that got it failed for a reason of its own): its reason, not the code.
-        if (!note && ended->signal == 0 && ended->exit_code == 125 && !pull_failure_.empty() && engine_ &&
-            !env::inspect_image(*engine_, sweep_.image))
-            why = fmt::format("the engine could not start it; the image could not be pulled: {}", pull_failure_);
         // An engine client that exited by itself with the command's status (not its own 125-127,
         // not a signal) ran the container to its end and removed it (--rm): no engine call.
         const bool container_may_stay = ended->signal != 0 || ended->exit_code >= 125;
@@ -453,14 +472,35 @@ bool LocalScheduler::start_next() {
     return true;
 }
 
-// Starts a run's process; a run that cannot start is recorded as failed (returns false).
+// Starts a run's process; a run that cannot start is recorded as failed, and one cancelled
+// while its container was made as cancelled (returns false).
+//
+// A container is made first and started after: a `podman run` stopped by a cancel while it
+// made the container could leave one that appeared after the scheduler (and the cancel) had
+// looked for it. Now the create is never signalled; a cancel that comes meanwhile finds the
+// container made, and removes it before it runs.
 bool LocalScheduler::spawn_run(Active& run, const RunSpec& spec, RunStatus& status) {
     try {
         const Launch launch =
             prepare_launch(sweep_, spec, run.leases.gpus(), pool_.from_driver, engine_, main_worktree_, status.attempt);
         status.container = launch.container;
         run.container = launch.container;
-        run.child = proc::spawn(launch.argv, launch.options);
+        if (!launch.create_argv.empty()) {
+            save_run(sweep_, spec.number, status);  // from here a cancel that finds this scheduler dead removes it
+            create_container(launch);
+            if (stop_requested) {
+                bool removed = true;
+                try {
+                    env::remove_container(*engine_, launch.container, 0s);
+                } catch (const Error&) {
+                    removed = false;  // finish tries again, and keeps its GPUs if it cannot
+                }
+                save_run(sweep_, spec.number, status);
+                finish(run, RunState::cancelled, "cancelled before it started", std::nullopt, 0, !removed);
+                return false;
+            }
+        }
+        run.child = proc::spawn(launch.create_argv.empty() ? launch.argv : launch.start_argv, launch.options);
         return true;
     } catch (const Error& e) {
         save_run(sweep_, spec.number, status);
@@ -558,8 +598,8 @@ int cancel_local(const Sweep& sweep, std::vector<std::string>* notes) {
     for (const auto& run : sweep.runs) {
         RunStatus status = load_run(sweep, run.number);
         if (status.state == RunState::cancelled && engine && !status.container.empty()) {
-            // Stopped by the scheduler while podman still made its container: the client ended, and
-            // the container it was making can appear after the scheduler looked (seen under load).
+            // A scheduler killed (it did not stop within 40 s) while the engine made a run's
+            // container: the create went on alone, and its container may be there now.
             try {
                 if (env::find_container(*engine, status.container)) env::remove_container(*engine, status.container, 0s);
             } catch (const Error& e) {
