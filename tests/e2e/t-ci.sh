@@ -124,3 +124,17 @@ run_expect 0 git model ci init --gitlab
 assert_dir "$TEST_DIR/worktrees/feature/model-resnet"
 [ -f .gitlab-ci.yml ] || fail "no pipeline in the linked worktree"
 CHECKS=$((CHECKS + 1))
+
+# A link planted at .github (or .github/workflows) is not written through: refused, nothing written there.
+mkdir "$TEST_DIR/elsewhere"
+ln -s "$TEST_DIR/elsewhere" .github
+run_expect 1 git model ci init --github
+assert_contains "$ERR" ".github is a link"
+run_expect 1 git model ci init --github --update
+assert_contains "$ERR" ".github is a link"
+assert_eq "$(ls -A "$TEST_DIR/elsewhere")" "" "nothing written through the link"
+rm .github
+mkdir .github && ln -s "$TEST_DIR/elsewhere" .github/workflows
+run_expect 1 git model ci init --github --force
+assert_contains "$ERR" "workflows is a link"
+assert_eq "$(ls -A "$TEST_DIR/elsewhere")" "" "nothing written through the link"

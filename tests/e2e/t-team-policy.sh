@@ -144,6 +144,19 @@ assert_contains "$(cat bob/.gitlab-ci.yml)" "# bob: keep this line"
 assert_eq "$(grep -c 'image: "registry.example.com/team/pytorch:2.5"' bob/.gitlab-ci.yml)" "2"
 git -C bob commit -q -am "pipeline follows the pin"
 run_expect 0 git -C bob push -q origin feature/model-ci
+# a job of bob's own with its own image: --update keeps it (and the file's mode), the pre-push does not hold it to the pin
+printf '\nlint:\n  image: "python:3.12-slim"\n  script:\n    - ruff check .\n' >>bob/.gitlab-ci.yml
+chmod 640 bob/.gitlab-ci.yml
+git -C bob commit -q -am "our lint job"
+run_expect 0 git -C bob push -q origin feature/model-ci
+printf 'image: registry.example.com/team/pytorch:2.6\ngpus: 0\n' >bob/.modelenv.yaml
+run_expect 0 git -C bob model ci init --gitlab --update
+assert_contains "$(cat bob/.gitlab-ci.yml)" 'image: "python:3.12-slim"'
+assert_eq "$(grep -c 'image: "registry.example.com/team/pytorch:2.6"  # follows .modelenv.yaml' bob/.gitlab-ci.yml)" "2" \
+    "the two generated image lines follow the pin"
+assert_eq "$(stat -c %a bob/.gitlab-ci.yml)" "640" "--update keeps the file's mode"
+git -C bob commit -q -am "pytorch 2.6" -m "Image-Change: the lint job keeps its own image"
+run_expect 0 git -C bob push -q origin feature/model-ci
 run_expect 2 git -C bob model ci init --gitlab --update --force
 rm bob/.gitlab-ci.yml
 run_expect 1 git -C bob model ci init --gitlab --update

@@ -66,13 +66,37 @@ TEST_CASE("ci: write_pipeline refuses to overwrite without force", "[ci]") {
     fs::remove_all(root);
 }
 
-TEST_CASE("ci: --update rewrites only the image lines and finds them again") {
-    const std::string text = "# mine\ntest:\n  image: \"old:1\"\n  script:\n    - \"pytest\"\n# image: in a comment\n"
-                             "gpu:\n  image: 'old:1'\n";
+TEST_CASE("ci: --update rewrites only the marked image lines and finds them again") {
+    const std::string text = "# mine\r\ntest:\r\n  image: \"old:1\"  # follows .modelenv.yaml\r\n  script:\r\n"
+                             "    - \"pytest\"\r\n# image: in a comment\r\nlint:\r\n  image: \"python:3.12\"\r\n"
+                             "gpu:\r\n  image: 'old:1' # follows .modelenv.yaml\r\n";
     CHECK(gm::ci::pipeline_images(text) == std::vector<std::string>{"old:1", "old:1"});
     const auto updated = gm::ci::update_pipeline_images(text, "new:2");
-    CHECK(updated == "# mine\ntest:\n  image: \"new:2\"\n  script:\n    - \"pytest\"\n# image: in a comment\n"
-                     "gpu:\n  image: \"new:2\"\n");
+    CHECK(updated == "# mine\r\ntest:\r\n  image: \"new:2\"  # follows .modelenv.yaml\r\n  script:\r\n"
+                     "    - \"pytest\"\r\n# image: in a comment\r\nlint:\r\n  image: \"python:3.12\"\r\n"
+                     "gpu:\r\n  image: \"new:2\"  # follows .modelenv.yaml\r\n");
     CHECK(gm::ci::pipeline_images(updated) == std::vector<std::string>{"new:2", "new:2"});
     CHECK_FALSE(gm::ci::is_generated_pipeline(text));
+}
+
+TEST_CASE("ci: a file without the mark (an older git-model's) follows the pin in its quoted image lines only") {
+    const std::string text = "test:\n  image: \"old:1\"\nlint:\n  image: python:3.12-slim   # our lint image\n"
+                             "svc:\n  image:\n    name: \"redis:7\"\n    entrypoint: [\"\"]\n"
+                             "job:\n  script: |\n    image: nginx:1.25\n";
+    CHECK(gm::ci::pipeline_images(text) == std::vector<std::string>{"old:1"});
+    CHECK(gm::ci::update_pipeline_images(text, "new:2") ==
+          "test:\n  image: \"new:2\"  # follows .modelenv.yaml\nlint:\n  image: python:3.12-slim   # our lint image\n"
+          "svc:\n  image:\n    name: \"redis:7\"\n    entrypoint: [\"\"]\n"
+          "job:\n  script: |\n    image: nginx:1.25\n");
+}
+
+TEST_CASE("ci: the generated pipelines mark every image line, so they follow the pin") {
+    gm::ci::PipelineOptions options;
+    options.image = "reg/x:1";
+    for (const auto forge : {Forge::gitlab, Forge::github}) {
+        const std::string text = gm::ci::render_pipeline(forge, options);
+        CHECK(gm::ci::pipeline_images(text) == std::vector<std::string>{"reg/x:1", "reg/x:1"});
+        CHECK(gm::ci::pipeline_images(gm::ci::update_pipeline_images(text, "reg/x:2")) ==
+              std::vector<std::string>{"reg/x:2", "reg/x:2"});
+    }
 }

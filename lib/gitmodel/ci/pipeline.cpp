@@ -20,6 +20,13 @@ namespace gm::ci {
 
 namespace {
 
+// What ends each image line the pipeline writes: the lines that follow the pin, and the only
+// ones `--update` rewrites and the pre-push hook checks (a job the team adds keeps its own image).
+constexpr std::string_view pin_marker = "# follows .modelenv.yaml";
+
+// A generated image line's text after "image: ".
+std::string pinned_value(const std::string& image) { return yaml_quote(image) + "  " + std::string(pin_marker); }
+
 constexpr const char* header =
     "# The team's pipeline, written by `git model ci init` (git-model {version}); see git-model-ci(1).\n"
     "#  - every push to feature/*: the tests, without a GPU, in the image .modelenv.yaml pins;\n"
@@ -27,7 +34,9 @@ constexpr const char* header =
     "#    (GIT_MODEL_SMOKE=1: the script keeps it short) on one GPU, in the same image.\n"
     "# The GPU job needs git-model in the image (install its .deb in the Dockerfile) and a runner\n"
     "# {runner}.\n"
-    "# Edit the commands freely; re-running `git model ci init --force` overwrites this file.\n";
+    "# Edit the commands freely; re-running `git model ci init --force` overwrites this file.\n"
+    "# The image lines marked \"follows .modelenv.yaml\" are the ones `git model ci init --update`\n"
+    "# rewrites when the pin changes; image lines without the mark (a job of your own) are left as they are.\n";
 
 std::string gitlab(const PipelineOptions& o) {
     std::string y = fmt::format(header, fmt::arg("version", GM_VERSION),
@@ -42,7 +51,7 @@ std::string gitlab(const PipelineOptions& o) {
     y += "stages: [test, gpu]\n\n";
     y += "test:\n";
     y += "  stage: test\n";
-    y += fmt::format("  image: {}\n", yaml_quote(o.image));
+    y += fmt::format("  image: {}\n", pinned_value(o.image));
     y += "  rules:\n";
     y += "    - if: '$CI_PIPELINE_SOURCE == \"push\" && $CI_COMMIT_BRANCH =~ /^feature\\//'\n";
     y += "    - if: '$CI_PIPELINE_SOURCE == \"merge_request_event\" && $CI_MERGE_REQUEST_SOURCE_BRANCH_NAME =~ /^feature\\//'\n";
@@ -52,7 +61,7 @@ std::string gitlab(const PipelineOptions& o) {
     y += fmt::format("    - {}\n\n", yaml_quote(o.test_command));
     y += "gpu-train:\n";
     y += "  stage: gpu\n";
-    y += fmt::format("  image: {}\n", yaml_quote(o.image));
+    y += fmt::format("  image: {}\n", pinned_value(o.image));
     y += "  needs: [test]\n";
     y += "  # One GPU: a runner with this tag, e.g. one Docker runner per GPU (gpus = \"device=N\", concurrent = 1).\n";
     y += "  tags: [gpu]\n";
@@ -79,7 +88,7 @@ std::string github(const PipelineOptions& o) {
     y += "  test:\n";
     y += "    runs-on: ubuntu-latest\n";
     y += "    container:\n";
-    y += fmt::format("      image: {}\n", yaml_quote(o.image));
+    y += fmt::format("      image: {}\n", pinned_value(o.image));
     y += "    env:\n";
     y += "      CUDA_VISIBLE_DEVICES: \"\"\n";
     y += "    steps:\n";
@@ -92,7 +101,7 @@ std::string github(const PipelineOptions& o) {
     y += "    runs-on: [self-hosted, gpu]\n";
     y += fmt::format("    timeout-minutes: {}\n", o.gpu_minutes);
     y += "    container:\n";
-    y += fmt::format("      image: {}\n", yaml_quote(o.image));
+    y += fmt::format("      image: {}\n", pinned_value(o.image));
     y += "      options: --gpus 1\n";
     y += "    env:\n";
     y += "      GIT_MODEL_SMOKE: \"1\"\n";
@@ -136,10 +145,20 @@ std::string render_pipeline(Forge forge, const PipelineOptions& options) {
 
 namespace {
 
-// Writes text to target through a temporary file and a rename: a reader never sees half of it.
-// The mode is what std::ofstream gave the file before (0666 less the umask).
-void write_atomically(const fs::path& target, const std::string& text) {
-    write_file_atomically(target, text, FileMode{0666, true, false});
+// Refuses a link at any folder between the worktree and the pipeline (.github, .github/workflows):
+// one planted there (another user of a shared worktree, a careless `ln -s`) would have the
+// pipeline written wherever it points.
+void refuse_linked_folders(const fs::path& root, Forge forge) {
+    fs::path folder = root;
+    const fs::path relative = pipeline_path(forge).parent_path();
+    for (const auto& part : relative) {
+        folder /= part;
+        std::error_code ec;
+        if (fs::is_symlink(fs::symlink_status(folder, ec)))
+            throw Error(fmt::format("{} is a link (to {}); nothing was written", folder.string(),
+                                    fs::read_symlink(folder, ec).string()),
+                        "the pipeline is written only into the worktree's own folders: remove the link, or move it away");
+    }
 }
 
 }  // namespace
@@ -152,36 +171,59 @@ fs::path write_pipeline(const fs::path& root, Forge forge, const PipelineOptions
                     "compare with `git diff` after `git model ci init --force`, which overwrites it");
     }
     if (fs::is_directory(target, ec)) throw Error(fmt::format("{} is a folder; nothing was written", target.string()));
+    refuse_linked_folders(root, forge);
     fs::create_directories(target.parent_path(), ec);
     if (ec) throw Error(fmt::format("cannot create {}: {}", target.parent_path().string(), ec.message()));
-    write_atomically(target, render_pipeline(forge, options));
+    write_file_atomically(target, render_pipeline(forge, options), FileMode{0666, true, false});  // as std::ofstream would
     return target;
 }
 
 fs::path update_pipeline_file(const fs::path& root, Forge forge, const std::string& image) {
     const fs::path target = root / pipeline_path(forge);
     std::error_code ec;
+    refuse_linked_folders(root, forge);
     if (!fs::is_regular_file(fs::symlink_status(target, ec)))
         throw Error(fmt::format("no {} to update; nothing was written", target.string()),
                     fmt::format("write one first: git model ci init --{}", forge == Forge::gitlab ? "gitlab" : "github"));
     std::ifstream in(target, std::ios::binary);
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (!in && !in.eof()) throw Error(fmt::format("cannot read {}", target.string()));
-    write_atomically(target, update_pipeline_images(text, image));
+    if (pipeline_images(text).empty())
+        throw Error(fmt::format("no image line of {} follows .modelenv.yaml (none ends with \"{}\"); nothing was written",
+                                target.string(), pin_marker),
+                    "add that mark after the image lines that should follow the pin, or write the file again with "
+                    "`git model ci init --force`");
+    write_file_atomically(target, update_pipeline_images(text, image), FileMode{0666, true, true});  // its own mode kept
     return target;
 }
 
 namespace {
 
-// The value of an "image:" line (indentation, key, value), if the line is one.
-std::optional<std::pair<std::size_t, std::string>> image_line(std::string_view line) {
+// An "image:" line of a pipeline: where its key begins, its value (quotes removed), and whether it
+// follows the pin: it ends with pin_marker, or (in a file an older git-model wrote, before the
+// mark) its value is nothing but a double-quoted string, as those files wrote it.
+struct ImageLine {
+    std::size_t indent = 0;
+    std::string value;
+    bool marked = false;
+    bool legacy = false;  // no mark, but the form older files wrote
+};
+
+std::optional<ImageLine> image_line(std::string_view line) {
     const auto indent = line.find_first_not_of(" \t");
     if (indent == std::string_view::npos || line.substr(indent, 6) != "image:") return std::nullopt;
+    ImageLine found;
+    found.indent = indent;
     std::string value(line.substr(indent + 6));
     value.erase(0, value.find_first_not_of(" \t"));
     value = trim_end(value, " \t\r");
+    if (value.size() > pin_marker.size() && value.compare(value.size() - pin_marker.size(), pin_marker.size(), pin_marker) == 0) {
+        value = trim_end(value.substr(0, value.size() - pin_marker.size()), " \t");
+        found.marked = true;
+    }
     if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front()) {
         const char quote = value.front();
+        found.legacy = !found.marked && quote == '"';
         std::string inner;
         for (std::size_t k = 1; k + 1 < value.size(); ++k) {
             if (quote == '"' && value[k] == '\\' && k + 2 < value.size()) ++k;
@@ -190,7 +232,30 @@ std::optional<std::pair<std::size_t, std::string>> image_line(std::string_view l
         }
         value = inner;
     }
-    return std::make_pair(indent, value);
+    found.value = value;
+    return found;
+}
+
+// Calls visit(line, image line or nullptr, newline follows) for each line of text.
+template <typename Visit>
+void for_each_line(std::string_view text, Visit&& visit) {
+    std::size_t start = 0;
+    while (start < text.size()) {
+        auto end = text.find('\n', start);
+        const bool newline = end != std::string_view::npos;
+        if (!newline) end = text.size();
+        const auto line = text.substr(start, end - start);
+        const auto found = image_line(line);
+        visit(line, found ? &*found : nullptr, newline);
+        start = end + 1;
+    }
+}
+
+// Whether any image line carries the mark (else the file is an older one's: its legacy lines follow).
+bool has_marked_line(std::string_view text) {
+    bool marked = false;
+    for_each_line(text, [&](std::string_view, const ImageLine* found, bool) { marked = marked || (found && found->marked); });
+    return marked;
 }
 
 }  // namespace
@@ -200,32 +265,25 @@ bool is_generated_pipeline(std::string_view text) {
 }
 
 std::vector<std::string> pipeline_images(std::string_view text) {
+    const bool marked = has_marked_line(text);
     std::vector<std::string> images;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        auto end = text.find('\n', start);
-        if (end == std::string_view::npos) end = text.size();
-        if (auto found = image_line(text.substr(start, end - start))) images.push_back(found->second);
-        start = end + 1;
-    }
+    for_each_line(text, [&](std::string_view, const ImageLine* found, bool) {
+        if (found && (marked ? found->marked : found->legacy)) images.push_back(found->value);
+    });
     return images;
 }
 
 std::string update_pipeline_images(std::string_view text, const std::string& image) {
+    const bool marked = has_marked_line(text);
     std::string out;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        auto end = text.find('\n', start);
-        const bool newline = end != std::string_view::npos;
-        if (!newline) end = text.size();
-        const auto line = text.substr(start, end - start);
-        if (auto found = image_line(line))
-            out += std::string(line.substr(0, found->first)) + "image: " + yaml_quote(image);
+    for_each_line(text, [&](std::string_view line, const ImageLine* found, bool newline) {
+        if (found && (marked ? found->marked : found->legacy))
+            out += std::string(line.substr(0, found->indent)) + "image: " + pinned_value(image) +
+                   (!line.empty() && line.back() == '\r' ? "\r" : "");
         else
             out += line;
         if (newline) out += '\n';
-        start = end + 1;
-    }
+    });
     return out;
 }
 
