@@ -97,6 +97,42 @@ run_expect 0 git -C "$W" model env up
 assert_not_contains "$ERR" "drift"
 assert_eq "$(podman inspect -f '{{.Image}}' "$container")" "$second_id" "the pinned image runs"
 git -C "$W" commit -q -am "pin by digest"
+up_out=$OUT  # the ports section below reads the up's output
+
+# env pin through a link to a file of the worktree (models sharing one file): that file is pinned,
+# keeping its mode and ACL, and the link stays a link; a link out of the worktree is refused
+mkdir -p "$W/envs"
+sed "s|@$digest||" "$W/.modelenv.yaml" >"$W/envs/shared.yaml"
+chmod 640 "$W/envs/shared.yaml"
+setfacl -m u:nobody:r "$W/envs/shared.yaml"
+rm "$W/.modelenv.yaml" && ln -s envs/shared.yaml "$W/.modelenv.yaml"
+run_expect 0 git -C "$W" model env pin
+[ -L "$W/.modelenv.yaml" ] || fail "the linked .modelenv.yaml became a plain file"
+assert_contains "$(cat "$W/envs/shared.yaml")" "image: $DRIFT_IMAGE@$digest "
+assert_eq "$(stat -c %a "$W/envs/shared.yaml")" "640" "the pinned file keeps its mode"
+assert_contains "$(getfacl -cp "$W/envs/shared.yaml" 2>/dev/null)" "user:nobody:r--"
+sed "s|@$digest||" "$W/envs/shared.yaml" >"$TEST_DIR/outside.yaml"
+ln -sfn "$TEST_DIR/outside.yaml" "$W/.modelenv.yaml"
+run_expect 1 git -C "$W" model env pin
+assert_contains "$ERR" "is a link to $TEST_DIR/outside.yaml, which is not a file of its worktree; nothing was written"
+assert_not_contains "$(cat "$TEST_DIR/outside.yaml")" "@sha256"
+# an edit saved while the engine answered (slowed here) is not lost: pin refuses, writing nothing
+rm "$W/.modelenv.yaml" "$W/envs/shared.yaml" && rmdir "$W/envs"
+git -C "$W" checkout -q .modelenv.yaml
+sed -i "s|@$digest||" "$W/.modelenv.yaml"
+mkdir -p "$TEST_DIR/slow-engine"
+printf '#!/bin/sh\nsleep 2\nexec %s "$@"\n' "$(command -v podman)" >"$TEST_DIR/slow-engine/podman"
+chmod +x "$TEST_DIR/slow-engine/podman"
+PATH="$TEST_DIR/slow-engine:$PATH" git -C "$W" model env pin >"$TEST_DIR/pin.out" 2>&1 &
+pin_pid=$!
+sleep 1
+printf '# tuned for two days\n' >>"$W/.modelenv.yaml"
+rc=0; wait "$pin_pid" || rc=$?
+assert_eq "$rc" "1" "pin of a file saved meanwhile"
+assert_contains "$(cat "$TEST_DIR/pin.out")" "changed while it was being rewritten; nothing was written"
+assert_contains "$(cat "$W/.modelenv.yaml")" "# tuned for two days"
+git -C "$W" checkout -q .modelenv.yaml
+OUT=$up_out
 
 # --- ports stay across down/up; a port someone else took moves, saying who --------------------------------
 url=$(printf '%s\n' "$OUT" | awk '$1 == "web" {print $2}')

@@ -124,6 +124,24 @@ TEST_CASE("a failed write_file_atomically leaves the folder as it was", "[core][
     CHECK(names_in(scratch.path) == before);
 }
 
+TEST_CASE("write_file_atomically with only_if_content writes nothing over a file that changed since it was read", "[core][atomic]") {
+    test::ScratchDir scratch;
+    const fs::path file = scratch.path / ".modelenv.yaml";
+    write_file_atomically(file, "image: a:1\n", FileMode{0644, false, false});
+    write_file_atomically(file, "image: a:1@sha256:00\n", FileMode{0644, false, true}, std::string_view("image: a:1\n"));
+    CHECK(read_all(file) == "image: a:1@sha256:00\n");
+    const auto before = names_in(scratch.path);
+    CHECK_THROWS_WITH(write_file_atomically(file, "image: a:1@sha256:11\n", FileMode{0644, false, true},
+                                            std::string_view("image: a:1\n")),
+                      Catch::Contains("changed while it was being rewritten; nothing was written"));
+    CHECK(read_all(file) == "image: a:1@sha256:00\n");
+    CHECK(names_in(scratch.path) == before);  // no temporary file left
+    // a longer file that begins with what was read is a change too
+    write_file_atomically(file, "image: a:1\n# more\n", FileMode{0644, false, false});
+    CHECK_THROWS(write_file_atomically(file, "x", FileMode{}, std::string_view("image: a:1\n")));
+    CHECK(read_all(file) == "image: a:1\n# more\n");
+}
+
 TEST_CASE("write_file_atomically removes the temporary files killed writers of the same target left, and nothing else", "[core][atomic]") {
     test::ScratchDir scratch;
     const pid_t dead = ::fork();  // a pid that surely runs nothing now

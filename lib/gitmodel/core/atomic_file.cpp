@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -148,17 +149,54 @@ void remove_killed_writers_leftovers(const fs::path& folder, const fs::path& tar
 
 }  // namespace
 
-void write_file_atomically(const fs::path& target, std::string_view content, FileMode mode) {
+namespace {
+
+constexpr const char* access_acl = "system.posix_acl_access";
+
+// The file's POSIX access ACL (the xattr's raw value); "" when it has none or the file system keeps none.
+std::string access_acl_of(const fs::path& file) {
+    std::string value(256, '\0');
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        const ssize_t size = ::getxattr(file.c_str(), access_acl, value.data(), value.size());
+        if (size >= 0) return value.substr(0, static_cast<std::size_t>(size));
+        if (errno != ERANGE) return {};
+        const ssize_t needed = ::getxattr(file.c_str(), access_acl, nullptr, 0);
+        if (needed < 0) return {};
+        value.resize(static_cast<std::size_t>(needed));
+    }
+    return {};
+}
+
+// Whether the file holds exactly `expected` now.
+bool holds_exactly(const fs::path& file, std::string_view expected) {
+    UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return false;
+    std::string now;
+    char chunk[65536];
+    ssize_t got = 0;
+    while ((got = ::read(fd.get(), chunk, sizeof chunk)) > 0) {
+        now.append(chunk, static_cast<std::size_t>(got));
+        if (now.size() > expected.size()) return false;
+    }
+    return got == 0 && now == expected;
+}
+
+}  // namespace
+
+void write_file_atomically(const fs::path& target, std::string_view content, FileMode mode,
+                           std::optional<std::string_view> only_if_content) {
     const auto fail = [&](int err) {
         return Error(fmt::format("cannot write {}: {}", target.string(), std::strerror(err)));
     };
     mode_t bits = mode.bits & 07777;
     bool exact = !mode.through_umask;
+    std::string acl;
     if (mode.keep_existing) {
         struct stat existing {};
         if (::stat(target.c_str(), &existing) == 0) {
             bits = existing.st_mode & 07777;
             exact = true;
+            acl = access_acl_of(target);
         }
     }
     const fs::path folder = target.has_parent_path() ? target.parent_path() : fs::path(".");
@@ -174,7 +212,12 @@ void write_file_atomically(const fs::path& target, std::string_view content, Fil
     if (!fd) throw fail(EEXIST);
     if ((exact && ::fchmod(fd.get(), bits) != 0) || !write_all(fd.get(), content) || ::fsync(fd.get()) != 0)
         throw fail(errno);
+    // The ACL after the mode: with an ACL the group bits are its mask, which the ACL sets again.
+    if (!acl.empty() && ::fsetxattr(fd.get(), access_acl, acl.data(), acl.size(), 0) != 0) throw fail(errno);
     if (::close(fd.release()) != 0) throw fail(errno);
+    if (only_if_content && !holds_exactly(target, *only_if_content))
+        throw Error(fmt::format("{} changed while it was being rewritten; nothing was written", target.string()),
+                    "look at the file, then run the command again");
     if (::rename(temp->path().c_str(), target.c_str()) != 0) throw fail(errno);
     temp->release();
     remove_killed_writers_leftovers(folder, target);

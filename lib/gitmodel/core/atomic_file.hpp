@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -16,7 +17,7 @@ namespace gm {
 struct FileMode {
     mode_t bits = 0600;          // the mode (only the permission bits, 07777)
     bool through_umask = false;  // true: bits & ~umask, as open(2) or std::ofstream would; false: exactly bits
-    bool keep_existing = false;  // true: the target's own mode when it exists (bits only when it does not)
+    bool keep_existing = false;  // true: the target's own mode and ACL when it exists (bits only when it does not)
 };
 
 // Where a pid in a temporary file's name means this process's pids: 8 hex digits of the FNV-1a
@@ -33,6 +34,10 @@ const std::string& pid_realm();
 // provably no longer runs are removed: one of this host and pid namespace (the realm) whose pid is
 // gone, one from elsewhere (a container, another node) once untouched for an hour. A killed
 // `sweep promote` leaves nothing in the model's worktree for long.
-void write_file_atomically(const std::filesystem::path& target, std::string_view content, FileMode mode = {});
+// only_if_content: a rewrite of what the caller read (a user's file, read before a slow step):
+// just before the rename the target must still hold exactly that, else gm::Error ("changed while
+// it was being rewritten"), nothing written; an editor's save meanwhile is not lost.
+void write_file_atomically(const std::filesystem::path& target, std::string_view content, FileMode mode = {},
+                           std::optional<std::string_view> only_if_content = std::nullopt);
 
 }  // namespace gm

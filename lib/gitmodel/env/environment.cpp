@@ -1077,7 +1077,28 @@ fs::path worktree_environment_file(git::Repository& repo, const std::optional<st
     return file;
 }
 
-PinResult pin_image(git::Repository& repo, const fs::path& file) {
+namespace {
+
+// The file pin rewrites: the worktree's .modelenv.yaml, or the file it links to (a committed
+// link: several models sharing envs/shared.yaml), which stays a link. A link that leads out of
+// the worktree is refused: what it points to is not the model's to rewrite.
+fs::path file_to_pin(const fs::path& file) {
+    std::error_code ec;
+    if (!fs::is_symlink(fs::symlink_status(file, ec))) return file;
+    const fs::path resolved = fs::canonical(file, ec);
+    std::error_code ec_worktree;
+    const fs::path worktree = fs::canonical(file.parent_path(), ec_worktree);
+    if (ec || ec_worktree || !is_below(resolved, worktree) || !fs::is_regular_file(resolved, ec))
+        throw Error(fmt::format("{} is a link to {}, which is not a file of its worktree; nothing was written",
+                                file.string(), fs::read_symlink(file, ec).string()),
+                    "pin that file by hand (image: name:tag@sha256:<digest>), or replace the link with a file");
+    return resolved;
+}
+
+}  // namespace
+
+PinResult pin_image(git::Repository& repo, const fs::path& link_or_file) {
+    const fs::path file = file_to_pin(link_or_file);
     std::ifstream in(file, std::ios::binary);
     if (!in) throw Error(fmt::format("cannot read {}: {}", file.string(), std::strerror(errno)));
     std::ostringstream buffer;
@@ -1102,8 +1123,9 @@ PinResult pin_image(git::Repository& repo, const fs::path& file) {
     const std::string pinned = config::pin_image_digest(text, file.string(), digest);
     result.after = result.before + "@" + digest;
     result.image_id = image->id;
-    // Written beside the file and renamed over it, with its mode: never half a file.
-    write_file_atomically(file, pinned, FileMode{0644, false, true});
+    // Written beside the file and renamed over it, with its mode and ACL: never half a file; and
+    // only if it still holds what was read (an editor's save while the engine answered is kept).
+    write_file_atomically(file, pinned, FileMode{0644, false, true}, text);
     return result;
 }
 

@@ -142,8 +142,10 @@ struct PinResult {
 };
 
 // Rewrites the file's tag pin as tag@<registry digest> of the image the tag resolves to here,
-// keeping every other byte; throws when it is pinned by digest already, the image is not
-// here, or it has no registry digest (built here and never pushed).
+// keeping every other byte, its mode and ACL; a link is followed to a file of its worktree (and
+// stays a link). Throws, writing nothing, when it is pinned by digest already, the image is not
+// here, it has no registry digest (built here and never pushed), the link leads out of the
+// worktree, or the file changed while the engine was asked (an editor's save is not lost).
 PinResult pin_image(git::Repository& repo, const std::filesystem::path& file);
 
 }  // namespace gm::env
