@@ -392,6 +392,14 @@ assert_eq "$(cat repo/outputs/best.ckpt)" "MY CHECKPOINT" "the ignored checkpoin
 assert_eq "$(git -C repo rev-parse main)" "$main_before" "main not moved"
 assert_eq "$(git -C repo status --porcelain --untracked-files=no)" "" "nothing staged"
 assert_no_path "$TEST_DIR/repo/.git/MERGE_HEAD"
+# one that holds exactly what the merge writes (git's own, left by a merge stopped while git wrote
+# its files, or a copy) is named apart, as safe to delete
+echo "the model's" > repo/outputs/best.ckpt
+run_expect 1 git -C "$wc2" model finish --merge
+assert_contains "$ERR" "would overwrite a file git does not track in $TEST_DIR/repo: outputs/best.ckpt (holding exactly what it writes there); nothing was changed"
+assert_contains "$ERR" "one holds the very content the merge has for its path (left by a merge stopped while git wrote its files, or a copy): delete it, nothing is lost"
+assert_not_contains "$ERR" "they are yours"
+echo "MY CHECKPOINT" > repo/outputs/best.ckpt
 # a teammate's merge with finish's message that keeps none of the model is not taken for finish's
 run_expect 0 git -C repo model start spoof
 commit_at "$TEST_DIR/worktrees/feature/model-spoof" "2026-02-17T10:00:00Z" "spoof work" spoof.py

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 
 namespace gm::finish {
@@ -111,14 +112,54 @@ bool holds_only(const fs::path& worktree, const std::string& folder, const std::
 // submodule's folder (its clone, its own commits) with the file that takes its place, so they are
 // looked for first. A folder above the path that is a file or a link git does not remove is in
 // the way too; one git removes (a tracked link becoming a folder) leaves nothing of the user's there.
-std::vector<std::string> files_in_the_way(const git::Repository& repo, const BaseCheckout& base,
-                                          const std::string& from, const std::string& to) {
+// Of the untracked files at paths where git writes a new file (path -> "<mode> <blob>"), those
+// that already hold exactly what it writes: git's own, from a merge killed while it wrote them, or
+// a copy of the same; deleting them loses nothing (git refuses to overwrite them all the same).
+// Hashed as git would store them (its filters by path, one `hash-object --stdin-paths`); a regular
+// file whose executable bit matches only.
+std::set<std::string> same_as_written(const git::Repository& repo, const BaseCheckout& base,
+                                      const std::map<std::string, std::string>& writes,
+                                      const std::set<std::string>& candidates) {
+    std::vector<std::string> paths;
+    for (const auto& path : candidates) {
+        const auto write = writes.find(path);
+        struct stat st {};
+        if (write == writes.end() || ::lstat((base.worktree / path).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        const bool executable = (st.st_mode & S_IXUSR) != 0;
+        if (write->second.rfind(executable ? "100755 " : "100644 ", 0) == 0) paths.push_back(path);
+    }
+    std::set<std::string> same;
+    if (paths.empty()) return same;
+    proc::RunOptions options;
+    std::string input;
+    for (const auto& path : paths) input += path + "\n";
+    options.input = input;
+    if (std::any_of(paths.begin(), paths.end(), [](const std::string& p) { return p.find('\n') != std::string::npos; }))
+        return same;  // a name --stdin-paths cannot carry: judged the user's
+    const auto hashed = run_git(repo, {"hash-object", "--stdin-paths"}, options, base.worktree);
+    if (!hashed.ok()) return same;
+    const auto ids = split_records(hashed.out, '\n');
+    for (std::size_t i = 0; i < paths.size() && i < ids.size(); ++i)
+        if (writes.at(paths[i]).substr(7) == ids[i]) same.insert(paths[i]);
+    return same;
+}
+
+// The files git does not track where going from `from` to `to` writes: the user's, and those that
+// hold exactly what would be written there (see same_as_written).
+struct FilesInTheWay {
+    std::vector<std::string> users;
+    std::vector<std::string> identical;
+};
+
+FilesInTheWay files_in_the_way(const git::Repository& repo, const BaseCheckout& base, const std::string& from,
+                               const std::string& to) {
     const auto diff = run_git_checked(repo, {"diff-tree", "-r", "-z", "--no-renames", from, to},
                                       "listing the files the merge writes", {}, base.worktree);
     // -z --raw: ":<old mode> <new mode> <old id> <new id> <status>" NUL "<path>" NUL
     const auto fields = split_records(diff.out, '\0');
-    std::vector<std::string> written;  // paths where git tracks nothing now, or a submodule
-    std::set<std::string> going;       // tracked now (files and links), gone after
+    std::vector<std::string> written;           // paths where git tracks nothing now, or a submodule
+    std::map<std::string, std::string> writes;  // of those, new files: "<new mode> <new id>"
+    std::set<std::string> going;                // tracked now (files and links), gone after
     for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
         const std::string& info = fields[i];
         const std::string& path = fields[i + 1];
@@ -126,6 +167,10 @@ std::vector<std::string> files_in_the_way(const git::Repository& repo, const Bas
         const std::string old_mode = info.substr(1, 6);
         const char status = info.back();
         if (status == 'A' || (status == 'T' && old_mode == "160000")) written.push_back(path);
+        if (status == 'A') {
+            const auto words = split_records(info.substr(1), ' ');  // old mode, new mode, old id, new id, status
+            if (words.size() == 5) writes[path] = words[1] + " " + words[3];
+        }
         if (status == 'D' && old_mode != "160000") going.insert(path);
     }
     std::set<std::string> in_the_way;
@@ -146,22 +191,45 @@ std::vector<std::string> files_in_the_way(const git::Repository& repo, const Bas
             !(S_ISDIR(st.st_mode) && holds_only(base.worktree, path, going)))
             in_the_way.insert(path);
     }
-    return {in_the_way.begin(), in_the_way.end()};
+    FilesInTheWay found;
+    const auto identical = same_as_written(repo, base, writes, in_the_way);
+    for (const auto& path : in_the_way) (identical.count(path) ? found.identical : found.users).push_back(path);
+    return found;
 }
 
-// Refuses, naming them, when files_in_the_way finds any.
+// "a, b, c" of at most five paths, then "and N more".
+std::string some_paths(std::vector<std::string> paths) {
+    const std::size_t count = paths.size();
+    if (count > 5) {
+        paths.resize(5);
+        paths.push_back(fmt::format("and {} more", count - 5));
+    }
+    return join(paths, ", ");
+}
+
+// Refuses, naming them, when files_in_the_way finds any: the user's to move away, and apart
+// from them those that hold exactly what git would write (left by a merge stopped while git
+// wrote its files: the user could not tell them from their own).
 void refuse_files_in_the_way(const git::Repository& repo, const BaseCheckout& base, const std::string& from,
                              const std::string& to, const std::string& doing) {
-    auto found = files_in_the_way(repo, base, from, to);
-    if (found.empty()) return;
-    const std::size_t count = found.size();
-    if (count > 5) {
-        found.resize(5);
-        found.push_back(fmt::format("and {} more", count - 5));
-    }
+    const auto found = files_in_the_way(repo, base, from, to);
+    const std::size_t count = found.users.size() + found.identical.size();
+    if (count == 0) return;
+    std::vector<std::string> parts;
+    if (!found.users.empty()) parts.push_back(some_paths(found.users));
+    if (!found.identical.empty())
+        parts.push_back(fmt::format("{} (holding exactly what it writes there)", some_paths(found.identical)));
+    std::string hint = found.users.empty() ? std::string()
+                                           : "they are yours (untracked or ignored): move them away, then finish again";
+    if (!found.identical.empty())
+        hint += fmt::format("{}{} the very content the merge has for {} (left by a merge stopped while git wrote "
+                            "its files, or a copy): delete {}, nothing is lost, then finish again",
+                            hint.empty() ? "" : "; ", found.identical.size() == 1 ? "one holds" : "those hold",
+                            found.identical.size() == 1 ? "its path" : "their paths",
+                            found.identical.size() == 1 ? "it" : "them");
     throw Error(fmt::format("{} would overwrite {} git does not track in {}: {}; nothing was changed", doing,
-                            count == 1 ? "a file" : "files", base.worktree.string(), join(found, ", ")),
-                "they are yours (untracked or ignored): move them away, then finish again");
+                            count == 1 ? "a file" : "files", base.worktree.string(), join(parts, "; ")),
+                hint);
 }
 
 // When git was killed while it wrote the base's worktree (an LFS download, a smudge filter),
