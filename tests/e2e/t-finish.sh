@@ -461,3 +461,14 @@ assert_contains "$ERR" "after it made the merge $(git -C repo rev-parse --short=
 assert_no_path "$TEST_DIR/repo/.git/MERGE_HEAD"
 run_expect 0 git -C "$wgl" model finish --merge
 assert_contains "$OUT" "recorded now"
+# main fast-forwarded to the model by hand: merged already, not "no commits of its own"
+run_expect 0 git -C repo model start byhand
+wbh="$TEST_DIR/worktrees/feature/model-byhand"
+commit_at "$wbh" "2026-02-19T12:00:00Z" "byhand work" byhand.py
+git -C repo merge -q --ff-only feature/model-byhand
+run_expect 1 git -C "$wbh" model finish --merge
+assert_contains "$ERR" "feature/model-byhand is merged into main already: main was moved to the model's head ($(git -C repo rev-parse --short=10 main)), a fast-forward"
+# a model with no commit at all still says so
+run_expect 0 git -C repo model start idle
+run_expect 1 git -C "$TEST_DIR/worktrees/feature/model-idle" model finish --merge
+assert_contains "$ERR" "feature/model-idle has no commits of its own (nothing beyond main)"

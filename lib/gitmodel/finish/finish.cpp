@@ -7,6 +7,7 @@
 #include "gitmodel/git/git_program.hpp"
 #include "gitmodel/git/history.hpp"
 #include "gitmodel/git/push.hpp"
+#include "gitmodel/git/worktree_state.hpp"
 #include "gitmodel/model/model_context.hpp"
 #include "gitmodel/snapshots/render.hpp"
 #include "gitmodel/snapshots/snapshots.hpp"
@@ -173,6 +174,14 @@ FinishResult finish_model(const git::Repository& repo, const FinishRequest& requ
                         "nothing is left to finish; commit new work on the model to finish again");
         }
         if (result.head == *base_commit) {
+            // The base at the model's head: the model never moved, or the base was moved to it
+            // (a fast-forward by hand), which its reflog tells apart.
+            const auto created_at = git::branch_created_at(repo, context.branch);
+            if (created_at && *created_at != result.head && repo.is_ancestor(*created_at, result.head))
+                throw Error(fmt::format("{} is merged into {} already: {} was moved to the model's head ({}), a "
+                                        "fast-forward",
+                                        context.branch, context.base, context.base, short_id(result.head)),
+                            "nothing is left to finish; commit new work on the model to finish again");
             throw Error(fmt::format("{} has no commits of its own (nothing beyond {})", context.branch, context.base),
                         "commit the model's work first; there is nothing to review");
         }
