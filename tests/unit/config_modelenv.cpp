@@ -593,6 +593,9 @@ TEST_CASE("env pin rewrites only the image's tag pin", "[config]") {
     CHECK(pin_image_digest(text, "f", digest) == "# team image\nimage: a.io/b:1@" + digest + "   # pinned\ngpus: 1\n");
     CHECK(pin_image_digest("gpus: 1\nimage: 'a.io/b:1'\n", "f", digest) == "gpus: 1\nimage: 'a.io/b:1@" + digest + "'\n");
     CHECK(pin_image_digest("image: \"a.io/b:1\"\r\n", "f", digest) == "image: \"a.io/b:1@" + digest + "\"\r\n");
+    // a byte order mark before the first line: kept, and the value found after it
+    CHECK(pin_image_digest("\xEF\xBB\xBFimage: a.io/b:1\n", "f", digest) == "\xEF\xBB\xBFimage: a.io/b:1@" + digest + "\n");
+    CHECK(pin_image_digest("\xEF\xBB\xBF# c\nimage: a.io/b:1\n", "f", digest) == "\xEF\xBB\xBF# c\nimage: a.io/b:1@" + digest + "\n");
     CHECK(pin_image_digest("{image: a.io/b:1, gpus: 1}\n", "f", digest) == "{image: a.io/b:1@" + digest + ", gpus: 1}\n");
     CHECK_THROWS_WITH(pin_image_digest("image: a.io/b@" + digest + "\n", "f", digest),
                       Catch::Contains("already pins the image by digest"));

@@ -955,7 +955,8 @@ std::string pin_image_digest(std::string_view text, const std::string& display_n
     for (std::size_t i = 0; i + 1 < top.children.size(); i += 2)
         if (doc.resolved(top.children[i]).value == "image") where = doc.node(top.children[i + 1]).position;
     const std::string& written = env.image.original;
-    std::size_t offset = 0;
+    // A UTF-8 byte order mark is read past by the parser, so its columns on line 1 come after it.
+    std::size_t offset = text.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;
     for (int line = 1; where && line < where->line && offset != std::string_view::npos; ++line) {
         offset = text.find('\n', offset);
         if (offset != std::string_view::npos) ++offset;
