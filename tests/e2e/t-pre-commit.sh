@@ -63,13 +63,13 @@ run_expect 0 git -C repo commit -q -m "fixture allowed"
 head_before=$(git -C repo rev-parse HEAD)
 
 # patterns: added and removed
-git -C repo config --add model.dataPattern '*.onnx'
+git -C repo config --add model.dataPattern '*.mlmodel'
 git -C repo config --add model.dataPattern '!*.bin'
-printf 'o' >repo/model.onnx && printf 'b' >repo/vocab.bin
-git -C repo add model.onnx vocab.bin
-refused "added pattern" model.onnx
+printf 'o' >repo/model.mlmodel && printf 'b' >repo/vocab.bin
+git -C repo add model.mlmodel vocab.bin
+refused "added pattern" model.mlmodel
 assert_not_contains "$ERR" "vocab.bin"
-git -C repo reset -q model.onnx
+git -C repo reset -q model.mlmodel
 run_expect 0 git -C repo commit -q -m "vocab.bin allowed by !*.bin"
 head_before=$(git -C repo rev-parse HEAD)
 

@@ -70,6 +70,10 @@ TEST_CASE("data policy: big files and data patterns are refused, whatever their 
     CHECK(judge_blob({"DATA/a.csv", 10, false, false}, policy));
     CHECK(judge_blob({"data/train.csv", 10, false, false}, policy));
     CHECK_FALSE(judge_blob({"database.py", 10, false, false}, policy));
+    CHECK(judge_blob({"runs/checkpoint.pth.tar", 100, false, false}, policy));  // torch.save's usual name
+    CHECK(judge_blob({"export/model.onnx", 100, false, false}, policy));
+    CHECK(judge_blob({"llm/weights.Q4.gguf", 100, false, false}, policy));
+    CHECK_FALSE(judge_blob({"notes.tar", 100, false, false}, policy));
     const auto big = judge_blob({"big.log", (10ull << 20) + 1, false, false}, policy);
     REQUIRE(big);
     CHECK_THAT(*big, Catch::Contains("larger than model.maxFileSize"));

@@ -28,8 +28,11 @@ bool all_of_chars(std::string_view text, std::string_view allowed) {
 }  // namespace
 
 const std::vector<std::string>& default_data_patterns() {
-    static const std::vector<std::string> patterns{"*.pt",  "*.pth", "*.ckpt",    "*.safetensors", "*.bin", "*.npy",
-                                                   "*.npz", "*.h5",  "*.parquet", "*.tfrecord",    "data/**"};
+    // Weights in the formats PyTorch and its exporters write (torch.save's "*.pth.tar" included,
+    // which "*.pth" does not match), arrays and datasets; a top-level data folder.
+    static const std::vector<std::string> patterns{
+        "*.pt",   "*.pth",  "*.pth.tar", "*.ckpt",   "*.safetensors", "*.bin",   "*.onnx",  "*.gguf", "*.keras",
+        "*.tflite", "*.npy", "*.npz",    "*.h5",     "*.parquet",     "*.arrow", "*.tfrecord", "data/**"};
     return patterns;
 }
 
