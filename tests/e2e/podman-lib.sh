@@ -117,7 +117,8 @@ start_env_model() {
 # PATH, really pulls $PULL_IMAGE (a name no registry has) from an OCI archive of the test image
 # when asked to pull it: slowly (4 s first) while $TEST_DIR/slow-pull exists, failing with an
 # "Error:" line while $TEST_DIR/fail-pull exists; each pull's pid is added to $TEST_DIR/pull.pids.
-# While $TEST_DIR/slow-create exists, a `create` waits 3 s first (its pid added to create.pids).
+# While $TEST_DIR/slow-create (slow-start) exists, a `create` (`start`) waits 3 s first, its pid
+# added to create.pids (start.pids).
 # Sets PODMAN (the real one) and PULL_IMAGE, which is removed at exit.
 use_pull_engine() {
     PODMAN=$(command -v podman)
@@ -137,6 +138,10 @@ if [ "\$1" = pull ] && [ "\$2" = "$PULL_IMAGE" ]; then
 fi
 if [ "\$1" = create ] && [ -e "$TEST_DIR/slow-create" ]; then
     echo \$\$ >>"$TEST_DIR/create.pids"
+    sleep 3
+fi
+if [ "\$1" = start ] && [ -e "$TEST_DIR/slow-start" ]; then
+    echo \$\$ >>"$TEST_DIR/start.pids"
     sleep 3
 fi
 exec "$PODMAN" "\$@"

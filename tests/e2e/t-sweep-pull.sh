@@ -88,3 +88,31 @@ sleep 4  # past the slow create: a container made after the cancel would be here
 assert_eq "$(test_containers)" "" "no container after the cancel"
 assert_not_contains "$(cat "$(json_get "$OUT" 'd["runs"][0]["log"]')")" "lr=6 ran" "the cancelled run's command never ran"
 assert_eq "$(leases)" "0" "no lease after the cancel"
+
+# --- a cancel that ends the engine client as `start --attach` begins: cancelled (not failed), nothing left --
+rm -f slow-create
+: >slow-start
+run_expect 0 git -C "$WT" model sweep start --grid lr=7 -- sh -c 'echo "lr=$GIT_MODEL_PARAM_LR ran"'
+for _ in $(seq 100); do [ -s start.pids ] && break; sleep 0.1; done
+[ -s start.pids ] || fail "the scheduler never started a container: $(cat "$SWEEPS"/5/scheduler.log)"
+run_expect 0 git -C "$WT" model sweep cancel 5
+run_expect 0 git -C "$WT" model sweep status 5 --json
+assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "cancelled" "the run whose client the cancel ended"
+assert_eq "$(test_containers)" "" "no container after the cancel"
+assert_eq "$(leases)" "0" "no lease after the cancel"
+rm -f slow-start
+
+# --- the scheduler killed (-9) while the engine makes a container; then cancel: it waits for that create ---
+: >slow-create
+rm -f create.pids
+run_expect 0 git -C "$WT" model sweep start --grid lr=8 -- sh -c 'echo "lr=$GIT_MODEL_PARAM_LR ran"'
+for _ in $(seq 100); do [ -s create.pids ] && break; sleep 0.1; done
+[ -s create.pids ] || fail "the scheduler never made a container: $(cat "$SWEEPS"/6/scheduler.log)"
+kill -9 "$(json_get "$(cat "$SWEEPS/6/scheduler.json")" 'd["pid"]')"
+run_expect 0 git -C "$WT" model sweep cancel 6
+sleep 4  # past the slow create: a container it made after the cancel would be here by now
+assert_eq "$(test_containers)" "" "no container made by the killed scheduler's create is left"
+run_expect 0 git -C "$WT" model sweep status 6 --json
+assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "cancelled" "the run is cancelled"
+assert_not_contains "$(cat "$(json_get "$OUT" 'd["runs"][0]["log"]')")" "lr=8 ran" "the cancelled run's command never ran"
+rm -f slow-create

@@ -65,6 +65,21 @@ TEST_CASE("podman argv: CDI devices, limits, mounts, ports on 127.0.0.1, env fil
     CHECK(std::find(argv.begin(), argv.end(), "--gpus") == argv.end());
 }
 
+TEST_CASE("a foreground spec's create argv is its run argv made, not run: no pull, --rm, found by its head", "[env]") {
+    LaunchSpec spec = sample_spec(EngineKind::podman);
+    spec.detach = false;
+    const auto run = run_argv("podman", spec);
+    const auto create = create_argv("podman", spec);
+    const auto head = create_arguments(spec.container_name);
+    REQUIRE(create.size() == run.size() + 1);
+    CHECK(std::vector<std::string>(create.begin() + 1, create.begin() + 6) == head);
+    CHECK(head == std::vector<std::string>{"create", "--pull=never", "--rm", "--name", spec.container_name});
+    CHECK(std::vector<std::string>(create.begin() + 6, create.end()) == std::vector<std::string>(run.begin() + 5, run.end()));
+    CHECK(start_attached_arguments("x") == std::vector<std::string>{"start", "--attach", "x"});
+    spec.detach = true;
+    CHECK_THROWS(create_argv("podman", spec));
+}
+
 TEST_CASE("docker argv: --gpus with a quoted device list", "[env]") {
     const auto argv = run_argv("docker", sample_spec(EngineKind::docker));
     CHECK(has_pair(argv, "--gpus", "\"device=GPU-aaaa,GPU-bbbb\""));

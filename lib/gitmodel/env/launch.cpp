@@ -132,12 +132,18 @@ std::vector<std::string> run_argv(const std::string& engine_program, const Launc
     return container_argv(engine_program, "run", spec);
 }
 
+std::vector<std::string> create_arguments(const std::string& name) {
+    // The image is here already (the caller pulled it, and a pull may be stopped): a create
+    // that pulled could not be, and its container would appear after a cancel looked.
+    return {"create", "--pull=never", "--rm", "--name", name};
+}
+
 std::vector<std::string> create_argv(const std::string& engine_program, const LaunchSpec& spec) {
     if (spec.detach) throw Error("internal: a detached container is made with run_argv, not created");
     std::vector<std::string> argv = container_argv(engine_program, "create", spec);
-    // The image is here already (the caller pulled it, and a pull may be stopped): a create
-    // that pulled could not be, and its container would appear after a cancel looked.
-    argv.insert(argv.begin() + 2, "--pull=never");
+    const auto head = create_arguments(spec.container_name);
+    argv.erase(argv.begin() + 1, argv.begin() + 5);  // "create", "--rm", "--name", name
+    argv.insert(argv.begin() + 1, head.begin(), head.end());
     return argv;
 }
 

@@ -88,6 +88,10 @@ std::vector<std::string> run_argv(const std::string& engine_program, const Launc
 // appear after a cancel looked for it. The image must be here already.
 std::vector<std::string> create_argv(const std::string& engine_program, const LaunchSpec& spec);
 
+// The arguments, in a row, of the engine client that creates `name` (as create_argv writes them):
+// how a create that a killed scheduler left running is found (proc::find_own_process).
+std::vector<std::string> create_arguments(const std::string& name);
+
 // The engine's arguments that start a created container in the foreground ("start", "--attach",
 // name): its output and exit status are the client's, and the client passes signals on to it.
 std::vector<std::string> start_attached_arguments(const std::string& name);

@@ -8,6 +8,7 @@
 #include "gitmodel/env/engine.hpp"
 #include "gitmodel/env/gpu_pool.hpp"
 #include "gitmodel/env/image.hpp"
+#include "gitmodel/env/launch.hpp"
 #include "gitmodel/env/lease_book.hpp"
 #include "gitmodel/proc/identity.hpp"
 #include "gitmodel/proc/process.hpp"
@@ -151,6 +152,15 @@ std::string settle_left_container(const env::Engine& engine, const std::string& 
     }
     state = RunState::failed;
     return fmt::format("its container {} outlived its engine client and was stopped and removed", container);
+}
+
+// A scheduler killed while the engine made a run's container leaves that `create` running (it is
+// never signalled, so that it never leaves half a container): a cancel waits for it, at most the
+// engine's start time limit, so that the container it makes is removed, not left behind.
+void wait_for_left_create(const env::Engine& engine, const std::string& container) {
+    const auto deadline = std::chrono::steady_clock::now() + engine.start_timeout;
+    while (proc::find_own_process(env::create_arguments(container)) && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(100ms);
 }
 
 // SIGTERM and SIGINT stop the scheduler; SIGCHLD wakes it; SIGHUP (a closed terminal) is ignored.
@@ -514,9 +524,13 @@ void LocalScheduler::finish(Active& run, RunState state, std::string note, std::
                             bool container_may_stay) {
     // The GPUs follow the container, not its client (which kill -9 or the OOM killer may end first).
     bool container_stays = false;
+    const RunState asked = state;
     if (engine_ && !run.container.empty() && container_may_stay)
         if (auto left = settle_left_container(*engine_, run.container, state, container_stays); !left.empty())
             note += (note.empty() ? "" : "; ") + left;
+    // A cancel's SIGTERM can end the engine client before it passed signals on (as `start
+    // --attach` began): its container was left and is gone now, and the run is cancelled, not failed.
+    if (asked == RunState::cancelled && !container_stays) state = RunState::cancelled;
     RunStatus status = load_run(sweep_, run.number);
     status.state = state;
     status.process = {};  // ended: nothing of it is to be stopped later
@@ -597,9 +611,10 @@ int cancel_local(const Sweep& sweep, std::vector<std::string>* notes) {
     const auto book = env::LeaseBook::open_existing(env::LeaseBook::directory(config));
     for (const auto& run : sweep.runs) {
         RunStatus status = load_run(sweep, run.number);
+        if (engine && !status.container.empty() && !is_final(status.state)) wait_for_left_create(*engine, status.container);
         if (status.state == RunState::cancelled && engine && !status.container.empty()) {
-            // A scheduler killed (it did not stop within 40 s) while the engine made a run's
-            // container: the create went on alone, and its container may be there now.
+            // A cancelled run whose container the scheduler could not remove, or whose create went
+            // on alone after its scheduler was killed (it did not stop within 40 s): removed now.
             try {
                 if (env::find_container(*engine, status.container)) env::remove_container(*engine, status.container, 0s);
             } catch (const Error& e) {

@@ -4,6 +4,7 @@
 #include "gitmodel/core/shell_word.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/core/wording.hpp"
+#include "gitmodel/env/engine.hpp"
 #include "gitmodel/sweep/backend.hpp"
 #include "gitmodel/sweep/execute.hpp"
 #include "gitmodel/sweep/plan.hpp"
@@ -21,6 +22,7 @@
 namespace gm::sweep {
 
 namespace fs = std::filesystem;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -197,6 +199,23 @@ Extended extend_and_schedule(git::Repository& repo, const std::string& id, const
     return result;
 }
 
+namespace {
+
+// An ended run's container that is still there (made by a scheduler killed before it could
+// start or remove it): removed, before its worktree goes. Says what it did, or "" for nothing.
+std::string remove_left_container(const env::Engine& engine, const Sweep& sweep, int number) {
+    const std::string container = load_run(sweep, number).container;
+    try {
+        if (container.empty() || !env::find_container(engine, container)) return {};
+        env::remove_container(engine, container, 0s);
+        return fmt::format("removed its container {}, which was left behind", container);
+    } catch (const Error& e) {
+        return fmt::format("its container {} was left behind and could not be removed: {}", container, e.what());
+    }
+}
+
+}  // namespace
+
 Cleaned clean_sweep(git::Repository& repo, const Sweep& recorded) {
     Cleaned result;
     // A resume or extend of this sweep finishes queueing its runs first (then they are kept as
@@ -204,11 +223,21 @@ Cleaned clean_sweep(git::Repository& repo, const Sweep& recorded) {
     // the record are read under the same lock as theirs.
     const auto scheduling = lock_scheduling(recorded.common_dir, recorded.id);
     const Sweep sweep = load(recorded.common_dir, recorded.id);
+    std::optional<env::Engine> engine;
+    try {
+        engine = sweep_engine(sweep, repo.config());
+    } catch (const Error&) {
+        // no engine: no container of the sweep can be left
+    }
     for (const auto& run : view_sweep(sweep).runs) {
         if (run.state == RunState::queued || run.state == RunState::running) {
             result.lines.push_back(fmt::format("run {}: {}, its worktree stays", run.spec.number, to_string(run.state)));
             ++result.kept;
             continue;
+        }
+        if (engine) {
+            if (auto line = remove_left_container(*engine, sweep, run.spec.number); !line.empty())
+                result.lines.push_back(fmt::format("run {}: {}", run.spec.number, line));
         }
         if (!fs::exists(run.spec.worktree)) continue;
         // The results stay beside the sweep's record; the worktree's copy may then go (a carried
