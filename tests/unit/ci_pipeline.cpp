@@ -74,20 +74,33 @@ TEST_CASE("ci: --update rewrites only the marked image lines and finds them agai
     const auto updated = gm::ci::update_pipeline_images(text, "new:2");
     CHECK(updated == "# mine\r\ntest:\r\n  image: \"new:2\"  # follows .modelenv.yaml\r\n  script:\r\n"
                      "    - \"pytest\"\r\n# image: in a comment\r\nlint:\r\n  image: \"python:3.12\"\r\n"
-                     "gpu:\r\n  image: \"new:2\"  # follows .modelenv.yaml\r\n");
+                     "gpu:\r\n  image: \"new:2\" # follows .modelenv.yaml\r\n");
     CHECK(gm::ci::pipeline_images(updated) == std::vector<std::string>{"new:2", "new:2"});
     CHECK_FALSE(gm::ci::is_generated_pipeline(text));
 }
 
-TEST_CASE("ci: a file without the mark (an older git-model's) follows the pin in its quoted image lines only") {
-    const std::string text = "test:\n  image: \"old:1\"\nlint:\n  image: python:3.12-slim   # our lint image\n"
+TEST_CASE("ci: the mark is found whatever its case and spacing, a note after it kept; a comment is no part of the image") {
+    const std::string text = "a:\n  image: x:1 #follows .modelenv.yaml\nb:\n  image: \"x:1\"  #  Follows  .ModelEnv.yaml (gpu job)\n"
+                             "c:\n  image: python:3.12-slim   # our lint image\n";
+    CHECK(gm::ci::pipeline_images(text) == std::vector<std::string>{"x:1", "x:1"});
+    CHECK(gm::ci::update_pipeline_images(text, "x:2") ==
+          "a:\n  image: \"x:2\" #follows .modelenv.yaml\nb:\n  image: \"x:2\"  #  Follows  .ModelEnv.yaml (gpu job)\n"
+          "c:\n  image: python:3.12-slim   # our lint image\n");
+}
+
+TEST_CASE("ci: a file without the mark (an older git-model's) follows the pin in the generated jobs' image lines only") {
+    const std::string text = "test:\n  stage: test\n  image: \"old:1\"\nlint:\n  image: \"python:3.12-slim\"\n"
                              "svc:\n  image:\n    name: \"redis:7\"\n    entrypoint: [\"\"]\n"
-                             "job:\n  script: |\n    image: nginx:1.25\n";
-    CHECK(gm::ci::pipeline_images(text) == std::vector<std::string>{"old:1"});
+                             "job:\n  script: |\n    image: nginx:1.25\ngpu-train:\n  script:\n    - x\n  image: old:1\n";
+    CHECK(gm::ci::pipeline_images(text) == std::vector<std::string>{"old:1", "old:1"});
     CHECK(gm::ci::update_pipeline_images(text, "new:2") ==
-          "test:\n  image: \"new:2\"  # follows .modelenv.yaml\nlint:\n  image: python:3.12-slim   # our lint image\n"
+          "test:\n  stage: test\n  image: \"new:2\"  # follows .modelenv.yaml\nlint:\n  image: \"python:3.12-slim\"\n"
           "svc:\n  image:\n    name: \"redis:7\"\n    entrypoint: [\"\"]\n"
-          "job:\n  script: |\n    image: nginx:1.25\n");
+          "job:\n  script: |\n    image: nginx:1.25\ngpu-train:\n  script:\n    - x\n  image: \"new:2\"  # follows .modelenv.yaml\n");
+    // GitHub's: jobs.<job>.container.image
+    const std::string github = "jobs:\n  test:\n    container:\n      image: \"old:1\"\n  docs:\n    container:\n"
+                               "      image: \"sphinx:7\"\n";
+    CHECK(gm::ci::pipeline_images(github) == std::vector<std::string>{"old:1"});
 }
 
 TEST_CASE("ci: the generated pipelines mark every image line, so they follow the pin") {

@@ -189,7 +189,7 @@ fs::path update_pipeline_file(const fs::path& root, Forge forge, const std::stri
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (!in && !in.eof()) throw Error(fmt::format("cannot read {}", target.string()));
     if (pipeline_images(text).empty())
-        throw Error(fmt::format("no image line of {} follows .modelenv.yaml (none ends with \"{}\"); nothing was written",
+        throw Error(fmt::format("no image line of {} follows .modelenv.yaml (none is marked \"{}\"); nothing was written",
                                 target.string(), pin_marker),
                     "add that mark after the image lines that should follow the pin, or write the file again with "
                     "`git model ci init --force`");
@@ -199,63 +199,139 @@ fs::path update_pipeline_file(const fs::path& root, Forge forge, const std::stri
 
 namespace {
 
-// An "image:" line of a pipeline: where its key begins, its value (quotes removed), and whether it
-// follows the pin: it ends with pin_marker, or (in a file an older git-model wrote, before the
-// mark) its value is nothing but a double-quoted string, as those files wrote it.
+// An "image:" line of a pipeline: where its value is, the value (quotes removed), whether it
+// carries the mark, and the keys above it ("jobs/test/container").
 struct ImageLine {
-    std::size_t indent = 0;
+    std::size_t value_begin = 0;  // the value as written (quotes included), within the line
+    std::size_t value_end = 0;
     std::string value;
-    bool marked = false;
-    bool legacy = false;  // no mark, but the form older files wrote
+    bool marked = false;  // a comment after it that begins "follows .modelenv.yaml" (any case, spacing)
+    std::string path;
 };
+
+// Where a quoted value that begins at `at` ends (after its closing quote; the line's end when none).
+std::size_t quoted_end(std::string_view line, std::size_t at) {
+    const char quote = line[at];
+    for (std::size_t k = at + 1; k < line.size(); ++k) {
+        if (quote == '"' && line[k] == '\\') ++k;
+        else if (line[k] == quote && quote == '\'' && k + 1 < line.size() && line[k + 1] == '\'') ++k;
+        else if (line[k] == quote) return k + 1;
+    }
+    return line.size();
+}
+
+std::string unquoted(std::string_view value) {
+    if (value.size() < 2 || (value.front() != '"' && value.front() != '\'') || value.back() != value.front())
+        return std::string(value);
+    const char quote = value.front();
+    std::string inner;
+    for (std::size_t k = 1; k + 1 < value.size(); ++k) {
+        if (quote == '"' && value[k] == '\\' && k + 2 < value.size()) ++k;
+        else if (quote == '\'' && value[k] == '\'' && k + 2 < value.size()) ++k;
+        inner += value[k];
+    }
+    return inner;
+}
+
+// Whether a YAML comment's text (after '#') is the mark: spacing and case are a teammate's to vary.
+bool is_mark(std::string_view comment) {
+    std::string words;
+    for (const char c : comment) {
+        if (c == ' ' || c == '\t') {
+            if (!words.empty() && words.back() != ' ') words += ' ';
+        } else {
+            words += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        }
+    }
+    if (!words.empty() && words.front() == ' ') words.erase(0, 1);
+    return words.rfind(pin_marker.substr(2), 0) == 0;  // "follows .modelenv.yaml"
+}
 
 std::optional<ImageLine> image_line(std::string_view line) {
     const auto indent = line.find_first_not_of(" \t");
     if (indent == std::string_view::npos || line.substr(indent, 6) != "image:") return std::nullopt;
     ImageLine found;
-    found.indent = indent;
-    std::string value(line.substr(indent + 6));
-    value.erase(0, value.find_first_not_of(" \t"));
-    value = trim_end(value, " \t\r");
-    if (value.size() > pin_marker.size() && value.compare(value.size() - pin_marker.size(), pin_marker.size(), pin_marker) == 0) {
-        value = trim_end(value.substr(0, value.size() - pin_marker.size()), " \t");
-        found.marked = true;
+    std::size_t at = line.find_first_not_of(" \t", indent + 6);
+    if (at == std::string_view::npos) at = line.size();
+    std::size_t end = line.size();
+    if (at < line.size() && (line[at] == '"' || line[at] == '\'')) {
+        end = quoted_end(line, at);
+    } else {
+        for (std::size_t k = at; k < line.size(); ++k)
+            if (line[k] == '#' && k > at && (line[k - 1] == ' ' || line[k - 1] == '\t')) {
+                end = k;
+                break;
+            }
     }
-    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front()) {
-        const char quote = value.front();
-        found.legacy = !found.marked && quote == '"';
-        std::string inner;
-        for (std::size_t k = 1; k + 1 < value.size(); ++k) {
-            if (quote == '"' && value[k] == '\\' && k + 2 < value.size()) ++k;
-            else if (quote == '\'' && value[k] == '\'' && k + 2 < value.size()) ++k;
-            inner += value[k];
-        }
-        value = inner;
-    }
-    found.value = value;
+    while (end > at && (line[end - 1] == ' ' || line[end - 1] == '\t' || line[end - 1] == '\r')) --end;
+    found.value_begin = at;
+    found.value_end = end;
+    found.value = unquoted(line.substr(at, end - at));
+    const auto comment = line.find('#', end);
+    if (comment != std::string_view::npos) found.marked = is_mark(trim_end(std::string(line.substr(comment + 1)), "\r"));
     return found;
 }
+
+// The keys a line sits under, from indentation ("jobs", "test", "container"): enough of YAML's
+// block mappings to place the image lines the pipeline writes.
+class KeyPath {
+public:
+    // Takes a line; returns the path of the keys above it (before the line's own key counts).
+    std::string above(std::string_view line) {
+        const auto indent = line.find_first_not_of(" \t");
+        if (indent == std::string_view::npos || line[indent] == '#' || line[indent] == '\r') return join_path(line.size());
+        while (!keys_.empty() && keys_.back().first >= indent) keys_.pop_back();
+        std::string path = join_path(indent);
+        const auto colon = line.find(':', indent);
+        const bool key = line[indent] != '-' && colon != std::string_view::npos &&
+                         line.substr(indent, colon - indent).find_first_of(" \t\"'{[") == std::string_view::npos &&
+                         (colon + 1 == line.size() || line[colon + 1] == ' ' || line[colon + 1] == '\r');
+        if (key) keys_.emplace_back(indent, std::string(line.substr(indent, colon - indent)));
+        return path;
+    }
+
+private:
+    std::string join_path(std::size_t below) const {
+        std::string path;
+        for (const auto& [indent, key] : keys_)
+            if (indent < below) path += (path.empty() ? "" : "/") + key;
+        return path;
+    }
+    std::vector<std::pair<std::size_t, std::string>> keys_;
+};
 
 // Calls visit(line, image line or nullptr, newline follows) for each line of text.
 template <typename Visit>
 void for_each_line(std::string_view text, Visit&& visit) {
+    KeyPath keys;
     std::size_t start = 0;
     while (start < text.size()) {
         auto end = text.find('\n', start);
         const bool newline = end != std::string_view::npos;
         if (!newline) end = text.size();
         const auto line = text.substr(start, end - start);
-        const auto found = image_line(line);
+        const std::string path = keys.above(line);
+        auto found = image_line(line);
+        if (found) found->path = path;
         visit(line, found ? &*found : nullptr, newline);
         start = end + 1;
     }
 }
 
-// Whether any image line carries the mark (else the file is an older one's: its legacy lines follow).
+// Whether any image line carries the mark.
 bool has_marked_line(std::string_view text) {
     bool marked = false;
     for_each_line(text, [&](std::string_view, const ImageLine* found, bool) { marked = marked || (found && found->marked); });
     return marked;
+}
+
+// Whether an image line follows the pin: with marks in the file, a marked one; in a file an older
+// git-model wrote before the mark, the generated jobs' own (GitLab's test and gpu-train jobs,
+// GitHub's jobs.<job>.container), so that a job the team added keeps its image.
+bool follows_pin(const ImageLine& line, bool file_has_marks) {
+    if (file_has_marks) return line.marked;
+    return line.path == "test" || line.path == "gpu-train" || line.path == "jobs/test/container" ||
+           line.path == "jobs/gpu-train/container";
 }
 
 }  // namespace
@@ -265,23 +341,26 @@ bool is_generated_pipeline(std::string_view text) {
 }
 
 std::vector<std::string> pipeline_images(std::string_view text) {
-    const bool marked = has_marked_line(text);
+    const bool marks = has_marked_line(text);
     std::vector<std::string> images;
     for_each_line(text, [&](std::string_view, const ImageLine* found, bool) {
-        if (found && (marked ? found->marked : found->legacy)) images.push_back(found->value);
+        if (found && follows_pin(*found, marks)) images.push_back(found->value);
     });
     return images;
 }
 
 std::string update_pipeline_images(std::string_view text, const std::string& image) {
-    const bool marked = has_marked_line(text);
+    const bool marks = has_marked_line(text);
     std::string out;
     for_each_line(text, [&](std::string_view line, const ImageLine* found, bool newline) {
-        if (found && (marked ? found->marked : found->legacy))
-            out += std::string(line.substr(0, found->indent)) + "image: " + pinned_value(image) +
-                   (!line.empty() && line.back() == '\r' ? "\r" : "");
-        else
+        if (found && follows_pin(*found, marks)) {
+            // The value alone changes; an unmarked (older) line gets the mark.
+            out += std::string(line.substr(0, found->value_begin)) + yaml_quote(image);
+            if (!found->marked) out += "  " + std::string(pin_marker);
+            out += line.substr(found->value_end);
+        } else {
             out += line;
+        }
         if (newline) out += '\n';
     });
     return out;
