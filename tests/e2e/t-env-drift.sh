@@ -116,6 +116,14 @@ ln -sfn "$TEST_DIR/outside.yaml" "$W/.modelenv.yaml"
 run_expect 1 git -C "$W" model env pin
 assert_contains "$ERR" "is a link to $TEST_DIR/outside.yaml, which is not a file of its worktree; nothing was written"
 assert_not_contains "$(cat "$TEST_DIR/outside.yaml")" "@sha256"
+# nor one into the main worktree's .git: git's files, not the worktree's
+cp "$TEST_DIR/outside.yaml" repo/.git/env.yaml
+mv repo/.modelenv.yaml "$TEST_DIR/main-modelenv.yaml"
+ln -s .git/env.yaml repo/.modelenv.yaml
+run_expect 1 git -C repo model env pin
+assert_contains "$ERR" "repo/.modelenv.yaml is a link to .git/env.yaml, which is not a file of its worktree"
+assert_not_contains "$(cat repo/.git/env.yaml)" "@sha256"
+rm repo/.modelenv.yaml repo/.git/env.yaml && mv "$TEST_DIR/main-modelenv.yaml" repo/.modelenv.yaml
 # an edit saved while the engine answered (slowed here) is not lost: pin refuses, writing nothing
 rm "$W/.modelenv.yaml" "$W/envs/shared.yaml" && rmdir "$W/envs"
 git -C "$W" checkout -q .modelenv.yaml

@@ -1088,7 +1088,10 @@ fs::path file_to_pin(const fs::path& file) {
     const fs::path resolved = fs::canonical(file, ec);
     std::error_code ec_worktree;
     const fs::path worktree = fs::canonical(file.parent_path(), ec_worktree);
-    if (ec || ec_worktree || !is_below(resolved, worktree) || !fs::is_regular_file(resolved, ec))
+    // Below the worktree, and not in its .git (git's files, not the worktree's).
+    const bool in_worktree = !ec && !ec_worktree && is_below(resolved, worktree) &&
+                             *resolved.lexically_relative(worktree).begin() != ".git";
+    if (!in_worktree || !fs::is_regular_file(resolved, ec))
         throw Error(fmt::format("{} is a link to {}, which is not a file of its worktree; nothing was written",
                                 file.string(), fs::read_symlink(file, ec).string()),
                     "pin that file by hand (image: name:tag@sha256:<digest>), or replace the link with a file");
@@ -1121,6 +1124,12 @@ PinResult pin_image(git::Repository& repo, const fs::path& link_or_file) {
                                 result.before, short_image_id(image->id)),
                     "push it to the registry, pull it back, then pin");
     const std::string pinned = config::pin_image_digest(text, file.string(), digest);
+    // The link may have been pointed elsewhere (or a folder on its way swapped) while the engine
+    // answered: the file written is the one read.
+    if (file_to_pin(link_or_file) != file)
+        throw Error(fmt::format("{} changed while it was being rewritten (it leads elsewhere now); nothing was written",
+                                link_or_file.string()),
+                    "look at the file, then run the command again");
     result.after = result.before + "@" + digest;
     result.image_id = image->id;
     // Written beside the file and renamed over it, with its mode and ACL: never half a file; and
