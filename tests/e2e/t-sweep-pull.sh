@@ -116,3 +116,19 @@ run_expect 0 git -C "$WT" model sweep status 6 --json
 assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "cancelled" "the run is cancelled"
 assert_not_contains "$(cat "$(json_get "$OUT" 'd["runs"][0]["log"]')")" "lr=8 ran" "the cancelled run's command never ran"
 rm -f slow-create
+
+# --- a run whose own .modelenv.yaml pins another image that is not here: pulled before it takes a GPU ---
+rm -f pull.pids fail-pull
+sed -i "s|$PULL_IMAGE|$TEST_IMAGE|" "$WT/.modelenv.yaml"
+git -C "$WT" commit -q -am "the test's image"
+run_expect 0 git -C "$WT" model sweep start --grid lr=10 -- sh -c 'exit 5'
+wait_sweep "$WT" 7 120
+"$PODMAN" rmi -f "$PULL_IMAGE" >/dev/null 2>&1 || true
+sed -i "s|$TEST_IMAGE|$PULL_IMAGE|" "$TEST_DIR/worktrees/feature/model-net.sweep-7-1/.modelenv.yaml"
+: >slow-pull
+run_expect 0 git -C "$WT" model sweep resume 7
+wait_for_pull
+assert_eq "$(leases)" "0" "no GPU is leased while a run's own image is pulled"
+wait_sweep "$WT" 7 120
+assert_contains "$(cat "$SWEEPS/7/scheduler.log")" "pulled $PULL_IMAGE"
+rm -f slow-pull

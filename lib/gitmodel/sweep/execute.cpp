@@ -71,6 +71,15 @@ std::string run_container_name(const Sweep& sweep, const RunSpec& run, const fs:
     return env::container_name(sweep.common_dir, main_worktree, run.model);
 }
 
+std::string run_image(const RunSpec& run) {
+    try {
+        if (const auto file = run_environment(run)) return file->image.to_string();
+    } catch (const Error&) {
+        // the run itself reports its broken file when it starts
+    }
+    return {};
+}
+
 std::optional<env::Engine> sweep_engine(const Sweep& sweep, const git::Config& config) {
     if (!sweep.container) return std::nullopt;
     std::optional<std::string> file_engine;

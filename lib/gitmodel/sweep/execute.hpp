@@ -66,6 +66,10 @@ void log_line(const Sweep& sweep, int number, const std::string& line);
 // reports survive `sweep clean`. Does nothing when the run wrote none.
 void save_metrics_copy(const Sweep& sweep, const RunSpec& run);
 
+// The image a run's .modelenv.yaml pins ("" when it has none, or it does not load): what the
+// scheduler pulls before any run takes a GPU.
+std::string run_image(const RunSpec& run);
+
 // The engine the runs of a sweep use (git config model.engine, else the
 // .modelenv.yaml's); nullopt for --no-container sweeps.
 std::optional<env::Engine> sweep_engine(const Sweep& sweep, const git::Config& config);

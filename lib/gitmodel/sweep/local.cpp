@@ -16,6 +16,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -293,7 +294,7 @@ public:
 
 private:
     void remove_left_containers();
-    void pull_missing_image();
+    void pull_missing_images();
     std::optional<std::string> pull_stoppably(const std::string& image);
     void create_container(const Launch& launch);
     void reap_ended(RunState ok, RunState failed, const char* note);
@@ -343,7 +344,7 @@ int LocalScheduler::run() {
                limit_);
     std::fflush(stdout);
     remove_left_containers();
-    pull_missing_image();
+    pull_missing_images();
     while (true) {
         reap_ended(RunState::done, RunState::failed, nullptr);
         if (stop_requested) break;
@@ -381,23 +382,33 @@ void LocalScheduler::remove_left_containers() {
     }
 }
 
-// The sweep's image, when it is not here, is pulled once before any run takes a GPU: a run's
-// `podman run` pulled it while holding its GPUs, for minutes nobody else could have them, and
-// did so for each run started before the first pull ended. `sweep cancel` stops the pull (its
-// SIGTERM is passed on). A pull that fails leaves each run to try, and to fail with the
-// engine's own message, as before.
-void LocalScheduler::pull_missing_image() {
-    if (!engine_ || sweep_.image.empty() || next_ >= queue_.size() || stop_requested) return;
-    if (env::inspect_image(*engine_, sweep_.image)) return;
-    fmt::print("pulling {} before any run takes a GPU\n", sweep_.image);
-    std::fflush(stdout);
-    if (const auto why = pull_stoppably(sweep_.image)) {
-        if (stop_requested) fmt::print("the pull of {} was stopped: the sweep is cancelled\n", sweep_.image);
-        else fmt::print("could not pull {} (each run tries on its own): {}\n", sweep_.image, *why);
-    } else {
-        fmt::print("pulled {}\n", sweep_.image);
+// The images of the sweep and its queued runs (a run's .modelenv.yaml may pin another), when
+// not here, are pulled once each before any run takes a GPU: a run's `podman run` pulled its
+// image while holding its GPUs, for minutes nobody else could have them, and did so for each run
+// started before the first pull ended. `sweep cancel` stops a pull (its SIGTERM is passed on). A
+// pull that fails leaves each run to try, and to fail with the engine's own message.
+void LocalScheduler::pull_missing_images() {
+    if (!engine_ || next_ >= queue_.size()) return;
+    std::vector<std::string> images;
+    if (!sweep_.image.empty()) images.push_back(sweep_.image);
+    for (std::size_t i = next_; i < queue_.size(); ++i) {
+        std::string image = run_image(sweep_.runs.at(static_cast<std::size_t>(queue_[i] - 1)));
+        if (!image.empty() && std::find(images.begin(), images.end(), image) == images.end())
+            images.push_back(std::move(image));
     }
-    std::fflush(stdout);
+    for (const auto& image : images) {
+        if (stop_requested) return;
+        if (env::inspect_image(*engine_, image)) continue;
+        fmt::print("pulling {} before any run takes a GPU\n", image);
+        std::fflush(stdout);
+        if (const auto why = pull_stoppably(image)) {
+            if (stop_requested) fmt::print("the pull of {} was stopped: the sweep is cancelled\n", image);
+            else fmt::print("could not pull {} (each run tries on its own): {}\n", image, *why);
+        } else {
+            fmt::print("pulled {}\n", image);
+        }
+        std::fflush(stdout);
+    }
 }
 
 // Pulls an image, as `sweep cancel` can stop it (request_stop passes its SIGTERM to the pull's
