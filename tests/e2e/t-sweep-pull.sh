@@ -11,6 +11,18 @@
 
 use_pull_engine
 
+# paused_sweep ID LR STEP: starts sweep ID (lr=LR) and waits until the engine's slowed STEP (create or start) begins.
+paused_sweep() {
+    rm -f "$TEST_DIR/$3.pids"
+    run_expect 0 git -C "$WT" model sweep start --grid "lr=$2" -- sh -c 'echo "lr=$GIT_MODEL_PARAM_LR ran"'
+    for _ in $(seq 100); do [ -s "$TEST_DIR/$3.pids" ] && break; sleep 0.1; done
+    [ -s "$TEST_DIR/$3.pids" ] || fail "the scheduler never reached $3: $(cat "$SWEEPS/$1/scheduler.log")"
+}
+# assert_cancelled ID WHAT: sweep ID's one run is cancelled (the status is left in OUT).
+assert_cancelled() {
+    run_expect 0 git -C "$WT" model sweep status "$1" --json
+    assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "cancelled" "$2"
+}
 leases() { ls -A "$GIT_MODEL_LEASE_DIR" 2>/dev/null | grep -c '\.lease$' || true; }
 wait_for_pull() {
     for _ in $(seq 100); do [ -s "$TEST_DIR/pull.pids" ] && break; sleep 0.1; done
@@ -77,12 +89,9 @@ assert_eq "$(leases)" "0" "no lease after the failed runs"
 # (a `podman run` stopped there could leave a container that appeared after the cancel looked)
 rm -f fail-pull
 : >slow-create
-run_expect 0 git -C "$WT" model sweep start --grid lr=6 -- sh -c 'echo "lr=$GIT_MODEL_PARAM_LR ran"'
-for _ in $(seq 100); do [ -s create.pids ] && break; sleep 0.1; done
-[ -s create.pids ] || fail "the scheduler never made a container: $(cat "$SWEEPS"/4/scheduler.log)"
+paused_sweep 4 6 create
 run_expect 0 git -C "$WT" model sweep cancel 4
-run_expect 0 git -C "$WT" model sweep status 4 --json
-assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "cancelled" "the run is cancelled"
+assert_cancelled 4 "the run is cancelled"
 assert_eq "$(json_get "$OUT" 'd["runs"][0]["detail"]')" "cancelled before it started" "the run's note"
 sleep 4  # past the slow create: a container made after the cancel would be here by now
 assert_eq "$(test_containers)" "" "no container after the cancel"
@@ -92,28 +101,21 @@ assert_eq "$(leases)" "0" "no lease after the cancel"
 # --- a cancel that ends the engine client as `start --attach` begins: cancelled (not failed), nothing left --
 rm -f slow-create
 : >slow-start
-run_expect 0 git -C "$WT" model sweep start --grid lr=7 -- sh -c 'echo "lr=$GIT_MODEL_PARAM_LR ran"'
-for _ in $(seq 100); do [ -s start.pids ] && break; sleep 0.1; done
-[ -s start.pids ] || fail "the scheduler never started a container: $(cat "$SWEEPS"/5/scheduler.log)"
+paused_sweep 5 7 start
 run_expect 0 git -C "$WT" model sweep cancel 5
-run_expect 0 git -C "$WT" model sweep status 5 --json
-assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "cancelled" "the run whose client the cancel ended"
+assert_cancelled 5 "the run whose client the cancel ended"
 assert_eq "$(test_containers)" "" "no container after the cancel"
 assert_eq "$(leases)" "0" "no lease after the cancel"
 rm -f slow-start
 
 # --- the scheduler killed (-9) while the engine makes a container; then cancel: it waits for that create ---
 : >slow-create
-rm -f create.pids
-run_expect 0 git -C "$WT" model sweep start --grid lr=8 -- sh -c 'echo "lr=$GIT_MODEL_PARAM_LR ran"'
-for _ in $(seq 100); do [ -s create.pids ] && break; sleep 0.1; done
-[ -s create.pids ] || fail "the scheduler never made a container: $(cat "$SWEEPS"/6/scheduler.log)"
+paused_sweep 6 8 create
 kill -9 "$(json_get "$(cat "$SWEEPS/6/scheduler.json")" 'd["pid"]')"
 run_expect 0 git -C "$WT" model sweep cancel 6
 sleep 4  # past the slow create: a container it made after the cancel would be here by now
 assert_eq "$(test_containers)" "" "no container made by the killed scheduler's create is left"
-run_expect 0 git -C "$WT" model sweep status 6 --json
-assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "cancelled" "the run is cancelled"
+assert_cancelled 6 "the run is cancelled"
 assert_not_contains "$(cat "$(json_get "$OUT" 'd["runs"][0]["log"]')")" "lr=8 ran" "the cancelled run's command never ran"
 rm -f slow-create
 
