@@ -52,6 +52,16 @@ assert_contains "$OUT" "owners"
 assert_contains "$OUT" "clean"
 assert_not_contains "$OUT$ERR" "another user"
 
+# --- a teammate's prune, even --force, leaves the owner's model: its worktree, git's record of it, its branch ---
+worktrees_before=$(as_user "$OWNER" git -C "$REPO" worktree list --porcelain | grep -c '^worktree ')
+run_expect 0 as_user "$MATE" git -C "$REPO" model prune --retention 0 --force --no-remote
+assert_contains "$OUT" "it is $OWNER's (they made its worktree or branch): only they, or root, prune it"
+assert_eq "$(as_user "$OWNER" git -C "$REPO" worktree list --porcelain | grep -c '^worktree ')" "$worktrees_before" \
+    "git still knows the owner's worktree"
+run_expect 0 as_user "$OWNER" git -C "$AREA/worktrees/feature/model-owners" status --short
+run_expect 0 as_user "$OWNER" git -C "$REPO" rev-parse --verify -q refs/heads/feature/model-owners
+assert_eq "$(as_user "$OWNER" git -C "$REPO" tag -l 'archive/*')" "" "no archive tag made for it"
+
 # --- an empty value resets the list, as in git --------------------------------------------------------
 mate_global --add safe.directory ''
 run_expect 1 as_user "$MATE" git -C "$REPO" model list

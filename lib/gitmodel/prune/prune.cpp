@@ -1,6 +1,7 @@
 #include "gitmodel/prune/prune.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/host.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/git/history.hpp"
 #include "gitmodel/git/reachability.hpp"
@@ -18,6 +19,8 @@
 #include "gitmodel/naming/model_name.hpp"
 
 #include <fmt/core.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -122,6 +125,7 @@ public:
             fact.no_own_commits = created && *created == fact.head;
         }
         read_worktree(fact);
+        read_owner(fact);
         read_pushed(fact);
         const auto [tag, exists] = choose_archive_tag(
             model::archive_tag_name(settings_.archive_form.value(), fact.model, fact.branch), fact.head,
@@ -167,6 +171,15 @@ private:
         } catch (const Error&) {
             fact.dirty = std::nullopt;
         }
+    }
+
+    // Whose model it is, when not this user's (root may prune any).
+    void read_owner(PruneFacts& fact) const {
+        if (::geteuid() == 0) return;
+        struct stat st {};
+        const bool own_folder = fact.worktree && !fact.worktree_missing && !fact.worktree_main;
+        const fs::path evidence = own_folder ? *fact.worktree : repo_.common_dir() / "logs" / "refs" / "heads" / fact.branch;
+        if (::lstat(evidence.c_str(), &st) == 0 && st.st_uid != ::geteuid()) fact.owner = user_name_of(st.st_uid);
     }
 
     void read_pushed(PruneFacts& fact) {

@@ -46,6 +46,10 @@ struct PruneFacts {
     bool worktree_missing = false;            // registered, folder gone: prune forgets it
     bool worktree_locked = false;
     bool worktree_current = false;            // prune runs from inside it
+    // Another user whose model it is, in a repository several users share: the owner of its
+    // worktree's folder (or, without one, of its branch's reflog). Only they, or root, prune it:
+    // not even --force lets one user forget another's worktree or delete their branch.
+    std::string owner;
     std::optional<bool> dirty;                // nullopt: no readable worktree
     std::size_t untracked_count = 0;          // untracked and ignored files in its worktree (git does not track them)
     std::string untracked;                    // the first of them, in words
