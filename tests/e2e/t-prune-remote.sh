@@ -124,7 +124,9 @@ for m in ff old squashed; do
     assert_eq "$(remote_head $m)" "" "$m deleted on the remote"
     assert_eq "$(git -C "$remote" rev-parse "refs/tags/archive/model/$m^{commit}")" "$(head_of $m)" "$m's archive tag on the remote"
     assert_eq "$(git -C "$remote" cat-file -t "refs/tags/archive/model/$m")" "tag" "annotated"
-    assert_contains "$(git -C "$remote" cat-file -p "refs/tags/archive/model/$m")" "Remote: origin"
+    # tagged as the archived commit's committer, at its date: any clone's archive of it is the same object
+    assert_contains "$(git -C "$remote" cat-file -p "refs/tags/archive/model/$m")" \
+        "tagger $(git -C alice log -1 --format='%cn <%ce> %cd' --date=raw "$(head_of $m)")"
 done
 assert_eq "$(remote_head recent)" "$(head_of recent)" "recent kept on the remote"
 assert_eq "$(remote_head unmerged)" "$(head_of unmerged)" "unmerged kept on the remote"
@@ -149,3 +151,37 @@ for m in recent unmerged; do assert_branch_exists alice "feature/model-$m"; done
 assert_contains "$OUT" "pushed the archive tag archive/model/gone to origin"
 assert_eq "$(git -C "$remote" rev-parse "refs/tags/archive/model/gone^{commit}")" "$gone_head" "gone's archive on the remote"
 assert_eq "$(git -C alice for-each-ref 'refs/tags/archive/model/old@*')" "" "the fetched archive tag was reused, not doubled"
+
+# --- two clones archive one model: the same tag object, so neither clone's fetch of the other's fails -----
+NOW2="2026-06-01T12:00:00Z"
+recent_head=$(head_of recent)
+GIT_COMMITTER_DATE="$NOW2" run_expect 0 git -C alice model prune --no-remote
+assert_no_branch alice feature/model-recent
+GIT_COMMITTER_DATE="$NOW2" run_expect 0 git -C bob model prune --remote
+assert_eq "$(git -C "$remote" rev-parse refs/tags/archive/model/recent)" \
+    "$(git -C alice rev-parse refs/tags/archive/model/recent)" "alice's and bob's archive of recent: one tag object"
+run_expect 0 git -C alice fetch origin
+assert_eq "$(git -C alice rev-parse "archive/model/recent^{commit}")" "$recent_head" "recent's archive"
+
+# --- a teammate's archive took the name, at another commit: this clone's archive moves to name@2 ----------
+run_expect 0 git -C alice model start late
+commit_at "$W/model-late" "2026-05-01T10:00:00Z" "late work" late.txt
+GIT_COMMITTER_DATE="2026-05-02T10:00:00Z" run_expect 0 git -C alice model finish late
+late_head=$(head_of late)
+git -C carol fetch -q origin
+at "2026-05-03T12:00:00Z" git -C carol merge -q --no-ff -m "Merge late" origin/feature/model-late
+git -C carol push -q origin main
+git -C alice fetch -q origin
+GIT_COMMITTER_DATE="$NOW2" run_expect 0 git -C alice model prune --no-remote
+assert_eq "$(git -C alice rev-parse "archive/model/late^{commit}")" "$late_head" "alice's own archive of late"
+git -C carol tag -a -m "a teammate's archive" archive/model/late "$late_head~1"
+git -C carol push -q origin archive/model/late
+GIT_COMMITTER_DATE="$NOW2" run_expect 0 git -C alice model prune --remote
+assert_contains "$OUT" "tag $(git -C alice rev-parse --short=10 "$late_head") as archive/model/late@2 and push the tag to origin"
+assert_contains "$OUT" "remove this clone's tag archive/model/late (at $(git -C alice rev-parse --short=10 "$late_head") too), since origin has archive/model/late at another commit"
+run_expect 1 git -C alice rev-parse -q --verify refs/tags/archive/model/late
+assert_eq "$(git -C "$remote" rev-parse "refs/tags/archive/model/late@2^{commit}")" "$late_head" "late's archive on the remote"
+assert_eq "$(remote_head late)" "" "late deleted on the remote"
+run_expect 0 git -C alice fetch origin
+assert_eq "$(git -C alice rev-parse "archive/model/late^{commit}")" "$(git -C alice rev-parse "$late_head~1")" "the teammate's tag, fetched"
+

@@ -219,6 +219,7 @@ TEST_CASE("prune: archive tag forms and retention values", "[prune]") {
     CHECK(archive_tag_name(default_archive_form, "resnet50", "feature/model-resnet50") == "archive/model/resnet50");
     CHECK(archive_tag_name("attic/{branch}", "r", "feature/model-r") == "attic/feature/model-r");
     CHECK_THROWS_WITH(archive_tag_name("archive/all", "r", "b"), Catch::Contains("neither {model} nor {branch}"));
+    CHECK_THROWS_WITH(archive_tag_name("-{model}", "m8", "b"), Catch::Contains("begins with '-' (git takes it for an option)"));
     CHECK_THROWS_WITH(archive_tag_name("archive/{model}..x", "r", "b"), Catch::Contains("model.prune.archiveTag"));
     CHECK(parse_retention("14d", "--retention", true) == 14 * day);
     CHECK(parse_retention("0", "--retention", true) == 0);

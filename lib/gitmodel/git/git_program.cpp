@@ -94,13 +94,21 @@ std::int64_t git_now(const git::Repository& repo) {
 }
 
 bool create_annotated_tag(const git::Repository& repo, const std::string& name, const std::string& commit,
-                          const std::string& message) {
+                          const std::string& message, Tagger tagger) {
     proc::RunOptions options;
     options.input = message;
+    if (tagger == Tagger::commit_committer) {
+        const auto who = run_git_checked(repo, {"log", "-1", "--format=%cn%x00%ce%x00%cd", "--date=raw", commit, "--"},
+                                         "reading the committer of " + commit);
+        const auto fields = split_records(trim_end(who.out, "\n"), '\0');
+        if (fields.size() == 3)
+            options.env = {{"GIT_COMMITTER_NAME", fields[0]}, {"GIT_COMMITTER_EMAIL", fields[1]},
+                           {"GIT_COMMITTER_DATE", fields[2]}};
+    }
     // With tag.gpgSign, gpg may ask for a passphrase on the terminal: no limit, in its group.
     options.timeout = std::nullopt;
     options.terminal = true;
-    const auto result = run_git(repo, {"tag", "-a", "--cleanup=verbatim", "-F", "-", name, commit}, options);
+    const auto result = run_git(repo, {"tag", "-a", "--cleanup=verbatim", "-F", "-", "--", name, commit}, options);
     if (result.ok()) return true;
     // Taken meanwhile: another process may still hold the ref's lock; wait for it to finish.
     const auto lock = repo.common_dir() / "refs" / "tags" / (name + ".lock");

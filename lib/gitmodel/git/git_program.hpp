@@ -42,9 +42,14 @@ proc::RunResult run_git_checked(const git::Repository& repo, const std::vector<s
 // since the epoch, so that retention and finish records are testable with controlled dates.
 std::int64_t git_now(const git::Repository& repo);
 
-// Creates an annotated tag with git itself (git's identity and date rules, signing
-// config). Returns false, changing nothing, when the tag exists already; throws otherwise.
+// Who tags: the user (git's identity and date rules), or the tagged commit's committer at its
+// date, so that every clone that tags that commit with that message makes the very same tag
+// object (two clones' archive tags then never clash when one fetches the other's).
+enum class Tagger { user, commit_committer };
+
+// Creates an annotated tag with git itself (git's identity rules, signing config). Returns
+// false, changing nothing, when the tag exists already; throws otherwise.
 bool create_annotated_tag(const git::Repository& repo, const std::string& name, const std::string& commit,
-                          const std::string& message);
+                          const std::string& message, Tagger tagger = Tagger::user);
 
 }  // namespace gm::git

@@ -94,7 +94,8 @@ std::string archive_tag_name(std::string_view form, std::string_view model, std:
     std::string name(form);
     replace_all(name, "{model}", model);
     replace_all(name, "{branch}", branch);
-    const auto verdict = naming::check_refname("refs/tags/" + name);
+    auto verdict = naming::check_refname("refs/tags/" + name);
+    if (verdict.valid && name.front() == '-') verdict = {false, "begins with '-' (git takes it for an option)"};
     if (!verdict.valid) {
         throw Error(fmt::format("model.prune.archiveTag {} gives the tag name {}, which {}", quote_for_message(form),
                                 quote_for_message(name), verdict.reason),

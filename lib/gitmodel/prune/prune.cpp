@@ -236,7 +236,9 @@ private:
 void archive_with_tag(const git::Repository& repo, const std::string& tag, const std::string& target, bool exists,
                       const std::string& message) {
     if (exists) return;
-    if (create_annotated_tag(repo, tag, target, message)) return;
+    // Tagged as the archived commit's committer: a teammate's prune of the same commit makes the
+    // very same tag, so that neither clone's fetch of the other's ever says "would clobber".
+    if (create_annotated_tag(repo, tag, target, message, git::Tagger::commit_committer)) return;
     const auto existing = git::find_tag(repo, tag);
     if (!existing || existing->target != target)
         throw Error(fmt::format("tag {} appeared meanwhile at another commit", tag));

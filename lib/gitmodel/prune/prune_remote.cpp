@@ -54,6 +54,10 @@ private:
 struct ArchiveState {
     bool local = false;   // a local tag of that name points at the head
     bool remote = false;  // the remote's tag of that name points at the head
+    // Local tags at the head whose names the remote has at other commits (a teammate won the
+    // name): once the archive is pushed under its own name, they go, since a fetch of the
+    // remote's tags fails ("would clobber existing tag") while they are here.
+    std::vector<std::string> clashing;
 };
 
 // The remote's state as judged: its refs, the fetched model branches and bases.
@@ -110,9 +114,30 @@ std::vector<PruneStep> remote_steps(const PruneFacts& fact, const ArchiveState& 
     else
         steps.push_back({Kind::archive_tag, fmt::format("tag {} as {} and push the tag to {}", short_id(fact.head),
                                                         fact.archive_tag, fact.remote)});
+    for (const auto& name : archive.clashing)
+        steps.push_back({Kind::archive_tag, fmt::format("remove this clone's tag {} (at {} too), since {} has {} at "
+                                                        "another commit (fetching it would fail)",
+                                                        name, short_id(fact.head), fact.remote, name)});
     steps.push_back({Kind::delete_branch, fmt::format("delete {} on {}, only while it is still at {}", fact.branch,
                                                       fact.remote, short_id(fact.head))});
     return steps;
+}
+
+// The remote's tag object for a tag the clone has too, at the same commit but as another object
+// (a teammate's archive of the same model, tagged with another message or signature): taken
+// here in place of ours, which loses nothing (the same commit), so that fetching the remote's
+// tags never fails with "would clobber existing tag". Returns whether it was taken.
+bool adopt_remote_tag(const git::Repository& repo, const std::string& remote, const std::string& tag,
+                      const git::RemoteRef& there) {
+    const auto here = run_git(repo, {"rev-parse", "--verify", "-q", "refs/tags/" + tag});
+    if (!here.ok() || trim_end(here.out, "\n") == there.object) return false;
+    proc::RunOptions options;
+    options.timeout = std::nullopt;  // the remote may ask for a password
+    options.terminal = true;
+    const auto fetched =
+        run_git(repo, {"fetch", "--no-tags", "--quiet", "--", remote, fmt::format("+refs/tags/{0}:refs/tags/{0}", tag)},
+                options);
+    return fetched.ok();
 }
 
 // Pushes one tag; throws gm::Error with the remote's reason when it does not take it.
@@ -128,11 +153,13 @@ void push_tag(const git::Repository& repo, const std::string& remote, const std:
 
 // Archives (tag made here if needed, pushed) and deletes one remote branch under a lease on the judged head.
 void execute_remote(const git::Repository& repo, const PruneFacts& fact, const ArchiveState& archive,
-                    const std::function<void(const std::string&)>& say) {
+                    const RemoteView& view, const std::function<void(const std::string&)>& say) {
+    if (archive.remote && archive.local &&
+        adopt_remote_tag(repo, fact.remote, fact.archive_tag, view.refs.at("refs/tags/" + fact.archive_tag)))
+        say(fmt::format("{}: took {}'s archive tag {} (the same commit) in place of this clone's", fact.model,
+                        fact.remote, fact.archive_tag));
     if (!archive.remote) {
-        if (!archive.local)
-            archive_with_tag(repo, fact.archive_tag, fact.head, false,
-                             archive_message(fact) + fmt::format("Remote: {}\n", fact.remote));
+        if (!archive.local) archive_with_tag(repo, fact.archive_tag, fact.head, false, archive_message(fact));
         try {
             push_tag(repo, fact.remote, fact.archive_tag);
         } catch (const Error& e) {
@@ -140,6 +167,13 @@ void execute_remote(const git::Repository& repo, const PruneFacts& fact, const A
                                     fact.branch));
         }
         say(fmt::format("{}: archived {} of {} as {}", fact.remote, short_id(fact.head), fact.branch, fact.archive_tag));
+    }
+    for (const auto& name : archive.clashing) {
+        const auto here = git::find_tag(repo, name);
+        if (!here || here->target != fact.head) continue;
+        if (run_git(repo, {"tag", "-d", "--", name}).ok())
+            say(fmt::format("{}: removed this clone's tag {} (the commit {} holds now), whose name {} gave another commit",
+                            fact.model, name, fact.archive_tag, fact.remote));
     }
     const std::string ref = "refs/heads/" + fact.branch;
     git::PushRequest request;
@@ -175,7 +209,11 @@ void push_local_archives(const git::Repository& repo, const std::string& remote,
     for (const auto& [tag, commit] : archives) {
         if (done.count(tag)) continue;  // pushed with its remote branch
         const auto there = refs.find("refs/tags/" + tag);
-        if (there != refs.end() && there->second.commit() == commit) continue;
+        if (there != refs.end() && there->second.commit() == commit) {
+            if (!dry_run && adopt_remote_tag(repo, remote, tag, there->second))
+                say(fmt::format("{}: took its archive tag {} (the same commit) in place of this clone's", remote, tag));
+            continue;
+        }
         if (dry_run) {
             result.archives_pushed.push_back(tag);
             continue;
@@ -246,18 +284,25 @@ RemotePruneResult prune_remote(const git::Repository& repo, const model::Setting
         std::vector<std::string> tips;
         if (const auto base = view.bases.find(fact.base); base != view.bases.end()) tips.push_back(base->second);
         judge.judge(fact, tips);
+        // A name is free when neither side has it, and the head's when each side that has it
+        // points it at the head: one that the other side has at another commit is taken.
+        ArchiveState state;
         const auto target = [&](const std::string& candidate) -> std::optional<std::string> {
-            if (const auto local = git::find_tag(repo, candidate))
-                return local->target.empty() ? std::string("-") : local->target;
-            if (const auto there = view.refs.find("refs/tags/" + candidate); there != view.refs.end())
-                return there->second.commit();
-            return std::nullopt;
+            std::optional<std::string> here;
+            if (const auto local = git::find_tag(repo, candidate)) here = local->target.empty() ? "-" : local->target;
+            std::optional<std::string> there;
+            if (const auto found = view.refs.find("refs/tags/" + candidate); found != view.refs.end())
+                there = found->second.commit();
+            if (here && there && *here != *there) {
+                if (*here == head) state.clashing.push_back(candidate);
+                return std::string("-");
+            }
+            return here ? here : there;
         };
         const auto [tag, exists] =
             choose_archive_tag(model::archive_tag_name(settings.archive_form.value(), fact.model, fact.branch), head, target);
         fact.archive_tag = tag;
         fact.archive_tag_exists = exists;
-        ArchiveState state;
         if (exists) {
             const auto local = git::find_tag(repo, tag);
             state.local = local && local->target == head;
@@ -282,7 +327,7 @@ RemotePruneResult prune_remote(const git::Repository& repo, const model::Setting
         if (dry_run) continue;
         PruneOutcome outcome;
         try {
-            execute_remote(repo, decision.facts, archives[i], say);
+            execute_remote(repo, decision.facts, archives[i], view, say);
             outcome.done = true;
         } catch (const Error& e) {
             outcome.error = e.what();
