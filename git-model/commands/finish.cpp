@@ -75,6 +75,10 @@ int finish(const cli::Args& args) {
     }
     if (result.shared) {
         const auto& shared = *result.shared;
+        for (const auto& moved : shared.moved)
+            warn("git-model", fmt::format("{}: a snapshot made here and never pushed, whose number a teammate's took "
+                                          "on {} meanwhile, has the next free number now",
+                                          moved, shared.remote));
         std::vector<std::string> sent = shared.tags_sent;
         if (shared.notes_sent) sent.push_back("the finish notes");
         if (!sent.empty()) fmt::print("Pushed to {}: {}.\n", shared.remote, join(sent, ", "));

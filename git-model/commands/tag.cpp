@@ -62,6 +62,11 @@ int tag(const cli::Args& args) {
                                       where, snapshot.tag, snapshot.commit.substr(0, 10),
                                       snapshot.record.dirty->substr(0, 12)));
     }
+    for (const auto& moved : outcome.moved)
+        warn("git-model", fmt::format("{}: a snapshot made here and never pushed, whose number a teammate's took on {} "
+                                      "meanwhile, has the next free number now",
+                                      moved, push ? push->remote : std::string("the remote")));
+    for (const auto& problem : outcome.move_problems) warn("git-model", problem);
     for (const auto& taken : outcome.renumbered)
         warn("git-model", fmt::format("another clone pushed {} to {} first: this snapshot took the next free number",
                                       taken, push ? push->remote : std::string("the remote")));
@@ -77,6 +82,7 @@ int tag(const cli::Args& args) {
             {"error", push && !push->pushed ? nlohmann::json(push->problem) : nlohmann::json(nullptr)},
             {"skipped", push ? nlohmann::json(nullptr) : nlohmann::json(outcome.not_pushed)},
             {"renumbered_from", outcome.renumbered},
+            {"moved", outcome.moved},
         };
         fmt::print("{}\n", json_text(json));
         return 0;

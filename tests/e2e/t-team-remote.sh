@@ -187,3 +187,20 @@ assert_eq "$(json_get "$OUT" 'd["push"]["pushed"], d["push"]["remote"], "frozen"
 rm "$TEST_DIR/strict.git/hooks/pre-receive"                # unfrozen: the printed command works
 git -C alice push -q strict refs/tags/model/vit/v1
 assert_eq "$(git -C "$TEST_DIR/strict.git" rev-parse refs/tags/model/vit/v1)" "$(git -C alice rev-parse refs/tags/model/vit/v1)" "pushed later"
+
+# --- alice's v2 was never pushed, and bob's snapshot took v2 on the remote meanwhile: her next tag moves
+# hers to the next free number (same commit, record and date) and pushes it; no fetch fails on a clash ------
+v2_date=$(git -C alice for-each-ref --format='%(taggerdate:raw)' refs/tags/model/vit/v2)
+git -C bob remote add strict "$TEST_DIR/strict.git"
+git -C bob fetch -q strict
+git -C bob branch -q --track feature/model-vit strict/feature/model-vit
+run_expect 0 git -C bob model tag vit --metric acc=0.9 -m "bob on vit"
+assert_contains "$OUT" "Tagged model/vit/v2 "
+run_expect 0 git -C "$wv" model tag --metric acc=0.7 -m third
+assert_contains "$ERR" "model/vit/v2 -> model/vit/v3: a snapshot made here and never pushed, whose number a teammate's took on strict meanwhile, has the next free number now"
+assert_contains "$OUT" "Tagged model/vit/v4 "
+assert_contains "$(git -C "$TEST_DIR/strict.git" cat-file -p refs/tags/model/vit/v3)" "acc=0.6"
+assert_eq "$(git -C "$TEST_DIR/strict.git" for-each-ref --format='%(taggerdate:raw)' refs/tags/model/vit/v3)" "$v2_date" "its date kept"
+assert_contains "$(git -C "$TEST_DIR/strict.git" cat-file -p refs/tags/model/vit/v2)" "bob on vit"
+run_expect 0 git -C alice fetch strict 'refs/tags/*:refs/tags/*'
+assert_contains "$(git -C alice cat-file -p refs/tags/model/vit/v2)" "bob on vit"

@@ -93,18 +93,15 @@ std::int64_t git_now(const git::Repository& repo) {
                 "check GIT_COMMITTER_DATE: git must accept it");
 }
 
-bool create_annotated_tag(const git::Repository& repo, const std::string& name, const std::string& commit,
-                          const std::string& message, Tagger tagger) {
+namespace {
+
+bool make_annotated_tag(const git::Repository& repo, const std::string& name, const std::string& commit,
+                        const std::string& message, const std::optional<TaggerIdentity>& tagger) {
     proc::RunOptions options;
     options.input = message;
-    if (tagger == Tagger::commit_committer) {
-        const auto who = run_git_checked(repo, {"log", "-1", "--format=%cn%x00%ce%x00%cd", "--date=raw", commit, "--"},
-                                         "reading the committer of " + commit);
-        const auto fields = split_records(trim_end(who.out, "\n"), '\0');
-        if (fields.size() == 3)
-            options.env = {{"GIT_COMMITTER_NAME", fields[0]}, {"GIT_COMMITTER_EMAIL", fields[1]},
-                           {"GIT_COMMITTER_DATE", fields[2]}};
-    }
+    if (tagger)
+        options.env = {{"GIT_COMMITTER_NAME", tagger->name}, {"GIT_COMMITTER_EMAIL", tagger->email},
+                       {"GIT_COMMITTER_DATE", tagger->date}};
     // With tag.gpgSign, gpg may ask for a passphrase on the terminal: no limit, in its group.
     options.timeout = std::nullopt;
     options.terminal = true;
@@ -124,6 +121,23 @@ bool create_annotated_tag(const git::Repository& repo, const std::string& name, 
                 result.err.find("tell me who you are") != std::string::npos
                     ? "set your identity: git config user.name 'Your Name'; git config user.email you@example.com"
                     : "");
+}
+
+}  // namespace
+
+bool create_annotated_tag(const git::Repository& repo, const std::string& name, const std::string& commit,
+                          const std::string& message, Tagger tagger) {
+    if (tagger == Tagger::user) return make_annotated_tag(repo, name, commit, message, std::nullopt);
+    const auto who = run_git_checked(repo, {"log", "-1", "--format=%cn%x00%ce%x00%cd", "--date=raw", commit, "--"},
+                                     "reading the committer of " + commit);
+    const auto fields = split_records(trim_end(who.out, "\n"), '\0');
+    if (fields.size() != 3) throw Error(fmt::format("cannot read the committer of {}", commit));
+    return make_annotated_tag(repo, name, commit, message, TaggerIdentity{fields[0], fields[1], fields[2]});
+}
+
+bool create_annotated_tag(const git::Repository& repo, const std::string& name, const std::string& commit,
+                          const std::string& message, const TaggerIdentity& tagger) {
+    return make_annotated_tag(repo, name, commit, message, tagger);
 }
 
 }  // namespace gm::git

@@ -47,9 +47,18 @@ std::int64_t git_now(const git::Repository& repo);
 // object (two clones' archive tags then never clash when one fetches the other's).
 enum class Tagger { user, commit_committer };
 
+// A tagger given outright: a snapshot renumbered keeps who made it and when.
+struct TaggerIdentity {
+    std::string name;
+    std::string email;
+    std::string date;  // git's raw form: "<seconds> <+hhmm>"
+};
+
 // Creates an annotated tag with git itself (git's identity rules, signing config). Returns
 // false, changing nothing, when the tag exists already; throws otherwise.
 bool create_annotated_tag(const git::Repository& repo, const std::string& name, const std::string& commit,
                           const std::string& message, Tagger tagger = Tagger::user);
+bool create_annotated_tag(const git::Repository& repo, const std::string& name, const std::string& commit,
+                          const std::string& message, const TaggerIdentity& tagger);
 
 }  // namespace gm::git

@@ -10,6 +10,8 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+
 #include <chrono>
 #include <map>
 #include <sstream>
@@ -153,6 +155,29 @@ TagPush push_tag(const git::Repository& repo, const std::string& remote, const s
     return result;
 }
 
+// Renumbers the model's snapshots here whose names the remote has as other tags (made here while
+// the remote could not take them, and a teammate's took the number meanwhile): each gets the next
+// free number (renumber_snapshot). Returns "old -> new" per snapshot moved; `taken` gains the
+// remote's names.
+std::vector<std::string> move_clashing_snapshots(const git::Repository& repo, const std::string& model,
+                                                 const std::map<std::string, git::RemoteRef>& remote_refs,
+                                                 std::vector<std::string>& taken) {
+    std::vector<std::string> moved;
+    for (const auto& [name, ref] : remote_refs)
+        if (starts_with(name, "refs/tags/") &&
+            std::find(taken.begin(), taken.end(), name.substr(10)) == taken.end())
+            taken.push_back(name.substr(10));
+    for (const auto& [name, object] : local_snapshot_tags(repo, model)) {
+        const auto there = remote_refs.find("refs/tags/" + name);
+        if (there == remote_refs.end() || there->second.object == object) continue;
+        if (const auto renamed = renumber_snapshot(repo, model, name, taken)) {
+            moved.push_back(fmt::format("{} -> {}", name, *renamed));
+            taken.push_back(*renamed);
+        }
+    }
+    return moved;
+}
+
 }  // namespace
 
 TagOutcome tag_and_push(const git::Repository& repo, TagRequest request, bool push) {
@@ -166,12 +191,22 @@ TagOutcome tag_and_push(const git::Repository& repo, TagRequest request, bool pu
     else if (!(remote = upstream_remote(repo, branch))) outcome.not_pushed = "the branch has no upstream yet";
     std::string unreadable;
     if (remote) {
-        // Numbers the remote has taken (another clone's snapshots) are not reused here.
+        // Numbers the remote has taken (another clone's snapshots) are not reused here, and an
+        // unpushed snapshot of ours that lost its number to one of them moves on first.
         try {
-            for (const auto& [name, ref] : git::list_remote_refs(repo, *remote, {"refs/tags/" + snapshot_tag_glob(request.model)}, git::RemoteSide::push))
-                if (starts_with(name, "refs/tags/")) request.taken_elsewhere.push_back(name.substr(10));
+            const auto refs = git::list_remote_refs(repo, *remote, {"refs/tags/" + snapshot_tag_glob(request.model)},
+                                                    git::RemoteSide::push);
+            outcome.moved = move_clashing_snapshots(repo, request.model, refs, request.taken_elsewhere);
         } catch (const Error& e) {
             unreadable = e.what();
+        }
+        for (const auto& line : outcome.moved) {
+            const std::string renamed = line.substr(line.find(" -> ") + 4);
+            const auto made = git::find_tag(repo, renamed);
+            const auto pushed = push_tag(repo, *remote, renamed, request.model, made ? made->target : "", {});
+            if (!pushed.pushed)
+                outcome.move_problems.push_back(fmt::format("{} was not pushed to {}: {}; {}", renamed, *remote,
+                                                            pushed.problem, pushed.fix));
         }
     }
     constexpr int attempts = 5;
@@ -208,6 +243,13 @@ TeamShare share_model_state(const git::Repository& repo, const std::string& remo
     share.remote = remote;
     const std::string later = fmt::format("git push {} 'refs/tags/model/{}/*' {}", remote, model, model::finish_notes_ref);
     try {
+        {
+            std::vector<std::string> taken;
+            share.moved = move_clashing_snapshots(
+                repo, model,
+                git::list_remote_refs(repo, remote, {"refs/tags/" + snapshot_tag_glob(model)}, git::RemoteSide::push),
+                taken);
+        }
         const auto tags = local_snapshot_tags(repo, model);
         bool tags_done = false;
         for (int attempt = 0; attempt < 3; ++attempt) {
@@ -218,12 +260,11 @@ TeamShare share_model_state(const git::Repository& repo, const std::string& remo
                 for (const auto& [name, object] : tags) {
                     const auto there = refs.find("refs/tags/" + name);
                     if (there == refs.end()) refspecs.push_back(fmt::format("refs/tags/{0}:refs/tags/{0}", name));
-                    else if (there->second.object != object)
+                    else if (there->second.object != object)  // taken meanwhile, and renumbered on the next finish
                         share.problems.push_back(fmt::format(
-                            "{} was not pushed: {} has another snapshot of that name (another clone's); yours stays "
-                            "here: delete it and tag its commit again for a free number (git tag -d {}; git model tag "
-                            "{} --commit <commit> ...)",
-                            name, remote, name, model));
+                            "{} was not pushed: {} has another snapshot of that name (another clone's, pushed just "
+                            "now); finish again to give yours the next free number",
+                            name, remote));
                 }
             }
             const bool notes = prepare_notes(repo, remote, refs);

@@ -35,6 +35,10 @@ struct TagOutcome {
     std::optional<TagPush> push;  // nullopt: no push was tried
     std::string not_pushed;       // why no push was tried ("model.tag.push is false", "no upstream"), for --json
     std::vector<std::string> renumbered;  // our tags another clone's push took first on the remote, given up
+    // Snapshots made here before and never pushed whose numbers a teammate's took on the remote
+    // meanwhile: renumbered ("model/x/v1 -> model/x/v3"), then pushed; and what went wrong on the way.
+    std::vector<std::string> moved;
+    std::vector<std::string> move_problems;
 };
 
 // Tags a snapshot (create_snapshot) and, when push is true, model.tag.push allows it and the
@@ -55,6 +59,7 @@ struct TeamShare {
     std::string remote;
     std::vector<std::string> tags_sent;   // snapshot tags the remote did not have
     bool notes_sent = false;              // refs/notes/git-model went out (merged with the remote's first)
+    std::vector<std::string> moved;       // unpushed snapshots renumbered past a teammate's ("v1 -> v3")
     std::vector<std::string> problems;    // one per thing that did not reach the remote, with its fix
 };
 

@@ -5,6 +5,7 @@
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/git/worktree_state.hpp"
 #include "gitmodel/git/git_program.hpp"
+#include "gitmodel/git/history.hpp"
 #include "gitmodel/snapshots/metric_json.hpp"
 #include "gitmodel/model/model_context.hpp"
 #include "gitmodel/model/repository_lock.hpp"
@@ -12,6 +13,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <limits>
 
 namespace gm::snapshots {
@@ -109,6 +111,37 @@ Snapshot create_snapshot(const git::Repository& repo, const TagRequest& request)
     }
     throw Error(fmt::format("could not find a free snapshot number for model '{}'", request.model),
                 "other processes keep tagging it; try again");
+}
+
+std::optional<std::string> renumber_snapshot(const git::Repository& repo, const std::string& model, const std::string& tag,
+                                             const std::vector<std::string>& taken_elsewhere) {
+    const auto found = git::find_tag(repo, tag);
+    const auto object = git::ref_object(repo, "refs/tags/" + tag);
+    if (!found || !found->annotated || !object) return std::nullopt;
+    SnapshotRecord record = parse_snapshot_message(found->message);
+    const unsigned old_version = record.version;
+    if (trim_trailing_newlines(record.message) == default_snapshot_message(model, old_version))
+        record.message.clear();  // the default subject is said anew, with the new number
+    // Who made it, and when, stay.
+    const auto open = found->tagger.rfind(" <");
+    if (open == std::string::npos || found->tagger.empty() || found->tagger.back() != '>') return std::nullopt;
+    const int offset = found->tagger_offset_minutes;
+    const git::TaggerIdentity tagger{
+        found->tagger.substr(0, open), found->tagger.substr(open + 2, found->tagger.size() - open - 3),
+        fmt::format("{} {}{:02}{:02}", found->tagger_time, offset < 0 ? '-' : '+', std::abs(offset) / 60,
+                    std::abs(offset) % 60)};
+    model::RepositoryLock lock(repo, "snapshots", fmt::format("git model tag {}", model));
+    for (int attempt = 0; attempt < 20; ++attempt) {
+        std::vector<std::string> names = taken_elsewhere;
+        for (const auto& other : git::tags_matching(repo, snapshot_tag_glob(model))) names.push_back(other.name);
+        record.version = next_snapshot_version(model, names);
+        const std::string name = snapshot_tag_name(model, record.version);
+        if (!create_annotated_tag(repo, name, found->target, format_snapshot_message(record), tagger)) continue;
+        // The old name goes only while it is still that tag; else both stay, and nothing is lost.
+        git::delete_ref_if_at(repo, "refs/tags/" + tag, *object);
+        return name;
+    }
+    return std::nullopt;
 }
 
 SnapshotList list_snapshots(const git::Repository& repo, std::string_view model) {

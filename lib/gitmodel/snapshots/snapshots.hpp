@@ -39,6 +39,15 @@ struct TagRequest {
 // or, under require_clean, nothing is made. Throws gm::Error, creating nothing.
 Snapshot create_snapshot(const git::Repository& repo, const TagRequest& request);
 
+// Gives a snapshot made here the next free number (taken_elsewhere: names the remote has),
+// when a teammate's snapshot took its number on the remote before it was pushed: the same
+// commit, record and tagger date under the new name, and the old name goes (only while it is
+// still that tag). Keeping it would make every fetch of the remote's tags fail ("would clobber
+// existing tag") and leave the snapshot unpushable. Returns the new name; nullopt when the tag
+// is not a snapshot this can renumber.
+std::optional<std::string> renumber_snapshot(const git::Repository& repo, const std::string& model, const std::string& tag,
+                                             const std::vector<std::string>& taken_elsewhere);
+
 // The image .modelenv.yaml pins at a commit; nullopt when the commit has no such
 // file. Throws gm::Error when the file does not load (the snapshot would lie).
 std::optional<std::string> pinned_image_at(const git::Repository& repo, const std::string& commit);
