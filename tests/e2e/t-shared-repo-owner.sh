@@ -55,12 +55,21 @@ assert_not_contains "$OUT$ERR" "another user"
 # --- a teammate's prune, even --force, leaves the owner's model: its worktree, git's record of it, its branch ---
 worktrees_before=$(as_user "$OWNER" git -C "$REPO" worktree list --porcelain | grep -c '^worktree ')
 run_expect 0 as_user "$MATE" git -C "$REPO" model prune --retention 0 --force --no-remote
-assert_contains "$OUT" "it is $OWNER's (they made its worktree or branch): only they, or root, prune it"
+assert_contains "$OUT" "it is $OWNER's (they made its worktree): only they, or root, prune it"
 assert_eq "$(as_user "$OWNER" git -C "$REPO" worktree list --porcelain | grep -c '^worktree ')" "$worktrees_before" \
     "git still knows the owner's worktree"
 run_expect 0 as_user "$OWNER" git -C "$AREA/worktrees/feature/model-owners" status --short
 run_expect 0 as_user "$OWNER" git -C "$REPO" rev-parse --verify -q refs/heads/feature/model-owners
 assert_eq "$(as_user "$OWNER" git -C "$REPO" tag -l 'archive/*')" "" "no archive tag made for it"
+# its folder moved away (or on a disk not mounted): nothing here says whose it is (a branch's reflog does
+# not: a teammate's git gc rewrites it as theirs), so it stays
+as_user "$OWNER" mv "$AREA/worktrees/feature/model-owners" "$AREA/owners-moved"
+run_expect 0 as_user "$MATE" git -C "$REPO" model prune --retention 0 --force --no-remote
+assert_contains "$OUT" "its worktree's folder is gone (moved, or on a disk not mounted), and in a repository other users share prune cannot tell whose it is"
+assert_eq "$(as_user "$OWNER" git -C "$REPO" worktree list --porcelain | grep -c '^worktree ')" "$worktrees_before" \
+    "git still knows the moved worktree"
+as_user "$OWNER" mv "$AREA/owners-moved" "$AREA/worktrees/feature/model-owners"
+run_expect 0 as_user "$OWNER" git -C "$AREA/worktrees/feature/model-owners" status --short
 
 # --- an empty value resets the list, as in git --------------------------------------------------------
 mate_global --add safe.directory ''

@@ -172,14 +172,6 @@ Settings read_settings(const git::Repository& repo) {
     return settings;
 }
 
-namespace {
-
-bool trusted_owner(uid_t uid, uid_t repository_owner) {
-    return uid == ::geteuid() || uid == 0 || uid == repository_owner;
-}
-
-// Whether the folder's group is its owner's own (a user private group: the owner's primary
-// group, named as the owner), so that its group write bit lets nobody else in.
 bool owners_private_group(const struct stat& info) {
     struct passwd user {};
     struct passwd* found_user = nullptr;
@@ -196,6 +188,12 @@ bool owners_private_group(const struct stat& info) {
     for (char** member = group.gr_mem; member && *member; ++member)
         if (owner != *member) return false;
     return true;
+}
+
+namespace {
+
+bool trusted_owner(uid_t uid, uid_t repository_owner) {
+    return uid == ::geteuid() || uid == 0 || uid == repository_owner;
 }
 
 // What a folder's POSIX access ACL (the system.posix_acl_access attribute: a version, then

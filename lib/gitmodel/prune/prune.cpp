@@ -23,6 +23,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <cctype>
 #include <chrono>
 #include <map>
 #include <set>
@@ -74,6 +76,22 @@ std::optional<std::string> tag_target(const git::Repository& repo, const std::st
     return found->target.empty() ? std::string("-") : found->target;
 }
 
+// Whether other users may write this repository: its common dir is another's, or writable by
+// others or by a group that is not its owner's private one, or git's core.sharedRepository shares it.
+bool shared_with_others(const git::Repository& repo) {
+    struct stat st {};
+    if (::stat(repo.common_dir().c_str(), &st) == 0 &&
+        (st.st_uid != ::geteuid() || (st.st_mode & S_IWOTH) ||
+         ((st.st_mode & S_IWGRP) && !model::owners_private_group(st))))
+        return true;
+    auto value = repo.config().get_string("core.sharedRepository").value_or("false");
+    for (auto& c : value) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (value == "false" || value == "umask" || value == "no" || value == "off" || value.empty()) return false;
+    if (value.find_first_not_of("01234567") == std::string::npos)  // an octal mode: shared when group or others write
+        return (std::strtoul(value.c_str(), nullptr, 8) & 022) != 0;
+    return true;  // group, true, all, world, everybody
+}
+
 // Reads what the retention rule needs about model branches. The facts that
 // change while other commands run (worktrees, journal, config) are re-read by
 // refresh(); the base's first-parent lines are kept per tip.
@@ -83,6 +101,7 @@ public:
         : repo_(repo), settings_(settings),
           judge_(repo, {std::string(model::finish_notes_ref), model::remote_notes_ref(settings.remote)}) {
         remote_configured_ = git::remote_exists(repo, settings.remote);
+        shared_ = shared_with_others(repo);
         std::error_code ec;
         cwd_ = fs::current_path(ec);
         if (ec) cwd_.clear();
@@ -173,13 +192,23 @@ private:
         }
     }
 
-    // Whose model it is, when not this user's (root may prune any).
+    // Whether the model may be another user's (root may prune any): its worktree's folder says
+    // whose it is; in a repository others share, a model without a folder here cannot tell.
     void read_owner(PruneFacts& fact) const {
-        if (::geteuid() == 0) return;
-        struct stat st {};
-        const bool own_folder = fact.worktree && !fact.worktree_missing && !fact.worktree_main;
-        const fs::path evidence = own_folder ? *fact.worktree : repo_.common_dir() / "logs" / "refs" / "heads" / fact.branch;
-        if (::lstat(evidence.c_str(), &st) == 0 && st.st_uid != ::geteuid()) fact.owner = user_name_of(st.st_uid);
+        if (::geteuid() == 0 || fact.worktree_main) return;
+        if (fact.worktree && !fact.worktree_missing) {
+            struct stat st {};
+            if (::lstat(fact.worktree->c_str(), &st) == 0 && st.st_uid != ::geteuid())
+                fact.not_yours = fmt::format("it is {}'s (they made its worktree): only they, or root, prune it",
+                                             user_name_of(st.st_uid));
+            return;
+        }
+        if (!shared_) return;
+        fact.not_yours = fact.worktree
+                             ? "its worktree's folder is gone (moved, or on a disk not mounted), and in a repository "
+                               "other users share prune cannot tell whose it is: its maker prunes it, or root"
+                             : "it has no worktree, and in a repository other users share prune cannot tell whose it "
+                               "is: its maker deletes it (git branch -D), or root prunes it";
     }
 
     void read_pushed(PruneFacts& fact) {
@@ -222,6 +251,7 @@ private:
     const git::Repository& repo_;
     const model::Settings& settings_;
     bool remote_configured_ = false;
+    bool shared_ = false;  // other users may write this repository
     fs::path cwd_;
     std::map<std::string, std::string> recorded_bases_;
     std::map<std::string, git::WorktreeInfo> by_branch_;

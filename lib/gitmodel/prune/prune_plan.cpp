@@ -97,9 +97,7 @@ std::vector<PruneDecision> plan_prune(const std::vector<PruneFacts>& facts, cons
             }
         }
 
-        if (!fact.owner.empty())  // not even --force
-            reasons.push_back(fmt::format("it is {}'s (they made its worktree or branch): only they, or root, prune it",
-                                          fact.owner));
+        if (!fact.not_yours.empty()) reasons.push_back(fact.not_yours);  // not even --force
         if (!fact.pending_start.empty()) reasons.push_back(fact.pending_start);
         if (fact.worktree_main)
             reasons.push_back("it is checked out in the main worktree (switch that to another branch first)");

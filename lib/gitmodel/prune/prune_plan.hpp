@@ -46,10 +46,12 @@ struct PruneFacts {
     bool worktree_missing = false;            // registered, folder gone: prune forgets it
     bool worktree_locked = false;
     bool worktree_current = false;            // prune runs from inside it
-    // Another user whose model it is, in a repository several users share: the owner of its
-    // worktree's folder (or, without one, of its branch's reflog). Only they, or root, prune it:
-    // not even --force lets one user forget another's worktree or delete their branch.
-    std::string owner;
+    // Why it may not be this user's to prune, in a repository several users share (empty when it
+    // is): its worktree's folder is another user's, or it has no folder here to tell (no worktree,
+    // or one whose folder is gone). Only its maker, or root, prunes it: not even --force lets one
+    // user forget another's worktree or delete their branch. (A branch's reflog cannot tell: git gc
+    // rewrites it as whoever runs it.)
+    std::string not_yours;
     std::optional<bool> dirty;                // nullopt: no readable worktree
     std::size_t untracked_count = 0;          // untracked and ignored files in its worktree (git does not track them)
     std::string untracked;                    // the first of them, in words
