@@ -204,3 +204,12 @@ assert_eq "$(git -C "$TEST_DIR/strict.git" for-each-ref --format='%(taggerdate:r
 assert_contains "$(git -C "$TEST_DIR/strict.git" cat-file -p refs/tags/model/vit/v2)" "bob on vit"
 run_expect 0 git -C alice fetch strict 'refs/tags/*:refs/tags/*'
 assert_contains "$(git -C alice cat-file -p refs/tags/model/vit/v2)" "bob on vit"
+# bob replaces his v2 there (a bad result withdrawn): alice's fetched copy of the old one is not hers to
+# move or push again; her next tag only says that it clashes
+git -C bob tag -f -a -m "bob on vit, fixed" model/vit/v2 "$(git -C bob rev-parse 'model/vit/v2^{commit}')" >/dev/null
+git -C bob push -q -f strict refs/tags/model/vit/v2
+run_expect 0 git -C "$wv" model tag --metric acc=0.71 -m fourth
+assert_contains "$ERR" "model/vit/v2 here is not strict's model/vit/v2 (fetched from elsewhere, or replaced there)"
+assert_contains "$OUT" "Tagged model/vit/v5 "
+assert_eq "$(git -C "$TEST_DIR/strict.git" tag -l 'model/vit/*' | wc -l)" "5" "no copy of the withdrawn snapshot on the remote"
+assert_contains "$(git -C "$TEST_DIR/strict.git" cat-file -p refs/tags/model/vit/v2)" "bob on vit, fixed"

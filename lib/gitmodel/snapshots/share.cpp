@@ -154,27 +154,51 @@ TagPush push_tag(const git::Repository& repo, const std::string& remote, const s
     return result;
 }
 
-// Renumbers the model's snapshots here whose names the remote has as other tags (made here while
-// the remote could not take them, and a teammate's took the number meanwhile): each gets the next
-// free number (renumber_snapshot). Returns "old -> new" per snapshot moved; `taken` gains the
-// remote's names.
-std::vector<std::string> move_clashing_snapshots(const git::Repository& repo, const std::string& model,
-                                                 const std::map<std::string, git::RemoteRef>& remote_refs,
-                                                 std::vector<std::string>& taken) {
-    std::vector<std::string> moved;
+// What move_clashing_snapshots did and saw.
+struct Clashes {
+    std::vector<std::pair<std::string, std::string>> moved;  // old name, new name
+    std::vector<std::string> others;  // a tag here that is not the remote's of that name, and not this clone's unpushed one
+};
+
+// Renumbers the model's snapshots this clone made and never pushed (made_here_unpushed) whose
+// names the remote has as other tags (a teammate's took the number meanwhile): each gets the next
+// free number (renumber_snapshot). Any other tag here that is not the remote's of its name is
+// only named: it came from elsewhere, and is not this clone's to move. Those the remote has as
+// they are here are forgotten as unpushed. `taken` gains the remote's names.
+Clashes move_clashing_snapshots(const git::Repository& repo, const std::string& model,
+                                const std::map<std::string, git::RemoteRef>& remote_refs, std::vector<std::string>& taken) {
+    Clashes clashes;
     for (const auto& [name, ref] : remote_refs)
         if (starts_with(name, "refs/tags/") &&
             std::find(taken.begin(), taken.end(), name.substr(10)) == taken.end())
             taken.push_back(name.substr(10));
+    std::vector<std::string> there_as_here;
     for (const auto& [name, object] : local_snapshot_tags(repo, model)) {
         const auto there = remote_refs.find("refs/tags/" + name);
-        if (there == remote_refs.end() || there->second.object == object) continue;
+        if (there == remote_refs.end()) continue;
+        if (there->second.object == object) {
+            there_as_here.push_back(name);
+            continue;
+        }
+        if (!made_here_unpushed(repo, name, object)) {
+            clashes.others.push_back(name);
+            continue;
+        }
         if (const auto renamed = renumber_snapshot(repo, model, name, taken)) {
-            moved.push_back(fmt::format("{} -> {}", name, *renamed));
+            clashes.moved.emplace_back(name, *renamed);
             taken.push_back(*renamed);
         }
     }
-    return moved;
+    forget_unpushed(repo, there_as_here);
+    return clashes;
+}
+
+// The warning for a tag here that is not the remote's of its name (Clashes::others).
+std::string foreign_clash_warning(const std::string& tag, const std::string& remote) {
+    return fmt::format("{} here is not {}'s {} (fetched from elsewhere, or replaced there): a fetch of {}'s tags "
+                       "fails on it (\"would clobber existing tag\"); if it is not yours to keep, delete it here: "
+                       "git tag -d {}",
+                       tag, remote, tag, remote, tag);
 }
 
 }  // namespace
@@ -195,17 +219,19 @@ TagOutcome tag_and_push(const git::Repository& repo, TagRequest request, bool pu
         try {
             const auto refs = git::list_remote_refs(repo, *remote, {"refs/tags/" + snapshot_tag_glob(request.model)},
                                                     git::RemoteSide::push);
-            outcome.moved = move_clashing_snapshots(repo, request.model, refs, request.taken_elsewhere);
+            const auto clashes = move_clashing_snapshots(repo, request.model, refs, request.taken_elsewhere);
+            for (const auto& [old_name, renamed] : clashes.moved) {
+                outcome.moved.push_back(fmt::format("{} -> {}", old_name, renamed));
+                const auto made = git::find_tag(repo, renamed);
+                const auto pushed = push_tag(repo, *remote, renamed, request.model, made ? made->target : "", {});
+                if (pushed.pushed) forget_unpushed(repo, {renamed});
+                else
+                    outcome.move_problems.push_back(fmt::format("{} was not pushed to {}: {}; {}", renamed, *remote,
+                                                                pushed.problem, pushed.fix));
+            }
+            for (const auto& other : clashes.others) outcome.move_problems.push_back(foreign_clash_warning(other, *remote));
         } catch (const Error& e) {
             unreadable = e.what();
-        }
-        for (const auto& line : outcome.moved) {
-            const std::string renamed = line.substr(line.find(" -> ") + 4);
-            const auto made = git::find_tag(repo, renamed);
-            const auto pushed = push_tag(repo, *remote, renamed, request.model, made ? made->target : "", {});
-            if (!pushed.pushed)
-                outcome.move_problems.push_back(fmt::format("{} was not pushed to {}: {}; {}", renamed, *remote,
-                                                            pushed.problem, pushed.fix));
         }
     }
     constexpr int attempts = 5;
@@ -213,6 +239,7 @@ TagOutcome tag_and_push(const git::Repository& repo, TagRequest request, bool pu
         outcome.snapshot = create_snapshot(repo, request);
         if (!remote) return outcome;
         outcome.push = push_tag(repo, *remote, outcome.snapshot.tag, request.model, outcome.snapshot.commit, unreadable);
+        if (outcome.push->pushed) forget_unpushed(repo, {outcome.snapshot.tag});
         if (outcome.push->pushed || !outcome.push->number_taken || attempt == attempts) return outcome;
         // Another clone pushed that number between our listing and our push. Ours is unpushed
         // and moments old: it goes (only while it is still the tag just made), and the snapshot
@@ -244,10 +271,12 @@ TeamShare share_model_state(const git::Repository& repo, const std::string& remo
     try {
         {
             std::vector<std::string> taken;
-            share.moved = move_clashing_snapshots(
+            const auto clashes = move_clashing_snapshots(
                 repo, model,
                 git::list_remote_refs(repo, remote, {"refs/tags/" + snapshot_tag_glob(model)}, git::RemoteSide::push),
                 taken);
+            for (const auto& [old_name, renamed] : clashes.moved) share.moved.push_back(fmt::format("{} -> {}", old_name, renamed));
+            for (const auto& other : clashes.others) share.problems.push_back(foreign_clash_warning(other, remote));
         }
         const auto tags = local_snapshot_tags(repo, model);
         bool tags_done = false;
@@ -259,8 +288,8 @@ TeamShare share_model_state(const git::Repository& repo, const std::string& remo
                 for (const auto& [name, object] : tags) {
                     const auto there = refs.find("refs/tags/" + name);
                     if (there == refs.end()) refspecs.push_back(fmt::format("refs/tags/{0}:refs/tags/{0}", name));
-                    else if (there->second.object != object)  // taken meanwhile, and renumbered on the next finish
-                        share.problems.push_back(fmt::format(
+                    else if (there->second.object != object && made_here_unpushed(repo, name, object))
+                        share.problems.push_back(fmt::format(  // taken meanwhile: renumbered on the next finish
                             "{} was not pushed: {} has another snapshot of that name (another clone's, pushed just "
                             "now); finish again to give yours the next free number",
                             name, remote));
@@ -283,7 +312,10 @@ TeamShare share_model_state(const git::Repository& repo, const std::string& remo
             bool retry = false;
             for (const auto& line : pushed.refs) {
                 if (starts_with(line.to, "refs/tags/")) {
-                    if (line.sent()) share.tags_sent.push_back(line.to.substr(10));
+                    if (line.sent()) {
+                        share.tags_sent.push_back(line.to.substr(10));
+                        forget_unpushed(repo, {line.to.substr(10)});
+                    }
                     else if (!line.up_to_date())
                         share.problems.push_back(fmt::format("{} was not pushed: {}; push it later: git push {} {}",
                                                              line.to.substr(10), pushed.why(line.to), remote, line.to));

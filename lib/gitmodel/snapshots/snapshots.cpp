@@ -1,6 +1,7 @@
 #include "gitmodel/snapshots/snapshots.hpp"
 
 #include "gitmodel/config/modelenv.hpp"
+#include "gitmodel/core/atomic_file.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/git/worktree_state.hpp"
@@ -14,9 +15,14 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <limits>
+#include <set>
 
 namespace gm::snapshots {
+
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -70,6 +76,35 @@ std::optional<std::string> pinned_image_at(const git::Repository& repo, const st
     }
 }
 
+namespace {
+
+// The snapshots this clone made and has not seen on the remote yet: "<tag object> <tag name>"
+// lines, edited under the "snapshots" lock. Only these are ever renumbered: a tag fetched from a
+// teammate or another remote, or one a teammate withdrew there, is not this clone's to move.
+fs::path unpushed_ledger(const git::Repository& repo) { return repo.common_dir() / "git-model" / "snapshots-unpushed"; }
+
+std::set<std::pair<std::string, std::string>> read_ledger(const git::Repository& repo) {
+    std::set<std::pair<std::string, std::string>> entries;
+    std::ifstream in(unpushed_ledger(repo));
+    std::string object, name;
+    while (in >> object >> name) entries.emplace(name, object);
+    return entries;
+}
+
+// Rewrites the ledger (the caller holds the "snapshots" lock): entries whose tag is no longer
+// that object here go too.
+void write_ledger(const git::Repository& repo, const std::set<std::pair<std::string, std::string>>& entries) {
+    std::string text;
+    for (const auto& [name, object] : entries)
+        if (git::ref_object(repo, "refs/tags/" + name) == std::optional<std::string>(object))
+            text += object + " " + name + "\n";
+    std::error_code ec;
+    fs::create_directories(unpushed_ledger(repo).parent_path(), ec);
+    write_file_atomically(unpushed_ledger(repo), text, FileMode{0666, true, true});  // git's shared umask applies
+}
+
+}  // namespace
+
 Snapshot create_snapshot(const git::Repository& repo, const TagRequest& request) {
     const model::ModelContext context = model::require_model(repo, request.model);
     std::string commit = *context.head;
@@ -107,6 +142,11 @@ Snapshot create_snapshot(const git::Repository& repo, const TagRequest& request)
         if (!create_annotated_tag(repo, name, commit, format_snapshot_message(record))) continue;
         const auto created = git::find_tag(repo, name);
         if (!created) throw Error(fmt::format("tag {} vanished right after it was created", name));
+        if (const auto object = git::ref_object(repo, "refs/tags/" + name)) {
+            auto ledger = read_ledger(repo);
+            ledger.emplace(name, *object);
+            write_ledger(repo, ledger);
+        }
         return read_snapshot(*created);
     }
     throw Error(fmt::format("could not find a free snapshot number for model '{}'", request.model),
@@ -137,11 +177,29 @@ std::optional<std::string> renumber_snapshot(const git::Repository& repo, const 
         record.version = next_snapshot_version(model, names);
         const std::string name = snapshot_tag_name(model, record.version);
         if (!create_annotated_tag(repo, name, found->target, format_snapshot_message(record), tagger)) continue;
-        // The old name goes only while it is still that tag; else both stay, and nothing is lost.
+        // The ledger names the new tag, not the old (a rerun after a kill moves nothing twice);
+        // then the old name goes, only while it is still that tag: else both stay, and nothing is lost.
+        auto ledger = read_ledger(repo);
+        ledger.erase({tag, *object});
+        if (const auto made = git::ref_object(repo, "refs/tags/" + name)) ledger.emplace(name, *made);
+        write_ledger(repo, ledger);
         git::delete_ref_if_at(repo, "refs/tags/" + tag, *object);
         return name;
     }
     return std::nullopt;
+}
+
+bool made_here_unpushed(const git::Repository& repo, const std::string& tag, const std::string& object) {
+    return read_ledger(repo).count({tag, object}) > 0;
+}
+
+void forget_unpushed(const git::Repository& repo, const std::vector<std::string>& tags) {
+    if (tags.empty() || !fs::exists(unpushed_ledger(repo))) return;
+    model::RepositoryLock lock(repo, "snapshots", "git model tag (its push)");
+    auto ledger = read_ledger(repo);
+    for (auto it = ledger.begin(); it != ledger.end();)
+        it = std::find(tags.begin(), tags.end(), it->first) != tags.end() ? ledger.erase(it) : std::next(it);
+    write_ledger(repo, ledger);
 }
 
 SnapshotList list_snapshots(const git::Repository& repo, std::string_view model) {

@@ -48,6 +48,13 @@ Snapshot create_snapshot(const git::Repository& repo, const TagRequest& request)
 std::optional<std::string> renumber_snapshot(const git::Repository& repo, const std::string& model, const std::string& tag,
                                              const std::vector<std::string>& taken_elsewhere);
 
+// Whether this clone made that snapshot tag (that very object) and has not seen it on the
+// remote yet: the only kind renumber_snapshot may move.
+bool made_here_unpushed(const git::Repository& repo, const std::string& tag, const std::string& object);
+
+// Forgets the tags as unpushed: the remote has them now.
+void forget_unpushed(const git::Repository& repo, const std::vector<std::string>& tags);
+
 // The image .modelenv.yaml pins at a commit; nullopt when the commit has no such
 // file. Throws gm::Error when the file does not load (the snapshot would lie).
 std::optional<std::string> pinned_image_at(const git::Repository& repo, const std::string& commit);
