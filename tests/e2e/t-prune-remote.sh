@@ -185,3 +185,21 @@ assert_eq "$(remote_head late)" "" "late deleted on the remote"
 run_expect 0 git -C alice fetch origin
 assert_eq "$(git -C alice rev-parse "archive/model/late^{commit}")" "$(git -C alice rev-parse "$late_head~1")" "the teammate's tag, fetched"
 
+
+# --- the remote has the archive tag at the same commit as another object (a teammate's, tagged its own
+# way): this clone's takes the remote's place, so that no fetch fails on it -----------------------------
+run_expect 0 git -C alice model start twin
+commit_at "$W/model-twin" "2026-05-01T11:00:00Z" "twin work" twin.txt
+GIT_COMMITTER_DATE="2026-05-02T11:00:00Z" run_expect 0 git -C alice model finish twin
+twin_head=$(head_of twin)
+git -C carol fetch -q origin
+at "2026-05-03T13:00:00Z" git -C carol merge -q --no-ff -m "Merge twin" origin/feature/model-twin
+git -C carol push -q origin main
+git -C carol tag -a -m "carol's own archive of twin" archive/model/twin "$twin_head"
+git -C carol push -q origin archive/model/twin
+git -C alice fetch -q --no-tags origin
+GIT_COMMITTER_DATE="$NOW2" run_expect 0 git -C alice model prune --remote
+assert_eq "$(git -C alice rev-parse refs/tags/archive/model/twin)" "$(git -C "$remote" rev-parse refs/tags/archive/model/twin)" \
+    "alice's archive of twin is the remote's object"
+assert_eq "$(remote_head twin)" "" "twin deleted on the remote"
+run_expect 0 git -C alice fetch origin

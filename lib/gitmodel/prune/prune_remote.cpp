@@ -65,6 +65,7 @@ struct RemoteView {
     std::map<std::string, git::RemoteRef> refs;                        // ls-remote: name -> object
     std::vector<std::pair<std::string, std::string>> branches;    // fetched model branch -> commit
     std::map<std::string, std::string> bases;                     // fetched base -> commit
+    std::string scratch;                                          // the scratch namespace it was fetched into
 };
 
 // Reads the remote: its refs, then fetches its model branches, the bases they need and its
@@ -72,6 +73,7 @@ struct RemoteView {
 RemoteView read_remote(const git::Repository& repo, const model::Settings& settings, const std::string& scratch,
                        const std::set<std::string>& wanted_bases) {
     RemoteView view;
+    view.scratch = scratch;
     view.refs = git::list_remote_refs(repo, settings.remote, {});
     const std::string prefix(naming::model_branch_prefix);
     std::vector<std::string> refspecs{fmt::format("+refs/heads/{0}*:{1}heads/{0}*", prefix, scratch)};
@@ -128,16 +130,21 @@ std::vector<PruneStep> remote_steps(const PruneFacts& fact, const ArchiveState& 
 // here in place of ours, which loses nothing (the same commit), so that fetching the remote's
 // tags never fails with "would clobber existing tag". Returns whether it was taken.
 bool adopt_remote_tag(const git::Repository& repo, const std::string& remote, const std::string& tag,
-                      const git::RemoteRef& there) {
-    const auto here = run_git(repo, {"rev-parse", "--verify", "-q", "refs/tags/" + tag});
-    if (!here.ok() || trim_end(here.out, "\n") == there.object) return false;
+                      const git::RemoteRef& there, const std::string& scratch) {
+    const auto here = git::ref_object(repo, "refs/tags/" + tag);
+    if (!here || *here == there.object) return false;
     proc::RunOptions options;
     options.timeout = std::nullopt;  // the remote may ask for a password
     options.terminal = true;
-    const auto fetched =
-        run_git(repo, {"fetch", "--no-tags", "--quiet", "--", remote, fmt::format("+refs/tags/{0}:refs/tags/{0}", tag)},
-                options);
-    return fetched.ok();
+    // Into the scratch namespace first: only the very object listed (and judged) replaces ours, and
+    // only while ours is still what it was; a tag moved there meanwhile is left alone.
+    const std::string fetched_ref = scratch + "adopt";
+    const auto fetched = run_git(
+        repo, {"fetch", "--no-tags", "--quiet", "--", remote, fmt::format("+refs/tags/{}:{}", tag, fetched_ref)}, options);
+    const bool same = fetched.ok() && git::ref_object(repo, fetched_ref) == std::optional<std::string>(there.object);
+    const bool taken = same && run_git(repo, {"update-ref", "refs/tags/" + tag, there.object, *here}).ok();
+    run_git(repo, {"update-ref", "-d", fetched_ref});
+    return taken;
 }
 
 // Pushes one tag; throws gm::Error with the remote's reason when it does not take it.
@@ -155,7 +162,7 @@ void push_tag(const git::Repository& repo, const std::string& remote, const std:
 void execute_remote(const git::Repository& repo, const PruneFacts& fact, const ArchiveState& archive,
                     const RemoteView& view, const std::function<void(const std::string&)>& say) {
     if (archive.remote && archive.local &&
-        adopt_remote_tag(repo, fact.remote, fact.archive_tag, view.refs.at("refs/tags/" + fact.archive_tag)))
+        adopt_remote_tag(repo, fact.remote, fact.archive_tag, view.refs.at("refs/tags/" + fact.archive_tag), view.scratch))
         say(fmt::format("{}: took {}'s archive tag {} (the same commit) in place of this clone's", fact.model,
                         fact.remote, fact.archive_tag));
     if (!archive.remote) {
@@ -201,7 +208,8 @@ void execute_remote(const git::Repository& repo, const PruneFacts& fact, const A
 
 // Pushes the archive tags this run's local prunes made, unless the remote has them.
 void push_local_archives(const git::Repository& repo, const std::string& remote, const LocalArchives& archives,
-                         const std::map<std::string, git::RemoteRef>& refs, bool dry_run, RemotePruneResult& result,
+                         const std::map<std::string, git::RemoteRef>& refs, const std::string& scratch, bool dry_run,
+                         RemotePruneResult& result,
                          const std::function<void(const std::string&)>& say) {
     std::set<std::string> done;
     for (const auto& decision : result.plan)
@@ -210,7 +218,7 @@ void push_local_archives(const git::Repository& repo, const std::string& remote,
         if (done.count(tag)) continue;  // pushed with its remote branch
         const auto there = refs.find("refs/tags/" + tag);
         if (there != refs.end() && there->second.commit() == commit) {
-            if (!dry_run && adopt_remote_tag(repo, remote, tag, there->second))
+            if (!dry_run && adopt_remote_tag(repo, remote, tag, there->second, scratch))
                 say(fmt::format("{}: took its archive tag {} (the same commit) in place of this clone's", remote, tag));
             continue;
         }
@@ -336,7 +344,7 @@ RemotePruneResult prune_remote(const git::Repository& repo, const model::Setting
         }
         result.outcomes[i] = outcome;
     }
-    push_local_archives(repo, settings.remote, local_archives, view.refs, dry_run, result, say);
+    push_local_archives(repo, settings.remote, local_archives, view.refs, view.scratch, dry_run, result, say);
     return result;
 }
 
