@@ -163,14 +163,19 @@ assert_eq "$(git -C "$remote" rev-parse refs/tags/archive/model/recent)" \
 run_expect 0 git -C alice fetch origin
 assert_eq "$(git -C alice rev-parse "archive/model/recent^{commit}")" "$recent_head" "recent's archive"
 
+# merged_in_may MODEL HOUR: alice starts, works on and finishes MODEL; carol merges it on the remote's main.
+merged_in_may() {
+    run_expect 0 git -C alice model start "$1"
+    commit_at "$W/model-$1" "2026-05-01T$2:00:00Z" "$1 work" "$1.txt"
+    GIT_COMMITTER_DATE="2026-05-02T$2:00:00Z" run_expect 0 git -C alice model finish "$1"
+    git -C carol fetch -q origin
+    at "2026-05-03T$2:00:00Z" git -C carol merge -q --no-ff -m "Merge $1" "origin/feature/model-$1"
+    git -C carol push -q origin main
+}
+
 # --- a teammate's archive took the name, at another commit: this clone's archive moves to name@2 ----------
-run_expect 0 git -C alice model start late
-commit_at "$W/model-late" "2026-05-01T10:00:00Z" "late work" late.txt
-GIT_COMMITTER_DATE="2026-05-02T10:00:00Z" run_expect 0 git -C alice model finish late
+merged_in_may late 10
 late_head=$(head_of late)
-git -C carol fetch -q origin
-at "2026-05-03T12:00:00Z" git -C carol merge -q --no-ff -m "Merge late" origin/feature/model-late
-git -C carol push -q origin main
 git -C alice fetch -q origin
 GIT_COMMITTER_DATE="$NOW2" run_expect 0 git -C alice model prune --no-remote
 assert_eq "$(git -C alice rev-parse "archive/model/late^{commit}")" "$late_head" "alice's own archive of late"
@@ -185,16 +190,10 @@ assert_eq "$(remote_head late)" "" "late deleted on the remote"
 run_expect 0 git -C alice fetch origin
 assert_eq "$(git -C alice rev-parse "archive/model/late^{commit}")" "$(git -C alice rev-parse "$late_head~1")" "the teammate's tag, fetched"
 
-
 # --- the remote has the archive tag at the same commit as another object (a teammate's, tagged its own
 # way): this clone's takes the remote's place, so that no fetch fails on it -----------------------------
-run_expect 0 git -C alice model start twin
-commit_at "$W/model-twin" "2026-05-01T11:00:00Z" "twin work" twin.txt
-GIT_COMMITTER_DATE="2026-05-02T11:00:00Z" run_expect 0 git -C alice model finish twin
+merged_in_may twin 11
 twin_head=$(head_of twin)
-git -C carol fetch -q origin
-at "2026-05-03T13:00:00Z" git -C carol merge -q --no-ff -m "Merge twin" origin/feature/model-twin
-git -C carol push -q origin main
 git -C carol tag -a -m "carol's own archive of twin" archive/model/twin "$twin_head"
 git -C carol push -q origin archive/model/twin
 git -C alice fetch -q --no-tags origin
