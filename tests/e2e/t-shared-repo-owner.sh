@@ -114,3 +114,19 @@ assert_eq "$(git -c safe.directory='*' -C "$REPO" worktree list | grep -c mates 
 run_expect 0 as_user "$OWNER" git -C "$REPO" model list
 assert_contains "$OUT" "owners"
 assert_not_contains "$OUT" "mates"
+
+# --- a repository shared through a POSIX ACL (a private group, mode 755 or 775): shared all the same. A model
+# without a worktree folder cannot say whose it is, so not even its repository's owner prunes it with --force --
+OWN_HOME=$(user_home "$OWNER")
+as_user "$OWNER" git init -q "$OWN_HOME/acl-repo"
+as_user "$OWNER" git -C "$OWN_HOME/acl-repo" commit -q --allow-empty -m first
+as_user "$OWNER" git -C "$OWN_HOME/acl-repo" branch feature/model-nowt
+as_user "$OWNER" git -C "$OWN_HOME/acl-repo" config model.installHooks never
+setfacl -R -m "u:$MATE:rwX" "$OWN_HOME/acl-repo/.git"
+run_expect 0 as_user "$OWNER" git -C "$OWN_HOME/acl-repo" model prune --retention 0 --force --no-remote
+assert_contains "$OUT" "it has no worktree, and in a repository other users share prune cannot tell whose it is"
+run_expect 0 as_user "$OWNER" git -C "$OWN_HOME/acl-repo" rev-parse --verify -q refs/heads/feature/model-nowt
+setfacl -R -b "$OWN_HOME/acl-repo/.git"
+run_expect 0 as_user "$OWNER" git -C "$OWN_HOME/acl-repo" model prune --retention 0 --force --no-remote
+assert_contains "$OUT" "nowt"
+run_expect 1 as_user "$OWNER" git -C "$OWN_HOME/acl-repo" rev-parse --verify -q refs/heads/feature/model-nowt

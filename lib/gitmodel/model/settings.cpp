@@ -172,6 +172,10 @@ Settings read_settings(const git::Repository& repo) {
     return settings;
 }
 
+namespace {
+
+// Whether the folder's group is its owner's own (a user private group: the owner's primary
+// group, named as the owner), so that its group write bit lets nobody else in.
 bool owners_private_group(const struct stat& info) {
     struct passwd user {};
     struct passwd* found_user = nullptr;
@@ -189,8 +193,6 @@ bool owners_private_group(const struct stat& info) {
         if (owner != *member) return false;
     return true;
 }
-
-namespace {
 
 bool trusted_owner(uid_t uid, uid_t repository_owner) {
     return uid == ::geteuid() || uid == 0 || uid == repository_owner;
@@ -292,6 +294,12 @@ std::string foreign_control(const fs::path& folder, const struct stat& info, uid
 }
 
 }  // namespace
+
+std::string others_may_write(const fs::path& folder) {
+    struct stat info {};
+    if (::lstat(folder.c_str(), &info) != 0) return {};
+    return foreign_control(folder, info, ::geteuid(), true);
+}
 
 void refuse_foreign_worktree_place(const Settings& settings, const fs::path& worktree, const fs::path& common_dir) {
     struct stat repository {};

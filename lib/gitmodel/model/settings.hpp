@@ -11,8 +11,6 @@
 #include <type_traits>
 #include <utility>
 
-#include <sys/stat.h>
-
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/git/repository.hpp"
 
@@ -118,10 +116,10 @@ Settings read_settings(const git::Repository& repo);
 // the template gives a path outside the root.
 std::filesystem::path worktree_path_for(const Settings& settings, const std::string& model_name);
 
-// Whether a folder's (or file's) group is its owner's own: a user private group (the owner's
-// primary group, named as the owner, with no other member), so that its group write bit lets
-// nobody else in (Debian's umask 002 for such users makes every folder of theirs group-writable).
-bool owners_private_group(const struct stat& info);
+// Why users other than this one (and root) may change what a folder holds: it is another's, or
+// its mode or POSIX ACL lets others, or a group that is not its owner's private one, write to
+// it without the sticky bit. "" when nobody else may.
+std::string others_may_write(const std::filesystem::path& folder);
 
 // Refuses (gm::Error, naming the folder and why) a worktree whose place another user controls,
 // since they could have made its folder first or could swap the model's files there (a worktree

@@ -76,14 +76,12 @@ std::optional<std::string> tag_target(const git::Repository& repo, const std::st
     return found->target.empty() ? std::string("-") : found->target;
 }
 
-// Whether other users may write this repository: its common dir is another's, or writable by
-// others or by a group that is not its owner's private one, or git's core.sharedRepository shares it.
+// Whether other users may write this repository: its common dir is another's, or its mode or
+// ACL lets others or a group that is not its owner's private one write, or git's
+// core.sharedRepository shares it.
 bool shared_with_others(const git::Repository& repo) {
-    struct stat st {};
-    if (::stat(repo.common_dir().c_str(), &st) == 0 &&
-        (st.st_uid != ::geteuid() || (st.st_mode & S_IWOTH) ||
-         ((st.st_mode & S_IWGRP) && !model::owners_private_group(st))))
-        return true;
+    std::error_code ec;
+    if (!model::others_may_write(fs::canonical(repo.common_dir(), ec)).empty()) return true;
     auto value = repo.config().get_string("core.sharedRepository").value_or("false");
     for (auto& c : value) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (value == "false" || value == "umask" || value == "no" || value == "off" || value.empty()) return false;

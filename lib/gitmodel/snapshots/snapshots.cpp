@@ -143,9 +143,13 @@ Snapshot create_snapshot(const git::Repository& repo, const TagRequest& request)
         const auto created = git::find_tag(repo, name);
         if (!created) throw Error(fmt::format("tag {} vanished right after it was created", name));
         if (const auto object = git::ref_object(repo, "refs/tags/" + name)) {
-            auto ledger = read_ledger(repo);
-            ledger.emplace(name, *object);
-            write_ledger(repo, ledger);
+            try {
+                auto ledger = read_ledger(repo);
+                ledger.emplace(name, *object);
+                write_ledger(repo, ledger);
+            } catch (const Error&) {
+                // The snapshot is made: unlisted, it is only never renumbered past a teammate's.
+            }
         }
         return read_snapshot(*created);
     }
