@@ -2,6 +2,7 @@
 
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/random_id.hpp"
+#include "gitmodel/core/shared_dir.hpp"
 #include "gitmodel/core/unique_fd.hpp"
 
 #include <fmt/core.h>
@@ -151,22 +152,6 @@ void remove_killed_writers_leftovers(const fs::path& folder, const fs::path& tar
 
 namespace {
 
-constexpr const char* access_acl = "system.posix_acl_access";
-
-// The file's POSIX access ACL (the xattr's raw value); "" when it has none or the file system keeps none.
-std::string access_acl_of(const fs::path& file) {
-    std::string value(256, '\0');
-    for (int attempt = 0; attempt < 3; ++attempt) {
-        const ssize_t size = ::getxattr(file.c_str(), access_acl, value.data(), value.size());
-        if (size >= 0) return value.substr(0, static_cast<std::size_t>(size));
-        if (errno != ERANGE) return {};
-        const ssize_t needed = ::getxattr(file.c_str(), access_acl, nullptr, 0);
-        if (needed < 0) return {};
-        value.resize(static_cast<std::size_t>(needed));
-    }
-    return {};
-}
-
 // Whether the file holds exactly `expected` now.
 bool holds_exactly(const fs::path& file, std::string_view expected) {
     UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
@@ -196,7 +181,10 @@ void write_file_atomically(const fs::path& target, std::string_view content, Fil
         if (::stat(target.c_str(), &existing) == 0) {
             bits = existing.st_mode & 07777;
             exact = true;
-            acl = access_acl_of(target);
+            // Not read: written without it, the group would get the ACL's mask as its bits.
+            int error = 0;
+            acl = read_access_acl(target, error).value_or("");
+            if (error != 0) throw fail(error);
         }
     }
     const fs::path folder = target.has_parent_path() ? target.parent_path() : fs::path(".");
@@ -213,7 +201,7 @@ void write_file_atomically(const fs::path& target, std::string_view content, Fil
     if ((exact && ::fchmod(fd.get(), bits) != 0) || !write_all(fd.get(), content) || ::fsync(fd.get()) != 0)
         throw fail(errno);
     // The ACL after the mode: with an ACL the group bits are its mask, which the ACL sets again.
-    if (!acl.empty() && ::fsetxattr(fd.get(), access_acl, acl.data(), acl.size(), 0) != 0) throw fail(errno);
+    if (!acl.empty() && ::fsetxattr(fd.get(), "system.posix_acl_access", acl.data(), acl.size(), 0) != 0) throw fail(errno);
     if (::close(fd.release()) != 0) throw fail(errno);
     if (only_if_content && !holds_exactly(target, *only_if_content))
         throw Error(fmt::format("{} changed while it was being rewritten; nothing was written", target.string()),

@@ -14,9 +14,32 @@
 #include <deque>
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 namespace gm {
+
+std::optional<std::string> read_access_acl(const std::filesystem::path& path, int& error) {
+    constexpr const char* name = "system.posix_acl_access";
+    error = 0;
+    std::string value;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        const ssize_t wanted = ::getxattr(path.c_str(), name, nullptr, 0);
+        if (wanted < 0) {
+            if (errno != ENODATA && errno != ENOTSUP) error = errno;
+            return std::nullopt;
+        }
+        value.resize(static_cast<std::size_t>(wanted));
+        const ssize_t size = ::getxattr(path.c_str(), name, value.data(), value.size());
+        if (size >= 0) {
+            value.resize(static_cast<std::size_t>(size));
+            return value;
+        }
+        if (errno != ERANGE) break;  // else it grew in between: sized again
+    }
+    error = errno ? errno : ERANGE;
+    return std::nullopt;
+}
 
 namespace fs = std::filesystem;
 

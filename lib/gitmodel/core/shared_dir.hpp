@@ -37,6 +37,12 @@ public:
     using Error::Error;
 };
 
+// The raw POSIX access ACL of a file or folder (its system.posix_acl_access attribute, through
+// links), sized and read again while it grows: nullopt with error 0 when it has none (or its
+// file system keeps none), nullopt with the errno when it cannot be read. Read by those who
+// judge who may write a folder, and by a rewrite that keeps a file's ACL.
+std::optional<std::string> read_access_acl(const std::filesystem::path& path, int& error);
+
 // Why a folder (already opened or lstat'ed) may not hold shared files, or nullopt when it
 // may: not a folder, owned by someone other than root or this user, or writable by group or
 // others without the sticky bit.

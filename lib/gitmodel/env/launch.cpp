@@ -80,9 +80,12 @@ std::vector<std::string> start_attached_arguments(const std::string& name) { ret
 
 namespace {
 
-// The argv of `engine run` or (for a foreground spec) `engine create`: everything but the verb is the same.
-std::vector<std::string> container_argv(const std::string& engine_program, const char* verb, const LaunchSpec& spec) {
-    std::vector<std::string> argv{engine_program, verb, spec.detach ? "--detach" : "--rm", "--name", spec.container_name};
+// The argv of `engine run` or `engine create`: the verb and its first arguments (`head`), then
+// everything the spec says, which is the same for both.
+std::vector<std::string> container_argv(const std::string& engine_program, const std::vector<std::string>& head,
+                                        const LaunchSpec& spec) {
+    std::vector<std::string> argv{engine_program};
+    argv.insert(argv.end(), head.begin(), head.end());
     if (!spec.hostname.empty()) argv.insert(argv.end(), {"--hostname", spec.hostname});
     // A real init as PID 1 forwards SIGTERM: a Python trainer as PID 1 would ignore it and
     // every `env down` would wait out the stop timeout.
@@ -129,7 +132,7 @@ std::vector<std::string> container_argv(const std::string& engine_program, const
 }  // namespace
 
 std::vector<std::string> run_argv(const std::string& engine_program, const LaunchSpec& spec) {
-    return container_argv(engine_program, "run", spec);
+    return container_argv(engine_program, {"run", spec.detach ? "--detach" : "--rm", "--name", spec.container_name}, spec);
 }
 
 std::vector<std::string> create_arguments(const std::string& name) {
@@ -140,11 +143,7 @@ std::vector<std::string> create_arguments(const std::string& name) {
 
 std::vector<std::string> create_argv(const std::string& engine_program, const LaunchSpec& spec) {
     if (spec.detach) throw Error("internal: a detached container is made with run_argv, not created");
-    std::vector<std::string> argv = container_argv(engine_program, "create", spec);
-    const auto head = create_arguments(spec.container_name);
-    argv.erase(argv.begin() + 1, argv.begin() + 5);  // "create", "--rm", "--name", name
-    argv.insert(argv.begin() + 1, head.begin(), head.end());
-    return argv;
+    return container_argv(engine_program, create_arguments(spec.container_name), spec);
 }
 
 }  // namespace gm::env

@@ -18,7 +18,6 @@
 #include <grp.h>
 #include <pwd.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 namespace gm::model {
@@ -209,28 +208,15 @@ struct AclWriters {
 
 AclWriters read_acl(const fs::path& folder, uid_t repository_owner, bool strict) {
     AclWriters found;
-    constexpr const char* name = "system.posix_acl_access";
-    std::vector<unsigned char> acl;
-    for (int attempt = 0; attempt < 3; ++attempt) {  // sized, then read: it may grow in between
-        const ssize_t wanted = ::getxattr(folder.c_str(), name, nullptr, 0);
-        if (wanted < 0) {
-            if (errno == ENODATA || errno == ENOTSUP) return found;  // no ACL: the mode tells
-            found.present = true;
-            found.foreign = fmt::format("the ACL of {} cannot be read ({})", folder.string(), std::strerror(errno));
-            return found;
-        }
-        acl.resize(static_cast<std::size_t>(wanted));
-        const ssize_t size = ::getxattr(folder.c_str(), name, acl.data(), acl.size());
-        if (size >= 0) {
-            acl.resize(static_cast<std::size_t>(size));
-            break;
-        }
-        if (errno != ERANGE || attempt == 2) {
-            found.present = true;
-            found.foreign = fmt::format("the ACL of {} cannot be read ({})", folder.string(), std::strerror(errno));
-            return found;
-        }
+    int error = 0;
+    const auto raw = read_access_acl(folder, error);
+    if (!raw) {
+        if (error == 0) return found;  // no ACL: the mode tells
+        found.present = true;
+        found.foreign = fmt::format("the ACL of {} cannot be read ({})", folder.string(), std::strerror(error));
+        return found;
     }
+    const std::vector<unsigned char> acl(raw->begin(), raw->end());
     found.present = true;
     const auto u16 = [&](std::size_t at) { return static_cast<unsigned>(acl[at] | (acl[at + 1] << 8)); };
     const auto u32 = [&](std::size_t at) {

@@ -23,8 +23,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
-#include <cctype>
 #include <chrono>
 #include <map>
 #include <set>
@@ -77,17 +75,11 @@ std::optional<std::string> tag_target(const git::Repository& repo, const std::st
 }
 
 // Whether other users may write this repository: its common dir is another's, or its mode or
-// ACL lets others or a group that is not its owner's private one write, or git's
-// core.sharedRepository shares it.
+// ACL lets others or a group that is not its owner's private one write (what git's
+// core.sharedRepository makes of it, whatever that says).
 bool shared_with_others(const git::Repository& repo) {
     std::error_code ec;
-    if (!model::others_may_write(fs::canonical(repo.common_dir(), ec)).empty()) return true;
-    auto value = repo.config().get_string("core.sharedRepository").value_or("false");
-    for (auto& c : value) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (value == "false" || value == "umask" || value == "no" || value == "off" || value.empty()) return false;
-    if (value.find_first_not_of("01234567") == std::string::npos)  // an octal mode: shared when group or others write
-        return (std::strtoul(value.c_str(), nullptr, 8) & 022) != 0;
-    return true;  // group, true, all, world, everybody
+    return !model::others_may_write(fs::canonical(repo.common_dir(), ec)).empty();
 }
 
 // Reads what the retention rule needs about model branches. The facts that

@@ -176,9 +176,11 @@ void execute_remote(const git::Repository& repo, const PruneFacts& fact, const A
         say(fmt::format("{}: archived {} of {} as {}", fact.remote, short_id(fact.head), fact.branch, fact.archive_tag));
     }
     for (const auto& name : archive.clashing) {
+        // Only while it is still the tag judged (at the head): one moved meanwhile stays.
         const auto here = git::find_tag(repo, name);
-        if (!here || here->target != fact.head) continue;
-        if (run_git(repo, {"tag", "-d", "--", name}).ok())
+        const auto object = git::ref_object(repo, "refs/tags/" + name);
+        if (!here || here->target != fact.head || !object) continue;
+        if (git::delete_ref_if_at(repo, "refs/tags/" + name, *object))
             say(fmt::format("{}: removed this clone's tag {} (the commit {} holds now), whose name {} gave another commit",
                             fact.model, name, fact.archive_tag, fact.remote));
     }
@@ -208,9 +210,9 @@ void execute_remote(const git::Repository& repo, const PruneFacts& fact, const A
 
 // Pushes the archive tags this run's local prunes made, unless the remote has them.
 void push_local_archives(const git::Repository& repo, const std::string& remote, const LocalArchives& archives,
-                         const std::map<std::string, git::RemoteRef>& refs, const std::string& scratch, bool dry_run,
-                         RemotePruneResult& result,
+                         const RemoteView& view, bool dry_run, RemotePruneResult& result,
                          const std::function<void(const std::string&)>& say) {
+    const auto& refs = view.refs;
     std::set<std::string> done;
     for (const auto& decision : result.plan)
         if (decision.prune) done.insert(decision.facts.archive_tag);
@@ -218,7 +220,7 @@ void push_local_archives(const git::Repository& repo, const std::string& remote,
         if (done.count(tag)) continue;  // pushed with its remote branch
         const auto there = refs.find("refs/tags/" + tag);
         if (there != refs.end() && there->second.commit() == commit) {
-            if (!dry_run && adopt_remote_tag(repo, remote, tag, there->second, scratch))
+            if (!dry_run && adopt_remote_tag(repo, remote, tag, there->second, view.scratch))
                 say(fmt::format("{}: took its archive tag {} (the same commit) in place of this clone's", remote, tag));
             continue;
         }
@@ -344,7 +346,7 @@ RemotePruneResult prune_remote(const git::Repository& repo, const model::Setting
         }
         result.outcomes[i] = outcome;
     }
-    push_local_archives(repo, settings.remote, local_archives, view.refs, view.scratch, dry_run, result, say);
+    push_local_archives(repo, settings.remote, local_archives, view, dry_run, result, say);
     return result;
 }
 

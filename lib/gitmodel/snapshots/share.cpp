@@ -269,20 +269,21 @@ TeamShare share_model_state(const git::Repository& repo, const std::string& remo
     share.remote = remote;
     const std::string later = fmt::format("git push {} 'refs/tags/model/{}/*' {}", remote, model, model::finish_notes_ref);
     try {
+        const auto list_remote = [&] {
+            return git::list_remote_refs(repo, remote, {"refs/tags/" + snapshot_tag_glob(model), std::string(model::finish_notes_ref)},
+                                         git::RemoteSide::push);
+        };
+        auto refs = list_remote();
         {
             std::vector<std::string> taken;
-            const auto clashes = move_clashing_snapshots(
-                repo, model,
-                git::list_remote_refs(repo, remote, {"refs/tags/" + snapshot_tag_glob(model)}, git::RemoteSide::push),
-                taken);
+            const auto clashes = move_clashing_snapshots(repo, model, refs, taken);
             for (const auto& [old_name, renamed] : clashes.moved) share.moved.push_back(fmt::format("{} -> {}", old_name, renamed));
             for (const auto& other : clashes.others) share.problems.push_back(foreign_clash_warning(other, remote));
         }
         const auto tags = local_snapshot_tags(repo, model);
         bool tags_done = false;
         for (int attempt = 0; attempt < 3; ++attempt) {
-            const auto refs = git::list_remote_refs(repo, remote, {"refs/tags/" + snapshot_tag_glob(model), std::string(model::finish_notes_ref)},
-                                               git::RemoteSide::push);
+            if (attempt > 0) refs = list_remote();  // another clone pushed notes meanwhile: as they are now
             std::vector<std::string> refspecs;
             if (!tags_done) {
                 for (const auto& [name, object] : tags) {
@@ -312,10 +313,7 @@ TeamShare share_model_state(const git::Repository& repo, const std::string& remo
             bool retry = false;
             for (const auto& line : pushed.refs) {
                 if (starts_with(line.to, "refs/tags/")) {
-                    if (line.sent()) {
-                        share.tags_sent.push_back(line.to.substr(10));
-                        forget_unpushed(repo, {line.to.substr(10)});
-                    }
+                    if (line.sent()) share.tags_sent.push_back(line.to.substr(10));
                     else if (!line.up_to_date())
                         share.problems.push_back(fmt::format("{} was not pushed: {}; push it later: git push {} {}",
                                                              line.to.substr(10), pushed.why(line.to), remote, line.to));
@@ -328,6 +326,7 @@ TeamShare share_model_state(const git::Repository& repo, const std::string& remo
                                                              pushed.why(line.to), remote, model::finish_notes_ref));
                 }
             }
+            forget_unpushed(repo, share.tags_sent);
             if (!retry) return share;  // else: another clone pushed notes meanwhile; merge theirs again
         }
         share.problems.push_back(fmt::format("the finish notes were not pushed: {} kept changing them; finish again",

@@ -516,7 +516,6 @@ bool LocalScheduler::spawn_run(Active& run, const RunSpec& spec, RunStatus& stat
                 } catch (const Error&) {
                     removed = false;  // finish tries again, and keeps its GPUs if it cannot
                 }
-                save_run(sweep_, spec.number, status);
                 finish(run, RunState::cancelled, "cancelled before it started", std::nullopt, 0, !removed);
                 return false;
             }

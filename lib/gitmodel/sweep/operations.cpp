@@ -5,6 +5,7 @@
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/core/wording.hpp"
 #include "gitmodel/env/engine.hpp"
+#include "gitmodel/env/launch.hpp"
 #include "gitmodel/sweep/backend.hpp"
 #include "gitmodel/sweep/execute.hpp"
 #include "gitmodel/sweep/plan.hpp"
@@ -18,6 +19,7 @@
 #include <algorithm>
 #include <fstream>
 #include <iterator>
+#include <set>
 
 namespace gm::sweep {
 
@@ -201,12 +203,25 @@ Extended extend_and_schedule(git::Repository& repo, const std::string& id, const
 
 namespace {
 
+// The names of the repository's containers, in one engine call (none when the engine cannot say).
+std::set<std::string> repository_containers(const env::Engine& engine, const fs::path& common_dir) {
+    std::set<std::string> names;
+    try {
+        for (const auto& container : env::list_containers(engine, std::string(env::label::repo) + "=" + common_dir.string()))
+            names.insert(container.name);
+    } catch (const Error&) {
+        // the worktrees are cleaned all the same; a container left stays for the next clean
+    }
+    return names;
+}
+
 // An ended run's container that is still there (made by a scheduler killed before it could
 // start or remove it): removed, before its worktree goes. Says what it did, or "" for nothing.
-std::string remove_left_container(const env::Engine& engine, const Sweep& sweep, int number) {
+std::string remove_left_container(const env::Engine& engine, const std::set<std::string>& present, const Sweep& sweep,
+                                  int number) {
     const std::string container = load_run(sweep, number).container;
+    if (container.empty() || !present.count(container)) return {};
     try {
-        if (container.empty() || !env::find_container(engine, container)) return {};
         env::remove_container(engine, container, 0s);
         return fmt::format("removed its container {}, which was left behind", container);
     } catch (const Error& e) {
@@ -229,6 +244,7 @@ Cleaned clean_sweep(git::Repository& repo, const Sweep& recorded) {
     } catch (const Error&) {
         // no engine: no container of the sweep can be left
     }
+    const auto present = engine ? repository_containers(*engine, sweep.common_dir) : std::set<std::string>{};
     for (const auto& run : view_sweep(sweep).runs) {
         if (run.state == RunState::queued || run.state == RunState::running) {
             result.lines.push_back(fmt::format("run {}: {}, its worktree stays", run.spec.number, to_string(run.state)));
@@ -236,7 +252,7 @@ Cleaned clean_sweep(git::Repository& repo, const Sweep& recorded) {
             continue;
         }
         if (engine) {
-            if (auto line = remove_left_container(*engine, sweep, run.spec.number); !line.empty())
+            if (auto line = remove_left_container(*engine, present, sweep, run.spec.number); !line.empty())
                 result.lines.push_back(fmt::format("run {}: {}", run.spec.number, line));
         }
         if (!fs::exists(run.spec.worktree)) continue;
