@@ -18,38 +18,11 @@ Usage: bench/env-resolve.py [--runs N] [--models N] [--prefix DIR] [--old-prefix
 import argparse
 import os
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 
-CONF = '[containers]\ndefault_ulimits = []\n[engine]\ncgroup_manager = "cgroupfs"\nruntime = "runc"\n'
-
-
-def run(argv, cwd, env, check=True):
-    r = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    if check and r.returncode != 0:
-        sys.exit(f"failed: {' '.join(argv)}\n{r.stderr}")
-    return r
-
-
-def median_ms(argv, cwd, env, runs):
-    times = []
-    for i in range(runs + 1):
-        t = time.perf_counter()
-        run(argv, cwd, env)
-        if i:  # the first round warms caches
-            times.append(time.perf_counter() - t)
-    return statistics.median(times) * 1000
-
-
-def with_prefix(env, prefix):
-    env = dict(env)
-    env["PATH"] = os.path.join(os.path.abspath(prefix), "bin") + os.pathsep + env["PATH"]
-    if not shutil.which("git-model", path=env["PATH"]):
-        sys.exit(f"no git-model in {prefix}/bin")
-    return env
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import isolated_env, make_source_repo, median_ms, output, run, use_podman, with_prefix  # noqa: E402
 
 
 def main():
@@ -61,35 +34,20 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     args = parser.parse_args()
     scratch = tempfile.mkdtemp(prefix="gm-env-resolve-bench-")
-    env = dict(os.environ)
-    env.update({"HOME": scratch, "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "B", "GIT_AUTHOR_EMAIL": "b@e",
-                "GIT_COMMITTER_NAME": "B", "GIT_COMMITTER_EMAIL": "b@e",
-                "CONTAINERS_CONF": os.path.join(scratch, "containers.conf"),
-                "GIT_MODEL_LEASE_DIR": os.path.join(scratch, "leases")})
-    new_env = with_prefix(env, args.prefix) if args.prefix else env
-    if not shutil.which("git-model", path=new_env["PATH"]):
-        sys.exit("needs git-model on PATH (or --prefix)")
-    old_env = with_prefix(env, args.old_prefix) if args.old_prefix else None
-    with open(env["CONTAINERS_CONF"], "w") as f:
-        f.write(CONF)
+    new_env = isolated_env(scratch, args.prefix)
+    new_env["GIT_MODEL_LEASE_DIR"] = os.path.join(scratch, "leases")
+    use_podman(scratch, new_env)
+    old_env = with_prefix(new_env, args.old_prefix) if args.old_prefix else None
+    env = new_env
     repo = os.path.join(scratch, "repo")
     try:
-        os.makedirs(repo)
-        run(["git", "init", "-q", "-b", "main"], repo, env)
-        for i in range(200):  # a small project: 200 files
-            sub = os.path.join(repo, "src", f"pkg{i // 50}")
-            os.makedirs(sub, exist_ok=True)
-            with open(os.path.join(sub, f"module{i:03d}.py"), "w") as f:
-                f.write(f"# module {i}\n" + "x = 1\n" * 20)
-        with open(os.path.join(repo, ".modelenv.yaml"), "w") as f:
-            f.write("image: localhost/gm-bench-resolve:1\ngpus: 0\nmemory: 256m\n")
-        run(["git", "add", "-A"], repo, env)
-        run(["git", "commit", "-q", "-m", "initial"], repo, env)
+        # a small project: 200 files
+        make_source_repo(repo, 200, env, {".modelenv.yaml": "image: localhost/gm-bench-resolve:1\ngpus: 0\nmemory: 256m\n"})
         for key, value in (("model.installHooks", "never"), ("model.gpus", "0")):
             run(["git", "config", key, value], repo, env)
-        head = subprocess.run(["git", "rev-parse", "main"], cwd=repo, env=env, capture_output=True, text=True).stdout.strip()
+        head = output(["git", "rev-parse", "main"], repo, env)
         lines = "".join(f"create refs/heads/feature/model-m{i:04d} {head}\n" for i in range(args.models))
-        subprocess.run(["git", "update-ref", "--stdin"], cwd=repo, env=env, input=lines, text=True, check=True)
+        run(["git", "update-ref", "--stdin"], repo, env, stdin=lines)
         for i in range(args.models):
             run(["git", "worktree", "add", "-q", os.path.join(scratch, "worktrees", f"m{i:04d}"),
                  f"feature/model-m{i:04d}"], repo, env)

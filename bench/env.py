@@ -29,22 +29,8 @@ import sys
 import tempfile
 import time
 
-CONF = '[containers]\ndefault_ulimits = []\n[engine]\ncgroup_manager = "cgroupfs"\nruntime = "runc"\n'
-IMAGE = "localhost/gm-bench-busybox:1"
-
-
-def run(argv, cwd=None, env=None, check=True, capture=False):
-    r = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
-                       stderr=subprocess.PIPE, text=True)
-    if check and r.returncode != 0:
-        sys.exit(f"failed: {' '.join(argv)}\n{r.stderr}")
-    return r
-
-
-def timed(argv, cwd=None, env=None):
-    t = time.perf_counter()
-    run(argv, cwd, env)
-    return time.perf_counter() - t
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import IMAGE, import_image, isolated_env, run, start_env_model, timed, use_podman  # noqa: E402
 
 
 def write_lease(book, uid, gpu, index, model, pid, boot_id=None, container="", engine="podman"):
@@ -171,36 +157,16 @@ def main():
     parser.add_argument("--prefix")
     args = parser.parse_args()
     scratch = tempfile.mkdtemp(prefix="gm-env-bench-")
-    env = dict(os.environ)
-    env.update({"HOME": scratch, "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "B", "GIT_AUTHOR_EMAIL": "b@e",
-                "GIT_COMMITTER_NAME": "B", "GIT_COMMITTER_EMAIL": "b@e",
-                "CONTAINERS_CONF": os.path.join(scratch, "containers.conf"),
-                "GIT_MODEL_LEASE_DIR": os.path.join(scratch, "leases")})
-    if args.prefix:
-        env["PATH"] = os.path.join(os.path.abspath(args.prefix), "bin") + os.pathsep + env["PATH"]
-    if not shutil.which("git-model", path=env["PATH"]) or not shutil.which("podman"):
-        sys.exit("needs git-model on PATH (--prefix) and podman")
-    with open(env["CONTAINERS_CONF"], "w") as f:
-        f.write(CONF)
+    env = isolated_env(scratch, args.prefix)
+    env["GIT_MODEL_LEASE_DIR"] = os.path.join(scratch, "leases")
+    if not shutil.which("podman"):
+        sys.exit("needs podman")
+    use_podman(scratch, env)
     repo = os.path.join(scratch, "repo")
     try:
-        if run(["podman", "image", "exists", IMAGE], env=env, check=False).returncode != 0:
-            root = os.path.join(scratch, "root")
-            os.makedirs(os.path.join(root, "bin"))
-            shutil.copy("/bin/busybox", os.path.join(root, "bin", "busybox"))
-            for applet in ("sh", "sleep"):
-                os.symlink("busybox", os.path.join(root, "bin", applet))
-            run(["tar", "-C", root, "-cf", os.path.join(scratch, "root.tar"), "."])
-            run(["podman", "import", "-q", os.path.join(scratch, "root.tar"), IMAGE], env=env)
-        run(["git", "init", "-q", "-b", "main", repo], env=env)
-        with open(os.path.join(repo, ".modelenv.yaml"), "w") as f:
-            f.write(f"image: {IMAGE}\ngpus: 1\nmemory: 256m\ncpus: 1\nshm_size: 64m\nenv:\n  LR: 0.001\n")
-        run(["git", "add", "-A"], repo, env)
-        run(["git", "commit", "-q", "-m", "env"], repo, env)
-        for key, value in (("model.gpus", "0"), ("model.installHooks", "never"), ("model.env.stopTimeout", "1s")):
-            run(["git", "config", key, value], repo, env)
-        run(["git", "model", "start", "bench"], repo, env)
-        wt = os.path.join(scratch, "worktrees", "feature", "model-bench")
+        import_image(scratch, env)
+        wt = start_env_model(repo, f"image: {IMAGE}\ngpus: 1\nmemory: 256m\ncpus: 1\nshm_size: 64m\nenv:\n  LR: 0.001\n",
+                             "bench", env)
 
         # The exact `run` argv of git model env up, replayed under another name.
         traced = subprocess.run(["git", "model", "env", "up"], cwd=wt, env=dict(env, GIT_MODEL_TRACE="1"),

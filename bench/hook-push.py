@@ -19,24 +19,12 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
-
-def run(argv, cwd, env, **kw):
-    return subprocess.run(argv, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
-
-
-def out(argv, cwd, env):
-    return subprocess.run(argv, cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout.strip()
-
-
-def timed(fn):
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import isolated_env, output as out, run, timed  # noqa: E402
 
 
 def make_repo(scratch, name, env, files=200):
@@ -77,7 +65,7 @@ def ordinary(scratch, env, runs):
             with open(os.path.join(repo, "work.py"), "a") as f:
                 f.write(f"step = {i}\n")
             run(["git", "commit", "-q", "-am", f"step {i}"], repo, env)
-            took = timed(lambda: run(["git", "push", "-q", "origin", "feature/model-bench"], repo, env))
+            took = timed(["git", "push", "-q", "origin", "feature/model-bench"], repo, env)
             if i >= 2:  # two warm-up rounds
                 samples[name].append(took)
 
@@ -88,9 +76,7 @@ def ordinary(scratch, env, runs):
     line = f"refs/heads/feature/model-bench {head} refs/heads/feature/model-bench {previous}\n"
     hook_alone = []
     for _ in range(runs):
-        hook_alone.append(timed(lambda: subprocess.run(
-            [os.path.join(repo, ".git", "hooks", "pre-push"), "origin", "x"], cwd=repo, env=env, input=line,
-            text=True, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
+        hook_alone.append(timed([os.path.join(repo, ".git", "hooks", "pre-push"), "origin", "x"], repo, env, stdin=line))
 
     with_hook = statistics.median(samples["with-hook"]) * 1000
     without = statistics.median(samples["without-hook"]) * 1000
@@ -115,7 +101,7 @@ def fast_import_commits(repo, env, count):
             lines.append(f"from {base}\n")
         # each commit changes one file of the 200, in a different folder each time
         lines.append(f"M 100644 inline pkg{i % 10}/f{(i * 7) % 200}.py\ndata {len(body)}\n{body}\n")
-    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, env=env, input="".join(lines), text=True, check=True)
+    run(["git", "fast-import", "--quiet"], repo, env, stdin="".join(lines))
     return "feature/model-long"
 
 
@@ -143,7 +129,7 @@ def large(scratch, env, runs, repo, branch, what):
             run(["git", "init", "-q", "--bare", "-b", "main", bare], scratch, env)
             run(["git", "push", "-q", "--no-verify", bare, "main"], repo, env)
             argv = ["git", "push", "-q"] + (["--no-verify"] if name == "no-verify" else []) + [bare, branch]
-            samples[name].append(timed(lambda: run(argv, repo, env)))
+            samples[name].append(timed(argv, repo, env))
             shutil.rmtree(bare)
     # The hook's program against the walk git does to build the pack, over the same range:
     # both started the same way (the shim's /bin/sh adds about 1 ms to the hook in a push).
@@ -153,12 +139,9 @@ def large(scratch, env, runs, repo, branch, what):
         order = ["hook", "rev-list"] if i % 2 == 0 else ["rev-list", "hook"]
         for name in order:
             if name == "hook":
-                hook.append(timed(lambda: subprocess.run(
-                    ["git-model", "hook", "pre-push", "origin", "x"], cwd=repo, env=env, input=line, text=True,
-                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
+                hook.append(timed(["git-model", "hook", "pre-push", "origin", "x"], repo, env, stdin=line))
             else:
-                revlist.append(timed(lambda: run(["git", "rev-list", "--objects", tip, "--not", "origin/main"],
-                                                 repo, env)))
+                revlist.append(timed(["git", "rev-list", "--objects", tip, "--not", "origin/main"], repo, env))
     h, r = statistics.median(hook) * 1000, statistics.median(revlist) * 1000
     pw, pn = statistics.median(samples["hook"]) * 1000, statistics.median(samples["no-verify"]) * 1000
     print(f"{what}, median of {runs} (ms)")
@@ -179,14 +162,7 @@ def main():
     if args.runs < 20:
         sys.exit("--runs must be at least 20")
     scratch = tempfile.mkdtemp(prefix="gm-hook-bench-")
-    env = dict(os.environ)
-    env.update({"HOME": scratch, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.path.join(scratch, ".gitconfig"),
-                "GIT_AUTHOR_NAME": "B", "GIT_AUTHOR_EMAIL": "b@e", "GIT_COMMITTER_NAME": "B",
-                "GIT_COMMITTER_EMAIL": "b@e"})
-    if args.prefix:
-        env["PATH"] = os.path.join(os.path.abspath(args.prefix), "bin") + os.pathsep + env["PATH"]
-    if not shutil.which("git-model", path=env["PATH"]):
-        sys.exit("git-model is not on PATH (use --prefix)")
+    env = isolated_env(scratch, args.prefix)
     try:
         ordinary(scratch, env, args.runs)
         if not args.skip_large:

@@ -28,36 +28,13 @@ import sys
 import tempfile
 import time
 
-
-def run(argv, cwd, env, check=True):
-    result = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    if check and result.returncode != 0:
-        sys.exit(f"failed: {' '.join(argv)}\n{result.stderr.decode(errors='replace')}")
-    return result
-
-
-def timed(argv, cwd, env):
-    start = time.perf_counter()
-    run(argv, cwd, env)
-    return time.perf_counter() - start
-
-
-def make_repo(path, files, env):
-    os.makedirs(path)
-    run(["git", "init", "-q", "-b", "main"], path, env)
-    for i in range(files):
-        sub = os.path.join(path, "src", f"pkg{i // 100:03d}")
-        os.makedirs(sub, exist_ok=True)
-        with open(os.path.join(sub, f"module{i:05d}.py"), "w") as f:
-            f.write(f"# module {i}\n" + "x = 1\n" * 20)
-    run(["git", "add", "-A"], path, env)
-    run(["git", "commit", "-q", "-m", "initial"], path, env)
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import git_model_path, isolated_env, make_source_repo, output, run, timed  # noqa: E402
 
 def add_model_branches(repo, count, worktrees, env):
-    head = subprocess.run(["git", "rev-parse", "main"], cwd=repo, env=env, capture_output=True, text=True).stdout.strip()
+    head = output(["git", "rev-parse", "main"], repo, env)
     lines = "".join(f"create refs/heads/feature/model-m{i:04d} {head}\n" for i in range(count))
-    subprocess.run(["git", "update-ref", "--stdin"], cwd=repo, env=env, input=lines, text=True, check=True)
+    run(["git", "update-ref", "--stdin"], repo, env, stdin=lines)
     root = os.path.join(os.path.dirname(repo), "worktrees")
     for i in range(worktrees):
         run(["git", "worktree", "add", "-q", os.path.join(root, f"feature/model-m{i:04d}"), f"feature/model-m{i:04d}"],
@@ -65,14 +42,15 @@ def add_model_branches(repo, count, worktrees, env):
 
 
 def remove_worktrees(repo, env):
-    out = subprocess.run(["git", "worktree", "list", "--porcelain"], cwd=repo, env=env, capture_output=True, text=True).stdout
+    out = output(["git", "worktree", "list", "--porcelain"], repo, env)
     paths = [line[9:] for line in out.splitlines() if line.startswith("worktree ")][1:]
     for p in paths:
         shutil.rmtree(p, ignore_errors=True)
     run(["git", "worktree", "prune"], repo, env)
 
 
-def median_ms(samples):
+def median_of(samples):
+    """The median of timings in seconds, in milliseconds."""
     return statistics.median(samples) * 1000
 
 
@@ -85,7 +63,7 @@ def twenty_starts(repo, env, rounds):
             start = time.perf_counter()
             if mode == "at once":
                 procs = [subprocess.Popen(["git", "model", "start", n], cwd=repo, env=env, stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.PIPE) for n in names]
+                                          stderr=subprocess.PIPE, text=True) for n in names]
                 failed = [(n, p.communicate()[1]) for n, p in zip(names, procs) if p.wait() != 0]
             else:
                 failed = []
@@ -95,7 +73,7 @@ def twenty_starts(repo, env, rounds):
                         failed.append((n, result.stderr))
             samples.append(time.perf_counter() - start)
             if failed:
-                sys.exit(f"{len(failed)} of 20 starts ({mode}) failed: {failed[0][1].decode(errors='replace')}")
+                sys.exit(f"{len(failed)} of 20 starts ({mode}) failed: {failed[0][1]}")
             remove_worktrees(repo, env)
     return at_once, in_turn
 
@@ -103,10 +81,10 @@ def twenty_starts(repo, env, rounds):
 def list_figures(scratch, env, runs, big):
     """git model list beside git branch --list -vv: 1,000 model branches and 50 worktrees each."""
     small = os.path.join(scratch, "small", "repo")
-    make_repo(small, 200, env)
+    make_source_repo(small, 200, env)
     add_model_branches(small, 1000, 50, env)
     team = os.path.join(scratch, "team", "repo")
-    make_repo(team, 200, env)
+    make_source_repo(team, 200, env)
     with open(os.path.join(team, ".gitmodel"), "w") as f:
         f.write("[model]\n\tbaseBranch = main\n\tforge = gitlab\n[model \"prune\"]\n\tretention = 30d\n")
     run(["git", "add", ".gitmodel"], team, env)
@@ -130,9 +108,9 @@ def print_lists(lists):
     print()
     print("list, 1,000 model branches, 50 worktrees (median ms)")
     for label, (ours, ref) in lists.items():
-        o, r = median_ms(ours), median_ms(ref)
+        o, r = median_of(ours), median_of(ref)
         print(f"  {label:<16} git model list {o:8.1f}   git branch --list -vv {r:8.1f}   ratio x{o / r:.2f}")
-    o = median_ms(lists["200 files"][0])
+    o = median_of(lists["200 files"][0])
     print(f"  target: git model list < 50 ms on the 200-file repository -> {'met' if o < 50 else 'MISSED'} ({o:.1f} ms)")
 
 
@@ -147,16 +125,9 @@ def main():
         sys.exit("--runs must be at least 10")
 
     scratch = tempfile.mkdtemp(prefix="gm-bench-")
-    env = dict(os.environ)
-    env.update({"HOME": scratch, "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "b@e",
-                "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "b@e"})
-    env.pop("GIT_DIR", None)
-    if args.prefix:
-        env["PATH"] = os.path.join(os.path.abspath(args.prefix), "bin") + os.pathsep + env["PATH"]
-    if not shutil.which("git-model", path=env["PATH"]):
-        sys.exit("git-model is not on PATH (use --prefix)")
+    env = isolated_env(scratch, args.prefix)
     has_flow = shutil.which("git-flow", path=env["PATH"]) is not None
-    print(f"git-model: {shutil.which('git-model', path=env['PATH'])}; runs per figure: {args.runs}")
+    print(f"git-model: {git_model_path(env)}; runs per figure: {args.runs}")
 
     try:
         if args.list_only:
@@ -164,7 +135,7 @@ def main():
             print_lists(lists)
             return
         big = os.path.join(scratch, "big", "repo")
-        make_repo(big, 5000, env)
+        make_source_repo(big, 5000, env)
         starts = {"git model start": [], "git worktree add -b (floor)": [], "git flow feature start + worktree add": []}
         root = os.path.join(scratch, "big", "worktrees")
         if has_flow:
@@ -190,7 +161,7 @@ def main():
             del starts["git flow feature start + worktree add"]
 
         mid = os.path.join(scratch, "mid", "repo")
-        make_repo(mid, 300, env)
+        make_source_repo(mid, 300, env)
         run(["git", "config", "model.installHooks", "never"], mid, env)
         at_once, in_turn = twenty_starts(mid, env, 5)
 
@@ -199,14 +170,14 @@ def main():
 
         print()
         print("start, 5,000-file repository (median ms)")
-        floor = median_ms(starts["git worktree add -b (floor)"])
+        floor = median_of(starts["git worktree add -b (floor)"])
         for name, samples in starts.items():
-            print(f"  {name:<42} {median_ms(samples):8.1f}   x{median_ms(samples) / floor:.2f} of the floor")
-        ratio = median_ms(starts["git model start"]) / floor
+            print(f"  {name:<42} {median_of(samples):8.1f}   x{median_of(samples) / floor:.2f} of the floor")
+        ratio = median_of(starts["git model start"]) / floor
         print(f"  target: git model start <= 1.05x the floor -> {'met' if ratio <= 1.05 else 'MISSED'} ({ratio:.2f}x)")
         print()
         print("20 starts, 300-file repository (median of 5 rounds, ms of wall time for all 20; none failed)")
-        o, t = median_ms(at_once), median_ms(in_turn)
+        o, t = median_of(at_once), median_of(in_turn)
         print(f"  all at once {o:8.1f}   one after another {t:8.1f}   ratio x{o / t:.2f}")
         print_lists(lists)
     finally:

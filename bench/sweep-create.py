@@ -14,31 +14,16 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
-
-def run(argv, cwd, env, stdin=None):
-    result = subprocess.run(argv, cwd=cwd, env=env, input=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
-    if result.returncode != 0:
-        sys.exit(f"failed: {' '.join(argv)}\n{result.stderr}")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import git_model_path, isolated_env, make_source_repo, output, run  # noqa: E402
 
 
 def make_repo(path, files, env):
-    os.makedirs(path)
-    run(["git", "init", "-q", "-b", "main"], path, env)
-    for i in range(files):
-        sub = os.path.join(path, "src", f"pkg{i // 100:03d}")
-        os.makedirs(sub, exist_ok=True)
-        with open(os.path.join(sub, f"module{i:05d}.py"), "w") as f:
-            f.write(f"# module {i}\n" + "x = 1\n" * 20)
-    with open(os.path.join(path, ".modelenv.yaml"), "w") as f:
-        f.write("image: localhost/bench:1\n")
-    run(["git", "add", "-A"], path, env)
-    run(["git", "commit", "-q", "-m", "initial"], path, env)
+    make_source_repo(path, files, env, {".modelenv.yaml": "image: localhost/bench:1\n"})
     run(["git", "config", "model.installHooks", "never"], path, env)
     run(["git", "model", "start", "m"], path, env)
 
@@ -52,11 +37,10 @@ def reset(repo, env):
     if os.path.isdir(os.path.join(root, "plain")):
         shutil.rmtree(os.path.join(root, "plain"))
     run(["git", "worktree", "prune"], repo, env)
-    refs = subprocess.run(["git", "for-each-ref", "--format=%(refname)", "refs/heads/"], cwd=repo, env=env,
-                          capture_output=True, text=True, check=True).stdout.split()
+    refs = output(["git", "for-each-ref", "--format=%(refname)", "refs/heads/"], repo, env).split()
     doomed = [r for r in refs if r not in ("refs/heads/main", "refs/heads/feature/model-m")]
     if doomed:
-        run(["git", "update-ref", "--stdin"], repo, env, "".join(f"delete {r}\n" for r in doomed))
+        run(["git", "update-ref", "--stdin"], repo, env, stdin="".join(f"delete {r}\n" for r in doomed))
     shutil.rmtree(os.path.join(repo, ".git", "git-model", "sweeps"), ignore_errors=True)
     run(["git", "gc", "-q", "--prune=now"], repo, env)
 
@@ -71,15 +55,8 @@ def main():
     args = parser.parse_args()
 
     scratch = tempfile.mkdtemp(prefix="gm-bench-sweep-")
-    env = dict(os.environ)
-    env.update({"HOME": scratch, "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "b@e",
-                "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "b@e"})
-    env.pop("GIT_DIR", None)
-    if args.prefix:
-        env["PATH"] = os.path.join(os.path.abspath(args.prefix), "bin") + os.pathsep + env["PATH"]
-    if not shutil.which("git-model", path=env["PATH"]):
-        sys.exit("git-model is not on PATH (use --prefix)")
-    print(f"git-model: {shutil.which('git-model', path=env['PATH'])}; {args.runs} runs, "
+    env = isolated_env(scratch, args.prefix)
+    print(f"git-model: {git_model_path(env)}; {args.runs} runs, "
           f"{args.files} files, {args.rounds} rounds")
     try:
         repo = os.path.join(scratch, "repo")

@@ -20,35 +20,15 @@ import os
 import shlex
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
-CONF = '[containers]\ndefault_ulimits = []\n[engine]\ncgroup_manager = "cgroupfs"\nruntime = "runc"\n'
-IMAGE = "localhost/gm-bench-busybox:1"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import IMAGE, git_model_path, import_image, isolated_env, output, run, start_env_model, use_podman  # noqa: E402
+
 STAMPS = ('read u _ </proc/uptime; echo "$GIT_MODEL_RUN start $u" >>/persist/logs/times; '
           'read u _ </proc/uptime; echo "$GIT_MODEL_RUN end $u" >>/persist/logs/times')
-
-
-def run(argv, cwd=None, env=None, check=True, capture=False):
-    r = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
-                       stderr=subprocess.PIPE, text=True)
-    if check and r.returncode != 0:
-        sys.exit(f"failed: {' '.join(argv)}\n{r.stderr}")
-    return r
-
-
-def import_image(scratch, env):
-    if run(["podman", "image", "exists", IMAGE], env=env, check=False).returncode == 0:
-        return
-    root = os.path.join(scratch, "root")
-    os.makedirs(os.path.join(root, "bin"))
-    shutil.copy("/bin/busybox", os.path.join(root, "bin", "busybox"))
-    for applet in ("sh", "sleep"):
-        os.symlink("busybox", os.path.join(root, "bin", applet))
-    run(["tar", "-C", root, "-cf", os.path.join(scratch, "root.tar"), "."])
-    run(["podman", "import", "-q", os.path.join(scratch, "root.tar"), IMAGE], env=env)
 
 
 def gaps(times_file):
@@ -65,7 +45,7 @@ def gaps(times_file):
 def wait_done(wt, env, sweep_id, limit):
     until = time.monotonic() + limit
     while time.monotonic() < until:
-        view = json.loads(run(["git", "model", "sweep", "status", sweep_id, "--json"], wt, env, capture=True).stdout)
+        view = json.loads(output(["git", "model", "sweep", "status", sweep_id, "--json"], wt, env))
         states = [r["state"] for r in view["runs"]]
         if not any(s in ("queued", "running") for s in states):
             return states
@@ -80,37 +60,22 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     args = parser.parse_args()
     scratch = tempfile.mkdtemp(prefix="gm-bench-schedule-")
-    env = dict(os.environ)
-    env.update({"HOME": scratch, "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "B", "GIT_AUTHOR_EMAIL": "b@e",
-                "GIT_COMMITTER_NAME": "B", "GIT_COMMITTER_EMAIL": "b@e",
-                "CONTAINERS_CONF": os.path.join(scratch, "containers.conf"),
-                "GIT_MODEL_LEASE_DIR": os.path.join(scratch, "leases")})
-    env.pop("GIT_DIR", None)
-    if args.prefix:
-        env["PATH"] = os.path.join(os.path.abspath(args.prefix), "bin") + os.pathsep + env["PATH"]
-    if not shutil.which("git-model", path=env["PATH"]) or not shutil.which("podman"):
-        sys.exit("needs git-model on PATH (--prefix) and podman")
-    print(f"git-model: {shutil.which('git-model', path=env['PATH'])}; {args.runs} runs on one GPU")
-    with open(env["CONTAINERS_CONF"], "w") as f:
-        f.write(CONF)
+    env = isolated_env(scratch, args.prefix)
+    env["GIT_MODEL_LEASE_DIR"] = os.path.join(scratch, "leases")
+    if not shutil.which("podman"):
+        sys.exit("needs podman")
+    print(f"git-model: {git_model_path(env)}; {args.runs} runs on one GPU")
+    use_podman(scratch, env)
     repo = os.path.join(scratch, "repo")
     replayed = []
     try:
         import_image(scratch, env)
-        run(["git", "init", "-q", "-b", "main", repo], env=env)
-        with open(os.path.join(repo, ".modelenv.yaml"), "w") as f:
-            f.write(f"image: {IMAGE}\ngpus: 1\n")
-        run(["git", "add", "-A"], repo, env)
-        run(["git", "commit", "-q", "-m", "env"], repo, env)
-        for key, value in (("model.gpus", "0"), ("model.installHooks", "never"), ("model.env.stopTimeout", "1s")):
-            run(["git", "config", key, value], repo, env)
-        run(["git", "model", "start", "m"], repo, env)
-        wt = os.path.join(scratch, "worktrees", "feature", "model-m")
+        wt = start_env_model(repo, f"image: {IMAGE}\ngpus: 1\n", "m", env)
 
         values = ",".join(str(k) for k in range(1, args.runs + 1))
         run(["git", "model", "sweep", "start", "--grid", f"k={values}", "--", "sh", "-c", STAMPS], wt,
             dict(env, GIT_MODEL_TRACE="1"))
-        sweep_id = json.loads(run(["git", "model", "sweep", "status", "--json"], wt, env, capture=True).stdout)[-1]["id"]
+        sweep_id = json.loads(output(["git", "model", "sweep", "status", "--json"], wt, env))[-1]["id"]
         states = wait_done(wt, env, str(sweep_id), 60 + 10 * args.runs)
         if any(s != "done" for s in states):
             sys.exit(f"not every run finished done: {states}")

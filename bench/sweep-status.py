@@ -15,27 +15,12 @@ import argparse
 import json
 import os
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
-
-def run(argv, cwd, env):
-    result = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if result.returncode != 0:
-        sys.exit(f"failed: {' '.join(argv)}\n{result.stderr}")
-    return result.stdout
-
-
-def timed(argv, cwd, env, repeat):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run(argv, cwd, env)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import git_model_path, isolated_env, median_ms, output, start_env_model  # noqa: E402
 
 
 def main():
@@ -47,44 +32,26 @@ def main():
     args = parser.parse_args()
 
     scratch = tempfile.mkdtemp(prefix="gm-bench-sweep-status-")
-    env = dict(os.environ)
-    env.update({"HOME": scratch, "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "b@e",
-                "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "b@e"})
-    env.pop("GIT_DIR", None)
-    if args.prefix:
-        env["PATH"] = os.path.join(os.path.abspath(args.prefix), "bin") + os.pathsep + env["PATH"]
-    if not shutil.which("git-model", path=env["PATH"]):
-        sys.exit("git-model is not on PATH (use --prefix)")
+    env = isolated_env(scratch, args.prefix)
     try:
-        repo = os.path.join(scratch, "repo")
-        os.makedirs(repo)
-        run(["git", "init", "-q", "-b", "main"], repo, env)
-        with open(os.path.join(repo, "train.py"), "w") as f:
-            f.write("print('train')\n")
-        with open(os.path.join(repo, ".modelenv.yaml"), "w") as f:
-            f.write("image: localhost/bench:1\n")
-        run(["git", "add", "-A"], repo, env)
-        run(["git", "commit", "-q", "-m", "initial"], repo, env)
-        run(["git", "config", "model.installHooks", "never"], repo, env)
-        run(["git", "model", "start", "m"], repo, env)
-        worktree = os.path.join(scratch, "worktrees", "feature", "model-m")
+        worktree = start_env_model(os.path.join(scratch, "repo"), "image: localhost/bench:1\n", "m", env)
         values = ",".join(str(k) for k in range(1, args.runs + 1))
         start = time.perf_counter()
-        run(["git", "model", "sweep", "start", "--grid", f"k={values}", "--export", "k8s", "--", "true"], worktree, env)
+        output(["git", "model", "sweep", "start", "--grid", f"k={values}", "--export", "k8s", "--", "true"], worktree, env)
         made = time.perf_counter() - start
-        sweep = json.loads(run(["git", "model", "sweep", "status", "1", "--json"], worktree, env))
+        sweep = json.loads(output(["git", "model", "sweep", "status", "1", "--json"], worktree, env))
         runs = sweep["runs"] if isinstance(sweep, dict) else sweep[0]["runs"]
         for entry in runs[::2]:
             with open(os.path.join(entry["worktree"], "metrics.json"), "w") as f:
                 json.dump({"val": {"loss": 1.0 / (1 + entry["run"])}, "acc": 0.5}, f)
-        print(f"git-model: {shutil.which('git-model', path=env['PATH'])}; a {args.runs}-run sweep "
+        print(f"git-model: {git_model_path(env)}; a {args.runs}-run sweep "
               f"(made in {made:.1f} s), median of {args.repeat}")
         rows = [("sweep status 1", ["git", "model", "sweep", "status", "1"]),
                 ("sweep status 1 --json", ["git", "model", "sweep", "status", "1", "--json"]),
                 ("sweep report 1 --metric val/loss", ["git", "model", "sweep", "report", "1", "--metric", "val/loss"]),
                 ("git status (yardstick)", ["git", "status", "--short"])]
         for name, argv in rows:
-            ms = timed(argv, worktree, env, args.repeat)
+            ms = median_ms(argv, worktree, env, args.repeat, warm_up=False)
             target = "" if name.startswith("git status") else f"   {ms / 200:.2f}x the 200 ms target"
             print(f"{name:<36} {ms:8.1f} ms{target}")
     finally:
