@@ -144,7 +144,7 @@ git remote add origin "$TEST_DIR/team.git"
 run_expect 1 git model doctor --no-bench                  # (the hook is still missing)
 assert_contains "$(line fetch)" "WARN  fetch      git fetch origin does not bring every tag"
 assert_contains "$(line fetch)" "or the finish notes"
-assert_contains "$(fix_of fetch)" "git model hooks install   (or: git config remote.origin.tagOpt --tags; git config --add remote.origin.fetch '+refs/notes/git-model:refs/notes/remotes/origin/git-model')"
+assert_contains "$(fix_of fetch)" "git model hooks install   (or: git config remote.origin.tagOpt --tags; git config --add remote.origin.fetch '+refs/notes/git-model*:refs/notes/remotes/origin/git-model*')"
 git config model.tag.push maybe
 run_expect 1 git model doctor --no-bench
 assert_contains "$(line config)" "model.tag.push is 'maybe' (expected true or false)"
@@ -153,9 +153,23 @@ eval "$(fix_of fetch | sed 's/ *(.*//')" >/dev/null
 run_expect 0 git model doctor --no-bench
 assert_contains "$(line fetch)" "ok    fetch      git fetch origin brings teammates' snapshot tags and finish notes"
 assert_eq "$(git config remote.origin.tagOpt)" "--tags" "hooks install set tag fetching"
-assert_eq "$(git config --get-all remote.origin.fetch | tail -1)" "+refs/notes/git-model:refs/notes/remotes/origin/git-model" "and the notes refspec"
+assert_eq "$(git config --get-all remote.origin.fetch | tail -1)" "+refs/notes/git-model*:refs/notes/remotes/origin/git-model*" "and the notes refspec"
 run_expect 0 git model hooks install                        # a second time adds nothing
 assert_eq "$(git config --get-all remote.origin.fetch | grep -c notes)" "1" "the notes refspec once"
+# The remote has no finish notes yet (no finish so far): git fetch and git pull still work.
+run_expect 0 git fetch origin
+# An exact refspec, as git-model wrote before: git fetch fails on it; doctor says so, and
+# hooks install replaces it with the pattern.
+git config --unset-all remote.origin.fetch 'notes'
+git config --add remote.origin.fetch '+refs/notes/git-model:refs/notes/remotes/origin/git-model'
+run_expect 128 git fetch origin
+run_expect 0 git model doctor --no-bench
+assert_contains "$(line fetch)" "WARN  fetch      remote.origin.fetch names refs/notes/git-model exactly: \`git fetch origin\` and \`git pull\` fail while origin has no finish notes"
+run_expect 0 git model hooks install
+assert_contains "$OUT" "fetch: git fetch origin no longer fails while it has no finish notes"
+assert_eq "$(git config --get-all remote.origin.fetch | grep notes)" "+refs/notes/git-model*:refs/notes/remotes/origin/git-model*" "the pattern replaced the exact refspec"
+run_expect 0 git fetch origin
+run_expect 0 git model doctor --no-bench
 git remote remove origin
 
 # The suite not on PATH: which program, and the PATH line that fixes it.

@@ -254,6 +254,7 @@ FetchFact fetch_fact(const git::Repository& repo) {
     fact.remote_exists = setup.remote_exists;
     fact.tags = setup.tags;
     fact.notes = setup.notes;
+    fact.exact_notes = setup.exact_notes;
     fact.commands = setup.commands();
     return fact;
 }

@@ -400,6 +400,15 @@ Check judge_fetch(const FetchFact& fact) {
         check.detail = fmt::format("no remote '{}' (model.remote): nothing to fetch from", fact.remote);
         return check;
     }
+    if (fact.exact_notes) {
+        check.status = Status::warn;
+        check.detail = fmt::format("remote.{0}.fetch names refs/notes/git-model exactly: `git fetch {0}` and "
+                                   "`git pull` fail while {0} has no finish notes (before the team's first finish, or "
+                                   "once someone deletes them there)",
+                                   fact.remote);
+        check.fix = fmt::format("git model hooks install   (or: {})", join(fact.commands, "; "));
+        return check;
+    }
     if (fact.tags && fact.notes) {
         check.detail = fmt::format("git fetch {} brings teammates' snapshot tags and finish notes", fact.remote);
         return check;

@@ -152,6 +152,7 @@ struct FetchFact {
     bool remote_exists = false;
     bool tags = false;                  // every tag is fetched (remote.<r>.tagOpt --tags, or a refs/tags/* refspec)
     bool notes = false;                 // refs/notes/git-model is fetched
+    bool exact_notes = false;           // by an exact refspec: git fetch fails while the remote has no notes
     std::vector<std::string> commands;  // the git config commands that complete it
 };
 

@@ -24,6 +24,13 @@ std::string notes_refspec(const std::string& remote) {
     return fmt::format("+{}:{}", model::finish_notes_ref, model::remote_notes_ref(remote));
 }
 
+// The refspec the remote's fetch configuration gets: a pattern, because git fails a whole
+// `git fetch` (and `git pull`) on an exact refspec the remote lacks, as it does before the
+// team's first finish or once someone deleted the notes there.
+std::string notes_fetch_pattern(const std::string& remote) {
+    return fmt::format("+{}*:{}*", model::finish_notes_ref, model::remote_notes_ref(remote));
+}
+
 // `git config --local <args>`, waiting (bounded, growing pause) while another writer holds .git/config.lock.
 void write_config(const git::Repository& repo, const std::vector<std::string>& args) {
     std::vector<std::string> argv{"config", "--local"};
@@ -342,7 +349,11 @@ TeamShare share_model_state(const git::Repository& repo, const std::string& remo
 std::vector<std::string> FetchSetup::commands() const {
     std::vector<std::string> out;
     if (!tags) out.push_back(fmt::format("git config remote.{}.tagOpt --tags", remote));
-    if (!notes) out.push_back(fmt::format("git config --add remote.{}.fetch '{}'", remote, notes_refspec(remote)));
+    if (exact_notes)
+        out.push_back(fmt::format("git config --replace-all remote.{}.fetch '{}' '^\\+?{}:'", remote,
+                                  notes_fetch_pattern(remote), model::finish_notes_ref));
+    else if (!notes)
+        out.push_back(fmt::format("git config --add remote.{}.fetch '{}'", remote, notes_fetch_pattern(remote)));
     return out;
 }
 
@@ -358,7 +369,8 @@ FetchSetup read_fetch_setup(const git::Repository& repo, const std::string& remo
         if (starts_with(source, "+")) source.remove_prefix(1);
         source = source.substr(0, source.find(':'));
         if (source == "refs/tags/*") setup.tags = true;
-        if (source == model::finish_notes_ref || source == "refs/notes/*") setup.notes = true;
+        if (source == model::finish_notes_ref) setup.exact_notes = true;
+        if (source == std::string(model::finish_notes_ref) + "*" || source == "refs/notes/*") setup.notes = true;
     }
     return setup;
 }
@@ -371,8 +383,14 @@ std::vector<std::string> apply_fetch_setup(const git::Repository& repo, const st
         write_config(repo, {fmt::format("remote.{}.tagOpt", remote), "--tags"});
         done.push_back(fmt::format("fetch: git fetch {} now brings every tag (teammates' snapshots and archives)", remote));
     }
-    if (!setup.notes) {
-        write_config(repo, {"--add", fmt::format("remote.{}.fetch", remote), notes_refspec(remote)});
+    if (setup.exact_notes) {
+        // Written so by git-model before: one pattern replaces every exact one.
+        write_config(repo, {"--replace-all", fmt::format("remote.{}.fetch", remote), notes_fetch_pattern(remote),
+                            fmt::format("^\\+?{}:", model::finish_notes_ref)});
+        done.push_back(fmt::format("fetch: git fetch {} no longer fails while it has no finish notes (a pattern "
+                                   "refspec replaces the exact one)", remote));
+    } else if (!setup.notes) {
+        write_config(repo, {"--add", fmt::format("remote.{}.fetch", remote), notes_fetch_pattern(remote)});
         done.push_back(fmt::format("fetch: git fetch {} now brings the finish notes to {}", remote, model::remote_notes_ref(remote)));
     }
     return done;

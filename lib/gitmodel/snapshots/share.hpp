@@ -74,9 +74,12 @@ struct FetchSetup {
     bool remote_exists = false;
     bool tags = false;
     bool notes = false;
+    // An exact refspec of the notes (git-model wrote one before): `git fetch` then fails
+    // whenever the remote has no finish notes.
+    bool exact_notes = false;
 
-    // Both are set up.
-    bool complete() const { return tags && notes; }
+    // Both are set up, and nothing in the way.
+    bool complete() const { return tags && notes && !exact_notes; }
     // The git config commands that complete it (empty when complete).
     std::vector<std::string> commands() const;
 };
