@@ -30,7 +30,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import IMAGE, import_image, isolated_env, run, start_env_model, timed, use_podman  # noqa: E402
+from benchlib import IMAGE, git_model_path, import_image, isolated_env, run, start_env_model, timed, use_podman  # noqa: E402
 
 
 def write_lease(book, uid, gpu, index, model, pid, boot_id=None, container="", engine="podman"):
@@ -200,7 +200,7 @@ def main():
         else:
             print("env up with three other users holding leases: SKIP (needs root to own files as other uids)")
 
-        socket_user_up(args, env, scratch, args.prefix and os.path.abspath(args.prefix))
+        socket_user_up(args, env, scratch, os.path.dirname(os.path.dirname(git_model_path(env))))
 
         # 20 environments, then status.
         run(["git", "config", "model.gpus", ",".join(str(i) for i in range(20))], repo, env)

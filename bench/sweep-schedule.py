@@ -7,7 +7,7 @@ one clock for every container) to the model's persistent volume:
       gap(k) = start stamp of run k+1 - end stamp of run k: the container's exit, the scheduler
       noticing it, giving back the GPU, taking it again, recording both runs, and the next
       container's start
-  the same `podman run` argv (taken from the scheduler's GIT_MODEL_TRACE), replayed N times
+  the same container (the scheduler's `podman create` argv from its GIT_MODEL_TRACE, as `podman run`), N times
   back to back from Python (the reference: the engine's own exit and start, nothing else)
 The scheduler's own latency is the difference of the median gaps. Target: within 100 ms.
 Uses podman with a containers.conf of its own and a busybox image it imports (no registry).
@@ -88,13 +88,15 @@ def main():
         ours = gaps(times)
         os.rename(times, times + ".sweep")
 
-        # The first run's engine argv, as the scheduler ran it, replayed under other names.
+        # The first run's container, as the scheduler made it (`podman create`, then `start --attach`),
+        # replayed under other names as one `podman run` each.
         log = os.path.join(repo, ".git", "git-model", "sweeps", str(sweep_id), "scheduler.log")
         with open(log) as f:
-            line = next((l for l in f if l.startswith("trace: run: ") and "'run'" in l), None)
+            line = next((l for l in f if l.startswith("trace: run: ") and ("'create'" in l or "'run'" in l)), None)
         if not line:
             sys.exit(f"no engine run traced in {log}: this git-model does not trace its spawned children")
         argv = shlex.split(line[len("trace: run: "):].strip())
+        argv[argv.index("create") if "create" in argv else argv.index("run")] = "run"
         name_at = argv.index("--name") + 1
         for k in range(1, args.runs + 1):
             replay = list(argv)
