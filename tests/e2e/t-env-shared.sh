@@ -177,7 +177,29 @@ USERS_ENV=("GIT_MODEL_LEASE_DIR=$BOOK")
 run_expect 0 up "$B" r4  # the other GPU is free for someone else
 run_expect 0 down "$A" r1
 run_expect 0 down "$B" r4
-run_expect 0 git model gpus init --dir "$BOOK" --max-gpus-per-user 0
+# M writes lease files by hand (the book is open to all) for both GPUs, naming a live process of
+# M's and no time. They stay honoured (a GPU in use is never handed out twice), but `gpus` marks
+# the one past the limit and the timeless ones overdue, and a refused up names M for root.
+run_expect 0 git model gpus init --dir "$BOOK" --max-gpus-per-user 1 --max-lease-hours 1
+as_user "$M" sleep 300 &
+for _ in $(seq 50); do hog=$(pgrep -u "$M" -x sleep | head -1); [ -n "$hog" ] && break; sleep 0.1; done
+for i in 0 1; do
+    as_user "$M" python3 "$GM_SOURCE_DIR/tests/e2e/write-lease.py" "$BOOK" "index-$i" "$i" hog --pid "$hog" --since "$i" \
+        --repo "$(user_home "$M")/repo/.git" >/dev/null
+done
+run_expect 1 up "$A" r1
+assert_contains "$ERR" "no GPU free for model 'r1'"
+assert_contains "$ERR" "$M (uid $(id -u "$M")) holds 2 GPUs, over this machine's limit of 1 per user ($BOOK/config): root can free them with \`git model gpus release <gpu>\`"
+run_expect 0 as_user "$A" git -C repo model gpus --json
+assert_eq "$(json_get "$OUT" '[(g["index"], g["holders"][0]["over_limit"], g["holders"][0]["overdue"]) for g in d["gpus"]]')" \
+    "[(0, False, True), (1, True, True)]" "the newer lease past the limit; both without a real time overdue"
+run_expect 0 as_user "$A" git -C repo model gpus
+assert_contains "$OUT" "over the limit (1 per user)"
+assert_contains "$OUT" "overdue (> 1 h)"
+run_expect 0 git model gpus release 0 --dir "$BOOK"
+run_expect 0 git model gpus release 1 --dir "$BOOK"
+kill "$hog"
+run_expect 0 git model gpus init --dir "$BOOK" --max-gpus-per-user 0 --max-lease-hours 0
 assert_contains "$OUT" "no limits"
 assert_contains "$(cat "$BOOK/history.log")" "root: set the limits: model.maxGpusPerUser 1"
 

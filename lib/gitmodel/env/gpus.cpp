@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <set>
 #include <unistd.h>
 
 namespace gm::env {
@@ -50,6 +51,7 @@ nlohmann::json lease_json(const LeaseView& view) {
                                                                   : "unknown"},
             {"why", view.judgement.why},
             {"overdue", view.overdue},
+            {"over_limit", view.over_limit},
             {"pid", lease.holder.pid},
             {"starter_pid", lease.starter.pid},
             {"workload_pid", lease.workload.pid}};
@@ -62,15 +64,43 @@ std::string holder_column(const Lease& lease) {
     return fmt::format("process {}", lease.workload.pid > 0 ? lease.workload.pid : lease.holder.pid);
 }
 
-std::string age(std::int64_t since, std::int64_t now) {
+// The SINCE cell: when, and how long ago; a lease file written by hand may bear no time, or
+// one ahead of the clock.
+std::string since_cell(std::int64_t since, std::int64_t now) {
+    if (since <= 0) return "?";
+    if (since > now + 60) return format_time(since) + " (ahead of the clock)";
     const auto seconds = std::max<std::int64_t>(0, now - since);
-    if (seconds < 120) return fmt::format("{}s", seconds);
-    if (seconds < 7200) return fmt::format("{}m", seconds / 60);
-    if (seconds < 172800) return fmt::format("{}h", seconds / 3600);
-    return fmt::format("{}d", seconds / 86400);
+    const auto age = [&]() -> std::string {
+        if (seconds < 120) return fmt::format("{}s", seconds);
+        if (seconds < 7200) return fmt::format("{}m", seconds / 60);
+        if (seconds < 172800) return fmt::format("{}h", seconds / 3600);
+        return fmt::format("{}d", seconds / 86400);
+    };
+    return fmt::format("{} ({})", format_time(since), age());
 }
 
 std::string mode_text(mode_t mode) { return fmt::format("{:04o}", mode & 07777); }
+
+// Marks the leases by which a user holds more GPUs than model.maxGpusPerUser: the newest ones,
+// past the limit. `env up` never takes so many, but a lease file written by hand (or a limit
+// lowered since) can hold them, and root should see whose to free.
+void mark_over_limit(GpusReport& report) {
+    if (!report.limits.max_gpus_per_user) return;
+    const auto limit = static_cast<std::size_t>(std::max(0, *report.limits.max_gpus_per_user));
+    std::map<uid_t, std::vector<LeaseView*>> by_user;
+    for (auto& gpu : report.gpus)
+        for (auto& view : gpu.holders) by_user[view.lease.uid].push_back(&view);
+    for (auto& view : report.elsewhere) by_user[view.lease.uid].push_back(&view);
+    for (auto& [uid, views] : by_user) {
+        std::stable_sort(views.begin(), views.end(),
+                         [](const LeaseView* a, const LeaseView* b) { return a->lease.since < b->lease.since; });
+        std::set<int> counted;  // GPUs, not leases: a --recreate leases one GPU twice
+        for (auto* view : views) {
+            if (counted.count(view->lease.index) || counted.size() < limit) counted.insert(view->lease.index);
+            else view->over_limit = true;
+        }
+    }
+}
 
 }  // namespace
 
@@ -93,7 +123,7 @@ GpusReport gpus_report(const Pool& pool, const fs::path& dir, const Limits& limi
     for (auto& entry : contents.leases) {
         LeaseView view{std::move(entry.lease), {}, false};
         view.judgement = judge(view.lease, context);
-        view.overdue = overdue(view.lease, limits.max_lease_hours, now);
+        view.overdue = overdue(view.lease, report.limits.max_lease_hours, now);
         if (view.judgement.verdict == Verdict::gone) {
             report.stale.push_back(std::move(view));
             continue;
@@ -102,6 +132,7 @@ GpusReport gpus_report(const Pool& pool, const fs::path& dir, const Limits& limi
         if (gpu == report.gpus.end()) report.elsewhere.push_back(std::move(view));
         else gpu->holders.push_back(std::move(view));
     }
+    mark_over_limit(report);
     return report;
 }
 
@@ -172,9 +203,10 @@ std::string render_gpus(const GpusReport& report) {
         const Lease& lease = view->lease;
         std::string state = view->judgement.state;
         if (view->overdue) state += fmt::format(", overdue (> {} h)", *report.limits.max_lease_hours);
+        if (view->over_limit) state += fmt::format(", over the limit ({} per user)", *report.limits.max_gpus_per_user);
         rows.push_back({index, printable(id, 96), name.empty() ? "-" : printable(name, 64), printable(lease.user, 64),
                         printable(lease.model, 64), holder_column(lease),
-                        fmt::format("{} ({})", format_time(lease.since), age(lease.since, now)), state});
+                        since_cell(lease.since, now), state});
         std::string detail = "repository " + printable(lease.repo);
         if (view->judgement.verdict == Verdict::unknown) detail += "; " + view->judgement.why;
         if (replacing) detail += "; taken by `env up --recreate`: passes to the new container once the old one is gone";

@@ -22,7 +22,8 @@ namespace gm::env {
 struct LeaseView {
     Lease lease;
     Judgement judgement;
-    bool overdue = false;  // older than model.maxLeaseHours
+    bool overdue = false;     // older than model.maxLeaseHours, or stamped with no real time
+    bool over_limit = false;  // one of its user's GPUs past model.maxGpusPerUser (the newest)
 };
 
 // One GPU of the pool and its holders (one, normally; none when free).

@@ -183,7 +183,12 @@ Judgement judge(const Lease& lease, const JudgeContext& context) {
 }
 
 bool overdue(const Lease& lease, std::optional<int> max_hours, std::int64_t now) {
-    return max_hours && *max_hours > 0 && lease.since > 0 && now - lease.since > std::int64_t{*max_hours} * 3600;
+    if (!max_hours || *max_hours <= 0) return false;
+    // git-model stamps every lease with the clock; a time before 1970 or ahead of the clock is a
+    // file written by hand, which would otherwise never come due.
+    constexpr std::int64_t clock_slack_seconds = 600;
+    if (lease.since <= 0 || lease.since > now + clock_slack_seconds) return true;
+    return now - lease.since > std::int64_t{*max_hours} * 3600;
 }
 
 std::string format_time(std::int64_t unix_seconds) {

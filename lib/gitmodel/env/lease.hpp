@@ -107,7 +107,8 @@ struct JudgeContext {
 // engine can say; unknown when nobody here can tell.
 Judgement judge(const Lease& lease, const JudgeContext& context);
 
-// Whether a lease is older than the machine's limit (hours; none: never).
+// Whether a lease is older than the machine's limit (hours; none: never), or bears a time no
+// git-model writes (none, or ahead of the clock), so that root sees it either way.
 bool overdue(const Lease& lease, std::optional<int> max_hours, std::int64_t now);
 
 // One line naming a lease's holder for messages: "GPU 0 (index-0) is held by model 'a' of

@@ -416,6 +416,28 @@ std::string describe_holding(const Holding& holding) {
     return line;
 }
 
+// "\n  bob holds 3 GPUs, over this machine's limit of 1 per user: ..." for each user whose
+// leases hold more GPUs than model.maxGpusPerUser (a lease file written by hand, or a limit
+// lowered since); "" when none does. Their leases stay honoured: a GPU in use is not handed out.
+std::string over_limit_note(const std::vector<Holding>& held, const Limits& limits) {
+    if (!limits.max_gpus_per_user) return "";
+    std::map<uid_t, std::pair<std::string, std::set<int>>> by_user;
+    for (const auto& holding : held) {
+        auto& [user, gpus] = by_user[holding.lease.uid];
+        user = holding.lease.user;
+        gpus.insert(holding.lease.index);
+    }
+    std::string note;
+    for (const auto& [uid, user_gpus] : by_user) {
+        const auto& [user, gpus] = user_gpus;
+        if (gpus.size() <= static_cast<std::size_t>(std::max(0, *limits.max_gpus_per_user))) continue;
+        note += fmt::format("\n  {} (uid {}) holds {} GPUs, over this machine's limit of {} per user ({}): root can "
+                            "free them with `git model gpus release <gpu>`",
+                            printable(user, 64), uid, gpus.size(), *limits.max_gpus_per_user, limits.source);
+    }
+    return note;
+}
+
 }  // namespace
 
 Reservation take(const std::shared_ptr<LeaseBook>& book, const TakeRequest& take, std::vector<std::string>& notes) {
@@ -509,8 +531,8 @@ Reservation take(const std::shared_ptr<LeaseBook>& book, const TakeRequest& take
     }
     if (chosen.empty()) {
         throw GpusBusyError(GpusBusyError::Reason::busy,
-                            fmt::format("no GPU free for model '{}':\n  {}", printable(take.holder.model, 96),
-                                        join(holders, "\n  ")),
+                            fmt::format("no GPU free for model '{}':\n  {}{}", printable(take.holder.model, 96),
+                                        join(holders, "\n  "), over_limit_note(held, take.limits)),
                             "`git model env down <model>` in that repository frees one; `git model env up --wait` waits "
                             "for one; `git model gpus` shows every lease");
     }
