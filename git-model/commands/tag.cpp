@@ -97,7 +97,9 @@ int tag(const cli::Args& args) {
         if (gpu.triad_fraction) figures += fmt::format(", triad {:.0f}%", *gpu.triad_fraction * 100.0);
         if (gpu.fp32_fraction) figures += fmt::format(", FP32 {:.0f}%", *gpu.fp32_fraction * 100.0);
         if (!gpu.bench_mode.empty())
-            figures += fmt::format(" of peak ({} bench, {})", gpu.bench_mode, snapshots::format_local_time(gpu.bench_time));
+            figures += fmt::format(" of peak ({} bench{}, {})", gpu.bench_mode,
+                                   gpu.bench_by.empty() ? "" : " by " + gpu.bench_by,
+                                   snapshots::format_local_time(gpu.bench_time));
         fmt::print("GPU: {}{}\n", printable(snapshots::describe_gpu(gpu)), printable(figures));
     }
     if (push && push->pushed) fmt::print("Pushed {} to {}.\n", snapshot.tag, push->remote);

@@ -7,6 +7,7 @@
 # results: they now go to A's own cache. Also held (asserted): B's lease on a GPU is not A's
 # GPU; B's file under A's name is neither believed nor written. And 300 files B planted made 300
 # warning lines on each of A's tags: now five and a count.
+# And where A has no result of a GPU of A's own, a teammate's figures are recorded as theirs (by=B).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/users-lib.sh"
 
@@ -91,3 +92,16 @@ assert_not_contains "$OUT" "Claimed" "B's result dated now is not recorded as A'
 trailer=$(as_user "$A" git -C repo for-each-ref --format='%(contents:trailers:key=Model-GPU,valueonly)' refs/tags/model/alpha/v3)
 assert_not_contains "$trailer" "cuda=9.8" "no claimed CUDA version in the trailer"
 assert_contains "$trailer" "$gpu0" "the trailer names GPU 0"
+
+# A has no result of GPU 0 of A's own any more (A's cache gone; the book's file under A's name is
+# B's): B's figures, the only ones, are recorded, but as B's (by=), never passed off as A's.
+as_user "$A" rm -f "$home_a/.cache/git-model/bench-results.json"
+as_user "$A" sh -c "cd '$wa' && printf 'a4\n' >>work.txt && git add work.txt && git commit -qm a4"
+run_expect 0 as_user "$A" git -C "$wa" model tag --metric acc=0.9 --no-push
+assert_contains "$OUT" "bench by $B" "tag says whose figures they are"
+trailer=$(as_user "$A" git -C repo for-each-ref --format='%(contents:trailers:key=Model-GPU,valueonly)' refs/tags/model/alpha/v4)
+assert_contains "$trailer" " by=$B name=Claimed GPU" "the trailer names B as the one who measured them"
+run_expect 0 as_user "$A" git -C "$wa" model log
+assert_contains "$OUT" "triad 12% fp32 12% (bench by $B)" "log shows it"
+run_expect 0 as_user "$A" git -C "$wa" model log --json
+assert_eq "$(json_get "$OUT" '[s for s in d["snapshots"] if s["version"] == 4][0]["gpus"][0]["bench_by"]')" "$B" "log --json: bench_by"

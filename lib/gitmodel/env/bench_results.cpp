@@ -1,5 +1,6 @@
 #include "gitmodel/env/bench_results.hpp"
 
+#include "gitmodel/core/host.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/env/lease_book.hpp"
 #include "gitmodel/env/state.hpp"
@@ -95,12 +96,15 @@ std::vector<ModelGpu> model_gpus(const git::Repository& repo, const std::string&
     // The caller's own check of a GPU wins over a teammate's, however new theirs claims to be: a
     // snapshot records what its author measured, and nobody can write figures into it for them.
     for (const auto& uuid : uuids) {
-        ModelGpu gpu{uuid, std::nullopt};
+        ModelGpu gpu{uuid, std::nullopt, ""};
         if (const auto found = mine.find(uuid); found != mine.end())
             gpu.result = gpu::representative_result(found->second);
         if (!gpu.result)
-            if (const auto found = everyone.find(uuid); found != everyone.end())
+            if (const auto found = everyone.find(uuid); found != everyone.end()) {
                 gpu.result = gpu::representative_result(found->second);
+                if (gpu.result && gpu.result->measured_by && *gpu.result->measured_by != ::geteuid())
+                    gpu.measured_by = user_name_of(*gpu.result->measured_by);
+            }
         out.push_back(std::move(gpu));
     }
     return out;

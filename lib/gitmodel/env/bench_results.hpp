@@ -27,14 +27,16 @@ std::optional<std::string> keep_bench_report(const nlohmann::json& report, const
 struct ModelGpu {
     std::string uuid;                         // "GPU-..."
     std::optional<gpu::CachedResult> result;  // its newest full result, else its newest quick one
+    std::string measured_by;                  // the teammate whose run that is; empty: the caller's own
 };
 
 // The GPUs of a model's environment, by UUID: those the caller's leases in the book give it now
 // (its container, running or stopped), else those its last `env up` recorded; each with the
 // caller's own newest result (their file in the book, their cache), else the newest any other
-// user's owner-checked file holds: a teammate cannot put figures into someone else's snapshot. Empty when none is
-// known (no environment, a GPU without UUID, a CPU-only machine). Warnings (ignored result
-// files, an unreadable book) go to `warnings`; nothing here throws.
+// user's owner-checked file holds, named as that user's: nobody can pass figures off as the
+// caller's own. Empty when none is known (no environment, a GPU without UUID, a CPU-only
+// machine). Warnings (ignored result files, an unreadable book) go to `warnings`; nothing here
+// throws.
 std::vector<ModelGpu> model_gpus(const git::Repository& repo, const std::string& model,
                                  std::vector<std::string>& warnings);
 

@@ -338,6 +338,8 @@ SharedResults read_shared_results(const fs::path& book) {
                                                    it->first));
                 it = modes.erase(it);
             }
+        for (auto& [uuid, modes] : believed)
+            for (auto& [mode, result] : modes) result.measured_by = *uid;
         if (*uid == ::geteuid()) merge_newest(out.own, believed);
         merge_newest(out.results, believed);
     }

@@ -26,6 +26,8 @@
 
 #include "gitmodel/gpu/results.hpp"
 
+#include <sys/types.h>
+
 #include <nlohmann/json.hpp>
 
 #include <sys/types.h>
@@ -58,6 +60,10 @@ struct CachedResult {
     std::optional<double> fp32_fraction;   // median FP32 / peak (full mode)
     std::optional<double> triad_gbps;      // median triad bandwidth
     std::optional<double> fp32_tflops;     // median FP32 throughput (full mode)
+    // Whose run it was: the owner of the shared results file it was read from, so that a
+    // snapshot can say its figures are a teammate's; nullopt when read from the caller's own
+    // cache (never written to a file: a file's owner says it).
+    std::optional<uid_t> measured_by;
 };
 
 // The results of a report, one per GPU whose UUID is known, stamped with `now`.

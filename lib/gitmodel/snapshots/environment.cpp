@@ -79,6 +79,7 @@ std::vector<SnapshotGpu> hardware_last_run(const git::Repository& repo, const st
             gpu.fp32_fraction = r->fp32_fraction;
             gpu.bench_mode = std::string(gpu::to_string(r->mode));
             gpu.bench_time = r->time;
+            gpu.bench_by = found.measured_by;
         }
         out.push_back(std::move(gpu));
     }

@@ -63,6 +63,7 @@ std::string gpu_summary(const std::vector<SnapshotGpu>& gpus) {
         std::string part = gpu.name.empty() ? gpu.uuid.substr(0, 12) : fmt::format("{} ({})", gpu.name, gpu.uuid.substr(0, 12));
         if (gpu.triad_fraction) part += fmt::format(" triad {:.0f}%", *gpu.triad_fraction * 100.0);
         if (gpu.fp32_fraction) part += fmt::format(" fp32 {:.0f}%", *gpu.fp32_fraction * 100.0);
+        if (!gpu.bench_by.empty() && (gpu.triad_fraction || gpu.fp32_fraction)) part += " (bench by " + gpu.bench_by + ")";
         parts.push_back(printable(part));
     }
     return join(parts, " + ");

@@ -148,6 +148,7 @@ std::string format_gpu(const SnapshotGpu& gpu) {
     if (gpu.fp32_fraction && std::isfinite(*gpu.fp32_fraction)) out += " fp32=" + fraction_text(*gpu.fp32_fraction);
     if (!gpu.bench_mode.empty())
         out += " bench=" + one_word(gpu.bench_mode) + (gpu.bench_time > 0 ? "@" + utc_time(gpu.bench_time) : "");
+    if (!gpu.bench_by.empty()) out += " by=" + one_word(gpu.bench_by);
     if (const std::string name = one_line(gpu.name); !name.empty()) out += " name=" + name;
     return out;
 }
@@ -175,6 +176,7 @@ SnapshotGpu parse_gpu(std::string_view value) {
         else if (key == "cuda") gpu.cuda_driver_version = std::string(text);
         else if (key == "triad") gpu.triad_fraction = parse_fraction_text(text);
         else if (key == "fp32") gpu.fp32_fraction = parse_fraction_text(text);
+        else if (key == "by") gpu.bench_by = std::string(text);
         else if (key == "bench") {
             const auto at = text.find('@');
             gpu.bench_mode = std::string(text.substr(0, at));
@@ -402,7 +404,8 @@ nlohmann::json to_json(const SnapshotGpu& gpu) {
             {"triad_fraction", number(gpu.triad_fraction)},
             {"fp32_fraction", number(gpu.fp32_fraction)},
             {"bench_mode", text(gpu.bench_mode)},
-            {"bench_time", gpu.bench_time > 0 ? nlohmann::json(gpu.bench_time) : nlohmann::json(nullptr)}};
+            {"bench_time", gpu.bench_time > 0 ? nlohmann::json(gpu.bench_time) : nlohmann::json(nullptr)},
+            {"bench_by", text(gpu.bench_by)}};
 }
 
 nlohmann::json to_json(const Snapshot& snapshot) {

@@ -44,6 +44,7 @@ struct SnapshotGpu {
     std::optional<double> fp32_fraction;   // bench: FP32 FMA throughput / peak (full runs)
     std::string bench_mode;                // "full" or "quick": which run measured them
     std::int64_t bench_time = 0;           // when, Unix seconds (0: unknown)
+    std::string bench_by;                  // the teammate whose run measured them; empty: the author's own
 };
 
 // What a snapshot tag's message records.
