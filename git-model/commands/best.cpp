@@ -59,7 +59,8 @@ int best(const cli::Args& args) {
     }
     const auto* value = snapshots::find_metric(found->record.metrics, metric);
     fmt::print("{}  {}={}  {}  {}  {}\n", found->tag, metric, value->text, found->commit.substr(0, 10),
-               snapshots::format_local_time(found->time), found->record.message.substr(0, found->record.message.find('\n')));
+               snapshots::format_local_time(found->time),
+               printable(found->record.message.substr(0, found->record.message.find('\n'))));
     return 0;
 }
 

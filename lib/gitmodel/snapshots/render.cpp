@@ -12,8 +12,12 @@ namespace gm::snapshots {
 
 namespace {
 
-// Pads cells to column widths; the last column is not padded.
-std::string render_table(const std::vector<std::vector<std::string>>& rows, const std::vector<bool>& right_aligned) {
+// Pads cells to column widths; the last column is not padded. Every cell is made printable: a
+// snapshot's message, image and metrics are whoever tagged it's text (a teammate's escape
+// sequences must not reach the terminal).
+std::string render_table(std::vector<std::vector<std::string>> rows, const std::vector<bool>& right_aligned) {
+    for (auto& row : rows)
+        for (auto& cell : row) cell = printable(cell);
     std::vector<std::size_t> widths;
     for (const auto& row : rows) {
         if (widths.size() < row.size()) widths.resize(row.size(), 0);
@@ -102,9 +106,10 @@ std::string render_log(const std::vector<Snapshot>& newest_first) {
         std::vector<std::string> row{fmt::format("v{}{}", snapshot.record.version, snapshot.record.dirty ? " (dirty)" : ""),
                                      format_local_time(snapshot.time),
                                      short_id(snapshot.commit)};
+        const auto by_name = metrics_by_name(snapshot.record.metrics);
         for (const auto& column : columns) {
-            const Metric* metric = find_metric(snapshot.record.metrics, column);
-            row.push_back(metric ? metric->text : "-");
+            const auto metric = by_name.find(column);
+            row.push_back(metric != by_name.end() ? metric->second->text : "-");
         }
         row.push_back(snapshot.record.image ? *snapshot.record.image : "-");
         if (any_gpu) row.push_back(gpu_summary(snapshot.record.gpus));
@@ -126,7 +131,7 @@ std::string render_compare(const Comparison& comparison) {
         if (s->record.dirty)
             out += fmt::format("Dirty: {} was tagged with uncommitted changes (hash {}): its commit does not hold "
                                "all the code that made its metrics\n",
-                               s->tag, s->record.dirty->substr(0, 12));
+                               s->tag, printable(s->record.dirty->substr(0, 12)));
     out += "\n";
     if (comparison.metrics.empty()) {
         out += "No metrics recorded in either snapshot.\n";
@@ -142,7 +147,7 @@ std::string render_compare(const Comparison& comparison) {
         out += render_table(rows, {false, true, true, true});
     }
     out += "\n";
-    const auto image = [](const std::optional<std::string>& value) { return value ? *value : std::string("(none)"); };
+    const auto image = [](const std::optional<std::string>& value) { return value ? printable(*value) : std::string("(none)"); };
     if (comparison.image_changed)
         out += fmt::format("Image: changed: {} -> {}\n", image(a.record.image), image(b.record.image));
     else
@@ -152,7 +157,7 @@ std::string render_compare(const Comparison& comparison) {
     if (comparison.only_in_a) out += fmt::format(" ({} in {} are not in {})", comparison.only_in_a, a.tag, b.tag);
     out += "\n";
     for (const auto& commit : comparison.commits)
-        out += fmt::format("  {} {}  {}\n", short_id(commit.id), format_local_time(commit.commit_time), commit.subject);
+        out += fmt::format("  {} {}  {}\n", short_id(commit.id), format_local_time(commit.commit_time), printable(commit.subject));
     if (comparison.commits.size() < comparison.commit_count)
         out += fmt::format("  ... and {} more\n", comparison.commit_count - comparison.commits.size());
     return out;

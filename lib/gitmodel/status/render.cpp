@@ -64,7 +64,8 @@ std::string render_status(const StatusReport& report) {
     add("hooks", fmt::format("{}{}", report.hooks_installed ? "installed" : "not installed",
                              hooks.empty() ? "" : " (" + join(hooks, ", ") + ")"));
     std::string out;  // a fixed key column, so that scripts and eyes find the values in one place
-    for (const auto& row : rows) out += fmt::format("{:<14}{}\n", row[0], row[1]);
+    // Printable: snapshots and finish notes are teammates' text, which must not drive the terminal.
+    for (const auto& row : rows) out += fmt::format("{:<14}{}\n", row[0], printable(row[1]));
     return out;
 }
 
