@@ -160,3 +160,11 @@ TEST_CASE("an explicit order wins over the name, and the report says which was u
           "higher is better, from the metric's name; --min to override");
     CHECK(describe_rank_choice(choose_rank_order("acc", true, false), "--min", "--max") == "lower is better");
 }
+
+TEST_CASE("metric arguments: a snapshot records max_snapshot_metrics at most", "[snapshots]") {
+    std::vector<std::string> arguments;
+    for (std::size_t i = 0; i < max_snapshot_metrics; ++i) arguments.push_back("m" + std::to_string(i) + "=1");
+    CHECK(parse_metric_arguments(arguments).size() == max_snapshot_metrics);
+    arguments.push_back("one/more=1");
+    CHECK_THROWS_WITH(parse_metric_arguments(arguments), Catch::Contains("1001 metrics given; a snapshot records 1000 at most"));
+}

@@ -317,3 +317,40 @@ TEST_CASE("compare_hardware: says what differs, and nothing when a side knows no
     b.gpus[1].driver_version.clear();
     CHECK(compare_hardware(a, b)->empty());  // known: UUIDs; CUDA versions equal
 }
+
+TEST_CASE("numbering: a number that leaves none after it names its tag and the way out", "[snapshots]") {
+    try {
+        next_snapshot_version("x", {"model/x/v1", "model/x/v999999999"});
+        FAIL("no error");
+    } catch (const gm::Error& e) {
+        CHECK(std::string(e.what()) == "model 'x' has run out of snapshot numbers: model/x/v999999999 holds the largest one");
+        CHECK(e.hint() == "if that tag is a mistake, delete it here and on the remote: git tag -d model/x/v999999999; "
+                          "git push <remote> --delete refs/tags/model/x/v999999999");
+    }
+}
+
+TEST_CASE("snapshot message: a tag with more metrics than a snapshot records is not read", "[snapshots]") {
+    SnapshotRecord record = sample();
+    std::string many = format_snapshot_message(record);
+    for (std::size_t i = 0; i < max_snapshot_metrics; ++i) many += "Metric: m" + std::to_string(i) + "=1\n";
+    CHECK_THROWS_WITH(parse_snapshot_message(many), Catch::Contains("more than 1000 metrics"));
+    record.metrics.resize(max_snapshot_metrics + 1, record.metrics.front());
+    CHECK_THROWS_WITH(format_snapshot_message(record), Catch::Contains("a snapshot records 1000 at most"));
+}
+
+TEST_CASE("comparison and columns by name: every metric of two large snapshots paired once", "[snapshots]") {
+    std::vector<std::string> a_metrics, b_metrics;
+    for (int i = 0; i < 900; ++i) a_metrics.push_back("m" + std::to_string(i) + "=" + std::to_string(i));
+    for (int i = 450; i < 1000; ++i) b_metrics.push_back("m" + std::to_string(i) + "=" + std::to_string(i + 1));
+    const auto a = snap(1, a_metrics), b = snap(2, b_metrics);
+    const auto rows = compare_metrics(a.record, b.record);
+    REQUIRE(rows.size() == 1000);
+    CHECK(rows[450].name == "m450");
+    CHECK(rows[450].difference == Approx(1.0));
+    CHECK_FALSE(rows[0].b);
+    CHECK_FALSE(rows[999].a);
+    const auto columns = metric_columns({b, a});
+    REQUIRE(columns.size() == 1000);
+    CHECK(columns.front() == "m0");
+    CHECK(columns.back() == "m999");
+}

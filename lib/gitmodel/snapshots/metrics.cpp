@@ -9,6 +9,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -136,19 +137,23 @@ Metric parse_metric_argument(std::string_view argument) {
 }
 
 std::vector<Metric> parse_metric_arguments(const std::vector<std::string>& arguments) {
+    if (arguments.size() > max_snapshot_metrics)
+        throw UsageError(fmt::format("{} metrics given; a snapshot records {} at most", arguments.size(),
+                                     max_snapshot_metrics),
+                         "record the main ones; keep the rest in a file of the commit");
     std::vector<Metric> metrics;
+    std::unordered_map<std::string, std::size_t> by_lower_name;  // -> index in metrics
     for (const auto& argument : arguments) {
         Metric metric = parse_metric_argument(argument);
-        for (const auto& seen : metrics) {
-            if (seen.name == metric.name) {
+        const auto [found, inserted] = by_lower_name.emplace(lower(metric.name), metrics.size());
+        if (!inserted) {
+            const Metric& seen = metrics[found->second];
+            if (seen.name == metric.name)
                 throw UsageError(fmt::format("metric '{}' is given twice ({} and {})", metric.name, seen.text,
                                              metric.text),
                                  "give each metric once");
-            }
-            if (lower(seen.name) == lower(metric.name)) {
-                throw UsageError(fmt::format("metrics '{}' and '{}' differ only in case", seen.name, metric.name),
-                                 "use one spelling for one metric");
-            }
+            throw UsageError(fmt::format("metrics '{}' and '{}' differ only in case", seen.name, metric.name),
+                             "use one spelling for one metric");
         }
         metrics.push_back(std::move(metric));
     }

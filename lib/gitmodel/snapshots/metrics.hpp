@@ -70,6 +70,10 @@ std::vector<Metric> parse_metric_arguments(const std::vector<std::string>& argum
 // The metric of this name, if present.
 const Metric* find_metric(const std::vector<Metric>& metrics, std::string_view name);
 
+// The most metrics one snapshot may record: no run reports more, and a tag a teammate pushed
+// with hundreds of thousands made every log, best, compare and status take minutes.
+inline constexpr std::size_t max_snapshot_metrics = 1000;
+
 // A difference b - a for tables ("+0.013", "-0.09", "0"), short and without float noise.
 std::string format_difference(double a, double b);
 

@@ -11,6 +11,8 @@
 #include <cmath>
 #include <ctime>
 #include <limits>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace gm::snapshots {
 
@@ -213,7 +215,13 @@ unsigned next_snapshot_version(std::string_view model, const std::vector<std::st
     unsigned largest = 0;
     for (const auto& name : tag_names)
         if (auto version = snapshot_version_from_tag(model, name)) largest = std::max(largest, *version);
-    if (largest >= 999999999u) throw Error(fmt::format("model '{}' has run out of snapshot numbers", model));
+    if (largest >= 999999999u) {
+        const std::string tag = snapshot_tag_name(model, largest);
+        throw Error(fmt::format("model '{}' has run out of snapshot numbers: {} holds the largest one", model, tag),
+                    fmt::format("if that tag is a mistake, delete it here and on the remote: git tag -d {0}; "
+                                "git push <remote> --delete refs/tags/{0}",
+                                tag));
+    }
     return largest + 1;
 }
 
@@ -222,6 +230,9 @@ std::string default_snapshot_message(std::string_view model, unsigned version) {
 }
 
 std::string format_snapshot_message(const SnapshotRecord& record) {
+    if (record.metrics.size() > max_snapshot_metrics)  // readers skip such a tag
+        throw Error(fmt::format("{} metrics; a snapshot records {} at most", record.metrics.size(), max_snapshot_metrics),
+                    "record the main ones; keep the rest in a file of the commit");
     std::string human(trim(record.message));
     for (const auto line : split_lines(human)) {
         if (is_signature_start(line))
@@ -267,6 +278,7 @@ SnapshotRecord parse_snapshot_message(std::string_view message) {
     }
 
     SnapshotRecord record;
+    std::unordered_set<std::string> metric_names;
     bool have_model = false, have_version = false;
     for (std::size_t i = begin + 1; i < end; ++i) {
         const auto field = split(lines[i]);
@@ -303,7 +315,9 @@ SnapshotRecord parse_snapshot_message(std::string_view message) {
             } catch (const Error& e) {
                 throw Error(e.what());  // a bad tag is a failure to read, not a usage error
             }
-            if (find_metric(record.metrics, metric.name))
+            if (record.metrics.size() == max_snapshot_metrics)
+                throw Error(fmt::format("it records more than {} metrics", max_snapshot_metrics));
+            if (!metric_names.insert(metric.name).second)
                 throw Error(fmt::format("metric '{}' appears twice", metric.name));
             record.metrics.push_back(std::move(metric));
         }
@@ -341,26 +355,35 @@ const Snapshot* best_snapshot(const std::vector<Snapshot>& snapshots, std::strin
 
 std::vector<std::string> metric_columns(const std::vector<Snapshot>& newest_first) {
     std::vector<std::string> columns;
+    std::unordered_set<std::string> seen;
     for (auto it = newest_first.rbegin(); it != newest_first.rend(); ++it)
         for (const auto& metric : it->record.metrics)
-            if (std::find(columns.begin(), columns.end(), metric.name) == columns.end()) columns.push_back(metric.name);
+            if (seen.insert(metric.name).second) columns.push_back(metric.name);
     return columns;
+}
+
+std::unordered_map<std::string_view, const Metric*> metrics_by_name(const std::vector<Metric>& metrics) {
+    std::unordered_map<std::string_view, const Metric*> out;
+    for (const auto& metric : metrics) out.emplace(metric.name, &metric);
+    return out;
 }
 
 std::vector<MetricComparison> compare_metrics(const SnapshotRecord& a, const SnapshotRecord& b) {
     std::vector<MetricComparison> rows;
+    const auto in_a = metrics_by_name(a.metrics);
+    const auto in_b = metrics_by_name(b.metrics);
     for (const auto& metric : a.metrics) {
         MetricComparison row;
         row.name = metric.name;
         row.a = metric;
-        if (const Metric* other = find_metric(b.metrics, metric.name)) {
-            row.b = *other;
-            row.difference = other->value - metric.value;
+        if (const auto other = in_b.find(metric.name); other != in_b.end()) {
+            row.b = *other->second;
+            row.difference = other->second->value - metric.value;
         }
         rows.push_back(std::move(row));
     }
     for (const auto& metric : b.metrics) {
-        if (find_metric(a.metrics, metric.name)) continue;
+        if (in_a.count(metric.name)) continue;
         MetricComparison row;
         row.name = metric.name;
         row.b = metric;

@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -100,6 +101,9 @@ const Snapshot* best_snapshot(const std::vector<Snapshot>& snapshots, std::strin
 // The metric names of a set of snapshots in the order they first appear, oldest snapshot first,
 // so that table columns keep the order users wrote them in.
 std::vector<std::string> metric_columns(const std::vector<Snapshot>& newest_first);
+
+// A snapshot's metrics by name, for lookups over many metrics (find_metric is a scan).
+std::unordered_map<std::string_view, const Metric*> metrics_by_name(const std::vector<Metric>& metrics);
 
 // One row of a side-by-side comparison.
 struct MetricComparison {
