@@ -83,6 +83,7 @@ int tag(const cli::Args& args) {
             {"skipped", push ? nlohmann::json(nullptr) : nlohmann::json(outcome.not_pushed)},
             {"renumbered_from", outcome.renumbered},
             {"moved", outcome.moved},
+            {"also_pushed", outcome.left_pushed},
         };
         fmt::print("{}\n", json_text(json));
         return 0;
@@ -103,6 +104,10 @@ int tag(const cli::Args& args) {
         fmt::print("GPU: {}{}\n", printable(snapshots::describe_gpu(gpu)), printable(figures));
     }
     if (push && push->pushed) fmt::print("Pushed {} to {}.\n", snapshot.tag, push->remote);
+    if (!outcome.left_pushed.empty())
+        fmt::print("Pushed {} too: made here before, never pushed (a tag interrupted while pushing, or the remote was "
+                   "unreachable then).\n",
+                   join(outcome.left_pushed, ", "));
     return 0;
 }
 

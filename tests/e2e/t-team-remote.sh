@@ -213,3 +213,19 @@ assert_contains "$ERR" "model/vit/v2 here is not strict's model/vit/v2 (fetched 
 assert_contains "$OUT" "Tagged model/vit/v5 "
 assert_eq "$(git -C "$TEST_DIR/strict.git" tag -l 'model/vit/*' | wc -l)" "5" "no copy of the withdrawn snapshot on the remote"
 assert_contains "$(git -C "$TEST_DIR/strict.git" cat-file -p refs/tags/model/vit/v2)" "bob on vit, fixed"
+
+# --- a snapshot whose push never happened (the remote unreachable, as for a tag killed while it
+# pushed) goes out with the next tag: before, only a second finish pushed it (red team s34b) ------
+url=$(git -C alice config remote.strict.url)
+git -C alice config remote.strict.url "$TEST_DIR/away.git"
+run_expect 0 git -C "$wv" model tag --metric acc=0.72 -m "while away"
+assert_contains "$OUT" "Tagged model/vit/v6 "
+assert_contains "$ERR" "model/vit/v6 was made here but not pushed to strict"
+git -C alice config remote.strict.url "$url"
+run_expect 0 git -C "$wv" model tag --metric acc=0.73 -m back
+assert_contains "$OUT" "Tagged model/vit/v7 "
+assert_contains "$OUT" "Pushed model/vit/v6 too: made here before, never pushed"
+assert_contains "$(git -C "$TEST_DIR/strict.git" cat-file -p refs/tags/model/vit/v6)" "while away"
+assert_eq "$(git -C "$TEST_DIR/strict.git" rev-parse refs/tags/model/vit/v6)" "$(git -C alice rev-parse refs/tags/model/vit/v6)" "the very tag"
+run_expect 0 git -C "$wv" model tag --metric acc=0.74 -m again --json
+assert_eq "$(json_get "$OUT" 'd["push"]["also_pushed"]')" "[]" "pushed once: the ledger forgot it"

@@ -208,6 +208,25 @@ std::string foreign_clash_warning(const std::string& tag, const std::string& rem
                        tag, remote, tag, remote, tag);
 }
 
+// Pushes the model's snapshots this clone made before and never pushed (still in the ledger, not
+// on the remote): a `tag` killed while it pushed, a remote that was down. Only `finish` pushed
+// them before, and a model is seldom finished twice: its team never saw them.
+void push_left_snapshots(const git::Repository& repo, const std::string& remote, const std::string& model,
+                         const std::map<std::string, git::RemoteRef>& remote_refs, TagOutcome& outcome) {
+    for (const auto& [name, object] : local_snapshot_tags(repo, model)) {
+        if (remote_refs.count("refs/tags/" + name) || !made_here_unpushed(repo, name, object)) continue;
+        const auto made = git::find_tag(repo, name);
+        const auto pushed = push_tag(repo, remote, name, model, made ? made->target : "", {});
+        if (pushed.pushed) {
+            forget_unpushed(repo, {name});
+            outcome.left_pushed.push_back(name);
+        } else {
+            outcome.move_problems.push_back(
+                fmt::format("{}, made here before, is still not on {}: {}; {}", name, remote, pushed.problem, pushed.fix));
+        }
+    }
+}
+
 }  // namespace
 
 TagOutcome tag_and_push(const git::Repository& repo, TagRequest request, bool push) {
@@ -237,6 +256,7 @@ TagOutcome tag_and_push(const git::Repository& repo, TagRequest request, bool pu
                                                                 pushed.problem, pushed.fix));
             }
             for (const auto& other : clashes.others) outcome.move_problems.push_back(foreign_clash_warning(other, *remote));
+            push_left_snapshots(repo, *remote, request.model, refs, outcome);
         } catch (const Error& e) {
             unreadable = e.what();
         }

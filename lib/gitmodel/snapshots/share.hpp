@@ -39,6 +39,9 @@ struct TagOutcome {
     // meanwhile: renumbered ("model/x/v1 -> model/x/v3"), then pushed; and what went wrong on the way.
     std::vector<std::string> moved;
     std::vector<std::string> move_problems;
+    // Snapshots made here before whose push never happened (a tag killed while pushing, a
+    // remote down then), pushed now with this one.
+    std::vector<std::string> left_pushed;
 };
 
 // Tags a snapshot (create_snapshot) and, when push is true, model.tag.push allows it and the
