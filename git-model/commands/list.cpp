@@ -1,6 +1,8 @@
 // git model list [--all] [--json]
 #include "../command_table.hpp"
 
+#include "gitmodel/core/text.hpp"
+
 #include "gitmodel/core/json_text.hpp"
 #include "gitmodel/core/report.hpp"
 #include "gitmodel/git/repository.hpp"
@@ -30,12 +32,14 @@ std::string count_or_dash(const std::optional<std::size_t>& value) {
     return value ? std::to_string(*value) : "-";
 }
 
+// Printable: a path may hold a newline or an escape sequence, which must not break the table.
 std::string worktree_cell(const model::ModelEntry& model) {
     if (!model.worktree) return "(none)";
+    const std::string path = printable(model.worktree->string());
     switch (model.worktree_state) {
-        case model::WorktreeState::missing: return model.worktree->string() + " (missing)";
-        case model::WorktreeState::locked: return model.worktree->string() + " (locked)";
-        default: return model.worktree->string() + (model.is_main_worktree ? " (main)" : "");
+        case model::WorktreeState::missing: return path + " (missing)";
+        case model::WorktreeState::locked: return path + " (locked)";
+        default: return path + (model.is_main_worktree ? " (main)" : "");
     }
 }
 

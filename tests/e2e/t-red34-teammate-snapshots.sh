@@ -7,6 +7,7 @@
 #     tag with more is skipped with a warning, and lookups go by name;
 #   - a tag numbered v999999999 stopped every later `tag` with "run out of snapshot numbers",
 #     naming nothing: the error now names the tag and how to delete it.
+# And list prints a worktree path holding a newline or an escape escaped, on one line.
 . "$(dirname "$0")/lib.sh"
 
 cd "$TEST_DIR"
@@ -76,3 +77,11 @@ run_expect 1 git model tag --metric acc=0.7
 assert_contains "$ERR" "model 'x' has run out of snapshot numbers: model/x/v999999999 holds the largest one"
 assert_contains "$ERR" "git push <remote> --delete refs/tags/model/x/v999999999"
 assert_eq "$(git tag -l 'model/x/*' | sort)" "$before" "no tag made"
+
+# A worktree moved to a path holding a newline and an escape: list's row stays one line, escaped.
+cd "$TEST_DIR/victim"
+git worktree move "$wt" "$TEST_DIR/odd"$'\n'$'\e[31m'"place"
+run_expect 0 git model list
+no_controls "list"
+assert_contains "$OUT" "$TEST_DIR/odd\\n\\x1b[31mplace"
+assert_eq "$(printf '%s\n' "$OUT" | wc -l)" "2" "a header and x: one line each"
