@@ -167,6 +167,9 @@ void save_metrics_copy(const Sweep& sweep, const RunSpec& run) {
 Launch prepare_launch(const Sweep& sweep, const RunSpec& run, const std::vector<env::GpuSlot>& gpus, bool pass_devices,
                       const std::optional<env::Engine>& engine, const fs::path& main_worktree, int attempt) {
     Launch launch;
+    // Where the run's command runs, as this user: its own worktree only, never a folder another
+    // user put in its place since (a shared worktree root; on Slurm, while the job waited).
+    if (!run_worktree_ours(sweep, run)) throw foreign_run_worktree(run);
     const fs::path checkpoints = run_checkpoints(sweep, run.number);
     std::error_code ec;
     // Below the common dir no link is followed (a container may have made one); a folder the

@@ -134,7 +134,13 @@ Resumed resume_sweep(git::Repository& repo, const std::string& id, const Warn& w
     bool left_out = false;
     for (const auto& run : sweep.runs) {
         const auto at = std::find(result.numbers.begin(), result.numbers.end(), run.number);
-        if (at == result.numbers.end() || fs::is_directory(run.worktree)) continue;
+        if (at == result.numbers.end()) continue;
+        if (fs::is_directory(run.worktree)) {
+            // A folder another user put where `clean` removed the run's worktree (a shared
+            // model.worktreeRoot) would have this user run their code.
+            if (!run_worktree_ours(sweep, run)) throw foreign_run_worktree(run);
+            continue;
+        }
         if (repo.branch_target(run.branch))
             throw Error(fmt::format("run {}'s worktree {} is gone (cleaned?)", run.number, run.worktree.string()),
                         fmt::format("recreate it with `git worktree add {} {}`", shell_word(run.worktree.string(), Quoting::when_needed),

@@ -3,6 +3,7 @@
 #include "gitmodel/core/atomic_file.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/host.hpp"
+#include "gitmodel/core/shell_word.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/model/lookup.hpp"
 
@@ -82,6 +83,16 @@ bool run_worktree_ours(const Sweep& sweep, const RunSpec& run) {
     std::error_code ec;
     const bool ours = fs::equivalent(gitdir.lexically_normal().parent_path().parent_path(), sweep.common_dir, ec);
     return !ec && ours;
+}
+
+Error foreign_run_worktree(const RunSpec& run) {
+    const std::string path = shell_word(run.worktree.string(), Quoting::when_needed);
+    return Error(fmt::format("run {}'s worktree {} is not the run's: another user's folder, or not a worktree of this "
+                             "repository (it took the place of the one removed); nothing was run there",
+                             run.number, run.worktree.string()),
+                 fmt::format("look at it, and move it away if it is not yours; then `git worktree prune` and "
+                             "`git worktree add {} {}` recreate the run's, and `git model sweep resume` runs it",
+                             path, shell_word(run.branch, Quoting::when_needed)));
 }
 
 fs::path sweeps_root(const fs::path& common_dir) { return common_dir / "git-model" / "sweeps"; }

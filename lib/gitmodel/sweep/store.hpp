@@ -176,6 +176,9 @@ bool scheduler_recorded(const Sweep& sweep);
 // (or link) of a user who is neither the caller nor the repository's owner (model::untrusted_folder_problem).
 bool run_worktree_ours(const Sweep& sweep, const RunSpec& run);
 
+// The error for a run whose worktree folder is not run_worktree_ours: nothing is run there.
+Error foreign_run_worktree(const RunSpec& run);
+
 // Writes a file atomically (gm::write_file_atomically) with the given permission bits less the
 // umask, as the sweep's files have always been written (readable by the team unless the umask says not).
 void write_file_atomically(const std::filesystem::path& path, const std::string& content, unsigned mode = 0644);
