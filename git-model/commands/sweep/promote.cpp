@@ -61,6 +61,11 @@ int promote(const cli::Args& args) {
     else
         fmt::print("{} already holds run {}'s files ({}): snapshotting its head\n", outcome.model_branch, outcome.run,
                    join(outcome.paths, ", "));
+    if (outcome.metrics_left_out)
+        gm::warn("git-model", fmt::format("run {} reported {} metrics; {} records the first {} (the one ranked by "
+                                          "first) and leaves {} out, which the run's metrics.json still holds",
+                                          outcome.run, outcome.metrics.size() + outcome.metrics_left_out, snapshot.tag,
+                                          outcome.metrics.size(), outcome.metrics_left_out));
     fmt::print("Tagged {} at {}{}\n", snapshot.tag, snapshot.commit.substr(0, 10),
                snapshot.record.metrics.empty() ? "" : ": " + snapshots::inline_metrics(snapshot.record.metrics));
     if (snapshot.record.dirty)

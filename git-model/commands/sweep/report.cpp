@@ -3,6 +3,7 @@
 
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/json_text.hpp"
+#include "gitmodel/core/report.hpp"
 #include "gitmodel/snapshots/snapshots.hpp"
 #include "gitmodel/sweep/operations.hpp"
 #include "gitmodel/sweep/plan.hpp"
@@ -36,7 +37,15 @@ int report(const cli::Args& args) {
         sweep::view_sweep(sweep), vm.count("metric") ? std::optional<std::string>(vm["metric"].as<std::string>()) : std::nullopt,
         vm.count("minimize") > 0, vm.count("maximize") > 0);
     std::optional<snapshots::Snapshot> tagged;
-    if (vm.count("tag-best")) tagged = sweep::tag_best_run(repo, sweep, report);
+    if (vm.count("tag-best")) {
+        auto best = sweep::tag_best_run(repo, sweep, report);
+        tagged = std::move(best.snapshot);
+        if (best.metrics_left_out)
+            gm::warn("git-model", fmt::format("the best run reported {} metrics; {} records the first {} (the one ranked "
+                                              "by first) and leaves {} out, which the run's metrics.json still holds",
+                                              tagged->record.metrics.size() + best.metrics_left_out, tagged->tag,
+                                              tagged->record.metrics.size(), best.metrics_left_out));
+    }
     if (vm.count("json")) {
         auto document = sweep::report_json(report);
         document["tagged"] = tagged ? nlohmann::ordered_json(tagged->tag) : nlohmann::ordered_json(nullptr);

@@ -1,5 +1,7 @@
 #include "gitmodel/core/wording.hpp"
 
+#include "gitmodel/core/text.hpp"
+
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -12,7 +14,9 @@ std::string count_of(std::size_t count, std::string_view singular, std::string_v
     return fmt::format("{} {}", count, plural);
 }
 
-std::string layout_columns(const std::vector<std::vector<std::string>>& rows) {
+std::string layout_columns(std::vector<std::vector<std::string>> rows) {
+    for (auto& row : rows)
+        for (auto& cell : row) cell = printable(cell);
     std::vector<std::size_t> widths;
     for (const auto& row : rows) {
         if (widths.size() < row.size()) widths.resize(row.size(), 0);

@@ -15,6 +15,8 @@ std::string count_of(std::size_t count, std::string_view singular, std::string_v
 
 // Columns padded to the widest cell of each (computed from the content, so a long name never
 // breaks the alignment), two spaces apart; the last column is not padded, trailing blanks go.
-std::string layout_columns(const std::vector<std::vector<std::string>>& rows);
+// Every cell is made printable (gm::printable): tables show metric names, parameters and
+// paths that others wrote, whose control characters must not drive the terminal.
+std::string layout_columns(std::vector<std::vector<std::string>> rows);
 
 }  // namespace gm

@@ -293,7 +293,7 @@ Cleaned clean_sweep(git::Repository& repo, const Sweep& recorded) {
     return result;
 }
 
-snapshots::Snapshot tag_best_run(git::Repository& repo, const Sweep& sweep, const Report& report) {
+TaggedBest tag_best_run(git::Repository& repo, const Sweep& sweep, const Report& report) {
     if (report.metric.empty() || report.results.empty() ||
         !snapshots::find_metric(report.results.front().metrics, report.metric))
         throw Error(fmt::format("no run of sweep {} has recorded metrics yet, so none is best", sweep.id),
@@ -301,11 +301,11 @@ snapshots::Snapshot tag_best_run(git::Repository& repo, const Sweep& sweep, cons
     const auto& best = report.results.front();
     snapshots::TagRequest request;
     request.model = best.run.spec.model;
-    for (const auto& metric : best.metrics)
-        if (!snapshots::metric_name_problem(metric.name)) request.metrics.push_back(metric);
+    auto recorded = snapshot_metrics(best.metrics, report.metric);
+    request.metrics = std::move(recorded.metrics);
     request.message = fmt::format("Best run of sweep {} of {} by {}: {}", sweep.id, sweep.model, report.metric,
                                   describe(best.run.spec.params));
-    return snapshots::create_snapshot(repo, request);
+    return {snapshots::create_snapshot(repo, request), recorded.left_out};
 }
 
 }  // namespace gm::sweep

@@ -84,7 +84,12 @@ struct Cleaned {
 Cleaned clean_sweep(git::Repository& repo, const Sweep& recorded);
 
 // `sweep report --tag-best`: snapshots the report's best run (`git model tag` on its model) with
-// its metrics. Throws gm::Error when no run has recorded the report's metric.
-snapshots::Snapshot tag_best_run(git::Repository& repo, const Sweep& sweep, const Report& report);
+// its metrics (snapshot_metrics: `metrics_left_out` past the limit). Throws gm::Error when no
+// run has recorded the report's metric.
+struct TaggedBest {
+    snapshots::Snapshot snapshot;
+    std::size_t metrics_left_out = 0;
+};
+TaggedBest tag_best_run(git::Repository& repo, const Sweep& sweep, const Report& report);
 
 }  // namespace gm::sweep

@@ -436,8 +436,10 @@ PromoteOutcome promote(const git::Repository& repo, const PromoteRequest& reques
     outcome.model_branch = sweep.model_branch;
     outcome.run = run.number;
     outcome.metric = report.metric;
-    for (const auto& metric : chosen.metrics)
-        if (!snapshots::metric_name_problem(metric.name)) outcome.metrics.push_back(metric);
+    // Decided before anything is committed: a snapshot the limit would refuse is never tried.
+    auto recorded = snapshot_metrics(chosen.metrics, report.metric);
+    outcome.metrics = std::move(recorded.metrics);
+    outcome.metrics_left_out = recorded.left_out;
     const auto checkout = model::worktree_of(repo, sweep.model_branch);
     if (!checkout || checkout->missing)
         throw Error(fmt::format("model {} has no worktree to promote run {} into ({} is not checked out{})", sweep.model,

@@ -55,6 +55,7 @@ struct PromoteOutcome {
     int run = 0;
     std::string metric;                      // the metric ranked by (empty: none)
     std::vector<snapshots::Metric> metrics;  // the run's, as recorded in the snapshot
+    std::size_t metrics_left_out = 0;        // past the most a snapshot records (the run reported more)
     std::vector<std::string> paths;          // params.json, then the carried files
     std::optional<std::string> commit;       // the new commit; nullopt when the branch already held the files
     std::optional<snapshots::TagOutcome> tagged;  // nullopt when already promoted

@@ -329,6 +329,19 @@ std::string render_report(const Report& report) {
     return out;
 }
 
+SnapshotMetrics snapshot_metrics(const std::vector<snapshots::Metric>& run_metrics, const std::string& ranked_by) {
+    SnapshotMetrics out;
+    for (const auto& metric : run_metrics)
+        if (!snapshots::metric_name_problem(metric.name)) out.metrics.push_back(metric);
+    if (out.metrics.size() > snapshots::max_snapshot_metrics) {  // else no reader would read the snapshot
+        std::stable_partition(out.metrics.begin(), out.metrics.end(),
+                              [&](const snapshots::Metric& m) { return m.name == ranked_by; });
+        out.left_out = out.metrics.size() - snapshots::max_snapshot_metrics;
+        out.metrics.resize(snapshots::max_snapshot_metrics);
+    }
+    return out;
+}
+
 json report_json(const Report& report) {
     json runs = json::array();
     for (const auto& result : report.results) {

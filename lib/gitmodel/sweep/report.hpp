@@ -69,6 +69,15 @@ Report build_report(const SweepView& view, const std::optional<std::string>& met
 // Reads one metrics.json; throws gm::Error naming the file and the problem.
 std::vector<snapshots::Metric> read_metrics_file(const std::filesystem::path& path);
 
+// What a snapshot of a run records of its metrics: those whose names a snapshot may hold, and
+// at most snapshots::max_snapshot_metrics of them (the one ranked by first, then the run's
+// order); `left_out` counts those past that limit.
+struct SnapshotMetrics {
+    std::vector<snapshots::Metric> metrics;
+    std::size_t left_out = 0;
+};
+SnapshotMetrics snapshot_metrics(const std::vector<snapshots::Metric>& run_metrics, const std::string& ranked_by);
+
 std::string render_report(const Report& report);
 nlohmann::ordered_json report_json(const Report& report);
 
