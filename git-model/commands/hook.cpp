@@ -3,6 +3,7 @@
 
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/git/push.hpp"
 #include "gitmodel/git/reader.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/git/team_file.hpp"
@@ -11,6 +12,7 @@
 #include "gitmodel/hooks/pre_commit.hpp"
 #include "gitmodel/hooks/pre_push.hpp"
 #include "gitmodel/proc/process.hpp"
+#include "gitmodel/snapshots/snapshots.hpp"
 
 #include <fmt/core.h>
 
@@ -53,6 +55,22 @@ void note_overridden(const git::LayeredConfig& config) {
                    key, config.get_string(key).value_or(""), git::team_file_name, config.team().ref, local);
 }
 
+// The unpushed snapshot tags a push typed by hand sends are marked as sent (snapshots::mark_sent):
+// else the next `git model tag` pushed such a tag again, even after a teammate deleted it there.
+// Whether this push lands is not known here; git-model's own pushes know, and are left alone.
+void mark_pushed_snapshots(const std::vector<hooks::RefUpdate>& updates) {
+    if (std::getenv(git::own_push_variable)) return;
+    std::vector<std::string> tags;
+    for (const auto& update : updates)
+        if (!update.is_delete() && starts_with(update.remote_ref, "refs/tags/model/")) tags.push_back(update.remote_ref.substr(10));
+    if (tags.empty()) return;
+    try {
+        snapshots::mark_sent(git::Repository::discover(), tags);
+    } catch (const Error& e) {
+        fmt::print(stderr, "git-model: warning: {}\n", e.what());  // the push goes on
+    }
+}
+
 int pre_push(const cli::Args& hook_args) {
     // Read all of git's input first: the chained hook gets the very same bytes.
     std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
@@ -81,6 +99,7 @@ int pre_push(const cli::Args& hook_args) {
             return 1;
         }
         if (gate.unknown) fmt::print(stderr, "git-model: warning: {}\n", gate.message);
+        mark_pushed_snapshots(updates);
     }
     return run_chained(*repo, "pre-push", hook_args, input);
 }

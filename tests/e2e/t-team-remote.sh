@@ -178,7 +178,7 @@ assert_contains "$OUT" "Tagged model/vit/v1 "
 assert_not_contains "$OUT" "Pushed"
 assert_contains "$ERR" "warning: model/vit/v1 was made here but not pushed to strict"
 assert_contains "$ERR" "tags are frozen this week"
-assert_contains "$ERR" "push it later: git push strict refs/tags/model/vit/v1"
+assert_contains "$ERR" "the next \`git model tag\` (or finish) of this model pushes it; or push it yourself: git push strict refs/tags/model/vit/v1"
 assert_eq "$(git -C alice cat-file -t refs/tags/model/vit/v1)" "tag" "the snapshot is kept"
 run_expect 0 git -C alice model log vit
 assert_contains "$OUT" "v1 "
@@ -229,3 +229,21 @@ assert_contains "$(git -C "$TEST_DIR/strict.git" cat-file -p refs/tags/model/vit
 assert_eq "$(git -C "$TEST_DIR/strict.git" rev-parse refs/tags/model/vit/v6)" "$(git -C alice rev-parse refs/tags/model/vit/v6)" "the very tag"
 run_expect 0 git -C "$wv" model tag --metric acc=0.74 -m again --json
 assert_eq "$(json_get "$OUT" 'd["push"]["also_pushed"]')" "[]" "pushed once: the ledger forgot it"
+# ... but one pushed by hand with the command the warning gives (through the pre-push hook) is
+# no longer this clone's to push: a teammate who then deletes it there does not see it come back
+# with the next tag (red team s34c).
+git -C alice config remote.strict.url "$TEST_DIR/away.git"
+run_expect 0 git -C "$wv" model tag --metric acc=0.75 -m "away again"
+assert_contains "$OUT" "Tagged model/vit/v9 "
+git -C alice config remote.strict.url "$url"
+run_expect 0 git -C alice push -q strict refs/tags/model/vit/v9
+git -C "$TEST_DIR/strict.git" tag -d model/vit/v9 >/dev/null      # a teammate withdraws it
+run_expect 0 git -C "$wv" model tag --metric acc=0.76 -m "after the withdrawal"
+assert_contains "$OUT" "Tagged model/vit/v10 "
+assert_not_contains "$OUT" "Pushed model/vit/v9 too"
+assert_eq "$(git -C "$TEST_DIR/strict.git" tag -l model/vit/v9)" "" "the withdrawn snapshot stays withdrawn"
+assert_contains "$ERR" "model/vit/v9, made here, is not on strict, though a push of it ran"
+assert_contains "$ERR" "if it was withdrawn, \`git tag -d model/vit/v9\` here"
+git -C alice tag -d model/vit/v9 >/dev/null
+run_expect 0 git -C "$wv" model tag --metric acc=0.77 -m "and on"
+assert_not_contains "$ERR" "model/vit/v9"

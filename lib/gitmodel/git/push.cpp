@@ -135,7 +135,7 @@ PushResult push_refs(const git::Repository& repo, const PushRequest& request) {
     options.timeout = std::nullopt;
     options.terminal = true;
     // git's words are parsed (rejection reasons, the server's links): keep them in English.
-    options.env = {{"LC_ALL", "C"}, {"LANGUAGE", std::nullopt}};
+    options.env = {{"LC_ALL", "C"}, {"LANGUAGE", std::nullopt}, {own_push_variable, "1"}};
     PushResult result;
     result.run = run_git(repo, args, options, request.where);
     result.refs = parse_push_porcelain(result.run.out);

@@ -125,7 +125,9 @@ TagPush push_tag(const git::Repository& repo, const std::string& remote, const s
                  const std::string& commit, const std::string& unreadable) {
     TagPush result;
     result.remote = remote;
-    result.fix = fmt::format("push it later: git push {} refs/tags/{}   (git model finish pushes it too)", remote, tag);
+    result.fix = fmt::format("the next `git model tag` (or finish) of this model pushes it; or push it yourself: "
+                             "git push {} refs/tags/{}",
+                             remote, tag);
     if (!unreadable.empty()) {
         result.problem = unreadable;
         return result;
@@ -209,12 +211,21 @@ std::string foreign_clash_warning(const std::string& tag, const std::string& rem
 }
 
 // Pushes the model's snapshots this clone made before and never pushed (still in the ledger, not
-// on the remote): a `tag` killed while it pushed, a remote that was down. Only `finish` pushed
-// them before, and a model is seldom finished twice: its team never saw them.
+// on the remote): a `tag` killed before its push began, a remote that was down. Only `finish`
+// pushed them before, and a model is seldom finished twice: its team never saw them. One a push
+// was run for (sent_before) is only named: it failed, was killed, or went and was deleted there.
 void push_left_snapshots(const git::Repository& repo, const std::string& remote, const std::string& model,
                          const std::map<std::string, git::RemoteRef>& remote_refs, TagOutcome& outcome) {
     for (const auto& [name, object] : local_snapshot_tags(repo, model)) {
         if (remote_refs.count("refs/tags/" + name) || !made_here_unpushed(repo, name, object)) continue;
+        if (sent_before(repo, name, object)) {
+            outcome.move_problems.push_back(fmt::format(
+                "{}, made here, is not on {}, though a push of it ran (it failed or was interrupted, or the tag "
+                "was deleted there since): `git push {} refs/tags/{}` sends it; if it was withdrawn, `git tag -d {}` "
+                "here",
+                name, remote, remote, name, name));
+            continue;
+        }
         const auto made = git::find_tag(repo, name);
         const auto pushed = push_tag(repo, remote, name, model, made ? made->target : "", {});
         if (pushed.pushed) {

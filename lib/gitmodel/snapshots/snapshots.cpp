@@ -82,26 +82,33 @@ namespace {
 // lines, edited under the "snapshots" lock. Only these are ever renumbered: a tag fetched from a
 // teammate or another remote, or one a teammate withdrew there, is not this clone's to move.
 fs::path unpushed_ledger(const git::Repository& repo) { return repo.common_dir() / "git-model" / "snapshots-unpushed"; }
+// Those of them a `git push` was run for (the pre-push hook saw them go; the push may have failed
+// or been killed): never pushed again unasked, for a teammate may have deleted them there since.
+fs::path sent_ledger(const git::Repository& repo) { return repo.common_dir() / "git-model" / "snapshots-sent"; }
 
-std::set<std::pair<std::string, std::string>> read_ledger(const git::Repository& repo) {
-    std::set<std::pair<std::string, std::string>> entries;
-    std::ifstream in(unpushed_ledger(repo));
+using Ledger = std::set<std::pair<std::string, std::string>>;  // (tag name, tag object)
+
+Ledger read_ledger(const fs::path& file) {
+    Ledger entries;
+    std::ifstream in(file);
     std::string object, name;
     while (in >> object >> name) entries.emplace(name, object);
     return entries;
 }
+Ledger read_ledger(const git::Repository& repo) { return read_ledger(unpushed_ledger(repo)); }
 
-// Rewrites the ledger (the caller holds the "snapshots" lock): entries whose tag is no longer
+// Rewrites a ledger (the caller holds the "snapshots" lock): entries whose tag is no longer
 // that object here go too.
-void write_ledger(const git::Repository& repo, const std::set<std::pair<std::string, std::string>>& entries) {
+void write_ledger(const git::Repository& repo, const Ledger& entries, const fs::path& file) {
     std::string text;
     for (const auto& [name, object] : entries)
         if (git::ref_object(repo, "refs/tags/" + name) == std::optional<std::string>(object))
             text += object + " " + name + "\n";
     std::error_code ec;
-    fs::create_directories(unpushed_ledger(repo).parent_path(), ec);
-    write_file_atomically(unpushed_ledger(repo), text, FileMode{0666, true, true});  // git's shared umask applies
+    fs::create_directories(file.parent_path(), ec);
+    write_file_atomically(file, text, FileMode{0666, true, true});  // git's shared umask applies
 }
+void write_ledger(const git::Repository& repo, const Ledger& entries) { write_ledger(repo, entries, unpushed_ledger(repo)); }
 
 }  // namespace
 
@@ -200,10 +207,26 @@ bool made_here_unpushed(const git::Repository& repo, const std::string& tag, con
 void forget_unpushed(const git::Repository& repo, const std::vector<std::string>& tags) {
     if (tags.empty() || !fs::exists(unpushed_ledger(repo))) return;
     model::RepositoryLock lock(repo, "snapshots", "git model tag (its push)");
-    auto ledger = read_ledger(repo);
-    for (auto it = ledger.begin(); it != ledger.end();)
-        it = std::find(tags.begin(), tags.end(), it->first) != tags.end() ? ledger.erase(it) : std::next(it);
-    write_ledger(repo, ledger);
+    for (const auto& file : {unpushed_ledger(repo), sent_ledger(repo)}) {
+        auto ledger = read_ledger(file);
+        for (auto it = ledger.begin(); it != ledger.end();)
+            it = std::find(tags.begin(), tags.end(), it->first) != tags.end() ? ledger.erase(it) : std::next(it);
+        write_ledger(repo, ledger, file);
+    }
+}
+
+void mark_sent(const git::Repository& repo, const std::vector<std::string>& tags) {
+    if (tags.empty() || !fs::exists(unpushed_ledger(repo))) return;
+    model::RepositoryLock lock(repo, "snapshots", "git push (its pre-push hook)");
+    const auto unpushed = read_ledger(repo);
+    auto sent = read_ledger(sent_ledger(repo));
+    for (const auto& entry : unpushed)
+        if (std::find(tags.begin(), tags.end(), entry.first) != tags.end()) sent.insert(entry);
+    write_ledger(repo, sent, sent_ledger(repo));
+}
+
+bool sent_before(const git::Repository& repo, const std::string& tag, const std::string& object) {
+    return read_ledger(sent_ledger(repo)).count({tag, object}) > 0;
 }
 
 SnapshotList list_snapshots(const git::Repository& repo, std::string_view model) {

@@ -55,6 +55,15 @@ bool made_here_unpushed(const git::Repository& repo, const std::string& tag, con
 // Forgets the tags as unpushed: the remote has them now.
 void forget_unpushed(const git::Repository& repo, const std::vector<std::string>& tags);
 
+// Notes that a `git push` typed by hand is sending these of the unpushed snapshots (the
+// pre-push hook's call). The push may still fail or be killed; either way such a tag is no
+// longer pushed again unasked (sent_before): a teammate may have deleted it on the remote
+// since, and only its author can tell.
+void mark_sent(const git::Repository& repo, const std::vector<std::string>& tags);
+
+// Whether a push was run for this unpushed snapshot (mark_sent).
+bool sent_before(const git::Repository& repo, const std::string& tag, const std::string& object);
+
 // The image .modelenv.yaml pins at a commit; nullopt when the commit has no such
 // file. Throws gm::Error when the file does not load (the snapshot would lie).
 std::optional<std::string> pinned_image_at(const git::Repository& repo, const std::string& commit);
