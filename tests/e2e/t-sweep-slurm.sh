@@ -136,6 +136,23 @@ assert_eq "$(sort -n "$LOGS/calls" | uniq -c | awk '{printf "%s:%s ", $2, $1}')"
 run_expect 1 git -C "$WT" model sweep extend 3 --grid lr=10
 assert_contains "$ERR" "sweep 3 was exported"
 
+# --- a teammate's scancel behind git-model's back: the runs its job never started showed as queued for
+# ever, and resume refused them ("still queued in Slurm"); now they show as cancelled, and resume
+# queues them again (red team s34d) ---------------------------------------------------------------------------
+run_expect 0 git -C "$WT" model sweep start --backend slurm --no-container --max-parallel 1 --grid lr=5,6,7 -- sleep 300
+sid=$(git -C "$WT" model sweep status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])')
+wait_run_state "$WT" "$sid" 1 running 60
+run_expect 0 git -C "$WT" model sweep status "$sid" --json
+job=$(json_get "$OUT" 'd["runs"][0]["slurm_task"].split("_")[0]')
+scancel "$job"
+for _ in $(seq 120); do [ -z "$(squeue -h -j "$job" 2>/dev/null)" ] && break; sleep 0.25; done
+run_expect 0 git -C "$WT" model sweep status "$sid" --json
+assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "cancelled cancelled cancelled" "nothing shows as queued"
+assert_contains "$(json_get "$OUT" 'd["runs"][2]["detail"]')" "Slurm no longer lists its job, which never started it"
+run_expect 0 git -C "$WT" model sweep resume "$sid"
+assert_contains "$OUT" "runs 1-3 submitted to Slurm"
+run_expect 0 git -C "$WT" model sweep cancel "$sid"
+
 # --- bad Slurm options are refused before anything is made ------------------------------------------------------
 before=$(git -C repo for-each-ref --format='%(refname)' | sort)
 run_expect 2 git -C "$WT" model sweep start --backend slurm --partition 'debug;rm' --grid lr=1 -- true

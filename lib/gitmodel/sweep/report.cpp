@@ -93,8 +93,9 @@ SweepView view_sweep(const Sweep& sweep) {
     std::map<int, SlurmTask> tasks;
     bool scheduler_alive = false;
     bool scheduler_died = false;  // its record is there, its process is not: it was killed
+    bool slurm_answered = false;
     if (sweep.backend == Backend::slurm) {
-        tasks = query_tasks(sweep);
+        tasks = query_tasks(sweep, &slurm_answered);
         view.scheduler = sweep.slurm.job_ids.empty() ? "not submitted" : "slurm job " + join(sweep.slurm.job_ids, ", ");
     } else {
         scheduler_alive = scheduler_running(sweep);
@@ -126,9 +127,15 @@ SweepView view_sweep(const Sweep& sweep) {
         } else if (unfinished && sweep.backend == Backend::slurm) {
             const auto task = tasks.find(spec.number);
             if (task == tasks.end()) {
-                if (!sweep.slurm.job_ids.empty() && run.status.state == RunState::running) {
+                if (slurm_answered && !sweep.slurm.job_ids.empty() && run.status.state == RunState::running) {
                     run.state = RunState::failed;
                     run.detail = "Slurm no longer lists the task, and it recorded no result";
+                } else if (slurm_answered && !sweep.slurm.job_ids.empty() && !run.status.held) {
+                    // Queued, never started, and its job is gone: cancelled by hand (scancel) or
+                    // purged. Shown as cancelled, so that resume queues it again.
+                    run.state = RunState::cancelled;
+                    run.detail = "Slurm no longer lists its job, which never started it (cancelled outside git-model?); "
+                                 "`git model sweep resume` queues it again";
                 }
             } else if (task->second.state == "PENDING") {
                 run.state = RunState::queued;

@@ -286,8 +286,9 @@ std::string submit(Sweep& sweep, const std::vector<int>& numbers) {
     return join(submitted, ", ");
 }
 
-std::map<int, SlurmTask> query_tasks(const Sweep& sweep) {
+std::map<int, SlurmTask> query_tasks(const Sweep& sweep, bool* answered) {
     std::map<int, SlurmTask> tasks;
+    if (answered) *answered = false;
     if (sweep.slurm.job_ids.empty()) return tasks;
     proc::RunOptions options;
     options.timeout = 30s;
@@ -310,6 +311,8 @@ std::map<int, SlurmTask> query_tasks(const Sweep& sweep) {
     const auto queued = proc::run({"squeue", "--noheader", "--array", "--jobs", job_ids_argument(sweep)[0],
                                    "--format=%i|%T|%r"},
                                   options);
+    // squeue refuses job ids it no longer knows ("Invalid job id specified"): it lists none of them.
+    if (answered) *answered = queued.ok() || queued.err.find("Invalid job id") != std::string::npos;
     if (queued.ok()) {
         std::istringstream lines(queued.out);
         std::string line;

@@ -73,7 +73,8 @@ struct SlurmTask {
     std::string state;   // PENDING, RUNNING, COMPLETED, FAILED, CANCELLED, ...
     std::string reason;  // squeue's reason for pending tasks
 };
-std::map<int, SlurmTask> query_tasks(const Sweep& sweep);
+// `answered` (when given) says whether squeue answered: only then is a task it does not list gone.
+std::map<int, SlurmTask> query_tasks(const Sweep& sweep, bool* answered = nullptr);
 
 // Cancels every job of the sweep (scancel) and waits until Slurm has stopped them.
 void cancel_slurm(const Sweep& sweep);
