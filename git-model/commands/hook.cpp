@@ -55,17 +55,18 @@ void note_overridden(const git::LayeredConfig& config) {
                    key, config.get_string(key).value_or(""), git::team_file_name, config.team().ref, local);
 }
 
-// The unpushed snapshot tags a push typed by hand sends are marked as sent (snapshots::mark_sent):
-// else the next `git model tag` pushed such a tag again, even after a teammate deleted it there.
-// Whether this push lands is not known here; git-model's own pushes know, and are left alone.
-void mark_pushed_snapshots(const std::vector<hooks::RefUpdate>& updates) {
+// The unpushed snapshot tags a push typed by hand sends to `remote` are held as sent there
+// (snapshots::hold_unpushed): else the next `git model tag` pushed such a tag again, even after a
+// teammate deleted it there. Whether this push lands (or is a dry run) is not known here;
+// git-model's own pushes know, and are left alone.
+void mark_pushed_snapshots(const std::vector<hooks::RefUpdate>& updates, const std::string& remote) {
     if (std::getenv(git::own_push_variable)) return;
     std::vector<std::string> tags;
     for (const auto& update : updates)
         if (!update.is_delete() && starts_with(update.remote_ref, "refs/tags/model/")) tags.push_back(update.remote_ref.substr(10));
     if (tags.empty()) return;
     try {
-        snapshots::mark_sent(git::Repository::discover(), tags);
+        snapshots::hold_unpushed(git::Repository::discover(), tags, "sent:" + remote);
     } catch (const Error& e) {
         fmt::print(stderr, "git-model: warning: {}\n", e.what());  // the push goes on
     }
@@ -99,9 +100,10 @@ int pre_push(const cli::Args& hook_args) {
             return 1;
         }
         if (gate.unknown) fmt::print(stderr, "git-model: warning: {}\n", gate.message);
-        mark_pushed_snapshots(updates);
     }
-    return run_chained(*repo, "pre-push", hook_args, input);
+    const int chained = run_chained(*repo, "pre-push", hook_args, input);
+    if (chained == 0) mark_pushed_snapshots(updates, remote);  // a chained hook's refusal sends nothing
+    return chained;
 }
 
 int pre_commit(const cli::Args& hook_args) {

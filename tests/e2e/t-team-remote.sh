@@ -242,8 +242,25 @@ run_expect 0 git -C "$wv" model tag --metric acc=0.76 -m "after the withdrawal"
 assert_contains "$OUT" "Tagged model/vit/v10 "
 assert_not_contains "$OUT" "Pushed model/vit/v9 too"
 assert_eq "$(git -C "$TEST_DIR/strict.git" tag -l model/vit/v9)" "" "the withdrawn snapshot stays withdrawn"
-assert_contains "$ERR" "model/vit/v9, made here, is not on strict, though a push of it ran"
+assert_contains "$ERR" "model/vit/v9, made here, is not on strict, though a \`git push\` of it there ran"
 assert_contains "$ERR" "if it was withdrawn, \`git tag -d model/vit/v9\` here"
 git -C alice tag -d model/vit/v9 >/dev/null
 run_expect 0 git -C "$wv" model tag --metric acc=0.77 -m "and on"
 assert_not_contains "$ERR" "model/vit/v9"
+# A snapshot kept here with --no-push stays here: the next tag does not push it unasked; one that
+# a push to another remote sent is still pushed to the model's (red team s34e).
+run_expect 0 git -C "$wv" model tag --metric acc=0.78 -m private --no-push
+assert_contains "$OUT" "Tagged model/vit/v12 "
+git -C alice config remote.strict.url "$TEST_DIR/away.git"
+run_expect 0 git -C "$wv" model tag --metric acc=0.79 -m "away once more"
+assert_contains "$OUT" "Tagged model/vit/v13 "
+git -C alice config remote.strict.url "$url"
+git init -q --bare "$TEST_DIR/backup.git"
+git -C alice remote add backup "$TEST_DIR/backup.git"
+run_expect 0 git -C alice push -q backup refs/tags/model/vit/v13
+run_expect 0 git -C "$wv" model tag --metric acc=0.8 -m "back once more"
+assert_contains "$OUT" "Tagged model/vit/v14 "
+assert_contains "$OUT" "Pushed model/vit/v13 too"
+assert_not_contains "$OUT" "model/vit/v12"
+assert_not_contains "$ERR" "model/vit/v12"
+assert_eq "$(git -C "$TEST_DIR/strict.git" tag -l model/vit/v12)" "" "the kept snapshot stays here"

@@ -36,7 +36,7 @@ std::vector<PushedRef> parse_push_porcelain(std::string_view out);
 
 // A push to run.
 // Set in the environment of every push git-model runs, so that its own pre-push hook can tell
-// them from a push typed by hand (snapshots::mark_sent is for the latter only: git-model
+// them from a push typed by hand (snapshots::hold_unpushed is for the latter only: git-model
 // itself knows whether its push landed, and pushes again what did not).
 inline constexpr const char* own_push_variable = "GIT_MODEL_OWN_PUSH";
 

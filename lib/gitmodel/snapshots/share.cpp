@@ -211,20 +211,22 @@ std::string foreign_clash_warning(const std::string& tag, const std::string& rem
 }
 
 // Pushes the model's snapshots this clone made before and never pushed (still in the ledger, not
-// on the remote): a `tag` killed before its push began, a remote that was down. Only `finish`
-// pushed them before, and a model is seldom finished twice: its team never saw them. One a push
-// was run for (sent_before) is only named: it failed, was killed, or went and was deleted there.
+// on the remote): a `tag` killed before its push ended, a remote that was down. Only `finish`
+// pushed them before, and a model is seldom finished twice: its team never saw them. Held ones
+// (hold_unpushed) are not: one kept here by choice stays, silently; one pushed there by hand is
+// only named (that push may have failed, or a teammate deleted the tag there since).
 void push_left_snapshots(const git::Repository& repo, const std::string& remote, const std::string& model,
                          const std::map<std::string, git::RemoteRef>& remote_refs, TagOutcome& outcome) {
     for (const auto& [name, object] : local_snapshot_tags(repo, model)) {
         if (remote_refs.count("refs/tags/" + name) || !made_here_unpushed(repo, name, object)) continue;
-        if (sent_before(repo, name, object)) {
-            outcome.move_problems.push_back(fmt::format(
-                "{}, made here, is not on {}, though a push of it ran (it failed or was interrupted, or the tag "
-                "was deleted there since): `git push {} refs/tags/{}` sends it; if it was withdrawn, `git tag -d {}` "
-                "here",
-                name, remote, remote, name, name));
-            continue;
+        if (const auto why = held_why(repo, name, object)) {
+            if (*why == "sent:" + remote)
+                outcome.move_problems.push_back(fmt::format(
+                    "{}, made here, is not on {}, though a `git push` of it there ran (a dry run, or one that failed, "
+                    "or the tag was deleted there since): `git push {} refs/tags/{}` sends it; if it was withdrawn, "
+                    "`git tag -d {}` here",
+                    name, remote, remote, name, name));
+            if (*why == "kept" || *why == "sent:" + remote) continue;
         }
         const auto made = git::find_tag(repo, name);
         const auto pushed = push_tag(repo, remote, name, model, made ? made->target : "", {});
@@ -275,6 +277,8 @@ TagOutcome tag_and_push(const git::Repository& repo, TagRequest request, bool pu
     constexpr int attempts = 5;
     for (int attempt = 1;; ++attempt) {
         outcome.snapshot = create_snapshot(repo, request);
+        // Kept here by choice: a later tag must not push it unasked (finish shares it, as ever).
+        if (!push || !settings.tag_push.value()) hold_unpushed(repo, {outcome.snapshot.tag}, "kept");
         if (!remote) return outcome;
         outcome.push = push_tag(repo, *remote, outcome.snapshot.tag, request.model, outcome.snapshot.commit, unreadable);
         if (outcome.push->pushed) forget_unpushed(repo, {outcome.snapshot.tag});

@@ -18,6 +18,7 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <map>
 #include <set>
 
 namespace gm::snapshots {
@@ -82,17 +83,23 @@ namespace {
 // lines, edited under the "snapshots" lock. Only these are ever renumbered: a tag fetched from a
 // teammate or another remote, or one a teammate withdrew there, is not this clone's to move.
 fs::path unpushed_ledger(const git::Repository& repo) { return repo.common_dir() / "git-model" / "snapshots-unpushed"; }
-// Those of them a `git push` was run for (the pre-push hook saw them go; the push may have failed
-// or been killed): never pushed again unasked, for a teammate may have deleted them there since.
-fs::path sent_ledger(const git::Repository& repo) { return repo.common_dir() / "git-model" / "snapshots-sent"; }
+// Those of them that a push of git-model's must not send unasked, with why: "kept" (tagged with
+// --no-push or model.tag.push false) or "sent:<remote>" (a `git push` to that remote was run
+// for it by hand: it may have failed, or gone and been deleted there since).
+fs::path held_ledger(const git::Repository& repo) { return repo.common_dir() / "git-model" / "snapshots-held"; }
 
-using Ledger = std::set<std::pair<std::string, std::string>>;  // (tag name, tag object)
+// (tag name, tag object) -> the rest of its line ("" in the unpushed ledger).
+using Ledger = std::map<std::pair<std::string, std::string>, std::string>;
 
 Ledger read_ledger(const fs::path& file) {
     Ledger entries;
     std::ifstream in(file);
-    std::string object, name;
-    while (in >> object >> name) entries.emplace(name, object);
+    std::string object, name, note;
+    while (in >> object >> name) {
+        std::getline(in, note);
+        note.erase(0, std::min(note.size(), note.find_first_not_of(' ')));
+        entries[{name, object}] = trim_end(note, " \r");
+    }
     return entries;
 }
 Ledger read_ledger(const git::Repository& repo) { return read_ledger(unpushed_ledger(repo)); }
@@ -101,9 +108,9 @@ Ledger read_ledger(const git::Repository& repo) { return read_ledger(unpushed_le
 // that object here go too.
 void write_ledger(const git::Repository& repo, const Ledger& entries, const fs::path& file) {
     std::string text;
-    for (const auto& [name, object] : entries)
-        if (git::ref_object(repo, "refs/tags/" + name) == std::optional<std::string>(object))
-            text += object + " " + name + "\n";
+    for (const auto& [key, note] : entries)
+        if (git::ref_object(repo, "refs/tags/" + key.first) == std::optional<std::string>(key.second))
+            text += key.second + " " + key.first + (note.empty() ? "" : " " + note) + "\n";
     std::error_code ec;
     fs::create_directories(file.parent_path(), ec);
     write_file_atomically(file, text, FileMode{0666, true, true});  // git's shared umask applies
@@ -152,7 +159,7 @@ Snapshot create_snapshot(const git::Repository& repo, const TagRequest& request)
         if (const auto object = git::ref_object(repo, "refs/tags/" + name)) {
             try {
                 auto ledger = read_ledger(repo);
-                ledger.emplace(name, *object);
+                ledger.emplace(std::make_pair(name, *object), "");
                 write_ledger(repo, ledger);
             } catch (const Error&) {
                 // The snapshot is made: unlisted, it is only never renumbered past a teammate's.
@@ -192,7 +199,7 @@ std::optional<std::string> renumber_snapshot(const git::Repository& repo, const 
         // then the old name goes, only while it is still that tag: else both stay, and nothing is lost.
         auto ledger = read_ledger(repo);
         ledger.erase({tag, *object});
-        if (const auto made = git::ref_object(repo, "refs/tags/" + name)) ledger.emplace(name, *made);
+        if (const auto made = git::ref_object(repo, "refs/tags/" + name)) ledger.emplace(std::make_pair(name, *made), "");
         write_ledger(repo, ledger);
         git::delete_ref_if_at(repo, "refs/tags/" + tag, *object);
         return name;
@@ -207,26 +214,29 @@ bool made_here_unpushed(const git::Repository& repo, const std::string& tag, con
 void forget_unpushed(const git::Repository& repo, const std::vector<std::string>& tags) {
     if (tags.empty() || !fs::exists(unpushed_ledger(repo))) return;
     model::RepositoryLock lock(repo, "snapshots", "git model tag (its push)");
-    for (const auto& file : {unpushed_ledger(repo), sent_ledger(repo)}) {
+    for (const auto& file : {unpushed_ledger(repo), held_ledger(repo)}) {
         auto ledger = read_ledger(file);
         for (auto it = ledger.begin(); it != ledger.end();)
-            it = std::find(tags.begin(), tags.end(), it->first) != tags.end() ? ledger.erase(it) : std::next(it);
+            it = std::find(tags.begin(), tags.end(), it->first.first) != tags.end() ? ledger.erase(it) : std::next(it);
         write_ledger(repo, ledger, file);
     }
 }
 
-void mark_sent(const git::Repository& repo, const std::vector<std::string>& tags) {
+void hold_unpushed(const git::Repository& repo, const std::vector<std::string>& tags, const std::string& why) {
     if (tags.empty() || !fs::exists(unpushed_ledger(repo))) return;
-    model::RepositoryLock lock(repo, "snapshots", "git push (its pre-push hook)");
+    model::RepositoryLock lock(repo, "snapshots", "git model (its ledger of unpushed snapshots)");
     const auto unpushed = read_ledger(repo);
-    auto sent = read_ledger(sent_ledger(repo));
-    for (const auto& entry : unpushed)
-        if (std::find(tags.begin(), tags.end(), entry.first) != tags.end()) sent.insert(entry);
-    write_ledger(repo, sent, sent_ledger(repo));
+    auto held = read_ledger(held_ledger(repo));
+    for (const auto& [key, note] : unpushed)
+        if (std::find(tags.begin(), tags.end(), key.first) != tags.end()) held[key] = why;
+    write_ledger(repo, held, held_ledger(repo));
 }
 
-bool sent_before(const git::Repository& repo, const std::string& tag, const std::string& object) {
-    return read_ledger(sent_ledger(repo)).count({tag, object}) > 0;
+std::optional<std::string> held_why(const git::Repository& repo, const std::string& tag, const std::string& object) {
+    const auto held = read_ledger(held_ledger(repo));
+    const auto found = held.find({tag, object});
+    if (found == held.end()) return std::nullopt;
+    return found->second;
 }
 
 SnapshotList list_snapshots(const git::Repository& repo, std::string_view model) {

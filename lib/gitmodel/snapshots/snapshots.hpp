@@ -55,14 +55,14 @@ bool made_here_unpushed(const git::Repository& repo, const std::string& tag, con
 // Forgets the tags as unpushed: the remote has them now.
 void forget_unpushed(const git::Repository& repo, const std::vector<std::string>& tags);
 
-// Notes that a `git push` typed by hand is sending these of the unpushed snapshots (the
-// pre-push hook's call). The push may still fail or be killed; either way such a tag is no
-// longer pushed again unasked (sent_before): a teammate may have deleted it on the remote
-// since, and only its author can tell.
-void mark_sent(const git::Repository& repo, const std::vector<std::string>& tags);
+// Notes why these of the unpushed snapshots are not to be pushed unasked by a later `tag`:
+// "kept" (the user tagged with --no-push, or model.tag.push is false), or "sent:<remote>" (the
+// pre-push hook saw a `git push` typed by hand send it there; that push may have failed, or it
+// went and a teammate deleted it there since: only its author can tell).
+void hold_unpushed(const git::Repository& repo, const std::vector<std::string>& tags, const std::string& why);
 
-// Whether a push was run for this unpushed snapshot (mark_sent).
-bool sent_before(const git::Repository& repo, const std::string& tag, const std::string& object);
+// Why an unpushed snapshot is held (hold_unpushed); nullopt when it is not.
+std::optional<std::string> held_why(const git::Repository& repo, const std::string& tag, const std::string& object);
 
 // The image .modelenv.yaml pins at a commit; nullopt when the commit has no such
 // file. Throws gm::Error when the file does not load (the snapshot would lie).
