@@ -81,8 +81,6 @@ struct FetchSetup {
     // whenever the remote has no finish notes.
     bool exact_notes = false;
 
-    // Both are set up, and nothing in the way.
-    bool complete() const { return tags && notes && !exact_notes; }
     // The git config commands that complete it (empty when complete).
     std::vector<std::string> commands() const;
 };

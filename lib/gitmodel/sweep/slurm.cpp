@@ -311,8 +311,11 @@ std::map<int, SlurmTask> query_tasks(const Sweep& sweep, bool* answered) {
     const auto queued = proc::run({"squeue", "--noheader", "--array", "--jobs", job_ids_argument(sweep)[0],
                                    "--format=%i|%T|%r"},
                                   options);
-    // squeue refuses job ids it no longer knows ("Invalid job id specified"): it lists none of them.
-    if (answered) *answered = queued.ok() || queued.err.find("Invalid job id") != std::string::npos;
+    // squeue refuses a single job id it no longer knows ("Invalid job id specified"): that job is
+    // gone. With several ids, an error says nothing of the others.
+    if (answered)
+        *answered = queued.ok() ||
+                    (sweep.slurm.job_ids.size() == 1 && queued.err.find("Invalid job id") != std::string::npos);
     if (queued.ok()) {
         std::istringstream lines(queued.out);
         std::string line;
