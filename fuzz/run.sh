@@ -17,7 +17,7 @@ jobs=${GM_FUZZ_JOBS:-2}
 if [ ! -f "$build/CMakeCache.txt" ]; then
   CC=${CC:-clang} CXX=${CXX:-clang++} cmake -S "$root" -B "$build" \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGM_BUILD_FUZZERS=ON -DGM_SANITIZE=ON \
-    -DGM_BUILD_TESTS=OFF -DGM_WITH_CUDA=OFF
+    -DGM_BUILD_TESTS=OFF -DGM_WITH_CUDA=OFF -DCMAKE_UNITY_BUILD=ON
 fi
 cmake --build "$build" --target modelenv_fuzzer -j "$jobs"
 

@@ -5,6 +5,8 @@
 //   tests/data/yaml-test-suite/      invalid YAML from the YAML test suite, refused on libyaml's line.
 #include "gitmodel/config/modelenv.hpp"
 
+#include "support.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -25,12 +27,7 @@ using namespace gm::config;
 
 namespace {
 
-std::string read_all(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
+using gm::test::read_all;
 
 std::vector<fs::path> yaml_files(const fs::path& dir) {
     std::vector<fs::path> files;

@@ -12,7 +12,7 @@ using namespace gm::config;
 
 namespace {
 
-const std::string hex64(64, 'a');
+const std::string digest_hex(64, 'a');
 
 ModelEnv load(const std::string& text) { return load_modelenv_text(text, ".modelenv.yaml"); }
 
@@ -63,7 +63,7 @@ TEST_CASE("a minimal file needs only an image and gets the defaults", "[config]"
 }
 
 TEST_CASE("every key is read into the structs", "[config]") {
-    const ModelEnv env = load(R"(image: a.io/team/m:2@sha256:)" + hex64 + R"(
+    const ModelEnv env = load(R"(image: a.io/team/m:2@sha256:)" + digest_hex + R"(
 gpus: [1, 3]
 memory: 16g
 cpus: 2.5
@@ -588,7 +588,7 @@ TEST_CASE("placeholders in persist folders and mount sources", "[config]") {
 }
 
 TEST_CASE("env pin rewrites only the image's tag pin", "[config]") {
-    const std::string digest = "sha256:" + hex64;
+    const std::string digest = "sha256:" + digest_hex;
     const std::string text = "# team image\nimage: a.io/b:1   # pinned\ngpus: 1\n";
     CHECK(pin_image_digest(text, "f", digest) == "# team image\nimage: a.io/b:1@" + digest + "   # pinned\ngpus: 1\n");
     CHECK(pin_image_digest("gpus: 1\nimage: 'a.io/b:1'\n", "f", digest) == "gpus: 1\nimage: 'a.io/b:1@" + digest + "'\n");

@@ -9,6 +9,8 @@
 #include "gitmodel/proc/process.hpp"
 #include "scratch.hpp"
 
+#include "support.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
@@ -26,12 +28,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string read_all(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
+using gm::test::read_all;
 
 mode_t mode_of(const fs::path& path) {
     struct stat info {};

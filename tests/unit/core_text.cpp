@@ -74,3 +74,10 @@ TEST_CASE("split_records reads git's -z and line output alike", "[core]") {
     CHECK(split_records("one\ntwo\n", '\n') == V{"one", "two"});
     CHECK(split_records("file:x\0line\nfile:y\0"s, '\0') == V{"file:x", "line\nfile:y"});  // newlines are data
 }
+
+TEST_CASE("last_nonempty_line takes a program's last words, not its trailing blank lines", "[core]") {
+    CHECK(last_nonempty_line("warning: a\nfatal: b  \r\n\n \t\n") == "fatal: b");
+    CHECK(last_nonempty_line("one line") == "one line");
+    CHECK(last_nonempty_line("\n\n") == "");
+    CHECK(last_nonempty_line("") == "");
+}

@@ -6,6 +6,8 @@
 
 #include "scratch.hpp"
 
+#include "support.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
@@ -16,18 +18,7 @@ using gm::test::ScratchDir;
 namespace {
 
 // Sets an environment variable for one scope, restoring the old value after.
-struct ScopedEnv {
-    std::string name;
-    std::optional<std::string> old;
-    ScopedEnv(std::string n, const std::string& value) : name(std::move(n)) {
-        if (const char* v = std::getenv(name.c_str())) old = v;
-        ::setenv(name.c_str(), value.c_str(), 1);
-    }
-    ~ScopedEnv() {
-        if (old) ::setenv(name.c_str(), old->c_str(), 1);
-        else ::unsetenv(name.c_str());
-    }
-};
+using gm::test::ScopedEnv;
 
 }  // namespace
 

@@ -2,6 +2,8 @@
 
 #include "temp_repo.hpp"
 
+#include "support.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
@@ -12,22 +14,7 @@ namespace fs = std::filesystem;
 namespace {
 
 // Sets environment variables for one scope, restoring what was there.
-struct ScopedEnv {
-    std::vector<std::pair<std::string, std::optional<std::string>>> saved;
-    explicit ScopedEnv(const std::vector<std::pair<std::string, std::string>>& values) {
-        for (const auto& [name, value] : values) {
-            const char* old = std::getenv(name.c_str());
-            saved.emplace_back(name, old ? std::optional<std::string>(old) : std::nullopt);
-            ::setenv(name.c_str(), value.c_str(), 1);
-        }
-    }
-    ~ScopedEnv() {
-        for (const auto& [name, value] : saved) {
-            if (value) ::setenv(name.c_str(), value->c_str(), 1);
-            else ::unsetenv(name.c_str());
-        }
-    }
-};
+using gm::test::ScopedEnv;
 
 }  // namespace
 

@@ -10,6 +10,8 @@
 #include "gitmodel/gpu/result_cache.hpp"
 #include "gitmodel/gpu/text_report.hpp"
 
+#include "support.hpp"
+
 #include <catch2/catch.hpp>
 #include <fmt/core.h>
 
@@ -276,7 +278,7 @@ std::set<std::string> keys(const nlohmann::ordered_json& object) {
     return out;
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+using gm::test::contains;
 
 }  // namespace
 

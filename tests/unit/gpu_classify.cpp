@@ -1,5 +1,7 @@
 #include "gitmodel/gpu/classify.hpp"
 
+#include "support.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
@@ -30,7 +32,7 @@ SystemFacts healthy() {
     return facts;
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+using gm::test::contains;
 
 }  // namespace
 

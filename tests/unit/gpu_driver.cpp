@@ -9,6 +9,8 @@
 #include "gitmodel/gpu/json.hpp"
 #include "gitmodel/gpu/pattern.hpp"
 
+#include "support.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <dlfcn.h>
@@ -81,7 +83,7 @@ const Check* find_check(const DeviceReport& device, const std::string& name) {
     return nullptr;
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+using gm::test::contains;
 
 }  // namespace
 

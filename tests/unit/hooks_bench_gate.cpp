@@ -4,6 +4,8 @@
 
 #include "gitmodel/hooks/bench_gate.hpp"
 
+#include "support.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -25,7 +27,7 @@ BenchRun run_with(int code, const std::string& verdict, const std::string& kind 
     return run;
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+using gm::test::contains;
 
 }  // namespace
 

@@ -9,8 +9,8 @@ using namespace gm::sweep;
 
 namespace {
 
-RunResult result(int number, RunState state, std::optional<double> loss) {
-    RunResult r;
+gm::sweep::RunResult result(int number, RunState state, std::optional<double> loss) {
+    gm::sweep::RunResult r;
     r.run.spec.number = number;
     r.run.spec.params = {{"lr", "0.0" + std::to_string(number)}};
     r.run.state = state;
@@ -19,7 +19,7 @@ RunResult result(int number, RunState state, std::optional<double> loss) {
 }
 
 // A report as build_report leaves it: ranked best first (lowest val/loss), runs without the metric last.
-Report report_of(std::vector<RunResult> ranked, std::string metric = "val/loss") {
+Report report_of(std::vector<gm::sweep::RunResult> ranked, std::string metric = "val/loss") {
     Report report;
     report.view.sweep.id = "3";
     report.view.sweep.runs.resize(ranked.size());

@@ -22,8 +22,7 @@ constexpr std::size_t max_tag_length = 128;
 
 bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 bool is_alnum(char c) { return is_lower_alnum(c) || (c >= 'A' && c <= 'Z'); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_hex_lower(char c) { return is_digit(c) || (c >= 'a' && c <= 'f'); }
+bool is_hex_lower(char c) { return is_ascii_digit(c) || (c >= 'a' && c <= 'f'); }
 
 std::vector<std::string_view> split(std::string_view text, char separator) {
     std::vector<std::string_view> parts;
@@ -78,7 +77,7 @@ void check_registry(std::string_view text, std::string_view registry) {
         host = registry.substr(0, colon);
         const std::string_view port = registry.substr(colon + 1);
         bool digits = !port.empty() && port.size() <= 5;
-        for (char c : port) digits = digits && is_digit(c);
+        for (char c : port) digits = digits && is_ascii_digit(c);
         if (!digits || std::stoul(std::string(port)) == 0 || std::stoul(std::string(port)) > 65535)
             fail(text, fmt::format("has a bad registry port {}", quote_for_message(port)),
                  "expected a port number from 1 to 65535 after the registry host");

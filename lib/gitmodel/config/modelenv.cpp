@@ -33,9 +33,8 @@ bool all_of(std::string_view s, bool (*pred)(char)) {
         if (!pred(c)) return false;
     return true;
 }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_octal(char c) { return c >= '0' && c <= '7'; }
-bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool is_hex(char c) { return is_ascii_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
 std::string_view strip_sign(std::string_view s) {
     return (!s.empty() && (s[0] == '+' || s[0] == '-')) ? s.substr(1) : s;
@@ -44,7 +43,7 @@ std::string_view strip_sign(std::string_view s) {
 bool core_int(std::string_view s) {
     if (s.size() > 2 && s[0] == '0' && s[1] == 'o') return all_of(s.substr(2), is_octal);
     if (s.size() > 2 && s[0] == '0' && s[1] == 'x') return all_of(s.substr(2), is_hex);
-    return all_of(strip_sign(s), is_digit);
+    return all_of(strip_sign(s), is_ascii_digit);
 }
 
 bool core_float(std::string_view s) {
@@ -52,17 +51,17 @@ bool core_float(std::string_view s) {
     if (u == ".inf" || u == ".Inf" || u == ".INF") return true;
     if (s == ".nan" || s == ".NaN" || s == ".NAN") return true;
     std::size_t i = 0, digits = 0;
-    while (i < u.size() && is_digit(u[i])) ++i, ++digits;
+    while (i < u.size() && is_ascii_digit(u[i])) ++i, ++digits;
     if (i < u.size() && u[i] == '.') {
         ++i;
-        while (i < u.size() && is_digit(u[i])) ++i, ++digits;
+        while (i < u.size() && is_ascii_digit(u[i])) ++i, ++digits;
     }
     if (digits == 0) return false;
     if (i < u.size() && (u[i] == 'e' || u[i] == 'E')) {
         ++i;
         if (i < u.size() && (u[i] == '+' || u[i] == '-')) ++i;
         const std::size_t exponent_start = i;
-        while (i < u.size() && is_digit(u[i])) ++i;
+        while (i < u.size() && is_ascii_digit(u[i])) ++i;
         if (i == exponent_start) return false;
     }
     return i == u.size();
@@ -118,7 +117,7 @@ std::optional<long long> parse_decimal(std::string_view s) {
         negative = s[0] == '-';
         s.remove_prefix(1);
     }
-    if (s.empty() || s.size() > 15 || !all_of(s, is_digit)) return std::nullopt;
+    if (s.empty() || s.size() > 15 || !all_of(s, is_ascii_digit)) return std::nullopt;
     long long v = 0;
     for (char c : s) v = v * 10 + (c - '0');
     return negative ? -v : v;
@@ -140,7 +139,7 @@ std::optional<double> parse_real(std::string_view s) {
 bool valid_port_name(std::string_view s) {
     if (s.empty() || s.size() > 63 || !(s[0] >= 'a' && s[0] <= 'z')) return false;
     for (char c : s)
-        if (!((c >= 'a' && c <= 'z') || is_digit(c) || c == '_' || c == '-')) return false;
+        if (!((c >= 'a' && c <= 'z') || is_ascii_digit(c) || c == '_' || c == '-')) return false;
     return true;
 }
 
@@ -148,7 +147,7 @@ bool valid_env_name(std::string_view s) {
     const auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
     if (s.empty() || !letter(s[0])) return false;
     for (char c : s)
-        if (!letter(c) && !is_digit(c)) return false;
+        if (!letter(c) && !is_ascii_digit(c)) return false;
     return true;
 }
 
@@ -460,7 +459,7 @@ private:
                 const auto colon = text.find(':');
                 const auto host = parse_decimal(text.substr(0, colon));
                 const auto container = parse_decimal(text.substr(colon + 1));
-                const bool digits = all_of(text.substr(0, colon), is_digit) && all_of(text.substr(colon + 1), is_digit);
+                const bool digits = all_of(text.substr(0, colon), is_ascii_digit) && all_of(text.substr(colon + 1), is_ascii_digit);
                 if (!digits || !host || !container || *host < 1 || *host > 65535 || *container < 1 || *container > 65535)
                     wrong(e.value, what, pair_expected);
                 port.host_port = static_cast<int>(*host);
@@ -499,7 +498,7 @@ private:
         }
         const auto colon = text.find(':');
         const auto id = [](std::string_view part) -> std::optional<std::uint32_t> {
-            if (part.empty() || part.size() > 10 || !all_of(part, is_digit)) return std::nullopt;
+            if (part.empty() || part.size() > 10 || !all_of(part, is_ascii_digit)) return std::nullopt;
             const auto value = parse_decimal(part);
             if (!value || *value > 2147483646) return std::nullopt;  // 2^31 - 2: the largest uid most systems allow
             return static_cast<std::uint32_t>(*value);
@@ -701,7 +700,7 @@ private:
         const std::string_view minor =
             dot == std::string::npos ? std::string_view("0") : std::string_view(s).substr(dot + 1);
         const bool ok = (t == ValueType::string || is_number(t)) && major.size() >= 1 && major.size() <= 2 &&
-                        all_of(major, is_digit) && minor.size() == 1 && all_of(minor, is_digit);
+                        all_of(major, is_ascii_digit) && minor.size() == 1 && all_of(minor, is_ascii_digit);
         if (!ok) wrong(index, "'bench.min_compute_capability'", capability_expected);
         return ComputeCapability{std::stoi(std::string(major)), minor[0] - '0'};
     }

@@ -3,6 +3,7 @@
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/random_id.hpp"
 #include "gitmodel/core/shared_dir.hpp"
+#include "gitmodel/core/text.hpp"
 #include "gitmodel/core/unique_fd.hpp"
 
 #include <fmt/core.h>
@@ -70,8 +71,7 @@ bool all_of_class(std::string_view text, bool (*in_class)(char)) {
     return true;
 }
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_lower_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f'); }
+bool is_lower_hex(char c) { return is_ascii_digit(c) || (c >= 'a' && c <= 'f'); }
 
 }  // namespace
 
@@ -113,7 +113,7 @@ bool left_by_killed_writer(std::string_view entry, std::string_view stem, const 
     const auto dash = writer.find('-');
     if (dash == std::string_view::npos || hex.size() != 16 || !all_of_class(hex, is_lower_hex)) return false;
     const std::string_view pid_text = writer.substr(0, dash), realm = writer.substr(dash + 1);
-    if (pid_text.size() > 9 || !all_of_class(pid_text, is_digit) || realm.size() != 8 || !all_of_class(realm, is_lower_hex))
+    if (pid_text.size() > 9 || !all_of_class(pid_text, is_ascii_digit) || realm.size() != 8 || !all_of_class(realm, is_lower_hex))
         return false;
     if (realm != pid_realm()) return untouched_for_an_hour;
     const pid_t pid = static_cast<pid_t>(std::stol(std::string(pid_text)));

@@ -61,6 +61,20 @@ std::vector<std::string> split_records(std::string_view text, char separator) {
     return records;
 }
 
+std::string last_nonempty_line(std::string_view text) {
+    std::size_t end = text.size();
+    while (end > 0) {
+        const auto start = text.rfind('\n', end - 1);
+        const std::size_t from = start == std::string_view::npos ? 0 : start + 1;
+        const auto line = text.substr(from, end - from);
+        if (const auto last = line.find_last_not_of(" \t\r"); last != std::string_view::npos)
+            return std::string(line.substr(0, last + 1));
+        if (start == std::string_view::npos) break;
+        end = start;
+    }
+    return {};
+}
+
 std::string join(const std::vector<std::string>& items, std::string_view separator) {
     std::string out;
     for (std::size_t i = 0; i < items.size(); ++i) {

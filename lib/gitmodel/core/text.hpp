@@ -32,6 +32,13 @@ std::vector<std::string> split_records(std::string_view text, char separator);
 // values read from files or hooks' input before they go to git as arguments.
 bool is_object_id(std::string_view text);
 
+// Whether c is one of '0'..'9': std::isdigit depends on the locale and takes an int that a
+// negative char would make undefined.
+constexpr bool is_ascii_digit(char c) { return c >= '0' && c <= '9'; }
+
+// The last line of a program's output that is not blank, for a one-line detail of what it said.
+std::string last_nonempty_line(std::string_view text);
+
 // Joins items with a separator, for messages and tables.
 std::string join(const std::vector<std::string>& items, std::string_view separator);
 

@@ -37,13 +37,6 @@ namespace gm::doctor {
 
 namespace {
 
-// The last non-empty line of a text.
-std::string last_line(std::string text) {
-    text = trim_end(text, "\r\n ");
-    const auto nl = text.rfind('\n');
-    return nl == std::string::npos ? text : text.substr(nl + 1);
-}
-
 std::optional<std::string> git_version_output() {
     try {
         proc::RunOptions options;
@@ -100,7 +93,7 @@ EngineFact engine_fact(const git::Config* config, const std::optional<config::Mo
         const auto result = proc::run(engine.command({"info"}), options);
         fact.answered = result.ok();
         fact.timed_out = result.timed_out;
-        if (!result.ok()) fact.error = last_line(result.err.empty() ? result.describe() : result.err);
+        if (!result.ok()) fact.error = last_nonempty_line(result.err.empty() ? result.describe() : result.err);
     } catch (const Error& e) {
         fact.error = e.what();
     }

@@ -20,22 +20,6 @@ namespace gm::doctor {
 
 namespace {
 
-// The last non-empty line of a program's error output, for a one-line detail.
-std::string last_line(const std::string& text) {
-    std::string line;
-    std::size_t end = text.size();
-    while (end > 0) {
-        const auto start = text.rfind('\n', end - 1);
-        const std::size_t from = start == std::string::npos ? 0 : start + 1;
-        line = text.substr(from, end - from);
-        if (line.find_first_not_of(" \t\r") != std::string::npos) break;
-        line.clear();
-        if (start == std::string::npos) break;
-        end = start;
-    }
-    return line;
-}
-
 std::string lower(std::string text) {
     std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
     return text;
@@ -324,7 +308,7 @@ Check judge_gpus(const BenchFact& fact) {
         if (report.is_object() && report.contains("error") && report["error"].is_object() &&
             report["error"].contains("message") && report["error"]["message"].is_string())
             return report["error"]["message"].get<std::string>();
-        return last_line(fact.err);
+        return last_nonempty_line(fact.err);
     };
     if (fact.signal == 0 && fact.exit_code == 0) {
         std::vector<std::string> names;

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace gm::git {
 
@@ -36,6 +37,12 @@ using IteratorHandle = Handle<git_reference_iterator, git_reference_iterator_fre
 using StatusListHandle = Handle<git_status_list, git_status_list_free>;
 using ConfigIteratorHandle = Handle<git_config_iterator, git_config_iterator_free>;
 using OdbHandle = Handle<git_odb, git_odb_free>;
+
+// Reads a full hex object id (what git prints) into oid; false for anything else, abbreviations
+// included, so that a short or mistyped id read from a file never names some other object.
+inline bool parse_oid(git_oid& oid, std::string_view hex) {
+    return hex.size() == GIT_OID_HEXSZ && git_oid_fromstrn(&oid, hex.data(), hex.size()) == 0;
+}
 
 // Frees a git_strarray's contents (the struct itself lives on the stack).
 struct StrArray {

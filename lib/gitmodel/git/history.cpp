@@ -16,10 +16,6 @@ namespace {
 using TagHandle = Handle<git_tag, git_tag_free>;
 using NoteHandle = Handle<git_note, git_note_free>;
 
-bool parse_oid(git_oid& oid, std::string_view hex) {
-    return hex.size() == GIT_OID_HEXSZ && git_oid_fromstrn(&oid, hex.data(), hex.size()) == 0;
-}
-
 constexpr std::string_view tags_prefix = "refs/tags/";
 
 // Everything TagInfo holds about one reference under refs/tags/.

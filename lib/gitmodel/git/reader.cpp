@@ -20,10 +20,6 @@ using RevwalkHandle = Handle<git_revwalk, git_revwalk_free>;
 using OdbObjectHandle = Handle<git_odb_object, git_odb_object_free>;
 using EntryHandle = Handle<git_tree_entry, git_tree_entry_free>;
 
-bool parse_oid(git_oid& oid, std::string_view hex) {
-    return hex.size() == GIT_OID_HEXSZ && git_oid_fromstrn(&oid, hex.data(), hex.size()) == 0;
-}
-
 class LibgitConfig final : public ConfigView {
 public:
     explicit LibgitConfig(Config config) : config_(std::move(config)) {}

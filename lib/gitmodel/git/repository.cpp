@@ -421,14 +421,6 @@ AheadBehind Repository::ahead_behind(std::string_view local, std::string_view ba
     return result;
 }
 
-namespace {
-
-bool parse_oid(git_oid& oid, std::string_view hex) {
-    return hex.size() == GIT_OID_HEXSZ && git_oid_fromstrn(&oid, hex.data(), hex.size()) == 0;
-}
-
-}  // namespace
-
 bool Repository::has_commit(std::string_view commit) const {
     git_oid oid;
     if (!parse_oid(oid, commit)) return false;
