@@ -153,6 +153,42 @@ run_expect 0 git -C "$WT" model sweep resume "$sid"
 assert_contains "$OUT" "runs 1-3 submitted to Slurm"
 run_expect 0 git -C "$WT" model sweep cancel "$sid"
 
+# --- cancel of an exported sweep someone submitted by hand: its tasks are of no job git model submitted, so
+# cancel showed its runs cancelled while they went on (and a resume would have run each twice at once, in one
+# worktree). Now cancel stops each run's recorded task. ---------------------------------------------------------
+run_expect 0 git -C "$WT" model sweep start --export slurm -o "$TEST_DIR/long.sh" --no-container --grid lr=10,11 -- \
+    sh -c 'exec sleep 317'
+xid=$(git -C "$WT" model sweep status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])')
+(cd "$TEST_DIR" && sbatch --parsable long.sh >/dev/null) || fail "sbatch of the exported script failed"
+wait_run_state "$WT" "$xid" 1 running 60
+wait_run_state "$WT" "$xid" 2 running 60
+run_expect 0 git -C "$WT" model sweep cancel "$xid"
+assert_contains "$OUT" "2 unfinished runs stopped"
+assert_eq "$(squeue -h -r --name "gm-net-sweep-$xid" | wc -l)" "0" "the hand-submitted tasks were stopped"
+for _ in $(seq 40); do pgrep -f 'sleep 317' >/dev/null || break; sleep 0.25; done
+pgrep -f 'sleep 317' >/dev/null && fail "the runs' commands still run after sweep cancel"
+run_expect 0 git -C "$WT" model sweep status "$xid" --json
+assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "cancelled cancelled" "stopped, and shown so"
+
+# A run record naming a task of some other job (a record is a file; in a group-shared repository a teammate
+# can write it) is not scancelled: the run stays running, and the warning says why.
+other=$(sbatch --parsable --job-name=not-a-sweep --array=1 --output=/dev/null --wrap 'sleep 318')
+for _ in $(seq 120); do [ "$(squeue -h -j "${other}_1" -o %T 2>/dev/null)" = RUNNING ] && break; sleep 0.25; done
+run_expect 0 git -C "$WT" model sweep start --export slurm -o "$TEST_DIR/one.sh" --no-container --grid lr=12 -- true
+yid=$(git -C "$WT" model sweep status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])')
+python3 - "$TEST_DIR/repo/.git/git-model/sweeps/$yid/runs/1.json" "${other}_1" <<'PY'
+import json, sys, time
+record = json.load(open(sys.argv[1]))
+record.update(state="running", slurm_task=sys.argv[2], started=int(time.time()))
+json.dump(record, open(sys.argv[1], "w"))
+PY
+run_expect 0 git -C "$WT" model sweep cancel "$yid"
+assert_contains "$ERR" "run 1 is recorded as Slurm task ${other}_1, whose job is named 'not-a-sweep', not gm-net-sweep-$yid"
+assert_eq "$(squeue -h -j "${other}_1" -o %T)" "RUNNING" "another job's task is left alone"
+assert_eq "$(git -C "$WT" model sweep status "$yid" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["runs"][0]["state"])')" \
+    "running" "a run that may go on is not shown as cancelled"
+scancel "$other"
+
 # --- bad Slurm options are refused before anything is made ------------------------------------------------------
 before=$(git -C repo for-each-ref --format='%(refname)' | sort)
 run_expect 2 git -C "$WT" model sweep start --backend slurm --partition 'debug;rm' --grid lr=1 -- true

@@ -8,6 +8,8 @@
 
 #include <fmt/core.h>
 
+#include <set>
+
 namespace gm::sweep {
 
 namespace fs = std::filesystem;
@@ -82,20 +84,26 @@ public:
                         "wait for it, or stop the sweep first with `git model sweep cancel`");
     }
 
-    int cancel(const Sweep& sweep, std::vector<std::string>&) override {
+    int cancel(const Sweep& sweep, std::vector<std::string>& notes) override {
         const auto cancelled_at = now_seconds();
-        cancel_slurm(sweep);
+        std::set<int> unfinished;  // counted before: a task that Slurm stops records its own end
+        for (const auto& run : sweep.runs) {
+            const auto state = load_run(sweep, run.number).state;
+            if (state == RunState::queued || state == RunState::running) unfinished.insert(run.number);
+        }
+        const auto still_running = cancel_slurm(sweep, notes);
         int stopped = 0;
         for (const auto& run : sweep.runs) {
+            if (still_running.count(run.number)) continue;  // it goes on: it must not look cancelled
             auto status = load_run(sweep, run.number);
             // Slurm signals every process of a task, so a run may have recorded its own death first.
             const bool killed_by_us = status.state == RunState::failed && status.signal != 0 && status.ended >= cancelled_at - 1;
+            stopped += unfinished.count(run.number) > 0 || killed_by_us ? 1 : 0;
             if (status.state != RunState::queued && status.state != RunState::running && !killed_by_us) continue;
             status.state = RunState::cancelled;
             status.note = status.started ? "stopped by `git model sweep cancel`" : "cancelled before it started";
             if (status.started && !status.ended) status.ended = now_seconds();
             save_run(sweep, run.number, status);
-            ++stopped;
         }
         return stopped;
     }

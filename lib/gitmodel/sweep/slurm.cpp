@@ -31,6 +31,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// The name of the sweep's job arrays in Slurm (squeue shows it; cancel checks a task by it).
+std::string slurm_job_name(const Sweep& sweep) { return fmt::format("gm-{}-sweep-{}", sweep.model, sweep.id); }
+
 // A file name for an #SBATCH directive: double-quoted, so that sbatch takes a folder with spaces
 // as one value, and '%' doubled, so that a folder named "100%j" is not one of Slurm's patterns.
 // (write_batch_scripts refuses a folder with a line break or a '"', which no directive can hold.)
@@ -148,7 +151,7 @@ std::string batch_script(const Sweep& sweep, const std::vector<int>& numbers, co
     script += "# Written by `git model sweep`; submit with `sbatch <this file>` (a cancelled run stays cancelled:\n";
     script += "# `git model sweep resume` queues it again). Each task runs its run's\n";
     script += "# command from sweep.json in the run's worktree (on shared storage) and records its state.\n";
-    script += fmt::format("#SBATCH --job-name=gm-{}-sweep-{}\n", sweep.model, sweep.id);
+    script += fmt::format("#SBATCH --job-name={}\n", slurm_job_name(sweep));
     std::string array = array_ranges(task_ids);
     if (sweep.max_parallel > 0) array += fmt::format("%{}", sweep.max_parallel);
     script += fmt::format("#SBATCH --array={}\n", array);
@@ -347,25 +350,101 @@ std::map<int, SlurmTask> query_tasks(const Sweep& sweep, bool* answered) {
     return tasks;
 }
 
-void cancel_slurm(const Sweep& sweep) {
-    if (sweep.slurm.job_ids.empty()) return;
+namespace {
+
+// squeue's states of a task or job that still holds (or will hold) a node.
+bool slurm_active(const std::string& state) {
+    return state == "RUNNING" || state == "PENDING" || state == "COMPLETING" || state == "CONFIGURING" ||
+           state == "SUSPENDED";
+}
+
+// "123_4": a Slurm array task id as a task records it (checked: it came from a file and goes to scancel).
+bool is_task_id(const std::string& id) {
+    const auto bar = id.find('_');
+    const auto digits = [](std::string_view part) { return !part.empty() && std::all_of(part.begin(), part.end(), is_ascii_digit); };
+    return bar != std::string::npos && digits(std::string_view(id).substr(0, bar)) && digits(std::string_view(id).substr(bar + 1));
+}
+
+// The Slurm tasks of unfinished runs that are not of the sweep's recorded jobs: run -> "<job>_<task>".
+std::map<int, std::string> unlisted_tasks(const Sweep& sweep) {
+    std::map<int, std::string> tasks;
+    for (const auto& run : sweep.runs) {
+        const auto status = load_run(sweep, run.number);
+        if ((status.state != RunState::running && status.state != RunState::queued) || !status.slurm_task) continue;
+        const std::string& task = *status.slurm_task;
+        if (!is_task_id(task)) continue;
+        const auto& jobs = sweep.slurm.job_ids;
+        if (std::find(jobs.begin(), jobs.end(), task.substr(0, task.find('_'))) == jobs.end()) tasks[run.number] = task;
+    }
+    return tasks;
+}
+
+// Whether squeue still lists any of these tasks as holding a node (false when it cannot say).
+bool any_task_active(const std::vector<std::string>& tasks, const proc::RunOptions& options) {
+    if (tasks.empty()) return false;
+    const auto listed = proc::run({"squeue", "--noheader", "--jobs", join(tasks, ","), "--format=%T"}, options);
+    std::istringstream lines(listed.out);
+    std::string state;
+    while (lines >> state)
+        if (slurm_active(state)) return true;
+    return false;
+}
+
+}  // namespace
+
+std::set<int> cancel_slurm(const Sweep& sweep, std::vector<std::string>& notes) {
     proc::RunOptions options;
     options.timeout = 60s;
-    std::vector<std::string> argv{"scancel"};
-    argv.insert(argv.end(), sweep.slurm.job_ids.begin(), sweep.slurm.job_ids.end());
-    argv.insert(argv.end(), sweep.slurm.report_job_ids.begin(), sweep.slurm.report_job_ids.end());
-    const auto result = proc::run(argv, options);
-    if (!result.ok())
-        throw Error(fmt::format("scancel failed ({}): {}", result.describe(), result.err));
+    if (!sweep.slurm.job_ids.empty()) {
+        std::vector<std::string> argv{"scancel"};
+        argv.insert(argv.end(), sweep.slurm.job_ids.begin(), sweep.slurm.job_ids.end());
+        argv.insert(argv.end(), sweep.slurm.report_job_ids.begin(), sweep.slurm.report_job_ids.end());
+        const auto result = proc::run(argv, options);
+        if (!result.ok())
+            throw Error(fmt::format("scancel failed ({}): {}", result.describe(), result.err));
+    }
+    std::set<int> still_running;
+    std::vector<std::string> stopping;
+    for (const auto& [number, task] : unlisted_tasks(sweep)) {
+        // Only a task of this sweep's name: the record is a file, and scancel must not reach another job.
+        const auto listed = proc::run({"squeue", "--noheader", "--jobs", task, "--format=%j"}, options);
+        const std::string name = listed.ok() ? last_nonempty_line(listed.out) : "";
+        const bool forgotten = !listed.ok() && listed.err.find("Invalid job id") != std::string::npos;
+        if ((listed.ok() && name.empty()) || forgotten) continue;  // Slurm no longer lists it: ended
+        if (name != slurm_job_name(sweep)) {
+            still_running.insert(number);
+            notes.push_back(fmt::format("run {} is recorded as Slurm task {}, {}; it was not cancelled (scancel {} "
+                                        "stops it, if it is this run's)",
+                                        number, task,
+                                        listed.ok() ? fmt::format("whose job is named {}, not {}", quote_for_message(name),
+                                                                  slurm_job_name(sweep))
+                                                    : "of which squeue said nothing",
+                                        task));
+            continue;
+        }
+        const auto result = proc::run({"scancel", task}, options);
+        const bool ended = result.err.find("Invalid job id") != std::string::npos ||
+                           result.err.find("already completing or completed") != std::string::npos;
+        if (result.ok() || ended) {
+            stopping.push_back(task);
+            continue;
+        }
+        still_running.insert(number);
+        std::string why = result.err.empty() ? result.describe() : result.err;
+        while (!why.empty() && why.back() == '\n') why.pop_back();
+        notes.push_back(fmt::format("run {} goes on in Slurm task {}, which no job of this sweep's holds, and scancel "
+                                    "could not stop it: {}",
+                                    number, task, printable(why)));
+    }
     const auto deadline = std::chrono::steady_clock::now() + 60s;
     while (std::chrono::steady_clock::now() < deadline) {
-        bool active = false;
-        for (const auto& [number, task] : query_tasks(sweep))
-            active = active || task.state == "RUNNING" || task.state == "PENDING" || task.state == "COMPLETING" ||
-                     task.state == "CONFIGURING" || task.state == "SUSPENDED";
-        if (!active) return;
+        bool active = any_task_active(stopping, options);
+        if (!sweep.slurm.job_ids.empty())
+            for (const auto& [number, task] : query_tasks(sweep)) active = active || slurm_active(task.state);
+        if (!active) break;
         std::this_thread::sleep_for(250ms);
     }
+    return still_running;
 }
 
 namespace {
@@ -420,6 +499,11 @@ void run_task_attempt(const Sweep& sweep, const RunSpec& run, RunStatus& status,
         return;
     }
     const int raw = wait_forwarding(child);
+    // Slurm signals every process of the task at once (scancel, the time limit): the command may
+    // die of it before this process's own signal arrives. A moment's wait tells "stopped by Slurm"
+    // (cancelled) from a command that died of a signal on its own (failed).
+    if (WIFSIGNALED(raw) && (WTERMSIG(raw) == SIGTERM || WTERMSIG(raw) == SIGKILL))
+        for (int i = 0; i < 50 && !task_signal.load(); ++i) std::this_thread::sleep_for(10ms);
     if (WIFSIGNALED(raw)) end_attempt(status, std::nullopt, WTERMSIG(raw));
     else end_attempt(status, WEXITSTATUS(raw), 0);
     const bool ok = status.signal == 0 && status.exit_code == 0;

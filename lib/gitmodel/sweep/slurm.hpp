@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <vector>
@@ -76,8 +77,13 @@ struct SlurmTask {
 // `answered` (when given) says whether squeue answered: only then is a task it does not list gone.
 std::map<int, SlurmTask> query_tasks(const Sweep& sweep, bool* answered = nullptr);
 
-// Cancels every job of the sweep (scancel) and waits until Slurm has stopped them.
-void cancel_slurm(const Sweep& sweep);
+// Cancels every job of the sweep (scancel), and the Slurm task each unfinished run recorded
+// that is of no job git model submitted (an exported script submitted by hand, or a job whose id
+// a killed `sweep start` never wrote down): else such a run would show as cancelled while it
+// goes on, and a resume would run it twice at once in one worktree. Waits until Slurm has
+// stopped them. Returns the runs whose task could not be cancelled (they still run), with why
+// in notes.
+std::set<int> cancel_slurm(const Sweep& sweep, std::vector<std::string>& notes);
 
 // Runs one task on a node: the body of `git-model sweep task`. Returns the run's exit code.
 int run_slurm_task(const std::filesystem::path& sweep_folder, int number);
