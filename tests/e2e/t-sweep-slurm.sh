@@ -153,6 +153,19 @@ run_expect 0 git -C "$WT" model sweep resume "$sid"
 assert_contains "$OUT" "runs 1-3 submitted to Slurm"
 run_expect 0 git -C "$WT" model sweep cancel "$sid"
 
+# cancel_stops_all SWEEP SECONDS: `sweep cancel` of a two-run sweep whose command is `sleep SECONDS` leaves no task
+# of it in Slurm, no such command running, and both runs shown cancelled.
+cancel_stops_all() {
+    local sid=$1 pattern="sleep $2"
+    run_expect 0 git -C "$WT" model sweep cancel "$sid"
+    assert_contains "$OUT" "2 unfinished runs stopped"
+    assert_eq "$(squeue -h -r --name "gm-net-sweep-$sid" | wc -l)" "0" "every task of sweep $sid stopped, pending ones too"
+    for _ in $(seq 40); do pgrep -f "$pattern" >/dev/null || break; sleep 0.25; done
+    pgrep -f "$pattern" >/dev/null && fail "the runs' commands still run after sweep cancel: $(ps -eo pid,args | grep "$pattern")"
+    run_expect 0 git -C "$WT" model sweep status "$sid" --json
+    assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "cancelled cancelled" "stopped, and shown so"
+}
+
 # --- cancel of an exported sweep someone submitted by hand: its tasks are of no job git model submitted, so
 # cancel showed its runs cancelled while they went on (and a resume would have run each twice at once, in one
 # worktree). Now cancel stops each run's recorded task. ---------------------------------------------------------
@@ -162,13 +175,46 @@ xid=$(git -C "$WT" model sweep status --json | python3 -c 'import json,sys; prin
 (cd "$TEST_DIR" && sbatch --parsable long.sh >/dev/null) || fail "sbatch of the exported script failed"
 wait_run_state "$WT" "$xid" 1 running 60
 wait_run_state "$WT" "$xid" 2 running 60
-run_expect 0 git -C "$WT" model sweep cancel "$xid"
-assert_contains "$OUT" "2 unfinished runs stopped"
-assert_eq "$(squeue -h -r --name "gm-net-sweep-$xid" | wc -l)" "0" "the hand-submitted tasks were stopped"
-for _ in $(seq 40); do pgrep -f 'sleep 317' >/dev/null || break; sleep 0.25; done
-pgrep -f 'sleep 317' >/dev/null && fail "the runs' commands still run after sweep cancel"
-run_expect 0 git -C "$WT" model sweep status "$xid" --json
-assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "cancelled cancelled" "stopped, and shown so"
+cancel_stops_all "$xid" 317
+
+# --- kill -9 of `sweep start` as sbatch answered: the job's id was never written down, so cancel missed the
+# job and a resume ran its runs twice (red team s34d). Every job bears the sweep's random --comment, and
+# cancel finds the caller's jobs by it, the pending tasks too. --------------------------------------------------
+mkdir -p "$TEST_DIR/slow-sbatch"
+cat >"$TEST_DIR/slow-sbatch/sbatch" <<EOF
+#!/bin/sh
+$(command -v sbatch) "\$@"; status=\$?
+touch "$TEST_DIR/submitted-now"
+exec sleep 60
+EOF
+chmod +x "$TEST_DIR/slow-sbatch/sbatch"
+(cd "$WT" && PATH="$TEST_DIR/slow-sbatch:$PATH" exec git-model sweep start --backend slurm --no-container \
+    --max-parallel 1 --grid lr=13,14 -- sh -c 'exec sleep 319' >/dev/null 2>&1) &
+starter=$!
+for _ in $(seq 240); do [ -f "$TEST_DIR/submitted-now" ] && break; sleep 0.25; done
+kill -9 "$starter"
+wait "$starter" 2>/dev/null || true
+pkill -f "$TEST_DIR/slow-sbatch/sbatch" || true
+zid=$(git -C "$WT" model sweep status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])')
+assert_eq "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["slurm"]["job_ids"])' \
+    "$TEST_DIR/repo/.git/git-model/sweeps/$zid/sweep.json")" "[]" "the killed start wrote down no job"
+wait_run_state "$WT" "$zid" 1 running 60
+cancel_stops_all "$zid" 319
+
+# --- an exported script submitted twice: the second task finds its run running in the first one's live task and
+# does not run it again in the same worktree (red team s35a) -------------------------------------------------------
+run_expect 0 git -C "$WT" model sweep start --export slurm -o "$TEST_DIR/twice.sh" --no-container --grid lr=15 -- \
+    sh -c 'exec sleep 320'
+wid=$(git -C "$WT" model sweep status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])')
+first=$(cd "$TEST_DIR" && sbatch --parsable twice.sh)
+wait_run_state "$WT" "$wid" 1 running 60
+second=$(cd "$TEST_DIR" && sbatch --parsable twice.sh)
+slurm_wait_job "$second" 60
+assert_eq "$(pgrep -fc 'sleep 320')" "1" "the run's command runs once"
+assert_contains "$(cat "$TEST_DIR/repo/.git/git-model/persist/net/logs/sweep-$wid/run-1.log")" \
+    "run 1 is running in Slurm task ${first}_1: task ${second}_1 does not run it again"
+run_expect 0 git -C "$WT" model sweep cancel "$wid"
+assert_eq "$(squeue -h -r --name "gm-net-sweep-$wid" | wc -l)" "0" "cancel stopped the first job"
 
 # A run record naming a task of some other job (a record is a file; in a group-shared repository a teammate
 # can write it) is not scancelled: the run stays running, and the warning says why.
@@ -182,8 +228,9 @@ record = json.load(open(sys.argv[1]))
 record.update(state="running", slurm_task=sys.argv[2], started=int(time.time()))
 json.dump(record, open(sys.argv[1], "w"))
 PY
-run_expect 0 git -C "$WT" model sweep cancel "$yid"
-assert_contains "$ERR" "run 1 is recorded as Slurm task ${other}_1, whose job is named 'not-a-sweep', not gm-net-sweep-$yid"
+run_expect 1 git -C "$WT" model sweep cancel "$yid"
+assert_contains "$ERR" "1 run of sweep $yid may still run"
+assert_contains "$ERR" "run 1 (Slurm task ${other}_1) was not cancelled: its job ('not-a-sweep') is not this sweep's"
 assert_eq "$(squeue -h -j "${other}_1" -o %T)" "RUNNING" "another job's task is left alone"
 assert_eq "$(git -C "$WT" model sweep status "$yid" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["runs"][0]["state"])')" \
     "running" "a run that may go on is not shown as cancelled"

@@ -1,6 +1,7 @@
 // git model sweep cancel: stop a sweep's unfinished runs; worktrees and branches stay.
 #include "sweep.hpp"
 
+#include "gitmodel/core/wording.hpp"
 #include "gitmodel/sweep/operations.hpp"
 
 #include <fmt/core.h>
@@ -20,6 +21,11 @@ int cancel(const cli::Args& args) {
                cancelled.stopped, cancelled.stopped == 1 ? "" : "s");
     fmt::print("  `git model sweep resume {}` reruns them, `git model sweep clean {}` removes the worktrees\n", sweep.id,
                sweep.id);
+    if (cancelled.left > 0) {
+        fmt::print(stderr, "git-model: {} of sweep {} may still run (see the warnings above): it is not shown as cancelled\n",
+                   count_of(static_cast<std::size_t>(cancelled.left), "run"), sweep.id);
+        return 1;
+    }
     return 0;
 }
 

@@ -19,6 +19,7 @@
 #include "gitmodel/proc/process.hpp"
 #include "gitmodel/sweep/plan.hpp"
 #include "gitmodel/sweep/promote.hpp"
+#include "gitmodel/sweep/slurm.hpp"
 
 #include <fmt/core.h>
 
@@ -184,6 +185,7 @@ Sweep create_sweep(git::Repository& repo, const CreateRequest& request,
     sweep.retries = request.retries;
     sweep.max_failures = request.max_failures;
     sweep.slurm = request.slurm;
+    if (sweep.backend == Backend::slurm) sweep.slurm.job_comment = new_job_comment();
     sweep.common_dir = repo.common_dir();
     // Where the model's branch is checked out (its .modelenv.yaml persist paths are relative to it).
     const auto checkout = model::worktree_of(repo, sweep.model_branch);

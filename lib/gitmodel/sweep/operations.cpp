@@ -112,6 +112,10 @@ std::string launch_sweep(git::Repository& repo, Sweep& sweep, const LaunchReques
 Cancelled cancel_sweep(const Sweep& sweep) {
     Cancelled result;
     result.stopped = driver_for(sweep)->cancel(sweep, result.notes);
+    for (const auto& run : sweep.runs) {
+        const auto state = load_run(sweep, run.number).state;
+        result.left += state == RunState::queued || state == RunState::running ? 1 : 0;
+    }
     return result;
 }
 

@@ -46,6 +46,7 @@ std::string launch_sweep(git::Repository& repo, Sweep& sweep, const LaunchReques
 struct Cancelled {
     int stopped = 0;                 // unfinished runs stopped
     std::vector<std::string> notes;  // what stayed (warnings)
+    int left = 0;                    // runs still queued or running after it: they may go on
 };
 Cancelled cancel_sweep(const Sweep& sweep);
 

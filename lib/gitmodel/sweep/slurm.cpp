@@ -2,6 +2,7 @@
 
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/host.hpp"
+#include "gitmodel/core/random_id.hpp"
 #include "gitmodel/core/shell_word.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/env/gpu_pool.hpp"
@@ -152,6 +153,7 @@ std::string batch_script(const Sweep& sweep, const std::vector<int>& numbers, co
     script += "# `git model sweep resume` queues it again). Each task runs its run's\n";
     script += "# command from sweep.json in the run's worktree (on shared storage) and records its state.\n";
     script += fmt::format("#SBATCH --job-name={}\n", slurm_job_name(sweep));
+    if (!sweep.slurm.job_comment.empty()) script += fmt::format("#SBATCH --comment={}\n", sweep.slurm.job_comment);
     std::string array = array_ranges(task_ids);
     if (sweep.max_parallel > 0) array += fmt::format("%{}", sweep.max_parallel);
     script += fmt::format("#SBATCH --array={}\n", array);
@@ -245,8 +247,14 @@ BatchScripts write_batch_scripts(const Sweep& sweep, const std::vector<int>& num
     return out;
 }
 
+std::string new_job_comment() { return "gm-sweep-" + random_hex(12); }
+
 std::string submit(Sweep& sweep, const std::vector<int>& numbers) {
     const fs::path dir = sweep_dir(sweep.common_dir, sweep.id);
+    if (sweep.slurm.job_comment.empty()) {  // a sweep from before job comments: written down before any sbatch
+        sweep.slurm.job_comment = new_job_comment();
+        save(sweep);
+    }
     const BatchScripts scripts = write_batch_scripts(sweep, numbers);
     std::vector<std::string> submitted;
     for (const auto& [file, part] : scripts.parts) {
@@ -358,28 +366,64 @@ bool slurm_active(const std::string& state) {
            state == "SUSPENDED";
 }
 
-// "123_4": a Slurm array task id as a task records it (checked: it came from a file and goes to scancel).
+// "123_4": a Slurm array task id as a task records it (checked: it came from a file and goes to
+// squeue and scancel). Numbers past 32 bits or with a leading zero are refused: Slurm would read
+// 4294967297 as 1, another job.
 bool is_task_id(const std::string& id) {
+    const auto number = [](std::string_view part) {
+        return !part.empty() && part.size() <= 10 && part[0] != '0' &&
+               std::all_of(part.begin(), part.end(), is_ascii_digit) && std::stoull(std::string(part)) < (1ULL << 32);
+    };
     const auto bar = id.find('_');
-    const auto digits = [](std::string_view part) { return !part.empty() && std::all_of(part.begin(), part.end(), is_ascii_digit); };
-    return bar != std::string::npos && digits(std::string_view(id).substr(0, bar)) && digits(std::string_view(id).substr(bar + 1));
+    return bar != std::string::npos && number(std::string_view(id).substr(0, bar)) && number(std::string_view(id).substr(bar + 1));
 }
 
-// The Slurm tasks of unfinished runs that are not of the sweep's recorded jobs: run -> "<job>_<task>".
-std::map<int, std::string> unlisted_tasks(const Sweep& sweep) {
-    std::map<int, std::string> tasks;
-    for (const auto& run : sweep.runs) {
-        const auto status = load_run(sweep, run.number);
-        if ((status.state != RunState::running && status.state != RunState::queued) || !status.slurm_task) continue;
-        const std::string& task = *status.slurm_task;
-        if (!is_task_id(task)) continue;
-        const auto& jobs = sweep.slurm.job_ids;
-        if (std::find(jobs.begin(), jobs.end(), task.substr(0, task.find('_'))) == jobs.end()) tasks[run.number] = task;
+// What squeue says of one job or task: its state, name and comment; nullopt when it no longer lists
+// it; throws when squeue cannot say (the controller down).
+struct ListedTask {
+    std::string state, name, comment;
+};
+std::optional<ListedTask> list_task(const std::string& id, const proc::RunOptions& options) {
+    const auto listed = proc::run({"squeue", "--noheader", "--jobs", id, "--format=%T|%j|%k"}, options);
+    if (!listed.ok() && listed.err.find("Invalid job id") != std::string::npos) return std::nullopt;
+    if (!listed.ok()) throw Error(fmt::format("squeue failed ({}): {}", listed.describe(), last_nonempty_line(listed.err)));
+    const std::string line = last_nonempty_line(listed.out);
+    if (line.empty()) return std::nullopt;
+    ListedTask task;
+    std::istringstream fields(line);
+    std::getline(fields, task.state, '|');
+    std::getline(fields, task.name, '|');
+    std::getline(fields, task.comment);
+    return task;
+}
+
+// Whether a task squeue lists is of this sweep: by the sweep's random job comment, or by its job
+// name in sweeps from before comments (a name repeats across clones; a comment does not).
+bool of_this_sweep(const Sweep& sweep, const ListedTask& task) {
+    return sweep.slurm.job_comment.empty() ? task.name == slurm_job_name(sweep) : task.comment == sweep.slurm.job_comment;
+}
+
+// The caller's own jobs that bear the sweep's comment and that sweep.json does not name: one a
+// `sweep start` killed as sbatch answered never wrote down, or an exported script's, submitted by hand.
+std::vector<std::string> unrecorded_jobs(const Sweep& sweep, const proc::RunOptions& options) {
+    std::vector<std::string> jobs;
+    if (sweep.slurm.job_comment.empty()) return jobs;
+    const auto listed = proc::run({"squeue", "--me", "--noheader", "--format=%i|%k"}, options);
+    std::istringstream lines(listed.out);
+    std::string line;
+    while (std::getline(lines, line)) {
+        const auto bar = line.find('|');
+        if (bar == std::string::npos || line.substr(bar + 1) != sweep.slurm.job_comment) continue;
+        const std::string job = line.substr(0, std::min(bar, line.find('_')));
+        const auto known = [&](const std::vector<std::string>& ids) { return std::find(ids.begin(), ids.end(), job) != ids.end(); };
+        if (!job.empty() && job.find_first_not_of("0123456789") == std::string::npos && !known(sweep.slurm.job_ids) &&
+            !known(sweep.slurm.report_job_ids) && !known(jobs))
+            jobs.push_back(job);
     }
-    return tasks;
+    return jobs;
 }
 
-// Whether squeue still lists any of these tasks as holding a node (false when it cannot say).
+// Whether squeue still lists any of these jobs or tasks as holding a node (false when it cannot say).
 bool any_task_active(const std::vector<std::string>& tasks, const proc::RunOptions& options) {
     if (tasks.empty()) return false;
     const auto listed = proc::run({"squeue", "--noheader", "--jobs", join(tasks, ","), "--format=%T"}, options);
@@ -390,52 +434,89 @@ bool any_task_active(const std::vector<std::string>& tasks, const proc::RunOptio
     return false;
 }
 
+// The Slurm task each unfinished run recorded: run -> "<job>_<task>".
+std::map<int, std::string> recorded_tasks(const Sweep& sweep) {
+    std::map<int, std::string> tasks;
+    for (const auto& run : sweep.runs) {
+        const auto status = load_run(sweep, run.number);
+        if ((status.state == RunState::running || status.state == RunState::queued) && status.slurm_task &&
+            is_task_id(*status.slurm_task))
+            tasks[run.number] = *status.slurm_task;
+    }
+    return tasks;
+}
+
+// Scancels the recorded tasks of runs that none of `jobs` (already cancelled) holds, when squeue
+// shows them as this sweep's; adds what it cancelled to `stopping`, and a run it could not stop,
+// with why, to still_running and notes.
+void cancel_recorded_tasks(const Sweep& sweep, const std::vector<std::string>& jobs, std::vector<std::string>& stopping,
+                           std::set<int>& still_running, std::vector<std::string>& notes, const proc::RunOptions& options) {
+    for (const auto& [number, task] : recorded_tasks(sweep)) {
+        if (std::find(jobs.begin(), jobs.end(), task.substr(0, task.find('_'))) != jobs.end()) continue;
+        std::string why;
+        try {
+            const auto listed = list_task(task, options);
+            if (!listed) continue;  // ended
+            if (!of_this_sweep(sweep, *listed)) {
+                why = fmt::format("its job ({}) is not this sweep's; if it is this run's, stop it with Slurm",
+                                  quote_for_message(listed->name));
+            } else {
+                const auto result = proc::run({"scancel", task}, options);
+                if (result.ok() || result.err.find("Invalid job id") != std::string::npos ||
+                    result.err.find("already completing or completed") != std::string::npos) {
+                    stopping.push_back(task);
+                    continue;
+                }
+                why = "scancel: " + last_nonempty_line(result.err.empty() ? result.describe() : result.err);
+            }
+        } catch (const Error& e) {
+            why = e.what();
+        }
+        still_running.insert(number);
+        notes.push_back(fmt::format("run {} (Slurm task {}) was not cancelled: {}", number, task, printable(why)));
+    }
+}
+
+// After the wait: a run whose recorded task Slurm still lists as active (still stopping, or started
+// meanwhile) is not shown as cancelled, since it may go on.
+void keep_live_runs(const Sweep& sweep, std::set<int>& still_running, std::vector<std::string>& notes,
+                    const proc::RunOptions& options) {
+    for (const auto& [number, task] : recorded_tasks(sweep)) {
+        if (still_running.count(number)) continue;
+        std::string state;
+        try {
+            const auto listed = list_task(task, options);
+            if (!listed || !slurm_active(listed->state)) continue;
+            state = listed->state;
+        } catch (const Error& e) {
+            state = fmt::format("unknown: {}", e.what());
+        }
+        still_running.insert(number);
+        notes.push_back(fmt::format("run {} is still {} in Slurm task {} after a minute; `git model sweep status {}` "
+                                    "shows when it ends",
+                                    number, printable(state), task, sweep.id));
+    }
+}
+
 }  // namespace
 
 std::set<int> cancel_slurm(const Sweep& sweep, std::vector<std::string>& notes) {
     proc::RunOptions options;
     options.timeout = 60s;
-    if (!sweep.slurm.job_ids.empty()) {
+    std::vector<std::string> jobs = sweep.slurm.job_ids;
+    jobs.insert(jobs.end(), sweep.slurm.report_job_ids.begin(), sweep.slurm.report_job_ids.end());
+    const auto unrecorded = unrecorded_jobs(sweep, options);
+    jobs.insert(jobs.end(), unrecorded.begin(), unrecorded.end());
+    if (!jobs.empty()) {
         std::vector<std::string> argv{"scancel"};
-        argv.insert(argv.end(), sweep.slurm.job_ids.begin(), sweep.slurm.job_ids.end());
-        argv.insert(argv.end(), sweep.slurm.report_job_ids.begin(), sweep.slurm.report_job_ids.end());
+        argv.insert(argv.end(), jobs.begin(), jobs.end());
         const auto result = proc::run(argv, options);
         if (!result.ok())
             throw Error(fmt::format("scancel failed ({}): {}", result.describe(), result.err));
     }
     std::set<int> still_running;
-    std::vector<std::string> stopping;
-    for (const auto& [number, task] : unlisted_tasks(sweep)) {
-        // Only a task of this sweep's name: the record is a file, and scancel must not reach another job.
-        const auto listed = proc::run({"squeue", "--noheader", "--jobs", task, "--format=%j"}, options);
-        const std::string name = listed.ok() ? last_nonempty_line(listed.out) : "";
-        const bool forgotten = !listed.ok() && listed.err.find("Invalid job id") != std::string::npos;
-        if ((listed.ok() && name.empty()) || forgotten) continue;  // Slurm no longer lists it: ended
-        if (name != slurm_job_name(sweep)) {
-            still_running.insert(number);
-            notes.push_back(fmt::format("run {} is recorded as Slurm task {}, {}; it was not cancelled (scancel {} "
-                                        "stops it, if it is this run's)",
-                                        number, task,
-                                        listed.ok() ? fmt::format("whose job is named {}, not {}", quote_for_message(name),
-                                                                  slurm_job_name(sweep))
-                                                    : "of which squeue said nothing",
-                                        task));
-            continue;
-        }
-        const auto result = proc::run({"scancel", task}, options);
-        const bool ended = result.err.find("Invalid job id") != std::string::npos ||
-                           result.err.find("already completing or completed") != std::string::npos;
-        if (result.ok() || ended) {
-            stopping.push_back(task);
-            continue;
-        }
-        still_running.insert(number);
-        std::string why = result.err.empty() ? result.describe() : result.err;
-        while (!why.empty() && why.back() == '\n') why.pop_back();
-        notes.push_back(fmt::format("run {} goes on in Slurm task {}, which no job of this sweep's holds, and scancel "
-                                    "could not stop it: {}",
-                                    number, task, printable(why)));
-    }
+    std::vector<std::string> stopping = unrecorded;
+    cancel_recorded_tasks(sweep, jobs, stopping, still_running, notes, options);
     const auto deadline = std::chrono::steady_clock::now() + 60s;
     while (std::chrono::steady_clock::now() < deadline) {
         bool active = any_task_active(stopping, options);
@@ -444,6 +525,7 @@ std::set<int> cancel_slurm(const Sweep& sweep, std::vector<std::string>& notes) 
         if (!active) break;
         std::this_thread::sleep_for(250ms);
     }
+    keep_live_runs(sweep, still_running, notes, options);
     return still_running;
 }
 
@@ -518,6 +600,22 @@ void run_task_attempt(const Sweep& sweep, const RunSpec& run, RunStatus& status,
     }
 }
 
+// The live Slurm task other than `mine` that the run's record says runs it, if squeue lists it so.
+std::optional<std::string> running_elsewhere(const RunStatus& status, const std::string& mine) {
+    if (status.state != RunState::running || !status.slurm_task || *status.slurm_task == mine ||
+        !is_task_id(*status.slurm_task))
+        return std::nullopt;
+    proc::RunOptions options;
+    options.timeout = 30s;
+    try {
+        const auto listed = list_task(*status.slurm_task, options);
+        if (listed && slurm_active(listed->state)) return *status.slurm_task;
+    } catch (const Error&) {
+        // squeue cannot say: the record alone does not stop a task from running its run
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 int run_slurm_task(const fs::path& sweep_folder, int number) {
@@ -543,6 +641,15 @@ int run_slurm_task(const fs::path& sweep_folder, int number) {
     const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
     const char* job = std::getenv("SLURM_ARRAY_JOB_ID");
     const char* task = std::getenv("SLURM_ARRAY_TASK_ID");
+    const std::string mine = job ? fmt::format("{}_{}", job, task ? std::atoi(task) : number) : "";
+    // The run goes on in another live task (an exported script submitted twice): two at once in
+    // one worktree would overwrite each other's files. A record whose task Slurm no longer lists
+    // (killed with its node) does not hold the run.
+    if (const auto other = running_elsewhere(status, mine)) {
+        log_line(sweep, number, fmt::format("run {} is running in Slurm task {}: task {} does not run it again",
+                                            number, *other, mine.empty() ? "(no Slurm id)" : mine));
+        return 0;
+    }
     git::Library library;
     const auto repo = git::Repository::open(sweep.common_dir);
     // Each attempt, the first and every retry, looks at the sweep's failures first (the runs'
@@ -558,7 +665,7 @@ int run_slurm_task(const fs::path& sweep_folder, int number) {
         }
         begin_attempt(status);
         status.gpus = visible ? visible : "";
-        if (job) status.slurm_task = fmt::format("{}_{}", job, task ? std::atoi(task) : number);
+        if (job) status.slurm_task = mine;
         run_task_attempt(sweep, run, status, repo);
         const bool retry = record_attempt(sweep, run, status, !task_signal.load());
         if (!retry) return status.state == RunState::done ? 0 : 1;

@@ -68,6 +68,9 @@ BatchScripts write_batch_scripts(const Sweep& sweep, const std::vector<int>& num
 // offsets in sweep.json. Returns the arrays' job ids, ", "-joined.
 std::string submit(Sweep& sweep, const std::vector<int>& numbers);
 
+// A fresh random --comment for a sweep's jobs (SlurmSettings::job_comment).
+std::string new_job_comment();
+
 // What Slurm says of a sweep's tasks that it still knows: run number -> (state, reason),
 // from squeue, and for tasks squeue has forgotten, from sacct where accounting is on.
 struct SlurmTask {

@@ -195,7 +195,8 @@ void save_as(const Sweep& sweep, const fs::path& file) {
           {"offsets", sweep.slurm.offsets},
           {"max_array_size", sweep.slurm.max_array_size},
           {"report_job", sweep.slurm.report_job},
-          {"report_job_ids", sweep.slurm.report_job_ids}}},
+          {"report_job_ids", sweep.slurm.report_job_ids},
+          {"job_comment", sweep.slurm.job_comment}}},
         {"carry", sweep.carry},
         {"runs", runs},
     };
@@ -239,6 +240,7 @@ Sweep load_file(const fs::path& file) {
         if (slurm.contains("report_job")) sweep.slurm.report_job = slurm.at("report_job").get<bool>();
         if (slurm.contains("report_job_ids"))
             sweep.slurm.report_job_ids = slurm.at("report_job_ids").get<std::vector<std::string>>();
+        sweep.slurm.job_comment = slurm.value("job_comment", std::string());
         if (document.contains("carry")) sweep.carry = document.at("carry").get<std::vector<std::string>>();
         for (const auto& item : document.at("runs")) {
             RunSpec run;

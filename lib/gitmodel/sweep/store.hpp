@@ -40,6 +40,10 @@ struct SlurmSettings {
     int max_array_size = 0;                 // the cluster's MaxArraySize when the sweep was planned (0: unknown)
     bool report_job = false;                // --report-job: after each submission, a job that writes the report
     std::vector<std::string> report_job_ids;  // those jobs (cancel stops them too)
+    // Every job's --comment, random per sweep: cancel finds by it, among the user's own jobs, one
+    // whose id was never written down (a start killed as sbatch answered; an exported script
+    // submitted by hand). Empty in sweeps made before it: submit gives one.
+    std::string job_comment;
 };
 
 // One run as created: its parameters and where its commit and worktree are.
