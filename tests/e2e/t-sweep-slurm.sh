@@ -85,6 +85,11 @@ assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "queued
 wait_sweep "$WT" 3 180
 run_expect 0 git -C "$WT" model sweep status 3 --json
 assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "done done" "the exported script's runs done"
+# A second submission of the script finds its runs done and runs neither again (it would overwrite their results).
+second=$(cd "$TEST_DIR" && sbatch --parsable job.sh) || fail "second sbatch of the exported script failed"
+slurm_wait_job "$second" 60
+assert_contains "$(cat "$TEST_DIR/repo/.git/git-model/persist/net/logs/sweep-3/run-1.log")" \
+    "run 1 is done: Slurm task ${second}_1 does not run it again"
 run_expect 2 git -C "$WT" model sweep start --export slurm --backend local --grid lr=1 -- true
 assert_contains "$ERR" "leave out --backend local"
 run_expect 2 git -C "$WT" model sweep start --export pbs --grid lr=1 -- true
@@ -192,8 +197,7 @@ chmod +x "$TEST_DIR/slow-sbatch/sbatch"
     --max-parallel 1 --grid lr=13,14 -- sh -c 'exec sleep 319' >/dev/null 2>&1) &
 starter=$!
 for _ in $(seq 240); do [ -f "$TEST_DIR/submitted-now" ] && break; sleep 0.25; done
-kill -9 "$starter"
-wait "$starter" 2>/dev/null || true
+{ kill -9 "$starter" && wait "$starter"; } 2>/dev/null || true
 pkill -f "$TEST_DIR/slow-sbatch/sbatch" || true
 zid=$(git -C "$WT" model sweep status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])')
 assert_eq "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["slurm"]["job_ids"])' \
@@ -215,6 +219,32 @@ assert_contains "$(cat "$TEST_DIR/repo/.git/git-model/persist/net/logs/sweep-$wi
     "run 1 is running in Slurm task ${first}_1: task ${second}_1 does not run it again"
 run_expect 0 git -C "$WT" model sweep cancel "$wid"
 assert_eq "$(squeue -h -r --name "gm-net-sweep-$wid" | wc -l)" "0" "cancel stopped the first job"
+
+# A sweep from before job comments (none in sweep.json nor its script): cancel cannot tell a job of its name from
+# another clone's, so it cancels none it did not record, names them, and exits 1; so does a squeue that cannot
+# list the user's jobs (red team s35b).
+run_expect 0 git -C "$WT" model sweep start --export slurm -o "$TEST_DIR/old.sh" --no-container --max-parallel 1 \
+    --grid lr=16,17 -- sh -c 'exec sleep 321'
+oid=$(git -C "$WT" model sweep status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])')
+python3 - "$TEST_DIR/repo/.git/git-model/sweeps/$oid/sweep.json" <<'PY'
+import json, sys
+sweep = json.load(open(sys.argv[1]))
+del sweep["slurm"]["job_comment"]
+json.dump(sweep, open(sys.argv[1], "w"))
+PY
+sed -i '/^#SBATCH --comment=/d' "$TEST_DIR/old.sh"
+old_job=$(cd "$TEST_DIR" && sbatch --parsable old.sh)
+wait_run_state "$WT" "$oid" 1 running 60
+mkdir -p "$TEST_DIR/no-squeue-user"
+printf '#!/bin/sh\nfor a; do [ "$a" = --user ] && { echo "squeue: error: slurm_load_jobs: Socket timed out" >&2; exit 1; }; done\nexec %s "$@"\n' \
+    "$(command -v squeue)" >"$TEST_DIR/no-squeue-user/squeue"
+chmod +x "$TEST_DIR/no-squeue-user/squeue"
+PATH="$TEST_DIR/no-squeue-user:$PATH" run_expect 1 git -C "$WT" model sweep cancel "$oid"
+assert_contains "$ERR" "could not list your Slurm jobs (squeue: squeue: error: slurm_load_jobs: Socket timed out)"
+run_expect 1 git -C "$WT" model sweep cancel "$oid"
+assert_contains "$ERR" "Slurm job $old_job bears the name of sweep $oid, which was made before job comments"
+scancel "$old_job"
+slurm_wait_job "$old_job" 60
 
 # A run record naming a task of some other job (a record is a file; in a group-shared repository a teammate
 # can write it) is not scancelled: the run stays running, and the warning says why.

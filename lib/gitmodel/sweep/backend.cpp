@@ -51,7 +51,9 @@ public:
                         fmt::format("wait for it, or stop it first with `git model sweep cancel {}`", sweep.id));
     }
 
-    int cancel(const Sweep& sweep, std::vector<std::string>& notes) override { return cancel_local(sweep, &notes); }
+    CancelOutcome cancel(const Sweep& sweep, std::vector<std::string>& notes) override {
+        return {cancel_local(sweep, &notes), true};
+    }
 };
 
 // A Slurm cluster: one job array per submission; the tasks record their runs themselves.
@@ -84,14 +86,15 @@ public:
                         "wait for it, or stop the sweep first with `git model sweep cancel`");
     }
 
-    int cancel(const Sweep& sweep, std::vector<std::string>& notes) override {
+    CancelOutcome cancel(const Sweep& sweep, std::vector<std::string>& notes) override {
         const auto cancelled_at = now_seconds();
         std::set<int> unfinished;  // counted before: a task that Slurm stops records its own end
         for (const auto& run : sweep.runs) {
             const auto state = load_run(sweep, run.number).state;
             if (state == RunState::queued || state == RunState::running) unfinished.insert(run.number);
         }
-        const auto still_running = cancel_slurm(sweep, notes);
+        const auto slurm = cancel_slurm(sweep, notes);
+        const auto& still_running = slurm.still_running;
         int stopped = 0;
         for (const auto& run : sweep.runs) {
             if (still_running.count(run.number)) continue;  // it goes on: it must not look cancelled
@@ -105,7 +108,7 @@ public:
             if (status.started && !status.ended) status.ended = now_seconds();
             save_run(sweep, run.number, status);
         }
-        return stopped;
+        return {stopped, slurm.listed_jobs};
     }
 };
 
@@ -117,7 +120,7 @@ public:
     std::string submit(Sweep& sweep, const std::vector<int>&) override { refuse(sweep, "schedule"); }
     void check_idle(const Sweep& sweep) const override { refuse(sweep, "resume"); }
     void check_requeueable(const Sweep& sweep, const RunView&) const override { refuse(sweep, "resume"); }
-    int cancel(const Sweep& sweep, std::vector<std::string>&) override { refuse(sweep, "stop"); }
+    CancelOutcome cancel(const Sweep& sweep, std::vector<std::string>&) override { refuse(sweep, "stop"); }
 
 private:
     [[noreturn]] static void refuse(const Sweep& sweep, const char* what) {

@@ -1,6 +1,7 @@
 #include "gitmodel/sweep/slurm.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/file_lock.hpp"
 #include "gitmodel/core/host.hpp"
 #include "gitmodel/core/random_id.hpp"
 #include "gitmodel/core/shell_word.hpp"
@@ -404,23 +405,44 @@ bool of_this_sweep(const Sweep& sweep, const ListedTask& task) {
 }
 
 // The caller's own jobs that bear the sweep's comment and that sweep.json does not name: one a
-// `sweep start` killed as sbatch answered never wrote down, or an exported script's, submitted by hand.
-std::vector<std::string> unrecorded_jobs(const Sweep& sweep, const proc::RunOptions& options) {
-    std::vector<std::string> jobs;
-    if (sweep.slurm.job_comment.empty()) return jobs;
-    const auto listed = proc::run({"squeue", "--me", "--noheader", "--format=%i|%k"}, options);
+// `sweep start` killed as sbatch answered never wrote down, or an exported script's, submitted by
+// hand. nullopt, with a note, when squeue cannot list them, or when the sweep has no comment (made
+// before comments; a job name repeats across clones, so jobs of its name are named, not cancelled).
+std::optional<std::vector<std::string>> unrecorded_jobs(const Sweep& sweep, std::vector<std::string>& notes,
+                                                        const proc::RunOptions& options) {
+    // --user, not --me: Slurm before 20.11 has no --me.
+    const auto listed = proc::run({"squeue", "--user", user_name(), "--noheader", "--format=%i|%j|%k"}, options);
+    if (!listed.ok()) {
+        notes.push_back(fmt::format("could not list your Slurm jobs (squeue: {}); a job of sweep {} it did not record "
+                                    "(an exported script submitted by hand) may be left: see `squeue --me`",
+                                    printable(last_nonempty_line(listed.err.empty() ? listed.describe() : listed.err)),
+                                    sweep.id));
+        return std::nullopt;
+    }
+    std::vector<std::string> jobs, by_name;
     std::istringstream lines(listed.out);
     std::string line;
     while (std::getline(lines, line)) {
-        const auto bar = line.find('|');
-        if (bar == std::string::npos || line.substr(bar + 1) != sweep.slurm.job_comment) continue;
-        const std::string job = line.substr(0, std::min(bar, line.find('_')));
+        std::istringstream fields(line);
+        std::string id, name, comment;
+        std::getline(fields, id, '|');
+        std::getline(fields, name, '|');
+        std::getline(fields, comment);
+        const std::string job = id.substr(0, id.find('_'));
         const auto known = [&](const std::vector<std::string>& ids) { return std::find(ids.begin(), ids.end(), job) != ids.end(); };
-        if (!job.empty() && job.find_first_not_of("0123456789") == std::string::npos && !known(sweep.slurm.job_ids) &&
-            !known(sweep.slurm.report_job_ids) && !known(jobs))
-            jobs.push_back(job);
+        if (job.empty() || job.find_first_not_of("0123456789") != std::string::npos || known(sweep.slurm.job_ids) ||
+            known(sweep.slurm.report_job_ids) || known(jobs) || known(by_name))
+            continue;
+        if (!sweep.slurm.job_comment.empty() && comment == sweep.slurm.job_comment) jobs.push_back(job);
+        else if (sweep.slurm.job_comment.empty() && name == slurm_job_name(sweep)) by_name.push_back(job);
     }
-    return jobs;
+    if (by_name.empty()) return jobs;
+    notes.push_back(fmt::format("Slurm job{} {} bear{} the name of sweep {}, which was made before job comments, so it "
+                                "cannot tell them from another clone's: not cancelled; `scancel` them if they are this "
+                                "sweep's",
+                                by_name.size() == 1 ? "" : "s", join(by_name, ", "), by_name.size() == 1 ? "s" : "",
+                                sweep.id));
+    return std::nullopt;
 }
 
 // Whether squeue still lists any of these jobs or tasks as holding a node (false when it cannot say).
@@ -500,12 +522,15 @@ void keep_live_runs(const Sweep& sweep, std::set<int>& still_running, std::vecto
 
 }  // namespace
 
-std::set<int> cancel_slurm(const Sweep& sweep, std::vector<std::string>& notes) {
+SlurmCancel cancel_slurm(const Sweep& sweep, std::vector<std::string>& notes) {
     proc::RunOptions options;
     options.timeout = 60s;
+    SlurmCancel outcome;
     std::vector<std::string> jobs = sweep.slurm.job_ids;
     jobs.insert(jobs.end(), sweep.slurm.report_job_ids.begin(), sweep.slurm.report_job_ids.end());
-    const auto unrecorded = unrecorded_jobs(sweep, options);
+    const auto found = unrecorded_jobs(sweep, notes, options);
+    outcome.listed_jobs = found.has_value();
+    const std::vector<std::string> unrecorded = found.value_or(std::vector<std::string>{});
     jobs.insert(jobs.end(), unrecorded.begin(), unrecorded.end());
     if (!jobs.empty()) {
         std::vector<std::string> argv{"scancel"};
@@ -514,7 +539,7 @@ std::set<int> cancel_slurm(const Sweep& sweep, std::vector<std::string>& notes) 
         if (!result.ok())
             throw Error(fmt::format("scancel failed ({}): {}", result.describe(), result.err));
     }
-    std::set<int> still_running;
+    std::set<int>& still_running = outcome.still_running;
     std::vector<std::string> stopping = unrecorded;
     cancel_recorded_tasks(sweep, jobs, stopping, still_running, notes, options);
     const auto deadline = std::chrono::steady_clock::now() + 60s;
@@ -526,7 +551,7 @@ std::set<int> cancel_slurm(const Sweep& sweep, std::vector<std::string>& notes) 
         std::this_thread::sleep_for(250ms);
     }
     keep_live_runs(sweep, still_running, notes, options);
-    return still_running;
+    return outcome;
 }
 
 namespace {
@@ -629,26 +654,43 @@ int run_slurm_task(const fs::path& sweep_folder, int number) {
     sigemptyset(&action.sa_mask);
     for (int signal : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) ::sigaction(signal, &action, nullptr);
 
-    RunStatus status = load_run(sweep, number);
-    // `sweep cancel` stopped this run: a task that starts later (an exported script submitted by
-    // hand, whose jobs git model cannot scancel) leaves it cancelled; `sweep resume` requeues it.
-    if (status.state == RunState::cancelled) {
-        log_line(sweep, number, fmt::format("run {} was cancelled: Slurm task not run; `git model sweep resume {}` "
-                                            "reruns it",
-                                            number, sweep.id));
-        return 0;
-    }
     const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
     const char* job = std::getenv("SLURM_ARRAY_JOB_ID");
     const char* task = std::getenv("SLURM_ARRAY_TASK_ID");
     const std::string mine = job ? fmt::format("{}_{}", job, task ? std::atoi(task) : number) : "";
-    // The run goes on in another live task (an exported script submitted twice): two at once in
-    // one worktree would overwrite each other's files. A record whose task Slurm no longer lists
-    // (killed with its node) does not hold the run.
-    if (const auto other = running_elsewhere(status, mine)) {
-        log_line(sweep, number, fmt::format("run {} is running in Slurm task {}: task {} does not run it again",
-                                            number, *other, mine.empty() ? "(no Slurm id)" : mine));
-        return 0;
+    RunStatus status;
+    {
+        // The run is claimed under the sweep's queue lock: read, checked and marked as this task's
+        // at once, so that two tasks starting together (a script submitted twice) never both run it.
+        FileLock claim(queue_lock_path(sweep));
+        status = load_run(sweep, number);
+        // `sweep cancel` stopped this run: a task that starts later (of a job cancel could not
+        // reach) leaves it cancelled; `sweep resume` requeues it.
+        if (status.state == RunState::cancelled) {
+            log_line(sweep, number, fmt::format("run {} was cancelled: Slurm task not run; `git model sweep resume {}` "
+                                                "reruns it",
+                                                number, sweep.id));
+            return 0;
+        }
+        // A done run is never run again by a task (of a script submitted twice, say): it would
+        // overwrite the run's results; `sweep resume` never queues a done run either.
+        if (status.state == RunState::done) {
+            log_line(sweep, number, fmt::format("run {} is done: Slurm task {} does not run it again", number,
+                                                mine.empty() ? "(no Slurm id)" : mine));
+            return 0;
+        }
+        // The run goes on in another live task: two at once in one worktree would overwrite each
+        // other's files. A record whose task Slurm no longer lists (killed with its node) does not hold it.
+        if (const auto other = running_elsewhere(status, mine)) {
+            log_line(sweep, number, fmt::format("run {} is running in Slurm task {}: task {} does not run it again",
+                                                number, *other, mine.empty() ? "(no Slurm id)" : mine));
+            return 0;
+        }
+        if (!mine.empty()) {
+            status.state = RunState::running;
+            status.slurm_task = mine;
+            save_run(sweep, number, status);
+        }
     }
     git::Library library;
     const auto repo = git::Repository::open(sweep.common_dir);
