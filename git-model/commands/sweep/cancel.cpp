@@ -26,7 +26,7 @@ int cancel(const cli::Args& args) {
                    count_of(static_cast<std::size_t>(cancelled.left), "run"), sweep.id);
         return 1;
     }
-    return cancelled.complete ? 0 : 1;
+    return 0;
 }
 
 }  // namespace gm::commands::sweep_commands

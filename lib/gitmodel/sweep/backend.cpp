@@ -1,6 +1,7 @@
 #include "gitmodel/sweep/backend.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/file_lock.hpp"
 #include "gitmodel/core/host.hpp"
 #include "gitmodel/sweep/k8s.hpp"
 #include "gitmodel/sweep/local.hpp"
@@ -51,9 +52,7 @@ public:
                         fmt::format("wait for it, or stop it first with `git model sweep cancel {}`", sweep.id));
     }
 
-    CancelOutcome cancel(const Sweep& sweep, std::vector<std::string>& notes) override {
-        return {cancel_local(sweep, &notes), true};
-    }
+    int cancel(const Sweep& sweep, std::vector<std::string>& notes) override { return cancel_local(sweep, &notes); }
 };
 
 // A Slurm cluster: one job array per submission; the tasks record their runs themselves.
@@ -86,15 +85,26 @@ public:
                         "wait for it, or stop the sweep first with `git model sweep cancel`");
     }
 
-    CancelOutcome cancel(const Sweep& sweep, std::vector<std::string>& notes) override {
+    int cancel(const Sweep& sweep, std::vector<std::string>& notes) override {
         const auto cancelled_at = now_seconds();
         std::set<int> unfinished;  // counted before: a task that Slurm stops records its own end
-        for (const auto& run : sweep.runs) {
-            const auto state = load_run(sweep, run.number).state;
-            if (state == RunState::queued || state == RunState::running) unfinished.insert(run.number);
+        {
+            // Queued runs are cancelled first, under the lock tasks claim runs by: a task that starts
+            // while the jobs are cancelled (a throttled array's next one, as the one before ends)
+            // finds its run cancelled and leaves it.
+            FileLock claims(queue_lock_path(sweep));
+            for (const auto& run : sweep.runs) {
+                auto status = load_run(sweep, run.number);
+                if (status.state == RunState::queued) {
+                    status.state = RunState::cancelled;
+                    status.note = "cancelled before it started";
+                    save_run(sweep, run.number, status);
+                    unfinished.insert(run.number);
+                }
+                if (status.state == RunState::running) unfinished.insert(run.number);
+            }
         }
-        const auto slurm = cancel_slurm(sweep, notes);
-        const auto& still_running = slurm.still_running;
+        const auto still_running = cancel_slurm(sweep, notes);
         int stopped = 0;
         for (const auto& run : sweep.runs) {
             if (still_running.count(run.number)) continue;  // it goes on: it must not look cancelled
@@ -108,7 +118,7 @@ public:
             if (status.started && !status.ended) status.ended = now_seconds();
             save_run(sweep, run.number, status);
         }
-        return {stopped, slurm.listed_jobs};
+        return stopped;
     }
 };
 
@@ -120,7 +130,7 @@ public:
     std::string submit(Sweep& sweep, const std::vector<int>&) override { refuse(sweep, "schedule"); }
     void check_idle(const Sweep& sweep) const override { refuse(sweep, "resume"); }
     void check_requeueable(const Sweep& sweep, const RunView&) const override { refuse(sweep, "resume"); }
-    CancelOutcome cancel(const Sweep& sweep, std::vector<std::string>&) override { refuse(sweep, "stop"); }
+    int cancel(const Sweep& sweep, std::vector<std::string>&) override { refuse(sweep, "stop"); }
 
 private:
     [[noreturn]] static void refuse(const Sweep& sweep, const char* what) {

@@ -38,14 +38,9 @@ public:
     // Throws when this unfinished run is still running or queued in the backend.
     virtual void check_requeueable(const Sweep& sweep, const RunView& run) const = 0;
 
-    // Stops every unfinished run; returns how many, and whether it could see everything it had
-    // to stop (Slurm: whether it could list the user's jobs); notes get what stayed (a process
-    // that did not end, a GPU that stays leased, jobs it could not judge).
-    struct CancelOutcome {
-        int stopped = 0;
-        bool complete = true;
-    };
-    virtual CancelOutcome cancel(const Sweep& sweep, std::vector<std::string>& notes) = 0;
+    // Stops every unfinished run; returns how many; notes get what stayed (a process that did
+    // not end, a GPU that stays leased).
+    virtual int cancel(const Sweep& sweep, std::vector<std::string>& notes) = 0;
 };
 
 // The driver of a backend, for a sweep about to be created.

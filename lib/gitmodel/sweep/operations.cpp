@@ -111,9 +111,7 @@ std::string launch_sweep(git::Repository& repo, Sweep& sweep, const LaunchReques
 
 Cancelled cancel_sweep(const Sweep& sweep) {
     Cancelled result;
-    const auto outcome = driver_for(sweep)->cancel(sweep, result.notes);
-    result.stopped = outcome.stopped;
-    result.complete = outcome.complete;
+    result.stopped = driver_for(sweep)->cancel(sweep, result.notes);
     for (const auto& run : sweep.runs) {
         const auto state = load_run(sweep, run.number).state;
         result.left += state == RunState::queued || state == RunState::running ? 1 : 0;

@@ -47,7 +47,6 @@ struct Cancelled {
     int stopped = 0;                 // unfinished runs stopped
     std::vector<std::string> notes;  // what stayed (warnings)
     int left = 0;                    // runs still queued or running after it: they may go on
-    bool complete = true;            // false: it could not see every job of the sweep (notes say why)
 };
 Cancelled cancel_sweep(const Sweep& sweep);
 

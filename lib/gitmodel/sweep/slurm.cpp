@@ -522,15 +522,12 @@ void keep_live_runs(const Sweep& sweep, std::set<int>& still_running, std::vecto
 
 }  // namespace
 
-SlurmCancel cancel_slurm(const Sweep& sweep, std::vector<std::string>& notes) {
+std::set<int> cancel_slurm(const Sweep& sweep, std::vector<std::string>& notes) {
     proc::RunOptions options;
     options.timeout = 60s;
-    SlurmCancel outcome;
     std::vector<std::string> jobs = sweep.slurm.job_ids;
     jobs.insert(jobs.end(), sweep.slurm.report_job_ids.begin(), sweep.slurm.report_job_ids.end());
-    const auto found = unrecorded_jobs(sweep, notes, options);
-    outcome.listed_jobs = found.has_value();
-    const std::vector<std::string> unrecorded = found.value_or(std::vector<std::string>{});
+    const std::vector<std::string> unrecorded = unrecorded_jobs(sweep, notes, options).value_or(std::vector<std::string>{});
     jobs.insert(jobs.end(), unrecorded.begin(), unrecorded.end());
     if (!jobs.empty()) {
         std::vector<std::string> argv{"scancel"};
@@ -539,7 +536,7 @@ SlurmCancel cancel_slurm(const Sweep& sweep, std::vector<std::string>& notes) {
         if (!result.ok())
             throw Error(fmt::format("scancel failed ({}): {}", result.describe(), result.err));
     }
-    std::set<int>& still_running = outcome.still_running;
+    std::set<int> still_running;
     std::vector<std::string> stopping = unrecorded;
     cancel_recorded_tasks(sweep, jobs, stopping, still_running, notes, options);
     const auto deadline = std::chrono::steady_clock::now() + 60s;
@@ -551,7 +548,7 @@ SlurmCancel cancel_slurm(const Sweep& sweep, std::vector<std::string>& notes) {
         std::this_thread::sleep_for(250ms);
     }
     keep_live_runs(sweep, still_running, notes, options);
-    return outcome;
+    return still_running;
 }
 
 namespace {

@@ -82,16 +82,12 @@ std::map<int, SlurmTask> query_tasks(const Sweep& sweep, bool* answered = nullpt
 
 // Cancels every job of the sweep (scancel): those it recorded, and the user's own jobs that bear
 // the sweep's comment (an exported script submitted by hand, a job whose id a killed `sweep start`
-// never wrote down), pending tasks included; else a task started later would run a run that a
-// resume runs too. A run's recorded task of another job is cancelled only when squeue shows it as
-// this sweep's. Waits (a minute at most) until Slurm has stopped them. Returns the runs that may
-// still run (not cancelled, or still listed by Slurm), with why in notes, and whether the user's
-// jobs could be listed and judged.
-struct SlurmCancel {
-    std::set<int> still_running;
-    bool listed_jobs = true;  // false: some of the sweep's jobs may be left (notes say why)
-};
-SlurmCancel cancel_slurm(const Sweep& sweep, std::vector<std::string>& notes);
+// never wrote down), pending tasks included. A run's recorded task of another job is cancelled
+// only when squeue shows it as this sweep's. Waits (a minute at most) until Slurm has stopped
+// them. Returns the runs that may still run (not cancelled, or still listed by Slurm), with why in
+// notes; notes also say when the user's jobs could not be listed or judged (a pending task of such
+// a job finds its run cancelled, or claimed by another task, when it starts, and leaves it).
+std::set<int> cancel_slurm(const Sweep& sweep, std::vector<std::string>& notes);
 
 // Runs one task on a node: the body of `git-model sweep task`. Returns the run's exit code.
 int run_slurm_task(const std::filesystem::path& sweep_folder, int number);
