@@ -406,10 +406,10 @@ bool of_this_sweep(const Sweep& sweep, const ListedTask& task) {
 
 // The caller's own jobs that bear the sweep's comment and that sweep.json does not name: one a
 // `sweep start` killed as sbatch answered never wrote down, or an exported script's, submitted by
-// hand. nullopt, with a note, when squeue cannot list them, or when the sweep has no comment (made
-// before comments; a job name repeats across clones, so jobs of its name are named, not cancelled).
-std::optional<std::vector<std::string>> unrecorded_jobs(const Sweep& sweep, std::vector<std::string>& notes,
-                                                        const proc::RunOptions& options) {
+// hand. A note says when squeue cannot list them, and names the jobs of a sweep from before
+// comments that bear its name (a job name repeats across clones: they are named, not cancelled).
+std::vector<std::string> unrecorded_jobs(const Sweep& sweep, std::vector<std::string>& notes,
+                                         const proc::RunOptions& options) {
     // --user, not --me: Slurm before 20.11 has no --me.
     const auto listed = proc::run({"squeue", "--user", user_name(), "--noheader", "--format=%i|%j|%k"}, options);
     if (!listed.ok()) {
@@ -417,7 +417,7 @@ std::optional<std::vector<std::string>> unrecorded_jobs(const Sweep& sweep, std:
                                     "(an exported script submitted by hand) may be left: see `squeue --me`",
                                     printable(last_nonempty_line(listed.err.empty() ? listed.describe() : listed.err)),
                                     sweep.id));
-        return std::nullopt;
+        return {};
     }
     std::vector<std::string> jobs, by_name;
     std::istringstream lines(listed.out);
@@ -442,7 +442,7 @@ std::optional<std::vector<std::string>> unrecorded_jobs(const Sweep& sweep, std:
                                 "sweep's",
                                 by_name.size() == 1 ? "" : "s", join(by_name, ", "), by_name.size() == 1 ? "s" : "",
                                 sweep.id));
-    return std::nullopt;
+    return jobs;  // empty: a sweep without a comment finds none by it
 }
 
 // Whether squeue still lists any of these jobs or tasks as holding a node (false when it cannot say).
@@ -527,7 +527,7 @@ std::set<int> cancel_slurm(const Sweep& sweep, std::vector<std::string>& notes) 
     options.timeout = 60s;
     std::vector<std::string> jobs = sweep.slurm.job_ids;
     jobs.insert(jobs.end(), sweep.slurm.report_job_ids.begin(), sweep.slurm.report_job_ids.end());
-    const std::vector<std::string> unrecorded = unrecorded_jobs(sweep, notes, options).value_or(std::vector<std::string>{});
+    const std::vector<std::string> unrecorded = unrecorded_jobs(sweep, notes, options);
     jobs.insert(jobs.end(), unrecorded.begin(), unrecorded.end());
     if (!jobs.empty()) {
         std::vector<std::string> argv{"scancel"};
