@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """How soon the local sweep scheduler starts the next run once a GPU frees, against a plain loop.
 
-One GPU, --runs runs (default 20) of a command that only writes two time stamps (host uptime,
-one clock for every container) to the model's persistent volume:
+One GPU, --runs runs (default 20) of a command that writes two time stamps (the wall clock, one
+clock for every container) to the model's persistent volume, --run-seconds apart (default 1: a
+training run lasts far longer, and the scheduler makes the next run's container while one runs):
   git model sweep start --grid k=1..N -- sh -c '<stamp start; stamp end>'
       gap(k) = start stamp of run k+1 - end stamp of run k: the container's exit, the scheduler
       noticing it, giving back the GPU, taking it again, recording both runs, and the next
@@ -12,7 +13,7 @@ one clock for every container) to the model's persistent volume:
 The scheduler's own latency is the difference of the median gaps. Target: within 100 ms.
 Uses podman with a containers.conf of its own and a busybox image it imports (no registry).
 Removes everything it starts.
-Usage: bench/sweep-schedule.py [--runs N] [--prefix DIR] [--keep]
+Usage: bench/sweep-schedule.py [--runs N] [--run-seconds S] [--prefix DIR] [--keep]
 """
 import argparse
 import json
@@ -27,17 +28,19 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import IMAGE, git_model_path, import_image, isolated_env, output, run, start_env_model, use_podman  # noqa: E402
 
-STAMPS = ('read u _ </proc/uptime; echo "$GIT_MODEL_RUN start $u" >>/persist/logs/times; '
-          'read u _ </proc/uptime; echo "$GIT_MODEL_RUN end $u" >>/persist/logs/times')
+# The wall clock in microseconds (busybox adjtimex only reads it): /proc/uptime counts in 10 ms steps.
+STAMPS = ('stamp() {{ /bin/busybox adjtimex | while read k v; do case "$k" in time.tv_sec:) s=$v;; '
+          'time.tv_usec:) echo "$GIT_MODEL_RUN $1 $s $v" >>/persist/logs/times;; esac; done; }}; '
+          'stamp start; sleep {seconds}; stamp end')
 
 
 def gaps(times_file):
-    """Start of each run minus the end of the run before it, in ms, from '<run> start|end <uptime>' lines."""
+    """Start of each run minus the end of the run before it, in ms, from '<run> start|end <s> <us>' lines."""
     starts, ends = {}, {}
     with open(times_file) as f:
         for line in f:
-            who, what, t = line.split()
-            (starts if what == "start" else ends)[who] = float(t)
+            who, what, seconds, micros = line.split()
+            (starts if what == "start" else ends)[who] = int(seconds) + int(micros) / 1e6
     order = sorted(starts, key=lambda who: starts[who])
     return [(starts[b] - ends[a]) * 1000 for a, b in zip(order, order[1:]) if a in ends]
 
@@ -56,6 +59,7 @@ def wait_done(wt, env, sweep_id, limit):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--run-seconds", type=float, default=1.0, help="how long each run's command lasts")
     parser.add_argument("--prefix", help="install prefix whose bin/ holds git-model")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     args = parser.parse_args()
@@ -64,7 +68,7 @@ def main():
     env["GIT_MODEL_LEASE_DIR"] = os.path.join(scratch, "leases")
     if not shutil.which("podman"):
         sys.exit("needs podman")
-    print(f"git-model: {git_model_path(env)}; {args.runs} runs on one GPU")
+    print(f"git-model: {git_model_path(env)}; {args.runs} runs of {args.run_seconds:g} s on one GPU")
     use_podman(scratch, env)
     repo = os.path.join(scratch, "repo")
     replayed = []
@@ -73,10 +77,10 @@ def main():
         wt = start_env_model(repo, f"image: {IMAGE}\ngpus: 1\n", "m", env)
 
         values = ",".join(str(k) for k in range(1, args.runs + 1))
-        run(["git", "model", "sweep", "start", "--grid", f"k={values}", "--", "sh", "-c", STAMPS], wt,
+        run(["git", "model", "sweep", "start", "--grid", f"k={values}", "--", "sh", "-c", STAMPS.format(seconds=args.run_seconds)], wt,
             dict(env, GIT_MODEL_TRACE="1"))
         sweep_id = json.loads(output(["git", "model", "sweep", "status", "--json"], wt, env))[-1]["id"]
-        states = wait_done(wt, env, str(sweep_id), 60 + 10 * args.runs)
+        states = wait_done(wt, env, str(sweep_id), 60 + (10 + args.run_seconds) * args.runs)
         if any(s != "done" for s in states):
             sys.exit(f"not every run finished done: {states}")
         # Where the runs' /persist/logs is on the host: the one file named times under the model's volume.

@@ -164,9 +164,7 @@ void save_metrics_copy(const Sweep& sweep, const RunSpec& run) {
     fs::copy_file(metrics, saved_metrics(sweep, run.number), fs::copy_options::overwrite_existing, ec);
 }
 
-Launch prepare_launch(const Sweep& sweep, const RunSpec& run, const std::vector<env::GpuSlot>& gpus, bool pass_devices,
-                      const std::optional<env::Engine>& engine, const fs::path& main_worktree, int attempt) {
-    Launch launch;
+void ensure_run_folders(const Sweep& sweep, const RunSpec& run) {
     // Where the run's command runs, as this user: its own worktree only, never a folder another
     // user put in its place since (a shared worktree root; on Slurm, while the job waited).
     if (!run_worktree_ours(sweep, run)) throw foreign_run_worktree(run);
@@ -184,12 +182,23 @@ Launch prepare_launch(const Sweep& sweep, const RunSpec& run, const std::vector<
         fs::create_directories(dir, ec);
         if (ec) throw Error(fmt::format("cannot create the folder {}: {}", dir.string(), ec.message()));
     }
+}
+
+void log_launch(const Sweep& sweep, const RunSpec& run, int attempt, const std::vector<env::GpuSlot>& gpus) {
     const std::string visible = env::visible_devices(gpus);
-    const std::vector<std::string> command = substitute(sweep.command, run.params);
-    launch.options.output = run_log(sweep, run.number);
     log_line(sweep, run.number,
              fmt::format("run {} of sweep {} (attempt {}): {} on GPU {}", run.number, sweep.id, attempt,
                          describe(run.params), visible.empty() ? "none" : visible));
+}
+
+Launch prepare_launch(const Sweep& sweep, const RunSpec& run, const std::vector<env::GpuSlot>& gpus, bool pass_devices,
+                      const std::optional<env::Engine>& engine, const fs::path& main_worktree) {
+    Launch launch;
+    ensure_run_folders(sweep, run);
+    const fs::path checkpoints = run_checkpoints(sweep, run.number);
+    const std::string visible = env::visible_devices(gpus);
+    const std::vector<std::string> command = substitute(sweep.command, run.params);
+    launch.options.output = run_log(sweep, run.number);
 
     if (!sweep.container) {
         launch.argv = command;

@@ -32,13 +32,23 @@ struct Launch {
 // The name a run's container gets (the same one `git model env` would give the run's model).
 std::string run_container_name(const Sweep& sweep, const RunSpec& run, const std::filesystem::path& main_worktree);
 
-// Prepares a run: its log header, folders and (for a container) its 0600 env file.
-// gpus are what it may use; pass_devices says whether they are real devices to pass
-// to the container (an NVIDIA driver is present) or only to announce.
-// Throws gm::Error when the run's .modelenv.yaml does not load.
+// Prepares a run: its folders and (for a container) its 0600 env file. gpus are what it may
+// use; pass_devices says whether they are real devices to pass to the container (an NVIDIA
+// driver is present) or only to announce. Throws gm::Error when the run's .modelenv.yaml does
+// not load, or when a folder it uses is not this user's (ensure_run_folders).
 Launch prepare_launch(const Sweep& sweep, const RunSpec& run, const std::vector<env::GpuSlot>& gpus,
                       bool pass_devices, const std::optional<env::Engine>& engine,
-                      const std::filesystem::path& main_worktree, int attempt);
+                      const std::filesystem::path& main_worktree);
+
+// Checks, just before a run starts, that its worktree is this user's run worktree and its
+// checkpoint and log folders no other user's (made when missing); throws gm::Error naming the
+// folder. prepare_launch does it too; a container made ahead of its start is checked again,
+// since the folders its mounts name are only looked up when it starts.
+void ensure_run_folders(const Sweep& sweep, const RunSpec& run);
+
+// The run log's header line of an attempt, written as it starts (not when it is prepared:
+// a container made ahead may never start).
+void log_launch(const Sweep& sweep, const RunSpec& run, int attempt, const std::vector<env::GpuSlot>& gpus);
 
 // Begins one more attempt of a run, the same on every backend: running, attempt and tries
 // counted, the last result and note cleared, this host recorded.

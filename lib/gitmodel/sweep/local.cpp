@@ -25,6 +25,7 @@
 #include <map>
 #include <set>
 #include <thread>
+#include <tuple>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -78,12 +79,29 @@ struct Active {
     env::Reservation leases;  // given back when the run ends (never by a dying scheduler: its runs may live on)
 };
 
+// The next queued run's container, made while every run slot was busy, for the GPUs of the
+// run likeliest to end first: once they free, the run starts with one engine call (`start
+// --attach`) instead of two. A `create` between two runs was a GPU idle of its own (60 ms
+// here), and it cannot be folded into a `podman run`, whose create a cancel may not stop.
+struct Standby {
+    int number = 0;
+    int attempt = 0;                 // the attempt it was made for
+    std::vector<env::GpuSlot> gpus;  // those its devices and variables name (none: the runs take none)
+    Launch launch;
+};
+
+bool same_gpus(const std::vector<env::GpuSlot>& a, const std::vector<env::GpuSlot>& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                      [](const env::GpuSlot& x, const env::GpuSlot& y) { return x.index == y.index && x.uuid == y.uuid; });
+}
+
 // The sweep's run as GPU leases name it.
 std::string lease_sweep_name(const Sweep& sweep, int number) { return fmt::format("{}/{}", sweep.id, number); }
 
-// Takes the run's GPUs, or says (once per reason, in the scheduler's log) why it waits.
+// Takes the run's GPUs, or says (once per reason, in the scheduler's log, unless `quiet`) why it waits.
 std::optional<env::Reservation> take_for_run(const fs::path& lease_dir, env::TakeRequest& request,
-                                             std::string& last_wait_reason, int number, const git::Config& config) {
+                                             std::string& last_wait_reason, int number, const git::Config& config,
+                                             bool quiet = false) {
     std::vector<std::string> notes;
     try {
         // nvidia-smi failed at the last look: no GPU is taken until it lists them again.
@@ -95,6 +113,7 @@ std::optional<env::Reservation> take_for_run(const fs::path& lease_dir, env::Tak
         last_wait_reason.clear();
         return leases;
     } catch (const env::GpusBusyError& e) {
+        if (quiet) return std::nullopt;
         const std::string reason = e.reason() == env::GpusBusyError::Reason::busy ? "no GPU free" : "the per-user GPU limit";
         if (reason != last_wait_reason) fmt::print("run {} waits: {}\n", number, reason);
         last_wait_reason = reason;
@@ -299,7 +318,11 @@ private:
     void create_container(const Launch& launch);
     void reap_ended(RunState ok, RunState failed, const char* note);
     bool start_next();
-    bool spawn_run(Active& run, const RunSpec& spec, RunStatus& status);
+    std::optional<env::Reservation> take_gpus(int number, const std::vector<env::GpuSlot>* only);
+    std::optional<env::Reservation> take_for_next(bool& made_ahead);
+    bool spawn_run(Active& run, const RunSpec& spec, RunStatus& status, std::optional<Launch> made);
+    void make_standby();
+    void drop_standby();
     void finish(Active& run, RunState state, std::string note, std::optional<int> exit_code, int signal,
                 bool container_may_stay = true);
     void stop_runs();
@@ -318,6 +341,8 @@ private:
     std::size_t next_ = 0;    // the first of queue_ not started yet
     int failed_ = 0;          // what --max-failures counts: failed runs, after their retries
     std::map<long, Active> active_;  // by pid
+    std::optional<Standby> standby_;  // at most one: for queue_[next_], or a later run after a swap
+    int no_standby_for_ = 0;          // a run whose container could not be made ahead: made when it starts
 };
 
 LocalScheduler::LocalScheduler(Sweep sweep)
@@ -355,8 +380,10 @@ int LocalScheduler::run() {
         }
         while (!stop_requested && !spent && next_ < queue_.size() && static_cast<int>(active_.size()) < limit_)
             if (!start_next()) break;  // no GPU now: the next run waits for one
+        make_standby();
         sleep_until_signalled(active_.empty() ? 500ms : 250ms);
     }
+    drop_standby();  // before its run is cancelled or held
     if (stop_requested) stop_runs();
     else hold_runs(sweep_, std::vector<int>(queue_.begin() + static_cast<long>(next_), queue_.end()));
     mark_scheduler_ended(sweep_);
@@ -468,25 +495,28 @@ void LocalScheduler::reap_ended(RunState ok, RunState failed, const char* note) 
 
 // Takes the next queued run's GPUs and starts it. Returns false (starting nothing) when no GPU is free.
 bool LocalScheduler::start_next() {
-    const RunSpec& spec = sweep_.runs.at(static_cast<std::size_t>(queue_[next_] - 1));
     Active run;
-    run.number = spec.number;
-    const std::string container = engine_ ? run_container_name(sweep_, spec, main_worktree_) : std::string();
+    bool made_ahead = false;
     if (request_.request.wants_gpu()) {
-        request_.holder.container = container;
-        request_.holder.model = spec.model;
-        request_.holder.worktree = spec.worktree.string();
-        request_.holder.sweep = lease_sweep_name(sweep_, spec.number);
-        request_.context = env::local_judge_context(engine_ ? &*engine_ : nullptr);
-        auto leases = take_for_run(lease_dir_, request_, last_wait_reason_, spec.number, config_);
+        auto leases = take_for_next(made_ahead);
         if (!leases) return false;
         run.leases = std::move(*leases);
+    } else {
+        made_ahead = standby_ && standby_->number == queue_[next_];
     }
+    const RunSpec& spec = sweep_.runs.at(static_cast<std::size_t>(queue_[next_] - 1));
+    run.number = spec.number;
     RunStatus status = load_run(sweep_, spec.number);
     begin_attempt(status);
     status.gpus = env::visible_devices(run.leases.gpus());
     ++next_;
-    if (!spawn_run(run, spec, status)) return true;
+    std::optional<Launch> made;
+    if (made_ahead && standby_->attempt == status.attempt) made = std::move(standby_->launch);
+    if (made_ahead) {
+        if (!made) drop_standby();  // made for another attempt (never: only this scheduler counts them)
+        standby_.reset();
+    }
+    if (!spawn_run(run, spec, status, std::move(made))) return true;
     run.started = status.started;
     status.process = proc::identity_of(run.child.pid).value_or(proc::ProcessIdentity{run.child.pid, 0});
     save_run(sweep_, spec.number, status);
@@ -498,20 +528,68 @@ bool LocalScheduler::start_next() {
     return true;
 }
 
+// The GPUs of queue_[next_], as the lease book gives them (only those in `only`, when given).
+std::optional<env::Reservation> LocalScheduler::take_gpus(int number, const std::vector<env::GpuSlot>* only) {
+    const RunSpec& spec = sweep_.runs.at(static_cast<std::size_t>(number - 1));
+    env::TakeRequest request = request_;
+    request.holder.container = engine_ ? run_container_name(sweep_, spec, main_worktree_) : std::string();
+    request.holder.model = spec.model;
+    request.holder.worktree = spec.worktree.string();
+    request.holder.sweep = lease_sweep_name(sweep_, spec.number);
+    request.context = env::local_judge_context(engine_ ? &*engine_ : nullptr);
+    if (only) {
+        request.request.kind = config::GpuRequest::Kind::indices;
+        request.request.indices.clear();
+        for (const auto& gpu : *only) request.request.indices.push_back(gpu.index);
+    }
+    auto leases = take_for_run(lease_dir_, request, last_wait_reason_, spec.number, config_, only != nullptr);
+    request_.pool = request.pool;  // a pool listed again after a driver error
+    return leases;
+}
+
+// The GPUs for the next run. A run whose container was made ahead takes the GPUs it was made
+// for; when another run freed others first, the run after it takes those (the two swap places
+// in the queue), and it waits for its own, unless it is the last: then its container goes, and
+// it is made again for the GPUs free now. Sets made_ahead when queue_[next_] starts from its
+// container made ahead.
+std::optional<env::Reservation> LocalScheduler::take_for_next(bool& made_ahead) {
+    made_ahead = false;
+    if (!standby_ || standby_->number != queue_[next_]) return take_gpus(queue_[next_], nullptr);
+    if (auto leases = take_gpus(standby_->number, &standby_->gpus)) {
+        if (same_gpus(leases->gpus(), standby_->gpus)) {
+            made_ahead = true;
+            return leases;
+        }
+        drop_standby();  // the driver renumbered them: made again for what they are now
+        return leases;
+    }
+    const bool swap = next_ + 1 < queue_.size();
+    if (swap) std::swap(queue_[next_], queue_[next_ + 1]);
+    auto leases = take_gpus(queue_[next_], nullptr);
+    if (!leases && swap) std::swap(queue_[next_], queue_[next_ + 1]);  // nothing started: the order stays
+    if (leases && !swap) drop_standby();
+    return leases;
+}
+
 // Starts a run's process; a run that cannot start is recorded as failed, and one cancelled
-// while its container was made as cancelled (returns false).
+// while its container was made as cancelled (returns false). `made` is its launch when its
+// container was made ahead (make_standby).
 //
 // A container is made first and started after: a `podman run` stopped by a cancel while it
 // made the container could leave one that appeared after the scheduler (and the cancel) had
 // looked for it. Now the create is never signalled; a cancel that comes meanwhile finds the
 // container made, and removes it before it runs.
-bool LocalScheduler::spawn_run(Active& run, const RunSpec& spec, RunStatus& status) {
+bool LocalScheduler::spawn_run(Active& run, const RunSpec& spec, RunStatus& status, std::optional<Launch> made) {
+    const bool ahead = made.has_value();
     try {
         const Launch launch =
-            prepare_launch(sweep_, spec, run.leases.gpus(), pool_.from_driver, engine_, main_worktree_, status.attempt);
+            ahead ? std::move(*made)
+                  : prepare_launch(sweep_, spec, run.leases.gpus(), pool_.from_driver, engine_, main_worktree_);
         status.container = launch.container;
         run.container = launch.container;
-        if (!launch.create_argv.empty()) {
+        if (ahead) ensure_run_folders(sweep_, spec);  // its mounts are looked up now, not when it was made
+        log_launch(sweep_, spec, status.attempt, run.leases.gpus());
+        if (!ahead && !launch.create_argv.empty()) {
             save_run(sweep_, spec.number, status);  // from here a cancel that finds this scheduler dead removes it
             create_container(launch);
             if (stop_requested) {
@@ -529,8 +607,81 @@ bool LocalScheduler::spawn_run(Active& run, const RunSpec& spec, RunStatus& stat
         return true;
     } catch (const Error& e) {
         save_run(sweep_, spec.number, status);
-        finish(run, RunState::failed, fmt::format("could not start: {}", e.what()), std::nullopt, 0);
+        bool removed = true;
+        if (ahead) {
+            try {
+                env::remove_container(*engine_, run.container, 0s);  // made, never started
+            } catch (const Error&) {
+                removed = false;
+            }
+        }
+        finish(run, RunState::failed, fmt::format("could not start: {}", e.what()), std::nullopt, 0, !removed);
         return false;
+    }
+}
+
+// While every run slot is busy, makes the next queued run's container ahead (Standby), for the
+// GPUs of the run that started first. Nothing when it cannot be guessed which GPUs free next
+// (a slot is free, yet the run waits: a teammate holds the GPUs).
+void LocalScheduler::make_standby() {
+    if (!engine_ || standby_ || stop_requested || next_ >= queue_.size() || active_.empty() ||
+        static_cast<int>(active_.size()) < limit_ || failure_budget_spent(sweep_, failed_))
+        return;
+    const int number = queue_[next_];
+    if (number == no_standby_for_) return;
+    Standby standby;
+    standby.number = number;
+    if (request_.request.wants_gpu()) {
+        const Active* first = nullptr;
+        for (const auto& entry : active_) {
+            const Active& candidate = entry.second;
+            if (!first || std::tie(candidate.started, candidate.number) < std::tie(first->started, first->number))
+                first = &candidate;
+        }
+        standby.gpus = first->leases.gpus();
+        if (standby.gpus.size() != static_cast<std::size_t>(sweep_.gpus_per_run)) return;
+    }
+    const RunSpec& spec = sweep_.runs.at(static_cast<std::size_t>(number - 1));
+    RunStatus status = load_run(sweep_, number);
+    standby.attempt = status.attempt + 1;
+    try {
+        standby.launch = prepare_launch(sweep_, spec, standby.gpus, pool_.from_driver, engine_, main_worktree_);
+        if (standby.launch.create_argv.empty()) return;
+        status.container = standby.launch.container;
+        save_run(sweep_, number, status);  // a cancel that finds this scheduler dead removes it
+        create_container(standby.launch);
+    } catch (const Error& e) {
+        // The run's start makes it, and says what fails.
+        no_standby_for_ = number;
+        fmt::print("run {}: its container was not made ahead: {}\n", number, e.what());
+        std::fflush(stdout);
+        return;
+    }
+    const std::string visible = env::visible_devices(standby.gpus);
+    fmt::print("run {}: container made ahead{}\n", number, visible.empty() ? "" : ", for GPU " + visible);
+    std::fflush(stdout);
+    standby_ = std::move(standby);
+    if (stop_requested) drop_standby();
+}
+
+// Removes the container made ahead, which never ran (a cancel, --max-failures, or other GPUs).
+// One that cannot be removed stays recorded on its queued run, for the cancel or the next
+// scheduler (remove_left_containers) to remove.
+void LocalScheduler::drop_standby() {
+    if (!standby_) return;
+    const Standby standby = std::move(*standby_);
+    standby_.reset();
+    try {
+        env::remove_container(*engine_, standby.launch.container, 0s);
+    } catch (const Error& e) {
+        fmt::print("run {}: its container made ahead could not be removed: {}\n", standby.number, e.what());
+        std::fflush(stdout);
+        return;
+    }
+    RunStatus status = load_run(sweep_, standby.number);
+    if (status.state == RunState::queued && status.container == standby.launch.container) {
+        status.container.clear();
+        save_run(sweep_, standby.number, status);
     }
 }
 

@@ -591,8 +591,10 @@ void run_task_attempt(const Sweep& sweep, const RunSpec& run, RunStatus& status,
     proc::Child child;
     try {
         const auto engine = sweep_engine(sweep, repo.config());
-        const Launch launch = prepare_launch(sweep, run, task_gpus(status.gpus), env::nvidia_driver_present(), engine,
-                                             repo.main_worktree_or_common_dir(), status.attempt);
+        const auto gpus = task_gpus(status.gpus);
+        const Launch launch =
+            prepare_launch(sweep, run, gpus, env::nvidia_driver_present(), engine, repo.main_worktree_or_common_dir());
+        log_launch(sweep, run, status.attempt, gpus);
         status.container = launch.container;
         save_run(sweep, run.number, status);
         child = proc::spawn(launch.argv, launch.options);
