@@ -455,6 +455,8 @@ std::vector<std::string> recover_interrupted_creations(git::Repository& repo) {
         Sweep sweep;
         try {
             sweep = load_from(dir);
+        } catch (const ForeignSweepError&) {
+            continue;  // another repository's sweep (a copy): nothing of it is this repository's to remove
         } catch (const Error&) {
             std::error_code ec;
             fs::remove_all(dir, ec);

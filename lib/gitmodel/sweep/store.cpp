@@ -203,7 +203,21 @@ void save_as(const Sweep& sweep, const fs::path& file) {
     write_file_atomically(file, document.dump(2) + "\n");
 }
 
-Sweep load_from(const fs::path& dir) { return load_file(dir / "sweep.json"); }
+Sweep load_from(const fs::path& dir) {
+    Sweep sweep = load_file(dir / "sweep.json");
+    // By identity, not by name: a repository reached through a link is the same one.
+    std::error_code ec;
+    const fs::path home = sweep_dir(sweep.common_dir, sweep.id);
+    if (!fs::equivalent(dir, home, ec) || ec) {
+        throw ForeignSweepError(
+            fmt::format("sweep {} here ({}) was made in the repository {}, not in this one: this repository was copied "
+                        "or moved with its sweeps, and that sweep's runs, worktrees, scheduler and jobs are the other's",
+                        printable(sweep.id), printable(dir.string()), printable(sweep.common_dir.string())),
+            fmt::format("run sweep commands where it was made; `rm -r {}` drops this copy of its record",
+                        printable(shell_word(dir.string(), Quoting::when_needed))));
+    }
+    return sweep;
+}
 
 Sweep load_file(const fs::path& file) {
     const std::string text = read_text(file);

@@ -133,9 +133,19 @@ std::vector<Sweep> load_readable(const std::filesystem::path& common_dir);
 
 // Writes sweep.json (atomically).
 void save(const Sweep& sweep);
-// Reads a sweep; gm::Error naming the id when there is none.
+// A sweep record found in a repository other than the one it names (copied with `cp -r`,
+// or moved): its runs, worktrees, scheduler and jobs are the repository it was made in, so
+// no command acts on them from here (a cancel in the copy would stop the original's runs).
+class ForeignSweepError : public Error {
+public:
+    using Error::Error;
+};
+
+// Reads a sweep; gm::Error naming the id when there is none, ForeignSweepError when the record
+// was made in another repository.
 Sweep load(const std::filesystem::path& common_dir, const std::string& id);
-// Reads a sweep from its folder (Slurm tasks are given the folder).
+// Reads a sweep from its folder (Slurm tasks are given the folder); ForeignSweepError when the
+// folder is not the one the record names (a copy).
 Sweep load_from(const std::filesystem::path& dir);
 // Writes a sweep's record to another file (the plan of `sweep extend`, kept until its runs are made).
 void save_as(const Sweep& sweep, const std::filesystem::path& file);
