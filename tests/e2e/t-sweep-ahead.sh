@@ -9,10 +9,16 @@
 #   - a cancel removes a container made ahead: its run never ran, and nothing is left, even
 #     when the scheduler was killed first;
 #   - a container that cannot be made ahead (a teammate's folder where the run's log goes) is
-#     made when the run starts, which then fails with the reason.
+#     made when the run starts, which then fails with the reason;
+#   - `env up` in the waiting run's worktree refuses (it removed the container, and the run then
+#     started the environment in its place); a cancel while the scheduler waits for the lease
+#     book leaves the run unstarted; a resume after a scheduler killed during the create ahead
+#     waits for that create, then runs the run.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/podman-lib.sh"
 . "$(dirname "$0")/sweep-lib.sh"
+
+use_pull_engine  # only its slow-create switch: a `create` that takes 3 s while $TEST_DIR/slow-create exists
 
 cd "$TEST_DIR"
 make_repo repo
@@ -81,6 +87,9 @@ assert_eq "$(leases)" "0" "no lease left"
 run_expect 0 git -C "$WT" model sweep start --max-parallel 1 --grid s=60,1 -- sh train.sh '{s}'
 wait_log 3 "run 2: container made ahead, for GPU 0"
 assert_eq "$(test_containers | wc -l)" "2" "run 1's container and run 2's, made ahead"
+run_expect 1 git -C "$TEST_DIR/worktrees/feature/model-net.sweep-3-2" model env up
+assert_contains "$ERR" "is the sweep run 3/2's, made to start when its GPUs free, not an environment of this worktree"
+assert_eq "$(test_containers | wc -l)" "2" "env up left the container made ahead"
 run_expect 0 git -C "$WT" model sweep cancel 3
 states 3
 assert_eq "$STATES" "cancelled cancelled" "both runs cancelled"
@@ -115,16 +124,51 @@ assert_eq "$STATES" "done done" "the resumed runs done"
 assert_eq "$(test_containers)" "" "no container left after the resume"
 assert_eq "$(leases)" "0" "no lease left after the resume"
 
-# --- a container that cannot be made ahead: the run's start tries again, and fails with the reason ---------
-mkdir -p "$TEST_DIR/elsewhere" "$TEST_DIR/repo/.git/git-model/persist/net/checkpoints/sweep-6"
-ln -s "$TEST_DIR/elsewhere" "$TEST_DIR/repo/.git/git-model/persist/net/checkpoints/sweep-6/run-2"
+# --- a cancel while the scheduler waits for the lease book: the run made ahead never starts ------------------
 run_expect 0 git -C "$WT" model sweep start --max-parallel 1 --grid s=2,1 -- sh train.sh '{s}'
-wait_sweep "$WT" 6 60
+wait_log 6 "run 2: container made ahead, for GPU 0"
+flock "$GIT_MODEL_LEASE_DIR/.lock" sleep 60 &
+holder=$!
+wait_run_state "$WT" 6 1 done 30  # run 1 ended; the scheduler waits for the lock to take run 2's GPU
+git -C "$WT" model sweep cancel 6 >cancel.out 2>&1 &
+canceller=$!
+sleep 1
+kill "$holder"
+wait "$canceller" || fail "the cancel failed: $(cat cancel.out)"
 states 6
+assert_eq "$STATES" "done cancelled" "run 2 cancelled"
+assert_eq "$(json_get "$OUT" 'd["runs"][1]["detail"]')" "cancelled before it started" "run 2's note"
+assert_eq "$(tr '\n' ' ' <"$LOGS/sweep-6/order")" "1 " "run 2 never ran"
+assert_eq "$(test_containers)" "" "no container left"
+assert_eq "$(leases)" "0" "no lease left"
+
+# --- the scheduler killed during the create ahead, then a resume: it waits for that create -----------------
+: >slow-create
+rm -f create.pids
+run_expect 0 git -C "$WT" model sweep start --max-parallel 1 --grid s=2,1 -- sh train.sh '{s}'
+for _ in $(seq 200); do [ "$(wc -l 2>/dev/null <create.pids)" = 2 ] && break; sleep 0.1; done
+[ "$(wc -l <create.pids)" = 2 ] || fail "run 2's container was never made ahead: $(cat "$SWEEPS/7/scheduler.log")"
+sleep 1
+kill -9 "$(json_get "$(cat "$SWEEPS/7/scheduler.json")" 'd["pid"]')"
+rm -f slow-create
+sleep 1.5
+run_expect 0 git -C "$WT" model sweep resume 7
+wait_sweep "$WT" 7 60
+states 7
+assert_eq "$STATES" "done done" "both runs done after the resume"
+assert_eq "$(test_containers)" "" "no container left after the resume"
+assert_eq "$(leases)" "0" "no lease left after the resume"
+
+# --- a container that cannot be made ahead: the run's start tries again, and fails with the reason ---------
+mkdir -p "$TEST_DIR/elsewhere" "$TEST_DIR/repo/.git/git-model/persist/net/checkpoints/sweep-8"
+ln -s "$TEST_DIR/elsewhere" "$TEST_DIR/repo/.git/git-model/persist/net/checkpoints/sweep-8/run-2"
+run_expect 0 git -C "$WT" model sweep start --max-parallel 1 --grid s=2,1 -- sh train.sh '{s}'
+wait_sweep "$WT" 8 60
+states 8
 assert_eq "$STATES" "done failed" "run 2 failed"
 assert_contains "$(json_get "$OUT" 'd["runs"][1]["detail"]')" "could not start:"
-assert_contains "$(cat "$SWEEPS/6/scheduler.log")" "run 2: its container was not made ahead:"
-assert_eq "$(tr '\n' ' ' <"$LOGS/sweep-6/order")" "1 " "run 2 never ran"
+assert_contains "$(cat "$SWEEPS/8/scheduler.log")" "run 2: its container was not made ahead:"
+assert_eq "$(tr '\n' ' ' <"$LOGS/sweep-8/order")" "1 " "run 2 never ran"
 assert_eq "$(test_containers)" "" "no container left"
 assert_eq "$(leases)" "0" "no lease left"
 

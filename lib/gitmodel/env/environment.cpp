@@ -866,6 +866,16 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
     // Two questions to the engine at once: is the container there, which image does the pin name.
     auto [existing, image] = find_container_and_image(engine, target.container, file.image.to_string());
     const bool running = existing && (existing->state == "running" || existing->state == "paused");
+    if (existing && existing->state == "created" && existing->labels.count(label::sweep)) {
+        // A sweep's scheduler made it to start once a GPU frees; removed here, the run would start
+        // this environment in its place (and record it as the run).
+        const std::string& run = existing->labels.at(label::sweep);
+        throw Error(fmt::format("the container {} is the sweep run {}'s, made to start when its GPUs free, not an "
+                                "environment of this worktree",
+                                target.container, printable(run)),
+                    fmt::format("wait for the run (`git model sweep status {}`), or cancel its sweep",
+                                printable(run.substr(0, run.find('/')))));
+    }
     if (running && !options.recreate) {
         describe_running(engine, target, *existing, file, result);
         return result;

@@ -88,6 +88,9 @@ struct Standby {
     int attempt = 0;                 // the attempt it was made for
     std::vector<env::GpuSlot> gpus;  // those its devices and variables name (none: the runs take none)
     Launch launch;
+    // The id the engine gave it: it is started by id, so that a container of its name made
+    // since by someone else (`env up` in the run's worktree) is never started as the run.
+    std::string id;
 };
 
 bool same_gpus(const std::vector<env::GpuSlot>& a, const std::vector<env::GpuSlot>& b) {
@@ -315,12 +318,14 @@ private:
     void remove_left_containers();
     void pull_missing_images();
     std::optional<std::string> pull_stoppably(const std::string& image);
-    void create_container(const Launch& launch);
+    std::string create_container(const Launch& launch);
     void reap_ended(RunState ok, RunState failed, const char* note);
     bool start_next();
     std::optional<env::Reservation> take_gpus(int number, const std::vector<env::GpuSlot>* only);
     std::optional<env::Reservation> take_for_next(bool& made_ahead);
-    bool spawn_run(Active& run, const RunSpec& spec, RunStatus& status, std::optional<Launch> made);
+    bool spawn_run(Active& run, const RunSpec& spec, RunStatus& status, std::optional<Launch> made,
+                   const std::string& made_id);
+    bool remove_made_ahead(const std::string& container);
     void make_standby();
     void drop_standby();
     void finish(Active& run, RunState state, std::string note, std::optional<int> exit_code, int signal,
@@ -397,8 +402,13 @@ int LocalScheduler::run() {
 void LocalScheduler::remove_left_containers() {
     if (!engine_) return;
     std::set<std::string> names;
-    for (std::size_t i = next_; i < queue_.size(); ++i)
+    for (std::size_t i = next_; i < queue_.size(); ++i) {
         names.insert(run_container_name(sweep_, sweep_.runs.at(static_cast<std::size_t>(queue_[i] - 1)), main_worktree_));
+        // A killed scheduler's create (a run's, or one made ahead) may still be making it: waited
+        // for, so that the listing below finds what it makes.
+        const std::string recorded = load_run(sweep_, queue_[i]).container;
+        if (!recorded.empty()) wait_for_left_create(*engine_, recorded);
+    }
     try {
         const std::string mine = std::string(env::label::repo) + "=" + sweep_.common_dir.string();
         for (const auto& left : env::list_containers(*engine_, mine))
@@ -455,12 +465,13 @@ std::optional<std::string> LocalScheduler::pull_stoppably(const std::string& ima
 }
 
 // Makes a run's container without starting it (the image pulled first when it is not here).
-// Throws gm::Error with the engine's message.
+// Returns its id as the engine printed it ("" when it printed none). Throws gm::Error with the
+// engine's message.
 //
 // The create comes first (--pull=never): the sweep's start pulled its images, and one engine
 // call less between two runs is a GPU idle that much less. Only when it fails and the image
 // is gone (removed meanwhile) is it pulled, and the create tried again.
-void LocalScheduler::create_container(const Launch& launch) {
+std::string LocalScheduler::create_container(const Launch& launch) {
     proc::RunOptions options;
     options.timeout = engine_->start_timeout;  // its own process group: a stop of this scheduler lets it finish
     auto made = proc::run(launch.create_argv, options);
@@ -473,6 +484,9 @@ void LocalScheduler::create_container(const Launch& launch) {
     if (!made.ok())
         throw Error(fmt::format("{} could not make the run's container ({}): {}", engine_->name, made.describe(),
                                 env::engine_message(made.err)));
+    std::string id = last_nonempty_line(made.out);
+    const bool hex = id.size() >= 12 && id.find_first_not_of("0123456789abcdef") == std::string::npos;
+    return hex ? id : std::string();
 }
 
 // Records the runs whose processes ended: as `ok` when they exited 0, else as `failed`, with
@@ -511,12 +525,16 @@ bool LocalScheduler::start_next() {
     status.gpus = env::visible_devices(run.leases.gpus());
     ++next_;
     std::optional<Launch> made;
-    if (made_ahead && standby_->attempt == status.attempt) made = std::move(standby_->launch);
+    std::string made_id;
+    if (made_ahead && standby_->attempt == status.attempt) {
+        made = std::move(standby_->launch);
+        made_id = standby_->id;
+    }
     if (made_ahead) {
         if (!made) drop_standby();  // made for another attempt (never: only this scheduler counts them)
         standby_.reset();
     }
-    if (!spawn_run(run, spec, status, std::move(made))) return true;
+    if (!spawn_run(run, spec, status, std::move(made), made_id)) return true;
     run.started = status.started;
     status.process = proc::identity_of(run.child.pid).value_or(proc::ProcessIdentity{run.child.pid, 0});
     save_run(sweep_, spec.number, status);
@@ -579,14 +597,24 @@ std::optional<env::Reservation> LocalScheduler::take_for_next(bool& made_ahead) 
 // made the container could leave one that appeared after the scheduler (and the cancel) had
 // looked for it. Now the create is never signalled; a cancel that comes meanwhile finds the
 // container made, and removes it before it runs.
-bool LocalScheduler::spawn_run(Active& run, const RunSpec& spec, RunStatus& status, std::optional<Launch> made) {
+bool LocalScheduler::spawn_run(Active& run, const RunSpec& spec, RunStatus& status, std::optional<Launch> made,
+                               const std::string& made_id) {
     const bool ahead = made.has_value();
+    if (ahead && stop_requested) {
+        // A cancel that came while this run waited for the lease book: it never starts.
+        run.container = made_id.empty() ? made->container : made_id;
+        const bool removed = remove_made_ahead(run.container);
+        status.container = made->container;
+        save_run(sweep_, spec.number, status);
+        finish(run, RunState::cancelled, "cancelled before it started", std::nullopt, 0, !removed);
+        return false;
+    }
     try {
         const Launch launch =
             ahead ? std::move(*made)
                   : prepare_launch(sweep_, spec, run.leases.gpus(), pool_.from_driver, engine_, main_worktree_);
         status.container = launch.container;
-        run.container = launch.container;
+        run.container = ahead && !made_id.empty() ? made_id : launch.container;
         if (ahead) ensure_run_folders(sweep_, spec);  // its mounts are looked up now, not when it was made
         log_launch(sweep_, spec, status.attempt, run.leases.gpus());
         if (!ahead && !launch.create_argv.empty()) {
@@ -607,14 +635,7 @@ bool LocalScheduler::spawn_run(Active& run, const RunSpec& spec, RunStatus& stat
         return true;
     } catch (const Error& e) {
         save_run(sweep_, spec.number, status);
-        bool removed = true;
-        if (ahead) {
-            try {
-                env::remove_container(*engine_, run.container, 0s);  // made, never started
-            } catch (const Error&) {
-                removed = false;
-            }
-        }
+        const bool removed = !ahead || remove_made_ahead(run.container);  // made, never started
         finish(run, RunState::failed, fmt::format("could not start: {}", e.what()), std::nullopt, 0, !removed);
         return false;
     }
@@ -649,7 +670,13 @@ void LocalScheduler::make_standby() {
         if (standby.launch.create_argv.empty()) return;
         status.container = standby.launch.container;
         save_run(sweep_, number, status);  // a cancel that finds this scheduler dead removes it
-        create_container(standby.launch);
+        standby.id = create_container(standby.launch);
+        // Started by its id: start_argv ends with the name (engine_start_attached_argv).
+        if (!standby.id.empty() && !standby.launch.start_argv.empty() &&
+            standby.launch.start_argv.back() == standby.launch.container)
+            standby.launch.start_argv.back() = standby.id;
+        else
+            standby.id.clear();
     } catch (const Error& e) {
         // The run's start makes it, and says what fails.
         no_standby_for_ = number;
@@ -664,6 +691,18 @@ void LocalScheduler::make_standby() {
     if (stop_requested) drop_standby();
 }
 
+// Removes a container made ahead (by its id when known); says why in the log when it cannot.
+bool LocalScheduler::remove_made_ahead(const std::string& container) {
+    try {
+        env::remove_container(*engine_, container, 0s);
+        return true;
+    } catch (const Error& e) {
+        fmt::print("its container made ahead, {}, could not be removed: {}\n", container, e.what());
+        std::fflush(stdout);
+        return false;
+    }
+}
+
 // Removes the container made ahead, which never ran (a cancel, --max-failures, or other GPUs).
 // One that cannot be removed stays recorded on its queued run, for the cancel or the next
 // scheduler (remove_left_containers) to remove.
@@ -671,13 +710,7 @@ void LocalScheduler::drop_standby() {
     if (!standby_) return;
     const Standby standby = std::move(*standby_);
     standby_.reset();
-    try {
-        env::remove_container(*engine_, standby.launch.container, 0s);
-    } catch (const Error& e) {
-        fmt::print("run {}: its container made ahead could not be removed: {}\n", standby.number, e.what());
-        std::fflush(stdout);
-        return;
-    }
+    if (!remove_made_ahead(standby.id.empty() ? standby.launch.container : standby.id)) return;
     RunStatus status = load_run(sweep_, standby.number);
     if (status.state == RunState::queued && status.container == standby.launch.container) {
         status.container.clear();
