@@ -13,7 +13,9 @@ training run lasts far longer, and the scheduler makes the next run's container 
 The scheduler's own latency is the difference of the median gaps. Target: within 100 ms.
 Uses podman with a containers.conf of its own and a busybox image it imports (no registry).
 Removes everything it starts.
-Usage: bench/sweep-schedule.py [--runs N] [--run-seconds S] [--prefix DIR] [--keep]
+Each round runs the sweep, then the loop (--rounds, default 3): the machine's load drifts, and
+the median of the rounds' differences is the figure.
+Usage: bench/sweep-schedule.py [--runs N] [--run-seconds S] [--rounds R] [--prefix DIR] [--keep]
 """
 import argparse
 import json
@@ -60,6 +62,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--run-seconds", type=float, default=1.0, help="how long each run's command lasts")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="sweep, then loop, this many times: the machine's drift hits both sides alike")
     parser.add_argument("--prefix", help="install prefix whose bin/ holds git-model")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     args = parser.parse_args()
@@ -68,53 +72,32 @@ def main():
     env["GIT_MODEL_LEASE_DIR"] = os.path.join(scratch, "leases")
     if not shutil.which("podman"):
         sys.exit("needs podman")
-    print(f"git-model: {git_model_path(env)}; {args.runs} runs of {args.run_seconds:g} s on one GPU")
+    print(f"git-model: {git_model_path(env)}; {args.rounds} rounds of {args.runs} runs of {args.run_seconds:g} s "
+          "on one GPU")
     use_podman(scratch, env)
     repo = os.path.join(scratch, "repo")
     replayed = []
     try:
         import_image(scratch, env)
         wt = start_env_model(repo, f"image: {IMAGE}\ngpus: 1\n", "m", env)
-
-        values = ",".join(str(k) for k in range(1, args.runs + 1))
-        run(["git", "model", "sweep", "start", "--grid", f"k={values}", "--", "sh", "-c", STAMPS.format(seconds=args.run_seconds)], wt,
-            dict(env, GIT_MODEL_TRACE="1"))
-        sweep_id = json.loads(output(["git", "model", "sweep", "status", "--json"], wt, env))[-1]["id"]
-        states = wait_done(wt, env, str(sweep_id), 60 + (10 + args.run_seconds) * args.runs)
-        if any(s != "done" for s in states):
-            sys.exit(f"not every run finished done: {states}")
-        # Where the runs' /persist/logs is on the host: the one file named times under the model's volume.
-        persist = os.path.join(repo, ".git", "git-model", "persist", "m")
-        found = [os.path.join(d, "times") for d, _, names in os.walk(persist) if "times" in names]
-        if len(found) != 1:
-            sys.exit(f"expected one times file under {persist}, found {found}")
-        times = found[0]
-        ours = gaps(times)
-        os.rename(times, times + ".sweep")
-
-        # The first run's container, as the scheduler made it (`podman create`, then `start --attach`),
-        # replayed under other names as one `podman run` each.
-        log = os.path.join(repo, ".git", "git-model", "sweeps", str(sweep_id), "scheduler.log")
-        with open(log) as f:
-            line = next((l for l in f if l.startswith("trace: run: ") and ("'create'" in l or "'run'" in l)), None)
-        if not line:
-            sys.exit(f"no engine run traced in {log}: this git-model does not trace its spawned children")
-        argv = shlex.split(line[len("trace: run: "):].strip())
-        argv[argv.index("create") if "create" in argv else argv.index("run")] = "run"
-        name_at = argv.index("--name") + 1
-        for k in range(1, args.runs + 1):
-            replay = list(argv)
-            replay[name_at] = f"gm-bench-schedule-replay-{k}"
-            replay[name_at + 1:name_at + 1] = ["--env", f"GIT_MODEL_RUN={k}"]  # over the run's --env-file
-            replayed.append(replay[name_at])
-            run(replay, env=env)  # --rm: gone when it returns, as in the sweep
-        reference = gaps(times)
-
-        a, b = statistics.median(ours), statistics.median(reference)
-        print(f"{'gap between runs, sweep scheduler':<44} {a:8.1f} ms   (min {min(ours):.1f}, max {max(ours):.1f})")
-        print(f"{'gap between runs, podman run loop':<44} {b:8.1f} ms   (min {min(reference):.1f}, "
-              f"max {max(reference):.1f})")
-        print(f"the scheduler's own latency: {a - b:+.1f} ms (target <= 100 ms); ratio {a / b:.2f}x the loop")
+        ours_all, reference_all, differences = [], [], []
+        argv = None
+        for round_number in range(1, args.rounds + 1):
+            ours, sweep_id = sweep_gaps(args, repo, wt, env)
+            if argv is None:
+                argv = replay_argv(repo, sweep_id)
+            reference = loop_gaps(args, repo, argv, env, replayed, round_number)
+            a, b = statistics.median(ours), statistics.median(reference)
+            print(f"round {round_number}: sweep scheduler {a:6.1f} ms, podman run loop {b:6.1f} ms: {a - b:+.1f} ms")
+            ours_all += ours
+            reference_all += reference
+            differences.append(a - b)
+        a, b = statistics.median(ours_all), statistics.median(reference_all)
+        print(f"{'gap between runs, sweep scheduler':<44} {a:8.1f} ms   (min {min(ours_all):.1f}, max {max(ours_all):.1f})")
+        print(f"{'gap between runs, podman run loop':<44} {b:8.1f} ms   (min {min(reference_all):.1f}, "
+              f"max {max(reference_all):.1f})")
+        print(f"the scheduler's own latency: {statistics.median(differences):+.1f} ms, the median of the rounds' "
+              f"differences (target <= 100 ms); ratio {a / b:.2f}x the loop")
     finally:
         for name in replayed:
             run(["podman", "rm", "-f", "-t", "0", "--ignore", name], env=env, check=False)
@@ -124,6 +107,56 @@ def main():
             print(f"kept {scratch}")
         else:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def times_file(repo, sweep_id):
+    """Where a sweep's runs' /persist/logs/times is on the host."""
+    return os.path.join(repo, ".git", "git-model", "persist", "m", "logs", f"sweep-{sweep_id}", "times")
+
+
+def sweep_gaps(args, repo, wt, env):
+    """One sweep of args.runs runs: its gaps, and its id."""
+    values = ",".join(str(k) for k in range(1, args.runs + 1))
+    run(["git", "model", "sweep", "start", "--grid", f"k={values}", "--", "sh", "-c",
+         STAMPS.format(seconds=args.run_seconds)], wt, dict(env, GIT_MODEL_TRACE="1"))
+    sweep_id = json.loads(output(["git", "model", "sweep", "status", "--json"], wt, env))[-1]["id"]
+    states = wait_done(wt, env, str(sweep_id), 60 + (10 + args.run_seconds) * args.runs)
+    if any(s != "done" for s in states):
+        sys.exit(f"not every run finished done: {states}")
+    times = times_file(repo, sweep_id)
+    ours = gaps(times)
+    os.rename(times, times + ".sweep")
+    return ours, sweep_id
+
+
+def replay_argv(repo, sweep_id):
+    """The sweep's first run's container, as the scheduler made it (`podman create`, then `start
+    --attach`), as one `podman run`: its --persist/logs mount is that sweep's log folder."""
+    log = os.path.join(repo, ".git", "git-model", "sweeps", str(sweep_id), "scheduler.log")
+    with open(log) as f:
+        line = next((l for l in f if l.startswith("trace: run: ") and ("'create'" in l or "'run'" in l)), None)
+    if not line:
+        sys.exit(f"no engine run traced in {log}: this git-model does not trace its spawned children")
+    argv = shlex.split(line[len("trace: run: "):].strip())
+    argv[argv.index("create") if "create" in argv else argv.index("run")] = "run"
+    argv.append(str(sweep_id))  # where the replays' times go (popped by loop_gaps)
+    return argv
+
+
+def loop_gaps(args, repo, argv, env, replayed, round_number):
+    """args.runs replays of argv back to back, under names of their own: their gaps."""
+    argv = list(argv)
+    times = times_file(repo, argv.pop())
+    name_at = argv.index("--name") + 1
+    for k in range(1, args.runs + 1):
+        replay = list(argv)
+        replay[name_at] = f"gm-bench-schedule-replay-{round_number}-{k}"
+        replay[name_at + 1:name_at + 1] = ["--env", f"GIT_MODEL_RUN={k}"]  # over the run's --env-file
+        replayed.append(replay[name_at])
+        run(replay, env=env)  # --rm: gone when it returns, as in the sweep
+    reference = gaps(times)
+    os.rename(times, times + f".loop-{round_number}")
+    return reference
 
 
 if __name__ == "__main__":
