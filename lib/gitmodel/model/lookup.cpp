@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <fstream>
 #include <cstring>
 
 namespace gm::model {
@@ -67,6 +68,22 @@ std::string resolve_model_name(const git::Repository& repo, const std::optional<
                      "name the model, or run this inside a model's worktree (`git model list` shows where they are)");
 }
 
+std::optional<std::string> foreign_worktree_problem(const fs::path& common_dir, const fs::path& folder) {
+    std::ifstream in(folder / ".git");
+    std::string line;
+    if (!in || !std::getline(in, line) || line.rfind("gitdir: ", 0) != 0)
+        return std::string("is not a worktree of this repository: it has no .git file naming its repository");
+    fs::path gitdir(line.substr(8));
+    if (gitdir.is_relative()) gitdir = folder / gitdir;
+    std::error_code ec;
+    const fs::path home = gitdir.lexically_normal().parent_path().parent_path();
+    if (fs::equivalent(home, common_dir, ec) && !ec && gitdir.lexically_normal().parent_path().filename() == "worktrees")
+        return std::nullopt;
+    return fmt::format("is not a worktree of this repository: its .git file points to {}, another repository's "
+                       "(this one is a copy, or the folder was replaced)",
+                       printable(gitdir.string()));
+}
+
 std::optional<std::string> untrusted_folder_problem(const fs::path& common_dir, const fs::path& folder) {
     struct stat repo_info {};
     if (::stat(common_dir.c_str(), &repo_info) != 0) return std::nullopt;  // unreadable: git has failed already
@@ -86,7 +103,8 @@ std::optional<std::string> untrusted_folder_problem(const fs::path& common_dir, 
 
 void require_trusted_checkout(const git::Repository& repo, const std::string& model, const Checkout& checkout) {
     if (checkout.main_worktree || checkout.missing) return;
-    const auto problem = untrusted_folder_problem(repo.common_dir(), checkout.path);
+    auto problem = untrusted_folder_problem(repo.common_dir(), checkout.path);
+    if (!problem) problem = foreign_worktree_problem(repo.common_dir(), checkout.path);
     if (!problem) return;
     throw Error(fmt::format("the worktree of model '{}' at {} {}: it is not used", model, checkout.path.string(), *problem),
                 "look at that folder; if it is not the model's, move it away, then `git worktree remove " +

@@ -32,6 +32,13 @@ std::optional<Checkout> worktree_of(const git::Repository& repo, const std::stri
 std::optional<std::string> untrusted_folder_problem(const std::filesystem::path& common_dir,
                                                     const std::filesystem::path& folder);
 
+// Why a linked worktree's folder is not this repository's worktree, in words ("is not a worktree of
+// this repository: its .git file points to /a/.git/worktrees/x, ..."), or nullopt when its .git file points back into common_dir's worktrees. A
+// repository copied with `cp -a` keeps git's records of the original's worktree folders (their
+// absolute paths), whose .git files point to the original: nothing of them is read or removed.
+std::optional<std::string> foreign_worktree_problem(const std::filesystem::path& common_dir,
+                                                    const std::filesystem::path& folder);
+
 // Throws gm::Error, naming the owner, when a model's linked worktree is a folder or link of a user
 // who is neither the caller nor the repository's owner: in a shared model.worktreeRoot, once a
 // worktree's folder is gone another user can put one of theirs at its path with a .git file

@@ -1,5 +1,7 @@
 #include "gitmodel/model/worktree_removal.hpp"
 
+#include "gitmodel/model/lookup.hpp"
+
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/git/git_program.hpp"
@@ -369,6 +371,9 @@ std::vector<std::string> leftovers(const fs::path& root, std::size_t& count) {
 }  // namespace
 
 CarefulRemoval remove_worktree_carefully(const git::Repository& repo, const fs::path& worktree) {
+    // git's record of a copied repository names the original's folders: never removed from here.
+    if (const auto problem = foreign_worktree_problem(repo.common_dir(), worktree))
+        throw Error(fmt::format("the worktree {} was not removed: it {}", worktree.string(), *problem));
     CarefulRemoval result;
     auto unchanged = unchanged_files(worktree);  // throws before anything is deleted
     // The ignore rules go last: killed part way, the worktree still hides what they hide.

@@ -13,6 +13,7 @@
 #include "gitmodel/prune/merge_judge.hpp"
 #include "gitmodel/prune/prune_remote.hpp"
 #include "gitmodel/model/journal.hpp"
+#include "gitmodel/model/lookup.hpp"
 #include "gitmodel/model/repository_lock.hpp"
 #include "gitmodel/model/settings.hpp"
 #include "gitmodel/model/worktree_removal.hpp"
@@ -168,6 +169,8 @@ private:
         }
         if (!fact.worktree || fact.worktree_missing || fact.worktree_main) return;
         fact.worktree_current = !cwd_.empty() && is_within(cwd_, *fact.worktree);
+        fact.worktree_foreign = model::foreign_worktree_problem(repo_.common_dir(), *fact.worktree);
+        if (fact.worktree_foreign) return;  // nothing of another repository's folder is read
         try {
             const auto opened = repo_.open_worktree(*fact.worktree);
             fact.dirty = opened.has_uncommitted_changes();

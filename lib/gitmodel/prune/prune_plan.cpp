@@ -102,8 +102,11 @@ std::vector<PruneDecision> plan_prune(const std::vector<PruneFacts>& facts, cons
         if (fact.worktree_main)
             reasons.push_back("it is checked out in the main worktree (switch that to another branch first)");
         if (fact.worktree_current) reasons.push_back("you are inside its worktree (run prune from elsewhere)");
+        if (fact.worktree_foreign)  // not even --force: git's own removal refuses it too
+            reasons.push_back(fmt::format("its worktree {} {}", fact.worktree->string(), *fact.worktree_foreign));
 
-        const bool readable_worktree = fact.worktree && !fact.worktree_missing && !fact.worktree_main;
+        const bool readable_worktree =
+            fact.worktree && !fact.worktree_missing && !fact.worktree_main && !fact.worktree_foreign;
         if (fact.worktree && !fact.worktree_main && fact.worktree_locked) {
             if (options.force) overridden.push_back("its worktree is locked");
             else reasons.push_back("its worktree is locked (git worktree unlock)");

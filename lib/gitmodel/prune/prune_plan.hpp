@@ -44,6 +44,7 @@ struct PruneFacts {
     std::optional<std::filesystem::path> worktree;
     bool worktree_main = false;               // checked out in the main worktree
     bool worktree_missing = false;            // registered, folder gone: prune forgets it
+    std::optional<std::string> worktree_foreign;  // why its folder is not this repository's (a copy's record)
     bool worktree_locked = false;
     bool worktree_current = false;            // prune runs from inside it
     // Why it may not be this user's to prune, in a repository several users share (empty when it

@@ -74,15 +74,8 @@ std::string to_string(Backend backend) { return backend == Backend::local ? "loc
 bool run_worktree_ours(const Sweep& sweep, const RunSpec& run) {
     // A folder another user put where the run's worktree was (a shared model.worktreeRoot) can
     // point its .git file back here too: its files are not the run's.
-    if (model::untrusted_folder_problem(sweep.common_dir, run.worktree)) return false;
-    std::ifstream in(run.worktree / ".git");
-    std::string line;
-    if (!in || !std::getline(in, line) || line.rfind("gitdir: ", 0) != 0) return false;
-    fs::path gitdir(line.substr(8));
-    if (gitdir.is_relative()) gitdir = run.worktree / gitdir;
-    std::error_code ec;
-    const bool ours = fs::equivalent(gitdir.lexically_normal().parent_path().parent_path(), sweep.common_dir, ec);
-    return !ec && ours;
+    return !model::untrusted_folder_problem(sweep.common_dir, run.worktree) &&
+           !model::foreign_worktree_problem(sweep.common_dir, run.worktree);
 }
 
 Error foreign_run_worktree(const RunSpec& run) {
