@@ -21,13 +21,8 @@
 use_pull_engine  # only its slow-create switch: a `create` that takes 3 s while $TEST_DIR/slow-create exists
 
 cd "$TEST_DIR"
-make_repo repo
-git -C repo config model.installHooks never
+start_env_model net "gpus: 1"
 git -C repo config model.gpus 0,1
-git -C repo config model.env.stopTimeout 1s
-write_modelenv repo "gpus: 1"
-run_expect 0 git -C repo model start net
-WT="$TEST_DIR/worktrees/feature/model-net"
 LOGS="$TEST_DIR/repo/.git/git-model/persist/net/logs"
 SWEEPS="$TEST_DIR/repo/.git/git-model/sweeps"
 leases() { ls -A "$GIT_MODEL_LEASE_DIR" 2>/dev/null | grep -c '\.lease$' || true; }
