@@ -66,7 +66,7 @@ void mark_pushed_snapshots(const std::vector<hooks::RefUpdate>& updates, const s
         if (!update.is_delete() && starts_with(update.remote_ref, "refs/tags/model/")) tags.push_back(update.remote_ref.substr(10));
     if (tags.empty()) return;
     try {
-        snapshots::hold_unpushed(git::Repository::discover(), tags, "sent:" + remote);
+        snapshots::hold_unpushed(git::Repository::discover(true), tags, "sent:" + remote);
     } catch (const Error& e) {
         fmt::print(stderr, "git-model: warning: {}\n", e.what());  // the push goes on
     }
@@ -78,7 +78,7 @@ int pre_push(const cli::Args& hook_args) {
     const auto updates = hooks::parse_pre_push_input(input);
     const std::string remote = hook_args.empty() ? std::string("origin") : hook_args[0];
     git::Library library;
-    const auto repo = git::open_reader();
+    const auto repo = git::open_reader(true);
     if (!updates.empty()) {
         // The policy as the remote's base branch has it: a pushed .gitmodel changes nothing yet.
         const git::LayeredConfig config(repo->config(), git::read_team_file(repo->config()));
@@ -108,7 +108,7 @@ int pre_push(const cli::Args& hook_args) {
 
 int pre_commit(const cli::Args& hook_args) {
     git::Library library;
-    const auto repo = git::open_reader();
+    const auto repo = git::open_reader(true);
     const git::LayeredConfig config(repo->config(), git::read_team_file(repo->config()));
     note_overridden(config);
     const auto offenders = hooks::check_staged(*repo, hooks::read_data_policy(config));

@@ -346,9 +346,9 @@ std::string commit_message_of(std::string_view raw_commit) {
     return blank == std::string_view::npos ? std::string() : std::string(raw_commit.substr(blank + 2));
 }
 
-std::unique_ptr<RepoReader> open_reader() {
+std::unique_ptr<RepoReader> open_reader(bool as_hook) {
     try {
-        return std::make_unique<LibgitReader>(Repository::discover());
+        return std::make_unique<LibgitReader>(Repository::discover(as_hook));
     } catch (const ObjectFormatError&) {
         return open_plumbing_reader();
     }

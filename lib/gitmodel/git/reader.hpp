@@ -116,9 +116,9 @@ public:
     virtual std::vector<StagedBlob> staged() = 0;
 };
 
-// Opens the repository the user (or git, running a hook) is in: through libgit2,
-// else through git's plumbing when libgit2 cannot read its object format.
-std::unique_ptr<RepoReader> open_reader();
+// Opens the repository the user (or git, running a hook: as_hook) is in: through libgit2,
+// else through git's plumbing when libgit2 cannot read its object format (Repository::discover).
+std::unique_ptr<RepoReader> open_reader(bool as_hook = false);
 
 // A reader that only runs git (exposed so that tests can compare both readers on one SHA-1 repository).
 std::unique_ptr<RepoReader> open_plumbing_reader();

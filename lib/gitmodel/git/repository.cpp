@@ -225,7 +225,64 @@ int open_as_git_would(git_repository** out, const char* path, unsigned flags, in
 
 }  // namespace
 
-Repository Repository::discover() {
+namespace {
+
+// Refuses a linked worktree folder that its record (<git dir>/gitdir) does not name: a copy of
+// the folder, or one moved by hand. A record that cannot be read is git's to judge.
+// The first line of a file, without the line end and trailing slashes ("" when unreadable).
+std::string first_line_of(const fs::path& file) {
+    std::ifstream in(file);
+    std::string line;
+    if (!in || !std::getline(in, line)) return {};
+    while (!line.empty() && (line.back() == '\r' || line.back() == '/')) line.pop_back();
+    return line;
+}
+
+// The folder whose .git file discovery read: the nearest one from here up (libgit2 gives the
+// work tree git's record names instead). nullopt when it is no .git file naming `admin`.
+std::optional<fs::path> discovered_worktree_folder(const fs::path& admin) {
+    std::error_code ec;
+    for (fs::path dir = fs::current_path(ec); !ec && !dir.empty(); dir = dir.parent_path()) {
+        const fs::path dot_git = dir / ".git";
+        if (fs::exists(fs::symlink_status(dot_git, ec))) {
+            if (!fs::is_regular_file(dot_git, ec)) return std::nullopt;
+            const std::string line = first_line_of(dot_git);
+            if (line.rfind("gitdir: ", 0) != 0) return std::nullopt;
+            fs::path named(line.substr(8));
+            if (named.is_relative()) named = dir / named;
+            if (!fs::equivalent(named, admin, ec) || ec) return std::nullopt;
+            return dir;
+        }
+        if (dir == dir.root_path()) break;
+    }
+    return std::nullopt;
+}
+
+void refuse_unrecorded_worktree(git_repository* repo) {
+    if (git_repository_is_worktree(repo) != 1) return;
+    const fs::path admin = without_trailing_slash(git_repository_path(repo));
+    const auto found = discovered_worktree_folder(admin);
+    if (!found) return;
+    const std::string line = first_line_of(admin / "gitdir");
+    if (line.empty()) return;
+    fs::path named(line);
+    if (named.is_relative()) named = admin / named;  // git >= 2.48's relative records
+    const fs::path here = *found;
+    std::error_code ec;
+    if (fs::equivalent(named, here / ".git", ec) && !ec) return;
+    const fs::path other = named.lexically_normal().parent_path();
+    throw Error(fmt::format("this worktree folder {} is not the one git's record of it names ({}): it is a copy of "
+                            "that folder, or it was moved by hand, and what git-model did here would be that "
+                            "folder's (its environment, its snapshots)",
+                            printable(here.string()), printable(other.string())),
+                fmt::format("work in {}; if you moved this folder from there, `git worktree repair` here updates "
+                            "git's record",
+                            printable(other.string())));
+}
+
+}  // namespace
+
+Repository Repository::discover(bool as_hook) {
     // libgit2 1.5 refuses GIT_WORK_TREE ("unimplemented"), which git sets for `git --work-tree=<dir>
     // model ...`: the repository is found without it (GIT_DIR, or from here), then given that work
     // tree, as git does. The variable is back before anything else runs (git children need it).
@@ -257,6 +314,8 @@ Repository Repository::discover() {
             check(git_repository_set_workdir(repo.get(), wanted.c_str(), 0),
                   fmt::format("cannot use GIT_WORK_TREE {} as the work tree", *work_tree).c_str());
     }
+    // Only a folder found from here: GIT_DIR or GIT_WORK_TREE name theirs on purpose.
+    if (!as_hook && !work_tree && !env_or_null("GIT_DIR")) refuse_unrecorded_worktree(repo.get());
     return Repository(std::move(repo));
 }
 

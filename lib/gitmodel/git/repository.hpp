@@ -66,7 +66,12 @@ class Repository {
 public:
     // Finds the repository the user is in, exactly as git would: from the
     // current directory upwards, honouring GIT_DIR, GIT_WORK_TREE, GIT_CEILING_DIRECTORIES.
-    static Repository discover();
+    // Unless as_hook, a linked worktree folder that git's record of it does not name is refused
+    // (gm::Error): a copy of a worktree folder (cp -a of a project) still names the original's
+    // record, and a command there would act on the original's model (its container, its tags);
+    // a folder moved by hand needs `git worktree repair` first. A hook does not refuse: git
+    // itself runs there.
+    static Repository discover(bool as_hook = false);
     // Opens the repository at a known path (a worktree folder or a git dir), no discovery.
     static Repository open(const std::filesystem::path& path);
 

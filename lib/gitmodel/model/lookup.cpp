@@ -73,11 +73,13 @@ std::optional<std::string> foreign_worktree_problem(const fs::path& common_dir, 
     std::string line;
     if (!in || !std::getline(in, line) || line.rfind("gitdir: ", 0) != 0)
         return std::string("is not a worktree of this repository: it has no .git file naming its repository");
-    fs::path gitdir(line.substr(8));
-    if (gitdir.is_relative()) gitdir = folder / gitdir;
+    std::string named = line.substr(8);
+    while (!named.empty() && (named.back() == '\r' || named.back() == '/')) named.pop_back();  // git reads "x/" as x
+    fs::path gitdir = fs::path(named).lexically_normal();
+    if (gitdir.is_relative()) gitdir = (folder / gitdir).lexically_normal();
     std::error_code ec;
-    const fs::path home = gitdir.lexically_normal().parent_path().parent_path();
-    if (fs::equivalent(home, common_dir, ec) && !ec && gitdir.lexically_normal().parent_path().filename() == "worktrees")
+    const fs::path home = gitdir.parent_path().parent_path();
+    if (fs::equivalent(home, common_dir, ec) && !ec && gitdir.parent_path().filename() == "worktrees")
         return std::nullopt;
     return fmt::format("is not a worktree of this repository: its .git file points to {}, another repository's "
                        "(this one is a copy, or the folder was replaced)",

@@ -247,6 +247,11 @@ std::vector<std::string> restore_interrupted_removals(const git::Repository& rep
         const fs::path marker = repo.common_dir() / "worktrees" / worktree.id / removal_marker_name;
         std::error_code ec;
         if (worktree.folder_missing || !fs::exists(marker, ec)) continue;
+        // Only this repository's own worktree, of its owner or the caller: git's records in a copy
+        // (cp -a) name the original's folders, and the marker came along with them.
+        if (foreign_worktree_problem(repo.common_dir(), worktree.path) ||
+            untrusted_folder_problem(repo.common_dir(), worktree.path))
+            continue;
         try {
             // The deletions are the removal's (each file was the commit's): they are undone. Any
             // other change is the user's since, and stays; the worktree is then judged as usual.
