@@ -227,8 +227,6 @@ int open_as_git_would(git_repository** out, const char* path, unsigned flags, in
 
 namespace {
 
-// Refuses a linked worktree folder that its record (<git dir>/gitdir) does not name: a copy of
-// the folder, or one moved by hand. A record that cannot be read is git's to judge.
 // The first line of a file, without the line end and trailing slashes ("" when unreadable).
 std::string first_line_of(const fs::path& file) {
     std::ifstream in(file);
@@ -258,6 +256,8 @@ std::optional<fs::path> discovered_worktree_folder(const fs::path& admin) {
     return std::nullopt;
 }
 
+// Refuses a linked worktree folder that its record (<git dir>/gitdir) does not name: a copy of
+// the folder, or one moved by hand. A record that cannot be read is git's to judge.
 void refuse_unrecorded_worktree(git_repository* repo) {
     if (git_repository_is_worktree(repo) != 1) return;
     const fs::path admin = without_trailing_slash(git_repository_path(repo));
