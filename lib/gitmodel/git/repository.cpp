@@ -227,13 +227,10 @@ int open_as_git_would(git_repository** out, const char* path, unsigned flags, in
 
 namespace {
 
-// The first line of a file, without the line end and trailing slashes ("" when unreadable).
-std::string first_line_of(const fs::path& file) {
-    std::ifstream in(file);
-    std::string line;
-    if (!in || !std::getline(in, line)) return {};
-    while (!line.empty() && (line.back() == '\r' || line.back() == '/')) line.pop_back();
-    return line;
+// A path git wrote to a file (.git, or a worktree's record), read as git reads it: the whole
+// file (a path may hold a newline), without its trailing line ends and slashes ("" when unreadable).
+std::string path_in_file(const fs::path& file) {
+    return trim_end(trim_end(read_text(file), "\r\n"), "/");
 }
 
 // The folder whose .git file discovery read: the nearest one from here up (libgit2 gives the
@@ -244,7 +241,7 @@ std::optional<fs::path> discovered_worktree_folder(const fs::path& admin) {
         const fs::path dot_git = dir / ".git";
         if (fs::exists(fs::symlink_status(dot_git, ec))) {
             if (!fs::is_regular_file(dot_git, ec)) return std::nullopt;
-            const std::string line = first_line_of(dot_git);
+            const std::string line = path_in_file(dot_git);
             if (line.rfind("gitdir: ", 0) != 0) return std::nullopt;
             fs::path named(line.substr(8));
             if (named.is_relative()) named = dir / named;
@@ -263,7 +260,7 @@ void refuse_unrecorded_worktree(git_repository* repo) {
     const fs::path admin = without_trailing_slash(git_repository_path(repo));
     const auto found = discovered_worktree_folder(admin);
     if (!found) return;
-    const std::string line = first_line_of(admin / "gitdir");
+    const std::string line = path_in_file(admin / "gitdir");
     if (line.empty()) return;
     fs::path named(line);
     if (named.is_relative()) named = admin / named;  // git >= 2.48's relative records

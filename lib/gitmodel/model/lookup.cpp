@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <fstream>
 #include <cstring>
 
 namespace gm::model {
@@ -69,12 +68,11 @@ std::string resolve_model_name(const git::Repository& repo, const std::optional<
 }
 
 std::optional<std::string> foreign_worktree_problem(const fs::path& common_dir, const fs::path& folder) {
-    std::ifstream in(folder / ".git");
-    std::string line;
-    if (!in || !std::getline(in, line) || line.rfind("gitdir: ", 0) != 0)
+    // As git reads it: the whole file, its trailing line ends cut (a path may hold a newline).
+    const std::string text = trim_end(read_text(folder / ".git"), "\r\n");
+    if (text.rfind("gitdir: ", 0) != 0)
         return std::string("is not a worktree of this repository: it has no .git file naming its repository");
-    std::string named = line.substr(8);
-    while (!named.empty() && (named.back() == '\r' || named.back() == '/')) named.pop_back();  // git reads "x/" as x
+    const std::string named = trim_end(std::string_view(text).substr(8), "/");  // git reads "x/" as x
     fs::path gitdir = fs::path(named).lexically_normal();
     if (gitdir.is_relative()) gitdir = (folder / gitdir).lexically_normal();
     std::error_code ec;
