@@ -81,12 +81,13 @@ def main():
         import_image(scratch, env)
         wt = start_env_model(repo, f"image: {IMAGE}\ngpus: 1\n", "m", env)
         ours_all, reference_all, differences = [], [], []
-        argv = None
+        argv, first_sweep = None, None
         for round_number in range(1, args.rounds + 1):
             ours, sweep_id = sweep_gaps(args, repo, wt, env)
             if argv is None:
-                argv = replay_argv(repo, sweep_id)
-            reference = loop_gaps(args, repo, argv, env, replayed, round_number)
+                argv, first_sweep = replay_argv(repo, sweep_id), sweep_id
+            # The replays mount the first sweep's log folder: their times go there.
+            reference = loop_gaps(args, argv, times_file(repo, first_sweep), env, replayed, round_number)
             a, b = statistics.median(ours), statistics.median(reference)
             print(f"round {round_number}: sweep scheduler {a:6.1f} ms, podman run loop {b:6.1f} ms: {a - b:+.1f} ms")
             ours_all += ours
@@ -139,14 +140,11 @@ def replay_argv(repo, sweep_id):
         sys.exit(f"no engine run traced in {log}: this git-model does not trace its spawned children")
     argv = shlex.split(line[len("trace: run: "):].strip())
     argv[argv.index("create") if "create" in argv else argv.index("run")] = "run"
-    argv.append(str(sweep_id))  # where the replays' times go (popped by loop_gaps)
     return argv
 
 
-def loop_gaps(args, repo, argv, env, replayed, round_number):
-    """args.runs replays of argv back to back, under names of their own: their gaps."""
-    argv = list(argv)
-    times = times_file(repo, argv.pop())
+def loop_gaps(args, argv, times, env, replayed, round_number):
+    """args.runs replays of argv back to back, under names of their own: their gaps, from times."""
     name_at = argv.index("--name") + 1
     for k in range(1, args.runs + 1):
         replay = list(argv)

@@ -6,6 +6,7 @@
 #include "gitmodel/git/handle.hpp"
 #include "gitmodel/git/network_off.hpp"
 #include "gitmodel/git/reader.hpp"
+#include "gitmodel/git/worktree_check.hpp"
 #include "gitmodel/proc/process.hpp"
 
 #include <fmt/core.h>
@@ -227,12 +228,6 @@ int open_as_git_would(git_repository** out, const char* path, unsigned flags, in
 
 namespace {
 
-// A path git wrote to a file (.git, or a worktree's record), read as git reads it: the whole
-// file (a path may hold a newline), without its trailing line ends and slashes ("" when unreadable).
-std::string path_in_file(const fs::path& file) {
-    return trim_end(trim_end(read_text(file), "\r\n"), "/");
-}
-
 // The folder whose .git file discovery read: the nearest one from here up (libgit2 gives the
 // work tree git's record names instead). nullopt when it is no .git file naming `admin`.
 std::optional<fs::path> discovered_worktree_folder(const fs::path& admin) {
@@ -240,12 +235,8 @@ std::optional<fs::path> discovered_worktree_folder(const fs::path& admin) {
     for (fs::path dir = fs::current_path(ec); !ec && !dir.empty(); dir = dir.parent_path()) {
         const fs::path dot_git = dir / ".git";
         if (fs::exists(fs::symlink_status(dot_git, ec))) {
-            if (!fs::is_regular_file(dot_git, ec)) return std::nullopt;
-            const std::string line = path_in_file(dot_git);
-            if (line.rfind("gitdir: ", 0) != 0) return std::nullopt;
-            fs::path named(line.substr(8));
-            if (named.is_relative()) named = dir / named;
-            if (!fs::equivalent(named, admin, ec) || ec) return std::nullopt;
+            const auto named = fs::is_regular_file(dot_git, ec) ? worktree_admin_dir(dir) : std::nullopt;
+            if (!named || !fs::equivalent(*named, admin, ec) || ec) return std::nullopt;
             return dir;
         }
         if (dir == dir.root_path()) break;
@@ -260,7 +251,8 @@ void refuse_unrecorded_worktree(git_repository* repo) {
     const fs::path admin = without_trailing_slash(git_repository_path(repo));
     const auto found = discovered_worktree_folder(admin);
     if (!found) return;
-    const std::string line = path_in_file(admin / "gitdir");
+    // git's record: the path of the folder's .git file, the whole file (a path may hold a newline).
+    const std::string line = trim_end(read_text(admin / "gitdir"), "\r\n");
     if (line.empty()) return;
     fs::path named(line);
     if (named.is_relative()) named = admin / named;  // git >= 2.48's relative records

@@ -146,11 +146,10 @@ std::string CheckoutDifference::describe() const {
 }
 
 std::optional<fs::path> worktree_admin_dir(const fs::path& folder) {
-    std::ifstream file(folder / ".git");
-    std::string line;
-    if (!file || !std::getline(file, line) || line.rfind("gitdir: ", 0) != 0) return std::nullopt;
-    line = trim_end(line, "\r ");
-    fs::path admin(line.substr(8));
+    // As git reads it: the whole file (a path may hold a newline), its trailing line ends cut.
+    const std::string text = trim_end(read_text(folder / ".git"), "\r\n");
+    if (text.rfind("gitdir: ", 0) != 0) return std::nullopt;
+    fs::path admin(trim_end(std::string_view(text).substr(8), "/"));  // git reads "x/" as x
     if (admin.is_relative()) admin = folder / admin;
     return admin.lexically_normal();
 }

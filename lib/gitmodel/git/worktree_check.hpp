@@ -37,7 +37,7 @@ CheckoutDifference differences_from_checkout(const Repository& repo, const std::
 CheckoutDifference untracked_and_ignored(const Repository& worktree, std::size_t limit = 5);
 
 // The admin folder of a linked worktree (<common dir>/worktrees/<id>), read from
-// the folder's .git file; nullopt when the folder has none.
+// the folder's .git file as git reads it; nullopt when the folder has none.
 std::optional<std::filesystem::path> worktree_admin_dir(const std::filesystem::path& folder);
 
 }  // namespace gm::git

@@ -3,6 +3,7 @@
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/host.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/git/worktree_check.hpp"
 #include "gitmodel/naming/model_name.hpp"
 
 #include <fmt/core.h>
@@ -68,20 +69,15 @@ std::string resolve_model_name(const git::Repository& repo, const std::optional<
 }
 
 std::optional<std::string> foreign_worktree_problem(const fs::path& common_dir, const fs::path& folder) {
-    // As git reads it: the whole file, its trailing line ends cut (a path may hold a newline).
-    const std::string text = trim_end(read_text(folder / ".git"), "\r\n");
-    if (text.rfind("gitdir: ", 0) != 0)
-        return std::string("is not a worktree of this repository: it has no .git file naming its repository");
-    const std::string named = trim_end(std::string_view(text).substr(8), "/");  // git reads "x/" as x
-    fs::path gitdir = fs::path(named).lexically_normal();
-    if (gitdir.is_relative()) gitdir = (folder / gitdir).lexically_normal();
+    const auto admin = git::worktree_admin_dir(folder);
+    if (!admin) return std::string("is not a worktree of this repository: it has no .git file naming its repository");
     std::error_code ec;
-    const fs::path home = gitdir.parent_path().parent_path();
-    if (fs::equivalent(home, common_dir, ec) && !ec && gitdir.parent_path().filename() == "worktrees")
+    if (admin->parent_path().filename() == "worktrees" && fs::equivalent(admin->parent_path().parent_path(), common_dir, ec) &&
+        !ec)
         return std::nullopt;
     return fmt::format("is not a worktree of this repository: its .git file points to {}, another repository's "
                        "(this one is a copy, or the folder was replaced)",
-                       printable(gitdir.string()));
+                       printable(admin->string()));
 }
 
 std::optional<std::string> untrusted_folder_problem(const fs::path& common_dir, const fs::path& folder) {

@@ -85,7 +85,6 @@ struct Active {
 // here), and it cannot be folded into a `podman run`, whose create a cancel may not stop.
 struct Standby {
     int number = 0;
-    int attempt = 0;                 // the attempt it was made for
     std::vector<env::GpuSlot> gpus;  // those its devices and variables name (none: the runs take none)
     Launch launch;
     // The id the engine gave it: it is started by id, so that a container of its name made
@@ -325,7 +324,8 @@ private:
     std::optional<env::Reservation> take_for_next(bool& made_ahead);
     bool spawn_run(Active& run, const RunSpec& spec, RunStatus& status, std::optional<Launch> made,
                    const std::string& made_id);
-    bool remove_made_ahead(const std::string& container);
+    bool remove_unstarted(const std::string& container);
+    void cancel_unstarted(Active& run, const std::string& container);
     void make_standby();
     void drop_standby();
     void finish(Active& run, RunState state, std::string note, std::optional<int> exit_code, int signal,
@@ -526,12 +526,9 @@ bool LocalScheduler::start_next() {
     ++next_;
     std::optional<Launch> made;
     std::string made_id;
-    if (made_ahead && standby_->attempt == status.attempt) {
+    if (made_ahead) {
         made = std::move(standby_->launch);
         made_id = standby_->id;
-    }
-    if (made_ahead) {
-        if (!made) drop_standby();  // made for another attempt (never: only this scheduler counts them)
         standby_.reset();
     }
     if (!spawn_run(run, spec, status, std::move(made), made_id)) return true;
@@ -602,11 +599,9 @@ bool LocalScheduler::spawn_run(Active& run, const RunSpec& spec, RunStatus& stat
     const bool ahead = made.has_value();
     if (ahead && stop_requested) {
         // A cancel that came while this run waited for the lease book: it never starts.
-        run.container = made_id.empty() ? made->container : made_id;
-        const bool removed = remove_made_ahead(run.container);
         status.container = made->container;
         save_run(sweep_, spec.number, status);
-        finish(run, RunState::cancelled, "cancelled before it started", std::nullopt, 0, !removed);
+        cancel_unstarted(run, made_id.empty() ? made->container : made_id);
         return false;
     }
     try {
@@ -621,13 +616,7 @@ bool LocalScheduler::spawn_run(Active& run, const RunSpec& spec, RunStatus& stat
             save_run(sweep_, spec.number, status);  // from here a cancel that finds this scheduler dead removes it
             create_container(launch);
             if (stop_requested) {
-                bool removed = true;
-                try {
-                    env::remove_container(*engine_, launch.container, 0s);
-                } catch (const Error&) {
-                    removed = false;  // finish tries again, and keeps its GPUs if it cannot
-                }
-                finish(run, RunState::cancelled, "cancelled before it started", std::nullopt, 0, !removed);
+                cancel_unstarted(run, launch.container);
                 return false;
             }
         }
@@ -635,7 +624,7 @@ bool LocalScheduler::spawn_run(Active& run, const RunSpec& spec, RunStatus& stat
         return true;
     } catch (const Error& e) {
         save_run(sweep_, spec.number, status);
-        const bool removed = !ahead || remove_made_ahead(run.container);  // made, never started
+        const bool removed = !ahead || remove_unstarted(run.container);  // made, never started
         finish(run, RunState::failed, fmt::format("could not start: {}", e.what()), std::nullopt, 0, !removed);
         return false;
     }
@@ -664,7 +653,6 @@ void LocalScheduler::make_standby() {
     }
     const RunSpec& spec = sweep_.runs.at(static_cast<std::size_t>(number - 1));
     RunStatus status = load_run(sweep_, number);
-    standby.attempt = status.attempt + 1;
     try {
         standby.launch = prepare_launch(sweep_, spec, standby.gpus, pool_.from_driver, engine_, main_worktree_);
         if (standby.launch.create_argv.empty()) return;
@@ -691,16 +679,25 @@ void LocalScheduler::make_standby() {
     if (stop_requested) drop_standby();
 }
 
-// Removes a container made ahead (by its id when known); says why in the log when it cannot.
-bool LocalScheduler::remove_made_ahead(const std::string& container) {
+// Removes a run's container that never started (by its id when known); says why in the log
+// when it cannot.
+bool LocalScheduler::remove_unstarted(const std::string& container) {
     try {
         env::remove_container(*engine_, container, 0s);
         return true;
     } catch (const Error& e) {
-        fmt::print("its container made ahead, {}, could not be removed: {}\n", container, e.what());
+        fmt::print("the container {}, which never started, could not be removed: {}\n", container, e.what());
         std::fflush(stdout);
         return false;
     }
+}
+
+// A run cancelled once its container was made, before it started: the container goes, and the
+// run is cancelled (finish tries the removal again, and keeps its GPUs if the container stays).
+void LocalScheduler::cancel_unstarted(Active& run, const std::string& container) {
+    run.container = container;
+    const bool removed = remove_unstarted(container);
+    finish(run, RunState::cancelled, "cancelled before it started", std::nullopt, 0, !removed);
 }
 
 // Removes the container made ahead, which never ran (a cancel, --max-failures, or other GPUs).
@@ -710,7 +707,7 @@ void LocalScheduler::drop_standby() {
     if (!standby_) return;
     const Standby standby = std::move(*standby_);
     standby_.reset();
-    if (!remove_made_ahead(standby.id.empty() ? standby.launch.container : standby.id)) return;
+    if (!remove_unstarted(standby.id.empty() ? standby.launch.container : standby.id)) return;
     RunStatus status = load_run(sweep_, standby.number);
     if (status.state == RunState::queued && status.container == standby.launch.container) {
         status.container.clear();
