@@ -14,6 +14,7 @@
 #     started the environment in its place); a cancel while the scheduler waits for the lease
 #     book leaves the run unstarted; a resume after a scheduler killed during the create ahead
 #     waits for that create, then runs the run.
+#   - a container made ahead and removed by hand fails its run with a note that names the engine.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/podman-lib.sh"
 . "$(dirname "$0")/sweep-lib.sh"
@@ -167,3 +168,19 @@ assert_eq "$(tr '\n' ' ' <"$LOGS/sweep-8/order")" "1 " "run 2 never ran"
 assert_eq "$(test_containers)" "" "no container left"
 assert_eq "$(leases)" "0" "no lease left"
 
+
+# --- a container made ahead removed by hand: its run fails, and the note says whose failure that may be ----
+run_expect 0 git -C "$WT" model sweep start --max-parallel 1 --grid s=3,1 -- sh train.sh '{s}'
+wait_log 9 "run 2: container made ahead, for GPU 0"
+made=$(podman ps -a --filter status=created --filter label=io.git-model.managed=1 --format '{{.Names}}' | grep -F 'sweep-9' || true)
+[ -n "$made" ] || fail "no created container of sweep 9: $(podman ps -a --format '{{.Names}} {{.Status}}')"
+podman rm "$made" >/dev/null
+wait_sweep "$WT" 9 60
+states 9
+assert_eq "$STATES" "done failed" "run 2 failed, its container gone"
+assert_contains "$(json_get "$OUT" 'd["runs"][1]["detail"]')" \
+    "exited with status 125 (the container engine's own failure, unless the command exited so: see the run's log)"
+assert_contains "$(tr 'A-Z' 'a-z' <"$(json_get "$OUT" 'd["runs"][1]["log"]')")" "no such container" "the engine's words in the run's log"
+assert_eq "$(tr '\n' ' ' <"$LOGS/sweep-9/order")" "1 " "run 2 never ran"
+assert_eq "$(test_containers)" "" "no container left"
+assert_eq "$(leases)" "0" "no lease left"

@@ -157,6 +157,21 @@ bool stop_run_process(const proc::ProcessIdentity& process, std::chrono::seconds
     return wait_gone(2s);
 }
 
+// The note of a run whose engine client (or command) ended badly. Podman's client exits 125
+// for its own failures (the container made ahead removed by hand: "no such container"),
+// 126 and 127 when the command cannot be run or found in the image; a command may exit so
+// itself, so the note says both and points at the run's log, where the engine's words are.
+std::string ended_run_note(const proc::ExitStatus& ended, bool in_container) {
+    std::string note = "the command " + ended.describe();
+    if (!in_container || ended.signal != 0) return note;
+    const char* meaning = ended.exit_code == 125   ? "the container engine's own failure"
+                          : ended.exit_code == 126 ? "the command could not be run in the container"
+                          : ended.exit_code == 127 ? "the command was not found in the container"
+                                                   : nullptr;
+    if (meaning) note += fmt::format(" ({}, unless the command exited so: see the run's log)", meaning);
+    return note;
+}
+
 // After a run's engine client ended, its container must be gone before its GPUs are given
 // back (a client killed with -9 leaves it running): a container left is stopped and removed,
 // the run counts as failed, and stays (its GPUs kept) when it cannot be removed. Returns what
@@ -496,7 +511,7 @@ void LocalScheduler::reap_ended(RunState ok, RunState failed, const char* note) 
         auto it = active_.find(ended->pid);
         if (it == active_.end()) continue;
         const bool success = ended->signal == 0 && ended->exit_code == 0;
-        std::string why = note ? note : success ? "" : "the command " + ended->describe();
+        std::string why = note ? note : success ? "" : ended_run_note(*ended, engine_.has_value());
         // An engine client that exited by itself with the command's status (not its own 125-127,
         // not a signal) ran the container to its end and removed it (--rm): no engine call.
         const bool container_may_stay = ended->signal != 0 || ended->exit_code >= 125;
