@@ -21,6 +21,7 @@
 #include "gitmodel/env/user.hpp"
 #include "gitmodel/model/lookup.hpp"
 #include "gitmodel/model/repository_lock.hpp"
+#include "gitmodel/model/settings.hpp"
 #include "gitmodel/naming/model_name.hpp"
 #include "gitmodel/proc/identity.hpp"
 #include "gitmodel/proc/process.hpp"
@@ -375,7 +376,6 @@ UpPlan prepare(const git::Config& config, const Target& target, const UpOptions&
     // Folders the container needs; persist folders are never deleted by the suite.
     // Folders below the common dir are walked without following links: a container that
     // once had .git mounted may have left one pointing anywhere on the host.
-    std::error_code ec;
     make_folder_below(target.common_dir, plan.state, 0700);  // the caller's own, exactly 0700
     plan.placeholders = placeholders_for(target.model, target.branch);
     plan.checkpoints = resolve_persist(target, plan.file.persist.checkpoints, "checkpoints", plan.placeholders);
@@ -385,9 +385,8 @@ UpPlan prepare(const git::Config& config, const Target& target, const UpOptions&
             make_folder_below(target.common_dir, dir);
             continue;
         }
-        // A folder the user named outside .git may be a link the user made: followed.
-        fs::create_directories(dir, ec);
-        if (ec) throw Error(fmt::format("cannot create the persist folder {}: {}", dir.string(), ec.message()));
+        // A folder the user named outside .git may be a link the user made: followed. One another user controls is refused.
+        model::make_persist_folder(dir, target.common_dir);
     }
     for (const auto& mount : plan.file.mounts) {
         const std::string source = config::expand_placeholders(mount.source, plan.placeholders);

@@ -287,51 +287,83 @@ std::string others_may_write(const fs::path& folder) {
     return foreign_control(folder, info, ::geteuid(), true);
 }
 
-void refuse_foreign_worktree_place(const Settings& settings, const fs::path& worktree, const fs::path& common_dir) {
+namespace {
+
+// Why another user controls the place `folder` is in, or "" when nobody does: a link on the path
+// as written that another user made (or may replace), or the folder or one above it (links
+// resolved) that is another's or that others may write to without the sticky bit; from
+// strict_root down (links resolved) group members count as others too. Folders the repository
+// lies in (main_worktree, common_dir) are not judged: whoever controls them controls it already.
+std::string foreign_place_reason(const fs::path& folder, const fs::path& strict_root, const fs::path& main_worktree,
+                                 const fs::path& common_dir) {
     struct stat repository {};
     const uid_t repository_owner = ::stat(common_dir.c_str(), &repository) == 0 ? repository.st_uid : ::geteuid();
-    fs::path root = settings.worktree_root.lexically_normal();
-    if (root.has_relative_path() && root.filename().empty()) root = root.parent_path();  // "dir/" is dir
-    const auto refuse = [&](const std::string& why) {
-        throw Error(fmt::format("the worktree {} would be in a place another user controls: {}", worktree.string(), why),
-                    "another user could have made that folder, or could swap the model's files there; move it away "
-                    "(or ask its owner to), let only yourself write to a folder of yours (chmod go-w <folder>), or "
-                    "choose another place with `git config model.worktreeRoot <dir>`");
-    };
-    // A folder the repository itself lies in (a CI runner's work folder, a project's folder, /tmp)
-    // is judged by nobody here: whoever controls it controls the repository already.
     std::error_code ec;
-    const std::vector<fs::path> repository_places{settings.main_worktree.lexically_normal(), common_dir.lexically_normal(),
-                                                  fs::weakly_canonical(settings.main_worktree, ec),
+    const std::vector<fs::path> repository_places{main_worktree.lexically_normal(), common_dir.lexically_normal(),
+                                                  fs::weakly_canonical(main_worktree, ec),
                                                   fs::weakly_canonical(common_dir, ec)};
-    const auto holds_repository = [&](const fs::path& folder) {
+    const auto holds_repository = [&](const fs::path& place) {
         return std::any_of(repository_places.begin(), repository_places.end(),
-                           [&](const fs::path& place) { return !place.empty() && is_below(place, folder); });
+                           [&](const fs::path& inside) { return !inside.empty() && is_below(inside, place); });
     };
-    const auto judge = [&](const fs::path& folder, bool strict) {
+    const auto judge = [&](const fs::path& place, bool strict) -> std::string {
         struct stat info {};
-        if (holds_repository(folder) || ::lstat(folder.c_str(), &info) != 0) return;
-        if (auto why = foreign_control(folder, info, repository_owner, strict); !why.empty()) refuse(why);
+        if (holds_repository(place) || ::lstat(place.c_str(), &info) != 0) return "";
+        return foreign_control(place, info, repository_owner, strict);
     };
     // The path as written, up to /: a link on it must be a trusted user's, in a folder nobody
     // else may rename it in (the folders it leads to are judged below).
-    for (fs::path folder = worktree.lexically_normal(); folder.has_relative_path(); folder = folder.parent_path()) {
+    for (fs::path place = folder.lexically_normal(); place.has_relative_path(); place = place.parent_path()) {
         struct stat info {};
-        if (holds_repository(folder) || ::lstat(folder.c_str(), &info) != 0 || !S_ISLNK(info.st_mode)) continue;
+        if (holds_repository(place) || ::lstat(place.c_str(), &info) != 0 || !S_ISLNK(info.st_mode)) continue;
         if (!trusted_owner(info.st_uid, repository_owner))
-            refuse(fmt::format("{} is a link made by {}", folder.string(), user_name_of(info.st_uid)));
-        judge(folder.parent_path(), false);
+            return fmt::format("{} is a link made by {}", place.string(), user_name_of(info.st_uid));
+        if (auto why = judge(place.parent_path(), false); !why.empty()) return why;
     }
-    // The folders as they are (links resolved), from the worktree up to /: the owner of any of
+    // The folders as they are (links resolved), from the folder up to /: the owner of any of
     // them, and anyone who may write to one without the sticky bit, can rename what lies below.
-    // From the root down, group members count too (a team folder above it is the admin's choice).
-    const fs::path real = fs::weakly_canonical(worktree, ec);
-    if (ec) return;  // nothing of it can be resolved: nothing exists to judge
-    const fs::path real_root = fs::weakly_canonical(root, ec);
-    for (fs::path folder = real;; folder = folder.parent_path()) {
-        judge(folder, !ec && is_below(folder, real_root));
-        if (folder == folder.parent_path() || !folder.has_relative_path()) break;
+    const fs::path real = fs::weakly_canonical(folder, ec);
+    if (ec) return "";  // nothing of it can be resolved: nothing exists to judge
+    const fs::path real_root = fs::weakly_canonical(strict_root, ec);
+    for (fs::path place = real;; place = place.parent_path()) {
+        if (auto why = judge(place, !ec && is_below(place, real_root)); !why.empty()) return why;
+        if (place == place.parent_path() || !place.has_relative_path()) break;
     }
+    return "";
+}
+
+}  // namespace
+
+void refuse_foreign_worktree_place(const Settings& settings, const fs::path& worktree, const fs::path& common_dir) {
+    // From the worktree root down group members count too (a team folder above it is the admin's choice).
+    fs::path root = settings.worktree_root.lexically_normal();
+    if (root.has_relative_path() && root.filename().empty()) root = root.parent_path();  // "dir/" is dir
+    const std::string why = foreign_place_reason(worktree, root, settings.main_worktree, common_dir);
+    if (why.empty()) return;
+    throw Error(fmt::format("the worktree {} would be in a place another user controls: {}", worktree.string(), why),
+                "another user could have made that folder, or could swap the model's files there; move it away "
+                "(or ask its owner to), let only yourself write to a folder of yours (chmod go-w <folder>), or "
+                "choose another place with `git config model.worktreeRoot <dir>`");
+}
+
+void make_persist_folder(const fs::path& folder, const fs::path& common_dir) {
+    // The main worktree holds the common dir (.git), unless the repository is bare.
+    const fs::path main_worktree = common_dir.filename() == ".git" ? common_dir.parent_path() : fs::path();
+    fs::path own = folder.lexically_normal();
+    if (own.has_relative_path() && own.filename().empty()) own = own.parent_path();
+    const auto refuse_if_foreign = [&] {
+        const std::string why = foreign_place_reason(own, own, main_worktree, common_dir);
+        if (why.empty()) return;
+        throw Error(fmt::format("the persist folder {} is in a place another user controls: {}", folder.string(), why),
+                    "they could read its files, or swap the checkpoint a resume loads; move that folder away (or ask "
+                    "its owner to), let only yourself write to folders of yours (chmod go-w <folder>), or name "
+                    "another folder under persist: in .modelenv.yaml");
+    };
+    refuse_if_foreign();  // before: nothing is made through another user's link
+    std::error_code ec;
+    fs::create_directories(folder, ec);
+    if (ec) throw Error(fmt::format("cannot create the persist folder {}: {}", folder.string(), ec.message()));
+    refuse_if_foreign();  // after: one made by another user meanwhile
 }
 
 fs::path worktree_path_for(const Settings& settings, const std::string& model_name) {

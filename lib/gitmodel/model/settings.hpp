@@ -133,6 +133,14 @@ std::string others_may_write(const std::filesystem::path& folder);
 void refuse_foreign_worktree_place(const Settings& settings, const std::filesystem::path& worktree,
                                    const std::filesystem::path& common_dir);
 
+// Makes (or reuses) a persist folder named outside the git dir (checkpoints on a shared scratch
+// disk, /scratch/{user}/{model}), after and before refusing (gm::Error naming the folder) one in a
+// place another user controls: whoever made /scratch/<you> first, or may write to a folder on its
+// way without the sticky bit, could read the checkpoints or swap the one a resume unpickles. The
+// worktree place rule above, with group members counted as others for the folder itself only
+// (not for the team folders above it). A link of the user's on its path is followed.
+void make_persist_folder(const std::filesystem::path& folder, const std::filesystem::path& common_dir);
+
 // Parses a retention ("14d", "36h"); throws gm::UsageError (for --retention) or
 // gm::Error (for config) naming where the value came from.
 std::int64_t parse_retention(std::string_view text, std::string_view where, bool usage);

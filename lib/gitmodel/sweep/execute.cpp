@@ -10,6 +10,7 @@
 #include "gitmodel/env/state.hpp"
 #include "gitmodel/env/user.hpp"
 #include "gitmodel/model/lookup.hpp"
+#include "gitmodel/model/settings.hpp"
 #include "gitmodel/sweep/plan.hpp"
 
 #include <fmt/core.h>
@@ -169,9 +170,8 @@ void ensure_run_folders(const Sweep& sweep, const RunSpec& run) {
     // user put in its place since (a shared worktree root; on Slurm, while the job waited).
     if (!run_worktree_ours(sweep, run)) throw foreign_run_worktree(run);
     const fs::path checkpoints = run_checkpoints(sweep, run.number);
-    std::error_code ec;
     // Below the common dir no link is followed (a container may have made one); a folder the
-    // user named elsewhere may be a link of the user's.
+    // user named elsewhere may be a link of the user's, in a place no other user controls.
     for (const auto& dir : {checkpoints, sweep.logs_dir}) {
         if (auto problem = foreign_persist(sweep, dir))
             throw Error(*problem, "look at that folder; if it is not the model's, move it away (the run makes a new one)");
@@ -179,8 +179,7 @@ void ensure_run_folders(const Sweep& sweep, const RunSpec& run) {
             make_folder_below(sweep.common_dir, dir);
             continue;
         }
-        fs::create_directories(dir, ec);
-        if (ec) throw Error(fmt::format("cannot create the folder {}: {}", dir.string(), ec.message()));
+        model::make_persist_folder(dir, sweep.common_dir);
     }
 }
 

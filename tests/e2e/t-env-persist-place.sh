@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# A persist folder named outside the git dir on a disk every user shares (the man page's own
+# `checkpoints: /scratch/{user}/{model}`, /scratch sticky and world-writable like /tmp): another
+# user who made /scratch/<you> first, or planted a link there, would get the checkpoints that
+# `env up` and sweep runs write, and could swap the one a resume unpickles (code run as you).
+# Such a place is refused, naming the other user, before anything is made or started; the user's
+# own folder works, and a folder of theirs that everyone may write to is refused with the fix.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/podman-lib.sh"
+. "$(dirname "$0")/users-lib.sh"
+
+V=gmpp-v-$$ A=gmpp-a-$$
+make_user "$V"
+make_user "$A"
+user_import_image "$V"
+VH=$(user_home "$V")
+AH=$(user_home "$A")
+SCRATCH="$TEST_DIR/scratch"
+mkdir -m 1777 "$SCRATCH"
+
+v() { as_user "$V" "$@"; }
+v git init -q repo
+v sh -c 'printf "image: %s\npersist:\n  checkpoints: %s/{user}/{model}\n" "$1" "$2" >repo/.modelenv.yaml &&
+    git -C repo add -A && git -C repo commit -q -m env' sh "$TEST_IMAGE" "$SCRATCH"
+v git -C repo config model.installHooks never
+run_expect 0 v git -C repo model start net
+WT="$VH/worktrees/feature/model-net"
+containers() { v podman ps -aq | wc -l; }
+
+# --- the other user made /scratch/<V> first: refused, nothing made in their folder --------------------------
+as_user "$A" mkdir -m 777 "$SCRATCH/$V"
+run_expect 1 v git -C "$WT" model env up
+assert_contains "$ERR" "the persist folder $SCRATCH/$V/net is in a place another user controls: $SCRATCH/$V belongs to $A"
+assert_contains "$ERR" "swap the checkpoint a resume loads"
+assert_eq "$(ls -A "$SCRATCH/$V")" "" "nothing made in the other user's folder"
+assert_eq "$(containers)" "0" "no container"
+rm -rf "${SCRATCH:?}/$V"
+
+# --- a link the other user planted at /scratch/<V>: refused, nothing made where it leads --------------------
+as_user "$A" mkdir -m 777 "$AH/trap"
+as_user "$A" ln -s "$AH/trap" "$SCRATCH/$V"
+run_expect 1 v git -C "$WT" model env up
+assert_contains "$ERR" "$SCRATCH/$V is a link made by $A"
+assert_eq "$(ls -A "$AH/trap")" "" "nothing made where the link leads"
+assert_eq "$(containers)" "0" "no container"
+rm -f "$SCRATCH/$V"
+
+# --- the user's own folder: used, and the checkpoint lands there -------------------------------------------
+run_expect 0 v git -C "$WT" model env up
+assert_eq "$(stat -c %U "$SCRATCH/$V" "$SCRATCH/$V/net" | tr '\n' ' ')" "$V $V " "made as the user's"
+run_expect 0 v git -C "$WT" model env exec -- sh -c 'echo weights >/persist/checkpoints/ckpt.pt'
+assert_eq "$(cat "$SCRATCH/$V/net/ckpt.pt")" "weights" "the checkpoint in the user's folder"
+run_expect 0 v git -C "$WT" model env down
+
+# --- the user's own folder, but writable by everyone: refused with the fix, the checkpoint kept -------------
+chmod 777 "$SCRATCH/$V"
+run_expect 1 v git -C "$WT" model env up
+assert_contains "$ERR" "anyone may write to $SCRATCH/$V (mode 777, without the sticky bit)"
+assert_contains "$ERR" "chmod go-w <folder>"
+assert_eq "$(cat "$SCRATCH/$V/net/ckpt.pt")" "weights" "the checkpoint kept"
+assert_eq "$(containers)" "0" "no container"
+chmod 755 "$SCRATCH/$V"
+
+# --- a link of the user's own to a folder of theirs: followed ---------------------------------------------
+v mkdir "$VH/ckpts"
+v mv "$SCRATCH/$V/net" "$VH/ckpts/net"
+v ln -s "$VH/ckpts/net" "$SCRATCH/$V/net"
+run_expect 0 v git -C "$WT" model env up
+run_expect 0 v git -C "$WT" model env exec -- cat /persist/checkpoints/ckpt.pt
+assert_eq "$OUT" "weights" "the user's own link is followed"
+run_expect 0 v git -C "$WT" model env down
+assert_eq "$(containers)" "0" "no container left"
