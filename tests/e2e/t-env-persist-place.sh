@@ -46,8 +46,9 @@ assert_eq "$(containers)" "0" "no container"
 rm -f "$SCRATCH/$V"
 
 # --- the user's own folder: used, and the checkpoint lands there -------------------------------------------
-run_expect 0 v git -C "$WT" model env up
-assert_eq "$(stat -c %U "$SCRATCH/$V" "$SCRATCH/$V/net" | tr '\n' ' ')" "$V $V " "made as the user's"
+# Made as the user's, writable by them alone even under umask 002.
+run_expect 0 v sh -c 'umask 002 && exec git -C "$1" model env up' sh "$WT"
+assert_eq "$(stat -c '%U %a' "$SCRATCH/$V" "$SCRATCH/$V/net" | tr '\n' ' ')" "$V 755 $V 755 " "made as the user's"
 run_expect 0 v git -C "$WT" model env exec -- sh -c 'echo weights >/persist/checkpoints/ckpt.pt'
 assert_eq "$(cat "$SCRATCH/$V/net/ckpt.pt")" "weights" "the checkpoint in the user's folder"
 run_expect 0 v git -C "$WT" model env down

@@ -360,9 +360,15 @@ void make_persist_folder(const fs::path& folder, const fs::path& common_dir) {
                     "another folder under persist: in .modelenv.yaml");
     };
     refuse_if_foreign();  // before: nothing is made through another user's link
+    // The folders made here are the user's alone to write, whatever the umask (002 with a shared
+    // primary group would let the group swap checkpoints, and be refused just below).
+    std::vector<fs::path> missing;
     std::error_code ec;
+    for (fs::path place = own; place.has_relative_path() && !fs::exists(fs::symlink_status(place, ec)); place = place.parent_path())
+        missing.push_back(place);
     fs::create_directories(folder, ec);
     if (ec) throw Error(fmt::format("cannot create the persist folder {}: {}", folder.string(), ec.message()));
+    for (const auto& made : missing) fs::permissions(made, fs::perms::group_write | fs::perms::others_write, fs::perm_options::remove, ec);
     refuse_if_foreign();  // after: one made by another user meanwhile
 }
 
