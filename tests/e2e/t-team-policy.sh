@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The team's policy through real `git push` to a real bare remote through installed hooks:
 # the base branch is always protected (model.baseBranch), whatever model.protectedBranch says,
-# and doctor names what the pre-push protects.
+# and so is the remote's default branch when a clone moved its own base; a clone of one model
+# branch still obeys the team file (read from HEAD); doctor names what the pre-push protects.
 . "$(dirname "$0")/lib.sh"
 
 cd "$TEST_DIR"
@@ -97,6 +98,36 @@ assert_contains "$OUT" "model.maxfilesize=1m (team file, policy)"
 assert_contains "$OUT" "this clone's model.maxfilesize=1g is overridden by the team file"
 run_expect 0 git -C bob model doctor
 assert_contains "$OUT" "pre-push protects master"
+
+# --- a clone of one model branch has no base here: the team file is read from HEAD ------------
+run_expect 0 git -C alice push --no-verify -q origin master:feature/model-carol
+git clone -q -b feature/model-carol --single-branch remote.git carol
+run_expect 0 git -C carol model hooks install
+echo "carol" >>carol/train.py && git -C carol commit -q -am "carol's change"
+before=$(remote_refs remote.git)
+run_expect 1 git -C carol push origin HEAD:master
+assert_contains "$ERR" "refs/heads/master  [rule: protected-branch]"
+assert_eq "$(remote_refs remote.git)" "$before" "master unchanged by a single-branch clone"
+run_expect 0 git -C carol model doctor --json
+assert_contains "$OUT" ".gitmodel at HEAD"
+
+# --- a clone that moves its own base (the team file silent on it) still protects the remote's default ---
+git init -q --bare -b main plain.git
+git init -q -b main erin
+printf 'x\n' >erin/train.py && printf '[model]\n\tmaxFileSize = 1m\n' >erin/.gitmodel
+git -C erin add -A && git -C erin commit -q -m "initial commit"
+git -C erin push -q "$TEST_DIR/plain.git" main
+git clone -q plain.git frank
+git -C frank config model.baseBranch dev
+git -C frank config model.bench.beforePush never
+run_expect 0 git -C frank model hooks install
+echo "frank" >>frank/train.py && git -C frank commit -q -am "frank direct to main"
+before=$(remote_refs plain.git)
+run_expect 1 git -C frank push origin HEAD:main
+assert_contains "$ERR" "which is protected (the default branch of origin, which every clone starts from)"
+assert_eq "$(remote_refs plain.git)" "$before" "main unchanged"
+run_expect 0 git -C frank model doctor
+assert_contains "$OUT" "pre-push protects dev, main"
 
 # --- a team file that does not parse: the error names .gitmodel:<line> ---------------------
 git -C alice checkout -q master

@@ -62,12 +62,25 @@ TEST_CASE("team file: policy keys win, other keys are defaults a clone overrides
     // protection follows the team's base branch, beside the protected globs
     CHECK(gm::hooks::read_push_policy(config).protected_branches == std::vector<std::string>{"master", "release/*"});
     CHECK(gm::hooks::read_push_policy(local).protected_branches == std::vector<std::string>{"main"});
+    // the remote's default branch is protected beside a base this clone moved, never twice, never a model branch
+    MapConfig moved;
+    moved.values["model.basebranch"] = {"dev"};
+    const auto policy = gm::hooks::read_push_policy(moved, "main");
+    CHECK(policy.protected_branches == std::vector<std::string>{"dev", "main"});
+    CHECK(policy.remote_default == "main");
+    CHECK(gm::hooks::read_push_policy(config, "master").protected_branches ==
+          std::vector<std::string>{"master", "release/*"});
+    CHECK(gm::hooks::read_push_policy(moved, "feature/model-x").protected_branches == std::vector<std::string>{"dev"});
 }
 
 TEST_CASE("team file: where it is read from, over any access (the remote's default branch first)") {
     std::map<std::string, gm::git::TeamFile> refs;
+    std::map<std::string, std::string> symbolic;  // a symbolic ref -> the ref it names
     const auto access = gm::git::TeamFileAccess{
-        [&](const std::string& ref) { return refs.count(ref) > 0; },
+        [&](const std::string& ref) -> std::optional<std::string> {
+            if (!refs.count(ref)) return std::nullopt;
+            return symbolic.count(ref) ? symbolic.at(ref) : ref;
+        },
         [&](const std::string& ref) { return refs.at(ref); }};
     MapConfig local;
     CHECK(gm::git::find_team_file([&](std::string_view k) { return local.get_string(k); }, access).ref.empty());
@@ -93,6 +106,23 @@ TEST_CASE("team file: where it is read from, over any access (the remote's defau
     CHECK(found.entries.size() == 2);
     // this machine's settings are not the team's: ignored, and said so
     CHECK(found.ignored == std::vector<std::string>{"model.enginehost"});
+    CHECK(found.remote_default.empty());  // up/HEAD is no symbolic ref here: its branch is not known
+    symbolic["refs/remotes/up/HEAD"] = "refs/remotes/up/trunk";
+    CHECK(gm::git::find_team_file([&](std::string_view k) { return local.get_string(k); }, access).remote_default ==
+          "trunk");
+    // a clone of one model branch has no base at all: HEAD's file (its base's, as the branch took it)
+    refs.clear();
+    symbolic.clear();
+    gm::git::TeamFile branch = master;
+    branch.ref = "HEAD";
+    branch.entries = {{"model.protectedbranch", "release"}};
+    refs["HEAD"] = branch;
+    const auto from_head = gm::git::find_team_file([&](std::string_view k) { return local.get_string(k); }, access);
+    CHECK(from_head.ref == "HEAD");
+    CHECK(from_head.entries.size() == 1);
+    refs["refs/heads/master"] = master;  // once the base is here, it wins over HEAD
+    CHECK(gm::git::find_team_file([&](std::string_view k) { return local.get_string(k); }, access).ref ==
+          "refs/heads/master");
     CHECK(gm::git::is_machine_key("model.sshAuthorizedKeys"));
     CHECK(gm::git::is_machine_key("model.remote"));  // a name in this clone: not the team's to change
     CHECK_FALSE(gm::git::is_machine_key("model.forge"));

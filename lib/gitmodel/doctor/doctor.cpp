@@ -376,7 +376,7 @@ std::vector<Check> run_checks(const Options& options) {
         }
         try {
             const git::LayeredConfig layered(reader->config(), git::read_team_file(reader->config()));
-            protected_branches = hooks::read_push_policy(layered).protected_branches;
+            protected_branches = hooks::read_push_policy(layered, layered.team().remote_default).protected_branches;
             if (!team) team = team_check(layered, std::map<std::string, std::string>{});  // no libgit2 view
         } catch (const Error& e) {
             if (!team) team = Check{"team", Status::fail, e.what(), e.hint()};

@@ -26,9 +26,14 @@ std::string lower(std::string_view text) {
     return out;
 }
 
-// The commit a ref names, through git (the plumbing reader's way: any object format).
-bool ref_exists(const std::string& ref) {
-    return proc::run({"git", "rev-parse", "--verify", "-q", "--end-of-options", ref + "^{commit}"}).ok();
+// The full name a ref resolves to, through git (the plumbing reader's way: any object format).
+std::optional<std::string> resolve_ref(const std::string& ref) {
+    const auto result = proc::run({"git", "rev-parse", "--verify", "-q", "--symbolic-full-name", "--end-of-options", ref});
+    if (!result.ok()) return std::nullopt;
+    std::string name = result.out;
+    while (!name.empty() && (name.back() == '\n' || name.back() == '\r')) name.pop_back();
+    if (name.empty()) name = ref;  // a detached HEAD names no branch
+    return name;
 }
 
 // A .gitmodel committed as a symbolic link: its "content" is the link's target, which git config
@@ -171,16 +176,26 @@ TeamFile find_team_file(const std::function<std::optional<std::string>(std::stri
     if (remote.empty()) remote = "origin";
     std::string base = local("model.baseBranch").value_or("main");
     if (base.empty()) base = "main";
+    std::string remote_default;
     const auto first_existing = [&](const std::vector<std::string>& candidates) -> std::optional<std::string> {
-        for (const auto& ref : candidates)
-            if (access.exists(ref)) return ref;
+        for (const auto& ref : candidates) {
+            const auto full = access.resolve(ref);
+            if (!full) continue;
+            const std::string remote_head = fmt::format("refs/remotes/{}/HEAD", remote);
+            const std::string prefix = fmt::format("refs/remotes/{}/", remote);
+            if (ref == remote_head && *full != remote_head && starts_with(*full, prefix))
+                remote_default = full->substr(prefix.size());
+            return ref;
+        }
         return std::nullopt;
     };
     // The remote's default branch first: a clone's own model.baseBranch cannot point the read elsewhere.
+    // Without any base here, HEAD's file: the base's, as the branch took it (better than none).
     auto ref = first_existing({fmt::format("refs/remotes/{}/HEAD", remote), fmt::format("refs/remotes/{}/{}", remote, base),
-                               "refs/heads/" + base});
+                               "refs/heads/" + base, "HEAD"});
     if (!ref) return {};
     TeamFile team = access.read_at(*ref);
+    team.remote_default = remote_default;
     // The file names another base: read it from there (once), as the remote has it.
     std::optional<std::string> named;
     for (const auto& [key, value] : team.entries)
@@ -189,6 +204,7 @@ TeamFile find_team_file(const std::function<std::optional<std::string>(std::stri
         auto there = first_existing({fmt::format("refs/remotes/{}/{}", remote, *named), "refs/heads/" + *named});
         if (there && *there != *ref) {
             TeamFile again = access.read_at(*there);
+            again.remote_default = remote_default;
             if (again.present) team = std::move(again);
         }
     }
@@ -214,15 +230,22 @@ void treat_bad_team_file_as_absent() { bad_file_absent = true; }
 
 TeamFile read_team_file(git_repository* repo,
                         const std::function<std::optional<std::string>(std::string_view)>& local) {
-    const auto exists = [repo](const std::string& ref) {
+    const auto resolve = [repo](const std::string& ref) -> std::optional<std::string> {
         git_object* raw = nullptr;
         const std::string spec = ref + "^{commit}";
         if (git_revparse_single(&raw, repo, spec.c_str()) != 0) {
             git_error_clear();
-            return false;
+            return std::nullopt;
         }
         ObjectHandle owner(raw);
-        return true;
+        git_reference* found = nullptr;
+        if (git_reference_lookup(&found, repo, ref.c_str()) != 0) {
+            git_error_clear();
+            return ref;
+        }
+        ReferenceHandle reference(found);
+        if (git_reference_type(found) != GIT_REFERENCE_SYMBOLIC) return ref;
+        return std::string(git_reference_symbolic_target(found));
     };
     const auto read = [repo](const std::string& ref) {
         TeamFile team;
@@ -234,7 +257,7 @@ TeamFile read_team_file(git_repository* repo,
         return team;
     };
     try {
-        return find_team_file(local, TeamFileAccess{exists, read});
+        return find_team_file(local, TeamFileAccess{resolve, read});
     } catch (const Error&) {
         if (!bad_file_absent) throw;
         return {};
@@ -243,7 +266,7 @@ TeamFile read_team_file(git_repository* repo,
 
 TeamFile read_team_file(const ConfigView& local) {
     return find_team_file([&](std::string_view key) { return local.get_string(key); },
-                          TeamFileAccess{ref_exists, read_at});
+                          TeamFileAccess{resolve_ref, read_at});
 }
 
 namespace {

@@ -31,7 +31,11 @@ bool is_machine_key(std::string_view key);
 
 // The team file as one revision of the repository holds it.
 struct TeamFile {
-    std::string ref;  // the ref it was read from ("refs/remotes/origin/master"); empty when no base was found
+    std::string ref;  // the ref it was read from ("refs/remotes/origin/master", or "HEAD" in a clone
+                      // without its base); empty when none was found
+    // The branch the remote's default branch (refs/remotes/<remote>/HEAD) names ("main"), when this
+    // clone knows it: the pre-push protects it beside the base, which a clone's own config may move.
+    std::string remote_default;
     bool present = false;                                      // the ref holds a .gitmodel
     std::vector<std::pair<std::string, std::string>> entries;  // normalised key, value, in file order
     std::vector<std::string> ignored;                          // machine keys the file sets (is_machine_key)
@@ -48,12 +52,16 @@ std::vector<std::pair<std::string, std::string>> parse_config_list(std::string_v
 // How a team file is reached: whether a ref names a commit, and the file at a ref (absent, or its
 // entries; throws naming .gitmodel:<line> on bad syntax). Plumbing (git) or libgit2 fill it in.
 struct TeamFileAccess {
-    std::function<bool(const std::string& ref)> exists;           // the ref names a commit
+    // The full name of the ref a name resolves to (a symbolic one followed: "refs/remotes/origin/HEAD"
+    // gives "refs/remotes/origin/main"; "HEAD" the branch checked out), nullopt when it names nothing.
+    std::function<std::optional<std::string>(const std::string& ref)> resolve;
     std::function<TeamFile(const std::string& ref)> read_at;      // the team file in that ref's tree
 };
 
 // The rule of where the team file is read from, over any access: the remote's default branch
-// (refs/remotes/<model.remote>/HEAD), else refs/remotes/<remote>/<base>, else the local base;
+// (refs/remotes/<model.remote>/HEAD), else refs/remotes/<remote>/<base>, else the local base,
+// else (a clone of one model branch, a remote added by hand: no base here at all) HEAD, whose
+// history holds the base's file as it was when the branch left it, rather than no policy at all;
 // then again from the base the file itself names, if another. `local` gives git config's value.
 TeamFile find_team_file(const std::function<std::optional<std::string>(std::string_view)>& local,
                         const TeamFileAccess& access);

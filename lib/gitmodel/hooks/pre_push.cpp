@@ -337,7 +337,7 @@ std::vector<RefUpdate> parse_pre_push_input(std::string_view input) {
     return updates;
 }
 
-PushPolicy read_push_policy(const git::ConfigView& config) {
+PushPolicy read_push_policy(const git::ConfigView& config, const std::string& remote_default) {
     PushPolicy policy;
     // The base branch is always protected (model.baseBranch, else main), whatever else is.
     std::string base = config.get_string("model.baseBranch").value_or("");
@@ -347,6 +347,11 @@ PushPolicy read_push_policy(const git::ConfigView& config) {
         if (!branch.empty() && std::find(policy.protected_branches.begin(), policy.protected_branches.end(), branch) ==
                                    policy.protected_branches.end())
             policy.protected_branches.push_back(std::move(branch));
+    if (!remote_default.empty() && !naming::model_from_branch(remote_default) &&
+        !matches_any(policy.protected_branches, remote_default)) {
+        policy.remote_default = remote_default;
+        policy.protected_branches.push_back(remote_default);
+    }
     policy.allowed_branches = config.get_all("model.allowedBranch");
     policy.allowed_tags = config.get_all("model.allowedTag");
     return policy;
@@ -400,6 +405,8 @@ std::vector<Violation> check_push(git::RepoReader& repo, const std::string& remo
                                fmt::format("this push would {} {}, which is protected ({})", action, branch,
                                            branch == policy.protected_branches.front()
                                                ? "the base branch, model.baseBranch"
+                                           : branch == policy.remote_default
+                                               ? fmt::format("the default branch of {}, which every clone starts from", remote_name)
                                                : "model.protectedBranch"),
                                "push your work to a model branch instead (git push origin HEAD:feature/model-<name>) and merge it through review"});
                 continue;

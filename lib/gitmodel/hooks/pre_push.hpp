@@ -31,14 +31,18 @@ std::vector<RefUpdate> parse_pre_push_input(std::string_view input);
 
 // The rules, from git config (documented in git-model-hooks(1), HOOKS).
 struct PushPolicy {
-    // The base branch (model.baseBranch, else main) first, then model.protectedBranch (globs).
+    // The base branch (model.baseBranch, else main) first, then model.protectedBranch (globs), then
+    // the remote's default branch (remote_default) when it is none of them.
     std::vector<std::string> protected_branches{"main"};
+    std::string remote_default;  // the branch refs/remotes/<remote>/HEAD names; "" when unknown or a model branch
     std::vector<std::string> allowed_branches;            // model.allowedBranch, beside feature/model-<name>
     std::vector<std::string> allowed_tags;                // model.allowedTag; empty: every tag allowed
 };
 
-// Reads the policy from the repository's configuration.
-PushPolicy read_push_policy(const git::ConfigView& config);
+// Reads the policy from the repository's configuration. remote_default (TeamFile::remote_default)
+// is protected too: a clone's own model.baseBranch (the team file silent) must not unprotect the
+// branch every clone starts from.
+PushPolicy read_push_policy(const git::ConfigView& config, const std::string& remote_default = "");
 
 // One broken rule: which ref, which rule, what is wrong and how to fix it.
 struct Violation {
