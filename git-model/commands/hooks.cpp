@@ -101,6 +101,8 @@ int hooks(const cli::Args& args) {
             if (s.state == hooks::HookState::foreign)
                 note = s.is_git_lfs ? " (Git LFS's; install chains it)" : " (not ours; install offers --chain/--force/--manual)";
             if (s.state == hooks::HookState::missing) note = " (run `git model hooks install`)";
+            if (s.state == hooks::HookState::edited)
+                note = " (git-model's, changed since it was installed: kept; install --force replaces it, keeping a backup)";
             fmt::print("  {:<11} {}{}\n", s.name, hooks::to_string(s.state), note);
             if (s.chained) fmt::print("  {:<11} then runs {}\n", "", s.chained->string());
         }

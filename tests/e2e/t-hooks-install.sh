@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # git model hooks install/uninstall/status: the folder git really uses, never
-# overwriting a foreign hook, --chain/--force/--manual, Git LFS chained, upgrades,
+# overwriting a foreign hook nor a shim its user changed, --chain/--force/--manual, Git LFS chained, upgrades,
 # and a shim whose suite is gone.
 . "$(dirname "$0")/lib.sh"
 
@@ -23,13 +23,46 @@ run_expect 0 git -C repo model hooks status --json
 assert_eq "$(printf '%s' "$OUT" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(sorted((h["name"], h["state"]) for h in d["hooks"]))')" \
     "[('pre-commit', 'installed'), ('pre-push', 'installed')]" "status JSON"
 
-# --- an older shim of ours is upgraded --------------------------------------------------
-sed -i 's/^# Installed by/# (an older shim)\n# Installed by/' "$hooks/pre-push"
-run_expect 0 git -C repo model hooks status
+# --- an older shim of ours is upgraded (by a suite that ships version 2) ------------------
+cp -r "$GM_STAGE/share/git-model/hooks" "$TEST_DIR/newer-hooks"
+sed -i 's/^# git-model-shim: 1$/# git-model-shim: 2/' "$TEST_DIR/newer-hooks/pre-push" "$TEST_DIR/newer-hooks/pre-commit"
+run_expect 0 env GIT_MODEL_HOOKS_DIR="$TEST_DIR/newer-hooks" git -C repo model hooks status
 assert_contains "$OUT" "pre-push    outdated"
+run_expect 0 env GIT_MODEL_HOOKS_DIR="$TEST_DIR/newer-hooks" git -C repo model hooks install
+assert_contains "$OUT" "pre-push: upgraded from shim version 1"
+assert_eq "$(cat "$hooks/pre-push")" "$(cat "$TEST_DIR/newer-hooks/pre-push")" "upgraded shim"
+cp "$GM_STAGE/share/git-model/hooks/pre-push" "$GM_STAGE/share/git-model/hooks/pre-commit" "$hooks/"
+
+# --- a shim its user changed (a lint line added) is never rewritten nor removed without --force -------
+sed -i 's/^if command -v git-model/echo "my lint ran" >>"$HOME\/lint.log"\nif command -v git-model/' "$hooks/pre-push"
+edited=$(cat "$hooks/pre-push")
+assert_contains "$edited" "my lint ran" "the user's line is in the shim"
+run_expect 0 git -C repo model hooks status
+assert_contains "$OUT" "pre-push    edited (git-model's, changed since it was installed: kept"
+run_expect 1 git -C repo model doctor
+assert_contains "$OUT" "pre-push changed since it was installed"
+run_expect 1 git -C repo model hooks install
+assert_contains "$ERR" "(git-model's, changed since it was installed)"
+assert_contains "$ERR" "my lint ran" "the changed hook is shown"
+run_expect 1 git -C repo model hooks install --chain
+assert_contains "$ERR" "it would run git-model's checks twice"
+run_expect 0 git -C repo model hooks uninstall
+assert_contains "$OUT" "pre-push: git-model's, but changed since it was installed: left alone"
+assert_eq "$(cat "$hooks/pre-push")" "$edited" "the changed shim kept by install, --chain and uninstall"
+run_expect 0 git -C repo model hooks install --force
+assert_eq "$(cat "$hooks/pre-push.git-model-backup")" "$edited" "--force keeps the changed shim as a backup"
+assert_eq "$(cat "$hooks/pre-push")" "$(cat "$GM_STAGE/share/git-model/hooks/pre-push")" "--force installs the shim"
+rm "$hooks/pre-push.git-model-backup"
+# a link to the shipped shim is installed as it is; a link to a changed copy is the user's
+ln -sf "$GM_STAGE/share/git-model/hooks/pre-push" "$hooks/pre-push"
 run_expect 0 git -C repo model hooks install
-assert_contains "$OUT" "pre-push: upgraded"
-assert_eq "$(cat "$hooks/pre-push")" "$(cat "$GM_STAGE/share/git-model/hooks/pre-push")" "upgraded shim"
+assert_contains "$OUT" "pre-push: already installed"
+printf '%s\n' "$edited" >"$TEST_DIR/my-pre-push"
+ln -sf "$TEST_DIR/my-pre-push" "$hooks/pre-push"
+run_expect 1 git -C repo model hooks install
+assert_contains "$ERR" "changed since it was installed, a link"
+CHECKS=$((CHECKS + 1)); [ -L "$hooks/pre-push" ] || fail "the user's link was replaced"
+cp --remove-destination "$GM_STAGE/share/git-model/hooks/pre-push" "$hooks/pre-push"
 
 # --- uninstall removes only ours ----------------------------------------------------------
 run_expect 0 git -C repo model hooks uninstall

@@ -122,6 +122,7 @@ Check judge_hooks(const std::optional<std::vector<hooks::HookStatus>>& statuses,
     std::vector<std::string> problems;
     std::vector<std::string> good;
     bool foreign = false;
+    bool edited = false;  // the shim changed by its user: --chain would run the checks twice
     for (const auto& s : *statuses) {
         switch (s.state) {
         case hooks::HookState::current:
@@ -129,6 +130,10 @@ Check judge_hooks(const std::optional<std::vector<hooks::HookStatus>>& statuses,
             break;
         case hooks::HookState::missing: problems.push_back(s.name + " missing"); break;
         case hooks::HookState::outdated: problems.push_back(fmt::format("{} outdated (v{})", s.name, s.version)); break;
+        case hooks::HookState::edited:
+            problems.push_back(s.name + " changed since it was installed");
+            edited = true;
+            break;
         case hooks::HookState::foreign:
             problems.push_back(s.name + (s.is_git_lfs ? " is Git LFS's own" : " is somebody else's"));
             foreign = foreign || !s.is_git_lfs;
@@ -140,7 +145,10 @@ Check judge_hooks(const std::optional<std::vector<hooks::HookStatus>>& statuses,
         check.detail = problems.empty() ? fmt::format("hooks in {}", hooks_dir.string())
                                         : fmt::format("{} in {}", join(problems, ", "), hooks_dir.string());
         for (const auto& problem : problems_found) check.detail += "; " + problem;
-        check.fix = foreign ? "git model hooks install --chain   (or --force, or --manual)" : "git model hooks install";
+        check.fix = edited    ? "git model hooks install --force   (keeps the changed hook as <hook>.git-model-backup; "
+                                "move your own lines into <hook>.git-model-chained, which the shim runs after its checks)"
+                    : foreign ? "git model hooks install --chain   (or --force, or --manual)"
+                              : "git model hooks install";
         return check;
     }
     check.detail = fmt::format("{} installed in {}", join(good, ", "), hooks_dir.string());

@@ -72,6 +72,7 @@ const char* to_string(HookState state) {
         case HookState::missing: return "missing";
         case HookState::current: return "installed";
         case HookState::outdated: return "outdated";
+        case HookState::edited: return "edited";
         case HookState::foreign: return "foreign";
     }
     return "missing";
@@ -97,10 +98,14 @@ std::vector<HookStatus> hook_status(const fs::path& hooks_dir) {
                 status.state = HookState::foreign;
                 status.is_git_lfs = looks_like_git_lfs(text);
             } else {
-                const int available = shim_version(read_text(sources / name));
-                status.state = status.version >= available && text == read_text(sources / name)
-                                   ? HookState::current
-                                   : HookState::outdated;
+                // A shim of an older version is the suite's to upgrade; one of this version whose text
+                // differs, or a link (whose target is somebody's), was changed by its user: kept.
+                const std::string shipped = read_text(sources / name);
+                const int available = shim_version(shipped);
+                const bool link = fs::is_symlink(status.path, ec);
+                status.state = text == shipped                       ? HookState::current
+                               : status.version < available && !link ? HookState::outdated
+                                                                     : HookState::edited;
             }
         }
         const fs::path chained = status.path.string() + chained_suffix;
@@ -121,10 +126,26 @@ std::vector<std::string> install_hooks(const fs::path& hooks_dir, ForeignPolicy 
         }
     }
     const auto statuses = hook_status(hooks_dir);
-    // Refuse before touching anything, naming every foreign hook at once.
+    std::error_code ec;
+    // Refuse before touching anything, naming every foreign (or edited) hook at once.
+    if (policy == ForeignPolicy::chain) {
+        for (const auto& status : statuses)
+            if (status.state == HookState::edited)
+                throw Error(fmt::format("{} is git-model's hook, changed since it was installed: chained, it would run "
+                                        "git-model's checks twice; nothing was changed",
+                                        status.path.string()),
+                            fmt::format("--force keeps it as {}{} and installs the shim; then move your own lines into "
+                                        "{}{}, which the shim runs after its checks",
+                                        status.path.string(), backup_suffix, status.path.string(), chained_suffix));
+    }
     if (policy == ForeignPolicy::refuse) {
         std::string foreign;
         for (const auto& status : statuses) {
+            if (status.state == HookState::edited) {
+                foreign += fmt::format("  {} (git-model's, changed since it was installed{}):\n{}", status.path.string(),
+                                       fs::is_symlink(status.path, ec) ? ", a link" : "", first_lines(read_text(status.path), 6));
+                continue;
+            }
             if (status.state != HookState::foreign || status.is_git_lfs) continue;
             foreign += fmt::format("  {}:\n{}", status.path.string(), first_lines(read_text(status.path), 6));
         }
@@ -135,7 +156,6 @@ std::vector<std::string> install_hooks(const fs::path& hooks_dir, ForeignPolicy 
                         "backup), or --manual (print the lines to add to it yourself)");
         }
     }
-    std::error_code ec;
     fs::create_directories(hooks_dir, ec);
     if (ec) throw Error(fmt::format("cannot create {}: {}", hooks_dir.string(), ec.message()));
     std::vector<std::string> done;
@@ -153,10 +173,11 @@ std::vector<std::string> install_hooks(const fs::path& hooks_dir, ForeignPolicy 
                 write_shim(source, status.path);
                 done.push_back(fmt::format("{}: installed {}", status.name, status.path.string()));
                 continue;
+            case HookState::edited:
             case HookState::foreign:
                 break;
         }
-        if (status.is_git_lfs || policy == ForeignPolicy::chain) {
+        if ((status.is_git_lfs && status.state == HookState::foreign) || policy == ForeignPolicy::chain) {
             if (status.chained) {
                 throw Error(fmt::format("{} is foreign and {} exists already; not touching either",
                                         status.path.string(), status.chained->string()),
@@ -412,6 +433,12 @@ std::vector<std::string> uninstall_hooks(const fs::path& hooks_dir) {
     for (const auto& status : hook_status(hooks_dir)) {
         if (status.state == HookState::foreign) {
             done.push_back(fmt::format("{}: not ours, left alone", status.name));
+            continue;
+        }
+        if (status.state == HookState::edited) {
+            done.push_back(fmt::format("{}: git-model's, but changed since it was installed: left alone with what it "
+                                       "chains (remove it yourself: rm {})",
+                                       status.name, status.path.string()));
             continue;
         }
         if (status.state == HookState::current || status.state == HookState::outdated) {

@@ -60,7 +60,9 @@ inline constexpr const char* chained_suffix = ".git-model-chained";
 inline constexpr const char* backup_suffix = ".git-model-backup";
 
 // What occupies a hook's place.
-enum class HookState { missing, current, outdated, foreign };
+// edited: the suite's shim (it carries the marker) whose text differs from the shim of its
+// version, or a link to one: changed by the user, so never rewritten nor removed without --force.
+enum class HookState { missing, current, outdated, edited, foreign };
 
 // One hook's situation, for `hooks status`, `install` and `doctor`.
 struct HookStatus {
