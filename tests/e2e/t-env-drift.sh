@@ -116,6 +116,16 @@ ln -sfn "$TEST_DIR/outside.yaml" "$W/.modelenv.yaml"
 run_expect 1 git -C "$W" model env pin
 assert_contains "$ERR" "is a link to $TEST_DIR/outside.yaml, which is not a file of its worktree; nothing was written"
 assert_not_contains "$(cat "$TEST_DIR/outside.yaml")" "@sha256"
+# nor read by any command: a link out (say, to a root-only file) would have its lines quoted in errors
+printf 'root:SECRETHASH:19000:0:99999:7:::\n' >"$TEST_DIR/shadow-like"
+chmod 600 "$TEST_DIR/shadow-like"
+ln -sfn "$TEST_DIR/shadow-like" "$W/.modelenv.yaml"
+for verb in check up; do
+    run_expect 1 git -C "$W" model env "$verb"
+    assert_contains "$ERR" "is a link to $TEST_DIR/shadow-like, which is not a file of its worktree: not read" "env $verb"
+    assert_not_contains "$OUT$ERR" "SECRETHASH" "env $verb quotes nothing of it"
+done
+ln -sfn "$TEST_DIR/outside.yaml" "$W/.modelenv.yaml"
 # nor one into the main worktree's .git: git's files, not the worktree's
 cp "$TEST_DIR/outside.yaml" repo/.git/env.yaml
 mv repo/.modelenv.yaml "$TEST_DIR/main-modelenv.yaml"

@@ -2,6 +2,7 @@
 
 #include "gitmodel/config/values.hpp"
 #include "gitmodel/config/yaml_tree.hpp"
+#include "gitmodel/core/shared_dir.hpp"
 #include "gitmodel/core/text.hpp"
 
 #include <fmt/core.h>
@@ -768,9 +769,27 @@ ModelEnv load_modelenv_text(std::string_view text, const std::string& display_na
     return Loader(doc, display_name).load();
 }
 
+std::optional<std::filesystem::path> modelenv_link_target(const std::filesystem::path& path) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (!fs::is_symlink(fs::symlink_status(path, ec))) return path;
+    const fs::path resolved = fs::canonical(path, ec);
+    std::error_code ec_worktree;
+    const fs::path worktree = fs::canonical(fs::absolute(path, ec_worktree).parent_path(), ec_worktree);
+    if (ec || ec_worktree || !is_below(resolved, worktree) || resolved == worktree ||
+        *resolved.lexically_relative(worktree).begin() == ".git" || !fs::is_regular_file(resolved, ec))
+        return std::nullopt;
+    return resolved;
+}
+
 ModelEnv load_modelenv_file(const std::filesystem::path& path) {
     const std::string name = path.string();
     std::error_code ec;
+    if (!modelenv_link_target(path)) {
+        throw Error(fmt::format("{} is a link to {}, which is not a file of its worktree: not read", name,
+                                std::filesystem::read_symlink(path, ec).string()),
+                    "replace the link with the file (or a link to a file of the worktree) and commit that");
+    }
     const auto status = std::filesystem::status(path, ec);
     if (ec || !std::filesystem::exists(status))
         throw Error(fmt::format("cannot read {}: {}", name, ec ? ec.message() : "no such file"),

@@ -181,9 +181,16 @@ const std::vector<std::string>& modelenv_keys();
 // blob); display_name is what errors call the file. Throws ConfigError.
 ModelEnv load_modelenv_text(std::string_view text, const std::string& display_name);
 
-// Reads and loads a file, refusing files over 1 MiB without parsing them;
-// errors name the path as given. Throws ConfigError, or gm::Error when unreadable.
+// Reads and loads a worktree's .modelenv.yaml, refusing files over 1 MiB without parsing them,
+// and a link that leads out of its worktree (or into its .git) without reading it: a commit may
+// hold a link to any host file, whose lines the errors would quote (a root-run check in a CI log).
+// Errors name the path as given. Throws ConfigError, or gm::Error when unreadable.
 ModelEnv load_modelenv_file(const std::filesystem::path& path);
+
+// Where a worktree's .modelenv.yaml leads when it is a link (resolved), or nullopt when the link
+// leads out of the worktree at path's folder, into its .git, or to no regular file. A plain file
+// is its own target. The one rule of what a committed link may name, for reading and for pin.
+std::optional<std::filesystem::path> modelenv_link_target(const std::filesystem::path& path);
 
 // A persist folder or mount source with {model}, {branch} and {user} replaced (the loader
 // refuses any other {name}, so nothing else is left to expand).

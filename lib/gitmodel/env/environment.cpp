@@ -1093,18 +1093,12 @@ namespace {
 // the worktree is refused: what it points to is not the model's to rewrite.
 fs::path file_to_pin(const fs::path& file) {
     std::error_code ec;
-    if (!fs::is_symlink(fs::symlink_status(file, ec))) return file;
-    const fs::path resolved = fs::canonical(file, ec);
-    std::error_code ec_worktree;
-    const fs::path worktree = fs::canonical(file.parent_path(), ec_worktree);
-    // Below the worktree, and not in its .git (git's files, not the worktree's).
-    const bool in_worktree = !ec && !ec_worktree && is_below(resolved, worktree) &&
-                             *resolved.lexically_relative(worktree).begin() != ".git";
-    if (!in_worktree || !fs::is_regular_file(resolved, ec))
+    const auto resolved = config::modelenv_link_target(file);
+    if (!resolved)
         throw Error(fmt::format("{} is a link to {}, which is not a file of its worktree; nothing was written",
                                 file.string(), fs::read_symlink(file, ec).string()),
                     "pin that file by hand (image: name:tag@sha256:<digest>), or replace the link with a file");
-    return resolved;
+    return *resolved;
 }
 
 }  // namespace
