@@ -8,7 +8,9 @@
 #   way, doctor naming the mode, `git model prune` removing the worktree without errors;
 #   `user: image` keeps today's behaviour (root's files, which doctor then reports with the fix);
 #   an explicit uid:gid; the engine's own errors shown as they are;
-# - the same with the user's own rootless podman and --userns=keep-id.
+# - the same with the user's own rootless podman and --userns=keep-id; there, in the host's
+#   network, ports are refused (podman drops --publish: each service is on every interface), unless
+#   --bind-all with each host port fixed to its container port.
 # The service, its containers, the users and their group are removed on exit, even on failure.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/podman-lib.sh"
@@ -186,6 +188,25 @@ assert_eq "$OUT" "$U" "the user's name inside"
 assert_eq "$(foreign "$(wt gamma)" "$HOMEDIR/data/gamma-logs")" "" "keep-id: every file is the user's"
 run_expect 1 in_wt gamma git model doctor --no-bench  # (1: no hooks, no user.name here)
 assert_contains "$OUT" "mode: rootless"
+run_expect 0 in_wt gamma git model env down
+# Ports in the host's network (these users' containers.conf sets netns = "host", where podman drops
+# --publish): refused, as the services would listen on every interface, and nothing is left; --bind-all
+# accepts that.
+model_file gamma "persist:" "  logs: $HOMEDIR/data/{model}-logs" "ports:" "  ssh: 2223" \
+    'command: ["httpd", "-f", "-p", "2223", "-h", "/www"]'
+run_expect 1 in_wt gamma git model env up
+assert_contains "$ERR" "runs the container in the host's network (its containers.conf sets netns = \"host\")"
+assert_contains "$ERR" "--bind-all"
+assert_eq "$(as_user "$U" podman ps -aq | wc -l)" "0" "the refused up left no container"
+run_expect 1 in_wt gamma git model env up --bind-all
+assert_contains "$ERR" "fix each host port to its container port"
+assert_eq "$(as_user "$U" podman ps -aq | wc -l)" "0" "the refused --bind-all left no container"
+model_file gamma "persist:" "  logs: $HOMEDIR/data/{model}-logs" "ports:" '  ssh: "2223:2223"' \
+    'command: ["httpd", "-f", "-p", "2223", "-h", "/www"]'
+run_expect 0 in_wt gamma git model env up --bind-all
+assert_contains "$ERR" "published on every network interface"
+assert_contains "$OUT" "ssh -p 2223"
+assert_contains "$(ss -Hltn 'sport = :2223')" ":2223" "the service listens on the port env up names"
 run_expect 0 in_wt gamma git model env down
 u git -C repo merge -q --no-ff -m "merge gamma" feature/model-gamma
 run_expect 0 u git -C repo model prune --retention 0s --force
