@@ -113,3 +113,25 @@ assert_dir "$TEST_DIR/worktrees/feature/model-from-bare"
 assert_eq "$(git -C "$TEST_DIR/worktrees/feature/model-from-bare" symbolic-ref --short HEAD)" "feature/model-from-bare"
 run_expect 1 git -C bare.git model start bare-inplace --no-worktree
 assert_contains "$ERR" "bare"
+
+# --- a teammate's model of that name on the remote: refused, nothing made; once merged, fine ----
+cd "$TEST_DIR"
+make_remote_pair team
+git clone -q team.git mate
+git -C mate switch -q -c feature/model-shared
+echo "mate's work" >mate/mate.txt && git -C mate add mate.txt && git -C mate commit -q -m "mate's work"
+git -C mate push -q origin feature/model-shared
+git -C team fetch -q origin
+run_expect 1 git -C team model start shared
+assert_contains "$ERR" "model 'shared' exists on origin already: origin/feature/model-shared (a teammate's, or yours from another clone)"
+assert_contains "$ERR" "git worktree add $TEST_DIR/worktrees/feature/model-shared feature/model-shared"
+CHECKS=$((CHECKS + 1)); git -C team rev-parse --verify -q refs/heads/feature/model-shared >/dev/null && fail "a branch was made"
+assert_no_path "$TEST_DIR/worktrees/feature/model-shared"
+# the hint's way works: the teammate's branch, tracked
+run_expect 0 git -C team worktree add "$TEST_DIR/worktrees/feature/model-shared" feature/model-shared
+assert_eq "$(git -C team rev-parse feature/model-shared@{upstream})" "$(git -C team rev-parse origin/feature/model-shared)" "tracks the teammate's branch"
+git -C team worktree remove "$TEST_DIR/worktrees/feature/model-shared" && git -C team branch -q -D feature/model-shared
+# merged into main (finished, then pruned): a new model of that name starts from main, no fork
+git -C team merge -q --no-ff -m "merge shared" origin/feature/model-shared
+run_expect 0 git -C team model start shared
+assert_eq "$(git -C team rev-parse feature/model-shared)" "$(git -C team rev-parse main)" "started from main"

@@ -2,6 +2,7 @@
 
 #include "gitmodel/core/deferred_signals.hpp"
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/shell_word.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/git/git_program.hpp"
 #include "gitmodel/model/created_worktree.hpp"
@@ -137,6 +138,19 @@ StartResult start_model(git::Repository& repo, const StartRequest& request,
             if (worktree.branch == result.branch) where = fmt::format(" (worktree {})", worktree.path.string());
         throw Error(fmt::format("model '{}' exists already: branch {}{}", request.model, result.branch, where),
                     "pick another name; `git model list` shows where the existing one lives");
+    }
+    // A teammate's model of that name (fetched) with work the base lacks: a new branch would fork
+    // it silently, and its finish would fail as non-fast-forward with git inviting a pull of that
+    // history. One merged into the base already (a model finished, pruned, started again) is fine.
+    const std::string remote_branch = fmt::format("refs/remotes/{}/{}", settings.remote, result.branch);
+    if (const auto there = repo.resolve_commit(remote_branch); there && !repo.is_ancestor(*there, result.base_commit)) {
+        const fs::path place = intent.worktree.value_or(fs::path("<folder>"));
+        throw Error(fmt::format("model '{}' exists on {} already: {}/{} (a teammate's, or yours from another clone); a "
+                                "new branch of that name would fork it",
+                                request.model, settings.remote, settings.remote, result.branch),
+                    fmt::format("pick another name; or, to work on that model here: git worktree add {} {} (git sets "
+                                "it to track {}/{})",
+                                shell_word(place.string(), Quoting::when_needed), result.branch, settings.remote, result.branch));
     }
     if (request.in_place && repo.has_tracked_changes()) {
         throw Error(fmt::format("cannot switch {} to {}: it has uncommitted changes", run_in.string(), result.branch),
