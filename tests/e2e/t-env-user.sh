@@ -195,7 +195,7 @@ run_expect 0 in_wt gamma git model env down
 model_file gamma "persist:" "  logs: $HOMEDIR/data/{model}-logs" "ports:" "  ssh: 2223" \
     'command: ["httpd", "-f", "-p", "2223", "-h", "/www"]'
 run_expect 1 in_wt gamma git model env up
-assert_contains "$ERR" "runs the container in the host's network (its containers.conf sets netns = \"host\")"
+assert_contains "$ERR" "podman published none of the ports: it runs the container in network mode 'host'"
 assert_contains "$ERR" "--bind-all"
 assert_eq "$(as_user "$U" podman ps -aq | wc -l)" "0" "the refused up left no container"
 run_expect 1 in_wt gamma git model env up --bind-all

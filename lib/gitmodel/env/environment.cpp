@@ -688,34 +688,38 @@ LaunchSpec start_container(UpPlan& plan, Reservation& leases, StartGuard& guard,
 }
 
 // A container in the host's network (containers.conf netns = "host", how rootless podman is set
-// up where it has no user network) gets no --publish: the engine drops it, and each service
-// listens on its container port on every interface of the machine, not on the 127.0.0.1 host
-// port env up would name. Refused (the guard removes the container, before a service is likely
-// up), unless --bind-all asked for every interface and each host port is its container port
-// ("2222:2222"), which is then the truth.
-void refuse_host_network(const UpPlan& plan, const LaunchSpec& spec) {
+// up where it has no user network; or "ns:<path>", "container:<id>") gets no --publish: the engine
+// drops it, and each service listens on its container port wherever that network reaches, on
+// every interface, not on the 127.0.0.1 host port env up would name. Told by the ports the
+// container got (none), whatever the mode is called. Refused (the guard removes the container,
+// before a service is likely up), unless --bind-all asked for every interface and each host port
+// is its container port ("2222:2222"), which is then the truth.
+void refuse_unpublished_ports(const UpPlan& plan, const LaunchSpec& spec) {
     if (spec.ports.empty()) return;
-    const auto mode = proc::run(
-        plan.engine.command({"container", "inspect", "--format", "{{.HostConfig.NetworkMode}}", plan.target.container}));
-    if (!mode.ok() || trim_end(mode.out, "\n") != "host") return;
+    const auto inspected = proc::run(plan.engine.command(
+        {"container", "inspect", "--format", "{{len .HostConfig.PortBindings}} {{.HostConfig.NetworkMode}}",
+         plan.target.container}));
+    const std::string answer = trim_end(inspected.out, "\n");
+    if (!inspected.ok() || answer.rfind("0 ", 0) != 0) return;
+    const std::string mode = answer.substr(2);
     const bool same_ports = std::all_of(spec.ports.begin(), spec.ports.end(),
                                         [](const auto& port) { return port.host_port == port.container_port; });
     if (plan.options.bind_all_interfaces && same_ports) return;
-    throw Error(fmt::format("{} runs the container in the host's network (its containers.conf sets netns = \"host\"), "
-                            "where ports are not published: each service would listen on its container port on every "
-                            "network interface of this machine, not on the 127.0.0.1 port env up names; the environment "
-                            "was removed",
-                            plan.engine.name),
-                "give the engine a network of its own (netns = \"slirp4netns\" or \"pasta\" for rootless podman), or "
-                "accept every interface: fix each host port to its container port in .modelenv.yaml (ports: ssh: "
-                "\"2222:2222\") and run `git model env up --bind-all` (anyone who reaches this machine reaches them; "
-                "Jupyter keeps its token, SSH its keys)");
+    throw Error(fmt::format("{} published none of the ports: it runs the container in network mode {} (its "
+                            "containers.conf's netns), where ports are not published; each service would listen on its "
+                            "container port on every network interface that network has, not on the 127.0.0.1 port env "
+                            "up names; the environment was removed",
+                            plan.engine.name, quote_for_message(mode)),
+                "give the engine a network of its own (netns = \"slirp4netns\" or \"pasta\" for rootless podman, "
+                "\"bridge\" for rootful), or accept every interface: fix each host port to its container port in "
+                ".modelenv.yaml (ports: ssh: \"2222:2222\") and run `git model env up --bind-all` (anyone who reaches "
+                "this machine reaches them; Jupyter keeps its token, SSH its keys)");
 }
 
 // Stage 3: waits until every published port accepts connections, or the container gives up.
 void wait_until_ready(const UpPlan& plan, const LaunchSpec& spec) {
     if (spec.ports.empty()) return;
-    refuse_host_network(plan, spec);  // before the probes: they would wait for ports nobody publishes
+    refuse_unpublished_ports(plan, spec);  // before the probes: they would wait for ports nobody publishes
     const auto fail = [&](const std::string& what) {
         const std::string logs_tail = last_log_lines(plan.engine, plan.target.container, 20);
         throw Error(fmt::format("{}; the environment was removed. Its last output:\n{}", what,
