@@ -135,3 +135,21 @@ git -C team worktree remove "$TEST_DIR/worktrees/feature/model-shared" && git -C
 git -C team merge -q --no-ff -m "merge shared" origin/feature/model-shared
 run_expect 0 git -C team model start shared
 assert_eq "$(git -C team rev-parse feature/model-shared)" "$(git -C team rev-parse main)" "started from main"
+# merged on the remote's main, not yet pulled here: no fork either
+git -C mate switch -q -c feature/model-later main
+echo "later" >mate/later.txt && git -C mate add later.txt && git -C mate commit -q -m "later work"
+git -C mate push -q origin feature/model-later
+git -C mate switch -q main && git -C mate pull -q origin main && git -C mate merge -q --no-ff -m "merge later" feature/model-later
+git -C mate push -q origin main
+git -C team fetch -q origin
+run_expect 0 git -C team model start later
+# squash-merged and deleted there, a stale tracking ref here: refused, and the hint says how to forget it
+git -C mate switch -q -c feature/model-squashed main
+echo "squashed" >mate/sq.txt && git -C mate add sq.txt && git -C mate commit -q -m "squashed work"
+git -C mate push -q origin feature/model-squashed
+git -C team fetch -q origin
+git -C mate push -q origin --delete feature/model-squashed
+run_expect 1 git -C team model start squashed
+assert_contains "$ERR" "git fetch --prune origin"
+git -C team fetch -q --prune origin
+run_expect 0 git -C team model start squashed

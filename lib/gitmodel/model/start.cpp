@@ -143,14 +143,22 @@ StartResult start_model(git::Repository& repo, const StartRequest& request,
     // it silently, and its finish would fail as non-fast-forward with git inviting a pull of that
     // history. One merged into the base already (a model finished, pruned, started again) is fine.
     const std::string remote_branch = fmt::format("refs/remotes/{}/{}", settings.remote, result.branch);
-    if (const auto there = repo.resolve_commit(remote_branch); there && !repo.is_ancestor(*there, result.base_commit)) {
+    const auto merged_into = [&](const std::string& commit, const std::string& base) {
+        const auto tip = repo.resolve_commit(base);
+        return tip && repo.is_ancestor(commit, *tip);
+    };
+    if (const auto there = repo.resolve_commit(remote_branch);
+        there && !repo.is_ancestor(*there, result.base_commit) &&
+        !merged_into(*there, fmt::format("refs/remotes/{}/{}", settings.remote, settings.base_branch))) {
         const fs::path place = intent.worktree.value_or(fs::path("<folder>"));
         throw Error(fmt::format("model '{}' exists on {} already: {}/{} (a teammate's, or yours from another clone); a "
                                 "new branch of that name would fork it",
                                 request.model, settings.remote, settings.remote, result.branch),
                     fmt::format("pick another name; or, to work on that model here: git worktree add {} {} (git sets "
-                                "it to track {}/{})",
-                                shell_word(place.string(), Quoting::when_needed), result.branch, settings.remote, result.branch));
+                                "it to track {}/{}); if it was merged and deleted there since (a squash merge), `git "
+                                "fetch --prune {}` forgets it here",
+                                shell_word(place.string(), Quoting::when_needed), result.branch, settings.remote,
+                                result.branch, settings.remote));
     }
     if (request.in_place && repo.has_tracked_changes()) {
         throw Error(fmt::format("cannot switch {} to {}: it has uncommitted changes", run_in.string(), result.branch),
