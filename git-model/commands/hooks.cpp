@@ -83,7 +83,7 @@ int hooks(const cli::Args& args) {
             nlohmann::json rows = nlohmann::json::array();
             for (const auto& s : statuses) {
                 rows.push_back({{"name", s.name}, {"path", s.path.string()}, {"state", hooks::to_string(s.state)},
-                                {"version", s.version}, {"git_lfs", s.is_git_lfs},
+                                {"version", s.version}, {"git_lfs", s.is_git_lfs}, {"executable", s.executable},
                                 {"chained", s.chained ? nlohmann::json(s.chained->string()) : nlohmann::json(nullptr)},
                                 {"backup", s.backup ? nlohmann::json(s.backup->string()) : nlohmann::json(nullptr)}});
             }
@@ -98,6 +98,10 @@ int hooks(const cli::Args& args) {
         for (const auto& s : statuses) {
             std::string note;
             if (s.state == hooks::HookState::outdated) note = " (run `git model hooks install` to upgrade)";
+            if (!s.executable)
+                note = s.state == hooks::HookState::outdated
+                           ? " (not executable, so git skips it: run `git model hooks install`)"
+                           : " (not executable, so git skips it)";
             if (s.state == hooks::HookState::foreign)
                 note = s.is_git_lfs ? " (Git LFS's; install chains it)" : " (not ours; install offers --chain/--force/--manual)";
             if (s.state == hooks::HookState::missing) note = " (run `git model hooks install`)";

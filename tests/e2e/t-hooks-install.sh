@@ -64,6 +64,16 @@ assert_contains "$ERR" "changed since it was installed, a link"
 CHECKS=$((CHECKS + 1)); [ -L "$hooks/pre-push" ] || fail "the user's link was replaced"
 cp --remove-destination "$GM_STAGE/share/git-model/hooks/pre-push" "$hooks/pre-push"
 
+# --- the shim without its x bit: git skips it, so status and doctor say so, and install fixes it ----
+chmod -x "$hooks/pre-push"
+run_expect 0 git -C repo model hooks status
+assert_contains "$OUT" "pre-push    outdated (not executable, so git skips it: run \`git model hooks install\`)"
+run_expect 1 git -C repo model doctor
+assert_contains "$OUT" "pre-push not executable (git skips it)"
+run_expect 0 git -C repo model hooks install
+assert_contains "$OUT" "pre-push: rewritten, executable again (git skipped it)"
+CHECKS=$((CHECKS + 1)); [ -x "$hooks/pre-push" ] || fail "the shim is still not executable"
+
 # --- uninstall removes only ours ----------------------------------------------------------
 run_expect 0 git -C repo model hooks uninstall
 assert_no_path "$hooks/pre-push"

@@ -55,8 +55,8 @@ TEST_CASE("doctor: hooks, with the command that installs them", "[doctor]") {
     const std::filesystem::path dir = "/r/.git/hooks";
     CHECK(judge_hooks(std::nullopt, {}).status == Status::skip);
 
-    HookStatus commit{"pre-commit", dir / "pre-commit", HookState::current, 1, false, std::nullopt, std::nullopt};
-    HookStatus push{"pre-push", dir / "pre-push", HookState::current, 1, false, std::nullopt, std::nullopt};
+    HookStatus commit{"pre-commit", dir / "pre-commit", HookState::current, 1, false, true, std::nullopt, std::nullopt};
+    HookStatus push{"pre-push", dir / "pre-push", HookState::current, 1, false, true, std::nullopt, std::nullopt};
     CHECK(judge_hooks(std::vector<HookStatus>{commit, push}, dir).status == Status::ok);
 
     push.state = HookState::missing;

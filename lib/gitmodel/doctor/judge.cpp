@@ -129,7 +129,10 @@ Check judge_hooks(const std::optional<std::vector<hooks::HookStatus>>& statuses,
             good.push_back(s.chained ? fmt::format("{} (chains {})", s.name, s.chained->filename().string()) : s.name);
             break;
         case hooks::HookState::missing: problems.push_back(s.name + " missing"); break;
-        case hooks::HookState::outdated: problems.push_back(fmt::format("{} outdated (v{})", s.name, s.version)); break;
+        case hooks::HookState::outdated:
+            problems.push_back(s.executable ? fmt::format("{} outdated (v{})", s.name, s.version)
+                                            : s.name + " not executable (git skips it)");
+            break;
         case hooks::HookState::edited:
             problems.push_back(s.name + " changed since it was installed");
             edited = true;

@@ -107,6 +107,9 @@ std::vector<HookStatus> hook_status(const fs::path& hooks_dir) {
                                : status.version < available && !link ? HookState::outdated
                                                                      : HookState::edited;
             }
+            // The shim's own text without its x bit is rewritten by install (0755); any other hook is reported.
+            status.executable = ::access(status.path.c_str(), X_OK) == 0;
+            if (status.state == HookState::current && !status.executable) status.state = HookState::outdated;
         }
         const fs::path chained = status.path.string() + chained_suffix;
         if (fs::exists(fs::symlink_status(chained, ec))) status.chained = chained;
@@ -167,7 +170,9 @@ std::vector<std::string> install_hooks(const fs::path& hooks_dir, ForeignPolicy 
                 continue;
             case HookState::outdated:
                 write_shim(source, status.path);
-                done.push_back(fmt::format("{}: upgraded from shim version {}", status.name, status.version));
+                done.push_back(status.executable
+                                   ? fmt::format("{}: upgraded from shim version {}", status.name, status.version)
+                                   : fmt::format("{}: rewritten, executable again (git skipped it)", status.name));
                 continue;
             case HookState::missing:
                 write_shim(source, status.path);

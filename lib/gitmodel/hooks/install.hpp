@@ -71,6 +71,9 @@ struct HookStatus {
     HookState state = HookState::missing;
     int version = 0;                  // the shim version found (ours only)
     bool is_git_lfs = false;          // the foreign hook is Git LFS's own
+    // Whether the caller may execute it: git skips a hook that is not executable (with a hint
+    // only when advice.ignoredHook is on), so a shim without its x bit checks nothing.
+    bool executable = true;
     std::optional<std::filesystem::path> chained;  // a foreign hook our shim runs after us
     std::optional<std::filesystem::path> backup;   // a foreign hook set aside by --force
 };
