@@ -71,3 +71,9 @@ run_expect 0 v git -C "$WT" model env exec -- cat /persist/checkpoints/ckpt.pt
 assert_eq "$OUT" "weights" "the user's own link is followed"
 run_expect 0 v git -C "$WT" model env down
 assert_eq "$(containers)" "0" "no container left"
+
+# --- a sweep's runs write below the same folder, its placeholders filled in as env up fills them ----------
+run_expect 0 v git -C "$WT" model sweep start --no-container --gpus-per-run 0 --grid s=1 -- sh -c 'echo "run {s}" >"$GIT_MODEL_CHECKPOINTS/done"'
+for _ in $(seq 300); do [ -f "$VH/ckpts/net/sweep-1/run-1/done" ] && break; sleep 0.1; done
+assert_eq "$(cat "$VH/ckpts/net/sweep-1/run-1/done" 2>/dev/null)" "run 1" "the run's checkpoint below the model's own folder"
+assert_eq "$(find "$SCRATCH" -name '{*' | wc -l)" "0" "no folder named after a placeholder"

@@ -6,6 +6,7 @@
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/host.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/env/container.hpp"
 #include "gitmodel/git/commit_file.hpp"
 #include "gitmodel/git/git_program.hpp"
 #include "gitmodel/git/history.hpp"
@@ -43,10 +44,12 @@ std::string trim_message(const std::string& text) {
 
 fs::path creating_marker(const Sweep& sweep) { return sweep_dir(sweep.common_dir, sweep.id) / "creating.json"; }
 
+// A persist folder of the model's .modelenv.yaml with its placeholders filled in, a relative one
+// taken from relative_to (the model's worktree); fallback when the file names none.
 fs::path resolve_persist(const std::optional<config::PersistPath>& configured, const fs::path& relative_to,
-                         const fs::path& fallback) {
+                         const fs::path& fallback, const config::Placeholders& placeholders) {
     if (!configured) return fallback;
-    fs::path path(configured->path);
+    fs::path path(config::expand_placeholders(configured->path, placeholders));
     if (configured->relative) path = relative_to / path;
     return path.lexically_normal();
 }
@@ -210,10 +213,12 @@ Sweep create_sweep(git::Repository& repo, const CreateRequest& request,
     const git::CommitIdentity identity = git::commit_identity(repo);
     sweep.id = allocate_id(sweep.common_dir);
     const fs::path persist_default = sweep.common_dir / "git-model" / "persist" / request.model;
+    // {user}, {model} and {branch} as the model's `env up` fills them in: the sweep's folders lie in its own.
+    const auto placeholders = env::placeholders_for(sweep.model, sweep.model_branch);
     sweep.logs_dir = resolve_persist(environment ? environment->persist.logs : std::nullopt, sweep.model_worktree,
-                                     persist_default / "logs") / ("sweep-" + sweep.id);
+                                     persist_default / "logs", placeholders) / ("sweep-" + sweep.id);
     sweep.checkpoints_dir = resolve_persist(environment ? environment->persist.checkpoints : std::nullopt,
-                                            sweep.model_worktree, persist_default / "checkpoints") /
+                                            sweep.model_worktree, persist_default / "checkpoints", placeholders) /
                             ("sweep-" + sweep.id);
 
     const auto registered = repo.linked_worktrees();
