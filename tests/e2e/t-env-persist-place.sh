@@ -77,3 +77,20 @@ run_expect 0 v git -C "$WT" model sweep start --no-container --gpus-per-run 0 --
 for _ in $(seq 300); do [ -f "$VH/ckpts/net/sweep-1/run-1/done" ] && break; sleep 0.1; done
 assert_eq "$(cat "$VH/ckpts/net/sweep-1/run-1/done" 2>/dev/null)" "run 1" "the run's checkpoint below the model's own folder"
 assert_eq "$(find "$SCRATCH" -name '{*' | wc -l)" "0" "no folder named after a placeholder"
+
+# --- default ACLs: handed down by a parent, they are dropped from the folders env up makes; on the
+# persist folder itself (one that lets the other user write what is made in it), refused ------------------
+v git -C "$WT" model env down >/dev/null 2>&1 || true
+v rm -rf "$SCRATCH/$V"
+setfacl -m "d:u:$A:rwx" "$SCRATCH"
+run_expect 0 v git -C "$WT" model env up
+run_expect 0 v git -C "$WT" model env exec -- sh -c 'echo mine >/persist/checkpoints/ckpt.pt'
+assert_not_contains "$(getfacl -cp "$SCRATCH/$V/net/ckpt.pt" 2>/dev/null)" "user:$A" "the checkpoint names no ACL entry of the other user"
+CHECKS=$((CHECKS + 1)); as_user "$A" sh -c 'echo swapped >"$1"' sh "$SCRATCH/$V/net/ckpt.pt" 2>/dev/null && fail "the other user overwrote the checkpoint"
+run_expect 0 v git -C "$WT" model env down
+setfacl -k "$SCRATCH"
+v setfacl -m "d:u:$A:rwx" "$SCRATCH/$V/net"
+run_expect 1 v git -C "$WT" model env up
+assert_contains "$ERR" "an ACL lets $A write to $SCRATCH/$V/net (what is made in it inherits its default ACL)"
+assert_contains "$ERR" "setfacl -k"
+assert_eq "$(containers)" "0" "no container"

@@ -19,8 +19,10 @@
 
 namespace gm {
 
-std::optional<std::string> read_access_acl(const std::filesystem::path& path, int& error) {
-    constexpr const char* name = "system.posix_acl_access";
+namespace {
+
+// One POSIX ACL attribute of a file or folder (through links), sized and read again while it grows.
+std::optional<std::string> read_acl_attribute(const std::filesystem::path& path, const char* name, int& error) {
     error = 0;
     std::string value;
     for (int attempt = 0; attempt < 3; ++attempt) {
@@ -39,6 +41,16 @@ std::optional<std::string> read_access_acl(const std::filesystem::path& path, in
     }
     error = errno ? errno : ERANGE;
     return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> read_access_acl(const std::filesystem::path& path, int& error) {
+    return read_acl_attribute(path, "system.posix_acl_access", error);
+}
+
+std::optional<std::string> read_default_acl(const std::filesystem::path& path, int& error) {
+    return read_acl_attribute(path, "system.posix_acl_default", error);
 }
 
 namespace fs = std::filesystem;

@@ -42,6 +42,9 @@ public:
 // file system keeps none), nullopt with the errno when it cannot be read. Read by those who
 // judge who may write a folder, and by a rewrite that keeps a file's ACL.
 std::optional<std::string> read_access_acl(const std::filesystem::path& path, int& error);
+// The same for a folder's default ACL (system.posix_acl_default), which the files and folders
+// made in it inherit: who may write to what a program writes there later.
+std::optional<std::string> read_default_acl(const std::filesystem::path& path, int& error);
 
 // Why a folder (already opened or lstat'ed) may not hold shared files, or nullopt when it
 // may: not a folder, owned by someone other than root or this user, or writable by group or

@@ -18,6 +18,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 namespace gm::model {
@@ -206,6 +207,8 @@ struct AclWriters {
     bool owning_group_writes = false;  // the owning group's own entry (within the mask) has write
 };
 
+AclWriters parse_acl(const std::string& raw, const fs::path& folder, uid_t repository_owner, bool strict);
+
 AclWriters read_acl(const fs::path& folder, uid_t repository_owner, bool strict) {
     AclWriters found;
     int error = 0;
@@ -216,7 +219,14 @@ AclWriters read_acl(const fs::path& folder, uid_t repository_owner, bool strict)
         found.foreign = fmt::format("the ACL of {} cannot be read ({})", folder.string(), std::strerror(error));
         return found;
     }
-    const std::vector<unsigned char> acl(raw->begin(), raw->end());
+    return parse_acl(*raw, folder, repository_owner, strict);
+}
+
+// The writers an ACL's entries name (the raw xattr value: a version, then entries of tag,
+// permissions and id), within its mask.
+AclWriters parse_acl(const std::string& raw, const fs::path& folder, uid_t repository_owner, bool strict) {
+    AclWriters found;
+    const std::vector<unsigned char> acl(raw.begin(), raw.end());
     found.present = true;
     const auto u16 = [&](std::size_t at) { return static_cast<unsigned>(acl[at] | (acl[at + 1] << 8)); };
     const auto u32 = [&](std::size_t at) {
@@ -251,6 +261,28 @@ AclWriters read_acl(const fs::path& folder, uid_t repository_owner, bool strict)
         }
     }
     return found;
+}
+
+// Who besides its owner a folder's default ACL lets write to what is made in it later (files
+// and folders inherit it: a checkpoint written there): a named user or group, its owning group
+// unless that is the owner's private one, or others; "" when nobody.
+std::string default_acl_writers(const fs::path& folder, uid_t repository_owner) {
+    int error = 0;
+    const auto raw = read_default_acl(folder, error);
+    if (!raw) return error == 0 ? "" : fmt::format("the default ACL of {} cannot be read ({})", folder.string(),
+                                                   std::strerror(error));
+    const AclWriters found = parse_acl(*raw, folder, repository_owner, true);
+    const std::string inherited = "what is made in it inherits its default ACL";
+    if (!found.foreign.empty()) return fmt::format("{} ({})", found.foreign, inherited);
+    struct stat info {};
+    if (found.owning_group_writes && (::stat(folder.c_str(), &info) != 0 || !owners_private_group(info)))
+        return fmt::format("the members of its group may write to what is made in {} ({})", folder.string(), inherited);
+    constexpr unsigned other_entry = 0x20, write = 0x02;
+    for (std::size_t at = 4; at + 8 <= raw->size(); at += 8)
+        if ((static_cast<unsigned char>((*raw)[at]) | (static_cast<unsigned char>((*raw)[at + 1]) << 8)) == other_entry &&
+            (static_cast<unsigned char>((*raw)[at + 2]) & write))
+            return fmt::format("anyone may write to what is made in {} ({})", folder.string(), inherited);
+    return "";
 }
 
 // Why another user controls `folder` (lstat'ed as `info`), or "" when nobody does: it is theirs,
@@ -351,13 +383,16 @@ void make_persist_folder(const fs::path& folder, const fs::path& common_dir) {
     const fs::path main_worktree = common_dir.filename() == ".git" ? common_dir.parent_path() : fs::path();
     fs::path own = folder.lexically_normal();
     if (own.has_relative_path() && own.filename().empty()) own = own.parent_path();
+    struct stat repository {};
+    const uid_t repository_owner = ::stat(common_dir.c_str(), &repository) == 0 ? repository.st_uid : ::geteuid();
     const auto refuse_if_foreign = [&] {
-        const std::string why = foreign_place_reason(own, own, main_worktree, common_dir);
+        std::string why = foreign_place_reason(own, own, main_worktree, common_dir);
+        if (why.empty() && fs::is_directory(own)) why = default_acl_writers(own, repository_owner);
         if (why.empty()) return;
         throw Error(fmt::format("the persist folder {} is in a place another user controls: {}", folder.string(), why),
                     "they could read its files, or swap the checkpoint a resume loads; move that folder away (or ask "
-                    "its owner to), let only yourself write to folders of yours (chmod go-w <folder>), or name "
-                    "another folder under persist: in .modelenv.yaml");
+                    "its owner to), let only yourself write to folders of yours (chmod go-w <folder>; setfacl -k "
+                    "<folder> drops a default ACL), or name another folder under persist: in .modelenv.yaml");
     };
     refuse_if_foreign();  // before: nothing is made through another user's link
     // The folders made here are the user's alone to write, whatever the umask (002 with a shared
@@ -368,7 +403,12 @@ void make_persist_folder(const fs::path& folder, const fs::path& common_dir) {
         missing.push_back(place);
     fs::create_directories(folder, ec);
     if (ec) throw Error(fmt::format("cannot create the persist folder {}: {}", folder.string(), ec.message()));
-    for (const auto& made : missing) fs::permissions(made, fs::perms::group_write | fs::perms::others_write, fs::perm_options::remove, ec);
+    // Nor through ACLs a parent's default ACL handed down (a checkpoint made there would inherit them).
+    for (const auto& made : missing) {
+        ::removexattr(made.c_str(), "system.posix_acl_default");
+        ::removexattr(made.c_str(), "system.posix_acl_access");
+        fs::permissions(made, fs::perms::group_write | fs::perms::others_write, fs::perm_options::remove, ec);
+    }
     refuse_if_foreign();  // after: one made by another user meanwhile
 }
 
