@@ -157,13 +157,15 @@ assert_eq "$(leases)" "0" "every lease given back"
 
 # --- a lease's holder is its file's owner; its text reaches no terminal or log raw --------------------------
 as_user "$H" python3 - "$BOOK" <<'PY'
-import json, os, sys
+import json, os, subprocess, sys
 book, uid = sys.argv[1], os.getuid()
 lid = "00112233445566aa"
-start = open("/proc/1/stat").read().rsplit(")", 1)[1].split()[19]
+# The lease's holder is a process of its own user (users_cleanup ends it): one of another user's holds nothing.
+holder = subprocess.Popen(["sleep", "600"], start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+start = open("/proc/%d/stat" % holder.pid).read().rsplit(")", 1)[1].split()[19]
 rec = {"version": 2, "id": lid, "gpu": "index-0", "index": 0, "uid": uid, "user": "root", "phase": "held",
        "since": 1, "boot_id": open("/proc/sys/kernel/random/boot_id").read().strip(),
-       "holder": {"pid": 1, "start": int(start)}, "workload": {"pid": 0, "start": 0}, "engine": "host",
+       "holder": {"pid": holder.pid, "start": int(start)}, "workload": {"pid": 0, "start": 0}, "engine": "host",
        "container": "", "container_id": "", "model": "prod\u001b]0;owned\u0007",
        "repo": "/root/prod/.git\n2030-01-01 00:00 root: prepared the book (mode 1777)", "worktree": "/root/prod", "sweep": ""}
 with open(os.path.join(book, "index-0.%d.%s.lease" % (uid, lid)), "w") as f:

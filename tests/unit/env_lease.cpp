@@ -114,6 +114,40 @@ TEST_CASE("lease: judged from its holder, not from the caller's view", "[env][le
     CHECK(with_engine(std::nullopt).verdict == Verdict::unknown);  // the engine did not answer
 }
 
+TEST_CASE("lease: a live process of another user holds no lease (PID 1 named by hand, a pid reused)", "[env][lease]") {
+    Lease lease = sample();
+    lease.engine = "host";
+    lease.container.clear();
+    lease.workload = {1, 0};  // written by hand: PID 1, any start time
+    auto c = context({1});
+    c.process_owner = [](long pid) -> std::optional<uid_t> { return pid == 1 ? 0u : 1001u; };
+    const auto judged = judge(lease, c);
+    CHECK(judged.verdict == Verdict::gone);
+    CHECK(judged.why == "its process 1 ended");
+    lease.workload = {4242, 777};  // alice's own run
+    c = context({4242});
+    c.process_owner = [](long) -> std::optional<uid_t> { return 1001u; };
+    CHECK(judge(lease, c).verdict == Verdict::held);
+    c.process_owner = [](long) -> std::optional<uid_t> { return std::nullopt; };  // cannot be told: as before
+    CHECK(judge(lease, c).verdict == Verdict::held);
+    // A container lease whose process is root's (a rootful engine's) is judged by its container.
+    Lease boxed = sample();
+    c = context({4242});
+    c.process_owner = [](long) -> std::optional<uid_t> { return 0u; };
+    CHECK(judge(boxed, c).verdict == Verdict::unknown);
+}
+
+TEST_CASE("lease: an index-N lease whose record says another index is refused", "[env][lease]") {
+    Lease lease = sample();
+    lease.gpu = "index-1";
+    lease.index = 0;
+    std::string why;
+    CHECK_FALSE(parse_lease(lease_file_name(lease), to_json(lease).dump(), 1001, &why));
+    CHECK(why == "its GPU's name and its index disagree");
+    lease.index = 1;
+    CHECK(parse_lease(lease_file_name(lease), to_json(lease).dump(), 1001));
+}
+
 TEST_CASE("lease: a host run's lease is gone with its processes; hidden processes keep it", "[env][lease]") {
     Lease lease = sample();
     lease.engine = "host";

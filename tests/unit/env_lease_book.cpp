@@ -153,7 +153,8 @@ TEST_CASE("lease book: a user can never give back, replace or take another user'
     ScratchDir scratch;
     const fs::path dir = scratch.path / "book";
     LeaseBook::init(dir, std::nullopt);
-    const long alive = ::getpid();  // stands for the other user's running process
+    const test::UserProcess theirs(test::other_uid);  // the other user's running process
+    const long alive = theirs.pid;
     CHECK(test::as_user(test::other_uid, [&] {
               auto book = LeaseBook::open(dir);
               std::vector<std::string> notes;
@@ -437,6 +438,12 @@ TEST_CASE("lease book: a GPU held by UUID is held by its index too, and a pool n
     } catch (const GpusBusyError& e) {
         CHECK_THAT(std::string(e.what()), Catch::Contains("GPU 0 (GPU-11111111-2222-3333-4444-555555555555) is held by model 'a'"));
     }
+    // Two UUIDs are compared alone: a lease of GPU 0's UUID does not hold another UUID'd GPU of its index.
+    auto other_uuid = request_for("e", 1, {0});
+    other_uuid.pool.gpus[0].uuid = "GPU-99999999-2222-3333-4444-555555555555";
+    auto e = take(book, other_uuid, notes);
+    CHECK(e.leases()[0].gpu == "GPU-99999999-2222-3333-4444-555555555555");
+    e.give_back();
     // A driver is loaded but nvidia-smi failed: nothing is taken, whatever is free.
     auto broken = request_for("d", 1, {2});
     broken.pool.driver_error = "nvidia-smi -L exited with status 18: Failed to initialize NVML";

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <csignal>
 #include <grp.h>
 #include <unistd.h>
 
@@ -57,6 +58,33 @@ inline int as_user(uid_t uid, const std::function<int()>& fn) {
     ::waitpid(pid, &status, 0);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 255;
 }
+
+// A process of another user that waits until killed (a lease's holder must be its own user's
+// process): started by the constructor, killed and reaped by the destructor.
+struct UserProcess {
+    pid_t pid = -1;
+    explicit UserProcess(uid_t uid) {
+        pid = ::fork();
+        if (pid == 0) {
+            if (::setgroups(0, nullptr) != 0 || ::setresgid(uid, uid, uid) != 0 || ::setresuid(uid, uid, uid) != 0)
+                ::_exit(254);
+            for (;;) ::pause();
+        }
+        // Until it runs as that user, its /proc entry is still ours.
+        for (int i = 0; i < 500; ++i) {
+            struct stat info {};
+            if (::stat(("/proc/" + std::to_string(pid)).c_str(), &info) == 0 && info.st_uid == uid) break;
+            ::usleep(2000);
+        }
+    }
+    ~UserProcess() {
+        ::kill(pid, SIGKILL);
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+    }
+    UserProcess(const UserProcess&) = delete;
+    UserProcess& operator=(const UserProcess&) = delete;
+};
 
 // The whole content of a file ("" when it cannot be read).
 inline std::string slurp(const std::filesystem::path& path) {

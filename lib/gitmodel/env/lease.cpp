@@ -135,6 +135,9 @@ std::optional<Lease> parse_lease(const std::string& file_name, const std::string
             if (field->size() > static_cast<std::size_t>(limit)) return reject("a field is longer than a lease ever holds");
         // The file's owner is who holds it; name and content must say the same.
         if (lease.id != id || lease.gpu != gpu) return reject("its name and its record disagree");
+        // "index-N" names the GPU by its index: a record that says another index is not one the suite wrote.
+        if (starts_with(lease.gpu, "index-") && lease.gpu != fmt::format("index-{}", lease.index))
+            return reject("its GPU's name and its index disagree");
         if (std::to_string(lease.uid) != uid_text) return reject("its name and its record name different users");
         if (lease.uid != owner)
             return reject(fmt::format("it names user {} but belongs to {}", lease.uid, owner));
@@ -148,7 +151,11 @@ Judgement judge(const Lease& lease, const JudgeContext& context) {
     if (!lease.boot_id.empty() && !context.boot_id.empty() && lease.boot_id != context.boot_id)
         return {Verdict::gone, "gone", "the machine restarted since it was taken"};
     const auto check = [&](const proc::ProcessIdentity& process) {
-        return process.pid > 0 ? context.process(process) : proc::Liveness::gone;
+        if (process.pid <= 0) return proc::Liveness::gone;
+        const auto alive = context.process(process);
+        if (alive != proc::Liveness::alive || !context.process_owner) return alive;
+        const auto owner = context.process_owner(process.pid);
+        return !owner || *owner == lease.uid ? alive : proc::Liveness::gone;
     };
     const auto holder = check(lease.holder);
     const auto workload = check(lease.workload);

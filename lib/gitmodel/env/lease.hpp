@@ -94,6 +94,10 @@ struct JudgeContext {
     std::string boot_id;  // this boot's
     // A recorded process: alive, gone, or cannot be told.
     std::function<proc::Liveness(const proc::ProcessIdentity&)> process;
+    // The user a running process belongs to (nullopt: cannot be told). A live process of another
+    // user than the lease's does not hold it (a hand-written lease naming PID 1, or a pid reused
+    // since): a lease's holder, starter and workload are its own user's. Empty: never asked.
+    std::function<std::optional<uid_t>(long pid)> process_owner;
     // The caller's own engine's view of a lease's container, asked only where that view is the
     // holder's (same uid, same engine): its state ("running", "paused", "exited", ...), "" when
     // it does not exist (creating_state while a client creates it), nullopt when the engine cannot

@@ -499,10 +499,15 @@ Reservation take(const std::shared_ptr<LeaseBook>& book, const TakeRequest& take
             "give one back first (`git model env down <model>` in its repository), or wait for your runs to end");
     }
 
-    // A GPU is held when a lease names it by its identity, or by its index: the same device
-    // is "GPU-<uuid>" to a user whose nvidia-smi works and "index-<n>" in a configured pool.
+    // A GPU is held when a lease names it by its identity, or by its index where one side knows
+    // no UUID: the same device is "GPU-<uuid>" to a user whose nvidia-smi works and "index-<n>" in
+    // a configured pool. Two UUIDs are compared alone, so that a lease whose index disagrees with
+    // its UUID (written by hand) holds one GPU, the one `gpus` shows it on, not two.
     const auto holds_gpu = [](const Lease& lease, const GpuSlot& gpu) {
-        return lease.gpu == gpu_identity(gpu) || lease.index == gpu.index;
+        const std::string identity = gpu_identity(gpu);
+        if (lease.gpu == identity) return true;
+        const bool both_uuids = !starts_with(lease.gpu, "index-") && !starts_with(identity, "index-");
+        return !both_uuids && lease.index == gpu.index;
     };
     const auto is_free = [&](const GpuSlot& gpu) {
         return std::none_of(held.begin(), held.end(), [&](const Holding& h) { return holds_gpu(h.lease, gpu); });
@@ -585,6 +590,7 @@ JudgeContext local_judge_context(const Engine* engine, std::optional<std::vector
     JudgeContext context;
     context.boot_id = proc::boot_id();
     context.process = [](const proc::ProcessIdentity& process) { return proc::liveness(process); };
+    context.process_owner = [](long pid) { return proc::process_owner(pid); };
     if (!engine) return context;
     // One engine call, only when a lease of the caller's needs it; a second, once, when a killed
     // start's container may have appeared since (below).

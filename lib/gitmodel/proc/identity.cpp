@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <fstream>
 #include <unistd.h>
 
@@ -114,6 +115,13 @@ Liveness liveness(const ProcessIdentity& process) {
 }
 
 bool is_running(const ProcessIdentity& process) { return liveness(process) == Liveness::alive; }
+
+std::optional<uid_t> process_owner(long pid) {
+    if (pid <= 0) return std::nullopt;
+    struct stat info {};
+    if (::stat(fmt::format("/proc/{}", pid).c_str(), &info) != 0) return std::nullopt;
+    return info.st_uid;
+}
 
 const std::string& boot_id() {
     static const std::string id = [] {

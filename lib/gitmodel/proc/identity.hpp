@@ -5,6 +5,7 @@
 // helper every liveness question goes through; a zombie counts as gone.
 
 #include <optional>
+#include <sys/types.h>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,10 @@ std::optional<ProcessIdentity> identity_of(long pid);
 
 // Judges a recorded process (start_ticks 0: any process with that pid counts).
 Liveness liveness(const ProcessIdentity& process);
+
+// The user a running process belongs to (the owner of /proc/<pid>, its effective uid), nullopt when
+// it is gone or hidden: a lease names processes of its own user, never one of root's or a stranger's.
+std::optional<uid_t> process_owner(long pid);
 
 // Whether that process still runs (a zombie, or a pid that cannot be inspected, counts as not).
 bool is_running(const ProcessIdentity& process);
