@@ -57,6 +57,15 @@ make_group() {
 # The home folder of a test user.
 user_home() { getent passwd "$1" | cut -d: -f6; }
 
+# The sanitizer builds' settings (scripts/test: the leak suppressions for libgit2's own leak, abort on
+# error) reach the other users' runs too: `env -i` would drop them, and a run as another user would
+# report a third-party leak the suite's own runs suppress.
+SANITIZER_ENV=()
+for sanitizer_variable in ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS; do
+    if [ -n "${!sanitizer_variable:-}" ]; then SANITIZER_ENV+=("$sanitizer_variable=${!sanitizer_variable}"); fi
+done
+unset sanitizer_variable
+
 as_user() {
     local name=$1 home
     shift
@@ -66,7 +75,7 @@ as_user() {
         XDG_RUNTIME_DIR="$home/.run" GIT_CONFIG_NOSYSTEM=1 \
         GIT_AUTHOR_NAME="$name" GIT_AUTHOR_EMAIL="$name@example.com" \
         GIT_COMMITTER_NAME="$name" GIT_COMMITTER_EMAIL="$name@example.com" \
-        ${USERS_ENV[@]+"${USERS_ENV[@]}"} "$@")
+        ${SANITIZER_ENV[@]+"${SANITIZER_ENV[@]}"} ${USERS_ENV[@]+"${USERS_ENV[@]}"} "$@")
 }
 
 # user_import_image NAME: the test image (podman-lib.sh's busybox) in NAME's own podman.
