@@ -94,3 +94,17 @@ run_expect 1 v git -C "$WT" model env up
 assert_contains "$ERR" "an ACL lets $A write to $SCRATCH/$V/net (what is made in it inherits its default ACL)"
 assert_contains "$ERR" "setfacl -k"
 assert_eq "$(containers)" "0" "no container"
+
+# --- a sweep's log folder is made the same way: a parent's default ACL is not handed down to the folders
+# the sweep makes (its runs would be refused the folder it made, and write logs the other user may change) --
+v setfacl -k "$SCRATCH/$V/net"
+setfacl -m "d:u:$A:rwx" "$SCRATCH"
+v sh -c 'cd "$1" && printf "  logs: %s/logs-{user}/{model}\n" "$2" >>.modelenv.yaml && git commit -q -am "logs on scratch"' sh "$WT" "$SCRATCH"
+run_expect 0 v git -C "$WT" model sweep start --no-container --gpus-per-run 0 --grid s=2 -- sh -c 'echo "run {s}" >"$GIT_MODEL_CHECKPOINTS/done"'
+for _ in $(seq 300); do v git -C "$WT" model sweep status 2 2>/dev/null | grep -q '^1 .*done' && break; sleep 0.1; done
+run_expect 0 v git -C "$WT" model sweep status 2
+assert_contains "$OUT" "$SCRATCH/logs-$V/net/sweep-2/run-1.log"
+assert_not_contains "$OUT" "failed"
+assert_eq "$(getfacl -cp "$SCRATCH/logs-$V" "$SCRATCH/logs-$V/net" 2>/dev/null | grep -c "user:$A")" "0" \
+    "the log folders the sweep made name no ACL entry of the other user"
+setfacl -k "$SCRATCH"

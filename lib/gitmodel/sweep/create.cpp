@@ -18,6 +18,7 @@
 #include "gitmodel/model/settings.hpp"
 #include "gitmodel/naming/model_name.hpp"
 #include "gitmodel/proc/process.hpp"
+#include "gitmodel/sweep/execute.hpp"
 #include "gitmodel/sweep/plan.hpp"
 #include "gitmodel/sweep/promote.hpp"
 #include "gitmodel/sweep/slurm.hpp"
@@ -237,11 +238,11 @@ Sweep create_sweep(git::Repository& repo, const CreateRequest& request,
                           nlohmann::json{{"pid", proc::self_identity().pid},
                                          {"start_ticks", proc::self_identity().start_ticks}}.dump() + "\n");
     save(sweep);
-    std::error_code ec;
-    fs::create_directories(sweep.logs_dir, ec);
-    if (ec) {
+    try {
+        make_sweep_folder(sweep, sweep.logs_dir);
+    } catch (const Error&) {
         destroy_sweep(repo, sweep);
-        throw Error(fmt::format("cannot create the log folder {}: {}", sweep.logs_dir.string(), ec.message()));
+        throw;
     }
 
     DeferSignals defer;
@@ -269,6 +270,7 @@ Sweep create_sweep(git::Repository& repo, const CreateRequest& request,
         RunStatus status;
         save_run(sweep, run.number, status);
     }
+    std::error_code ec;
     fs::remove(creating_marker(sweep), ec);
     return sweep;
 }

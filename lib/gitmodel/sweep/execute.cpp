@@ -175,12 +175,16 @@ void ensure_run_folders(const Sweep& sweep, const RunSpec& run) {
     for (const auto& dir : {checkpoints, sweep.logs_dir}) {
         if (auto problem = foreign_persist(sweep, dir))
             throw Error(*problem, "look at that folder; if it is not the model's, move it away (the run makes a new one)");
-        if (is_below(dir, sweep.common_dir)) {
-            make_folder_below(sweep.common_dir, dir);
-            continue;
-        }
-        model::make_persist_folder(dir, sweep.common_dir);
+        make_sweep_folder(sweep, dir);
     }
+}
+
+void make_sweep_folder(const Sweep& sweep, const fs::path& dir) {
+    if (is_below(dir, sweep.common_dir)) {
+        make_folder_below(sweep.common_dir, dir);
+        return;
+    }
+    model::make_persist_folder(dir, sweep.common_dir);
 }
 
 void log_launch(const Sweep& sweep, const RunSpec& run, int attempt, const std::vector<env::GpuSlot>& gpus) {

@@ -46,6 +46,13 @@ Launch prepare_launch(const Sweep& sweep, const RunSpec& run, const std::vector<
 // since the folders its mounts name are only looked up when it starts.
 void ensure_run_folders(const Sweep& sweep, const RunSpec& run);
 
+// Makes one of a sweep's folders (its logs, a run's checkpoints) when missing, the way env up
+// makes persist folders: below the common dir without following links, elsewhere only in a
+// place no other user controls and without the ACLs a parent's default ACL hands down (the
+// runs would be refused a folder the sweep made, or write where another user can). Throws
+// gm::Error naming the folder.
+void make_sweep_folder(const Sweep& sweep, const std::filesystem::path& dir);
+
 // The run log's header line of an attempt, written as it starts (not when it is prepared:
 // a container made ahead may never start).
 void log_launch(const Sweep& sweep, const RunSpec& run, int attempt, const std::vector<env::GpuSlot>& gpus);

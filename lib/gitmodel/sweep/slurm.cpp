@@ -200,9 +200,7 @@ BatchScripts write_batch_scripts(const Sweep& sweep, const std::vector<int>& num
     // The batch scripts run as their submitter: their folder is never group-writable.
     if (::mkdir((dir / "slurm").c_str(), 0755) != 0 && errno != EEXIST)
         throw Error(fmt::format("cannot create {}: {}", (dir / "slurm").string(), std::strerror(errno)));
-    std::error_code ec;
-    fs::create_directories(sweep.logs_dir, ec);
-    if (ec) throw Error(fmt::format("cannot create {}: {}", sweep.logs_dir.string(), ec.message()));
+    make_sweep_folder(sweep, sweep.logs_dir);
     BatchScripts out;
     const fs::path program = proc::current_executable();
     std::string last;
