@@ -1,6 +1,8 @@
 // proc/identity: the one process-identity helper (pid + start time, boot id); a zombie is gone.
 #include "gitmodel/proc/identity.hpp"
 
+#include "scratch.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <csignal>
@@ -53,4 +55,16 @@ TEST_CASE("identity: a stopped process is still alive", "[proc][identity]") {
 TEST_CASE("identity: the boot id names this boot", "[proc][identity]") {
     CHECK(boot_id().size() == 36);
     CHECK(boot_id() == boot_id());
+}
+
+TEST_CASE("identity: a process belongs to the user who started it, a setuid program's too", "[proc][identity]") {
+    CHECK(process_owner(::getpid()) == std::optional<uid_t>(::getuid()));
+    CHECK_FALSE(process_owner(0).has_value());
+    if (!gm::test::running_as_root()) return;
+    const gm::test::UserProcess theirs(gm::test::other_uid);
+    CHECK(process_owner(theirs.pid) == std::optional<uid_t>(gm::test::other_uid));
+    // A setuid-root program the user ran: /proc/<pid> is root's, the process is still the user's
+    // (a lease naming it holds the user's GPU).
+    const gm::test::UserProcess launcher(gm::test::other_uid, 0);
+    CHECK(process_owner(launcher.pid) == std::optional<uid_t>(gm::test::other_uid));
 }

@@ -9,9 +9,11 @@
 #include <grp.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <functional>
 #include <string>
 
@@ -63,19 +65,28 @@ inline int as_user(uid_t uid, const std::function<int()>& fn) {
 // process): started by the constructor, killed and reaped by the destructor.
 struct UserProcess {
     pid_t pid = -1;
-    explicit UserProcess(uid_t uid) {
+    // effective: the uid it acts as (by default its own; root for a setuid-root program it ran).
+    explicit UserProcess(uid_t uid, std::optional<uid_t> effective = std::nullopt) {
+        int ready[2];
+        if (::pipe(ready) != 0) return;
         pid = ::fork();
         if (pid == 0) {
-            if (::setgroups(0, nullptr) != 0 || ::setresgid(uid, uid, uid) != 0 || ::setresuid(uid, uid, uid) != 0)
+            ::close(ready[0]);
+            const uid_t acts_as = effective.value_or(uid);
+            if (::setgroups(0, nullptr) != 0 || ::setresgid(uid, uid, uid) != 0 ||
+                ::setresuid(uid, acts_as, acts_as) != 0)
                 ::_exit(254);
+            const char byte = 1;
+            if (::write(ready[1], &byte, 1) != 1) ::_exit(254);
+            ::close(ready[1]);
             for (;;) ::pause();
         }
-        // Until it runs as that user, its /proc entry is still ours.
-        for (int i = 0; i < 500; ++i) {
-            struct stat info {};
-            if (::stat(("/proc/" + std::to_string(pid)).c_str(), &info) == 0 && info.st_uid == uid) break;
-            ::usleep(2000);
+        // Until it runs as that user, its /proc entries are still ours.
+        ::close(ready[1]);
+        char byte = 0;
+        while (::read(ready[0], &byte, 1) < 0 && errno == EINTR) {
         }
+        ::close(ready[0]);
     }
     ~UserProcess() {
         ::kill(pid, SIGKILL);

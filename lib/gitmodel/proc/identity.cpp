@@ -10,7 +10,6 @@
 #include <cstdlib>
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <fstream>
 #include <unistd.h>
 
@@ -118,9 +117,7 @@ bool is_running(const ProcessIdentity& process) { return liveness(process) == Li
 
 std::optional<uid_t> process_owner(long pid) {
     if (pid <= 0) return std::nullopt;
-    struct stat info {};
-    if (::stat(fmt::format("/proc/{}", pid).c_str(), &info) != 0) return std::nullopt;
-    return info.st_uid;
+    return real_uid_of(pid);
 }
 
 const std::string& boot_id() {

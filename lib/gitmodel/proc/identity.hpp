@@ -34,8 +34,9 @@ std::optional<ProcessIdentity> identity_of(long pid);
 // Judges a recorded process (start_ticks 0: any process with that pid counts).
 Liveness liveness(const ProcessIdentity& process);
 
-// The user a running process belongs to (the owner of /proc/<pid>, its effective uid), nullopt when
-// it is gone or hidden: a lease names processes of its own user, never one of root's or a stranger's.
+// The user a running process belongs to: its real uid, the user who started it (a setuid program
+// a user runs stays theirs, though its /proc folder is its effective user's), nullopt when it is
+// gone or hidden. A lease names processes of its own user, never one of root's or a stranger's.
 std::optional<uid_t> process_owner(long pid);
 
 // Whether that process still runs (a zombie, or a pid that cannot be inspected, counts as not).
