@@ -404,10 +404,14 @@ void make_persist_folder(const fs::path& folder, const fs::path& common_dir) {
     fs::create_directories(folder, ec);
     if (ec) throw Error(fmt::format("cannot create the persist folder {}: {}", folder.string(), ec.message()));
     // Nor through ACLs a parent's default ACL handed down (a checkpoint made there would inherit them).
+    // Never through a link: one planted there meanwhile (refused just below) may lead to a folder
+    // of the user's own whose ACLs and modes are theirs to keep.
     for (const auto& made : missing) {
-        ::removexattr(made.c_str(), "system.posix_acl_default");
-        ::removexattr(made.c_str(), "system.posix_acl_access");
-        fs::permissions(made, fs::perms::group_write | fs::perms::others_write, fs::perm_options::remove, ec);
+        if (!fs::is_directory(fs::symlink_status(made, ec))) continue;
+        ::lremovexattr(made.c_str(), "system.posix_acl_default");
+        ::lremovexattr(made.c_str(), "system.posix_acl_access");
+        fs::permissions(made, fs::perms::group_write | fs::perms::others_write,
+                        fs::perm_options::remove | fs::perm_options::nofollow, ec);
     }
     refuse_if_foreign();  // after: one made by another user meanwhile
 }
