@@ -100,6 +100,10 @@ TEST_CASE("lease: judged from its holder, not from the caller's view", "[env][le
     auto judgement = judge(lease, context({}));
     CHECK(judgement.verdict == Verdict::unknown);
     CHECK(judgement.why == "only alice or root can see the container gm-repo-a-12345678");
+    Lease rootful = sample();  // root's own container: no "root or root"
+    rootful.uid = 0;
+    rootful.user = "root";
+    CHECK(judge(rootful, context({})).why == "only root can see the container gm-repo-a-12345678");
     // The holder's own engine decides: any state keeps the GPU (paused, stopped), absence frees it.
     auto with_engine = [&](std::optional<std::string> state) {
         auto c = context({});

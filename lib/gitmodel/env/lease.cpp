@@ -186,6 +186,8 @@ Judgement judge(const Lease& lease, const JudgeContext& context) {
             return {Verdict::held, word, fmt::format("its container {} exists ({})", container, printable(*state, 32))};
         }
     }
+    if (lease.uid == 0)  // a rootful engine's container: root's view, which this caller lacks
+        return {Verdict::unknown, "unknown", fmt::format("only root can see the container {}", container)};
     return {Verdict::unknown, "unknown", fmt::format("only {} or root can see the container {}", user, container)};
 }
 
