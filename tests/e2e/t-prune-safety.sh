@@ -147,3 +147,19 @@ prune 0 git -C repo model prune --force
 assert_contains "$OUT" "pruned ckpt (feature/model-ckpt):"
 assert_no_path "$W/model-ckpt"
 assert_branch_exists repo feature/model-pending
+
+# --- a rebase stopped in a merged model's worktree holds its branch (HEAD detached meanwhile): kept, even with
+# --force, as git's own `branch -D` keeps it; the commit made during the rebase is not lost ----------------------
+run_expect 0 git -C repo model start midrebase
+commit_at "$W/model-midrebase" "2026-01-15T10:00:00Z" "midrebase one" midrebase1.txt
+commit_at "$W/model-midrebase" "2026-01-15T11:00:00Z" "midrebase two" midrebase2.txt
+merge_at midrebase "2026-02-09T13:00:00Z"
+GIT_SEQUENCE_EDITOR="sed -i 1s/^pick/edit/" git -C "$W/model-midrebase" rebase -q -i HEAD~2 >/dev/null 2>&1
+commit_at "$W/model-midrebase" "2026-02-20T10:00:00Z" "made during the rebase" during.txt
+during=$(git -C "$W/model-midrebase" rev-parse HEAD)
+prune 0 git -C repo model prune --force
+assert_contains "$OUT" "keep  midrebase (feature/model-midrebase): a rebase is in progress in its worktree, which holds the branch until it ends (git rebase --continue, or --abort)"
+assert_branch_exists repo feature/model-midrebase
+assert_eq "$(git -C "$W/model-midrebase" rev-parse HEAD)" "$during" "the worktree and its commit are kept"
+run_expect 0 git -C "$W/model-midrebase" rebase --continue
+assert_contains "$(git -C repo log --format=%s feature/model-midrebase)" "made during the rebase"

@@ -120,3 +120,33 @@ TEST_CASE("worktree refs: found, and whether anything else holds their commits",
         if (ref.name == "refs/bisect/bad") CHECK_FALSE(git::held_only_by(repo, ref.target, leaving, {lone}));
     }
 }
+
+TEST_CASE("worktrees: a bisect in progress holds the branch it started from", "[git][prune]") {
+    test::TempRepo scratch;
+    const fs::path wt = scratch.root / "wt";
+    scratch.git({"worktree", "add", "-q", "-b", "feature/model-b", wt.string()});
+    git::Library library;
+    const auto repo = git::Repository::open(scratch.repo);
+    const auto admin = repo.common_dir() / "worktrees" / repo.linked_worktrees().front().id;
+    CHECK(repo.linked_worktrees().front().operation.empty());
+    // HEAD detached on a commit, BISECT_START naming the branch (as `git bisect start` leaves it).
+    scratch.git({"switch", "-q", "--detach"}, wt);
+    scratch.write(admin / "BISECT_START", "feature/model-b\n");
+    auto seen = repo.linked_worktrees().front();
+    CHECK(seen.branch == std::optional<std::string>("feature/model-b"));
+    CHECK(seen.operation == "a bisect");
+    // Started from a detached HEAD: BISECT_START holds a commit id, and no branch is held.
+    scratch.write(admin / "BISECT_START", scratch.git({"rev-parse", "HEAD"}, wt) + "\n");
+    seen = repo.linked_worktrees().front();
+    CHECK_FALSE(seen.branch.has_value());
+    CHECK(seen.operation.empty());
+    // A rebase's state names the full ref.
+    fs::remove(admin / "BISECT_START");
+    fs::create_directories(admin / "rebase-merge");
+    scratch.write(admin / "rebase-merge" / "head-name", "refs/heads/feature/model-b\n");
+    seen = repo.linked_worktrees().front();
+    CHECK(seen.branch == std::optional<std::string>("feature/model-b"));
+    CHECK(seen.operation == "a rebase");
+    // The main worktree's own state is read from the common dir.
+    CHECK_FALSE(git::operation_holding_branch(repo.common_dir()).has_value());
+}

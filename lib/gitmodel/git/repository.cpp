@@ -613,6 +613,27 @@ std::vector<std::pair<std::string, std::string>> message_trailers(const std::str
     return out;
 }
 
+std::optional<BranchOperation> operation_holding_branch(const fs::path& git_dir) {
+    const auto first_line = [&](const fs::path& file) -> std::optional<std::string> {
+        std::ifstream in(git_dir / file);
+        std::string line;
+        if (!in || !std::getline(in, line)) return std::nullopt;
+        return trim_newline(line);
+    };
+    for (const char* state : {"rebase-merge/head-name", "rebase-apply/head-name"})
+        if (const auto name = first_line(state); name && name->rfind("refs/heads/", 0) == 0)
+            return BranchOperation{name->substr(11), "a rebase"};
+    // BISECT_START: the branch the bisect started from (its short name), or the commit id of a
+    // detached HEAD (git's own get_branch() reads it so).
+    if (auto start = first_line("BISECT_START"); start && !start->empty()) {
+        if (start->rfind("refs/heads/", 0) == 0) start->erase(0, 11);
+        const bool commit_id = (start->size() == 40 || start->size() == 64) &&
+                               start->find_first_not_of("0123456789abcdef") == std::string::npos;
+        if (!commit_id) return BranchOperation{*start, "a bisect"};
+    }
+    return std::nullopt;
+}
+
 std::vector<WorktreeInfo> Repository::linked_worktrees() const {
     // Read from the common dir so that the answer is the same from every worktree.
     std::vector<WorktreeInfo> out;
@@ -634,8 +655,12 @@ std::vector<WorktreeInfo> Repository::linked_worktrees() const {
         info.path = fs::path(gitdir).parent_path();
         std::ifstream head_file(entry.path() / "HEAD");
         std::string head;
-        if (std::getline(head_file, head) && head.rfind("ref: refs/heads/", 0) == 0)
+        if (std::getline(head_file, head) && head.rfind("ref: refs/heads/", 0) == 0) {
             info.branch = trim_newline(head.substr(16));
+        } else if (auto operation = operation_holding_branch(entry.path())) {
+            info.branch = std::move(operation->branch);
+            info.operation = std::move(operation->what);
+        }
         std::ifstream lock_file(entry.path() / "locked");
         if (lock_file) {
             info.locked = true;

@@ -45,7 +45,19 @@ struct WorktreeInfo {
     bool locked = false;                // `git worktree lock`, or git still initialising it
     std::string lock_reason;            // the content of the lock file
     bool folder_missing = false;        // its folder vanished (no .git there): forgettable
+    // "a rebase" or "a bisect" when one in progress holds its branch (HEAD detached meanwhile;
+    // branch then names the branch it will come back to), empty otherwise.
+    std::string operation;
 };
+
+// The branch a rebase or bisect in progress in a worktree holds, as git's own `branch -D` and
+// `worktree add` see it (HEAD is detached until it ends): what = "a rebase" or "a bisect".
+// git_dir is the worktree's own git dir (the common dir for the main worktree).
+struct BranchOperation {
+    std::string branch;  // short name
+    std::string what;
+};
+std::optional<BranchOperation> operation_holding_branch(const std::filesystem::path& git_dir);
 
 // A file staged for the next commit, as pre-commit judges it.
 struct StagedFile {

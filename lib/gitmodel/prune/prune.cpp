@@ -108,6 +108,8 @@ public:
         try {
             const auto main = git::Repository::open(repo_.common_dir());
             if (main.workdir()) main_branch_ = main.current_branch();
+            if (main.workdir() && !main_branch_)  // a rebase or bisect there holds its branch
+                if (auto operation = git::operation_holding_branch(repo_.common_dir())) main_branch_ = operation->branch;
         } catch (const Error&) {
         }
         tracking_.clear();
@@ -163,6 +165,7 @@ private:
             fact.worktree = it->second.path;
             fact.worktree_missing = it->second.folder_missing;
             fact.worktree_locked = it->second.locked;
+            fact.worktree_operation = it->second.operation;
         } else if (main_branch_ == fact.branch) {
             fact.worktree = settings_.main_worktree;
             fact.worktree_main = true;
