@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <cctype>
 #include <set>
 
 namespace gm::finish {
@@ -149,7 +150,24 @@ std::set<std::string> same_as_written(const git::Repository& repo, const BaseChe
 struct FilesInTheWay {
     std::vector<std::string> users;
     std::vector<std::string> identical;
+    std::vector<std::string> hidden;  // tracked, marked --assume-unchanged: a local edit git does not show
 };
+
+// The tracked files marked --assume-unchanged (`git ls-files -v` tags them in lower case) among
+// paths: git's status hides a local edit of theirs, and a merge or checkout writing them would
+// drop it unseen.
+std::vector<std::string> assumed_unchanged(const git::Repository& repo, const BaseCheckout& base,
+                                           const std::set<std::string>& paths) {
+    if (paths.empty()) return {};
+    const auto listed = run_git_checked(repo, {"ls-files", "-v", "-z"}, "listing the files of the base's worktree", {},
+                                        base.worktree);
+    std::vector<std::string> found;
+    for (const auto& entry : split_records(listed.out, '\0'))
+        if (entry.size() > 2 && std::islower(static_cast<unsigned char>(entry[0])) && entry[1] == ' ' &&
+            paths.count(entry.substr(2)))
+            found.push_back(entry.substr(2));
+    return found;
+}
 
 FilesInTheWay files_in_the_way(const git::Repository& repo, const BaseCheckout& base, const std::string& from,
                                const std::string& to) {
@@ -160,10 +178,12 @@ FilesInTheWay files_in_the_way(const git::Repository& repo, const BaseCheckout& 
     std::vector<std::string> written;           // paths where git tracks nothing now, or a submodule
     std::map<std::string, std::string> writes;  // of those, new files: "<new mode> <new id>"
     std::set<std::string> going;                // tracked now (files and links), gone after
+    std::set<std::string> changed;              // every path it writes or removes
     for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
         const std::string& info = fields[i];
         const std::string& path = fields[i + 1];
         if (info.size() < 8 || info[0] != ':') throw Error(fmt::format("git diff-tree said {}", printable(info)));
+        changed.insert(path);
         const std::string old_mode = info.substr(1, 6);
         const char status = info.back();
         if (status == 'A' || (status == 'T' && old_mode == "160000")) written.push_back(path);
@@ -192,6 +212,7 @@ FilesInTheWay files_in_the_way(const git::Repository& repo, const BaseCheckout& 
             in_the_way.insert(path);
     }
     FilesInTheWay found;
+    found.hidden = assumed_unchanged(repo, base, changed);
     const auto identical = same_as_written(repo, base, writes, in_the_way);
     for (const auto& path : in_the_way) (identical.count(path) ? found.identical : found.users).push_back(path);
     return found;
@@ -213,6 +234,14 @@ std::string some_paths(std::vector<std::string> paths) {
 void refuse_files_in_the_way(const git::Repository& repo, const BaseCheckout& base, const std::string& from,
                              const std::string& to, const std::string& doing) {
     const auto found = files_in_the_way(repo, base, from, to);
+    if (!found.hidden.empty())
+        throw Error(fmt::format("{} would write {} marked --assume-unchanged in {}, whose local edits git does not "
+                                "show (and would lose): {}; nothing was changed",
+                                doing, found.hidden.size() == 1 ? "a file" : "files", base.worktree.string(),
+                                some_paths(found.hidden)),
+                    fmt::format("see them with `git -C {0} update-index --no-assume-unchanged -- <file>...` and `git "
+                                "-C {0} status`; commit or stash what you keep, then finish again",
+                                base.worktree.string()));
     const std::size_t count = found.users.size() + found.identical.size();
     if (count == 0) return;
     std::vector<std::string> parts;
