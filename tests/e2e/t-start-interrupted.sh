@@ -75,6 +75,41 @@ rm -f "$hook"
 run_expect 0 git -C repo model start again
 assert_contains "$ERR" "rolled back the interrupted"
 assert_eq "$(git -C "$TEST_DIR/worktrees/feature/model-again" status --porcelain)" "" "re-created worktree clean"
+
+# killed before git set the branch: `git worktree add` writes an all-zero HEAD first and checks
+# out nothing until the branch is set. That state (made here from a killed start, as git leaves it:
+# the folder holds only its .git) is git-model's half-made worktree, rolled back, not "detached"
+cat >"$hook" <<'HOOK'
+#!/bin/sh
+gm=$(ps -o ppid= -p $PPID | tr -d ' ')
+kill -9 "$gm"
+HOOK
+chmod +x "$hook"
+run_expect 137 git -C repo model start early
+sleep 0.5
+rm -f "$hook"
+early="$TEST_DIR/worktrees/feature/model-early"
+admin=$(sed 's/^gitdir: //' "$early/.git")
+printf '%040d\n' 0 >"$admin/HEAD"
+find "$early" -mindepth 1 -maxdepth 1 ! -name .git -exec rm -rf {} +
+rm -f "$admin/index"
+run_expect 0 git -C repo model start early
+assert_contains "$ERR" "removed the half-made worktree $early"
+assert_contains "$ERR" "rolled back the interrupted"
+assert_eq "$(git -C "$early" status --porcelain)" "" "re-created worktree clean"
+# the same state with a file someone put there meanwhile is kept
+run_expect 137 sh -c 'printf "#!/bin/sh\nkill -9 \$(ps -o ppid= -p \$PPID | tr -d \" \")\n" >"$1" && chmod +x "$1" && exec git -C repo model start early2' sh "$hook"
+sleep 0.5
+rm -f "$hook"
+early2="$TEST_DIR/worktrees/feature/model-early2"
+admin=$(sed 's/^gitdir: //' "$early2/.git")
+printf '%040d\n' 0 >"$admin/HEAD"
+find "$early2" -mindepth 1 -maxdepth 1 ! -name .git -exec rm -rf {} +
+echo "mine" >"$early2/notes.txt"
+run_expect 1 git -C repo model start early2
+assert_eq "$(cat "$early2/notes.txt")" "mine" "a file put there is kept"
+rm -rf "$early2" && git -C repo worktree prune && git -C repo branch -q -D feature/model-early2
+run_expect 0 git -C repo model start early2
 before=$(repo_state repo)
 
 # --- SIGINT while git runs (Ctrl-C): rolled back, exits as interrupted ---------------

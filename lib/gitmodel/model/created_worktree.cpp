@@ -23,6 +23,23 @@ namespace {
 constexpr std::string_view reason_prefix = "git-model ";
 constexpr std::string_view reason_marker = ": being created (pid ";
 
+// `git worktree add` writes an all-zero HEAD first ("to keep resolve_ref() happy") and sets the
+// branch in a second step, before it checks anything out: killed between them, HEAD is still that.
+bool head_is_placeholder(const fs::path& admin) {
+    std::ifstream in(admin / "HEAD");
+    std::string line;
+    if (!std::getline(in, line)) return false;
+    return (line.size() == 40 || line.size() == 64) && line.find_first_not_of('0') == std::string::npos;
+}
+
+// Whether a folder holds nothing but its .git file.
+bool holds_only_git_file(const fs::path& folder) {
+    std::error_code ec;
+    for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec))
+        if (it->path().filename() != ".git" || !it->is_regular_file(ec)) return false;
+    return !ec;
+}
+
 }  // namespace
 
 std::string creation_lock_reason(std::string_view who, long pid) {
@@ -100,6 +117,8 @@ TouchedWorktree judge_created_worktree(const git::Repository& repo, const git::W
     std::error_code ec;
     if (!fs::exists(worktree.path, ec)) return verdict;  // nothing of anyone's can be in a folder that is gone
     const fs::path admin = repo.common_dir() / "worktrees" / worktree.id;
+    // Killed before the branch was set: nothing was checked out, and nobody put anything there.
+    if (verdict.found.empty() && head_is_placeholder(admin) && holds_only_git_file(worktree.path)) return verdict;
     if (fs::exists(admin / "index.lock", ec)) {
         verdict.busy = true;
         verdict.found.push_back(fmt::format("git may still be checking it out ({} exists)",

@@ -403,11 +403,22 @@ void recover_interrupted_extension(git::Repository& repo, const fs::path& dir, s
 std::vector<std::string> destroy_sweep(git::Repository& repo, const Sweep& sweep) {
     model::RepositoryLock lock(repo, model::worktrees_lock, fmt::format("git model sweep: removing sweep {}", sweep.id));
     std::vector<std::string> kept;
+    std::vector<RunSpec> left;  // the runs something of which was kept, newest first
     for (auto it = sweep.runs.rbegin(); it != sweep.runs.rend(); ++it) {
-        for (auto& line : remove_run(repo, sweep, *it)) kept.push_back(std::move(line));
+        auto lines = remove_run(repo, sweep, *it);
+        if (!lines.empty()) left.push_back(*it);
+        for (auto& line : lines) kept.push_back(std::move(line));
     }
     std::error_code ec;
-    if (kept.empty()) fs::remove_all(sweep_dir(sweep.common_dir, sweep.id), ec);
+    if (kept.empty()) {
+        fs::remove_all(sweep_dir(sweep.common_dir, sweep.id), ec);
+    } else if (left.size() < sweep.runs.size()) {
+        // The record names only what is still there: status, cancel and resume never speak of
+        // runs whose worktree and branch are gone.
+        Sweep trimmed = sweep;
+        trimmed.runs.assign(left.rbegin(), left.rend());
+        save(trimmed);
+    }
     fs::remove(sweep.logs_dir, ec);  // only when empty: logs are never deleted
     return kept;
 }

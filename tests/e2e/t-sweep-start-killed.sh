@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# A sweep start killed half way (SIGKILL while its third run is checked out), after which the user wrote a
+# file into the second run's worktree. The next sweep command undoes the start but keeps that worktree, its
+# branch and the user's file, saying so; the sweep's record then names only the run that is still there, so
+# status and cancel never speak of runs whose worktree and branch are gone.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/sweep-lib.sh"
+
+cd "$TEST_DIR"
+start_sweep_model net --no-remote
+mkdir -p "$TEST_DIR/hooks"
+cat >"$TEST_DIR/hooks/post-checkout" <<'HOOK'
+#!/bin/sh
+case "$PWD" in *sweep-1-3) kill -9 "$(ps -o ppid= -p $PPID | tr -d ' ')" ;; esac
+HOOK
+chmod +x "$TEST_DIR/hooks/post-checkout"
+git -C repo config core.hooksPath "$TEST_DIR/hooks"
+run_expect 137 git -C "$WT" model sweep start --no-container --gpus-per-run 0 --grid lr=1,2,3,4 -- true
+sleep 0.5   # git itself finishes after its parent died
+git -C repo config --unset core.hooksPath
+RUN2="$TEST_DIR/worktrees/feature/model-net.sweep-1-2"
+echo "my notes" >"$RUN2/notes.txt"
+
+run_expect 0 git -C "$WT" model sweep status 1 --json
+assert_contains "$ERR" "sweep 1's start was interrupted; what it made was removed except:"
+assert_contains "$ERR" "kept the worktree $RUN2: it holds notes.txt (untracked file)"
+assert_eq "$(json_get "$OUT" '" ".join(str(r["run"]) for r in d["runs"])')" "2" "the record: the kept run only"
+assert_eq "$(cat "$RUN2/notes.txt")" "my notes" "the user's file kept"
+assert_branch_exists repo feature/model-net.sweep-1-2
+for k in 1 3; do
+    assert_no_branch repo "feature/model-net.sweep-1-$k"
+    assert_no_path "$TEST_DIR/worktrees/feature/model-net.sweep-1-$k"
+done
+run_expect 0 git -C "$WT" model sweep cancel 1
+assert_not_contains "$OUT" "4 unfinished"
+# Once the user moved the kept run away, the next command removes the rest of the record.
+rm -rf "$RUN2"
+git -C repo worktree unlock "$RUN2" 2>/dev/null || true
+git -C repo worktree prune
+run_expect 0 git -C "$WT" model sweep status
+assert_no_path repo/.git/git-model/sweeps/1/sweep.json
