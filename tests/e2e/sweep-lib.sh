@@ -58,3 +58,18 @@ start_sweep_model() {  # MODEL [--push | --no-remote]
     WT="$TEST_DIR/worktrees/feature/model-$1"
     [ "${2:-}" != --push ] || git -C "$WT" push -q -u origin "feature/model-$1"
 }
+
+# Makes git-model die (SIGKILL, no chance to clean up) while git checks out the worktree of the run
+# whose folder ends in SUFFIX (sweep-1-3): a post-checkout hook of repo's kills git's parent. git
+# itself finishes on its own. stop_killing_at_checkout takes the hook away.
+kill_at_checkout_of() {  # SUFFIX
+    mkdir -p "$TEST_DIR/hooks"
+    printf '#!/bin/sh\ncase "$PWD" in *%s) kill -9 "$(ps -o ppid= -p $PPID | tr -d " ")" ;; esac\n' "$1" \
+        >"$TEST_DIR/hooks/post-checkout"
+    chmod +x "$TEST_DIR/hooks/post-checkout"
+    git -C repo config core.hooksPath "$TEST_DIR/hooks"
+}
+stop_killing_at_checkout() {
+    sleep 0.5   # git itself finishes after its parent died
+    git -C repo config --unset core.hooksPath
+}

@@ -34,12 +34,11 @@ assert_nothing_half_made killgit "hook killing git"
 
 # --- a hook that kills git-model itself (SIGKILL: no chance to clean up) ------------
 # The hook walks up: its parent is git, git's parent is git-model.
-cat >"$hook" <<'HOOK'
-#!/bin/sh
-gm=$(ps -o ppid= -p $PPID | tr -d ' ')
-kill -9 "$gm"
-HOOK
-chmod +x "$hook"
+kill_git_model_at_checkout() {
+    printf '#!/bin/sh\nkill -9 "$(ps -o ppid= -p $PPID | tr -d " ")"\n' >"$hook"
+    chmod +x "$hook"
+}
+kill_git_model_at_checkout
 run_expect 137 git -C repo model start killme
 sleep 0.5   # git itself finishes after its parent died
 # a record of the interrupted start stays until the next run rolls it back
@@ -63,12 +62,7 @@ assert_branch_exists repo feature/model-killme
 assert_dir "$TEST_DIR/worktrees/feature/model-killme"
 
 # killed again, then re-run directly (start recovers on its own, without list)
-cat >"$hook" <<'HOOK'
-#!/bin/sh
-gm=$(ps -o ppid= -p $PPID | tr -d ' ')
-kill -9 "$gm"
-HOOK
-chmod +x "$hook"
+kill_git_model_at_checkout
 run_expect 137 git -C repo model start again
 sleep 0.5
 rm -f "$hook"
@@ -79,12 +73,7 @@ assert_eq "$(git -C "$TEST_DIR/worktrees/feature/model-again" status --porcelain
 # killed before git set the branch: `git worktree add` writes an all-zero HEAD first and checks
 # out nothing until the branch is set. That state (made here from a killed start, as git leaves it:
 # the folder holds only its .git) is git-model's half-made worktree, rolled back, not "detached"
-cat >"$hook" <<'HOOK'
-#!/bin/sh
-gm=$(ps -o ppid= -p $PPID | tr -d ' ')
-kill -9 "$gm"
-HOOK
-chmod +x "$hook"
+kill_git_model_at_checkout
 run_expect 137 git -C repo model start early
 sleep 0.5
 rm -f "$hook"
@@ -98,7 +87,8 @@ assert_contains "$ERR" "removed the half-made worktree $early"
 assert_contains "$ERR" "rolled back the interrupted"
 assert_eq "$(git -C "$early" status --porcelain)" "" "re-created worktree clean"
 # the same state with a file someone put there meanwhile is kept
-run_expect 137 sh -c 'printf "#!/bin/sh\nkill -9 \$(ps -o ppid= -p \$PPID | tr -d \" \")\n" >"$1" && chmod +x "$1" && exec git -C repo model start early2' sh "$hook"
+kill_git_model_at_checkout
+run_expect 137 git -C repo model start early2
 sleep 0.5
 rm -f "$hook"
 early2="$TEST_DIR/worktrees/feature/model-early2"

@@ -8,16 +8,9 @@
 
 cd "$TEST_DIR"
 start_sweep_model net --no-remote
-mkdir -p "$TEST_DIR/hooks"
-cat >"$TEST_DIR/hooks/post-checkout" <<'HOOK'
-#!/bin/sh
-case "$PWD" in *sweep-1-3) kill -9 "$(ps -o ppid= -p $PPID | tr -d ' ')" ;; esac
-HOOK
-chmod +x "$TEST_DIR/hooks/post-checkout"
-git -C repo config core.hooksPath "$TEST_DIR/hooks"
+kill_at_checkout_of sweep-1-3
 run_expect 137 git -C "$WT" model sweep start --no-container --gpus-per-run 0 --grid lr=1,2,3,4 -- true
-sleep 0.5   # git itself finishes after its parent died
-git -C repo config --unset core.hooksPath
+stop_killing_at_checkout
 RUN2="$TEST_DIR/worktrees/feature/model-net.sweep-1-2"
 echo "my notes" >"$RUN2/notes.txt"
 
