@@ -73,28 +73,26 @@ assert_eq "$(git -C "$TEST_DIR/worktrees/feature/model-again" status --porcelain
 # killed before git set the branch: `git worktree add` writes an all-zero HEAD first and checks
 # out nothing until the branch is set. That state (made here from a killed start, as git leaves it:
 # the folder holds only its .git) is git-model's half-made worktree, rolled back, not "detached"
-kill_git_model_at_checkout
-run_expect 137 git -C repo model start early
-sleep 0.5
-rm -f "$hook"
+killed_before_branch_set() {  # MODEL: its start killed, its worktree left as git leaves it before the branch is set
+    kill_git_model_at_checkout
+    run_expect 137 git -C repo model start "$1"
+    sleep 0.5
+    rm -f "$hook"
+    local folder="$TEST_DIR/worktrees/feature/model-$1" admin
+    admin=$(sed 's/^gitdir: //' "$folder/.git")
+    printf '%040d\n' 0 >"$admin/HEAD"
+    find "$folder" -mindepth 1 -maxdepth 1 ! -name .git -exec rm -rf {} +
+    rm -f "$admin/index"
+}
+killed_before_branch_set early
 early="$TEST_DIR/worktrees/feature/model-early"
-admin=$(sed 's/^gitdir: //' "$early/.git")
-printf '%040d\n' 0 >"$admin/HEAD"
-find "$early" -mindepth 1 -maxdepth 1 ! -name .git -exec rm -rf {} +
-rm -f "$admin/index"
 run_expect 0 git -C repo model start early
 assert_contains "$ERR" "removed the half-made worktree $early"
 assert_contains "$ERR" "rolled back the interrupted"
 assert_eq "$(git -C "$early" status --porcelain)" "" "re-created worktree clean"
 # the same state with a file someone put there meanwhile is kept
-kill_git_model_at_checkout
-run_expect 137 git -C repo model start early2
-sleep 0.5
-rm -f "$hook"
+killed_before_branch_set early2
 early2="$TEST_DIR/worktrees/feature/model-early2"
-admin=$(sed 's/^gitdir: //' "$early2/.git")
-printf '%040d\n' 0 >"$admin/HEAD"
-find "$early2" -mindepth 1 -maxdepth 1 ! -name .git -exec rm -rf {} +
 echo "mine" >"$early2/notes.txt"
 run_expect 1 git -C repo model start early2
 assert_eq "$(cat "$early2/notes.txt")" "mine" "a file put there is kept"
