@@ -124,6 +124,17 @@ assert_eq "$(repo_state repo)" "$BEFORE" "a refused clean changes nothing"
 : >"$LOGS/sweep-2/go"
 wait_sweep "$WT" 2 60
 
+# --- a run's worktree whose HEAD left its branch holds what it committed there: kept, even with --force ---------
+git -C "$RUNS-2-2" switch -q --detach
+commit_at "$RUNS-2-2" "2026-02-20T10:00:00Z" "a detached experiment" side.txt
+SIDE=$(git -C "$RUNS-2-2" rev-parse HEAD)
+run_expect 0 git -C repo model sweep clean 2 --branches --force --dry-run
+assert_contains "$OUT" "run 2: kept feature/model-net.sweep-2-2: its worktree $RUNS-2-2: its HEAD is detached rather than on feature/model-net.sweep-2-2"
+run_expect 0 git -C repo model sweep clean 2
+assert_contains "$OUT" "its HEAD is detached rather than on feature/model-net.sweep-2-2: commits made there would go with it"
+assert_eq "$(git -C "$RUNS-2-2" rev-parse HEAD)" "$SIDE" "the worktree and its commit are kept"
+git -C "$RUNS-2-2" switch -q feature/model-net.sweep-2-2
+
 # --- prune of the merged model takes its sweep along ------------------------------------------------------------
 git -C repo merge -q --no-ff -m "Merge net" feature/model-net
 git -C repo push -q origin main

@@ -423,12 +423,22 @@ std::vector<std::string> destroy_sweep(git::Repository& repo, const Sweep& sweep
     return kept;
 }
 
+std::optional<std::string> run_head_elsewhere(const git::WorktreeInfo& worktree, const RunSpec& run) {
+    if (!worktree.operation.empty())
+        return fmt::format("{} is in progress in it (finish or abort it there first)", worktree.operation);
+    if (worktree.branch == run.branch) return std::nullopt;
+    return fmt::format("its HEAD is {} rather than on {}: commits made there would go with it (switch it back, or "
+                       "remove it yourself)",
+                       worktree.branch ? "on " + *worktree.branch : std::string("detached"), run.branch);
+}
+
 std::string remove_finished_run_worktree(git::Repository& repo, const RunSpec& run) {
     model::RepositoryLock lock(repo, model::worktrees_lock, fmt::format("git model sweep clean ({})", run.model));
     for (const auto& worktree : repo.linked_worktrees()) {
         if (worktree.path.lexically_normal() != run.worktree.lexically_normal()) continue;
         if (worktree.locked) return worktree.lock_reason.empty() ? "it is locked" : "it is locked: " + worktree.lock_reason;
         if (worktree.folder_missing) break;
+        if (auto elsewhere = run_head_elsewhere(worktree, run)) return *elsewhere;
         try {
             const auto opened = repo.open_worktree(worktree.path);
             if (opened.has_tracked_changes()) return "it has uncommitted changes";

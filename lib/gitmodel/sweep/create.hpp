@@ -70,6 +70,11 @@ std::vector<std::string> destroy_sweep(git::Repository& repo, const Sweep& sweep
 // was kept, empty when it was removed. Takes the repository's worktrees lock.
 std::string remove_finished_run_worktree(git::Repository& repo, const RunSpec& run);
 
+// Why a run's worktree must stay because its HEAD is not simply on the run's branch (detached,
+// on another branch, or a rebase or bisect under way): commits made there are held by that HEAD
+// alone and would go with the worktree. nullopt when it is on the branch.
+std::optional<std::string> run_head_elsewhere(const git::WorktreeInfo& worktree, const RunSpec& run);
+
 // Rolls back sweeps whose creating process died half way (killed, power loss);
 // returns what was done. Called by every sweep command.
 std::vector<std::string> recover_interrupted_creations(git::Repository& repo);

@@ -207,6 +207,8 @@ std::vector<std::string> judge_worktree(const git::Repository& repo, const Sweep
                                         const std::function<void(std::string, bool)>& keep) {
     if (worktree.locked) keep("its worktree is locked" + (worktree.lock_reason.empty() ? "" : ": " + worktree.lock_reason), true);
     if (worktree.folder_missing) return {};
+    if (auto elsewhere = run_head_elsewhere(worktree, spec))  // not even --force: those commits are nowhere else
+        keep(fmt::format("its worktree {}: {}", spec.worktree.string(), *elsewhere), false);
     std::vector<std::string> shelving;
     try {
         const auto opened = repo.open_worktree(worktree.path);
