@@ -2,7 +2,6 @@
 
 #include "gitmodel/config/values.hpp"
 #include "gitmodel/config/yaml_tree.hpp"
-#include "gitmodel/core/shared_dir.hpp"
 #include "gitmodel/core/text.hpp"
 
 #include <fmt/core.h>

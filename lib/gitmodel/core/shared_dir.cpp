@@ -436,11 +436,6 @@ bool SharedDir::same_file(const std::string& name, int fd) const {
     return by_name.st_dev == by_fd.st_dev && by_name.st_ino == by_fd.st_ino;
 }
 
-bool is_below(const fs::path& path, const fs::path& base) {
-    const fs::path relative = path.lexically_normal().lexically_relative(base.lexically_normal());
-    return !relative.empty() && *relative.begin() != "..";
-}
-
 namespace {
 
 // A folder meant for the caller alone (a container's env and keys): one another user made (a

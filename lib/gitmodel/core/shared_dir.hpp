@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"  // is_below, which most users of these folders need too
 #include "gitmodel/core/unique_fd.hpp"
 
 namespace gm {
@@ -50,9 +51,6 @@ std::optional<std::string> read_default_acl(const std::filesystem::path& path, i
 // may: not a folder, owned by someone other than root or this user, or writable by group or
 // others without the sticky bit.
 std::optional<std::string> untrusted_folder_reason(const struct stat& info);
-
-// Whether path lies below (or is) base, by their names alone (no link is resolved).
-bool is_below(const std::filesystem::path& path, const std::filesystem::path& base);
 
 // Makes (or reuses) the folder `dir` below `base`, walking from base one name at a time
 // with O_NOFOLLOW and making missing folders (dir itself with `mode`, those on the way with

@@ -10,6 +10,11 @@ namespace gm {
 
 std::string short_id(std::string_view id) { return std::string(id.substr(0, 10)); }
 
+bool is_below(const std::filesystem::path& path, const std::filesystem::path& base) {
+    const std::filesystem::path relative = path.lexically_normal().lexically_relative(base.lexically_normal());
+    return !relative.empty() && *relative.begin() != "..";
+}
+
 std::string read_text(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) return {};

@@ -23,6 +23,10 @@ std::string short_id(std::string_view id);
 // for files whose absence means "nothing there"; a missing file that matters is checked first.
 std::string read_text(const std::filesystem::path& path);
 
+// Whether path lies below (or is) base, by their names alone (no link is resolved): a pure
+// function of two names, here so that the configuration layer (and its fuzzer) has it too.
+bool is_below(const std::filesystem::path& path, const std::filesystem::path& base);
+
 // The records of a program's output, each ended by separator ('\0' for git's -z, '\n' for lines):
 // a last separator ends the last record rather than starting an empty one, and empty records
 // between two separators are kept. The one reader of -z output, so none parses it differently.
