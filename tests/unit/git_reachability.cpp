@@ -128,25 +128,28 @@ TEST_CASE("worktrees: a bisect in progress holds the branch it started from", "[
     git::Library library;
     const auto repo = git::Repository::open(scratch.repo);
     const auto admin = repo.common_dir() / "worktrees" / repo.linked_worktrees().front().id;
-    CHECK(repo.linked_worktrees().front().operation.empty());
+    CHECK_FALSE(repo.linked_worktrees().front().operation.has_value());
     // HEAD detached on a commit, BISECT_START naming the branch (as `git bisect start` leaves it).
     scratch.git({"switch", "-q", "--detach"}, wt);
     scratch.write(admin / "BISECT_START", "feature/model-b\n");
     auto seen = repo.linked_worktrees().front();
     CHECK(seen.branch == std::optional<std::string>("feature/model-b"));
-    CHECK(seen.operation == "a bisect");
+    REQUIRE(seen.operation.has_value());
+    CHECK(seen.operation->what == "a bisect");
+    CHECK(seen.operation->ending == "git bisect reset");
     // Started from a detached HEAD: BISECT_START holds a commit id, and no branch is held.
     scratch.write(admin / "BISECT_START", scratch.git({"rev-parse", "HEAD"}, wt) + "\n");
     seen = repo.linked_worktrees().front();
     CHECK_FALSE(seen.branch.has_value());
-    CHECK(seen.operation.empty());
+    CHECK_FALSE(seen.operation.has_value());
     // A rebase's state names the full ref.
     fs::remove(admin / "BISECT_START");
     fs::create_directories(admin / "rebase-merge");
     scratch.write(admin / "rebase-merge" / "head-name", "refs/heads/feature/model-b\n");
     seen = repo.linked_worktrees().front();
     CHECK(seen.branch == std::optional<std::string>("feature/model-b"));
-    CHECK(seen.operation == "a rebase");
+    REQUIRE(seen.operation.has_value());
+    CHECK(seen.operation->what == "a rebase");
     // The main worktree's own state is read from the common dir.
     CHECK_FALSE(git::operation_holding_branch(repo.common_dir()).has_value());
 }

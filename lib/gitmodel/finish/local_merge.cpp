@@ -10,10 +10,10 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <cctype>
 #include <set>
 
 namespace gm::finish {

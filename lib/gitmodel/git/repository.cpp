@@ -622,14 +622,14 @@ std::optional<BranchOperation> operation_holding_branch(const fs::path& git_dir)
     };
     for (const char* state : {"rebase-merge/head-name", "rebase-apply/head-name"})
         if (const auto name = first_line(state); name && name->rfind("refs/heads/", 0) == 0)
-            return BranchOperation{name->substr(11), "a rebase"};
+            return BranchOperation{name->substr(11), "a rebase", "git rebase --continue, or --abort"};
     // BISECT_START: the branch the bisect started from (its short name), or the commit id of a
     // detached HEAD (git's own get_branch() reads it so).
     if (auto start = first_line("BISECT_START"); start && !start->empty()) {
         if (start->rfind("refs/heads/", 0) == 0) start->erase(0, 11);
         const bool commit_id = (start->size() == 40 || start->size() == 64) &&
                                start->find_first_not_of("0123456789abcdef") == std::string::npos;
-        if (!commit_id) return BranchOperation{*start, "a bisect"};
+        if (!commit_id) return BranchOperation{*start, "a bisect", "git bisect reset"};
     }
     return std::nullopt;
 }
@@ -657,9 +657,8 @@ std::vector<WorktreeInfo> Repository::linked_worktrees() const {
         std::string head;
         if (std::getline(head_file, head) && head.rfind("ref: refs/heads/", 0) == 0) {
             info.branch = trim_newline(head.substr(16));
-        } else if (auto operation = operation_holding_branch(entry.path())) {
-            info.branch = std::move(operation->branch);
-            info.operation = std::move(operation->what);
+        } else if ((info.operation = operation_holding_branch(entry.path()))) {
+            info.branch = info.operation->branch;
         }
         std::ifstream lock_file(entry.path() / "locked");
         if (lock_file) {

@@ -37,6 +37,16 @@ struct BranchInfo {
     std::int64_t commit_time;  // committer time of the tip, seconds since the epoch
 };
 
+// The branch a rebase or bisect in progress in a worktree holds, as git's own `branch -D` and
+// `worktree add` see it (HEAD is detached until it ends). git_dir is the worktree's own git dir
+// (the common dir for the main worktree).
+struct BranchOperation {
+    std::string branch;  // short name
+    std::string what;    // "a rebase", "a bisect"
+    std::string ending;  // the commands that end it, for a message
+};
+std::optional<BranchOperation> operation_holding_branch(const std::filesystem::path& git_dir);
+
 // A linked worktree registered in the common git dir.
 struct WorktreeInfo {
     std::string id;                     // its folder name under <common dir>/worktrees
@@ -45,19 +55,10 @@ struct WorktreeInfo {
     bool locked = false;                // `git worktree lock`, or git still initialising it
     std::string lock_reason;            // the content of the lock file
     bool folder_missing = false;        // its folder vanished (no .git there): forgettable
-    // "a rebase" or "a bisect" when one in progress holds its branch (HEAD detached meanwhile;
-    // branch then names the branch it will come back to), empty otherwise.
-    std::string operation;
+    // A rebase or bisect in progress that holds its branch (HEAD detached meanwhile; branch then
+    // names the branch it comes back to), nullopt when none.
+    std::optional<BranchOperation> operation;
 };
-
-// The branch a rebase or bisect in progress in a worktree holds, as git's own `branch -D` and
-// `worktree add` see it (HEAD is detached until it ends): what = "a rebase" or "a bisect".
-// git_dir is the worktree's own git dir (the common dir for the main worktree).
-struct BranchOperation {
-    std::string branch;  // short name
-    std::string what;
-};
-std::optional<BranchOperation> operation_holding_branch(const std::filesystem::path& git_dir);
 
 // A file staged for the next commit, as pre-commit judges it.
 struct StagedFile {

@@ -32,11 +32,11 @@ bool head_is_placeholder(const fs::path& admin) {
     return (line.size() == 40 || line.size() == 64) && line.find_first_not_of('0') == std::string::npos;
 }
 
-// Whether a folder holds nothing but its .git file.
+// Whether a folder holds nothing but its .git file (a file, not a link to one).
 bool holds_only_git_file(const fs::path& folder) {
     std::error_code ec;
     for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec))
-        if (it->path().filename() != ".git" || !it->is_regular_file(ec)) return false;
+        if (it->path().filename() != ".git" || !fs::is_regular_file(it->symlink_status(ec))) return false;
     return !ec;
 }
 

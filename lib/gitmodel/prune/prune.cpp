@@ -165,7 +165,10 @@ private:
             fact.worktree = it->second.path;
             fact.worktree_missing = it->second.folder_missing;
             fact.worktree_locked = it->second.locked;
-            fact.worktree_operation = it->second.operation;
+            if (const auto& operation = it->second.operation) {
+                fact.worktree_operation = operation->what;
+                fact.worktree_operation_ending = operation->ending;
+            }
         } else if (main_branch_ == fact.branch) {
             fact.worktree = settings_.main_worktree;
             fact.worktree_main = true;

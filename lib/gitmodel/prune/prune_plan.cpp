@@ -105,7 +105,7 @@ std::vector<PruneDecision> plan_prune(const std::vector<PruneFacts>& facts, cons
         if (!fact.worktree_operation.empty())  // not even --force: its new commits are on no branch yet
             reasons.push_back(fmt::format(
                 "{} is in progress in its worktree, which holds the branch until it ends ({})", fact.worktree_operation,
-                fact.worktree_operation == "a bisect" ? "git bisect reset" : "git rebase --continue, or --abort"));
+                fact.worktree_operation_ending));
         if (fact.worktree_foreign)  // not even --force: git's own removal refuses it too
             reasons.push_back(fmt::format("its worktree {} {}", fact.worktree->string(), *fact.worktree_foreign));
 

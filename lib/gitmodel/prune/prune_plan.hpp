@@ -47,6 +47,7 @@ struct PruneFacts {
     std::optional<std::string> worktree_foreign;  // why its folder is not this repository's (a copy's record)
     bool worktree_locked = false;
     std::string worktree_operation;           // "a rebase" or "a bisect" in progress there holds the branch
+    std::string worktree_operation_ending;    // the commands that end it
     bool worktree_current = false;            // prune runs from inside it
     // Why it may not be this user's to prune, in a repository several users share (empty when it
     // is): its worktree's folder is another user's, or it has no folder here to tell (no worktree,

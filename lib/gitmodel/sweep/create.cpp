@@ -424,8 +424,8 @@ std::vector<std::string> destroy_sweep(git::Repository& repo, const Sweep& sweep
 }
 
 std::optional<std::string> run_head_elsewhere(const git::WorktreeInfo& worktree, const RunSpec& run) {
-    if (!worktree.operation.empty())
-        return fmt::format("{} is in progress in it (finish or abort it there first)", worktree.operation);
+    if (const auto& operation = worktree.operation)
+        return fmt::format("{} is in progress in it (end it there first: {})", operation->what, operation->ending);
     if (worktree.branch == run.branch) return std::nullopt;
     return fmt::format("its HEAD is {} rather than on {}: commits made there would go with it (switch it back, or "
                        "remove it yourself)",
