@@ -402,20 +402,23 @@ assert_not_contains "$ERR" "they are yours"
 echo "MY CHECKPOINT" > repo/outputs/best.ckpt
 # a local edit in main's worktree that --assume-unchanged hides from git status, on a file the model
 # changes: refused before the merge, the edit kept (git's merge would fail and its abort drop it)
-echo "lr: 0.1" > repo/cfg.yaml && git -C repo add cfg.yaml && GIT_COMMITTER_DATE="2026-02-17T09:00:00Z" git -C repo commit -q -m cfg
+odd=$'odd\nname.yaml'
+echo "lr: 0.1" > repo/cfg.yaml && echo "a" > "repo/$odd" && git -C repo add cfg.yaml "$odd" && GIT_COMMITTER_DATE="2026-02-17T09:00:00Z" git -C repo commit -q -m cfg
 run_expect 0 git -C repo model start hide
 wh="$TEST_DIR/worktrees/feature/model-hide"
-echo "lr: 0.2" > "$wh/cfg.yaml" && git -C "$wh" commit -q -am "the model's lr"
-git -C repo update-index --assume-unchanged cfg.yaml
+echo "lr: 0.2" > "$wh/cfg.yaml" && echo "b" > "$wh/$odd" && git -C "$wh" commit -q -am "the model's lr"
+git -C repo update-index --assume-unchanged cfg.yaml "$odd"
+echo "mine" > "repo/$odd"
 echo "lr: 0.5  # my local tuning" > repo/cfg.yaml
 main_before=$(git -C repo rev-parse main)
 run_expect 1 git -C "$wh" model finish --merge
-assert_contains "$ERR" "merging feature/model-hide would write a file marked --assume-unchanged in $TEST_DIR/repo, whose local edits git does not show (and would lose): cfg.yaml; nothing was changed"
+assert_contains "$ERR" "merging feature/model-hide would write files marked --assume-unchanged in $TEST_DIR/repo, whose local edits git does not show (and would lose): cfg.yaml, odd\\nname.yaml; nothing was changed"
 assert_contains "$ERR" "update-index --no-assume-unchanged"
 assert_eq "$(cat repo/cfg.yaml)" "lr: 0.5  # my local tuning" "the hidden local edit is kept"
+assert_eq "$(cat "repo/$odd")" "mine" "the hidden edit of a file with a newline in its name is kept"
 assert_eq "$(git -C repo rev-parse main)" "$main_before" "main not moved"
-git -C repo update-index --no-assume-unchanged cfg.yaml
-git -C repo checkout -q -- cfg.yaml
+git -C repo update-index --no-assume-unchanged cfg.yaml "$odd"
+git -C repo checkout -q -- cfg.yaml "$odd"
 run_expect 0 git -C "$wh" model finish --merge
 assert_eq "$(cat repo/cfg.yaml)" "lr: 0.2" "merged once the edit is dealt with"
 # a teammate's merge with finish's message that keeps none of the model is not taken for finish's

@@ -225,6 +225,7 @@ std::string some_paths(std::vector<std::string> paths) {
         paths.resize(5);
         paths.push_back(fmt::format("and {} more", count - 5));
     }
+    for (auto& path : paths) path = printable(path);
     return join(paths, ", ");
 }
 
