@@ -62,9 +62,9 @@ start_sweep_model() {  # MODEL [--push | --no-remote]
 # Makes git-model die (SIGKILL, no chance to clean up) while git checks out the worktree of the run
 # whose folder ends in SUFFIX (sweep-1-3): a post-checkout hook of repo's kills git's parent. git
 # itself finishes on its own. stop_killing_at_checkout takes the hook away.
-kill_at_checkout_of() {  # SUFFIX
+kill_at_checkout_of() {  # SUFFIX [SIGNAL, default KILL]
     mkdir -p "$TEST_DIR/hooks"
-    printf '#!/bin/sh\ncase "$PWD" in *%s) kill -9 "$(ps -o ppid= -p $PPID | tr -d " ")" ;; esac\n' "$1" \
+    printf '#!/bin/sh\ncase "$PWD" in *%s) kill -%s "$(ps -o ppid= -p $PPID | tr -d " ")" ;; esac\n' "$1" "${2:-KILL}" \
         >"$TEST_DIR/hooks/post-checkout"
     chmod +x "$TEST_DIR/hooks/post-checkout"
     git -C repo config core.hooksPath "$TEST_DIR/hooks"

@@ -279,3 +279,16 @@ run_expect 1 git -C "$WT" model sweep start --backend slurm --no-container --par
 assert_contains "$ERR" "sbatch refused the sweep"
 assert_contains "$ERR" "the sweep's runs were removed"
 assert_eq "$(git -C repo for-each-ref --format='%(refname)' | sort)" "$before" "nothing created by refused sweeps"
+
+# --- Ctrl-C while sbatch takes the sweep: the sweep runs, and the warning says how to cancel it ------------------
+real_sbatch=$(command -v sbatch)
+mkdir -p "$TEST_DIR/interrupting"
+printf '#!/bin/sh\nkill -INT "$PPID"\nexec %s "$@"\n' "$real_sbatch" >"$TEST_DIR/interrupting/sbatch"
+chmod +x "$TEST_DIR/interrupting/sbatch"
+PATH="$TEST_DIR/interrupting:$PATH" run_expect 0 git -C "$WT" model sweep start --backend slurm --no-container --grid lr=5 -- true
+iid=$(git -C "$WT" model sweep status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])')
+assert_contains "$ERR" "signal 2 came after sweep $iid was scheduled: its runs go on; \`git model sweep cancel $iid\` stops them"
+assert_contains "$OUT" "submitted to Slurm"
+wait_sweep "$WT" "$iid" 120
+assert_eq "$(git -C "$WT" model sweep status "$iid" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["runs"][0]["state"])')" \
+    "done" "the sweep scheduled before the signal ran"

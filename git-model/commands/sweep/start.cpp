@@ -133,11 +133,10 @@ int start(const cli::Args& all_args) {
     sweep::check_launch(repo, request, launch, warn);
     Progress progress("Creating runs", "run", request.parameter_sets.size(),
                       progress_wanted(vm.count("quiet") > 0 || vm.count("json") > 0));
-    auto sweep = sweep::create_sweep(repo, request, [&](const sweep::RunSpec& run) {
+    const auto [sweep, scheduled] = sweep::start_sweep(repo, request, launch, warn, [&](const sweep::RunSpec& run) {
         progress.update(static_cast<std::size_t>(run.number), sweep::describe(run.params));
     });
     progress.finish();
-    const std::string scheduled = sweep::launch_sweep(repo, sweep, launch);
     if (vm.count("json")) {
         fmt::print("{}\n", json_text(sweep::status_json(sweep::view_sweep(sweep))));
         return 0;

@@ -1,5 +1,6 @@
 #include "gitmodel/sweep/operations.hpp"
 
+#include "gitmodel/core/deferred_signals.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/shell_word.hpp"
 #include "gitmodel/core/text.hpp"
@@ -96,6 +97,10 @@ void check_launch(const git::Repository& repo, const CreateRequest& request, con
     warn_all(driver_for(request.backend)->check_prerequisites(draft, repo.config()), warn);
 }
 
+namespace {
+
+// Schedules or exports a new sweep; returns how, in words. On failure removes the sweep's runs
+// and throws gm::Error saying so (and what had to be kept).
 std::string launch_sweep(git::Repository& repo, Sweep& sweep, const LaunchRequest& launch) {
     try {
         if (launch.export_format == "k8s") return export_k8s(sweep, launch);
@@ -107,6 +112,40 @@ std::string launch_sweep(git::Repository& repo, Sweep& sweep, const LaunchReques
         for (const auto& line : kept) message += "\n  " + line;
         throw Error(message, e.hint(), e.code());
     }
+}
+
+// When a signal came while runs were made (deferred until they could be undone): `undo` removes
+// them, the error says so, and the process ends with the signal, as it would have ended.
+void end_if_interrupted(const std::string& removed, const std::function<std::vector<std::string>()>& undo) {
+    const int signal = DeferSignals::pending();
+    if (signal == 0) return;
+    std::string message = fmt::format("interrupted by signal {}; {}", signal, removed);
+    try {
+        for (const auto& line : undo()) message += "\n  " + line;
+    } catch (const Error& e) {
+        message += fmt::format(" (not all: {}; the next sweep command removes them)", e.what());
+    }
+    fmt::print(stderr, "git-model: error: {}\n", message);
+    DeferSignals::raise_pending();
+}
+
+// A signal that came after the runs were handed on: they run, and the user hears how to stop them.
+void warn_if_interrupted(const Sweep& sweep, const Warn& warn) {
+    if (const int signal = DeferSignals::pending())
+        warn(fmt::format("signal {} came after sweep {} was scheduled: its runs go on; `git model sweep cancel {}` stops them",
+                         signal, sweep.id, sweep.id));
+}
+
+}  // namespace
+
+Started start_sweep(git::Repository& repo, const CreateRequest& request, const LaunchRequest& launch,
+                    const Warn& warn, const std::function<void(const RunSpec&)>& progress) {
+    DeferSignals defer;  // create_sweep checks between runs; this one covers the steps after the last
+    Started started{create_sweep(repo, request, progress), {}};
+    end_if_interrupted("the sweep's runs were removed", [&] { return destroy_sweep(repo, started.sweep); });
+    started.scheduled = launch_sweep(repo, started.sweep, launch);
+    warn_if_interrupted(started.sweep, warn);
+    return started;
 }
 
 Cancelled cancel_sweep(const Sweep& sweep) {
@@ -198,9 +237,11 @@ Extended extend_and_schedule(git::Repository& repo, const std::string& id, const
     warn_all(driver->check_prerequisites(sweep, repo.config()), warn);
     const int first = static_cast<int>(sweep.runs.size()) + 1;
     Extended result;
+    DeferSignals defer;  // extend_sweep checks between runs; this one covers the steps after the last
     result.numbers = extend_sweep(repo, sweep, request, [&](const RunSpec& run) {
         if (progress) progress(static_cast<std::size_t>(run.number - first + 1), run);
     });
+    end_if_interrupted("the new runs were removed", [&] { return retract_runs(repo, sweep, first); });
     try {
         result.scheduled = driver->submit(sweep, result.numbers);
     } catch (const Error& e) {
@@ -208,6 +249,7 @@ Extended extend_and_schedule(git::Repository& repo, const std::string& id, const
         for (const auto& line : retract_runs(repo, sweep, first)) message += "\n  " + line;
         throw Error(message, e.hint(), e.code());
     }
+    warn_if_interrupted(sweep, warn);
     return result;
 }
 

@@ -38,9 +38,18 @@ struct LaunchRequest {
 // warn hears what to show.
 void check_launch(const git::Repository& repo, const CreateRequest& request, const LaunchRequest& launch, const Warn& warn);
 
-// Schedules or exports a new sweep; returns how, in words. On failure removes the sweep's runs
-// and throws gm::Error saying so (and what had to be kept).
-std::string launch_sweep(git::Repository& repo, Sweep& sweep, const LaunchRequest& launch);
+// A new sweep and how it was handed on (in words).
+struct Started {
+    Sweep sweep;
+    std::string scheduled;
+};
+// Creates a sweep's runs, then schedules or exports it. On failure removes the sweep's runs and
+// throws gm::Error saying so (and what had to be kept). A Ctrl-C (SIGINT, SIGTERM, SIGHUP) from
+// the first run made until the sweep is handed on removes the runs, then ends the process with
+// that signal: an interrupted start never runs. One that comes later is a warning that says how
+// to cancel the sweep, which runs.
+Started start_sweep(git::Repository& repo, const CreateRequest& request, const LaunchRequest& launch,
+                    const Warn& warn, const std::function<void(const RunSpec&)>& progress);
 
 // What `sweep cancel` did.
 struct Cancelled {
