@@ -188,6 +188,33 @@ assert_eq "$(grep -c 'image: "registry.example.com/team/pytorch:2.6"  # follows 
 assert_eq "$(stat -c %a bob/.gitlab-ci.yml)" "640" "--update keeps the file's mode"
 git -C bob commit -q -am "pytorch 2.6" -m "Image-Change: the lint job keeps its own image"
 run_expect 0 git -C bob push -q origin feature/model-ci
+# GitLab's mapping form (for an entrypoint) on one marked job, an anchor on the other that a job of
+# bob's own names: --update rewrites the name: and keeps the anchor, the file stays valid YAML, and the
+# pre-push checks the name:
+P26='registry.example.com/team/pytorch:2.6'
+sed -i "0,/^  image: \"${P26//\//\\/}\"  # follows .modelenv.yaml\$/s//  image:  # follows .modelenv.yaml\n    name: \"${P26//\//\\/}\"\n    entrypoint: [\"\"]/" bob/.gitlab-ci.yml
+sed -i "s/^  image: \"${P26//\//\\/}\"  # follows .modelenv.yaml\$/  image: \&pinned \"${P26//\//\\/}\"  # follows .modelenv.yaml/" bob/.gitlab-ci.yml
+printf '\nsmoke:\n  image: *pinned\n  script:\n    - nvidia-smi\n' >>bob/.gitlab-ci.yml
+printf 'image: registry.example.com/team/pytorch:2.7\ngpus: 0\n' >bob/.modelenv.yaml
+git -C bob commit -q -am "pytorch 2.7, mapping and anchor" -m "Image-Change: the smoke job shares the pin"
+run_expect 1 git -C bob push origin feature/model-ci
+assert_contains "$ERR" "runs image $P26, but .modelenv.yaml pins registry.example.com/team/pytorch:2.7"
+run_expect 0 git -C bob model ci init --gitlab --update
+assert_contains "$(cat bob/.gitlab-ci.yml)" $'image:  # follows .modelenv.yaml\n    name: "registry.example.com/team/pytorch:2.7"\n    entrypoint: [""]'
+assert_contains "$(cat bob/.gitlab-ci.yml)" 'image: &pinned "registry.example.com/team/pytorch:2.7"  # follows .modelenv.yaml'
+assert_eq "$(python3 -c 'import sys, yaml; d = yaml.safe_load(open(sys.argv[1])); print(d["smoke"]["image"], d["test"]["image"]["name"])' bob/.gitlab-ci.yml)" \
+    "registry.example.com/team/pytorch:2.7 registry.example.com/team/pytorch:2.7" "valid YAML, every job on the new pin"
+git -C bob commit -q -am "pipeline follows 2.7"
+run_expect 0 git -C bob push -q origin feature/model-ci
+# the mark on the alias: --update cannot rewrite it in place, says where, and writes nothing
+sed -i 's/^  image: \*pinned$/  image: *pinned  # follows .modelenv.yaml/' bob/.gitlab-ci.yml
+cp bob/.gitlab-ci.yml "$TEST_DIR/ci-alias.yml"
+printf 'image: registry.example.com/team/pytorch:2.8\ngpus: 0\n' >bob/.modelenv.yaml
+line=$(grep -n 'image: \*pinned' bob/.gitlab-ci.yml | cut -d: -f1)
+run_expect 1 git -C bob model ci init --gitlab --update
+assert_contains "$ERR" ".gitlab-ci.yml: an image line that follows .modelenv.yaml cannot be rewritten in place (line $line: its value is an alias (*name): mark the line its anchor (&name) is on instead); nothing was written"
+assert_eq "$(cmp "$TEST_DIR/ci-alias.yml" bob/.gitlab-ci.yml && echo same)" "same" "the pipeline is unchanged"
+git -C bob checkout -q .modelenv.yaml .gitlab-ci.yml
 run_expect 2 git -C bob model ci init --gitlab --update --force
 rm bob/.gitlab-ci.yml
 run_expect 1 git -C bob model ci init --gitlab --update

@@ -59,10 +59,12 @@ TEST_CASE("ci: write_pipeline refuses to overwrite without force", "[ci]") {
     std::stringstream kept;
     kept << std::ifstream(path).rdbuf();
     CHECK(kept.str() == "mine\n");
+    fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write);  // a private file stays private
     write_pipeline(root, Forge::github, options, true);
     std::stringstream replaced;
     replaced << std::ifstream(path).rdbuf();
     CHECK_THAT(replaced.str(), Catch::Contains("name: git-model"));
+    CHECK((fs::status(path).permissions() & fs::perms::all) == (fs::perms::owner_read | fs::perms::owner_write));
     fs::remove_all(root);
 }
 
@@ -112,4 +114,43 @@ TEST_CASE("ci: the generated pipelines mark every image line, so they follow the
         CHECK(gm::ci::pipeline_images(gm::ci::update_pipeline_images(text, "reg/x:2")) ==
               std::vector<std::string>{"reg/x:2", "reg/x:2"});
     }
+}
+
+TEST_CASE("ci: an anchor before the pinned value stays, and the aliases that name it follow it", "[ci]") {
+    const std::string text = "test:\n  image: &pinned \"reg/pt:1\"  # follows .modelenv.yaml\n"
+                             "gpu-train:\n  image: *pinned\nlint:\n  image: &lint python:3.12\n";
+    CHECK(pipeline_images(text) == std::vector<std::string>{"reg/pt:1"});
+    CHECK(pipeline_image_problems(text).empty());
+    CHECK(update_pipeline_images(text, "reg/pt:2") ==
+          "test:\n  image: &pinned \"reg/pt:2\"  # follows .modelenv.yaml\n"
+          "gpu-train:\n  image: *pinned\nlint:\n  image: &lint python:3.12\n");
+}
+
+TEST_CASE("ci: GitLab's mapping form of a marked image has its name: rewritten", "[ci]") {
+    const std::string text = "test:\n  image:  # follows .modelenv.yaml\n    # the tool's own entrypoint\n"
+                             "    entrypoint: [\"\"]\n    name: 'reg/pt:1'\n  script: [x]\n";
+    CHECK(pipeline_images(text) == std::vector<std::string>{"reg/pt:1"});
+    CHECK(pipeline_image_problems(text).empty());
+    CHECK(update_pipeline_images(text, "reg/pt:2") ==
+          "test:\n  image:  # follows .modelenv.yaml\n    # the tool's own entrypoint\n"
+          "    entrypoint: [\"\"]\n    name: \"reg/pt:2\"\n  script: [x]\n");
+    // an older file's generated job in that form, too
+    const std::string older = "test:\n  image:\n    name: old:1\n";
+    CHECK(update_pipeline_images(older, "new:2") == "test:\n  image:\n    name: \"new:2\"\n");
+}
+
+TEST_CASE("ci: a marked image that cannot be rewritten in place is named, line by line, and left alone", "[ci]") {
+    const std::string text = "a:\n  image: *pinned  # follows .modelenv.yaml\n"
+                             "b:\n  image:  # follows .modelenv.yaml\n    entrypoint: [\"\"]\n"
+                             "c:\n  image: {name: x}  # follows .modelenv.yaml\n"
+                             "d:\n  image: !reference [.base, image]  # follows .modelenv.yaml\n"
+                             "e:\n  image:  # follows .modelenv.yaml\n";
+    const auto problems = pipeline_image_problems(text);
+    REQUIRE(problems.size() == 5);
+    CHECK_THAT(problems[0], Catch::StartsWith("line 2: its value is an alias"));
+    CHECK_THAT(problems[1], Catch::StartsWith("line 4: the image is a mapping without a name:"));
+    CHECK_THAT(problems[2], Catch::StartsWith("line 7: its value is written in flow syntax"));
+    CHECK_THAT(problems[3], Catch::StartsWith("line 9: its value carries a YAML tag"));
+    CHECK_THAT(problems[4], Catch::StartsWith("line 11: the image is a mapping without a name:"));
+    CHECK(update_pipeline_images(text, "x:2") == text);
 }

@@ -174,7 +174,9 @@ fs::path write_pipeline(const fs::path& root, Forge forge, const PipelineOptions
     refuse_linked_folders(root, forge);
     fs::create_directories(target.parent_path(), ec);
     if (ec) throw Error(fmt::format("cannot create {}: {}", target.parent_path().string(), ec.message()));
-    write_file_atomically(target, render_pipeline(forge, options), FileMode{0666, true, false});  // as std::ofstream would
+    // A file replaced with --force keeps its mode and ACL (a teammate's access, a private file), as
+    // std::ofstream would; a new one gets 0666 less the umask.
+    write_file_atomically(target, render_pipeline(forge, options), FileMode{0666, true, true});
     return target;
 }
 
@@ -188,6 +190,12 @@ fs::path update_pipeline_file(const fs::path& root, Forge forge, const std::stri
     std::ifstream in(target, std::ios::binary);
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (!in && !in.eof()) throw Error(fmt::format("cannot read {}", target.string()));
+    if (const auto problems = pipeline_image_problems(text); !problems.empty())
+        throw Error(fmt::format("{}: an image line that follows .modelenv.yaml cannot be rewritten in place ({}); "
+                                "nothing was written",
+                                target.string(), join(problems, "; ")),
+                    "write the image as a plain value on the marked line (or on the name: line under a marked "
+                    "`image:`), then run `git model ci init --update` again");
     if (pipeline_images(text).empty())
         throw Error(fmt::format("no image line of {} follows .modelenv.yaml (none is marked \"{}\"); nothing was written",
                                 target.string(), pin_marker),
@@ -199,13 +207,16 @@ fs::path update_pipeline_file(const fs::path& root, Forge forge, const std::stri
 
 namespace {
 
-// An "image:" line of a pipeline: where its value is, the value (quotes removed), whether it
-// carries the mark, and the keys above it ("jobs/test/container").
+// A "key: value" line of a pipeline (image:, or name: under a mapping image:): where its value
+// is, the value (quotes removed), whether it carries the mark, and the keys above it
+// ("jobs/test/container").
 struct ImageLine {
+    std::size_t indent = 0;
     std::size_t value_begin = 0;  // the value as written (quotes included), within the line
     std::size_t value_end = 0;
     std::string value;
     bool marked = false;  // a comment after it that begins "follows .modelenv.yaml" (any case, spacing)
+    std::string problem;  // why the value cannot be rewritten in place (an alias, a tag, flow syntax)
     std::string path;
 };
 
@@ -247,14 +258,40 @@ bool is_mark(std::string_view comment) {
     return words.rfind(pin_marker.substr(2), 0) == 0;  // "follows .modelenv.yaml"
 }
 
-std::optional<ImageLine> image_line(std::string_view line) {
+std::size_t skip_blanks(std::string_view line, std::size_t at) {
+    const auto next = line.find_first_not_of(" \t", at);
+    return next == std::string_view::npos ? line.size() : next;
+}
+
+// Why a plain value that begins with `c` is no image name to rewrite ("" when it is one).
+std::string value_problem(char c) {
+    switch (c) {
+        case '*': return "its value is an alias (*name): mark the line its anchor (&name) is on instead";
+        case '!': return "its value carries a YAML tag (!...)";
+        case '{':
+        case '[': return "its value is written in flow syntax ({...} or [...])";
+        case '|':
+        case '>': return "its value is a block scalar (| or >)";
+        default: return "";
+    }
+}
+
+// The line as "key: value", when it is one (key as "image:"); an anchor (&name) before the value
+// stays where it is, and a value that is only a comment is empty (a mapping follows below).
+std::optional<ImageLine> key_line(std::string_view line, std::string_view key) {
     const auto indent = line.find_first_not_of(" \t");
-    if (indent == std::string_view::npos || line.substr(indent, 6) != "image:") return std::nullopt;
+    if (indent == std::string_view::npos || line.substr(indent, key.size()) != key) return std::nullopt;
     ImageLine found;
-    std::size_t at = line.find_first_not_of(" \t", indent + 6);
-    if (at == std::string_view::npos) at = line.size();
+    found.indent = indent;
+    std::size_t at = skip_blanks(line, indent + key.size());
+    if (at < line.size() && line[at] == '&') {  // an anchor: the value follows it
+        const auto blank = line.find_first_of(" \t", at);
+        at = blank == std::string_view::npos ? line.size() : skip_blanks(line, blank);
+    }
     std::size_t end = line.size();
-    if (at < line.size() && (line[at] == '"' || line[at] == '\'')) {
+    if (at < line.size() && line[at] == '#') {
+        end = at;
+    } else if (at < line.size() && (line[at] == '"' || line[at] == '\'')) {
         end = quoted_end(line, at);
     } else {
         for (std::size_t k = at; k < line.size(); ++k)
@@ -267,6 +304,7 @@ std::optional<ImageLine> image_line(std::string_view line) {
     found.value_begin = at;
     found.value_end = end;
     found.value = unquoted(line.substr(at, end - at));
+    if (at < end) found.problem = value_problem(line[at]);
     const auto comment = line.find('#', end);
     if (comment != std::string_view::npos) found.marked = is_mark(trim_end(std::string(line.substr(comment + 1)), "\r"));
     return found;
@@ -300,31 +338,6 @@ private:
     std::vector<std::pair<std::size_t, std::string>> keys_;
 };
 
-// Calls visit(line, image line or nullptr, newline follows) for each line of text.
-template <typename Visit>
-void for_each_line(std::string_view text, Visit&& visit) {
-    KeyPath keys;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        auto end = text.find('\n', start);
-        const bool newline = end != std::string_view::npos;
-        if (!newline) end = text.size();
-        const auto line = text.substr(start, end - start);
-        const std::string path = keys.above(line);
-        auto found = image_line(line);
-        if (found) found->path = path;
-        visit(line, found ? &*found : nullptr, newline);
-        start = end + 1;
-    }
-}
-
-// Whether any image line carries the mark.
-bool has_marked_line(std::string_view text) {
-    bool marked = false;
-    for_each_line(text, [&](std::string_view, const ImageLine* found, bool) { marked = marked || (found && found->marked); });
-    return marked;
-}
-
 // Whether an image line follows the pin: with marks in the file, a marked one; in a file an older
 // git-model wrote before the mark, the generated jobs' own (GitLab's test and gpu-train jobs,
 // GitHub's jobs.<job>.container), so that a job the team added keeps its image.
@@ -334,6 +347,104 @@ bool follows_pin(const ImageLine& line, bool file_has_marks) {
            line.path == "jobs/gpu-train/container";
 }
 
+// A value that follows the pin, placed in the whole text.
+struct PinnedValue {
+    std::size_t begin = 0;  // offsets in the text
+    std::size_t end = 0;
+    std::string value;
+    bool add_mark = false;  // an older file's line: the mark is added after the value
+};
+
+// What follows the pin in a pipeline's text: the values to rewrite, and why any line that should
+// follow it cannot be rewritten in place ("line 7: ...").
+struct PinScan {
+    std::vector<PinnedValue> values;
+    std::vector<std::string> problems;
+};
+
+// Whether any image line carries the mark.
+bool has_marked_line(std::string_view text) {
+    for (std::size_t start = 0; start < text.size();) {
+        auto end = text.find('\n', start);
+        if (end == std::string_view::npos) end = text.size();
+        const auto found = key_line(text.substr(start, end - start), "image:");
+        if (found && found->marked) return true;
+        start = end + 1;
+    }
+    return false;
+}
+
+// Reads a pipeline line by line: an image line that follows the pin gives its value; one whose
+// value is empty is GitLab's mapping form, whose "name:" below it gives the value.
+class PinScanner {
+public:
+    explicit PinScanner(bool marks) : marks_(marks) {}
+
+    // Takes the next line, which begins at `start` in the text.
+    void take(std::string_view line, std::size_t start) {
+        ++number_;
+        const std::string path = keys_.above(line);
+        if (mapping_line_ != 0) take_in_mapping(line, start);
+        auto found = key_line(line, "image:");
+        if (!found) return;
+        found->path = path;
+        if (!follows_pin(*found, marks_)) return;
+        if (!found->problem.empty()) {
+            problem(number_, found->problem);
+        } else if (found->value_begin == found->value_end) {
+            mapping_line_ = number_;
+            mapping_indent_ = found->indent;
+        } else {
+            scan_.values.push_back({start + found->value_begin, start + found->value_end, found->value, !found->marked});
+        }
+    }
+
+    // What was found, once every line was taken.
+    PinScan finish() {
+        if (mapping_line_ != 0) problem(mapping_line_, "the image is a mapping without a name: line below it");
+        return std::move(scan_);
+    }
+
+private:
+    void problem(int number, const std::string& what) { scan_.problems.push_back(fmt::format("line {}: {}", number, what)); }
+
+    // A line below a marked "image:" without a value: its "name:" is the image; a line back at
+    // the image's indent ends the mapping.
+    void take_in_mapping(std::string_view line, std::size_t start) {
+        const auto indent = line.find_first_not_of(" \t\r");
+        if (indent == std::string_view::npos || line[indent] == '#') return;
+        if (indent <= mapping_indent_) {
+            problem(mapping_line_, "the image is a mapping without a name: line below it");
+            mapping_line_ = 0;
+            return;
+        }
+        const auto name = key_line(line, "name:");
+        if (!name) return;
+        if (!name->problem.empty()) problem(number_, name->problem);
+        else if (name->value_begin == name->value_end) problem(number_, "the image's name: is empty");
+        else scan_.values.push_back({start + name->value_begin, start + name->value_end, name->value, false});
+        mapping_line_ = 0;
+    }
+
+    const bool marks_;
+    KeyPath keys_;
+    PinScan scan_;
+    int number_ = 0;
+    int mapping_line_ = 0;  // the line of a marked image: awaiting its name: (0: none)
+    std::size_t mapping_indent_ = 0;
+};
+
+PinScan scan_pinned(std::string_view text) {
+    PinScanner scanner(has_marked_line(text));
+    for (std::size_t start = 0; start < text.size();) {
+        auto end = text.find('\n', start);
+        if (end == std::string_view::npos) end = text.size();
+        scanner.take(text.substr(start, end - start), start);
+        start = end + 1;
+    }
+    return scanner.finish();
+}
+
 }  // namespace
 
 bool is_generated_pipeline(std::string_view text) {
@@ -341,28 +452,24 @@ bool is_generated_pipeline(std::string_view text) {
 }
 
 std::vector<std::string> pipeline_images(std::string_view text) {
-    const bool marks = has_marked_line(text);
     std::vector<std::string> images;
-    for_each_line(text, [&](std::string_view, const ImageLine* found, bool) {
-        if (found && follows_pin(*found, marks)) images.push_back(found->value);
-    });
+    for (auto& found : scan_pinned(text).values) images.push_back(std::move(found.value));
     return images;
 }
 
+std::vector<std::string> pipeline_image_problems(std::string_view text) { return scan_pinned(text).problems; }
+
 std::string update_pipeline_images(std::string_view text, const std::string& image) {
-    const bool marks = has_marked_line(text);
     std::string out;
-    for_each_line(text, [&](std::string_view line, const ImageLine* found, bool newline) {
-        if (found && follows_pin(*found, marks)) {
-            // The value alone changes; an unmarked (older) line gets the mark.
-            out += std::string(line.substr(0, found->value_begin)) + yaml_quote(image);
-            if (!found->marked) out += "  " + std::string(pin_marker);
-            out += line.substr(found->value_end);
-        } else {
-            out += line;
-        }
-        if (newline) out += '\n';
-    });
+    std::size_t copied = 0;
+    for (const auto& found : scan_pinned(text).values) {
+        // The value alone changes; an unmarked (older) line gets the mark.
+        out += text.substr(copied, found.begin - copied);
+        out += yaml_quote(image);
+        if (found.add_mark) out += "  " + std::string(pin_marker);
+        copied = found.end;
+    }
+    out += text.substr(copied);
     return out;
 }
 

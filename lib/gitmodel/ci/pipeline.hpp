@@ -50,10 +50,17 @@ std::filesystem::path update_pipeline_file(const std::filesystem::path& root, Fo
 // Whether a CI file's text is one `git model ci init` wrote (its header): only those follow the pin.
 bool is_generated_pipeline(std::string_view text);
 
-// The images a pipeline's "image:" lines name (quotes removed), in file order.
+// The images named where a pipeline follows the pin (quotes removed), in file order: a marked
+// "image:" line's value, or the "name:" below a marked "image:" that is a mapping (GitLab's form
+// with an entrypoint).
 std::vector<std::string> pipeline_images(std::string_view text);
 
-// The pipeline's text with every "image:" line naming image, everything else (the user's edits) kept.
+// Why a line that follows the pin cannot be rewritten in place ("line 7: its value is an alias
+// (*name) ..."), one entry each: `--update` refuses such a file rather than break its YAML.
+std::vector<std::string> pipeline_image_problems(std::string_view text);
+
+// The pipeline's text with every value that follows the pin naming image, everything else (the
+// user's edits, an anchor before the value) kept byte for byte; lines with a problem are left as they are.
 std::string update_pipeline_images(std::string_view text, const std::string& image);
 
 }  // namespace gm::ci
