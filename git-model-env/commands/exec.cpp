@@ -28,6 +28,7 @@ namespace {
     if (!info || (need_running && info->state != "running")) {
         throw Error(fmt::format("the environment of '{}' is not running", target.model), "start it: git model env up");
     }
+    env::require_own_container(*info, target, engine);
     std::vector<std::string> rest(before);
     rest.push_back(target.container);
     rest.insert(rest.end(), after.begin(), after.end());

@@ -71,3 +71,24 @@ run_expect 0 git-model-env up
 run_expect 0 git-model-env exec -- sh -c 'echo mine >/persist/checkpoints/c'
 assert_eq "$(cat "$TEST_DIR/scratch-real/m/c")" "mine" "a checkpoint through the user's own link"
 run_expect 0 git-model-env down
+
+# A container of the environment's name that git model did not make for it (the model's own removed
+# by hand, another made with its name, here labelled for another repository): up, exec and down
+# refuse it, naming it, and leave it as it is.
+run_expect 0 git-model-env up
+name=$(test_containers)
+podman rm -f -t 0 "$name" >/dev/null
+podman run -d --name "$name" --label io.git-model.managed=1 --label "io.git-model.repo=$TEST_DIR/elsewhere/.git" \
+    "$TEST_IMAGE" sleep 600 >/dev/null
+for verb in up down; do
+    run_expect 1 git-model-env $verb
+    assert_contains "$ERR" "the container $name was not made by git model for the environment of 'm' here (it is labelled for the repository $TEST_DIR/elsewhere/.git); nothing was changed"
+    assert_contains "$ERR" "podman rm -f $name"
+done
+run_expect 1 git-model-env exec -- touch /tmp/entered
+assert_contains "$ERR" "the container $name was not made by git model"
+assert_eq "$(podman inspect -f '{{.State.Status}}' "$name")" "running" "the other container left as it was"
+assert_eq "$(podman exec "$name" sh -c 'test -e /tmp/entered && echo entered || echo not')" "not" "exec did not enter it"
+podman rm -f -t 0 "$name" >/dev/null
+run_expect 0 git-model-env up
+run_expect 0 git-model-env down

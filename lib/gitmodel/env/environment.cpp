@@ -174,6 +174,25 @@ std::string container_name(const fs::path& common_dir, const fs::path& main_work
                        short_hash(common_dir.lexically_normal().string()));
 }
 
+void require_own_container(const ContainerInfo& info, const Target& target, const Engine& engine) {
+    const auto label_of = [&](const char* key) {
+        const auto found = info.labels.find(key);
+        return found == info.labels.end() ? std::string() : found->second;
+    };
+    std::string why;
+    if (label_of(label::managed) != "1") why = "it has no git-model labels";
+    else if (label_of(label::repo) != target.common_dir.string())
+        why = fmt::format("it is labelled for the repository {}", printable(label_of(label::repo)));
+    else if (label_of(label::model) != target.model)
+        why = fmt::format("it is labelled for the model '{}'", printable(label_of(label::model)));
+    if (why.empty()) return;
+    throw Error(fmt::format("the container {} was not made by git model for the environment of '{}' here ({}); "
+                            "nothing was changed",
+                            info.name, target.model, why),
+                fmt::format("it holds the environment's name: `{} rm -f {}` removes it, if it is yours to remove",
+                            engine.name, info.name));
+}
+
 Target resolve_target(git::Repository& repo, const std::optional<std::string>& model) {
     Target target;
     target.common_dir = repo.common_dir();
@@ -905,6 +924,7 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
                     fmt::format("wait for the run (`git model sweep status {}`), or cancel its sweep",
                                 printable(run.substr(0, run.find('/')))));
     }
+    if (existing) require_own_container(*existing, target, engine);
     if (running && !options.recreate) {
         describe_running(engine, target, *existing, file, result);
         return result;
@@ -999,6 +1019,7 @@ bool down(git::Repository& repo, const Target& target) {
     const Engine engine = engine_for(repo, target);
     const git::Config config = repo.config();
     const auto existing = find_container(engine, target.container);
+    if (existing) require_own_container(*existing, target, engine);
     // A container that cannot be removed keeps its GPUs (remove_container throws first).
     if (existing) remove_container(engine, target.container, stop_grace(config));
     if (auto book = LeaseBook::open_existing(LeaseBook::directory(config))) {

@@ -33,6 +33,11 @@ struct Target {
 // The named model's worktree, or the current one when no name is given.
 Target resolve_target(git::Repository& repo, const std::optional<std::string>& model);
 
+// Throws gm::Error, naming what its labels say, when the container of the target's name is not
+// one git model made for this model of this repository (made or re-created by hand with that
+// name): up, down and exec never start, remove or enter it in the environment's place.
+void require_own_container(const ContainerInfo& info, const Target& target, const Engine& engine);
+
 // The stable container name of a model: gm-<repo>-<model>-<hash of the common dir>.
 std::string container_name(const std::filesystem::path& common_dir, const std::filesystem::path& main_worktree,
                            const std::string& model);
