@@ -2,6 +2,7 @@
 #include "../command_table.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/env/enter.hpp"
 #include "gitmodel/env/environment.hpp"
 #include "gitmodel/env/launch.hpp"
 #include "gitmodel/git/repository.hpp"
@@ -17,28 +18,26 @@ namespace gm::env_commands {
 
 namespace {
 
-// Hands the terminal over to `<engine> <verb> ... <container> ...`: signals, stdin and the exit code are the engine's.
-[[noreturn]] void hand_over(const std::optional<std::string>& model, const std::vector<std::string>& before,
-                            const std::vector<std::string>& after, bool need_running) {
+// The environment's container, checked to be running (for exec and shell) and git model's own.
+std::pair<env::Engine, std::string> environment_container(const std::optional<std::string>& model, bool need_running) {
     git::Library library;
     auto repo = git::Repository::discover();
     const auto target = env::resolve_target(repo, model);
-    const auto engine = env::engine_for(repo, target);
+    auto engine = env::engine_for(repo, target);
     const auto info = env::find_container(engine, target.container);
     if (!info || (need_running && info->state != "running")) {
         throw Error(fmt::format("the environment of '{}' is not running", target.model), "start it: git model env up");
     }
     env::require_own_container(*info, target, engine);
-    std::vector<std::string> rest(before);
-    rest.push_back(target.container);
-    rest.insert(rest.end(), after.begin(), after.end());
-    proc::exec_replace(engine.program, engine.command(rest));
+    return {std::move(engine), target.container};
 }
 
-std::vector<std::string> interactive_flags() {
-    std::vector<std::string> flags{"exec", "--interactive"};
+// A command in the container: stdin, stdout, the exit code and the signals sent here are the command's.
+int run_inside(const std::optional<std::string>& model, const std::vector<std::string>& command) {
+    const auto [engine, container] = environment_container(model, true);
+    std::vector<std::string> flags{"--interactive"};
     if (::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO)) flags.push_back("--tty");
-    return flags;
+    return env::run_in_container(engine, container, flags, command);
 }
 
 }  // namespace
@@ -53,7 +52,7 @@ int exec(const cli::Args& args) {
     const auto parsed = cli::parse_command(own, usage, options, "model");
     if (!parsed) return 0;
     if (command.empty()) throw UsageError("no command to run", "usage: " + usage);
-    hand_over(cli::positional(*parsed, "model"), interactive_flags(), command, true);
+    return run_inside(cli::positional(*parsed, "model"), command);
 }
 
 int shell(const cli::Args& args) {
@@ -61,8 +60,8 @@ int shell(const cli::Args& args) {
     po::options_description options("options");
     const auto parsed = cli::parse_command(args, usage, options, "model");
     if (!parsed) return 0;
-    hand_over(cli::positional(*parsed, "model"), interactive_flags(),
-              env::in_container_shell("if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi"), true);
+    return run_inside(cli::positional(*parsed, "model"),
+                      env::in_container_shell("if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi"));
 }
 
 int logs(const cli::Args& args) {
@@ -77,7 +76,10 @@ int logs(const cli::Args& args) {
     std::vector<std::string> before{"logs"};
     if (vm.count("follow")) before.push_back("--follow");
     if (vm.count("tail")) before.insert(before.end(), {"--tail", std::to_string(vm["tail"].as<int>())});
-    hand_over(cli::positional(vm, "model"), before, {}, false);
+    // Only the engine's client runs (nothing in the container): the terminal is handed over to it.
+    const auto [engine, container] = environment_container(cli::positional(vm, "model"), false);
+    before.push_back(container);
+    proc::exec_replace(engine.program, engine.command(before));
 }
 
 }  // namespace gm::env_commands

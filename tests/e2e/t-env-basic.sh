@@ -59,6 +59,31 @@ assert_eq "$(podman inspect -f '{{index .Config.Labels "io.git-model.worktree"}}
 assert_eq "$(podman inspect -f '{{index .Config.Labels "io.git-model.repo"}}' "$container")" "$TEST_DIR/repo/.git" "repo label"
 assert_contains "$(podman inspect -f '{{.HostConfig.SecurityOpt}}' "$container")" "no-new-privileges"
 run_expect 0 git model env exec -- sh -c 'ps -o pid,comm | head -3'
+# the exit code is the command's; a signal to exec (SIGTERM from a script, no terminal) reaches the
+# command and what it started in the container, which end, as a shell's job would
+run_expect 7 git model env exec -- sh -c 'exit 7'
+git model env exec -- sh -c 'trap "echo stopped > /workspace/stopped.txt; exit 5" TERM; sleep 600 & wait' \
+    </dev/null >/dev/null 2>"$TEST_DIR/exec.err" &
+exec_pid=$!
+for _ in $(seq 100); do podman top "$container" args 2>/dev/null | grep -q 'sleep 600' && break; sleep 0.1; done
+kill -TERM "$(pgrep -P "$exec_pid")"  # git-model-env, git's child
+rc=0; wait "$exec_pid" || rc=$?
+assert_eq "$rc" "5" "exec's exit code: the command's, after its TERM trap ran"
+assert_eq "$(cat "$wt/stopped.txt")" "stopped" "the command got the signal"
+rm "$wt/stopped.txt"
+# the same through git itself (what `timeout` or a CI job's cancel signals): git passes it on to
+# git-model-env and waits for it, then ends by the signal
+git model env exec -- sh -c 'trap "echo stopped > /workspace/stopped.txt; exit 5" TERM; sleep 600 & wait' \
+    </dev/null >/dev/null 2>"$TEST_DIR/exec.err" &
+exec_pid=$!
+for _ in $(seq 100); do podman top "$container" args 2>/dev/null | grep -q 'sleep 600' && break; sleep 0.1; done
+kill -TERM "$exec_pid"
+rc=0; wait "$exec_pid" || rc=$?
+assert_eq "$rc" "143" "git ended by SIGTERM"
+assert_eq "$(cat "$wt/stopped.txt")" "stopped" "the command got the signal"
+rm "$wt/stopped.txt"
+for _ in $(seq 50); do podman top "$container" args 2>/dev/null | grep -q 'sleep 600' || break; sleep 0.1; done
+assert_not_contains "$(podman top "$container" args)" "sleep 600" "nothing the command started runs on"
 
 # --- status, logs ---------------------------------------------------------------------------------
 run_expect 0 git -C "$TEST_DIR/repo" model env status

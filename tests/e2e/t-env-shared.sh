@@ -57,6 +57,17 @@ assert_contains "$ERR" "GPU 1 (index-1) is held by model 'b'"
 assert_contains "$ERR" "user $B"
 assert_eq "$(as_user "$C" podman ps -aq | wc -l)" "0" "the refused up started nothing"
 assert_eq "$(visible "$A" a)/$(visible "$B" b)" "0/1" "GPUs inside the containers"
+# a signal to a user's `env exec` (no terminal) reaches the command in their rootless container
+as_user "$A" git -C "$(wt "$A" a)" model env exec -- \
+    sh -c 'trap "echo stopped > /workspace/stopped.txt; exit 5" TERM; sleep 600 & wait' </dev/null >/dev/null 2>&1 &
+exec_job=$!
+for _ in $(seq 100); do pgrep -u "$A" -f 'sleep 600' >/dev/null && break; sleep 0.1; done
+kill -TERM "$(pgrep -u "$A" -f '^git-model-env exec')"
+rc=0; wait "$exec_job" || rc=$?
+assert_eq "$rc" "5" "the command's exit code, after its TERM trap ran"
+assert_eq "$(cat "$(wt "$A" a)/stopped.txt")" "stopped" "the command in the rootless container got the signal"
+assert_eq "$(pgrep -u "$A" -f 'sleep 600' | wc -l)" "0" "nothing it started runs on"
+rm -f "$(wt "$A" a)/stopped.txt"
 
 # --- gpus --json names each holder -------------------------------------------------------------------------
 run_expect 0 as_user "$C" git -C repo model gpus --json

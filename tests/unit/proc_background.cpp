@@ -1,6 +1,7 @@
 // proc/background: a started program gets stdin, stdout and stderr and no other descriptor of
 // ours, and a failed start leaves no descriptor behind in this process.
 #include "gitmodel/proc/background.hpp"
+#include "gitmodel/proc/identity.hpp"
 #include "gitmodel/proc/process.hpp"
 
 #include "gitmodel/core/error.hpp"
@@ -98,4 +99,32 @@ TEST_CASE("proc::run keeps the caller's SIGCHLD handler, and a child of the call
     CHECK(sigchld_seen > 0);
     ::waitpid(static_cast<pid_t>(background.pid), nullptr, 0);
     ::sigaction(SIGCHLD, &before, nullptr);
+}
+
+TEST_CASE("proc::run_forwarding_signals: a signal sent here is handed to forward, which finds the command by its "
+          "environment; the exit status is the command's",
+          "[proc]") {
+    const std::string mark = "GIT_MODEL_EXEC=unit-" + std::to_string(::getpid());
+    std::vector<int> forwarded;
+    std::vector<int> lost;
+    std::thread sender([] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        ::kill(::getpid(), SIGTERM);
+    });
+    const int code = run_forwarding_signals(
+        {"env", mark, "sh", "-c", "trap 'exit 5' TERM; sleep 30 & wait"},
+        [&](int signal) {
+            const auto found = processes_with_environment(mark);
+            for (const long pid : found) ::kill(static_cast<pid_t>(pid), signal);
+            forwarded.push_back(signal);
+            return !found.empty();
+        },
+        [&](int signal) { lost.push_back(signal); });
+    sender.join();
+    CHECK(code == 5);
+    REQUIRE_FALSE(forwarded.empty());
+    CHECK(forwarded.back() == SIGTERM);
+    CHECK(lost.empty());
+    CHECK(processes_with_environment(mark).empty());  // the sleep it started got the signal too
+    CHECK(run_forwarding_signals({"sh", "-c", "kill -KILL $$"}, [](int) { return true; }, [](int) {}) == 128 + SIGKILL);
 }

@@ -1,5 +1,6 @@
 #include "gitmodel/proc/background.hpp"
 
+#include "gitmodel/core/deferred_signals.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/unique_fd.hpp"
 #include "gitmodel/proc/process.hpp"
@@ -7,6 +8,7 @@
 #include <fmt/core.h>
 
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -33,6 +35,7 @@ struct ExecPlan {
     std::vector<char*> envp;
     std::string cwd;
     std::string output;
+    bool inherit_stdio = false;  // keep our 0, 1 and 2
 };
 
 ExecPlan make_plan(const std::vector<std::string>& argv,
@@ -75,11 +78,13 @@ ExecPlan make_plan(const std::vector<std::string>& argv,
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     int err = 0;
-    const int in = ::open("/dev/null", O_RDONLY);
-    const int out = ::open(plan.output.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (in < 0 || out < 0 || ::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(out, 2) < 0) err = errno;
-    if (in > 2) ::close(in);  // only 0, 1 and 2 go on to the program
-    if (out > 2) ::close(out);
+    if (!plan.inherit_stdio) {
+        const int in = ::open("/dev/null", O_RDONLY);
+        const int out = ::open(plan.output.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (in < 0 || out < 0 || ::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(out, 2) < 0) err = errno;
+        if (in > 2) ::close(in);  // only 0, 1 and 2 go on to the program
+        if (out > 2) ::close(out);
+    }
     if (!err && !plan.cwd.empty() && ::chdir(plan.cwd.c_str()) != 0) err = errno;
     if (!err) {
         ::execve(plan.program.c_str(), plan.argv.data(), plan.envp.data());
@@ -130,7 +135,8 @@ std::string ExitStatus::describe() const {
 
 Child spawn(const std::vector<std::string>& argv, const SpawnOptions& options) {
     trace(argv);
-    const ExecPlan plan = make_plan(argv, options.env, options.cwd, options.output);
+    ExecPlan plan = make_plan(argv, options.env, options.cwd, options.output);
+    plan.inherit_stdio = options.inherit_stdio;
     ExecErrorPipe report(argv[0]);
     const pid_t pid = fork_or_throw(argv[0]);  // the pipe's ends close with `report` when it throws
     if (pid == 0) {
@@ -163,6 +169,37 @@ std::optional<ExitStatus> reap_any() {
 void signal_child(const Child& child, int signal) {
     if (child.pid <= 0) return;
     if (::kill(static_cast<pid_t>(-child.pid), signal) != 0) ::kill(static_cast<pid_t>(child.pid), signal);
+}
+
+int run_forwarding_signals(const std::vector<std::string>& argv, const std::function<bool(int)>& forward,
+                           const std::function<void(int)>& lost) {
+    using clock = std::chrono::steady_clock;
+    DeferSignals defer;
+    DeferSignals::clear();
+    SpawnOptions options;
+    options.inherit_stdio = true;
+    options.own_process_group = false;  // the terminal's foreground group: it may read the terminal
+    const Child child = spawn(argv, options);
+    int waiting = 0;  // a signal not passed on yet
+    clock::time_point give_up;
+    for (;;) {
+        int status = 0;
+        const pid_t got = ::waitpid(static_cast<pid_t>(child.pid), &status, WNOHANG);
+        if (got == static_cast<pid_t>(child.pid)) return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+        if (got < 0 && errno != EINTR) throw Error(fmt::format("waiting for {}: {}", argv[0], std::strerror(errno)));
+        if (const int signal = DeferSignals::pending()) {  // polled: no signal slips in before a blocking wait
+            DeferSignals::clear();
+            waiting = signal;
+            give_up = clock::now() + std::chrono::seconds(5);
+        }
+        if (waiting && forward(waiting)) {
+            waiting = 0;
+        } else if (waiting && clock::now() >= give_up) {
+            lost(waiting);
+            waiting = 0;
+        }
+        ::usleep(20000);
+    }
 }
 
 void spawn_detached(const std::vector<std::string>& argv, const fs::path& output, const std::optional<fs::path>& cwd) {

@@ -4,6 +4,7 @@
 // terminal so that closing it does not stop a sweep. argv vectors only.
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -23,6 +24,8 @@ struct SpawnOptions {
     std::filesystem::path output;
     // The child leads a process group of its own, so that stopping it reaches its children too.
     bool own_process_group = true;
+    // The child has our stdin, stdout and stderr (a terminal a user works in), `output` unused.
+    bool inherit_stdio = false;
 };
 
 // A started child: its pid (and process group when it leads one).
@@ -48,6 +51,15 @@ std::optional<ExitStatus> reap_any();
 
 // Sends a signal to a child's whole process group (or the child alone when it leads none).
 void signal_child(const Child& child, int signal);
+
+// Runs argv in the foreground (our stdin, stdout, stderr and process group) and returns its exit
+// status as a shell gives it (128 + the signal when one killed it). SIGINT, SIGTERM and SIGHUP
+// meanwhile do not end this process: each goes to forward(signal), for a child that does not
+// pass signals on itself (an engine's `exec`, whose command runs elsewhere). forward returns
+// false while it found nothing to pass the signal to (the command not started yet): it is asked
+// again until it returns true or 5 s passed, then lost(signal) is called.
+int run_forwarding_signals(const std::vector<std::string>& argv, const std::function<bool(int)>& forward,
+                           const std::function<void(int)>& lost);
 
 // Starts argv as a daemon: its own session, no terminal, stdin from /dev/null,
 // output appended to `output`, surviving the end of this process and a hang-up.

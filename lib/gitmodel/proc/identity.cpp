@@ -49,8 +49,8 @@ std::optional<uid_t> real_uid_of(long pid) {
 }
 
 // A process's arguments from /proc/<pid>/cmdline (NUL-separated); empty when it cannot be read.
-std::vector<std::string> read_arguments(long pid) {
-    const std::string path = fmt::format("/proc/{}/cmdline", pid);
+std::vector<std::string> read_records(long pid, const char* file) {
+    const std::string path = fmt::format("/proc/{}/{}", pid, file);
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return {};
     std::string text;
@@ -64,27 +64,49 @@ std::vector<std::string> read_arguments(long pid) {
     return split_records(text, '\0');
 }
 
-}  // namespace
+std::vector<std::string> read_arguments(long pid) { return read_records(pid, "cmdline"); }
 
-std::optional<long> find_own_process(const std::vector<std::string>& arguments) {
+// Calls visit(pid) for every process /proc lists but this one.
+template <typename Visit>
+void for_each_process(Visit&& visit) {
     DIR* listing = ::opendir("/proc");
-    if (!listing) return std::nullopt;
-    std::optional<long> found;
+    if (!listing) return;
     while (const dirent* entry = ::readdir(listing)) {
         char* end = nullptr;
         const long pid = std::strtol(entry->d_name, &end, 10);
         if (pid <= 0 || *end != '\0' || pid == ::getpid()) continue;
-        if (real_uid_of(pid) != std::optional<uid_t>(::getuid())) continue;
+        if (!visit(pid)) break;
+    }
+    ::closedir(listing);
+}
+
+}  // namespace
+
+std::optional<long> find_own_process(const std::vector<std::string>& arguments) {
+    std::optional<long> found;
+    for_each_process([&](long pid) {
+        if (real_uid_of(pid) != std::optional<uid_t>(::getuid())) return true;
         const auto argv = read_arguments(pid);
         if (argv.empty() || arguments.empty() ||
             std::search(argv.begin() + 1, argv.end(), arguments.begin(), arguments.end()) == argv.end())
-            continue;
+            return true;
         const auto stat_line = read_process_stat(pid);
-        if (!stat_line || stat_line->first == 'Z') continue;
+        if (!stat_line || stat_line->first == 'Z') return true;
         found = pid;
-        break;
-    }
-    ::closedir(listing);
+        return false;
+    });
+    return found;
+}
+
+std::vector<long> processes_with_environment(const std::string& entry) {
+    std::vector<long> found;
+    for_each_process([&](long pid) {
+        const auto environment = read_records(pid, "environ");
+        if (std::find(environment.begin(), environment.end(), entry) == environment.end()) return true;
+        const auto stat_line = read_process_stat(pid);
+        if (stat_line && stat_line->first != 'Z' && stat_line->first != 'X') found.push_back(pid);
+        return true;
+    });
     return found;
 }
 

@@ -49,6 +49,12 @@ bool is_running(const ProcessIdentity& process);
 // (or /proc cannot say).
 std::optional<long> find_own_process(const std::vector<std::string>& arguments);
 
+// The running processes whose environment holds `entry` ("NAME=value") and that this process
+// may inspect (its own user's, those in a user namespace it owns, any for root): the processes a
+// command started in a container through the engine, which are not this process's children, found
+// by a random value given to that command alone. Empty when /proc cannot say.
+std::vector<long> processes_with_environment(const std::string& entry);
+
 // This boot's id (/proc/sys/kernel/random/boot_id): a record from another boot names
 // processes that are all gone. Empty when the kernel does not say.
 const std::string& boot_id();
