@@ -1,6 +1,7 @@
 // git model env down [<model>]
 #include "../command_table.hpp"
 
+#include "gitmodel/core/text.hpp"
 #include "gitmodel/env/environment.hpp"
 #include "gitmodel/git/repository.hpp"
 
@@ -18,9 +19,13 @@ int down(const cli::Args& args) {
     git::Library library;
     auto repo = git::Repository::discover();
     const auto target = env::resolve_target(repo, cli::positional(*parsed, "model"));
-    if (env::down(repo, target))
-        fmt::print("Environment of '{}' is down: {} removed, its GPUs given back; persist folders kept.\n", target.model,
-                   target.container);
+    const auto result = env::down(repo, target);
+    if (result.removed)
+        fmt::print("Environment of '{}' is down: {} removed, its GPUs given back; persist folders kept.{}\n", target.model,
+                   result.container,
+                   result.moved_from ? fmt::format("\n  (it was started before the repository moved here from {})",
+                                                   printable(result.moved_from->string()))
+                                     : std::string());
     else
         fmt::print("Environment of '{}' was not running; nothing to stop.\n", target.model);
     return 0;

@@ -24,12 +24,16 @@ std::pair<env::Engine, std::string> environment_container(const std::optional<st
     auto repo = git::Repository::discover();
     const auto target = env::resolve_target(repo, model);
     auto engine = env::engine_for(repo, target);
-    const auto info = env::find_container(engine, target.container);
+    auto info = env::find_container(engine, target.container);
+    if (info) {
+        env::require_own_container(*info, target, engine);
+    } else if (auto moved = env::moved_environment(engine, target)) {
+        info = std::move(moved->container);  // started before the repository moved here: still the model's
+    }
     if (!info || (need_running && info->state != "running")) {
         throw Error(fmt::format("the environment of '{}' is not running", target.model), "start it: git model env up");
     }
-    env::require_own_container(*info, target, engine);
-    return {std::move(engine), target.container};
+    return {std::move(engine), info->name};
 }
 
 // A command in the container: stdin, stdout, the exit code and the signals sent here are the command's.

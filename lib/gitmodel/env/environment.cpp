@@ -193,6 +193,35 @@ void require_own_container(const ContainerInfo& info, const Target& target, cons
                             engine.name, info.name));
 }
 
+std::optional<std::filesystem::path> launched_here_before_move(const fs::path& common_dir, const ContainerInfo& info) {
+    const auto label_of = [&](const char* key) {
+        const auto found = info.labels.find(key);
+        return found == info.labels.end() ? std::string() : found->second;
+    };
+    const std::string model = label_of(label::model);
+    const std::string start = label_of(label::start);
+    const fs::path old_place = label_of(label::repo);
+    if (label_of(label::managed) != "1" || model.empty() || start.empty() || old_place.empty() || old_place == common_dir)
+        return std::nullopt;
+    const auto launch = read_launch(common_dir, model);
+    if (!launch || launch->start != start || launch->container != info.name) return std::nullopt;
+    // A copy of the repository: the original, still there, remembers that launch as its own.
+    if (const auto there = read_launch(old_place, model); there && there->start == start) return std::nullopt;
+    return old_place;
+}
+
+std::optional<MovedEnvironment> moved_environment(const Engine& engine, const Target& target) {
+    const auto launch = read_launch(target.common_dir, target.model);
+    if (!launch || launch->container.empty() || launch->container == target.container) return std::nullopt;
+    auto info = find_container(engine, launch->container);
+    if (!info) return std::nullopt;
+    const auto model = info->labels.find(label::model);
+    if (model == info->labels.end() || model->second != target.model) return std::nullopt;
+    auto old_place = launched_here_before_move(target.common_dir, *info);
+    if (!old_place) return std::nullopt;
+    return MovedEnvironment{std::move(*info), std::move(*old_place)};
+}
+
 Target resolve_target(git::Repository& repo, const std::optional<std::string>& model) {
     Target target;
     target.common_dir = repo.common_dir();
@@ -869,6 +898,8 @@ void record_launch(const UpPlan& plan, const UpResult& result) {
     for (const auto& gpu : result.gpus)
         if (gpu.uuid) record.gpus.push_back(*gpu.uuid);
     record.at = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    record.container = plan.target.container;
+    record.start = plan.start_token;
     try {
         write_launch(plan.target.common_dir, plan.target.model, record);
         if (!plan.ports.record.empty()) write_port_record(plan.target.common_dir, plan.target.model, plan.ports.record);
@@ -895,6 +926,22 @@ void describe_running(const Engine& engine, const Target& target, const Containe
     if (launched && settings_fingerprint(launched->settings) == labels[label::settings])
         result.drift = settings_drift(launched->settings, now);
     if (result.drift.empty()) result.drift.push_back("settings");
+}
+
+// An environment started before the repository moved here still runs under the old place's
+// name: a second one for the same worktree and persist folders is not started beside it.
+void refuse_moved_environment(const Engine& engine, const Target& target) {
+    const auto moved = moved_environment(engine, target);
+    if (!moved) return;
+    const auto& labels = moved->container.labels;
+    const auto gpus = labels.find(label::gpus);
+    throw Error(fmt::format("the environment of '{}' started before this repository moved here from {} is still {} "
+                            "(container {}{}); a second one is not started beside it",
+                            target.model, printable(moved->old_place.string()), moved->container.state,
+                            moved->container.name,
+                            gpus == labels.end() || gpus->second.empty() ? "" : ", GPUs " + printable(gpus->second)),
+                "`git model env down` removes it (its persist folders moved with the repository), then "
+                "`git model env up` starts it here");
 }
 
 }  // namespace
@@ -925,6 +972,7 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
                                 printable(run.substr(0, run.find('/')))));
     }
     if (existing) require_own_container(*existing, target, engine);
+    if (!existing) refuse_moved_environment(engine, target);
     if (running && !options.recreate) {
         describe_running(engine, target, *existing, file, result);
         return result;
@@ -1013,13 +1061,22 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
     return result;
 }
 
-bool down(git::Repository& repo, const Target& target) {
+DownResult down(git::Repository& repo, const Target& here) {
     // An `env up` of this model in progress finishes first (its container is then taken down).
-    const auto turn = take_model_turn(repo, target, "git model env down");
-    const Engine engine = engine_for(repo, target);
+    const auto turn = take_model_turn(repo, here, "git model env down");
+    const Engine engine = engine_for(repo, here);
     const git::Config config = repo.config();
-    const auto existing = find_container(engine, target.container);
-    if (existing) require_own_container(*existing, target, engine);
+    DownResult result;
+    Target target = here;
+    auto existing = find_container(engine, target.container);
+    if (existing) {
+        require_own_container(*existing, target, engine);
+    } else if (auto moved = moved_environment(engine, here)) {
+        // Started before the repository moved here: its container (and leases) have the old place's name.
+        target.container = moved->container.name;
+        result.moved_from = moved->old_place;
+        existing = std::move(moved->container);
+    }
     // A container that cannot be removed keeps its GPUs (remove_container throws first).
     if (existing) remove_container(engine, target.container, stop_grace(config));
     if (auto book = LeaseBook::open_existing(LeaseBook::directory(config))) {
@@ -1034,7 +1091,9 @@ bool down(git::Repository& repo, const Target& target) {
                         "run `git model env down` again once they have ended; `git model gpus` shows the lease");
         }
     }
-    return existing.has_value();
+    result.removed = existing.has_value();
+    result.container = target.container;
+    return result;
 }
 
 std::vector<EnvStatus> status(git::Repository& repo, bool all_repositories, std::vector<std::string>* notes) {
@@ -1046,8 +1105,10 @@ std::vector<EnvStatus> status(git::Repository& repo, bool all_repositories, std:
     const auto containers = list_containers(engine, std::string(label::managed) + "=1");
     for (const auto& info : containers) {
         auto labels = info.labels;
-        if (!all_repositories && labels[label::repo] != repo_dir) continue;
+        const auto moved_from = launched_here_before_move(repo.common_dir(), info);
+        if (!all_repositories && labels[label::repo] != repo_dir && !moved_from) continue;
         EnvStatus s;
+        if (moved_from) s.moved_from = moved_from->string();
         s.model = labels[label::model];
         s.container = info.name;
         s.state = info.state;
@@ -1089,7 +1150,8 @@ nlohmann::json to_json(const std::vector<EnvStatus>& environments) {
                         {"image_id", e.image_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.image_id)},
                         {"repo", e.repo}, {"worktree", e.worktree}, {"gpus", e.gpus}, {"ports", ports},
                         {"started_at", e.started_at},
-                        {"drift", e.drift ? nlohmann::json(*e.drift) : nlohmann::json(nullptr)}});
+                        {"drift", e.drift ? nlohmann::json(*e.drift) : nlohmann::json(nullptr)},
+                        {"moved_from", e.moved_from.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.moved_from)}});
     }
     return {{"version", 1}, {"environments", rows}};
 }

@@ -33,6 +33,22 @@ struct Target {
 // The named model's worktree, or the current one when no name is given.
 Target resolve_target(git::Repository& repo, const std::optional<std::string>& model);
 
+// An environment started before the repository was moved (mv, then `git worktree repair`): its
+// container, named after the old place, and that place. Found through the model's last launch
+// record, which moved with the repository: the container of that name, start token and model,
+// unless the old place still holds the repository that launched it (a copy was made, the
+// original is still there and the container is the original's).
+struct MovedEnvironment {
+    ContainerInfo container;
+    std::filesystem::path old_place;  // the common git dir it was labelled with
+};
+std::optional<MovedEnvironment> moved_environment(const Engine& engine, const Target& target);
+
+// The place a container was started from, when the repository at common_dir launched it there
+// and has moved since (the same judgement as moved_environment, for a container at hand).
+std::optional<std::filesystem::path> launched_here_before_move(const std::filesystem::path& common_dir,
+                                                               const ContainerInfo& info);
+
 // Throws gm::Error, naming what its labels say, when the container of the target's name is not
 // one git model made for this model of this repository (made or re-created by hand with that
 // name): up, down and exec never start, remove or enter it in the environment's place.
@@ -98,9 +114,16 @@ struct UpResult {
 // Starts the environment; on any failure nothing is left running and no GPU stays leased.
 UpResult up(git::Repository& repo, const Target& target, const UpOptions& options);
 
+// What `env down` did.
+struct DownResult {
+    bool removed = false;   // false: there was nothing to stop
+    std::string container;  // the container's name (the old place's, for one moved_from)
+    std::optional<std::filesystem::path> moved_from;  // started before the repository moved from there
+};
+
 // Stops and removes the environment's container, gives back its GPUs, keeps the persist
-// folders. Returns false when there was nothing to stop.
-bool down(git::Repository& repo, const Target& target);
+// folders; also the one started before the repository moved here (moved_environment).
+DownResult down(git::Repository& repo, const Target& target);
 
 // One environment as `env status` shows it.
 struct EnvStatus {
@@ -118,6 +141,9 @@ struct EnvStatus {
     // runs ("memory: 100663296 -> 134217728", "image"); nullopt when it cannot be told
     // (another repository, no file there, a container from before drift was recorded).
     std::optional<std::vector<std::string>> drift;
+    // Started before this repository moved here from that common git dir ("" otherwise): `env
+    // down` removes it.
+    std::string moved_from;
 };
 
 // Every environment of this repository (all_repositories: of the machine), giving back the

@@ -58,6 +58,8 @@ std::optional<LaunchRecord> read_launch(const fs::path& common_dir, const std::s
         record.user = json->value("user", "");
         record.engine_mode = json->value("engine_mode", "");
         record.at = json->value("at", std::int64_t{0});
+        record.container = json->value("container", "");
+        record.start = json->value("start", "");
         if (json->contains("gpus") && (*json)["gpus"].is_array())
             for (const auto& gpu : (*json)["gpus"])
                 if (gpu.is_string() && gpu.get<std::string>().rfind("GPU-", 0) == 0) record.gpus.push_back(gpu.get<std::string>());
@@ -71,7 +73,8 @@ void write_launch(const fs::path& common_dir, const std::string& model, const La
     const nlohmann::json json{{"version", 1},          {"image", record.image},
                               {"image_id", record.image_id}, {"settings", record.settings},
                               {"user", record.user},     {"engine_mode", record.engine_mode},
-                              {"at", record.at},         {"gpus", record.gpus}};
+                              {"at", record.at},         {"gpus", record.gpus},
+                              {"container", record.container}, {"start", record.start}};
     write_state_file(state_dir(common_dir, model) / "launch.json", json.dump(2) + "\n");
 }
 

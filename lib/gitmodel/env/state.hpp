@@ -30,6 +30,10 @@ struct LaunchRecord {
     std::string engine_mode;     // Engine::describe_mode() at launch
     std::int64_t at = 0;         // Unix seconds
     std::vector<std::string> gpus;  // the UUIDs of the GPUs it was given (for `git model tag` once it is down)
+    // The container it made and its start token (label io.git-model.start): after the repository
+    // is moved, its new place finds the environment still running under the old name.
+    std::string container;
+    std::string start;
 };
 
 // The last launch of a model, if one was recorded (and the record reads).

@@ -38,6 +38,9 @@ std::string render_status_table(const std::vector<EnvStatus>& environments, std:
         const std::size_t end = i + 1 < environments.size() ? first_row[i + 1] : lines.size();
         for (std::size_t line = first_row[i]; line < end; ++line) out += lines[line];
         const auto& e = environments[i];
+        if (!e.moved_from.empty())
+            out += fmt::format("  started before this repository moved here from {}: `git model env down {}` removes it\n",
+                               printable(e.moved_from), e.model);
         if (e.drift && !e.drift->empty()) {
             out += fmt::format("  drift from .modelenv.yaml at the tip of its branch: {}\n", join(*e.drift, "; "));
             out += fmt::format("  `git model env up --recreate {}` replaces the container (persist folders stay)\n",
