@@ -1,5 +1,7 @@
 #include "gitmodel/core/host.hpp"
 
+#include <cstdlib>
+
 #include <pwd.h>
 #include <unistd.h>
 
@@ -25,5 +27,10 @@ std::optional<std::string> account_name(uid_t uid) {
 std::string user_name_of(uid_t uid) { return account_name(uid).value_or(std::to_string(uid)); }
 
 std::string user_name() { return user_name_of(::geteuid()); }
+
+const char* env_or_null(const char* name) {
+    const char* value = std::getenv(name);
+    return value && *value ? value : nullptr;
+}
 
 }  // namespace gm

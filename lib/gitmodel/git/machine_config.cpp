@@ -22,11 +22,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char* env_or_null(const char* name) {
-    const char* value = std::getenv(name);
-    return value && *value ? value : nullptr;
-}
-
 // Why a file cannot carry the machine's settings, or "" when it can.
 std::string untrusted_file(const fs::path& file) {
     struct stat info {};

@@ -1,6 +1,7 @@
 #include "gitmodel/git/repository.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/host.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/git/git_program.hpp"
 #include "gitmodel/git/handle.hpp"
@@ -23,11 +24,6 @@ namespace gm::git {
 namespace fs = std::filesystem;
 
 namespace {
-
-const char* env_or_null(const char* name) {
-    const char* value = std::getenv(name);
-    return value && *value ? value : nullptr;
-}
 
 std::string trim_newline(std::string text) {
     return trim_trailing_newlines(text);
