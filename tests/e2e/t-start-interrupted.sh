@@ -103,7 +103,8 @@ before=$(repo_state repo)
 # --- SIGINT while git runs (Ctrl-C): rolled back, exits as interrupted ---------------
 printf '#!/bin/sh\nsleep 30\n' >"$hook"
 chmod +x "$hook"
-git -C repo model start ctrlc >/dev/null 2>&1 &
+# (a script's background job starts with SIGINT ignored, which git-model respects: undo that first)
+env --default-signal=INT git -C repo model start ctrlc >/dev/null 2>&1 &
 gm_pid=$!
 for _ in $(seq 50); do
     [ -e "$TEST_DIR/worktrees/feature/model-ctrlc/train.py" ] && break

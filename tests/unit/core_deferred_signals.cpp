@@ -79,3 +79,26 @@ TEST_CASE("DeferSignals::raise_pending ends the process with the remembered sign
     REQUIRE(WIFSIGNALED(status));
     CHECK(WTERMSIG(status) == SIGTERM);
 }
+
+TEST_CASE("DeferSignals leaves an ignored signal ignored (nohup's hang-up)", "[core][signals]") {
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        ::signal(SIGHUP, SIG_IGN);
+        DeferSignals::clear();
+        {
+            DeferSignals defer;
+            ::raise(SIGHUP);
+            if (DeferSignals::pending() != 0) ::_exit(3);  // not remembered: ignored, as asked
+            ::raise(SIGTERM);
+            if (DeferSignals::pending() != SIGTERM) ::_exit(5);  // the others are still deferred
+        }
+        struct sigaction now {};
+        ::sigaction(SIGHUP, nullptr, &now);
+        ::_exit(now.sa_handler == SIG_IGN ? 0 : 4);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+}

@@ -23,7 +23,11 @@ DeferSignals::DeferSignals() : saved_(new Saved{}) {
     struct sigaction action {};
     action.sa_handler = gm_remember_signal;
     sigemptyset(&action.sa_mask);
-    for (int i = 0; i < count_; ++i) ::sigaction(signals_[i], &action, &saved_->actions[i]);
+    for (int i = 0; i < count_; ++i) {
+        ::sigaction(signals_[i], nullptr, &saved_->actions[i]);
+        // An ignored signal stays ignored: `nohup git model ...` must outlive the hang-up it asked to ignore.
+        if (saved_->actions[i].sa_handler != SIG_IGN) ::sigaction(signals_[i], &action, nullptr);
+    }
 }
 
 DeferSignals::~DeferSignals() {

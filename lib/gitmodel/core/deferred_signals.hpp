@@ -2,7 +2,8 @@
 // Multi-step changes (a model's start, a sweep's runs) must not be killed half
 // way by Ctrl-C or a hang-up before they can roll back: while a DeferSignals
 // lives, SIGINT, SIGTERM and SIGHUP are remembered instead of acted on, and
-// the code checks between steps, undoes what it made, then re-raises.
+// the code checks between steps, undoes what it made, then re-raises. A signal the
+// process was started with ignored (nohup, a background job of a script) stays ignored.
 
 namespace gm {
 
