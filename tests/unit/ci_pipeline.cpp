@@ -154,3 +154,18 @@ TEST_CASE("ci: a marked image that cannot be rewritten in place is named, line b
     CHECK_THAT(problems[4], Catch::StartsWith("line 11: the image is a mapping without a name:"));
     CHECK(update_pipeline_images(text, "x:2") == text);
 }
+
+TEST_CASE("ci: only the mapping's own name: is the image, and a script's text is never YAML", "[ci]") {
+    const std::string text = "test:\n  image:  # follows .modelenv.yaml\n    docker:\n      name: keepme\n"
+                             "    name: reg.example/old:1\n  script:\n    - |\n      cat > child.yml <<EOF\n"
+                             "      image: other:1  # follows .modelenv.yaml\n      EOF\n    - echo done\n";
+    CHECK(pipeline_images(text) == std::vector<std::string>{"reg.example/old:1"});
+    CHECK(pipeline_image_problems(text).empty());
+    CHECK(update_pipeline_images(text, "reg.example/new:2") ==
+          "test:\n  image:  # follows .modelenv.yaml\n    docker:\n      name: keepme\n"
+          "    name: \"reg.example/new:2\"\n  script:\n    - |\n      cat > child.yml <<EOF\n"
+          "      image: other:1  # follows .modelenv.yaml\n      EOF\n    - echo done\n");
+    // a file whose only mark is in a script's text has no marked line: the generated jobs' own follow
+    const std::string scripted = "test:\n  image: old:1\n  script: >-\n    image: x  # follows .modelenv.yaml\n";
+    CHECK(pipeline_images(scripted) == std::vector<std::string>{"old:1"});
+}

@@ -362,14 +362,51 @@ struct PinScan {
     std::vector<std::string> problems;
 };
 
+// Whether a line's value opens a YAML block scalar ("script: |", "- >-", "run: |2"): the lines
+// indented deeper below it are text (a script, a heredoc), never keys.
+bool opens_block_scalar(std::string_view line) {
+    std::string text(line);
+    if (const auto comment = text.find(" #"); comment != std::string::npos) text.erase(comment);
+    text = trim_end(text, " \t\r");
+    const auto blank = text.find_last_of(" \t");
+    if (blank == std::string::npos) return false;
+    const std::string token = text.substr(blank + 1);
+    if (token.empty() || (token[0] != '|' && token[0] != '>') ||
+        token.find_first_not_of("+-0123456789", 1) != std::string::npos)
+        return false;
+    const std::string before = trim_end(text.substr(0, blank), " \t");
+    return !before.empty() && (before.back() == ':' || before.back() == '-');
+}
+
+// Follows the block scalars of a text line by line.
+class BlockScalars {
+public:
+    // Whether the line is text of a block scalar opened above it.
+    bool inside(std::string_view line) {
+        const auto indent = line.find_first_not_of(" \t\r");
+        if (indent == std::string_view::npos) return open_;  // blank lines belong to it
+        if (open_ && indent > opener_indent_) return true;
+        open_ = opens_block_scalar(line);
+        opener_indent_ = indent;
+        return false;
+    }
+
+private:
+    bool open_ = false;
+    std::size_t opener_indent_ = 0;  // the indent of the line that opened it
+};
+
 // Whether any image line carries the mark.
 bool has_marked_line(std::string_view text) {
+    BlockScalars blocks;
     for (std::size_t start = 0; start < text.size();) {
         auto end = text.find('\n', start);
         if (end == std::string_view::npos) end = text.size();
-        const auto found = key_line(text.substr(start, end - start), "image:");
-        if (found && found->marked) return true;
+        const auto line = text.substr(start, end - start);
         start = end + 1;
+        if (blocks.inside(line)) continue;
+        const auto found = key_line(line, "image:");
+        if (found && found->marked) return true;
     }
     return false;
 }
@@ -383,6 +420,7 @@ public:
     // Takes the next line, which begins at `start` in the text.
     void take(std::string_view line, std::size_t start) {
         ++number_;
+        if (blocks_.inside(line)) return;
         const std::string path = keys_.above(line);
         if (mapping_line_ != 0) take_in_mapping(line, start);
         auto found = key_line(line, "image:");
@@ -394,6 +432,7 @@ public:
         } else if (found->value_begin == found->value_end) {
             mapping_line_ = number_;
             mapping_indent_ = found->indent;
+            mapping_child_indent_ = std::string_view::npos;
         } else {
             scan_.values.push_back({start + found->value_begin, start + found->value_end, found->value, !found->marked});
         }
@@ -408,8 +447,9 @@ public:
 private:
     void problem(int number, const std::string& what) { scan_.problems.push_back(fmt::format("line {}: {}", number, what)); }
 
-    // A line below a marked "image:" without a value: its "name:" is the image; a line back at
-    // the image's indent ends the mapping.
+    // A line below a marked "image:" without a value: its own "name:" (a key of the mapping
+    // itself, not of one nested in it such as docker:) is the image; a line back at the image's
+    // indent ends the mapping.
     void take_in_mapping(std::string_view line, std::size_t start) {
         const auto indent = line.find_first_not_of(" \t\r");
         if (indent == std::string_view::npos || line[indent] == '#') return;
@@ -418,6 +458,8 @@ private:
             mapping_line_ = 0;
             return;
         }
+        if (mapping_child_indent_ == std::string_view::npos) mapping_child_indent_ = indent;  // the mapping's own keys
+        if (indent != mapping_child_indent_) return;
         const auto name = key_line(line, "name:");
         if (!name) return;
         if (!name->problem.empty()) problem(number_, name->problem);
@@ -430,8 +472,10 @@ private:
     KeyPath keys_;
     PinScan scan_;
     int number_ = 0;
+    BlockScalars blocks_;
     int mapping_line_ = 0;  // the line of a marked image: awaiting its name: (0: none)
     std::size_t mapping_indent_ = 0;
+    std::size_t mapping_child_indent_ = std::string_view::npos;  // the indent of its own keys, once seen
 };
 
 PinScan scan_pinned(std::string_view text) {
