@@ -25,12 +25,17 @@ std::optional<Checkout> worktree_of(const git::Repository& repo, const std::stri
         checkout.path = worktree.path;
         checkout.missing = worktree.folder_missing;
         checkout.locked = worktree.locked;
+        checkout.operation = worktree.operation;
         return checkout;
     }
     const auto main_checkout = [&](const git::Repository& main) -> std::optional<Checkout> {
         const auto workdir = main.workdir();
-        if (!workdir || main.current_branch() != branch) return std::nullopt;
+        if (!workdir) return std::nullopt;
         Checkout checkout;
+        if (main.current_branch() != branch) {
+            checkout.operation = git::operation_holding_branch(main.common_dir());
+            if (!checkout.operation || checkout.operation->branch != branch) return std::nullopt;
+        }
         checkout.path = *workdir;
         checkout.main_worktree = true;
         return checkout;

@@ -19,6 +19,9 @@ struct Checkout {
     bool main_worktree = false;  // the main worktree (not a linked one)
     bool missing = false;        // a linked worktree whose folder has vanished
     bool locked = false;         // `git worktree lock` (or git still creating it)
+    // A rebase or bisect in progress there that holds the branch (HEAD is detached meanwhile):
+    // what writes to the branch must wait until it ends.
+    std::optional<git::BranchOperation> operation;
 };
 
 // The worktree that has a branch checked out, if any: the linked ones first, then the

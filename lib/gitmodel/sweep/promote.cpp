@@ -151,6 +151,11 @@ struct PlannedFile {
     bool existed = false;             // the worktree had a file there
     std::string before;               // its bytes then
     mode_t before_mode = 0644;
+    // The same as git sees them (its clean filter, such as Git LFS's, and end-of-line conversion
+    // applied): a file under LFS is a pointer in the branch and its content in the worktree.
+    bool head_is_content = false;     // the branch holds the run's content
+    bool before_is_content = false;   // the worktree file holds it (an interrupted promote's)
+    bool before_is_head = false;      // the worktree file is the branch's (no change of the user's)
     std::vector<fs::path> made_dirs;  // folders the promotion created for it, outermost first
 };
 
@@ -253,6 +258,35 @@ void check_target_path(const fs::path& worktree, const std::string& rel) {
     }
 }
 
+// Compares file contents as git stores them at a path of the model's worktree, so that a clean
+// filter (Git LFS) or end-of-line conversion never makes the same file look changed.
+class StoredComparison {
+public:
+    StoredComparison(const git::Repository& repo, fs::path worktree) : repo_(repo), worktree_(std::move(worktree)) {}
+
+    // Whether worktree bytes a and b are stored as the same blob at path.
+    bool same_files(const std::string& path, const std::string& a, const std::string& b) const {
+        return a == b || stored(path, a) == stored(path, b);
+    }
+    // Whether worktree bytes are stored as that blob (the branch's content) at path.
+    bool file_is_blob(const std::string& path, const std::string& bytes, const std::string& blob) const {
+        return bytes == blob || stored(path, bytes) == hash({"hash-object", "--no-filters", "--stdin"}, blob);
+    }
+
+private:
+    std::string stored(const std::string& path, const std::string& bytes) const {
+        return hash({"hash-object", "--path=" + path, "--stdin"}, bytes);
+    }
+    std::string hash(const std::vector<std::string>& args, const std::string& bytes) const {
+        proc::RunOptions options;
+        options.input = bytes;
+        return trim_end(git::run_git_checked(repo_, args, "hashing a promoted file as git stores it", options, worktree_).out,
+                        " \n\r\t");
+    }
+    const git::Repository& repo_;
+    fs::path worktree_;
+};
+
 // The files to write, read and checked: nothing in the model's worktree is touched yet.
 std::vector<PlannedFile> plan_files(const git::Repository& repo, const Sweep& sweep, const RunSpec& run,
                                     const fs::path& model_worktree, const std::string& head) {
@@ -269,13 +303,17 @@ std::vector<PlannedFile> plan_files(const git::Repository& repo, const Sweep& sw
         std::tie(file.content, file.mode) = read_carried(carried_source(sweep, run, carried), carried, run.number);
         files.push_back(std::move(file));
     }
+    const StoredComparison git_sees(repo, model_worktree);
     for (auto& file : files) {
         check_target_path(model_worktree, file.path);
         file.head = repo.read_file_at(head, file.path);
+        file.head_is_content = file.head && git_sees.file_is_blob(file.path, file.content, *file.head);
         if (auto existing = read_existing(model_worktree / file.path)) {
             file.existed = true;
             std::tie(file.before, file.before_mode) = *existing;
             if (file.path == params_file_name) file.mode = file.before_mode;
+            file.before_is_content = git_sees.same_files(file.path, file.before, file.content);
+            file.before_is_head = file.head && git_sees.file_is_blob(file.path, file.before, *file.head);
         }
     }
     return files;
@@ -289,11 +327,11 @@ void check_uncommitted(const fs::path& model_worktree, const std::vector<Planned
     for (const auto& change : worktree_repo.staged_changes()) staged.insert(change.path);
     for (const auto& file : files) {
         std::string why;
-        if (file.existed && file.before != file.content && (!file.head || file.before != *file.head))
+        if (file.existed && !file.before_is_content && !file.before_is_head)
             why = "has uncommitted changes";
         else if (!file.existed && file.head)
             why = "is deleted in the worktree (uncommitted)";
-        else if (staged.count(file.path) && !(file.existed && file.before == file.content))
+        else if (staged.count(file.path) && !(file.existed && file.before_is_content))
             why = "has staged changes";
         if (!why.empty())
             throw Error(fmt::format("{} in the model's worktree {} {}; nothing was promoted", file.path,
@@ -448,6 +486,11 @@ PromoteOutcome promote(const git::Repository& repo, const PromoteRequest& reques
                                    sweep.model + "` checks it out again"
                              : "check it out with `git model start " + sweep.model + "`");
     model::require_trusted_checkout(repo, sweep.model, *checkout);
+    if (checkout->operation)  // its HEAD is detached: a commit there would land on the operation's, not the branch
+        throw Error(fmt::format("{} is in progress in the model's worktree {}, which holds {} until it ends; nothing was "
+                                "promoted",
+                                checkout->operation->what, checkout->path.string(), sweep.model_branch),
+                    fmt::format("end it there first ({}), then promote again", checkout->operation->ending));
     outcome.model_worktree = checkout->path;
     const auto head = repo.branch_target(sweep.model_branch);
     if (!head) throw Error(fmt::format("the model's branch {} is gone", sweep.model_branch));
@@ -455,7 +498,7 @@ PromoteOutcome promote(const git::Repository& repo, const PromoteRequest& reques
     auto files = plan_files(repo, sweep, run, checkout->path, *head);
     for (const auto& file : files) outcome.paths.push_back(file.path);
     const bool branch_holds_them =
-        std::all_of(files.begin(), files.end(), [](const PlannedFile& f) { return f.head && *f.head == f.content; });
+        std::all_of(files.begin(), files.end(), [](const PlannedFile& f) { return f.head_is_content; });
     if (branch_holds_them) {
         outcome.already = promoted_snapshot(repo, sweep.model, sweep.id, run.number);
         if (outcome.already) {
