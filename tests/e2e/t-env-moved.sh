@@ -3,7 +3,8 @@
 # the moved repository still knows that environment (through its launch record) though the container
 # is named after the old place. status shows it, saying so; env up refuses to start a second one for
 # the same worktree and persist folders; env exec enters it; env down removes it and gives its GPU
-# back. A copy of the repository (the original still there) never takes the original's environment.
+# back. A copy of the repository never takes the original's environment, also once the original moved
+# on (a move keeps the folder's device and inode, a copy does not).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/podman-lib.sh"
 
@@ -50,4 +51,14 @@ assert_eq "$(json_get "$OUT" 'len(d["environments"])')" "0" "the copy lists none
 run_expect 1 git -C copy model env down m
 assert_contains "$ERR" "is not a worktree of this repository"
 assert_eq "$(test_containers)" "$new_name" "the original's environment runs on"
+# ... nor once the original moved on in its turn: only the repository that moved finds it
+mv moved moved2
+git -C moved2 worktree repair >/dev/null 2>&1
+run_expect 0 git -C copy model env status --json
+assert_eq "$(json_get "$OUT" 'len(d["environments"])')" "0" "the copy still lists none"
+run_expect 0 git -C "$WT" model env status --json
+assert_eq "$(json_get "$OUT" '" ".join(e["container"] + ":" + str(e["moved_from"]) for e in d["environments"])')" \
+    "$new_name:$TEST_DIR/moved/.git" "the moved original lists it"
 run_expect 0 git -C "$WT" model env down
+assert_contains "$OUT" "$new_name removed"
+assert_eq "$(test_containers)" "" "removed by the moved original"

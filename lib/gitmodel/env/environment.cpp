@@ -205,7 +205,9 @@ std::optional<std::filesystem::path> launched_here_before_move(const fs::path& c
         return std::nullopt;
     const auto launch = read_launch(common_dir, model);
     if (!launch || launch->start != start || launch->container != info.name) return std::nullopt;
-    // A copy of the repository: the original, still there, remembers that launch as its own.
+    // Moved, not copied: the same folder (a copy's launch record names the original's).
+    if (launch->place_id.empty() || launch->place_id != place_id(common_dir)) return std::nullopt;
+    // A hard-linked or bind-mounted second path to it: the old place, still there, is this very repository.
     if (const auto there = read_launch(old_place, model); there && there->start == start) return std::nullopt;
     return old_place;
 }
@@ -900,6 +902,7 @@ void record_launch(const UpPlan& plan, const UpResult& result) {
     record.at = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     record.container = plan.target.container;
     record.start = plan.start_token;
+    record.place_id = place_id(plan.target.common_dir);
     try {
         write_launch(plan.target.common_dir, plan.target.model, record);
         if (!plan.ports.record.empty()) write_port_record(plan.target.common_dir, plan.target.model, plan.ports.record);

@@ -36,8 +36,8 @@ Target resolve_target(git::Repository& repo, const std::optional<std::string>& m
 // An environment started before the repository was moved (mv, then `git worktree repair`): its
 // container, named after the old place, and that place. Found through the model's last launch
 // record, which moved with the repository: the container of that name, start token and model,
-// unless the old place still holds the repository that launched it (a copy was made, the
-// original is still there and the container is the original's).
+// when the common git dir is the very folder that launched it (its device and inode: a move keeps
+// them, a copy does not) and the old place no longer holds that repository.
 struct MovedEnvironment {
     ContainerInfo container;
     std::filesystem::path old_place;  // the common git dir it was labelled with

@@ -39,6 +39,12 @@ std::optional<std::string> short_value(const nlohmann::json& value) {
 
 }  // namespace
 
+std::string place_id(const fs::path& folder) {
+    struct stat info {};
+    if (::stat(folder.c_str(), &info) != 0) return "";
+    return fmt::format("{}:{}", static_cast<unsigned long long>(info.st_dev), static_cast<unsigned long long>(info.st_ino));
+}
+
 fs::path state_dir(const fs::path& common_dir, const std::string& model) {
     return common_dir / "git-model" / "env" / model;
 }
@@ -60,6 +66,7 @@ std::optional<LaunchRecord> read_launch(const fs::path& common_dir, const std::s
         record.at = json->value("at", std::int64_t{0});
         record.container = json->value("container", "");
         record.start = json->value("start", "");
+        record.place_id = json->value("place_id", "");
         if (json->contains("gpus") && (*json)["gpus"].is_array())
             for (const auto& gpu : (*json)["gpus"])
                 if (gpu.is_string() && gpu.get<std::string>().rfind("GPU-", 0) == 0) record.gpus.push_back(gpu.get<std::string>());
@@ -74,7 +81,8 @@ void write_launch(const fs::path& common_dir, const std::string& model, const La
                               {"image_id", record.image_id}, {"settings", record.settings},
                               {"user", record.user},     {"engine_mode", record.engine_mode},
                               {"at", record.at},         {"gpus", record.gpus},
-                              {"container", record.container}, {"start", record.start}};
+                              {"container", record.container}, {"start", record.start},
+                              {"place_id", record.place_id}};
     write_state_file(state_dir(common_dir, model) / "launch.json", json.dump(2) + "\n");
 }
 

@@ -34,7 +34,13 @@ struct LaunchRecord {
     // is moved, its new place finds the environment still running under the old name.
     std::string container;
     std::string start;
+    // The common git dir's device and inode then ("<dev>:<ino>"): a move (mv) keeps them, a copy
+    // (cp -a) does not, so only the moved repository itself, never a copy, finds that container.
+    std::string place_id;
 };
+
+// The "<dev>:<ino>" of a folder, "" when it cannot be read.
+std::string place_id(const std::filesystem::path& folder);
 
 // The last launch of a model, if one was recorded (and the record reads).
 std::optional<LaunchRecord> read_launch(const std::filesystem::path& common_dir, const std::string& model);
