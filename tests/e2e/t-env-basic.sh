@@ -84,6 +84,16 @@ assert_eq "$(cat "$wt/stopped.txt")" "stopped" "the command got the signal"
 rm "$wt/stopped.txt"
 for _ in $(seq 50); do podman top "$container" args 2>/dev/null | grep -q 'sleep 600' || break; sleep 0.1; done
 assert_not_contains "$(podman top "$container" args)" "sleep 600" "nothing the command started runs on"
+# Ctrl-C without --tty (output piped): SIGINT to the whole foreground process group, the engine's
+# client included, still reaches the command, and exec returns once the command's own shutdown ended
+setsid env --default-signal=INT sh -c 'echo $$ > "$1/pgid"; exec git model env exec -- sh -c "trap \"sleep 2; echo interrupted > /workspace/stopped.txt; exit 4\" INT; while :; do sleep 0.2; done" </dev/null | cat >/dev/null' \
+    sh "$TEST_DIR" &
+exec_pid=$!
+for _ in $(seq 100); do podman top "$container" args 2>/dev/null | grep -q 'sleep 0.2' && break; sleep 0.1; done
+kill -INT -- "-$(cat "$TEST_DIR/pgid")"
+wait "$exec_pid" || true
+assert_eq "$(cat "$wt/stopped.txt" 2>/dev/null)" "interrupted" "the command got Ctrl-C, and exec waited for its shutdown"
+rm "$wt/stopped.txt"
 
 # --- status, logs ---------------------------------------------------------------------------------
 run_expect 0 git -C "$TEST_DIR/repo" model env status

@@ -119,12 +119,13 @@ TEST_CASE("proc::run_forwarding_signals: a signal sent here is handed to forward
             forwarded.push_back(signal);
             return !found.empty();
         },
-        [&](int signal) { lost.push_back(signal); });
+        [&](int signal) { lost.push_back(signal); }, [&] { return !processes_with_environment(mark).empty(); }, [] {});
     sender.join();
     CHECK(code == 5);
     REQUIRE_FALSE(forwarded.empty());
     CHECK(forwarded.back() == SIGTERM);
     CHECK(lost.empty());
     CHECK(processes_with_environment(mark).empty());  // the sleep it started got the signal too
-    CHECK(run_forwarding_signals({"sh", "-c", "kill -KILL $$"}, [](int) { return true; }, [](int) {}) == 128 + SIGKILL);
+    CHECK(run_forwarding_signals({"sh", "-c", "kill -KILL $$"}, [](int) { return true; }, [](int) {}, [] { return false; },
+                                 [] {}) == 128 + SIGKILL);
 }

@@ -29,7 +29,12 @@ int run_in_container(const Engine& engine, const std::string& container, const s
                    "there (`git model env exec -- ps` shows it; `git model env down` stops everything)\n",
                    signal, ::strsignal(signal), container);
     };
-    return proc::run_forwarding_signals(engine.command(args), forward, lost);
+    const auto runs = [&] { return !proc::processes_with_environment(mark).empty(); };
+    const auto note = [&] {
+        fmt::print(stderr, "git-model-env: waiting for the command to end in {} (send the signal again to stop waiting)\n",
+                   container);
+    };
+    return proc::run_forwarding_signals(engine.command(args), forward, lost, runs, note);
 }
 
 }  // namespace gm::env

@@ -171,35 +171,77 @@ void signal_child(const Child& child, int signal) {
     if (::kill(static_cast<pid_t>(-child.pid), signal) != 0) ::kill(static_cast<pid_t>(child.pid), signal);
 }
 
+namespace {
+
+// Passes signals on for run_forwarding_signals: each new one at once, and one that found nothing
+// to reach again, until it does or 5 s passed.
+class SignalRelay {
+public:
+    SignalRelay(const std::function<bool(int)>& forward, const std::function<void(int)>& lost)
+        : forward_(forward), lost_(lost) {}
+
+    // Passes on what came since the last call; returns the number of signals seen so far.
+    int relay() {
+        if (const int signal = DeferSignals::pending()) {  // polled: no signal slips in before a blocking wait
+            DeferSignals::clear();
+            waiting_ = signal;
+            give_up_ = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+            ++seen_;
+        }
+        if (waiting_ && forward_(waiting_)) {
+            waiting_ = 0;
+        } else if (waiting_ && std::chrono::steady_clock::now() >= give_up_) {
+            lost_(waiting_);
+            waiting_ = 0;
+        }
+        return seen_;
+    }
+
+private:
+    const std::function<bool(int)>& forward_;
+    const std::function<void(int)>& lost_;
+    int waiting_ = 0;  // a signal not passed on yet
+    int seen_ = 0;
+    std::chrono::steady_clock::time_point give_up_;
+};
+
+}  // namespace
+
 int run_forwarding_signals(const std::vector<std::string>& argv, const std::function<bool(int)>& forward,
-                           const std::function<void(int)>& lost) {
-    using clock = std::chrono::steady_clock;
+                           const std::function<void(int)>& lost, const std::function<bool()>& command_runs,
+                           const std::function<void()>& waiting_note) {
     DeferSignals defer;
     DeferSignals::clear();
     SpawnOptions options;
     options.inherit_stdio = true;
     options.own_process_group = false;  // the terminal's foreground group: it may read the terminal
     const Child child = spawn(argv, options);
-    int waiting = 0;  // a signal not passed on yet
-    clock::time_point give_up;
+    SignalRelay relay(forward, lost);
+    int status = 0;
     for (;;) {
-        int status = 0;
+        // The signal first: one the whole process group got (Ctrl-C without --tty) may have ended
+        // the child too, and must still reach the command.
+        relay.relay();
         const pid_t got = ::waitpid(static_cast<pid_t>(child.pid), &status, WNOHANG);
-        if (got == static_cast<pid_t>(child.pid)) return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+        if (got == static_cast<pid_t>(child.pid)) break;
         if (got < 0 && errno != EINTR) throw Error(fmt::format("waiting for {}: {}", argv[0], std::strerror(errno)));
-        if (const int signal = DeferSignals::pending()) {  // polled: no signal slips in before a blocking wait
-            DeferSignals::clear();
-            waiting = signal;
-            give_up = clock::now() + std::chrono::seconds(5);
-        }
-        if (waiting && forward(waiting)) {
-            waiting = 0;
-        } else if (waiting && clock::now() >= give_up) {
-            lost(waiting);
-            waiting = 0;
-        }
         ::usleep(20000);
     }
+    // Signalled, the child may have ended before the command (the same Ctrl-C ended both): the
+    // command's own shutdown (a checkpoint saved) is waited for, until one more signal says stop.
+    const int seen = relay.relay();
+    if (seen > 0) {
+        const auto note_at = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+        bool noted = false;
+        while (relay.relay() == seen && command_runs()) {
+            if (!noted && std::chrono::steady_clock::now() >= note_at) {
+                waiting_note();
+                noted = true;
+            }
+            ::usleep(50000);
+        }
+    }
+    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
 void spawn_detached(const std::vector<std::string>& argv, const fs::path& output, const std::optional<fs::path>& cwd) {

@@ -57,9 +57,13 @@ void signal_child(const Child& child, int signal);
 // meanwhile do not end this process: each goes to forward(signal), for a child that does not
 // pass signals on itself (an engine's `exec`, whose command runs elsewhere). forward returns
 // false while it found nothing to pass the signal to (the command not started yet): it is asked
-// again until it returns true or 5 s passed, then lost(signal) is called.
+// again until it returns true or 5 s passed, then lost(signal) is called. When a signal came and
+// the child ended (perhaps by the same signal, sent to the whole process group), returns only once
+// command_runs() says the command ended too, or one more signal came (waiting_note() is called
+// once the wait passed 2 s, to say so).
 int run_forwarding_signals(const std::vector<std::string>& argv, const std::function<bool(int)>& forward,
-                           const std::function<void(int)>& lost);
+                           const std::function<void(int)>& lost, const std::function<bool()>& command_runs,
+                           const std::function<void()>& waiting_note);
 
 // Starts argv as a daemon: its own session, no terminal, stdin from /dev/null,
 // output appended to `output`, surviving the end of this process and a hang-up.
