@@ -150,6 +150,12 @@ struct ProcessGroup : bp::extend::handler {
     }
 };
 
+// Whether this process ignores SIGHUP (started under nohup).
+bool hangup_ignored() {
+    struct sigaction current {};
+    return ::sigaction(SIGHUP, nullptr, &current) == 0 && current.sa_handler == SIG_IGN;
+}
+
 // The process groups of the children that run now in a group of their own: an interrupting
 // signal that ends us (Ctrl-C, a hang-up, kill) is passed on to them first, as it reached them
 // when they shared our group; otherwise they would run on as orphans (a bench on the GPU, an
@@ -292,8 +298,10 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
     auto on_exit = bp::on_exit([&](int, const std::error_code&) { timer.cancel(); });
     const auto env = child_environment(options);
     ProcessGroup group;
-    // A terminal child stays in our (foreground) group: it may prompt, and Ctrl-C reaches it.
-    group.own = (options.timeout.has_value() || options.max_output.has_value()) && !options.terminal;
+    // A terminal child stays in our (foreground) group: it may prompt, and Ctrl-C reaches it;
+    // unless we ignore hang-ups (nohup): a hang-up sent to our group would reach it, and git
+    // gives its hooks and filters the default action back, so they would die of it.
+    group.own = options.terminal ? hangup_ignored() : (options.timeout.has_value() || options.max_output.has_value());
     ParentDeathSignal death;
     death.signal = options.parent_death_signal;
     death.parent = ::getpid();

@@ -40,6 +40,8 @@ struct RunOptions {
     // When true, the child stays in our process group, the terminal's foreground one: it may
     // ask for a password on /dev/tty (git push, fetch, ssh) and Ctrl-C reaches it with us. A
     // timeout then kills the child alone, not what it started, so such children run without.
+    // Under nohup (SIGHUP ignored) it leads a group of its own instead, out of reach of the
+    // hang-up sent to ours (Ctrl-C is passed on to it when it ends us).
     bool terminal = false;
     // When true, the child shares our stdout/stderr (progress, hook output reach the user)
     // instead of having them captured.

@@ -126,6 +126,8 @@ void make_runs(git::Repository& repo, Sweep& sweep, std::size_t first, const mod
         model::creation_lock_reason(fmt::format("sweep {}", sweep.id), proc::self_identity().pid);
     std::error_code ec;
     for (std::size_t i = first; i < sweep.runs.size(); ++i) {
+        // A signal while the runs were planned, or the run before was made: no more is made.
+        if (DeferSignals::pending()) fail(fmt::format("interrupted by signal {}", DeferSignals::pending()));
         RunSpec& run = sweep.runs[i];
         // Each run's branch and worktree are made in one turn of the repository's worktrees lock.
         model::RepositoryLock lock(repo, model::worktrees_lock,
@@ -245,8 +247,7 @@ Sweep create_sweep(git::Repository& repo, const CreateRequest& request,
         throw;
     }
 
-    DeferSignals defer;
-    DeferSignals::clear();
+    DeferSignals defer;  // inside start_sweep's (extend_and_schedule's), which cleared: a signal since is kept
     const auto fail = [&](const std::string& what) {
         std::string message = what;
         try {
@@ -324,8 +325,7 @@ std::vector<int> extend_sweep(git::Repository& repo, Sweep& sweep, const ExtendR
                           nlohmann::json{{"pid", proc::self_identity().pid},
                                          {"start_ticks", proc::self_identity().start_ticks},
                                          {"first", first + 1}}.dump() + "\n");
-    DeferSignals defer;
-    DeferSignals::clear();
+    DeferSignals defer;  // inside start_sweep's (extend_and_schedule's), which cleared: a signal since is kept
     const auto fail = [&](const std::string& what) {
         std::string message = what;
         try {
