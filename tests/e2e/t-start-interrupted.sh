@@ -100,6 +100,25 @@ rm -rf "$early2" && git -C repo worktree prune && git -C repo branch -q -D featu
 run_expect 0 git -C repo model start early2
 before=$(repo_state repo)
 
+# --- a hang-up under nohup while git checks out: ignored, as nohup asked; the start completes --------
+# (the hang-up a shell sends its jobs when the session ends goes to the whole process group; git-model
+# is called directly, since git's own dispatcher reports such a hang-up as a failure)
+printf '#!/bin/sh\nsleep 1.5\necho done >"$PWD/hook-ran"\n' >"$hook"
+chmod +x "$hook"
+setsid sh -c 'echo $$ >"$1/pgid"; cd "$1/repo" && exec nohup git-model start nohup1 >"$1/nohup.out" 2>&1' sh "$TEST_DIR" &
+job=$!
+for _ in $(seq 50); do [ -e "$TEST_DIR/worktrees/feature/model-nohup1" ] && break; sleep 0.1; done
+sleep 0.3
+kill -HUP -- "-$(cat "$TEST_DIR/pgid")"
+rc=0; wait "$job" || rc=$?
+assert_eq "$rc" "0" "the start under nohup finished: $(cat "$TEST_DIR/nohup.out")"
+assert_eq "$(cat "$TEST_DIR/worktrees/feature/model-nohup1/hook-ran" 2>/dev/null)" "done" "git's hook was not killed by the hang-up"
+assert_branch_exists repo feature/model-nohup1
+rm -f "$hook"
+git -C repo worktree remove --force "$TEST_DIR/worktrees/feature/model-nohup1"
+git -C repo branch -q -D feature/model-nohup1
+before=$(repo_state repo)
+
 # --- SIGINT while git runs (Ctrl-C): rolled back, exits as interrupted ---------------
 printf '#!/bin/sh\nsleep 30\n' >"$hook"
 chmod +x "$hook"
