@@ -95,6 +95,29 @@ wait "$exec_pid" || true
 assert_eq "$(cat "$wt/stopped.txt" 2>/dev/null)" "interrupted" "the command got Ctrl-C, and exec waited for its shutdown"
 rm "$wt/stopped.txt"
 
+# SIGTERM to the whole process group (a CI job cancelled) calling git-model-env directly: the engine's
+# client is out of the group's reach, so the exit code is the command's (killed: 143), never the
+# client's own 0
+setsid sh -c 'echo $$ > "$1/pgid"; exec git-model-env exec -- sh -c "sleep 30"' sh "$TEST_DIR" </dev/null &
+exec_pid=$!
+for _ in $(seq 100); do podman top "$container" args 2>/dev/null | grep -q 'sleep 30' && break; sleep 0.1; done
+kill -TERM -- "-$(cat "$TEST_DIR/pgid")"
+rc=0; wait "$exec_pid" || rc=$?
+assert_eq "$rc" "143" "the killed command's exit code"
+# another process on the host carrying the command's value (anyone can read it from the engine
+# client's arguments) is neither signalled nor waited for: only processes in the container count
+git-model-env exec -- sh -c 'trap "exit 6" TERM; sleep 30 & wait' </dev/null >/dev/null 2>&1 &
+exec_pid=$!
+for _ in $(seq 100); do podman top "$container" args 2>/dev/null | grep -q 'sleep 30' && break; sleep 0.1; done
+mark=$(tr '\0' '\n' <"/proc/$(pgrep -f -n "exec --interactive --env GIT_MODEL_EXEC")/cmdline" | grep '^GIT_MODEL_EXEC=')
+env -i "$mark" sh -c 'trap "echo signalled > $0/forged.txt" INT TERM HUP; while :; do sleep 0.1; done' "$TEST_DIR" &
+forged=$!
+kill -TERM "$exec_pid"
+rc=0; wait "$exec_pid" || rc=$?
+assert_eq "$rc" "6" "the command's exit code"
+assert_no_path "$TEST_DIR/forged.txt"
+kill -KILL "$forged"; wait "$forged" 2>/dev/null || true
+
 # --- status, logs ---------------------------------------------------------------------------------
 run_expect 0 git -C "$TEST_DIR/repo" model env status
 assert_contains "$OUT" "alpha"

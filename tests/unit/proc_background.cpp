@@ -111,21 +111,49 @@ TEST_CASE("proc::run_forwarding_signals: a signal sent here is handed to forward
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
         ::kill(::getpid(), SIGTERM);
     });
-    const int code = run_forwarding_signals(
-        {"env", mark, "sh", "-c", "trap 'exit 5' TERM; sleep 30 & wait"},
-        [&](int signal) {
-            const auto found = processes_with_environment(mark);
-            for (const long pid : found) ::kill(static_cast<pid_t>(pid), signal);
-            forwarded.push_back(signal);
-            return !found.empty();
-        },
-        [&](int signal) { lost.push_back(signal); }, [&] { return !processes_with_environment(mark).empty(); }, [] {});
+    SignalForwarding how;
+    how.forward = [&](int signal) {
+        const auto found = processes_with_environment(mark);
+        for (const long pid : found) ::kill(static_cast<pid_t>(pid), signal);
+        forwarded.push_back(signal);
+        return !found.empty();
+    };
+    how.lost = [&](int signal) { lost.push_back(signal); };
+    how.command_runs = [] { return false; };
+    how.waiting_note = [] {};
+    const int code = run_forwarding_signals({"env", mark, "sh", "-c", "trap 'exit 5' TERM; sleep 30 & wait"}, how);
     sender.join();
     CHECK(code == 5);
     REQUIRE_FALSE(forwarded.empty());
     CHECK(forwarded.back() == SIGTERM);
     CHECK(lost.empty());
     CHECK(processes_with_environment(mark).empty());  // the sleep it started got the signal too
-    CHECK(run_forwarding_signals({"sh", "-c", "kill -KILL $$"}, [](int) { return true; }, [](int) {}, [] { return false; },
-                                 [] {}) == 128 + SIGKILL);
+    CHECK(run_forwarding_signals({"sh", "-c", "kill -KILL $$"}, how) == 128 + SIGKILL);
+}
+
+TEST_CASE("proc::run_forwarding_signals: a signal nothing could be passed to is told of when the child ends; "
+          "a child sharing our group reports 128 + the signal",
+          "[proc]") {
+    std::vector<int> lost;
+    SignalForwarding how;
+    how.forward = [](int) { return false; };  // the command cannot be found (it cleared its environment)
+    how.lost = [&](int signal) { lost.push_back(signal); };
+    how.command_runs = [] { return false; };
+    how.waiting_note = [] {};
+    std::thread sender([] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        ::kill(::getpid(), SIGINT);
+    });
+    CHECK(run_forwarding_signals({"sh", "-c", "sleep 1; exit 0"}, how) == 0);  // its own group: its status
+    sender.join();
+    CHECK(lost == std::vector<int>{SIGINT});
+    lost.clear();
+    how.shares_group = true;
+    std::thread again([] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        ::kill(::getpid(), SIGTERM);
+    });
+    CHECK(run_forwarding_signals({"sh", "-c", "sleep 1; exit 0"}, how) == 128 + SIGTERM);
+    again.join();
+    CHECK(lost == std::vector<int>{SIGTERM});
 }

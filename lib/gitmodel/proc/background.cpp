@@ -36,6 +36,7 @@ struct ExecPlan {
     std::string cwd;
     std::string output;
     bool inherit_stdio = false;  // keep our 0, 1 and 2
+    bool keep_ignored_signals = false;
 };
 
 ExecPlan make_plan(const std::vector<std::string>& argv,
@@ -73,7 +74,14 @@ ExecPlan make_plan(const std::vector<std::string>& argv,
 [[noreturn]] void exec_in_child(const ExecPlan& plan, int error_pipe) {
     struct sigaction action {};
     action.sa_handler = SIG_DFL;
-    for (int signal : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGCHLD}) ::sigaction(signal, &action, nullptr);
+    for (int signal : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGCHLD}) {
+        struct sigaction current {};
+        const bool interrupting = signal == SIGINT || signal == SIGTERM || signal == SIGHUP;
+        if (plan.keep_ignored_signals && interrupting && ::sigaction(signal, nullptr, &current) == 0 &&
+            current.sa_handler == SIG_IGN)
+            continue;
+        ::sigaction(signal, &action, nullptr);
+    }
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -137,6 +145,7 @@ Child spawn(const std::vector<std::string>& argv, const SpawnOptions& options) {
     trace(argv);
     ExecPlan plan = make_plan(argv, options.env, options.cwd, options.output);
     plan.inherit_stdio = options.inherit_stdio;
+    plan.keep_ignored_signals = options.keep_ignored_signals;
     ExecErrorPipe report(argv[0]);
     const pid_t pid = fork_or_throw(argv[0]);  // the pipe's ends close with `report` when it throws
     if (pid == 0) {
@@ -177,71 +186,76 @@ namespace {
 // to reach again, until it does or 5 s passed.
 class SignalRelay {
 public:
-    SignalRelay(const std::function<bool(int)>& forward, const std::function<void(int)>& lost)
-        : forward_(forward), lost_(lost) {}
+    explicit SignalRelay(const SignalForwarding& how) : how_(how) {}
 
-    // Passes on what came since the last call; returns the number of signals seen so far.
-    int relay() {
+    // Passes on what came since the last call.
+    void relay() {
         if (const int signal = DeferSignals::pending()) {  // polled: no signal slips in before a blocking wait
             DeferSignals::clear();
-            waiting_ = signal;
+            waiting_ = last_ = signal;
             give_up_ = std::chrono::steady_clock::now() + std::chrono::seconds(5);
             ++seen_;
         }
-        if (waiting_ && forward_(waiting_)) {
+        if (waiting_ && how_.forward(waiting_)) {
             waiting_ = 0;
         } else if (waiting_ && std::chrono::steady_clock::now() >= give_up_) {
-            lost_(waiting_);
-            waiting_ = 0;
+            report_waiting();
         }
-        return seen_;
     }
+    // Tells of a signal not passed on yet (the child ended first, or 5 s passed).
+    void report_waiting() {
+        if (waiting_) how_.lost(waiting_);
+        waiting_ = 0;
+    }
+    int seen() const { return seen_; }
+    int last() const { return last_; }
 
 private:
-    const std::function<bool(int)>& forward_;
-    const std::function<void(int)>& lost_;
+    const SignalForwarding& how_;
     int waiting_ = 0;  // a signal not passed on yet
+    int last_ = 0;
     int seen_ = 0;
     std::chrono::steady_clock::time_point give_up_;
 };
 
 }  // namespace
 
-int run_forwarding_signals(const std::vector<std::string>& argv, const std::function<bool(int)>& forward,
-                           const std::function<void(int)>& lost, const std::function<bool()>& command_runs,
-                           const std::function<void()>& waiting_note) {
+int run_forwarding_signals(const std::vector<std::string>& argv, const SignalForwarding& how) {
     DeferSignals defer;
     DeferSignals::clear();
     SpawnOptions options;
     options.inherit_stdio = true;
-    options.own_process_group = false;  // the terminal's foreground group: it may read the terminal
+    options.own_process_group = !how.shares_group;
+    options.keep_ignored_signals = true;
     const Child child = spawn(argv, options);
-    SignalRelay relay(forward, lost);
+    SignalRelay relay(how);
     int status = 0;
     for (;;) {
-        // The signal first: one the whole process group got (Ctrl-C without --tty) may have ended
-        // the child too, and must still reach the command.
         relay.relay();
         const pid_t got = ::waitpid(static_cast<pid_t>(child.pid), &status, WNOHANG);
         if (got == static_cast<pid_t>(child.pid)) break;
         if (got < 0 && errno != EINTR) throw Error(fmt::format("waiting for {}: {}", argv[0], std::strerror(errno)));
         ::usleep(20000);
     }
-    // Signalled, the child may have ended before the command (the same Ctrl-C ended both): the
-    // command's own shutdown (a checkpoint saved) is waited for, until one more signal says stop.
-    const int seen = relay.relay();
-    if (seen > 0) {
+    relay.relay();
+    int code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+    if (how.shares_group && relay.seen() > 0) {
+        // The child may have ended of the same signal, before the command: the command's own
+        // shutdown (a checkpoint saved) is waited for, until one more signal says stop.
+        const int seen = relay.seen();
         const auto note_at = std::chrono::steady_clock::now() + std::chrono::seconds(2);
         bool noted = false;
-        while (relay.relay() == seen && command_runs()) {
+        for (relay.relay(); relay.seen() == seen && how.command_runs(); relay.relay()) {
             if (!noted && std::chrono::steady_clock::now() >= note_at) {
-                waiting_note();
+                how.waiting_note();
                 noted = true;
             }
             ::usleep(50000);
         }
+        code = 128 + relay.last();
     }
-    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+    relay.report_waiting();
+    return code;
 }
 
 void spawn_detached(const std::vector<std::string>& argv, const fs::path& output, const std::optional<fs::path>& cwd) {

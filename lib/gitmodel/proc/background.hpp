@@ -26,6 +26,9 @@ struct SpawnOptions {
     bool own_process_group = true;
     // The child has our stdin, stdout and stderr (a terminal a user works in), `output` unused.
     bool inherit_stdio = false;
+    // SIGINT, SIGTERM and SIGHUP that this process ignores stay ignored in the child (nohup's
+    // hang-up), instead of set back to their default action.
+    bool keep_ignored_signals = false;
 };
 
 // A started child: its pid (and process group when it leads one).
@@ -52,18 +55,31 @@ std::optional<ExitStatus> reap_any();
 // Sends a signal to a child's whole process group (or the child alone when it leads none).
 void signal_child(const Child& child, int signal);
 
-// Runs argv in the foreground (our stdin, stdout, stderr and process group) and returns its exit
-// status as a shell gives it (128 + the signal when one killed it). SIGINT, SIGTERM and SIGHUP
-// meanwhile do not end this process: each goes to forward(signal), for a child that does not
-// pass signals on itself (an engine's `exec`, whose command runs elsewhere). forward returns
-// false while it found nothing to pass the signal to (the command not started yet): it is asked
-// again until it returns true or 5 s passed, then lost(signal) is called. When a signal came and
-// the child ended (perhaps by the same signal, sent to the whole process group), returns only once
-// command_runs() says the command ended too, or one more signal came (waiting_note() is called
-// once the wait passed 2 s, to say so).
-int run_forwarding_signals(const std::vector<std::string>& argv, const std::function<bool(int)>& forward,
-                           const std::function<void(int)>& lost, const std::function<bool()>& command_runs,
-                           const std::function<void()>& waiting_note);
+// What run_forwarding_signals asks of its caller about the command its child runs elsewhere
+// (an engine's `exec`, whose client passes no signal on).
+struct SignalForwarding {
+    // Passes a signal on to the command; false while it found nothing to pass it to (the command
+    // not started yet): it is asked again until it returns true or 5 s passed.
+    std::function<bool(int)> forward;
+    // Told of a signal that could not be passed on (5 s passed, or the child ended first).
+    std::function<void(int)> lost;
+    // Whether the command (the process forward found first) still runs.
+    std::function<bool()> command_runs;
+    // Called once a wait for the command passed 2 s, to say so.
+    std::function<void()> waiting_note;
+    // The child stays in our process group, as it must to read the terminal: a signal sent to the
+    // whole group (Ctrl-C, `timeout`) reaches it too, and may end it before the command. Otherwise
+    // it leads a group of its own, out of such a signal's reach, and its exit status is the command's.
+    bool shares_group = false;
+};
+
+// Runs argv with our stdin, stdout and stderr and returns its exit status as a shell gives it
+// (128 + the signal when one killed it). SIGINT, SIGTERM and SIGHUP meanwhile do not end this
+// process (those it was started with ignored stay ignored, here and in the child): each goes to
+// how.forward. When the child shares our group and a signal came, its status says nothing of the
+// command's: the command is waited for (until it ends or one more signal comes) and the status
+// is 128 + that signal.
+int run_forwarding_signals(const std::vector<std::string>& argv, const SignalForwarding& how);
 
 // Starts argv as a daemon: its own session, no terminal, stdin from /dev/null,
 // output appended to `output`, surviving the end of this process and a hang-up.

@@ -142,6 +142,14 @@ std::optional<uid_t> process_owner(long pid) {
     return real_uid_of(pid);
 }
 
+std::string pid_namespace(long pid) {
+    if (pid <= 0) return "";
+    char target[128];
+    const std::string link = fmt::format("/proc/{}/ns/pid", pid);
+    const ssize_t got = ::readlink(link.c_str(), target, sizeof target - 1);
+    return got > 0 ? std::string(target, static_cast<std::size_t>(got)) : std::string();
+}
+
 const std::string& boot_id() {
     static const std::string id = [] {
         std::string text;

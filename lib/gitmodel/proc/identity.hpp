@@ -55,6 +55,10 @@ std::optional<long> find_own_process(const std::vector<std::string>& arguments);
 // by a random value given to that command alone. Empty when /proc cannot say.
 std::vector<long> processes_with_environment(const std::string& entry);
 
+// The pid namespace a process runs in ("pid:[4026531836]"), "" when it cannot be read: whether a
+// process is inside a container (the namespace of the container's first process) or on the host.
+std::string pid_namespace(long pid);
+
 // This boot's id (/proc/sys/kernel/random/boot_id): a record from another boot names
 // processes that are all gone. Empty when the kernel does not say.
 const std::string& boot_id();
