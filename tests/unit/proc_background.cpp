@@ -148,7 +148,7 @@ TEST_CASE("proc::run_forwarding_signals: a signal nothing could be passed to is 
     sender.join();
     CHECK(lost == std::vector<int>{SIGINT});
     lost.clear();
-    how.shares_group = true;
+    how.shares_group = true;  // SIGTERM may have ended a child of our group: 128 + SIGTERM
     std::thread again([] {
         std::this_thread::sleep_for(std::chrono::milliseconds(300));
         ::kill(::getpid(), SIGTERM);

@@ -89,8 +89,8 @@ int run_in_container(const Engine& engine, const std::string& container, const s
         fmt::print(stderr, "git-model-env: waiting for the command to end in {} (send the signal again to stop waiting)\n",
                    container);
     };
-    // The engine's client reads a terminal on stdin only from our (the foreground) process group.
-    how.shares_group = ::isatty(STDIN_FILENO) != 0;
+    // The engine's client reads or writes a terminal only from our (the foreground) process group.
+    how.shares_group = ::isatty(STDIN_FILENO) || ::isatty(STDOUT_FILENO) || ::isatty(STDERR_FILENO);
     return proc::run_forwarding_signals(engine.command(args), how);
 }
 

@@ -37,6 +37,7 @@ struct ExecPlan {
     std::string output;
     bool inherit_stdio = false;  // keep our 0, 1 and 2
     bool keep_ignored_signals = false;
+    bool ignore_interrupts = false;
 };
 
 ExecPlan make_plan(const std::vector<std::string>& argv,
@@ -80,6 +81,10 @@ ExecPlan make_plan(const std::vector<std::string>& argv,
         if (plan.keep_ignored_signals && interrupting && ::sigaction(signal, nullptr, &current) == 0 &&
             current.sa_handler == SIG_IGN)
             continue;
+        if (plan.ignore_interrupts && (signal == SIGINT || signal == SIGHUP)) {
+            ::signal(signal, SIG_IGN);
+            continue;
+        }
         ::sigaction(signal, &action, nullptr);
     }
     sigset_t none;
@@ -146,6 +151,7 @@ Child spawn(const std::vector<std::string>& argv, const SpawnOptions& options) {
     ExecPlan plan = make_plan(argv, options.env, options.cwd, options.output);
     plan.inherit_stdio = options.inherit_stdio;
     plan.keep_ignored_signals = options.keep_ignored_signals;
+    plan.ignore_interrupts = options.ignore_interrupts;
     ExecErrorPipe report(argv[0]);
     const pid_t pid = fork_or_throw(argv[0]);  // the pipe's ends close with `report` when it throws
     if (pid == 0) {
@@ -192,9 +198,14 @@ public:
     void relay() {
         if (const int signal = DeferSignals::pending()) {  // polled: no signal slips in before a blocking wait
             DeferSignals::clear();
-            waiting_ = last_ = signal;
-            give_up_ = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-            ++seen_;
+            const auto now = std::chrono::steady_clock::now();
+            // The same signal twice at once (the group's, and git passing its own on) is one.
+            if (signal != last_ || now - last_at_ > std::chrono::milliseconds(300)) {
+                waiting_ = last_ = signal;
+                give_up_ = now + std::chrono::seconds(5);
+                ++seen_;
+            }
+            last_at_ = now;
         }
         if (waiting_ && how_.forward(waiting_)) {
             waiting_ = 0;
@@ -216,6 +227,7 @@ private:
     int last_ = 0;
     int seen_ = 0;
     std::chrono::steady_clock::time_point give_up_;
+    std::chrono::steady_clock::time_point last_at_;
 };
 
 }  // namespace
@@ -227,6 +239,7 @@ int run_forwarding_signals(const std::vector<std::string>& argv, const SignalFor
     options.inherit_stdio = true;
     options.own_process_group = !how.shares_group;
     options.keep_ignored_signals = true;
+    options.ignore_interrupts = how.shares_group;
     const Child child = spawn(argv, options);
     SignalRelay relay(how);
     int status = 0;
@@ -239,7 +252,7 @@ int run_forwarding_signals(const std::vector<std::string>& argv, const SignalFor
     }
     relay.relay();
     int code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
-    if (how.shares_group && relay.seen() > 0) {
+    if (how.shares_group && relay.seen() > 0 && relay.last() == SIGTERM) {
         // The child may have ended of the same signal, before the command: the command's own
         // shutdown (a checkpoint saved) is waited for, until one more signal says stop.
         const int seen = relay.seen();

@@ -29,6 +29,10 @@ struct SpawnOptions {
     // SIGINT, SIGTERM and SIGHUP that this process ignores stay ignored in the child (nohup's
     // hang-up), instead of set back to their default action.
     bool keep_ignored_signals = false;
+    // SIGINT and SIGHUP are ignored in the child: it shares a terminal's process group with us and
+    // must outlive the Ctrl-C or hang-up that we pass on ourselves (programs in Go, as the
+    // container engines are, keep an inherited ignore for those two).
+    bool ignore_interrupts = false;
 };
 
 // A started child: its pid (and process group when it leads one).
@@ -67,18 +71,20 @@ struct SignalForwarding {
     std::function<bool()> command_runs;
     // Called once a wait for the command passed 2 s, to say so.
     std::function<void()> waiting_note;
-    // The child stays in our process group, as it must to read the terminal: a signal sent to the
-    // whole group (Ctrl-C, `timeout`) reaches it too, and may end it before the command. Otherwise
-    // it leads a group of its own, out of such a signal's reach, and its exit status is the command's.
+    // The child stays in our process group, as it must when it reads or writes a terminal (in a
+    // group of its own it would be stopped): it then ignores SIGINT and SIGHUP, which we pass on,
+    // but a SIGTERM sent to the whole group may end it before the command. Otherwise it leads a
+    // group of its own, out of any such signal's reach, and its exit status is the command's.
     bool shares_group = false;
 };
 
 // Runs argv with our stdin, stdout and stderr and returns its exit status as a shell gives it
 // (128 + the signal when one killed it). SIGINT, SIGTERM and SIGHUP meanwhile do not end this
 // process (those it was started with ignored stay ignored, here and in the child): each goes to
-// how.forward. When the child shares our group and a signal came, its status says nothing of the
-// command's: the command is waited for (until it ends or one more signal comes) and the status
-// is 128 + that signal.
+// how.forward, once (the same signal again within 300 ms is the same one, sent twice: to our group
+// and by a parent passing it on). When the child shares our group and a SIGTERM came, the child's
+// status says nothing of the command's: the command is waited for (until it ends or one more
+// signal comes) and the status is 143.
 int run_forwarding_signals(const std::vector<std::string>& argv, const SignalForwarding& how);
 
 // Starts argv as a daemon: its own session, no terminal, stdin from /dev/null,
