@@ -8,7 +8,6 @@
 
 #include <fmt/core.h>
 
-#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <optional>
