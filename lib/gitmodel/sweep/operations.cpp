@@ -141,6 +141,7 @@ void warn_if_interrupted(const Sweep& sweep, const Warn& warn) {
 Started start_sweep(git::Repository& repo, const CreateRequest& request, const LaunchRequest& launch,
                     const Warn& warn, const std::function<void(const RunSpec&)>& progress) {
     DeferSignals defer;  // create_sweep checks between runs; this one covers the steps after the last
+    DeferSignals::clear();
     Started started{create_sweep(repo, request, progress), {}};
     end_if_interrupted("the sweep's runs were removed", [&] { return destroy_sweep(repo, started.sweep); });
     started.scheduled = launch_sweep(repo, started.sweep, launch);
@@ -238,6 +239,7 @@ Extended extend_and_schedule(git::Repository& repo, const std::string& id, const
     const int first = static_cast<int>(sweep.runs.size()) + 1;
     Extended result;
     DeferSignals defer;  // extend_sweep checks between runs; this one covers the steps after the last
+    DeferSignals::clear();
     result.numbers = extend_sweep(repo, sweep, request, [&](const RunSpec& run) {
         if (progress) progress(static_cast<std::size_t>(run.number - first + 1), run);
     });
