@@ -264,3 +264,29 @@ assert_contains "$OUT" "Pushed model/vit/v13 too"
 assert_not_contains "$OUT" "model/vit/v12"
 assert_not_contains "$ERR" "model/vit/v12"
 assert_eq "$(git -C "$TEST_DIR/strict.git" tag -l model/vit/v12)" "" "the kept snapshot stays here"
+
+# --- three tags at once in one clone, each finding the same unpushed snapshot that lost its number on
+# the remote: it moves to one new number and goes out once, never under two --------------------------
+make_remote_pair race
+git -C race config model.installHooks never
+run_expect 0 git -C race model start m
+wm="$TEST_DIR/worktrees/feature/model-m"
+git -C "$wm" push -q -u origin feature/model-m
+git clone -q "$TEST_DIR/race.git" mate
+git -C mate config model.installHooks never
+git -C mate branch -q --track feature/model-m origin/feature/model-m
+for round in 1 2 3; do
+    git -C race remote set-url origin "$TEST_DIR/nowhere.git"
+    git -C race model tag m -m "offline $round" >/dev/null 2>&1     # made here, not pushed: the remote is away
+    git -C race remote set-url origin "$TEST_DIR/race.git"
+    run_expect 0 git -C mate model tag m -m "mate $round"             # takes that number on the remote
+    pids=()
+    for i in 1 2 3; do git -C race model tag m -m "again $round $i" >/dev/null 2>&1 & pids+=($!); done
+    for pid in "${pids[@]}"; do wait "$pid"; done
+    assert_eq "$(git -C "$TEST_DIR/race.git" for-each-ref --format='%(contents:subject)' refs/tags/model/m/ | grep -cx "offline $round")" \
+        "1" "round $round: the moved snapshot is on the remote once"
+    for i in 1 2 3; do
+        assert_eq "$(git -C "$TEST_DIR/race.git" for-each-ref --format='%(contents:subject)' refs/tags/model/m/ | grep -cx "again $round $i")" \
+            "1" "round $round: tag $i's snapshot is on the remote once"
+    done
+done

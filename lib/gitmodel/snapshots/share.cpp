@@ -290,7 +290,7 @@ TagOutcome tag_and_push(const git::Repository& repo, TagRequest request, bool pu
         const auto made = git::find_tag(repo, outcome.snapshot.tag);
         const auto object = git::ref_object(repo, ref);
         if (!made || !object || made->target != outcome.snapshot.commit || made->tagger_time != outcome.snapshot.time ||
-            !git::delete_ref_if_at(repo, ref, *object))
+            !withdraw_unpushed(repo, outcome.snapshot.tag, *object))
             return outcome;
         outcome.renumbered.push_back(outcome.snapshot.tag);
         request.taken_elsewhere.push_back(outcome.snapshot.tag);

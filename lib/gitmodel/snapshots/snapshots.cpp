@@ -189,6 +189,10 @@ std::optional<std::string> renumber_snapshot(const git::Repository& repo, const 
         fmt::format("{} {}{:02}{:02}", found->tagger_time, offset < 0 ? '-' : '+', std::abs(offset) / 60,
                     std::abs(offset) % 60)};
     model::RepositoryLock lock(repo, "snapshots", fmt::format("git model tag {}", model));
+    // Read before the lock: another `tag` of this clone may have moved it meanwhile (and pushed
+    // it); moving it again would put one snapshot on the remote under two numbers.
+    if (git::ref_object(repo, "refs/tags/" + tag) != object || read_ledger(repo).count({tag, *object}) == 0)
+        return std::nullopt;
     for (int attempt = 0; attempt < 20; ++attempt) {
         std::vector<std::string> names = taken_elsewhere;
         for (const auto& other : git::tags_matching(repo, snapshot_tag_glob(model))) names.push_back(other.name);
@@ -205,6 +209,15 @@ std::optional<std::string> renumber_snapshot(const git::Repository& repo, const 
         return name;
     }
     return std::nullopt;
+}
+
+bool withdraw_unpushed(const git::Repository& repo, const std::string& tag, const std::string& object) {
+    model::RepositoryLock lock(repo, "snapshots", "git model tag (a snapshot that lost its number)");
+    auto ledger = read_ledger(repo);
+    if (ledger.count({tag, object}) == 0 || !git::delete_ref_if_at(repo, "refs/tags/" + tag, object)) return false;
+    ledger.erase({tag, object});
+    write_ledger(repo, ledger);
+    return true;
 }
 
 bool made_here_unpushed(const git::Repository& repo, const std::string& tag, const std::string& object) {

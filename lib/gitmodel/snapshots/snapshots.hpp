@@ -48,6 +48,12 @@ Snapshot create_snapshot(const git::Repository& repo, const TagRequest& request)
 std::optional<std::string> renumber_snapshot(const git::Repository& repo, const std::string& model, const std::string& tag,
                                              const std::vector<std::string>& taken_elsewhere);
 
+// Takes back a snapshot made here that lost its number on the remote before its push, so that it
+// can be made anew under the next number: deletes the tag and its ledger entry, in one turn with
+// the other writers (another `tag` of this clone may be moving the very same snapshot, and then it
+// goes out under that number, not twice). False when it is no longer this unpushed tag.
+bool withdraw_unpushed(const git::Repository& repo, const std::string& tag, const std::string& object);
+
 // Whether this clone made that snapshot tag (that very object) and has not seen it on the
 // remote yet: the only kind renumber_snapshot may move.
 bool made_here_unpushed(const git::Repository& repo, const std::string& tag, const std::string& object);
