@@ -244,3 +244,26 @@ assert_contains "$ERR" "not a git-model snapshot"
 run_expect 1 git -C repo model compare v1 v2                                # v<N> needs a model worktree
 run_expect 2 git -C repo model compare model/alpha/v1
 run_expect 2 git -C repo model compare a b c
+
+# --- names that are not the model's snapshots: a release tag v1, a tag v2 pushed to look like one,
+# and model/alpha/v26 whose block claims another model's numbers ----------------------------------
+head=$(git -C "$wa" rev-parse HEAD)
+git -C repo tag -a v1 -m "release 1" main
+forged_block() {  # TAG-NAME MODEL VERSION
+    printf 'object %s\ntype commit\ntag %s\ntagger Mate <m@x> 1700000000 +0000\n\nSnapshot\n\nModel-Snapshot: 1\nModel: %s\nModel-Version: %s\nModel-Image: none\nMetric: acc=0.9999\n' \
+        "$head" "$1" "$2" "$3" | git -C repo hash-object -t tag -w --stdin
+}
+git -C repo update-ref refs/tags/v25 "$(forged_block v25 alpha 25)"
+git -C repo update-ref refs/tags/model/alpha/v26 "$(forged_block model/alpha/v26 beta 1)"
+run_expect 0 git -C "$wa" model compare v1 v25                   # in the worktree, v<N> is the model's
+assert_contains "$OUT" "model/alpha/v1 ("
+assert_contains "$OUT" "model/alpha/v25 ("
+assert_not_contains "$OUT" "0.9999"
+run_expect 1 git -C "$wa" model compare v1 model/alpha/v26
+assert_contains "$ERR" "model/alpha/v26 is not a git-model snapshot: its block says model 'beta' v1"
+run_expect 1 git -C repo model compare v1 v25                    # outside a worktree: no plain tag stands for one
+assert_contains "$ERR" "no snapshot 'v1'"
+run_expect 0 git -C repo model log alpha
+assert_not_contains "$OUT" "model/alpha/v26"
+assert_contains "$ERR" "model/alpha/v26: not a snapshot: its block says model 'beta' v1"
+git -C repo tag -d v1 v25 model/alpha/v26 >/dev/null

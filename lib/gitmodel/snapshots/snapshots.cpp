@@ -27,7 +27,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A tag read as a snapshot; throws gm::Error saying why it is not one.
+// A tag read as a snapshot; throws gm::Error saying why it is not one. Its block must name the
+// model and version its name does: a tag pushed by anyone may carry any block, and one that
+// claims another model's numbers would put its metrics beside the wrong snapshot.
 Snapshot read_snapshot(const git::TagInfo& tag) {
     if (!tag.annotated) throw Error("a lightweight tag has no snapshot block");
     if (tag.target.empty()) throw Error("it does not point at a commit");
@@ -37,6 +39,9 @@ Snapshot read_snapshot(const git::TagInfo& tag) {
     snapshot.time = tag.tagger_time;
     snapshot.tagger = tag.tagger;
     snapshot.record = parse_snapshot_message(tag.message);
+    if (tag.name != snapshot_tag_name(snapshot.record.model, snapshot.record.version))
+        throw Error(fmt::format("its block says model '{}' v{}", printable(snapshot.record.model),
+                                snapshot.record.version));
     return snapshot;
 }
 
@@ -258,12 +263,7 @@ SnapshotList list_snapshots(const git::Repository& repo, std::string_view model)
         const auto version = snapshot_version_from_tag(model, tag.name);
         if (!version) continue;  // model/x/v1-rc and the like: not in the numbering
         try {
-            Snapshot snapshot = read_snapshot(tag);
-            if (snapshot.record.model != model || snapshot.record.version != *version) {
-                throw Error(fmt::format("its block says model '{}' v{}", snapshot.record.model,
-                                        snapshot.record.version));
-            }
-            list.snapshots.push_back(std::move(snapshot));
+            list.snapshots.push_back(read_snapshot(tag));
         } catch (const Error& e) {
             list.skipped.push_back(fmt::format("{}: not a snapshot: {}", tag.name, e.what()));
         }
@@ -283,10 +283,16 @@ Snapshot resolve_snapshot(const git::Repository& repo, std::string_view name,
                           const std::optional<std::string>& current_model) {
     std::string_view wanted = name;
     if (starts_with(wanted, "refs/tags/")) wanted.remove_prefix(10);
-    std::vector<std::string> candidates{std::string(wanted)};
-    if (!starts_with(wanted, "model/")) candidates.push_back("model/" + std::string(wanted));
-    if (current_model && wanted.size() > 1 && wanted.front() == 'v' && wanted.find('/') == std::string_view::npos)
-        candidates.push_back(fmt::format("model/{}/{}", *current_model, wanted));
+    // Snapshots live under model/ only: a plain tag "v2" (a release, or one a teammate pushed
+    // to look like one) never stands for a snapshot, and inside a worktree "v2" is its model's.
+    std::vector<std::string> candidates;
+    if (starts_with(wanted, "model/")) {
+        candidates.emplace_back(wanted);
+    } else {
+        if (current_model && wanted.size() > 1 && wanted.front() == 'v' && wanted.find('/') == std::string_view::npos)
+            candidates.push_back(fmt::format("model/{}/{}", *current_model, wanted));
+        candidates.push_back("model/" + std::string(wanted));
+    }
     for (const auto& candidate : candidates) {
         const auto tag = git::find_tag(repo, candidate);
         if (!tag) continue;
