@@ -267,3 +267,14 @@ run_expect 0 git -C repo model log alpha
 assert_not_contains "$OUT" "model/alpha/v26"
 assert_contains "$ERR" "model/alpha/v26: not a snapshot: its block says model 'beta' v1"
 git -C repo tag -d v1 v25 model/alpha/v26 >/dev/null
+
+# --- differences beyond a double's range are shown, and said to be so in JSON ------------------
+git -C repo model start huge >/dev/null 2>&1
+wh="$TEST_DIR/worktrees/feature/model-huge"
+run_expect 0 git -C "$wh" model tag --no-push --metric loss=-1.7e308
+run_expect 0 git -C "$wh" model tag --no-push --metric loss=1.7e308
+run_expect 0 git -C "$wh" model compare v1 v2
+assert_contains "$(printf '%s\n' "$OUT" | grep '^loss ')" "+3.4e+308"
+run_expect 0 git -C "$wh" model compare v1 v2 --json
+assert_eq "$(json_get "$OUT" '[(m["difference"], m.get("difference_out_of_range")) for m in d["metrics"]]')" "[(None, True)]" \
+    "an out-of-range difference in JSON"

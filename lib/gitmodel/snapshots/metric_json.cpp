@@ -29,7 +29,8 @@ nlohmann::json difference_json(const Metric& a, const Metric& b) {
     const auto x = written_integer(a), y = written_integer(b);
     std::int64_t difference = 0;
     if (x && y && !__builtin_sub_overflow(*y, *x, &difference)) return difference;
-    return rounded_difference(a.value, b.value);
+    if (const auto rounded = rounded_difference(a.value, b.value)) return *rounded;
+    return nullptr;
 }
 
 }  // namespace gm::snapshots

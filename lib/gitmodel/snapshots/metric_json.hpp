@@ -17,7 +17,8 @@ std::optional<std::int64_t> written_integer(const Metric& metric);
 // The value for JSON as it was written: an integer stays an integer (11800, not 11800.0).
 nlohmann::json metric_json(const Metric& metric);
 
-// b - a for JSON: an integer when both were written as integers, else rounded_difference.
+// b - a for JSON: an integer when both were written as integers, else rounded_difference; null
+// when that is beyond a double's range.
 nlohmann::json difference_json(const Metric& a, const Metric& b);
 
 }  // namespace gm::snapshots

@@ -9,6 +9,8 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
+#include <limits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -170,29 +172,33 @@ namespace {
 
 // b - a rounded to 12 significant digits of the larger operand: what the inputs
 // can tell apart, so that binary noise (0.913 - 0.9 = 0.013000000000000012,
-// 0.3 - (0.1 + 0.2) = -5.6e-17) does not show.
-double clean_difference(double a, double b) {
-    const double difference = b - a;
-    const double scale = std::max(std::fabs(a), std::fabs(b));
-    if (difference == 0 || scale == 0) return 0.0;
-    const double quantum = std::pow(10.0, std::floor(std::log10(scale)) - 11);
-    const double rounded = std::round(difference / quantum) * quantum;
+// 0.3 - (0.1 + 0.2) = -5.6e-17) does not show. In long double: the difference of two
+// large doubles of opposite sign (-1.7e308 and 1.7e308) is beyond a double's range.
+long double clean_difference(double a, double b) {
+    const long double difference = static_cast<long double>(b) - static_cast<long double>(a);
+    const long double scale = std::max(std::fabs(static_cast<long double>(a)), std::fabs(static_cast<long double>(b)));
+    if (difference == 0 || scale == 0) return 0.0L;
+    const long double quantum = std::pow(10.0L, std::floor(std::log10(scale)) - 11);
+    const long double rounded = std::round(difference / quantum) * quantum;
     const std::string text = fmt::format("{:.12g}", rounded);
-    double value = 0;
-    std::from_chars(text.data(), text.data() + text.size(), value);
-    return value == 0 ? 0.0 : value;
+    const long double value = std::strtold(text.c_str(), nullptr);
+    return value == 0 ? 0.0L : value;
 }
 
 }  // namespace
 
 std::string format_difference(double a, double b) {
-    const double difference = clean_difference(a, b);
+    const long double difference = clean_difference(a, b);
     if (difference == 0) return "0";
     const std::string text = fmt::format("{:.12g}", difference);
     return difference > 0 ? "+" + text : text;
 }
 
-double rounded_difference(double a, double b) { return clean_difference(a, b); }
+std::optional<double> rounded_difference(double a, double b) {
+    const long double difference = clean_difference(a, b);
+    if (std::fabs(difference) > static_cast<long double>(std::numeric_limits<double>::max())) return std::nullopt;
+    return static_cast<double>(difference);
+}
 
 namespace {
 

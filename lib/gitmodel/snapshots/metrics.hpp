@@ -77,7 +77,8 @@ inline constexpr std::size_t max_snapshot_metrics = 1000;
 // A difference b - a for tables ("+0.013", "-0.09", "0"), short and without float noise.
 std::string format_difference(double a, double b);
 
-// The same difference as a number, without the float noise, for JSON.
-double rounded_difference(double a, double b);
+// The same difference as a number, without the float noise, for JSON; nullopt when it is beyond
+// a double's range (a JSON number cannot hold it).
+std::optional<double> rounded_difference(double a, double b);
 
 }  // namespace gm::snapshots

@@ -332,12 +332,15 @@ nlohmann::json log_json(std::string_view model, const std::vector<Snapshot>& new
 nlohmann::json to_json(const Comparison& comparison) {
     nlohmann::json metrics = nlohmann::json::array();
     for (const auto& row : comparison.metrics) {
-        metrics.push_back({
+        nlohmann::json entry = {
             {"name", row.name},
             {"a", row.a ? metric_json(*row.a) : nlohmann::json(nullptr)},
             {"b", row.b ? metric_json(*row.b) : nlohmann::json(nullptr)},
             {"difference", row.difference ? difference_json(*row.a, *row.b) : nlohmann::json(nullptr)},
-        });
+        };
+        // null there means "one side lacks it", except when this says otherwise
+        if (row.a && row.b && entry["difference"].is_null()) entry["difference_out_of_range"] = true;
+        metrics.push_back(std::move(entry));
     }
     nlohmann::json commits = nlohmann::json::array();
     for (const auto& commit : comparison.commits)
