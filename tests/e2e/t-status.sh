@@ -77,6 +77,13 @@ assert_contains "$OUT" "remote:       origin/feature/model-alpha (1 to push, 0 t
 assert_contains "$OUT" "hooks:        installed (pre-commit installed, pre-push installed)"
 assert_not_contains "$OUT" "at HEAD"
 
+# --- a note about another model on this head (anyone who can push notes can attach one) ---------
+git -C "$wa" notes --ref=git-model add -m "$(printf 'Model-Finish: 1\nModel: other\nBranch: feature/model-other\nBase: main\nMode: push\nRemote: origin\nFinished: 1700000000')" HEAD
+run_expect 0 git -C "$wa" model status
+assert_contains "$OUT" "finished:     no"
+run_expect 0 git -C "$wa" model status --json
+assert_eq "$(check_status "$OUT" 'd["finished"]')" "None" "another model's finish note"
+
 # --- finished ----------------------------------------------------------------------------------
 GIT_COMMITTER_DATE="2026-01-05T10:00:00Z" run_expect 0 git -C "$wa" model finish
 run_expect 0 git -C "$wa" model status --json

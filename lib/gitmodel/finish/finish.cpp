@@ -90,7 +90,7 @@ void push_for_review(const git::Repository& repo, const model::Settings& setting
     config.set_local(fmt::format("branch.{}.remote", context.branch), settings.remote);
     config.set_local(fmt::format("branch.{}.merge", context.branch), "refs/heads/" + context.branch);
     if (!result.branch_sent) {
-        if (auto earlier = read_finish_record(repo, result.head); earlier && earlier->remote == settings.remote)
+        if (auto earlier = read_finish_record(repo, result.head, context.name); earlier && earlier->remote == settings.remote)
             result.earlier = std::move(earlier);
     }
 }
@@ -153,7 +153,7 @@ FinishResult finish_model(const git::Repository& repo, const FinishRequest& requ
     const bool nothing_of_its_own = repo.ahead_behind(result.head, *base_commit).ahead == 0;
     const auto merged_before =
         nothing_of_its_own ? merge_of_head(repo, context, result.head, *base_commit) : std::nullopt;
-    const auto finished_before = nothing_of_its_own ? read_finish_record(repo, result.head) : std::nullopt;
+    const auto finished_before = nothing_of_its_own ? read_finish_record(repo, result.head, context.name) : std::nullopt;
     const bool record_merge = merged_before && merged_before->unrecorded_finish && !finished_before;
     if (nothing_of_its_own && !(record_merge && request.merge)) {
         if (const auto& earlier = finished_before) {

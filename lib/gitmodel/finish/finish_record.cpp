@@ -56,13 +56,13 @@ std::optional<FinishRecord> parse_finish_record(std::string_view text) {
 }
 
 std::optional<FinishRecord> read_finish_record(const git::Repository& repo, const std::string& commit,
-                                               const std::vector<std::string>& other_refs) {
-    if (const auto note = git::read_note(repo, model::finish_notes_ref, commit))
-        if (auto record = parse_finish_record(*note)) return record;
-    for (const auto& ref : other_refs) {
-        if (ref == model::finish_notes_ref) continue;
+                                               std::string_view model, const std::vector<std::string>& other_refs) {
+    std::vector<std::string> refs{std::string(model::finish_notes_ref)};
+    for (const auto& ref : other_refs)
+        if (ref != model::finish_notes_ref) refs.push_back(ref);
+    for (const auto& ref : refs) {
         if (const auto note = git::read_note(repo, ref, commit))
-            if (auto record = parse_finish_record(*note)) return record;
+            if (auto record = parse_finish_record(*note); record && record->model == model) return record;
     }
     return std::nullopt;
 }

@@ -45,10 +45,12 @@ std::string format_finish_record(const FinishRecord& record);
 // Reads a note back; nullopt when it is not a finish record (another tool's note).
 std::optional<FinishRecord> parse_finish_record(std::string_view text);
 
-// The finish record on a commit, if any: from refs/notes/git-model, else from the other notes
-// refs given (a remote's notes as fetched), first found wins.
+// The model's finish record on a commit, if any: from refs/notes/git-model, else from the other
+// notes refs given (a remote's notes as fetched), first found wins. A note about another model is
+// passed over: anyone who can push notes can attach one to any commit, and "finished" must not
+// be believed for a model its record does not name.
 std::optional<FinishRecord> read_finish_record(const git::Repository& repo, const std::string& commit,
-                                               const std::vector<std::string>& other_refs = {});
+                                               std::string_view model, const std::vector<std::string>& other_refs = {});
 
 // Writes (or replaces) the finish record on a commit with `git notes`.
 void write_finish_record(const git::Repository& repo, const std::string& commit, const FinishRecord& record);

@@ -30,7 +30,7 @@ void MergeJudge::judge(PruneFacts& fact, const std::vector<std::string>& tips) {
     }
     if (fact.in_base && fact.merged_by == MergedBy::none) {
         // Fast-forwarded (or rebased onto) the base: only a finish record says when.
-        if (const auto record = finish::read_finish_record(repo_, fact.head, notes_refs_)) {
+        if (const auto record = finish::read_finish_record(repo_, fact.head, fact.model, notes_refs_)) {
             fact.merged_by = MergedBy::finish_record;
             fact.merged_at = record->finished_at;
         }

@@ -64,7 +64,7 @@ StatusReport read_status(const git::Repository& repo) {
         auto list = snapshots::list_snapshots(repo, *report.model);
         report.snapshot_count = list.snapshots.size();
         if (!list.snapshots.empty()) report.latest_snapshot = std::move(list.snapshots.front());
-        if (report.head) report.finished = finish::read_finish_record(repo, *report.head, {model::remote_notes_ref(settings.remote)});
+        if (report.head) report.finished = finish::read_finish_record(repo, *report.head, *report.model, {model::remote_notes_ref(settings.remote)});
         // A report names what it cannot read (a bad model.engineTimeout, an engine that fails) and goes on.
         try {
             report.environment = snapshots::environment_state(repo, *report.model, report.worktree);
