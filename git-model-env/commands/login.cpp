@@ -9,6 +9,8 @@
 
 #include <fmt/core.h>
 
+#include <array>
+#include <csignal>
 #include <iostream>
 #include <iterator>
 #include <termios.h>
@@ -20,18 +22,54 @@ namespace gm::env_commands {
 
 namespace {
 
+// The terminal settings to put back when a signal ends the process at the password prompt
+// (Ctrl-C): left with echo off, the user's shell, or a script's, would type blind.
+termios settings_before_prompt{};
+
+void restore_terminal_and_die(int signal_number) {
+    ::tcsetattr(STDIN_FILENO, TCSANOW, &settings_before_prompt);  // async-signal-safe
+    ::signal(signal_number, SIG_DFL);
+    ::raise(signal_number);
+}
+
+// Echo off on the terminal for one scope, restored on every way out: return, exception, or a
+// signal that ends the process (SIGINT, SIGTERM, SIGHUP, SIGQUIT; their handlers are put back after).
+class EchoOff {
+public:
+    EchoOff() {
+        ::tcgetattr(STDIN_FILENO, &settings_before_prompt);
+        struct sigaction restore {};
+        restore.sa_handler = restore_terminal_and_die;
+        sigemptyset(&restore.sa_mask);
+        for (std::size_t i = 0; i < signals_.size(); ++i) {
+            ::sigaction(signals_[i], nullptr, &before_[i]);
+            if (before_[i].sa_handler != SIG_IGN) ::sigaction(signals_[i], &restore, nullptr);
+        }
+        termios quiet = settings_before_prompt;
+        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+        ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+    }
+    ~EchoOff() {
+        ::tcsetattr(STDIN_FILENO, TCSANOW, &settings_before_prompt);
+        for (std::size_t i = 0; i < signals_.size(); ++i) ::sigaction(signals_[i], &before_[i], nullptr);
+    }
+    EchoOff(const EchoOff&) = delete;
+    EchoOff& operator=(const EchoOff&) = delete;
+
+private:
+    static constexpr std::array<int, 4> signals_{SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+    std::array<struct sigaction, 4> before_{};
+};
+
 // Reads the password without echoing it on a terminal; never from argv or the environment.
 std::string read_password() {
     std::string password;
     if (::isatty(STDIN_FILENO)) {
         fmt::print(stderr, "Password: ");
-        termios saved{};
-        ::tcgetattr(STDIN_FILENO, &saved);
-        termios quiet = saved;
-        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-        ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
-        std::getline(std::cin, password);
-        ::tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+        {
+            EchoOff quiet;
+            std::getline(std::cin, password);
+        }
         fmt::print(stderr, "\n");
     } else {
         password.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
