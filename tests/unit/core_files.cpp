@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <ctime>
 #include <fstream>
 #include <set>
@@ -172,6 +173,44 @@ TEST_CASE("write_file_atomically removes the temporary files killed writers of t
     CHECK(names_in(scratch.path) == std::set<std::string>{"params.json", running, elsewhere_recent, old_form_recent,
                                                           users_own, other_target, "victim", link});
     CHECK(read_all(victim) == "precious");
+}
+
+TEST_CASE("remove_killed_writers_files: a writer that is a zombie (a PID 1 that never reaps), or a pid that a later "
+          "process took, left its file; a live writer keeps its own",
+          "[core][atomic]") {
+    test::ScratchDir scratch;
+    const auto spawn = [](bool exit_at_once) {
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+            if (!exit_at_once) ::pause();
+            ::_exit(0);
+        }
+        return pid;
+    };
+    const pid_t live_writer = spawn(false);
+    const pid_t zombie = spawn(true);  // not waited for until the end: a zombie meanwhile
+    REQUIRE(live_writer > 0);
+    REQUIRE(zombie > 0);
+    for (int tries = 0; tries < 200 && read_process_stat(zombie)->state != 'Z'; ++tries) ::usleep(10000);
+    REQUIRE(read_process_stat(zombie)->state == 'Z');
+    const std::string here = pid_realm();
+    const auto temp_of = [&](pid_t pid, const char* hex) {
+        return ".model.bin." + std::to_string(pid) + "-" + here + "." + hex + ".tmp";
+    };
+    const std::string of_zombie = temp_of(zombie, "0123456789abcdef");
+    const std::string of_live = temp_of(live_writer, "1123456789abcdef");
+    const std::string before_pid_reused = temp_of(live_writer, "2123456789abcdef");  // last written before it started
+    for (const auto& name : {of_zombie, of_live, before_pid_reused}) std::ofstream(scratch.path / name) << "half";
+    const timespec a_minute_ago[2] = {{::time(nullptr) - 60, 0}, {::time(nullptr) - 60, 0}};
+    REQUIRE(::utimensat(AT_FDCWD, (scratch.path / before_pid_reused).c_str(), a_minute_ago, 0) == 0);
+    { std::ofstream(scratch.path / "model.bin") << "whole"; }
+
+    remove_killed_writers_files(scratch.path / "model.bin");
+    CHECK(names_in(scratch.path) == std::set<std::string>{"model.bin", of_live});
+    CHECK(read_all(scratch.path / "model.bin") == "whole");
+    ::kill(live_writer, SIGKILL);
+    ::waitpid(live_writer, nullptr, 0);
+    ::waitpid(zombie, nullptr, 0);
 }
 
 TEST_CASE("write_file_atomically writes a target whose name is as long as a file name may be", "[core][atomic]") {

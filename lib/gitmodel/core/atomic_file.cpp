@@ -1,6 +1,7 @@
 #include "gitmodel/core/atomic_file.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/host.hpp"
 #include "gitmodel/core/random_id.hpp"
 #include "gitmodel/core/shared_dir.hpp"
 #include "gitmodel/core/text.hpp"
@@ -93,6 +94,18 @@ const std::string& pid_realm() {
 
 namespace {
 
+// Whether the process of that pid (of this realm) cannot be the writer of a temporary file last
+// written at `written`: none runs, a zombie (killed, never reaped: a PID 1 that does not reap), or
+// one that started after that write (the pid was recycled).
+bool writer_gone(pid_t pid, std::time_t written) {
+    if (const auto stat = read_process_stat(pid)) {
+        if (stat->state == 'Z' || stat->state == 'X') return true;
+        const auto started = process_start_seconds(*stat);
+        return started && *started > static_cast<std::int64_t>(written) + 1;  // a second of rounding either way
+    }
+    return ::kill(pid, 0) != 0 && errno == ESRCH;  // hidden by hidepid, or gone
+}
+
 // A temporary file that an earlier write of `target` left when it was killed before its rename:
 // ".<name>.<pid>-<realm>.<16 hex>.tmp" of this pid realm whose writer no longer runs; one of
 // another realm, or ".<name>.<16 hex>.tmp" (what versions before the pid was in the name made),
@@ -117,7 +130,7 @@ bool left_by_killed_writer(std::string_view entry, std::string_view stem, const 
         return false;
     if (realm != pid_realm()) return untouched_for_an_hour;
     const pid_t pid = static_cast<pid_t>(std::stol(std::string(pid_text)));
-    return pid > 0 && pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH;
+    return pid > 0 && pid != ::getpid() && writer_gone(pid, st.st_mtime);
 }
 
 // Removes the temporary files of `target` that killed writers left (a promote killed mid-write
@@ -209,6 +222,10 @@ void write_file_atomically(const fs::path& target, std::string_view content, Fil
     if (::rename(temp->path().c_str(), target.c_str()) != 0) throw fail(errno);
     temp->release();
     remove_killed_writers_leftovers(folder, target);
+}
+
+void remove_killed_writers_files(const fs::path& target) {
+    remove_killed_writers_leftovers(target.has_parent_path() ? target.parent_path() : fs::path("."), target);
 }
 
 }  // namespace gm

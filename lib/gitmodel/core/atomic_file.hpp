@@ -40,4 +40,9 @@ const std::string& pid_realm();
 void write_file_atomically(const std::filesystem::path& target, std::string_view content, FileMode mode = {},
                            std::optional<std::string_view> only_if_content = std::nullopt);
 
+// Removes what killed writers of target left (as write_file_atomically does after its rename), for
+// a caller that finds target already right and writes nothing: a rerun of a killed `sweep promote`
+// must not leave the dead writer's half-written checkpoint in the model's worktree.
+void remove_killed_writers_files(const std::filesystem::path& target);
+
 }  // namespace gm

@@ -1,7 +1,12 @@
 #include "gitmodel/core/host.hpp"
 
-#include <cstdlib>
+#include <fmt/core.h>
 
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
+
+#include <fcntl.h>
 #include <pwd.h>
 #include <unistd.h>
 
@@ -27,6 +32,46 @@ std::optional<std::string> account_name(uid_t uid) {
 std::string user_name_of(uid_t uid) { return account_name(uid).value_or(std::to_string(uid)); }
 
 std::string user_name() { return user_name_of(::geteuid()); }
+
+std::optional<ProcessStat> read_process_stat(long pid) {
+    if (pid <= 0) return std::nullopt;
+    const std::string path = fmt::format("/proc/{}/stat", pid);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return std::nullopt;
+    char buffer[1024];
+    ssize_t got;
+    do got = ::read(fd, buffer, sizeof buffer - 1);
+    while (got < 0 && errno == EINTR);
+    ::close(fd);
+    if (got <= 0) return std::nullopt;
+    const std::string text(buffer, static_cast<std::size_t>(got));
+    const auto close = text.rfind(')');  // the command name may hold spaces and parentheses
+    if (close == std::string::npos || close + 2 >= text.size()) return std::nullopt;
+    // Fields after the name: 3 state, ... 22 start time.
+    const char* p = text.c_str() + close + 2;
+    ProcessStat stat;
+    stat.state = *p;
+    for (int field = 3; field < 22 && *p; ++p)
+        if (*p == ' ') ++field;
+    stat.start_ticks = std::strtoull(p, nullptr, 10);
+    return stat;
+}
+
+std::optional<std::int64_t> process_start_seconds(const ProcessStat& stat) {
+    static const std::optional<std::int64_t> boot_time = [] () -> std::optional<std::int64_t> {
+        std::ifstream in("/proc/stat");
+        for (std::string word; in >> word;) {
+            if (word != "btime") continue;
+            std::int64_t seconds = 0;
+            if (in >> seconds) return seconds;
+            break;
+        }
+        return std::nullopt;
+    }();
+    const long ticks = ::sysconf(_SC_CLK_TCK);
+    if (!boot_time || ticks <= 0) return std::nullopt;
+    return *boot_time + static_cast<std::int64_t>(stat.start_ticks / static_cast<unsigned long long>(ticks));
+}
 
 const char* env_or_null(const char* name) {
     const char* value = std::getenv(name);

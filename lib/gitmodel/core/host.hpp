@@ -22,6 +22,21 @@ std::string user_name_of(uid_t uid);
 // GIT_DIR or GIT_CONFIG_NOSYSTEM as unset too).
 const char* env_or_null(const char* name);
 
+// A process's state and start as /proc/<pid>/stat gives them, read in this one place: whether
+// a recorded pid is still its process, a zombie (ended, not yet reaped: under a PID 1 that never
+// reaps, for good), or another process that got the pid since.
+struct ProcessStat {
+    char state = 0;                      // 'R', 'S', 'D', 'T', 'Z' (zombie), 'X' (dead), ...
+    unsigned long long start_ticks = 0;  // field 22: clock ticks after boot
+};
+
+// The process's stat; nullopt when it is gone or /proc does not show it (hidepid).
+std::optional<ProcessStat> read_process_stat(long pid);
+
+// When the process started, in Unix seconds (the boot time plus its start ticks), to tell whether
+// it can have written a file last changed at a given time; nullopt when /proc does not say.
+std::optional<std::int64_t> process_start_seconds(const ProcessStat& stat);
+
 // The name of the user this process runs as (its effective uid), for messages and logs.
 std::string user_name();
 

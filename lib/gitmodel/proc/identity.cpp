@@ -1,5 +1,6 @@
 #include "gitmodel/proc/identity.hpp"
 
+#include "gitmodel/core/host.hpp"
 #include "gitmodel/core/text.hpp"
 
 #include <fmt/core.h>
@@ -16,28 +17,6 @@
 namespace gm::proc {
 
 namespace {
-
-// The state letter and start time of a process from /proc/<pid>/stat; nullopt when it cannot be read.
-std::optional<std::pair<char, unsigned long long>> read_process_stat(long pid) {
-    const std::string path = fmt::format("/proc/{}/stat", pid);
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return std::nullopt;
-    char buffer[1024];
-    ssize_t got;
-    do got = ::read(fd, buffer, sizeof buffer - 1);
-    while (got < 0 && errno == EINTR);
-    ::close(fd);
-    if (got <= 0) return std::nullopt;
-    const std::string text(buffer, static_cast<std::size_t>(got));
-    const auto close = text.rfind(')');  // the command name may hold spaces and parentheses
-    if (close == std::string::npos || close + 2 >= text.size()) return std::nullopt;
-    // Fields after the name: 3 state, ... 22 start time.
-    const char* p = text.c_str() + close + 2;
-    const char state = *p;
-    for (int field = 3; field < 22 && *p; ++p)
-        if (*p == ' ') ++field;
-    return std::make_pair(state, std::strtoull(p, nullptr, 10));
-}
 
 // A process's real uid from /proc/<pid>/status ("Uid:\t<real>\t<effective>..."): the user who
 // started it, also for a setuid program, whose /proc folder another user's name does not own.
@@ -91,7 +70,7 @@ std::optional<long> find_own_process(const std::vector<std::string>& arguments) 
             std::search(argv.begin() + 1, argv.end(), arguments.begin(), arguments.end()) == argv.end())
             return true;
         const auto stat_line = read_process_stat(pid);
-        if (!stat_line || stat_line->first == 'Z') return true;
+        if (!stat_line || stat_line->state == 'Z') return true;
         found = pid;
         return false;
     });
@@ -104,7 +83,7 @@ std::vector<long> processes_with_environment(const std::string& entry) {
         const auto environment = read_records(pid, "environ");
         if (std::find(environment.begin(), environment.end(), entry) == environment.end()) return true;
         const auto stat_line = read_process_stat(pid);
-        if (stat_line && stat_line->first != 'Z' && stat_line->first != 'X') found.push_back(pid);
+        if (stat_line && stat_line->state != 'Z' && stat_line->state != 'X') found.push_back(pid);
         return true;
     });
     return found;
@@ -113,22 +92,22 @@ std::vector<long> processes_with_environment(const std::string& entry) {
 ProcessIdentity self_identity() {
     ProcessIdentity self;
     self.pid = static_cast<long>(::getpid());
-    if (auto stat = read_process_stat(self.pid)) self.start_ticks = stat->second;
+    if (auto stat = read_process_stat(self.pid)) self.start_ticks = stat->start_ticks;
     return self;
 }
 
 std::optional<ProcessIdentity> identity_of(long pid) {
     if (pid <= 0) return std::nullopt;
     const auto stat = read_process_stat(pid);
-    if (!stat || stat->first == 'Z' || stat->first == 'X') return std::nullopt;
-    return ProcessIdentity{pid, stat->second};
+    if (!stat || stat->state == 'Z' || stat->state == 'X') return std::nullopt;
+    return ProcessIdentity{pid, stat->start_ticks};
 }
 
 Liveness liveness(const ProcessIdentity& process) {
     if (process.pid <= 0) return Liveness::gone;
     if (const auto stat = read_process_stat(process.pid)) {
-        if (stat->first == 'Z' || stat->first == 'X') return Liveness::gone;
-        return process.start_ticks == 0 || stat->second == process.start_ticks ? Liveness::alive : Liveness::gone;
+        if (stat->state == 'Z' || stat->state == 'X') return Liveness::gone;
+        return process.start_ticks == 0 || stat->start_ticks == process.start_ticks ? Liveness::alive : Liveness::gone;
     }
     // /proc hides it (hidepid) or it is gone: the kernel still tells which.
     if (::kill(static_cast<pid_t>(process.pid), 0) != 0 && errno == ESRCH) return Liveness::gone;

@@ -380,6 +380,8 @@ void write_files(const fs::path& model_worktree, std::vector<PlannedFile>& files
         check_target_path(model_worktree, file.path);  // nothing was planted while we looked away
         if (!file.existed || file.before != file.content || file.before_mode != file.mode)
             write_file_atomically(model_worktree / file.path, file.content, FileMode{file.mode, true, false});
+        else
+            remove_killed_writers_files(model_worktree / file.path);
     }
 }
 
