@@ -127,7 +127,12 @@ TEST_CASE("proc::run_forwarding_signals: a signal sent here is handed to forward
     REQUIRE_FALSE(forwarded.empty());
     CHECK(forwarded.back() == SIGTERM);
     CHECK(lost.empty());
-    CHECK(processes_with_environment(mark).empty());  // the sleep it started got the signal too
+    // the sleep it started got the signal too (and ends within moments: the signal is delivered
+    // to it while sh exits, so poll rather than look once)
+    bool sleep_ended = false;
+    for (int tries = 0; tries < 100 && !(sleep_ended = processes_with_environment(mark).empty()); ++tries)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    CHECK(sleep_ended);
     CHECK(run_forwarding_signals({"sh", "-c", "kill -KILL $$"}, how) == 128 + SIGKILL);
 }
 
