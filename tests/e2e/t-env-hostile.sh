@@ -89,6 +89,16 @@ run_expect 1 git-model-env exec -- touch /tmp/entered
 assert_contains "$ERR" "the container $name was not made by git model"
 assert_eq "$(podman inspect -f '{{.State.Status}}' "$name")" "running" "the other container left as it was"
 assert_eq "$(podman exec "$name" sh -c 'test -e /tmp/entered && echo entered || echo not')" "not" "exec did not enter it"
+# prune of the merged model keeps it, and that container: not prune's to remove, as it is not down's
+git -C "$TEST_DIR/repo" merge -q --no-ff feature/model-m -m "merge m"
+run_expect 0 git -C "$TEST_DIR/repo" model prune --retention 0 --dry-run
+assert_contains "$OUT" "the container $name was not made by git model for the environment of 'm' here"
+run_expect 0 git -C "$TEST_DIR/repo" model prune --retention 0 --force
+assert_contains "$OUT" "the container $name was not made by git model for the environment of 'm' here"
+assert_contains "$OUT" "0 pruned"
+assert_eq "$(podman inspect -f '{{.State.Status}}' "$name")" "running" "prune left it as it was"
+assert_branch_exists "$TEST_DIR/repo" feature/model-m
+assert_dir "$TEST_DIR/worktrees/feature/model-m"
 podman rm -f -t 0 "$name" >/dev/null
 run_expect 0 git-model-env up
 run_expect 0 git-model-env down

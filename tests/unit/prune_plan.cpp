@@ -198,8 +198,21 @@ TEST_CASE("prune: environment steps and an archive tag from an earlier run", "[p
     const auto plan = plan_prune({f}, options());
     REQUIRE(plan[0].steps.size() == 4);
     CHECK_THAT(plan[0].steps[0].description, Catch::Contains("keep the archive tag"));
-    CHECK(plan[0].steps[2].kind == PruneStep::Kind::remove_environment);
-    CHECK(plan[0].steps[2].description == "remove container gm-env");
+    // the environment before the worktree it runs on
+    CHECK(plan[0].steps[1].kind == PruneStep::Kind::remove_environment);
+    CHECK(plan[0].steps[1].description == "remove container gm-env");
+    CHECK(plan[0].steps[2].kind == PruneStep::Kind::remove_worktree);
+}
+
+TEST_CASE("prune: a container of the environment's name that git model did not make keeps the model, even with --force",
+          "[prune]") {
+    auto f = with_worktree(merged("env", 20), false);
+    f.foreign_container = "the container gm-env was not made by git model";
+    auto forced = options();
+    forced.force = true;
+    const auto plan = plan_prune({f}, forced);
+    CHECK_FALSE(plan[0].prune);
+    CHECK_THAT(joined(plan[0].reasons), Catch::Contains("not made by git model"));
 }
 
 TEST_CASE("prune: archive tag names never collide", "[prune]") {

@@ -276,7 +276,7 @@ config::ModelEnv load_environment_file(const Target& target) {
     return config::load_modelenv_file(file);
 }
 
-Engine engine_for(git::Repository& repo, const Target& target) {
+Engine engine_for(const git::Repository& repo, const Target& target) {
     std::optional<std::string> file_engine;
     try {
         file_engine = load_environment_file(target).engine;
@@ -852,7 +852,7 @@ void run_checks(const UpPlan& plan, UpResult& result) {
 
 // The model's turn at starting or stopping its environment: a lock of the repository
 // (<common dir>/git-model/locks/env-<model>.lock), waited for at most model.lockTimeout.
-std::unique_ptr<model::RepositoryLock> take_model_turn(git::Repository& repo, const Target& target, const char* doing) {
+std::unique_ptr<model::RepositoryLock> take_model_turn(const git::Repository& repo, const Target& target, const char* doing) {
     const std::string name = "env-" + target.model;
     const std::string what = fmt::format("{} {}", doing, target.model);
     try {
@@ -1064,7 +1064,7 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
     return result;
 }
 
-DownResult down(git::Repository& repo, const Target& here) {
+DownResult down(const git::Repository& repo, const Target& here) {
     // An `env up` of this model in progress finishes first (its container is then taken down).
     const auto turn = take_model_turn(repo, here, "git model env down");
     const Engine engine = engine_for(repo, here);

@@ -123,7 +123,7 @@ struct DownResult {
 
 // Stops and removes the environment's container, gives back its GPUs, keeps the persist
 // folders; also the one started before the repository moved here (moved_environment).
-DownResult down(git::Repository& repo, const Target& target);
+DownResult down(const git::Repository& repo, const Target& target);
 
 // One environment as `env status` shows it.
 struct EnvStatus {
@@ -154,7 +154,7 @@ std::vector<EnvStatus> status(git::Repository& repo, bool all_repositories, std:
 nlohmann::json to_json(const std::vector<EnvStatus>& environments);
 
 // The engine for a target's commands (exec, logs) and its running container, or a clear error.
-Engine engine_for(git::Repository& repo, const Target& target);
+Engine engine_for(const git::Repository& repo, const Target& target);
 
 // How the .modelenv.yaml at the tip of a container's branch differs from what it runs
 // (see EnvStatus::drift); nullopt when it cannot be told.

@@ -145,7 +145,11 @@ public:
         fact.archive_tag = tag;
         fact.archive_tag_exists = exists;
         read_worktree_refs(fact);
-        fact.environment = snapshots::planned_environment_removal(repo_, fact.model);
+        try {
+            fact.environment = snapshots::planned_environment_removal(repo_, fact.model);
+        } catch (const Error& e) {
+            fact.foreign_container = e.what();  // made by hand with the environment's name: not prune's to remove
+        }
         return fact;
     }
 
@@ -300,6 +304,9 @@ void execute(const git::Repository& repo, const PruneFacts& fact, bool force, co
         archive_with_tag(repo, ref.tag, ref.target, ref.tag_exists, ref_archive_message(fact, ref));
         say(fmt::format("{}: archived {} ({} of its worktree) as {}", fact.model, short_id(ref.target), ref.ref, ref.tag));
     }
+    // The environment first: it runs on the worktree, and one that cannot go (or is not the
+    // model's to remove) keeps the worktree and the branch too.
+    for (const auto& line : snapshots::remove_environment(repo, fact.model)) say(fmt::format("{}: {}", fact.model, line));
     if (fact.worktree && !fact.worktree_missing && force) {
         // --force: what git does not track goes too, as the user asked.
         std::vector<std::string> args{"worktree", "remove"};
@@ -327,8 +334,6 @@ void execute(const git::Repository& repo, const PruneFacts& fact, bool force, co
         if (repo.forget_missing_worktree(*fact.worktree, force))
             say(fmt::format("{}: forgot the worktree {}", fact.model, fact.worktree->string()));
     }
-    snapshots::remove_environment(repo, fact.model);
-    for (const auto& line : fact.environment) say(fmt::format("{}: {}", fact.model, line));
     for (const auto& worktree : repo.linked_worktrees()) {
         if (worktree.branch == fact.branch)
             throw Error(fmt::format("{} is still checked out in {}; the branch was kept", fact.branch,

@@ -154,6 +154,7 @@ std::vector<PruneDecision> plan_prune(const std::vector<PruneFacts>& facts, cons
             else reasons.push_back(fmt::format("it has commits that are not on {}", fact.remote));
         }
 
+        if (!fact.foreign_container.empty()) reasons.push_back(fact.foreign_container);  // not even --force
         decision.prune = reasons.empty();
         if (decision.prune) {
             using Kind = PruneStep::Kind;
@@ -171,6 +172,7 @@ std::vector<PruneDecision> plan_prune(const std::vector<PruneFacts>& facts, cons
                                     : fmt::format("tag {} as {} (only {} of its worktree holds it)", short_id(ref.target),
                                                   ref.tag, ref.ref)});
             }
+            for (const auto& line : fact.environment) decision.steps.push_back({Kind::remove_environment, line});
             if (fact.worktree) {
                 decision.steps.push_back(
                     {Kind::remove_worktree,
@@ -178,7 +180,6 @@ std::vector<PruneDecision> plan_prune(const std::vector<PruneFacts>& facts, cons
                          ? fmt::format("forget the worktree {} (its folder is gone)", fact.worktree->string())
                          : fmt::format("remove the worktree {}", fact.worktree->string())});
             }
-            for (const auto& line : fact.environment) decision.steps.push_back({Kind::remove_environment, line});
             decision.steps.push_back({Kind::delete_branch, fmt::format("delete the branch {}", fact.branch)});
         }
         plan.push_back(std::move(decision));

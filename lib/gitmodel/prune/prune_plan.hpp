@@ -68,6 +68,7 @@ struct PruneFacts {
     std::string archive_tag;                  // the tag name chosen for the archive
     bool archive_tag_exists = false;          // it exists already, at the head (a previous, interrupted prune)
     std::vector<std::string> environment;     // what removing its environment (container) takes
+    std::string foreign_container;            // why a container of its environment's name is not its to remove
 };
 
 // The rule's parameters.

@@ -8,6 +8,7 @@
 #include "gitmodel/env/environment.hpp"
 #include "gitmodel/env/lease_book.hpp"
 #include "gitmodel/env/state.hpp"
+#include "gitmodel/naming/model_name.hpp"
 #include "gitmodel/snapshots/snapshots.hpp"
 
 #include <fmt/core.h>
@@ -86,25 +87,45 @@ std::vector<SnapshotGpu> hardware_last_run(const git::Repository& repo, const st
     return out;
 }
 
+namespace {
+
+// The model's environment as env down sees it, without a worktree (prune may have none left).
+env::Target environment_target(const git::Repository& repo, const std::string& model) {
+    env::Target target;
+    target.model = model;
+    target.branch = naming::model_branch(model);
+    target.common_dir = repo.common_dir();
+    target.container = model_container(repo, model);
+    return target;
+}
+
+}  // namespace
+
 std::vector<std::string> planned_environment_removal(const git::Repository& repo, const std::string& model) {
     const auto engine = engine_if_any(repo);
     if (!engine) return {};
-    const std::string name = model_container(repo, model);
-    if (!env::find_container(*engine, name)) return {};
-    return {fmt::format("remove container {} and give back its GPUs", name)};
+    const env::Target target = environment_target(repo, model);
+    if (const auto info = env::find_container(*engine, target.container)) {
+        env::require_own_container(*info, target, *engine);
+        return {fmt::format("remove container {} and give back its GPUs", target.container)};
+    }
+    if (const auto moved = env::moved_environment(*engine, target))
+        return {fmt::format("remove container {} (started before the repository moved from {}) and give back its GPUs",
+                            moved->container.name, moved->old_place.string())};
+    return {};
 }
 
-void remove_environment(const git::Repository& repo, const std::string& model) {
-    const auto engine = engine_if_any(repo);
-    if (!engine) return;
-    const git::Config config = repo.config();
-    const std::string name = model_container(repo, model);
-    if (env::find_container(*engine, name)) {
-        env::remove_container(*engine, name, env::stop_grace(config));
-    }
-    if (auto book = env::LeaseBook::open_existing(env::LeaseBook::directory(config)))
-        env::give_back_matching(*book, [&](const env::Lease& lease) { return lease.container == name; },
-                                env::lease_lock_timeout(config));  // leases whose processes run stay
+std::vector<std::string> remove_environment(const git::Repository& repo, const std::string& model) {
+    if (!engine_if_any(repo)) return {};
+    // env down's own rules: an up of it in progress finishes first, a container of its name
+    // that git model did not make for it here is refused, one started before the repository
+    // moved is the one removed, and GPUs whose processes still run stay leased (refused too).
+    const auto result = env::down(repo, environment_target(repo, model));
+    if (!result.removed) return {};
+    return {fmt::format("removed container {}{} and gave back its GPUs", result.container,
+                        result.moved_from ? fmt::format(" (started before the repository moved from {})",
+                                                        result.moved_from->string())
+                                          : "")};
 }
 
 }  // namespace gm::snapshots

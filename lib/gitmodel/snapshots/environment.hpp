@@ -39,11 +39,14 @@ std::optional<std::pair<std::string, std::string>> image_last_run(const git::Rep
 std::vector<SnapshotGpu> hardware_last_run(const git::Repository& repo, const std::string& model,
                                            std::vector<std::string>& warnings);
 
-// What removing a model's environment takes, one line per action, for `prune --dry-run`.
+// What removing a model's environment takes, one line per action, for `prune --dry-run`; throws
+// gm::Error, naming why, when a container of its name is not one git model made for it here.
 std::vector<std::string> planned_environment_removal(const git::Repository& repo, const std::string& model);
 
-// Removes a model's environment (its container) and gives back its GPUs; throws
-// gm::Error when that fails, so that prune keeps the branch.
-void remove_environment(const git::Repository& repo, const std::string& model);
+// Removes a model's environment (its container) and gives back its GPUs, by env down's rules
+// (waits for an up of it in progress, never removes a container of its name that git model did
+// not make for it here, also finds one started before the repository moved); throws gm::Error
+// when that fails or is refused, so that prune keeps the model. Returns what it did, for prune's report.
+std::vector<std::string> remove_environment(const git::Repository& repo, const std::string& model);
 
 }  // namespace gm::snapshots
