@@ -493,3 +493,19 @@ assert_contains "$ERR" "feature/model-byhand is merged into main already: main w
 run_expect 0 git -C repo model start idle
 run_expect 1 git -C "$TEST_DIR/worktrees/feature/model-idle" model finish --merge
 assert_contains "$ERR" "feature/model-idle has no commits of its own (nothing beyond main)"
+
+# --- a teammate finishing the same head from a clone of their own (no notes fetched): the record the team
+# has on the remote (its review mode and link, its date) stays as it is --------------------------------------
+run_expect 0 git -C repo model start shared
+ws="$TEST_DIR/worktrees/feature/model-shared"
+commit_at "$ws" "2026-02-20T10:00:00Z" "shared work" shared.py
+run_expect 0 git -C "$ws" model finish
+shared_head=$(git -C "$ws" rev-parse HEAD)
+team_record=$(git -C "$remote" notes --ref=git-model show "$shared_head")
+assert_contains "$team_record" "Model: shared"
+git clone -q "$remote" mate
+git -C mate config model.forge gitlab
+git -C mate checkout -q feature/model-shared
+GIT_COMMITTER_DATE="2026-02-21T10:00:00Z" run_expect 0 git -C mate model finish
+assert_eq "$(git -C "$remote" notes --ref=git-model show "$shared_head")" "$team_record" "the team's record stays"
+assert_eq "$(git -C mate notes --ref=git-model show "$shared_head")" "$team_record" "and the teammate's clone has it now"

@@ -61,8 +61,10 @@ assert_contains "$OUT" "Merge request (named by origin at the earlier finish): $
 assert_contains "$OUT" "was finished at ${head:0:10} already"
 assert_eq "$(grep -c '^merge_request.create$' "$options_log")" "1" "no second merge request asked for"
 assert_eq "$(git -C alice notes --ref=git-model show "$head")" "$note_before" "the first finish record stays"
-# ... and where no earlier finish named one: the page that opens (or finds) it
+# ... and where no earlier finish named one (here, nor on the remote): the page that opens (or finds) it
 git -C alice notes --ref=git-model remove "$head" 2>/dev/null
+git -C alice notes --ref=refs/notes/remotes/origin/git-model remove "$head" 2>/dev/null
+git -C "$remote" notes --ref=git-model remove "$head" 2>/dev/null
 run_expect 0 git -C "$wa" model finish
 assert_contains "$OUT" "No merge request was requested"
 assert_contains "$OUT" "Open one, or find the open one: $web/-/merge_requests/new?merge_request%5Bsource_branch%5D=feature/model-resnet&merge_request%5Btarget_branch%5D=main"

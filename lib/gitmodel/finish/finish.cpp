@@ -90,7 +90,8 @@ void push_for_review(const git::Repository& repo, const model::Settings& setting
     config.set_local(fmt::format("branch.{}.remote", context.branch), settings.remote);
     config.set_local(fmt::format("branch.{}.merge", context.branch), "refs/heads/" + context.branch);
     if (!result.branch_sent) {
-        if (auto earlier = read_finish_record(repo, result.head, context.name); earlier && earlier->remote == settings.remote)
+        if (auto earlier = read_finish_record(repo, result.head, context.name, {model::remote_notes_ref(settings.remote)});
+            earlier && earlier->remote == settings.remote)
             result.earlier = std::move(earlier);
     }
 }

@@ -13,8 +13,11 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <random>
 #include <sstream>
 #include <thread>
+
+#include <unistd.h>
 
 namespace gm::snapshots {
 
@@ -81,12 +84,27 @@ void merge_remote_notes(const git::Repository& repo, const std::string& remote) 
     if (!fetched.ok())
         throw Error(fmt::format("cannot fetch the finish notes of {}: {}", remote, git::git_said(fetched.err)));
     model::RepositoryLock lock(repo, "notes", "git model finish (merging the remote's finish notes)");
+    // Where both have a record of one commit, the remote's stays: it was shared first (another
+    // clone's finish of the same head, with its review link and date); ours would overwrite it.
     const auto merged = run_git(repo,
-                                {"notes", "--ref=" + std::string(model::finish_notes_ref), "merge", "--quiet", "-s", "ours",
+                                {"notes", "--ref=" + std::string(model::finish_notes_ref), "merge", "--quiet", "-s", "theirs",
                                  model::remote_notes_ref(remote)},
                                 options);
     if (!merged.ok())
         throw Error(fmt::format("cannot merge the finish notes of {} into ours: {}", remote, git::git_said(merged.err)));
+}
+
+// Whether the remote refused a ref because another push changed it meanwhile: behind it
+// ("non-fast-forward", "fetch first"), or it moved between the server's check and its update
+// ("failed to update ref": "cannot lock ref", "is at X but expected Y", "reference already exists").
+bool moved_there_meanwhile(const git::PushedRef& line) {
+    return line.reason == "non-fast-forward" || line.reason == "fetch first" ||
+           starts_with(line.reason, "failed to update ref");
+}
+
+// Whether a tag push was refused because the remote has (or just got) a tag of that name.
+bool name_taken_there(const git::PushedRef& line) {
+    return line.reason == "already exists" || starts_with(line.reason, "failed to update ref");
 }
 
 // What to push of the notes: nothing (absent here, or the remote has ours), or our ref after merging theirs.
@@ -324,8 +342,16 @@ TeamShare share_model_state(const git::Repository& repo, const std::string& remo
         }
         const auto tags = local_snapshot_tags(repo, model);
         bool tags_done = false;
-        for (int attempt = 0; attempt < 3; ++attempt) {
-            if (attempt > 0) refs = list_remote();  // another clone pushed notes meanwhile: as they are now
+        // Clones finishing at once each merge the others' notes and push again; a pause of a
+        // random length between tries keeps them from colliding in step.
+        constexpr int notes_attempts = 8;
+        std::minstd_rand jitter(static_cast<unsigned>(::getpid()) ^
+                                static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
+        for (int attempt = 0; attempt < notes_attempts; ++attempt) {
+            if (attempt > 0) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(20 + jitter() % (30 * attempt + 30)));
+                refs = list_remote();  // another clone pushed notes meanwhile: as they are now
+            }
             std::vector<std::string> refspecs;
             if (!tags_done) {
                 for (const auto& [name, object] : tags) {
@@ -356,12 +382,17 @@ TeamShare share_model_state(const git::Repository& repo, const std::string& remo
             for (const auto& line : pushed.refs) {
                 if (starts_with(line.to, "refs/tags/")) {
                     if (line.sent()) share.tags_sent.push_back(line.to.substr(10));
+                    else if (name_taken_there(line))
+                        share.problems.push_back(fmt::format(  // taken meanwhile: renumbered on the next finish
+                            "{} was not pushed: {} has another snapshot of that name (another clone's, pushed just "
+                            "now); finish again to give yours the next free number",
+                            line.to.substr(10), remote));
                     else if (!line.up_to_date())
                         share.problems.push_back(fmt::format("{} was not pushed: {}; push it later: git push {} {}",
                                                              line.to.substr(10), pushed.why(line.to), remote, line.to));
                 } else if (line.to == model::finish_notes_ref) {
                     if (line.sent()) share.notes_sent = true;
-                    else if (line.reason == "non-fast-forward" || line.reason == "fetch first") retry = attempt < 2;
+                    else if (moved_there_meanwhile(line)) retry = true;
                     else if (!line.up_to_date())
                         share.problems.push_back(fmt::format("the finish notes were not pushed: {}; push them later: "
                                                              "git push {} {}",
