@@ -278,3 +278,12 @@ assert_contains "$(printf '%s\n' "$OUT" | grep '^loss ')" "+3.4e+308"
 run_expect 0 git -C "$wh" model compare v1 v2 --json
 assert_eq "$(json_get "$OUT" '[(m["difference"], m.get("difference_out_of_range")) for m in d["metrics"]]')" "[(None, True)]" \
     "an out-of-range difference in JSON"
+
+# --- a model named "model": <model>/v<N> is model/v1 -------------------------------------------------------
+git -C repo model start model >/dev/null 2>&1
+wmm="$TEST_DIR/worktrees/feature/model-model"
+run_expect 0 git -C "$wmm" model tag --no-push --metric acc=0.1
+run_expect 0 git -C "$wmm" model tag --no-push --metric acc=0.2
+run_expect 0 git -C repo model compare model/v1 model/v2
+assert_contains "$OUT" "model/model/v1 ("
+assert_contains "$(printf '%s\n' "$OUT" | grep '^acc ')" "+0.1"

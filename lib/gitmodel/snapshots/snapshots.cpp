@@ -288,6 +288,7 @@ Snapshot resolve_snapshot(const git::Repository& repo, std::string_view name,
     std::vector<std::string> candidates;
     if (starts_with(wanted, "model/")) {
         candidates.emplace_back(wanted);
+        candidates.push_back("model/" + std::string(wanted));  // <model>/v<N> of a model named "model"
     } else {
         if (current_model && wanted.size() > 1 && wanted.front() == 'v' && wanted.find('/') == std::string_view::npos)
             candidates.push_back(fmt::format("model/{}/{}", *current_model, wanted));
