@@ -175,8 +175,8 @@ TEST_CASE("write_file_atomically removes the temporary files killed writers of t
     CHECK(read_all(victim) == "precious");
 }
 
-TEST_CASE("remove_killed_writers_files: a writer that is a zombie (a PID 1 that never reaps), or a pid that a later "
-          "process took, left its file; a live writer keeps its own",
+TEST_CASE("remove_killed_writers_files: a writer that is a zombie (a PID 1 that never reaps), or a pid that a "
+          "process started an hour later took, left its file; a live writer keeps its own",
           "[core][atomic]") {
     test::ScratchDir scratch;
     const auto spawn = [](bool exit_at_once) {
@@ -201,12 +201,17 @@ TEST_CASE("remove_killed_writers_files: a writer that is a zombie (a PID 1 that 
     const std::string of_live = temp_of(live_writer, "1123456789abcdef");
     const std::string before_pid_reused = temp_of(live_writer, "2123456789abcdef");  // last written before it started
     for (const auto& name : {of_zombie, of_live, before_pid_reused}) std::ofstream(scratch.path / name) << "half";
+    const timespec two_hours_ago[2] = {{::time(nullptr) - 7200, 0}, {::time(nullptr) - 7200, 0}};
+    REQUIRE(::utimensat(AT_FDCWD, (scratch.path / before_pid_reused).c_str(), two_hours_ago, 0) == 0);
+    // A minute "before it started" is a file server's clock running behind, not another writer: kept.
+    const std::string skewed_clock = temp_of(live_writer, "3123456789abcdef");
+    std::ofstream(scratch.path / skewed_clock) << "half";
     const timespec a_minute_ago[2] = {{::time(nullptr) - 60, 0}, {::time(nullptr) - 60, 0}};
-    REQUIRE(::utimensat(AT_FDCWD, (scratch.path / before_pid_reused).c_str(), a_minute_ago, 0) == 0);
+    REQUIRE(::utimensat(AT_FDCWD, (scratch.path / skewed_clock).c_str(), a_minute_ago, 0) == 0);
     { std::ofstream(scratch.path / "model.bin") << "whole"; }
 
     remove_killed_writers_files(scratch.path / "model.bin");
-    CHECK(names_in(scratch.path) == std::set<std::string>{"model.bin", of_live});
+    CHECK(names_in(scratch.path) == std::set<std::string>{"model.bin", of_live, skewed_clock});
     CHECK(read_all(scratch.path / "model.bin") == "whole");
     ::kill(live_writer, SIGKILL);
     ::waitpid(live_writer, nullptr, 0);

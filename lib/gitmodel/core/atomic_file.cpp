@@ -96,12 +96,13 @@ namespace {
 
 // Whether the process of that pid (of this realm) cannot be the writer of a temporary file last
 // written at `written`: none runs, a zombie (killed, never reaped: a PID 1 that does not reap), or
-// one that started after that write (the pid was recycled).
+// one that started more than an hour after that write (the pid was recycled). The hour: the file's
+// time is its file server's clock (NFS, SMB), the start time this machine's, and they may differ.
 bool writer_gone(pid_t pid, std::time_t written) {
     if (const auto stat = read_process_stat(pid)) {
         if (stat->state == 'Z' || stat->state == 'X') return true;
         const auto started = process_start_seconds(*stat);
-        return started && *started > static_cast<std::int64_t>(written) + 1;  // a second of rounding either way
+        return started && *started > static_cast<std::int64_t>(written) + 3600;
     }
     return ::kill(pid, 0) != 0 && errno == ESRCH;  // hidden by hidepid, or gone
 }
