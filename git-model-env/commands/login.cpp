@@ -10,6 +10,7 @@
 #include <fmt/core.h>
 
 #include <array>
+#include <cerrno>
 #include <csignal>
 #include <iostream>
 #include <iterator>
@@ -23,8 +24,10 @@ namespace gm::env_commands {
 namespace {
 
 // The terminal settings to put back when a signal ends the process at the password prompt
-// (Ctrl-C): left with echo off, the user's shell, or a script's, would type blind.
+// (Ctrl-C): left with echo off, the user's shell, or a script's, would type blind. And the
+// prompt's own, to take up again after a stop (Ctrl-Z, then fg), whose shell put echo back on.
 termios settings_before_prompt{};
+termios settings_at_prompt{};
 
 void restore_terminal_and_die(int signal_number) {
     ::tcsetattr(STDIN_FILENO, TCSANOW, &settings_before_prompt);  // async-signal-safe
@@ -32,22 +35,43 @@ void restore_terminal_and_die(int signal_number) {
     ::raise(signal_number);
 }
 
+// Ctrl-Z at the prompt: the terminal as it was, the stop itself, and on `fg` echo off again.
+void stop_with_terminal_restored(int signal_number) {
+    const int saved_errno = errno;
+    ::tcsetattr(STDIN_FILENO, TCSANOW, &settings_before_prompt);
+    struct sigaction stop_now {}, ours {};
+    stop_now.sa_handler = SIG_DFL;
+    sigemptyset(&stop_now.sa_mask);
+    ::sigaction(signal_number, &stop_now, &ours);
+    sigset_t just_this;
+    sigemptyset(&just_this);
+    sigaddset(&just_this, signal_number);
+    ::sigprocmask(SIG_UNBLOCK, &just_this, nullptr);
+    ::raise(signal_number);  // stops here until SIGCONT
+    ::sigprocmask(SIG_BLOCK, &just_this, nullptr);
+    ::sigaction(signal_number, &ours, nullptr);
+    ::tcsetattr(STDIN_FILENO, TCSANOW, &settings_at_prompt);
+    errno = saved_errno;
+}
+
 // Echo off on the terminal for one scope, restored on every way out: return, exception, or a
-// signal that ends the process (SIGINT, SIGTERM, SIGHUP, SIGQUIT; their handlers are put back after).
+// signal that ends the process (SIGINT, SIGTERM, SIGHUP, SIGQUIT), and while a Ctrl-Z stops it
+// (SIGTSTP; off again on fg). Their handlers are put back after.
 class EchoOff {
 public:
     EchoOff() {
         ::tcgetattr(STDIN_FILENO, &settings_before_prompt);
-        struct sigaction restore {};
-        restore.sa_handler = restore_terminal_and_die;
-        sigemptyset(&restore.sa_mask);
+        settings_at_prompt = settings_before_prompt;
+        settings_at_prompt.c_lflag &= ~static_cast<tcflag_t>(ECHO);
         for (std::size_t i = 0; i < signals_.size(); ++i) {
+            struct sigaction ours {};
+            ours.sa_handler = signals_[i] == SIGTSTP ? stop_with_terminal_restored : restore_terminal_and_die;
+            sigemptyset(&ours.sa_mask);
+            ours.sa_flags = signals_[i] == SIGTSTP ? SA_RESTART : 0;  // the read goes on after fg
             ::sigaction(signals_[i], nullptr, &before_[i]);
-            if (before_[i].sa_handler != SIG_IGN) ::sigaction(signals_[i], &restore, nullptr);
+            if (before_[i].sa_handler != SIG_IGN) ::sigaction(signals_[i], &ours, nullptr);
         }
-        termios quiet = settings_before_prompt;
-        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-        ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+        ::tcsetattr(STDIN_FILENO, TCSANOW, &settings_at_prompt);
     }
     ~EchoOff() {
         ::tcsetattr(STDIN_FILENO, TCSANOW, &settings_before_prompt);
@@ -57,8 +81,8 @@ public:
     EchoOff& operator=(const EchoOff&) = delete;
 
 private:
-    static constexpr std::array<int, 4> signals_{SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-    std::array<struct sigaction, 4> before_{};
+    static constexpr std::array<int, 5> signals_{SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP};
+    std::array<struct sigaction, 5> before_{};
 };
 
 // Reads the password without echoing it on a terminal; never from argv or the environment.

@@ -124,3 +124,39 @@ case "$interrupted" in
     "exit 130 echo-on password-hidden "|"signal 2 echo-on password-hidden ") ;;
     *) fail "Ctrl-C at the prompt: $interrupted" ;;
 esac
+
+# --- Ctrl-Z at the prompt in an interactive shell, then fg: the password typed next is not echoed either ------
+cat >suspend-at-prompt.py <<'PY'
+import os, pty, select, sys, time
+registry, password = sys.argv[1:3]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp("bash", ["bash", "--norc", "--noprofile", "-i"])
+seen = b""
+def read_for(seconds):
+    global seen
+    end = time.time() + seconds
+    while time.time() < end:
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if ready:
+            try: seen += os.read(fd, 4096)
+            except OSError: return
+def read_until(token, seconds):
+    end = time.time() + seconds
+    while token not in seen and time.time() < end: read_for(0.1)
+    return token in seen
+def send(text): os.write(fd, text.encode())
+read_for(0.5)
+send("PS1='$ '\n"); read_for(0.3)
+send("git -C repo model env login %s --username alice\n" % registry)
+if not read_until(b"Password: ", 20): print("no prompt"); sys.exit()
+send("\x1a"); read_for(1)
+send("fg\n"); read_for(1)
+after_fg = len(seen)
+send(password + "\n")
+read_until(b"Login Succeeded", 20)
+send("exit\n"); read_for(0.5)
+print("password-shown" if password.encode() in seen[after_fg:] else "password-hidden",
+      "succeeded" if b"Login Succeeded" in seen else "failed")
+PY
+assert_eq "$(python3 suspend-at-prompt.py "$registry" "$password")" "password-hidden succeeded" "Ctrl-Z, fg, then the password"
