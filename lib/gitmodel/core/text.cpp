@@ -200,4 +200,9 @@ std::string trim_end(std::string_view text, std::string_view chars) {
 
 std::string trim_trailing_newlines(std::string_view text) { return trim_end(text, "\r\n"); }
 
+void replace_all(std::string& text, std::string_view from, std::string_view to) {
+    for (std::size_t pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size()))
+        text.replace(pos, from.size(), to);
+}
+
 }  // namespace gm

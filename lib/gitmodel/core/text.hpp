@@ -56,6 +56,10 @@ std::string quote_for_message(std::string_view value);
 // a line of a log. Longer than max_chars characters: cut, with "..." added.
 std::string printable(std::string_view text, std::size_t max_chars = 256);
 
+// Replaces every `from` in text with `to`, left to right (what is put in is not searched again):
+// the placeholders of templates such as model.worktreePath and model.prune.archiveTag.
+void replace_all(std::string& text, std::string_view from, std::string_view to);
+
 // The text with every byte sequence that is not UTF-8 replaced by U+FFFD, so that a file
 // name or path can go into JSON (which carries only UTF-8).
 std::string valid_utf8(std::string_view text);

@@ -27,11 +27,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void replace_all(std::string& text, std::string_view from, std::string_view to) {
-    for (std::size_t pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size()))
-        text.replace(pos, from.size(), to);
-}
-
 // A boolean key in git's spellings; a bad value names the key and both spellings.
 bool read_bool(const git::Config& config, std::string_view key, bool fallback) {
     const auto text = config.get_string(key);
