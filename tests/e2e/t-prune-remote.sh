@@ -202,3 +202,17 @@ assert_eq "$(git -C alice rev-parse refs/tags/archive/model/twin)" "$(git -C "$r
     "alice's archive of twin is the remote's object"
 assert_eq "$(remote_head twin)" "" "twin deleted on the remote"
 run_expect 0 git -C alice fetch origin
+
+# --- an archive an earlier prune made here and never shared (run with --no-remote, or killed at its push),
+# of a branch the server deleted since: the next prune --remote pushes it; one the remote has is left alone --
+merged_in_may left 12
+left_head=$(head_of left)
+git -C alice fetch -q origin
+GIT_COMMITTER_DATE="$NOW2" run_expect 0 git -C alice model prune --no-remote
+assert_eq "$(git -C alice rev-parse "archive/model/left^{commit}")" "$left_head" "archived here only"
+git -C carol push -q origin --delete feature/model-left           # GitLab's "delete source branch"
+git -C alice fetch -q --prune origin
+GIT_COMMITTER_DATE="$NOW2" run_expect 0 git -C alice model prune --remote
+assert_contains "$OUT" "pushed the archive tag archive/model/left"
+assert_eq "$(git -C "$remote" rev-parse "refs/tags/archive/model/left^{commit}")" "$left_head" "the archive reaches the remote"
+assert_not_contains "$OUT" "FAILED"

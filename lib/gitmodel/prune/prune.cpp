@@ -295,6 +295,32 @@ void remove_branch_config(const git::Repository& repo, const std::string& branch
     }
 }
 
+// The archive tags earlier prunes made here (by the archive form, "Model-Archive: 1" in the
+// message) of models whose branch is gone here, besides those already listed: to push where the
+// remote lacks them. A prune killed at its push, or run without --remote, left them unshared.
+LocalArchives archives_left_here(const git::Repository& repo, const model::Settings& settings,
+                                 const LocalArchives& listed) {
+    std::string glob = settings.archive_form.value();
+    replace_all(glob, "{model}", "*");
+    replace_all(glob, "{branch}", "*");
+    glob += "*";  // the "@2" of a name taken before
+    std::set<std::string> known;
+    for (const auto& archive : listed) known.insert(archive.tag);
+    LocalArchives left;
+    for (const auto& tag : git::tags_matching(repo, glob)) {
+        if (!tag.annotated || tag.target.empty() || known.count(tag.name)) continue;
+        const std::string& message = tag.message;
+        if (message.find("\nModel-Archive: 1\n") == std::string::npos) continue;
+        const auto branch_at = message.find("\nBranch: ");
+        if (branch_at == std::string::npos) continue;
+        const auto branch_end = message.find('\n', branch_at + 9);
+        const std::string branch = message.substr(branch_at + 9, branch_end - branch_at - 9);
+        if (repo.branch_exists(branch)) continue;  // not pruned here (a teammate's archive, fetched)
+        left.push_back({tag.name, tag.target, true});
+    }
+    return left;
+}
+
 // Carries out one decision's steps: archive tags, worktree, environment, branch, config.
 void execute(const git::Repository& repo, const PruneFacts& fact, bool force, const fs::path& main_dir,
              const std::function<void(const std::string&)>& say) {
@@ -427,7 +453,8 @@ PruneResult run_prune(const git::Repository& repo, const PruneRequest& request,
     LocalArchives archives;
     for (std::size_t i = 0; i < result.plan.size(); ++i)
         if (result.outcomes[i] && result.outcomes[i]->done)
-            archives.emplace_back(result.plan[i].facts.archive_tag, result.plan[i].facts.head);
+            archives.push_back({result.plan[i].facts.archive_tag, result.plan[i].facts.head, false});
+    for (auto& left : archives_left_here(repo, settings, archives)) archives.push_back(std::move(left));
     result.remote = prune_remote(repo, settings, result.options, request.dry_run, archives, say);
     result.failed += result.remote->failed;
     return result;

@@ -208,7 +208,8 @@ void execute_remote(const git::Repository& repo, const PruneFacts& fact, const A
                             pushed.why(ref), fact.archive_tag));
 }
 
-// Pushes the archive tags this run's local prunes made, unless the remote has them.
+// Pushes the archive tags this run's local prunes made, and those earlier ones left here, unless
+// the remote has them.
 void push_local_archives(const git::Repository& repo, const std::string& remote, const LocalArchives& archives,
                          const RemoteView& view, bool dry_run, RemotePruneResult& result,
                          const std::function<void(const std::string&)>& say) {
@@ -216,9 +217,10 @@ void push_local_archives(const git::Repository& repo, const std::string& remote,
     std::set<std::string> done;
     for (const auto& decision : result.plan)
         if (decision.prune) done.insert(decision.facts.archive_tag);
-    for (const auto& [tag, commit] : archives) {
+    for (const auto& [tag, commit, earlier] : archives) {
         if (done.count(tag)) continue;  // pushed with its remote branch
         const auto there = refs.find("refs/tags/" + tag);
+        if (earlier && there != refs.end()) continue;  // the remote has one of that name: not ours to judge again
         if (there != refs.end() && there->second.commit() == commit) {
             if (!dry_run && adopt_remote_tag(repo, remote, tag, there->second, view.scratch))
                 say(fmt::format("{}: took its archive tag {} (the same commit) in place of this clone's", remote, tag));

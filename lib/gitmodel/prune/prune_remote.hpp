@@ -34,8 +34,15 @@ struct RemotePruneResult {
     std::size_t failed = 0;
 };
 
-// The archive tags the local part of a prune made (tag, commit), to push to the remote too.
-using LocalArchives = std::vector<std::pair<std::string, std::string>>;
+// An archive tag made here, to push to the remote too: one the local part of this prune made, or
+// one an earlier prune made and never pushed (killed at its push, a remote that was down, a prune
+// without --remote); the team must see every archive, since the branch it keeps is gone.
+struct LocalArchive {
+    std::string tag;
+    std::string commit;
+    bool earlier = false;  // an earlier prune's: pushed only where the remote has no tag of its name, silently
+};
+using LocalArchives = std::vector<LocalArchive>;
 
 // Judges the remote's model branches and (unless dry_run) archives and deletes those the rule
 // lets go; pushes local_archives. options.force is ignored: never an unmerged branch. Throws
