@@ -292,3 +292,23 @@ for round in 1 2 3; do
             "1" "round $round: tag $i's snapshot is on the remote once"
     done
 done
+
+# --- a move killed after it made the new tag, before its ledger named it: the next tag takes that copy as
+# the move (one snapshot, one new number, pushed once), not a third name --------------------------------------
+git -C race remote set-url origin "$TEST_DIR/nowhere.git"
+git -C race model tag m -m "offline killed" >/dev/null 2>&1
+git -C race remote set-url origin "$TEST_DIR/race.git"
+run_expect 0 git -C mate model tag m -m "mate again"
+killed_tag=$(git -C race for-each-ref --format='%(refname:short) %(contents:subject)' refs/tags/model/m/ |
+    awk '$2 " " $3 == "offline killed" {print $1}')
+killed_version=${killed_tag##*/v}
+copy_version=$(( $(git -C "$TEST_DIR/race.git" tag -l 'model/m/v*' | sed 's#.*/v##' | sort -n | tail -1) + 1 ))
+copy=$(git -C race cat-file tag "$killed_tag" |
+    sed -e "s#^tag model/m/v$killed_version\$#tag model/m/v$copy_version#" \
+        -e "s#^Model-Version: $killed_version\$#Model-Version: $copy_version#" | git -C race hash-object -t tag -w --stdin)
+git -C race update-ref "refs/tags/model/m/v$copy_version" "$copy"          # what the killed move had made
+run_expect 0 git -C race model tag m -m "after the kill"
+assert_contains "$ERR" "model/m/v$killed_version -> model/m/v$copy_version"
+assert_eq "$(git -C "$TEST_DIR/race.git" for-each-ref --format='%(refname:short) %(contents:subject)' refs/tags/model/m/ |
+    awk '$2 " " $3 == "offline killed" {print $1}')" "model/m/v$copy_version" "the killed move's copy is the one pushed, once"
+run_expect 1 git -C race rev-parse -q --verify "refs/tags/$killed_tag^{tag}"

@@ -307,9 +307,18 @@ TagOutcome tag_and_push(const git::Repository& repo, TagRequest request, bool pu
         const std::string ref = "refs/tags/" + outcome.snapshot.tag;
         const auto made = git::find_tag(repo, outcome.snapshot.tag);
         const auto object = git::ref_object(repo, ref);
-        if (!made || !object || made->target != outcome.snapshot.commit || made->tagger_time != outcome.snapshot.time ||
-            !withdraw_unpushed(repo, outcome.snapshot.tag, *object))
+        const bool still_made_here =
+            made && object && made->target == outcome.snapshot.commit && made->tagger_time == outcome.snapshot.time;
+        if (!still_made_here || !withdraw_unpushed(repo, outcome.snapshot.tag, *object)) {
+            // Another `tag` of this clone moved it to the next free number meanwhile: that is it now.
+            if (const auto copy = find_moved_snapshot(repo, outcome.snapshot)) {
+                outcome.moved.push_back(fmt::format("{} -> {}", outcome.snapshot.tag, *copy));
+                outcome.snapshot = resolve_snapshot(repo, *copy, std::nullopt);
+                outcome.push = push_tag(repo, *remote, *copy, request.model, outcome.snapshot.commit, unreadable);
+                if (outcome.push->pushed) forget_unpushed(repo, {*copy});
+            }
             return outcome;
+        }
         outcome.renumbered.push_back(outcome.snapshot.tag);
         request.taken_elsewhere.push_back(outcome.snapshot.tag);
     }

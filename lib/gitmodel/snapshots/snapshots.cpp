@@ -198,6 +198,19 @@ std::optional<std::string> renumber_snapshot(const git::Repository& repo, const 
     // it); moving it again would put one snapshot on the remote under two numbers.
     if (git::ref_object(repo, "refs/tags/" + tag) != object || read_ledger(repo).count({tag, *object}) == 0)
         return std::nullopt;
+    // A move killed after its new tag was made, before its ledger was written: that copy is the move.
+    try {
+        if (const auto copy = find_moved_snapshot(repo, read_snapshot(*found))) {
+            auto ledger = read_ledger(repo);
+            ledger.erase({tag, *object});
+            if (const auto made = git::ref_object(repo, "refs/tags/" + *copy)) ledger.emplace(std::make_pair(*copy, *made), "");
+            write_ledger(repo, ledger);
+            git::delete_ref_if_at(repo, "refs/tags/" + tag, *object);
+            return copy;
+        }
+    } catch (const Error&) {
+        // not readable as a snapshot: no copy to look for
+    }
     for (int attempt = 0; attempt < 20; ++attempt) {
         std::vector<std::string> names = taken_elsewhere;
         for (const auto& other : git::tags_matching(repo, snapshot_tag_glob(model))) names.push_back(other.name);
@@ -212,6 +225,28 @@ std::optional<std::string> renumber_snapshot(const git::Repository& repo, const 
         write_ledger(repo, ledger);
         git::delete_ref_if_at(repo, "refs/tags/" + tag, *object);
         return name;
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> find_moved_snapshot(const git::Repository& repo, const Snapshot& snapshot) {
+    // The record without its number: a default subject names the number, and is said anew on a move.
+    const auto numberless = [&](SnapshotRecord record) {
+        if (trim_trailing_newlines(record.message) == default_snapshot_message(record.model, record.version))
+            record.message.clear();
+        record.version = 1;
+        return format_snapshot_message(record);
+    };
+    const std::string wanted = numberless(snapshot.record);
+    for (const auto& other : git::tags_matching(repo, snapshot_tag_glob(snapshot.record.model))) {
+        if (other.name == snapshot.tag || other.target != snapshot.commit || other.tagger != snapshot.tagger ||
+            other.tagger_time != snapshot.time)
+            continue;
+        try {
+            if (numberless(read_snapshot(other).record) == wanted) return other.name;
+        } catch (const Error&) {
+            // not a snapshot: not a copy
+        }
     }
     return std::nullopt;
 }

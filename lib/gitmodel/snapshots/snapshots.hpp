@@ -48,6 +48,11 @@ Snapshot create_snapshot(const git::Repository& repo, const TagRequest& request)
 std::optional<std::string> renumber_snapshot(const git::Repository& repo, const std::string& model, const std::string& tag,
                                              const std::vector<std::string>& taken_elsewhere);
 
+// Another tag of the snapshot's model that is this snapshot moved to another number (renumber_snapshot:
+// the same commit, tagger and date, the same record but for its number), if any: a move killed
+// before it wrote its ledger, or one another `tag` of this clone made while this one pushed.
+std::optional<std::string> find_moved_snapshot(const git::Repository& repo, const Snapshot& snapshot);
+
 // Takes back a snapshot made here that lost its number on the remote before its push, so that it
 // can be made anew under the next number: deletes the tag and its ledger entry, in one turn with
 // the other writers (another `tag` of this clone may be moving the very same snapshot, and then it
