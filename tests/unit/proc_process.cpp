@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -214,4 +215,22 @@ TEST_CASE("proc::RunResult::tail: the last lines of stderr, else of stdout", "[p
     result.err = "one\ntwo\nthree\n\n";
     CHECK(result.tail(1) == "three");
     CHECK(result.tail(2) == "two\nthree");
+}
+
+TEST_CASE("proc::run: a child starts where we are even when that folder was removed meanwhile (a worktree "
+          "deleted while a command ran in it)",
+          "[proc]") {
+    char templ[] = "/tmp/gm-unit-gone.XXXXXX";
+    REQUIRE(::mkdtemp(templ) != nullptr);
+    const std::string before = std::filesystem::current_path().string();
+    REQUIRE(::chdir(templ) == 0);
+    REQUIRE(::rmdir(templ) == 0);
+    const auto ran = gm::proc::run({"sh", "-c", "echo started"});
+    const auto together = gm::proc::run_concurrently({{"true"}, {"true"}}, {});
+    REQUIRE(::chdir(before.c_str()) == 0);
+    CHECK(ran.ok());
+    CHECK(ran.out == "started\n");
+    REQUIRE(together.size() == 2);
+    CHECK(together[0].ok());
+    CHECK(together[1].ok());
 }

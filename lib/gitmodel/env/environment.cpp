@@ -333,13 +333,17 @@ public:
                 const auto info = find_container(engine_, container_);
                 if (info && info->labels.count(label::start) && info->labels.at(label::start) == token_)
                     remove_container(engine_, info->id.empty() ? container_ : info->id, 0s);
-            } catch (const Error& e) {
+            } catch (const std::exception& e) {  // any: nothing may leave a destructor
                 leases_.keep();
                 fmt::print(stderr, "git-model-env: warning: {}; its GPU lease stays until `git model env down`\n", e.what());
                 return;
             }
         }
-        leases_.give_back();
+        try {
+            leases_.give_back();
+        } catch (const std::exception& e) {
+            fmt::print(stderr, "git-model-env: warning: its GPU lease could not be given back: {}\n", e.what());
+        }
     }
     // The label value that marks this start's container.
     const std::string& token() const { return token_; }

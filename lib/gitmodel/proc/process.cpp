@@ -266,6 +266,16 @@ private:
     std::array<char, 65536> buffer_{};
 };
 
+// The folder a child starts in: the one asked for, else ours. Ours may be gone (a worktree
+// removed while a command ran in it: getcwd fails): then /proc/self/cwd, which the child
+// resolves to the folder it inherited, as it would have started there without a chdir.
+boost::filesystem::path start_folder(const std::optional<std::filesystem::path>& asked) {
+    if (asked) return boost::filesystem::path(asked->string());
+    std::error_code ec;
+    const auto here = std::filesystem::current_path(ec);
+    return boost::filesystem::path(ec ? std::string("/proc/self/cwd") : here.string());
+}
+
 }  // namespace
 
 RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
@@ -278,8 +288,7 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& options) {
     }
     const std::vector<std::string> args(argv.begin() + 1, argv.end());
     const boost::filesystem::path exe(program->string());
-    const boost::filesystem::path cwd(options.cwd ? options.cwd->string()
-                                                  : std::filesystem::current_path().string());
+    const boost::filesystem::path cwd = start_folder(options.cwd);
     RunResult result;
     const KeepSigchldHandler keep_sigchld;  // destroyed after io, which resets SIGCHLD
     boost::asio::io_context io;
@@ -410,7 +419,7 @@ std::vector<RunResult> run_concurrently(const std::vector<std::vector<std::strin
     const KeepSigchldHandler keep_sigchld;  // destroyed after io, which resets SIGCHLD
     boost::asio::io_context io;
     const auto env = child_environment(options);
-    const boost::filesystem::path cwd(options.cwd ? options.cwd->string() : std::filesystem::current_path().string());
+    const boost::filesystem::path cwd = start_folder(options.cwd);
     ProcessGroup group;  // each child leads its own, so that a timeout reaches what it started
     group.own = options.timeout.has_value();
     std::vector<std::unique_ptr<Running>> children;
