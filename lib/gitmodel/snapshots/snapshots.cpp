@@ -198,9 +198,12 @@ std::optional<std::string> renumber_snapshot(const git::Repository& repo, const 
     // it); moving it again would put one snapshot on the remote under two numbers.
     if (git::ref_object(repo, "refs/tags/" + tag) != object || read_ledger(repo).count({tag, *object}) == 0)
         return std::nullopt;
-    // A move killed after its new tag was made, before its ledger was written: that copy is the move.
+    // A move killed after its new tag was made, before its ledger was written: that copy (listed
+    // nowhere; a snapshot of its own, made in the same second with the same record, is listed) is the move.
     try {
-        if (const auto copy = find_moved_snapshot(repo, read_snapshot(*found))) {
+        const auto copy = find_moved_snapshot(repo, read_snapshot(*found));
+        const auto copy_object = copy ? git::ref_object(repo, "refs/tags/" + *copy) : std::nullopt;
+        if (copy && copy_object && read_ledger(repo).count({*copy, *copy_object}) == 0) {
             auto ledger = read_ledger(repo);
             ledger.erase({tag, *object});
             if (const auto made = git::ref_object(repo, "refs/tags/" + *copy)) ledger.emplace(std::make_pair(*copy, *made), "");
