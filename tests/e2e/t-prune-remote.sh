@@ -216,3 +216,9 @@ GIT_COMMITTER_DATE="$NOW2" run_expect 0 git -C alice model prune --remote
 assert_contains "$OUT" "pushed the archive tag archive/model/left"
 assert_eq "$(git -C "$remote" rev-parse "refs/tags/archive/model/left^{commit}")" "$left_head" "the archive reaches the remote"
 assert_not_contains "$OUT" "FAILED"
+# a teammate who fetched that archive does not bring it back after the team deleted it on the remote
+git -C bob fetch -q origin 'refs/tags/archive/model/left:refs/tags/archive/model/left'
+git -C carol push -q origin --delete refs/tags/archive/model/left
+GIT_COMMITTER_DATE="$NOW2" run_expect 0 git -C bob model prune --remote
+assert_not_contains "$OUT" "archive/model/left"
+assert_eq "$(git -C "$remote" tag -l archive/model/left)" "" "the deleted archive stays deleted"

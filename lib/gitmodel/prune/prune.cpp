@@ -1,5 +1,6 @@
 #include "gitmodel/prune/prune.hpp"
 
+#include "gitmodel/core/atomic_file.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/host.hpp"
 #include "gitmodel/core/text.hpp"
@@ -25,6 +26,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <map>
 #include <set>
 #include <thread>
@@ -295,28 +297,47 @@ void remove_branch_config(const git::Repository& repo, const std::string& branch
     }
 }
 
-// The archive tags earlier prunes made here (by the archive form, "Model-Archive: 1" in the
-// message) of models whose branch is gone here, besides those already listed: to push where the
-// remote lacks them. A prune killed at its push, or run without --remote, left them unshared.
-LocalArchives archives_left_here(const git::Repository& repo, const model::Settings& settings,
-                                 const LocalArchives& listed) {
-    std::string glob = settings.archive_form.value();
-    replace_all(glob, "{model}", "*");
-    replace_all(glob, "{branch}", "*");
-    glob += "*";  // the "@2" of a name taken before
+// The archive tags prunes made here that no remote has been seen to hold: "<tag object> <tag>"
+// lines, under the "archives" lock. Only these are pushed unasked by a later prune --remote: a
+// teammate's archive, fetched here and deleted on the remote on purpose, is not this clone's to share.
+fs::path unshared_archives_file(const git::Repository& repo) {
+    return repo.common_dir() / "git-model" / "archives-unshared";
+}
+
+// The listed archives whose tag is still that object here, by tag name.
+std::map<std::string, std::string> read_unshared_archives(const git::Repository& repo) {
+    std::map<std::string, std::string> listed;
+    std::ifstream in(unshared_archives_file(repo));
+    std::string object, tag;
+    while (in >> object >> tag)
+        if (git::ref_object(repo, "refs/tags/" + tag) == std::optional<std::string>(object)) listed[tag] = object;
+    return listed;
+}
+
+// Adds archive tags made here to the list (add), or takes those the remote has now off it (drop).
+void update_unshared_archives(const git::Repository& repo, const std::vector<std::string>& add,
+                              const std::vector<std::string>& drop) {
+    if (add.empty() && drop.empty()) return;
+    model::RepositoryLock lock(repo, "archives", "git model prune (its list of unshared archives)");
+    auto listed = read_unshared_archives(repo);
+    for (const auto& tag : add)
+        if (const auto object = git::ref_object(repo, "refs/tags/" + tag)) listed[tag] = *object;
+    for (const auto& tag : drop) listed.erase(tag);
+    std::string text;
+    for (const auto& [tag, object] : listed) text += object + " " + tag + "\n";
+    std::error_code ec;
+    fs::create_directories(unshared_archives_file(repo).parent_path(), ec);
+    write_file_atomically(unshared_archives_file(repo), text, FileMode{0666, true, true});  // git's shared umask applies
+}
+
+// The archives earlier prunes made here and never shared, besides those already listed.
+LocalArchives archives_left_here(const git::Repository& repo, const LocalArchives& listed) {
     std::set<std::string> known;
     for (const auto& archive : listed) known.insert(archive.tag);
     LocalArchives left;
-    for (const auto& tag : git::tags_matching(repo, glob)) {
-        if (!tag.annotated || tag.target.empty() || known.count(tag.name)) continue;
-        const std::string& message = tag.message;
-        if (message.find("\nModel-Archive: 1\n") == std::string::npos) continue;
-        const auto branch_at = message.find("\nBranch: ");
-        if (branch_at == std::string::npos) continue;
-        const auto branch_end = message.find('\n', branch_at + 9);
-        const std::string branch = message.substr(branch_at + 9, branch_end - branch_at - 9);
-        if (repo.branch_exists(branch)) continue;  // not pruned here (a teammate's archive, fetched)
-        left.push_back({tag.name, tag.target, true});
+    for (const auto& [tag, object] : read_unshared_archives(repo)) {
+        const auto found = git::find_tag(repo, tag);
+        if (!known.count(tag) && found && !found->target.empty()) left.push_back({tag, found->target, true});
     }
     return left;
 }
@@ -325,9 +346,11 @@ LocalArchives archives_left_here(const git::Repository& repo, const model::Setti
 void execute(const git::Repository& repo, const PruneFacts& fact, bool force, const fs::path& main_dir,
              const std::function<void(const std::string&)>& say) {
     archive_with_tag(repo, fact.archive_tag, fact.head, fact.archive_tag_exists, archive_message(fact));
+    update_unshared_archives(repo, {fact.archive_tag}, {});
     say(fmt::format("{}: archived {} as {}", fact.model, short_id(fact.head), fact.archive_tag));
     for (const auto& ref : fact.worktree_refs) {
         archive_with_tag(repo, ref.tag, ref.target, ref.tag_exists, ref_archive_message(fact, ref));
+        update_unshared_archives(repo, {ref.tag}, {});
         say(fmt::format("{}: archived {} ({} of its worktree) as {}", fact.model, short_id(ref.target), ref.ref, ref.tag));
     }
     // The environment first: it runs on the worktree, and one that cannot go (or is not the
@@ -454,8 +477,9 @@ PruneResult run_prune(const git::Repository& repo, const PruneRequest& request,
     for (std::size_t i = 0; i < result.plan.size(); ++i)
         if (result.outcomes[i] && result.outcomes[i]->done)
             archives.push_back({result.plan[i].facts.archive_tag, result.plan[i].facts.head, false});
-    for (auto& left : archives_left_here(repo, settings, archives)) archives.push_back(std::move(left));
+    for (auto& left : archives_left_here(repo, archives)) archives.push_back(std::move(left));
     result.remote = prune_remote(repo, settings, result.options, request.dry_run, archives, say);
+    if (!request.dry_run) update_unshared_archives(repo, {}, result.remote->archives_shared);
     result.failed += result.remote->failed;
     return result;
 }

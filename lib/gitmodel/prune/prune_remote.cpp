@@ -218,8 +218,9 @@ void push_local_archives(const git::Repository& repo, const std::string& remote,
     for (const auto& decision : result.plan)
         if (decision.prune) done.insert(decision.facts.archive_tag);
     for (const auto& [tag, commit, earlier] : archives) {
-        if (done.count(tag)) continue;  // pushed with its remote branch
         const auto there = refs.find("refs/tags/" + tag);
+        if (there != refs.end() || done.count(tag)) result.archives_shared.push_back(tag);
+        if (done.count(tag)) continue;  // pushed with its remote branch
         if (earlier && there != refs.end()) continue;  // the remote has one of that name: not ours to judge again
         if (there != refs.end() && there->second.commit() == commit) {
             if (!dry_run && adopt_remote_tag(repo, remote, tag, there->second, view.scratch))
@@ -235,6 +236,7 @@ void push_local_archives(const git::Repository& repo, const std::string& remote,
                 throw Error(fmt::format("{} has another tag {} (at {})", remote, tag, short_id(there->second.commit())));
             push_tag(repo, remote, tag);
             result.archives_pushed.push_back(tag);
+            result.archives_shared.push_back(tag);
             say(fmt::format("{}: pushed the archive tag {}", remote, tag));
         } catch (const Error& e) {
             result.archive_failures.push_back(fmt::format("{}: {}", tag, e.what()));

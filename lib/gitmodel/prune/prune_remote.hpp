@@ -30,13 +30,15 @@ struct RemotePruneResult {
     std::vector<PruneDecision> plan;                    // one per model branch on the remote
     std::vector<std::optional<PruneOutcome>> outcomes;  // per plan entry; nullopt when kept or dry run
     std::vector<std::string> archives_pushed;           // archive tags of this run's local prunes now on the remote
+    std::vector<std::string> archives_shared;           // of the local archives given, those the remote has now (pushed or not)
     std::vector<std::string> archive_failures;          // "<tag>: why" for those the remote did not take
     std::size_t failed = 0;
 };
 
 // An archive tag made here, to push to the remote too: one the local part of this prune made, or
-// one an earlier prune made and never pushed (killed at its push, a remote that was down, a prune
-// without --remote); the team must see every archive, since the branch it keeps is gone.
+// one an earlier prune made here and never shared (killed at its push, a remote that was down, a
+// prune without --remote: listed in <common dir>/git-model/archives-unshared until the remote has
+// it); the team must see every archive, since the branch it keeps is gone.
 struct LocalArchive {
     std::string tag;
     std::string commit;
