@@ -9,7 +9,7 @@
 cd "$TEST_DIR"
 start_sweep_model net --no-remote
 run_expect 0 git -C "$WT" model sweep start --no-container --gpus-per-run 0 --max-parallel 1 --grid lr=1,2 -- \
-    sh -c 'echo "start $GIT_MODEL_RUN" >> "$GIT_MODEL_LOGS/calls"; sleep 4; echo "end $GIT_MODEL_RUN" >> "$GIT_MODEL_LOGS/calls"'
+    sh -c 'echo "start $GIT_MODEL_RUN" >> "$GIT_MODEL_LOGS/calls"; sleep 7; echo "end $GIT_MODEL_RUN" >> "$GIT_MODEL_LOGS/calls"'
 CALLS="$TEST_DIR/repo/.git/git-model/persist/net/logs/sweep-1/calls"
 waited=0
 until [ -s "$CALLS" ]; do
@@ -32,7 +32,7 @@ assert_eq "$(cat "$CALLS")" "start 1" "nothing started a second time"
 # Once it has ended unrecorded, it is failed, and resume reruns the runs that are not done, one at a time.
 waited=0
 until grep -q "end 1" "$CALLS"; do
-    [ "$waited" -ge 100 ] && fail "run 1 did not end"
+    [ "$waited" -ge 200 ] && fail "run 1 did not end"
     sleep 0.1
     waited=$((waited + 1))
 done
