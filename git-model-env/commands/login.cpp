@@ -12,6 +12,8 @@
 #include <array>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
+#include <ctime>
 #include <iostream>
 #include <iterator>
 #include <termios.h>
@@ -50,7 +52,13 @@ void stop_with_terminal_restored(int signal_number) {
     ::raise(signal_number);  // stops here until SIGCONT
     ::sigprocmask(SIG_BLOCK, &just_this, nullptr);
     ::sigaction(signal_number, &ours, nullptr);
-    ::tcsetattr(STDIN_FILENO, TCSANOW, &settings_at_prompt);
+    // The shell that continues us (fg) sets the terminal to what it saved, perhaps only after its
+    // SIGCONT: echo off now, and again twice within the next 300 ms, before anyone types.
+    for (const long pause_ns : {0L, 50'000'000L, 250'000'000L}) {
+        const timespec pause{0, pause_ns};
+        if (pause_ns) ::nanosleep(&pause, nullptr);
+        ::tcsetattr(STDIN_FILENO, TCSANOW, &settings_at_prompt);
+    }
     errno = saved_errno;
 }
 
@@ -67,6 +75,9 @@ public:
             struct sigaction ours {};
             ours.sa_handler = signals_[i] == SIGTSTP ? stop_with_terminal_restored : restore_terminal_and_die;
             sigemptyset(&ours.sa_mask);
+            // The shell may take the terminal back before the handler sets it (it waits for git,
+            // not for us): SIGTTOU blocked, the setting is made from the background instead of stopping us.
+            sigaddset(&ours.sa_mask, SIGTTOU);
             ours.sa_flags = signals_[i] == SIGTSTP ? SA_RESTART : 0;  // the read goes on after fg
             ::sigaction(signals_[i], nullptr, &before_[i]);
             if (before_[i].sa_handler != SIG_IGN) ::sigaction(signals_[i], &ours, nullptr);
@@ -89,9 +100,10 @@ private:
 std::string read_password() {
     std::string password;
     if (::isatty(STDIN_FILENO)) {
-        fmt::print(stderr, "Password: ");
         {
-            EchoOff quiet;
+            EchoOff quiet;  // first: once the prompt shows, Ctrl-C and Ctrl-Z find the terminal handled
+            fmt::print(stderr, "Password: ");
+            std::fflush(stderr);
             std::getline(std::cin, password);
         }
         fmt::print(stderr, "\n");

@@ -88,16 +88,20 @@ git -C repo config --unset model.engineTimeout
 
 # --- on a terminal: the typed password is not echoed, and Ctrl-C at the prompt restores the echo -----
 cat >prompt-on-terminal.py <<'PY'
-import os, pty, sys, termios, time
+import os, pty, select, signal, sys, termios, time
 mode, registry, password = sys.argv[1:4]
 pid, fd = pty.fork()
 if pid == 0:
+    for number in (signal.SIGINT, signal.SIGQUIT):  # as a terminal's shell starts it (a test may run in the background)
+        signal.signal(number, signal.SIG_DFL)
     os.execvp("git", ["git", "-C", "repo", "model", "env", "login", registry, "--username", "alice"])
 seen = b""
 def read_until(token, seconds):
     global seen
     end = time.time() + seconds
     while token not in seen and time.time() < end:
+        ready, _, _ = select.select([fd], [], [], max(0, min(0.05, end - time.time())))
+        if not ready: continue
         try: seen += os.read(fd, 4096)
         except OSError: break
     return token in seen
@@ -106,9 +110,10 @@ time.sleep(0.3)
 os.write(fd, b"\x03" if mode == "interrupt" else password.encode() + b"\n")
 status = None
 for _ in range(300):
-    read_until(b"\0", 0.05)
+    read_until(b"\0", 0.05)  # returns at once when the terminal has closed (EIO)
     done, status = os.waitpid(pid, os.WNOHANG)
     if done: break
+    time.sleep(0.05)
 else:
     os.kill(pid, 9); print("still running"); sys.exit()
 echo = bool(termios.tcgetattr(fd)[3] & termios.ECHO)
@@ -127,10 +132,12 @@ esac
 
 # --- Ctrl-Z at the prompt in an interactive shell, then fg: the password typed next is not echoed either ------
 cat >suspend-at-prompt.py <<'PY'
-import os, pty, select, sys, time
+import os, pty, select, signal, sys, time
 registry, password = sys.argv[1:3]
 pid, fd = pty.fork()
 if pid == 0:
+    for number in (signal.SIGINT, signal.SIGQUIT):
+        signal.signal(number, signal.SIG_DFL)
     os.execvp("bash", ["bash", "--norc", "--noprofile", "-i"])
 seen = b""
 def read_for(seconds):
@@ -150,6 +157,7 @@ read_for(0.5)
 send("PS1='$ '\n"); read_for(0.3)
 send("git -C repo model env login %s --username alice\n" % registry)
 if not read_until(b"Password: ", 20): print("no prompt"); sys.exit()
+read_for(0.3)
 send("\x1a"); read_for(1)
 send("fg\n"); read_for(1)
 after_fg = len(seen)
