@@ -65,7 +65,7 @@ run_expect 7 git model env exec -- sh -c 'exit 7'
 git model env exec -- sh -c 'trap "echo stopped > /workspace/stopped.txt; exit 5" TERM; sleep 600 & wait' \
     </dev/null >/dev/null 2>"$TEST_DIR/exec.err" &
 exec_pid=$!
-for _ in $(seq 100); do podman top "$container" args 2>/dev/null | grep -q 'sleep 600' && break; sleep 0.1; done
+for _ in $(seq 100); do podman top "$container" args 2>/dev/null | grep -qE '^ *sleep 600' && break; sleep 0.1; done  # the sleep: its sh has set the trap
 kill -TERM "$(pgrep -P "$exec_pid")"  # git-model-env, git's child
 rc=0; wait "$exec_pid" || rc=$?
 assert_eq "$rc" "5" "exec's exit code: the command's, after its TERM trap ran"
@@ -76,7 +76,7 @@ rm "$wt/stopped.txt"
 git model env exec -- sh -c 'trap "echo stopped > /workspace/stopped.txt; exit 5" TERM; sleep 600 & wait' \
     </dev/null >/dev/null 2>"$TEST_DIR/exec.err" &
 exec_pid=$!
-for _ in $(seq 100); do podman top "$container" args 2>/dev/null | grep -q 'sleep 600' && break; sleep 0.1; done
+for _ in $(seq 100); do podman top "$container" args 2>/dev/null | grep -qE '^ *sleep 600' && break; sleep 0.1; done  # the sleep: its sh has set the trap
 kill -TERM "$exec_pid"
 rc=0; wait "$exec_pid" || rc=$?
 assert_eq "$rc" "143" "git ended by SIGTERM"

@@ -61,7 +61,7 @@ assert_eq "$(visible "$A" a)/$(visible "$B" b)" "0/1" "GPUs inside the container
 as_user "$A" git -C "$(wt "$A" a)" model env exec -- \
     sh -c 'trap "echo stopped > /workspace/stopped.txt; exit 5" TERM; sleep 600 & wait' </dev/null >/dev/null 2>&1 &
 exec_job=$!
-for _ in $(seq 100); do pgrep -u "$A" -f 'sleep 600' >/dev/null && break; sleep 0.1; done
+for _ in $(seq 100); do pgrep -u "$A" -f '^sleep 600$' >/dev/null && break; sleep 0.1; done
 kill -TERM "$(pgrep -u "$A" -f '^git-model-env exec')"
 rc=0; wait "$exec_job" || rc=$?
 assert_eq "$rc" "5" "the command's exit code, after its TERM trap ran"
