@@ -107,6 +107,14 @@ bool name_taken_there(const git::PushedRef& line) {
     return line.reason == "already exists" || starts_with(line.reason, "failed to update ref");
 }
 
+// The warning for a snapshot of ours whose name another clone's took on the remote meanwhile:
+// the next finish renumbers it.
+std::string name_taken_warning(const std::string& tag, const std::string& remote) {
+    return fmt::format("{} was not pushed: {} has another snapshot of that name (another clone's, pushed just now); "
+                       "finish again to give yours the next free number",
+                       tag, remote);
+}
+
 // What to push of the notes: nothing (absent here, or the remote has ours), or our ref after merging theirs.
 bool prepare_notes(const git::Repository& repo, const std::string& remote, const std::map<std::string, git::RemoteRef>& refs) {
     const auto local = repo.resolve_commit(std::string(model::finish_notes_ref));
@@ -367,10 +375,7 @@ TeamShare share_model_state(const git::Repository& repo, const std::string& remo
                     const auto there = refs.find("refs/tags/" + name);
                     if (there == refs.end()) refspecs.push_back(fmt::format("refs/tags/{0}:refs/tags/{0}", name));
                     else if (there->second.object != object && made_here_unpushed(repo, name, object))
-                        share.problems.push_back(fmt::format(  // taken meanwhile: renumbered on the next finish
-                            "{} was not pushed: {} has another snapshot of that name (another clone's, pushed just "
-                            "now); finish again to give yours the next free number",
-                            name, remote));
+                        share.problems.push_back(name_taken_warning(name, remote));
                 }
             }
             const bool notes = prepare_notes(repo, remote, refs);
@@ -392,10 +397,7 @@ TeamShare share_model_state(const git::Repository& repo, const std::string& remo
                 if (starts_with(line.to, "refs/tags/")) {
                     if (line.sent()) share.tags_sent.push_back(line.to.substr(10));
                     else if (name_taken_there(line))
-                        share.problems.push_back(fmt::format(  // taken meanwhile: renumbered on the next finish
-                            "{} was not pushed: {} has another snapshot of that name (another clone's, pushed just "
-                            "now); finish again to give yours the next free number",
-                            line.to.substr(10), remote));
+                        share.problems.push_back(name_taken_warning(line.to.substr(10), remote));
                     else if (!line.up_to_date())
                         share.problems.push_back(fmt::format("{} was not pushed: {}; push it later: git push {} {}",
                                                              line.to.substr(10), pushed.why(line.to), remote, line.to));

@@ -122,6 +122,18 @@ void write_ledger(const git::Repository& repo, const Ledger& entries, const fs::
 }
 void write_ledger(const git::Repository& repo, const Ledger& entries) { write_ledger(repo, entries, unpushed_ledger(repo)); }
 
+// Ends a snapshot's move to a new tag (the caller holds the "snapshots" lock): the ledger names the
+// new tag, not the old (a rerun after a kill moves nothing twice); then the old name goes, only
+// while it is still that tag: else both stay, and nothing is lost.
+void complete_move(const git::Repository& repo, const std::string& old_tag, const std::string& old_object,
+                   const std::string& new_tag) {
+    auto ledger = read_ledger(repo);
+    ledger.erase({old_tag, old_object});
+    if (const auto made = git::ref_object(repo, "refs/tags/" + new_tag)) ledger.emplace(std::make_pair(new_tag, *made), "");
+    write_ledger(repo, ledger);
+    git::delete_ref_if_at(repo, "refs/tags/" + old_tag, old_object);
+}
+
 }  // namespace
 
 Snapshot create_snapshot(const git::Repository& repo, const TagRequest& request) {
@@ -204,11 +216,7 @@ std::optional<std::string> renumber_snapshot(const git::Repository& repo, const 
         const auto copy = find_moved_snapshot(repo, read_snapshot(*found));
         const auto copy_object = copy ? git::ref_object(repo, "refs/tags/" + *copy) : std::nullopt;
         if (copy && copy_object && read_ledger(repo).count({*copy, *copy_object}) == 0) {
-            auto ledger = read_ledger(repo);
-            ledger.erase({tag, *object});
-            if (const auto made = git::ref_object(repo, "refs/tags/" + *copy)) ledger.emplace(std::make_pair(*copy, *made), "");
-            write_ledger(repo, ledger);
-            git::delete_ref_if_at(repo, "refs/tags/" + tag, *object);
+            complete_move(repo, tag, *object, *copy);
             return copy;
         }
     } catch (const Error&) {
@@ -220,13 +228,7 @@ std::optional<std::string> renumber_snapshot(const git::Repository& repo, const 
         record.version = next_snapshot_version(model, names);
         const std::string name = snapshot_tag_name(model, record.version);
         if (!create_annotated_tag(repo, name, found->target, format_snapshot_message(record), tagger)) continue;
-        // The ledger names the new tag, not the old (a rerun after a kill moves nothing twice);
-        // then the old name goes, only while it is still that tag: else both stay, and nothing is lost.
-        auto ledger = read_ledger(repo);
-        ledger.erase({tag, *object});
-        if (const auto made = git::ref_object(repo, "refs/tags/" + name)) ledger.emplace(std::make_pair(name, *made), "");
-        write_ledger(repo, ledger);
-        git::delete_ref_if_at(repo, "refs/tags/" + tag, *object);
+        complete_move(repo, tag, *object, name);
         return name;
     }
     return std::nullopt;
