@@ -1,6 +1,7 @@
 #include "gitmodel/model/journal.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/host.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/git/history.hpp"
 #include "gitmodel/model/created_worktree.hpp"
@@ -13,6 +14,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace gm::model {
@@ -22,6 +24,13 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path pending_dir(const git::Repository& repo) { return repo.common_dir() / "git-model" / "pending"; }
+
+// Who wrote a record (the start's user); nullopt when it cannot be read.
+std::optional<uid_t> record_owner(const fs::path& record) {
+    struct stat st {};
+    if (::lstat(record.c_str(), &st) != 0) return std::nullopt;
+    return st.st_uid;
+}
 
 nlohmann::json to_json(const Intent& intent) {
     return {{"model", intent.model},
@@ -216,7 +225,7 @@ std::vector<InterruptedStart> interrupted_starts(const git::Repository& repo) {
     for (const auto& entry : fs::directory_iterator(pending_dir(repo), ec)) {
         auto intent = read_record(entry.path());
         if (!intent || proc::is_running(intent->process)) continue;
-        found.push_back({std::move(*intent), entry.path()});
+        found.push_back({std::move(*intent), entry.path(), record_owner(entry.path()).value_or(::geteuid())});
     }
     return found;
 }
@@ -227,6 +236,15 @@ std::vector<std::string> recover_interrupted_starts(git::Repository& repo) {
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) return lines;
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
+        const auto owner = record_owner(entry.path());
+        if (!owner) continue;  // gone meanwhile
+        if (*owner != ::geteuid()) {
+            if (const auto theirs = read_record(entry.path()); theirs && !proc::is_running(theirs->process))
+                lines.push_back(fmt::format("kept: {}'s interrupted `git model start {}` (pid {}) is theirs to roll "
+                                            "back; their next `git model start` does it",
+                                            user_name_of(*owner), theirs->model, theirs->process.pid));
+            continue;
+        }
         const auto intent = read_record(entry.path());
         std::error_code remove_ec;
         if (!intent) {

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/types.h>
+
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/proc/background.hpp"
 
@@ -66,14 +68,18 @@ Rollback roll_back(git::Repository& repo, const Intent& intent);
 struct InterruptedStart {
     Intent intent;
     std::filesystem::path record;
+    // Who ran it (the record's owner): in a repository users share, only they roll it back.
+    uid_t owner = 0;
 };
 
 // Reads the journal without changing anything: starts whose process has died.
 std::vector<InterruptedStart> interrupted_starts(const git::Repository& repo);
 
-// Rolls back every interrupted start (see roll_back) and drops the records of
-// those resolved; returns what was done and kept, for the user. The caller
-// holds the worktrees lock (start does), so no live start is ever touched.
+// Rolls back every interrupted start of this user (see roll_back) and drops the
+// records of those resolved; returns what was done and kept, for the user.
+// Another user's are left to them (their files are not ours to delete, and
+// failing on them would block our own start); each is named as kept. The
+// caller holds the worktrees lock (start does), so no live start is touched.
 std::vector<std::string> recover_interrupted_starts(git::Repository& repo);
 
 // The models a journal record names (live or interrupted): prune keeps their branches.

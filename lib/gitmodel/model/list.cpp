@@ -1,6 +1,7 @@
 #include "gitmodel/model/list.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/host.hpp"
 #include "gitmodel/model/journal.hpp"
 #include "gitmodel/model/settings.hpp"
 #include "gitmodel/naming/model_name.hpp"
@@ -11,6 +12,8 @@
 #include <atomic>
 #include <map>
 #include <thread>
+
+#include <unistd.h>
 
 namespace gm::model {
 
@@ -148,9 +151,11 @@ std::vector<ModelEntry> list_models(const git::Repository& repo) {
 std::vector<std::string> interrupted_start_notes(const git::Repository& repo) {
     std::vector<std::string> notes;
     for (const auto& start : interrupted_starts(repo)) {
-        notes.push_back(fmt::format("`git model start {}` (pid {}) was interrupted; the next `git model start` rolls "
+        const bool own = start.owner == ::geteuid();
+        notes.push_back(fmt::format("{}`git model start {}` (pid {}) was interrupted; {} next `git model start` rolls "
                                     "back what it left if nobody has touched it, and otherwise says what it kept",
-                                    start.intent.model, start.intent.process.pid));
+                                    own ? "" : user_name_of(start.owner) + "'s ", start.intent.model,
+                                    start.intent.process.pid, own ? "the" : "their"));
     }
     return notes;
 }
