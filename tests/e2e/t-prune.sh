@@ -192,6 +192,38 @@ assert_not_contains "$(git_worktrees repo)" "model-stray"
 assert_eq "$(git -C repo rev-parse 'archive/model/stray^{commit}')" "$stray" "archive of stray"
 assert_still_reachable repo "$reachable"
 
+# --- a worktree moved by hand, with staged work: git's record of it (its index) is kept -------------
+run_expect 0 git -C repo model start moved
+commit_at "$W/model-moved" "2026-02-10T09:00:00Z" "moved work" moved.txt
+merge_at moved "2026-02-10T09:30:00Z"
+git -C repo push -q origin main
+mv "$W/model-moved" "$TEST_DIR/elsewhere"
+echo "staged after the move" >"$TEST_DIR/elsewhere/staged.txt"
+git -C "$TEST_DIR/elsewhere" add staged.txt
+prune 0 git -C repo model prune --dry-run
+assert_contains "$OUT" "keep  moved (feature/model-moved): its worktree's folder $W/model-moved is gone, but git's record of it holds 1 staged change (staged.txt): if the folder was moved by hand, \`git worktree repair <its new place>\` joins them again (--force forgets the record and them)"
+prune 0 git -C repo model prune
+assert_branch_exists repo feature/model-moved
+git -C repo worktree repair "$TEST_DIR/elsewhere"
+assert_eq "$(git -C "$TEST_DIR/elsewhere" diff --cached --name-only)" "staged.txt" "the staged change is there after repair"
+# moved back and committed, it is pruned as any other
+mv "$TEST_DIR/elsewhere" "$W/model-moved"
+git -C repo worktree repair "$W/model-moved"
+git -C "$W/model-moved" reset -q --hard
+prune 0 git -C repo model prune
+assert_contains "$OUT" "pruned moved (feature/model-moved):"
+# --force forgets such a record, staged changes and all, and says so
+run_expect 0 git -C repo model start moved2
+commit_at "$W/model-moved2" "2026-02-10T09:00:00Z" "moved2 work" moved2.txt
+merge_at moved2 "2026-02-10T09:30:00Z"
+git -C repo push -q origin main
+mv "$W/model-moved2" "$TEST_DIR/elsewhere2"
+echo "staged" >"$TEST_DIR/elsewhere2/s.txt" && git -C "$TEST_DIR/elsewhere2" add s.txt
+prune 0 git -C repo model prune --force
+assert_contains "$OUT" "git's record of it holds 1 staged change (s.txt)"
+assert_contains "$OUT" "pruned moved2 (feature/model-moved2):"
+assert_no_branch repo feature/model-moved2
+
 # --- a reused model name gets its own archive tag -----------------------------------------------
 run_expect 0 git -C repo model start old
 commit_at "$W/model-old" "2026-02-10T10:00:00Z" "old again" old2.txt

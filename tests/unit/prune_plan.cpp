@@ -163,6 +163,13 @@ TEST_CASE("prune: worktrees that are missing, locked, unreadable, main or curren
     REQUIRE(plan[0].prune);
     CHECK_THAT(plan[0].steps[1].description, Catch::Contains("forget the worktree /w/gone"));
 
+    auto moved = missing;  // moved by hand: git's record of it holds staged changes
+    moved.missing_worktree_staged = "1 staged change (a.txt)";
+    CHECK_FALSE(plan_prune({moved}, options())[0].prune);
+    CHECK_THAT(joined(plan_prune({moved}, options())[0].reasons), Catch::Contains("git worktree repair"));
+    CHECK(plan_prune({moved}, options(true))[0].prune);
+    CHECK_THAT(joined(plan_prune({moved}, options(true))[0].overridden), Catch::Contains("forgetting the record loses them"));
+
     auto missing_locked = missing;
     missing_locked.worktree_locked = true;  // a lock keeps `git worktree prune` off it
     CHECK_FALSE(plan_prune({missing_locked}, options())[0].prune);

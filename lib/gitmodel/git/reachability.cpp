@@ -129,6 +129,40 @@ std::vector<WorktreeRef> worktree_private_refs(const Repository& repo, const std
     return refs;
 }
 
+std::optional<std::string> staged_in_worktree_record(const Repository& repo, const std::string& worktree_id,
+                                                     const std::string& commit) {
+    const fs::path index_file = repo.common_dir() / "worktrees" / worktree_id / "index";
+    std::error_code ec;
+    if (!fs::exists(fs::symlink_status(index_file, ec))) return std::nullopt;  // nothing was ever staged there
+    git_oid oid;
+    if (!to_oid(oid, commit)) return "its commit cannot be read";
+    const CommitHandle head = lookup_commit(repo.raw(), oid);
+    const TreeHandle tree = head ? tree_of(head.get()) : TreeHandle(nullptr);
+    git_index* raw = nullptr;
+    if (!tree || git_index_open(&raw, index_file.c_str()) != 0) {
+        git_error_clear();
+        return fmt::format("its index {} cannot be read", index_file.string());
+    }
+    IndexHandle index(raw);
+    git_diff_options options = GIT_DIFF_OPTIONS_INIT;
+    options.flags = GIT_DIFF_IGNORE_SUBMODULES;
+    git_diff* diff_raw = nullptr;
+    if (git_diff_tree_to_index(&diff_raw, repo.raw(), tree.get(), raw, &options) != 0) {
+        git_error_clear();
+        return fmt::format("its index {} cannot be read", index_file.string());
+    }
+    const DiffHandle diff(diff_raw);
+    const std::size_t count = git_diff_num_deltas(diff_raw);
+    if (count == 0) return std::nullopt;
+    std::vector<std::string> paths;
+    for (std::size_t i = 0; i < count && i < 3; ++i) {
+        const git_diff_delta* delta = git_diff_get_delta(diff_raw, i);
+        paths.push_back(delta->new_file.path ? delta->new_file.path : delta->old_file.path);
+    }
+    return fmt::format("{} staged change{} ({}{})", count, count == 1 ? "" : "s", join(paths, ", "),
+                       count > paths.size() ? ", ..." : "");
+}
+
 bool held_only_by(const Repository& repo, const std::string& object, const std::vector<std::string>& leaving,
                   const std::vector<std::string>& kept) {
     git_oid oid;

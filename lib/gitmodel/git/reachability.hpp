@@ -23,6 +23,14 @@ struct WorktreeRef {
 // The refs a linked worktree keeps in <common dir>/worktrees/<id>/refs: they go when it is removed.
 std::vector<WorktreeRef> worktree_private_refs(const Repository& repo, const std::string& worktree_id);
 
+// What git's record of a linked worktree (its index in <common dir>/worktrees/<id>) holds
+// beyond `commit`'s tree: its folder may have been moved by hand, and forgetting the record
+// loses what was staged there. nullopt when the index is the commit's (or there is none);
+// otherwise "N staged changes (a.txt, b.txt)", or why the index cannot be read (then it is
+// not known to be safe to forget).
+std::optional<std::string> staged_in_worktree_record(const Repository& repo, const std::string& worktree_id,
+                                                     const std::string& commit);
+
 // Whether an object would be held by nothing once `leaving` refs are gone: not
 // reachable from any other ref of the repository (refs/*, HEADs of the
 // worktrees) nor from `kept` (commits that an archive tag will hold).

@@ -170,6 +170,9 @@ private:
         if (auto it = by_branch_.find(fact.branch); it != by_branch_.end()) {
             fact.worktree = it->second.path;
             fact.worktree_missing = it->second.folder_missing;
+            if (fact.worktree_missing)
+                fact.missing_worktree_staged =
+                    git::staged_in_worktree_record(repo_, it->second.id, fact.head).value_or("");
             fact.worktree_locked = it->second.locked;
             if (const auto& operation = it->second.operation) {
                 fact.worktree_operation = operation->what;

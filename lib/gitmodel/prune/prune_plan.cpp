@@ -115,6 +115,14 @@ std::vector<PruneDecision> plan_prune(const std::vector<PruneFacts>& facts, cons
             if (options.force) overridden.push_back("its worktree is locked");
             else reasons.push_back("its worktree is locked (git worktree unlock)");
         }
+        if (fact.worktree && fact.worktree_missing && !fact.missing_worktree_staged.empty()) {
+            const std::string what = fmt::format(
+                "its worktree's folder {} is gone, but git's record of it holds {}: if the folder was moved by "
+                "hand, `git worktree repair <its new place>` joins them again",
+                fact.worktree->string(), fact.missing_worktree_staged);
+            if (options.force) overridden.push_back(fmt::format("{}; forgetting the record loses them", what));
+            else reasons.push_back(fmt::format("{} (--force forgets the record and them)", what));
+        }
         if (readable_worktree && fact.dirty.value_or(false)) {
             if (options.force) overridden.push_back("the uncommitted changes in its worktree will be lost");
             else reasons.push_back("its worktree has uncommitted changes");

@@ -44,6 +44,9 @@ struct PruneFacts {
     std::optional<std::filesystem::path> worktree;
     bool worktree_main = false;               // checked out in the main worktree
     bool worktree_missing = false;            // registered, folder gone: prune forgets it
+    // Folder gone, but git's record of it holds staged changes (git::staged_in_worktree_record):
+    // the folder was likely moved by hand, and forgetting the record loses them. Empty when none.
+    std::string missing_worktree_staged;
     std::optional<std::string> worktree_foreign;  // why its folder is not this repository's (a copy's record)
     bool worktree_locked = false;
     std::string worktree_operation;           // "a rebase" or "a bisect" in progress there holds the branch
