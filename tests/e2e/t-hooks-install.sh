@@ -141,6 +141,11 @@ assert_contains "$ERR" "core.hooksPath names $TEST_DIR/my-hooks, set in the glob
 assert_contains "$ERR" "nothing was written"
 assert_contains "$ERR" "git config --local core.hooksPath $TEST_DIR/repo/.git/hooks"
 assert_eq "$(ls -A "$TEST_DIR/my-hooks")" "" "nothing in the global hooks folder"
+# doctor's fix is the one that works here, not the install that refuses
+run_expect 1 git -C repo model doctor --json
+assert_eq "$(printf '%s' "$OUT" | python3 -c 'import json,sys; print([c for c in json.load(sys.stdin)["checks"] if c["name"] == "hooks"][0]["fix"])')" \
+    "give this repository a hooks folder of its own: git config --local core.hooksPath $TEST_DIR/repo/.git/hooks (the hooks of the shared folder then no longer run here), then git model hooks install" \
+    "doctor's fix for a global core.hooksPath"
 run_expect 1 git -C repo -c core.hooksPath="$TEST_DIR/my-hooks" model hooks install
 assert_contains "$ERR" "set in the command line's configuration (git -c)"
 git -C repo config model.installHooks always

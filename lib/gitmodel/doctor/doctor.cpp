@@ -386,7 +386,10 @@ std::vector<Check> run_checks(const Options& options) {
     }
     if (hooks_found) {
         const auto& dir = hooks_found->dir;
-        checks.push_back(judge_hooks(hooks::hook_status(dir), dir, hooks::hooks_problems(*hooks_found)));
+        checks.push_back(judge_hooks(hooks::hook_status(dir), dir, hooks::hooks_problems(*hooks_found),
+                                     hooks_found->shared_hooks_origin
+                                         ? std::optional<std::string>(hooks::shared_hooks_fix(*hooks_found))
+                                         : std::nullopt));
         // Say what the pre-push protects: the base branch always, then model.protectedBranch.
         if (!protected_branches.empty())
             checks.back().detail += fmt::format("; pre-push protects {}", join(protected_branches, ", "));

@@ -112,7 +112,7 @@ Check judge_programs(const std::vector<ProgramFact>& programs, const fs::path& o
 }
 
 Check judge_hooks(const std::optional<std::vector<hooks::HookStatus>>& statuses, const fs::path& hooks_dir,
-                  const std::vector<std::string>& problems_found) {
+                  const std::vector<std::string>& problems_found, const std::optional<std::string>& shared_fix) {
     Check check{"hooks", Status::ok, "", ""};
     if (!statuses) {
         check.status = Status::skip;
@@ -152,6 +152,7 @@ Check judge_hooks(const std::optional<std::vector<hooks::HookStatus>>& statuses,
                                 "move your own lines into <hook>.git-model-chained, which the shim runs after its checks)"
                     : foreign ? "git model hooks install --chain   (or --force, or --manual)"
                               : "git model hooks install";
+        if (shared_fix) check.fix = *shared_fix;  // hooks install refuses a shared folder
         return check;
     }
     check.detail = fmt::format("{} installed in {}", join(good, ", "), hooks_dir.string());

@@ -45,8 +45,10 @@ Check judge_programs(const std::vector<ProgramFact>& programs, const std::filesy
 
 // hooks: every managed hook is the current shim, and nothing keeps them (or Git LFS's) from
 // running (problems: hooks::hooks_problems). statuses is nullopt outside a repository.
+// shared_fix: the fix when core.hooksPath is a folder shared beyond this repository
+// (hooks::shared_hooks_fix), where `hooks install` refuses and so cannot be the fix.
 Check judge_hooks(const std::optional<std::vector<hooks::HookStatus>>& statuses, const std::filesystem::path& hooks_dir,
-                  const std::vector<std::string>& problems = {});
+                  const std::vector<std::string>& problems = {}, const std::optional<std::string>& shared_fix = {});
 
 // What was found about .modelenv.yaml.
 struct ModelenvFact {
