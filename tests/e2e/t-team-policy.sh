@@ -129,6 +129,36 @@ assert_eq "$(remote_refs plain.git)" "$before" "main unchanged"
 run_expect 0 git -C frank model doctor
 assert_contains "$OUT" "pre-push protects dev, main"
 
+# --- a clone whose remote is not called origin (`git clone -o upstream`) obeys the team's policy --------
+# as that remote has it, not its own local base (made before the team file and never updated); with two
+# remotes and none called origin, doctor fails until model.remote names the team's
+git clone -q -o upstream -b master remote.git gina
+git -C gina reset -q --hard "$(git -C remote.git rev-list --max-parents=0 master)"   # a master from before .gitmodel
+git -C gina fetch -q upstream
+run_expect 0 git -C gina model hooks install
+git -C gina checkout -q -b feature/model-gina upstream/master
+head -c 2000000 /dev/urandom >gina/weights.bin
+git -C gina add weights.bin
+run_expect 1 git -C gina commit -q -m "big weights"
+assert_contains "$ERR" "weights.bin"
+git -C gina commit -q --no-verify -m "big weights"
+before=$(remote_refs remote.git)
+run_expect 1 git -C gina push upstream feature/model-gina
+assert_contains "$ERR" "weights.bin" "the limit, read from upstream"
+run_expect 1 git -C gina push upstream HEAD:master
+assert_contains "$ERR" "refs/heads/master  [rule: protected-branch]"
+assert_eq "$(remote_refs remote.git)" "$before" "nothing reached the remote"
+run_expect 0 git -C gina model doctor
+assert_contains "$OUT" ".gitmodel at refs/remotes/upstream/"
+assert_contains "$OUT" "git fetch upstream brings"
+git -C gina remote add fork "$TEST_DIR/plain.git"
+run_expect 1 git -C gina model doctor
+assert_contains "$OUT" "the team's remote is 'origin' (model.remote, else origin, else the only remote), which is none of this clone's remotes (fork, upstream)"
+assert_contains "$OUT" "git config model.remote <the team's remote>   (one of: fork, upstream)"
+git -C gina config model.remote upstream
+run_expect 0 git -C gina model doctor
+assert_contains "$OUT" "git fetch upstream brings"
+
 # --- a team file that does not parse: the error names .gitmodel:<line> ---------------------
 git -C alice checkout -q master
 printf '[model]\n\tbaseBranch = master\n[broken\n' >alice/.gitmodel

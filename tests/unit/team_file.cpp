@@ -76,12 +76,18 @@ TEST_CASE("team file: policy keys win, other keys are defaults a clone overrides
 TEST_CASE("team file: where it is read from, over any access (the remote's default branch first)") {
     std::map<std::string, gm::git::TeamFile> refs;
     std::map<std::string, std::string> symbolic;  // a symbolic ref -> the ref it names
+    std::vector<std::string> remotes;             // the remotes set up
+    int remotes_asked = 0;
     const auto access = gm::git::TeamFileAccess{
         [&](const std::string& ref) -> std::optional<std::string> {
             if (!refs.count(ref)) return std::nullopt;
             return symbolic.count(ref) ? symbolic.at(ref) : ref;
         },
-        [&](const std::string& ref) { return refs.at(ref); }};
+        [&](const std::string& ref) { return refs.at(ref); },
+        [&] {
+            ++remotes_asked;
+            return remotes;
+        }};
     MapConfig local;
     CHECK(gm::git::find_team_file([&](std::string_view k) { return local.get_string(k); }, access).ref.empty());
     gm::git::TeamFile master;
@@ -126,6 +132,38 @@ TEST_CASE("team file: where it is read from, over any access (the remote's defau
     CHECK(gm::git::is_machine_key("model.sshAuthorizedKeys"));
     CHECK(gm::git::is_machine_key("model.remote"));  // a name in this clone: not the team's to change
     CHECK_FALSE(gm::git::is_machine_key("model.forge"));
+
+    // `git clone -o upstream`: no model.remote, no origin, one remote: the policy is upstream's,
+    // not the stale local base's
+    refs.clear();
+    symbolic.clear();
+    local.values.erase("model.remote");
+    local.values.erase("model.basebranch");
+    gm::git::TeamFile stale = master;
+    stale.ref = "refs/heads/main";
+    stale.entries = {};
+    refs["refs/heads/main"] = stale;
+    gm::git::TeamFile upstream = master;
+    upstream.ref = "refs/remotes/upstream/main";
+    upstream.entries = {{"model.protectedbranch", "release/*"}};
+    refs["refs/remotes/upstream/main"] = upstream;
+    remotes = {"upstream"};
+    const auto find = [&] { return gm::git::find_team_file([&](std::string_view k) { return local.get_string(k); }, access); };
+    CHECK(find().ref == "refs/remotes/upstream/main");
+    // with several remotes and none of them origin, none is guessed (doctor asks for model.remote)
+    remotes = {"upstream", "fork"};
+    CHECK(find().ref == "refs/heads/main");
+    // origin, once set up, is the team's and the remotes are not even listed
+    local.values["remote.origin.url"] = {"/srv/team.git"};
+    remotes_asked = 0;
+    gm::git::TeamFile origin = upstream;
+    origin.ref = "refs/remotes/origin/main";
+    refs["refs/remotes/origin/main"] = origin;
+    CHECK(find().ref == "refs/remotes/origin/main");
+    CHECK(remotes_asked == 0);
+    // model.remote wins over everything
+    local.values["model.remote"] = {"upstream"};
+    CHECK(find().ref == "refs/remotes/upstream/main");
 }
 
 TEST_CASE("team file: the fix for a policy key is the committed file, with the exact lines") {

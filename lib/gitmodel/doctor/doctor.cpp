@@ -245,6 +245,7 @@ FetchFact fetch_fact(const git::Repository& repo) {
     fact.remote = model::read_settings(repo).remote;
     const auto setup = snapshots::read_fetch_setup(repo, fact.remote);
     fact.remote_exists = setup.remote_exists;
+    fact.remotes = git::remote_names(repo.config());
     fact.tags = setup.tags;
     fact.notes = setup.notes;
     fact.exact_notes = setup.exact_notes;

@@ -391,6 +391,16 @@ Check judge_fetch(const FetchFact& fact) {
         check.detail = "not inside a git repository";
         return check;
     }
+    if (!fact.remote_exists && !fact.remotes.empty()) {
+        check.status = Status::fail;
+        check.detail = fmt::format(
+            "the team's remote is '{}' (model.remote, else origin, else the only remote), which is none of this "
+            "clone's remotes ({}): the team's policy is read from the local base branch, which may be old, and "
+            "finish, tag and prune --remote cannot push",
+            fact.remote, join(fact.remotes, ", "));
+        check.fix = fmt::format("git config model.remote <the team's remote>   (one of: {})", join(fact.remotes, ", "));
+        return check;
+    }
     if (!fact.remote_exists) {
         check.status = Status::skip;
         check.detail = fmt::format("no remote '{}' (model.remote): nothing to fetch from", fact.remote);

@@ -150,8 +150,10 @@ Check judge_pool(const PoolFact& fact);
 // Whether `git fetch` brings the team's state (snapshots::FetchSetup, as facts).
 struct FetchFact {
     bool in_repo = false;
-    std::string remote;                 // model.remote
+    std::string remote;                 // the team's remote (git::team_remote_name)
     bool remote_exists = false;
+    std::vector<std::string> remotes;   // every remote set up here: when the team's names none of them,
+                                        // its policy is read from the local base, finish cannot push
     bool tags = false;                  // every tag is fetched (remote.<r>.tagOpt --tags, or a refs/tags/* refspec)
     bool notes = false;                 // refs/notes/git-model is fetched
     bool exact_notes = false;           // by an exact refspec: git fetch fails while the remote has no notes
@@ -159,7 +161,8 @@ struct FetchFact {
 };
 
 // fetch: teammates' snapshot tags and finish notes arrive with git fetch (warn when not: log,
-// best and compare would not show teammates' snapshots).
+// best and compare would not show teammates' snapshots); fail when model.remote names no remote
+// while there are some (the team's policy would be read from a local base that may be stale).
 Check judge_fetch(const FetchFact& fact);
 
 // The configuration keys doctor looks at.

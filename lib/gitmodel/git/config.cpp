@@ -376,6 +376,14 @@ std::optional<std::string> Config::included_file_holding(const std::string& key)
     return origin_file(where, fields[fields.size() - 2]);
 }
 
+std::vector<std::string> remote_names(const Config& config) {
+    std::vector<std::string> names;
+    constexpr std::string_view prefix = "remote.", suffix = ".url";
+    for (const auto& entry : config.plain_matching(prefix, suffix))
+        names.push_back(entry.first.substr(prefix.size(), entry.first.size() - prefix.size() - suffix.size()));
+    return names;
+}
+
 Error config_value_error(const Config& config, std::string_view key, const Error& error) {
     std::optional<std::string> where;
     try {

@@ -106,6 +106,10 @@ private:
     std::optional<std::vector<ListedEntry>> listed_by_git_;
 };
 
+// The names of the remotes set up in this clone (remote.<name>.url), in name order: to choose the
+// team's remote (team_remote_name) and to name the choices when model.remote names none.
+std::vector<std::string> remote_names(const Config& config);
+
 // The error refusing key's malformed value, told where the value was set ("... (set in team file
 // .gitmodel at refs/remotes/origin/main)"): a teammate's committed value is fixed in .gitmodel on
 // the base branch, not with the `git config` the hint suggests, so the hint says so for that file.

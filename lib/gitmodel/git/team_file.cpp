@@ -36,6 +36,13 @@ std::optional<std::string> resolve_ref(const std::string& ref) {
     return name;
 }
 
+// The remotes set up here, through git (the plumbing reader's way).
+std::vector<std::string> listed_remotes() {
+    const auto result = proc::run({"git", "remote"});
+    if (!result.ok()) return {};
+    return split_records(result.out, '\n');
+}
+
 // A .gitmodel committed as a symbolic link: its "content" is the link's target, which git config
 // would read as a broken line 1; the team file must be the file itself.
 [[noreturn]] void throw_team_file_is_link(const std::string& ref) {
@@ -170,10 +177,17 @@ std::vector<std::pair<std::string, std::string>> parse_config_list(std::string_v
     return out;
 }
 
+std::string team_remote_name(const std::function<std::optional<std::string>(std::string_view)>& local,
+                             const std::function<std::vector<std::string>()>& remotes) {
+    if (auto named = local("model.remote"); named && !named->empty()) return *named;
+    if (local("remote.origin.url") || local("remote.origin.pushurl") || !remotes) return "origin";
+    const auto names = remotes();
+    return names.size() == 1 ? names.front() : std::string("origin");
+}
+
 TeamFile find_team_file(const std::function<std::optional<std::string>(std::string_view)>& local,
                         const TeamFileAccess& access) {
-    std::string remote = local("model.remote").value_or("origin");
-    if (remote.empty()) remote = "origin";
+    const std::string remote = team_remote_name(local, access.remotes);
     std::string base = local("model.baseBranch").value_or("main");
     if (base.empty()) base = "main";
     std::string remote_default;
@@ -256,8 +270,19 @@ TeamFile read_team_file(git_repository* repo,
         }
         return team;
     };
+    const auto remotes = [repo] {
+        std::vector<std::string> names;
+        git_strarray list{};
+        if (git_remote_list(&list, repo) != 0) {
+            git_error_clear();
+            return names;
+        }
+        for (std::size_t i = 0; i < list.count; ++i) names.emplace_back(list.strings[i]);
+        git_strarray_dispose(&list);
+        return names;
+    };
     try {
-        return find_team_file(local, TeamFileAccess{resolve, read});
+        return find_team_file(local, TeamFileAccess{resolve, read, remotes});
     } catch (const Error&) {
         if (!bad_file_absent) throw;
         return {};
@@ -266,7 +291,7 @@ TeamFile read_team_file(git_repository* repo,
 
 TeamFile read_team_file(const ConfigView& local) {
     return find_team_file([&](std::string_view key) { return local.get_string(key); },
-                          TeamFileAccess{resolve_ref, read_at});
+                          TeamFileAccess{resolve_ref, read_at, listed_remotes});
 }
 
 namespace {

@@ -56,10 +56,22 @@ struct TeamFileAccess {
     // gives "refs/remotes/origin/main"; "HEAD" the branch checked out), nullopt when it names nothing.
     std::function<std::optional<std::string>(const std::string& ref)> resolve;
     std::function<TeamFile(const std::string& ref)> read_at;      // the team file in that ref's tree
+    // The names of the remotes set up here; asked only when model.remote is unset and there is no
+    // origin (team_remote_name). Unset: none.
+    std::function<std::vector<std::string>()> remotes;
 };
 
+// The remote that stands for the team (whose base branch holds the team file, where finish
+// pushes, what "pushed" means): model.remote when set; else origin, when it is set up or no remote
+// is; else the clone's only remote (`git clone -o upstream`, a fork workflow's name), so that
+// such a clone obeys the team's policy as its remote has it and not a stale local base. With
+// several remotes and no origin it is "origin", which names none: doctor says to set model.remote.
+// `local` gives git config's value; `remotes` lists the remotes (asked only then).
+std::string team_remote_name(const std::function<std::optional<std::string>(std::string_view)>& local,
+                             const std::function<std::vector<std::string>()>& remotes);
+
 // The rule of where the team file is read from, over any access: the remote's default branch
-// (refs/remotes/<model.remote>/HEAD), else refs/remotes/<remote>/<base>, else the local base,
+// (refs/remotes/<team_remote_name>/HEAD), else refs/remotes/<remote>/<base>, else the local base,
 // else (a clone of one model branch, a remote added by hand: no base here at all) HEAD, whose
 // history holds the base's file as it was when the branch left it, rather than no policy at all;
 // then again from the base the file itself names, if another. `local` gives git config's value.

@@ -5,6 +5,7 @@
 #include "gitmodel/core/host.hpp"
 #include "gitmodel/core/shared_dir.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/git/team_file.hpp"
 #include "gitmodel/naming/model_name.hpp"
 #include "gitmodel/naming/refname.hpp"
 
@@ -137,7 +138,8 @@ void read_location(const git::Repository& repo, const git::Config& config, Setti
 
 // A model's life after start: each malformed key is kept for its value() to report.
 void read_lifecycle(const git::Config& config, Settings& settings) {
-    if (auto remote = config.get_string("model.remote"); remote && !remote->empty()) settings.remote = *remote;
+    settings.remote = git::team_remote_name([&](std::string_view key) { return config.get_string(key); },
+                                            [&] { return git::remote_names(config); });
     if (auto forge = config.get_string("model.forge"))
         settings.forge = capture<std::optional<ForgeKind>>(config, "model.forge", [&] { return parse_forge_setting(*forge); });
     if (auto url = config.get_string("model.forgeUrl"); url && !url->empty()) settings.forge_url = *url;
