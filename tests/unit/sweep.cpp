@@ -77,6 +77,16 @@ TEST_CASE("sweep: params files in both shapes, errors at file:line:col", "[sweep
     fails_at("[]\n", 1, 1, "list of runs is empty");
     fails_at("\"bad name\": 1\n", 1, 1, "parameter name 'bad name'");
     fails_at("lr:\n", 1, 1, "empty value");
+    // a number no double holds has no JSON form: refused where it is, before any run is made
+    fails_at("lr: [1, 1e999]\n", 1, 9, "1e999 is a number no double holds");
+    fails_at("- {lr: -1e999}\n", 1, 8, "no double holds");
+    fails_at("lr: 1e-400\n", 1, 5, "no double holds");
+    // the same run twice is a slip, as with --grid lr=1,1 (to measure noise, a seed tells the runs apart)
+    fails_at("lr: [1, 2, 1]\n", 1, 12, "'lr' lists the value 1 twice");
+    fails_at("- {lr: 1, b: 2}\n- {lr: 3}\n- {b: 2, lr: 1}\n", 3, 3, "the same parameters as run 1");
+    CHECK(gm::config::load_params_text("- {lr: 1, seed: 1}\n- {lr: 1, seed: 2}\n", "p.yaml").size() == 2);
+    CHECK_THROWS_WITH(parse_grid_option("lr=1,1e999"), Catch::Contains("1e999 is a number no double holds"));
+    CHECK(parse_grid_option("lr=1e308,0,-0.0,1e-300").values.size() == 4);
 }
 
 TEST_CASE("sweep: placeholders are replaced per argument, unknown ones are refused", "[sweep]") {

@@ -6,7 +6,12 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -28,6 +33,7 @@ public:
         const auto& top = doc_.resolved(doc_.root());
         std::vector<ParameterSet> sets;
         if (top.kind == NodeKind::sequence) {
+            std::map<ParameterSet, std::size_t> runs;  // each run's sorted parameters, and its number
             if (top.children.empty()) fail(doc_.root(), "the list of runs is empty; expected at least one mapping");
             for (std::size_t item : top.children) {
                 if (doc_.resolved(item).kind != NodeKind::mapping)
@@ -36,6 +42,13 @@ public:
                 for_each_entry(item, [&](const std::string& name, std::size_t key, std::size_t value) {
                     set.emplace_back(name, scalar(value, name, key));
                 });
+                ParameterSet sorted = set;  // the same run whatever the order of its parameters
+                std::sort(sorted.begin(), sorted.end());
+                if (const auto [earlier, fresh] = runs.emplace(sorted, sets.size() + 1); !fresh)
+                    fail(item, fmt::format("this run has the same parameters as run {}; to run a set more than once "
+                                           "(to measure noise), give the runs a parameter that differs (seed: 1, "
+                                           "seed: 2)",
+                                           earlier->second));
                 sets.push_back(std::move(set));
                 if (sets.size() > max_runs) fail(item, fmt::format("more than {} runs; split the sweep", max_runs));
             }
@@ -49,7 +62,11 @@ public:
             std::vector<std::string> choices;
             if (doc_.resolved(value).kind == NodeKind::sequence) {
                 if (doc_.resolved(value).children.empty()) fail(value, fmt::format("'{}' has no values", name));
-                for (std::size_t item : doc_.resolved(value).children) choices.push_back(scalar(item, name, item));
+                for (std::size_t item : doc_.resolved(value).children) {
+                    choices.push_back(scalar(item, name, item));
+                    if (std::count(choices.begin(), choices.end(), choices.back()) > 1)
+                        fail(item, fmt::format("'{}' lists the value {} twice", name, choices.back()));
+                }
             } else {
                 choices.push_back(scalar(value, name, key));
             }
@@ -121,11 +138,43 @@ std::string parameter_name_problem(std::string_view name) {
     return {};
 }
 
+bool is_json_number(std::string_view text) {
+    std::size_t i = 0;
+    const auto digits = [&] {
+        const std::size_t start = i;
+        while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+        return i > start;
+    };
+    if (i < text.size() && text[i] == '-') ++i;
+    if (i < text.size() && text[i] == '0') ++i;
+    else if (!digits()) return false;
+    if (i < text.size() && text[i] == '.') {
+        ++i;
+        if (!digits()) return false;
+    }
+    if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+        ++i;
+        if (i < text.size() && (text[i] == '+' || text[i] == '-')) ++i;
+        if (!digits()) return false;
+    }
+    return i == text.size();
+}
+
 std::string parameter_value_problem(std::string_view value) {
     if (value.empty()) return "is empty";
     if (value.size() > 200) return "is longer than 200 characters";
     for (unsigned char c : value)
         if (c < 0x20 || c == 0x7f) return "contains a line break or control character";
+    if (is_json_number(value)) {
+        // Written to params.json as a number: one a double cannot hold has no JSON form.
+        const std::string text(value);
+        errno = 0;
+        (void)std::strtod(text.c_str(), nullptr);
+        if (errno == ERANGE)
+            return fmt::format("{} is a number no double holds (beyond about 1.8e308, or a non-zero one below "
+                               "about 2.2e-308)",
+                               text);
+    }
     return {};
 }
 

@@ -28,7 +28,12 @@ inline constexpr std::size_t params_file_max_bytes = 1u << 20;
 // variable suffix and a {placeholder}); empty when it is fine.
 std::string parameter_name_problem(std::string_view name);
 
-// Why a parameter value is unusable (line breaks, control characters, length); empty when fine.
+// Whether a value is a JSON number exactly as JSON spells one ("1e-3" is, "1e", "0x10" and "+1"
+// are text): such a value reaches the run's params.json as a number.
+bool is_json_number(std::string_view text);
+
+// Why a parameter value is unusable (line breaks, control characters, length, a number no double
+// holds, such as 1e999, which params.json could not write); empty when fine.
 std::string parameter_value_problem(std::string_view value);
 
 // Parses a params file held in memory; display_name is what errors call it.

@@ -138,7 +138,7 @@ void make_runs(git::Repository& repo, Sweep& sweep, std::size_t first, const mod
                 fmt::format("Sweep {} run {} of {}: {}\n\nParameters of run {} of sweep {} of model {}.\n", sweep.id,
                             run.number, sweep.runs.size(), describe(run.params), run.number, sweep.id, sweep.model));
             repo.create_branch(run.branch, run.commit);
-        } catch (const Error& e) {
+        } catch (const std::exception& e) {  // any failure, not only ours, undoes the runs made
             fail(e.what());
         }
         proc::RunResult added;

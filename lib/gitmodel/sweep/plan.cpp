@@ -16,29 +16,6 @@ namespace {
 
 constexpr std::size_t max_runs = 1000;
 
-// A JSON number exactly as JSON spells one, so "1e-3" is a number and "1e" or "0x10" stay text.
-bool is_json_number(const std::string& text) {
-    std::size_t i = 0;
-    const auto digits = [&] {
-        const std::size_t start = i;
-        while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
-        return i > start;
-    };
-    if (i < text.size() && text[i] == '-') ++i;
-    if (i < text.size() && text[i] == '0') ++i;
-    else if (!digits()) return false;
-    if (i < text.size() && text[i] == '.') {
-        ++i;
-        if (!digits()) return false;
-    }
-    if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
-        ++i;
-        if (i < text.size() && (text[i] == '+' || text[i] == '-')) ++i;
-        if (!digits()) return false;
-    }
-    return i == text.size();
-}
-
 }  // namespace
 
 GridAxis parse_grid_option(std::string_view option) {
@@ -117,7 +94,7 @@ std::string run_model_name(std::string_view model, std::string_view sweep_id, in
 nlohmann::ordered_json parameter_value(const std::string& text) {
     if (text == "true") return true;
     if (text == "false") return false;
-    if (is_json_number(text)) {
+    if (config::is_json_number(text)) {
         if (text.find_first_of(".eE") == std::string::npos) {
             try {
                 return std::stoll(text);
