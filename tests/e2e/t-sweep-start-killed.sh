@@ -32,3 +32,30 @@ git -C repo worktree unlock "$RUN2" 2>/dev/null || true
 git -C repo worktree prune
 run_expect 0 git -C "$WT" model sweep status
 assert_no_path repo/.git/git-model/sweeps/1/sweep.json
+
+# --- killed after its runs were queued, before it started their scheduler (kill -9 at the moment the old
+# scheduler record is cleared, by strace's fault injection): status says nothing runs them and how to, and
+# resume does ---------------------------------------------------------------------------------------------
+SWEEPS="$TEST_DIR/repo/.git/git-model/sweeps"
+killed_as_scheduler_starts() {  # SWEEP-ID COMMAND...
+    local id=$1
+    shift
+    strace -qq -f -o /dev/null -P "$SWEEPS/$id/scheduler.json" -e trace=unlink,unlinkat \
+        -e inject=unlink,unlinkat:signal=KILL "$@"
+}
+# (sweep 1 again: the first one's record is gone)
+run_expect 137 killed_as_scheduler_starts 1 git -C "$WT" model sweep start --no-container --gpus-per-run 0 --grid lr=1 -- true
+run_expect 0 git -C "$WT" model sweep status 1
+assert_contains "$OUT" "queued, but no scheduler runs this sweep: unless a \`git model sweep\` command is starting one right now, \`git model sweep resume 1\` does"
+run_expect 0 git -C "$WT" model sweep resume 1
+wait_sweep "$WT" 1 30
+run_expect 0 git -C "$WT" model sweep status 1
+assert_contains "$OUT" "1 done"
+# extend, the same
+run_expect 137 killed_as_scheduler_starts 1 git -C "$WT" model sweep extend 1 --grid lr=5
+run_expect 0 git -C "$WT" model sweep status 1
+assert_contains "$OUT" "\`git model sweep resume 1\` does"
+run_expect 0 git -C "$WT" model sweep resume 1
+wait_sweep "$WT" 1 30
+run_expect 0 git -C "$WT" model sweep status 1
+assert_contains "$OUT" "2 done"

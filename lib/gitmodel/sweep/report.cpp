@@ -6,6 +6,7 @@
 #include "gitmodel/core/wording.hpp"
 #include "gitmodel/snapshots/metric_json.hpp"
 #include "gitmodel/proc/background.hpp"
+#include "gitmodel/sweep/backend.hpp"
 #include "gitmodel/sweep/execute.hpp"
 #include "gitmodel/sweep/local.hpp"
 #include "gitmodel/sweep/plan.hpp"
@@ -94,6 +95,7 @@ SweepView view_sweep(const Sweep& sweep) {
     bool scheduler_alive = false;
     bool scheduler_died = false;  // its record is there, its process is not: it was killed
     bool slurm_answered = false;
+    bool exported = false;
     if (sweep.backend == Backend::slurm) {
         tasks = query_tasks(sweep, &slurm_answered);
         view.scheduler = sweep.slurm.job_ids.empty() ? "not submitted" : "slurm job " + join(sweep.slurm.job_ids, ", ");
@@ -101,6 +103,7 @@ SweepView view_sweep(const Sweep& sweep) {
         scheduler_alive = scheduler_running(sweep);
         const auto record = load_scheduler(sweep);
         scheduler_died = record && !scheduler_alive;
+        exported = exported_to_k8s(sweep);  // its runs are Kubernetes's to start
         view.scheduler = scheduler_alive ? fmt::format("running (pid {})", record->process.pid)
                        : record          ? "stopped unexpectedly"
                                          : "not running";
@@ -124,6 +127,12 @@ SweepView view_sweep(const Sweep& sweep) {
         } else if (unfinished && sweep.backend == Backend::local && scheduler_died) {
             run.detail = "the scheduler stopped before this run finished; `git model sweep resume` reruns it";
             if (run.status.state == RunState::running) run.state = RunState::failed;
+        } else if (run.status.state == RunState::queued && !run.status.held && sweep.backend == Backend::local &&
+                   !scheduler_alive && !exported) {
+            // Queued by a start, extend or resume killed before it started the scheduler: nothing would run it.
+            run.detail = fmt::format("queued, but no scheduler runs this sweep: unless a `git model sweep` command "
+                                     "is starting one right now, `git model sweep resume {}` does",
+                                     sweep.id);
         } else if (unfinished && sweep.backend == Backend::slurm) {
             const auto task = tasks.find(spec.number);
             if (task == tasks.end()) {
