@@ -3,6 +3,8 @@
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/file_lock.hpp"
 #include "gitmodel/core/host.hpp"
+#include "gitmodel/proc/background.hpp"
+#include "gitmodel/sweep/execute.hpp"
 #include "gitmodel/sweep/k8s.hpp"
 #include "gitmodel/sweep/local.hpp"
 #include "gitmodel/sweep/slurm.hpp"
@@ -50,6 +52,12 @@ public:
             throw Error(fmt::format("run {} of sweep {} is still running (pid {}), though its scheduler stopped",
                                     run.spec.number, sweep.id, run.status.process.pid),
                         fmt::format("wait for it, or stop it first with `git model sweep cancel {}`", sweep.id));
+        // A cancel that could not end its process (it said so) left it running: a rerun would share its worktree.
+        if (run.state != RunState::done && run.status.process.pid > 0 &&
+            (run.status.host.empty() || run.status.host == host_name()) && proc::is_running(run.status.process))
+            throw Error(fmt::format("run {} of sweep {} is {}, but its process (pid {}) still runs", run.spec.number,
+                                    sweep.id, to_string(run.state), run.status.process.pid),
+                        fmt::format("wait for it to end, or stop it (kill -- -{}), then resume", run.status.process.pid));
     }
 
     int cancel(const Sweep& sweep, std::vector<std::string>& notes) override { return cancel_local(sweep, &notes); }

@@ -150,6 +150,7 @@ Started start_sweep(git::Repository& repo, const CreateRequest& request, const L
 }
 
 Cancelled cancel_sweep(const Sweep& sweep) {
+    refuse_others_sweep(sweep, "cancel");
     Cancelled result;
     result.stopped = driver_for(sweep)->cancel(sweep, result.notes);
     for (const auto& run : sweep.runs) {
@@ -160,7 +161,7 @@ Cancelled cancel_sweep(const Sweep& sweep) {
 }
 
 Resumed resume_sweep(git::Repository& repo, const std::string& id, const Warn& warn) {
-    load(repo.common_dir(), id);  // "there is no sweep" before a lock file is made
+    refuse_others_sweep(load(repo.common_dir(), id), "resume");  // "there is no sweep" before a lock file is made
     // One resume or extend of a sweep at a time: a second one finds the first one's scheduler running.
     const auto scheduling = lock_scheduling(repo.common_dir(), id);
     auto sweep = load(repo.common_dir(), id);
@@ -229,7 +230,7 @@ Resumed resume_sweep(git::Repository& repo, const std::string& id, const Warn& w
 
 Extended extend_and_schedule(git::Repository& repo, const std::string& id, const ExtendRequest& request,
                              const Warn& warn, const std::function<void(std::size_t, const RunSpec&)>& progress) {
-    load(repo.common_dir(), id);  // "there is no sweep" before a lock file is made
+    refuse_others_sweep(load(repo.common_dir(), id), "extend");  // "there is no sweep" before a lock file is made
     // One extend of a sweep at a time, from reading its runs to scheduling the new ones.
     const auto scheduling = lock_scheduling(repo.common_dir(), id);
     auto sweep = load(repo.common_dir(), id);
@@ -286,6 +287,7 @@ std::string remove_left_container(const env::Engine& engine, const std::set<std:
 }  // namespace
 
 Cleaned clean_sweep(git::Repository& repo, const Sweep& recorded) {
+    refuse_others_sweep(recorded, "clean");
     Cleaned result;
     // A resume or extend of this sweep finishes queueing its runs first (then they are kept as
     // queued), or waits until this clean is done (then finds their worktrees gone): the states and

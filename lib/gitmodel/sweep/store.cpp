@@ -196,6 +196,17 @@ void save_as(const Sweep& sweep, const fs::path& file) {
     write_file_atomically(file, document.dump(2) + "\n");
 }
 
+void refuse_others_sweep(const Sweep& sweep, std::string_view action) {
+    if (::geteuid() == 0) return;
+    struct stat st {};
+    const fs::path record = sweep_dir(sweep.common_dir, sweep.id) / "sweep.json";
+    if (::lstat(record.c_str(), &st) != 0 || st.st_uid == ::geteuid()) return;
+    throw Error(fmt::format("sweep {} is {}'s (they started it): its scheduler, runs and records are theirs, so you "
+                            "cannot {} it",
+                            printable(sweep.id), user_name_of(st.st_uid), action),
+                fmt::format("ask {} to, or root", user_name_of(st.st_uid)));
+}
+
 Sweep load_from(const fs::path& dir) {
     Sweep sweep = load_file(dir / "sweep.json");
     // By identity, not by name: a repository reached through a link is the same one.

@@ -141,6 +141,12 @@ public:
     using Error::Error;
 };
 
+// Refuses (gm::Error naming its owner) to `action` a sweep another user started: in a repository
+// users share, their scheduler, runs and records are theirs (a signal to their processes fails,
+// their files cannot be written: found at once, not after waiting for the signals to work). Root
+// may act on any.
+void refuse_others_sweep(const Sweep& sweep, std::string_view action);
+
 // Reads a sweep; gm::Error naming the id when there is none, ForeignSweepError when the record
 // was made in another repository.
 Sweep load(const std::filesystem::path& common_dir, const std::string& id);

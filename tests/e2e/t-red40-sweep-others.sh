@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Red team (s40a), two real Unix users in one group-shared repository (core.sharedRepository=group):
+# B's `sweep cancel` of A's running sweep signalled A's scheduler (EPERM, unchecked), waited 40 s for it,
+# then said "Cancelled sweep 1: 2 unfinished runs stopped" though nothing was stopped (or failed ~50 s later
+# on A's files). Now cancel, resume, extend and clean of another user's sweep are refused at once, naming
+# its owner, and A's runs go on; A's own cancel still stops them.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/users-lib.sh"
+
+A=gmso-a-$$ B=gmso-b-$$
+make_user "$A"
+make_user "$B"
+make_group "gmso-g-$$" "$A" "$B"
+AREA="$TEST_DIR/area"
+mkdir -m 2775 "$AREA" && chgrp "gmso-g-$$" "$AREA" && chown "$A" "$AREA"
+shared() { local who=$1; shift; as_user "$who" sh -c 'umask 002; exec "$@"' sh "$@"; }
+shared "$A" git init -q --shared=group "$AREA/repo"
+shared "$A" git -C "$AREA/repo" commit -q --allow-empty -m init
+shared "$A" git -C "$AREA/repo" config model.installHooks never
+shared "$A" git -C "$AREA/repo" config model.gpus 0
+run_expect 0 shared "$A" git -C "$AREA/repo" model start net
+WT="$AREA/worktrees/feature/model-net"
+as_user "$B" git config --global --add safe.directory '*'
+run_expect 0 shared "$A" git -C "$WT" model sweep start -q --no-container --gpus-per-run 0 --max-parallel 2 --grid lr=1,2 -- sleep 60
+for _ in $(seq 100); do
+    [ "$(json_get "$(shared "$A" git -C "$WT" model sweep status 1 --json)" '" ".join(r["state"] for r in d["runs"])')" = "running running" ] && break
+    sleep 0.2
+done
+
+started=$SECONDS
+run_expect 1 shared "$B" git -C "$WT" model sweep cancel 1
+assert_contains "$ERR" "sweep 1 is $A's (they started it): its scheduler, runs and records are theirs, so you cannot cancel it"
+assert_contains "$ERR" "hint: ask $A to, or root"
+[ $((SECONDS - started)) -lt 10 ] || fail "the refusal took $((SECONDS - started)) s"
+for action in "resume 1" "extend 1 --grid lr=3" "clean 1"; do
+    # shellcheck disable=SC2086
+    run_expect 1 shared "$B" git -C "$WT" model sweep $action
+    assert_contains "$ERR" "sweep 1 is $A's (they started it)" "$action"
+done
+run_expect 0 shared "$A" git -C "$WT" model sweep status 1 --json
+assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "running running" "A's runs go on"
+assert_eq "$(json_get "$OUT" 'len(d["runs"])')" "2" "nothing was added"
+run_expect 0 shared "$A" git -C "$WT" model sweep cancel 1
+assert_contains "$OUT" "2 unfinished runs stopped"
+run_expect 0 shared "$A" git -C "$WT" model sweep status 1 --json
+assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "cancelled cancelled" "A's own cancel stops them"
