@@ -59,3 +59,28 @@ run_expect 0 git -C "$WT" model sweep resume 1
 wait_sweep "$WT" 1 30
 run_expect 0 git -C "$WT" model sweep status 1
 assert_contains "$OUT" "2 done"
+
+# --- killed while its `git worktree add` runs: that git goes on alone, and the next sweep command leaves
+# what it is making alone (it removed the worktree under it, then failed on "Directory not empty"); once
+# git is done, the next command removes the start --------------------------------------------------------
+mkdir -p "$TEST_DIR/hooks"
+cat >"$TEST_DIR/hooks/post-checkout" <<HOOK
+#!/bin/sh
+case "\$PWD" in *sweep-*-3) kill -KILL "\$(ps -o ppid= -p \$PPID | tr -d ' ')"; sleep 3; touch "$TEST_DIR/git-done" ;; esac
+HOOK
+chmod +x "$TEST_DIR/hooks/post-checkout"
+git -C repo config core.hooksPath "$TEST_DIR/hooks"
+git -C "$WT" model sweep start --no-container --gpus-per-run 0 --grid lr=1,2,3 -- true >"$TEST_DIR/start.out" 2>&1 &
+wait $! && fail "the start was not killed"
+git -C repo config --unset core.hooksPath
+run3=$(ls -d "$TEST_DIR"/worktrees/feature/model-net.sweep-*-3)
+run_expect 0 git -C "$WT" model sweep status
+assert_not_contains "$ERR" "removed sweep"
+[ -e "$TEST_DIR/git-done" ] && fail "git ended before the check: the test proves nothing (a loaded machine?)"
+[ -d "$run3" ] || fail "the worktree git was still adding was removed under it"
+for _ in $(seq 100); do [ -e "$TEST_DIR/git-done" ] && break; sleep 0.1; done
+sleep 0.5
+run_expect 0 git -C "$WT" model sweep status
+assert_contains "$ERR" "whose start was interrupted"
+assert_no_path "$run3"
+assert_eq "$(ls repo/.git/worktrees | grep -c "sweep-.*-3" || true)" "0" "no admin folder of git's left"

@@ -2,12 +2,16 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include <fcntl.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -26,6 +30,29 @@ std::optional<std::string> account_name(uid_t uid) {
     passwd* found = nullptr;
     if (::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) == 0 && found && found->pw_name)
         return std::string(found->pw_name);
+    return std::nullopt;
+}
+
+std::optional<long> own_process_with_arguments(const std::vector<std::string>& arguments) {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+        struct stat st {};
+        if (::stat(entry.path().c_str(), &st) != 0 || st.st_uid != ::geteuid()) continue;
+        std::ifstream file(entry.path() / "cmdline", std::ios::binary);
+        const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+        std::vector<std::string> argv;
+        for (std::size_t at = 0; at < text.size();) {
+            const auto end = std::min(text.find('\0', at), text.size());
+            argv.push_back(text.substr(at, end - at));
+            at = end + 1;
+        }
+        const bool all = std::all_of(arguments.begin(), arguments.end(), [&](const std::string& wanted) {
+            return std::find(argv.begin(), argv.end(), wanted) != argv.end();
+        });
+        if (all && !argv.empty()) return std::stol(name);
+    }
     return std::nullopt;
 }
 

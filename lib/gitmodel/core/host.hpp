@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace gm {
 
@@ -36,6 +37,11 @@ std::optional<ProcessStat> read_process_stat(long pid);
 // When the process started, in Unix seconds (the boot time plus its start ticks), to tell whether
 // it can have written a file last changed at a given time; nullopt when /proc does not say.
 std::optional<std::int64_t> process_start_seconds(const ProcessStat& stat);
+
+// A process of this user whose arguments include every one of `arguments` (each as a whole
+// argument), by /proc/<pid>/cmdline: the `git worktree add` a killed git-model started goes on
+// alone, and what it is making must not be removed under it. nullopt when none (or /proc hides it).
+std::optional<long> own_process_with_arguments(const std::vector<std::string>& arguments);
 
 // The name of the user this process runs as (its effective uid), for messages and logs.
 std::string user_name();

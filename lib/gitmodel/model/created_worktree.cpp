@@ -114,6 +114,13 @@ TouchedWorktree judge_created_worktree(const git::Repository& repo, const git::W
         verdict.found.push_back(worktree.lock_reason.empty() ? "it is locked"
                                                               : fmt::format("it is locked ({})", worktree.lock_reason));
     }
+    // The `git worktree add` of a killed start goes on alone: what it is making is not removed under it.
+    if (worktree.locked && is_creation_lock(worktree.lock_reason))
+        if (const auto adding = own_process_with_arguments({"worktree", "add", worktree.lock_reason})) {
+            verdict.busy = true;
+            verdict.found.push_back(fmt::format("git is still adding it (pid {})", *adding));
+            return verdict;
+        }
     std::error_code ec;
     if (!fs::exists(worktree.path, ec)) return verdict;  // nothing of anyone's can be in a folder that is gone
     const fs::path admin = repo.common_dir() / "worktrees" / worktree.id;

@@ -129,7 +129,8 @@ bool roll_back_worktree(git::Repository& repo, const Intent& intent, Rollback& r
                                        intent.model, intent.process.pid, worktree.path.string(), intent.branch,
                                        join(verdict.found, "; "));
         if (verdict.busy) {
-            kept += "\n  the next `git model start` looks again; if no git runs there, remove that index.lock";
+            kept += "\n  the next `git model start` looks again; if no git runs there any more and an index.lock is "
+                    "named, remove it";
         } else {
             kept += fmt::format("\n  to keep it as model {}: {}git config branch.{}.modelBase {}", intent.model,
                                 worktree.locked && is_creation_lock(worktree.lock_reason)

@@ -361,6 +361,14 @@ std::vector<int> extend_sweep(git::Repository& repo, Sweep& sweep, const ExtendR
 namespace {
 
 // Undoes a `sweep extend` whose process died before it recorded its runs; appends what it did.
+// Whether a `git worktree add` that a killed start or extend of the sweep began still runs (it goes
+// on alone): what it makes is not removed under it; the next sweep command looks again.
+bool git_still_adding(const std::string& id, const proc::ProcessIdentity& creator) {
+    return creator.pid > 0 &&
+           own_process_with_arguments(
+               {"worktree", "add", model::creation_lock_reason(fmt::format("sweep {}", id), creator.pid)});
+}
+
 void recover_interrupted_extension(git::Repository& repo, const fs::path& dir, std::vector<std::string>& done) {
     const fs::path marker = dir / "extending.json";
     if (!fs::exists(marker)) return;
@@ -373,7 +381,7 @@ void recover_interrupted_extension(git::Repository& repo, const fs::path& dir, s
         creator.start_ticks = record.value("start_ticks", 0ULL);
         first = record.value("first", 0);
     }
-    if (proc::is_running(creator)) return;  // still being extended
+    if (proc::is_running(creator) || git_still_adding(dir.filename().string(), creator)) return;  // still being extended
     std::optional<FileLock> extending;
     try {
         extending.emplace(dir / "scheduling.lock", std::chrono::milliseconds(0));
@@ -476,7 +484,7 @@ std::vector<std::string> recover_interrupted_creations(git::Repository& repo) {
             creator.pid = record.value("pid", 0L);
             creator.start_ticks = record.value("start_ticks", 0ULL);
         }
-        if (proc::is_running(creator)) continue;  // still being created
+        if (proc::is_running(creator) || git_still_adding(id, creator)) continue;  // still being created
         // Another command may be recovering it too: take turns, then look again.
         model::RepositoryLock lock(repo, model::worktrees_lock, fmt::format("git model sweep: recovering sweep {}", id));
         if (!fs::exists(marker)) continue;
