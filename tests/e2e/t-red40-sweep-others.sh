@@ -13,34 +13,33 @@ make_user "$B"
 make_group "gmso-g-$$" "$A" "$B"
 AREA="$TEST_DIR/area"
 mkdir -m 2775 "$AREA" && chgrp "gmso-g-$$" "$AREA" && chown "$A" "$AREA"
-shared() { local who=$1; shift; as_user "$who" sh -c 'umask 002; exec "$@"' sh "$@"; }
-shared "$A" git init -q --shared=group "$AREA/repo"
-shared "$A" git -C "$AREA/repo" commit -q --allow-empty -m init
-shared "$A" git -C "$AREA/repo" config model.installHooks never
-shared "$A" git -C "$AREA/repo" config model.gpus 0
-run_expect 0 shared "$A" git -C "$AREA/repo" model start net
+as_group_writer "$A" git init -q --shared=group "$AREA/repo"
+as_group_writer "$A" git -C "$AREA/repo" commit -q --allow-empty -m init
+as_group_writer "$A" git -C "$AREA/repo" config model.installHooks never
+as_group_writer "$A" git -C "$AREA/repo" config model.gpus 0
+run_expect 0 as_group_writer "$A" git -C "$AREA/repo" model start net
 WT="$AREA/worktrees/feature/model-net"
 as_user "$B" git config --global --add safe.directory '*'
-run_expect 0 shared "$A" git -C "$WT" model sweep start -q --no-container --gpus-per-run 0 --max-parallel 2 --grid lr=1,2 -- sleep 60
+run_expect 0 as_group_writer "$A" git -C "$WT" model sweep start -q --no-container --gpus-per-run 0 --max-parallel 2 --grid lr=1,2 -- sleep 60
 for _ in $(seq 100); do
-    [ "$(json_get "$(shared "$A" git -C "$WT" model sweep status 1 --json)" '" ".join(r["state"] for r in d["runs"])')" = "running running" ] && break
+    [ "$(json_get "$(as_group_writer "$A" git -C "$WT" model sweep status 1 --json)" '" ".join(r["state"] for r in d["runs"])')" = "running running" ] && break
     sleep 0.2
 done
 
 started=$SECONDS
-run_expect 1 shared "$B" git -C "$WT" model sweep cancel 1
+run_expect 1 as_group_writer "$B" git -C "$WT" model sweep cancel 1
 assert_contains "$ERR" "sweep 1 is $A's (they started it): its scheduler, runs and records are theirs, so you cannot cancel it"
 assert_contains "$ERR" "hint: ask $A to, or root"
 [ $((SECONDS - started)) -lt 10 ] || fail "the refusal took $((SECONDS - started)) s"
 for action in "resume 1" "extend 1 --grid lr=3" "clean 1"; do
     # shellcheck disable=SC2086
-    run_expect 1 shared "$B" git -C "$WT" model sweep $action
+    run_expect 1 as_group_writer "$B" git -C "$WT" model sweep $action
     assert_contains "$ERR" "sweep 1 is $A's (they started it)" "$action"
 done
-run_expect 0 shared "$A" git -C "$WT" model sweep status 1 --json
+run_expect 0 as_group_writer "$A" git -C "$WT" model sweep status 1 --json
 assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "running running" "A's runs go on"
 assert_eq "$(json_get "$OUT" 'len(d["runs"])')" "2" "nothing was added"
-run_expect 0 shared "$A" git -C "$WT" model sweep cancel 1
+run_expect 0 as_group_writer "$A" git -C "$WT" model sweep cancel 1
 assert_contains "$OUT" "2 unfinished runs stopped"
-run_expect 0 shared "$A" git -C "$WT" model sweep status 1 --json
+run_expect 0 as_group_writer "$A" git -C "$WT" model sweep status 1 --json
 assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "cancelled cancelled" "A's own cancel stops them"

@@ -138,29 +138,28 @@ TEAM="$TEST_DIR/team"
 mkdir -m 2775 "$TEAM" && chgrp "gmso-g-$$" "$TEAM"
 MATE_WT="$TEST_DIR/mate-worktrees"
 mkdir "$MATE_WT" && chown "$MATE" "$MATE_WT"
-shared() { local who=$1; shift; as_user "$who" sh -c 'umask 002; exec "$@"' sh "$@"; }
-shared "$OWNER" git init -q --shared=group "$TEAM/repo"
-shared "$OWNER" git -C "$TEAM/repo" commit -q --allow-empty -m first
-shared "$OWNER" git -C "$TEAM/repo" config model.installHooks never
+as_group_writer "$OWNER" git init -q --shared=group "$TEAM/repo"
+as_group_writer "$OWNER" git -C "$TEAM/repo" commit -q --allow-empty -m first
+as_group_writer "$OWNER" git -C "$TEAM/repo" config model.installHooks never
 mate_global --add safe.directory "$TEAM/repo"
 mate_global model.worktreeRoot "$MATE_WT"
 printf '#!/bin/sh\n[ "$USER" = "%s" ] && sleep 60\nexit 0\n' "$MATE" >"$TEAM/repo/.git/hooks/post-checkout"
 chmod 775 "$TEAM/repo/.git/hooks/post-checkout"
-shared "$MATE" git -C "$TEAM/repo" model start slow >"$TEST_DIR/mate-start.out" 2>&1 &
+as_group_writer "$MATE" git -C "$TEAM/repo" model start slow >"$TEST_DIR/mate-start.out" 2>&1 &
 mate_start=$!
 for _ in $(seq 1 200); do [ -e "$TEAM/repo/.git/worktrees/model-slow/locked" ] && pgrep -u "$MATE" -x sleep >/dev/null && break; sleep 0.1; done
 pkill -KILL -u "$MATE" -x git-model
 pkill -KILL -u "$MATE" -x sleep
 wait "$mate_start" 2>/dev/null || true
 rm "$TEAM/repo/.git/hooks/post-checkout"
-run_expect 0 shared "$OWNER" git -C "$TEAM/repo" model start quick
+run_expect 0 as_group_writer "$OWNER" git -C "$TEAM/repo" model start quick
 assert_contains "$ERR" "kept: $MATE's interrupted \`git model start slow\`"
 assert_contains "$ERR" "is theirs to roll back; their next \`git model start\` does it"
 run_expect 0 as_user "$OWNER" git -C "$TEAM/repo" rev-parse --verify -q refs/heads/feature/model-slow
-run_expect 0 shared "$OWNER" git -C "$TEAM/repo" model list
+run_expect 0 as_group_writer "$OWNER" git -C "$TEAM/repo" model list
 assert_contains "$ERR" "$MATE's \`git model start slow\`"
 assert_contains "$ERR" "their next \`git model start\` rolls back what it left"
-run_expect 0 shared "$MATE" git -C "$TEAM/repo" model start other
+run_expect 0 as_group_writer "$MATE" git -C "$TEAM/repo" model start other
 assert_contains "$ERR" "rolled back the interrupted \`git model start slow\`"
 run_expect 1 as_user "$OWNER" git -C "$TEAM/repo" rev-parse --verify -q refs/heads/feature/model-slow
 [ ! -e "$MATE_WT/feature/model-slow" ] || fail "the mate's half-made worktree was left"

@@ -43,22 +43,19 @@ killed_as_scheduler_starts() {  # SWEEP-ID COMMAND...
     strace -qq -f -o /dev/null -P "$SWEEPS/$id/scheduler.json" -e trace=unlink,unlinkat \
         -e inject=unlink,unlinkat:signal=KILL "$@"
 }
-# (sweep 1 again: the first one's record is gone)
-run_expect 137 killed_as_scheduler_starts 1 git -C "$WT" model sweep start --no-container --gpus-per-run 0 --grid lr=1 -- true
-run_expect 0 git -C "$WT" model sweep status 1
-assert_contains "$OUT" "queued, but no scheduler runs this sweep: unless a \`git model sweep\` command is starting one right now, \`git model sweep resume 1\` does"
-run_expect 0 git -C "$WT" model sweep resume 1
-wait_sweep "$WT" 1 30
-run_expect 0 git -C "$WT" model sweep status 1
-assert_contains "$OUT" "1 done"
-# extend, the same
-run_expect 137 killed_as_scheduler_starts 1 git -C "$WT" model sweep extend 1 --grid lr=5
-run_expect 0 git -C "$WT" model sweep status 1
-assert_contains "$OUT" "\`git model sweep resume 1\` does"
-run_expect 0 git -C "$WT" model sweep resume 1
-wait_sweep "$WT" 1 30
-run_expect 0 git -C "$WT" model sweep status 1
-assert_contains "$OUT" "2 done"
+# (sweep 1 again: the first one's record is gone) start, then extend: status explains, resume runs them
+done_runs=0
+for command in "start --no-container --gpus-per-run 0 --grid lr=1 -- true" "extend 1 --grid lr=5"; do
+    # shellcheck disable=SC2086
+    run_expect 137 killed_as_scheduler_starts 1 git -C "$WT" model sweep $command
+    run_expect 0 git -C "$WT" model sweep status 1
+    assert_contains "$OUT" "queued, but no scheduler runs this sweep: unless a \`git model sweep\` command is starting one right now, \`git model sweep resume 1\` does" "$command"
+    run_expect 0 git -C "$WT" model sweep resume 1
+    wait_sweep "$WT" 1 30
+    done_runs=$((done_runs + 1))
+    run_expect 0 git -C "$WT" model sweep status 1
+    assert_contains "$OUT" "$done_runs done" "$command"
+done
 
 # --- killed while its `git worktree add` runs: that git goes on alone, and the next sweep command leaves
 # what it is making alone (it removed the worktree under it, then failed on "Directory not empty"); once

@@ -66,6 +66,14 @@ for sanitizer_variable in ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS; do
 done
 unset sanitizer_variable
 
+# as_group_writer NAME COMMAND...: as_user with umask 002, as the writers of a group-shared
+# repository (core.sharedRepository=group) work.
+as_group_writer() {
+    local name=$1
+    shift
+    as_user "$name" sh -c 'umask 002; exec "$@"' sh "$@"
+}
+
 as_user() {
     local name=$1 home
     shift
