@@ -83,6 +83,8 @@ int pre_push(const cli::Args& hook_args) {
         // The policy as the remote's base branch has it: a pushed .gitmodel changes nothing yet.
         const git::LayeredConfig config(repo->config(), git::read_team_file(repo->config()));
         note_overridden(config);
+        if (const auto problem = git::unresolved_team_remote(repo->config()); !problem.empty())
+            fmt::print(stderr, "git-model: warning: {}\n", problem);
         const auto violations = hooks::check_push(*repo, remote, updates, hooks::read_push_policy(config, config.team().remote_default),
                                                   hooks::read_data_policy(config));
         if (!violations.empty()) {

@@ -151,7 +151,16 @@ assert_eq "$(remote_refs remote.git)" "$before" "nothing reached the remote"
 run_expect 0 git -C gina model doctor
 assert_contains "$OUT" ".gitmodel at refs/remotes/upstream/"
 assert_contains "$OUT" "git fetch upstream brings"
+# a push-only mirror (pushurl, no url) is no candidate: the policy is still upstream's
+git -C gina config remote.mirror.pushurl "$TEST_DIR/plain.git"
+run_expect 1 git -C gina push upstream feature/model-gina
+assert_contains "$ERR" "weights.bin" "the limit, with a push-only mirror beside"
+run_expect 0 git -C gina model doctor
+assert_contains "$OUT" ".gitmodel at refs/remotes/upstream/"
+git -C gina config --remove-section remote.mirror
 git -C gina remote add fork "$TEST_DIR/plain.git"
+run_expect 1 git -C gina push fork feature/model-gina
+assert_contains "$ERR" "git-model: warning: the team's remote is 'origin' (model.remote, else origin, else the only remote), which is none of this clone's remotes (fork, upstream)"
 run_expect 1 git -C gina model doctor
 assert_contains "$OUT" "the team's remote is 'origin' (model.remote, else origin, else the only remote), which is none of this clone's remotes (fork, upstream)"
 assert_contains "$OUT" "git config model.remote <the team's remote>   (one of: fork, upstream)"

@@ -181,8 +181,26 @@ std::string team_remote_name(const std::function<std::optional<std::string>(std:
                              const std::function<std::vector<std::string>()>& remotes) {
     if (auto named = local("model.remote"); named && !named->empty()) return *named;
     if (local("remote.origin.url") || local("remote.origin.pushurl") || !remotes) return "origin";
-    const auto names = remotes();
-    return names.size() == 1 ? names.front() : std::string("origin");
+    // Only a remote git fetches from can hold the team's base (refs/remotes/<name>/...): a push-only
+    // mirror (pushurl, no url) is no candidate, whichever way the remotes were listed.
+    std::vector<std::string> fetched;
+    for (const auto& name : remotes())
+        if (local(fmt::format("remote.{}.url", name))) fetched.push_back(name);
+    return fetched.size() == 1 ? fetched.front() : std::string("origin");
+}
+
+std::string unresolved_team_remote(const ConfigView& local) {
+    const auto get = [&](std::string_view key) { return local.get_string(key); };
+    const std::string remote = team_remote_name(get, listed_remotes);
+    if (get(fmt::format("remote.{}.url", remote))) return {};
+    std::vector<std::string> fetched;
+    for (const auto& name : listed_remotes())
+        if (get(fmt::format("remote.{}.url", name))) fetched.push_back(name);
+    if (fetched.empty()) return {};
+    return fmt::format("the team's remote is '{}' (model.remote, else origin, else the only remote), which is none of "
+                       "this clone's remotes ({}): the team's policy is read from the local base branch, which may be "
+                       "old; set it with `git config model.remote <the team's remote>`",
+                       remote, join(fetched, ", "));
 }
 
 TeamFile find_team_file(const std::function<std::optional<std::string>(std::string_view)>& local,

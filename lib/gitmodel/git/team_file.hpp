@@ -70,6 +70,11 @@ struct TeamFileAccess {
 std::string team_remote_name(const std::function<std::optional<std::string>(std::string_view)>& local,
                              const std::function<std::vector<std::string>()>& remotes);
 
+// Why the team's policy cannot be read from the team's remote here (team_remote_name names none of
+// the remotes this clone fetches from, while there are some), for the hooks to warn; empty when
+// it can, or when the clone has no remote at all.
+std::string unresolved_team_remote(const ConfigView& local);
+
 // The rule of where the team file is read from, over any access: the remote's default branch
 // (refs/remotes/<team_remote_name>/HEAD), else refs/remotes/<remote>/<base>, else the local base,
 // else (a clone of one model branch, a remote added by hand: no base here at all) HEAD, whose
