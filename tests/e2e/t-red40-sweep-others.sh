@@ -2,8 +2,8 @@
 # Red team (s40a), two real Unix users in one group-shared repository (core.sharedRepository=group):
 # B's `sweep cancel` of A's running sweep signalled A's scheduler (EPERM, unchecked), waited 40 s for it,
 # then said "Cancelled sweep 1: 2 unfinished runs stopped" though nothing was stopped (or failed ~50 s later
-# on A's files). Now cancel, resume, extend and clean of another user's sweep are refused at once, naming
-# its owner, and A's runs go on; A's own cancel still stops them.
+# on A's files). Now cancel, resume, extend, clean and promote of another user's sweep are refused at once,
+# naming its owner, and A's runs go on; A's own cancel still stops them. A's killed start is left to A.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/users-lib.sh"
 
@@ -43,3 +43,19 @@ run_expect 0 as_group_writer "$A" git -C "$WT" model sweep cancel 1
 assert_contains "$OUT" "2 unfinished runs stopped"
 run_expect 0 as_group_writer "$A" git -C "$WT" model sweep status 1 --json
 assert_eq "$(json_get "$OUT" '" ".join(r["state"] for r in d["runs"])')" "cancelled cancelled" "A's own cancel stops them"
+run_expect 1 as_group_writer "$B" git -C "$WT" model sweep promote 1 --run 1 --no-push
+assert_contains "$ERR" "sweep 1 is $A's (they started it): its scheduler, runs and records are theirs, so you cannot promote it"
+
+# --- (s40c) A's sweep start killed half way: B's sweep commands leave it to A (they failed on "Permission
+# denied" removing A's files, every one of them, until A came back); A's next command rolls it back --------
+printf '#!/bin/sh\ncase "$PWD" in *sweep-2-2) kill -KILL "$(ps -o ppid= -p $PPID | tr -d " ")" ;; esac\n' >"$AREA/repo/.git/hooks/post-checkout"
+chmod 755 "$AREA/repo/.git/hooks/post-checkout"
+run_expect 137 as_group_writer "$A" git -C "$WT" model sweep start -q --no-container --gpus-per-run 0 --grid lr=1,2,3 -- true
+rm "$AREA/repo/.git/hooks/post-checkout"
+sleep 0.5   # git itself finishes after its parent died
+run_expect 0 as_group_writer "$B" git -C "$WT" model sweep status
+assert_contains "$ERR" "kept: $A's interrupted \`git model sweep start\` of sweep 2 is theirs to roll back; their next sweep command does it"
+[ -d "$AREA/worktrees/feature/model-net.sweep-2-1" ] || fail "B's command removed A's run"
+run_expect 0 as_group_writer "$A" git -C "$WT" model sweep status
+assert_contains "$ERR" "removed sweep 2, whose start was interrupted"
+assert_no_path "$AREA/worktrees/feature/model-net.sweep-2-1"

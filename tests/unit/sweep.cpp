@@ -3,6 +3,8 @@
 // the Kubernetes Job's name, and the foreground (--rm) container command line.
 #include "gitmodel/config/config_error.hpp"
 #include "gitmodel/config/params_file.hpp"
+
+#include <limits>
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/env/launch.hpp"
 #include "gitmodel/sweep/k8s.hpp"
@@ -15,6 +17,7 @@
 
 using namespace gm::sweep;
 using gm::config::ParameterSet;
+using gm::config::parameter_value;
 
 TEST_CASE("sweep: --grid options are parsed and refused with the reason", "[sweep]") {
     const auto axis = parse_grid_option("lr=1e-3,3e-4");
@@ -85,6 +88,12 @@ TEST_CASE("sweep: params files in both shapes, errors at file:line:col", "[sweep
     fails_at("lr: [1, 2, 1]\n", 1, 12, "'lr' lists the value 1 twice");
     fails_at("- {lr: 1, b: 2}\n- {lr: 3}\n- {b: 2, lr: 1}\n", 3, 3, "the same parameters as run 1");
     CHECK(gm::config::load_params_text("- {lr: 1, seed: 1}\n- {lr: 1, seed: 2}\n", "p.yaml").size() == 2);
+    // the same value spelled twice is the same run: params.json would hold one number
+    fails_at("lr: [1e2, 100.0]\n", 1, 11, "(1e2 and 100.0 are the same number)");
+    fails_at("- {lr: 0}\n- {lr: -0}\n", 2, 3, "the same parameters as run 1");
+    CHECK_THROWS_WITH(parse_grid_option("lr=0,-0"), Catch::Contains("the values '0' and '-0' are the same number"));
+    CHECK(parse_grid_option("lr=1,1.0").values.size() == 2);  // an integer and a float are not
+    CHECK(parse_grid_option("lr=1e-320").values.size() == 1);  // subnormal: a double holds it
     CHECK_THROWS_WITH(parse_grid_option("lr=1,1e999"), Catch::Contains("1e999 is a number no double holds"));
     CHECK(parse_grid_option("lr=1e308,0,-0.0,1e-300").values.size() == 4);
 }
@@ -105,6 +114,11 @@ TEST_CASE("sweep: params.json keeps numbers as numbers and order as given", "[sw
     CHECK(parameter_value("-2").get<long long>() == -2);
     CHECK(parameter_value("1e").is_string());
     CHECK(parameter_value("01").is_string());
+    // integers up to 64 bits exactly; beyond, text (a double would round it)
+    CHECK(parameter_value("18446744073709551615").get<unsigned long long>() == 18446744073709551615ULL);
+    CHECK(parameter_value("-9223372036854775808").get<long long>() == std::numeric_limits<long long>::min());
+    CHECK(parameter_value("12345678901234567891234").get<std::string>() == "12345678901234567891234");
+    CHECK(params_json({{"seed", "12345678901234567891"}}) == "{\n  \"seed\": 12345678901234567891\n}\n");
 }
 
 TEST_CASE("sweep: run names are model names, and too long ones are refused", "[sweep]") {

@@ -148,10 +148,16 @@ TEST_CASE("team file: where it is read from, over any access (the remote's defau
     upstream.entries = {{"model.protectedbranch", "release/*"}};
     refs["refs/remotes/upstream/main"] = upstream;
     remotes = {"upstream"};
+    local.values["remote.upstream.url"] = {"/srv/team.git"};
     const auto find = [&] { return gm::git::find_team_file([&](std::string_view k) { return local.get_string(k); }, access); };
+    CHECK(find().ref == "refs/remotes/upstream/main");
+    // a push-only mirror (pushurl, no url) is no candidate: git fetches nothing from it
+    remotes = {"mirror", "upstream"};
+    local.values["remote.mirror.pushurl"] = {"/srv/mirror.git"};
     CHECK(find().ref == "refs/remotes/upstream/main");
     // with several remotes and none of them origin, none is guessed (doctor asks for model.remote)
     remotes = {"upstream", "fork"};
+    local.values["remote.fork.url"] = {"/srv/fork.git"};
     CHECK(find().ref == "refs/heads/main");
     // origin, once set up, is the team's and the remotes are not even listed
     local.values["remote.origin.url"] = {"/srv/team.git"};

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
@@ -42,7 +43,8 @@ public:
                 for_each_entry(item, [&](const std::string& name, std::size_t key, std::size_t value) {
                     set.emplace_back(name, scalar(value, name, key));
                 });
-                ParameterSet sorted = set;  // the same run whatever the order of its parameters
+                ParameterSet sorted;  // the same run whatever the order and spelling (1e2, 100.0) of its values
+                for (const auto& [name, text] : set) sorted.emplace_back(name, parameter_value(text).dump());
                 std::sort(sorted.begin(), sorted.end());
                 if (const auto [earlier, fresh] = runs.emplace(sorted, sets.size() + 1); !fresh)
                     fail(item, fmt::format("this run has the same parameters as run {}; to run a set more than once "
@@ -62,10 +64,15 @@ public:
             std::vector<std::string> choices;
             if (doc_.resolved(value).kind == NodeKind::sequence) {
                 if (doc_.resolved(value).children.empty()) fail(value, fmt::format("'{}' has no values", name));
+                std::map<std::string, std::string> seen;  // each value as params.json holds it -> as written
                 for (std::size_t item : doc_.resolved(value).children) {
                     choices.push_back(scalar(item, name, item));
-                    if (std::count(choices.begin(), choices.end(), choices.back()) > 1)
-                        fail(item, fmt::format("'{}' lists the value {} twice", name, choices.back()));
+                    const auto [earlier, fresh] = seen.emplace(parameter_value(choices.back()).dump(), choices.back());
+                    if (!fresh)
+                        fail(item, earlier->second == choices.back()
+                                       ? fmt::format("'{}' lists the value {} twice", name, choices.back())
+                                       : fmt::format("'{}' lists the value {} twice ({} and {} are the same number)",
+                                                     name, choices.back(), earlier->second, choices.back()));
                 }
             } else {
                 choices.push_back(scalar(value, name, key));
@@ -160,6 +167,26 @@ bool is_json_number(std::string_view text) {
     return i == text.size();
 }
 
+nlohmann::ordered_json parameter_value(std::string_view text) {
+    if (text == "true") return true;
+    if (text == "false") return false;
+    if (!is_json_number(text)) return std::string(text);
+    const std::string number(text);
+    if (number.find_first_of(".eE") == std::string::npos) {
+        errno = 0;
+        char* end = nullptr;
+        if (number.front() == '-') {
+            const long long value = std::strtoll(number.c_str(), &end, 10);
+            if (errno == 0) return value;
+        } else {
+            const unsigned long long value = std::strtoull(number.c_str(), &end, 10);
+            if (errno == 0) return value;
+        }
+        return number;  // beyond 64 bits: a double would round it
+    }
+    return std::strtod(number.c_str(), nullptr);
+}
+
 std::string parameter_value_problem(std::string_view value) {
     if (value.empty()) return "is empty";
     if (value.size() > 200) return "is longer than 200 characters";
@@ -169,8 +196,9 @@ std::string parameter_value_problem(std::string_view value) {
         // Written to params.json as a number: one a double cannot hold has no JSON form.
         const std::string text(value);
         errno = 0;
-        (void)std::strtod(text.c_str(), nullptr);
-        if (errno == ERANGE)
+        const double number = std::strtod(text.c_str(), nullptr);
+        // Out of range: infinite, or a non-zero value read as 0 (a subnormal one is fine).
+        if (errno == ERANGE && (std::isinf(number) || number == 0.0))
             return fmt::format("{} is a number no double holds (beyond about 1.8e308, or a non-zero one below "
                                "about 2.2e-308)",
                                text);

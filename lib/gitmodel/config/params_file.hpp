@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace gm::config {
 
 // One run's parameters, in the order they were written: name and value as text.
@@ -31,6 +33,12 @@ std::string parameter_name_problem(std::string_view name);
 // Whether a value is a JSON number exactly as JSON spells one ("1e-3" is, "1e", "0x10" and "+1"
 // are text): such a value reaches the run's params.json as a number.
 bool is_json_number(std::string_view text);
+
+// A parameter value as JSON, as params.json holds it: true/false as booleans; a JSON number as
+// a 64-bit integer when it has no fraction or exponent and fits, else as a double (one no double
+// holds is refused by parameter_value_problem first); an integer beyond 64 bits, and anything
+// else, as text (never rounded). Two values are the same parameter when these are equal.
+nlohmann::ordered_json parameter_value(std::string_view text);
 
 // Why a parameter value is unusable (line breaks, control characters, length, a number no double
 // holds, such as 1e999, which params.json could not write); empty when fine.

@@ -29,6 +29,7 @@
 #include <atomic>
 #include <csignal>
 #include <fstream>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace gm::sweep {
@@ -298,9 +299,11 @@ FileLock lock_scheduling(const fs::path& common_dir, const std::string& id) {
 
 std::vector<int> extend_sweep(git::Repository& repo, Sweep& sweep, const ExtendRequest& request,
                               const std::function<void(const RunSpec&)>& progress) {
-    const auto key = [](config::ParameterSet params) {
-        std::sort(params.begin(), params.end());
-        return params;
+    const auto key = [](const config::ParameterSet& params) {  // any order, any spelling (1e2, 100.0) of a value
+        config::ParameterSet values;
+        for (const auto& [name, text] : params) values.emplace_back(name, config::parameter_value(text).dump());
+        std::sort(values.begin(), values.end());
+        return values;
     };
     std::vector<config::ParameterSet> seen;
     for (const auto& run : sweep.runs) seen.push_back(key(run.params));
@@ -369,6 +372,17 @@ bool git_still_adding(const std::string& id, const proc::ProcessIdentity& creato
                {"worktree", "add", model::creation_lock_reason(fmt::format("sweep {}", id), creator.pid)});
 }
 
+// Whose a marker of a start or extend in progress is: in a repository users share, another user's
+// interrupted start or extend is theirs to roll back (their files are not ours to delete, and
+// failing on them would stop every sweep command of ours). Adds the note and returns true then.
+bool left_to_its_user(const fs::path& marker, const std::string& what, std::vector<std::string>& done) {
+    struct stat st {};
+    if (::lstat(marker.c_str(), &st) != 0 || st.st_uid == ::geteuid()) return false;
+    done.push_back(fmt::format("kept: {}'s interrupted {} is theirs to roll back; their next sweep command does it",
+                               user_name_of(st.st_uid), what));
+    return true;
+}
+
 void recover_interrupted_extension(git::Repository& repo, const fs::path& dir, std::vector<std::string>& done) {
     const fs::path marker = dir / "extending.json";
     if (!fs::exists(marker)) return;
@@ -382,6 +396,7 @@ void recover_interrupted_extension(git::Repository& repo, const fs::path& dir, s
         first = record.value("first", 0);
     }
     if (proc::is_running(creator) || git_still_adding(dir.filename().string(), creator)) return;  // still being extended
+    if (left_to_its_user(marker, fmt::format("`git model sweep extend {}`", dir.filename().string()), done)) return;
     std::optional<FileLock> extending;
     try {
         extending.emplace(dir / "scheduling.lock", std::chrono::milliseconds(0));
@@ -485,6 +500,7 @@ std::vector<std::string> recover_interrupted_creations(git::Repository& repo) {
             creator.start_ticks = record.value("start_ticks", 0ULL);
         }
         if (proc::is_running(creator) || git_still_adding(id, creator)) continue;  // still being created
+        if (left_to_its_user(marker, fmt::format("`git model sweep start` of sweep {}", id), done)) continue;
         // Another command may be recovering it too: take turns, then look again.
         model::RepositoryLock lock(repo, model::worktrees_lock, fmt::format("git model sweep: recovering sweep {}", id));
         if (!fs::exists(marker)) continue;

@@ -28,14 +28,17 @@ GridAxis parse_grid_option(std::string_view option) {
     if (auto problem = config::parameter_name_problem(axis.name); !problem.empty())
         throw UsageError(fmt::format("--grid: parameter name {} {}", quote_for_message(axis.name), problem));
     std::string_view rest = option.substr(equals + 1);
-    std::set<std::string> seen;
+    std::map<std::string, std::string> seen;  // each value as params.json holds it -> as written
     while (true) {
         const auto comma = rest.find(',');
         std::string value(rest.substr(0, comma));
         if (auto problem = config::parameter_value_problem(value); !problem.empty())
             throw UsageError(fmt::format("--grid {}: a value {}", axis.name, problem), "e.g. --grid lr=1e-3,3e-4");
-        if (!seen.insert(value).second)
-            throw UsageError(fmt::format("--grid {}: the value {} is listed twice", axis.name, quote_for_message(value)));
+        if (const auto [earlier, fresh] = seen.emplace(config::parameter_value(value).dump(), value); !fresh)
+            throw UsageError(earlier->second == value
+                                 ? fmt::format("--grid {}: the value {} is listed twice", axis.name, quote_for_message(value))
+                                 : fmt::format("--grid {}: the values {} and {} are the same number", axis.name,
+                                               quote_for_message(earlier->second), quote_for_message(value)));
         axis.values.push_back(std::move(value));
         if (comma == std::string_view::npos) break;
         rest = rest.substr(comma + 1);
@@ -91,25 +94,9 @@ std::string run_model_name(std::string_view model, std::string_view sweep_id, in
     return name;
 }
 
-nlohmann::ordered_json parameter_value(const std::string& text) {
-    if (text == "true") return true;
-    if (text == "false") return false;
-    if (config::is_json_number(text)) {
-        if (text.find_first_of(".eE") == std::string::npos) {
-            try {
-                return std::stoll(text);
-            } catch (const std::exception&) {
-                // too large for an integer: fall through to a double
-            }
-        }
-        return std::stod(text);
-    }
-    return text;
-}
-
 std::string params_json(const ParameterSet& params) {
     nlohmann::ordered_json object = nlohmann::ordered_json::object();
-    for (const auto& [name, value] : params) object[name] = parameter_value(value);
+    for (const auto& [name, value] : params) object[name] = config::parameter_value(value);
     return object.dump(2) + "\n";
 }
 

@@ -41,9 +41,6 @@ std::vector<ParameterSet> expand(const std::vector<ParameterSet>& from_file, con
 // feature/model-<that>). Throws gm::UsageError when it would not be a valid model name.
 std::string run_model_name(std::string_view model, std::string_view sweep_id, int run);
 
-// A parameter value as JSON: numbers and true/false as such, anything else as text.
-nlohmann::ordered_json parameter_value(const std::string& text);
-
 // The content of a run's params.json.
 std::string params_json(const ParameterSet& params);
 

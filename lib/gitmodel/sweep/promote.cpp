@@ -464,6 +464,7 @@ void record_promotion(const Sweep& sweep, int run, const std::string& tag) {
 
 PromoteOutcome promote(const git::Repository& repo, const PromoteRequest& request) {
     const Sweep sweep = load(repo.common_dir(), request.sweep_id);
+    refuse_others_sweep(sweep, "promote");  // it commits in their model's worktree
     // One promotion at a time in a repository: two would write into the same worktree.
     const FileLock lock(sweeps_root(sweep.common_dir) / "promote.lock");
     const Report report = build_report(view_sweep(sweep), request.metric, request.minimize, request.maximize);

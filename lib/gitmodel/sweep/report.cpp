@@ -202,7 +202,7 @@ json status_json(const SweepView& view) {
     json runs = json::array();
     for (const auto& run : view.runs) {
         json params = json::object();
-        for (const auto& [name, value] : run.spec.params) params[name] = parameter_value(value);
+        for (const auto& [name, value] : run.spec.params) params[name] = config::parameter_value(value);
         const auto duration = duration_of(run.status);
         const auto shelved = shelved_carried(sweep, run.spec.number);  // moved there by clean --branches
         runs.push_back({{"run", run.spec.number},
@@ -362,7 +362,7 @@ json report_json(const Report& report) {
     json runs = json::array();
     for (const auto& result : report.results) {
         json params = json::object();
-        for (const auto& [name, value] : result.run.spec.params) params[name] = parameter_value(value);
+        for (const auto& [name, value] : result.run.spec.params) params[name] = config::parameter_value(value);
         json metrics = json::object();
         for (const auto& m : result.metrics) metrics[m.name] = snapshots::metric_json(m);
         runs.push_back({{"run", result.run.spec.number},
