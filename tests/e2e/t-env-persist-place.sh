@@ -108,3 +108,22 @@ assert_not_contains "$OUT" "failed"
 assert_eq "$(getfacl -cp "$SCRATCH/logs-$V" "$SCRATCH/logs-$V/net" 2>/dev/null | grep -c "user:$A")" "0" \
     "the log folders the sweep made name no ACL entry of the other user"
 setfacl -k "$SCRATCH"
+
+# --- (s40d) /scratch itself as the persist folder: the sticky bit stops renames, not new names, so the other
+# user could put the checkpoint a resume loads there first: refused, naming the fix ------------------------
+v sh -c 'cd "$1" && printf "image: %s\npersist:\n  checkpoints: %s\n" "$2" "$3" >.modelenv.yaml && git commit -q -am "scratch itself"' \
+    sh "$WT" "$TEST_IMAGE" "$SCRATCH"
+as_user "$A" sh -c 'echo planted >"$1/ckpt.pt"' sh "$SCRATCH"
+run_expect 1 v git -C "$WT" model env up
+assert_contains "$ERR" "others may create files in $SCRATCH (mode 1777; the sticky bit only stops them renaming yours), so another user could put the checkpoint a resume loads there first; use a folder of your own in it ($SCRATCH/<you>)"
+assert_eq "$(containers)" "0" "no container"
+rm -f "$SCRATCH/ckpt.pt"
+
+# --- (s40d) the default persist folders (in .git) under umask 002: the user's alone all the same, and a
+# shared primary group cannot swap the checkpoint ------------------------------------------------------------
+v sh -c 'cd "$1" && printf "image: %s\n" "$2" >.modelenv.yaml && git commit -q -am "default persist"' sh "$WT" "$TEST_IMAGE"
+run_expect 0 v sh -c 'umask 002 && exec git -C "$1" model env up' sh "$WT"
+P="$VH/repo/.git/git-model/persist"
+assert_eq "$(stat -c '%a' "$P/net" "$P/net/checkpoints" "$P/net/logs" | tr '\n' ' ')" "755 755 755 " "the model's folders: the user's alone"
+CHECKS=$((CHECKS + 1)); [ $(( 0$(stat -c '%a' "$P") & 01000 )) -ne 0 ] || [ $(( 0$(stat -c '%a' "$P") & 022 )) -eq 0 ] || fail "persist/ is writable by others without the sticky bit"
+run_expect 0 v git -C "$WT" model env down

@@ -436,7 +436,7 @@ UpPlan prepare(const git::Config& config, const Target& target, const UpOptions&
     plan.logs = resolve_persist(target, plan.file.persist.logs, "logs", plan.placeholders);
     for (const auto& dir : {plan.checkpoints, plan.logs}) {
         if (is_below(dir, target.common_dir)) {
-            make_folder_below(target.common_dir, dir);
+            model::make_own_folder_below(target.common_dir, dir);  // the user's alone, whatever the umask
             continue;
         }
         // A folder the user named outside .git may be a link the user made: followed. One another user controls is refused.
@@ -1068,6 +1068,38 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
     return result;
 }
 
+namespace {
+
+// The leases of this repository's environments that other users hold: their containers run in
+// their own engines, which ours does not see.
+std::vector<Lease> others_environment_leases(const git::Config& config, const std::string& repo_dir) {
+    std::vector<Lease> found;
+    try {
+        if (auto book = LeaseBook::open_existing(LeaseBook::directory(config)))
+            for (const auto& entry : book->read().leases)
+                if (entry.lease.uid != ::geteuid() && entry.lease.repo == repo_dir && !entry.lease.container.empty())
+                    found.push_back(entry.lease);
+    } catch (const Error&) {
+        // no book to read: nothing to say
+    }
+    return found;
+}
+
+// Refuses to call "not running" an environment of the model that another user runs (its lease
+// is in the book, its container in their engine): only they, or root, take it down.
+void refuse_others_environment(const git::Config& config, const Target& target) {
+    for (const auto& lease : others_environment_leases(config, target.common_dir.string()))
+        if (lease.container == target.container)
+            throw Error(fmt::format("the environment of '{}' is {}'s: it runs in their container engine (it holds GPU "
+                                    "{} in the lease book), which yours does not see",
+                                    target.model, lease.user, lease.index),
+                        fmt::format("only {} (git model env down there) or root can take it down; `git model gpus` "
+                                    "shows the lease",
+                                    lease.user));
+}
+
+}  // namespace
+
 DownResult down(const git::Repository& repo, const Target& here) {
     // An `env up` of this model in progress finishes first (its container is then taken down).
     const auto turn = take_model_turn(repo, here, "git model env down");
@@ -1084,6 +1116,7 @@ DownResult down(const git::Repository& repo, const Target& here) {
         result.moved_from = moved->old_place;
         existing = std::move(moved->container);
     }
+    if (!existing) refuse_others_environment(config, target);
     // A container that cannot be removed keeps its GPUs (remove_container throws first).
     if (existing) remove_container(engine, target.container, stop_grace(config));
     if (auto book = LeaseBook::open_existing(LeaseBook::directory(config))) {
@@ -1129,6 +1162,11 @@ std::vector<EnvStatus> status(git::Repository& repo, bool all_repositories, std:
         if (s.repo == repo_dir) s.drift = container_drift(repo, info);
         out.push_back(std::move(s));
     }
+    if (notes)
+        for (const auto& lease : others_environment_leases(config, repo_dir))
+            notes->push_back(fmt::format("model '{}' has an environment of {}'s (GPU {} leased to it): it runs in "
+                                         "their container engine, so it is not listed here",
+                                         lease.model, lease.user, lease.index));
     // A container removed behind the suite's back gives its GPUs back (stopped or paused ones keep them).
     try {
         if (auto book = LeaseBook::open_existing(LeaseBook::directory(config))) {

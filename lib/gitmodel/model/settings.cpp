@@ -375,6 +375,26 @@ void refuse_foreign_worktree_place(const Settings& settings, const fs::path& wor
                 "choose another place with `git config model.worktreeRoot <dir>`");
 }
 
+namespace {
+
+// Why the persist folder itself is shared though sticky (/scratch, /tmp, a team folder of mode
+// 1770): the sticky bit stops renames, not new names, so another user could put the checkpoint a
+// resume loads there first. "" when only its owner (and its owner's private group) may create.
+std::string shared_persist_folder(const fs::path& folder, uid_t repository_owner) {
+    std::error_code ec;
+    const fs::path real = fs::weakly_canonical(folder, ec);
+    struct stat info {};
+    if (ec || ::stat(real.c_str(), &info) != 0 || !S_ISDIR(info.st_mode) || !(info.st_mode & S_ISVTX)) return "";
+    info.st_mode &= ~static_cast<mode_t>(S_ISVTX);  // judged as if it were not sticky
+    if (foreign_control(real, info, repository_owner, true).empty()) return "";
+    return fmt::format("others may create files in {} (mode {:o}; the sticky bit only stops them renaming "
+                       "yours), so another user could put the checkpoint a resume loads there first; use a "
+                       "folder of your own in it ({}/<you>)",
+                       real.string(), (info.st_mode | S_ISVTX) & 07777, real.string());
+}
+
+}  // namespace
+
 void make_persist_folder(const fs::path& folder, const fs::path& common_dir) {
     // The main worktree holds the common dir (.git), unless the repository is bare.
     const fs::path main_worktree = common_dir.filename() == ".git" ? common_dir.parent_path() : fs::path();
@@ -385,6 +405,7 @@ void make_persist_folder(const fs::path& folder, const fs::path& common_dir) {
     const auto refuse_if_foreign = [&] {
         std::string why = foreign_place_reason(own, own, main_worktree, common_dir);
         if (why.empty() && fs::is_directory(own)) why = default_acl_writers(own, repository_owner);
+        if (why.empty()) why = shared_persist_folder(own, repository_owner);
         if (why.empty()) return;
         throw Error(fmt::format("the persist folder {} is in a place another user controls: {}", folder.string(), why),
                     "they could read its files, or swap the checkpoint a resume loads; move that folder away (or ask "
@@ -411,6 +432,34 @@ void make_persist_folder(const fs::path& folder, const fs::path& common_dir) {
                         fs::perm_options::remove | fs::perm_options::nofollow, ec);
     }
     refuse_if_foreign();  // after: one made by another user meanwhile
+}
+
+void make_own_folder_below(const fs::path& common_dir, const fs::path& dir) {
+    make_folder_below(common_dir, dir, 0755);
+    if (!is_below(dir, common_dir / "git-model")) return;
+    const fs::path relative = dir.lexically_normal().lexically_relative((common_dir / "git-model").lexically_normal());
+    fs::path place = common_dir / "git-model";
+    std::size_t depth = 0;
+    for (auto part = relative.begin();; ++part, ++depth) {
+        struct stat info {};
+        if (::lstat(place.c_str(), &info) != 0 || !S_ISDIR(info.st_mode))
+            throw Error(fmt::format("{} is not a folder any more", place.string()));
+        const bool shared_level = depth < 2;  // git-model/ and git-model/<area>/: every user's
+        if (shared_level) {
+            if (info.st_uid == ::geteuid() && (info.st_mode & (S_IWGRP | S_IWOTH)) && !(info.st_mode & S_ISVTX))
+                ::chmod(place.c_str(), (info.st_mode & 07777) | S_ISVTX);
+        } else if (info.st_uid != ::geteuid()) {
+            throw Error(fmt::format("the folder {} is {}'s: what git model keeps there for you would be in a place "
+                                    "they control",
+                                    place.string(), user_name_of(info.st_uid)),
+                        fmt::format("ask {} to move it away (or root); the next command makes it afresh as yours",
+                                    user_name_of(info.st_uid)));
+        } else if (info.st_mode & (S_IWGRP | S_IWOTH)) {
+            ::chmod(place.c_str(), info.st_mode & 07755);
+        }
+        if (part == relative.end() || relative.empty() || *part == "." ) break;
+        place /= *part;
+    }
 }
 
 fs::path worktree_path_for(const Settings& settings, const std::string& model_name) {

@@ -141,6 +141,16 @@ void refuse_foreign_worktree_place(const Settings& settings, const std::filesyst
 // (not for the team folders above it). A link of the user's on its path is followed.
 void make_persist_folder(const std::filesystem::path& folder, const std::filesystem::path& common_dir);
 
+// Makes (or reuses) a folder of the user's below <common dir>/git-model (a default persist folder,
+// .../persist/<model>/checkpoints; a sweep's logs), walked without following links (a container
+// may have made one there). From the third level down (persist/<model>) it is the user's alone to
+// write, whatever the umask (002 with a shared primary group let the group swap the checkpoint a
+// resume loads): group and other write bits are dropped, and one another user made is refused
+// (gm::Error naming them). git-model/ and git-model/<area>/ above are where each user of a shared
+// repository makes their own: when others may write to them they get the sticky bit, so that
+// nobody renames what another made.
+void make_own_folder_below(const std::filesystem::path& common_dir, const std::filesystem::path& dir);
+
 // Parses a retention ("14d", "36h"); throws gm::UsageError (for --retention) or
 // gm::Error (for config) naming where the value came from.
 std::int64_t parse_retention(std::string_view text, std::string_view where, bool usage);

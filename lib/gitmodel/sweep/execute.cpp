@@ -181,7 +181,7 @@ void ensure_run_folders(const Sweep& sweep, const RunSpec& run) {
 
 void make_sweep_folder(const Sweep& sweep, const fs::path& dir) {
     if (is_below(dir, sweep.common_dir)) {
-        make_folder_below(sweep.common_dir, dir);
+        model::make_own_folder_below(sweep.common_dir, dir);  // the user's alone, whatever the umask
         return;
     }
     model::make_persist_folder(dir, sweep.common_dir);
