@@ -1071,14 +1071,18 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
 namespace {
 
 // The leases of this repository's environments that other users hold: their containers run in
-// their own engines, which ours does not see.
+// their own engines, which ours does not see. Only those a process of their user provably holds
+// (judge: held), so that a hand-written lease naming nothing alive says nothing.
 std::vector<Lease> others_environment_leases(const git::Config& config, const std::string& repo_dir) {
     std::vector<Lease> found;
     try {
-        if (auto book = LeaseBook::open_existing(LeaseBook::directory(config)))
+        if (auto book = LeaseBook::open_existing(LeaseBook::directory(config))) {
+            const JudgeContext context = local_judge_context(nullptr);
             for (const auto& entry : book->read().leases)
-                if (entry.lease.uid != ::geteuid() && entry.lease.repo == repo_dir && !entry.lease.container.empty())
+                if (entry.lease.uid != ::geteuid() && entry.lease.repo == repo_dir && !entry.lease.container.empty() &&
+                    judge(entry.lease, context).verdict == Verdict::held)
                     found.push_back(entry.lease);
+        }
     } catch (const Error&) {
         // no book to read: nothing to say
     }
