@@ -26,6 +26,8 @@ int down(const cli::Args& args) {
                    result.moved_from ? fmt::format("\n  (it was started before the repository moved here from {})",
                                                    printable(result.moved_from->string()))
                                      : std::string());
+    else if (!result.others.empty())
+        throw Error(result.others, "`git model gpus` shows the lease");
     else
         fmt::print("Environment of '{}' was not running; nothing to stop.\n", target.model);
     return 0;

@@ -31,7 +31,7 @@ as_user "$B" git config --global --add safe.directory '*'
 
 run_expect 1 as_group_writer "$B" git -C "$WT" model env down
 assert_contains "$ERR" "the environment of 'team' is $A's: it runs in their container engine (it holds GPU 0 in the lease book), which yours does not see"
-assert_contains "$ERR" "only $A (git model env down there) or root can take it down"
+assert_contains "$ERR" "only they (git model env down there) or root can take it down"
 run_expect 0 as_group_writer "$B" git -C "$AREA/repo" model env status
 assert_contains "$OUT$ERR" "model 'team' has an environment of $A's (GPU 0 leased to it): it runs in their container engine, so it is not listed here"
 assert_eq "$(as_user "$A" podman ps -q | wc -l)" "1" "A's container runs on"

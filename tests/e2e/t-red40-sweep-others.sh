@@ -59,3 +59,17 @@ assert_contains "$ERR" "kept: $A's interrupted \`git model sweep start\` of swee
 run_expect 0 as_group_writer "$A" git -C "$WT" model sweep status
 assert_contains "$ERR" "removed sweep 2, whose start was interrupted"
 assert_no_path "$AREA/worktrees/feature/model-net.sweep-2-1"
+
+# --- (s40e) under umask 002, what a run writes (its checkpoint, its log) is A's alone to change, as its folders are
+run_expect 0 as_group_writer "$A" git -C "$WT" model sweep start -q --no-container --gpus-per-run 0 --grid lr=7 -- sh -c 'echo w >"$GIT_MODEL_CHECKPOINTS/last.ckpt"'
+id=$(printf '%s\n' "$OUT" | sed -n 's/^Sweep \([0-9]*\) .*/\1/p')
+for _ in $(seq 100); do
+    [ "$(json_get "$(as_group_writer "$A" git -C "$WT" model sweep status "$id" --json)" '" ".join(r["state"] for r in d["runs"])')" = "done" ] && break
+    sleep 0.2
+done
+ckpt=$(find "$AREA/repo/.git/git-model/persist" -name last.ckpt | head -1)
+log=$(find "$AREA/repo/.git/git-model" -name 'run-1.log' -path "*sweep-$id*" | head -1)
+[ -n "$ckpt" ] && [ -n "$log" ] || fail "no checkpoint or log found"
+assert_eq "$(stat -c '%a' "$ckpt" "$log" | tr '\n' ' ')" "644 644 " "the run's checkpoint and log: A's alone"
+CHECKS=$((CHECKS + 1))
+if as_user "$B" sh -c 'echo planted >"$1"' sh "$ckpt" 2>/dev/null; then fail "B overwrote A's checkpoint"; fi

@@ -93,6 +93,7 @@ TEST_CASE("sweep: params files in both shapes, errors at file:line:col", "[sweep
     fails_at("- {lr: 0}\n- {lr: -0}\n", 2, 3, "the same parameters as run 1");
     CHECK_THROWS_WITH(parse_grid_option("lr=0,-0"), Catch::Contains("the values '0' and '-0' are the same number"));
     CHECK(parse_grid_option("lr=1,1.0").values.size() == 2);  // an integer and a float are not
+    CHECK_THROWS_WITH(parse_grid_option("lr=0.0,-0.0"), Catch::Contains("are the same number"));
     CHECK(parse_grid_option("lr=1e-320").values.size() == 1);  // subnormal: a double holds it
     CHECK_THROWS_WITH(parse_grid_option("lr=1,1e999"), Catch::Contains("1e999 is a number no double holds"));
     CHECK(parse_grid_option("lr=1e308,0,-0.0,1e-300").values.size() == 4);

@@ -44,7 +44,7 @@ public:
                     set.emplace_back(name, scalar(value, name, key));
                 });
                 ParameterSet sorted;  // the same run whatever the order and spelling (1e2, 100.0) of its values
-                for (const auto& [name, text] : set) sorted.emplace_back(name, parameter_value(text).dump());
+                for (const auto& [name, text] : set) sorted.emplace_back(name, parameter_identity(text));
                 std::sort(sorted.begin(), sorted.end());
                 if (const auto [earlier, fresh] = runs.emplace(sorted, sets.size() + 1); !fresh)
                     fail(item, fmt::format("this run has the same parameters as run {}; to run a set more than once "
@@ -67,7 +67,7 @@ public:
                 std::map<std::string, std::string> seen;  // each value as params.json holds it -> as written
                 for (std::size_t item : doc_.resolved(value).children) {
                     choices.push_back(scalar(item, name, item));
-                    const auto [earlier, fresh] = seen.emplace(parameter_value(choices.back()).dump(), choices.back());
+                    const auto [earlier, fresh] = seen.emplace(parameter_identity(choices.back()), choices.back());
                     if (!fresh)
                         fail(item, earlier->second == choices.back()
                                        ? fmt::format("'{}' lists the value {} twice", name, choices.back())
@@ -185,6 +185,12 @@ nlohmann::ordered_json parameter_value(std::string_view text) {
         return number;  // beyond 64 bits: a double would round it
     }
     return std::strtod(number.c_str(), nullptr);
+}
+
+std::string parameter_identity(std::string_view text) {
+    const auto value = parameter_value(text);
+    if (value.is_number_float() && value.get<double>() == 0.0) return "0.0";
+    return value.dump();
 }
 
 std::string parameter_value_problem(std::string_view value) {

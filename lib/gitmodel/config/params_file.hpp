@@ -40,6 +40,10 @@ bool is_json_number(std::string_view text);
 // else, as text (never rounded). Two values are the same parameter when these are equal.
 nlohmann::ordered_json parameter_value(std::string_view text);
 
+// What makes two values the same parameter: parameter_value's JSON text, with -0.0 as 0.0 (the
+// same number; a float and an integer, 1.0 and 1, stay two, as params.json holds them apart).
+std::string parameter_identity(std::string_view text);
+
 // Why a parameter value is unusable (line breaks, control characters, length, a number no double
 // holds, such as 1e999, which params.json could not write); empty when fine.
 std::string parameter_value_problem(std::string_view value);

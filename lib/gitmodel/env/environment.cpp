@@ -1089,17 +1089,17 @@ std::vector<Lease> others_environment_leases(const git::Config& config, const st
     return found;
 }
 
-// Refuses to call "not running" an environment of the model that another user runs (its lease
-// is in the book, its container in their engine): only they, or root, take it down.
-void refuse_others_environment(const git::Config& config, const Target& target) {
+// What keeps `down` from calling an environment of the model "not running": another user runs
+// one (its lease is in the book, its container in their engine, which ours does not see); only
+// they, or root, take it down. Empty when none.
+std::string others_environment(const git::Config& config, const Target& target) {
     for (const auto& lease : others_environment_leases(config, target.common_dir.string()))
         if (lease.container == target.container)
-            throw Error(fmt::format("the environment of '{}' is {}'s: it runs in their container engine (it holds GPU "
-                                    "{} in the lease book), which yours does not see",
-                                    target.model, lease.user, lease.index),
-                        fmt::format("only {} (git model env down there) or root can take it down; `git model gpus` "
-                                    "shows the lease",
-                                    lease.user));
+            return fmt::format("the environment of '{}' is {}'s: it runs in their container engine (it holds GPU {} "
+                               "in the lease book), which yours does not see; only they (git model env down there) "
+                               "or root can take it down",
+                               target.model, lease.user, lease.index);
+    return {};
 }
 
 }  // namespace
@@ -1120,7 +1120,7 @@ DownResult down(const git::Repository& repo, const Target& here) {
         result.moved_from = moved->old_place;
         existing = std::move(moved->container);
     }
-    if (!existing) refuse_others_environment(config, target);
+    if (!existing) result.others = others_environment(config, target);
     // A container that cannot be removed keeps its GPUs (remove_container throws first).
     if (existing) remove_container(engine, target.container, stop_grace(config));
     if (auto book = LeaseBook::open_existing(LeaseBook::directory(config))) {

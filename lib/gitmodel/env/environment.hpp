@@ -119,6 +119,11 @@ struct DownResult {
     bool removed = false;   // false: there was nothing to stop
     std::string container;  // the container's name (the old place's, for one moved_from)
     std::optional<std::filesystem::path> moved_from;  // started before the repository moved from there
+    // Nothing was here to stop, but another user runs an environment of the model (in their
+    // engine): why, for `env down` to refuse naming them. Never a failure of down() itself, so
+    // that prune, which takes the caller's own environment down, goes on (a lease is the user's
+    // own text: one written by hand could otherwise block another user's prune).
+    std::string others;
 };
 
 // Stops and removes the environment's container, gives back its GPUs, keeps the persist

@@ -301,7 +301,7 @@ std::vector<int> extend_sweep(git::Repository& repo, Sweep& sweep, const ExtendR
                               const std::function<void(const RunSpec&)>& progress) {
     const auto key = [](const config::ParameterSet& params) {  // any order, any spelling (1e2, 100.0) of a value
         config::ParameterSet values;
-        for (const auto& [name, text] : params) values.emplace_back(name, config::parameter_value(text).dump());
+        for (const auto& [name, text] : params) values.emplace_back(name, config::parameter_identity(text));
         std::sort(values.begin(), values.end());
         return values;
     };

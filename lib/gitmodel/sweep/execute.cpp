@@ -153,6 +153,11 @@ std::optional<std::string> foreign_persist(const Sweep& sweep, const fs::path& d
 
 }  // namespace
 
+void keep_run_files_private() {
+    const mode_t mask = ::umask(0);
+    ::umask(mask | 022);
+}
+
 void log_line(const Sweep& sweep, int number, const std::string& line) {
     if (foreign_persist(sweep, sweep.logs_dir)) return;
     std::ofstream(run_log(sweep, number), std::ios::app) << fmt::format("== {} {}\n", timestamp(), line);

@@ -34,7 +34,7 @@ GridAxis parse_grid_option(std::string_view option) {
         std::string value(rest.substr(0, comma));
         if (auto problem = config::parameter_value_problem(value); !problem.empty())
             throw UsageError(fmt::format("--grid {}: a value {}", axis.name, problem), "e.g. --grid lr=1e-3,3e-4");
-        if (const auto [earlier, fresh] = seen.emplace(config::parameter_value(value).dump(), value); !fresh)
+        if (const auto [earlier, fresh] = seen.emplace(config::parameter_identity(value), value); !fresh)
             throw UsageError(earlier->second == value
                                  ? fmt::format("--grid {}: the value {} is listed twice", axis.name, quote_for_message(value))
                                  : fmt::format("--grid {}: the values {} and {} are the same number", axis.name,
