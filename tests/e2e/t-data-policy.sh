@@ -148,6 +148,22 @@ assert_contains "$ERR" "git lfs migrate import"
 assert_eq "$(remote_refs "$TEST_DIR/lfs.git")" "$before" "LFS-less push: remote unchanged"
 git -C nolfs reset -q --hard origin/main
 
+# --- (s40f) a tag of a file or a folder (no commit) would bring its blobs past the data policy: refused ----
+head -c $((2 * 1024 * 1024)) /dev/urandom >"$TEST_DIR/loose.pt"
+blob=$(git -C repo hash-object -w "$TEST_DIR/loose.pt")
+git -C repo tag -a -m "weights" weights-blob "$blob"
+before=$(remote_refs "$remote")
+run_expect 1 git -C repo push origin weights-blob
+assert_contains "$ERR" "refs/tags/weights-blob points at"
+assert_contains "$ERR" "which is no commit (a tag of a file or a folder?)"
+assert_contains "$ERR" "[rule: not-a-commit]"
+git -C repo tag weights-tree "$(printf '100644 blob %s\tmodel.pt\n' "$blob" | git -C repo mktree)"
+run_expect 1 git -C repo push origin weights-tree
+assert_contains "$ERR" "[rule: not-a-commit]"
+assert_eq "$(remote_refs "$remote")" "$before" "neither tag reached the remote"
+CHECKS=$((CHECKS + 1)); remote_has_blob "$blob" && fail "the loose blob reached the remote"
+git -C repo tag -d weights-blob weights-tree >/dev/null
+
 # with git-lfs set up, the same files enter as pointers, at commit and at push
 if command -v git-lfs >/dev/null; then
     git -C nolfs lfs install --local --skip-repo >/dev/null

@@ -436,9 +436,19 @@ std::vector<Violation> check_push(git::RepoReader& repo, const std::string& remo
             }
             continue;
         }
-        // Anything else that brings commits (tags, notes, other refs) brings their blobs too.
+        // Anything else that brings commits (tags, notes, other refs) brings their blobs too. One
+        // that names a file or a folder itself (a tag of a blob or tree) would bring files no commit
+        // holds, past the data policy that judges commits' files: refused.
         if (!update.is_delete() && update.local_sha != update.remote_sha) {
-            if (auto tip = repo.resolve_commit(update.local_sha)) pushed_commits(index, *tip);
+            if (auto tip = repo.resolve_commit(update.local_sha)) {
+                pushed_commits(index, *tip);
+            } else {
+                out.push_back({ref, "not-a-commit",
+                               fmt::format("{} points at {}, which is no commit (a tag of a file or a folder?): its files "
+                                           "would reach the remote past the data policy, which judges the files of commits",
+                                           ref, short_id(update.local_sha)),
+                               "commit the files (the data policy then judges them) and tag the commit"});
+            }
         }
         if (starts_with(ref, "refs/tags/") && !update.is_delete() && !policy.allowed_tags.empty()) {
             const std::string tag = ref.substr(10);
