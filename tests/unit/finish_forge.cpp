@@ -52,6 +52,9 @@ TEST_CASE("model.forgeUrl overrides the derived address", "[finish]") {
     CHECK(project_web_url("/srv/git/models.git", std::string("https://gitlab.example.com/team/models/")) ==
           "https://gitlab.example.com/team/models");
     CHECK(project_web_url("git@alias:x.git", std::string("https://git.example.com/x")) == "https://git.example.com/x");
+    // a token in model.forgeUrl never reaches the printed link
+    CHECK(project_web_url("", std::string("https://oauth2:glpat-secret@gitlab.example.com/team/x/")) ==
+          "https://gitlab.example.com/team/x");
 }
 
 TEST_CASE("forge kinds: guessed from the host, or set", "[finish]") {

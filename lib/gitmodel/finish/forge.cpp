@@ -78,6 +78,14 @@ std::optional<std::string> project_web_url(std::string_view remote_url, const st
     if (forge_url && !forge_url->empty()) {
         std::string_view url = *forge_url;
         while (!url.empty() && url.back() == '/') url.remove_suffix(1);
+        // A link for people and logs: never the credentials a URL may carry (user:token@).
+        const auto scheme_end = url.find("://");
+        if (scheme_end != std::string_view::npos) {
+            const auto host_start = scheme_end + 3;
+            const auto at = url.find('@', host_start);
+            if (at != std::string_view::npos && at < url.find('/', host_start))
+                return fmt::format("{}{}", url.substr(0, host_start), url.substr(at + 1));
+        }
         return std::string(url);
     }
     const auto location = parse_remote_url(remote_url);

@@ -199,7 +199,11 @@ std::map<std::string, RemoteRef> list_remote_refs(const git::Repository& repo, c
         const std::string said = git_said(result.err);
         throw Error(fmt::format("cannot read the refs of {}: `git ls-remote` {}{}", remote, result.describe(),
                                 said.empty() ? "" : ": " + said),
-                    fmt::format("check that the remote answers: git ls-remote {}", where == remote ? remote : where));
+                    // Never the URL itself: it may carry a token (https://oauth2:<token>@host/...).
+                    where == remote ? fmt::format("check that the remote answers: git ls-remote {}", remote)
+                                    : fmt::format("check that the remote answers: git ls-remote \"$(git remote get-url "
+                                                  "--push {}\")\"",
+                                                  remote));
     }
     return parse_ls_remote(result.out);
 }
