@@ -20,6 +20,16 @@ namespace {
 void print_review(const finish::FinishResult& result) {
     const auto& review = result.review;
     const bool gitlab = result.mode == "merge-request";
+    if (!result.answer_lost.empty()) {
+        fmt::print("The push's answer was lost ({}), but {} now has {} at {}: this push most likely landed{}.\n",
+                   result.answer_lost, result.remote, result.branch, result.head.substr(0, 10),
+                   gitlab ? ", and with it the merge request's push options" : "");
+        if (result.server.review_url) fmt::print("Merge request: {}\n", *result.server.review_url);
+        else if (review.review_url)
+            fmt::print("{}: {}\n", gitlab ? "Check that the merge request is open" : "Open the pull request (unless it is open already)",
+                       *review.review_url);
+        return;
+    }
     if (!result.branch_sent) {
         fmt::print("Nothing to push: {} already has {} at {}.\n", result.remote, result.branch,
                    result.head.substr(0, 10));

@@ -509,3 +509,20 @@ git -C mate checkout -q feature/model-shared
 GIT_COMMITTER_DATE="2026-02-21T10:00:00Z" run_expect 0 git -C mate model finish
 assert_eq "$(git -C "$remote" notes --ref=git-model show "$shared_head")" "$team_record" "the team's record stays"
 assert_eq "$(git -C mate notes --ref=git-model show "$shared_head")" "$team_record" "and the teammate's clone has it now"
+
+# --- (s40f) the push lands, but its answer is lost (the server's side dies after updating the branch, as
+# behind a proxy that times out): finish says so, not "Nothing to push", and records the review it asked for --
+run_expect 0 git -C repo model start lost
+wl="$TEST_DIR/worktrees/feature/model-lost"
+commit_at "$wl" "2026-02-22T12:00:00Z" "lost work" lost.py
+git -C repo config model.forge gitlab
+printf '#!/bin/sh\nkill -9 $PPID\n' >"$remote/hooks/post-receive"
+chmod +x "$remote/hooks/post-receive"
+GIT_COMMITTER_DATE="2026-02-22T13:00:00Z" run_expect 0 git -C "$wl" model finish
+rm "$remote/hooks/post-receive"
+assert_contains "$OUT" "The push's answer was lost ("
+assert_contains "$OUT" "but origin now has feature/model-lost at $(git -C repo rev-parse --short=10 feature/model-lost): this push most likely landed, and with it the merge request's push options"
+assert_not_contains "$OUT" "Nothing to push"
+assert_eq "$(git -C "$remote" rev-parse feature/model-lost)" "$(git -C repo rev-parse feature/model-lost)" "the branch landed"
+assert_contains "$(git -C repo notes --ref=git-model show feature/model-lost)" "Mode: merge-request"
+git -C repo config --unset model.forge

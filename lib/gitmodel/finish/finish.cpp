@@ -68,9 +68,13 @@ void push_for_review(const git::Repository& repo, const model::Settings& setting
         const auto pushed = git::push_refs(repo, push);
         const auto* line = pushed.find("refs/heads/" + context.branch);
         const bool done = pushed.run.ok() && line && (line->sent() || line->up_to_date());
-        // Someone pushed this very commit meanwhile: nothing of ours went out.
+        // The remote has the head now though git saw the push fail: its answer was lost after it
+        // landed, or someone pushed this very commit meanwhile. Which, nobody here can tell.
         if (!done && remote_has(repo, settings.remote, context.branch, result.head)) {
             result.branch_sent = false;
+            std::string said = line ? pushed.why(line->to) : pushed.run.describe();
+            replace_all(said, "\n", "; ");  // git's lines, on one line
+            result.answer_lost = said;
         } else if (!done) {
             throw Error(fmt::format("`git push {} {}` {}; the model is not finished", settings.remote, context.branch,
                                     line ? pushed.why(line->to) : pushed.run.describe()),
@@ -227,7 +231,8 @@ FinishResult finish_model(const git::Repository& repo, const FinishRequest& requ
         record.branch = result.branch;
         record.base = result.base;
         // A push that sent nothing requested no review: the record says only that it is on the remote.
-        record.mode = request.merge || result.branch_sent ? result.mode : "push";
+        // One whose answer was lost most likely landed with its request: the plan's mode.
+        record.mode = request.merge || result.branch_sent || !result.answer_lost.empty() ? result.mode : "push";
         record.remote = result.remote;
         record.finished_at = result.finished_at;
         if (result.server.review_url) record.review_url = *result.server.review_url;

@@ -50,6 +50,10 @@ struct FinishResult {
     std::int64_t finished_at = 0;
     bool branch_sent = false;                 // the push changed the branch on the remote (false: it had it already)
     bool review_requested = false;            // GitLab's push options went out with that push
+    // The push failed as git saw it (its answer lost: a proxy's 502, a dropped connection), yet
+    // the remote has the head right after: it most likely landed, review request and all. git's
+    // words; empty otherwise. Then branch_sent is false and nothing claims more than that.
+    std::string answer_lost;
     git::ForgeReply server;                        // what the server said about the branch's review
     std::optional<FinishRecord> earlier;      // nothing was pushed and this head was finished before: that record
     std::optional<snapshots::TeamShare> shared;          // the snapshot tags and finish notes (not for --merge)
