@@ -160,7 +160,9 @@ assert_contains "$ERR" "[rule: not-a-commit]"
 git -C repo tag weights-tree "$(printf '100644 blob %s\tmodel.pt\n' "$blob" | git -C repo mktree)"
 run_expect 1 git -C repo push origin weights-tree
 assert_contains "$ERR" "[rule: not-a-commit]"
-assert_eq "$(remote_refs "$remote")" "$before" "neither tag reached the remote"
+run_expect 1 git -C repo push origin "$blob:refs/heads/feature/model-blob"
+assert_contains "$ERR" "[rule: not-a-commit]" "a blob pushed to a branch (the remote stores the pack before it refuses the ref)"
+assert_eq "$(remote_refs "$remote")" "$before" "neither tag nor the blob branch reached the remote"
 CHECKS=$((CHECKS + 1)); remote_has_blob "$blob" && fail "the loose blob reached the remote"
 git -C repo tag -d weights-blob weights-tree >/dev/null
 

@@ -526,3 +526,18 @@ assert_not_contains "$OUT" "Nothing to push"
 assert_eq "$(git -C "$remote" rev-parse feature/model-lost)" "$(git -C repo rev-parse feature/model-lost)" "the branch landed"
 assert_contains "$(git -C repo notes --ref=git-model show feature/model-lost)" "Mode: merge-request"
 git -C repo config --unset model.forge
+# a teammate pushes the very same head while ours is received: the remote answers ours with a refusal, so
+# nothing of ours went out and no review was requested (not "answer lost")
+run_expect 0 git -C repo model start first
+wf="$TEST_DIR/worktrees/feature/model-first"
+commit_at "$wf" "2026-02-22T14:00:00Z" "first work" first.py
+git -C repo push -q --no-verify origin feature/model-first:refs/seed/first   # the teammate's objects, there already
+printf '#!/bin/sh\nwhile read old new ref; do env -u GIT_QUARANTINE_PATH git update-ref "$ref" "$new"; done\n' >"$remote/hooks/pre-receive"
+chmod +x "$remote/hooks/pre-receive"
+git -C repo config model.forge gitlab
+GIT_COMMITTER_DATE="2026-02-22T15:00:00Z" run_expect 0 git -C "$wf" model finish
+rm "$remote/hooks/pre-receive"
+git -C repo config --unset model.forge
+assert_not_contains "$OUT" "answer was lost"
+assert_contains "$OUT" "Nothing to push: origin already has feature/model-first"
+assert_contains "$(git -C repo notes --ref=git-model show feature/model-first)" "Mode: push"

@@ -51,7 +51,18 @@ run_expect 1 git -C repo push origin feature/model-sha
 assert_contains "$ERR" "[rule: data]"
 assert_contains "$ERR" "big.log, which"
 assert_eq "$(remote_refs "$remote")" "$before" "data: remote unchanged"
+# (s40g) `git replace` of the big commit by a clean one: git push sends the real commit, so the hook judges it
+big=$(git -C repo rev-parse HEAD)
 git -C repo reset -q --hard HEAD~1
+echo clean >repo/clean.txt && git -C repo add clean.txt && git -C repo commit -q -m clean
+clean=$(git -C repo rev-parse HEAD)
+git -C repo replace -f "$big" "$clean"
+git -C repo update-ref refs/heads/feature/model-sha "$big"
+run_expect 1 git -C repo push origin feature/model-sha
+assert_contains "$ERR" "big.log, which" "the replaced commit is judged as it is"
+assert_eq "$(remote_refs "$remote")" "$before" "replace: remote unchanged"
+git -C repo replace -d "$big" >/dev/null
+git -C repo reset -q --hard "$clean~1"
 printf 'image: registry.example.com/team/pytorch:2.5.0\n' >repo/.modelenv.yaml
 git -C repo commit -q -am "newer pytorch"
 run_expect 1 git -C repo push origin feature/model-sha

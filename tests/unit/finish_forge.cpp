@@ -55,6 +55,8 @@ TEST_CASE("model.forgeUrl overrides the derived address", "[finish]") {
     // a token in model.forgeUrl never reaches the printed link
     CHECK(project_web_url("", std::string("https://oauth2:glpat-secret@gitlab.example.com/team/x/")) ==
           "https://gitlab.example.com/team/x");
+    CHECK(project_web_url("", std::string("https://me:p@ss@github.example.com/g/p")) == "https://github.example.com/g/p");
+    CHECK(project_web_url("", std::string("me:tok3n@github.example.com/g/p")) == "github.example.com/g/p");
 }
 
 TEST_CASE("forge kinds: guessed from the host, or set", "[finish]") {

@@ -68,13 +68,19 @@ void push_for_review(const git::Repository& repo, const model::Settings& setting
         const auto pushed = git::push_refs(repo, push);
         const auto* line = pushed.find("refs/heads/" + context.branch);
         const bool done = pushed.run.ok() && line && (line->sent() || line->up_to_date());
-        // The remote has the head now though git saw the push fail: its answer was lost after it
-        // landed, or someone pushed this very commit meanwhile. Which, nobody here can tell.
+        // The remote has the head now though git saw the push fail. With an answer for the branch
+        // (a refusal: "[remote rejected] (failed to update ref)"), someone pushed this very commit
+        // first and nothing of ours went out. Without one (no line, a line that says sent while git
+        // failed after it, or "[remote failure] (remote failed to report status)"), the answer was
+        // lost, most likely after ours landed.
         if (!done && remote_has(repo, settings.remote, context.branch, result.head)) {
             result.branch_sent = false;
-            std::string said = line ? pushed.why(line->to) : pushed.run.describe();
-            replace_all(said, "\n", "; ");  // git's lines, on one line
-            result.answer_lost = said;
+            if (!line || line->sent() || line->summary == "[remote failure]") {
+                std::string said = pushed.run.describe() + (pushed.run.err.empty() ? "" : ": " + pushed.run.err);
+                while (!said.empty() && (said.back() == '\n' || said.back() == ' ')) said.pop_back();
+                replace_all(said, "\n", "; ");  // git's lines, on one line
+                result.answer_lost = said;
+            }
         } else if (!done) {
             throw Error(fmt::format("`git push {} {}` {}; the model is not finished", settings.remote, context.branch,
                                     line ? pushed.why(line->to) : pushed.run.describe()),

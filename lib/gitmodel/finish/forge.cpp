@@ -78,14 +78,13 @@ std::optional<std::string> project_web_url(std::string_view remote_url, const st
     if (forge_url && !forge_url->empty()) {
         std::string_view url = *forge_url;
         while (!url.empty() && url.back() == '/') url.remove_suffix(1);
-        // A link for people and logs: never the credentials a URL may carry (user:token@).
+        // A link for people and logs: never the credentials a URL may carry (user:token@, the
+        // token may hold an '@' itself: git splits at the last one before the path).
         const auto scheme_end = url.find("://");
-        if (scheme_end != std::string_view::npos) {
-            const auto host_start = scheme_end + 3;
-            const auto at = url.find('@', host_start);
-            if (at != std::string_view::npos && at < url.find('/', host_start))
-                return fmt::format("{}{}", url.substr(0, host_start), url.substr(at + 1));
-        }
+        const std::size_t host_start = scheme_end == std::string_view::npos ? 0 : scheme_end + 3;
+        const std::string_view authority = url.substr(host_start, url.find('/', host_start) - host_start);
+        if (const auto at = authority.rfind('@'); at != std::string_view::npos)
+            return fmt::format("{}{}", url.substr(0, host_start), url.substr(host_start + at + 1));
         return std::string(url);
     }
     const auto location = parse_remote_url(remote_url);

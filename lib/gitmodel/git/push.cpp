@@ -202,7 +202,7 @@ std::map<std::string, RemoteRef> list_remote_refs(const git::Repository& repo, c
                     // Never the URL itself: it may carry a token (https://oauth2:<token>@host/...).
                     where == remote ? fmt::format("check that the remote answers: git ls-remote {}", remote)
                                     : fmt::format("check that the remote answers: git ls-remote \"$(git remote get-url "
-                                                  "--push {}\")\"",
+                                                  "--push {})\"",
                                                   remote));
     }
     return parse_ls_remote(result.out);

@@ -24,7 +24,9 @@ namespace {
 
 // Runs git with argv (and input); returns its output, or throws with git's own message.
 std::string git_output(std::vector<std::string> args, const std::optional<std::string>& input = std::nullopt) {
-    args.insert(args.begin(), "git");
+    // What git push sends, not what `git replace` shows: a replaced commit or blob would be judged
+    // in place of the real one, which goes out.
+    args.insert(args.begin(), {"git", "--no-replace-objects"});
     proc::RunOptions options;
     options.input = input;
     return proc::run_checked(args, options).out;
@@ -32,7 +34,7 @@ std::string git_output(std::vector<std::string> args, const std::optional<std::s
 
 // Runs git for a yes/no question asked through its exit status.
 bool git_succeeds(std::vector<std::string> args) {
-    args.insert(args.begin(), "git");
+    args.insert(args.begin(), {"git", "--no-replace-objects"});
     return proc::run(args).ok();
 }
 
@@ -112,7 +114,7 @@ public:
     fs::path main_worktree() const override { return main_worktree_; }
 
     std::optional<std::string> resolve_commit(std::string_view revision) override {
-        const auto result = proc::run({"git", "rev-parse", "-q", "--verify", "--end-of-options",
+        const auto result = proc::run({"git", "--no-replace-objects", "rev-parse", "-q", "--verify", "--end-of-options",
                                        std::string(revision) + "^{commit}"});
         if (!result.ok()) return std::nullopt;
         return first_line(result.out);
@@ -126,7 +128,7 @@ public:
     }
     std::optional<std::string> merge_base(std::string_view a, std::string_view b) override {
         if (!is_hex(a) || !is_hex(b)) return std::nullopt;
-        const auto result = proc::run({"git", "merge-base", std::string(a), std::string(b)});
+        const auto result = proc::run({"git", "--no-replace-objects", "merge-base", std::string(a), std::string(b)});
         if (!result.ok()) return std::nullopt;
         return first_line(result.out);
     }
@@ -381,7 +383,7 @@ std::vector<NewCommit> log_new_commits(RepoReader& reader, const std::string& ti
     options.input = revisions;
     options.on_stdout = [&](std::string_view chunk) { parser.feed(chunk); };
     options.env.emplace_back("GIT_FLUSH", "0");  // buffered: not one write (and one wake-up here) per commit
-    proc::run_checked({"git", "log", "--stdin", "--ignore-missing", "--no-show-signature", "--no-color",
+    proc::run_checked({"git", "--no-replace-objects", "log", "--stdin", "--ignore-missing", "--no-show-signature", "--no-color",
                        "--format=%x01%H %P", "-z", "--raw", "-c", "--root", "--no-renames", "--no-abbrev"},
                       options);
     add_attributes(reader, parser.commits(), std::move(parser.touched()));

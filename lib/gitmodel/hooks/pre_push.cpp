@@ -357,6 +357,20 @@ PushPolicy read_push_policy(const git::ConfigView& config, const std::string& re
     return policy;
 }
 
+namespace {
+
+// A pushed ref that names a blob or tree (a tag of a file or a folder, a blob pushed to a branch):
+// its files would reach the remote past the data policy, which judges the files of commits.
+Violation not_a_commit(const std::string& ref, const RefUpdate& update) {
+    return {ref, "not-a-commit",
+            fmt::format("{} points at {}, which is no commit (a tag of a file or a folder?): its files would reach "
+                        "the remote past the data policy, which judges the files of commits",
+                        ref, short_id(update.local_sha)),
+            "commit the files (the data policy then judges them) and tag the commit"};
+}
+
+}  // namespace
+
 std::vector<Violation> check_push(git::RepoReader& repo, const std::string& remote_name,
                                   const std::vector<RefUpdate>& updates, const PushPolicy& policy,
                                   const DataPolicy& data) {
@@ -432,6 +446,8 @@ std::vector<Violation> check_push(git::RepoReader& repo, const std::string& remo
                     const auto range = pushed_commits(index, *tip);
                     check_image(repo, remote_name, policy, update, *tip, range, images, out);
                     check_ci_image(repo, update, *tip, images, out);
+                } else {
+                    out.push_back(not_a_commit(ref, update));  // the remote stores the pack before it refuses the ref
                 }
             }
             continue;
@@ -443,11 +459,7 @@ std::vector<Violation> check_push(git::RepoReader& repo, const std::string& remo
             if (auto tip = repo.resolve_commit(update.local_sha)) {
                 pushed_commits(index, *tip);
             } else {
-                out.push_back({ref, "not-a-commit",
-                               fmt::format("{} points at {}, which is no commit (a tag of a file or a folder?): its files "
-                                           "would reach the remote past the data policy, which judges the files of commits",
-                                           ref, short_id(update.local_sha)),
-                               "commit the files (the data policy then judges them) and tag the commit"});
+                out.push_back(not_a_commit(ref, update));
             }
         }
         if (starts_with(ref, "refs/tags/") && !update.is_delete() && !policy.allowed_tags.empty()) {

@@ -460,6 +460,16 @@ void make_own_folder_below(const fs::path& common_dir, const fs::path& dir) {
         if (part == relative.end() || relative.empty() || *part == "." ) break;
         place /= *part;
     }
+    // What was written there under a umask of 002 (a checkpoint, a log): the user's alone too, before
+    // a run or a container loads it again. Never through a link; another user's file cannot be there.
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+        struct stat info {};
+        if (::lstat(it->path().c_str(), &info) != 0 || S_ISLNK(info.st_mode)) continue;
+        if (info.st_uid == ::geteuid() && (info.st_mode & (S_IWGRP | S_IWOTH)))
+            ::chmod(it->path().c_str(), info.st_mode & 07755);
+    }
 }
 
 fs::path worktree_path_for(const Settings& settings, const std::string& model_name) {

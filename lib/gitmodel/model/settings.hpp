@@ -145,7 +145,8 @@ void make_persist_folder(const std::filesystem::path& folder, const std::filesys
 // .../persist/<model>/checkpoints; a sweep's logs), walked without following links (a container
 // may have made one there). From the third level down (persist/<model>) it is the user's alone to
 // write, whatever the umask (002 with a shared primary group let the group swap the checkpoint a
-// resume loads): group and other write bits are dropped, and one another user made is refused
+// resume loads): group and other write bits are dropped (from the files in `dir` too, before a run
+// or a container reads them again), and one another user made is refused
 // (gm::Error naming them). git-model/ and git-model/<area>/ above are where each user of a shared
 // repository makes their own: when others may write to them they get the sticky bit, so that
 // nobody renames what another made.

@@ -18,7 +18,9 @@
 #include <cerrno>
 #include <ctime>
 #include <fstream>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <unistd.h>
 
 namespace gm::sweep {
@@ -119,6 +121,17 @@ bool record_attempt(const Sweep& sweep, const RunSpec& run, RunStatus& status, b
     const bool retry = may_retry && retry_left(sweep, status);
     if (retry) queue_retry(sweep, status);
     save_metrics_copy(sweep, run);
+    // What the attempt wrote in git-model's own folders under a umask of 002 (its checkpoints) is the
+    // user's alone from now on, before a retry or a resume loads it (the run's own umask is the
+    // user's to choose for everything else it writes).
+    for (const auto& dir : {run_checkpoints(sweep, run.number), sweep.logs_dir}) {
+        try {
+            if (is_below(dir, sweep.common_dir / "git-model") && fs::is_directory(fs::symlink_status(dir)))
+                model::make_own_folder_below(sweep.common_dir, dir);
+        } catch (const Error&) {
+            // a folder gone or not the user's: said when the next attempt starts
+        }
+    }
     save_run(sweep, run.number, status);
     log_line(sweep, run.number, fmt::format("run {} {}{}", run.number, retry ? "will be retried" : to_string(status.state),
                                             status.note.empty() ? "" : ": " + status.note));
@@ -153,14 +166,16 @@ std::optional<std::string> foreign_persist(const Sweep& sweep, const fs::path& d
 
 }  // namespace
 
-void keep_run_files_private() {
-    const mode_t mask = ::umask(0);
-    ::umask(mask | 022);
-}
-
 void log_line(const Sweep& sweep, int number, const std::string& line) {
     if (foreign_persist(sweep, sweep.logs_dir)) return;
-    std::ofstream(run_log(sweep, number), std::ios::app) << fmt::format("== {} {}\n", timestamp(), line);
+    // 0644 whatever the umask (002 with a shared group would let it forge the run's history); never through a link.
+    const int fd = ::open(run_log(sweep, number).c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) return;
+    struct stat info {};
+    if (::fstat(fd, &info) == 0 && info.st_uid == ::geteuid() && (info.st_mode & 022)) ::fchmod(fd, info.st_mode & 0755);
+    const std::string text = fmt::format("== {} {}\n", timestamp(), line);
+    [[maybe_unused]] const auto written = ::write(fd, text.data(), text.size());
+    ::close(fd);
 }
 
 void save_metrics_copy(const Sweep& sweep, const RunSpec& run) {

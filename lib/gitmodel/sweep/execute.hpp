@@ -79,11 +79,6 @@ void queue_retry(const Sweep& sweep, RunStatus& status);
 // Appends a line to a run's log ("== run 3 ended: exited with status 0"), so the log tells its own story.
 void log_line(const Sweep& sweep, int number, const std::string& line);
 
-// Adds 022 to this process's umask (the scheduler's, a Slurm task's), so that what it and the runs
-// it starts write (run logs, checkpoints) is the user's alone to change, as their folders are:
-// with umask 002 and a shared group, a teammate could overwrite the checkpoint a resume loads.
-void keep_run_files_private();
-
 // Keeps a copy of the run's metrics.json beside the sweep's record, so that
 // reports survive `sweep clean`. Does nothing when the run wrote none.
 void save_metrics_copy(const Sweep& sweep, const RunSpec& run);

@@ -790,7 +790,6 @@ int run_local_scheduler(const fs::path& sweep_folder) {
                     fmt::format("`git model sweep status {}` follows it", sweep.id));
     }
     install_scheduler_signals();
-    keep_run_files_private();
     save_scheduler(sweep, {proc::self_identity(), now_seconds()});
     git::Library library;
     LocalScheduler scheduler(std::move(sweep));

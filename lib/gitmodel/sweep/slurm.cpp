@@ -641,7 +641,6 @@ std::optional<std::string> running_elsewhere(const RunStatus& status, const std:
 }  // namespace
 
 int run_slurm_task(const fs::path& sweep_folder, int number) {
-    keep_run_files_private();
     const Sweep sweep = load_from(sweep_folder);
     if (number < 1 || static_cast<std::size_t>(number) > sweep.runs.size())
         throw Error(fmt::format("sweep {} has no run {}", sweep.id, number));
