@@ -5,6 +5,7 @@
 #include "gitmodel/core/host.hpp"
 #include "gitmodel/core/shared_dir.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/core/unique_fd.hpp"
 #include "gitmodel/git/team_file.hpp"
 #include "gitmodel/naming/model_name.hpp"
 #include "gitmodel/naming/refname.hpp"
@@ -16,6 +17,8 @@
 #include <cstdint>
 #include <cstring>
 #include <cerrno>
+#include <dirent.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -434,20 +437,61 @@ void make_persist_folder(const fs::path& folder, const fs::path& common_dir) {
     refuse_if_foreign();  // after: one made by another user meanwhile
 }
 
+namespace {
+
+// Drops group and other write from what the user owns below an open folder, walked by descriptor
+// (openat with O_NOFOLLOW, then fchmod on what was opened, checked to be what was listed): code in
+// a container writes there, and may swap a file for a link to any host file between a look and a
+// change by path. Regular files and folders only; depth-limited.
+void narrow_own_files_below(int folder, int depth) {
+    if (depth > 64) return;
+    const int listing = ::dup(folder);
+    if (listing < 0) return;
+    DIR* dir = ::fdopendir(listing);
+    if (!dir) {
+        ::close(listing);
+        return;
+    }
+    std::vector<std::string> names;
+    while (const dirent* entry = ::readdir(dir))
+        if (std::strcmp(entry->d_name, ".") != 0 && std::strcmp(entry->d_name, "..") != 0) names.emplace_back(entry->d_name);
+    ::closedir(dir);
+    for (const auto& name : names) {
+        struct stat listed {};
+        if (::fstatat(folder, name.c_str(), &listed, AT_SYMLINK_NOFOLLOW) != 0) continue;
+        const bool is_dir = S_ISDIR(listed.st_mode);
+        if (!is_dir && !S_ISREG(listed.st_mode)) continue;  // links, devices, fifos: never opened
+        UniqueFd fd(::openat(folder, name.c_str(),
+                             O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | (is_dir ? O_DIRECTORY : 0)));
+        struct stat opened {};
+        if (!fd || ::fstat(fd.get(), &opened) != 0 || opened.st_ino != listed.st_ino || opened.st_dev != listed.st_dev)
+            continue;  // swapped meanwhile
+        if (opened.st_uid == ::geteuid() && (opened.st_mode & (S_IWGRP | S_IWOTH)))
+            ::fchmod(fd.get(), opened.st_mode & 07755);
+        if (is_dir) narrow_own_files_below(fd.get(), depth + 1);
+    }
+}
+
+}  // namespace
+
 void make_own_folder_below(const fs::path& common_dir, const fs::path& dir) {
     make_folder_below(common_dir, dir, 0755);
     if (!is_below(dir, common_dir / "git-model")) return;
-    const fs::path relative = dir.lexically_normal().lexically_relative((common_dir / "git-model").lexically_normal());
-    fs::path place = common_dir / "git-model";
-    std::size_t depth = 0;
-    for (auto part = relative.begin();; ++part, ++depth) {
+    // Walked from the common dir one name at a time, by descriptor, never through a link.
+    UniqueFd folder(::open(common_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!folder) throw Error(fmt::format("cannot open {}: {}", common_dir.string(), std::strerror(errno)));
+    fs::path place = common_dir;
+    std::size_t depth = 0;  // 0: git-model/
+    for (const auto& part : dir.lexically_normal().lexically_relative(common_dir.lexically_normal())) {
+        if (part.empty() || part == ".") continue;
+        place /= part;
+        UniqueFd next(::openat(folder.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         struct stat info {};
-        if (::lstat(place.c_str(), &info) != 0 || !S_ISDIR(info.st_mode))
+        if (!next || ::fstat(next.get(), &info) != 0)
             throw Error(fmt::format("{} is not a folder any more", place.string()));
-        const bool shared_level = depth < 2;  // git-model/ and git-model/<area>/: every user's
-        if (shared_level) {
+        if (depth < 2) {  // git-model/ and git-model/<area>/: every user's
             if (info.st_uid == ::geteuid() && (info.st_mode & (S_IWGRP | S_IWOTH)) && !(info.st_mode & S_ISVTX))
-                ::chmod(place.c_str(), (info.st_mode & 07777) | S_ISVTX);
+                ::fchmod(next.get(), (info.st_mode & 07777) | S_ISVTX);
         } else if (info.st_uid != ::geteuid()) {
             throw Error(fmt::format("the folder {} is {}'s: what git model keeps there for you would be in a place "
                                     "they control",
@@ -455,21 +499,14 @@ void make_own_folder_below(const fs::path& common_dir, const fs::path& dir) {
                         fmt::format("ask {} to move it away (or root); the next command makes it afresh as yours",
                                     user_name_of(info.st_uid)));
         } else if (info.st_mode & (S_IWGRP | S_IWOTH)) {
-            ::chmod(place.c_str(), info.st_mode & 07755);
+            ::fchmod(next.get(), info.st_mode & 07755);
         }
-        if (part == relative.end() || relative.empty() || *part == "." ) break;
-        place /= *part;
+        folder = std::move(next);
+        ++depth;
     }
     // What was written there under a umask of 002 (a checkpoint, a log): the user's alone too, before
-    // a run or a container loads it again. Never through a link; another user's file cannot be there.
-    std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
-         it.increment(ec)) {
-        struct stat info {};
-        if (::lstat(it->path().c_str(), &info) != 0 || S_ISLNK(info.st_mode)) continue;
-        if (info.st_uid == ::geteuid() && (info.st_mode & (S_IWGRP | S_IWOTH)))
-            ::chmod(it->path().c_str(), info.st_mode & 07755);
-    }
+    // a run or a container loads it again.
+    narrow_own_files_below(folder.get(), 0);
 }
 
 fs::path worktree_path_for(const Settings& settings, const std::string& model_name) {
