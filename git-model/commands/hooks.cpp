@@ -64,8 +64,14 @@ int hooks(const cli::Args& args) {
         if (!full) {
             fmt::print("fetch: not set up in a {} repository; see git-model-hooks(1), install\n", repo->object_format());
         } else if (!git::remote_exists(*full, remote)) {
-            fmt::print("fetch: no remote '{}' yet; once there is one, run this again so that git fetch brings "
-                       "teammates' snapshots\n", remote);
+            const auto remotes = git::remote_names(full->config());
+            if (remotes.empty())
+                fmt::print("fetch: no remote '{}' yet; once there is one, run this again so that git fetch brings "
+                           "teammates' snapshots\n", remote);
+            else
+                fmt::print("fetch: not set up: the team's remote is none of this clone's remotes ({}); name it with "
+                           "`git config model.remote <the team's remote>`, then run this again\n",
+                           join(remotes, ", "));
         }
         if (full)
             for (const auto& line : snapshots::apply_fetch_setup(*full, remote)) fmt::print("{}\n", line);

@@ -170,7 +170,17 @@ assert_contains "$OUT" "fetch: git fetch origin no longer fails while it has no 
 assert_eq "$(git config --get-all remote.origin.fetch | grep notes)" "+refs/notes/git-model*:refs/notes/remotes/origin/git-model*" "the pattern replaced the exact refspec"
 run_expect 0 git fetch origin
 run_expect 0 git model doctor --no-bench
-git remote remove origin
+# (s40h) `git remote rename origin upstream` leaves the notes refspec storing them under origin's name,
+# where git model does not read them (upstream is the team's remote now): doctor warns, hooks install fixes
+git remote rename origin upstream 2>/dev/null
+run_expect 0 git model doctor --no-bench
+assert_contains "$(line fetch)" "WARN  fetch      git fetch upstream does not bring the finish notes"
+run_expect 0 git model hooks install
+assert_contains "$OUT" "fetch: git fetch upstream now stores the finish notes in refs/notes/remotes/upstream/git-model"
+assert_eq "$(git config --get-all remote.upstream.fetch | grep notes)" "+refs/notes/git-model*:refs/notes/remotes/upstream/git-model*" "the refspec names upstream"
+run_expect 0 git model doctor --no-bench
+assert_contains "$(line fetch)" "ok    fetch      git fetch upstream brings teammates' snapshot tags and finish notes"
+git remote remove upstream
 
 # The suite not on PATH: which program, and the PATH line that fixes it.
 run_expect 1 env PATH="/usr/bin:/bin:$TEST_DIR/fakes" "$TEST_DIR/suite/bin/git-model" doctor --no-bench

@@ -164,6 +164,8 @@ assert_contains "$ERR" "git-model: warning: the team's remote is 'origin' (model
 run_expect 1 git -C gina model doctor
 assert_contains "$OUT" "the team's remote is 'origin' (model.remote, else origin, else the only remote), which is none of this clone's remotes (fork, upstream)"
 assert_contains "$OUT" "git config model.remote <the team's remote>   (one of: fork, upstream)"
+run_expect 0 git -C gina model hooks install
+assert_contains "$OUT" "fetch: not set up: the team's remote is none of this clone's remotes (fork, upstream); name it with \`git config model.remote <the team's remote>\`"
 git -C gina config model.remote upstream
 run_expect 0 git -C gina model doctor
 assert_contains "$OUT" "git fetch upstream brings"

@@ -426,7 +426,10 @@ TeamShare share_model_state(const git::Repository& repo, const std::string& remo
 std::vector<std::string> FetchSetup::commands() const {
     std::vector<std::string> out;
     if (!tags) out.push_back(fmt::format("git config remote.{}.tagOpt --tags", remote));
-    if (exact_notes)
+    if (misplaced_notes && !notes)
+        out.push_back(fmt::format("git config --replace-all remote.{}.fetch '{}' '^\\+?{}\\*:'", remote,
+                                  notes_fetch_pattern(remote), model::finish_notes_ref));
+    else if (exact_notes)
         out.push_back(fmt::format("git config --replace-all remote.{}.fetch '{}' '^\\+?{}:'", remote,
                                   notes_fetch_pattern(remote), model::finish_notes_ref));
     else if (!notes)
@@ -444,10 +447,17 @@ FetchSetup read_fetch_setup(const git::Repository& repo, const std::string& remo
     for (const auto& spec : config.get_all(fmt::format("remote.{}.fetch", remote))) {
         std::string_view source = spec;
         if (starts_with(source, "+")) source.remove_prefix(1);
-        source = source.substr(0, source.find(':'));
+        const auto colon = source.find(':');
+        const std::string_view destination = colon == std::string_view::npos ? "" : source.substr(colon + 1);
+        source = source.substr(0, colon);
         if (source == "refs/tags/*") setup.tags = true;
         if (source == model::finish_notes_ref) setup.exact_notes = true;
-        if (source == std::string(model::finish_notes_ref) + "*" || source == "refs/notes/*") setup.notes = true;
+        if (source == "refs/notes/*") setup.notes = true;
+        if (source == std::string(model::finish_notes_ref) + "*") {
+            // Where they are stored matters: git-model reads refs/notes/remotes/<this remote>/git-model.
+            if (destination == model::remote_notes_ref(remote) + "*") setup.notes = true;
+            else setup.misplaced_notes = true;
+        }
     }
     return setup;
 }
@@ -460,7 +470,13 @@ std::vector<std::string> apply_fetch_setup(const git::Repository& repo, const st
         write_config(repo, {fmt::format("remote.{}.tagOpt", remote), "--tags"});
         done.push_back(fmt::format("fetch: git fetch {} now brings every tag (teammates' snapshots and archives)", remote));
     }
-    if (setup.exact_notes) {
+    if (setup.misplaced_notes && !setup.notes) {
+        write_config(repo, {"--replace-all", fmt::format("remote.{}.fetch", remote), notes_fetch_pattern(remote),
+                            fmt::format("^\\+?{}\\*:", model::finish_notes_ref)});
+        done.push_back(fmt::format("fetch: git fetch {} now stores the finish notes in {}, where git model reads "
+                                   "them (its refspec named another remote: renamed?)",
+                                   remote, model::remote_notes_ref(remote)));
+    } else if (setup.exact_notes) {
         // Written so by git-model before: one pattern replaces every exact one.
         write_config(repo, {"--replace-all", fmt::format("remote.{}.fetch", remote), notes_fetch_pattern(remote),
                             fmt::format("^\\+?{}:", model::finish_notes_ref)});

@@ -80,6 +80,10 @@ struct FetchSetup {
     // An exact refspec of the notes (git-model wrote one before): `git fetch` then fails
     // whenever the remote has no finish notes.
     bool exact_notes = false;
+    // A pattern refspec of the notes that stores them for another remote's name
+    // (refs/notes/remotes/origin/... after `git remote rename origin upstream`): they arrive
+    // where git-model does not read them. Replaced by the right one.
+    bool misplaced_notes = false;
 
     // The git config commands that complete it (empty when complete).
     std::vector<std::string> commands() const;
