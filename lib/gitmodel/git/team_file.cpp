@@ -177,25 +177,38 @@ std::vector<std::pair<std::string, std::string>> parse_config_list(std::string_v
     return out;
 }
 
+namespace {
+
+// The remotes git fetches from (a url), of those listed: only one can hold the team's base
+// (refs/remotes/<name>/...); a push-only mirror (pushurl, no url) is no candidate.
+std::vector<std::string> fetched_remotes(const std::function<std::optional<std::string>(std::string_view)>& local,
+                                         const std::vector<std::string>& names) {
+    std::vector<std::string> fetched;
+    for (const auto& name : names)
+        if (local(fmt::format("remote.{}.url", name))) fetched.push_back(name);
+    return fetched;
+}
+
+}  // namespace
+
 std::string team_remote_name(const std::function<std::optional<std::string>(std::string_view)>& local,
                              const std::function<std::vector<std::string>()>& remotes) {
     if (auto named = local("model.remote"); named && !named->empty()) return *named;
     if (local("remote.origin.url") || local("remote.origin.pushurl") || !remotes) return "origin";
-    // Only a remote git fetches from can hold the team's base (refs/remotes/<name>/...): a push-only
-    // mirror (pushurl, no url) is no candidate, whichever way the remotes were listed.
-    std::vector<std::string> fetched;
-    for (const auto& name : remotes())
-        if (local(fmt::format("remote.{}.url", name))) fetched.push_back(name);
+    const auto fetched = fetched_remotes(local, remotes());
     return fetched.size() == 1 ? fetched.front() : std::string("origin");
 }
 
 std::string unresolved_team_remote(const ConfigView& local) {
     const auto get = [&](std::string_view key) { return local.get_string(key); };
-    const std::string remote = team_remote_name(get, listed_remotes);
-    if (get(fmt::format("remote.{}.url", remote))) return {};
-    std::vector<std::string> fetched;
-    for (const auto& name : listed_remotes())
-        if (get(fmt::format("remote.{}.url", name))) fetched.push_back(name);
+    std::optional<std::vector<std::string>> listed;  // `git remote` runs once, and only when needed
+    const auto names = [&] {
+        if (!listed) listed = listed_remotes();
+        return *listed;
+    };
+    const std::string remote = team_remote_name(get, names);
+    if (get(fmt::format("remote.{}.url", remote))) return {};  // the usual case: one config lookup
+    const auto fetched = fetched_remotes(get, names());
     if (fetched.empty()) return {};
     return fmt::format("the team's remote is '{}' (model.remote, else origin, else the only remote), which is none of "
                        "this clone's remotes ({}): the team's policy is read from the local base branch, which may be "
