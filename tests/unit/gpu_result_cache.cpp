@@ -146,6 +146,17 @@ TEST_CASE("shared results: newest wins, owner mismatch and corrupt files are ign
     ModeResults quick_only{{"quick", result(gpu_a, Mode::quick, 5, 0.3)}};
     CHECK(representative_result(quick_only)->mode == Mode::quick);
     CHECK_FALSE(representative_result({}));
+    // A driver upgrade after the full run: the newer quick run stands, with the driver it saw.
+    ModeResults upgraded{{"full", result(gpu_a, Mode::full, 10, 0.9)}, {"quick", result(gpu_a, Mode::quick, 20, 0.3)}};
+    upgraded["full"].cuda_driver_version = "12.2";
+    upgraded["quick"].cuda_driver_version = "12.4";
+    CHECK(representative_result(upgraded)->cuda_driver_version == "12.4");
+    CHECK(representative_result(upgraded)->mode == Mode::quick);
+    upgraded["quick"].cuda_driver_version = "12.2";  // same driver: the full run still stands
+    CHECK(representative_result(upgraded)->mode == Mode::full);
+    upgraded["quick"].cuda_driver_version = "12.4";
+    upgraded["quick"].time = 5;  // an older quick run under another driver says nothing new
+    CHECK(representative_result(upgraded)->mode == Mode::full);
 
     // merge_newest: per GPU and mode, the later time wins whichever side it is on.
     ResultsByGpu into{{gpu_a, {{"full", result(gpu_a, Mode::full, 10, 0.1)}}}};

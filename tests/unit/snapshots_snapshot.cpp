@@ -316,6 +316,14 @@ TEST_CASE("compare_hardware: says what differs, and nothing when a side knows no
     b.gpus[0].driver_version.clear();
     b.gpus[1].driver_version.clear();
     CHECK(compare_hardware(a, b)->empty());  // known: UUIDs; CUDA versions equal
+    // The same two GPUs, one of them unbenched on one side: the models known are the same.
+    b = a;
+    b.gpus[1].name.clear();
+    b.gpus[1].driver_version.clear();
+    CHECK(compare_hardware(a, b)->empty());
+    // Two GPUs of one model against one of them: another set of GPUs, not another model.
+    b.gpus = {gpu(u1, "X", "1")};
+    CHECK(*compare_hardware(a, b) == std::vector<std::string>{"gpu"});
 }
 
 TEST_CASE("numbering: a number that leaves none after it names its tag and the way out", "[snapshots]") {

@@ -363,9 +363,15 @@ void merge_newest(ResultsByGpu& into, const ResultsByGpu& from) {
 }
 
 std::optional<CachedResult> representative_result(const ModeResults& modes) {
-    if (const auto full = modes.find("full"); full != modes.end()) return full->second;
-    if (const auto quick = modes.find("quick"); quick != modes.end()) return quick->second;
-    return std::nullopt;
+    const auto full = modes.find("full"), quick = modes.find("quick");
+    if (full == modes.end()) return quick == modes.end() ? std::nullopt : std::optional(quick->second);
+    if (quick == modes.end()) return full->second;
+    const auto& f = full->second;
+    const auto& q = quick->second;
+    // A newer quick run under another driver: the full one measured software no longer there.
+    const bool driver_changed = q.time > f.time && (q.driver_version != f.driver_version ||
+                                                    q.cuda_driver_version != f.cuda_driver_version);
+    return driver_changed ? q : f;
 }
 
 }  // namespace gm::gpu

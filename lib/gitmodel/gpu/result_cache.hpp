@@ -139,8 +139,9 @@ SharedResults read_shared_results(const std::filesystem::path& book);
 // Keeps, per GPU and mode, the newer of the two (by time).
 void merge_newest(ResultsByGpu& into, const ResultsByGpu& from);
 
-// The result that stands for a GPU: its newest full run (which measures FP32), else its
-// newest quick run; nullopt when it has neither.
+// The result that stands for a GPU: its newest full run (which measures FP32), unless a newer
+// quick run saw another driver or CUDA version (the full figures describe software that is gone),
+// else its newest quick run; nullopt when it has neither. Every field comes from one run.
 std::optional<CachedResult> representative_result(const ModeResults& modes);
 
 }  // namespace gm::gpu

@@ -197,6 +197,13 @@ std::vector<std::string> field_values(const SnapshotRecord& record, std::string 
     return out;
 }
 
+// The same, each value once: two GPUs of one model (or one driver) say the same as one.
+std::vector<std::string> distinct_field_values(const SnapshotRecord& record, std::string SnapshotGpu::*field) {
+    auto out = field_values(record, field);
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
 }  // namespace
 
 std::string snapshot_tag_name(std::string_view model, unsigned version) {
@@ -396,16 +403,15 @@ std::optional<std::vector<std::string>> compare_hardware(const SnapshotRecord& a
     if (a.gpus.empty() || b.gpus.empty()) return std::nullopt;
     std::vector<std::string> differences;
     // A name is known only where a bench result was kept: compared when both know theirs.
-    const auto names_a = field_values(a, &SnapshotGpu::name), names_b = field_values(b, &SnapshotGpu::name);
+    const auto names_a = distinct_field_values(a, &SnapshotGpu::name), names_b = distinct_field_values(b, &SnapshotGpu::name);
     if (!names_a.empty() && !names_b.empty() && names_a != names_b) differences.push_back("gpu_model");
     if (field_values(a, &SnapshotGpu::uuid) != field_values(b, &SnapshotGpu::uuid)) differences.push_back("gpu");
-    auto drivers_a = field_values(a, &SnapshotGpu::driver_version), drivers_b = field_values(b, &SnapshotGpu::driver_version);
+    auto drivers_a = distinct_field_values(a, &SnapshotGpu::driver_version);
+    auto drivers_b = distinct_field_values(b, &SnapshotGpu::driver_version);
     if (drivers_a.empty() || drivers_b.empty()) {  // no release known on a side: the CUDA version the driver gives
-        drivers_a = field_values(a, &SnapshotGpu::cuda_driver_version);
-        drivers_b = field_values(b, &SnapshotGpu::cuda_driver_version);
+        drivers_a = distinct_field_values(a, &SnapshotGpu::cuda_driver_version);
+        drivers_b = distinct_field_values(b, &SnapshotGpu::cuda_driver_version);
     }
-    drivers_a.erase(std::unique(drivers_a.begin(), drivers_a.end()), drivers_a.end());
-    drivers_b.erase(std::unique(drivers_b.begin(), drivers_b.end()), drivers_b.end());
     if (!drivers_a.empty() && !drivers_b.empty() && drivers_a != drivers_b) differences.push_back("driver");
     return differences;
 }
