@@ -3,6 +3,7 @@
 
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/env/lease_book.hpp"
 #include "gitmodel/git/push.hpp"
 #include "gitmodel/git/reader.hpp"
 #include "gitmodel/git/repository.hpp"
@@ -91,7 +92,11 @@ int pre_push(const cli::Args& hook_args) {
             fmt::print(stderr, "{}", hooks::format_rejection(violations));
             return 1;
         }
-        const auto gate = hooks::run_bench_gate(config, repo->common_dir());
+        const auto gate = hooks::run_bench_gate(config, repo->common_dir(),
+                                                [&] {
+                                                    return env::gpus_others_hold(env::LeaseBook::directory(
+                                                        repo->config().get_string("model.leaseDir")));
+                                                });
         if (!gate.passed) {
             fmt::print(stderr,
                        "git-model: push refused by the pre-push hook: {}\n"

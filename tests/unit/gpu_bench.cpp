@@ -452,6 +452,48 @@ TEST_CASE("the --device option picks GPUs and queries only those", "[gpu]") {
     CHECK(std::count(backend.calls.begin(), backend.calls.end(), "describe") == 1);
 }
 
+TEST_CASE("--skip-gpu leaves another user's GPU alone: described, never opened, not judged", "[gpu]") {
+    FakeBackend backend;
+    backend.init_info.device_count = 3;
+    backend.devices = {fake_h100(0), fake_h100(1), fake_h100(2)};
+    BenchOptions options;
+    options.mode = Mode::quick;
+    options.probe = driver_probe();
+    options.step_timeout = std::chrono::minutes(2);
+    options.skip_uuids = {format_uuid(fake_h100(1).uuid)};
+    Watchdog watchdog([](const Step&, std::chrono::milliseconds) {});
+    Progress progress;
+    BenchReport report = run_bench(backend, options, watchdog, progress);
+    REQUIRE(report.devices.size() == 2);  // GPUs 0 and 2 tested and passed; 1 not in the verdict
+    CHECK(report.devices[0].index == 0);
+    CHECK(report.devices[1].index == 2);
+    REQUIRE(report.skipped.size() == 1);
+    CHECK(report.skipped[0].index == 1);
+    CHECK(report.skipped[0].uuid == format_uuid(fake_h100(1).uuid));
+    CHECK(report.verdict == Verdict::pass);
+    CHECK(std::count(backend.calls.begin(), backend.calls.end(), "open") == 2);  // no context on GPU 1
+    const auto json = to_json(report);
+    REQUIRE(json["skipped"].size() == 1);
+    CHECK(json["skipped"][0]["uuid"] == format_uuid(fake_h100(1).uuid));
+    CHECK(contains(render_text(report), "GPU 1 (" + format_uuid(fake_h100(1).uuid) + "): skipped"));
+
+    // Every GPU someone else's: nothing tested, and the bench cannot judge (exit 3), naming them.
+    backend = FakeBackend{};
+    backend.init_info.device_count = 2;
+    backend.devices = {fake_h100(0), fake_h100(1)};
+    options.skip_uuids = {format_uuid(fake_h100(0).uuid), format_uuid(fake_h100(1).uuid)};
+    report = run_bench(backend, options, watchdog, progress);
+    CHECK(report.devices.empty());
+    CHECK(report.verdict == Verdict::cannot_judge);
+    CHECK(report.exit_code == 3);
+    REQUIRE(report.error);
+    CHECK(report.error->kind == FailureKind::held_by_others);
+    CHECK(contains(report.error->message, "held by another user"));
+    CHECK(contains(report.error->message, format_uuid(fake_h100(1).uuid)));
+    CHECK(std::count(backend.calls.begin(), backend.calls.end(), "open") == 0);
+    CHECK(to_json(report)["error"]["kind"] == "held-by-others");
+}
+
 TEST_CASE("a busy GPU among good ones cannot be judged, and never fails the run", "[gpu]") {
     FakeBackend backend;
     backend.init_info.device_count = 2;
@@ -583,7 +625,8 @@ TEST_CASE("JSON has the documented shape", "[gpu]") {
     CHECK(keys(json) == std::set<std::string>{"version", "mode", "verdict", "exit_code", "cuda_support", "targets",
                                               "driver_version", "cuda_driver_version", "kernels_cuda_version",
                                               "device_count", "elapsed_ms", "init_ms", "step_timeout_ms", "thresholds",
-                                              "devices", "error"});
+                                              "devices", "skipped", "error"});
+    CHECK(json["skipped"].empty());
     CHECK(json["verdict"] == "pass");
     CHECK(json["mode"] == "full");
     CHECK(json["exit_code"] == 0);
@@ -681,6 +724,12 @@ TEST_CASE("the command line parses", "[gpu]") {
     CHECK(line.thresholds.min_free_memory == std::optional<std::uint64_t>(8ull << 30));
     CHECK(line.step_timeout == std::optional<std::chrono::milliseconds>(2500));
     CHECK(parse_command_line({}).mode == Mode::full);
+    // --skip-gpu: UUIDs as a lease names them, in nvidia-smi's lower case whatever was typed.
+    CHECK(parse_command_line({"--skip-gpu", "GPU-A0A1A2A3-a4a5-a6a7-a8a9-aaabacadaeaf,GPU-00000000-0000-0000-0000-000000000001",
+                              "--skip-gpu=GPU-11111111-0000-0000-0000-000000000000"})
+              .skip_uuids == std::vector<std::string>{"GPU-a0a1a2a3-a4a5-a6a7-a8a9-aaabacadaeaf",
+                                                      "GPU-00000000-0000-0000-0000-000000000001",
+                                                      "GPU-11111111-0000-0000-0000-000000000000"});
     CHECK(parse_command_line({"-h"}).help);
     CHECK(parse_command_line({"--version"}).version);
 }
@@ -705,6 +754,9 @@ TEST_CASE("command-line misuse is a usage error with a suggestion", "[gpu]") {
     CHECK(contains(usage_message({"--min-compute-capability", "eight"}), "compute capability"));
     CHECK(contains(usage_message({"--timeout-ms", "0"}), "milliseconds"));
     CHECK(contains(usage_message({"extra"}), "unexpected argument 'extra'"));
+    CHECK(contains(usage_message({"--skip-gpu", "1"}), "a GPU's UUID"));
+    CHECK(contains(usage_message({"--skip-gpu", "GPU-a0a1a2a3-a4a5-a6a7-a8a9-aaabacadaeaf,"}), "a GPU's UUID"));
+    CHECK(contains(usage_message({"--skip-gpu", "MIG-a0a1a2a3-a4a5-a6a7-a8a9-aaabacadaeaf"}), "a GPU's UUID"));
 }
 
 TEST_CASE("the command prints a table, JSON, help and version", "[gpu]") {

@@ -64,15 +64,32 @@ gpu::ResultsHome bench_results_home() {
     return home;
 }
 
-std::optional<std::string> keep_bench_report(const nlohmann::json& report, const fs::path& book) {
+std::optional<std::string> keep_bench_report(const nlohmann::json& report, const fs::path& book,
+                                             const std::set<std::string>& given) {
     const auto now =
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    auto results = gpu::cached_results_from_report(report, now);
+    results.erase(std::remove_if(results.begin(), results.end(),
+                                 [&](const gpu::CachedResult& r) { return !given.count(r.uuid); }),
+                  results.end());
     try {
-        gpu::keep_results_at_home({book, gpu::user_results_file()}, gpu::cached_results_from_report(report, now));
+        gpu::keep_results_at_home({book, gpu::user_results_file()}, results);
     } catch (const Error& e) {
         return fmt::format("could not keep the GPU check's results: {}", e.what());
     }
     return std::nullopt;
+}
+
+std::vector<std::string> ungiven_gpus(const nlohmann::json& report, const std::set<std::string>& given) {
+    std::vector<std::string> extra;
+    if (!report.is_object() || !report.contains("devices") || !report["devices"].is_array()) return extra;
+    for (const auto& device : report["devices"]) {
+        const std::string uuid = device.is_object() && device.contains("uuid") && device["uuid"].is_string()
+                                     ? device["uuid"].get<std::string>()
+                                     : "";
+        if (!given.count(uuid)) extra.push_back(uuid.empty() ? "a GPU without a UUID" : printable(uuid, 80));
+    }
+    return extra;
 }
 
 std::vector<ModelGpu> model_gpus(const git::Repository& repo, const std::string& model,

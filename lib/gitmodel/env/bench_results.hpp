@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -20,8 +21,15 @@ namespace gm::env {
 gpu::ResultsHome bench_results_home();
 
 // Keeps the results of a `git-model-bench --json` report that ran elsewhere (inside a container,
-// `env up --check`) in the default home of `book`; a warning to show when that fails, else nullopt.
-std::optional<std::string> keep_bench_report(const nlohmann::json& report, const std::filesystem::path& book);
+// `env up --check`) in the default home of `book`, only of the GPUs in `given` (what ran there
+// chose what it reports: figures of other GPUs would be believed as the caller's own); a warning
+// to show when that fails, else nullopt.
+std::optional<std::string> keep_bench_report(const nlohmann::json& report, const std::filesystem::path& book,
+                                             const std::set<std::string>& given);
+
+// The GPUs a `git-model-bench --json` report tested that are not in `given` (by UUID, made
+// printable; "a GPU without a UUID" for one it could not name), in report order.
+std::vector<std::string> ungiven_gpus(const nlohmann::json& report, const std::set<std::string>& given);
 
 // One GPU a model ran on, with what the results say of it (result empty when none is kept).
 struct ModelGpu {

@@ -801,6 +801,29 @@ void wait_until_ready(const UpPlan& plan, const LaunchSpec& spec) {
     }
 }
 
+// The UUIDs of the GPUs an environment was given.
+std::set<std::string> given_uuids(const UpResult& result) {
+    std::set<std::string> uuids;
+    for (const auto& gpu : result.gpus)
+        if (gpu.uuid) uuids.insert(*gpu.uuid);
+    return uuids;
+}
+
+// --check: a bench inside that saw a GPU the environment was not given (an image or engine hook
+// exposing every GPU) means the container can use a GPU the lease book gave someone else.
+void refuse_ungiven_gpus(const nlohmann::json& report, const UpResult& result) {
+    if (!result.gpu_devices_passed) return;  // a configured pool: no UUIDs to compare with
+    const auto given = given_uuids(result);
+    const auto extra = ungiven_gpus(report, given);
+    if (extra.empty()) return;
+    std::vector<std::string> leased(given.begin(), given.end());
+    throw Error(fmt::format("--check: git-model-bench inside the container saw {} this environment was not given "
+                            "({}; given: {}); the environment was removed",
+                            count_of(extra.size(), "GPU"), join(extra, ", "), leased.empty() ? "none" : join(leased, ", ")),
+                "the container must see only its leased GPUs: look for NVIDIA_VISIBLE_DEVICES=all in the image, or "
+                "an engine hook or CDI spec that adds every GPU");
+}
+
 // Stage 4 (--check): git-model-bench inside the container, then PyTorch where the image has it.
 void run_checks(const UpPlan& plan, UpResult& result) {
     const std::string& container = plan.target.container;
@@ -834,8 +857,11 @@ void run_checks(const UpPlan& plan, UpResult& result) {
     std::vector<std::string> names;
     if (!report.is_discarded() && report.contains("devices"))
         for (const auto& device : report["devices"]) names.push_back(device.value("name", "?"));
-    // The bench ran inside with --no-results-cache; its results are kept here, on the host.
-    if (auto note = keep_bench_report(report, LeaseBook::directory(plan.config))) result.notes.push_back(*note);
+    refuse_ungiven_gpus(report, result);
+    // The bench ran inside with --no-results-cache; its results are kept here, on the host, for
+    // the GPUs this environment was given (the image decides what runs inside and what it says).
+    if (auto note = keep_bench_report(report, LeaseBook::directory(plan.config), given_uuids(result)))
+        result.notes.push_back(*note);
     result.check_lines.push_back(fmt::format("git-model-bench --quick inside the container: pass ({})", join(names, ", ")));
     // Where the image has PyTorch, it must see the same GPUs (a driver/CUDA mismatch shows only there).
     const auto torch = proc::run(plan.engine.command({"exec", container, "python3", "-c",

@@ -586,6 +586,24 @@ GiveBack give_back_matching(LeaseBook& book, const std::function<bool(const Leas
     return result;
 }
 
+std::vector<std::string> gpus_others_hold(const fs::path& book_dir) {
+    std::vector<std::string> uuids;
+    try {
+        const auto book = LeaseBook::open_existing(book_dir);
+        if (!book) return uuids;
+        const JudgeContext context = local_judge_context(nullptr);
+        const uid_t me = ::geteuid();
+        for (const auto& entry : book->read().leases) {
+            const Lease& lease = entry.lease;
+            if (lease.uid == me || starts_with(lease.gpu, "index-")) continue;
+            if (judge(lease, context).verdict != Verdict::gone) uuids.push_back(lease.gpu);
+        }
+    } catch (const Error&) {
+        // no readable book: no lease of anyone's is known here
+    }
+    return uuids;
+}
+
 JudgeContext local_judge_context(const Engine* engine, std::optional<std::vector<ContainerInfo>> known) {
     JudgeContext context;
     context.boot_id = proc::boot_id();

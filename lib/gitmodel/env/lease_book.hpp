@@ -207,6 +207,12 @@ std::vector<Lease> heal(LeaseBook& book, const JudgeContext& context, std::chron
 GiveBack give_back_matching(LeaseBook& book, const std::function<bool(const Lease&)>& matches,
                             std::chrono::milliseconds lock_timeout);
 
+// The UUIDs of the GPUs that other users' leases in the book at book_dir hold (judged without
+// asking an engine: a lease not provably gone holds), for the pre-push GPU check to leave alone.
+// Leases that name a GPU by index (a configured pool, no driver) are not among them. A book that
+// is missing or cannot be read holds none.
+std::vector<std::string> gpus_others_hold(const std::filesystem::path& book_dir);
+
 // The judge context of a caller: /proc for processes and, with an engine, that engine's
 // view of the caller's own containers (asked at most once, lazily; a failing engine can
 // then say nothing).

@@ -60,6 +60,11 @@ public:
         DeviceInfo info;
         CudaStatus status = step("device query", [&] { return backend_.describe(d, info); });
         if (!status.ok()) return unusable("device query", status);
+        const std::string uuid = format_uuid(info.uuid);
+        if (std::find(options_.skip_uuids.begin(), options_.skip_uuids.end(), uuid) != options_.skip_uuids.end()) {
+            skipped_uuid_ = uuid;  // described only: no context, no memory, no kernel on another user's GPU
+            return;
+        }
         device_.info = info;
         device_.peaks = compute_peaks(info);
         if (!targets_support(backend_.targets(), info.capability)) {
@@ -91,6 +96,9 @@ public:
             release();
         }
     }
+
+    // The UUID of the GPU run() left alone (it was in options.skip_uuids); nullopt when tested.
+    const std::optional<std::string>& skipped_uuid() const { return skipped_uuid_; }
 
 private:
     // Runs one backend call under the watchdog.
@@ -314,6 +322,7 @@ private:
     const BenchReport& report_;
     DeviceReport& device_;
     std::function<void()> publish_;
+    std::optional<std::string> skipped_uuid_;
 };
 
 }  // namespace
@@ -457,11 +466,18 @@ BenchReport run_bench(Backend& backend, const BenchOptions& options, Watchdog& w
         report.devices.emplace_back();
         DeviceReport& device = report.devices.back();
         device.index = d;
-        DeviceRun(backend, options, watchdog, report, device, publish).run();
+        DeviceRun run(backend, options, watchdog, report, device, publish);
+        run.run();
+        if (run.skipped_uuid()) {
+            report.skipped.push_back(SkippedGpu{d, *run.skipped_uuid()});
+            report.devices.pop_back();
+            continue;
+        }
         device.verdict = device_verdict(device);
         device.elapsed_ms = elapsed_ms(device_start);
         publish();
     }
+    if (report.devices.empty() && !report.skipped.empty()) report.error = held_by_others_failure(report.skipped);
     compare_peers(report);
     return done();
 }

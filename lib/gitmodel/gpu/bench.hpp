@@ -32,6 +32,7 @@ struct SystemProbe {
 struct BenchOptions {
     Mode mode = Mode::full;                                    // quick or full
     std::vector<int> devices;                                  // CUDA ordinals; empty: every visible GPU
+    std::vector<std::string> skip_uuids;                       // GPUs to leave alone (another user's), by UUID
     EffectiveThresholds thresholds;                            // pass/fail limits
     std::chrono::milliseconds step_timeout = default_step_timeout;  // limit of each step
     SystemProbe probe;                                         // system facts for error messages

@@ -29,6 +29,7 @@ std::string_view to_string(FailureKind kind) {
     case FailureKind::compute_prohibited: return "compute-prohibited";
     case FailureKind::ecc_pending: return "ecc-pending";
     case FailureKind::mig_slice: return "mig-slice";
+    case FailureKind::held_by_others: return "held-by-others";
     }
     return "unknown";
 }
@@ -43,7 +44,8 @@ FailureClass failure_class(FailureKind kind) {
     case FailureKind::unsupported_device:
     case FailureKind::compute_prohibited:
     case FailureKind::ecc_pending:
-    case FailureKind::mig_slice: return FailureClass::cannot_judge;
+    case FailureKind::mig_slice:
+    case FailureKind::held_by_others: return FailureClass::cannot_judge;
     case FailureKind::device_bad_state:
     case FailureKind::timeout: return FailureClass::broken;
     }
@@ -408,6 +410,16 @@ Failure no_cuda_support_failure() {
     f.message = "this git-model-bench was built without GPU kernels (no CUDA compiler was found), so it cannot test GPUs";
     f.hint = "rebuild after scripts/install-deps (NVIDIA's CUDA 11.8 compiler wheels) or with the CUDA toolkit "
              "(nvcc on PATH), and -DGM_WITH_CUDA=ON";
+    return f;
+}
+
+Failure held_by_others_failure(const std::vector<SkippedGpu>& skipped) {
+    Failure f;
+    f.kind = FailureKind::held_by_others;
+    std::string which;
+    for (const auto& gpu : skipped) which += fmt::format("{}GPU {} ({})", which.empty() ? "" : ", ", gpu.index, gpu.uuid);
+    f.message = fmt::format("every GPU asked for is held by another user, so none was tested: {}", which);
+    f.hint = "`git model gpus` shows who holds them; the check runs on a GPU once one is free or yours";
     return f;
 }
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace gm::gpu {
 
@@ -25,6 +26,7 @@ enum class FailureKind {
     compute_prohibited,  // "compute-prohibited": the GPU's compute mode forbids every context
     ecc_pending,         // "ecc-pending": an uncorrectable ECC error waits for a GPU reset
     mig_slice,           // "mig-slice": a MIG slice, whose speed the whole GPU's peaks cannot judge
+    held_by_others,      // "held-by-others": every GPU asked for is another user's (--skip-gpu), so none was touched
 };
 
 // The JSON spelling of a kind, e.g. "no-driver".
@@ -95,6 +97,16 @@ Failure mig_slice_failure(const DeviceInfo& info);
 
 // The failure of a binary built without CUDA.
 Failure no_cuda_support_failure();
+
+// A GPU the bench was told to leave alone (--skip-gpu: another user's lease holds it): only
+// described, never given a context, so that a teammate's job keeps its memory and time.
+struct SkippedGpu {
+    int index = -1;    // CUDA device ordinal
+    std::string uuid;  // "GPU-..."
+};
+
+// The cannot-judge failure of a run whose every GPU was skipped, naming them.
+Failure held_by_others_failure(const std::vector<SkippedGpu>& skipped);
 
 // The failure for a --device index beyond the visible GPUs.
 Failure missing_device_failure(int device, int device_count);

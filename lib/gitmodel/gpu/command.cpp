@@ -13,6 +13,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdio>
 #include <iostream>
@@ -31,7 +32,7 @@ constexpr const char* program = "git-model-bench";
 // Options that take a value, and those that do not: the table "did you mean" searches.
 const std::vector<std::string> valued_options = {
     "--device", "--min-bandwidth-fraction", "--min-quick-bandwidth-fraction", "--min-fp32-fraction",
-    "--min-compute-capability", "--min-free-memory", "--timeout-ms", "--results-cache"};
+    "--min-compute-capability", "--min-free-memory", "--timeout-ms", "--results-cache", "--skip-gpu"};
 const std::vector<std::string> flag_options = {"--quick", "--full", "--json", "--no-results-cache", "--help", "--version"};
 
 // Parses a non-negative decimal integer that must fill the text.
@@ -49,26 +50,32 @@ UsageError bad_value(const std::string& option, const std::string& value, const 
                       "see `git model bench -h`");
 }
 
+// The parts of "a,b,c" (an empty part stays, for the caller to refuse).
+std::vector<std::string> comma_list(const std::string& value) {
+    std::vector<std::string> parts(1);
+    for (char c : value) {
+        if (c == ',') parts.emplace_back();
+        else parts.back() += c;
+    }
+    return parts;
+}
+
 // Applies one option with its value to the command line.
 void apply_valued(CommandLine& line, const std::string& option, const std::string& value) {
     if (option == "--device") {
-        for (const auto& part : [&] {
-                 std::vector<std::string> parts;
-                 std::string current;
-                 for (char c : value) {
-                     if (c == ',') {
-                         parts.push_back(current);
-                         current.clear();
-                     } else {
-                         current += c;
-                     }
-                 }
-                 parts.push_back(current);
-                 return parts;
-             }()) {
+        for (const auto& part : comma_list(value)) {
             const auto index = parse_integer(part);
             if (!index || *index > 1024) throw bad_value(option, value, "a GPU index such as 0, or a list such as 0,2");
             line.devices.push_back(static_cast<int>(*index));
+        }
+    } else if (option == "--skip-gpu") {
+        for (const auto& part : comma_list(value)) {
+            if (!is_formatted_uuid(part))
+                throw bad_value(option, value, "a GPU's UUID as nvidia-smi -L prints it (GPU-...), or a list of them");
+            std::string uuid = part;  // nvidia-smi's spelling: lower-case hex, as format_uuid writes it
+            std::transform(uuid.begin(), uuid.end(), uuid.begin(), [](unsigned char c) { return std::tolower(c); });
+            uuid.replace(0, 4, "GPU-");
+            line.skip_uuids.push_back(uuid);
         }
     } else if (option == "--min-bandwidth-fraction" || option == "--min-quick-bandwidth-fraction" ||
                option == "--min-fp32-fraction") {
@@ -159,8 +166,8 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
 }
 
 std::string usage_text() {
-    return "usage: git model bench [--quick] [--json] [--device <n>]... [<thresholds>] [--timeout-ms <ms>]\n"
-           "                       [--results-cache <file> | --no-results-cache]\n"
+    return "usage: git model bench [--quick] [--json] [--device <n>]... [--skip-gpu <uuid>]... [<thresholds>]\n"
+           "                       [--timeout-ms <ms>] [--results-cache <file> | --no-results-cache]\n"
            "\n"
            "Checks that each GPU runs kernels correctly and fast enough: memory bandwidth (triad, copy),\n"
            "FP32 FMA throughput, pinned host<->device copies; every result is verified on the host.\n"
@@ -168,6 +175,8 @@ std::string usage_text() {
            "    --quick                    prove correctness and a sane bandwidth in the least time\n"
            "    --json                     print every figure as JSON (shape in git-model-bench(1))\n"
            "    --device <n>               test GPU n only (repeatable, or a list: 0,2); default: all\n"
+           "    --skip-gpu <uuid>          leave that GPU alone, no context on it (repeatable, or a list):\n"
+           "                               the pre-push check skips GPUs other users hold\n"
            "    --min-bandwidth-fraction <f>        triad bandwidth / peak, full mode (default 0.6)\n"
            "    --min-quick-bandwidth-fraction <f>  triad bandwidth / peak with --quick (default 0.1)\n"
            "    --min-fp32-fraction <f>    FP32 FMA throughput / peak, full mode (default 0.5)\n"
@@ -213,6 +222,7 @@ int run_bench_command(const std::vector<std::string>& args, Backend& backend, co
     BenchOptions options;
     options.mode = line.mode;
     options.devices = line.devices;
+    options.skip_uuids = line.skip_uuids;
     options.thresholds = resolve(merge(file_thresholds, line.thresholds));
     if (line.step_timeout) options.step_timeout = *line.step_timeout;
 

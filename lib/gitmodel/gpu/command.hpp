@@ -24,6 +24,7 @@ struct CommandLine {
     Mode mode = Mode::full;                 // --quick selects Mode::quick
     bool json = false;                      // --json: the documented JSON instead of the table
     std::vector<int> devices;               // --device N (repeatable, or "0,2"); empty: all GPUs
+    std::vector<std::string> skip_uuids;    // --skip-gpu GPU-<uuid> (repeatable, or a list): left alone
     Thresholds thresholds;                  // the --min-* flags (override .modelenv.yaml)
     std::optional<std::chrono::milliseconds> step_timeout;  // --timeout-ms
     std::optional<std::string> results_cache;  // --results-cache FILE: each GPU's result kept by UUID (result_cache.hpp)

@@ -58,6 +58,16 @@ std::string format_uuid(const std::array<std::uint8_t, 16>& uuid) {
     return out;
 }
 
+bool is_formatted_uuid(std::string_view text) {
+    constexpr std::string_view shape = "GPU-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+    if (text.size() != shape.size()) return false;
+    for (std::size_t i = 0; i < shape.size(); ++i) {
+        const bool ok = shape[i] == 'x' ? std::isxdigit(static_cast<unsigned char>(text[i])) != 0 : text[i] == shape[i];
+        if (!ok) return false;
+    }
+    return true;
+}
+
 std::string format_pci_bus_id(const DeviceInfo& info) {
     return fmt::format("{:08X}:{:02X}:{:02X}.0", info.pci_domain, info.pci_bus, info.pci_device);
 }

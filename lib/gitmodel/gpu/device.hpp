@@ -64,6 +64,9 @@ bool is_mig_slice(const DeviceInfo& info);
 // pre-push hook caches a pass under.
 std::string format_uuid(const std::array<std::uint8_t, 16>& uuid);
 
+// Text in format_uuid's shape (hex digits of either case), as `--skip-gpu` takes it from a lease.
+bool is_formatted_uuid(std::string_view text);
+
 // The PCI address as nvidia-smi prints it, "00000000:19:00.0", so users can match the two outputs.
 std::string format_pci_bus_id(const DeviceInfo& info);
 

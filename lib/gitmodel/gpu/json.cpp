@@ -143,6 +143,9 @@ nlohmann::ordered_json to_json(const BenchReport& report) {
     ordered_json devices = ordered_json::array();
     for (const auto& d : report.devices) devices.push_back(device_json(d));
     out["devices"] = devices;
+    ordered_json skipped = ordered_json::array();
+    for (const auto& gpu : report.skipped) skipped.push_back(ordered_json{{"index", gpu.index}, {"uuid", gpu.uuid}});
+    out["skipped"] = skipped;
     out["error"] = failure_json(report.error);
     return out;
 }

@@ -56,10 +56,11 @@
 //     "elapsed_ms": 180.4,
 //     "steps": [ { "name": "context creation", "ms": 61.3 } ]   each step's wall time, in order
 //   } ],
+//   "skipped": [ { "index": 1, "uuid": "GPU-..." } ],   GPUs left alone (--skip-gpu: another user's)
 //   "error": null | {               why the run failed as a whole
 //     "kind": "no-cuda-support" | "no-driver" | "no-device"                     (verdict no-gpu)
 //           | "driver-too-old" | "device-busy" | "unsupported-device" | "compute-prohibited"
-//           | "ecc-pending" | "mig-slice"                                      (verdict cannot-judge)
+//           | "ecc-pending" | "mig-slice" | "held-by-others"                     (verdict cannot-judge)
 //           | "device-bad-state" | "timeout",
 //     "message": "...", "hint": "..." | null, "step": "..." | null, "device": 0 | null
 //   }

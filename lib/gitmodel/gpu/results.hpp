@@ -127,6 +127,7 @@ struct BenchReport {
     EffectiveThresholds thresholds;      // thresholds in force
     int step_timeout_ms = 0;             // time limit of each step
     std::vector<DeviceReport> devices;   // the GPUs tested
+    std::vector<SkippedGpu> skipped;     // the GPUs left alone (--skip-gpu), not in devices
     std::optional<Failure> error;        // why the run as a whole failed (no GPU, a hang)
     Verdict verdict = Verdict::fail;     // pass, fail, no-gpu or cannot-judge
     int exit_code = 1;                   // 0 pass, 1 fail, 3 no usable GPU or cannot judge

@@ -66,6 +66,8 @@ std::string render_text(const BenchReport& report) {
         device_block(out, d);
         out += "\n";
     }
+    for (const auto& gpu : report.skipped)
+        out += fmt::format("GPU {} ({}): skipped, another user holds it\n\n", gpu.index, gpu.uuid);
     std::string versions;
     if (!report.driver_release.empty()) versions += fmt::format("driver {}", report.driver_release);
     if (report.cuda_driver_version > 0)

@@ -115,7 +115,8 @@ fs::path find_bench() {
 
 }  // namespace
 
-BenchGateResult run_bench_gate(const git::ConfigView& config, const fs::path& common_dir) {
+BenchGateResult run_bench_gate(const git::ConfigView& config, const fs::path& common_dir,
+                               const std::function<std::vector<std::string>()>& others_gpus) {
     const std::string when = config.get_string("model.bench.beforePush").value_or("auto");
     BenchWhen policy;
     if (when == "always") policy = BenchWhen::always;
@@ -136,7 +137,10 @@ BenchGateResult run_bench_gate(const git::ConfigView& config, const fs::path& co
     const std::int64_t max_age = duration_key(config, "model.bench.cacheTime", 6 * 3600);
     const std::int64_t timeout = duration_key(config, "model.bench.timeout", 20);
     const fs::path cache = cache_file(common_dir);
-    if (cached_pass(cache, gpu_uuids(), driver_release(), max_age)) {
+    const std::vector<std::string> theirs = others_gpus ? others_gpus() : std::vector<std::string>{};
+    std::set<std::string> ours = gpu_uuids();  // a remembered pass is needed for every GPU nobody else holds
+    for (const auto& uuid : theirs) ours.erase(uuid);
+    if (cached_pass(cache, ours, driver_release(), max_age)) {
         result.from_cache = true;
         result.message = "GPU check passed (remembered)";
         return result;
@@ -149,7 +153,9 @@ BenchGateResult run_bench_gate(const git::ConfigView& config, const fs::path& co
     }
     proc::RunOptions options;
     options.timeout = std::chrono::seconds(timeout);
-    const auto run = proc::run({bench.string(), "--quick", "--json"}, options);
+    std::vector<std::string> argv{bench.string(), "--quick", "--json"};
+    for (const auto& uuid : theirs) argv.insert(argv.end(), {"--skip-gpu", uuid});
+    const auto run = proc::run(argv, options);
     BenchRun outcome{run.timed_out, run.exit_code, run.out, run.err, run.describe(), static_cast<int>(timeout)};
     result = judge_bench_run(outcome, policy, on_unknown);
     result.ran = true;

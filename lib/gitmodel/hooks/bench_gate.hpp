@@ -3,7 +3,9 @@
 // leaves a GPU machine, with a pass remembered per GPU so a series of pushes stays fast.
 
 #include <filesystem>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "gitmodel/git/reader.hpp"
 
@@ -46,6 +48,11 @@ BenchGateResult judge_bench_run(const BenchRun& run, BenchWhen when, OnUnknown o
 // the bench gets model.bench.timeout, after which the push is refused; a GPU the
 // bench cannot judge is allowed or refused by model.benchGate.onUnknown (allow).
 // The pass cache lives in the common git dir, shared by every worktree.
-BenchGateResult run_bench_gate(const git::ConfigView& config, const std::filesystem::path& common_dir);
+// others_gpus: asked only when the gate runs, the UUIDs of GPUs other users hold
+// (env::gpus_others_hold). The bench leaves them alone (--skip-gpu: no context, memory or kernel
+// on a teammate's job) and a remembered pass is needed only for the rest; when every GPU is
+// someone else's the bench cannot judge (model.benchGate.onUnknown decides).
+BenchGateResult run_bench_gate(const git::ConfigView& config, const std::filesystem::path& common_dir,
+                               const std::function<std::vector<std::string>()>& others_gpus = {});
 
 }  // namespace gm::hooks

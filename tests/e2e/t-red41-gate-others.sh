@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Red team s41a, the pre-push GPU gate and other users' GPUs, with two real Unix users on one book
+# made by `git model gpus init` and the fake driver's two GPUs. A's `git push` ran the bench on
+# every GPU, the one B's live lease holds for B's job too (a context, buffers and kernels taking
+# B's memory and time), and B's GPU decided A's push. Now the gate leaves GPUs other users hold
+# alone (--skip-gpu) and needs no remembered pass for them; when every GPU is someone else's it
+# cannot judge and model.benchGate.onUnknown decides. B's lease, once B's job ends, holds nothing.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/users-lib.sh"
+
+fake=${GM_FAKE_DRIVER_DIR:-}
+[ -e "$fake/libcuda.so.1" ] || { echo "SKIP: no fake driver built (GM_FAKE_DRIVER_DIR='$fake')"; exit 125; }
+if grep -q "without GPU kernels" <<<"$(git-model-bench --version)"; then
+    echo "SKIP: git-model-bench was built without GPU kernels"
+    exit 125
+fi
+A=gmgo-a-$$ B=gmgo-b-$$
+BOOK="$TEST_DIR/book"
+run_expect 0 git model gpus init --dir "$BOOK"
+USERS_ENV=(GIT_MODEL_LEASE_DIR="$BOOK")
+make_user "$A"; make_user "$B"
+uid_a=$(id -u "$A")
+home_a=$(user_home "$A"); home_b=$(user_home "$B")
+gpu0=GPU-a0a1a2a3-a4a5-a6a7-a8a9-aaabacadaeaf
+gpu1=GPU-a1a2a3a4-a5a6-a7a8-a9aa-abacadaeafb0
+res="$BOOK/bench-results/$uid_a.json"
+quick_time() {  # GPU: the time of A's last quick result of GPU in the book, 0 when none
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["gpus"].get(sys.argv[2],{}).get("quick",{}).get("time",0))' \
+        "$res" "$1" 2>/dev/null || echo 0
+}
+
+as_user "$A" git init -q --bare remote.git
+as_user "$A" git init -q -b main repo
+as_user "$A" sh -c 'printf "x\n" >repo/a && git -C repo add -A && git -C repo commit -q -m init'
+as_user "$A" git -C repo remote add origin "$home_a/remote.git"
+as_user "$A" git -C repo push -q origin main
+run_expect 0 as_user "$A" git -C repo model hooks install
+as_user "$A" git -C repo config model.bench.beforePush always   # as `auto` does on a machine with a driver
+branch=0
+push() {  # EXPECTED-EXIT: A pushes a new model branch with the fake driver's two GPUs
+    branch=$((branch + 1))
+    as_user "$A" git -C repo branch -q "feature/model-g$branch" main
+    run_expect "$1" as_user "$A" env LD_LIBRARY_PATH="$fake" FAKE_CUDA_DEVICE_COUNT=2 \
+        git -C repo push origin "feature/model-g$branch"
+}
+
+# B's job on GPU 1: a lease of B's whose holder process runs.
+as_user "$B" sh -c 'sleep 300 >/dev/null 2>&1 & echo $! >"$HOME/job.pid"'
+bjob=$(cat "$home_b/job.pid")
+as_user "$B" python3 "$GM_SOURCE_DIR/tests/e2e/write-lease.py" "$BOOK" "$gpu1" 1 bjob --pid "$bjob" >/dev/null
+start=$(date +%s)
+push 0
+assert_contains "$(as_user "$A" git -C repo ls-remote origin)" "refs/heads/feature/model-g1" "A's push went through on GPU 0"
+[ "$(quick_time "$gpu0")" -ge "$start" ] || fail "GPU 0, nobody's, was checked"
+assert_eq "$(quick_time "$gpu1")" 0 "GPU 1, B's, was never touched by A's push"
+
+# (A remembered pass needs the driver's /proc list of GPUs, which the fake driver has not: each push
+# here runs the bench again, and leaves GPU 1 alone again.)
+push 0
+assert_eq "$(quick_time "$gpu1")" 0 "the second push leaves GPU 1 alone too"
+
+# Every GPU someone else's (B now holds GPU 0 as well): cannot judge, by policy.
+as_user "$B" python3 "$GM_SOURCE_DIR/tests/e2e/write-lease.py" "$BOOK" "$gpu0" 0 bjob2 --pid "$bjob" >/dev/null
+rm -f "$home_a/repo/.git/git-model/bench-pass.json"
+push 0
+assert_contains "$ERR" "could not judge" "allow (the default): pushed with a warning"
+assert_contains "$ERR" "held by another user" "saying why"
+as_user "$A" git -C repo config model.benchGate.onUnknown refuse
+push 1
+assert_contains "$ERR" "held by another user" "refuse: the push is refused, saying why"
+assert_not_contains "$(as_user "$A" git -C repo ls-remote origin)" "refs/heads/feature/model-g$branch" "and nothing was pushed"
+
+# B's job ends: B's leases hold nothing, and A's push checks (and passes on) both GPUs.
+kill "$bjob"
+while kill -0 "$bjob" 2>/dev/null; do sleep 0.1; done
+start=$(date +%s)
+push 0
+[ "$(quick_time "$gpu1")" -ge "$start" ] || fail "GPU 1, free again, was checked"
