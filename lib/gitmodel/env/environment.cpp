@@ -1238,7 +1238,12 @@ std::optional<std::vector<std::string>> container_drift(const git::Repository& r
     if (fingerprint == info.labels.end() || branch == info.labels.end() || model == info.labels.end()) return std::nullopt;
     const auto tip = repo.resolve_commit("refs/heads/" + branch->second);
     if (!tip) return std::nullopt;
-    const auto text = repo.read_file_at(*tip, config::modelenv_file_name);
+    std::optional<std::string> text;
+    try {
+        text = repo.read_config_file_at(*tip, config::modelenv_file_name);
+    } catch (const Error&) {
+        return std::vector<std::string>{fmt::format("{} at {} does not load", config::modelenv_file_name, branch->second)};
+    }
     if (!text) return std::vector<std::string>{fmt::format("{} is gone from {}", config::modelenv_file_name, branch->second)};
     nlohmann::json now;
     try {

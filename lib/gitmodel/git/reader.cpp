@@ -220,6 +220,10 @@ public:
         return out;
     }
 
+    std::optional<TreeEntryKind> tree_entry(const std::string& commit, const std::string& path) override {
+        return repo_.tree_entry_at(commit, path);
+    }
+
 private:
     git_odb* odb() {
         if (!odb_) {
@@ -340,6 +344,16 @@ private:
 };
 
 }  // namespace
+
+std::optional<std::string> read_config_file(RepoReader& reader, const std::string& commit, const std::string& path) {
+    const auto followed =
+        follow_tree_links(path, [&](const std::string& at) { return reader.tree_entry(commit, at); });
+    if (!followed.problem.empty())
+        throw Error(fmt::format("{} at {}: {}: not read", path, commit.substr(0, 10), followed.problem),
+                    "make the link point to a file of the repository (or replace it with the file) and commit that");
+    if (!followed.path) return std::nullopt;
+    return reader.read_objects({commit + ":" + *followed.path}).front();
+}
 
 std::string commit_message_of(std::string_view raw_commit) {
     const auto blank = raw_commit.find("\n\n");

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/git/tree_links.hpp"
 
 namespace gm::git {
 
@@ -114,7 +115,13 @@ public:
     virtual std::vector<std::optional<std::string>> read_objects(const std::vector<std::string>& names) = 0;
     // The files staged for the next commit.
     virtual std::vector<StagedBlob> staged() = 0;
+    // What a commit's tree holds at a path (for following links); nullopt when nothing.
+    virtual std::optional<TreeEntryKind> tree_entry(const std::string& commit, const std::string& path) = 0;
 };
+
+// The content of a configuration file in a commit that may be a link to a file of the same tree
+// (tree_links.hpp); nullopt when absent. Throws gm::Error naming a link out of the tree or a loop.
+std::optional<std::string> read_config_file(RepoReader& reader, const std::string& commit, const std::string& path);
 
 // Opens the repository the user (or git, running a hook: as_hook) is in: through libgit2,
 // else through git's plumbing when libgit2 cannot read its object format (Repository::discover).

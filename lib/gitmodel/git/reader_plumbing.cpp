@@ -211,6 +211,27 @@ public:
         return out;
     }
 
+    std::optional<TreeEntryKind> tree_entry(const std::string& commit, const std::string& path) override {
+        // "<mode> <type> <id>\t<path>": one entry, or none.
+        const auto records = split_records(
+            git_output({"--literal-pathspecs", "ls-tree", "-z", "--full-tree", commit, "--", path}), '\0');
+        const auto tab = records.empty() ? std::string::npos : records.front().find('\t');
+        if (tab == std::string::npos || records.front().substr(tab + 1) != path) return std::nullopt;
+        std::istringstream fields(records.front().substr(0, tab));
+        std::string mode, type, id;
+        fields >> mode >> type >> id;
+        TreeEntryKind kind;
+        if (mode == "040000") {
+            kind.kind = TreeEntryKind::Kind::tree;
+        } else if (mode == "120000") {
+            kind.kind = TreeEntryKind::Kind::link;
+            kind.link_target = read_objects({id}).front().value_or("");
+        } else if (mode == "100644" || mode == "100755") {
+            kind.kind = TreeEntryKind::Kind::blob;
+        }
+        return kind;
+    }
+
     std::vector<StagedBlob> staged() override {
         std::string base = "HEAD";
         if (!resolve_commit("HEAD"))  // an unborn branch: everything staged is new

@@ -546,6 +546,47 @@ std::optional<std::string> Repository::read_file_at(std::string_view commit, std
                        static_cast<std::size_t>(git_blob_rawsize(blob.get())));
 }
 
+std::optional<TreeEntryKind> Repository::tree_entry_at(std::string_view commit, std::string_view path) const {
+    git_oid oid;
+    if (!parse_oid(oid, commit)) return std::nullopt;
+    git_commit* raw = nullptr;
+    if (git_commit_lookup(&raw, repo_.get(), &oid) != 0) return std::nullopt;
+    CommitHandle owner(raw);
+    git_tree* tree_raw = nullptr;
+    if (git_commit_tree(&tree_raw, raw) != 0) return std::nullopt;
+    Handle<git_tree, git_tree_free> tree(tree_raw);
+    git_tree_entry* entry_raw = nullptr;
+    if (git_tree_entry_bypath(&entry_raw, tree.get(), std::string(path).c_str()) != 0) {
+        git_error_clear();
+        return std::nullopt;
+    }
+    Handle<git_tree_entry, git_tree_entry_free> entry(entry_raw);
+    TreeEntryKind kind;
+    const git_filemode_t mode = git_tree_entry_filemode(entry.get());
+    if (mode == GIT_FILEMODE_TREE) {
+        kind.kind = TreeEntryKind::Kind::tree;
+    } else if (mode == GIT_FILEMODE_LINK) {
+        kind.kind = TreeEntryKind::Kind::link;
+        git_blob* blob_raw = nullptr;
+        if (git_blob_lookup(&blob_raw, repo_.get(), git_tree_entry_id(entry.get())) != 0) return std::nullopt;
+        Handle<git_blob, git_blob_free> blob(blob_raw);
+        kind.link_target.assign(static_cast<const char*>(git_blob_rawcontent(blob.get())),
+                                static_cast<std::size_t>(git_blob_rawsize(blob.get())));
+    } else if (mode == GIT_FILEMODE_BLOB || mode == GIT_FILEMODE_BLOB_EXECUTABLE) {
+        kind.kind = TreeEntryKind::Kind::blob;
+    }
+    return kind;
+}
+
+std::optional<std::string> Repository::read_config_file_at(std::string_view commit, std::string_view path) const {
+    const auto followed = follow_tree_links(std::string(path), [&](const std::string& at) { return tree_entry_at(commit, at); });
+    if (!followed.problem.empty())
+        throw Error(fmt::format("{} at {}: {}: not read", path, commit.substr(0, 10), followed.problem),
+                    "make the link point to a file of the repository (or replace it with the file) and commit that");
+    if (!followed.path) return std::nullopt;
+    return read_file_at(commit, *followed.path);
+}
+
 std::vector<StagedFile> Repository::staged_changes() const {
     git_index* index_raw = nullptr;
     check(git_repository_index(&index_raw, repo_.get()), "cannot read the index");

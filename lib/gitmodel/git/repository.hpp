@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "gitmodel/git/config.hpp"
+#include "gitmodel/git/tree_links.hpp"
 
 namespace gm::git {
 
@@ -147,6 +148,12 @@ public:
     std::string commit_message(std::string_view commit) const;
     // The content of a file in a commit's tree; nullopt when the path is absent or not a file.
     std::optional<std::string> read_file_at(std::string_view commit, std::string_view path) const;
+    // The same for a configuration file that may be a link to a file of the same tree (see
+    // tree_links.hpp): the linked file's content. Throws gm::Error naming a link that leads out
+    // of the tree or loops; nullopt when the path (or what it links to) is absent.
+    std::optional<std::string> read_config_file_at(std::string_view commit, std::string_view path) const;
+    // What a commit's tree holds at a path (for following links); nullopt when nothing.
+    std::optional<TreeEntryKind> tree_entry_at(std::string_view commit, std::string_view path) const;
     // The files whose staged content differs from HEAD (added or modified; not deleted).
     std::vector<StagedFile> staged_changes() const;
     // The folder git runs hooks from: core.hooksPath (relative to this worktree)

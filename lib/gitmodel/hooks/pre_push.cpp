@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <numeric>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
@@ -42,6 +43,7 @@ struct ImageAt {
     bool present = false;      // the commit has a .modelenv.yaml
     std::string image;         // normalised image reference, when it loads
     std::string error;         // the loader's message, when it does not
+    bool linked = false;       // it is a link (the file it names can change the image)
 };
 
 class ImageReader {
@@ -52,16 +54,18 @@ public:
         auto cached = by_commit_.find(commit);
         if (cached != by_commit_.end()) return cached->second;
         ImageAt result;
-        const auto text = repo_.read_objects({commit + ":" + std::string(config::modelenv_file_name)});
-        if (text.front()) {
-            result.present = true;
-            try {
-                result.image =
-                    config::load_modelenv_text(*text.front(), short_sha(commit) + ":" + std::string(config::modelenv_file_name))
-                        .image.to_string();
-            } catch (const Error& e) {
-                result.error = e.what();
+        const std::string name = config::modelenv_file_name;
+        try {
+            // A link to a file of the tree reads that file, as the working tree does.
+            result.linked = repo_.tree_entry(commit, name).value_or(git::TreeEntryKind{}).kind ==
+                            git::TreeEntryKind::Kind::link;
+            if (const auto text = git::read_config_file(repo_, commit, name)) {
+                result.present = true;
+                result.image = config::load_modelenv_text(*text, short_sha(commit) + ":" + name).image.to_string();
             }
+        } catch (const Error& e) {
+            result.present = true;
+            result.error = e.what();
         }
         return by_commit_.emplace(commit, std::move(result)).first->second;
     }
@@ -129,7 +133,14 @@ void check_image(git::RepoReader& repo, const std::string& remote_name, const Pu
         if (before_image.empty()) before_image = before.image;
     }
     if (before_image.empty()) return;  // the remote knows no pinned image to keep
-    for (const std::size_t index : pushed.touching) {
+    // Through a link, a commit that changes only the file it names changes the image: each pushed
+    // commit is read then (only where the image differs, as above).
+    std::vector<std::size_t> candidates = pushed.touching;
+    if (tip.linked) {
+        candidates.resize(pushed.commits.size());
+        std::iota(candidates.begin(), candidates.end(), std::size_t{0});
+    }
+    for (const std::size_t index : candidates) {
         const git::NewCommit& commit = pushed.commits[index];
         const ImageAt& here = images.at(commit.id);
         if (here.image.empty()) continue;  // an unloadable step on the way; the tip loads

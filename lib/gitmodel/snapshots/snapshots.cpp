@@ -71,9 +71,9 @@ std::optional<std::string> uncommitted_state(const git::Repository& repo, const 
 }  // namespace
 
 std::optional<std::string> pinned_image_at(const git::Repository& repo, const std::string& commit) {
-    const auto text = repo.read_file_at(commit, config::modelenv_file_name);
-    if (!text) return std::nullopt;
     try {
+        const auto text = repo.read_config_file_at(commit, config::modelenv_file_name);  // a link: its file
+        if (!text) return std::nullopt;
         return config::load_modelenv_text(*text, short_id(commit) + ":" + config::modelenv_file_name).image.to_string();
     } catch (const Error& e) {
         throw Error(fmt::format("{} at {} does not load, so the snapshot cannot record its image: {}",

@@ -204,7 +204,7 @@ Sweep create_sweep(git::Repository& repo, const CreateRequest& request,
 
     // The runs get the model's committed .modelenv.yaml: that is what must load.
     std::optional<config::ModelEnv> environment;
-    if (auto text = repo.read_file_at(sweep.base_commit, config::modelenv_file_name)) {
+    if (auto text = repo.read_config_file_at(sweep.base_commit, config::modelenv_file_name)) {
         environment = config::load_modelenv_text(*text, fmt::format("{}:{}", sweep.model_branch, config::modelenv_file_name));
         sweep.image = environment->image.to_string();
     } else if (request.container) {

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Red team s41b: a .modelenv.yaml that is a link to a file of the worktree, as gitmodelenv(5)
+# allows (several models sharing envs/shared.yaml). env check and env up follow it, but what read
+# the file from a commit got the link's text: `git model tag` failed, and the pre-push hook's
+# pinned-image rule refused every push of the branch. A commit's link is now followed inside its
+# tree; one leading out of it is refused, unread, naming it. And through a link, a commit that
+# changes only the linked file changes the pinned image: it needs its Image-Change: trailer too.
+# Both readers: libgit2's (SHA-1) and git's plumbing (SHA-256).
+. "$(dirname "$0")/lib.sh"
+
+for format in sha1 sha256; do
+    cd "$TEST_DIR"
+    mkdir "$format" && cd "$format"
+    git init -q --bare --object-format=$format remote.git
+    git init -q --object-format=$format -b main repo
+    mkdir repo/envs
+    printf 'image: registry.example.com/team/pytorch:2.4.0\n' >repo/envs/shared.yaml
+    ln -s envs/shared.yaml repo/.modelenv.yaml
+    echo "step = 0" >repo/train.py
+    git -C repo add -A && git -C repo commit -q -m "shared environment"
+    git -C repo remote add origin "$PWD/remote.git"
+    git -C repo push -q origin main
+    git -C repo config model.bench.beforePush never
+    run_expect 0 git -C repo model hooks install
+    remote="$PWD/remote.git"
+
+    # A push of a branch whose .modelenv.yaml is the link goes through.
+    git -C repo checkout -q -b feature/model-linked
+    echo "step = 1" >repo/train.py && git -C repo commit -q -am "train"
+    run_expect 0 git -C repo push origin feature/model-linked
+    assert_contains "$(remote_refs "$remote")" "refs/heads/feature/model-linked" "$format: the linked file's image loads"
+
+    # Changing only the linked file's image, without a reason: frozen-image, as for the file itself.
+    printf 'image: registry.example.com/team/pytorch:2.5.0\n' >repo/envs/shared.yaml
+    git -C repo commit -q -am "newer torch"
+    run_expect 1 git -C repo push origin feature/model-linked
+    assert_contains "$ERR" "frozen-image" "$format: an image changed through the link needs a reason"
+    assert_contains "$ERR" "pytorch:2.5.0" "$format: naming the new image"
+    git -C repo commit -q --amend -m "newer torch" -m "Image-Change: CUDA 12.4 kernels"
+    run_expect 0 git -C repo push origin feature/model-linked
+    assert_contains "$ERR" "feature/model-linked" "$format: with the trailer it goes"
+
+    # A link out of the tree is refused unread, naming the link.
+    git -C repo checkout -q -b feature/model-outside main
+    rm repo/.modelenv.yaml && ln -s /etc/passwd repo/.modelenv.yaml
+    git -C repo add .modelenv.yaml && git -C repo commit -q -m "host file"
+    run_expect 1 git -C repo push origin feature/model-outside
+    assert_contains "$ERR" "pinned-image" "$format: a link out of the tree does not load"
+    assert_contains "$ERR" ".modelenv.yaml is a link to /etc/passwd, outside the commit's tree" "$format: naming it"
+    assert_not_contains "$ERR" "root:" "$format: nothing of the host file is read"
+    assert_not_contains "$(remote_refs "$remote")" "refs/heads/feature/model-outside" "$format: nothing pushed"
+    git -C repo checkout -q main
+done
+
+# tag (libgit2 only: the other commands refuse SHA-256 repositories) records the linked file's image.
+cd "$TEST_DIR/sha1"
+git -C repo config model.installHooks never
+run_expect 0 git -C repo model start tagged
+wt="$TEST_DIR/sha1/worktrees/feature/model-tagged"
+[ -d "$wt" ] || wt=$(git -C repo worktree list --porcelain | sed -n 's/^worktree //p' | tail -1)
+run_expect 0 git -C "$wt" model tag --metric acc=0.9 --no-push
+run_expect 0 git -C "$wt" model log --json
+assert_eq "$(json_get "$OUT" 'd["snapshots"][0]["image"]')" "registry.example.com/team/pytorch:2.4.0" \
+    "tag records the image of the file the link names"
+# A link out of the tree: tag refuses, naming it, and makes no tag.
+rm "$wt/.modelenv.yaml" && ln -s /etc/passwd "$wt/.modelenv.yaml"
+git -C "$wt" add .modelenv.yaml && git -C "$wt" commit -q -m "host file"
+run_expect 1 git -C "$wt" model tag --metric acc=0.9 --no-push
+assert_contains "$ERR" "is a link to /etc/passwd, outside the commit's tree" "tag names the link"
+assert_eq "$(git -C repo tag -l 'model/tagged/*' | wc -l)" 1 "no second snapshot"
