@@ -671,27 +671,6 @@ std::optional<BranchOperation> operation_holding_branch(const fs::path& git_dir)
     return std::nullopt;
 }
 
-namespace {
-
-// Whether the folder at `path` is the worktree whose record is `admin`: its .git file names that
-// record. A folder replaced by another (a link to another model's worktree, a copy, a clone) is
-// not: its files are another checkout's, and nothing of it may be read, mounted or judged as this one's.
-bool points_back(const fs::path& path, const fs::path& admin) {
-    std::error_code ec;
-    if (!fs::is_regular_file(path / ".git", ec)) return false;
-    std::ifstream in(path / ".git", std::ios::binary);
-    std::string line;
-    if (!std::getline(in, line) || line.rfind("gitdir: ", 0) != 0) return false;
-    fs::path named = trim_newline(line.substr(8));
-    if (named.is_relative()) named = path / named;  // worktree.useRelativePaths
-    const auto a = fs::weakly_canonical(named, ec);
-    if (ec) return false;
-    const auto b = fs::weakly_canonical(admin, ec);
-    return !ec && a == b;
-}
-
-}  // namespace
-
 std::vector<WorktreeInfo> Repository::linked_worktrees() const {
     // Read from the common dir so that the answer is the same from every worktree.
     std::vector<WorktreeInfo> out;
@@ -725,7 +704,7 @@ std::vector<WorktreeInfo> Repository::linked_worktrees() const {
             reason << lock_file.rdbuf();
             info.lock_reason = trim_newline(reason.str());
         }
-        info.folder_missing = !points_back(info.path, entry.path());
+        info.folder_missing = !fs::exists(info.path / ".git", ec);
         out.push_back(std::move(info));
     }
     return out;

@@ -55,9 +55,7 @@ struct WorktreeInfo {
     std::optional<std::string> branch;  // short branch name its HEAD is on, if any
     bool locked = false;                // `git worktree lock`, or git still initialising it
     std::string lock_reason;            // the content of the lock file
-    // Its folder vanished, or holds another checkout (its .git does not name this record, as
-    // after a link to another model's worktree was put in its place): forgettable.
-    bool folder_missing = false;
+    bool folder_missing = false;        // its folder vanished (no .git there): forgettable
     // A rebase or bisect in progress that holds its branch (HEAD detached meanwhile; branch then
     // names the branch it comes back to), nullopt when none.
     std::optional<BranchOperation> operation;

@@ -301,10 +301,10 @@ TagOutcome tag_and_push(const git::Repository& repo, TagRequest request, bool pu
         }
     }
     constexpr int attempts = 5;
+    // Kept here by choice: a later tag must not push it unasked (finish shares it, as ever).
+    if (!push || !settings.tag_push.value()) request.hold = "kept";
     for (int attempt = 1;; ++attempt) {
         outcome.snapshot = create_snapshot(repo, request);
-        // Kept here by choice: a later tag must not push it unasked (finish shares it, as ever).
-        if (!push || !settings.tag_push.value()) hold_unpushed(repo, {outcome.snapshot.tag}, "kept");
         if (!remote) return outcome;
         outcome.push = push_tag(repo, *remote, outcome.snapshot.tag, request.model, outcome.snapshot.commit, unreadable);
         if (outcome.push->pushed) forget_unpushed(repo, {outcome.snapshot.tag});

@@ -175,6 +175,11 @@ Snapshot create_snapshot(const git::Repository& repo, const TagRequest& request)
         if (!created) throw Error(fmt::format("tag {} vanished right after it was created", name));
         if (const auto object = git::ref_object(repo, "refs/tags/" + name)) {
             try {
+                if (!request.hold.empty()) {  // first: a hold without its listing holds nothing
+                    auto held = read_ledger(held_ledger(repo));
+                    held[{name, *object}] = request.hold;
+                    write_ledger(repo, held, held_ledger(repo));
+                }
                 auto ledger = read_ledger(repo);
                 ledger.emplace(std::make_pair(name, *object), "");
                 write_ledger(repo, ledger);

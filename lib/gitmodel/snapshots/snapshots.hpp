@@ -30,6 +30,10 @@ struct TagRequest {
     std::optional<std::pair<std::string, std::string>> image_run;
     std::vector<SnapshotGpu> gpus;  // the GPUs the model's environment ran on (Model-GPU), when known
     bool require_clean = false;  // model.tag.requireClean: refuse when the model's worktree has uncommitted changes
+    // Non-empty: the snapshot is held at once (hold_unpushed's why, "kept" for --no-push), in the
+    // same turn of the lock that makes it, so that no kill in between leaves it for a later
+    // `tag` to push unasked.
+    std::string hold;
 };
 
 // Tags a snapshot: model/<name>/v<N> with N one more than any taken here or on the remote (retrying
