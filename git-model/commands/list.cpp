@@ -39,6 +39,7 @@ std::string worktree_cell(const model::ModelEntry& model) {
     switch (model.worktree_state) {
         case model::WorktreeState::missing: return path + " (missing)";
         case model::WorktreeState::locked: return path + " (locked)";
+        case model::WorktreeState::foreign: return path + " (not its worktree)";
         default: return path + (model.is_main_worktree ? " (main)" : "");
     }
 }

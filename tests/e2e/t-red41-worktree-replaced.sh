@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Red team s41b: a model's worktree folder replaced by a link to another model's worktree (a
-# careless `rm -rf` and `ln -s`). Only the folder's .git was looked for, so the link passed as
-# net's worktree: `list` showed other's changes as net's, `tag net` recorded other's uncommitted
-# changes as net's Model-Dirty, and `env up net` would mount other's files. A folder whose .git
-# does not name the worktree's own record is now net's missing worktree; other's files are left
-# alone.
+# careless `rm -rf` and `ln -s`). Only "is its .git one of this repository's worktrees" was asked,
+# so the link passed as net's worktree: `list` showed other's changes as net's, `tag net`
+# recorded other's uncommitted changes as net's Model-Dirty, and `env up net` would mount other's
+# files. A folder whose .git names another worktree's record is now not net's: list says so and
+# reads nothing of it, tag and env refuse naming it, prune keeps net and touches neither.
 . "$(dirname "$0")/lib.sh"
 
 cd "$TEST_DIR"
 make_repo repo
 git -C repo config model.installHooks never
+printf 'image: registry.example.com/team/pytorch:2.4.0\n' >repo/.modelenv.yaml
+git -C repo add .modelenv.yaml && git -C repo commit -q -m env
 run_expect 0 git -C repo model start net
 run_expect 0 git -C repo model start other
 wt="$TEST_DIR/worktrees/feature"
@@ -18,20 +20,24 @@ rm -rf "$wt/model-net"
 ln -s model-other "$wt/model-net"
 
 run_expect 0 git -C repo model list
-assert_contains "$(grep '^net ' <<<"$OUT")" "(missing)" "net's worktree is missing, not other's"
+assert_contains "$(grep '^net ' <<<"$OUT")" "(not its worktree)" "net's row says its folder is not its worktree"
 assert_not_contains "$(grep '^net ' <<<"$OUT")" "uncommitted" "other's changes are not net's"
+assert_contains "$(grep '^other ' <<<"$OUT")" "uncommitted" "they are other's"
 run_expect 0 git -C repo model list --json
-assert_eq "$(json_get "$OUT" '[m for m in d["models"] if m["name"] == "net"][0]["worktree_state"]')" "missing" "list --json says missing"
+assert_eq "$(json_get "$OUT" '[m for m in d["models"] if m["name"] == "net"][0]["worktree_state"]')" "foreign" "list --json"
 
-run_expect 0 git -C repo model tag net --metric acc=0.5 --no-push
-trailers=$(git -C repo for-each-ref --format='%(contents)' refs/tags/model/net/v1)
-assert_not_contains "$trailers" "notes.txt" "net's snapshot records nothing of other's files"
-assert_not_contains "$trailers" "Model-Dirty: true" "nor other's uncommitted changes as net's"
+run_expect 1 git -C repo model tag net --metric acc=0.5 --no-push
+assert_contains "$ERR" "is not this worktree: its .git file names the worktree at $wt/model-other" "tag names the problem"
+assert_eq "$(git -C repo tag -l 'model/net/*')" "" "no snapshot recorded from other's files"
+run_expect 1 git -C repo model env check net
+assert_contains "$ERR" "is not this worktree" "env refuses too (up would have mounted other's files)"
 
 # Inside the link, the folder is other's: commands there act on other, as git does.
 run_expect 0 git -C "$wt/model-net" model status
 assert_contains "$OUT" "model:        other" "git and git-model agree whose folder it is"
 
-# prune (which keeps both: nothing merged) leaves the link's target alone.
+# prune keeps net, naming why, and leaves both folders alone.
 run_expect 0 git -C repo model prune --force
+assert_contains "$OUT" "is not this worktree" "prune says why it keeps net"
 assert_eq "$(cat "$wt/model-other/notes.txt")" "other's work" "other's files are untouched"
+[ -L "$wt/model-net" ] || fail "the link is left for its maker"

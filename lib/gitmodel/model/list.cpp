@@ -3,6 +3,7 @@
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/host.hpp"
 #include "gitmodel/model/journal.hpp"
+#include "gitmodel/model/lookup.hpp"
 #include "gitmodel/model/settings.hpp"
 #include "gitmodel/naming/model_name.hpp"
 
@@ -25,6 +26,7 @@ const char* to_string(WorktreeState state) {
         case WorktreeState::present: return "present";
         case WorktreeState::missing: return "missing";
         case WorktreeState::locked: return "locked";
+        case WorktreeState::foreign: return "foreign";
     }
     return "none";
 }
@@ -133,6 +135,7 @@ std::vector<ModelEntry> list_models(const git::Repository& repo) {
             entry.worktree = it->second.path;
             entry.worktree_state = it->second.folder_missing ? WorktreeState::missing
                                    : it->second.locked       ? WorktreeState::locked
+                                   : foreign_worktree_problem(repo.common_dir(), it->second.path) ? WorktreeState::foreign
                                                              : WorktreeState::present;
         } else if (main_branch == branch.name) {
             entry.worktree = settings.main_worktree;

@@ -20,6 +20,7 @@ enum class WorktreeState {
     present,  // a worktree (linked, or the main one) has it checked out
     missing,  // a linked worktree is registered but its folder has vanished
     locked,   // a linked worktree is locked (`git worktree lock`, or git still creating it)
+    foreign,  // its folder holds another checkout (a link to another worktree, a copy): not read
 };
 
 // One row of `git model list`.

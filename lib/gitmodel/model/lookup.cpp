@@ -73,16 +73,44 @@ std::string resolve_model_name(const git::Repository& repo, const std::optional<
                      "name the model, or run this inside a model's worktree (`git model list` shows where they are)");
 }
 
+namespace {
+
+// Whether two paths name one folder by the same name: their parents may be reached through links
+// (git records real paths), the folder itself may not (a link to another worktree is not it).
+bool same_folder(const fs::path& a, const fs::path& b) {
+    const fs::path na = fs::path(trim_end(a.lexically_normal().string(), "/"));
+    const fs::path nb = fs::path(trim_end(b.lexically_normal().string(), "/"));
+    if (na == nb) return true;
+    if (na.filename() != nb.filename()) return false;
+    std::error_code ec;
+    const auto pa = fs::weakly_canonical(na.parent_path(), ec);
+    if (ec) return false;
+    const auto pb = fs::weakly_canonical(nb.parent_path(), ec);
+    return !ec && pa == pb;
+}
+
+}  // namespace
+
 std::optional<std::string> foreign_worktree_problem(const fs::path& common_dir, const fs::path& folder) {
     const auto admin = git::worktree_admin_dir(folder);
     if (!admin) return std::string("is not a worktree of this repository: it has no .git file naming its repository");
     std::error_code ec;
-    if (admin->parent_path().filename() == "worktrees" && fs::equivalent(admin->parent_path().parent_path(), common_dir, ec) &&
-        !ec)
-        return std::nullopt;
-    return fmt::format("is not a worktree of this repository: its .git file points to {}, another repository's "
-                       "(this one is a copy, or the folder was replaced)",
-                       printable(admin->string()));
+    if (admin->parent_path().filename() != "worktrees" || !fs::equivalent(admin->parent_path().parent_path(), common_dir, ec) ||
+        ec)
+        return fmt::format("is not a worktree of this repository: its .git file points to {}, another repository's "
+                           "(this one is a copy, or the folder was replaced)",
+                           printable(admin->string()));
+    // The record it names must be this folder's: a link to another model's worktree (or a copy of
+    // one) names that worktree's record, and its files are that model's.
+    const std::string recorded = trim_end(read_text(*admin / "gitdir"), "\r\n");
+    if (recorded.empty()) return std::nullopt;  // a record git is still writing, or an old git's: not judged
+    fs::path recorded_git(recorded);
+    if (recorded_git.is_relative()) recorded_git = (*admin / recorded_git).lexically_normal();  // worktree.useRelativePaths
+    const fs::path recorded_folder = recorded_git.parent_path();
+    if (same_folder(recorded_folder, folder)) return std::nullopt;
+    return fmt::format("is not this worktree: its .git file names the worktree at {} (the folder was replaced by a "
+                       "link to it, or a copy of it)",
+                       printable(recorded_folder.string()));
 }
 
 std::optional<std::string> untrusted_folder_problem(const fs::path& common_dir, const fs::path& folder) {
