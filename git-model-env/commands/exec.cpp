@@ -69,7 +69,7 @@ int shell(const cli::Args& args) {
 }
 
 int logs(const cli::Args& args) {
-    const std::string usage = "git model env logs [<model>] [-f]";
+    const std::string usage = "git model env logs [<model>] [-f] [--tail <n>]";
     po::options_description options("options");
     options.add_options()
         ("follow,f", "keep printing new output")
@@ -79,7 +79,12 @@ int logs(const cli::Args& args) {
     const auto& vm = *parsed;
     std::vector<std::string> before{"logs"};
     if (vm.count("follow")) before.push_back("--follow");
-    if (vm.count("tail")) before.insert(before.end(), {"--tail", std::to_string(vm["tail"].as<int>())});
+    if (vm.count("tail")) {
+        const int lines = vm["tail"].as<int>();  // the engine reads a negative count as "everything"
+        if (lines < 0)
+            throw UsageError(fmt::format("--tail {}: expected a number of lines, 0 or more", lines), "usage: " + usage);
+        before.insert(before.end(), {"--tail", std::to_string(lines)});
+    }
     // Only the engine's client runs (nothing in the container): the terminal is handed over to it.
     const auto [engine, container] = environment_container(cli::positional(vm, "model"), false);
     before.push_back(container);

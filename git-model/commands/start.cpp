@@ -1,6 +1,7 @@
 // git model start <name> [--base <ref>] [--no-worktree]
 #include "../command_table.hpp"
 
+#include "gitmodel/core/shell_word.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/report.hpp"
 #include "gitmodel/core/text.hpp"
@@ -94,7 +95,7 @@ int start(const cli::Args& args) {
     if (result.worktree) {
         fmt::print("Started model '{}' on branch {} (from {}).\nWorktree: {}\n", request.model, result.branch,
                    result.base, result.worktree->string());
-        fmt::print("  cd {}\n", result.worktree->string());
+        fmt::print("  cd {}\n", shell_word(result.worktree->string(), Quoting::when_needed));  // pasted into a shell
     } else {
         fmt::print("Started model '{}' on branch {} (from {}), switched to it here.\n", request.model, result.branch,
                    result.base);

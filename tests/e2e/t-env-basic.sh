@@ -128,6 +128,10 @@ assert_eq "$(printf '%s' "$OUT" | python3 -c 'import json,sys; e=json.load(sys.s
 http_get "$url" >/dev/null
 run_expect 0 git model env logs
 run_expect 0 git model env logs --tail 1
+# A negative count was passed on, and the engine read it as "everything" (s41b): a usage error now.
+run_expect 2 git model env logs --tail -5
+assert_contains "$ERR" "--tail -5: expected a number of lines, 0 or more"
+assert_contains "$ERR" "[--tail <n>]" "the usage names --tail"
 
 # --- persist folders survive down; down gives everything back ----------------------------------
 run_expect 0 git model env exec -- sh -c 'echo epoch-3 > /persist/checkpoints/last.txt; echo loss > "$GIT_MODEL_LOGS/train.log"'

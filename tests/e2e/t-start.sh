@@ -153,3 +153,12 @@ run_expect 1 git -C team model start squashed
 assert_contains "$ERR" "git fetch --prune origin"
 git -C team fetch -q --prune origin
 run_expect 0 git -C team model start squashed
+
+# --- the "cd" line is one shell word, pasted as it is (s41b: a folder with a space broke it) ---
+mkdir "$TEST_DIR/My Projects"
+make_repo "$TEST_DIR/My Projects/repo"
+git -C "$TEST_DIR/My Projects/repo" config model.installHooks never
+run_expect 0 git -C "$TEST_DIR/My Projects/repo" model start spaced
+assert_contains "$OUT" "  cd '$TEST_DIR/My Projects/worktrees/feature/model-spaced'" "the cd line is quoted"
+cd_line=$(grep '^  cd ' <<<"$OUT")
+[ "$(bash -c "${cd_line} && pwd")" = "$TEST_DIR/My Projects/worktrees/feature/model-spaced" ] || fail "the cd line, pasted, works"

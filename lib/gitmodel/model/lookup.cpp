@@ -136,9 +136,8 @@ void require_trusted_checkout(const git::Repository& repo, const std::string& mo
     if (!problem) problem = foreign_worktree_problem(repo.common_dir(), checkout.path);
     if (!problem) return;
     throw Error(fmt::format("the worktree of model '{}' at {} {}: it is not used", model, checkout.path.string(), *problem),
-                "look at that folder; if it is not the model's, move it away, then `git worktree remove " +
-                    checkout.path.string() + "` forgets it and `git worktree add <path> " + naming::model_branch(model) +
-                    "` checks the model out again");
+                "look at that folder; if it is not the model's, move it away, then `git worktree prune` forgets "
+                "it and `git worktree add <path> " + naming::model_branch(model) + "` checks the model out again");
 }
 
 }  // namespace gm::model

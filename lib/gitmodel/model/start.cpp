@@ -27,7 +27,7 @@ void check_folder_free(const fs::path& path, const std::vector<git::WorktreeInfo
         if (worktree.path.lexically_normal() == path) {
             throw Error(fmt::format("a worktree is already registered at {}{}", path.string(),
                                     worktree.folder_missing ? " (its folder is gone)" : ""),
-                        worktree.folder_missing ? fmt::format("`git worktree remove {}` forgets it", path.string())
+                        worktree.folder_missing ? fmt::format("`git worktree remove {}` forgets it", shell_word(path.string(), Quoting::when_needed))
                                                 : "remove it with `git worktree remove`, or set model.worktreeRoot");
         }
     }

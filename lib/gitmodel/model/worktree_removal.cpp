@@ -2,6 +2,7 @@
 
 #include "gitmodel/model/lookup.hpp"
 
+#include "gitmodel/core/shell_word.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/git/git_program.hpp"
@@ -406,7 +407,7 @@ CarefulRemoval remove_worktree_carefully(const git::Repository& repo, const fs::
                     repo.forget_missing_worktree(worktree);
                 } catch (const Error& e) {
                     result.record_kept = fmt::format("{} (`git worktree remove {}` forgets it)", e.what(),
-                                                     worktree.string());
+                                                     shell_word(worktree.string(), Quoting::when_needed));
                 }
                 return result;
             }

@@ -1,6 +1,7 @@
 #include "gitmodel/sweep/create.hpp"
 
 #include "gitmodel/config/modelenv.hpp"
+#include "gitmodel/core/shell_word.hpp"
 #include "gitmodel/core/deferred_signals.hpp"
 #include "gitmodel/core/file_lock.hpp"
 #include "gitmodel/core/error.hpp"
@@ -468,7 +469,7 @@ std::string remove_finished_run_worktree(git::Repository& repo, const RunSpec& r
             const auto untracked = git::untracked_and_ignored(opened);
             if (!untracked.none())
                 return fmt::format("it holds files git does not track: {} (`git worktree remove --force {}` deletes them)",
-                                   untracked.describe(), run.worktree.string());
+                                   untracked.describe(), shell_word(run.worktree.string(), Quoting::when_needed));
         } catch (const Error& e) {
             return e.what();
         }

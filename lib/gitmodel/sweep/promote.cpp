@@ -1,5 +1,6 @@
 #include "gitmodel/sweep/promote.hpp"
 
+#include "gitmodel/core/shell_word.hpp"
 #include "gitmodel/core/atomic_file.hpp"
 #include "gitmodel/core/deferred_signals.hpp"
 #include "gitmodel/core/error.hpp"
@@ -485,7 +486,8 @@ PromoteOutcome promote(const git::Repository& repo, const PromoteRequest& reques
     if (!checkout || checkout->missing)
         throw Error(fmt::format("model {} has no worktree to promote run {} into ({} is not checked out{})", sweep.model,
                                 run.number, sweep.model_branch, checkout ? ": its folder is gone" : ""),
-                    checkout ? "`git worktree remove " + checkout->path.string() + "` forgets it; then `git model start " +
+                    checkout ? "`git worktree remove " + shell_word(checkout->path.string(), Quoting::when_needed) +
+                                   "` forgets it; then `git model start " +
                                    sweep.model + "` checks it out again"
                              : "check it out with `git model start " + sweep.model + "`");
     model::require_trusted_checkout(repo, sweep.model, *checkout);
