@@ -81,6 +81,18 @@ assert_no_path() { CHECKS=$((CHECKS + 1)); [ ! -e "$1" ] && [ ! -L "$1" ] || fai
 # The list of worktree paths git itself knows for a repository.
 git_worktrees() { git -C "$1" worktree list --porcelain | sed -n 's/^worktree //p'; }
 
+# require_fake_driver: sets $fake, the folder of the fake NVIDIA driver (tests/support/fake_libcuda.cpp)
+# that the installed git-model-bench loads through LD_LIBRARY_PATH; skips the test (125) when none
+# was built, or when the binary has no GPU kernels to run on it.
+require_fake_driver() {
+    fake=${GM_FAKE_DRIVER_DIR:-}
+    [ -e "$fake/libcuda.so.1" ] || { echo "SKIP: no fake driver built (GM_FAKE_DRIVER_DIR='$fake')"; exit 125; }
+    if grep -q "without GPU kernels" <<<"$(git-model-bench --version)"; then
+        echo "SKIP: git-model-bench was built without GPU kernels"
+        exit 125
+    fi
+}
+
 # make_repo DIR: a repository on main with a couple of commits.
 make_repo() {
     git init -q "$1"

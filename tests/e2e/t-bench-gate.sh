@@ -7,12 +7,7 @@
 # Skips (125) when the binary was built without GPU kernels or no fake driver was built.
 . "$(dirname "$0")/lib.sh"
 
-fake=${GM_FAKE_DRIVER_DIR:-}
-[ -e "$fake/libcuda.so.1" ] || { echo "SKIP: no fake driver built (GM_FAKE_DRIVER_DIR='$fake')"; exit 125; }
-if grep -q "without GPU kernels" <<<"$(git-model-bench --version)"; then
-    echo "SKIP: git-model-bench was built without GPU kernels"
-    exit 125
-fi
+require_fake_driver
 
 # The gate's bench keeps its results in the lease book's bench-results/: a book of this test's.
 export GIT_MODEL_LEASE_DIR="$TEST_DIR/leases"

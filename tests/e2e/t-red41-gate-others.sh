@@ -8,12 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/users-lib.sh"
 
-fake=${GM_FAKE_DRIVER_DIR:-}
-[ -e "$fake/libcuda.so.1" ] || { echo "SKIP: no fake driver built (GM_FAKE_DRIVER_DIR='$fake')"; exit 125; }
-if grep -q "without GPU kernels" <<<"$(git-model-bench --version)"; then
-    echo "SKIP: git-model-bench was built without GPU kernels"
-    exit 125
-fi
+require_fake_driver
 A=gmgo-a-$$ B=gmgo-b-$$
 BOOK="$TEST_DIR/book"
 run_expect 0 git model gpus init --dir "$BOOK"

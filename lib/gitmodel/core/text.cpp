@@ -66,6 +66,15 @@ std::vector<std::string> split_records(std::string_view text, char separator) {
     return records;
 }
 
+std::vector<std::string> split_fields(std::string_view text, char separator) {
+    std::vector<std::string> fields(1);
+    for (char c : text) {
+        if (c == separator) fields.emplace_back();
+        else fields.back() += c;
+    }
+    return fields;
+}
+
 std::string last_nonempty_line(std::string_view text) {
     std::size_t end = text.size();
     while (end > 0) {

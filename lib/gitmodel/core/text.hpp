@@ -32,6 +32,10 @@ bool is_below(const std::filesystem::path& path, const std::filesystem::path& ba
 // between two separators are kept. The one reader of -z output, so none parses it differently.
 std::vector<std::string> split_records(std::string_view text, char separator);
 
+// The fields of text between separators, every one kept: "a,,b," is a, "", b, "" and "" is one
+// empty field (for lists a user typed, where an empty entry is to be refused, and path parts).
+std::vector<std::string> split_fields(std::string_view text, char separator);
+
 // Whether text is a full object name as git prints it (SHA-1 or SHA-256, lower-case hex), for
 // values read from files or hooks' input before they go to git as arguments.
 bool is_object_id(std::string_view text);

@@ -526,52 +526,64 @@ std::string Repository::commit_message(std::string_view commit) const {
     return message ? message : "";
 }
 
-std::optional<std::string> Repository::read_file_at(std::string_view commit, std::string_view path) const {
+namespace {
+
+using TreeEntryHandle = Handle<git_tree_entry, git_tree_entry_free>;
+
+// The entry at a path of a commit's tree (it outlives the tree); an empty handle when the commit
+// or the path is not there.
+TreeEntryHandle entry_at(git_repository* repo, std::string_view commit, std::string_view path) {
     git_oid oid;
-    if (!parse_oid(oid, commit)) return std::nullopt;
+    if (!parse_oid(oid, commit)) return TreeEntryHandle(nullptr);
     git_commit* raw = nullptr;
-    if (git_commit_lookup(&raw, repo_.get(), &oid) != 0) return std::nullopt;
+    if (git_commit_lookup(&raw, repo, &oid) != 0) {
+        git_error_clear();
+        return TreeEntryHandle(nullptr);
+    }
     CommitHandle owner(raw);
     git_tree* tree_raw = nullptr;
-    if (git_commit_tree(&tree_raw, raw) != 0) return std::nullopt;
+    if (git_commit_tree(&tree_raw, raw) != 0) {
+        git_error_clear();
+        return TreeEntryHandle(nullptr);
+    }
     Handle<git_tree, git_tree_free> tree(tree_raw);
     git_tree_entry* entry_raw = nullptr;
-    if (git_tree_entry_bypath(&entry_raw, tree.get(), std::string(path).c_str()) != 0) return std::nullopt;
-    Handle<git_tree_entry, git_tree_entry_free> entry(entry_raw);
-    if (git_tree_entry_type(entry.get()) != GIT_OBJECT_BLOB) return std::nullopt;
+    if (git_tree_entry_bypath(&entry_raw, tree.get(), std::string(path).c_str()) != 0) git_error_clear();
+    return TreeEntryHandle(entry_raw);
+}
+
+// A blob's content; nullopt when it cannot be read.
+std::optional<std::string> blob_content(git_repository* repo, const git_oid* id) {
     git_blob* blob_raw = nullptr;
-    if (git_blob_lookup(&blob_raw, repo_.get(), git_tree_entry_id(entry.get())) != 0) return std::nullopt;
+    if (git_blob_lookup(&blob_raw, repo, id) != 0) {
+        git_error_clear();
+        return std::nullopt;
+    }
     Handle<git_blob, git_blob_free> blob(blob_raw);
     return std::string(static_cast<const char*>(git_blob_rawcontent(blob.get())),
                        static_cast<std::size_t>(git_blob_rawsize(blob.get())));
 }
 
+}  // namespace
+
+std::optional<std::string> Repository::read_file_at(std::string_view commit, std::string_view path) const {
+    const auto entry = entry_at(repo_.get(), commit, path);
+    if (!entry || git_tree_entry_type(entry.get()) != GIT_OBJECT_BLOB) return std::nullopt;
+    return blob_content(repo_.get(), git_tree_entry_id(entry.get()));
+}
+
 std::optional<TreeEntryKind> Repository::tree_entry_at(std::string_view commit, std::string_view path) const {
-    git_oid oid;
-    if (!parse_oid(oid, commit)) return std::nullopt;
-    git_commit* raw = nullptr;
-    if (git_commit_lookup(&raw, repo_.get(), &oid) != 0) return std::nullopt;
-    CommitHandle owner(raw);
-    git_tree* tree_raw = nullptr;
-    if (git_commit_tree(&tree_raw, raw) != 0) return std::nullopt;
-    Handle<git_tree, git_tree_free> tree(tree_raw);
-    git_tree_entry* entry_raw = nullptr;
-    if (git_tree_entry_bypath(&entry_raw, tree.get(), std::string(path).c_str()) != 0) {
-        git_error_clear();
-        return std::nullopt;
-    }
-    Handle<git_tree_entry, git_tree_entry_free> entry(entry_raw);
+    const auto entry = entry_at(repo_.get(), commit, path);
+    if (!entry) return std::nullopt;
     TreeEntryKind kind;
     const git_filemode_t mode = git_tree_entry_filemode(entry.get());
     if (mode == GIT_FILEMODE_TREE) {
         kind.kind = TreeEntryKind::Kind::tree;
     } else if (mode == GIT_FILEMODE_LINK) {
+        const auto target = blob_content(repo_.get(), git_tree_entry_id(entry.get()));
+        if (!target) return std::nullopt;
         kind.kind = TreeEntryKind::Kind::link;
-        git_blob* blob_raw = nullptr;
-        if (git_blob_lookup(&blob_raw, repo_.get(), git_tree_entry_id(entry.get())) != 0) return std::nullopt;
-        Handle<git_blob, git_blob_free> blob(blob_raw);
-        kind.link_target.assign(static_cast<const char*>(git_blob_rawcontent(blob.get())),
-                                static_cast<std::size_t>(git_blob_rawsize(blob.get())));
+        kind.link_target = *target;
     } else if (mode == GIT_FILEMODE_BLOB || mode == GIT_FILEMODE_BLOB_EXECUTABLE) {
         kind.kind = TreeEntryKind::Kind::blob;
     }

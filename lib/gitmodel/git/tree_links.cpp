@@ -1,5 +1,7 @@
 #include "gitmodel/git/tree_links.hpp"
 
+#include "gitmodel/core/text.hpp"
+
 #include <fmt/core.h>
 
 #include <deque>
@@ -8,16 +10,6 @@
 namespace gm::git {
 
 namespace {
-
-// The components of a slash-separated path, in order (empty ones and "." kept for the caller).
-std::vector<std::string> components(const std::string& path) {
-    std::vector<std::string> parts(1);
-    for (char c : path) {
-        if (c == '/') parts.emplace_back();
-        else parts.back() += c;
-    }
-    return parts;
-}
 
 std::string joined(const std::vector<std::string>& parts) {
     std::string out;
@@ -30,7 +22,7 @@ std::string joined(const std::vector<std::string>& parts) {
 FollowedPath follow_tree_links(const std::string& path, const TreeLookup& lookup) {
     constexpr int max_links = 40;  // as the kernel's own limit on a path's links
     std::deque<std::string> todo;
-    for (auto& part : components(path)) todo.push_back(std::move(part));
+    for (auto& part : split_fields(path, '/')) todo.push_back(std::move(part));
     std::vector<std::string> done;  // the folders resolved so far, from the tree's root
     int links = 0;
     std::string last_link;  // "a/b" -> "../c" (quoted), for a message about where links led
@@ -55,7 +47,7 @@ FollowedPath follow_tree_links(const std::string& path, const TreeLookup& lookup
             last_link = fmt::format("{} is a link to {}", joined(done), entry->link_target);
             if (entry->link_target.empty() || entry->link_target[0] == '/') return outside();
             done.pop_back();  // the target replaces the link, relative to the link's folder
-            auto target = components(entry->link_target);
+            auto target = split_fields(entry->link_target, '/');
             todo.insert(todo.begin(), target.begin(), target.end());
             continue;
         }

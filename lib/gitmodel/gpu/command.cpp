@@ -50,26 +50,16 @@ UsageError bad_value(const std::string& option, const std::string& value, const 
                       "see `git model bench -h`");
 }
 
-// The parts of "a,b,c" (an empty part stays, for the caller to refuse).
-std::vector<std::string> comma_list(const std::string& value) {
-    std::vector<std::string> parts(1);
-    for (char c : value) {
-        if (c == ',') parts.emplace_back();
-        else parts.back() += c;
-    }
-    return parts;
-}
-
 // Applies one option with its value to the command line.
 void apply_valued(CommandLine& line, const std::string& option, const std::string& value) {
     if (option == "--device") {
-        for (const auto& part : comma_list(value)) {
+        for (const auto& part : split_fields(value, ',')) {
             const auto index = parse_integer(part);
             if (!index || *index > 1024) throw bad_value(option, value, "a GPU index such as 0, or a list such as 0,2");
             line.devices.push_back(static_cast<int>(*index));
         }
     } else if (option == "--skip-gpu") {
-        for (const auto& part : comma_list(value)) {
+        for (const auto& part : split_fields(value, ',')) {
             if (!is_formatted_uuid(part))
                 throw bad_value(option, value, "a GPU's UUID as nvidia-smi -L prints it (GPU-...), or a list of them");
             std::string uuid = part;  // nvidia-smi's spelling: lower-case hex, as format_uuid writes it
