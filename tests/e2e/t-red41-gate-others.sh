@@ -49,6 +49,30 @@ assert_contains "$(as_user "$A" git -C repo ls-remote origin)" "refs/heads/featu
 [ "$(quick_time "$gpu0")" -ge "$start" ] || fail "GPU 0, nobody's, was checked"
 assert_eq "$(quick_time "$gpu1")" 0 "GPU 1, B's, was never touched by A's push"
 
+# s41c: B's lease naming no UUID ("gpu0") reached the bench's argv, and every push of everyone's
+# failed with a usage error; 2,000 leases of one GPU are one GPU to skip, not 2,000 arguments.
+as_user "$B" python3 "$GM_SOURCE_DIR/tests/e2e/write-lease.py" "$BOOK" gpu0 0 junk --pid "$bjob" >/dev/null
+as_user "$B" python3 - "$BOOK" "$gpu1" <<'PY'
+import glob, json, os, secrets, sys
+book, gpu = sys.argv[1], sys.argv[2]
+record = json.load(open(glob.glob(os.path.join(book, gpu + ".*.lease"))[0]))
+for _ in range(2000):
+    record["id"] = secrets.token_hex(8)
+    with open(os.path.join(book, f"{gpu}.{record['uid']}.{record['id']}.lease"), "w") as f:
+        json.dump(record, f)
+PY
+push 0
+assert_eq "$(quick_time "$gpu1")" 0 "a planted lease makes nobody's push fail, and GPU 1 stays alone"
+
+# s41c: a book A cannot read (a group's, A not in it): which GPUs others hold is unknown, so the
+# check touches none and cannot judge (allow: pushed with a warning).
+mkdir "$TEST_DIR/closed" && chmod 700 "$TEST_DIR/closed"
+branch=$((branch + 1))
+as_user "$A" git -C repo branch -q "feature/model-g$branch" main
+run_expect 0 as_user "$A" env LD_LIBRARY_PATH="$fake" FAKE_CUDA_DEVICE_COUNT=2 GIT_MODEL_LEASE_DIR="$TEST_DIR/closed" \
+    git -C repo push origin "feature/model-g$branch"
+assert_contains "$ERR" "could not tell which GPUs other users hold" "an unreadable book: cannot judge, saying why"
+
 # (A remembered pass needs the driver's /proc list of GPUs, which the fake driver has not: each push
 # here runs the bench again, and leaves GPU 1 alone again.)
 push 0

@@ -157,6 +157,12 @@ TEST_CASE("shared results: newest wins, owner mismatch and corrupt files are ign
     upgraded["quick"].cuda_driver_version = "12.4";
     upgraded["quick"].time = 5;  // an older quick run under another driver says nothing new
     CHECK(representative_result(upgraded)->mode == Mode::full);
+    // A quick run that could not read the release (in a container) is no driver change.
+    upgraded["quick"].time = 20;
+    upgraded["quick"].cuda_driver_version = "12.2";
+    upgraded["full"].driver_version = "580.95.05";
+    upgraded["quick"].driver_version = "";
+    CHECK(representative_result(upgraded)->mode == Mode::full);
 
     // merge_newest: per GPU and mode, the later time wins whichever side it is on.
     ResultsByGpu into{{gpu_a, {{"full", result(gpu_a, Mode::full, 10, 0.1)}}}};

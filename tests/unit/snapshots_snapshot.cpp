@@ -324,6 +324,14 @@ TEST_CASE("compare_hardware: says what differs, and nothing when a side knows no
     // Two GPUs of one model against one of them: another set of GPUs, not another model.
     b.gpus = {gpu(u1, "X", "1")};
     CHECK(*compare_hardware(a, b) == std::vector<std::string>{"gpu"});
+    // Two models on one machine, the second's name unknown on one side: not another model.
+    a.gpus = {gpu(u1, "X", "1"), gpu(u2, "Y", "1")};
+    b = a;
+    b.gpus[1].name.clear();
+    CHECK(compare_hardware(a, b)->empty());
+    // The same GPU named differently is another model (a reflashed card, a renamed one).
+    b.gpus[1].name = "Z";
+    CHECK(*compare_hardware(a, b) == std::vector<std::string>{"gpu_model"});
 }
 
 TEST_CASE("numbering: a number that leaves none after it names its tag and the way out", "[snapshots]") {

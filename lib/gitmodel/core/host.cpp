@@ -1,5 +1,7 @@
 #include "gitmodel/core/host.hpp"
 
+#include "gitmodel/core/text.hpp"
+
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -8,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 
 #include <fcntl.h>
 #include <pwd.h>
@@ -103,6 +106,23 @@ std::optional<std::int64_t> process_start_seconds(const ProcessStat& stat) {
 const char* env_or_null(const char* name) {
     const char* value = std::getenv(name);
     return value && *value ? value : nullptr;
+}
+
+std::set<std::string> driver_gpu_uuids() {
+    std::set<std::string> uuids;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/driver/nvidia/gpus", ec)) {
+        std::istringstream lines(read_text(entry.path() / "information"));
+        std::string line;
+        while (std::getline(lines, line)) {
+            if (line.rfind("GPU UUID:", 0) != 0) continue;
+            std::istringstream words(line.substr(9));
+            std::string uuid;
+            words >> uuid;
+            if (!uuid.empty()) uuids.insert(uuid);
+        }
+    }
+    return uuids;
 }
 
 }  // namespace gm

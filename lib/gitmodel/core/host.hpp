@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -45,5 +46,9 @@ std::optional<long> own_process_with_arguments(const std::vector<std::string>& a
 
 // The name of the user this process runs as (its effective uid), for messages and logs.
 std::string user_name();
+
+// The UUIDs of the GPUs the NVIDIA kernel module lists (/proc/driver/nvidia/gpus/*/information),
+// without starting CUDA; empty without a driver.
+std::set<std::string> driver_gpu_uuids();
 
 }  // namespace gm

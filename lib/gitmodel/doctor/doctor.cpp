@@ -181,7 +181,7 @@ OwnershipFact ownership_fact(git::Repository& repo, const git::Config& config, c
     return fact;
 }
 
-BenchFact bench_fact(const Options& options) {
+BenchFact bench_fact(const Options& options, const std::filesystem::path& lease_book) {
     BenchFact fact;
     fact.timeout = options.bench_timeout;
     if (!options.run_bench) {
@@ -193,10 +193,19 @@ BenchFact bench_fact(const Options& options) {
         fact.missing = true;
         return fact;
     }
+    std::vector<std::string> argv{bench->string(), "--quick", "--json"};
+    try {
+        // Another user's GPU is left alone: no context, memory or kernel on their job.
+        for (const auto& uuid : env::gpus_others_hold(lease_book)) argv.insert(argv.end(), {"--skip-gpu", uuid});
+    } catch (const Error& e) {
+        fact.skipped = true;
+        fact.skip_reason = fmt::format("not checked: which GPUs other users hold is unknown ({})", e.what());
+        return fact;
+    }
     try {
         proc::RunOptions run_options;
         run_options.timeout = options.bench_timeout;
-        const auto result = proc::run({bench->string(), "--quick", "--json"}, run_options);
+        const auto result = proc::run(argv, run_options);
         fact.timed_out = result.timed_out;
         fact.exit_code = result.exit_code;
         fact.signal = result.signal;
@@ -404,7 +413,8 @@ std::vector<Check> run_checks(const Options& options) {
     checks.push_back(judge_modelenv(modelenv));
 
     checks.push_back(judge_engine(engine_fact(config ? &*config : nullptr, modelenv.env, options.engine_timeout)));
-    checks.push_back(judge_gpus(bench_fact(options)));
+    checks.push_back(judge_gpus(bench_fact(
+        options, config ? env::LeaseBook::directory(*config) : env::LeaseBook::directory(std::optional<std::string>()))));
 
     if (config) {
         checks.push_back(judge_pool(pool_fact(*config, modelenv.env && modelenv.env->gpus.wants_gpu())));

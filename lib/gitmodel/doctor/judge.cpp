@@ -294,7 +294,7 @@ Check judge_gpus(const BenchFact& fact) {
     Check check{"gpus", Status::ok, "", ""};
     if (fact.skipped) {
         check.status = Status::skip;
-        check.detail = "not checked (--no-bench)";
+        check.detail = fact.skip_reason.empty() ? "not checked (--no-bench)" : fact.skip_reason;
         return check;
     }
     if (fact.missing) {

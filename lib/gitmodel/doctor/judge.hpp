@@ -123,7 +123,8 @@ Check judge_ownership(const OwnershipFact& fact);
 
 // What `git-model-bench --quick --json` said.
 struct BenchFact {
-    bool skipped = false;            // --no-bench
+    bool skipped = false;            // --no-bench, or skip_reason
+    std::string skip_reason;         // why it was not run, when not for --no-bench
     bool missing = false;            // git-model-bench not found
     bool timed_out = false;
     int exit_code = 0;

@@ -1,6 +1,7 @@
 #include "gitmodel/env/lease_book.hpp"
 
 #include "gitmodel/core/host.hpp"
+#include "gitmodel/gpu/device.hpp"
 #include "gitmodel/gpu/result_cache.hpp"
 
 #include "gitmodel/core/duration.hpp"
@@ -12,6 +13,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -587,20 +589,25 @@ GiveBack give_back_matching(LeaseBook& book, const std::function<bool(const Leas
 }
 
 std::vector<std::string> gpus_others_hold(const fs::path& book_dir) {
-    std::vector<std::string> uuids;
-    try {
-        const auto book = LeaseBook::open_existing(book_dir);
-        if (!book) return uuids;
-        const JudgeContext context = local_judge_context(nullptr);
-        const uid_t me = ::geteuid();
-        for (const auto& entry : book->read().leases) {
-            const Lease& lease = entry.lease;
-            if (lease.uid == me || starts_with(lease.gpu, "index-")) continue;
-            if (judge(lease, context).verdict != Verdict::gone) uuids.push_back(lease.gpu);
-        }
-    } catch (const Error&) {
-        // no readable book: no lease of anyone's is known here
+    const auto book = LeaseBook::open_existing(book_dir);  // throws when it is there but cannot be read
+    if (!book) return {};
+    const JudgeContext context = local_judge_context(nullptr);
+    const uid_t me = ::geteuid();
+    // Only UUIDs, in nvidia-smi's spelling, of GPUs this machine has (when its driver lists them),
+    // each once: a lease names what its writer chose, and none may break or bloat the bench's argv.
+    const std::set<std::string> machine = driver_gpu_uuids();
+    std::set<std::string> held;
+    for (const auto& entry : book->read().leases) {
+        const Lease& lease = entry.lease;
+        if (lease.uid == me || !gpu::is_formatted_uuid(lease.gpu)) continue;
+        std::string uuid = lease.gpu;
+        std::transform(uuid.begin() + 4, uuid.end(), uuid.begin() + 4, [](unsigned char c) { return std::tolower(c); });
+        if (!machine.empty() && !machine.count(uuid)) continue;
+        if (judge(lease, context).verdict != Verdict::gone) held.insert(uuid);
     }
+    constexpr std::size_t most = 64;  // no driver list to check against: more is no machine's
+    std::vector<std::string> uuids(held.begin(), held.end());
+    if (uuids.size() > most) uuids.resize(most);
     return uuids;
 }
 

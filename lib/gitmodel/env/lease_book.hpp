@@ -208,9 +208,11 @@ GiveBack give_back_matching(LeaseBook& book, const std::function<bool(const Leas
                             std::chrono::milliseconds lock_timeout);
 
 // The UUIDs of the GPUs that other users' leases in the book at book_dir hold (judged without
-// asking an engine: a lease not provably gone holds), for the pre-push GPU check to leave alone.
-// Leases that name a GPU by index (a configured pool, no driver) are not among them. A book that
-// is missing or cannot be read holds none.
+// asking an engine: a lease not provably gone holds), for the GPU checks (pre-push, doctor) to
+// leave alone: each once, lower-case, only GPUs the driver lists (at most 64 without a driver).
+// Leases that name no UUID (by index in a configured pool, or planted) are not among them. A
+// missing book holds none; one that is there but cannot be read throws gm::Error (then which
+// GPUs others hold is unknown, and no GPU may be touched).
 std::vector<std::string> gpus_others_hold(const std::filesystem::path& book_dir);
 
 // The judge context of a caller: /proc for processes and, with an engine, that engine's

@@ -369,8 +369,10 @@ std::optional<CachedResult> representative_result(const ModeResults& modes) {
     const auto& f = full->second;
     const auto& q = quick->second;
     // A newer quick run under another driver: the full one measured software no longer there.
-    const bool driver_changed = q.time > f.time && (q.driver_version != f.driver_version ||
-                                                    q.cuda_driver_version != f.cuda_driver_version);
+    // A field one run could not read (inside a container, no /proc) says nothing of a change.
+    const auto differs = [](const std::string& a, const std::string& b) { return !a.empty() && !b.empty() && a != b; };
+    const bool driver_changed = q.time > f.time && (differs(q.driver_version, f.driver_version) ||
+                                                    differs(q.cuda_driver_version, f.cuda_driver_version));
     return driver_changed ? q : f;
 }
 

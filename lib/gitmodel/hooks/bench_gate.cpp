@@ -36,24 +36,6 @@ std::string driver_release() {
     return version;
 }
 
-// Every GPU's UUID as the driver lists it, without starting CUDA.
-std::set<std::string> gpu_uuids() {
-    std::set<std::string> uuids;
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator("/proc/driver/nvidia/gpus", ec)) {
-        std::istringstream lines(read_text(entry.path() / "information"));
-        std::string line;
-        while (std::getline(lines, line)) {
-            if (line.rfind("GPU UUID:", 0) != 0) continue;
-            std::istringstream words(line.substr(9));
-            std::string uuid;
-            words >> uuid;
-            if (!uuid.empty()) uuids.insert(uuid);
-        }
-    }
-    return uuids;
-}
-
 std::int64_t duration_key(const git::ConfigView& config, const char* key, std::int64_t fallback) {
     auto text = config.get_string(key);
     if (!text) return fallback;
@@ -137,8 +119,20 @@ BenchGateResult run_bench_gate(const git::ConfigView& config, const fs::path& co
     const std::int64_t max_age = duration_key(config, "model.bench.cacheTime", 6 * 3600);
     const std::int64_t timeout = duration_key(config, "model.bench.timeout", 20);
     const fs::path cache = cache_file(common_dir);
-    const std::vector<std::string> theirs = others_gpus ? others_gpus() : std::vector<std::string>{};
-    std::set<std::string> ours = gpu_uuids();  // a remembered pass is needed for every GPU nobody else holds
+    std::vector<std::string> theirs;
+    try {
+        if (others_gpus) theirs = others_gpus();
+    } catch (const Error& e) {
+        // Which GPUs others hold is unknown: none is touched, and the check cannot judge.
+        result.unknown = true;
+        result.passed = on_unknown == OnUnknown::allow;
+        const std::string what = fmt::format("the GPU check could not tell which GPUs other users hold ({}), so it "
+                                             "touched none", e.what());
+        result.message = result.passed ? what + "; pushing anyway (model.benchGate.onUnknown = allow)"
+                                       : what + "; model.benchGate.onUnknown = refuse";
+        return result;
+    }
+    std::set<std::string> ours = driver_gpu_uuids();  // a remembered pass is needed for every GPU nobody else holds
     for (const auto& uuid : theirs) ours.erase(uuid);
     if (cached_pass(cache, ours, driver_release(), max_age)) {
         result.from_cache = true;

@@ -51,7 +51,8 @@ BenchGateResult judge_bench_run(const BenchRun& run, BenchWhen when, OnUnknown o
 // others_gpus: asked only when the gate runs, the UUIDs of GPUs other users hold
 // (env::gpus_others_hold). The bench leaves them alone (--skip-gpu: no context, memory or kernel
 // on a teammate's job) and a remembered pass is needed only for the rest; when every GPU is
-// someone else's the bench cannot judge (model.benchGate.onUnknown decides).
+// someone else's, or others_gpus throws gm::Error (a book that cannot be read), the check cannot
+// judge and touches nothing (model.benchGate.onUnknown decides).
 BenchGateResult run_bench_gate(const git::ConfigView& config, const std::filesystem::path& common_dir,
                                const std::function<std::vector<std::string>()>& others_gpus = {});
 

@@ -204,6 +204,25 @@ std::vector<std::string> distinct_field_values(const SnapshotRecord& record, std
     return out;
 }
 
+// Whether two snapshots ran on different GPU models, judging only what is known: a name is known
+// only where a bench result was kept. The same GPU (UUID) named differently; or a name on one side
+// that the other, knowing every one of its GPUs' names, does not have.
+bool models_differ(const SnapshotRecord& a, const SnapshotRecord& b) {
+    for (const auto& ga : a.gpus)
+        for (const auto& gb : b.gpus)
+            if (ga.uuid == gb.uuid && !ga.name.empty() && !gb.name.empty() && ga.name != gb.name) return true;
+    const auto all_named = [](const SnapshotRecord& r) {
+        return std::all_of(r.gpus.begin(), r.gpus.end(), [](const SnapshotGpu& g) { return !g.name.empty(); });
+    };
+    const auto has_one_missing_from = [](const SnapshotRecord& from, const SnapshotRecord& complete) {
+        const auto names = distinct_field_values(complete, &SnapshotGpu::name);
+        for (const auto& name : distinct_field_values(from, &SnapshotGpu::name))
+            if (!std::binary_search(names.begin(), names.end(), name)) return true;
+        return false;
+    };
+    return (all_named(a) && has_one_missing_from(b, a)) || (all_named(b) && has_one_missing_from(a, b));
+}
+
 }  // namespace
 
 std::string snapshot_tag_name(std::string_view model, unsigned version) {
@@ -402,9 +421,7 @@ std::vector<MetricComparison> compare_metrics(const SnapshotRecord& a, const Sna
 std::optional<std::vector<std::string>> compare_hardware(const SnapshotRecord& a, const SnapshotRecord& b) {
     if (a.gpus.empty() || b.gpus.empty()) return std::nullopt;
     std::vector<std::string> differences;
-    // A name is known only where a bench result was kept: compared when both know theirs.
-    const auto names_a = distinct_field_values(a, &SnapshotGpu::name), names_b = distinct_field_values(b, &SnapshotGpu::name);
-    if (!names_a.empty() && !names_b.empty() && names_a != names_b) differences.push_back("gpu_model");
+    if (models_differ(a, b)) differences.push_back("gpu_model");
     if (field_values(a, &SnapshotGpu::uuid) != field_values(b, &SnapshotGpu::uuid)) differences.push_back("gpu");
     auto drivers_a = distinct_field_values(a, &SnapshotGpu::driver_version);
     auto drivers_b = distinct_field_values(b, &SnapshotGpu::driver_version);
