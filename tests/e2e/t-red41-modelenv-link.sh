@@ -40,6 +40,24 @@ for format in sha1 sha256; do
     run_expect 0 git -C repo push origin feature/model-linked
     assert_contains "$ERR" "feature/model-linked" "$format: with the trailer it goes"
 
+    # s41d: the image changed through the link, then the link made a plain file with the new image:
+    # the first commit changed the image, without a reason.
+    printf 'image: registry.example.com/team/pytorch:2.6.0\n' >repo/envs/shared.yaml
+    git -C repo commit -q -am "quiet bump"
+    rm repo/.modelenv.yaml && cp repo/envs/shared.yaml repo/.modelenv.yaml
+    git -C repo add .modelenv.yaml && git -C repo commit -q -m "a plain file again"
+    run_expect 1 git -C repo push origin feature/model-linked
+    assert_contains "$ERR" "frozen-image" "$format: the change through the link is found after the link went"
+    assert_contains "$ERR" "pytorch:2.6.0" "$format: naming it"
+
+    # A link that names nothing (or a folder, or a submodule) is refused, naming it, not taken as no file.
+    git -C repo checkout -q -b feature/model-dangling main
+    rm repo/.modelenv.yaml && ln -s envs/gone.yaml repo/.modelenv.yaml
+    git -C repo add .modelenv.yaml && git -C repo commit -q -m "dangling"
+    run_expect 1 git -C repo push origin feature/model-dangling
+    assert_contains "$ERR" ".modelenv.yaml is a link to envs/gone.yaml, which names nothing in the commit's tree" \
+        "$format: a dangling link is named"
+
     # A link out of the tree is refused unread, naming the link.
     git -C repo checkout -q -b feature/model-outside main
     rm repo/.modelenv.yaml && ln -s /etc/passwd repo/.modelenv.yaml

@@ -10,7 +10,7 @@ using gm::git::TreeEntryKind;
 
 namespace {
 
-// A tree as a map: "dir" -> tree, "file" -> blob, "link" -> "@target".
+// A tree as a map: "dir" -> "tree", "file" -> "blob", "submodule" -> "other", "link" -> "@target".
 gm::git::TreeLookup tree_of(std::map<std::string, std::string> entries) {
     return [entries = std::move(entries)](const std::string& path) -> std::optional<TreeEntryKind> {
         const auto found = entries.find(path);
@@ -18,6 +18,7 @@ gm::git::TreeLookup tree_of(std::map<std::string, std::string> entries) {
         TreeEntryKind kind;
         if (found->second == "tree") kind.kind = TreeEntryKind::Kind::tree;
         else if (found->second == "blob") kind.kind = TreeEntryKind::Kind::blob;
+        else if (found->second == "other") kind.kind = TreeEntryKind::Kind::other;  // a submodule
         else {
             kind.kind = TreeEntryKind::Kind::link;
             kind.link_target = found->second.substr(1);
@@ -67,4 +68,26 @@ TEST_CASE("follow_tree_links: out of the tree or round in a loop is a problem, n
     CHECK_FALSE(follow_tree_links("empty", tree).path);
     CHECK_FALSE(follow_tree_links("empty", tree).problem.empty());
     CHECK(follow_tree_links("../x", tree).problem == "../x leads out of the commit's tree");
+}
+
+TEST_CASE("follow_tree_links: a link to nothing, a folder or a submodule is a problem naming it", "[git]") {
+    auto tree = tree_of({{".modelenv.yaml", "@envs/gone.yaml"}, {"envs", "tree"}, {"to-folder", "@envs"},
+                         {"sub", "other"}, {"into-sub", "@sub/env.yaml"}, {"file", "blob"}, {"through-file", "@file/x"},
+                         {"odd", "@\x1b]0;pwned\x07x"}});
+    CHECK(follow_tree_links(".modelenv.yaml", tree).problem ==
+          ".modelenv.yaml is a link to envs/gone.yaml, which names nothing in the commit's tree");
+    CHECK(follow_tree_links("to-folder", tree).problem == "to-folder is a link to envs, which is not a file");
+    CHECK(follow_tree_links("into-sub", tree).problem == "into-sub is a link to sub/env.yaml, which leads into a submodule");
+    CHECK(follow_tree_links("through-file", tree).problem == "through-file is a link to file/x, which leads through a file");
+    // Not links: a folder or a submodule where the file would be is just no file.
+    CHECK(follow_tree_links("envs", tree).problem.empty());
+    CHECK(follow_tree_links("sub", tree).problem.empty());
+    // A target is another user's text: made printable, and bounded.
+    const auto odd = follow_tree_links("odd", tree).problem;
+    CHECK(odd.find('\x1b') == std::string::npos);
+    CHECK(odd.find('\x07') == std::string::npos);
+    tree = tree_of({{"long", "@" + std::string(5000, 'a')}});
+    const auto long_target = follow_tree_links("long", tree).problem;
+    CHECK(long_target.find("longer than any link") != std::string::npos);
+    CHECK(long_target.size() < 600);
 }

@@ -134,9 +134,15 @@ void check_image(git::RepoReader& repo, const std::string& remote_name, const Pu
     }
     if (before_image.empty()) return;  // the remote knows no pinned image to keep
     // Through a link, a commit that changes only the file it names changes the image: each pushed
-    // commit is read then (only where the image differs, as above).
+    // commit is read then (only where the image differs, as above), whether the link is at the tip,
+    // where the remote's commits leave off, or replaced on the way (the image changed through the
+    // link, then the link made a plain file holding the new image).
+    bool through_link = tip.linked;
+    for (const auto& base : boundary) through_link = through_link || images.at(base).linked;
+    for (const std::size_t index : pushed.touching)
+        for (const auto& parent : pushed.commits[index].parents) through_link = through_link || images.at(parent).linked;
     std::vector<std::size_t> candidates = pushed.touching;
-    if (tip.linked) {
+    if (through_link) {
         candidates.resize(pushed.commits.size());
         std::iota(candidates.begin(), candidates.end(), std::size_t{0});
     }
