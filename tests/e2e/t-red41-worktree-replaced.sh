@@ -41,3 +41,18 @@ run_expect 0 git -C repo model prune --force
 assert_contains "$OUT" "is not this worktree" "prune says why it keeps net"
 assert_eq "$(cat "$wt/model-other/notes.txt")" "other's work" "other's files are untouched"
 [ -L "$wt/model-net" ] || fail "the link is left for its maker"
+
+# s41d: the same through a parent folder: with model.worktreePath '{model}/{repo}' every worktree's
+# last folder is the repository's name, and a link put in place of net2/ led to other2's worktree.
+git -C repo config model.worktreePath '{model}/{repo}'
+run_expect 0 git -C repo model start net2
+run_expect 0 git -C repo model start other2
+root=$(dirname "$(git -C repo worktree list --porcelain | sed -n 's/^worktree //p' | grep '/other2/')")
+echo "other2's work" >"$root/repo/notes.txt"
+mv "$(dirname "$root")/net2" "$TEST_DIR/net2-away"
+ln -s other2 "$(dirname "$root")/net2"
+run_expect 0 git -C repo model list
+assert_contains "$(grep '^net2 ' <<<"$OUT")" "(not its worktree)" "a link above the folder is found too"
+run_expect 1 git -C repo model tag net2 --metric acc=0.5 --no-push
+assert_contains "$ERR" "is not this worktree" "tag refuses, naming it"
+assert_eq "$(git -C repo tag -l 'model/net2/*')" "" "no snapshot of other2's files as net2's"

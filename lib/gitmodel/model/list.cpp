@@ -135,7 +135,7 @@ std::vector<ModelEntry> list_models(const git::Repository& repo) {
             entry.worktree = it->second.path;
             entry.worktree_state = it->second.folder_missing ? WorktreeState::missing
                                    : it->second.locked       ? WorktreeState::locked
-                                   : foreign_worktree_problem(repo.common_dir(), it->second.path) ? WorktreeState::foreign
+                                   : foreign_worktree_problem(repo.common_dir(), it->second.path, it->second.id) ? WorktreeState::foreign
                                                              : WorktreeState::present;
         } else if (main_branch == branch.name) {
             entry.worktree = settings.main_worktree;

@@ -25,6 +25,7 @@ std::optional<Checkout> worktree_of(const git::Repository& repo, const std::stri
         checkout.path = worktree.path;
         checkout.missing = worktree.folder_missing;
         checkout.locked = worktree.locked;
+        checkout.record_id = worktree.id;
         checkout.operation = worktree.operation;
         return checkout;
     }
@@ -91,7 +92,8 @@ bool same_folder(const fs::path& a, const fs::path& b) {
 
 }  // namespace
 
-std::optional<std::string> foreign_worktree_problem(const fs::path& common_dir, const fs::path& folder) {
+std::optional<std::string> foreign_worktree_problem(const fs::path& common_dir, const fs::path& folder,
+                                                    const std::optional<std::string>& record_id) {
     const auto admin = git::worktree_admin_dir(folder);
     if (!admin) return std::string("is not a worktree of this repository: it has no .git file naming its repository");
     std::error_code ec;
@@ -102,6 +104,12 @@ std::optional<std::string> foreign_worktree_problem(const fs::path& common_dir, 
                            printable(admin->string()));
     // The record it names must be this folder's: a link to another model's worktree (or a copy of
     // one) names that worktree's record, and its files are that model's.
+    if (record_id && admin->filename() != *record_id) {
+        const std::string other = trim_end(read_text(*admin / "gitdir"), "\r\n");
+        return fmt::format("is not this worktree: its .git file names the worktree at {} (the folder, or a folder above "
+                           "it, was replaced by a link to it, or a copy of it)",
+                           printable(other.empty() ? admin->string() : fs::path(other).parent_path().string()));
+    }
     const std::string recorded = trim_end(read_text(*admin / "gitdir"), "\r\n");
     if (recorded.empty()) return std::nullopt;  // a record git is still writing, or an old git's: not judged
     fs::path recorded_git(recorded);
@@ -133,7 +141,9 @@ std::optional<std::string> untrusted_folder_problem(const fs::path& common_dir, 
 void require_trusted_checkout(const git::Repository& repo, const std::string& model, const Checkout& checkout) {
     if (checkout.main_worktree || checkout.missing) return;
     auto problem = untrusted_folder_problem(repo.common_dir(), checkout.path);
-    if (!problem) problem = foreign_worktree_problem(repo.common_dir(), checkout.path);
+    if (!problem) problem = foreign_worktree_problem(
+            repo.common_dir(), checkout.path,
+            checkout.record_id.empty() ? std::nullopt : std::optional<std::string>(checkout.record_id));
     if (!problem) return;
     throw Error(fmt::format("the worktree of model '{}' at {} {}: it is not used", model, checkout.path.string(), *problem),
                 "look at that folder; if it is not the model's, move it away, then `git worktree prune` forgets "

@@ -19,6 +19,7 @@ struct Checkout {
     bool main_worktree = false;  // the main worktree (not a linked one)
     bool missing = false;        // a linked worktree whose folder has vanished
     bool locked = false;         // `git worktree lock` (or git still creating it)
+    std::string record_id;       // a linked one's record, <common dir>/worktrees/<id>
     // A rebase or bisect in progress there that holds the branch (HEAD is detached meanwhile):
     // what writes to the branch must wait until it ends.
     std::optional<git::BranchOperation> operation;
@@ -36,11 +37,15 @@ std::optional<std::string> untrusted_folder_problem(const std::filesystem::path&
                                                     const std::filesystem::path& folder);
 
 // Why a linked worktree's folder is not this repository's worktree, in words ("is not a worktree of
-// this repository: its .git file points to /a/.git/worktrees/x, ..."), or nullopt when its .git file points back into common_dir's worktrees. A
-// repository copied with `cp -a` keeps git's records of the original's worktree folders (their
-// absolute paths), whose .git files point to the original: nothing of them is read or removed.
+// this repository: its .git file points to /a/.git/worktrees/x, ..."), or nullopt when its .git
+// file points back into common_dir's worktrees, to the record `record_id` names where the caller
+// knows it (git's <common dir>/worktrees/<id>), else to a record of this very folder. A repository
+// copied with `cp -a` keeps git's records of the original's worktree folders (their absolute
+// paths), whose .git files point to the original; a folder replaced by a link to another worktree
+// (or one of its parents by a link) names that worktree's record: nothing of them is read or removed.
 std::optional<std::string> foreign_worktree_problem(const std::filesystem::path& common_dir,
-                                                    const std::filesystem::path& folder);
+                                                    const std::filesystem::path& folder,
+                                                    const std::optional<std::string>& record_id = std::nullopt);
 
 // Throws gm::Error, naming the owner, when a model's linked worktree is a folder or link of a user
 // who is neither the caller nor the repository's owner: in a shared model.worktreeRoot, once a

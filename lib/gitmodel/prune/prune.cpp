@@ -167,8 +167,10 @@ private:
     }
 
     void read_worktree(PruneFacts& fact) {
+        std::optional<std::string> record_id;
         if (auto it = by_branch_.find(fact.branch); it != by_branch_.end()) {
             fact.worktree = it->second.path;
+            record_id = it->second.id;
             fact.worktree_missing = it->second.folder_missing;
             if (fact.worktree_missing)
                 fact.missing_worktree_staged =
@@ -184,7 +186,7 @@ private:
         }
         if (!fact.worktree || fact.worktree_missing || fact.worktree_main) return;
         fact.worktree_current = !cwd_.empty() && is_within(cwd_, *fact.worktree);
-        fact.worktree_foreign = model::foreign_worktree_problem(repo_.common_dir(), *fact.worktree);
+        fact.worktree_foreign = model::foreign_worktree_problem(repo_.common_dir(), *fact.worktree, record_id);
         if (fact.worktree_foreign) return;  // nothing of another repository's folder is read
         try {
             const auto opened = repo_.open_worktree(*fact.worktree);
