@@ -3,6 +3,7 @@
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/host.hpp"
 #include "gitmodel/core/random_id.hpp"
+#include "gitmodel/core/shell_word.hpp"
 #include "gitmodel/core/unique_dir.hpp"
 
 #include <fmt/core.h>
@@ -483,7 +484,7 @@ fs::path make_folder_below(const fs::path& base, const fs::path& dir, mode_t mod
                                         walked.string(), ec ? std::string("?") : target.string()),
                             fmt::format("look at what made it, then remove the link (rm {}); the next start makes the "
                                         "folder afresh",
-                                        walked.string()));
+                                        shell_word(walked.string(), Quoting::when_needed)));
             }
             throw Error(fmt::format("cannot open the folder {}: {}", walked.string(), errno_text(err)));
         }

@@ -2,6 +2,7 @@
 
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/host.hpp"
+#include "gitmodel/core/shell_word.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/git/git_program.hpp"
 #include "gitmodel/git/handle.hpp"
@@ -746,7 +747,7 @@ bool Repository::forget_missing_worktree(const fs::path& path, bool even_locked)
     if (info.locked && !even_locked)
         throw Error(fmt::format("the worktree {} is locked ({}); it was not forgotten", info.path.string(),
                                 info.lock_reason.empty() ? "git worktree lock" : info.lock_reason),
-                    fmt::format("git worktree unlock {}", info.path.string()));
+                    fmt::format("git worktree unlock {}", shell_word(info.path.string(), Quoting::when_needed)));
     WorktreeHandle worktree;
     {
         git_worktree* raw = nullptr;

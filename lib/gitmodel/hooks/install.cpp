@@ -1,5 +1,6 @@
 #include "gitmodel/hooks/install.hpp"
 
+#include "gitmodel/core/shell_word.hpp"
 #include "gitmodel/core/atomic_file.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/shared_dir.hpp"
@@ -443,7 +444,7 @@ std::vector<std::string> uninstall_hooks(const fs::path& hooks_dir) {
         if (status.state == HookState::edited) {
             done.push_back(fmt::format("{}: git-model's, but changed since it was installed: left alone with what it "
                                        "chains (remove it yourself: rm {})",
-                                       status.name, status.path.string()));
+                                       status.name, shell_word(status.path.string(), Quoting::when_needed)));
             continue;
         }
         if (status.state == HookState::current || status.state == HookState::outdated) {

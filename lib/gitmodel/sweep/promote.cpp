@@ -337,8 +337,9 @@ void check_uncommitted(const fs::path& model_worktree, const std::vector<Planned
         if (!why.empty())
             throw Error(fmt::format("{} in the model's worktree {} {}; nothing was promoted", file.path,
                                     model_worktree.string(), why),
-                        fmt::format("commit or stash them first, e.g. `git -C {} stash push -- {}`", model_worktree.string(),
-                                    file.path));
+                        fmt::format("commit or stash them first, e.g. `git -C {} stash push -- {}`",
+                                    shell_word(model_worktree.string(), Quoting::when_needed),
+                                    shell_word(file.path, Quoting::when_needed)));
     }
 }
 
