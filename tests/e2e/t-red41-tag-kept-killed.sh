@@ -30,3 +30,16 @@ git -C repo rev-parse -q --verify refs/tags/model/net/v2 >/dev/null || fail "v2 
 run_expect 0 git -C "$wt" model tag --metric acc=0.3
 assert_not_contains "$(remote_refs "$remote")" "refs/tags/model/net/v2" "the kept snapshot is not pushed by the next tag"
 assert_contains "$(remote_refs "$remote")" "refs/tags/model/net/v3" "the next tag's own snapshot is"
+
+# s41d: a kept snapshot whose number a teammate took on the remote is moved to the next number by
+# the next plain tag, and was pushed there: the hold follows it, and it stays here.
+run_expect 0 git -C "$wt" model tag --no-push --metric acc=0.4 -m "private experiment"   # v4, kept
+git clone -q "$remote" mate
+git -C mate config model.installHooks never
+git -C mate checkout -q feature/model-net
+run_expect 0 git -C mate model tag net --metric acc=0.9                                     # the remote's v4
+run_expect 0 git -C "$wt" model tag --metric acc=0.6
+assert_contains "$OUT$ERR" "model/net/v4 -> model/net/v5" "the kept snapshot moved past the teammate's"
+assert_not_contains "$(remote_refs "$remote")" "refs/tags/model/net/v5 " "and was not pushed"
+git -C repo cat-file -p refs/tags/model/net/v5 | grep -q "private experiment" || fail "v5 here is the kept snapshot"
+assert_contains "$(remote_refs "$remote")" "refs/tags/model/net/v6" "the new tag's own snapshot went"

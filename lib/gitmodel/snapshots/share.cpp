@@ -287,6 +287,10 @@ TagOutcome tag_and_push(const git::Repository& repo, TagRequest request, bool pu
             const auto clashes = move_clashing_snapshots(repo, request.model, refs, request.taken_elsewhere);
             for (const auto& [old_name, renamed] : clashes.moved) {
                 outcome.moved.push_back(fmt::format("{} -> {}", old_name, renamed));
+                // Kept here by choice (or sent by hand): moved, but not pushed unasked.
+                if (const auto object = git::ref_object(repo, "refs/tags/" + renamed))
+                    if (const auto why = held_why(repo, renamed, *object); why && (*why == "kept" || *why == "sent:" + *remote))
+                        continue;
                 const auto made = git::find_tag(repo, renamed);
                 const auto pushed = push_tag(repo, *remote, renamed, request.model, made ? made->target : "", {});
                 if (pushed.pushed) forget_unpushed(repo, {renamed});

@@ -122,14 +122,21 @@ void write_ledger(const git::Repository& repo, const Ledger& entries, const fs::
 }
 void write_ledger(const git::Repository& repo, const Ledger& entries) { write_ledger(repo, entries, unpushed_ledger(repo)); }
 
-// Ends a snapshot's move to a new tag (the caller holds the "snapshots" lock): the ledger names the
-// new tag, not the old (a rerun after a kill moves nothing twice); then the old name goes, only
-// while it is still that tag: else both stay, and nothing is lost.
+// Ends a snapshot's move to a new tag (the caller holds the "snapshots" lock): a hold (kept by
+// --no-push, sent by hand) follows it first, then the ledger names the new tag, not the old (a
+// rerun after a kill moves nothing twice); then the old name goes, only while it is still that
+// tag: else both stay, and nothing is lost.
 void complete_move(const git::Repository& repo, const std::string& old_tag, const std::string& old_object,
                    const std::string& new_tag) {
+    const auto made = git::ref_object(repo, "refs/tags/" + new_tag);
+    auto held = read_ledger(held_ledger(repo));
+    if (const auto hold = held.find({old_tag, old_object}); hold != held.end() && made) {
+        held[{new_tag, *made}] = hold->second;
+        write_ledger(repo, held, held_ledger(repo));
+    }
     auto ledger = read_ledger(repo);
     ledger.erase({old_tag, old_object});
-    if (const auto made = git::ref_object(repo, "refs/tags/" + new_tag)) ledger.emplace(std::make_pair(new_tag, *made), "");
+    if (made) ledger.emplace(std::make_pair(new_tag, *made), "");
     write_ledger(repo, ledger);
     git::delete_ref_if_at(repo, "refs/tags/" + old_tag, old_object);
 }
