@@ -15,6 +15,19 @@ bool is_below(const std::filesystem::path& path, const std::filesystem::path& ba
     return !relative.empty() && *relative.begin() != "..";
 }
 
+bool same_folder(const std::filesystem::path& a, const std::filesystem::path& b) {
+    namespace fs = std::filesystem;
+    const fs::path na(trim_end(a.lexically_normal().string(), "/"));
+    const fs::path nb(trim_end(b.lexically_normal().string(), "/"));
+    if (na == nb) return true;
+    if (na.filename() != nb.filename() || na.filename().empty()) return false;
+    std::error_code ec;
+    const auto pa = fs::weakly_canonical(na.parent_path(), ec);
+    if (ec) return false;
+    const auto pb = fs::weakly_canonical(nb.parent_path(), ec);
+    return !ec && pa == pb;
+}
+
 std::string read_text(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) return {};

@@ -27,6 +27,11 @@ std::string read_text(const std::filesystem::path& path);
 // function of two names, here so that the configuration layer (and its fuzzer) has it too.
 bool is_below(const std::filesystem::path& path, const std::filesystem::path& base);
 
+// Whether two paths name one folder: the same name, in parent folders that are one once links are
+// resolved (git records a worktree by its real path; model.worktreeRoot may lead through a link).
+// The folder itself is not resolved: a link put in place of a worktree is not that worktree.
+bool same_folder(const std::filesystem::path& a, const std::filesystem::path& b);
+
 // The records of a program's output, each ended by separator ('\0' for git's -z, '\n' for lines):
 // a last separator ends the last record rather than starting an empty one, and empty records
 // between two separators are kept. The one reader of -z output, so none parses it differently.

@@ -118,7 +118,7 @@ void delete_created_branch(git::Repository& repo, const Intent& intent, Rollback
 bool roll_back_worktree(git::Repository& repo, const Intent& intent, Rollback& result) {
     const fs::path target = intent.worktree->lexically_normal();
     for (const auto& worktree : repo.linked_worktrees()) {
-        if (worktree.path.lexically_normal() != target) continue;
+        if (!same_folder(worktree.path, target)) continue;
         const auto verdict = judge_created_worktree(repo, worktree, intent.branch, intent.base_commit);
         if (verdict.found.empty()) {
             remove_created_worktree(repo, worktree);
@@ -208,7 +208,7 @@ Rollback roll_back(git::Repository& repo, const Intent& intent) {
         // (or the user, finishing it as told) completed the model.
         bool creation_locked = false;
         for (const auto& worktree : repo.linked_worktrees())
-            if (worktree.path.lexically_normal() == intent.worktree->lexically_normal())
+            if (same_folder(worktree.path, *intent.worktree))
                 creation_locked = worktree.locked && is_creation_lock(worktree.lock_reason);
         if (base_recorded && !creation_locked) return result;
         if (roll_back_worktree(repo, intent, result)) return result;

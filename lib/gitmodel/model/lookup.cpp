@@ -74,24 +74,6 @@ std::string resolve_model_name(const git::Repository& repo, const std::optional<
                      "name the model, or run this inside a model's worktree (`git model list` shows where they are)");
 }
 
-namespace {
-
-// Whether two paths name one folder by the same name: their parents may be reached through links
-// (git records real paths), the folder itself may not (a link to another worktree is not it).
-bool same_folder(const fs::path& a, const fs::path& b) {
-    const fs::path na = fs::path(trim_end(a.lexically_normal().string(), "/"));
-    const fs::path nb = fs::path(trim_end(b.lexically_normal().string(), "/"));
-    if (na == nb) return true;
-    if (na.filename() != nb.filename()) return false;
-    std::error_code ec;
-    const auto pa = fs::weakly_canonical(na.parent_path(), ec);
-    if (ec) return false;
-    const auto pb = fs::weakly_canonical(nb.parent_path(), ec);
-    return !ec && pa == pb;
-}
-
-}  // namespace
-
 std::optional<std::string> foreign_worktree_problem(const fs::path& common_dir, const fs::path& folder,
                                                     const std::optional<std::string>& record_id) {
     const auto admin = git::worktree_admin_dir(folder);

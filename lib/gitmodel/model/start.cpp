@@ -24,7 +24,7 @@ namespace {
 // Refuses a worktree folder that holds anything: git would refuse too, later and less clearly.
 void check_folder_free(const fs::path& path, const std::vector<git::WorktreeInfo>& worktrees) {
     for (const auto& worktree : worktrees) {
-        if (worktree.path.lexically_normal() == path) {
+        if (same_folder(worktree.path, path)) {
             throw Error(fmt::format("a worktree is already registered at {}{}", path.string(),
                                     worktree.folder_missing ? " (its folder is gone)" : ""),
                         worktree.folder_missing ? fmt::format("`git worktree remove {}` forgets it", shell_word(path.string(), Quoting::when_needed))

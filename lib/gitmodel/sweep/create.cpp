@@ -74,7 +74,7 @@ std::vector<std::string> remove_run(git::Repository& repo, const Sweep& sweep, c
     const auto commit = run_commit(repo, sweep, run);
     bool worktree_kept = false;
     for (const auto& worktree : repo.linked_worktrees()) {
-        if (worktree.path.lexically_normal() != run.worktree.lexically_normal()) continue;
+        if (!same_folder(worktree.path, run.worktree)) continue;
         const auto verdict = commit ? model::judge_created_worktree(repo, worktree, run.branch, *commit)
                                     : model::TouchedWorktree{{fmt::format("{} has new commits", run.branch)}, false};
         if (verdict.found.empty()) {
@@ -112,7 +112,7 @@ RunSpec plan_run(const git::Repository& repo, const Sweep& sweep, const model::S
     if (problem.empty() && fs::exists(run.worktree, ec) && !fs::is_empty(run.worktree, ec))
         problem = fmt::format("the worktree folder {} is in the way", run.worktree.string());
     for (const auto& worktree : registered)
-        if (problem.empty() && worktree.path.lexically_normal() == run.worktree.lexically_normal())
+        if (problem.empty() && same_folder(worktree.path, run.worktree))
             problem = fmt::format("a worktree is already registered at {}", run.worktree.string());
     if (!problem.empty()) throw Error(problem + "; nothing was created", "move it away, or remove what an old sweep left");
     model::refuse_foreign_worktree_place(settings, run.worktree, repo.common_dir());
@@ -459,7 +459,7 @@ std::optional<std::string> run_head_elsewhere(const git::WorktreeInfo& worktree,
 std::string remove_finished_run_worktree(git::Repository& repo, const RunSpec& run) {
     model::RepositoryLock lock(repo, model::worktrees_lock, fmt::format("git model sweep clean ({})", run.model));
     for (const auto& worktree : repo.linked_worktrees()) {
-        if (worktree.path.lexically_normal() != run.worktree.lexically_normal()) continue;
+        if (!same_folder(worktree.path, run.worktree)) continue;
         if (worktree.locked) return worktree.lock_reason.empty() ? "it is locked" : "it is locked: " + worktree.lock_reason;
         if (worktree.folder_missing) break;
         if (auto elsewhere = run_head_elsewhere(worktree, run)) return *elsewhere;

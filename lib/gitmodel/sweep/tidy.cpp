@@ -243,7 +243,7 @@ void judge_run(const git::Repository& repo, const TidyPlan& plan, const std::vec
         keep(fmt::format("this command runs inside its worktree {} (run it from elsewhere)", run.spec.worktree.string()),
              false);
     for (const auto& worktree : worktrees) {
-        if (worktree.path.lexically_normal() != run.spec.worktree.lexically_normal()) continue;
+        if (!same_folder(worktree.path, run.spec.worktree)) continue;
         run.worktree_registered = true;
         run.carried = judge_worktree(repo, plan.sweep, worktree, run.spec, true, keep);
     }
@@ -270,7 +270,7 @@ WorktreeShelving shelve_before_worktree_removal(const git::Repository& repo, con
     WorktreeShelving result;
     if (sweep.carry.empty() || !fs::exists(run.worktree)) return result;
     for (const auto& worktree : repo.linked_worktrees()) {
-        if (worktree.path.lexically_normal() != run.worktree.lexically_normal()) continue;
+        if (!same_folder(worktree.path, run.worktree)) continue;
         std::vector<std::string> reasons;
         const auto shelving =
             judge_worktree(repo, sweep, worktree, run, false, [&](std::string why, bool) { reasons.push_back(std::move(why)); });
