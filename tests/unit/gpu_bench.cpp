@@ -266,11 +266,7 @@ BenchReport run(FakeBackend& backend, Mode mode, Thresholds thresholds = {}, std
     return report;
 }
 
-const Check* find_check(const DeviceReport& device, const std::string& name) {
-    for (const auto& check : device.checks)
-        if (check.name == name) return &check;
-    return nullptr;
-}
+using gm::test::find_check;
 
 std::set<std::string> keys(const nlohmann::ordered_json& object) {
     std::set<std::string> out;

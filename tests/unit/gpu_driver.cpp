@@ -77,11 +77,7 @@ BenchReport run_on_fake(Mode mode, std::initializer_list<std::pair<const char*, 
     return run_bench(*backend, options, watchdog, progress);
 }
 
-const Check* find_check(const DeviceReport& device, const std::string& name) {
-    for (const auto& check : device.checks)
-        if (check.name == name) return &check;
-    return nullptr;
-}
+using gm::test::find_check;
 
 using gm::test::contains;
 

@@ -16,6 +16,20 @@ namespace gm::test {
 // Whether text holds part, for checks on messages.
 inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
+// The item of a list whose .name is name (a GPU's check, a step), or nullptr.
+template <class List>
+auto find_named(const List& list, const std::string& name) -> decltype(&*list.begin()) {
+    for (const auto& item : list)
+        if (item.name == name) return &item;
+    return nullptr;
+}
+
+// A GPU device report's check of that name, or nullptr.
+template <class Device>
+auto find_check(const Device& device, const std::string& name) {
+    return find_named(device.checks, name);
+}
+
 // A file's whole content ("" when it cannot be read), to check what a function wrote.
 inline std::string read_all(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
