@@ -448,7 +448,7 @@ TEST_CASE("the --device option picks GPUs and queries only those", "[gpu]") {
     CHECK(std::count(backend.calls.begin(), backend.calls.end(), "describe") == 1);
 }
 
-TEST_CASE("--skip-gpu leaves another user's GPU alone: described, never opened, not judged", "[gpu]") {
+TEST_CASE("the bench's --skip-gpu leaves another user's GPU alone: described, never opened, not judged", "[gpu]") {
     FakeBackend backend;
     backend.init_info.device_count = 3;
     backend.devices = {fake_h100(0), fake_h100(1), fake_h100(2)};
