@@ -121,7 +121,9 @@ public:
 
 // The content of a configuration file in a commit that may be a link to a file of the same tree
 // (tree_links.hpp); nullopt when absent. Throws gm::Error naming a link out of the tree or a loop.
-std::optional<std::string> read_config_file(RepoReader& reader, const std::string& commit, const std::string& path);
+// linked (when given) says whether the file read was another path's than `path` (a link was followed).
+std::optional<std::string> read_config_file(RepoReader& reader, const std::string& commit, const std::string& path,
+                                            bool* linked = nullptr);
 
 // Opens the repository the user (or git, running a hook: as_hook) is in: through libgit2,
 // else through git's plumbing when libgit2 cannot read its object format (Repository::discover).

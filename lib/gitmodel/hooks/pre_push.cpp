@@ -57,9 +57,7 @@ public:
         const std::string name = config::modelenv_file_name;
         try {
             // A link to a file of the tree reads that file, as the working tree does.
-            result.linked = repo_.tree_entry(commit, name).value_or(git::TreeEntryKind{}).kind ==
-                            git::TreeEntryKind::Kind::link;
-            if (const auto text = git::read_config_file(repo_, commit, name)) {
+            if (const auto text = git::read_config_file(repo_, commit, name, &result.linked)) {
                 result.present = true;
                 result.image = config::load_modelenv_text(*text, short_sha(commit) + ":" + name).image.to_string();
             }
