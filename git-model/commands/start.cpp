@@ -95,7 +95,7 @@ int start(const cli::Args& args) {
     if (result.worktree) {
         fmt::print("Started model '{}' on branch {} (from {}).\nWorktree: {}\n", request.model, result.branch,
                    result.base, result.worktree->string());
-        fmt::print("  cd {}\n", shell_word(result.worktree->string(), Quoting::when_needed));  // pasted into a shell
+        fmt::print("  cd {}\n", hint_word(result.worktree->string()));  // pasted into a shell
     } else {
         fmt::print("Started model '{}' on branch {} (from {}), switched to it here.\n", request.model, result.branch,
                    result.base);

@@ -128,7 +128,7 @@ std::string default_train_command(const config::ModelEnv& env) {
     case config::Command::Form::exec:
         if (!env.command.argv.empty()) {
             std::vector<std::string> words;
-            for (const auto& arg : env.command.argv) words.push_back(shell_word(arg, Quoting::when_needed));  // as is when plainly safe
+            for (const auto& arg : env.command.argv) words.push_back(hint_word(arg));  // as is when plainly safe
             return join(words, " ");
         }
         break;

@@ -484,7 +484,7 @@ fs::path make_folder_below(const fs::path& base, const fs::path& dir, mode_t mod
                                         walked.string(), ec ? std::string("?") : target.string()),
                             fmt::format("look at what made it, then remove the link (rm {}); the next start makes the "
                                         "folder afresh",
-                                        shell_word(walked.string(), Quoting::when_needed)));
+                                        hint_word(walked.string())));
             }
             throw Error(fmt::format("cannot open the folder {}: {}", walked.string(), errno_text(err)));
         }

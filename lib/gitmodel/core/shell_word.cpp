@@ -15,4 +15,6 @@ std::string shell_word(std::string_view word, Quoting quoting) {
     return out + "'";
 }
 
+std::string hint_word(std::string_view word) { return shell_word(word, Quoting::when_needed); }
+
 }  // namespace gm

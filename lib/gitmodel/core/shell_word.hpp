@@ -18,4 +18,9 @@ enum class Quoting {
 // a non-empty word of only [A-Za-z0-9@%_+=:,./-] stays as it is.
 std::string shell_word(std::string_view word, Quoting quoting = Quoting::always);
 
+// A word (a path, a branch) in a command a hint asks the user to copy: shell_word with
+// Quoting::when_needed, so a plain path reads as a person would type it and an odd one still
+// pastes as the one word it is.
+std::string hint_word(std::string_view word);
+
 }  // namespace gm

@@ -23,13 +23,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A path as one word of a command line a hint asks the user to paste.
-std::string shell_path(const fs::path& path) { return shell_word(path.string(), Quoting::when_needed); }
-
-}  // namespace
-
-namespace {
-
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
 std::string merge_message(const model::ModelContext& context) {
@@ -250,7 +243,7 @@ void refuse_files_in_the_way(const git::Repository& repo, const BaseCheckout& ba
                                 some_paths(found.hidden)),
                     fmt::format("see them with `git -C {0} update-index --no-assume-unchanged -- <file>...` and `git "
                                 "-C {0} status`; commit or stash what you keep, then finish again",
-                                shell_path(base.worktree)));
+                                hint_word(base.worktree.string())));
     const std::size_t count = found.users.size() + found.identical.size();
     if (count == 0) return;
     std::vector<std::string> parts;
@@ -287,7 +280,7 @@ void refuse_stale_index_lock(const BaseCheckout& base, const std::string& name) 
                                    : ""),
                 fmt::format("when no git runs there, remove it (rm {}) and see what git had written with "
                             "`git -C {} status`",
-                            shell_path(lock), shell_path(base.worktree)));
+                            hint_word(lock.string()), hint_word(base.worktree.string())));
 }
 
 // git writes MERGE_HEAD before it commits a merge and removes it after its post-merge hook: killed
@@ -361,7 +354,7 @@ std::optional<std::string> undo_interrupted_merge(const git::Repository& repo, c
     const auto merged = merged_tree(repo, record->base_commit, record->model_tip, base.worktree);
     if (!merged) {
         throw Error(fmt::format("{}, and git cannot tell what that merge wrote (`git merge-tree` failed)", was),
-                    fmt::format("see `git -C {} status`; finish again when git works there", shell_path(base.worktree)));
+                    fmt::format("see `git -C {} status`; finish again when git works there", hint_word(base.worktree.string())));
     }
     if (!merged->clean) {
         forget_record(base);  // it had conflicts: git stopped on its own and was aborted
@@ -386,7 +379,7 @@ std::optional<std::string> undo_interrupted_merge(const git::Repository& repo, c
                                 stopped, base.worktree.string()),
                     fmt::format("see `git -C {} status`: keep what is yours (commit or stash it), put back the rest "
                                 "(`git restore <file>`, remove the new files), then finish again",
-                                shell_path(base.worktree)));
+                                hint_word(base.worktree.string())));
     }
     const auto staged = run_git_checked(repo, {"diff-index", "--cached", "-z", "--name-only", "--no-renames", *tree},
                                         "reading what is staged", {}, base.worktree);
@@ -408,7 +401,7 @@ std::optional<std::string> undo_interrupted_merge(const git::Repository& repo, c
         throw Error(fmt::format("{}, and files of that merge were changed since: {}", was, join(touched, ", ")),
                     fmt::format("keep what you need of them, put them back with `git -C {} restore --source=HEAD "
                                 "--staged --worktree -- <file>...` and finish again",
-                                shell_path(base.worktree)));
+                                hint_word(base.worktree.string())));
     }
     refuse_files_in_the_way(repo, base, *tree, record->base_commit,
                             fmt::format("{}; putting back the files that merge changed", was));
@@ -510,7 +503,7 @@ namespace {
                         fmt::format("see `git -C {} status`: keep what you need of the files changed there, then "
                                     "drop the merge (`git merge --abort`; `git reset --merge` when files are in its "
                                     "way) or conclude it (`git commit`), and finish again",
-                                    shell_path(base.worktree)));
+                                    hint_word(base.worktree.string())));
         }
         throw Error(fmt::format("{}; nothing was merged{}", failed, said),
                     conflicts ? fmt::format("merge {} into the model first and resolve the conflicts there, then "
@@ -562,7 +555,7 @@ std::string merge_into_base(const git::Repository& repo, const BaseCheckout& bas
     if (!commit || *commit == *base_before || second_parent_of_head(repo, base) != *context.head) {
         throw Error(fmt::format("git's merge of {} into {} ended well, but {} is not a merge of {}", context.branch,
                                 context.base, context.base, short_id(*context.head)),
-                    fmt::format("see `git -C {} log -1`", shell_path(base.worktree)));
+                    fmt::format("see `git -C {} log -1`", hint_word(base.worktree.string())));
     }
     return *commit;
 }

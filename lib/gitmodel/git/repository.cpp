@@ -747,7 +747,7 @@ bool Repository::forget_missing_worktree(const fs::path& path, bool even_locked)
     if (info.locked && !even_locked)
         throw Error(fmt::format("the worktree {} is locked ({}); it was not forgotten", info.path.string(),
                                 info.lock_reason.empty() ? "git worktree lock" : info.lock_reason),
-                    fmt::format("git worktree unlock {}", shell_word(info.path.string(), Quoting::when_needed)));
+                    fmt::format("git worktree unlock {}", hint_word(info.path.string())));
     WorktreeHandle worktree;
     {
         git_worktree* raw = nullptr;

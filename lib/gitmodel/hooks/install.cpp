@@ -444,7 +444,7 @@ std::vector<std::string> uninstall_hooks(const fs::path& hooks_dir) {
         if (status.state == HookState::edited) {
             done.push_back(fmt::format("{}: git-model's, but changed since it was installed: left alone with what it "
                                        "chains (remove it yourself: rm {})",
-                                       status.name, shell_word(status.path.string(), Quoting::when_needed)));
+                                       status.name, hint_word(status.path.string())));
             continue;
         }
         if (status.state == HookState::current || status.state == HookState::outdated) {

@@ -135,12 +135,12 @@ bool roll_back_worktree(git::Repository& repo, const Intent& intent, Rollback& r
         } else {
             kept += fmt::format("\n  to keep it as model {}: {}git config branch.{}.modelBase {}", intent.model,
                                 worktree.locked && is_creation_lock(worktree.lock_reason)
-                                    ? fmt::format("git worktree unlock {}; ", shell_word(worktree.path.string(), Quoting::when_needed))
+                                    ? fmt::format("git worktree unlock {}; ", hint_word(worktree.path.string()))
                                     : "",
                                 intent.branch, intent.base.empty() ? "main" : intent.base);
             kept += fmt::format("\n  to remove it (and what it holds): git worktree remove --force --force {}; "
                                 "git branch -D {}",
-                                shell_word(worktree.path.string(), Quoting::when_needed), intent.branch);
+                                hint_word(worktree.path.string()), intent.branch);
         }
         result.kept.push_back(kept);
         result.resolved = false;

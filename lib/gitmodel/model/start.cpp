@@ -27,7 +27,7 @@ void check_folder_free(const fs::path& path, const std::vector<git::WorktreeInfo
         if (same_folder(worktree.path, path)) {
             throw Error(fmt::format("a worktree is already registered at {}{}", path.string(),
                                     worktree.folder_missing ? " (its folder is gone)" : ""),
-                        worktree.folder_missing ? fmt::format("`git worktree remove {}` forgets it", shell_word(path.string(), Quoting::when_needed))
+                        worktree.folder_missing ? fmt::format("`git worktree remove {}` forgets it", hint_word(path.string()))
                                                 : "remove it with `git worktree remove`, or set model.worktreeRoot");
         }
     }
@@ -157,7 +157,7 @@ StartResult start_model(git::Repository& repo, const StartRequest& request,
                     fmt::format("pick another name; or, to work on that model here: git worktree add {} {} (git sets "
                                 "it to track {}/{}); if it was merged and deleted there since (a squash merge), `git "
                                 "fetch --prune {}` forgets it here",
-                                shell_word(place.string(), Quoting::when_needed), result.branch, settings.remote,
+                                hint_word(place.string()), result.branch, settings.remote,
                                 result.branch, settings.remote));
     }
     if (request.in_place && repo.has_tracked_changes()) {

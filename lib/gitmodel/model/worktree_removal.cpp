@@ -407,7 +407,7 @@ CarefulRemoval remove_worktree_carefully(const git::Repository& repo, const fs::
                     repo.forget_missing_worktree(worktree);
                 } catch (const Error& e) {
                     result.record_kept = fmt::format("{} (`git worktree remove {}` forgets it)", e.what(),
-                                                     shell_word(worktree.string(), Quoting::when_needed));
+                                                     hint_word(worktree.string()));
                 }
                 return result;
             }

@@ -469,7 +469,7 @@ std::string remove_finished_run_worktree(git::Repository& repo, const RunSpec& r
             const auto untracked = git::untracked_and_ignored(opened);
             if (!untracked.none())
                 return fmt::format("it holds files git does not track: {} (`git worktree remove --force {}` deletes them)",
-                                   untracked.describe(), shell_word(run.worktree.string(), Quoting::when_needed));
+                                   untracked.describe(), hint_word(run.worktree.string()));
         } catch (const Error& e) {
             return e.what();
         }

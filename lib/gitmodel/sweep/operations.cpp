@@ -188,14 +188,14 @@ Resumed resume_sweep(git::Repository& repo, const std::string& id, const Warn& w
         }
         if (repo.branch_target(run.branch))
             throw Error(fmt::format("run {}'s worktree {} is gone (cleaned?)", run.number, run.worktree.string()),
-                        fmt::format("recreate it with `git worktree add {} {}`", shell_word(run.worktree.string(), Quoting::when_needed),
-                                    shell_word(run.branch, Quoting::when_needed)));
+                        fmt::format("recreate it with `git worktree add {} {}`", hint_word(run.worktree.string()),
+                                    hint_word(run.branch)));
         result.numbers.erase(at);
         left_out = true;
         warn(fmt::format("run {} is not resumed: its worktree and branch {} were removed (by sweep clean --branches, or by hand); to run "
                          "it again, recreate them with `git worktree add -b {} {} {}` and resume",
-                         run.number, run.branch, shell_word(run.branch, Quoting::when_needed),
-                         shell_word(run.worktree.string(), Quoting::when_needed), short_id(run.commit)));
+                         run.number, run.branch, hint_word(run.branch),
+                         hint_word(run.worktree.string()), short_id(run.commit)));
     }
     if (result.numbers.empty()) {
         if (!left_out) return result;

@@ -338,8 +338,8 @@ void check_uncommitted(const fs::path& model_worktree, const std::vector<Planned
             throw Error(fmt::format("{} in the model's worktree {} {}; nothing was promoted", file.path,
                                     model_worktree.string(), why),
                         fmt::format("commit or stash them first, e.g. `git -C {} stash push -- {}`",
-                                    shell_word(model_worktree.string(), Quoting::when_needed),
-                                    shell_word(file.path, Quoting::when_needed)));
+                                    hint_word(model_worktree.string()),
+                                    hint_word(file.path)));
     }
 }
 
@@ -487,7 +487,7 @@ PromoteOutcome promote(const git::Repository& repo, const PromoteRequest& reques
     if (!checkout || checkout->missing)
         throw Error(fmt::format("model {} has no worktree to promote run {} into ({} is not checked out{})", sweep.model,
                                 run.number, sweep.model_branch, checkout ? ": its folder is gone" : ""),
-                    checkout ? "`git worktree remove " + shell_word(checkout->path.string(), Quoting::when_needed) +
+                    checkout ? "`git worktree remove " + hint_word(checkout->path.string()) +
                                    "` forgets it; then `git model start " +
                                    sweep.model + "` checks it out again"
                              : "check it out with `git model start " + sweep.model + "`");

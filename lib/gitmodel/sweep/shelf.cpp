@@ -251,7 +251,7 @@ bool shelf_trusted(const Sweep& sweep, int number) {
 
 std::string describe_carried(const std::vector<std::string>& paths) {
     std::string out;
-    for (const auto& path : paths) out += (out.empty() ? "" : ", ") + shell_word(path, Quoting::when_needed);
+    for (const auto& path : paths) out += (out.empty() ? "" : ", ") + hint_word(path);
     return out;
 }
 

@@ -79,13 +79,13 @@ bool run_worktree_ours(const Sweep& sweep, const RunSpec& run) {
 }
 
 Error foreign_run_worktree(const RunSpec& run) {
-    const std::string path = shell_word(run.worktree.string(), Quoting::when_needed);
+    const std::string path = hint_word(run.worktree.string());
     return Error(fmt::format("run {}'s worktree {} is not the run's: another user's folder, or not a worktree of this "
                              "repository (it took the place of the one removed); nothing was run there",
                              run.number, run.worktree.string()),
                  fmt::format("look at it, and move it away if it is not yours; then `git worktree prune` and "
                              "`git worktree add {} {}` recreate the run's, and `git model sweep resume` runs it",
-                             path, shell_word(run.branch, Quoting::when_needed)));
+                             path, hint_word(run.branch)));
 }
 
 fs::path sweeps_root(const fs::path& common_dir) { return common_dir / "git-model" / "sweeps"; }
@@ -218,7 +218,7 @@ Sweep load_from(const fs::path& dir) {
                         "or moved with its sweeps, and that sweep's runs, worktrees, scheduler and jobs are the other's",
                         printable(sweep.id), printable(dir.string()), printable(sweep.common_dir.string())),
             fmt::format("run sweep commands where it was made; `rm -r {}` drops this copy of its record",
-                        printable(shell_word(dir.string(), Quoting::when_needed))));
+                        printable(hint_word(dir.string()))));
     }
     return sweep;
 }
