@@ -50,6 +50,29 @@ for format in sha1 sha256; do
     assert_contains "$ERR" "frozen-image" "$format: the change through the link is found after the link went"
     assert_contains "$ERR" "pytorch:2.6.0" "$format: naming it"
 
+    # A long push through the link reads only the commits that change what it leads to, each
+    # unchanged one taking its parent's image; a change anywhere on the way is still found: here
+    # the folder the link passes through becomes a link to another folder, deep in the branch.
+    git -C repo checkout -q -b feature/model-deep main
+    for i in 1 2 3 4 5; do
+        echo "note $i" >"repo/envs-notes.txt" && echo "step = $i" >repo/train.py
+        git -C repo add -A && git -C repo commit -q -m "unrelated $i"
+    done
+    mkdir repo/envs2 && printf 'image: registry.example.com/team/pytorch:2.7.0\n' >repo/envs2/shared.yaml
+    git -C repo rm -q -r envs && ln -s envs2 repo/envs
+    git -C repo add -A && git -C repo commit -q -m "envs moved"
+    swapped=$(git -C repo rev-parse --short=10 HEAD)
+    for i in 6 7 8 9; do
+        echo "step = $i" >repo/train.py && git -C repo commit -q -am "unrelated $i"
+    done
+    printf 'image: registry.example.com/team/pytorch:2.8.0\n' >repo/envs2/shared.yaml
+    git -C repo commit -q -am "newest torch" -m "Image-Change: flash attention"
+    echo "step = 10" >repo/train.py && git -C repo commit -q -am "unrelated 10"
+    run_expect 1 git -C repo push origin feature/model-deep
+    assert_contains "$ERR" "commit $swapped changes the pinned image from registry.example.com/team/pytorch:2.4.0 to registry.example.com/team/pytorch:2.7.0" \
+        "$format: a folder on the link's way made a link, mid-branch, is found"
+    assert_eq "$(grep -c frozen-image <<<"$ERR")" 1 "$format: only that commit; the one with its reason passes"
+
     # A link that names nothing (or a folder, or a submodule) is refused, naming it, not taken as no file.
     git -C repo checkout -q -b feature/model-dangling main
     rm repo/.modelenv.yaml && ln -s envs/gone.yaml repo/.modelenv.yaml
