@@ -244,6 +244,13 @@ std::optional<SharedDir> SharedDir::open(const fs::path& dir) {
     return SharedDir(std::move(fd), dir, info);
 }
 
+SharedDir SharedDir::adopt(UniqueFd fd, const fs::path& shown) {
+    struct stat info {};
+    if (!fd || ::fstat(fd.get(), &info) != 0 || !S_ISDIR(info.st_mode))
+        throw Error(fmt::format("cannot use the folder {}: it is not open as a folder", shown.string()));
+    return SharedDir(std::move(fd), shown, info);
+}
+
 SharedDir SharedDir::create(const fs::path& dir, mode_t mode, std::optional<gid_t> group) {
     // Missing folders above it are made on the walk (0755, set on their descriptors).
     const auto parent = walk_to_parent(dir, true);
@@ -456,7 +463,7 @@ void claim_private_folder(int fd, const fs::path& shown, mode_t mode) {
 
 }  // namespace
 
-fs::path make_folder_below(const fs::path& base, const fs::path& dir, mode_t mode) {
+fs::path make_folder_below(const fs::path& base, const fs::path& dir, mode_t mode, UniqueFd* opened) {
     const fs::path relative = dir.lexically_normal().lexically_relative(base.lexically_normal());
     if (!is_below(dir, base))
         throw Error(fmt::format("internal: {} is not below {}", dir.string(), base.string()));
@@ -489,8 +496,13 @@ fs::path make_folder_below(const fs::path& base, const fs::path& dir, mode_t mod
             throw Error(fmt::format("cannot open the folder {}: {}", walked.string(), errno_text(err)));
         }
         if (i + 1 == parts.size() && (mode & 077) == 0) claim_private_folder(next.get(), walked, mode);
+        struct stat info {};
+        if (i + 1 < parts.size() && ::fstat(next.get(), &info) == 0 && info.st_uid == ::geteuid() &&
+            (info.st_mode & (S_IWGRP | S_IWOTH)) && !(info.st_mode & S_ISVTX))
+            ::fchmod(next.get(), (info.st_mode & 07777) | S_ISVTX);  // best effort: defence in depth
         fd = std::move(next);
     }
+    if (opened) *opened = std::move(fd);
     return dir;
 }
 

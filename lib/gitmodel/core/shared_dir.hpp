@@ -59,9 +59,12 @@ std::optional<std::string> untrusted_folder_reason(const struct stat& info);
 // with a gm::Error naming the link and how to remove it, so that nothing follows it.
 // base itself is trusted; dir must lie below it (or be it). A private `mode` (no group or other
 // bits) means the caller's alone: dir must then be the caller's (a teammate's folder there is
-// refused, naming them) and is narrowed to `mode`. Returns dir.
+// refused, naming them) and is narrowed to `mode`. A folder on the way that is the caller's and
+// that others may write to (a group-shared repository under umask 002) gets the sticky bit, so
+// that no teammate renames a user's folder away and puts their own in its place. Returns dir;
+// `opened` (when given) receives dir's descriptor, for writing into the very folder checked.
 std::filesystem::path make_folder_below(const std::filesystem::path& base, const std::filesystem::path& dir,
-                                        mode_t mode = 0777);
+                                        mode_t mode = 0777, UniqueFd* opened = nullptr);
 
 // An open shared folder. Move-only; the descriptor stays valid whatever happens to the path.
 class SharedDir {
@@ -78,6 +81,10 @@ public:
     // `group` when given) with fchmod/fchown, whatever the umask; the folders above must be
     // safe as for open(). Throws gm::Error (UnsafeFolderError) otherwise.
     static SharedDir create(const std::filesystem::path& dir, mode_t mode, std::optional<gid_t> group);
+    // Takes a folder the caller opened and checked itself (make_folder_below's private folder,
+    // below a repository whose own folders others may write to, which open() would refuse), to
+    // write files into that very folder, whatever is renamed on its path meanwhile.
+    static SharedDir adopt(UniqueFd fd, const std::filesystem::path& shown);
 
     // The path it was opened by (for messages only; operations use the descriptor).
     const std::filesystem::path& path() const { return path_; }

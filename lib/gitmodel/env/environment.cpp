@@ -8,6 +8,7 @@
 #include "gitmodel/core/random_id.hpp"
 #include "gitmodel/core/report.hpp"
 #include "gitmodel/core/shared_dir.hpp"
+#include "gitmodel/core/shell_word.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/core/wording.hpp"
 #include "gitmodel/env/bench_results.hpp"
@@ -393,6 +394,21 @@ void plan_ssh(UpPlan& plan, const std::string& keys) {
     plan.extra_mounts.push_back({plan.state / "authorized_keys", "/etc/ssh/git-model/authorized_keys", true});
     plan.extra_mounts.push_back({plan.state / "sshd_config", "/etc/ssh/git-model/sshd_config", true});
     plan.command = default_command(plan.file, "/etc/ssh/git-model/sshd_config", host_key);
+}
+
+// Writes the state files the container mounts through the descriptor of the state folder as
+// checked now (the caller's, 0700), each a new file renamed into place: a link planted in the
+// folder's place or in it (a teammate of a group-shared repository, a container) is never
+// written through, and one left in it is replaced. 0644: the container's own user reads them.
+void write_state_files(const UpPlan& plan) {
+    UniqueFd opened;
+    make_folder_below(plan.target.common_dir, plan.state, 0700, &opened);
+    SharedDir folder = SharedDir::adopt(std::move(opened), plan.state);
+    for (const auto& [path, content] : plan.state_files) {
+        const std::string name = path.filename().string();
+        folder.remove_if_owned(name, ::geteuid());  // a link a container left there goes, unfollowed
+        folder.write(name, content, 0644, false);
+    }
 }
 
 // Who the processes run as; the image's account files are read (once per image) when needed.
@@ -1043,7 +1059,7 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
             give_back_replaced(plan, leases);
             stop_if_interrupted();
         }
-        for (const auto& [path, content] : plan.state_files) std::ofstream(path) << content;
+        write_state_files(plan);
         plan_ports(plan, result);
         StartGuard guard(plan.engine, target.container, plan.start_token, leases);
         const LaunchSpec spec = start_container(plan, leases, guard, result);

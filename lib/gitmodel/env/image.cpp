@@ -1,6 +1,7 @@
 #include "gitmodel/env/image.hpp"
 
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/shared_dir.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/env/state.hpp"
 #include "gitmodel/proc/process.hpp"
@@ -10,8 +11,10 @@
 
 #include <algorithm>
 #include <csignal>
+#include <fcntl.h>
 #include <fstream>
 #include <sstream>
+#include <unistd.h>
 
 namespace gm::env {
 
@@ -144,18 +147,30 @@ std::string repo_digest_for(const ImageIdentity& image, const config::ImageRef& 
     return only == "-" ? "" : only;
 }
 
+namespace {
+
+// This user's cached accounts of an image, read without following a link: every user of a
+// shared repository writes to the cache folder, and another's file could give the container
+// any accounts, so only the caller's own is believed.
+std::optional<std::string> read_cached_accounts(const fs::path& cache_dir, const std::string& name) {
+    UniqueFd fd(::open(cache_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) return std::nullopt;
+    const SharedDir folder = SharedDir::adopt(std::move(fd), cache_dir);
+    const auto file = folder.read(name, max_account_files_bytes, nullptr, [](const SharedFile& found) {
+        return found.owner == ::geteuid() ? std::string() : std::string("another user's");
+    });
+    if (!file) return std::nullopt;
+    return file->content;
+}
+
+}  // namespace
+
 std::optional<ImageAccounts> image_accounts(const Engine& engine, const std::string& image_id,
                                             const fs::path& cache_dir, std::string* why) {
     const std::string hex = image_id.rfind("sha256:", 0) == 0 ? image_id.substr(7) : image_id;
-    const fs::path cached = cache_dir / (hex + ".accounts");
-    if (is_hex64(hex)) {
-        std::ifstream in(cached, std::ios::binary);
-        if (in) {
-            std::ostringstream text;
-            text << in.rdbuf();
-            return split_accounts(text.str());
-        }
-    }
+    const std::string cache_name = fmt::format("{}.{}.accounts", hex, ::geteuid());  // each user's own
+    if (is_hex64(hex))
+        if (const auto text = read_cached_accounts(cache_dir, cache_name)) return split_accounts(*text);
     proc::RunOptions options;
     options.timeout = engine.timeout;
     options.max_output = max_account_files_bytes;
@@ -182,7 +197,7 @@ std::optional<ImageAccounts> image_accounts(const Engine& engine, const std::str
     if (is_hex64(hex) && result.ok()) {  // a failed read (no /etc/group, say) is asked again next time
         std::error_code ec;
         fs::create_directories(cache_dir, ec);
-        write_state_file(cached, result.out);
+        write_state_file(cache_dir / cache_name, result.out);
     }
     return accounts;
 }

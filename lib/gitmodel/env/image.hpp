@@ -61,7 +61,8 @@ std::string repo_digest_for(const ImageIdentity& image, const config::ImageRef& 
 inline constexpr std::size_t max_account_files_bytes = std::size_t{8} << 20;
 
 // The image's /etc/passwd and /etc/group, read by running `cat` in it once per image id and
-// kept under cache_dir (only a complete read); nullopt (why says so) when the image cannot show
+// kept under cache_dir (only a complete read; a file per user, and only the caller's own is
+// read back); nullopt (why says so) when the image cannot show
 // them (no cat); throws gm::Error naming the image when the read timed out, was cut at
 // max_account_files_bytes or was killed.
 std::optional<ImageAccounts> image_accounts(const Engine& engine, const std::string& image_id,

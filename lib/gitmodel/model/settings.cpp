@@ -499,7 +499,7 @@ void make_own_folder_below(const fs::path& common_dir, const fs::path& dir) {
                         fmt::format("ask {} to move it away (or root); the next command makes it afresh as yours",
                                     user_name_of(info.st_uid)));
         } else if (info.st_mode & (S_IWGRP | S_IWOTH)) {
-            ::fchmod(next.get(), info.st_mode & 07755);
+            ::fchmod(next.get(), info.st_mode & 07755 & ~S_ISVTX);  // the user's alone: nothing to protect from renames
         }
         folder = std::move(next);
         ++depth;
