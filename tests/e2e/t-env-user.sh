@@ -172,6 +172,29 @@ assert_no_path "$(wt alpha)"
 assert_eq "$(podman ps -a --filter "name=$container" --format '{{.Names}}')" "" "prune left no container"
 assert_eq "$(cat "$HOMEDIR/data/$U/alpha/ckpt.pt")" "c" "persist folders survive prune"
 
+# --- (s42a) a GPU lease taken through the socket is judged only by that engine: the user's own rootless
+# podman, which has no such container, once called it gone and gave the GPU to the next taker --------------------
+BOOK="$TEST_DIR/book"
+run_expect 0 git model gpus init --dir "$BOOK"
+USERS_ENV=("GIT_MODEL_LEASE_DIR=$BOOK")
+u git -C repo config model.gpus 0
+run_expect 0 u git -C repo model start delta
+model_file delta "gpus: 1"
+run_expect 0 in_wt delta git model env up
+u git -C repo config --unset model.engineHost
+run_expect 0 u git -C repo model gpus --json
+assert_eq "$(json_get "$OUT" 'd["gpus"][0]["holders"][0]["engine_host"]')" "$SOCKET" "the lease names the engine it was taken through"
+assert_eq "$(json_get "$OUT" 'd["gpus"][0]["holders"][0]["verdict"]')" "unknown" "another engine cannot call it gone"
+run_expect 0 u git -C repo model env status
+run_expect 0 u git -C repo model gpus --json
+assert_eq "$(json_get "$OUT" 'len(d["gpus"][0]["holders"]) + len(d["stale"])')" "1" "status in the other engine left the lease"
+u git -C repo config model.engineHost "$SOCKET"
+run_expect 0 in_wt delta git model env down
+run_expect 0 u git -C repo model gpus --json
+assert_eq "$(json_get "$OUT" 'len(d["gpus"][0]["holders"]) + len(d["stale"])')" "0" "its own engine's down gives it back"
+u git -C repo config --unset model.gpus
+USERS_ENV=()
+
 # --- the user's own rootless podman: --userns=keep-id -------------------------------------------------------------
 u git -C repo config --unset model.engineHost
 user_import_image "$U"

@@ -316,6 +316,33 @@ TEST_CASE("lease book: a dead start's lease holds while its container is created
     CHECK(verdict().verdict == Verdict::held);
 }
 
+TEST_CASE("lease book: a container of another engine (root's podman through a socket) is never judged gone by this one",
+          "[env][book]") {
+    ScratchDir scratch;
+    const fs::path engine_script = scratch.path / "podman";
+    std::ofstream(engine_script) << "#!/bin/sh\necho '[]'\n";  // this engine has no container at all
+    fs::permissions(engine_script, fs::perms::owner_all);
+    Engine local;
+    local.name = "podman";
+    local.program = engine_script;
+    Lease lease;
+    lease.uid = ::geteuid();
+    lease.phase = LeasePhase::held;
+    lease.engine = "podman";
+    lease.container = "gm-repo-a-0badf00d";
+    lease.container_id = "abc123";
+    lease.engine_host = "unix:///run/podman/podman.sock";  // taken through model.engineHost
+    const Judgement other = judge(lease, local_judge_context(&local));
+    CHECK(other.verdict == Verdict::unknown);
+
+    Engine through_socket = local;
+    through_socket.host = lease.engine_host;
+    CHECK(judge(lease, local_judge_context(&through_socket)).verdict == Verdict::gone);  // its own engine can tell
+    lease.engine_host.clear();
+    CHECK(judge(lease, local_judge_context(&local)).verdict == Verdict::gone);
+    CHECK(judge(lease, local_judge_context(&through_socket)).verdict == Verdict::unknown);
+}
+
 TEST_CASE("lease book: planted links, junk and copies are ignored, never followed", "[env][book]") {
     ScratchDir scratch;
     const fs::path dir = scratch.path / "book";

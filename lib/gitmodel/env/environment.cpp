@@ -565,6 +565,7 @@ Reservation acquire_gpus(UpPlan& plan, UpResult& result) {
     request.request = plan.file.gpus;
     request.holder.holder = proc::self_identity();  // answerable for the lease until the container holds it
     request.holder.engine = plan.engine.name;
+    request.holder.engine_host = plan.engine.host;
     request.holder.container = plan.target.container;
     request.holder.repo = plan.target.common_dir.string();
     request.holder.model = plan.target.model;

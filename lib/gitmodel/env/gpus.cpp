@@ -41,6 +41,7 @@ nlohmann::json lease_json(const LeaseView& view) {
             {"model", lease.model},
             {"worktree", lease.worktree},
             {"engine", lease.engine},
+            {"engine_host", lease.engine_host},
             {"container", lease.container},
             {"sweep_run", lease.sweep},
             {"since", lease.since},

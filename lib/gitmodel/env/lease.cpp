@@ -87,6 +87,7 @@ nlohmann::json to_json(const Lease& lease) {
             {"workload", identity_json(lease.workload)},
             {"starter", identity_json(lease.starter)},
             {"engine", valid_utf8(lease.engine)},
+            {"engine_host", valid_utf8(lease.engine_host)},
             {"container", valid_utf8(lease.container)},
             {"container_id", valid_utf8(lease.container_id)},
             {"start", valid_utf8(lease.start)},
@@ -121,6 +122,7 @@ std::optional<Lease> parse_lease(const std::string& file_name, const std::string
         lease.workload = identity_from(json.value("workload", nlohmann::json()));
         lease.starter = identity_from(json.value("starter", nlohmann::json()));
         lease.engine = json.value("engine", "");
+        lease.engine_host = json.value("engine_host", "");
         lease.container = json.value("container", "");
         lease.container_id = json.value("container_id", "");
         lease.start = json.value("start", "");
@@ -131,7 +133,7 @@ std::optional<Lease> parse_lease(const std::string& file_name, const std::string
         // Longer than any lease the suite writes: junk (and a way to flood every reader's screen).
         for (const auto& [field, limit] : {std::pair{&lease.model, 256}, {&lease.container, 256}, {&lease.sweep, 256},
                                            {&lease.engine, 64}, {&lease.container_id, 128}, {&lease.start, 64}, {&lease.repo, 4096},
-                                           {&lease.worktree, 4096}})
+                                           {&lease.worktree, 4096}, {&lease.engine_host, 4096}})
             if (field->size() > static_cast<std::size_t>(limit)) return reject("a field is longer than a lease ever holds");
         // The file's owner is who holds it; name and content must say the same.
         if (lease.id != id || lease.gpu != gpu) return reject("its name and its record disagree");

@@ -42,6 +42,10 @@ struct Lease {
     // the container may still appear as long as this runs. pid 0: none.
     proc::ProcessIdentity starter;
     std::string engine;        // podman, docker, or "host" for a run without a container
+    // The socket that engine was reached through ("" for the caller's local one): only that very
+    // engine (podman through root's service, or the user's own rootless one) can say whether the
+    // container is there.
+    std::string engine_host;
     std::string container;     // the container's name ("" for a host run)
     std::string container_id;  // the engine's id of it, once started
     std::string start;         // until then, the label::start token the container it starts will carry

@@ -631,7 +631,9 @@ JudgeContext local_judge_context(const Engine* engine, std::optional<std::vector
     }
     const Engine copy = *engine;
     context.container_state = [view, copy](const Lease& lease) -> std::optional<std::string> {
-        if (lease.uid != ::geteuid() || lease.engine != copy.name) return std::nullopt;
+        // Another engine's container (root's service through a socket, or the user's own podman)
+        // is not in this one's listing, gone or not: the lease keeps its GPU.
+        if (lease.uid != ::geteuid() || lease.engine != copy.name || lease.engine_host != copy.host) return std::nullopt;
         if (!view->asked) {
             view->asked = true;
             try {
