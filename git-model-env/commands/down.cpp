@@ -18,7 +18,8 @@ int down(const cli::Args& args) {
     if (!parsed) return 0;
     git::Library library;
     auto repo = git::Repository::discover();
-    const auto target = env::resolve_target(repo, cli::positional(*parsed, "model"));
+    // By name, a model's environment goes down even when its worktree is gone or locked.
+    const auto target = env::resolve_target(repo, cli::positional(*parsed, "model"), env::WorktreeUse::optional);
     const auto result = env::down(repo, target);
     if (result.removed)
         fmt::print("Environment of '{}' is down: {} removed, its GPUs given back; persist folders kept.{}\n", target.model,

@@ -225,7 +225,7 @@ std::optional<MovedEnvironment> moved_environment(const Engine& engine, const Ta
     return MovedEnvironment{std::move(*info), std::move(*old_place)};
 }
 
-Target resolve_target(git::Repository& repo, const std::optional<std::string>& model) {
+Target resolve_target(git::Repository& repo, const std::optional<std::string>& model, WorktreeUse use) {
     Target target;
     target.common_dir = repo.common_dir();
     const fs::path main = repo.main_worktree_or_common_dir();
@@ -236,15 +236,27 @@ Target resolve_target(git::Repository& repo, const std::optional<std::string>& m
         if (!repo.branch_exists(branch))
             throw Error(fmt::format("there is no model '{}' in this repository", *model), "`git model list` shows the models");
         const auto checkout = model::worktree_of(repo, branch);
-        if (!checkout || checkout->missing || checkout->locked)
-            throw Error(fmt::format("model '{}' has no worktree to run an environment for", *model),
-                        fmt::format("create one with `git worktree add <path> {}`", branch));
-        model::require_trusted_checkout(repo, *model, *checkout);
         target.model = *model;
         target.branch = branch;
+        target.container = container_name(target.common_dir, main, target.model);
+        const bool usable = checkout && !checkout->missing && !checkout->locked;
+        if (!usable && use == WorktreeUse::optional) return target;
+        if (!usable) {
+            const std::string path = checkout ? hint_word(checkout->path.string()) : "";
+            throw Error(fmt::format("model '{}' has no worktree to run an environment for{}", *model,
+                                    !checkout          ? ""
+                                    : checkout->missing ? fmt::format(" (its folder {} is gone)", printable(checkout->path.string()))
+                                                        : fmt::format(" (git has {} locked)", printable(checkout->path.string()))),
+                        !checkout ? fmt::format("create one with `git worktree add <path> {}`", hint_word(branch))
+                        : checkout->missing
+                            ? fmt::format("`git worktree remove {}` forgets the gone one, then `git worktree add <path> {}` "
+                                          "makes a new one",
+                                          path, hint_word(branch))
+                            : fmt::format("`git worktree unlock {}` once whatever locked it is done", path));
+        }
+        model::require_trusted_checkout(repo, *model, *checkout);
         target.worktree = checkout->path;
         target.linked_worktree = !checkout->main_worktree;
-        target.container = container_name(target.common_dir, main, target.model);
         return target;
     }
     const auto workdir = repo.workdir();
@@ -280,7 +292,8 @@ config::ModelEnv load_environment_file(const Target& target) {
 Engine engine_for(const git::Repository& repo, const Target& target) {
     std::optional<std::string> file_engine;
     try {
-        file_engine = load_environment_file(target).engine;
+        // No worktree (a down by name after it was deleted): the configured engine, as prune's.
+        if (!target.worktree.empty()) file_engine = load_environment_file(target).engine;
     } catch (const Error&) {
         // down/logs/exec must work even when the file is broken or gone
     }

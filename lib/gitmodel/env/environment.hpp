@@ -30,8 +30,15 @@ struct Target {
     std::string container;  // the stable container name
 };
 
-// The named model's worktree, or the current one when no name is given.
-Target resolve_target(git::Repository& repo, const std::optional<std::string>& model);
+// Whether a command works in the model's worktree (up, exec), or only needs its name (down stops
+// the container by its name: a worktree deleted or locked away must not keep it running).
+enum class WorktreeUse { needed, optional };
+
+// The named model's worktree, or the current one when no name is given. With
+// WorktreeUse::optional a named model without a usable worktree is still a target, its
+// worktree empty.
+Target resolve_target(git::Repository& repo, const std::optional<std::string>& model,
+                      WorktreeUse use = WorktreeUse::needed);
 
 // An environment started before the repository was moved (mv, then `git worktree repair`): its
 // container, named after the old place, and that place. Found through the model's last launch
