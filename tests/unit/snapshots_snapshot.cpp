@@ -63,6 +63,14 @@ TEST_CASE("snapshot message: round trip", "[snapshots]") {
     CHECK_FALSE(back.image_id);
 }
 
+TEST_CASE("snapshot message: a metric given twice is refused before any tag could carry it", "[snapshots]") {
+    // Every reader refuses such a block ("appears twice"): a tag with it would be made and pushed unreadable.
+    SnapshotRecord record = sample();
+    record.metrics.push_back(record.metrics.front());
+    record.metrics.back().text = "0.5";
+    CHECK_THROWS_WITH(format_snapshot_message(record), Catch::Contains("the metric 'acc' is given twice"));
+}
+
 TEST_CASE("snapshot message: the image id its environment ran", "[snapshots]") {
     auto record = sample();
     record.image_id = "sha256:" + std::string(64, 'e');

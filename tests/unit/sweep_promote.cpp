@@ -2,10 +2,15 @@
 // (and why one is not), and the commit subject.
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/sweep/promote.hpp"
+#include "gitmodel/sweep/report.hpp"
+#include "scratch.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <fstream>
+
 using namespace gm::sweep;
+using gm::test::ScratchDir;
 
 namespace {
 
@@ -72,6 +77,21 @@ TEST_CASE("sweep promote: the best done run is taken, and a run that is not done
     const auto none = report_of({result(1, RunState::done, std::nullopt)}, "");
     CHECK_THROWS_WITH(choose_promoted_run(none, std::nullopt), Catch::Contains("none is best"));
     CHECK(choose_promoted_run(none, 1).run.spec.number == 1);
+    // A run whose metrics file cannot be read is not snapshotted as if it had recorded none.
+    auto unreadable = result(5, RunState::done, std::nullopt);
+    unreadable.problem = "metrics.json gives the metric 'a/b' twice";
+    CHECK_THROWS_WITH(choose_promoted_run(report_of({unreadable}, ""), 5),
+                      Catch::Contains("run 5 of sweep 3 finished, but its metrics cannot be read: metrics.json gives") &&
+                          Catch::Contains("nothing was promoted"));
+}
+
+TEST_CASE("sweep report: a metric named twice in metrics.json (nested and flat) is refused, naming it", "[sweep][promote]") {
+    ScratchDir scratch;
+    const auto file = scratch.path / "metrics.json";
+    std::ofstream(file) << R"({"a": {"b": 0.5}, "a/b": 0.7, "acc": 0.9})";
+    CHECK_THROWS_WITH(read_metrics_file(file), Catch::Contains("gives the metric 'a/b' twice"));
+    std::ofstream(file) << R"({"a": {"b": 0.5}, "a/c": 0.7, "acc": 0.9})";
+    CHECK(read_metrics_file(file).size() == 3);
 }
 
 TEST_CASE("sweep promote: the commit subject names the sweep, the run, the metric and the parameters", "[sweep][promote]") {

@@ -274,7 +274,13 @@ std::string format_snapshot_message(const SnapshotRecord& record) {
     if (record.image_id) out += fmt::format("{}: {}\n", key_image_id, *record.image_id);
     if (record.dirty) out += fmt::format("{}: {}\n", key_dirty, *record.dirty);
     for (const auto& gpu : record.gpus) out += fmt::format("{}: {}\n", key_gpu, format_gpu(gpu));
-    for (const auto& metric : record.metrics) out += fmt::format("{}: {}={}\n", key_metric, metric.name, metric.text);
+    std::unordered_set<std::string> names;
+    for (const auto& metric : record.metrics) {
+        if (!names.insert(metric.name).second)  // readers refuse such a tag: it is never made
+            throw Error(fmt::format("the metric '{}' is given twice", printable(metric.name, 200)),
+                        "record each metric once");
+        out += fmt::format("{}: {}={}\n", key_metric, metric.name, metric.text);
+    }
     return out;
 }
 

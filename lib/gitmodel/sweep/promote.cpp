@@ -107,6 +107,11 @@ const RunResult& choose_promoted_run(const Report& report, std::optional<int> ru
         for (const auto& result : report.results) {
             if (result.run.spec.number != *run) continue;
             if (result.run.state != RunState::done) throw not_done(result);
+            if (!result.problem.empty())  // its snapshot would record no metric, as if it had none
+                throw Error(fmt::format("run {} of sweep {} finished, but its metrics cannot be read: {}; nothing was promoted",
+                                        *run, sweep.id, result.problem),
+                            fmt::format("fix {} in the run's worktree ({}), then promote again", metrics_file_name,
+                                        hint_word(result.run.spec.worktree.string())));
             return result;
         }
         throw Error(fmt::format("sweep {} has no run {} (its runs are 1 to {})", sweep.id, *run, sweep.runs.size()),

@@ -19,6 +19,7 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 namespace gm::sweep {
@@ -256,6 +257,13 @@ std::vector<snapshots::Metric> read_metrics_file(const fs::path& path) {
         throw Error(fmt::format("{} must hold a JSON object of metric names and numbers", path.string()));
     std::vector<snapshots::Metric> metrics;
     flatten(document, "", metrics, path);
+    // {"a": {"b": 1}, "a/b": 2} names one metric twice: which value is meant cannot be told, and a
+    // snapshot recording both would be read by nobody.
+    std::set<std::string> names;
+    for (const auto& metric : metrics)
+        if (!names.insert(metric.name).second)
+            throw Error(fmt::format("{} gives the metric '{}' twice (a nested object's member and a key of that name)",
+                                    path.string(), printable(metric.name, 200)));
     return metrics;
 }
 
