@@ -63,6 +63,13 @@ TEST_CASE("valid_utf8 replaces only what is not UTF-8", "[core]") {
     CHECK(valid_utf8("") == "");
 }
 
+TEST_CASE("non_utf8_problem names the first byte that is not UTF-8", "[core]") {
+    CHECK_FALSE(non_utf8_problem("caf\xc3\xa9/model"));
+    CHECK_FALSE(non_utf8_problem(""));
+    CHECK(non_utf8_problem("/tmp/caf\xe9/r") == "byte 0xe9 at 8 is not UTF-8");  // Latin-1
+    CHECK(non_utf8_problem("a\xed\xa0\x80") == "byte 0xed at 1 is not UTF-8");   // a surrogate, as JSON refuses it
+}
+
 TEST_CASE("split_records reads git's -z and line output alike", "[core]") {
     using V = std::vector<std::string>;
     using namespace std::string_literals;

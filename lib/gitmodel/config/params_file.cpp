@@ -3,6 +3,7 @@
 #include "gitmodel/config/config_error.hpp"
 #include "gitmodel/config/yaml_tree.hpp"
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/text.hpp"
 
 #include <fmt/core.h>
 
@@ -198,6 +199,8 @@ std::string parameter_value_problem(std::string_view value) {
     if (value.size() > 200) return "is longer than 200 characters";
     for (unsigned char c : value)
         if (c < 0x20 || c == 0x7f) return "contains a line break or control character";
+    // params.json and the sweep's records are JSON, which holds only UTF-8 (a Latin-1 shell's é).
+    if (const auto problem = non_utf8_problem(value)) return fmt::format("is not UTF-8 text ({})", *problem);
     if (is_json_number(value)) {
         // Written to params.json as a number: one a double cannot hold has no JSON form.
         const std::string text(value);

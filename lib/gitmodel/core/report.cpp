@@ -2,6 +2,8 @@
 
 #include "gitmodel/core/error.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <fmt/core.h>
 
 #include <cstdio>
@@ -17,6 +19,19 @@ int run_reporting_errors(std::string_view program, const std::function<int()>& b
         fmt::print(stderr, "{}: error: {}\n", program, e.what());
         if (!e.hint().empty()) fmt::print(stderr, "hint: {}\n", e.hint());
         return static_cast<int>(e.code());
+    } catch (const nlohmann::json::type_error& e) {
+        // 316: a name, path or value that is not UTF-8 met a JSON record; the ones the suite knows
+        // of are refused before anything is made, this says what any other is.
+        if (e.id != 316) {
+            fmt::print(stderr, "{}: error: {}\n", program, e.what());
+            return static_cast<int>(ExitCode::failure);
+        }
+        fmt::print(stderr, "{}: error: a name, path or value that is not UTF-8 text cannot be recorded (git-model's "
+                           "records are JSON, which holds only UTF-8): {}\n",
+                   program, e.what());
+        fmt::print(stderr, "hint: give the folder, file or branch a UTF-8 name (a shell with a UTF-8 locale writes "
+                           "them so)\n");
+        return static_cast<int>(ExitCode::failure);
     } catch (const std::bad_alloc&) {
         fmt::print(stderr, "{}: error: out of memory\n", program);
         return static_cast<int>(ExitCode::failure);

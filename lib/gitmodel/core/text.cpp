@@ -203,6 +203,17 @@ std::string valid_utf8(std::string_view text) {
     return out;
 }
 
+std::optional<std::string> non_utf8_problem(std::string_view text) {
+    for (std::size_t at = 0; at < text.size();) {
+        char32_t code = 0;
+        const std::size_t length = utf8_sequence(text, at, code);
+        if (length == 0)
+            return fmt::format("byte 0x{:02x} at {} is not UTF-8", static_cast<unsigned char>(text[at]), at);
+        at += length;
+    }
+    return std::nullopt;
+}
+
 bool is_object_id(std::string_view text) {
     return (text.size() == 40 || text.size() == 64) && text.find_first_not_of("0123456789abcdef") == std::string_view::npos;
 }

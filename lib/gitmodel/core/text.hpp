@@ -73,6 +73,11 @@ void replace_all(std::string& text, std::string_view from, std::string_view to);
 // name or path can go into JSON (which carries only UTF-8).
 std::string valid_utf8(std::string_view text);
 
+// Why text is not UTF-8 ("byte 0xe9 at 12 is not UTF-8"), or nullopt when it is: a path or a
+// value git-model must record exactly (its records are JSON, which carries only UTF-8) is
+// refused up front with this, before anything is made.
+std::optional<std::string> non_utf8_problem(std::string_view text);
+
 // Whether text starts with prefix (C++17 has no std::string::starts_with).
 bool starts_with(std::string_view text, std::string_view prefix);
 

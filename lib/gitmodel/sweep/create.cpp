@@ -214,6 +214,13 @@ Sweep create_sweep(git::Repository& repo, const CreateRequest& request,
                     "commit one that pins the image (see `man gitmodelenv`), or run on the host with --no-container");
     }
     for (const auto& params : request.parameter_sets) substitute(request.command, params);  // unknown {names} fail now
+    // The sweep's record keeps the command in JSON, which holds only UTF-8.
+    for (std::size_t i = 0; i < request.command.size(); ++i)
+        if (const auto problem = non_utf8_problem(request.command[i]))
+            throw UsageError(fmt::format("the command's word {} ({}) is not UTF-8 text ({}): the sweep records it in "
+                                         "JSON, which holds only UTF-8",
+                                         i + 1, printable(request.command[i], 80), *problem),
+                             "write it in UTF-8 (a shell with a UTF-8 locale), or put it in a script the command runs");
 
     const git::CommitIdentity identity = git::commit_identity(repo);
     sweep.id = allocate_id(sweep.common_dir);
