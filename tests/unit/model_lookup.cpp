@@ -155,8 +155,19 @@ TEST_CASE("env resolve_target by name: what git model list says, without listing
             } else {
                 const auto [code, text] = thrown([&] { env::resolve_target(repo, entry.name); });
                 CHECK(code == ExitCode::failure);
-                CHECK(text == "model '" + entry.name + "' has no worktree to run an environment for | hint: create one "
-                              "with `git worktree add <path> " + entry.branch + "`");
+                CHECK_THAT(text, Catch::StartsWith("model '" + entry.name + "' has no worktree to run an environment for"));
+                const std::string path = entry.worktree ? entry.worktree->string() : "";
+                if (!entry.worktree)
+                    CHECK_THAT(text, Catch::EndsWith("| hint: create one with `git worktree add <path> " + entry.branch + "`"));
+                else if (entry.worktree_state == model::WorktreeState::missing)
+                    CHECK_THAT(text, Catch::Contains("(its folder " + path + " is gone) | hint: `git worktree remove " +
+                                                     path + "` forgets the gone one"));
+                else
+                    CHECK_THAT(text, Catch::Contains("(git has " + path + " locked) | hint: `git worktree unlock " + path));
+                // env down by name needs none: the container goes by its name.
+                const auto down = env::resolve_target(repo, entry.name, env::WorktreeUse::optional);
+                CHECK(down.worktree.empty());
+                CHECK(down.container == env::container_name(repo.common_dir(), m.scratch.repo, entry.name));
             }
         }
         const auto [code, text] = thrown([&] { env::resolve_target(repo, std::string("nosuch")); });
