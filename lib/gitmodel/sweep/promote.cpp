@@ -447,14 +447,23 @@ std::string commit_files(const git::Repository& repo, const fs::path& model_work
     return *now;
 }
 
-// A snapshot of the model that already records this run, if any.
+// The line of a promotion's snapshot message that names the run's own commit.
+std::string promoted_from_line(const RunSpec& run) {
+    return fmt::format("From {} at {}.", run.branch, run.commit.substr(0, 12));
+}
+
+// A snapshot of the model that already records this very run, if any: its subject names the
+// sweep and run, and its From line the run's commit. Sweep numbers are each clone's own, so a
+// teammate's promotion of their "sweep 1 run 1" (fetched with the tags) is not this run's.
 std::optional<std::string> promoted_snapshot(const git::Repository& repo, const std::string& model,
-                                             const std::string& sweep_id, int run) {
-    const std::string subject = fmt::format("Promote sweep {} run {}", sweep_id, run);
+                                             const std::string& sweep_id, const RunSpec& run) {
+    const std::string subject = fmt::format("Promote sweep {} run {}", sweep_id, run.number);
+    const std::string from = promoted_from_line(run);
     for (const auto& snapshot : snapshots::list_snapshots(repo, model).snapshots) {
         const std::string& message = snapshot.record.message;
         if (message.compare(0, subject.size(), subject) == 0 &&
-            (message.size() == subject.size() || message[subject.size()] == ' ' || message[subject.size()] == '\n'))
+            (message.size() == subject.size() || message[subject.size()] == ' ' || message[subject.size()] == '\n') &&
+            message.find(from) != std::string::npos)
             return snapshot.tag;
     }
     return std::nullopt;
@@ -511,7 +520,7 @@ PromoteOutcome promote(const git::Repository& repo, const PromoteRequest& reques
     const bool branch_holds_them =
         std::all_of(files.begin(), files.end(), [](const PlannedFile& f) { return f.head_is_content; });
     if (branch_holds_them) {
-        outcome.already = promoted_snapshot(repo, sweep.model, sweep.id, run.number);
+        outcome.already = promoted_snapshot(repo, sweep.model, sweep.id, run);
         if (outcome.already) {
             record_promotion(sweep, run.number, *outcome.already);
             // Killed between tagging and pushing, the first try left the tag here only.
@@ -530,7 +539,7 @@ PromoteOutcome promote(const git::Repository& repo, const PromoteRequest& reques
     snapshots::TagRequest tag;
     tag.model = sweep.model;
     tag.metrics = outcome.metrics;
-    tag.message = fmt::format("{}\n\nFrom {} at {}.", subject, run.branch, run.commit.substr(0, 12));
+    tag.message = fmt::format("{}\n\n{}", subject, promoted_from_line(run));
     tag.commit = commit;
     try {
         outcome.tagged = snapshots::tag_and_push(repo, tag, request.push);
