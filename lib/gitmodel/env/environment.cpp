@@ -991,6 +991,42 @@ void describe_running(const Engine& engine, const Target& target, const Containe
     if (result.drift.empty()) result.drift.push_back("settings");
 }
 
+// A start killed once its container ran (kill -9 while the ports were awaited) never recorded
+// its launch: the record is the launch before, and `git model tag` would name the image that ran
+// then. The running container's own labels say what runs now; its record is written from them
+// when the record is not this container's (another start token).
+void refresh_launch_record(const Engine& engine, const Target& target, const ContainerInfo& existing,
+                           const config::ModelEnv& file) {
+    const auto label_of = [&](const char* key) {
+        const auto found = existing.labels.find(key);
+        return found == existing.labels.end() ? std::string() : found->second;
+    };
+    const std::string start = label_of(label::start);
+    if (start.empty()) return;  // made before starts were labelled: nothing to tell it by
+    const auto launched = read_launch(target.common_dir, target.model);
+    if (launched && launched->start == start) return;
+    LaunchRecord record;
+    record.image = label_of(label::image).empty() ? existing.image : label_of(label::image);
+    record.image_id = normalise_image_id(existing.image_id);
+    const nlohmann::json settings = config::container_settings(file);
+    if (label_of(label::settings) == settings_fingerprint(settings)) {  // else unknown: drift then says "settings"
+        record.settings = settings;
+        record.user = config::describe_user(file.user);
+    }
+    record.engine_mode = engine.describe_mode();
+    for (const auto& gpu : split_fields(label_of(label::gpus), ','))
+        if (starts_with(gpu, "GPU-")) record.gpus.push_back(gpu);
+    record.at = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    record.container = target.container;
+    record.start = start;
+    record.place_id = place_id(target.common_dir);
+    try {
+        write_launch(target.common_dir, target.model, record);
+    } catch (const Error& e) {
+        fmt::print(stderr, "git-model-env: warning: {}\n", e.what());
+    }
+}
+
 // An environment started before the repository moved here still runs under the old place's
 // name: a second one for the same worktree and persist folders is not started beside it.
 void refuse_moved_environment(const Engine& engine, const Target& target) {
@@ -1038,6 +1074,7 @@ UpResult up(git::Repository& repo, const Target& target, const UpOptions& option
     if (!existing) refuse_moved_environment(engine, target);
     if (running && !options.recreate) {
         describe_running(engine, target, *existing, file, result);
+        refresh_launch_record(engine, target, *existing, file);
         return result;
     }
     // An image that is not here is pulled now, before any GPU is taken, and Ctrl-C stops it at
