@@ -778,17 +778,17 @@ LaunchSpec start_container(UpPlan& plan, Reservation& leases, StartGuard& guard,
 // container got (none), whatever the mode is called. Refused (the guard removes the container,
 // before a service is likely up), unless --bind-all asked for every interface and each host port
 // is its container port ("2222:2222"), which is then the truth.
-void refuse_unpublished_ports(const UpPlan& plan, const LaunchSpec& spec) {
-    if (spec.ports.empty()) return;
+bool refuse_unpublished_ports(const UpPlan& plan, const LaunchSpec& spec) {
+    if (spec.ports.empty()) return false;
     const auto inspected = proc::run(plan.engine.command(
         {"container", "inspect", "--format", "{{len .HostConfig.PortBindings}} {{.HostConfig.NetworkMode}}",
          plan.target.container}));
     const std::string answer = trim_end(inspected.out, "\n");
-    if (!inspected.ok() || answer.rfind("0 ", 0) != 0) return;
+    if (!inspected.ok() || answer.rfind("0 ", 0) != 0) return false;
     const std::string mode = answer.substr(2);
     const bool same_ports = std::all_of(spec.ports.begin(), spec.ports.end(),
                                         [](const auto& port) { return port.host_port == port.container_port; });
-    if (plan.options.bind_all_interfaces && same_ports) return;
+    if (plan.options.bind_all_interfaces && same_ports) return true;
     throw Error(fmt::format("{} published none of the ports: it runs the container in network mode {} (its "
                             "containers.conf's netns), where ports are not published; each service would listen on its "
                             "container port on every network interface that network has, not on the 127.0.0.1 port env "
@@ -803,12 +803,24 @@ void refuse_unpublished_ports(const UpPlan& plan, const LaunchSpec& spec) {
 // Stage 3: waits until every published port accepts connections, or the container gives up.
 void wait_until_ready(const UpPlan& plan, const LaunchSpec& spec) {
     if (spec.ports.empty()) return;
-    refuse_unpublished_ports(plan, spec);  // before the probes: they would wait for ports nobody publishes
+    // Before the probes: they would wait for ports nobody publishes.
+    const bool host_network = refuse_unpublished_ports(plan, spec);
     const auto fail = [&](const std::string& what) {
         const std::string logs_tail = last_log_lines(plan.engine, plan.target.container, 20);
         throw Error(fmt::format("{}; the environment was removed. Its last output:\n{}", what,
                                 logs_tail.empty() ? "  (none)" : logs_tail),
                     "fix the cause (image, command, ports in .modelenv.yaml) and run `git model env up` again");
+    };
+    // In the host's network another user's program may take the port before the container
+    // listens: it would answer the probe, and the URL printed (Jupyter's token in it) would reach
+    // them. A rootless container's processes are the caller or uids of theirs no account has.
+    const auto refuse_foreign_listener = [&](int port) {
+        if (!host_network || plan.engine.mode != EngineMode::rootless) return;
+        for (const unsigned uid : listener_uids(port))
+            if (uid != ::geteuid() && account_name(uid))
+                fail(fmt::format("port {} answers, but from {}, not from the container: in the host's network "
+                                 "another program may listen on a port first",
+                                 port, describe_port_holder(port, {})));
     };
     const auto ready_limit = duration_key(plan.config, "model.env.readyTimeout", 120s);
     const auto until = std::chrono::steady_clock::now() + ready_limit;
@@ -817,7 +829,14 @@ void wait_until_ready(const UpPlan& plan, const LaunchSpec& spec) {
     auto next_state_check = std::chrono::steady_clock::now() + 1s;
     while (!waiting.empty()) {
         stop_if_interrupted();
-        for (auto it = waiting.begin(); it != waiting.end();) it = port_accepts(*it) ? waiting.erase(it) : std::next(it);
+        for (auto it = waiting.begin(); it != waiting.end();) {
+            if (!port_accepts(*it)) {
+                ++it;
+                continue;
+            }
+            refuse_foreign_listener(*it);
+            it = waiting.erase(it);
+        }
         if (waiting.empty()) break;
         if (std::chrono::steady_clock::now() >= until)
             fail(fmt::format("the ports did not accept connections within {} s", ready_limit.count()));

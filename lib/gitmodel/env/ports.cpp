@@ -133,6 +133,14 @@ std::vector<int> label_host_ports(const std::string& label) {
     return out;
 }
 
+std::vector<unsigned> listener_uids(int port) {
+    std::vector<unsigned> uids;
+    for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"})
+        for (const auto& socket : parse_proc_net_tcp(read_text(table)))
+            if (socket.port == port) uids.push_back(socket.uid);
+    return uids;
+}
+
 std::string describe_port_holder(int port, const std::vector<ContainerInfo>& containers) {
     for (const auto& info : containers) {
         const auto ports = info.labels.find(label::ports);

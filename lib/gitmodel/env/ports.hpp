@@ -34,6 +34,11 @@ struct ListeningSocket {
 // The listening sockets of /proc/net/tcp or /proc/net/tcp6 text.
 std::vector<ListeningSocket> parse_proc_net_tcp(const std::string& text);
 
+// The uids owning the sockets that listen on a port in this network namespace: in the host's
+// network (a rootless podman whose netns is "host") anyone may listen on a port before the
+// container does, and a connection alone cannot tell whose program answered.
+std::vector<unsigned> listener_uids(int port);
+
 // The host ports in a container's io.git-model.ports label ("name=addr:host:container,...").
 std::vector<int> label_host_ports(const std::string& label);
 
