@@ -39,3 +39,13 @@ run_expect 0 as_group_writer "$A" git -C "$WT" model env down
 assert_contains "$OUT" "Environment of 'team' is down"
 run_expect 0 as_group_writer "$B" git -C "$WT" model env down
 assert_contains "$OUT" "was not running; nothing to stop"
+
+# (s42a) B takes the model over in a worktree of their own: A's state folder of it (0700) was refused
+# with a bare "Permission denied"; now it names A and the fix.
+run_expect 0 as_group_writer "$A" git -C "$AREA/repo" worktree remove "$WT"
+run_expect 0 as_group_writer "$B" git -C "$AREA/repo" worktree add -q "$AREA/b-team" feature/model-team
+user_import_image "$B"
+run_expect 1 as_group_writer "$B" git -C "$AREA/b-team" model env up
+assert_contains "$ERR" "git-model/env/team: it is $A's (mode 0700), and git-model keeps only your own files there"
+assert_contains "$ERR" "ask $A (or root) to remove it"
+assert_eq "$(as_user "$B" podman ps -aq | wc -l)" "0" "nothing started"

@@ -493,6 +493,13 @@ fs::path make_folder_below(const fs::path& base, const fs::path& dir, mode_t mod
                                         "folder afresh",
                                         hint_word(walked.string())));
             }
+            if (err == EACCES && ::fstatat(fd.get(), name.c_str(), &info, AT_SYMLINK_NOFOLLOW) == 0 &&
+                info.st_uid != ::geteuid())  // a teammate's folder of a model they used here before
+                throw Error(fmt::format("cannot open the folder {}: it is {}'s (mode {:04o}), and git-model keeps only "
+                                        "your own files there",
+                                        walked.string(), user_name_of(info.st_uid), info.st_mode & 07777),
+                            fmt::format("ask {} (or root) to remove it; git-model then makes it afresh as yours",
+                                        user_name_of(info.st_uid)));
             throw Error(fmt::format("cannot open the folder {}: {}", walked.string(), errno_text(err)));
         }
         if (i + 1 == parts.size() && (mode & 077) == 0) claim_private_folder(next.get(), walked, mode);
