@@ -346,16 +346,14 @@ private:
 }  // namespace
 
 std::optional<std::string> read_config_file(RepoReader& reader, const std::string& commit, const std::string& path,
-                                            ConfigFileTrail* trail) {
-    const auto followed = follow_tree_links(path, [&](const std::string& at) {
-        if (trail) trail->looked_up.push_back(at);
-        return reader.tree_entry(commit, at);
-    });
+                                            bool* linked) {
+    const auto followed =
+        follow_tree_links(path, [&](const std::string& at) { return reader.tree_entry(commit, at); });
     if (!followed.problem.empty())
         throw Error(fmt::format("{} at {}: {}: not read", path, commit.substr(0, 10), followed.problem),
                     "make the link point to a file of the repository (or replace it with the file) and commit that");
     if (!followed.path) return std::nullopt;
-    if (trail) trail->linked = *followed.path != path;
+    if (linked) *linked = *followed.path != path;
     return reader.read_objects({commit + ":" + *followed.path}).front();
 }
 

@@ -119,19 +119,11 @@ public:
     virtual std::optional<TreeEntryKind> tree_entry(const std::string& commit, const std::string& path) = 0;
 };
 
-// How read_config_file found a file. A child commit that changes none of the paths looked up
-// (nor anything inside them) finds the same file as its parent: a reader of a long range can
-// then skip following the links again, which costs git processes in a SHA-256 repository.
-struct ConfigFileTrail {
-    bool linked = false;                 // the file read was another path's (a link was followed)
-    std::vector<std::string> looked_up;  // every path asked of the tree on the way, in order
-};
-
 // The content of a configuration file in a commit that may be a link to a file of the same tree
 // (tree_links.hpp); nullopt when absent. Throws gm::Error naming a link out of the tree or a loop.
-// trail (when given) is filled as the lookups go, also when it throws.
+// linked (when given) says whether the file read was another path's than `path` (a link was followed).
 std::optional<std::string> read_config_file(RepoReader& reader, const std::string& commit, const std::string& path,
-                                            ConfigFileTrail* trail = nullptr);
+                                            bool* linked = nullptr);
 
 // Opens the repository the user (or git, running a hook: as_hook) is in: through libgit2,
 // else through git's plumbing when libgit2 cannot read its object format (Repository::discover).

@@ -43,7 +43,7 @@ struct ImageAt {
     bool present = false;      // the commit has a .modelenv.yaml
     std::string image;         // normalised image reference, when it loads
     std::string error;         // the loader's message, when it does not
-    git::ConfigFileTrail trail;  // how it was found: through a link (the file it names can change the image)?
+    bool linked = false;       // it is a link (the file it names can change the image)
 };
 
 class ImageReader {
@@ -57,7 +57,7 @@ public:
         const std::string name = config::modelenv_file_name;
         try {
             // A link to a file of the tree reads that file, as the working tree does.
-            if (const auto text = git::read_config_file(repo_, commit, name, &result.trail)) {
+            if (const auto text = git::read_config_file(repo_, commit, name, &result.linked)) {
                 result.present = true;
                 result.image = config::load_modelenv_text(*text, short_sha(commit) + ":" + name).image.to_string();
             }
@@ -66,15 +66,6 @@ public:
             result.error = e.what();
         }
         return by_commit_.emplace(commit, std::move(result)).first->second;
-    }
-
-    // Whether a commit's image is known already (read, or taken from its parent).
-    bool known(const std::string& commit) const { return by_commit_.count(commit) != 0; }
-
-    // Records that a commit pins what its parent pins, without reading it (see image_at_pushed).
-    const ImageAt& same_as_parent(const std::string& commit, const std::string& parent) {
-        ImageAt copy = at(parent);
-        return by_commit_.insert_or_assign(commit, std::move(copy)).first->second;
     }
 
 private:
@@ -88,47 +79,7 @@ struct PushedRange {
     std::vector<git::NewCommit> commits;
     std::vector<std::string> boundary;  // parents outside the range
     std::vector<std::size_t> touching;  // indices of commits that introduce a .modelenv.yaml
-    std::vector<std::vector<std::string>> paths;  // per commit, the paths it introduces (its blobs go on to the data policy)
 };
-
-// Whether a commit that introduces `paths` can change what a lookup of each `trail` path finds:
-// it brings one of them, something inside one, or a file where one's folder was.
-bool touches_trail(const std::vector<std::string>& paths, const std::vector<std::string>& trail) {
-    const auto inside = [](const std::string& path, const std::string& folder) {
-        return path.size() > folder.size() && path[folder.size()] == '/' && path.compare(0, folder.size(), folder) == 0;
-    };
-    for (const auto& path : paths)
-        for (const auto& looked_up : trail)
-            if (path == looked_up || inside(path, looked_up) || inside(looked_up, path)) return true;
-    return false;
-}
-
-// The image at a pushed commit (`index` in pushed; index_of maps the range's ids to indices).
-// A commit with one parent that introduces nothing on the paths its parent's .modelenv.yaml was
-// found through has its parent's image and is not read: a long push through a link then follows
-// the link once per commit that changes what it leads to, not once per commit (each a few git
-// processes in a SHA-256 repository). A commit that only deletes such a path reads as its parent
-// here although its own file is gone; the only difference that makes is that a later commit
-// bringing that same image back is not called a change.
-const ImageAt& image_at_pushed(ImageReader& images, const PushedRange& pushed, std::size_t index,
-                               const std::unordered_map<std::string_view, std::size_t>& index_of) {
-    std::vector<std::size_t> chain;  // from this commit down to the first one whose image is known or read
-    for (std::size_t c = index; !images.known(pushed.commits[c].id) && pushed.commits[c].parents.size() == 1;) {
-        chain.push_back(c);
-        const auto parent = index_of.find(pushed.commits[c].parents.front());
-        if (parent == index_of.end()) break;
-        c = parent->second;
-    }
-    for (auto c = chain.rbegin(); c != chain.rend(); ++c) {
-        const git::NewCommit& commit = pushed.commits[*c];
-        const ImageAt& parent = images.at(commit.parents.front());
-        if (parent.error.empty() && !touches_trail(pushed.paths[*c], parent.trail.looked_up))
-            images.same_as_parent(commit.id, commit.parents.front());
-        else
-            images.at(commit.id);
-    }
-    return images.at(pushed.commits[index].id);
-}
 
 // A commit whose blobs are judged: which one, for which ref, with its .gitattributes.
 struct Origin {
@@ -184,29 +135,23 @@ void check_image(git::RepoReader& repo, const std::string& remote_name, const Pu
     // commit is read then (only where the image differs, as above), whether the link is at the tip,
     // where the remote's commits leave off, or replaced on the way (the image changed through the
     // link, then the link made a plain file holding the new image).
-    bool through_link = tip.trail.linked;
-    for (const auto& base : boundary) through_link = through_link || images.at(base).trail.linked;
+    bool through_link = tip.linked;
+    for (const auto& base : boundary) through_link = through_link || images.at(base).linked;
     for (const std::size_t index : pushed.touching)
-        for (const auto& parent : pushed.commits[index].parents) through_link = through_link || images.at(parent).trail.linked;
+        for (const auto& parent : pushed.commits[index].parents) through_link = through_link || images.at(parent).linked;
     std::vector<std::size_t> candidates = pushed.touching;
-    std::unordered_map<std::string_view, std::size_t> index_of;
     if (through_link) {
         candidates.resize(pushed.commits.size());
         std::iota(candidates.begin(), candidates.end(), std::size_t{0});
-        for (std::size_t c = 0; c < pushed.commits.size(); ++c) index_of.emplace(pushed.commits[c].id, c);
     }
-    const auto image_of = [&](const std::string& commit) -> const ImageAt& {
-        const auto pushed_index = index_of.find(commit);
-        return pushed_index == index_of.end() ? images.at(commit) : image_at_pushed(images, pushed, pushed_index->second, index_of);
-    };
     for (const std::size_t index : candidates) {
         const git::NewCommit& commit = pushed.commits[index];
-        const ImageAt& here = image_of(commit.id);
+        const ImageAt& here = images.at(commit.id);
         if (here.image.empty()) continue;  // an unloadable step on the way; the tip loads
         std::string parent_image;
         bool same_as_a_parent = false;
         for (const auto& parent : commit.parents) {
-            const std::string& image = image_of(parent).image;
+            const std::string& image = images.at(parent).image;
             if (image == here.image) same_as_a_parent = true;
             if (parent_image.empty()) parent_image = image;
         }
@@ -467,8 +412,6 @@ std::vector<Violation> check_push(git::RepoReader& repo, const std::string& remo
             if (std::any_of(commit.blobs.begin(), commit.blobs.end(),
                             [](const git::IntroducedBlob& b) { return b.path == config::modelenv_file_name; }))
                 range.touching.push_back(c);
-            auto& paths = range.paths.emplace_back();
-            for (const auto& blob : commit.blobs) paths.push_back(blob.path);
             if (updates.size() > 1 && !judged_commits.insert(commit.id).second) continue;
             origins.push_back({commit.id, update_index, std::move(commit.attributes)});
             for (auto& blob : commit.blobs)
