@@ -73,6 +73,19 @@ for format in sha1 sha256; do
         "$format: a folder on the link's way made a link, mid-branch, is found"
     assert_eq "$(grep -c frozen-image <<<"$ERR")" 1 "$format: only that commit; the one with its reason passes"
 
+    # s42d: two refs in one push, one at a commit that deletes the folder the link leads into. Each
+    # ref's tip is read for itself: the one whose link names nothing is refused, so the push is.
+    git -C repo checkout -q -b feature/model-gone-a main
+    git -C repo rm -q -r envs && echo "step = 2" >repo/train.py
+    git -C repo commit -q -am "drop the shared environment"
+    dropped=$(git -C repo rev-parse --short=10 HEAD)
+    mkdir repo/envs && printf 'image: registry.example.com/team/pytorch:2.9.0\n' >repo/envs/shared.yaml
+    git -C repo add -A && git -C repo commit -q -m "back" -m "Image-Change: a newer torch"
+    git -C repo branch -f feature/model-gone-b "$dropped"
+    run_expect 1 git -C repo push origin feature/model-gone-a feature/model-gone-b
+    assert_contains "$ERR" ".modelenv.yaml at $dropped does not load" "$format: the other ref's tip is read for itself"
+    assert_not_contains "$(remote_refs "$remote")" "refs/heads/feature/model-gone-b" "$format: nothing pushed"
+
     # A link that names nothing (or a folder, or a submodule) is refused, naming it, not taken as no file.
     git -C repo checkout -q -b feature/model-dangling main
     rm repo/.modelenv.yaml && ln -s envs/gone.yaml repo/.modelenv.yaml
