@@ -163,6 +163,12 @@ assert_contains "$ERR" "2.4.0-cuda12.4 to registry.example.com/team/pytorch:2.5.
 assert_contains "$ERR" "Image-Change"
 git -C "$ewt" commit -q --amend -m "newer pytorch" -m "Image-Change: flash-attention needs torch 2.5"
 allowed "image change with trailer" git -C "$ewt" push origin feature/model-envy
+# Pushed by URL to a remote that has main (no remote-tracking refs say so): the range reaches back to
+# main's first commit, but only the branch's own commits are judged, not main's history (whose
+# "pin the image" commit has no trailer; it was refused as a change "from 2.4.0 to 2.4.0").
+git init -q --bare "$TEST_DIR/mirror.git"
+git -C repo push -q --no-verify "$TEST_DIR/mirror.git" main
+allowed "a push by URL judges the branch's own commits" git -C "$ewt" push "$TEST_DIR/mirror.git" feature/model-envy
 # the working tree's file does not matter, only the pushed commit
 printf 'image: junk:latest\n' >"$ewt/.modelenv.yaml"
 echo "y = 2" >>"$ewt/envy.py" && git -C "$ewt" commit -q -m "more work" -- envy.py

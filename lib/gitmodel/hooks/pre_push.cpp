@@ -120,8 +120,9 @@ void check_image(git::RepoReader& repo, const std::string& remote_name, const Pu
     }
     if (!tip.present || pushed.commits.empty()) return;
     std::vector<std::string> boundary = pushed.boundary;
+    std::optional<std::string> base_commit;
     if (boundary.empty()) {  // all of it is new: compare with where it left the protected branch
-        if (auto base = comparison_base(repo, remote_name, policy, tip_commit)) boundary.push_back(*base);
+        if ((base_commit = comparison_base(repo, remote_name, policy, tip_commit))) boundary.push_back(*base_commit);
     }
     std::string before_image;
     for (const auto& base : boundary) {
@@ -143,6 +144,16 @@ void check_image(git::RepoReader& repo, const std::string& remote_name, const Pu
     if (through_link) {
         candidates.resize(pushed.commits.size());
         std::iota(candidates.begin(), candidates.end(), std::size_t{0});
+    }
+    if (base_commit) {
+        // Nothing told what the remote has (a push to a URL, a remote never fetched): the range
+        // reaches back to the first commit. What the protected branch holds already is not this
+        // push's change (its old history may predate the rule), so only commits past it are judged.
+        std::unordered_set<std::string> past_base;
+        for (const auto& commit : repo.new_commits(tip_commit, {*base_commit})) past_base.insert(commit.id);
+        candidates.erase(std::remove_if(candidates.begin(), candidates.end(),
+                                        [&](std::size_t index) { return !past_base.count(pushed.commits[index].id); }),
+                         candidates.end());
     }
     for (const std::size_t index : candidates) {
         const git::NewCommit& commit = pushed.commits[index];
