@@ -32,3 +32,9 @@ assert_eq "$(git -C "$latin/repo" branch --list 'feature/*')" "" "no branch made
 # With worktrees elsewhere it works.
 git -C "$latin/repo" config model.worktreeRoot "$TEST_DIR/elsewhere"
 run_expect 0 git -C "$latin/repo" model start other
+
+# (s42d) A sweep's run worktrees under a model.worktreeRoot that is not UTF-8: named up front too.
+git -C repo config model.worktreeRoot "$TEST_DIR/$latin"
+run_expect 1 git -C "$wt" model sweep start --no-container --gpus-per-run 0 --grid x=1 -- true
+assert_contains "$ERR" "the worktree's folder $TEST_DIR/caf\\xe9/feature/model-net.sweep-1-1 is not UTF-8 text"
+assert_contains "$ERR" "model.worktreeRoot"

@@ -509,6 +509,15 @@ void make_own_folder_below(const fs::path& common_dir, const fs::path& dir) {
     narrow_own_files_below(folder.get(), 0);
 }
 
+void require_utf8_worktree_path(const fs::path& path) {
+    if (const auto problem = non_utf8_problem(path.string()))
+        throw Error(fmt::format("the worktree's folder {} is not UTF-8 text ({}): git-model records it in JSON, "
+                                "which holds only UTF-8; nothing was made",
+                                printable(path.string()), *problem),
+                    "give the folders on its way UTF-8 names, or choose another place for worktrees: git config "
+                    "model.worktreeRoot <folder>");
+}
+
 fs::path worktree_path_for(const Settings& settings, const std::string& model_name) {
     std::string relative = settings.worktree_template;
     replace_all(relative, "{branch}", naming::model_branch(model_name));

@@ -116,6 +116,11 @@ Settings read_settings(const git::Repository& repo);
 // the template gives a path outside the root.
 std::filesystem::path worktree_path_for(const Settings& settings, const std::string& model_name);
 
+// Refuses (gm::Error naming it and model.worktreeRoot) a worktree folder whose path is not UTF-8
+// text: what makes a worktree records it in JSON, which holds only UTF-8. Called before
+// anything is made.
+void require_utf8_worktree_path(const std::filesystem::path& path);
+
 // Why users other than this one (and root) may change what a folder holds: it is another's, or
 // its mode or POSIX ACL lets others, or a group that is not its owner's private one, write to
 // it without the sticky bit. "" when nobody else may.

@@ -118,13 +118,7 @@ StartResult start_model(git::Repository& repo, const StartRequest& request,
         run_in = *workdir;
     } else {
         const fs::path path = worktree_path_for(settings, request.model);
-        // Its record (for the rollback of a start cut short) is JSON, which holds only UTF-8.
-        if (const auto problem = non_utf8_problem(path.string()))
-            throw Error(fmt::format("the worktree's folder {} is not UTF-8 text ({}): git-model records it in JSON, "
-                                    "which holds only UTF-8; nothing was made",
-                                    printable(path.string()), *problem),
-                        "give the folders on its way UTF-8 names, or choose another place for worktrees: git config "
-                        "model.worktreeRoot <folder>");
+        require_utf8_worktree_path(path);  // its record, for the rollback of a start cut short, is JSON
         intent.worktree = path;
         result.worktree = path;
         git_command = worktree_add_args(path, result.branch, lock_reason);

@@ -106,6 +106,7 @@ RunSpec plan_run(const git::Repository& repo, const Sweep& sweep, const model::S
     run.model = run_model_name(sweep.model, sweep.id, run.number);
     run.branch = naming::model_branch(run.model);
     run.worktree = model::worktree_path_for(settings, run.model);
+    model::require_utf8_worktree_path(run.worktree);  // the sweep's record of it is JSON
     std::string problem;
     if (repo.branch_exists(run.branch)) problem = fmt::format("the branch {} exists already", run.branch);
     std::error_code ec;
