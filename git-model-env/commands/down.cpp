@@ -29,6 +29,10 @@ int down(const cli::Args& args) {
                                      : std::string());
     else if (!result.others.empty())
         throw Error(result.others, "`git model gpus` shows the lease");
+    else if (target.branch_gone)  // nothing ran under that name either: a typo, most likely
+        throw Error(fmt::format("there is no model '{}' in this repository, and no environment of that name",
+                                target.model),
+                    "`git model list` shows the models");
     else
         fmt::print("Environment of '{}' was not running; nothing to stop.\n", target.model);
     return 0;

@@ -32,8 +32,11 @@ assert_contains "$ERR" "model 'branchonly' has no worktree to run an environment
 assert_contains "$ERR" "git worktree add <path> feature/model-branchonly"
 run_expect 0 git -C repo model start vanished
 rm -rf "$TEST_DIR/worktrees/feature/model-vanished"
-run_expect 1 git -C repo model env down vanished
-assert_contains "$ERR" "model 'vanished' has no worktree to run an environment for"
+run_expect 1 git -C repo model env up vanished
+assert_contains "$ERR" "model 'vanished' has no worktree to run an environment for (its folder"
+# down by name needs no worktree (s42a): nothing ran, so nothing to stop
+run_expect 0 git -C repo model env down vanished
+assert_contains "$OUT" "was not running; nothing to stop"
 run_expect 1 git -C repo model env check vanished
 assert_contains "$ERR" "model 'vanished' has no worktree"
 run_expect 2 git -C repo model env exec 'Bad;Name' -- true

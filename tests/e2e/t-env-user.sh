@@ -185,9 +185,14 @@ u git -C repo config --unset model.engineHost
 run_expect 0 u git -C repo model gpus --json
 assert_eq "$(json_get "$OUT" 'd["gpus"][0]["holders"][0]["engine_host"]')" "$SOCKET" "the lease names the engine it was taken through"
 assert_eq "$(json_get "$OUT" 'd["gpus"][0]["holders"][0]["verdict"]')" "unknown" "another engine cannot call it gone"
+assert_contains "$(json_get "$OUT" 'd["gpus"][0]["holders"][0]["why"]')" "runs in the engine at $SOCKET" "and says which"
 run_expect 0 u git -C repo model env status
+# (s42c) nor does a down through the other engine give it back: it names the engine to use.
+run_expect 1 in_wt delta git model env down
+assert_contains "$ERR" "the environment of 'delta' was started through another engine ($SOCKET; this is your own podman)"
+assert_contains "$ERR" "git config model.engineHost $SOCKET"
 run_expect 0 u git -C repo model gpus --json
-assert_eq "$(json_get "$OUT" 'len(d["gpus"][0]["holders"]) + len(d["stale"])')" "1" "status in the other engine left the lease"
+assert_eq "$(json_get "$OUT" 'len(d["gpus"][0]["holders"]) + len(d["stale"])')" "1" "status and down in the other engine left the lease"
 u git -C repo config model.engineHost "$SOCKET"
 run_expect 0 in_wt delta git model env down
 run_expect 0 u git -C repo model gpus --json

@@ -28,3 +28,14 @@ run_expect 0 git -C repo worktree add -q "$TEST_DIR/again" feature/model-gone
 run_expect 0 git -C "$TEST_DIR/again" model env up
 run_expect 0 git -C repo model env down gone
 assert_eq "$(test_containers)" "" "down again"
+
+# (s42c) Its branch deleted too (worktree removed with --force, branch -D) while it ran: down by name
+# still finds the container; a name nothing ran under is still "no model".
+run_expect 0 git -C "$TEST_DIR/again" model env up
+run_expect 0 git -C repo worktree remove --force "$TEST_DIR/again"
+run_expect 0 git -C repo branch -q -D feature/model-gone
+run_expect 0 git -C repo model env down gone
+assert_contains "$OUT" "Environment of 'gone' is down"
+assert_eq "$(test_containers)" "" "its container is gone"
+run_expect 1 git -C repo model env down nosuch
+assert_contains "$ERR" "there is no model 'nosuch' in this repository, and no environment of that name"

@@ -326,6 +326,8 @@ TEST_CASE("lease book: a container of another engine (root's podman through a so
     local.name = "podman";
     local.program = engine_script;
     Lease lease;
+    lease.id = new_lease_id();
+    lease.gpu = "index-0";
     lease.uid = ::geteuid();
     lease.phase = LeasePhase::held;
     lease.engine = "podman";
@@ -340,7 +342,32 @@ TEST_CASE("lease book: a container of another engine (root's podman through a so
     CHECK(judge(lease, local_judge_context(&through_socket)).verdict == Verdict::gone);  // its own engine can tell
     lease.engine_host.clear();
     CHECK(judge(lease, local_judge_context(&local)).verdict == Verdict::gone);
-    CHECK(judge(lease, local_judge_context(&through_socket)).verdict == Verdict::unknown);
+    const Judgement elsewhere = judge(lease, local_judge_context(&through_socket));
+    CHECK(elsewhere.verdict == Verdict::unknown);
+    CHECK_THAT(elsewhere.why, Catch::Contains("runs in the engine at your own podman") &&
+                                  Catch::Contains("`git model env down` of its model with that engine"));
+
+    // One socket, however it is spelled (unix:/x, unix:///x, a link to it), is one engine.
+    const fs::path socket = scratch.path / "engine.sock";
+    std::ofstream(socket) << "";
+    fs::create_symlink(socket, scratch.path / "link.sock");
+    Engine spelled = local;
+    for (const std::string& host : {"unix://" + socket.string(), "unix:" + socket.string(),
+                                   "unix://" + (scratch.path / "." / "link.sock").string()}) {
+        spelled.host = host;
+        INFO(host);
+        CHECK(spelled.place() == "unix://" + fs::canonical(socket).string());
+    }
+    CHECK(local.place().empty());
+
+    // A lease an older git-model wrote names no engine: none may call its container gone.
+    nlohmann::json old = to_json(lease);
+    old.erase("engine_host");
+    const auto read = parse_lease(lease_file_name(lease), old.dump(), ::geteuid());
+    REQUIRE(read);
+    CHECK(read->engine_host == unknown_engine_host);
+    CHECK(judge(*read, local_judge_context(&local)).verdict == Verdict::unknown);
+    CHECK_THAT(judge(*read, local_judge_context(&local)).why, Catch::Contains("started by an older git-model"));
 }
 
 TEST_CASE("lease book: planted links, junk and copies are ignored, never followed", "[env][book]") {

@@ -46,6 +46,14 @@ void engine_env(const char* name, std::string& out) {
 
 }  // namespace
 
+std::string Engine::place() const {
+    const std::string path = socket_path(host);
+    if (path.empty()) return host;
+    std::error_code ec;
+    const auto resolved = std::filesystem::weakly_canonical(path, ec);
+    return "unix://" + (ec ? std::filesystem::path(path).lexically_normal() : resolved).string();
+}
+
 std::vector<std::string> Engine::command(std::vector<std::string> args) const {
     std::vector<std::string> argv{program.string()};
     if (host_from_config && !host.empty()) {

@@ -38,6 +38,10 @@ struct Engine {
     // ... except `run -d`, which may pull the image first (model.env.startTimeout).
     std::chrono::milliseconds start_timeout{std::chrono::minutes(30)};
 
+    // Which engine this is, comparable however its socket was spelled (a GPU lease records it):
+    // "" for the caller's local podman, unix://<the socket's path, links resolved> (unix:/x,
+    // unix:///x and a link to the socket are one engine), else the URL as given (ssh://, tcp://).
+    std::string place() const;
     // The argv of one engine call: the program, the host when configured, then args.
     std::vector<std::string> command(std::vector<std::string> args) const;
     // "rootless", "rootful (local)" or "rootful through unix:///...", for messages and doctor.

@@ -233,12 +233,18 @@ Target resolve_target(git::Repository& repo, const std::optional<std::string>& m
         // One branch and one worktree looked up, not every model listed.
         model::require_model_name(*model, "");
         const std::string branch = naming::model_branch(*model);
-        if (!repo.branch_exists(branch))
-            throw Error(fmt::format("there is no model '{}' in this repository", *model), "`git model list` shows the models");
-        const auto checkout = model::worktree_of(repo, branch);
         target.model = *model;
         target.branch = branch;
         target.container = container_name(target.common_dir, main, target.model);
+        if (!repo.branch_exists(branch)) {
+            // Its environment may outlive it (branch -D while it ran): down still finds it by name.
+            if (use == WorktreeUse::optional) {
+                target.branch_gone = true;
+                return target;
+            }
+            throw Error(fmt::format("there is no model '{}' in this repository", *model), "`git model list` shows the models");
+        }
+        const auto checkout = model::worktree_of(repo, branch);
         const bool usable = checkout && !checkout->missing && !checkout->locked;
         if (!usable && use == WorktreeUse::optional) return target;
         if (!usable) {
@@ -578,7 +584,7 @@ Reservation acquire_gpus(UpPlan& plan, UpResult& result) {
     request.request = plan.file.gpus;
     request.holder.holder = proc::self_identity();  // answerable for the lease until the container holds it
     request.holder.engine = plan.engine.name;
-    request.holder.engine_host = plan.engine.host;
+    request.holder.engine_host = plan.engine.place();
     request.holder.container = plan.target.container;
     request.holder.repo = plan.target.common_dir.string();
     request.holder.model = plan.target.model;
@@ -1236,8 +1242,14 @@ DownResult down(const git::Repository& repo, const Target& here) {
     // A container that cannot be removed keeps its GPUs (remove_container throws first).
     if (existing) remove_container(engine, target.container, stop_grace(config));
     if (auto book = LeaseBook::open_existing(LeaseBook::directory(config))) {
-        const auto given = give_back_matching(*book, [&](const Lease& lease) { return lease.container == target.container; },
-                                              lease_lock_timeout(config));
+        // Only leases this engine answers for (or an older git-model's, which did not say): a
+        // container of that name started through another engine may run there still.
+        const std::string place = engine.place();
+        const auto ours = [&](const Lease& lease) {
+            return lease.container == target.container &&
+                   (lease.engine_host == unknown_engine_host || (lease.engine == engine.name && lease.engine_host == place));
+        };
+        const auto given = give_back_matching(*book, ours, lease_lock_timeout(config));
         if (!given.kept.empty()) {
             std::vector<std::string> lines;
             for (const auto& [lease, why] : given.kept) lines.push_back(fmt::format("GPU {}: {}", lease.index, why));
@@ -1246,6 +1258,21 @@ DownResult down(const git::Repository& repo, const Target& here) {
                                     given.kept.size() == 1 ? "a GPU stays" : "GPUs stay", join(lines, "\n  ")),
                         "run `git model env down` again once they have ended; `git model gpus` shows the lease");
         }
+        if (!existing)
+            for (const auto& entry : book->read().leases) {
+                const Lease& lease = entry.lease;
+                if (lease.uid != ::geteuid() || lease.container != target.container || ours(lease)) continue;
+                const std::string there = lease.engine_host.empty() ? "your own " + lease.engine : lease.engine_host;
+                throw Error(fmt::format("the environment of '{}' was started through another engine ({}; this is {}), "
+                                        "which alone can tell whether its container still runs: GPU {} stays leased to it",
+                                        target.model, printable(there, 200),
+                                        place.empty() ? "your own " + engine.name : printable(place, 200), lease.index),
+                            lease.engine_host.empty()
+                                ? std::string("run `git model env down` with your own engine (without model.engineHost or "
+                                              "CONTAINER_HOST)")
+                                : fmt::format("run `git model env down` with that engine: git config model.engineHost {}",
+                                              hint_word(lease.engine_host)));
+            }
     }
     result.removed = existing.has_value();
     result.container = target.container;

@@ -28,6 +28,7 @@ struct Target {
     std::filesystem::path common_dir;
     bool linked_worktree = true;
     std::string container;  // the stable container name
+    bool branch_gone = false;  // WorktreeUse::optional: no such branch (deleted while its environment ran?)
 };
 
 // Whether a command works in the model's worktree (up, exec), or only needs its name (down stops
@@ -35,8 +36,8 @@ struct Target {
 enum class WorktreeUse { needed, optional };
 
 // The named model's worktree, or the current one when no name is given. With
-// WorktreeUse::optional a named model without a usable worktree is still a target, its
-// worktree empty.
+// WorktreeUse::optional a named model without a usable worktree, or even without its branch
+// (branch_gone), is still a target, its worktree empty.
 Target resolve_target(git::Repository& repo, const std::optional<std::string>& model,
                       WorktreeUse use = WorktreeUse::needed);
 

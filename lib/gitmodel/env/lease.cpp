@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <unistd.h>
 #include <vector>
 
 namespace gm::env {
@@ -122,7 +123,7 @@ std::optional<Lease> parse_lease(const std::string& file_name, const std::string
         lease.workload = identity_from(json.value("workload", nlohmann::json()));
         lease.starter = identity_from(json.value("starter", nlohmann::json()));
         lease.engine = json.value("engine", "");
-        lease.engine_host = json.value("engine_host", "");
+        lease.engine_host = json.contains("engine_host") ? json.value("engine_host", "") : unknown_engine_host;
         lease.container = json.value("container", "");
         lease.container_id = json.value("container_id", "");
         lease.start = json.value("start", "");
@@ -188,6 +189,17 @@ Judgement judge(const Lease& lease, const JudgeContext& context) {
             return {Verdict::held, word, fmt::format("its container {} exists ({})", container, printable(*state, 32))};
         }
     }
+    if (context.container_state && lease.uid == ::geteuid() && !lease.container.empty() &&
+        (lease.engine != context.engine_name || lease.engine_host != context.engine_place))  // the caller's own, another engine's
+        return {Verdict::unknown, "unknown",
+                lease.engine_host == unknown_engine_host
+                    ? fmt::format("its container {} was started by an older git-model, which did not record through "
+                                  "which engine; `git model env down` of its model gives it back",
+                                  container)
+                    : fmt::format("its container {} runs in the engine at {}, which alone can tell whether it is "
+                                  "there; `git model env down` of its model with that engine (git config "
+                                  "model.engineHost) gives it back",
+                                  container, lease.engine_host.empty() ? "your own podman" : printable(lease.engine_host, 200))};
     if (lease.uid == 0)  // a rootful engine's container: root's view, which this caller lacks
         return {Verdict::unknown, "unknown", fmt::format("only root can see the container {}", container)};
     return {Verdict::unknown, "unknown", fmt::format("only {} or root can see the container {}", user, container)};

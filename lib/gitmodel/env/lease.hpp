@@ -42,9 +42,10 @@ struct Lease {
     // the container may still appear as long as this runs. pid 0: none.
     proc::ProcessIdentity starter;
     std::string engine;        // podman, docker, or "host" for a run without a container
-    // The socket that engine was reached through ("" for the caller's local one): only that very
-    // engine (podman through root's service, or the user's own rootless one) can say whether the
-    // container is there.
+    // The engine its container was started through (Engine::place: "" for the caller's local
+    // podman, else its socket): only that very engine (podman through root's service, or the
+    // user's own rootless one) can say whether the container is there. unknown_engine_host in a
+    // lease written before it was recorded.
     std::string engine_host;
     std::string container;     // the container's name ("" for a host run)
     std::string container_id;  // the engine's id of it, once started
@@ -54,6 +55,10 @@ struct Lease {
     std::string worktree;
     std::string sweep;         // "<sweep id>/<run>" for a sweep's run
 };
+
+// A lease's engine_host when its record predates the field: no engine may judge its container
+// gone (its processes still can), so a GPU is never handed out twice over an upgrade.
+inline constexpr const char* unknown_engine_host = "?";
 
 // The lease's file name in the book: "<gpu>.<uid>.<id>.lease".
 std::string lease_file_name(const Lease& lease);
@@ -107,6 +112,10 @@ struct JudgeContext {
     // it does not exist (creating_state while a client creates it), nullopt when the engine cannot
     // say. Empty: never asked.
     std::function<std::optional<std::string>(const Lease&)> container_state;
+    // The engine container_state asks (Engine::name and place()): a lease of the caller's taken
+    // through another one is named as such.
+    std::string engine_name;
+    std::string engine_place;
 };
 
 // Judges a lease: gone after a reboot; held while its holder, starter or workload process runs;

@@ -630,10 +630,12 @@ JudgeContext local_judge_context(const Engine* engine, std::optional<std::vector
         view->containers = std::move(known);
     }
     const Engine copy = *engine;
-    context.container_state = [view, copy](const Lease& lease) -> std::optional<std::string> {
+    context.engine_name = copy.name;
+    context.engine_place = copy.place();
+    context.container_state = [view, copy, place = context.engine_place](const Lease& lease) -> std::optional<std::string> {
         // Another engine's container (root's service through a socket, or the user's own podman)
         // is not in this one's listing, gone or not: the lease keeps its GPU.
-        if (lease.uid != ::geteuid() || lease.engine != copy.name || lease.engine_host != copy.host) return std::nullopt;
+        if (lease.uid != ::geteuid() || lease.engine != copy.name || lease.engine_host != place) return std::nullopt;
         if (!view->asked) {
             view->asked = true;
             try {

@@ -381,7 +381,7 @@ LocalScheduler::LocalScheduler(Sweep sweep)
     request_.lock_timeout = env::lease_lock_timeout(config_);
     request_.holder.holder = proc::self_identity();  // the scheduler answers for its runs' leases while it lives
     request_.holder.engine = engine_ ? engine_->name : "host";
-    request_.holder.engine_host = engine_ ? engine_->host : "";
+    request_.holder.engine_host = engine_ ? engine_->place() : "";
     request_.holder.repo = sweep_.common_dir.string();
 }
 
