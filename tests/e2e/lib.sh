@@ -129,6 +129,21 @@ make_remote_pair() {
     git -C "$TEST_DIR/$1" push -q origin main
 }
 
+# start_pushed_model MODEL: "repo" (hooks off) with its bare "remote.git", main pushed, and MODEL
+# started with its branch pushed upstream, so that its snapshots are pushed too; its worktree is $WT.
+start_pushed_model() {
+    cd "$TEST_DIR"
+    git init -q --bare remote.git
+    git init -q repo
+    git -C repo commit -q --allow-empty -m init
+    git -C repo remote add origin "$TEST_DIR/remote.git"
+    git -C repo push -q -u origin main 2>/dev/null
+    git -C repo config model.installHooks never
+    run_expect 0 git -C repo model start "$1"
+    WT="$TEST_DIR/worktrees/feature/model-$1"
+    git -C "$WT" push -q -u origin "feature/model-$1" 2>/dev/null
+}
+
 # The refs of a repository (a remote), to prove a refused push changed nothing there.
 remote_refs() { git -C "$1" for-each-ref --format='%(refname) %(objectname)'; }
 

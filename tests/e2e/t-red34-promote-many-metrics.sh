@@ -8,16 +8,8 @@
 #   - `sweep report` printed metrics.json's keys raw (escape sequences reached the terminal).
 . "$(dirname "$0")/lib.sh"
 
-cd "$TEST_DIR"
-git init -q --bare remote.git
-git init -q repo
-git -C repo commit -q --allow-empty -m init
-git -C repo remote add origin "$TEST_DIR/remote.git"
-git -C repo push -q -u origin main 2>/dev/null
-git -C repo config model.installHooks never
-run_expect 0 git -C repo model start net
-wt="$TEST_DIR/worktrees/feature/model-net"
-git -C "$wt" push -q -u origin feature/model-net 2>/dev/null
+start_pushed_model net
+wt=$WT
 cat >"$wt/train.sh" <<'SH'
 python3 -c '
 import json, os

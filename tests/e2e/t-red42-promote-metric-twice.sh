@@ -7,16 +7,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sweep-lib.sh"
 
-cd "$TEST_DIR"
-git init -q --bare remote.git
-git init -q repo
-git -C repo commit -q --allow-empty -m init
-git -C repo remote add origin "$TEST_DIR/remote.git"
-git -C repo push -q -u origin main 2>/dev/null
-git -C repo config model.installHooks never
-run_expect 0 git -C repo model start net
-wt="$TEST_DIR/worktrees/feature/model-net"
-git -C "$wt" push -q -u origin feature/model-net 2>/dev/null
+start_pushed_model net
+wt=$WT
 run_expect 0 git -C "$wt" model sweep start --no-container --gpus-per-run 0 --grid x=1 -- \
     sh -c 'echo "{\"a\": {\"b\": 0.5}, \"a/b\": 0.7, \"acc\": 0.9}" >metrics.json'
 wait_sweep "$wt" 1 30
