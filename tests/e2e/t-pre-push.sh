@@ -180,6 +180,30 @@ git -C "$ewt" commit -q -am "digest pin, no reason"
 echo "z = 3" >>"$ewt/envy.py" && git -C "$ewt" commit -q -am "later work"
 refused "buried image change"  git -C "$ewt" push origin feature/model-envy
 assert_contains "$ERR" "changes the pinned image"
+# (s42f) A YAML typo fixed back to the same image, and the file deleted then restored, are no change;
+# the bump after them carries its reason: allowed (both were refused "from 2.4.0 to 2.4.0").
+git -C repo checkout -q -b feature/model-typo main
+pinned=$(cat repo/.modelenv.yaml)
+printf 'image: [typo\n' >repo/.modelenv.yaml && git -C repo commit -q -am "typo"
+printf '%s\n' "$pinned" >repo/.modelenv.yaml && git -C repo commit -q -am "fix the typo"
+git -C repo rm -q .modelenv.yaml && git -C repo commit -q -m "drop it"
+git -C repo revert --no-edit HEAD >/dev/null
+printf 'image: registry.example.com/team/pytorch:2.6.0-cuda12.6\n' >repo/.modelenv.yaml
+git -C repo commit -q -am "bump" -m "Image-Change: a newer CUDA"
+allowed "the same image back, then a change with its reason" git -C repo push origin feature/model-typo
+# (s42f) Local main is no stand-in for the remote's: a branch from a local main that holds a change
+# with no reason, never pushed, is refused for it when pushed where nothing tells what the remote
+# has (a URL), as it is to origin.
+git -C repo checkout -q main
+printf 'image: registry.example.com/team/pytorch:2.4.1-cuda12.4\ngpus: 1\n' >repo/.modelenv.yaml
+git -C repo commit -q -am "quiet bump"
+git -C repo branch -q feature/model-quiet
+git init -q --bare "$TEST_DIR/mirror2.git"
+git -C repo push -q --no-verify "$TEST_DIR/mirror2.git" main~1:refs/heads/main
+refused "a local main's unpushed change, by URL" git -C repo push "$TEST_DIR/mirror2.git" feature/model-quiet
+assert_contains "$ERR" "2.4.0-cuda12.4 to registry.example.com/team/pytorch:2.4.1-cuda12.4"
+refused "the same to origin"   git -C repo push origin feature/model-quiet
+git -C repo reset -q --hard HEAD~1
 
 # --- Git LFS: its hook chained, objects still reach the remote --------------------------------
 cd "$TEST_DIR"

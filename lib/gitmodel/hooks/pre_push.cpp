@@ -88,29 +88,16 @@ struct Origin {
     std::vector<git::AttributesFile> attributes;
 };
 
-// The commit a new branch is compared with: where it left the remote's
-// protected branch (its remote-tracking ref), else the local one.
-std::optional<std::string> comparison_base(git::RepoReader& repo, const std::string& remote_name,
-                                           const PushPolicy& policy, const std::string& tip) {
-    for (const auto& branch : policy.protected_branches) {
-        if (branch.find_first_of("*?[") != std::string::npos) continue;  // a glob names no single branch
-        for (const auto& candidate : {fmt::format("refs/remotes/{}/{}", remote_name, branch), "refs/heads/" + branch}) {
-            if (auto commit = repo.resolve_commit(candidate)) {
-                if (auto base = repo.merge_base(tip, *commit)) return base;
-            }
-        }
-    }
-    return std::nullopt;
-}
-
 // The pinned image may change only with a reason. Compared between where the pushed
-// commits leave what the remote already has (their boundary: the ref's old value, the
-// commit a new branch starts from) and the pushed tip; only when they differ are the
-// pushed commits that touch .modelenv.yaml read, so the cost does not grow with the
-// branch's length.
-void check_image(git::RepoReader& repo, const std::string& remote_name, const PushPolicy& policy,
-                 const RefUpdate& update, const std::string& tip_commit, const PushedRange& pushed,
-                 ImageReader& images, std::vector<Violation>& out) {
+// commits leave what the remote already has (their boundary: the ref's old value, the commits
+// its remote-tracking refs hold) and the pushed tip; only when they differ are the pushed
+// commits that touch .modelenv.yaml read, so the cost does not grow with the branch's length.
+// Where nothing tells what the remote has (a push by URL, a remote never fetched), the range
+// reaches back to the first commit, and no local branch stands in for the remote's (it may hold
+// unpushed commits): each commit is judged against the ones before it, the first pin being no
+// change.
+void check_image(git::RepoReader& repo, const RefUpdate& update, const std::string& tip_commit,
+                 const PushedRange& pushed, ImageReader& images, std::vector<Violation>& out) {
     const ImageAt& tip = images.at(tip_commit);
     if (tip.present && !tip.error.empty()) {
         out.push_back({update.remote_ref, "pinned-image",
@@ -119,25 +106,20 @@ void check_image(git::RepoReader& repo, const std::string& remote_name, const Pu
         return;
     }
     if (!tip.present || pushed.commits.empty()) return;
-    std::vector<std::string> boundary = pushed.boundary;
-    std::optional<std::string> base_commit;
-    if (boundary.empty()) {  // all of it is new: compare with where it left the protected branch
-        if ((base_commit = comparison_base(repo, remote_name, policy, tip_commit))) boundary.push_back(*base_commit);
-    }
     std::string before_image;
-    for (const auto& base : boundary) {
+    for (const auto& base : pushed.boundary) {
         const ImageAt& before = images.at(base);
         if (!before.present || !before.error.empty()) continue;
         if (before.image == tip.image) return;  // the image the remote knows, unchanged
         if (before_image.empty()) before_image = before.image;
     }
-    if (before_image.empty()) return;  // the remote knows no pinned image to keep
+    if (!pushed.boundary.empty() && before_image.empty()) return;  // the remote knows no pinned image to keep
     // Through a link, a commit that changes only the file it names changes the image: each pushed
     // commit is read then (only where the image differs, as above), whether the link is at the tip,
     // where the remote's commits leave off, or replaced on the way (the image changed through the
     // link, then the link made a plain file holding the new image).
     bool through_link = tip.linked;
-    for (const auto& base : boundary) through_link = through_link || images.at(base).linked;
+    for (const auto& base : pushed.boundary) through_link = through_link || images.at(base).linked;
     for (const std::size_t index : pushed.touching)
         for (const auto& parent : pushed.commits[index].parents) through_link = through_link || images.at(parent).linked;
     std::vector<std::size_t> candidates = pushed.touching;
@@ -145,16 +127,22 @@ void check_image(git::RepoReader& repo, const std::string& remote_name, const Pu
         candidates.resize(pushed.commits.size());
         std::iota(candidates.begin(), candidates.end(), std::size_t{0});
     }
-    if (base_commit) {
-        // Nothing told what the remote has (a push to a URL, a remote never fetched): the range
-        // reaches back to the first commit. What the protected branch holds already is not this
-        // push's change (its old history may predate the rule), so only commits past it are judged.
-        std::unordered_set<std::string> past_base;
-        for (const auto& commit : repo.new_commits(tip_commit, {*base_commit})) past_base.insert(commit.id);
-        candidates.erase(std::remove_if(candidates.begin(), candidates.end(),
-                                        [&](std::size_t index) { return !past_base.count(pushed.commits[index].id); }),
-                         candidates.end());
-    }
+    std::unordered_map<std::string_view, std::size_t> index_of;
+    for (std::size_t c = 0; c < pushed.commits.size(); ++c) index_of.emplace(pushed.commits[c].id, c);
+    // What the line of work pinned before a commit whose parents' files do not load (a typo fixed,
+    // a deleted file restored): the last image that loads back along first parents, else what the
+    // remote knows. Restoring it is no change; bringing another is.
+    const auto image_before = [&](const git::NewCommit& commit) -> std::string {
+        const git::NewCommit* at = &commit;
+        while (!at->parents.empty()) {
+            const std::string& parent = at->parents.front();
+            if (const ImageAt& image = images.at(parent); !image.image.empty()) return image.image;
+            const auto found = index_of.find(parent);
+            if (found == index_of.end()) break;
+            at = &pushed.commits[found->second];
+        }
+        return before_image;
+    };
     for (const std::size_t index : candidates) {
         const git::NewCommit& commit = pushed.commits[index];
         const ImageAt& here = images.at(commit.id);
@@ -167,12 +155,13 @@ void check_image(git::RepoReader& repo, const std::string& remote_name, const Pu
             if (parent_image.empty()) parent_image = image;
         }
         if (same_as_a_parent) continue;  // a merge that takes one side's image changes nothing
+        if (parent_image.empty()) parent_image = image_before(commit);
+        if (parent_image.empty() || parent_image == here.image) continue;  // the first pin, or the same one back
         const auto message = git::commit_message_of(repo.read_objects({commit.id}).front().value_or(""));
         if (has_image_change_reason(message)) continue;
         out.push_back({update.remote_ref, "frozen-image",
                        fmt::format("commit {} changes the pinned image from {} to {} without saying why",
-                                   short_sha(commit.id), parent_image.empty() ? before_image : parent_image,
-                                   here.image),
+                                   short_sha(commit.id), parent_image, here.image),
                        "add a trailer with the reason to that commit's message, e.g. `git commit --amend --trailer "
                        "'Image-Change: <reason>'` (or reword it with git rebase -i)"});
     }
@@ -470,7 +459,7 @@ std::vector<Violation> check_push(git::RepoReader& repo, const std::string& remo
             if (!update.is_delete() && update.local_sha != update.remote_sha) {
                 if (auto tip = repo.resolve_commit(update.local_sha)) {
                     const auto range = pushed_commits(index, *tip);
-                    check_image(repo, remote_name, policy, update, *tip, range, images, out);
+                    check_image(repo, update, *tip, range, images, out);
                     check_ci_image(repo, update, *tip, images, out);
                 } else {
                     out.push_back(not_a_commit(ref, update));  // the remote stores the pack before it refuses the ref
