@@ -43,8 +43,9 @@ std::optional<long> own_process_with_arguments(const std::vector<std::string>& a
         if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
         struct stat st {};
         if (::stat(entry.path().c_str(), &st) != 0 || st.st_uid != ::geteuid()) continue;
-        std::ifstream file(entry.path() / "cmdline", std::ios::binary);
-        const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+        // A process that ends meanwhile fails the read (ESRCH), which libstdc++ throws from an
+        // istreambuf_iterator: read_text's stream copy takes it as the end instead.
+        const std::string text = read_text(entry.path() / "cmdline");
         std::vector<std::string> argv;
         for (std::size_t at = 0; at < text.size();) {
             const auto end = std::min(text.find('\0', at), text.size());
