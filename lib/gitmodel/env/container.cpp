@@ -5,6 +5,7 @@
 #include <fmt/core.h>
 
 #include <fstream>
+#include <unistd.h>
 
 namespace gm::env {
 
@@ -96,7 +97,8 @@ ContainerPlan plan_container(const config::ModelEnv& file, const ContainerReques
                    {label::model, request.model},
                    {label::branch, request.branch},
                    {label::worktree, request.worktree.string()},
-                   {label::gpus, visible}};
+                   {label::gpus, visible},
+                   {label::owner, std::to_string(::geteuid())}};
     if (!request.user.login.empty()) spec.labels.emplace_back(label::login, request.user.login);
     spec.labels.insert(spec.labels.end(), request.extra_labels.begin(), request.extra_labels.end());
     return plan;

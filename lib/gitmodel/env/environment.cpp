@@ -186,7 +186,18 @@ void require_own_container(const ContainerInfo& info, const Target& target, cons
         why = fmt::format("it is labelled for the repository {}", printable(label_of(label::repo)));
     else if (label_of(label::model) != target.model)
         why = fmt::format("it is labelled for the model '{}'", printable(label_of(label::model)));
-    if (why.empty()) return;
+    if (why.empty()) {
+        const std::string owner = label_of(label::owner);
+        if (owner.empty() || owner == std::to_string(::geteuid()) || ::geteuid() == 0) return;
+        uid_t uid = 0;
+        const bool numeric = owner.find_first_not_of("0123456789") == std::string::npos && owner.size() <= 9;
+        if (numeric) uid = static_cast<uid_t>(std::stoul(owner));
+        const std::string who = numeric ? user_name_of(uid) : printable(owner, 32);
+        throw Error(fmt::format("the environment of '{}' is {}'s: they started the container {} through this engine, "
+                                "which you share with them; nothing was changed",
+                                target.model, who, info.name),
+                    fmt::format("only {} (git model env down there) or root can take it down", who));
+    }
     throw Error(fmt::format("the container {} was not made by git model for the environment of '{}' here ({}); "
                             "nothing was changed",
                             info.name, target.model, why),

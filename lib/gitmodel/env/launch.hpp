@@ -30,6 +30,9 @@ inline constexpr const char* start = "io.git-model.start";
 inline constexpr const char* image = "io.git-model.image";  // the reference the file pins (the run names its id)
 inline constexpr const char* settings = "io.git-model.settings";  // fingerprint of the file's container settings
 inline constexpr const char* login = "io.git-model.login";  // the user's name inside (SSH logins)
+// The uid that started it: through an engine several users share (root's service on a socket),
+// one user's down, exec or up never takes another's environment for their own.
+inline constexpr const char* owner = "io.git-model.uid";
 }  // namespace label
 
 // A container engine's command-line dialect.
