@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 using namespace gm::doctor;
+using gm::subordinate_ranges;
 
 TEST_CASE("doctor: git versions are read and compared", "[doctor]") {
     const auto v = parse_git_version("git version 2.39.5");

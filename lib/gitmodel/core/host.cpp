@@ -62,6 +62,43 @@ std::optional<long> own_process_with_arguments(const std::vector<std::string>& a
 
 std::string user_name_of(uid_t uid) { return account_name(uid).value_or(std::to_string(uid)); }
 
+std::vector<IdRange> subordinate_ranges(const std::string& text, const std::string& name, unsigned uid) {
+    std::vector<IdRange> ranges;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        std::size_t end = text.find('\n', start);
+        if (end == std::string::npos) end = text.size();
+        const std::string line = text.substr(start, end - start);
+        start = end + 1;
+        const auto first_colon = line.find(':');
+        const auto second_colon = first_colon == std::string::npos ? first_colon : line.find(':', first_colon + 1);
+        if (second_colon == std::string::npos) continue;
+        const std::string who = line.substr(0, first_colon);
+        if (who != name && who != std::to_string(uid)) continue;
+        const auto number = [](const std::string& field) -> std::optional<unsigned long> {
+            if (field.empty() || field.size() > 10 || field.find_first_not_of("0123456789") != std::string::npos)
+                return std::nullopt;
+            return std::stoul(field);
+        };
+        const auto first = number(line.substr(first_colon + 1, second_colon - first_colon - 1));
+        const auto count = number(line.substr(second_colon + 1));
+        if (!first || !count || *first > UINT32_MAX || *count > UINT32_MAX) continue;
+        ranges.push_back({static_cast<unsigned>(*first), static_cast<unsigned>(*count)});
+    }
+    return ranges;
+}
+
+bool in_ranges(const std::vector<IdRange>& ranges, unsigned uid) {
+    for (const auto& range : ranges)
+        if (uid >= range.first && uid - range.first < range.count) return true;
+    return false;
+}
+
+std::vector<IdRange> own_subordinate_uids() {
+    const unsigned uid = ::geteuid();
+    return subordinate_ranges(read_text("/etc/subuid"), user_name_of(uid), uid);
+}
+
 std::string user_name() { return user_name_of(::geteuid()); }
 
 std::optional<ProcessStat> read_process_stat(long pid) {

@@ -20,6 +20,23 @@ std::optional<std::string> account_name(uid_t uid);
 // The user name of a uid (its number when it has none), for messages.
 std::string user_name_of(uid_t uid);
 
+// A range of subordinate ids (/etc/subuid): first, first + 1, ..., first + count - 1.
+struct IdRange {
+    unsigned first = 0;
+    unsigned count = 0;
+};
+
+// The caller's ranges in /etc/subuid's text ("name:first:count" lines naming the user by name
+// or uid); malformed lines are skipped.
+std::vector<IdRange> subordinate_ranges(const std::string& text, const std::string& name, unsigned uid);
+
+// Whether uid lies in one of the ranges.
+bool in_ranges(const std::vector<IdRange>& ranges, unsigned uid);
+
+// The caller's subordinate uid ranges (/etc/subuid): the host uids their rootless containers'
+// other users run as.
+std::vector<IdRange> own_subordinate_uids();
+
 // An environment variable's value, nullptr when it is unset or empty (git treats an empty
 // GIT_DIR or GIT_CONFIG_NOSYSTEM as unset too).
 const char* env_or_null(const char* name);

@@ -256,38 +256,10 @@ Check judge_ownership(const OwnershipFact& fact) {
     return check;
 }
 
-std::vector<IdRange> subordinate_ranges(const std::string& text, const std::string& name, unsigned uid) {
-    std::vector<IdRange> ranges;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        std::size_t end = text.find('\n', start);
-        if (end == std::string::npos) end = text.size();
-        const std::string line = text.substr(start, end - start);
-        start = end + 1;
-        const auto first_colon = line.find(':');
-        const auto second_colon = first_colon == std::string::npos ? first_colon : line.find(':', first_colon + 1);
-        if (second_colon == std::string::npos) continue;
-        const std::string who = line.substr(0, first_colon);
-        if (who != name && who != std::to_string(uid)) continue;
-        const auto number = [](const std::string& field) -> std::optional<unsigned long> {
-            if (field.empty() || field.size() > 10 || field.find_first_not_of("0123456789") != std::string::npos)
-                return std::nullopt;
-            return std::stoul(field);
-        };
-        const auto first = number(line.substr(first_colon + 1, second_colon - first_colon - 1));
-        const auto count = number(line.substr(second_colon + 1));
-        if (!first || !count || *first > UINT32_MAX || *count > UINT32_MAX) continue;
-        ranges.push_back({static_cast<unsigned>(*first), static_cast<unsigned>(*count)});
-    }
-    return ranges;
-}
 
 bool container_made(unsigned owner, unsigned caller, const std::vector<IdRange>& subordinate) {
     if (owner == caller) return false;
-    if (owner == 0) return true;
-    for (const auto& range : subordinate)
-        if (owner >= range.first && owner - range.first < range.count) return true;
-    return false;
+    return owner == 0 || in_ranges(subordinate, owner);
 }
 
 Check judge_gpus(const BenchFact& fact) {

@@ -3,6 +3,7 @@
 // so every verdict and every suggested fix is unit-tested without git, podman or a GPU.
 
 #include "gitmodel/config/modelenv.hpp"
+#include "gitmodel/core/host.hpp"
 #include "gitmodel/doctor/report.hpp"
 #include "gitmodel/env/gpu_pool.hpp"
 #include "gitmodel/env/lease.hpp"
@@ -88,16 +89,6 @@ struct ForeignFiles {
     bool root_owned = false;         // some are root's (a rootful engine)
     bool subordinate_owned = false;  // some are the caller's subordinate ids' (a rootless engine)
 };
-
-// A range of subordinate ids (/etc/subuid): first, first + 1, ..., first + count - 1.
-struct IdRange {
-    unsigned first = 0;
-    unsigned count = 0;
-};
-
-// The caller's ranges in /etc/subuid's text ("name:first:count" lines naming the user by name
-// or uid); malformed lines are skipped.
-std::vector<IdRange> subordinate_ranges(const std::string& text, const std::string& name, unsigned uid);
 
 // Whether a file owned by `owner` was made by a container of the caller's: root's (a rootful
 // engine) when the caller is not root, or one of the caller's subordinate ids (a rootless

@@ -828,16 +828,22 @@ void wait_until_ready(const UpPlan& plan, const LaunchSpec& spec) {
                                 logs_tail.empty() ? "  (none)" : logs_tail),
                     "fix the cause (image, command, ports in .modelenv.yaml) and run `git model env up` again");
     };
-    // In the host's network another user's program may take the port before the container
-    // listens: it would answer the probe, and the URL printed (Jupyter's token in it) would reach
-    // them. A rootless container's processes are the caller or uids of theirs no account has.
+    // In the host's network another user's program (or their own rootless container) may take
+    // the port before the container listens: it would answer the probe, and the URL printed
+    // (Jupyter's token in it) would reach them. The container's processes are the caller, root
+    // (a rootful engine's image user), the uid `user:` names, or the caller's subordinate uids.
+    std::optional<std::vector<IdRange>> subordinate;
     const auto refuse_foreign_listener = [&](int port) {
-        if (!host_network || plan.engine.mode != EngineMode::rootless) return;
-        for (const unsigned uid : listener_uids(port))
-            if (uid != ::geteuid() && account_name(uid))
-                fail(fmt::format("port {} answers, but from {}, not from the container: in the host's network "
-                                 "another program may listen on a port first",
-                                 port, describe_port_holder(port, {})));
+        if (!host_network) return;
+        for (const unsigned uid : listener_uids(port)) {
+            if (uid == ::geteuid() || uid == 0) continue;
+            if (plan.file.user.mode == config::UserSetting::Mode::ids && uid == plan.file.user.uid) continue;
+            if (!subordinate) subordinate = own_subordinate_uids();
+            if (in_ranges(*subordinate, uid)) continue;
+            fail(fmt::format("port {} answers, but from {}, not from the container: in the host's network "
+                             "another program may listen on a port first",
+                             port, describe_port_holder(port, {})));
+        }
     };
     const auto ready_limit = duration_key(plan.config, "model.env.readyTimeout", 120s);
     const auto until = std::chrono::steady_clock::now() + ready_limit;
