@@ -1259,12 +1259,14 @@ DownResult down(const git::Repository& repo, const Target& here) {
     // A container that cannot be removed keeps its GPUs (remove_container throws first).
     if (existing) remove_container(engine, target.container, stop_grace(config));
     if (auto book = LeaseBook::open_existing(LeaseBook::directory(config))) {
-        // Only leases this engine answers for (or an older git-model's, which did not say): a
-        // container of that name started through another engine may run there still.
+        // Only leases this engine answers for: a container of that name started through another
+        // engine may run there still. An older git-model's lease did not say which engine: it goes
+        // only with the container this engine found and removed.
         const std::string place = engine.place();
         const auto ours = [&](const Lease& lease) {
             return lease.container == target.container &&
-                   (lease.engine_host == unknown_engine_host || (lease.engine == engine.name && lease.engine_host == place));
+                   (lease.engine_host == unknown_engine_host ? existing.has_value()
+                                                             : lease.engine == engine.name && lease.engine_host == place);
         };
         const auto given = give_back_matching(*book, ours, lease_lock_timeout(config));
         if (!given.kept.empty()) {
@@ -1279,6 +1281,15 @@ DownResult down(const git::Repository& repo, const Target& here) {
             for (const auto& entry : book->read().leases) {
                 const Lease& lease = entry.lease;
                 if (lease.uid != ::geteuid() || lease.container != target.container || ours(lease)) continue;
+                if (lease.engine_host == unknown_engine_host)
+                    throw Error(fmt::format("the environment of '{}' is not in this engine ({}), and its GPU {} lease was "
+                                            "written by an older git-model, which did not record the engine it was "
+                                            "started through: it stays leased",
+                                            target.model, place.empty() ? "your own " + engine.name : printable(place, 200),
+                                            lease.index),
+                                "run `git model env down` with the engine it was started through (git config "
+                                "model.engineHost); if its container is gone everywhere: git model gpus release " +
+                                    lease.gpu);
                 const std::string there = lease.engine_host.empty() ? "your own " + lease.engine : lease.engine_host;
                 throw Error(fmt::format("the environment of '{}' was started through another engine ({}; this is {}), "
                                         "which alone can tell whether its container still runs: GPU {} stays leased to it",

@@ -194,8 +194,14 @@ Judgement judge(const Lease& lease, const JudgeContext& context) {
         return {Verdict::unknown, "unknown",
                 lease.engine_host == unknown_engine_host
                     ? fmt::format("its container {} was started by an older git-model, which did not record through "
-                                  "which engine; `git model env down` of its model gives it back",
-                                  container)
+                                  "which engine; `git model env down` of its model with that engine gives it back "
+                                  "(`git model gpus release {}` once the container is gone everywhere)",
+                                  container, printable(lease.gpu, 64))
+                : !lease.sweep.empty()
+                    ? fmt::format("its sweep run's container {} runs in the engine at {}, which alone can tell whether "
+                                  "it is there; `git model gpus` with that engine (git config model.engineHost) "
+                                  "settles it",
+                                  container, lease.engine_host.empty() ? "your own podman" : printable(lease.engine_host, 200))
                     : fmt::format("its container {} runs in the engine at {}, which alone can tell whether it is "
                                   "there; `git model env down` of its model with that engine (git config "
                                   "model.engineHost) gives it back",
