@@ -172,6 +172,10 @@ TEST_CASE("doctor: only files a container made count, never a teammate's", "[doc
     CHECK(ranges[0].first == 165536);
     CHECK(ranges[0].count == 65536);
     CHECK(ranges[1].first == 300000);
+    CHECK(gm::in_ranges(ranges, 165536));
+    CHECK(gm::in_ranges(ranges, 300009));
+    CHECK_FALSE(gm::in_ranges(ranges, 300010));
+    CHECK_FALSE(gm::in_ranges(ranges, 1000));
     CHECK(container_made(0, 1000, ranges));           // root's (a rootful engine)
     CHECK(container_made(165536, 1000, ranges));      // alice's subordinate ids (her rootless engine)
     CHECK(container_made(231071, 1000, ranges));

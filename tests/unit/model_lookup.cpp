@@ -179,3 +179,24 @@ TEST_CASE("env resolve_target by name: what git model list says, without listing
                        "case | hint: ");
     }
 }
+
+TEST_CASE("env: a container another user started through a shared engine is never taken for one's own", "[env][lookup]") {
+    env::Target target;
+    target.model = "a";
+    target.common_dir = "/srv/team/repo/.git";
+    env::Engine engine;
+    engine.name = "podman";
+    env::ContainerInfo info;
+    info.name = "gm-repo-a-0badf00d";
+    info.labels = {{env::label::managed, "1"}, {env::label::repo, target.common_dir.string()}, {env::label::model, "a"}};
+    CHECK_NOTHROW(env::require_own_container(info, target, engine, 1234));  // made before the owner was labelled
+    info.labels[env::label::owner] = "1234";
+    CHECK_NOTHROW(env::require_own_container(info, target, engine, 1234));
+    CHECK_NOTHROW(env::require_own_container(info, target, engine, 0));  // root may take anyone's down
+    info.labels[env::label::owner] = "4000000";  // another uid, one no account has
+    const auto [code, text] = thrown([&] { env::require_own_container(info, target, engine, 1234); });
+    CHECK(code == ExitCode::failure);
+    CHECK_THAT(text, Catch::Contains("the environment of 'a' is 4000000's: they started the container "
+                                     "gm-repo-a-0badf00d through this engine") &&
+                         Catch::Contains("| hint: only 4000000 (git model env down there) or root can take it down"));
+}

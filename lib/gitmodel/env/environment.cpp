@@ -176,6 +176,10 @@ std::string container_name(const fs::path& common_dir, const fs::path& main_work
 }
 
 void require_own_container(const ContainerInfo& info, const Target& target, const Engine& engine) {
+    require_own_container(info, target, engine, ::geteuid());
+}
+
+void require_own_container(const ContainerInfo& info, const Target& target, const Engine& engine, uid_t caller) {
     const auto label_of = [&](const char* key) {
         const auto found = info.labels.find(key);
         return found == info.labels.end() ? std::string() : found->second;
@@ -188,7 +192,7 @@ void require_own_container(const ContainerInfo& info, const Target& target, cons
         why = fmt::format("it is labelled for the model '{}'", printable(label_of(label::model)));
     if (why.empty()) {
         const std::string owner = label_of(label::owner);
-        if (owner.empty() || owner == std::to_string(::geteuid()) || ::geteuid() == 0) return;
+        if (owner.empty() || owner == std::to_string(caller) || caller == 0) return;
         uid_t uid = 0;
         const bool numeric = owner.find_first_not_of("0123456789") == std::string::npos && owner.size() <= 9;
         if (numeric) uid = static_cast<uid_t>(std::stoul(owner));

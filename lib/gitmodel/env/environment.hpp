@@ -59,7 +59,10 @@ std::optional<std::filesystem::path> launched_here_before_move(const std::filesy
 
 // Throws gm::Error, naming what its labels say, when the container of the target's name is not
 // one git model made for this model of this repository (made or re-created by hand with that
-// name): up, down and exec never start, remove or enter it in the environment's place.
+// name): up, down and exec never start, remove or enter it in the environment's place. Also when
+// another user than `caller` (root excepted) started it, through an engine they share.
+void require_own_container(const ContainerInfo& info, const Target& target, const Engine& engine, uid_t caller);
+// The same for the calling user.
 void require_own_container(const ContainerInfo& info, const Target& target, const Engine& engine);
 
 // The stable container name of a model: gm-<repo>-<model>-<hash of the common dir>.
