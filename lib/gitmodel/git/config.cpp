@@ -161,9 +161,28 @@ std::vector<std::pair<std::string, std::string>> Config::parse_parameters(std::s
     return out;
 }
 
+namespace {
+
+// git_repository_config_snapshot, tried again for a moment when a file does not parse: once, under
+// heavy load and five concurrent `finish`es (each `git push -u` writing branch.* keys), a read
+// of .git/config ended mid-line. A file that stays broken fails as before, 0.3 s later.
+int config_snapshot(git_config** out, git_repository* repo) {
+    int rc = git_repository_config_snapshot(out, repo);
+    for (int pause_ms : {20, 40, 80, 160}) {
+        const git_error* error = git_error_last();
+        if (rc == 0 || !error || error->klass != GIT_ERROR_CONFIG) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
+        git_error_clear();
+        rc = git_repository_config_snapshot(out, repo);
+    }
+    return rc;
+}
+
+}  // namespace
+
 Config::Config(git_repository* repo, Layers layers) : repo_(repo), layers_(layers) {
     git_config* raw = nullptr;
-    check(git_repository_config_snapshot(&raw, repo), "cannot read the git configuration");
+    check(config_snapshot(&raw, repo), "cannot read the git configuration");
     snapshot_.reset(raw);
     if (auto parameters = env("GIT_CONFIG_PARAMETERS")) overrides_ = parse_parameters(*parameters);
     if (auto count = env("GIT_CONFIG_COUNT")) {
