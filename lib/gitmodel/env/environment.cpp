@@ -1005,7 +1005,7 @@ void record_launch(const UpPlan& plan, const UpResult& result) {
     record.engine_mode = plan.engine.describe_mode();
     for (const auto& gpu : result.gpus)
         if (gpu.uuid) record.gpus.push_back(*gpu.uuid);
-    record.at = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    record.at = now_seconds();
     record.container = plan.target.container;
     record.start = plan.start_token;
     record.place_id = place_id(plan.target.common_dir);
@@ -1062,7 +1062,7 @@ void refresh_launch_record(const Engine& engine, const Target& target, const Con
     record.engine_mode = engine.describe_mode();
     for (const auto& gpu : split_fields(label_of(label::gpus), ','))
         if (starts_with(gpu, "GPU-")) record.gpus.push_back(gpu);
-    record.at = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    record.at = now_seconds();
     record.container = target.container;
     record.start = start;
     record.place_id = place_id(target.common_dir);

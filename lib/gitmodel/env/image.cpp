@@ -3,7 +3,6 @@
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/shared_dir.hpp"
 #include "gitmodel/core/text.hpp"
-#include "gitmodel/env/state.hpp"
 #include "gitmodel/proc/process.hpp"
 
 #include <fmt/core.h>
@@ -149,14 +148,20 @@ std::string repo_digest_for(const ImageIdentity& image, const config::ImageRef& 
 
 namespace {
 
-// This user's cached accounts of an image, read without following a link: every user of a
-// shared repository writes to the cache folder, and another's file could give the container
-// any accounts, so only the caller's own is believed.
-std::optional<std::string> read_cached_accounts(const fs::path& cache_dir, const std::string& name) {
+// The accounts cache folder, opened without following a link (every user of a shared repository
+// writes to it): nullopt when it is not there as a folder.
+std::optional<SharedDir> open_cache_folder(const fs::path& cache_dir) {
     UniqueFd fd(::open(cache_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) return std::nullopt;
-    const SharedDir folder = SharedDir::adopt(std::move(fd), cache_dir);
-    const auto file = folder.read(name, max_account_files_bytes, nullptr, [](const SharedFile& found) {
+    return SharedDir::adopt(std::move(fd), cache_dir);
+}
+
+// This user's cached accounts of an image: another's file could give the container any
+// accounts, so only the caller's own is believed.
+std::optional<std::string> read_cached_accounts(const fs::path& cache_dir, const std::string& name) {
+    const auto folder = open_cache_folder(cache_dir);
+    if (!folder) return std::nullopt;
+    const auto file = folder->read(name, max_account_files_bytes, nullptr, [](const SharedFile& found) {
         return found.owner == ::geteuid() ? std::string() : std::string("another user's");
     });
     if (!file) return std::nullopt;
@@ -197,7 +202,10 @@ std::optional<ImageAccounts> image_accounts(const Engine& engine, const std::str
     if (is_hex64(hex) && result.ok()) {  // a failed read (no /etc/group, say) is asked again next time
         std::error_code ec;
         fs::create_directories(cache_dir, ec);
-        write_state_file(cache_dir / cache_name, result.out);
+        try {  // a cache: one that cannot be written (a link or another's file there) is asked again next time
+            if (auto folder = open_cache_folder(cache_dir)) folder->write(cache_name, result.out, 0600, true);
+        } catch (const Error&) {
+        }
     }
     return accounts;
 }
