@@ -569,7 +569,7 @@ void refuse_recreate_that_cannot_start(const UpPlan& plan, const ContainerInfo& 
     proc::RunOptions options;
     options.timeout = plan.engine.timeout;
     options.max_output = 1 << 16;
-    const auto probe = proc::run(plan.engine.command(version_probe_arguments(plan.image.id, *bench)), options);
+    const auto probe = proc::run(plan.engine.command(version_probe_arguments(plan.image.id, *bench, plan.target.common_dir.string())), options);
     const std::string why = trim_end(probe.err, "\n");
     // 126/127, or the loader's words; 125 is the engine's own failure (a missing mount source, say).
     const bool cannot_start = !probe.ok() && !probe.timed_out && probe.exit_code != 125 &&

@@ -60,9 +60,12 @@ std::string format_decimal(double value) {
 
 std::vector<std::string> detached_run_arguments(const std::string& name) { return {"run", "--detach", "--name", name}; }
 
-std::vector<std::string> version_probe_arguments(const std::string& image_id, const BindMount& binary) {
+std::vector<std::string> version_probe_arguments(const std::string& image_id, const BindMount& binary,
+                                                 const std::string& repository) {
     return {"run",
             "--rm",
+            "--label",
+            std::string(label::probe) + "=" + repository,
             "--network",
             "none",
             "--user",

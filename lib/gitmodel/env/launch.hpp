@@ -33,6 +33,9 @@ inline constexpr const char* login = "io.git-model.login";  // the user's name i
 // The uid that started it: through an engine several users share (root's service on a socket),
 // one user's down, exec or up never takes another's environment for their own.
 inline constexpr const char* owner = "io.git-model.uid";
+// On the throwaway container of a --recreate --check probe: the repository that ran it, so a probe
+// a kill left behind is told from a teammate's, and is no environment (it has no `managed`).
+inline constexpr const char* probe = "io.git-model.probe";
 }  // namespace label
 
 // A container engine's command-line dialect.
@@ -102,8 +105,10 @@ std::vector<std::string> start_attached_arguments(const std::string& name);
 // The engine's arguments (after the program) that run `binary.target --version` once in a
 // throwaway container of the image, the host's binary.source mounted read-only there (no
 // network, as root, removed after): whether a binary of ours can start in that image at all
-// (a glibc loader and C library), asked before a --recreate --check removes what runs.
-std::vector<std::string> version_probe_arguments(const std::string& image_id, const BindMount& binary);
+// (a glibc loader and C library), asked before a --recreate --check removes what runs. The
+// container is labelled label::probe=repository.
+std::vector<std::string> version_probe_arguments(const std::string& image_id, const BindMount& binary,
+                                                 const std::string& repository);
 
 // The arguments, in a row, of the engine client that creates the detached container `name` (as
 // run_argv writes them): how a client that a killed `env up` left is found (proc::find_own_process).
