@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <sys/wait.h>
@@ -27,6 +28,24 @@ namespace {
 std::size_t open_descriptors() {
     std::size_t count = 0;
     for ([[maybe_unused]] const auto& entry : fs::directory_iterator("/proc/self/fd")) ++count;
+    return count;
+}
+
+// This process's children, running or not reaped yet.
+int children() {
+    int count = 0;
+    for (const auto& entry : fs::directory_iterator("/proc")) {
+        if (entry.path().filename().string().find_first_not_of("0123456789") != std::string::npos) continue;
+        std::ifstream stat(entry.path() / "stat");
+        std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+        const auto close = text.rfind(')');
+        if (close == std::string::npos) continue;
+        std::istringstream fields(text.substr(close + 1));
+        std::string state;
+        long parent = 0;
+        fields >> state >> parent;
+        if (parent == ::getpid()) ++count;
+    }
     return count;
 }
 
@@ -161,4 +180,52 @@ TEST_CASE("proc::run_forwarding_signals: a signal nothing could be passed to is 
     CHECK(run_forwarding_signals({"sh", "-c", "sleep 1; exit 0"}, how) == 128 + SIGTERM);
     again.join();
     CHECK(lost == std::vector<int>{SIGTERM});
+}
+
+TEST_CASE("proc::Conversation: answers come back in turn, a line or a count of bytes at a time", "[proc]") {
+    const auto before = open_descriptors();
+    const int children_before = children();
+    {
+        Conversation cat({"cat"});
+        CHECK(children() == children_before + 1);
+        cat.send("first\n");
+        CHECK(cat.receive_line() == "first");
+        // an answer larger than one read, with line breaks inside it
+        std::string big;
+        for (int i = 0; i < 20000; ++i) big += "line " + std::to_string(i) + "\n";
+        cat.send(big.substr(0, big.size() / 2));
+        CHECK(cat.receive(big.size() / 2) == big.substr(0, big.size() / 2));
+        cat.send(big.substr(big.size() / 2) + "last\n");
+        CHECK(cat.receive(big.size() - big.size() / 2) == big.substr(big.size() / 2));
+        CHECK(cat.receive_line() == "last");
+        cat.send("a\nb\n");
+        CHECK(cat.receive_line() == "a");
+        CHECK(cat.receive_line() == "b");
+    }
+    CHECK(open_descriptors() == before);  // the socket is closed
+    CHECK(children() == children_before);  // the child reaped
+}
+
+TEST_CASE("proc::Conversation: a child that ended or cannot start is an error, not a hang or a signal", "[proc]") {
+    Conversation once({"head", "-n", "1"});
+    once.send("only\n");
+    CHECK(once.receive_line() == "only");
+    CHECK_THROWS_WITH(once.receive_line(), Catch::Contains("head ended before it answered"));
+    // writing to it now fails with EPIPE (no SIGPIPE ends this process), sooner or later
+    CHECK_THROWS_WITH(
+        [&] {
+            for (int i = 0; i < 1000; ++i) once.send(std::string(4096, 'x'));
+        }(),
+        Catch::Contains("head stopped reading"));
+    const auto before = open_descriptors();
+    CHECK_THROWS_WITH(Conversation({"/nonexistent/gm-no-such-program"}), Catch::Contains("cannot start"));
+    CHECK(open_descriptors() == before);
+}
+
+TEST_CASE("proc::Conversation: a child that does not end when its input does is killed and reaped", "[proc]") {
+    const int children_before = children();
+    const auto started = std::chrono::steady_clock::now();
+    { Conversation stubborn({"sh", "-c", "exec sleep 30 <&-"}); }
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
+    CHECK(children() == children_before);
 }

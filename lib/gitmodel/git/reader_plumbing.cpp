@@ -1,16 +1,19 @@
 // RepoReader through git's plumbing (rev-list, diff-tree, cat-file --batch, config --list):
 // what the hooks use where libgit2 cannot open the repository (SHA-256 object names).
-// Each question is one git process, fed and read in bulk, so a push of many commits
-// costs a handful of processes, not one per commit.
+// Each bulk question is one git process, fed and read in bulk, so a push of many commits
+// costs a handful of processes, not one per commit; the small ones asked commit after commit
+// (following a linked .modelenv.yaml) go to one `git cat-file --batch` kept running.
 #include "gitmodel/git/config.hpp"
 #include "gitmodel/git/reader.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/proc/background.hpp"
 #include "gitmodel/proc/process.hpp"
 
 #include <fmt/core.h>
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <set>
 #include <string_view>
 #include <unordered_set>
@@ -66,6 +69,51 @@ private:
 };
 
 bool is_hex(std::string_view text) { return !text.empty() && text.find_first_not_of("0123456789abcdef") == std::string::npos; }
+
+std::string hex_of(std::string_view raw) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(raw.size() * 2);
+    for (const unsigned char byte : raw) {
+        out += digits[byte >> 4];
+        out += digits[byte & 15];
+    }
+    return out;
+}
+
+// One object as `git cat-file --batch` gives it.
+struct BatchObject {
+    std::string id;
+    std::string type;
+    std::string content;
+};
+
+// The entry `name` of a raw tree object ("<octal mode> <name>\0<raw id>" after one another):
+// its kind, as git reads the mode (any regular file a blob, 160000 a submodule), and its id.
+std::optional<std::pair<TreeEntryKind::Kind, std::string>> find_tree_entry(std::string_view tree, std::string_view name,
+                                                                           std::size_t id_size) {
+    std::size_t at = 0;
+    while (at < tree.size()) {
+        const auto space = tree.find(' ', at);
+        const auto nul = space == std::string_view::npos ? space : tree.find('\0', space);
+        if (nul == std::string_view::npos || nul + 1 + id_size > tree.size()) return std::nullopt;  // not a tree
+        const auto next = nul + 1 + id_size;
+        if (tree.substr(space + 1, nul - space - 1) == name) {
+            unsigned mode = 0;
+            for (const char digit : tree.substr(at, space - at)) mode = mode * 8 + static_cast<unsigned>(digit - '0');
+            auto kind = TreeEntryKind::Kind::other;
+            switch (mode & 0170000) {
+                case 0040000: kind = TreeEntryKind::Kind::tree; break;
+                case 0120000: kind = TreeEntryKind::Kind::link; break;
+                case 0100000: kind = TreeEntryKind::Kind::blob; break;
+                default: break;  // 0160000: a submodule's commit
+            }
+            return std::make_pair(kind, hex_of(tree.substr(nul + 1, id_size)));
+        }
+        at = next;
+    }
+    return std::nullopt;
+}
 
 // One record of git's raw -z output ("::m1 m2 m id1 id2 id ST"): the result's mode and id,
 // which come last among the modes and the ids.
@@ -187,6 +235,15 @@ public:
     std::vector<std::optional<std::string>> read_objects(const std::vector<std::string>& names) override {
         std::vector<std::optional<std::string>> out(names.size());
         if (names.empty()) return out;
+        if (names.size() <= few_objects) {  // not worth a process of their own
+            for (std::size_t i = 0; i < names.size(); ++i) {
+                auto found = object(names[i]);
+                // a path names a file only: a folder's tree is not its content
+                if (found && (names[i].find(':') == std::string::npos || found->type == "blob"))
+                    out[i] = std::move(found->content);
+            }
+            return out;
+        }
         std::string input;
         // cat-file --batch reads one name a line: a name with a line break cannot be asked for.
         for (const auto& name : names) input += (name.find('\n') == std::string::npos ? name : std::string("0")) + "\n";
@@ -212,6 +269,34 @@ public:
     }
 
     std::optional<TreeEntryKind> tree_entry(const std::string& commit, const std::string& path) override {
+        if (commit.find('\n') != std::string::npos || path.find('\n') != std::string::npos)
+            return listed_tree_entry(commit, path);  // cat-file --batch reads one name a line
+        const auto slash = path.rfind('/');
+        const std::string folder = slash == std::string::npos ? std::string() : path.substr(0, slash);
+        const std::string folder_name = folder.empty() ? commit + "^{tree}" : commit + ":" + folder;
+        // The folder of the last question is asked again and again (".modelenv.yaml", then the
+        // folder its link names, at the same root): it is kept, when it is a commit's.
+        if (folder_name != tree_name_ || !is_hex(commit)) {
+            tree_name_.clear();
+            auto found = object(folder_name);
+            if (!found || found->type != "tree") return std::nullopt;  // none, or a file on the way
+            tree_ = std::move(*found);
+            tree_name_ = folder_name;
+        }
+        const auto entry = find_tree_entry(tree_.content, slash == std::string::npos ? path : path.substr(slash + 1),
+                                           tree_.id.size() / 2);
+        if (!entry) return std::nullopt;
+        TreeEntryKind kind;
+        kind.kind = entry->first;
+        if (kind.kind == TreeEntryKind::Kind::link) {
+            auto target = object(entry->second);
+            kind.link_target = target ? std::move(target->content) : std::string();
+        }
+        return kind;
+    }
+
+    // tree_entry through `git ls-tree`, for a name cat-file --batch cannot be asked.
+    std::optional<TreeEntryKind> listed_tree_entry(const std::string& commit, const std::string& path) {
         // "<mode> <type> <id>\t<path>": one entry, or none.
         const auto records = split_records(
             git_output({"--literal-pathspecs", "ls-tree", "-z", "--full-tree", commit, "--", path}), '\0');
@@ -260,6 +345,35 @@ public:
     }
 
 private:
+    // Up to this many objects are read through the kept cat-file, more through one of their own.
+    static constexpr std::size_t few_objects = 4;
+
+    // One object through the kept `git cat-file --batch` (started on first use): nullopt when
+    // there is none by that name (or the name has a line break, which cannot be asked).
+    std::optional<BatchObject> object(const std::string& name) {
+        if (name.find('\n') != std::string::npos) return std::nullopt;
+        if (!objects_)
+            objects_ = std::make_unique<proc::Conversation>(
+                std::vector<std::string>{"git", "--no-replace-objects", "cat-file", "--batch"});
+        objects_->send(name + "\n");
+        // "<id> <type> <size>", or "<name> missing" (or "ambiguous")
+        const std::string header = objects_->receive_line();
+        const auto first = header.find(' ');
+        const auto last = header.rfind(' ');
+        if (first == std::string::npos || first == last) return std::nullopt;
+        const std::string size = header.substr(last + 1);
+        if (size.empty() || size.size() > 18 || size.find_first_not_of("0123456789") != std::string::npos ||
+            !is_hex(header.substr(0, first)))
+            return std::nullopt;
+        BatchObject found{header.substr(0, first), header.substr(first + 1, last - first - 1), {}};
+        found.content = objects_->receive(std::stoull(size));
+        if (objects_->receive(1) != "\n") throw Error("git cat-file --batch: an object not followed by a line break");
+        return found;
+    }
+
+    std::unique_ptr<proc::Conversation> objects_;  // the kept cat-file --batch, once started
+    std::string tree_name_;                        // what the kept tree was asked as ("" when none)
+    BatchObject tree_;
     PlumbingConfig config_;
     fs::path common_dir_;
     fs::path hooks_dir_;

@@ -14,7 +14,9 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <poll.h>
 #include <sstream>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,6 +38,7 @@ struct ExecPlan {
     std::string cwd;
     std::string output;
     bool inherit_stdio = false;  // keep our 0, 1 and 2
+    int conversation_fd = -1;    // when set: the child's 0 and 1 (its 2 is ours), see Conversation
     bool keep_ignored_signals = false;
     bool ignore_interrupts = false;
 };
@@ -91,7 +94,9 @@ ExecPlan make_plan(const std::vector<std::string>& argv,
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     int err = 0;
-    if (!plan.inherit_stdio) {
+    if (plan.conversation_fd >= 0) {
+        if (::dup2(plan.conversation_fd, 0) < 0 || ::dup2(plan.conversation_fd, 1) < 0) err = errno;
+    } else if (!plan.inherit_stdio) {
         const int in = ::open("/dev/null", O_RDONLY);
         const int out = ::open(plan.output.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (in < 0 || out < 0 || ::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(out, 2) < 0) err = errno;
@@ -294,6 +299,104 @@ void spawn_detached(const std::vector<std::string>& argv, const fs::path& output
     }
     if (const int err = read_exec_error(report.read_end))
         throw Error(fmt::format("cannot start {}: {}", argv[0], std::strerror(err)));
+}
+
+Conversation::Conversation(const std::vector<std::string>& argv) {
+    trace(argv);
+    ExecPlan plan = make_plan(argv, {}, std::nullopt, {});
+    program_ = argv[0];
+    int ends[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0)
+        throw Error(fmt::format("cannot start {}: {}", program_, std::strerror(errno)));
+    socket_.reset(ends[0]);
+    UniqueFd childs_end(ends[1]);
+    plan.conversation_fd = childs_end.get();
+    ExecErrorPipe report(program_);
+    const pid_t pid = fork_or_throw(program_);
+    if (pid == 0) {
+        report.read_end.reset();
+        exec_in_child(plan, report.write_end.get());
+    }
+    childs_end.reset();
+    report.write_end.reset();
+    if (const int err = read_exec_error(report.read_end)) {
+        ::waitpid(pid, nullptr, 0);
+        throw Error(fmt::format("cannot start {}: {}", program_, std::strerror(err)));
+    }
+    pid_ = pid;
+}
+
+Conversation::~Conversation() {
+    ::shutdown(socket_.get(), SHUT_WR);  // its input ends: a batch program finishes and exits
+    const pid_t pid = static_cast<pid_t>(pid_);
+    for (int waited_ms = 0;; ++waited_ms) {
+        const pid_t got = ::waitpid(pid, nullptr, WNOHANG);
+        if (got == pid || (got < 0 && errno != EINTR)) break;  // reaped (ECHILD: by someone else)
+        if (waited_ms >= 1000) {
+            ::kill(pid, SIGKILL);
+            while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+            }
+            break;
+        }
+        ::usleep(1000);
+    }
+}
+
+void Conversation::send(std::string_view bytes) {
+    while (!bytes.empty()) {
+        const ssize_t sent = ::send(socket_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
+        if (sent < 0 && errno == EINTR) continue;
+        if (sent < 0) throw Error(fmt::format("{} stopped reading: {}", program_, std::strerror(errno)));
+        bytes.remove_prefix(static_cast<std::size_t>(sent));
+    }
+}
+
+void Conversation::fill() {
+    if (consumed_ > 0 && consumed_ * 2 >= buffer_.size()) {
+        buffer_.erase(0, consumed_);
+        consumed_ = 0;
+    }
+    pollfd wanted{socket_.get(), POLLIN, 0};
+    const auto limit = std::chrono::steady_clock::now() + default_timeout;
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(limit - std::chrono::steady_clock::now());
+        if (left.count() <= 0)
+            throw Error(fmt::format("{} did not answer within {} s", program_,
+                                    std::chrono::duration_cast<std::chrono::seconds>(default_timeout).count()));
+        const int ready = ::poll(&wanted, 1, static_cast<int>(left.count()));
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready < 0) throw Error(fmt::format("reading from {}: {}", program_, std::strerror(errno)));
+        if (ready > 0) break;
+    }
+    char chunk[65536];
+    ssize_t got;
+    do got = ::recv(socket_.get(), chunk, sizeof chunk, 0);
+    while (got < 0 && errno == EINTR);
+    if (got < 0) throw Error(fmt::format("reading from {}: {}", program_, std::strerror(errno)));
+    if (got == 0) throw Error(fmt::format("{} ended before it answered", program_));
+    buffer_.append(chunk, static_cast<std::size_t>(got));
+}
+
+std::string Conversation::receive_line() {
+    std::size_t searched = consumed_;
+    for (;;) {
+        const auto end = buffer_.find('\n', searched);
+        if (end != std::string::npos) {
+            std::string line = buffer_.substr(consumed_, end - consumed_);
+            consumed_ = end + 1;
+            return line;
+        }
+        searched = buffer_.size() - consumed_;  // offsets move when fill() compacts the buffer
+        fill();
+        searched += consumed_;
+    }
+}
+
+std::string Conversation::receive(std::size_t size) {
+    while (buffer_.size() - consumed_ < size) fill();
+    std::string bytes = buffer_.substr(consumed_, size);
+    consumed_ += size;
+    return bytes;
 }
 
 }  // namespace gm::proc

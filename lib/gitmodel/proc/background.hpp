@@ -7,9 +7,11 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "gitmodel/core/unique_fd.hpp"
 #include "gitmodel/proc/identity.hpp"  // ProcessIdentity, is_running: the one process-identity helper
 
 namespace gm::proc {
@@ -92,5 +94,40 @@ int run_forwarding_signals(const std::vector<std::string>& argv, const SignalFor
 // Returns once the daemon has been exec'd (or throws gm::Error saying why not).
 void spawn_detached(const std::vector<std::string>& argv, const std::filesystem::path& output,
                     const std::optional<std::filesystem::path>& cwd = {});
+
+// A child that answers question after question: what is sent reaches its stdin, and its stdout
+// is read back (its stderr is ours), as `git cat-file --batch` works. One process for thousands
+// of small lookups, where a process each costs a millisecond or more apiece. The caller reads
+// each answer before it sends much more (neither side's buffer is unbounded). Each wait for
+// output ends after default_timeout with an error, so a hung child fails the command instead of
+// hanging it. The destructor closes the child's input and reaps it (killing it when it has not
+// ended within a second).
+class Conversation {
+public:
+    // Starts argv[0] (looked up on PATH unless it contains a '/'); throws gm::Error when it
+    // cannot start.
+    explicit Conversation(const std::vector<std::string>& argv);
+    ~Conversation();
+    Conversation(const Conversation&) = delete;
+    Conversation& operator=(const Conversation&) = delete;
+
+    // Writes bytes to the child's input; throws gm::Error when it can no longer read (it ended).
+    void send(std::string_view bytes);
+    // The next line of its output, without the line break; throws gm::Error when its output
+    // ends first or nothing comes in time.
+    std::string receive_line();
+    // The next `size` bytes of its output; throws like receive_line.
+    std::string receive(std::size_t size);
+
+private:
+    // Reads what the child wrote next onto buffer_, or throws.
+    void fill();
+
+    std::string program_;
+    long pid_ = 0;
+    UniqueFd socket_;     // our end of the socket pair that is the child's stdin and stdout
+    std::string buffer_;  // output read and not handed out yet, from consumed_ on
+    std::size_t consumed_ = 0;
+};
 
 }  // namespace gm::proc
