@@ -184,4 +184,15 @@ done
 assert_eq "$(git -C "$W/model-withsub/sub" rev-parse HEAD)" "$only_here" "the submodule's commit is still there"
 assert_branch_exists repo feature/model-withsub
 
+# --- (s43a) a stale lock on the branch (a git killed while it updated it): named, not "moved meanwhile" -------
+merged locked model.txt
+: >repo/.git/refs/heads/feature/model-locked.lock
+run_expect 1 git -C repo model prune --retention 0s
+assert_contains "$OUT" "cannot delete refs/heads/feature/model-locked: $TEST_DIR/repo/.git/refs/heads/feature/model-locked.lock is there"
+assert_not_contains "$OUT" "moved meanwhile"
+assert_branch_exists repo feature/model-locked
+rm repo/.git/refs/heads/feature/model-locked.lock
+run_expect 0 git -C repo model prune --retention 0s
+assert_no_branch repo feature/model-locked
+
 echo "t-prune-careful: ok ($CHECKS checks)"

@@ -5,8 +5,12 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <deque>
+#include <string_view>
+#include <thread>
 #include <unordered_set>
 
 namespace gm::git {
@@ -297,12 +301,31 @@ bool delete_ref_if_at(const Repository& repo, std::string_view full_name, std::s
     ReferenceHandle ref(raw);
     const git_oid* target = git_reference_target(raw);
     if (!target || to_hex(*target) != object) return false;
-    // The refdb deletes only if the ref still has the target it was read with.
-    if (git_reference_delete(raw) != 0) {
+    // The refdb deletes only if the ref still has the target it was read with. A lock another
+    // git holds (its own update of the ref, a pack-refs or gc on packed-refs) is waited for a
+    // moment, with a growing pause, as git's core.filesRefLockTimeout does.
+    auto pause = std::chrono::milliseconds(1);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    for (;;) {
+        if (git_reference_delete(raw) == 0) return true;
+        const git_error* error = git_error_last();
+        const std::string why = error && error->message ? error->message : "unknown libgit2 error";
         git_error_clear();
-        return false;
+        // Moved or gone meanwhile: not this call's to delete.
+        if (ref_object(repo, full) != std::optional<std::string>(std::string(object))) return false;
+        if (std::chrono::steady_clock::now() >= deadline) {
+            // "failed to lock file '<path>.lock' for writing: ": the message names the file
+            constexpr std::string_view lock_words = "failed to lock file '";
+            const auto start = why.find(lock_words);
+            const auto end = start == std::string::npos ? start : why.find('\'', start + lock_words.size());
+            if (end == std::string::npos) throw Error(fmt::format("cannot delete {}: {}", full, why));
+            throw Error(fmt::format("cannot delete {}: {} is there (another git command holds it, or one that was "
+                                    "killed left it: then remove that file)",
+                                    full, why.substr(start + lock_words.size(), end - start - lock_words.size())));
+        }
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::milliseconds(50));
     }
-    return true;
 }
 
 std::optional<std::string> read_note(const Repository& repo, std::string_view notes_ref, std::string_view commit) {

@@ -85,12 +85,14 @@ std::vector<std::pair<std::string, std::string>> refs_matching(const Repository&
 std::optional<std::string> ref_object(const Repository& repo, std::string_view full_name);
 
 // Deletes the ref `full_name` only while it still points at `object` (compare and delete in one
-// step); returns whether it was deleted.
+// step); returns whether it was deleted: false when it points elsewhere or is gone. A lock held
+// by another git is waited for up to a second; then (a stale lock of a killed git) gm::Error
+// names the lock file, so that no caller takes a blocked delete for a moved ref.
 bool delete_ref_if_at(const Repository& repo, std::string_view full_name, std::string_view object);
 
 // Deletes refs/heads/<name> only while it still points at commit (compare and
 // delete in one step), leaving its configuration alone; returns whether it was
-// deleted. (Repository::delete_branch_if_at also renames the config section,
+// deleted, throws like delete_ref_if_at. (Repository::delete_branch_if_at also renames the config section,
 // which in libgit2 1.5 leaks in its regex matcher.)
 bool delete_branch_ref_if_at(const Repository& repo, std::string_view name, std::string_view commit);
 

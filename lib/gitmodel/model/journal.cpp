@@ -106,7 +106,15 @@ std::string base_key(const Intent& intent) { return fmt::format("branch.{}.model
 
 // Deletes the branch while it is still the one the start created; its config goes with it.
 void delete_created_branch(git::Repository& repo, const Intent& intent, Rollback& result) {
-    if (git::delete_branch_ref_if_at(repo, intent.branch, intent.base_commit)) {
+    bool deleted = false;
+    try {
+        deleted = git::delete_branch_ref_if_at(repo, intent.branch, intent.base_commit);
+    } catch (const Error& e) {  // a stale lock: the branch stays, and the next command tries again
+        result.kept.push_back(fmt::format("kept the branch {}: {}", intent.branch, e.what()));
+        result.resolved = false;
+        return;
+    }
+    if (deleted) {
         repo.config().unset_local(base_key(intent));
         result.done.push_back(fmt::format("deleted the branch {}", intent.branch));
     } else if (repo.branch_exists(intent.branch)) {

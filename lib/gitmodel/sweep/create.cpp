@@ -88,7 +88,11 @@ std::vector<std::string> remove_run(git::Repository& repo, const Sweep& sweep, c
     if (!worktree_kept && fs::is_directory(run.worktree, ec) && fs::is_empty(run.worktree, ec))
         fs::remove(run.worktree, ec);  // git makes the folder before it registers it
     if (commit && !worktree_kept) {
-        git::delete_branch_ref_if_at(repo, run.branch, *commit);
+        try {
+            git::delete_branch_ref_if_at(repo, run.branch, *commit);
+        } catch (const Error& e) {  // a stale lock: the branch stays, said so
+            kept.push_back(fmt::format("kept the branch {}: {}", run.branch, e.what()));
+        }
     } else if (!commit && repo.branch_exists(run.branch)) {
         kept.push_back(fmt::format("kept the branch {}: it has new commits", run.branch));
     }
