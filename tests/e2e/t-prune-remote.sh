@@ -222,3 +222,29 @@ git -C carol push -q origin --delete refs/tags/archive/model/left
 GIT_COMMITTER_DATE="$NOW2" run_expect 0 git -C bob model prune --remote
 assert_not_contains "$OUT" "archive/model/left"
 assert_eq "$(git -C "$remote" tag -l archive/model/left)" "" "the deleted archive stays deleted"
+
+# --- (s43a) such an archive whose name a teammate's archive of another commit took on the remote meanwhile
+# (the name free again after the server deleted the branch): renamed @2 and pushed, never dropped silently --
+merged_in_may again 13
+again_head=$(head_of again)
+git -C alice fetch -q origin
+GIT_COMMITTER_DATE="$NOW2" run_expect 0 git -C alice model prune --no-remote
+git -C carol push -q origin --delete feature/model-again
+git -C carol tag -a -m "a teammate's archive of another again" archive/model/again "$again_head~1"
+git -C carol push -q origin archive/model/again
+git -C alice fetch -q --prune --no-tags origin
+GIT_COMMITTER_DATE="$NOW2" run_expect 0 git -C alice model prune --remote --dry-run
+assert_contains "$OUT" "would rename this clone's archive tag archive/model/again to archive/model/again@2: origin has a tag archive/model/again of another commit"
+assert_eq "$(git -C alice rev-parse "archive/model/again^{commit}")" "$again_head" "the dry run renamed nothing"
+GIT_COMMITTER_DATE="$NOW2" run_expect 0 git -C alice model prune --remote
+assert_contains "$OUT" "renamed this clone's archive tag archive/model/again to archive/model/again@2"
+assert_contains "$OUT" "pushed the archive tag archive/model/again@2"
+assert_eq "$(git -C "$remote" rev-parse "refs/tags/archive/model/again@2^{commit}")" "$again_head" "alice's archive reaches the remote"
+assert_eq "$(git -C "$remote" rev-parse "refs/tags/archive/model/again^{commit}")" "$(git -C alice rev-parse "$again_head~1")" \
+    "the teammate's archive stays"
+assert_eq "$(git -C alice cat-file -p "archive/model/again@2" | sed -n '/^$/,$p' | sed -n 2p)" \
+    "Archive of model again (feature/model-again), removed by git model prune" "its message kept"
+assert_not_contains "$(cat alice/.git/git-model/archives-unshared)" "archive/model/again"
+run_expect 0 git -C alice fetch origin
+assert_eq "$(git -C alice rev-parse "archive/model/again^{commit}")" "$(git -C alice rev-parse "$again_head~1")" \
+    "the teammate's tag, fetched without a clash"

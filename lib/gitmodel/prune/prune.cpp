@@ -319,7 +319,8 @@ std::map<std::string, std::string> read_unshared_archives(const git::Repository&
     return listed;
 }
 
-// Adds archive tags made here to the list (add), or takes those the remote has now off it (drop).
+}  // namespace
+
 void update_unshared_archives(const git::Repository& repo, const std::vector<std::string>& add,
                               const std::vector<std::string>& drop) {
     if (add.empty() && drop.empty()) return;
@@ -335,6 +336,8 @@ void update_unshared_archives(const git::Repository& repo, const std::vector<std
     write_file_atomically(unshared_archives_file(repo), text, FileMode{0666, true, true});  // git's shared umask applies
 }
 
+namespace {
+
 // The archives earlier prunes made here and never shared, besides those already listed.
 LocalArchives archives_left_here(const git::Repository& repo, const LocalArchives& listed) {
     std::set<std::string> known;
@@ -342,7 +345,7 @@ LocalArchives archives_left_here(const git::Repository& repo, const LocalArchive
     LocalArchives left;
     for (const auto& [tag, object] : read_unshared_archives(repo)) {
         const auto found = git::find_tag(repo, tag);
-        if (!known.count(tag) && found && !found->target.empty()) left.push_back({tag, found->target, true});
+        if (!known.count(tag) && found && !found->target.empty()) left.push_back({tag, found->target});
     }
     return left;
 }
@@ -481,7 +484,7 @@ PruneResult run_prune(const git::Repository& repo, const PruneRequest& request,
     LocalArchives archives;
     for (std::size_t i = 0; i < result.plan.size(); ++i)
         if (result.outcomes[i] && result.outcomes[i]->done)
-            archives.push_back({result.plan[i].facts.archive_tag, result.plan[i].facts.head, false});
+            archives.push_back({result.plan[i].facts.archive_tag, result.plan[i].facts.head});
     for (auto& left : archives_left_here(repo, archives)) archives.push_back(std::move(left));
     result.remote = prune_remote(repo, settings, result.options, request.dry_run, archives, say);
     if (!request.dry_run) update_unshared_archives(repo, {}, result.remote->archives_shared);

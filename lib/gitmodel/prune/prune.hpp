@@ -50,6 +50,12 @@ std::string archive_message(const PruneFacts& fact);
 void archive_with_tag(const git::Repository& repo, const std::string& tag, const std::string& target, bool exists,
                       const std::string& message);
 
+// Adds archive tags made here to the list of those no remote was seen to hold
+// (<common dir>/git-model/archives-unshared, which a later prune --remote pushes), or takes off
+// it those the remote has now (drop), under the "archives" lock.
+void update_unshared_archives(const git::Repository& repo, const std::vector<std::string>& add,
+                              const std::vector<std::string>& drop);
+
 // Which branch of how many is being pruned now (1-based), for a progress line.
 using PruneProgress = std::function<void(std::size_t done, std::size_t total, const std::string& model)>;
 

@@ -208,8 +208,39 @@ void execute_remote(const git::Repository& repo, const PruneFacts& fact, const A
                             pushed.why(ref), fact.archive_tag));
 }
 
+// Where a tag name is taken, here or there, for choose_archive_tag: the commit, "-" for a tag that
+// names no commit or names different ones here and there.
+std::optional<std::string> taken_here_or_there(const git::Repository& repo, const std::map<std::string, git::RemoteRef>& refs,
+                                               const std::string& name) {
+    const auto here = git::find_tag(repo, name);
+    std::optional<std::string> here_target;
+    if (here) here_target = here->target.empty() ? std::string("-") : here->target;
+    const auto there = refs.find("refs/tags/" + name);
+    if (there == refs.end()) return here_target;
+    if (here_target && *here_target != there->second.commit()) return std::string("-");
+    return there->second.commit();
+}
+
+// This clone's archive `tag` of `commit`, whose name the remote gives another commit (a teammate's
+// archive of an earlier branch of the same model name): made again as `renamed`, with its message,
+// unless the remote or this clone has that already at the commit; listed as unshared in its place;
+// then the old name goes here, so that fetching the remote's tag of that name does not fail.
+void rename_archive(const git::Repository& repo, const std::string& tag, const std::string& commit,
+                    const std::string& renamed) {
+    const auto old = git::find_tag(repo, tag);
+    const auto old_object = git::ref_object(repo, "refs/tags/" + tag);
+    const auto here = git::find_tag(repo, renamed);
+    if (!here)
+        archive_with_tag(repo, renamed, commit, false,
+                         old && old->annotated ? old->message : fmt::format("Archive of {}, removed by git model prune\n", tag));
+    else if (here->target != commit)
+        throw Error(fmt::format("tag {} appeared meanwhile at another commit", renamed));
+    update_unshared_archives(repo, {renamed}, {tag});
+    if (old_object) git::delete_ref_if_at(repo, "refs/tags/" + tag, *old_object);
+}
+
 // Pushes the archive tags this run's local prunes made, and those earlier ones left here, unless
-// the remote has them.
+// the remote has them. One whose name the remote gives another commit is renamed first (@2, ...).
 void push_local_archives(const git::Repository& repo, const std::string& remote, const LocalArchives& archives,
                          const RemoteView& view, bool dry_run, RemotePruneResult& result,
                          const std::function<void(const std::string&)>& say) {
@@ -217,29 +248,47 @@ void push_local_archives(const git::Repository& repo, const std::string& remote,
     std::set<std::string> done;
     for (const auto& decision : result.plan)
         if (decision.prune) done.insert(decision.facts.archive_tag);
-    for (const auto& [tag, commit, earlier] : archives) {
+    for (const auto& [tag, commit] : archives) {
+        if (done.count(tag)) {  // pushed with its remote branch
+            result.archives_shared.push_back(tag);
+            continue;
+        }
         const auto there = refs.find("refs/tags/" + tag);
-        if (there != refs.end() || done.count(tag)) result.archives_shared.push_back(tag);
-        if (done.count(tag)) continue;  // pushed with its remote branch
-        if (earlier && there != refs.end()) continue;  // the remote has one of that name: not ours to judge again
         if (there != refs.end() && there->second.commit() == commit) {
+            result.archives_shared.push_back(tag);
             if (!dry_run && adopt_remote_tag(repo, remote, tag, there->second, view.scratch))
                 say(fmt::format("{}: took its archive tag {} (the same commit) in place of this clone's", remote, tag));
             continue;
         }
-        if (dry_run) {
-            result.archives_pushed.push_back(tag);
-            continue;
-        }
+        std::string name = tag;
         try {
-            if (there != refs.end())
-                throw Error(fmt::format("{} has another tag {} (at {})", remote, tag, short_id(there->second.commit())));
-            push_tag(repo, remote, tag);
-            result.archives_pushed.push_back(tag);
-            result.archives_shared.push_back(tag);
-            say(fmt::format("{}: pushed the archive tag {}", remote, tag));
+            if (there != refs.end()) {
+                name = choose_archive_tag(tag, commit, [&](const std::string& candidate) {
+                           return taken_here_or_there(repo, refs, candidate);
+                       }).first;
+                if (!dry_run) {
+                    rename_archive(repo, tag, commit, name);
+                    result.archives_shared.push_back(tag);  // the old name is off the list: it is gone here
+                    say(fmt::format("{}: its tag {} is another commit's; this clone's archive of {} is {} now", remote,
+                                    tag, short_id(commit), name));
+                }
+                result.archives_renamed.emplace_back(tag, name);
+                if (const auto same = refs.find("refs/tags/" + name);
+                    same != refs.end() && same->second.commit() == commit) {
+                    result.archives_shared.push_back(name);
+                    continue;
+                }
+            }
+            if (dry_run) {
+                result.archives_pushed.push_back(name);
+                continue;
+            }
+            push_tag(repo, remote, name);
+            result.archives_pushed.push_back(name);
+            result.archives_shared.push_back(name);
+            say(fmt::format("{}: pushed the archive tag {}", remote, name));
         } catch (const Error& e) {
-            result.archive_failures.push_back(fmt::format("{}: {}", tag, e.what()));
+            result.archive_failures.push_back(fmt::format("{}: {}", name, e.what()));
             ++result.failed;
             say(fmt::format("{}: FAILED: {}", remote, e.what()));
         }
@@ -249,10 +298,13 @@ void push_local_archives(const git::Repository& repo, const std::string& remote,
 }  // namespace
 
 nlohmann::json remote_prune_json(const RemotePruneResult& result) {
+    nlohmann::json renamed = nlohmann::json::array();
+    for (const auto& [from, to] : result.archives_renamed) renamed.push_back({{"from", from}, {"to", to}});
     return {
         {"name", result.remote},
         {"models", prune_rows_json(result.plan, result.outcomes)},
         {"archive_tags_pushed", result.archives_pushed},
+        {"archive_tags_renamed", renamed},
         {"archive_tag_failures", result.archive_failures},
     };
 }

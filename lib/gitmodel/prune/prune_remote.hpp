@@ -30,6 +30,8 @@ struct RemotePruneResult {
     std::vector<PruneDecision> plan;                    // one per model branch on the remote
     std::vector<std::optional<PruneOutcome>> outcomes;  // per plan entry; nullopt when kept or dry run
     std::vector<std::string> archives_pushed;           // archive tags of this run's local prunes now on the remote
+    // This clone's archives whose name the remote gives another commit: {old name, new name} (@2, ...)
+    std::vector<std::pair<std::string, std::string>> archives_renamed;
     std::vector<std::string> archives_shared;           // of the local archives given, those the remote has now (pushed or not)
     std::vector<std::string> archive_failures;          // "<tag>: why" for those the remote did not take
     std::size_t failed = 0;
@@ -42,7 +44,6 @@ struct RemotePruneResult {
 struct LocalArchive {
     std::string tag;
     std::string commit;
-    bool earlier = false;  // an earlier prune's: pushed only where the remote has no tag of its name, silently
 };
 using LocalArchives = std::vector<LocalArchive>;
 

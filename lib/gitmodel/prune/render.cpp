@@ -65,6 +65,9 @@ std::string render_remote_prune(const RemotePruneResult& remote, bool dry_run) {
     PruneCounts counts;
     if (remote.plan.empty()) out += fmt::format("No model branches on {}.\n", remote.remote);
     out += render_decisions(remote.plan, remote.outcomes, dry_run, counts);
+    for (const auto& [from, to] : remote.archives_renamed)
+        out += fmt::format("{} this clone's archive tag {} to {}: {} has a tag {} of another commit\n",
+                           dry_run ? "would rename" : "renamed", from, to, remote.remote, from);
     for (const auto& tag : remote.archives_pushed)
         out += fmt::format("{} the archive tag {} to {}\n", dry_run ? "would push" : "pushed", tag, remote.remote);
     for (const auto& failure : remote.archive_failures) out += fmt::format("FAILED to push {}\n", failure);
