@@ -5,6 +5,7 @@
 #include "gitmodel/core/shell_word.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/core/unique_fd.hpp"
 #include "gitmodel/git/git_program.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/proc/process.hpp"
@@ -307,48 +308,127 @@ std::vector<std::string> files_git_hides(const fs::path& worktree) {
 
 namespace {
 
+// A file of the worktree as it was judged unchanged: its path, and which file it was (device,
+// inode, size, modification time), so that only that very file is deleted, not one that replaced
+// it or was written to since.
+struct UnchangedFile {
+    std::string path;
+    dev_t device = 0;
+    ino_t inode = 0;
+    off_t size = 0;
+    struct timespec modified {};
+};
+
+bool same_file(const struct stat& st, const UnchangedFile& file) {
+    return st.st_dev == file.device && st.st_ino == file.inode && st.st_size == file.size &&
+           st.st_mtim.tv_sec == file.modified.tv_sec && st.st_mtim.tv_nsec == file.modified.tv_nsec;
+}
+
+// The folders of a worktree, each opened by walking down from the worktree one O_NOFOLLOW step at
+// a time: a folder swapped for a link (a job's `ln -sfn /datasets/v2 data`) is never walked
+// through, so nothing outside the worktree is read as its file or deleted. The last folder
+// opened is kept, for the next file of the same folder.
+class WorktreeFolders {
+public:
+    explicit WorktreeFolders(const fs::path& worktree) : worktree_(worktree) {}
+
+    // The folder holding `path` (relative to the worktree), opened; -1 when a link, a file or
+    // nothing is on the way.
+    int folder_of(const std::string& path) {
+        const fs::path folder = fs::path(path).parent_path();
+        if (open_ && folder == folder_path_) return folder_fd_.get();
+        open_ = true;
+        folder_path_ = folder;
+        folder_fd_.reset(::open(worktree_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        for (const auto& part : folder) {
+            if (!folder_fd_) break;
+            folder_fd_.reset(::openat(folder_fd_.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        }
+        return folder_fd_.get();
+    }
+    // lstat of `path` through its folder; false when it cannot be reached without a link.
+    bool status(const std::string& path, struct stat& st) {
+        const int folder = folder_of(path);
+        return folder >= 0 && ::fstatat(folder, fs::path(path).filename().c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+    }
+
+private:
+    fs::path worktree_;
+    bool open_ = false;
+    fs::path folder_path_;
+    UniqueFd folder_fd_;
+};
+
 // The files the commit holds that are on disk with exactly the commit's content (and, under a
-// clean filter that drops part of it, exactly what checkout writes).
-std::vector<std::string> unchanged_files(const fs::path& worktree) {
+// clean filter that drops part of it, exactly what checkout writes), reached without a link.
+std::vector<UnchangedFile> unchanged_files(const fs::path& worktree) {
     std::vector<std::string> regular;
     std::vector<std::string> expected;
-    std::vector<std::string> unchanged;
+    std::map<std::string, UnchangedFile> seen;
+    std::vector<UnchangedFile> unchanged;
     const auto files = committed_files(worktree);
     const auto lost = lost_to_filters(worktree, files);
     const auto hidden_list = files_git_hides(worktree);
     const std::set<std::string> hidden(hidden_list.begin(), hidden_list.end());
+    WorktreeFolders folders(worktree);
+    const auto identity = [](const std::string& path, const struct stat& st) {
+        return UnchangedFile{path, st.st_dev, st.st_ino, st.st_size, st.st_mtim};
+    };
     for (const auto& file : files) {
         if (lost.count(file.path) || hidden.count(file.path)) continue;
         if (file.path.find('\n') != std::string::npos) continue;  // --stdin-paths cannot name it: it stays
         struct stat st {};
-        if (::lstat((worktree / file.path).c_str(), &st) != 0) continue;
+        if (!folders.status(file.path, st)) continue;
         if (file.mode == "120000") {
             if (!S_ISLNK(st.st_mode)) continue;
-            std::error_code ec;
-            const auto target = fs::read_symlink(worktree / file.path, ec);
-            if (!ec && hash_link(worktree, target.string()) == file.id) unchanged.push_back(file.path);
+            std::string target(static_cast<std::size_t>(st.st_size) + 1, '\0');
+            const ssize_t length = ::readlinkat(folders.folder_of(file.path), fs::path(file.path).filename().c_str(),
+                                                target.data(), target.size());
+            if (length < 0 || static_cast<std::size_t>(length) >= target.size()) continue;  // changed meanwhile
+            target.resize(static_cast<std::size_t>(length));
+            if (hash_link(worktree, target) == file.id) unchanged.push_back(identity(file.path, st));
         } else if (S_ISREG(st.st_mode)) {
             regular.push_back(file.path);
             expected.push_back(file.id);
+            seen.emplace(file.path, identity(file.path, st));
         }
     }
     const auto ids = hash_files(worktree, regular);
     for (std::size_t i = 0; i < regular.size(); ++i)
-        if (ids[i] == expected[i]) unchanged.push_back(regular[i]);
+        if (ids[i] == expected[i]) unchanged.push_back(seen.at(regular[i]));
     return unchanged;
 }
 
-// Removes every empty folder below `root` (deepest first); a folder with anything in it stays.
+// Deletes each file still the one judged unchanged, through folders walked without a link;
+// returns the paths deleted.
+std::vector<std::string> delete_unchanged(const fs::path& worktree, const std::vector<UnchangedFile>& unchanged) {
+    std::vector<std::string> deleted;
+    WorktreeFolders folders(worktree);
+    for (const auto& file : unchanged) {
+        struct stat st {};
+        if (!folders.status(file.path, st) || !same_file(st, file)) continue;  // replaced, written, or moved
+        if (::unlinkat(folders.folder_of(file.path), fs::path(file.path).filename().c_str(), 0) == 0)
+            deleted.push_back(file.path);
+    }
+    return deleted;
+}
+
+// Removes every empty folder below `root` (deepest first); a folder with anything in it stays,
+// and so does one that a link now stands in the way of.
 void remove_empty_folders(const fs::path& root) {
-    std::vector<fs::path> folders;
+    std::vector<std::string> folders;
     std::error_code ec;
     for (fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec), end;
          !ec && it != end; it.increment(ec)) {
-        if (it->is_directory(ec) && !it->is_symlink(ec)) folders.push_back(it->path());
+        if (it->is_directory(ec) && !it->is_symlink(ec)) folders.push_back(it->path().lexically_relative(root).string());
     }
     std::sort(folders.begin(), folders.end(),
-              [](const fs::path& a, const fs::path& b) { return a.native().size() > b.native().size(); });
-    for (const auto& folder : folders) ::rmdir(folder.c_str());  // fails, harmlessly, unless empty
+              [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+    WorktreeFolders walk(root);
+    for (const auto& folder : folders) {
+        const int parent = walk.folder_of(folder);
+        if (parent >= 0) ::unlinkat(parent, fs::path(folder).filename().c_str(), AT_REMOVEDIR);  // fails unless empty
+    }
 }
 
 // What is left below the worktree, besides its .git file: relative paths, files before folders.
@@ -384,15 +464,12 @@ CarefulRemoval remove_worktree_carefully(const git::Repository& repo, const fs::
     auto unchanged = unchanged_files(worktree);  // throws before anything is deleted
     // The ignore rules go last: killed part way, the worktree still hides what they hide.
     std::stable_partition(unchanged.begin(), unchanged.end(),
-                          [](const std::string& path) { return fs::path(path).filename() != ".gitignore"; });
+                          [](const UnchangedFile& file) { return fs::path(file.path).filename() != ".gitignore"; });
     // Marked in git's record of the worktree, so that a removal killed part way is put back
     // (restore_interrupted_removals) rather than left half deleted.
     const auto marker = removal_marker(repo, worktree);
     if (marker) write_marker(*marker);
-    std::vector<std::string> deleted;
-    for (const auto& path : unchanged) {
-        if (::unlink((worktree / path).c_str()) == 0) deleted.push_back(path);
-    }
+    const std::vector<std::string> deleted = delete_unchanged(worktree, unchanged);
     remove_empty_folders(worktree);
 
     std::size_t count = 0;
