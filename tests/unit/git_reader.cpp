@@ -42,9 +42,14 @@ std::string commit_every_kind(const gm::test::TempRepo& scratch, const std::file
                                  std::filesystem::perm_options::add);
     write("with space/a b.yaml", "spaced\n");
     write("new\nline", "a name with a line break\n");
+    write("cr\r/inner.yaml", "in a folder whose name ends in a carriage return\n");
+    write("tail.yaml\r", "a name that ends in a carriage return\n");
+    write("tail.yaml", "the name without it\n");
     std::filesystem::create_symlink("envs/shared.yaml", repo / ".modelenv.yaml");
     std::filesystem::create_symlink("envs", repo / "dirlink");
     std::filesystem::create_symlink("../envs/shared.yaml", repo / "with space/up link");
+    std::filesystem::create_symlink("tail.yaml\r", repo / "crlink");
+    std::filesystem::create_symlink("new\nline", repo / "nllink");
     scratch.git({"add", "-A"}, repo);
     const std::string some_commit = scratch.git({"rev-parse", "HEAD"}, repo);
     scratch.git({"update-index", "--add", "--cacheinfo", "160000," + some_commit + ",sub"}, repo);
@@ -72,6 +77,13 @@ const std::map<std::string, std::string> expected_entries = {
     {"envs/missing", ""},
     {"missing/deeper", ""},
     {"envs/shared", ""},  // a prefix of a name is not the name
+    {"cr\r", "tree"},
+    {"cr", ""},
+    {"cr\r/inner.yaml", "blob"},
+    {"tail.yaml\r", "blob"},
+    {"tail.yaml", "blob"},
+    {"crlink", "@tail.yaml\r"},
+    {"nllink", "@new\nline"},
 };
 
 std::string described(const std::optional<TreeEntryKind>& entry) {
@@ -97,6 +109,12 @@ void check_reader(gm::git::RepoReader& reader, const std::string& commit) {
     CHECK(gm::git::read_config_file(reader, commit, "with space/up link") ==
           std::optional<std::string>("image: registry.example.com/team/pytorch:2.4.0\n"));
     CHECK_FALSE(gm::git::read_config_file(reader, commit, "missing.yaml"));
+    // names git's line-by-line reading would change: a trailing carriage return, a line break
+    CHECK(gm::git::read_config_file(reader, commit, "crlink") ==
+          std::optional<std::string>("a name that ends in a carriage return\n"));
+    CHECK(gm::git::read_config_file(reader, commit, "nllink") == std::optional<std::string>("a name with a line break\n"));
+    CHECK(gm::git::read_config_file(reader, commit, "cr\r/inner.yaml") ==
+          std::optional<std::string>("in a folder whose name ends in a carriage return\n"));
     // a few objects (through the kept cat-file in the plumbing reader), then many (a process of their own)
     const auto few = reader.read_objects({commit + ":envs/shared.yaml", commit + ":envs", "no-such-object", commit});
     REQUIRE(few.size() == 4);

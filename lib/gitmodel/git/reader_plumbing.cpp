@@ -234,22 +234,28 @@ public:
 
     std::vector<std::optional<std::string>> read_objects(const std::vector<std::string>& names) override {
         std::vector<std::optional<std::string>> out(names.size());
-        if (names.empty()) return out;
-        if (names.size() <= few_objects) {  // not worth a process of their own
-            for (std::size_t i = 0; i < names.size(); ++i) {
+        std::vector<std::size_t> bulk;
+        for (std::size_t i = 0; i < names.size(); ++i) {
+            const auto colon = names[i].find(':');
+            if (colon != std::string::npos && is_hex(std::string_view(names[i]).substr(0, colon))) {
+                out[i] = file_at(names[i].substr(0, colon), names[i].substr(colon + 1));
+            } else if (names.size() <= few_objects) {  // not worth a process of their own
                 auto found = object(names[i]);
                 // a path names a file only: a folder's tree is not its content
-                if (found && (names[i].find(':') == std::string::npos || found->type == "blob"))
-                    out[i] = std::move(found->content);
+                if (found && (colon == std::string::npos || found->type == "blob")) out[i] = std::move(found->content);
+            } else {
+                bulk.push_back(i);
             }
-            return out;
         }
+        if (bulk.empty()) return out;
         std::string input;
         // cat-file --batch reads one name a line: a name with a line break cannot be asked for.
-        for (const auto& name : names) input += (name.find('\n') == std::string::npos ? name : std::string("0")) + "\n";
+        for (const std::size_t i : bulk)
+            input += (names[i].find('\n') == std::string::npos ? names[i] : std::string("0")) + "\n";
         const std::string text = git_output({"cat-file", "--batch"}, input);
         std::size_t at = 0;
-        for (std::size_t i = 0; i < names.size() && at < text.size(); ++i) {
+        for (const std::size_t i : bulk) {
+            if (at >= text.size()) break;
             const auto end = text.find('\n', at);
             if (end == std::string::npos) break;
             std::istringstream header(text.substr(at, end - at));
@@ -269,22 +275,8 @@ public:
     }
 
     std::optional<TreeEntryKind> tree_entry(const std::string& commit, const std::string& path) override {
-        if (commit.find('\n') != std::string::npos || path.find('\n') != std::string::npos)
-            return listed_tree_entry(commit, path);  // cat-file --batch reads one name a line
-        const auto slash = path.rfind('/');
-        const std::string folder = slash == std::string::npos ? std::string() : path.substr(0, slash);
-        const std::string folder_name = folder.empty() ? commit + "^{tree}" : commit + ":" + folder;
-        // The folder of the last question is asked again and again (".modelenv.yaml", then the
-        // folder its link names, at the same root): it is kept, when it is a commit's.
-        if (folder_name != tree_name_ || !is_hex(commit)) {
-            tree_name_.clear();
-            auto found = object(folder_name);
-            if (!found || found->type != "tree") return std::nullopt;  // none, or a file on the way
-            tree_ = std::move(*found);
-            tree_name_ = folder_name;
-        }
-        const auto entry = find_tree_entry(tree_.content, slash == std::string::npos ? path : path.substr(slash + 1),
-                                           tree_.id.size() / 2);
+        if (!is_hex(commit)) return listed_tree_entry(commit, path);
+        const auto entry = entry_at(commit, path);
         if (!entry) return std::nullopt;
         TreeEntryKind kind;
         kind.kind = entry->first;
@@ -295,7 +287,7 @@ public:
         return kind;
     }
 
-    // tree_entry through `git ls-tree`, for a name cat-file --batch cannot be asked.
+    // tree_entry through `git ls-tree`, for a commit named otherwise than by its id.
     std::optional<TreeEntryKind> listed_tree_entry(const std::string& commit, const std::string& path) {
         // "<mode> <type> <id>\t<path>": one entry, or none.
         const auto records = split_records(
@@ -348,10 +340,57 @@ private:
     // Up to this many objects are read through the kept cat-file, more through one of their own.
     static constexpr std::size_t few_objects = 4;
 
+    // A tree through the kept cat-file, kept for the next question (commit after commit share most
+    // of their folders); nullptr when `name` is no tree.
+    std::shared_ptr<const BatchObject> tree_object(const std::string& name) {
+        if (const auto kept = trees_.find(name); kept != trees_.end()) return kept->second;
+        auto found = object(name);
+        if (!found || found->type != "tree") return nullptr;
+        if (tree_bytes_ > (std::size_t{32} << 20)) {  // a bound on what is kept
+            trees_.clear();
+            tree_bytes_ = 0;
+        }
+        tree_bytes_ += found->content.size();
+        return trees_[name] = std::make_shared<const BatchObject>(std::move(*found));
+    }
+
+    // The entry at `path` of a commit's tree (its kind and id), walked folder by folder from the
+    // root tree by object ids: never asked as "<commit>:<path>", which git reads without a
+    // trailing carriage return and which cannot hold a line break. nullopt when nothing is there,
+    // or a file, link or submodule stands on the way.
+    std::optional<std::pair<TreeEntryKind::Kind, std::string>> entry_at(const std::string& commit,
+                                                                        const std::string& path) {
+        auto tree = tree_object(commit + "^{tree}");
+        for (std::size_t at = 0; tree;) {
+            const auto slash = path.find('/', at);
+            const auto entry = find_tree_entry(
+                tree->content, std::string_view(path).substr(at, slash == std::string::npos ? slash : slash - at),
+                tree->id.size() / 2);
+            if (!entry) return std::nullopt;
+            if (slash == std::string::npos) return entry;
+            if (entry->first != TreeEntryKind::Kind::tree) return std::nullopt;
+            tree = tree_object(entry->second);
+            at = slash + 1;
+        }
+        return std::nullopt;
+    }
+
+    // What "<commit>:<path>" names when it is a file (or a link: its target text); nullopt otherwise.
+    std::optional<std::string> file_at(const std::string& commit, const std::string& path) {
+        const auto entry = entry_at(commit, path);
+        if (!entry || (entry->first != TreeEntryKind::Kind::blob && entry->first != TreeEntryKind::Kind::link))
+            return std::nullopt;
+        auto found = object(entry->second);
+        if (!found) return std::nullopt;
+        return std::move(found->content);
+    }
+
     // One object through the kept `git cat-file --batch` (started on first use): nullopt when
     // there is none by that name (or the name has a line break, which cannot be asked).
     std::optional<BatchObject> object(const std::string& name) {
-        if (name.find('\n') != std::string::npos) return std::nullopt;
+        // git reads the line without a trailing carriage return: no control character is sent
+        if (std::any_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }))
+            return std::nullopt;
         if (!objects_)
             objects_ = std::make_unique<proc::Conversation>(
                 std::vector<std::string>{"git", "--no-replace-objects", "cat-file", "--batch"});
@@ -372,8 +411,9 @@ private:
     }
 
     std::unique_ptr<proc::Conversation> objects_;  // the kept cat-file --batch, once started
-    std::string tree_name_;                        // what the kept tree was asked as ("" when none)
-    BatchObject tree_;
+    // Trees read, by what they were asked as (an id, "<commit>^{tree}"): both never change.
+    std::map<std::string, std::shared_ptr<const BatchObject>> trees_;
+    std::size_t tree_bytes_ = 0;
     PlumbingConfig config_;
     fs::path common_dir_;
     fs::path hooks_dir_;
