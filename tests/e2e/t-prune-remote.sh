@@ -248,3 +248,33 @@ assert_not_contains "$(cat alice/.git/git-model/archives-unshared)" "archive/mod
 run_expect 0 git -C alice fetch origin
 assert_eq "$(git -C alice rev-parse "archive/model/again^{commit}")" "$(git -C alice rev-parse "$again_head~1")" \
     "the teammate's tag, fetched without a clash"
+
+# --- (s43c) the free name @2 is on the remote already, at this clone's commit as another object, and this
+# clone's old tag is locked: the first run names the lock and changes nothing it cannot finish; the next
+# takes the remote's @2 (no clash for fetch), removes the old name, and pushes nothing twice ----------------
+merged_in_may third 14
+third_head=$(head_of third)
+git -C alice fetch -q origin
+GIT_COMMITTER_DATE="$NOW2" run_expect 0 git -C alice model prune --no-remote
+git -C carol push -q origin --delete feature/model-third
+git -C carol tag -a -m "another third" archive/model/third "$third_head~1"
+git -C carol tag -a -m "carol's copy of alice's third" "archive/model/third@2" "$third_head"
+git -C carol push -q origin archive/model/third "archive/model/third@2"
+git -C alice fetch -q --prune --no-tags origin
+: >alice/.git/refs/tags/archive/model/third.lock
+GIT_COMMITTER_DATE="$NOW2" run_expect 1 git -C alice model prune --remote
+assert_contains "$OUT" "FAILED: archive tag archive/model/third: origin has a tag archive/model/third of another commit, and this clone's could not be renamed archive/model/third@2"
+assert_contains "$OUT" "archive/model/third.lock is there"
+assert_eq "$(git -C alice rev-parse "archive/model/third^{commit}")" "$third_head" "the old name stays while it cannot go"
+assert_contains "$(cat alice/.git/git-model/archives-unshared)" "archive/model/third" "and stays listed"
+rm alice/.git/refs/tags/archive/model/third.lock
+GIT_COMMITTER_DATE="$NOW2" run_expect 0 git -C alice model prune --remote
+assert_contains "$OUT" "renamed this clone's archive tag archive/model/third to archive/model/third@2"
+assert_not_contains "$OUT" "pushed the archive tag archive/model/third"
+assert_eq "$(git -C alice rev-parse "refs/tags/archive/model/third@2")" "$(git -C "$remote" rev-parse "refs/tags/archive/model/third@2")" \
+    "alice's @2 is the remote's tag object"
+run_expect 1 git -C alice rev-parse -q --verify refs/tags/archive/model/third
+assert_not_contains "$(cat alice/.git/git-model/archives-unshared)" "archive/model/third"
+run_expect 0 git -C alice fetch origin
+assert_eq "$(git -C alice rev-parse "archive/model/third^{commit}")" "$(git -C alice rev-parse "$third_head~1")" \
+    "the teammate's tag, fetched without a clash"

@@ -126,13 +126,13 @@ std::vector<PruneStep> remote_steps(const PruneFacts& fact, const ArchiveState& 
 }
 
 // The remote's tag object for a tag the clone has too, at the same commit but as another object
-// (a teammate's archive of the same model, tagged with another message or signature): taken
-// here in place of ours, which loses nothing (the same commit), so that fetching the remote's
-// tags never fails with "would clobber existing tag". Returns whether it was taken.
+// (a teammate's archive of the same model, tagged with another message or signature), or lacks:
+// taken here in place of ours, which loses nothing (the same commit), so that fetching the
+// remote's tags never fails with "would clobber existing tag". Returns whether it was taken.
 bool adopt_remote_tag(const git::Repository& repo, const std::string& remote, const std::string& tag,
                       const git::RemoteRef& there, const std::string& scratch) {
     const auto here = git::ref_object(repo, "refs/tags/" + tag);
-    if (!here || *here == there.object) return false;
+    if (here == std::optional<std::string>(there.object)) return false;
     proc::RunOptions options;
     options.timeout = std::nullopt;  // the remote may ask for a password
     options.terminal = true;
@@ -142,7 +142,10 @@ bool adopt_remote_tag(const git::Repository& repo, const std::string& remote, co
     const auto fetched = run_git(
         repo, {"fetch", "--no-tags", "--quiet", "--", remote, fmt::format("+refs/tags/{}:{}", tag, fetched_ref)}, options);
     const bool same = fetched.ok() && git::ref_object(repo, fetched_ref) == std::optional<std::string>(there.object);
-    const bool taken = same && run_git(repo, {"update-ref", "refs/tags/" + tag, there.object, *here}).ok();
+    // ours only while it is still what it was, or still absent (the zero id: must not exist)
+    const bool taken =
+        same && run_git(repo, {"update-ref", "refs/tags/" + tag, there.object, here.value_or(std::string(there.object.size(), '0'))})
+                    .ok();
     run_git(repo, {"update-ref", "-d", fetched_ref});
     return taken;
 }
@@ -222,21 +225,34 @@ std::optional<std::string> taken_here_or_there(const git::Repository& repo, cons
 }
 
 // This clone's archive `tag` of `commit`, whose name the remote gives another commit (a teammate's
-// archive of an earlier branch of the same model name): made again as `renamed`, with its message,
-// unless the remote or this clone has that already at the commit; listed as unshared in its place;
-// then the old name goes here, so that fetching the remote's tag of that name does not fail.
-void rename_archive(const git::Repository& repo, const std::string& tag, const std::string& commit,
-                    const std::string& renamed) {
+// archive of an earlier branch of the same model name), under the free name `renamed`: the
+// remote's tag of that name when it has one at the commit (`there`), else one made here with the
+// old one's message (listed as unshared). The old name goes here only then (its fetch of the
+// remote's tag would fail); until it is gone it stays listed, so a kill or a lock on the way
+// leaves it for the next prune to finish.
+void rename_archive(const git::Repository& repo, const std::string& remote, const RemoteView& view,
+                    const std::string& tag, const std::string& commit, const std::string& renamed) {
     const auto old = git::find_tag(repo, tag);
     const auto old_object = git::ref_object(repo, "refs/tags/" + tag);
     const auto here = git::find_tag(repo, renamed);
-    if (!here)
+    if (const auto there = view.refs.find("refs/tags/" + renamed);
+        there != view.refs.end() && there->second.commit() == commit) {
+        adopt_remote_tag(repo, remote, renamed, there->second, view.scratch);
+        if (git::ref_object(repo, "refs/tags/" + renamed) != std::optional<std::string>(there->second.object))
+            throw Error(fmt::format("cannot take {}'s tag {} (this clone's archive of {} in place of {})", remote,
+                                    renamed, short_id(commit), tag));
+    } else if (!here) {
         archive_with_tag(repo, renamed, commit, false,
                          old && old->annotated ? old->message : fmt::format("Archive of {}, removed by git model prune\n", tag));
-    else if (here->target != commit)
+        update_unshared_archives(repo, {renamed}, {});
+    } else if (here->target != commit) {
         throw Error(fmt::format("tag {} appeared meanwhile at another commit", renamed));
-    update_unshared_archives(repo, {renamed}, {tag});
-    if (old_object) git::delete_ref_if_at(repo, "refs/tags/" + tag, *old_object);
+    } else {
+        update_unshared_archives(repo, {renamed}, {});
+    }
+    if (old_object && !git::delete_ref_if_at(repo, "refs/tags/" + tag, *old_object) &&
+        git::ref_object(repo, "refs/tags/" + tag))
+        throw Error(fmt::format("this clone's tag {} moved meanwhile; it was kept", tag));
 }
 
 // Pushes the archive tags this run's local prunes made, and those earlier ones left here, unless
@@ -249,7 +265,7 @@ void push_local_archives(const git::Repository& repo, const std::string& remote,
     for (const auto& decision : result.plan)
         if (decision.prune) done.insert(decision.facts.archive_tag);
     for (const auto& [tag, commit] : archives) {
-        if (done.count(tag)) {  // pushed with its remote branch
+        if (done.count(tag)) {  // pushed with its remote branch, or as another's new name in this loop
             result.archives_shared.push_back(tag);
             continue;
         }
@@ -263,27 +279,36 @@ void push_local_archives(const git::Repository& repo, const std::string& remote,
         std::string name = tag;
         try {
             if (there != refs.end()) {
-                name = choose_archive_tag(tag, commit, [&](const std::string& candidate) {
-                           return taken_here_or_there(repo, refs, candidate);
-                       }).first;
+                const std::string renamed = choose_archive_tag(tag, commit, [&](const std::string& candidate) {
+                                                return taken_here_or_there(repo, refs, candidate);
+                                            }).first;
                 if (!dry_run) {
-                    rename_archive(repo, tag, commit, name);
-                    result.archives_shared.push_back(tag);  // the old name is off the list: it is gone here
+                    try {
+                        rename_archive(repo, remote, view, tag, commit, renamed);
+                    } catch (const Error& e) {  // said of the old name, which stays
+                        throw Error(fmt::format("{} has a tag {} of another commit, and this clone's could not be "
+                                                "renamed {}: {}",
+                                                remote, tag, renamed, e.what()));
+                    }
+                    result.archives_shared.push_back(tag);  // the old name is gone here: off the list
                     say(fmt::format("{}: its tag {} is another commit's; this clone's archive of {} is {} now", remote,
-                                    tag, short_id(commit), name));
+                                    tag, short_id(commit), renamed));
                 }
+                name = renamed;
                 result.archives_renamed.emplace_back(tag, name);
                 if (const auto same = refs.find("refs/tags/" + name);
                     same != refs.end() && same->second.commit() == commit) {
                     result.archives_shared.push_back(name);
                     continue;
                 }
+                if (done.count(name)) continue;  // pushed already in this loop
             }
             if (dry_run) {
                 result.archives_pushed.push_back(name);
                 continue;
             }
             push_tag(repo, remote, name);
+            done.insert(name);
             result.archives_pushed.push_back(name);
             result.archives_shared.push_back(name);
             say(fmt::format("{}: pushed the archive tag {}", remote, name));

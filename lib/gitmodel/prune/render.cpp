@@ -70,7 +70,7 @@ std::string render_remote_prune(const RemotePruneResult& remote, bool dry_run) {
                            dry_run ? "would rename" : "renamed", from, to, remote.remote, from);
     for (const auto& tag : remote.archives_pushed)
         out += fmt::format("{} the archive tag {} to {}\n", dry_run ? "would push" : "pushed", tag, remote.remote);
-    for (const auto& failure : remote.archive_failures) out += fmt::format("FAILED to push {}\n", failure);
+    for (const auto& failure : remote.archive_failures) out += fmt::format("FAILED: archive tag {}\n", failure);
     out += fmt::format("{} ({}): {} {}, {} kept{}.\n", dry_run ? "Dry run" : "Summary", remote.remote, counts.pruned,
                        dry_run ? "would be deleted there" : "deleted there", counts.kept,
                        counts.failed + remote.archive_failures.size()
