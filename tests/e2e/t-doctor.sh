@@ -185,7 +185,7 @@ git remote remove upstream
 # The suite not on PATH: which program, and the PATH line that fixes it.
 run_expect 1 env PATH="/usr/bin:/bin:$TEST_DIR/fakes" "$TEST_DIR/suite/bin/git-model" doctor --no-bench
 assert_contains "$(line programs)" "not on PATH: git-model, git-model-env, git-model-bench"
-assert_contains "$(fix_of programs)" "export PATH=\"$TEST_DIR/suite/bin:\$PATH\""
+assert_contains "$(fix_of programs)" "export PATH=$TEST_DIR/suite/bin:\"\$PATH\""
 
 # Outside a repository the repository's checks are skipped.
 mkdir -p "$TEST_DIR/outside"

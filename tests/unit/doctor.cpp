@@ -41,7 +41,7 @@ TEST_CASE("doctor: the suite's programs must be on PATH, from one installation",
     const auto m = judge_programs(missing, own);
     CHECK(m.status == Status::fail);
     CHECK_THAT(m.detail, Catch::Contains("git-model-bench"));
-    CHECK_THAT(m.fix, Catch::Contains("export PATH=\"/opt/gm/bin:$PATH\""));
+    CHECK_THAT(m.fix, Catch::Contains("export PATH=/opt/gm/bin:\"$PATH\""));
 
     auto mixed = all;
     mixed[1].on_path = std::filesystem::path("/usr/bin/git-model-env");
@@ -153,6 +153,12 @@ TEST_CASE("doctor: files of another owner in worktrees and persist folders, with
                                       "-exec chown 1000:1000 {} +"));
     CHECK_THAT(c.fix, !Catch::Contains("chown -R"));
     CHECK_THAT(c.fix, Catch::Contains("user: host"));
+    // (s43b) a folder with a space is one word of the command pasted, not two folders to chown in
+    fact.found.front().folder = "/home/u/team data/wt/model-a";
+    c = judge_ownership(fact);
+    CHECK_THAT(c.fix, Catch::Contains("sudo find '/home/u/team data/wt/model-a' -uid 0 -exec chown"));
+    CHECK_THAT(c.fix, Catch::Contains("-v '/home/u/team data/wt/model-a:/fix' ghcr.io/t/torch:2 find /fix"));
+    fact.found.front().folder = "/w/model-a";
 
     // A rootless engine's files belong to subordinate ids: podman unshare gives them back.
     fact.rootless = true;

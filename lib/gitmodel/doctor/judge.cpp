@@ -2,6 +2,7 @@
 
 #include "gitmodel/core/duration.hpp"
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/shell_word.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/core/wording.hpp"
 #include "gitmodel/git/team_file.hpp"
@@ -96,13 +97,14 @@ Check judge_programs(const std::vector<ProgramFact>& programs, const fs::path& o
     if (!missing.empty()) {
         check.status = Status::fail;
         check.detail = fmt::format("not on PATH: {}", join(missing, ", "));
-        check.fix = fmt::format("export PATH=\"{}:$PATH\" (add it to ~/.profile), or reinstall git-model", own_dir.string());
+        check.fix = fmt::format("export PATH={}\"$PATH\" (add it to ~/.profile), or reinstall git-model",
+                                hint_word(own_dir.string() + ":"));
         return check;
     }
     if (!elsewhere.empty()) {
         check.status = Status::warn;
         check.detail = fmt::format("PATH mixes installations: {} besides {}", join(elsewhere, ", "), own_dir.string());
-        check.fix = fmt::format("put one installation first: export PATH=\"{}:$PATH\"", own_dir.string());
+        check.fix = fmt::format("put one installation first: export PATH={}\"$PATH\"", hint_word(own_dir.string() + ":"));
         return check;
     }
     std::vector<std::string> names;
@@ -242,14 +244,15 @@ Check judge_ownership(const OwnershipFact& fact) {
     if (first.subordinate_owned) {
         // Inside `podman unshare` the caller is 0, the subordinate ids 1 and up, anyone else nobody.
         fixes.push_back(fmt::format("podman unshare find {} ! -uid 0 ! -uid 65534 -exec chown 0:0 {{}} +",
-                                    first.folder.string()));
+                                    hint_word(first.folder.string())));
     }
     if (first.root_owned) {
-        std::string fix = fmt::format("sudo find {} -uid 0 -exec chown {} {{}} +", first.folder.string(), ids);
+        std::string fix = fmt::format("sudo find {} -uid 0 -exec chown {} {{}} +", hint_word(first.folder.string()), ids);
         if (!fact.engine_name.empty())
-            fix += fmt::format("   (without sudo, through the engine: {} run --rm --user 0:0 -v {}:/fix {} find /fix -uid 0 "
+            fix += fmt::format("   (without sudo, through the engine: {} run --rm --user 0:0 -v {} {} find /fix -uid 0 "
                                "-exec chown {} {{}} +)",
-                               fact.engine_name, first.folder.string(), fact.image.empty() ? "<image>" : fact.image, ids);
+                               fact.engine_name, hint_word(first.folder.string() + ":/fix"),
+                               fact.image.empty() ? "<image>" : hint_word(fact.image), ids);
         fixes.push_back(fix);
     }
     check.fix = join(fixes, "; ") + "; keep `user: host` (the default) in .modelenv.yaml so that new files are yours";
