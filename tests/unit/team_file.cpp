@@ -71,6 +71,15 @@ TEST_CASE("team file: policy keys win, other keys are defaults a clone overrides
     CHECK(gm::hooks::read_push_policy(config, "master").protected_branches ==
           std::vector<std::string>{"master", "release/*"});
     CHECK(gm::hooks::read_push_policy(moved, "feature/model-x").protected_branches == std::vector<std::string>{"dev"});
+    // (s43b) a base or protected branch written as a ref or through a remote protects the branch it
+    // names: pushes are judged by the branch they update
+    MapConfig written;
+    written.values["remote.origin.url"] = {"/srv/team.git"};
+    written.values["model.basebranch"] = {"origin/main"};
+    written.values["model.protectedbranch"] = {"refs/heads/release/*", "refs/remotes/up/stable", "other/x"};
+    CHECK(gm::hooks::read_push_policy(written).protected_branches ==
+          std::vector<std::string>{"main", "origin/main", "release/*", "refs/heads/release/*", "stable",
+                                   "refs/remotes/up/stable", "other/x"});
 }
 
 TEST_CASE("team file: where it is read from, over any access (the remote's default branch first)") {

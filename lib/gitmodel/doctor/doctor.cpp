@@ -243,7 +243,7 @@ ConfigFact config_fact(const git::Repository& repo, const git::Config& config) {
     fact.user_name = config.get_string("user.name");
     fact.user_email = config.get_string("user.email");
     fact.base_branch = model::base_branch_setting(config);
-    fact.base_exists = repo.resolve_commit(fact.base_branch).has_value();
+    fact.base_exists = model::resolve_base(repo, fact.base_branch).has_value();
     fact.model_keys = config.get_matching("model.", "");
     return fact;
 }

@@ -9,6 +9,7 @@
 #include "gitmodel/git/push.hpp"
 #include "gitmodel/git/worktree_state.hpp"
 #include "gitmodel/model/model_context.hpp"
+#include "gitmodel/model/settings.hpp"
 #include "gitmodel/snapshots/render.hpp"
 #include "gitmodel/snapshots/snapshots.hpp"
 
@@ -155,7 +156,7 @@ FinishResult finish_model(const git::Repository& repo, const FinishRequest& requ
     result.head = *context.head;
 
     refuse_dirty(repo, context);
-    const auto base_commit = repo.resolve_commit(context.base);
+    const auto base_commit = model::resolve_base(repo, context.base);
     if (!base_commit) {
         throw Error(fmt::format("the base '{}' of model '{}' does not exist", context.base, context.name),
                     fmt::format("fetch or create it, or record another: git config branch.{}.modelBase <branch>",

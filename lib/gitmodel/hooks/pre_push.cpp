@@ -352,16 +352,45 @@ std::vector<RefUpdate> parse_pre_push_input(std::string_view input) {
     return updates;
 }
 
+namespace {
+
+// The branch a setting names when it is written as a ref or through a remote ("refs/heads/main",
+// "refs/remotes/origin/main", or "origin/main" where origin is a remote): "main". Pushes are judged
+// by the branch name they update, so such a value as written would protect nothing.
+std::string branch_named(const git::ConfigView& config, const std::string& value) {
+    constexpr std::string_view heads = "refs/heads/";
+    constexpr std::string_view remotes = "refs/remotes/";
+    if (value.rfind(heads, 0) == 0) return value.substr(heads.size());
+    if (value.rfind(remotes, 0) == 0) {
+        const auto slash = value.find('/', remotes.size());
+        return slash == std::string::npos ? value : value.substr(slash + 1);
+    }
+    const auto slash = value.find('/');
+    if (slash != std::string::npos && slash > 0 && config.get_string("remote." + value.substr(0, slash) + ".url"))
+        return value.substr(slash + 1);
+    return value;
+}
+
+}  // namespace
+
 PushPolicy read_push_policy(const git::ConfigView& config, const std::string& remote_default) {
     PushPolicy policy;
-    // The base branch is always protected (model.baseBranch, else main), whatever else is.
-    std::string base = config.get_string("model.baseBranch").value_or("");
-    if (base.empty()) base = "main";
-    policy.protected_branches = {base};
-    for (auto& branch : config.get_all("model.protectedBranch"))
+    policy.protected_branches.clear();
+    const auto protect = [&](const std::string& branch) {
         if (!branch.empty() && std::find(policy.protected_branches.begin(), policy.protected_branches.end(), branch) ==
                                    policy.protected_branches.end())
-            policy.protected_branches.push_back(std::move(branch));
+            policy.protected_branches.push_back(branch);
+    };
+    // The base branch is always protected (model.baseBranch, else main), whatever else is; a value
+    // written as a ref or through a remote protects the branch it names (and itself, as written).
+    std::string base = config.get_string("model.baseBranch").value_or("");
+    if (base.empty()) base = "main";
+    std::vector<std::string> values{base};
+    for (auto& branch : config.get_all("model.protectedBranch")) values.push_back(std::move(branch));
+    for (const auto& value : values) {
+        protect(branch_named(config, value));
+        protect(value);
+    }
     if (!remote_default.empty() && !naming::model_from_branch(remote_default) &&
         !matches_any(policy.protected_branches, remote_default)) {
         policy.remote_default = remote_default;

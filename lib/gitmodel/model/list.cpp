@@ -125,7 +125,7 @@ std::vector<ModelEntry> list_models(const git::Repository& repo) {
         const auto recorded = recorded_bases.find(fmt::format("branch.{}.modelbase", branch.name));
         entry.base = recorded != recorded_bases.end() ? recorded->second : settings.base_branch;
         auto cached = base_commits.find(entry.base);
-        if (cached == base_commits.end()) cached = base_commits.emplace(entry.base, repo.resolve_commit(entry.base)).first;
+        if (cached == base_commits.end()) cached = base_commits.emplace(entry.base, resolve_base(repo, entry.base)).first;
         if (cached->second) {
             const auto counts = repo.ahead_behind(entry.head, *cached->second);
             entry.ahead = counts.ahead;

@@ -108,6 +108,11 @@ std::string base_branch_setting(const git::Config& config) {
     return base && !base->empty() ? *base : std::string("main");
 }
 
+std::optional<std::string> resolve_base(const git::Repository& repo, const std::string& base) {
+    if (const auto branch = repo.branch_target(base)) return branch;
+    return repo.resolve_commit(base);
+}
+
 namespace {
 
 // A key's value, or the error its text gives (saying where the value was set), kept for the

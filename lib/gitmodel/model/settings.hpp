@@ -50,6 +50,11 @@ private:
 // and doctor share, so that doctor checks the base start would use.
 std::string base_branch_setting(const git::Config& config);
 
+// The commit a model's base names, a branch of that name first: `main` is the branch main even
+// where a tag main (a teammate's, fetched with the --tags that hooks install sets) comes first in
+// git's own lookup; else any revision (origin/main, a tag, a commit id). nullopt when none.
+std::optional<std::string> resolve_base(const git::Repository& repo, const std::string& base);
+
 // --- after start: tag, finish, prune, status ---
 
 // The review servers `finish` knows how to talk to.

@@ -92,7 +92,7 @@ StartResult start_model(git::Repository& repo, const StartRequest& request,
     StartResult result;
     result.branch = naming::model_branch(request.model);
     result.base = request.base.value_or(settings.base_branch);
-    const auto base_commit = repo.resolve_commit(result.base);
+    const auto base_commit = resolve_base(repo, result.base);
     if (!base_commit) {
         throw Error(fmt::format("the base '{}' does not exist (no branch, tag or commit of that name)", result.base),
                     request.base ? "name an existing branch or commit with --base"
@@ -145,7 +145,7 @@ StartResult start_model(git::Repository& repo, const StartRequest& request,
     // history. One merged into the base already (a model finished, pruned, started again) is fine.
     const std::string remote_branch = fmt::format("refs/remotes/{}/{}", settings.remote, result.branch);
     const auto merged_into = [&](const std::string& commit, const std::string& base) {
-        const auto tip = repo.resolve_commit(base);
+        const auto tip = resolve_base(repo, base);
         return tip && repo.is_ancestor(commit, *tip);
     };
     if (const auto there = repo.resolve_commit(remote_branch);

@@ -159,7 +159,7 @@ private:
     // Where the base is: the local one and the remote's (a merge request lands there first).
     std::vector<std::string> base_tips(const std::string& base) const {
         std::vector<std::string> tips;
-        if (auto local = repo_.resolve_commit(base)) tips.push_back(*local);
+        if (auto local = model::resolve_base(repo_, base)) tips.push_back(*local);
         if (remote_configured_)
             if (auto remote = repo_.resolve_commit(fmt::format("refs/remotes/{}/{}", settings_.remote, base)))
                 tips.push_back(*remote);

@@ -41,7 +41,7 @@ StatusReport read_status(const git::Repository& repo) {
     } else {
         report.base = settings.base_branch;
     }
-    if (const auto base_commit = repo.resolve_commit(report.base); base_commit && report.head) {
+    if (const auto base_commit = model::resolve_base(repo, report.base); base_commit && report.head) {
         report.base_exists = true;
         const auto counts = repo.ahead_behind(*report.head, *base_commit);
         report.ahead = counts.ahead;
