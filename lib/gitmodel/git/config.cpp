@@ -9,6 +9,8 @@
 
 #include <fmt/core.h>
 
+#include <pwd.h>
+
 #include <algorithm>
 #include <functional>
 
@@ -249,6 +251,26 @@ const TeamFile* Config::team() const {
 std::optional<std::string> Config::get_string(std::string_view key) const {
     if (const TeamFile* team = this->team()) return layer_one(*team, key, get_string_git(key));
     return get_string_git(key);
+}
+
+std::optional<std::string> Config::get_path(std::string_view key) const {
+    auto value = get_string(key);
+    if (!value || value->empty() || (*value)[0] != '~') return value;
+    const auto slash = value->find('/');
+    const std::string user = value->substr(1, slash == std::string::npos ? std::string::npos : slash - 1);
+    const std::string rest = slash == std::string::npos ? std::string() : value->substr(slash);
+    std::string home;
+    if (user.empty()) {
+        const char* env = std::getenv("HOME");
+        home = env ? env : "";
+    } else if (const passwd* account = ::getpwnam(user.c_str())) {
+        home = account->pw_dir ? account->pw_dir : "";
+    }
+    if (home.empty())
+        throw Error(fmt::format("{} is {}: {} names no home folder known here", key, quote_for_message(*value),
+                                user.empty() ? std::string("~ ($HOME is not set)") : "~" + user),
+                    fmt::format("git config {} <absolute path>", key));
+    return home + rest;
 }
 
 std::vector<std::string> Config::get_all(std::string_view key) const {

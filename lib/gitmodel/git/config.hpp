@@ -47,6 +47,9 @@ public:
     std::map<std::string, std::string> get_matching(std::string_view prefix, std::string_view suffix) const;
     // A boolean in git's spellings (true/yes/on/1, false/no/off/0); throws on anything else.
     std::optional<bool> get_bool(std::string_view key) const;
+    // A path, as git reads one (`git config --type=path`): a leading "~/" is the user's home
+    // ($HOME), "~name/" that user's; throws naming the key when neither is known. Else as written.
+    std::optional<std::string> get_path(std::string_view key) const;
 
     // The team file layered in (nullptr for git_only); throws naming .gitmodel:<line> when it does not parse.
     const TeamFile* team() const;

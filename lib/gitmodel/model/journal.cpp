@@ -218,11 +218,15 @@ Rollback roll_back(git::Repository& repo, const Intent& intent) {
         for (const auto& worktree : repo.linked_worktrees())
             if (same_folder(worktree.path, *intent.worktree))
                 creation_locked = worktree.locked && is_creation_lock(worktree.lock_reason);
-        if (base_recorded && !creation_locked) return result;
+        if (base_recorded && !creation_locked) {
+            result.completed = true;
+            return result;
+        }
         if (roll_back_worktree(repo, intent, result)) return result;
     } else if (checked_out_anywhere(repo, intent.branch)) {
         // The in-place switch completed: the model is whole but for its base record.
         if (!base_recorded && !intent.base.empty()) repo.config().set_local(base_key(intent), intent.base);
+        result.completed = true;
         return result;
     }
     delete_created_branch(repo, intent, result);

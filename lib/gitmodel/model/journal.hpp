@@ -56,6 +56,7 @@ struct Rollback {
     std::vector<std::string> done;  // a line per thing undone
     std::vector<std::string> kept;  // what was found and kept, then how to finish or remove it
     bool resolved = true;           // nothing of the start is left to decide: its record may go
+    bool completed = false;         // the start was found whole (its checkout done), nothing undone
 };
 
 // Undoes one start's leftovers, removing only what is provably untouched: the

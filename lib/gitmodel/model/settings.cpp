@@ -133,11 +133,12 @@ bool parse_merge_setting(const std::string& merge) {
                 "git config model.finish.merge allow   (for repositories without a review server)");
 }
 
-// Where models live: never fails.
+// Where models live; fails only for a model.worktreeRoot of "~name/..." whose user is unknown.
 void read_location(const git::Repository& repo, const git::Config& config, Settings& settings) {
     settings.main_worktree = repo.main_worktree_or_common_dir();
     settings.base_branch = base_branch_setting(config);
-    fs::path root = config.get_string("model.worktreeRoot").value_or("../worktrees");
+    // "~/worktrees" is the user's home, as git reads its own paths (a folder named "~" was made)
+    fs::path root = config.get_path("model.worktreeRoot").value_or("../worktrees");
     if (root.empty()) root = "../worktrees";
     if (root.is_relative()) root = settings.main_worktree / root;
     settings.worktree_root = root.lexically_normal();

@@ -54,6 +54,10 @@ void check_folder_free(const fs::path& path, const std::vector<git::WorktreeInfo
         throw Error(fmt::format("{}; {}", what, join(rollback.kept, "\n")),
                     "the next `git model start` looks at it again");
     }
+    if (rollback.completed)  // git's checkout was done when it failed (a post-checkout hook, say)
+        throw Error(fmt::format("{}; the model was started all the same: its branch {} is checked out {}", what,
+                                intent.branch, intent.worktree ? "in " + hint_word(intent.worktree->string()) : "here"),
+                    "look at what git reported above; `git model list` shows the model");
     throw Error(fmt::format("{}; nothing was changed", what),
                 intent.worktree ? "the output above shows what git reported; fix that and run the same command again"
                                 : "fix what git reported above and run the same command again");
