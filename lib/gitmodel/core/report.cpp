@@ -12,12 +12,16 @@
 
 namespace gm {
 
+void report_error(std::string_view program, const Error& error) {
+    fmt::print(stderr, "{}: error: {}\n", program, error.what());
+    if (!error.hint().empty()) fmt::print(stderr, "hint: {}\n", error.hint());
+}
+
 int run_reporting_errors(std::string_view program, const std::function<int()>& body) {
     try {
         return body();
     } catch (const Error& e) {
-        fmt::print(stderr, "{}: error: {}\n", program, e.what());
-        if (!e.hint().empty()) fmt::print(stderr, "hint: {}\n", e.hint());
+        report_error(program, e);
         return static_cast<int>(e.code());
     } catch (const nlohmann::json::type_error& e) {
         // 316: a name, path or value that is not UTF-8 met a JSON record; the ones the suite knows

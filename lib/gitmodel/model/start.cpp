@@ -2,8 +2,10 @@
 
 #include "gitmodel/core/deferred_signals.hpp"
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/report.hpp"
 #include "gitmodel/core/shell_word.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/core/wording.hpp"
 #include "gitmodel/git/git_program.hpp"
 #include "gitmodel/model/created_worktree.hpp"
 #include "gitmodel/model/journal.hpp"
@@ -14,6 +16,10 @@
 #include "gitmodel/git/team_file.hpp"
 
 #include <fmt/core.h>
+
+#include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace gm::model {
 
@@ -37,6 +43,70 @@ void check_folder_free(const fs::path& path, const std::vector<git::WorktreeInfo
     if (fs::is_directory(status) && fs::is_empty(path, ec)) return;
     throw Error(fmt::format("the worktree folder {} is in the way: it exists and is not empty", path.string()),
                 "move it away, or choose another place with `git config model.worktreeRoot <dir>`");
+}
+
+// A switch of the worktree itself that git did not complete (Ctrl-C, a kill) leaves files of the
+// base there with HEAD unmoved. The start refused a worktree with tracked changes, so what differs
+// from HEAD now is the switch's: put back as HEAD has it (`git reset --hard`, which leaves
+// untracked files alone), and a file the base adds that is still exactly the base's goes (with
+// the folders it leaves empty). Nothing when HEAD is the new branch (the switch was done). Returns
+// what was done, for the error message ("" for nothing).
+std::string restore_interrupted_switch(const git::Repository& repo, const fs::path& worktree, const std::string& branch,
+                                       const std::string& base_commit) {
+    proc::RunOptions quiet;
+    quiet.env = {{"LC_ALL", "C"}, {"LANGUAGE", std::nullopt}};
+    const auto on = git::run_git(repo, {"symbolic-ref", "-q", "HEAD"}, quiet, worktree);
+    if (on.ok() && trim_end(on.out, "\n") == "refs/heads/" + branch) return "";  // the switch was done
+    const auto head = git::run_git(repo, {"rev-parse", "--verify", "-q", "HEAD^{commit}"}, quiet, worktree);
+    const auto changed = git::run_git(repo, {"status", "--porcelain", "-z", "--untracked-files=no"}, quiet, worktree);
+    if (!head.ok() || !changed.ok()) return "";
+    const std::string head_commit = trim_end(head.out, "\n");
+    // What the base adds: ":<mode> <mode> <id> <id> A\0<path>\0" records.
+    const auto added = git::run_git(repo, {"diff-tree", "-r", "-z", "--no-renames", "--diff-filter=A", head_commit, base_commit},
+                                    quiet, worktree);
+    std::vector<std::pair<std::string, std::string>> base_files;  // path, blob
+    if (added.ok()) {
+        const auto fields = split_records(added.out, '\0');
+        for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
+            std::istringstream meta(fields[i]);
+            std::string old_mode, new_mode, old_id, new_id;
+            meta >> old_mode >> new_mode >> old_id >> new_id;
+            if (new_mode == "100644" || new_mode == "100755") base_files.emplace_back(fields[i + 1], new_id);
+        }
+    }
+    std::vector<std::string> present;
+    std::vector<std::string> ids;
+    for (const auto& [path, id] : base_files) {
+        struct stat st {};
+        // a regular file, reached through real folders of the worktree
+        if (::lstat((worktree / path).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        std::error_code ec;
+        if (fs::canonical(worktree / path, ec).parent_path() != (fs::canonical(worktree, ec) / path).parent_path()) continue;
+        present.push_back(path);
+        ids.push_back(id);
+    }
+    if (changed.out.empty() && present.empty()) return "";
+    std::vector<std::string> lines;
+    if (!changed.out.empty() && git::run_git(repo, {"reset", "--hard", "--quiet", head_commit}, quiet, worktree).ok())
+        lines.push_back(fmt::format("put back the files the interrupted switch had changed, as {} has them",
+                                    head_commit.substr(0, 10)));
+    std::size_t removed = 0;
+    if (!present.empty()) {
+        std::string input;
+        for (const auto& path : present) input += path + "\n";
+        proc::RunOptions hashing = quiet;
+        hashing.input = input;
+        const auto hashed = git::run_git(repo, {"hash-object", "--no-filters", "--stdin-paths"}, hashing, worktree);
+        const auto now = split_records(hashed.out, '\n');
+        for (std::size_t i = 0; hashed.ok() && i < present.size() && i < now.size(); ++i) {
+            if (now[i] != ids[i] || ::unlink((worktree / present[i]).c_str()) != 0) continue;
+            ++removed;
+            for (fs::path folder = fs::path(present[i]).parent_path(); !folder.empty(); folder = folder.parent_path())
+                if (::rmdir((worktree / folder).c_str()) != 0) break;
+        }
+    }
+    if (removed) lines.push_back(fmt::format("removed {} the switch had written", count_of(removed, "file", "files")));
+    return join(lines, "; ");
 }
 
 // Rolls back after a failed step and rethrows with what happened.
@@ -181,10 +251,17 @@ StartResult start_model(git::Repository& repo, const StartRequest& request,
     } catch (const Error& e) {
         fail_and_roll_back(repo, intent, pending, e.what());
     }
-    if (const std::string failed = run_checkout(git_command, run_in, request.in_place); !failed.empty()) {
+    if (std::string failed = run_checkout(git_command, run_in, request.in_place); !failed.empty()) {
         try {
+            if (request.in_place) {
+                if (const auto restored = restore_interrupted_switch(repo, run_in, result.branch, result.base_commit);
+                    !restored.empty())
+                    failed += "; " + restored;
+            }
             fail_and_roll_back(repo, intent, pending, failed);
-        } catch (...) {
+        } catch (const Error& e) {
+            // Killed by the signal next: said first, as the caller would say it.
+            if (DeferSignals::pending()) report_error("git-model", e);
             DeferSignals::raise_pending();
             throw;
         }
