@@ -17,6 +17,7 @@
 
 #include <fmt/core.h>
 
+#include <set>
 #include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -58,7 +59,8 @@ std::string restore_interrupted_switch(const git::Repository& repo, const fs::pa
     const auto on = git::run_git(repo, {"symbolic-ref", "-q", "HEAD"}, quiet, worktree);
     if (on.ok() && trim_end(on.out, "\n") == "refs/heads/" + branch) return "";  // the switch was done
     const auto head = git::run_git(repo, {"rev-parse", "--verify", "-q", "HEAD^{commit}"}, quiet, worktree);
-    const auto changed = git::run_git(repo, {"status", "--porcelain", "-z", "--untracked-files=no"}, quiet, worktree);
+    const auto changed =
+        git::run_git(repo, {"status", "--porcelain", "-z", "--no-renames", "--untracked-files=no"}, quiet, worktree);
     if (!head.ok() || !changed.ok()) return "";
     const std::string head_commit = trim_end(head.out, "\n");
     // What the base adds: ":<mode> <mode> <id> <id> A\0<path>\0" records.
@@ -86,7 +88,20 @@ std::string restore_interrupted_switch(const git::Repository& repo, const fs::pa
         ids.push_back(id);
     }
     if (changed.out.empty() && present.empty()) return "";
+    // Only where the switch may have written: a change to any other path is not its (a file git
+    // is told to leave alone, say), and then nothing is put back, but said.
+    const auto differing =
+        git::run_git(repo, {"diff-tree", "-r", "-z", "--no-renames", "--name-only", head_commit, base_commit}, quiet, worktree);
+    const auto differing_paths = split_records(differing.out, '\0');
+    const std::set<std::string> switched(differing_paths.begin(), differing_paths.end());
+    bool only_switched = differing.ok();
+    for (const auto& entry : split_records(changed.out, '\0'))
+        if (entry.size() < 4 || !switched.count(entry.substr(3))) only_switched = false;
     std::vector<std::string> lines;
+    if (!changed.out.empty() && !only_switched)
+        return fmt::format("the worktree {} has tracked changes now (git status shows them); `git reset --hard` "
+                           "puts back {}, discarding every tracked change", hint_word(worktree.string()),
+                           head_commit.substr(0, 10));
     if (!changed.out.empty() && git::run_git(repo, {"reset", "--hard", "--quiet", head_commit}, quiet, worktree).ok())
         lines.push_back(fmt::format("put back the files the interrupted switch had changed, as {} has them",
                                     head_commit.substr(0, 10)));
