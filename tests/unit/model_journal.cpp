@@ -197,6 +197,15 @@ TEST_CASE("worktree check: a checkout cut short passes file by file, anything el
     fs::remove(*admin / "index");
     fs::remove(wt / "README.md");
     CHECK(git::differences_from_checkout(repo, wt, head).none());
+    // (s43b) the file git was writing when it was killed: empty, or the start of the commit's content
+    scratch.write(wt / "train.py", "");
+    CHECK(git::differences_from_checkout(repo, wt, head).none());
+    scratch.write(wt / "train.py", "import to");
+    CHECK(git::differences_from_checkout(repo, wt, head).none());
+    for (const char* text : {"import torch\nmore\n", "impXrt"}) {
+        scratch.write(wt / "train.py", text);
+        CHECK(git::differences_from_checkout(repo, wt, head).describe() == "train.py (changed)");
+    }
     scratch.write(wt / "train.py", "changed\n");
     scratch.write(wt / "data" / "a.csv", "1,2\n");
     found = git::differences_from_checkout(repo, wt, head);

@@ -37,6 +37,7 @@ using IteratorHandle = Handle<git_reference_iterator, git_reference_iterator_fre
 using StatusListHandle = Handle<git_status_list, git_status_list_free>;
 using ConfigIteratorHandle = Handle<git_config_iterator, git_config_iterator_free>;
 using OdbHandle = Handle<git_odb, git_odb_free>;
+using BlobHandle = Handle<git_blob, git_blob_free>;
 
 // Reads a full hex object id (what git prints) into oid; false for anything else, abbreviations
 // included, so that a short or mistyped id read from a file never names some other object.

@@ -8,6 +8,8 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <unistd.h>
 
@@ -52,6 +54,31 @@ bool same_content(const fs::path& file, const std::string& relative, const git_o
     return false;
 }
 
+// Whether a file holds the start of a blob, as it is stored (a file the checkout was writing when it
+// was killed, empty or cut short): removing it loses nothing, the commit holds all of it.
+bool start_of_blob(const fs::path& file, const git_oid& blob, git_repository* repo) {
+    std::error_code ec;
+    const auto size = fs::file_size(file, ec);
+    git_blob* raw = nullptr;
+    if (ec || git_blob_lookup(&raw, repo, &blob) != 0) {
+        git_error_clear();
+        return false;
+    }
+    BlobHandle handle(raw);
+    const auto stored = static_cast<std::uintmax_t>(git_blob_rawsize(raw));
+    if (size >= stored) return false;  // the whole blob would have hashed the same
+    std::ifstream in(file, std::ios::binary);
+    const char* content = static_cast<const char*>(git_blob_rawcontent(raw));
+    char chunk[65536];
+    std::uintmax_t at = 0;
+    while (at < size && in.read(chunk, static_cast<std::streamsize>(std::min<std::uintmax_t>(sizeof chunk, size - at)))) {
+        const auto got = static_cast<std::size_t>(in.gcount());
+        if (std::memcmp(chunk, content + at, got) != 0) return false;
+        at += got;
+    }
+    return at == size;
+}
+
 bool same_link(const fs::path& link, const git_oid& blob) {
     std::error_code ec;
     const std::string target = fs::read_symlink(link, ec).string();
@@ -61,7 +88,7 @@ bool same_link(const fs::path& link, const git_oid& blob) {
 }
 
 void scan_entry(Scan& scan, const fs::directory_entry& entry, const std::string& relative, git_tree* tree,
-                git_repository* worktree, fs::recursive_directory_iterator& it) {
+                git_repository* repo, git_repository* worktree, fs::recursive_directory_iterator& it) {
     std::error_code ec;
     const auto status = entry.symlink_status(ec);
     const TreeEntryHandle in_tree = entry_at(tree, relative);
@@ -77,7 +104,8 @@ void scan_entry(Scan& scan, const fs::directory_entry& entry, const std::string&
     } else if (fs::is_regular_file(status)) {
         if (mode != GIT_FILEMODE_BLOB && mode != GIT_FILEMODE_BLOB_EXECUTABLE) {
             scan.add(fmt::format("{} (untracked or ignored file)", relative));
-        } else if (!same_content(entry.path(), relative, *git_tree_entry_id(in_tree.get()), worktree)) {
+        } else if (!same_content(entry.path(), relative, *git_tree_entry_id(in_tree.get()), worktree) &&
+                   !start_of_blob(entry.path(), *git_tree_entry_id(in_tree.get()), repo)) {
             scan.changed.push_back(relative);
         }
     } else {
@@ -201,7 +229,7 @@ CheckoutDifference differences_from_checkout(const Repository& repo, const fs::p
             }
             continue;
         }
-        scan_entry(scan, *it, relative, tree.get(), worktree ? worktree->raw() : nullptr, it);
+        scan_entry(scan, *it, relative, tree.get(), repo.raw(), worktree ? worktree->raw() : nullptr, it);
     }
     if (ec) scan.add(fmt::format("a folder that cannot be read ({})", ec.message()));
     for (const auto& path : scan.changed) scan.add(fmt::format("{} (changed)", path));

@@ -28,7 +28,9 @@ struct CheckoutDifference {
 // commit; no change, no untracked and no ignored file; paths under a filter
 // driver libgit2 cannot run, such as Git LFS, confirmed by git itself). Before
 // that (a checkout cut short), file by file: each must be one of the commit's
-// with its content (a subset passes); any other file, link or folder differs.
+// with its content, or the start of it as stored (empty, say: the file git was
+// writing when it was killed; the commit holds all of it), and a subset of the
+// files passes; any other file, link or folder differs.
 CheckoutDifference differences_from_checkout(const Repository& repo, const std::filesystem::path& folder,
                                              std::string_view commit, std::size_t limit = 5);
 
