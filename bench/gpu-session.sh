@@ -56,10 +56,14 @@ nvidia-smi -L
 nvidia-smi --query-gpu=index,name,driver_version,memory.total,clocks.max.sm,clocks.max.mem,power.limit,compute_mode \
     --format=csv 2>/dev/null || true
 "$bench" --version
+uname -sr
+for tool in git python3 podman cuobjdump; do
+    printf '%-10s %s\n' "$tool" "$(command -v "$tool" || echo 'not installed')"
+done
 
-step "t-bench-gpu.sh" 240 env GM_STAGE="$stage" GM_TEST_TMP="$work" bash tests/e2e/t-bench-gpu.sh
-step "bench/gpu-bench.sh" 240 bash bench/gpu-bench.sh -n 5 "$bench"
-step "the bench's own report (default mode)" 60 "$bench"
+step "t-bench-gpu.sh" 150 env GM_STAGE="$stage" GM_TEST_TMP="$work" bash tests/e2e/t-bench-gpu.sh
+step "bench/gpu-bench.sh" 150 bash bench/gpu-bench.sh -n 5 "$bench"
+step "the bench's own report (default mode)" 40 "$bench"
 
 env_check() {  # `git model env up --check` in a local glibc image, then down
     command -v podman >/dev/null || { echo "SKIP: podman is not installed here"; return 125; }
@@ -93,10 +97,11 @@ env_check() {  # `git model env up --check` in a local glibc image, then down
     podman rmi -f "$image" >/dev/null 2>&1 || true
     return $rc
 }
-step "git model env up --check in a local image" 180 bash -c "$(declare -f env_check); work='$work' stage='$stage' bench='$bench'; env_check"
+step "git model env up --check in a local image" 90 bash -c "$(declare -f env_check); work='$work' stage='$stage' bench='$bench'; env_check"
 
 results_follow() {  # issue 15 point 8 on real hardware
     local book="$work/book" uuid common wa
+    command -v git >/dev/null || { echo "SKIP: git is not installed here"; return 125; }
     export GIT_MODEL_LEASE_DIR="$book" XDG_CACHE_HOME="$work/cache" HOME="$work/home-results" GIT_CONFIG_NOSYSTEM=1 \
         GIT_CONFIG_GLOBAL="$work/home-results/.gitconfig" PATH="$stage/bin:$PATH"
     mkdir -p "$book" "$HOME" && chmod 0755 "$book"
@@ -118,7 +123,7 @@ results_follow() {  # issue 15 point 8 on real hardware
     git -C "$wa" model tag --metric acc=0.91 --no-push >/dev/null || return 1
     git -C "$wa" model compare v1 v2 | grep '^Hardware:' || return 1
 }
-step "results follow the work (tag, log, compare on this GPU)" 120 bash -c "$(declare -f results_follow); work='$work' stage='$stage'; cd '$PWD' && results_follow"
+step "results follow the work (tag, log, compare on this GPU)" 60 bash -c "$(declare -f results_follow); work='$work' stage='$stage'; cd '$PWD' && results_follow"
 
 echo
 echo "=== summary"
