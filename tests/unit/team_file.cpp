@@ -80,6 +80,17 @@ TEST_CASE("team file: policy keys win, other keys are defaults a clone overrides
     CHECK(gm::hooks::read_push_policy(written).protected_branches ==
           std::vector<std::string>{"main", "origin/main", "release/*", "refs/heads/release/*", "stable",
                                    "refs/remotes/up/stable", "other/x"});
+    // (s43d) every spelling git resolves the same: heads/, remotes/ without refs/, and a remote
+    // whose name has a slash (the longest configured name wins); a tag ref names no branch
+    MapConfig spelled;
+    spelled.values["remote.origin.url"] = {"/srv/team.git"};
+    spelled.values["remote.team/origin.url"] = {"/srv/team.git"};
+    spelled.values["model.basebranch"] = {"heads/develop"};
+    spelled.values["model.protectedbranch"] = {"remotes/origin/a", "team/origin/b", "refs/remotes/team/origin/c",
+                                               "refs/tags/v1", "remotes/gone/d"};
+    CHECK(gm::hooks::read_push_policy(spelled).protected_branches ==
+          std::vector<std::string>{"develop", "heads/develop", "a", "remotes/origin/a", "b", "team/origin/b", "c",
+                                   "refs/remotes/team/origin/c", "refs/tags/v1", "d", "remotes/gone/d"});
 }
 
 TEST_CASE("team file: where it is read from, over any access (the remote's default branch first)") {

@@ -354,20 +354,31 @@ std::vector<RefUpdate> parse_pre_push_input(std::string_view input) {
 
 namespace {
 
-// The branch a setting names when it is written as a ref or through a remote ("refs/heads/main",
-// "refs/remotes/origin/main", or "origin/main" where origin is a remote): "main". Pushes are judged
-// by the branch name they update, so such a value as written would protect nothing.
+// The branch a setting names when it is written as a ref or through a remote, in any spelling git
+// resolves the same ("refs/heads/main", "heads/main", "refs/remotes/origin/main",
+// "remotes/origin/main", or "origin/main" where origin is a remote, also one whose name has a slash
+// such as "team/origin"): "main". Pushes are judged by the branch name they update, so such a value
+// as written would protect nothing.
 std::string branch_named(const git::ConfigView& config, const std::string& value) {
-    constexpr std::string_view heads = "refs/heads/";
-    constexpr std::string_view remotes = "refs/remotes/";
-    if (value.rfind(heads, 0) == 0) return value.substr(heads.size());
-    if (value.rfind(remotes, 0) == 0) {
-        const auto slash = value.find('/', remotes.size());
-        return slash == std::string::npos ? value : value.substr(slash + 1);
+    std::string_view rest = value;
+    const auto strip = [&rest](std::string_view prefix) {
+        if (rest.substr(0, prefix.size()) != prefix) return false;
+        rest.remove_prefix(prefix.size());
+        return true;
+    };
+    const bool full = strip("refs/");
+    if (strip("heads/")) return std::string(rest);
+    const bool through_remote = strip("remotes/");
+    if (full && !through_remote) return value;  // refs/tags/..., refs/notes/...: no branch
+    // <remote>/<branch>: the longest configured remote name that leads the value.
+    for (auto slash = rest.rfind('/'); slash != std::string_view::npos && slash > 0; slash = rest.rfind('/', slash - 1)) {
+        if (config.get_string("remote." + std::string(rest.substr(0, slash)) + ".url"))
+            return std::string(rest.substr(slash + 1));
     }
-    const auto slash = value.find('/');
-    if (slash != std::string::npos && slash > 0 && config.get_string("remote." + value.substr(0, slash) + ".url"))
-        return value.substr(slash + 1);
+    if (through_remote) {  // a remote since removed: its name is most likely one word
+        const auto slash = rest.find('/');
+        return slash == std::string_view::npos ? value : std::string(rest.substr(slash + 1));
+    }
     return value;
 }
 
