@@ -46,10 +46,97 @@ if command -v strace >/dev/null; then
         -e inject=unlink,unlinkat:signal=INT:when=1000 git -C repo model start --no-worktree delta --base main \
         >"$TEST_DIR/out" 2>&1 || rc=$?
     assert_eq "$rc" "1" "the interrupted start fails: $(cat "$TEST_DIR/out")"
-    assert_contains "$(cat "$TEST_DIR/out")" "put back the files the interrupted switch had changed"
+    assert_contains "$(cat "$TEST_DIR/out")" "files the interrupted switch had changed, as"
     assert_eq "$(git -C repo symbolic-ref HEAD)" "refs/heads/work" "still on work"
     assert_eq "$(git -C repo status --porcelain)" "?? mine.txt" "work's files all back, the user's file kept, nothing of main's left"
     assert_no_branch repo feature/model-delta
     run_expect 0 git -C repo model start --no-worktree delta --base main
     assert_eq "$(cat repo/only-main.txt)" "main's own" "the next start switches"
+fi
+
+# --- (s43d) the restore undoes only what the switch wrote -------------------------------------------
+# boom REPO PATTERN: files matching PATTERN are written through a smudge filter that sends SIGINT to
+# the git running it (a Ctrl-C that reached git alone), so the switch dies part way.
+boom() {
+    echo "$2 filter=boom" >>"$1/.git/info/attributes"
+    git -C "$1" config filter.boom.smudge 'kill -INT $PPID; sleep 1; cat'
+    git -C "$1" config filter.boom.clean cat
+}
+two_branches() {  # REPO: main adds zz.txt and changes a.txt; work (checked out) changes a.txt
+    make_repo "$1"
+    git -C "$1" config model.installHooks never
+    echo base >"$1/a.txt" && echo 'lr=1' >"$1/config.local" && git -C "$1" add -A && git -C "$1" commit -q -m init
+    echo zz >"$1/zz.txt" && echo main2 >"$1/a.txt" && git -C "$1" add -A && git -C "$1" commit -q -m main2
+    git -C "$1" switch -q -c work HEAD~1
+    echo work >"$1/a.txt" && git -C "$1" commit -q -a -m work
+}
+# A file marked assume-unchanged (a local edit of a tracked config) that the switch never touches
+# keeps the edit: git's status hides it, and `reset --hard` would have rewritten it.
+two_branches au
+git -C au update-index --assume-unchanged config.local
+echo 'lr=0.001  # my tuned value' >au/config.local
+boom au 'zz*'
+run_expect 1 git -C au model start --no-worktree m1 --base main
+assert_contains "$ERR" "put back 1 file the interrupted switch had changed"
+assert_eq "$(cat au/config.local)" "lr=0.001  # my tuned value" "the assume-unchanged edit is kept"
+assert_eq "$(cat au/a.txt)" "work" "the file the switch changed is back"
+assert_eq "$(git -C au symbolic-ref HEAD)" "refs/heads/work" "still on work"
+assert_no_branch au feature/model-m1
+
+# git refuses the switch up front (an untracked file of the user's in the way) and writes nothing:
+# nothing is undone, and a file of the user's equal to the base's (copied from it) stays.
+make_repo refused
+git -C refused config model.installHooks never
+echo base >refused/a.txt && git -C refused add -A && git -C refused commit -q -m init
+mkdir refused/tools && printf '#!/bin/sh\necho eval\n' >refused/tools/eval.sh && echo other >refused/notes.txt
+git -C refused add -A && git -C refused commit -q -m main2
+git -C refused switch -q -c work HEAD~1
+echo work >refused/a.txt && git -C refused commit -q -a -m work
+mkdir refused/tools && git -C refused show main:tools/eval.sh >refused/tools/eval.sh
+echo "my notes" >refused/notes.txt
+run_expect 1 git -C refused model start --no-worktree m1 --base main
+assert_contains "$ERR" "would be overwritten"
+assert_not_contains "$ERR" "removed"
+assert_eq "$(git -C refused show main:tools/eval.sh)" "$(cat refused/tools/eval.sh)" "the user's copy stays"
+assert_eq "$(cat refused/notes.txt)" "my notes" "the user's notes stay"
+assert_no_branch refused feature/model-m1
+
+# With end-of-line conversion (eol=crlf) the base's new files git wrote differ from their blobs
+# byte for byte; through the path's filters they are the base's, and go.
+make_repo crlf
+git -C crlf config model.installHooks never
+echo '*.txt text eol=crlf' >crlf/.gitattributes
+echo base >crlf/a.txt && git -C crlf add -A && git -C crlf commit -q -m init
+mkdir crlf/data && for i in 1 2 3; do echo "row $i" >"crlf/data/b$i.txt"; done
+echo zz >crlf/zz.bin && echo main2 >crlf/a.txt && git -C crlf add -A && git -C crlf commit -q -m main2
+git -C crlf switch -q -c work HEAD~1
+echo work >crlf/a.txt && git -C crlf commit -q -a -m work
+boom crlf 'zz*'
+run_expect 1 git -C crlf model start --no-worktree m1 --base main
+assert_contains "$ERR" "removed 3 files the switch had written"
+assert_eq "$(git -C crlf status --porcelain)" "" "nothing of main's left, a.txt as work has it"
+assert_no_path crlf/data
+
+# A submodule edit that makes git refuse the switch (submodule.recurse) is the user's: kept.
+if git -c protocol.file.allow=always --version >/dev/null; then
+    make_repo subrepo
+    echo v1 >subrepo/lib.py && git -C subrepo add -A && git -C subrepo commit -q -m s1
+    s1=$(git -C subrepo rev-parse HEAD)
+    echo v2 >subrepo/lib.py && git -C subrepo commit -q -a -m s2
+    make_repo sm
+    git -C sm config model.installHooks never
+    echo base >sm/a.txt
+    git -C sm -c protocol.file.allow=always submodule -q add "$TEST_DIR/subrepo" sub
+    git -C sm/sub checkout -q "$s1" && git -C sm add -A && git -C sm commit -q -m init
+    git -C sm/sub checkout -q main 2>/dev/null || git -C sm/sub checkout -q master
+    echo main2 >sm/a.txt && git -C sm add -A && git -C sm commit -q -m main2
+    git -C sm switch -q -c work HEAD~1
+    git -C sm submodule -q update
+    echo work >sm/a.txt && git -C sm commit -q -a -m work
+    git -C sm config submodule.recurse true
+    echo "my unsaved experiment" >>sm/sub/lib.py
+    run_expect 1 git -C sm model start --no-worktree m1 --base main
+    assert_contains "$(cat sm/sub/lib.py)" "my unsaved experiment"
+    assert_eq "$(git -C sm symbolic-ref HEAD)" "refs/heads/work" "still on work"
+    assert_no_branch sm feature/model-m1
 fi

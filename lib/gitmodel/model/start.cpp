@@ -17,6 +17,9 @@
 
 #include <fmt/core.h>
 
+#include <cerrno>
+#include <ctime>
+#include <map>
 #include <set>
 #include <sstream>
 #include <sys/stat.h>
@@ -46,81 +49,142 @@ void check_folder_free(const fs::path& path, const std::vector<git::WorktreeInfo
                 "move it away, or choose another place with `git config model.worktreeRoot <dir>`");
 }
 
-// A switch of the worktree itself that git did not complete (Ctrl-C, a kill) leaves files of the
-// base there with HEAD unmoved. The start refused a worktree with tracked changes, so what differs
-// from HEAD now is the switch's: put back as HEAD has it (`git reset --hard`, which leaves
-// untracked files alone), and a file the base adds that is still exactly the base's goes (with
-// the folders it leaves empty). Nothing when HEAD is the new branch (the switch was done). Returns
-// what was done, for the error message ("" for nothing).
+// Whether a file was written after a moment of the coarse clock the kernel stamps files with: a
+// file written in the same tick (a few ms) counts as older, so that a user's file never counts as
+// the switch's. (On a file system that keeps whole seconds the switch's files count as older too,
+// and are named rather than undone.)
+bool written_since(const struct stat& st, const struct timespec& since) {
+    return st.st_mtim.tv_sec > since.tv_sec || (st.st_mtim.tv_sec == since.tv_sec && st.st_mtim.tv_nsec > since.tv_nsec);
+}
+
+// A switch of the worktree itself that git did not complete (Ctrl-C, a kill, a failure part way)
+// leaves files of the base there with HEAD unmoved. Only what the switch itself wrote is undone:
+// a tracked file it changed or deleted (a path HEAD and the base differ in, not a submodule,
+// written since the switch began or gone) is put back as HEAD has it, and a file the base adds
+// that was written since then and is still exactly the base's goes (with the folders it leaves
+// empty). Anything else is the user's and stays as it is: a change git's status hides (a file
+// marked assume-unchanged), a submodule's, a file older than the switch (git refused up front and
+// wrote nothing). Nothing when HEAD is the new branch (the switch was done). Returns what was done
+// and what was left, for the error message ("" for nothing).
 std::string restore_interrupted_switch(const git::Repository& repo, const fs::path& worktree, const std::string& branch,
-                                       const std::string& base_commit) {
+                                       const std::string& base_commit, const struct timespec& switch_began) {
     proc::RunOptions quiet;
     quiet.env = {{"LC_ALL", "C"}, {"LANGUAGE", std::nullopt}};
     const auto on = git::run_git(repo, {"symbolic-ref", "-q", "HEAD"}, quiet, worktree);
     if (on.ok() && trim_end(on.out, "\n") == "refs/heads/" + branch) return "";  // the switch was done
     const auto head = git::run_git(repo, {"rev-parse", "--verify", "-q", "HEAD^{commit}"}, quiet, worktree);
-    const auto changed =
-        git::run_git(repo, {"status", "--porcelain", "-z", "--no-renames", "--untracked-files=no"}, quiet, worktree);
+    const auto changed = git::run_git(
+        repo, {"status", "--porcelain", "-z", "--no-renames", "--untracked-files=no", "--ignore-submodules=none"}, quiet,
+        worktree);
     if (!head.ok() || !changed.ok()) return "";
     const std::string head_commit = trim_end(head.out, "\n");
-    // What the base adds: ":<mode> <mode> <id> <id> A\0<path>\0" records.
-    const auto added = git::run_git(repo, {"diff-tree", "-r", "-z", "--no-renames", "--diff-filter=A", head_commit, base_commit},
-                                    quiet, worktree);
-    std::vector<std::pair<std::string, std::string>> base_files;  // path, blob
-    if (added.ok()) {
-        const auto fields = split_records(added.out, '\0');
-        for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
-            std::istringstream meta(fields[i]);
-            std::string old_mode, new_mode, old_id, new_id;
-            meta >> old_mode >> new_mode >> old_id >> new_id;
-            if (new_mode == "100644" || new_mode == "100755") base_files.emplace_back(fields[i + 1], new_id);
-        }
+    // Where the switch may write: ":<mode> <mode> <id> <id> <status>\0<path>\0" records.
+    const auto differing =
+        git::run_git(repo, {"diff-tree", "-r", "-z", "--no-renames", head_commit, base_commit}, quiet, worktree);
+    if (!differing.ok()) return "";
+    std::map<std::string, bool> switched;  // a file path the switch writes -> whether HEAD has it
+    std::vector<std::pair<std::string, std::string>> base_files;  // path, blob: what the base adds
+    const auto fields = split_records(differing.out, '\0');
+    for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
+        std::istringstream meta(fields[i]);
+        std::string old_mode, new_mode, old_id, new_id, status;
+        meta >> old_mode >> new_mode >> old_id >> new_id >> status;
+        if (old_mode == ":160000" || new_mode == "160000") continue;  // a submodule: git's own business
+        switched[fields[i + 1]] = status != "A";
+        if (status == "A" && (new_mode == "100644" || new_mode == "100755")) base_files.emplace_back(fields[i + 1], new_id);
     }
+    const auto lstat_in = [&](const std::string& path, struct stat& st) {
+        // reached through real folders of the worktree
+        if (::lstat((worktree / path).c_str(), &st) != 0) return false;
+        std::error_code ec;
+        return fs::canonical(worktree / path, ec).parent_path() == (fs::canonical(worktree, ec) / path).parent_path();
+    };
+    std::vector<std::string> restore;  // tracked files the switch wrote or deleted
+    std::vector<std::string> left;     // tracked changes it did not make
+    for (const auto& entry : split_records(changed.out, '\0')) {
+        if (entry.size() < 4) continue;
+        const std::string path = entry.substr(3);
+        const auto where = switched.find(path);
+        struct stat st {};
+        const bool gone = ::lstat((worktree / path).c_str(), &st) != 0 && errno == ENOENT;
+        if (where != switched.end() && (gone || (lstat_in(path, st) && written_since(st, switch_began))))
+            restore.push_back(path);
+        else
+            left.push_back(path);
+    }
+    std::vector<std::string> lines;
+    if (!restore.empty()) {
+        // The index back to HEAD for those paths (a switch killed after writing it), then the
+        // files from it; literal paths, submodules left alone.
+        std::string paths;
+        for (const auto& path : restore) paths += path + '\0';
+        proc::RunOptions feeding = quiet;
+        feeding.input = paths;
+        const auto reset = git::run_git(repo, {"--literal-pathspecs", "reset", "-q", "--no-recurse-submodules",
+                                               head_commit, "--pathspec-from-file=-", "--pathspec-file-nul"},
+                                        feeding, worktree);
+        // 1: files still differ from the index, as they do until the next step
+        bool put_back = reset.signal == 0 && !reset.timed_out && (reset.exit_code == 0 || reset.exit_code == 1);
+        std::string in_head;
+        for (const auto& path : restore)
+            if (switched.at(path)) in_head += path + '\0';
+        feeding.input = in_head;
+        if (put_back && !in_head.empty())
+            put_back = git::run_git(repo, {"checkout-index", "-f", "-u", "-q", "-z", "--stdin"}, feeding, worktree).ok();
+        lines.push_back(put_back ? fmt::format("put back {} the interrupted switch had changed, as {} has them",
+                                               count_of(restore.size(), "file", "files"), head_commit.substr(0, 10))
+                                 : fmt::format("could not put back the {} the interrupted switch had changed (`git "
+                                               "status` shows them)",
+                                               count_of(restore.size(), "file", "files")));
+    }
+    // The base's new files it wrote: still the base's blob, raw or through the path's filters
+    // (end-of-line conversion, Git LFS), and written since the switch began.
     std::vector<std::string> present;
     std::vector<std::string> ids;
     for (const auto& [path, id] : base_files) {
         struct stat st {};
-        // a regular file, reached through real folders of the worktree
-        if (::lstat((worktree / path).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-        std::error_code ec;
-        if (fs::canonical(worktree / path, ec).parent_path() != (fs::canonical(worktree, ec) / path).parent_path()) continue;
+        if (!lstat_in(path, st) || !S_ISREG(st.st_mode) || !written_since(st, switch_began)) continue;
         present.push_back(path);
         ids.push_back(id);
     }
-    if (changed.out.empty() && present.empty()) return "";
-    // Only where the switch may have written: a change to any other path is not its (a file git
-    // is told to leave alone, say), and then nothing is put back, but said.
-    const auto differing =
-        git::run_git(repo, {"diff-tree", "-r", "-z", "--no-renames", "--name-only", head_commit, base_commit}, quiet, worktree);
-    const auto differing_paths = split_records(differing.out, '\0');
-    const std::set<std::string> switched(differing_paths.begin(), differing_paths.end());
-    bool only_switched = differing.ok();
-    for (const auto& entry : split_records(changed.out, '\0'))
-        if (entry.size() < 4 || !switched.count(entry.substr(3))) only_switched = false;
-    std::vector<std::string> lines;
-    if (!changed.out.empty() && !only_switched)
-        return fmt::format("the worktree {} has tracked changes now (git status shows them); `git reset --hard` "
-                           "puts back {}, discarding every tracked change", hint_word(worktree.string()),
-                           head_commit.substr(0, 10));
-    if (!changed.out.empty() && git::run_git(repo, {"reset", "--hard", "--quiet", head_commit}, quiet, worktree).ok())
-        lines.push_back(fmt::format("put back the files the interrupted switch had changed, as {} has them",
-                                    head_commit.substr(0, 10)));
     std::size_t removed = 0;
+    std::vector<std::string> kept;
     if (!present.empty()) {
         std::string input;
         for (const auto& path : present) input += path + "\n";
         proc::RunOptions hashing = quiet;
         hashing.input = input;
-        const auto hashed = git::run_git(repo, {"hash-object", "--no-filters", "--stdin-paths"}, hashing, worktree);
-        const auto now = split_records(hashed.out, '\n');
-        for (std::size_t i = 0; hashed.ok() && i < present.size() && i < now.size(); ++i) {
-            if (now[i] != ids[i] || ::unlink((worktree / present[i]).c_str()) != 0) continue;
+        const auto raw = git::run_git(repo, {"hash-object", "--no-filters", "--stdin-paths"}, hashing, worktree);
+        const auto filtered = git::run_git(repo, {"hash-object", "--stdin-paths"}, hashing, worktree);
+        const auto raw_ids = split_records(raw.out, '\n');
+        const auto filtered_ids = split_records(filtered.out, '\n');
+        for (std::size_t i = 0; i < present.size(); ++i) {
+            const bool same = (raw.ok() && i < raw_ids.size() && raw_ids[i] == ids[i]) ||
+                              (filtered.ok() && i < filtered_ids.size() && filtered_ids[i] == ids[i]);
+            if (!same || ::unlink((worktree / present[i]).c_str()) != 0) {
+                kept.push_back(present[i]);
+                continue;
+            }
             ++removed;
             for (fs::path folder = fs::path(present[i]).parent_path(); !folder.empty(); folder = folder.parent_path())
                 if (::rmdir((worktree / folder).c_str()) != 0) break;
         }
     }
     if (removed) lines.push_back(fmt::format("removed {} the switch had written", count_of(removed, "file", "files")));
+    const auto some = [](const std::vector<std::string>& paths) {
+        std::vector<std::string> named;
+        for (std::size_t i = 0; i < paths.size() && i < 3; ++i) named.push_back(hint_word(paths[i]));
+        return join(named, ", ") + (paths.size() > 3 ? fmt::format(" and {} more", paths.size() - 3) : "");
+    };
+    if (!kept.empty())
+        lines.push_back(fmt::format("left {} the base adds, written since the switch began but no longer as the base "
+                                    "has {} ({}): the next start is refused while {} there; remove {} if {} not yours",
+                                    count_of(kept.size(), "file", "files"), kept.size() == 1 ? "it" : "them",
+                                    some(kept), kept.size() == 1 ? "it is" : "they are",
+                                    kept.size() == 1 ? "it" : "them", kept.size() == 1 ? "it is" : "they are"));
+    if (!lines.empty() && !left.empty())
+        lines.push_back(fmt::format("left as {} the {} the switch did not make ({})", left.size() == 1 ? "it is" : "they are",
+                                    count_of(left.size(), "change", "changes"), some(left)));
     return join(lines, "; ");
 }
 
@@ -266,10 +330,13 @@ StartResult start_model(git::Repository& repo, const StartRequest& request,
     } catch (const Error& e) {
         fail_and_roll_back(repo, intent, pending, e.what());
     }
+    struct timespec switch_began {};
+    ::clock_gettime(CLOCK_REALTIME_COARSE, &switch_began);  // the clock the kernel stamps files with
     if (std::string failed = run_checkout(git_command, run_in, request.in_place); !failed.empty()) {
         try {
             if (request.in_place) {
-                if (const auto restored = restore_interrupted_switch(repo, run_in, result.branch, result.base_commit);
+                if (const auto restored =
+                        restore_interrupted_switch(repo, run_in, result.branch, result.base_commit, switch_began);
                     !restored.empty())
                     failed += "; " + restored;
             }
