@@ -179,6 +179,11 @@ TEST_CASE("journal: a branch that moved is kept, a completed in-place start is f
 TEST_CASE("worktree check: a checkout cut short passes file by file, anything else is named", "[git][rollback]") {
     test::TempRepo scratch;
     git::Library library;
+    std::string big;
+    for (int line = 0; big.size() < 10000; ++line) big += "row " + std::to_string(line) + "\n";
+    scratch.write(scratch.repo / "big.txt", big);
+    scratch.git({"add", "big.txt"});
+    scratch.git({"commit", "-q", "-m", "big"});
     auto repo = git::Repository::open(scratch.repo);
     const std::string head = scratch.git({"rev-parse", "HEAD"});
     const fs::path wt = scratch.root / "wt";
@@ -198,11 +203,17 @@ TEST_CASE("worktree check: a checkout cut short passes file by file, anything el
     fs::remove(wt / "README.md");
     CHECK(git::differences_from_checkout(repo, wt, head).none());
     // (s43b) the file git was writing when it was killed: empty, or the start of the commit's content
+    // as a killed write leaves it, whole pages (s43d: a user's edit that cut a file short is theirs)
     scratch.write(wt / "train.py", "");
     CHECK(git::differences_from_checkout(repo, wt, head).none());
-    scratch.write(wt / "train.py", "import to");
-    CHECK(git::differences_from_checkout(repo, wt, head).none());
-    for (const char* text : {"import torch\nmore\n", "impXrt"}) {
+    for (const std::size_t pages : {1, 2}) {
+        scratch.write(wt / "big.txt", big.substr(0, pages * 4096));
+        CHECK(git::differences_from_checkout(repo, wt, head).none());
+    }
+    scratch.write(wt / "big.txt", big.substr(0, 5000));
+    CHECK(git::differences_from_checkout(repo, wt, head).describe() == "big.txt (changed)");
+    scratch.write(wt / "big.txt", big);
+    for (const char* text : {"import to", "import torch\nmore\n", "impXrt"}) {
         scratch.write(wt / "train.py", text);
         CHECK(git::differences_from_checkout(repo, wt, head).describe() == "train.py (changed)");
     }

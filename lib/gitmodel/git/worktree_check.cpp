@@ -54,13 +54,16 @@ bool same_content(const fs::path& file, const std::string& relative, const git_o
     return false;
 }
 
-// Whether a file holds the start of a blob, as it is stored (a file the checkout was writing when it
-// was killed, empty or cut short): removing it loses nothing, the commit holds all of it.
+// Whether a file holds the start of a blob, as it is stored, as a checkout killed while writing it
+// leaves it: empty, or whole pages (a write is cut short between pages). Removing it loses nothing,
+// the commit holds all of it. A file cut elsewhere (a user's edit that kept the first lines) counts
+// as changed.
 bool start_of_blob(const fs::path& file, const git_oid& blob, git_repository* repo) {
+    constexpr std::uintmax_t page = 4096;  // the smallest page of any Linux machine
     std::error_code ec;
     const auto size = fs::file_size(file, ec);
     git_blob* raw = nullptr;
-    if (ec || git_blob_lookup(&raw, repo, &blob) != 0) {
+    if (ec || size % page != 0 || git_blob_lookup(&raw, repo, &blob) != 0) {
         git_error_clear();
         return false;
     }
