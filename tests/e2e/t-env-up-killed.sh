@@ -72,7 +72,9 @@ end_podman_leftovers() {  # the conmon processes of containers named $name, and 
         kill -KILL "$monitor" 2>/dev/null || true
     done
 }
-trap 'rc=$?; end_podman_leftovers; podman_cleanup; on_exit $rc' EXIT
+# The containers podman makes here carry no git-model labels, so podman_cleanup does not see them:
+# the test's own name goes too (a killed `podman run` can leave one "stopping" that a try's rm missed).
+trap 'rc=$?; end_podman_leftovers; podman rm -f -t 0 "$name" >/dev/null 2>&1; podman_cleanup; on_exit $rc' EXIT
 for try in $(seq 60); do
     delay=$(awk -v t="$try" 'BEGIN { printf "%.3f", 0.02 + (t % 12) * 0.02 }')
     podman run -d --network none --name "$name" "$image" sleep 600 >/dev/null 2>&1 &
