@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Packs this machine's podman (Debian bookworm's podman, conmon, runc, catatonit, the libraries they
+# need but glibc's, and busybox-static) into one archive, for bench/gpu-session.sh on a GPU machine
+# that has no container engine and where nothing can be installed: `git model env up --check` then
+# runs there with the packed engine (its libraries on LD_LIBRARY_PATH for the engine alone, its
+# configuration, storage and CDI spec in the session's temp folder).
+#
+# usage: bench/gpu-podman-pack.sh [OUT-DIR]   (default: build/gpu-podman; carry it to the GPU machine)
+# Exit: 0 packed, 1 a program is missing here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-build/gpu-podman}
+programs=(/usr/bin/podman /usr/bin/conmon /usr/sbin/runc /usr/bin/catatonit /bin/busybox)
+for program in "${programs[@]}"; do
+    [[ -x $program ]] || { echo "gpu-podman-pack: $program is not installed here (apt-get install podman conmon runc catatonit busybox-static)" >&2; exit 1; }
+done
+staging=$(mktemp -d "${TMPDIR:-/tmp}/gm-podman-pack.XXXXXX")
+trap 'rm -rf "$staging"' EXIT
+mkdir -p "$staging/bin" "$staging/lib"
+for program in "${programs[@]}"; do
+    cp -L "$program" "$staging/bin/"
+    # Every library but glibc's own (the GPU machine's glibc is newer and serves them all).
+    { ldd "$program" 2>/dev/null || true; } | awk '/=> \// {print $3}' | while read -r lib; do
+        case $(basename "$lib") in
+        libc.so.* | libm.so.* | libdl.so.* | libpthread.so.* | librt.so.* | ld-linux*) ;;
+        *) cp -Ln "$lib" "$staging/lib/" ;;
+        esac
+    done
+done
+podman --version >"$staging/VERSION"
+mkdir -p "$out"
+tar -C "$staging" -cJf "$out/podman.tar.xz.tmp" . && mv "$out/podman.tar.xz.tmp" "$out/podman.tar.xz"
+echo "gpu-podman-pack: $out/podman.tar.xz ($(du -h "$out/podman.tar.xz" | cut -f1)): $(cat "$staging/VERSION"), $(ls "$staging/bin" | tr '\n' ' ')and $(ls "$staging/lib" | wc -l) libraries"
