@@ -2,15 +2,18 @@
 # Packs this machine's podman (Debian bookworm's podman, conmon, runc, catatonit, the libraries they
 # need but glibc's, and busybox-static) into one archive, for bench/gpu-session.sh on a GPU machine
 # that has no container engine and where nothing can be installed: `git model env up --check` then
-# runs there with the packed engine (its libraries on LD_LIBRARY_PATH for the engine alone, its
-# configuration, storage and CDI spec in the session's temp folder).
+# runs there with the packed engine (the programs find their libraries beside them through an RPATH
+# of $ORIGIN/../lib, set with patchelf: podman starts conmon, and runc starts itself again, with
+# environments of their own; its configuration, storage and CDI spec are in the session's temp
+# folder).
 #
 # usage: bench/gpu-podman-pack.sh [OUT-DIR]   (default: build/gpu-podman; carry it to the GPU machine)
-# Exit: 0 packed, 1 a program is missing here.
+# Exit: 0 packed, 1 a program is missing here (patchelf too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-build/gpu-podman}
 programs=(/usr/bin/podman /usr/bin/conmon /usr/sbin/runc /usr/bin/catatonit /bin/busybox)
+command -v patchelf >/dev/null || { echo "gpu-podman-pack: patchelf is not installed here (apt-get install patchelf)" >&2; exit 1; }
 for program in "${programs[@]}"; do
     [[ -x $program ]] || { echo "gpu-podman-pack: $program is not installed here (apt-get install podman conmon runc catatonit busybox-static)" >&2; exit 1; }
 done
@@ -26,6 +29,9 @@ for program in "${programs[@]}"; do
         *) cp -Ln "$lib" "$staging/lib/" ;;
         esac
     done
+done
+for program in podman conmon runc; do
+    patchelf --force-rpath --set-rpath '$ORIGIN/../lib' "$staging/bin/$program"
 done
 podman --version >"$staging/VERSION"
 mkdir -p "$out"

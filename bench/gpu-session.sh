@@ -9,8 +9,10 @@
 #   3. bench/gpu-bench.sh: wall times against nvidia-smi and the PyTorch one-liner, and the
 #      figures against the targets (--quick <= 300 ms, full < 1.5 s, triad >= 85%,
 #      FP32 >= 80% of peak);
-#   4. `git model env up --check` in a local image (glibc and busybox copied from this machine),
-#      where podman, busybox and NVIDIA's CDI spec are there; else a SKIP line says which is missing;
+#   4. `git model env up --check` in a local image (glibc from this machine, busybox), in a model's
+#      worktree, with podman from PATH, else the one bench/gpu-podman-pack.sh packed (carry
+#      build/gpu-podman too), and a CDI spec written from the machine's /dev/nvidiaN and driver
+#      libraries where nvidia-ctk wrote none; else a SKIP line says what is missing;
 #   5. results follow the work on this GPU: the bench keeps its result in a test lease book's
 #      bench-results/, a model whose lease names GPU 0 is tagged (the lease is written as
 #      `env up` writes it, since no engine may be here), and the snapshot, `log` and `compare`
@@ -67,7 +69,7 @@ step "the bench's own report (default mode)" 40 "$bench"
 
 # The engine for step 4: podman from PATH, else the one bench/gpu-podman-pack.sh packed (carried
 # along: GPU machines often have no container engine and take no installs), unpacked into $work
-# and run with its own libraries (for it alone), configuration and storage. GM_PODMAN_FORCE_PACKED=1
+# and run with its own libraries (RPATH, for it alone), configuration and storage. GM_PODMAN_FORCE_PACKED=1
 # uses the packed one even where podman is installed (to try this on a machine without a GPU).
 # Prints the busybox to build the image with.
 engine_setup() {
@@ -76,8 +78,7 @@ engine_setup() {
     if ! command -v podman >/dev/null || [[ ${GM_PODMAN_FORCE_PACKED:-} == 1 ]]; then
         [[ -f $packed ]] || { echo "SKIP: podman is not installed here and none was packed ($packed: bench/gpu-podman-pack.sh)" >&2; return 125; }
         mkdir -p "$engine/path" "$engine/tmp" && tar -C "$engine" -xJf "$packed" || return 1
-        printf '#!/bin/sh\nLD_LIBRARY_PATH=%s/lib exec %s/bin/podman "$@"\n' "$engine" "$engine" >"$engine/path/podman"
-        chmod +x "$engine/path/podman"
+        ln -s ../bin/podman "$engine/path/podman"  # its libraries: an RPATH to ../lib
         engine_keys=$(printf 'conmon_path = ["%s/bin/conmon"]\ninit_path = "%s/bin/catatonit"\ntmp_dir = "%s/tmp"\n[engine.runtimes]\nrunc = ["%s/bin/runc"]' \
             "$engine" "$engine" "$engine" "$engine")
         busybox="$engine/bin/busybox"
