@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # All the hardware proof of issue 15 in one go, for a session that has a GPU machine (a few
 # minutes): built on a CPU machine, run on the GPU one with the staged install copied along
-# (`cmake --install build/dev --prefix build/dev/stage`; the run carries build/dev/stage).
+# (`cmake --install build/dev --prefix build/gpu-stage`, then `strip build/gpu-stage/bin/*` so
+# that it fits the 64 MiB a device call carries; the run carries build/gpu-stage).
 #
 #   1. the machine: GPUs, driver, the binary's GPU code (--version);
 #   2. tests/e2e/t-bench-gpu.sh: --quick and default mode pass, the memory test, the PTX path
