@@ -31,9 +31,12 @@ for program in "${programs[@]}"; do
     done
 done
 for program in podman conmon runc; do
+    # shellcheck disable=SC2016  # $ORIGIN is for the dynamic loader, not the shell
     patchelf --force-rpath --set-rpath '$ORIGIN/../lib' "$staging/bin/$program"
 done
 podman --version >"$staging/VERSION"
 mkdir -p "$out"
 tar -C "$staging" -cJf "$out/podman.tar.xz.tmp" . && mv "$out/podman.tar.xz.tmp" "$out/podman.tar.xz"
-echo "gpu-podman-pack: $out/podman.tar.xz ($(du -h "$out/podman.tar.xz" | cut -f1)): $(cat "$staging/VERSION"), $(ls "$staging/bin" | tr '\n' ' ')and $(ls "$staging/lib" | wc -l) libraries"
+what="$(cat "$staging/VERSION"), $(cd "$staging/bin" && echo *) and $(find "$staging/lib" -type f | wc -l) libraries"
+printf '%s\n' "podman.tar.xz: $what, from $(sed -n "s/^PRETTY_NAME=//p" /etc/os-release | tr -d '"'), packed by bench/gpu-podman-pack.sh on $(date -u +%F) for bench/gpu-session.sh (step 4) on a GPU machine without a container engine; carry this folder" >"$out/README"
+echo "gpu-podman-pack: $out/podman.tar.xz ($(du -h "$out/podman.tar.xz" | cut -f1)): $what"

@@ -22,8 +22,9 @@
 #
 # usage: bench/gpu-session.sh [STAGE]   (default: build/dev/stage)
 # Exit: 0 every step passed or skipped, 1 a step failed, 125 no GPU here.
+# shellcheck disable=SC2317  # the steps' functions run through bash -c "$(declare -f ...)"
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 stage=$(cd "${1:-build/dev/stage}" 2>/dev/null && pwd) || { echo "gpu-session: no stage folder ${1:-build/dev/stage}" >&2; exit 2; }
 bench="$stage/bin/git-model-bench"
 [[ -x $bench ]] || { echo "gpu-session: no $bench (cmake --install build/dev --prefix build/dev/stage)" >&2; exit 2; }
@@ -181,7 +182,7 @@ env_check() {  # `git model env up --check` in a local glibc image, then down
     else
         rc=1
     fi
-    return $rc
+    return "$rc"
 }
 step "git model env up --check in a local image" 120 bash -c "$(declare -f engine_setup write_cdi_spec driver_library env_check); work='$work' stage='$stage' bench='$bench'; env_check"
 
