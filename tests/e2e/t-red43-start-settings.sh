@@ -140,3 +140,34 @@ if git -c protocol.file.allow=always --version >/dev/null; then
     assert_eq "$(git -C sm symbolic-ref HEAD)" "refs/heads/work" "still on work"
     assert_no_branch sm feature/model-m1
 fi
+
+# (s43e) A file the user saves while a long switch runs (an editor's autosave during an LFS checkout)
+# is theirs, not the switch's: kept, and named, when the switch is then interrupted.
+two_branches during
+echo "zz* filter=slow" >>during/.git/info/attributes
+git -C during config filter.slow.smudge "if [ ! -e '$TEST_DIR/once' ]; then touch '$TEST_DIR/once'; sleep 3; kill -INT \$PPID; sleep 1; fi; cat"
+git -C during config filter.slow.clean cat
+git -C during model start --no-worktree m1 --base main >"$TEST_DIR/out" 2>&1 &
+starting=$!
+for _ in $(seq 50); do grep -q main2 during/a.txt 2>/dev/null && break; sleep 0.1; done
+echo "USER WORK" >>during/a.txt
+rc=0
+wait "$starting" || rc=$?
+assert_eq "$rc" "1" "the interrupted start fails: $(cat "$TEST_DIR/out")"
+assert_contains "$(cat during/a.txt)" "USER WORK"
+assert_contains "$(cat "$TEST_DIR/out")" "left as it is the 1 change the switch did not make (a.txt)"
+assert_no_path during/zz.txt
+assert_no_branch during feature/model-m1
+
+# (s43e) The base's new files with a newline in a name are told apart too: all of them go.
+make_repo nl
+git -C nl config model.installHooks never
+echo base >nl/a.txt && git -C nl add -A && git -C nl commit -q -m init
+echo main2 >nl/a.txt && echo zz >nl/zz.bin && printf 'new\n' >"nl/$(printf 'n\nl')" && echo new2 >nl/n && echo new3 >nl/o.txt
+git -C nl add -A && git -C nl commit -q -m "names"
+git -C nl switch -q -c work HEAD~1
+echo work >nl/a.txt && git -C nl commit -q -a -m work
+boom nl 'zz*'
+run_expect 1 git -C nl model start --no-worktree m2 --base main
+assert_contains "$ERR" "removed 3 files the switch had written"
+assert_eq "$(git -C nl status --porcelain --untracked-files=all)" "" "none of main's files left"

@@ -17,8 +17,10 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
+#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -57,6 +59,61 @@ bool written_since(const struct stat& st, const struct timespec& since) {
     return st.st_mtim.tv_sec > since.tv_sec || (st.st_mtim.tv_sec == since.tv_sec && st.st_mtim.tv_nsec > since.tv_nsec);
 }
 
+// Whether each file (a path in the worktree) holds its blob as the switch writes it: the blob's
+// bytes, raw or through the path's filters (end-of-line conversion, Git LFS), or, for a file git
+// was writing when it was stopped, the blob's start cut at a whole page (4096 bytes).
+std::vector<bool> hold_blobs(const git::Repository& repo, const fs::path& worktree, const std::vector<std::string>& paths,
+                             const std::vector<std::string>& blobs, const proc::RunOptions& quiet) {
+    std::vector<std::string> raw(paths.size()), filtered(paths.size());
+    // In batches through --stdin-paths (one per line); a name with a newline on its own.
+    std::vector<std::size_t> batch;
+    std::string input;
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+        if (paths[i].find('\n') == std::string::npos) {
+            batch.push_back(i);
+            input += paths[i] + '\n';
+            continue;
+        }
+        const auto one = [&](std::vector<std::string> args) {
+            const auto hashed = git::run_git(repo, args, quiet, worktree);
+            return hashed.ok() ? trim_end(hashed.out, "\n") : std::string();
+        };
+        raw[i] = one({"hash-object", "--no-filters", "--", paths[i]});
+        filtered[i] = one({"hash-object", "--", paths[i]});
+    }
+    if (!batch.empty()) {
+        proc::RunOptions hashing = quiet;
+        hashing.input = input;
+        for (auto [flags, into] : {std::pair{std::vector<std::string>{"hash-object", "--no-filters", "--stdin-paths"}, &raw},
+                                   std::pair{std::vector<std::string>{"hash-object", "--stdin-paths"}, &filtered}}) {
+            const auto hashed = git::run_git(repo, flags, hashing, worktree);
+            const auto ids = split_records(hashed.out, '\n');
+            if (!hashed.ok() || ids.size() != batch.size()) continue;
+            for (std::size_t k = 0; k < batch.size(); ++k) (*into)[batch[k]] = ids[k];
+        }
+    }
+    std::vector<bool> holds(paths.size(), false);
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+        struct stat st {};
+        if (blobs[i].empty() || ::lstat((worktree / paths[i]).c_str(), &st) != 0) continue;
+        if (S_ISLNK(st.st_mode)) {  // a symbolic link's blob is its target
+            std::string target(static_cast<std::size_t>(st.st_size) + 1, '\0');
+            const auto length = ::readlink((worktree / paths[i]).c_str(), target.data(), target.size());
+            const auto blob = git::run_git(repo, {"cat-file", "blob", blobs[i]}, quiet, worktree);
+            holds[i] = length >= 0 && blob.ok() && blob.out == target.substr(0, static_cast<std::size_t>(length));
+            continue;
+        }
+        holds[i] = S_ISREG(st.st_mode) && (raw[i] == blobs[i] || filtered[i] == blobs[i]);
+        if (holds[i] || !S_ISREG(st.st_mode) || st.st_size % 4096 != 0) continue;
+        const auto blob = git::run_git(repo, {"cat-file", "blob", blobs[i]}, quiet, worktree);
+        std::ifstream file(worktree / paths[i], std::ios::binary);
+        std::string start(static_cast<std::size_t>(st.st_size), '\0');
+        holds[i] = blob.ok() && static_cast<std::size_t>(st.st_size) < blob.out.size() && file.read(start.data(), st.st_size) &&
+                   blob.out.compare(0, start.size(), start) == 0;
+    }
+    return holds;
+}
+
 // A switch of the worktree itself that git did not complete (Ctrl-C, a kill, a failure part way)
 // leaves files of the base there with HEAD unmoved. Only what the switch itself wrote is undone:
 // a tracked file it changed or deleted (a path HEAD and the base differ in, not a submodule,
@@ -82,7 +139,11 @@ std::string restore_interrupted_switch(const git::Repository& repo, const fs::pa
     const auto differing =
         git::run_git(repo, {"diff-tree", "-r", "-z", "--no-renames", head_commit, base_commit}, quiet, worktree);
     if (!differing.ok()) return "";
-    std::map<std::string, bool> switched;  // a file path the switch writes -> whether HEAD has it
+    struct Switched {
+        bool in_head = false;
+        std::string base_blob;  // "" where the base has no file there
+    };
+    std::map<std::string, Switched> switched;  // a file path the switch writes
     std::vector<std::pair<std::string, std::string>> base_files;  // path, blob: what the base adds
     const auto fields = split_records(differing.out, '\0');
     for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
@@ -90,7 +151,7 @@ std::string restore_interrupted_switch(const git::Repository& repo, const fs::pa
         std::string old_mode, new_mode, old_id, new_id, status;
         meta >> old_mode >> new_mode >> old_id >> new_id >> status;
         if (old_mode == ":160000" || new_mode == "160000") continue;  // a submodule: git's own business
-        switched[fields[i + 1]] = status != "A";
+        switched[fields[i + 1]] = Switched{status != "A", status == "D" ? "" : new_id};
         if (status == "A" && (new_mode == "100644" || new_mode == "100755")) base_files.emplace_back(fields[i + 1], new_id);
     }
     const auto lstat_in = [&](const std::string& path, struct stat& st) {
@@ -101,17 +162,26 @@ std::string restore_interrupted_switch(const git::Repository& repo, const fs::pa
     };
     std::vector<std::string> restore;  // tracked files the switch wrote or deleted
     std::vector<std::string> left;     // tracked changes it did not make
+    std::vector<std::string> written, written_blobs;  // to be checked: still as the switch wrote them?
     for (const auto& entry : split_records(changed.out, '\0')) {
         if (entry.size() < 4) continue;
         const std::string path = entry.substr(3);
         const auto where = switched.find(path);
         struct stat st {};
         const bool gone = ::lstat((worktree / path).c_str(), &st) != 0 && errno == ENOENT;
-        if (where != switched.end() && (gone || (lstat_in(path, st) && written_since(st, switch_began))))
+        if (where != switched.end() && gone) {
             restore.push_back(path);
-        else
+        } else if (where != switched.end() && lstat_in(path, st) && written_since(st, switch_began)) {
+            written.push_back(path);
+            written_blobs.push_back(where->second.base_blob);
+        } else {
             left.push_back(path);
+        }
     }
+    // Written during the switch, but by the user too (an editor saving while a long checkout ran):
+    // only the base's content is the switch's.
+    const auto as_written = hold_blobs(repo, worktree, written, written_blobs, quiet);
+    for (std::size_t i = 0; i < written.size(); ++i) (as_written[i] ? restore : left).push_back(written[i]);
     std::vector<std::string> lines;
     if (!restore.empty()) {
         // The index back to HEAD for those paths (a switch killed after writing it), then the
@@ -127,7 +197,7 @@ std::string restore_interrupted_switch(const git::Repository& repo, const fs::pa
         bool put_back = reset.signal == 0 && !reset.timed_out && (reset.exit_code == 0 || reset.exit_code == 1);
         std::string in_head;
         for (const auto& path : restore)
-            if (switched.at(path)) in_head += path + '\0';
+            if (switched.at(path).in_head) in_head += path + '\0';
         feeding.input = in_head;
         if (put_back && !in_head.empty())
             put_back = git::run_git(repo, {"checkout-index", "-f", "-u", "-q", "-z", "--stdin"}, feeding, worktree).ok();
@@ -150,18 +220,9 @@ std::string restore_interrupted_switch(const git::Repository& repo, const fs::pa
     std::size_t removed = 0;
     std::vector<std::string> kept;
     if (!present.empty()) {
-        std::string input;
-        for (const auto& path : present) input += path + "\n";
-        proc::RunOptions hashing = quiet;
-        hashing.input = input;
-        const auto raw = git::run_git(repo, {"hash-object", "--no-filters", "--stdin-paths"}, hashing, worktree);
-        const auto filtered = git::run_git(repo, {"hash-object", "--stdin-paths"}, hashing, worktree);
-        const auto raw_ids = split_records(raw.out, '\n');
-        const auto filtered_ids = split_records(filtered.out, '\n');
+        const auto same = hold_blobs(repo, worktree, present, ids, quiet);
         for (std::size_t i = 0; i < present.size(); ++i) {
-            const bool same = (raw.ok() && i < raw_ids.size() && raw_ids[i] == ids[i]) ||
-                              (filtered.ok() && i < filtered_ids.size() && filtered_ids[i] == ids[i]);
-            if (!same || ::unlink((worktree / present[i]).c_str()) != 0) {
+            if (!same[i] || ::unlink((worktree / present[i]).c_str()) != 0) {
                 kept.push_back(present[i]);
                 continue;
             }
@@ -182,9 +243,14 @@ std::string restore_interrupted_switch(const git::Repository& repo, const fs::pa
                                     count_of(kept.size(), "file", "files"), kept.size() == 1 ? "it" : "them",
                                     some(kept), kept.size() == 1 ? "it is" : "they are",
                                     kept.size() == 1 ? "it" : "them", kept.size() == 1 ? "it is" : "they are"));
-    if (!lines.empty() && !left.empty())
-        lines.push_back(fmt::format("left as {} the {} the switch did not make ({})", left.size() == 1 ? "it is" : "they are",
-                                    count_of(left.size(), "change", "changes"), some(left)));
+    // Named where something was undone, or where a change is in a path the switch writes (a file
+    // the user saved while it ran): the worktree is not simply as it was.
+    const bool in_switched_path =
+        std::any_of(left.begin(), left.end(), [&](const std::string& path) { return switched.count(path) > 0; });
+    if (!left.empty() && (!lines.empty() || in_switched_path))
+        lines.push_back(fmt::format("left as {} the {} the switch did not make ({}): `git status` and `git diff` show {}",
+                                    left.size() == 1 ? "it is" : "they are", count_of(left.size(), "change", "changes"),
+                                    some(left), left.size() == 1 ? "it" : "them"));
     return join(lines, "; ");
 }
 
