@@ -5,6 +5,7 @@
 #include "gitmodel/core/report.hpp"
 #include "gitmodel/core/shell_word.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/core/unique_fd.hpp"
 #include "gitmodel/core/wording.hpp"
 #include "gitmodel/git/git_program.hpp"
 #include "gitmodel/model/created_worktree.hpp"
@@ -24,6 +25,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -57,6 +59,33 @@ void check_folder_free(const fs::path& path, const std::vector<git::WorktreeInfo
 // and are named rather than undone.)
 bool written_since(const struct stat& st, const struct timespec& since) {
     return st.st_mtim.tv_sec > since.tv_sec || (st.st_mtim.tv_sec == since.tv_sec && st.st_mtim.tv_nsec > since.tv_nsec);
+}
+
+// The folder of `path` (relative to the worktree), opened through real folders only: a folder
+// swapped for a link meanwhile (by anyone who can write there) is not followed.
+UniqueFd open_folder_of(const fs::path& worktree, const std::string& path) {
+    UniqueFd folder(::open(worktree.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    for (const auto& part : fs::path(path).parent_path()) {
+        if (!folder) break;
+        folder.reset(::openat(folder.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    }
+    return folder;
+}
+
+// Removes a file of the worktree that is still the one looked at (same device and inode), then
+// the folders it leaves empty; each step through real folders only.
+bool remove_same_file(const fs::path& worktree, const std::string& path, const struct stat& seen) {
+    const UniqueFd folder = open_folder_of(worktree, path);
+    const std::string name = fs::path(path).filename().string();
+    struct stat now {};
+    if (!folder || ::fstatat(folder.get(), name.c_str(), &now, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(now.st_mode) ||
+        now.st_dev != seen.st_dev || now.st_ino != seen.st_ino || ::unlinkat(folder.get(), name.c_str(), 0) != 0)
+        return false;
+    for (fs::path inner = fs::path(path).parent_path(); !inner.empty(); inner = inner.parent_path()) {
+        const UniqueFd parent = open_folder_of(worktree, inner.string());
+        if (!parent || ::unlinkat(parent.get(), inner.filename().c_str(), AT_REMOVEDIR) != 0) break;
+    }
+    return true;
 }
 
 // Whether each file (a path in the worktree) holds its blob as the switch writes it: the blob's
@@ -211,24 +240,23 @@ std::string restore_interrupted_switch(const git::Repository& repo, const fs::pa
     // (end-of-line conversion, Git LFS), and written since the switch began.
     std::vector<std::string> present;
     std::vector<std::string> ids;
+    std::vector<struct stat> seen;
     for (const auto& [path, id] : base_files) {
         struct stat st {};
         if (!lstat_in(path, st) || !S_ISREG(st.st_mode) || !written_since(st, switch_began)) continue;
         present.push_back(path);
         ids.push_back(id);
+        seen.push_back(st);
     }
     std::size_t removed = 0;
     std::vector<std::string> kept;
     if (!present.empty()) {
         const auto same = hold_blobs(repo, worktree, present, ids, quiet);
         for (std::size_t i = 0; i < present.size(); ++i) {
-            if (!same[i] || ::unlink((worktree / present[i]).c_str()) != 0) {
+            if (same[i] && remove_same_file(worktree, present[i], seen[i]))
+                ++removed;
+            else
                 kept.push_back(present[i]);
-                continue;
-            }
-            ++removed;
-            for (fs::path folder = fs::path(present[i]).parent_path(); !folder.empty(); folder = folder.parent_path())
-                if (::rmdir((worktree / folder).c_str()) != 0) break;
         }
     }
     if (removed) lines.push_back(fmt::format("removed {} the switch had written", count_of(removed, "file", "files")));
