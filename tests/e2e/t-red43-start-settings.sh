@@ -171,3 +171,36 @@ boom nl 'zz*'
 run_expect 1 git -C nl model start --no-worktree m2 --base main
 assert_contains "$ERR" "removed 3 files the switch had written"
 assert_eq "$(git -C nl status --porcelain --untracked-files=all)" "" "none of main's files left"
+
+# (s43f) An ignored file of the user's (a local .env) where the base has a file: git's switch would
+# overwrite it without asking, so the start refuses first, naming it, and changes nothing.
+two_branches ign
+git -C ign switch -q main
+printf 'DEFAULTS=1\n' >ign/.env && git -C ign add -f .env && git -C ign commit -q -m "main's .env"
+git -C ign switch -q work
+echo ".env" >ign/.gitignore && git -C ign add .gitignore && git -C ign commit -q -m ignore
+printf 'SECRET_TOKEN=my-only-copy\n' >ign/.env
+run_expect 1 git -C ign model start --no-worktree m1 --base main
+assert_contains "$ERR" "the base has files where ignored files of yours are (.env)"
+assert_eq "$(cat ign/.env)" "SECRET_TOKEN=my-only-copy" "the ignored file is untouched"
+assert_no_branch ign feature/model-m1
+mkdir ign/d && echo "a build" >ign/d/out && echo "d" >>ign/.git/info/exclude
+run_expect 0 git -C ign model start --no-worktree m2 --base work   # nothing of the base's in the way
+
+# (s43e) A clean filter that drops what the user adds (nbstripout and a notebook's outputs): the file
+# the user saved during the switch is judged as checked out, not through the clean filter: kept.
+two_branches strip
+echo "a.txt filter=strip" >>strip/.git/info/attributes
+git -C strip config filter.strip.clean "grep -v '^OUT:' || true"
+echo "zz* filter=slow" >>strip/.git/info/attributes
+git -C strip config filter.slow.smudge "if [ ! -e '$TEST_DIR/once2' ]; then touch '$TEST_DIR/once2'; sleep 3; kill -INT \$PPID; sleep 1; fi; cat"
+git -C strip config filter.slow.clean cat
+git -C strip model start --no-worktree m1 --base main >"$TEST_DIR/out" 2>&1 &
+starting=$!
+for _ in $(seq 50); do grep -q main2 strip/a.txt 2>/dev/null && break; sleep 0.1; done
+echo "OUT: accuracy 0.97 (6 h of training)" >>strip/a.txt
+rc=0
+wait "$starting" || rc=$?
+assert_eq "$rc" "1" "the interrupted start fails: $(cat "$TEST_DIR/out")"
+assert_contains "$(cat strip/a.txt)" "OUT: accuracy 0.97"
+assert_no_branch strip feature/model-m1

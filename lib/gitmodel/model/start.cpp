@@ -72,14 +72,17 @@ UniqueFd open_folder_of(const fs::path& worktree, const std::string& path) {
     return folder;
 }
 
-// Removes a file of the worktree that is still the one looked at (same device and inode), then
+// Removes a file of the worktree that is still the one looked at (same file, not written since), then
 // the folders it leaves empty; each step through real folders only.
 bool remove_same_file(const fs::path& worktree, const std::string& path, const struct stat& seen) {
     const UniqueFd folder = open_folder_of(worktree, path);
     const std::string name = fs::path(path).filename().string();
     struct stat now {};
     if (!folder || ::fstatat(folder.get(), name.c_str(), &now, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(now.st_mode) ||
-        now.st_dev != seen.st_dev || now.st_ino != seen.st_ino || ::unlinkat(folder.get(), name.c_str(), 0) != 0)
+        now.st_dev != seen.st_dev || now.st_ino != seen.st_ino || now.st_size != seen.st_size ||
+        now.st_mtim.tv_sec != seen.st_mtim.tv_sec || now.st_mtim.tv_nsec != seen.st_mtim.tv_nsec ||
+        now.st_ctim.tv_sec != seen.st_ctim.tv_sec || now.st_ctim.tv_nsec != seen.st_ctim.tv_nsec ||
+        ::unlinkat(folder.get(), name.c_str(), 0) != 0)
         return false;
     for (fs::path inner = fs::path(path).parent_path(); !inner.empty(); inner = inner.parent_path()) {
         const UniqueFd parent = open_folder_of(worktree, inner.string());
@@ -88,57 +91,75 @@ bool remove_same_file(const fs::path& worktree, const std::string& path, const s
     return true;
 }
 
-// Whether each file (a path in the worktree) holds its blob as the switch writes it: the blob's
-// bytes, raw or through the path's filters (end-of-line conversion, Git LFS), or, for a file git
-// was writing when it was stopped, the blob's start cut at a whole page (4096 bytes).
+// Whether a file is still as it was seen (the same file, not written since): a user's save while
+// it was being judged makes the judgement stale.
+bool unchanged_since(const fs::path& file, const struct stat& seen) {
+    struct stat now {};
+    return ::lstat(file.c_str(), &now) == 0 && now.st_dev == seen.st_dev && now.st_ino == seen.st_ino &&
+           now.st_size == seen.st_size && now.st_mtim.tv_sec == seen.st_mtim.tv_sec &&
+           now.st_mtim.tv_nsec == seen.st_mtim.tv_nsec && now.st_ctim.tv_sec == seen.st_ctim.tv_sec &&
+           now.st_ctim.tv_nsec == seen.st_ctim.tv_nsec;
+}
+
+// Whether each file (a path in the worktree, seen as `seen`) holds its blob as the switch writes
+// it: the blob's bytes, or the blob as checked out at that path (through its smudge filter and
+// end-of-line conversion: a clean filter that drops what the user added, as nbstripout drops a
+// notebook's outputs, must not make the user's file count as the blob), or, for a file git was
+// writing when it was stopped, the blob's start cut at a whole page (4096 bytes); and still as
+// seen once judged.
 std::vector<bool> hold_blobs(const git::Repository& repo, const fs::path& worktree, const std::vector<std::string>& paths,
-                             const std::vector<std::string>& blobs, const proc::RunOptions& quiet) {
-    std::vector<std::string> raw(paths.size()), filtered(paths.size());
-    // In batches through --stdin-paths (one per line); a name with a newline on its own.
+                             const std::vector<std::string>& blobs, const std::vector<struct stat>& seen,
+                             const proc::RunOptions& quiet) {
+    std::vector<std::string> raw(paths.size());
+    // The raw ids in one batch through --stdin-paths (a line each, a leading quote unquoted, a
+    // trailing CR dropped); a name git would read otherwise on its own.
     std::vector<std::size_t> batch;
     std::string input;
     for (std::size_t i = 0; i < paths.size(); ++i) {
-        if (paths[i].find('\n') == std::string::npos) {
+        if (paths[i].find_first_of("\n\r\"") == std::string::npos) {
             batch.push_back(i);
             input += paths[i] + '\n';
             continue;
         }
-        const auto one = [&](std::vector<std::string> args) {
-            const auto hashed = git::run_git(repo, args, quiet, worktree);
-            return hashed.ok() ? trim_end(hashed.out, "\n") : std::string();
-        };
-        raw[i] = one({"hash-object", "--no-filters", "--", paths[i]});
-        filtered[i] = one({"hash-object", "--", paths[i]});
+        const auto hashed = git::run_git(repo, {"hash-object", "--no-filters", "--", paths[i]}, quiet, worktree);
+        if (hashed.ok()) raw[i] = trim_end(hashed.out, "\n");
     }
     if (!batch.empty()) {
         proc::RunOptions hashing = quiet;
         hashing.input = input;
-        for (auto [flags, into] : {std::pair{std::vector<std::string>{"hash-object", "--no-filters", "--stdin-paths"}, &raw},
-                                   std::pair{std::vector<std::string>{"hash-object", "--stdin-paths"}, &filtered}}) {
-            const auto hashed = git::run_git(repo, flags, hashing, worktree);
-            const auto ids = split_records(hashed.out, '\n');
-            if (!hashed.ok() || ids.size() != batch.size()) continue;
-            for (std::size_t k = 0; k < batch.size(); ++k) (*into)[batch[k]] = ids[k];
-        }
+        const auto hashed = git::run_git(repo, {"hash-object", "--no-filters", "--stdin-paths"}, hashing, worktree);
+        const auto ids = split_records(hashed.out, '\n');
+        if (hashed.ok() && ids.size() == batch.size())
+            for (std::size_t k = 0; k < batch.size(); ++k) raw[batch[k]] = ids[k];
     }
+    const auto read_file = [&](const std::string& path, std::size_t size) {
+        std::ifstream file(worktree / path, std::ios::binary);
+        std::string bytes(size, '\0');
+        return file.read(bytes.data(), static_cast<std::streamsize>(size)) ? bytes : std::string("\x01 unreadable");
+    };
     std::vector<bool> holds(paths.size(), false);
     for (std::size_t i = 0; i < paths.size(); ++i) {
-        struct stat st {};
-        if (blobs[i].empty() || ::lstat((worktree / paths[i]).c_str(), &st) != 0) continue;
+        const struct stat& st = seen[i];
+        if (blobs[i].empty()) continue;
         if (S_ISLNK(st.st_mode)) {  // a symbolic link's blob is its target
             std::string target(static_cast<std::size_t>(st.st_size) + 1, '\0');
             const auto length = ::readlink((worktree / paths[i]).c_str(), target.data(), target.size());
             const auto blob = git::run_git(repo, {"cat-file", "blob", blobs[i]}, quiet, worktree);
             holds[i] = length >= 0 && blob.ok() && blob.out == target.substr(0, static_cast<std::size_t>(length));
-            continue;
+        } else if (S_ISREG(st.st_mode)) {
+            holds[i] = raw[i] == blobs[i];
+            const auto size = static_cast<std::size_t>(st.st_size);
+            if (!holds[i]) {
+                const auto checked_out =
+                    git::run_git(repo, {"cat-file", "--filters", "--path=" + paths[i], blobs[i]}, quiet, worktree);
+                holds[i] = checked_out.ok() && checked_out.out.size() == size && read_file(paths[i], size) == checked_out.out;
+            }
+            if (!holds[i] && size % 4096 == 0) {
+                const auto blob = git::run_git(repo, {"cat-file", "blob", blobs[i]}, quiet, worktree);
+                holds[i] = blob.ok() && size < blob.out.size() && blob.out.compare(0, size, read_file(paths[i], size)) == 0;
+            }
         }
-        holds[i] = S_ISREG(st.st_mode) && (raw[i] == blobs[i] || filtered[i] == blobs[i]);
-        if (holds[i] || !S_ISREG(st.st_mode) || st.st_size % 4096 != 0) continue;
-        const auto blob = git::run_git(repo, {"cat-file", "blob", blobs[i]}, quiet, worktree);
-        std::ifstream file(worktree / paths[i], std::ios::binary);
-        std::string start(static_cast<std::size_t>(st.st_size), '\0');
-        holds[i] = blob.ok() && static_cast<std::size_t>(st.st_size) < blob.out.size() && file.read(start.data(), st.st_size) &&
-                   blob.out.compare(0, start.size(), start) == 0;
+        holds[i] = holds[i] && unchanged_since(worktree / paths[i], st);
     }
     return holds;
 }
@@ -192,6 +213,7 @@ std::string restore_interrupted_switch(const git::Repository& repo, const fs::pa
     std::vector<std::string> restore;  // tracked files the switch wrote or deleted
     std::vector<std::string> left;     // tracked changes it did not make
     std::vector<std::string> written, written_blobs;  // to be checked: still as the switch wrote them?
+    std::vector<struct stat> written_seen;
     for (const auto& entry : split_records(changed.out, '\0')) {
         if (entry.size() < 4) continue;
         const std::string path = entry.substr(3);
@@ -203,13 +225,14 @@ std::string restore_interrupted_switch(const git::Repository& repo, const fs::pa
         } else if (where != switched.end() && lstat_in(path, st) && written_since(st, switch_began)) {
             written.push_back(path);
             written_blobs.push_back(where->second.base_blob);
+            written_seen.push_back(st);
         } else {
             left.push_back(path);
         }
     }
     // Written during the switch, but by the user too (an editor saving while a long checkout ran):
     // only the base's content is the switch's.
-    const auto as_written = hold_blobs(repo, worktree, written, written_blobs, quiet);
+    const auto as_written = hold_blobs(repo, worktree, written, written_blobs, written_seen, quiet);
     for (std::size_t i = 0; i < written.size(); ++i) (as_written[i] ? restore : left).push_back(written[i]);
     std::vector<std::string> lines;
     if (!restore.empty()) {
@@ -251,7 +274,7 @@ std::string restore_interrupted_switch(const git::Repository& repo, const fs::pa
     std::size_t removed = 0;
     std::vector<std::string> kept;
     if (!present.empty()) {
-        const auto same = hold_blobs(repo, worktree, present, ids, quiet);
+        const auto same = hold_blobs(repo, worktree, present, ids, seen, quiet);
         for (std::size_t i = 0; i < present.size(); ++i) {
             if (same[i] && remove_same_file(worktree, present[i], seen[i]))
                 ++removed;
@@ -280,6 +303,33 @@ std::string restore_interrupted_switch(const git::Repository& repo, const fs::pa
                                     left.size() == 1 ? "it is" : "they are", count_of(left.size(), "change", "changes"),
                                     some(left), left.size() == 1 ? "it" : "them"));
     return join(lines, "; ");
+}
+
+// The ignored files of the worktree (build output, a local .env) at a path where the base has a
+// file, or in the way of one: git's switch overwrites or removes ignored files without asking, so
+// the switch would destroy them. Empty when none (or when it cannot tell: git's switch decides).
+std::vector<std::string> ignored_in_the_way(const git::Repository& repo, const fs::path& worktree,
+                                            const std::string& base_commit) {
+    proc::RunOptions quiet;
+    quiet.env = {{"LC_ALL", "C"}, {"LANGUAGE", std::nullopt}};
+    const auto added = git::run_git(repo, {"diff-tree", "-r", "-z", "--no-renames", "--name-only", "--diff-filter=AT",
+                                           "HEAD", base_commit},
+                                    quiet, worktree);
+    if (!added.ok()) return {};
+    std::set<std::string> candidates;  // untracked paths there now: the file itself, or a non-folder above it
+    for (const auto& path : split_records(added.out, '\0')) {
+        struct stat st {};
+        if (::lstat((worktree / path).c_str(), &st) == 0) candidates.insert(path);
+        for (fs::path above = fs::path(path).parent_path(); !above.empty(); above = above.parent_path())
+            if (::lstat((worktree / above).c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) candidates.insert(above.string());
+    }
+    if (candidates.empty()) return {};
+    std::string input;
+    for (const auto& path : candidates) input += path + '\0';
+    proc::RunOptions asking = quiet;
+    asking.input = input;
+    const auto ignored = git::run_git(repo, {"check-ignore", "-z", "--stdin"}, asking, worktree);
+    return ignored.exit_code == 0 ? split_records(ignored.out, '\0') : std::vector<std::string>{};
 }
 
 // Rolls back after a failed step and rethrows with what happened.
@@ -411,6 +461,17 @@ StartResult start_model(git::Repository& repo, const StartRequest& request,
     if (request.in_place && repo.has_tracked_changes()) {
         throw Error(fmt::format("cannot switch {} to {}: it has uncommitted changes", run_in.string(), result.branch),
                     "commit or stash them first, or leave out --no-worktree to get a separate worktree");
+    }
+    if (request.in_place) {
+        if (const auto in_the_way = ignored_in_the_way(repo, run_in, result.base_commit); !in_the_way.empty()) {
+            std::vector<std::string> named;
+            for (std::size_t i = 0; i < in_the_way.size() && i < 3; ++i) named.push_back(hint_word(in_the_way[i]));
+            throw Error(fmt::format("cannot switch {} to {}: the base has files where ignored files of yours are ({}{}); "
+                                    "git's switch would overwrite them",
+                                    run_in.string(), result.branch, join(named, ", "),
+                                    in_the_way.size() > 3 ? fmt::format(" and {} more", in_the_way.size() - 3) : ""),
+                        "move them away first, or leave out --no-worktree to get a separate worktree");
+        }
     }
     if (intent.worktree) {
         refuse_foreign_worktree_place(settings, *intent.worktree, repo.common_dir());
