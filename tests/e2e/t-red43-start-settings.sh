@@ -204,3 +204,23 @@ wait "$starting" || rc=$?
 assert_eq "$rc" "1" "the interrupted start fails: $(cat "$TEST_DIR/out")"
 assert_contains "$(cat strip/a.txt)" "OUT: accuracy 0.97"
 assert_no_branch strip feature/model-m1
+
+# (s43g) Ignored files inside a folder where the base has a file, and an ignored link where the base
+# needs a folder (beside an ignored .env): refused, naming them, nothing touched.
+make_repo ign2
+git -C ign2 config model.installHooks never
+printf '*.o\ndata\n.env\n' >ign2/.gitignore && git -C ign2 add -A && git -C ign2 commit -q -m ignores
+git -C ign2 switch -q -c base
+echo "a file now" >ign2/build && mkdir ign2/data && echo readme >ign2/data/README.md && printf 'DEFAULTS=1\n' >ign2/.env
+git -C ign2 add -f build data .env && git -C ign2 commit -q -m base
+git -C ign2 switch -q main 2>/dev/null || git -C ign2 switch -q master
+mkdir ign2/build && echo object >ign2/build/x.o
+mkdir "$TEST_DIR/big" && echo r >"$TEST_DIR/big/README.md" && ln -s "$TEST_DIR/big" ign2/data
+printf 'SECRET=only-copy\n' >ign2/.env
+run_expect 1 git -C ign2 model start --no-worktree m1 --base base
+assert_contains "$ERR" "ignored files of yours are"
+assert_contains "$ERR" "build/x.o"
+assert_eq "$(cat ign2/build/x.o)" "object" "the ignored build output is untouched"
+assert_eq "$(cat ign2/.env)" "SECRET=only-copy" "the ignored .env is untouched"
+assert_eq "$(readlink ign2/data)" "$TEST_DIR/big" "the ignored link is untouched"
+assert_no_branch ign2 feature/model-m1

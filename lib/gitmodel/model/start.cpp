@@ -305,9 +305,10 @@ std::string restore_interrupted_switch(const git::Repository& repo, const fs::pa
     return join(lines, "; ");
 }
 
-// The ignored files of the worktree (build output, a local .env) at a path where the base has a
-// file, or in the way of one: git's switch overwrites or removes ignored files without asking, so
-// the switch would destroy them. Empty when none (or when it cannot tell: git's switch decides).
+// The ignored files of the worktree (build output, a local .env) that the switch to the base would
+// overwrite or remove: at a path where the base has a file, inside a folder where it has a file, or
+// a file or link where it needs a folder. git's switch does so without asking. Throws when git
+// cannot tell.
 std::vector<std::string> ignored_in_the_way(const git::Repository& repo, const fs::path& worktree,
                                             const std::string& base_commit) {
     proc::RunOptions quiet;
@@ -316,20 +317,43 @@ std::vector<std::string> ignored_in_the_way(const git::Repository& repo, const f
                                            "HEAD", base_commit},
                                     quiet, worktree);
     if (!added.ok()) return {};
-    std::set<std::string> candidates;  // untracked paths there now: the file itself, or a non-folder above it
+    // What is in the way, found without following links: the first thing on the path that is not
+    // a folder, or a folder where the base has its file.
+    std::set<std::string> in_the_way;
     for (const auto& path : split_records(added.out, '\0')) {
-        struct stat st {};
-        if (::lstat((worktree / path).c_str(), &st) == 0) candidates.insert(path);
-        for (fs::path above = fs::path(path).parent_path(); !above.empty(); above = above.parent_path())
-            if (::lstat((worktree / above).c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) candidates.insert(above.string());
+        fs::path prefix;
+        for (const auto& part : fs::path(path)) {
+            prefix /= part;
+            struct stat st {};
+            if (::lstat((worktree / prefix).c_str(), &st) != 0) break;
+            if (!S_ISDIR(st.st_mode) || prefix == fs::path(path)) {
+                in_the_way.insert(prefix.string());
+                break;
+            }
+        }
     }
-    if (candidates.empty()) return {};
-    std::string input;
-    for (const auto& path : candidates) input += path + '\0';
-    proc::RunOptions asking = quiet;
-    asking.input = input;
-    const auto ignored = git::run_git(repo, {"check-ignore", "-z", "--stdin"}, asking, worktree);
-    return ignored.exit_code == 0 ? split_records(ignored.out, '\0') : std::vector<std::string>{};
+    if (in_the_way.empty()) return {};
+    std::vector<std::string> ignored;
+    std::vector<std::string> chunk;
+    const auto ask = [&] {
+        // The ignored untracked files at or under those paths, as git's switch judges them.
+        std::vector<std::string> args{"--literal-pathspecs", "ls-files", "-z", "--others", "--ignored",
+                                      "--exclude-standard", "--"};
+        args.insert(args.end(), chunk.begin(), chunk.end());
+        const auto listed = git::run_git(repo, args, quiet, worktree);
+        if (!listed.ok())
+            throw Error(fmt::format("cannot tell whether the switch to {} would overwrite ignored files: `git ls-files` {}",
+                                    base_commit.substr(0, 10), listed.describe()),
+                        "leave out --no-worktree to get a separate worktree");
+        for (auto& path : split_records(listed.out, '\0')) ignored.push_back(std::move(path));
+        chunk.clear();
+    };
+    for (const auto& path : in_the_way) {
+        chunk.push_back(path);
+        if (chunk.size() == 500) ask();
+    }
+    if (!chunk.empty()) ask();
+    return ignored;
 }
 
 // Rolls back after a failed step and rethrows with what happened.
