@@ -13,8 +13,9 @@
 cd "$TEST_DIR"
 start_env_model alpha "gpus: 0" "ports:" "  jupyter: 8888"
 wt=$WT
-dnat_rules() { iptables -t nat -S 2>/dev/null | grep -c 'dnat name' || true; }
-rules_before=$(dnat_rules)
+# The port forwarding rules of one container (CNI's portmap names the container's id in each):
+# never counted across the machine, where other tests' containers come and go meanwhile.
+dnat_rules() { iptables -t nat -S 2>/dev/null | grep 'dnat name' | grep -c -- "$1" || true; }
 
 # A slow podman (a wrapper script, as some sites have), so that the kill surely lands while
 # `podman run` works.
@@ -42,10 +43,11 @@ assert_eq "$(podman inspect -f '{{.State.Status}}' "$name")" "running" "the cont
 run_expect 0 git -C "$wt" model env status
 assert_contains "$OUT" "$name"
 assert_contains "$OUT" "running"
+id=$(podman inspect -f '{{.Id}}' "$name")
 run_expect 0 git -C "$wt" model env down
 assert_contains "$OUT" "$name removed"
 assert_eq "$(test_containers)" "" "down removed the container the killed up left"
-assert_eq "$(dnat_rules)" "$rules_before" "no port forwarding of the removed container is left"
+assert_eq "$(dnat_rules "$id")" "0" "no port forwarding of the removed container is left"
 run_expect 0 git -C "$wt" model env up
 run_expect 0 git -C "$wt" model env down
 # A client in the foreground with the name (a sweep run's shape: --rm, not --detach) is no killed

@@ -509,8 +509,17 @@ StartResult start_model(git::Repository& repo, const StartRequest& request,
     } catch (const Error& e) {
         fail_and_roll_back(repo, intent, pending, e.what());
     }
+    // The clock the kernel stamps files with, then its next tick awaited (a few ms): every file the
+    // switch writes is stamped after this moment, even the first one written at once.
     struct timespec switch_began {};
-    ::clock_gettime(CLOCK_REALTIME_COARSE, &switch_began);  // the clock the kernel stamps files with
+    ::clock_gettime(CLOCK_REALTIME_COARSE, &switch_began);
+    for (int waited = 0; waited < 50; ++waited) {
+        struct timespec now {};
+        ::clock_gettime(CLOCK_REALTIME_COARSE, &now);
+        if (now.tv_sec != switch_began.tv_sec || now.tv_nsec != switch_began.tv_nsec) break;
+        const struct timespec millisecond {0, 1000000};
+        ::nanosleep(&millisecond, nullptr);
+    }
     if (std::string failed = run_checkout(git_command, run_in, request.in_place); !failed.empty()) {
         try {
             if (request.in_place) {
