@@ -61,6 +61,14 @@ bool written_since(const struct stat& st, const struct timespec& since) {
     return st.st_mtim.tv_sec > since.tv_sec || (st.st_mtim.tv_sec == since.tv_sec && st.st_mtim.tv_nsec > since.tv_nsec);
 }
 
+// Whether two looks at a path saw the same file, not written in between (device, inode, size,
+// modification and change times).
+bool same_file_as_seen(const struct stat& now, const struct stat& seen) {
+    return now.st_dev == seen.st_dev && now.st_ino == seen.st_ino && now.st_size == seen.st_size &&
+           now.st_mtim.tv_sec == seen.st_mtim.tv_sec && now.st_mtim.tv_nsec == seen.st_mtim.tv_nsec &&
+           now.st_ctim.tv_sec == seen.st_ctim.tv_sec && now.st_ctim.tv_nsec == seen.st_ctim.tv_nsec;
+}
+
 // The folder of `path` (relative to the worktree), opened through real folders only: a folder
 // swapped for a link meanwhile (by anyone who can write there) is not followed.
 UniqueFd open_folder_of(const fs::path& worktree, const std::string& path) {
@@ -79,10 +87,7 @@ bool remove_same_file(const fs::path& worktree, const std::string& path, const s
     const std::string name = fs::path(path).filename().string();
     struct stat now {};
     if (!folder || ::fstatat(folder.get(), name.c_str(), &now, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(now.st_mode) ||
-        now.st_dev != seen.st_dev || now.st_ino != seen.st_ino || now.st_size != seen.st_size ||
-        now.st_mtim.tv_sec != seen.st_mtim.tv_sec || now.st_mtim.tv_nsec != seen.st_mtim.tv_nsec ||
-        now.st_ctim.tv_sec != seen.st_ctim.tv_sec || now.st_ctim.tv_nsec != seen.st_ctim.tv_nsec ||
-        ::unlinkat(folder.get(), name.c_str(), 0) != 0)
+        !same_file_as_seen(now, seen) || ::unlinkat(folder.get(), name.c_str(), 0) != 0)
         return false;
     for (fs::path inner = fs::path(path).parent_path(); !inner.empty(); inner = inner.parent_path()) {
         const UniqueFd parent = open_folder_of(worktree, inner.string());
@@ -95,10 +100,7 @@ bool remove_same_file(const fs::path& worktree, const std::string& path, const s
 // it was being judged makes the judgement stale.
 bool unchanged_since(const fs::path& file, const struct stat& seen) {
     struct stat now {};
-    return ::lstat(file.c_str(), &now) == 0 && now.st_dev == seen.st_dev && now.st_ino == seen.st_ino &&
-           now.st_size == seen.st_size && now.st_mtim.tv_sec == seen.st_mtim.tv_sec &&
-           now.st_mtim.tv_nsec == seen.st_mtim.tv_nsec && now.st_ctim.tv_sec == seen.st_ctim.tv_sec &&
-           now.st_ctim.tv_nsec == seen.st_ctim.tv_nsec;
+    return ::lstat(file.c_str(), &now) == 0 && same_file_as_seen(now, seen);
 }
 
 // Whether each file (a path in the worktree, seen as `seen`) holds its blob as the switch writes
