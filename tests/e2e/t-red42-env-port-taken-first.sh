@@ -24,7 +24,11 @@ WT="$HOMEDIR/worktrees/feature/model-web"
 
 as_user "$A" sh -c 'cd "$1" && exec git model env up --bind-all' sh "$WT" >"$TEST_DIR/up.out" 2>&1 &
 up=$!
-for _ in $(seq 100); do [ -n "$(as_user "$A" podman ps -q)" ] && break; sleep 0.1; done
+# The environment's own container, by its label: env up first runs a short one of its own to read
+# the image's accounts, and a listener started then took the port before env up chose it.
+env_container() { as_user "$A" podman ps -q --filter label=io.git-model.managed=1; }
+for _ in $(seq 100); do [ -n "$(env_container)" ] && break; sleep 0.1; done
+[ -n "$(env_container)" ] || fail "env up started no container: $(cat "$TEST_DIR/up.out")"
 # B listens on the port first, and answers anyone who connects.
 as_user "$B" python3 -c 'import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -32,12 +36,13 @@ s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(8); s.settimeout(20)
 end = time.time() + 20
 while time.time() < end:
     try: c, _ = s.accept(); c.close()
-    except OSError: pass' "$PORT" &
+    except OSError: pass' "$PORT" 2>"$TEST_DIR/listener.err" &  # (its end at the cleanup: "Killed" there)
 listener=$!
 wait "$up" && rc=0 || rc=$?
 kill "$listener" 2>/dev/null; wait "$listener" 2>/dev/null || true
+OUT="" ERR=$(cat "$TEST_DIR/up.out")  # what a failure shows: env up's own words, not the start's
 CHECKS=$((CHECKS + 1))
-[ "$rc" = 1 ] || fail "env up exited $rc, not 1: $(cat "$TEST_DIR/up.out")"
-assert_contains "$(cat "$TEST_DIR/up.out")" "port $PORT answers, but from a process of user $B"
-assert_not_contains "$(cat "$TEST_DIR/up.out")" "is up"
+[ "$rc" = 1 ] || fail "env up exited $rc, not 1"
+assert_contains "$ERR" "port $PORT answers, but from a process of user $B"
+assert_not_contains "$ERR" "is up"
 assert_eq "$(as_user "$A" podman ps -aq | wc -l)" "0" "the container was removed"
