@@ -2,10 +2,10 @@
 
 #include "gitmodel/core/deferred_signals.hpp"
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/folder_walk.hpp"
 #include "gitmodel/core/report.hpp"
 #include "gitmodel/core/shell_word.hpp"
 #include "gitmodel/core/text.hpp"
-#include "gitmodel/core/unique_fd.hpp"
 #include "gitmodel/core/wording.hpp"
 #include "gitmodel/git/git_program.hpp"
 #include "gitmodel/model/created_worktree.hpp"
@@ -25,7 +25,6 @@
 #include <map>
 #include <set>
 #include <sstream>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -59,48 +58,6 @@ void check_folder_free(const fs::path& path, const std::vector<git::WorktreeInfo
 // and are named rather than undone.)
 bool written_since(const struct stat& st, const struct timespec& since) {
     return st.st_mtim.tv_sec > since.tv_sec || (st.st_mtim.tv_sec == since.tv_sec && st.st_mtim.tv_nsec > since.tv_nsec);
-}
-
-// Whether two looks at a path saw the same file, not written in between (device, inode, size,
-// modification and change times).
-bool same_file_as_seen(const struct stat& now, const struct stat& seen) {
-    return now.st_dev == seen.st_dev && now.st_ino == seen.st_ino && now.st_size == seen.st_size &&
-           now.st_mtim.tv_sec == seen.st_mtim.tv_sec && now.st_mtim.tv_nsec == seen.st_mtim.tv_nsec &&
-           now.st_ctim.tv_sec == seen.st_ctim.tv_sec && now.st_ctim.tv_nsec == seen.st_ctim.tv_nsec;
-}
-
-// The folder of `path` (relative to the worktree), opened through real folders only: a folder
-// swapped for a link meanwhile (by anyone who can write there) is not followed.
-UniqueFd open_folder_of(const fs::path& worktree, const std::string& path) {
-    UniqueFd folder(::open(worktree.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    for (const auto& part : fs::path(path).parent_path()) {
-        if (!folder) break;
-        folder.reset(::openat(folder.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    }
-    return folder;
-}
-
-// Removes a file of the worktree that is still the one looked at (same file, not written since), then
-// the folders it leaves empty; each step through real folders only.
-bool remove_same_file(const fs::path& worktree, const std::string& path, const struct stat& seen) {
-    const UniqueFd folder = open_folder_of(worktree, path);
-    const std::string name = fs::path(path).filename().string();
-    struct stat now {};
-    if (!folder || ::fstatat(folder.get(), name.c_str(), &now, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(now.st_mode) ||
-        !same_file_as_seen(now, seen) || ::unlinkat(folder.get(), name.c_str(), 0) != 0)
-        return false;
-    for (fs::path inner = fs::path(path).parent_path(); !inner.empty(); inner = inner.parent_path()) {
-        const UniqueFd parent = open_folder_of(worktree, inner.string());
-        if (!parent || ::unlinkat(parent.get(), inner.filename().c_str(), AT_REMOVEDIR) != 0) break;
-    }
-    return true;
-}
-
-// Whether a file is still as it was seen (the same file, not written since): a user's save while
-// it was being judged makes the judgement stale.
-bool unchanged_since(const fs::path& file, const struct stat& seen) {
-    struct stat now {};
-    return ::lstat(file.c_str(), &now) == 0 && same_file_as_seen(now, seen);
 }
 
 // Whether each file (a path in the worktree, seen as `seen`) holds its blob as the switch writes
@@ -140,6 +97,7 @@ std::vector<bool> hold_blobs(const git::Repository& repo, const fs::path& worktr
         return file.read(bytes.data(), static_cast<std::streamsize>(size)) ? bytes : std::string("\x01 unreadable");
     };
     std::vector<bool> holds(paths.size(), false);
+    FolderWalk walk(worktree);
     for (std::size_t i = 0; i < paths.size(); ++i) {
         const struct stat& st = seen[i];
         if (blobs[i].empty()) continue;
@@ -161,7 +119,8 @@ std::vector<bool> hold_blobs(const git::Repository& repo, const fs::path& worktr
                 holds[i] = blob.ok() && size < blob.out.size() && blob.out.compare(0, size, read_file(paths[i], size)) == 0;
             }
         }
-        holds[i] = holds[i] && unchanged_since(worktree / paths[i], st);
+        struct stat now {};  // a user's save while it was judged makes the judgement stale
+        holds[i] = holds[i] && walk.status(paths[i], now) && same_file_as_seen(now, st);
     }
     return holds;
 }
@@ -206,12 +165,7 @@ std::string restore_interrupted_switch(const git::Repository& repo, const fs::pa
         switched[fields[i + 1]] = Switched{status != "A", status == "D" ? "" : new_id};
         if (status == "A" && (new_mode == "100644" || new_mode == "100755")) base_files.emplace_back(fields[i + 1], new_id);
     }
-    const auto lstat_in = [&](const std::string& path, struct stat& st) {
-        // reached through real folders of the worktree
-        if (::lstat((worktree / path).c_str(), &st) != 0) return false;
-        std::error_code ec;
-        return fs::canonical(worktree / path, ec).parent_path() == (fs::canonical(worktree, ec) / path).parent_path();
-    };
+    FolderWalk walk(worktree);  // files reached through real folders of the worktree only
     std::vector<std::string> restore;  // tracked files the switch wrote or deleted
     std::vector<std::string> left;     // tracked changes it did not make
     std::vector<std::string> written, written_blobs;  // to be checked: still as the switch wrote them?
@@ -224,7 +178,7 @@ std::string restore_interrupted_switch(const git::Repository& repo, const fs::pa
         const bool gone = ::lstat((worktree / path).c_str(), &st) != 0 && errno == ENOENT;
         if (where != switched.end() && gone) {
             restore.push_back(path);
-        } else if (where != switched.end() && lstat_in(path, st) && written_since(st, switch_began)) {
+        } else if (where != switched.end() && walk.status(path, st) && written_since(st, switch_began)) {
             written.push_back(path);
             written_blobs.push_back(where->second.base_blob);
             written_seen.push_back(st);
@@ -268,7 +222,7 @@ std::string restore_interrupted_switch(const git::Repository& repo, const fs::pa
     std::vector<struct stat> seen;
     for (const auto& [path, id] : base_files) {
         struct stat st {};
-        if (!lstat_in(path, st) || !S_ISREG(st.st_mode) || !written_since(st, switch_began)) continue;
+        if (!walk.status(path, st) || !S_ISREG(st.st_mode) || !written_since(st, switch_began)) continue;
         present.push_back(path);
         ids.push_back(id);
         seen.push_back(st);
@@ -278,10 +232,12 @@ std::string restore_interrupted_switch(const git::Repository& repo, const fs::pa
     if (!present.empty()) {
         const auto same = hold_blobs(repo, worktree, present, ids, seen, quiet);
         for (std::size_t i = 0; i < present.size(); ++i) {
-            if (same[i] && remove_same_file(worktree, present[i], seen[i]))
+            if (same[i] && walk.remove_if_same(present[i], seen[i])) {
+                walk.remove_empty_folders_of(present[i]);
                 ++removed;
-            else
+            } else {
                 kept.push_back(present[i]);
+            }
         }
     }
     if (removed) lines.push_back(fmt::format("removed {} the switch had written", count_of(removed, "file", "files")));

@@ -4,8 +4,8 @@
 
 #include "gitmodel/core/shell_word.hpp"
 #include "gitmodel/core/error.hpp"
+#include "gitmodel/core/folder_walk.hpp"
 #include "gitmodel/core/text.hpp"
-#include "gitmodel/core/unique_fd.hpp"
 #include "gitmodel/git/git_program.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/proc/process.hpp"
@@ -308,55 +308,11 @@ std::vector<std::string> files_git_hides(const fs::path& worktree) {
 
 namespace {
 
-// A file of the worktree as it was judged unchanged: its path, and which file it was (device,
-// inode, size, modification time), so that only that very file is deleted, not one that replaced
-// it or was written to since.
+// A file of the worktree as it was judged unchanged: its path, and which file it was (its lstat),
+// so that only that very file is deleted, not one that replaced it or was written to since.
 struct UnchangedFile {
     std::string path;
-    dev_t device = 0;
-    ino_t inode = 0;
-    off_t size = 0;
-    struct timespec modified {};
-};
-
-bool same_file(const struct stat& st, const UnchangedFile& file) {
-    return st.st_dev == file.device && st.st_ino == file.inode && st.st_size == file.size &&
-           st.st_mtim.tv_sec == file.modified.tv_sec && st.st_mtim.tv_nsec == file.modified.tv_nsec;
-}
-
-// The folders of a worktree, each opened by walking down from the worktree one O_NOFOLLOW step at
-// a time: a folder swapped for a link (a job's `ln -sfn /datasets/v2 data`) is never walked
-// through, so nothing outside the worktree is read as its file or deleted. The last folder
-// opened is kept, for the next file of the same folder.
-class WorktreeFolders {
-public:
-    explicit WorktreeFolders(const fs::path& worktree) : worktree_(worktree) {}
-
-    // The folder holding `path` (relative to the worktree), opened; -1 when a link, a file or
-    // nothing is on the way.
-    int folder_of(const std::string& path) {
-        const fs::path folder = fs::path(path).parent_path();
-        if (open_ && folder == folder_path_) return folder_fd_.get();
-        open_ = true;
-        folder_path_ = folder;
-        folder_fd_.reset(::open(worktree_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        for (const auto& part : folder) {
-            if (!folder_fd_) break;
-            folder_fd_.reset(::openat(folder_fd_.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        }
-        return folder_fd_.get();
-    }
-    // lstat of `path` through its folder; false when it cannot be reached without a link.
-    bool status(const std::string& path, struct stat& st) {
-        const int folder = folder_of(path);
-        return folder >= 0 && ::fstatat(folder, fs::path(path).filename().c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
-    }
-
-private:
-    fs::path worktree_;
-    bool open_ = false;
-    fs::path folder_path_;
-    UniqueFd folder_fd_;
+    struct stat seen {};
 };
 
 // The files the commit holds that are on disk with exactly the commit's content (and, under a
@@ -370,10 +326,8 @@ std::vector<UnchangedFile> unchanged_files(const fs::path& worktree) {
     const auto lost = lost_to_filters(worktree, files);
     const auto hidden_list = files_git_hides(worktree);
     const std::set<std::string> hidden(hidden_list.begin(), hidden_list.end());
-    WorktreeFolders folders(worktree);
-    const auto identity = [](const std::string& path, const struct stat& st) {
-        return UnchangedFile{path, st.st_dev, st.st_ino, st.st_size, st.st_mtim};
-    };
+    FolderWalk folders(worktree);  // a folder swapped for a link is never walked through
+    const auto identity = [](const std::string& path, const struct stat& st) { return UnchangedFile{path, st}; };
     for (const auto& file : files) {
         if (lost.count(file.path) || hidden.count(file.path)) continue;
         if (file.path.find('\n') != std::string::npos) continue;  // --stdin-paths cannot name it: it stays
@@ -403,13 +357,9 @@ std::vector<UnchangedFile> unchanged_files(const fs::path& worktree) {
 // returns the paths deleted.
 std::vector<std::string> delete_unchanged(const fs::path& worktree, const std::vector<UnchangedFile>& unchanged) {
     std::vector<std::string> deleted;
-    WorktreeFolders folders(worktree);
-    for (const auto& file : unchanged) {
-        struct stat st {};
-        if (!folders.status(file.path, st) || !same_file(st, file)) continue;  // replaced, written, or moved
-        if (::unlinkat(folders.folder_of(file.path), fs::path(file.path).filename().c_str(), 0) == 0)
-            deleted.push_back(file.path);
-    }
+    FolderWalk folders(worktree);
+    for (const auto& file : unchanged)
+        if (folders.remove_if_same(file.path, file.seen)) deleted.push_back(file.path);  // not if replaced or written
     return deleted;
 }
 
@@ -424,7 +374,7 @@ void remove_empty_folders(const fs::path& root) {
     }
     std::sort(folders.begin(), folders.end(),
               [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
-    WorktreeFolders walk(root);
+    FolderWalk walk(root);
     for (const auto& folder : folders) {
         const int parent = walk.folder_of(folder);
         if (parent >= 0) ::unlinkat(parent, fs::path(folder).filename().c_str(), AT_REMOVEDIR);  // fails unless empty

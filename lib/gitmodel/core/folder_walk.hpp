@@ -1,0 +1,48 @@
+#pragma once
+// Reaching the files below a folder that others may change meanwhile (a worktree a job or a
+// teammate writes to) without ever following a link: each folder on the way is opened by
+// descriptor, one O_NOFOLLOW step at a time, so a folder swapped for a link (a job's
+// `ln -sfn /datasets/v2 data`) is never walked through, and nothing outside is read or deleted
+// as if it were inside. Used by whatever judges a file and then deletes it (a worktree's careful
+// removal, an interrupted start's undo).
+
+#include "gitmodel/core/unique_fd.hpp"
+
+#include <filesystem>
+#include <string>
+
+#include <sys/stat.h>
+
+namespace gm {
+
+// The folders below one root, opened on demand; the last one opened is kept for the next file
+// of the same folder (a worktree's files come folder by folder).
+class FolderWalk {
+public:
+    explicit FolderWalk(std::filesystem::path root) : root_(std::move(root)) {}
+
+    // The folder holding `path` (relative to the root), opened through real folders only; -1
+    // when a link, a file or nothing is on the way. Owned here: valid until the next call.
+    int folder_of(const std::string& path);
+    // lstat of `path` through its folder; false when it cannot be reached without a link.
+    bool status(const std::string& path, struct stat& st);
+    // Deletes the file (or link) at `path` if it is still the very one seen (same_file_as_seen),
+    // never one that replaced it or was written since.
+    bool remove_if_same(const std::string& path, const struct stat& seen);
+    // Removes the folders of `path` that are empty, deepest first, up to (not including) the root:
+    // what removing a file the folder was made for leaves. A folder with anything in it stays.
+    void remove_empty_folders_of(const std::string& path);
+
+private:
+    std::filesystem::path root_;
+    bool open_ = false;
+    std::filesystem::path folder_path_;
+    UniqueFd folder_fd_;
+};
+
+// Whether two looks at a path saw the same file, not written nor changed in between: device,
+// inode, size, modification and change times (a judgement made on the first look holds for
+// the second only then).
+bool same_file_as_seen(const struct stat& now, const struct stat& seen);
+
+}  // namespace gm
