@@ -143,17 +143,24 @@ fi
 
 # (s43e) A file the user saves while a long switch runs (an editor's autosave during an LFS checkout)
 # is theirs, not the switch's: kept, and named, when the switch is then interrupted.
+# interrupted_start_saving REPO LINE: `start --no-worktree m1 --base main` in REPO, whose switch a slow
+# smudge filter (an LFS checkout's shape) holds for 3 s and then interrupts (Ctrl-C); meanwhile the
+# user appends LINE to a.txt, which the switch had already written. The start must fail (exit 1).
+interrupted_start_saving() {
+    local repo=$1 line=$2 starting rc=0
+    echo "zz* filter=slow" >>"$repo/.git/info/attributes"
+    git -C "$repo" config filter.slow.smudge \
+        "if [ ! -e '$TEST_DIR/$repo.once' ]; then touch '$TEST_DIR/$repo.once'; sleep 3; kill -INT \$PPID; sleep 1; fi; cat"
+    git -C "$repo" config filter.slow.clean cat
+    git -C "$repo" model start --no-worktree m1 --base main >"$TEST_DIR/out" 2>&1 &
+    starting=$!
+    for _ in $(seq 50); do grep -q main2 "$repo/a.txt" 2>/dev/null && break; sleep 0.1; done
+    echo "$line" >>"$repo/a.txt"
+    wait "$starting" || rc=$?
+    assert_eq "$rc" "1" "the interrupted start fails: $(cat "$TEST_DIR/out")"
+}
 two_branches during
-echo "zz* filter=slow" >>during/.git/info/attributes
-git -C during config filter.slow.smudge "if [ ! -e '$TEST_DIR/once' ]; then touch '$TEST_DIR/once'; sleep 3; kill -INT \$PPID; sleep 1; fi; cat"
-git -C during config filter.slow.clean cat
-git -C during model start --no-worktree m1 --base main >"$TEST_DIR/out" 2>&1 &
-starting=$!
-for _ in $(seq 50); do grep -q main2 during/a.txt 2>/dev/null && break; sleep 0.1; done
-echo "USER WORK" >>during/a.txt
-rc=0
-wait "$starting" || rc=$?
-assert_eq "$rc" "1" "the interrupted start fails: $(cat "$TEST_DIR/out")"
+interrupted_start_saving during "USER WORK"
 assert_contains "$(cat during/a.txt)" "USER WORK"
 assert_contains "$(cat "$TEST_DIR/out")" "left as it is the 1 change the switch did not make (a.txt)"
 assert_no_path during/zz.txt
@@ -192,16 +199,7 @@ run_expect 0 git -C ign model start --no-worktree m2 --base work   # nothing of 
 two_branches strip
 echo "a.txt filter=strip" >>strip/.git/info/attributes
 git -C strip config filter.strip.clean "grep -v '^OUT:' || true"
-echo "zz* filter=slow" >>strip/.git/info/attributes
-git -C strip config filter.slow.smudge "if [ ! -e '$TEST_DIR/once2' ]; then touch '$TEST_DIR/once2'; sleep 3; kill -INT \$PPID; sleep 1; fi; cat"
-git -C strip config filter.slow.clean cat
-git -C strip model start --no-worktree m1 --base main >"$TEST_DIR/out" 2>&1 &
-starting=$!
-for _ in $(seq 50); do grep -q main2 strip/a.txt 2>/dev/null && break; sleep 0.1; done
-echo "OUT: accuracy 0.97 (6 h of training)" >>strip/a.txt
-rc=0
-wait "$starting" || rc=$?
-assert_eq "$rc" "1" "the interrupted start fails: $(cat "$TEST_DIR/out")"
+interrupted_start_saving strip "OUT: accuracy 0.97 (6 h of training)"
 assert_contains "$(cat strip/a.txt)" "OUT: accuracy 0.97"
 assert_no_branch strip feature/model-m1
 
