@@ -104,3 +104,41 @@ TEST_CASE("same_file_as_seen compares identity, size and both times", "[core][fo
     b.st_mtim.tv_sec = 10;
     CHECK_FALSE(same_file_as_seen(a, b));
 }
+
+TEST_CASE("a folder renamed away and back while a file was judged by path fails the judgement", "[core][folder_walk]") {
+    test::ScratchDir root;
+    write_walked(root.path / "data/f", "edit");
+    write_walked(root.path / "other/g", "x");
+    write_walked(root.path / "top.txt", "y");
+    FolderStamps stamps(root.path, {"data/f", "other/g", "top.txt"});
+    stamps.recheck();
+    CHECK(stamps.still_same("data/f"));
+    CHECK(stamps.still_same("top.txt"));
+
+    SECTION("swapped for a link and back: its change time moved") {
+        ::usleep(20000);  // past the file clock's tick
+        fs::rename(root.path / "data", root.path / ".data-real");
+        fs::create_directory_symlink("/", root.path / "data");
+        fs::remove(root.path / "data");
+        fs::rename(root.path / ".data-real", root.path / "data");
+        stamps.recheck();
+        CHECK_FALSE(stamps.still_same("data/f"));
+        CHECK_FALSE(stamps.still_same("top.txt"));  // the root's entries changed too
+    }
+    SECTION("an entry added in a folder on the way") {
+        ::usleep(20000);
+        write_walked(root.path / "other/new", "z");
+        stamps.recheck();
+        CHECK_FALSE(stamps.still_same("other/g"));
+        CHECK(stamps.still_same("data/f"));
+    }
+    SECTION("a link where the folder was, at the look after") {
+        fs::rename(root.path / "data", root.path / ".data-real");
+        fs::create_directory_symlink(root.path / ".data-real", root.path / "data");
+        stamps.recheck();
+        CHECK_FALSE(stamps.still_same("data/f"));
+    }
+    SECTION("a path that was not stamped is never taken as the same") {
+        CHECK_FALSE(stamps.still_same("elsewhere/h"));
+    }
+}

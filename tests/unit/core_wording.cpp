@@ -26,3 +26,11 @@ TEST_CASE("layout_columns: widths from the content", "[core]") {
     // the last column is never padded; empty leading cells keep the columns
     CHECK(layout_columns({{"x", "long cell", ""}, {"", "", "z"}}) == "x  long cell\n              z\n");
 }
+
+TEST_CASE("first_few names a few of many and counts the rest", "[core]") {
+    CHECK(first_few({}) == "");
+    CHECK(first_few({"a"}) == "a");
+    CHECK(first_few({"a", "b", "c"}) == "a, b, c");
+    CHECK(first_few({"a", "b", "c", "d", "e"}) == "a, b, c and 2 more");
+    CHECK(first_few({"a", "b"}, 1) == "a and 1 more");
+}

@@ -38,6 +38,60 @@ void FolderWalk::remove_empty_folders_of(const std::string& path) {
     }
 }
 
+namespace {
+
+// The folder holding `path` and every folder above it, up to the root (""), relative to the root.
+std::vector<std::string> folders_above(const std::string& path) {
+    std::vector<std::string> folders;
+    for (fs::path folder = fs::path(path).parent_path();; folder = folder.parent_path()) {
+        folders.push_back(folder.string());
+        if (folder.empty()) break;
+    }
+    return folders;
+}
+
+}  // namespace
+
+FolderStamps::FolderStamps(fs::path root, const std::vector<std::string>& paths) : root_(std::move(root)) {
+    for (const auto& path : paths)
+        for (auto& folder : folders_above(path)) stamps_.emplace(std::move(folder), Stamp{});
+    FolderWalk walk(root_);
+    for (auto& [folder, stamp] : stamps_) stamp = stamp_of(walk, folder);
+}
+
+bool FolderStamps::Stamp::operator==(const Stamp& other) const {
+    return reached && other.reached && device == other.device && inode == other.inode && mode == other.mode &&
+           changed.tv_sec == other.changed.tv_sec && changed.tv_nsec == other.changed.tv_nsec;
+}
+
+FolderStamps::Stamp FolderStamps::stamp_of(FolderWalk& walk, const std::string& folder) const {
+    struct stat st {};
+    bool reached = false;
+    if (folder.empty()) {
+        const UniqueFd root(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        reached = root && ::fstat(root.get(), &st) == 0;
+    } else {
+        reached = walk.status(folder, st) && S_ISDIR(st.st_mode);
+    }
+    if (!reached) return Stamp{};
+    return Stamp{true, st.st_dev, st.st_ino, st.st_mode, st.st_ctim};
+}
+
+void FolderStamps::recheck() {
+    changed_.clear();
+    FolderWalk walk(root_);
+    for (const auto& [folder, stamp] : stamps_)
+        if (!(stamp_of(walk, folder) == stamp)) changed_.insert(folder);
+}
+
+bool FolderStamps::still_same(const std::string& path) const {
+    for (const auto& folder : folders_above(path)) {
+        const auto stamp = stamps_.find(folder);
+        if (stamp == stamps_.end() || !stamp->second.reached || changed_.count(folder)) return false;
+    }
+    return true;
+}
+
 bool same_file_as_seen(const struct stat& now, const struct stat& seen) {
     return now.st_dev == seen.st_dev && now.st_ino == seen.st_ino && now.st_size == seen.st_size &&
            now.st_mtim.tv_sec == seen.st_mtim.tv_sec && now.st_mtim.tv_nsec == seen.st_mtim.tv_nsec &&

@@ -9,7 +9,10 @@
 #include "gitmodel/core/unique_fd.hpp"
 
 #include <filesystem>
+#include <map>
+#include <set>
 #include <string>
+#include <vector>
 
 #include <sys/stat.h>
 
@@ -38,6 +41,37 @@ private:
     bool open_ = false;
     std::filesystem::path folder_path_;
     UniqueFd folder_fd_;
+};
+
+// The folders on the way to some files below a root (the root included), stamped when made:
+// device, inode, type and change time. A judgement that another program made by path (git reading
+// the files: it follows links on the way) holds for a file only while no folder on its way was
+// renamed, swapped for a link and back, or had an entry added, removed or renamed since: what a
+// user allowed to write an upper folder (a teammate, in a group-writable worktree) could do for
+// just that moment, to have another file judged in its place.
+class FolderStamps {
+public:
+    FolderStamps(std::filesystem::path root, const std::vector<std::string>& paths);
+
+    // Looks at the folders again: still_same() answers by this look from now on.
+    void recheck();
+    // Whether every folder on the way to `path` (one of the paths given) is as stamped.
+    bool still_same(const std::string& path) const;
+
+private:
+    struct Stamp {
+        bool reached = false;
+        dev_t device = 0;
+        ino_t inode = 0;
+        mode_t mode = 0;
+        struct timespec changed {};
+        bool operator==(const Stamp& other) const;
+    };
+    Stamp stamp_of(FolderWalk& walk, const std::string& folder) const;
+
+    std::filesystem::path root_;
+    std::map<std::string, Stamp> stamps_;  // by folder, relative to the root ("" for the root)
+    std::set<std::string> changed_;
 };
 
 // Whether two looks at a path saw the same file, not written nor changed in between: device,

@@ -238,4 +238,6 @@ void replace_all(std::string& text, std::string_view from, std::string_view to) 
         text.replace(pos, from.size(), to);
 }
 
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
 }  // namespace gm

@@ -88,6 +88,9 @@ bool ends_with(std::string_view text, std::string_view suffix);
 // line breaks and blanks that end a program's output or a file's line.
 std::string trim_end(std::string_view text, std::string_view chars);
 
+// The text up to its first line break: a commit's subject, the first line of a program's message.
+std::string first_line(const std::string& text);
+
 // The text without its trailing line breaks ("\n" and "\r"): a program's one-line answer.
 std::string trim_trailing_newlines(std::string_view text);
 

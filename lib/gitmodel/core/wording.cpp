@@ -14,6 +14,13 @@ std::string count_of(std::size_t count, std::string_view singular, std::string_v
     return fmt::format("{} {}", count, plural);
 }
 
+std::string first_few(const std::vector<std::string>& items, std::size_t shown) {
+    std::string text;
+    for (std::size_t i = 0; i < items.size() && i < shown; ++i) text += (i ? ", " : "") + items[i];
+    if (items.size() > shown) text += fmt::format(" and {} more", items.size() - shown);
+    return text;
+}
+
 std::string layout_columns(std::vector<std::vector<std::string>> rows) {
     for (auto& row : rows)
         for (auto& cell : row) cell = printable(cell);

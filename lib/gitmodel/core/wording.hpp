@@ -13,6 +13,10 @@ namespace gm {
 // singular plus "s" unless given, so that no message says "1 runs".
 std::string count_of(std::size_t count, std::string_view singular, std::string_view plural = {});
 
+// The first `shown` items, comma-separated, and how many more there are ("a, b, c and 4 more"):
+// a message names a few of many paths without growing with them.
+std::string first_few(const std::vector<std::string>& items, std::size_t shown = 3);
+
 // Columns padded to the widest cell of each (computed from the content, so a long name never
 // breaks the alignment), two spaces apart; the last column is not padded, trailing blanks go.
 // Every cell is made printable (gm::printable): tables show metric names, parameters and

@@ -23,7 +23,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
 std::string merge_message(const model::ModelContext& context) {
     return fmt::format("Merge model '{}' ({}) into {}", context.name, context.branch, context.base);

@@ -16,7 +16,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string first_line(const std::string& text) {
+// The first line git said that is not a hint: its message.
+std::string first_said_line(const std::string& text) {
     std::string out;
     std::istringstream in(text);
     std::string line;
@@ -67,7 +68,7 @@ proc::RunResult run_git_checked(const git::Repository& repo, const std::vector<s
                                 const std::optional<fs::path>& where) {
     auto result = run_git(repo, args, options, where);
     if (!result.ok()) {
-        const std::string said = first_line(result.err);
+        const std::string said = first_said_line(result.err);
         throw Error(fmt::format("{}: `git {}` {}{}", doing, args.empty() ? "" : args.front(), result.describe(),
                                 said.empty() ? "" : ": " + said));
     }
@@ -117,7 +118,7 @@ bool make_annotated_tag(const git::Repository& repo, const std::string& name, co
     }
     if (git::find_tag(repo, name)) return false;
     throw Error(fmt::format("cannot create tag {}: git tag {}{}", name, result.describe(),
-                            first_line(result.err).empty() ? "" : ": " + first_line(result.err)),
+                            first_said_line(result.err).empty() ? "" : ": " + first_said_line(result.err)),
                 result.err.find("tell me who you are") != std::string::npos
                     ? "set your identity: git config user.name 'Your Name'; git config user.email you@example.com"
                     : "");

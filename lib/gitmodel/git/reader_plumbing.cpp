@@ -41,7 +41,6 @@ bool git_succeeds(std::vector<std::string> args) {
     return proc::run(args).ok();
 }
 
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
 class PlumbingConfig final : public ConfigView {
 public:

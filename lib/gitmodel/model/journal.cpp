@@ -6,6 +6,7 @@
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/git/history.hpp"
 #include "gitmodel/model/created_worktree.hpp"
+#include "gitmodel/model/in_place_switch.hpp"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -40,7 +41,10 @@ nlohmann::json to_json(const Intent& intent) {
             {"base_commit", intent.base_commit},
             {"worktree", intent.worktree ? nlohmann::json(intent.worktree->string()) : nlohmann::json(nullptr)},
             {"pid", intent.process.pid},
-            {"start_ticks", intent.process.start_ticks}};
+            {"start_ticks", intent.process.start_ticks},
+            {"switched", intent.switched ? nlohmann::json(intent.switched->string()) : nlohmann::json(nullptr)},
+            {"head_before", intent.head_before},
+            {"switch_began", {intent.switch_began.tv_sec, intent.switch_began.tv_nsec}}};
 }
 
 std::optional<Intent> read_record(const fs::path& path) {
@@ -56,6 +60,14 @@ std::optional<Intent> read_record(const fs::path& path) {
         intent.base_commit = json.value("base_commit", "");
         if (json.contains("worktree") && json["worktree"].is_string())
             intent.worktree = fs::path(json["worktree"].get<std::string>());
+        if (json.contains("switched") && json["switched"].is_string())
+            intent.switched = fs::path(json["switched"].get<std::string>());
+        intent.head_before = json.value("head_before", "");
+        if (const auto began = json.find("switch_began");
+            began != json.end() && began->is_array() && began->size() == 2) {
+            intent.switch_began.tv_sec = (*began)[0].get<std::time_t>();
+            intent.switch_began.tv_nsec = (*began)[1].get<long>();
+        }
         intent.process.pid = json.value("pid", 0L);
         if (json.contains("start_ticks")) {
             intent.process.start_ticks = json.value("start_ticks", 0ULL);
@@ -228,6 +240,18 @@ Rollback roll_back(git::Repository& repo, const Intent& intent) {
         if (!base_recorded && !intent.base.empty()) repo.config().set_local(base_key(intent), intent.base);
         result.completed = true;
         return result;
+    } else if (intent.switched && !intent.head_before.empty()) {
+        // Killed half way through its switch: what the switch wrote goes, as the start itself would
+        // have undone it; nothing once HEAD has moved from where the switch left it.
+        const auto undone = restore_interrupted_switch(repo, *intent.switched, intent.branch, intent.base_commit,
+                                                       intent.switch_began, intent.head_before);
+        if (!undone.whole) {
+            // Kept, branch and record too, for the next start to finish once git can write again.
+            result.kept.push_back(fmt::format("in {}: {}", intent.switched->string(), undone.said));
+            result.resolved = false;
+            return result;
+        }
+        if (!undone.said.empty()) result.done.push_back(fmt::format("in {}: {}", intent.switched->string(), undone.said));
     }
     delete_created_branch(repo, intent, result);
     return result;

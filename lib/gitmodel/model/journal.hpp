@@ -17,6 +17,7 @@
 #include <vector>
 
 #include <sys/types.h>
+#include <ctime>
 
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/proc/background.hpp"
@@ -30,6 +31,11 @@ struct Intent {
     std::string base;                         // the base as the user named it (branch.<b>.modelBase)
     std::string base_commit;                  // the branch is deleted only while it still points here
     std::optional<std::filesystem::path> worktree;  // empty for --no-worktree
+    // --no-worktree: the worktree switched in place, the commit it left and the moment its switch
+    // began (in_place_switch.hpp), so that a switch killed half way is undone by the next start.
+    std::optional<std::filesystem::path> switched;
+    std::string head_before;
+    struct timespec switch_began {};
     proc::ProcessIdentity process;            // the process doing the work (pid and start time)
 };
 
@@ -61,8 +67,10 @@ struct Rollback {
 
 // Undoes one start's leftovers, removing only what is provably untouched: the
 // worktree when it holds exactly what the checkout wrote (no untracked or
-// ignored file, no change, no lock but the creation lock, HEAD unmoved), the
-// branch while it still points at the base commit. The caller holds the worktrees lock.
+// ignored file, no change, no lock but the creation lock, HEAD unmoved), what an
+// in-place switch wrote (restore_interrupted_switch, while HEAD is still the commit
+// it left), the branch while it still points at the base commit. The caller holds
+// the worktrees lock.
 Rollback roll_back(git::Repository& repo, const Intent& intent);
 
 // A start whose process is gone and whose record is still there.

@@ -6,6 +6,7 @@
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/folder_walk.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/core/wording.hpp"
 #include "gitmodel/git/git_program.hpp"
 #include "gitmodel/git/repository.hpp"
 #include "gitmodel/proc/process.hpp"
@@ -123,18 +124,37 @@ std::vector<CommittedFile> committed_files(const fs::path& worktree) {
     return files;
 }
 
-// The blob ids git would store for these regular files (clean filters and attributes applied).
+// The blob ids git would store for these regular files (clean filters and attributes applied):
+// in one batch through --stdin-paths, which reads a line each, unquotes one that starts with a
+// double quote and drops a trailing CR; a name it would read otherwise is hashed on its own.
 std::vector<std::string> hash_files(const fs::path& worktree, const std::vector<std::string>& paths) {
-    if (paths.empty()) return {};
+    std::vector<std::string> ids(paths.size());
+    std::vector<std::size_t> batch;
     std::string input;
-    for (const auto& path : paths) input += path + "\n";
-    const auto hashed = git_checked(worktree, {"hash-object", "--stdin-paths"},
-                                    fmt::format("cannot read the files of {}", worktree.string()), input);
-    auto ids = split_lines(hashed.out);
-    if (ids.size() != paths.size())
-        throw Error(fmt::format("cannot read the files of {}: git hashed {} of {}", worktree.string(), ids.size(),
-                                paths.size()));
+    const std::string doing = fmt::format("cannot read the files of {}", worktree.string());
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+        if (paths[i].find_first_of("\n\r") == std::string::npos && paths[i].front() != '"') {
+            batch.push_back(i);
+            input += paths[i] + "\n";
+        } else {
+            ids[i] = trim(git_checked(worktree, {"hash-object", "--", paths[i]}, doing).out);
+        }
+    }
+    if (batch.empty()) return ids;
+    const auto hashed = split_lines(git_checked(worktree, {"hash-object", "--stdin-paths"}, doing, input).out);
+    if (hashed.size() != batch.size())
+        throw Error(fmt::format("{}: git hashed {} of {}", doing, hashed.size(), batch.size()));
+    for (std::size_t k = 0; k < batch.size(); ++k) ids[batch[k]] = hashed[k];
     return ids;
+}
+
+// The paths whose staged content differs from HEAD's: the index is the user's too (a removal that
+// kept the worktree would put HEAD's content back there, not what was staged).
+std::set<std::string> staged_paths(const fs::path& worktree) {
+    const auto listed = git_checked(worktree, {"diff-index", "--cached", "-z", "--name-only", "--no-renames", "HEAD"},
+                                    fmt::format("cannot read the index of {}", worktree.string()));
+    const auto paths = split_records(listed.out, '\0');
+    return {paths.begin(), paths.end()};
 }
 
 // The blob id of a symbolic link's target text.
@@ -326,11 +346,11 @@ std::vector<UnchangedFile> unchanged_files(const fs::path& worktree) {
     const auto lost = lost_to_filters(worktree, files);
     const auto hidden_list = files_git_hides(worktree);
     const std::set<std::string> hidden(hidden_list.begin(), hidden_list.end());
+    const auto staged = staged_paths(worktree);
     FolderWalk folders(worktree);  // a folder swapped for a link is never walked through
     const auto identity = [](const std::string& path, const struct stat& st) { return UnchangedFile{path, st}; };
     for (const auto& file : files) {
-        if (lost.count(file.path) || hidden.count(file.path)) continue;
-        if (file.path.find('\n') != std::string::npos) continue;  // --stdin-paths cannot name it: it stays
+        if (lost.count(file.path) || hidden.count(file.path) || staged.count(file.path)) continue;
         struct stat st {};
         if (!folders.status(file.path, st)) continue;
         if (file.mode == "120000") {
@@ -347,9 +367,13 @@ std::vector<UnchangedFile> unchanged_files(const fs::path& worktree) {
             seen.emplace(file.path, identity(file.path, st));
         }
     }
+    // git reads the files by path, following links: what it read is what was seen only while no
+    // folder on the way changed meanwhile.
+    FolderStamps stamps(worktree, regular);
     const auto ids = hash_files(worktree, regular);
+    stamps.recheck();
     for (std::size_t i = 0; i < regular.size(); ++i)
-        if (ids[i] == expected[i]) unchanged.push_back(seen.at(regular[i]));
+        if (ids[i] == expected[i] && stamps.still_same(regular[i])) unchanged.push_back(seen.at(regular[i]));
     return unchanged;
 }
 
@@ -443,12 +467,22 @@ CarefulRemoval remove_worktree_carefully(const git::Repository& repo, const fs::
         }
         left = leftovers(worktree, count);
     }
-    // Kept: the tracked files come back (they are the commit's, unchanged), so it is as it was.
+    // Kept: the tracked files come back (they are the commit's, unchanged, and the index has them as
+    // HEAD does), so it is as it was; but only where nothing is now: a file saved there since its
+    // deletion (an editor's) is the user's, and checkout-index without -f never writes over one.
     if (!deleted.empty()) {
         std::string paths;
         for (const auto& path : deleted) paths += path + '\0';
-        git_checked(worktree, {"checkout", "HEAD", "--pathspec-from-file=-", "--pathspec-file-nul"},
-                    fmt::format("cannot restore the files of {}", worktree.string()), paths);
+        auto options = git_in(worktree);
+        options.input = paths;
+        const auto put_back = git::run_git({"checkout-index", "-q", "-u", "-z", "--stdin"}, options);
+        std::vector<std::string> missing;
+        struct stat st {};
+        for (const auto& path : deleted)
+            if (::lstat((worktree / path).c_str(), &st) != 0) missing.push_back(path);
+        if (!missing.empty())  // 1 is also its answer when a file was there: told by what is missing
+            throw Error(fmt::format("cannot restore the files of {} ({}): git {}: {}", worktree.string(),
+                                    first_few(missing), put_back.describe(), trim(put_back.err)));
     }
     if (marker) ::unlink(marker->c_str());
     result.kept_files = std::move(left);

@@ -39,7 +39,6 @@ std::string render_table(std::vector<std::vector<std::string>> rows, const std::
     return out;
 }
 
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
 }  // namespace
 

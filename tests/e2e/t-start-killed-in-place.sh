@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# `git model start --no-worktree` killed outright (SIGKILL: an OOM kill, a closed CI job) half way
+# through its switch leaves the worktree half switched, HEAD unmoved, and no chance to undo it.
+# Its journal record names the worktree, the commit it left and the moment the switch began, so
+# the next start undoes what the switch wrote, on the same terms as an interrupted start does
+# itself (only files still exactly the base's, written since the switch began; the user's own
+# files and edits stay), and then starts: before, it refused with "uncommitted changes" that were
+# the base's. A user who has committed since (HEAD moved) has made those files theirs: untouched.
+. "$(dirname "$0")/lib.sh"
+
+cd "$TEST_DIR"
+# killed_at_switch REPO: main adds zz.bin and data/new.txt and changes a.txt; REPO is on work,
+# and a start's switch to main is killed (git-model and its git, SIGKILL) while git writes zz.bin.
+killed_at_switch() {
+    make_repo "$1"
+    git -C "$1" config model.installHooks never
+    echo base >"$1/a.txt" && git -C "$1" add -A && git -C "$1" commit -q -m base
+    git -C "$1" switch -q -c work
+    echo work >"$1/a.txt" && git -C "$1" commit -q -am work
+    git -C "$1" switch -q main
+    echo main2 >"$1/a.txt" && echo zz >"$1/zz.bin" && mkdir "$1/data" && echo "base row" >"$1/data/new.txt"
+    git -C "$1" add -A && git -C "$1" commit -q -m main2
+    git -C "$1" switch -q work
+    echo "zz* filter=kill" >>"$1/.git/info/attributes"
+    # the filter's parent is git's switch, whose parent is git-model
+    git -C "$1" config filter.kill.smudge \
+        "if [ ! -e '$TEST_DIR/$1.killed' ]; then : >'$TEST_DIR/$1.killed'; kill -KILL \"\$(ps -o ppid= -p \$PPID | tr -d ' ')\" \$PPID; fi; cat"
+    git -C "$1" config filter.kill.clean cat
+    run_expect 137 git -C "$1" model start --no-worktree m1 --base main
+    assert_eq "$(git -C "$1" symbolic-ref HEAD)" "refs/heads/work" "the killed switch left HEAD on work"
+    assert_eq "$(cat "$1/a.txt")" "main2" "the killed switch had written main's a.txt"
+}
+
+# --- the next start undoes the switch's files, keeps the user's, and starts ---------------------
+killed_at_switch repo
+[ -e repo/data/new.txt ] || fail "the killed switch had not written data/new.txt (git's order changed?)"
+echo "my notes" >repo/notes.txt                       # the user's own file, made after the kill
+run_expect 0 git -C repo model list
+assert_contains "$ERR" "\`git model start m1\` (pid"
+# The killed git left its index.lock: git-model, like git, never takes it for stale on its own.
+# Nothing is touched then, and the record stays for the next start.
+[ -e repo/.git/index.lock ] || fail "the killed git left no index.lock (git changed?)"
+run_expect 1 git -C repo model start --no-worktree m2 --base main
+assert_contains "$ERR" "could not put back the 1 file the interrupted switch had changed"
+assert_contains "$ERR" "index.lock"
+assert_contains "$ERR" "removed 1 file the switch had written"   # the base's data/new.txt: no index needed
+assert_no_path repo/data
+assert_eq "$(cat repo/a.txt)" "main2" "nothing was put back while git could not write"
+assert_branch_exists repo feature/model-m1
+assert_no_branch repo feature/model-m2
+rm repo/.git/index.lock                               # as git's message tells the user
+run_expect 0 git -C repo model start --no-worktree m2 --base main
+assert_contains "$ERR" "in $TEST_DIR/repo: put back 1 file the interrupted switch had changed"
+assert_contains "$ERR" "rolled back the interrupted \`git model start m1\`"
+assert_no_branch repo feature/model-m1
+assert_eq "$(git -C repo symbolic-ref HEAD)" "refs/heads/feature/model-m2" "the new start switched"
+assert_eq "$(git -C repo status --porcelain)" "?? notes.txt" "only the user's own file is besides the base"
+assert_eq "$(cat repo/notes.txt)" "my notes" "the user's file is kept"
+assert_no_path repo/.git/git-model/pending/m1
+
+# --- an edit the user made after the kill, in a file the switch wrote, is theirs: kept -----------
+killed_at_switch edited
+rm edited/.git/index.lock
+echo "my own text" >edited/data/new.txt
+run_expect 1 git -C edited model start --no-worktree m2 --base main
+assert_contains "$ERR" "left 1 file the base adds, written since the switch began but no longer as the base has it (data/new.txt)"
+assert_contains "$ERR" "put back 1 file the interrupted switch had changed"
+assert_eq "$(cat edited/data/new.txt)" "my own text" "the user's edit is kept"
+assert_eq "$(cat edited/a.txt)" "work" "a.txt is work's again"
+assert_eq "$(git -C edited symbolic-ref HEAD)" "refs/heads/work" "still on work"
+
+# --- the user committed since the kill: HEAD moved, what is there is theirs -----------------------
+killed_at_switch committed
+rm committed/.git/index.lock
+git -C committed add -A && git -C committed commit -q -m "kept what was there"
+run_expect 0 git -C committed model start --no-worktree m2 --base main
+assert_not_contains "$ERR" "put back"
+assert_not_contains "$ERR" "removed"
+assert_eq "$(git -C committed show work:a.txt)" "main2" "the user's commit is as they made it"
+assert_no_branch committed feature/model-m1
