@@ -78,3 +78,47 @@ assert_not_contains "$ERR" "put back"
 assert_not_contains "$ERR" "removed"
 assert_eq "$(git -C committed show work:a.txt)" "main2" "the user's commit is as they made it"
 assert_no_branch committed feature/model-m1
+
+# --- (s44b) moved, or copied with its record: the worktree is found by its git dir, not the path --
+killed_at_switch moved
+rm moved/.git/index.lock
+mv moved moved2
+run_expect 0 git -C moved2 model start --no-worktree m2 --base main
+assert_contains "$ERR" "in $TEST_DIR/moved2: put back 1 file the interrupted switch had changed"
+assert_eq "$(git -C moved2 status --porcelain)" "" "the moved repository was undone, then switched"
+killed_at_switch orig
+rm orig/.git/index.lock
+cp -a orig copy
+run_expect 0 git -C copy model start --no-worktree m2 --base main
+assert_contains "$ERR" "in $TEST_DIR/copy: put back 1 file the interrupted switch had changed"
+assert_not_contains "$ERR" "$TEST_DIR/orig"
+assert_eq "$(cat orig/a.txt)" "main2" "the original repository is not the copy's to undo"
+assert_eq "$(cat orig/data/new.txt)" "base row" "nothing of the original's was removed"
+[ -e orig/.git/git-model/pending/m1 ] || fail "the original's own record went"
+
+# --- (s44b) a user's own empty folder where the base adds a file stays, with its mode --------------
+make_repo own
+git -C own config model.installHooks never
+git -C own switch -q -c work && git -C own switch -q main
+mkdir own/data && echo "base row" >own/data/new.txt && echo zz >own/zz.bin && git -C own add -A && git -C own commit -q -m main2
+git -C own switch -q work
+mkdir -m 0711 own/data
+echo "zz* filter=boom" >>own/.git/info/attributes
+git -C own config filter.boom.smudge 'kill -INT $PPID; sleep 1; cat'
+git -C own config filter.boom.clean cat
+run_expect 1 git -C own model start --no-worktree m1 --base main
+assert_contains "$ERR" "removed 1 file the switch had written"
+assert_eq "$(stat -c %a own/data)" "711" "the user's folder, made before the start, is kept"
+
+# --- (s44b) a record that is a hard link (a group member's plant, in a shared repository) is no one's
+killed_at_switch planted
+rm planted/.git/index.lock
+git -C planted add -A && git -C planted commit -q -m "kept what was there"   # a record of its own no more undoes
+mkdir victim && echo "my uncommitted work" >victim/a.txt
+printf '{"model":"evil","branch":"feature/model-evil","base":"main","base_commit":"%s","worktree":null,"pid":999999,"start_ticks":1,"switched":"%s","switched_git_dir":"","head_before":"%s","switch_began":[0,0]}' \
+    "$(git -C planted rev-parse main)" "$TEST_DIR/victim" "$(git -C planted rev-parse HEAD)" >planted/.git/description
+ln planted/.git/description planted/.git/git-model/pending/evil
+run_expect 0 git -C planted model start --no-worktree m2 --base main
+assert_not_contains "$ERR" "evil"
+assert_eq "$(cat victim/a.txt)" "my uncommitted work" "nothing outside was touched"
+[ -e planted/.git/git-model/pending/evil ] || fail "the hard-linked record was taken for ours and rolled back"

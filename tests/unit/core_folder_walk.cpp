@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <ctime>
 #include <fstream>
 
 using namespace gm;
@@ -76,13 +77,22 @@ TEST_CASE("only the very file seen is deleted, then the folders it leaves empty"
         REQUIRE(::chmod((root.path / "a/b/seen.txt").c_str(), 0600) == 0);
         CHECK_FALSE(walk.remove_if_same("a/b/seen.txt", seen));
     }
-    SECTION("unchanged: deleted, and its emptied folder with it, not a folder with the user's file") {
+    SECTION("unchanged: deleted, and its emptied folder made since with it, not a folder with the user's file") {
         const struct stat seen = lstat_walked(root.path / "a/b/seen.txt");
         REQUIRE(walk.remove_if_same("a/b/seen.txt", seen));
-        walk.remove_empty_folders_of("a/b/seen.txt");
+        walk.remove_empty_folders_made_since("a/b/seen.txt", {0, 0});
         CHECK_FALSE(fs::exists(root.path / "a/b"));
         CHECK(fs::exists(root.path / "a/keep.txt"));
         CHECK(fs::exists(root.path));
+    }
+    SECTION("an empty folder that was there before the moment given stays (a user's, with its mode)") {
+        const struct stat seen = lstat_walked(root.path / "a/b/seen.txt");
+        struct timespec now {};
+        ::usleep(20000);  // past the file clock's tick
+        ::clock_gettime(CLOCK_REALTIME, &now);
+        REQUIRE(walk.remove_if_same("a/b/seen.txt", seen));
+        walk.remove_empty_folders_made_since("a/b/seen.txt", now);
+        CHECK(fs::is_directory(root.path / "a/b"));
     }
 }
 

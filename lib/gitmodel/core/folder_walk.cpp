@@ -31,10 +31,17 @@ bool FolderWalk::remove_if_same(const std::string& path, const struct stat& seen
            ::unlinkat(folder_of(path), fs::path(path).filename().c_str(), 0) == 0;
 }
 
-void FolderWalk::remove_empty_folders_of(const std::string& path) {
+void FolderWalk::remove_empty_folders_made_since(const std::string& path, const struct timespec& since) {
     for (fs::path inner = fs::path(path).parent_path(); !inner.empty(); inner = inner.parent_path()) {
         const int parent = folder_of(inner.string());
-        if (parent < 0 || ::unlinkat(parent, inner.filename().c_str(), AT_REMOVEDIR) != 0) break;  // not empty
+        struct statx born {};
+        if (parent < 0 ||
+            ::statx(parent, inner.filename().c_str(), AT_SYMLINK_NOFOLLOW, STATX_BTIME | STATX_TYPE, &born) != 0 ||
+            !(born.stx_mask & STATX_BTIME) || !S_ISDIR(born.stx_mode))
+            break;
+        const bool made_since = born.stx_btime.tv_sec > since.tv_sec ||
+                                (born.stx_btime.tv_sec == since.tv_sec && born.stx_btime.tv_nsec > since.tv_nsec);
+        if (!made_since || ::unlinkat(parent, inner.filename().c_str(), AT_REMOVEDIR) != 0) break;  // not empty
     }
 }
 

@@ -32,9 +32,11 @@ public:
     // Deletes the file (or link) at `path` if it is still the very one seen (same_file_as_seen),
     // never one that replaced it or was written since.
     bool remove_if_same(const std::string& path, const struct stat& seen);
-    // Removes the folders of `path` that are empty, deepest first, up to (not including) the root:
-    // what removing a file the folder was made for leaves. A folder with anything in it stays.
-    void remove_empty_folders_of(const std::string& path);
+    // Removes the folders of `path` made after `since` (by their birth time) that are empty,
+    // deepest first, up to (not including) the root: what removing a file a folder was made for
+    // leaves. A folder with anything in it stays, and so does one that was there before (a user's
+    // empty folder, with its mode), or whose birth time the file system does not keep.
+    void remove_empty_folders_made_since(const std::string& path, const struct timespec& since);
 
 private:
     std::filesystem::path root_;

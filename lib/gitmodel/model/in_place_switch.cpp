@@ -260,7 +260,7 @@ SwitchUndo restore_interrupted_switch(const git::Repository& repo, const fs::pat
         const auto same = hold_blobs(repo, worktree, present, ids, seen, quiet);
         for (std::size_t i = 0; i < present.size(); ++i) {
             if (same[i] && walk.remove_if_same(present[i], seen[i])) {
-                walk.remove_empty_folders_of(present[i]);
+                walk.remove_empty_folders_made_since(present[i], switch_began);
                 ++removed;
             } else {
                 kept.push_back(present[i]);

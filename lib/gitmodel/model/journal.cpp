@@ -4,6 +4,7 @@
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/host.hpp"
 #include "gitmodel/core/text.hpp"
+#include "gitmodel/core/unique_fd.hpp"
 #include "gitmodel/git/history.hpp"
 #include "gitmodel/model/created_worktree.hpp"
 #include "gitmodel/model/in_place_switch.hpp"
@@ -27,11 +28,32 @@ namespace {
 
 fs::path pending_dir(const git::Repository& repo) { return repo.common_dir() / "git-model" / "pending"; }
 
-// Who wrote a record (the start's user); nullopt when it cannot be read.
-std::optional<uid_t> record_owner(const fs::path& record) {
+// A record file as it is: who wrote it (the start's user) and its text. Opened without following
+// a link, and only a regular file with no other name counts: in a repository a group shares, a
+// member may hard-link a file of ours they can write (git makes some group-writable there) into
+// the pending folder, and it would pass for our record. nullopt when it is no such file.
+struct RecordFile {
+    uid_t owner = 0;
+    std::string text;
+};
+std::optional<RecordFile> open_record(const fs::path& record) {
+    const UniqueFd fd(::open(record.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
     struct stat st {};
-    if (::lstat(record.c_str(), &st) != 0) return std::nullopt;
-    return st.st_uid;
+    if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) return std::nullopt;
+    RecordFile file{st.st_uid, {}};
+    char buffer[4096];
+    for (ssize_t n; (n = ::read(fd.get(), buffer, sizeof buffer)) > 0;) {
+        file.text.append(buffer, static_cast<std::size_t>(n));
+        if (file.text.size() > (1u << 20)) return std::nullopt;  // no record is that long
+    }
+    return file;
+}
+
+// Who wrote a record; nullopt when it is no record file (gone meanwhile, or see open_record).
+std::optional<uid_t> record_owner(const fs::path& record) {
+    const auto file = open_record(record);
+    if (!file) return std::nullopt;
+    return file->owner;
 }
 
 nlohmann::json to_json(const Intent& intent) {
@@ -43,14 +65,16 @@ nlohmann::json to_json(const Intent& intent) {
             {"pid", intent.process.pid},
             {"start_ticks", intent.process.start_ticks},
             {"switched", intent.switched ? nlohmann::json(intent.switched->string()) : nlohmann::json(nullptr)},
+            {"switched_git_dir",
+             intent.switched_git_dir ? nlohmann::json(*intent.switched_git_dir) : nlohmann::json(nullptr)},
             {"head_before", intent.head_before},
             {"switch_began", {intent.switch_began.tv_sec, intent.switch_began.tv_nsec}}};
 }
 
 std::optional<Intent> read_record(const fs::path& path) {
-    std::ifstream file(path);
+    const auto file = open_record(path);
     if (!file) return std::nullopt;
-    const nlohmann::json json = nlohmann::json::parse(file, nullptr, false);
+    const nlohmann::json json = nlohmann::json::parse(file->text, nullptr, false);
     if (json.is_discarded() || !json.is_object()) return std::nullopt;
     try {
         Intent intent;
@@ -62,6 +86,8 @@ std::optional<Intent> read_record(const fs::path& path) {
             intent.worktree = fs::path(json["worktree"].get<std::string>());
         if (json.contains("switched") && json["switched"].is_string())
             intent.switched = fs::path(json["switched"].get<std::string>());
+        if (json.contains("switched_git_dir") && json["switched_git_dir"].is_string())
+            intent.switched_git_dir = json["switched_git_dir"].get<std::string>();
         intent.head_before = json.value("head_before", "");
         if (const auto began = json.find("switch_began");
             began != json.end() && began->is_array() && began->size() == 2) {
@@ -220,6 +246,27 @@ PendingStart PendingStart::claim(const git::Repository& repo, const Intent& inte
                 fmt::format("finish or remove them as said, then run this again (the record is {})", path.string()));
 }
 
+namespace {
+
+// Where the worktree a --no-worktree start switched is now, found by its git dir in this
+// repository (see Intent::switched_git_dir); nullopt when this repository has no such worktree.
+std::optional<fs::path> switched_worktree(const git::Repository& repo, const Intent& intent) {
+    if (!intent.switched_git_dir) return std::nullopt;
+    const std::string& git_dir = *intent.switched_git_dir;
+    if (git_dir.empty()) {
+        try {
+            return git::Repository::open(repo.common_dir()).workdir();
+        } catch (const Error&) {
+            return std::nullopt;
+        }
+    }
+    for (const auto& worktree : repo.linked_worktrees())
+        if (git_dir == "worktrees/" + worktree.id && !worktree.folder_missing) return worktree.path;
+    return std::nullopt;
+}
+
+}  // namespace
+
 Rollback roll_back(git::Repository& repo, const Intent& intent) {
     Rollback result;
     const bool base_recorded = repo.config().get_string(base_key(intent)).has_value();
@@ -243,15 +290,22 @@ Rollback roll_back(git::Repository& repo, const Intent& intent) {
     } else if (intent.switched && !intent.head_before.empty()) {
         // Killed half way through its switch: what the switch wrote goes, as the start itself would
         // have undone it; nothing once HEAD has moved from where the switch left it.
-        const auto undone = restore_interrupted_switch(repo, *intent.switched, intent.branch, intent.base_commit,
-                                                       intent.switch_began, intent.head_before);
-        if (!undone.whole) {
-            // Kept, branch and record too, for the next start to finish once git can write again.
-            result.kept.push_back(fmt::format("in {}: {}", intent.switched->string(), undone.said));
-            result.resolved = false;
-            return result;
+        const auto place = switched_worktree(repo, intent);
+        if (!place) {
+            result.done.push_back(fmt::format("did not undo the interrupted switch of {}: this repository has that "
+                                              "worktree no more; `git status` there shows what it left",
+                                              intent.switched->string()));
+        } else {
+            const auto undone = restore_interrupted_switch(repo, *place, intent.branch, intent.base_commit,
+                                                           intent.switch_began, intent.head_before);
+            if (!undone.whole) {
+                // Kept, branch and record too, for the next start to finish once git can write again.
+                result.kept.push_back(fmt::format("in {}: {}", place->string(), undone.said));
+                result.resolved = false;
+                return result;
+            }
+            if (!undone.said.empty()) result.done.push_back(fmt::format("in {}: {}", place->string(), undone.said));
         }
-        if (!undone.said.empty()) result.done.push_back(fmt::format("in {}: {}", intent.switched->string(), undone.said));
     }
     delete_created_branch(repo, intent, result);
     return result;

@@ -33,7 +33,11 @@ struct Intent {
     std::optional<std::filesystem::path> worktree;  // empty for --no-worktree
     // --no-worktree: the worktree switched in place, the commit it left and the moment its switch
     // began (in_place_switch.hpp), so that a switch killed half way is undone by the next start.
+    // The worktree by its git dir, relative to the common dir ("" the main worktree, else
+    // "worktrees/<id>"): found again wherever the repository is now (moved, or copied with its
+    // record), never a path the record names; `switched` is where it was, for messages.
     std::optional<std::filesystem::path> switched;
+    std::optional<std::string> switched_git_dir;
     std::string head_before;
     struct timespec switch_began {};
     proc::ProcessIdentity process;            // the process doing the work (pid and start time)

@@ -203,6 +203,11 @@ StartResult start_model(git::Repository& repo, const StartRequest& request,
         // In the record too: should this process be killed half way through the switch, the next
         // start undoes what the switch wrote, on the same terms as here.
         intent.switched = run_in;
+        // "" for the main worktree, "worktrees/<id>" for a linked one (see Intent::switched_git_dir)
+        std::string git_dir = trim_end(
+            repo.git_dir().lexically_normal().lexically_relative(repo.common_dir().lexically_normal()).generic_string(),
+            "/");
+        intent.switched_git_dir = git_dir == "." ? "" : git_dir;
         intent.head_before = repo.resolve_commit("HEAD").value_or("");
         intent.switch_began = switch_moment();
     }

@@ -148,10 +148,12 @@ std::vector<std::string> hash_files(const fs::path& worktree, const std::vector<
     return ids;
 }
 
-// The paths whose staged content differs from HEAD's: the index is the user's too (a removal that
-// kept the worktree would put HEAD's content back there, not what was staged).
+// The paths whose staged content differs from HEAD's (changed, of another type, or in conflict):
+// the index is the user's too (a removal that kept the worktree would put HEAD's content back
+// there, not what was staged). A path missing from the index (one git's checkout was killed
+// before writing) does not count: its file, if there, is judged as the commit's.
 std::set<std::string> staged_paths(const fs::path& worktree) {
-    const auto listed = git_checked(worktree, {"diff-index", "--cached", "-z", "--name-only", "--no-renames", "HEAD"},
+    const auto listed = git_checked(worktree, {"diff-index", "--cached", "-z", "--name-only", "--no-renames", "--diff-filter=MTU", "HEAD"},
                                     fmt::format("cannot read the index of {}", worktree.string()));
     const auto paths = split_records(listed.out, '\0');
     return {paths.begin(), paths.end()};
@@ -467,19 +469,33 @@ CarefulRemoval remove_worktree_carefully(const git::Repository& repo, const fs::
         }
         left = leftovers(worktree, count);
     }
-    // Kept: the tracked files come back (they are the commit's, unchanged, and the index has them as
-    // HEAD does), so it is as it was; but only where nothing is now: a file saved there since its
-    // deletion (an editor's) is the user's, and checkout-index without -f never writes over one.
+    // Kept: the tracked files come back (they are the commit's, unchanged, and the index has none
+    // staged otherwise), so it is as it was; but only where nothing is now: a file saved there since
+    // its deletion (an editor's) is the user's, and checkout-index without -f never writes over one.
     if (!deleted.empty()) {
         std::string paths;
         for (const auto& path : deleted) paths += path + '\0';
         auto options = git_in(worktree);
         options.input = paths;
-        const auto put_back = git::run_git({"checkout-index", "-q", "-u", "-z", "--stdin"}, options);
-        std::vector<std::string> missing;
-        struct stat st {};
-        for (const auto& path : deleted)
-            if (::lstat((worktree / path).c_str(), &st) != 0) missing.push_back(path);
+        auto put_back = git::run_git({"checkout-index", "-q", "-u", "-z", "--stdin"}, options);
+        const auto still_missing = [&] {
+            std::vector<std::string> missing;
+            struct stat st {};
+            for (const auto& path : deleted)
+                if (::lstat((worktree / path).c_str(), &st) != 0) missing.push_back(path);
+            return missing;
+        };
+        auto missing = still_missing();
+        if (!missing.empty()) {
+            // Not in the index (a checkout killed before writing it): from HEAD, just these.
+            std::string left_out;
+            for (const auto& path : missing) left_out += path + '\0';
+            options.input = left_out;
+            put_back = git::run_git({"--literal-pathspecs", "checkout", "HEAD", "--pathspec-from-file=-",
+                                     "--pathspec-file-nul"},
+                                    options);
+            missing = still_missing();
+        }
         if (!missing.empty())  // 1 is also its answer when a file was there: told by what is missing
             throw Error(fmt::format("cannot restore the files of {} ({}): git {}: {}", worktree.string(),
                                     first_few(missing), put_back.describe(), trim(put_back.err)));
