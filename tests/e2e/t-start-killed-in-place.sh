@@ -21,7 +21,8 @@ killed_at_switch() {
     echo main2 >"$1/a.txt" && echo zz >"$1/zz.bin" && mkdir "$1/data" && echo "base row" >"$1/data/new.txt"
     git -C "$1" add -A && git -C "$1" commit -q -m main2
     git -C "$1" switch -q work
-    echo "zz* filter=kill" >>"$1/.git/info/attributes"
+    mkdir -p "$(git -C "$1" rev-parse --git-common-dir)/info"
+    echo "zz* filter=kill" >>"$(git -C "$1" rev-parse --path-format=absolute --git-common-dir)/info/attributes"
     # the filter's parent is git's switch, whose parent is git-model
     git -C "$1" config filter.kill.smudge \
         "if [ ! -e '$TEST_DIR/$1.killed' ]; then : >'$TEST_DIR/$1.killed'; kill -KILL \"\$(ps -o ppid= -p \$PPID | tr -d ' ')\" \$PPID; fi; cat"
@@ -122,3 +123,44 @@ run_expect 0 git -C planted model start --no-worktree m2 --base main
 assert_not_contains "$ERR" "evil"
 assert_eq "$(cat victim/a.txt)" "my uncommitted work" "nothing outside was touched"
 [ -e planted/.git/git-model/pending/evil ] || fail "the hard-linked record was taken for ours and rolled back"
+
+# --- (s44c) a record file anyone else may write (a group-writable file of ours moved in) is no one's
+killed_at_switch moved_in
+rm moved_in/.git/index.lock
+git -C moved_in add -A && git -C moved_in commit -q -m "kept what was there"
+printf '{"model":"evil","branch":"feature/model-evil","base":"main","base_commit":"%s","worktree":null,"pid":999999,"start_ticks":1,"switched":null,"switched_git_dir":"","head_before":"%s","switch_began":[0,0]}' \
+    "$(git -C moved_in rev-parse main)" "$(git -C moved_in rev-parse HEAD)" >moved_in/.git/description
+chmod 664 moved_in/.git/description && mv moved_in/.git/description moved_in/.git/git-model/pending/evil
+run_expect 0 git -C moved_in model start --no-worktree m2 --base main
+[ -e moved_in/.git/git-model/pending/evil ] || fail "a group-writable record was taken for ours and rolled back"
+
+# --- (s44c) a separate git dir, and a linked worktree whose git record names another repository --
+mkdir gitdirs
+git init -q --separate-git-dir="$TEST_DIR/gitdirs/sep.git" sep
+killed_at_switch sep
+rm gitdirs/sep.git/index.lock
+run_expect 0 git -C sep model start --no-worktree m2 --base main
+assert_contains "$ERR" "in $TEST_DIR/sep: put back 1 file the interrupted switch had changed"
+
+killed_at_switch lk                                    # (its own kill; then the same in a linked worktree)
+rm lk/.git/index.lock
+git -C lk model start --no-worktree m0 --base main >/dev/null 2>&1 && git -C lk switch -q work
+git -C lk worktree add -q -b work2 "$TEST_DIR/lkwt" work
+kill_in_lkwt() {
+    rm -f "$TEST_DIR/lk.killed"
+    run_expect 137 git -C lkwt model start --no-worktree m1 --base main
+    rm -f lk/.git/worktrees/lkwt/index.lock
+    assert_eq "$(cat lkwt/a.txt)" "main2" "the killed switch had written main's a.txt in the linked worktree"
+}
+kill_in_lkwt
+run_expect 0 git -C lk model start --no-worktree m3 --base work
+assert_contains "$ERR" "in $TEST_DIR/lkwt: put back 1 file the interrupted switch had changed"
+assert_eq "$(git -C lkwt status --porcelain)" "" "the linked worktree is undone"
+kill_in_lkwt
+git clone -q lk private && git -C private checkout -q work2
+echo "my uncommitted edit" >private/a.txt && mkdir -p private/data && echo "base row" >private/data/new.txt
+echo "$TEST_DIR/private/.git" >lk/.git/worktrees/lkwt/gitdir   # a group member's redirect
+run_expect 0 git -C lk model start --no-worktree m4 --base work
+assert_contains "$ERR" "did not undo the interrupted switch of $TEST_DIR/lkwt"
+assert_eq "$(cat private/a.txt)" "my uncommitted edit" "another repository is never undone"
+assert_eq "$(cat private/data/new.txt)" "base row" "another repository's file is never removed"

@@ -28,10 +28,11 @@ namespace {
 
 fs::path pending_dir(const git::Repository& repo) { return repo.common_dir() / "git-model" / "pending"; }
 
-// A record file as it is: who wrote it (the start's user) and its text. Opened without following
-// a link, and only a regular file with no other name counts: in a repository a group shares, a
-// member may hard-link a file of ours they can write (git makes some group-writable there) into
-// the pending folder, and it would pass for our record. nullopt when it is no such file.
+// A record file as it is: who wrote it (the start's user) and its text, from one descriptor.
+// Opened without following a link, and only a regular file with no other name that nobody else
+// may write counts (start writes it 0644): in a repository a group shares, git makes some of our
+// files group-writable, and a member could write one and link or move it into the pending
+// folder, where it would pass for our record. nullopt when it is no such file.
 struct RecordFile {
     uid_t owner = 0;
     std::string text;
@@ -39,7 +40,9 @@ struct RecordFile {
 std::optional<RecordFile> open_record(const fs::path& record) {
     const UniqueFd fd(::open(record.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
     struct stat st {};
-    if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) return std::nullopt;
+    if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+        (st.st_mode & (S_IWGRP | S_IWOTH)))
+        return std::nullopt;
     RecordFile file{st.st_uid, {}};
     char buffer[4096];
     for (ssize_t n; (n = ::read(fd.get(), buffer, sizeof buffer)) > 0;) {
@@ -47,13 +50,6 @@ std::optional<RecordFile> open_record(const fs::path& record) {
         if (file.text.size() > (1u << 20)) return std::nullopt;  // no record is that long
     }
     return file;
-}
-
-// Who wrote a record; nullopt when it is no record file (gone meanwhile, or see open_record).
-std::optional<uid_t> record_owner(const fs::path& record) {
-    const auto file = open_record(record);
-    if (!file) return std::nullopt;
-    return file->owner;
 }
 
 nlohmann::json to_json(const Intent& intent) {
@@ -71,10 +67,8 @@ nlohmann::json to_json(const Intent& intent) {
             {"switch_began", {intent.switch_began.tv_sec, intent.switch_began.tv_nsec}}};
 }
 
-std::optional<Intent> read_record(const fs::path& path) {
-    const auto file = open_record(path);
-    if (!file) return std::nullopt;
-    const nlohmann::json json = nlohmann::json::parse(file->text, nullptr, false);
+std::optional<Intent> parse_record(const std::string& text) {
+    const nlohmann::json json = nlohmann::json::parse(text, nullptr, false);
     if (json.is_discarded() || !json.is_object()) return std::nullopt;
     try {
         Intent intent;
@@ -106,6 +100,12 @@ std::optional<Intent> read_record(const fs::path& path) {
     } catch (const nlohmann::json::exception&) {
         return std::nullopt;
     }
+}
+
+std::optional<Intent> read_record(const fs::path& path) {
+    const auto file = open_record(path);
+    if (!file) return std::nullopt;
+    return parse_record(file->text);
 }
 
 // Writes the record atomically: O_EXCL claims the name, so two starts cannot both proceed.
@@ -248,20 +248,36 @@ PendingStart PendingStart::claim(const git::Repository& repo, const Intent& inte
 
 namespace {
 
-// Where the worktree a --no-worktree start switched is now, found by its git dir in this
-// repository (see Intent::switched_git_dir); nullopt when this repository has no such worktree.
+// Where the worktree a --no-worktree start switched is now, found in this repository by its git
+// dir (Intent::switched_git_dir): the place git's record names (a linked worktree's gitdir file,
+// the main worktree beside the common dir) or where the record says it was, whichever is a
+// worktree whose own .git leads back to exactly that git dir. Neither the record nor git's
+// record of a linked worktree (group-writable in a shared repository) can send the undo into
+// another repository. nullopt when no such worktree is there.
 std::optional<fs::path> switched_worktree(const git::Repository& repo, const Intent& intent) {
     if (!intent.switched_git_dir) return std::nullopt;
     const std::string& git_dir = *intent.switched_git_dir;
+    if (!git_dir.empty() && git_dir.rfind("worktrees/", 0) != 0) return std::nullopt;
+    const fs::path expected = git_dir.empty() ? repo.common_dir() : repo.common_dir() / git_dir;
+    std::vector<fs::path> candidates;
     if (git_dir.empty()) {
         try {
-            return git::Repository::open(repo.common_dir()).workdir();
+            if (const auto workdir = git::Repository::open(repo.common_dir()).workdir()) candidates.push_back(*workdir);
         } catch (const Error&) {
-            return std::nullopt;
+        }
+    } else {
+        for (const auto& worktree : repo.linked_worktrees())
+            if (git_dir == "worktrees/" + worktree.id && !worktree.folder_missing) candidates.push_back(worktree.path);
+    }
+    if (intent.switched) candidates.push_back(*intent.switched);
+    for (const auto& candidate : candidates) {
+        try {
+            const auto there = git::Repository::open(candidate);
+            const auto workdir = there.workdir();
+            if (workdir && same_folder(*workdir, candidate) && same_folder(there.git_dir(), expected)) return candidate;
+        } catch (const Error&) {
         }
     }
-    for (const auto& worktree : repo.linked_worktrees())
-        if (git_dir == "worktrees/" + worktree.id && !worktree.folder_missing) return worktree.path;
     return std::nullopt;
 }
 
@@ -315,9 +331,11 @@ std::vector<InterruptedStart> interrupted_starts(const git::Repository& repo) {
     std::vector<InterruptedStart> found;
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(pending_dir(repo), ec)) {
-        auto intent = read_record(entry.path());
+        const auto file = open_record(entry.path());
+        if (!file) continue;
+        auto intent = parse_record(file->text);
         if (!intent || proc::is_running(intent->process)) continue;
-        found.push_back({std::move(*intent), entry.path(), record_owner(entry.path()).value_or(::geteuid())});
+        found.push_back({std::move(*intent), entry.path(), file->owner});
     }
     return found;
 }
@@ -328,16 +346,16 @@ std::vector<std::string> recover_interrupted_starts(git::Repository& repo) {
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) return lines;
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
-        const auto owner = record_owner(entry.path());
-        if (!owner) continue;  // gone meanwhile
-        if (*owner != ::geteuid()) {
-            if (const auto theirs = read_record(entry.path()); theirs && !proc::is_running(theirs->process))
+        const auto file = open_record(entry.path());  // owner and text from one look
+        if (!file) continue;  // gone meanwhile, or no record (see open_record)
+        if (file->owner != ::geteuid()) {
+            if (const auto theirs = parse_record(file->text); theirs && !proc::is_running(theirs->process))
                 lines.push_back(fmt::format("kept: {}'s interrupted `git model start {}` (pid {}) is theirs to roll "
                                             "back; their next `git model start` does it",
-                                            user_name_of(*owner), theirs->model, theirs->process.pid));
+                                            user_name_of(file->owner), theirs->model, theirs->process.pid));
             continue;
         }
-        const auto intent = read_record(entry.path());
+        const auto intent = parse_record(file->text);
         std::error_code remove_ec;
         if (!intent) {
             // Written and fsynced before the first step: a torn record means nothing was done yet.
