@@ -39,9 +39,8 @@ void FolderWalk::remove_empty_folders_made_since(const std::string& path, const 
             ::statx(parent, inner.filename().c_str(), AT_SYMLINK_NOFOLLOW, STATX_BTIME | STATX_TYPE, &born) != 0 ||
             !(born.stx_mask & STATX_BTIME) || !S_ISDIR(born.stx_mode))
             break;
-        const bool made_since = born.stx_btime.tv_sec > since.tv_sec ||
-                                (born.stx_btime.tv_sec == since.tv_sec && born.stx_btime.tv_nsec > since.tv_nsec);
-        if (!made_since || ::unlinkat(parent, inner.filename().c_str(), AT_REMOVEDIR) != 0) break;  // not empty
+        const struct timespec made {born.stx_btime.tv_sec, born.stx_btime.tv_nsec};
+        if (!later_than(made, since) || ::unlinkat(parent, inner.filename().c_str(), AT_REMOVEDIR) != 0) break;  // not empty
     }
 }
 
@@ -97,6 +96,10 @@ bool FolderStamps::still_same(const std::string& path) const {
         if (stamp == stamps_.end() || !stamp->second.reached || changed_.count(folder)) return false;
     }
     return true;
+}
+
+bool later_than(const struct timespec& a, const struct timespec& b) {
+    return a.tv_sec > b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec > b.tv_nsec);
 }
 
 bool same_file_as_seen(const struct stat& now, const struct stat& seen) {

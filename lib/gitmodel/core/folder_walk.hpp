@@ -76,6 +76,9 @@ private:
     std::set<std::string> changed_;
 };
 
+// Whether the moment `a` is strictly after `b` (file times, the coarse clock's readings).
+bool later_than(const struct timespec& a, const struct timespec& b);
+
 // Whether two looks at a path saw the same file, not written nor changed in between: device,
 // inode, size, modification and change times (a judgement made on the first look holds for
 // the second only then).

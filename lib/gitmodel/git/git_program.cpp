@@ -75,6 +75,36 @@ proc::RunResult run_git_checked(const git::Repository& repo, const std::vector<s
     return result;
 }
 
+std::optional<std::vector<std::string>> hash_worktree_files(const std::vector<std::string>& paths, bool raw,
+                                                            proc::RunOptions options) {
+    std::vector<std::string> ids(paths.size());
+    std::vector<std::size_t> batch;
+    std::string input;
+    const std::vector<std::string> hash = raw ? std::vector<std::string>{"hash-object", "--no-filters"}
+                                              : std::vector<std::string>{"hash-object"};
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+        if (paths[i].find_first_of("\n\r") == std::string::npos && paths[i].rfind('"', 0) != 0) {
+            batch.push_back(i);
+            input += paths[i] + '\n';
+            continue;
+        }
+        auto alone = hash;
+        alone.insert(alone.end(), {"--", paths[i]});
+        const auto hashed = run_git(alone, options);
+        if (!hashed.ok()) return std::nullopt;
+        ids[i] = trim_end(hashed.out, "\n");
+    }
+    if (batch.empty()) return ids;
+    auto together = hash;
+    together.push_back("--stdin-paths");
+    options.input = input;
+    const auto hashed = run_git(together, options);
+    const auto lines = split_records(hashed.out, '\n');
+    if (!hashed.ok() || lines.size() != batch.size()) return std::nullopt;
+    for (std::size_t k = 0; k < batch.size(); ++k) ids[batch[k]] = lines[k];
+    return ids;
+}
+
 std::int64_t git_now(const git::Repository& repo) {
     // `git var` needs an identity; the date is all we want, so any name does.
     proc::RunOptions options;

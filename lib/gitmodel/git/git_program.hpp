@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,14 @@ proc::RunResult run_git(const git::Repository& repo, const std::vector<std::stri
 proc::RunResult run_git_checked(const git::Repository& repo, const std::vector<std::string>& args,
                                 const std::string& doing, proc::RunOptions options = {},
                                 const std::optional<std::filesystem::path>& where = {});
+
+// The blob ids of files of the worktree `options.cwd` as `git hash-object` makes them (its clean
+// filters and attributes applied, or none with `raw`): one --stdin-paths batch for all, except a
+// name that batch would misread (it reads a line each, unquotes one that starts with a double
+// quote, drops a trailing CR), hashed on its own. git reads each file by path. nullopt when git
+// could not hash them all (a file gone meanwhile, say).
+std::optional<std::vector<std::string>> hash_worktree_files(const std::vector<std::string>& paths, bool raw,
+                                                            proc::RunOptions options);
 
 // "Now" as git would date a commit (GIT_COMMITTER_DATE honoured), in seconds
 // since the epoch, so that retention and finish records are testable with controlled dates.

@@ -10,7 +10,7 @@
 #include <fmt/core.h>
 
 #include <cerrno>
-#include <fstream>
+#include <algorithm>
 #include <map>
 #include <set>
 #include <sstream>
@@ -28,9 +28,7 @@ namespace {
 // file written in the same tick (a few ms) counts as older, so that a user's file never counts as
 // the switch's. (On a file system that keeps whole seconds the switch's files count as older too,
 // and are named rather than undone.)
-bool written_since(const struct stat& st, const struct timespec& since) {
-    return st.st_mtim.tv_sec > since.tv_sec || (st.st_mtim.tv_sec == since.tv_sec && st.st_mtim.tv_nsec > since.tv_nsec);
-}
+bool written_since(const struct stat& st, const struct timespec& since) { return later_than(st.st_mtim, since); }
 
 // Whether each file (a path in the worktree, seen as `seen`) holds its blob as the switch writes
 // it: the blob's bytes, or the blob as checked out at that path (through its smudge filter and
@@ -44,28 +42,9 @@ std::vector<bool> hold_blobs(const git::Repository& repo, const fs::path& worktr
     // git reads the files by path, following links: what it read is what was seen only while no
     // folder on the way changed meanwhile.
     FolderStamps stamps(worktree, paths);
-    std::vector<std::string> raw(paths.size());
-    // The raw ids in one batch through --stdin-paths (a line each, a leading quote unquoted, a
-    // trailing CR dropped); a name git would read otherwise on its own.
-    std::vector<std::size_t> batch;
-    std::string input;
-    for (std::size_t i = 0; i < paths.size(); ++i) {
-        if (paths[i].find_first_of("\n\r\"") == std::string::npos) {
-            batch.push_back(i);
-            input += paths[i] + '\n';
-            continue;
-        }
-        const auto hashed = git::run_git(repo, {"hash-object", "--no-filters", "--", paths[i]}, quiet, worktree);
-        if (hashed.ok()) raw[i] = trim_end(hashed.out, "\n");
-    }
-    if (!batch.empty()) {
-        proc::RunOptions hashing = quiet;
-        hashing.input = input;
-        const auto hashed = git::run_git(repo, {"hash-object", "--no-filters", "--stdin-paths"}, hashing, worktree);
-        const auto ids = split_records(hashed.out, '\n');
-        if (hashed.ok() && ids.size() == batch.size())
-            for (std::size_t k = 0; k < batch.size(); ++k) raw[batch[k]] = ids[k];
-    }
+    proc::RunOptions hashing = quiet;
+    hashing.cwd = worktree;
+    const auto raw = git::hash_worktree_files(paths, true, hashing).value_or(std::vector<std::string>(paths.size()));
     FolderWalk walk(worktree);
     // The file as seen, read through real folders only ("\x01 unreadable" when it is not that file).
     const auto read_file = [&](std::size_t i, std::size_t size) {

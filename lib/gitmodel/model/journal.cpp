@@ -3,6 +3,7 @@
 #include "gitmodel/core/shell_word.hpp"
 #include "gitmodel/core/error.hpp"
 #include "gitmodel/core/host.hpp"
+#include "gitmodel/core/shared_dir.hpp"
 #include "gitmodel/core/text.hpp"
 #include "gitmodel/core/unique_fd.hpp"
 #include "gitmodel/git/history.hpp"
@@ -28,27 +29,16 @@ namespace {
 
 fs::path pending_dir(const git::Repository& repo) { return repo.common_dir() / "git-model" / "pending"; }
 
-// A record file as it is: who wrote it (the start's user) and its text, from one descriptor.
-// Opened without following a link, and only a regular file with no other name that nobody else
-// may write counts (start writes it 0644): in a repository a group shares, git makes some of our
-// files group-writable, and a member could write one and link or move it into the pending
-// folder, where it would pass for our record. nullopt when it is no such file.
-struct RecordFile {
-    uid_t owner = 0;
-    std::string text;
-};
-std::optional<RecordFile> open_record(const fs::path& record) {
-    const UniqueFd fd(::open(record.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
-    struct stat st {};
-    if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
-        (st.st_mode & (S_IWGRP | S_IWOTH)))
-        return std::nullopt;
-    RecordFile file{st.st_uid, {}};
-    char buffer[4096];
-    for (ssize_t n; (n = ::read(fd.get(), buffer, sizeof buffer)) > 0;) {
-        file.text.append(buffer, static_cast<std::size_t>(n));
-        if (file.text.size() > (1u << 20)) return std::nullopt;  // no record is that long
-    }
+// A record file as it is (its owner, the start's user, and its text, from one open): read as a
+// plain file without following a link (SharedDir::read), and only one with no other name that
+// nobody else may write counts (start writes it 0644): in a repository a group shares, git makes
+// some of our files group-writable, and a member could write one and link or move it into the
+// pending folder, where it would pass for our record. nullopt when it is no such file.
+std::optional<SharedFile> open_record(const fs::path& record) {
+    UniqueFd folder(::open(record.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!folder) return std::nullopt;
+    auto file = SharedDir::adopt(std::move(folder), record.parent_path()).read(record.filename().string(), 1 << 20);
+    if (!file || file->links != 1 || (file->mode & (S_IWGRP | S_IWOTH))) return std::nullopt;
     return file;
 }
 
@@ -105,7 +95,7 @@ std::optional<Intent> parse_record(const std::string& text) {
 std::optional<Intent> read_record(const fs::path& path) {
     const auto file = open_record(path);
     if (!file) return std::nullopt;
-    return parse_record(file->text);
+    return parse_record(file->content);
 }
 
 // Writes the record atomically: O_EXCL claims the name, so two starts cannot both proceed.
@@ -333,7 +323,7 @@ std::vector<InterruptedStart> interrupted_starts(const git::Repository& repo) {
     for (const auto& entry : fs::directory_iterator(pending_dir(repo), ec)) {
         const auto file = open_record(entry.path());
         if (!file) continue;
-        auto intent = parse_record(file->text);
+        auto intent = parse_record(file->content);
         if (!intent || proc::is_running(intent->process)) continue;
         found.push_back({std::move(*intent), entry.path(), file->owner});
     }
@@ -349,13 +339,13 @@ std::vector<std::string> recover_interrupted_starts(git::Repository& repo) {
         const auto file = open_record(entry.path());  // owner and text from one look
         if (!file) continue;  // gone meanwhile, or no record (see open_record)
         if (file->owner != ::geteuid()) {
-            if (const auto theirs = parse_record(file->text); theirs && !proc::is_running(theirs->process))
+            if (const auto theirs = parse_record(file->content); theirs && !proc::is_running(theirs->process))
                 lines.push_back(fmt::format("kept: {}'s interrupted `git model start {}` (pid {}) is theirs to roll "
                                             "back; their next `git model start` does it",
                                             user_name_of(file->owner), theirs->model, theirs->process.pid));
             continue;
         }
-        const auto intent = parse_record(file->text);
+        const auto intent = parse_record(file->content);
         std::error_code remove_ec;
         if (!intent) {
             // Written and fsynced before the first step: a torn record means nothing was done yet.

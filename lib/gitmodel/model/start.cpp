@@ -2,7 +2,6 @@
 
 #include "gitmodel/core/deferred_signals.hpp"
 #include "gitmodel/core/error.hpp"
-#include "gitmodel/core/folder_walk.hpp"
 #include "gitmodel/core/report.hpp"
 #include "gitmodel/core/shell_word.hpp"
 #include "gitmodel/core/text.hpp"
@@ -18,16 +17,6 @@
 #include "gitmodel/git/team_file.hpp"
 
 #include <fmt/core.h>
-
-#include <algorithm>
-#include <cerrno>
-#include <ctime>
-#include <fstream>
-#include <map>
-#include <set>
-#include <sstream>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace gm::model {
 

@@ -72,13 +72,6 @@ std::string trim(std::string text) {
     return trim_end(text, " \t\n\v\f\r");
 }
 
-std::vector<std::string> split_lines(const std::string& text) {
-    std::vector<std::string> lines;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) lines.push_back(line);
-    return lines;
-}
-
 // git run in `where` (git::run_git: deaf to a caller's GIT_DIR and friends), in the C locale.
 proc::RunOptions git_in(const fs::path& where) {
     proc::RunOptions options;
@@ -124,28 +117,11 @@ std::vector<CommittedFile> committed_files(const fs::path& worktree) {
     return files;
 }
 
-// The blob ids git would store for these regular files (clean filters and attributes applied):
-// in one batch through --stdin-paths, which reads a line each, unquotes one that starts with a
-// double quote and drops a trailing CR; a name it would read otherwise is hashed on its own.
+// The blob ids git would store for these regular files (clean filters and attributes applied).
 std::vector<std::string> hash_files(const fs::path& worktree, const std::vector<std::string>& paths) {
-    std::vector<std::string> ids(paths.size());
-    std::vector<std::size_t> batch;
-    std::string input;
-    const std::string doing = fmt::format("cannot read the files of {}", worktree.string());
-    for (std::size_t i = 0; i < paths.size(); ++i) {
-        if (paths[i].find_first_of("\n\r") == std::string::npos && paths[i].front() != '"') {
-            batch.push_back(i);
-            input += paths[i] + "\n";
-        } else {
-            ids[i] = trim(git_checked(worktree, {"hash-object", "--", paths[i]}, doing).out);
-        }
-    }
-    if (batch.empty()) return ids;
-    const auto hashed = split_lines(git_checked(worktree, {"hash-object", "--stdin-paths"}, doing, input).out);
-    if (hashed.size() != batch.size())
-        throw Error(fmt::format("{}: git hashed {} of {}", doing, hashed.size(), batch.size()));
-    for (std::size_t k = 0; k < batch.size(); ++k) ids[batch[k]] = hashed[k];
-    return ids;
+    auto ids = git::hash_worktree_files(paths, false, git_in(worktree));
+    if (!ids) throw Error(fmt::format("cannot read the files of {}: git could not hash them", worktree.string()));
+    return std::move(*ids);
 }
 
 // The paths whose staged content differs from HEAD's (changed, of another type, or in conflict):
@@ -153,8 +129,9 @@ std::vector<std::string> hash_files(const fs::path& worktree, const std::vector<
 // there, not what was staged). A path missing from the index (one git's checkout was killed
 // before writing) does not count: its file, if there, is judged as the commit's.
 std::set<std::string> staged_paths(const fs::path& worktree) {
-    const auto listed = git_checked(worktree, {"diff-index", "--cached", "-z", "--name-only", "--no-renames", "--diff-filter=MTU", "HEAD"},
-                                    fmt::format("cannot read the index of {}", worktree.string()));
+    const auto listed =
+        git_checked(worktree, {"diff-index", "--cached", "-z", "--name-only", "--no-renames", "--diff-filter=MTU", "HEAD"},
+                    fmt::format("cannot read the index of {}", worktree.string()));
     const auto paths = split_records(listed.out, '\0');
     return {paths.begin(), paths.end()};
 }
@@ -259,10 +236,34 @@ DeletedFiles deleted_tracked_files(const fs::path& worktree) {
 
 void put_back_deleted_files(const fs::path& worktree, const DeletedFiles& deleted) {
     if (deleted.paths.empty()) return;
-    std::string input;  // NUL-separated, for --stdin -z (any number of them)
-    for (const auto& path : deleted.paths) input += path + '\0';
-    git_checked(worktree, {"checkout-index", "-u", "-q", "-z", "--stdin"},
-                fmt::format("cannot put back the files of {}", worktree.string()), input);
+    const auto nul_separated = [](const std::vector<std::string>& paths) {  // for --stdin -z, any number
+        std::string input;
+        for (const auto& path : paths) input += path + '\0';
+        return input;
+    };
+    const auto still_missing = [&] {
+        std::vector<std::string> missing;
+        struct stat st {};
+        for (const auto& path : deleted.paths)
+            if (::lstat((worktree / path).c_str(), &st) != 0) missing.push_back(path);
+        return missing;
+    };
+    auto options = git_in(worktree);
+    options.input = nul_separated(deleted.paths);
+    // Its answer is 1 when a file is there now (the user's): what is missing tells how it went.
+    auto put_back = git::run_git({"checkout-index", "-u", "-q", "-z", "--stdin"}, options);
+    auto missing = still_missing();
+    if (!missing.empty()) {
+        // Not in the index (a checkout killed before writing it): from HEAD, just these.
+        options.input = nul_separated(missing);
+        put_back = git::run_git({"--literal-pathspecs", "checkout", "HEAD", "--pathspec-from-file=-",
+                                 "--pathspec-file-nul"},
+                                options);
+        missing = still_missing();
+    }
+    if (!missing.empty())
+        throw Error(fmt::format("cannot put back the files of {} ({}): git {}: {}", worktree.string(),
+                                first_few(missing), put_back.describe(), trim(put_back.err)));
 }
 
 std::vector<std::string> restore_interrupted_removals(const git::Repository& repo) {
@@ -350,7 +351,6 @@ std::vector<UnchangedFile> unchanged_files(const fs::path& worktree) {
     const std::set<std::string> hidden(hidden_list.begin(), hidden_list.end());
     const auto staged = staged_paths(worktree);
     FolderWalk folders(worktree);  // a folder swapped for a link is never walked through
-    const auto identity = [](const std::string& path, const struct stat& st) { return UnchangedFile{path, st}; };
     for (const auto& file : files) {
         if (lost.count(file.path) || hidden.count(file.path) || staged.count(file.path)) continue;
         struct stat st {};
@@ -362,11 +362,11 @@ std::vector<UnchangedFile> unchanged_files(const fs::path& worktree) {
                                                 target.data(), target.size());
             if (length < 0 || static_cast<std::size_t>(length) >= target.size()) continue;  // changed meanwhile
             target.resize(static_cast<std::size_t>(length));
-            if (hash_link(worktree, target) == file.id) unchanged.push_back(identity(file.path, st));
+            if (hash_link(worktree, target) == file.id) unchanged.push_back(UnchangedFile{file.path, st});
         } else if (S_ISREG(st.st_mode)) {
             regular.push_back(file.path);
             expected.push_back(file.id);
-            seen.emplace(file.path, identity(file.path, st));
+            seen.emplace(file.path, UnchangedFile{file.path, st});
         }
     }
     // git reads the files by path, following links: what it read is what was seen only while no
@@ -472,34 +472,7 @@ CarefulRemoval remove_worktree_carefully(const git::Repository& repo, const fs::
     // Kept: the tracked files come back (they are the commit's, unchanged, and the index has none
     // staged otherwise), so it is as it was; but only where nothing is now: a file saved there since
     // its deletion (an editor's) is the user's, and checkout-index without -f never writes over one.
-    if (!deleted.empty()) {
-        std::string paths;
-        for (const auto& path : deleted) paths += path + '\0';
-        auto options = git_in(worktree);
-        options.input = paths;
-        auto put_back = git::run_git({"checkout-index", "-q", "-u", "-z", "--stdin"}, options);
-        const auto still_missing = [&] {
-            std::vector<std::string> missing;
-            struct stat st {};
-            for (const auto& path : deleted)
-                if (::lstat((worktree / path).c_str(), &st) != 0) missing.push_back(path);
-            return missing;
-        };
-        auto missing = still_missing();
-        if (!missing.empty()) {
-            // Not in the index (a checkout killed before writing it): from HEAD, just these.
-            std::string left_out;
-            for (const auto& path : missing) left_out += path + '\0';
-            options.input = left_out;
-            put_back = git::run_git({"--literal-pathspecs", "checkout", "HEAD", "--pathspec-from-file=-",
-                                     "--pathspec-file-nul"},
-                                    options);
-            missing = still_missing();
-        }
-        if (!missing.empty())  // 1 is also its answer when a file was there: told by what is missing
-            throw Error(fmt::format("cannot restore the files of {} ({}): git {}: {}", worktree.string(),
-                                    first_few(missing), put_back.describe(), trim(put_back.err)));
-    }
+    put_back_deleted_files(worktree, DeletedFiles{deleted, false});
     if (marker) ::unlink(marker->c_str());
     result.kept_files = std::move(left);
     result.kept_count = std::max<std::size_t>(count, result.kept_files.size());

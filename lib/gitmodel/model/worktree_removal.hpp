@@ -57,8 +57,10 @@ struct DeletedFiles {
 // Reads them. Throws gm::Error when git cannot read the worktree's state.
 DeletedFiles deleted_tracked_files(const std::filesystem::path& worktree);
 
-// Writes those files back from the index (`checkout-index -u`: never over a file that is there,
-// and the index knows them again as they are). Throws gm::Error when git cannot.
+// Writes those files back from the index (`checkout-index -u`: never over a file that is there
+// by then, a save the user made meanwhile; the index knows them again as they are), or from HEAD
+// where the index lacks them (a checkout killed before writing it). Throws gm::Error naming what
+// is still missing when git cannot.
 void put_back_deleted_files(const std::filesystem::path& worktree, const DeletedFiles& deleted);
 
 // Puts back what a careful removal killed part way (a kill -9, a power loss) deleted: in every
